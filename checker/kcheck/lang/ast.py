@@ -1,0 +1,557 @@
+"""The typed syntax tree of KDSL: frozen dataclasses, one per construct of spec/language.md.
+
+Every node carries its source span, left out of equality so that two parses of equivalent text
+compare equal (the parse -> fmt -> parse round trip relies on it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """1-based line and column of the first character, and of the character after the last."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+NOWHERE = Span(0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NOWHERE, compare=False, repr=False)  # type: ignore[no-any-return]
+
+
+# ---- types ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoolType:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IntType:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RangeType:
+    lo: Expr
+    hi: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NamedType:
+    """An enum or a kind (a reference to one object of the kind)."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OptionalType:
+    """`K?`: a reference to an object of kind K, or `none`."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetType:
+    elem: str
+    span: Span = _span()
+
+
+TypeExpr: TypeAlias = BoolType | IntType | RangeType | NamedType | OptionalType | SetType
+
+
+# ---- expressions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntLit:
+    value: int
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NoneLit:
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name:
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Field:
+    obj: Expr
+    name: str
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call of a `def` or of a builtin (min, max, abs, ceil, size)."""
+
+    func: str
+    args: tuple[Expr, ...]
+    func_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index:
+    """`Node[0]`: the object in a fixed slot of an `ordered` kind."""
+
+    kind: str
+    index: Expr
+    kind_span: Span = _span()
+    span: Span = _span()
+
+
+UNARY_OPS = ("-", "not")
+BINARY_OPS = (
+    "+", "-", "*", "/", "%",
+    "==", "!=", "<", "<=", ">", ">=", "in",
+    "and", "or", "implies",
+    "|", "&",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str
+    left: Expr
+    right: Expr
+    op_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetLit:
+    elems: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RangeDomain:
+    lo: Expr
+    hi: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ExprDomain:
+    """A kind (its live objects), an enum (its values) or a set-valued expression."""
+
+    expr: Expr
+    span: Span = _span()
+
+
+Domain: TypeAlias = RangeDomain | ExprDomain
+
+
+@dataclass(frozen=True)
+class Binder:
+    name: str
+    domain: Domain
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetBuilder:
+    binder: Binder
+    where: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Quant:
+    """`forall` / `exists` over one or more binders."""
+
+    quant: str
+    binders: tuple[Binder, ...]
+    where: Expr | None
+    body: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Count:
+    """`count x in D where c`."""
+
+    binders: tuple[Binder, ...]
+    where: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CountAll:
+    """`count(K)`: the number of live objects of a kind, or the size of a set."""
+
+    arg: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """`sum e for x in D where c`, and the same with `max` and `min` (empty: 0)."""
+
+    op: str
+    body: Expr
+    binders: tuple[Binder, ...]
+    where: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IfExpr:
+    cond: Expr
+    then: Expr
+    else_: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Temporal:
+    """`eventually e` / `always e`; legal only in a `property`."""
+
+    op: str
+    body: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LeadsTo:
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+Expr: TypeAlias = (
+    IntLit | BoolLit | NoneLit | Name | Field | Call | Index | Unary | Binary | SetLit
+    | SetBuilder | Quant | Count | CountAll | Aggregate | IfExpr | Temporal | LeadsTo
+)  # fmt: skip
+
+
+# ---- statements -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LValue:
+    """`x` or `x.f.g`: a global var, or a field reached from a bound object."""
+
+    parts: tuple[str, ...]
+    part_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldInit:
+    name: str
+    value: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Create:
+    kind: str
+    fields: tuple[FieldInit, ...]
+    kind_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Assign:
+    target: LValue
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AssignAny:
+    """`x := any D`: one successor per value of D."""
+
+    target: LValue
+    domain: Domain
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CreateStmt:
+    create: Create
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Let:
+    name: str
+    value: Expr | Create
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Delete:
+    target: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Block:
+    stmts: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Choose:
+    binders: tuple[Binder, ...]
+    where: Expr | None
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class For:
+    binders: tuple[Binder, ...]
+    where: Expr | None
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    cond: Expr
+    then: Block
+    else_: Block | If | None
+    span: Span = _span()
+
+
+Stmt: TypeAlias = Assign | AssignAny | CreateStmt | Let | Delete | Choose | For | If
+
+
+# ---- declarations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Const:
+    name: str
+    value: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: TypeExpr
+    default: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EnumMember:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Enum:
+    name: str
+    members: tuple[EnumMember, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    name: str
+    type: TypeExpr
+    default: Expr | None
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    size: Expr
+    ordered: bool
+    fields: tuple[FieldDecl, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    type: TypeExpr
+    init: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Init:
+    body: Block
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DefParam:
+    name: str
+    type: TypeExpr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Def:
+    name: str
+    params: tuple[DefParam, ...]
+    ret: TypeExpr
+    body: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    fairness: str | None  # None (weak, the default), "unfair" or "strong"
+    binders: tuple[Binder, ...]
+    where: Expr | None
+    when: Expr | None
+    body: Block
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Watch:
+    kind: str
+    stale: bool
+    kind_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Controller:
+    name: str
+    watches: tuple[Watch, ...]
+    actions: tuple[Action, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    actions: tuple[Action, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    pod: str
+    node: str
+    expr: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Score:
+    name: str
+    pod: str
+    node: str
+    expr: Expr
+    weight: Expr | None
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """Binds one unbound object of `pod_kind` per step by setting its `node_field`."""
+
+    name: str
+    pod_kind: str
+    node_field: str
+    filters: tuple[Filter, ...]
+    scores: tuple[Score, ...]
+    actions: tuple[Action, ...]
+    name_span: Span = _span()
+    pod_kind_span: Span = _span()
+    node_field_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    budget: Expr
+    actions: tuple[Action, ...]
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Invariant:
+    name: str
+    expr: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    expr: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+Decl: TypeAlias = (
+    Const | Param | Enum | Kind | Var | Init | Def | Controller | Process | Scheduler | Fault
+    | Invariant | Property
+)  # fmt: skip
+
+Actor: TypeAlias = Controller | Process | Scheduler | Fault
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    decls: tuple[Decl, ...]
+    name_span: Span = _span()
+    span: Span = _span()

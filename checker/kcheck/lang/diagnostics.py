@@ -1,0 +1,120 @@
+"""One diagnostic shape for every pass: `file:line:col: error[KC0102]: message`, the source line,
+a caret underline, then `note:` and `help:` lines. Passes collect diagnostics; only the CLI prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kcheck.lang.ast import NOWHERE, Span
+
+# Every code kcheck can report, with a one-line summary. spec/diagnostics.md lists the same
+# codes; tests/lang/test_codes.py keeps the two in step.
+CODES: dict[str, str] = {
+    # KC01xx: the text does not parse
+    "KC0101": "unexpected character",
+    "KC0102": "unexpected token",
+    "KC0103": "unexpected end of file",
+    "KC0104": "file cannot be read or decoded",
+    # KC02xx: names
+    "KC0201": "unknown name",
+    "KC0202": "name declared twice",
+    "KC0203": "unknown field",
+    "KC0204": "unknown kind, enum or type",
+    "KC0205": "unknown function",
+    "KC0206": "name is not of the expected sort (e.g. a kind where a value is needed)",
+    # KC03xx: types
+    "KC0301": "type mismatch",
+    "KC0302": "wrong number of arguments",
+    "KC0303": "temporal operator outside a property, or a property of an unsupported shape",
+    "KC0304": "assignment to something that is not a variable or a field",
+    "KC0305": "field reached through a value that is not an object",
+    # KC04xx: constant values and ranges
+    "KC0401": "value out of its declared range",
+    "KC0402": "not a compile-time constant",
+    "KC0403": "empty or inverted range",
+    "KC0404": "bad -D override",
+    "KC0405": "bound too large to check",
+    # KC05xx: structure
+    "KC0501": "recursive definition",
+    "KC0502": "statement not allowed here",
+    "KC0503": "missing or misplaced declaration",
+    "KC0504": "nondeterminism inside a `for` body",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    severity: str = "error"  # "error" or "warning"
+    notes: tuple[str, ...] = ()
+    help: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:
+            raise ValueError(f"unregistered diagnostic code {self.code}")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A model's text and the name to show for it."""
+
+    path: str
+    text: str
+    lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lines", tuple(self.text.split("\n")))
+
+
+class KcheckError(Exception):
+    """Raised by a pass that cannot continue; carries every diagnostic found so far."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = tuple(diagnostics)
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """A `did you mean` hint for a misspelt name, or None."""
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{matches[0]}`?" if matches else None
+
+
+def sort_key(d: Diagnostic) -> tuple[int, int, str]:
+    return (d.span.line, d.span.col, d.code)
+
+
+def render(d: Diagnostic, source: Source) -> str:
+    """The text form: location, message, the source line with a caret underline, notes, help."""
+    sp = d.span
+    where = f"{source.path}:{sp.line}:{sp.col}" if sp != NOWHERE else source.path
+    out = [f"{where}: {d.severity}[{d.code}]: {d.message}"]
+    if 1 <= sp.line <= len(source.lines):
+        text = source.lines[sp.line - 1].rstrip("\r").expandtabs(1)
+        gutter = f"{sp.line:>4} | "
+        width = (sp.end_col - sp.col) if sp.end_line == sp.line else len(text) - sp.col + 1
+        width = max(1, min(width, max(1, len(text) - sp.col + 1)))
+        out.append(gutter + text)
+        out.append(" " * (len(gutter) - 2) + "| " + " " * (sp.col - 1) + "^" + "~" * (width - 1))
+    out.extend(f"  = note: {n}" for n in d.notes)
+    if d.help:
+        out.append(f"  = help: {d.help}")
+    return "\n".join(out)
+
+
+def render_all(diags: Iterable[Diagnostic], source: Source) -> str:
+    ds = sorted(diags, key=sort_key)
+    body = "\n\n".join(render(d, source) for d in ds)
+    errors = sum(1 for d in ds if d.severity == "error")
+    warnings = len(ds) - errors
+    tail = []
+    if errors:
+        tail.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        tail.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return body + ("\n\n" + ", ".join(tail) + " in " + source.path if tail else "")

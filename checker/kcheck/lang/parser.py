@@ -1,0 +1,482 @@
+"""Text -> syntax tree. Lark (LALR) parses with grammar/kdsl.lark; a Transformer builds the frozen
+dataclasses of `kcheck.lang.ast`; Lark's errors become diagnostics with a caret and a hint.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
+
+from kcheck.lang import ast
+from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
+
+GRAMMAR_NAME = "kdsl.lark"
+
+
+def grammar_text() -> str:
+    """The grammar shipped in the wheel, or the repository's copy in a source checkout."""
+    packaged = resources.files("kcheck").joinpath("grammar", GRAMMAR_NAME)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    repo_copy = Path(__file__).resolve().parents[3] / "grammar" / GRAMMAR_NAME
+    return repo_copy.read_text(encoding="utf-8")
+
+
+@functools.cache
+def _lark() -> Lark:
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _tok_span(t: Token) -> ast.Span:
+    return ast.Span(
+        t.line or 0, t.column or 0, t.end_line or t.line or 0, t.end_column or t.column or 0
+    )
+
+
+def _meta_span(m: Meta) -> ast.Span:
+    if getattr(m, "empty", True):
+        return ast.NOWHERE
+    return ast.Span(m.line, m.column, m.end_line, m.end_column)
+
+
+def _present(items: tuple[Any, ...]) -> list[Any]:
+    return [x for x in items if x is not None]
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, ast.Program]):
+    """One method per grammar rule or alias; each returns an AST node (or a piece of one)."""
+
+    # ---- declarations
+    def start(self, m: Meta, c: list[Any]) -> ast.Program:
+        name: Token = c[0]
+        return ast.Program(str(name), tuple(c[1:]), _tok_span(name), _meta_span(m))
+
+    def model_header(self, m: Meta, c: list[Any]) -> Token:
+        tok: Token = c[0]
+        return tok
+
+    def const_decl(self, m: Meta, c: list[Any]) -> ast.Const:
+        return ast.Const(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    def param_decl(self, m: Meta, c: list[Any]) -> ast.Param:
+        return ast.Param(str(c[0]), c[1], c[2], _tok_span(c[0]), _meta_span(m))
+
+    def enum_decl(self, m: Meta, c: list[Any]) -> ast.Enum:
+        members = tuple(ast.EnumMember(str(t), _tok_span(t)) for t in _present(tuple(c[1:])))
+        return ast.Enum(str(c[0]), members, _tok_span(c[0]), _meta_span(m))
+
+    def kind_decl(self, m: Meta, c: list[Any]) -> ast.Kind:
+        fields = tuple(_present(tuple(c[3:])))
+        return ast.Kind(str(c[0]), c[1], c[2] is not None, fields, _tok_span(c[0]), _meta_span(m))
+
+    def ordered(self, m: Meta, c: list[Any]) -> bool:
+        return True
+
+    def stale(self, m: Meta, c: list[Any]) -> bool:
+        return True
+
+    def fairness(self, m: Meta, c: list[Any]) -> str:
+        return str(c[0])
+
+    def field_decl(self, m: Meta, c: list[Any]) -> ast.FieldDecl:
+        return ast.FieldDecl(str(c[0]), c[1], c[2], _tok_span(c[0]), _meta_span(m))
+
+    def var_decl(self, m: Meta, c: list[Any]) -> ast.Var:
+        return ast.Var(str(c[0]), c[1], c[2], _tok_span(c[0]), _meta_span(m))
+
+    def init_decl(self, m: Meta, c: list[Any]) -> ast.Init:
+        return ast.Init(c[0], _meta_span(m))
+
+    def def_decl(self, m: Meta, c: list[Any]) -> ast.Def:
+        params = tuple(_present(tuple(c[1:-2])))
+        return ast.Def(str(c[0]), params, c[-2], c[-1], _tok_span(c[0]), _meta_span(m))
+
+    def def_param(self, m: Meta, c: list[Any]) -> ast.DefParam:
+        return ast.DefParam(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    # ---- types
+    def bool_type(self, m: Meta, c: list[Any]) -> ast.BoolType:
+        return ast.BoolType(_meta_span(m))
+
+    def int_type(self, m: Meta, c: list[Any]) -> ast.IntType:
+        return ast.IntType(_meta_span(m))
+
+    def range_type(self, m: Meta, c: list[Any]) -> ast.RangeType:
+        return ast.RangeType(c[0], c[1], _meta_span(m))
+
+    def named_type(self, m: Meta, c: list[Any]) -> ast.NamedType:
+        return ast.NamedType(str(c[0]), _tok_span(c[0]))
+
+    def optional_type(self, m: Meta, c: list[Any]) -> ast.OptionalType:
+        return ast.OptionalType(str(c[0]), _meta_span(m))
+
+    def set_type(self, m: Meta, c: list[Any]) -> ast.SetType:
+        return ast.SetType(str(c[0]), _meta_span(m))
+
+    # ---- actors
+    def controller_decl(self, m: Meta, c: list[Any]) -> ast.Controller:
+        watches = tuple(x for x in c[1:] if isinstance(x, ast.Watch))
+        actions = tuple(x for x in c[1:] if isinstance(x, ast.Action))
+        return ast.Controller(str(c[0]), watches, actions, _tok_span(c[0]), _meta_span(m))
+
+    def watch_clause(self, m: Meta, c: list[Any]) -> ast.Watch:
+        return ast.Watch(str(c[0]), c[1] is not None, _tok_span(c[0]), _meta_span(m))
+
+    def process_decl(self, m: Meta, c: list[Any]) -> ast.Process:
+        return ast.Process(str(c[0]), tuple(c[1:]), _tok_span(c[0]), _meta_span(m))
+
+    def fault_decl(self, m: Meta, c: list[Any]) -> ast.Fault:
+        return ast.Fault(str(c[0]), c[1], tuple(c[2:]), _tok_span(c[0]), _meta_span(m))
+
+    def scheduler_decl(self, m: Meta, c: list[Any]) -> ast.Scheduler:
+        items = c[3:]
+        return ast.Scheduler(
+            str(c[0]),
+            str(c[1]),
+            str(c[2]),
+            tuple(x for x in items if isinstance(x, ast.Filter)),
+            tuple(x for x in items if isinstance(x, ast.Score)),
+            tuple(x for x in items if isinstance(x, ast.Action)),
+            _tok_span(c[0]),
+            _tok_span(c[1]),
+            _tok_span(c[2]),
+            _meta_span(m),
+        )
+
+    def filter_decl(self, m: Meta, c: list[Any]) -> ast.Filter:
+        return ast.Filter(str(c[0]), str(c[1]), str(c[2]), c[3], _tok_span(c[0]), _meta_span(m))
+
+    def score_decl(self, m: Meta, c: list[Any]) -> ast.Score:
+        return ast.Score(
+            str(c[0]), str(c[1]), str(c[2]), c[3], c[4], _tok_span(c[0]), _meta_span(m)
+        )
+
+    def action_decl(self, m: Meta, c: list[Any]) -> ast.Action:
+        fairness, name, for_clause, when, body = c
+        binders, where = for_clause if for_clause is not None else ((), None)
+        return ast.Action(
+            str(name), fairness, binders, where, when, body, _tok_span(name), _meta_span(m)
+        )
+
+    def for_clause(self, m: Meta, c: list[Any]) -> tuple[tuple[ast.Binder, ...], ast.Expr | None]:
+        return (c[0], c[1])
+
+    def when_clause(self, m: Meta, c: list[Any]) -> ast.Expr:
+        e: ast.Expr = c[0]
+        return e
+
+    where_clause = when_clause
+
+    def binders(self, m: Meta, c: list[Any]) -> tuple[ast.Binder, ...]:
+        return tuple(c)
+
+    def binder(self, m: Meta, c: list[Any]) -> ast.Binder:
+        return ast.Binder(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    def range_domain(self, m: Meta, c: list[Any]) -> ast.RangeDomain:
+        return ast.RangeDomain(c[0], c[1], _meta_span(m))
+
+    def expr_domain(self, m: Meta, c: list[Any]) -> ast.ExprDomain:
+        return ast.ExprDomain(c[0], _meta_span(m))
+
+    # ---- statements
+    def block(self, m: Meta, c: list[Any]) -> ast.Block:
+        return ast.Block(tuple(c), _meta_span(m))
+
+    def assign_stmt(self, m: Meta, c: list[Any]) -> ast.Assign:
+        return ast.Assign(c[0], c[1], _meta_span(m))
+
+    def assign_any_stmt(self, m: Meta, c: list[Any]) -> ast.AssignAny:
+        return ast.AssignAny(c[0], c[1], _meta_span(m))
+
+    def create_stmt(self, m: Meta, c: list[Any]) -> ast.CreateStmt:
+        return ast.CreateStmt(c[0], _meta_span(m))
+
+    def let_stmt(self, m: Meta, c: list[Any]) -> ast.Let:
+        return ast.Let(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    let_create_stmt = let_stmt
+
+    def delete_stmt(self, m: Meta, c: list[Any]) -> ast.Delete:
+        return ast.Delete(c[0], _meta_span(m))
+
+    def choose_stmt(self, m: Meta, c: list[Any]) -> ast.Choose:
+        return ast.Choose(c[0], c[1], c[2], _meta_span(m))
+
+    def for_stmt(self, m: Meta, c: list[Any]) -> ast.For:
+        return ast.For(c[0], c[1], c[2], _meta_span(m))
+
+    def if_stmt(self, m: Meta, c: list[Any]) -> ast.If:
+        return ast.If(c[0], c[1], c[2], _meta_span(m))
+
+    def lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
+        return ast.LValue(tuple(str(t) for t in c), tuple(_tok_span(t) for t in c), _meta_span(m))
+
+    def create_expr(self, m: Meta, c: list[Any]) -> ast.Create:
+        inits = tuple(_present(tuple(c[1:])))
+        return ast.Create(str(c[0]), inits, _tok_span(c[0]), _meta_span(m))
+
+    def field_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
+        return ast.FieldInit(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    # ---- properties
+    def invariant_decl(self, m: Meta, c: list[Any]) -> ast.Invariant:
+        return ast.Invariant(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    def property_decl(self, m: Meta, c: list[Any]) -> ast.Property:
+        return ast.Property(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    # ---- expressions
+    def forall_expr(self, m: Meta, c: list[Any]) -> ast.Quant:
+        return ast.Quant("forall", c[0], c[1], c[2], _meta_span(m))
+
+    def exists_expr(self, m: Meta, c: list[Any]) -> ast.Quant:
+        return ast.Quant("exists", c[0], c[1], c[2], _meta_span(m))
+
+    def count_expr(self, m: Meta, c: list[Any]) -> ast.Count:
+        return ast.Count(c[0], c[1], _meta_span(m))
+
+    def sum_expr(self, m: Meta, c: list[Any]) -> ast.Aggregate:
+        return ast.Aggregate("sum", c[0], c[1], c[2], _meta_span(m))
+
+    def max_expr(self, m: Meta, c: list[Any]) -> ast.Aggregate:
+        return ast.Aggregate("max", c[0], c[1], c[2], _meta_span(m))
+
+    def min_expr(self, m: Meta, c: list[Any]) -> ast.Aggregate:
+        return ast.Aggregate("min", c[0], c[1], c[2], _meta_span(m))
+
+    def if_expr(self, m: Meta, c: list[Any]) -> ast.IfExpr:
+        return ast.IfExpr(c[0], c[1], c[2], _meta_span(m))
+
+    def eventually_expr(self, m: Meta, c: list[Any]) -> ast.Temporal:
+        return ast.Temporal("eventually", c[0], _meta_span(m))
+
+    def always_expr(self, m: Meta, c: list[Any]) -> ast.Temporal:
+        return ast.Temporal("always", c[0], _meta_span(m))
+
+    def leads_to_expr(self, m: Meta, c: list[Any]) -> ast.LeadsTo:
+        return ast.LeadsTo(c[0], c[1], _meta_span(m))
+
+    def _binary(self, op: str, m: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary(op, left, right, ast.NOWHERE, _meta_span(m))
+
+    def implies_op(self, m: Meta, c: list[Any]) -> ast.Binary:
+        return self._binary("implies", m, c[0], c[1])
+
+    def or_op(self, m: Meta, c: list[Any]) -> ast.Binary:
+        return self._binary("or", m, c[0], c[1])
+
+    def and_op(self, m: Meta, c: list[Any]) -> ast.Binary:
+        return self._binary("and", m, c[0], c[1])
+
+    def in_op(self, m: Meta, c: list[Any]) -> ast.Binary:
+        return self._binary("in", m, c[0], c[1])
+
+    def union_op(self, m: Meta, c: list[Any]) -> ast.Binary:
+        return self._binary("|", m, c[0], c[1])
+
+    def inter_op(self, m: Meta, c: list[Any]) -> ast.Binary:
+        return self._binary("&", m, c[0], c[1])
+
+    def cmp_op(self, m: Meta, c: list[Any]) -> ast.Binary:
+        return ast.Binary(str(c[1]), c[0], c[2], _tok_span(c[1]), _meta_span(m))
+
+    arith_op = cmp_op
+
+    def not_op(self, m: Meta, c: list[Any]) -> ast.Unary:
+        return ast.Unary("not", c[0], _meta_span(m))
+
+    def neg_op(self, m: Meta, c: list[Any]) -> ast.Unary:
+        return ast.Unary("-", c[0], _meta_span(m))
+
+    def field_expr(self, m: Meta, c: list[Any]) -> ast.Field:
+        return ast.Field(c[0], str(c[1]), _tok_span(c[1]), _meta_span(m))
+
+    def call_expr(self, m: Meta, c: list[Any]) -> ast.Call:
+        args = tuple(_present(tuple(c[1:])))
+        return ast.Call(str(c[0]), args, _tok_span(c[0]), _meta_span(m))
+
+    def index_expr(self, m: Meta, c: list[Any]) -> ast.Index:
+        return ast.Index(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    def _builtin2(self, name: str, m: Meta, c: list[Any]) -> ast.Call:
+        sp = _meta_span(m)
+        head = ast.Span(sp.line, sp.col, sp.line, sp.col + len(name))
+        return ast.Call(name, (c[0], c[1]), head, sp)
+
+    def min2_expr(self, m: Meta, c: list[Any]) -> ast.Call:
+        return self._builtin2("min", m, c)
+
+    def max2_expr(self, m: Meta, c: list[Any]) -> ast.Call:
+        return self._builtin2("max", m, c)
+
+    def count_all_expr(self, m: Meta, c: list[Any]) -> ast.CountAll:
+        return ast.CountAll(c[0], _meta_span(m))
+
+    def int_lit(self, m: Meta, c: list[Any]) -> ast.IntLit:
+        return ast.IntLit(int(c[0]), _tok_span(c[0]))
+
+    def true_lit(self, m: Meta, c: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(True, _meta_span(m))
+
+    def false_lit(self, m: Meta, c: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(False, _meta_span(m))
+
+    def none_lit(self, m: Meta, c: list[Any]) -> ast.NoneLit:
+        return ast.NoneLit(_meta_span(m))
+
+    def name_expr(self, m: Meta, c: list[Any]) -> ast.Name:
+        return ast.Name(str(c[0]), _tok_span(c[0]))
+
+    def set_lit(self, m: Meta, c: list[Any]) -> ast.SetLit:
+        return ast.SetLit(tuple(_present(tuple(c))), _meta_span(m))
+
+    def set_builder(self, m: Meta, c: list[Any]) -> ast.SetBuilder:
+        binder = ast.Binder(str(c[0]), c[1], _tok_span(c[0]), _tok_span(c[0]))
+        return ast.SetBuilder(binder, c[2], _meta_span(m))
+
+
+# Terminals as a reader would name them in "expected ..." messages.
+_READABLE = {
+    "NAME": "a name",
+    "INT": "a number",
+    "CMP_OP": "a comparison",
+    "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*`, `/` or `%`",
+    "$END": "end of file",
+}
+
+_DECL_KEYWORDS = (
+    "const", "param", "enum", "kind", "var", "init", "def", "controller", "process",
+    "scheduler", "fault", "invariant", "property",
+)  # fmt: skip
+
+
+def _terminal_text(name: str) -> str:
+    if name in _READABLE:
+        return _READABLE[name]
+    for t in _lark().terminals:
+        if t.name == name:
+            if t.pattern.type == "str":
+                return f"`{t.pattern.value}`"
+            break
+    return name.lower()
+
+
+def _expected_list(expected: set[str]) -> str:
+    words = sorted({_terminal_text(e) for e in expected})
+    if len(words) > 8:
+        words = [*words[:8], "..."]
+    return ", ".join(words)
+
+
+def _hint_for(tok: Token, expected: set[str]) -> str | None:
+    value = str(tok)
+    texts = {_terminal_text(e) for e in expected}
+    if value == "=" and "`:=`" in texts:
+        return "assignment is written `:=`; `=` only appears in declarations"
+    if value == ":=" and "`=`" in texts:
+        return "declarations use `=`; `:=` assigns inside an action"
+    if value in ("count", "sum", "forall", "exists", "min", "max", "if", "eventually", "always"):
+        return f"an expression that starts with `{value}` takes everything to its right; wrap it in parentheses"
+    if "a name" in texts and tok.type != "NAME" and value.isidentifier():
+        return f"`{value}` is a reserved word and cannot be used as a name"
+    if value in _DECL_KEYWORDS and "`}`" in texts:
+        return "a `}` is missing before this declaration"
+    if tok.type == "$END" and "`}`" in texts:
+        return "a `}` is missing at the end of the file"
+    return None
+
+
+def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
+    if isinstance(err, UnexpectedCharacters):
+        ch = source.text[err.pos_in_stream] if err.pos_in_stream < len(source.text) else "?"
+        line, col = err.line, err.column
+        hint = None
+        if ch == '"' or ch == "'":
+            hint = "KDSL has no string literals; use an enum value"
+        elif ch == "#":
+            hint = "comments start with `//`"
+        elif ch == "=":
+            hint = "equality is `==`, assignment is `:=`"
+        return Diagnostic(
+            "KC0101",
+            f"unexpected character {ch!r}",
+            ast.Span(line, col, line, col + 1),
+            help=hint,
+        )
+    if isinstance(err, UnexpectedToken) and err.token.type != "$END":
+        tok = err.token
+        expected = set(err.expected)
+        return Diagnostic(
+            "KC0102",
+            f"unexpected `{tok}`; expected {_expected_list(expected)}",
+            _tok_span(tok),
+            help=_hint_for(tok, expected),
+        )
+    expected = set(getattr(err, "expected", ()) or ())
+    last = len(source.lines)
+    col = len(source.lines[-1]) + 1 if source.lines else 1
+    end_tok = Token("$END", "")
+    return Diagnostic(
+        "KC0103",
+        "unexpected end of file" + (f"; expected {_expected_list(expected)}" if expected else ""),
+        ast.Span(last, col, last, col + 1),
+        help=_hint_for(end_tok, expected),
+    )
+
+
+def parse(source: Source) -> ast.Program:
+    """Parse a whole model; raises KcheckError with one diagnostic on a syntax error."""
+    try:
+        tree = _lark().parse(source.text)
+        return _ToAst().transform(tree)
+    except (UnexpectedCharacters, UnexpectedToken, UnexpectedEOF) as err:
+        raise KcheckError([_syntax_diagnostic(err, source)]) from None
+    except RecursionError:
+        raise KcheckError(
+            [
+                Diagnostic(
+                    "KC0102",
+                    "expression nested too deeply to parse",
+                    ast.Span(1, 1, 1, 2),
+                    help="split the expression with `def` helpers",
+                )
+            ]
+        ) from None
+
+
+def read_source(path: str) -> Source:
+    """Read a model file as UTF-8; unreadable files become a KC0104 diagnostic."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise KcheckError(
+            [Diagnostic("KC0104", f"cannot read {path}: {reason}", ast.NOWHERE)]
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise KcheckError(
+            [
+                Diagnostic(
+                    "KC0104",
+                    f"{path} is not UTF-8 text (byte {err.start})",
+                    ast.NOWHERE,
+                    help="a model is a UTF-8 text file",
+                )
+            ]
+        ) from None
+    if "\x00" in text:
+        raise KcheckError(
+            [Diagnostic("KC0104", f"{path} contains NUL bytes; is it a binary file?", ast.NOWHERE)]
+        )
+    return Source(path, text)
