@@ -1,0 +1,3 @@
+"""kcheck: a model checker for Kubernetes-style systems."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,283 @@
+"""The command line: thin glue over the passes. Only this module prints and picks exit codes:
+0 every checked property holds, 1 a violation, 2 bad input or usage, 3 inconclusive."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from kcheck import __version__
+from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
+from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult, Stats
+
+EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 70
+EXIT_FOR = {HOLDS: EXIT_HOLDS, VIOLATED: EXIT_VIOLATED, INCONCLUSIVE: EXIT_INCONCLUSIVE}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"kcheck: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _print_diagnostics(err: KcheckError, source: Source | None, path: str) -> None:
+    src = source or Source(path, "")
+    click.echo(render_all(err.diagnostics, src), err=True)
+
+
+def _guard(fn: F) -> F:
+    """Turn every unexpected exception into a one-line internal error (no traceback unless
+    KCHECK_DEBUG is set): a crash is a kcheck bug, and the user should be told so plainly."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("kcheck: interrupted", err=True)
+            sys.exit(130)
+        except RecursionError:
+            _fail("the model is nested too deeply for kcheck to process", EXIT_USAGE)
+        except Exception as exc:
+            if os.environ.get("KCHECK_DEBUG"):
+                raise
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in kcheck; rerun with KCHECK_DEBUG=1 for a traceback and report it.",
+                EXIT_INTERNAL,
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_defines(defines: Sequence[str]) -> dict[str, int | str]:
+    out: dict[str, int | str] = {}
+    for d in defines:
+        name, sep, value = d.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier() or not value:
+            raise click.BadParameter(f"{d!r}: expected NAME=VALUE, e.g. -D MAX_PODS=6", param_hint="-D")
+        if value.lstrip("-").isdigit():
+            out[name] = int(value)
+        elif value in ("true", "false"):
+            out[name] = int(value == "true")
+        elif value.isidentifier():
+            out[name] = value  # an enum member, resolved against the param's enum
+        else:
+            raise click.BadParameter(
+                f"{d!r}: VALUE must be an integer, true/false or an enum member", param_hint="-D"
+            )
+    return out
+
+
+def _load(path: str, defines: Sequence[str]) -> Any:
+    from kcheck.lang.frontend import load
+
+    overrides = _parse_defines(defines)
+    try:
+        model = load(path, overrides)
+    except KcheckError as err:
+        from kcheck.lang.parser import read_source
+
+        try:
+            source: Source | None = read_source(path)
+        except KcheckError:
+            source = None
+        _print_diagnostics(err, source, path)
+        sys.exit(EXIT_USAGE)
+    if model.warnings:
+        _print_diagnostics(KcheckError(model.warnings), model.source, path)
+    return model
+
+
+class _Progress:
+    """One status line on stderr: redrawn in place on a terminal, every 10 s otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.last_print = time.monotonic()
+        self.last_states = 0
+        self.last_time = time.monotonic()
+        self.drawn = False
+
+    def __call__(self, s: Stats) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not self.tty and now - self.last_print < 10:
+            return
+        rate = (s.states - self.last_states) / max(now - self.last_time, 1e-9)
+        self.last_states, self.last_time, self.last_print = s.states, now, now
+        line = (
+            f"  {s.states:>12,} states  depth {s.depth:>4}  {rate:>10,.0f} states/s"
+            f"  queue {s.queue:>10,}  {s.seconds:>6.1f} s"
+        )
+        if self.tty:
+            click.echo("\r" + line, err=True, nl=False)
+            self.drawn = True
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.drawn:
+            click.echo("\r" + " " * 100 + "\r", err=True, nl=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kcheck")
+def main() -> None:
+    """kcheck: model checking for Kubernetes-style systems.
+
+    Write a model in KDSL (see spec/language.md), then `kcheck verify model.kdsl`.
+    Exit codes: 0 holds, 1 violated, 2 bad input or usage, 3 inconclusive.
+    """
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param.")
+@click.option(
+    "--invariant", "invariants", multiple=True, metavar="NAME", help="Check only this invariant (repeatable)."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report here instead of stdout.")
+@click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
+@click.option("--max-states", type=click.IntRange(min=1), help="Stop (inconclusive) after this many distinct states.")
+@click.option("--max-depth", type=click.IntRange(min=0), help="Explore behaviours of at most this many steps.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop (inconclusive) after this many seconds.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
+@_guard
+def verify(
+    model: str,
+    defines: tuple[str, ...],
+    invariants: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    no_symmetry: bool,
+    max_states: int | None,
+    max_depth: int | None,
+    timeout: float | None,
+    quiet: bool,
+) -> None:
+    """Check every invariant of MODEL by exhaustive breadth-first search."""
+    from kcheck.explore.bfs import Limits, ReplayError, explore
+    from kcheck.model.compile import compile_model
+
+    checked = _load(model, defines)
+    symmetry = not no_symmetry
+    compiled = compile_model(checked.symbols, symmetry=symmetry)
+    names = [inv.name for inv in compiled.invariants]
+    for name in invariants:
+        if name not in names:
+            hint = suggest(name, names)
+            _fail(f"--invariant {name}: the model has no invariant `{name}`" + (f"; {hint}" if hint else ""))
+    progress = _Progress(enabled=not quiet)
+    try:
+        result = explore(
+            compiled,
+            invariants=list(invariants) if invariants else None,
+            symmetry=symmetry,
+            limits=Limits(max_states, max_depth, timeout),
+            progress=progress,
+        )
+    except ReplayError as err:
+        progress.close()
+        _fail(f"internal error: {err}", EXIT_INTERNAL)
+    progress.close()
+    if not invariants:
+        for prop in compiled.properties:
+            result.properties.append(
+                PropertyResult(
+                    prop.name,
+                    "property",
+                    NOT_CHECKED,
+                    prop.span.line,
+                    reason=f"`{prop.shape}` properties need the liveness checker, not in this release",
+                )
+            )
+    for actor in checked.symbols.actors:
+        for w in getattr(actor, "watches", ()):
+            if w.stale:
+                result.notes.append(
+                    f"`{actor.name} watches {w.kind} stale` is not modelled yet: "
+                    f"{actor.name} reads the live {w.kind} state"
+                )
+    if fmt == "json":
+        text = json.dumps(result.to_json(), indent=2)
+    else:
+        from kcheck.report.text import format_result
+
+        colour = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        text = format_result(result, model, symmetry, colour)
+    if output:
+        try:
+            Path(output).write_text(text + "\n", encoding="utf-8")
+        except OSError as err:
+            _fail(f"cannot write {output}: {err.strerror or err}")
+        click.echo(f"{result.verdict}: report written to {output}", err=True)
+    else:
+        click.echo(text)
+    sys.exit(EXIT_FOR[result.verdict])
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param.")
+@_guard
+def check(models: tuple[str, ...], defines: tuple[str, ...]) -> None:
+    """Parse and type-check MODELS without exploring them."""
+    failed = False
+    for path in models:
+        try:
+            _load(path, defines)
+        except SystemExit:
+            failed = True
+            continue
+        click.echo(f"{path}: ok")
+    sys.exit(EXIT_USAGE if failed else 0)
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file is not formatted; change nothing.")
+@_guard
+def fmt(models: tuple[str, ...], check_only: bool) -> None:
+    """Rewrite MODELS in canonical layout (comments are not kept: see spec/language.md)."""
+    from kcheck.lang.fmt import format_program
+    from kcheck.lang.parser import parse, read_source
+
+    unformatted: list[str] = []
+    for path in models:
+        try:
+            source = read_source(path)
+            program = parse(source)
+        except KcheckError as err:
+            try:
+                src: Source | None = read_source(path)
+            except KcheckError:
+                src = None
+            _print_diagnostics(err, src, path)
+            sys.exit(EXIT_USAGE)
+        text = format_program(program)
+        if text == source.text:
+            continue
+        if check_only:
+            unformatted.append(path)
+            click.echo(f"{path}: not formatted", err=True)
+        else:
+            Path(path).write_text(text, encoding="utf-8")
+            click.echo(f"{path}: formatted")
+    if unformatted:
+        sys.exit(1)

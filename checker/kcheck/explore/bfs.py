@@ -1,0 +1,263 @@
+"""Exhaustive breadth-first search of a compiled model's reachable states.
+
+Breadth-first order makes the first violating state found for an invariant one at the least
+depth, so its trace is a shortest counterexample. The visited set maps each (canonical) state to
+its index in `states`, which doubles as the BFS queue; `parent` keeps one int per state, and a
+trace is rebuilt by walking parents back and replaying the actions from the initial state
+through the same compiled code (a replay that cannot find a step is an internal error).
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from kcheck.model.ir import CompiledModel, State, StepError
+from kcheck.result import (
+    HOLDS,
+    INCONCLUSIVE,
+    VIOLATED,
+    CheckResult,
+    PropertyResult,
+    Stats,
+)
+from kcheck.trace import Step, Trace
+
+
+class ReplayError(RuntimeError):
+    """A stored path could not be replayed: the engine and the evaluator disagree."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_states: int | None = None
+    max_depth: int | None = None
+    timeout: float | None = None  # seconds
+
+
+ProgressFn = Callable[[Stats], None]
+PROGRESS_EVERY = 0.5  # seconds between progress callbacks
+
+
+@dataclass
+class _BoundHit:
+    index: int  # the state whose step failed
+    error: StepError
+
+
+def explore(
+    model: CompiledModel,
+    *,
+    invariants: Sequence[str] | None = None,
+    symmetry: bool = True,
+    limits: Limits = Limits(),
+    progress: ProgressFn | None = None,
+) -> CheckResult:
+    """Search every reachable state; report each selected invariant and every bound hit."""
+    t0 = time.monotonic()
+    selected = [model.invariant(n) for n in invariants] if invariants is not None else list(
+        model.invariants
+    )
+    canon = model.canonicalize if symmetry else None
+    succ = model.successors
+    stats = Stats()
+
+    seen: dict[State, int] = {}
+    states: list[State] = []
+    parent = array("q")
+    violated: dict[str, int] = {}  # invariant -> index of its first violating state
+    pending = [(inv.name, inv.holds) for inv in selected]
+    bound_hits: dict[str, _BoundHit] = {}  # one per (action, error code)
+    limit: str | None = None
+
+    def add(s: State, par: int) -> None:
+        nonlocal pending
+        idx = len(states)
+        seen[s] = idx
+        states.append(s)
+        parent.append(par)
+        if pending:
+            broken = [name for name, holds in pending if not holds(s)]
+            if broken:
+                for name in broken:
+                    violated[name] = idx
+                pending = [(n, h) for n, h in pending if n not in violated]
+
+    try:
+        inits = model.initial()
+    except StepError as err:
+        inits = []
+        bound_hits[f"init/{err.code}"] = _BoundHit(-1, err)
+    for s in inits:
+        c = canon(s) if canon else s
+        if c not in seen:
+            add(c, -1)
+
+    i = 0
+    depth = 0
+    level_end = len(states)
+    deadline = t0 + limits.timeout if limits.timeout else None
+    next_report = t0 + PROGRESS_EVERY
+    max_states = limits.max_states
+    complete = True
+    while i < len(states):
+        if i == level_end:
+            depth += 1
+            level_end = len(states)
+            if limits.max_depth is not None and depth >= limits.max_depth:
+                limit, complete = f"max-depth {limits.max_depth}", False
+                break
+        if not pending and selected:
+            # Every invariant has its shortest counterexample; like TLC, stop here.
+            complete = False
+            break
+        if i & 1023 == 0:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                limit, complete = f"timeout {limits.timeout:g}s", False
+                break
+            if progress is not None and now >= next_report:
+                stats.states, stats.depth, stats.queue = len(states), depth, len(states) - i
+                stats.seconds = now - t0
+                progress(stats)
+                next_report = now + PROGRESS_EVERY
+        s = states[i]
+        try:
+            nexts = succ(s)
+        except StepError:
+            nexts = _successors_around_errors(model, s, i, bound_hits)
+        stats.transitions += len(nexts)
+        for t in nexts:
+            c = canon(t) if canon else t
+            if c not in seen:
+                add(c, i)
+        i += 1
+        if max_states is not None and len(states) >= max_states and i < len(states):
+            limit, complete = f"max-states {max_states}", False
+            break
+
+    stats.states = len(states)
+    stats.depth = depth
+    stats.queue = len(states) - i
+    stats.seconds = time.monotonic() - t0
+
+    explored_all = complete and i >= len(states)
+    results: list[PropertyResult] = []
+    tracer = _Tracer(model, states, parent, canon)
+    for inv in selected:
+        if inv.name in violated:
+            results.append(
+                PropertyResult(
+                    inv.name, "invariant", VIOLATED, inv.span.line, tracer.path(violated[inv.name])
+                )
+            )
+        elif explored_all and not bound_hits:
+            results.append(PropertyResult(inv.name, "invariant", HOLDS, inv.span.line))
+        else:
+            why = (
+                f"the search stopped at {limit} before covering every state"
+                if limit
+                else "a step left the model's bounds, so states past it were not explored"
+            )
+            results.append(PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, why))
+    for _, hit in sorted(bound_hits.items()):
+        err = hit.error
+        name = f"bound: {err.code}" + (
+            f" in {model.actions[err.action].label}" if err.action >= 0 else " in init"
+        )
+        results.append(
+            PropertyResult(
+                name, "bound", VIOLATED, err.line, tracer.error_path(hit.index, err), err.message
+            )
+        )
+    return CheckResult(
+        model=model.name,
+        engine="explicit",
+        stats=stats,
+        properties=results,
+        complete=explored_all,
+        limit=limit,
+        notes=list(model.symmetry_notes) if symmetry else [],
+    )
+
+
+def _successors_around_errors(
+    model: CompiledModel, s: State, index: int, hits: dict[str, _BoundHit]
+) -> list[State]:
+    """The slow path for a state where some step fails: run each action on its own, keep what
+    the others produce, and record the first failure of each (action, error) pair."""
+    out: list[State] = []
+    for step in model.action_steps:
+        try:
+            for _, _, t in step(s):
+                out.append(t)
+        except StepError as err:
+            key = f"{err.action}/{err.code}"
+            if key not in hits:
+                hits[key] = _BoundHit(index, err)
+    return out
+
+
+class _Tracer:
+    def __init__(
+        self,
+        model: CompiledModel,
+        states: list[State],
+        parent: array[int],
+        canon: Callable[[State], State] | None,
+    ) -> None:
+        self.model = model
+        self.states = states
+        self.parent = parent
+        self.canon = canon
+
+    def _indices(self, idx: int) -> list[int]:
+        out = []
+        while idx >= 0:
+            out.append(idx)
+            idx = self.parent[idx]
+        return out[::-1]
+
+    def _replay(self, indices: list[int]) -> tuple[list[Step], State | None]:
+        m = self.model
+        decode = m.layout.decode
+        if not indices:
+            return [], None
+        cur = self.states[indices[0]]
+        steps = [Step(None, {}, decode(cur))]
+        for target_idx in indices[1:]:
+            target = self.states[target_idx]
+            for aid, args, t in m.labelled_successors(cur):
+                if (self.canon(t) if self.canon else t) == target:
+                    info = m.actions[aid]
+                    steps.append(
+                        Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
+                    )
+                    cur = t
+                    break
+            else:
+                raise ReplayError(
+                    f"replay found no step to state #{target_idx}; this is a kcheck bug"
+                )
+        return steps, cur
+
+    def path(self, idx: int) -> Trace:
+        steps, _ = self._replay(self._indices(idx))
+        return Trace(tuple(steps))
+
+    def error_path(self, idx: int, err: StepError) -> Trace:
+        steps, cur = self._replay(self._indices(idx))
+        if err.action < 0 or cur is None:
+            return Trace((*steps, Step("init", {}, None, err.message, err.line)))
+        # Re-run the failing action on the concrete (replayed) state to name its arguments.
+        failing = err
+        try:
+            for _ in self.model.action_steps[err.action](cur):
+                pass
+        except StepError as again:
+            failing = again
+        info = self.model.actions[failing.action]
+        args = self.model.describe_args(failing.action, failing.args)
+        return Trace((*steps, Step(info.label, args, None, failing.message, failing.line)))

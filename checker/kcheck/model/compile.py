@@ -1,0 +1,1030 @@
+"""Checked AST -> CompiledModel. Every action, invariant and the init block become Python source
+over the flat state tuple, compiled once with `compile()`: guards and effects are expressions on
+constant tuple indexes, quantifiers over small kinds are unrolled, and no tree is walked while
+searching. The input must have passed the type checker; this pass trusts it.
+
+Nondeterminism (`choose`, `:= any`, scheduler ties) is compiled as nested loops in which the rest
+of the action runs once per choice, on its own copy of the state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
+from kcheck.lang.types import (
+    BOOL,
+    EMPTY_SET,
+    INT,
+    NONE,
+    TBool,
+    TEmptySet,
+    TEnum,
+    TInt,
+    TNone,
+    TRef,
+    TSet,
+    Type,
+)
+from kcheck.model.ir import (
+    ActionInfo,
+    BudgetLayout,
+    CompiledModel,
+    FieldLayout,
+    InvariantInfo,
+    KindLayout,
+    Layout,
+    PropertyInfo,
+    State,
+    StepError,
+    VarLayout,
+)
+from kcheck.model.symmetry import make_canonicalizer, order_dependent_kinds
+
+UNROLL_LIMIT = 64  # largest product of domain sizes unrolled into straight-line code
+
+
+@dataclass(frozen=True)
+class Local:
+    code: str  # a Python expression: an int literal when known at compile time
+    type: Type
+
+
+Env = dict[str, Local]
+
+
+def _is_const(code: str) -> bool:
+    return code.lstrip("-").isdigit()
+
+
+class _Gen:
+    """Accumulates generated Python source with indentation."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+        self.counter = itertools.count()
+
+    def fresh(self, stem: str) -> str:
+        return f"{stem}_{next(self.counter)}"
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.depth + line)
+
+    def source(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """Where generated code runs: the action (for error reports), the state variable, and what to
+    emit once a successor is complete."""
+
+    aid: int
+    args: str
+    sv: str
+
+
+class Compiler:
+    def __init__(self, sym: Symbols, symmetry: bool) -> None:
+        self.sym = sym
+        self.gen = _Gen()
+        self.layout, self.notes = self._layout(symmetry)
+        self.budget_index = {b.fault: b for b in self.layout.budgets}
+        self.actions: list[ActionInfo] = []
+
+    # ---- layout
+    def _layout(self, symmetry: bool) -> tuple[Layout, list[str]]:
+        idx = 0
+        vars_: list[VarLayout] = []
+        for v in self.sym.vars.values():
+            vars_.append(VarLayout(v.name, v.type, idx))
+            idx += 1
+        budgets: list[BudgetLayout] = []
+        for a in self.sym.actors:
+            if isinstance(a, ast.Fault):
+                budgets.append(BudgetLayout(a.name, idx, self._const(a.budget)))
+                idx += 1
+        unsafe, notes = order_dependent_kinds(self.sym) if symmetry else ({}, [])
+        kinds: list[KindLayout] = []
+        for k in self.sym.kinds.values():
+            fields = tuple(FieldLayout(f.name, f.type, i + 1) for i, f in enumerate(k.fields))
+            stride = len(fields) + 1
+            sym_ok = symmetry and not k.ordered and k.name not in unsafe
+            kinds.append(KindLayout(k.name, idx, k.size, stride, fields, sym_ok))
+            idx += k.size * stride
+        return Layout(idx, tuple(vars_), tuple(budgets), tuple(kinds), dict(self.sym.enums)), notes
+
+    def _const(self, e: ast.Expr) -> int:
+        value = eval(self.expr(e, {}, "None"), {"__builtins__": {}}, _RUNTIME_NS)  # noqa: S307
+        return int(value)
+
+    # ---- types (the checker has proved them; here only what code generation needs)
+    def type_of(self, e: ast.Expr, env: Env) -> Type:
+        match e:
+            case ast.IntLit():
+                return INT
+            case ast.BoolLit():
+                return BOOL
+            case ast.NoneLit():
+                return NONE
+            case ast.Name(id=n):
+                if n in env:
+                    return env[n].type
+                if n in self.sym.vars:
+                    return self.sym.vars[n].type
+                if n in self.sym.params:
+                    return self.sym.params[n].type
+                if n in self.sym.members:
+                    return TEnum(self.sym.members[n][0])
+                return INT
+            case ast.Field(obj=o, name=f):
+                ot = self.type_of(o, env)
+                assert isinstance(ot, TRef), f"field of non-reference {ot}"
+                fi = self.sym.kinds[ot.kind].field(f)
+                assert fi is not None
+                return fi.type
+            case ast.Call(func=fn):
+                if fn in self.sym.defs:
+                    d = self.sym.defs[fn]
+                    return self._resolve_type(d.ret)
+                return INT
+            case ast.Index(kind=k):
+                return TRef(k)
+            case ast.Unary(op="not"):
+                return BOOL
+            case ast.Binary(op=op, left=a, right=b):
+                if op in ("+", "*", "/", "%"):
+                    return INT
+                if op in ("-", "|", "&"):
+                    ta = self.type_of(a, env)
+                    if isinstance(ta, TSet):
+                        return ta
+                    if isinstance(ta, TEmptySet):
+                        return self.type_of(b, env)
+                    return INT
+                return BOOL
+            case ast.SetLit(elems=elems):
+                if not elems:
+                    return EMPTY_SET
+                t0 = self.type_of(elems[0], env)
+                if isinstance(t0, TEnum):
+                    return TSet(t0.name)
+                if isinstance(t0, TRef):
+                    return TSet(t0.kind)
+                return EMPTY_SET
+            case ast.SetBuilder(binder=b):
+                return TSet(self._elem_name(b.domain, env))
+            case ast.Quant():
+                return BOOL
+            case ast.IfExpr(then=a, else_=b):
+                ta = self.type_of(a, env)
+                if isinstance(ta, TNone | TEmptySet):
+                    tb = self.type_of(b, env)
+                    return TRef(tb.kind, True) if isinstance(tb, TRef) else tb
+                if isinstance(ta, TRef) and isinstance(self.type_of(b, env), TNone):
+                    return TRef(ta.kind, True)
+                return ta
+            case ast.Unary():
+                return INT
+        return INT
+
+    def _resolve_type(self, t: ast.TypeExpr) -> Type:
+        match t:
+            case ast.BoolType():
+                return BOOL
+            case ast.IntType() | ast.RangeType():
+                return INT
+            case ast.NamedType(name=n):
+                return TEnum(n) if n in self.sym.enums else TRef(n)
+            case ast.OptionalType(name=n):
+                return TRef(n, True)
+            case ast.SetType(elem=n):
+                return TSet(n)
+        raise AssertionError(t)
+
+    def _elem_name(self, d: ast.Domain, env: Env) -> str:
+        if isinstance(d, ast.ExprDomain):
+            if isinstance(d.expr, ast.Name) and d.expr.id not in env:
+                if d.expr.id in self.sym.kinds or d.expr.id in self.sym.enums:
+                    return d.expr.id
+            t = self.type_of(d.expr, env)
+            assert isinstance(t, TSet)
+            return t.elem
+        raise AssertionError("range domain has no element kind")
+
+    # ---- domains: each yields (binder type, per-value presence test, loop clause)
+    def _domain(self, d: ast.Domain, env: Env, sv: str) -> tuple[Type, int | None, Any]:
+        """(element type, constant size if unrollable, descriptor)."""
+        if isinstance(d, ast.RangeDomain):
+            return INT, None, ("range", self.expr(d.lo, env, sv), self.expr(d.hi, env, sv))
+        e = d.expr
+        if isinstance(e, ast.Name) and e.id not in env:
+            if e.id in self.sym.kinds:
+                k = self.layout.kind(e.id)
+                return TRef(e.id), k.slots, ("kind", k)
+            if e.id in self.sym.enums:
+                return TEnum(e.id), len(self.sym.enums[e.id]), ("enum", e.id)
+        t = self.type_of(e, env)
+        assert isinstance(t, TSet)
+        code = self.expr(e, env, sv)
+        if t.elem in self.sym.kinds:
+            k = self.layout.kind(t.elem)
+            return TRef(t.elem), k.slots, ("set", code)
+        return TEnum(t.elem), len(self.sym.enums[t.elem]), ("set", code)
+
+    def _member_test(self, desc: Any, value: str, sv: str) -> str | None:
+        tag = desc[0]
+        if tag == "kind":
+            k: KindLayout = desc[1]
+            return f"{sv}[{self._index(k.base, value, k.stride)}]"
+        if tag == "set":
+            return f"(({desc[1]}) >> {value} & 1)"
+        return None
+
+    def _loop_clause(self, var: str, size: int | None, desc: Any, sv: str) -> str:
+        if desc[0] == "range":
+            return f"for {var} in range({desc[1]}, ({desc[2]}) + 1)"
+        test = self._member_test(desc, var, sv)
+        clause = f"for {var} in range({size})"
+        return clause + (f" if {test}" if test else "")
+
+    def bind_all(
+        self, binders: tuple[ast.Binder, ...], where: ast.Expr | None, env: Env, sv: str
+    ) -> tuple[list[tuple[Env, str | None]] | None, tuple[Env, str, str | None]]:
+        """Both ways to range over binders: unrolled (a list of (env, condition)) when every
+        domain has a small constant size, and as comprehension clauses with runtime variables."""
+        # Comprehension form.
+        cenv = dict(env)
+        clauses: list[str] = []
+        for b in binders:
+            ty, size, desc = self._domain(b.domain, cenv, sv)
+            var = self.gen.fresh(b.name)
+            clauses.append(self._loop_clause(var, size, desc, sv))
+            cenv[b.name] = Local(var, ty)
+        cwhere = self.expr(where, cenv, sv) if where is not None else None
+        comp = (cenv, " ".join(clauses), cwhere)
+        # Unrolled form.
+        combos: list[tuple[Env, list[str]]] = [(dict(env), [])]
+        total = 1
+        for b in binders:
+            ty, size, desc = self._domain(b.domain, combos[0][0], sv)
+            if size is None or desc[0] == "set" and not _is_stable(b.domain):
+                return None, comp
+            total *= max(size, 1)
+            if total > UNROLL_LIMIT:
+                return None, comp
+            nxt: list[tuple[Env, list[str]]] = []
+            for cenv2, conds in combos:
+                _, _, desc2 = self._domain(b.domain, cenv2, sv)
+                for i in range(size):
+                    e2 = dict(cenv2)
+                    e2[b.name] = Local(str(i), ty)
+                    test = self._member_test(desc2, str(i), sv)
+                    nxt.append((e2, [*conds, test] if test else conds))
+            combos = nxt
+        unrolled: list[tuple[Env, str | None]] = []
+        for cenv3, conds in combos:
+            parts = list(conds)
+            if where is not None:
+                parts.append(self.expr(where, cenv3, sv))
+            unrolled.append((cenv3, " and ".join(f"({p})" for p in parts) if parts else None))
+        return unrolled, comp
+
+    # ---- expressions
+    def _index(self, base: int, slot: str, stride: int, offset: int = 0) -> str:
+        if _is_const(slot):
+            return str(base + int(slot) * stride + offset)
+        return f"{base + offset} + ({slot}) * {stride}"
+
+    def _ref_code(self, obj: ast.Expr, env: Env, sv: str, ctx: _Ctx | None) -> tuple[str, TRef]:
+        """Code for a reference's slot, checked against `none` when it may be none."""
+        t = self.type_of(obj, env)
+        assert isinstance(t, TRef), t
+        code = self.expr(obj, env, sv, ctx)
+        if t.optional:
+            aid, args, line = (ctx.aid, ctx.args, obj.span.line) if ctx else (-1, "()", 0)
+            what = _describe(obj)
+            code = f"_some({code}, {what!r}, {aid}, {args}, {line})"
+        return code, t
+
+    def expr(self, e: ast.Expr, env: Env, sv: str, ctx: _Ctx | None = None) -> str:  # noqa: C901
+        x = self.expr
+        match e:
+            case ast.IntLit(value=v):
+                return str(v)
+            case ast.BoolLit(value=v):
+                return "True" if v else "False"
+            case ast.NoneLit():
+                return "-1"
+            case ast.Name(id=n):
+                if n in env:
+                    return env[n].code
+                if n in self.sym.vars:
+                    return f"{sv}[{self._var(n).index}]"
+                if n in self.sym.params:
+                    return str(self.sym.params[n].value)
+                if n in self.sym.consts:
+                    return str(self.sym.consts[n])
+                if n in self.sym.members:
+                    return str(self.sym.members[n][1])
+                raise AssertionError(f"unresolved name {n}")
+            case ast.Field(obj=o, name=f):
+                slot, t = self._ref_code(o, env, sv, ctx)
+                k = self.layout.kind(t.kind)
+                return f"{sv}[{self._index(k.base, slot, k.stride, k.field(f).offset)}]"
+            case ast.Call(func=fn, args=args):
+                return self._call(fn, args, env, sv, ctx)
+            case ast.Index(kind=kname, index=i):
+                k = self.layout.kind(kname)
+                aid, a, line = (ctx.aid, ctx.args, e.span.line) if ctx else (-1, "()", 0)
+                return (
+                    f"_live({sv}, {x(i, env, sv, ctx)}, {k.base}, {k.stride}, {k.slots}, "
+                    f"{kname!r}, {aid}, {a}, {line})"
+                )
+            case ast.Unary(op="-", operand=o):
+                return f"(-{x(o, env, sv, ctx)})"
+            case ast.Unary(op="not", operand=o):
+                return f"(not {x(o, env, sv, ctx)})"
+            case ast.Binary():
+                return self._binary(e, env, sv, ctx)
+            case ast.SetLit(elems=elems):
+                if not elems:
+                    return "0"
+                return "(" + " | ".join(f"(1 << {x(el, env, sv, ctx)})" for el in elems) + ")"
+            case ast.SetBuilder(binder=b, where=w):
+                unrolled, (cenv, clauses, cwhere) = self.bind_all((b,), w, env, sv)
+                var = cenv[b.name].code
+                if unrolled is not None:
+                    terms = [
+                        f"((1 << {e2[b.name].code}) if {c} else 0)" if c else
+                        f"(1 << {e2[b.name].code})"
+                        for e2, c in unrolled
+                    ]  # fmt: skip
+                    return "(" + " | ".join(["0", *terms]) + ")"
+                cond = f" if {cwhere}" if cwhere else ""
+                return f"_bits({var} {clauses}{cond})"
+            case ast.Quant(quant=q, binders=bs, where=w, body=body):
+                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                if unrolled is not None:
+                    if q == "forall":
+                        terms = [
+                            f"((not {c}) or {x(body, e2, sv, ctx)})" if c
+                            else x(body, e2, sv, ctx)
+                            for e2, c in unrolled
+                        ]  # fmt: skip
+                        return "(" + " and ".join(["True", *terms]) + ")"
+                    terms = [
+                        f"({c} and {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx)
+                        for e2, c in unrolled
+                    ]
+                    return "(" + " or ".join(["False", *terms]) + ")"
+                b_code = x(body, cenv, sv, ctx)
+                cond = f" if {cwhere}" if cwhere else ""
+                fn = "all" if q == "forall" else "any"
+                return f"{fn}({b_code} {clauses}{cond})"
+            case ast.Count(binders=bs, where=w):
+                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                if unrolled is not None:
+                    terms = [f"({c})" if c else "1" for _, c in unrolled]
+                    return "(" + " + ".join(["0", *terms]) + ")"
+                cond = f" if {cwhere}" if cwhere else ""
+                return f"sum(1 {clauses}{cond})"
+            case ast.CountAll(arg=a):
+                if isinstance(a, ast.Name) and a.id not in env and a.id in self.sym.kinds:
+                    k = self.layout.kind(a.id)
+                    terms = [f"{sv}[{k.slot_base(i)}]" for i in range(k.slots)]
+                    return "(" + " + ".join(["0", *terms]) + ")"
+                return f"({x(a, env, sv, ctx)}).bit_count()"
+            case ast.Aggregate(op=op, body=body, binders=bs, where=w):
+                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                if op == "sum" and unrolled is not None:
+                    terms = [
+                        f"({x(body, e2, sv, ctx)} if {c} else 0)" if c else x(body, e2, sv, ctx)
+                        for e2, c in unrolled
+                    ]
+                    return "(" + " + ".join(["0", *terms]) + ")"
+                cond = f" if {cwhere}" if cwhere else ""
+                b_code = x(body, cenv, sv, ctx)
+                if op == "sum":
+                    return f"sum({b_code} {clauses}{cond})"
+                return f"{op}([{b_code} {clauses}{cond}], default=0)"
+            case ast.IfExpr(cond=c, then=a, else_=b):
+                return f"({x(a, env, sv, ctx)} if {x(c, env, sv, ctx)} else {x(b, env, sv, ctx)})"
+        raise AssertionError(f"cannot compile {type(e).__name__}")
+
+    def _binary(self, e: ast.Binary, env: Env, sv: str, ctx: _Ctx | None) -> str:
+        a = self.expr(e.left, env, sv, ctx)
+        b = self.expr(e.right, env, sv, ctx)
+        op = e.op
+        if op in ("+", "*", "==", "!=", "<", "<=", ">", ">=", "|", "&"):
+            return f"({a} {op} {b})"
+        if op == "and":
+            return f"({a} and {b})"
+        if op == "or":
+            return f"({a} or {b})"
+        if op == "implies":
+            return f"((not {a}) or {b})"
+        if op == "-":
+            if isinstance(self.type_of(e.left, env), TSet | TEmptySet):
+                return f"({a} & ~{b})"
+            return f"({a} - {b})"
+        if op in ("/", "%"):
+            pyop = "//" if op == "/" else "%"
+            if _is_const(b) and int(b) != 0:
+                return f"({a} {pyop} {b})"
+            aid, args, line = (ctx.aid, ctx.args, e.span.line) if ctx else (-1, "()", 0)
+            return f"_div({a}, {b}, {pyop!r}, {aid}, {args}, {line})"
+        if op == "in":
+            lt = self.type_of(e.left, env)
+            if isinstance(lt, TRef | TNone) and (isinstance(lt, TNone) or lt.optional):
+                return f"_member({a}, {b})"
+            return f"(({b}) >> {a} & 1 == 1)"
+        raise AssertionError(op)
+
+    def _call(
+        self, fn: str, args: tuple[ast.Expr, ...], env: Env, sv: str, ctx: _Ctx | None
+    ) -> str:
+        codes = [self.expr(a, env, sv, ctx) for a in args]
+        if fn in self.sym.defs:
+            d = self.sym.defs[fn]
+            denv: Env = {}
+            for p, code, a in zip(d.params, codes, args, strict=True):
+                pt = self._resolve_type(p.type)
+                if isinstance(pt, TRef) and not pt.optional:
+                    at = self.type_of(a, env)
+                    if isinstance(at, TRef) and at.optional:
+                        pt = at
+                denv[p.name] = Local(code if _is_const(code) else f"({code})", pt)
+            return self.expr(d.body, denv, sv, ctx)
+        if fn in ("min", "max"):
+            return f"{fn}({codes[0]}, {codes[1]})"
+        if fn == "abs":
+            return f"abs({codes[0]})"
+        if fn == "ceil":
+            aid, a, line = (ctx.aid, ctx.args, 0) if ctx else (-1, "()", 0)
+            return f"(-_div(-({codes[0]}), {codes[1]}, '//', {aid}, {a}, {line}))"
+        if fn == "size":
+            return f"({codes[0]}).bit_count()"
+        raise AssertionError(f"unknown function {fn}")
+
+    def _var(self, name: str) -> VarLayout:
+        for v in self.layout.vars:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    # ---- statements
+    def block(
+        self,
+        stmts: tuple[ast.Stmt, ...],
+        env: Env,
+        ctx: _Ctx,
+        k: Callable[[Env, _Ctx], None],
+    ) -> None:
+        """Emit `stmts`, then the continuation `k` in whatever env and state they leave."""
+        if not stmts:
+            k(env, ctx)
+            return
+        first, rest = stmts[0], stmts[1:]
+        g = self.gen
+        sv = ctx.sv
+
+        def then(env2: Env, ctx2: _Ctx) -> None:
+            self.block(rest, env2, ctx2, k)
+
+        match first:
+            case ast.Assign(target=t, value=v):
+                idx, ty, what = self._lvalue(t, env, ctx)
+                self._store(idx, ty, self.expr(v, env, sv, ctx), what, ctx, first.span.line)
+                then(env, ctx)
+            case ast.AssignAny(target=t, domain=d):
+                ty, size, desc = self._domain(d, env, sv)
+                var = g.fresh("v")
+                self._emit_clauses(self._loop_clause(var, size, desc, sv), None)
+                line = first.span.line
+                fork = g.fresh("st")
+                g.emit(f"{fork} = {sv}[:]")
+                ctx2 = _Ctx(ctx.aid, ctx.args, fork)
+                idx, tty, what = self._lvalue(t, env, ctx2)
+                self._store(idx, tty, var, what, ctx2, line)
+                then(env, ctx2)
+                g.depth -= 1
+            case ast.CreateStmt(create=c):
+                self._create(c, env, ctx)
+                then(env, ctx)
+            case ast.Let(name=n, value=v):
+                var = g.fresh(n)
+                if isinstance(v, ast.Create):
+                    slot = self._create(v, env, ctx)
+                    g.emit(f"{var} = {slot}")
+                    env2 = {**env, n: Local(var, TRef(v.kind))}
+                else:
+                    g.emit(f"{var} = {self.expr(v, env, sv, ctx)}")
+                    env2 = {**env, n: Local(var, self.type_of(v, env))}
+                then(env2, ctx)
+            case ast.Delete(target=t):
+                slot, rt = self._ref_code(t, env, sv, ctx)
+                g.emit(f"_del_{rt.kind}({sv}, {slot}, {ctx.aid}, {ctx.args}, {first.span.line})")
+                then(env, ctx)
+            case ast.Choose(binders=bs, where=w, body=body):
+                _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                # `for a in A if p for b in B if q` -> nested loops with `if not p: continue`
+                self._emit_clauses(clauses, cwhere)
+                fork = g.fresh("st")
+                g.emit(f"{fork} = {sv}[:]")
+                ctx2 = _Ctx(ctx.aid, ctx.args, fork)
+                self.block(body.stmts, cenv, ctx2, lambda env3, ctx3: then(env, ctx3))
+                g.depth -= len(bs)
+            case ast.For(binders=bs, where=w, body=body):
+                _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                names = [cenv[b.name].code for b in bs]
+                tup = "(" + ", ".join(names) + ",)"
+                cond = f" if {cwhere}" if cwhere else ""
+                items = g.fresh("items")
+                g.emit(f"{items} = [{tup} {clauses}{cond}]")
+                g.emit(f"for {', '.join(names)}, in {items}:")
+                g.depth += 1
+                g.emit("pass")
+                for b in bs:  # an object deleted earlier in this loop is skipped
+                    bt = cenv[b.name].type
+                    if isinstance(bt, TRef):
+                        bk = self.layout.kind(bt.kind)
+                        pres = self._index(bk.base, cenv[b.name].code, bk.stride)
+                        g.emit(f"if not {sv}[{pres}]: continue")
+                self.block(body.stmts, cenv, ctx, lambda env3, ctx3: None)
+                g.depth -= 1
+                then(env, ctx)
+            case ast.If(cond=c, then=tb, else_=eb):
+                cond = self.expr(c, env, sv, ctx)
+                if _deterministic(first):
+                    g.emit(f"if {cond}:")
+                    g.depth += 1
+                    g.emit("pass")
+                    self.block(tb.stmts, env, ctx, lambda e3, c3: None)
+                    g.depth -= 1
+                    if eb is not None:
+                        g.emit("else:")
+                        g.depth += 1
+                        g.emit("pass")
+                        self.block(_else_stmts(eb), env, ctx, lambda e3, c3: None)
+                        g.depth -= 1
+                    then(env, ctx)
+                else:
+                    g.emit(f"if {cond}:")
+                    g.depth += 1
+                    self.block(tb.stmts, env, ctx, lambda e3, c3: then(env, c3))
+                    g.depth -= 1
+                    g.emit("else:")
+                    g.depth += 1
+                    self.block(_else_stmts(eb), env, ctx, lambda e3, c3: then(env, c3))
+                    g.depth -= 1
+            case _:
+                raise AssertionError(f"cannot compile {type(first).__name__}")
+
+    def _emit_clauses(self, clauses: str, where: str | None) -> None:
+        """Turn comprehension clauses `for v in X if t for w in Y` into nested loop headers."""
+        g = self.gen
+        parts = clauses.split(" for ")
+        for i, part in enumerate(parts):
+            part = part if i == 0 else "for " + part
+            head, _, test = part.partition(" if ")
+            g.emit(head + ":")
+            g.depth += 1
+            if test:
+                g.emit(f"if not ({test}): continue")
+        if where:
+            g.emit(f"if not ({where}): continue")
+
+    def _lvalue(self, t: ast.LValue, env: Env, ctx: _Ctx) -> tuple[str, Type, str]:
+        sv = ctx.sv
+        head = t.parts[0]
+        if len(t.parts) == 1:
+            v = self._var(head)
+            return str(v.index), v.type, head
+        obj: ast.Expr = ast.Name(head, t.span)
+        for part in t.parts[1:-1]:
+            obj = ast.Field(obj, part, t.span, t.span)
+        slot, rt = self._ref_code(obj, env, sv, ctx)
+        k = self.layout.kind(rt.kind)
+        f = k.field(t.parts[-1])
+        return self._index(k.base, slot, k.stride, f.offset), f.type, f"{rt.kind}.{f.name}"
+
+    def _store(self, idx: str, ty: Type, value: str, what: str, ctx: _Ctx, line: int) -> None:
+        g = self.gen
+        if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
+            tmp = g.fresh("val")
+            g.emit(f"{tmp} = {value}")
+            g.emit(f"if not {ty.lo} <= {tmp} <= {ty.hi}:")
+            g.emit(
+                f"    _err('range', '{what} := %d leaves its range {ty.lo}..{ty.hi}' % {tmp}, "
+                f"{ctx.aid}, {ctx.args}, {line})"
+            )
+            value = tmp
+        elif isinstance(ty, TBool):
+            value = f"(1 if {value} else 0)"
+        g.emit(f"{ctx.sv}[{idx}] = {value}")
+
+    def _create(self, c: ast.Create, env: Env, ctx: _Ctx) -> str:
+        """Emit a create; returns the variable that holds the new object's slot."""
+        g = self.gen
+        kinfo = self.sym.kinds[c.kind]
+        k = self.layout.kind(c.kind)
+        given = {fi.name: fi.value for fi in c.fields}
+        values: list[tuple[FieldLayout, str]] = []
+        for f in k.fields:
+            finfo = kinfo.field(f.name)
+            assert finfo is not None
+            if f.name in given:
+                tmp = g.fresh("init")
+                g.emit(f"{tmp} = {self.expr(given[f.name], env, ctx.sv, ctx)}")
+                values.append((f, tmp))
+            else:
+                values.append((f, str(self._default(f.type, finfo.default))))
+        slot = g.fresh("slot")
+        g.emit(f"{slot} = _free_{c.kind}({ctx.sv})")
+        g.emit(f"if {slot} < 0:")
+        g.emit(
+            f"    _err('no-free-slot', 'create {c.kind}: all {k.slots} slots are in use', "
+            f"{ctx.aid}, {ctx.args}, {c.span.line})"
+        )
+        g.emit(f"{ctx.sv}[{self._index(k.base, slot, k.stride)}] = 1")
+        for f, code in values:
+            idx = self._index(k.base, slot, k.stride, f.offset)
+            self._store(idx, f.type, code, f"{c.kind}.{f.name}", ctx, c.span.line)
+        return slot
+
+    def _default(self, ty: Type, default: ast.Expr | None) -> int:
+        if default is not None:
+            return self._const(default)
+        match ty:
+            case TInt(lo=lo):
+                return lo or 0
+            case TRef():
+                return -1
+        return 0
+
+    # ---- whole actions
+    def action(self, actor: ast.Actor, a: ast.Action, labelled: bool, aid: int) -> None:
+        g = self.gen
+        actor_kind = _actor_kind(actor)
+        budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
+        g.emit(f"# {actor_kind} {actor.name}, action {a.name} (line {a.span.line})")
+        unrolled, (cenv, clauses, cwhere) = self.bind_all(a.binders, a.where, {}, "s")
+        instances: list[tuple[Env, list[str]]] = []
+        if unrolled is not None:
+            instances = [(e, [c] if c else []) for e, c in unrolled]
+            depth0 = g.depth
+        else:
+            depth0 = g.depth
+            if a.binders:
+                self._emit_clauses(clauses, cwhere)
+            instances = [(cenv, [])]
+        for env, conds in instances:
+            guard = list(conds)
+            if a.when is not None:
+                guard.append(self.expr(a.when, env, "s"))
+            if budget is not None:
+                guard.append(f"s[{budget.index}] < {budget.budget}")
+            args = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
+            ctx = _Ctx(aid, args, "st")
+            if guard:
+                g.emit("if " + " and ".join(f"({x})" for x in guard) + ":")
+                g.depth += 1
+            g.emit("st = list(s)")
+            if budget is not None:
+                g.emit(f"st[{budget.index}] += 1")
+            self.block(a.body.stmts, env, ctx, self._result(labelled, aid, args))
+            if guard:
+                g.depth -= 1
+        g.depth = depth0
+
+    def _result(self, labelled: bool, aid: int, args: str) -> Callable[[Env, _Ctx], None]:
+        def emit(env: Env, ctx: _Ctx) -> None:
+            if labelled:
+                self.gen.emit(f"yield ({aid}, {args}, tuple({ctx.sv}))")
+            else:
+                self.gen.emit(f"_ap(tuple({ctx.sv}))")
+
+        return emit
+
+    def scheduler_bind(self, s: ast.Scheduler, labelled: bool, aid: int) -> None:
+        g = self.gen
+        pk = self.layout.kind(s.pod_kind)
+        bind_field = pk.field(s.node_field)
+        assert isinstance(bind_field.type, TRef)
+        nk = self.layout.kind(bind_field.type.kind)
+        weights = [self._const(sc.weight) if sc.weight is not None else 1 for sc in s.scores]
+        g.emit(f"# scheduler {s.name}: bind one {pk.name} with {s.node_field} == none")
+        for p in range(pk.slots):
+            pb = pk.slot_base(p)
+            g.emit(f"if s[{pb}] and s[{pb + bind_field.offset}] == -1:")
+            g.depth += 1
+            g.emit("best = None")
+            g.emit("cands = []")
+            for n in range(nk.slots):
+                tests = [f"s[{nk.slot_base(n)}]"]
+                for f in s.filters:
+                    env = {f.pod: Local(str(p), TRef(pk.name)), f.node: Local(str(n), TRef(nk.name))}
+                    tests.append(self.expr(f.expr, env, "s"))
+                g.emit("if " + " and ".join(f"({t})" for t in tests) + ":")
+                g.depth += 1
+                terms = []
+                for sc, w in zip(s.scores, weights, strict=True):
+                    env = {sc.pod: Local(str(p), TRef(pk.name)), sc.node: Local(str(n), TRef(nk.name))}
+                    terms.append(f"{w} * ({self.expr(sc.expr, env, 's')})")
+                g.emit(f"sc = {' + '.join(terms) if terms else '0'}")
+                g.emit("if best is None or sc > best:")
+                g.emit(f"    best = sc; cands = [{n}]")
+                g.emit("elif sc == best:")
+                g.emit(f"    cands.append({n})")
+                g.depth -= 1
+            g.emit("for n in cands:")
+            g.depth += 1
+            g.emit("st = list(s)")
+            g.emit(f"st[{pb + bind_field.offset}] = n")
+            args = f"({p}, n)"
+            self._result(labelled, aid, args)({}, _Ctx(aid, args, "st"))
+            g.depth -= 2
+
+    # ---- helpers emitted once per model
+    def kind_helpers(self) -> None:
+        g = self.gen
+        for k in self.layout.kinds:
+            g.emit(f"def _free_{k.name}(st):")
+            for i in range(k.slots):
+                g.emit(f"    if not st[{k.slot_base(i)}]: return {i}")
+            g.emit("    return -1")
+            # delete: clear the block, then every reference to the object
+            g.emit(f"def _del_{k.name}(st, x, aid, args, line):")
+            g.emit(f"    b = {k.base} + x * {k.stride}")
+            g.emit(f"    st[b:b + {k.stride}] = _ZERO_{k.name}")
+            for v in self.layout.vars:
+                if isinstance(v.type, TRef) and v.type.kind == k.name:
+                    if v.type.optional:
+                        g.emit(f"    if st[{v.index}] == x: st[{v.index}] = -1")
+                    else:
+                        g.emit(
+                            f"    if st[{v.index}] == x: _err('dangling', 'delete leaves "
+                            f"{v.name} without its {k.name}', aid, args, line)"
+                        )
+                if isinstance(v.type, TSet) and v.type.elem == k.name:
+                    g.emit(f"    st[{v.index}] &= ~(1 << x)")
+            for j in self.layout.kinds:
+                for f in j.fields:
+                    refs = isinstance(f.type, TRef) and f.type.kind == k.name
+                    sets = isinstance(f.type, TSet) and f.type.elem == k.name
+                    if not (refs or sets):
+                        continue
+                    g.emit(f"    for jb in range({j.base}, {j.base + j.slots * j.stride}, {j.stride}):")
+                    g.emit("        if not st[jb]: continue")
+                    o = f.offset
+                    if sets:
+                        g.emit(f"        st[jb + {o}] &= ~(1 << x)")
+                    elif isinstance(f.type, TRef) and f.type.optional:
+                        g.emit(f"        if st[jb + {o}] == x: st[jb + {o}] = -1")
+                    else:
+                        g.emit(
+                            f"        if st[jb + {o}] == x: _err('dangling', 'delete leaves "
+                            f"{j.name}#%d.{f.name} dangling' % ((jb - {j.base}) // {j.stride}), "
+                            "aid, args, line)"
+                        )
+
+
+def _describe(e: ast.Expr) -> str:
+    match e:
+        case ast.Name(id=n):
+            return n
+        case ast.Field(obj=o, name=f):
+            return f"{_describe(o)}.{f}"
+    return "expression"
+
+
+def _is_stable(d: ast.Domain) -> bool:
+    """A set domain may be unrolled only if evaluating it repeatedly is cheap and pure."""
+    return isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name | ast.Field)
+
+
+def _else_stmts(eb: ast.Block | ast.If | None) -> tuple[ast.Stmt, ...]:
+    if eb is None:
+        return ()
+    if isinstance(eb, ast.If):
+        return (eb,)
+    return eb.stmts
+
+
+def _deterministic(s: ast.Stmt) -> bool:
+    match s:
+        case ast.Choose() | ast.AssignAny():
+            return False
+        case ast.If(then=t, else_=e):
+            return all(_deterministic(x) for x in t.stmts) and all(
+                _deterministic(x) for x in _else_stmts(e)
+            )
+        case ast.For(body=b):
+            return all(_deterministic(x) for x in b.stmts)
+    return True
+
+
+def _actor_kind(a: ast.Actor) -> str:
+    return {
+        ast.Controller: "controller",
+        ast.Process: "process",
+        ast.Scheduler: "scheduler",
+        ast.Fault: "fault",
+    }[type(a)]
+
+
+# ---- runtime helpers called by generated code
+
+
+def _err(code: str, msg: str, aid: int, args: tuple[int, ...], line: int) -> None:
+    raise StepError(code, msg, aid, args, line)
+
+
+def _some(v: int, what: str, aid: int, args: tuple[int, ...], line: int) -> int:
+    if v < 0:
+        raise StepError("none", f"`{what}` is none", aid, args, line)
+    return v
+
+
+def _div(a: int, b: int, op: str, aid: int, args: tuple[int, ...], line: int) -> int:
+    if b == 0:
+        raise StepError("division", f"division by zero ({a} {op} 0)", aid, args, line)
+    return a // b if op == "//" else a % b
+
+
+def _live(
+    st: State | list[int],
+    i: int,
+    base: int,
+    stride: int,
+    slots: int,
+    kind: str,
+    aid: int,
+    args: tuple[int, ...],
+    line: int,
+) -> int:
+    if not 0 <= i < slots or not st[base + i * stride]:
+        raise StepError("dead", f"{kind}[{i}] does not exist", aid, args, line)
+    return i
+
+
+def _member(x: int, s: int) -> bool:
+    return x >= 0 and s >> x & 1 == 1
+
+
+def _bits(it: Iterator[int]) -> int:
+    out = 0
+    for i in it:
+        out |= 1 << i
+    return out
+
+
+_RUNTIME_NS: dict[str, Any] = {
+    "_err": _err,
+    "_some": _some,
+    "_div": _div,
+    "_live": _live,
+    "_member": _member,
+    "_bits": _bits,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "sum": sum,
+    "all": all,
+    "any": any,
+    "range": range,
+    "list": list,
+    "tuple": tuple,
+    "True": True,
+    "False": False,
+    "None": None,
+}
+
+
+def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
+    """Compile a checked model once; the result is shared by every engine."""
+    c = Compiler(sym, symmetry)
+    g = c.gen
+    layout = c.layout
+    c.kind_helpers()
+
+    # initial state: vars at their initial values, budgets unspent, no objects
+    init = [0] * layout.width
+    for v in layout.vars:
+        init[v.index] = c._const(sym.vars[v.name].decl.init)
+    g.emit(f"_INIT = {tuple(init)!r}")
+    for k in layout.kinds:
+        g.emit(f"_ZERO_{k.name} = {[0] * k.stride!r}")
+    g.emit("def _initial():")
+    g.depth += 1
+    g.emit("out = []")
+    g.emit("s = _INIT")
+    g.emit("st = list(s)")
+    init_stmts = tuple(s for i in sym.inits for s in i.body.stmts)
+    c.block(init_stmts, {}, _Ctx(-1, "()", "st"), lambda e, ctx: g.emit(f"out.append(tuple({ctx.sv}))"))
+    g.emit("return out")
+    g.depth -= 1
+
+    # actions: a fast form returning successor states, and a labelled generator for traces
+    actions: list[ActionInfo] = []
+    units: list[tuple[ast.Actor, ast.Action | None]] = []
+    for actor in sym.actors:
+        if isinstance(actor, ast.Scheduler):
+            units.append((actor, None))
+        for a in actor.actions:
+            units.append((actor, a))
+    for aid, (actor, a) in enumerate(units):
+        if a is None:
+            assert isinstance(actor, ast.Scheduler)
+            pk = sym.kinds[actor.pod_kind]
+            bf = pk.field(actor.node_field)
+            assert bf is not None and isinstance(bf.type, TRef)
+            params: tuple[tuple[str, Type], ...] = (
+                ("pod", TRef(actor.pod_kind)),
+                ("node", TRef(bf.type.kind)),
+            )
+            actions.append(
+                ActionInfo(aid, actor.name, "scheduler", "bind", "weak", params, actor.span)
+            )
+        else:
+            env_types: Env = {}
+            ps: list[tuple[str, Type]] = []
+            for b in a.binders:
+                ty, _, _ = c._domain(b.domain, env_types, "s")
+                env_types[b.name] = Local("0", ty)
+                ps.append((b.name, ty))
+            fairness = a.fairness or ("unfair" if isinstance(actor, ast.Fault) else "weak")
+            actions.append(
+                ActionInfo(aid, actor.name, _actor_kind(actor), a.name, fairness, tuple(ps), a.span)
+            )
+    def emit_unit(aid: int, actor: ast.Actor, a: ast.Action | None, labelled: bool) -> None:
+        if a is None:
+            assert isinstance(actor, ast.Scheduler)
+            c.scheduler_bind(actor, labelled, aid)
+        else:
+            c.action(actor, a, labelled, aid)
+
+    # the hot path: every action inline in one function that returns a list
+    g.emit("def _successors(s):")
+    g.depth += 1
+    g.emit("out = []")
+    g.emit("_ap = out.append")
+    for aid, (actor, a) in enumerate(units):
+        emit_unit(aid, actor, a, False)
+    g.emit("return out")
+    g.depth -= 1
+    # per action, labelled: for traces, and to isolate an action whose step fails
+    for aid, (actor, a) in enumerate(units):
+        g.emit(f"def _lab_{aid}(s):")
+        g.depth += 1
+        emit_unit(aid, actor, a, True)
+        g.emit("yield from ()")
+        g.depth -= 1
+
+    # invariants
+    for i, inv in enumerate(sym.invariants):
+        g.emit(f"def _inv_{i}(s):")
+        g.emit(f"    return bool({c.expr(inv.expr, {}, 's')})")
+
+    source = g.source()
+    ns: dict[str, Any] = dict(_RUNTIME_NS)
+    exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)  # noqa: S102
+    invariants = tuple(
+        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"]) for i, inv in enumerate(sym.invariants)
+    )
+    properties = tuple(PropertyInfo(p.name, p.span, _shape(p.expr)) for p in sym.properties)
+    canon = make_canonicalizer(layout) if any(k.symmetric for k in layout.kinds) else None
+    return CompiledModel(
+        name=sym.program.name,
+        layout=layout,
+        actions=tuple(actions),
+        initial=ns["_initial"],
+        successors=ns["_successors"],
+        action_steps=tuple(ns[f"_lab_{aid}"] for aid in range(len(units))),
+        invariants=invariants,
+        properties=properties,
+        canonicalize=canon,
+        symmetry_notes=tuple(c.notes),
+        python_source=source,
+    )
+
+
+def _shape(e: ast.Expr) -> str:
+    match e:
+        case ast.Quant(quant="forall", body=b):
+            return _shape(b)
+        case ast.Temporal(op="eventually", body=ast.Temporal(op="always")):
+            return "eventually always"
+        case ast.Temporal(op="always", body=ast.Temporal(op="eventually")):
+            return "always eventually"
+        case ast.Temporal(op="always"):
+            return "always"
+        case ast.LeadsTo():
+            return "leads_to"
+    return "temporal"

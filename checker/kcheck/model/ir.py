@@ -1,0 +1,191 @@
+"""The compiled model: the state layout, the actions, the invariants. Engine-neutral: the explorer,
+the Z3 engine and the live interpreter all consume this.
+
+A state is one flat tuple of small ints: global vars, then one spent-budget counter per fault,
+then each kind's slots at fixed offsets (a presence flag followed by the fields). Enums are
+their member index, bools 0/1, references the slot index of the target (`none` is -1), and
+sets bitmasks over enum members or slots. Absent slots are all zeros, so equal worlds have
+equal tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from kcheck.lang import ast
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
+
+State: TypeAlias = tuple[int, ...]
+
+
+class StepError(Exception):
+    """A step left the model's bounds: no free slot, a value out of range, a `none`
+    dereference, a dangling reference, or a division by zero. Raised by generated code."""
+
+    def __init__(self, code: str, message: str, action: int, args: tuple[int, ...], line: int):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.action = action
+        self.args = args
+        self.line = line
+
+
+@dataclass(frozen=True)
+class VarLayout:
+    name: str
+    type: Type
+    index: int
+
+
+@dataclass(frozen=True)
+class FieldLayout:
+    name: str
+    type: Type
+    offset: int  # within the object's block; the presence flag is offset 0
+
+
+@dataclass(frozen=True)
+class KindLayout:
+    name: str
+    base: int
+    slots: int
+    stride: int
+    fields: tuple[FieldLayout, ...]
+    symmetric: bool  # slots may be permuted by symmetry reduction
+
+    def slot_base(self, slot: int) -> int:
+        return self.base + slot * self.stride
+
+    def field(self, name: str) -> FieldLayout:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class BudgetLayout:
+    fault: str
+    index: int
+    budget: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    width: int
+    vars: tuple[VarLayout, ...]
+    budgets: tuple[BudgetLayout, ...]
+    kinds: tuple[KindLayout, ...]
+    enums: dict[str, tuple[str, ...]]
+
+    def kind(self, name: str) -> KindLayout:
+        for k in self.kinds:
+            if k.name == name:
+                return k
+        raise KeyError(name)
+
+    def show_value(self, ty: Type, v: int) -> Any:
+        """A state value as JSON shows it."""
+        match ty:
+            case TBool():
+                return bool(v)
+            case TEnum(name=e):
+                members = self.enums[e]
+                return members[v] if 0 <= v < len(members) else v
+            case TRef(kind=k):
+                return None if v < 0 else f"{k}#{v}"
+            case TSet(elem=e):
+                if e in self.enums:
+                    return [m for i, m in enumerate(self.enums[e]) if v >> i & 1]
+                return [f"{e}#{i}" for i in range(v.bit_length()) if v >> i & 1]
+            case TInt():
+                return v
+        return v
+
+    def decode(self, s: State) -> dict[str, Any]:
+        """The readable form of a state: vars by name, each kind's live objects by id."""
+        out: dict[str, Any] = {}
+        for var in self.vars:
+            out[var.name] = self.show_value(var.type, s[var.index])
+        for b in self.budgets:
+            out[f"budget.{b.fault}"] = b.budget - s[b.index]
+        for k in self.kinds:
+            objs: dict[str, dict[str, Any]] = {}
+            for slot in range(k.slots):
+                sb = k.slot_base(slot)
+                if s[sb]:
+                    objs[f"{k.name}#{slot}"] = {
+                        f.name: self.show_value(f.type, s[sb + f.offset]) for f in k.fields
+                    }
+            out[k.name] = objs
+        return out
+
+
+@dataclass(frozen=True)
+class ActionInfo:
+    id: int
+    actor: str
+    actor_kind: str  # "controller", "process", "scheduler" or "fault"
+    name: str
+    fairness: str  # "weak", "strong" or "unfair"
+    params: tuple[tuple[str, Type], ...]  # the header's binders, which label each instance
+    span: ast.Span
+
+    @property
+    def label(self) -> str:
+        return f"{self.actor}.{self.name}"
+
+
+@dataclass(frozen=True)
+class InvariantInfo:
+    name: str
+    span: ast.Span
+    holds: Callable[[State], bool]
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    """A temporal property: parsed and type-checked, not yet checked by any engine."""
+
+    name: str
+    span: ast.Span
+    shape: str  # "eventually always", "always eventually", "leads_to", "always"
+
+
+Successors: TypeAlias = Callable[[State], list[State]]
+LabelledSuccessors: TypeAlias = Callable[[State], Iterator[tuple[int, tuple[int, ...], State]]]
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    name: str
+    layout: Layout
+    actions: tuple[ActionInfo, ...]
+    initial: Callable[[], list[State]]
+    successors: Successors
+    action_steps: tuple[LabelledSuccessors, ...]  # per action: (action id, args, next state)
+    invariants: tuple[InvariantInfo, ...]
+    properties: tuple[PropertyInfo, ...]
+    canonicalize: Callable[[State], State] | None
+    symmetry_notes: tuple[str, ...]
+    python_source: str = field(repr=False)
+
+    def labelled_successors(self, s: State) -> Iterator[tuple[int, tuple[int, ...], State]]:
+        for step in self.action_steps:
+            yield from step(s)
+
+    def invariant(self, name: str) -> InvariantInfo:
+        for inv in self.invariants:
+            if inv.name == name:
+                return inv
+        raise KeyError(name)
+
+    def describe_args(self, action: int, args: Sequence[int]) -> dict[str, Any]:
+        info = self.actions[action]
+        return {
+            name: self.layout.show_value(ty, v)
+            for (name, ty), v in zip(info.params, args, strict=False)
+        }

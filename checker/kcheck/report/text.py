@@ -1,0 +1,134 @@
+"""The terminal report: a verdict per property and each counterexample step by step, showing
+for every step the action, its arguments and only the fields that changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
+from kcheck.trace import Trace, changed_fields
+
+_MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
+_COLOUR = {HOLDS: "green", VIOLATED: "red", INCONCLUSIVE: "yellow", NOT_CHECKED: "bright_black"}
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "none"
+    if isinstance(v, list):
+        return "{" + ", ".join(str(x) for x in v) + "}"
+    return str(v)
+
+
+def _lookup(state: dict[str, Any], path: str) -> Any:
+    if "." in path and path.split(".", 1)[0].split("#")[0] in state:
+        obj, field = path.split(".", 1)
+        return state[obj.split("#")[0]][obj][field]
+    return state.get(path)
+
+
+def _state_lines(state: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    scalars = [f"{k} = {_show(v)}" for k, v in state.items() if not isinstance(v, dict)]
+    if scalars:
+        out.append(", ".join(scalars))
+    for k, objs in state.items():
+        if isinstance(objs, dict):
+            if not objs:
+                out.append(f"{k}: (none)")
+            for oid, fields in objs.items():
+                fs = ", ".join(f"{f}={_show(v)}" for f, v in fields.items())
+                out.append(f"{oid} {{{fs}}}")
+    return out
+
+
+def format_trace(trace: Trace, style: Any = None) -> list[str]:
+    st = style or (lambda text, **kw: text)
+    lines: list[str] = []
+    prev: dict[str, Any] | None = None
+    for i, step in enumerate(trace.steps):
+        if step.action is None:
+            lines.append(f"  {i:>3}  " + st("initial state", bold=True))
+            lines.extend(f"         {x}" for x in _state_lines(step.state or {}))
+        else:
+            args = ", ".join(f"{k}={_show(v)}" for k, v in step.args.items())
+            where = f"   (line {step.line})" if step.line else ""
+            lines.append(f"  {i:>3}  " + st(f"{step.action}({args})", bold=True) + where)
+            if step.error is not None:
+                lines.append("         " + st(f"error: {step.error}", fg="red"))
+            elif step.state is not None and prev is not None:
+                changes = changed_fields(prev, step.state)
+                for path in changes:
+                    if path.endswith(" created"):
+                        oid = path[: -len(" created")]
+                        fields = step.state[oid.split("#")[0]][oid]
+                        fs = ", ".join(f"{f}={_show(v)}" for f, v in fields.items())
+                        lines.append(f"         + {oid} {{{fs}}}")
+                    elif path.endswith(" deleted"):
+                        lines.append(f"         - {path[: -len(' deleted')]}")
+                    else:
+                        before, after = _lookup(prev, path), _lookup(step.state, path)
+                        lines.append(f"         {path}: {_show(before)} -> {_show(after)}")
+                if not changes:
+                    lines.append("         (no change)")
+        if step.state is not None:
+            prev = step.state
+    if trace.loop_start is not None:
+        lines.append(f"  from step {trace.loop_start} the behaviour repeats forever")
+    return lines
+
+
+def format_result(result: CheckResult, path: str, symmetry: bool, colour: bool) -> str:
+    import click
+
+    def st(text: str, **kw: Any) -> str:
+        return click.style(text, **kw) if colour else text
+
+    s = result.stats
+    head = (
+        f"model {result.model} ({path}): {s.states:,} distinct states"
+        f" (symmetry {'on' if symmetry else 'off'}), {s.transitions:,} transitions,"
+        f" depth {s.depth}, {s.seconds:.2f} s"
+    )
+    if result.complete:
+        head += ", every reachable state explored"
+    elif result.limit:
+        head += f", stopped at {result.limit}"
+    else:
+        head += ", stopped once every invariant was violated"
+    lines = [head]
+    lines.extend(f"note: {n}" for n in result.notes)
+    lines.append("")
+    width = max((len(p.name) for p in result.properties), default=0)
+    for p in result.properties:
+        mark = st(f"{_MARK[p.status]:>4}", fg=_COLOUR[p.status], bold=True)
+        detail = p.status
+        if p.trace is not None and p.status == VIOLATED:
+            detail += f" (counterexample of {len(p.trace)} step{'s' if len(p.trace) != 1 else ''})"
+        if p.reason and p.kind != "bound":
+            detail += f": {p.reason}"
+        elif p.reason:
+            detail += f": {p.reason}"
+        lines.append(f"  {mark}  {p.kind:<9} {p.name:<{width}}  {detail}")
+    for p in result.properties:
+        if p.trace is not None:
+            lines.append("")
+            lines.extend(_counterexample(p, st))
+    lines.append("")
+    v = result.verdict
+    lines.append(st(f"verdict: {v}", fg=_COLOUR[v], bold=True))
+    return "\n".join(lines)
+
+
+def _counterexample(p: PropertyResult, st: Any) -> list[str]:
+    assert p.trace is not None
+    where = f" (line {p.line})" if p.line else ""
+    n = len(p.trace)
+    title = f"counterexample for {p.kind} {p.name}{where}, {n} step{'s' if n != 1 else ''}:"
+    lines = [st(title, bold=True)]
+    lines.extend(format_trace(p.trace, st))
+    if p.kind == "invariant":
+        lines.append(f"  the last state violates {p.name}")
+    return lines

@@ -1,0 +1,85 @@
+"""What an engine answers: a verdict per property, statistics, and the overall verdict. The CLI
+maps verdicts to exit codes (0 holds, 1 violated, 2 bad input, 3 inconclusive)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kcheck.trace import Trace
+
+HOLDS = "holds"
+VIOLATED = "violated"
+INCONCLUSIVE = "inconclusive"
+NOT_CHECKED = "not checked"
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    name: str
+    kind: str  # "invariant", "property" or "bound" (the model left its declared bounds)
+    status: str  # holds, violated, inconclusive, not checked
+    line: int | None = None
+    trace: Trace | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "status": self.status,
+            "line": self.line,
+            "trace": self.trace.to_json() if self.trace is not None else None,
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass
+class Stats:
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    queue: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "states": self.states,
+            "transitions": self.transitions,
+            "depth": self.depth,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class CheckResult:
+    model: str
+    engine: str
+    stats: Stats
+    properties: list[PropertyResult]
+    complete: bool  # the whole reachable state space (within bounds) was explored
+    limit: str | None = None  # which limit stopped the search, when one did
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        statuses = {p.status for p in self.properties}
+        if VIOLATED in statuses:
+            return VIOLATED
+        if INCONCLUSIVE in statuses:
+            return INCONCLUSIVE
+        return HOLDS
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "verdict": self.verdict,
+            "engine": self.engine,
+            "stats": self.stats.to_json(),
+            "complete": self.complete,
+            "limit": self.limit,
+            "notes": self.notes,
+            "properties": [p.to_json() for p in self.properties],
+        }
