@@ -67,7 +67,9 @@ def _parse_defines(defines: Sequence[str]) -> dict[str, int | str]:
         name, sep, value = d.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name.isidentifier() or not value:
-            raise click.BadParameter(f"{d!r}: expected NAME=VALUE, e.g. -D MAX_PODS=6", param_hint="-D")
+            raise click.BadParameter(
+                f"{d!r}: expected NAME=VALUE, e.g. -D MAX_PODS=6", param_hint="-D"
+            )
         if value.lstrip("-").isdigit():
             out[name] = int(value)
         elif value in ("true", "false"):
@@ -147,16 +149,39 @@ def main() -> None:
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
-@click.option("-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param.")
 @click.option(
-    "--invariant", "invariants", multiple=True, metavar="NAME", help="Check only this invariant (repeatable)."
+    "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write the report here instead of stdout.")
+@click.option(
+    "--invariant",
+    "invariants",
+    multiple=True,
+    metavar="NAME",
+    help="Check only this invariant (repeatable).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report here instead of stdout.",
+)
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
-@click.option("--max-states", type=click.IntRange(min=1), help="Stop (inconclusive) after this many distinct states.")
-@click.option("--max-depth", type=click.IntRange(min=0), help="Explore behaviours of at most this many steps.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop (inconclusive) after this many seconds.")
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    help="Stop (inconclusive) after this many distinct states.",
+)
+@click.option(
+    "--max-depth", type=click.IntRange(min=0), help="Explore behaviours of at most this many steps."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Stop (inconclusive) after this many seconds.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @_guard
 def verify(
@@ -182,7 +207,10 @@ def verify(
     for name in invariants:
         if name not in names:
             hint = suggest(name, names)
-            _fail(f"--invariant {name}: the model has no invariant `{name}`" + (f"; {hint}" if hint else ""))
+            _fail(
+                f"--invariant {name}: the model has no invariant `{name}`"
+                + (f"; {hint}" if hint else "")
+            )
     progress = _Progress(enabled=not quiet)
     try:
         result = explore(
@@ -234,7 +262,9 @@ def verify(
 
 @main.command()
 @click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param.")
+@click.option(
+    "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
+)
 @_guard
 def check(models: tuple[str, ...], defines: tuple[str, ...]) -> None:
     """Parse and type-check MODELS without exploring them."""
@@ -251,7 +281,9 @@ def check(models: tuple[str, ...], defines: tuple[str, ...]) -> None:
 
 @main.command()
 @click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--check", "check_only", is_flag=True, help="Exit 1 if a file is not formatted; change nothing.")
+@click.option(
+    "--check", "check_only", is_flag=True, help="Exit 1 if a file is not formatted; change nothing."
+)
 @_guard
 def fmt(models: tuple[str, ...], check_only: bool) -> None:
     """Rewrite MODELS in canonical layout (comments are not kept: see spec/language.md)."""

@@ -57,9 +57,7 @@ def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) 
                 elif obj not in b:
                     out.append(f"{obj} deleted")
                 else:
-                    out.extend(
-                        f"{obj}.{f}" for f in a[obj] if a[obj].get(f) != b[obj].get(f)
-                    )
+                    out.extend(f"{obj}.{f}" for f in a[obj] if a[obj].get(f) != b[obj].get(f))
         elif a != b:
             out.append(key)
     return out

@@ -57,8 +57,10 @@ def explore(
 ) -> CheckResult:
     """Search every reachable state; report each selected invariant and every bound hit."""
     t0 = time.monotonic()
-    selected = [model.invariant(n) for n in invariants] if invariants is not None else list(
-        model.invariants
+    selected = (
+        [model.invariant(n) for n in invariants]
+        if invariants is not None
+        else list(model.invariants)
     )
     canon = model.canonicalize if symmetry else None
     succ = model.successors
@@ -161,15 +163,24 @@ def explore(
                 if limit
                 else "a step left the model's bounds, so states past it were not explored"
             )
-            results.append(PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, why))
+            results.append(
+                PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, why)
+            )
     for _, hit in sorted(bound_hits.items()):
-        err = hit.error
-        name = f"bound: {err.code}" + (
-            f" in {model.actions[err.action].label}" if err.action >= 0 else " in init"
+        step_error = hit.error
+        where = (
+            f" in {model.actions[step_error.action].label}"
+            if step_error.action >= 0
+            else " in init"
         )
         results.append(
             PropertyResult(
-                name, "bound", VIOLATED, err.line, tracer.error_path(hit.index, err), err.message
+                f"bound: {step_error.code}{where}",
+                "bound",
+                VIOLATED,
+                step_error.line,
+                tracer.error_path(hit.index, step_error),
+                step_error.message,
             )
         )
     return CheckResult(

@@ -22,7 +22,7 @@ class CheckedModel:
     warnings: tuple[Diagnostic, ...]
 
 
-def check_source(source: Source, overrides: Mapping[str, int] | None = None) -> CheckedModel:
+def check_source(source: Source, overrides: Mapping[str, int | str] | None = None) -> CheckedModel:
     """Parse and check `source`; raises KcheckError carrying every error found."""
     program = parse(source)
     symbols, diags = build_symbols(program, overrides)
@@ -33,5 +33,5 @@ def check_source(source: Source, overrides: Mapping[str, int] | None = None) -> 
     return CheckedModel(source, program, symbols, tuple(diags))
 
 
-def load(path: str, overrides: Mapping[str, int] | None = None) -> CheckedModel:
+def load(path: str, overrides: Mapping[str, int | str] | None = None) -> CheckedModel:
     return check_source(read_source(path), overrides)

@@ -397,7 +397,8 @@ def _hint_for(tok: Token, expected: set[str]) -> str | None:
 
 def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
     if isinstance(err, UnexpectedCharacters):
-        ch = source.text[err.pos_in_stream] if err.pos_in_stream < len(source.text) else "?"
+        pos = err.pos_in_stream
+        ch = source.text[pos] if pos is not None and 0 <= pos < len(source.text) else "?"
         line, col = err.line, err.column
         hint = None
         if ch == '"' or ch == "'":

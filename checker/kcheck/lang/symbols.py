@@ -90,10 +90,16 @@ def _span_of(e: object) -> ast.Span:
 
 
 class _Builder:
-    def __init__(self, program: ast.Program, overrides: Mapping[str, int]) -> None:
+    def __init__(self, program: ast.Program, overrides: Mapping[str, int | str]) -> None:
         self.sym = Symbols(program)
-        self.overrides = dict(overrides)
+        self.overrides: dict[str, int] = {}
         self.diags: list[Diagnostic] = []
+        self.member_overrides: dict[str, str] = {}
+        for name, value in overrides.items():
+            if isinstance(value, str):
+                self.member_overrides[name] = value
+            else:
+                self.overrides[name] = value
         self.const_decls: dict[str, ast.Const] = {}
         self.evaluating: list[str] = []
         self.seen: dict[str, ast.Span] = {}
@@ -161,19 +167,19 @@ class _Builder:
                 return v
             case ast.Name(id=name):
                 return self.const_value(name, e.span)
-            case ast.Unary(op="-", operand=x):
-                return -self.eval(x)
+            case ast.Unary(op="-", operand=operand):
+                return -self.eval(operand)
             case ast.Binary(op=op, left=a, right=b) if op in ("+", "-", "*", "/", "%"):
-                x, y = self.eval(a), self.eval(b)
+                lv, rv = self.eval(a), self.eval(b)
                 if op == "+":
-                    return x + y
+                    return lv + rv
                 if op == "-":
-                    return x - y
+                    return lv - rv
                 if op == "*":
-                    return x * y
-                if y == 0:
+                    return lv * rv
+                if rv == 0:
                     raise _ConstError(Diagnostic("KC0402", "division by zero", e.span))
-                return x // y if op == "/" else x % y
+                return lv // rv if op == "/" else lv % rv
             case ast.Call(func="min" | "max" | "abs" | "ceil", args=args):
                 vals = [self.eval(a) for a in args]
                 if e.func == "abs" and len(vals) == 1:
@@ -253,6 +259,13 @@ class _Builder:
 
     def param_value(self, decl: ast.Param, ty: Type) -> int | None:
         name = decl.name
+        if name in self.member_overrides and not isinstance(ty, TEnum):
+            self.error(
+                "KC0404",
+                f"-D {name}={self.member_overrides[name]}: `{name}` takes an integer, not an enum member",
+                ast.NOWHERE,
+            )
+            return None
         if isinstance(ty, TInt):
             value = self.overrides[name] if name in self.overrides else self.try_eval(decl.default)
             if value is None:
@@ -279,6 +292,17 @@ class _Builder:
             return None
         if isinstance(ty, TEnum):
             members = self.sym.enums[ty.name]
+            if name in self.member_overrides:
+                member = self.member_overrides[name]
+                if member not in members:
+                    self.error(
+                        "KC0404",
+                        f"-D {name}={member}: {ty.name} has no member `{member}`",
+                        ast.NOWHERE,
+                        help=suggest(member, members),
+                    )
+                    return None
+                return members.index(member)
             if name in self.overrides:
                 v = self.overrides[name]
                 if not 0 <= v < len(members):
@@ -323,7 +347,10 @@ class _Builder:
                     self.declare(d.name, d.name_span, "property")
                 case ast.Init():
                     pass
-        for name in self.overrides:
+        for name, value in self.member_overrides.items():
+            if name in self.const_decls:
+                self.error("KC0404", f"-D {name}={value}: a const takes an integer", ast.NOWHERE)
+        for name in [*self.overrides, *self.member_overrides]:
             if name not in self.const_decls and not any(
                 isinstance(d, ast.Param) and d.name == name for d in prog.decls
             ):
@@ -349,9 +376,9 @@ class _Builder:
                 case ast.Param():
                     ty = self.resolve_type(d.type)
                     if ty is not None:
-                        value = self.param_value(d, ty)
-                        if value is not None:
-                            self.sym.params[d.name] = ParamInfo(d.name, ty, value, d)
+                        pvalue = self.param_value(d, ty)
+                        if pvalue is not None:
+                            self.sym.params[d.name] = ParamInfo(d.name, ty, pvalue, d)
                 case ast.Kind():
                     self.build_kind(d)
                 case ast.Var():
@@ -412,7 +439,7 @@ class _Builder:
 
 
 def build_symbols(
-    program: ast.Program, overrides: Mapping[str, int] | None = None
+    program: ast.Program, overrides: Mapping[str, int | str] | None = None
 ) -> tuple[Symbols, list[Diagnostic]]:
     """Resolve the declarations of `program`; returns the table and every problem found."""
     return _Builder(program, overrides or {}).build()

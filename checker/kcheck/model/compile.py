@@ -120,7 +120,7 @@ class Compiler:
         return Layout(idx, tuple(vars_), tuple(budgets), tuple(kinds), dict(self.sym.enums)), notes
 
     def _const(self, e: ast.Expr) -> int:
-        value = eval(self.expr(e, {}, "None"), {"__builtins__": {}}, _RUNTIME_NS)  # noqa: S307
+        value = eval(self.expr(e, {}, "None"), {"__builtins__": {}}, _RUNTIME_NS)
         return int(value)
 
     # ---- types (the checker has proved them; here only what code generation needs)
@@ -209,9 +209,13 @@ class Compiler:
 
     def _elem_name(self, d: ast.Domain, env: Env) -> str:
         if isinstance(d, ast.ExprDomain):
-            if isinstance(d.expr, ast.Name) and d.expr.id not in env:
-                if d.expr.id in self.sym.kinds or d.expr.id in self.sym.enums:
-                    return d.expr.id
+            e = d.expr
+            if (
+                isinstance(e, ast.Name)
+                and e.id not in env
+                and e.id in (*self.sym.kinds, *self.sym.enums)
+            ):
+                return e.id
             t = self.type_of(d.expr, env)
             assert isinstance(t, TSet)
             return t.elem
@@ -273,7 +277,7 @@ class Compiler:
         total = 1
         for b in binders:
             ty, size, desc = self._domain(b.domain, combos[0][0], sv)
-            if size is None or desc[0] == "set" and not _is_stable(b.domain):
+            if size is None or (desc[0] == "set" and not _is_stable(b.domain)):
                 return None, comp
             total *= max(size, 1)
             if total > UNROLL_LIMIT:
@@ -312,7 +316,7 @@ class Compiler:
             code = f"_some({code}, {what!r}, {aid}, {args}, {line})"
         return code, t
 
-    def expr(self, e: ast.Expr, env: Env, sv: str, ctx: _Ctx | None = None) -> str:  # noqa: C901
+    def expr(self, e: ast.Expr, env: Env, sv: str, ctx: _Ctx | None = None) -> str:
         x = self.expr
         match e:
             case ast.IntLit(value=v):
@@ -466,8 +470,8 @@ class Compiler:
         if fn == "abs":
             return f"abs({codes[0]})"
         if fn == "ceil":
-            aid, a, line = (ctx.aid, ctx.args, 0) if ctx else (-1, "()", 0)
-            return f"(-_div(-({codes[0]}), {codes[1]}, '//', {aid}, {a}, {line}))"
+            aid, args_code = (ctx.aid, ctx.args) if ctx else (-1, "()")
+            return f"(-_div(-({codes[0]}), {codes[1]}, '//', {aid}, {args_code}, 0))"
         if fn == "size":
             return f"({codes[0]}).bit_count()"
         raise AssertionError(f"unknown function {fn}")
@@ -729,13 +733,19 @@ class Compiler:
             for n in range(nk.slots):
                 tests = [f"s[{nk.slot_base(n)}]"]
                 for f in s.filters:
-                    env = {f.pod: Local(str(p), TRef(pk.name)), f.node: Local(str(n), TRef(nk.name))}
+                    env = {
+                        f.pod: Local(str(p), TRef(pk.name)),
+                        f.node: Local(str(n), TRef(nk.name)),
+                    }
                     tests.append(self.expr(f.expr, env, "s"))
                 g.emit("if " + " and ".join(f"({t})" for t in tests) + ":")
                 g.depth += 1
                 terms = []
                 for sc, w in zip(s.scores, weights, strict=True):
-                    env = {sc.pod: Local(str(p), TRef(pk.name)), sc.node: Local(str(n), TRef(nk.name))}
+                    env = {
+                        sc.pod: Local(str(p), TRef(pk.name)),
+                        sc.node: Local(str(n), TRef(nk.name)),
+                    }
                     terms.append(f"{w} * ({self.expr(sc.expr, env, 's')})")
                 g.emit(f"sc = {' + '.join(terms) if terms else '0'}")
                 g.emit("if best is None or sc > best:")
@@ -780,7 +790,9 @@ class Compiler:
                     sets = isinstance(f.type, TSet) and f.type.elem == k.name
                     if not (refs or sets):
                         continue
-                    g.emit(f"    for jb in range({j.base}, {j.base + j.slots * j.stride}, {j.stride}):")
+                    g.emit(
+                        f"    for jb in range({j.base}, {j.base + j.slots * j.stride}, {j.stride}):"
+                    )
                     g.emit("        if not st[jb]: continue")
                     o = f.offset
                     if sets:
@@ -927,7 +939,9 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     g.emit("s = _INIT")
     g.emit("st = list(s)")
     init_stmts = tuple(s for i in sym.inits for s in i.body.stmts)
-    c.block(init_stmts, {}, _Ctx(-1, "()", "st"), lambda e, ctx: g.emit(f"out.append(tuple({ctx.sv}))"))
+    c.block(
+        init_stmts, {}, _Ctx(-1, "()", "st"), lambda e, ctx: g.emit(f"out.append(tuple({ctx.sv}))")
+    )
     g.emit("return out")
     g.depth -= 1
 
@@ -937,8 +951,8 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     for actor in sym.actors:
         if isinstance(actor, ast.Scheduler):
             units.append((actor, None))
-        for a in actor.actions:
-            units.append((actor, a))
+        for act in actor.actions:
+            units.append((actor, act))
     for aid, (actor, a) in enumerate(units):
         if a is None:
             assert isinstance(actor, ast.Scheduler)
@@ -963,6 +977,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
             actions.append(
                 ActionInfo(aid, actor.name, _actor_kind(actor), a.name, fairness, tuple(ps), a.span)
             )
+
     def emit_unit(aid: int, actor: ast.Actor, a: ast.Action | None, labelled: bool) -> None:
         if a is None:
             assert isinstance(actor, ast.Scheduler)
@@ -994,7 +1009,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
 
     source = g.source()
     ns: dict[str, Any] = dict(_RUNTIME_NS)
-    exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)  # noqa: S102
+    exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
     invariants = tuple(
         InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"]) for i, inv in enumerate(sym.invariants)
     )

@@ -73,9 +73,11 @@ def _loop_is_order_safe(loop: ast.For) -> bool:
             case _:
                 return False
     for node in _exprs(loop.body):
-        if isinstance(node, ast.Field) and node.name in written:
-            if not (isinstance(node.obj, ast.Name) and node.obj.id in own):
-                return False
+        own_read = (
+            isinstance(node, ast.Field) and isinstance(node.obj, ast.Name) and node.obj.id in own
+        )
+        if isinstance(node, ast.Field) and node.name in written and not own_read:
+            return False
     return True
 
 
@@ -83,10 +85,13 @@ def _loop_kinds(loop: ast.For, sym: Symbols) -> list[str]:
     kinds = []
     for b in loop.binders:
         d = b.domain
-        if isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name):
-            if d.expr.id in sym.kinds:
-                kinds.append(d.expr.id)
-                continue
+        if (
+            isinstance(d, ast.ExprDomain)
+            and isinstance(d.expr, ast.Name)
+            and d.expr.id in sym.kinds
+        ):
+            kinds.append(d.expr.id)
+            continue
         if isinstance(d, ast.ExprDomain):
             # a set of objects iterates in slot order too: be conservative
             kinds.extend(sym.kinds)
@@ -114,7 +119,9 @@ def order_dependent_kinds(sym: Symbols) -> tuple[dict[str, int], list[str]]:
 # ---- canonical representatives
 
 
-def _ref_sites(layout: Layout, kind: str) -> tuple[list[int], list[int], list[tuple[KindLayout, int, bool]]]:
+def _ref_sites(
+    layout: Layout, kind: str
+) -> tuple[list[int], list[int], list[tuple[KindLayout, int, bool]]]:
     """Where references to `kind` live: var indexes holding a ref, var indexes holding a set,
     and (referring kind, field offset, is_set) for fields."""
     var_refs = [v.index for v in layout.vars if isinstance(v.type, TRef) and v.type.kind == kind]
@@ -150,7 +157,7 @@ def _sort_only(layout: Layout) -> Callable[[State], State]:
         pieces.append(f"s[{pos}:]")
     lines.append("    return " + (" + ".join(pieces) if pieces else "s"))
     ns: dict[str, Any] = {}
-    exec("\n".join(lines), ns)  # noqa: S102
+    exec("\n".join(lines), ns)
     fn: Callable[[State], State] = ns["canon"]
     return fn
 
@@ -183,87 +190,103 @@ def _kind_order(layout: Layout) -> list[KindLayout]:
 def make_canonicalizer(layout: Layout) -> Callable[[State], State]:
     sym = [k for k in layout.kinds if k.symmetric and k.slots >= 2]
     sites = {k.name: _ref_sites(layout, k.name) for k in sym}
-    referenced = any(any(site) for site in sites.values())
-    if not referenced:
+    if not any(any(site) for site in sites.values()):
         return _sort_only(layout)
+    return _generated_permuter(layout, sites)
+
+
+def _generated_permuter(
+    layout: Layout,
+    sites: dict[str, tuple[list[int], list[int], list[tuple[KindLayout, int, bool]]]],
+) -> Callable[[State], State]:
+    """Kinds that others refer to are permuted explicitly: each slot's key is its own block plus
+    the sorted blocks of the objects that refer to it, so `node 0 with two pods` and `node 1
+    with two pods` meet. The slots are reordered by key, then every reference and set bit is
+    renumbered. Kinds nobody refers to are simply sorted at the end. Straight-line generated
+    code: this runs once per transition."""
     order = _kind_order(layout)
-    # Masks per kind: offsets of fields holding refs/sets of symmetric kinds not yet processed.
-    sym_names = [k.name for k in order]
-    masked_offsets: dict[tuple[str, str], list[int]] = {}
-    for k in layout.kinds:
-        for step, current in enumerate(sym_names):
-            pending = set(sym_names[step:])
-            offs = [
-                f.offset
-                for f in k.fields
-                if (isinstance(f.type, TRef) and f.type.kind in pending)
+    names = [k.name for k in order]
+    lines = ["def canon(s):", "    st = list(s)"]
+
+    def key_expr(k: KindLayout, slot: int, pending: set[str]) -> str:
+        """The tuple of the slot's block without fields that point into pending kinds."""
+        b = k.slot_base(slot)
+        keep = [b] + [
+            b + f.offset
+            for f in k.fields
+            if not (
+                (isinstance(f.type, TRef) and f.type.kind in pending)
                 or (isinstance(f.type, TSet) and f.type.elem in pending)
-            ]
-            masked_offsets[(k.name, current)] = offs
+            )
+        ]
+        if keep == list(range(b, b + k.stride)):
+            return f"tuple(st[{b}:{b + k.stride}])"
+        return "(" + "".join(f"st[{i}], " for i in keep) + ")"
 
-    def block_key(st: list[int], k: KindLayout, slot: int, current: str) -> tuple[int, ...]:
-        b = k.base + slot * k.stride
-        blk = st[b : b + k.stride]
-        for off in masked_offsets[(k.name, current)]:
-            blk[off] = 0
-        return tuple(blk)
-
-    def canon(s: State) -> State:
-        st = list(s)
-        for k in order:
-            var_refs, var_sets, fields = sites[k.name]
-            n = k.slots
-            incoming: list[list[tuple[Any, ...]]] = [[] for _ in range(n)]
-            for vi in var_refs:
-                if st[vi] >= 0:
-                    incoming[st[vi]].append(("var", vi))
-            for vi in var_sets:
-                for j in range(n):
-                    if st[vi] >> j & 1:
-                        incoming[j].append(("set", vi))
-            for j_kind, off, is_set in fields:
-                for slot in range(j_kind.slots):
-                    jb = j_kind.base + slot * j_kind.stride
-                    if not st[jb]:
-                        continue
-                    v = st[jb + off]
-                    tag = (j_kind.name, off, block_key(st, j_kind, slot, k.name))
-                    if is_set:
-                        for j in range(n):
-                            if v >> j & 1:
-                                incoming[j].append(tag)
-                    elif v >= 0:
-                        incoming[v].append(tag)
-            keys = [
-                (block_key(st, k, j, k.name), sorted(incoming[j])) for j in range(n)
-            ]
-            perm = sorted(range(n), key=keys.__getitem__, reverse=True)
-            if perm == list(range(n)):
-                continue
-            new_of_old = [0] * n
-            for new, old in enumerate(perm):
-                new_of_old[old] = new
-            blocks = [st[k.base + old * k.stride : k.base + (old + 1) * k.stride] for old in perm]
-            for new, blk in enumerate(blocks):
-                st[k.base + new * k.stride : k.base + (new + 1) * k.stride] = blk
-            for vi in var_refs:
-                if st[vi] >= 0:
-                    st[vi] = new_of_old[st[vi]]
-            for vi in var_sets:
-                st[vi] = _remap_bits(st[vi], new_of_old)
-            for j_kind, off, is_set in fields:
-                for slot in range(j_kind.slots):
-                    jb = j_kind.base + slot * j_kind.stride
-                    if not st[jb]:
-                        continue
-                    if is_set:
-                        st[jb + off] = _remap_bits(st[jb + off], new_of_old)
-                    elif st[jb + off] >= 0:
-                        st[jb + off] = new_of_old[st[jb + off]]
-        # kinds that are symmetric but were not in `order` (fewer than 2 slots) need nothing
-        return tuple(st)
-
-    return canon
+    for step, k in enumerate(order):
+        pending = set(names[step:])
+        var_refs, var_sets, fields = sites[k.name]
+        n = k.slots
+        if not (var_refs or var_sets or fields):
+            continue  # sorted at the end
+        lines.append(f"    # {k.name}: referenced, so permuted with its references")
+        lines.append("    inc = (" + "[], " * n + ")")
+        for vi in var_refs:
+            lines.append(f"    if st[{vi}] >= 0: inc[st[{vi}]].append(('var', {vi}))")
+        for vi in var_sets:
+            lines.append(f"    for j in range({n}):")
+            lines.append(f"        if st[{vi}] >> j & 1: inc[j].append(('set', {vi}))")
+        for j_kind, off, is_set in fields:
+            for slot in range(j_kind.slots):
+                jb = j_kind.slot_base(slot)
+                tag = f"({j_kind.name!r}, {off}, {key_expr(j_kind, slot, pending)})"
+                if is_set:
+                    lines.append(f"    if st[{jb}]:")
+                    lines.append(f"        for j in range({n}):")
+                    lines.append(f"            if st[{jb + off}] >> j & 1: inc[j].append({tag})")
+                else:
+                    lines.append(f"    if st[{jb}] and st[{jb + off}] >= 0:")
+                    lines.append(f"        inc[st[{jb + off}]].append({tag})")
+        keys = ", ".join(f"({key_expr(k, j, pending)}, sorted(inc[{j}]), {j})" for j in range(n))
+        lines.append(f"    perm = [t[2] for t in sorted(({keys},), reverse=True)]")
+        lines.append(f"    if perm != {list(range(n))!r}:")
+        lines.append(f"        new = [0] * {n}")
+        lines.append("        for i, old in enumerate(perm): new[old] = i")
+        lines.append(
+            f"        st[{k.base}:{k.base + n * k.stride}] = [x for old in perm "
+            f"for x in st[{k.base} + old * {k.stride}:{k.base} + (old + 1) * {k.stride}]]"
+        )
+        for vi in var_refs:
+            lines.append(f"        if st[{vi}] >= 0: st[{vi}] = new[st[{vi}]]")
+        for vi in var_sets:
+            lines.append(f"        st[{vi}] = _remap_bits(st[{vi}], new)")
+        for j_kind, off, is_set in fields:
+            for slot in range(j_kind.slots):
+                jb = j_kind.slot_base(slot)
+                if is_set:
+                    lines.append(
+                        f"        if st[{jb}]: st[{jb + off}] = _remap_bits(st[{jb + off}], new)"
+                    )
+                else:
+                    lines.append(
+                        f"        if st[{jb}] and st[{jb + off}] >= 0: "
+                        f"st[{jb + off}] = new[st[{jb + off}]]"
+                    )
+    # kinds nobody refers to: sort their blocks (their own references are final by now)
+    for k in order:
+        var_refs, var_sets, fields = sites[k.name]
+        if var_refs or var_sets or fields:
+            continue
+        blocks = ", ".join(
+            f"st[{k.slot_base(i)}:{k.slot_base(i) + k.stride}]" for i in range(k.slots)
+        )
+        lines.append(f"    st[{k.base}:{k.base + k.slots * k.stride}] = [")
+        lines.append(f"        x for b in sorted(({blocks},), reverse=True) for x in b]")
+    lines.append("    return tuple(st)")
+    ns: dict[str, Any] = {"_remap_bits": _remap_bits}
+    exec("\n".join(lines), ns)
+    fn: Callable[[State], State] = ns["canon"]
+    return fn
 
 
 def _remap_bits(mask: int, new_of_old: list[int]) -> int:

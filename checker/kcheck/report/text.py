@@ -107,9 +107,7 @@ def format_result(result: CheckResult, path: str, symmetry: bool, colour: bool) 
         detail = p.status
         if p.trace is not None and p.status == VIOLATED:
             detail += f" (counterexample of {len(p.trace)} step{'s' if len(p.trace) != 1 else ''})"
-        if p.reason and p.kind != "bound":
-            detail += f": {p.reason}"
-        elif p.reason:
+        if (p.reason and p.kind != "bound") or p.reason:
             detail += f": {p.reason}"
         lines.append(f"  {mark}  {p.kind:<9} {p.name:<{width}}  {detail}")
     for p in result.properties:
