@@ -1,10 +1,1268 @@
-"""Type checker (placeholder until the full pass lands): accepts every program."""
+"""The KDSL type checker: names, types and the structural rules of spec/language.md.
+
+Runs after `build_symbols` on a table that may be partial (declarations with errors are missing
+from it). Every error found is reported; a sub-expression that already failed gets the internal
+type `TError`, which every rule accepts silently, so one mistake yields one diagnostic.
+The compiler relies on what is checked here: a program with no errors is safe to compile.
+"""
 
 from __future__ import annotations
 
-from kcheck.lang.diagnostics import Diagnostic
-from kcheck.lang.symbols import Symbols
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TypeAlias
+
+from kcheck.lang import ast
+from kcheck.lang.diagnostics import Diagnostic, suggest
+from kcheck.lang.symbols import BUILTINS, Symbols
+from kcheck.lang.types import (
+    BOOL,
+    EMPTY_SET,
+    INT,
+    NONE,
+    TBool,
+    TEmptySet,
+    TEnum,
+    TInt,
+    TNone,
+    TRef,
+    TSet,
+    Type,
+    assignable,
+    comparable,
+)
+
+
+@dataclass(frozen=True)
+class TError:
+    """The type of an expression that already produced a diagnostic; stops cascades."""
+
+    def __str__(self) -> str:
+        return "<error>"
+
+
+ERROR = TError()
+Ty: TypeAlias = Type | TError
+
+PROPERTY_SHAPES = (
+    "accepted property shapes, each optionally under `forall x in D [where c]:`: "
+    "`eventually always P`, `always eventually P`, `P leads_to Q`, `always P`"
+)
+_PROPERTY_PRED = "the state predicate of a property"
+
+
+@dataclass(frozen=True)
+class _Local:
+    type: Ty
+    what: str  # "bound name", "let name", "parameter": for messages
+    span: ast.Span
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    """What an expression or statement can see, and where it stands."""
+
+    locals: Mapping[str, _Local] = field(default_factory=dict)
+    place: str = "an expression"  # named in "temporal operator not allowed in ..."
+    temporal_lax: bool = False  # a property of unsupported shape: reported once already
+    in_for: bool = False  # inside the body of a `for` statement (KC0504)
+
+    def bind(self, name: str, local: _Local) -> _Ctx:
+        return replace(self, locals={**self.locals, name: local})
+
+
+@dataclass(frozen=True)
+class _Sig:
+    params: tuple[tuple[str, Ty, ast.Span], ...]
+    ret: Ty
+
+
+class _NotConst(Exception):
+    """Raised by constant evaluation; `diag` is None when the cause was reported already."""
+
+    def __init__(self, diag: Diagnostic | None) -> None:
+        self.diag = diag
+
+
+def _head(span: ast.Span, width: int) -> ast.Span:
+    """The first `width` characters of a span: a keyword at the start of a construct."""
+    return ast.Span(span.line, span.col, span.line, span.col + width)
+
+
+def _value(t: Ty) -> Ty:
+    """Stored ints have ranges; in expressions every int is unbounded."""
+    return INT if isinstance(t, TInt) else t
+
+
+def _fits(value: Ty, target: Ty) -> bool:
+    """`assignable`, with an already-reported error fitting anywhere."""
+    if isinstance(value, TError) or isinstance(target, TError):
+        return True
+    return assignable(value, target)
+
+
+def _children(e: ast.Expr) -> list[ast.Expr]:
+    def dom(bs: tuple[ast.Binder, ...]) -> list[ast.Expr]:
+        out: list[ast.Expr] = []
+        for b in bs:
+            match b.domain:
+                case ast.RangeDomain(lo=lo, hi=hi):
+                    out += [lo, hi]
+                case ast.ExprDomain(expr=x):
+                    out.append(x)
+        return out
+
+    def opt(w: ast.Expr | None) -> list[ast.Expr]:
+        return [] if w is None else [w]
+
+    match e:
+        case ast.Field(obj=o):
+            return [o]
+        case ast.Call(args=args):
+            return list(args)
+        case ast.Index(index=i):
+            return [i]
+        case ast.Unary(operand=o):
+            return [o]
+        case ast.Binary(left=left, right=right) | ast.LeadsTo(left=left, right=right):
+            return [left, right]
+        case ast.SetLit(elems=elems):
+            return list(elems)
+        case ast.SetBuilder(binder=b, where=w):
+            return dom((b,)) + opt(w)
+        case ast.Quant(binders=bs, where=w, body=body):
+            return dom(bs) + opt(w) + [body]
+        case ast.Count(binders=bs, where=w):
+            return dom(bs) + opt(w)
+        case ast.CountAll(arg=a):
+            return [a]
+        case ast.Aggregate(body=body, binders=bs, where=w):
+            return [body, *dom(bs), *opt(w)]
+        case ast.IfExpr(cond=c, then=t, else_=f):
+            return [c, t, f]
+        case ast.Temporal(body=body):
+            return [body]
+    return []
+
+
+def _walk(e: ast.Expr) -> Iterator[ast.Expr]:
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(reversed(_children(x)))
+
+
+def _has_temporal(e: ast.Expr) -> bool:
+    return any(isinstance(x, ast.Temporal | ast.LeadsTo) for x in _walk(e))
+
+
+class _Checker:
+    def __init__(self, sym: Symbols) -> None:
+        self.sym = sym
+        self.diags: list[Diagnostic] = []
+        decls = sym.program.decls
+        # Declared names, including those whose declaration failed in `build_symbols`: a use of
+        # a broken declaration is not reported again.
+        self.const_names = {d.name for d in decls if isinstance(d, ast.Const)}
+        self.param_names = {d.name for d in decls if isinstance(d, ast.Param)}
+        self.var_names = {d.name for d in decls if isinstance(d, ast.Var)}
+        self.kind_decls = {d.name: d for d in decls if isinstance(d, ast.Kind)}
+        self.top: dict[str, tuple[str, ast.Span]] = {}
+        for d in decls:
+            match d:
+                case ast.Enum():
+                    self.top.setdefault(d.name, ("enum", d.name_span))
+                    for m in d.members:
+                        self.top.setdefault(m.name, ("enum member", m.span))
+                case ast.Init():
+                    pass
+                case _:
+                    what = {
+                        ast.Const: "const",
+                        ast.Param: "param",
+                        ast.Kind: "kind",
+                        ast.Var: "var",
+                        ast.Def: "def",
+                        ast.Controller: "controller",
+                        ast.Process: "process",
+                        ast.Scheduler: "scheduler",
+                        ast.Fault: "fault",
+                        ast.Invariant: "invariant",
+                        ast.Property: "property",
+                    }[type(d)]
+                    self.top.setdefault(d.name, (what, d.name_span))
+        self.sigs: dict[str, _Sig] = {}
+
+    # ---- reporting ------------------------------------------------------------------------
+
+    def error(
+        self,
+        code: str,
+        msg: str,
+        span: ast.Span,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.diags.append(Diagnostic(code, msg, span, notes=notes, help=help))
+
+    def mismatch(self, t: Ty, want: str, what: str, span: ast.Span) -> None:
+        self.error("KC0301", f"{what} must be {want}, not {t}", span)
+
+    def want_bool(self, e: ast.Expr, ctx: _Ctx, what: str) -> None:
+        t = self.expr(e, ctx)
+        if not isinstance(t, TBool | TError):
+            self.mismatch(t, "a bool", what, e.span)
+
+    def want_int(self, e: ast.Expr, ctx: _Ctx, what: str) -> Ty:
+        t = self.expr(e, ctx)
+        if not isinstance(t, TInt | TError):
+            self.mismatch(t, "an int", what, e.span)
+            return ERROR
+        return t
+
+    # ---- names ----------------------------------------------------------------------------
+
+    def is_kind(self, name: str) -> bool:
+        return name in self.kind_decls
+
+    def elem_type(self, name: str) -> Ty:
+        """The element type of `set<name>`."""
+        if name in self.kind_decls:
+            return TRef(name)
+        if name in self.sym.enums:
+            return TEnum(name)
+        return ERROR
+
+    def scope_names(self, ctx: _Ctx) -> list[str]:
+        return [*ctx.locals, *self.sym.value_names()]
+
+    def declare_local(self, name: str, span: ast.Span, local: _Local, ctx: _Ctx) -> _Ctx:
+        """Bind a local, refusing to shadow; the name is bound anyway to avoid cascades."""
+        if name in ctx.locals:
+            prev = ctx.locals[name]
+            self.error(
+                "KC0202",
+                f"`{name}` shadows the {prev.what} `{name}` of an enclosing scope",
+                span,
+                notes=(f"`{name}` is bound at line {prev.span.line}",),
+                help="rename this local",
+            )
+        elif name in self.top:
+            what, where = self.top[name]
+            self.error(
+                "KC0202",
+                f"`{name}` shadows the {what} `{name}`",
+                span,
+                notes=(f"the {what} is declared at line {where.line}",),
+                help="rename this local",
+            )
+        return ctx.bind(name, local)
+
+    def name(self, n: str, span: ast.Span, ctx: _Ctx) -> Ty:
+        sym = self.sym
+        if n in ctx.locals:
+            return _value(ctx.locals[n].type)
+        if n in sym.consts or n in self.const_names:
+            return INT
+        if n in sym.params:
+            return _value(sym.params[n].type)
+        if n in sym.vars:
+            return _value(sym.vars[n].type)
+        if n in sym.members:
+            return TEnum(sym.members[n][0])
+        if n in self.param_names or n in self.var_names:
+            return ERROR  # its declaration failed and was reported
+        if n in self.kind_decls:
+            self.error(
+                "KC0206",
+                f"kind `{n}` is not a value",
+                span,
+                help=f"did you mean `count({n})`?",
+            )
+        elif n in sym.enums:
+            members = sym.enums[n]
+            self.error(
+                "KC0206",
+                f"enum `{n}` is a type, not a value",
+                span,
+                help=f"name one of its members, such as `{members[0]}`" if members else None,
+            )
+        elif n in sym.defs:
+            self.error("KC0206", f"`{n}` is a def, not a value", span, help=f"call it: `{n}(...)`")
+        elif n in self.top:
+            self.error("KC0206", f"`{n}` is a {self.top[n][0]}, not a value", span)
+        else:
+            self.error(
+                "KC0201",
+                f"unknown name `{n}`",
+                span,
+                help=suggest(n, self.scope_names(ctx)),
+            )
+        return ERROR
+
+    # ---- constants ------------------------------------------------------------------------
+
+    def const_eval(self, e: ast.Expr) -> int:
+        """Evaluate a compile-time integer (the rules of `const`); raises _NotConst."""
+        match e:
+            case ast.IntLit(value=v):
+                return v
+            case ast.Name(id=n):
+                if n in self.sym.consts:
+                    return self.sym.consts[n]
+                if n in self.const_names:
+                    raise _NotConst(None)
+                if n in self.param_names:
+                    raise _NotConst(
+                        Diagnostic(
+                            "KC0402",
+                            f"`{n}` is a param, not a compile-time constant",
+                            e.span,
+                            help="use a `const` here",
+                        )
+                    )
+                if n not in self.top:
+                    raise _NotConst(
+                        Diagnostic(
+                            "KC0201",
+                            f"unknown constant `{n}`",
+                            e.span,
+                            help=suggest(n, self.const_names),
+                        )
+                    )
+            case ast.Unary(op="-", operand=operand):
+                return -self.const_eval(operand)
+            case ast.Binary(op="+" | "-" | "*" | "/" | "%" as op, left=a, right=b):
+                x, y = self.const_eval(a), self.const_eval(b)
+                if op == "+":
+                    return x + y
+                if op == "-":
+                    return x - y
+                if op == "*":
+                    return x * y
+                if y == 0:
+                    raise _NotConst(Diagnostic("KC0402", "division by zero", e.span))
+                return x // y if op == "/" else x % y
+            case ast.Call(func="min" | "max" | "abs" | "ceil" as f, args=args):
+                vals = [self.const_eval(a) for a in args]
+                if f == "abs" and len(vals) == 1:
+                    return abs(vals[0])
+                if len(vals) == 2:
+                    if f == "min":
+                        return min(vals)
+                    if f == "max":
+                        return max(vals)
+                    if vals[1] != 0:
+                        return -((-vals[0]) // vals[1])
+        raise _NotConst(
+            Diagnostic(
+                "KC0402",
+                "not a compile-time constant",
+                e.span,
+                help="only integers, `const` names, arithmetic and min/max/abs/ceil are allowed",
+            )
+        )
+
+    def report_const(self, e: ast.Expr, what: str | None = None) -> int | None:
+        try:
+            return self.const_eval(e)
+        except _NotConst as err:
+            d = err.diag
+            if d is not None:
+                if what is not None and d.message == "not a compile-time constant":
+                    d = replace(d, message=f"{what} must be a compile-time constant")
+                self.diags.append(d)
+            return None
+
+    def quiet_const(self, e: ast.Expr) -> int | None:
+        try:
+            return self.const_eval(e)
+        except _NotConst:
+            return None
+
+    def check_range(self, target: Ty, e: ast.Expr, what: str) -> None:
+        """KC0401 when a compile-time value is stored outside its declared range."""
+        if not isinstance(target, TInt) or target.lo is None or target.hi is None:
+            return
+        v = self.quiet_const(e)
+        if v is not None and not target.lo <= v <= target.hi:
+            self.error("KC0401", f"{v} is outside the range {target} of {what}", e.span)
+
+    # ---- types written in defs (the rest were resolved by build_symbols) -----------------
+
+    def resolve_type(self, t: ast.TypeExpr) -> Ty:
+        match t:
+            case ast.BoolType():
+                return BOOL
+            case ast.IntType():
+                return INT
+            case ast.RangeType(lo=lo, hi=hi):
+                # A def works on plain ints; the bounds must still make sense.
+                self.report_const(lo)
+                self.report_const(hi)
+                return INT
+            case ast.NamedType(name=n) | ast.OptionalType(name=n):
+                optional = isinstance(t, ast.OptionalType)
+                if n in self.kind_decls:
+                    return TRef(n, optional)
+                if n in self.sym.enums:
+                    if optional:
+                        self.error("KC0301", f"`{n}?`: only kind references can be `none`", t.span)
+                        return ERROR
+                    return TEnum(n)
+                self.error(
+                    "KC0204",
+                    f"unknown type `{n}`",
+                    t.span,
+                    help=suggest(n, [*self.sym.enums, *self.kind_decls, "bool", "int"]),
+                )
+                return ERROR
+            case ast.SetType(elem=n):
+                if n in self.kind_decls or n in self.sym.enums:
+                    return TSet(n)
+                self.error(
+                    "KC0204",
+                    f"unknown enum or kind `{n}` in set type",
+                    t.span,
+                    help=suggest(n, [*self.sym.enums, *self.kind_decls]),
+                )
+                return ERROR
+        return ERROR
+
+    # ---- binders --------------------------------------------------------------------------
+
+    def domain(self, d: ast.Domain, ctx: _Ctx) -> Ty:
+        """The element type of a binder's domain."""
+        match d:
+            case ast.RangeDomain(lo=lo, hi=hi):
+                self.want_int(lo, ctx, "the lower bound of a range")
+                self.want_int(hi, ctx, "the upper bound of a range")
+                return INT
+            case ast.ExprDomain(expr=ast.Name(id=n)) if n not in ctx.locals and (
+                n in self.kind_decls or n in self.sym.enums
+            ):
+                return TRef(n) if n in self.kind_decls else TEnum(n)
+            case ast.ExprDomain(expr=x):
+                t = self.expr(x, ctx)
+                match t:
+                    case TSet(elem=elem):
+                        return self.elem_type(elem)
+                    case TError():
+                        return ERROR
+                    case TEmptySet():
+                        self.error(
+                            "KC0301",
+                            "cannot range over `{}`: its element type is unknown",
+                            x.span,
+                        )
+                        return ERROR
+                self.error(
+                    "KC0301",
+                    f"a domain must be a kind, an enum, a range `lo..hi` or a set, not {t}",
+                    x.span,
+                    help="write a range such as `0..3`" if isinstance(t, TInt) else None,
+                )
+        return ERROR
+
+    def binders(self, bs: tuple[ast.Binder, ...], ctx: _Ctx) -> _Ctx:
+        for b in bs:
+            t = self.domain(b.domain, ctx)
+            ctx = self.declare_local(b.name, b.name_span, _Local(t, "bound name", b.name_span), ctx)
+        return ctx
+
+    def binders_where(self, bs: tuple[ast.Binder, ...], where: ast.Expr | None, ctx: _Ctx) -> _Ctx:
+        ctx = self.binders(bs, ctx)
+        if where is not None:
+            self.want_bool(where, ctx, "a `where` condition")
+        return ctx
+
+    # ---- expressions ----------------------------------------------------------------------
+
+    def expr(self, e: ast.Expr, ctx: _Ctx) -> Ty:
+        match e:
+            case ast.IntLit():
+                return INT
+            case ast.BoolLit():
+                return BOOL
+            case ast.NoneLit():
+                return NONE
+            case ast.Name(id=n):
+                return self.name(n, e.span, ctx)
+            case ast.Field():
+                return self.field(e, ctx)
+            case ast.Call():
+                return self.call(e, ctx)
+            case ast.Index():
+                return self.index(e, ctx)
+            case ast.Unary(op="-", operand=x):
+                self.want_int(x, ctx, "the operand of unary `-`")
+                return INT
+            case ast.Unary(operand=x):
+                self.want_bool(x, ctx, f"the operand of `{e.op}`")
+                return BOOL
+            case ast.Binary():
+                return self.binary(e, ctx)
+            case ast.SetLit():
+                return self.set_lit(e, ctx)
+            case ast.SetBuilder(binder=b, where=w):
+                inner = self.binders_where((b,), w, ctx)
+                t = inner.locals[b.name].type
+                match t:
+                    case TRef(kind=k):
+                        return TSet(k)
+                    case TEnum(name=n):
+                        return TSet(n)
+                    case TInt():
+                        self.error(
+                            "KC0301",
+                            "sets hold enum values or objects, not integers",
+                            b.domain.span,
+                        )
+                return ERROR
+            case ast.Quant(binders=bs, where=w, body=body):
+                inner = self.binders_where(bs, w, ctx)
+                self.want_bool(body, inner, f"the body of `{e.quant}`")
+                return BOOL
+            case ast.Count(binders=bs, where=w):
+                self.binders_where(bs, w, ctx)
+                return INT
+            case ast.CountAll(arg=a):
+                if isinstance(a, ast.Name) and a.id not in ctx.locals and a.id in self.kind_decls:
+                    return INT
+                t = self.expr(a, ctx)
+                if not isinstance(t, TSet | TEmptySet | TError):
+                    self.error("KC0301", f"`count(...)` takes a kind or a set, not {t}", a.span)
+                return INT
+            case ast.Aggregate(op=op, body=body, binders=bs, where=w):
+                inner = self.binders_where(bs, w, ctx)
+                self.want_int(body, inner, f"the body of `{op}`")
+                return INT
+            case ast.IfExpr(cond=c, then=a, else_=b):
+                self.want_bool(c, ctx, "the condition of `if`")
+                return self.join(self.expr(a, ctx), self.expr(b, ctx), e.span)
+            case ast.Temporal(op=op, body=body):
+                self.temporal(op, e.span, ctx)
+                return self.expr(body, ctx)
+            case ast.LeadsTo(left=a, right=b):
+                self.temporal("leads_to", e.span, ctx)
+                self.want_bool(a, ctx, "the left side of `leads_to`")
+                self.want_bool(b, ctx, "the right side of `leads_to`")
+                return BOOL
+        return ERROR
+
+    def temporal(self, op: str, span: ast.Span, ctx: _Ctx) -> None:
+        if ctx.temporal_lax:
+            return
+        if ctx.place == _PROPERTY_PRED:
+            self.error(
+                "KC0303",
+                f"`{op}` cannot be nested inside {_PROPERTY_PRED}",
+                span,
+                notes=(PROPERTY_SHAPES,),
+            )
+        else:
+            self.error(
+                "KC0303",
+                f"temporal operator `{op}` in {ctx.place}",
+                span,
+                help="temporal operators are only allowed in a `property`",
+            )
+
+    def join(self, a: Ty, b: Ty, span: ast.Span) -> Ty:
+        """The type of `if c then a else b`."""
+        if isinstance(a, TError) or isinstance(b, TError):
+            return ERROR
+        if isinstance(a, TInt) and isinstance(b, TInt):
+            return INT
+        if a == b:
+            return a
+        if isinstance(a, TRef) and isinstance(b, TRef) and a.kind == b.kind:
+            return TRef(a.kind, True)
+        if isinstance(a, TRef) and isinstance(b, TNone):
+            return TRef(a.kind, True)
+        if isinstance(b, TRef) and isinstance(a, TNone):
+            return TRef(b.kind, True)
+        if isinstance(a, TSet) and isinstance(b, TEmptySet):
+            return a
+        if isinstance(b, TSet) and isinstance(a, TEmptySet):
+            return b
+        self.error("KC0301", f"the branches of `if` have different types: {a} and {b}", span)
+        return ERROR
+
+    def field(self, e: ast.Field, ctx: _Ctx) -> Ty:
+        t = self.expr(e.obj, ctx)
+        if isinstance(t, TError):
+            return ERROR
+        if not isinstance(t, TRef):
+            self.error(
+                "KC0305",
+                f"`.{e.name}` needs an object, but this is {t}",
+                e.obj.span,
+            )
+            return ERROR
+        return self.field_type(t.kind, e.name, e.name_span)
+
+    def field_type(self, kind: str, name: str, span: ast.Span) -> Ty:
+        info = self.sym.kinds.get(kind)
+        if info is None:
+            return ERROR  # the kind's declaration failed and was reported
+        f = info.field(name)
+        if f is not None:
+            return f.type
+        if any(fd.name == name for fd in info.decl.fields):
+            return ERROR  # declared with a bad type, reported already
+        self.error(
+            "KC0203",
+            f"kind `{kind}` has no field `{name}`",
+            span,
+            help=suggest(name, [fd.name for fd in info.fields]),
+        )
+        return ERROR
+
+    def call(self, e: ast.Call, ctx: _Ctx) -> Ty:
+        f, args = e.func, e.args
+        if f in BUILTINS and f not in self.sym.defs:
+            arity = 1 if f in ("abs", "size") else 2
+            if len(args) != arity:
+                self.error(
+                    "KC0302",
+                    f"`{f}` takes {arity} argument{'s' if arity > 1 else ''}, not {len(args)}",
+                    e.func_span,
+                )
+            for i, a in enumerate(args):
+                t = self.expr(a, ctx)  # not `want_int`: one stack frame less per nested call
+                if f == "size" and not isinstance(t, TSet | TEmptySet | TError):
+                    self.error("KC0301", f"`size` takes a set, not {t}", a.span)
+                elif f != "size" and not isinstance(t, TInt | TError):
+                    self.mismatch(t, "an int", f"argument {i + 1} of `{f}`", a.span)
+            return INT
+        sig = self.sigs.get(f)
+        if sig is None:
+            for a in args:
+                self.expr(a, ctx)
+            if f in self.top:
+                self.error("KC0206", f"`{f}` is a {self.top[f][0]}, not a function", e.func_span)
+            else:
+                self.error(
+                    "KC0205",
+                    f"unknown function `{f}`",
+                    e.func_span,
+                    help=suggest(f, [*self.sym.defs, *BUILTINS]),
+                )
+            return ERROR
+        if len(args) != len(sig.params):
+            n = len(sig.params)
+            self.error(
+                "KC0302",
+                f"`{f}` takes {n} argument{'s' if n != 1 else ''}, not {len(args)}",
+                e.func_span,
+                notes=("`{}({})`".format(f, ", ".join(f"{p}: {t}" for p, t, _ in sig.params)),),
+            )
+        for a, (pname, ptype, _) in zip(args, sig.params, strict=False):
+            t = self.expr(a, ctx)
+            if not _fits(t, ptype):
+                self.error(
+                    "KC0301",
+                    f"argument `{pname}` of `{f}` must be {ptype}, not {t}",
+                    a.span,
+                )
+        for a in args[len(sig.params) :]:
+            self.expr(a, ctx)
+        return _value(sig.ret)
+
+    def index(self, e: ast.Index, ctx: _Ctx) -> Ty:
+        k = e.kind
+        self.want_int(e.index, ctx, "a slot number")
+        if k in ctx.locals or k not in self.kind_decls:
+            if k in ctx.locals or k in self.top:
+                self.error(
+                    "KC0206",
+                    f"`{k}[...]` picks an object of an `ordered` kind; `{k}` is not a kind",
+                    e.kind_span,
+                )
+            else:
+                self.error(
+                    "KC0204",
+                    f"unknown kind `{k}`",
+                    e.kind_span,
+                    help=suggest(k, self.kind_decls),
+                )
+            return ERROR
+        info = self.sym.kinds.get(k)
+        if info is None:
+            return ERROR
+        if not info.ordered:
+            self.error(
+                "KC0206",
+                f"kind `{k}` is not ordered, so its objects have no fixed slot numbers",
+                e.kind_span,
+                help="mark the kind `ordered`",
+            )
+            return ERROR
+        i = self.quiet_const(e.index)
+        if i is not None and not 0 <= i < info.size:
+            self.error(
+                "KC0401",
+                f"slot {i} does not exist: kind `{k}` has {info.size} slots (0..{info.size - 1})",
+                e.index.span,
+            )
+        return TRef(k)
+
+    def binary(self, e: ast.Binary, ctx: _Ctx) -> Ty:
+        op = e.op
+        if op in ("and", "or", "implies"):
+            # Long chains of one connective are common in written-out guards; walking them
+            # without recursion keeps deep chains (which the parser accepts) off the stack.
+            stack: list[ast.Expr] = [e]
+            while stack:
+                x = stack.pop()
+                if isinstance(x, ast.Binary) and x.op == op:
+                    stack += [x.right, x.left]
+                else:
+                    self.want_bool(x, ctx, f"an operand of `{op}`")
+            return BOOL
+        a, b = self.expr(e.left, ctx), self.expr(e.right, ctx)
+        err = isinstance(a, TError) or isinstance(b, TError)
+        sets = (TSet, TEmptySet)
+        if op in ("+", "*", "/", "%", "<", "<=", ">", ">=") or (
+            op == "-" and not (isinstance(a, sets) and isinstance(b, sets))
+        ):
+            result: Ty = BOOL if op in ("<", "<=", ">", ">=") else INT
+            for side, t, x in (("left", a, e.left), ("right", b, e.right)):
+                if not isinstance(t, TInt | TError):
+                    self.mismatch(t, "an int", f"the {side} side of `{op}`", x.span)
+            return result
+        if op in ("-", "|", "&"):
+            for side, t, x in (("left", a, e.left), ("right", b, e.right)):
+                if not isinstance(t, TSet | TEmptySet | TError):
+                    self.mismatch(t, "a set", f"the {side} side of `{op}`", x.span)
+                    return ERROR
+            if err:
+                return ERROR
+            if isinstance(a, TSet) and isinstance(b, TSet) and a != b:
+                self.error("KC0301", f"`{op}` mixes {a} and {b}", e.span)
+                return ERROR
+            if isinstance(a, TEmptySet) and isinstance(b, TEmptySet):
+                return EMPTY_SET
+            return a if isinstance(a, TSet) else b
+        if op in ("==", "!="):
+            if not err:
+                assert not isinstance(a, TError) and not isinstance(b, TError)
+                if not comparable(a, b):
+                    self.error("KC0301", f"cannot compare {a} with {b}", e.span)
+            return BOOL
+        if op == "in":
+            self.member(a, b, e)
+            return BOOL
+        return ERROR
+
+    def member(self, a: Ty, b: Ty, e: ast.Binary) -> None:
+        """`a in b`: b a set, a one of its possible elements."""
+        if isinstance(b, TError | TEmptySet):
+            return
+        if not isinstance(b, TSet):
+            self.error(
+                "KC0301",
+                f"the right side of `in` must be a set, not {b}",
+                e.right.span,
+                help="for an integer range write `lo <= x and x <= hi`"
+                if isinstance(b, TInt)
+                else None,
+            )
+            return
+        if isinstance(a, TError):
+            return
+        want = self.elem_type(b.elem)
+        ok = (isinstance(a, TRef) and isinstance(want, TRef) and a.kind == want.kind) or a == want
+        if not ok and not isinstance(want, TError):
+            self.error("KC0301", f"a {b} cannot contain {a}", e.left.span)
+
+    def set_lit(self, e: ast.SetLit, ctx: _Ctx) -> Ty:
+        if not e.elems:
+            return EMPTY_SET
+        elem: str | None = None
+        bad: tuple[ast.Expr, Ty] | None = None
+        failed = False
+        for x in e.elems:
+            t = self.expr(x, ctx)
+            match t:
+                case TError():
+                    failed = True
+                case TEnum(name=n) if elem in (None, n):
+                    elem = n
+                case TRef(kind=k, optional=False) if (
+                    elem in (None, k) and isinstance(x, ast.Name) and x.id in ctx.locals
+                ):
+                    elem = k
+                case _:
+                    bad = bad or (x, t)
+        if failed:
+            return ERROR
+        if bad is not None:
+            x, t = bad
+            if isinstance(t, TEnum | TRef) and elem is not None and elem != str(t):
+                msg = f"a set literal mixes {elem} and {t}"
+            else:
+                msg = f"sets hold enum values or objects, not {t}"
+            notes: tuple[str, ...] = ()
+            if isinstance(t, TRef):
+                notes = ("objects in a set literal are bound names (`{p, q}`), never `none`",)
+            self.error("KC0301", msg, x.span, notes=notes)
+            return ERROR
+        assert elem is not None
+        return TSet(elem)
+
+    # ---- statements -----------------------------------------------------------------------
+
+    def block(self, b: ast.Block, ctx: _Ctx) -> None:
+        for s in b.stmts:
+            ctx = self.stmt(s, ctx)
+
+    def stmt(self, s: ast.Stmt, ctx: _Ctx) -> _Ctx:
+        """Check one statement; returns the context for the statements after it."""
+        match s:
+            case ast.Assign(target=lv, value=v):
+                target = self.lvalue(lv, ctx)
+                t = self.expr(v, ctx)
+                self.store(target, t, v, f"`{'.'.join(lv.parts)}`")
+            case ast.AssignAny(target=lv, domain=d):
+                if ctx.in_for:
+                    self.nondet_in_for(s.span, "`:= any`")
+                target = self.lvalue(lv, ctx)
+                t = self.domain(d, ctx)
+                self.store(target, t, None, f"`{'.'.join(lv.parts)}`", d.span)
+                if isinstance(d, ast.RangeDomain) and isinstance(target, TInt):
+                    for bound in (d.lo, d.hi):
+                        self.check_range(target, bound, f"`{'.'.join(lv.parts)}`")
+            case ast.CreateStmt(create=c):
+                self.create(c, ctx)
+            case ast.Let(name=n, value=v):
+                t = self.create(v, ctx) if isinstance(v, ast.Create) else self.expr(v, ctx)
+                return self.declare_local(n, s.name_span, _Local(t, "let name", s.name_span), ctx)
+            case ast.Delete(target=x):
+                t = self.expr(x, ctx)
+                if not isinstance(t, TRef | TError):
+                    self.error("KC0301", f"`delete` needs an object, not {t}", x.span)
+            case ast.Choose(binders=bs, where=w, body=body):
+                if ctx.in_for:
+                    self.nondet_in_for(_head(s.span, len("choose")), "`choose`")
+                self.block(body, self.binders_where(bs, w, ctx))
+            case ast.For(binders=bs, where=w, body=body):
+                inner = self.binders_where(bs, w, ctx)
+                self.block(body, replace(inner, in_for=True))
+            case ast.If():
+                self.if_stmt(s, ctx)
+        return ctx
+
+    def if_stmt(self, s: ast.If, ctx: _Ctx) -> None:
+        self.want_bool(s.cond, ctx, "the condition of `if`")
+        self.block(s.then, ctx)
+        match s.else_:
+            case ast.Block():
+                self.block(s.else_, ctx)
+            case ast.If():
+                self.if_stmt(s.else_, ctx)
+
+    def nondet_in_for(self, span: ast.Span, what: str) -> None:
+        self.error(
+            "KC0504",
+            f"{what} inside the body of a `for` statement",
+            span,
+            notes=("a `for` statement updates every matching object in one step",),
+            help="move the choice into the action's `for` header or a `choose` around the loop",
+        )
+
+    def store(
+        self,
+        target: Ty,
+        t: Ty,
+        value: ast.Expr | None,
+        what: str,
+        span: ast.Span | None = None,
+    ) -> None:
+        """Check that a value of type `t` may be stored in `target` (KC0301, KC0401)."""
+        if isinstance(target, TError) or isinstance(t, TError):
+            return
+        where = span if span is not None else value.span if value is not None else ast.NOWHERE
+        if not assignable(t, target):
+            help = None
+            if isinstance(target, TRef) and not target.optional and isinstance(t, TNone):
+                help = f"declare the type as `{target.kind}?` to allow `none`"
+            self.error("KC0301", f"cannot store {t} in {what} of type {target}", where, help=help)
+        elif value is not None:
+            self.check_range(target, value, what)
+
+    def lvalue(self, lv: ast.LValue, ctx: _Ctx) -> Ty:
+        """The declared type of an assignment target, or ERROR after reporting why not."""
+        parts, spans = lv.parts, lv.part_spans
+        if not parts:
+            return ERROR
+        spans = spans if len(spans) == len(parts) else tuple(lv.span for _ in parts)
+        head, hspan = parts[0], spans[0]
+        t: Ty
+        if head in ctx.locals:
+            local = ctx.locals[head]
+            if len(parts) == 1:
+                self.error(
+                    "KC0304",
+                    f"cannot assign to the {local.what} `{head}`",
+                    hspan,
+                    help="locals are fixed; declare a `var` for state that changes"
+                    if not isinstance(local.type, TRef)
+                    else f"assign one of its fields, such as `{head}.field := ...`",
+                )
+                return ERROR
+            t = local.type
+        elif head in self.sym.vars:
+            t = self.sym.vars[head].type
+        elif head in self.var_names:
+            return ERROR
+        elif head in self.top:
+            what = self.top[head][0]
+            self.error(
+                "KC0304",
+                f"cannot assign to the {what} `{head}`",
+                hspan,
+                help="consts and params are fixed for a run; declare a `var` for state"
+                if what in ("const", "param")
+                else None,
+            )
+            return ERROR
+        else:
+            self.error(
+                "KC0201",
+                f"unknown variable `{head}`",
+                hspan,
+                help=suggest(head, [*ctx.locals, *self.sym.vars]),
+            )
+            return ERROR
+        for i in range(1, len(parts)):
+            if isinstance(t, TError):
+                return ERROR
+            if not isinstance(t, TRef):
+                self.error(
+                    "KC0305",
+                    f"`.{parts[i]}` needs an object, but `{'.'.join(parts[:i])}` is {t}",
+                    spans[i - 1],
+                )
+                return ERROR
+            t = self.field_type(t.kind, parts[i], spans[i])
+        return t
+
+    def create(self, c: ast.Create, ctx: _Ctx) -> Ty:
+        info = self.sym.kinds.get(c.kind)
+        if info is None and c.kind not in self.kind_decls:
+            if c.kind in self.top:
+                what = self.top[c.kind][0]
+                self.error("KC0204", f"`{c.kind}` is a {what}, not a kind", c.kind_span)
+            else:
+                self.error(
+                    "KC0204",
+                    f"unknown kind `{c.kind}`",
+                    c.kind_span,
+                    help=suggest(c.kind, self.kind_decls),
+                )
+        seen: dict[str, ast.Span] = {}
+        for fi in c.fields:
+            t = self.expr(fi.value, ctx)
+            if info is None:
+                continue
+            if fi.name in seen:
+                self.error(
+                    "KC0202",
+                    f"field `{fi.name}` is given twice",
+                    fi.name_span,
+                    notes=(f"first given at line {seen[fi.name].line}",),
+                )
+                continue
+            seen[fi.name] = fi.name_span
+            target = self.field_type(c.kind, fi.name, fi.name_span)
+            self.store(target, t, fi.value, f"field `{fi.name}`")
+        if info is None:
+            return ERROR
+        for f in info.fields:
+            needs = isinstance(f.type, TRef) and not f.type.optional and f.default is None
+            if needs and f.name not in seen:
+                self.error(
+                    "KC0301",
+                    f"`create {c.kind}` does not set `{f.name}`, a {f.type} with no default",
+                    c.kind_span,
+                    help=f"give it a value: `{f.name}: ...`",
+                )
+        return TRef(c.kind)
+
+    # ---- declarations ---------------------------------------------------------------------
+
+    def state_read(self, e: ast.Expr) -> ast.Expr | None:
+        """The first part of an initialiser that reads state (or is not a constant form)."""
+        for x in _walk(e):
+            match x:
+                case ast.IntLit() | ast.BoolLit() | ast.NoneLit() | ast.Unary() | ast.IfExpr():
+                    pass
+                case ast.Binary() | ast.SetLit() | ast.Temporal() | ast.LeadsTo():
+                    pass  # temporal operators get their own diagnostic from `expr`
+                case ast.Call(func="min" | "max" | "abs" | "ceil"):
+                    pass
+                case ast.Name(id=n):
+                    if n in self.var_names:
+                        return x
+                case _:
+                    return x
+        return None
+
+    def initialiser(self, e: ast.Expr, target: Ty, what: str, ctx: _Ctx) -> None:
+        bad = self.state_read(e)
+        if bad is not None:
+            self.error(
+                "KC0402",
+                f"the initial value of {what} must not read the state",
+                bad.span,
+                help="use literals, consts, params and enum members here; "
+                "compute a starting state in an `init` block",
+            )
+            return
+        self.store(
+            target, self.expr(e, replace(ctx, place=f"the initial value of {what}")), e, what
+        )
+
+    def signatures(self) -> None:
+        for d in self.sym.program.decls:
+            if isinstance(d, ast.Def) and self.sym.defs.get(d.name) is d:
+                params = tuple((p.name, self.resolve_type(p.type), p.name_span) for p in d.params)
+                self.sigs[d.name] = _Sig(params, self.resolve_type(d.ret))
+
+    def check_def(self, d: ast.Def) -> None:
+        sig = self.sigs.get(d.name)
+        if sig is None:  # a duplicate def, reported by build_symbols
+            params = tuple((p.name, self.resolve_type(p.type), p.name_span) for p in d.params)
+            sig = _Sig(params, self.resolve_type(d.ret))
+        ctx = _Ctx(place="a def")
+        for pname, ptype, pspan in sig.params:
+            ctx = self.declare_local(pname, pspan, _Local(ptype, "parameter", pspan), ctx)
+        t = self.expr(d.body, ctx)
+        if not _fits(t, sig.ret):
+            self.error(
+                "KC0301",
+                f"`{d.name}` is declared to return {sig.ret}, but its body is {t}",
+                d.body.span,
+            )
+
+    def recursion(self) -> None:
+        """KC0501 once per cycle of defs calling each other."""
+        calls: dict[str, list[ast.Call]] = {}
+        for name, d in self.sym.defs.items():
+            calls[name] = [
+                x for x in _walk(d.body) if isinstance(x, ast.Call) and x.func in self.sym.defs
+            ]
+        reported: set[str] = set()
+
+        def path(start: str, goal: str) -> list[ast.Call] | None:
+            # Breadth-first: the shortest chain of calls from `start` back to `goal`.
+            frontier: list[tuple[str, list[ast.Call]]] = [(start, [])]
+            seen = {start}
+            while frontier:
+                nxt: list[tuple[str, list[ast.Call]]] = []
+                for node, chain in frontier:
+                    for c in calls.get(node, []):
+                        if c.func == goal:
+                            return [*chain, c]
+                        if c.func not in seen:
+                            seen.add(c.func)
+                            nxt.append((c.func, [*chain, c]))
+                frontier = nxt
+            return None
+
+        for name in self.sym.defs:
+            if name in reported:
+                continue
+            chain = path(name, name)
+            if chain is None:
+                continue
+            cycle = [name, *(c.func for c in chain)]
+            reported.update(cycle)
+            if len(chain) == 1:
+                msg = f"def `{name}` calls itself"
+            else:
+                msg = "defs call each other in a cycle: " + " -> ".join(f"`{n}`" for n in cycle)
+            self.error(
+                "KC0501",
+                msg,
+                chain[0].func_span,
+                help="defs are expanded inline; write the recursion out for the bounded sizes",
+            )
+
+    def actions(self, actor: ast.Actor, actions: tuple[ast.Action, ...]) -> None:
+        for a in actions:
+            if isinstance(actor, ast.Fault) and a.fairness is not None:
+                self.error(
+                    "KC0502",
+                    f"`{a.fairness}` on an action of fault `{actor.name}`",
+                    _head(a.span, len(a.fairness)),
+                    help="faults are never fair; remove the keyword",
+                )
+            ctx = self.binders_where(a.binders, a.where, _Ctx(place="an action"))
+            if a.when is not None:
+                self.want_bool(a.when, ctx, "a `when` guard")
+            self.block(a.body, ctx)
+
+    def unique(self, items: list[tuple[str, ast.Span]], what: str, owner: str) -> None:
+        first: dict[str, ast.Span] = {}
+        for name, span in sorted(items, key=lambda x: x[1]):
+            if name in first:
+                self.error(
+                    "KC0202",
+                    f"{what} `{name}` is declared twice in {owner}",
+                    span,
+                    notes=(f"first declared at line {first[name].line}",),
+                    help="rename one of them",
+                )
+            else:
+                first[name] = span
+
+    def actor(self, actor: ast.Actor) -> None:
+        owner = f"`{actor.name}`"
+        named: list[tuple[str, ast.Span]] = [(a.name, a.name_span) for a in actor.actions]
+        match actor:
+            case ast.Controller(watches=ws):
+                for w in ws:
+                    if w.kind not in self.kind_decls:
+                        self.error(
+                            "KC0204",
+                            f"`watches {w.kind}`: no kind named `{w.kind}`",
+                            w.kind_span,
+                            help=suggest(w.kind, self.kind_decls),
+                        )
+            case ast.Fault(budget=b):
+                v = self.report_const(b, f"the budget of fault `{actor.name}`")
+                if v is not None and v < 0:
+                    self.error("KC0401", f"a fault budget must be 0 or more, not {v}", b.span)
+            case ast.Scheduler():
+                named += [(f.name, f.name_span) for f in actor.filters]
+                named += [(s.name, s.name_span) for s in actor.scores]
+                self.scheduler(actor)
+        self.unique(
+            named,
+            "action, filter or score" if isinstance(actor, ast.Scheduler) else "action",
+            owner,
+        )
+        self.actions(actor, actor.actions)
+
+    def scheduler(self, s: ast.Scheduler) -> None:
+        pod: Ty = ERROR
+        node: Ty = ERROR
+        if s.pod_kind not in self.kind_decls:
+            self.error(
+                "KC0204",
+                f"`binds {s.pod_kind}.{s.node_field}`: no kind named `{s.pod_kind}`",
+                s.pod_kind_span,
+                help=suggest(s.pod_kind, self.kind_decls),
+            )
+        else:
+            pod = TRef(s.pod_kind)
+            ft = self.field_type(s.pod_kind, s.node_field, s.node_field_span)
+            if isinstance(ft, TRef) and ft.optional:
+                node = TRef(ft.kind)
+            elif not isinstance(ft, TError):
+                self.error(
+                    "KC0301",
+                    f"a scheduler binds an optional reference field, but "
+                    f"`{s.pod_kind}.{s.node_field}` is {ft}",
+                    s.node_field_span,
+                    help=f"declare it as `{ft.kind}?`: `none` until the pod is bound"
+                    if isinstance(ft, TRef)
+                    else "declare it as an optional reference such as `Node?`",
+                )
+        items: list[tuple[ast.Filter | ast.Score, str]] = [(f, "filter") for f in s.filters]
+        items += [(sc, "score") for sc in s.scores]
+        for item, what in items:
+            ctx = _Ctx(place=f"a {what}")
+            span = item.name_span
+            # The parameter names carry no spans of their own; point at the item's name.
+            ctx = self.declare_local(item.pod, span, _Local(pod, "parameter", span), ctx)
+            ctx = self.declare_local(item.node, span, _Local(node, "parameter", span), ctx)
+            if isinstance(item, ast.Filter):
+                self.want_bool(item.expr, ctx, f"filter `{item.name}`")
+            else:
+                self.want_int(item.expr, ctx, f"score `{item.name}`")
+                if item.weight is not None:
+                    self.report_const(item.weight, f"the weight of score `{item.name}`")
+
+    def property(self, p: ast.Property) -> None:
+        ctx = _Ctx(place=_PROPERTY_PRED)
+        e = p.expr
+        while isinstance(e, ast.Quant) and e.quant == "forall" and _has_temporal(e.body):
+            ctx = self.binders_where(e.binders, e.where, ctx)
+            e = e.body
+        match e:
+            case ast.Temporal(op="eventually", body=ast.Temporal(op="always", body=inner)) | (
+                ast.Temporal(op="always", body=ast.Temporal(op="eventually", body=inner))
+            ):
+                self.want_bool(inner, ctx, "a property's predicate")
+            case ast.Temporal(op="always", body=inner):
+                self.want_bool(inner, ctx, "a property's predicate")
+            case ast.LeadsTo(left=a, right=b):
+                self.want_bool(a, ctx, "the left side of `leads_to`")
+                self.want_bool(b, ctx, "the right side of `leads_to`")
+            case _ if not _has_temporal(e):
+                self.error(
+                    "KC0303",
+                    f"property `{p.name}` has no temporal operator",
+                    p.name_span,
+                    help="use `invariant` for a state predicate",
+                )
+                self.want_bool(e, ctx, "a property")
+            case _:
+                self.error(
+                    "KC0303",
+                    f"property `{p.name}` has an unsupported shape",
+                    e.span,
+                    notes=(PROPERTY_SHAPES,),
+                    help="for convergence write `eventually always P`"
+                    if isinstance(e, ast.Temporal) and e.op == "eventually"
+                    else None,
+                )
+                self.want_bool(e, replace(ctx, temporal_lax=True), "a property")
+
+    def decl(self, d: ast.Decl) -> None:
+        sym = self.sym
+        match d:
+            case ast.Var(name=n) if sym.vars.get(n) is not None and sym.vars[n].decl is d:
+                self.initialiser(d.init, sym.vars[n].type, f"var `{n}`", _Ctx())
+            case ast.Kind(name=n) if n in sym.kinds and sym.kinds[n].decl is d:
+                for f in sym.kinds[n].fields:
+                    if f.default is not None:
+                        self.initialiser(f.default, f.type, f"field `{n}.{f.name}`", _Ctx())
+            case ast.Def():
+                self.check_def(d)
+            case ast.Init(body=b):
+                self.block(b, _Ctx(place="an `init` block"))
+            case ast.Controller() | ast.Process() | ast.Scheduler() | ast.Fault():
+                self.actor(d)
+            case ast.Invariant(expr=x):
+                self.want_bool(x, _Ctx(place="an invariant"), f"invariant `{d.name}`")
+            case ast.Property():
+                self.property(d)
+
+    def run(self) -> list[Diagnostic]:
+        self.signatures()
+        for d in self.sym.program.decls:
+            try:
+                self.decl(d)
+            except RecursionError:
+                # The parser bounds nesting, but checking a level can take more stack than
+                # parsing it; report the declaration instead of crashing.
+                span = _head(d.span, len("init")) if isinstance(d, ast.Init) else d.name_span
+                self.error(
+                    "KC0505",
+                    "expression nested too deeply to check",
+                    span,
+                    help="split it with `def` helpers",
+                )
+        self.recursion()
+        return self.diags
 
 
 def check_program(symbols: Symbols) -> list[Diagnostic]:
-    return []
+    """Check names, types and structure of a resolved program; returns every error found."""
+    return _Checker(symbols).run()

@@ -42,6 +42,7 @@ CODES: dict[str, str] = {
     "KC0502": "statement not allowed here",
     "KC0503": "missing or misplaced declaration",
     "KC0504": "nondeterminism inside a `for` body",
+    "KC0505": "expression nested too deeply to check",
 }
 
 
