@@ -63,7 +63,7 @@ def explore(
         else list(model.invariants)
     )
     canon = model.canonicalize if symmetry else None
-    succ = model.successors
+    succ = model.symmetric_successors if canon is not None else model.successors
     stats = Stats()
 
     seen: dict[State, int] = {}
@@ -131,10 +131,17 @@ def explore(
         except StepError:
             nexts = _successors_around_errors(model, s, i, bound_hits)
         stats.transitions += len(nexts)
-        for t in nexts:
-            c = canon(t) if canon else t
-            if c not in seen:
-                add(c, i)
+        if canon is None:
+            for t in nexts:
+                if t not in seen:
+                    add(t, i)
+        else:
+            for t in nexts:
+                # A successor that is itself a stored representative needs no canonicalising.
+                if t not in seen:
+                    c = canon(t)
+                    if c not in seen:
+                        add(c, i)
         i += 1
         if max_states is not None and len(states) >= max_states and i < len(states):
             limit, complete = f"max-states {max_states}", False

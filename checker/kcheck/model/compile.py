@@ -43,7 +43,7 @@ from kcheck.model.ir import (
     StepError,
     VarLayout,
 )
-from kcheck.model.symmetry import make_canonicalizer, order_dependent_kinds
+from kcheck.model.symmetry import ref_sites, make_canonicalizer, order_dependent_kinds
 
 UNROLL_LIMIT = 64  # largest product of domain sizes unrolled into straight-line code
 
@@ -95,7 +95,13 @@ class Compiler:
         self.gen = _Gen()
         self.layout, self.notes = self._layout(symmetry)
         self.budget_index = {b.fault: b for b in self.layout.budgets}
+        self.prunable = {
+            k.name
+            for k in self.layout.kinds
+            if k.symmetric and not any(ref_sites(self.layout, k.name))
+        }
         self.actions: list[ActionInfo] = []
+        self.hoist: dict[str, str] | None = None  # code -> local, while emitting a hot function
 
     # ---- layout
     def _layout(self, symmetry: bool) -> tuple[Layout, list[str]]:
@@ -464,7 +470,17 @@ class Compiler:
                     if isinstance(at, TRef) and at.optional:
                         pt = at
                 denv[p.name] = Local(code if _is_const(code) else f"({code})", pt)
-            return self.expr(d.body, denv, sv, ctx)
+            body = self.expr(d.body, denv, sv, ctx)
+            # Common subexpression: a call on the unchanged state with constant arguments is
+            # computed once per state, provided evaluating it early cannot raise.
+            if (
+                self.hoist is not None
+                and sv == "s"
+                and all(_is_const(c) for c in codes)
+                and not any(h in body for h in ("_some(", "_div(", "_live("))
+            ):
+                return self.hoist.setdefault(body, f"h_{len(self.hoist)}")
+            return body
         if fn in ("min", "max"):
             return f"{fn}({codes[0]}, {codes[1]})"
         if fn == "abs":
@@ -673,7 +689,37 @@ class Compiler:
         return 0
 
     # ---- whole actions
-    def action(self, actor: ast.Actor, a: ast.Action, labelled: bool, aid: int) -> None:
+    def _twin_guard(self, kname: str, slot: str) -> str | None:
+        """When pruning, the condition that object `slot` is not a twin of the one before it.
+
+        Two objects of a symmetric kind that nothing refers to, with identical blocks, can be
+        swapped without changing the state; so an action instance on the second gives a
+        permutation of what the same instance on the first gives, and only the first is
+        needed. In a canonical state twins are adjacent, so comparing neighbours finds them."""
+        if kname not in self.prunable or not _is_const(slot) or int(slot) == 0:
+            return None
+        k = self.layout.kind(kname)
+        a, b = k.slot_base(int(slot)), k.slot_base(int(slot) - 1)
+        return " or ".join(f"s[{a + o}] != s[{b + o}]" for o in range(k.stride))
+
+    def _prunable_binders(self, binders: tuple[ast.Binder, ...]) -> list[tuple[str, str]]:
+        """(binder, kind) pairs that may be pruned: over a prunable kind, and the only binder
+        of the action over that kind (two binders over one kind would prune each other)."""
+        kinds = [
+            b.domain.expr.id
+            if isinstance(b.domain, ast.ExprDomain) and isinstance(b.domain.expr, ast.Name)
+            else ""
+            for b in binders
+        ]
+        return [
+            (b.name, k)
+            for b, k in zip(binders, kinds, strict=True)
+            if k in self.prunable and kinds.count(k) == 1
+        ]
+
+    def action(
+        self, actor: ast.Actor, a: ast.Action, labelled: bool, aid: int, prune: bool = False
+    ) -> None:
         g = self.gen
         actor_kind = _actor_kind(actor)
         budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
@@ -688,8 +734,13 @@ class Compiler:
             if a.binders:
                 self._emit_clauses(clauses, cwhere)
             instances = [(cenv, [])]
+        twins = self._prunable_binders(a.binders) if prune and unrolled is not None else []
         for env, conds in instances:
             guard = list(conds)
+            for bname, kname in twins:
+                twin = self._twin_guard(kname, env[bname].code)
+                if twin:
+                    guard.append(twin)
             if a.when is not None:
                 guard.append(self.expr(a.when, env, "s"))
             if budget is not None:
@@ -716,7 +767,9 @@ class Compiler:
 
         return emit
 
-    def scheduler_bind(self, s: ast.Scheduler, labelled: bool, aid: int) -> None:
+    def scheduler_bind(
+        self, s: ast.Scheduler, labelled: bool, aid: int, prune: bool = False
+    ) -> None:
         g = self.gen
         pk = self.layout.kind(s.pod_kind)
         bind_field = pk.field(s.node_field)
@@ -726,7 +779,9 @@ class Compiler:
         g.emit(f"# scheduler {s.name}: bind one {pk.name} with {s.node_field} == none")
         for p in range(pk.slots):
             pb = pk.slot_base(p)
-            g.emit(f"if s[{pb}] and s[{pb + bind_field.offset}] == -1:")
+            twin = self._twin_guard(pk.name, str(p)) if prune else None
+            extra = f" and ({twin})" if twin else ""
+            g.emit(f"if s[{pb}] and s[{pb + bind_field.offset}] == -1{extra}:")
             g.depth += 1
             g.emit("best = None")
             g.emit("cands = []")
@@ -978,22 +1033,30 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
                 ActionInfo(aid, actor.name, _actor_kind(actor), a.name, fairness, tuple(ps), a.span)
             )
 
-    def emit_unit(aid: int, actor: ast.Actor, a: ast.Action | None, labelled: bool) -> None:
+    def emit_unit(
+        aid: int, actor: ast.Actor, a: ast.Action | None, labelled: bool, prune: bool = False
+    ) -> None:
         if a is None:
             assert isinstance(actor, ast.Scheduler)
-            c.scheduler_bind(actor, labelled, aid)
+            c.scheduler_bind(actor, labelled, aid, prune)
         else:
-            c.action(actor, a, labelled, aid)
+            c.action(actor, a, labelled, aid, prune)
 
-    # the hot path: every action inline in one function that returns a list
-    g.emit("def _successors(s):")
-    g.depth += 1
-    g.emit("out = []")
-    g.emit("_ap = out.append")
-    for aid, (actor, a) in enumerate(units):
-        emit_unit(aid, actor, a, False)
-    g.emit("return out")
-    g.depth -= 1
+    # the hot path: every action inline in one function that returns a list; a second form
+    # for symmetric search skips action instances on twin objects (see Compiler._twin_guard)
+    for name, prune in (("_successors", False), ("_successors_sym", True)):
+        g.emit(f"def {name}(s):")
+        g.depth += 1
+        g.emit("out = []")
+        g.emit("_ap = out.append")
+        top = len(g.lines)
+        c.hoist = {}
+        for aid, (actor, a) in enumerate(units):
+            emit_unit(aid, actor, a, False, prune)
+        g.lines[top:top] = ["    " * g.depth + f"{v} = {k}" for k, v in c.hoist.items()]
+        c.hoist = None
+        g.emit("return out")
+        g.depth -= 1
     # per action, labelled: for traces, and to isolate an action whose step fails
     for aid, (actor, a) in enumerate(units):
         g.emit(f"def _lab_{aid}(s):")
@@ -1021,6 +1084,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         actions=tuple(actions),
         initial=ns["_initial"],
         successors=ns["_successors"],
+        symmetric_successors=ns["_successors_sym"],
         action_steps=tuple(ns[f"_lab_{aid}"] for aid in range(len(units))),
         invariants=invariants,
         properties=properties,

@@ -166,6 +166,9 @@ class CompiledModel:
     actions: tuple[ActionInfo, ...]
     initial: Callable[[], list[State]]
     successors: Successors
+    # Up to symmetry the same successors, fewer duplicates: valid only for a search that
+    # canonicalises every state it stores.
+    symmetric_successors: Successors
     action_steps: tuple[LabelledSuccessors, ...]  # per action: (action id, args, next state)
     invariants: tuple[InvariantInfo, ...]
     properties: tuple[PropertyInfo, ...]

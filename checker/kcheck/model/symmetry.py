@@ -119,7 +119,7 @@ def order_dependent_kinds(sym: Symbols) -> tuple[dict[str, int], list[str]]:
 # ---- canonical representatives
 
 
-def _ref_sites(
+def ref_sites(
     layout: Layout, kind: str
 ) -> tuple[list[int], list[int], list[tuple[KindLayout, int, bool]]]:
     """Where references to `kind` live: var indexes holding a ref, var indexes holding a set,
@@ -168,7 +168,7 @@ def _kind_order(layout: Layout) -> list[KindLayout]:
     sym = [k for k in layout.kinds if k.symmetric and k.slots >= 2]
     referrers: dict[str, set[str]] = {k.name: set() for k in sym}
     for k in sym:
-        _, _, fields = _ref_sites(layout, k.name)
+        _, _, fields = ref_sites(layout, k.name)
         referrers[k.name] = {j.name for j, _, _ in fields if j.name != k.name}
     done: list[KindLayout] = []
     remaining = list(sym)
@@ -189,7 +189,7 @@ def _kind_order(layout: Layout) -> list[KindLayout]:
 
 def make_canonicalizer(layout: Layout) -> Callable[[State], State]:
     sym = [k for k in layout.kinds if k.symmetric and k.slots >= 2]
-    sites = {k.name: _ref_sites(layout, k.name) for k in sym}
+    sites = {k.name: ref_sites(layout, k.name) for k in sym}
     if not any(any(site) for site in sites.values()):
         return _sort_only(layout)
     return _generated_permuter(layout, sites)
@@ -203,25 +203,29 @@ def _generated_permuter(
     the sorted blocks of the objects that refer to it, so `node 0 with two pods` and `node 1
     with two pods` meet. The slots are reordered by key, then every reference and set bit is
     renumbered. Kinds nobody refers to are simply sorted at the end. Straight-line generated
-    code: this runs once per transition."""
+    code over the tuple, which is copied only when a permutation is needed: this runs once per
+    new successor."""
     order = _kind_order(layout)
     names = [k.name for k in order]
-    lines = ["def canon(s):", "    st = list(s)"]
+    lines = ["def canon(s):"]
 
-    def key_expr(k: KindLayout, slot: int, pending: set[str]) -> str:
-        """The tuple of the slot's block without fields that point into pending kinds."""
-        b = k.slot_base(slot)
-        keep = [b] + [
-            b + f.offset
+    def kept(k: KindLayout, pending: set[str]) -> list[int]:
+        """Field offsets of `k` that do not point into kinds still to be permuted."""
+        return [
+            f.offset
             for f in k.fields
             if not (
                 (isinstance(f.type, TRef) and f.type.kind in pending)
                 or (isinstance(f.type, TSet) and f.type.elem in pending)
             )
         ]
-        if keep == list(range(b, b + k.stride)):
-            return f"tuple(st[{b}:{b + k.stride}])"
-        return "(" + "".join(f"st[{i}], " for i in keep) + ")"
+
+    def key_expr(k: KindLayout, slot: int, pending: set[str]) -> str:
+        b = k.slot_base(slot)
+        offs = [0, *kept(k, pending)]
+        if offs == list(range(k.stride)):
+            return f"s[{b}:{b + k.stride}]"
+        return "(" + "".join(f"s[{b + o}], " for o in offs) + ")"
 
     for step, k in enumerate(order):
         pending = set(names[step:])
@@ -230,31 +234,44 @@ def _generated_permuter(
         if not (var_refs or var_sets or fields):
             continue  # sorted at the end
         lines.append(f"    # {k.name}: referenced, so permuted with its references")
+        # When the objects' own blocks are already strictly descending, the incoming references
+        # cannot change the order (they only break ties): skip straight past.
+        own = " > ".join(key_expr(k, j, pending) for j in range(n))
+        lines.append(f"    if not ({own}):")
+        body_start = len(lines)
         lines.append("    inc = (" + "[], " * n + ")")
         for vi in var_refs:
-            lines.append(f"    if st[{vi}] >= 0: inc[st[{vi}]].append(('var', {vi}))")
+            lines.append(f"    if s[{vi}] >= 0: inc[s[{vi}]].append((-1, {vi}))")
         for vi in var_sets:
             lines.append(f"    for j in range({n}):")
-            lines.append(f"        if st[{vi}] >> j & 1: inc[j].append(('set', {vi}))")
-        for j_kind, off, is_set in fields:
+            lines.append(f"        if s[{vi}] >> j & 1: inc[j].append((-2, {vi}))")
+        for site, (j_kind, off, is_set) in enumerate(fields):
+            ref_field = next(f for f in j_kind.fields if f.offset == off)
+            optional = isinstance(ref_field.type, TRef) and ref_field.type.optional
             for slot in range(j_kind.slots):
                 jb = j_kind.slot_base(slot)
-                tag = f"({j_kind.name!r}, {off}, {key_expr(j_kind, slot, pending)})"
+                # what the referrer looks like: the site, then its fields that are final already
+                tag = "(" + "".join(f"s[{jb + o}], " for o in kept(j_kind, pending)) + ")"
+                if len(fields) > 1 or var_refs or var_sets:
+                    tag = f"({site}, {tag})"
                 if is_set:
-                    lines.append(f"    if st[{jb}]:")
+                    lines.append(f"    if s[{jb}]:")
                     lines.append(f"        for j in range({n}):")
-                    lines.append(f"            if st[{jb + off}] >> j & 1: inc[j].append({tag})")
+                    lines.append(f"            if s[{jb + off}] >> j & 1: inc[j].append({tag})")
+                elif optional:
+                    lines.append(f"    if s[{jb}] and s[{jb + off}] >= 0:")
+                    lines.append(f"        inc[s[{jb + off}]].append({tag})")
                 else:
-                    lines.append(f"    if st[{jb}] and st[{jb + off}] >= 0:")
-                    lines.append(f"        inc[st[{jb + off}]].append({tag})")
+                    lines.append(f"    if s[{jb}]: inc[s[{jb + off}]].append({tag})")
         keys = ", ".join(f"({key_expr(k, j, pending)}, sorted(inc[{j}]), {j})" for j in range(n))
         lines.append(f"    perm = [t[2] for t in sorted(({keys},), reverse=True)]")
         lines.append(f"    if perm != {list(range(n))!r}:")
+        lines.append("        st = list(s)")
         lines.append(f"        new = [0] * {n}")
         lines.append("        for i, old in enumerate(perm): new[old] = i")
         lines.append(
             f"        st[{k.base}:{k.base + n * k.stride}] = [x for old in perm "
-            f"for x in st[{k.base} + old * {k.stride}:{k.base} + (old + 1) * {k.stride}]]"
+            f"for x in s[{k.base} + old * {k.stride}:{k.base} + (old + 1) * {k.stride}]]"
         )
         for vi in var_refs:
             lines.append(f"        if st[{vi}] >= 0: st[{vi}] = new[st[{vi}]]")
@@ -272,17 +289,26 @@ def _generated_permuter(
                         f"        if st[{jb}] and st[{jb + off}] >= 0: "
                         f"st[{jb + off}] = new[st[{jb + off}]]"
                     )
+        lines.append("        s = tuple(st)")
+        lines[body_start:] = ["    " + line for line in lines[body_start:]]
     # kinds nobody refers to: sort their blocks (their own references are final by now)
-    for k in order:
-        var_refs, var_sets, fields = sites[k.name]
-        if var_refs or var_sets or fields:
+    pieces: list[str] = []
+    pos = 0
+    for k in layout.kinds:
+        var_refs, var_sets, fields = sites.get(k.name, ([], [], []))
+        if k.name not in names or var_refs or var_sets or fields:
             continue
         blocks = ", ".join(
-            f"st[{k.slot_base(i)}:{k.slot_base(i) + k.stride}]" for i in range(k.slots)
+            f"s[{k.slot_base(i)}:{k.slot_base(i) + k.stride}]" for i in range(k.slots)
         )
-        lines.append(f"    st[{k.base}:{k.base + k.slots * k.stride}] = [")
-        lines.append(f"        x for b in sorted(({blocks},), reverse=True) for x in b]")
-    lines.append("    return tuple(st)")
+        lines.append(f"    b_{k.name} = sorted(({blocks},), reverse=True)")
+        if k.base > pos:
+            pieces.append(f"s[{pos}:{k.base}]")
+        pieces.extend(f"b_{k.name}[{i}]" for i in range(k.slots))
+        pos = k.base + k.slots * k.stride
+    if pos < layout.width:
+        pieces.append(f"s[{pos}:]")
+    lines.append("    return " + (" + ".join(pieces) if pieces else "s"))
     ns: dict[str, Any] = {"_remap_bits": _remap_bits}
     exec("\n".join(lines), ns)
     fn: Callable[[State], State] = ns["canon"]
