@@ -43,7 +43,7 @@ from kcheck.model.ir import (
     StepError,
     VarLayout,
 )
-from kcheck.model.symmetry import ref_sites, make_canonicalizer, order_dependent_kinds
+from kcheck.model.symmetry import make_canonicalizer, order_dependent_kinds, ref_sites
 
 UNROLL_LIMIT = 64  # largest product of domain sizes unrolled into straight-line code
 
