@@ -365,6 +365,7 @@ class _Builder:
                     help=suggest(name, candidates),
                 )
         # Pass 2: values and types.
+        self.taken_values: set[str] = set(self.const_decls) | set(self.sym.members)
         for d in prog.decls:
             match d:
                 case ast.Const():
@@ -373,7 +374,10 @@ class _Builder:
                             self.const_value(d.name, d.name_span)
                         except _ConstError as err:
                             self.diags.append(err.diag)
+                case ast.Param() | ast.Var() | ast.Def() if d.name in self.taken_values:
+                    pass  # a duplicate, already reported: the first declaration counts
                 case ast.Param():
+                    self.taken_values.add(d.name)
                     ty = self.resolve_type(d.type)
                     if ty is not None:
                         pvalue = self.param_value(d, ty)
@@ -382,10 +386,12 @@ class _Builder:
                 case ast.Kind():
                     self.build_kind(d)
                 case ast.Var():
+                    self.taken_values.add(d.name)
                     ty = self.resolve_type(d.type)
                     if ty is not None:
                         self.sym.vars[d.name] = VarInfo(d.name, ty, d)
                 case ast.Def():
+                    self.taken_values.add(d.name)
                     self.sym.defs[d.name] = d
                     if d.name in BUILTINS:
                         self.error("KC0202", f"`{d.name}` is a builtin function", d.name_span)
