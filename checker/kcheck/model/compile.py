@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,8 @@ from kcheck.model.ir import (
 from kcheck.model.symmetry import make_canonicalizer, order_dependent_kinds, ref_sites
 
 UNROLL_LIMIT = 64  # largest product of domain sizes unrolled into straight-line code
+# Nested unrolled quantifiers multiply: past this many copies of one body, use loops instead.
+MAX_UNROLLED_COPIES = 4096
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,16 @@ class Compiler:
         }
         self.actions: list[ActionInfo] = []
         self.hoist: dict[str, str] | None = None  # code -> local, while emitting a hot function
+        self.copies = 1  # how many unrolled copies of the code being generated there will be
+
+    @contextmanager
+    def _unrolled(self, n: int) -> Iterator[None]:
+        saved = self.copies
+        self.copies = saved * max(n, 1)
+        try:
+            yield
+        finally:
+            self.copies = saved
 
     # ---- layout
     def _layout(self, symmetry: bool) -> tuple[Layout, list[str]]:
@@ -286,7 +299,7 @@ class Compiler:
             if size is None or (desc[0] == "set" and not _is_stable(b.domain)):
                 return None, comp
             total *= max(size, 1)
-            if total > UNROLL_LIMIT:
+            if total > UNROLL_LIMIT or total * self.copies > MAX_UNROLLED_COPIES:
                 return None, comp
             nxt: list[tuple[Env, list[str]]] = []
             for cenv2, conds in combos:
@@ -301,7 +314,8 @@ class Compiler:
         for cenv3, conds in combos:
             parts = list(conds)
             if where is not None:
-                parts.append(self.expr(where, cenv3, sv))
+                with self._unrolled(len(combos)):
+                    parts.append(self.expr(where, cenv3, sv))
             unrolled.append((cenv3, " and ".join(f"({p})" for p in parts) if parts else None))
         return unrolled, comp
 
@@ -381,18 +395,8 @@ class Compiler:
             case ast.Quant(quant=q, binders=bs, where=w, body=body):
                 unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
                 if unrolled is not None:
-                    if q == "forall":
-                        terms = [
-                            f"((not {c}) or {x(body, e2, sv, ctx)})" if c
-                            else x(body, e2, sv, ctx)
-                            for e2, c in unrolled
-                        ]  # fmt: skip
-                        return "(" + " and ".join(["True", *terms]) + ")"
-                    terms = [
-                        f"({c} and {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx)
-                        for e2, c in unrolled
-                    ]
-                    return "(" + " or ".join(["False", *terms]) + ")"
+                    with self._unrolled(len(unrolled)):
+                        return self._quant_unrolled(q, body, unrolled, sv, ctx)
                 b_code = x(body, cenv, sv, ctx)
                 cond = f" if {cwhere}" if cwhere else ""
                 fn = "all" if q == "forall" else "any"
@@ -413,10 +417,12 @@ class Compiler:
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
                 unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
                 if op == "sum" and unrolled is not None:
-                    terms = [
-                        f"({x(body, e2, sv, ctx)} if {c} else 0)" if c else x(body, e2, sv, ctx)
-                        for e2, c in unrolled
-                    ]
+                    with self._unrolled(len(unrolled)):
+                        terms = [
+                            f"({x(body, e2, sv, ctx)} if {c} else 0)" if c
+                            else x(body, e2, sv, ctx)
+                            for e2, c in unrolled
+                        ]  # fmt: skip
                     return "(" + " + ".join(["0", *terms]) + ")"
                 cond = f" if {cwhere}" if cwhere else ""
                 b_code = x(body, cenv, sv, ctx)
@@ -426,6 +432,26 @@ class Compiler:
             case ast.IfExpr(cond=c, then=a, else_=b):
                 return f"({x(a, env, sv, ctx)} if {x(c, env, sv, ctx)} else {x(b, env, sv, ctx)})"
         raise AssertionError(f"cannot compile {type(e).__name__}")
+
+    def _quant_unrolled(
+        self,
+        q: str,
+        body: ast.Expr,
+        unrolled: list[tuple[Env, str | None]],
+        sv: str,
+        ctx: _Ctx | None,
+    ) -> str:
+        x = self.expr
+        if q == "forall":
+            terms = [
+                f"((not {c}) or {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx)
+                for e2, c in unrolled
+            ]
+            return "(" + " and ".join(["True", *terms]) + ")"
+        terms = [
+            f"({c} and {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx) for e2, c in unrolled
+        ]
+        return "(" + " or ".join(["False", *terms]) + ")"
 
     def _binary(self, e: ast.Binary, env: Env, sv: str, ctx: _Ctx | None) -> str:
         a = self.expr(e.left, env, sv, ctx)
