@@ -20,7 +20,7 @@ from typing import Any
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TRef, TSet
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 from kcheck.model.ir import KindLayout, Layout, State
 
 # ---- which kinds must stay ordered
@@ -208,6 +208,7 @@ def _generated_permuter(
     order = _kind_order(layout)
     names = [k.name for k in order]
     lines = ["def canon(s):"]
+    tables: list[tuple[int, ...]] = []
 
     def kept(k: KindLayout, pending: set[str]) -> list[int]:
         """Field offsets of `k` that do not point into kinds still to be permuted."""
@@ -239,31 +240,17 @@ def _generated_permuter(
         own = " > ".join(key_expr(k, j, pending) for j in range(n))
         lines.append(f"    if not ({own}):")
         body_start = len(lines)
-        lines.append("    inc = (" + "[], " * n + ")")
-        for vi in var_refs:
-            lines.append(f"    if s[{vi}] >= 0: inc[s[{vi}]].append((-1, {vi}))")
-        for vi in var_sets:
-            lines.append(f"    for j in range({n}):")
-            lines.append(f"        if s[{vi}] >> j & 1: inc[j].append((-2, {vi}))")
-        for site, (j_kind, off, is_set) in enumerate(fields):
-            ref_field = next(f for f in j_kind.fields if f.offset == off)
-            optional = isinstance(ref_field.type, TRef) and ref_field.type.optional
-            for slot in range(j_kind.slots):
-                jb = j_kind.slot_base(slot)
-                # what the referrer looks like: the site, then its fields that are final already
-                tag = "(" + "".join(f"s[{jb + o}], " for o in kept(j_kind, pending)) + ")"
-                if len(fields) > 1 or var_refs or var_sets:
-                    tag = f"({site}, {tag})"
-                if is_set:
-                    lines.append(f"    if s[{jb}]:")
-                    lines.append(f"        for j in range({n}):")
-                    lines.append(f"            if s[{jb + off}] >> j & 1: inc[j].append({tag})")
-                elif optional:
-                    lines.append(f"    if s[{jb}] and s[{jb + off}] >= 0:")
-                    lines.append(f"        inc[s[{jb + off}]].append({tag})")
-                else:
-                    lines.append(f"    if s[{jb}]: inc[s[{jb + off}]].append({tag})")
-        keys = ", ".join(f"({key_expr(k, j, pending)}, sorted(inc[{j}]), {j})" for j in range(n))
+        counted = _counting_signature(layout, k, pending, var_refs, var_sets, fields)
+        if counted is not None:
+            # Exact multiset of referrers as one int: a count per referrer shape, each shape at
+            # its own bit offset. Equal multisets give equal ints, so no reduction is lost.
+            lines.extend(_emit_counting(counted, n, tables))
+            keys = ", ".join(f"({key_expr(k, j, pending)}, inc[{j}], {j})" for j in range(n))
+        else:
+            lines.extend(_emit_listing(k, pending, var_refs, var_sets, fields, kept))
+            keys = ", ".join(
+                f"({key_expr(k, j, pending)}, sorted(inc[{j}]), {j})" for j in range(n)
+            )
         lines.append(f"    perm = [t[2] for t in sorted(({keys},), reverse=True)]")
         lines.append(f"    if perm != {list(range(n))!r}:")
         lines.append("        st = list(s)")
@@ -310,9 +297,139 @@ def _generated_permuter(
         pieces.append(f"s[{pos}:]")
     lines.append("    return " + (" + ".join(pieces) if pieces else "s"))
     ns: dict[str, Any] = {"_remap_bits": _remap_bits}
+    ns.update({f"_W{i}": t for i, t in enumerate(tables)})
     exec("\n".join(lines), ns)
     fn: Callable[[State], State] = ns["canon"]
     return fn
+
+
+def _kept_offsets(j: KindLayout, pending: set[str]) -> list[int]:
+    return [
+        f.offset
+        for f in j.fields
+        if not (
+            (isinstance(f.type, TRef) and f.type.kind in pending)
+            or (isinstance(f.type, TSet) and f.type.elem in pending)
+        )
+    ]
+
+
+def _domain(layout: Layout, ty: Any) -> tuple[int, int] | None:
+    """(lowest value, number of values) of a stored field, or None when too large."""
+    if isinstance(ty, TRef):
+        return -1, layout.kind(ty.kind).slots + 1
+    if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
+        size = ty.hi - ty.lo + 1
+        return (ty.lo, size) if size <= 256 else None
+    if isinstance(ty, TEnum):
+        return 0, len(layout.enums[ty.name])
+    if isinstance(ty, TBool):
+        return 0, 2
+    return None
+
+
+_Counting = tuple[
+    list[tuple[KindLayout, int, bool, list[tuple[int, int, int]], int]], list[int], int
+]
+MAX_SIGNATURE_BITS = 1024
+
+
+def _counting_signature(
+    layout: Layout,
+    k: KindLayout,
+    pending: set[str],
+    var_refs: list[int],
+    var_sets: list[int],
+    fields: list[tuple[KindLayout, int, bool]],
+) -> _Counting | None:
+    """Plan an integer multiset signature: per site, the kept fields' (offset, lo, size) and the
+    site's first shape number; None when a site is a set or the shapes are too many."""
+    if var_sets or any(is_set for _, _, is_set in fields):
+        return None
+    sites = []
+    shape = 0
+    most = max([1, *(j.slots for j, _, _ in fields)])
+    for j, off, is_set in fields:
+        parts = []
+        count = 1
+        for o in _kept_offsets(j, pending):
+            f = next(x for x in j.fields if x.offset == o)
+            dom = _domain(layout, f.type)
+            if dom is None:
+                return None
+            parts.append((o, dom[0], dom[1]))
+            count *= dom[1]
+        sites.append((j, off, is_set, parts, shape))
+        shape += count
+    bits = most.bit_length()
+    if bits * (shape + len(var_refs)) > MAX_SIGNATURE_BITS:
+        return None
+    return sites, var_refs, bits
+
+
+def _emit_counting(plan: _Counting, n: int, tables: list[tuple[int, ...]]) -> list[str]:
+    sites, var_refs, bits = plan
+    out = [f"    inc = [0] * {n}"]
+    for j, off, _, parts, shape0 in sites:
+        ref_field = next(f for f in j.fields if f.offset == off)
+        optional = isinstance(ref_field.type, TRef) and ref_field.type.optional
+        tables.append(tuple(1 << (bits * (shape0 + t)) for t in range(_count(parts))))
+        table = f"_W{len(tables) - 1}"
+        for slot in range(j.slots):
+            jb = j.slot_base(slot)
+            index = "0"
+            for o, lo, size in parts:
+                value = f"s[{jb + o}]" if lo == 0 else f"(s[{jb + o}] - {lo})"
+                index = value if index == "0" else f"({index}) * {size} + {value}"
+            test = f"s[{jb}] and s[{jb + off}] >= 0" if optional else f"s[{jb}]"
+            out.append(f"    if {test}: inc[s[{jb + off}]] += {table}[{index}]")
+    base_shape = max((shape0 + _count(parts) for _, _, _, parts, shape0 in sites), default=0)
+    for i, vi in enumerate(var_refs):
+        weight = 1 << (bits * (base_shape + i))
+        out.append(f"    if s[{vi}] >= 0: inc[s[{vi}]] += {weight}")
+    return out
+
+
+def _count(parts: list[tuple[int, int, int]]) -> int:
+    c = 1
+    for _, _, size in parts:
+        c *= size
+    return c
+
+
+def _emit_listing(
+    k: KindLayout,
+    pending: set[str],
+    var_refs: list[int],
+    var_sets: list[int],
+    fields: list[tuple[KindLayout, int, bool]],
+    kept: Callable[[KindLayout, set[str]], list[int]],
+) -> list[str]:
+    """The general signature: a list of referrer tuples per slot, sorted when compared."""
+    n = k.slots
+    out = ["    inc = (" + "[], " * n + ")"]
+    for vi in var_refs:
+        out.append(f"    if s[{vi}] >= 0: inc[s[{vi}]].append((-1, {vi}))")
+    for vi in var_sets:
+        out.append(f"    for j in range({n}):")
+        out.append(f"        if s[{vi}] >> j & 1: inc[j].append((-2, {vi}))")
+    for site, (j_kind, off, is_set) in enumerate(fields):
+        ref_field = next(f for f in j_kind.fields if f.offset == off)
+        optional = isinstance(ref_field.type, TRef) and ref_field.type.optional
+        for slot in range(j_kind.slots):
+            jb = j_kind.slot_base(slot)
+            tag = "(" + "".join(f"s[{jb + o}], " for o in kept(j_kind, pending)) + ")"
+            tag = f"({site}, {tag})"
+            if is_set:
+                out.append(f"    if s[{jb}]:")
+                out.append(f"        for j in range({n}):")
+                out.append(f"            if s[{jb + off}] >> j & 1: inc[j].append({tag})")
+            elif optional:
+                out.append(f"    if s[{jb}] and s[{jb + off}] >= 0:")
+                out.append(f"        inc[s[{jb + off}]].append({tag})")
+            else:
+                out.append(f"    if s[{jb}]: inc[s[{jb + off}]].append({tag})")
+    return out
 
 
 def _remap_bits(mask: int, new_of_old: list[int]) -> int:
