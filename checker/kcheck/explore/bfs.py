@@ -72,6 +72,7 @@ def explore(
     violated: dict[str, int] = {}  # invariant -> index of its first violating state
     pending = [(inv.name, inv.holds) for inv in selected]
     bound_hits: dict[str, _BoundHit] = {}  # one per (action, error code)
+    unevaluable: dict[str, str] = {}  # invariant -> why it could not be evaluated
     limit: str | None = None
 
     def add(s: State, par: int) -> None:
@@ -81,7 +82,14 @@ def explore(
         states.append(s)
         parent.append(par)
         if pending:
-            broken = [name for name, holds in pending if not holds(s)]
+            broken = []
+            for name, holds in pending:
+                try:
+                    if not holds(s):
+                        broken.append(name)
+                except StepError as err:  # e.g. the invariant reads a field through `none`
+                    broken.append(name)
+                    unevaluable[name] = err.message
             if broken:
                 for name in broken:
                     violated[name] = idx
@@ -157,9 +165,15 @@ def explore(
     tracer = _Tracer(model, states, parent, canon)
     for inv in selected:
         if inv.name in violated:
+            why = unevaluable.get(inv.name)
             results.append(
                 PropertyResult(
-                    inv.name, "invariant", VIOLATED, inv.span.line, tracer.path(violated[inv.name])
+                    inv.name,
+                    "invariant",
+                    VIOLATED,
+                    inv.span.line,
+                    tracer.path(violated[inv.name]),
+                    f"cannot be evaluated in the last state: {why}" if why else None,
                 )
             )
         elif explored_all and not bound_hits:

@@ -106,6 +106,7 @@ class Compiler:
         self.actions: list[ActionInfo] = []
         self.hoist: dict[str, str] | None = None  # code -> local, while emitting a hot function
         self.copies = 1  # how many unrolled copies of the code being generated there will be
+        self.deleted: set[str] = set()  # kinds an object of which this step may have deleted
 
     @contextmanager
     def _unrolled(self, n: int) -> Iterator[None]:
@@ -277,10 +278,23 @@ class Compiler:
         return clause + (f" if {test}" if test else "")
 
     def bind_all(
-        self, binders: tuple[ast.Binder, ...], where: ast.Expr | None, env: Env, sv: str
+        self,
+        binders: tuple[ast.Binder, ...],
+        where: ast.Expr | None,
+        env: Env,
+        sv: str,
+        ctx: _Ctx | None = None,
+        header: bool = False,
     ) -> tuple[list[tuple[Env, str | None]] | None, tuple[Env, str, str | None]]:
         """Both ways to range over binders: unrolled (a list of (env, condition)) when every
-        domain has a small constant size, and as comprehension clauses with runtime variables."""
+        domain has a small constant size, and as comprehension clauses with runtime variables.
+        For an action's header, errors in `where` are reported with that instance's binders."""
+
+        def where_ctx(e: Env) -> _Ctx | None:
+            if ctx is None or not header:
+                return ctx
+            return _Ctx(ctx.aid, "(" + "".join(f"{e[b.name].code}, " for b in binders) + ")", sv)
+
         # Comprehension form.
         cenv = dict(env)
         clauses: list[str] = []
@@ -289,7 +303,7 @@ class Compiler:
             var = self.gen.fresh(b.name)
             clauses.append(self._loop_clause(var, size, desc, sv))
             cenv[b.name] = Local(var, ty)
-        cwhere = self.expr(where, cenv, sv) if where is not None else None
+        cwhere = self.expr(where, cenv, sv, where_ctx(cenv)) if where is not None else None
         comp = (cenv, " ".join(clauses), cwhere)
         # Unrolled form.
         combos: list[tuple[Env, list[str]]] = [(dict(env), [])]
@@ -315,8 +329,9 @@ class Compiler:
             parts = list(conds)
             if where is not None:
                 with self._unrolled(len(combos)):
-                    parts.append(self.expr(where, cenv3, sv))
-            unrolled.append((cenv3, " and ".join(f"({p})" for p in parts) if parts else None))
+                    parts.append(self.expr(where, cenv3, sv, where_ctx(cenv3)))
+            cond = "(" + " and ".join(f"({p})" for p in parts) + ")" if parts else None
+            unrolled.append((cenv3, cond))
         return unrolled, comp
 
     # ---- expressions
@@ -330,10 +345,15 @@ class Compiler:
         t = self.type_of(obj, env)
         assert isinstance(t, TRef), t
         code = self.expr(obj, env, sv, ctx)
+        aid, args, line = (ctx.aid, ctx.args, obj.span.line) if ctx else (-1, "()", 0)
         if t.optional:
-            aid, args, line = (ctx.aid, ctx.args, obj.span.line) if ctx else (-1, "()", 0)
             what = _describe(obj)
             code = f"_some({code}, {what!r}, {aid}, {args}, {line})"
+        if t.kind in self.deleted and sv != "s":
+            # An object of this kind may have been deleted earlier in this step; a local that
+            # still names it must not read or write its (now empty) slot.
+            k = self.layout.kind(t.kind)
+            code = f"_alive({sv}, {code}, {k.base}, {k.stride}, {t.kind!r}, {aid}, {args}, {line})"
         return code, t
 
     def expr(self, e: ast.Expr, env: Env, sv: str, ctx: _Ctx | None = None) -> str:
@@ -381,7 +401,7 @@ class Compiler:
                     return "0"
                 return "(" + " | ".join(f"(1 << {x(el, env, sv, ctx)})" for el in elems) + ")"
             case ast.SetBuilder(binder=b, where=w):
-                unrolled, (cenv, clauses, cwhere) = self.bind_all((b,), w, env, sv)
+                unrolled, (cenv, clauses, cwhere) = self.bind_all((b,), w, env, sv, ctx)
                 var = cenv[b.name].code
                 if unrolled is not None:
                     terms = [
@@ -393,7 +413,7 @@ class Compiler:
                 cond = f" if {cwhere}" if cwhere else ""
                 return f"_bits({var} {clauses}{cond})"
             case ast.Quant(quant=q, binders=bs, where=w, body=body):
-                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 if unrolled is not None:
                     with self._unrolled(len(unrolled)):
                         return self._quant_unrolled(q, body, unrolled, sv, ctx)
@@ -402,7 +422,7 @@ class Compiler:
                 fn = "all" if q == "forall" else "any"
                 return f"{fn}({b_code} {clauses}{cond})"
             case ast.Count(binders=bs, where=w):
-                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 if unrolled is not None:
                     terms = [f"({c})" if c else "1" for _, c in unrolled]
                     return "(" + " + ".join(["0", *terms]) + ")"
@@ -415,7 +435,7 @@ class Compiler:
                     return "(" + " + ".join(["0", *terms]) + ")"
                 return f"({x(a, env, sv, ctx)}).bit_count()"
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
-                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 if op == "sum" and unrolled is not None:
                     with self._unrolled(len(unrolled)):
                         terms = [
@@ -575,10 +595,11 @@ class Compiler:
                 then(env2, ctx)
             case ast.Delete(target=t):
                 slot, rt = self._ref_code(t, env, sv, ctx)
+                self.deleted.add(rt.kind)
                 g.emit(f"_del_{rt.kind}({sv}, {slot}, {ctx.aid}, {ctx.args}, {first.span.line})")
                 then(env, ctx)
             case ast.Choose(binders=bs, where=w, body=body):
-                _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 # `for a in A if p for b in B if q` -> nested loops with `if not p: continue`
                 self._emit_clauses(clauses, cwhere)
                 fork = g.fresh("st")
@@ -587,7 +608,8 @@ class Compiler:
                 self.block(body.stmts, cenv, ctx2, lambda env3, ctx3: then(env, ctx3))
                 g.depth -= len(bs)
             case ast.For(binders=bs, where=w, body=body):
-                _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv)
+                self.deleted |= self._deletes_in(body.stmts)
+                _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 names = [cenv[b.name].code for b in bs]
                 tup = "(" + ", ".join(names) + ",)"
                 cond = f" if {cwhere}" if cwhere else ""
@@ -631,6 +653,14 @@ class Compiler:
                     g.depth -= 1
             case _:
                 raise AssertionError(f"cannot compile {type(first).__name__}")
+
+    def _deletes_in(self, stmts: tuple[ast.Stmt, ...]) -> set[str]:
+        """Kinds a loop body may delete objects of. Its locals are not typed here, so any
+        `delete` counts for every kind: only extra checks, never fewer."""
+        for st in _walk(stmts):
+            if isinstance(st, ast.Delete):
+                return set(self.sym.kinds)
+        return set()
 
     def _emit_clauses(self, clauses: str, where: str | None) -> None:
         """Turn comprehension clauses `for v in X if t for w in Y` into nested loop headers."""
@@ -750,7 +780,11 @@ class Compiler:
         actor_kind = _actor_kind(actor)
         budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
         g.emit(f"# {actor_kind} {actor.name}, action {a.name} (line {a.span.line})")
-        unrolled, (cenv, clauses, cwhere) = self.bind_all(a.binders, a.where, {}, "s")
+        self.deleted = set()
+        guard_ctx = _Ctx(aid, "()", "s")
+        unrolled, (cenv, clauses, cwhere) = self.bind_all(
+            a.binders, a.where, {}, "s", guard_ctx, header=True
+        )
         instances: list[tuple[Env, list[str]]] = []
         if unrolled is not None:
             instances = [(e, [c] if c else []) for e, c in unrolled]
@@ -768,11 +802,13 @@ class Compiler:
                 if twin:
                     guard.append(twin)
             if a.when is not None:
-                guard.append(self.expr(a.when, env, "s"))
+                args_now = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
+                guard.append(self.expr(a.when, env, "s", _Ctx(aid, args_now, "s")))
             if budget is not None:
                 guard.append(f"s[{budget.index}] < {budget.budget}")
             args = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
             ctx = _Ctx(aid, args, "st")
+            self.deleted = set()
             if guard:
                 g.emit("if " + " and ".join(f"({x})" for x in guard) + ":")
                 g.depth += 1
@@ -947,7 +983,9 @@ def _some(v: int, what: str, aid: int, args: tuple[int, ...], line: int) -> int:
 
 def _div(a: int, b: int, op: str, aid: int, args: tuple[int, ...], line: int) -> int:
     if b == 0:
-        raise StepError("division", f"division by zero ({a} {op} 0)", aid, args, line)
+        raise StepError(
+            "division", f"division by zero ({a} {'/' if op == '//' else op} 0)", aid, args, line
+        )
     return a // b if op == "//" else a % b
 
 
@@ -967,6 +1005,32 @@ def _live(
     return i
 
 
+def _alive(
+    st: list[int],
+    x: int,
+    base: int,
+    stride: int,
+    kind: str,
+    aid: int,
+    args: tuple[int, ...],
+    line: int,
+) -> int:
+    if not st[base + x * stride]:
+        raise StepError("dead", f"{kind}#{x} was deleted earlier in this step", aid, args, line)
+    return x
+
+
+def _walk(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
+    for st in stmts:
+        yield st
+        match st:
+            case ast.For(body=b) | ast.Choose(body=b):
+                yield from _walk(b.stmts)
+            case ast.If(then=t, else_=e):
+                yield from _walk(t.stmts)
+                yield from _walk(_else_stmts(e))
+
+
 def _member(x: int, s: int) -> bool:
     return x >= 0 and s >> x & 1 == 1
 
@@ -983,6 +1047,7 @@ _RUNTIME_NS: dict[str, Any] = {
     "_some": _some,
     "_div": _div,
     "_live": _live,
+    "_alive": _alive,
     "_member": _member,
     "_bits": _bits,
     "min": min,
@@ -1094,7 +1159,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     # invariants
     for i, inv in enumerate(sym.invariants):
         g.emit(f"def _inv_{i}(s):")
-        g.emit(f"    return bool({c.expr(inv.expr, {}, 's')})")
+        g.emit(f"    return bool({c.expr(inv.expr, {}, 's', _Ctx(-2 - i, '()', 's'))})")
 
     source = g.source()
     ns: dict[str, Any] = dict(_RUNTIME_NS)
