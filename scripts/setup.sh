@@ -11,7 +11,15 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.kcheck-installed
 if [ ! -f "$stamp" ] || [ requirements.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  echo "setting up .venv (pinned dependencies from requirements.lock)..." >&2
+  log=$(mktemp)
+  if ! { .venv/bin/python -m pip install --disable-pip-version-check -r requirements.lock &&
+         .venv/bin/python -m pip install --disable-pip-version-check --no-deps -e . ; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup failed: pip could not install the dependencies (log above)" >&2
+    rm -f "$log"
+    exit 2
+  fi
+  rm -f "$log"
   touch "$stamp"
 fi
