@@ -75,25 +75,41 @@ def explore(
     unevaluable: dict[str, str] = {}  # invariant -> why it could not be evaluated
     limit: str | None = None
 
+    def all_hold(pend: list[tuple[str, Callable[[State], bool]]]) -> Callable[[State], bool]:
+        """One call that is true when every pending invariant holds (the common case)."""
+        checks = tuple(h for _, h in pend)
+        if len(checks) == 1:
+            return checks[0]
+        return lambda s: all(h(s) for h in checks)
+
+    check: Callable[[State], bool] | None = all_hold(pending) if pending else None
+
+    def record_broken(s: State, idx: int) -> None:
+        """The slow path, for a state where some invariant fails: find which ones."""
+        nonlocal pending, check
+        for name, holds in pending:
+            try:
+                ok = holds(s)
+            except StepError as err:  # e.g. the invariant reads a field through `none`
+                ok = False
+                unevaluable[name] = err.message
+            if not ok:
+                violated[name] = idx
+        pending = [(n, h) for n, h in pending if n not in violated]
+        check = all_hold(pending) if pending else None
+
     def add(s: State, par: int) -> None:
-        nonlocal pending
         idx = len(states)
         seen[s] = idx
         states.append(s)
         parent.append(par)
-        if pending:
-            broken = []
-            for name, holds in pending:
-                try:
-                    if not holds(s):
-                        broken.append(name)
-                except StepError as err:  # e.g. the invariant reads a field through `none`
-                    broken.append(name)
-                    unevaluable[name] = err.message
-            if broken:
-                for name in broken:
-                    violated[name] = idx
-                pending = [(n, h) for n, h in pending if n not in violated]
+        if check is not None:
+            try:
+                ok = check(s)
+            except StepError:
+                ok = False
+            if not ok:
+                record_broken(s, idx)
 
     try:
         inits = model.initial()
@@ -105,6 +121,8 @@ def explore(
         if c not in seen:
             add(c, -1)
 
+    states_append = states.append
+    parent_append = parent.append
     i = 0
     depth = 0
     level_end = len(states)
@@ -139,17 +157,26 @@ def explore(
         except StepError:
             nexts = _successors_around_errors(model, s, i, bound_hits)
         stats.transitions += len(nexts)
-        if canon is None:
-            for t in nexts:
-                if t not in seen:
-                    add(t, i)
-        else:
-            for t in nexts:
-                # A successor that is itself a stored representative needs no canonicalising.
-                if t not in seen:
-                    c = canon(t)
-                    if c not in seen:
-                        add(c, i)
+        for t in nexts:
+            # A successor that is itself a stored representative needs no canonicalising.
+            if t in seen:
+                continue
+            if canon is not None:
+                t = canon(t)
+                if t in seen:
+                    continue
+            # a new state, added inline: this loop is the explorer's hot path
+            idx = len(states)
+            seen[t] = idx
+            states_append(t)
+            parent_append(i)
+            if check is not None:
+                try:
+                    ok = check(t)
+                except StepError:
+                    ok = False
+                if not ok:
+                    record_broken(t, idx)
         i += 1
         if max_states is not None and len(states) >= max_states and i < len(states):
             limit, complete = f"max-states {max_states}", False

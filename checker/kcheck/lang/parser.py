@@ -5,13 +5,20 @@ dataclasses of `kcheck.lang.ast`; Lark's errors become diagnostics with a caret 
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.tree import Meta
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+from lark.tree import Meta, Tree
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
@@ -31,6 +38,37 @@ def grammar_text() -> str:
 @functools.cache
 def _lark() -> Lark:
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+@functools.cache
+def reserved_words() -> frozenset[str]:
+    """Every keyword of the grammar: the string terminals that look like names."""
+    return frozenset(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"', grammar_text()))
+
+
+def _reserved_name(tree: Tree[Token]) -> Token | None:
+    """The first NAME that spells a keyword, outside the model header; None if there is none.
+
+    Lark's contextual lexer reads a keyword as a NAME wherever the keyword itself cannot come
+    next (`const count = 1`, `p.in`). Keywords are reserved (spec/language.md), and a name that
+    is a keyword in some places would not survive `kcheck fmt`: with the optional comma between
+    kind fields dropped, `a: bool = x, in: bool` would read back as `x in ...`. The model's own
+    name is only a label (models/scheduler.kdsl is `model scheduler`), so it stays free.
+    """
+    reserved = reserved_words()
+    found = [
+        tok
+        for sub in tree.iter_subtrees()  # iterative: deep trees are fine here
+        if sub.data != "model_header"
+        for tok in sub.children
+        if isinstance(tok, Token) and tok.type == "NAME" and tok.value in reserved
+    ]
+    return min(found, key=lambda t: (t.line or 0, t.column or 0), default=None)
+
+
+# Longer integer literals than this cannot be converted by int() (CPython's limit) and mean
+# nothing in a bounded model anyway.
+_MAX_INT_DIGITS = 4000
 
 
 def _tok_span(t: Token) -> ast.Span:
@@ -321,6 +359,16 @@ class _ToAst(Transformer[Token, ast.Program]):
         return ast.CountAll(c[0], _meta_span(m))
 
     def int_lit(self, m: Meta, c: list[Any]) -> ast.IntLit:
+        if len(c[0]) > _MAX_INT_DIGITS:
+            raise KcheckError(
+                [
+                    Diagnostic(
+                        "KC0102",
+                        f"integer literal with {len(c[0])} digits is too long",
+                        _tok_span(c[0]),
+                    )
+                ]
+            )
         return ast.IntLit(int(c[0]), _tok_span(c[0]))
 
     def true_lit(self, m: Meta, c: list[Any]) -> ast.BoolLit:
@@ -377,22 +425,36 @@ def _expected_list(expected: set[str]) -> str:
     return ", ".join(words)
 
 
-def _hint_for(tok: Token, expected: set[str]) -> str | None:
+_BINDING_WORDS = ("count", "sum", "forall", "exists", "min", "max", "if", "eventually", "always")
+
+
+def _hint_for(tok: Token, expected: set[str], prev_word: str = "") -> str | None:
     value = str(tok)
     texts = {_terminal_text(e) for e in expected}
     if value == "=" and "`:=`" in texts:
         return "assignment is written `:=`; `=` only appears in declarations"
     if value == ":=" and "`=`" in texts:
         return "declarations use `=`; `:=` assigns inside an action"
-    if value in ("count", "sum", "forall", "exists", "min", "max", "if", "eventually", "always"):
-        return f"an expression that starts with `{value}` takes everything to its right; wrap it in parentheses"
-    if "a name" in texts and tok.type != "NAME" and value.isidentifier():
-        return f"`{value}` is a reserved word and cannot be used as a name"
+    # `a and forall p in K: b`: where a binding form cannot start, its keyword is read as a
+    # name (or `count(`/`max(`), so the error lands on the token after it.
+    for word in (value, prev_word if tok.type in ("NAME", "INT") else ""):
+        if word in _BINDING_WORDS:
+            return f"an expression that starts with `{word}` takes everything to its right; wrap it in parentheses"
+    # Before the reserved-word hint: a declaration keyword where a statement or `}` could come
+    # is far more likely a missing `}` than an attempt to name something `const`.
     if value in _DECL_KEYWORDS and "`}`" in texts:
         return "a `}` is missing before this declaration"
+    if "a name" in texts and tok.type != "NAME" and value.isidentifier():
+        return f"`{value}` is a reserved word and cannot be used as a name"
     if tok.type == "$END" and "`}`" in texts:
         return "a `}` is missing at the end of the file"
     return None
+
+
+def _word_before(text: str, pos: int | None) -> str:
+    """The name or keyword just before `pos` (whitespace between allowed), or ""."""
+    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[: pos or 0])
+    return m.group(1) if m else ""
 
 
 def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
@@ -420,7 +482,7 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
             "KC0102",
             f"unexpected `{tok}`; expected {_expected_list(expected)}",
             _tok_span(tok),
-            help=_hint_for(tok, expected),
+            help=_hint_for(tok, expected, _word_before(source.text, tok.start_pos)),
         )
     expected = set(getattr(err, "expected", ()) or ())
     last = len(source.lines)
@@ -436,22 +498,42 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
 
 def parse(source: Source) -> ast.Program:
     """Parse a whole model; raises KcheckError with one diagnostic on a syntax error."""
+    too_deep = KcheckError(
+        [
+            Diagnostic(
+                "KC0102",
+                "expression nested too deeply to parse",
+                ast.Span(1, 1, 1, 2),
+                help="split the expression with `def` helpers",
+            )
+        ]
+    )
     try:
         tree = _lark().parse(source.text)
+        bad = _reserved_name(tree)
+        if bad is not None:
+            raise KcheckError(
+                [
+                    Diagnostic(
+                        "KC0102",
+                        f"`{bad}` is a reserved word and cannot be used as a name",
+                        _tok_span(bad),
+                        help=f"rename it, e.g. `{bad}_`",
+                    )
+                ]
+            )
         return _ToAst().transform(tree)
     except (UnexpectedCharacters, UnexpectedToken, UnexpectedEOF) as err:
         raise KcheckError([_syntax_diagnostic(err, source)]) from None
     except RecursionError:
-        raise KcheckError(
-            [
-                Diagnostic(
-                    "KC0102",
-                    "expression nested too deeply to parse",
-                    ast.Span(1, 1, 1, 2),
-                    help="split the expression with `def` helpers",
-                )
-            ]
-        ) from None
+        raise too_deep from None
+    except VisitError as err:
+        # Lark wraps whatever a Transformer method raises, a RecursionError in deep trees included.
+        if isinstance(err.orig_exc, RecursionError):
+            raise too_deep from None
+        if isinstance(err.orig_exc, KcheckError):
+            raise err.orig_exc from None
+        raise
 
 
 def read_source(path: str) -> Source:

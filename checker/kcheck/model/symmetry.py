@@ -15,6 +15,7 @@ such loops conservatively and their kinds are left out of symmetry reduction.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -151,12 +152,12 @@ def _sort_only(layout: Layout) -> Callable[[State], State]:
         lines.append(f"    b_{k.name} = sorted(({blocks},), reverse=True)")
         if k.base > pos:
             pieces.append(f"s[{pos}:{k.base}]")
-        pieces.extend(f"b_{k.name}[{i}]" for i in range(k.slots))
+        pieces.append(f"tuple(_chain(b_{k.name}))")
         pos = k.base + k.slots * k.stride
     if pos < layout.width:
         pieces.append(f"s[{pos}:]")
     lines.append("    return " + (" + ".join(pieces) if pieces else "s"))
-    ns: dict[str, Any] = {}
+    ns: dict[str, Any] = {"_chain": itertools.chain.from_iterable}
     exec("\n".join(lines), ns)
     fn: Callable[[State], State] = ns["canon"]
     return fn
@@ -291,12 +292,12 @@ def _generated_permuter(
         lines.append(f"    b_{k.name} = sorted(({blocks},), reverse=True)")
         if k.base > pos:
             pieces.append(f"s[{pos}:{k.base}]")
-        pieces.extend(f"b_{k.name}[{i}]" for i in range(k.slots))
+        pieces.append(f"tuple(_chain(b_{k.name}))")
         pos = k.base + k.slots * k.stride
     if pos < layout.width:
         pieces.append(f"s[{pos}:]")
     lines.append("    return " + (" + ".join(pieces) if pieces else "s"))
-    ns: dict[str, Any] = {"_remap_bits": _remap_bits}
+    ns: dict[str, Any] = {"_remap_bits": _remap_bits, "_chain": itertools.chain.from_iterable}
     ns.update({f"_W{i}": t for i, t in enumerate(tables)})
     exec("\n".join(lines), ns)
     fn: Callable[[State], State] = ns["canon"]

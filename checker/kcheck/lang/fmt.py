@@ -1,0 +1,393 @@
+"""Syntax tree -> canonical KDSL text: what `kcheck fmt` prints (spec/language.md, "Formatting").
+
+The contract: for every program P that parses, `parse(format_program(P)) == P` (spans are left
+out of AST equality), and formatting is idempotent on its own output. Layout rules:
+
+- declarations in source order; one blank line between groups of different sorts, and around
+  every block declaration (kind, init, controller, process, scheduler, fault, and a def whose
+  body does not fit on its line). Sorts that share a group: `const` with `param`, `invariant`
+  with `property` (the way the models in `models/` are written);
+- two-space indentation, one statement per line, one kind field per line, an enum on one line;
+- single spaces around binary operators; parentheses only where the grammar's precedence
+  needs them to keep the tree.
+
+Known limit: comments are not in the syntax tree, so formatting drops them. `kcheck fmt` on a
+commented model loses its comments; spec/language.md says so where users meet it. Also, the
+items of a scheduler are printed filters first, then scores, then actions, because the tree
+keeps them in three lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from kcheck.lang import ast
+
+INDENT = "  "
+# A def longer than this puts its body on its own indented line (and becomes a block
+# declaration, set off by blank lines). Nothing else is ever wrapped.
+MAX_LINE = 100
+
+# Precedence levels, lowest to highest, as the grammar's rule chain defines them.
+P_BIND = 0  # forall/exists/count/sum/max/min/if/eventually/always: take everything to the right
+P_LEADS = 1
+P_IMPLIES = 2
+P_OR = 3
+P_AND = 4
+P_NOT = 5
+P_CMP = 6  # comparisons and `in`; non-associative
+P_SETOP = 7  # `|` and `&`
+P_ADD = 8  # also the level of a binder's domain and a range's bounds (`arith` in the grammar)
+P_MUL = 9
+P_NEG = 10
+P_POSTFIX = 11
+P_ATOM = 12
+
+# op -> (its level, the least level its left operand may have unparenthesised, same for right).
+# Left-associative operators demand one level more on the right (`a - (b - c)`), `implies` is
+# right-associative, comparisons take `|`/`&`-level operands on both sides.
+_BINARY: dict[str, tuple[int, int, int]] = {
+    "implies": (P_IMPLIES, P_OR, P_IMPLIES),
+    "or": (P_OR, P_OR, P_AND),
+    "and": (P_AND, P_AND, P_NOT),
+    **{op: (P_CMP, P_SETOP, P_SETOP) for op in ("==", "!=", "<", "<=", ">", ">=", "in")},
+    "|": (P_SETOP, P_SETOP, P_ADD),
+    "&": (P_SETOP, P_SETOP, P_ADD),
+    "+": (P_ADD, P_ADD, P_MUL),
+    "-": (P_ADD, P_ADD, P_MUL),
+    "*": (P_MUL, P_MUL, P_NEG),
+    "/": (P_MUL, P_MUL, P_NEG),
+    "%": (P_MUL, P_MUL, P_NEG),
+}
+
+
+def format_program(program: ast.Program) -> str:
+    """The canonical text of a program, ending in one newline."""
+    out = [f"model {program.name}"]
+    prev_group: str | None = "model"
+    for decl in program.decls:
+        lines = _decl(decl)
+        group = _group(decl, lines)
+        # A block declaration (group None) is set off on both sides; others only from a
+        # different sort.
+        if group is None or group != prev_group:
+            out.append("")
+        out.extend(lines)
+        prev_group = group
+    return "\n".join(out) + "\n"
+
+
+def check_formatted(source_text: str, program: ast.Program) -> bool:
+    """True when `source_text` (which parsed to `program`) is laid out canonically.
+
+    Comments are ignored, since the formatter cannot keep them: a line that holds only comments
+    is skipped, and a trailing comment is cut off with the spaces before it. Everything else
+    must match `format_program(program)` exactly, so `kcheck fmt --check` stays useful on
+    commented models.
+    """
+    return _without_comments(source_text) == format_program(program)
+
+
+# KDSL has no string literals, so `//` and `/*` always open a comment; one left-to-right scan
+# with both alternatives handles `/*` inside a line comment and `//` inside a block comment.
+_COMMENT = re.compile(r"//[^\n]*|/\*[\s\S]*?\*/")
+_MARK = "\ue000"  # a private-use character standing in for comment text
+
+
+def _without_comments(text: str) -> str:
+    # Keep the newlines of a block comment so that lines stay lines; mark the rest.
+    marked = _COMMENT.sub(lambda m: "\n".join(_MARK for _ in m.group().split("\n")), text)
+    kept = []
+    for line in marked.split("\n"):
+        if _MARK not in line:
+            kept.append(line)
+        elif line.replace(_MARK, "").strip():
+            kept.append(line.replace(_MARK, "").rstrip())
+    return "\n".join(kept)
+
+
+def format_expr(e: ast.Expr) -> str:
+    """One expression, as it would appear where the grammar takes a full `expr`."""
+    return _expr(e, P_BIND)
+
+
+# ---- declarations ---------------------------------------------------------------------------
+
+
+def _group(decl: ast.Decl, lines: list[str]) -> str | None:
+    if isinstance(decl, ast.Const | ast.Param):
+        return "value"
+    if isinstance(decl, ast.Enum):
+        return "enum"
+    if isinstance(decl, ast.Var):
+        return "var"
+    if isinstance(decl, ast.Def):
+        return "def" if len(lines) == 1 else None
+    if isinstance(decl, ast.Invariant | ast.Property):
+        return "prop"
+    return None
+
+
+def _decl(d: ast.Decl) -> list[str]:
+    if isinstance(d, ast.Const):
+        return [f"const {d.name} = {_expr(d.value, P_BIND)}"]
+    if isinstance(d, ast.Param):
+        return [f"param {d.name}: {_type(d.type)} = {_expr(d.default, P_BIND)}"]
+    if isinstance(d, ast.Enum):
+        members = ", ".join(m.name for m in d.members)
+        return [f"enum {d.name} {{ {members} }}" if members else f"enum {d.name} {{}}"]
+    if isinstance(d, ast.Kind):
+        head = f"kind {d.name}[{_expr(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
+        # Fields are never separated by the optional comma: a field's default expression is
+        # a full `expr`, and a `count x in K` default followed by `,` would read the next field
+        # as another binder.
+        return _braced(head, [_field_decl(f) for f in d.fields])
+    if isinstance(d, ast.Var):
+        return [f"var {d.name}: {_type(d.type)} = {_expr(d.init, P_BIND)}"]
+    if isinstance(d, ast.Init):
+        return _braced("init", _stmts(d.body.stmts))
+    if isinstance(d, ast.Def):
+        params = ", ".join(f"{p.name}: {_type(p.type)}" for p in d.params)
+        return _maybe_split(f"def {d.name}({params}): {_type(d.ret)} =", _expr(d.body, P_BIND))
+    if isinstance(d, ast.Controller):
+        head = f"controller {d.name}" + "".join(
+            f" watches {w.kind}" + (" stale" if w.stale else "") for w in d.watches
+        )
+        return _braced(head, _actions(d.actions))
+    if isinstance(d, ast.Process):
+        return _braced(f"process {d.name}", _actions(d.actions))
+    if isinstance(d, ast.Scheduler):
+        items = [f"filter {f.name}({f.pod}, {f.node}) = {_expr(f.expr, P_BIND)}" for f in d.filters]
+        for s in d.scores:
+            line = f"score {s.name}({s.pod}, {s.node}) = {_expr(s.expr, P_BIND)}"
+            if s.weight is not None:
+                line += f" weight {_expr(s.weight, P_BIND)}"
+            items.append(line)
+        head = f"scheduler {d.name} binds {d.pod_kind}.{d.node_field}"
+        return _braced(head, items + _actions(d.actions))
+    if isinstance(d, ast.Fault):
+        return _braced(f"fault {d.name} budget {_expr(d.budget, P_BIND)}", _actions(d.actions))
+    if isinstance(d, ast.Invariant):
+        return [f"invariant {d.name}: {_expr(d.expr, P_BIND)}"]
+    if isinstance(d, ast.Property):
+        return [f"property {d.name}: {_expr(d.expr, P_BIND)}"]
+    raise TypeError(f"not a declaration: {d!r}")
+
+
+def _maybe_split(head: str, body: str) -> list[str]:
+    one_line = f"{head} {body}"
+    if len(one_line) <= MAX_LINE:
+        return [one_line]
+    return [head, INDENT + body]
+
+
+def _braced(head: str, body: Sequence[str]) -> list[str]:
+    if not body:
+        return [f"{head} {{}}"]
+    return [f"{head} {{", *(INDENT + line for line in body), "}"]
+
+
+def _field_decl(f: ast.FieldDecl) -> str:
+    text = f"{f.name}: {_type(f.type)}"
+    if f.default is not None:
+        text += f" = {_expr(f.default, P_BIND)}"
+    return text
+
+
+def _type(t: ast.TypeExpr) -> str:
+    if isinstance(t, ast.BoolType):
+        return "bool"
+    if isinstance(t, ast.IntType):
+        return "int"
+    if isinstance(t, ast.RangeType):
+        return f"{_expr(t.lo, P_ADD)}..{_expr(t.hi, P_ADD)}"
+    if isinstance(t, ast.NamedType):
+        return t.name
+    if isinstance(t, ast.OptionalType):
+        return f"{t.name}?"
+    if isinstance(t, ast.SetType):
+        return f"set<{t.elem}>"
+    raise TypeError(f"not a type: {t!r}")
+
+
+def _actions(actions: Sequence[ast.Action]) -> list[str]:
+    lines: list[str] = []
+    for a in actions:
+        head = (f"{a.fairness} " if a.fairness else "") + f"action {a.name}"
+        if a.binders:
+            head += f" for {_binders(a.binders)}"
+            if a.where is not None:
+                head += f" where {_expr(a.where, P_BIND)}"
+        if a.when is not None:
+            head += f" when {_expr(a.when, P_BIND)}"
+        lines.extend(_braced(head, _stmts(a.body.stmts)))
+    return lines
+
+
+# ---- statements -----------------------------------------------------------------------------
+
+
+def _stmts(stmts: Sequence[ast.Stmt]) -> list[str]:
+    lines: list[str] = []
+    for s in stmts:
+        lines.extend(_stmt(s))
+    return lines
+
+
+def _stmt(s: ast.Stmt) -> list[str]:
+    if isinstance(s, ast.Assign):
+        return [f"{_lvalue(s.target)} := {_expr(s.value, P_BIND)}"]
+    if isinstance(s, ast.AssignAny):
+        return [f"{_lvalue(s.target)} := any {_domain(s.domain)}"]
+    if isinstance(s, ast.CreateStmt):
+        return [_create(s.create)]
+    if isinstance(s, ast.Let):
+        value = _create(s.value) if isinstance(s.value, ast.Create) else _expr(s.value, P_BIND)
+        return [f"let {s.name} = {value}"]
+    if isinstance(s, ast.Delete):
+        return [f"delete {_expr(s.target, P_BIND)}"]
+    if isinstance(s, ast.Choose | ast.For):
+        head = ("choose " if isinstance(s, ast.Choose) else "for ") + _binders(s.binders)
+        if s.where is not None:
+            head += f" where {_expr(s.where, P_BIND)}"
+        return _braced(head, _stmts(s.body.stmts))
+    if isinstance(s, ast.If):
+        return _if(s)
+    raise TypeError(f"not a statement: {s!r}")
+
+
+def _if(s: ast.If) -> list[str]:
+    lines = _braced(f"if {_expr(s.cond, P_BIND)}", _stmts(s.then.stmts))
+    if s.else_ is None:
+        return lines
+    # `} else {` / `} else if c {` continue the closing line of the branch before.
+    closing = lines.pop()
+    rest = _if(s.else_) if isinstance(s.else_, ast.If) else _braced("", _stmts(s.else_.stmts))
+    lines.append(f"{closing} else {rest[0].lstrip()}")
+    lines.extend(rest[1:])
+    return lines
+
+
+def _lvalue(lv: ast.LValue) -> str:
+    return ".".join(lv.parts)
+
+
+def _create(c: ast.Create) -> str:
+    if not c.fields:
+        return f"create {c.kind} {{}}"
+    inits = _comma_list([f.value for f in c.fields])
+    body = ", ".join(f"{f.name}: {v}" for f, v in zip(c.fields, inits, strict=True))
+    return f"create {c.kind} {{ {body} }}"
+
+
+# ---- expressions ----------------------------------------------------------------------------
+
+
+def _binders(binders: Sequence[ast.Binder]) -> str:
+    return ", ".join(f"{b.name} in {_domain(b.domain)}" for b in binders)
+
+
+def _domain(d: ast.Domain) -> str:
+    if isinstance(d, ast.RangeDomain):
+        return f"{_expr(d.lo, P_ADD)}..{_expr(d.hi, P_ADD)}"
+    return _expr(d.expr, P_ADD)
+
+
+def _where(where: ast.Expr | None) -> str:
+    return "" if where is None else f" where {_expr(where, P_BIND)}"
+
+
+def _prec(e: ast.Expr) -> int:
+    if isinstance(e, ast.Binary):
+        return _BINARY[e.op][0]
+    if isinstance(e, ast.Unary):
+        return P_NOT if e.op == "not" else P_NEG
+    if isinstance(e, ast.LeadsTo):
+        return P_LEADS
+    if isinstance(e, ast.Quant | ast.Count | ast.Aggregate | ast.IfExpr | ast.Temporal):
+        return P_BIND
+    if isinstance(e, ast.Field | ast.Call | ast.Index | ast.CountAll):
+        return P_POSTFIX
+    return P_ATOM
+
+
+def _open_binders(e: ast.Expr) -> bool:
+    """Does the text of `e` end with a binder list that has no `where`?
+
+    Such text cannot be followed by `,`: the parser takes the comma as the start of another
+    binder (the grammar's one shift/reduce conflict, resolved as shift), so `f(count x in K, 1)`
+    does not parse. Binding forms as operands are parenthesised anyway, so only the trailing
+    part of a binding form can leave its binders open.
+    """
+    if isinstance(e, ast.Count | ast.Aggregate):
+        return e.where is None or _open_binders(e.where)
+    if isinstance(e, ast.Quant | ast.Temporal):
+        return _open_binders(e.body)
+    if isinstance(e, ast.IfExpr):
+        return _open_binders(e.else_)
+    return False
+
+
+def _comma_list(items: Sequence[ast.Expr]) -> list[str]:
+    """Full expressions separated by commas; all but the last must not leave binders open."""
+    out = []
+    for i, item in enumerate(items):
+        text = _expr(item, P_BIND)
+        if i < len(items) - 1 and _open_binders(item):
+            text = f"({text})"
+        out.append(text)
+    return out
+
+
+def _expr(e: ast.Expr, min_prec: int) -> str:
+    text = _bare(e)
+    return f"({text})" if _prec(e) < min_prec else text
+
+
+def _bare(e: ast.Expr) -> str:
+    if isinstance(e, ast.IntLit):
+        return str(e.value)
+    if isinstance(e, ast.BoolLit):
+        return "true" if e.value else "false"
+    if isinstance(e, ast.NoneLit):
+        return "none"
+    if isinstance(e, ast.Name):
+        return e.id
+    if isinstance(e, ast.Field):
+        return f"{_expr(e.obj, P_POSTFIX)}.{e.name}"
+    if isinstance(e, ast.Call):
+        return f"{e.func}({', '.join(_comma_list(e.args))})"
+    if isinstance(e, ast.Index):
+        return f"{e.kind}[{_expr(e.index, P_BIND)}]"
+    if isinstance(e, ast.CountAll):
+        return f"count({_expr(e.arg, P_BIND)})"
+    if isinstance(e, ast.Unary):
+        if e.op == "not":
+            return f"not {_expr(e.operand, P_NOT)}"
+        return f"-{_expr(e.operand, P_NEG)}"
+    if isinstance(e, ast.Binary):
+        _, left_min, right_min = _BINARY[e.op]
+        return f"{_expr(e.left, left_min)} {e.op} {_expr(e.right, right_min)}"
+    if isinstance(e, ast.LeadsTo):
+        return f"{_expr(e.left, P_IMPLIES)} leads_to {_expr(e.right, P_IMPLIES)}"
+    if isinstance(e, ast.SetLit):
+        return "{" + ", ".join(_expr(x, P_BIND) for x in e.elems) + "}"
+    if isinstance(e, ast.SetBuilder):
+        return "{" + _binders((e.binder,)) + _where(e.where) + "}"
+    if isinstance(e, ast.Quant):
+        return f"{e.quant} {_binders(e.binders)}{_where(e.where)}: {_expr(e.body, P_BIND)}"
+    if isinstance(e, ast.Count):
+        return f"count {_binders(e.binders)}{_where(e.where)}"
+    if isinstance(e, ast.Aggregate):
+        # The body is parsed at `implies` level, so a binding form or `leads_to` there needs
+        # parentheses even though it is not an operand.
+        body = _expr(e.body, P_IMPLIES)
+        return f"{e.op} {body} for {_binders(e.binders)}{_where(e.where)}"
+    if isinstance(e, ast.IfExpr):
+        return (
+            f"if {_expr(e.cond, P_BIND)} then {_expr(e.then, P_BIND)} else {_expr(e.else_, P_BIND)}"
+        )
+    if isinstance(e, ast.Temporal):
+        return f"{e.op} {_expr(e.body, P_BIND)}"
+    raise TypeError(f"not an expression: {e!r}")
