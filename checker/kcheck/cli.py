@@ -286,7 +286,7 @@ def check(models: tuple[str, ...], defines: tuple[str, ...]) -> None:
 )
 @_guard
 def fmt(models: tuple[str, ...], check_only: bool) -> None:
-    """Rewrite MODELS in canonical layout (comments are not kept: see spec/language.md)."""
+    """Rewrite MODELS in canonical layout, keeping their comments."""
     from kcheck.lang.fmt import format_program
     from kcheck.lang.parser import parse, read_source
 
@@ -302,7 +302,7 @@ def fmt(models: tuple[str, ...], check_only: bool) -> None:
                 src = None
             _print_diagnostics(err, src, path)
             sys.exit(EXIT_USAGE)
-        text = format_program(program)
+        text = format_program(program, source.text)
         if text == source.text:
             continue
         if check_only:

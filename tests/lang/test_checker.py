@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
+
 from kcheck.lang.checker import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, render_all
 from kcheck.lang.frontend import check_source

@@ -11,20 +11,26 @@ out of AST equality), and formatting is idempotent on its own output. Layout rul
 - single spaces around binary operators; parentheses only where the grammar's precedence
   needs them to keep the tree.
 
-Known limit: comments are not in the syntax tree, so formatting drops them. `kcheck fmt` on a
-commented model loses its comments; spec/language.md says so where users meet it. Also, the
-items of a scheduler are printed filters first, then scores, then actions, because the tree
-keeps them in three lists.
+Comments are not in the syntax tree, so each output line carries the source line it came from
+(its anchor), and `attach_comments` puts every comment back: a comment on a line of its own
+goes before the first output line anchored after it, at that line's indentation; a comment
+after code goes at the end of the last output line from its source line. A comment inside a
+multi-line expression moves to just before its statement; no comment is ever lost. The items
+of a scheduler are printed filters first, then scores, then actions, because the tree keeps
+them in three lists.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from kcheck.lang import ast
 
 INDENT = "  "
+# An output line and the source line it was made from (0: none, e.g. a blank separator).
+Line = tuple[str, int]
 # A def longer than this puts its body on its own indented line (and becomes a block
 # declaration, set off by blank lines). Nothing else is ever wrapped.
 MAX_LINE = 100
@@ -62,9 +68,23 @@ _BINARY: dict[str, tuple[int, int, int]] = {
 }
 
 
-def format_program(program: ast.Program) -> str:
-    """The canonical text of a program, ending in one newline."""
-    out = [f"model {program.name}"]
+def format_program(program: ast.Program, source_text: str | None = None) -> str:
+    """The canonical text of a program, ending in one newline. Given the text it was parsed
+    from, its comments are kept."""
+    lines = _program_lines(program)
+    if source_text is not None:
+        return "\n".join(attach_comments(lines, find_comments(source_text))) + "\n"
+    return "\n".join(text for text, _ in lines) + "\n"
+
+
+def check_formatted(source_text: str, program: ast.Program) -> bool:
+    """True when `source_text` (which parsed to `program`) is exactly its canonical layout,
+    comments included."""
+    return format_program(program, source_text) == source_text
+
+
+def _program_lines(program: ast.Program) -> list[Line]:
+    out: list[Line] = [(f"model {program.name}", program.name_span.line)]
     prev_group: str | None = "model"
     for decl in program.decls:
         lines = _decl(decl)
@@ -72,39 +92,70 @@ def format_program(program: ast.Program) -> str:
         # A block declaration (group None) is set off on both sides; others only from a
         # different sort.
         if group is None or group != prev_group:
-            out.append("")
+            out.append(("", 0))
         out.extend(lines)
         prev_group = group
-    return "\n".join(out) + "\n"
-
-
-def check_formatted(source_text: str, program: ast.Program) -> bool:
-    """True when `source_text` (which parsed to `program`) is laid out canonically.
-
-    Comments are ignored, since the formatter cannot keep them: a line that holds only comments
-    is skipped, and a trailing comment is cut off with the spaces before it. Everything else
-    must match `format_program(program)` exactly, so `kcheck fmt --check` stays useful on
-    commented models.
-    """
-    return _without_comments(source_text) == format_program(program)
+    return out
 
 
 # KDSL has no string literals, so `//` and `/*` always open a comment; one left-to-right scan
 # with both alternatives handles `/*` inside a line comment and `//` inside a block comment.
 _COMMENT = re.compile(r"//[^\n]*|/\*[\s\S]*?\*/")
-_MARK = "\ue000"  # a private-use character standing in for comment text
 
 
-def _without_comments(text: str) -> str:
-    # Keep the newlines of a block comment so that lines stay lines; mark the rest.
-    marked = _COMMENT.sub(lambda m: "\n".join(_MARK for _ in m.group().split("\n")), text)
-    kept = []
-    for line in marked.split("\n"):
-        if _MARK not in line:
-            kept.append(line)
-        elif line.replace(_MARK, "").strip():
-            kept.append(line.replace(_MARK, "").rstrip())
-    return "\n".join(kept)
+@dataclass(frozen=True)
+class Comment:
+    line: int  # 1-based line where the comment starts
+    text: str  # as written, `//` or `/* */` included
+    trailing: bool  # code stands before it on its line
+
+
+def find_comments(text: str) -> list[Comment]:
+    """Every comment of a model's text, in order."""
+    out = []
+    for m in _COMMENT.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line = text.count("\n", 0, m.start()) + 1
+        before = text[line_start : m.start()]
+        out.append(Comment(line, m.group().rstrip(), bool(before.strip())))
+    return out
+
+
+def attach_comments(lines: list[Line], comments: list[Comment]) -> list[str]:
+    """Put each comment back next to the output line made from its source line."""
+    last_of: dict[int, int] = {}
+    for i, (_, anchor) in enumerate(lines):
+        if anchor:
+            last_of[anchor] = i
+    trailing: dict[int, list[str]] = {}
+    standalone: list[Comment] = []
+    for c in comments:
+        if c.trailing and c.line in last_of and "\n" not in c.text:
+            trailing.setdefault(last_of[c.line], []).append(c.text)
+        else:
+            standalone.append(c)
+    out: list[str] = []
+    ci = 0
+    for i, (text, anchor) in enumerate(lines):
+        if anchor:
+            indent = text[: len(text) - len(text.lstrip())]
+            if text.strip().startswith("}"):
+                indent += INDENT  # a comment before a closing brace belongs inside the block
+            while ci < len(standalone) and standalone[ci].line < anchor:
+                out.extend(_comment_lines(standalone[ci].text, indent))
+                ci += 1
+        if i in trailing:
+            text = text + "  " + "  ".join(trailing[i])
+        out.append(text)
+    while ci < len(standalone):
+        out.extend(_comment_lines(standalone[ci].text, ""))
+        ci += 1
+    return out
+
+
+def _comment_lines(text: str, indent: str) -> list[str]:
+    first, *rest = text.split("\n")
+    return [indent + first.strip(), *(r.rstrip() for r in rest)]
 
 
 def format_expr(e: ast.Expr) -> str:
@@ -115,7 +166,7 @@ def format_expr(e: ast.Expr) -> str:
 # ---- declarations ---------------------------------------------------------------------------
 
 
-def _group(decl: ast.Decl, lines: list[str]) -> str | None:
+def _group(decl: ast.Decl, lines: list[Line]) -> str | None:
     if isinstance(decl, ast.Const | ast.Param):
         return "value"
     if isinstance(decl, ast.Enum):
@@ -129,49 +180,55 @@ def _group(decl: ast.Decl, lines: list[str]) -> str | None:
     return None
 
 
-def _decl(d: ast.Decl) -> list[str]:
+def _decl(d: ast.Decl) -> list[Line]:
+    at = d.span.line
     if isinstance(d, ast.Const):
-        return [f"const {d.name} = {_expr(d.value, P_BIND)}"]
+        return [(f"const {d.name} = {_expr(d.value, P_BIND)}", at)]
     if isinstance(d, ast.Param):
-        return [f"param {d.name}: {_type(d.type)} = {_expr(d.default, P_BIND)}"]
+        return [(f"param {d.name}: {_type(d.type)} = {_expr(d.default, P_BIND)}", at)]
     if isinstance(d, ast.Enum):
         members = ", ".join(m.name for m in d.members)
-        return [f"enum {d.name} {{ {members} }}" if members else f"enum {d.name} {{}}"]
+        return [(f"enum {d.name} {{ {members} }}" if members else f"enum {d.name} {{}}", at)]
     if isinstance(d, ast.Kind):
         head = f"kind {d.name}[{_expr(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
         # Fields are never separated by the optional comma: a field's default expression is
         # a full `expr`, and a `count x in K` default followed by `,` would read the next field
         # as another binder.
-        return _braced(head, [_field_decl(f) for f in d.fields])
+        return _braced(head, [(_field_decl(f), f.span.line) for f in d.fields], d.span)
     if isinstance(d, ast.Var):
-        return [f"var {d.name}: {_type(d.type)} = {_expr(d.init, P_BIND)}"]
+        return [(f"var {d.name}: {_type(d.type)} = {_expr(d.init, P_BIND)}", at)]
     if isinstance(d, ast.Init):
-        return _braced("init", _stmts(d.body.stmts))
+        return _braced("init", _stmts(d.body.stmts), d.span)
     if isinstance(d, ast.Def):
         params = ", ".join(f"{p.name}: {_type(p.type)}" for p in d.params)
-        return _maybe_split(f"def {d.name}({params}): {_type(d.ret)} =", _expr(d.body, P_BIND))
+        head = f"def {d.name}({params}): {_type(d.ret)} ="
+        return [(text, at) for text in _maybe_split(head, _expr(d.body, P_BIND))]
     if isinstance(d, ast.Controller):
         head = f"controller {d.name}" + "".join(
             f" watches {w.kind}" + (" stale" if w.stale else "") for w in d.watches
         )
-        return _braced(head, _actions(d.actions))
+        return _braced(head, _actions(d.actions), d.span)
     if isinstance(d, ast.Process):
-        return _braced(f"process {d.name}", _actions(d.actions))
+        return _braced(f"process {d.name}", _actions(d.actions), d.span)
     if isinstance(d, ast.Scheduler):
-        items = [f"filter {f.name}({f.pod}, {f.node}) = {_expr(f.expr, P_BIND)}" for f in d.filters]
-        for s in d.scores:
-            line = f"score {s.name}({s.pod}, {s.node}) = {_expr(s.expr, P_BIND)}"
-            if s.weight is not None:
-                line += f" weight {_expr(s.weight, P_BIND)}"
-            items.append(line)
+        items: list[Line] = [
+            (f"filter {f.name}({f.pod}, {f.node}) = {_expr(f.expr, P_BIND)}", f.span.line)
+            for f in d.filters
+        ]
+        for sc in d.scores:
+            line = f"score {sc.name}({sc.pod}, {sc.node}) = {_expr(sc.expr, P_BIND)}"
+            if sc.weight is not None:
+                line += f" weight {_expr(sc.weight, P_BIND)}"
+            items.append((line, sc.span.line))
         head = f"scheduler {d.name} binds {d.pod_kind}.{d.node_field}"
-        return _braced(head, items + _actions(d.actions))
+        return _braced(head, items + _actions(d.actions), d.span)
     if isinstance(d, ast.Fault):
-        return _braced(f"fault {d.name} budget {_expr(d.budget, P_BIND)}", _actions(d.actions))
+        head = f"fault {d.name} budget {_expr(d.budget, P_BIND)}"
+        return _braced(head, _actions(d.actions), d.span)
     if isinstance(d, ast.Invariant):
-        return [f"invariant {d.name}: {_expr(d.expr, P_BIND)}"]
+        return [(f"invariant {d.name}: {_expr(d.expr, P_BIND)}", at)]
     if isinstance(d, ast.Property):
-        return [f"property {d.name}: {_expr(d.expr, P_BIND)}"]
+        return [(f"property {d.name}: {_expr(d.expr, P_BIND)}", at)]
     raise TypeError(f"not a declaration: {d!r}")
 
 
@@ -182,10 +239,14 @@ def _maybe_split(head: str, body: str) -> list[str]:
     return [head, INDENT + body]
 
 
-def _braced(head: str, body: Sequence[str]) -> list[str]:
+def _braced(head: str, body: Sequence[Line], span: ast.Span) -> list[Line]:
     if not body:
-        return [f"{head} {{}}"]
-    return [f"{head} {{", *(INDENT + line for line in body), "}"]
+        return [(f"{head} {{}}", span.line)]
+    return [
+        (f"{head} {{", span.line),
+        *((INDENT + text if text else text, anchor) for text, anchor in body),
+        ("}", span.end_line),
+    ]
 
 
 def _field_decl(f: ast.FieldDecl) -> str:
@@ -211,8 +272,8 @@ def _type(t: ast.TypeExpr) -> str:
     raise TypeError(f"not a type: {t!r}")
 
 
-def _actions(actions: Sequence[ast.Action]) -> list[str]:
-    lines: list[str] = []
+def _actions(actions: Sequence[ast.Action]) -> list[Line]:
+    lines: list[Line] = []
     for a in actions:
         head = (f"{a.fairness} " if a.fairness else "") + f"action {a.name}"
         if a.binders:
@@ -221,50 +282,55 @@ def _actions(actions: Sequence[ast.Action]) -> list[str]:
                 head += f" where {_expr(a.where, P_BIND)}"
         if a.when is not None:
             head += f" when {_expr(a.when, P_BIND)}"
-        lines.extend(_braced(head, _stmts(a.body.stmts)))
+        lines.extend(_braced(head, _stmts(a.body.stmts), a.span))
     return lines
 
 
 # ---- statements -----------------------------------------------------------------------------
 
 
-def _stmts(stmts: Sequence[ast.Stmt]) -> list[str]:
-    lines: list[str] = []
-    for s in stmts:
-        lines.extend(_stmt(s))
+def _stmts(stmts: Sequence[ast.Stmt]) -> list[Line]:
+    lines: list[Line] = []
+    for st in stmts:
+        lines.extend(_stmt(st))
     return lines
 
 
-def _stmt(s: ast.Stmt) -> list[str]:
-    if isinstance(s, ast.Assign):
-        return [f"{_lvalue(s.target)} := {_expr(s.value, P_BIND)}"]
-    if isinstance(s, ast.AssignAny):
-        return [f"{_lvalue(s.target)} := any {_domain(s.domain)}"]
-    if isinstance(s, ast.CreateStmt):
-        return [_create(s.create)]
-    if isinstance(s, ast.Let):
-        value = _create(s.value) if isinstance(s.value, ast.Create) else _expr(s.value, P_BIND)
-        return [f"let {s.name} = {value}"]
-    if isinstance(s, ast.Delete):
-        return [f"delete {_expr(s.target, P_BIND)}"]
-    if isinstance(s, ast.Choose | ast.For):
-        head = ("choose " if isinstance(s, ast.Choose) else "for ") + _binders(s.binders)
-        if s.where is not None:
-            head += f" where {_expr(s.where, P_BIND)}"
-        return _braced(head, _stmts(s.body.stmts))
-    if isinstance(s, ast.If):
-        return _if(s)
-    raise TypeError(f"not a statement: {s!r}")
+def _stmt(st: ast.Stmt) -> list[Line]:
+    at = st.span.line
+    if isinstance(st, ast.Assign):
+        return [(f"{_lvalue(st.target)} := {_expr(st.value, P_BIND)}", at)]
+    if isinstance(st, ast.AssignAny):
+        return [(f"{_lvalue(st.target)} := any {_domain(st.domain)}", at)]
+    if isinstance(st, ast.CreateStmt):
+        return [(_create(st.create), at)]
+    if isinstance(st, ast.Let):
+        value = _create(st.value) if isinstance(st.value, ast.Create) else _expr(st.value, P_BIND)
+        return [(f"let {st.name} = {value}", at)]
+    if isinstance(st, ast.Delete):
+        return [(f"delete {_expr(st.target, P_BIND)}", at)]
+    if isinstance(st, ast.Choose | ast.For):
+        head = ("choose " if isinstance(st, ast.Choose) else "for ") + _binders(st.binders)
+        if st.where is not None:
+            head += f" where {_expr(st.where, P_BIND)}"
+        return _braced(head, _stmts(st.body.stmts), st.span)
+    if isinstance(st, ast.If):
+        return _if(st)
+    raise TypeError(f"not a statement: {st!r}")
 
 
-def _if(s: ast.If) -> list[str]:
-    lines = _braced(f"if {_expr(s.cond, P_BIND)}", _stmts(s.then.stmts))
-    if s.else_ is None:
+def _if(st: ast.If) -> list[Line]:
+    then_span = ast.Span(st.span.line, st.span.col, st.then.span.end_line, st.then.span.end_col)
+    lines = _braced(f"if {_expr(st.cond, P_BIND)}", _stmts(st.then.stmts), then_span)
+    if st.else_ is None:
         return lines
     # `} else {` / `} else if c {` continue the closing line of the branch before.
-    closing = lines.pop()
-    rest = _if(s.else_) if isinstance(s.else_, ast.If) else _braced("", _stmts(s.else_.stmts))
-    lines.append(f"{closing} else {rest[0].lstrip()}")
+    closing, _ = lines.pop()
+    if isinstance(st.else_, ast.If):
+        rest = _if(st.else_)
+    else:
+        rest = _braced("", _stmts(st.else_.stmts), st.else_.span)
+    lines.append((f"{closing} else {rest[0][0].lstrip()}", rest[0][1]))
     lines.extend(rest[1:])
     return lines
 
