@@ -188,12 +188,62 @@ def _kind_order(layout: Layout) -> list[KindLayout]:
     return done
 
 
-def make_canonicalizer(layout: Layout) -> Callable[[State], State]:
+def make_canonicalizer(layout: Layout, native: bool = True) -> Callable[[State], State]:
+    """The representative function for `layout`: native code when it can be built (see
+    kcheck/model/native.py), else generated Python; both give identical results."""
+    if native:
+        from kcheck.model.native import native_canonicalizer
+
+        plan = native_plan(layout)
+        fn = native_canonicalizer(plan) if plan is not None else None
+        if fn is not None:
+            return fn
+    return python_canonicalizer(layout)
+
+
+def python_canonicalizer(layout: Layout) -> Callable[[State], State]:
     sym = [k for k in layout.kinds if k.symmetric and k.slots >= 2]
     sites = {k.name: ref_sites(layout, k.name) for k in sym}
     if not any(any(site) for site in sites.values()):
         return _sort_only(layout)
     return _generated_permuter(layout, sites)
+
+
+def native_plan(layout: Layout) -> list[int] | None:
+    """The flat plan that canon.c follows, the same steps as `python_canonicalizer`; None when
+    the layout needs a signature the native code does not have (sets of symmetric objects)."""
+    order = _kind_order(layout)
+    names = [k.name for k in order]
+    sites = {k.name: ref_sites(layout, k.name) for k in order}
+    steps: list[list[int]] = []
+    for step, k in enumerate(order):
+        pending = set(names[step:])
+        var_refs, var_sets, fields = sites[k.name]
+        if not (var_refs or var_sets or fields):
+            continue
+        counted = _counting_signature(layout, k, pending, var_refs, var_sets, fields)
+        if counted is None:
+            return None
+        csites, cvars, _ = counted
+        keyoffs = [0, *_kept_offsets(k, pending)]
+        field_shapes = max((shape0 + _count(parts) for *_, parts, shape0 in csites), default=0)
+        body = [1, k.base, k.slots, k.stride, len(keyoffs), *keyoffs]
+        body += [field_shapes + len(cvars), len(csites)]
+        for j, off, _, parts, shape0 in csites:
+            body += [j.base, j.slots, j.stride, off, shape0, len(parts)]
+            for o, lo, size in parts:
+                body += [o, lo, size]
+        body.append(len(cvars))
+        for i, vi in enumerate(cvars):
+            body += [vi, field_shapes + i]
+        steps.append(body)
+    for k in layout.kinds:
+        if k.name in names and not any(sites[k.name]):
+            steps.append([0, k.base, k.slots, k.stride])
+    plan = [layout.width, len(steps)]
+    for body in steps:
+        plan += body
+    return plan
 
 
 def _generated_permuter(

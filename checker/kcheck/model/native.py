@@ -1,0 +1,94 @@
+"""Builds and loads canon.c, the native canonicaliser, on first use.
+
+The C source ships inside the package; it is compiled once per Python version and platform with
+the system C compiler into a cache folder ($KCHECK_CACHE, else ~/.cache/kcheck) and loaded from
+there. Without a compiler, or with KCHECK_NATIVE=0, kcheck uses the generated Python
+canonicaliser instead, which gives identical results more slowly.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from kcheck.model.ir import State
+
+SOURCE = Path(__file__).with_name("canon.c")
+
+
+def enabled() -> bool:
+    return os.environ.get("KCHECK_NATIVE", "1") != "0"
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("KCHECK_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "kcheck"
+
+
+@functools.cache
+def load() -> ModuleType | None:
+    """The compiled module, building it if needed; None when it cannot be built."""
+    if not enabled():
+        return None
+    try:
+        source = SOURCE.read_bytes()
+    except OSError:
+        return None
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    tag = hashlib.sha256(source + sys.version.encode() + sys.platform.encode()).hexdigest()[:16]
+    target = _cache_dir() / f"_canon_{tag}{suffix}"
+    if not target.exists() and not _build(target):
+        return None
+    try:
+        spec = importlib.util.spec_from_file_location("kcheck._canon", target)
+        if spec is None or spec.loader is None:
+            return None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except (ImportError, OSError):
+        return None
+    return module
+
+
+def _build(target: Path) -> bool:
+    compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+    include = sysconfig.get_paths().get("include")
+    if compiler is None or include is None or not Path(include, "Python.h").exists():
+        return False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            out = Path(tmp) / target.name
+            cmd = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}", str(SOURCE), "-o", str(out)]
+            done = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+            if done.returncode != 0:
+                return False
+            os.replace(out, target)  # atomic: concurrent builds cannot see half a file
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+def native_canonicalizer(plan: Sequence[int]) -> Callable[[State], State] | None:
+    module = load()
+    if module is None:
+        return None
+    fn: Callable[[State], State] = module.make(list(plan))
+    return fn
+
+
+def describe() -> dict[str, Any]:
+    """For reports: whether the native canonicaliser is in use."""
+    return {"native": load() is not None}
