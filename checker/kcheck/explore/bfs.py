@@ -9,12 +9,13 @@ through the same compiled code (a replay that cannot find a step is an internal 
 
 from __future__ import annotations
 
+import gc
 import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kcheck.model.ir import CompiledModel, State, StepError
+from kcheck.model.ir import CompiledModel, InvariantInfo, State, StepError
 from kcheck.result import (
     HOLDS,
     INCONCLUSIVE,
@@ -65,7 +66,28 @@ def explore(
     canon = model.canonicalize if symmetry else None
     succ = model.symmetric_successors if canon is not None else model.successors
     stats = Stats()
+    # Millions of stored tuples hold only ints: the cyclic collector can never free any of them,
+    # yet it would walk them all, again and again, as the search allocates.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _search(model, selected, canon, succ, stats, limits, progress, symmetry, t0)
+    finally:
+        if collecting:
+            gc.enable()
 
+
+def _search(
+    model: CompiledModel,
+    selected: list[InvariantInfo],
+    canon: Callable[[State], State] | None,
+    succ: Callable[[State], list[State]],
+    stats: Stats,
+    limits: Limits,
+    progress: ProgressFn | None,
+    symmetry: bool,
+    t0: float,
+) -> CheckResult:
     seen: dict[State, int] = {}
     states: list[State] = []
     parent = array("q")
@@ -77,10 +99,13 @@ def explore(
 
     def all_hold(pend: list[tuple[str, Callable[[State], bool]]]) -> Callable[[State], bool]:
         """One call that is true when every pending invariant holds (the common case)."""
-        checks = tuple(h for _, h in pend)
+        checks = {f"h{i}": h for i, (_, h) in enumerate(pend)}
         if len(checks) == 1:
-            return checks[0]
-        return lambda s: all(h(s) for h in checks)
+            return checks["h0"]
+        ns: dict[str, object] = dict(checks)
+        exec("def conj(s):\n    return " + " and ".join(f"{n}(s)" for n in checks), ns)
+        conj: Callable[[State], bool] = ns["conj"]  # type: ignore[assignment]
+        return conj
 
     check: Callable[[State], bool] | None = all_hold(pending) if pending else None
 
