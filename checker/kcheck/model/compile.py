@@ -105,6 +105,7 @@ class Compiler:
         }
         self.actions: list[ActionInfo] = []
         self.hoist: dict[str, str] | None = None  # code -> local, while emitting a hot function
+        self.hoist_lines: dict[str, list[str]] = {}  # local -> statements computing it
         self.copies = 1  # how many unrolled copies of the code being generated there will be
         self.deleted: set[str] = set()  # kinds an object of which this step may have deleted
 
@@ -422,6 +423,9 @@ class Compiler:
                 fn = "all" if q == "forall" else "any"
                 return f"{fn}({b_code} {clauses}{cond})"
             case ast.Count(binders=bs, where=w):
+                grouped = self._grouped(bs, w, None, env, sv)
+                if grouped is not None:
+                    return grouped
                 unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 if unrolled is not None:
                     terms = [f"({c})" if c else "1" for _, c in unrolled]
@@ -435,6 +439,9 @@ class Compiler:
                     return "(" + " + ".join(["0", *terms]) + ")"
                 return f"({x(a, env, sv, ctx)}).bit_count()"
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
+                grouped = self._grouped(bs, w, body, env, sv) if op == "sum" else None
+                if grouped is not None:
+                    return grouped
                 unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 if op == "sum" and unrolled is not None:
                     with self._unrolled(len(unrolled)):
@@ -452,6 +459,99 @@ class Compiler:
             case ast.IfExpr(cond=c, then=a, else_=b):
                 return f"({x(a, env, sv, ctx)} if {x(c, env, sv, ctx)} else {x(b, env, sv, ctx)})"
         raise AssertionError(f"cannot compile {type(e).__name__}")
+
+    def _grouped(
+        self,
+        binders: tuple[ast.Binder, ...],
+        where: ast.Expr | None,
+        body: ast.Expr | None,
+        env: Env,
+        sv: str,
+    ) -> str | None:
+        """`count x in K where x.f == c and rest` (or `sum e for ...`) with a constant c, on the
+        unchanged state of a hot function: computed for every value of f in one pass over K's
+        slots, shared by all the c's (the pods of each ReplicaSet, the CPU used on each node).
+        None when the pattern does not apply."""
+        if self.hoist is None or sv != "s" or where is None or len(binders) != 1:
+            return None
+        b = binders[0]
+        d = b.domain
+        if not (
+            isinstance(d, ast.ExprDomain)
+            and isinstance(d.expr, ast.Name)
+            and d.expr.id not in env
+            and d.expr.id in self.sym.kinds
+        ):
+            return None
+        kind = self.layout.kind(d.expr.id)
+        conjuncts = _conjuncts(where)
+        for i, c in enumerate(conjuncts):
+            if not (isinstance(c, ast.Binary) and c.op == "=="):
+                continue
+            for field_side, other in ((c.left, c.right), (c.right, c.left)):
+                if not (
+                    isinstance(field_side, ast.Field)
+                    and isinstance(field_side.obj, ast.Name)
+                    and field_side.obj.id == b.name
+                    and b.name not in _names(other)
+                ):
+                    continue
+                key_code = self.expr(other, env, sv)
+                if not _is_const(key_code):
+                    continue
+                f = kind.field(field_side.name)
+                dom = _value_range(self.layout, f.type)
+                if dom is None:
+                    continue
+                lo, size = dom
+                rest = conjuncts[:i] + conjuncts[i + 1 :]
+                table = self._group_table(kind, b.name, f.offset, lo, size, rest, body, env)
+                if table is None:
+                    return None
+                index = int(key_code) - lo
+                return f"{table}[{index}]" if 0 <= index < size else "0"
+        return None
+
+    def _group_table(
+        self,
+        kind: KindLayout,
+        binder: str,
+        offset: int,
+        lo: int,
+        size: int,
+        rest: list[ast.Expr],
+        body: ast.Expr | None,
+        env: Env,
+    ) -> str | None:
+        """The name of a hoisted list: entry v is the count (or sum) over K's live objects whose
+        field at `offset` is lo + v and that satisfy `rest`."""
+        saved, self.hoist = self.hoist, None  # the pass below is itself on the state
+        try:
+            lines = []
+            templates = []
+            for slot in range(kind.slots):
+                e2 = {**env, binder: Local(str(slot), TRef(kind.name))}
+                conds = [f"s[{kind.slot_base(slot)}]"] + [self.expr(r, e2, "s") for r in rest]
+                value = "1" if body is None else self.expr(body, e2, "s")
+                code = " and ".join(f"({x})" for x in conds)
+                if any(h in code or h in value for h in _RAISING):
+                    return None
+                field = f"s[{kind.slot_base(slot) + offset}]"
+                at = field if lo == 0 else (f"{field} + {-lo}" if lo < 0 else f"{field} - {lo}")
+                lines.append((code, at, value))
+                templates.append(code + "|" + value)
+        finally:
+            self.hoist = saved
+        assert self.hoist is not None
+        key = f"group:{kind.name}:{offset}:{lo}:{size}:" + "||".join(templates)
+        if key in self.hoist:
+            return self.hoist[key]
+        name = f"g_{len(self.hoist)}"
+        self.hoist[key] = name
+        prelude = [f"{name} = [0] * {size}"]
+        prelude += [f"if {code}: {name}[{at}] += {value}" for code, at, value in lines]
+        self.hoist_lines[name] = prelude
+        return name
 
     def _quant_unrolled(
         self,
@@ -523,7 +623,7 @@ class Compiler:
                 self.hoist is not None
                 and sv == "s"
                 and all(_is_const(c) for c in codes)
-                and not any(h in body for h in ("_some(", "_div(", "_live("))
+                and not any(h in body for h in _RAISING)
             ):
                 return self.hoist.setdefault(body, f"h_{len(self.hoist)}")
             return body
@@ -924,6 +1024,43 @@ class Compiler:
                         )
 
 
+_RAISING = ("_some(", "_div(", "_live(", "_alive(")  # generated calls that may raise StepError
+
+
+def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
+    if isinstance(e, ast.Binary) and e.op == "and":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def _names(e: ast.Expr) -> set[str]:
+    """Every name an expression mentions (binders of nested forms included; conservative)."""
+    out: set[str] = set()
+    stack: list[object] = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        if isinstance(node, tuple):
+            stack.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__ if "span" not in f)
+    return out
+
+
+def _value_range(layout: Layout, ty: Type) -> tuple[int, int] | None:
+    """(lowest value, number of values) of a field a group table is indexed by."""
+    if isinstance(ty, TRef):
+        return -1, layout.kind(ty.kind).slots + 1
+    if isinstance(ty, TEnum):
+        return 0, len(layout.enums[ty.name])
+    if isinstance(ty, TBool):
+        return 0, 2
+    if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None and ty.hi - ty.lo < 256:
+        return ty.lo, ty.hi - ty.lo + 1
+    return None
+
+
 def _describe(e: ast.Expr) -> str:
     match e:
         case ast.Name(id=n):
@@ -1142,9 +1279,13 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         g.emit("_ap = out.append")
         top = len(g.lines)
         c.hoist = {}
+        c.hoist_lines = {}
         for aid, (actor, a) in enumerate(units):
             emit_unit(aid, actor, a, False, prune)
-        g.lines[top:top] = ["    " * g.depth + f"{v} = {k}" for k, v in c.hoist.items()]
+        # group tables first: the hoisted calls may read them
+        prelude = [line for lines in c.hoist_lines.values() for line in lines]
+        prelude += [f"{v} = {k}" for k, v in c.hoist.items() if v not in c.hoist_lines]
+        g.lines[top:top] = ["    " * g.depth + line for line in prelude]
         c.hoist = None
         g.emit("return out")
         g.depth -= 1
