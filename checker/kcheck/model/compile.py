@@ -1300,7 +1300,15 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     # invariants
     for i, inv in enumerate(sym.invariants):
         g.emit(f"def _inv_{i}(s):")
-        g.emit(f"    return bool({c.expr(inv.expr, {}, 's', _Ctx(-2 - i, '()', 's'))})")
+        c.hoist, c.hoist_lines = {}, {}
+        body = c.expr(inv.expr, {}, "s", _Ctx(-2 - i, "()", "s"))
+        for line in [x for lines in c.hoist_lines.values() for x in lines]:
+            g.emit("    " + line)
+        for code, name in c.hoist.items():
+            if name not in c.hoist_lines:
+                g.emit(f"    {name} = {code}")
+        c.hoist = None
+        g.emit(f"    return bool({body})")
 
     source = g.source()
     ns: dict[str, Any] = dict(_RUNTIME_NS)
