@@ -98,7 +98,7 @@ RUNS: list[Run] = [
     Run("replicaset S", RS, {}, note="model defaults"),
     Run("replicaset M", RS, RS_M),
     Run("replicaset M", RS, RS_M, symmetry=False, timeout=NOSYM_TIMEOUT_S),
-    Run("replicaset L", RS, {"REPLICASETS": 4, "MAX_REPLICAS": 4, "CRASHES": 4, "SCALE_UPS": 3}),
+    Run("replicaset L", RS, {"REPLICASETS": 3, "MAX_REPLICAS": 5, "CRASHES": 3, "SCALE_UPS": 3}),
     Run("replicaset Spin", RS, RS_SPIN, symmetry=False, note="the size spin/replicaset.pml has"),
     Run("scheduler S", SC, {"NODES": 2, "PODS": 5, "CPU": 6, "MAX_REQUEST": 3}),
     Run("scheduler M", SC, SC_M),
