@@ -6,6 +6,7 @@ compare equal (the parse -> fmt -> parse round trip relies on it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -555,3 +556,18 @@ class Program:
     decls: tuple[Decl, ...]
     name_span: Span = _span()
     span: Span = _span()
+
+
+def walk_stmts(stmts: tuple[Stmt, ...]) -> Iterator[Stmt]:
+    """Every statement of a block and of the blocks nested in it, in source order."""
+    for st in stmts:
+        yield st
+        match st:
+            case Choose(body=b) | For(body=b):
+                yield from walk_stmts(b.stmts)
+            case If(then=t, else_=e):
+                yield from walk_stmts(t.stmts)
+                if isinstance(e, If):
+                    yield from walk_stmts((e,))
+                elif isinstance(e, Block):
+                    yield from walk_stmts(e.stmts)

@@ -757,7 +757,7 @@ class Compiler:
     def _deletes_in(self, stmts: tuple[ast.Stmt, ...]) -> set[str]:
         """Kinds a loop body may delete objects of. Its locals are not typed here, so any
         `delete` counts for every kind: only extra checks, never fewer."""
-        for st in _walk(stmts):
+        for st in ast.walk_stmts(stmts):
             if isinstance(st, ast.Delete):
                 return set(self.sym.kinds)
         return set()
@@ -1155,17 +1155,6 @@ def _alive(
     if not st[base + x * stride]:
         raise StepError("dead", f"{kind}#{x} was deleted earlier in this step", aid, args, line)
     return x
-
-
-def _walk(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
-    for st in stmts:
-        yield st
-        match st:
-            case ast.For(body=b) | ast.Choose(body=b):
-                yield from _walk(b.stmts)
-            case ast.If(then=t, else_=e):
-                yield from _walk(t.stmts)
-                yield from _walk(_else_stmts(e))
 
 
 def _member(x: int, s: int) -> bool:

@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from kcheck.model.ir import State
 
@@ -87,8 +86,3 @@ def native_canonicalizer(plan: Sequence[int]) -> Callable[[State], State] | None
         return None
     fn: Callable[[State], State] = module.make(list(plan))
     return fn
-
-
-def describe() -> dict[str, Any]:
-    """For reports: whether the native canonicaliser is in use."""
-    return {"native": load() is not None}

@@ -27,22 +27,6 @@ from kcheck.model.ir import KindLayout, Layout, State
 # ---- which kinds must stay ordered
 
 
-def _stmts(block: tuple[ast.Stmt, ...]) -> Iterator[ast.Stmt]:
-    for s in block:
-        yield s
-        match s:
-            case ast.Choose(body=b) | ast.For(body=b):
-                yield from _stmts(b.stmts)
-            case ast.If(then=t, else_=e):
-                yield from _stmts(t.stmts)
-                while isinstance(e, ast.If):
-                    yield e
-                    yield from _stmts(e.then.stmts)
-                    e = e.else_
-                if isinstance(e, ast.Block):
-                    yield from _stmts(e.stmts)
-
-
 def _exprs(node: Any) -> Iterator[Any]:
     """Every expression node below `node` (statements and expressions alike)."""
     if isinstance(node, tuple):
@@ -63,7 +47,7 @@ def _loop_is_order_safe(loop: ast.For) -> bool:
     of no other object: then the iterations commute."""
     own = {b.name for b in loop.binders}
     written: set[str] = set()
-    for s in _stmts(loop.body.stmts):
+    for s in ast.walk_stmts(loop.body.stmts):
         match s:
             case ast.Assign(target=t):
                 if len(t.parts) != 2 or t.parts[0] not in own:
@@ -104,7 +88,7 @@ def order_dependent_kinds(sym: Symbols) -> tuple[dict[str, int], list[str]]:
     out: dict[str, int] = {}
     for actor in sym.actors:
         for action in actor.actions:
-            for s in _stmts(action.body.stmts):
+            for s in ast.walk_stmts(action.body.stmts):
                 if isinstance(s, ast.For) and not _loop_is_order_safe(s):
                     for k in _loop_kinds(s, sym):
                         out.setdefault(k, s.span.line)
@@ -140,12 +124,20 @@ def ref_sites(
 def _sort_only(layout: Layout) -> Callable[[State], State]:
     """The common case, no symmetric kind is referenced: sort each kind's blocks, generated as
     straight-line code so the explorer pays one `sorted` per kind per state."""
-    lines = ["def canon(s):"]
+    sorted_kinds = [k for k in layout.kinds if k.symmetric and k.slots >= 2]
+    lines = ["def canon(s):", *_sort_tail(layout, sorted_kinds)]
+    ns: dict[str, Any] = {"_chain": itertools.chain.from_iterable}
+    exec("\n".join(lines), ns)
+    fn: Callable[[State], State] = ns["canon"]
+    return fn
+
+
+def _sort_tail(layout: Layout, kinds: list[KindLayout]) -> list[str]:
+    """Lines that sort each of `kinds`' blocks (descending) and return the rebuilt state."""
+    lines: list[str] = []
     pieces: list[str] = []
     pos = 0
-    for k in layout.kinds:
-        if not k.symmetric or k.slots < 2:
-            continue
+    for k in kinds:
         blocks = ", ".join(
             f"s[{k.slot_base(i)}:{k.slot_base(i) + k.stride}]" for i in range(k.slots)
         )
@@ -157,10 +149,7 @@ def _sort_only(layout: Layout) -> Callable[[State], State]:
     if pos < layout.width:
         pieces.append(f"s[{pos}:]")
     lines.append("    return " + (" + ".join(pieces) if pieces else "s"))
-    ns: dict[str, Any] = {"_chain": itertools.chain.from_iterable}
-    exec("\n".join(lines), ns)
-    fn: Callable[[State], State] = ns["canon"]
-    return fn
+    return lines
 
 
 def _kind_order(layout: Layout) -> list[KindLayout]:
@@ -330,23 +319,10 @@ def _generated_permuter(
         lines.append("        s = tuple(st)")
         lines[body_start:] = ["    " + line for line in lines[body_start:]]
     # kinds nobody refers to: sort their blocks (their own references are final by now)
-    pieces: list[str] = []
-    pos = 0
-    for k in layout.kinds:
-        var_refs, var_sets, fields = sites.get(k.name, ([], [], []))
-        if k.name not in names or var_refs or var_sets or fields:
-            continue
-        blocks = ", ".join(
-            f"s[{k.slot_base(i)}:{k.slot_base(i) + k.stride}]" for i in range(k.slots)
-        )
-        lines.append(f"    b_{k.name} = sorted(({blocks},), reverse=True)")
-        if k.base > pos:
-            pieces.append(f"s[{pos}:{k.base}]")
-        pieces.append(f"tuple(_chain(b_{k.name}))")
-        pos = k.base + k.slots * k.stride
-    if pos < layout.width:
-        pieces.append(f"s[{pos}:]")
-    lines.append("    return " + (" + ".join(pieces) if pieces else "s"))
+    unreferenced = [
+        k for k in layout.kinds if k.name in names and not any(sites.get(k.name, ([], [], [])))
+    ]
+    lines.extend(_sort_tail(layout, unreferenced))
     ns: dict[str, Any] = {"_remap_bits": _remap_bits, "_chain": itertools.chain.from_iterable}
     ns.update({f"_W{i}": t for i, t in enumerate(tables)})
     exec("\n".join(lines), ns)
