@@ -270,17 +270,17 @@ def _search(
 def _successors_around_errors(
     model: CompiledModel, s: State, index: int, hits: dict[str, _BoundHit]
 ) -> list[State]:
-    """The slow path for a state where some step fails: run each action on its own, keep what
-    the others produce, and record the first failure of each (action, error) pair."""
+    """The slow path, for a state where some step fails: every outcome of every action, each
+    failing instance recorded (the first per action and error code), every other step kept."""
     out: list[State] = []
-    for step in model.action_steps:
-        try:
-            for _, _, t in step(s):
+    for outcomes in model.action_outcomes:
+        for _, _, t in outcomes(s):
+            if isinstance(t, StepError):
+                key = f"{t.action}/{t.code}"
+                if key not in hits:
+                    hits[key] = _BoundHit(index, t)
+            else:
                 out.append(t)
-        except StepError as err:
-            key = f"{err.action}/{err.code}"
-            if key not in hits:
-                hits[key] = _BoundHit(index, err)
     return out
 
 
@@ -337,11 +337,10 @@ class _Tracer:
             return Trace((*steps, Step("init", {}, None, err.message, err.line)))
         # Re-run the failing action on the concrete (replayed) state to name its arguments.
         failing = err
-        try:
-            for _ in self.model.action_steps[err.action](cur):
-                pass
-        except StepError as again:
-            failing = again
+        for _, _, t in self.model.action_outcomes[err.action](cur):
+            if isinstance(t, StepError) and t.code == err.code:
+                failing = t
+                break
         info = self.model.actions[failing.action]
         args = self.model.describe_args(failing.action, failing.args)
         return Trace((*steps, Step(info.label, args, None, failing.message, failing.line)))

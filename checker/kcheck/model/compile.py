@@ -108,6 +108,9 @@ class Compiler:
         self.hoist_lines: dict[str, list[str]] = {}  # local -> statements computing it
         self.copies = 1  # how many unrolled copies of the code being generated there will be
         self.deleted: set[str] = set()  # kinds an object of which this step may have deleted
+        # In the per-action generators a failing instance or choice yields its StepError and the
+        # enumeration goes on, so every step that does not fail is still found.
+        self.tolerant = False
 
     @contextmanager
     def _unrolled(self, n: int) -> Iterator[None]:
@@ -671,7 +674,8 @@ class Compiler:
             case ast.AssignAny(target=t, domain=d):
                 ty, size, desc = self._domain(d, env, sv)
                 var = g.fresh("v")
-                self._emit_clauses(self._loop_clause(var, size, desc, sv), None)
+                loops = g.depth
+                at = self._emit_clauses(self._loop_clause(var, size, desc, sv), None, self.tolerant)
                 line = first.span.line
                 fork = g.fresh("st")
                 g.emit(f"{fork} = {sv}[:]")
@@ -679,7 +683,9 @@ class Compiler:
                 idx, tty, what = self._lvalue(t, env, ctx2)
                 self._store(idx, tty, var, what, ctx2, line)
                 then(env, ctx2)
-                g.depth -= 1
+                if at is not None:
+                    self._close_try(at)
+                g.depth = loops
             case ast.CreateStmt(create=c):
                 self._create(c, env, ctx)
                 then(env, ctx)
@@ -701,12 +707,15 @@ class Compiler:
             case ast.Choose(binders=bs, where=w, body=body):
                 _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 # `for a in A if p for b in B if q` -> nested loops with `if not p: continue`
-                self._emit_clauses(clauses, cwhere)
+                loops = g.depth
+                at = self._emit_clauses(clauses, cwhere, self.tolerant)
                 fork = g.fresh("st")
                 g.emit(f"{fork} = {sv}[:]")
                 ctx2 = _Ctx(ctx.aid, ctx.args, fork)
                 self.block(body.stmts, cenv, ctx2, lambda env3, ctx3: then(env, ctx3))
-                g.depth -= len(bs)
+                if at is not None:
+                    self._close_try(at)
+                g.depth = loops
             case ast.For(binders=bs, where=w, body=body):
                 self.deleted |= self._deletes_in(body.stmts)
                 _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
@@ -762,19 +771,43 @@ class Compiler:
                 return set(self.sym.kinds)
         return set()
 
-    def _emit_clauses(self, clauses: str, where: str | None) -> None:
-        """Turn comprehension clauses `for v in X if t for w in Y` into nested loop headers."""
+    def _emit_clauses(self, clauses: str, where: str | None, tolerant: bool = False) -> int | None:
+        """Turn comprehension clauses `for v in X if t for w in Y` into nested loop headers.
+        With `tolerant`, the tests go inside a `try` in the innermost loop (so that one value
+        whose test fails does not end the loop); returns the depth to close it at."""
         g = self.gen
         parts = clauses.split(" for ")
+        tests = []
         for i, part in enumerate(parts):
             part = part if i == 0 else "for " + part
             head, _, test = part.partition(" if ")
             g.emit(head + ":")
             g.depth += 1
-            if test:
+            if test and not tolerant:
                 g.emit(f"if not ({test}): continue")
-        if where:
+            elif test:
+                tests.append(test)
+        if where and tolerant:
+            tests.append(where)
+        elif where:
             g.emit(f"if not ({where}): continue")
+        if not tolerant:
+            return None
+        depth = self._open_try()
+        for test in tests:
+            g.emit(f"if not ({test}): continue")
+        return depth
+
+    def _open_try(self) -> int:
+        self.gen.emit("try:")
+        self.gen.depth += 1
+        return self.gen.depth - 1
+
+    def _close_try(self, depth: int) -> None:
+        g = self.gen
+        g.depth = depth
+        g.emit("except StepError as _e:")
+        g.emit("    yield (_e.action, _e.args, _e)")
 
     def _lvalue(self, t: ast.LValue, env: Env, ctx: _Ctx) -> tuple[str, Type, str]:
         sv = ctx.sv
@@ -886,13 +919,16 @@ class Compiler:
             a.binders, a.where, {}, "s", guard_ctx, header=True
         )
         instances: list[tuple[Env, list[str]]] = []
+        loop_try: int | None = None
         if unrolled is not None:
             instances = [(e, [c] if c else []) for e, c in unrolled]
             depth0 = g.depth
         else:
             depth0 = g.depth
             if a.binders:
-                self._emit_clauses(clauses, cwhere)
+                loop_try = self._emit_clauses(clauses, cwhere, labelled)
+            elif labelled:
+                loop_try = self._open_try()
             instances = [(cenv, [])]
         twins = self._prunable_binders(a.binders) if prune and unrolled is not None else []
         for env, conds in instances:
@@ -909,15 +945,22 @@ class Compiler:
             args = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
             ctx = _Ctx(aid, args, "st")
             self.deleted = set()
+            instance_try = self._open_try() if labelled and unrolled is not None else None
             if guard:
                 g.emit("if " + " and ".join(f"({x})" for x in guard) + ":")
                 g.depth += 1
             g.emit("st = list(s)")
             if budget is not None:
                 g.emit(f"st[{budget.index}] += 1")
+            self.tolerant = labelled
             self.block(a.body.stmts, env, ctx, self._result(labelled, aid, args))
+            self.tolerant = False
             if guard:
                 g.depth -= 1
+            if instance_try is not None:
+                self._close_try(instance_try)
+        if loop_try is not None:
+            self._close_try(loop_try)
         g.depth = depth0
 
     def _result(self, labelled: bool, aid: int, args: str) -> Callable[[Env, _Ctx], None]:
@@ -943,6 +986,7 @@ class Compiler:
             pb = pk.slot_base(p)
             twin = self._twin_guard(pk.name, str(p)) if prune else None
             extra = f" and ({twin})" if twin else ""
+            pod_try = self._open_try() if labelled else None
             g.emit(f"if s[{pb}] and s[{pb + bind_field.offset}] == -1{extra}:")
             g.depth += 1
             g.emit("best = None")
@@ -954,7 +998,7 @@ class Compiler:
                         f.pod: Local(str(p), TRef(pk.name)),
                         f.node: Local(str(n), TRef(nk.name)),
                     }
-                    tests.append(self.expr(f.expr, env, "s"))
+                    tests.append(self.expr(f.expr, env, "s", _Ctx(aid, f"({p}, {n})", "s")))
                 g.emit("if " + " and ".join(f"({t})" for t in tests) + ":")
                 g.depth += 1
                 terms = []
@@ -963,7 +1007,8 @@ class Compiler:
                         sc.pod: Local(str(p), TRef(pk.name)),
                         sc.node: Local(str(n), TRef(nk.name)),
                     }
-                    terms.append(f"{w} * ({self.expr(sc.expr, env, 's')})")
+                    at_ctx = _Ctx(aid, f"({p}, {n})", "s")
+                    terms.append(f"{w} * ({self.expr(sc.expr, env, 's', at_ctx)})")
                 g.emit(f"sc = {' + '.join(terms) if terms else '0'}")
                 g.emit("if best is None or sc > best:")
                 g.emit(f"    best = sc; cands = [{n}]")
@@ -977,6 +1022,8 @@ class Compiler:
             args = f"({p}, n)"
             self._result(labelled, aid, args)({}, _Ctx(aid, args, "st"))
             g.depth -= 2
+            if pod_try is not None:
+                self._close_try(pod_try)
 
     # ---- helpers emitted once per model
     def kind_helpers(self) -> None:
@@ -1173,6 +1220,7 @@ _RUNTIME_NS: dict[str, Any] = {
     "_some": _some,
     "_div": _div,
     "_live": _live,
+    "StepError": StepError,
     "_alive": _alive,
     "_member": _member,
     "_bits": _bits,
@@ -1314,7 +1362,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         initial=ns["_initial"],
         successors=ns["_successors"],
         symmetric_successors=ns["_successors_sym"],
-        action_steps=tuple(ns[f"_lab_{aid}"] for aid in range(len(units))),
+        action_outcomes=tuple(ns[f"_lab_{aid}"] for aid in range(len(units))),
         invariants=invariants,
         properties=properties,
         canonicalize=canon,

@@ -157,6 +157,9 @@ class PropertyInfo:
 
 Successors: TypeAlias = Callable[[State], list[State]]
 LabelledSuccessors: TypeAlias = Callable[[State], Iterator[tuple[int, tuple[int, ...], State]]]
+# Per action: every outcome of every instance in a state, a next state or the StepError of an
+# instance (or choice) that fails; the others are still enumerated.
+Outcomes: TypeAlias = Callable[[State], Iterator[tuple[int, tuple[int, ...], "State | StepError"]]]
 
 
 @dataclass(frozen=True)
@@ -169,16 +172,25 @@ class CompiledModel:
     # Up to symmetry the same successors, fewer duplicates: valid only for a search that
     # canonicalises every state it stores.
     symmetric_successors: Successors
-    action_steps: tuple[LabelledSuccessors, ...]  # per action: (action id, args, next state)
+    action_outcomes: tuple[Outcomes, ...]
     invariants: tuple[InvariantInfo, ...]
     properties: tuple[PropertyInfo, ...]
     canonicalize: Callable[[State], State] | None
     symmetry_notes: tuple[str, ...]
     python_source: str = field(repr=False)
 
+    @property
+    def action_steps(self) -> tuple[LabelledSuccessors, ...]:
+        """Per action, its successors (action id, args, next state); raises the StepError of
+        the first instance that fails."""
+        return tuple(_raising(outcomes) for outcomes in self.action_outcomes)
+
     def labelled_successors(self, s: State) -> Iterator[tuple[int, tuple[int, ...], State]]:
-        for step in self.action_steps:
-            yield from step(s)
+        """Every successor of `s` with its action and arguments; failing steps are left out."""
+        for outcomes in self.action_outcomes:
+            for aid, args, t in outcomes(s):
+                if not isinstance(t, StepError):
+                    yield aid, args, t
 
     def invariant(self, name: str) -> InvariantInfo:
         for inv in self.invariants:
@@ -192,3 +204,13 @@ class CompiledModel:
             name: self.layout.show_value(ty, v)
             for (name, ty), v in zip(info.params, args, strict=False)
         }
+
+
+def _raising(outcomes: Outcomes) -> LabelledSuccessors:
+    def step(s: State) -> Iterator[tuple[int, tuple[int, ...], State]]:
+        for aid, args, t in outcomes(s):
+            if isinstance(t, StepError):
+                raise t
+            yield aid, args, t
+
+    return step
