@@ -132,14 +132,13 @@ end:
 def _alts(macro: str, n: int, per_line: int = 5) -> str:
     """`    M(0) M(1) ...`, wrapped at `per_line` instances per line."""
     calls = [f"{macro}({k})" for k in range(n)]
-    return "\n".join(
-        "    " + " ".join(calls[j:j + per_line]) for j in range(0, n, per_line))
+    return "\n".join("    " + " ".join(calls[j : j + per_line]) for j in range(0, n, per_line))
 
 
 def _sum(term: str, n: int, per_line: int = 8) -> str:
     """`term(0) + term(1) + ...`, continued with backslashes after `per_line` terms."""
     terms = [term.format(k=k) for k in range(n)]
-    lines = [" + ".join(terms[j:j + per_line]) for j in range(0, n, per_line)]
+    lines = [" + ".join(terms[j : j + per_line]) for j in range(0, n, per_line)]
     return " + \\\n                  ".join(lines)
 
 
@@ -164,8 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replicas", type=int, default=3, help="param replicas (default 3)")
     ap.add_argument("--budget", type=int, default=2, help="pod_crash budget (default 2)")
-    ap.add_argument("--slots", type=int, default=None,
-                    help="Pod slots, kcheck's MAX_PODS (default replicas + budget)")
+    ap.add_argument(
+        "--slots",
+        type=int,
+        default=None,
+        help="Pod slots, kcheck's MAX_PODS (default replicas + budget)",
+    )
     ap.add_argument("-o", "--output", help="write here instead of stdout")
     args = ap.parse_args(argv)
     n = args.slots if args.slots is not None else args.replicas + args.budget
