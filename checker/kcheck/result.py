@@ -31,6 +31,8 @@ class PropertyResult:
             "line": self.line,
             "trace": self.trace.to_json() if self.trace is not None else None,
         }
+        if self.trace is not None and self.trace.loop_start is not None:
+            out["loop_start"] = self.trace.loop_start
         if self.reason:
             out["reason"] = self.reason
         return out

@@ -15,10 +15,12 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kcheck.model.ir import CompiledModel, InvariantInfo, State, StepError
+from kcheck.explore.liveness import MAX_LOOP_REPEATS, Graph, Lasso, check_property
+from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
 from kcheck.result import (
     HOLDS,
     INCONCLUSIVE,
+    NOT_CHECKED,
     VIOLATED,
     CheckResult,
     PropertyResult,
@@ -52,17 +54,21 @@ def explore(
     model: CompiledModel,
     *,
     invariants: Sequence[str] | None = None,
+    properties: Sequence[str] | None = None,
     symmetry: bool = True,
     limits: Limits = Limits(),
     progress: ProgressFn | None = None,
 ) -> CheckResult:
-    """Search every reachable state; report each selected invariant and every bound hit."""
+    """Search every reachable state; report each selected invariant and temporal property, and
+    every bound hit. None selects all of a sort; with temporal properties selected, the search
+    also stores the state graph for the liveness check (spec/liveness.md)."""
     t0 = time.monotonic()
     selected = (
         [model.invariant(n) for n in invariants]
         if invariants is not None
         else list(model.invariants)
     )
+    props = [p for p in model.properties if properties is None or p.name in properties]
     canon = model.canonicalize if symmetry else None
     succ = model.symmetric_successors if canon is not None else model.successors
     stats = Stats()
@@ -71,7 +77,7 @@ def explore(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _search(model, selected, canon, succ, stats, limits, progress, symmetry, t0)
+        return _search(model, selected, props, canon, succ, stats, limits, progress, symmetry, t0)
     finally:
         if collecting:
             gc.enable()
@@ -80,6 +86,7 @@ def explore(
 def _search(
     model: CompiledModel,
     selected: list[InvariantInfo],
+    props: list[PropertyInfo],
     canon: Callable[[State], State] | None,
     succ: Callable[[State], list[State]],
     stats: Stats,
@@ -148,6 +155,13 @@ def _search(
 
     states_append = states.append
     parent_append = parent.append
+    # the graph, stored only when a temporal property needs it
+    record = any(not p.quantified for p in props)
+    tagged = model.tagged_symmetric_successors if canon is not None else model.tagged_successors
+    edge_start = array("q", [0])
+    edge_to = array("q")
+    edge_act = array("q")
+    enabled: list[int] = []
     i = 0
     depth = 0
     level_end = len(states)
@@ -162,7 +176,7 @@ def _search(
             if limits.max_depth is not None and depth >= limits.max_depth:
                 limit, complete = f"max-depth {limits.max_depth}", False
                 break
-        if not pending and selected:
+        if not pending and selected and not record:
             # Every invariant has its shortest counterexample; like TLC, stop here.
             complete = False
             break
@@ -177,6 +191,41 @@ def _search(
                 progress(stats)
                 next_report = now + PROGRESS_EVERY
         s = states[i]
+        if record:
+            # the same as below, also keeping every edge and the actions enabled here
+            try:
+                pairs = tagged(s)
+            except StepError:
+                pairs = _tagged_around_errors(model, s, i, bound_hits)
+            stats.transitions += len(pairs)
+            mask = 0
+            for aid, t in pairs:
+                j = seen.get(t)
+                if j is None and canon is not None:
+                    t = canon(t)
+                    j = seen.get(t)
+                if j is None:
+                    j = len(states)
+                    seen[t] = j
+                    states_append(t)
+                    parent_append(i)
+                    if check is not None:
+                        try:
+                            ok = check(t)
+                        except StepError:
+                            ok = False
+                        if not ok:
+                            record_broken(t, j)
+                edge_to.append(j)
+                edge_act.append(aid)
+                mask |= 1 << aid
+            enabled.append(mask)
+            edge_start.append(len(edge_to))
+            i += 1
+            if max_states is not None and len(states) >= max_states and i < len(states):
+                limit, complete = f"max-states {max_states}", False
+                break
+            continue
         try:
             nexts = succ(s)
         except StepError:
@@ -256,6 +305,11 @@ def _search(
                 step_error.message,
             )
         )
+    graph = Graph(states, parent, edge_start, edge_to, edge_act, enabled) if record else None
+    for prop in props:
+        results.append(
+            _property_result(model, prop, graph, explored_all, bound_hits, limit, tracer)
+        )
     return CheckResult(
         model=model.name,
         engine="explicit",
@@ -265,6 +319,48 @@ def _search(
         limit=limit,
         notes=list(model.symmetry_notes) if symmetry else [],
     )
+
+
+def _property_result(
+    model: CompiledModel,
+    prop: PropertyInfo,
+    graph: Graph | None,
+    explored_all: bool,
+    bound_hits: dict[str, _BoundHit],
+    limit: str | None,
+    tracer: _Tracer,
+) -> PropertyResult:
+    line = prop.span.line
+    if prop.quantified or graph is None:
+        why = "properties under `forall` are not checked yet (spec/liveness.md)"
+        return PropertyResult(prop.name, "property", NOT_CHECKED, line, reason=why)
+    if not explored_all or bound_hits:
+        why = (
+            f"the search stopped at {limit} before covering every state"
+            if limit
+            else "a step left the model's bounds, so the state graph is incomplete"
+        )
+        return PropertyResult(prop.name, "property", INCONCLUSIVE, line, reason=why)
+    lasso = check_property(model, graph, prop)
+    if lasso is None:
+        return PropertyResult(prop.name, "property", HOLDS, line)
+    return PropertyResult(prop.name, "property", VIOLATED, line, tracer.lasso(lasso))
+
+
+def _tagged_around_errors(
+    model: CompiledModel, s: State, index: int, hits: dict[str, _BoundHit]
+) -> list[tuple[int, State]]:
+    """`_successors_around_errors` with the action of every successor."""
+    out: list[tuple[int, State]] = []
+    for outcomes in model.action_outcomes:
+        for aid, _, t in outcomes(s):
+            if isinstance(t, StepError):
+                key = f"{t.action}/{t.code}"
+                if key not in hits:
+                    hits[key] = _BoundHit(index, t)
+            else:
+                out.append((aid, t))
+    return out
 
 
 def _successors_around_errors(
@@ -326,6 +422,53 @@ class _Tracer:
                     f"replay found no step to state #{target_idx}; this is a kcheck bug"
                 )
         return steps, cur
+
+    def lasso(self, lasso: Lasso) -> Trace:
+        """A lasso of representatives as a trace of real states: each step replayed with its
+        action; the loop replayed again until it returns to the very same state (a renaming of
+        objects can take a few rounds to undo)."""
+        m = self.model
+        decode = m.layout.decode
+        first = lasso.path[0][0]
+        cur = self.states[first]
+        steps = [Step(None, {}, decode(cur))]
+        concrete = [cur]
+
+        def take(node: int, action: int) -> None:
+            nonlocal cur
+            target = self.states[node]
+            for aid, args, t in m.labelled_successors(cur):
+                if aid == action and (self.canon(t) if self.canon else t) == target:
+                    info = m.actions[aid]
+                    steps.append(
+                        Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
+                    )
+                    concrete.append(t)
+                    cur = t
+                    return
+            raise ReplayError(
+                f"replay found no {m.actions[action].label} step; this is a kcheck bug"
+            )
+
+        for node, action in lasso.path[1:]:
+            take(node, action)
+        if lasso.loop_start < 0:
+            return Trace(tuple(steps))
+        start = lasso.loop_start
+        loop = lasso.path[start + 1 :]
+        if not loop:
+            return Trace(tuple(steps), start)
+        # Each round of the loop ends in a renaming of where it began. Replaying is a function
+        # of the state, over the finitely many renamings, so some round's end repeats: the
+        # lasso's loop starts at the first state that comes round again.
+        boundary = {concrete[start]: start}
+        for _ in range(MAX_LOOP_REPEATS):
+            if cur in boundary:
+                return Trace(tuple(steps), boundary[cur])
+            boundary[cur] = len(steps) - 1
+            for node, action in loop:
+                take(node, action)
+        raise ReplayError("a counterexample loop does not close; this is a kcheck bug")
 
     def path(self, idx: int) -> Trace:
         steps, _ = self._replay(self._indices(idx))

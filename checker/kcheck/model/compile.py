@@ -111,6 +111,7 @@ class Compiler:
         # In the per-action generators a failing instance or choice yields its StepError and the
         # enumeration goes on, so every step that does not fail is still found.
         self.tolerant = False
+        self.tagged = False  # hot successors as (action id, state) pairs, for liveness
 
     @contextmanager
     def _unrolled(self, n: int) -> Iterator[None]:
@@ -967,6 +968,8 @@ class Compiler:
         def emit(env: Env, ctx: _Ctx) -> None:
             if labelled:
                 self.gen.emit(f"yield ({aid}, {args}, tuple({ctx.sv}))")
+            elif self.tagged:
+                self.gen.emit(f"_ap(({aid}, tuple({ctx.sv})))")
             else:
                 self.gen.emit(f"_ap(tuple({ctx.sv}))")
 
@@ -1309,7 +1312,14 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
 
     # the hot path: every action inline in one function that returns a list; a second form
     # for symmetric search skips action instances on twin objects (see Compiler._twin_guard)
-    for name, prune in (("_successors", False), ("_successors_sym", True)):
+    hot = (
+        ("_successors", False, False),
+        ("_successors_sym", True, False),
+        ("_tagged", False, True),
+        ("_tagged_sym", True, True),
+    )
+    for name, prune, tagged in hot:
+        c.tagged = tagged
         g.emit(f"def {name}(s):")
         g.depth += 1
         g.emit("out = []")
@@ -1324,6 +1334,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         prelude += [f"{v} = {k}" for k, v in c.hoist.items() if v not in c.hoist_lines]
         g.lines[top:top] = ["    " * g.depth + line for line in prelude]
         c.hoist = None
+        c.tagged = False
         g.emit("return out")
         g.depth -= 1
     # per action, labelled: for traces, and to isolate an action whose step fails
@@ -1347,13 +1358,19 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         c.hoist = None
         g.emit(f"    return bool({body})")
 
+    # the state formulas of temporal properties: P (and Q for leads_to) as predicates
+    for i, p in enumerate(sym.properties):
+        for j, part in enumerate(_parts(p.expr)):
+            g.emit(f"def _prop_{i}_{j}(s):")
+            g.emit(f"    return bool({c.expr(part, {}, 's', _Ctx(-2, '()', 's'))})")
+
     source = g.source()
     ns: dict[str, Any] = dict(_RUNTIME_NS)
     exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
     invariants = tuple(
         InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"]) for i, inv in enumerate(sym.invariants)
     )
-    properties = tuple(PropertyInfo(p.name, p.span, _shape(p.expr)) for p in sym.properties)
+    properties = tuple(_property(c, p, ns, i) for i, p in enumerate(sym.properties))
     canon = make_canonicalizer(layout) if any(k.symmetric for k in layout.kinds) else None
     return CompiledModel(
         name=sym.program.name,
@@ -1361,6 +1378,8 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         actions=tuple(actions),
         initial=ns["_initial"],
         successors=ns["_successors"],
+        tagged_successors=ns["_tagged"],
+        tagged_symmetric_successors=ns["_tagged_sym"],
         symmetric_successors=ns["_successors_sym"],
         action_outcomes=tuple(ns[f"_lab_{aid}"] for aid in range(len(units))),
         invariants=invariants,
@@ -1369,6 +1388,26 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         symmetry_notes=tuple(c.notes),
         python_source=source,
     )
+
+
+def _parts(e: ast.Expr) -> tuple[ast.Expr, ...]:
+    """The state formulas of a supported temporal property: (P,) or (P, Q); () otherwise."""
+    match e:
+        case ast.Temporal(op="eventually", body=ast.Temporal(op="always", body=p)):
+            return (p,)
+        case ast.Temporal(op="always", body=ast.Temporal(op="eventually", body=p)):
+            return (p,)
+        case ast.Temporal(op="always", body=p):
+            return (p,)
+        case ast.LeadsTo(left=p, right=q):
+            return (p, q)
+    return ()
+
+
+def _property(c: Compiler, p: ast.Property, ns: dict[str, Any], i: int) -> PropertyInfo:
+    parts = _parts(p.expr)
+    preds = tuple(ns[f"_prop_{i}_{j}"] for j in range(len(parts)))
+    return PropertyInfo(p.name, p.span, _shape(p.expr), preds, isinstance(p.expr, ast.Quant))
 
 
 def _shape(e: ast.Expr) -> str:

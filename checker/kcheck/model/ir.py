@@ -148,11 +148,14 @@ class InvariantInfo:
 
 @dataclass(frozen=True)
 class PropertyInfo:
-    """A temporal property: parsed and type-checked, not yet checked by any engine."""
+    """A temporal property and its state formulas: (P,) for `eventually always P`,
+    `always eventually P` and `always P`; (P, Q) for `P leads_to Q`."""
 
     name: str
     span: ast.Span
     shape: str  # "eventually always", "always eventually", "leads_to", "always"
+    predicates: tuple[Callable[[State], bool], ...] = ()
+    quantified: bool = False  # under `forall`: not checked yet
 
 
 Successors: TypeAlias = Callable[[State], list[State]]
@@ -172,6 +175,10 @@ class CompiledModel:
     # Up to symmetry the same successors, fewer duplicates: valid only for a search that
     # canonicalises every state it stores.
     symmetric_successors: Successors
+    # The same two, as (action id, next state) pairs: liveness needs to know which action
+    # took each step.
+    tagged_successors: Callable[[State], list[tuple[int, State]]]
+    tagged_symmetric_successors: Callable[[State], list[tuple[int, State]]]
     action_outcomes: tuple[Outcomes, ...]
     invariants: tuple[InvariantInfo, ...]
     properties: tuple[PropertyInfo, ...]

@@ -3,6 +3,7 @@ for every step the action, its arguments and only the fields that changed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
@@ -12,7 +13,7 @@ _MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
 _COLOUR = {HOLDS: "green", VIOLATED: "red", INCONCLUSIVE: "yellow", NOT_CHECKED: "bright_black"}
 
 
-def _show(v: Any) -> str:
+def show_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
@@ -22,16 +23,16 @@ def _show(v: Any) -> str:
     return str(v)
 
 
-def _lookup(state: dict[str, Any], path: str) -> Any:
+def lookup(state: Mapping[str, Any], path: str) -> Any:
     if "." in path and path.split(".", 1)[0].split("#")[0] in state:
         obj, field = path.split(".", 1)
         return state[obj.split("#")[0]][obj][field]
     return state.get(path)
 
 
-def _state_lines(state: dict[str, Any]) -> list[str]:
+def state_lines(state: dict[str, Any]) -> list[str]:
     out: list[str] = []
-    scalars = [f"{k} = {_show(v)}" for k, v in state.items() if not isinstance(v, dict)]
+    scalars = [f"{k} = {show_value(v)}" for k, v in state.items() if not isinstance(v, dict)]
     if scalars:
         out.append(", ".join(scalars))
     for k, objs in state.items():
@@ -39,7 +40,7 @@ def _state_lines(state: dict[str, Any]) -> list[str]:
             if not objs:
                 out.append(f"{k}: (none)")
             for oid, fields in objs.items():
-                fs = ", ".join(f"{f}={_show(v)}" for f, v in fields.items())
+                fs = ", ".join(f"{f}={show_value(v)}" for f, v in fields.items())
                 out.append(f"{oid} {{{fs}}}")
     return out
 
@@ -51,9 +52,9 @@ def format_trace(trace: Trace, style: Any = None) -> list[str]:
     for i, step in enumerate(trace.steps):
         if step.action is None:
             lines.append(f"  {i:>3}  " + st("initial state", bold=True))
-            lines.extend(f"         {x}" for x in _state_lines(step.state or {}))
+            lines.extend(f"         {x}" for x in state_lines(step.state or {}))
         else:
-            args = ", ".join(f"{k}={_show(v)}" for k, v in step.args.items())
+            args = ", ".join(f"{k}={show_value(v)}" for k, v in step.args.items())
             where = f"   (line {step.line})" if step.line else ""
             lines.append(f"  {i:>3}  " + st(f"{step.action}({args})", bold=True) + where)
             if step.error is not None:
@@ -64,19 +65,27 @@ def format_trace(trace: Trace, style: Any = None) -> list[str]:
                     if path.endswith(" created"):
                         oid = path[: -len(" created")]
                         fields = step.state[oid.split("#")[0]][oid]
-                        fs = ", ".join(f"{f}={_show(v)}" for f, v in fields.items())
+                        fs = ", ".join(f"{f}={show_value(v)}" for f, v in fields.items())
                         lines.append(f"         + {oid} {{{fs}}}")
                     elif path.endswith(" deleted"):
                         lines.append(f"         - {path[: -len(' deleted')]}")
                     else:
-                        before, after = _lookup(prev, path), _lookup(step.state, path)
-                        lines.append(f"         {path}: {_show(before)} -> {_show(after)}")
+                        before, after = lookup(prev, path), lookup(step.state, path)
+                        lines.append(
+                            f"         {path}: {show_value(before)} -> {show_value(after)}"
+                        )
                 if not changes:
                     lines.append("         (no change)")
         if step.state is not None:
             prev = step.state
     if trace.loop_start is not None:
-        lines.append(f"  from step {trace.loop_start} the behaviour repeats forever")
+        k, n = trace.loop_start, len(trace.steps) - 1
+        if k == n:
+            lines.append(
+                f"  from step {k} the behaviour stays in this state forever (no action is enabled)"
+            )
+        else:
+            lines.append(f"  then steps {k + 1}-{n} repeat forever (state {n} is state {k} again)")
     return lines
 
 
