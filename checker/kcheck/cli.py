@@ -15,7 +15,7 @@ import click
 
 from kcheck import __version__
 from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
-from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult, Stats
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Stats
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 EXIT_FOR = {HOLDS: EXIT_HOLDS, VIOLATED: EXIT_VIOLATED, INCONCLUSIVE: EXIT_INCONCLUSIVE}
@@ -160,6 +160,13 @@ def main() -> None:
     help="Check only this invariant (repeatable).",
 )
 @click.option(
+    "--property",
+    "properties",
+    multiple=True,
+    metavar="NAME",
+    help="Check only this temporal property (repeatable).",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.option(
@@ -167,6 +174,23 @@ def main() -> None:
     "-o",
     type=click.Path(dir_okay=False, writable=True),
     help="Write the report here instead of stdout.",
+)
+@click.option(
+    "--graph",
+    "graph_path",
+    type=click.Path(dir_okay=False),
+    help="Draw each counterexample as a chain of states (.dot, .svg, .png or .pdf).",
+)
+@click.option(
+    "--swimlane",
+    "swimlane_path",
+    type=click.Path(dir_okay=False),
+    help="Draw each counterexample with one lane per actor (.dot, .svg, .png or .pdf).",
+)
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
+@click.option("--sarif", "sarif_path", type=click.Path(dir_okay=False), help="Write SARIF 2.1.0.")
+@click.option(
+    "--markdown", "markdown_path", type=click.Path(dir_okay=False), help="Write a Markdown summary."
 )
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
 @click.option(
@@ -188,8 +212,14 @@ def verify(
     model: str,
     defines: tuple[str, ...],
     invariants: tuple[str, ...],
+    properties: tuple[str, ...],
     fmt: str,
     output: str | None,
+    graph_path: str | None,
+    swimlane_path: str | None,
+    junit_path: str | None,
+    sarif_path: str | None,
+    markdown_path: str | None,
     no_symmetry: bool,
     max_states: int | None,
     max_depth: int | None,
@@ -200,6 +230,9 @@ def verify(
     from kcheck.explore.bfs import Limits, ReplayError, explore
     from kcheck.model.compile import compile_model
 
+    for flag, path in (("--graph", graph_path), ("--swimlane", swimlane_path)):
+        if path:
+            _check_picture_name(flag, path)
     checked = _load(model, defines)
     symmetry = not no_symmetry
     compiled = compile_model(checked.symbols, symmetry=symmetry)
@@ -211,11 +244,24 @@ def verify(
                 f"--invariant {name}: the model has no invariant `{name}`"
                 + (f"; {hint}" if hint else "")
             )
+    prop_names = [p.name for p in compiled.properties]
+    for name in properties:
+        if name not in prop_names:
+            hint = suggest(name, prop_names)
+            _fail(
+                f"--property {name}: the model has no property `{name}`"
+                + (f"; {hint}" if hint else "")
+            )
+    # Naming some properties of one sort checks only those; naming none of a sort checks
+    # none of it when the other sort was named, and all of it otherwise.
+    chosen_invariants = list(invariants) if invariants or properties else None
+    chosen_properties = list(properties) if invariants or properties else None
     progress = _Progress(enabled=not quiet)
     try:
         result = explore(
             compiled,
-            invariants=list(invariants) if invariants else None,
+            invariants=chosen_invariants,
+            properties=chosen_properties,
             symmetry=symmetry,
             limits=Limits(max_states, max_depth, timeout),
             progress=progress,
@@ -224,17 +270,6 @@ def verify(
         progress.close()
         _fail(f"internal error: {err}", EXIT_INTERNAL)
     progress.close()
-    if not invariants:
-        for prop in compiled.properties:
-            result.properties.append(
-                PropertyResult(
-                    prop.name,
-                    "property",
-                    NOT_CHECKED,
-                    prop.span.line,
-                    reason=f"`{prop.shape}` properties need the liveness checker, not in this release",
-                )
-            )
     for actor in checked.symbols.actors:
         for w in getattr(actor, "watches", ()):
             if w.stale:
@@ -250,14 +285,103 @@ def verify(
         colour = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         text = format_result(result, model, symmetry, colour)
     if output:
-        try:
-            Path(output).write_text(text + "\n", encoding="utf-8")
-        except OSError as err:
-            _fail(f"cannot write {output}: {err.strerror or err}")
+        _write(output, text + "\n")
         click.echo(f"{result.verdict}: report written to {output}", err=True)
     else:
         click.echo(text)
+    _write_reports(
+        model, compiled, result, graph_path, swimlane_path, junit_path, sarif_path, markdown_path
+    )
     sys.exit(EXIT_FOR[result.verdict])
+
+
+def _check_picture_name(flag: str, path: str) -> None:
+    from kcheck.report import dot
+
+    if Path(path).suffix.lower().lstrip(".") not in dot.FORMATS:
+        names = ", ".join(f".{f}" for f in dot.FORMATS)
+        _fail(f"{flag} {path}: the file name must end in one of {names}")
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as err:
+        _fail(f"cannot write {path}: {err.strerror or err}")
+
+
+def _write_reports(
+    model_path: str,
+    compiled: Any,
+    result: Any,
+    graph_path: str | None,
+    swimlane_path: str | None,
+    junit_path: str | None,
+    sarif_path: str | None,
+    markdown_path: str | None,
+) -> None:
+    """The report files asked for with --graph, --swimlane, --junit, --sarif and --markdown."""
+    from kcheck.report import dot
+    from kcheck.report.junit import to_junit
+    from kcheck.report.markdown import to_markdown
+    from kcheck.report.sarif import to_sarif
+
+    traced = [p for p in result.properties if p.trace is not None]
+    kinds = dot.actor_kinds_of(compiled)
+    for path, draw in ((graph_path, dot.trace_graph), (swimlane_path, dot.swimlane)):
+        if not path:
+            continue
+        for p in traced:
+            target = path if len(traced) == 1 else dot.path_for(path, p.name)
+            try:
+                dot.render(draw(p, kinds), target)
+            except dot.ReportError as err:
+                _fail(err.message)
+            click.echo(f"drew {p.name} in {target}", err=True)
+        if not traced:
+            click.echo(f"{path}: no counterexample to draw", err=True)
+    both = [(model_path, result)]
+    if junit_path:
+        _write(junit_path, to_junit(both))
+    if sarif_path:
+        sarif = to_sarif(both, __version__)
+        _write(sarif_path, json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
+    if markdown_path:
+        _write(markdown_path, to_markdown(both))
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option(
+    "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
+)
+@click.option(
+    "--output", "-o", required=True, type=click.Path(dir_okay=False), help="Where to draw it."
+)
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Refuse to draw more states than this.",
+)
+@click.option("--no-symmetry", is_flag=True, help="Draw every slot permutation separately.")
+@_guard
+def graph(
+    model: str, defines: tuple[str, ...], output: str, max_states: int, no_symmetry: bool
+) -> None:
+    """Draw the reachable state space of a small MODEL (.dot, .svg, .png or .pdf)."""
+    from kcheck.model.compile import compile_model
+    from kcheck.report import dot
+
+    _check_picture_name("--output", output)
+    checked = _load(model, defines)
+    compiled = compile_model(checked.symbols, symmetry=not no_symmetry)
+    try:
+        dot.render(dot.state_space_graph(compiled, max_states, not no_symmetry), output)
+    except dot.ReportError as err:
+        _fail(err.message)
+    click.echo(f"drew the state space of {compiled.name} in {output}", err=True)
 
 
 @main.command()

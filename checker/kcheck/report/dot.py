@@ -1,0 +1,507 @@
+"""Pictures of behaviours, drawn with Graphviz: a counterexample as a chain of states, the same
+trace as a swimlane (sequence) diagram with one lane per actor, and the whole reachable graph of
+a small model. This module builds `graphviz.Digraph` objects and renders them; it never prints.
+
+Every label is an HTML-like label built from `html.escape`d text, so nothing a model or a trace
+contains (names, values, error messages) can break out of it. Node names are synthetic (`s3`,
+`r2_1`), never model text.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+# graphviz 0.21 ships no type information (no py.typed, no typeshed stubs). A stub would have
+# to be a top-level `graphviz.pyi` on mypy's path to type this import; the few calls made here
+# are covered by the golden tests instead.
+import graphviz  # type: ignore[import-untyped]
+
+from kcheck.model.ir import CompiledModel, State
+from kcheck.report.text import lookup, show_value
+from kcheck.result import PropertyResult
+from kcheck.trace import Step, Trace, changed_fields
+
+FORMATS = ("dot", "svg", "png", "pdf")
+INSTALL_HINT = (
+    "install Graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`,"
+    " others: https://graphviz.org/download/), or write the DOT source with a .dot extension"
+)
+
+# Actor kinds in lane order; an actor missing from the mapping gets a lane after these.
+KIND_ORDER = ("controller", "scheduler", "process", "fault")
+# A state with more rows than this shows, after the first step, only what changed.
+FULL_STATE_ROWS = 10
+
+_FONT = "Helvetica"
+_CHANGED = "#0b57d0"  # blue: a field the step changed
+_CREATED = "#137333"  # green: an object the step created
+_GONE = "#80868b"  # grey: an object the step deleted, unchanged counts, notes
+_BAD = "#b3261e"  # red: the violation, an error
+_INITIAL_BG = "#e8f0fe"
+_BAD_BG = "#fce8e6"
+_LANE_BG = {
+    "controller": "#e8f0fe",
+    "scheduler": "#fef7e0",
+    "process": "#e6f4ea",
+    "fault": "#fce8e6",
+}
+
+
+class ReportError(Exception):
+    """A report could not be written; the message says what to do about it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- text helpers ---------------------------------------------------------------------------
+
+
+def _h(text: str) -> str:
+    """Text made safe for an HTML-like label (line breaks kept as breaks)."""
+    return html.escape(text, quote=True).replace("\n", '<BR ALIGN="LEFT"/>')
+
+
+def _font(text_html: str, colour: str | None = None, size: int | None = None) -> str:
+    attrs = (f' COLOR="{colour}"' if colour else "") + (f' POINT-SIZE="{size}"' if size else "")
+    return f"<FONT{attrs}>{text_html}</FONT>" if attrs else text_html
+
+
+def _label(inner: str) -> str:
+    """An HTML-like label: the graphviz package passes `<...>` through unquoted."""
+    return f"<{inner}>"
+
+
+def _table(rows: Iterable[str], border: str, bg: str, width: int = 1) -> str:
+    body = "".join(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{r}</TD></TR>' for r in rows)
+    return (
+        f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3"'
+        f' STYLE="ROUNDED" COLOR="{border}" BGCOLOR="{bg}">{body}</TABLE>'
+    )
+
+
+def _call(step: Step) -> str:
+    args = ", ".join(f"{k}={show_value(v)}" for k, v in step.args.items())
+    return f"{step.action}({args})"
+
+
+def _actor(action: str) -> str:
+    return action.split(".", 1)[0]
+
+
+def actor_kinds_of(model: CompiledModel) -> dict[str, str]:
+    """Each actor's kind (controller, process, scheduler or fault), in declaration order: the
+    mapping `trace_graph` and `swimlane` take."""
+    return {a.actor: a.actor_kind for a in model.actions}
+
+
+def _kind_of(actor_kinds: Mapping[str, str], action: str) -> str:
+    return actor_kinds.get(_actor(action), "actor")
+
+
+def _verdict_line(prop: PropertyResult, trace: Trace) -> str:
+    where = f" (line {prop.line})" if prop.line else ""
+    if prop.kind == "bound":
+        return f"{prop.name}{where}"
+    return f"violates {prop.kind} {prop.name}{where}" + _loop_words(trace)
+
+
+def _loop_words(trace: Trace) -> str:
+    """A lasso's last state is its loop's first state again (the engines replay it so); a loop
+    of no steps is a behaviour that stays in its last state (no action is enabled)."""
+    k, n = trace.loop_start, len(trace.steps) - 1
+    if k is None:
+        return ""
+    if k == n:
+        return ": from here it stays in this state forever (no action is enabled)"
+    return f": steps {k + 1}-{n} repeat forever (state {n} is state {k} again)"
+
+
+def _title(prop: PropertyResult, trace: Trace, what: str) -> str:
+    where = f" (line {prop.line})" if prop.line else ""
+    n = len(trace)
+    # a bound's name already says it is one ("bound: no-free-slot in ...")
+    subject = prop.name if prop.name.startswith(f"{prop.kind}:") else f"{prop.kind} {prop.name}"
+    return f"{what} for {subject}{where}, {n} step{'s' if n != 1 else ''}"
+
+
+# --- state rows -----------------------------------------------------------------------------
+
+
+def _object_row(oid: str, fields: Mapping[str, Any], changed: set[str], before: Any) -> str:
+    parts = []
+    for f, v in fields.items():
+        text = _h(f"{f}={show_value(v)}")
+        if f"{oid}.{f}" in changed:
+            was = _font(_h(f" was {show_value(before[oid][f])}"), _GONE, 9)
+            parts.append(f"<B>{_font(text, _CHANGED)}</B>{was}")
+        else:
+            parts.append(text)
+    return f"<B>{_h(oid)}</B>  " + "  ".join(parts)
+
+
+def _state_rows(
+    state: Mapping[str, Any], before: Mapping[str, Any] | None, full: bool
+) -> list[str]:
+    """One row per var and per object; with `before`, what changed is highlighted, and unless
+    `full` the unchanged rows are only counted."""
+    changed = set(changed_fields(dict(before), dict(state))) if before is not None else set()
+    rows: list[str] = []
+    unchanged = 0
+    for key, value in state.items():
+        if isinstance(value, dict):
+            continue
+        if key in changed:
+            was = _font(_h(f" was {show_value(before.get(key) if before else None)}"), _GONE, 9)
+            rows.append(f"<B>{_font(_h(f'{key} = {show_value(value)}'), _CHANGED)}</B>{was}")
+        elif full:
+            rows.append(_h(f"{key} = {show_value(value)}"))
+        else:
+            unchanged += 1
+    for key, objs in state.items():
+        if not isinstance(objs, dict):
+            continue
+        if not objs and full and before is None:
+            rows.append(_font(_h(f"{key}: (none)"), _GONE))
+        old = before.get(key) if before is not None else None
+        old = old if isinstance(old, dict) else {}
+        for oid, fields in objs.items():
+            if f"{oid} created" in changed:
+                fs = "  ".join(_h(f"{f}={show_value(v)}") for f, v in fields.items())
+                rows.append(_font(f"<B>+ {_h(oid)}</B>  {fs}", _CREATED))
+            elif full or any(p.startswith(f"{oid}.") for p in changed):
+                rows.append(_object_row(oid, fields, changed, old))
+            else:
+                unchanged += 1
+        rows.extend(
+            _font(_h(f"− {oid} deleted"), _GONE) for oid in old if f"{oid} deleted" in changed
+        )
+    if unchanged:
+        rows.append(_font(_h(f"… {unchanged} unchanged"), _GONE, 10))
+    elif not rows:
+        rows.append(_font("(empty)", _GONE))
+    return rows
+
+
+def _row_count(state: Mapping[str, Any]) -> int:
+    return sum(len(v) if isinstance(v, dict) else 1 for v in state.values())
+
+
+def _change_lines(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """What a step changed, as the text report words it."""
+    out: list[str] = []
+    for path in changed_fields(dict(before), dict(after)):
+        if path.endswith(" created"):
+            oid = path[: -len(" created")]
+            fields = after[oid.split("#")[0]][oid]
+            fs = ", ".join(f"{f}={show_value(v)}" for f, v in fields.items())
+            out.append(_font(_h(f"+ {oid} {{{fs}}}"), _CREATED))
+        elif path.endswith(" deleted"):
+            out.append(_font(_h(f"− {path[: -len(' deleted')]}"), _GONE))
+        else:
+            old, new = lookup(before, path), lookup(after, path)
+            out.append(_h(f"{path}: {show_value(old)} → ") + f"<B>{_h(show_value(new))}</B>")
+    return out or [_font("(no change)", _GONE)]
+
+
+def trace_graph(
+    prop: PropertyResult, actor_kinds: Mapping[str, str], *, full_rows: int = FULL_STATE_ROWS
+) -> graphviz.Digraph:
+    """The counterexample of `prop` as a chain of states, top to bottom. Each state lists the
+    vars and objects with what its step changed highlighted (states with more than `full_rows`
+    rows show only the changes and a count of the rest); each edge names the actor kind and the
+    call `actor.action(args)`; the last state names the violated property (an error step, its
+    error); a lasso's loop is a dashed back edge to where it starts."""
+    trace = _trace_of(prop)
+    g = _digraph("counterexample", _title(prop, trace, "counterexample"))
+    g.attr(rankdir="TB", nodesep="0.4", ranksep="0.45")
+    last = len(trace.steps) - 1
+    prev: Mapping[str, Any] | None = None
+    for i, step in enumerate(trace.steps):
+        if step.state is None:  # a step that could not complete: only its error to show
+            rows = [
+                f"<B>{_h(f'step {i}')}</B>  " + _font(_h("could not complete"), _BAD),
+                _font(_h(f"error: {step.error}"), _BAD),
+            ]
+            if i == last:
+                rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
+            g.node(f"s{i}", _label(_table(rows, _BAD, _BAD_BG, 2)))
+        else:
+            full = prev is None or _row_count(step.state) <= full_rows
+            head = "initial state" if i == 0 else f"after step {i}"
+            if i == trace.loop_start and i != last:
+                head += ", the loop starts here"
+            elif trace.loop_start is not None and i == last and i != trace.loop_start:
+                head += f", state {trace.loop_start} again"
+            rows = [f"<B>{_h(f'state {i}')}</B>  " + _font(_h(head), _GONE, 10)]
+            rows += _state_rows(step.state, prev, full)
+            bad = i == last and prop.status == "violated"
+            if bad:
+                rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
+            border, bg, width = (
+                (_BAD, _BAD_BG, 2)
+                if bad
+                else ("#1a73e8", _INITIAL_BG, 2)
+                if i == 0
+                else ("#5f6368", "white", 1)
+            )
+            g.node(f"s{i}", _label(_table(rows, border, bg, width)))
+            prev = step.state
+        if i > 0 and step.action is not None:
+            g.edge(f"s{i - 1}", f"s{i}", label=_edge_label(i, step, actor_kinds))
+    k = trace.loop_start
+    if k is not None and 0 <= k <= last:
+        words = "stays here forever" if k == last else f"repeats forever: state {last} is state {k}"
+        g.edge(
+            f"s{last}",
+            f"s{k}",
+            label=_label(_font(_h(words), _BAD)),
+            style="dashed",
+            color=_BAD,
+            constraint="false",
+        )
+    return g
+
+
+def _edge_label(i: int, step: Step, actor_kinds: Mapping[str, str]) -> str:
+    assert step.action is not None
+    kind = _kind_of(actor_kinds, step.action)
+    where = f", line {step.line}" if step.line else ""
+    return _label(
+        _font(_h(f"step {i}: {kind}{where}"), _GONE, 9) + f"<BR/><B>{_h(_call(step))}</B>"
+    )
+
+
+def _trace_of(prop: PropertyResult) -> Trace:
+    if prop.trace is None or not prop.trace.steps:
+        raise ReportError(f"{prop.kind} {prop.name} has no counterexample to draw")
+    return prop.trace
+
+
+def _digraph(name: str, title: str) -> graphviz.Digraph:
+    return graphviz.Digraph(
+        name,
+        graph_attr={
+            "label": _label(f"<B>{_h(title)}</B>"),
+            "labelloc": "t",
+            "fontname": _FONT,
+        },
+        node_attr={"shape": "plain", "fontname": _FONT, "fontsize": "11"},
+        edge_attr={"fontname": _FONT, "fontsize": "10"},
+    )
+
+
+# --- the counterexample as swimlanes --------------------------------------------------------
+
+
+def swimlane(prop: PropertyResult, actor_kinds: Mapping[str, str]) -> graphviz.Digraph:
+    """The counterexample of `prop` as a sequence diagram: one lane per actor that acts in it
+    (controllers, then the scheduler, processes such as the kubelet, then faults), time flowing
+    down, each step a box in its actor's lane with the call and the fields it changed."""
+    trace = _trace_of(prop)
+    actors: list[str] = []
+    for step in trace.steps[1:]:
+        if step.action is not None and _actor(step.action) not in actors:
+            actors.append(_actor(step.action))
+    declared = list(actor_kinds)
+
+    def lane_key(actor: str) -> tuple[int, int, str]:
+        kind = actor_kinds.get(actor)
+        rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+        return rank, declared.index(actor) if actor in declared else len(declared), actor
+
+    lanes = sorted(actors, key=lane_key)
+    g = _digraph("swimlane", _title(prop, trace, "swimlanes"))
+    g.attr(rankdir="TB", nodesep="0.3", ranksep="0.3", newrank="true")
+    g.edge_attr.update(arrowsize="0.7")
+    first = trace.steps[0].state or {}
+    rows = [f"<B>{_h('initial state')}</B>", *_state_rows(first, None, True)]
+    if trace.steps[0].error is not None:
+        rows.append(_font(_h(f"error: {trace.steps[0].error}"), _BAD))
+    if len(trace.steps) == 1 and prop.status == "violated":  # no step to carry the verdict
+        rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
+    g.node("init", _label(_table(rows, "#1a73e8", _INITIAL_BG, 2)))
+    with g.subgraph(name="lanes") as row:
+        row.attr(rank="same")
+        for j, actor in enumerate(lanes):
+            kind = actor_kinds.get(actor, "actor")
+            head = _font(_h(kind), _GONE, 9) + f"<BR/><B>{_h(actor)}</B>"
+            row.node(f"lane{j}", _label(_table([head], "#5f6368", _LANE_BG.get(kind, "#f1f3f4"))))
+            if j:
+                row.edge(f"lane{j - 1}", f"lane{j}", style="invis")
+    for j in range(len(lanes)):
+        g.edge("init", f"lane{j}", style="invis")
+    prev: Mapping[str, Any] = first
+    last = len(trace.steps) - 1
+    boxes: dict[int, str] = {}
+    for i, step in enumerate(trace.steps[1:], start=1):
+        assert step.action is not None
+        lane = lanes.index(_actor(step.action))
+        with g.subgraph(name=f"step{i}") as row:
+            row.attr(rank="same")
+            for j in range(len(lanes)):
+                node = f"r{i}_{j}"
+                if j == lane:
+                    row.node(node, _label(_step_box(i, step, prev, prop, trace, i == last)))
+                    boxes[i] = node
+                else:
+                    row.node(node, "", shape="point", width="0.02", height="0.02", color=_GONE)
+                if j:
+                    row.edge(f"r{i}_{j - 1}", node, style="invis")
+        if step.state is not None:
+            prev = step.state
+    for j in range(len(lanes)):  # lifelines
+        chain = [f"lane{j}"] + [f"r{i}_{j}" for i in range(1, last + 1)]
+        for a, b in itertools.pairwise(chain):
+            g.edge(a, b, style="dashed", color=_GONE, arrowhead="none", weight="100")
+    for i in range(2, last + 1):  # who acts next
+        g.edge(boxes[i - 1], boxes[i], color="#1a73e8", constraint="false")
+    if trace.loop_start is not None and trace.loop_start + 1 in boxes and last in boxes:
+        g.edge(
+            boxes[last],
+            boxes[trace.loop_start + 1],
+            label=_label(_font(_h(f"repeats forever from step {trace.loop_start + 1}"), _BAD)),
+            style="dashed",
+            color=_BAD,
+            constraint="false",
+        )
+    return g
+
+
+def _step_box(
+    i: int,
+    step: Step,
+    before: Mapping[str, Any],
+    prop: PropertyResult,
+    trace: Trace,
+    is_last: bool,
+) -> str:
+    where = f"   line {step.line}" if step.line else ""
+    rows = [f"<B>{_h(f'{i}  {_call(step)}')}</B>" + _font(_h(where), _GONE, 9)]
+    if step.state is None:
+        rows.append(_font(_h(f"error: {step.error}"), _BAD))
+    else:
+        rows += _change_lines(before, step.state)
+    bad = is_last and prop.status == "violated"
+    if bad:
+        rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
+    return _table(rows, _BAD if bad or step.state is None else "#5f6368", "white", 2 if bad else 1)
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render(graph: graphviz.Digraph, path: str) -> None:
+    """Write `graph` to `path` in the format its extension names: .dot writes the DOT source,
+    .svg/.png/.pdf run Graphviz's `dot`. Raises ReportError (never a library exception) when
+    the format is unknown, `dot` is missing or fails, or the file cannot be written."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in FORMATS:
+        what = f"unknown graph format `.{ext}`" if ext else "no extension to pick a format from"
+        raise ReportError(
+            f"cannot write {path}: {what}; use one of " + ", ".join(f".{f}" for f in FORMATS)
+        )
+    data: bytes
+    if ext == "dot":
+        data = graph.source.encode("utf-8")
+    else:
+        try:
+            data = graph.pipe(format=ext, encoding=None)
+        except graphviz.ExecutableNotFound:
+            raise ReportError(
+                f"cannot draw {path}: the Graphviz `dot` program was not found on PATH; "
+                + INSTALL_HINT
+            ) from None
+        except graphviz.CalledProcessError as err:
+            stderr = err.stderr.decode("utf-8", "replace") if err.stderr else ""
+            raise ReportError(
+                f"cannot draw {path}: Graphviz `dot` failed (exit {err.returncode}): "
+                + (stderr.strip() or "no message")
+            ) from None
+    try:
+        Path(path).write_bytes(data)
+    except OSError as err:
+        raise ReportError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def path_for(path: str, name: str) -> str:
+    """`path` with `-NAME` before its extension, NAME made safe for a file name: where the
+    picture of one of several counterexamples goes (`trace.svg` → `trace-no_overcommit.svg`)."""
+    p = Path(path)
+    slug = _UNSAFE.sub("-", name).strip("-.") or "property"
+    return str(p.with_name(f"{p.stem}-{slug}{p.suffix}"))
+
+
+# --- the reachable state space --------------------------------------------------------------
+
+
+def state_space_graph(model: CompiledModel, max_states: int, symmetry: bool) -> graphviz.Digraph:
+    """Every reachable state of a small model (breadth-first, canonical representatives when
+    `symmetry` is on) with an edge per action instance between them. Initial states are drawn
+    blue, states violating an invariant red with the invariants named. Steps that fail (leave
+    the model's bounds) are left out. Raises ReportError past `max_states` states."""
+    canon = model.canonicalize if symmetry else None
+    index: dict[State, int] = {}
+    order: list[State] = []
+    edges: dict[tuple[int, int, str], None] = {}  # ordered and without duplicates
+    queue: deque[State] = deque()
+
+    def visit(s: State) -> int:
+        s = canon(s) if canon is not None else s
+        if s not in index:
+            if len(order) == max_states:
+                raise ReportError(
+                    f"refusing to draw the state space of {model.name}: it has {max_states + 1}+"
+                    f" reachable states, more than the limit of {max_states}; use --max-states to"
+                    " raise the limit, or shrink the model with -D"
+                )
+            index[s] = len(order)
+            order.append(s)
+            queue.append(s)
+        return index[s]
+
+    initial = {visit(s) for s in model.initial()}
+    while queue:
+        s = queue.popleft()
+        src = index[s]
+        for aid, args, t in model.labelled_successors(s):
+            dst = visit(t)
+            described = ", ".join(
+                f"{k}={show_value(v)}" for k, v in model.describe_args(aid, args).items()
+            )
+            edges[(src, dst, f"{model.actions[aid].label}({described})")] = None
+
+    sym = "on" if canon is not None else "off"
+    title = (
+        f"{model.name}: {len(order)} reachable state{'s' if len(order) != 1 else ''}"
+        f" (symmetry {sym}), {len(edges)} transition{'s' if len(edges) != 1 else ''}"
+    )
+    g = _digraph("states", title)
+    g.attr(rankdir="TB", nodesep="0.3", ranksep="0.5")
+    for n, s in enumerate(order):
+        broken = [inv.name for inv in model.invariants if not inv.holds(s)]
+        head = f"<B>{_h(f'state {n}')}</B>"
+        if n in initial:
+            head += "  " + _font(_h("initial"), "#1a73e8", 10)
+        rows = [head, *_state_rows(model.layout.decode(s), None, True)]
+        if broken:
+            rows.append(f"<B>{_font(_h('violates ' + ', '.join(broken)), _BAD)}</B>")
+            style = (_BAD, _BAD_BG, 2)
+        elif n in initial:
+            style = ("#1a73e8", _INITIAL_BG, 2)
+        else:
+            style = ("#5f6368", "white", 1)
+        g.node(f"n{n}", _label(_table(rows, *style)))
+    for src, dst, text in edges:
+        g.edge(f"n{src}", f"n{dst}", label=_label(_h(text)))
+    return g
