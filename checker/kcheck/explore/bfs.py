@@ -310,6 +310,7 @@ def _search(
         results.append(
             _property_result(model, prop, graph, explored_all, bound_hits, limit, tracer)
         )
+    stats.seconds = time.monotonic() - t0  # the liveness analysis included
     return CheckResult(
         model=model.name,
         engine="explicit",
