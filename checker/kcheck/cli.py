@@ -176,6 +176,13 @@ def main() -> None:
     help="Write the report here instead of stdout.",
 )
 @click.option(
+    "--view",
+    type=click.Choice(["trace", "events"]),
+    default="trace",
+    show_default=True,
+    help="Show counterexamples step by step, or as events in the style of kubectl describe.",
+)
+@click.option(
     "--graph",
     "graph_path",
     type=click.Path(dir_okay=False),
@@ -215,6 +222,7 @@ def verify(
     properties: tuple[str, ...],
     fmt: str,
     output: str | None,
+    view: str,
     graph_path: str | None,
     swimlane_path: str | None,
     junit_path: str | None,
@@ -283,7 +291,10 @@ def verify(
         from kcheck.report.text import format_result
 
         colour = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        text = format_result(result, model, symmetry, colour)
+        from kcheck.report.dot import actor_kinds_of
+
+        kinds = actor_kinds_of(compiled)
+        text = format_result(result, model, symmetry, colour, view, kinds)
     if output:
         _write(output, text + "\n")
         click.echo(f"{result.verdict}: report written to {output}", err=True)

@@ -89,7 +89,82 @@ def format_trace(trace: Trace, style: Any = None) -> list[str]:
     return lines
 
 
-def format_result(result: CheckResult, path: str, symmetry: bool, colour: bool) -> str:
+def _reason(action: str) -> str:
+    """`replicaset.scale_up` -> `ScaleUp`, the way Kubernetes names event reasons."""
+    name = action.split(".", 1)[-1]
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_")) or name
+
+
+def format_events(trace: Trace, actor_kinds: Mapping[str, str]) -> list[str]:
+    """The trace as `kubectl describe` shows events: one row per object an action touched."""
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    prev = trace.steps[0].state if trace.steps else None
+    for i, step in enumerate(trace.steps[1:], start=1):
+        assert step.action is not None
+        actor = step.action.split(".", 1)[0]
+        kind = actor_kinds.get(actor, "")
+        warning = kind == "fault" or step.error is not None
+        etype = "Warning" if warning else "Normal"
+        reason = (
+            "Scheduled"
+            if kind == "scheduler" and step.action.endswith(".bind")
+            else _reason(step.action)
+        )
+        if step.error is not None:
+            rows.append((str(i), "Warning", "Failed" + reason, actor, "-", step.error))
+            continue
+        if kind == "scheduler" and step.action.endswith(".bind"):
+            pod, node = step.args.get("pod"), step.args.get("node")
+            rows.append(
+                (str(i), etype, reason, actor, str(pod), f"Successfully assigned {pod} to {node}")
+            )
+            prev = step.state
+            continue
+        per_object: dict[str, list[str]] = {}
+        for path in changed_fields(prev, step.state):
+            if path.endswith(" created"):
+                oid = path[: -len(" created")]
+                fields = (step.state or {})[oid.split("#")[0]][oid]
+                per_object.setdefault(oid, []).append(
+                    "created: " + ", ".join(f"{f}={show_value(v)}" for f, v in fields.items())
+                )
+            elif path.endswith(" deleted"):
+                per_object.setdefault(path[: -len(" deleted")], []).append("deleted")
+            else:
+                before = lookup(prev or {}, path)
+                after = lookup(step.state or {}, path)
+                obj, _, field = path.rpartition(".")
+                change = f"{field or path}: {show_value(before)} -> {show_value(after)}"
+                per_object.setdefault(obj or "-", []).append(change)
+        if not per_object:
+            rows.append((str(i), etype, reason, actor, "-", "(no change)"))
+        for obj, changes in per_object.items():
+            rows.append((str(i), etype, reason, actor, obj, "; ".join(changes)))
+        prev = step.state
+    head = ("Step", "Type", "Reason", "From", "Object", "Message")
+    widths = [max(len(r[c]) for r in [head, *rows]) for c in range(5)]
+    out = ["  Events:"]
+    for r in [head, *rows]:
+        cells = [r[c].ljust(widths[c]) for c in range(5)]
+        out.append("    " + "  ".join(cells) + "  " + r[5])
+    if trace.loop_start is not None:
+        k, n = trace.loop_start, len(trace.steps) - 1
+        out.append(
+            f"    (from step {k} nothing more happens, forever)"
+            if k == n
+            else f"    (steps {k + 1}-{n} repeat forever)"
+        )
+    return out
+
+
+def format_result(
+    result: CheckResult,
+    path: str,
+    symmetry: bool,
+    colour: bool,
+    view: str = "trace",
+    actor_kinds: Mapping[str, str] | None = None,
+) -> str:
     import click
 
     def st(text: str, **kw: Any) -> str:
@@ -122,20 +197,28 @@ def format_result(result: CheckResult, path: str, symmetry: bool, colour: bool) 
     for p in result.properties:
         if p.trace is not None:
             lines.append("")
-            lines.extend(_counterexample(p, st))
+            lines.extend(_counterexample(p, st, view, actor_kinds or {}))
     lines.append("")
     v = result.verdict
     lines.append(st(f"verdict: {v}", fg=_COLOUR[v], bold=True))
     return "\n".join(lines)
 
 
-def _counterexample(p: PropertyResult, st: Any) -> list[str]:
+def _counterexample(
+    p: PropertyResult, st: Any, view: str, actor_kinds: Mapping[str, str]
+) -> list[str]:
     assert p.trace is not None
     where = f" (line {p.line})" if p.line else ""
     n = len(p.trace)
     title = f"counterexample for {p.kind} {p.name}{where}, {n} step{'s' if n != 1 else ''}:"
     lines = [st(title, bold=True)]
-    lines.extend(format_trace(p.trace, st))
+    if view == "events":
+        first = p.trace.steps[0].state or {}
+        lines.append("  initial state:")
+        lines.extend(f"    {x}" for x in state_lines(first))
+        lines.extend(format_events(p.trace, actor_kinds))
+    else:
+        lines.extend(format_trace(p.trace, st))
     if p.kind == "invariant":
         lines.append(f"  the last state violates {p.name}")
     return lines
