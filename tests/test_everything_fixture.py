@@ -23,8 +23,9 @@ def test_every_construct_compiles_and_explores_with_pinned_counts() -> None:
     assert with_symmetry.complete and without.complete
     for result in (with_symmetry, without):
         assert [p.status for p in result.properties if p.kind == "invariant"] == ["holds"] * 5
-        # its one temporal property is quantified, which this release lists as not checked
-        assert [p.status for p in result.properties if p.kind == "property"] == ["not checked"]
+        # its one temporal property fails: per-action fairness lets the scheduler starve a pod
+        (prop,) = [p for p in result.properties if p.kind == "property"]
+        assert (prop.status, prop.reason) == ("violated", "for p=Pod#0")
 
 
 def test_formatting_the_fixture_keeps_its_meaning() -> None:

@@ -140,19 +140,62 @@ def test_liveness_is_inconclusive_when_the_search_is_cut_short() -> None:
     assert set(statuses(result).values()) == {"inconclusive"}
 
 
-def test_quantified_properties_are_listed_as_not_checked() -> None:
+QUANTIFIED = """
+model q
+kind P[2] { ok: bool = false }
+init { create P { } create P { } }
+controller c { action fix for p in P where not p.ok { p.ok := true } }
+fault breaks budget 1 { action spoil for p in P where p.ok { p.ok := false } }
+property all_ok: forall p in P: eventually always p.ok
+property each_fixed: forall p in P: not p.ok leads_to p.ok
+property starves: forall p in P: always eventually not p.ok
+"""
+
+
+def test_quantified_properties_are_checked_binding_by_binding() -> None:
+    for symmetry in (True, False):
+        result = explore(compiled(QUANTIFIED), symmetry=symmetry)
+        assert statuses(result) == {
+            "all_ok": "holds",
+            "each_fixed": "holds",
+            "starves": "violated",
+        }
+        starves = next(p for p in result.properties if p.name == "starves")
+        assert starves.reason == "for p=P#0"
+        assert starves.trace is not None and starves.trace.loop_start is not None
+    notes = explore(compiled(QUANTIFIED)).notes
+    assert any("without symmetry reduction" in n for n in notes)
+
+
+def test_an_objects_obligation_ends_with_it() -> None:
+    """`leads_to` under `forall` is met when the object is deleted before Q holds."""
     result = explore(
         compiled(
             """
-            model q
-            kind P[2] { ok: bool = false }
+            model gone
+            kind P[1] { ok: bool = false }
             init { create P { } }
-            controller c { action fix for p in P where not p.ok { p.ok := true } }
-            property all_ok: forall p in P: eventually always p.ok
+            controller c { action remove for p in P { delete p } }
+            property fixed_or_gone: forall p in P: not p.ok leads_to p.ok
             """
         )
     )
-    assert statuses(result) == {"all_ok": "not checked"}
+    assert statuses(result) == {"fixed_or_gone": "holds"}
+
+
+def test_a_forall_over_a_set_is_not_checked_yet() -> None:
+    result = explore(
+        compiled(
+            """
+            model s
+            enum E { A, B }
+            var chosen: set<E> = {A}
+            controller c { action add when not (B in chosen) { chosen := chosen | {B} } }
+            property each: forall e in chosen: eventually always e in chosen
+            """
+        )
+    )
+    assert statuses(result) == {"each": "not checked"}
 
 
 # ---- a brute-force reference on random graphs ---------------------------------------------

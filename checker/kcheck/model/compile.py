@@ -1358,11 +1358,22 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         c.hoist = None
         g.emit(f"    return bool({body})")
 
-    # the state formulas of temporal properties: P (and Q for leads_to) as predicates
+    # the state formulas of temporal properties: P (and Q for leads_to) as predicates, once
+    # per binding of a property's `forall` binders
+    labels: dict[int, list[str]] = {}
     for i, p in enumerate(sym.properties):
-        for j, part in enumerate(_parts(p.expr)):
-            g.emit(f"def _prop_{i}_{j}(s):")
-            g.emit(f"    return bool({c.expr(part, {}, 's', _Ctx(-2, '()', 's'))})")
+        labels[i] = []
+        for n, (label, env, guard) in enumerate(_instances(c, p.expr)):
+            labels[i].append(label)
+            parts = _parts(_unquantified(p.expr))
+            for j, part in enumerate(parts):
+                code = c.expr(part, env, "s", _Ctx(-2, "()", "s"))
+                if guard:
+                    # the object's obligation starts while it lives, and ends with it
+                    trigger = j == 0 and len(parts) == 2
+                    code = f"({guard}) and ({code})" if trigger else f"not ({guard}) or ({code})"
+                g.emit(f"def _prop_{i}_{n}_{j}(s):")
+                g.emit(f"    return bool({code})")
 
     source = g.source()
     ns: dict[str, Any] = dict(_RUNTIME_NS)
@@ -1370,7 +1381,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     invariants = tuple(
         InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"]) for i, inv in enumerate(sym.invariants)
     )
-    properties = tuple(_property(c, p, ns, i) for i, p in enumerate(sym.properties))
+    properties = tuple(_property(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))
     canon = make_canonicalizer(layout) if any(k.symmetric for k in layout.kinds) else None
     return CompiledModel(
         name=sym.program.name,
@@ -1404,10 +1415,77 @@ def _parts(e: ast.Expr) -> tuple[ast.Expr, ...]:
     return ()
 
 
-def _property(c: Compiler, p: ast.Property, ns: dict[str, Any], i: int) -> PropertyInfo:
-    parts = _parts(p.expr)
-    preds = tuple(ns[f"_prop_{i}_{j}"] for j in range(len(parts)))
-    return PropertyInfo(p.name, p.span, _shape(p.expr), preds, isinstance(p.expr, ast.Quant))
+MAX_PROPERTY_INSTANCES = 256  # bindings of a quantified property checked one by one
+
+
+def _unquantified(e: ast.Expr) -> ast.Expr:
+    while isinstance(e, ast.Quant) and e.quant == "forall":
+        e = e.body
+    return e
+
+
+def _instances(c: Compiler, e: ast.Expr) -> list[tuple[str, Env, str]]:
+    """Every binding of a property's leading `forall` binders: (label, env, guard), the guard
+    saying that each bound object is live and the `where` holds. One unnamed binding for an
+    unquantified property; none when a domain is not a kind, an enum or a constant range, or
+    when there are too many bindings to check one by one."""
+    out: list[tuple[str, Env, list[str]]] = [("", {}, [])]
+    while isinstance(e, ast.Quant) and e.quant == "forall":
+        for b in e.binders:
+            nxt: list[tuple[str, Env, list[str]]] = []
+            for label, env, guard in out:
+                if isinstance(b.domain, ast.RangeDomain):
+                    try:
+                        lo, hi = c._const(b.domain.lo), c._const(b.domain.hi)
+                    except (AssertionError, KeyError, TypeError, NameError):
+                        return []
+                    values: list[tuple[str, str, str | None]] = [
+                        (str(v), str(v), None) for v in range(lo, hi + 1)
+                    ]
+                    ty: Type = INT
+                else:
+                    d = b.domain.expr
+                    if not isinstance(d, ast.Name) or d.id in env:
+                        return []
+                    if d.id in c.sym.kinds:
+                        k = c.layout.kind(d.id)
+                        ty = TRef(d.id)
+                        values = [
+                            (f"{d.id}#{i}", str(i), f"s[{k.slot_base(i)}]") for i in range(k.slots)
+                        ]
+                    elif d.id in c.sym.enums:
+                        ty = TEnum(d.id)
+                        values = [(m, str(i), None) for i, m in enumerate(c.sym.enums[d.id])]
+                    else:
+                        return []
+                for shown, code, live in values:
+                    env2 = {**env, b.name: Local(code, ty)}
+                    tag = f"{b.name}={shown}"
+                    nxt.append(
+                        (
+                            f"{label}, {tag}" if label else tag,
+                            env2,
+                            [*guard, *([live] if live else [])],
+                        )
+                    )
+            out = nxt
+            if len(out) > MAX_PROPERTY_INSTANCES:
+                return []
+        if e.where is not None:
+            out = [(label, env, [*guard, c.expr(e.where, env, "s")]) for label, env, guard in out]
+        e = e.body
+    return [(label, env, " and ".join(f"({g})" for g in guard)) for label, env, guard in out]
+
+
+def _property(p: ast.Property, ns: dict[str, Any], i: int, labels: list[str]) -> PropertyInfo:
+    parts = _parts(_unquantified(p.expr))
+    instances = tuple(
+        (label, tuple(ns[f"_prop_{i}_{k}_{j}"] for j in range(len(parts))))
+        for k, label in enumerate(labels)
+    )
+    quantified = isinstance(p.expr, ast.Quant)
+    preds = instances[0][1] if instances and not quantified else ()
+    return PropertyInfo(p.name, p.span, _shape(p.expr), preds, quantified, instances)
 
 
 def _shape(e: ast.Expr) -> str:

@@ -155,7 +155,10 @@ class PropertyInfo:
     span: ast.Span
     shape: str  # "eventually always", "always eventually", "leads_to", "always"
     predicates: tuple[Callable[[State], bool], ...] = ()
-    quantified: bool = False  # under `forall`: not checked yet
+    quantified: bool = False  # under `forall`: checked once per binding, without symmetry
+    # (binding label, predicates) per binding of the `forall` binders; empty when the
+    # property cannot be checked binding by binding (see compile._instances)
+    instances: tuple[tuple[str, tuple[Callable[[State], bool], ...]], ...] = ()
 
 
 Successors: TypeAlias = Callable[[State], list[State]]
