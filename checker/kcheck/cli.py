@@ -199,6 +199,12 @@ def main() -> None:
 @click.option(
     "--markdown", "markdown_path", type=click.Path(dir_okay=False), help="Write a Markdown summary."
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Write a self-contained HTML report (pictures embedded).",
+)
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
 @click.option(
     "--max-states",
@@ -228,6 +234,7 @@ def verify(
     junit_path: str | None,
     sarif_path: str | None,
     markdown_path: str | None,
+    report_path: str | None,
     no_symmetry: bool,
     max_states: int | None,
     max_depth: int | None,
@@ -301,7 +308,15 @@ def verify(
     else:
         click.echo(text)
     _write_reports(
-        model, compiled, result, graph_path, swimlane_path, junit_path, sarif_path, markdown_path
+        model,
+        compiled,
+        result,
+        graph_path,
+        swimlane_path,
+        junit_path,
+        sarif_path,
+        markdown_path,
+        report_path,
     )
     sys.exit(EXIT_FOR[result.verdict])
 
@@ -330,8 +345,10 @@ def _write_reports(
     junit_path: str | None,
     sarif_path: str | None,
     markdown_path: str | None,
+    report_path: str | None,
 ) -> None:
-    """The report files asked for with --graph, --swimlane, --junit, --sarif and --markdown."""
+    """The report files asked for with --graph, --swimlane, --junit, --sarif, --markdown and
+    --report."""
     from kcheck.report import dot
     from kcheck.report.junit import to_junit
     from kcheck.report.markdown import to_markdown
@@ -359,6 +376,11 @@ def _write_reports(
         _write(sarif_path, json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
     if markdown_path:
         _write(markdown_path, to_markdown(both))
+    if report_path:
+        from kcheck.report.html import to_html
+
+        _write(report_path, to_html(model_path, compiled, result, __version__))
+        click.echo(f"{result.verdict}: HTML report written to {report_path}", err=True)
 
 
 @main.command()

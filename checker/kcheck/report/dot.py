@@ -64,9 +64,14 @@ class ReportError(Exception):
 # --- text helpers ---------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # graphviz rejects these in labels
+
+
 def _h(text: str) -> str:
-    """Text made safe for an HTML-like label (line breaks kept as breaks)."""
-    return html.escape(text, quote=True).replace("\n", '<BR ALIGN="LEFT"/>')
+    """Text made safe for an HTML-like label (line breaks kept as breaks, control characters
+    shown as \\xNN as the other reports do)."""
+    shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return html.escape(shown, quote=True).replace("\n", '<BR ALIGN="LEFT"/>')
 
 
 def _font(text_html: str, colour: str | None = None, size: int | None = None) -> str:
