@@ -470,3 +470,29 @@ def fmt(models: tuple[str, ...], check_only: bool) -> None:
             click.echo(f"{path}: formatted")
     if unformatted:
         sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="The kcheck.toml or pyproject.toml to read (default: look in the current directory).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Write the reports here instead of the configured `out` (default reports/).",
+)
+@click.option("--no-cache", is_flag=True, help="Check every model again, ignoring the cache.")
+@_guard
+def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
+    """Check every configured model against its expected verdicts (docs/ci.md).
+
+    Exit codes: 0 all as expected, 1 an unexpected verdict, 2 a configuration error or a
+    model that does not load.
+    """
+    from kcheck.ci import run_ci
+
+    sys.exit(run_ci(config_path, out_dir, no_cache, click.echo))

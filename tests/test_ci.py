@@ -1,0 +1,326 @@
+"""`kcheck ci` on a fixture repository (tests/fixtures/ci_repo, copied for each test): a model
+that holds (swept over a parameter), one with an unexpected violation and one whose violation is
+expected. Exit codes, the summary, the reports, the cache and configuration errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from kcheck.ci import run_ci
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ci_repo"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(FIXTURE, root)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    return root
+
+
+def ci(
+    config: str | None = None, out: str | None = None, no_cache: bool = False
+) -> tuple[int, str]:
+    lines: list[str] = []
+    code = run_ci(config, out, no_cache, lines.append)
+    text = "\n".join(lines)
+    assert "Traceback" not in text
+    return code, text
+
+
+def drop_overshoot(root: Path) -> None:
+    (root / "models" / "overshoot.kdsl").unlink()
+
+
+def write_config(root: Path, text: str) -> None:
+    (root / "kcheck.toml").write_text(text)
+
+
+def test_an_unexpected_violation_exits_1_and_is_named(repo: Path) -> None:
+    code, out = ci()
+    assert code == 1
+    (line,) = [ln for ln in out.splitlines() if "overshoot.kdsl" in ln]
+    assert "UNEXPECTED" in line
+    assert "5 checks: 4 OK, 1 UNEXPECTED" in out
+
+
+def test_an_expected_violation_from_the_expect_line_is_ok(repo: Path) -> None:
+    _, out = ci()
+    (line,) = [ln for ln in out.splitlines() if "known_bug.kdsl" in ln]
+    assert "violated (2 steps)" in line and " OK" in line and "UNEXPECTED" not in line
+
+
+def test_everything_as_expected_exits_0(repo: Path) -> None:
+    drop_overshoot(repo)
+    code, out = ci()
+    assert code == 0, out
+    assert "0 UNEXPECTED" in out
+
+
+def test_a_sweep_runs_once_per_value(repo: Path) -> None:
+    drop_overshoot(repo)
+    _, out = ci()
+    counter = [ln for ln in out.splitlines() if "counter.kdsl" in ln]
+    assert [p for p in ("target=0", "target=1", "target=2") if any(p in ln for ln in counter)] == [
+        "target=0",
+        "target=1",
+        "target=2",
+    ]
+    assert "4 runs" in out
+
+
+def test_a_sweep_of_several_names_runs_their_product(repo: Path) -> None:
+    drop_overshoot(repo)
+    text = (
+        (repo / "kcheck.toml")
+        .read_text()
+        .replace('defines = { target = "0..2" }', "defines = { target = [1, 2], MAX = [2, 3] }")
+    )
+    write_config(repo, text)
+    code, out = ci()
+    assert code == 0, out
+    assert "5 runs" in out  # 2 x 2 for counter, 1 for known_bug
+
+
+def test_the_reports_are_written_and_parse(repo: Path) -> None:
+    ci()
+    reports = repo / "reports"
+    junit = ET.parse(reports / "junit.xml").getroot()
+    assert junit.tag == "testsuites"
+    # only the unexpected verdict fails; the known bug's violation passes, its trace kept
+    assert junit.get("failures") == "1"
+    failing = [c.get("classname") for c in junit.iter("testcase") if c.find("failure") is not None]
+    assert failing == ["models/overshoot.kdsl"]
+    sarif = json.loads((reports / "kcheck.sarif").read_text())
+    assert sarif["version"] == "2.1.0" and sarif["runs"]
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+        for loc in r["locations"]
+    }
+    assert uris == {"models/known_bug.kdsl", "models/overshoot.kdsl"}
+    summary = (reports / "summary.md").read_text()
+    assert "UNEXPECTED" in summary and "overshoot" in summary
+    assert json.loads((reports / "cache.json").read_text())["entries"]
+
+
+def test_sarif_validates_against_its_schema(repo: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schemas = sorted((REPO / "tests" / "schemas").glob("sarif*.json"))
+    if not schemas:
+        pytest.skip("no SARIF schema in tests/schemas")
+    ci()
+    schema = json.loads(schemas[0].read_text())
+    jsonschema.validate(json.loads((repo / "reports" / "kcheck.sarif").read_text()), schema)
+
+
+def test_the_summary_is_appended_to_the_github_step_summary(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = repo / "step.md"
+    step.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    ci()
+    text = step.read_text()
+    assert text.startswith("earlier step\n") and "# kcheck ci" in text
+
+
+def test_out_overrides_the_configured_directory(repo: Path, tmp_path: Path) -> None:
+    ci(out=str(tmp_path / "elsewhere"))
+    assert (tmp_path / "elsewhere" / "junit.xml").is_file()
+    assert not (repo / "reports").exists()
+
+
+def test_a_second_run_is_taken_from_the_cache(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first_code, first = ci()
+    assert "0 cached" in first
+    import kcheck.explore.bfs as bfs
+
+    def must_not_explore(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a cached model was explored again")
+
+    monkeypatch.setattr(bfs, "explore", must_not_explore)
+    code, out = ci()
+    assert code == first_code == 1
+    assert "5 runs, 5 cached" in out
+    # the reports rebuilt from the cache still carry the counterexamples
+    junit = ET.parse(repo / "reports" / "junit.xml").getroot()
+    assert junit.get("failures") == "1"
+    assert "raiser.raise" in (repo / "reports" / "summary.md").read_text()
+
+
+def test_no_cache_checks_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ci()
+    import kcheck.explore.bfs as bfs
+
+    calls: list[str] = []
+    real = bfs.explore
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append("explore")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bfs, "explore", counting)
+    _, out = ci(no_cache=True)
+    assert len(calls) == 5
+    assert "0 cached" in out
+
+
+def test_a_changed_model_is_checked_again(repo: Path) -> None:
+    ci()
+    known = repo / "models" / "known_bug.kdsl"
+    known.write_text(known.read_text() + "\n// an edit\n")
+    _, out = ci()
+    assert "5 runs, 4 cached" in out
+
+
+def test_an_expected_violation_that_now_holds_is_unexpected(repo: Path) -> None:
+    drop_overshoot(repo)
+    known = repo / "models" / "known_bug.kdsl"
+    known.write_text(known.read_text().replace("n <= target {", "n < target {"))
+    code, out = ci()
+    assert code == 1
+    (line,) = [ln for ln in out.splitlines() if "known_bug.kdsl" in ln]
+    assert "UNEXPECTED" in line and "fixed?" in line
+
+
+def test_the_config_expectation_replaces_the_expect_line(repo: Path) -> None:
+    write_config(
+        repo,
+        'models = ["models/*.kdsl"]\n'
+        '[[model]]\npath = "models/overshoot.kdsl"\n'
+        'expect = { never_past_target = "violated" }\n',
+    )
+    code, out = ci()
+    assert code == 0, out
+
+
+def test_an_inconclusive_run_is_unexpected(repo: Path) -> None:
+    drop_overshoot(repo)
+    write_config(repo, 'models = ["models/counter.kdsl"]\nmax_depth = 0\n')
+    code, out = ci()
+    assert code == 1
+    assert "inconclusive" in out
+
+
+def test_a_model_that_does_not_load_exits_2_with_its_diagnostics(repo: Path) -> None:
+    (repo / "models" / "broken.kdsl").write_text("model broken\nvar n: 0..3 = nope\n")
+    code, out = ci()
+    assert code == 2
+    assert "models/broken.kdsl:2:" in out and "error[" in out
+    # the other models are still checked and reported
+    assert (repo / "reports" / "junit.xml").is_file()
+
+
+def test_an_unknown_define_is_a_load_error(repo: Path) -> None:
+    drop_overshoot(repo)
+    write_config(repo, 'models = ["models/counter.kdsl"]\ndefines = { NOPE = 1 }\n')
+    code, out = ci()
+    assert code == 2
+    assert "NOPE" in out
+
+
+def test_an_unknown_expected_property_is_an_error(repo: Path) -> None:
+    write_config(
+        repo, 'models = ["models/counter.kdsl"]\nexpect = { never_pst_target = "holds" }\n'
+    )
+    code, out = ci()
+    assert code == 2
+    assert "did you mean `never_past_target`?" in out
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            'models = ["models/*.kdsl"]\nmax_sates = 3\n',
+            "kcheck.toml: max_sates: unknown key; did you mean `max_states`?",
+        ),
+        ('models = "models/*.kdsl"\n', "kcheck.toml: models: must be a list of globs"),
+        (
+            'models = ["models/*.kdsl"]\nmax_states = "10"\n',
+            'kcheck.toml: max_states: must be an integer of at least 1, got "10"',
+        ),
+        (
+            'models = ["models/*.kdsl"]\nengine = "smt"\n',
+            'kcheck.toml: engine: engine "smt" is not available',
+        ),
+        (
+            'models = ["models/*.kdsl"]\nsymmetry = "yes"\n',
+            "kcheck.toml: symmetry: must be true or false",
+        ),
+        (
+            'models = ["models/*.kdsl"]\nexpect = { x = "broken" }\n',
+            'kcheck.toml: expect.x: must be "holds" or "violated"',
+        ),
+        (
+            'models = ["models/*.kdsl"]\n[[model]]\ndefines = { target = 1 }\n',
+            "kcheck.toml: model[0].path: every [[model]] table needs a `path` glob",
+        ),
+        (
+            'models = ["models/*.kdsl"]\n[[model]]\npath = "x"\ndefines = { target = "3..1" }\n',
+            "model[0].defines.target: the range '3..1' is empty",
+        ),
+        ('models = ["nothing/*.kdsl"]\n', "kcheck.toml: models: 'nothing/*.kdsl' matches no file"),
+        ("models = [\n", "kcheck.toml: not valid TOML"),
+        ("out = 'reports'\n", "no models to check"),
+    ],
+)
+def test_config_errors_exit_2_naming_the_file_and_key(
+    repo: Path, config: str, message: str
+) -> None:
+    write_config(repo, config)
+    code, out = ci()
+    assert code == 2
+    assert out.startswith("kcheck: error: ")
+    assert message in out, out
+    assert not (repo / "reports").exists()
+
+
+def test_no_config_names_both_files(repo: Path) -> None:
+    (repo / "kcheck.toml").unlink()
+    code, out = ci()
+    assert code == 2
+    assert "kcheck.toml" in out and "[tool.kcheck]" in out and "pyproject.toml" in out
+
+
+def test_the_config_may_live_in_pyproject(repo: Path) -> None:
+    drop_overshoot(repo)
+    (repo / "kcheck.toml").unlink()
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.kcheck]\nmodels = ["models/*.kdsl"]\nout = "ci-out"\n'
+    )
+    code, out = ci()
+    assert code == 0, out
+    assert (repo / "ci-out" / "summary.md").is_file()
+    (repo / "pyproject.toml").write_text('[tool.kcheck]\nmodels = ["models/*.kdsl"]\nouts = 1\n')
+    code, out = ci()
+    assert code == 2 and "pyproject.toml: tool.kcheck.outs: unknown key" in out
+
+
+def test_an_explicit_config_path_is_used(repo: Path, tmp_path: Path) -> None:
+    drop_overshoot(repo)
+    other = repo / "ci.toml"
+    other.write_text('models = ["models/counter.kdsl"]\n')
+    code, out = ci(config=str(other))
+    assert code == 0, out
+    assert "1 runs" in out
+    code, out = ci(config=str(tmp_path / "missing.toml"))
+    assert code == 2 and "no such configuration file" in out
+
+
+def test_the_repository_gates_its_own_models(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    code, out = ci(out=str(tmp_path / "reports"))
+    assert code == 0, out
