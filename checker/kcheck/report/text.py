@@ -185,15 +185,7 @@ def format_result(
     lines = [head]
     lines.extend(f"note: {n}" for n in result.notes)
     lines.append("")
-    width = max((len(p.name) for p in result.properties), default=0)
-    for p in result.properties:
-        mark = st(f"{_MARK[p.status]:>4}", fg=_COLOUR[p.status], bold=True)
-        detail = p.status
-        if p.trace is not None and p.status == VIOLATED:
-            detail += f" (counterexample of {len(p.trace)} step{'s' if len(p.trace) != 1 else ''})"
-        if (p.reason and p.kind != "bound") or p.reason:
-            detail += f": {p.reason}"
-        lines.append(f"  {mark}  {p.kind:<9} {p.name:<{width}}  {detail}")
+    lines.append(_verdict_table(result, colour))
     for p in result.properties:
         if p.trace is not None:
             lines.append("")
@@ -202,6 +194,41 @@ def format_result(
     v = result.verdict
     lines.append(st(f"verdict: {v}", fg=_COLOUR[v], bold=True))
     return "\n".join(lines)
+
+
+def _verdict_table(result: CheckResult, colour: bool) -> str:
+    """The verdict per property as a rich table; colours only when asked (on a terminal)."""
+    from io import StringIO
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+    table.add_column("", justify="right")
+    table.add_column("kind")
+    table.add_column("property")
+    table.add_column("verdict", overflow="fold")
+    for p in result.properties:
+        detail = p.status
+        if p.trace is not None and p.status == VIOLATED:
+            detail += f" (counterexample of {len(p.trace)} step{'s' if len(p.trace) != 1 else ''})"
+        if p.reason:
+            detail += f": {p.reason}"
+        style = f"bold {_COLOUR[p.status]}"
+        table.add_row(Text(_MARK[p.status], style=style), p.kind, p.name, Text(detail))
+    out = StringIO()
+    console = Console(
+        file=out,
+        width=160,
+        force_terminal=colour,
+        no_color=not colour,
+        color_system="standard" if colour else None,
+        highlight=False,
+    )
+    console.print(table)
+    return "\n".join("  " + line.rstrip() for line in out.getvalue().rstrip("\n").split("\n"))
 
 
 def _counterexample(
