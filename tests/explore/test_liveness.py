@@ -361,3 +361,21 @@ def test_symmetry_never_changes_a_liveness_verdict(text: str) -> None:
         if prop.kind == "property" and prop.trace is not None and prop.trace.loop_start is not None:
             steps = prop.trace.steps
             assert steps[-1].state == steps[prop.trace.loop_start].state
+
+
+def test_a_property_that_cannot_be_evaluated_is_violated_where_it_fails() -> None:
+    """Even in a state no fair behaviour stays in: a formula error is a model error."""
+    result = explore(
+        compiled(
+            """
+            model divides
+            var x: 0..1 = 0
+            controller c { action a when x == 0 { x := 1 } }
+            property p: eventually always (1 / x) == 1
+            """
+        )
+    )
+    (prop,) = result.properties
+    assert prop.status == "violated"
+    assert prop.reason is not None and "division by zero" in prop.reason
+    assert prop.trace is not None and len(prop.trace) == 0

@@ -366,12 +366,35 @@ def _property_result(
         return PropertyResult(prop.name, "property", INCONCLUSIVE, line, reason=why)
     for label, preds in prop.instances:
         one = PropertyInfo(prop.name, prop.span, prop.shape, preds)
+        # Like an invariant, a formula that cannot be evaluated in some reachable state (it
+        # reads a field through `none`, divides by zero) is a violation, wherever that state is.
+        for i, st in enumerate(graph.states):
+            failure = _failure(preds, st)
+            if failure is not None:
+                why = f"cannot be evaluated in the last state: {failure}"
+                if label:
+                    why = f"for {label}; {why}"
+                return PropertyResult(prop.name, "property", VIOLATED, line, tracer.path(i), why)
         lasso = check_property(model, graph, one)
         if lasso is not None:
-            binding = f"for {label}" if label else None
+            notes = [f"for {label}"] if label else []
+            if lasso.trigger is not None:
+                notes.append(
+                    f"its left side holds at step {lasso.trigger}, its right side never after"
+                )
             trace = tracer.lasso(lasso)
-            return PropertyResult(prop.name, "property", VIOLATED, line, trace, binding)
+            reason = "; ".join(notes) or None
+            return PropertyResult(prop.name, "property", VIOLATED, line, trace, reason)
     return PropertyResult(prop.name, "property", HOLDS, line)
+
+
+def _failure(preds: tuple[Callable[[State], bool], ...], s: State) -> str | None:
+    try:
+        for p in preds:
+            p(s)
+    except StepError as err:
+        return err.message
+    return None
 
 
 def _tagged_around_errors(

@@ -65,6 +65,7 @@ class Lasso:
 
     path: list[tuple[int, int]]
     loop_start: int
+    trigger: int | None = None  # leads_to: the step where the left side holds
 
 
 def _sccs(graph: Graph, keep: list[bool], nodes: Iterable[int]) -> list[list[int]]:
@@ -318,10 +319,11 @@ def check_property(model: CompiledModel, graph: Graph, prop: PropertyInfo) -> La
                 to_comp = c.path_within(s, lambda u: u in members, allowed)
             except AssertionError:
                 continue
-            prefix = c.prefix_to(s) + to_comp
+            to_start = c.prefix_to(s)
+            prefix = to_start + to_comp
             entry = prefix[-1][0]
             steps = c.loop(comp, entry, [])
-            return Lasso(prefix + steps, len(prefix) - 1)
+            return Lasso(prefix + steps, len(prefix) - 1, len(to_start) - 1)
         raise AssertionError("a leads_to component that no start reaches")
     raise ValueError(f"unsupported property shape {prop.shape}")
 
