@@ -225,16 +225,7 @@ def _search(
                     j = seen.get(t)
                 if j is None:
                     j = len(states)
-                    seen[t] = j
-                    states_append(t)
-                    parent_append(i)
-                    if check is not None:
-                        try:
-                            ok = check(t)
-                        except StepError:
-                            ok = False
-                        if not ok:
-                            record_broken(t, j)
+                    add(t, i)
                 edge_to.append(j)
                 edge_act.append(aid)
                 mask |= 1 << aid
@@ -258,7 +249,7 @@ def _search(
                 t = canon(t)
                 if t in seen:
                     continue
-            # a new state, added inline: this loop is the explorer's hot path
+            # a new state, as add() does it, inline: this loop is the explorer's hot path
             idx = len(states)
             seen[t] = idx
             states_append(t)
