@@ -9,6 +9,7 @@ or a model that does not load."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import itertools
@@ -356,7 +357,11 @@ class LoadFailure:
 
 
 def _expand(base: Path, pattern: str) -> list[Path]:
-    return sorted(p for p in base.glob(pattern) if p.is_file()) if pattern else []
+    """The files a glob names, relative to the config's folder unless it is absolute."""
+    if not pattern:
+        return []
+    full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+    return sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
 
 
 def plan(config: Config) -> tuple[list[Job], list[LoadFailure]]:
@@ -377,7 +382,12 @@ def plan(config: Config) -> tuple[list[Job], list[LoadFailure]]:
     jobs: list[Job] = []
     failures: list[LoadFailure] = []
     for file in sorted(files):
-        shown = file.relative_to(config.base).as_posix()
+        # shown relative to the config's folder when it lies inside it, else as configured
+        shown = (
+            file.relative_to(config.base).as_posix()
+            if file.is_relative_to(config.base)
+            else file.as_posix()
+        )
         settings = config.defaults
         for rule, hits in zip(config.rules, matched, strict=True):
             if file in hits:
