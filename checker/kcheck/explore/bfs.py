@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from kcheck.explore.liveness import MAX_LOOP_REPEATS, Graph, Lasso, check_property
 from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
+from kcheck.model.symmetry import find_renaming
 from kcheck.result import (
     HOLDS,
     INCONCLUSIVE,
@@ -449,20 +450,36 @@ class _Tracer:
         cur = self.states[indices[0]]
         steps = [Step(None, {}, decode(cur))]
         for target_idx in indices[1:]:
-            target = self.states[target_idx]
-            for aid, args, t in m.labelled_successors(cur):
-                if (self.canon(t) if self.canon else t) == target:
-                    info = m.actions[aid]
-                    steps.append(
-                        Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
-                    )
-                    cur = t
-                    break
-            else:
+            found = self.step_to(cur, self.states[target_idx], None)
+            if found is None:
                 raise ReplayError(
                     f"replay found no step to state #{target_idx}; this is a kcheck bug"
                 )
+            aid, args, t = found
+            info = m.actions[aid]
+            steps.append(
+                Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
+            )
+            cur = t
         return steps, cur
+
+    def step_to(
+        self, cur: State, target: State, action: int | None
+    ) -> tuple[int, tuple[int, ...], State] | None:
+        """A step from the concrete state `cur` to one the stored representative `target`
+        stands for. Usually its representative is `target` itself; where the representative
+        is not unique (ties between look-alike objects), the same state up to a renaming of
+        objects is found by an exact search instead."""
+        m = self.model
+        succ = [x for x in m.labelled_successors(cur) if action is None or x[0] == action]
+        for aid, args, t in succ:
+            if (self.canon(t) if self.canon else t) == target:
+                return aid, args, t
+        if self.canon is not None:
+            for aid, args, t in succ:
+                if find_renaming(m.layout, t, target) is not None:
+                    return aid, args, t
+        return None
 
     def lasso(self, lasso: Lasso) -> Trace:
         """A lasso of representatives as a trace of real states: each step replayed with its
@@ -477,19 +494,18 @@ class _Tracer:
 
         def take(node: int, action: int) -> None:
             nonlocal cur
-            target = self.states[node]
-            for aid, args, t in m.labelled_successors(cur):
-                if aid == action and (self.canon(t) if self.canon else t) == target:
-                    info = m.actions[aid]
-                    steps.append(
-                        Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
-                    )
-                    concrete.append(t)
-                    cur = t
-                    return
-            raise ReplayError(
-                f"replay found no {m.actions[action].label} step; this is a kcheck bug"
+            found = self.step_to(cur, self.states[node], action)
+            if found is None:
+                raise ReplayError(
+                    f"replay found no {m.actions[action].label} step; this is a kcheck bug"
+                )
+            aid, args, t = found
+            info = m.actions[aid]
+            steps.append(
+                Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
             )
+            concrete.append(t)
+            cur = t
 
         for node, action in lasso.path[1:]:
             take(node, action)

@@ -42,17 +42,24 @@ def _exprs(node: Any) -> Iterator[Any]:
         yield from _exprs(getattr(node, name))
 
 
-def _loop_is_order_safe(loop: ast.For) -> bool:
+def _loop_is_order_safe(loop: ast.For, sym: Symbols) -> bool:
     """Safe when every iteration writes only fields of its own object and reads those fields
-    of no other object: then the iterations commute."""
+    of no other object: then the iterations commute. An iteration may also delete its own
+    object when nothing refers to that kind and the body never counts or ranges over it."""
     own = {b.name for b in loop.binders}
     written: set[str] = set()
+    deleted: set[str] = set()
     for s in ast.walk_stmts(loop.body.stmts):
         match s:
             case ast.Assign(target=t):
                 if len(t.parts) != 2 or t.parts[0] not in own:
                     return False
                 written.add(t.parts[1])
+            case ast.Delete(target=ast.Name(id=x)) if x in own:
+                kind = _binder_kind(loop, x, sym)
+                if kind is None or _referenced(kind, sym):
+                    return False
+                deleted.add(kind)
             case ast.Let() | ast.If():
                 pass
             case _:
@@ -63,7 +70,44 @@ def _loop_is_order_safe(loop: ast.For) -> bool:
         )
         if isinstance(node, ast.Field) and node.name in written and not own_read:
             return False
+        if deleted and _ranges_over(node, deleted):
+            return False
     return True
+
+
+def _binder_kind(loop: ast.For, name: str, sym: Symbols) -> str | None:
+    for b in loop.binders:
+        d = b.domain
+        if b.name == name and isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name):
+            return d.expr.id if d.expr.id in sym.kinds else None
+    return None
+
+
+def _referenced(kind: str, sym: Symbols) -> bool:
+    """Does any field or var hold a reference to, or a set of, objects of `kind`?"""
+    types = [f.type for k in sym.kinds.values() for f in k.fields]
+    types += [v.type for v in sym.vars.values()]
+    return any(
+        (isinstance(t, TRef) and t.kind == kind) or (isinstance(t, TSet) and t.elem == kind)
+        for t in types
+    )
+
+
+def _ranges_over(node: Any, kinds: set[str]) -> bool:
+    """Does this expression count or range over the live objects of one of `kinds`?"""
+    if isinstance(node, ast.CountAll):
+        return isinstance(node.arg, ast.Name) and node.arg.id in kinds
+    binders: tuple[ast.Binder, ...] = ()
+    if isinstance(node, ast.Quant | ast.Count | ast.Aggregate):
+        binders = node.binders
+    elif isinstance(node, ast.SetBuilder):
+        binders = (node.binder,)
+    return any(
+        isinstance(b.domain, ast.ExprDomain)
+        and isinstance(b.domain.expr, ast.Name)
+        and b.domain.expr.id in kinds
+        for b in binders
+    )
 
 
 def _loop_kinds(loop: ast.For, sym: Symbols) -> list[str]:
@@ -89,7 +133,7 @@ def order_dependent_kinds(sym: Symbols) -> tuple[dict[str, int], list[str]]:
     for actor in sym.actors:
         for action in actor.actions:
             for s in ast.walk_stmts(action.body.stmts):
-                if isinstance(s, ast.For) and not _loop_is_order_safe(s):
+                if isinstance(s, ast.For) and not _loop_is_order_safe(s, sym):
                     for k in _loop_kinds(s, sym):
                         out.setdefault(k, s.span.line)
     notes = [
@@ -465,3 +509,101 @@ def _remap_bits(mask: int, new_of_old: list[int]) -> int:
         if mask >> old & 1:
             out |= 1 << new
     return out
+
+
+# ---- renamings, for replaying traces
+
+
+Renaming = dict[str, list[int]]  # kind -> new slot of each old slot
+
+
+def apply_renaming(layout: Layout, s: State, ren: Renaming) -> State:
+    """The state with each renamed kind's objects moved to their new slots and every reference
+    to them (fields, vars, set bits) renumbered."""
+    st = list(s)
+    for k in layout.kinds:
+        new = ren.get(k.name)
+        if new is None:
+            continue
+        for old_slot, new_slot in enumerate(new):
+            st[k.slot_base(new_slot) : k.slot_base(new_slot) + k.stride] = s[
+                k.slot_base(old_slot) : k.slot_base(old_slot) + k.stride
+            ]
+
+    def renumber(v: int, ty: Any) -> int:
+        if isinstance(ty, TRef) and ty.kind in ren and v >= 0:
+            return ren[ty.kind][v]
+        if isinstance(ty, TSet) and ty.elem in ren:
+            return _remap_bits(v, ren[ty.elem])
+        return v
+
+    for var in layout.vars:
+        st[var.index] = renumber(st[var.index], var.type)
+    for k in layout.kinds:
+        for slot in range(k.slots):
+            b = k.slot_base(slot)
+            if st[b]:
+                for f in k.fields:
+                    st[b + f.offset] = renumber(st[b + f.offset], f.type)
+    return tuple(st)
+
+
+def find_renaming(layout: Layout, a: State, b: State, limit: int = 200_000) -> Renaming | None:
+    """A renaming of the symmetric kinds' objects that turns a into b, or None: an exact test
+    that two states are the same up to names, by backtracking over slots whose own plain
+    fields agree (at most `limit` complete candidates are tried)."""
+    sym = [k for k in layout.kinds if k.symmetric and k.slots >= 2]
+    plain = {
+        k.name: [f.offset for f in k.fields if not isinstance(f.type, TRef | TSet)] for k in sym
+    }
+
+    def key(s: State, k: KindLayout, slot: int) -> tuple[int, ...]:
+        base = k.slot_base(slot)
+        return (s[base], *(s[base + o] for o in plain[k.name]))
+
+    choices: list[tuple[KindLayout, list[list[int]]]] = []
+    for k in sym:
+        options = []
+        for i in range(k.slots):
+            ka = key(a, k, i)
+            options.append([j for j in range(k.slots) if key(b, k, j) == ka])
+            if not options[-1]:
+                return None
+        choices.append((k, options))
+    tried = 0
+
+    def assign(
+        kind_index: int, slot: int, used: set[int], current: list[int], ren: Renaming
+    ) -> Renaming | None:
+        nonlocal tried
+        if kind_index == len(choices):
+            tried += 1
+            if tried > limit:
+                raise _GiveUp
+            return dict(ren) if apply_renaming(layout, a, ren) == b else None
+        k, options = choices[kind_index]
+        if slot == k.slots:
+            ren[k.name] = list(current)
+            found = assign(kind_index + 1, 0, set(), [], ren)
+            del ren[k.name]
+            return found
+        for j in options[slot]:
+            if j in used:
+                continue
+            used.add(j)
+            current.append(j)
+            found = assign(kind_index, slot + 1, used, current, ren)
+            current.pop()
+            used.discard(j)
+            if found is not None:
+                return found
+        return None
+
+    try:
+        return assign(0, 0, set(), [], {})
+    except _GiveUp:
+        return None
+
+
+class _GiveUp(Exception):
+    pass
