@@ -231,6 +231,15 @@ class Aggregate:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """`budget(f)`: how many more times fault f may fire."""
+
+    fault: str
+    fault_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class IfExpr:
     cond: Expr
     then: Expr
@@ -256,7 +265,7 @@ class LeadsTo:
 
 Expr: TypeAlias = (
     IntLit | BoolLit | NoneLit | Name | Field | Call | Index | Unary | Binary | SetLit
-    | SetBuilder | Quant | Count | CountAll | Aggregate | IfExpr | Temporal | LeadsTo
+    | SetBuilder | Quant | Count | CountAll | Aggregate | IfExpr | Temporal | LeadsTo | Budget
 )  # fmt: skip
 
 

@@ -527,6 +527,16 @@ class _Checker:
             case ast.Count(binders=bs, where=w):
                 self.binders_where(bs, w, ctx)
                 return INT
+            case ast.Budget(fault=f):
+                faults = [a.name for a in self.sym.actors if isinstance(a, ast.Fault)]
+                if f not in faults:
+                    self.error(
+                        "KC0201",
+                        f"`budget({f})`: the model has no fault `{f}`",
+                        e.fault_span,
+                        help=suggest(f, faults),
+                    )
+                return INT
             case ast.CountAll(arg=a):
                 if isinstance(a, ast.Name) and a.id not in ctx.locals and a.id in self.kind_decls:
                     return INT

@@ -364,9 +364,21 @@ def _where(where: ast.Expr | None) -> str:
     return "" if where is None else f" where {_expr(where, P_BIND)}"
 
 
+def _is_not_in(e: ast.Expr) -> bool:
+    """`not (a in b)`, which reads better as `a not in b` (the same tree)."""
+    return (
+        isinstance(e, ast.Unary)
+        and e.op == "not"
+        and isinstance(e.operand, ast.Binary)
+        and e.operand.op == "in"
+    )
+
+
 def _prec(e: ast.Expr) -> int:
     if isinstance(e, ast.Binary):
         return _BINARY[e.op][0]
+    if _is_not_in(e):
+        return P_CMP
     if isinstance(e, ast.Unary):
         return P_NOT if e.op == "not" else P_NEG
     if isinstance(e, ast.LeadsTo):
@@ -428,7 +440,14 @@ def _bare(e: ast.Expr) -> str:
         return f"{e.kind}[{_expr(e.index, P_BIND)}]"
     if isinstance(e, ast.CountAll):
         return f"count({_expr(e.arg, P_BIND)})"
+    if isinstance(e, ast.Budget):
+        return f"budget({e.fault})"
     if isinstance(e, ast.Unary):
+        if _is_not_in(e):
+            assert isinstance(e.operand, ast.Binary)
+            return f"{_expr(e.operand.left, P_SETOP)} not in {_expr(e.operand.right, P_SETOP)}"
+        if e.op == "not" and _is_not_in(e.operand):
+            return f"not ({_expr(e.operand, P_BIND)})"  # not `not a not in b`
         if e.op == "not":
             return f"not {_expr(e.operand, P_NOT)}"
         return f"-{_expr(e.operand, P_NEG)}"

@@ -314,6 +314,13 @@ class _ToAst(Transformer[Token, ast.Program]):
     def and_op(self, m: Meta, c: list[Any]) -> ast.Binary:
         return self._binary("and", m, c[0], c[1])
 
+    def not_in_op(self, m: Meta, c: list[Any]) -> ast.Unary:
+        # `a not in b` is `not (a in b)`: one tree, printed back the readable way
+        return ast.Unary("not", self._binary("in", m, c[0], c[1]), _meta_span(m))
+
+    def budget_expr(self, m: Meta, c: list[Any]) -> ast.Budget:
+        return ast.Budget(str(c[0]), _tok_span(c[0]), _meta_span(m))
+
     def in_op(self, m: Meta, c: list[Any]) -> ast.Binary:
         return self._binary("in", m, c[0], c[1])
 

@@ -462,6 +462,9 @@ class Compiler:
                 return f"{op}([{b_code} {clauses}{cond}], default=0)"
             case ast.IfExpr(cond=c, then=a, else_=b):
                 return f"({x(a, env, sv, ctx)} if {x(c, env, sv, ctx)} else {x(b, env, sv, ctx)})"
+            case ast.Budget(fault=fault):
+                spent = self.budget_index[fault]
+                return f"({spent.budget} - {sv}[{spent.index}])"
         raise AssertionError(f"cannot compile {type(e).__name__}")
 
     def _grouped(
