@@ -241,7 +241,7 @@ def verify(
     timeout: float | None,
     quiet: bool,
 ) -> None:
-    """Check every invariant of MODEL by exhaustive breadth-first search."""
+    """Check the invariants and temporal properties of MODEL by exhaustive search."""
     from kcheck.explore.bfs import Limits, ReplayError, explore
     from kcheck.model.compile import compile_model
 
