@@ -205,6 +205,20 @@ def main() -> None:
     type=click.Path(dir_okay=False),
     help="Write a self-contained HTML report (pictures embedded).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["explicit", "bmc"]),
+    default="explicit",
+    show_default=True,
+    help="explicit: exhaustive search; bmc: Z3 bounded model checking of invariants.",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="With --engine bmc: how many steps to unroll.",
+)
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
 @click.option(
     "--max-states",
@@ -235,6 +249,8 @@ def verify(
     sarif_path: str | None,
     markdown_path: str | None,
     report_path: str | None,
+    engine: str,
+    depth: int,
     no_symmetry: bool,
     max_states: int | None,
     max_depth: int | None,
@@ -271,20 +287,23 @@ def verify(
     # none of it when the other sort was named, and all of it otherwise.
     chosen_invariants = list(invariants) if invariants or properties else None
     chosen_properties = list(properties) if invariants or properties else None
-    progress = _Progress(enabled=not quiet)
-    try:
-        result = explore(
-            compiled,
-            invariants=chosen_invariants,
-            properties=chosen_properties,
-            symmetry=symmetry,
-            limits=Limits(max_states, max_depth, timeout),
-            progress=progress,
-        )
-    except ReplayError as err:
+    if engine == "bmc":
+        result = _run_bmc(compiled, checked, depth, invariants, properties, timeout)
+    else:
+        progress = _Progress(enabled=not quiet)
+        try:
+            result = explore(
+                compiled,
+                invariants=chosen_invariants,
+                properties=chosen_properties,
+                symmetry=symmetry,
+                limits=Limits(max_states, max_depth, timeout),
+                progress=progress,
+            )
+        except ReplayError as err:
+            progress.close()
+            _fail(f"internal error: {err}", EXIT_INTERNAL)
         progress.close()
-        _fail(f"internal error: {err}", EXIT_INTERNAL)
-    progress.close()
     for actor in checked.symbols.actors:
         for w in getattr(actor, "watches", ()):
             if w.stale:
@@ -319,6 +338,31 @@ def verify(
         report_path,
     )
     sys.exit(EXIT_FOR[result.verdict])
+
+
+def _run_bmc(
+    compiled: Any,
+    checked: Any,
+    depth: int,
+    invariants: tuple[str, ...],
+    properties: tuple[str, ...],
+    timeout: float | None,
+) -> Any:
+    """Bounded model checking of the invariants with Z3 (spec/smt.md)."""
+    from kcheck.smt.bmc import ReplayError as BmcReplayError
+    from kcheck.smt.bmc import Unsupported, bmc
+
+    if properties:
+        _fail("--engine bmc checks invariants only; drop --property")
+    try:
+        result = bmc(compiled, checked.symbols, depth, list(invariants) or None, timeout or 600.0)
+        if compiled.properties:
+            result.notes.append("temporal properties are not checked by --engine bmc")
+        return result
+    except Unsupported as err:
+        _fail(str(err))
+    except BmcReplayError as err:
+        _fail(f"internal error: {err}", EXIT_INTERNAL)
 
 
 def _check_picture_name(flag: str, path: str) -> None:

@@ -176,7 +176,12 @@ def format_result(
         f" (symmetry {'on' if symmetry else 'off'}), {s.transitions:,} transitions,"
         f" depth {s.depth}, {s.seconds:.2f} s"
     )
-    if result.complete:
+    if result.engine == "bmc":
+        head = (
+            f"model {result.model} ({path}): Z3 bounded model checking to depth {s.depth},"
+            f" {s.seconds:.2f} s"
+        )
+    elif result.complete:
         head += ", every reachable state explored"
     elif result.limit:
         head += f", stopped at {result.limit}"

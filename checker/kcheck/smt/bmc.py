@@ -1,0 +1,211 @@
+"""Bounded model checking of invariants with Z3 (spec/smt.md).
+
+Unrolls the transition relation of encode.py from the concrete initial states, one step at a
+time, and asks at every depth k whether a selected invariant can fail in the k-th state. The
+first depth that is satisfiable gives a shortest counterexample, as the explicit engine's
+breadth-first search does. Every trace is rebuilt from the Z3 model as concrete states and
+replayed through `CompiledModel.labelled_successors`; a step the evaluator cannot take is an
+internal error (ReplayError), never a reported trace.
+
+BMC never says `holds`: "no violation up to depth N" is `inconclusive`, and so is anything Z3
+answers with `unknown` (a timeout or the resource limit).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from itertools import pairwise
+from typing import Any
+
+import z3  # type: ignore[import-untyped]
+
+from kcheck.lang.symbols import Symbols
+from kcheck.model.ir import CompiledModel, State, StepError
+from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
+from kcheck.smt.encode import Encoder, Instance, Term, Unsupported
+from kcheck.trace import Step, Trace
+
+__all__ = ["ReplayError", "Unsupported", "bmc"]
+
+SEED = 0
+RLIMIT = 50_000_000  # Z3 resource units per query: deterministic, unlike wall-clock time
+
+
+class ReplayError(RuntimeError):
+    """Z3 produced a path the compiled model cannot take: the encoding is wrong."""
+
+
+def _solver(timeout_s: float) -> Any:
+    s = z3.Solver()
+    s.set("random_seed", SEED)
+    s.set("rlimit", RLIMIT)
+    s.set("timeout", max(1, int(timeout_s * 1000)))
+    return s
+
+
+def _transition(instances: list[Instance], nxt: tuple[Term, ...]) -> tuple[Term, Term]:
+    """(some step goes from the instances' state to `nxt`, some step raises StepError)."""
+    steps: list[Term] = []
+    fails: list[Term] = []
+    for inst in instances:
+        for br in inst.branches:
+            if z3.is_false(br.ok):
+                continue
+            eqs = [a == b for a, b in zip(nxt, br.state, strict=True)]
+            steps.append(z3.And(br.ok, *eqs))
+        if not z3.is_false(inst.fail):
+            fails.append(inst.fail)
+    return (z3.Or(*steps) if steps else z3.BoolVal(False)), (
+        z3.Or(*fails) if fails else z3.BoolVal(False)
+    )
+
+
+def bmc(
+    model: CompiledModel,
+    symbols: Symbols,
+    depth: int,
+    invariants: Sequence[str] | None = None,
+    timeout_s: float = 60.0,
+) -> CheckResult:
+    """Look for a violation of each selected invariant (None: all) in at most `depth` steps.
+    Raises Unsupported, before solving, when the model uses a construct not encoded."""
+    t0 = time.monotonic()
+    enc = Encoder(model, symbols)
+    by_name = {inv.name: inv for inv in symbols.invariants}
+    names = list(invariants) if invariants is not None else [i.name for i in symbols.invariants]
+    selected = [by_name[n] for n in names]
+    for inv in selected:
+        enc.check_invariant(inv)
+    enc.instances(enc.fresh_state("probe"))  # refuses unsupported actions before solving
+    stats = Stats()
+    results: dict[str, PropertyResult] = {}
+    bound: PropertyResult | None = None
+    unknown: str | None = None
+
+    try:
+        inits = model.initial()
+    except StepError as err:
+        step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
+        bound = PropertyResult(
+            f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)), err.message
+        )
+        inits = []
+
+    states: list[tuple[Term, ...]] = [enc.fresh_state("s0")]
+    solver = _solver(timeout_s)
+    if inits:
+        solver.add(
+            z3.Or(*[z3.And(*[v == x for v, x in zip(states[0], s, strict=True)]) for s in inits])
+        )
+    else:
+        solver.add(z3.BoolVal(False))
+    pending = list(selected)
+    k = 0
+    while True:
+        cur = states[k]
+        for inv in list(pending):
+            answer, m = _check(solver, enc.violation(inv, cur), t0, timeout_s)
+            if answer == "sat":
+                trace = Trace(tuple(_replay(model, _states(m, states))))
+                results[inv.name] = PropertyResult(
+                    inv.name, "invariant", VIOLATED, inv.span.line, trace
+                )
+                pending.remove(inv)
+            elif answer != "unsat":
+                unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+                break
+        if unknown is not None or k >= depth or (not pending and bound is not None):
+            break
+        instances = enc.instances(cur)
+        nxt = enc.fresh_state(f"s{k + 1}")
+        step, fail = _transition(instances, nxt)
+        if bound is None and not z3.is_false(fail):
+            answer, m = _check(solver, fail, t0, timeout_s)
+            if answer == "sat":
+                bound = _bound(model, _states(m, states))
+            elif answer != "unsat":
+                unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+                break
+        if not pending and bound is not None:
+            break
+        solver.add(step)
+        states.append(nxt)
+        k += 1
+        stats.depth = k
+
+    stats.seconds = time.monotonic() - t0
+    out: list[PropertyResult] = []
+    for inv in selected:
+        if inv.name in results:
+            out.append(results[inv.name])
+            continue
+        reason = unknown or f"no violation up to depth {depth}"
+        if bound is not None and unknown is None:
+            reason += " (a step left the model's bounds; see the bound entry)"
+        out.append(PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, reason))
+    if bound is not None:
+        out.append(bound)
+    notes = [f"bounded model checking to depth {depth}: no claim beyond it"]
+    return CheckResult(model.name, "bmc", stats, out, complete=False,
+                       limit=f"depth {depth}", notes=notes)  # fmt: skip
+
+
+def _check(solver: Any, goal: Term, t0: float, timeout_s: float) -> tuple[str, Any]:
+    """`sat` with its model, `unsat`, or why Z3 could not tell; the goal is retracted
+    whatever happens."""
+    remaining = timeout_s - (time.monotonic() - t0)
+    if remaining <= 0:
+        return "timeout", None
+    solver.set("timeout", max(1, int(remaining * 1000)))
+    solver.push()
+    try:
+        solver.add(goal)
+        r = solver.check()
+        if r == z3.sat:
+            return "sat", solver.model()  # taken before pop(), which discards it
+        if r == z3.unsat:
+            return "unsat", None
+        return str(solver.reason_unknown()), None
+    finally:
+        solver.pop()
+
+
+def _states(m: Any, states: list[tuple[Term, ...]]) -> list[State]:
+    return [tuple(m.eval(v, model_completion=True).as_long() for v in st) for st in states]
+
+
+def _replay(model: CompiledModel, path: list[State]) -> list[Step]:
+    """The trace of `path`, each step found among the evaluator's own successors."""
+    decode = model.layout.decode
+    if path[0] not in model.initial():
+        raise ReplayError("bmc: the first state is not an initial state; this is a kcheck bug")
+    steps = [Step(None, {}, decode(path[0]))]
+    for i, (cur, target) in enumerate(pairwise(path)):
+        found = next(((a, g) for a, g, t in model.labelled_successors(cur) if t == target), None)
+        if found is None:
+            raise ReplayError(f"bmc: replay found no step {i + 1}; this is a kcheck bug")
+        aid, args = found
+        info = model.actions[aid]
+        steps.append(
+            Step(info.label, model.describe_args(aid, args), decode(target), line=info.span.line)
+        )
+    return steps
+
+
+def _bound(model: CompiledModel, path: list[State]) -> PropertyResult:
+    """The bound entry for a step that raises from the last state of `path`, replayed."""
+    steps = _replay(model, path)
+    for outcomes in model.action_outcomes:
+        for aid, args, t in outcomes(path[-1]):
+            if isinstance(t, StepError):
+                info = model.actions[aid]
+                steps.append(
+                    Step(info.label, model.describe_args(aid, args), None,
+                         error=f"{t.code}: {t.message}", line=t.line)
+                )  # fmt: skip
+                return PropertyResult(
+                    f"bound: {t.code} in {info.label}", "bound", VIOLATED, t.line,
+                    Trace(tuple(steps)), t.message,
+                )  # fmt: skip
+    raise ReplayError("bmc: no step fails where the encoding says one does; this is a kcheck bug")

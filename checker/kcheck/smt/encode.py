@@ -1,0 +1,655 @@
+"""The symbolic semantics of a checked model over Z3 integer terms (spec/smt.md).
+
+A state is a list of Z3 terms, one per slot of the compiled layout (ir.Layout): the same flat
+numbering the explicit engine uses, so a Z3 model converts back into a `State` tuple slot by
+slot. Expressions evaluate to a pair (value, error): the value is a Z3 Bool for `bool` and a
+Z3 Int for everything else (ints, enum indexes, slot numbers with `none` as -1); the error is
+a Z3 Bool that holds exactly when the compiled code would raise StepError while evaluating the
+expression, honouring the short-circuit order of `and`, `or`, `implies`, `if` and `forall`.
+
+An action instance becomes a list of branches (one per `choose` candidate or `any` value) whose
+`ok` condition says the step completes, plus one `fail` condition that says the step raises. A
+failing step is not a transition, exactly as in `CompiledModel.labelled_successors`; bmc.py
+reports a reachable `fail` as a bound violation.
+
+What is not encoded is refused with `Unsupported`, never approximated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import z3  # type: ignore[import-untyped]
+
+from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
+from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
+from kcheck.model.compile import Compiler, Local
+from kcheck.model.ir import CompiledModel, KindLayout
+
+Term = Any  # a z3 expression; z3 ships no type stubs
+Env = dict[str, tuple[Term, Type]]
+
+TRUE = z3.BoolVal(True)
+FALSE = z3.BoolVal(False)
+
+
+class Unsupported(Exception):
+    """The model uses a construct the bounded model checker does not encode."""
+
+    def __init__(self, construct: str, line: int) -> None:
+        where = f" at line {line}" if line else ""
+        super().__init__(f"unsupported by bmc: {construct}{where}")
+        self.construct = construct
+        self.line = line
+
+
+def _or(terms: list[Term]) -> Term:
+    terms = [t for t in terms if not z3.is_false(t)]
+    if not terms:
+        return FALSE
+    return terms[0] if len(terms) == 1 else z3.Or(*terms)
+
+
+def _and(*terms: Term) -> Term:
+    ts = [t for t in terms if not z3.is_true(t)]
+    if not ts:
+        return TRUE
+    return ts[0] if len(ts) == 1 else z3.And(*ts)
+
+
+def _ite(c: Term, a: Term, b: Term) -> Term:
+    if z3.is_true(c):
+        return a
+    if z3.is_false(c):
+        return b
+    if a.eq(b):
+        return a
+    return z3.If(c, a, b)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One way through an action instance: it completes when `ok` holds, leaving `state`."""
+
+    ok: Term
+    state: tuple[Term, ...]
+    env: Env
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An action instance: its id and arguments, its successful branches, and when it fails."""
+
+    action: int
+    args: tuple[int, ...]
+    branches: tuple[Branch, ...]
+    fail: Term
+
+
+class Encoder:
+    """Encodes one compiled model; construction refuses unsupported models up front."""
+
+    def __init__(self, model: CompiledModel, sym: Symbols) -> None:
+        self.model = model
+        self.sym = sym
+        self.layout = model.layout
+        self.types = Compiler(sym, symmetry=False)  # only its type_of, to agree with compile
+        self.var_index = {v.name: v for v in self.layout.vars}
+        self.budget_index = {b.fault: b for b in self.layout.budgets}
+        self.fails: list[Term] = []
+        self._refuse_up_front()
+        self.units: list[tuple[int, ast.Actor, ast.Action]] = []
+        aid = 0
+        for actor in sym.actors:
+            for act in actor.actions:
+                self.units.append((aid, actor, act))
+                aid += 1
+        assert aid == len(model.actions)
+
+    # ---- what is refused before anything is encoded
+    def _refuse_up_front(self) -> None:
+        for actor in self.sym.actors:
+            if isinstance(actor, ast.Scheduler):
+                raise Unsupported("a scheduler", actor.span.line)
+        for v in self.sym.vars.values():
+            if isinstance(v.type, TSet):
+                raise Unsupported("a set-valued var", v.decl.span.line)
+        for k in self.sym.kinds.values():
+            for f in k.fields:
+                if isinstance(f.type, TSet):
+                    raise Unsupported("a set-valued field", f.decl.span.line)
+
+    # ---- state access
+    def fresh_state(self, prefix: str) -> tuple[Term, ...]:
+        return tuple(z3.Int(f"{prefix}_{i}") for i in range(self.layout.width))
+
+    def _present(self, st: tuple[Term, ...], k: KindLayout, slot: int) -> Term:
+        return st[k.slot_base(slot)] == 1
+
+    def _alive(self, st: tuple[Term, ...], k: KindLayout, slot: Term) -> Term:
+        return _or([_and(slot == i, self._present(st, k, i)) for i in range(k.slots)])
+
+    def _read(self, st: tuple[Term, ...], k: KindLayout, slot: Term, offset: int) -> Term:
+        if k.slots == 0:
+            return z3.IntVal(0)
+        out = st[k.slot_base(k.slots - 1) + offset]
+        for i in range(k.slots - 2, -1, -1):
+            out = _ite(slot == i, st[k.slot_base(i) + offset], out)
+        return out
+
+    @staticmethod
+    def _load(ty: Type, raw: Term) -> Term:
+        return raw == 1 if isinstance(ty, TBool) else raw
+
+    @staticmethod
+    def _stored(ty: Type, v: Term) -> Term:
+        return z3.If(v, z3.IntVal(1), z3.IntVal(0)) if isinstance(ty, TBool) else v
+
+    @staticmethod
+    def _range_err(ty: Type, v: Term) -> Term:
+        if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
+            return z3.Or(v < ty.lo, v > ty.hi)
+        return FALSE
+
+    def type_of(self, e: ast.Expr, env: Env) -> Type:
+        return self.types.type_of(e, {n: Local("0", t) for n, (_, t) in env.items()})
+
+    # ---- domains of binders: (value, presence condition) per candidate
+    def _domain(
+        self, b: ast.Binder, env: Env, st: tuple[Term, ...]
+    ) -> tuple[Type, list[tuple[int, Term]]]:
+        d = b.domain
+        if isinstance(d, ast.RangeDomain):
+            lo, hi = self._const_int(d.lo, env), self._const_int(d.hi, env)
+            if lo is None or hi is None:
+                raise Unsupported("a range domain with non-constant bounds", d.span.line)
+            return TInt(), [(v, TRUE) for v in range(lo, hi + 1)]
+        e = d.expr
+        if isinstance(e, ast.Name) and e.id not in env:
+            if e.id in self.sym.kinds:
+                k = self.layout.kind(e.id)
+                return TRef(e.id), [(i, self._present(st, k, i)) for i in range(k.slots)]
+            if e.id in self.sym.enums:
+                return TEnum(e.id), [(i, TRUE) for i in range(len(self.sym.enums[e.id]))]
+        raise Unsupported("a binder over a set", d.span.line)
+
+    def _const_int(self, e: ast.Expr, env: Env) -> int | None:
+        v, err = self.expr(e, env, ())
+        v, err = z3.simplify(v), z3.simplify(err)
+        if z3.is_int_value(v) and z3.is_false(err):
+            return int(v.as_long())
+        return None
+
+    def _combos(
+        self, binders: tuple[ast.Binder, ...], env: Env, st: tuple[Term, ...]
+    ) -> Iterator[tuple[Env, tuple[int, ...], Term]]:
+        """Every combination of binder values in slot order: its env, values and presence."""
+        doms = [self._domain(b, env, st) for b in binders]
+        for combo in product(*(vals for _, vals in doms)):
+            env2 = dict(env)
+            pres: list[Term] = []
+            for b, (ty, _), (v, p) in zip(binders, doms, combo, strict=True):
+                env2[b.name] = (z3.IntVal(v), ty)
+                pres.append(p)
+            yield env2, tuple(v for v, _ in combo), _and(*pres)
+
+    # ---- expressions
+    def expr(self, e: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        """(value, error) of `e` in state `st` (an empty tuple: constants only)."""
+        x = self.expr
+        match e:
+            case ast.IntLit(value=v):
+                return z3.IntVal(v), FALSE
+            case ast.BoolLit(value=v):
+                return z3.BoolVal(v), FALSE
+            case ast.NoneLit():
+                return z3.IntVal(-1), FALSE
+            case ast.Name(id=n):
+                if n in env:
+                    return env[n][0], FALSE
+                if n in self.var_index:
+                    if not st:
+                        raise Unsupported(f"var `{n}` where a constant is needed", e.span.line)
+                    var = self.var_index[n]
+                    return self._load(var.type, st[var.index]), FALSE
+                if n in self.sym.params:
+                    p = self.sym.params[n]
+                    if isinstance(p.type, TBool):
+                        return z3.BoolVal(p.value == 1), FALSE
+                    return z3.IntVal(p.value), FALSE
+                if n in self.sym.consts:
+                    return z3.IntVal(self.sym.consts[n]), FALSE
+                if n in self.sym.members:
+                    return z3.IntVal(self.sym.members[n][1]), FALSE
+                raise Unsupported(f"name `{n}`", e.span.line)
+            case ast.Field(obj=o, name=f):
+                slot, err, k = self._ref(o, env, st)
+                fl = k.field(f)
+                return self._load(fl.type, self._read(st, k, slot, fl.offset)), err
+            case ast.Call(func=fn, args=args):
+                return self._call(e, fn, args, env, st)
+            case ast.Unary(op="-", operand=o):
+                v, err = x(o, env, st)
+                return -v, err
+            case ast.Unary(op="not", operand=o):
+                v, err = x(o, env, st)
+                return z3.Not(v), err
+            case ast.Binary():
+                return self._binary(e, env, st)
+            case ast.Quant(quant=q, binders=bs, where=w, body=body):
+                # all()/any() in slot order: evaluation stops at the first deciding term
+                acc = TRUE if q == "forall" else FALSE
+                errs: list[Term] = []
+                for env2, _, pres in self._combos(bs, env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    bv, be = x(body, env2, st)
+                    reached = acc if q == "forall" else z3.Not(acc)
+                    errs.append(_and(reached, _or([ce, _and(c, be)])))
+                    if q == "forall":
+                        acc = _and(acc, z3.Or(z3.Not(c), bv))
+                    else:
+                        acc = _or([acc, _and(c, bv)])
+                return acc, _or(errs)
+            case ast.Count(binders=bs, where=w):
+                total: Term = z3.IntVal(0)
+                errs = []
+                for env2, _, pres in self._combos(bs, env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    total = total + z3.If(c, 1, 0)
+                    errs.append(ce)
+                return total, _or(errs)
+            case ast.CountAll(arg=a):
+                if isinstance(a, ast.Name) and a.id not in env and a.id in self.sym.kinds:
+                    k = self.layout.kind(a.id)
+                    return z3.Sum(
+                        [z3.IntVal(0)] + [st[k.slot_base(i)] for i in range(k.slots)]
+                    ), FALSE
+                raise Unsupported("count of a set", e.span.line)
+            case ast.Aggregate(op=op, body=body, binders=bs, where=w):
+                val: Term = z3.IntVal(0)
+                seen: Term = FALSE
+                errs = []
+                for env2, _, pres in self._combos(bs, env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    bv, be = x(body, env2, st)
+                    errs.append(_or([ce, _and(c, be)]))
+                    if op == "sum":
+                        val = val + z3.If(c, bv, 0)
+                    else:
+                        better = bv > val if op == "max" else bv < val
+                        val = z3.If(z3.And(c, z3.Or(z3.Not(seen), better)), bv, val)
+                        seen = _or([seen, c])
+                return val, _or(errs)
+            case ast.IfExpr(cond=c, then=a, else_=b):
+                cv, ce = x(c, env, st)
+                av, ae = x(a, env, st)
+                bv, be = x(b, env, st)
+                return z3.If(cv, av, bv), _or([ce, z3.If(cv, ae, be)])
+            case ast.Budget(fault=fault):
+                spent = self.budget_index[fault]
+                return spent.budget - st[spent.index], FALSE
+        raise Unsupported(_construct(e), getattr(e, "span", ast.NOWHERE).line)
+
+    def _cond(
+        self, pres: Term, where: ast.Expr | None, env: Env, st: tuple[Term, ...]
+    ) -> tuple[Term, Term]:
+        """`pres and where`, short-circuited: (holds, raises)."""
+        if where is None:
+            return pres, FALSE
+        wv, we = self.expr(where, env, st)
+        return _and(pres, wv), _and(pres, we)
+
+    def _ref(self, o: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term, KindLayout]:
+        """The slot a reference names, and whether using it raises (`none`, or an object
+        deleted earlier in the step: the compiled code's `_some` and `_alive`)."""
+        t = self.type_of(o, env)
+        assert isinstance(t, TRef), t
+        k = self.layout.kind(t.kind)
+        slot, err = self.expr(o, env, st)
+        return slot, _or([err, z3.Not(self._alive(st, k, slot))]), k
+
+    def _call(
+        self, e: ast.Expr, fn: str, args: tuple[ast.Expr, ...], env: Env, st: tuple[Term, ...]
+    ) -> tuple[Term, Term]:
+        vals = [self.expr(a, env, st) for a in args]
+        err = _or([ve for _, ve in vals])
+        if fn in self.sym.defs:
+            d = self.sym.defs[fn]
+            denv: Env = {}
+            for p, (v, _), a in zip(d.params, vals, args, strict=True):
+                pt = self.types._resolve_type(p.type)
+                at = self.type_of(a, env)
+                if isinstance(pt, TRef) and isinstance(at, TRef) and at.optional:
+                    pt = at
+                denv[p.name] = (v, pt)
+            bv, be = self.expr(d.body, denv, st)
+            return bv, _or([err, be])
+        if fn in ("min", "max") and len(vals) == 2:
+            a, b = vals[0][0], vals[1][0]
+            return (z3.If(a <= b, a, b) if fn == "min" else z3.If(a >= b, a, b)), err
+        if fn == "abs" and len(vals) == 1:
+            a = vals[0][0]
+            return z3.If(a >= 0, a, -a), err
+        if fn == "ceil" and len(vals) == 2:
+            a, b = vals[0][0], vals[1][0]
+            return -_floordiv(-a, b), _or([err, b == 0])
+        raise Unsupported(f"builtin `{fn}`", e.span.line if hasattr(e, "span") else 0)
+
+    def _binary(self, e: ast.Binary, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        op = e.op
+        if op in ("|", "&"):
+            raise Unsupported(f"set operator `{op}`", e.span.line)
+        if op == "-" and isinstance(self.type_of(e.left, env), TSet | TEmptySet):
+            raise Unsupported("set difference", e.span.line)
+        if op == "in":
+            if not isinstance(e.right, ast.SetLit) or any(
+                isinstance(el, ast.NoneLit) for el in e.right.elems
+            ):
+                raise Unsupported("`in` other than over a literal set of values", e.span.line)
+            a, ae = self.expr(e.left, env, st)
+            elems = [self.expr(el, env, st) for el in e.right.elems]
+            return _or([a == v for v, _ in elems]), _or([ae] + [ve for _, ve in elems])
+        a, ae = self.expr(e.left, env, st)
+        b, be = self.expr(e.right, env, st)
+        if op == "and":
+            return z3.And(a, b), _or([ae, _and(a, be)])
+        if op == "or":
+            return z3.Or(a, b), _or([ae, _and(z3.Not(a), be)])
+        if op == "implies":
+            return z3.Implies(a, b), _or([ae, _and(a, be)])
+        err = _or([ae, be])
+        match op:
+            case "+":
+                return a + b, err
+            case "-":
+                return a - b, err
+            case "*":
+                return a * b, err
+            case "/":
+                return _floordiv(a, b), _or([err, b == 0])
+            case "%":
+                return a - b * _floordiv(a, b), _or([err, b == 0])
+            case "==":
+                return a == b, err
+            case "!=":
+                return a != b, err
+            case "<":
+                return a < b, err
+            case "<=":
+                return a <= b, err
+            case ">":
+                return a > b, err
+            case ">=":
+                return a >= b, err
+        raise Unsupported(f"operator `{op}`", e.span.line)
+
+    # ---- statements
+    def _fail(self, ok: Term, err: Term) -> Term:
+        """Record that the step raises where `ok and err`; the path goes on where it does not."""
+        if not z3.is_false(err):
+            self.fails.append(_and(ok, err))
+        return _and(ok, z3.Not(err)) if not z3.is_false(err) else ok
+
+    def block(self, stmts: tuple[ast.Stmt, ...], branches: list[Branch]) -> list[Branch]:
+        for s in stmts:
+            out: list[Branch] = []
+            for br in branches:
+                out.extend(self.stmt(s, br))
+            branches = out
+        return branches
+
+    def stmt(self, s: ast.Stmt, br: Branch) -> list[Branch]:
+        ok, st, env = br.ok, br.state, br.env
+        match s:
+            case ast.Assign(target=t, value=v):
+                val, ve = self.expr(v, env, st)
+                ok = self._fail(ok, ve)
+                return [self._assign(t, val, ok, st, env)]
+            case ast.AssignAny(target=t, domain=d):
+                return self._assign_any(s, t, d, br)
+            case ast.CreateStmt(create=c):
+                ok, st, _ = self._create(c, ok, st, env)
+                return [Branch(ok, st, env)]
+            case ast.Let(name=n, value=v):
+                if isinstance(v, ast.Create):
+                    ok, st, slot = self._create(v, ok, st, env)
+                    return [Branch(ok, st, {**env, n: (slot, TRef(v.kind))})]
+                val, ve = self.expr(v, env, st)
+                ok = self._fail(ok, ve)
+                return [Branch(ok, st, {**env, n: (val, self.type_of(v, env))})]
+            case ast.Delete(target=t):
+                return [self._delete(t, ok, st, env)]
+            case ast.Choose(binders=bs, where=w, body=body):
+                out: list[Branch] = []
+                for env2, _, pres in self._combos(bs, env, st):
+                    c_ok = _and(ok, pres)
+                    if w is not None:
+                        wv, we = self.expr(w, env2, st)
+                        c_ok = _and(self._fail(c_ok, we), wv)
+                    for b2 in self.block(body.stmts, [Branch(c_ok, st, env2)]):
+                        out.append(Branch(b2.ok, b2.state, env))
+                return out
+            case ast.For(binders=bs, where=w, body=body):
+                return [self._for(s, bs, w, body, br)]
+            case ast.If(cond=c, then=tb, else_=eb):
+                cv, ce = self.expr(c, env, st)
+                ok = self._fail(ok, ce)
+                then = self.block(tb.stmts, [Branch(_and(ok, cv), st, env)])
+                other = self.block(_else_stmts(eb), [Branch(_and(ok, z3.Not(cv)), st, env)])
+                if len(then) == 1 and len(other) == 1:
+                    a, b = then[0], other[0]
+                    merged = tuple(_ite(cv, x, y) for x, y in zip(a.state, b.state, strict=True))
+                    return [Branch(_or([a.ok, b.ok]), merged, env)]
+                return [Branch(b.ok, b.state, env) for b in [*then, *other]]
+        raise Unsupported(f"statement {type(s).__name__}", s.span.line)
+
+    def _assign(self, t: ast.LValue, val: Term, ok: Term, st: tuple[Term, ...], env: Env) -> Branch:
+        if len(t.parts) == 1:
+            var = self.var_index[t.parts[0]]
+            ok = self._fail(ok, self._range_err(var.type, val))
+            new = list(st)
+            new[var.index] = self._stored(var.type, val)
+            return Branch(ok, tuple(new), env)
+        obj: ast.Expr = ast.Name(t.parts[0], t.span)
+        for part in t.parts[1:-1]:
+            obj = ast.Field(obj, part, t.span, t.span)
+        k = self.layout.kind(self._kind_of(obj, env))
+        f = k.field(t.parts[-1])
+        ok = self._fail(ok, self._range_err(f.type, val))
+        slot, se, _ = self._ref(obj, env, st)
+        ok = self._fail(ok, se)
+        new = list(st)
+        stored = self._stored(f.type, val)
+        for i in range(k.slots):
+            idx = k.slot_base(i) + f.offset
+            new[idx] = _ite(slot == i, stored, st[idx])
+        return Branch(ok, tuple(new), env)
+
+    def _kind_of(self, obj: ast.Expr, env: Env) -> str:
+        t = self.type_of(obj, env)
+        assert isinstance(t, TRef), t
+        return t.kind
+
+    def _assign_any(
+        self, s: ast.AssignAny, t: ast.LValue, d: ast.Domain, br: Branch
+    ) -> list[Branch]:
+        ok, st, env = br.ok, br.state, br.env
+        if isinstance(d, ast.RangeDomain):
+            lo, le = self.expr(d.lo, env, st)
+            hi, he = self.expr(d.hi, env, st)
+            ok = self._fail(ok, _or([le, he]))
+            if len(t.parts) == 1:
+                ty = self.var_index[t.parts[0]].type
+            else:
+                obj: ast.Expr = ast.Name(t.parts[0], t.span)
+                for part in t.parts[1:-1]:
+                    obj = ast.Field(obj, part, t.span, t.span)
+                ty = self.layout.kind(self._kind_of(obj, env)).field(t.parts[-1]).type
+            if not (isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None):
+                raise Unsupported("`any` over a range into an unbounded target", s.span.line)
+            # Values outside the target's range fail one by one (a range error each); only
+            # values inside it can be successors, so they are the only branches.
+            outside = z3.And(lo <= hi, z3.Or(lo < ty.lo, hi > ty.hi))
+            self._fail(ok, outside)
+            out: list[Branch] = []
+            for v in range(ty.lo, ty.hi + 1):
+                val = z3.IntVal(v)
+                out.append(self._assign(t, val, _and(ok, lo <= val, val <= hi), st, env))
+            return out
+        binder = ast.Binder("_any", d, span=d.span)
+        out = []
+        for env2, _, pres in self._combos((binder,), env, st):
+            out.append(self._assign(t, env2["_any"][0], _and(ok, pres), st, env))
+        return out
+
+    def _create(
+        self, c: ast.Create, ok: Term, st: tuple[Term, ...], env: Env
+    ) -> tuple[Term, tuple[Term, ...], Term]:
+        kinfo = self.sym.kinds[c.kind]
+        k = self.layout.kind(c.kind)
+        given = {fi.name: fi.value for fi in c.fields}
+        values: list[Term] = []
+        range_errs: list[Term] = []
+        for f in k.fields:
+            finfo = kinfo.field(f.name)
+            assert finfo is not None
+            if f.name in given:
+                v, ve = self.expr(given[f.name], env, st)
+                ok = self._fail(ok, ve)
+                range_errs.append(self._range_err(f.type, v))
+                values.append(self._stored(f.type, v))
+            else:
+                values.append(z3.IntVal(self.types._default(f.type, finfo.default)))
+        slot: Term = z3.IntVal(-1)
+        for i in range(k.slots - 1, -1, -1):
+            slot = _ite(self._present(st, k, i), slot, z3.IntVal(i))
+        ok = self._fail(ok, slot < 0)
+        ok = self._fail(ok, _or(range_errs))
+        new = list(st)
+        for i in range(k.slots):
+            b = k.slot_base(i)
+            here = slot == i
+            new[b] = _ite(here, z3.IntVal(1), st[b])
+            for f, v in zip(k.fields, values, strict=True):
+                new[b + f.offset] = _ite(here, v, st[b + f.offset])
+        return ok, tuple(new), slot
+
+    def _delete(self, t: ast.Expr, ok: Term, st: tuple[Term, ...], env: Env) -> Branch:
+        slot, se, k = self._ref(t, env, st)
+        ok = self._fail(ok, se)
+        new = list(st)
+        for i in range(k.slots):
+            for o in range(k.stride):
+                idx = k.slot_base(i) + o
+                new[idx] = _ite(slot == i, z3.IntVal(0), st[idx])
+        dangling: list[Term] = []
+        for v in self.layout.vars:
+            if isinstance(v.type, TRef) and v.type.kind == k.name:
+                if v.type.optional:
+                    new[v.index] = _ite(new[v.index] == slot, z3.IntVal(-1), new[v.index])
+                else:
+                    dangling.append(new[v.index] == slot)
+        for j in self.layout.kinds:
+            for f in j.fields:
+                if not (isinstance(f.type, TRef) and f.type.kind == k.name):
+                    continue
+                for i in range(j.slots):
+                    idx = j.slot_base(i) + f.offset
+                    live = new[j.slot_base(i)] == 1
+                    if f.type.optional:
+                        new[idx] = _ite(_and(live, new[idx] == slot), z3.IntVal(-1), new[idx])
+                    else:
+                        dangling.append(_and(live, new[idx] == slot))
+        ok = self._fail(ok, _or(dangling))
+        return Branch(ok, tuple(new), env)
+
+    def _for(
+        self,
+        s: ast.For,
+        bs: tuple[ast.Binder, ...],
+        w: ast.Expr | None,
+        body: ast.Block,
+        br: Branch,
+    ) -> Branch:
+        ok, st, env = br.ok, br.state, br.env
+        # The objects matching at loop entry, in slot order; one deleted meanwhile is skipped.
+        items: list[tuple[Env, Term]] = []
+        for env2, _, pres in self._combos(bs, env, st):
+            c, ce = self._cond(pres, w, env2, st)
+            ok = self._fail(ok, ce)
+            items.append((env2, c))
+        for env2, c in items:
+            still = [
+                self._alive(st, self.layout.kind(t.kind), v)
+                for v, t in (env2[b.name] for b in bs)
+                if isinstance(t, TRef)
+            ]
+            run = _and(c, *still)
+            done = self.block(body.stmts, [Branch(_and(ok, run), st, env2)])
+            if len(done) != 1:
+                raise Unsupported("nondeterminism inside `for`", s.span.line)
+            d = done[0]
+            st = tuple(_ite(run, x, y) for x, y in zip(d.state, st, strict=True))
+            ok = _or([d.ok, _and(ok, z3.Not(run))])
+        return Branch(ok, st, env)
+
+    # ---- whole actions and invariants
+    def instances(self, st: tuple[Term, ...]) -> list[Instance]:
+        """Every action instance from state `st`, in the compiled model's action order."""
+        out: list[Instance] = []
+        for aid, actor, a in self.units:
+            budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
+            for env, args, pres in self._combos(a.binders, {}, st):
+                self.fails = []
+                ok, _ = self._cond(pres, None, env, st)
+                if a.where is not None:
+                    wv, we = self.expr(a.where, env, st)
+                    ok = _and(self._fail(ok, we), wv)
+                if a.when is not None:
+                    wv, we = self.expr(a.when, env, st)
+                    ok = _and(self._fail(ok, we), wv)
+                start = list(st)
+                if budget is not None:
+                    ok = _and(ok, st[budget.index] < budget.budget)
+                    start[budget.index] = st[budget.index] + 1
+                branches = self.block(a.body.stmts, [Branch(ok, tuple(start), env)])
+                out.append(Instance(aid, args, tuple(branches), _or(self.fails)))
+        self.fails = []
+        return out
+
+    def violation(self, inv: ast.Invariant, st: tuple[Term, ...]) -> Term:
+        """The invariant fails in `st`: false, or not evaluable (as the explicit engine says)."""
+        v, err = self.expr(inv.expr, {}, st)
+        return _or([err, z3.Not(v)])
+
+    def check_invariant(self, inv: ast.Invariant) -> None:
+        """Refuse an invariant that cannot be encoded, before any solving."""
+        self.violation(inv, self.fresh_state("probe"))
+
+
+def _floordiv(a: Term, b: Term) -> Term:
+    """Python's `//` (towards minus infinity); SMT-LIB `div` agrees for a positive divisor."""
+    return z3.If(b > 0, a / b, (-a) / (-b))
+
+
+def _else_stmts(eb: ast.Block | ast.If | None) -> tuple[ast.Stmt, ...]:
+    if eb is None:
+        return ()
+    if isinstance(eb, ast.If):
+        return (eb,)
+    return eb.stmts
+
+
+def _construct(e: object) -> str:
+    names = {
+        "SetLit": "a set literal",
+        "SetBuilder": "a set builder",
+        "Index": "`K[i]` (an ordered kind's slot)",
+        "Temporal": "a temporal operator",
+        "LeadsTo": "`leads_to`",
+    }
+    return names.get(type(e).__name__, type(e).__name__)
