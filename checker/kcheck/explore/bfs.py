@@ -455,13 +455,15 @@ class _Tracer:
                 raise ReplayError(
                     f"replay found no step to state #{target_idx}; this is a kcheck bug"
                 )
-            aid, args, t = found
-            info = m.actions[aid]
-            steps.append(
-                Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
-            )
-            cur = t
+            steps.append(self.step_of(*found))
+            cur = found[2]
         return steps, cur
+
+    def step_of(self, aid: int, args: tuple[int, ...], t: State) -> Step:
+        """The trace step for a successor: its action, arguments and decoded state."""
+        m = self.model
+        info = m.actions[aid]
+        return Step(info.label, m.describe_args(aid, args), m.layout.decode(t), line=info.span.line)
 
     def step_to(
         self, cur: State, target: State, action: int | None
@@ -499,13 +501,9 @@ class _Tracer:
                 raise ReplayError(
                     f"replay found no {m.actions[action].label} step; this is a kcheck bug"
                 )
-            aid, args, t = found
-            info = m.actions[aid]
-            steps.append(
-                Step(info.label, m.describe_args(aid, args), decode(t), line=info.span.line)
-            )
-            concrete.append(t)
-            cur = t
+            steps.append(self.step_of(*found))
+            concrete.append(found[2])
+            cur = found[2]
 
         for node, action in lasso.path[1:]:
             take(node, action)
