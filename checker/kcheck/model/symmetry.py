@@ -294,16 +294,7 @@ def _generated_permuter(
     lines = ["def canon(s):"]
     tables: list[tuple[int, ...]] = []
 
-    def kept(k: KindLayout, pending: set[str]) -> list[int]:
-        """Field offsets of `k` that do not point into kinds still to be permuted."""
-        return [
-            f.offset
-            for f in k.fields
-            if not (
-                (isinstance(f.type, TRef) and f.type.kind in pending)
-                or (isinstance(f.type, TSet) and f.type.elem in pending)
-            )
-        ]
+    kept = _kept_offsets
 
     def key_expr(k: KindLayout, slot: int, pending: set[str]) -> str:
         b = k.slot_base(slot)
@@ -375,6 +366,7 @@ def _generated_permuter(
 
 
 def _kept_offsets(j: KindLayout, pending: set[str]) -> list[int]:
+    """Field offsets of `j` that do not point into kinds still to be permuted."""
     return [
         f.offset
         for f in j.fields
