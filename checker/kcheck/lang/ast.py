@@ -537,10 +537,14 @@ class Fault:
 
 @dataclass(frozen=True)
 class Invariant:
+    """`invariant NAME: e`, or `lemma NAME: e`: an invariant that also serves as a helper
+    the induction engine may assume once it has proved it."""
+
     name: str
     expr: Expr
     name_span: Span = _span()
     span: Span = _span()
+    lemma: bool = False
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,8 @@ def _decl(d: ast.Decl) -> list[Line]:
         head = f"fault {d.name} budget {_expr(d.budget, P_BIND)}"
         return _braced(head, _actions(d.actions), d.span)
     if isinstance(d, ast.Invariant):
-        return [(f"invariant {d.name}: {_expr(d.expr, P_BIND)}", at)]
+        word = "lemma" if d.lemma else "invariant"
+        return [(f"{word} {d.name}: {_expr(d.expr, P_BIND)}", at)]
     if isinstance(d, ast.Property):
         return [(f"property {d.name}: {_expr(d.expr, P_BIND)}", at)]
     raise TypeError(f"not a declaration: {d!r}")

@@ -123,6 +123,9 @@ class _ToAst(Transformer[Token, ast.Program]):
     def fairness(self, m: Meta, c: list[Any]) -> str:
         return str(c[0])
 
+    def lemma_kw(self, m: Meta, c: list[Any]) -> str:
+        return str(c[0])
+
     def field_decl(self, m: Meta, c: list[Any]) -> ast.FieldDecl:
         return ast.FieldDecl(str(c[0]), c[1], c[2], _tok_span(c[0]), _meta_span(m))
 
@@ -266,7 +269,8 @@ class _ToAst(Transformer[Token, ast.Program]):
 
     # ---- properties
     def invariant_decl(self, m: Meta, c: list[Any]) -> ast.Invariant:
-        return ast.Invariant(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+        lemma = c[0] == "lemma"
+        return ast.Invariant(str(c[1]), c[2], _tok_span(c[1]), _meta_span(m), lemma)
 
     def property_decl(self, m: Meta, c: list[Any]) -> ast.Property:
         return ast.Property(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
@@ -410,7 +414,7 @@ _READABLE = {
 
 _DECL_KEYWORDS = (
     "const", "param", "enum", "kind", "var", "init", "def", "controller", "process",
-    "scheduler", "fault", "invariant", "property",
+    "scheduler", "fault", "invariant", "lemma", "property",
 )  # fmt: skip
 
 

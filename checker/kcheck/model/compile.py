@@ -1382,7 +1382,8 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     ns: dict[str, Any] = dict(_RUNTIME_NS)
     exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
     invariants = tuple(
-        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"]) for i, inv in enumerate(sym.invariants)
+        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma)
+        for i, inv in enumerate(sym.invariants)
     )
     properties = tuple(_property(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))
     canon = make_canonicalizer(layout) if any(k.symmetric for k in layout.kinds) else None

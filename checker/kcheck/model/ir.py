@@ -144,6 +144,7 @@ class InvariantInfo:
     name: str
     span: ast.Span
     holds: Callable[[State], bool]
+    lemma: bool = False  # declared `lemma`: checked as an invariant, assumable once proved
 
 
 @dataclass(frozen=True)
