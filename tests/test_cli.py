@@ -216,15 +216,3 @@ def test_an_invariant_that_dereferences_none_is_reported_not_an_internal_error(
     )
     r = run("verify", str(path), "-q")
     assert r.exit_code in (1, 2), r.output
-
-
-def test_bmc_engine_from_the_command_line() -> None:
-    bad = run("verify", BAD_REPLICASET, "--engine", "bmc", "--depth", "4", "-q")
-    assert bad.exit_code == 1, bad.output
-    assert "counterexample of 3 steps" in bad.output
-    good = run("verify", REPLICASET, "--engine", "bmc", "--depth", "3", "-q")
-    assert good.exit_code == 3, good.output
-    assert "no violation up to depth 3" in good.output
-    refused = run("verify", SCHEDULER, "--engine", "bmc", "-q")
-    assert refused.exit_code == 2
-    assert "unsupported by bmc" in refused.output

@@ -29,22 +29,15 @@ from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.compile import Compiler, Local
 from kcheck.model.ir import CompiledModel, KindLayout
+from kcheck.smt.refuse import Unsupported, refuse_unencoded
+
+__all__ = ["Branch", "Encoder", "Instance", "Term", "Unsupported"]
 
 Term = Any  # a z3 expression; z3 ships no type stubs
 Env = dict[str, tuple[Term, Type]]
 
 TRUE = z3.BoolVal(True)
 FALSE = z3.BoolVal(False)
-
-
-class Unsupported(Exception):
-    """The model uses a construct the bounded model checker does not encode."""
-
-    def __init__(self, construct: str, line: int) -> None:
-        where = f" at line {line}" if line else ""
-        super().__init__(f"unsupported by bmc: {construct}{where}")
-        self.construct = construct
-        self.line = line
 
 
 def _or(terms: list[Term]) -> Term:
@@ -112,16 +105,10 @@ class Encoder:
 
     # ---- what is refused before anything is encoded
     def _refuse_up_front(self) -> None:
+        refuse_unencoded(self.model, self.sym)
         for actor in self.sym.actors:
             if isinstance(actor, ast.Scheduler):
                 raise Unsupported("a scheduler", actor.span.line)
-        for v in self.sym.vars.values():
-            if isinstance(v.type, TSet):
-                raise Unsupported("a set-valued var", v.decl.span.line)
-        for k in self.sym.kinds.values():
-            for f in k.fields:
-                if isinstance(f.type, TSet):
-                    raise Unsupported("a set-valued field", f.decl.span.line)
 
     # ---- state access
     def fresh_state(self, prefix: str) -> tuple[Term, ...]:
@@ -292,7 +279,7 @@ class Encoder:
             case ast.Budget(fault=fault):
                 spent = self.budget_index[fault]
                 return spent.budget - st[spent.index], FALSE
-        raise Unsupported(_construct(e), getattr(e, "span", ast.NOWHERE).line)
+        raise Unsupported(_construct(e), _line(e))
 
     def _cond(
         self, pres: Term, where: ast.Expr | None, env: Env, st: tuple[Term, ...]
@@ -306,10 +293,11 @@ class Encoder:
     def _ref(self, o: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term, KindLayout]:
         """The slot a reference names, and whether using it raises (`none`, or an object
         deleted earlier in the step: the compiled code's `_some` and `_alive`)."""
+        slot, err = self.expr(o, env, st)  # first: it refuses what is not encoded
         t = self.type_of(o, env)
-        assert isinstance(t, TRef), t
+        if not isinstance(t, TRef):
+            raise Unsupported(f"a field read through {_construct(o)}", _line(o))
         k = self.layout.kind(t.kind)
-        slot, err = self.expr(o, env, st)
         return slot, _or([err, z3.Not(self._alive(st, k, slot))]), k
 
     def _call(
@@ -445,7 +433,7 @@ class Encoder:
                     merged = tuple(_ite(cv, x, y) for x, y in zip(a.state, b.state, strict=True))
                     return [Branch(_or([a.ok, b.ok]), merged, env)]
                 return [Branch(b.ok, b.state, env) for b in [*then, *other]]
-        raise Unsupported(f"statement {type(s).__name__}", s.span.line)
+        raise Unsupported(f"statement {type(s).__name__}", _line(s))
 
     def _assign(self, t: ast.LValue, val: Term, ok: Term, st: tuple[Term, ...], env: Env) -> Branch:
         if len(t.parts) == 1:
@@ -653,3 +641,8 @@ def _construct(e: object) -> str:
         "LeadsTo": "`leads_to`",
     }
     return names.get(type(e).__name__, type(e).__name__)
+
+
+def _line(node: object) -> int:
+    span = getattr(node, "span", ast.NOWHERE)
+    return span.line if isinstance(span, ast.Span) else 0

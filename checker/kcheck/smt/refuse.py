@@ -1,0 +1,109 @@
+"""What the Z3 engine refuses before it encodes anything (spec/smt.md, "What is encoded").
+
+The language grows faster than the encoding: a construct the encoder would silently skip (a
+`stale` informer cache, a new attribute of an action, hidden state the compiler adds to the
+layout) would turn into a wrong answer. So the declarations are checked against the attributes
+the encoder knows, and any other attribute that is set is refused. Unknown statement and
+expression nodes are refused by the encoder itself, where it meets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+
+from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
+from kcheck.lang.types import TSet
+from kcheck.model.ir import CompiledModel
+
+
+class Unsupported(Exception):
+    """The model uses a construct the Z3 engine does not encode."""
+
+    def __init__(self, construct: str, line: int) -> None:
+        where = f" at line {line}" if line else ""
+        super().__init__(f"not encoded by the Z3 engine: {construct}{where}")
+        self.construct = construct
+        self.line = line
+
+
+# The attributes of each declaration the encoder reads; spans are never semantic.
+_KNOWN: dict[type, frozenset[str]] = {
+    ast.Controller: frozenset({"name", "watches", "actions"}),
+    ast.Watch: frozenset({"kind"}),
+    ast.Process: frozenset({"name", "actions"}),
+    ast.Scheduler: frozenset({"name", "pod_kind", "node_field", "filters", "scores", "actions"}),
+    ast.Filter: frozenset({"name", "pod", "node", "expr"}),
+    ast.Score: frozenset({"name", "pod", "node", "expr", "weight"}),
+    ast.Fault: frozenset({"name", "budget", "actions"}),
+    ast.Action: frozenset({"name", "fairness", "binders", "where", "when", "body"}),
+    ast.Invariant: frozenset({"name", "expr", "lemma"}),
+    ast.Init: frozenset({"body"}),
+}
+
+_WATCH_WORDS = {
+    "stale": "`watches {kind} stale` (an informer cache)",
+    "coalesced": "`watches {kind} coalesced`",
+}
+
+
+def _unknown_attributes(node: object) -> list[str]:
+    """The attributes of `node` the encoder does not read and that are set (not the default
+    False, None or empty)."""
+    assert is_dataclass(node)
+    known = next((names for t, names in _KNOWN.items() if isinstance(node, t)), None)
+    if known is None:
+        return [f"a {type(node).__name__} declaration"]
+    return [
+        f.name
+        for f in fields(node)
+        if "span" not in f.name and f.name not in known and getattr(node, f.name)
+    ]
+
+
+def _refuse_node(node: object, what: str, line: int) -> None:
+    for attr in _unknown_attributes(node):
+        if isinstance(node, ast.Watch) and attr in _WATCH_WORDS:
+            raise Unsupported(_WATCH_WORDS[attr].format(kind=node.kind), line)
+        raise Unsupported(f"`{attr}` on {what}", line)
+
+
+def refuse_unencoded(model: CompiledModel, sym: Symbols) -> None:
+    """Raise Unsupported for the first construct of the model the encoder does not handle."""
+    _refuse_layout(model)
+    for actor in sym.actors:
+        line = actor.span.line
+        _refuse_node(actor, f"{type(actor).__name__.lower()} `{actor.name}`", line)
+        for w in getattr(actor, "watches", ()):
+            _refuse_node(w, f"a watch of `{actor.name}`", w.span.line or line)
+        for f in getattr(actor, "filters", ()) + getattr(actor, "scores", ()):
+            _refuse_node(f, f"`{f.name}` of scheduler `{actor.name}`", f.span.line or line)
+        for act in actor.actions:
+            _refuse_node(act, f"action `{actor.name}.{act.name}`", act.span.line or line)
+    for init in sym.inits:
+        _refuse_node(init, "`init`", init.span.line)
+    for inv in sym.invariants:
+        _refuse_node(inv, f"invariant `{inv.name}`", inv.span.line)
+    for v in sym.vars.values():
+        if isinstance(v.type, TSet):
+            raise Unsupported("a set-valued var", v.decl.span.line)
+    for k in sym.kinds.values():
+        for fi in k.fields:
+            if isinstance(fi.type, TSet):
+                raise Unsupported("a set-valued field", fi.decl.span.line)
+
+
+def _refuse_layout(model: CompiledModel) -> None:
+    """State the compiler adds beyond vars, budgets and kinds (names with '@', such as an
+    informer's cached copy) has a meaning the encoder does not know."""
+    layout = model.layout
+    names = [v.name for v in layout.vars] + [k.name for k in layout.kinds]
+    names += [f"{k.name}.{f.name}" for k in layout.kinds for f in k.fields]
+    names += [b.fault for b in layout.budgets]
+    for name in names:
+        if "@" in name:
+            raise Unsupported(f"compiler-internal state `{name}`", 0)
+    width = len(layout.vars) + len(layout.budgets)
+    width += sum(k.slots * k.stride for k in layout.kinds)
+    if width != layout.width or any(k.stride != len(k.fields) + 1 for k in layout.kinds):
+        raise Unsupported("a state layout with parts other than vars, budgets and kinds", 0)

@@ -1,0 +1,116 @@
+"""The Z3 engine refuses, before solving, what it does not encode: a stale informer cache,
+statement and expression nodes it does not know, attributes of declarations it does not read,
+and state the compiler adds beyond vars, budgets and kinds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from kcheck.lang import ast
+from kcheck.lang.diagnostics import Source
+from kcheck.lang.frontend import check_source
+from kcheck.lang.types import TInt
+from kcheck.model.compile import compile_model
+from kcheck.model.ir import VarLayout
+from kcheck.smt.bmc import bmc
+from kcheck.smt.encode import Unsupported
+
+BASE = """model base
+kind Pod[2] { up: bool = false }
+var n: 0..3 = 0
+controller c {
+  action start for p in Pod where not p.up { p.up := true }
+  action more when n < 3 { n := n + 1 }
+}
+init { create Pod {} }
+invariant t: n <= 3
+"""
+
+
+def _checked(text: str = BASE) -> Any:
+    return check_source(Source("refuse.kdsl", text))
+
+
+def test_a_stale_watch_is_refused_with_its_line() -> None:
+    text = BASE.replace("controller c {", "controller c watches Pod stale {")
+    checked = check_source(Source("stale.kdsl", text))
+    model = compile_model(checked.symbols)
+    with pytest.raises(Unsupported, match=r"`watches Pod stale` \(an informer cache\) at line 4"):
+        bmc(model, checked.symbols, 1, None, 10)
+
+
+def test_a_plain_watch_is_encoded() -> None:
+    text = BASE.replace("controller c {", "controller c watches Pod {")
+    checked = check_source(Source("watch.kdsl", text))
+    model = compile_model(checked.symbols)
+    [p] = bmc(model, checked.symbols, 2, None, 10).properties
+    assert p.reason == "no violation up to depth 2"
+
+
+@dataclass(frozen=True)
+class Mystery:
+    """A node type the encoder has never heard of."""
+
+    span: ast.Span = ast.NOWHERE
+
+
+MYSTERY: Any = Mystery()
+
+
+def _with_first_action(sym: Any, change: Callable[[ast.Action], Any]) -> Any:
+    """The symbols with the first action changed; everything else shared."""
+    [actor] = sym.actors
+    new_actor = replace(actor, actions=(change(actor.actions[0]), *actor.actions[1:]))
+    return replace(sym, actors=[new_actor])
+
+
+@pytest.mark.parametrize(
+    ("change", "construct"),
+    [
+        (lambda a: replace(a, body=ast.Block((MYSTERY,))), "statement Mystery"),
+        (lambda a: replace(a, when=MYSTERY), "Mystery"),
+        (lambda a: replace(a, when=ast.Field(MYSTERY, "up")), "Mystery"),  # like `old(p).up`
+    ],
+)
+def test_unknown_nodes_are_refused_not_ignored(
+    change: Callable[[ast.Action], Any], construct: str
+) -> None:
+    checked = _checked()
+    model = compile_model(checked.symbols)
+    sym = _with_first_action(checked.symbols, change)
+    with pytest.raises(Unsupported, match=f"not encoded by the Z3 engine: {construct}"):
+        bmc(model, sym, 1, None, 10)
+
+
+def test_an_unknown_attribute_of_an_action_is_refused() -> None:
+    @dataclass(frozen=True)
+    class SteppedAction(ast.Action):
+        steps: tuple[int, ...] = ()
+
+    checked = _checked()
+    model = compile_model(checked.symbols)
+
+    def stepped(a: ast.Action) -> ast.Action:
+        return SteppedAction(**{f: getattr(a, f) for f in a.__dataclass_fields__}, steps=(1,))
+
+    sym = _with_first_action(checked.symbols, stepped)
+    with pytest.raises(
+        Unsupported,
+        match=re.escape("not encoded by the Z3 engine: `steps` on action `c.start` at line 5"),
+    ):
+        bmc(model, sym, 1, None, 10)
+
+
+def test_compiler_internal_state_in_the_layout_is_refused() -> None:
+    checked = _checked()
+    model = compile_model(checked.symbols)
+    layout = model.layout
+    cache = VarLayout("c@Pod.up", TInt(0, 1), layout.width)
+    hidden = replace(layout, width=layout.width + 1, vars=(*layout.vars, cache))
+    with pytest.raises(Unsupported, match=re.escape("compiler-internal state `c@Pod.up`")):
+        bmc(replace(model, layout=hidden), checked.symbols, 1, None, 10)
