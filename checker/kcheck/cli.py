@@ -540,3 +540,12 @@ def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
     from kcheck.ci import run_ci
 
     sys.exit(run_ci(config_path, out_dir, no_cache, click.echo))
+
+
+def _add_run_commands() -> None:
+    from kcheck.run.cli import run
+
+    main.add_command(run)
+
+
+_add_run_commands()

@@ -1,0 +1,274 @@
+"""`kcheck run` and `kcheck image`: click glue over the interpreter and the drivers. Exit codes:
+0 converged with no violation, 1 a violation (invariant, property, conformance, bound),
+2 bad input or usage, 3 inconclusive (the time limit came first), 4 the driver failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import ExitStack
+from typing import IO, Any, NoReturn
+
+import click
+
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
+
+EXIT_DRIVER = 4
+_EXIT = {HOLDS: 0, VIOLATED: 1, INCONCLUSIVE: 3}
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"kcheck: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command()
+@click.argument("model", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
+)
+@click.option(
+    "--driver",
+    type=click.Choice(["sim", "docker"]),
+    default="sim",
+    show_default=True,
+    help="sim: in-process on a simulated clock; docker: real containers on a Docker engine.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every choice.")
+@click.option(
+    "--faults",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    help="Inject the model's faults within their budgets.",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds after the last fault within which every property must be met.",
+)
+@click.option(
+    "--hold",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Seconds `eventually always P` must hold without a break.",
+)
+@click.option(
+    "--fault-every",
+    type=click.FloatRange(min=0, min_open=True),
+    default=2.0,
+    show_default=True,
+    help="Mean seconds between injected faults.",
+)
+@click.option(
+    "--chaos",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Inject faults during the first this many seconds only.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=600.0,
+    show_default=True,
+    help="Stop (inconclusive, exit 3) after this many seconds.",
+)
+@click.option(
+    "--tick",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.1,
+    show_default=True,
+    help="With --driver sim: simulated seconds per step.",
+)
+@click.option(
+    "--invariant", "invariants", multiple=True, metavar="NAME", help="Check only this invariant."
+)
+@click.option(
+    "--log-json", type=click.Path(dir_okay=False), help="Write every event as a JSON line here."
+)
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), help="Serve Prometheus metrics on this port."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the result here.")
+@click.option(
+    "--graph", "graph_path", type=click.Path(dir_okay=False), help="Draw the trace of a violation."
+)
+@click.option(
+    "--swimlane",
+    "swimlane_path",
+    type=click.Path(dir_okay=False),
+    help="Draw it with one lane per actor.",
+)
+@click.option(
+    "--binding",
+    "binding_path",
+    type=click.Path(dir_okay=False),
+    help="A TOML file binding the model to Docker (spec/run.md).",
+)
+@click.option(
+    "--image", help="With --driver docker: the image of every pod (default kcheck/busybox)."
+)
+@click.option(
+    "--cleanup", is_flag=True, help="Remove the containers and networks of earlier runs, then exit."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No event stream and no status line.")
+def run(
+    model: str | None,
+    defines: tuple[str, ...],
+    driver: str,
+    seed: int,
+    faults: str,
+    settle: float,
+    hold: float,
+    fault_every: float,
+    chaos: float,
+    timeout: float,
+    tick: float,
+    invariants: tuple[str, ...],
+    log_json: str | None,
+    metrics_port: int | None,
+    fmt: str,
+    output: str | None,
+    graph_path: str | None,
+    swimlane_path: str | None,
+    binding_path: str | None,
+    image: str | None,
+    cleanup: bool,
+    quiet: bool,
+) -> None:
+    """Execute MODEL live: its controllers and scheduler make the decisions, faults are
+    injected within their budgets, and every invariant is checked on what happens (spec/run.md).
+    """
+    options = dict(locals())  # first: exactly the parameters
+    from kcheck import cli as base
+
+    base._guard(_run)(**options)
+
+
+def _run(
+    model: str | None,
+    defines: tuple[str, ...],
+    driver: str,
+    seed: int,
+    faults: str,
+    settle: float,
+    hold: float,
+    fault_every: float,
+    chaos: float,
+    timeout: float,
+    tick: float,
+    invariants: tuple[str, ...],
+    log_json: str | None,
+    metrics_port: int | None,
+    fmt: str,
+    output: str | None,
+    graph_path: str | None,
+    swimlane_path: str | None,
+    binding_path: str | None,
+    image: str | None,
+    cleanup: bool,
+    quiet: bool,
+) -> None:
+    from kcheck import cli as base
+    from kcheck.model.compile import compile_model
+    from kcheck.run.console import EventPrinter, StatusLine, summary
+    from kcheck.run.driver import DriverError
+    from kcheck.run.events import Event, JsonLines
+    from kcheck.run.interpreter import Counters, Interpreter, RunConfig
+
+    if cleanup:
+        _cleanup()
+        return
+    if model is None:
+        _fail("missing MODEL (or --cleanup)", 2)
+    for flag, path in (("--graph", graph_path), ("--swimlane", swimlane_path)):
+        if path:
+            base._check_picture_name(flag, path)
+    checked = base._load(model, defines)
+    compiled = compile_model(checked.symbols, symmetry=False)
+    known = [inv.name for inv in compiled.invariants]
+    for name in invariants:
+        if name not in known:
+            _fail(f"--invariant {name}: the model has no invariant `{name}`", 2)
+    config = RunConfig(
+        seed=seed,
+        faults=faults == "on",
+        settle=settle,
+        hold=hold,
+        fault_every=fault_every,
+        chaos=chaos,
+        timeout=timeout,
+        invariants=tuple(invariants) or None,
+    )
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    with ExitStack() as stack:
+        sinks: list[Any] = []
+        if not quiet and fmt == "text":
+            sinks.append(EventPrinter(sys.stdout, colour))
+        if log_json:
+            try:
+                stream: IO[str] = stack.enter_context(open(log_json, "w", encoding="utf-8"))
+            except OSError as err:
+                _fail(f"cannot write {log_json}: {err.strerror or err}", 2)
+            sinks.append(JsonLines(stream))
+
+        def sink(event: Event) -> None:
+            for s in sinks:
+                s(event)
+
+        world = _driver(driver, compiled, tick, binding_path, image, seed)
+        counters = Counters()
+        if metrics_port is not None:
+            from kcheck.run.metrics import serve
+
+            try:
+                stack.callback(serve(metrics_port, counters, compiled.name, driver))
+            except OSError as err:
+                _fail(f"--metrics-port {metrics_port}: {err.strerror or err}", 2)
+        status = StatusLine(sys.stderr, sys.stderr.isatty(), not quiet)
+        stack.callback(status.close)
+        interpreter = Interpreter(compiled, world, config, sink, counters, status)
+        try:
+            outcome = interpreter.run()
+        except DriverError as err:
+            status.close()
+            _fail(str(err), EXIT_DRIVER)
+        except KeyboardInterrupt:
+            status.close()
+            click.echo("kcheck: interrupted; removed what the run created", err=True)
+            sys.exit(130)
+        finally:
+            world.close()
+    if fmt == "json":
+        text = json.dumps(outcome.result.to_json(), indent=2)
+    else:
+        text = summary(outcome, model, colour and output is None)
+    if output:
+        base._write(output, text + "\n")
+        click.echo(f"{outcome.result.verdict}: result written to {output}", err=True)
+    else:
+        click.echo(text)
+    base._write_reports(
+        model, compiled, outcome.result, graph_path, swimlane_path, None, None, None, None
+    )
+    sys.exit(_EXIT[outcome.result.verdict])
+
+
+def _driver(
+    name: str, compiled: Any, tick: float, binding_path: str | None, image: str | None, seed: int
+) -> Any:
+    from kcheck.run.sim import SimDriver
+
+    return SimDriver(tick)
+
+
+def _cleanup() -> None:
+    _fail("--cleanup needs the docker driver", 2)

@@ -1,0 +1,57 @@
+"""Conformance: an observed change must be a run of steps the model allows. The world moves on
+its own only through the actions of the actors it performs (the kubelet's, in Docker); a
+breadth-first search over those actions, from the interpreter's last state, looks for a state
+that agrees with the observation on every observed position. The shortest such run becomes
+part of the trace; none means the world diverged from the model."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection
+
+from kcheck.model.ir import CompiledModel, State, StepError
+
+Path = list[tuple[int, tuple[int, ...], State]]
+
+MAX_SEARCH = 20_000  # states: a change needing more engine steps than this is not explained
+
+
+def explain(
+    model: CompiledModel,
+    start: State,
+    observed: State,
+    positions: Collection[int],
+    engine_actions: Collection[int],
+) -> Path | None:
+    """The shortest run of engine actions from `start` to a state matching `observed` on
+    `positions` (empty when they already agree), or None."""
+
+    def agrees(s: State) -> bool:
+        return all(s[i] == observed[i] for i in positions)
+
+    if agrees(start):
+        return []
+    parents: dict[State, tuple[State, int, tuple[int, ...]] | None] = {start: None}
+    queue: deque[State] = deque([start])
+    while queue and len(parents) < MAX_SEARCH:
+        s = queue.popleft()
+        for aid in engine_actions:
+            for _, args, t in model.action_outcomes[aid](s):
+                if isinstance(t, StepError) or t in parents:
+                    continue
+                parents[t] = (s, aid, args)
+                if agrees(t):
+                    return _path(parents, t)
+                queue.append(t)
+    return None
+
+
+def _path(parents: dict[State, tuple[State, int, tuple[int, ...]] | None], end: State) -> Path:
+    out: Path = []
+    cur = end
+    while (link := parents[cur]) is not None:
+        prev, aid, args = link
+        out.append((aid, args, cur))
+        cur = prev
+    out.reverse()
+    return out

@@ -1,0 +1,130 @@
+"""What `kcheck run` shows on the terminal: the event stream, a status line (rich; redrawn in
+place on a terminal, every 10 s otherwise) and the summary at the end."""
+
+from __future__ import annotations
+
+import time
+from io import StringIO
+from typing import IO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kcheck.report.text import format_trace
+from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED
+from kcheck.run.events import Event
+from kcheck.run.interpreter import Counters, RunOutcome
+
+_COLOUR = {HOLDS: "green", VIOLATED: "red", INCONCLUSIVE: "yellow", NOT_CHECKED: "bright_black"}
+_MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
+
+
+class EventPrinter:
+    """Prints each event as a `kubectl describe` row, with a header before the first."""
+
+    def __init__(self, out: IO[str], colour: bool) -> None:
+        self.console = Console(file=out, highlight=False, no_color=not colour, soft_wrap=True)
+        self.started = False
+
+    def __call__(self, event: Event) -> None:
+        if not self.started:
+            self.console.print(
+                f"{'TIME':>9}  {'TYPE':<7}  {'REASON':<18}  {'FROM':<16}  {'OBJECT':<14}  MESSAGE",
+                style="bold",
+            )
+            self.started = True
+        style = "yellow" if event.type == "Warning" else None
+        self.console.print(Text(event.line(), style=style or ""))
+
+
+class StatusLine:
+    """steps, reconciles, faults, invariant checks and the clock, on stderr."""
+
+    def __init__(self, err: IO[str], tty: bool, enabled: bool) -> None:
+        self.err, self.tty, self.enabled = err, tty, enabled
+        self.last = 0.0 if tty else time.monotonic()
+        self.drawn = False
+
+    def __call__(self, c: Counters) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < (0.2 if self.tty else 10.0):
+            return
+        self.last = now
+        line = (
+            f"  t={c.time:7.1f}s  steps {c.steps:>6}  reconciles {c.reconciles:>6}"
+            f"  faults {c.faults:>3}  invariant checks {c.invariant_checks:>8}"
+        )
+        if self.tty:
+            self.err.write("\r" + line)
+            self.drawn = True
+        else:
+            self.err.write(line + "\n")
+        self.err.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            self.err.write("\r" + " " * 100 + "\r")
+            self.err.flush()
+
+
+def summary(outcome: RunOutcome, path: str, colour: bool) -> str:
+    r, c = outcome.result, outcome.counters
+    clock = "simulated " if outcome.driver == "sim" else ""
+    lines = [
+        f"run {r.model} ({path}), {outcome.driver} driver, seed {outcome.seed}: {c.steps} steps"
+        f" ({c.reconciles} reconciles, {c.engine_steps} observed, {c.faults} faults),"
+        f" {c.invariant_checks} invariant checks, {c.time:.1f} {clock}s"
+    ]
+    if c.converged_after is not None:
+        lines.append(f"converged {c.converged_after:.2f} {clock}s after the last fault")
+    if r.limit:
+        lines.append(f"stopped at {r.limit} before the run could decide")
+    lines.append("")
+    lines.append(_table(outcome, colour))
+    for p in r.properties:
+        if p.trace is not None:
+            where = f" (line {p.line})" if p.line else ""
+            lines.append("")
+            lines.append(f"trace for {p.kind} {p.name}{where}, {len(p.trace)} steps:")
+            lines.extend(format_trace(p.trace))
+            if p.reason:
+                lines.append(f"  {p.reason}")
+            elif p.kind == "invariant":
+                lines.append(f"  the last state violates {p.name}")
+    lines.append("")
+    v = r.verdict
+    verdict = Text(f"verdict: {v}", style=f"bold {_COLOUR[v]}")
+    lines.append(_render(verdict, colour))
+    return "\n".join(lines)
+
+
+def _table(outcome: RunOutcome, colour: bool) -> str:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+    table.add_column("", justify="right")
+    table.add_column("kind")
+    table.add_column("property")
+    table.add_column("verdict", overflow="fold")
+    for p in outcome.result.properties:
+        detail = p.status + (f": {p.reason}" if p.reason else "")
+        table.add_row(
+            Text(_MARK[p.status], style=f"bold {_COLOUR[p.status]}"), p.kind, p.name, detail
+        )
+    return "\n".join("  " + x.rstrip() for x in _render(table, colour).split("\n"))
+
+
+def _render(thing: Table | Text, colour: bool) -> str:
+    out = StringIO()
+    console = Console(
+        file=out,
+        width=160,
+        force_terminal=colour,
+        no_color=not colour,
+        color_system="standard" if colour else None,
+        highlight=False,
+    )
+    console.print(thing)
+    return out.getvalue().rstrip("\n")

@@ -1,0 +1,51 @@
+"""What the interpreter needs from a world: carry a step out, read the world back as a model
+state, tell the time. Two implementations: sim.SimDriver and docker_driver.DockerDriver."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from kcheck.model.ir import ActionInfo, CompiledModel, State
+
+
+class DriverError(Exception):
+    """The world cannot be driven any more (no engine, permission denied, the engine died, a
+    missing image): the run stops with this one-line message and exit code 4."""
+
+
+class Divergence(Exception):
+    """The world did something no step of the model explains (a container removed by someone
+    else): a conformance violation, reported with the trace that led to it."""
+
+
+class Driver(Protocol):
+    name: str
+
+    def start(self, model: CompiledModel, initial: State) -> None:
+        """Build the world of the initial state."""
+
+    def now(self) -> float:
+        """Seconds since start (simulated with the sim driver)."""
+
+    def observed(self) -> frozenset[int]:
+        """The state positions read back from the world; the rest lives in the interpreter's
+        own store (the apiserver role)."""
+
+    def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
+        """Make the world follow the step `before` -> `after`; returns once it has."""
+
+    def observe(self, expected: State) -> State:
+        """The world now, as a model state: `expected` with the observed positions replaced."""
+
+    def pause(self) -> None:
+        """Let time pass when nothing is enabled."""
+
+    def step_done(self) -> None:
+        """Let time pass after a step."""
+
+    def close(self) -> None:
+        """Remove everything the run created."""
+
+    def probe(self, state: State) -> list[str]:
+        """Check for real what the model claims about the world (services resolve); the
+        problems found, empty when none."""

@@ -1,0 +1,352 @@
+"""The interpreter loop: observe the world, explain what changed (conformance), check every
+invariant on each state, fire one enabled action of the model chosen fairly (or, now and then,
+a fault within its budget), and hand the step to the driver. It fires the compiled actions
+themselves: there is one definition of what a controller does.
+
+The run ends when the faults are over and every temporal property is met (converged), on the
+first violation, or at the time limit (inconclusive)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kcheck.model.ir import CompiledModel, State, StepError
+from kcheck.report.text import lookup, show_value
+from kcheck.result import (
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_CHECKED,
+    VIOLATED,
+    CheckResult,
+    PropertyResult,
+    Stats,
+)
+from kcheck.run.conformance import explain
+from kcheck.run.convergence import Monitor
+from kcheck.run.driver import Divergence, Driver
+from kcheck.run.events import Event, step_events
+from kcheck.run.schedule import FairScheduler, Instance
+from kcheck.trace import Step, Trace, changed_fields
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int = 0
+    faults: bool = True
+    settle: float = 30.0  # seconds after the last fault for convergence
+    hold: float = 1.0  # how long `eventually always P` must hold without a break
+    fault_every: float = 2.0  # mean seconds between injected faults
+    chaos: float = 20.0  # faults are injected during the first `chaos` seconds only
+    timeout: float = 600.0  # stop, inconclusive, after this long
+    invariants: tuple[str, ...] | None = None  # None: every invariant
+
+
+@dataclass
+class Counters:
+    """Live counts, read by the status line and the Prometheus exporter."""
+
+    steps: int = 0
+    reconciles: int = 0  # controller and scheduler steps
+    engine_steps: int = 0  # steps the world performed itself (observed)
+    faults: int = 0
+    invariant_checks: int = 0
+    violations: int = 0
+    time: float = 0.0
+    converged_after: float | None = None  # seconds from the last fault to convergence
+    reconcile_latencies: list[float] = field(default_factory=list)
+
+
+@dataclass
+class RunOutcome:
+    result: CheckResult
+    counters: Counters
+    seed: int
+    driver: str
+
+
+Sink = Callable[[Event], None]
+
+
+class Interpreter:
+    def __init__(
+        self,
+        model: CompiledModel,
+        driver: Driver,
+        config: RunConfig,
+        sink: Sink,
+        counters: Counters | None = None,
+        progress: Callable[[Counters], None] | None = None,
+    ) -> None:
+        self.progress = progress or (lambda c: None)
+        self.model = model
+        self.driver = driver
+        self.config = config
+        self.sink = sink
+        self.counters = counters or Counters()
+        self.rng = random.Random(config.seed)
+        self.sched = FairScheduler(self.rng)
+        self.invariants = [
+            inv
+            for inv in model.invariants
+            if config.invariants is None or inv.name in config.invariants
+        ]
+        self.monitor = Monitor.for_model(model, config.settle, config.hold)
+        self.steps: list[Step] = []
+        self.state: State = ()
+        self.enabled_since: dict[Instance, float] = {}
+        self.positions: frozenset[int] = frozenset()
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def _commit(self, aid: int, args: tuple[int, ...], t: State) -> PropertyResult | None:
+        """Make `t` the current state after action `aid`; the invariant it breaks, if any."""
+        info = self.model.actions[aid]
+        now = self.driver.now()
+        before = self.steps[-1].state or {}
+        after = self.model.layout.decode(t)
+        self.steps.append(
+            Step(info.label, self.model.describe_args(aid, args), after, line=info.span.line)
+        )
+        self.state = t
+        c = self.counters
+        c.steps += 1
+        if info.actor_kind == "fault":
+            c.faults += 1
+            self.monitor.fault(now)
+        elif info.actor_kind in ("controller", "scheduler"):
+            c.reconciles += 1
+            since = self.enabled_since.pop((aid, args), now)
+            c.reconcile_latencies.append(now - since)
+        for ev in step_events(len(self.steps) - 1, now, info.label, info.actor_kind, before, after):
+            self.sink(ev)
+        return self._check(t, now)
+
+    def _check(self, s: State, now: float) -> PropertyResult | None:
+        for inv in self.invariants:
+            self.counters.invariant_checks += 1
+            if not inv.holds(s):
+                return PropertyResult(inv.name, "invariant", VIOLATED, inv.span.line, self._trace())
+        broken = self.monitor.observe(s, now)
+        if broken is not None:
+            return self._property_failure(broken.prop, broken.name, broken.failed or "")
+        return None
+
+    def _trace(self) -> Trace:
+        return Trace(tuple(self.steps))
+
+    def _property_failure(self, prop: str, name: str, why: str) -> PropertyResult:
+        line = next(p.span.line for p in self.model.properties if p.name == prop)
+        reason = f"{name}: {why}" if name != prop else why
+        return PropertyResult(prop, "property", VIOLATED, line, self._trace(), reason)
+
+    def _divergence(self, message: str) -> PropertyResult:
+        steps = (*self.steps, Step("world.observed", {}, None, error=message))
+        return PropertyResult("conformance", "conformance", VIOLATED, None, Trace(steps), message)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self) -> RunOutcome:
+        started = time.monotonic()
+        try:
+            failure, limit = self._loop()
+            if failure is not None:
+                self.counters.violations += 1
+        finally:
+            self.counters.time = self.driver.now()
+        return RunOutcome(
+            self._result(failure, limit, time.monotonic() - started),
+            self.counters,
+            self.config.seed,
+            self.driver.name,
+        )
+
+    def _loop(self) -> tuple[PropertyResult | None, str | None]:
+        model, driver, cfg, c = self.model, self.driver, self.config, self.counters
+        initial = model.initial()
+        self.state = initial[self.rng.randrange(len(initial))]
+        driver.start(model, self.state)
+        self.positions = driver.observed()
+        self.steps.append(Step(None, {}, model.layout.decode(self.state)))
+        self.sink(
+            Event(
+                0.0,
+                0,
+                "Normal",
+                "RunStarted",
+                "kcheck",
+                model.name,
+                f"{driver.name} run, seed {cfg.seed}",
+            )
+        )
+        if (bad := self._check(self.state, 0.0)) is not None:
+            return bad, None
+        budgets = model.layout.budgets
+        faults = [a.id for a in model.actions if a.actor_kind == "fault"]
+        others = [a.id for a in model.actions if a.actor_kind != "fault"]
+        engine = (
+            [a.id for a in model.actions if a.actor_kind == "process"] if self.positions else []
+        )
+        requested: dict[Instance, float] = {}  # engine steps asked of the world, not yet seen
+        next_fault = self.rng.expovariate(1 / cfg.fault_every) if cfg.fault_every > 0 else 0.0
+        while True:
+            now = driver.now()
+            c.time = now
+            self.progress(c)
+            if self.positions and (bad := self._observe(engine, requested)) is not None:
+                return bad, None
+            s = self.state
+            budget_left = any(s[b.index] < b.budget for b in budgets)
+            faults_on = cfg.faults and budget_left and now < cfg.chaos
+            enabled = self._enabled(others, s, now)
+            waiting = [i for i in enabled if i not in requested]
+            quiet = not enabled and not requested and not faults_on
+            if not faults_on:
+                if self.monitor.all_met(now, quiet) and (
+                    quiet or self.monitor.obligations or now - self.monitor.last_fault >= cfg.settle
+                ):
+                    c.converged_after = now - self.monitor.last_fault
+                    return None, None
+                if (late := self.monitor.overdue(now)) is not None:
+                    return self._property_failure(late.prop, late.name, late.failed or ""), None
+            if now >= cfg.timeout:
+                return None, f"timeout {cfg.timeout:g}s"
+            if faults_on and now >= next_fault:
+                fired = [
+                    (aid, args, t)
+                    for aid in faults
+                    for aid, args, t in model.action_outcomes[aid](s)
+                ]
+                if fired:
+                    next_fault = now + self.rng.expovariate(1 / cfg.fault_every)
+                    aid, args, t = fired[self.rng.randrange(len(fired))]
+                    if isinstance(t, StepError):
+                        return self._bound_error(t), None
+                    driver.apply(s, t, model.actions[aid], args)
+                    if (bad := self._commit(aid, args, t)) is not None:
+                        return bad, None
+                    driver.step_done()
+                    continue
+            if not waiting:
+                driver.pause()
+                continue
+            aid, args = self.sched.pick(waiting)
+            outcomes = [t for _, a, t in model.action_outcomes[aid](s) if a == args]
+            t = outcomes[self.rng.randrange(len(outcomes))]
+            if isinstance(t, StepError):
+                return self._bound_error(t), None
+            if aid in engine and any(s[i] != t[i] for i in self.positions):
+                # the world performs this step itself; it is committed once observed
+                requested[(aid, args)] = now
+            driver.apply(s, t, model.actions[aid], args)
+            committed = (aid, args) not in requested
+            if committed and (bad := self._commit(aid, args, t)) is not None:
+                return bad, None
+            driver.step_done()
+
+    def _enabled(self, actions: list[int], s: State, now: float) -> list[Instance]:
+        out: list[Instance] = []
+        for aid in actions:
+            for _, args, _t in self.model.action_outcomes[aid](s):
+                inst = (aid, args)
+                if not out or out[-1] != inst:
+                    out.append(inst)
+        for inst in out:
+            self.enabled_since.setdefault(inst, now)
+        live = set(out)
+        for inst in [i for i in self.enabled_since if i not in live]:
+            del self.enabled_since[inst]
+        return out
+
+    def _observe(
+        self, engine: list[int], requested: dict[Instance, float]
+    ) -> PropertyResult | None:
+        try:
+            seen = self.driver.observe(self.state)
+        except Divergence as err:
+            return self._divergence(str(err))
+        path = explain(self.model, self.state, seen, self.positions, engine)
+        if path is None:
+            diff = _describe_difference(self.model, self.state, seen, self.positions)
+            return self._divergence(f"observed {diff}: no step of the model explains it")
+        for aid, args, t in path:
+            requested.pop((aid, args), None)
+            self.counters.engine_steps += 1
+            if (bad := self._commit(aid, args, t)) is not None:
+                return bad
+        # a requested step the world did not take, and that is no longer enabled, is dropped
+        for inst in [i for i in requested if i not in self.enabled_since]:
+            del requested[inst]
+        return None
+
+    def _bound_error(self, err: StepError) -> PropertyResult:
+        info = self.model.actions[err.action]
+        steps = (
+            *self.steps,
+            Step(
+                info.label,
+                self.model.describe_args(err.action, err.args),
+                None,
+                err.message,
+                err.line,
+            ),
+        )
+        return PropertyResult(
+            f"bound: {err.code} in {info.label}",
+            "bound",
+            VIOLATED,
+            err.line,
+            Trace(steps),
+            err.message,
+        )
+
+    def _result(
+        self, failure: PropertyResult | None, limit: str | None, seconds: float
+    ) -> CheckResult:
+        """Invariants that did not fail held on every observed state; temporal properties are
+        judged only by a run that ended by converging."""
+        failed = failure.name if failure is not None else None
+        props: list[PropertyResult] = []
+        for inv in self.invariants:
+            if inv.name == failed and failure is not None:
+                props.append(failure)
+            else:
+                props.append(PropertyResult(inv.name, "invariant", HOLDS, inv.span.line))
+        judged = failure is None and limit is None
+        for p in self.model.properties:
+            skipped = [why for name, why in self.monitor.not_checked if name == p.name]
+            if p.name == failed and failure is not None:
+                props.append(failure)
+            elif skipped:
+                props.append(
+                    PropertyResult(p.name, "property", NOT_CHECKED, p.span.line, reason=skipped[0])
+                )
+            else:
+                status = HOLDS if judged else INCONCLUSIVE
+                props.append(PropertyResult(p.name, "property", status, p.span.line))
+        if failure is not None and failure.kind in ("conformance", "bound"):
+            props.append(failure)
+        distinct = len({repr(s.state) for s in self.steps})
+        stats = Stats(distinct, len(self.steps) - 1, len(self.steps) - 1, seconds)
+        faults = "on" if self.config.faults else "off"
+        notes = [f"{self.driver.name} run, seed {self.config.seed}, faults {faults}"]
+        return CheckResult(
+            self.model.name, f"run:{self.driver.name}", stats, props, False, limit, notes
+        )
+
+
+def _describe_difference(
+    model: CompiledModel, s: State, seen: State, positions: frozenset[int]
+) -> str:
+    before, after = model.layout.decode(s), model.layout.decode(seen)
+    parts = []
+    for path in changed_fields(before, after):
+        if path.endswith((" created", " deleted")):
+            parts.append(path)
+        else:
+            parts.append(
+                f"{path}: {show_value(lookup(before, path))} -> {show_value(lookup(after, path))}"
+            )
+    return ", ".join(parts) or "a change"

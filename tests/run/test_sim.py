@@ -1,0 +1,201 @@
+"""`kcheck run --driver sim`: the interpreter fires the compiled actions on a simulated clock.
+Fast: no Docker needed."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from prometheus_client import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from kcheck.cli import main
+from kcheck.lang.frontend import load
+from kcheck.model.compile import compile_model
+from kcheck.model.ir import CompiledModel
+from kcheck.result import HOLDS, VIOLATED
+from kcheck.run.events import Event
+from kcheck.run.interpreter import Interpreter, RunConfig, RunOutcome
+from kcheck.run.metrics import RunCollector
+from kcheck.run.sim import SimDriver
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def compiled(name: str) -> CompiledModel:
+    return compile_model(load(str(MODELS / f"{name}.kdsl")).symbols, symmetry=False)
+
+
+def run(name: str, **config: object) -> tuple[RunOutcome, list[Event]]:
+    events: list[Event] = []
+    outcome = Interpreter(compiled(name), SimDriver(), RunConfig(**config), events.append).run()  # type: ignore[arg-type]
+    return outcome, events
+
+
+def replays(model: CompiledModel, outcome: RunOutcome, name: str) -> bool:
+    """Every step of the property's trace is a step of the compiled model (re-fired here)."""
+    prop = next(p for p in outcome.result.properties if p.name == name)
+    assert prop.trace is not None
+    layout = model.layout
+    states = [s for s in model.initial() if layout.decode(s) == prop.trace.steps[0].state]
+    assert states, "the trace does not start in an initial state"
+    cur = states[0]
+    for step in prop.trace.steps[1:]:
+        nxt = [
+            t
+            for aid, args, t in model.labelled_successors(cur)
+            if model.actions[aid].label == step.action
+            and model.describe_args(aid, args) == step.args
+            and layout.decode(t) == step.state
+        ]
+        if not nxt:
+            return False
+        cur = nxt[0]
+    return True
+
+
+def test_replicaset_converges_after_faults() -> None:
+    outcome, events = run("replicaset", seed=3)
+    r = outcome.result
+    assert r.verdict == HOLDS, [(p.name, p.status, p.reason) for p in r.properties]
+    assert outcome.counters.faults == 3  # both crashes and the scale-up: every budget spent
+    assert outcome.counters.converged_after is not None
+    assert {"Created", "Started", "Killing", "Deleted"} <= {e.reason for e in events}
+    assert all(e.type == "Warning" for e in events if e.source in ("pod_crash", "user"))
+
+
+def test_broken_variant_is_caught_with_a_trace_the_model_replays() -> None:
+    model = compiled("replicaset_counts_running")
+    events: list[Event] = []
+    outcome = Interpreter(model, SimDriver(), RunConfig(seed=0), events.append).run()
+    assert outcome.result.verdict == VIOLATED
+    broken = next(p for p in outcome.result.properties if p.status == VIOLATED)
+    assert broken.name == "never_too_many_live"
+    assert broken.trace is not None
+    last = broken.trace.steps[-1].state
+    assert last is not None and len(last["Pod"]) > last["ReplicaSet"]["ReplicaSet#0"]["replicas"]
+    assert replays(model, outcome, "never_too_many_live")
+
+
+def test_the_same_seed_gives_the_same_run() -> None:
+    a, events_a = run("scheduler", seed=7)
+    b, events_b = run("scheduler", seed=7)
+    _, events_c = run("scheduler", seed=8)
+    assert a.result.to_json()["properties"] == b.result.to_json()["properties"]
+    assert [e.to_json() for e in events_a] == [e.to_json() for e in events_b]
+    assert [e.to_json() for e in events_a] != [e.to_json() for e in events_c]
+
+
+def test_faults_off_injects_none() -> None:
+    outcome, events = run("replicaset", faults=False)
+    assert outcome.result.verdict == HOLDS
+    assert outcome.counters.faults == 0
+    assert not [e for e in events if e.type == "Warning"]
+
+
+def test_a_fight_that_never_settles_is_a_convergence_violation() -> None:
+    outcome, _ = run("hpa_vs_apply", seed=1, settle=5.0)
+    settles = next(p for p in outcome.result.properties if p.name == "settles")
+    assert settles.status == VIOLATED
+    assert settles.reason is not None and "within 5 s after the last fault" in settles.reason
+    assert settles.trace is not None and len(settles.trace) > 0
+
+
+def test_every_fault_stays_within_its_budget() -> None:
+    model = compiled("replicaset")
+    for seed in range(10):
+        outcome, _ = run("replicaset", seed=seed, fault_every=0.1)
+        budgets = sum(b.budget for b in model.layout.budgets)
+        assert outcome.counters.faults <= budgets
+        assert outcome.result.verdict == HOLDS
+
+
+def test_metrics_expose_the_counters() -> None:
+    outcome, _ = run("replicaset", seed=3)
+    registry = CollectorRegistry()
+    registry.register(RunCollector(outcome.counters, "replicaset", "sim"))
+    text = generate_latest(registry).decode()
+    assert (
+        f'kcheck_run_faults_total{{driver="sim",model="replicaset"}} {outcome.counters.faults}.0'
+        in text
+    )
+    assert "kcheck_run_invariant_checks_total" in text
+    assert "kcheck_run_time_to_converge_seconds" in text
+
+
+def test_cli_run_writes_json_lines_and_a_json_result(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(MODELS / "replicaset.kdsl"),
+            "--seed",
+            "3",
+            "--log-json",
+            str(log),
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["engine"] == "run:sim" and doc["verdict"] == HOLDS
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert lines[0]["reason"] == "RunStarted"
+    assert any(x["reason"] == "Killing" and x["type"] == "Warning" for x in lines)
+
+
+def test_cli_violation_exits_1_and_draws_its_trace(tmp_path: Path) -> None:
+    dot = tmp_path / "trace.dot"
+    result = CliRunner().invoke(
+        main, ["run", str(MODELS / "replicaset_counts_running.kdsl"), "--graph", str(dot)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "trace for invariant never_too_many_live" in result.stdout
+    assert "digraph" in dot.read_text()
+
+
+def test_metrics_are_served_during_the_run() -> None:
+    from kcheck.run.interpreter import Counters
+    from kcheck.run.metrics import serve
+
+    counters = Counters()
+    stop = serve(19187, counters, "replicaset", "sim")
+    scraped: list[str] = []
+
+    def scrape(event: Event) -> None:
+        if event.reason == "Killing" and not scraped:
+            with urllib.request.urlopen("http://127.0.0.1:19187/metrics", timeout=5) as resp:
+                scraped.append(resp.read().decode())
+
+    try:
+        Interpreter(compiled("replicaset"), SimDriver(), RunConfig(seed=3), scrape, counters).run()
+    finally:
+        stop()
+    assert scraped, "no fault was injected"
+    assert 'kcheck_run_faults_total{driver="sim",model="replicaset"}' in scraped[0]
+    assert 'kcheck_run_time_to_converge_seconds{driver="sim",model="replicaset"} NaN' in scraped[0]
+    with pytest.raises(OSError):
+        urllib.request.urlopen("http://127.0.0.1:19187/metrics", timeout=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "no/such/model.kdsl"], "no/such/model.kdsl"),
+        (
+            ["run", str(MODELS / "replicaset.kdsl"), "--invariant", "nope"],
+            "has no invariant `nope`",
+        ),
+        (["run"], "missing MODEL"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output + result.stderr
