@@ -207,10 +207,11 @@ def main() -> None:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["explicit", "bmc"]),
+    type=click.Choice(["explicit", "bmc", "induction"]),
     default="explicit",
     show_default=True,
-    help="explicit: exhaustive search; bmc: Z3 bounded model checking of invariants.",
+    help="explicit: exhaustive search; bmc: Z3 bounded model checking of invariants; "
+    "induction: Z3 k-induction proofs of invariants (spec/smt.md).",
 )
 @click.option(
     "--depth",
@@ -218,6 +219,13 @@ def main() -> None:
     default=10,
     show_default=True,
     help="With --engine bmc: how many steps to unroll.",
+)
+@click.option(
+    "--max-k",
+    type=click.IntRange(min=1),
+    default=6,
+    show_default=True,
+    help="With --engine induction: the largest k to try.",
 )
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
 @click.option(
@@ -251,6 +259,7 @@ def verify(
     report_path: str | None,
     engine: str,
     depth: int,
+    max_k: int,
     no_symmetry: bool,
     max_states: int | None,
     max_depth: int | None,
@@ -287,8 +296,9 @@ def verify(
     # none of it when the other sort was named, and all of it otherwise.
     chosen_invariants = list(invariants) if invariants or properties else None
     chosen_properties = list(properties) if invariants or properties else None
-    if engine == "bmc":
-        result = _run_bmc(compiled, checked, depth, invariants, properties, timeout)
+    if engine in ("bmc", "induction"):
+        bound = depth if engine == "bmc" else max_k
+        result = _run_z3(engine, compiled, checked, bound, invariants, properties, timeout)
     else:
         progress = _Progress(enabled=not quiet)
         try:
@@ -340,24 +350,28 @@ def verify(
     sys.exit(EXIT_FOR[result.verdict])
 
 
-def _run_bmc(
+def _run_z3(
+    engine: str,
     compiled: Any,
     checked: Any,
-    depth: int,
+    bound: int,
     invariants: tuple[str, ...],
     properties: tuple[str, ...],
     timeout: float | None,
 ) -> Any:
-    """Bounded model checking of the invariants with Z3 (spec/smt.md)."""
+    """Bounded model checking (bound: the depth) or k-induction (bound: the largest k) of the
+    invariants with Z3 (spec/smt.md)."""
     from kcheck.smt.bmc import ReplayError as BmcReplayError
     from kcheck.smt.bmc import Unsupported, bmc
+    from kcheck.smt.induction import induction
 
     if properties:
-        _fail("--engine bmc checks invariants only; drop --property")
+        _fail(f"--engine {engine} checks invariants only; drop --property")
+    run = bmc if engine == "bmc" else induction
     try:
-        result = bmc(compiled, checked.symbols, depth, list(invariants) or None, timeout or 600.0)
+        result = run(compiled, checked.symbols, bound, list(invariants) or None, timeout or 600.0)
         if compiled.properties:
-            result.notes.append("temporal properties are not checked by --engine bmc")
+            result.notes.append(f"temporal properties are not checked by --engine {engine}")
         return result
     except Unsupported as err:
         _fail(str(err))
@@ -543,9 +557,10 @@ def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
 
 
 def _add_run_commands() -> None:
-    from kcheck.run.cli import run
+    from kcheck.run.cli import image, run
 
     main.add_command(run)
+    main.add_command(image)
 
 
 _add_run_commands()

@@ -185,7 +185,10 @@ def _run(
     from kcheck.run.interpreter import Counters, Interpreter, RunConfig
 
     if cleanup:
-        _cleanup()
+        try:
+            _cleanup()
+        except DriverError as err:
+            _fail(str(err), EXIT_DRIVER)
         return
     if model is None:
         _fail("missing MODEL (or --cleanup)", 2)
@@ -224,7 +227,11 @@ def _run(
             for s in sinks:
                 s(event)
 
-        world = _driver(driver, compiled, tick, binding_path, image, seed)
+        try:
+            world = _driver(driver, compiled, tick, binding_path, image)
+        except DriverError as err:
+            _fail(str(err), EXIT_DRIVER)
+        _on_sigterm()
         counters = Counters()
         if metrics_port is not None:
             from kcheck.run.metrics import serve
@@ -263,12 +270,60 @@ def _run(
 
 
 def _driver(
-    name: str, compiled: Any, tick: float, binding_path: str | None, image: str | None, seed: int
+    name: str, compiled: Any, tick: float, binding_path: str | None, image: str | None
 ) -> Any:
     from kcheck.run.sim import SimDriver
 
-    return SimDriver(tick)
+    if name == "sim":
+        return SimDriver(tick)
+    from dataclasses import replace
+
+    from kcheck.run.binding import BindingError, load_config, resolve
+    from kcheck.run.docker_driver import DockerDriver
+    from kcheck.run.engine import connect, new_run_id
+
+    try:
+        binding = resolve(compiled.layout, load_config(binding_path) if binding_path else None)
+    except BindingError as err:
+        _fail(str(err), 2)
+    if image:
+        binding = replace(binding, image=image)
+    return DockerDriver(connect(), binding, new_run_id())
 
 
 def _cleanup() -> None:
-    _fail("--cleanup needs the docker driver", 2)
+    from kcheck.run.engine import cleanup, connect
+
+    containers, networks = cleanup(connect())
+    click.echo(f"removed {containers} containers and {networks} networks of earlier kcheck runs")
+
+
+def _on_sigterm() -> None:
+    """SIGTERM ends a run like Ctrl-C: through the clean-up path."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+@click.command()
+@click.option("--tag", default="kcheck/busybox:latest", show_default=True, help="The image's name.")
+def image(tag: str) -> None:
+    """Build the local pod image from the host's static busybox (no registry needed)."""
+    from kcheck import cli as base
+
+    base._guard(_image)(tag)
+
+
+def _image(tag: str) -> None:
+    from kcheck.run.driver import DriverError
+    from kcheck.run.engine import connect
+    from kcheck.run.image import build
+
+    try:
+        image_id = build(connect(), tag)
+    except DriverError as err:
+        _fail(str(err), EXIT_DRIVER)
+    click.echo(f"built {tag} ({image_id[:19]})")

@@ -98,6 +98,7 @@ class Interpreter:
         self.state: State = ()
         self.enabled_since: dict[Instance, float] = {}
         self.positions: frozenset[int] = frozenset()
+        self.probed = False  # the world was checked for real at the end (services resolve)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -142,9 +143,9 @@ class Interpreter:
         reason = f"{name}: {why}" if name != prop else why
         return PropertyResult(prop, "property", VIOLATED, line, self._trace(), reason)
 
-    def _divergence(self, message: str) -> PropertyResult:
+    def _divergence(self, message: str, name: str = "conformance") -> PropertyResult:
         steps = (*self.steps, Step("world.observed", {}, None, error=message))
-        return PropertyResult("conformance", "conformance", VIOLATED, None, Trace(steps), message)
+        return PropertyResult(name, "conformance", VIOLATED, None, Trace(steps), message)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -202,12 +203,17 @@ class Interpreter:
             faults_on = cfg.faults and budget_left and now < cfg.chaos
             enabled = self._enabled(others, s, now)
             waiting = [i for i in enabled if i not in requested]
-            quiet = not enabled and not requested and not faults_on
+            # only a simulated world stays still for sure when the model has nothing to do
+            quiet = not enabled and not requested and not faults_on and not self.positions
             if not faults_on:
                 if self.monitor.all_met(now, quiet) and (
                     quiet or self.monitor.obligations or now - self.monitor.last_fault >= cfg.settle
                 ):
                     c.converged_after = now - self.monitor.last_fault
+                    problems = driver.probe(self.state)
+                    if problems:
+                        return self._divergence("; ".join(problems), "services_resolve"), None
+                    self.probed = bool(self.positions)
                     return None, None
                 if (late := self.monitor.overdue(now)) is not None:
                     return self._property_failure(late.prop, late.name, late.failed or ""), None
@@ -224,7 +230,8 @@ class Interpreter:
                     aid, args, t = fired[self.rng.randrange(len(fired))]
                     if isinstance(t, StepError):
                         return self._bound_error(t), None
-                    driver.apply(s, t, model.actions[aid], args)
+                    if (bad := self._apply(s, t, aid, args)) is not None:
+                        return bad, None
                     if (bad := self._commit(aid, args, t)) is not None:
                         return bad, None
                     driver.step_done()
@@ -240,11 +247,19 @@ class Interpreter:
             if aid in engine and any(s[i] != t[i] for i in self.positions):
                 # the world performs this step itself; it is committed once observed
                 requested[(aid, args)] = now
-            driver.apply(s, t, model.actions[aid], args)
+            if (bad := self._apply(s, t, aid, args)) is not None:
+                return bad, None
             committed = (aid, args) not in requested
             if committed and (bad := self._commit(aid, args, t)) is not None:
                 return bad, None
             driver.step_done()
+
+    def _apply(self, s: State, t: State, aid: int, args: tuple[int, ...]) -> PropertyResult | None:
+        try:
+            self.driver.apply(s, t, self.model.actions[aid], args)
+        except Divergence as err:
+            return self._divergence(str(err))
+        return None
 
     def _enabled(self, actions: list[int], s: State, now: float) -> list[Instance]:
         out: list[Instance] = []
@@ -274,7 +289,11 @@ class Interpreter:
         for aid, args, t in path:
             requested.pop((aid, args), None)
             self.counters.engine_steps += 1
+            before = self.state
             if (bad := self._commit(aid, args, t)) is not None:
+                return bad
+            # what follows from the observed step (a ready pod joins its services' names)
+            if (bad := self._apply(before, t, aid, args)) is not None:
                 return bad
         # a requested step the world did not take, and that is no longer enabled, is dropped
         for inst in [i for i in requested if i not in self.enabled_since]:
@@ -328,6 +347,8 @@ class Interpreter:
                 props.append(PropertyResult(p.name, "property", status, p.span.line))
         if failure is not None and failure.kind in ("conformance", "bound"):
             props.append(failure)
+        elif self.probed:
+            props.append(PropertyResult("services_resolve", "conformance", HOLDS))
         distinct = len({repr(s.state) for s in self.steps})
         stats = Stats(distinct, len(self.steps) - 1, len(self.steps) - 1, seconds)
         faults = "on" if self.config.faults else "off"

@@ -1,0 +1,451 @@
+"""`--driver docker`: the model's Pods as containers on a real Docker engine (spec/run.md).
+A Pod is a container (created when the model starts it), a Node a label on containers (a failed
+node pauses them), a Service a network alias that Docker's embedded DNS resolves to exactly the
+ready pods the service selects. The pod phase and Ready condition are read back from the
+containers; everything else stays in the interpreter's store."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+
+from kcheck.model.ir import ActionInfo, CompiledModel, State
+from kcheck.run.binding import Binding
+from kcheck.run.driver import Divergence, DriverError
+from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors
+
+POLL = 0.05  # seconds between looks at the world when nothing is enabled
+_EXIT_CODE = re.compile(r"Exited \((\d+)\)")
+
+
+@dataclass
+class _Pod:
+    name: str
+    id: str
+    node: int  # the node slot it was started on, -1 for none
+    aliases: frozenset[str] = frozenset()
+    paused: bool = False
+    partitioned: bool = False
+
+
+class DockerDriver:
+    name = "docker"
+
+    def __init__(self, client: docker.DockerClient, binding: Binding, run_id: str) -> None:
+        self.client = client
+        self.api = client.api
+        self.binding = binding
+        self.run_id = run_id
+        self.network = f"kcheck-{run_id}"
+        self.pods: dict[int, _Pod] = {}  # pod slot -> its current container
+        self.generation = 0
+        self.t0 = time.monotonic()
+        self.model: CompiledModel | None = None
+        self.labels = {RUN_LABEL: run_id}
+
+    # -- set-up and tear-down ----------------------------------------------------------------
+
+    def start(self, model: CompiledModel, initial: State) -> None:
+        self.model = model
+        with engine_errors():
+            try:
+                self.api.inspect_image(self.binding.image)  # type: ignore[no-untyped-call]
+            except docker.errors.NotFound:
+                raise DriverError(
+                    f"image {self.binding.image} not found: build it with `kcheck image`"
+                    " (no registry is needed) or name another with --image"
+                ) from None
+            # internal: the pods talk to each other and to nothing outside
+            self.api.create_network(
+                self.network, driver="bridge", internal=True, labels=self.labels
+            )
+        self.t0 = time.monotonic()
+        self._reconcile(None, initial, None, ())
+
+    def close(self) -> None:
+        from kcheck.run.engine import cleanup
+
+        cleanup(self.client, self.run_id)
+        self.pods.clear()
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def pause(self) -> None:
+        time.sleep(POLL)
+
+    def step_done(self) -> None:
+        pass  # real steps take real time already
+
+    # -- carrying steps out ------------------------------------------------------------------
+
+    def observed(self) -> frozenset[int]:
+        pod = self.binding.pod
+        out: set[int] = set()
+        for slot in range(pod.kind.slots):
+            base = pod.kind.slot_base(slot)
+            for f in (pod.phase, pod.ready):
+                if f is not None:
+                    out.add(base + f.offset)
+        return frozenset(out)
+
+    def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
+        self._reconcile(before, after, action, args)
+
+    def _reconcile(
+        self, before: State | None, after: State, action: ActionInfo | None, args: tuple[int, ...]
+    ) -> None:
+        b = self.binding
+        kind = b.pod.kind
+        fault = action is not None and action.actor_kind == "fault"
+        with engine_errors():
+            for slot in range(kind.slots):
+                base = kind.slot_base(slot)
+                present = bool(after[base])
+                pod = self.pods.get(slot)
+                was = before is not None and bool(before[base])
+                if pod is not None and (
+                    not present
+                    or (was and before is not None and self._recreated(before, after, base))
+                ):
+                    self._remove(slot)
+                    pod = None
+                if not present:
+                    continue
+                cls = b.phase_class(after[base + b.pod.phase.offset]) if b.pod.phase else "running"
+                if cls == "running" and pod is None:
+                    self._run(slot, after)
+                elif cls == "running" and pod is not None and self._status(pod) == "exited":
+                    self.api.start(pod.id)
+                elif (
+                    cls == "stopped"
+                    and pod is not None
+                    and self._status(pod) in ("running", "paused")
+                ):
+                    self._stop(pod, kill=fault)
+            self._nodes(before, after)
+            if action is not None:
+                self._partition(action, args, after)
+            self._services(after)
+
+    def _recreated(self, before: State, after: State, base: int) -> bool:
+        """Did the slot's object change identity (deleted and created again in one step)?
+        Only a phase going back to waiting can tell; then the old container goes."""
+        phase = self.binding.pod.phase
+        if phase is None:
+            return False
+        return (
+            self.binding.phase_class(after[base + phase.offset]) == "waiting"
+            and self.binding.phase_class(before[base + phase.offset]) != "waiting"
+        )
+
+    def _run(self, slot: int, s: State) -> None:
+        b = self.binding
+        base = b.pod.kind.slot_base(slot)
+        assert self.model is not None
+        layout = self.model.layout
+        obj = f"{b.pod.kind.name}#{slot}"
+        node = s[base + b.pod.node.offset] if b.pod.node is not None else -1
+        labels = dict(self.labels)
+        labels[OBJECT_LABEL] = obj
+        if node >= 0 and b.node is not None:
+            labels[NODE_LABEL] = f"{b.node.kind.name}#{node}"
+        for f in b.pod.labels:
+            labels[f"kcheck.{f.name}"] = str(layout.show_value(f.type, s[base + f.offset])).lower()
+        cores = b.default_cpu
+        if b.pod.cpu is not None:
+            cores = max(s[base + b.pod.cpu.offset], 1) * b.cpu_per_unit
+        self.generation += 1
+        name = f"kcheck-{self.run_id}-{b.pod.kind.name.lower()}-{slot}-{self.generation}"
+        host = f"{b.pod.kind.name.lower()}-{slot}"
+        networking = self.api.create_networking_config(
+            # types-docker says one EndpointConfig; the engine API takes a dict by network
+            {self.network: self.api.create_endpoint_config(aliases=[host])}  # type: ignore[arg-type]
+        )
+        host_config = self.api.create_host_config(
+            mem_limit=f"{b.memory_mb}m",
+            nano_cpus=int(cores * 1e9),
+            pids_limit=64,
+            privileged=False,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            network_mode=self.network,
+        )
+        created = self.api.create_container(
+            b.image,
+            command=list(b.command),
+            name=name,
+            hostname=host,
+            labels=labels,
+            host_config=host_config,
+            networking_config=networking,
+        )
+        cid = created["Id"]
+        self.pods[slot] = _Pod(name, cid, node, frozenset({host}))
+        self.api.start(cid)
+
+    def _stop(self, pod: _Pod, kill: bool) -> None:
+        if pod.paused:
+            self.api.unpause(pod.id)
+            pod.paused = False
+        if kill:
+            self.api.kill(pod.id)  # SIGKILL: the fault is a crash
+        else:
+            self.api.stop(pod.id, timeout=1)
+        self.api.wait(pod.id, timeout=30)
+
+    def _remove(self, slot: int) -> None:
+        pod = self.pods.pop(slot)
+        # already gone is fine: the model no longer has it either
+        with contextlib.suppress(docker.errors.NotFound):
+            self.api.remove_container(pod.id, force=True)
+
+    def _status(self, pod: _Pod) -> str:
+        try:
+            state: dict[str, Any] = self.api.inspect_container(pod.id)["State"]
+        except docker.errors.NotFound:
+            return "removed"
+        return str(state.get("Status", "unknown"))
+
+    def _nodes(self, before: State | None, after: State) -> None:
+        """A node that is not ready has its containers paused: they keep their state, and the
+        pods on it report nothing new, as with a real node that stopped heartbeating."""
+        b = self.binding
+        if b.node is None or b.node.ready is None or b.pod.node is None:
+            return
+        for slot, pod in self.pods.items():
+            node = after[b.pod.kind.slot_base(slot) + b.pod.node.offset]
+            if node < 0:
+                continue
+            nbase = b.node.kind.slot_base(node)
+            down = bool(after[nbase]) and not after[nbase + b.node.ready.offset]
+            status = self._status(pod)
+            if down and not pod.paused and status == "running":
+                self.api.pause(pod.id)
+                pod.paused = True
+            elif not down and pod.paused:
+                self.api.unpause(pod.id)
+                pod.paused = False
+
+    def _partition(self, action: ActionInfo, args: tuple[int, ...], after: State) -> None:
+        """A fault named `partition` (actor or action) cuts the containers of the pods or nodes
+        it binds from the run's network; an action named `heal` joins them again."""
+        words = f"{action.actor}.{action.name}"
+        cut = action.actor_kind == "fault" and "partition" in words
+        heal = "heal" in words
+        if not (cut or heal):
+            return
+        b = self.binding
+        targets: set[int] = set()
+        for (_, ty), value in zip(action.params, args, strict=False):
+            kind = getattr(ty, "kind", None)
+            if kind == b.pod.kind.name:
+                targets.add(value)
+            elif b.node is not None and kind == b.node.kind.name and b.pod.node is not None:
+                targets |= {
+                    slot
+                    for slot in self.pods
+                    if after[b.pod.kind.slot_base(slot) + b.pod.node.offset] == value
+                }
+        for slot in targets:
+            pod = self.pods.get(slot)
+            if pod is None or pod.partitioned == cut:
+                continue
+            if cut:
+                self.api.disconnect_container_from_network(pod.id, self.network, force=True)
+            else:
+                self.api.connect_container_to_network(
+                    pod.id, self.network, aliases=sorted(pod.aliases)
+                )
+            pod.partitioned = cut
+
+    def _services(self, s: State) -> None:
+        """Each service's name is an alias of exactly the ready pods it selects."""
+        b = self.binding
+        if b.service is None:
+            return
+        svc = b.service
+        for slot, pod in self.pods.items():
+            if pod.partitioned:
+                continue
+            base = b.pod.kind.slot_base(slot)
+            want = {f"{b.pod.kind.name.lower()}-{slot}"}
+            for sslot in range(svc.kind.slots):
+                sbase = svc.kind.slot_base(sslot)
+                if (
+                    s[sbase]
+                    and s[sbase + svc.selector.offset] == s[base + svc.pod_field.offset]
+                    and self._serving(s, base)
+                ):
+                    want.add(service_name(svc.kind.name, sslot))
+            if want != pod.aliases:
+                # aliases are fixed per connection: reconnect with the new set
+                self.api.disconnect_container_from_network(pod.id, self.network, force=True)
+                self.api.connect_container_to_network(pod.id, self.network, aliases=sorted(want))
+                pod.aliases = frozenset(want)
+
+    def _serving(self, s: State, base: int) -> bool:
+        b = self.binding
+        if b.pod.phase is not None and b.phase_class(s[base + b.pod.phase.offset]) != "running":
+            return False
+        return b.pod.ready is None or bool(s[base + b.pod.ready.offset])
+
+    # -- reading the world back --------------------------------------------------------------
+
+    def observe(self, expected: State) -> State:
+        b = self.binding
+        with engine_errors():
+            listed = self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
+        by_id = {c["Id"]: c for c in listed}
+        seen = list(expected)
+        kind = b.pod.kind
+        for slot in range(kind.slots):
+            base = kind.slot_base(slot)
+            pod = self.pods.get(slot)
+            if not expected[base] or pod is None:
+                continue
+            c = by_id.get(pod.id)
+            if c is None:
+                raise Divergence(
+                    f"{kind.name}#{slot}'s container {pod.name} was removed by someone else"
+                )
+            state = str(c.get("State", ""))
+            if state == "paused":
+                continue  # its node is down: nothing new is reported
+            running = state == "running"
+            if b.pod.ready is not None:
+                seen[base + b.pod.ready.offset] = int(running)
+            if b.pod.phase is not None:
+                observed = (
+                    "running"
+                    if running
+                    else "stopped"
+                    if state in ("exited", "dead")
+                    else "waiting"
+                )
+                code = _EXIT_CODE.search(str(c.get("Status", "")))
+                seen[base + b.pod.phase.offset] = self._phase(
+                    expected[base + b.pod.phase.offset], observed, int(code.group(1)) if code else 1
+                )
+        return tuple(seen)
+
+    def _phase(self, current: int, observed: str, exit_code: int) -> int:
+        """The model's phase if the container agrees with it, else the member that names what
+        the container does (Failed or Succeeded by exit code, when the enum has them)."""
+        b = self.binding
+        if b.phase_class(current) in (observed, None):
+            return current
+        members = [m.lower() for m in b.pod.phase_members]
+        if observed == "stopped":
+            for name in ("succeeded" if exit_code == 0 else "failed", "failed", "gone"):
+                if name in members:
+                    return members.index(name)
+        for i in range(len(members)):
+            if b.phase_class(i) == observed:
+                return i
+        return current
+
+    # -- checking for real -------------------------------------------------------------------
+
+    def pod_ips(self) -> dict[int, str]:
+        """The address of every pod container on the run's network."""
+        out: dict[int, str] = {}
+        with engine_errors():
+            for slot, pod in self.pods.items():
+                nets = self.api.inspect_container(pod.id)["NetworkSettings"]["Networks"]
+                ip = nets.get(self.network, {}).get("IPAddress")
+                if ip:
+                    out[slot] = ip
+        return out
+
+    def resolve(self, name: str) -> dict[str, str]:
+        """Each address Docker's DNS gives for `name`, asked from a probe container on the
+        run's network, with what a connection to it answers on port 8080 (a pod serves its
+        hostname; empty when nothing answers). busybox's wget crashes when statically linked,
+        so the probe speaks HTTP through nc."""
+        script = (
+            f"for a in $(nslookup {name} 2>/dev/null | sed -n '/^Name:/,$p'"
+            " | sed -n 's/^Address:* *//p'); do"
+            " printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $a 8080 > /tmp/r;"
+            ' echo "$a $(tail -n 1 /tmp/r)"; done'
+        )
+        out: dict[str, str] = {}
+        for line in self._probe(script).splitlines():
+            addr, _, answer = line.strip().partition(" ")
+            if addr and ":" not in addr:
+                out[addr] = answer.strip()
+        return out
+
+    def _probe(self, script: str) -> str:
+        b = self.binding
+        with engine_errors():
+            self.generation += 1
+            host_config = self.api.create_host_config(
+                mem_limit="16m",
+                nano_cpus=int(0.2e9),
+                pids_limit=32,
+                privileged=False,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                network_mode=self.network,
+            )
+            c = self.api.create_container(
+                b.image,
+                command=["sh", "-c", script],
+                labels=dict(self.labels),
+                name=f"kcheck-{self.run_id}-probe-{self.generation}",
+                host_config=host_config,
+            )
+            try:
+                self.api.start(c["Id"])
+                self.api.wait(c["Id"], timeout=30)
+                return bytes(self.api.logs(c["Id"], stdout=True, stderr=False)).decode(
+                    errors="replace"
+                )
+            finally:
+                self.api.remove_container(c["Id"], force=True)
+
+    def probe(self, state: State) -> list[str]:
+        """`services resolve`, for real: each service name resolves to exactly the addresses of
+        the ready pods it selects, and a connection to it is answered by one of them."""
+        b = self.binding
+        if b.service is None:
+            return []
+        svc = b.service
+        ips = self.pod_ips()
+        problems: list[str] = []
+        for sslot in range(svc.kind.slots):
+            sbase = svc.kind.slot_base(sslot)
+            if not state[sbase]:
+                continue
+            name = service_name(svc.kind.name, sslot)
+            want = {
+                ips[slot]: service_name(b.pod.kind.name, slot)
+                for slot in self.pods
+                if slot in ips
+                and state[svc.kind.slot_base(sslot) + svc.selector.offset]
+                == state[b.pod.kind.slot_base(slot) + svc.pod_field.offset]
+                and self._serving(state, b.pod.kind.slot_base(slot))
+                and not self.pods[slot].partitioned
+            }
+            got = self.resolve(name)
+            if set(got) != set(want):
+                problems.append(
+                    f"{name} resolves to {sorted(got)}, the ready pods it selects are {sorted(want)}"
+                )
+            for addr, answer in sorted(got.items()):
+                if answer != want.get(addr, answer):
+                    problems.append(f"{name}: {addr} answered {answer!r}, not {want[addr]!r}")
+        return problems
+
+
+def service_name(kind: str, slot: int) -> str:
+    return f"{kind.lower()}-{slot}"
