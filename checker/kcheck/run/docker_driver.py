@@ -313,7 +313,7 @@ class DockerDriver:
             if not expected[base] or pod is None:
                 continue
             c = by_id.get(pod.id)
-            if c is None:
+            if c is None or c.get("State") == "removing":
                 raise Divergence(
                     f"{kind.name}#{slot}'s container {pod.name} was removed by someone else"
                 )

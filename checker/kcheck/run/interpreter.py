@@ -65,6 +65,7 @@ class RunOutcome:
     counters: Counters
     seed: int
     driver: str
+    final_state: State = ()
 
 
 Sink = Callable[[Event], None]
@@ -162,6 +163,7 @@ class Interpreter:
             self.counters,
             self.config.seed,
             self.driver.name,
+            self.state,
         )
 
     def _loop(self) -> tuple[PropertyResult | None, str | None]:

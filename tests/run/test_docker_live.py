@@ -1,0 +1,206 @@
+"""`kcheck run --driver docker` against a real Docker engine: not mocked and not skipped (CI
+starts dockerd, see .ci/run). Every test asserts that the run left no container or network."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+from click.testing import CliRunner
+
+from kcheck.cli import main
+from kcheck.lang.frontend import load
+from kcheck.model.compile import compile_model
+from kcheck.model.ir import CompiledModel
+from kcheck.report import dot
+from kcheck.result import HOLDS, VIOLATED
+from kcheck.run.binding import DEFAULT_IMAGE, resolve
+from kcheck.run.docker_driver import DockerDriver
+from kcheck.run.engine import RUN_LABEL, connect, leftovers, new_run_id
+from kcheck.run.events import Event
+from kcheck.run.image import build
+from kcheck.run.interpreter import Interpreter, RunConfig, RunOutcome
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+@pytest.fixture(scope="module")
+def client() -> docker.DockerClient:
+    c = connect()  # no engine is a failure here, never a skip
+    try:
+        c.api.inspect_image(DEFAULT_IMAGE)  # type: ignore[no-untyped-call]
+    except docker.errors.NotFound:
+        build(c)
+    return c
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
+    yield
+    assert leftovers(client) == (0, 0), "a run left containers or networks behind"
+
+
+def compiled(name: str) -> CompiledModel:
+    return compile_model(load(str(MODELS / f"{name}.kdsl")).symbols, symmetry=False)
+
+
+def live(
+    client: docker.DockerClient, name: str, **config: object
+) -> tuple[RunOutcome, list[Event], DockerDriver]:
+    model = compiled(name)
+    driver = DockerDriver(client, resolve(model.layout), new_run_id())
+    events: list[Event] = []
+    try:
+        outcome = Interpreter(model, driver, RunConfig(**config), events.append).run()  # type: ignore[arg-type]
+    except BaseException:
+        driver.close()
+        raise
+    return outcome, events, driver
+
+
+def test_replicaset_converges_after_real_container_kills(client: docker.DockerClient) -> None:
+    outcome, events, driver = live(client, "replicaset", seed=3, fault_every=0.5, settle=60)
+    try:
+        assert outcome.result.verdict == HOLDS, outcome.result.to_json()["properties"]
+        kills = [e for e in events if e.reason == "Killing" and e.source == "pod_crash"]
+        assert len(kills) == 2  # the crash budget, spent on real containers
+        assert outcome.counters.engine_steps >= 5  # the kubelet's starts, observed
+        assert outcome.counters.converged_after is not None
+        running = client.api.containers(filters={"label": f"{RUN_LABEL}={driver.run_id}"})
+        final = outcome.result.properties[0]
+        assert final.status == HOLDS
+        assert len(running) == 3  # replicas, after the user's scale-up
+    finally:
+        driver.close()
+
+
+def test_broken_variant_is_caught_live_with_a_trace(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    outcome, _, driver = live(client, "replicaset_counts_running", seed=0, faults=False)
+    driver.close()
+    broken = next(p for p in outcome.result.properties if p.status == VIOLATED)
+    assert broken.name == "never_too_many_live"
+    assert broken.trace is not None
+    last = broken.trace.steps[-1].state
+    assert last is not None and len(last["Pod"]) == 3
+    graph = dot.trace_graph(broken, dot.actor_kinds_of(compiled("replicaset_counts_running")))
+    dot.render(graph, str(tmp_path / "trace.dot"))
+    assert "replicaset.scale_up" in (tmp_path / "trace.dot").read_text()
+
+
+def test_service_resolves_through_docker_dns_to_exactly_the_ready_pods(
+    client: docker.DockerClient,
+) -> None:
+    outcome, _, driver = live(client, "run_service", seed=1, settle=60)
+    try:
+        assert outcome.result.verdict == HOLDS, outcome.result.to_json()["properties"]
+        probed = next(p for p in outcome.result.properties if p.name == "services_resolve")
+        assert probed.status == HOLDS
+        ips = driver.pod_ips()
+        final = outcome.result.properties[0].trace  # invariants that hold carry no trace
+        assert final is None
+        state = driver.model.layout.decode(_last_state(outcome)) if driver.model else {}
+        web = {
+            ips[int(oid.split("#")[1])]: f"pod-{oid.split('#')[1]}"
+            for oid, pod in state["Pod"].items()
+            if pod["app"] == "Web" and pod["ready"]
+        }
+        assert len(web) == 2
+        assert driver.resolve("service-0") == web  # each address answers with its own pod
+    finally:
+        driver.close()
+
+
+def _last_state(outcome: RunOutcome) -> tuple[int, ...]:
+    return outcome.final_state
+
+
+def _until_running(client: docker.DockerClient, run_id: str, n: int) -> list[dict[str, str]]:
+    for _ in range(600):
+        running = client.api.containers(filters={"label": f"{RUN_LABEL}={run_id}"})
+        if len(running) >= n:
+            return running  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"the run never had {n} running containers")
+
+
+@pytest.mark.parametrize("outside", ["kill", "remove"])
+def test_conformance_catches_a_container_changed_outside_the_model(
+    client: docker.DockerClient, outside: str
+) -> None:
+    model = compiled("replicaset")
+    driver = DockerDriver(client, resolve(model.layout), new_run_id())
+    # no faults, and convergence must hold for long: the run is still watching when we strike
+    interpreter = Interpreter(
+        model, driver, RunConfig(faults=False, hold=60, settle=120, timeout=120), lambda e: None
+    )
+    result: list[RunOutcome] = []
+    thread = threading.Thread(target=lambda: result.append(interpreter.run()))
+    thread.start()
+    try:
+        victim = _until_running(client, driver.run_id, 2)[0]["Id"]
+        if outside == "kill":
+            client.api.kill(victim)
+        else:
+            client.api.remove_container(victim, force=True)
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    finally:
+        thread.join(timeout=120)
+        driver.close()
+    outcome = result[0]
+    broken = next(p for p in outcome.result.properties if p.status == VIOLATED)
+    assert broken.kind == "conformance"
+    assert broken.trace is not None and broken.trace.steps[-1].error == broken.reason
+    assert broken.reason is not None
+    if outside == "kill":
+        assert "phase: Running -> Failed: no step of the model explains it" in broken.reason
+    else:
+        assert "was removed by someone else" in broken.reason
+
+
+def test_cli_docker_run_reports_convergence_and_cleans_up(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(MODELS / "replicaset.kdsl"),
+            "--driver",
+            "docker",
+            "--faults",
+            "off",
+            "--log-json",
+            str(log),
+        ],
+    )
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "verdict: holds" in result.stdout
+    assert "Started" in log.read_text()
+
+
+def test_cli_errors_are_one_line_with_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = str(MODELS / "replicaset.kdsl")
+    missing = CliRunner().invoke(
+        main, ["run", model, "--driver", "docker", "--image", "kcheck/none:0"]
+    )
+    assert missing.exit_code == 4
+    assert "image kcheck/none:0 not found: build it with `kcheck image`" in missing.stderr
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    absent = CliRunner().invoke(main, ["run", model, "--driver", "docker"])
+    assert absent.exit_code == 4
+    assert "no Docker engine is running" in absent.stderr
+    assert len(absent.stderr.strip().splitlines()) == 1
+
+
+def test_cleanup_removes_leftovers_of_earlier_runs(client: docker.DockerClient) -> None:
+    client.api.create_network("kcheck-leftover", labels={RUN_LABEL: "earlier"})
+    result = CliRunner().invoke(main, ["run", "--cleanup"])
+    assert result.exit_code == 0, result.output
+    assert "removed 0 containers and 1 networks" in result.stdout
