@@ -72,6 +72,13 @@ def _fail(message: str, code: int) -> NoReturn:
     help="Inject faults during the first this many seconds only.",
 )
 @click.option(
+    "--fault-after",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Inject no fault before this many seconds.",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=600.0,
@@ -130,6 +137,7 @@ def run(
     hold: float,
     fault_every: float,
     chaos: float,
+    fault_after: float,
     timeout: float,
     tick: float,
     invariants: tuple[str, ...],
@@ -163,6 +171,7 @@ def _run(
     hold: float,
     fault_every: float,
     chaos: float,
+    fault_after: float,
     timeout: float,
     tick: float,
     invariants: tuple[str, ...],
@@ -208,6 +217,7 @@ def _run(
         hold=hold,
         fault_every=fault_every,
         chaos=chaos,
+        fault_after=fault_after,
         timeout=timeout,
         invariants=tuple(invariants) or None,
     )

@@ -104,5 +104,11 @@ class Monitor:
                 return o
         return None
 
+    def reached(self, now: float) -> float:
+        """When the properties were last reached: the latest start of an `eventually always`
+        that holds now (the hold period is not part of the time to converge)."""
+        starts = [o.held_since for o in self.obligations if o.held_since is not None]
+        return max(starts, default=now)
+
     def all_met(self, now: float, quiet: bool) -> bool:
         return all(self.met(o, now, quiet) for o in self.obligations)

@@ -40,6 +40,7 @@ class RunConfig:
     hold: float = 1.0  # how long `eventually always P` must hold without a break
     fault_every: float = 2.0  # mean seconds between injected faults
     chaos: float = 20.0  # faults are injected during the first `chaos` seconds only
+    fault_after: float = 0.0  # and not before this many seconds
     timeout: float = 600.0  # stop, inconclusive, after this long
     invariants: tuple[str, ...] | None = None  # None: every invariant
 
@@ -193,7 +194,7 @@ class Interpreter:
             [a.id for a in model.actions if a.actor_kind == "process"] if self.positions else []
         )
         requested: dict[Instance, float] = {}  # engine steps asked of the world, not yet seen
-        next_fault = self.rng.expovariate(1 / cfg.fault_every) if cfg.fault_every > 0 else 0.0
+        next_fault = cfg.fault_after + self.rng.expovariate(1 / cfg.fault_every)
         while True:
             now = driver.now()
             c.time = now
@@ -201,60 +202,77 @@ class Interpreter:
             if self.positions and (bad := self._observe(engine, requested)) is not None:
                 return bad, None
             s = self.state
-            budget_left = any(s[b.index] < b.budget for b in budgets)
-            faults_on = cfg.faults and budget_left and now < cfg.chaos
             enabled = self._enabled(others, s, now)
             waiting = [i for i in enabled if i not in requested]
-            # only a simulated world stays still for sure when the model has nothing to do
-            quiet = not enabled and not requested and not faults_on and not self.positions
-            if not faults_on:
-                if self.monitor.all_met(now, quiet) and (
-                    quiet or self.monitor.obligations or now - self.monitor.last_fault >= cfg.settle
-                ):
-                    c.converged_after = now - self.monitor.last_fault
-                    problems = driver.probe(self.state)
-                    if problems:
-                        return self._divergence("; ".join(problems), "services_resolve"), None
-                    self.probed = bool(self.positions)
-                    return None, None
-                if (late := self.monitor.overdue(now)) is not None:
-                    return self._property_failure(late.prop, late.name, late.failed or ""), None
+            window = cfg.faults and now < cfg.chaos
+            fault_steps = (
+                [o for aid in faults for o in model.action_outcomes[aid](s)] if window else []
+            )
+            at_rest = not enabled and not requested
+            # The fault phase ends with the window, with the budgets, or when no fault is
+            # enabled and nothing else can happen that would enable one.
+            budget_left = any(s[b.index] < b.budget for b in budgets)
+            faults_on = window and (bool(fault_steps) or (budget_left and not at_rest))
+            if not faults_on and (end := self._settled(now, at_rest)) is not None:
+                return end
             if now >= cfg.timeout:
                 return None, f"timeout {cfg.timeout:g}s"
-            if faults_on and now >= next_fault:
-                fired = [
-                    (aid, args, t)
-                    for aid in faults
-                    for aid, args, t in model.action_outcomes[aid](s)
-                ]
-                if fired:
-                    next_fault = now + self.rng.expovariate(1 / cfg.fault_every)
-                    aid, args, t = fired[self.rng.randrange(len(fired))]
-                    if isinstance(t, StepError):
-                        return self._bound_error(t), None
-                    if (bad := self._apply(s, t, aid, args)) is not None:
-                        return bad, None
-                    if (bad := self._commit(aid, args, t)) is not None:
-                        return bad, None
-                    driver.step_done()
-                    continue
+            if fault_steps and now >= next_fault:
+                next_fault = now + self.rng.expovariate(1 / cfg.fault_every)
+                aid, args, t = fault_steps[self.rng.randrange(len(fault_steps))]
+                if (bad := self._fire(aid, args, t, requested, engine)) is not None:
+                    return bad, None
+                continue
             if not waiting:
                 driver.pause()
                 continue
             aid, args = self.sched.pick(waiting)
             outcomes = [t for _, a, t in model.action_outcomes[aid](s) if a == args]
             t = outcomes[self.rng.randrange(len(outcomes))]
-            if isinstance(t, StepError):
-                return self._bound_error(t), None
-            if aid in engine and any(s[i] != t[i] for i in self.positions):
-                # the world performs this step itself; it is committed once observed
-                requested[(aid, args)] = now
-            if (bad := self._apply(s, t, aid, args)) is not None:
+            if (bad := self._fire(aid, args, t, requested, engine)) is not None:
                 return bad, None
-            committed = (aid, args) not in requested
-            if committed and (bad := self._commit(aid, args, t)) is not None:
-                return bad, None
-            driver.step_done()
+
+    def _settled(
+        self, now: float, at_rest: bool
+    ) -> tuple[PropertyResult | None, str | None] | None:
+        """After the fault phase: the end of the run if it converged or missed a deadline."""
+        # only a simulated world stays still for sure when the model has nothing to do
+        quiet = at_rest and not self.positions
+        m = self.monitor
+        if m.all_met(now, quiet) and (
+            quiet or m.obligations or now - m.last_fault >= self.config.settle
+        ):
+            self.counters.converged_after = max(m.reached(now) - m.last_fault, 0.0)
+            problems = self.driver.probe(self.state)
+            if problems:
+                return self._divergence("; ".join(problems), "services_resolve"), None
+            self.probed = bool(self.positions)
+            return None, None
+        if (late := m.overdue(now)) is not None:
+            return self._property_failure(late.prop, late.name, late.failed or ""), None
+        return None
+
+    def _fire(
+        self,
+        aid: int,
+        args: tuple[int, ...],
+        t: State | StepError,
+        requested: dict[Instance, float],
+        engine: list[int],
+    ) -> PropertyResult | None:
+        """Carry out one step; commit it unless the world performs it itself (then it is
+        committed once observed)."""
+        if isinstance(t, StepError):
+            return self._bound_error(t)
+        s = self.state
+        if aid in engine and any(s[i] != t[i] for i in self.positions):
+            requested[(aid, args)] = self.driver.now()
+        if (bad := self._apply(s, t, aid, args)) is not None:
+            return bad
+        if (aid, args) not in requested and (bad := self._commit(aid, args, t)) is not None:
+            return bad
+        self.driver.step_done()
+        return None
 
     def _apply(self, s: State, t: State, aid: int, args: tuple[int, ...]) -> PropertyResult | None:
         try:

@@ -1,0 +1,93 @@
+"""The Docker binding: defaults by kind and field names, the side file, and controller-internal
+(`@`) state never bound. No engine needed."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kcheck.lang.frontend import load
+from kcheck.lang.types import TEnum
+from kcheck.model.compile import compile_model
+from kcheck.model.ir import FieldLayout, Layout
+from kcheck.run.binding import BindingError, load_config, resolve
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def layout(name: str) -> Layout:
+    return compile_model(load(str(MODELS / f"{name}.kdsl")).symbols, symmetry=False).layout
+
+
+def test_replicaset_binds_pods_by_phase_and_keeps_replicasets_in_the_store() -> None:
+    b = resolve(layout("replicaset"))
+    assert b.pod.kind.name == "Pod"
+    assert b.pod.phase is not None and b.pod.phase.name == "phase"
+    assert b.pod.phase_members == ("Pending", "Running", "Failed")
+    assert [b.phase_class(i) for i in range(3)] == ["waiting", "running", "stopped"]
+    assert b.pod.ready is None and b.pod.node is None
+    assert b.node is None and b.service is None
+
+
+def test_scheduler_binds_nodes_and_cpu_requests() -> None:
+    b = resolve(layout("scheduler"))
+    assert b.pod.node is not None and b.pod.node.name == "node"
+    assert b.node is not None and b.node.ready is not None
+    assert b.pod.cpu is not None and b.pod.cpu.name == "cpu"
+
+
+def test_a_service_selector_matches_the_pod_field_of_its_enum() -> None:
+    b = resolve(layout("run_service"))
+    assert b.service is not None
+    assert b.service.selector.name == "selector"
+    assert b.service.pod_field.name == "app"
+    assert b.pod.ready is not None
+    assert [f.name for f in b.pod.labels] == ["app"]
+
+
+def test_controller_internal_fields_are_never_bound() -> None:
+    base = layout("run_service")
+    pod = base.kind("Pod")
+    cache = FieldLayout("cache@deployment.phase", TEnum("Phase"), pod.stride)
+    grown = replace(pod, fields=(*pod.fields, cache), stride=pod.stride + 1)
+    lay = replace(base, kinds=tuple(grown if k.name == "Pod" else k for k in base.kinds))
+    b = resolve(lay)
+    assert cache not in b.pod.labels
+    assert b.pod.phase is not None and "@" not in b.pod.phase.name
+    with pytest.raises(BindingError, match="controller-internal"):
+        resolve(lay, {"pod": {"phase": "cache@deployment.phase"}})
+
+
+def test_the_side_file_names_other_kinds_and_fields(tmp_path: Path) -> None:
+    f = tmp_path / "binding.toml"
+    f.write_text('[pod]\nimage = "my/image:1"\nmemory_mb = 64\ncommand = ["sleep", "1000"]\n')
+    b = resolve(layout("replicaset"), load_config(str(f)))
+    assert (b.image, b.memory_mb, b.command) == ("my/image:1", 64, ("sleep", "1000"))
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"pod": {"kind": "Pods"}}, "the model has no kind `Pods`"),
+        ({"pod": {"phase": "state"}}, "kind Pod has no field `state`"),
+        ({"pod": {"phase": "owner"}}, "must be an enum field"),
+        ({"pod": {"command": "sleep"}}, "a list of strings"),
+        ({"pod": {"memory_mb": 1}}, "memory_mb must be at least 6"),
+    ],
+)
+def test_a_binding_that_does_not_fit_is_one_clear_error(
+    config: dict[str, dict[str, object]], message: str
+) -> None:
+    with pytest.raises(BindingError, match=message):
+        resolve(layout("replicaset"), config)
+
+
+def test_a_broken_binding_file_is_an_error(tmp_path: Path) -> None:
+    f = tmp_path / "b.toml"
+    f.write_text("[pod\n")
+    with pytest.raises(BindingError, match="not valid TOML"):
+        load_config(str(f))
+    with pytest.raises(BindingError, match="cannot read"):
+        load_config(str(tmp_path / "missing.toml"))
