@@ -3,6 +3,12 @@ starts dockerd, see .ci/run). Every test asserts that the run left no container 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +33,7 @@ from kcheck.run.image import build
 from kcheck.run.interpreter import Interpreter, RunConfig, RunOutcome
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
+KCHECK = Path(sys.executable).with_name("kcheck")
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +203,115 @@ def test_cleanup_removes_leftovers_of_earlier_runs(client: docker.DockerClient) 
     result = CliRunner().invoke(main, ["run", "--cleanup"])
     assert result.exit_code == 0, result.output
     assert "removed 0 containers and 1 networks" in result.stdout
+
+
+class SocketProxy:
+    """A Docker socket that forwards to the real one and can be cut, so the engine seems to
+    die mid-run while the real engine lives on to check what was left behind."""
+
+    def __init__(self, path: str, target: str = "/var/run/docker.sock") -> None:
+        self.path = path
+        self.target = target
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(64)
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        os.unlink(self.path)  # new connections fail...
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # ...the accept loop ends...
+        self.server.close()
+        for s in self.open:  # ...and open ones break
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(KCHECK), "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _run_ids(client: docker.DockerClient) -> set[str]:
+    return {c["Labels"][RUN_LABEL] for c in client.api.containers(filters={"label": RUN_LABEL})}
+
+
+def _wait_for_pods(client: docker.DockerClient, n: int) -> None:
+    for _ in range(600):
+        if len(client.api.containers(filters={"label": RUN_LABEL})) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the run never had {n} running containers")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_removes_everything(client: docker.DockerClient, sig: int) -> None:
+    model = str(MODELS / "replicaset.kdsl")
+    proc = _cli(model, "--driver", "docker", "--faults", "off", "--hold", "120", "--settle", "240")
+    try:
+        _wait_for_pods(client, 2)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted; removed everything the run created" in err
+    assert leftovers(client) == (0, 0)
+
+
+def test_an_engine_that_dies_mid_run_is_one_line_exit_4(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    proxy = SocketProxy(str(tmp_path / "docker.sock"))
+    model = str(MODELS / "replicaset.kdsl")
+    env = {"DOCKER_HOST": f"unix://{tmp_path / 'docker.sock'}"}
+    proc = _cli(
+        model, "--driver", "docker", "--faults", "off", "--hold", "120", "--settle", "240", env=env
+    )
+    try:
+        _wait_for_pods(client, 2)
+        proxy.cut()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 4, err
+    lines = err.strip().splitlines()
+    assert lines[-1] == "kcheck: error: the Docker engine stopped answering", err
+    assert "run `kcheck run --cleanup` once the engine answers again" in lines[0]
+    assert "Traceback" not in err
+    # what the dead engine could not remove, --cleanup does once it is back
+    assert _run_ids(client)
+    result = CliRunner().invoke(main, ["run", "--cleanup"])
+    assert result.exit_code == 0 and "removed 2 containers and 1 networks" in result.stdout

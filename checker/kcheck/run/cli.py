@@ -253,17 +253,25 @@ def _run(
         status = StatusLine(sys.stderr, sys.stderr.isatty(), not quiet)
         stack.callback(status.close)
         interpreter = Interpreter(compiled, world, config, sink, counters, status)
+        error: str | None = None
+        interrupted = False
         try:
             outcome = interpreter.run()
         except DriverError as err:
-            status.close()
-            _fail(str(err), EXIT_DRIVER)
+            error = str(err)
         except KeyboardInterrupt:
-            status.close()
-            click.echo("kcheck: interrupted; removed what the run created", err=True)
-            sys.exit(130)
+            interrupted = True
         finally:
-            world.close()
+            status.close()
+            leak = world.close()
+    if leak:
+        click.echo(f"kcheck: warning: {leak}", err=True)
+    if error is not None:
+        _fail(error, EXIT_DRIVER)
+    if interrupted:
+        done = "" if leak else "; removed everything the run created"
+        click.echo(f"kcheck: interrupted{done}", err=True)
+        sys.exit(130)
     if fmt == "json":
         text = json.dumps(outcome.result.to_json(), indent=2)
     else:

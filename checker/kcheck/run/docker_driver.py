@@ -68,11 +68,18 @@ class DockerDriver:
         self.t0 = time.monotonic()
         self._reconcile(None, initial, None, ())
 
-    def close(self) -> None:
+    def close(self) -> str | None:
         from kcheck.run.engine import cleanup
 
-        cleanup(self.client, self.run_id)
         self.pods.clear()
+        try:
+            cleanup(self.client, self.run_id)
+        except (DriverError, Divergence) as err:
+            return (
+                f"could not remove the containers of run {self.run_id} ({err});"
+                " run `kcheck run --cleanup` once the engine answers again"
+            )
+        return None
 
     # -- the clock ---------------------------------------------------------------------------
 

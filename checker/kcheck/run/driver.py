@@ -43,8 +43,8 @@ class Driver(Protocol):
     def step_done(self) -> None:
         """Let time pass after a step."""
 
-    def close(self) -> None:
-        """Remove everything the run created."""
+    def close(self) -> str | None:
+        """Remove everything the run created; a warning when that failed (never raises)."""
 
     def probe(self, state: State) -> list[str]:
         """Check for real what the model claims about the world (services resolve); the

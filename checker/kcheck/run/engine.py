@@ -23,32 +23,43 @@ def new_run_id() -> str:
     return secrets.token_hex(4)
 
 
-def _explain(err: Exception) -> str:
+def _explain(err: Exception, mid_run: bool) -> str:
     text = str(err)
     if isinstance(err, PermissionError) or "Permission denied" in text:
         return "permission denied on the Docker socket: run as root or join the `docker` group"
-    if "FileNotFoundError" in text or "No such file" in text or "Connection refused" in text:
-        return "no Docker engine is running (is dockerd started? is DOCKER_HOST right?)"
-    if isinstance(err, requests.exceptions.ConnectionError) or "Connection aborted" in text:
+    lost = (
+        isinstance(err, (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError))
+        or "Connection aborted" in text
+        or "Connection refused" in text
+        or "No such file" in text
+        or "FileNotFoundError" in text
+    )
+    if lost and mid_run:
         return "the Docker engine stopped answering"
+    if lost:
+        return "no Docker engine is running (is dockerd started? is DOCKER_HOST right?)"
+    if isinstance(err, requests.exceptions.Timeout):
+        return "the Docker engine did not answer in time"
     return f"Docker engine error: {text.splitlines()[0] if text else type(err).__name__}"
 
 
 @contextmanager
-def engine_errors() -> Iterator[None]:
-    """Turn the docker package's exceptions into a DriverError with one clear line."""
+def engine_errors(mid_run: bool = True) -> Iterator[None]:
+    """Turn the docker package's exceptions into a one-line DriverError, or a Divergence when
+    something of the run was removed behind its back. `mid_run`: the engine answered before,
+    so losing it means it died."""
     try:
         yield
     except docker.errors.NotFound as err:
         raise Divergence(
-            f"a container of the run was removed by someone else ({_explain(err)})"
+            f"a container of the run was removed by someone else ({_explain(err, mid_run)})"
         ) from err
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
-        raise DriverError(_explain(err)) from err
+        raise DriverError(_explain(err, mid_run)) from err
 
 
 def connect() -> docker.DockerClient:
-    with engine_errors():
+    with engine_errors(mid_run=False):
         client = docker.from_env(timeout=30)
         client.ping()
         return client

@@ -171,7 +171,10 @@ class Interpreter:
         model, driver, cfg, c = self.model, self.driver, self.config, self.counters
         initial = model.initial()
         self.state = initial[self.rng.randrange(len(initial))]
-        driver.start(model, self.state)
+        try:
+            driver.start(model, self.state)
+        except Divergence as err:
+            return self._divergence(str(err)), None
         self.positions = driver.observed()
         self.steps.append(Step(None, {}, model.layout.decode(self.state)))
         self.sink(

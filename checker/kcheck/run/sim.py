@@ -34,8 +34,8 @@ class SimDriver:
     def step_done(self) -> None:
         self.clock += self.tick
 
-    def close(self) -> None:
-        pass
+    def close(self) -> str | None:
+        return None
 
     def probe(self, state: State) -> list[str]:
         return []
