@@ -312,7 +312,9 @@ def _rich(draw: st.DrawFn, lo: int, hi: int) -> int:
 
 
 @st.composite
-def models(draw: st.DrawFn) -> str:
+def models(draw: st.DrawFn, controller_state: bool = False) -> str:
+    """A random model; with `controller_state`, controllers may also read kinds through stale
+    caches, actions may be split by `step`, and a fault may restart a controller."""
     n_enums = draw(st.integers(1, 2))
     enums = {f"E{i}": [f"M{i}x{j}" for j in range(draw(st.integers(2, 3)))] for i in range(n_enums)}
     n_kinds = _rich(draw, 1, 2)
@@ -408,11 +410,22 @@ def models(draw: st.DrawFn) -> str:
             header += f" when {g.bool_expr(L, 2)}"
         body = g.stmts(L, _rich(draw, 1, 3), last_may_delete=True)
         head = f"fault x{i} budget {budgets[i]}" if actor == "fault" else f"{actor} x{i}"
+        if controller_state and actor != "fault":
+            if len(body) >= 2 and draw(st.booleans()):
+                body.insert(draw(st.integers(1, len(body) - 1)), "step")
+            if actor == "controller" and draw(st.booleans()):
+                k = draw(st.sampled_from(w.kinds))
+                head += f" watches {k.name} stale"
         lines.append(f"{head} {{")
         lines.append(f"  {header} {{")
         lines.extend(f"    {s}" for s in body)
         lines.append("  }")
         lines.append("}")
+    controllers = [i for i, a in enumerate(actor_of) if a == "controller"]
+    if controller_state and controllers and draw(st.booleans()):
+        lines.append(
+            f"fault crash budget 1 {{ action crash {{ restart x{draw(st.sampled_from(controllers))} }} }}"
+        )
     for i in range(draw(st.integers(1, 2))):
         lines.append(f"invariant inv{i}: {g.bool_expr({}, 2)}")
     return "\n".join(lines) + "\n"

@@ -363,7 +363,25 @@ class If:
     span: Span = _span()
 
 
-Stmt: TypeAlias = Assign | AssignAny | CreateStmt | Let | Delete | Choose | For | If
+@dataclass(frozen=True)
+class Step:
+    """`step`: ends one atomic step of a controller's action; the rest runs as a later step."""
+
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Restart:
+    """`restart NAME` (in a fault): the controller loses its in-flight work and its caches."""
+
+    controller: str
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+Stmt: TypeAlias = (
+    Assign | AssignAny | CreateStmt | Let | Delete | Choose | For | If | Step | Restart
+)
 
 
 # ---- declarations ---------------------------------------------------------------------------

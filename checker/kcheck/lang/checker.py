@@ -66,9 +66,19 @@ class _Ctx:
     place: str = "an expression"  # named in "temporal operator not allowed in ..."
     temporal_lax: bool = False  # a property of unsupported shape: reported once already
     in_for: bool = False  # inside the body of a `for` statement (KC0504)
+    actor: str = ""  # the sort of actor whose action this is ("" in init and defs)
+    top: bool = False  # a statement directly in an action's body (where `step` may stand)
 
     def bind(self, name: str, local: _Local) -> _Ctx:
         return replace(self, locals={**self.locals, name: local})
+
+
+_ACTOR_SORT = {
+    ast.Controller: "controller",
+    ast.Process: "process",
+    ast.Scheduler: "scheduler",
+    ast.Fault: "fault",
+}
 
 
 @dataclass(frozen=True)
@@ -829,6 +839,9 @@ class _Checker:
         for s in b.stmts:
             ctx = self.stmt(s, ctx)
 
+    def nested(self, b: ast.Block, ctx: _Ctx) -> None:
+        self.block(b, replace(ctx, top=False))
+
     def stmt(self, s: ast.Stmt, ctx: _Ctx) -> _Ctx:
         """Check one statement; returns the context for the statements after it."""
         match s:
@@ -857,22 +870,59 @@ class _Checker:
             case ast.Choose(binders=bs, where=w, body=body):
                 if ctx.in_for:
                     self.nondet_in_for(_head(s.span, len("choose")), "`choose`")
-                self.block(body, self.binders_where(bs, w, ctx))
+                self.nested(body, self.binders_where(bs, w, ctx))
             case ast.For(binders=bs, where=w, body=body):
                 inner = self.binders_where(bs, w, ctx)
-                self.block(body, replace(inner, in_for=True))
+                self.nested(body, replace(inner, in_for=True))
             case ast.If():
                 self.if_stmt(s, ctx)
+            case ast.Step():
+                self.step_stmt(s, ctx)
+            case ast.Restart(controller=name):
+                self.restart_stmt(s, name, ctx)
         return ctx
+
+    def step_stmt(self, s: ast.Step, ctx: _Ctx) -> None:
+        if ctx.actor not in ("controller", "process") or not ctx.top:
+            where = "here" if ctx.actor in ("controller", "process") else f"in {ctx.place}"
+            self.error(
+                "KC0502",
+                f"`step` is not allowed {where}",
+                _head(s.span, len("step")),
+                notes=(
+                    "`step` splits the body of a controller's or process's action into "
+                    "atomic steps; it stands directly in the body, outside any block",
+                ),
+                help="move it out of the `if`, `for` or `choose`"
+                if ctx.actor in ("controller", "process")
+                else None,
+            )
+
+    def restart_stmt(self, s: ast.Restart, name: str, ctx: _Ctx) -> None:
+        if ctx.actor != "fault":
+            self.error(
+                "KC0502",
+                "`restart` is only allowed in a fault's action",
+                _head(s.span, len("restart")),
+                notes=("a restart is something the environment does to a controller",),
+            )
+        controllers = [a.name for a in self.sym.actors if isinstance(a, ast.Controller)]
+        if name not in controllers:
+            self.error(
+                "KC0206" if name in self.top else "KC0201",
+                f"`restart {name}`: no controller named `{name}`",
+                s.name_span,
+                help=suggest(name, controllers),
+            )
 
     def if_stmt(self, s: ast.If, ctx: _Ctx) -> None:
         self.want_bool(s.cond, ctx, "the condition of `if`")
-        self.block(s.then, ctx)
+        self.nested(s.then, ctx)
         match s.else_:
             case ast.Block():
-                self.block(s.else_, ctx)
+                self.nested(s.else_, ctx)
             case ast.If():
-                self.if_stmt(s.else_, ctx)
+                self.if_stmt(s.else_, replace(ctx, top=False))
 
     def nondet_in_for(self, span: ast.Span, what: str) -> None:
         self.error(
@@ -1111,10 +1161,58 @@ class _Checker:
                     _head(a.span, len(a.fairness)),
                     help="faults are never fair; remove the keyword",
                 )
-            ctx = self.binders_where(a.binders, a.where, _Ctx(place="an action"))
+            sort = _ACTOR_SORT[type(actor)]
+            ctx = self.binders_where(a.binders, a.where, _Ctx(place="an action", actor=sort))
             if a.when is not None:
                 self.want_bool(a.when, ctx, "a `when` guard")
-            self.block(a.body, ctx)
+            self.block(a.body, replace(ctx, top=True))
+            self.step_shape(actor, a)
+
+    def step_shape(self, actor: ast.Actor, a: ast.Action) -> None:
+        """An action split by `step` keeps its in-flight state per object: one binder, over a
+        kind, or none; and no step may be empty."""
+        steps = [s for s in a.body.stmts if isinstance(s, ast.Step)]
+        if not steps or actor.__class__ not in (ast.Controller, ast.Process):
+            return
+        bs = a.binders
+        if len(bs) > 1 or (
+            bs
+            and not (
+                isinstance(bs[0].domain, ast.ExprDomain)
+                and isinstance(bs[0].domain.expr, ast.Name)
+                and bs[0].domain.expr.id in self.kind_decls
+            )
+        ):
+            self.error(
+                "KC0502",
+                f"action `{a.name}` is split by `step` but does not range over one kind",
+                a.name_span,
+                notes=(
+                    "an action in flight remembers where it stopped per object, like a "
+                    "work queue keyed by object",
+                ),
+                help="give it one binder over a kind (`for d in Deployment`), or none",
+            )
+        parts: list[list[ast.Stmt]] = [[]]
+        for st in a.body.stmts:
+            if isinstance(st, ast.Step):
+                if not parts[-1]:
+                    self.error(
+                        "KC0502",
+                        "an empty step: `step` needs statements before it",
+                        _head(st.span, len("step")),
+                        help="remove this `step`",
+                    )
+                parts.append([])
+            else:
+                parts[-1].append(st)
+        if not parts[-1]:
+            self.error(
+                "KC0502",
+                "an empty step: `step` needs statements after it",
+                _head(steps[-1].span, len("step")),
+                help="remove the last `step`",
+            )
 
     def unique(self, items: list[tuple[str, ast.Span]], what: str, owner: str) -> None:
         first: dict[str, ast.Span] = {}

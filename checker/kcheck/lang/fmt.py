@@ -317,6 +317,10 @@ def _stmt(st: ast.Stmt) -> list[Line]:
         return _braced(head, _stmts(st.body.stmts), st.span)
     if isinstance(st, ast.If):
         return _if(st)
+    if isinstance(st, ast.Step):
+        return [("step", at)]
+    if isinstance(st, ast.Restart):
+        return [(f"restart {st.controller}", at)]
     raise TypeError(f"not a statement: {st!r}")
 
 

@@ -40,6 +40,11 @@ def _lark() -> Lark:
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
+# Keywords that stay free as action names, where nothing else can follow `action`: a kubelet's
+# `action restart` predates the `restart` statement of faults.
+ACTION_NAME_WORDS = frozenset({"restart"})
+
+
 @functools.cache
 def reserved_words() -> frozenset[str]:
     """Every keyword of the grammar: the string terminals that look like names."""
@@ -61,7 +66,10 @@ def _reserved_name(tree: Tree[Token]) -> Token | None:
         for sub in tree.iter_subtrees()  # iterative: deep trees are fine here
         if sub.data != "model_header"
         for tok in sub.children
-        if isinstance(tok, Token) and tok.type == "NAME" and tok.value in reserved
+        if isinstance(tok, Token)
+        and tok.type == "NAME"
+        and tok.value in reserved
+        and not (sub.data == "action_decl" and tok.value in ACTION_NAME_WORDS)
     ]
     return min(found, key=lambda t: (t.line or 0, t.column or 0), default=None)
 
@@ -247,6 +255,12 @@ class _ToAst(Transformer[Token, ast.Program]):
 
     def delete_stmt(self, m: Meta, c: list[Any]) -> ast.Delete:
         return ast.Delete(c[0], _meta_span(m))
+
+    def step_stmt(self, m: Meta, c: list[Any]) -> ast.Step:
+        return ast.Step(_meta_span(m))
+
+    def restart_stmt(self, m: Meta, c: list[Any]) -> ast.Restart:
+        return ast.Restart(str(c[0]), _tok_span(c[0]), _meta_span(m))
 
     def choose_stmt(self, m: Meta, c: list[Any]) -> ast.Choose:
         return ast.Choose(c[0], c[1], c[2], _meta_span(m))

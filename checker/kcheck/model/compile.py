@@ -31,6 +31,7 @@ from kcheck.lang.types import (
     TSet,
     Type,
 )
+from kcheck.model.controller_state import Split, splits, stale_watches, watchers
 from kcheck.model.ir import (
     ActionInfo,
     BudgetLayout,
@@ -55,6 +56,7 @@ MAX_UNROLLED_COPIES = 4096
 class Local:
     code: str  # a Python expression: an int literal when known at compile time
     type: Type
+    seen: bool = False  # an object bound by ranging over its kind: present in the reading view
 
 
 Env = dict[str, Local]
@@ -96,6 +98,10 @@ class Compiler:
     def __init__(self, sym: Symbols, symmetry: bool) -> None:
         self.sym = sym
         self.gen = _Gen()
+        self.local_types: dict[tuple[str, str], Type] = {}  # carried locals' declared types
+        self.stale = stale_watches(sym)
+        self.watchers = watchers(self.stale)
+        self.splits = splits(sym)
         self.layout, self.notes = self._layout(symmetry)
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.prunable = {
@@ -112,6 +118,9 @@ class Compiler:
         # enumeration goes on, so every step that does not fail is still found.
         self.tolerant = False
         self.tagged = False  # hot successors as (action id, state) pairs, for liveness
+        # While compiling a controller that watches kinds stale: kind -> that controller, whose
+        # cache its reads of the kind go through (its writes still go to the real objects).
+        self.view: dict[str, str] = {}
 
     @contextmanager
     def _unrolled(self, n: int) -> Iterator[None]:
@@ -129,6 +138,11 @@ class Compiler:
         for v in self.sym.vars.values():
             vars_.append(VarLayout(v.name, v.type, idx))
             idx += 1
+        for sp in self.splits.values():
+            if sp.kind is None:
+                for name, ty in self._split_cells(sp):
+                    vars_.append(VarLayout(name, ty, idx))
+                    idx += 1
         budgets: list[BudgetLayout] = []
         for a in self.sym.actors:
             if isinstance(a, ast.Fault):
@@ -137,12 +151,49 @@ class Compiler:
         unsafe, notes = order_dependent_kinds(self.sym) if symmetry else ({}, [])
         kinds: list[KindLayout] = []
         for k in self.sym.kinds.values():
-            fields = tuple(FieldLayout(f.name, f.type, i + 1) for i, f in enumerate(k.fields))
+            fields = [FieldLayout(f.name, f.type, i + 1) for i, f in enumerate(k.fields)]
+            real = list(fields)
+            for x in self.watchers.get(k.name, ()):
+                flag = len(fields) + 1
+                fields.append(FieldLayout(f"@{x}", BOOL, flag, flag))
+                fields += [
+                    FieldLayout(f"{f.name}@{x}", f.type, flag + 1 + i, flag)
+                    for i, f in enumerate(real)
+                ]
+            for sp in self.splits.values():
+                if sp.kind == k.name:
+                    for name, ty in self._split_cells(sp):
+                        fields.append(FieldLayout(name, ty, len(fields) + 1))
             stride = len(fields) + 1
             sym_ok = symmetry and not k.ordered and k.name not in unsafe
-            kinds.append(KindLayout(k.name, idx, k.size, stride, fields, sym_ok))
+            kinds.append(KindLayout(k.name, idx, k.size, stride, tuple(fields), sym_ok))
             idx += k.size * stride
         return Layout(idx, tuple(vars_), tuple(budgets), tuple(kinds), dict(self.sym.enums)), notes
+
+    def _split_cells(self, sp: Split) -> list[tuple[str, Type]]:
+        """The hidden state of a split action: the step it runs next (0: not in flight), then
+        each carried local. References are kept optional: -1 while not in flight."""
+        env: Env = {}
+        if sp.kind is not None:
+            env[sp.action.binders[0].name] = Local("0", TRef(sp.kind))
+        types: dict[str, Type] = {}
+        for seg in sp.segments:
+            for st in seg:
+                if isinstance(st, ast.Let):
+                    v = st.value
+                    ty = TRef(v.kind) if isinstance(v, ast.Create) else self.type_of(v, env)
+                    env[st.name] = Local("0", ty)
+                    types[st.name] = ty
+        cells: list[tuple[str, Type]] = [(f"{sp.group}@step", INT)]
+        for n in sp.carried:
+            ty = types[n]
+            self.local_types[(sp.group, n)] = ty
+            if isinstance(ty, TRef):
+                ty = TRef(ty.kind, True)
+            elif not isinstance(ty, TBool | TEnum | TSet):
+                ty = INT
+            cells.append((f"{sp.group}@{n}", ty))
+        return cells
 
     def _const(self, e: ast.Expr) -> int:
         value = eval(self.expr(e, {}, "None"), {"__builtins__": {}}, _RUNTIME_NS)
@@ -270,7 +321,7 @@ class Compiler:
         tag = desc[0]
         if tag == "kind":
             k: KindLayout = desc[1]
-            return f"{sv}[{self._index(k.base, value, k.stride)}]"
+            return f"{sv}[{self._index(k.base, value, k.stride, self._pres_off(k.name))}]"
         if tag == "set":
             return f"(({desc[1]}) >> {value} & 1)"
         return None
@@ -307,7 +358,7 @@ class Compiler:
             ty, size, desc = self._domain(b.domain, cenv, sv)
             var = self.gen.fresh(b.name)
             clauses.append(self._loop_clause(var, size, desc, sv))
-            cenv[b.name] = Local(var, ty)
+            cenv[b.name] = Local(var, ty, desc[0] == "kind")
         cwhere = self.expr(where, cenv, sv, where_ctx(cenv)) if where is not None else None
         comp = (cenv, " ".join(clauses), cwhere)
         # Unrolled form.
@@ -325,7 +376,7 @@ class Compiler:
                 _, _, desc2 = self._domain(b.domain, cenv2, sv)
                 for i in range(size):
                     e2 = dict(cenv2)
-                    e2[b.name] = Local(str(i), ty)
+                    e2[b.name] = Local(str(i), ty, desc2[0] == "kind")
                     test = self._member_test(desc2, str(i), sv)
                     nxt.append((e2, [*conds, test] if test else conds))
             combos = nxt
@@ -339,14 +390,27 @@ class Compiler:
             unrolled.append((cenv3, cond))
         return unrolled, comp
 
+    # ---- the reading view: a stale controller reads its cache of a kind
+    def _pres_off(self, kname: str) -> int:
+        """Offset of the presence flag that reads of `kname` see."""
+        x = self.view.get(kname)
+        return 0 if x is None else self.layout.kind(kname).field(f"@{x}").offset
+
+    def _field_off(self, k: KindLayout, fname: str) -> int:
+        x = self.view.get(k.name)
+        return k.field(fname if x is None else f"{fname}@{x}").offset
+
     # ---- expressions
     def _index(self, base: int, slot: str, stride: int, offset: int = 0) -> str:
         if _is_const(slot):
             return str(base + int(slot) * stride + offset)
         return f"{base + offset} + ({slot}) * {stride}"
 
-    def _ref_code(self, obj: ast.Expr, env: Env, sv: str, ctx: _Ctx | None) -> tuple[str, TRef]:
-        """Code for a reference's slot, checked against `none` when it may be none."""
+    def _ref_code(
+        self, obj: ast.Expr, env: Env, sv: str, ctx: _Ctx | None, target: bool = False
+    ) -> tuple[str, TRef]:
+        """Code for a reference's slot, checked against `none` when it may be none. Unless it is
+        the `target` of a write or delete, an object read through a stale cache must be in it."""
         t = self.type_of(obj, env)
         assert isinstance(t, TRef), t
         code = self.expr(obj, env, sv, ctx)
@@ -354,7 +418,17 @@ class Compiler:
         if t.optional:
             what = _describe(obj)
             code = f"_some({code}, {what!r}, {aid}, {args}, {line})"
-        if t.kind in self.deleted and sv != "s":
+        x = self.view.get(t.kind)
+        if x is not None:
+            seen = isinstance(obj, ast.Name) and obj.id in env and env[obj.id].seen
+            if not (seen or target):
+                k = self.layout.kind(t.kind)
+                flag = k.base + self._pres_off(t.kind)
+                code = (
+                    f"_cached({sv}, {code}, {flag}, {k.stride}, {t.kind!r}, {x!r}, "
+                    f"{aid}, {args}, {line})"
+                )
+        elif t.kind in self.deleted and sv != "s":
             # An object of this kind may have been deleted earlier in this step; a local that
             # still names it must not read or write its (now empty) slot.
             k = self.layout.kind(t.kind)
@@ -385,14 +459,15 @@ class Compiler:
             case ast.Field(obj=o, name=f):
                 slot, t = self._ref_code(o, env, sv, ctx)
                 k = self.layout.kind(t.kind)
-                return f"{sv}[{self._index(k.base, slot, k.stride, k.field(f).offset)}]"
+                return f"{sv}[{self._index(k.base, slot, k.stride, self._field_off(k, f))}]"
             case ast.Call(func=fn, args=args):
                 return self._call(fn, args, env, sv, ctx)
             case ast.Index(kind=kname, index=i):
                 k = self.layout.kind(kname)
                 aid, a, line = (ctx.aid, ctx.args, e.span.line) if ctx else (-1, "()", 0)
+                flag = k.base + self._pres_off(kname)
                 return (
-                    f"_live({sv}, {x(i, env, sv, ctx)}, {k.base}, {k.stride}, {k.slots}, "
+                    f"_live({sv}, {x(i, env, sv, ctx)}, {flag}, {k.stride}, {k.slots}, "
                     f"{kname!r}, {aid}, {a}, {line})"
                 )
             case ast.Unary(op="-", operand=o):
@@ -439,7 +514,8 @@ class Compiler:
             case ast.CountAll(arg=a):
                 if isinstance(a, ast.Name) and a.id not in env and a.id in self.sym.kinds:
                     k = self.layout.kind(a.id)
-                    terms = [f"{sv}[{k.slot_base(i)}]" for i in range(k.slots)]
+                    off = self._pres_off(a.id)
+                    terms = [f"{sv}[{k.slot_base(i) + off}]" for i in range(k.slots)]
                     return "(" + " + ".join(["0", *terms]) + ")"
                 return f"({x(a, env, sv, ctx)}).bit_count()"
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
@@ -512,7 +588,8 @@ class Compiler:
                     continue
                 lo, size = dom
                 rest = conjuncts[:i] + conjuncts[i + 1 :]
-                table = self._group_table(kind, b.name, f.offset, lo, size, rest, body, env)
+                off = self._field_off(kind, f.name)
+                table = self._group_table(kind, b.name, off, lo, size, rest, body, env)
                 if table is None:
                     return None
                 index = int(key_code) - lo
@@ -536,9 +613,11 @@ class Compiler:
         try:
             lines = []
             templates = []
+            flag = self._pres_off(kind.name)
             for slot in range(kind.slots):
-                e2 = {**env, binder: Local(str(slot), TRef(kind.name))}
-                conds = [f"s[{kind.slot_base(slot)}]"] + [self.expr(r, e2, "s") for r in rest]
+                e2 = {**env, binder: Local(str(slot), TRef(kind.name), True)}
+                conds = [f"s[{kind.slot_base(slot) + flag}]"]
+                conds += [self.expr(r, e2, "s") for r in rest]
                 value = "1" if body is None else self.expr(body, e2, "s")
                 code = " and ".join(f"({x})" for x in conds)
                 if any(h in code or h in value for h in _RAISING):
@@ -550,7 +629,7 @@ class Compiler:
         finally:
             self.hoist = saved
         assert self.hoist is not None
-        key = f"group:{kind.name}:{offset}:{lo}:{size}:" + "||".join(templates)
+        key = f"group:{kind.name}:{flag}:{offset}:{lo}:{size}:" + "||".join(templates)
         if key in self.hoist:
             return self.hoist[key]
         name = f"g_{len(self.hoist)}"
@@ -672,8 +751,10 @@ class Compiler:
 
         match first:
             case ast.Assign(target=t, value=v):
-                idx, ty, what = self._lvalue(t, env, ctx)
-                self._store(idx, ty, self.expr(v, env, sv, ctx), what, ctx, first.span.line)
+                idx, ty, what, live = self._lvalue(t, env, ctx)
+                value = self.expr(v, env, sv, ctx)
+                with self._if_live(live, sv):
+                    self._store(idx, ty, value, what, ctx, first.span.line)
                 then(env, ctx)
             case ast.AssignAny(target=t, domain=d):
                 ty, size, desc = self._domain(d, env, sv)
@@ -684,8 +765,9 @@ class Compiler:
                 fork = g.fresh("st")
                 g.emit(f"{fork} = {sv}[:]")
                 ctx2 = _Ctx(ctx.aid, ctx.args, fork)
-                idx, tty, what = self._lvalue(t, env, ctx2)
-                self._store(idx, tty, var, what, ctx2, line)
+                idx, tty, what, live = self._lvalue(t, env, ctx2)
+                with self._if_live(live, fork):
+                    self._store(idx, tty, var, what, ctx2, line)
                 then(env, ctx2)
                 if at is not None:
                     self._close_try(at)
@@ -704,9 +786,22 @@ class Compiler:
                     env2 = {**env, n: Local(var, self.type_of(v, env))}
                 then(env2, ctx)
             case ast.Delete(target=t):
-                slot, rt = self._ref_code(t, env, sv, ctx)
+                slot, rt = self._ref_code(t, env, sv, ctx, target=True)
                 self.deleted.add(rt.kind)
-                g.emit(f"_del_{rt.kind}({sv}, {slot}, {ctx.aid}, {ctx.args}, {first.span.line})")
+                guard = ""
+                if self.view:
+                    # a stale controller may delete what is already gone: the apiserver
+                    # answers NotFound and nothing changes
+                    dk = self.layout.kind(rt.kind)
+                    tmp = g.fresh("obj")
+                    g.emit(f"{tmp} = {slot}")
+                    slot = tmp
+                    guard = f"if {sv}[{self._index(dk.base, slot, dk.stride)}]: "
+                line = first.span.line
+                g.emit(f"{guard}_del_{rt.kind}({sv}, {slot}, {ctx.aid}, {ctx.args}, {line})")
+                then(env, ctx)
+            case ast.Restart(controller=x):
+                self._restart(x, sv)
                 then(env, ctx)
             case ast.Choose(binders=bs, where=w, body=body):
                 _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
@@ -735,7 +830,8 @@ class Compiler:
                     bt = cenv[b.name].type
                     if isinstance(bt, TRef):
                         bk = self.layout.kind(bt.kind)
-                        pres = self._index(bk.base, cenv[b.name].code, bk.stride)
+                        flag = self._pres_off(bt.kind)
+                        pres = self._index(bk.base, cenv[b.name].code, bk.stride, flag)
                         g.emit(f"if not {sv}[{pres}]: continue")
                 self.block(body.stmts, cenv, ctx, lambda env3, ctx3: None)
                 g.depth -= 1
@@ -764,7 +860,7 @@ class Compiler:
                     g.depth += 1
                     self.block(_else_stmts(eb), env, ctx, lambda e3, c3: then(env, c3))
                     g.depth -= 1
-            case _:
+            case _:  # `step` never reaches here: compile_model splits bodies at it
                 raise AssertionError(f"cannot compile {type(first).__name__}")
 
     def _deletes_in(self, stmts: tuple[ast.Stmt, ...]) -> set[str]:
@@ -813,19 +909,42 @@ class Compiler:
         g.emit("except StepError as _e:")
         g.emit("    yield (_e.action, _e.args, _e)")
 
-    def _lvalue(self, t: ast.LValue, env: Env, ctx: _Ctx) -> tuple[str, Type, str]:
+    def _lvalue(self, t: ast.LValue, env: Env, ctx: _Ctx) -> tuple[str, Type, str, str | None]:
+        """(index, type, description, and for a stale controller the index of the target's
+        real presence flag: its write is dropped when the object is already gone)."""
         sv = ctx.sv
         head = t.parts[0]
         if len(t.parts) == 1:
             v = self._var(head)
-            return str(v.index), v.type, head
+            return str(v.index), v.type, head, None
         obj: ast.Expr = ast.Name(head, t.span)
         for part in t.parts[1:-1]:
             obj = ast.Field(obj, part, t.span, t.span)
-        slot, rt = self._ref_code(obj, env, sv, ctx)
+        slot, rt = self._ref_code(obj, env, sv, ctx, target=True)
         k = self.layout.kind(rt.kind)
         f = k.field(t.parts[-1])
-        return self._index(k.base, slot, k.stride, f.offset), f.type, f"{rt.kind}.{f.name}"
+        live = None
+        if self.view:
+            slot_var = self.gen.fresh("obj")
+            self.gen.emit(f"{slot_var} = {slot}")
+            slot = slot_var
+            live = self._index(k.base, slot, k.stride)
+        idx = self._index(k.base, slot, k.stride, f.offset)
+        return idx, f.type, f"{rt.kind}.{f.name}", live
+
+    @contextmanager
+    def _if_live(self, live: str | None, sv: str) -> Iterator[None]:
+        """Emit the body under `if <the object still exists>:` when `live` is given."""
+        if live is None:
+            yield
+            return
+        self.gen.emit(f"if {sv}[{live}]:")
+        self.gen.depth += 1
+        self.gen.emit("pass")
+        try:
+            yield
+        finally:
+            self.gen.depth -= 1
 
     def _store(self, idx: str, ty: Type, value: str, what: str, ctx: _Ctx, line: int) -> None:
         g = self.gen
@@ -850,6 +969,10 @@ class Compiler:
         given = {fi.name: fi.value for fi in c.fields}
         values: list[tuple[FieldLayout, str]] = []
         for f in k.fields:
+            if f.hidden:
+                if f.presence == 0 and isinstance(f.type, TRef):
+                    values.append((f, "-1"))  # a split action's local, not in flight
+                continue
             finfo = kinfo.field(f.name)
             assert finfo is not None
             if f.name in given:
@@ -911,16 +1034,28 @@ class Compiler:
         ]
 
     def action(
-        self, actor: ast.Actor, a: ast.Action, labelled: bool, aid: int, prune: bool = False
+        self,
+        actor: ast.Actor,
+        a: ast.Action,
+        labelled: bool,
+        aid: int,
+        prune: bool = False,
+        segment: int = 0,
     ) -> None:
+        """One action, or one segment of an action split by `step` (segment 0 is the part
+        before the first `step`, guarded by the header; later ones resume where it stopped)."""
         g = self.gen
         actor_kind = _actor_kind(actor)
         budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
-        g.emit(f"# {actor_kind} {actor.name}, action {a.name} (line {a.span.line})")
+        sp = self.splits.get((actor.name, a.name))
+        stmts = a.body.stmts if sp is None else sp.segments[segment]
+        g.emit(f"# {actor_kind} {actor.name}, action {a.name}:{segment + 1} (line {a.span.line})")
+        self.view = {k: actor.name for k in self.stale.get(actor.name, ())}
         self.deleted = set()
         guard_ctx = _Ctx(aid, "()", "s")
+        where = a.where if segment == 0 else None
         unrolled, (cenv, clauses, cwhere) = self.bind_all(
-            a.binders, a.where, {}, "s", guard_ctx, header=True
+            a.binders, where, {}, "s", guard_ctx, header=True
         )
         instances: list[tuple[Env, list[str]]] = []
         loop_try: int | None = None
@@ -941,7 +1076,11 @@ class Compiler:
                 twin = self._twin_guard(kname, env[bname].code)
                 if twin:
                     guard.append(twin)
-            if a.when is not None:
+            if sp is not None:
+                guard.append(f"s[{self._split_index(sp, '@step', env)}] == {segment}")
+            if segment == 0:
+                guard += self._not_busy(actor.name, a, env)
+            if a.when is not None and segment == 0:
                 args_now = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
                 guard.append(self.expr(a.when, env, "s", _Ctx(aid, args_now, "s")))
             if budget is not None:
@@ -957,7 +1096,11 @@ class Compiler:
             if budget is not None:
                 g.emit(f"st[{budget.index}] += 1")
             self.tolerant = labelled
-            self.block(a.body.stmts, env, ctx, self._result(labelled, aid, args))
+            done = self._result(labelled, aid, args)
+            if sp is not None:
+                env = self._resume(sp, segment, env, _Ctx(aid, args, "s"))
+                done = self._suspend(sp, segment, done)
+            self.block(stmts, env, ctx, done)
             self.tolerant = False
             if guard:
                 g.depth -= 1
@@ -966,6 +1109,136 @@ class Compiler:
         if loop_try is not None:
             self._close_try(loop_try)
         g.depth = depth0
+        self.view = {}
+
+    # ---- actions split by `step`, and the controllers' caches
+    def _split_index(self, sp: Split, cell: str, env: Env) -> str:
+        """Index of a split action's hidden cell (`@step` or `@<local>`) for the instance
+        bound in `env`."""
+        name = f"{sp.group}{cell}"
+        if sp.kind is None:
+            return str(self._var(name).index)
+        k = self.layout.kind(sp.kind)
+        return self._index(
+            k.base, env[sp.action.binders[0].name].code, k.stride, k.field(name).offset
+        )
+
+    def _not_busy(self, actor: str, a: ast.Action, env: Env) -> list[str]:
+        """An actor works on one object at a time, like a work queue that never hands out a
+        key twice: no action starts on an object that one of its split actions has in flight,
+        and none at all while one without a binder is in flight."""
+        out: list[str] = []
+        for sp in self.splits.values():
+            if sp.actor != actor or sp.action is a:
+                continue
+            if sp.kind is None:
+                out.append(f"s[{self._var(sp.group + '@step').index}] == 0")
+                continue
+            k = self.layout.kind(sp.kind)
+            off = k.field(sp.group + "@step").offset
+            for b in a.binders:
+                bt = env[b.name].type
+                if isinstance(bt, TRef) and bt.kind == sp.kind:
+                    out.append(f"s[{self._index(k.base, env[b.name].code, k.stride, off)}] == 0")
+        return out
+
+    def _resume(self, sp: Split, segment: int, env: Env, ctx: _Ctx) -> Env:
+        """The locals an earlier segment left for this one, read back from the state."""
+        if segment == 0:
+            return env
+        env = dict(env)
+        for n in sp.live_after(segment - 1):
+            ty = self.local_types[(sp.group, n)]
+            var = self.gen.fresh(n)
+            code = f"s[{self._split_index(sp, f'@{n}', env)}]"
+            if isinstance(ty, TRef) and not ty.optional:
+                what = f"{n} (deleted while {sp.group} was in flight)"
+                code = f"_some({code}, {what!r}, {ctx.aid}, {ctx.args}, {sp.action.span.line})"
+            self.gen.emit(f"{var} = {code}")
+            env[n] = Local(var, ty)
+        return env
+
+    def _suspend(
+        self, sp: Split, segment: int, done: Callable[[Env, _Ctx], None]
+    ) -> Callable[[Env, _Ctx], None]:
+        """The end of a segment: record the next one (0 after the last) and the locals it
+        needs; every other cell goes back to its idle value, so equal worlds stay equal."""
+        last = segment == len(sp.segments) - 1
+        live = () if last else sp.live_after(segment)
+
+        def finish(env: Env, ctx: _Ctx) -> None:
+            g = self.gen
+            sv = ctx.sv
+            guard = ""
+            if sp.kind is not None:  # the object may be gone: its in-flight state went with it
+                k = self.layout.kind(sp.kind)
+                guard = f"if {sv}[{self._index(k.base, env[sp.action.binders[0].name].code, k.stride)}]:"
+                g.emit(guard)
+                g.depth += 1
+            g.emit(f"{sv}[{self._split_index(sp, '@step', env)}] = {0 if last else segment + 1}")
+            for n in sp.carried:
+                idle = "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0"
+                value = env[n].code if n in live else idle
+                g.emit(f"{sv}[{self._split_index(sp, f'@{n}', env)}] = {value}")
+            if guard:
+                g.depth -= 1
+            done(env, ctx)
+
+        return finish
+
+    def refresh(self, x: str, kname: str, src: str, dst: str) -> None:
+        """Emit the copy of every `kname` object of `src` into x's cache in `dst`: the
+        informer has caught up with the apiserver."""
+        k = self.layout.kind(kname)
+        flag = k.field(f"@{x}").offset
+        n = sum(1 for f in k.fields if not f.hidden)
+        for slot in range(k.slots):
+            b = k.slot_base(slot)
+            self.gen.emit(f"{dst}[{b + flag}:{b + flag + n + 1}] = {src}[{b}:{b + n + 1}]")
+
+    def sync_action(self, x: str, kname: str, labelled: bool, aid: int) -> None:
+        """`x.sync@K`: the informer delivers everything that changed since it last did, as
+        one step; enabled while x's cache of K differs from the real objects."""
+        g = self.gen
+        k = self.layout.kind(kname)
+        flag = k.field(f"@{x}").offset
+        n = sum(1 for f in k.fields if not f.hidden)
+        g.emit(f"# controller {x}: its informer for {kname} catches up")
+        stale = []
+        for slot in range(k.slots):
+            b = k.slot_base(slot)
+            stale.append(f"s[{b + flag}:{b + flag + n + 1}] != s[{b}:{b + n + 1}]")
+        g.emit(f"if {' or '.join(stale)}:")
+        g.depth += 1
+        g.emit("st = list(s)")
+        self.refresh(x, kname, "s", "st")
+        self._result(labelled, aid, "()")({}, _Ctx(aid, "()", "st"))
+        g.depth -= 1
+
+    def _restart(self, x: str, sv: str) -> None:
+        """`restart x`: in-flight actions are lost and the informers start over with a fresh
+        LIST of the real objects."""
+        g = self.gen
+        for kname in self.stale.get(x, ()):
+            self.refresh(x, kname, sv, sv)
+        for sp in self.splits.values():
+            if sp.actor != x:
+                continue
+            cells = [("@step", "0")] + [
+                (f"@{n}", "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0")
+                for n in sp.carried
+            ]
+            if sp.kind is None:
+                for cell, idle in cells:
+                    g.emit(f"{sv}[{self._var(sp.group + cell).index}] = {idle}")
+                continue
+            k = self.layout.kind(sp.kind)
+            for slot in range(k.slots):
+                b = k.slot_base(slot)
+                sets = "; ".join(
+                    f"{sv}[{b + k.field(sp.group + cell).offset}] = {idle}" for cell, idle in cells
+                )
+                g.emit(f"if {sv}[{b}]: {sets}")
 
     def _result(self, labelled: bool, aid: int, args: str) -> Callable[[Env, _Ctx], None]:
         def emit(env: Env, ctx: _Ctx) -> None:
@@ -1032,17 +1305,56 @@ class Compiler:
                 self._close_try(pod_try)
 
     # ---- helpers emitted once per model
+    def _free_helper(self, k: KindLayout) -> None:
+        """`_free_K(st)`: the lowest slot that no object and no cache holds. A slot a stale
+        cache still remembers (as an object, or as the target of a cached reference) is not
+        reused: Kubernetes never reuses a UID, so a stale read must never find a new object
+        where it remembers an old one."""
+        g = self.gen
+        g.emit(f"def _free_{k.name}(st):")
+        held: list[tuple[KindLayout, FieldLayout]] = [
+            (j, f)
+            for j in self.layout.kinds
+            for f in j.fields
+            if f.presence != 0
+            and (
+                (isinstance(f.type, TRef) and f.type.kind == k.name)
+                or (isinstance(f.type, TSet) and f.type.elem == k.name)
+            )
+        ]
+        if held:
+            g.emit("    held = 0")
+            for j, f in held:
+                for slot in range(j.slots):
+                    jb = j.slot_base(slot)
+                    value = f"st[{jb + f.offset}]"
+                    bits = value if isinstance(f.type, TSet) else f"(1 << {value})"
+                    cond = f"st[{jb + f.presence}]"
+                    if isinstance(f.type, TRef):
+                        cond += f" and {value} >= 0"
+                    g.emit(f"    if {cond}: held |= {bits}")
+        flags = [0, *(f.offset for f in k.fields if f.name.startswith("@"))]
+        for i in range(k.slots):
+            tests = [f"not st[{k.slot_base(i) + o}]" for o in flags]
+            if held:
+                tests.append(f"not held >> {i} & 1")
+            g.emit(f"    if {' and '.join(tests)}: return {i}")
+        g.emit("    return -1")
+
     def kind_helpers(self) -> None:
         g = self.gen
         for k in self.layout.kinds:
-            g.emit(f"def _free_{k.name}(st):")
-            for i in range(k.slots):
-                g.emit(f"    if not st[{k.slot_base(i)}]: return {i}")
-            g.emit("    return -1")
+            self._free_helper(k)
             # delete: clear the block, then every reference to the object
             g.emit(f"def _del_{k.name}(st, x, aid, args, line):")
             g.emit(f"    b = {k.base} + x * {k.stride}")
-            g.emit(f"    st[b:b + {k.stride}] = _ZERO_{k.name}")
+            cached = [f.offset for f in k.fields if f.presence != 0]
+            if not cached:
+                g.emit(f"    st[b:b + {k.stride}] = _ZERO_{k.name}")
+            else:  # caches keep their copy of the object until they sync
+                for o in range(k.stride):
+                    if o not in cached:
+                        g.emit(f"    st[b + {o}] = 0")
             for v in self.layout.vars:
                 if isinstance(v.type, TRef) and v.type.kind == k.name:
                     if v.type.optional:
@@ -1058,7 +1370,7 @@ class Compiler:
                 for f in j.fields:
                     refs = isinstance(f.type, TRef) and f.type.kind == k.name
                     sets = isinstance(f.type, TSet) and f.type.elem == k.name
-                    if not (refs or sets):
+                    if not (refs or sets) or f.presence != 0:
                         continue
                     g.emit(
                         f"    for jb in range({j.base}, {j.base + j.slots * j.stride}, {j.stride}):"
@@ -1077,7 +1389,7 @@ class Compiler:
                         )
 
 
-_RAISING = ("_some(", "_div(", "_live(", "_alive(")  # generated calls that may raise StepError
+_RAISING = ("_some(", "_div(", "_live(", "_alive(", "_cached(")  # calls that may raise StepError
 
 
 def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
@@ -1221,8 +1533,27 @@ def _bits(it: Iterator[int]) -> int:
     return out
 
 
+def _cached(
+    st: State | list[int],
+    x: int,
+    flag: int,
+    stride: int,
+    kind: str,
+    controller: str,
+    aid: int,
+    args: tuple[int, ...],
+    line: int,
+) -> int:
+    if not st[flag + x * stride]:
+        raise StepError(
+            "uncached", f"{kind}#{x} is not in {controller}'s cache of {kind}", aid, args, line
+        )
+    return x
+
+
 _RUNTIME_NS: dict[str, Any] = {
     "_err": _err,
+    "_cached": _cached,
     "_some": _some,
     "_div": _div,
     "_live": _live,
@@ -1255,7 +1586,10 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     # initial state: vars at their initial values, budgets unspent, no objects
     init = [0] * layout.width
     for v in layout.vars:
-        init[v.index] = c._const(sym.vars[v.name].decl.init)
+        if v.name in sym.vars:
+            init[v.index] = c._const(sym.vars[v.name].decl.init)
+        elif isinstance(v.type, TRef):
+            init[v.index] = -1  # a split action's local, not in flight
     g.emit(f"_INIT = {tuple(init)!r}")
     for k in layout.kinds:
         g.emit(f"_ZERO_{k.name} = {[0] * k.stride!r}")
@@ -1265,22 +1599,38 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     g.emit("s = _INIT")
     g.emit("st = list(s)")
     init_stmts = tuple(s for i in sym.inits for s in i.body.stmts)
-    c.block(
-        init_stmts, {}, _Ctx(-1, "()", "st"), lambda e, ctx: g.emit(f"out.append(tuple({ctx.sv}))")
-    )
+
+    def initial_state(env: Env, ctx: _Ctx) -> None:
+        # controllers start once their informers have synced (WaitForCacheSync)
+        for x, kinds in c.stale.items():
+            for kname in kinds:
+                c.refresh(x, kname, ctx.sv, ctx.sv)
+        g.emit(f"out.append(tuple({ctx.sv}))")
+
+    c.block(init_stmts, {}, _Ctx(-1, "()", "st"), initial_state)
     g.emit("return out")
     g.depth -= 1
 
     # actions: a fast form returning successor states, and a labelled generator for traces
     actions: list[ActionInfo] = []
-    units: list[tuple[ast.Actor, ast.Action | None]] = []
+    units: list[_Unit] = []
     for actor in sym.actors:
         if isinstance(actor, ast.Scheduler):
-            units.append((actor, None))
+            units.append(_Unit(actor, None))
         for act in actor.actions:
-            units.append((actor, act))
-    for aid, (actor, a) in enumerate(units):
-        if a is None:
+            sp = c.splits.get((actor.name, act.name))
+            for seg in range(1 if sp is None else len(sp.segments)):
+                units.append(_Unit(actor, act, seg))
+        if isinstance(actor, ast.Controller):
+            for w in actor.watches:
+                if w.stale and not any(u.sync == w.kind and u.actor is actor for u in units):
+                    units.append(_Unit(actor, None, sync=w.kind, span=w.span))
+    for aid, u in enumerate(units):
+        actor, a = u.actor, u.action
+        if u.sync is not None:
+            name = f"sync@{u.sync}"
+            actions.append(ActionInfo(aid, actor.name, "controller", name, "weak", (), u.span))
+        elif a is None:
             assert isinstance(actor, ast.Scheduler)
             pk = sym.kinds[actor.pod_kind]
             bf = pk.field(actor.node_field)
@@ -1300,18 +1650,22 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
                 env_types[b.name] = Local("0", ty)
                 ps.append((b.name, ty))
             fairness = a.fairness or ("unfair" if isinstance(actor, ast.Fault) else "weak")
+            name, span = a.name, a.span
+            sp = c.splits.get((actor.name, a.name))
+            if sp is not None and u.segment > 0:  # a later step starts after its `step`
+                name, span = f"{a.name}:{u.segment + 1}", sp.segments[u.segment][0].span
             actions.append(
-                ActionInfo(aid, actor.name, _actor_kind(actor), a.name, fairness, tuple(ps), a.span)
+                ActionInfo(aid, actor.name, _actor_kind(actor), name, fairness, tuple(ps), span)
             )
 
-    def emit_unit(
-        aid: int, actor: ast.Actor, a: ast.Action | None, labelled: bool, prune: bool = False
-    ) -> None:
-        if a is None:
-            assert isinstance(actor, ast.Scheduler)
-            c.scheduler_bind(actor, labelled, aid, prune)
+    def emit_unit(aid: int, u: _Unit, labelled: bool, prune: bool = False) -> None:
+        if u.sync is not None:
+            c.sync_action(u.actor.name, u.sync, labelled, aid)
+        elif u.action is None:
+            assert isinstance(u.actor, ast.Scheduler)
+            c.scheduler_bind(u.actor, labelled, aid, prune)
         else:
-            c.action(actor, a, labelled, aid, prune)
+            c.action(u.actor, u.action, labelled, aid, prune, u.segment)
 
     # the hot path: every action inline in one function that returns a list; a second form
     # for symmetric search skips action instances on twin objects (see Compiler._twin_guard)
@@ -1330,8 +1684,8 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         top = len(g.lines)
         c.hoist = {}
         c.hoist_lines = {}
-        for aid, (actor, a) in enumerate(units):
-            emit_unit(aid, actor, a, False, prune)
+        for aid, u in enumerate(units):
+            emit_unit(aid, u, False, prune)
         # group tables first: the hoisted calls may read them
         prelude = [line for lines in c.hoist_lines.values() for line in lines]
         prelude += [f"{v} = {k}" for k, v in c.hoist.items() if v not in c.hoist_lines]
@@ -1341,10 +1695,10 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         g.emit("return out")
         g.depth -= 1
     # per action, labelled: for traces, and to isolate an action whose step fails
-    for aid, (actor, a) in enumerate(units):
+    for aid, u in enumerate(units):
         g.emit(f"def _lab_{aid}(s):")
         g.depth += 1
-        emit_unit(aid, actor, a, True)
+        emit_unit(aid, u, True)
         g.emit("yield from ()")
         g.depth -= 1
 
@@ -1403,6 +1757,18 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         symmetry_notes=tuple(c.notes),
         python_source=source,
     )
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One compiled action: an action (or one segment of a split one), a scheduler's bind
+    (`action` None), or a controller's informer sync (`sync` names the kind)."""
+
+    actor: ast.Actor
+    action: ast.Action | None
+    segment: int = 0
+    sync: str | None = None
+    span: ast.Span = ast.NOWHERE
 
 
 def _parts(e: ast.Expr) -> tuple[ast.Expr, ...]:

@@ -6,6 +6,14 @@ then each kind's slots at fixed offsets (a presence flag followed by the fields)
 their member index, bools 0/1, references the slot index of the target (`none` is -1), and
 sets bitmasks over enum members or slots. Absent slots are all zeros, so equal worlds have
 equal tuples.
+
+Controllers' own memory is state too, kept in hidden fields and vars whose names contain `@`
+(spec/faults.md): the informer cache of a controller X that `watches K stale` is a copy of each
+K field in K's own blocks (`@X` is the cached presence flag, `f@X` the cached f), so that
+symmetry moves an object and its cached copy together; an action split by `step` keeps its
+position and its locals (`X:A@step`, `X:A@name`) in the block of the object it works on, or in
+vars when it has no binder. A cached object may outlive the real one, so a block whose real
+presence flag is 0 is not necessarily all zeros: each field names the flag that guards it.
 """
 
 from __future__ import annotations
@@ -45,6 +53,12 @@ class FieldLayout:
     name: str
     type: Type
     offset: int  # within the object's block; the presence flag is offset 0
+    presence: int = 0  # offset of the flag that says whether this field holds a value
+
+    @property
+    def hidden(self) -> bool:
+        """A controller's cache or in-flight state, not a field of the model's kind."""
+        return "@" in self.name
 
 
 @dataclass(frozen=True)
@@ -106,22 +120,65 @@ class Layout:
         return v
 
     def decode(self, s: State) -> dict[str, Any]:
-        """The readable form of a state: vars by name, each kind's live objects by id."""
+        """The readable form of a state: vars by name, each kind's live objects by id; then
+        each controller's cache (`X@K`: its copy of K's objects) and its in-flight actions
+        (`X:A`: where each stopped, and its locals)."""
         out: dict[str, Any] = {}
+        hidden: dict[str, dict[str, dict[str, Any]]] = {}
         for var in self.vars:
-            out[var.name] = self.show_value(var.type, s[var.index])
+            if var.name.endswith("@step"):
+                group = var.name[: -len("@step")]
+                if s[var.index]:
+                    hidden.setdefault(group, {})[f"{group}#-"] = self._in_flight(
+                        s, group, [(v.name, v.type, v.index) for v in self.vars]
+                    )
+            elif "@" not in var.name:
+                out[var.name] = self.show_value(var.type, s[var.index])
         for b in self.budgets:
             out[f"budget.{b.fault}"] = b.budget - s[b.index]
         for k in self.kinds:
+            real = [f for f in k.fields if not f.hidden]
             objs: dict[str, dict[str, Any]] = {}
             for slot in range(k.slots):
                 sb = k.slot_base(slot)
                 if s[sb]:
                     objs[f"{k.name}#{slot}"] = {
-                        f.name: self.show_value(f.type, s[sb + f.offset]) for f in k.fields
+                        f.name: self.show_value(f.type, s[sb + f.offset]) for f in real
                     }
+                fields = [(f.name, f.type, sb + f.offset) for f in k.fields]
+                for f in k.fields:
+                    if f.name.startswith("@") and s[sb + f.offset]:
+                        x = f.name[1:]
+                        hidden.setdefault(f"{x}@{k.name}", {})[f"{x}@{k.name}#{slot}"] = {
+                            g.name: self.show_value(g.type, s[sb + c.offset])
+                            for g in real
+                            for c in k.fields
+                            if c.name == f"{g.name}@{x}"
+                        }
+                    elif f.name.endswith("@step") and s[sb + f.offset]:
+                        group = f.name[: -len("@step")]
+                        hidden.setdefault(group, {})[f"{group}#{k.name}#{slot}"] = self._in_flight(
+                            s, group, fields
+                        )
             out[k.name] = objs
+            for f in k.fields:  # a cache shows even when empty: "it has seen nothing yet"
+                if f.name.startswith("@"):
+                    hidden.setdefault(f"{f.name[1:]}@{k.name}", {})
+        out.update(sorted(hidden.items()))
         return out
+
+    def _in_flight(
+        self, s: State, group: str, cells: list[tuple[str, Type, int]]
+    ) -> dict[str, Any]:
+        """An action stopped at a `step`: the step it runs next (1 is the first) and its
+        locals."""
+        shown: dict[str, Any] = {}
+        for name, ty, index in cells:
+            if name == f"{group}@step":
+                shown["next_step"] = s[index] + 1
+            elif name.startswith(f"{group}@"):
+                shown[name[len(group) + 1 :]] = self.show_value(ty, s[index])
+        return shown
 
 
 @dataclass(frozen=True)

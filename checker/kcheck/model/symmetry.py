@@ -244,7 +244,10 @@ def python_canonicalizer(layout: Layout) -> Callable[[State], State]:
 
 def native_plan(layout: Layout) -> list[int] | None:
     """The flat plan that canon.c follows, the same steps as `python_canonicalizer`; None when
-    the layout needs a signature the native code does not have (sets of symmetric objects)."""
+    the layout needs a signature the native code does not have (sets of symmetric objects, or
+    references in a controller's cache, which its own flag guards rather than the object's)."""
+    if any(f.presence for k in layout.kinds for f in k.fields):
+        return None
     order = _kind_order(layout)
     names = [k.name for k in order]
     sites = {k.name: ref_sites(layout, k.name) for k in order}
@@ -340,15 +343,17 @@ def _generated_permuter(
         for vi in var_sets:
             lines.append(f"        st[{vi}] = _remap_bits(st[{vi}], new)")
         for j_kind, off, is_set in fields:
+            flag = next(f.presence for f in j_kind.fields if f.offset == off)
             for slot in range(j_kind.slots):
                 jb = j_kind.slot_base(slot)
                 if is_set:
                     lines.append(
-                        f"        if st[{jb}]: st[{jb + off}] = _remap_bits(st[{jb + off}], new)"
+                        f"        if st[{jb + flag}]: "
+                        f"st[{jb + off}] = _remap_bits(st[{jb + off}], new)"
                     )
                 else:
                     lines.append(
-                        f"        if st[{jb}] and st[{jb + off}] >= 0: "
+                        f"        if st[{jb + flag}] and st[{jb + off}] >= 0: "
                         f"st[{jb + off}] = new[st[{jb + off}]]"
                     )
         lines.append("        s = tuple(st)")
@@ -444,7 +449,8 @@ def _emit_counting(plan: _Counting, n: int, tables: list[tuple[int, ...]]) -> li
             for o, lo, size in parts:
                 value = f"s[{jb + o}]" if lo == 0 else f"(s[{jb + o}] - {lo})"
                 index = value if index == "0" else f"({index}) * {size} + {value}"
-            test = f"s[{jb}] and s[{jb + off}] >= 0" if optional else f"s[{jb}]"
+            flag = jb + ref_field.presence
+            test = f"s[{flag}] and s[{jb + off}] >= 0" if optional else f"s[{flag}]"
             out.append(f"    if {test}: inc[s[{jb + off}]] += {table}[{index}]")
     base_shape = max((shape0 + _count(parts) for _, _, _, parts, shape0 in sites), default=0)
     for i, vi in enumerate(var_refs):
@@ -481,17 +487,18 @@ def _emit_listing(
         optional = isinstance(ref_field.type, TRef) and ref_field.type.optional
         for slot in range(j_kind.slots):
             jb = j_kind.slot_base(slot)
+            flag = jb + ref_field.presence
             tag = "(" + "".join(f"s[{jb + o}], " for o in kept(j_kind, pending)) + ")"
             tag = f"({site}, {tag})"
             if is_set:
-                out.append(f"    if s[{jb}]:")
+                out.append(f"    if s[{flag}]:")
                 out.append(f"        for j in range({n}):")
                 out.append(f"            if s[{jb + off}] >> j & 1: inc[j].append({tag})")
             elif optional:
-                out.append(f"    if s[{jb}] and s[{jb + off}] >= 0:")
+                out.append(f"    if s[{flag}] and s[{jb + off}] >= 0:")
                 out.append(f"        inc[s[{jb + off}]].append({tag})")
             else:
-                out.append(f"    if s[{jb}]: inc[s[{jb + off}]].append({tag})")
+                out.append(f"    if s[{flag}]: inc[s[{jb + off}]].append({tag})")
     return out
 
 
@@ -534,8 +541,8 @@ def apply_renaming(layout: Layout, s: State, ren: Renaming) -> State:
     for k in layout.kinds:
         for slot in range(k.slots):
             b = k.slot_base(slot)
-            if st[b]:
-                for f in k.fields:
+            for f in k.fields:
+                if st[b + f.presence]:
                     st[b + f.offset] = renumber(st[b + f.offset], f.type)
     return tuple(st)
 

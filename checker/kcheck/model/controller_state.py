@@ -1,0 +1,110 @@
+"""What controllers remember beyond the model's own state (spec/faults.md): the informer caches
+of `watches K stale`, and the position and locals of actions split into several atomic steps by
+`step`. This module finds both in a checked model; compile.py lays them out as hidden fields
+and vars (names with `@`) and generates the code that reads and writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
+
+
+@dataclass(frozen=True)
+class Split:
+    """An action whose body `step` cuts into segments, each one atomic step."""
+
+    actor: str
+    action: ast.Action
+    segments: tuple[tuple[ast.Stmt, ...], ...]
+    kind: str | None  # the kind its one binder ranges over (where its state is kept), or None
+    carried: tuple[str, ...]  # the top-level `let`s read after a `step` that follows them
+
+    @property
+    def group(self) -> str:
+        """The prefix of its hidden state's names, and how traces show it."""
+        return f"{self.actor}:{self.action.name}"
+
+    def live_after(self, segment: int) -> tuple[str, ...]:
+        """The carried locals that must survive the `step` after `segment`: defined in it or
+        before, read after it."""
+        defined = {
+            s.name for seg in self.segments[: segment + 1] for s in seg if isinstance(s, ast.Let)
+        }
+        used = set().union(*(_names_in(seg) for seg in self.segments[segment + 1 :]))
+        return tuple(n for n in self.carried if n in defined and n in used)
+
+
+def splits(sym: Symbols) -> dict[tuple[str, str], Split]:
+    """Every action split by `step`, by (actor, action) name."""
+    out: dict[tuple[str, str], Split] = {}
+    for actor in sym.actors:
+        if not isinstance(actor, ast.Controller | ast.Process):
+            continue
+        for a in actor.actions:
+            if not any(isinstance(s, ast.Step) for s in a.body.stmts):
+                continue
+            segments: list[list[ast.Stmt]] = [[]]
+            for s in a.body.stmts:
+                if isinstance(s, ast.Step):
+                    segments.append([])
+                else:
+                    segments[-1].append(s)
+            kind = None
+            if a.binders:
+                d = a.binders[0].domain
+                assert isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
+                kind = d.expr.id
+            segs = tuple(tuple(seg) for seg in segments)
+            carried = tuple(
+                s.name
+                for j, seg in enumerate(segs)
+                for s in seg
+                if isinstance(s, ast.Let) and s.name in _names_in(segs[j + 1 :])
+            )
+            out[(actor.name, a.name)] = Split(actor.name, a, segs, kind, carried)
+    return out
+
+
+def stale_watches(sym: Symbols) -> dict[str, tuple[str, ...]]:
+    """Per controller, the kinds it reads through a stale informer cache, in declaration
+    order and without repeats."""
+    out: dict[str, tuple[str, ...]] = {}
+    for actor in sym.actors:
+        if isinstance(actor, ast.Controller):
+            kinds = tuple(dict.fromkeys(w.kind for w in actor.watches if w.stale))
+            if kinds:
+                out[actor.name] = kinds
+    return out
+
+
+def watchers(stale: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Per kind, the controllers that keep a stale cache of it."""
+    out: dict[str, list[str]] = {}
+    for controller, kinds in stale.items():
+        for k in kinds:
+            out.setdefault(k, []).append(controller)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _names_in(node: object) -> set[str]:
+    return {n.id for n in _walk(node) if isinstance(n, ast.Name)} | {
+        n.parts[0] for n in _walk(node) if isinstance(n, ast.LValue)
+    }
+
+
+def _walk(node: object) -> Iterator[object]:
+    """Every AST node below `node`."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _walk(item)
+        return
+    if not hasattr(node, "__dataclass_fields__"):
+        return
+    yield node
+    for name in node.__dataclass_fields__:
+        if not name.endswith("span"):
+            yield from _walk(getattr(node, name))
