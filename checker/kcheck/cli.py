@@ -314,13 +314,6 @@ def verify(
             progress.close()
             _fail(f"internal error: {err}", EXIT_INTERNAL)
         progress.close()
-    for actor in checked.symbols.actors:
-        for w in getattr(actor, "watches", ()):
-            if w.stale:
-                result.notes.append(
-                    f"`{actor.name} watches {w.kind} stale` is not modelled yet: "
-                    f"{actor.name} reads the live {w.kind} state"
-                )
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2)
     else:
