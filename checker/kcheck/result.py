@@ -22,6 +22,7 @@ class PropertyResult:
     line: int | None = None
     trace: Trace | None = None
     reason: str | None = None
+    engine: str | None = None  # which engine decided this entry, when a run mixes engines
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -35,6 +36,8 @@ class PropertyResult:
             out["loop_start"] = self.trace.loop_start
         if self.reason:
             out["reason"] = self.reason
+        if self.engine:
+            out["engine"] = self.engine
         return out
 
 

@@ -90,7 +90,7 @@ def test_unsupported_constructs_are_refused_with_their_line(decl: str, construct
     text = f"model refused\nenum E {{ A, B }}\n{decl}\ninvariant t: true\n"
     checked = check_source(Source("refused.kdsl", text))
     model = compile_model(checked.symbols)
-    with pytest.raises(Unsupported, match=f"unsupported by bmc: {construct} at line"):
+    with pytest.raises(Unsupported, match=f"not encoded by the Z3 engine: {construct} at line"):
         bmc(model, checked.symbols, 2, None, 10)
 
 
@@ -249,9 +249,9 @@ def test_bmc_agrees_on_the_known_bad_models(name: str) -> None:
 
 
 def test_z3_unknown_is_inconclusive_never_safe(monkeypatch: pytest.MonkeyPatch) -> None:
-    import kcheck.smt.bmc as bmc_module
+    import kcheck.smt.solver as solver_module
 
-    monkeypatch.setattr(bmc_module, "RLIMIT", 1)
+    monkeypatch.setattr(solver_module, "RLIMIT", 1)
     checked = load(str(MODELS / "replicaset_counts_running.kdsl"))
     model = compile_model(checked.symbols)
     [p] = bmc(model, checked.symbols, 3, ["never_too_many_live"], 60).properties

@@ -181,6 +181,10 @@ def format_result(
             f"model {result.model} ({path}): Z3 bounded model checking to depth {s.depth},"
             f" {s.seconds:.2f} s"
         )
+    elif result.engine == "induction":
+        head = (
+            f"model {result.model} ({path}): Z3 k-induction (k up to {s.depth}), {s.seconds:.2f} s"
+        )
     elif result.complete:
         head += ", every reachable state explored"
     elif result.limit:

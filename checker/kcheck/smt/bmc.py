@@ -23,42 +23,16 @@ import z3  # type: ignore[import-untyped]
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
-from kcheck.smt.encode import Encoder, Instance, Term, Unsupported
+from kcheck.smt.encode import Encoder, Term, Unsupported
+from kcheck.smt.solver import Deadline, check, new_solver
+from kcheck.smt.system import transition
 from kcheck.trace import Step, Trace
 
 __all__ = ["ReplayError", "Unsupported", "bmc"]
 
-SEED = 0
-RLIMIT = 50_000_000  # Z3 resource units per query: deterministic, unlike wall-clock time
-
 
 class ReplayError(RuntimeError):
     """Z3 produced a path the compiled model cannot take: the encoding is wrong."""
-
-
-def _solver(timeout_s: float) -> Any:
-    s = z3.Solver()
-    s.set("random_seed", SEED)
-    s.set("rlimit", RLIMIT)
-    s.set("timeout", max(1, int(timeout_s * 1000)))
-    return s
-
-
-def _transition(instances: list[Instance], nxt: tuple[Term, ...]) -> tuple[Term, Term]:
-    """(some step goes from the instances' state to `nxt`, some step raises StepError)."""
-    steps: list[Term] = []
-    fails: list[Term] = []
-    for inst in instances:
-        for br in inst.branches:
-            if z3.is_false(br.ok):
-                continue
-            eqs = [a == b for a, b in zip(nxt, br.state, strict=True)]
-            steps.append(z3.And(br.ok, *eqs))
-        if not z3.is_false(inst.fail):
-            fails.append(inst.fail)
-    return (z3.Or(*steps) if steps else z3.BoolVal(False)), (
-        z3.Or(*fails) if fails else z3.BoolVal(False)
-    )
 
 
 def bmc(
@@ -93,7 +67,8 @@ def bmc(
         inits = []
 
     states: list[tuple[Term, ...]] = [enc.fresh_state("s0")]
-    solver = _solver(timeout_s)
+    deadline = Deadline(timeout_s)
+    solver = new_solver()
     if inits:
         solver.add(
             z3.Or(*[z3.And(*[v == x for v, x in zip(states[0], s, strict=True)]) for s in inits])
@@ -105,9 +80,9 @@ def bmc(
     while True:
         cur = states[k]
         for inv in list(pending):
-            answer, m = _check(solver, enc.violation(inv, cur), t0, timeout_s)
+            answer, m = check(solver, enc.violation(inv, cur), deadline)
             if answer == "sat":
-                trace = Trace(tuple(_replay(model, _states(m, states))))
+                trace = Trace(tuple(replay_path(model, _states(m, states))))
                 results[inv.name] = PropertyResult(
                     inv.name, "invariant", VIOLATED, inv.span.line, trace
                 )
@@ -119,11 +94,11 @@ def bmc(
             break
         instances = enc.instances(cur)
         nxt = enc.fresh_state(f"s{k + 1}")
-        step, fail = _transition(instances, nxt)
+        step, fail = transition(instances, nxt)
         if bound is None and not z3.is_false(fail):
-            answer, m = _check(solver, fail, t0, timeout_s)
+            answer, m = check(solver, fail, deadline)
             if answer == "sat":
-                bound = _bound(model, _states(m, states))
+                bound = bound_entry(model, _states(m, states))
             elif answer != "unsat":
                 unknown = f"Z3 answered unknown ({answer}) at depth {k}"
                 break
@@ -151,31 +126,11 @@ def bmc(
                        limit=f"depth {depth}", notes=notes)  # fmt: skip
 
 
-def _check(solver: Any, goal: Term, t0: float, timeout_s: float) -> tuple[str, Any]:
-    """`sat` with its model, `unsat`, or why Z3 could not tell; the goal is retracted
-    whatever happens."""
-    remaining = timeout_s - (time.monotonic() - t0)
-    if remaining <= 0:
-        return "timeout", None
-    solver.set("timeout", max(1, int(remaining * 1000)))
-    solver.push()
-    try:
-        solver.add(goal)
-        r = solver.check()
-        if r == z3.sat:
-            return "sat", solver.model()  # taken before pop(), which discards it
-        if r == z3.unsat:
-            return "unsat", None
-        return str(solver.reason_unknown()), None
-    finally:
-        solver.pop()
-
-
 def _states(m: Any, states: list[tuple[Term, ...]]) -> list[State]:
     return [tuple(m.eval(v, model_completion=True).as_long() for v in st) for st in states]
 
 
-def _replay(model: CompiledModel, path: list[State]) -> list[Step]:
+def replay_path(model: CompiledModel, path: list[State]) -> list[Step]:
     """The trace of `path`, each step found among the evaluator's own successors."""
     decode = model.layout.decode
     if path[0] not in model.initial():
@@ -193,9 +148,9 @@ def _replay(model: CompiledModel, path: list[State]) -> list[Step]:
     return steps
 
 
-def _bound(model: CompiledModel, path: list[State]) -> PropertyResult:
+def bound_entry(model: CompiledModel, path: list[State]) -> PropertyResult:
     """The bound entry for a step that raises from the last state of `path`, replayed."""
-    steps = _replay(model, path)
+    steps = replay_path(model, path)
     for outcomes in model.action_outcomes:
         for aid, args, t in outcomes(path[-1]):
             if isinstance(t, StepError):

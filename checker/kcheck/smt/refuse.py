@@ -69,8 +69,8 @@ def _refuse_node(node: object, what: str, line: int) -> None:
 
 
 def refuse_unencoded(model: CompiledModel, sym: Symbols) -> None:
-    """Raise Unsupported for the first construct of the model the encoder does not handle."""
-    _refuse_layout(model)
+    """Raise Unsupported for the first construct of the model the encoder does not handle:
+    declarations first, as their messages name what the user wrote."""
     for actor in sym.actors:
         line = actor.span.line
         _refuse_node(actor, f"{type(actor).__name__.lower()} `{actor.name}`", line)
@@ -91,6 +91,7 @@ def refuse_unencoded(model: CompiledModel, sym: Symbols) -> None:
         for fi in k.fields:
             if isinstance(fi.type, TSet):
                 raise Unsupported("a set-valued field", fi.decl.span.line)
+    _refuse_layout(model)
 
 
 def _refuse_layout(model: CompiledModel) -> None:

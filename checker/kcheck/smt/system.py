@@ -1,0 +1,86 @@
+"""The model as a transition system over numbered copies of the state: state i is a tuple of Z3
+integers named PREFIX_i_SLOT, and step i relates state i to state i + 1. Encoded lazily and once,
+so that several solvers (the base case and the step case of induction, one per invariant) share
+the same terms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3  # type: ignore[import-untyped]
+
+from kcheck.model.ir import State
+from kcheck.smt.encode import FALSE, Encoder, Instance, Term
+
+
+@dataclass
+class Unrolling:
+    enc: Encoder
+    prefix: str
+    _states: list[tuple[Term, ...]] = field(default_factory=list)
+    _instances: list[list[Instance]] = field(default_factory=list)
+    _steps: list[tuple[Term, Term]] = field(default_factory=list)
+
+    def state(self, i: int) -> tuple[Term, ...]:
+        while len(self._states) <= i:
+            self._states.append(self.enc.fresh_state(f"{self.prefix}{len(self._states)}"))
+        return self._states[i]
+
+    def instances(self, i: int) -> list[Instance]:
+        while len(self._instances) <= i:
+            self._instances.append(self.enc.instances(self.state(len(self._instances))))
+        return self._instances[i]
+
+    def _step(self, i: int) -> tuple[Term, Term]:
+        while len(self._steps) <= i:
+            j = len(self._steps)
+            self._steps.append(transition(self.instances(j), self.state(j + 1)))
+        return self._steps[i]
+
+    def step(self, i: int) -> Term:
+        """Some action takes state i to state i + 1 without failing."""
+        return self._step(i)[0]
+
+    def fail(self, i: int) -> Term:
+        """Some action instance raises a StepError in state i."""
+        return self._step(i)[1]
+
+    def concrete(self, m: Any, upto: int) -> list[State]:
+        """States 0..upto as the Z3 model `m` assigns them."""
+        return [
+            tuple(m.eval(v, model_completion=True).as_long() for v in self.state(i))
+            for i in range(upto + 1)
+        ]
+
+    def taken(self, m: Any, i: int) -> tuple[int, tuple[int, ...]]:
+        """The action instance (id, arguments) that takes step i in the Z3 model `m`."""
+        nxt = self.state(i + 1)
+        for inst in self.instances(i):
+            for br in inst.branches:
+                eqs = [a == b for a, b in zip(nxt, br.state, strict=True)]
+                if z3.is_true(m.eval(z3.And(br.ok, *eqs), model_completion=True)):
+                    return inst.action, inst.args
+        raise AssertionError("the Z3 model takes no encoded step")
+
+    def failing(self, m: Any, i: int) -> tuple[int, tuple[int, ...]]:
+        """An action instance (id, arguments) that fails in state i in the Z3 model `m`."""
+        for inst in self.instances(i):
+            if z3.is_true(m.eval(inst.fail, model_completion=True)):
+                return inst.action, inst.args
+        raise AssertionError("no encoded step fails in the Z3 model")
+
+
+def transition(instances: list[Instance], nxt: tuple[Term, ...]) -> tuple[Term, Term]:
+    """(some step goes from the instances' state to `nxt`, some step raises StepError)."""
+    steps: list[Term] = []
+    fails: list[Term] = []
+    for inst in instances:
+        for br in inst.branches:
+            if z3.is_false(br.ok):
+                continue
+            eqs = [a == b for a, b in zip(nxt, br.state, strict=True)]
+            steps.append(z3.And(br.ok, *eqs))
+        if not z3.is_false(inst.fail):
+            fails.append(inst.fail)
+    return (z3.Or(*steps) if steps else FALSE), (z3.Or(*fails) if fails else FALSE)
