@@ -40,6 +40,17 @@ def test_bmc_finds_the_overshoot_with_the_explicit_engines_trace_length() -> Non
     assert_replays(model, found.trace)
 
 
+def test_bmc_finds_the_stale_snapshot_overcommit_with_the_explicit_engines_trace() -> None:
+    checked = load(str(MODELS / "scheduler_stale_snapshot.kdsl"))
+    model = compile_model(checked.symbols)
+    [found] = bmc(model, checked.symbols, 6, ["no_overcommit"], 120).properties
+    [expected] = explore(model, invariants=["no_overcommit"]).properties
+    assert found.status == expected.status == VIOLATED
+    assert found.trace is not None and expected.trace is not None
+    assert len(found.trace) == len(expected.trace) == 4
+    assert_replays(model, found.trace)
+
+
 def test_bmc_finds_nothing_one_step_short_of_the_overshoot() -> None:
     checked = load(str(MODELS / "replicaset_counts_running.kdsl"))
     model = compile_model(checked.symbols)
@@ -172,6 +183,46 @@ def _agree(text: str, depth: int) -> None:
             assert p.status == INCONCLUSIVE
 
 
+SCHEDULER = """model sched
+kind Node[3] {
+  cap: 0..3 = 2
+  zone: 0..1 = 0
+}
+kind Pod[3] {
+  req: 1..2 = 1
+  node: Node? = none
+  pref: Node? = none
+}
+init {
+  create Node {}
+  create Node { cap: 3 }
+  create Node { zone: 1 }
+}
+controller w {
+  action submit when count(Pod) < 3 {
+    choose r in 1..2 {
+      create Pod { req: r }
+    }
+  }
+  action prefer for p in Pod where p.pref == none {
+    p.pref := any Node
+  }
+}
+scheduler s binds Pod.node {
+  filter fits(p, n) = (sum q.req for q in Pod where q.node == n) + p.req <= n.cap
+  filter pref_ok(p, n) = p.pref.zone == n.zone
+  score spread(p, n) = n.cap - (count q in Pod where q.node == n) weight 2
+  score zone(p, n) = n.zone weight 1
+}
+controller evict {
+  action ev for p in Pod where p.node != none {
+    delete p
+  }
+}
+invariant cap_ok: forall n in Node: (sum q.req for q in Pod where q.node == n) <= n.cap
+invariant some_free: count(Pod) < 3 or (exists p in Pod: p.node == none)
+"""
+
 HANDWRITTEN = {
     "dangling": """model dangling
 kind Node[2] { up: bool = true }
@@ -226,6 +277,12 @@ controller c {
 invariant not_all_on: exists l in Lamp: l.phase == Off
 invariant n_small: forall l in Lamp: l.n <= 1 or l.phase == On
 """,
+    # the scheduler: filters in order (the second fails on a `none` preference unless
+    # guarded), two weighted scores, ties bound either way
+    "scheduler": SCHEDULER,
+    "scheduler_guarded": SCHEDULER.replace(
+        "p.pref.zone == n.zone", "p.pref == none or p.pref.zone == n.zone"
+    ),
 }
 
 
@@ -242,6 +299,7 @@ def test_bmc_agrees_on_handwritten_models(name: str) -> None:
         "deployment_rollout_surge_counts_ready",
         "kubelet_no_fit_check",
         "replicaset_counts_running",
+        "scheduler_stale_snapshot",
     ],
 )
 def test_bmc_agrees_on_the_known_bad_models(name: str) -> None:

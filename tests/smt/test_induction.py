@@ -120,6 +120,17 @@ def test_good_replicaset_invariants_are_proved_and_the_bad_one_refuted() -> None
             assert_replays(model, p.trace)
 
 
+def test_the_schedulers_no_overcommit_is_proved_for_every_depth() -> None:
+    checked = load(str(MODELS / "scheduler.kdsl"))
+    model = compile_model(checked.symbols)
+    result = induction(model, checked.symbols, 4, None, 120)
+    assert {p.name: (p.status, p.reason) for p in result.properties} == {
+        "no_overcommit": (HOLDS, "proved (k = 1)"),
+        "running_pods_are_bound": (HOLDS, "proved (k = 1)"),
+    }
+    assert explore(model).verdict == HOLDS
+
+
 def test_a_reachable_bound_error_is_reported_and_an_unproved_one_is_inconclusive() -> None:
     overflow = "model o\nvar x: 0..2 = 0\ncontroller c {\n  action inc { x := x + 1 }\n}\n"
     result = _induction(overflow + "invariant t: x <= 2\n", 4)

@@ -30,6 +30,7 @@ from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.compile import Compiler, Local
 from kcheck.model.ir import CompiledModel, KindLayout
 from kcheck.smt.refuse import Unsupported, refuse_unencoded
+from kcheck.smt.scheduler import bind_instances
 
 __all__ = ["Branch", "Encoder", "Instance", "Term", "Unsupported"]
 
@@ -95,9 +96,12 @@ class Encoder:
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.fails: list[Term] = []
         self._refuse_up_front()
-        self.units: list[tuple[int, ast.Actor, ast.Action]] = []
+        self.units: list[tuple[int, ast.Actor, ast.Action | None]] = []
         aid = 0
         for actor in sym.actors:
+            if isinstance(actor, ast.Scheduler):
+                self.units.append((aid, actor, None))  # its bind step comes first
+                aid += 1
             for act in actor.actions:
                 self.units.append((aid, actor, act))
                 aid += 1
@@ -106,9 +110,6 @@ class Encoder:
     # ---- what is refused before anything is encoded
     def _refuse_up_front(self) -> None:
         refuse_unencoded(self.model, self.sym)
-        for actor in self.sym.actors:
-            if isinstance(actor, ast.Scheduler):
-                raise Unsupported("a scheduler", actor.span.line)
 
     # ---- state access
     def fresh_state(self, prefix: str) -> tuple[Term, ...]:
@@ -590,6 +591,10 @@ class Encoder:
         """Every action instance from state `st`, in the compiled model's action order."""
         out: list[Instance] = []
         for aid, actor, a in self.units:
+            if a is None:
+                assert isinstance(actor, ast.Scheduler)
+                out.extend(bind_instances(self, actor, aid, st))
+                continue
             budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
             for env, args, pres in self._combos(a.binders, {}, st):
                 self.fails = []

@@ -1,0 +1,76 @@
+"""The scheduler's bind step over Z3 terms, as compile.Compiler.scheduler_bind defines it: for
+each live object of the pod kind whose bind field is `none`, every live node is tested against
+the filters in order (a filter is evaluated only where the ones before it passed), the nodes
+passing all of them are scored (the weighted sum of the scores), and the pod is bound to any
+node of maximal score. An error while filtering or scoring any node fails the whole instance for
+that pod, as the compiled code raises before binding."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import z3  # type: ignore[import-untyped]
+
+from kcheck.lang import ast
+from kcheck.lang.types import TRef
+from kcheck.smt.refuse import Unsupported
+
+if TYPE_CHECKING:
+    from kcheck.smt.encode import Encoder, Env, Instance, Term
+
+
+def bind_instances(
+    enc: Encoder, s: ast.Scheduler, aid: int, st: tuple[Term, ...]
+) -> list[Instance]:
+    """One instance per (pod, node) slot pair; the pod's failure is recorded on its first."""
+    from kcheck.smt.encode import FALSE, TRUE, Branch, Instance, _and, _or
+
+    pk = enc.layout.kind(s.pod_kind)
+    field = pk.field(s.node_field)
+    assert isinstance(field.type, TRef)
+    nk = enc.layout.kind(field.type.kind)
+    weights: list[int] = []
+    for sc in s.scores:
+        w = 1 if sc.weight is None else enc._const_int(sc.weight, {})
+        if w is None:
+            raise Unsupported("a score weight that is not a constant", sc.span.line)
+        weights.append(w)
+    out: list[Instance] = []
+    for p in range(pk.slots):
+        pb = pk.slot_base(p)
+        unbound = _and(st[pb] == 1, st[pb + field.offset] == -1)
+        passes: list[Term] = []
+        scores: list[Term] = []
+        errs: list[Term] = []
+        for n in range(nk.slots):
+            env: Env = {}
+            ok = st[nk.slot_base(n)] == 1
+            for f in s.filters:
+                env = {f.pod: (z3.IntVal(p), TRef(pk.name)), f.node: (z3.IntVal(n), TRef(nk.name))}
+                v, err = enc.expr(f.expr, env, st)
+                errs.append(_and(ok, err))
+                ok = _and(ok, v)
+            total: Term = z3.IntVal(0)
+            for sc, w in zip(s.scores, weights, strict=True):
+                env = {
+                    sc.pod: (z3.IntVal(p), TRef(pk.name)),
+                    sc.node: (z3.IntVal(n), TRef(nk.name)),
+                }
+                v, err = enc.expr(sc.expr, env, st)
+                errs.append(_and(ok, err))
+                total = total + w * v
+            passes.append(ok)
+            scores.append(total)
+        fail = _and(unbound, _or(errs))
+        for n in range(nk.slots):
+            best = [
+                z3.Implies(passes[m], scores[m] <= scores[n]) for m in range(nk.slots) if m != n
+            ]
+            chosen = _and(
+                unbound, z3.Not(fail) if not z3.is_false(fail) else TRUE, passes[n], *best
+            )
+            new = list(st)
+            new[pb + field.offset] = z3.IntVal(n)
+            branch = Branch(chosen, tuple(new), {})
+            out.append(Instance(aid, (p, n), (branch,), fail if n == 0 else FALSE))
+    return out
