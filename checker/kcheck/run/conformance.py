@@ -7,7 +7,7 @@ part of the trace; none means the world diverged from the model."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from kcheck.model.ir import CompiledModel, State, StepError
 
@@ -22,39 +22,49 @@ def explain(
     observed: State,
     positions: Collection[int],
     engine_actions: Collection[int],
+    fixed: Collection[int] = (),
 ) -> Path | None:
-    """The shortest run of engine actions from `start` to a state matching `observed` on
-    `positions` (empty when they already agree), or None."""
+    """A run of engine actions from `start` to a state matching `observed` on `positions`
+    (empty when they already agree), changing none of the `fixed` positions (presence flags:
+    the world does not create or delete model objects), or None."""
 
     def agrees(s: State) -> bool:
         return all(s[i] == observed[i] for i in positions)
 
     if agrees(start):
         return []
-    greedy = _greedy(model, start, observed, positions, engine_actions)
+    steps = list(engine_actions)
+
+    def outcomes(s: State) -> list[tuple[int, tuple[int, ...], State]]:
+        return [
+            (aid, args, t)
+            for a in steps
+            for aid, args, t in model.action_outcomes[a](s)
+            if not isinstance(t, StepError) and all(t[i] == s[i] for i in fixed)
+        ]
+
+    greedy = _greedy(outcomes, start, observed, positions)
     if greedy is not None:
         return greedy
     parents: dict[State, tuple[State, int, tuple[int, ...]] | None] = {start: None}
     queue: deque[State] = deque([start])
     while queue and len(parents) < MAX_SEARCH:
         s = queue.popleft()
-        for aid in engine_actions:
-            for _, args, t in model.action_outcomes[aid](s):
-                if isinstance(t, StepError) or t in parents:
-                    continue
-                parents[t] = (s, aid, args)
-                if agrees(t):
-                    return _path(parents, t)
-                queue.append(t)
+        for aid, args, t in outcomes(s):
+            if t in parents:
+                continue
+            parents[t] = (s, aid, args)
+            if agrees(t):
+                return _path(parents, t)
+            queue.append(t)
     return None
 
 
 def _greedy(
-    model: CompiledModel,
+    outcomes: Callable[[State], list[tuple[int, tuple[int, ...], State]]],
     start: State,
     observed: State,
     positions: Collection[int],
-    engine_actions: Collection[int],
 ) -> Path | None:
     """Engine steps mostly commute (fifty pods starting at once), where breadth-first search
     would try every order: first follow steps that each bring the state closer to the
@@ -68,13 +78,10 @@ def _greedy(
     s, bad = start, wrong(start)
     while bad:
         best: tuple[int, tuple[int, ...], State] | None = None
-        for aid in engine_actions:
-            for _, args, t in model.action_outcomes[aid](s):
-                if isinstance(t, StepError):
-                    continue
-                now_bad = wrong(t)
-                if now_bad < bad and (best is None or len(now_bad) < len(wrong(best[2]))):
-                    best = (aid, args, t)
+        for aid, args, t in outcomes(s):
+            now_bad = wrong(t)
+            if now_bad < bad and (best is None or len(now_bad) < len(wrong(best[2]))):
+                best = (aid, args, t)
         if best is None:
             return None
         path.append(best)

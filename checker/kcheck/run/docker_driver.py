@@ -420,12 +420,12 @@ class DockerDriver:
             finally:
                 self.api.remove_container(c["Id"], force=True)
 
-    def probe(self, state: State) -> list[str]:
+    def probe(self, state: State) -> list[str] | None:
         """`services resolve`, for real: each service name resolves to exactly the addresses of
         the ready pods it selects, and a connection to it is answered by one of them."""
         b = self.binding
         if b.service is None:
-            return []
+            return None
         svc = b.service
         ips = self.pod_ips()
         problems: list[str] = []

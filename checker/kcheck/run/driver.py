@@ -46,6 +46,6 @@ class Driver(Protocol):
     def close(self) -> str | None:
         """Remove everything the run created; a warning when that failed (never raises)."""
 
-    def probe(self, state: State) -> list[str]:
-        """Check for real what the model claims about the world (services resolve); the
-        problems found, empty when none."""
+    def probe(self, state: State) -> list[str] | None:
+        """Check for real what the model claims about the world (services resolve): the
+        problems found, empty when none, None when there is nothing to check."""

@@ -101,6 +101,7 @@ class Interpreter:
         self.enabled_since: dict[Instance, float] = {}
         self.positions: frozenset[int] = frozenset()
         self.probed = False  # the world was checked for real at the end (services resolve)
+        self.presence: frozenset[int] = frozenset()  # every object's presence flag
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -176,6 +177,9 @@ class Interpreter:
         except Divergence as err:
             return self._divergence(str(err)), None
         self.positions = driver.observed()
+        self.presence = frozenset(
+            k.slot_base(i) for k in model.layout.kinds for i in range(k.slots)
+        )
         self.steps.append(Step(None, {}, model.layout.decode(self.state)))
         self.sink(
             Event(
@@ -245,11 +249,12 @@ class Interpreter:
         if m.all_met(now, quiet) and (
             quiet or m.obligations or now - m.last_fault >= self.config.settle
         ):
-            self.counters.converged_after = max(m.reached(now) - m.last_fault, 0.0)
+            if m.obligations:
+                self.counters.converged_after = max(m.reached(now) - m.last_fault, 0.0)
             problems = self.driver.probe(self.state)
             if problems:
                 return self._divergence("; ".join(problems), "services_resolve"), None
-            self.probed = bool(self.positions)
+            self.probed = problems is not None
             return None, None
         if (late := m.overdue(now)) is not None:
             return self._property_failure(late.prop, late.name, late.failed or ""), None
@@ -268,7 +273,13 @@ class Interpreter:
         if isinstance(t, StepError):
             return self._bound_error(t)
         s = self.state
-        if aid in engine and any(s[i] != t[i] for i in self.positions):
+        if (
+            aid in engine
+            and all(s[i] == t[i] for i in self.presence)
+            and any(s[i] != t[i] for i in self.positions)
+        ):
+            # the world performs this step itself (the kubelet starting a pod); steps that
+            # create or delete objects are the store's, and the interpreter commits them
             requested[(aid, args)] = self.driver.now()
         if (bad := self._apply(s, t, aid, args)) is not None:
             return bad
@@ -305,7 +316,7 @@ class Interpreter:
             seen = self.driver.observe(self.state)
         except Divergence as err:
             return self._divergence(str(err))
-        path = explain(self.model, self.state, seen, self.positions, engine)
+        path = explain(self.model, self.state, seen, self.positions, engine, self.presence)
         if path is None:
             diff = _describe_difference(self.model, self.state, seen, self.positions)
             return self._divergence(f"observed {diff}: no step of the model explains it")

@@ -37,5 +37,5 @@ class SimDriver:
     def close(self) -> str | None:
         return None
 
-    def probe(self, state: State) -> list[str]:
-        return []
+    def probe(self, state: State) -> list[str] | None:
+        return None
