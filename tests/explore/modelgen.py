@@ -415,7 +415,19 @@ def models(draw: st.DrawFn, controller_state: bool = False) -> str:
                 body.insert(draw(st.integers(1, len(body) - 1)), "step")
             if actor == "controller" and draw(st.booleans()):
                 k = draw(st.sampled_from(w.kinds))
-                head += f" watches {k.name} stale"
+                if draw(st.booleans()):
+                    head += f" watches {k.name} stale"
+                else:  # a coalesced watch and its handler
+                    head += f" watches {k.name} coalesced"
+                    q = w.fresh("q")
+                    handler = g.stmts({q: ("obj", k.name)}, _rich(draw, 1, 2), last_may_delete=True)
+                    lines.append(f"{head} {{")
+                    lines.append(f"  action h{i} on {q} in {k.name} {{ {' '.join(handler)} }}")
+                    lines.append(f"  {header} {{")
+                    lines.extend(f"    {s}" for s in body)
+                    lines.append("  }")
+                    lines.append("}")
+                    continue
         lines.append(f"{head} {{")
         lines.append(f"  {header} {{")
         lines.extend(f"    {s}" for s in body)

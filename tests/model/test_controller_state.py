@@ -203,6 +203,90 @@ def test_deleting_the_object_ends_its_in_flight_action() -> None:
         assert s[k.base : k.base + k.stride] == (0,) * k.stride
 
 
+COALESCED = """
+model coalesced
+enum Phase { Up, Down }
+kind Pod[1] { phase: Phase = Up }
+var heard: 0..3 = 0
+var downs_heard: 0..3 = 0
+init { create Pod { } }
+controller c watches Pod coalesced {
+  action note on p in Pod {
+    heard := heard + 1
+    if exists q in Pod: q == p {
+      if p.phase == Down { downs_heard := downs_heard + 1 }
+    }
+  }
+}
+process k {
+  unfair action flip for p in Pod where p.phase == Up { p.phase := Down }
+  unfair action back for p in Pod where p.phase == Down { p.phase := Up }
+}
+fault rm budget 1 { action rm for p in Pod { delete p } }
+invariant ok: true
+"""
+
+
+def test_a_coalesced_watch_delivers_the_latest_state_once() -> None:
+    m = compiled(COALESCED)
+    (s0,) = m.initial()
+    assert m.layout.decode(s0)["c@Pod"] == {}  # it starts empty: the initial list is news
+    (down,) = steps_by_label(m, s0)["k.flip"]
+    (up,) = steps_by_label(m, down)["k.back"]
+    # two updates before the handler ran: one notification, of the latest state (Up)
+    (heard,) = steps_by_label(m, up)["c.note"]
+    d = m.layout.decode(heard)
+    assert d["heard"] == 1 and d["downs_heard"] == 0
+    assert d["c@Pod"] == {"c@Pod#0": {"phase": "Up"}}
+    assert "c.note" not in steps_by_label(m, heard)  # nothing pending
+    # a deletion is one more notification; the object is no longer in the cache
+    (gone,) = steps_by_label(m, heard)["rm.rm"]
+    (told,) = steps_by_label(m, gone)["c.note"]
+    d = m.layout.decode(told)
+    assert d["heard"] == 2 and d["c@Pod"] == {} and d["Pod"] == {}
+
+
+def test_a_restart_makes_a_coalesced_watch_hear_of_everything_again() -> None:
+    text = COALESCED.replace(
+        "invariant ok", "fault crash budget 1 { action crash { restart c } }\ninvariant ok"
+    )
+    m = compiled(text)
+    (s0,) = m.initial()
+    (heard,) = steps_by_label(m, s0)["c.note"]
+    (crashed,) = steps_by_label(m, heard)["crash.crash"]
+    assert m.layout.decode(crashed)["c@Pod"] == {}
+    (again,) = steps_by_label(m, crashed)["c.note"]
+    assert m.layout.decode(again)["heard"] == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "fragment"),
+    [
+        ("controller c watches K coalesced { }", "KC0503", "has no handler"),
+        (
+            "controller c watches K coalesced { action a on k in K { } action b on k in K { } }",
+            "KC0502",
+            "a second handler",
+        ),
+        ("controller c { action a on k in K { } }", "KC0502", "does not watch `K` coalesced"),
+        ("process c { action a on k in K { } }", "KC0502", "only controllers watch"),
+        (
+            "controller c watches K coalesced { action a on k in K when true { } }",
+            "KC0502",
+            "a handler has no `when`",
+        ),
+        (
+            "controller c watches K stale watches K coalesced { action a on k in K { } }",
+            "KC0202",
+            "twice",
+        ),
+    ],
+)
+def test_misplaced_handlers_are_errors(body: str, code: str, fragment: str) -> None:
+    errs = errors(f"model m\nkind K[1] {{ b: bool = false }}\n{body}\n")
+    assert any(c == code and fragment in msg for c, msg in errs), errs
+
+
 @pytest.mark.parametrize(
     ("body", "code", "fragment"),
     [
@@ -240,6 +324,7 @@ def test_format_keeps_step_restart_lemma_and_stale() -> None:
     text = (
         "model m\n\nvar x: 0..1 = 0\n\nkind K[1] {\n  b: bool = false\n}\n\n"
         "controller c watches K stale {\n  action a {\n    x := 1\n    step\n    x := 0\n  }\n}\n\n"
+        "controller d watches K coalesced {\n  action h on k in K {\n    x := 0\n  }\n}\n\n"
         "fault f budget 1 {\n  action r {\n    restart c\n  }\n}\n\nlemma l: x <= 1\n"
     )
     assert format_program(parse(Source("t.kdsl", text)), text) == text

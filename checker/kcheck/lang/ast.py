@@ -480,14 +480,19 @@ class Action:
     body: Block
     name_span: Span = _span()
     span: Span = _span()
+    handler: bool = False  # `action NAME on x in K`: runs once per notification about x
 
 
 @dataclass(frozen=True)
 class Watch:
+    """`watches K stale` (a cache refreshed whole by a sync step) or `watches K coalesced` (a
+    cache refreshed one object at a time by the controller's `on` handler)."""
+
     kind: str
     stale: bool
     kind_span: Span = _span()
     span: Span = _span()
+    coalesced: bool = False
 
 
 @dataclass(frozen=True)

@@ -1161,12 +1161,79 @@ class _Checker:
                     _head(a.span, len(a.fairness)),
                     help="faults are never fair; remove the keyword",
                 )
+            if a.handler:
+                self.handler(actor, a)
             sort = _ACTOR_SORT[type(actor)]
             ctx = self.binders_where(a.binders, a.where, _Ctx(place="an action", actor=sort))
             if a.when is not None:
                 self.want_bool(a.when, ctx, "a `when` guard")
             self.block(a.body, replace(ctx, top=True))
             self.step_shape(actor, a)
+
+    def handler(self, actor: ast.Actor, a: ast.Action) -> None:
+        """`action NAME on x in K`: the event handler of a controller's coalesced watch of K."""
+        d = a.binders[0].domain
+        kind = d.expr.id if isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name) else ""
+        watched = [w.kind for w in getattr(actor, "watches", ()) if w.coalesced]
+        if not isinstance(actor, ast.Controller) or kind not in watched:
+            self.error(
+                "KC0502",
+                f"`on {a.binders[0].name} in {kind or '...'}` handles notifications of a "
+                "coalesced watch, and "
+                + (
+                    f"`{actor.name}` does not watch `{kind}` coalesced"
+                    if isinstance(actor, ast.Controller)
+                    else "only controllers watch"
+                ),
+                a.binders[0].span,
+                help=f"declare `controller {actor.name} watches {kind} coalesced`"
+                if isinstance(actor, ast.Controller) and kind
+                else None,
+            )
+        if a.when is not None:
+            self.error(
+                "KC0502",
+                "a handler has no `when`: it runs once for every notification",
+                a.when.span,
+                help="test the object in the handler's body with `if`",
+            )
+        steps = [s for s in a.body.stmts if isinstance(s, ast.Step)]
+        if steps:
+            self.error(
+                "KC0502",
+                "a handler is one atomic step: `step` is not allowed in it",
+                _head(steps[0].span, len("step")),
+            )
+
+    def coalesced_handlers(self, actor: ast.Controller) -> None:
+        """Every coalesced watch has exactly one handler, which alone advances its cache."""
+        for w in actor.watches:
+            if not w.coalesced:
+                continue
+            handlers = [
+                a
+                for a in actor.actions
+                if a.handler
+                and isinstance(a.binders[0].domain, ast.ExprDomain)
+                and isinstance(a.binders[0].domain.expr, ast.Name)
+                and a.binders[0].domain.expr.id == w.kind
+            ]
+            if not handlers:
+                self.error(
+                    "KC0503",
+                    f"`watches {w.kind} coalesced` has no handler",
+                    w.kind_span,
+                    notes=("the handler receives the notifications that advance the cache",),
+                    help=f"add `action NAME on x in {w.kind} {{ ... }}` to `{actor.name}`",
+                )
+            for extra in handlers[1:]:
+                self.error(
+                    "KC0502",
+                    f"a second handler for the coalesced watch of `{w.kind}`",
+                    extra.name_span,
+                    notes=(f"the first is `{handlers[0].name}`, line {handlers[0].span.line}",),
+                    help="handle every notification in one action, with `if` in its body",
+                )
 
     def step_shape(self, actor: ast.Actor, a: ast.Action) -> None:
         """An action split by `step` keeps its in-flight state per object: one binder, over a
@@ -1233,6 +1300,18 @@ class _Checker:
         named: list[tuple[str, ast.Span]] = [(a.name, a.name_span) for a in actor.actions]
         match actor:
             case ast.Controller(watches=ws):
+                self.coalesced_handlers(actor)
+                first: dict[str, ast.Watch] = {}
+                for w in ws:
+                    if w.kind in first:
+                        self.error(
+                            "KC0202",
+                            f"`{actor.name}` watches `{w.kind}` twice",
+                            w.kind_span,
+                            notes=(f"first watched at line {first[w.kind].span.line}",),
+                            help="keep one `watches` clause per kind",
+                        )
+                    first.setdefault(w.kind, w)
                 for w in ws:
                     if w.kind not in self.kind_decls:
                         self.error(

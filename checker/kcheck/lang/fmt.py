@@ -205,7 +205,8 @@ def _decl(d: ast.Decl) -> list[Line]:
         return [(text, at) for text in _maybe_split(head, _expr(d.body, P_BIND))]
     if isinstance(d, ast.Controller):
         head = f"controller {d.name}" + "".join(
-            f" watches {w.kind}" + (" stale" if w.stale else "") for w in d.watches
+            f" watches {w.kind}" + (" stale" if w.stale else " coalesced" if w.coalesced else "")
+            for w in d.watches
         )
         return _braced(head, _actions(d.actions), d.span)
     if isinstance(d, ast.Process):
@@ -277,7 +278,9 @@ def _actions(actions: Sequence[ast.Action]) -> list[Line]:
     lines: list[Line] = []
     for a in actions:
         head = (f"{a.fairness} " if a.fairness else "") + f"action {a.name}"
-        if a.binders:
+        if a.handler:
+            head += f" on {_binders(a.binders)}"
+        elif a.binders:
             head += f" for {_binders(a.binders)}"
             if a.where is not None:
                 head += f" where {_expr(a.where, P_BIND)}"

@@ -125,8 +125,8 @@ class _ToAst(Transformer[Token, ast.Program]):
     def ordered(self, m: Meta, c: list[Any]) -> bool:
         return True
 
-    def stale(self, m: Meta, c: list[Any]) -> bool:
-        return True
+    def watch_mode(self, m: Meta, c: list[Any]) -> str:
+        return str(c[0])
 
     def fairness(self, m: Meta, c: list[Any]) -> str:
         return str(c[0])
@@ -176,7 +176,10 @@ class _ToAst(Transformer[Token, ast.Program]):
         return ast.Controller(str(c[0]), watches, actions, _tok_span(c[0]), _meta_span(m))
 
     def watch_clause(self, m: Meta, c: list[Any]) -> ast.Watch:
-        return ast.Watch(str(c[0]), c[1] is not None, _tok_span(c[0]), _meta_span(m))
+        mode = c[1]
+        return ast.Watch(
+            str(c[0]), mode == "stale", _tok_span(c[0]), _meta_span(m), mode == "coalesced"
+        )
 
     def process_decl(self, m: Meta, c: list[Any]) -> ast.Process:
         return ast.Process(str(c[0]), tuple(c[1:]), _tok_span(c[0]), _meta_span(m))
@@ -208,11 +211,28 @@ class _ToAst(Transformer[Token, ast.Program]):
         )
 
     def action_decl(self, m: Meta, c: list[Any]) -> ast.Action:
-        fairness, name, for_clause, when, body = c
-        binders, where = for_clause if for_clause is not None else ((), None)
+        fairness, name, head, when, body = c
+        handler = isinstance(head, ast.Binder)  # `on x in K`
+        if isinstance(head, ast.Binder):
+            binders: tuple[ast.Binder, ...] = (head,)
+            where = None
+        else:
+            binders, where = head if head is not None else ((), None)
         return ast.Action(
-            str(name), fairness, binders, where, when, body, _tok_span(name), _meta_span(m)
+            str(name),
+            fairness,
+            binders,
+            where,
+            when,
+            body,
+            _tok_span(name),
+            _meta_span(m),
+            handler,
         )
+
+    def on_clause(self, m: Meta, c: list[Any]) -> ast.Binder:
+        b: ast.Binder = c[0]
+        return b
 
     def for_clause(self, m: Meta, c: list[Any]) -> tuple[tuple[ast.Binder, ...], ast.Expr | None]:
         return (c[0], c[1])

@@ -31,7 +31,13 @@ from kcheck.lang.types import (
     TSet,
     Type,
 )
-from kcheck.model.controller_state import Split, splits, stale_watches, watchers
+from kcheck.model.controller_state import (
+    Split,
+    coalesced_watches,
+    splits,
+    stale_watches,
+    watchers,
+)
 from kcheck.model.ir import (
     ActionInfo,
     BudgetLayout,
@@ -99,7 +105,8 @@ class Compiler:
         self.sym = sym
         self.gen = _Gen()
         self.local_types: dict[tuple[str, str], Type] = {}  # carried locals' declared types
-        self.stale = stale_watches(sym)
+        self.stale = stale_watches(sym)  # kinds read through a cache, stale or coalesced
+        self.coalesced = coalesced_watches(sym)
         self.watchers = watchers(self.stale)
         self.splits = splits(sym)
         self.layout, self.notes = self._layout(symmetry)
@@ -1054,8 +1061,10 @@ class Compiler:
         self.deleted = set()
         guard_ctx = _Ctx(aid, "()", "s")
         where = a.where if segment == 0 else None
-        unrolled, (cenv, clauses, cwhere) = self.bind_all(
-            a.binders, where, {}, "s", guard_ctx, header=True
+        unrolled, (cenv, clauses, cwhere) = (
+            (self._notifications(actor.name, a), ({}, "", None))
+            if a.handler
+            else self.bind_all(a.binders, where, {}, "s", guard_ctx, header=True)
         )
         instances: list[tuple[Env, list[str]]] = []
         loop_try: int | None = None
@@ -1095,6 +1104,8 @@ class Compiler:
             g.emit("st = list(s)")
             if budget is not None:
                 g.emit(f"st[{budget.index}] += 1")
+            if a.handler:  # the notification delivers the object's latest state
+                self._deliver(actor.name, a, env)
             self.tolerant = labelled
             done = self._result(labelled, aid, args)
             if sp is not None:
@@ -1122,6 +1133,34 @@ class Compiler:
         return self._index(
             k.base, env[sp.action.binders[0].name].code, k.stride, k.field(name).offset
         )
+
+    def _cache_cells(self, x: str, kname: str, slot: str) -> tuple[str, str]:
+        """Slices of one object's real block (presence and fields) and of x's cached copy."""
+        k = self.layout.kind(kname)
+        flag = k.field(f"@{x}").offset
+        n = sum(1 for f in k.fields if not f.hidden)
+        real = self._index(k.base, slot, k.stride)
+        cached = self._index(k.base, slot, k.stride, flag)
+        return f"{real}:({real}) + {n + 1}", f"{cached}:({cached}) + {n + 1}"
+
+    def _notifications(self, x: str, a: ast.Action) -> list[tuple[Env, str | None]]:
+        """A handler's instances: one per object whose cached copy differs from the real one
+        (created, changed or deleted since its last notification), over every slot."""
+        b = a.binders[0]
+        assert isinstance(b.domain, ast.ExprDomain) and isinstance(b.domain.expr, ast.Name)
+        kname = b.domain.expr.id
+        out: list[tuple[Env, str | None]] = []
+        for slot in range(self.layout.kind(kname).slots):
+            real, cached = self._cache_cells(x, kname, str(slot))
+            out.append(({b.name: Local(str(slot), TRef(kname))}, f"s[{real}] != s[{cached}]"))
+        return out
+
+    def _deliver(self, x: str, a: ast.Action, env: Env) -> None:
+        b = a.binders[0]
+        t = env[b.name].type
+        assert isinstance(t, TRef)
+        real, cached = self._cache_cells(x, t.kind, env[b.name].code)
+        self.gen.emit(f"st[{cached}] = s[{real}]")
 
     def _not_busy(self, actor: str, a: ast.Action, env: Env) -> list[str]:
         """An actor works on one object at a time, like a work queue that never hands out a
@@ -1220,7 +1259,16 @@ class Compiler:
         LIST of the real objects."""
         g = self.gen
         for kname in self.stale.get(x, ()):
-            self.refresh(x, kname, sv, sv)
+            if (x, kname) in self.coalesced:
+                # the informer relists: every object is notified again, deletions are lost
+                k = self.layout.kind(kname)
+                flag = k.field(f"@{x}").offset
+                n = sum(1 for f in k.fields if not f.hidden)
+                for slot in range(k.slots):
+                    b = k.slot_base(slot)
+                    g.emit(f"{sv}[{b + flag}:{b + flag + n + 1}] = {[0] * (n + 1)!r}")
+            else:
+                self.refresh(x, kname, sv, sv)
         for sp in self.splits.values():
             if sp.actor != x:
                 continue
@@ -1602,9 +1650,11 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
 
     def initial_state(env: Env, ctx: _Ctx) -> None:
         # controllers start once their informers have synced (WaitForCacheSync)
+        # (a coalesced watch starts empty: its handler hears of every object once)
         for x, kinds in c.stale.items():
             for kname in kinds:
-                c.refresh(x, kname, ctx.sv, ctx.sv)
+                if (x, kname) not in c.coalesced:
+                    c.refresh(x, kname, ctx.sv, ctx.sv)
         g.emit(f"out.append(tuple({ctx.sv}))")
 
     c.block(init_stmts, {}, _Ctx(-1, "()", "st"), initial_state)
