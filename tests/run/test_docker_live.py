@@ -315,3 +315,34 @@ def test_an_engine_that_dies_mid_run_is_one_line_exit_4(
     assert _run_ids(client)
     result = CliRunner().invoke(main, ["run", "--cleanup"])
     assert result.exit_code == 0 and "removed 2 containers and 1 networks" in result.stdout
+
+
+def test_node_failure_pauses_and_partition_cuts_the_nodes_containers(
+    client: docker.DockerClient,
+) -> None:
+    model = compiled("run_node_faults")
+    driver = DockerDriver(client, resolve(model.layout), new_run_id())
+    seen: dict[str, list[dict[str, object]]] = {}
+
+    def containers_of(node: str) -> list[dict[str, object]]:
+        listed = client.api.containers(
+            all=True, filters={"label": [f"{RUN_LABEL}={driver.run_id}", f"kcheck.node={node}"]}
+        )
+        return [client.api.inspect_container(c["Id"]) for c in listed]
+
+    def look(event: Event) -> None:
+        # the sink runs right after the step was carried out: the world must show it now
+        if event.reason in ("Fail", "Cut", "Heal"):
+            seen[event.reason] = containers_of(event.object)
+
+    config = RunConfig(seed=1, fault_every=0.5, settle=60)
+    try:
+        outcome = Interpreter(model, driver, config, look).run()
+    finally:
+        driver.close()
+    assert outcome.result.verdict == HOLDS, outcome.result.to_json()["properties"]
+    assert seen.keys() == {"Fail", "Cut", "Heal"}
+    assert seen["Fail"] and all(c["State"]["Paused"] for c in seen["Fail"])  # type: ignore[index]
+    network = driver.network
+    assert seen["Cut"] and all(network not in c["NetworkSettings"]["Networks"] for c in seen["Cut"])  # type: ignore[index]
+    assert seen["Heal"] and all(network in c["NetworkSettings"]["Networks"] for c in seen["Heal"])  # type: ignore[index]
