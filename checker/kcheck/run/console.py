@@ -9,6 +9,7 @@ from typing import IO
 
 from rich import box
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
@@ -40,35 +41,40 @@ class EventPrinter:
 
 
 class StatusLine:
-    """steps, reconciles, faults, invariant checks and the clock, on stderr."""
+    """time, steps, reconciles, faults and invariant checks on stderr: a rich live line on a
+    terminal (the event stream scrolls above it), a plain line every 10 s otherwise."""
 
     def __init__(self, err: IO[str], tty: bool, enabled: bool) -> None:
-        self.err, self.tty, self.enabled = err, tty, enabled
+        self.err, self.enabled = err, enabled
+        self.live: Live | None = None
+        if enabled and tty:
+            self.live = Live(
+                Text(""), console=Console(file=err), transient=True, auto_refresh=False
+            )
+            self.live.start()
         self.last = 0.0 if tty else time.monotonic()
-        self.drawn = False
 
     def __call__(self, c: Counters) -> None:
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self.last < (0.2 if self.tty else 10.0):
+        if now - self.last < (0.2 if self.live else 10.0):
             return
         self.last = now
         line = (
             f"  t={c.time:7.1f}s  steps {c.steps:>6}  reconciles {c.reconciles:>6}"
             f"  faults {c.faults:>3}  invariant checks {c.invariant_checks:>8}"
         )
-        if self.tty:
-            self.err.write("\r" + line)
-            self.drawn = True
+        if self.live is not None:
+            self.live.update(Text(line, style="bold"), refresh=True)
         else:
             self.err.write(line + "\n")
-        self.err.flush()
+            self.err.flush()
 
     def close(self) -> None:
-        if self.drawn:
-            self.err.write("\r" + " " * 100 + "\r")
-            self.err.flush()
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def summary(outcome: RunOutcome, path: str, colour: bool) -> str:
