@@ -7,8 +7,10 @@ containers; everything else stays in the interpreter's store."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,7 @@ from kcheck.run.driver import Divergence, DriverError
 from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors
 
 POLL = 0.05  # seconds between looks at the world when nothing is enabled
+PARALLEL_STARTS = 8  # pods the engine may be starting at once, as kubelets on many nodes do
 _EXIT_CODE = re.compile(r"Exited \((\d+)\)")
 
 
@@ -44,7 +47,12 @@ class DockerDriver:
         self.run_id = run_id
         self.network = f"kcheck-{run_id}"
         self.pods: dict[int, _Pod] = {}  # pod slot -> its current container
-        self.generation = 0
+        # Pod starts asked for by `request` run in the background; a slot's start is collected
+        # (and its container added to `pods`, only ever by the main thread) before anything
+        # else touches that slot, and the observation treats a start in flight as not yet done.
+        self.pool = ThreadPoolExecutor(PARALLEL_STARTS, thread_name_prefix="kcheck-start")
+        self.inflight: dict[int, Future[_Pod]] = {}
+        self.generation = itertools.count(1)
         self.t0 = time.monotonic()
         self.model: CompiledModel | None = None
         self.labels = {RUN_LABEL: run_id}
@@ -71,6 +79,9 @@ class DockerDriver:
     def close(self) -> str | None:
         from kcheck.run.engine import cleanup
 
+        # no container may be created after the clean-up: let the starts in flight finish
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.inflight.clear()
         self.pods.clear()
         try:
             cleanup(self.client, self.run_id)
@@ -107,8 +118,36 @@ class DockerDriver:
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         self._reconcile(before, after, action, args)
 
+    def request(
+        self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
+    ) -> None:
+        self._reconcile(before, after, action, args, background=True)
+
+    def follow(self, state: State) -> None:
+        # a container the world stopped must not be started again here: that would hide
+        # the very change the observation is about
+        with engine_errors():
+            self._services(state)
+
+    def _collect(self, slot: int, wait: bool) -> bool:
+        """Take in the slot's start in flight if it is done (or wait for it); False while it
+        is still under way."""
+        future = self.inflight.get(slot)
+        if future is None:
+            return True
+        if not wait and not future.done():
+            return False
+        del self.inflight[slot]
+        self.pods[slot] = future.result()  # raises the start's DriverError or Divergence
+        return True
+
     def _reconcile(
-        self, before: State | None, after: State, action: ActionInfo | None, args: tuple[int, ...]
+        self,
+        before: State | None,
+        after: State,
+        action: ActionInfo | None,
+        args: tuple[int, ...],
+        background: bool = False,
     ) -> None:
         b = self.binding
         kind = b.pod.kind
@@ -116,6 +155,9 @@ class DockerDriver:
         with engine_errors():
             for slot in range(kind.slots):
                 base = kind.slot_base(slot)
+                if before is not None and _same(before, after, base, kind.stride):
+                    continue  # only the pods a step touched cost engine calls
+                self._collect(slot, wait=True)
                 present = bool(after[base])
                 pod = self.pods.get(slot)
                 was = before is not None and bool(before[base])
@@ -128,8 +170,10 @@ class DockerDriver:
                 if not present:
                     continue
                 cls = b.phase_class(after[base + b.pod.phase.offset]) if b.pod.phase else "running"
-                if cls == "running" and pod is None:
-                    self._run(slot, after)
+                if cls == "running" and pod is None and background:
+                    self.inflight[slot] = self.pool.submit(self._create, slot, after)
+                elif cls == "running" and pod is None:
+                    self.pods[slot] = self._create(slot, after)
                 elif cls == "running" and pod is not None and self._status(pod) == "exited":
                     self.api.start(pod.id)
                 elif (
@@ -154,7 +198,13 @@ class DockerDriver:
             and self.binding.phase_class(before[base + phase.offset]) != "waiting"
         )
 
-    def _run(self, slot: int, s: State) -> None:
+    def _create(self, slot: int, s: State) -> _Pod:
+        """Create and start the pod's container (also from a background thread: it touches
+        nothing shared but the engine)."""
+        with engine_errors():
+            return self._create_container(slot, s)
+
+    def _create_container(self, slot: int, s: State) -> _Pod:
         b = self.binding
         base = b.pod.kind.slot_base(slot)
         assert self.model is not None
@@ -170,8 +220,7 @@ class DockerDriver:
         cores = b.default_cpu
         if b.pod.cpu is not None:
             cores = max(s[base + b.pod.cpu.offset], 1) * b.cpu_per_unit
-        self.generation += 1
-        name = f"kcheck-{self.run_id}-{b.pod.kind.name.lower()}-{slot}-{self.generation}"
+        name = f"kcheck-{self.run_id}-{b.pod.kind.name.lower()}-{slot}-{next(self.generation)}"
         host = f"{b.pod.kind.name.lower()}-{slot}"
         networking = self.api.create_networking_config(
             # types-docker says one EndpointConfig; the engine API takes a dict by network
@@ -196,8 +245,8 @@ class DockerDriver:
             networking_config=networking,
         )
         cid = created["Id"]
-        self.pods[slot] = _Pod(name, cid, node, frozenset({host}))
         self.api.start(cid)
+        return _Pod(name, cid, node, frozenset({host}))
 
     def _stop(self, pod: _Pod, kill: bool) -> None:
         if pod.paused:
@@ -234,8 +283,7 @@ class DockerDriver:
                 continue
             nbase = b.node.kind.slot_base(node)
             down = bool(after[nbase]) and not after[nbase + b.node.ready.offset]
-            status = self._status(pod)
-            if down and not pod.paused and status == "running":
+            if down and not pod.paused and self._status(pod) == "running":
                 self.api.pause(pod.id)
                 pod.paused = True
             elif not down and pod.paused:
@@ -316,6 +364,8 @@ class DockerDriver:
         kind = b.pod.kind
         for slot in range(kind.slots):
             base = kind.slot_base(slot)
+            if not self._collect(slot, wait=False):
+                continue  # still starting: the pod is not running yet
             pod = self.pods.get(slot)
             if not expected[base] or pod is None:
                 continue
@@ -394,7 +444,6 @@ class DockerDriver:
     def _probe(self, script: str) -> str:
         b = self.binding
         with engine_errors():
-            self.generation += 1
             host_config = self.api.create_host_config(
                 mem_limit="16m",
                 nano_cpus=int(0.2e9),
@@ -408,7 +457,7 @@ class DockerDriver:
                 b.image,
                 command=["sh", "-c", script],
                 labels=dict(self.labels),
-                name=f"kcheck-{self.run_id}-probe-{self.generation}",
+                name=f"kcheck-{self.run_id}-probe-{next(self.generation)}",
                 host_config=host_config,
             )
             try:
@@ -452,6 +501,10 @@ class DockerDriver:
                 if answer != want.get(addr, answer):
                     problems.append(f"{name}: {addr} answered {answer!r}, not {want[addr]!r}")
         return problems
+
+
+def _same(before: State, after: State, base: int, stride: int) -> bool:
+    return before[base : base + stride] == after[base : base + stride]
 
 
 def service_name(kind: str, slot: int) -> str:

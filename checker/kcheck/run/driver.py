@@ -34,6 +34,16 @@ class Driver(Protocol):
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         """Make the world follow the step `before` -> `after`; returns once it has."""
 
+    def request(
+        self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
+    ) -> None:
+        """Ask the world to take a step it performs itself (the kubelet starting a pod); it
+        may return before the world has: the step is committed once it is observed."""
+
+    def follow(self, state: State) -> None:
+        """After a step the world took itself (observed): bring in line what derives from
+        it, such as the pods a service name resolves to; never redo the step."""
+
     def observe(self, expected: State) -> State:
         """The world now, as a model state: `expected` with the observed positions replaced."""
 

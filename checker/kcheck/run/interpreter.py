@@ -281,9 +281,15 @@ class Interpreter:
             # the world performs this step itself (the kubelet starting a pod); steps that
             # create or delete objects are the store's, and the interpreter commits them
             requested[(aid, args)] = self.driver.now()
+            try:
+                self.driver.request(s, t, self.model.actions[aid], args)
+            except Divergence as err:
+                return self._divergence(str(err))
+            self.driver.step_done()
+            return None
         if (bad := self._apply(s, t, aid, args)) is not None:
             return bad
-        if (aid, args) not in requested and (bad := self._commit(aid, args, t)) is not None:
+        if (bad := self._commit(aid, args, t)) is not None:
             return bad
         self.driver.step_done()
         return None
@@ -323,12 +329,13 @@ class Interpreter:
         for aid, args, t in path:
             requested.pop((aid, args), None)
             self.counters.engine_steps += 1
-            before = self.state
             if (bad := self._commit(aid, args, t)) is not None:
                 return bad
             # what follows from the observed step (a ready pod joins its services' names)
-            if (bad := self._apply(before, t, aid, args)) is not None:
-                return bad
+            try:
+                self.driver.follow(t)
+            except Divergence as err:
+                return self._divergence(str(err))
         # a requested step the world did not take, and that is no longer enabled, is dropped
         for inst in [i for i in requested if i not in self.enabled_since]:
             del requested[inst]

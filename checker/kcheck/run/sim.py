@@ -25,6 +25,14 @@ class SimDriver:
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         pass  # the state is the world
 
+    def request(
+        self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
+    ) -> None:
+        pass  # never called: the simulated world observes nothing of its own
+
+    def follow(self, state: State) -> None:
+        pass
+
     def observe(self, expected: State) -> State:
         return expected
 
