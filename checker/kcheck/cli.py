@@ -207,11 +207,12 @@ def main() -> None:
 )
 @click.option(
     "--engine",
-    type=click.Choice(["explicit", "bmc", "induction"]),
-    default="explicit",
+    type=click.Choice(["auto", "explicit", "bmc", "induction"]),
+    default="auto",
     show_default=True,
     help="explicit: exhaustive search; bmc: Z3 bounded model checking of invariants; "
-    "induction: Z3 k-induction proofs of invariants (spec/smt.md).",
+    "induction: Z3 k-induction proofs of invariants; auto: explicit search within a budget "
+    "of 200000 states, then induction and bmc for the invariants left open (spec/smt.md).",
 )
 @click.option(
     "--depth",
@@ -226,6 +227,11 @@ def main() -> None:
     default=6,
     show_default=True,
     help="With --engine induction: the largest k to try.",
+)
+@click.option(
+    "--symbolic-params",
+    is_flag=True,
+    help="With --engine bmc or induction: keep every param symbolic over its range.",
 )
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
 @click.option(
@@ -260,6 +266,7 @@ def verify(
     engine: str,
     depth: int,
     max_k: int,
+    symbolic_params: bool,
     no_symmetry: bool,
     max_states: int | None,
     max_depth: int | None,
@@ -296,9 +303,26 @@ def verify(
     # none of it when the other sort was named, and all of it otherwise.
     chosen_invariants = list(invariants) if invariants or properties else None
     chosen_properties = list(properties) if invariants or properties else None
+    if symbolic_params and engine not in ("bmc", "induction"):
+        _fail("--symbolic-params needs --engine bmc or --engine induction")
     if engine in ("bmc", "induction"):
         bound = depth if engine == "bmc" else max_k
-        result = _run_z3(engine, compiled, checked, bound, invariants, properties, timeout)
+        result = _run_z3(
+            engine, compiled, checked, bound, invariants, properties, timeout, symbolic_params
+        )
+    elif engine == "auto":
+        from kcheck.smt.auto import auto
+
+        progress = _Progress(enabled=not quiet)
+        limits = Limits(max_states, max_depth, timeout)
+        try:
+            result = auto(compiled, checked.symbols, invariants=chosen_invariants,
+                          properties=chosen_properties, symmetry=symmetry, limits=limits,
+                          depth=depth, max_k=max_k, progress=progress)  # fmt: skip
+        except ReplayError as err:
+            progress.close()
+            _fail(f"internal error: {err}", EXIT_INTERNAL)
+        progress.close()
     else:
         progress = _Progress(enabled=not quiet)
         try:
@@ -351,18 +375,27 @@ def _run_z3(
     invariants: tuple[str, ...],
     properties: tuple[str, ...],
     timeout: float | None,
+    symbolic_params: bool = False,
 ) -> Any:
     """Bounded model checking (bound: the depth) or k-induction (bound: the largest k) of the
-    invariants with Z3 (spec/smt.md)."""
+    invariants with Z3 (spec/smt.md), for every value of the params with `symbolic_params`."""
     from kcheck.smt.bmc import ReplayError as BmcReplayError
     from kcheck.smt.bmc import Unsupported, bmc
     from kcheck.smt.induction import induction
 
     if properties:
         _fail(f"--engine {engine} checks invariants only; drop --property")
-    run = bmc if engine == "bmc" else induction
+    from kcheck.smt.params import symbolic_bmc
+
+    chosen = list(invariants) or None
     try:
-        result = run(compiled, checked.symbols, bound, list(invariants) or None, timeout or 600.0)
+        if engine == "induction":
+            result = induction(
+                compiled, checked.symbols, bound, chosen, timeout or 600.0, symbolic_params
+            )
+        else:
+            run = symbolic_bmc if symbolic_params else bmc
+            result = run(compiled, checked.symbols, bound, chosen, timeout or 600.0)
         if compiled.properties:
             result.notes.append(f"temporal properties are not checked by --engine {engine}")
         return result

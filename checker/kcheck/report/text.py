@@ -183,7 +183,8 @@ def format_result(
         )
     elif result.engine == "induction":
         head = (
-            f"model {result.model} ({path}): Z3 k-induction (k up to {s.depth}), {s.seconds:.2f} s"
+            f"model {result.model} ({path}): Z3 k-induction (deepest k tried: {s.depth}),"
+            f" {s.seconds:.2f} s"
         )
     elif result.complete:
         head += ", every reachable state explored"

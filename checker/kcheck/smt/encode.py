@@ -25,11 +25,11 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.compile import Compiler, Local
 from kcheck.model.ir import CompiledModel, KindLayout
-from kcheck.smt.refuse import Unsupported, refuse_unencoded
+from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.scheduler import bind_instances
 
 __all__ = ["Branch", "Encoder", "Instance", "Term", "Unsupported"]
@@ -87,7 +87,7 @@ class Instance:
 class Encoder:
     """Encodes one compiled model; construction refuses unsupported models up front."""
 
-    def __init__(self, model: CompiledModel, sym: Symbols) -> None:
+    def __init__(self, model: CompiledModel, sym: Symbols, symbolic_params: bool = False) -> None:
         self.model = model
         self.sym = sym
         self.layout = model.layout
@@ -96,6 +96,11 @@ class Encoder:
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.fails: list[Term] = []
         self._refuse_up_front()
+        # With symbolic params each `param` is one Z3 constant, the same in every state.
+        self.params: dict[str, Term] = {}
+        if symbolic_params:
+            self.params = {n: _param_const(p) for n, p in sym.params.items()}
+            refuse_concrete_param_uses(sym)
         self.units: list[tuple[int, ast.Actor, ast.Action | None]] = []
         aid = 0
         for actor in sym.actors:
@@ -204,6 +209,8 @@ class Encoder:
                         raise Unsupported(f"var `{n}` where a constant is needed", e.span.line)
                     var = self.var_index[n]
                     return self._load(var.type, st[var.index]), FALSE
+                if n in self.params:
+                    return self.params[n], FALSE
                 if n in self.sym.params:
                     p = self.sym.params[n]
                     if isinstance(p.type, TBool):
@@ -512,7 +519,7 @@ class Encoder:
                 range_errs.append(self._range_err(f.type, v))
                 values.append(self._stored(f.type, v))
             else:
-                values.append(z3.IntVal(self.types._default(f.type, finfo.default)))
+                values.append(self._default(f.type, finfo.default))
         slot: Term = z3.IntVal(-1)
         for i in range(k.slots - 1, -1, -1):
             slot = _ite(self._present(st, k, i), slot, z3.IntVal(i))
@@ -586,6 +593,42 @@ class Encoder:
             ok = _or([d.ok, _and(ok, z3.Not(run))])
         return Branch(ok, st, env)
 
+    def _default(self, ty: Type, default: ast.Expr | None) -> Term:
+        """A field's declared default (which may name a param), else the type's."""
+        if default is None:
+            return z3.IntVal(self.types._default(ty, None))
+        v, _ = self.expr(default, {}, ())
+        return self._stored(ty, v)
+
+    def param_ranges(self) -> Term:
+        """Every symbolic param within its declared range."""
+        parts: list[Term] = []
+        for n, term in self.params.items():
+            ty = self.sym.params[n].type
+            if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
+                parts.append(z3.And(term >= ty.lo, term <= ty.hi))
+            elif isinstance(ty, TEnum):
+                parts.append(z3.And(term >= 0, term < len(self.sym.enums[ty.name])))
+        return _and(*parts)
+
+    def initial(self, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        """(`st` is an initial state, `init` fails): vars at their declared initial values,
+        budgets unspent, no objects, then the `init` blocks, every branch of them."""
+        start: list[Term] = [z3.IntVal(0)] * self.layout.width
+        for var in self.layout.vars:
+            v, _ = self.expr(self.sym.vars[var.name].decl.init, {}, ())
+            start[var.index] = self._stored(var.type, v)
+        self.fails = []
+        stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
+        branches = self.block(stmts, [Branch(TRUE, tuple(start), {})])
+        fail, self.fails = _or(self.fails), []
+        ways = [
+            _and(b.ok, *[x == y for x, y in zip(st, b.state, strict=True)])
+            for b in branches
+            if not z3.is_false(b.ok)
+        ]
+        return _or(ways), fail
+
     # ---- whole actions and invariants
     def instances(self, st: tuple[Term, ...]) -> list[Instance]:
         """Every action instance from state `st`, in the compiled model's action order."""
@@ -651,3 +694,7 @@ def _construct(e: object) -> str:
 def _line(node: object) -> int:
     span = getattr(node, "span", ast.NOWHERE)
     return span.line if isinstance(span, ast.Span) else 0
+
+
+def _param_const(p: ParamInfo) -> Term:
+    return z3.Bool(f"param_{p.name}") if isinstance(p.type, TBool) else z3.Int(f"param_{p.name}")

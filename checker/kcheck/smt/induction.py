@@ -61,7 +61,11 @@ class Prover:
     """The base-case and step-case solvers of one run, shared by every goal."""
 
     def __init__(
-        self, model: CompiledModel, enc: Encoder, inits: list[State], deadline: Deadline
+        self,
+        model: CompiledModel,
+        enc: Encoder,
+        init: Callable[[tuple[Term, ...]], Term],
+        deadline: Deadline,
     ) -> None:
         self.model = model
         self.enc = enc
@@ -69,8 +73,11 @@ class Prover:
         self.base = Unrolling(enc, "b")
         self.path = Unrolling(enc, "p")
         self.base_solver = new_solver()
-        self.base_solver.add(_one_of(self.base.state(0), inits))
+        self.base_solver.add(init(self.base.state(0)))
         self.step_solver = new_solver()
+        # symbolic params stay within their ranges in both cases (none: True)
+        self.base_solver.add(enc.param_ranges())
+        self.step_solver.add(enc.param_ranges())
         self.base_depth = 0  # steps of the base unrolling asserted (under activation literals)
         self.path_len = 0  # states of the step-case path with their constraints asserted
         self.assumed: list[Bad] = []
@@ -104,6 +111,18 @@ class Prover:
         for j in range(self.path_len):
             self.step_solver.add(z3.Not(bad(self.path, j)))
 
+    def violated(self, goal: Goal, m: Any, d: int, max_k: int, bound_goal: bool) -> Outcome:
+        """The outcome for a base case that breaks `goal` in `d` steps (Z3 model `m`)."""
+        path = self.base.concrete(m, d)
+        if bound_goal:
+            entry = replace(bound_entry(self.model, path), engine=ENGINE)
+            return Outcome("violated", d + 1, entry.trace, entry=entry)
+        return Outcome("violated", d + 1, _trace(self.model, path))
+
+    def where(self, m: Any) -> str:
+        """What a counterexample to induction depends on besides its states (params)."""
+        return ""
+
     # ---- one goal
     def prove(self, goal: Goal, max_k: int, bound_goal: bool = False) -> Outcome:
         cti: tuple[Any, int] | None = None
@@ -113,11 +132,7 @@ class Prover:
             lits = self._base_upto(d)
             answer, m = check(self.base_solver, goal.bad(self.base, d), self.deadline, lits)
             if answer == "sat":
-                path = self.base.concrete(m, d)
-                if bound_goal:
-                    entry = replace(bound_entry(self.model, path), engine=ENGINE)
-                    return Outcome("violated", k, entry.trace, entry=entry)
-                return Outcome("violated", k, _trace(self.model, path))
+                return self.violated(goal, m, d, max_k, bound_goal)
             if answer != "unsat":
                 return Outcome("unknown", k, reason=f"Z3 answered unknown ({answer}) at k = {k}")
             lits = self._path_upto(k)
@@ -133,6 +148,7 @@ class Prover:
         assert cti is not None
         m, k = cti
         hint = (describe_failure if bound_goal else describe_cti)(self.model, self.path, m, k)
+        hint = self.where(m) + hint
         return Outcome(
             "open",
             max_k,
@@ -147,20 +163,31 @@ def induction(
     max_k: int = MAX_K,
     invariants: Sequence[str] | None = None,
     timeout_s: float = 600.0,
+    symbolic_params: bool = False,
 ) -> CheckResult:
-    """Prove each selected invariant (None: all) for every depth, or refute it, or say why not.
-    Raises Unsupported, before solving, when the model uses a construct not encoded."""
+    """Prove each selected invariant (None: all) for every depth, or refute it, or say why not;
+    with `symbolic_params`, for every value of the params in their ranges. Raises Unsupported,
+    before solving, when the model uses a construct not encoded."""
     t0 = time.monotonic()
-    enc = Encoder(model, symbols)
+    enc = Encoder(model, symbols, symbolic_params)
     for inv in symbols.invariants:
         enc.check_invariant(inv)
     enc.instances(enc.fresh_state("probe"))  # refuses unsupported actions before solving
-    try:
-        inits = model.initial()
-    except StepError as err:
-        return _init_fails(model, symbols, err, invariants, t0)
-    prover = Prover(model, enc, inits, Deadline(timeout_s))
     notes = [f"k-induction with k up to {max_k}"]
+    prover: Prover
+    init_entry: PropertyResult | None = None
+    if symbolic_params:
+        from kcheck.smt.params import SymbolicProver, describe_ranges
+
+        prover = SymbolicProver(model, enc, Deadline(timeout_s))
+        notes.append(describe_ranges(symbols))
+        init_entry = prover.init_failure(max_k - 1)
+    else:
+        try:
+            inits = model.initial()
+        except StepError as err:
+            return _init_fails(model, symbols, err, invariants, t0)
+        prover = Prover(model, enc, lambda st: _one_of(st, inits), Deadline(timeout_s))
 
     def ill_formed(u: Unrolling, i: int) -> Term:
         return z3.Not(well_formed(model.layout, u.state(i)))
@@ -189,6 +216,8 @@ def induction(
     proved_lemmas = [n for n in (x.name for x in lemmas) if outcomes[n].status == "proved"]
 
     bound = prover.prove(Goal("bound", lambda u, i: u.fail(i)), max_k, bound_goal=True)
+    if init_entry is not None:
+        bound = Outcome("violated", 0, init_entry.trace, entry=init_entry)
     selected = list(invariants) if invariants is not None else [i.name for i in symbols.invariants]
     by_name = {inv.name: inv for inv in symbols.invariants}
     results: list[PropertyResult] = []
@@ -199,6 +228,8 @@ def induction(
         out = outcomes[name]
         assuming = [n for n in proved_lemmas if n != name] if not inv.lemma else []
         entry = _result(name, "invariant", inv.span.line, out, assuming)
+        if symbolic_params and entry.status == HOLDS:
+            entry = replace(entry, reason=f"{entry.reason} for every value of the params")
         if entry.status == HOLDS and bound.entry is not None:
             # as the explicit engine says: what follows a failing step is not the model's
             why = f"{entry.reason} for the states within bounds, but a step left the bounds"
@@ -227,7 +258,9 @@ def _result(name: str, kind: str, line: int, out: Outcome, assuming: list[str]) 
             name, kind, HOLDS, line, None, f"proved (k = {out.k}{using})", engine=ENGINE
         )
     if out.status == "violated":
-        return PropertyResult(name, kind, VIOLATED, line, out.trace, engine=ENGINE)
+        return PropertyResult(
+            name, kind, VIOLATED, line, out.trace, out.reason or None, engine=ENGINE
+        )
     why = f"not proved: {out.reason}" if out.status == "open" else out.reason
     return PropertyResult(name, kind, INCONCLUSIVE, line, None, why, engine=ENGINE)
 
