@@ -347,3 +347,24 @@ def test_node_failure_pauses_and_partition_cuts_the_nodes_containers(
     network = driver.network
     assert seen["Cut"] and all(network not in c["NetworkSettings"]["Networks"] for c in seen["Cut"])  # type: ignore[index]
     assert seen["Heal"] and all(network in c["NetworkSettings"]["Networks"] for c in seen["Heal"])  # type: ignore[index]
+
+
+def test_controller_caches_stay_in_the_store_and_the_stale_cache_bug_is_caught_live(
+    client: docker.DockerClient,
+) -> None:
+    model = compiled("replicaset_stale_cache")
+    driver = DockerDriver(client, resolve(model.layout), new_run_id())
+    internal = {
+        k.slot_base(slot) + f.offset
+        for k in model.layout.kinds
+        for slot in range(k.slots)
+        for f in k.fields
+        if "@" in f.name or "@" in k.name
+    }
+    assert internal and not internal & driver.observed()
+    try:
+        outcome = Interpreter(model, driver, RunConfig(seed=0), lambda e: None).run()
+    finally:
+        driver.close()
+    broken = next(p for p in outcome.result.properties if p.status == VIOLATED)
+    assert broken.name == "never_too_many_live"

@@ -199,3 +199,16 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None
     assert result.exit_code == 2
     assert message in result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_controller_internal_state_runs_as_compiled_and_stays_out_of_the_events() -> None:
+    # informer caches (`@` kinds and fields) and their sync actions come from the compiler;
+    # the interpreter fires them like any action and shows no event for them
+    stale, events = run("replicaset_stale_cache", seed=0)
+    broken = next(p for p in stale.result.properties if p.status == VIOLATED)
+    assert broken.name == "never_too_many_live"
+    assert broken.trace is not None
+    assert any(s.action and "@" in s.action for s in broken.trace.steps)
+    assert not [e for e in events if "@" in e.object or "@" in e.message or "@" in e.reason]
+    safe, _ = run("replicaset_expectations", seed=0)
+    assert safe.result.verdict == HOLDS

@@ -74,6 +74,8 @@ def step_events(
     etype = "Warning" if actor_kind == "fault" else "Normal"
     per_object: dict[str, list[tuple[str, str, Any]]] = {}
     for path in changed_fields(before, after):
+        if "@" in path.split(".", 1)[0].split(" ", 1)[0]:
+            continue  # controller-internal state (caches, program counters): not an event
         if path.endswith(" created"):
             oid = path[: -len(" created")]
             fields = after[oid.split("#")[0]][oid]
@@ -84,7 +86,7 @@ def step_events(
             reason = "Killing" if actor_kind == "fault" else "Deleted"
             per_object.setdefault(oid, []).append((reason, "deleted", None))
         elif path in after:
-            if path.startswith("budget.") or "@" in path:
+            if path.startswith("budget."):
                 continue  # a fault's budget shows in its own event
             b, a = before.get(path), after.get(path)
             per_object.setdefault("-", []).append(
@@ -92,8 +94,8 @@ def step_events(
             )
         else:
             obj, _, field = path.rpartition(".")
-            if "@" in path:
-                continue  # controller-internal state (caches, program counters)
+            if "@" in field:
+                continue
             b, a = _lookup(before, obj, field), _lookup(after, obj, field)
             change = f"{field or path}: {show_value(b)} -> {show_value(a)}"
             per_object.setdefault(obj, []).append(
@@ -106,7 +108,7 @@ def step_events(
             reason = "Created"
         message = "; ".join(c for _, c, _ in changes)
         events.append(Event(time, step, etype, reason, actor, obj, message))
-    if not events:
+    if not events and "@" not in action:  # an internal step (an informer sync) is silent
         events.append(
             Event(
                 time,
