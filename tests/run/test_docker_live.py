@@ -52,6 +52,25 @@ def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
     assert leftovers(client) == (0, 0), "a run left containers or networks behind"
 
 
+def assert_hygienic(client: docker.DockerClient, driver: DockerDriver) -> None:
+    """Every container of the run: labelled with it, unprivileged, no host mounts, all
+    capabilities dropped, CPU, memory and process limits; its network internal."""
+    ids = [
+        c["Id"] for c in client.api.containers(filters={"label": f"{RUN_LABEL}={driver.run_id}"})
+    ]
+    assert ids
+    for cid in ids:
+        c = client.api.inspect_container(cid)
+        host = c["HostConfig"]
+        assert c["Config"]["Labels"][RUN_LABEL] == driver.run_id
+        assert host["Privileged"] is False
+        assert not host.get("Binds") and not c["Mounts"]
+        assert host["CapDrop"] == ["ALL"] and "no-new-privileges" in host["SecurityOpt"]
+        assert host["Memory"] == 32 * 2**20 and host["NanoCpus"] > 0 and host["PidsLimit"] == 64
+    net = client.api.inspect_network(driver.network)
+    assert net["Internal"] is True and net["Labels"][RUN_LABEL] == driver.run_id
+
+
 def compiled(name: str) -> CompiledModel:
     return compile_model(load(str(MODELS / f"{name}.kdsl")).symbols, symmetry=False)
 
@@ -80,6 +99,7 @@ def test_replicaset_converges_after_real_container_kills(client: docker.DockerCl
         assert outcome.counters.converged_after is not None
         running = client.api.containers(filters={"label": f"{RUN_LABEL}={driver.run_id}"})
         assert len(running) == 3  # replicas, after the user's scale-up, all really running
+        assert_hygienic(client, driver)
     finally:
         driver.close()
 

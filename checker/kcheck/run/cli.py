@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
-from contextlib import ExitStack
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from typing import IO, Any, NoReturn
 
 import click
 
+from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
+from kcheck.run.console import EventPrinter, StatusLine, summary
+from kcheck.run.driver import Divergence, Driver, DriverError
+from kcheck.run.events import Event, JsonLines
+from kcheck.run.interpreter import Counters, Interpreter, RunConfig, RunOutcome
+from kcheck.run.sim import SimDriver
 
 EXIT_DRIVER = 4
 _EXIT = {HOLDS: 0, VIOLATED: 1, INCONCLUSIVE: 3}
@@ -127,132 +137,125 @@ def _fail(message: str, code: int) -> NoReturn:
     "--cleanup", is_flag=True, help="Remove the containers and networks of earlier runs, then exit."
 )
 @click.option("--quiet", "-q", is_flag=True, help="No event stream and no status line.")
-def run(
-    model: str | None,
-    defines: tuple[str, ...],
-    driver: str,
-    seed: int,
-    faults: str,
-    settle: float,
-    hold: float,
-    fault_every: float,
-    chaos: float,
-    fault_after: float,
-    timeout: float,
-    tick: float,
-    invariants: tuple[str, ...],
-    log_json: str | None,
-    metrics_port: int | None,
-    fmt: str,
-    output: str | None,
-    graph_path: str | None,
-    swimlane_path: str | None,
-    binding_path: str | None,
-    image: str | None,
-    cleanup: bool,
-    quiet: bool,
-) -> None:
+def run(**options: Any) -> None:
     """Execute MODEL live: its controllers and scheduler make the decisions, faults are
     injected within their budgets, and every invariant is checked on what happens (spec/run.md).
+
+    Exit codes: 0 converged with no violation, 1 a violation (invariant, property,
+    conformance), 2 bad input or usage, 3 inconclusive (--timeout came first), 4 the driver
+    failed (no engine, permission denied, the engine died, a missing image).
     """
-    options = dict(locals())  # first: exactly the parameters
     from kcheck import cli as base
 
-    base._guard(_run)(**options)
+    base._guard(_run)(RunOptions(**options))
 
 
-def _run(
-    model: str | None,
-    defines: tuple[str, ...],
-    driver: str,
-    seed: int,
-    faults: str,
-    settle: float,
-    hold: float,
-    fault_every: float,
-    chaos: float,
-    fault_after: float,
-    timeout: float,
-    tick: float,
-    invariants: tuple[str, ...],
-    log_json: str | None,
-    metrics_port: int | None,
-    fmt: str,
-    output: str | None,
-    graph_path: str | None,
-    swimlane_path: str | None,
-    binding_path: str | None,
-    image: str | None,
-    cleanup: bool,
-    quiet: bool,
-) -> None:
+@dataclass(frozen=True)
+class RunOptions:
+    """The command line of `kcheck run`, as click parsed it."""
+
+    model: str | None
+    defines: tuple[str, ...]
+    driver: str
+    seed: int
+    faults: str
+    settle: float
+    hold: float
+    fault_every: float
+    chaos: float
+    fault_after: float
+    timeout: float
+    tick: float
+    invariants: tuple[str, ...]
+    log_json: str | None
+    metrics_port: int | None
+    fmt: str
+    output: str | None
+    graph_path: str | None
+    swimlane_path: str | None
+    binding_path: str | None
+    image: str | None
+    cleanup: bool
+    quiet: bool
+
+    def config(self) -> RunConfig:
+        return RunConfig(
+            seed=self.seed,
+            faults=self.faults == "on",
+            settle=self.settle,
+            hold=self.hold,
+            fault_every=self.fault_every,
+            chaos=self.chaos,
+            fault_after=self.fault_after,
+            timeout=self.timeout,
+            invariants=self.invariants or None,
+        )
+
+
+def _run(o: RunOptions) -> None:
     from kcheck import cli as base
     from kcheck.model.compile import compile_model
-    from kcheck.run.console import EventPrinter, StatusLine, summary
-    from kcheck.run.driver import DriverError
-    from kcheck.run.events import Event, JsonLines
-    from kcheck.run.interpreter import Counters, Interpreter, RunConfig
 
-    if cleanup:
-        try:
-            _cleanup()
-        except DriverError as err:
-            _fail(str(err), EXIT_DRIVER)
+    if o.cleanup:
+        _cleanup()
         return
-    if model is None:
+    if o.model is None:
         _fail("missing MODEL (or --cleanup)", 2)
-    for flag, path in (("--graph", graph_path), ("--swimlane", swimlane_path)):
+    for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path)):
         if path:
             base._check_picture_name(flag, path)
-    checked = base._load(model, defines)
-    compiled = compile_model(checked.symbols, symmetry=False)
+    compiled = compile_model(base._load(o.model, o.defines).symbols, symmetry=False)
     known = [inv.name for inv in compiled.invariants]
-    for name in invariants:
+    for name in o.invariants:
         if name not in known:
             _fail(f"--invariant {name}: the model has no invariant `{name}`", 2)
-    config = RunConfig(
-        seed=seed,
-        faults=faults == "on",
-        settle=settle,
-        hold=hold,
-        fault_every=fault_every,
-        chaos=chaos,
-        fault_after=fault_after,
-        timeout=timeout,
-        invariants=tuple(invariants) or None,
-    )
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    outcome = _execute(o, compiled, colour)
+    if o.fmt == "json":
+        text = json.dumps(outcome.result.to_json(), indent=2)
+    else:
+        text = summary(outcome, o.model, colour and o.output is None)
+    if o.output:
+        base._write(o.output, text + "\n")
+        click.echo(f"{outcome.result.verdict}: result written to {o.output}", err=True)
+    else:
+        click.echo(text)
+    base._write_reports(
+        o.model, compiled, outcome.result, o.graph_path, o.swimlane_path, None, None, None, None
+    )
+    sys.exit(_EXIT[outcome.result.verdict])
+
+
+def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome:
+    """Run the interpreter with the event sinks, the metrics and the driver asked for; the
+    driver's world is removed whatever happens."""
     with ExitStack() as stack:
-        sinks: list[Any] = []
-        if not quiet and fmt == "text":
+        sinks: list[Callable[[Event], None]] = []
+        if not o.quiet and o.fmt == "text":
             sinks.append(EventPrinter(sys.stdout, colour))
-        if log_json:
+        if o.log_json:
             try:
-                stream: IO[str] = stack.enter_context(open(log_json, "w", encoding="utf-8"))
+                stream: IO[str] = stack.enter_context(open(o.log_json, "w", encoding="utf-8"))
             except OSError as err:
-                _fail(f"cannot write {log_json}: {err.strerror or err}", 2)
+                _fail(f"cannot write {o.log_json}: {err.strerror or err}", 2)
             sinks.append(JsonLines(stream))
 
         def sink(event: Event) -> None:
             for s in sinks:
                 s(event)
 
-        try:
-            world = _driver(driver, compiled, tick, binding_path, image)
-        except DriverError as err:
-            _fail(str(err), EXIT_DRIVER)
-        _on_sigterm()
         counters = Counters()
-        if metrics_port is not None:
+        if o.metrics_port is not None:
             from kcheck.run.metrics import serve
 
             try:
-                stack.callback(serve(metrics_port, counters, compiled.name, driver))
+                stack.callback(serve(o.metrics_port, counters, compiled.name, o.driver))
             except OSError as err:
-                _fail(f"--metrics-port {metrics_port}: {err.strerror or err}", 2)
-        status = StatusLine(sys.stderr, sys.stderr.isatty(), not quiet)
-        stack.callback(status.close)
-        interpreter = Interpreter(compiled, world, config, sink, counters, status)
+                _fail(f"--metrics-port {o.metrics_port}: {err.strerror or err}", 2)
+        world = _driver(o, compiled)
+        stack.enter_context(_sigterm_interrupts())
+        status = StatusLine(sys.stderr, sys.stderr.isatty(), not o.quiet)
+        interpreter = Interpreter(compiled, world, o.config(), sink, counters, status)
         error: str | None = None
         interrupted = False
         try:
@@ -272,58 +275,54 @@ def _run(
         done = "" if leak else "; removed everything the run created"
         click.echo(f"kcheck: interrupted{done}", err=True)
         sys.exit(130)
-    if fmt == "json":
-        text = json.dumps(outcome.result.to_json(), indent=2)
-    else:
-        text = summary(outcome, model, colour and output is None)
-    if output:
-        base._write(output, text + "\n")
-        click.echo(f"{outcome.result.verdict}: result written to {output}", err=True)
-    else:
-        click.echo(text)
-    base._write_reports(
-        model, compiled, outcome.result, graph_path, swimlane_path, None, None, None, None
-    )
-    sys.exit(_EXIT[outcome.result.verdict])
+    return outcome
 
 
-def _driver(
-    name: str, compiled: Any, tick: float, binding_path: str | None, image: str | None
-) -> Any:
-    from kcheck.run.sim import SimDriver
-
-    if name == "sim":
-        return SimDriver(tick)
-    from dataclasses import replace
-
+def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
+    if o.driver == "sim":
+        return SimDriver(o.tick)
     from kcheck.run.binding import BindingError, load_config, resolve
     from kcheck.run.docker_driver import DockerDriver
     from kcheck.run.engine import connect, new_run_id
 
     try:
-        binding = resolve(compiled.layout, load_config(binding_path) if binding_path else None)
+        config = load_config(o.binding_path) if o.binding_path else None
+        binding = resolve(compiled.layout, config)
     except BindingError as err:
         _fail(str(err), 2)
-    if image:
-        binding = replace(binding, image=image)
-    return DockerDriver(connect(), binding, new_run_id())
+    if o.image:
+        binding = replace(binding, image=o.image)
+    try:
+        return DockerDriver(connect(), binding, new_run_id())
+    except DriverError as err:
+        _fail(str(err), EXIT_DRIVER)
 
 
 def _cleanup() -> None:
     from kcheck.run.engine import cleanup, connect
 
-    containers, networks = cleanup(connect())
+    try:
+        containers, networks = cleanup(connect())
+    except (DriverError, Divergence) as err:
+        _fail(str(err), EXIT_DRIVER)
     click.echo(f"removed {containers} containers and {networks} networks of earlier kcheck runs")
 
 
-def _on_sigterm() -> None:
-    """SIGTERM ends a run like Ctrl-C: through the clean-up path."""
-    import signal
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends a run like Ctrl-C, through the clean-up path (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @click.command()
@@ -336,7 +335,6 @@ def image(tag: str) -> None:
 
 
 def _image(tag: str) -> None:
-    from kcheck.run.driver import DriverError
     from kcheck.run.engine import connect
     from kcheck.run.image import build
 
