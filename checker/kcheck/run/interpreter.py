@@ -67,6 +67,7 @@ class RunOutcome:
     seed: int
     driver: str
     final_state: State = ()
+    trace: Trace = field(default_factory=lambda: Trace(()))  # every step, violating or not
 
 
 Sink = Callable[[Event], None]
@@ -166,6 +167,7 @@ class Interpreter:
             self.config.seed,
             self.driver.name,
             self.state,
+            self._trace(),
         )
 
     def _loop(self) -> tuple[PropertyResult | None, str | None]:
