@@ -147,6 +147,7 @@ def test_cli_run_writes_json_lines_and_a_json_result(tmp_path: Path) -> None:
     lines = [json.loads(x) for x in log.read_text().splitlines()]
     assert lines[0]["reason"] == "RunStarted"
     assert any(x["reason"] == "Killing" and x["type"] == "Warning" for x in lines)
+    assert lines[-1]["reason"] == "Converged"
 
 
 def test_cli_violation_exits_1_and_draws_its_trace(tmp_path: Path) -> None:
@@ -156,6 +157,7 @@ def test_cli_violation_exits_1_and_draws_its_trace(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1, result.output
     assert "trace for invariant never_too_many_live" in result.stdout
+    assert "Violation           kcheck" in result.stdout  # the last event says why it stopped
     assert "digraph" in dot.read_text()
 
 
@@ -212,3 +214,17 @@ def test_controller_internal_state_runs_as_compiled_and_stays_out_of_the_events(
     assert not [e for e in events if "@" in e.object or "@" in e.message or "@" in e.reason]
     safe, _ = run("replicaset_expectations", seed=0)
     assert safe.result.verdict == HOLDS
+
+
+def test_a_model_without_an_initial_state_is_bad_input(tmp_path: Path) -> None:
+    model = tmp_path / "empty.kdsl"
+    model.write_text(
+        "model empty\nkind A[1] {\n  v: 0..1\n}\n\n"
+        "init {\n  choose a in A {\n    a.v := 1\n  }\n}\n\ninvariant ok: true\n"
+    )
+    result = CliRunner().invoke(main, ["run", str(model)])
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip()
+        == "kcheck: error: model empty has no initial state: its init chooses from nothing"
+    )

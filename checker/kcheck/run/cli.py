@@ -21,7 +21,7 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from kcheck.run.console import EventPrinter, StatusLine, summary
 from kcheck.run.driver import Divergence, Driver, DriverError
 from kcheck.run.events import Event, JsonLines
-from kcheck.run.interpreter import Counters, Interpreter, RunConfig, RunOutcome
+from kcheck.run.interpreter import Counters, Interpreter, NoInitialState, RunConfig, RunOutcome
 from kcheck.run.sim import SimDriver
 
 EXIT_DRIVER = 4
@@ -257,11 +257,14 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
         status = StatusLine(sys.stderr, sys.stderr.isatty(), not o.quiet)
         interpreter = Interpreter(compiled, world, o.config(), sink, counters, status)
         error: str | None = None
+        code = EXIT_DRIVER
         interrupted = False
         try:
             outcome = interpreter.run()
+        except NoInitialState as err:
+            error, code = str(err), 2
         except DriverError as err:
-            error = str(err)
+            error, code = str(err), EXIT_DRIVER
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -270,7 +273,7 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
     if leak:
         click.echo(f"kcheck: warning: {leak}", err=True)
     if error is not None:
-        _fail(error, EXIT_DRIVER)
+        _fail(error, code)
     if interrupted:
         done = "" if leak else "; removed everything the run created"
         click.echo(f"kcheck: interrupted{done}", err=True)

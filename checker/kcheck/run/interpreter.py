@@ -32,6 +32,10 @@ from kcheck.run.schedule import FairScheduler, Instance
 from kcheck.trace import Step, Trace, changed_fields
 
 
+class NoInitialState(Exception):
+    """The model's init blocks give no state to start from: bad input, exit 2."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     seed: int = 0
@@ -157,10 +161,9 @@ class Interpreter:
         started = time.monotonic()
         try:
             failure, limit = self._loop()
-            if failure is not None:
-                self.counters.violations += 1
         finally:
             self.counters.time = self.driver.now()
+        self._announce(failure, limit)
         return RunOutcome(
             self._result(failure, limit, time.monotonic() - started),
             self.counters,
@@ -170,9 +173,30 @@ class Interpreter:
             self._trace(),
         )
 
+    def _announce(self, failure: PropertyResult | None, limit: str | None) -> None:
+        """The run's end as one last event, for the log pipelines reading --log-json."""
+        now, step, name = self.counters.time, len(self.steps) - 1, self.model.name
+        if failure is not None:
+            self.counters.violations += 1
+            why = failure.reason or f"the last state violates {failure.name}"
+            message = f"{failure.kind} {failure.name} violated: {why}"
+            self.sink(Event(now, step, "Warning", "Violation", "kcheck", name, message))
+        elif limit is not None:
+            self.sink(Event(now, step, "Warning", "Stopped", "kcheck", name, f"stopped at {limit}"))
+        else:
+            after = self.counters.converged_after
+            message = (
+                "converged" if after is None else f"converged {after:.2f} s after the last fault"
+            )
+            self.sink(Event(now, step, "Normal", "Converged", "kcheck", name, message))
+
     def _loop(self) -> tuple[PropertyResult | None, str | None]:
         model, driver, cfg, c = self.model, self.driver, self.config, self.counters
         initial = model.initial()
+        if not initial:
+            raise NoInitialState(
+                f"model {model.name} has no initial state: its init chooses from nothing"
+            )
         self.state = initial[self.rng.randrange(len(initial))]
         try:
             driver.start(model, self.state)
