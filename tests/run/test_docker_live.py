@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -119,23 +120,42 @@ def test_broken_variant_is_caught_live_with_a_trace(
     assert "replicaset.scale_up" in (tmp_path / "trace.dot").read_text()
 
 
+def ready_web_pods(driver: DockerDriver, decoded: dict[str, Any]) -> dict[str, str]:
+    """address -> hostname of the ready Web pods of a decoded run_service state."""
+    ips = driver.pod_ips()
+    return {
+        ips[int(oid.split("#")[1])]: f"pod-{oid.split('#')[1]}"
+        for oid, pod in decoded["Pod"].items()
+        if pod["app"] == "Web" and pod["ready"]
+    }
+
+
 def test_service_resolves_through_docker_dns_to_exactly_the_ready_pods(
     client: docker.DockerClient,
 ) -> None:
-    outcome, _, driver = live(client, "run_service", seed=1, settle=60)
+    model = compiled("run_service")
+    driver = DockerDriver(client, resolve(model.layout), new_run_id())
+    during: list[tuple[dict[str, str], dict[str, str]]] = []
+    interpreter: Interpreter
+
+    def after_crash(event: Event) -> None:
+        # right after a real kill: the name already leaves the killed pod out
+        if event.reason == "Killing":
+            decoded = model.layout.decode(interpreter.state)
+            during.append((driver.resolve("service-0"), ready_web_pods(driver, decoded)))
+
+    interpreter = Interpreter(model, driver, RunConfig(seed=1, settle=60), after_crash)
     try:
+        outcome = interpreter.run()
         assert outcome.result.verdict == HOLDS, outcome.result.to_json()["properties"]
         probed = next(p for p in outcome.result.properties if p.name == "services_resolve")
         assert probed.status == HOLDS
-        ips = driver.pod_ips()
-        state = compiled("run_service").layout.decode(outcome.final_state)
-        web = {
-            ips[int(oid.split("#")[1])]: f"pod-{oid.split('#')[1]}"
-            for oid, pod in state["Pod"].items()
-            if pod["app"] == "Web" and pod["ready"]
-        }
+        web = ready_web_pods(driver, model.layout.decode(outcome.final_state))
         assert len(web) == 2
         assert driver.resolve("service-0") == web  # each address answers with its own pod
+        assert len(during) == 1  # the crash budget: one Web pod killed
+        resolved, ready = during[0]
+        assert len(ready) == 1 and resolved == ready
     finally:
         driver.close()
 
