@@ -16,7 +16,7 @@ class FairScheduler:
         self.rng = rng
         self.turn = 0
         # when each action instance was last fired (or first seen enabled)
-        self.last: dict[Instance, int] = {}
+        self.last: dict[Instance, float] = {}
 
     def pick(self, enabled: Sequence[Instance]) -> Instance:
         """The instance to fire among `enabled` (not empty)."""
@@ -26,7 +26,8 @@ class FairScheduler:
         oldest = min(self.last[i] for i in enabled)
         tied = sorted(i for i in enabled if self.last[i] == oldest)
         chosen = tied[self.rng.randrange(len(tied))]
-        self.last[chosen] = self.turn
+        # behind everything that was already waiting this turn, ahead of what comes later
+        self.last[chosen] = self.turn + 0.5
         # an instance that is no longer enabled starts waiting afresh when it is again
         live = set(enabled)
         for inst in [i for i in self.last if i not in live]:
