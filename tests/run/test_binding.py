@@ -91,3 +91,16 @@ def test_a_broken_binding_file_is_an_error(tmp_path: Path) -> None:
         load_config(str(f))
     with pytest.raises(BindingError, match="cannot read"):
         load_config(str(tmp_path / "missing.toml"))
+
+
+def test_cli_refuses_a_bad_binding_before_touching_the_engine(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kcheck.cli import main
+
+    f = tmp_path / "binding.toml"
+    f.write_text('[pod]\nkind = "Pods"\n')
+    model = str(MODELS / "replicaset.kdsl")
+    result = CliRunner().invoke(main, ["run", model, "--driver", "docker", "--binding", str(f)])
+    assert result.exit_code == 2
+    assert result.stderr == "kcheck: error: [pod] kind: the model has no kind `Pods`\n"

@@ -350,7 +350,7 @@ class Interpreter:
             return self._divergence(str(err))
         path = explain(self.model, self.state, seen, self.positions, engine, self.presence)
         if path is None:
-            diff = _describe_difference(self.model, self.state, seen, self.positions)
+            diff = _describe_difference(self.model, self.state, seen)
             return self._divergence(f"observed {diff}: no step of the model explains it")
         for aid, args, t in path:
             requested.pop((aid, args), None)
@@ -425,9 +425,8 @@ class Interpreter:
         )
 
 
-def _describe_difference(
-    model: CompiledModel, s: State, seen: State, positions: frozenset[int]
-) -> str:
+def _describe_difference(model: CompiledModel, s: State, seen: State) -> str:
+    """What the observation changed, as `Pod#1.phase: Running -> Failed`."""
     before, after = model.layout.decode(s), model.layout.decode(seen)
     parts = []
     for path in changed_fields(before, after):
