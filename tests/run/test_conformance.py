@@ -3,6 +3,7 @@ divergence. No engine needed: observations are built by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 from kcheck.lang.frontend import load
@@ -31,9 +32,11 @@ def with_pods(m: CompiledModel, phases: list[str]) -> State:
     return tuple(s)
 
 
-def phase_positions(m: CompiledModel) -> set[int]:
+def phases(m: CompiledModel) -> Callable[[State], tuple[Hashable, ...]]:
+    """A view that shows each pod's phase, as a driver would read it back."""
     pod = m.layout.kind("Pod")
-    return {pod.slot_base(i) + pod.field("phase").offset for i in range(pod.slots)}
+    offsets = [pod.slot_base(i) + pod.field("phase").offset for i in range(pod.slots)]
+    return lambda s: tuple(s[i] for i in offsets)
 
 
 def process_actions(m: CompiledModel) -> list[int]:
@@ -44,7 +47,7 @@ def test_pods_started_by_the_engine_are_explained_by_kubelet_steps() -> None:
     m = model(3)
     before = with_pods(m, ["Pending", "Pending", "Running"])
     seen = with_pods(m, ["Running", "Running", "Running"])
-    path = explain(m, before, seen, phase_positions(m), process_actions(m))
+    path = explain(m, before, phases(m)(seen), phases(m), process_actions(m))
     assert path is not None
     assert [m.actions[aid].label for aid, _, _ in path] == ["kubelet.start", "kubelet.start"]
     assert path[-1][2] == seen
@@ -54,7 +57,7 @@ def test_fifty_pods_starting_at_once_are_explained_without_trying_every_order() 
     m = model(50)
     before = with_pods(m, ["Pending"] * 50)
     seen = with_pods(m, ["Running"] * 50)
-    path = explain(m, before, seen, phase_positions(m), process_actions(m))
+    path = explain(m, before, phases(m)(seen), phases(m), process_actions(m))
     assert path is not None and len(path) == 50
 
 
@@ -62,10 +65,10 @@ def test_a_crash_nobody_injected_is_not_explained() -> None:
     m = model(2)
     before = with_pods(m, ["Running", "Running"])
     seen = with_pods(m, ["Running", "Failed"])  # only the pod_crash fault could do this
-    assert explain(m, before, seen, phase_positions(m), process_actions(m)) is None
+    assert explain(m, before, phases(m)(seen), phases(m), process_actions(m)) is None
 
 
 def test_no_change_needs_no_step() -> None:
     m = model(2)
     s = with_pods(m, ["Pending", "Running"])
-    assert explain(m, s, s, phase_positions(m), process_actions(m)) == []
+    assert explain(m, s, phases(m)(s), phases(m), process_actions(m)) == []

@@ -1,17 +1,20 @@
 """Conformance: an observed change must be a run of steps the model allows. The world moves on
 its own only through the actions of the actors it performs (the model's processes: the
 kubelet's, in Docker); a search over those actions, from the interpreter's last state, looks
-for a state that agrees with the observation on every observed position. The run found becomes
-part of the trace; none means the world diverged from the model."""
+for a state the world would show as it was observed (the driver's `view` of a state: what a
+container can tell, e.g. a pod's phase only as waiting, running or stopped). The run found
+becomes part of the trace; none means the world diverged from the model."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Hashable, Sequence
 
 from kcheck.model.ir import CompiledModel, State, StepError
 
 Path = list[tuple[int, tuple[int, ...], State]]
+View = tuple[Hashable, ...]
+Outcome = tuple[int, tuple[int, ...], State]
 
 MAX_SEARCH = 20_000  # states: a change needing more engine steps than this is not explained
 
@@ -19,23 +22,19 @@ MAX_SEARCH = 20_000  # states: a change needing more engine steps than this is n
 def explain(
     model: CompiledModel,
     start: State,
-    observed: State,
-    positions: Collection[int],
+    seen: View,
+    view: Callable[[State], View],
     engine_actions: Collection[int],
     fixed: Collection[int] = (),
 ) -> Path | None:
-    """A run of engine actions from `start` to a state matching `observed` on `positions`
-    (empty when they already agree), changing none of the `fixed` positions (presence flags:
-    the world does not create or delete model objects), or None."""
-
-    def agrees(s: State) -> bool:
-        return all(s[i] == observed[i] for i in positions)
-
-    if agrees(start):
+    """A run of engine actions from `start` to a state whose view is `seen` (empty when the
+    view of `start` already is), changing none of the `fixed` positions (presence flags: the
+    world does not create or delete model objects), or None."""
+    if view(start) == seen:
         return []
     steps = list(engine_actions)
 
-    def outcomes(s: State) -> list[tuple[int, tuple[int, ...], State]]:
+    def outcomes(s: State) -> list[Outcome]:
         return [
             (aid, args, t)
             for a in steps
@@ -43,7 +42,7 @@ def explain(
             if not isinstance(t, StepError) and all(t[i] == s[i] for i in fixed)
         ]
 
-    greedy = _greedy(outcomes, start, observed, positions)
+    greedy = _greedy(outcomes, start, seen, view)
     if greedy is not None:
         return greedy
     parents: dict[State, tuple[State, int, tuple[int, ...]] | None] = {start: None}
@@ -54,38 +53,38 @@ def explain(
             if t in parents:
                 continue
             parents[t] = (s, aid, args)
-            if agrees(t):
+            if view(t) == seen:
                 return _path(parents, t)
             queue.append(t)
     return None
 
 
+def _wrong(v: Sequence[Hashable], seen: Sequence[Hashable]) -> set[int]:
+    return {i for i, (a, b) in enumerate(zip(v, seen, strict=True)) if a != b}
+
+
 def _greedy(
-    outcomes: Callable[[State], list[tuple[int, tuple[int, ...], State]]],
+    outcomes: Callable[[State], list[Outcome]],
     start: State,
-    observed: State,
-    positions: Collection[int],
+    seen: View,
+    view: Callable[[State], View],
 ) -> Path | None:
     """Engine steps mostly commute (fifty pods starting at once), where breadth-first search
-    would try every order: first follow steps that each bring the state closer to the
-    observation and never undo an agreeing position. Any run found is a valid explanation,
+    would try every order: first follow steps that each bring the view closer to the
+    observation and never undo an agreeing part. Any run found is a valid explanation,
     though not always the shortest."""
-
-    def wrong(s: State) -> set[int]:
-        return {i for i in positions if s[i] != observed[i]}
-
     path: Path = []
-    s, bad = start, wrong(start)
+    s, bad = start, _wrong(view(start), seen)
     while bad:
-        best: tuple[int, tuple[int, ...], State] | None = None
-        for aid, args, t in outcomes(s):
-            now_bad = wrong(t)
-            if now_bad < bad and (best is None or len(now_bad) < len(wrong(best[2]))):
-                best = (aid, args, t)
+        best: tuple[Outcome, set[int]] | None = None
+        for outcome in outcomes(s):
+            now_bad = _wrong(view(outcome[2]), seen)
+            if now_bad < bad and (best is None or len(now_bad) < len(best[1])):
+                best = (outcome, now_bad)
         if best is None:
             return None
-        path.append(best)
-        s, bad = best[2], wrong(best[2])
+        path.append(best[0])
+        s, bad = best[0][2], best[1]
     return path
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,12 +18,11 @@ import docker.errors
 
 from kcheck.model.ir import ActionInfo, CompiledModel, State
 from kcheck.run.binding import Binding
-from kcheck.run.driver import Divergence, DriverError
+from kcheck.run.driver import Divergence, DriverError, View
 from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors
 
 POLL = 0.05  # seconds between looks at the world when nothing is enabled
 PARALLEL_STARTS = 8  # pods the engine may be starting at once, as kubelets on many nodes do
-_EXIT_CODE = re.compile(r"Exited \((\d+)\)")
 
 
 @dataclass
@@ -39,6 +37,7 @@ class _Pod:
 
 class DockerDriver:
     name = "docker"
+    observes = True
 
     def __init__(self, client: docker.DockerClient, binding: Binding, run_id: str) -> None:
         self.client = client
@@ -105,23 +104,39 @@ class DockerDriver:
 
     # -- carrying steps out ------------------------------------------------------------------
 
-    def observed(self) -> frozenset[int]:
-        pod = self.binding.pod
-        out: set[int] = set()
-        for slot in range(pod.kind.slots):
-            base = pod.kind.slot_base(slot)
-            for f in (pod.phase, pod.ready):
-                if f is not None:
-                    out.add(base + f.offset)
-        return frozenset(out)
+    def view(self, s: State) -> View:
+        """What the containers can tell of a state, per pod slot: `waiting`, `running`
+        (`running+ready` when the pod is Ready) or `stopped`; None for a free slot or a phase
+        no container state names."""
+        b = self.binding
+        kind = b.pod.kind
+        out: list[str | None] = []
+        for slot in range(kind.slots):
+            base = kind.slot_base(slot)
+            cls = b.phase_class(s[base + b.pod.phase.offset]) if b.pod.phase else "running"
+            if not s[base] or cls is None:
+                out.append(None)
+            elif cls == "running" and b.pod.ready is not None and s[base + b.pod.ready.offset]:
+                out.append("running+ready")
+            else:
+                out.append(cls)
+        return tuple(out)
+
+    def describe(self, before: View, seen: View) -> str:
+        kind = self.binding.pod.kind.name
+        return ", ".join(
+            f"{kind}#{i} {a} -> {b}"
+            for i, (a, b) in enumerate(zip(before, seen, strict=True))
+            if a != b
+        )
 
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         self._reconcile(before, after, action, args)
 
     def request(
         self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
-    ) -> None:
-        self._reconcile(before, after, action, args, background=True)
+    ) -> bool:
+        return self._reconcile(before, after, action, args, background=True)
 
     def follow(self, state: State) -> None:
         # a container the world stopped must not be started again here: that would hide
@@ -148,10 +163,13 @@ class DockerDriver:
         action: ActionInfo | None,
         args: tuple[int, ...],
         background: bool = False,
-    ) -> None:
+    ) -> bool:
+        """Make the containers follow the step; whether any container was started or
+        stopped (a change the next observation will show)."""
         b = self.binding
         kind = b.pod.kind
         fault = action is not None and action.actor_kind == "fault"
+        acted = False
         with engine_errors():
             for slot in range(kind.slots):
                 base = kind.slot_base(slot)
@@ -182,10 +200,14 @@ class DockerDriver:
                     and self._status(pod) in ("running", "paused")
                 ):
                     self._stop(pod, kill=fault)
+                else:
+                    continue
+                acted = True
             self._nodes(before, after)
             if action is not None:
                 self._partition(action, args, after)
             self._services(after)
+        return acted
 
     def _recreated(self, before: State, after: State, base: int) -> bool:
         """Did the slot's object change identity (deleted and created again in one step)?
@@ -355,20 +377,19 @@ class DockerDriver:
 
     # -- reading the world back --------------------------------------------------------------
 
-    def observe(self, expected: State) -> State:
+    def observe(self, expected: State) -> View:
         b = self.binding
         with engine_errors():
             listed = self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
         by_id = {c["Id"]: c for c in listed}
-        seen = list(expected)
+        seen = list(self.view(expected))
         kind = b.pod.kind
         for slot in range(kind.slots):
-            base = kind.slot_base(slot)
             if not self._collect(slot, wait=False):
                 continue  # still starting: the pod is not running yet
             pod = self.pods.get(slot)
-            if not expected[base] or pod is None:
-                continue
+            if seen[slot] is None or pod is None:
+                continue  # nothing to read: a free slot, an unnamed phase, no container yet
             c = by_id.get(pod.id)
             if c is None or c.get("State") == "removing":
                 raise Divergence(
@@ -377,38 +398,13 @@ class DockerDriver:
             state = str(c.get("State", ""))
             if state == "paused":
                 continue  # its node is down: nothing new is reported
-            running = state == "running"
-            if b.pod.ready is not None:
-                seen[base + b.pod.ready.offset] = int(running)
-            if b.pod.phase is not None:
-                observed = (
-                    "running"
-                    if running
-                    else "stopped"
-                    if state in ("exited", "dead")
-                    else "waiting"
-                )
-                code = _EXIT_CODE.search(str(c.get("Status", "")))
-                seen[base + b.pod.phase.offset] = self._phase(
-                    expected[base + b.pod.phase.offset], observed, int(code.group(1)) if code else 1
-                )
+            if state == "running":
+                seen[slot] = "running+ready" if b.pod.ready is not None else "running"
+            elif state in ("exited", "dead"):
+                seen[slot] = "stopped"
+            else:
+                seen[slot] = "waiting"
         return tuple(seen)
-
-    def _phase(self, current: int, observed: str, exit_code: int) -> int:
-        """The model's phase if the container agrees with it, else the member that names what
-        the container does (Failed or Succeeded by exit code, when the enum has them)."""
-        b = self.binding
-        if b.phase_class(current) in (observed, None):
-            return current
-        members = [m.lower() for m in b.pod.phase_members]
-        if observed == "stopped":
-            for name in ("succeeded" if exit_code == 0 else "failed", "failed", "gone"):
-                if name in members:
-                    return members.index(name)
-        for i in range(len(members)):
-            if b.phase_class(i) == observed:
-                return i
-        return current
 
     # -- checking for real -------------------------------------------------------------------
 

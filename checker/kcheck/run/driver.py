@@ -3,9 +3,12 @@ state, tell the time. Two implementations: sim.SimDriver and docker_driver.Docke
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Hashable
+from typing import Protocol, TypeAlias
 
 from kcheck.model.ir import ActionInfo, CompiledModel, State
+
+View: TypeAlias = tuple[Hashable, ...]  # what the world can show of a state (see `view`)
 
 
 class DriverError(Exception):
@@ -27,25 +30,33 @@ class Driver(Protocol):
     def now(self) -> float:
         """Seconds since start (simulated with the sim driver)."""
 
-    def observed(self) -> frozenset[int]:
-        """The state positions read back from the world; the rest lives in the interpreter's
-        own store (the apiserver role)."""
+    observes: bool  # the world changes on its own and is read back (not the simulator)
+
+    def view(self, s: State) -> View:
+        """What the world would show of model state `s`; the rest of a state lives in the
+        interpreter's own store (the apiserver role)."""
+
+    def describe(self, before: View, seen: View) -> str:
+        """The difference between two views, for a divergence message."""
 
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         """Make the world follow the step `before` -> `after`; returns once it has."""
 
     def request(
         self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
-    ) -> None:
+    ) -> bool:
         """Ask the world to take a step it performs itself (the kubelet starting a pod); it
-        may return before the world has: the step is committed once it is observed."""
+        may return before the world has, and the step is committed once it is observed.
+        False when the world has nothing to do for it (a pod rejected before it ever ran):
+        then the interpreter commits the step itself."""
 
     def follow(self, state: State) -> None:
         """After a step the world took itself (observed): bring in line what derives from
         it, such as the pods a service name resolves to; never redo the step."""
 
-    def observe(self, expected: State) -> State:
-        """The world now, as a model state: `expected` with the observed positions replaced."""
+    def observe(self, expected: State) -> View:
+        """The world now, as a view; where it tells nothing (a paused container), the view of
+        `expected`."""
 
     def pause(self) -> None:
         """Let time pass when nothing is enabled."""

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kcheck.model.ir import CompiledModel, State, StepError
-from kcheck.report.text import lookup, show_value
 from kcheck.result import (
     HOLDS,
     INCONCLUSIVE,
@@ -29,7 +28,7 @@ from kcheck.run.convergence import Monitor
 from kcheck.run.driver import Divergence, Driver
 from kcheck.run.events import Event, step_events
 from kcheck.run.schedule import FairScheduler, Instance
-from kcheck.trace import Step, Trace, changed_fields
+from kcheck.trace import Step, Trace
 
 
 class NoInitialState(Exception):
@@ -104,7 +103,6 @@ class Interpreter:
         self.steps: list[Step] = []
         self.state: State = ()
         self.enabled_since: dict[Instance, float] = {}
-        self.positions: frozenset[int] = frozenset()
         self.probed = False  # the world was checked for real at the end (services resolve)
         self.presence: frozenset[int] = frozenset()  # every object's presence flag
 
@@ -202,7 +200,6 @@ class Interpreter:
             driver.start(model, self.state)
         except Divergence as err:
             return self._divergence(str(err)), None
-        self.positions = driver.observed()
         self.presence = frozenset(
             k.slot_base(i) for k in model.layout.kinds for i in range(k.slots)
         )
@@ -224,7 +221,7 @@ class Interpreter:
         faults = [a.id for a in model.actions if a.actor_kind == "fault"]
         others = [a.id for a in model.actions if a.actor_kind != "fault"]
         engine = (
-            [a.id for a in model.actions if a.actor_kind == "process"] if self.positions else []
+            [a.id for a in model.actions if a.actor_kind == "process"] if driver.observes else []
         )
         requested: dict[Instance, float] = {}  # engine steps asked of the world, not yet seen
         next_fault = cfg.fault_after + self.rng.expovariate(1 / cfg.fault_every)
@@ -232,7 +229,7 @@ class Interpreter:
             now = driver.now()
             c.time = now
             self.progress(c)
-            if self.positions and (bad := self._observe(engine, requested)) is not None:
+            if driver.observes and (bad := self._observe(engine, requested)) is not None:
                 return bad, None
             s = self.state
             enabled = self._enabled(others, s, now)
@@ -270,7 +267,7 @@ class Interpreter:
     ) -> tuple[PropertyResult | None, str | None] | None:
         """After the fault phase: the end of the run if it converged or missed a deadline."""
         # only a simulated world stays still for sure when the model has nothing to do
-        quiet = at_rest and not self.positions
+        quiet = at_rest and not self.driver.observes
         m = self.monitor
         if m.all_met(now, quiet) and (
             quiet or m.obligations or now - m.last_fault >= self.config.settle
@@ -302,18 +299,19 @@ class Interpreter:
         if (
             aid in engine
             and all(s[i] == t[i] for i in self.presence)
-            and any(s[i] != t[i] for i in self.positions)
+            and self.driver.view(s) != self.driver.view(t)
         ):
             # the world performs this step itself (the kubelet starting a pod); steps that
             # create or delete objects are the store's, and the interpreter commits them
-            requested[(aid, args)] = self.driver.now()
             try:
-                self.driver.request(s, t, self.model.actions[aid], args)
+                performs = self.driver.request(s, t, self.model.actions[aid], args)
             except Divergence as err:
                 return self._divergence(str(err))
-            self.driver.step_done()
-            return None
-        if (bad := self._apply(s, t, aid, args)) is not None:
+            if performs:
+                requested[(aid, args)] = self.driver.now()
+                self.driver.step_done()
+                return None
+        elif (bad := self._apply(s, t, aid, args)) is not None:
             return bad
         if (bad := self._commit(aid, args, t)) is not None:
             return bad
@@ -348,9 +346,9 @@ class Interpreter:
             seen = self.driver.observe(self.state)
         except Divergence as err:
             return self._divergence(str(err))
-        path = explain(self.model, self.state, seen, self.positions, engine, self.presence)
+        path = explain(self.model, self.state, seen, self.driver.view, engine, self.presence)
         if path is None:
-            diff = _describe_difference(self.model, self.state, seen)
+            diff = self.driver.describe(self.driver.view(self.state), seen)
             return self._divergence(f"observed {diff}: no step of the model explains it")
         for aid, args, t in path:
             requested.pop((aid, args), None)
@@ -423,17 +421,3 @@ class Interpreter:
         return CheckResult(
             self.model.name, f"run:{self.driver.name}", stats, props, False, limit, notes
         )
-
-
-def _describe_difference(model: CompiledModel, s: State, seen: State) -> str:
-    """What the observation changed, as `Pod#1.phase: Running -> Failed`."""
-    before, after = model.layout.decode(s), model.layout.decode(seen)
-    parts = []
-    for path in changed_fields(before, after):
-        if path.endswith((" created", " deleted")):
-            parts.append(path)
-        else:
-            parts.append(
-                f"{path}: {show_value(lookup(before, path))} -> {show_value(lookup(after, path))}"
-            )
-    return ", ".join(parts) or "a change"

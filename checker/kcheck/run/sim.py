@@ -4,10 +4,12 @@ kubelet's and the faults' included, is fired by the interpreter; the world is th
 from __future__ import annotations
 
 from kcheck.model.ir import ActionInfo, CompiledModel, State
+from kcheck.run.driver import View
 
 
 class SimDriver:
     name = "sim"
+    observes = False
 
     def __init__(self, tick: float = 0.1) -> None:
         self.tick = tick  # simulated seconds per step
@@ -19,22 +21,25 @@ class SimDriver:
     def now(self) -> float:
         return self.clock
 
-    def observed(self) -> frozenset[int]:
-        return frozenset()
+    def view(self, s: State) -> View:
+        return ()  # the state is the world: nothing to read back
+
+    def describe(self, before: View, seen: View) -> str:
+        return ""
 
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         pass  # the state is the world
 
     def request(
         self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
-    ) -> None:
-        pass  # never called: the simulated world observes nothing of its own
+    ) -> bool:
+        return False  # never called: the simulated world does nothing of its own
 
     def follow(self, state: State) -> None:
         pass
 
-    def observe(self, expected: State) -> State:
-        return expected
+    def observe(self, expected: State) -> View:
+        return ()
 
     def pause(self) -> None:
         self.clock += self.tick
