@@ -10,6 +10,12 @@ The subset: ints, bools, enums, kinds with int/enum/bool fields and optional ref
 defs, count/forall/exists/sum/min/max, `in` over set literals, create/delete/choose/for/if/assign/
 `:= any`/let, controller/process/fault actions with for/where/when, fault budgets, a scheduler's
 bind step (filters, weighted scores, ties explored). Anything else raises NotImplementedError.
+
+Controllers' memory (spec/faults.md), written from the spec, not from the compiler: a state also
+has `caches` ((controller, kind) -> slot -> fields: what the controller last saw) and `flight`
+((actor, action) -> key -> {"step": next segment, locals}), where the key is the binder's slot
+or None. While an action of a controller with caches runs, reads of a cached kind go to a view
+of the state in which that kind is the cache.
 """
 
 from __future__ import annotations
@@ -40,12 +46,21 @@ RState = dict[str, Any]
 
 
 def _freeze(st: RState) -> Any:
+    def objs_key(objs: dict[Any, dict[str, Any]]) -> Any:
+        return tuple((slot, tuple(sorted(obj.items()))) for slot, obj in sorted(objs.items()))
+
     return (
         tuple(sorted(st["vars"].items())),
         tuple(sorted(st["budgets"].items())),
+        tuple((k, objs_key(objs)) for k, objs in sorted(st["kinds"].items())),
+        tuple((key, objs_key(c)) for key, c in sorted(st["caches"].items())),
         tuple(
-            (k, tuple((slot, tuple(sorted(obj.items()))) for slot, obj in sorted(objs.items())))
-            for k, objs in sorted(st["kinds"].items())
+            (
+                key,
+                tuple((str(k), tuple(sorted(v.items()))) for k, v in sorted(keys.items(), key=str)),
+            )
+            for key, keys in sorted(st["flight"].items())
+            if keys
         ),
     )
 
@@ -63,6 +78,29 @@ class Interpreter:
     def __init__(self, sym: Symbols) -> None:
         self.sym = sym
         self.faults = [a for a in sym.actors if isinstance(a, ast.Fault)]
+        # (controller, kind) -> "stale" or "coalesced"
+        self.watch: dict[tuple[str, str], str] = {
+            (a.name, w.kind): "stale" if w.stale else "coalesced"
+            for a in sym.actors
+            if isinstance(a, ast.Controller)
+            for w in a.watches
+            if w.stale or w.coalesced
+        }
+        self.reading: str | None = None  # the controller whose caches reads go through
+
+    # ---- controllers' caches
+    def rd(self, st: RState | None) -> RState | None:
+        """The state as the running action reads it: cached kinds replaced by its caches."""
+        if st is None or self.reading is None:
+            return st
+        kinds = dict(st["kinds"])
+        for (x, k), _ in self.watch.items():
+            if x == self.reading:
+                kinds[k] = st["caches"][(x, k)]
+        return {**st, "kinds": kinds, "view": True}
+
+    def cached(self, kind: str) -> bool:
+        return self.reading is not None and (self.reading, kind) in self.watch
 
     # ---- values
     def default(self, ty: Type, expr: ast.Expr | None) -> Any:
@@ -104,7 +142,7 @@ class Interpreter:
             raise RefError("none")
         objs = st["kinds"][kind]
         if slot not in objs:
-            raise RefError("dead")
+            raise RefError("uncached" if st.get("view") and self.cached(kind) else "dead")
         return objs[slot]
 
     def kind_of_ref(self, e: ast.Expr, env: dict[str, Any], st: RState | None) -> str:
@@ -131,8 +169,9 @@ class Interpreter:
         e = d.expr
         if isinstance(e, ast.Name) and e.id not in env:
             if e.id in self.sym.kinds:
-                assert st is not None
-                return [(slot, e.id) for slot in sorted(st["kinds"][e.id])]
+                view = self.rd(st) if st is not None and not st.get("view") else st
+                assert view is not None
+                return [(slot, e.id) for slot in sorted(view["kinds"][e.id])]
             if e.id in self.sym.enums:
                 return [(m, None) for m in self.sym.enums[e.id]]
         raise NotImplementedError("set domains")
@@ -173,6 +212,8 @@ class Interpreter:
         return go(0, env)
 
     def eval(self, e: ast.Expr, env: dict[str, Any], st: RState | None) -> Any:
+        if st is not None and self.reading is not None and not st.get("view"):
+            st = self.rd(st)
         ev = self.eval
         match e:
             case ast.IntLit(value=v):
@@ -298,13 +339,16 @@ class Interpreter:
             st["vars"][lv.parts[0]] = self.check_store(ty, value)
             return
         slot, kind = env[lv.parts[0]]
-        target = self.obj(st, kind, slot)
-        for part in lv.parts[1:-1]:
+        view = self.rd(st)
+        assert view is not None
+        for part in lv.parts[1:-1]:  # the path is read (through caches), the last hop written
             fi = self.sym.kinds[kind].field(part)
             assert fi is not None and isinstance(fi.type, TRef)
+            slot = self.obj(view, kind, slot)[part]
             kind = fi.type.kind
-            target = self.obj(st, kind, target[part])
-        target[lv.parts[-1]] = self.check_store(ty, value)
+        if self.reading is not None and slot is not None and slot not in st["kinds"][kind]:
+            return  # a stale controller writes to an object already gone: NotFound
+        self.obj(st, kind, slot)[lv.parts[-1]] = self.check_store(ty, value)
 
     def create(self, c: ast.Create, env: dict[str, Any], st: RState) -> int:
         info = self.sym.kinds[c.kind]
@@ -316,7 +360,14 @@ class Interpreter:
             else:
                 values[f.name] = self.default(f.type, f.default)
         objs = st["kinds"][c.kind]
-        free = [i for i in range(info.size) if i not in objs]
+        held = set()  # slots a cache remembers, as an object or a cached reference's target
+        for (_, k), cache in st["caches"].items():
+            if k == c.kind:
+                held |= set(cache)
+            for f in self.sym.kinds[k].fields:
+                if isinstance(f.type, TRef) and f.type.kind == c.kind:
+                    held |= {o[f.name] for o in cache.values() if o[f.name] is not None}
+        free = [i for i in range(info.size) if i not in objs and i not in held]
         if not free:
             raise RefError("no-free-slot")
         slot = free[0]
@@ -326,7 +377,17 @@ class Interpreter:
         return slot
 
     def delete(self, kind: str, slot: int, st: RState) -> None:
+        if self.reading is not None and slot not in st["kinds"][kind]:
+            return  # already gone: NotFound
         del st["kinds"][kind][slot]
+        # in-flight work on the object ends; in-flight locals naming it become none
+        for (actor, aname), keys in st["flight"].items():
+            if self.split_kind(actor, aname) == kind:
+                keys.pop(slot, None)
+            for locals_ in keys.values():
+                for n, v in list(locals_.items()):
+                    if n != "step" and self.local_kind(actor, aname, n) == kind and v == slot:
+                        locals_[n] = None
         for name, v in self.sym.vars.items():
             if isinstance(v.type, TRef) and v.type.kind == kind and st["vars"][name] == slot:
                 if not v.type.optional:
@@ -394,9 +455,11 @@ class Interpreter:
             case ast.For(binders=bs, where=w, body=body):
                 items = self.bindings(bs, w, env, st)
                 for e2 in items:
-                    # an object deleted earlier in the loop is skipped
+                    # an object deleted earlier in the loop is skipped (as the reader sees it)
+                    view = self.rd(st)
+                    assert view is not None
                     if any(
-                        k is not None and v not in st["kinds"][k]
+                        k is not None and v not in view["kinds"][k]
                         for name, (v, k) in e2.items()
                         if name not in env
                     ):
@@ -418,7 +481,82 @@ class Interpreter:
                 for _, st2 in self.block(branch, env, st):
                     out.extend(self.block(rest, env, st2))
                 return out
+            case ast.Restart(controller=x):
+                self.restart(x, st)
+                return self.block(rest, env, st)
         raise NotImplementedError(type(first).__name__)
+
+    def restart(self, x: str, st: RState) -> None:
+        for (c, k), mode in self.watch.items():
+            if c == x:
+                st["caches"][(c, k)] = copy.deepcopy(st["kinds"][k]) if mode == "stale" else {}
+        for (actor, _), keys in st["flight"].items():
+            if actor == x:
+                keys.clear()
+
+    # ---- actions split by `step`
+    def segments(self, a: ast.Action) -> list[tuple[ast.Stmt, ...]]:
+        out: list[list[ast.Stmt]] = [[]]
+        for st in a.body.stmts:
+            if isinstance(st, ast.Step):
+                out.append([])
+            else:
+                out[-1].append(st)
+        return [tuple(x) for x in out]
+
+    def action_of(self, actor: str, aname: str) -> ast.Action:
+        for a in self.sym.actors:
+            if a.name == actor:
+                for act in a.actions:
+                    if act.name == aname:
+                        return act
+        raise KeyError((actor, aname))
+
+    def split_kind(self, actor: str, aname: str) -> str | None:
+        a = self.action_of(actor, aname)
+        if not a.binders:
+            return None
+        d = a.binders[0].domain
+        assert isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
+        return d.expr.id
+
+    def local_kind(self, actor: str, aname: str, name: str) -> str | None:
+        """The kind a `let` of a split action points into, when it is a reference."""
+        a = self.action_of(actor, aname)
+        env: dict[str, Any] = {}
+        if a.binders:
+            env[a.binders[0].name] = (0, self.split_kind(actor, aname))
+        for st in a.body.stmts:
+            if isinstance(st, ast.Let) and st.name == name:
+                if isinstance(st.value, ast.Create):
+                    return st.value.kind
+                try:
+                    return self.kind_of_ref(st.value, env, None)
+                except (AssertionError, KeyError, NotImplementedError, AttributeError):
+                    return None
+        return None
+
+    def needed_after(self, segs: list[tuple[ast.Stmt, ...]], i: int) -> set[str]:
+        """Names read in the segments after segment i."""
+        names: set[str] = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, tuple):
+                for x in node:
+                    walk(x)
+                return
+            if not hasattr(node, "__dataclass_fields__"):
+                return
+            if isinstance(node, ast.Name):
+                names.add(node.id)
+            if isinstance(node, ast.LValue):
+                names.add(node.parts[0])
+            for f in node.__dataclass_fields__:
+                if not f.endswith("span"):
+                    walk(getattr(node, f))
+
+        walk(tuple(segs[i + 1 :]))
+        return names
 
     # ---- the transition relation
     def initial(self) -> list[RState]:
@@ -429,15 +567,27 @@ class Interpreter:
             },
             "budgets": {f.name: 0 for f in self.faults},
             "kinds": {k: {} for k in self.sym.kinds},
+            "caches": {key: {} for key in self.watch},
+            "flight": {},
         }
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
-        return [s for _, s in self.block(stmts, {}, st)]
+        out = [s for _, s in self.block(stmts, {}, st)]
+        for s in out:  # stale informers have synced before controllers start
+            for (x, k), mode in self.watch.items():
+                if mode == "stale":
+                    s["caches"][(x, k)] = copy.deepcopy(s["kinds"][k])
+        return out
 
     def steps(self, st: RState) -> tuple[list[RState], set[str]]:
         """Every successor of `st`, and the codes of the steps that failed. An action instance
         whose step fails contributes no successor."""
         out: list[RState] = []
         errors: set[str] = set()
+        for (x, k), mode in self.watch.items():  # informers catching up
+            if mode == "stale" and st["caches"][(x, k)] != st["kinds"][k]:
+                st2 = copy.deepcopy(st)
+                st2["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
+                out.append(st2)
         for actor in self.sym.actors:
             if isinstance(actor, ast.Scheduler):
                 try:
@@ -447,25 +597,125 @@ class Interpreter:
             budget = None
             if isinstance(actor, ast.Fault):
                 budget = int(self.eval(actor.budget, {}, None))
-            for a in actor.actions:
+            has_cache = any(x == actor.name for x, _ in self.watch)
+            self.reading = actor.name if has_cache else None
+            try:
+                for a in actor.actions:
+                    out.extend(self.action_steps(actor, a, budget, st, errors))
+            finally:
+                self.reading = None
+        return out, errors
+
+    def action_steps(
+        self, actor: ast.Actor, a: ast.Action, budget: int | None, st: RState, errors: set[str]
+    ) -> list[RState]:
+        out: list[RState] = []
+        segs = self.segments(a)
+        key_of = self.split_kind(actor.name, a.name) is not None
+        flight = st["flight"].get((actor.name, a.name))
+        # later segments: resume what is in flight
+        if flight is not None:
+            for key, locals_ in sorted(flight.items(), key=lambda kv: (kv[0] is None, kv[0])):
+                i = locals_["step"]
+                env: dict[str, Any] = {}
+                if key_of:
+                    env[a.binders[0].name] = (key, self.split_kind(actor.name, a.name))
                 try:
-                    instances = list(self.lazy_bindings(a.binders, a.where, {}, st))
+                    for n, v in locals_.items():
+                        if n == "step":
+                            continue
+                        lk = self.local_kind(actor.name, a.name, n)
+                        if lk is not None and v is None:
+                            raise RefError("none")  # deleted while in flight
+                        env[n] = (v, lk)
+                    st2 = copy.deepcopy(st)
+                    out.extend(self.finish(actor, a, segs, i, key, env, st2))
                 except RefError as err:
                     errors.add(err.code)
+        # handlers: one instance per object whose cached copy is out of date
+        if a.handler:
+            kind = self.split_kind(actor.name, a.name)
+            assert kind is not None
+            cache = st["caches"][(actor.name, kind)]
+            for slot in range(self.sym.kinds[kind].size):
+                if cache.get(slot) == st["kinds"][kind].get(slot):
                     continue
-                for env in instances:
-                    try:
-                        if a.when is not None and not self.eval(a.when, env, st):
-                            continue
-                        if budget is not None and st["budgets"][actor.name] >= budget:
-                            continue
-                        st2 = copy.deepcopy(st)
-                        if budget is not None:
-                            st2["budgets"][actor.name] += 1
-                        out.extend(s for _, s in self.block(a.body.stmts, env, st2))
-                    except RefError as err:
-                        errors.add(err.code)
-        return out, errors
+                st2 = copy.deepcopy(st)
+                c2 = st2["caches"][(actor.name, kind)]
+                if slot in st2["kinds"][kind]:
+                    c2[slot] = copy.deepcopy(st2["kinds"][kind][slot])
+                else:
+                    c2.pop(slot, None)
+                try:
+                    env = {a.binders[0].name: (slot, kind)}
+                    out.extend(s for _, s in self.block(a.body.stmts, env, st2))
+                except RefError as err:
+                    errors.add(err.code)
+            return out
+        # the first segment (the whole body when there is no `step`)
+        try:
+            instances = list(self.lazy_bindings(a.binders, a.where, {}, st))
+        except RefError as err:
+            errors.add(err.code)
+            return out
+        for env in instances:
+            try:
+                if self.busy(actor.name, a, env, st):
+                    continue
+                if a.when is not None and not self.eval(a.when, env, st):
+                    continue
+                if budget is not None and st["budgets"][actor.name] >= budget:
+                    continue
+                st2 = copy.deepcopy(st)
+                if budget is not None:
+                    st2["budgets"][actor.name] += 1
+                key = env[a.binders[0].name][0] if len(segs) > 1 and key_of else None
+                out.extend(self.finish(actor, a, segs, 0, key, env, st2))
+            except RefError as err:
+                errors.add(err.code)
+        return out
+
+    def busy(self, actor: str, a: ast.Action, env: dict[str, Any], st: RState) -> bool:
+        """Whether an action of the actor is in flight on an object this instance binds (or
+        an action without a binder is in flight at all)."""
+        for (x, aname), keys in st["flight"].items():
+            if x != actor or not keys:
+                continue
+            kind = self.split_kind(x, aname)
+            if kind is None:
+                return True
+            for b in a.binders:
+                v, k = env[b.name]
+                if k == kind and v in keys:
+                    return True
+        return False
+
+    def finish(
+        self,
+        actor: ast.Actor,
+        a: ast.Action,
+        segs: list[tuple[ast.Stmt, ...]],
+        i: int,
+        key: Any,
+        env: dict[str, Any],
+        st: RState,
+    ) -> list[RState]:
+        """Run segment i; record where the action stands after it."""
+        out = []
+        for env2, st2 in self.block(segs[i], env, st):
+            if len(segs) > 1:
+                keys = st2["flight"].setdefault((actor.name, a.name), {})
+                keys.pop(key, None)
+                kind = self.split_kind(actor.name, a.name)
+                alive = kind is None or key in st2["kinds"][kind]
+                if i + 1 < len(segs) and alive:
+                    later = self.needed_after(segs, i)
+                    binder = a.binders[0].name if a.binders else None
+                    keys[key] = {"step": i + 1} | {
+                        n: v for n, (v, _) in env2.items() if n in later and n != binder
+                    }
+            out.append(st2)
+        return out
 
     def schedule(self, s: ast.Scheduler, st: RState) -> list[RState]:
         pod_info = self.sym.kinds[s.pod_kind]
@@ -520,7 +770,26 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
             return -1 if v is None else int(v)
         return int(v)
 
+    flight: dict[str, Any] = {}  # hidden cell name prefix -> key -> locals
+    for (actor, aname), keys in st["flight"].items():
+        flight[f"{actor}:{aname}"] = keys
+
+    def local(group: str, key: Any, cell: str, ty: Type) -> int:
+        entry = flight.get(group, {}).get(key)
+        if entry is None:
+            return -1 if isinstance(ty, TRef) else 0
+        if cell == "step":
+            return int(entry["step"])
+        v = entry.get(cell)
+        if v is None and cell not in entry:
+            return -1 if isinstance(ty, TRef) else 0
+        return enc(ty, v)
+
     for var in layout.vars:
+        if "@" in var.name:
+            group, cell = var.name.split("@")
+            out[var.index] = local(group, None, cell, var.type)
+            continue
         out[var.index] = enc(var.type, st["vars"][var.name])
     for b in layout.budgets:
         out[b.index] = st["budgets"][b.fault]
@@ -529,7 +798,20 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
             base = k.slot_base(slot)
             out[base] = 1
             for f in k.fields:
-                out[base + f.offset] = enc(f.type, obj[f.name])
+                if "@" not in f.name:
+                    out[base + f.offset] = enc(f.type, obj[f.name])
+                elif ":" in f.name:  # a split action's cell, kept with the object
+                    group, cell = f.name.split("@")
+                    out[base + f.offset] = local(group, slot, cell, f.type)
+        for (x, kind), cache in st["caches"].items():
+            if kind != k.name:
+                continue
+            for slot, obj in cache.items():
+                base = k.slot_base(slot)
+                out[base + k.field(f"@{x}").offset] = 1
+                for name, v in obj.items():
+                    f = k.field(f"{name}@{x}")
+                    out[base + f.offset] = enc(f.type, v)
     return tuple(out)
 
 

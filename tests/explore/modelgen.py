@@ -408,14 +408,17 @@ def models(draw: st.DrawFn, controller_state: bool = False) -> str:
                 header += f" where {g.bool_expr(L, 1)}"
         if draw(st.booleans()):
             header += f" when {g.bool_expr(L, 2)}"
-        body = g.stmts(L, _rich(draw, 1, 3), last_may_delete=True)
+        body = g.stmts(L, _rich(draw, 1, 4 if controller_state else 3), last_may_delete=True)
         head = f"fault x{i} budget {budgets[i]}" if actor == "fault" else f"{actor} x{i}"
         if controller_state and actor != "fault":
             if len(body) >= 2 and draw(st.booleans()):
-                body.insert(draw(st.integers(1, len(body) - 1)), "step")
-            if actor == "controller" and draw(st.booleans()):
+                # one or two `step`s, never first, last or adjacent
+                cuts = draw(st.sets(st.integers(1, len(body) - 1), min_size=1, max_size=2))
+                for cut in sorted(cuts, reverse=True):
+                    body.insert(cut, "step")
+            if actor == "controller" and draw(st.integers(0, 3)) > 0:
                 k = draw(st.sampled_from(w.kinds))
-                if draw(st.booleans()):
+                if draw(st.integers(0, 4)) < 3:
                     head += f" watches {k.name} stale"
                 else:  # a coalesced watch and its handler
                     head += f" watches {k.name} coalesced"

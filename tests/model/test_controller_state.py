@@ -18,7 +18,8 @@ from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import VIOLATED
 from tests.explore.modelgen import models
-from tests.explore.test_reference_agreement import assert_replays
+from tests.explore.test_reference_agreement import assert_replays, compiled_reachable
+from tests.reference import enumerate_reachable
 
 
 def compiled(text: str, symmetry: bool = False) -> CompiledModel:
@@ -168,6 +169,40 @@ def test_a_split_action_runs_as_labelled_steps_and_carries_its_locals() -> None:
     (done,) = labels["c.roll:2"]
     d = m.layout.decode(done)
     assert d["D"]["D#0"]["seen"] == 1 and "c:roll" not in d
+
+
+def test_a_local_lives_exactly_as_long_as_a_later_step_needs_it() -> None:
+    m = compiled(
+        """
+        model three
+        var x: 0..3 = 0
+        var y: 0..3 = 0
+        controller c {
+          action a when x == 0 {
+            let u = 1
+            x := 1
+            step
+            let v = u + 1
+            x := 2
+            step
+            y := v
+          }
+        }
+        invariant ok: true
+        """
+    )
+    assert [a.label for a in m.actions] == ["c.a", "c.a:2", "c.a:3"]
+    seen = []
+    (s,) = m.initial()
+    for label in ("c.a", "c.a:2", "c.a:3"):
+        (s,) = steps_by_label(m, s)[label]
+        seen.append(m.layout.decode(s).get("c:a"))
+    assert seen == [
+        {"c:a#-": {"next_step": 2, "u": 1, "v": 0}},  # u is read by the second step
+        {"c:a#-": {"next_step": 3, "u": 0, "v": 2}},  # only v is still needed
+        None,
+    ]
+    assert m.layout.decode(s)["y"] == 2
 
 
 def test_restart_drops_what_was_in_flight() -> None:
@@ -363,3 +398,21 @@ def test_symmetry_keeps_verdicts_with_caches_steps_and_restarts(text: str) -> No
     assert any(p.kind == "bound" for p in off.properties) == any(
         p.kind == "bound" for p in on.properties
     )
+
+
+@SETTINGS
+@given(models(controller_state=True))
+def test_compiled_caches_steps_and_restarts_agree_with_the_reference(text: str) -> None:
+    """The reference interpreter implements spec/faults.md on its own (tests/reference.py):
+    both must reach exactly the same states."""
+    note(text)
+    checked = check_source(Source("generated.kdsl", text))
+    plain = compile_model(checked.symbols, symmetry=False)
+    ref = enumerate_reachable(checked.symbols, plain.layout)
+    assert not ref.truncated
+    reach, errored = compiled_reachable(plain)
+    step_errors = {e for e in ref.errors if not e.startswith("invariant:")}
+    assert bool(step_errors) == errored, (ref.errors, errored)
+    if ref.errors:
+        return  # step errors cut states off in an order-dependent way
+    assert reach == ref.states

@@ -45,10 +45,17 @@ def _lark() -> Lark:
 ACTION_NAME_WORDS = frozenset({"restart"})
 
 
+# Keywords that stay free as names everywhere: `on` only ever follows an action's name, where
+# no name can stand, so `kind Light { on: bool }` keeps its meaning.
+CONTEXTUAL_WORDS = frozenset({"on"})
+
+
 @functools.cache
 def reserved_words() -> frozenset[str]:
-    """Every keyword of the grammar: the string terminals that look like names."""
-    return frozenset(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"', grammar_text()))
+    """Every keyword of the grammar (the string terminals that look like names), except the
+    contextual ones."""
+    words = frozenset(re.findall(r'"([A-Za-z_][A-Za-z0-9_]*)"', grammar_text()))
+    return words - CONTEXTUAL_WORDS
 
 
 def _reserved_name(tree: Tree[Token]) -> Token | None:

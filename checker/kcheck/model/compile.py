@@ -758,8 +758,13 @@ class Compiler:
 
         match first:
             case ast.Assign(target=t, value=v):
-                idx, ty, what, live = self._lvalue(t, env, ctx)
                 value = self.expr(v, env, sv, ctx)
+                if self.view and len(t.parts) > 1:
+                    # the value is read even when the write lands on an object already gone
+                    tmp = g.fresh("val")
+                    g.emit(f"{tmp} = {value}")
+                    value = tmp
+                idx, ty, what, live = self._lvalue(t, env, ctx)
                 with self._if_live(live, sv):
                     self._store(idx, ty, value, what, ctx, first.span.line)
                 then(env, ctx)
@@ -1087,7 +1092,7 @@ class Compiler:
                     guard.append(twin)
             if sp is not None:
                 guard.append(f"s[{self._split_index(sp, '@step', env)}] == {segment}")
-            if segment == 0:
+            if segment == 0 and not a.handler:  # handlers only hear news, like informers
                 guard += self._not_busy(actor.name, a, env)
             if a.when is not None and segment == 0:
                 args_now = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
