@@ -94,7 +94,7 @@ def bmc(
             break
         instances = enc.instances(cur)
         nxt = enc.fresh_state(f"s{k + 1}")
-        step, fail = transition(instances, nxt)
+        step, fail = transition(instances, cur, nxt, f"s{k}")
         if bound is None and not z3.is_false(fail):
             answer, m = check(solver, fail, deadline)
             if answer == "sat":

@@ -95,6 +95,8 @@ class Encoder:
         self.var_index = {v.name: v for v in self.layout.vars}
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.fails: list[Term] = []
+        # def calls with constant arguments, per state (held, so that its id stays its own)
+        self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Term, Term]]]] = {}
         self._refuse_up_front()
         # With symbolic params each `param` is one Z3 constant, the same in every state.
         self.params: dict[str, Term] = {}
@@ -124,11 +126,16 @@ class Encoder:
         return st[k.slot_base(slot)] == 1
 
     def _alive(self, st: tuple[Term, ...], k: KindLayout, slot: Term) -> Term:
+        if z3.is_int_value(slot):  # a binder's value: no case split (it keeps terms small)
+            i = slot.as_long()
+            return self._present(st, k, i) if 0 <= i < k.slots else FALSE
         return _or([_and(slot == i, self._present(st, k, i)) for i in range(k.slots)])
 
     def _read(self, st: tuple[Term, ...], k: KindLayout, slot: Term, offset: int) -> Term:
         if k.slots == 0:
             return z3.IntVal(0)
+        if z3.is_int_value(slot) and 0 <= slot.as_long() < k.slots:
+            return st[k.slot_base(slot.as_long()) + offset]
         out = st[k.slot_base(k.slots - 1) + offset]
         for i in range(k.slots - 2, -1, -1):
             out = _ite(slot == i, st[k.slot_base(i) + offset], out)
@@ -314,6 +321,13 @@ class Encoder:
         vals = [self.expr(a, env, st) for a in args]
         err = _or([ve for _, ve in vals])
         if fn in self.sym.defs:
+            # A call with constant arguments on the same state is the same term: the scheduler
+            # asks `used(n)` for every pod and node; computed once per state and arguments.
+            key = (fn, tuple(v.as_long() if z3.is_int_value(v) else None for v, _ in vals))
+            memo = self._calls.get(id(st))
+            if None not in key[1] and memo is not None and memo[0] is st and key in memo[1]:
+                bv, be = memo[1][key]
+                return bv, _or([err, be])
             d = self.sym.defs[fn]
             denv: Env = {}
             for p, (v, _), a in zip(d.params, vals, args, strict=True):
@@ -323,6 +337,10 @@ class Encoder:
                     pt = at
                 denv[p.name] = (v, pt)
             bv, be = self.expr(d.body, denv, st)
+            if None not in key[1]:
+                if memo is None or memo[0] is not st:
+                    memo = self._calls[id(st)] = (st, {})
+                memo[1][key] = (bv, be)
             return bv, _or([err, be])
         if fn in ("min", "max") and len(vals) == 2:
             a, b = vals[0][0], vals[1][0]

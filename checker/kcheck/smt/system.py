@@ -35,7 +35,8 @@ class Unrolling:
     def _step(self, i: int) -> tuple[Term, Term]:
         while len(self._steps) <= i:
             j = len(self._steps)
-            self._steps.append(transition(self.instances(j), self.state(j + 1)))
+            tag = f"{self.prefix}{j}"
+            self._steps.append(transition(self.instances(j), self.state(j), self.state(j + 1), tag))
         return self._steps[i]
 
     def step(self, i: int) -> Term:
@@ -71,16 +72,28 @@ class Unrolling:
         raise AssertionError("no encoded step fails in the Z3 model")
 
 
-def transition(instances: list[Instance], nxt: tuple[Term, ...]) -> tuple[Term, Term]:
-    """(some step goes from the instances' state to `nxt`, some step raises StepError)."""
-    steps: list[Term] = []
-    fails: list[Term] = []
-    for inst in instances:
-        for br in inst.branches:
-            if z3.is_false(br.ok):
-                continue
-            eqs = [a == b for a, b in zip(nxt, br.state, strict=True)]
-            steps.append(z3.And(br.ok, *eqs))
-        if not z3.is_false(inst.fail):
-            fails.append(inst.fail)
-    return (z3.Or(*steps) if steps else FALSE), (z3.Or(*fails) if fails else FALSE)
+def transition(
+    instances: list[Instance], cur: tuple[Term, ...], nxt: tuple[Term, ...], tag: str
+) -> tuple[Term, Term]:
+    """(some step goes from `cur` to `nxt`, some step raises StepError), for the instances of
+    `cur`. A step picks one branch with a selector variable; each slot of `nxt` is then an
+    if-then-else over the few branches that change it, the current value otherwise. This is
+    the same relation as "some branch's guard holds and `nxt` equals its state", in a form
+    Z3 solves much faster than that disjunction of whole-state equalities."""
+    branches = [br for inst in instances for br in inst.branches if not z3.is_false(br.ok)]
+    fails = [inst.fail for inst in instances if not z3.is_false(inst.fail)]
+    fail = z3.Or(*fails) if fails else FALSE
+    if not branches:
+        return FALSE, fail
+    sel = z3.Int(f"_sel_{tag}")
+    picks = [sel == b for b in range(len(branches))]
+    guard = [sel >= 0, sel < len(branches)]
+    guard += [z3.Implies(pick, br.ok) for pick, br in zip(picks, branches, strict=True)]
+    frame: list[Term] = []
+    for j, now in enumerate(cur):
+        value = now
+        for pick, br in zip(reversed(picks), reversed(branches), strict=True):
+            if not br.state[j].eq(now):
+                value = z3.If(pick, br.state[j], value)
+        frame.append(nxt[j] == value)
+    return z3.And(*guard, *frame), fail
