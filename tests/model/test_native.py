@@ -55,6 +55,7 @@ def sample_states(model: CompiledModel, rounds: int = 10, width: int = 200) -> l
         ("models/scheduler.kdsl", {"NODES": 3, "PODS": 5}),
         ("models/scheduler_stale_snapshot.kdsl", {}),
         ("models/replicaset_counts_running.kdsl", {}),
+        ("models/replicaset_stale_cache.kdsl", {"REPLICASETS": 2}),  # cached references
     ],
 )
 def test_native_and_python_canonicalisers_agree_on_the_models(
@@ -73,7 +74,7 @@ def test_native_and_python_canonicalisers_agree_on_the_models(
 
 @needs_native
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(models())
+@given(models() | models(controller_state=True))
 def test_native_and_python_canonicalisers_agree_on_random_models(text: str) -> None:
     model = compile_model(check_source(Source("random.kdsl", text)).symbols)
     if model.canonicalize is None:

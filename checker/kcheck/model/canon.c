@@ -6,11 +6,13 @@
  *   width, nsteps, then per step either
  *     0, base, slots, stride                                   sort the blocks, descending
  *     1, base, slots, stride, nkey, keyoffs..., nshapes,        permute a referenced kind
- *        nsites, [jbase, jslots, jstride, refoff, shape0, nparts, (off, lo, size)...]...,
+ *        nsites, [jbase, jslots, jstride, refoff, flag, shape0, nparts, (off, lo, size)...]...,
  *        nvars, [varindex, shape]...
  * A permuted kind's slots are ordered by (own key, counts of referrers per shape compared from
  * the highest shape down, slot) descending, exactly as Python's sorted(..., reverse=True) does
- * with the generated keys; then blocks move and every reference is renumbered.
+ * with the generated keys; then blocks move and every reference is renumbered. A site's
+ * `flag` is the offset of the presence flag that guards its reference: 0 for a real field,
+ * the cached presence for a field of a controller's cache (spec/faults.md).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -100,12 +102,12 @@ static PyObject *canon_call(Canon *self, PyObject *args, PyObject *kwargs) {
             p += 2;
             memset(sig, 0, sizeof(long) * (size_t)(slots * nshapes));
             for (long si = 0; si < nsites; si++) {
-                long jbase = p[0], jslots = p[1], jstride = p[2], refoff = p[3], shape0 = p[4];
-                long nparts = p[5];
-                const long *parts = p + 6;
+                long jbase = p[0], jslots = p[1], jstride = p[2], refoff = p[3], flag = p[4];
+                long shape0 = p[5], nparts = p[6];
+                const long *parts = p + 7;
                 for (long js = 0; js < jslots; js++) {
                     long jb = jbase + js * jstride;
-                    if (!v[jb]) continue;
+                    if (!v[jb + flag]) continue;
                     long target = v[jb + refoff];
                     if (target < 0) continue;
                     long index = 0;
@@ -114,7 +116,7 @@ static PyObject *canon_call(Canon *self, PyObject *args, PyObject *kwargs) {
                     }
                     sig[target * nshapes + shape0 + index] += 1;
                 }
-                p += 6 + 3 * nparts;
+                p += 7 + 3 * nparts;
             }
             long nvars = p[0];
             const long *vars = p + 1;
@@ -143,12 +145,13 @@ static PyObject *canon_call(Canon *self, PyObject *args, PyObject *kwargs) {
                 const long *site = keyoffs + nkey + 2;
                 for (long si = 0; si < nsites; si++) {
                     long jbase = site[0], jslots = site[1], jstride = site[2], refoff = site[3];
-                    long nparts = site[5];
+                    long flag = site[4], nparts = site[6];
                     for (long js = 0; js < jslots; js++) {
                         long jb = jbase + js * jstride;
-                        if (v[jb] && v[jb + refoff] >= 0) v[jb + refoff] = newpos[v[jb + refoff]];
+                        if (v[jb + flag] && v[jb + refoff] >= 0)
+                            v[jb + refoff] = newpos[v[jb + refoff]];
                     }
-                    site += 6 + 3 * nparts;
+                    site += 7 + 3 * nparts;
                 }
                 for (long vi = 0; vi < nvars; vi++) {
                     long idx = vars[2 * vi];
@@ -216,12 +219,12 @@ static int plan_ok(const long *p, Py_ssize_t n) {
         i += 2;
         if (nshapes < 0 || slots * nshapes > MAX_SIG) return 0;
         for (long si = 0; si < nsites; si++) {
-            NEED(6);
+            NEED(7);
             long jbase = p[i], jslots = p[i + 1], jstride = p[i + 2], refoff = p[i + 3];
-            long shape0 = p[i + 4], nparts = p[i + 5];
-            i += 6;
+            long flag = p[i + 4], shape0 = p[i + 5], nparts = p[i + 6];
+            i += 7;
             if (jbase < 0 || jslots < 0 || jstride < 1 || jbase + jslots * jstride > width ||
-                refoff < 1 || refoff >= jstride || nparts < 0)
+                refoff < 1 || refoff >= jstride || flag < 0 || flag >= jstride || nparts < 0)
                 return 0;
             NEED(3 * nparts);
             long count = 1;

@@ -244,10 +244,7 @@ def python_canonicalizer(layout: Layout) -> Callable[[State], State]:
 
 def native_plan(layout: Layout) -> list[int] | None:
     """The flat plan that canon.c follows, the same steps as `python_canonicalizer`; None when
-    the layout needs a signature the native code does not have (sets of symmetric objects, or
-    references in a controller's cache, which its own flag guards rather than the object's)."""
-    if any(f.presence for k in layout.kinds for f in k.fields):
-        return None
+    the layout needs a signature the native code does not have (sets of symmetric objects)."""
     order = _kind_order(layout)
     names = [k.name for k in order]
     sites = {k.name: ref_sites(layout, k.name) for k in order}
@@ -266,7 +263,8 @@ def native_plan(layout: Layout) -> list[int] | None:
         body = [1, k.base, k.slots, k.stride, len(keyoffs), *keyoffs]
         body += [field_shapes + len(cvars), len(csites)]
         for j, off, _, parts, shape0 in csites:
-            body += [j.base, j.slots, j.stride, off, shape0, len(parts)]
+            flag = next(f.presence for f in j.fields if f.offset == off)
+            body += [j.base, j.slots, j.stride, off, flag, shape0, len(parts)]
             for o, lo, size in parts:
                 body += [o, lo, size]
         body.append(len(cvars))
