@@ -131,6 +131,28 @@ def test_the_schedulers_no_overcommit_is_proved_for_every_depth() -> None:
     assert explore(model).verdict == HOLDS
 
 
+def test_lemmas_prove_that_the_replicaset_never_runs_out_of_pod_slots() -> None:
+    def run(name: str) -> CheckResult:
+        checked = load(str(MODELS / f"{name}.kdsl"))
+        return induction(compile_model(checked.symbols), checked.symbols, 3, None, 120)
+
+    without = run("replicaset")
+    [bound] = [p for p in without.properties if p.kind == "bound"]
+    assert bound.status == INCONCLUSIVE and bound.reason is not None
+    assert "counterexample to induction" in bound.reason
+    with_lemmas = run("smt_replicaset_lemmas")
+    assert [(p.name, p.status, p.reason) for p in with_lemmas.properties] == [
+        ("never_too_many_live", HOLDS, "proved (k = 1)"),
+        ("failed_from_crashes", HOLDS, "proved (k = 1)"),
+        (
+            "pods_fit",
+            HOLDS,
+            "proved (k = 1, assuming lemmas never_too_many_live, failed_from_crashes)",
+        ),
+    ]
+    assert "proved that no step leaves the model's bounds (k = 1)" in with_lemmas.notes
+
+
 def test_a_reachable_bound_error_is_reported_and_an_unproved_one_is_inconclusive() -> None:
     overflow = "model o\nvar x: 0..2 = 0\ncontroller c {\n  action inc { x := x + 1 }\n}\n"
     result = _induction(overflow + "invariant t: x <= 2\n", 4)

@@ -235,6 +235,8 @@ def induction(
             why = f"{entry.reason} for the states within bounds, but a step left the bounds"
             entry = replace(entry, status=INCONCLUSIVE, reason=why)
         results.append(entry)
+    if bound.status == "proved":
+        notes.append(f"proved that no step leaves the model's bounds (k = {bound.k})")
     if bound.entry is not None:
         results.append(bound.entry)
     elif bound.status != "proved":
