@@ -351,8 +351,8 @@ def with_properties(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(models())
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models() | models(controller_state=True))
 def test_symmetry_never_changes_a_liveness_verdict(text: str) -> None:
     model = compiled(with_properties(text))
     on, off = explore(model), explore(model, symmetry=False)
