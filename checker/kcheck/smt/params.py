@@ -120,6 +120,7 @@ def witness(
 ) -> PropertyResult:
     """The concrete engine's verdict for `name` (None: the bound entry) with the params fixed;
     it must be a violation, with a replayed trace."""
+    t0 = time.monotonic()
     model, fixed = concrete(sym, values)
     result = bmc(model, fixed, depth, [name] if name else [], timeout_s)
     found = [
@@ -127,6 +128,12 @@ def witness(
         for p in result.properties
         if (p.name == name if name else p.kind == "bound") and p.status == VIOLATED
     ]
+    unknown = [p.reason for p in result.properties if (p.reason or "").startswith("Z3 answered")]
+    if not found and (unknown or time.monotonic() - t0 >= timeout_s):
+        why = f"fails for {show_values(sym, values)}, but finding its trace ran out of time"
+        line = next((i.span.line for i in sym.invariants if i.name == name), None)
+        kind = "invariant" if name else "bound"
+        return PropertyResult(name or "bound", kind, INCONCLUSIVE, line, None, why)
     if not found:
         raise ReplayError(
             f"symbolic params: {name or 'a bound error'} fails for {values} symbolically but "
