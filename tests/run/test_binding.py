@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kcheck.lang.frontend import load
-from kcheck.lang.types import TEnum
+from kcheck.lang.types import TEnum, TInt
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import FieldLayout, Layout
 from kcheck.run.binding import BindingError, load_config, resolve
@@ -47,6 +47,17 @@ def test_a_service_selector_matches_the_pod_field_of_its_enum() -> None:
     assert [f.name for f in b.pod.labels] == ["app"]
 
 
+def test_cpu_and_memory_requests_become_limits_by_field_name() -> None:
+    base = layout("scheduler")
+    pod = base.kind("Pod")
+    mem = FieldLayout("mem", TInt(1, 4), pod.stride)
+    grown = replace(pod, fields=(*pod.fields, mem), stride=pod.stride + 1)
+    b = resolve(replace(base, kinds=tuple(grown if k.name == "Pod" else k for k in base.kinds)))
+    assert b.pod.cpu is not None and b.pod.cpu.name == "cpu"
+    assert b.pod.memory == mem
+    assert resolve(base).pod.memory is None  # then every container gets memory_mb
+
+
 def test_controller_internal_fields_are_never_bound() -> None:
     base = layout("run_service")
     pod = base.kind("Pod")
@@ -74,7 +85,9 @@ def test_the_side_file_names_other_kinds_and_fields(tmp_path: Path) -> None:
         ({"pod": {"phase": "state"}}, "kind Pod has no field `state`"),
         ({"pod": {"phase": "owner"}}, "must be an enum field"),
         ({"pod": {"command": "sleep"}}, "a list of strings"),
-        ({"pod": {"memory_mb": 1}}, "memory_mb must be at least 6"),
+        ({"pod": {"memory_mb": 1}}, "memory_mb: must be at least 6"),
+        ({"pod": {"cpu_per_unit": "lots"}}, "cpu_per_unit: expected a number"),
+        ({"pod": {"memory": "size"}}, "kind Pod has no field `size`"),
     ],
 )
 def test_a_binding_that_does_not_fit_is_one_clear_error(

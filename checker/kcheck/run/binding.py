@@ -46,6 +46,7 @@ class PodBinding:
     ready: FieldLayout | None  # a bool field, read as "the container is running"
     node: FieldLayout | None  # a reference to the node kind, carried as a label
     cpu: FieldLayout | None  # an integer request: the container's CPU limit
+    memory: FieldLayout | None  # an integer request: the container's memory limit
     labels: tuple[FieldLayout, ...]  # enum and bool fields carried as labels (app, ...)
 
 
@@ -71,7 +72,8 @@ class Binding:
     command: tuple[str, ...] = DEFAULT_COMMAND
     cpu_per_unit: float = 0.1  # cores per unit of the pod's cpu field
     default_cpu: float = 0.1  # cores for a pod without a cpu field
-    memory_mb: int = 32
+    memory_per_unit_mb: int = 32  # MiB per unit of the pod's memory field
+    memory_mb: int = 32  # MiB for a pod without a memory field
 
     def phase_class(self, member: int) -> str | None:
         names = self.pod.phase_members
@@ -121,6 +123,13 @@ def resolve(layout: Layout, config: dict[str, Any] | None = None) -> Binding:
         fname, exp = opt(pod_cfg, key, key)
         fields[key] = _field(pod_kind, fname, f"[pod] {key}", exp)
     phase, ready, node_ref, cpu = fields["phase"], fields["ready"], fields["node"], fields["cpu"]
+    memory = None
+    if "memory" in pod_cfg:
+        memory = _field(pod_kind, str(pod_cfg["memory"]), "[pod] memory", True)
+    else:
+        memory = _field(pod_kind, "memory", "", False) or _field(pod_kind, "mem", "", False)
+    if memory is not None and not isinstance(memory.type, TInt):
+        memory = None
     if phase is not None and not isinstance(phase.type, TEnum):
         raise BindingError(f"[pod] phase: `{phase.name}` must be an enum field")
     if ready is not None and not isinstance(ready.type, TBool):
@@ -175,7 +184,7 @@ def resolve(layout: Layout, config: dict[str, Any] | None = None) -> Binding:
         for f in pod_kind.fields
         if isinstance(f.type, (TEnum, TBool)) and f not in (phase, ready) and "@" not in f.name
     )
-    pod = PodBinding(pod_kind, phase, members, ready, node_ref, cpu, labels)
+    pod = PodBinding(pod_kind, phase, members, ready, node_ref, cpu, memory, labels)
     extra: dict[str, Any] = {}
     if "image" in pod_cfg:
         extra["image"] = str(pod_cfg["image"])
@@ -184,17 +193,21 @@ def resolve(layout: Layout, config: dict[str, Any] | None = None) -> Binding:
         if not isinstance(cmd, list) or not all(isinstance(x, str) for x in cmd):
             raise BindingError("[pod] command: expected a list of strings")
         extra["command"] = tuple(cmd)
-    for key in ("cpu_per_unit", "default_cpu"):
-        if key in pod_cfg:
-            extra[key] = float(pod_cfg[key])
-    if "memory_mb" in pod_cfg:
-        extra["memory_mb"] = int(pod_cfg["memory_mb"])
-    if (
-        extra.get("memory_mb", 32) < 6
-        or extra.get("default_cpu", 0.1) <= 0
-        or extra.get("cpu_per_unit", 0.1) <= 0
+    for key, convert, least in (
+        ("cpu_per_unit", float, 0.001),
+        ("default_cpu", float, 0.001),
+        ("memory_per_unit_mb", int, 1),
+        ("memory_mb", int, 6),
     ):
-        raise BindingError("[pod]: memory_mb must be at least 6 and CPU limits positive")
+        if key not in pod_cfg:
+            continue
+        try:
+            value = convert(pod_cfg[key])
+        except (TypeError, ValueError):
+            raise BindingError(f"[pod] {key}: expected a number") from None
+        if value < least:
+            raise BindingError(f"[pod] {key}: must be at least {least}")
+        extra[key] = value
     return Binding(pod, node, service, **extra)
 
 

@@ -242,6 +242,9 @@ class DockerDriver:
         cores = b.default_cpu
         if b.pod.cpu is not None:
             cores = max(s[base + b.pod.cpu.offset], 1) * b.cpu_per_unit
+        memory = b.memory_mb
+        if b.pod.memory is not None:
+            memory = max(s[base + b.pod.memory.offset], 1) * b.memory_per_unit_mb
         name = f"kcheck-{self.run_id}-{b.pod.kind.name.lower()}-{slot}-{next(self.generation)}"
         host = f"{b.pod.kind.name.lower()}-{slot}"
         networking = self.api.create_networking_config(
@@ -249,7 +252,7 @@ class DockerDriver:
             {self.network: self.api.create_endpoint_config(aliases=[host])}  # type: ignore[arg-type]
         )
         host_config = self.api.create_host_config(
-            mem_limit=f"{b.memory_mb}m",
+            mem_limit=f"{memory}m",
             nano_cpus=int(cores * 1e9),
             pids_limit=64,
             privileged=False,
