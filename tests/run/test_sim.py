@@ -124,6 +124,11 @@ def test_metrics_expose_the_counters() -> None:
     )
     assert "kcheck_run_invariant_checks_total" in text
     assert "kcheck_run_time_to_converge_seconds" in text
+    count = len(outcome.counters.reconcile_latencies)
+    assert (
+        f'kcheck_run_reconcile_latency_seconds_count{{driver="sim",model="replicaset"}} {count}.0'
+        in text
+    )
 
 
 def test_cli_run_writes_json_lines_and_a_json_result(tmp_path: Path) -> None:

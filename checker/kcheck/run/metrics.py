@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from prometheus_client import start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from kcheck.run.interpreter import Counters
@@ -40,6 +45,14 @@ class RunCollector(Collector):
             counter = CounterMetricFamily(name, help_text, labels=names)
             counter.add_metric(values, value)
             yield counter
+        latency = SummaryMetricFamily(
+            "kcheck_run_reconcile_latency_seconds",
+            "From a controller step becoming enabled until the world carried it out.",
+            labels=names,
+        )
+        latencies = list(c.reconcile_latencies)  # a copy: the loop appends as we read
+        latency.add_metric(values, len(latencies), sum(latencies))
+        yield latency
         converge = GaugeMetricFamily(
             "kcheck_run_time_to_converge_seconds",
             "Seconds from the last fault until every property was met (NaN before).",
