@@ -31,13 +31,14 @@ from kcheck.lang.types import (
     TSet,
     Type,
 )
+from kcheck.model.controller_codegen import ControllerCodegen
 from kcheck.model.controller_state import (
-    Split,
     coalesced_watches,
     splits,
     stale_watches,
     watchers,
 )
+from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.ir import (
     ActionInfo,
     BudgetLayout,
@@ -46,26 +47,17 @@ from kcheck.model.ir import (
     InvariantInfo,
     KindLayout,
     Layout,
-    PropertyInfo,
-    State,
-    StepError,
     VarLayout,
 )
+from kcheck.model.properties import instances, property_info, state_formulas, unquantified
+from kcheck.model.runtime import RAISING, RUNTIME_NS
+
+__all__ = ["Compiler", "Env", "Local", "compile_model"]
 from kcheck.model.symmetry import make_canonicalizer, order_dependent_kinds, ref_sites
 
 UNROLL_LIMIT = 64  # largest product of domain sizes unrolled into straight-line code
 # Nested unrolled quantifiers multiply: past this many copies of one body, use loops instead.
 MAX_UNROLLED_COPIES = 4096
-
-
-@dataclass(frozen=True)
-class Local:
-    code: str  # a Python expression: an int literal when known at compile time
-    type: Type
-    seen: bool = False  # an object bound by ranging over its kind: present in the reading view
-
-
-Env = dict[str, Local]
 
 
 def _is_const(code: str) -> bool:
@@ -90,25 +82,15 @@ class _Gen:
         return "\n".join(self.lines) + "\n"
 
 
-@dataclass(frozen=True)
-class _Ctx:
-    """Where generated code runs: the action (for error reports), the state variable, and what to
-    emit once a successor is complete."""
-
-    aid: int
-    args: str
-    sv: str
-
-
 class Compiler:
     def __init__(self, sym: Symbols, symmetry: bool) -> None:
         self.sym = sym
         self.gen = _Gen()
-        self.local_types: dict[tuple[str, str], Type] = {}  # carried locals' declared types
         self.stale = stale_watches(sym)  # kinds read through a cache, stale or coalesced
         self.coalesced = coalesced_watches(sym)
         self.watchers = watchers(self.stale)
         self.splits = splits(sym)
+        self.cc = ControllerCodegen(self)  # caches, split actions, restarts
         self.layout, self.notes = self._layout(symmetry)
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.prunable = {
@@ -147,7 +129,7 @@ class Compiler:
             idx += 1
         for sp in self.splits.values():
             if sp.kind is None:
-                for name, ty in self._split_cells(sp):
+                for name, ty in self.cc.split_cells(sp):
                     vars_.append(VarLayout(name, ty, idx))
                     idx += 1
         budgets: list[BudgetLayout] = []
@@ -169,7 +151,7 @@ class Compiler:
                 ]
             for sp in self.splits.values():
                 if sp.kind == k.name:
-                    for name, ty in self._split_cells(sp):
+                    for name, ty in self.cc.split_cells(sp):
                         fields.append(FieldLayout(name, ty, len(fields) + 1))
             stride = len(fields) + 1
             sym_ok = symmetry and not k.ordered and k.name not in unsafe
@@ -177,33 +159,8 @@ class Compiler:
             idx += k.size * stride
         return Layout(idx, tuple(vars_), tuple(budgets), tuple(kinds), dict(self.sym.enums)), notes
 
-    def _split_cells(self, sp: Split) -> list[tuple[str, Type]]:
-        """The hidden state of a split action: the step it runs next (0: not in flight), then
-        each carried local. References are kept optional: -1 while not in flight."""
-        env: Env = {}
-        if sp.kind is not None:
-            env[sp.action.binders[0].name] = Local("0", TRef(sp.kind))
-        types: dict[str, Type] = {}
-        for seg in sp.segments:
-            for st in seg:
-                if isinstance(st, ast.Let):
-                    v = st.value
-                    ty = TRef(v.kind) if isinstance(v, ast.Create) else self.type_of(v, env)
-                    env[st.name] = Local("0", ty)
-                    types[st.name] = ty
-        cells: list[tuple[str, Type]] = [(f"{sp.group}@step", INT)]
-        for n in sp.carried:
-            ty = types[n]
-            self.local_types[(sp.group, n)] = ty
-            if isinstance(ty, TRef):
-                ty = TRef(ty.kind, True)
-            elif not isinstance(ty, TBool | TEnum | TSet):
-                ty = INT
-            cells.append((f"{sp.group}@{n}", ty))
-        return cells
-
     def _const(self, e: ast.Expr) -> int:
-        value = eval(self.expr(e, {}, "None"), {"__builtins__": {}}, _RUNTIME_NS)
+        value = eval(self.expr(e, {}, "None"), {"__builtins__": {}}, RUNTIME_NS)
         return int(value)
 
     # ---- types (the checker has proved them; here only what code generation needs)
@@ -346,17 +303,17 @@ class Compiler:
         where: ast.Expr | None,
         env: Env,
         sv: str,
-        ctx: _Ctx | None = None,
+        ctx: Ctx | None = None,
         header: bool = False,
     ) -> tuple[list[tuple[Env, str | None]] | None, tuple[Env, str, str | None]]:
         """Both ways to range over binders: unrolled (a list of (env, condition)) when every
         domain has a small constant size, and as comprehension clauses with runtime variables.
         For an action's header, errors in `where` are reported with that instance's binders."""
 
-        def where_ctx(e: Env) -> _Ctx | None:
+        def where_ctx(e: Env) -> Ctx | None:
             if ctx is None or not header:
                 return ctx
-            return _Ctx(ctx.aid, "(" + "".join(f"{e[b.name].code}, " for b in binders) + ")", sv)
+            return Ctx(ctx.aid, "(" + "".join(f"{e[b.name].code}, " for b in binders) + ")", sv)
 
         # Comprehension form.
         cenv = dict(env)
@@ -414,7 +371,7 @@ class Compiler:
         return f"{base + offset} + ({slot}) * {stride}"
 
     def _ref_code(
-        self, obj: ast.Expr, env: Env, sv: str, ctx: _Ctx | None, target: bool = False
+        self, obj: ast.Expr, env: Env, sv: str, ctx: Ctx | None, target: bool = False
     ) -> tuple[str, TRef]:
         """Code for a reference's slot, checked against `none` when it may be none. Unless it is
         the `target` of a write or delete, an object read through a stale cache must be in it."""
@@ -442,7 +399,7 @@ class Compiler:
             code = f"_alive({sv}, {code}, {k.base}, {k.stride}, {t.kind!r}, {aid}, {args}, {line})"
         return code, t
 
-    def expr(self, e: ast.Expr, env: Env, sv: str, ctx: _Ctx | None = None) -> str:
+    def expr(self, e: ast.Expr, env: Env, sv: str, ctx: Ctx | None = None) -> str:
         x = self.expr
         match e:
             case ast.IntLit(value=v):
@@ -627,7 +584,7 @@ class Compiler:
                 conds += [self.expr(r, e2, "s") for r in rest]
                 value = "1" if body is None else self.expr(body, e2, "s")
                 code = " and ".join(f"({x})" for x in conds)
-                if any(h in code or h in value for h in _RAISING):
+                if any(h in code or h in value for h in RAISING):
                     return None
                 field = f"s[{kind.slot_base(slot) + offset}]"
                 at = field if lo == 0 else (f"{field} + {-lo}" if lo < 0 else f"{field} - {lo}")
@@ -652,7 +609,7 @@ class Compiler:
         body: ast.Expr,
         unrolled: list[tuple[Env, str | None]],
         sv: str,
-        ctx: _Ctx | None,
+        ctx: Ctx | None,
     ) -> str:
         x = self.expr
         if q == "forall":
@@ -666,7 +623,7 @@ class Compiler:
         ]
         return "(" + " or ".join(["False", *terms]) + ")"
 
-    def _binary(self, e: ast.Binary, env: Env, sv: str, ctx: _Ctx | None) -> str:
+    def _binary(self, e: ast.Binary, env: Env, sv: str, ctx: Ctx | None) -> str:
         a = self.expr(e.left, env, sv, ctx)
         b = self.expr(e.right, env, sv, ctx)
         op = e.op
@@ -695,9 +652,7 @@ class Compiler:
             return f"(({b}) >> {a} & 1 == 1)"
         raise AssertionError(op)
 
-    def _call(
-        self, fn: str, args: tuple[ast.Expr, ...], env: Env, sv: str, ctx: _Ctx | None
-    ) -> str:
+    def _call(self, fn: str, args: tuple[ast.Expr, ...], env: Env, sv: str, ctx: Ctx | None) -> str:
         codes = [self.expr(a, env, sv, ctx) for a in args]
         if fn in self.sym.defs:
             d = self.sym.defs[fn]
@@ -716,7 +671,7 @@ class Compiler:
                 self.hoist is not None
                 and sv == "s"
                 and all(_is_const(c) for c in codes)
-                and not any(h in body for h in _RAISING)
+                and not any(h in body for h in RAISING)
             ):
                 return self.hoist.setdefault(body, f"h_{len(self.hoist)}")
             return body
@@ -742,8 +697,8 @@ class Compiler:
         self,
         stmts: tuple[ast.Stmt, ...],
         env: Env,
-        ctx: _Ctx,
-        k: Callable[[Env, _Ctx], None],
+        ctx: Ctx,
+        k: Callable[[Env, Ctx], None],
     ) -> None:
         """Emit `stmts`, then the continuation `k` in whatever env and state they leave."""
         if not stmts:
@@ -753,7 +708,7 @@ class Compiler:
         g = self.gen
         sv = ctx.sv
 
-        def then(env2: Env, ctx2: _Ctx) -> None:
+        def then(env2: Env, ctx2: Ctx) -> None:
             self.block(rest, env2, ctx2, k)
 
         match first:
@@ -776,7 +731,7 @@ class Compiler:
                 line = first.span.line
                 fork = g.fresh("st")
                 g.emit(f"{fork} = {sv}[:]")
-                ctx2 = _Ctx(ctx.aid, ctx.args, fork)
+                ctx2 = Ctx(ctx.aid, ctx.args, fork)
                 idx, tty, what, live = self._lvalue(t, env, ctx2)
                 with self._if_live(live, fork):
                     self._store(idx, tty, var, what, ctx2, line)
@@ -813,7 +768,7 @@ class Compiler:
                 g.emit(f"{guard}_del_{rt.kind}({sv}, {slot}, {ctx.aid}, {ctx.args}, {line})")
                 then(env, ctx)
             case ast.Restart(controller=x):
-                self._restart(x, sv)
+                self.cc.restart(x, sv)
                 then(env, ctx)
             case ast.Choose(binders=bs, where=w, body=body):
                 _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
@@ -822,7 +777,7 @@ class Compiler:
                 at = self._emit_clauses(clauses, cwhere, self.tolerant)
                 fork = g.fresh("st")
                 g.emit(f"{fork} = {sv}[:]")
-                ctx2 = _Ctx(ctx.aid, ctx.args, fork)
+                ctx2 = Ctx(ctx.aid, ctx.args, fork)
                 self.block(body.stmts, cenv, ctx2, lambda env3, ctx3: then(env, ctx3))
                 if at is not None:
                     self._close_try(at)
@@ -921,7 +876,7 @@ class Compiler:
         g.emit("except StepError as _e:")
         g.emit("    yield (_e.action, _e.args, _e)")
 
-    def _lvalue(self, t: ast.LValue, env: Env, ctx: _Ctx) -> tuple[str, Type, str, str | None]:
+    def _lvalue(self, t: ast.LValue, env: Env, ctx: Ctx) -> tuple[str, Type, str, str | None]:
         """(index, type, description, and for a stale controller the index of the target's
         real presence flag: its write is dropped when the object is already gone)."""
         sv = ctx.sv
@@ -958,7 +913,7 @@ class Compiler:
         finally:
             self.gen.depth -= 1
 
-    def _store(self, idx: str, ty: Type, value: str, what: str, ctx: _Ctx, line: int) -> None:
+    def _store(self, idx: str, ty: Type, value: str, what: str, ctx: Ctx, line: int) -> None:
         g = self.gen
         if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
             tmp = g.fresh("val")
@@ -973,7 +928,7 @@ class Compiler:
             value = f"(1 if {value} else 0)"
         g.emit(f"{ctx.sv}[{idx}] = {value}")
 
-    def _create(self, c: ast.Create, env: Env, ctx: _Ctx) -> str:
+    def _create(self, c: ast.Create, env: Env, ctx: Ctx) -> str:
         """Emit a create; returns the variable that holds the new object's slot."""
         g = self.gen
         kinfo = self.sym.kinds[c.kind]
@@ -1064,10 +1019,10 @@ class Compiler:
         g.emit(f"# {actor_kind} {actor.name}, action {a.name}:{segment + 1} (line {a.span.line})")
         self.view = {k: actor.name for k in self.stale.get(actor.name, ())}
         self.deleted = set()
-        guard_ctx = _Ctx(aid, "()", "s")
+        guard_ctx = Ctx(aid, "()", "s")
         where = a.where if segment == 0 else None
         unrolled, (cenv, clauses, cwhere) = (
-            (self._notifications(actor.name, a), ({}, "", None))
+            (self.cc.notifications(actor.name, a), ({}, "", None))
             if a.handler
             else self.bind_all(a.binders, where, {}, "s", guard_ctx, header=True)
         )
@@ -1091,16 +1046,16 @@ class Compiler:
                 if twin:
                     guard.append(twin)
             if sp is not None:
-                guard.append(f"s[{self._split_index(sp, '@step', env)}] == {segment}")
+                guard.append(f"s[{self.cc.split_index(sp, '@step', env)}] == {segment}")
             if segment == 0 and not a.handler:  # handlers only hear news, like informers
-                guard += self._not_busy(actor.name, a, env)
+                guard += self.cc.not_busy(actor.name, a, env)
             if a.when is not None and segment == 0:
                 args_now = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
-                guard.append(self.expr(a.when, env, "s", _Ctx(aid, args_now, "s")))
+                guard.append(self.expr(a.when, env, "s", Ctx(aid, args_now, "s")))
             if budget is not None:
                 guard.append(f"s[{budget.index}] < {budget.budget}")
             args = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
-            ctx = _Ctx(aid, args, "st")
+            ctx = Ctx(aid, args, "st")
             self.deleted = set()
             instance_try = self._open_try() if labelled and unrolled is not None else None
             if guard:
@@ -1110,12 +1065,12 @@ class Compiler:
             if budget is not None:
                 g.emit(f"st[{budget.index}] += 1")
             if a.handler:  # the notification delivers the object's latest state
-                self._deliver(actor.name, a, env)
+                self.cc.deliver(actor.name, a, env)
             self.tolerant = labelled
             done = self._result(labelled, aid, args)
             if sp is not None:
-                env = self._resume(sp, segment, env, _Ctx(aid, args, "s"))
-                done = self._suspend(sp, segment, done)
+                env = self.cc.resume(sp, segment, env, Ctx(aid, args, "s"))
+                done = self.cc.suspend(sp, segment, done)
             self.block(stmts, env, ctx, done)
             self.tolerant = False
             if guard:
@@ -1127,174 +1082,8 @@ class Compiler:
         g.depth = depth0
         self.view = {}
 
-    # ---- actions split by `step`, and the controllers' caches
-    def _split_index(self, sp: Split, cell: str, env: Env) -> str:
-        """Index of a split action's hidden cell (`@step` or `@<local>`) for the instance
-        bound in `env`."""
-        name = f"{sp.group}{cell}"
-        if sp.kind is None:
-            return str(self._var(name).index)
-        k = self.layout.kind(sp.kind)
-        return self._index(
-            k.base, env[sp.action.binders[0].name].code, k.stride, k.field(name).offset
-        )
-
-    def _cache_cells(self, x: str, kname: str, slot: str) -> tuple[str, str]:
-        """Slices of one object's real block (presence and fields) and of x's cached copy."""
-        k = self.layout.kind(kname)
-        flag = k.field(f"@{x}").offset
-        n = sum(1 for f in k.fields if not f.hidden)
-        real = self._index(k.base, slot, k.stride)
-        cached = self._index(k.base, slot, k.stride, flag)
-        return f"{real}:({real}) + {n + 1}", f"{cached}:({cached}) + {n + 1}"
-
-    def _notifications(self, x: str, a: ast.Action) -> list[tuple[Env, str | None]]:
-        """A handler's instances: one per object whose cached copy differs from the real one
-        (created, changed or deleted since its last notification), over every slot."""
-        b = a.binders[0]
-        assert isinstance(b.domain, ast.ExprDomain) and isinstance(b.domain.expr, ast.Name)
-        kname = b.domain.expr.id
-        out: list[tuple[Env, str | None]] = []
-        for slot in range(self.layout.kind(kname).slots):
-            real, cached = self._cache_cells(x, kname, str(slot))
-            out.append(({b.name: Local(str(slot), TRef(kname))}, f"s[{real}] != s[{cached}]"))
-        return out
-
-    def _deliver(self, x: str, a: ast.Action, env: Env) -> None:
-        b = a.binders[0]
-        t = env[b.name].type
-        assert isinstance(t, TRef)
-        real, cached = self._cache_cells(x, t.kind, env[b.name].code)
-        self.gen.emit(f"st[{cached}] = s[{real}]")
-
-    def _not_busy(self, actor: str, a: ast.Action, env: Env) -> list[str]:
-        """An actor works on one object at a time, like a work queue that never hands out a
-        key twice: no action starts on an object that one of its split actions has in flight,
-        and none at all while one without a binder is in flight."""
-        out: list[str] = []
-        for sp in self.splits.values():
-            if sp.actor != actor or sp.action is a:
-                continue
-            if sp.kind is None:
-                out.append(f"s[{self._var(sp.group + '@step').index}] == 0")
-                continue
-            k = self.layout.kind(sp.kind)
-            off = k.field(sp.group + "@step").offset
-            for b in a.binders:
-                bt = env[b.name].type
-                if isinstance(bt, TRef) and bt.kind == sp.kind:
-                    out.append(f"s[{self._index(k.base, env[b.name].code, k.stride, off)}] == 0")
-        return out
-
-    def _resume(self, sp: Split, segment: int, env: Env, ctx: _Ctx) -> Env:
-        """The locals an earlier segment left for this one, read back from the state."""
-        if segment == 0:
-            return env
-        env = dict(env)
-        for n in sp.live_after(segment - 1):
-            ty = self.local_types[(sp.group, n)]
-            var = self.gen.fresh(n)
-            code = f"s[{self._split_index(sp, f'@{n}', env)}]"
-            if isinstance(ty, TRef) and not ty.optional:
-                what = f"{n} (deleted while {sp.group} was in flight)"
-                code = f"_some({code}, {what!r}, {ctx.aid}, {ctx.args}, {sp.action.span.line})"
-            self.gen.emit(f"{var} = {code}")
-            env[n] = Local(var, ty)
-        return env
-
-    def _suspend(
-        self, sp: Split, segment: int, done: Callable[[Env, _Ctx], None]
-    ) -> Callable[[Env, _Ctx], None]:
-        """The end of a segment: record the next one (0 after the last) and the locals it
-        needs; every other cell goes back to its idle value, so equal worlds stay equal."""
-        last = segment == len(sp.segments) - 1
-        live = () if last else sp.live_after(segment)
-
-        def finish(env: Env, ctx: _Ctx) -> None:
-            g = self.gen
-            sv = ctx.sv
-            guard = ""
-            if sp.kind is not None:  # the object may be gone: its in-flight state went with it
-                k = self.layout.kind(sp.kind)
-                guard = f"if {sv}[{self._index(k.base, env[sp.action.binders[0].name].code, k.stride)}]:"
-                g.emit(guard)
-                g.depth += 1
-            g.emit(f"{sv}[{self._split_index(sp, '@step', env)}] = {0 if last else segment + 1}")
-            for n in sp.carried:
-                idle = "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0"
-                value = env[n].code if n in live else idle
-                g.emit(f"{sv}[{self._split_index(sp, f'@{n}', env)}] = {value}")
-            if guard:
-                g.depth -= 1
-            done(env, ctx)
-
-        return finish
-
-    def refresh(self, x: str, kname: str, src: str, dst: str) -> None:
-        """Emit the copy of every `kname` object of `src` into x's cache in `dst`: the
-        informer has caught up with the apiserver."""
-        k = self.layout.kind(kname)
-        flag = k.field(f"@{x}").offset
-        n = sum(1 for f in k.fields if not f.hidden)
-        for slot in range(k.slots):
-            b = k.slot_base(slot)
-            self.gen.emit(f"{dst}[{b + flag}:{b + flag + n + 1}] = {src}[{b}:{b + n + 1}]")
-
-    def sync_action(self, x: str, kname: str, labelled: bool, aid: int) -> None:
-        """`x.sync@K`: the informer delivers everything that changed since it last did, as
-        one step; enabled while x's cache of K differs from the real objects."""
-        g = self.gen
-        k = self.layout.kind(kname)
-        flag = k.field(f"@{x}").offset
-        n = sum(1 for f in k.fields if not f.hidden)
-        g.emit(f"# controller {x}: its informer for {kname} catches up")
-        stale = []
-        for slot in range(k.slots):
-            b = k.slot_base(slot)
-            stale.append(f"s[{b + flag}:{b + flag + n + 1}] != s[{b}:{b + n + 1}]")
-        g.emit(f"if {' or '.join(stale)}:")
-        g.depth += 1
-        g.emit("st = list(s)")
-        self.refresh(x, kname, "s", "st")
-        self._result(labelled, aid, "()")({}, _Ctx(aid, "()", "st"))
-        g.depth -= 1
-
-    def _restart(self, x: str, sv: str) -> None:
-        """`restart x`: in-flight actions are lost and the informers start over with a fresh
-        LIST of the real objects."""
-        g = self.gen
-        for kname in self.stale.get(x, ()):
-            if (x, kname) in self.coalesced:
-                # the informer relists: every object is notified again, deletions are lost
-                k = self.layout.kind(kname)
-                flag = k.field(f"@{x}").offset
-                n = sum(1 for f in k.fields if not f.hidden)
-                for slot in range(k.slots):
-                    b = k.slot_base(slot)
-                    g.emit(f"{sv}[{b + flag}:{b + flag + n + 1}] = {[0] * (n + 1)!r}")
-            else:
-                self.refresh(x, kname, sv, sv)
-        for sp in self.splits.values():
-            if sp.actor != x:
-                continue
-            cells = [("@step", "0")] + [
-                (f"@{n}", "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0")
-                for n in sp.carried
-            ]
-            if sp.kind is None:
-                for cell, idle in cells:
-                    g.emit(f"{sv}[{self._var(sp.group + cell).index}] = {idle}")
-                continue
-            k = self.layout.kind(sp.kind)
-            for slot in range(k.slots):
-                b = k.slot_base(slot)
-                sets = "; ".join(
-                    f"{sv}[{b + k.field(sp.group + cell).offset}] = {idle}" for cell, idle in cells
-                )
-                g.emit(f"if {sv}[{b}]: {sets}")
-
-    def _result(self, labelled: bool, aid: int, args: str) -> Callable[[Env, _Ctx], None]:
-        def emit(env: Env, ctx: _Ctx) -> None:
+    def _result(self, labelled: bool, aid: int, args: str) -> Callable[[Env, Ctx], None]:
+        def emit(env: Env, ctx: Ctx) -> None:
             if labelled:
                 self.gen.emit(f"yield ({aid}, {args}, tuple({ctx.sv}))")
             elif self.tagged:
@@ -1330,7 +1119,7 @@ class Compiler:
                         f.pod: Local(str(p), TRef(pk.name)),
                         f.node: Local(str(n), TRef(nk.name)),
                     }
-                    tests.append(self.expr(f.expr, env, "s", _Ctx(aid, f"({p}, {n})", "s")))
+                    tests.append(self.expr(f.expr, env, "s", Ctx(aid, f"({p}, {n})", "s")))
                 g.emit("if " + " and ".join(f"({t})" for t in tests) + ":")
                 g.depth += 1
                 terms = []
@@ -1339,7 +1128,7 @@ class Compiler:
                         sc.pod: Local(str(p), TRef(pk.name)),
                         sc.node: Local(str(n), TRef(nk.name)),
                     }
-                    at_ctx = _Ctx(aid, f"({p}, {n})", "s")
+                    at_ctx = Ctx(aid, f"({p}, {n})", "s")
                     terms.append(f"{w} * ({self.expr(sc.expr, env, 's', at_ctx)})")
                 g.emit(f"sc = {' + '.join(terms) if terms else '0'}")
                 g.emit("if best is None or sc > best:")
@@ -1352,52 +1141,16 @@ class Compiler:
             g.emit("st = list(s)")
             g.emit(f"st[{pb + bind_field.offset}] = n")
             args = f"({p}, n)"
-            self._result(labelled, aid, args)({}, _Ctx(aid, args, "st"))
+            self._result(labelled, aid, args)({}, Ctx(aid, args, "st"))
             g.depth -= 2
             if pod_try is not None:
                 self._close_try(pod_try)
 
     # ---- helpers emitted once per model
-    def _free_helper(self, k: KindLayout) -> None:
-        """`_free_K(st)`: the lowest slot that no object and no cache holds. A slot a stale
-        cache still remembers (as an object, or as the target of a cached reference) is not
-        reused: Kubernetes never reuses a UID, so a stale read must never find a new object
-        where it remembers an old one."""
-        g = self.gen
-        g.emit(f"def _free_{k.name}(st):")
-        held: list[tuple[KindLayout, FieldLayout]] = [
-            (j, f)
-            for j in self.layout.kinds
-            for f in j.fields
-            if f.presence != 0
-            and (
-                (isinstance(f.type, TRef) and f.type.kind == k.name)
-                or (isinstance(f.type, TSet) and f.type.elem == k.name)
-            )
-        ]
-        if held:
-            g.emit("    held = 0")
-            for j, f in held:
-                for slot in range(j.slots):
-                    jb = j.slot_base(slot)
-                    value = f"st[{jb + f.offset}]"
-                    bits = value if isinstance(f.type, TSet) else f"(1 << {value})"
-                    cond = f"st[{jb + f.presence}]"
-                    if isinstance(f.type, TRef):
-                        cond += f" and {value} >= 0"
-                    g.emit(f"    if {cond}: held |= {bits}")
-        flags = [0, *(f.offset for f in k.fields if f.name.startswith("@"))]
-        for i in range(k.slots):
-            tests = [f"not st[{k.slot_base(i) + o}]" for o in flags]
-            if held:
-                tests.append(f"not held >> {i} & 1")
-            g.emit(f"    if {' and '.join(tests)}: return {i}")
-        g.emit("    return -1")
-
     def kind_helpers(self) -> None:
         g = self.gen
         for k in self.layout.kinds:
-            self._free_helper(k)
+            self.cc.free_helper(k)
             # delete: clear the block, then every reference to the object
             g.emit(f"def _del_{k.name}(st, x, aid, args, line):")
             g.emit(f"    b = {k.base} + x * {k.stride}")
@@ -1440,9 +1193,6 @@ class Compiler:
                             f"{j.name}#%d.{f.name} dangling' % ((jb - {j.base}) // {j.stride}), "
                             "aid, args, line)"
                         )
-
-
-_RAISING = ("_some(", "_div(", "_live(", "_alive(", "_cached(")  # calls that may raise StepError
 
 
 def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
@@ -1523,112 +1273,6 @@ def _actor_kind(a: ast.Actor) -> str:
     }[type(a)]
 
 
-# ---- runtime helpers called by generated code
-
-
-def _err(code: str, msg: str, aid: int, args: tuple[int, ...], line: int) -> None:
-    raise StepError(code, msg, aid, args, line)
-
-
-def _some(v: int, what: str, aid: int, args: tuple[int, ...], line: int) -> int:
-    if v < 0:
-        raise StepError("none", f"`{what}` is none", aid, args, line)
-    return v
-
-
-def _div(a: int, b: int, op: str, aid: int, args: tuple[int, ...], line: int) -> int:
-    if b == 0:
-        raise StepError(
-            "division", f"division by zero ({a} {'/' if op == '//' else op} 0)", aid, args, line
-        )
-    return a // b if op == "//" else a % b
-
-
-def _live(
-    st: State | list[int],
-    i: int,
-    base: int,
-    stride: int,
-    slots: int,
-    kind: str,
-    aid: int,
-    args: tuple[int, ...],
-    line: int,
-) -> int:
-    if not 0 <= i < slots or not st[base + i * stride]:
-        raise StepError("dead", f"{kind}[{i}] does not exist", aid, args, line)
-    return i
-
-
-def _alive(
-    st: list[int],
-    x: int,
-    base: int,
-    stride: int,
-    kind: str,
-    aid: int,
-    args: tuple[int, ...],
-    line: int,
-) -> int:
-    if not st[base + x * stride]:
-        raise StepError("dead", f"{kind}#{x} was deleted earlier in this step", aid, args, line)
-    return x
-
-
-def _member(x: int, s: int) -> bool:
-    return x >= 0 and s >> x & 1 == 1
-
-
-def _bits(it: Iterator[int]) -> int:
-    out = 0
-    for i in it:
-        out |= 1 << i
-    return out
-
-
-def _cached(
-    st: State | list[int],
-    x: int,
-    flag: int,
-    stride: int,
-    kind: str,
-    controller: str,
-    aid: int,
-    args: tuple[int, ...],
-    line: int,
-) -> int:
-    if not st[flag + x * stride]:
-        raise StepError(
-            "uncached", f"{kind}#{x} is not in {controller}'s cache of {kind}", aid, args, line
-        )
-    return x
-
-
-_RUNTIME_NS: dict[str, Any] = {
-    "_err": _err,
-    "_cached": _cached,
-    "_some": _some,
-    "_div": _div,
-    "_live": _live,
-    "StepError": StepError,
-    "_alive": _alive,
-    "_member": _member,
-    "_bits": _bits,
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "sum": sum,
-    "all": all,
-    "any": any,
-    "range": range,
-    "list": list,
-    "tuple": tuple,
-    "True": True,
-    "False": False,
-    "None": None,
-}
-
-
 def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     """Compile a checked model once; the result is shared by every engine."""
     c = Compiler(sym, symmetry)
@@ -1653,16 +1297,16 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     g.emit("st = list(s)")
     init_stmts = tuple(s for i in sym.inits for s in i.body.stmts)
 
-    def initial_state(env: Env, ctx: _Ctx) -> None:
+    def initial_state(env: Env, ctx: Ctx) -> None:
         # controllers start once their informers have synced (WaitForCacheSync)
         # (a coalesced watch starts empty: its handler hears of every object once)
         for x, kinds in c.stale.items():
             for kname in kinds:
                 if (x, kname) not in c.coalesced:
-                    c.refresh(x, kname, ctx.sv, ctx.sv)
+                    c.cc.refresh(x, kname, ctx.sv, ctx.sv)
         g.emit(f"out.append(tuple({ctx.sv}))")
 
-    c.block(init_stmts, {}, _Ctx(-1, "()", "st"), initial_state)
+    c.block(init_stmts, {}, Ctx(-1, "()", "st"), initial_state)
     g.emit("return out")
     g.depth -= 1
 
@@ -1715,7 +1359,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
 
     def emit_unit(aid: int, u: _Unit, labelled: bool, prune: bool = False) -> None:
         if u.sync is not None:
-            c.sync_action(u.actor.name, u.sync, labelled, aid)
+            c.cc.sync_action(u.actor.name, u.sync, labelled, aid)
         elif u.action is None:
             assert isinstance(u.actor, ast.Scheduler)
             c.scheduler_bind(u.actor, labelled, aid, prune)
@@ -1761,7 +1405,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     for i, inv in enumerate(sym.invariants):
         g.emit(f"def _inv_{i}(s):")
         c.hoist, c.hoist_lines = {}, {}
-        body = c.expr(inv.expr, {}, "s", _Ctx(-2 - i, "()", "s"))
+        body = c.expr(inv.expr, {}, "s", Ctx(-2 - i, "()", "s"))
         for line in [x for lines in c.hoist_lines.values() for x in lines]:
             g.emit("    " + line)
         for code, name in c.hoist.items():
@@ -1775,11 +1419,11 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     labels: dict[int, list[str]] = {}
     for i, p in enumerate(sym.properties):
         labels[i] = []
-        for n, (label, env, guard) in enumerate(_instances(c, p.expr)):
+        for n, (label, env, guard) in enumerate(instances(c, p.expr)):
             labels[i].append(label)
-            parts = _parts(_unquantified(p.expr))
+            parts = state_formulas(unquantified(p.expr))
             for j, part in enumerate(parts):
-                code = c.expr(part, env, "s", _Ctx(-2, "()", "s"))
+                code = c.expr(part, env, "s", Ctx(-2, "()", "s"))
                 if guard:
                     # the object's obligation starts while it lives, and ends with it
                     trigger = j == 0 and len(parts) == 2
@@ -1788,13 +1432,13 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
                 g.emit(f"    return bool({code})")
 
     source = g.source()
-    ns: dict[str, Any] = dict(_RUNTIME_NS)
+    ns: dict[str, Any] = dict(RUNTIME_NS)
     exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
     invariants = tuple(
         InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma)
         for i, inv in enumerate(sym.invariants)
     )
-    properties = tuple(_property(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))
+    properties = tuple(property_info(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))
     canon = make_canonicalizer(layout) if any(k.symmetric for k in layout.kinds) else None
     return CompiledModel(
         name=sym.program.name,
@@ -1824,105 +1468,3 @@ class _Unit:
     segment: int = 0
     sync: str | None = None
     span: ast.Span = ast.NOWHERE
-
-
-def _parts(e: ast.Expr) -> tuple[ast.Expr, ...]:
-    """The state formulas of a supported temporal property: (P,) or (P, Q); () otherwise."""
-    match e:
-        case ast.Temporal(op="eventually", body=ast.Temporal(op="always", body=p)):
-            return (p,)
-        case ast.Temporal(op="always", body=ast.Temporal(op="eventually", body=p)):
-            return (p,)
-        case ast.Temporal(op="always", body=p):
-            return (p,)
-        case ast.LeadsTo(left=p, right=q):
-            return (p, q)
-    return ()
-
-
-MAX_PROPERTY_INSTANCES = 256  # bindings of a quantified property checked one by one
-
-
-def _unquantified(e: ast.Expr) -> ast.Expr:
-    while isinstance(e, ast.Quant) and e.quant == "forall":
-        e = e.body
-    return e
-
-
-def _instances(c: Compiler, e: ast.Expr) -> list[tuple[str, Env, str]]:
-    """Every binding of a property's leading `forall` binders: (label, env, guard), the guard
-    saying that each bound object is live and the `where` holds. One unnamed binding for an
-    unquantified property; none when a domain is not a kind, an enum or a constant range, or
-    when there are too many bindings to check one by one."""
-    out: list[tuple[str, Env, list[str]]] = [("", {}, [])]
-    while isinstance(e, ast.Quant) and e.quant == "forall":
-        for b in e.binders:
-            nxt: list[tuple[str, Env, list[str]]] = []
-            for label, env, guard in out:
-                if isinstance(b.domain, ast.RangeDomain):
-                    try:
-                        lo, hi = c._const(b.domain.lo), c._const(b.domain.hi)
-                    except (AssertionError, KeyError, TypeError, NameError):
-                        return []
-                    values: list[tuple[str, str, str | None]] = [
-                        (str(v), str(v), None) for v in range(lo, hi + 1)
-                    ]
-                    ty: Type = INT
-                else:
-                    d = b.domain.expr
-                    if not isinstance(d, ast.Name) or d.id in env:
-                        return []
-                    if d.id in c.sym.kinds:
-                        k = c.layout.kind(d.id)
-                        ty = TRef(d.id)
-                        values = [
-                            (f"{d.id}#{i}", str(i), f"s[{k.slot_base(i)}]") for i in range(k.slots)
-                        ]
-                    elif d.id in c.sym.enums:
-                        ty = TEnum(d.id)
-                        values = [(m, str(i), None) for i, m in enumerate(c.sym.enums[d.id])]
-                    else:
-                        return []
-                for shown, code, live in values:
-                    env2 = {**env, b.name: Local(code, ty)}
-                    tag = f"{b.name}={shown}"
-                    nxt.append(
-                        (
-                            f"{label}, {tag}" if label else tag,
-                            env2,
-                            [*guard, *([live] if live else [])],
-                        )
-                    )
-            out = nxt
-            if len(out) > MAX_PROPERTY_INSTANCES:
-                return []
-        if e.where is not None:
-            out = [(label, env, [*guard, c.expr(e.where, env, "s")]) for label, env, guard in out]
-        e = e.body
-    return [(label, env, " and ".join(f"({g})" for g in guard)) for label, env, guard in out]
-
-
-def _property(p: ast.Property, ns: dict[str, Any], i: int, labels: list[str]) -> PropertyInfo:
-    parts = _parts(_unquantified(p.expr))
-    instances = tuple(
-        (label, tuple(ns[f"_prop_{i}_{k}_{j}"] for j in range(len(parts))))
-        for k, label in enumerate(labels)
-    )
-    quantified = isinstance(p.expr, ast.Quant)
-    preds = instances[0][1] if instances and not quantified else ()
-    return PropertyInfo(p.name, p.span, _shape(p.expr), preds, quantified, instances)
-
-
-def _shape(e: ast.Expr) -> str:
-    match e:
-        case ast.Quant(quant="forall", body=b):
-            return _shape(b)
-        case ast.Temporal(op="eventually", body=ast.Temporal(op="always")):
-            return "eventually always"
-        case ast.Temporal(op="always", body=ast.Temporal(op="eventually")):
-            return "always eventually"
-        case ast.Temporal(op="always"):
-            return "always"
-        case ast.LeadsTo():
-            return "leads_to"
-    return "temporal"

@@ -1,0 +1,250 @@
+"""Code generation for what controllers remember (spec/faults.md): the hidden cells of actions
+split by `step`, the copies of informer caches, their sync steps and handlers' deliveries,
+`restart`, and the free-slot rule that keeps a slot a cache remembers. The compiler owns the
+expressions and statements; this part only moves values between real and hidden cells."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kcheck.lang import ast
+from kcheck.lang.types import INT, TBool, TEnum, TRef, TSet, Type
+from kcheck.model.controller_state import Split
+from kcheck.model.env import Ctx, Env, Local
+from kcheck.model.ir import FieldLayout, KindLayout
+
+if TYPE_CHECKING:
+    from kcheck.model.compile import Compiler
+
+
+class ControllerCodegen:
+    def __init__(self, c: Compiler) -> None:
+        self.c = c
+        self.local_types: dict[tuple[str, str], Type] = {}  # carried locals' declared types
+
+    def split_cells(self, sp: Split) -> list[tuple[str, Type]]:
+        """The hidden state of a split action: the step it runs next (0: not in flight), then
+        each carried local. References are kept optional: -1 while not in flight."""
+        env: Env = {}
+        if sp.kind is not None:
+            env[sp.action.binders[0].name] = Local("0", TRef(sp.kind))
+        types: dict[str, Type] = {}
+        for seg in sp.segments:
+            for st in seg:
+                if isinstance(st, ast.Let):
+                    v = st.value
+                    ty = TRef(v.kind) if isinstance(v, ast.Create) else self.c.type_of(v, env)
+                    env[st.name] = Local("0", ty)
+                    types[st.name] = ty
+        cells: list[tuple[str, Type]] = [(f"{sp.group}@step", INT)]
+        for n in sp.carried:
+            ty = types[n]
+            self.local_types[(sp.group, n)] = ty
+            if isinstance(ty, TRef):
+                ty = TRef(ty.kind, True)
+            elif not isinstance(ty, TBool | TEnum | TSet):
+                ty = INT
+            cells.append((f"{sp.group}@{n}", ty))
+        return cells
+
+    def split_index(self, sp: Split, cell: str, env: Env) -> str:
+        """Index of a split action's hidden cell (`@step` or `@<local>`) for the instance
+        bound in `env`."""
+        name = f"{sp.group}{cell}"
+        if sp.kind is None:
+            return str(self.c._var(name).index)
+        k = self.c.layout.kind(sp.kind)
+        return self.c._index(
+            k.base, env[sp.action.binders[0].name].code, k.stride, k.field(name).offset
+        )
+
+    def _cache_cells(self, x: str, kname: str, slot: str) -> tuple[str, str]:
+        """Slices of one object's real block (presence and fields) and of x's cached copy."""
+        k = self.c.layout.kind(kname)
+        flag = k.field(f"@{x}").offset
+        n = sum(1 for f in k.fields if not f.hidden)
+        real = self.c._index(k.base, slot, k.stride)
+        cached = self.c._index(k.base, slot, k.stride, flag)
+        return f"{real}:({real}) + {n + 1}", f"{cached}:({cached}) + {n + 1}"
+
+    def notifications(self, x: str, a: ast.Action) -> list[tuple[Env, str | None]]:
+        """A handler's instances: one per object whose cached copy differs from the real one
+        (created, changed or deleted since its last notification), over every slot."""
+        b = a.binders[0]
+        assert isinstance(b.domain, ast.ExprDomain) and isinstance(b.domain.expr, ast.Name)
+        kname = b.domain.expr.id
+        out: list[tuple[Env, str | None]] = []
+        for slot in range(self.c.layout.kind(kname).slots):
+            real, cached = self._cache_cells(x, kname, str(slot))
+            out.append(({b.name: Local(str(slot), TRef(kname))}, f"s[{real}] != s[{cached}]"))
+        return out
+
+    def deliver(self, x: str, a: ast.Action, env: Env) -> None:
+        b = a.binders[0]
+        t = env[b.name].type
+        assert isinstance(t, TRef)
+        real, cached = self._cache_cells(x, t.kind, env[b.name].code)
+        self.c.gen.emit(f"st[{cached}] = s[{real}]")
+
+    def not_busy(self, actor: str, a: ast.Action, env: Env) -> list[str]:
+        """An actor works on one object at a time, like a work queue that never hands out a
+        key twice: no action starts on an object that one of its split actions has in flight,
+        and none at all while one without a binder is in flight."""
+        out: list[str] = []
+        for sp in self.c.splits.values():
+            if sp.actor != actor or sp.action is a:
+                continue
+            if sp.kind is None:
+                out.append(f"s[{self.c._var(sp.group + '@step').index}] == 0")
+                continue
+            k = self.c.layout.kind(sp.kind)
+            off = k.field(sp.group + "@step").offset
+            for b in a.binders:
+                bt = env[b.name].type
+                if isinstance(bt, TRef) and bt.kind == sp.kind:
+                    out.append(f"s[{self.c._index(k.base, env[b.name].code, k.stride, off)}] == 0")
+        return out
+
+    def resume(self, sp: Split, segment: int, env: Env, ctx: Ctx) -> Env:
+        """The locals an earlier segment left for this one, read back from the state."""
+        if segment == 0:
+            return env
+        env = dict(env)
+        for n in sp.live_after(segment - 1):
+            ty = self.local_types[(sp.group, n)]
+            var = self.c.gen.fresh(n)
+            code = f"s[{self.split_index(sp, f'@{n}', env)}]"
+            if isinstance(ty, TRef) and not ty.optional:
+                what = f"{n} (deleted while {sp.group} was in flight)"
+                code = f"_some({code}, {what!r}, {ctx.aid}, {ctx.args}, {sp.action.span.line})"
+            self.c.gen.emit(f"{var} = {code}")
+            env[n] = Local(var, ty)
+        return env
+
+    def suspend(
+        self, sp: Split, segment: int, done: Callable[[Env, Ctx], None]
+    ) -> Callable[[Env, Ctx], None]:
+        """The end of a segment: record the next one (0 after the last) and the locals it
+        needs; every other cell goes back to its idle value, so equal worlds stay equal."""
+        last = segment == len(sp.segments) - 1
+        live = () if last else sp.live_after(segment)
+
+        def finish(env: Env, ctx: Ctx) -> None:
+            g = self.c.gen
+            sv = ctx.sv
+            guard = ""
+            if sp.kind is not None:  # the object may be gone: its in-flight state went with it
+                k = self.c.layout.kind(sp.kind)
+                guard = f"if {sv}[{self.c._index(k.base, env[sp.action.binders[0].name].code, k.stride)}]:"
+                g.emit(guard)
+                g.depth += 1
+            g.emit(f"{sv}[{self.split_index(sp, '@step', env)}] = {0 if last else segment + 1}")
+            for n in sp.carried:
+                idle = "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0"
+                value = env[n].code if n in live else idle
+                g.emit(f"{sv}[{self.split_index(sp, f'@{n}', env)}] = {value}")
+            if guard:
+                g.depth -= 1
+            done(env, ctx)
+
+        return finish
+
+    def refresh(self, x: str, kname: str, src: str, dst: str) -> None:
+        """Emit the copy of every `kname` object of `src` into x's cache in `dst`: the
+        informer has caught up with the apiserver."""
+        k = self.c.layout.kind(kname)
+        flag = k.field(f"@{x}").offset
+        n = sum(1 for f in k.fields if not f.hidden)
+        for slot in range(k.slots):
+            b = k.slot_base(slot)
+            self.c.gen.emit(f"{dst}[{b + flag}:{b + flag + n + 1}] = {src}[{b}:{b + n + 1}]")
+
+    def sync_action(self, x: str, kname: str, labelled: bool, aid: int) -> None:
+        """`x.sync@K`: the informer delivers everything that changed since it last did, as
+        one step; enabled while x's cache of K differs from the real objects."""
+        g = self.c.gen
+        k = self.c.layout.kind(kname)
+        flag = k.field(f"@{x}").offset
+        n = sum(1 for f in k.fields if not f.hidden)
+        g.emit(f"# controller {x}: its informer for {kname} catches up")
+        stale = []
+        for slot in range(k.slots):
+            b = k.slot_base(slot)
+            stale.append(f"s[{b + flag}:{b + flag + n + 1}] != s[{b}:{b + n + 1}]")
+        g.emit(f"if {' or '.join(stale)}:")
+        g.depth += 1
+        g.emit("st = list(s)")
+        self.refresh(x, kname, "s", "st")
+        self.c._result(labelled, aid, "()")({}, Ctx(aid, "()", "st"))
+        g.depth -= 1
+
+    def restart(self, x: str, sv: str) -> None:
+        """`restart x`: in-flight actions are lost and the informers start over with a fresh
+        LIST of the real objects."""
+        g = self.c.gen
+        for kname in self.c.stale.get(x, ()):
+            if (x, kname) in self.c.coalesced:
+                # the informer relists: every object is notified again, deletions are lost
+                k = self.c.layout.kind(kname)
+                flag = k.field(f"@{x}").offset
+                n = sum(1 for f in k.fields if not f.hidden)
+                for slot in range(k.slots):
+                    b = k.slot_base(slot)
+                    g.emit(f"{sv}[{b + flag}:{b + flag + n + 1}] = {[0] * (n + 1)!r}")
+            else:
+                self.refresh(x, kname, sv, sv)
+        for sp in self.c.splits.values():
+            if sp.actor != x:
+                continue
+            cells = [("@step", "0")] + [
+                (f"@{n}", "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0")
+                for n in sp.carried
+            ]
+            if sp.kind is None:
+                for cell, idle in cells:
+                    g.emit(f"{sv}[{self.c._var(sp.group + cell).index}] = {idle}")
+                continue
+            k = self.c.layout.kind(sp.kind)
+            for slot in range(k.slots):
+                b = k.slot_base(slot)
+                sets = "; ".join(
+                    f"{sv}[{b + k.field(sp.group + cell).offset}] = {idle}" for cell, idle in cells
+                )
+                g.emit(f"if {sv}[{b}]: {sets}")
+
+    def free_helper(self, k: KindLayout) -> None:
+        """`_free_K(st)`: the lowest slot that no object and no cache holds. A slot a stale
+        cache still remembers (as an object, or as the target of a cached reference) is not
+        reused: Kubernetes never reuses a UID, so a stale read must never find a new object
+        where it remembers an old one."""
+        g = self.c.gen
+        g.emit(f"def _free_{k.name}(st):")
+        held: list[tuple[KindLayout, FieldLayout]] = [
+            (j, f)
+            for j in self.c.layout.kinds
+            for f in j.fields
+            if f.presence != 0
+            and (
+                (isinstance(f.type, TRef) and f.type.kind == k.name)
+                or (isinstance(f.type, TSet) and f.type.elem == k.name)
+            )
+        ]
+        if held:
+            g.emit("    held = 0")
+            for j, f in held:
+                for slot in range(j.slots):
+                    jb = j.slot_base(slot)
+                    value = f"st[{jb + f.offset}]"
+                    bits = value if isinstance(f.type, TSet) else f"(1 << {value})"
+                    cond = f"st[{jb + f.presence}]"
+                    if isinstance(f.type, TRef):
+                        cond += f" and {value} >= 0"
+                    g.emit(f"    if {cond}: held |= {bits}")
+        flags = [0, *(f.offset for f in k.fields if f.name.startswith("@"))]
+        for i in range(k.slots):
+            tests = [f"not st[{k.slot_base(i) + o}]" for o in flags]
+            if held:
+                tests.append(f"not held >> {i} & 1")
+            g.emit(f"    if {' and '.join(tests)}: return {i}")
+        g.emit("    return -1")
