@@ -28,9 +28,10 @@ from kcheck.lang import ast
 from kcheck.lang.symbols import ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.compile import Compiler, Local
-from kcheck.model.ir import CompiledModel, KindLayout
+from kcheck.model.ir import CompiledModel, KindLayout, Layout
 from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.scheduler import bind_instances
+from kcheck.smt.sets import Bits
 
 __all__ = ["Branch", "Encoder", "Instance", "Term", "Unsupported"]
 
@@ -97,6 +98,8 @@ class Encoder:
         self.fails: list[Term] = []
         # def calls with constant arguments, per state (held, so that its id stays its own)
         self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Term, Term]]]] = {}
+        self.sets = Bits()
+        self.set_slots = _set_slots(self.layout)  # state index -> elements of its set
         self._refuse_up_front()
         # With symbolic params each `param` is one Z3 constant, the same in every state.
         self.params: dict[str, Term] = {}
@@ -120,7 +123,22 @@ class Encoder:
 
     # ---- state access
     def fresh_state(self, prefix: str) -> tuple[Term, ...]:
-        return tuple(z3.Int(f"{prefix}_{i}") for i in range(self.layout.width))
+        return tuple(
+            self.sets.fresh(f"{prefix}_{i}", self.set_slots[i][0])
+            if i in self.set_slots
+            else z3.Int(f"{prefix}_{i}")
+            for i in range(self.layout.width)
+        )
+
+    def set_size(self, elem: str) -> int:
+        return self.layout.kind(elem).slots if elem in self.sym.kinds else len(self.sym.enums[elem])
+
+    def _set_bits(self, e: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[list[Term], Term]:
+        """The elements of a set-valued expression as Bools, and its error condition."""
+        t = self.type_of(e, env)
+        v, err = self.expr(e, env, st)
+        n = self.set_size(t.elem) if isinstance(t, TSet) else 0
+        return self.sets.bits(v, n), err
 
     def _present(self, st: tuple[Term, ...], k: KindLayout, slot: int) -> Term:
         return st[k.slot_base(slot)] == 1
@@ -175,7 +193,22 @@ class Encoder:
                 return TRef(e.id), [(i, self._present(st, k, i)) for i in range(k.slots)]
             if e.id in self.sym.enums:
                 return TEnum(e.id), [(i, TRUE) for i in range(len(self.sym.enums[e.id]))]
-        raise Unsupported("a binder over a set", d.span.line)
+        t = self.type_of(e, env)
+        if isinstance(t, TSet):
+            # the set's members, in order (the compiled member test reads only the bit)
+            bits, _ = self._set_bits(e, env, st)
+            ty: Type = TRef(t.elem) if t.elem in self.sym.kinds else TEnum(t.elem)
+            return ty, list(enumerate(bits))
+        raise Unsupported("a binder over this domain", d.span.line)
+
+    def _domains_err(self, binders: tuple[ast.Binder, ...], env: Env, st: tuple[Term, ...]) -> Term:
+        """Evaluating the binders' set-valued domains raises (they are evaluated first)."""
+        errs: list[Term] = []
+        for b in binders:
+            d = b.domain
+            if isinstance(d, ast.ExprDomain) and isinstance(self.type_of(d.expr, env), TSet):
+                errs.append(self._set_bits(d.expr, env, st)[1])
+        return _or(errs)
 
     def _const_int(self, e: ast.Expr, env: Env) -> int | None:
         v, err = self.expr(e, env, ())
@@ -245,7 +278,7 @@ class Encoder:
             case ast.Quant(quant=q, binders=bs, where=w, body=body):
                 # all()/any() in slot order: evaluation stops at the first deciding term
                 acc = TRUE if q == "forall" else FALSE
-                errs: list[Term] = []
+                errs: list[Term] = [self._domains_err(bs, env, st)]
                 for env2, _, pres in self._combos(bs, env, st):
                     c, ce = self._cond(pres, w, env2, st)
                     bv, be = x(body, env2, st)
@@ -258,7 +291,7 @@ class Encoder:
                 return acc, _or(errs)
             case ast.Count(binders=bs, where=w):
                 total: Term = z3.IntVal(0)
-                errs = []
+                errs = [self._domains_err(bs, env, st)]
                 for env2, _, pres in self._combos(bs, env, st):
                     c, ce = self._cond(pres, w, env2, st)
                     total = total + z3.If(c, 1, 0)
@@ -270,11 +303,12 @@ class Encoder:
                     return z3.Sum(
                         [z3.IntVal(0)] + [st[k.slot_base(i)] for i in range(k.slots)]
                     ), FALSE
-                raise Unsupported("count of a set", e.span.line)
+                bits, err = self._set_bits(a, env, st)
+                return z3.Sum([z3.IntVal(0)] + [z3.If(b, 1, 0) for b in bits]), err
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
                 val: Term = z3.IntVal(0)
                 seen: Term = FALSE
-                errs = []
+                errs = [self._domains_err(bs, env, st)]
                 for env2, _, pres in self._combos(bs, env, st):
                     c, ce = self._cond(pres, w, env2, st)
                     bv, be = x(body, env2, st)
@@ -290,11 +324,47 @@ class Encoder:
                 cv, ce = x(c, env, st)
                 av, ae = x(a, env, st)
                 bv, be = x(b, env, st)
-                return z3.If(cv, av, bv), _or([ce, z3.If(cv, ae, be)])
+                err = _or([ce, z3.If(cv, ae, be)])
+                t = self.type_of(e, env)
+                if isinstance(t, TSet):
+                    size = self.set_size(t.elem)
+                    a_bits, b_bits = self.sets.bits(av, size), self.sets.bits(bv, size)
+                    both = zip(a_bits, b_bits, strict=True)
+                    return self.sets.mask([_ite(cv, p, q) for p, q in both]), err
+                return z3.If(cv, av, bv), err
+            case ast.SetLit(elems=elems):
+                return self._set_literal(e, elems, env, st)
+            case ast.SetBuilder(binder=b, where=w):
+                t = self.type_of(e, env)
+                assert isinstance(t, TSet)
+                bits = [FALSE] * self.set_size(t.elem)
+                errs = [self._domains_err((b,), env, st)]
+                for env2, vals, pres in self._combos((b,), env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    bits[vals[0]] = c
+                    errs.append(ce)
+                return self.sets.mask(bits), _or(errs)
             case ast.Budget(fault=fault):
                 spent = self.budget_index[fault]
                 return spent.budget - st[spent.index], FALSE
         raise Unsupported(_construct(e), _line(e))
+
+    def _set_literal(
+        self, e: ast.Expr, elems: tuple[ast.Expr, ...], env: Env, st: tuple[Term, ...]
+    ) -> tuple[Term, Term]:
+        t = self.type_of(e, env)
+        if not elems or not isinstance(t, TSet):
+            if elems:
+                raise Unsupported("a set literal of this element type", _line(e))
+            return z3.IntVal(0), FALSE
+        for el in elems:
+            et = self.type_of(el, env)
+            if isinstance(el, ast.NoneLit) or (isinstance(et, TRef) and et.optional):
+                raise Unsupported("a set literal with an element that may be none", _line(el))
+        vals = [self.expr(el, env, st) for el in elems]
+        n = self.set_size(t.elem)
+        bits = [_or([v == i for v, _ in vals]) for i in range(n)]
+        return self.sets.mask(bits), _or([err for _, err in vals])
 
     def _cond(
         self, pres: Term, where: ast.Expr | None, env: Env, st: tuple[Term, ...]
@@ -348,6 +418,9 @@ class Encoder:
         if fn == "abs" and len(vals) == 1:
             a = vals[0][0]
             return z3.If(a >= 0, a, -a), err
+        if fn == "size" and len(args) == 1:
+            bits, _ = self._set_bits(args[0], env, st)
+            return z3.Sum([z3.IntVal(0)] + [z3.If(b, 1, 0) for b in bits]), err
         if fn == "ceil" and len(vals) == 2:
             a, b = vals[0][0], vals[1][0]
             return -_floordiv(-a, b), _or([err, b == 0])
@@ -355,15 +428,17 @@ class Encoder:
 
     def _binary(self, e: ast.Binary, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
         op = e.op
-        if op in ("|", "&"):
-            raise Unsupported(f"set operator `{op}`", e.span.line)
-        if op == "-" and isinstance(self.type_of(e.left, env), TSet | TEmptySet):
-            raise Unsupported("set difference", e.span.line)
+        t = self.type_of(e, env)
+        if op in ("|", "&", "-") and isinstance(t, TSet | TEmptySet):
+            return self._set_op(e, t, env, st)
+        if op == "in" and not isinstance(e.right, ast.SetLit):
+            a, ae = self.expr(e.left, env, st)
+            bits, be = self._set_bits(e.right, env, st)
+            return _or([_and(a == i, b) for i, b in enumerate(bits)]), _or([ae, be])
         if op == "in":
-            if not isinstance(e.right, ast.SetLit) or any(
-                isinstance(el, ast.NoneLit) for el in e.right.elems
-            ):
-                raise Unsupported("`in` other than over a literal set of values", e.span.line)
+            assert isinstance(e.right, ast.SetLit)
+            if any(isinstance(el, ast.NoneLit) for el in e.right.elems):
+                raise Unsupported("`in` a literal set with `none`", e.span.line)
             a, ae = self.expr(e.left, env, st)
             elems = [self.expr(el, env, st) for el in e.right.elems]
             return _or([a == v for v, _ in elems]), _or([ae] + [ve for _, ve in elems])
@@ -400,6 +475,23 @@ class Encoder:
             case ">=":
                 return a >= b, err
         raise Unsupported(f"operator `{op}`", e.span.line)
+
+    def _set_op(self, e: ast.Binary, t: Type, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        if not isinstance(t, TSet):  # `{} | {}` and the like
+            _, ae = self.expr(e.left, env, st)
+            _, be = self.expr(e.right, env, st)
+            return z3.IntVal(0), _or([ae, be])
+        n = self.set_size(t.elem)
+        a, ae = self.expr(e.left, env, st)
+        b, be = self.expr(e.right, env, st)
+        pairs = zip(self.sets.bits(a, n), self.sets.bits(b, n), strict=True)
+        if e.op == "|":
+            bits = [_or([x, y]) for x, y in pairs]
+        elif e.op == "&":
+            bits = [_and(x, y) for x, y in pairs]
+        else:
+            bits = [_and(x, z3.Not(y)) for x, y in pairs]
+        return self.sets.mask(bits), _or([ae, be])
 
     # ---- statements
     def _fail(self, ok: Term, err: Term) -> Term:
@@ -438,6 +530,7 @@ class Encoder:
             case ast.Delete(target=t):
                 return [self._delete(t, ok, st, env)]
             case ast.Choose(binders=bs, where=w, body=body):
+                ok = self._fail(ok, self._domains_err(bs, env, st))
                 out: list[Branch] = []
                 for env2, _, pres in self._combos(bs, env, st):
                     c_ok = _and(ok, pres)
@@ -515,6 +608,7 @@ class Encoder:
                 out.append(self._assign(t, val, _and(ok, lo <= val, val <= hi), st, env))
             return out
         binder = ast.Binder("_any", d, span=d.span)
+        ok = self._fail(ok, self._domains_err((binder,), env, st))
         out = []
         for env2, _, pres in self._combos((binder,), env, st):
             out.append(self._assign(t, env2["_any"][0], _and(ok, pres), st, env))
@@ -578,8 +672,17 @@ class Encoder:
                         new[idx] = _ite(_and(live, new[idx] == slot), z3.IntVal(-1), new[idx])
                     else:
                         dangling.append(_and(live, new[idx] == slot))
+        # and every set of this kind loses the object (free slots hold the empty set)
+        for idx, elem in self._set_sites(k.name):
+            n = self.set_size(elem)
+            bits = self.sets.bits(new[idx], n)
+            new[idx] = self.sets.mask([_and(b, z3.Not(slot == i)) for i, b in enumerate(bits)])
         ok = self._fail(ok, _or(dangling))
         return Branch(ok, tuple(new), env)
+
+    def _set_sites(self, kind: str) -> list[tuple[int, str]]:
+        """The state indexes of every set of objects of `kind`, vars and fields."""
+        return [(i, kind) for i, (_, elem) in self.set_slots.items() if elem == kind]
 
     def _for(
         self,
@@ -590,6 +693,7 @@ class Encoder:
         br: Branch,
     ) -> Branch:
         ok, st, env = br.ok, br.state, br.env
+        ok = self._fail(ok, self._domains_err(bs, env, st))
         # The objects matching at loop entry, in slot order; one deleted meanwhile is skipped.
         items: list[tuple[Env, Term]] = []
         for env2, _, pres in self._combos(bs, env, st):
@@ -660,6 +764,7 @@ class Encoder:
             for env, args, pres in self._combos(a.binders, {}, st):
                 self.fails = []
                 ok, _ = self._cond(pres, None, env, st)
+                ok = self._fail(ok, self._domains_err(a.binders, {}, st))
                 if a.where is not None:
                     wv, we = self.expr(a.where, env, st)
                     ok = _and(self._fail(ok, we), wv)
@@ -716,3 +821,25 @@ def _line(node: object) -> int:
 
 def _param_const(p: ParamInfo) -> Term:
     return z3.Bool(f"param_{p.name}") if isinstance(p.type, TBool) else z3.Int(f"param_{p.name}")
+
+
+def _set_slots(layout: Layout) -> dict[int, tuple[int, str]]:
+    """State index -> (number of possible elements, element kind or enum), for every set-valued
+    var and field slot."""
+
+    def size(elem: str) -> int:
+        for k in layout.kinds:
+            if k.name == elem:
+                return k.slots
+        return len(layout.enums[elem])
+
+    out: dict[int, tuple[int, str]] = {}
+    for v in layout.vars:
+        if isinstance(v.type, TSet):
+            out[v.index] = (size(v.type.elem), v.type.elem)
+    for k in layout.kinds:
+        for f in k.fields:
+            if isinstance(f.type, TSet):
+                for i in range(k.slots):
+                    out[k.slot_base(i) + f.offset] = (size(f.type.elem), f.type.elem)
+    return out

@@ -190,7 +190,7 @@ def induction(
         prover = Prover(model, enc, lambda st: _one_of(st, inits), Deadline(timeout_s))
 
     def ill_formed(u: Unrolling, i: int) -> Term:
-        return z3.Not(well_formed(model.layout, u.state(i)))
+        return z3.Not(well_formed(model.layout, u.state(i), enc.sets.bits))
 
     if prover.prove(Goal("well-formed", ill_formed), 1).status == "proved":
         prover.assume(ill_formed)

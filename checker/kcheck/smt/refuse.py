@@ -13,7 +13,6 @@ from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TSet
 from kcheck.model.ir import CompiledModel
 
 
@@ -84,13 +83,6 @@ def refuse_unencoded(model: CompiledModel, sym: Symbols) -> None:
         _refuse_node(init, "`init`", init.span.line)
     for inv in sym.invariants:
         _refuse_node(inv, f"invariant `{inv.name}`", inv.span.line)
-    for v in sym.vars.values():
-        if isinstance(v.type, TSet):
-            raise Unsupported("a set-valued var", v.decl.span.line)
-    for k in sym.kinds.values():
-        for fi in k.fields:
-            if isinstance(fi.type, TSet):
-                raise Unsupported("a set-valued field", fi.decl.span.line)
     _refuse_layout(model)
 
 
