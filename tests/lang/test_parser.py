@@ -11,7 +11,7 @@ import pytest
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import KcheckError, Source
-from kcheck.lang.parser import parse, read_source, reserved_words
+from kcheck.lang.parser import STRING_HINT, parse, read_source, reserved_words
 
 
 def parsed(text: str) -> ast.Program:
@@ -338,7 +338,8 @@ BINDING_HINT = (
 @pytest.mark.parametrize(
     ("text", "code", "line", "col", "hint"),
     [
-        ('model m\nconst x = "a"\n', "KC0101", 2, 11, "KDSL has no string literals; use an enum value"),
+        ('model m\nconst x = "a"\n', "KC0102", 2, 11, STRING_HINT),
+        ("model m\nconst x = 'a'\n", "KC0101", 2, 11, STRING_HINT),
         ("model m\nconst x = 1 # c\n", "KC0101", 2, 13, "comments start with `//`"),
         ("model m\nconst x = a @ b\n", "KC0101", 2, 13, None),
         ("model m\nvar x: bool = false\ninit { x = true }\n", "KC0102", 3, 10,

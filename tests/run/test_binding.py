@@ -117,3 +117,52 @@ def test_cli_refuses_a_bad_binding_before_touching_the_engine(tmp_path: Path) ->
     result = CliRunner().invoke(main, ["run", model, "--driver", "docker", "--binding", str(f)])
     assert result.exit_code == 2
     assert result.stderr == "kcheck: error: [pod] kind: the model has no kind `Pods`\n"
+
+
+BOUND_IN_THE_MODEL = """
+model bound
+enum Phase { Waiting, Up, Down }
+enum Tier { Front, Back }
+kind Machine[2] { healthy: bool = true }
+kind Worker[2] { state: Phase = Waiting  tier: Tier = Front  host: Machine? = none  ram: 1..2 = 1 }
+kind Frontend[1] { wants: Tier = Front }
+docker {
+  pod Worker {
+    phase: state,
+    node: host,
+    memory: ram,
+    image: "kcheck/busybox:latest",
+    command: ["sh", "-c", "exec sleep 3600"],
+    cpu_millis_per_unit: 250,
+    default_cpu_millis: 200,
+    memory_per_unit_mb: 16,
+  }
+  node Machine { ready: healthy }
+  service Frontend { selector: wants, pod_field: tier }
+}
+invariant ok: true
+"""
+
+
+def test_the_models_docker_block_binds_it_and_the_side_file_overrides_it(tmp_path: Path) -> None:
+    from kcheck.lang.diagnostics import Source
+    from kcheck.lang.frontend import check_source
+    from kcheck.run.binding import config_from_model, merge_configs
+
+    checked = check_source(Source("bound.kdsl", BOUND_IN_THE_MODEL))
+    layout = compile_model(checked.symbols, symmetry=False).layout
+    model = config_from_model(checked.symbols)
+    b = resolve(layout, model)
+    assert b.pod.kind.name == "Worker"
+    assert b.pod.phase is not None and b.pod.phase.name == "state"
+    assert b.pod.node is not None and b.pod.node.name == "host"
+    assert b.pod.memory is not None and b.pod.memory.name == "ram"
+    assert b.node is not None and b.node.kind.name == "Machine"
+    assert b.node.ready is not None and b.node.ready.name == "healthy"
+    assert b.service is not None and b.service.selector.name == "wants"
+    assert b.command == ("sh", "-c", "exec sleep 3600")
+    assert (b.cpu_per_unit, b.default_cpu, b.memory_per_unit_mb) == (0.25, 0.2, 16)
+    side = tmp_path / "b.toml"
+    side.write_text('[pod]\nimage = "other:1"\nmemory_per_unit_mb = 8\n')
+    b2 = resolve(layout, merge_configs(model, load_config(str(side))))
+    assert (b2.image, b2.memory_per_unit_mb, b2.command) == ("other:1", 8, b.command)

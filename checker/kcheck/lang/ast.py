@@ -578,9 +578,47 @@ class Property:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class BindItem:
+    """`key: value` in a binding section; a value is a field name (`FieldName`), a string, an
+    integer or a list of strings."""
+
+    key: str
+    value: FieldName | str | int | tuple[str, ...]
+    key_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldName:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BindSection:
+    """`pod Pod { ... }`: which kind plays a role in the live run, and how."""
+
+    role: str
+    kind: str
+    items: tuple[BindItem, ...]
+    role_span: Span = _span()
+    kind_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Docker:
+    """`docker { pod Pod { ... } node Node { ... } service Service { ... } }` (spec/run.md):
+    how `kcheck run --driver docker` binds the model. No effect on verification."""
+
+    sections: tuple[BindSection, ...]
+    span: Span = _span()
+
+
 Decl: TypeAlias = (
     Const | Param | Enum | Kind | Var | Init | Def | Controller | Process | Scheduler | Fault
-    | Invariant | Property
+    | Invariant | Property | Docker
 )  # fmt: skip
 
 Actor: TypeAlias = Controller | Process | Scheduler | Fault

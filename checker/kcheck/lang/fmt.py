@@ -231,7 +231,23 @@ def _decl(d: ast.Decl) -> list[Line]:
         return [(f"{word} {d.name}: {_expr(d.expr, P_BIND)}", at)]
     if isinstance(d, ast.Property):
         return [(f"property {d.name}: {_expr(d.expr, P_BIND)}", at)]
+    if isinstance(d, ast.Docker):
+        sections: list[Line] = []
+        for sec in d.sections:
+            items = [(f"{it.key}: {_bind_value(it.value)},", it.span.line) for it in sec.items]
+            sections += _braced(f"{sec.role} {sec.kind}", items, sec.span)
+        return _braced("docker", sections, d.span)
     raise TypeError(f"not a declaration: {d!r}")
+
+
+def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:
+    if isinstance(v, ast.FieldName):
+        return v.name
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, tuple):
+        return "[" + ", ".join(f'"{x}"' for x in v) + "]"
+    return str(v)
 
 
 def _maybe_split(head: str, body: str) -> list[str]:

@@ -45,9 +45,10 @@ def _lark() -> Lark:
 ACTION_NAME_WORDS = frozenset({"restart"})
 
 
-# Keywords that stay free as names everywhere: `on` only ever follows an action's name, where
-# no name can stand, so `kind Light { on: bool }` keeps its meaning.
-CONTEXTUAL_WORDS = frozenset({"on"})
+# Keywords that stay free as names everywhere: `on` only ever follows an action's name and
+# `docker` only starts a declaration, where no name can stand, so `kind Light { on: bool }`
+# keeps its meaning.
+CONTEXTUAL_WORDS = frozenset({"on", "docker"})
 
 
 @functools.cache
@@ -283,6 +284,31 @@ class _ToAst(Transformer[Token, ast.Program]):
     def delete_stmt(self, m: Meta, c: list[Any]) -> ast.Delete:
         return ast.Delete(c[0], _meta_span(m))
 
+    # ---- the docker binding
+    def docker_decl(self, m: Meta, c: list[Any]) -> ast.Docker:
+        return ast.Docker(tuple(c), _meta_span(m))
+
+    def bind_section(self, m: Meta, c: list[Any]) -> ast.BindSection:
+        items = tuple(x for x in c[2:] if x is not None)
+        return ast.BindSection(
+            str(c[0]), str(c[1]), items, _tok_span(c[0]), _tok_span(c[1]), _meta_span(m)
+        )
+
+    def bind_item(self, m: Meta, c: list[Any]) -> ast.BindItem:
+        return ast.BindItem(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
+    def bind_field(self, m: Meta, c: list[Any]) -> ast.FieldName:
+        return ast.FieldName(str(c[0]), _tok_span(c[0]))
+
+    def bind_string(self, m: Meta, c: list[Any]) -> str:
+        return str(c[0])[1:-1]
+
+    def bind_int(self, m: Meta, c: list[Any]) -> int:
+        return int(str(c[0]))
+
+    def bind_list(self, m: Meta, c: list[Any]) -> tuple[str, ...]:
+        return tuple(str(x)[1:-1] for x in c if x is not None)
+
     def step_stmt(self, m: Meta, c: list[Any]) -> ast.Step:
         return ast.Step(_meta_span(m))
 
@@ -451,11 +477,12 @@ _READABLE = {
     "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*`, `/` or `%`",
     "$END": "end of file",
+    "STRING": "a string",
 }
 
 _DECL_KEYWORDS = (
     "const", "param", "enum", "kind", "var", "init", "def", "controller", "process",
-    "scheduler", "fault", "invariant", "lemma", "property",
+    "scheduler", "fault", "invariant", "lemma", "property", "docker",
 )  # fmt: skip
 
 
@@ -477,12 +504,18 @@ def _expected_list(expected: set[str]) -> str:
     return ", ".join(words)
 
 
+STRING_HINT = (
+    "KDSL has no string values; use an enum value (strings only occur in a `docker` block)"
+)
+
 _BINDING_WORDS = ("count", "sum", "forall", "exists", "min", "max", "if", "eventually", "always")
 
 
 def _hint_for(tok: Token, expected: set[str], prev_word: str = "") -> str | None:
     value = str(tok)
     texts = {_terminal_text(e) for e in expected}
+    if tok.type == "STRING":
+        return STRING_HINT
     if value == "=" and "`:=`" in texts:
         return "assignment is written `:=`; `=` only appears in declarations"
     if value == ":=" and "`=`" in texts:
@@ -516,7 +549,7 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
         line, col = err.line, err.column
         hint = None
         if ch == '"' or ch == "'":
-            hint = "KDSL has no string literals; use an enum value"
+            hint = STRING_HINT
         elif ch == "#":
             hint = "comments start with `//`"
         elif ch == "=":

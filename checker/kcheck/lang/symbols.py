@@ -68,6 +68,7 @@ class Symbols:
     defs: dict[str, ast.Def] = field(default_factory=dict)
     actors: list[ast.Actor] = field(default_factory=list)
     inits: list[ast.Init] = field(default_factory=list)
+    docker: list[ast.Docker] = field(default_factory=list)  # the binding for `kcheck run`
     invariants: list[ast.Invariant] = field(default_factory=list)
     properties: list[ast.Property] = field(default_factory=list)
 
@@ -345,7 +346,7 @@ class _Builder:
                     self.declare(d.name, d.name_span, "actor")
                 case ast.Invariant() | ast.Property():
                     self.declare(d.name, d.name_span, "property")
-                case ast.Init():
+                case ast.Init() | ast.Docker():
                     pass
         for name, value in self.member_overrides.items():
             if name in self.const_decls:
@@ -403,6 +404,8 @@ class _Builder:
                     self.sym.invariants.append(d)
                 case ast.Property():
                     self.sym.properties.append(d)
+                case ast.Docker():
+                    self.sym.docker.append(d)
         return self.sym, self.diags
 
     def build_kind(self, d: ast.Kind) -> None:

@@ -1,7 +1,8 @@
 """How a model binds to Docker (spec/run.md): which kind is the Pod (a container), which is the
 Node (a logical node: a label on containers) and which is the Service (a name on the run's
 network), and which of their fields are read back from the world. Defaults go by kind and field
-names; a TOML side file (`--binding`) names anything else. Controller-internal fields (names
+names; the model's `docker { ... }` block names anything else, and a TOML side file
+(`--binding`) overrides it key by key. Controller-internal fields (names
 with `@`) are never bound: they live in the interpreter's store."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef
 from kcheck.model.ir import FieldLayout, KindLayout, Layout
 
@@ -209,6 +212,41 @@ def resolve(layout: Layout, config: dict[str, Any] | None = None) -> Binding:
             raise BindingError(f"[pod] {key}: must be at least {least}")
         extra[key] = value
     return Binding(pod, node, service, **extra)
+
+
+def config_from_model(sym: Symbols) -> dict[str, Any]:
+    """The model's own `docker { ... }` block as a config of the same shape as the binding
+    file's (the checker has already vetted its roles, keys, kinds and fields)."""
+    config: dict[str, Any] = {}
+    for block in sym.docker[:1]:
+        for sec in block.sections:
+            section: dict[str, Any] = {"kind": sec.kind}
+            for item in sec.items:
+                v = item.value
+                value: Any = v.name if isinstance(v, ast.FieldName) else v
+                if isinstance(value, tuple):
+                    value = list(value)
+                if item.key in MILLI_KEYS:
+                    section[MILLI_KEYS[item.key]] = value / 1000
+                else:
+                    section[item.key] = value
+            config[sec.role] = section
+    return config
+
+
+# keys of the language's block in millicores, and the binding file's keys in cores
+MILLI_KEYS = {"cpu_millis_per_unit": "cpu_per_unit", "default_cpu_millis": "default_cpu"}
+
+
+def merge_configs(model: dict[str, Any], file: dict[str, Any] | None) -> dict[str, Any]:
+    """The binding file overrides the model's block, key by key."""
+    out = {role: dict(section) for role, section in model.items()}
+    for role, section in (file or {}).items():
+        if isinstance(section, dict):
+            out.setdefault(role, {}).update(section)
+        else:
+            out[role] = section
+    return out
 
 
 def load_config(path: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, NoReturn
 
 import click
@@ -177,6 +177,7 @@ class RunOptions:
     image: str | None
     cleanup: bool
     quiet: bool
+    model_binding: dict[str, Any] = field(default_factory=dict)  # the model's `docker` block
 
     def config(self) -> RunConfig:
         return RunConfig(
@@ -204,7 +205,12 @@ def _run(o: RunOptions) -> None:
     for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path)):
         if path:
             base._check_picture_name(flag, path)
-    compiled = compile_model(base._load(o.model, o.defines).symbols, symmetry=False)
+    checked = base._load(o.model, o.defines)
+    compiled = compile_model(checked.symbols, symmetry=False)
+    from kcheck.run.binding import config_from_model
+
+    o = replace(o, model=o.model, model_binding=config_from_model(checked.symbols))
+    assert o.model is not None
     known = [inv.name for inv in compiled.invariants]
     for name in o.invariants:
         if name not in known:
@@ -284,13 +290,13 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
 def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
     if o.driver == "sim":
         return SimDriver(o.tick)
-    from kcheck.run.binding import BindingError, load_config, resolve
+    from kcheck.run.binding import BindingError, load_config, merge_configs, resolve
     from kcheck.run.docker_driver import DockerDriver
     from kcheck.run.engine import connect, new_run_id
 
     try:
-        config = load_config(o.binding_path) if o.binding_path else None
-        binding = resolve(compiled.layout, config)
+        file = load_config(o.binding_path) if o.binding_path else None
+        binding = resolve(compiled.layout, merge_configs(o.model_binding, file))
     except BindingError as err:
         _fail(str(err), 2)
     if o.image:
