@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: set up, lint, type-check, check the models' formatting, run pytest.
+# The whole test suite: the machine's packages and Docker engine (scripts/system.sh), the venv,
+# then lint, type-check, the models' formatting, and pytest (including the live Docker tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/system.sh
 bash scripts/setup.sh
+.venv/bin/kcheck image >/dev/null      # the pod image of the live tests, built locally
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
