@@ -55,6 +55,7 @@ class Outcome:
     trace: Trace | None = None
     reason: str = ""
     entry: PropertyResult | None = None  # the bound entry, for the "no step fails" goal
+    assuming: tuple[str, ...] = ()  # the lemmas the step case assumed when it was proved
 
 
 class Prover:
@@ -81,6 +82,7 @@ class Prover:
         self.base_depth = 0  # steps of the base unrolling asserted (under activation literals)
         self.path_len = 0  # states of the step-case path with their constraints asserted
         self.assumed: list[Bad] = []
+        self.lemmas: list[str] = []  # the names of the assumed lemmas
         self.deepest = 0
 
     # ---- the two unrollings; a step is asserted under a literal so that a query at a
@@ -105,9 +107,11 @@ class Prover:
             self.path_len += 1
         return [_lit("p", i) for i in range(k)] + [_lit("d", j) for j in range(1, k + 1)]
 
-    def assume(self, bad: Bad) -> None:
+    def assume(self, bad: Bad, lemma: str | None = None) -> None:
         """From now on the step case assumes the goal `bad` negates, in every state."""
         self.assumed.append(bad)
+        if lemma is not None:
+            self.lemmas.append(lemma)
         for j in range(self.path_len):
             self.step_solver.add(z3.Not(bad(self.path, j)))
 
@@ -141,7 +145,7 @@ class Prover:
                 self.step_solver, z3.And(*holds, goal.bad(self.path, k)), self.deadline, lits
             )
             if answer == "unsat":
-                return Outcome("proved", k)
+                return Outcome("proved", k, assuming=tuple(self.lemmas))
             if answer != "sat":
                 return Outcome("unknown", k, reason=f"Z3 answered unknown ({answer}) at k = {k}")
             cti = (m, k)
@@ -211,9 +215,8 @@ def induction(
             out = prover.prove(Goal(lemma.name, bad_of(lemma)), max_k)
             outcomes[lemma.name] = out
             if out.status == "proved":
-                prover.assume(bad_of(lemma))
+                prover.assume(bad_of(lemma), lemma.name)
                 progress = True
-    proved_lemmas = [n for n in (x.name for x in lemmas) if outcomes[n].status == "proved"]
 
     bound = prover.prove(Goal("bound", lambda u, i: u.fail(i)), max_k, bound_goal=True)
     if init_entry is not None:
@@ -226,8 +229,7 @@ def induction(
         if name not in outcomes:
             outcomes[name] = prover.prove(Goal(name, bad_of(inv)), max_k)
         out = outcomes[name]
-        assuming = [n for n in proved_lemmas if n != name] if not inv.lemma else []
-        entry = _result(name, "invariant", inv.span.line, out, assuming)
+        entry = _result(name, "invariant", inv.span.line, out)
         if symbolic_params and entry.status == HOLDS:
             entry = replace(entry, reason=f"{entry.reason} for every value of the params")
         if entry.status == HOLDS and bound.entry is not None:
@@ -253,9 +255,9 @@ def induction(
                        limit=None if decided else f"k {max_k}", notes=notes)  # fmt: skip
 
 
-def _result(name: str, kind: str, line: int, out: Outcome, assuming: list[str]) -> PropertyResult:
+def _result(name: str, kind: str, line: int, out: Outcome) -> PropertyResult:
     if out.status == "proved":
-        using = f", assuming lemmas {', '.join(assuming)}" if assuming else ""
+        using = f", assuming lemmas {', '.join(out.assuming)}" if out.assuming else ""
         return PropertyResult(
             name, kind, HOLDS, line, None, f"proved (k = {out.k}{using})", engine=ENGINE
         )
