@@ -5,7 +5,6 @@ counterexamples of the same length."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -94,10 +93,6 @@ invariant small: x <= 2
 @pytest.mark.parametrize(
     ("decl", "construct"),
     [
-        (
-            "kind K[2] ordered { n: 0..1 = 0 }\ninvariant m: K[0].n == 0",
-            re.escape("`K[i]` (an ordered kind's slot)"),
-        ),
         (
             "var lo: 0..2 = 0\ninvariant m: forall i in lo..2: i >= 0",
             "var `lo` where a constant is needed",

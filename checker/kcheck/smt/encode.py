@@ -344,6 +344,12 @@ class Encoder:
                     bits[vals[0]] = c
                     errs.append(ce)
                 return self.sets.mask(bits), _or(errs)
+            case ast.Index(kind=kname, index=i):
+                # `K[i]` names slot i of an ordered kind; it raises unless that object lives
+                k = self.layout.kind(kname)
+                iv, ie = x(i, env, st)
+                live = _and(iv >= 0, iv < k.slots, self._alive(st, k, iv))
+                return iv, _or([ie, z3.Not(live)])
             case ast.Budget(fault=fault):
                 spent = self.budget_index[fault]
                 return spent.budget - st[spent.index], FALSE
@@ -807,7 +813,6 @@ def _construct(e: object) -> str:
     names = {
         "SetLit": "a set literal",
         "SetBuilder": "a set builder",
-        "Index": "`K[i]` (an ordered kind's slot)",
         "Temporal": "a temporal operator",
         "LeadsTo": "`leads_to`",
     }
