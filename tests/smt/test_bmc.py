@@ -367,6 +367,11 @@ def test_bmc_agrees_on_the_known_bad_models(name: str) -> None:
     _agree((MODELS / f"{name}.kdsl").read_text(), 6)
 
 
+@pytest.mark.parametrize(("name", "depth"), [("ingress_selects_pods", 3)])
+def test_bmc_agrees_on_models_built_on_sets(name: str, depth: int) -> None:
+    _agree((MODELS / f"{name}.kdsl").read_text(), depth)
+
+
 def test_z3_unknown_is_inconclusive_never_safe(monkeypatch: pytest.MonkeyPatch) -> None:
     import kcheck.smt.solver as solver_module
 
