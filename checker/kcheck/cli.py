@@ -212,7 +212,7 @@ def main() -> None:
     show_default=True,
     help="explicit: exhaustive search; bmc: Z3 bounded model checking of invariants; "
     "induction: Z3 k-induction proofs of invariants; auto: explicit search within a budget "
-    "of 200000 states, then induction and bmc for the invariants left open (spec/smt.md).",
+    "of 1000000 states, then induction and bmc for the invariants left open (spec/smt.md).",
 )
 @click.option(
     "--depth",
