@@ -10,15 +10,19 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, note, settings
 
+from kcheck.explore.bfs import explore
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source
 from kcheck.lang.types import TInt
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import VarLayout
+from kcheck.result import VIOLATED
 from kcheck.smt.bmc import bmc
 from kcheck.smt.encode import Unsupported
+from tests.explore.modelgen import models
 
 BASE = """model base
 kind Pod[2] { up: bool = false }
@@ -114,3 +118,26 @@ def test_compiler_internal_state_in_the_layout_is_refused() -> None:
     hidden = replace(layout, width=layout.width + 1, vars=(*layout.vars, cache))
     with pytest.raises(Unsupported, match=re.escape("compiler-internal state `c@Pod.up`")):
         bmc(replace(model, layout=hidden), checked.symbols, 1, None, 10)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models(controller_state=True))
+def test_controller_state_is_refused_never_skipped(text: str) -> None:
+    """Random models with controller state (stale and coalesced watches, restarts): each such
+    model is refused; any other is encoded and agrees with the explicit engine."""
+    note(text)
+    checked = check_source(Source("generated.kdsl", text))
+    model = compile_model(checked.symbols)
+    # informer caches, coalesced watches, restarts, multi-step actions and old(): not encoded
+    stateful = re.search(r"\b(stale|coalesced|restart|step|old)\b", text) is not None
+    try:
+        result = bmc(model, checked.symbols, 2, None, 60)
+    except Unsupported as err:
+        assert stateful or "@" in str(err), err
+        return
+    assert not stateful
+    explicit = explore(model, symmetry=False, properties=[])
+    for p in result.properties:
+        if p.kind == "invariant" and p.status == VIOLATED:
+            [e] = [e for e in explicit.properties if e.name == p.name]
+            assert e.status == VIOLATED
