@@ -65,11 +65,11 @@ def test_a_binding_round_trips_through_the_formatter() -> None:
     assert 'command: ["sh", "-c", "exec sleep 60"],' in once
 
 
-def test_docker_and_on_stay_free_as_names() -> None:
+def test_on_stays_free_as_a_name_even_after_an_expression() -> None:
     check_source(
         Source(
             "t.kdsl",
-            "model m\nkind Box[1] { docker: bool = false  on: bool = false }\n"
-            "var docker: 0..1 = 0\ninvariant ok: docker == 0\n",
+            "model m\nkind Box[1] { off: bool = false  on: bool = false }\n"
+            "var on: 0..1 = 0\ninvariant ok: on == 0\n",
         )
     )

@@ -45,10 +45,12 @@ def _lark() -> Lark:
 ACTION_NAME_WORDS = frozenset({"restart"})
 
 
-# Keywords that stay free as names everywhere: `on` only ever follows an action's name and
-# `docker` only starts a declaration, where no name can stand, so `kind Light { on: bool }`
-# keeps its meaning.
-CONTEXTUAL_WORDS = frozenset({"on", "docker"})
+# Keywords that stay free as names: `on` only ever follows an action's name, a parser state of
+# its own, so the contextual lexer never reads a name `on` as the keyword (`kind Light { on:
+# bool }`). A word that can follow an expression (`docker`, `score`, `weight`, ...) cannot be
+# contextual: LALR merges the states that end expressions, so it would be read as the keyword
+# after any expression, for example after the default of a kind's field.
+CONTEXTUAL_WORDS = frozenset({"on"})
 
 
 @functools.cache
