@@ -191,7 +191,7 @@ class Compiler:
             case ast.Call(func=fn):
                 if fn in self.sym.defs:
                     d = self.sym.defs[fn]
-                    return self._resolve_type(d.ret)
+                    return self.resolve_type(d.ret)
                 return INT
             case ast.Index(kind=k):
                 return TRef(k)
@@ -233,7 +233,7 @@ class Compiler:
                 return INT
         return INT
 
-    def _resolve_type(self, t: ast.TypeExpr) -> Type:
+    def resolve_type(self, t: ast.TypeExpr) -> Type:
         match t:
             case ast.BoolType():
                 return BOOL
@@ -658,7 +658,7 @@ class Compiler:
             d = self.sym.defs[fn]
             denv: Env = {}
             for p, code, a in zip(d.params, codes, args, strict=True):
-                pt = self._resolve_type(p.type)
+                pt = self.resolve_type(p.type)
                 if isinstance(pt, TRef) and not pt.optional:
                     at = self.type_of(a, env)
                     if isinstance(at, TRef) and at.optional:
@@ -947,7 +947,7 @@ class Compiler:
                 g.emit(f"{tmp} = {self.expr(given[f.name], env, ctx.sv, ctx)}")
                 values.append((f, tmp))
             else:
-                values.append((f, str(self._default(f.type, finfo.default))))
+                values.append((f, str(self.default_value(f.type, finfo.default))))
         slot = g.fresh("slot")
         g.emit(f"{slot} = _free_{c.kind}({ctx.sv})")
         g.emit(f"if {slot} < 0:")
@@ -961,7 +961,7 @@ class Compiler:
             self._store(idx, f.type, code, f"{c.kind}.{f.name}", ctx, c.span.line)
         return slot
 
-    def _default(self, ty: Type, default: ast.Expr | None) -> int:
+    def default_value(self, ty: Type, default: ast.Expr | None) -> int:
         if default is not None:
             return self._const(default)
         match ty:

@@ -407,7 +407,7 @@ class Encoder:
             d = self.sym.defs[fn]
             denv: Env = {}
             for p, (v, _), a in zip(d.params, vals, args, strict=True):
-                pt = self.types._resolve_type(p.type)
+                pt = self.types.resolve_type(p.type)
                 at = self.type_of(a, env)
                 if isinstance(pt, TRef) and isinstance(at, TRef) and at.optional:
                     pt = at
@@ -724,7 +724,7 @@ class Encoder:
     def _default(self, ty: Type, default: ast.Expr | None) -> Term:
         """A field's declared default (which may name a param), else the type's."""
         if default is None:
-            return z3.IntVal(self.types._default(ty, None))
+            return z3.IntVal(self.types.default_value(ty, None))
         v, _ = self.expr(default, {}, ())
         return self._stored(ty, v)
 
