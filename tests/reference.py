@@ -154,6 +154,8 @@ class Interpreter:
                 vt = self.sym.vars[n].type
                 assert isinstance(vt, TRef)
                 return vt.kind
+            case ast.Index(kind=k):
+                return k
             case ast.Field(obj=o, name=f):
                 k = self.kind_of_ref(o, env, st)
                 fi = self.sym.kinds[k].field(f)
@@ -318,13 +320,19 @@ class Interpreter:
                 return max(vals) if op == "max" else min(vals)
             case ast.IfExpr(cond=c, then=a, else_=b):
                 return ev(a, env, st) if ev(c, env, st) else ev(b, env, st)
+            case ast.Index(kind=k, index=i):
+                slot = ev(i, env, st)
+                assert st is not None
+                if slot not in st["kinds"][k]:
+                    raise RefError("dead")
+                return slot
         raise NotImplementedError(type(e).__name__)
 
     # ---- statements: each returns the list of states it can end in
     def lvalue_type(self, lv: ast.LValue, env: dict[str, Any]) -> Type:
         if len(lv.parts) == 1:
             return self.sym.vars[lv.parts[0]].type
-        kind = env[lv.parts[0]][1]
+        kind = lv.parts[0] if lv.index is not None else env[lv.parts[0]][1]
         ty: Type = TRef(kind)
         for part in lv.parts[1:]:
             assert isinstance(ty, TRef)
@@ -338,7 +346,10 @@ class Interpreter:
         if len(lv.parts) == 1:
             st["vars"][lv.parts[0]] = self.check_store(ty, value)
             return
-        slot, kind = env[lv.parts[0]]
+        if lv.index is not None:  # `K[i].f`: the i-th object of an ordered kind
+            kind, slot = lv.parts[0], self.eval(lv.base(), env, st)
+        else:
+            slot, kind = env[lv.parts[0]]
         view = self.rd(st)
         assert view is not None
         for part in lv.parts[1:-1]:  # the path is read (through caches), the last hop written

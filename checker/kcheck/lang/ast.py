@@ -274,11 +274,20 @@ Expr: TypeAlias = (
 
 @dataclass(frozen=True)
 class LValue:
-    """`x` or `x.f.g`: a global var, or a field reached from a bound object."""
+    """`x` or `x.f.g`: a global var, or a field reached from a bound object; or `K[i].f`, a
+    field of an ordered kind's object (then `parts[0]` is the kind and `index` is i)."""
 
     parts: tuple[str, ...]
     part_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
     span: Span = _span()
+    index: Expr | None = None
+
+    def base(self) -> Expr:
+        """The object the path starts from: `Name(x)` or `Index(K, i)`."""
+        head_span = self.part_spans[0] if self.part_spans else self.span
+        if self.index is not None:
+            return Index(self.parts[0], self.index, head_span, self.span)
+        return Name(self.parts[0], head_span)
 
 
 @dataclass(frozen=True)

@@ -982,7 +982,9 @@ class _Checker:
         spans = spans if len(spans) == len(parts) else tuple(lv.span for _ in parts)
         head, hspan = parts[0], spans[0]
         t: Ty
-        if head in ctx.locals:
+        if lv.index is not None:  # `K[i].f`: the object as the expression `K[i]` gives it
+            t = self.expr(lv.base(), ctx)
+        elif head in ctx.locals:
             local = ctx.locals[head]
             if len(parts) == 1:
                 self.error(

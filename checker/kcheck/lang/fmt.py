@@ -360,6 +360,8 @@ def _if(st: ast.If) -> list[Line]:
 
 
 def _lvalue(lv: ast.LValue) -> str:
+    if lv.index is not None:
+        return f"{lv.parts[0]}[{_expr(lv.index, P_BIND)}]." + ".".join(lv.parts[1:])
     return ".".join(lv.parts)
 
 

@@ -329,6 +329,15 @@ class _ToAst(Transformer[Token, ast.Program]):
     def lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
         return ast.LValue(tuple(str(t) for t in c), tuple(_tok_span(t) for t in c), _meta_span(m))
 
+    def indexed_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
+        names = [c[0], *c[2:]]
+        return ast.LValue(
+            tuple(str(t) for t in names),
+            tuple(_tok_span(t) for t in names),
+            _meta_span(m),
+            c[1],
+        )
+
     def create_expr(self, m: Meta, c: list[Any]) -> ast.Create:
         inits = tuple(_present(tuple(c[1:])))
         return ast.Create(str(c[0]), inits, _tok_span(c[0]), _meta_span(m))

@@ -884,7 +884,7 @@ class Compiler:
         if len(t.parts) == 1:
             v = self._var(head)
             return str(v.index), v.type, head, None
-        obj: ast.Expr = ast.Name(head, t.span)
+        obj: ast.Expr = t.base()
         for part in t.parts[1:-1]:
             obj = ast.Field(obj, part, t.span, t.span)
         slot, rt = self._ref_code(obj, env, sv, ctx, target=True)

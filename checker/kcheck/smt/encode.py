@@ -567,7 +567,7 @@ class Encoder:
             new = list(st)
             new[var.index] = self._stored(var.type, val)
             return Branch(ok, tuple(new), env)
-        obj: ast.Expr = ast.Name(t.parts[0], t.span)
+        obj: ast.Expr = t.base()
         for part in t.parts[1:-1]:
             obj = ast.Field(obj, part, t.span, t.span)
         k = self.layout.kind(self._kind_of(obj, env))
@@ -598,7 +598,7 @@ class Encoder:
             if len(t.parts) == 1:
                 ty = self.var_index[t.parts[0]].type
             else:
-                obj: ast.Expr = ast.Name(t.parts[0], t.span)
+                obj: ast.Expr = t.base()
                 for part in t.parts[1:-1]:
                     obj = ast.Field(obj, part, t.span, t.span)
                 ty = self.layout.kind(self._kind_of(obj, env)).field(t.parts[-1]).type
