@@ -169,6 +169,8 @@ class Interpreter:
             lo, hi = self.eval(d.lo, env, st), self.eval(d.hi, env, st)
             return [(v, None) for v in range(lo, hi + 1)]
         e = d.expr
+        if isinstance(e, ast.Name) and e.id == "bool":
+            return [(False, None), (True, None)]
         if isinstance(e, ast.Name) and e.id not in env:
             if e.id in self.sym.kinds:
                 view = self.rd(st) if st is not None and not st.get("view") else st

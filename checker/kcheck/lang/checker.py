@@ -470,6 +470,8 @@ class _Checker:
                 self.want_int(lo, ctx, "the lower bound of a range")
                 self.want_int(hi, ctx, "the upper bound of a range")
                 return INT
+            case ast.ExprDomain(expr=ast.Name(id="bool")):
+                return BOOL  # `b in bool`: false and true
             case ast.ExprDomain(expr=ast.Name(id=n)) if n not in ctx.locals and (
                 n in self.kind_decls or n in self.sym.enums
             ):
@@ -544,10 +546,11 @@ class _Checker:
                         return TSet(k)
                     case TEnum(name=n):
                         return TSet(n)
-                    case TInt():
+                    case TInt() | TBool():
                         self.error(
                             "KC0301",
-                            "sets hold enum values or objects, not integers",
+                            "sets hold enum values or objects, not "
+                            + ("integers" if isinstance(t, TInt) else "bools"),
                             b.domain.span,
                         )
                 return ERROR

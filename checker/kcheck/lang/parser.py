@@ -262,6 +262,11 @@ class _ToAst(Transformer[Token, ast.Program]):
     def range_domain(self, m: Meta, c: list[Any]) -> ast.RangeDomain:
         return ast.RangeDomain(c[0], c[1], _meta_span(m))
 
+    def bool_domain(self, m: Meta, c: list[Any]) -> ast.ExprDomain:
+        # `b in bool` ranges over false and true; `bool` cannot name anything else
+        span = _meta_span(m)
+        return ast.ExprDomain(ast.Name("bool", span), span)
+
     def expr_domain(self, m: Meta, c: list[Any]) -> ast.ExprDomain:
         return ast.ExprDomain(c[0], _meta_span(m))
 

@@ -267,6 +267,8 @@ class Compiler:
         if isinstance(d, ast.RangeDomain):
             return INT, None, ("range", self.expr(d.lo, env, sv), self.expr(d.hi, env, sv))
         e = d.expr
+        if isinstance(e, ast.Name) and e.id == "bool":
+            return BOOL, 2, ("range", "0", "1")  # false, true
         if isinstance(e, ast.Name) and e.id not in env:
             if e.id in self.sym.kinds:
                 k = self.layout.kind(e.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kcheck.lang import ast
-from kcheck.lang.types import INT, TEnum, TRef, Type
+from kcheck.lang.types import BOOL, INT, TEnum, TRef, Type
 from kcheck.model.env import Env, Local
 from kcheck.model.ir import PropertyInfo
 
@@ -66,6 +66,9 @@ def instances(c: Compiler, e: ast.Expr) -> list[tuple[str, Env, str]]:
                         values = [
                             (f"{d.id}#{i}", str(i), f"s[{k.slot_base(i)}]") for i in range(k.slots)
                         ]
+                    elif d.id == "bool":
+                        ty = BOOL
+                        values = [("false", "0", None), ("true", "1", None)]
                     elif d.id in c.sym.enums:
                         ty = TEnum(d.id)
                         values = [(m, str(i), None) for i, m in enumerate(c.sym.enums[d.id])]

@@ -187,6 +187,8 @@ class Encoder:
                 raise Unsupported("a range domain with non-constant bounds", d.span.line)
             return TInt(), [(v, TRUE) for v in range(lo, hi + 1)]
         e = d.expr
+        if isinstance(e, ast.Name) and e.id == "bool":
+            raise Unsupported("a binder over `bool`", d.span.line)
         if isinstance(e, ast.Name) and e.id not in env:
             if e.id in self.sym.kinds:
                 k = self.layout.kind(e.id)
