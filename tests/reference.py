@@ -87,6 +87,7 @@ class Interpreter:
             if w.stale or w.coalesced
         }
         self.reading: str | None = None  # the controller whose caches reads go through
+        self.start: RState = {"kinds": {k: {} for k in sym.kinds}, "caches": {}}  # step's start
 
     # ---- controllers' caches
     def rd(self, st: RState | None) -> RState | None:
@@ -372,15 +373,22 @@ class Interpreter:
                 values[f.name] = self.eval(given[f.name], env, st)
             else:
                 values[f.name] = self.default(f.type, f.default)
+
+        # free: no object and no cache holds it now; one free since the step began first
+        def held(state: RState) -> set[int]:
+            out = set(state["kinds"][c.kind])
+            for (_, k), cache in state["caches"].items():
+                if k == c.kind:
+                    out |= set(cache)
+                for f in self.sym.kinds[k].fields:
+                    if isinstance(f.type, TRef) and f.type.kind == c.kind:
+                        out |= {o[f.name] for o in cache.values() if o[f.name] is not None}
+            return out
+
+        now, before = held(st), held(self.start)
         objs = st["kinds"][c.kind]
-        held = set()  # slots a cache remembers, as an object or a cached reference's target
-        for (_, k), cache in st["caches"].items():
-            if k == c.kind:
-                held |= set(cache)
-            for f in self.sym.kinds[k].fields:
-                if isinstance(f.type, TRef) and f.type.kind == c.kind:
-                    held |= {o[f.name] for o in cache.values() if o[f.name] is not None}
-        free = [i for i in range(info.size) if i not in objs and i not in held]
+        free = [i for i in range(info.size) if i not in now and i not in before]
+        free += [i for i in range(info.size) if i not in now and i in before]
         if not free:
             raise RefError("no-free-slot")
         slot = free[0]
@@ -594,6 +602,7 @@ class Interpreter:
     def steps(self, st: RState) -> tuple[list[RState], set[str]]:
         """Every successor of `st`, and the codes of the steps that failed. An action instance
         whose step fails contributes no successor."""
+        self.start = st
         out: list[RState] = []
         errors: set[str] = set()
         for (x, k), mode in self.watch.items():  # informers catching up

@@ -542,7 +542,7 @@ class Compiler:
                     isinstance(field_side, ast.Field)
                     and isinstance(field_side.obj, ast.Name)
                     and field_side.obj.id == b.name
-                    and b.name not in _names(other)
+                    and b.name not in ast.names_in(other)
                 ):
                     continue
                 key_code = self.expr(other, env, sv)
@@ -951,7 +951,7 @@ class Compiler:
             else:
                 values.append((f, str(self.default_value(f.type, finfo.default))))
         slot = g.fresh("slot")
-        g.emit(f"{slot} = _free_{c.kind}({ctx.sv})")
+        g.emit(f"{slot} = _free_{c.kind}({ctx.sv}, s)")
         g.emit(f"if {slot} < 0:")
         g.emit(
             f"    _err('no-free-slot', 'create {c.kind}: all {k.slots} slots are in use', "
@@ -1201,21 +1201,6 @@ def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
     if isinstance(e, ast.Binary) and e.op == "and":
         return _conjuncts(e.left) + _conjuncts(e.right)
     return [e]
-
-
-def _names(e: ast.Expr) -> set[str]:
-    """Every name an expression mentions (binders of nested forms included; conservative)."""
-    out: set[str] = set()
-    stack: list[object] = [e]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name):
-            out.add(node.id)
-        if isinstance(node, tuple):
-            stack.extend(node)
-        elif hasattr(node, "__dataclass_fields__"):
-            stack.extend(getattr(node, f) for f in node.__dataclass_fields__ if "span" not in f)
-    return out
 
 
 def _value_range(layout: Layout, ty: Type) -> tuple[int, int] | None:

@@ -214,12 +214,16 @@ class ControllerCodegen:
                 g.emit(f"if {sv}[{b}]: {sets}")
 
     def free_helper(self, k: KindLayout) -> None:
-        """`_free_K(st)`: the lowest slot that no object and no cache holds. A slot a stale
-        cache still remembers (as an object, or as the target of a cached reference) is not
-        reused: Kubernetes never reuses a UID, so a stale read must never find a new object
-        where it remembers an old one."""
+        """`_free_K(st, s)`: a slot that no object and no cache holds now (`st`): one that was
+        also free when the step began (`s`) if there is one, the lowest such; else the lowest
+        freed during the step. A slot a stale cache still remembers (as an object, or as the
+        target of a cached reference) is never reused: Kubernetes never reuses a UID, so a stale
+        read must never find a new object where it remembers an old one. Preferring slots free
+        from the start keeps a local that still names an object gone during the step from
+        naming the new one, and keeps the step independent of slot order (which symmetry
+        reduction needs): free-from-the-start slots are all alike."""
         g = self.c.gen
-        g.emit(f"def _free_{k.name}(st):")
+        g.emit(f"def _free_{k.name}(st, s):")
         held: list[tuple[KindLayout, FieldLayout]] = [
             (j, f)
             for j in self.c.layout.kinds
@@ -230,21 +234,23 @@ class ControllerCodegen:
                 or (isinstance(f.type, TSet) and f.type.elem == k.name)
             )
         ]
-        if held:
-            g.emit("    held = 0")
+        flags = [0, *(f.offset for f in k.fields if f.name.startswith("@"))]
+        for state in ("st", "s"):
+            g.emit(f"    held_{state} = 0")
             for j, f in held:
                 for slot in range(j.slots):
                     jb = j.slot_base(slot)
-                    value = f"st[{jb + f.offset}]"
+                    value = f"{state}[{jb + f.offset}]"
                     bits = value if isinstance(f.type, TSet) else f"(1 << {value})"
-                    cond = f"st[{jb + f.presence}]"
+                    cond = f"{state}[{jb + f.presence}]"
                     if isinstance(f.type, TRef):
                         cond += f" and {value} >= 0"
-                    g.emit(f"    if {cond}: held |= {bits}")
-        flags = [0, *(f.offset for f in k.fields if f.name.startswith("@"))]
-        for i in range(k.slots):
-            tests = [f"not st[{k.slot_base(i) + o}]" for o in flags]
-            if held:
-                tests.append(f"not held >> {i} & 1")
-            g.emit(f"    if {' and '.join(tests)}: return {i}")
+                    g.emit(f"    if {cond}: held_{state} |= {bits}")
+            for i in range(k.slots):
+                taken = " or ".join(f"{state}[{k.slot_base(i) + o}]" for o in flags)
+                g.emit(f"    if {taken}: held_{state} |= {1 << i}")
+        g.emit(f"    for i in range({k.slots}):")
+        g.emit("        if not (held_st | held_s) >> i & 1: return i")
+        g.emit(f"    for i in range({k.slots}):")
+        g.emit("        if not held_st >> i & 1: return i")
         g.emit("    return -1")

@@ -96,6 +96,7 @@ class Encoder:
         self.var_index = {v.name: v for v in self.layout.vars}
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.fails: list[Term] = []
+        self.step_start: tuple[Term, ...] = ()  # the state the step being encoded began in
         # def calls with constant arguments, per state (held, so that its id stays its own)
         self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Term, Term]]]] = {}
         self.sets = Bits()
@@ -640,9 +641,17 @@ class Encoder:
                 values.append(self._stored(f.type, v))
             else:
                 values.append(self._default(f.type, finfo.default))
-        slot: Term = z3.IntVal(-1)
+        # as the compiled _free_K: the lowest slot free now and when the step began, else the
+        # lowest free now (one freed during the step)
+        before = self.step_start
+        fresh: Term = z3.IntVal(-1)
+        reused: Term = z3.IntVal(-1)
         for i in range(k.slots - 1, -1, -1):
-            slot = _ite(self._present(st, k, i), slot, z3.IntVal(i))
+            free_now = z3.Not(self._present(st, k, i))
+            was_free = z3.Not(self._present(before, k, i)) if before else TRUE
+            fresh = _ite(_and(free_now, was_free), z3.IntVal(i), fresh)
+            reused = _ite(free_now, z3.IntVal(i), reused)
+        slot: Term = _ite(fresh >= 0, fresh, reused)
         ok = self._fail(ok, slot < 0)
         ok = self._fail(ok, _or(range_errs))
         new = list(st)
@@ -749,6 +758,7 @@ class Encoder:
             v, _ = self.expr(self.sym.vars[var.name].decl.init, {}, ())
             start[var.index] = self._stored(var.type, v)
         self.fails = []
+        self.step_start = tuple(start)
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
         branches = self.block(stmts, [Branch(TRUE, tuple(start), {})])
         fail, self.fails = _or(self.fails), []
@@ -763,6 +773,7 @@ class Encoder:
     def instances(self, st: tuple[Term, ...]) -> list[Instance]:
         """Every action instance from state `st`, in the compiled model's action order."""
         out: list[Instance] = []
+        self.step_start = st
         for aid, actor, a in self.units:
             if a is None:
                 assert isinstance(actor, ast.Scheduler)
