@@ -654,3 +654,29 @@ def walk_stmts(stmts: tuple[Stmt, ...]) -> Iterator[Stmt]:
                     yield from walk_stmts((e,))
                 elif isinstance(e, Block):
                     yield from walk_stmts(e.stmts)
+
+
+def walk_nodes(node: object) -> Iterator[object]:
+    """Every AST node at or below `node` (statements, expressions, declarations alike), without
+    recursion, so deep trees are fine."""
+    stack: list[object] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, tuple):
+            stack.extend(reversed(n))
+        elif hasattr(n, "__dataclass_fields__"):
+            yield n
+            stack.extend(
+                reversed([getattr(n, f) for f in n.__dataclass_fields__ if "span" not in f])
+            )
+
+
+def names_in(node: object) -> set[str]:
+    """Every name mentioned at or below `node`, assignment targets' heads included."""
+    out: set[str] = set()
+    for n in walk_nodes(node):
+        if isinstance(n, Name):
+            out.add(n.id)
+        elif isinstance(n, LValue):
+            out.add(n.parts[0])
+    return out

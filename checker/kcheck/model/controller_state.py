@@ -6,7 +6,6 @@ and vars (names with `@`) and generates the code that reads and writes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kcheck.lang import ast
@@ -34,7 +33,7 @@ class Split:
         defined = {
             s.name for seg in self.segments[: segment + 1] for s in seg if isinstance(s, ast.Let)
         }
-        used = set().union(*(_names_in(seg) for seg in self.segments[segment + 1 :]))
+        used = set().union(*(ast.names_in(seg) for seg in self.segments[segment + 1 :]))
         return tuple(n for n in self.carried if n in defined and n in used)
 
 
@@ -63,7 +62,7 @@ def splits(sym: Symbols) -> dict[tuple[str, str], Split]:
                 s.name
                 for j, seg in enumerate(segs)
                 for s in seg
-                if isinstance(s, ast.Let) and s.name in _names_in(segs[j + 1 :])
+                if isinstance(s, ast.Let) and s.name in ast.names_in(segs[j + 1 :])
             )
             out[(actor.name, a.name)] = Split(actor.name, a, segs, kind, carried)
     return out
@@ -100,23 +99,3 @@ def watchers(stale: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for k in kinds:
             out.setdefault(k, []).append(controller)
     return {k: tuple(v) for k, v in out.items()}
-
-
-def _names_in(node: object) -> set[str]:
-    return {n.id for n in _walk(node) if isinstance(n, ast.Name)} | {
-        n.parts[0] for n in _walk(node) if isinstance(n, ast.LValue)
-    }
-
-
-def _walk(node: object) -> Iterator[object]:
-    """Every AST node below `node`."""
-    if isinstance(node, tuple):
-        for item in node:
-            yield from _walk(item)
-        return
-    if not hasattr(node, "__dataclass_fields__"):
-        return
-    yield node
-    for name in node.__dataclass_fields__:
-        if not name.endswith("span"):
-            yield from _walk(getattr(node, name))

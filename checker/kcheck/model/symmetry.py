@@ -16,7 +16,7 @@ such loops conservatively and their kinds are left out of symmetry reduction.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from kcheck.lang import ast
@@ -25,21 +25,6 @@ from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 from kcheck.model.ir import KindLayout, Layout, State
 
 # ---- which kinds must stay ordered
-
-
-def _exprs(node: Any) -> Iterator[Any]:
-    """Every expression node below `node` (statements and expressions alike)."""
-    if isinstance(node, tuple):
-        for item in node:
-            yield from _exprs(item)
-        return
-    if not hasattr(node, "__dataclass_fields__"):
-        return
-    yield node
-    for name in node.__dataclass_fields__:
-        if name.endswith("span") or name == "part_spans":
-            continue
-        yield from _exprs(getattr(node, name))
 
 
 def _loop_is_order_safe(loop: ast.For, sym: Symbols) -> bool:
@@ -64,7 +49,7 @@ def _loop_is_order_safe(loop: ast.For, sym: Symbols) -> bool:
                 pass
             case _:
                 return False
-    for node in _exprs(loop.body):
+    for node in ast.walk_nodes(loop.body):
         own_read = (
             isinstance(node, ast.Field) and isinstance(node.obj, ast.Name) and node.obj.id in own
         )

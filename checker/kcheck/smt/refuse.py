@@ -102,28 +102,13 @@ def _refuse_layout(model: CompiledModel) -> None:
         raise Unsupported("a state layout with parts other than vars, budgets and kinds", 0)
 
 
-def _names(node: object) -> set[str]:
-    """Every name a declaration's expressions mention."""
-    out: set[str] = set()
-    stack: list[object] = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Name):
-            out.add(n.id)
-        if isinstance(n, tuple):
-            stack.extend(n)
-        elif is_dataclass(n):
-            stack.extend(getattr(n, f.name) for f in fields(n) if "span" not in f.name)
-    return out
-
-
 def refuse_concrete_param_uses(sym: Symbols) -> None:
     """With symbolic params: the places the compiled model fixes a param's value once (fault
     budgets, which size the state; score weights) cannot follow a symbolic one."""
     params = set(sym.params)
     for actor in sym.actors:
-        if isinstance(actor, ast.Fault) and _names(actor.budget) & params:
+        if isinstance(actor, ast.Fault) and ast.names_in(actor.budget) & params:
             raise Unsupported("a fault budget that depends on a symbolic param", actor.span.line)
         for sc in getattr(actor, "scores", ()):
-            if sc.weight is not None and _names(sc.weight) & params:
+            if sc.weight is not None and ast.names_in(sc.weight) & params:
                 raise Unsupported("a score weight that depends on a symbolic param", sc.span.line)
