@@ -340,6 +340,8 @@ BINDING_HINT = (
     [
         ('model m\nconst x = "a"\n', "KC0102", 2, 11, STRING_HINT),
         ("model m\nconst x = 'a'\n", "KC0101", 2, 11, STRING_HINT),
+        ('model m\ndocker { pod P { image: "x } }\n', "KC0101", 2, 25,
+         'this string has no closing `"` (a string stays on one line)'),
         ("model m\nconst x = 1 # c\n", "KC0101", 2, 13, "comments start with `//`"),
         ("model m\nconst x = a @ b\n", "KC0101", 2, 13, None),
         ("model m\nvar x: bool = false\ninit { x = true }\n", "KC0102", 3, 10,

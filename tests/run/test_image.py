@@ -32,3 +32,14 @@ def test_a_dynamically_linked_busybox_is_refused_with_what_to_install(
     monkeypatch.setattr(image.shutil, "which", lambda name: str(fake))
     with pytest.raises(DriverError, match="install busybox-static"):
         image.find_busybox()
+
+
+@pytest.mark.parametrize("tag", ["Bad Tag!", "UPPER/case", "a:", ""])
+def test_a_bad_image_name_is_a_usage_error_before_the_engine_is_asked(tag: str) -> None:
+    from click.testing import CliRunner
+
+    from kcheck.cli import main
+
+    r = CliRunner().invoke(main, ["image", "--tag", tag])
+    assert r.exit_code == 2
+    assert "not an image name" in r.output and "Traceback" not in r.output

@@ -564,7 +564,10 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
         ch = source.text[pos] if pos is not None and 0 <= pos < len(source.text) else "?"
         line, col = err.line, err.column
         hint = None
-        if ch == '"' or ch == "'":
+        rest = source.text[pos + 1 :].split("\n", 1)[0] if pos is not None else ""
+        if ch == '"' and '"' not in rest:
+            hint = 'this string has no closing `"` (a string stays on one line)'
+        elif ch == '"' or ch == "'":
             hint = STRING_HINT
         elif ch == "#":
             hint = "comments start with `//`"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -343,9 +344,20 @@ def image(tag: str) -> None:
     base._guard(_image)(tag)
 
 
+# Docker's reference grammar, simplified: lowercase path components, an optional tag.
+_IMAGE_NAME = re.compile(
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?"
+)
+
+
 def _image(tag: str) -> None:
     from kcheck.run.engine import connect
     from kcheck.run.image import build
+
+    if not _IMAGE_NAME.fullmatch(tag):
+        _fail(
+            f"--tag {tag!r}: not an image name (lowercase `name[:tag]`, e.g. kcheck/busybox:1)", 2
+        )
 
     try:
         image_id = build(connect(), tag)
