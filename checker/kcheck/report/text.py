@@ -195,7 +195,7 @@ def format_result(
     lines = [head]
     lines.extend(f"note: {n}" for n in result.notes)
     lines.append("")
-    lines.append(_verdict_table(result, colour))
+    lines.append(verdict_table(result, colour))
     for p in result.properties:
         if p.trace is not None:
             lines.append("")
@@ -206,7 +206,7 @@ def format_result(
     return "\n".join(lines)
 
 
-def _verdict_table(result: CheckResult, colour: bool) -> str:
+def verdict_table(result: CheckResult, colour: bool) -> str:
     """The verdict per property as a rich table; colours only when asked (on a terminal)."""
     from io import StringIO
 

@@ -7,13 +7,12 @@ import time
 from io import StringIO
 from typing import IO
 
-from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from kcheck.report.text import format_trace
+from kcheck.report.text import format_trace, verdict_table
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED
 from kcheck.run.events import Event
 from kcheck.run.interpreter import Counters, RunOutcome
@@ -90,7 +89,7 @@ def summary(outcome: RunOutcome, path: str, colour: bool) -> str:
     if r.limit:
         lines.append(f"stopped at {r.limit} before the run could decide")
     lines.append("")
-    lines.append(_table(outcome, colour))
+    lines.append(verdict_table(r, colour))
     for p in r.properties:
         if p.trace is not None:
             where = f" (line {p.line})" if p.line else ""
@@ -106,20 +105,6 @@ def summary(outcome: RunOutcome, path: str, colour: bool) -> str:
     verdict = Text(f"verdict: {v}", style=f"bold {_COLOUR[v]}")
     lines.append(_render(verdict, colour))
     return "\n".join(lines)
-
-
-def _table(outcome: RunOutcome, colour: bool) -> str:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
-    table.add_column("", justify="right")
-    table.add_column("kind")
-    table.add_column("property")
-    table.add_column("verdict", overflow="fold")
-    for p in outcome.result.properties:
-        detail = p.status + (f": {p.reason}" if p.reason else "")
-        table.add_row(
-            Text(_MARK[p.status], style=f"bold {_COLOUR[p.status]}"), p.kind, p.name, detail
-        )
-    return "\n".join("  " + x.rstrip() for x in _render(table, colour).split("\n"))
 
 
 def _render(thing: Table | Text, colour: bool) -> str:
