@@ -328,9 +328,9 @@ def test_the_repository_gates_its_own_models(
 
 def test_an_absolute_glob_is_accepted(tmp_path: Path) -> None:
     """Found by a model author: an absolute path in `models` crashed the planner."""
-    model = (Path(__file__).resolve().parents[1] / "models" / "hpa.kdsl").as_posix()
+    model = (Path(__file__).resolve().parents[1] / "models" / "hpa_field_ownership.kdsl").as_posix()
     (tmp_path / "kcheck.toml").write_text(f'models = ["{model}"]\n', encoding="utf-8")
     lines: list[str] = []
     code = run_ci(str(tmp_path / "kcheck.toml"), str(tmp_path / "out"), True, lines.append)
     assert code == 0, "\n".join(lines)
-    assert any("hpa.kdsl" in line for line in lines)
+    assert any("hpa_field_ownership.kdsl" in line for line in lines)
