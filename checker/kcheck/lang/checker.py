@@ -14,7 +14,7 @@ from typing import TypeAlias
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, suggest
-from kcheck.lang.symbols import BUILTINS, Symbols
+from kcheck.lang.symbols import BUILTINS, FEASIBLE, Symbols
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -666,6 +666,8 @@ class _Checker:
 
     def call(self, e: ast.Call, ctx: _Ctx) -> Ty:
         f, args = e.func, e.args
+        if f == FEASIBLE and f not in self.sym.defs:
+            return self.feasible(e, ctx)
         if f in BUILTINS and f not in self.sym.defs:
             arity = 1 if f in ("abs", "size") else 2
             if len(args) != arity:
@@ -714,6 +716,106 @@ class _Checker:
         for a in args[len(sig.params) :]:
             self.expr(a, ctx)
         return _value(sig.ret)
+
+    def schedulers(self) -> dict[str, ast.Scheduler]:
+        return {a.name: a for a in self.sym.actors if isinstance(a, ast.Scheduler)}
+
+    def scheduler_kinds(self, s: ast.Scheduler) -> tuple[Ty, Ty]:
+        """The pod and node types of a scheduler's filters; ERROR where its `binds` failed (and
+        was reported with the scheduler)."""
+        info = self.sym.kinds.get(s.pod_kind)
+        fi = info.field(s.node_field) if info is not None else None
+        if info is None or fi is None or not isinstance(fi.type, TRef) or not fi.type.optional:
+            return (TRef(s.pod_kind) if info is not None else ERROR), ERROR
+        return TRef(s.pod_kind), TRef(fi.type.kind)
+
+    def feasible(self, e: ast.Call, ctx: _Ctx) -> Ty:
+        """`feasible(S, p, n)`: pod p passes every filter of scheduler S on node n. S is a name,
+        not a value; p and n must have the kinds S schedules and binds to."""
+        schedulers = self.schedulers()
+        shape = "`feasible(S, p, n)` takes a scheduler's name, then a pod and a node of the kinds it binds"
+        args = e.args
+        first = args[0] if args else None
+        names_sched = (
+            isinstance(first, ast.Name) and first.id in schedulers and first.id not in ctx.locals
+        )
+        if len(args) != 3:
+            help = None
+            if len(args) == 2 and not names_sched and len(schedulers) == 1:
+                help = f"name the scheduler first: `feasible({next(iter(schedulers))}, ...)`"
+            self.error(
+                "KC0302",
+                f"`feasible` takes 3 arguments, not {len(args)}",
+                e.func_span,
+                notes=(shape,),
+                help=help,
+            )
+            for a in args[1:] if names_sched else args:
+                self.expr(a, ctx)
+            return BOOL
+        s_arg, pod_arg, node_arg = args
+        sched: ast.Scheduler | None = None
+        if isinstance(s_arg, ast.Name) and names_sched:
+            sched = schedulers[s_arg.id]
+        elif isinstance(s_arg, ast.Name) and (s_arg.id in ctx.locals or s_arg.id in self.top):
+            n = s_arg.id
+            what = ctx.locals[n].what if n in ctx.locals else self.top[n][0]
+            self.error(
+                "KC0206",
+                f"`{n}` is a {what}, not a scheduler",
+                s_arg.span,
+                notes=(shape,),
+                help=suggest(n, schedulers)
+                or (f"the scheduler is `{next(iter(schedulers))}`" if schedulers else None),
+            )
+        elif isinstance(s_arg, ast.Name):
+            self.error(
+                "KC0201",
+                f"unknown scheduler `{s_arg.id}`",
+                s_arg.span,
+                notes=(shape,),
+                help=suggest(s_arg.id, schedulers)
+                or (
+                    "the model's schedulers are " + ", ".join(f"`{n}`" for n in schedulers)
+                    if schedulers
+                    else "the model declares no scheduler"
+                ),
+            )
+        else:
+            self.expr(s_arg, ctx)
+            self.error(
+                "KC0206",
+                "the first argument of `feasible` must name a scheduler",
+                s_arg.span,
+                notes=(shape,),
+                help=f"write `feasible({next(iter(schedulers))}, p, n)`" if schedulers else None,
+            )
+        pod_t, node_t = self.expr(pod_arg, ctx), self.expr(node_arg, ctx)
+        if sched is None:
+            return BOOL
+        want_pod, want_node = self.scheduler_kinds(sched)
+        swapped = (
+            not isinstance(want_pod, TError)
+            and not isinstance(want_node, TError)
+            and want_pod != want_node
+            and _fits(pod_t, want_node)
+            and _fits(node_t, want_pod)
+        )
+        for i, (t, want, role, a) in enumerate(
+            ((pod_t, want_pod, "pod", pod_arg), (node_t, want_node, "node", node_arg)), start=2
+        ):
+            if not _fits(t, want):
+                self.error(
+                    "KC0301",
+                    f"argument {i} of `feasible({sched.name}, ...)` is the {role} and must be "
+                    f"{want}, not {t}",
+                    a.span,
+                    notes=(
+                        f"scheduler `{sched.name}` binds `{sched.pod_kind}.{sched.node_field}`",
+                    ),
+                    help="the pod comes before the node" if swapped and i == 2 else None,
+                )
+        return BOOL
 
     def index(self, e: ast.Index, ctx: _Ctx) -> Ty:
         k = e.kind
@@ -1134,48 +1236,78 @@ class _Checker:
                 d.body.span,
             )
 
+    def call_target(self, c: ast.Call) -> str | None:
+        """The node of the call graph a call enters: a def's name, `feasible(S)` for the filters
+        of scheduler S, or None for a builtin or a call that failed to check."""
+        if c.func in self.sym.defs:
+            return c.func
+        first = c.args[0] if c.args else None
+        if c.func == FEASIBLE and isinstance(first, ast.Name) and first.id in self.schedulers():
+            return f"feasible({first.id})"
+        return None
+
     def recursion(self) -> None:
-        """KC0501 once per cycle of defs calling each other."""
-        calls: dict[str, list[ast.Call]] = {}
-        for name, d in self.sym.defs.items():
+        """KC0501 once per cycle of defs calling each other, `feasible(S, ...)` counting as a
+        call of every filter of S (so a filter cannot ask for its own scheduler's feasibility)."""
+        bodies: dict[str, list[ast.Expr]] = {n: [d.body] for n, d in self.sym.defs.items()}
+        for s in self.schedulers().values():
+            bodies[f"feasible({s.name})"] = [f.expr for f in s.filters]
+        calls: dict[str, list[tuple[str, ast.Call]]] = {}
+        for name, exprs in bodies.items():
             calls[name] = [
-                x for x in _walk(d.body) if isinstance(x, ast.Call) and x.func in self.sym.defs
+                (target, x)
+                for e in exprs
+                for x in _walk(e)
+                if isinstance(x, ast.Call) and (target := self.call_target(x)) is not None
             ]
         reported: set[str] = set()
 
-        def path(start: str, goal: str) -> list[ast.Call] | None:
+        def path(start: str, goal: str) -> list[tuple[str, ast.Call]] | None:
             # Breadth-first: the shortest chain of calls from `start` back to `goal`.
-            frontier: list[tuple[str, list[ast.Call]]] = [(start, [])]
+            frontier: list[tuple[str, list[tuple[str, ast.Call]]]] = [(start, [])]
             seen = {start}
             while frontier:
-                nxt: list[tuple[str, list[ast.Call]]] = []
+                nxt: list[tuple[str, list[tuple[str, ast.Call]]]] = []
                 for node, chain in frontier:
-                    for c in calls.get(node, []):
-                        if c.func == goal:
-                            return [*chain, c]
-                        if c.func not in seen:
-                            seen.add(c.func)
-                            nxt.append((c.func, [*chain, c]))
+                    for target, c in calls.get(node, []):
+                        if target == goal:
+                            return [*chain, (target, c)]
+                        if target not in seen:
+                            seen.add(target)
+                            nxt.append((target, [*chain, (target, c)]))
                 frontier = nxt
             return None
 
-        for name in self.sym.defs:
+        def shown(node: str) -> str:
+            return f"`{node[:-1]}, ...)`" if node.startswith("feasible(") else f"`{node}`"
+
+        # Schedulers first, so that a cycle through one is reported at the filter that starts it.
+        for name in sorted(bodies, key=lambda n: not n.startswith("feasible(")):
             if name in reported:
                 continue
             chain = path(name, name)
             if chain is None:
                 continue
-            cycle = [name, *(c.func for c in chain)]
+            cycle = [name, *(target for target, _ in chain)]
             reported.update(cycle)
-            if len(chain) == 1:
+            if name.startswith("feasible(") and len(chain) == 1:
+                msg = f"a filter of scheduler `{name[9:-1]}` calls {shown(name)}"
+            elif len(chain) == 1:
                 msg = f"def `{name}` calls itself"
+            elif any(n.startswith("feasible(") for n in cycle):
+                msg = "feasibility is defined in terms of itself: " + " -> ".join(
+                    shown(n) for n in cycle
+                )
             else:
                 msg = "defs call each other in a cycle: " + " -> ".join(f"`{n}`" for n in cycle)
             self.error(
                 "KC0501",
                 msg,
-                chain[0].func_span,
-                help="defs are expanded inline; write the recursion out for the bounded sizes",
+                chain[0][1].func_span,
+                help="defs are expanded inline; write the recursion out for the bounded sizes"
+                if not any(n.startswith("feasible(") for n in cycle)
+                else "`feasible(S, ...)` is the conjunction of S's filters; a filter of S "
+                "cannot use it",
             )
 
     def actions(self, actor: ast.Actor, actions: tuple[ast.Action, ...]) -> None:

@@ -1,4 +1,5 @@
-"""The front end in one call: read, parse, resolve, type-check. What every command starts with."""
+"""The front end in one call: read, parse, resolve, type-check, expand the builtins that later
+passes do not know (`feasible`). What every command starts with."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from dataclasses import dataclass
 from kcheck.lang import ast
 from kcheck.lang.checker import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
+from kcheck.lang.expand import expand_feasible
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.symbols import Symbols, build_symbols
 
 
 @dataclass(frozen=True)
 class CheckedModel:
-    """A model that parsed and type-checked: safe to compile."""
+    """A model that parsed and type-checked: safe to compile. `program` is the tree as written
+    (what `kcheck fmt` prints); `symbols` are resolved from it after expansion, so their
+    `program` has no `feasible(...)` left."""
 
     source: Source
     program: ast.Program
@@ -30,6 +34,11 @@ def check_source(source: Source, overrides: Mapping[str, int | str] | None = Non
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise KcheckError(diags)
+    expanded = expand_feasible(program)
+    if expanded is not program:
+        symbols, again = build_symbols(expanded, overrides)
+        # the same declarations, resolved a second time, cannot fail now
+        assert not [d for d in again if d.severity == "error"], again
     return CheckedModel(source, program, symbols, tuple(diags))
 
 

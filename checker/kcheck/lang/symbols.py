@@ -15,7 +15,9 @@ from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
 
 MAX_KIND_SIZE = 64  # slots of one kind; a set of objects is a bitmask over them
-BUILTINS = ("min", "max", "abs", "ceil", "size")
+BUILTINS = ("min", "max", "abs", "ceil", "size", "feasible")
+# `feasible(S, p, n)`: p passes every filter of scheduler S on n (spec/language.md §3)
+FEASIBLE = "feasible"
 
 
 @dataclass(frozen=True)
