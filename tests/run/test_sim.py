@@ -61,10 +61,11 @@ def test_replicaset_converges_after_faults() -> None:
     outcome, events = run("replicaset", seed=3)
     r = outcome.result
     assert r.verdict == HOLDS, [(p.name, p.status, p.reason) for p in r.properties]
-    assert outcome.counters.faults == 3  # both crashes and the scale-up: every budget spent
+    assert outcome.counters.faults == 4  # every budget spent: 2 crashes, a scale-up, a scale-down
     assert outcome.counters.converged_after is not None
     assert {"Created", "Started", "Killing", "Deleted"} <= {e.reason for e in events}
-    assert all(e.type == "Warning" for e in events if e.source in ("pod_crash", "user"))
+    faults = ("pod_crash", "user_scales_up", "user_scales_down")
+    assert all(e.type == "Warning" for e in events if e.source in faults)
 
 
 def test_broken_variant_is_caught_with_a_trace_the_model_replays() -> None:

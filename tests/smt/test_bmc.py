@@ -63,7 +63,11 @@ def test_bmc_never_claims_the_good_replicaset_holds() -> None:
     checked = load(str(MODELS / "replicaset.kdsl"))
     model = compile_model(checked.symbols)
     result = bmc(model, checked.symbols, 8, None, 120)
-    assert [p.name for p in result.properties] == ["never_too_many_live", "pods_fit"]
+    assert [p.name for p in result.properties] == [
+        "never_too_many_live",
+        "deletes_pending_first",
+        "pods_fit",
+    ]
     for p in result.properties:
         assert p.status == INCONCLUSIVE
         assert p.reason == "no violation up to depth 8"
