@@ -448,7 +448,7 @@ def _result_from_json(data: Mapping[str, Any]) -> CheckResult:
                 Step(s["action"], s["args"], s["state"], s.get("error"), s.get("line"))
                 for s in p["trace"]
             )
-            trace = Trace(steps, p.get("loop_start"))
+            trace = Trace(steps, p.get("loop_start"), tuple(p.get("waiting", ())))
         props.append(
             PropertyResult(p["name"], p["kind"], p["status"], p["line"], trace, p.get("reason"))
         )

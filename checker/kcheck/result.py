@@ -34,6 +34,8 @@ class PropertyResult:
         }
         if self.trace is not None and self.trace.loop_start is not None:
             out["loop_start"] = self.trace.loop_start
+            if self.trace.waiting:
+                out["waiting"] = list(self.trace.waiting)
         if self.reason:
             out["reason"] = self.reason
         if self.engine:

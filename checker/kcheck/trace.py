@@ -31,6 +31,9 @@ class Step:
 class Trace:
     steps: tuple[Step, ...]
     loop_start: int | None = None
+    # a lasso that stops in its last state: the unfair actions still enabled there (none when
+    # nothing is enabled at all)
+    waiting: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         """The number of steps taken (transitions), not counting the initial state."""
@@ -38,6 +41,13 @@ class Trace:
 
     def to_json(self) -> list[dict[str, Any]]:
         return [s.to_json() for s in self.steps]
+
+
+def stutter_reason(trace: Trace) -> str:
+    """Why a behaviour may stay in a lasso's last state forever."""
+    if not trace.waiting:
+        return "no action is enabled"
+    return f"only unfair actions are enabled, and they need never fire: {', '.join(trace.waiting)}"
 
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:

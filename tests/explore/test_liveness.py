@@ -80,6 +80,32 @@ def test_a_quiescent_state_stutters_forever() -> None:
     assert trace is not None and trace.loop_start == len(trace.steps) - 1 == 1
 
 
+def test_a_behaviour_may_stop_where_only_unfair_actions_are_enabled() -> None:
+    """Unfair means nothing forces the action: a lost node that could come back may never."""
+    result = explore(
+        compiled(
+            """
+            model lost
+            var up: bool = true
+            var retries: 0..2 = 0
+            controller repair { action retry when not up and retries < 2 { retries := retries + 1 } }
+            fault node budget 2 {
+              action fail when up { up := false }
+              action recover when not up { up := true }
+            }
+            property back_up: eventually always up
+            property tries: (not up) leads_to (up or retries == 2)
+            """
+        )
+    )
+    assert statuses(result) == {"back_up": "violated", "tries": "holds"}
+    trace = result.properties[0].trace
+    assert trace is not None and trace.loop_start == len(trace.steps) - 1
+    assert trace.waiting == ("node.recover",)
+    assert trace.steps[-1].state is not None and trace.steps[-1].state["up"] is False
+    assert result.properties[0].to_json()["waiting"] == ["node.recover"]
+
+
 NOISE = """
 model noise
 var x: 0..1 = 0
@@ -243,11 +269,13 @@ def reference(
             for combo in itertools.combinations(sorted(allowed), size):
                 s = set(combo)
                 inner = [(u, v, a) for u, v, a in edges if u in s and v in s]
-                if len(s) == 1 and not inner:
+                if len(s) == 1:
                     (u,) = s
-                    if not succ[u]:
-                        out.append(s)  # quiescent: stutters forever, every action disabled
-                    continue
+                    if all(fairness[a] == "unfair" for a in enabled[u]):
+                        out.append(s)  # a behaviour may stop here: no fair action is enabled
+                        continue
+                    if not inner:
+                        continue
                 if any(reach({u}, s) != s for u in s):
                     continue
                 if len(s) > 1 and any(not any(x == u for x, _, _ in inner) for u in s):
@@ -334,8 +362,13 @@ def test_fair_scc_check_agrees_with_brute_force_on_random_graphs(case: tuple[Any
             assert (v, a) in list(graph.edges(u))
         if lasso.loop_start < len(lasso.path) - 1:
             assert lasso.path[-1][0] == lasso.path[lasso.loop_start][0]
-        else:
-            assert graph.quiescent(lasso.path[-1][0])
+        else:  # it stops: no fair action is enabled in its last state
+            last = lasso.path[-1][0]
+            assert all(
+                fairness[a] == "unfair"
+                for a in range(len(fairness))
+                if graph.enabled[last] >> a & 1
+            )
 
 
 # ---- symmetry never changes a liveness verdict ----------------------------------------------

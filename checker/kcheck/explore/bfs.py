@@ -511,8 +511,9 @@ class _Tracer:
             return Trace(tuple(steps))
         start = lasso.loop_start
         loop = lasso.path[start + 1 :]
-        if not loop:
-            return Trace(tuple(steps), start)
+        if not loop:  # it stops here: only unfair actions, if any, are enabled
+            waiting = sorted({m.actions[aid].label for aid, _, _ in m.labelled_successors(cur)})
+            return Trace(tuple(steps), start, tuple(waiting))
         # Each round of the loop ends in a renaming of where it began. Replaying is a function
         # of the state, over the finitely many renamings, so some round's end repeats: the
         # lasso's loop starts at the first state that comes round again.

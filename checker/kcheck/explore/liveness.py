@@ -2,19 +2,22 @@
 
 The graph is the one the breadth-first search stored (one node per representative state, one
 edge per step, labelled with its action, and for every node the set of actions enabled there).
-A behaviour is an infinite path; a node with no step at all stutters forever. Fairness is per
-action (any of its instances): weak for actions of controllers, processes and schedulers unless
-marked `unfair` or `strong`, none for faults, whose budgets bound them anyway.
+A behaviour is an infinite path, or a finite one that stops for good (stutters) in a node where
+no fair action is enabled: a node with no step at all, or one where only unfair actions (faults,
+`unfair action`s) could fire, which a behaviour need never take. Fairness is per action (any of
+its instances): weak for actions of controllers, processes and schedulers unless marked `unfair`
+or `strong`, none for faults, whose budgets bound them anyway.
 
 A property fails exactly when some fair behaviour breaks it, and a fair behaviour ends in a set
 of states it visits infinitely often, a strongly connected set. So each check looks for a fair
 strongly connected component (SCC) of a subgraph, the Emerson–Lei way:
 
-- `eventually always P` fails iff a fair SCC (or a quiescent node) contains a state where P is
-  false: the behaviour can cycle through it forever;
-- `always eventually P` fails iff a fair SCC of the states where P is false exists;
+- `eventually always P` fails iff a fair SCC (or a stuttering node) contains a state where P is
+  false: the behaviour can cycle through it, or stay in it, forever;
+- `always eventually P` fails iff a fair SCC (or a stuttering node) of the states where P is
+  false exists;
 - `P leads_to Q` fails iff, among the states where Q is false and that are reachable through such
-  states from one where P holds, a fair SCC (or a quiescent node) exists;
+  states from one where P holds, a fair SCC (or a stuttering node) exists;
 - `always P` fails iff some reachable state breaks P.
 
 An SCC is fair for a weakly fair action a when a is taken on one of its edges or disabled in one
@@ -128,12 +131,19 @@ class _Checker:
         self.graph = graph
         self.weak = [a.id for a in model.actions if a.fairness == "weak"]
         self.strong = [a.id for a in model.actions if a.fairness == "strong"]
+        self.fair_mask = 0
+        for a in self.weak + self.strong:
+            self.fair_mask |= 1 << a
+
+    def stutters(self, u: int) -> bool:
+        """A behaviour may stop in u for good: no fair action is enabled there."""
+        return not self.graph.enabled[u] & self.fair_mask
 
     def fair_components(self, keep: list[bool], nodes: list[int]) -> list[list[int]]:
-        """Fair SCCs (Emerson–Lei refinement for strong fairness) and quiescent nodes, within
+        """Fair SCCs (Emerson–Lei refinement for strong fairness) and stuttering nodes, within
         the `keep` subgraph; each result is a set a fair behaviour can stay in forever."""
         g = self.graph
-        found: list[list[int]] = [[u] for u in nodes if keep[u] and g.quiescent(u)]
+        found: list[list[int]] = [[u] for u in nodes if keep[u] and self.stutters(u)]
         work = [(keep, nodes)]
         while work:
             sub, roots = work.pop()
@@ -199,7 +209,7 @@ class _Checker:
         fairness requirement, each at the nearest place that meets it: a weakly fair action is
         taken or seen disabled, a strongly fair action taken in comp is taken."""
         g = self.graph
-        if len(comp) == 1 and g.quiescent(comp[0]):
+        if len(comp) == 1 and self.stutters(comp[0]):
             return []
         members = set(comp)
         steps: list[tuple[int, int]] = []

@@ -25,7 +25,7 @@ import graphviz  # type: ignore[import-untyped]
 from kcheck.model.ir import CompiledModel, State
 from kcheck.report.text import lookup, show_value
 from kcheck.result import PropertyResult
-from kcheck.trace import Step, Trace, changed_fields
+from kcheck.trace import Step, Trace, changed_fields, stutter_reason
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = (
@@ -120,12 +120,12 @@ def _verdict_line(prop: PropertyResult, trace: Trace) -> str:
 
 def _loop_words(trace: Trace) -> str:
     """A lasso's last state is its loop's first state again (the engines replay it so); a loop
-    of no steps is a behaviour that stays in its last state (no action is enabled)."""
+    of no steps is a behaviour that stays in its last state (no fair action is enabled)."""
     k, n = trace.loop_start, len(trace.steps) - 1
     if k is None:
         return ""
     if k == n:
-        return ": from here it stays in this state forever (no action is enabled)"
+        return f": from here it stays in this state forever ({stutter_reason(trace)})"
     return f": steps {k + 1}-{n} repeat forever (state {n} is state {k} again)"
 
 

@@ -26,7 +26,7 @@ from kcheck.report import dot
 from kcheck.report.sarif import loop_sentence
 from kcheck.report.text import lookup, show_value, state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Step, Trace, changed_fields
+from kcheck.trace import Step, Trace, changed_fields, stutter_reason
 
 NO_DOT = (
     "The pictures are left out: Graphviz's dot program was not found on PATH. Install Graphviz"
@@ -277,7 +277,9 @@ def _loop_note(trace: Trace) -> str:
     k, n = trace.loop_start, len(trace.steps) - 1
     assert k is not None
     if k == n:
-        text = f"⟲ from step {k} the behaviour stays in this state forever (no action is enabled)"
+        text = (
+            f"⟲ from step {k} the behaviour stays in this state forever ({stutter_reason(trace)})"
+        )
     else:
         text = f"⟲ steps {k + 1}..{n} repeat forever (state {n} is state {k} again)"
     return f'<tr class="loop-note"><td colspan="4">{_e(text)}</td></tr>'

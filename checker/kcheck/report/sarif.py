@@ -11,7 +11,7 @@ from typing import Any
 
 from kcheck.report.text import show_value
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields
+from kcheck.trace import Trace, changed_fields, stutter_reason
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -102,7 +102,7 @@ def loop_sentence(trace: Trace) -> str | None:
         return None
     k, n = trace.loop_start, len(trace.steps) - 1
     if k == n:
-        return f"from step {k} the behaviour stays in this state forever (no action is enabled)"
+        return f"from step {k} the behaviour stays in this state forever ({stutter_reason(trace)})"
     return f"then steps {k + 1}-{n} repeat forever (state {n} is state {k} again)"
 
 
