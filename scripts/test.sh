@@ -12,6 +12,6 @@ echo "== ruff"
 echo "== mypy (strict)"
 .venv/bin/mypy
 echo "== kcheck fmt --check models/"
-.venv/bin/kcheck fmt --check models/*.kdsl
+.venv/bin/kcheck fmt --check models
 echo "== pytest"
 .venv/bin/pytest "$@"

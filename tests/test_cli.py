@@ -216,3 +216,22 @@ def test_an_invariant_that_dereferences_none_is_reported_not_an_internal_error(
     )
     r = run("verify", str(path), "-q")
     assert r.exit_code in (1, 2), r.output
+
+
+def test_fmt_takes_a_directory_for_the_models_under_it(tmp_path: Path) -> None:
+    good = "model a\n\nvar x: 0..1 = 0\n"
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.kdsl").write_text(good, encoding="utf-8")
+    (tmp_path / "sub" / "b.kdsl").write_text("model b\nvar   x: 0..1 = 0\n", encoding="utf-8")
+    result = run("fmt", "--check", str(tmp_path))
+    assert result.exit_code == 1
+    assert "b.kdsl: not formatted" in result.output
+    assert "a.kdsl" not in result.output
+    assert run("fmt", str(tmp_path)).exit_code == 0
+    assert run("fmt", "--check", str(tmp_path)).exit_code == 0
+
+
+def test_fmt_refuses_a_directory_without_models(tmp_path: Path) -> None:
+    result = run("fmt", "--check", str(tmp_path))
+    assert result.exit_code == 2
+    assert "no .kdsl files under" in result.output

@@ -520,19 +520,35 @@ def check(models: tuple[str, ...], defines: tuple[str, ...]) -> None:
     sys.exit(EXIT_USAGE if failed else 0)
 
 
+def _expand_dirs(paths: tuple[str, ...]) -> list[str]:
+    """Each directory replaced by the .kdsl files under it, in sorted order."""
+    out: list[str] = []
+    for path in paths:
+        if not Path(path).is_dir():
+            out.append(path)
+            continue
+        found = sorted(str(p) for p in Path(path).rglob("*.kdsl"))
+        if not found:
+            click.echo(f"kcheck: error: no .kdsl files under {path}", err=True)
+            sys.exit(EXIT_USAGE)
+        out.extend(found)
+    return out
+
+
 @main.command()
-@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("models", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--check", "check_only", is_flag=True, help="Exit 1 if a file is not formatted; change nothing."
 )
 @_guard
 def fmt(models: tuple[str, ...], check_only: bool) -> None:
-    """Rewrite MODELS in canonical layout, keeping their comments."""
+    """Rewrite MODELS in canonical layout, keeping their comments. A directory stands for every
+    .kdsl file under it."""
     from kcheck.lang.fmt import format_program
     from kcheck.lang.parser import parse, read_source
 
     unformatted: list[str] = []
-    for path in models:
+    for path in _expand_dirs(models):
         try:
             source = read_source(path)
             program = parse(source)
