@@ -15,7 +15,7 @@ from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel
-from kcheck.result import HOLDS, VIOLATED, CheckResult
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
 from kcheck.smt.auto import auto
 from tests.explore.test_reference_agreement import assert_replays
 
@@ -48,6 +48,12 @@ def test_past_the_budget_induction_proves_what_the_search_left_open(
     assert [(p.name, p.status, p.engine, p.reason) for p in result.properties] == [
         ("no_overcommit", HOLDS, "induction", "induction: proved (k = 1)"),
         ("running_pods_are_bound", HOLDS, "induction", "induction: proved (k = 1)"),
+        (
+            "every_schedulable_pod_bound",
+            INCONCLUSIVE,
+            "explicit",
+            "explicit: the search stopped at max-states 50 before covering every state",
+        ),
     ]
 
 
