@@ -234,3 +234,24 @@ def test_a_model_without_an_initial_state_is_bad_input(tmp_path: Path) -> None:
         result.stderr.strip()
         == "kcheck: error: model empty has no initial state: its init chooses from nothing"
     )
+
+
+def test_a_formula_that_cannot_be_evaluated_is_a_violation_not_a_crash(tmp_path: Path) -> None:
+    """Found by hypothesis (`invariant inv0: 0 == (0 / 0)`): as in `kcheck verify`, an invariant
+    or property that divides by zero or reads through `none` is violated where it fails."""
+    from kcheck.lang.diagnostics import Source
+    from kcheck.lang.frontend import check_source
+
+    def outcome_of(formula: str) -> RunOutcome:
+        text = f"model m\nvar x: 0..2 = 0\ncontroller c {{ action a when x < 2 {{ x := x + 1 }} }}\n{formula}\n"
+        model = compile_model(check_source(Source("m.kdsl", text)).symbols, symmetry=False)
+        return Interpreter(model, SimDriver(), RunConfig(seed=1, settle=1.0), lambda e: None).run()
+
+    for formula in (
+        "invariant i: 1 / (2 - x) >= 0",
+        "property p: eventually always 1 / (2 - x) >= 0",
+    ):
+        outcome = outcome_of(formula)
+        (prop,) = outcome.result.properties
+        assert prop.status == VIOLATED, formula
+        assert prop.reason is not None and "division by zero" in prop.reason, prop.reason

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kcheck.model.ir import CompiledModel, State
+from kcheck.model.ir import CompiledModel, State, StepError
 
 
 @dataclass
@@ -55,24 +55,10 @@ class Monitor:
     def observe(self, s: State, now: float) -> Obligation | None:
         """Record state `s` seen at `now`; the first obligation it breaks for good, if any."""
         for o in self.obligations:
-            if o.shape == "always":
-                if not o.predicates[0](s):
-                    o.failed = "the state breaks it"
-            elif o.shape == "eventually always":
-                if o.predicates[0](s):
-                    if o.held_since is None:
-                        o.held_since = now
-                else:
-                    o.held_since = None
-            elif o.shape == "always eventually":
-                if o.predicates[0](s):
-                    o.seen_after_fault = True
-            elif o.shape == "leads_to":
-                p, q = o.predicates
-                if q(s):
-                    o.pending_since = None
-                elif p(s) and o.pending_since is None:
-                    o.pending_since = now
+            try:
+                _observe_one(o, s, now)
+            except StepError as err:  # it reads through `none`, divides by zero: as in verify
+                o.failed = f"cannot be evaluated in the last state: {err.message}"
             if o.failed:
                 return o
         return None
@@ -112,3 +98,24 @@ class Monitor:
 
     def all_met(self, now: float, quiet: bool) -> bool:
         return all(self.met(o, now, quiet) for o in self.obligations)
+
+
+def _observe_one(o: Obligation, s: State, now: float) -> None:
+    if o.shape == "always":
+        if not o.predicates[0](s):
+            o.failed = "the state breaks it"
+    elif o.shape == "eventually always":
+        if o.predicates[0](s):
+            if o.held_since is None:
+                o.held_since = now
+        else:
+            o.held_since = None
+    elif o.shape == "always eventually":
+        if o.predicates[0](s):
+            o.seen_after_fault = True
+    elif o.shape == "leads_to":
+        p, q = o.predicates
+        if q(s):
+            o.pending_since = None
+        elif p(s) and o.pending_since is None:
+            o.pending_since = now

@@ -134,8 +134,14 @@ class Interpreter:
     def _check(self, s: State, now: float) -> PropertyResult | None:
         for inv in self.invariants:
             self.counters.invariant_checks += 1
-            if not inv.holds(s):
-                return PropertyResult(inv.name, "invariant", VIOLATED, inv.span.line, self._trace())
+            try:
+                ok, why = inv.holds(s), None
+            except StepError as err:  # it reads through `none`, divides by zero: as in verify
+                ok, why = False, f"cannot be evaluated in the last state: {err.message}"
+            if not ok:
+                return PropertyResult(
+                    inv.name, "invariant", VIOLATED, inv.span.line, self._trace(), why
+                )
         broken = self.monitor.observe(s, now)
         if broken is not None:
             return self._property_failure(broken.prop, broken.name, broken.failed or "")
