@@ -88,10 +88,18 @@ SC = "models/scheduler.kdsl"
 
 # replicaset: grown with REPLICASETS (independent ReplicaSets, each with its own pods),
 # MAX_REPLICAS, CRASHES (the pod_crash fault budget; MAX_PODS = REPLICASETS * MAX_REPLICAS +
-# CRASHES follows) and SCALE_UPS (the user's scale-up fault budget).  The "Spin" row is the
+# CRASHES follows), SCALE_UPS and SCALE_DOWNS (the user's scaling fault budgets; SCALE_DOWNS
+# stays at the model's default, 1, except in the Spin row).  The "Spin" row is the
 # configuration benchmarks/spin/replicaset.pml translates: one ReplicaSet, replicas=3, 5 pod
-# slots, crash budget 2, no user scale-ups.
-RS_SPIN = {"REPLICASETS": 1, "MAX_REPLICAS": 3, "CRASHES": 2, "SCALE_UPS": 0, "replicas": 3}
+# slots, crash budget 2, no user scaling.
+RS_SPIN = {
+    "REPLICASETS": 1,
+    "MAX_REPLICAS": 3,
+    "CRASHES": 2,
+    "SCALE_UPS": 0,
+    "SCALE_DOWNS": 0,
+    "replicas": 3,
+}
 RS_M = {"REPLICASETS": 3, "MAX_REPLICAS": 4, "CRASHES": 3, "SCALE_UPS": 2}
 SC_M = {"NODES": 2, "PODS": 6, "CPU": 8, "MAX_REQUEST": 4}
 RUNS: list[Run] = [

@@ -37,7 +37,13 @@ CRASHES = 3
 
 
 def run(pods: int, faults: bool, fault_after: float) -> tuple[RunOutcome, float]:
-    defines: dict[str, int | str] = {"MAX_REPLICAS": pods, "replicas": pods, "CRASHES": CRASHES}
+    # crash recovery only: no user scaling (replicas = MAX_REPLICAS leaves no room to scale up)
+    defines: dict[str, int | str] = {
+        "MAX_REPLICAS": pods,
+        "replicas": pods,
+        "CRASHES": CRASHES,
+        "SCALE_DOWNS": 0,
+    }
     model = compile_model(
         load(str(ROOT / "models" / "replicaset.kdsl"), defines).symbols, symmetry=False
     )

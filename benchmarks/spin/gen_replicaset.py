@@ -7,7 +7,7 @@ N is the number of Pod slots (kcheck's MAX_PODS), R the ReplicaSet's `replicas` 
 pod_crash budget.  The kcheck configuration that explores the same graph (without symmetry) is
 
     kcheck verify models/replicaset.kdsl -D REPLICASETS=1 -D MAX_REPLICAS=R -D CRASHES=B \\
-        -D SCALE_UPS=0 -D replicas=R --no-symmetry
+        -D SCALE_UPS=0 -D SCALE_DOWNS=0 -D replicas=R --no-symmetry
 
 for which MAX_PODS = R + B, so N defaults to R + B.  With the defaults (N=5, R=3, B=2) the output
 is benchmarks/spin/replicaset.pml.  Standard library only.
@@ -25,7 +25,7 @@ HEADER = """\
  * (--slots {n} --replicas {r} --budget {b}); reproduce with benchmarks/spin/run.sh.
  *
  *   const MAX_PODS = {n}, param replicas = {r}, fault pod_crash budget {b}
- *   (kcheck: -D REPLICASETS=1 -D MAX_REPLICAS={r} -D CRASHES={b} -D SCALE_UPS=0 -D replicas={r})
+ *   (kcheck: -D REPLICASETS=1 -D MAX_REPLICAS={r} -D CRASHES={b} -D SCALE_UPS=0 -D SCALE_DOWNS=0 -D replicas={r})
  *
  * State layout mirrors kcheck's (ARCHITECTURE.md "State"): the crash budget, then one block per
  * Pod slot holding a presence flag and the phase.  A deleted slot is zeroed (present = 0,
@@ -70,7 +70,9 @@ hidden byte i;          /* scratch for the free-slot search; not part of the sta
 
 #define DELETE(k) present[k] = 0; phase[k] = PENDING
 
-/* controller replicaset, action scale_down: choose p in Pod where p.phase != Failed {{ delete p }} */
+/* controller replicaset, action scale_down: choose p in Pod where p.phase != Failed {{ delete p }}
+ * (the model also ranks Pending pods before Running ones; with `replicas` fixed, as here, live
+ * never exceeds it, so this step is never enabled and the ranking is left out) */
 #define SCALE_DOWN(k) \\
     :: d_step {{ LIVE > REPLICAS && present[k] && phase[k] != FAILED -> DELETE(k); CHECK }}
 

@@ -4,7 +4,7 @@
  * (--slots 5 --replicas 3 --budget 2); reproduce with benchmarks/spin/run.sh.
  *
  *   const MAX_PODS = 5, param replicas = 3, fault pod_crash budget 2
- *   (kcheck: -D REPLICASETS=1 -D MAX_REPLICAS=3 -D CRASHES=2 -D SCALE_UPS=0 -D replicas=3)
+ *   (kcheck: -D REPLICASETS=1 -D MAX_REPLICAS=3 -D CRASHES=2 -D SCALE_UPS=0 -D SCALE_DOWNS=0 -D replicas=3)
  *
  * State layout mirrors kcheck's (ARCHITECTURE.md "State"): the crash budget, then one block per
  * Pod slot holding a presence flag and the phase.  A deleted slot is zeroed (present = 0,
@@ -47,7 +47,9 @@ hidden byte i;          /* scratch for the free-slot search; not part of the sta
 
 #define DELETE(k) present[k] = 0; phase[k] = PENDING
 
-/* controller replicaset, action scale_down: choose p in Pod where p.phase != Failed { delete p } */
+/* controller replicaset, action scale_down: choose p in Pod where p.phase != Failed { delete p }
+ * (the model also ranks Pending pods before Running ones; with `replicas` fixed, as here, live
+ * never exceeds it, so this step is never enabled and the ranking is left out) */
 #define SCALE_DOWN(k) \
     :: d_step { LIVE > REPLICAS && present[k] && phase[k] != FAILED -> DELETE(k); CHECK }
 

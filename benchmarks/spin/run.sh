@@ -43,9 +43,9 @@ timed() {  # timed LOG CMD... : run CMD under GNU time -v, stdout to LOG.out, ti
 kcheck_row() {  # kcheck_row LABEL R B [--no-symmetry]
   label=$1; r=$2; b=$3; shift 3
   echo "-- kcheck $label"
-  echo "   kcheck verify models/replicaset.kdsl -D REPLICASETS=1 -D MAX_REPLICAS=$r -D CRASHES=$b -D SCALE_UPS=0 -D replicas=$r $* -q --format json"
+  echo "   kcheck verify models/replicaset.kdsl -D REPLICASETS=1 -D MAX_REPLICAS=$r -D CRASHES=$b -D SCALE_UPS=0 -D SCALE_DOWNS=0 -D replicas=$r $* -q --format json"
   (cd "$root" && timed "$tmp/kcheck" "$kcheck" verify models/replicaset.kdsl \
-      -D REPLICASETS=1 -D MAX_REPLICAS=$r -D CRASHES=$b -D SCALE_UPS=0 -D replicas=$r \
+      -D REPLICASETS=1 -D MAX_REPLICAS=$r -D CRASHES=$b -D SCALE_UPS=0 -D SCALE_DOWNS=0 -D replicas=$r \
       "$@" -q --format json)
   python3 -c '
 import json, sys

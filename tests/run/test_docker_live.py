@@ -96,10 +96,15 @@ def test_replicaset_converges_after_real_container_kills(client: docker.DockerCl
         assert outcome.result.verdict == HOLDS, outcome.result.to_json()["properties"]
         kills = [e for e in events if e.reason == "Killing" and e.source == "pod_crash"]
         assert len(kills) == 2  # the crash budget, spent on real containers
-        assert outcome.counters.engine_steps >= 5  # the kubelet's starts, observed
+        final = outcome.trace.steps[-1].state
+        assert final is not None
+        (rs,) = final["ReplicaSet"].values()
+        # every container running at the end was seen to start (how many started before the
+        # user's scaling removed them depends on timing)
+        assert outcome.counters.engine_steps >= rs["replicas"] >= 1
         assert outcome.counters.converged_after is not None
         running = client.api.containers(filters={"label": f"{RUN_LABEL}={driver.run_id}"})
-        assert len(running) == 3  # replicas, after the user's scale-up, all really running
+        assert len(running) == rs["replicas"]  # the spec after the user's scaling, really running
         assert_hygienic(client, driver)
     finally:
         driver.close()
