@@ -580,6 +580,17 @@ class Invariant:
 
 
 @dataclass(frozen=True)
+class Assume:
+    """`assume NAME: e`: a constraint between consts and params, checked once their values are
+    known (spec/language.md); the Z3 engine's symbolic params range only where it holds."""
+
+    name: str
+    expr: Expr
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Property:
     name: str
     expr: Expr
@@ -627,7 +638,7 @@ class Docker:
 
 Decl: TypeAlias = (
     Const | Param | Enum | Kind | Var | Init | Def | Controller | Process | Scheduler | Fault
-    | Invariant | Property | Docker
+    | Invariant | Property | Assume | Docker
 )  # fmt: skip
 
 Actor: TypeAlias = Controller | Process | Scheduler | Fault

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeAlias
 
 from kcheck.lang import ast
+from kcheck.lang.assume import assumption_shape
 from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.symbols import BUILTINS, FEASIBLE, Symbols
 from kcheck.lang.types import (
@@ -221,6 +222,7 @@ class _Checker:
                         ast.Fault: "fault",
                         ast.Invariant: "invariant",
                         ast.Property: "property",
+                        ast.Assume: "assumption",
                     }[type(d)]
                     self.top.setdefault(d.name, (what, d.name_span))
         self.sigs: dict[str, _Sig] = {}
@@ -1586,6 +1588,11 @@ class _Checker:
                 self.actor(d)
             case ast.Invariant(expr=x):
                 self.want_bool(x, _Ctx(place="an invariant"), f"invariant `{d.name}`")
+            case ast.Assume(expr=x):
+                before = len(self.diags)
+                self.diags.extend(assumption_shape(d, self.sym))
+                if len(self.diags) == before:
+                    self.want_bool(x, _Ctx(place="an assumption"), f"assumption `{d.name}`")
             case ast.Property():
                 self.property(d)
             case ast.Docker():

@@ -37,6 +37,7 @@ CODES: dict[str, str] = {
     "KC0403": "empty or inverted range",
     "KC0404": "bad -D override",
     "KC0405": "bound too large to check",
+    "KC0406": "the consts and params break an `assume`",
     # KC05xx: structure
     "KC0501": "recursive definition",
     "KC0502": "statement not allowed here",

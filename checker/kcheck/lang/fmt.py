@@ -175,7 +175,7 @@ def _group(decl: ast.Decl, lines: list[Line]) -> str | None:
         return "var"
     if isinstance(decl, ast.Def):
         return "def" if len(lines) == 1 else None
-    if isinstance(decl, ast.Invariant | ast.Property):
+    if isinstance(decl, ast.Invariant | ast.Property | ast.Assume):
         return "prop"
     return None
 
@@ -231,6 +231,8 @@ def _decl(d: ast.Decl) -> list[Line]:
         return [(f"{word} {d.name}: {_expr(d.expr, P_BIND)}", at)]
     if isinstance(d, ast.Property):
         return [(f"property {d.name}: {_expr(d.expr, P_BIND)}", at)]
+    if isinstance(d, ast.Assume):
+        return [(f"assume {d.name}: {_expr(d.expr, P_BIND)}", at)]
     if isinstance(d, ast.Docker):
         sections: list[Line] = []
         for sec in d.sections:

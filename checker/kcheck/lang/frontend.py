@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kcheck.lang import ast
+from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.checker import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
@@ -31,6 +32,8 @@ def check_source(source: Source, overrides: Mapping[str, int | str] | None = Non
     program = parse(source)
     symbols, diags = build_symbols(program, overrides)
     diags = diags + check_program(symbols)
+    if not [d for d in diags if d.severity == "error"]:
+        diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise KcheckError(diags)

@@ -355,6 +355,9 @@ class _ToAst(Transformer[Token, ast.Program]):
         lemma = c[0] == "lemma"
         return ast.Invariant(str(c[1]), c[2], _tok_span(c[1]), _meta_span(m), lemma)
 
+    def assume_decl(self, m: Meta, c: list[Any]) -> ast.Assume:
+        return ast.Assume(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
+
     def property_decl(self, m: Meta, c: list[Any]) -> ast.Property:
         return ast.Property(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
 
@@ -498,7 +501,7 @@ _READABLE = {
 
 _DECL_KEYWORDS = (
     "const", "param", "enum", "kind", "var", "init", "def", "controller", "process",
-    "scheduler", "fault", "invariant", "lemma", "property", "docker",
+    "scheduler", "fault", "invariant", "lemma", "property", "assume", "docker",
 )  # fmt: skip
 
 

@@ -73,6 +73,7 @@ class Symbols:
     docker: list[ast.Docker] = field(default_factory=list)  # the binding for `kcheck run`
     invariants: list[ast.Invariant] = field(default_factory=list)
     properties: list[ast.Property] = field(default_factory=list)
+    assumptions: list[ast.Assume] = field(default_factory=list)
 
     def value_names(self) -> list[str]:
         """Every name that may stand for a value at the top level (for `did you mean`)."""
@@ -348,6 +349,8 @@ class _Builder:
                     self.declare(d.name, d.name_span, "actor")
                 case ast.Invariant() | ast.Property():
                     self.declare(d.name, d.name_span, "property")
+                case ast.Assume():
+                    self.declare(d.name, d.name_span, "assumption")
                 case ast.Init() | ast.Docker():
                     pass
         for name, value in self.member_overrides.items():
@@ -406,6 +409,8 @@ class _Builder:
                     self.sym.invariants.append(d)
                 case ast.Property():
                     self.sym.properties.append(d)
+                case ast.Assume():
+                    self.sym.assumptions.append(d)
                 case ast.Docker():
                     self.sym.docker.append(d)
         return self.sym, self.diags

@@ -740,7 +740,7 @@ class Encoder:
         return self._stored(ty, v)
 
     def param_ranges(self) -> Term:
-        """Every symbolic param within its declared range."""
+        """Every symbolic param within its declared range, and every `assume` true."""
         parts: list[Term] = []
         for n, term in self.params.items():
             ty = self.sym.params[n].type
@@ -748,6 +748,10 @@ class Encoder:
                 parts.append(z3.And(term >= ty.lo, term <= ty.hi))
             elif isinstance(ty, TEnum):
                 parts.append(z3.And(term >= 0, term < len(self.sym.enums[ty.name])))
+        if self.params:  # with concrete params, check_source has already held them to it
+            for a in self.sym.assumptions:
+                holds, fails = self.expr(a.expr, {}, ())
+                parts.append(z3.And(holds, z3.Not(fails)))
         return _and(*parts)
 
     def initial(self, st: tuple[Term, ...]) -> tuple[Term, Term]:
