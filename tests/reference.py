@@ -9,7 +9,7 @@ two reachable sets can be compared exactly.
 The subset: ints, bools, enums, kinds with int/enum/bool fields and optional references, vars,
 defs, count/forall/exists/sum/min/max, `in` over set literals, create/delete/choose/for/if/assign/
 `:= any`/let, controller/process/fault actions with for/where/when, fault budgets, a scheduler's
-bind step (filters, weighted scores, ties explored). Anything else raises NotImplementedError.
+bind step (filters, weighted scores, ties explored, the `on bind` statements). Anything else raises NotImplementedError.
 
 Controllers' memory (spec/faults.md), written from the spec, not from the compiler: a state also
 has `caches` ((controller, kind) -> slot -> fields: what the controller last saw) and `flight`
@@ -767,11 +767,17 @@ class Interpreter:
             if not scored:
                 continue
             best = max(t for t, _ in scored)
+            hook = next((h for h in s.hooks if h.event == "bind"), None)
             for t, n in scored:
                 if t == best:
                     st2 = copy.deepcopy(st)
                     st2["kinds"][s.pod_kind][p][s.node_field] = n
-                    out.append(st2)
+                    if hook is None:
+                        out.append(st2)
+                        continue
+                    # `on bind(p, n)`: the same step goes on with the field set
+                    env = {hook.params[0]: (p, s.pod_kind), hook.params[1]: (n, node_kind)}
+                    out.extend(st3 for _, st3 in self.block(hook.body.stmts, env, st2))
         return out
 
     def holds(self, inv: ast.Invariant, st: RState) -> bool:

@@ -543,8 +543,23 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Hook:
+    """`on bind(p, n) { ... }` in a scheduler: statements that run in its bind step, after the
+    bind field is set, with `p` the pod and `n` the chosen node. `event` and the number of
+    `params` are as written; the checker holds them to `bind` and two names."""
+
+    event: str
+    params: tuple[str, ...]
+    body: Block
+    event_span: Span = _span()
+    span: Span = _span()
+    param_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Scheduler:
-    """Binds one unbound object of `pod_kind` per step by setting its `node_field`."""
+    """Binds one unbound object of `pod_kind` per step by setting its `node_field`, then runs
+    its `on bind` hooks' statements (the checker allows one)."""
 
     name: str
     pod_kind: str
@@ -556,6 +571,7 @@ class Scheduler:
     pod_kind_span: Span = _span()
     node_field_span: Span = _span()
     span: Span = _span()
+    hooks: tuple[Hook, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1534,6 +1534,42 @@ class _Checker:
                 self.want_int(item.expr, ctx, f"score `{item.name}`")
                 if item.weight is not None:
                     self.report_const(item.weight, f"the weight of score `{item.name}`")
+        self.hooks(s, pod, node)
+
+    def hooks(self, s: ast.Scheduler, pod: Ty, node: Ty) -> None:
+        """`on bind(p, n) { ... }`: one per scheduler, two names, an action body's statements
+        (spec/language.md §3, "Bind statements")."""
+        first: ast.Hook | None = None
+        for h in s.hooks:
+            if h.event != "bind":
+                self.error(
+                    "KC0201",
+                    f"`on {h.event}`: a scheduler has no event named `{h.event}`",
+                    h.event_span,
+                    notes=("the scheduler's only event is its bind step: `on bind(p, n)`",),
+                    help=suggest(h.event, ["bind"]) or "write `on bind(p, n) { ... }`",
+                )
+                continue
+            if first is not None:
+                self.error(
+                    "KC0202",
+                    f"scheduler `{s.name}` has `on bind` twice",
+                    h.event_span,
+                    notes=(f"the first `on bind` is at line {first.span.line}",),
+                    help="merge the statements into one `on bind` block",
+                )
+            first = first or h
+            if len(h.params) != 2:
+                self.error(
+                    "KC0302",
+                    f"`on bind` names the pod and the node: 2 names, not {len(h.params)}",
+                    h.event_span,
+                    help="write `on bind(p, n)`: `p` is the pod being bound, `n` its node",
+                )
+            ctx = _Ctx(place="an `on bind` block", actor="scheduler")
+            for name, span, ty in zip(h.params, h.param_spans, (pod, node), strict=False):
+                ctx = self.declare_local(name, span, _Local(ty, "parameter", span), ctx)
+            self.block(h.body, ctx)
 
     def property(self, p: ast.Property) -> None:
         ctx = _Ctx(place=_PROPERTY_PRED)

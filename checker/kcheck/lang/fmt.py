@@ -16,8 +16,8 @@ Comments are not in the syntax tree, so each output line carries the source line
 goes before the first output line anchored after it, at that line's indentation; a comment
 after code goes at the end of the last output line from its source line. A comment inside a
 multi-line expression moves to just before its statement; no comment is ever lost. The items
-of a scheduler are printed filters first, then scores, then actions, because the tree keeps
-them in three lists.
+of a scheduler are printed filters first, then scores, then its `on bind` block, then actions,
+because the tree keeps them in separate lists.
 """
 
 from __future__ import annotations
@@ -221,6 +221,8 @@ def _decl(d: ast.Decl) -> list[Line]:
             if sc.weight is not None:
                 line += f" weight {_expr(sc.weight, P_BIND)}"
             items.append((line, sc.span.line))
+        for h in d.hooks:
+            items += _braced(f"on {h.event}({', '.join(h.params)})", _stmts(h.body.stmts), h.span)
         head = f"scheduler {d.name} binds {d.pod_kind}.{d.node_field}"
         return _braced(head, items + _actions(d.actions), d.span)
     if isinstance(d, ast.Fault):

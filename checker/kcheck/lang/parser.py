@@ -210,6 +210,18 @@ class _ToAst(Transformer[Token, ast.Program]):
             _tok_span(c[1]),
             _tok_span(c[2]),
             _meta_span(m),
+            tuple(x for x in items if isinstance(x, ast.Hook)),
+        )
+
+    def hook_decl(self, m: Meta, c: list[Any]) -> ast.Hook:
+        event, names, body = c[1], _present(tuple(c[2:-1])), c[-1]
+        return ast.Hook(
+            str(event),
+            tuple(str(t) for t in names),
+            body,
+            _tok_span(event),
+            _meta_span(m),
+            tuple(_tok_span(t) for t in names),
         )
 
     def filter_decl(self, m: Meta, c: list[Any]) -> ast.Filter:
@@ -497,6 +509,7 @@ _READABLE = {
     "MUL_OP": "`*`, `/` or `%`",
     "$END": "end of file",
     "STRING": "a string",
+    "HOOK_ON": "`on`",
 }
 
 _DECL_KEYWORDS = (

@@ -1143,7 +1143,19 @@ class Compiler:
             g.emit("st = list(s)")
             g.emit(f"st[{pb + bind_field.offset}] = n")
             args = f"({p}, n)"
-            self._result(labelled, aid, args)({}, Ctx(aid, args, "st"))
+            done = self._result(labelled, aid, args)
+            hook = next((h for h in s.hooks if h.event == "bind"), None)
+            if hook is None:
+                done({}, Ctx(aid, args, "st"))
+            else:  # `on bind(p, n)`: in the same step, after the bind field is set
+                hook_env: Env = {
+                    hook.params[0]: Local(str(p), TRef(pk.name)),
+                    hook.params[1]: Local("n", TRef(nk.name)),
+                }
+                self.deleted = set()
+                self.tolerant = labelled
+                self.block(hook.body.stmts, hook_env, Ctx(aid, args, "st"), done)
+                self.tolerant = False
             g.depth -= 2
             if pod_try is not None:
                 self._close_try(pod_try)

@@ -116,8 +116,10 @@ def order_dependent_kinds(sym: Symbols) -> tuple[dict[str, int], list[str]]:
     """Kinds that an order-dependent `for` loop iterates, with the loop's line."""
     out: dict[str, int] = {}
     for actor in sym.actors:
-        for action in actor.actions:
-            for s in ast.walk_stmts(action.body.stmts):
+        bodies = [a.body for a in actor.actions]
+        bodies += [h.body for h in getattr(actor, "hooks", ())]  # a scheduler's `on bind`
+        for body in bodies:
+            for s in ast.walk_stmts(body.stmts):
                 if isinstance(s, ast.For) and not _loop_is_order_safe(s, sym):
                     for k in _loop_kinds(s, sym):
                         out.setdefault(k, s.span.line)

@@ -31,7 +31,9 @@ _KNOWN: dict[type, frozenset[str]] = {
     ast.Controller: frozenset({"name", "watches", "actions"}),
     ast.Watch: frozenset({"kind"}),
     ast.Process: frozenset({"name", "actions"}),
-    ast.Scheduler: frozenset({"name", "pod_kind", "node_field", "filters", "scores", "actions"}),
+    ast.Scheduler: frozenset(
+        {"name", "pod_kind", "node_field", "filters", "scores", "actions", "hooks"}
+    ),
     ast.Filter: frozenset({"name", "pod", "node", "expr"}),
     ast.Score: frozenset({"name", "pod", "node", "expr", "weight"}),
     ast.Fault: frozenset({"name", "budget", "actions"}),

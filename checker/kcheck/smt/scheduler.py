@@ -3,7 +3,9 @@ each live object of the pod kind whose bind field is `none`, every live node is 
 the filters in order (a filter is evaluated only where the ones before it passed), the nodes
 passing all of them are scored (the weighted sum of the scores), and the pod is bound to any
 node of maximal score. An error while filtering or scoring any node fails the whole instance for
-that pod, as the compiled code raises before binding."""
+that pod, as the compiled code raises before binding. Then the statements of the scheduler's
+`on bind(p, n)`, if it has one, run on the state with the field set, as an action's body: each
+of their branches is a way through the (pod, node) instance, and their errors fail it."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def bind_instances(
         if w is None:
             raise Unsupported("a score weight that is not a constant", sc.span.line)
         weights.append(w)
+    hook = next((h for h in s.hooks if h.event == "bind"), None)
     out: list[Instance] = []
     for p in range(pk.slots):
         pb = pk.slot_base(p)
@@ -71,6 +74,17 @@ def bind_instances(
             )
             new = list(st)
             new[pb + field.offset] = z3.IntVal(n)
-            branch = Branch(chosen, tuple(new), {})
-            out.append(Instance(aid, (p, n), (branch,), fail if n == 0 else FALSE))
+            branches: tuple[Branch, ...] = (Branch(chosen, tuple(new), {}),)
+            failed = fail if n == 0 else FALSE
+            if hook is not None:  # `on bind(p, n)`, where this pod is bound to this node
+                env = {
+                    hook.params[0]: (z3.IntVal(p), TRef(pk.name)),
+                    hook.params[1]: (z3.IntVal(n), TRef(nk.name)),
+                }
+                enc.fails = []
+                done = enc.block(hook.body.stmts, [Branch(chosen, tuple(new), env)])
+                branches = tuple(Branch(b.ok, b.state, {}) for b in done)
+                failed = _or([failed, *enc.fails])
+                enc.fails = []
+            out.append(Instance(aid, (p, n), branches, failed))
     return out
