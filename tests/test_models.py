@@ -22,7 +22,7 @@ EXPECT = re.compile(r"^// expect: (holds|violated (\w+) steps=(\d+))\s*$", re.M)
 
 # distinct states: (with symmetry, without symmetry), measured with `kcheck verify --format json`
 STATE_COUNTS = {
-    "replicaset": (1058, 8078),
+    "replicaset": (808, 6551),
     "replicaset_counts_running": (206, 3594),
     "scheduler": (3500, 41610),
     "scheduler_stale_snapshot": (71012, 716192),
