@@ -8,6 +8,7 @@ shortest violations and bound errors).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, note, settings
@@ -328,3 +329,25 @@ def test_bmc_finds_what_the_explicit_engine_finds(f: Family, depth: int) -> None
     text = family_text(f)
     note(text)
     bmc_agrees_with_explicit(text, depth)
+
+
+# ---- the model that needed it ---------------------------------------------------------------
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+def test_the_assume_cache_model_is_the_stale_snapshot_model_plus_its_on_bind() -> None:
+    text = (MODELS / "scheduler_assume_cache.kdsl").read_text()
+    for symmetry, states in ((True, 8390), (False, 82416)):
+        m = compile_model(check_source(Source("a.kdsl", text)).symbols, symmetry=symmetry)
+        result = explore(m, symmetry=symmetry)
+        assert result.stats.states == states
+        assert {p.status for p in result.properties} == {HOLDS}
+    # without the assume, the stale snapshot's overcommit comes back, in the same 4 steps
+    start = text.index("  on bind(p, n) {")
+    without = text[:start] + text[text.index("  }\n", start) + 4 :]
+    m = compile_model(check_source(Source("b.kdsl", without)).symbols)
+    by_name = {p.name: p for p in explore(m).properties}
+    trace = by_name["no_overcommit"].trace
+    assert by_name["no_overcommit"].status == VIOLATED and trace is not None
+    assert len(trace) == 4
