@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from kcheck.explore.bfs import explore
 from kcheck.lang import ast
-from kcheck.lang.diagnostics import Source, render_all
+from kcheck.lang.diagnostics import KcheckError, Source, render_all
 from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source
 from kcheck.lang.parser import parse
@@ -164,6 +164,14 @@ def test_a_misspelt_event_suggests_bind_and_shows_a_caret() -> None:
     text = render_all([d], Source("t.kdsl", sched("  on bnd(p, n) { }")))
     assert "t.kdsl:8:6: error[KC0201]" in text
     assert "  on bnd(p, n) { }\n" in text and "     ^~~\n" in text
+
+
+def test_on_without_an_event_is_a_syntax_error_with_the_spelling() -> None:
+    with pytest.raises(KcheckError) as err:
+        parse(Source("t.kdsl", sched("  on(p, n) { }")))
+    (d,) = err.value.diagnostics
+    assert (d.code, d.span.line, d.span.col) == ("KC0102", 8, 3)
+    assert d.help == "a scheduler's bind statements are written `on bind(p, n) { ... }`"
 
 
 def test_a_second_on_bind_names_the_first() -> None:

@@ -548,6 +548,8 @@ def _hint_for(tok: Token, expected: set[str], prev_word: str = "") -> str | None
     texts = {_terminal_text(e) for e in expected}
     if tok.type == "STRING":
         return STRING_HINT
+    if value == "on" and "HOOK_ON" in expected:  # `on` with no name after it
+        return "a scheduler's bind statements are written `on bind(p, n) { ... }`"
     if value == "=" and "`:=`" in texts:
         return "assignment is written `:=`; `=` only appears in declarations"
     if value == ":=" and "`=`" in texts:
