@@ -20,6 +20,7 @@ from lark.exceptions import (
 )
 from lark.tree import Meta, Tree
 
+from kcheck.cache import cache_dir
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 
@@ -37,7 +38,25 @@ def grammar_text() -> str:
 
 @functools.cache
 def _lark() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=_tables_file(),
+    )
+
+
+def _tables_file() -> str | bool:
+    """Lark's cache of the LALR tables, in kcheck's own cache folder: building them costs half a
+    second on every run. Lark checks the grammar's hash on load (a stale or broken file is
+    rebuilt) and carries on without the cache if the folder cannot be written."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(folder / "kdsl-lalr.cache")
 
 
 # Keywords that stay free as action names, where nothing else can follow `action`: a kubelet's

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
+from kcheck.cache import cache_dir
 from kcheck.model.ir import State
 
 SOURCE = Path(__file__).with_name("canon.c")
@@ -29,11 +30,6 @@ SOURCE = Path(__file__).with_name("canon.c")
 
 def enabled() -> bool:
     return os.environ.get("KCHECK_NATIVE", "1") != "0"
-
-
-def _cache_dir() -> Path:
-    env = os.environ.get("KCHECK_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "kcheck"
 
 
 @functools.cache
@@ -47,7 +43,7 @@ def load() -> ModuleType | None:
         return None
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     tag = hashlib.sha256(source + sys.version.encode() + sys.platform.encode()).hexdigest()[:16]
-    target = _cache_dir() / f"_canon_{tag}{suffix}"
+    target = cache_dir() / f"_canon_{tag}{suffix}"
     if not target.exists() and not _build(target):
         return None
     try:
