@@ -17,8 +17,6 @@ from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
-from kcheck.smt.bmc import bmc
-from kcheck.smt.induction import induction
 from kcheck.smt.refuse import Unsupported
 
 # Distinct states the explicit search may store before Z3 takes over: about 0.7 GB, and 10 to 60 s
@@ -57,6 +55,11 @@ def auto(
     if not open_invariants:
         return explicit
     timeout = limits.timeout or 600.0
+    # imported here: most runs never reach Z3, and loading it costs a tenth of a second and
+    # 30 MB at start-up
+    from kcheck.smt.bmc import bmc
+    from kcheck.smt.induction import induction
+
     try:
         proved = induction(model, symbols, max_k, open_invariants, timeout)
     except Unsupported as err:
