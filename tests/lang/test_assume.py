@@ -126,6 +126,8 @@ def test_symbolic_params_range_only_where_the_assumptions_hold() -> None:
     model = compile_model(checked.symbols)
     [p] = symbolic_bmc(model, checked.symbols, 4, None, 60).properties
     assert p.status == INCONCLUSIVE
-    assert p.reason == "no violation up to depth 4 for any params in range"
+    assert p.reason == (
+        "no violation up to depth 4 for any params in range that satisfy the assumptions"
+    )
     [q] = induction(model, checked.symbols, 3, None, 60, symbolic_params=True).properties
     assert q.status == "holds", q.reason

@@ -36,7 +36,9 @@ Values = dict[str, int]
 def describe_ranges(sym: Symbols) -> str:
     shown = [f"{n} in {p.type}" if not isinstance(p.type, TBool) else f"{n} in {{false, true}}"
              for n, p in sym.params.items()]  # fmt: skip
-    return "params symbolic: " + (", ".join(shown) if shown else "(the model has none)")
+    names = [a.name for a in sym.assumptions]
+    where = f" where {', '.join(names)} hold{'s' if len(names) == 1 else ''}" if names else ""
+    return "params symbolic: " + (", ".join(shown) + where if shown else "(the model has none)")
 
 
 def show_values(sym: Symbols, values: Values) -> str:
@@ -217,6 +219,7 @@ def symbolic_bmc(
         else:
             why = (
                 f"no violation up to depth {depth} for any params in range"
+                + (" that satisfy the assumptions" if sym.assumptions else "")
                 if values is None
                 else f"Z3 answered unknown ({values})"
             )
