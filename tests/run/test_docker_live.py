@@ -298,6 +298,12 @@ class SocketProxy:
             s.close()
 
 
+def _default_sigint() -> None:
+    # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and
+    # Python keeps it ignored; the child must take Ctrl-C as a terminal user's run does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(KCHECK), "run", *args],
@@ -305,6 +311,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=_default_sigint,
     )
 
 
@@ -312,9 +319,16 @@ def _run_ids(client: docker.DockerClient) -> set[str]:
     return {c["Labels"][RUN_LABEL] for c in client.api.containers(filters={"label": RUN_LABEL})}
 
 
-def _wait_for_pods(client: docker.DockerClient, n: int) -> None:
+def _wait_for_pods(client: docker.DockerClient, n: int, before: set[str]) -> None:
+    """Until one run started after `before` was taken has n running containers (so that what an
+    earlier test left behind cannot count)."""
     for _ in range(600):
-        if len(client.api.containers(filters={"label": RUN_LABEL})) >= n:
+        counts: dict[str, int] = {}
+        for c in client.api.containers(filters={"label": RUN_LABEL}):
+            run = c["Labels"][RUN_LABEL]
+            if run not in before:
+                counts[run] = counts.get(run, 0) + 1
+        if any(k >= n for k in counts.values()):
             return
         time.sleep(0.05)
     raise AssertionError(f"the run never had {n} running containers")
@@ -323,9 +337,10 @@ def _wait_for_pods(client: docker.DockerClient, n: int) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_removes_everything(client: docker.DockerClient, sig: int) -> None:
     model = str(MODELS / "replicaset.kdsl")
+    before = _run_ids(client)
     proc = _cli(model, "--driver", "docker", "--faults", "off", "--hold", "120", "--settle", "240")
     try:
-        _wait_for_pods(client, 2)
+        _wait_for_pods(client, 2, before)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -342,11 +357,12 @@ def test_an_engine_that_dies_mid_run_is_one_line_exit_4(
     proxy = SocketProxy(str(tmp_path / "docker.sock"))
     model = str(MODELS / "replicaset.kdsl")
     env = {"DOCKER_HOST": f"unix://{tmp_path / 'docker.sock'}"}
+    before = _run_ids(client)
     proc = _cli(
         model, "--driver", "docker", "--faults", "off", "--hold", "120", "--settle", "240", env=env
     )
     try:
-        _wait_for_pods(client, 2)
+        _wait_for_pods(client, 2, before)
         proxy.cut()
         _, err = proc.communicate(timeout=60)
     finally:
