@@ -259,7 +259,7 @@ def test_an_unknown_expected_property_is_an_error(repo: Path) -> None:
         ),
         (
             'models = ["models/*.kdsl"]\nexpect = { x = "broken" }\n',
-            'kcheck.toml: expect.x: must be "holds" or "violated"',
+            'kcheck.toml: expect.x: must be "holds", "violated" or "not checked"',
         ),
         (
             'models = ["models/*.kdsl"]\n[[model]]\ndefines = { target = 1 }\n',

@@ -33,7 +33,7 @@ from kcheck.trace import Step, Trace
 EXIT_OK, EXIT_UNEXPECTED, EXIT_ERROR = 0, 1, 2
 CACHE_FORMAT = 1
 ENGINES = ("explicit",)
-EXPECTABLE = (HOLDS, VIOLATED)
+EXPECTABLE = (HOLDS, VIOLATED, NOT_CHECKED)
 
 OK, UNEXPECTED, SKIPPED = "OK", "UNEXPECTED", "SKIPPED"
 
@@ -249,7 +249,7 @@ def _settings(
                 if status not in EXPECTABLE:
                     raise fail(
                         f"{name}.{prop}",
-                        f'must be "holds" or "violated", got {_show(status)}',
+                        f'must be "holds", "violated" or "not checked", got {_show(status)}',
                     )
             out[key] = dict(v)
     return out
@@ -566,8 +566,16 @@ def compare(run: Run) -> list[Row]:
         else:
             got_shown = got
         note = ""
-        if got == NOT_CHECKED and stated is None:
+        if got == NOT_CHECKED and stated == NOT_CHECKED:
+            # the configuration acknowledges it: shown as skipped, never as a pass
             outcome, note = SKIPPED, p.reason or "not checked"
+        elif got == NOT_CHECKED:
+            # a gate passes only what was checked (spec/promises.md)
+            outcome = UNEXPECTED
+            note = (
+                f"not checked: {p.reason or 'the engine did not check it'}; "
+                f'to accept that, set expect = {{ {p.name} = "not checked" }}'
+            )
         elif got == expected == VIOLATED:
             want = exp.steps.get(p.name)
             if want is not None and n != want:

@@ -15,7 +15,7 @@ import click
 
 from kcheck import __version__
 from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
-from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Stats
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Asked, Stats
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 EXIT_FOR = {HOLDS: EXIT_HOLDS, VIOLATED: EXIT_VIOLATED, INCONCLUSIVE: EXIT_INCONCLUSIVE}
@@ -338,6 +338,9 @@ def verify(
             progress.close()
             _fail(f"internal error: {err}", EXIT_INTERNAL)
         progress.close()
+    result = result.account_for(
+        _asked(compiled, chosen_invariants, chosen_properties), f"--engine {engine}"
+    )
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2)
     else:
@@ -396,13 +399,27 @@ def _run_z3(
         else:
             run = symbolic_bmc if symbolic_params else bmc
             result = run(compiled, checked.symbols, bound, chosen, timeout or 600.0)
-        if compiled.properties:
-            result.notes.append(f"temporal properties are not checked by --engine {engine}")
         return result
     except Unsupported as err:
         _fail(str(err))
     except BmcReplayError as err:
         _fail(f"internal error: {err}", EXIT_INTERNAL)
+
+
+def _asked(
+    compiled: Any, invariants: Sequence[str] | None, properties: Sequence[str] | None
+) -> list[Asked]:
+    """What a verify run was asked about: the named invariants and properties, or all of them
+    when none was named."""
+    return [
+        Asked(p.name, kind, p.span.line)
+        for kind, declared, chosen in (
+            ("invariant", compiled.invariants, invariants),
+            ("property", compiled.properties, properties),
+        )
+        for p in declared
+        if chosen is None or p.name in chosen
+    ]
 
 
 def _check_picture_name(flag: str, path: str) -> None:

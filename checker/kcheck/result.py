@@ -1,9 +1,14 @@
 """What an engine answers: a verdict per property, statistics, and the overall verdict. The CLI
-maps verdicts to exit codes (0 holds, 1 violated, 2 bad input, 3 inconclusive)."""
+maps verdicts to exit codes (0 holds, 1 violated, 2 bad input, 3 inconclusive).
+
+The rule every engine's answer obeys (spec/promises.md): a run is `holds` only when every
+property it was asked about was checked and holds. A property an engine did not check is
+listed as `not checked` (never dropped), and then the run is at best inconclusive."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kcheck.trace import Trace
@@ -75,9 +80,24 @@ class CheckResult:
         statuses = {p.status for p in self.properties}
         if VIOLATED in statuses:
             return VIOLATED
-        if INCONCLUSIVE in statuses:
+        # inconclusive or not checked: what was not decided is never reported as holding
+        if statuses - {HOLDS}:
             return INCONCLUSIVE
         return HOLDS
+
+    def account_for(self, asked: Sequence[Asked], engine: str) -> CheckResult:
+        """This result with every property the run was asked about that the engine left out
+        listed as `not checked`. Every command calls it on every engine's answer, so an
+        engine that forgets a property can never make the run hold."""
+        have = {p.name for p in self.properties}
+        missing = [
+            PropertyResult(a.name, a.kind, NOT_CHECKED, a.line, reason=_not_checked_by(engine, a))
+            for a in asked
+            if a.name not in have
+        ]
+        if not missing:
+            return self
+        return replace(self, properties=[*self.properties, *missing])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,3 +110,18 @@ class CheckResult:
             "notes": self.notes,
             "properties": [p.to_json() for p in self.properties],
         }
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A property a run was asked to check: its name, sort (invariant or property) and line."""
+
+    name: str
+    kind: str
+    line: int | None = None
+
+
+def _not_checked_by(engine: str, asked: Asked) -> str:
+    if asked.kind == "property":
+        return f"{engine} does not check temporal properties; the explicit engine does"
+    return f"{engine} did not check it"
