@@ -92,6 +92,13 @@ def explore(
             )
             by_name = {p.name: p for p in plain.properties}
             result.properties.extend(by_name[p.name] for p in apart)
+            # a bound that search met and the first one did not (it stopped once every
+            # invariant was violated) is still a bound of the model: report it, since the
+            # properties' verdicts rest on it
+            known = {p.name for p in result.properties}
+            result.properties.extend(
+                p for p in plain.properties if p.kind == "bound" and p.name not in known
+            )
             result.notes.append(
                 f"properties under `forall` were checked on a search without symmetry reduction"
                 f" ({plain.stats.states:,} states, {plain.stats.seconds:.2f} s)"
