@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import IO, Any, NoReturn
 
 import click
@@ -178,7 +178,7 @@ class RunOptions:
     image: str | None
     cleanup: bool
     quiet: bool
-    model_binding: dict[str, Any] = field(default_factory=dict)  # the model's `docker` block
+    model_binding: dict[str, Any] | None = None  # the model's `docker` block, if it has one
 
     def config(self) -> RunConfig:
         return RunConfig(
@@ -291,13 +291,15 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
 def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
     if o.driver == "sim":
         return SimDriver(o.tick)
-    from kcheck.run.binding import BindingError, load_config, merge_configs, resolve
+    from kcheck.run.binding import BindingError, load_config, resolve
     from kcheck.run.docker_driver import DockerDriver
     from kcheck.run.engine import connect, new_run_id
 
     try:
         file = load_config(o.binding_path) if o.binding_path else None
-        binding = resolve(compiled.layout, merge_configs(o.model_binding, file))
+        binding = resolve(
+            compiled.layout, file, block=o.model_binding, file_name=o.binding_path or ""
+        )
     except BindingError as err:
         _fail(str(err), 2)
     if o.image:

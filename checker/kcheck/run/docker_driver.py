@@ -17,7 +17,7 @@ import docker
 import docker.errors
 
 from kcheck.model.ir import ActionInfo, CompiledModel, State
-from kcheck.run.binding import Binding
+from kcheck.run.binding import RUNS, Binding
 from kcheck.run.driver import Divergence, DriverError, View
 from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors
 
@@ -106,21 +106,27 @@ class DockerDriver:
 
     def view(self, s: State) -> View:
         """What the containers can tell of a state, per pod slot: `waiting`, `running`
-        (`running+ready` when the pod is Ready) or `stopped`; None for a free slot or a phase
-        no container state names."""
+        (`running+ready` when the model says the pod is Ready) or `stopped`; None for a free
+        slot or a phase no container state names. A terminating pod's container runs."""
         b = self.binding
         kind = b.pod.kind
         out: list[str | None] = []
         for slot in range(kind.slots):
             base = kind.slot_base(slot)
-            cls = b.phase_class(s[base + b.pod.phase.offset]) if b.pod.phase else "running"
+            cls = self._class(s, base)
             if not s[base] or cls is None:
                 out.append(None)
-            elif cls == "running" and b.pod.ready is not None and s[base + b.pod.ready.offset]:
+            elif cls in RUNS and b.pod.ready is not None and s[base + b.pod.ready.offset]:
                 out.append("running+ready")
+            elif cls in RUNS:
+                out.append("running")
             else:
                 out.append(cls)
         return tuple(out)
+
+    def _class(self, s: State, base: int) -> str | None:
+        b = self.binding
+        return b.phase_class(s[base + b.pod.phase.offset]) if b.pod.phase else "running"
 
     def describe(self, before: View, seen: View) -> str:
         kind = self.binding.pod.kind.name
@@ -129,6 +135,38 @@ class DockerDriver:
             for i, (a, b) in enumerate(zip(before, seen, strict=True))
             if a != b
         )
+
+    def rules(self, s: State, seen: View) -> str:
+        """How the run read each pod whose view differs from `seen`, the binding rules that
+        made it so, and how to change them: a conformance violation says what the run took
+        the model to mean."""
+        b = self.binding
+        kind = b.pod.kind
+        expected = self.view(s)
+        readings: list[str] = []
+        keys: list[str] = ["pod.kind"]
+        for slot in range(kind.slots):
+            if expected[slot] == seen[slot]:
+                continue
+            base = kind.slot_base(slot)
+            if b.pod.phase is not None:
+                member = b.pod.phase_members[s[base + b.pod.phase.offset]]
+                cls = self._class(s, base)
+                readings.append(
+                    f"{kind.name}#{slot} is {member}, so"
+                    f" {CLASS_READINGS.get(cls or '', 'not read back')} (by the phase's name)"
+                )
+                keys.append("pod.phase")
+            if b.pod.ready is not None and "running+ready" in (expected[slot], seen[slot]):
+                keys.append("pod.ready")
+        if "pod.phase" not in keys:
+            readings.append(f"{kind.name} has no bound phase: each pod's container runs")
+        if b.pod.ready is not None and "pod.ready" in keys:
+            readings.append(
+                f"{kind.name}.{b.pod.ready.name} is the Ready condition: a running container is"
+                " ready unless its pod is terminating"
+            )
+        return f"{'; '.join(readings)} (spec/run.md). {b.rules(keys)}"
 
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         self._reconcile(before, after, action, args)
@@ -187,12 +225,12 @@ class DockerDriver:
                     pod = None
                 if not present:
                     continue
-                cls = b.phase_class(after[base + b.pod.phase.offset]) if b.pod.phase else "running"
-                if cls == "running" and pod is None and background:
+                cls = self._class(after, base)
+                if cls in RUNS and pod is None and background:
                     self.inflight[slot] = self.pool.submit(self._create, slot, after)
-                elif cls == "running" and pod is None:
+                elif cls in RUNS and pod is None:
                     self.pods[slot] = self._create(slot, after)
-                elif cls == "running" and pod is not None and self._status(pod) == "exited":
+                elif cls in RUNS and pod is not None and self._status(pod) == "exited":
                     self.api.start(pod.id)
                 elif (
                     cls == "stopped"
@@ -374,8 +412,8 @@ class DockerDriver:
 
     def _serving(self, s: State, base: int) -> bool:
         b = self.binding
-        if b.pod.phase is not None and b.phase_class(s[base + b.pod.phase.offset]) != "running":
-            return False
+        if self._class(s, base) != "running":
+            return False  # a terminating pod leaves its services at once, as in Kubernetes
         return b.pod.ready is None or bool(s[base + b.pod.ready.offset])
 
     # -- reading the world back --------------------------------------------------------------
@@ -397,12 +435,18 @@ class DockerDriver:
             if c is None or c.get("State") == "removing":
                 raise Divergence(
                     f"{kind.name}#{slot}'s container {pod.name} was removed by someone else"
+                    f" ({b.rules(['pod.kind'])})"
                 )
             state = str(c.get("State", ""))
             if state == "paused":
                 continue  # its node is down: nothing new is reported
             if state == "running":
-                seen[slot] = "running+ready" if b.pod.ready is not None else "running"
+                # Kubernetes' readiness: the container runs (the probe is taken to pass) and
+                # the pod is not terminating, which is the store's to say
+                ready = b.pod.ready is not None and (
+                    self._class(expected, kind.slot_base(slot)) != "terminating"
+                )
+                seen[slot] = "running+ready" if ready else "running"
             elif state in ("exited", "dead"):
                 seen[slot] = "stopped"
             else:
@@ -500,6 +544,15 @@ class DockerDriver:
                 if answer != want.get(addr, answer):
                     problems.append(f"{name}: {addr} answered {answer!r}, not {want[addr]!r}")
         return problems
+
+
+# what each phase class means for the container, for the conformance messages
+CLASS_READINGS = {
+    "waiting": "it has no container yet, or one not started",
+    "running": "its container runs",
+    "terminating": "its container runs, and the pod is never ready",
+    "stopped": "its container has exited",
+}
 
 
 def _same(before: State, after: State, base: int, stride: int) -> bool:

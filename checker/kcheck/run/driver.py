@@ -39,6 +39,10 @@ class Driver(Protocol):
     def describe(self, before: View, seen: View) -> str:
         """The difference between two views, for a divergence message."""
 
+    def rules(self, s: State, seen: View) -> str:
+        """The binding rules that made the view of `s` differ from `seen`, with how to change
+        them (for a divergence message); empty when there are none."""
+
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         """Make the world follow the step `before` -> `after`; returns once it has."""
 

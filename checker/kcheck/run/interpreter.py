@@ -355,7 +355,9 @@ class Interpreter:
         path = explain(self.model, self.state, seen, self.driver.view, engine, self.presence)
         if path is None:
             diff = self.driver.describe(self.driver.view(self.state), seen)
-            return self._divergence(f"observed {diff}: no step of the model explains it")
+            rules = self.driver.rules(self.state, seen)
+            how = f". The run read it as: {rules}" if rules else ""
+            return self._divergence(f"observed {diff}: no step of the model explains it{how}")
         for aid, args, t in path:
             requested.pop((aid, args), None)
             self.counters.engine_steps += 1

@@ -27,6 +27,9 @@ class SimDriver:
     def describe(self, before: View, seen: View) -> str:
         return ""
 
+    def rules(self, s: State, seen: View) -> str:
+        return ""
+
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         pass  # the state is the world
 
