@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,7 +29,7 @@ from kcheck.report import dot
 from kcheck.result import HOLDS, VIOLATED
 from kcheck.run.binding import DEFAULT_IMAGE, resolve
 from kcheck.run.docker_driver import DockerDriver
-from kcheck.run.engine import RUN_LABEL, connect, leftovers, new_run_id
+from kcheck.run.engine import PID_LABEL, RUN_LABEL, connect, leftovers, new_run_id
 from kcheck.run.events import Event
 from kcheck.run.image import build
 from kcheck.run.interpreter import Interpreter, RunConfig, RunOutcome
@@ -244,11 +245,19 @@ def test_cli_errors_are_one_line_with_exit_4(monkeypatch: pytest.MonkeyPatch) ->
     assert len(absent.stderr.strip().splitlines()) == 1
 
 
-def test_cleanup_removes_leftovers_of_earlier_runs(client: docker.DockerClient) -> None:
+def test_cleanup_keeps_a_run_it_cannot_tell_is_over_and_removes_a_named_one(
+    client: docker.DockerClient,
+) -> None:
+    # no owner labels (an older kcheck's run): its process cannot be checked, so it stays
     client.api.create_network("kcheck-leftover", labels={RUN_LABEL: "earlier"})
-    result = CliRunner().invoke(main, ["run", "--cleanup"])
-    assert result.exit_code == 0, result.output
-    assert "removed 0 containers and 1 networks" in result.stdout
+    kept = CliRunner().invoke(main, ["run", "--cleanup"])
+    assert kept.exit_code == 0, kept.output
+    assert "removed 0 containers and 0 networks" in kept.stdout
+    assert "kept run earlier: it carries no owner labels" in kept.stdout
+    assert "kcheck run --cleanup --run-id earlier" in kept.stdout
+    named = CliRunner().invoke(main, ["run", "--cleanup", "--run-id", "earlier"])
+    assert named.exit_code == 0, named.output
+    assert named.stdout == "removed 0 containers and 1 networks of run earlier\n"
 
 
 class SocketProxy:
@@ -371,12 +380,17 @@ def test_an_engine_that_dies_mid_run_is_one_line_exit_4(
     assert proc.returncode == 4, err
     lines = err.strip().splitlines()
     assert lines[-1] == "kcheck: error: the Docker engine stopped answering", err
-    assert "run `kcheck run --cleanup` once the engine answers again" in lines[0]
+    # what it left, by name, and how to remove it
+    (run_id,) = _run_ids(client) - before
+    assert f"could not remove everything run {run_id} created" in lines[0]
+    assert f"containers kcheck-{run_id}-pod-" in lines[0]
+    assert f"network kcheck-{run_id} may be left" in lines[0]
+    assert f"`kcheck run --cleanup --run-id {run_id}` once the engine answers" in lines[0]
     assert "Traceback" not in err
-    # what the dead engine could not remove, --cleanup does once it is back
-    assert _run_ids(client)
+    # what the dead engine could not remove, --cleanup does once it is back: its process is gone
     result = CliRunner().invoke(main, ["run", "--cleanup"])
-    assert result.exit_code == 0 and "removed 2 containers and 1 networks" in result.stdout
+    assert result.exit_code == 0
+    assert "removed 2 containers and 1 networks" in result.stdout, result.stdout
 
 
 def test_node_failure_pauses_and_partition_cuts_the_nodes_containers(
@@ -433,3 +447,161 @@ def test_controller_caches_stay_in_the_store_and_the_stale_cache_bug_is_caught_l
         driver.close()
     broken = next(p for p in outcome.result.properties if p.status == VIOLATED)
     assert broken.name == "never_too_many_live"
+
+
+HERE_MODELS = Path(__file__).resolve().parent / "models"
+TERMINATING = HERE_MODELS / "terminating_not_ready.kdsl"
+SHORT_RUN = ("--driver", "docker", "--fault-every", "0.3", "--hold", "0.5", "--settle", "20")
+
+
+def _terminating_variant(tmp_path: Path, name: str, *edits: tuple[str, str]) -> Path:
+    text = TERMINATING.read_text()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}.kdsl"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("binding", ["by name", "a docker block without ready"])
+def test_a_kubernetes_true_model_conforms_when_a_terminating_pod_is_not_ready(
+    tmp_path: Path, binding: str
+) -> None:
+    # issue 12, point 4: `Terminating` counted as ready, a false `running -> running+ready`
+    model = TERMINATING
+    if binding != "by name":  # and the block's leaving `ready` out now unbinds it
+        model = _terminating_variant(
+            tmp_path, "block", ("invariant ", "docker { pod Pod { phase: phase } }\ninvariant ")
+        )
+    proc = _cli(str(model), *SHORT_RUN, "-q")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out + err
+    assert "verdict: holds" in out
+
+
+def test_a_model_whose_terminating_pod_stays_ready_diverges_and_the_message_names_the_rule(
+    tmp_path: Path,
+) -> None:
+    # and so breaks its own invariant: drop that, to see what the world says
+    model = _terminating_variant(
+        tmp_path,
+        "stays_ready",
+        ("    p.ready := false\n", ""),
+        ("invariant terminating_not_ready:", "invariant anything: true or ("),
+        ("implies not p.ready", "implies not p.ready)"),
+    )
+    proc = _cli(str(model), *SHORT_RUN, "-q")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out + err
+    (reason,) = [line for line in out.splitlines() if line.startswith("  observed Pod#")]
+    assert "running+ready -> running: no step of the model explains it" in reason
+    assert "is Terminating, so its container runs, and the pod is never ready" in reason
+    assert "Pod.ready is the Ready condition" in reason
+    assert "Pod.phase and Pod.ready are bound by name, as the model has no docker block" in reason
+    assert 'KEY = "" under [pod] in a --binding file unbinds one key' in reason
+
+
+def _resources_by_run(client: docker.DockerClient) -> dict[str, int]:
+    """Containers and networks of every run (by run id)."""
+    out: dict[str, int] = {}
+    for c in client.api.containers(all=True, filters={"label": RUN_LABEL}):
+        out[c["Labels"][RUN_LABEL]] = out.get(c["Labels"][RUN_LABEL], 0) + 1
+    for n in client.api.networks(filters={"label": RUN_LABEL}):
+        out[n["Labels"][RUN_LABEL]] = out.get(n["Labels"][RUN_LABEL], 0) + 1
+    return out
+
+
+def _run_of(client: docker.DockerClient, proc: subprocess.Popen[str], pods: int) -> str:
+    """The run id of `proc`'s run (its containers carry its pid), once it has `pods` running."""
+    for _ in range(600):
+        assert proc.poll() is None, proc.communicate()
+        running = client.api.containers(filters={"label": f"{PID_LABEL}={proc.pid}"})
+        if len(running) >= pods:
+            return str(running[0]["Labels"][RUN_LABEL])
+        time.sleep(0.05)
+    raise AssertionError(f"the run never had {pods} running containers")
+
+
+def test_cleanup_removes_a_killed_run_and_spares_a_concurrent_live_one(
+    client: docker.DockerClient,
+) -> None:
+    # issue 12, point 5: --cleanup removed every run, turning a live one red
+    model = str(MODELS / "replicaset.kdsl")
+    killed = _cli(model, "--driver", "docker", "--faults", "off", "--hold", "120", "-q")
+    live_run = _cli(model, "--driver", "docker", "--faults", "off", "--hold", "8", "-q")
+    try:
+        dead_id = _run_of(client, killed, 2)
+        live_id = _run_of(client, live_run, 2)
+        killed.kill()  # SIGKILL: nothing of it is removed...
+        killed.wait(timeout=30)
+        result = CliRunner().invoke(main, ["run", "--cleanup"])  # ...until --cleanup
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(
+            f"removed 2 containers and 1 networks of earlier kcheck runs whose process is gone"
+            f" ({dead_id})\n"
+        )
+        assert f"kept run {live_id}: its process (pid {live_run.pid} on this host)" in result.stdout
+        assert dead_id not in _resources_by_run(client)
+        assert live_run.poll() is None  # still running, with all it had
+        assert _resources_by_run(client)[live_id] == 3
+        out, err = live_run.communicate(timeout=120)
+        assert live_run.returncode == 0, out + err
+        assert "verdict: holds" in out
+    finally:
+        for proc in (killed, live_run):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+
+
+# Each trial: (seconds after the run's network exists, signal), then more signals each a
+# short delay after the one before, most landing in the teardown the first one started.
+SIGNAL_TRIALS = 5
+
+
+def test_stop_signals_at_random_points_never_leave_a_container(
+    client: docker.DockerClient,
+) -> None:
+    # issue 12, point 9: a signal during the teardown (a double Ctrl-C, a SIGTERM after
+    # Ctrl-C, or one at the end of a run) interrupted it and leaked the pods
+    rng = random.Random(12)
+    model = str(MODELS / "run_service.kdsl")
+    deferred = 0
+    for trial in range(SIGNAL_TRIALS):
+        before = set(_resources_by_run(client))
+        # the run ends on its own about 4 s after its network exists: the first signal falls
+        # before, during or after its converging, and its probe and teardown
+        plan = [(rng.uniform(0.0, 5.0), rng.choice([signal.SIGINT, signal.SIGTERM]))]
+        plan += [
+            (rng.uniform(0.0, 0.3), rng.choice([signal.SIGINT, signal.SIGTERM]))
+            for _ in range(rng.choice([0, 1, 2]) if trial % 2 == 0 else rng.choice([1, 2]))
+        ]
+        proc = _cli(
+            model, "--driver", "docker", "--fault-every", "0.3", "--hold", "0.5", "--chaos", "3",
+            "--seed", str(trial), "-q",
+        )  # fmt: skip
+        try:
+            for _ in range(600):  # until the run has created its network
+                if set(_resources_by_run(client)) - before or proc.poll() is not None:
+                    break
+                time.sleep(0.02)
+            for delay, sig in plan:
+                time.sleep(delay)
+                if proc.poll() is None:
+                    proc.send_signal(sig)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+        where = f"trial {trial}, plan {plan}: exit {proc.returncode}\n{err}"
+        assert "Traceback" not in err, where
+        assert proc.returncode in (0, 130), where
+        if proc.returncode == 130:
+            assert "interrupted; removed everything the run created (run " in err, where
+        else:
+            assert "verdict: holds" in out, where
+        deferred += "still removing what the run created; please wait" in err
+        assert set(_resources_by_run(client)) - before == set(), where
+    assert deferred  # some signal did come during a teardown: the guard tested what it guards

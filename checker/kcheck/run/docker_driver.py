@@ -19,7 +19,7 @@ import docker.errors
 from kcheck.model.ir import ActionInfo, CompiledModel, State
 from kcheck.run.binding import RUNS, Binding
 from kcheck.run.driver import Divergence, DriverError, View
-from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors
+from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors, owner_labels
 
 POLL = 0.05  # seconds between looks at the world when nothing is enabled
 PARALLEL_STARTS = 8  # pods the engine may be starting at once, as kubelets on many nodes do
@@ -54,7 +54,11 @@ class DockerDriver:
         self.generation = itertools.count(1)
         self.t0 = time.monotonic()
         self.model: CompiledModel | None = None
-        self.labels = {RUN_LABEL: run_id}
+        # the owner labels let `--cleanup` tell this run, while it lives, from a leftover
+        self.labels = {RUN_LABEL: run_id, **owner_labels()}
+        # names of the containers created and not yet removed, to say what a failed clean-up
+        # left when the engine cannot be asked (appended from the start threads too)
+        self.created: set[str] = set()
 
     # -- set-up and tear-down ----------------------------------------------------------------
 
@@ -85,11 +89,33 @@ class DockerDriver:
         try:
             cleanup(self.client, self.run_id)
         except (DriverError, Divergence) as err:
-            return (
-                f"could not remove the containers of run {self.run_id} ({err});"
-                " run `kcheck run --cleanup` once the engine answers again"
-            )
+            return self._left(str(err))
         return None
+
+    def _left(self, why: str) -> str:
+        """What a failed clean-up left, as exactly as the engine (or, when it does not answer,
+        the run's own record) can tell, and how to remove it."""
+        from kcheck.run.engine import runs
+
+        try:
+            found = runs(self.client, [self.run_id])
+            containers = [n for r in found for n in r.containers]
+            networks = [n for r in found for n in r.networks]
+            what = "are left"
+        except (DriverError, Divergence):
+            containers, networks = sorted(self.created), [self.network]
+            what = "may be left (the engine could not be asked)"
+        parts = []
+        if containers:
+            parts.append(f"container{'s' * (len(containers) > 1)} {', '.join(containers)}")
+        if networks:
+            parts.append(f"network{'s' * (len(networks) > 1)} {', '.join(networks)}")
+        left = " and ".join(parts) or "nothing"
+        return (
+            f"could not remove everything run {self.run_id} created ({why}): {left} {what};"
+            f" remove them with `kcheck run --cleanup --run-id {self.run_id}` once the engine"
+            " answers (plain `kcheck run --cleanup` removes what every finished run left)"
+        )
 
     # -- the clock ---------------------------------------------------------------------------
 
@@ -298,6 +324,7 @@ class DockerDriver:
             security_opt=["no-new-privileges"],
             network_mode=self.network,
         )
+        self.created.add(name)
         created = self.api.create_container(
             b.image,
             command=list(b.command),
@@ -326,6 +353,7 @@ class DockerDriver:
         # already gone is fine: the model no longer has it either
         with contextlib.suppress(docker.errors.NotFound):
             self.api.remove_container(pod.id, force=True)
+        self.created.discard(pod.name)
 
     def _status(self, pod: _Pod) -> str:
         try:
@@ -496,11 +524,13 @@ class DockerDriver:
                 security_opt=["no-new-privileges"],
                 network_mode=self.network,
             )
+            name = f"kcheck-{self.run_id}-probe-{next(self.generation)}"
+            self.created.add(name)
             c = self.api.create_container(
                 b.image,
                 command=["sh", "-c", script],
                 labels=dict(self.labels),
-                name=f"kcheck-{self.run_id}-probe-{next(self.generation)}",
+                name=name,
                 host_config=host_config,
             )
             try:
@@ -511,6 +541,7 @@ class DockerDriver:
                 )
             finally:
                 self.api.remove_container(c["Id"], force=True)
+                self.created.discard(name)
 
     def probe(self, state: State) -> list[str] | None:
         """`services resolve`, for real: each service name resolves to exactly the addresses of

@@ -24,6 +24,10 @@ class Divergence(Exception):
 class Driver(Protocol):
     name: str
 
+    @property
+    def run_id(self) -> str | None:
+        """What names the run's resources in the world (None: nothing does)."""
+
     def start(self, model: CompiledModel, initial: State) -> None:
         """Build the world of the initial state."""
 

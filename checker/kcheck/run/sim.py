@@ -10,6 +10,7 @@ from kcheck.run.driver import View
 class SimDriver:
     name = "sim"
     observes = False
+    run_id: str | None = None
 
     def __init__(self, tick: float = 0.1) -> None:
         self.tick = tick  # simulated seconds per step
