@@ -231,7 +231,7 @@ def test_the_rules_say_how_each_key_was_bound_and_how_to_change_it() -> None:
     by_name = bound("").rules(["pod.kind", "pod.phase", "pod.ready"])
     assert by_name.startswith("kind Pod, Pod.phase and Pod.ready are bound by name, as the model")
     assert "a `docker { pod Pod { ... } }` block binds exactly what it lists" in by_name
-    assert 'KEY = "" under [pod] in a --binding file unbinds one key' in by_name
+    assert 'and in a --binding file [pod] ready = "" unbinds one key' in by_name
     b = bound("docker { pod Pod { phase: phase, ready: ready } }", {"pod": {"phase": "phase"}})
     text = b.rules(["pod.kind", "pod.phase", "pod.ready"])
     assert "Pod.phase is bound by [pod] phase in b.toml" in text

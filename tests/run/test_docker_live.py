@@ -499,7 +499,7 @@ def test_a_model_whose_terminating_pod_stays_ready_diverges_and_the_message_name
     assert "is Terminating, so its container runs, and the pod is never ready" in reason
     assert "Pod.ready is the Ready condition" in reason
     assert "Pod.phase and Pod.ready are bound by name, as the model has no docker block" in reason
-    assert 'KEY = "" under [pod] in a --binding file unbinds one key' in reason
+    assert 'and in a --binding file [pod] ready = "" unbinds one key' in reason
 
 
 def _resources_by_run(client: docker.DockerClient) -> dict[str, int]:

@@ -115,11 +115,16 @@ class Binding:
         if by_name := groups.get(BY_NAME):
             shown = [self._name(k) for k in by_name]
             names = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+            fields = [k.split(".") for k in by_name if not k.endswith(".kind")]
+            unbind = (
+                f', and in a --binding file [{fields[-1][0]}] {fields[-1][1]} = "" unbinds one key'
+                if fields
+                else ""
+            )
             out.append(
                 f"{names} {'is' if len(by_name) == 1 else 'are'} bound by name, as the model"
                 f" has no docker block: a `docker {{ pod {self.pod.kind.name} {{ ... }} }}`"
-                ' block binds exactly what it lists, and KEY = "" under [pod] in a --binding'
-                " file unbinds one key"
+                f" block binds exactly what it lists{unbind}"
             )
         return "; ".join(out)
 

@@ -574,6 +574,14 @@ class DockerDriver:
             for addr, answer in sorted(got.items()):
                 if answer != want.get(addr, answer):
                     problems.append(f"{name}: {addr} answered {answer!r}, not {want[addr]!r}")
+        if problems:  # what the run took "the ready pods it selects" to mean
+            keys = ["service.kind", "service.selector", "pod.phase"]
+            keys += ["pod.ready"] if b.pod.ready is not None else []
+            problems.append(
+                f"the run read {svc.kind.name}.{svc.selector.name} as selecting the pods whose"
+                f" {b.pod.kind.name}.{svc.pod_field.name} equals it, ready when running and not"
+                f" terminating (spec/run.md). {b.rules(keys)}"
+            )
         return problems
 
 

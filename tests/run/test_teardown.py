@@ -1,0 +1,120 @@
+"""What keeps a Docker run's teardown whole and `--cleanup` safe, without an engine: stop
+signals are raised once and deferred after that, and a run's owner is told alive or gone from
+its labels (the live tests in test_docker_live.py run both for real)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from kcheck.run.engine import (
+    HOST_LABEL,
+    PID_LABEL,
+    PROCESS_LABEL,
+    owner_alive,
+    owner_labels,
+)
+from kcheck.run.signals import StopSignals
+
+
+def _deliver(sig: int) -> None:
+    """Send `sig` to this process and give the main thread the bytecodes to handle it."""
+    os.kill(os.getpid(), sig)
+    for _ in range(1000):
+        time.sleep(0)
+
+
+def test_the_first_stop_signal_stops_and_later_ones_are_deferred(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with StopSignals() as signals:
+        with pytest.raises(KeyboardInterrupt):
+            _deliver(signal.SIGTERM)
+        # the teardown: neither a second Ctrl-C nor a SIGTERM interrupts it
+        _deliver(signal.SIGINT)
+        _deliver(signal.SIGTERM)
+    assert signals.received == [signal.SIGTERM, signal.SIGINT, signal.SIGTERM]
+    assert capfd.readouterr().err.count("still removing what the run created; please wait") == 2
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_after_disarm_no_signal_raises() -> None:
+    with StopSignals() as signals:
+        signals.disarm()  # the run ended: its teardown begins
+        _deliver(signal.SIGINT)
+    assert signals.received == [signal.SIGINT]
+
+
+def test_a_signal_ignored_on_purpose_stays_ignored() -> None:
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with StopSignals() as signals:
+            _deliver(signal.SIGTERM)
+        assert signals.received == []
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_this_process_owns_its_runs_while_it_lives() -> None:
+    labels = owner_labels()
+    assert labels[PID_LABEL] == str(os.getpid())
+    assert owner_alive(labels) == (
+        True,
+        f"its process (pid {os.getpid()} on this host) is still running",
+    )
+
+
+def test_a_run_whose_process_exited_is_gone() -> None:
+    child = subprocess.Popen(["sleep", "0"])
+    child.wait()
+    alive, why = owner_alive({**owner_labels(), PID_LABEL: str(child.pid)})
+    assert alive is False and f"pid {child.pid}" in why
+
+
+def test_a_zombie_owner_is_gone() -> None:
+    child = subprocess.Popen(["sleep", "0"])
+    try:
+        for _ in range(500):  # exited, and not reaped: a zombie
+            with open(f"/proc/{child.pid}/stat", encoding="ascii") as f:
+                if f.read().rpartition(")")[2].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        assert owner_alive({**owner_labels(), PID_LABEL: str(child.pid)})[0] is False
+    finally:
+        child.wait()
+
+
+def test_a_reused_pid_is_not_the_runs_process() -> None:
+    # pid 1 exists, but started long before this process: not the one that labelled the run
+    alive, why = owner_alive({**owner_labels(), PID_LABEL: "1"})
+    assert alive is False and "the pid is another process's now" in why
+
+
+@pytest.mark.parametrize(
+    ("labels", "why"),
+    [
+        ({}, "it carries no owner labels"),
+        ({HOST_LABEL: "elsewhere", PID_LABEL: "1"}, "started on host elsewhere"),
+    ],
+)
+def test_a_run_that_cannot_be_checked_is_never_called_gone(
+    labels: dict[str, str], why: str
+) -> None:
+    alive, text = owner_alive(labels)
+    assert alive is None and why in text
+
+
+def test_another_pid_namespace_under_the_same_host_name_cannot_be_checked() -> None:
+    mine = owner_labels()
+    if PROCESS_LABEL not in mine:
+        pytest.skip("this system does not tell a process's identity (no /proc)")
+    boot, _, started = mine[PROCESS_LABEL].split("/")
+    other = {**mine, PID_LABEL: "999999", PROCESS_LABEL: f"{boot}/pid:[1]/{started}"}
+    alive, why = owner_alive(other)
+    assert alive is None and "another pid namespace" in why
