@@ -8,9 +8,12 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
+from kcheck.lang.frontend import load
+from kcheck.model.compile import compile_model
 from kcheck.run.engine import (
     HOST_LABEL,
     PID_LABEL,
@@ -18,7 +21,12 @@ from kcheck.run.engine import (
     owner_alive,
     owner_labels,
 )
+from kcheck.run.events import Event
+from kcheck.run.interpreter import Interpreter, RunConfig, Stopped
 from kcheck.run.signals import StopSignals
+from kcheck.run.sim import SimDriver
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def _deliver(sig: int) -> None:
@@ -28,26 +36,28 @@ def _deliver(sig: int) -> None:
         time.sleep(0)
 
 
-def test_the_first_stop_signal_stops_and_later_ones_are_deferred(
+def test_with_a_world_a_stop_signal_only_asks_and_nothing_interrupts_the_teardown(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     before = signal.getsignal(signal.SIGTERM)
     with StopSignals() as signals:
-        with pytest.raises(KeyboardInterrupt):
-            _deliver(signal.SIGTERM)
+        assert not signals.requested()
+        _deliver(signal.SIGTERM)  # no KeyboardInterrupt: the run stops at a safe point
+        assert signals.requested()
         # the teardown: neither a second Ctrl-C nor a SIGTERM interrupts it
         _deliver(signal.SIGINT)
         _deliver(signal.SIGTERM)
     assert signals.received == [signal.SIGTERM, signal.SIGINT, signal.SIGTERM]
-    assert capfd.readouterr().err.count("still removing what the run created; please wait") == 2
+    err = capfd.readouterr().err
+    assert err.count("kcheck: stopping; removing what the run created") == 1
+    assert err.count("still removing what the run created; please wait") == 2
     assert signal.getsignal(signal.SIGTERM) == before
 
 
-def test_after_disarm_no_signal_raises() -> None:
-    with StopSignals() as signals:
-        signals.disarm()  # the run ended: its teardown begins
-        _deliver(signal.SIGINT)
-    assert signals.received == [signal.SIGINT]
+def test_without_a_world_the_first_signal_interrupts_at_once() -> None:
+    with StopSignals(cooperative=False) as signals, pytest.raises(KeyboardInterrupt):
+        _deliver(signal.SIGTERM)
+    assert signals.received == [signal.SIGTERM]
 
 
 def test_a_signal_ignored_on_purpose_stays_ignored() -> None:
@@ -59,6 +69,21 @@ def test_a_signal_ignored_on_purpose_stays_ignored() -> None:
         assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_the_interpreter_stops_between_steps_when_asked() -> None:
+    model = compile_model(load(str(MODELS / "replicaset.kdsl")).symbols, symmetry=False)
+    asked = iter([False, False, False, True])
+    steps: list[Event] = []
+    interpreter = Interpreter(
+        model, SimDriver(), RunConfig(), steps.append, stop=lambda: next(asked)
+    )
+    with pytest.raises(Stopped):
+        interpreter.run()
+    # the start, then three rounds of the loop, each one whole step (the ReplicaSet has pods
+    # to create), and no fourth: the stop is asked before each round
+    assert len(interpreter.steps) == 4
+    assert all(step.state is not None for step in interpreter.steps)
 
 
 def test_this_process_owns_its_runs_while_it_lives() -> None:

@@ -20,7 +20,14 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from kcheck.run.console import EventPrinter, StatusLine, summary
 from kcheck.run.driver import Divergence, Driver, DriverError
 from kcheck.run.events import Event, JsonLines
-from kcheck.run.interpreter import Counters, Interpreter, NoInitialState, RunConfig, RunOutcome
+from kcheck.run.interpreter import (
+    Counters,
+    Interpreter,
+    NoInitialState,
+    RunConfig,
+    RunOutcome,
+    Stopped,
+)
 from kcheck.run.signals import StopSignals
 from kcheck.run.sim import SimDriver
 
@@ -272,29 +279,29 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
                 _fail(f"--metrics-port {o.metrics_port}: {err.strerror or err}", 2)
         world = _driver(o, compiled)
         status = StatusLine(sys.stderr, sys.stderr.isatty(), not o.quiet)
-        interpreter = Interpreter(compiled, world, o.config(), sink, counters, status)
         outcome: RunOutcome | None = None
         error: str | None = None
         code = EXIT_DRIVER
         crash: Exception | None = None
-        # The world exists only once the run starts it, inside the try: the one
-        # KeyboardInterrupt a signal can raise comes before `disarm` and is caught, and the
-        # teardown after it cannot be interrupted (kcheck.run.signals).
-        with StopSignals() as signals:
+        # A world to tear down (Docker): a stop signal only asks the run to stop at its next
+        # safe point, and nothing interrupts the teardown (kcheck.run.signals).
+        with StopSignals(cooperative=world.run_id is not None) as signals:
+            interpreter = Interpreter(
+                compiled, world, o.config(), sink, counters, status, signals.requested
+            )
             try:
-                try:
-                    outcome = interpreter.run()
-                except NoInitialState as err:
-                    error, code = str(err), 2
-                except DriverError as err:
-                    error, code = str(err), EXIT_DRIVER
-                except Exception as err:  # an internal error: reported once the world is gone
-                    crash = err
-                signals.disarm()
-            except KeyboardInterrupt:
+                outcome = interpreter.run()
+            except Stopped:
                 pass
-            status.close()
-            leak = world.close()
+            except NoInitialState as err:
+                error, code = str(err), 2
+            except DriverError as err:
+                error, code = str(err), EXIT_DRIVER
+            except Exception as err:  # an internal error: reported once the world is gone
+                crash = err
+            finally:
+                status.close()
+                leak = world.close()
     if leak:
         click.echo(f"kcheck: warning: {leak}", err=True)
     if crash is not None:
@@ -309,8 +316,7 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
     if signals.received:
         # the run had ended before the signal came: its result is complete, and kept
         click.echo(
-            "kcheck: a stop signal came during the clean-up, after the run had ended;"
-            " its result follows",
+            "kcheck: the run had reached its verdict when the stop signal came; its result follows",
             err=True,
         )
     return outcome

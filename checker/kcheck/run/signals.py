@@ -1,10 +1,10 @@
-"""SIGINT and SIGTERM during `kcheck run` (spec/run.md): the first one stops the run where it is
-(as a KeyboardInterrupt in the main thread) and every later one is only counted, so the
-teardown that removes the run's containers cannot be cut short by a second Ctrl-C or a
-SIGTERM sent while it works.
+"""SIGINT and SIGTERM during `kcheck run` (spec/run.md).
 
-The handler raises at most once, and disarms itself before it does: code that catches that
-one KeyboardInterrupt, and code that runs after `disarm`, can never be interrupted again."""
+With a world to tear down (Docker), a stop signal never raises: it only asks the run to stop,
+and the interpreter stops at its next safe point (between two steps, never inside an engine
+call, so no container can be half-created behind the teardown's back). The teardown then runs
+to its end whatever else arrives: a second Ctrl-C or a SIGTERM is only counted. Without one
+(the simulated world), the first signal raises KeyboardInterrupt at once, as Ctrl-C does."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopSignals:
-    def __init__(self) -> None:
-        self.armed = False
+    def __init__(self, cooperative: bool = True) -> None:
+        self.cooperative = cooperative
         self.received: list[int] = []
         self.previous: dict[int, Any] = {}
 
@@ -30,20 +30,21 @@ class StopSignals:
                 if signal.getsignal(sig) is signal.SIG_IGN:
                     continue  # ignored on purpose (a background job): stays ignored
                 self.previous[sig] = signal.signal(sig, self._handle)
-        self.armed = True
         return self
+
+    def requested(self) -> bool:
+        """Whether a stop signal came: the interpreter's question at each safe point."""
+        return bool(self.received)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
-        if self.armed:
-            self.armed = False
+        if not self.cooperative:
             raise KeyboardInterrupt
         # os.write, not print: the main thread may be inside a write to stderr right now
-        os.write(2, b"kcheck: still removing what the run created; please wait\n")
-
-    def disarm(self) -> None:
-        """From now on signals are counted, never raised."""
-        self.armed = False
+        if len(self.received) == 1:
+            os.write(2, b"kcheck: stopping; removing what the run created\n")
+        else:
+            os.write(2, b"kcheck: still removing what the run created; please wait\n")
 
     def __exit__(
         self,
@@ -51,6 +52,5 @@ class StopSignals:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.armed = False
         for sig, previous in self.previous.items():
             signal.signal(sig, previous)
