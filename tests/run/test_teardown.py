@@ -10,14 +10,18 @@ import subprocess
 import time
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
+from kcheck.run.driver import DriverError
 from kcheck.run.engine import (
+    CLEANUP_ROUNDS,
     HOST_LABEL,
     PID_LABEL,
     PROCESS_LABEL,
+    cleanup,
     owner_alive,
     owner_labels,
 )
@@ -143,3 +147,52 @@ def test_another_pid_namespace_under_the_same_host_name_cannot_be_checked() -> N
     other = {**mine, PID_LABEL: "999999", PROCESS_LABEL: f"{boot}/pid:[1]/{started}"}
     alive, why = owner_alive(other)
     assert alive is None and "another pid namespace" in why
+
+
+class RefusingEngine:
+    """A Docker API whose removal of container `busy` is refused `refusals` times (someone
+    else is removing it), as the engine answers while another client's removal is under way."""
+
+    def __init__(self, refusals: int) -> None:
+        self.containers_left = {"busy", "other"}
+        self.networks_left = {"net"}
+        self.refusals = refusals
+
+    def containers(self, **_: object) -> list[dict[str, str]]:
+        return [{"Id": c} for c in sorted(self.containers_left)]
+
+    def networks(self, **_: object) -> list[dict[str, str]]:
+        return [{"Id": n} for n in sorted(self.networks_left)]
+
+    def remove_container(self, cid: str, force: bool) -> None:
+        if cid == "busy" and self.refusals:
+            self.refusals -= 1
+            raise docker.errors.APIError("removal of container busy is already in progress")
+        self.containers_left.discard(cid)
+
+    def remove_network(self, nid: str) -> None:
+        self.networks_left.discard(nid)
+
+
+class FakeClient:
+    def __init__(self, api: RefusingEngine) -> None:
+        self.api = api
+
+
+def test_a_refused_removal_does_not_stop_the_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # found live: a container removed by someone else while the run tore down left the
+    # run's other container and its network behind
+    monkeypatch.setattr("kcheck.run.engine.time.sleep", lambda s: None)
+    api = RefusingEngine(refusals=2)
+    assert cleanup(FakeClient(api), "r") == (2, 1)  # type: ignore[arg-type]
+    assert api.containers_left == set() and api.networks_left == set()
+
+
+def test_a_removal_refused_for_good_is_an_error_after_the_rest_is_removed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("kcheck.run.engine.time.sleep", lambda s: None)
+    api = RefusingEngine(refusals=CLEANUP_ROUNDS)
+    with pytest.raises(DriverError, match="already in progress"):
+        cleanup(FakeClient(api), "r")  # type: ignore[arg-type]
+    assert api.containers_left == {"busy"} and api.networks_left == set()

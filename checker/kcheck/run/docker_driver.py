@@ -60,11 +60,16 @@ class DockerDriver:
         # left when the engine cannot be asked (appended from the start threads too)
         self.created: set[str] = set()
 
+    def _engine(self) -> contextlib.AbstractContextManager[None]:
+        """Engine errors as one line; a container gone behind the run's back as a divergence
+        that names the binding rule it broke."""
+        return engine_errors(note=f"; {self.binding.rules(['pod.kind'])}")
+
     # -- set-up and tear-down ----------------------------------------------------------------
 
     def start(self, model: CompiledModel, initial: State) -> None:
         self.model = model
-        with engine_errors():
+        with self._engine():
             try:
                 self.api.inspect_image(self.binding.image)  # type: ignore[no-untyped-call]
             except docker.errors.NotFound:
@@ -205,7 +210,7 @@ class DockerDriver:
     def follow(self, state: State) -> None:
         # a container the world stopped must not be started again here: that would hide
         # the very change the observation is about
-        with engine_errors():
+        with self._engine():
             self._services(state)
 
     def _collect(self, slot: int, wait: bool) -> bool:
@@ -234,7 +239,7 @@ class DockerDriver:
         kind = b.pod.kind
         fault = action is not None and action.actor_kind == "fault"
         acted = False
-        with engine_errors():
+        with self._engine():
             for slot in range(kind.slots):
                 base = kind.slot_base(slot)
                 if before is not None and _same(before, after, base, kind.stride):
@@ -287,7 +292,7 @@ class DockerDriver:
     def _create(self, slot: int, s: State) -> _Pod:
         """Create and start the pod's container (also from a background thread: it touches
         nothing shared but the engine)."""
-        with engine_errors():
+        with self._engine():
             return self._create_container(slot, s)
 
     def _create_container(self, slot: int, s: State) -> _Pod:
@@ -448,7 +453,7 @@ class DockerDriver:
 
     def observe(self, expected: State) -> View:
         b = self.binding
-        with engine_errors():
+        with self._engine():
             listed = self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
         by_id = {c["Id"]: c for c in listed}
         seen = list(self.view(expected))
@@ -486,7 +491,7 @@ class DockerDriver:
     def pod_ips(self) -> dict[int, str]:
         """The address of every pod container on the run's network."""
         out: dict[int, str] = {}
-        with engine_errors():
+        with self._engine():
             for slot, pod in self.pods.items():
                 nets = self.api.inspect_container(pod.id)["NetworkSettings"]["Networks"]
                 ip = nets.get(self.network, {}).get("IPAddress")
@@ -514,7 +519,7 @@ class DockerDriver:
 
     def _probe(self, script: str) -> str:
         b = self.binding
-        with engine_errors():
+        with self._engine():
             host_config = self.api.create_host_config(
                 mem_limit="16m",
                 nano_cpus=int(0.2e9),

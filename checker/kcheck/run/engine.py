@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,15 +56,15 @@ def _explain(err: Exception, mid_run: bool) -> str:
 
 
 @contextmanager
-def engine_errors(mid_run: bool = True) -> Iterator[None]:
+def engine_errors(mid_run: bool = True, note: str = "") -> Iterator[None]:
     """Turn the docker package's exceptions into a one-line DriverError, or a Divergence when
-    something of the run was removed behind its back. `mid_run`: the engine answered before,
-    so losing it means it died."""
+    something of the run was removed behind its back (`note` then says what the run binds to
+    containers). `mid_run`: the engine answered before, so losing it means it died."""
     try:
         yield
     except docker.errors.NotFound as err:
         raise Divergence(
-            f"a container of the run was removed by someone else ({_explain(err, mid_run)})"
+            f"a container of the run was removed by someone else ({_explain(err, mid_run)})" + note
         ) from err
     except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as err:
         raise DriverError(_explain(err, mid_run)) from err
@@ -184,25 +185,43 @@ def runs(client: docker.DockerClient, run_ids: Iterable[str] | None = None) -> l
     return sorted(found.values(), key=lambda r: r.run_id)
 
 
+CLEANUP_ROUNDS = 5  # an engine that answers but refuses (a removal already under way)
+
+
 def cleanup(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, int]:
     """Remove the containers and networks of one run (or of every run, alive or not: for
-    `--cleanup`, `runs` first picks the runs whose process is gone); (containers, networks)."""
+    `--cleanup`, `runs` first picks the runs whose process is gone); (containers, networks).
+    A refusal (someone else removing the same container, a network still being left) does
+    not stop it: it goes on with the rest and tries again, a few rounds, before it raises."""
     label = RUN_LABEL if run_id is None else f"{RUN_LABEL}={run_id}"
     removed_c = removed_n = 0
+    refused: docker.errors.APIError | None = None
     with engine_errors():
-        for c in client.api.containers(all=True, filters={"label": label}):
-            try:
-                client.api.remove_container(c["Id"], force=True)
-                removed_c += 1
-            except docker.errors.NotFound:
-                pass
-        for n in client.api.networks(filters={"label": label}):
-            try:
-                client.api.remove_network(n["Id"])
-                removed_n += 1
-            except docker.errors.NotFound:
-                pass
-    return removed_c, removed_n
+        for attempt in range(CLEANUP_ROUNDS):
+            if attempt:
+                time.sleep(0.2 * attempt)
+            refused = None
+            for c in client.api.containers(all=True, filters={"label": label}):
+                try:
+                    client.api.remove_container(c["Id"], force=True)
+                    removed_c += 1
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as err:
+                    refused = err
+            for n in client.api.networks(filters={"label": label}):
+                try:
+                    client.api.remove_network(n["Id"])
+                    removed_n += 1
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as err:
+                    refused = err
+            if refused is None:
+                return removed_c, removed_n
+        assert refused is not None
+        raise refused  # engine_errors makes it the DriverError of a failed clean-up
+    raise AssertionError("unreachable")  # (mypy cannot tell that engine_errors re-raises)
 
 
 def leftovers(client: docker.DockerClient, run_id: str | None = None) -> tuple[int, int]:
