@@ -221,7 +221,7 @@ def test_a_block_without_a_pod_role_is_a_clear_error() -> None:
         bound("docker { node Node { ready: ready } }")
 
 
-def test_a_terminating_pod_is_never_ready() -> None:
+def test_terminating_is_a_phase_class_of_its_own() -> None:
     b = bound("")
     members = b.pod.phase_members
     assert [b.phase_class(i) for i in range(len(members))] == ["waiting", "running", "terminating"]
@@ -237,3 +237,47 @@ def test_the_rules_say_how_each_key_was_bound_and_how_to_change_it() -> None:
     assert "Pod.phase is bound by [pod] phase in b.toml" in text
     assert "kind Pod is bound by `pod Pod` in the model's docker block" in text
     assert "Pod.ready is bound by `ready:` in the model's docker block" in text
+
+
+class OneRunningContainer:
+    """The engine's list of the run's containers: one, running."""
+
+    def containers(self, **_: object) -> list[dict[str, str]]:
+        return [{"Id": "c0", "State": "running"}]
+
+
+@pytest.mark.parametrize(
+    ("phase", "ready", "seen"),
+    [
+        ("Running", True, "running+ready"),
+        ("Running", False, "running+ready"),  # a probe step must explain it
+        ("Terminating", False, "running"),
+        ("Terminating", True, "running"),  # the Ready condition may stay true meanwhile
+    ],
+)
+def test_a_running_container_reads_as_ready_unless_its_pod_is_terminating(
+    phase: str, ready: bool, seen: str
+) -> None:
+    from kcheck.lang.diagnostics import Source
+    from kcheck.lang.frontend import check_source
+    from kcheck.run.docker_driver import DockerDriver, _Pod
+
+    checked = check_source(Source("k8s.kdsl", KUBERNETES_POD.replace("BLOCK", "")))
+    model = compile_model(checked.symbols, symmetry=False)
+    b = resolve(model.layout)
+    assert b.pod.phase is not None and b.pod.ready is not None
+    s = list(model.initial()[0])
+    base = b.pod.kind.slot_base(0)
+    s[base] = 1
+    s[base + b.pod.phase.offset] = b.pod.phase_members.index(phase)
+    s[base + b.pod.ready.offset] = int(ready)
+    client = type("Client", (), {"api": OneRunningContainer()})()
+    driver = DockerDriver(client, b, "r")
+    try:
+        driver.pods[0] = _Pod("kcheck-r-pod-0-1", "c0", -1)
+        observed = driver.observe(tuple(s))
+        assert observed[0] == seen
+        # a terminating pod conforms whatever its ready field says
+        assert (observed == driver.view(tuple(s))) == (phase == "Terminating" or ready)
+    finally:
+        driver.pool.shutdown()

@@ -23,15 +23,15 @@ DEFAULT_IMAGE = "kcheck/busybox:latest"
 DEFAULT_COMMAND = ("sh", "-c", "hostname > /tmp/index.html && exec httpd -f -p 8080 -h /tmp")
 
 # What each phase member means for a container, by its name: "waiting" (no container yet, or
-# created and not started), "running", "terminating" (running, and never ready), "stopped"
+# created and not started), "running", "terminating" (running, never read as ready), "stopped"
 # (exited). Unknown names are not read back.
 PHASE_CLASSES = {
     "pending": "waiting",
     "containercreating": "waiting",
     "waiting": "waiting",
     "running": "running",
-    # the container runs until the pod leaves the phase, but the pod is never ready
-    # (Kubernetes takes a terminating pod out of its services' endpoints at once)
+    # the container runs until the pod leaves the phase, but the pod is never read as ready
+    # (Kubernetes takes a terminating pod out of its services' ready endpoints at once)
     "terminating": "terminating",
     "failed": "stopped",
     "succeeded": "stopped",

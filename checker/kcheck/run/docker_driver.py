@@ -138,7 +138,9 @@ class DockerDriver:
     def view(self, s: State) -> View:
         """What the containers can tell of a state, per pod slot: `waiting`, `running`
         (`running+ready` when the model says the pod is Ready) or `stopped`; None for a free
-        slot or a phase no container state names. A terminating pod's container runs."""
+        slot or a phase no container state names. A terminating pod's container runs, and its
+        `ready` field is not read back: a model may mean by it the Ready condition (which
+        stays true while the pod terminates) or readiness to serve (which ends at once)."""
         b = self.binding
         kind = b.pod.kind
         out: list[str | None] = []
@@ -147,7 +149,7 @@ class DockerDriver:
             cls = self._class(s, base)
             if not s[base] or cls is None:
                 out.append(None)
-            elif cls in RUNS and b.pod.ready is not None and s[base + b.pod.ready.offset]:
+            elif cls == "running" and b.pod.ready is not None and s[base + b.pod.ready.offset]:
                 out.append("running+ready")
             elif cls in RUNS:
                 out.append("running")
@@ -195,7 +197,7 @@ class DockerDriver:
         if b.pod.ready is not None and "pod.ready" in keys:
             readings.append(
                 f"{kind.name}.{b.pod.ready.name} is the Ready condition: a running container is"
-                " ready unless its pod is terminating"
+                " read as ready (its probe taken to pass), unless its pod is terminating"
             )
         return f"{'; '.join(readings)} (spec/run.md). {b.rules(keys)}"
 
@@ -474,8 +476,8 @@ class DockerDriver:
             if state == "paused":
                 continue  # its node is down: nothing new is reported
             if state == "running":
-                # Kubernetes' readiness: the container runs (the probe is taken to pass) and
-                # the pod is not terminating, which is the store's to say
+                # Kubernetes' readiness: the container runs (the probe is taken to pass); a
+                # terminating pod (the store's to say) is not read as ready
                 ready = b.pod.ready is not None and (
                     self._class(expected, kind.slot_base(slot)) != "terminating"
                 )
@@ -594,7 +596,7 @@ class DockerDriver:
 CLASS_READINGS = {
     "waiting": "it has no container yet, or one not started",
     "running": "its container runs",
-    "terminating": "its container runs, and the pod is never ready",
+    "terminating": "its container runs, and its readiness is not read back",
     "stopped": "its container has exited",
 }
 
