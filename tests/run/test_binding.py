@@ -1,5 +1,6 @@
-"""The Docker binding: defaults by kind and field names, the side file, and controller-internal
-(`@`) state never bound. No engine needed."""
+"""The Docker binding: exactly the model's docker block, defaults by kind and field names only
+without one, the side file, controller-internal (`@`) state never bound, and the rules named
+in conformance messages. No engine needed."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from kcheck.lang.frontend import load
 from kcheck.lang.types import TEnum, TInt
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import FieldLayout, Layout
-from kcheck.run.binding import BindingError, load_config, resolve
+from kcheck.run.binding import Binding, BindingError, load_config, resolve
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -147,12 +148,12 @@ invariant ok: true
 def test_the_models_docker_block_binds_it_and_the_side_file_overrides_it(tmp_path: Path) -> None:
     from kcheck.lang.diagnostics import Source
     from kcheck.lang.frontend import check_source
-    from kcheck.run.binding import config_from_model, merge_configs
+    from kcheck.run.binding import config_from_model
 
     checked = check_source(Source("bound.kdsl", BOUND_IN_THE_MODEL))
     layout = compile_model(checked.symbols, symmetry=False).layout
     model = config_from_model(checked.symbols)
-    b = resolve(layout, model)
+    b = resolve(layout, block=model)
     assert b.pod.kind.name == "Worker"
     assert b.pod.phase is not None and b.pod.phase.name == "state"
     assert b.pod.node is not None and b.pod.node.name == "host"
@@ -164,5 +165,119 @@ def test_the_models_docker_block_binds_it_and_the_side_file_overrides_it(tmp_pat
     assert (b.cpu_per_unit, b.default_cpu, b.memory_per_unit_mb) == (0.25, 0.2, 16)
     side = tmp_path / "b.toml"
     side.write_text('[pod]\nimage = "other:1"\nmemory_per_unit_mb = 8\n')
-    b2 = resolve(layout, merge_configs(model, load_config(str(side))))
+    b2 = resolve(layout, load_config(str(side)), block=model)
     assert (b2.image, b2.memory_per_unit_mb, b2.command) == ("other:1", 8, b.command)
+
+
+KUBERNETES_POD = """
+model k8s
+enum Phase { Pending, Running, Terminating }
+kind Node[1] { ready: bool = true }
+kind Pod[2] { phase: Phase = Pending  ready: bool = false  cpu: 1..2 = 1  node: Node? = none }
+kind Service[1] { selector: Phase = Running }
+BLOCK
+invariant ok: true
+"""
+
+
+def bound(block: str, file: dict[str, object] | None = None) -> Binding:
+    from kcheck.lang.diagnostics import Source
+    from kcheck.lang.frontend import check_source
+    from kcheck.run.binding import config_from_model
+
+    checked = check_source(Source("k8s.kdsl", KUBERNETES_POD.replace("BLOCK", block)))
+    layout = compile_model(checked.symbols, symmetry=False).layout
+    return resolve(layout, file, block=config_from_model(checked.symbols), file_name="b.toml")
+
+
+def test_a_docker_block_binds_exactly_what_it_lists() -> None:
+    # `ready`, `cpu`, `node`, Node and Service would all bind by name; the block names none
+    b = bound("docker { pod Pod { phase: phase } }")
+    assert b.pod.phase is not None and b.pod.phase.name == "phase"
+    assert (b.pod.ready, b.pod.cpu, b.pod.node, b.node, b.service) == (None, None, None, None, None)
+    assert b.sources == {"pod.kind": "block", "pod.phase": "block"}
+    full = bound("docker { pod Pod { phase: phase, ready: ready, node: node } }")
+    assert full.pod.ready is not None and full.pod.node is not None
+    # the node kind is the one `node` refers to; its readiness only when the block says so
+    assert full.node is not None and full.node.kind.name == "Node" and full.node.ready is None
+    assert full.service is None and full.pod.cpu is None
+
+
+def test_without_a_block_kinds_and_fields_bind_by_name() -> None:
+    b = bound("")
+    assert b.pod.ready is not None and b.pod.cpu is not None and b.pod.node is not None
+    assert b.node is not None and b.node.ready is not None and b.service is not None
+    assert set(b.sources.values()) == {"name"}
+
+
+def test_an_empty_name_in_the_binding_file_unbinds_a_field() -> None:
+    assert bound("", {"pod": {"ready": ""}}).pod.ready is None
+    b = bound("docker { pod Pod { phase: phase, ready: ready } }", {"pod": {"ready": ""}})
+    assert b.pod.ready is None and b.pod.phase is not None
+
+
+def test_a_block_without_a_pod_role_is_a_clear_error() -> None:
+    with pytest.raises(BindingError, match="binds no pod kind: add `pod KIND"):
+        bound("docker { node Node { ready: ready } }")
+
+
+def test_terminating_is_a_phase_class_of_its_own() -> None:
+    b = bound("")
+    members = b.pod.phase_members
+    assert [b.phase_class(i) for i in range(len(members))] == ["waiting", "running", "terminating"]
+
+
+def test_the_rules_say_how_each_key_was_bound_and_how_to_change_it() -> None:
+    by_name = bound("").rules(["pod.kind", "pod.phase", "pod.ready"])
+    assert by_name.startswith("kind Pod, Pod.phase and Pod.ready are bound by name, as the model")
+    assert "a `docker { pod Pod { ... } }` block binds exactly what it lists" in by_name
+    assert 'and in a --binding file [pod] ready = "" unbinds one key' in by_name
+    b = bound("docker { pod Pod { phase: phase, ready: ready } }", {"pod": {"phase": "phase"}})
+    text = b.rules(["pod.kind", "pod.phase", "pod.ready"])
+    assert "Pod.phase is bound by [pod] phase in b.toml" in text
+    assert "kind Pod is bound by `pod Pod` in the model's docker block" in text
+    assert "Pod.ready is bound by `ready:` in the model's docker block" in text
+
+
+class OneRunningContainer:
+    """The engine's list of the run's containers: one, running."""
+
+    def containers(self, **_: object) -> list[dict[str, str]]:
+        return [{"Id": "c0", "State": "running"}]
+
+
+@pytest.mark.parametrize(
+    ("phase", "ready", "seen"),
+    [
+        ("Running", True, "running+ready"),
+        ("Running", False, "running+ready"),  # a probe step must explain it
+        ("Terminating", False, "running"),
+        ("Terminating", True, "running"),  # the Ready condition may stay true meanwhile
+    ],
+)
+def test_a_running_container_reads_as_ready_unless_its_pod_is_terminating(
+    phase: str, ready: bool, seen: str
+) -> None:
+    from kcheck.lang.diagnostics import Source
+    from kcheck.lang.frontend import check_source
+    from kcheck.run.docker_driver import DockerDriver, _Pod
+
+    checked = check_source(Source("k8s.kdsl", KUBERNETES_POD.replace("BLOCK", "")))
+    model = compile_model(checked.symbols, symmetry=False)
+    b = resolve(model.layout)
+    assert b.pod.phase is not None and b.pod.ready is not None
+    s = list(model.initial()[0])
+    base = b.pod.kind.slot_base(0)
+    s[base] = 1
+    s[base + b.pod.phase.offset] = b.pod.phase_members.index(phase)
+    s[base + b.pod.ready.offset] = int(ready)
+    client = type("Client", (), {"api": OneRunningContainer()})()
+    driver = DockerDriver(client, b, "r")
+    try:
+        driver.pods[0] = _Pod("kcheck-r-pod-0-1", "c0", -1)
+        observed = driver.observe(tuple(s))
+        assert observed[0] == seen
+        # a terminating pod conforms whatever its ready field says
+        assert (observed == driver.view(tuple(s))) == (phase == "Terminating" or ready)
+    finally:
+        driver.pool.shutdown()

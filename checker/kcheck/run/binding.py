@@ -1,14 +1,15 @@
 """How a model binds to Docker (spec/run.md): which kind is the Pod (a container), which is the
 Node (a logical node: a label on containers) and which is the Service (a name on the run's
-network), and which of their fields are read back from the world. Defaults go by kind and field
-names; the model's `docker { ... }` block names anything else, and a TOML side file
-(`--binding`) overrides it key by key. Controller-internal fields (names
+network), and which of their fields are read back from the world. The model's `docker { ... }`
+block says exactly what is bound; without one, kinds and fields bind by their names. A TOML
+side file (`--binding`) overrides either key by key. Controller-internal fields (names
 with `@`) are never bound: they live in the interpreter's store."""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +23,28 @@ DEFAULT_IMAGE = "kcheck/busybox:latest"
 DEFAULT_COMMAND = ("sh", "-c", "hostname > /tmp/index.html && exec httpd -f -p 8080 -h /tmp")
 
 # What each phase member means for a container, by its name: "waiting" (no container yet, or
-# created and not started), "running", "stopped" (exited). Unknown names are not read back.
+# created and not started), "running", "terminating" (running, never read as ready), "stopped"
+# (exited). Unknown names are not read back.
 PHASE_CLASSES = {
     "pending": "waiting",
     "containercreating": "waiting",
     "waiting": "waiting",
     "running": "running",
-    "terminating": "running",
+    # the container runs until the pod leaves the phase, but the pod is never read as ready
+    # (Kubernetes takes a terminating pod out of its services' ready endpoints at once)
+    "terminating": "terminating",
     "failed": "stopped",
     "succeeded": "stopped",
     "completed": "stopped",
     "gone": "stopped",
     "evicted": "stopped",
 }
+RUNS = ("running", "terminating")  # the classes whose container runs
+
+# How each bound key came to be bound, for the conformance messages (`Binding.rule`).
+BY_NAME = "name"
+BY_BLOCK = "block"
+BY_FILE = "file"
 
 
 class BindingError(Exception):
@@ -46,7 +56,7 @@ class PodBinding:
     kind: KindLayout
     phase: FieldLayout | None  # an enum field, read from the container's state
     phase_members: tuple[str, ...]
-    ready: FieldLayout | None  # a bool field, read as "the container is running"
+    ready: FieldLayout | None  # a bool field: the Ready condition (spec/run.md)
     node: FieldLayout | None  # a reference to the node kind, carried as a label
     cpu: FieldLayout | None  # an integer request: the container's CPU limit
     memory: FieldLayout | None  # an integer request: the container's memory limit
@@ -77,10 +87,60 @@ class Binding:
     default_cpu: float = 0.1  # cores for a pod without a cpu field
     memory_per_unit_mb: int = 32  # MiB per unit of the pod's memory field
     memory_mb: int = 32  # MiB for a pod without a memory field
+    # "role.key" -> BY_NAME, BY_BLOCK or BY_FILE, for every bound key
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    file_name: str = "the --binding file"
 
     def phase_class(self, member: int) -> str | None:
         names = self.pod.phase_members
         return PHASE_CLASSES.get(names[member].lower()) if 0 <= member < len(names) else None
+
+    def rules(self, keys: Sequence[str]) -> str:
+        """How the keys ("pod.ready") came to be bound and how to change that: a conformance
+        violation says what the run took the model to mean."""
+        groups: dict[str, list[str]] = {}
+        for key in dict.fromkeys(keys):
+            groups.setdefault(self.sources.get(key, BY_NAME), []).append(key)
+        out: list[str] = []
+        for key in groups.get(BY_FILE, []):
+            role, name = key.split(".")
+            out.append(f"{self._name(key)} is bound by [{role}] {name} in {self.file_name}")
+        for key in groups.get(BY_BLOCK, []):
+            role, name = key.split(".")
+            what = f"`{role} {self._name(key)[5:]}`" if name == "kind" else f"`{name}:`"
+            out.append(
+                f"{self._name(key)} is bound by {what} in the model's docker block"
+                " (a key left out of the block is not bound)"
+            )
+        if by_name := groups.get(BY_NAME):
+            shown = [self._name(k) for k in by_name]
+            names = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+            fields = [k.split(".") for k in by_name if not k.endswith(".kind")]
+            unbind = (
+                f', and in a --binding file [{fields[-1][0]}] {fields[-1][1]} = "" unbinds one key'
+                if fields
+                else ""
+            )
+            out.append(
+                f"{names} {'is' if len(by_name) == 1 else 'are'} bound by name, as the model"
+                f" has no docker block: a `docker {{ pod {self.pod.kind.name} {{ ... }} }}`"
+                f" block binds exactly what it lists{unbind}"
+            )
+        return "; ".join(out)
+
+    def _name(self, key: str) -> str:
+        role, name = key.split(".")
+        part: PodBinding | NodeBinding | ServiceBinding | None = {
+            "pod": self.pod,
+            "node": self.node,
+            "service": self.service,
+        }[role]
+        if part is None:
+            return key
+        if name == "kind":
+            return f"kind {part.kind.name}"
+        f = getattr(part, name, None)
+        return f"{part.kind.name}.{f.name if isinstance(f, FieldLayout) else name}"
 
 
 def _field(kind: KindLayout, name: str | None, what: str, explicit: bool) -> FieldLayout | None:
@@ -105,82 +165,145 @@ def _kind(layout: Layout, name: str, what: str, explicit: bool) -> KindLayout | 
     return None
 
 
-def resolve(layout: Layout, config: dict[str, Any] | None = None) -> Binding:
-    """The binding of `layout`: the defaults, overridden by `config` (the parsed side file)."""
-    cfg = config or {}
-    pod_cfg: dict[str, Any] = cfg.get("pod", {})
-    node_cfg: dict[str, Any] = cfg.get("node", {})
-    svc_cfg: dict[str, Any] = cfg.get("service", {})
+def resolve(
+    layout: Layout,
+    file: dict[str, Any] | None = None,
+    *,
+    block: dict[str, Any] | None = None,
+    file_name: str = "the --binding file",
+) -> Binding:
+    """The binding of `layout`. With a `docker` block in the model (`block`, from
+    `config_from_model`) exactly what it names is bound; without one, kinds and fields bind by
+    their names (spec/run.md). The side file (`file`) overrides either key by key, and its
+    empty string unbinds a field."""
+    exact = block is not None
+    cfg = merge_configs(block or {}, file)
+    sources: dict[str, str] = {}
 
-    def opt(section: dict[str, Any], key: str, default: str) -> tuple[str, bool]:
-        return str(section.get(key, default)), key in section
+    def where(role: str, key: str) -> str:
+        if key in (file or {}).get(role, {}):
+            return BY_FILE
+        return BY_BLOCK if key in (block or {}).get(role, {}) else BY_NAME
 
-    name, explicit = opt(pod_cfg, "kind", "Pod")
-    pod_kind = _kind(layout, name, "[pod] kind", explicit)
+    def section(role: str) -> dict[str, Any] | None:
+        sec = cfg.get(role)
+        return sec if isinstance(sec, dict) else None
+
+    def wanted(role: str, key: str, default: str | None) -> tuple[str | None, bool]:
+        """The field name bound to `key` and whether it was named (a name that does not
+        exist is then an error); `default` applies only without a docker block."""
+        sec = section(role) or {}
+        if key in sec:
+            value = str(sec[key])
+            return (value or None), True
+        return (None if exact else default), False
+
+    def field_of(kind: KindLayout, role: str, key: str, default: str | None) -> FieldLayout | None:
+        fname, explicit = wanted(role, key, default)
+        f = _field(kind, fname, f"[{role}] {key}", explicit)
+        if f is not None:
+            sources[f"{role}.{key}"] = where(role, key)
+        return f
+
+    pod_sec = section("pod")
+    if pod_sec is None and exact:
+        raise BindingError(
+            "the model's docker block binds no pod kind: add `pod KIND { ... }` to it"
+            " (or [pod] kind to the --binding file)"
+        )
+    pod_name = str((pod_sec or {}).get("kind", "Pod"))
+    pod_kind = _kind(layout, pod_name, "[pod] kind", "kind" in (pod_sec or {}))
     if pod_kind is None:
         raise BindingError(
-            "the model has no Pod kind to run as containers; name one in --binding ([pod] kind)"
+            "the model has no Pod kind to run as containers; name one in its docker block"
+            " (`docker { pod KIND { ... } }`) or in --binding ([pod] kind)"
         )
-    fields: dict[str, FieldLayout | None] = {}
-    for key in ("phase", "ready", "node", "cpu"):
-        fname, exp = opt(pod_cfg, key, key)
-        fields[key] = _field(pod_kind, fname, f"[pod] {key}", exp)
-    phase, ready, node_ref, cpu = fields["phase"], fields["ready"], fields["node"], fields["cpu"]
-    memory = None
-    if "memory" in pod_cfg:
-        memory = _field(pod_kind, str(pod_cfg["memory"]), "[pod] memory", True)
-    else:
-        memory = _field(pod_kind, "memory", "", False) or _field(pod_kind, "mem", "", False)
-    if memory is not None and not isinstance(memory.type, TInt):
-        memory = None
+    sources["pod.kind"] = where("pod", "kind")
+    phase = field_of(pod_kind, "pod", "phase", "phase")
     if phase is not None and not isinstance(phase.type, TEnum):
         raise BindingError(f"[pod] phase: `{phase.name}` must be an enum field")
+    ready = field_of(pod_kind, "pod", "ready", "ready")
     if ready is not None and not isinstance(ready.type, TBool):
+        if wanted("pod", "ready", None)[1]:
+            raise BindingError(f"[pod] ready: `{ready.name}` must be a bool field")
         ready = None  # a `ready` that is not a bool is not the Ready condition
+        del sources["pod.ready"]
+    cpu = field_of(pod_kind, "pod", "cpu", "cpu")
     if cpu is not None and not isinstance(cpu.type, TInt):
+        if wanted("pod", "cpu", None)[1]:
+            raise BindingError(f"[pod] cpu: `{cpu.name}` must be an integer field")
         cpu = None
+        del sources["pod.cpu"]
+    memory = field_of(pod_kind, "pod", "memory", "memory")
+    if memory is None and not exact and "memory" not in (pod_sec or {}):
+        memory = field_of(pod_kind, "pod", "memory", "mem")
+    if memory is not None and not isinstance(memory.type, TInt):
+        if wanted("pod", "memory", None)[1]:
+            raise BindingError(f"[pod] memory: `{memory.name}` must be an integer field")
+        memory = None
+        sources.pop("pod.memory", None)
+    node_ref = field_of(pod_kind, "pod", "node", "node")
+    if node_ref is not None and not isinstance(node_ref.type, TRef):
+        if wanted("pod", "node", None)[1]:
+            raise BindingError(f"[pod] node: `{node_ref.name}` must be a reference field")
+        node_ref = None
+        del sources["pod.node"]
     members = (
         layout.enums[phase.type.name] if phase is not None and isinstance(phase.type, TEnum) else ()
     )
 
-    node_name, node_exp = opt(node_cfg, "kind", "Node")
-    if node_ref is not None and isinstance(node_ref.type, TRef) and "kind" not in node_cfg:
-        node_name = node_ref.type.kind
-    node_kind = _kind(layout, node_name, "[node] kind", node_exp)
+    # the node kind: the one the pod's node field refers to, unless named
+    node_sec = section("node")
+    ref_kind = (
+        node_ref.type.kind if node_ref is not None and isinstance(node_ref.type, TRef) else None
+    )
     node = None
-    if node_kind is not None:
-        rname, rexp = opt(node_cfg, "ready", "ready")
-        nready = _field(node_kind, rname, "[node] ready", rexp)
-        node = NodeBinding(
-            node_kind, nready if nready is None or isinstance(nready.type, TBool) else None
-        )
-    if node_ref is not None and not (
-        isinstance(node_ref.type, TRef)
-        and node is not None
-        and node_ref.type.kind == node.kind.name
-    ):
+    if node_sec is not None or not exact or ref_kind is not None:
+        named = node_sec is not None and "kind" in node_sec
+        node_name = str(node_sec["kind"]) if named and node_sec else (ref_kind or "Node")
+        node_kind = _kind(layout, node_name, "[node] kind", named)
+        if node_kind is not None:
+            sources["node.kind"] = where("node", "kind")
+            nready = field_of(node_kind, "node", "ready", "ready")
+            if nready is not None and not isinstance(nready.type, TBool):
+                if wanted("node", "ready", None)[1]:
+                    raise BindingError(f"[node] ready: `{nready.name}` must be a bool field")
+                nready = None
+                del sources["node.ready"]
+            node = NodeBinding(node_kind, nready)
+    if node_ref is not None and (node is None or ref_kind != node.kind.name):
+        if wanted("pod", "node", None)[1]:
+            raise BindingError(
+                f"[pod] node: `{node_ref.name}` refers to {ref_kind}, but the node kind is"
+                f" {node.kind.name if node is not None else 'not bound'}"
+            )
         node_ref = None
+        del sources["pod.node"]
 
     service = None
-    sname, sexp = opt(svc_cfg, "kind", "Service")
-    svc_kind = _kind(layout, sname, "[service] kind", sexp)
-    if svc_kind is not None:
-        selname, selexp = opt(svc_cfg, "selector", "selector")
-        selector = _field(svc_kind, selname, "[service] selector", selexp)
-        if selector is not None and isinstance(selector.type, TEnum):
-            pname = svc_cfg.get("pod_field")
-            candidates = [
-                f for f in pod_kind.fields if f.type == selector.type and "@" not in f.name
-            ]
-            if pname is not None:
-                candidates = [f for f in candidates if f.name == pname]
-            if not candidates:
-                raise BindingError(
-                    f"[service] pod_field: no field of {pod_kind.name} has the selector's type {selector.type.name}"
-                )
-            service = ServiceBinding(svc_kind, selector, candidates[0])
-        elif sexp:
-            raise BindingError("[service] selector: the service needs an enum selector field")
+    svc_sec = section("service")
+    if svc_sec is not None or not exact:
+        named = svc_sec is not None and "kind" in svc_sec
+        sname = str(svc_sec["kind"]) if named and svc_sec else "Service"
+        svc_kind = _kind(layout, sname, "[service] kind", named)
+        if svc_kind is not None:
+            selector = field_of(svc_kind, "service", "selector", "selector")
+            if selector is not None and isinstance(selector.type, TEnum):
+                pname = (svc_sec or {}).get("pod_field")
+                candidates = [
+                    f for f in pod_kind.fields if f.type == selector.type and "@" not in f.name
+                ]
+                if pname is not None:
+                    candidates = [f for f in candidates if f.name == pname]
+                if not candidates:
+                    raise BindingError(
+                        f"[service] pod_field: no field of {pod_kind.name} has the selector's"
+                        f" type {selector.type.name}"
+                    )
+                sources["service.kind"] = where("service", "kind")
+                service = ServiceBinding(svc_kind, selector, candidates[0])
+            elif svc_sec is not None:
+                raise BindingError("[service] selector: the service needs an enum selector field")
 
     labels = tuple(
         f
@@ -188,6 +311,7 @@ def resolve(layout: Layout, config: dict[str, Any] | None = None) -> Binding:
         if isinstance(f.type, (TEnum, TBool)) and f not in (phase, ready) and "@" not in f.name
     )
     pod = PodBinding(pod_kind, phase, members, ready, node_ref, cpu, memory, labels)
+    pod_cfg = pod_sec or {}
     extra: dict[str, Any] = {}
     if "image" in pod_cfg:
         extra["image"] = str(pod_cfg["image"])
@@ -211,12 +335,15 @@ def resolve(layout: Layout, config: dict[str, Any] | None = None) -> Binding:
         if value < least:
             raise BindingError(f"[pod] {key}: must be at least {least}")
         extra[key] = value
-    return Binding(pod, node, service, **extra)
+    return Binding(pod, node, service, sources=sources, file_name=file_name, **extra)
 
 
-def config_from_model(sym: Symbols) -> dict[str, Any]:
+def config_from_model(sym: Symbols) -> dict[str, Any] | None:
     """The model's own `docker { ... }` block as a config of the same shape as the binding
-    file's (the checker has already vetted its roles, keys, kinds and fields)."""
+    file's (the checker has already vetted its roles, keys, kinds and fields); None when the
+    model has no block (then fields bind by name)."""
+    if not sym.docker:
+        return None
     config: dict[str, Any] = {}
     for block in sym.docker[:1]:
         for sec in block.sections:

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from typing import IO, Any, NoReturn
 
 import click
@@ -22,7 +20,15 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from kcheck.run.console import EventPrinter, StatusLine, summary
 from kcheck.run.driver import Divergence, Driver, DriverError
 from kcheck.run.events import Event, JsonLines
-from kcheck.run.interpreter import Counters, Interpreter, NoInitialState, RunConfig, RunOutcome
+from kcheck.run.interpreter import (
+    Counters,
+    Interpreter,
+    NoInitialState,
+    RunConfig,
+    RunOutcome,
+    Stopped,
+)
+from kcheck.run.signals import StopSignals
 from kcheck.run.sim import SimDriver
 
 EXIT_DRIVER = 4
@@ -135,7 +141,16 @@ def _fail(message: str, code: int) -> NoReturn:
     "--image", help="With --driver docker: the image of every pod (default kcheck/busybox)."
 )
 @click.option(
-    "--cleanup", is_flag=True, help="Remove the containers and networks of earlier runs, then exit."
+    "--cleanup",
+    is_flag=True,
+    help="Remove the containers and networks of earlier runs whose process is gone, then exit.",
+)
+@click.option(
+    "--run-id",
+    "run_ids",
+    multiple=True,
+    metavar="RUN_ID",
+    help="With --cleanup: remove exactly this run's containers and networks, live or not.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No event stream and no status line.")
 def run(**options: Any) -> None:
@@ -177,8 +192,9 @@ class RunOptions:
     binding_path: str | None
     image: str | None
     cleanup: bool
+    run_ids: tuple[str, ...]
     quiet: bool
-    model_binding: dict[str, Any] = field(default_factory=dict)  # the model's `docker` block
+    model_binding: dict[str, Any] | None = None  # the model's `docker` block, if it has one
 
     def config(self) -> RunConfig:
         return RunConfig(
@@ -198,8 +214,10 @@ def _run(o: RunOptions) -> None:
     from kcheck import cli as base
     from kcheck.model.compile import compile_model
 
+    if o.run_ids and not o.cleanup:
+        _fail("--run-id goes with --cleanup (kcheck run --cleanup --run-id RUN_ID)", 2)
     if o.cleanup:
-        _cleanup()
+        _cleanup(o.run_ids)
         return
     if o.model is None:
         _fail("missing MODEL (or --cleanup)", 2)
@@ -260,44 +278,62 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
             except OSError as err:
                 _fail(f"--metrics-port {o.metrics_port}: {err.strerror or err}", 2)
         world = _driver(o, compiled)
-        stack.enter_context(_sigterm_interrupts())
         status = StatusLine(sys.stderr, sys.stderr.isatty(), not o.quiet)
-        interpreter = Interpreter(compiled, world, o.config(), sink, counters, status)
+        outcome: RunOutcome | None = None
         error: str | None = None
         code = EXIT_DRIVER
-        interrupted = False
-        try:
-            outcome = interpreter.run()
-        except NoInitialState as err:
-            error, code = str(err), 2
-        except DriverError as err:
-            error, code = str(err), EXIT_DRIVER
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            status.close()
-            leak = world.close()
+        crash: Exception | None = None
+        # A world to tear down (Docker): a stop signal only asks the run to stop at its next
+        # safe point, and nothing interrupts the teardown (kcheck.run.signals).
+        with StopSignals(cooperative=world.run_id is not None) as signals:
+            interpreter = Interpreter(
+                compiled, world, o.config(), sink, counters, status, signals.requested
+            )
+            try:
+                outcome = interpreter.run()
+            except Stopped:
+                pass
+            except NoInitialState as err:
+                error, code = str(err), 2
+            except DriverError as err:
+                error, code = str(err), EXIT_DRIVER
+            except Exception as err:  # an internal error: reported once the world is gone
+                crash = err
+            finally:
+                status.close()
+                leak = world.close()
     if leak:
         click.echo(f"kcheck: warning: {leak}", err=True)
+    if crash is not None:
+        raise crash
     if error is not None:
         _fail(error, code)
-    if interrupted:
-        done = "" if leak else "; removed everything the run created"
+    if outcome is None:  # stopped by a signal
+        run = f" (run {world.run_id})" if world.run_id else ""
+        done = "" if leak else f"; removed everything the run created{run}"
         click.echo(f"kcheck: interrupted{done}", err=True)
         sys.exit(130)
+    if signals.received:
+        # the run had ended before the signal came: its result is complete, and kept
+        click.echo(
+            "kcheck: the run had reached its verdict when the stop signal came; its result follows",
+            err=True,
+        )
     return outcome
 
 
 def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
     if o.driver == "sim":
         return SimDriver(o.tick)
-    from kcheck.run.binding import BindingError, load_config, merge_configs, resolve
+    from kcheck.run.binding import BindingError, load_config, resolve
     from kcheck.run.docker_driver import DockerDriver
     from kcheck.run.engine import connect, new_run_id
 
     try:
         file = load_config(o.binding_path) if o.binding_path else None
-        binding = resolve(compiled.layout, merge_configs(o.model_binding, file))
+        binding = resolve(
+            compiled.layout, file, block=o.model_binding, file_name=o.binding_path or ""
+        )
     except BindingError as err:
         _fail(str(err), 2)
     if o.image:
@@ -308,31 +344,40 @@ def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
         _fail(str(err), EXIT_DRIVER)
 
 
-def _cleanup() -> None:
-    from kcheck.run.engine import cleanup, connect
+def _cleanup(run_ids: tuple[str, ...]) -> None:
+    """Remove what earlier runs left: only runs whose process is known to be gone (a live run,
+    here or on another host, is never touched), or exactly the runs named."""
+    from kcheck.run.engine import cleanup, connect, runs
 
     try:
-        containers, networks = cleanup(connect())
+        client = connect()
+        found = runs(client, run_ids or None)
+        targets = found if run_ids else [r for r in found if r.alive is False]
+        removed = [cleanup(client, r.run_id) for r in targets]
     except (DriverError, Divergence) as err:
         _fail(str(err), EXIT_DRIVER)
-    click.echo(f"removed {containers} containers and {networks} networks of earlier kcheck runs")
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM ends a run like Ctrl-C, through the clean-up path (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    containers, networks = sum(c for c, _ in removed), sum(n for _, n in removed)
+    ids = ", ".join(r.run_id for r in targets)
+    runs_word = "run" if len(targets) == 1 else "runs"
+    which = f"of {runs_word} {ids}" if run_ids else "of earlier kcheck runs whose process is gone"
+    if targets or not run_ids:
+        click.echo(
+            f"removed {containers} containers and {networks} networks {which}"
+            + (f" ({ids})" if ids and not run_ids else "")
+        )
+    for rid in run_ids:
+        if rid not in {r.run_id for r in found}:
+            click.echo(f"run {rid} has no container or network left")
+    for r in found:
+        if run_ids and r.alive:
+            click.echo(f"note: run {r.run_id} was still live ({r.why}): it will fail now")
+        elif not run_ids and r.alive is not False:
+            how = (
+                ""
+                if r.alive
+                else f"; if it is over, remove it with `kcheck run --cleanup --run-id {r.run_id}`"
+            )
+            click.echo(f"kept run {r.run_id}: {r.why}{how}")
 
 
 @click.command()

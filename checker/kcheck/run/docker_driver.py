@@ -17,9 +17,9 @@ import docker
 import docker.errors
 
 from kcheck.model.ir import ActionInfo, CompiledModel, State
-from kcheck.run.binding import Binding
+from kcheck.run.binding import RUNS, Binding
 from kcheck.run.driver import Divergence, DriverError, View
-from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors
+from kcheck.run.engine import NODE_LABEL, OBJECT_LABEL, RUN_LABEL, engine_errors, owner_labels
 
 POLL = 0.05  # seconds between looks at the world when nothing is enabled
 PARALLEL_STARTS = 8  # pods the engine may be starting at once, as kubelets on many nodes do
@@ -54,13 +54,22 @@ class DockerDriver:
         self.generation = itertools.count(1)
         self.t0 = time.monotonic()
         self.model: CompiledModel | None = None
-        self.labels = {RUN_LABEL: run_id}
+        # the owner labels let `--cleanup` tell this run, while it lives, from a leftover
+        self.labels = {RUN_LABEL: run_id, **owner_labels()}
+        # names of the containers created and not yet removed, to say what a failed clean-up
+        # left when the engine cannot be asked (appended from the start threads too)
+        self.created: set[str] = set()
+
+    def _engine(self) -> contextlib.AbstractContextManager[None]:
+        """Engine errors as one line; a container gone behind the run's back as a divergence
+        that names the binding rule it broke."""
+        return engine_errors(note=f"; {self.binding.rules(['pod.kind'])}")
 
     # -- set-up and tear-down ----------------------------------------------------------------
 
     def start(self, model: CompiledModel, initial: State) -> None:
         self.model = model
-        with engine_errors():
+        with self._engine():
             try:
                 self.api.inspect_image(self.binding.image)  # type: ignore[no-untyped-call]
             except docker.errors.NotFound:
@@ -85,11 +94,33 @@ class DockerDriver:
         try:
             cleanup(self.client, self.run_id)
         except (DriverError, Divergence) as err:
-            return (
-                f"could not remove the containers of run {self.run_id} ({err});"
-                " run `kcheck run --cleanup` once the engine answers again"
-            )
+            return self._left(str(err))
         return None
+
+    def _left(self, why: str) -> str:
+        """What a failed clean-up left, as exactly as the engine (or, when it does not answer,
+        the run's own record) can tell, and how to remove it."""
+        from kcheck.run.engine import runs
+
+        try:
+            found = runs(self.client, [self.run_id])
+            containers = [n for r in found for n in r.containers]
+            networks = [n for r in found for n in r.networks]
+            what = "are left"
+        except (DriverError, Divergence):
+            containers, networks = sorted(self.created), [self.network]
+            what = "may be left (the engine could not be asked)"
+        parts = []
+        if containers:
+            parts.append(f"container{'s' * (len(containers) > 1)} {', '.join(containers)}")
+        if networks:
+            parts.append(f"network{'s' * (len(networks) > 1)} {', '.join(networks)}")
+        left = " and ".join(parts) or "nothing"
+        return (
+            f"could not remove everything run {self.run_id} created ({why}): {left} {what};"
+            f" remove them with `kcheck run --cleanup --run-id {self.run_id}` once the engine"
+            " answers (plain `kcheck run --cleanup` removes what every finished run left)"
+        )
 
     # -- the clock ---------------------------------------------------------------------------
 
@@ -106,21 +137,29 @@ class DockerDriver:
 
     def view(self, s: State) -> View:
         """What the containers can tell of a state, per pod slot: `waiting`, `running`
-        (`running+ready` when the pod is Ready) or `stopped`; None for a free slot or a phase
-        no container state names."""
+        (`running+ready` when the model says the pod is Ready) or `stopped`; None for a free
+        slot or a phase no container state names. A terminating pod's container runs, and its
+        `ready` field is not read back: a model may mean by it the Ready condition (which
+        stays true while the pod terminates) or readiness to serve (which ends at once)."""
         b = self.binding
         kind = b.pod.kind
         out: list[str | None] = []
         for slot in range(kind.slots):
             base = kind.slot_base(slot)
-            cls = b.phase_class(s[base + b.pod.phase.offset]) if b.pod.phase else "running"
+            cls = self._class(s, base)
             if not s[base] or cls is None:
                 out.append(None)
             elif cls == "running" and b.pod.ready is not None and s[base + b.pod.ready.offset]:
                 out.append("running+ready")
+            elif cls in RUNS:
+                out.append("running")
             else:
                 out.append(cls)
         return tuple(out)
+
+    def _class(self, s: State, base: int) -> str | None:
+        b = self.binding
+        return b.phase_class(s[base + b.pod.phase.offset]) if b.pod.phase else "running"
 
     def describe(self, before: View, seen: View) -> str:
         kind = self.binding.pod.kind.name
@@ -129,6 +168,38 @@ class DockerDriver:
             for i, (a, b) in enumerate(zip(before, seen, strict=True))
             if a != b
         )
+
+    def rules(self, s: State, seen: View) -> str:
+        """How the run read each pod whose view differs from `seen`, the binding rules that
+        made it so, and how to change them: a conformance violation says what the run took
+        the model to mean."""
+        b = self.binding
+        kind = b.pod.kind
+        expected = self.view(s)
+        readings: list[str] = []
+        keys: list[str] = ["pod.kind"]
+        for slot in range(kind.slots):
+            if expected[slot] == seen[slot]:
+                continue
+            base = kind.slot_base(slot)
+            if b.pod.phase is not None:
+                member = b.pod.phase_members[s[base + b.pod.phase.offset]]
+                cls = self._class(s, base)
+                readings.append(
+                    f"{kind.name}#{slot} is {member}, so"
+                    f" {CLASS_READINGS.get(cls or '', 'not read back')} (by the phase's name)"
+                )
+                keys.append("pod.phase")
+            if b.pod.ready is not None and "running+ready" in (expected[slot], seen[slot]):
+                keys.append("pod.ready")
+        if "pod.phase" not in keys:
+            readings.append(f"{kind.name} has no bound phase: each pod's container runs")
+        if b.pod.ready is not None and "pod.ready" in keys:
+            readings.append(
+                f"{kind.name}.{b.pod.ready.name} is the Ready condition: a running container is"
+                " read as ready (its probe taken to pass), unless its pod is terminating"
+            )
+        return f"{'; '.join(readings)} (spec/run.md). {b.rules(keys)}"
 
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         self._reconcile(before, after, action, args)
@@ -141,7 +212,7 @@ class DockerDriver:
     def follow(self, state: State) -> None:
         # a container the world stopped must not be started again here: that would hide
         # the very change the observation is about
-        with engine_errors():
+        with self._engine():
             self._services(state)
 
     def _collect(self, slot: int, wait: bool) -> bool:
@@ -170,7 +241,7 @@ class DockerDriver:
         kind = b.pod.kind
         fault = action is not None and action.actor_kind == "fault"
         acted = False
-        with engine_errors():
+        with self._engine():
             for slot in range(kind.slots):
                 base = kind.slot_base(slot)
                 if before is not None and _same(before, after, base, kind.stride):
@@ -187,12 +258,12 @@ class DockerDriver:
                     pod = None
                 if not present:
                     continue
-                cls = b.phase_class(after[base + b.pod.phase.offset]) if b.pod.phase else "running"
-                if cls == "running" and pod is None and background:
+                cls = self._class(after, base)
+                if cls in RUNS and pod is None and background:
                     self.inflight[slot] = self.pool.submit(self._create, slot, after)
-                elif cls == "running" and pod is None:
+                elif cls in RUNS and pod is None:
                     self.pods[slot] = self._create(slot, after)
-                elif cls == "running" and pod is not None and self._status(pod) == "exited":
+                elif cls in RUNS and pod is not None and self._status(pod) == "exited":
                     self.api.start(pod.id)
                 elif (
                     cls == "stopped"
@@ -223,7 +294,7 @@ class DockerDriver:
     def _create(self, slot: int, s: State) -> _Pod:
         """Create and start the pod's container (also from a background thread: it touches
         nothing shared but the engine)."""
-        with engine_errors():
+        with self._engine():
             return self._create_container(slot, s)
 
     def _create_container(self, slot: int, s: State) -> _Pod:
@@ -260,6 +331,7 @@ class DockerDriver:
             security_opt=["no-new-privileges"],
             network_mode=self.network,
         )
+        self.created.add(name)
         created = self.api.create_container(
             b.image,
             command=list(b.command),
@@ -288,6 +360,7 @@ class DockerDriver:
         # already gone is fine: the model no longer has it either
         with contextlib.suppress(docker.errors.NotFound):
             self.api.remove_container(pod.id, force=True)
+        self.created.discard(pod.name)
 
     def _status(self, pod: _Pod) -> str:
         try:
@@ -374,15 +447,15 @@ class DockerDriver:
 
     def _serving(self, s: State, base: int) -> bool:
         b = self.binding
-        if b.pod.phase is not None and b.phase_class(s[base + b.pod.phase.offset]) != "running":
-            return False
+        if self._class(s, base) != "running":
+            return False  # a terminating pod leaves its services at once, as in Kubernetes
         return b.pod.ready is None or bool(s[base + b.pod.ready.offset])
 
     # -- reading the world back --------------------------------------------------------------
 
     def observe(self, expected: State) -> View:
         b = self.binding
-        with engine_errors():
+        with self._engine():
             listed = self.api.containers(all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"})
         by_id = {c["Id"]: c for c in listed}
         seen = list(self.view(expected))
@@ -397,12 +470,18 @@ class DockerDriver:
             if c is None or c.get("State") == "removing":
                 raise Divergence(
                     f"{kind.name}#{slot}'s container {pod.name} was removed by someone else"
+                    f" ({b.rules(['pod.kind'])})"
                 )
             state = str(c.get("State", ""))
             if state == "paused":
                 continue  # its node is down: nothing new is reported
             if state == "running":
-                seen[slot] = "running+ready" if b.pod.ready is not None else "running"
+                # Kubernetes' readiness: the container runs (the probe is taken to pass); a
+                # terminating pod (the store's to say) is not read as ready
+                ready = b.pod.ready is not None and (
+                    self._class(expected, kind.slot_base(slot)) != "terminating"
+                )
+                seen[slot] = "running+ready" if ready else "running"
             elif state in ("exited", "dead"):
                 seen[slot] = "stopped"
             else:
@@ -414,7 +493,7 @@ class DockerDriver:
     def pod_ips(self) -> dict[int, str]:
         """The address of every pod container on the run's network."""
         out: dict[int, str] = {}
-        with engine_errors():
+        with self._engine():
             for slot, pod in self.pods.items():
                 nets = self.api.inspect_container(pod.id)["NetworkSettings"]["Networks"]
                 ip = nets.get(self.network, {}).get("IPAddress")
@@ -442,7 +521,7 @@ class DockerDriver:
 
     def _probe(self, script: str) -> str:
         b = self.binding
-        with engine_errors():
+        with self._engine():
             host_config = self.api.create_host_config(
                 mem_limit="16m",
                 nano_cpus=int(0.2e9),
@@ -452,11 +531,13 @@ class DockerDriver:
                 security_opt=["no-new-privileges"],
                 network_mode=self.network,
             )
+            name = f"kcheck-{self.run_id}-probe-{next(self.generation)}"
+            self.created.add(name)
             c = self.api.create_container(
                 b.image,
                 command=["sh", "-c", script],
                 labels=dict(self.labels),
-                name=f"kcheck-{self.run_id}-probe-{next(self.generation)}",
+                name=name,
                 host_config=host_config,
             )
             try:
@@ -467,6 +548,7 @@ class DockerDriver:
                 )
             finally:
                 self.api.remove_container(c["Id"], force=True)
+                self.created.discard(name)
 
     def probe(self, state: State) -> list[str] | None:
         """`services resolve`, for real: each service name resolves to exactly the addresses of
@@ -499,7 +581,24 @@ class DockerDriver:
             for addr, answer in sorted(got.items()):
                 if answer != want.get(addr, answer):
                     problems.append(f"{name}: {addr} answered {answer!r}, not {want[addr]!r}")
+        if problems:  # what the run took "the ready pods it selects" to mean
+            keys = ["service.kind", "service.selector", "pod.phase"]
+            keys += ["pod.ready"] if b.pod.ready is not None else []
+            problems.append(
+                f"the run read {svc.kind.name}.{svc.selector.name} as selecting the pods whose"
+                f" {b.pod.kind.name}.{svc.pod_field.name} equals it, ready when running and not"
+                f" terminating (spec/run.md). {b.rules(keys)}"
+            )
         return problems
+
+
+# what each phase class means for the container, for the conformance messages
+CLASS_READINGS = {
+    "waiting": "it has no container yet, or one not started",
+    "running": "its container runs",
+    "terminating": "its container runs, and its readiness is not read back",
+    "stopped": "its container has exited",
+}
 
 
 def _same(before: State, after: State, base: int, stride: int) -> bool:

@@ -24,6 +24,10 @@ class Divergence(Exception):
 class Driver(Protocol):
     name: str
 
+    @property
+    def run_id(self) -> str | None:
+        """What names the run's resources in the world (None: nothing does)."""
+
     def start(self, model: CompiledModel, initial: State) -> None:
         """Build the world of the initial state."""
 
@@ -38,6 +42,10 @@ class Driver(Protocol):
 
     def describe(self, before: View, seen: View) -> str:
         """The difference between two views, for a divergence message."""
+
+    def rules(self, s: State, seen: View) -> str:
+        """The binding rules that made the view of `s` differ from `seen`, with how to change
+        them (for a divergence message); empty when there are none."""
 
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
         """Make the world follow the step `before` -> `after`; returns once it has."""

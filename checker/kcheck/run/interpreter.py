@@ -35,6 +35,10 @@ class NoInitialState(Exception):
     """The model's init blocks give no state to start from: bad input, exit 2."""
 
 
+class Stopped(Exception):
+    """A stop was asked for (a signal): the run ends at a safe point, between two steps."""
+
+
 @dataclass(frozen=True)
 class RunConfig:
     seed: int = 0
@@ -85,8 +89,11 @@ class Interpreter:
         sink: Sink,
         counters: Counters | None = None,
         progress: Callable[[Counters], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.progress = progress or (lambda c: None)
+        # asked between steps: a run stops there, never inside an operation on the world
+        self.stop = stop or (lambda: False)
         self.model = model
         self.driver = driver
         self.config = config
@@ -232,6 +239,8 @@ class Interpreter:
         requested: dict[Instance, float] = {}  # engine steps asked of the world, not yet seen
         next_fault = cfg.fault_after + self.rng.expovariate(1 / cfg.fault_every)
         while True:
+            if self.stop():
+                raise Stopped
             now = driver.now()
             c.time = now
             self.progress(c)
@@ -355,7 +364,9 @@ class Interpreter:
         path = explain(self.model, self.state, seen, self.driver.view, engine, self.presence)
         if path is None:
             diff = self.driver.describe(self.driver.view(self.state), seen)
-            return self._divergence(f"observed {diff}: no step of the model explains it")
+            rules = self.driver.rules(self.state, seen)
+            how = f". The run read it as: {rules}" if rules else ""
+            return self._divergence(f"observed {diff}: no step of the model explains it{how}")
         for aid, args, t in path:
             requested.pop((aid, args), None)
             self.counters.engine_steps += 1

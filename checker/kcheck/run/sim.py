@@ -10,6 +10,7 @@ from kcheck.run.driver import View
 class SimDriver:
     name = "sim"
     observes = False
+    run_id: str | None = None
 
     def __init__(self, tick: float = 0.1) -> None:
         self.tick = tick  # simulated seconds per step
@@ -25,6 +26,9 @@ class SimDriver:
         return ()  # the state is the world: nothing to read back
 
     def describe(self, before: View, seen: View) -> str:
+        return ""
+
+    def rules(self, s: State, seen: View) -> str:
         return ""
 
     def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
