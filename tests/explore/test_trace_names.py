@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, note, settings
 
 from kcheck.explore.bfs import Limits, explore
 from kcheck.explore.replay import TraceMismatch, check_counterexample, replay
@@ -20,6 +21,7 @@ from kcheck.report.text import format_trace
 from kcheck.result import VIOLATED, PropertyResult
 from kcheck.smt.bmc import bmc
 from kcheck.trace import ObjectNames, Step, Trace
+from tests.explore.modelgen import models
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 EXPECT = re.compile(r"^// expect: violated (\w+) steps=(\d+)", re.M)
@@ -166,7 +168,53 @@ def test_every_counterexample_of_a_known_bad_model_starts_at_init_and_replays(na
     traces = [p for p in result.properties if p.trace is not None]
     assert any(p.name == m.group(1) for p in traces)
     inits = literal_initial_states(model)
+    kinds = [k.name for k in model.layout.kinds]
     for p in traces:
         assert p.trace is not None
         assert p.trace.steps[0].state in inits, f"{p.name}: step 0 is not a state init creates"
         check_counterexample(model, p)
+        assert_no_name_comes_back(p.trace, kinds)
+
+
+def assert_no_name_comes_back(trace: Trace, kinds: list[str]) -> None:
+    """Once an object is gone from a trace's live objects, its name never names a live one."""
+    gone: set[str] = set()
+    live: set[str] = set()
+    for i, step in enumerate(trace.steps):
+        if step.state is None:
+            continue
+        now = {o for k in kinds for o in step.state.get(k, {})}
+        assert not now & gone, f"step {i}: {sorted(now & gone)} reused"
+        gone |= live - now
+        live = now
+
+
+def test_json_carries_the_display_names() -> None:
+    model = compiled(REBORN)
+    p = violation(model, "never_bumped")
+    data = p.to_json()
+    steps = data["trace"]
+    assert list(steps[1]["state"]["Pod"]) == [] and steps[1]["args"] == {"q": "Pod#0"}
+    assert list(steps[2]["state"]["Pod"]) == ["Pod#1"]
+    assert steps[3]["args"] == {"q": "Pod#1"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models() | models(controller_state=True))
+def test_every_trace_of_a_generated_model_is_a_literal_behaviour(text: str) -> None:
+    """With symmetry on and off: each counterexample starts at a state `init` creates, replays
+    step by step, and never gives a deleted object's name to a new one."""
+    note(text)
+    checked = check_source(Source("generated.kdsl", text))
+    for symmetry in (True, False):
+        model = compile_model(checked.symbols, symmetry=symmetry)
+        result = explore(model, symmetry=symmetry, limits=Limits(max_states=20_000, timeout=30))
+        inits = literal_initial_states(model)
+        kinds = [k.name for k in model.layout.kinds]
+        for p in result.properties:
+            if p.trace is None:
+                continue
+            first = p.trace.steps[0]
+            assert first.state is None or first.state in inits
+            check_counterexample(model, p)
+            assert_no_name_comes_back(p.trace, kinds)
