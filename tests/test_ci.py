@@ -302,6 +302,22 @@ def test_a_damaged_or_old_cache_file_is_ignored_with_a_note(
     assert f"kcheck: note: reports/cache.json: {why}" in out
 
 
+def test_a_model_with_a_property_under_forall_is_taken_from_the_cache(repo: Path) -> None:
+    """Found on the repository's own gate: such a property is reported after the others (it
+    has a search of its own), and the cache must not take the order for a forgery."""
+    (repo / "models" / "per_pod.kdsl").write_text(
+        "model per_pod\n"
+        "kind Pod[2] {\n  done: bool = false\n}\n"
+        "init {\n  create Pod { }\n  create Pod { }\n}\n"
+        "process p {\n  action finish for q in Pod where not q.done { q.done := true }\n}\n"
+        "property each_finishes: forall q in Pod: eventually always q.done\n"
+        "property all_finish: eventually always (forall q in Pod: q.done)\n"
+    )
+    ci()
+    _, out = ci()
+    assert "6 runs, 6 cached" in out and "note:" not in out, out
+
+
 def copy_of_kcheck(tmp_path: Path) -> Path:
     package = Path(kcheck.__file__).resolve().parent
     copy = tmp_path / "kcheck-code"
