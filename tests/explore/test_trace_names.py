@@ -218,3 +218,21 @@ def test_every_trace_of_a_generated_model_is_a_literal_behaviour(text: str) -> N
             assert first.state is None or first.state in inits
             check_counterexample(model, p)
             assert_no_name_comes_back(p.trace, kinds)
+
+
+FLIP = """model flip
+var x: 0..1 = 0
+process p { action flip { x := 1 - x } }
+property settles: eventually always x == 1
+property visits: always eventually x == 1
+"""
+
+
+def test_a_lasso_is_believed_only_for_a_property_it_breaks() -> None:
+    model = compiled(FLIP)
+    settles = violation(model, "settles")
+    assert settles.trace is not None and settles.trace.loop_start is not None
+    check_counterexample(model, settles)
+    forged = PropertyResult("visits", "property", VIOLATED, settles.line, settles.trace)
+    with pytest.raises(TraceMismatch, match="does not break it"):
+        check_counterexample(model, forged)

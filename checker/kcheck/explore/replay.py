@@ -10,6 +10,7 @@ to it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kcheck.model.ir import CompiledModel, State, StepError
@@ -154,7 +155,45 @@ def check_counterexample(model: CompiledModel, prop: PropertyResult) -> None:
         if not broken:
             raise TraceMismatch(f"{prop.name} holds in the last state of its counterexample")
     elif prop.kind == "property":
-        if not any(p.name == prop.name for p in model.properties):
+        info = next((p for p in model.properties if p.name == prop.name), None)
+        if info is None:
             raise TraceMismatch(f"the model has no temporal property {prop.name!r}")
+        if info.instances and not any(
+            _breaks(info.shape, preds, done.states, trace.loop_start) for _, preds in info.instances
+        ):
+            raise TraceMismatch(f"{prop.name}: the behaviour shown does not break it")
     else:
         raise TraceMismatch(f"{prop.name}: unknown kind {prop.kind!r}")
+
+
+def _breaks(
+    shape: str,
+    preds: tuple[Callable[[State], bool], ...],
+    states: tuple[State, ...],
+    loop_start: int | None,
+) -> bool:
+    """Whether the lasso (or path) `states` breaks a temporal formula of this shape. Fairness
+    is the search's business and is not re-checked here; this catches a behaviour that cannot
+    be a counterexample at all. A formula that cannot be evaluated in a state of the trace is
+    broken there (spec/liveness.md)."""
+    try:
+        values = [tuple(p(s) for p in preds) for s in states]
+    except StepError:
+        return True
+    if shape == "always":
+        return any(not v[0] for v in values)
+    if loop_start is None:
+        return False
+    # the states a behaviour visits forever: the loop's, or the last one for a stutter
+    forever = range(loop_start, len(states))
+    if shape == "eventually always":
+        return any(not values[i][0] for i in forever)
+    if shape == "always eventually":
+        return all(not values[i][0] for i in forever)
+    if shape == "leads_to":
+        for i, (p_holds, _) in enumerate(values):
+            later = range(min(i, loop_start), len(states))
+            if p_holds and all(not values[j][1] for j in later):
+                return True
+        return False
+    return True  # a shape this check does not know: the search's answer stands
