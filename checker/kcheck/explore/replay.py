@@ -71,19 +71,20 @@ def replay(model: CompiledModel, trace: Trace) -> Replayed:
                 if _fails(model, aid, states[-1], names, step.args):
                     return Replayed(states, names)
             raise TraceMismatch(f"step {i}: {step.action}({_show(step.args)}) does not fail there")
-        nxt: list[tuple[tuple[State, ...], ObjectNames]] = []
+        found: dict[tuple[State, ...], ObjectNames] = {}  # one per path: instances may agree
         for states, names in frontier:
             for outcome_aid, args, t in model.action_outcomes[aid](states[-1]):
-                if isinstance(t, StepError):
+                if isinstance(t, StepError) or (*states, t) in found:
                     continue
                 after = names.copy()
                 if after.args(model.describe_args(outcome_aid, args)) != step.args:
                     continue
                 if after.state(decode(t)) == step.state:
-                    nxt.append(((*states, t), after))
+                    found[(*states, t)] = after
                     tried += 1
                     if tried > MAX_CANDIDATES:
                         raise TraceMismatch(f"step {i}: too many ways to replay the trace")
+        nxt = list(found.items())
         if not nxt:
             raise TraceMismatch(
                 f"step {i}: no {step.action}({_show(step.args)}) step of the model leads from"
