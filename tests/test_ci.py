@@ -7,11 +7,18 @@ from __future__ import annotations
 import json
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import kcheck
+import kcheck.ci
 from kcheck.ci import run_ci
+from kcheck.lang.parser import grammar_text
+from kcheck.result import HOLDS, VIOLATED
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ci_repo"
 REPO = Path(__file__).resolve().parents[1]
@@ -180,6 +187,200 @@ def test_a_changed_model_is_checked_again(repo: Path) -> None:
     known.write_text(known.read_text() + "\n// an edit\n")
     _, out = ci()
     assert "5 runs, 4 cached" in out
+
+
+# ---- the cache never returns a stale or forged verdict (issue 12, point 10)
+
+Entry = dict[str, Any]
+
+
+def cache_of(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "reports" / "cache.json").read_text())
+    return data
+
+
+def edit_entry(root: Path, model: str, change: Callable[[Entry], None], redigest: bool) -> None:
+    """Edit the cached result of `model` in place; with `redigest`, as someone who also
+    recomputes the entry's digest would (so only the consistency checks can catch it)."""
+    data = cache_of(root)
+    (key,) = [k for k, e in data["entries"].items() if e["model"] == f"models/{model}"]
+    entry = data["entries"][key]
+    change(entry["result"])
+    if redigest:
+        entry["digest"] = kcheck.ci._digest(key, entry["result"])
+    (root / "reports" / "cache.json").write_text(json.dumps(data))
+
+
+def say_holds(result: Entry) -> None:
+    """The forgery of the issue: every property holds, no counterexample, verdict holds."""
+    result["verdict"] = HOLDS
+    for p in result["properties"]:
+        p["status"], p["trace"] = HOLDS, None
+        p.pop("loop_start", None)
+
+
+def status_only(result: Entry) -> None:
+    """Says holds, but keeps the counterexample that contradicts it."""
+    result["verdict"] = HOLDS
+    for p in result["properties"]:
+        p["status"] = HOLDS
+
+
+def verdict_only(result: Entry) -> None:
+    result["verdict"] = HOLDS
+
+
+def drop_violated(result: Entry) -> None:
+    result["properties"] = [p for p in result["properties"] if p["status"] != VIOLATED]
+    result["verdict"] = HOLDS
+
+
+def move_a_step(result: Entry) -> None:
+    (p,) = [p for p in result["properties"] if p["status"] == VIOLATED]
+    p["trace"][-1]["state"]["n"] = 1  # the last state no longer follows from the one before
+
+
+def not_json(result: Entry) -> None:
+    result["properties"] = "all good"
+
+
+@pytest.mark.parametrize(
+    ("change", "redigest", "why"),
+    [
+        (say_holds, False, "does not match its digest"),
+        (say_holds, True, "the search it comes from was not complete"),
+        (status_only, True, "has a counterexample"),
+        (verdict_only, True, "its properties say"),
+        (drop_violated, True, "does not list the properties"),
+        (move_a_step, True, "does not replay"),
+        (not_json, True, "malformed"),
+    ],
+    ids=["holds", "holds-redigested", "status", "verdict", "dropped", "trace", "malformed"],
+)
+def test_an_edited_cache_never_turns_a_failing_gate_green(
+    repo: Path, change: Callable[[Entry], None], redigest: bool, why: str
+) -> None:
+    code, _ = ci()
+    assert code == 1  # overshoot is violated, and nothing expects it
+    edit_entry(repo, "overshoot.kdsl", change, redigest)
+    code, out = ci()
+    assert code == 1, out
+    assert "5 runs, 4 cached" in out
+    (note,) = [ln for ln in out.splitlines() if ln.startswith("kcheck: note:")]
+    assert "models/overshoot.kdsl" in note and why in note, note
+    rows = [ln for ln in out.splitlines() if "overshoot.kdsl" in ln and "note:" not in ln]
+    assert len(rows) == 1 and "UNEXPECTED" in rows[0]
+
+
+def test_a_cached_violation_is_replayed_before_it_is_believed(repo: Path) -> None:
+    ci()
+    # known_bug's violation is expected: a forged trace must not be reported as its evidence
+    edit_entry(repo, "known_bug.kdsl", move_a_step, redigest=True)
+    code, out = ci()
+    assert code == 1 and "5 runs, 4 cached" in out
+    assert "the cached result of models/known_bug.kdsl is ignored" in out
+    entry = next(e for e in cache_of(repo)["entries"].values() if e["model"].endswith("bug.kdsl"))
+    (p,) = [p for p in entry["result"]["properties"] if p["status"] == VIOLATED]
+    assert p["trace"][-1]["state"]["n"] == 2  # checked again: the real trace is stored
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("{ not json", "not valid JSON; ignored"),
+        ('{"format": 1, "kcheck": "0.1.0", "entries": {}}', "written by another kcheck version"),
+        ("[1, 2]", "not a kcheck cache"),
+    ],
+)
+def test_a_damaged_or_old_cache_file_is_ignored_with_a_note(
+    repo: Path, text: str, why: str
+) -> None:
+    (repo / "reports").mkdir()
+    (repo / "reports" / "cache.json").write_text(text)
+    code, out = ci()
+    assert code == 1 and "5 runs, 0 cached" in out
+    assert f"kcheck: note: reports/cache.json: {why}" in out
+
+
+def test_a_model_with_a_property_under_forall_is_taken_from_the_cache(repo: Path) -> None:
+    """Found on the repository's own gate: such a property is reported after the others (it
+    has a search of its own), and the cache must not take the order for a forgery."""
+    (repo / "models" / "per_pod.kdsl").write_text(
+        "model per_pod\n"
+        "kind Pod[2] {\n  done: bool = false\n}\n"
+        "init {\n  create Pod { }\n  create Pod { }\n}\n"
+        "process p {\n  action finish for q in Pod where not q.done { q.done := true }\n}\n"
+        "property each_finishes: forall q in Pod: eventually always q.done\n"
+        "property all_finish: eventually always (forall q in Pod: q.done)\n"
+    )
+    ci()
+    _, out = ci()
+    assert "6 runs, 6 cached" in out and "note:" not in out, out
+
+
+def copy_of_kcheck(tmp_path: Path) -> Path:
+    package = Path(kcheck.__file__).resolve().parent
+    copy = tmp_path / "kcheck-code"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    return copy
+
+
+def test_a_change_of_kchecks_code_invalidates_the_cache(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code_dir = copy_of_kcheck(tmp_path)
+    grammar = grammar_text()
+    monkeypatch.setattr(
+        kcheck.ci, "_kcheck_fingerprint", lambda: kcheck.ci.code_fingerprint(code_dir, grammar)
+    )
+    ci()
+    _, out = ci()
+    assert "5 runs, 5 cached" in out
+    # an engine change that leaves the version string alone, as 173 commits once did
+    bfs = code_dir / "explore" / "bfs.py"
+    bfs.write_text(bfs.read_text() + "\n# a change to the engine\n")
+    _, out = ci()
+    assert "5 runs, 0 cached" in out
+    _, out = ci()
+    assert "5 runs, 5 cached" in out
+
+
+def test_the_code_fingerprint_covers_every_source_file_and_the_grammar(tmp_path: Path) -> None:
+    code_dir = copy_of_kcheck(tmp_path)
+    grammar = grammar_text()
+    base = kcheck.ci.code_fingerprint(code_dir, grammar)
+    assert kcheck.ci.code_fingerprint(code_dir, grammar) == base  # stable
+    assert kcheck.ci.code_fingerprint(code_dir, grammar + "\n") != base
+    for name in ("ci.py", "model/symmetry.py", "model/canon.c"):
+        f = code_dir / name
+        original = f.read_bytes()
+        f.write_bytes(original + b"\n")
+        assert kcheck.ci.code_fingerprint(code_dir, grammar) != base, name
+        f.write_bytes(original)
+    (code_dir / "new_module.py").write_text("")
+    assert kcheck.ci.code_fingerprint(code_dir, grammar) != base
+
+
+def test_every_option_that_changes_the_check_is_in_the_key(repo: Path) -> None:
+    code = "fingerprint"
+    (job, *_), _ = kcheck.ci.plan(
+        kcheck.ci.parse_config(repo / "kcheck.toml", {"models": ["models/known_bug.kdsl"]})
+    )
+    base = job.cache_key(code)
+    assert job.cache_key("another fingerprint") != base
+    changes: list[dict[str, Any]] = [
+        {"symmetry": False},
+        {"max_states": 10},
+        {"max_depth": 3},
+        {"timeout": 5.0},
+        {"invariants": ("small",)},
+        {"properties": ()},
+    ]
+    for change in changes:
+        other = replace(job, settings=replace(job.settings, **change))
+        assert other.cache_key(code) != base, change
+    assert replace(job, overrides={"target": 2}).cache_key(code) != base
+    assert replace(job, text=job.text + "\n").cache_key(code) != base
 
 
 def test_an_expected_violation_that_now_holds_is_unexpected(repo: Path) -> None:

@@ -26,12 +26,14 @@ from typing import Any
 
 from kcheck import __version__
 from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
-from kcheck.result import HOLDS, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
+from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
 from kcheck.result import Stats as _Stats
 from kcheck.trace import Step, Trace
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_ERROR = 0, 1, 2
-CACHE_FORMAT = 1
+# 2: keyed on kcheck's code, not its version; each entry carries a digest of its content
+CACHE_FORMAT = 2
+STATUSES = (HOLDS, VIOLATED, INCONCLUSIVE, NOT_CHECKED)
 ENGINES = ("explicit",)
 EXPECTABLE = (HOLDS, VIOLATED, NOT_CHECKED)
 
@@ -331,11 +333,14 @@ class Job:
             return None, None
         return list(inv or ()), list(props or ())
 
-    def cache_key(self) -> str:
+    def cache_key(self, code: str) -> str:
+        """What the run's answer depends on: kcheck's own code (`code_fingerprint`; the version
+        string does not change with every engine change), the model's text, its parameter
+        values and every setting that changes what is checked or how far."""
         s = self.settings
         inv, props = self.selection()
         blob = {
-            "kcheck": __version__,
+            "code": code,
             "model": self.text,
             "defines": sorted(self.overrides.items()),
             "engine": s.engine,
@@ -438,67 +443,175 @@ class Run:
     cached: bool
 
 
+def code_fingerprint(package: Path, grammar: str) -> str:
+    """A sha256 of kcheck's own code: every source file of the package (Python, the native
+    canonicaliser's C) and the grammar. Any change to them may change a verdict, so it is part
+    of every cache key. Reading ~100 small files takes a few milliseconds, once per run."""
+    h = hashlib.sha256()
+    files = sorted(
+        f
+        for f in package.rglob("*")
+        if f.suffix in (".py", ".c", ".lark") and "__pycache__" not in f.parts and f.is_file()
+    )
+    for f in files:
+        h.update(f.relative_to(package).as_posix().encode() + b"\0")
+        h.update(f.read_bytes() + b"\0")
+    h.update(b"grammar\0" + grammar.encode())
+    return h.hexdigest()
+
+
+def _kcheck_fingerprint() -> str:
+    import kcheck
+    from kcheck.lang.parser import grammar_text
+
+    return code_fingerprint(Path(kcheck.__file__).resolve().parent, grammar_text())
+
+
+def _digest(key: str, result: Any) -> str:
+    """Binds a cached result to its key: an entry edited by hand, damaged, or moved under
+    another key no longer matches (a check of integrity, not a signature)."""
+    blob = json.dumps({"key": key, "result": result}, sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cache_entry(job: Job, key: str, result: CheckResult) -> dict[str, Any]:
+    data = result.to_json()
+    return {
+        "model": job.path,
+        "defines": dict(job.overrides),
+        "result": data,
+        "digest": _digest(key, data),
+    }
+
+
+class BadEntry(Exception):
+    """A cache entry that cannot be believed; the message says why."""
+
+
 def _result_from_json(data: Mapping[str, Any]) -> CheckResult:
-    """Rebuild a CheckResult from `CheckResult.to_json()`: enough for every report."""
+    """Rebuild a CheckResult from `CheckResult.to_json()`: enough for every report. Raises
+    BadEntry on anything but what to_json writes."""
+
+    def need(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise BadEntry(f"malformed: {what} is not what kcheck writes")
+        return value
+
     props: list[PropertyResult] = []
-    for p in data["properties"]:
+    for p in need(data["properties"], list, "properties"):
+        need(p, dict, "a property")
         trace = None
         if p.get("trace") is not None:
-            steps = tuple(
-                Step(s["action"], s["args"], s["state"], s.get("error"), s.get("line"))
-                for s in p["trace"]
+            steps = []
+            for s in need(p["trace"], list, "a trace"):
+                need(s, dict, "a step")
+                steps.append(
+                    Step(
+                        need(s["action"], (str, type(None)), "an action"),
+                        need(s["args"], dict, "arguments"),
+                        need(s["state"], (dict, type(None)), "a state"),
+                        need(s.get("error"), (str, type(None)), "an error"),
+                        need(s.get("line"), (int, type(None)), "a line"),
+                    )
+                )
+            renames = need(p.get("loop_renames", {}), dict, "loop_renames")
+            trace = Trace(
+                tuple(steps),
+                need(p.get("loop_start"), (int, type(None)), "loop_start"),
+                tuple(need(p.get("waiting", []), list, "waiting")),
+                tuple(renames.items()),
             )
-            trace = Trace(steps, p.get("loop_start"), tuple(p.get("waiting", ())))
+        status = need(p["status"], str, "a status")
+        if status not in STATUSES:
+            raise BadEntry(f"malformed: unknown status {status!r}")
         props.append(
-            PropertyResult(p["name"], p["kind"], p["status"], p["line"], trace, p.get("reason"))
+            PropertyResult(
+                need(p["name"], str, "a name"),
+                need(p["kind"], str, "a kind"),
+                status,
+                need(p["line"], (int, type(None)), "a line"),
+                trace,
+                need(p.get("reason"), (str, type(None)), "a reason"),
+                need(p.get("engine"), (str, type(None)), "an engine"),
+            )
         )
-    st = data["stats"]
-    stats = _Stats(st["states"], st["transitions"], st["depth"], st["seconds"])
+    st = need(data["stats"], dict, "stats")
+    stats = _Stats(
+        need(st["states"], int, "stats"),
+        need(st["transitions"], int, "stats"),
+        need(st["depth"], int, "stats"),
+        need(st["seconds"], (int, float), "stats"),
+    )
     return CheckResult(
-        data["model"],
-        data["engine"],
+        need(data["model"], str, "the model"),
+        need(data["engine"], str, "the engine"),
         stats,
         props,
-        data["complete"],
-        data["limit"],
-        list(data["notes"]),
+        need(data["complete"], bool, "complete"),
+        need(data["limit"], (str, type(None)), "the limit"),
+        list(need(data["notes"], list, "notes")),
     )
 
 
-def load_cache(path: Path) -> dict[str, Any]:
-    """The cache's entries; a missing, unreadable or outdated cache is simply empty."""
+def load_cache(path: Path) -> tuple[dict[str, Any], str | None]:
+    """The cache's entries, and a note when a cache file exists but is not used: a missing
+    cache is simply empty; an unreadable, damaged or outdated one is ignored, never trusted."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-        return {}
-    entries = data.get("entries")
-    return entries if isinstance(entries, dict) else {}
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, UnicodeDecodeError) as err:
+        return {}, f"cannot read it ({err}); checking every model"
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}, "not valid JSON; ignored, checking every model"
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+        return {}, "not a kcheck cache; ignored, checking every model"
+    if data.get("format") != CACHE_FORMAT:
+        return {}, "written by another kcheck version; ignored, checking every model"
+    return data["entries"], None
 
 
-def run_job(job: Job, cache: Mapping[str, Any]) -> Run | LoadFailure:
-    """Check one job, or take its result from the cache when the model, its parameters, the
-    settings and kcheck's version are unchanged."""
-    entry = cache.get(job.cache_key())
-    if isinstance(entry, dict):
-        try:
-            return Run(job, _result_from_json(entry["result"]), tuple(entry["names"]), True)
-        except (KeyError, TypeError, ValueError):
-            pass  # a damaged entry: check again
-    from kcheck.explore.bfs import Limits, explore
+class _Loaded:
+    """A job's model, checked, and what a run of it reports. It is compiled only when needed
+    (to explore it, or to replay a cached counterexample): compiling is most of the cost of a
+    cached run, and a cached "holds" needs only the names."""
+
+    def __init__(
+        self,
+        symbols: Any,  # kcheck.lang.symbols.Symbols
+        symmetry: bool,
+        invariants: list[str] | None,
+        properties: list[str] | None,
+    ) -> None:
+        self.symbols = symbols
+        self.symmetry = symmetry
+        self.inv_names = [i.name for i in symbols.invariants]
+        self.prop_names = [p.name for p in symbols.properties]
+        self.names = (*self.inv_names, *self.prop_names)
+        self.invariants = invariants
+        self.properties = properties
+        self._model: Any = None
+
+    def model(self) -> Any:  # CompiledModel
+        from kcheck.model.compile import compile_model
+
+        if self._model is None:
+            self._model = compile_model(self.symbols, symmetry=self.symmetry)
+        return self._model
+
+
+def _load(job: Job) -> _Loaded | LoadFailure:
     from kcheck.lang.frontend import check_source
-    from kcheck.model.compile import compile_model
 
     source = Source(job.path, job.text)
     try:
         checked = check_source(source, job.overrides)
     except KcheckError as err:
         return LoadFailure(job.path, job.params, render_all(err.diagnostics, source))
-    s = job.settings
-    compiled = compile_model(checked.symbols, symmetry=s.symmetry)
-    inv_names = [i.name for i in compiled.invariants]
-    prop_names = [p.name for p in compiled.properties]
+    inv_names = [i.name for i in checked.symbols.invariants]
+    prop_names = [p.name for p in checked.symbols.properties]
     names = (*inv_names, *prop_names)
     invariants, properties = job.selection()
     if job.expectation.origin == "expect line" and invariants == properties == [
@@ -525,14 +638,82 @@ def run_job(job: Job, cache: Mapping[str, Any]) -> Run | LoadFailure:
     ]
     if problems:
         return LoadFailure(job.path, job.params, "\n".join(f"{job.label}: {p}" for p in problems))
+    return _Loaded(checked.symbols, job.settings.symmetry, invariants, properties)
+
+
+def _believe(entry: object, key: str, loaded: _Loaded) -> CheckResult:
+    """The cached result of `entry`, once nothing in it contradicts itself or the model: its
+    digest matches, it lists exactly the properties a run reports, its verdict is the one its
+    properties give, a holding property comes from a complete search, and every violation's
+    counterexample replays through the model to the violation. Raises BadEntry."""
+    from kcheck.explore.replay import TraceMismatch, check_counterexample
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("result"), dict):
+        raise BadEntry("not a cache entry")
+    data = entry["result"]
+    if entry.get("digest") != _digest(key, data):
+        raise BadEntry("its content does not match its digest (edited or damaged)")
+    try:
+        result = _result_from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise BadEntry(f"malformed ({type(err).__name__}: {err})") from None
+    if data.get("verdict") != result.verdict:
+        raise BadEntry(f"it says {data.get('verdict')!r}, its properties say {result.verdict!r}")
+    if result.engine != "explicit":
+        raise BadEntry(f"it comes from the {result.engine!r} engine, not the explicit one")
+    want_inv = loaded.invariants if loaded.invariants is not None else loaded.inv_names
+    want_props = [
+        n for n in loaded.prop_names if loaded.properties is None or n in loaded.properties
+    ]
+    got_inv = [p.name for p in result.properties if p.kind == "invariant"]
+    got_props = [p.name for p in result.properties if p.kind == "property"]
+    # (in any order: properties under `forall` come from a search of their own, after the rest)
+    if sorted(got_inv) != sorted(want_inv) or sorted(got_props) != sorted(want_props):
+        raise BadEntry("it does not list the properties this run checks")
+    bounds = [p for p in result.properties if p.kind not in ("invariant", "property")]
+    for p in result.properties:
+        if p.kind not in ("invariant", "property", "bound"):
+            raise BadEntry(f"{p.name}: unknown kind {p.kind!r}")
+        if p.status != VIOLATED and p.trace is not None:
+            raise BadEntry(f"{p.name} is {p.status} but has a counterexample")
+        if p.status == HOLDS and (not result.complete or result.limit is not None or bounds):
+            raise BadEntry(f"{p.name} holds, but the search it comes from was not complete")
+        if p.kind == "bound" and (p.status != VIOLATED or not p.name.startswith("bound: ")):
+            raise BadEntry(f"{p.name}: a bound entry that is not a violation")
+        try:
+            if p.status == VIOLATED:
+                check_counterexample(loaded.model(), p)
+        except TraceMismatch as err:
+            raise BadEntry(f"the counterexample of {p.name} does not replay: {err}") from None
+    return result
+
+
+def run_job(
+    job: Job, cache: Mapping[str, Any], code: str, note: Callable[[str], None]
+) -> Run | LoadFailure:
+    """Check one job, or take its result from the cache when kcheck's code, the model, its
+    parameters and the settings are unchanged and the entry survives `_believe`; an entry
+    that does not is ignored (with a note) and the model checked again."""
+    from kcheck.explore.bfs import Limits, explore
+
+    loaded = _load(job)
+    if isinstance(loaded, LoadFailure):
+        return loaded
+    key = job.cache_key(code)
+    if key in cache:
+        try:
+            return Run(job, _believe(cache[key], key, loaded), loaded.names, True)
+        except BadEntry as err:
+            note(f"the cached result of {job.label} is ignored: {err}; checking it again")
+    s = job.settings
     result = explore(
-        compiled,
-        invariants=invariants,
-        properties=properties,
+        loaded.model(),
+        invariants=loaded.invariants,
+        properties=loaded.properties,
         symmetry=s.symmetry,
         limits=Limits(s.max_states, s.max_depth, s.timeout),
     )
-    return Run(job, result, names, False)
+    return Run(job, result, loaded.names, False)
 
 
 # --------------------------------------------------------------------------- comparing
@@ -790,23 +971,24 @@ def run_ci(
         return EXIT_ERROR
     out = Path(out_dir) if out_dir is not None else config.base / config.out
     cache_file = out / "cache.json"
-    cache = {} if no_cache else load_cache(cache_file)
+    cache: dict[str, Any] = {}
+    if not no_cache:
+        cache, why = load_cache(cache_file)
+        if why:
+            echo(f"kcheck: note: {_shown_dir(out)}cache.json: {why}")
+    code = _kcheck_fingerprint()
     runs: list[Run] = []
     new_cache: dict[str, Any] = {}
     for job in jobs:
-        done = run_job(job, cache)
+        done = run_job(job, cache, code, lambda text: echo(f"kcheck: note: {text}"))
         if isinstance(done, LoadFailure):
             failures.append(done)
             continue
         runs.append(done)
         if done.result.limit is None or not done.result.limit.startswith("timeout"):
             # a timeout depends on the machine's speed, so its answer is not reusable
-            new_cache[job.cache_key()] = {
-                "model": job.path,
-                "defines": dict(job.overrides),
-                "result": done.result.to_json(),
-                "names": list(done.names),
-            }
+            key = job.cache_key(code)
+            new_cache[key] = cache_entry(job, key, done.result)
     for f in failures:
         echo(f"kcheck: error: {f.path} ({f.params}) does not load:\n{f.message}")
     rows = [row for r in runs for row in compare(r)]

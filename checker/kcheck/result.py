@@ -41,6 +41,8 @@ class PropertyResult:
             out["loop_start"] = self.trace.loop_start
             if self.trace.waiting:
                 out["waiting"] = list(self.trace.waiting)
+            if self.trace.loop_renames:
+                out["loop_renames"] = dict(self.trace.loop_renames)
         if self.reason:
             out["reason"] = self.reason
         if self.engine:

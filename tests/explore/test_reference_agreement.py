@@ -16,7 +16,7 @@ from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import VIOLATED
-from kcheck.trace import Trace
+from kcheck.trace import ObjectNames, Trace
 from tests.explore.modelgen import models
 from tests.reference import enumerate_reachable
 
@@ -61,10 +61,16 @@ def compiled_reachable(model: CompiledModel) -> tuple[set[State], bool]:
 
 def assert_replays(model: CompiledModel, trace: Trace) -> None:
     """Each step's state is a successor (by that action, with those arguments) of the one
-    before; a final error step really fails."""
+    before; a final error step really fails. Traces show objects under display names
+    (kcheck.trace.ObjectNames), so each candidate state carries the names of its prefix."""
     decode = model.layout.decode
+    kinds = [k.name for k in model.layout.kinds]
     steps = trace.steps
-    current = [s for s in model.initial() if decode(s) == steps[0].state]
+    current: list[tuple[State, ObjectNames]] = []
+    for s in model.initial():
+        names = ObjectNames(kinds)
+        if names.state(decode(s)) == steps[0].state:
+            current.append((s, names))
     assert current, "the trace does not start in an initial state"
     for step in steps[1:]:
         nxt = []
@@ -76,7 +82,7 @@ def assert_replays(model: CompiledModel, trace: Trace) -> None:
                 STATS["guard error reported as init"] += 1
                 return
             failed = False
-            for s in current:
+            for s, _ in current:
                 for aid, info in enumerate(model.actions):
                     if info.label != step.action:
                         continue
@@ -86,14 +92,16 @@ def assert_replays(model: CompiledModel, trace: Trace) -> None:
                         failed = True
             assert failed, f"{step.action} does not fail where the trace says it does"
             return
-        for s in current:
+        for s, names in current:
             for aid, args, t in model.labelled_successors(s):
+                if model.actions[aid].label != step.action:
+                    continue
+                after = names.copy()
                 if (
-                    model.actions[aid].label == step.action
-                    and model.describe_args(aid, args) == step.args
-                    and decode(t) == step.state
+                    after.args(model.describe_args(aid, args)) == step.args
+                    and after.state(decode(t)) == step.state
                 ):
-                    nxt.append(t)
+                    nxt.append((t, after))
         assert nxt, f"step {step.action} {step.args} is not a successor"
         current = nxt
 

@@ -27,7 +27,7 @@ from kcheck.result import (
     PropertyResult,
     Stats,
 )
-from kcheck.trace import Step, Trace
+from kcheck.trace import Step, Trace, name_objects
 
 
 class ReplayError(RuntimeError):
@@ -449,12 +449,31 @@ class _Tracer:
             idx = self.parent[idx]
         return out[::-1]
 
+    def initial(self, idx: int) -> State:
+        """The initial state, exactly as `init` creates it, that the stored representative
+        `idx` stands for: a trace starts where the model starts, never at a renaming of it."""
+        target = self.states[idx]
+        if self.canon is None:
+            return target
+        inits = self.model.initial()
+        for s in inits:
+            if self.canon(s) == target:
+                return s
+        for s in inits:
+            if find_renaming(self.model.layout, s, target) is not None:
+                return s
+        raise ReplayError(f"no initial state stands for state #{idx}; this is a kcheck bug")
+
+    def named(self, trace: Trace) -> Trace:
+        """The trace with objects under their display names (kcheck.trace.ObjectNames)."""
+        return name_objects(trace, [k.name for k in self.model.layout.kinds])
+
     def _replay(self, indices: list[int]) -> tuple[list[Step], State | None]:
         m = self.model
         decode = m.layout.decode
         if not indices:
             return [], None
-        cur = self.states[indices[0]]
+        cur = self.initial(indices[0])
         steps = [Step(None, {}, decode(cur))]
         for target_idx in indices[1:]:
             found = self.step_to(cur, self.states[target_idx], None)
@@ -497,7 +516,7 @@ class _Tracer:
         m = self.model
         decode = m.layout.decode
         first = lasso.path[0][0]
-        cur = self.states[first]
+        cur = self.initial(first)
         steps = [Step(None, {}, decode(cur))]
         concrete = [cur]
 
@@ -515,19 +534,19 @@ class _Tracer:
         for node, action in lasso.path[1:]:
             take(node, action)
         if lasso.loop_start < 0:
-            return Trace(tuple(steps))
+            return self.named(Trace(tuple(steps)))
         start = lasso.loop_start
         loop = lasso.path[start + 1 :]
         if not loop:  # it stops here: only unfair actions, if any, are enabled
             waiting = sorted({m.actions[aid].label for aid, _, _ in m.labelled_successors(cur)})
-            return Trace(tuple(steps), start, tuple(waiting))
+            return self.named(Trace(tuple(steps), start, tuple(waiting)))
         # Each round of the loop ends in a renaming of where it began. Replaying is a function
         # of the state, over the finitely many renamings, so some round's end repeats: the
         # lasso's loop starts at the first state that comes round again.
         boundary = {concrete[start]: start}
         for _ in range(MAX_LOOP_REPEATS):
             if cur in boundary:
-                return Trace(tuple(steps), boundary[cur])
+                return self.named(Trace(tuple(steps), boundary[cur]))
             boundary[cur] = len(steps) - 1
             for node, action in loop:
                 take(node, action)
@@ -535,12 +554,12 @@ class _Tracer:
 
     def path(self, idx: int) -> Trace:
         steps, _ = self._replay(self._indices(idx))
-        return Trace(tuple(steps))
+        return self.named(Trace(tuple(steps)))
 
     def error_path(self, idx: int, err: StepError) -> Trace:
         steps, cur = self._replay(self._indices(idx))
         if err.action < 0 or cur is None:
-            return Trace((*steps, Step("init", {}, None, err.message, err.line)))
+            return self.named(Trace((*steps, Step("init", {}, None, err.message, err.line))))
         # Re-run the failing action on the concrete (replayed) state to name its arguments.
         failing = err
         for _, _, t in self.model.action_outcomes[err.action](cur):
@@ -549,4 +568,6 @@ class _Tracer:
                 break
         info = self.model.actions[failing.action]
         args = self.model.describe_args(failing.action, failing.args)
-        return Trace((*steps, Step(info.label, args, None, failing.message, failing.line)))
+        return self.named(
+            Trace((*steps, Step(info.label, args, None, failing.message, failing.line)))
+        )

@@ -25,7 +25,7 @@ import graphviz  # type: ignore[import-untyped]
 from kcheck.model.ir import CompiledModel, State
 from kcheck.report.text import lookup, show_value
 from kcheck.result import PropertyResult
-from kcheck.trace import Step, Trace, changed_fields, stutter_reason
+from kcheck.trace import Step, Trace, changed_fields, loop_renaming, stutter_reason
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = (
@@ -126,7 +126,9 @@ def _loop_words(trace: Trace) -> str:
         return ""
     if k == n:
         return f": from here it stays in this state forever ({stutter_reason(trace)})"
-    return f": steps {k + 1}-{n} repeat forever (state {n} is state {k} again)"
+    return (
+        f": steps {k + 1}-{n} repeat forever (state {n} is state {k} again{loop_renaming(trace)})"
+    )
 
 
 def _title(prop: PropertyResult, trace: Trace, what: str) -> str:

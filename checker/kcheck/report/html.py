@@ -26,7 +26,7 @@ from kcheck.report import dot
 from kcheck.report.sarif import loop_sentence
 from kcheck.report.text import lookup, show_value, state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Step, Trace, changed_fields, stutter_reason
+from kcheck.trace import Step, Trace, changed_fields, loop_renaming, stutter_reason
 
 NO_DOT = (
     "The pictures are left out: Graphviz's dot program was not found on PATH. Install Graphviz"
@@ -281,7 +281,10 @@ def _loop_note(trace: Trace) -> str:
             f"⟲ from step {k} the behaviour stays in this state forever ({stutter_reason(trace)})"
         )
     else:
-        text = f"⟲ steps {k + 1}..{n} repeat forever (state {n} is state {k} again)"
+        text = (
+            f"⟲ steps {k + 1}..{n} repeat forever"
+            f" (state {n} is state {k} again{loop_renaming(trace)})"
+        )
     return f'<tr class="loop-note"><td colspan="4">{_e(text)}</td></tr>'
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from kcheck.report.sarif import loop_sentence
 from kcheck.report.text import lookup, show_value, state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields
+from kcheck.trace import Trace, changed_fields, loop_renaming
 
 SYMBOL = {HOLDS: "✅", VIOLATED: "❌", INCONCLUSIVE: "⚠️", NOT_CHECKED: "➖"}
 
@@ -95,7 +95,7 @@ def _step_table(trace: Trace) -> list[str]:
         if trace.loop_start == i:
             action += " ⟲ loop starts here"
         elif trace.loop_start is not None and i == len(trace.steps) - 1 and i > trace.loop_start:
-            action += f" ⟲ back to step {trace.loop_start}"
+            action += f" ⟲ back to step {trace.loop_start}{loop_renaming(trace)}"
         shown = "<br>".join(cell(c) for c in changes)
         lines.append(f"| {i} | {cell(action)} | {cell(args)} | {shown} |")
         if step.state is not None:

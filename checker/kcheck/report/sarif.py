@@ -11,7 +11,7 @@ from typing import Any
 
 from kcheck.report.text import show_value
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields, stutter_reason
+from kcheck.trace import Trace, changed_fields, loop_renaming, stutter_reason
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -103,7 +103,7 @@ def loop_sentence(trace: Trace) -> str | None:
     k, n = trace.loop_start, len(trace.steps) - 1
     if k == n:
         return f"from step {k} the behaviour stays in this state forever ({stutter_reason(trace)})"
-    return f"then steps {k + 1}-{n} repeat forever (state {n} is state {k} again)"
+    return f"then steps {k + 1}-{n} repeat forever (state {n} is state {k} again{loop_renaming(trace)})"
 
 
 def _step_text(action: str, args: dict[str, Any]) -> str:
@@ -125,7 +125,7 @@ def _code_flow(trace: Trace, uri: str, p: PropertyResult) -> dict[str, Any]:
         if trace.loop_start == i:
             text += " (the loop starts here)"
         elif trace.loop_start is not None and i == len(trace.steps) - 1 and i > trace.loop_start:
-            text += f" (back to the state of step {trace.loop_start})"
+            text += f" (back to the state of step {trace.loop_start}{loop_renaming(trace)})"
         location: dict[str, Any] = {"message": _text(text)}
         if step.action is not None:
             location.update(_physical(uri, step.line))

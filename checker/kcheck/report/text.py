@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields, stutter_reason
+from kcheck.trace import Trace, changed_fields, loop_renaming, stutter_reason
 
 _MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
 _COLOUR = {HOLDS: "green", VIOLATED: "red", INCONCLUSIVE: "yellow", NOT_CHECKED: "bright_black"}
@@ -85,7 +85,10 @@ def format_trace(trace: Trace, style: Any = None) -> list[str]:
                 f"  from step {k} the behaviour stays in this state forever ({stutter_reason(trace)})"
             )
         else:
-            lines.append(f"  then steps {k + 1}-{n} repeat forever (state {n} is state {k} again)")
+            lines.append(
+                f"  then steps {k + 1}-{n} repeat forever"
+                f" (state {n} is state {k} again{loop_renaming(trace)})"
+            )
     return lines
 
 

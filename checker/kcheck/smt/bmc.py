@@ -26,7 +26,7 @@ from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, S
 from kcheck.smt.encode import Encoder, Term, Unsupported
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import transition
-from kcheck.trace import Step, Trace
+from kcheck.trace import Step, Trace, name_objects
 
 __all__ = ["ReplayError", "Unsupported", "bmc"]
 
@@ -82,7 +82,7 @@ def bmc(
         for inv in list(pending):
             answer, m = check(solver, enc.violation(inv, cur), deadline)
             if answer == "sat":
-                trace = Trace(tuple(replay_path(model, _states(m, states))))
+                trace = named(model, replay_path(model, _states(m, states)))
                 results[inv.name] = PropertyResult(
                     inv.name, "invariant", VIOLATED, inv.span.line, trace
                 )
@@ -130,6 +130,11 @@ def _states(m: Any, states: list[tuple[Term, ...]]) -> list[State]:
     return [tuple(m.eval(v, model_completion=True).as_long() for v in st) for st in states]
 
 
+def named(model: CompiledModel, steps: list[Step]) -> Trace:
+    """The replayed steps as a trace, objects under their display names (as every engine's)."""
+    return name_objects(Trace(tuple(steps)), [k.name for k in model.layout.kinds])
+
+
 def replay_path(model: CompiledModel, path: list[State]) -> list[Step]:
     """The trace of `path`, each step found among the evaluator's own successors."""
     decode = model.layout.decode
@@ -161,6 +166,6 @@ def bound_entry(model: CompiledModel, path: list[State]) -> PropertyResult:
                 )  # fmt: skip
                 return PropertyResult(
                     f"bound: {t.code} in {info.label}", "bound", VIOLATED, t.line,
-                    Trace(tuple(steps)), t.message,
+                    named(model, steps), t.message,
                 )  # fmt: skip
     raise ReplayError("bmc: no step fails where the encoding says one does; this is a kcheck bug")

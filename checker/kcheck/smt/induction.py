@@ -28,7 +28,7 @@ import z3  # type: ignore[import-untyped]
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
-from kcheck.smt.bmc import bound_entry, replay_path
+from kcheck.smt.bmc import bound_entry, named, replay_path
 from kcheck.smt.describe import describe_cti, describe_failure
 from kcheck.smt.encode import Encoder, Term
 from kcheck.smt.solver import Deadline, check, new_solver
@@ -294,7 +294,7 @@ def _init_fails(
 
 
 def _trace(model: CompiledModel, path: list[State]) -> Trace:
-    return Trace(tuple(replay_path(model, path)))
+    return named(model, replay_path(model, path))
 
 
 def _one_of(st: tuple[Term, ...], inits: list[State]) -> Term:
