@@ -11,6 +11,7 @@ from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.checker import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
+from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.symbols import Symbols, build_symbols
 
@@ -30,6 +31,9 @@ class CheckedModel:
 def check_source(source: Source, overrides: Mapping[str, int | str] | None = None) -> CheckedModel:
     """Parse and check `source`; raises KcheckError carrying every error found."""
     program = parse(source)
+    too_deep = nesting_errors(program)
+    if too_deep:
+        raise KcheckError(too_deep)
     symbols, diags = build_symbols(program, overrides)
     diags = diags + check_program(symbols)
     if not [d for d in diags if d.severity == "error"]:

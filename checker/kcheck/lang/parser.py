@@ -639,16 +639,21 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
 
 def parse(source: Source) -> ast.Program:
     """Parse a whole model; raises KcheckError with one diagnostic on a syntax error."""
-    too_deep = KcheckError(
-        [
-            Diagnostic(
-                "KC0102",
-                "expression nested too deeply to parse",
-                ast.Span(1, 1, 1, 2),
-                help="split the expression with `def` helpers",
-            )
-        ]
-    )
+    tree: Tree[Token] | None = None
+
+    def too_deep() -> KcheckError:
+        return KcheckError(
+            [
+                Diagnostic(
+                    "KC0102",
+                    "expression nested too deeply to parse",
+                    _deep_point(tree) if tree is not None else ast.Span(1, 1, 1, 2),
+                    help="kcheck parses up to about 400 nested operators; split a longer "
+                    "expression into `def` helpers",
+                )
+            ]
+        )
+
     try:
         tree = _lark().parse(source.text)
         bad = _reserved_name(tree)
@@ -667,14 +672,33 @@ def parse(source: Source) -> ast.Program:
     except (UnexpectedCharacters, UnexpectedToken, UnexpectedEOF) as err:
         raise KcheckError([_syntax_diagnostic(err, source)]) from None
     except RecursionError:
-        raise too_deep from None
+        raise too_deep() from None
     except VisitError as err:
         # Lark wraps whatever a Transformer method raises, a RecursionError in deep trees included.
         if isinstance(err.orig_exc, RecursionError):
-            raise too_deep from None
+            raise too_deep() from None
         if isinstance(err.orig_exc, KcheckError):
             raise err.orig_exc from None
         raise
+
+
+# Tree levels past which the deepest branch is named as the place that is nested too deeply.
+_DEEP_LEVEL = 200
+
+
+def _deep_point(tree: Tree[Token]) -> ast.Span:
+    """Where a tree too deep to transform gets deep: the start of the subtree on its deepest
+    branch at level _DEEP_LEVEL, found without recursion."""
+    best: tuple[int, ast.Span] = (0, ast.Span(1, 1, 1, 2))
+    stack: list[tuple[Tree[Token], int, ast.Span]] = [(tree, 0, ast.Span(1, 1, 1, 2))]
+    while stack:
+        node, level, mark = stack.pop()
+        if level == _DEEP_LEVEL and not getattr(node.meta, "empty", True):
+            mark = _meta_span(node.meta)
+        if level > best[0]:
+            best = (level, mark)
+        stack.extend((c, level + 1, mark) for c in node.children if isinstance(c, Tree))
+    return best[1]
 
 
 def read_source(path: str) -> Source:
