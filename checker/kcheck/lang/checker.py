@@ -525,7 +525,9 @@ class _Checker:
         else:
             stored = [t]
         ends = [
-            v for x in stored if isinstance(x, TInt) and (v := x.lo if end == 0 else x.hi) is not None
+            v
+            for x in stored
+            if isinstance(x, TInt) and (v := x.lo if end == 0 else x.hi) is not None
         ]
         if not ends or len(ends) != len(stored):
             return None

@@ -112,9 +112,7 @@ def _blocks(decl: object) -> Iterator[tuple[int, int, ast.Span]]:
             blocks += 1
             loops += isinstance(n, ast.For | ast.Choose)
             yield blocks, loops, n.span
-        stack.extend(
-            (c, blocks, loops) for c in _children(n) if not isinstance(c, _EXPR_TYPES)
-        )
+        stack.extend((c, blocks, loops) for c in _children(n) if not isinstance(c, _EXPR_TYPES))
 
 
 def nesting_errors(program: ast.Program) -> list[Diagnostic]:

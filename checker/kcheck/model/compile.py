@@ -627,7 +627,9 @@ class Compiler:
 
     def _binary(self, e: ast.Binary, env: Env, sv: str, ctx: Ctx | None) -> str:
         op = e.op
-        if op in _CHAINED and any(isinstance(x, ast.Binary) and x.op == op for x in (e.left, e.right)):
+        if op in _CHAINED and any(
+            isinstance(x, ast.Binary) and x.op == op for x in (e.left, e.right)
+        ):
             return self._chain(e, env, sv, ctx)
         a = self.expr(e.left, env, sv, ctx)
         b = self.expr(e.right, env, sv, ctx)
@@ -665,8 +667,10 @@ class Compiler:
         while todo:
             cur = todo.pop()
             # `-` is not associative: only its left-deep spine, `a - b - c`, is one chain
-            if isinstance(cur, ast.Binary) and cur.op == e.op and (
-                cur is e or e.op in _ASSOCIATIVE or not operands
+            if (
+                isinstance(cur, ast.Binary)
+                and cur.op == e.op
+                and (cur is e or e.op in _ASSOCIATIVE or not operands)
             ):
                 todo += [cur.right, cur.left]
             else:
@@ -1241,6 +1245,7 @@ def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
 # (comparisons are not: Python chains `a == b == c`).
 _CHAINED = frozenset({"+", "-", "*", "|", "&", "and", "or"})
 _ASSOCIATIVE = _CHAINED - {"-"}  # their right-nested chains flatten too
+
 
 def _value_range(layout: Layout, ty: Type) -> tuple[int, int] | None:
     """(lowest value, number of values) of a field a group table is indexed by."""

@@ -34,6 +34,14 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _finite(param: click.Parameter, value: float) -> float:
+    from kcheck.cli import _finite as finite
+
+    checked = finite(param, value)
+    assert checked is not None
+    return checked
+
+
 @click.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False))
 @click.option(
@@ -92,6 +100,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=600.0,
     show_default=True,
     help="Stop (inconclusive, exit 3) after this many seconds.",
@@ -99,6 +108,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--tick",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=0.1,
     show_default=True,
     help="With --driver sim: simulated seconds per step.",
@@ -206,6 +216,11 @@ def _run(o: RunOptions) -> None:
     for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path)):
         if path:
             base._check_picture_name(flag, path)
+    base.check_outputs(
+        o.model,
+        {"--output": o.output, "--graph": o.graph_path, "--swimlane": o.swimlane_path,
+         "--log-json": o.log_json},
+    )  # fmt: skip
     checked = base._load(o.model, o.defines)
     compiled = compile_model(checked.symbols, symmetry=False)
     from kcheck.run.binding import config_from_model
