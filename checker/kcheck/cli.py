@@ -7,6 +7,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -80,11 +81,12 @@ def _parse_defines(defines: Sequence[str]) -> dict[str, int | str]:
             raise click.BadParameter(
                 f"{d!r}: expected NAME=VALUE, e.g. -D MAX_PODS=6", param_hint="-D"
             )
-        if value.lstrip("-").isdigit():
+        # ASCII digits only: str.isdigit() also takes `²` (which int() refuses) and `١`
+        if re.fullmatch(r"-?[0-9]+", value) and len(value) <= 4000:
             out[name] = int(value)
         elif value in ("true", "false"):
-            out[name] = int(value == "true")
-        elif value.isidentifier():
+            out[name] = value == "true"  # a bool: an integer param refuses it (symbols.py)
+        elif value.isidentifier() and value.isascii():
             out[name] = value  # an enum member, resolved against the param's enum
         else:
             raise click.BadParameter(

@@ -5,7 +5,9 @@ dataclasses of `kcheck.lang.ast`; Lark's errors become diagnostics with a caret 
 from __future__ import annotations
 
 import functools
+import os
 import re
+import stat
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -701,17 +703,33 @@ def _deep_point(tree: Tree[Token]) -> ast.Span:
     return best[1]
 
 
+# A model is a few hundred lines; anything far larger is not one (and is not read whole).
+MAX_SOURCE_BYTES = 16 * 2**20
+
+
 def read_source(path: str) -> Source:
-    """Read a model file as UTF-8; unreadable files become a KC0104 diagnostic."""
+    """Read a model file as UTF-8 (a leading byte-order mark is dropped); unreadable files,
+    anything but a regular file (a FIFO would block, /dev/zero never ends) and files over
+    MAX_SOURCE_BYTES become a KC0104 diagnostic."""
+
+    def unreadable(reason: str, help: str | None = None) -> KcheckError:
+        return KcheckError(
+            [Diagnostic("KC0104", f"cannot read {path}: {reason}", ast.NOWHERE, help=help)]
+        )
+
     try:
-        raw = Path(path).read_bytes()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise unreadable(f"it is {what}", "a model is a .kdsl text file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SOURCE_BYTES + 1)
     except OSError as err:
-        reason = err.strerror or str(err)
-        raise KcheckError(
-            [Diagnostic("KC0104", f"cannot read {path}: {reason}", ast.NOWHERE)]
-        ) from None
+        raise unreadable(err.strerror or str(err)) from None
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise unreadable(f"it is larger than {MAX_SOURCE_BYTES // 2**20} MB; is it a model?")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         raise KcheckError(
             [
