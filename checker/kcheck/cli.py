@@ -409,6 +409,10 @@ def _verify(
             progress.close()
             _fail(f"internal error: {err}", EXIT_INTERNAL)
         progress.close()
+    if not compiled.actions:
+        from kcheck.lang.frontend import NO_ACTIONS
+
+        result.notes.append(NO_ACTIONS)
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2)
     else:
