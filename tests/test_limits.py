@@ -251,7 +251,8 @@ def test_the_progress_rate_is_never_negative(capsys: pytest.CaptureFixture[str])
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
 @pytest.mark.parametrize(
-    "command", [("verify", "--timeout"), ("run", "--timeout"), ("run", "--tick")]
+    "command",
+    [("verify", "--timeout"), *(("run", f) for f in ("--timeout", "--tick", "--settle", "--hold"))],
 )
 def test_non_finite_times_are_refused(tmp_path: Path, command: tuple[str, str], value: str) -> None:
     r = invoke(command[0], write(tmp_path, BIG), f"{command[1]}={value}")

@@ -29,7 +29,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"kcheck: error: {message}", err=True)
+    # a message can quote a path or a name from the user: no raw escape sequences
+    shown = "\n".join(_shown(line) for line in message.split("\n"))
+    click.echo(f"kcheck: error: {shown}", err=True)
     sys.exit(code)
 
 
@@ -377,10 +379,17 @@ def _verify(
         _fail("--symbolic-params needs --engine bmc or --engine induction")
     if engine in ("bmc", "induction"):
         bound = depth if engine == "bmc" else max_k
-        result = _run_z3(
-            engine, compiled, checked, bound, invariants, properties,
-            budget.remaining(600.0), symbolic_params,
-        )  # fmt: skip
+        try:
+            # Z3 runs in C, where no signal handler runs; a signal stops it once it is back
+            budget.armed = True
+            result = _run_z3(
+                engine, compiled, checked, bound, invariants, properties,
+                budget.remaining(600.0), symbolic_params,
+            )  # fmt: skip
+        except Stopped as stop:
+            _fail(f"stopped at {stop.reason} before Z3 decided anything (inconclusive)", 3)
+        finally:
+            budget.armed = False
     elif engine == "auto":
         from kcheck.smt.auto import auto
 
@@ -425,7 +434,7 @@ def _verify(
         text = format_result(result, model, symmetry, colour, view, kinds)
     if output:
         _write(output, text + "\n")
-        click.echo(f"{result.verdict}: report written to {output}", err=True)
+        click.echo(f"{result.verdict}: report written to {_shown(output)}", err=True)
     else:
         click.echo(text)
     _write_reports(
@@ -699,7 +708,7 @@ def check(models: tuple[str, ...], defines: tuple[str, ...]) -> None:
         except SystemExit:
             failed = True
             continue
-        click.echo(f"{path}: ok")
+        click.echo(f"{_shown(path)}: ok")
     sys.exit(EXIT_USAGE if failed else 0)
 
 

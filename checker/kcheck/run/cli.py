@@ -65,6 +65,7 @@ def _finite(param: click.Parameter, value: float) -> float:
 @click.option(
     "--settle",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=30.0,
     show_default=True,
     help="Seconds after the last fault within which every property must be met.",
@@ -72,6 +73,7 @@ def _finite(param: click.Parameter, value: float) -> float:
 @click.option(
     "--hold",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=1.0,
     show_default=True,
     help="Seconds `eventually always P` must hold without a break.",
@@ -79,6 +81,7 @@ def _finite(param: click.Parameter, value: float) -> float:
 @click.option(
     "--fault-every",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=2.0,
     show_default=True,
     help="Mean seconds between injected faults.",
@@ -86,6 +89,7 @@ def _finite(param: click.Parameter, value: float) -> float:
 @click.option(
     "--chaos",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=20.0,
     show_default=True,
     help="Inject faults during the first this many seconds only.",
@@ -93,6 +97,7 @@ def _finite(param: click.Parameter, value: float) -> float:
 @click.option(
     "--fault-after",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=0.0,
     show_default=True,
     help="Inject no fault before this many seconds.",
