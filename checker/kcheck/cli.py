@@ -19,6 +19,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from kcheck import __version__
+from kcheck.explore.budget import Budget
 from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Stats
 
@@ -298,8 +299,6 @@ def verify(
     quiet: bool,
 ) -> None:
     """Check the invariants and temporal properties of MODEL by exhaustive search."""
-    from kcheck.explore.budget import Budget
-
     budget = Budget.start(timeout, _memory_limit(max_memory))
     with _stop_on_signals(budget):
         _verify(model, defines, invariants, properties, fmt, output, view, graph_path,
@@ -331,7 +330,7 @@ def _verify(
     max_depth: int | None,
     timeout: float | None,
     quiet: bool,
-    budget: Any,
+    budget: Budget,
 ) -> None:
     from kcheck.explore.bfs import Limits, ReplayError, explore
     from kcheck.explore.budget import Stopped
@@ -523,7 +522,7 @@ def _memory_limit(text: str | None) -> int | None:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(budget: Any) -> Iterator[None]:
+def _stop_on_signals(budget: Budget) -> Iterator[None]:
     """SIGINT and SIGTERM, and the deadline (SIGALRM), stop the search as a limit does: what it
     found is kept and reported. A second SIGINT or SIGTERM once the search has stopped ends kcheck
     at once (exit 130)."""

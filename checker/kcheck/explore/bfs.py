@@ -300,7 +300,7 @@ def _search(
 
     explored_all = complete and i >= len(states)
     results: list[PropertyResult] = []
-    tracer = _Tracer(model, states, parent, canon)
+    tracer = _Tracer(model, states, parent, canon, budget)
     for inv in selected:
         if inv.name in violated:
             why = unevaluable.get(inv.name)
@@ -485,11 +485,18 @@ class _Tracer:
         states: list[State],
         parent: array[int],
         canon: Callable[[State], State] | None,
+        budget: Budget | None = None,
     ) -> None:
         self.model = model
         self.states = states
         self.parent = parent
         self.canon = canon
+        self.budget = budget
+
+    def _keep(self) -> None:
+        """A counterexample is being rebuilt: no signal may interrupt that and lose it."""
+        if self.budget is not None:
+            self.budget.armed = False
 
     def _indices(self, idx: int) -> list[int]:
         out = []
@@ -543,6 +550,7 @@ class _Tracer:
         """A lasso of representatives as a trace of real states: each step replayed with its
         action; the loop replayed again until it returns to the very same state (a renaming of
         objects can take a few rounds to undo)."""
+        self._keep()
         m = self.model
         decode = m.layout.decode
         first = lasso.path[0][0]
@@ -583,6 +591,7 @@ class _Tracer:
         raise ReplayError("a counterexample loop does not close; this is a kcheck bug")
 
     def path(self, idx: int) -> Trace:
+        self._keep()
         steps, _ = self._replay(self._indices(idx))
         return Trace(tuple(steps))
 
