@@ -87,6 +87,8 @@ def signal_once_searching(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         return real(*args, **kwargs)
 
     monkeypatch.setattr(bfs, "_search", search)
+    # as at a terminal: a suite started in the background inherits SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threads: list[threading.Thread] = []
 
     def arm(signum: int) -> None:
@@ -98,9 +100,12 @@ def signal_once_searching(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         threads.append(threading.Thread(target=send, daemon=True))
         threads[-1].start()
 
-    yield arm
-    for t in threads:
-        t.join(timeout=60)
+    try:
+        yield arm
+    finally:
+        for t in threads:
+            t.join(timeout=60)
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -407,3 +412,47 @@ def test_a_model_without_actions_holds_with_a_warning(tmp_path: Path) -> None:
     assert r.exit_code == 0
     assert "warning[KC0503]: the model has no actions" in r.stderr
     assert any("no actions" in n for n in json.loads(r.stdout)["notes"])
+
+
+def _rss_mb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_ctrl_c_on_a_verify_process_keeps_its_result(tmp_path: Path) -> None:
+    """As a user at a terminal: the search is under way (its memory has grown well past
+    start-up), Ctrl-C, and the violation found, the statistics and the report are all there."""
+    model = write(tmp_path, BIG)
+    junit = tmp_path / "junit.xml"
+    code = "import sys; from kcheck.cli import main; sys.exit(main())"
+    args = ["verify", model, "-q", "--engine", "explicit", "--junit", str(junit)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a suite started in the background inherits SIGINT ignored; a terminal's user does not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        for _ in range(1200):  # at most two minutes
+            if proc.poll() is not None or _rss_mb(proc.pid) > 250:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "the search ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err
+    assert "stopped at SIGINT" in out
+    assert "early" in out and "counterexample" in out
+    assert "early" in junit.read_text(encoding="utf-8")

@@ -540,7 +540,9 @@ def _stop_on_signals(budget: Budget) -> Iterator[None]:
 
     old: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
-        old[sig] = signal.signal(sig, on_signal)
+        # a signal ignored when kcheck started (a background job's SIGINT) stays ignored
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            old[sig] = signal.signal(sig, on_signal)
     alarm = budget.deadline is not None and hasattr(signal, "setitimer")
     if alarm:
         old[signal.SIGALRM] = signal.signal(signal.SIGALRM, on_alarm)
