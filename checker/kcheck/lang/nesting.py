@@ -34,7 +34,7 @@ def _children(node: object) -> Iterator[object]:
     for f in dataclasses.fields(node):
         v = getattr(node, f.name)
         if isinstance(v, tuple):
-            yield from (x for x in v if dataclasses.is_dataclass(x))
+            yield from (x for x in v if dataclasses.is_dataclass(x) and not isinstance(x, ast.Span))
         elif dataclasses.is_dataclass(v) and not isinstance(v, ast.Span):
             yield v
 
