@@ -9,6 +9,7 @@ or a model that does not load."""
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import io
@@ -362,11 +363,50 @@ class LoadFailure:
 
 
 def _expand(base: Path, pattern: str) -> list[Path]:
-    """The files a glob names, relative to the config's folder unless it is absolute."""
+    """The files a glob names, relative to the config's folder unless it is absolute. A `**`
+    follows symbolic links to folders, but enters each folder once: glob.glob would follow a
+    link to a parent round and round (issue 12)."""
     if not pattern:
         return []
     full = pattern if Path(pattern).is_absolute() else str(base / pattern)
-    return sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
+    if "**" not in full:
+        return sorted(Path(p) for p in glob.glob(full) if Path(p).is_file())
+    parts = Path(full).parts
+    first = next(i for i, part in enumerate(parts) if _GLOB_MAGIC.search(part))
+    root, rest = Path(*parts[:first]), parts[first:]
+    found: list[Path] = []
+    entered: set[tuple[int, int]] = set()
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(folder)
+        except OSError:
+            subfolders[:] = []
+            continue
+        if (info.st_dev, info.st_ino) in entered:
+            subfolders[:] = []  # a link back to a folder already walked
+            continue
+        entered.add((info.st_dev, info.st_ino))
+        rel = Path(folder).relative_to(root).parts
+        found += [Path(folder, n) for n in names if _glob_match((*rel, n), rest)]
+    return sorted(p for p in found if p.is_file())
+
+
+_GLOB_MAGIC = re.compile(r"[*?[]")
+
+
+def _glob_match(names: tuple[str, ...], pats: tuple[str, ...]) -> bool:
+    """glob's rules for path components: `**` is any number of folders, a name starting with
+    `.` matches only a pattern that does."""
+    if not pats:
+        return not names
+    pat = pats[0]
+    if pat == "**":
+        if _glob_match(names, pats[1:]):
+            return True
+        return bool(names) and not names[0].startswith(".") and _glob_match(names[1:], pats)
+    if not names or (names[0].startswith(".") and not pat.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(names[0], pat) and _glob_match(names[1:], pats[1:])
 
 
 def plan(config: Config) -> tuple[list[Job], list[LoadFailure]]:

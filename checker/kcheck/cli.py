@@ -3,17 +3,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
+import re
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from kcheck import __version__
+from kcheck.explore.budget import Budget
 from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Asked, Stats
 
@@ -24,7 +30,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    click.echo(f"kcheck: error: {message}", err=True)
+    # a message can quote a path or a name from the user: no raw escape sequences
+    shown = "\n".join(_shown(line) for line in message.split("\n"))
+    click.echo(f"kcheck: error: {shown}", err=True)
     sys.exit(code)
 
 
@@ -47,6 +55,12 @@ def _guard(fn: F) -> F:
         except KeyboardInterrupt:
             click.echo("kcheck: interrupted", err=True)
             sys.exit(130)
+        except MemoryError:
+            _fail(
+                "kcheck ran out of memory before it had a result (inconclusive); lower "
+                "--max-memory, or make the model smaller",
+                EXIT_INCONCLUSIVE,
+            )
         except RecursionError:
             _fail("the model is nested too deeply for kcheck to process", EXIT_USAGE)
         except Exception as exc:
@@ -70,11 +84,12 @@ def _parse_defines(defines: Sequence[str]) -> dict[str, int | str]:
             raise click.BadParameter(
                 f"{d!r}: expected NAME=VALUE, e.g. -D MAX_PODS=6", param_hint="-D"
             )
-        if value.lstrip("-").isdigit():
+        # ASCII digits only: str.isdigit() also takes `²` (which int() refuses) and `١`
+        if re.fullmatch(r"-?[0-9]+", value) and len(value) <= 4000:
             out[name] = int(value)
         elif value in ("true", "false"):
-            out[name] = int(value == "true")
-        elif value.isidentifier():
+            out[name] = value == "true"  # a bool: an integer param refuses it (symbols.py)
+        elif value.isidentifier() and value.isascii():
             out[name] = value  # an enum member, resolved against the param's enum
         else:
             raise click.BadParameter(
@@ -120,7 +135,9 @@ class _Progress:
         now = time.monotonic()
         if not self.tty and now - self.last_print < 10:
             return
-        rate = (s.states - self.last_states) / max(now - self.last_time, 1e-9)
+        if s.states < self.last_states:  # a new search (a quantified property's own) began
+            self.last_states, self.last_time = 0, now - s.seconds
+        rate = max(0.0, (s.states - self.last_states) / max(now - self.last_time, 1e-9))
         self.last_states, self.last_time, self.last_print = s.states, now, now
         line = (
             f"  {s.states:>12,} states  depth {s.depth:>4}  {rate:>10,.0f} states/s"
@@ -245,7 +262,14 @@ def main() -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
-    help="Stop (inconclusive) after this many seconds.",
+    callback=lambda ctx, param, value: _finite(param, value),
+    help="Stop (inconclusive) after this many seconds: the whole command, every search included.",
+)
+@click.option(
+    "--max-memory",
+    metavar="SIZE",
+    help="Stop (inconclusive) when kcheck uses more memory than this: 512M, 4G, or MB. "
+    "[default: 3/4 of the machine's memory; `none` for no limit]",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @_guard
@@ -271,18 +295,65 @@ def verify(
     max_states: int | None,
     max_depth: int | None,
     timeout: float | None,
+    max_memory: str | None,
     quiet: bool,
 ) -> None:
     """Check the invariants and temporal properties of MODEL by exhaustive search."""
+    budget = Budget.start(timeout, _memory_limit(max_memory))
+    with _stop_on_signals(budget):
+        _verify(model, defines, invariants, properties, fmt, output, view, graph_path,
+                swimlane_path, junit_path, sarif_path, markdown_path, report_path, engine, depth,
+                max_k, symbolic_params, no_symmetry, max_states, max_depth, timeout, quiet,
+                budget)  # fmt: skip
+
+
+def _verify(
+    model: str,
+    defines: tuple[str, ...],
+    invariants: tuple[str, ...],
+    properties: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    view: str,
+    graph_path: str | None,
+    swimlane_path: str | None,
+    junit_path: str | None,
+    sarif_path: str | None,
+    markdown_path: str | None,
+    report_path: str | None,
+    engine: str,
+    depth: int,
+    max_k: int,
+    symbolic_params: bool,
+    no_symmetry: bool,
+    max_states: int | None,
+    max_depth: int | None,
+    timeout: float | None,
+    quiet: bool,
+    budget: Budget,
+) -> None:
     from kcheck.explore.bfs import Limits, ReplayError, explore
+    from kcheck.explore.budget import Stopped
     from kcheck.model.compile import compile_model
 
     for flag, path in (("--graph", graph_path), ("--swimlane", swimlane_path)):
         if path:
             _check_picture_name(flag, path)
-    checked = _load(model, defines)
+    check_outputs(
+        model,
+        {"--output": output, "--graph": graph_path, "--swimlane": swimlane_path,
+         "--junit": junit_path, "--sarif": sarif_path, "--markdown": markdown_path,
+         "--report": report_path},
+    )  # fmt: skip
     symmetry = not no_symmetry
-    compiled = compile_model(checked.symbols, symmetry=symmetry)
+    try:
+        budget.armed = True
+        checked = _load(model, defines)
+        compiled = compile_model(checked.symbols, symmetry=symmetry)
+    except Stopped as stop:
+        _fail(f"stopped at {stop.reason} before the search began; nothing was checked", 3)
+    finally:
+        budget.armed = False
     names = [inv.name for inv in compiled.invariants]
     for name in invariants:
         if name not in names:
@@ -307,14 +378,22 @@ def verify(
         _fail("--symbolic-params needs --engine bmc or --engine induction")
     if engine in ("bmc", "induction"):
         bound = depth if engine == "bmc" else max_k
-        result = _run_z3(
-            engine, compiled, checked, bound, invariants, properties, timeout, symbolic_params
-        )
+        try:
+            # Z3 runs in C, where no signal handler runs; a signal stops it once it is back
+            budget.armed = True
+            result = _run_z3(
+                engine, compiled, checked, bound, invariants, properties,
+                budget.remaining(600.0), symbolic_params,
+            )  # fmt: skip
+        except Stopped as stop:
+            _fail(f"stopped at {stop.reason} before Z3 decided anything (inconclusive)", 3)
+        finally:
+            budget.armed = False
     elif engine == "auto":
         from kcheck.smt.auto import auto
 
         progress = _Progress(enabled=not quiet)
-        limits = Limits(max_states, max_depth, timeout)
+        limits = Limits(max_states, max_depth, timeout, budget)
         try:
             result = auto(compiled, checked.symbols, invariants=chosen_invariants,
                           properties=chosen_properties, symmetry=symmetry, limits=limits,
@@ -331,7 +410,7 @@ def verify(
                 invariants=chosen_invariants,
                 properties=chosen_properties,
                 symmetry=symmetry,
-                limits=Limits(max_states, max_depth, timeout),
+                limits=Limits(max_states, max_depth, timeout, budget),
                 progress=progress,
             )
         except ReplayError as err:
@@ -341,6 +420,10 @@ def verify(
     result = result.account_for(
         _asked(compiled, chosen_invariants, chosen_properties), f"--engine {engine}"
     )
+    if not compiled.actions:
+        from kcheck.lang.frontend import NO_ACTIONS
+
+        result.notes.append(NO_ACTIONS)
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2)
     else:
@@ -353,7 +436,7 @@ def verify(
         text = format_result(result, model, symmetry, colour, view, kinds)
     if output:
         _write(output, text + "\n")
-        click.echo(f"{result.verdict}: report written to {output}", err=True)
+        click.echo(f"{result.verdict}: report written to {_shown(output)}", err=True)
     else:
         click.echo(text)
     _write_reports(
@@ -420,6 +503,115 @@ def _asked(
         for p in declared
         if chosen is None or p.name in chosen
     ]
+
+
+def _finite(param: click.Parameter, value: float | None) -> float | None:
+    """Refuse nan and inf, which FloatRange lets through (nan compares false to every bound)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value}: give a finite number of seconds", param=param)
+    return value
+
+
+_UNITS = {"": 2**20, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def _memory_limit(text: str | None) -> int | None:
+    """--max-memory as bytes: None for `none`, the default share of the machine when unset."""
+    from kcheck.explore.budget import default_max_memory
+
+    if text is None:
+        return default_max_memory()
+    t = text.strip().lower().removesuffix("b").removesuffix("i")
+    if t in ("none", "no", "off", "unlimited"):
+        return None
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    number = t[: len(t) - len(unit)]
+    try:
+        value = float(number) if number.isascii() else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise click.BadParameter(
+            f"{text!r}: give a size such as 512M or 4G (a plain number is MB), or `none`",
+            param_hint="--max-memory",
+        )
+    return max(1, int(value * _UNITS[unit]))
+
+
+@contextlib.contextmanager
+def _stop_on_signals(budget: Budget) -> Iterator[None]:
+    """SIGINT and SIGTERM, and the deadline (SIGALRM), stop the search as a limit does: what it
+    found is kept and reported. A second SIGINT or SIGTERM once the search has stopped ends kcheck
+    at once (exit 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, frame: object) -> None:
+        if budget.reason is not None and not budget.armed:
+            raise KeyboardInterrupt
+        budget.request(signal.Signals(signum).name)
+
+    def on_alarm(signum: int, frame: object) -> None:
+        budget.request(budget.timeout_label())
+
+    old: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # a signal ignored when kcheck started (a background job's SIGINT) stays ignored
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            old[sig] = signal.signal(sig, on_signal)
+    alarm = budget.deadline is not None and hasattr(signal, "setitimer")
+    if alarm:
+        old[signal.SIGALRM] = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, budget.remaining(0.0))
+    try:
+        yield
+    finally:
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        for signum, handler in old.items():
+            signal.signal(signum, handler)
+
+
+def check_outputs(model: str | None, paths: dict[str, str | None]) -> None:
+    """Refuse, before any work, an output path that cannot be written or that would overwrite
+    the model itself or another output: a search must never be wasted, nor a model lost, on a
+    report path."""
+    seen: dict[str, str] = {}
+    model_path = Path(model).resolve() if model else None
+    for flag, path in paths.items():
+        if not path or path == "-":
+            continue
+        target = Path(path)
+        resolved = target.resolve()
+        if model_path is not None and (
+            resolved == model_path or (target.exists() and _same_file(target, model_path))
+        ):
+            _fail(f"{flag} {_shown(path)}: that is the model file; it would be overwritten")
+        if str(resolved) in seen:
+            _fail(f"{flag} {_shown(path)}: {seen[str(resolved)]} writes the same file")
+        seen[str(resolved)] = flag
+        if target.is_dir():
+            _fail(f"{flag} {_shown(path)}: is a directory")
+        folder = resolved.parent
+        if not folder.is_dir():
+            _fail(f"{flag} {_shown(path)}: the folder {_shown(str(folder))} does not exist")
+        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+            _fail(f"{flag} {_shown(path)}: permission denied")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _shown(text: str) -> str:
+    """A path or name as it may safely reach a terminal: control characters escaped."""
+    from kcheck.lang.diagnostics import printable
+
+    return printable(text)
 
 
 def _check_picture_name(flag: str, path: str) -> None:
@@ -509,6 +701,7 @@ def graph(
     from kcheck.report import dot
 
     _check_picture_name("--output", output)
+    check_outputs(model, {"--output": output})
     checked = _load(model, defines)
     compiled = compile_model(checked.symbols, symmetry=not no_symmetry)
     try:
@@ -533,7 +726,7 @@ def check(models: tuple[str, ...], defines: tuple[str, ...]) -> None:
         except SystemExit:
             failed = True
             continue
-        click.echo(f"{path}: ok")
+        click.echo(f"{_shown(path)}: ok")
     sys.exit(EXIT_USAGE if failed else 0)
 
 

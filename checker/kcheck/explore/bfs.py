@@ -15,6 +15,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import MAX_LOOP_REPEATS, Graph, Lasso, check_property
 from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
 from kcheck.model.symmetry import find_renaming
@@ -38,7 +39,9 @@ class ReplayError(RuntimeError):
 class Limits:
     max_states: int | None = None
     max_depth: int | None = None
-    timeout: float | None = None  # seconds
+    timeout: float | None = None  # seconds, from the search's start when there is no budget
+    # the command's own deadline, memory ceiling and stop requests, shared by all its searches
+    budget: Budget | None = None
 
 
 ProgressFn = Callable[[Stats], None]
@@ -170,16 +173,6 @@ def _search(
             if not ok:
                 record_broken(s, idx)
 
-    try:
-        inits = model.initial()
-    except StepError as err:
-        inits = []
-        bound_hits[f"init/{err.code}"] = _BoundHit(-1, err)
-    for s in inits:
-        c = canon(s) if canon else s
-        if c not in seen:
-            add(c, -1)
-
     states_append = states.append
     parent_append = parent.append
     # the graph, stored only when a temporal property needs it
@@ -189,91 +182,124 @@ def _search(
     edge_to = array("q")
     edge_act = array("q")
     enabled: list[int] = []
-    i = 0
-    depth = 0
-    level_end = len(states)
+    level_end = 0
     deadline = t0 + limits.timeout if limits.timeout else None
     next_report = t0 + PROGRESS_EVERY
     max_states = limits.max_states
+    budget = limits.budget
+    if budget is not None and budget.deadline is not None:
+        deadline = budget.deadline
+    i = 0
+    depth = 0
     complete = True
-    while i < len(states):
-        if i == level_end:
-            depth += 1
-            level_end = len(states)
-            if limits.max_depth is not None and depth >= limits.max_depth:
-                limit, complete = f"max-depth {limits.max_depth}", False
+    if budget is not None:
+        budget.armed = True
+    try:
+        try:
+            inits = model.initial()
+        except StepError as err:
+            inits = []
+            bound_hits[f"init/{err.code}"] = _BoundHit(-1, err)
+        for s in inits:
+            c = canon(s) if canon else s
+            if c not in seen:
+                add(c, -1)
+        level_end = len(states)
+        while i < len(states):
+            if i == level_end:
+                depth += 1
+                level_end = len(states)
+                if limits.max_depth is not None and depth >= limits.max_depth:
+                    limit, complete = f"max-depth {limits.max_depth}", False
+                    break
+            if not pending and selected and not record:
+                # Every invariant has its shortest counterexample; like TLC, stop here.
+                complete = False
                 break
-        if not pending and selected and not record:
-            # Every invariant has its shortest counterexample; like TLC, stop here.
-            complete = False
-            break
-        if i & 1023 == 0:
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                limit, complete = f"timeout {limits.timeout:g}s", False
-                break
-            if progress is not None and now >= next_report:
-                stats.states, stats.depth, stats.queue = len(states), depth, len(states) - i
-                stats.seconds = now - t0
-                progress(stats)
-                next_report = now + PROGRESS_EVERY
-        s = states[i]
-        if record:
-            # the same as below, also keeping every edge and the actions enabled here
-            try:
-                pairs = tagged(s)
-            except StepError:
-                pairs = _tagged_around_errors(model, s, i, bound_hits)
-            stats.transitions += len(pairs)
-            mask = 0
-            for aid, t in pairs:
-                j = seen.get(t)
-                if j is None and canon is not None:
-                    t = canon(t)
+            if i & 1023 == 0:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    limit, complete = f"timeout {limits.timeout:g}s", False
+                    break
+                why = budget.poll(now) if budget is not None else None
+                if why is not None:
+                    limit, complete = why, False
+                    break
+                if progress is not None and now >= next_report:
+                    stats.states, stats.depth, stats.queue = len(states), depth, len(states) - i
+                    stats.seconds = now - t0
+                    progress(stats)
+                    next_report = now + PROGRESS_EVERY
+            s = states[i]
+            if record:
+                # the same as below, also keeping every edge and the actions enabled here
+                try:
+                    pairs = tagged(s)
+                except StepError:
+                    pairs = _tagged_around_errors(model, s, i, bound_hits)
+                stats.transitions += len(pairs)
+                mask = 0
+                for aid, t in pairs:
                     j = seen.get(t)
-                if j is None:
-                    j = len(states)
-                    add(t, i)
-                edge_to.append(j)
-                edge_act.append(aid)
-                mask |= 1 << aid
-            enabled.append(mask)
-            edge_start.append(len(edge_to))
+                    if j is None and canon is not None:
+                        t = canon(t)
+                        j = seen.get(t)
+                    if j is None:
+                        j = len(states)
+                        add(t, i)
+                    edge_to.append(j)
+                    edge_act.append(aid)
+                    mask |= 1 << aid
+                enabled.append(mask)
+                edge_start.append(len(edge_to))
+                i += 1
+                if max_states is not None and len(states) >= max_states and i < len(states):
+                    limit, complete = f"max-states {max_states}", False
+                    break
+                continue
+            try:
+                nexts = succ(s)
+            except StepError:
+                nexts = _successors_around_errors(model, s, i, bound_hits)
+            stats.transitions += len(nexts)
+            for t in nexts:
+                # A successor that is itself a stored representative needs no canonicalising.
+                if t in seen:
+                    continue
+                if canon is not None:
+                    t = canon(t)
+                    if t in seen:
+                        continue
+                # a new state, as add() does it, inline: this loop is the explorer's hot path
+                idx = len(states)
+                seen[t] = idx
+                states_append(t)
+                parent_append(i)
+                if check is not None:
+                    try:
+                        ok = check(t)
+                    except StepError:
+                        ok = False
+                    if not ok:
+                        record_broken(t, idx)
             i += 1
             if max_states is not None and len(states) >= max_states and i < len(states):
                 limit, complete = f"max-states {max_states}", False
                 break
-            continue
-        try:
-            nexts = succ(s)
-        except StepError:
-            nexts = _successors_around_errors(model, s, i, bound_hits)
-        stats.transitions += len(nexts)
-        for t in nexts:
-            # A successor that is itself a stored representative needs no canonicalising.
-            if t in seen:
-                continue
-            if canon is not None:
-                t = canon(t)
-                if t in seen:
-                    continue
-            # a new state, as add() does it, inline: this loop is the explorer's hot path
-            idx = len(states)
-            seen[t] = idx
-            states_append(t)
-            parent_append(i)
-            if check is not None:
-                try:
-                    ok = check(t)
-                except StepError:
-                    ok = False
-                if not ok:
-                    record_broken(t, idx)
-        i += 1
-        if max_states is not None and len(states) >= max_states and i < len(states):
-            limit, complete = f"max-states {max_states}", False
-            break
 
+    except Stopped as stop:
+        limit, complete = stop.reason, False
+    except MemoryError:
+        limit, complete = "out of memory", False
+    finally:
+        if budget is not None:
+            budget.armed = False
+    if not complete:
+        # A step interrupted between storing a state and its parent: drop the half-stored one.
+        kept = min(len(states), len(parent))
+        del states[kept:]
+        del parent[kept:]
+        i = min(i, len(states))
     stats.states = len(states)
     stats.depth = depth
     stats.queue = len(states) - i
@@ -281,7 +307,7 @@ def _search(
 
     explored_all = complete and i >= len(states)
     results: list[PropertyResult] = []
-    tracer = _Tracer(model, states, parent, canon)
+    tracer = _Tracer(model, states, parent, canon, budget)
     for inv in selected:
         if inv.name in violated:
             why = unevaluable.get(inv.name)
@@ -326,7 +352,9 @@ def _search(
     graph = Graph(states, parent, edge_start, edge_to, edge_act, enabled) if record else None
     for prop in props:
         results.append(
-            _property_result(model, prop, graph, explored_all, bound_hits, limit, tracer)
+            _guarded_property_result(
+                model, prop, graph, explored_all, bound_hits, limit, tracer, budget
+            )
         )
     stats.seconds = time.monotonic() - t0  # the liveness analysis included
     return CheckResult(
@@ -338,6 +366,34 @@ def _search(
         limit=limit,
         notes=list(model.symmetry_notes) if symmetry else [],
     )
+
+
+def _guarded_property_result(
+    model: CompiledModel,
+    prop: PropertyInfo,
+    graph: Graph | None,
+    explored_all: bool,
+    bound_hits: dict[str, _BoundHit],
+    limit: str | None,
+    tracer: _Tracer,
+    budget: Budget | None,
+) -> PropertyResult:
+    """`_property_result`, inconclusive when the budget runs out during the liveness analysis."""
+    why = budget.poll(time.monotonic()) if budget is not None else None
+    try:
+        if why is None:
+            if budget is not None:
+                budget.armed = True
+            return _property_result(model, prop, graph, explored_all, bound_hits, limit, tracer)
+    except Stopped as stop:
+        why = stop.reason
+    except MemoryError:
+        why = "out of memory"
+    finally:
+        if budget is not None:
+            budget.armed = False
+    reason = f"the liveness analysis stopped at {why}"
+    return PropertyResult(prop.name, "property", INCONCLUSIVE, prop.span.line, reason=reason)
 
 
 def _property_result(
@@ -436,11 +492,18 @@ class _Tracer:
         states: list[State],
         parent: array[int],
         canon: Callable[[State], State] | None,
+        budget: Budget | None = None,
     ) -> None:
         self.model = model
         self.states = states
         self.parent = parent
         self.canon = canon
+        self.budget = budget
+
+    def _keep(self) -> None:
+        """A counterexample is being rebuilt: no signal may interrupt that and lose it."""
+        if self.budget is not None:
+            self.budget.armed = False
 
     def _indices(self, idx: int) -> list[int]:
         out = []
@@ -513,6 +576,7 @@ class _Tracer:
         """A lasso of representatives as a trace of real states: each step replayed with its
         action; the loop replayed again until it returns to the very same state (a renaming of
         objects can take a few rounds to undo)."""
+        self._keep()
         m = self.model
         decode = m.layout.decode
         first = lasso.path[0][0]
@@ -553,6 +617,7 @@ class _Tracer:
         raise ReplayError("a counterexample loop does not close; this is a kcheck bug")
 
     def path(self, idx: int) -> Trace:
+        self._keep()
         steps, _ = self._replay(self._indices(idx))
         return self.named(Trace(tuple(steps)))
 

@@ -43,6 +43,12 @@ class TError:
 
 
 ERROR = TError()
+
+# The most values one enumerated range may have, and the most combinations nested binders may
+# take (spec/diagnostics.md, "Size and nesting limits"): past them a single step could run for
+# minutes between two checks of --timeout.
+MAX_RANGE_SIZE = 1_000_000
+MAX_BINDER_PRODUCT = 100_000_000
 Ty: TypeAlias = Type | TError
 
 PROPERTY_SHAPES = (
@@ -69,6 +75,7 @@ class _Ctx:
     in_for: bool = False  # inside the body of a `for` statement (KC0504)
     actor: str = ""  # the sort of actor whose action this is ("" in init and defs)
     top: bool = False  # a statement directly in an action's body (where `step` may stand)
+    product: int = 1  # how many bindings the enclosing binders enumerate, at most
 
     def bind(self, name: str, local: _Local) -> _Ctx:
         return replace(self, locals={**self.locals, name: local})
@@ -193,6 +200,7 @@ class _Checker:
     def __init__(self, sym: Symbols) -> None:
         self.sym = sym
         self.diags: list[Diagnostic] = []
+        self.domain_sizes: dict[int, int] = {}  # id of a domain -> its size, where known
         decls = sym.program.decls
         # Declared names, including those whose declaration failed in `build_symbols`: a use of
         # a broken declaration is not reported again.
@@ -469,19 +477,23 @@ class _Checker:
         """The element type of a binder's domain."""
         match d:
             case ast.RangeDomain(lo=lo, hi=hi):
-                self.want_int(lo, ctx, "the lower bound of a range")
-                self.want_int(hi, ctx, "the upper bound of a range")
+                t_lo = self.want_int(lo, ctx, "the lower bound of a range")
+                t_hi = self.want_int(hi, ctx, "the upper bound of a range")
+                self.range_size(d, self.bound(lo, t_lo, 0), self.bound(hi, t_hi, 1))
                 return INT
             case ast.ExprDomain(expr=ast.Name(id="bool")):
+                self.domain_sizes[id(d)] = 2
                 return BOOL  # `b in bool`: false and true
             case ast.ExprDomain(expr=ast.Name(id=n)) if n not in ctx.locals and (
                 n in self.kind_decls or n in self.sym.enums
             ):
+                self.domain_sizes[id(d)] = self.universe(n)
                 return TRef(n) if n in self.kind_decls else TEnum(n)
             case ast.ExprDomain(expr=x):
                 t = self.expr(x, ctx)
                 match t:
                     case TSet(elem=elem):
+                        self.domain_sizes[id(d)] = self.universe(elem)
                         return self.elem_type(elem)
                     case TError():
                         return ERROR
@@ -500,10 +512,67 @@ class _Checker:
                 )
         return ERROR
 
+    def bound(self, e: ast.Expr, t: Ty, end: int) -> int | None:
+        """The least (end 0) or greatest (end 1) value a range bound can take, where known."""
+        v = self.quiet_const(e)
+        if v is not None:
+            return v
+        stored: list[Ty] = []  # the declared ranges the bound is read from
+        if isinstance(e, ast.Name) and e.id in self.sym.vars:
+            stored = [self.sym.vars[e.id].type]
+        elif isinstance(e, ast.Field):  # any kind's field of that name: the widest range
+            stored = [f.type for k in self.sym.kinds.values() for f in k.fields if f.name == e.name]
+        else:
+            stored = [t]
+        ends = [
+            v
+            for x in stored
+            if isinstance(x, TInt) and (v := x.lo if end == 0 else x.hi) is not None
+        ]
+        if not ends or len(ends) != len(stored):
+            return None
+        return min(ends) if end == 0 else max(ends)
+
+    def range_size(self, d: ast.RangeDomain, lo: int | None, hi: int | None) -> None:
+        """KC0405 for a range enumerated by a binder or `any` with more values than kcheck
+        enumerates (spec/diagnostics.md, "Size and nesting limits")."""
+        if lo is None or hi is None:
+            return
+        size = max(0, hi - lo + 1)
+        self.domain_sizes[id(d)] = size
+        if size > MAX_RANGE_SIZE:
+            self.error(
+                "KC0405",
+                f"this range can have {size:,} values ({lo}..{hi}); kcheck enumerates at most "
+                f"{MAX_RANGE_SIZE:,}",
+                d.span,
+                help="a model needs only a few values to show a behaviour: narrow the range",
+            )
+
+    def universe(self, name: str) -> int:
+        """How many values a binder over a kind or an enum can take."""
+        kind = self.sym.kinds.get(name)
+        if kind is not None:
+            return kind.size
+        return len(self.sym.enums.get(name, ()))
+
     def binders(self, bs: tuple[ast.Binder, ...], ctx: _Ctx) -> _Ctx:
         for b in bs:
             t = self.domain(b.domain, ctx)
             ctx = self.declare_local(b.name, b.name_span, _Local(t, "bound name", b.name_span), ctx)
+            size = self.domain_sizes.get(id(b.domain))
+            if size is None or size > MAX_RANGE_SIZE:
+                continue  # unknown until run time, or reported already
+            product = ctx.product * max(size, 1)
+            if product > MAX_BINDER_PRODUCT >= ctx.product:
+                self.error(
+                    "KC0405",
+                    f"`{b.name}` and the names bound around it take up to {product:,} "
+                    f"combinations; kcheck enumerates at most {MAX_BINDER_PRODUCT:,}",
+                    b.span,
+                    help="bind fewer names at once, or narrow their domains",
+                )
+            ctx = replace(ctx, product=product)
         return ctx
 
     def binders_where(self, bs: tuple[ast.Binder, ...], where: ast.Expr | None, ctx: _Ctx) -> _Ctx:

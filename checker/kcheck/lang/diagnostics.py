@@ -91,21 +91,47 @@ def sort_key(d: Diagnostic) -> tuple[int, int, str]:
     return (d.span.line, d.span.col, d.code)
 
 
+# Characters that must not reach a terminal raw: C0 and C1 controls (ESC starts the sequences
+# that move the cursor, retitle the window or hide text), DEL, and the bidirectional overrides
+# that make a line read differently from its bytes.
+_UNPRINTABLE = {
+    c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    for c in [
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    ]
+    if c != 0x09  # tabs are expanded where they matter
+}
+
+
+def printable(text: str) -> str:
+    """`text` with every character that could act on a terminal shown as an escape."""
+    return text.translate(_UNPRINTABLE)
+
+
 def render(d: Diagnostic, source: Source) -> str:
-    """The text form: location, message, the source line with a caret underline, notes, help."""
+    """The text form: location, message, the source line with a caret underline, notes, help.
+    Everything taken from the file or its name is escaped before it reaches the terminal."""
     sp = d.span
-    where = f"{source.path}:{sp.line}:{sp.col}" if sp != NOWHERE else source.path
-    out = [f"{where}: {d.severity}[{d.code}]: {d.message}"]
+    path = printable(source.path)
+    where = f"{path}:{sp.line}:{sp.col}" if sp != NOWHERE else path
+    out = [f"{where}: {d.severity}[{d.code}]: {printable(d.message)}"]
     if 1 <= sp.line <= len(source.lines):
-        text = source.lines[sp.line - 1].rstrip("\r").expandtabs(1)
+        raw = source.lines[sp.line - 1].rstrip("\r").expandtabs(1)
+        text = printable(raw)
+        # columns count characters of the file; an escape widens what it stands for
+        col = len(printable(raw[: sp.col - 1])) + 1
+        end = len(printable(raw[: max(sp.col, sp.end_col) - 1])) + 1
         gutter = f"{sp.line:>4} | "
-        width = (sp.end_col - sp.col) if sp.end_line == sp.line else len(text) - sp.col + 1
-        width = max(1, min(width, max(1, len(text) - sp.col + 1)))
+        width = (end - col) if sp.end_line == sp.line else len(text) - col + 1
+        width = max(1, min(width, max(1, len(text) - col + 1)))
         out.append(gutter + text)
-        out.append(" " * (len(gutter) - 2) + "| " + " " * (sp.col - 1) + "^" + "~" * (width - 1))
-    out.extend(f"  = note: {n}" for n in d.notes)
+        out.append(" " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" + "~" * (width - 1))
+    out.extend(f"  = note: {printable(n)}" for n in d.notes)
     if d.help:
-        out.append(f"  = help: {d.help}")
+        out.append(f"  = help: {printable(d.help)}")
     return "\n".join(out)
 
 
@@ -119,4 +145,4 @@ def render_all(diags: Iterable[Diagnostic], source: Source) -> str:
         tail.append(f"{errors} error{'s' if errors != 1 else ''}")
     if warnings:
         tail.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
-    return body + ("\n\n" + ", ".join(tail) + " in " + source.path if tail else "")
+    return body + ("\n\n" + ", ".join(tail) + " in " + printable(source.path) if tail else "")

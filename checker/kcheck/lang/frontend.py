@@ -11,6 +11,7 @@ from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.checker import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
+from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.symbols import Symbols, build_symbols
 
@@ -30,6 +31,9 @@ class CheckedModel:
 def check_source(source: Source, overrides: Mapping[str, int | str] | None = None) -> CheckedModel:
     """Parse and check `source`; raises KcheckError carrying every error found."""
     program = parse(source)
+    too_deep = nesting_errors(program)
+    if too_deep:
+        raise KcheckError(too_deep)
     symbols, diags = build_symbols(program, overrides)
     diags = diags + check_program(symbols)
     if not [d for d in diags if d.severity == "error"]:
@@ -37,12 +41,38 @@ def check_source(source: Source, overrides: Mapping[str, int | str] | None = Non
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise KcheckError(diags)
+    if not _acts(program):
+        diags = [
+            *diags,
+            Diagnostic(
+                "KC0503",
+                NO_ACTIONS,
+                program.name_span,
+                severity="warning",
+                help="add a `process` or `controller` with an `action`",
+            ),
+        ]
     expanded = expand_feasible(program)
     if expanded is not program:
         symbols, again = build_symbols(expanded, overrides)
         # the same declarations, resolved a second time, cannot fail now
         assert not [d for d in again if d.severity == "error"], again
     return CheckedModel(source, program, symbols, tuple(diags))
+
+
+NO_ACTIONS = (
+    "the model has no actions: its state never changes, so a verdict says only that its "
+    "initial states satisfy the invariants"
+)
+
+
+def _acts(program: ast.Program) -> bool:
+    """Has the model any step at all? (A scheduler always has its bind step.)"""
+    return any(
+        isinstance(d, ast.Scheduler) or bool(getattr(d, "actions", ()))
+        for d in program.decls
+        if isinstance(d, ast.Controller | ast.Process | ast.Scheduler | ast.Fault)
+    )
 
 
 def load(path: str, overrides: Mapping[str, int | str] | None = None) -> CheckedModel:

@@ -5,7 +5,9 @@ dataclasses of `kcheck.lang.ast`; Lark's errors become diagnostics with a caret 
 from __future__ import annotations
 
 import functools
+import os
 import re
+import stat
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -639,16 +641,21 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
 
 def parse(source: Source) -> ast.Program:
     """Parse a whole model; raises KcheckError with one diagnostic on a syntax error."""
-    too_deep = KcheckError(
-        [
-            Diagnostic(
-                "KC0102",
-                "expression nested too deeply to parse",
-                ast.Span(1, 1, 1, 2),
-                help="split the expression with `def` helpers",
-            )
-        ]
-    )
+    tree: Tree[Token] | None = None
+
+    def too_deep() -> KcheckError:
+        return KcheckError(
+            [
+                Diagnostic(
+                    "KC0102",
+                    "expression nested too deeply to parse",
+                    _deep_point(tree) if tree is not None else ast.Span(1, 1, 1, 2),
+                    help="kcheck parses up to about 400 nested operators; split a longer "
+                    "expression into `def` helpers",
+                )
+            ]
+        )
+
     try:
         tree = _lark().parse(source.text)
         bad = _reserved_name(tree)
@@ -667,27 +674,62 @@ def parse(source: Source) -> ast.Program:
     except (UnexpectedCharacters, UnexpectedToken, UnexpectedEOF) as err:
         raise KcheckError([_syntax_diagnostic(err, source)]) from None
     except RecursionError:
-        raise too_deep from None
+        raise too_deep() from None
     except VisitError as err:
         # Lark wraps whatever a Transformer method raises, a RecursionError in deep trees included.
         if isinstance(err.orig_exc, RecursionError):
-            raise too_deep from None
+            raise too_deep() from None
         if isinstance(err.orig_exc, KcheckError):
             raise err.orig_exc from None
         raise
 
 
+# Tree levels past which the deepest branch is named as the place that is nested too deeply.
+_DEEP_LEVEL = 200
+
+
+def _deep_point(tree: Tree[Token]) -> ast.Span:
+    """Where a tree too deep to transform gets deep: the start of the subtree on its deepest
+    branch at level _DEEP_LEVEL, found without recursion."""
+    best: tuple[int, ast.Span] = (0, ast.Span(1, 1, 1, 2))
+    stack: list[tuple[Tree[Token], int, ast.Span]] = [(tree, 0, ast.Span(1, 1, 1, 2))]
+    while stack:
+        node, level, mark = stack.pop()
+        if level == _DEEP_LEVEL and not getattr(node.meta, "empty", True):
+            mark = _meta_span(node.meta)
+        if level > best[0]:
+            best = (level, mark)
+        stack.extend((c, level + 1, mark) for c in node.children if isinstance(c, Tree))
+    return best[1]
+
+
+# A model is a few hundred lines; anything far larger is not one (and is not read whole).
+MAX_SOURCE_BYTES = 16 * 2**20
+
+
 def read_source(path: str) -> Source:
-    """Read a model file as UTF-8; unreadable files become a KC0104 diagnostic."""
+    """Read a model file as UTF-8 (a leading byte-order mark is dropped); unreadable files,
+    anything but a regular file (a FIFO would block, /dev/zero never ends) and files over
+    MAX_SOURCE_BYTES become a KC0104 diagnostic."""
+
+    def unreadable(reason: str, help: str | None = None) -> KcheckError:
+        return KcheckError(
+            [Diagnostic("KC0104", f"cannot read {path}: {reason}", ast.NOWHERE, help=help)]
+        )
+
     try:
-        raw = Path(path).read_bytes()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise unreadable(f"it is {what}", "a model is a .kdsl text file")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_SOURCE_BYTES + 1)
     except OSError as err:
-        reason = err.strerror or str(err)
-        raise KcheckError(
-            [Diagnostic("KC0104", f"cannot read {path}: {reason}", ast.NOWHERE)]
-        ) from None
+        raise unreadable(err.strerror or str(err)) from None
+    if len(raw) > MAX_SOURCE_BYTES:
+        raise unreadable(f"it is larger than {MAX_SOURCE_BYTES // 2**20} MB; is it a model?")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         raise KcheckError(
             [

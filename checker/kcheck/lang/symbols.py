@@ -99,6 +99,8 @@ class _Builder:
         self.overrides: dict[str, int] = {}
         self.diags: list[Diagnostic] = []
         self.member_overrides: dict[str, str] = {}
+        # names given `true` or `false` (a bool from the CLI): only a bool param takes them
+        self.bool_overrides = {n for n, v in overrides.items() if isinstance(v, bool)}
         for name, value in overrides.items():
             if isinstance(value, str):
                 self.member_overrides[name] = value
@@ -155,6 +157,15 @@ class _Builder:
         if name in self.evaluating:
             raise _ConstError(
                 Diagnostic("KC0501", f"constant `{name}` is defined in terms of itself", span)
+            )
+        if name in self.bool_overrides:
+            # reported once; the declared value stands in, so that its uses check on
+            self.bool_overrides.discard(name)
+            self.error(
+                "KC0404",
+                f"-D {name}={str(bool(self.overrides.pop(name))).lower()}: `{name}` is an "
+                "integer const, not a bool",
+                ast.NOWHERE,
             )
         self.evaluating.append(name)
         try:
@@ -267,6 +278,14 @@ class _Builder:
             self.error(
                 "KC0404",
                 f"-D {name}={self.member_overrides[name]}: `{name}` takes an integer, not an enum member",
+                ast.NOWHERE,
+            )
+            return None
+        if name in self.bool_overrides and not isinstance(ty, TBool):
+            self.error(
+                "KC0404",
+                f"-D {name}={str(bool(self.overrides[name])).lower()}: `{name}` is a param of "
+                f"type {ty}, not bool",
                 ast.NOWHERE,
             )
             return None

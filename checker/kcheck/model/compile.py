@@ -626,9 +626,13 @@ class Compiler:
         return "(" + " or ".join(["False", *terms]) + ")"
 
     def _binary(self, e: ast.Binary, env: Env, sv: str, ctx: Ctx | None) -> str:
+        op = e.op
+        if op in _CHAINED and any(
+            isinstance(x, ast.Binary) and x.op == op for x in (e.left, e.right)
+        ):
+            return self._chain(e, env, sv, ctx)
         a = self.expr(e.left, env, sv, ctx)
         b = self.expr(e.right, env, sv, ctx)
-        op = e.op
         if op in ("+", "*", "==", "!=", "<", "<=", ">", ">=", "|", "&"):
             return f"({a} {op} {b})"
         if op == "and":
@@ -653,6 +657,28 @@ class Compiler:
                 return f"_member({a}, {b})"
             return f"(({b}) >> {a} & 1 == 1)"
         raise AssertionError(op)
+
+    def _chain(self, e: ast.Binary, env: Env, sv: str, ctx: Ctx | None) -> str:
+        """`a + b + c ...` (parsed left-deep) as one flat Python chain in one pair of
+        parentheses, walked without recursion: one level per operator would stop Python's own
+        parser at 200 levels, and deep recursion here at the interpreter's limit."""
+        operands: list[ast.Expr] = []
+        todo: list[ast.Expr] = [e]  # the chain's operands, leftmost last
+        while todo:
+            cur = todo.pop()
+            # `-` is not associative: only its left-deep spine, `a - b - c`, is one chain
+            if (
+                isinstance(cur, ast.Binary)
+                and cur.op == e.op
+                and (cur is e or e.op in _ASSOCIATIVE or not operands)
+            ):
+                todo += [cur.right, cur.left]
+            else:
+                operands.append(cur)
+        codes = [self.expr(x, env, sv, ctx) for x in operands]
+        if e.op == "-" and isinstance(self.type_of(operands[0], env), TSet | TEmptySet):
+            return "(" + " & ".join([codes[0], *(f"~{c}" for c in codes[1:])]) + ")"
+        return "(" + f" {e.op} ".join(codes) + ")"
 
     def _call(self, fn: str, args: tuple[ast.Expr, ...], env: Env, sv: str, ctx: Ctx | None) -> str:
         codes = [self.expr(a, env, sv, ctx) for a in args]
@@ -1213,6 +1239,12 @@ def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
     if isinstance(e, ast.Binary) and e.op == "and":
         return _conjuncts(e.left) + _conjuncts(e.right)
     return [e]
+
+
+# Left-associative operators whose Python spelling, unparenthesised, means the same chain
+# (comparisons are not: Python chains `a == b == c`).
+_CHAINED = frozenset({"+", "-", "*", "|", "&", "and", "or"})
+_ASSOCIATIVE = _CHAINED - {"-"}  # their right-nested chains flatten too
 
 
 def _value_range(layout: Layout, ty: Type) -> tuple[int, int] | None:

@@ -4,6 +4,10 @@ The C source ships inside the package; it is compiled once per Python version an
 the system C compiler into a cache folder ($KCHECK_CACHE, else ~/.cache/kcheck) and loaded from
 there. Without a compiler, or with KCHECK_NATIVE=0, kcheck uses the generated Python
 canonicaliser instead, which gives identical results more slowly.
+
+Loading a damaged shared library can kill the process (SIGBUS on a truncated file), so a module
+is loaded only when its SHA-256 matches the checksum file written beside it when it was built;
+anything else is rebuilt, or, if that fails, the Python canonicaliser is used.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def load() -> ModuleType | None:
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     tag = hashlib.sha256(source + sys.version.encode() + sys.platform.encode()).hexdigest()[:16]
     target = cache_dir() / f"_canon_{tag}{suffix}"
-    if not target.exists() and not _build(target):
+    if not _intact(target) and (not _build(target) or not _intact(target)):
         return None
     try:
         spec = importlib.util.spec_from_file_location("kcheck._canon", target)
@@ -55,6 +59,22 @@ def load() -> ModuleType | None:
     except (ImportError, OSError):
         return None
     return module
+
+
+def _checksum_file(target: Path) -> Path:
+    return target.with_name(target.name + ".sha256")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _intact(target: Path) -> bool:
+    """Is the cached module exactly what a build wrote?"""
+    try:
+        return _checksum_file(target).read_text(encoding="ascii").strip() == _digest(target)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _build(target: Path) -> bool:
@@ -70,7 +90,12 @@ def _build(target: Path) -> bool:
             done = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
             if done.returncode != 0:
                 return False
-            os.replace(out, target)  # atomic: concurrent builds cannot see half a file
+            digest = Path(tmp) / "digest"
+            digest.write_text(_digest(out) + "\n", encoding="ascii")
+            # atomic: concurrent builds cannot see half a file; a reader that sees a module
+            # and a checksum from two builds rebuilds once more
+            os.replace(out, target)
+            os.replace(digest, _checksum_file(target))
     except (OSError, subprocess.SubprocessError):
         return False
     return True

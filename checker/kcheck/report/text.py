@@ -173,6 +173,9 @@ def format_result(
     def st(text: str, **kw: Any) -> str:
         return click.style(text, **kw) if colour else text
 
+    from kcheck.lang.diagnostics import printable
+
+    path = printable(path)  # a file name can hold terminal escape sequences
     s = result.stats
     head = (
         f"model {result.model} ({path}): {s.states:,} distinct states"

@@ -40,6 +40,14 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _finite(param: click.Parameter, value: float) -> float:
+    from kcheck.cli import _finite as finite
+
+    checked = finite(param, value)
+    assert checked is not None
+    return checked
+
+
 @click.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False))
 @click.option(
@@ -63,6 +71,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--settle",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=30.0,
     show_default=True,
     help="Seconds after the last fault within which every property must be met.",
@@ -70,6 +79,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--hold",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=1.0,
     show_default=True,
     help="Seconds `eventually always P` must hold without a break.",
@@ -77,6 +87,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--fault-every",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=2.0,
     show_default=True,
     help="Mean seconds between injected faults.",
@@ -84,6 +95,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--chaos",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=20.0,
     show_default=True,
     help="Inject faults during the first this many seconds only.",
@@ -91,6 +103,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--fault-after",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=0.0,
     show_default=True,
     help="Inject no fault before this many seconds.",
@@ -98,6 +111,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=600.0,
     show_default=True,
     help="Stop (inconclusive, exit 3) after this many seconds.",
@@ -105,6 +119,7 @@ def _fail(message: str, code: int) -> NoReturn:
 @click.option(
     "--tick",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=0.1,
     show_default=True,
     help="With --driver sim: simulated seconds per step.",
@@ -224,6 +239,11 @@ def _run(o: RunOptions) -> None:
     for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path)):
         if path:
             base._check_picture_name(flag, path)
+    base.check_outputs(
+        o.model,
+        {"--output": o.output, "--graph": o.graph_path, "--swimlane": o.swimlane_path,
+         "--log-json": o.log_json},
+    )  # fmt: skip
     checked = base._load(o.model, o.defines)
     compiled = compile_model(checked.symbols, symmetry=False)
     from kcheck.run.binding import config_from_model

@@ -54,7 +54,8 @@ def auto(
     ]
     if not open_invariants:
         return explicit
-    timeout = limits.timeout or 600.0
+    # what is left of the command's deadline (spec/explorer.md, "Limits")
+    timeout = limits.budget.remaining(600.0) if limits.budget else limits.timeout or 600.0
     # imported here: most runs never reach Z3, and loading it costs a tenth of a second and
     # 30 MB at start-up
     from kcheck.smt.bmc import bmc
