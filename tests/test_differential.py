@@ -343,11 +343,13 @@ def test_every_engine_agrees_on_generated_models(
         STATS[f"explicit verdicts: {status}"] += 1
 
 
-def test_the_campaign_compared_something() -> None:
+def test_the_campaign_compared_something(request: pytest.FixtureRequest) -> None:
     """Runs after the campaign (pytest keeps file order): the generators must reach the
     engines, or the campaign proves little."""
     if STATS["models"] == 0:
         pytest.skip("run together with the campaign")
+    if request.session.testsfailed:
+        pytest.skip("the campaign failed; its figures are those of the shrinking")
     assert STATS["compared: symmetry on/off"] == STATS["models"]
     assert STATS["compared: bmc"] + STATS["compared: induction"] > 0, dict(STATS)
     assert STATS[f"explicit verdicts: {VIOLATED}"] > 0, dict(STATS)
