@@ -61,14 +61,16 @@ def auto(
     from kcheck.smt.induction import induction
 
     try:
-        proved = induction(model, symbols, max_k, open_invariants, timeout)
+        proved = induction(model, symbols, max_k, open_invariants, timeout, properties=[])
     except Unsupported as err:
         explicit.notes.append(f"Z3 not used: {err}")
         return explicit
     by_name = {p.name: p for p in proved.properties if p.kind == "invariant"}
     left = [n for n in open_invariants if by_name[n].status == INCONCLUSIVE]
     bounded = (
-        {p.name: p for p in bmc(model, symbols, depth, left, timeout).properties} if left else {}
+        {p.name: p for p in bmc(model, symbols, depth, left, timeout, []).properties}
+        if left
+        else {}
     )
     out: list[PropertyResult] = []
     for p in explicit.properties:
