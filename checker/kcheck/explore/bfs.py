@@ -39,6 +39,10 @@ class Limits:
     max_states: int | None = None
     max_depth: int | None = None
     timeout: float | None = None  # seconds
+    # called when max_states is reached: (the index where each level starts, the end of the
+    # level being expanded, the next state to expand, states stored) -> a larger max_states to
+    # go on to, or None to stop (--engine auto: go on when the rest is predicted to be small)
+    more_states: Callable[[Sequence[int], int, int, int], int | None] | None = None
 
 
 ProgressFn = Callable[[Stats], None]
@@ -196,9 +200,11 @@ def _search(
     next_report = t0 + PROGRESS_EVERY
     max_states = limits.max_states
     complete = True
+    level_starts = [0]
     while i < len(states):
         if i == level_end:
             depth += 1
+            level_starts.append(i)
             level_end = len(states)
             if limits.max_depth is not None and depth >= limits.max_depth:
                 limit, complete = f"max-depth {limits.max_depth}", False
@@ -241,8 +247,11 @@ def _search(
             edge_start.append(len(edge_to))
             i += 1
             if max_states is not None and len(states) >= max_states and i < len(states):
-                limit, complete = f"max-states {max_states}", False
-                break
+                more = _more(limits, level_starts, level_end, i, len(states))
+                if more is None:
+                    limit, complete = f"max-states {max_states}", False
+                    break
+                max_states = more
             continue
         try:
             nexts = succ(s)
@@ -271,8 +280,11 @@ def _search(
                     record_broken(t, idx)
         i += 1
         if max_states is not None and len(states) >= max_states and i < len(states):
-            limit, complete = f"max-states {max_states}", False
-            break
+            more = _more(limits, level_starts, level_end, i, len(states))
+            if more is None:
+                limit, complete = f"max-states {max_states}", False
+                break
+            max_states = more
 
     stats.states = len(states)
     stats.depth = depth
@@ -338,6 +350,12 @@ def _search(
         limit=limit,
         notes=list(model.symmetry_notes) if symmetry else [],
     )
+
+
+def _more(limits: Limits, starts: list[int], level_end: int, i: int, n: int) -> int | None:
+    """A larger state limit to go on to, when the caller's hook asks for one."""
+    more = limits.more_states(starts, level_end, i, n) if limits.more_states else None
+    return more if more is not None and more > n else None
 
 
 def _property_result(
