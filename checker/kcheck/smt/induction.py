@@ -184,6 +184,7 @@ class Prover:
         after each round's goals; a proof of it proves every conjunct, at that k."""
         done: dict[str, Outcome] = {}
         last: dict[str, tuple[Outcome, int]] = {}  # open at k, with how many facts assumed
+        again = joint
         for k in range(1, max_k + 1):
             while True:
                 todo = [
@@ -205,10 +206,13 @@ class Prover:
                         self.assume(g.bad, g.name)
             together = joint(done) if joint is not None and last.keys() - done.keys() else None
             if together is not None:
+                joint = None  # tried once per round until proved
                 out = self.attempt(together, k, max_k, self._share(1))
-                if out.status == "proved":
-                    for name in together.members:
-                        if name in last and name not in done:
+                if out.status != "proved":
+                    joint = again
+                else:
+                    for name in together.members:  # each conjunct not already decided
+                        if name in last and (name not in done or done[name].status == "unknown"):
                             done[name] = replace(out, jointly=together.members)
                     self.assume(together.bad)  # proved: every later step case may use it
                     k_again = [g for g in goals if g.name not in done]
