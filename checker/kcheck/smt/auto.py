@@ -113,7 +113,9 @@ def auto(
     out = [_said(p) for p in _bounds(out, explicit, proved)]
     if left and not run_bmc and depth <= covered:
         bmc_said = f"; BMC not run: the explicit search covered every behaviour of {covered} "
-        bmc_said += f"steps, deeper than --depth {depth}"
+        bmc_said += f"steps, and --depth {depth} goes no deeper"
+    elif left and not run_bmc:
+        bmc_said = "; BMC not run: no time was left of --timeout"
     elif run_bmc:
         bmc_said = f" and BMC (depth {depth})"
     else:
