@@ -7,6 +7,7 @@ symbolic bound error exactly --max-k steps deep has its concrete witness."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,23 @@ def test_the_invariants_are_tried_jointly_before_a_counterexample_to_induction()
     easy = by_name["easy"]
     assert (easy.status, easy.reason) == (HOLDS, "proved (k = 1, jointly with deep)")
     assert easy.proof is not None and easy.proof.jointly == ("deep", "easy")
+
+
+def test_a_goal_out_of_its_share_of_time_is_tried_again_before_it_is_given_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tried: list[tuple[str, int]] = []
+    real = Prover.attempt
+
+    def attempt(self: Prover, goal: Goal, k: int, max_k: int, deadline: Deadline) -> Outcome:
+        if goal.name == "easy" and ("easy", k) not in tried:
+            deadline.end = time.monotonic()  # its first share is used up at once
+        tried.append((goal.name, k))
+        return real(self, goal, k, max_k, deadline)
+
+    monkeypatch.setattr(induction_module.Prover, "attempt", attempt)
+    sym = _checked(TWO_GOALS.replace("x == y", "y <= 3"))
+    result = induction(compile_model(sym, symmetry=False), sym, 4, None, 60)
+    easy = {p.name: p for p in result.properties}["easy"]
+    assert (easy.status, easy.reason) == (HOLDS, "proved (k = 1)")
+    assert tried.count(("easy", 1)) == 2

@@ -185,29 +185,45 @@ class Prover:
         done: dict[str, Outcome] = {}
         last: dict[str, tuple[Outcome, int]] = {}  # open at k, with how many facts assumed
         again = joint
+
+        def record(g: Goal, out: Outcome) -> None:
+            if out.status == "open":
+                last[g.name] = (out, len(self.assumed))
+                return
+            done[g.name] = _after(out, last.get(g.name))
+            if out.status == "proved" and g.lemma:
+                self.assume(g.bad, g.name)
+
         for k in range(1, max_k + 1):
+            deferred: list[Goal] = []  # out of their share of time, not of the run's
             while True:
                 todo = [
                     g
                     for g in goals
                     if g.name not in done
+                    and g not in deferred
                     and (g.name not in last or last[g.name][0].k < k
                          or last[g.name][1] < len(self.assumed))
                 ]  # fmt: skip
                 if not todo:
                     break
                 for i, g in enumerate(todo):
-                    out = self.attempt(g, k, max_k, self._share(len(todo) - i))
-                    if out.status == "open":
-                        last[g.name] = (out, len(self.assumed))
+                    share = self._share(len(todo) - i)
+                    out = self.attempt(g, k, max_k, share)
+                    if out.status == "unknown" and share.remaining() <= 0.1 < self.run_left():
+                        deferred.append(g)
                         continue
-                    done[g.name] = _after(out, last.get(g.name))
-                    if out.status == "proved" and g.lemma:
-                        self.assume(g.bad, g.name)
+                    record(g, out)
+            # a goal that ran out of its share gets what the others left of this round's time
+            for i, g in enumerate(deferred):
+                record(g, self.attempt(g, k, max_k, self._share(len(deferred) - i)))
             together = joint(done) if joint is not None and last.keys() - done.keys() else None
             if together is not None:
                 joint = None  # tried once per round until proved
-                out = self.attempt(together, k, max_k, self._share(1))
+                # a share like any goal's, so that it cannot starve the deeper rounds
+                out = self.attempt(
+                    together, k, max_k, self._share(1 + len(last.keys() - done.keys()))
+                )
                 if out.status != "proved":
                     joint = again
                 else:
@@ -229,6 +245,9 @@ class Prover:
                 out, _ = last[g.name]
                 done[g.name] = replace(out, k=max_k, reason=self._open(g, out, max_k))
         return done
+
+    def run_left(self) -> float:
+        return self.deadline.remaining()
 
     def _share(self, attempts_left: int) -> Deadline:
         """An equal share of the run's remaining time for each attempt left in this round."""
