@@ -583,7 +583,7 @@ class Interpreter:
     def initial(self) -> list[RState]:
         st: RState = {
             "vars": {
-                n: self.coerce(v.type, self.eval(v.decl.init, {}, None))
+                n: self.check_store(v.type, self.eval(v.decl.init, {}, None))
                 for n, v in self.sym.vars.items()
             },
             "budgets": {f.name: 0 for f in self.faults},

@@ -474,14 +474,15 @@ def _run_z3(
     from kcheck.smt.params import symbolic_bmc
 
     chosen = list(invariants) or None
+    # the temporal properties are listed as not checked: all, or none when invariants were named
+    props = list(properties) if invariants or properties else None
     try:
         if engine == "induction":
-            result = induction(
-                compiled, checked.symbols, bound, chosen, timeout or 600.0, symbolic_params
-            )
+            result = induction(compiled, checked.symbols, bound, chosen, timeout or 600.0,
+                               symbolic_params, props)  # fmt: skip
         else:
             run = symbolic_bmc if symbolic_params else bmc
-            result = run(compiled, checked.symbols, bound, chosen, timeout or 600.0)
+            result = run(compiled, checked.symbols, bound, chosen, timeout or 600.0, props)
         return result
     except Unsupported as err:
         _fail(str(err))

@@ -20,6 +20,24 @@ NOT_CHECKED = "not checked"
 
 
 @dataclass(frozen=True)
+class Proof:
+    """What a k-induction proof rests on (spec/smt.md): the k of the step case, the lemmas it
+    assumed, the invariants proved together with it (their conjunction was inductive), and
+    whether it was proved that no step leaves the model's bounds ("proved", "not proved",
+    "violated"): the step relation has no failing steps, so the proof covers the states reached
+    within the bounds, and is the model's only when no step leaves them."""
+
+    k: int
+    lemmas: tuple[str, ...] = ()
+    jointly: tuple[str, ...] = ()
+    bounds: str = "proved"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.k, "lemmas": list(self.lemmas), "jointly": list(self.jointly),
+                "bounds": self.bounds}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class PropertyResult:
     name: str
     kind: str  # "invariant", "property" or "bound" (the model left its declared bounds)
@@ -28,6 +46,7 @@ class PropertyResult:
     trace: Trace | None = None
     reason: str | None = None
     engine: str | None = None  # which engine decided this entry, when a run mixes engines
+    proof: Proof | None = None  # an induction proof: what it rests on
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -47,6 +66,8 @@ class PropertyResult:
             out["reason"] = self.reason
         if self.engine:
             out["engine"] = self.engine
+        if self.proof is not None:
+            out["proof"] = self.proof.to_json()
         return out
 
 

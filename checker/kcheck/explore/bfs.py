@@ -42,6 +42,10 @@ class Limits:
     timeout: float | None = None  # seconds, from the search's start when there is no budget
     # the command's own deadline, memory ceiling and stop requests, shared by all its searches
     budget: Budget | None = None
+    # called when max_states is reached: (the index where each level starts, the end of the
+    # level being expanded, the next state to expand, states stored) -> a larger max_states to
+    # go on to, or None to stop (--engine auto: go on when the rest is predicted to be small)
+    more_states: Callable[[Sequence[int], int, int, int], int | None] | None = None
 
 
 ProgressFn = Callable[[Stats], None]
@@ -205,9 +209,11 @@ def _search(
             if c not in seen:
                 add(c, -1)
         level_end = len(states)
+        level_starts = [0]
         while i < len(states):
             if i == level_end:
                 depth += 1
+                level_starts.append(i)
                 level_end = len(states)
                 if limits.max_depth is not None and depth >= limits.max_depth:
                     limit, complete = f"max-depth {limits.max_depth}", False
@@ -254,8 +260,11 @@ def _search(
                 edge_start.append(len(edge_to))
                 i += 1
                 if max_states is not None and len(states) >= max_states and i < len(states):
-                    limit, complete = f"max-states {max_states}", False
-                    break
+                    more = _more(limits, level_starts, level_end, i, len(states))
+                    if more is None:
+                        limit, complete = f"max-states {max_states}", False
+                        break
+                    max_states = more
                 continue
             try:
                 nexts = succ(s)
@@ -284,8 +293,11 @@ def _search(
                         record_broken(t, idx)
             i += 1
             if max_states is not None and len(states) >= max_states and i < len(states):
-                limit, complete = f"max-states {max_states}", False
-                break
+                more = _more(limits, level_starts, level_end, i, len(states))
+                if more is None:
+                    limit, complete = f"max-states {max_states}", False
+                    break
+                max_states = more
 
     except Stopped as stop:
         limit, complete = stop.reason, False
@@ -394,6 +406,12 @@ def _guarded_property_result(
             budget.armed = False
     reason = f"the liveness analysis stopped at {why}"
     return PropertyResult(prop.name, "property", INCONCLUSIVE, prop.span.line, reason=reason)
+
+
+def _more(limits: Limits, starts: list[int], level_end: int, i: int, n: int) -> int | None:
+    """A larger state limit to go on to, when the caller's hook asks for one."""
+    more = limits.more_states(starts, level_end, i, n) if limits.more_states else None
+    return more if more is not None and more > n else None
 
 
 def _property_result(

@@ -1323,6 +1323,17 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         g.emit(f"_ZERO_{k.name} = {[0] * k.stride!r}")
     g.emit("def _initial():")
     g.depth += 1
+    # a declared initial value outside its range fails init, as any other assignment would
+    for v in layout.vars:
+        lo, hi = (v.type.lo, v.type.hi) if isinstance(v.type, TInt) else (None, None)
+        if (
+            v.name in sym.vars
+            and lo is not None
+            and hi is not None
+            and not lo <= init[v.index] <= hi
+        ):
+            why = f"{v.name} := {init[v.index]} leaves its range {lo}..{hi}"
+            g.emit(f"_err('range', {why!r}, -1, (), {sym.vars[v.name].decl.init.span.line})")
     g.emit("out = []")
     g.emit("s = _INIT")
     g.emit("st = list(s)")

@@ -203,7 +203,15 @@ class Interpreter:
 
     def _loop(self) -> tuple[PropertyResult | None, str | None]:
         model, driver, cfg, c = self.model, self.driver, self.config, self.counters
-        initial = model.initial()
+        try:
+            initial = model.initial()
+        except StepError as err:  # init leaves the bounds (a default out of range): as verify
+            step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
+            entry = PropertyResult(
+                f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)),
+                err.message,
+            )  # fmt: skip
+            return entry, None
         if not initial:
             raise NoInitialState(
                 f"model {model.name} has no initial state: its init chooses from nothing"

@@ -10,7 +10,9 @@ because the budget ran out go to Z3.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from kcheck.explore.bfs import Limits, ProgressFn, explore
@@ -19,9 +21,14 @@ from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
 from kcheck.smt.refuse import Unsupported
 
+MoreStates = Callable[[Sequence[int], int, int, int], int | None]
+
 # Distinct states the explicit search may store before Z3 takes over: about 0.7 GB, and 10 to 60 s
-# at the measured rates (benchmarks/RESULTS.md).
+# at the measured rates (benchmarks/RESULTS.md). Past it the search goes on only while what is
+# left is predicted to fit (`_more_states`), up to HARD_FACTOR times the budget.
 STATE_BUDGET = 1_000_000
+HARD_FACTOR = 2
+Z3_TIMEOUT = 600.0  # the Z3 phases' time without a --timeout, as for --engine bmc / induction
 
 
 def auto(
@@ -36,14 +43,22 @@ def auto(
     max_k: int,
     progress: ProgressFn | None = None,
 ) -> CheckResult:
+    t0 = time.monotonic()
+    # the time this run may take: what the command's deadline leaves of --timeout (parsing and
+    # compiling came first), or --timeout itself when no command budget is shared
+    if limits.budget is not None and limits.budget.deadline is not None:
+        timeout: float | None = limits.budget.deadline - t0
+    else:
+        timeout = limits.timeout
     # a --max-states of the user's is a limit to stop at, as for the explicit engine
     budget = limits.max_states or STATE_BUDGET
+    more = None if limits.max_states is not None else _more_states(t0, timeout)
     explicit = explore(
         model,
         invariants=invariants,
         properties=properties,
         symmetry=symmetry,
-        limits=replace(limits, max_states=budget),
+        limits=replace(limits, max_states=budget, more_states=more),
         progress=progress,
     )
     explicit = _tagged(explicit, "explicit")
@@ -54,23 +69,35 @@ def auto(
     ]
     if not open_invariants:
         return explicit
-    # what is left of the command's deadline (spec/explorer.md, "Limits")
-    timeout = limits.budget.remaining(600.0) if limits.budget else limits.timeout or 600.0
+    # one deadline for the whole run: the Z3 phases get what the explicit search left of it
+    total = timeout if timeout is not None else explicit.stats.seconds + Z3_TIMEOUT
+    if total - (time.monotonic() - t0) <= 0:
+        explicit.notes.append("Z3 not used: the explicit search used all of --timeout")
+        return explicit
+    # every behaviour of up to this many steps was searched (breadth-first: the level being
+    # expanded when the search stopped had been found whole, and the steps into it)
+    covered = explicit.stats.depth
     # imported here: most runs never reach Z3, and loading it costs a tenth of a second and
     # 30 MB at start-up
     from kcheck.smt.bmc import bmc
     from kcheck.smt.induction import induction
 
     try:
-        proved = induction(model, symbols, max_k, open_invariants, timeout)
+        proved = induction(
+            model, symbols, max_k, open_invariants, total - (time.monotonic() - t0),
+            properties=[],
+        )  # fmt: skip
     except Unsupported as err:
         explicit.notes.append(f"Z3 not used: {err}")
         return explicit
     by_name = {p.name: p for p in proved.properties if p.kind == "invariant"}
     left = [n for n in open_invariants if by_name[n].status == INCONCLUSIVE]
-    bounded = (
-        {p.name: p for p in bmc(model, symbols, depth, left, timeout).properties} if left else {}
-    )
+    # BMC only when it can look deeper than the explicit search did
+    run_bmc = bool(left) and depth > covered and total - (time.monotonic() - t0) > 0
+    bounded: dict[str, PropertyResult] = {}
+    if run_bmc:
+        left_s = total - (time.monotonic() - t0)
+        bounded = {p.name: p for p in bmc(model, symbols, depth, left, left_s, []).properties}
     out: list[PropertyResult] = []
     for p in explicit.properties:
         if p.kind != "invariant" or p.status == VIOLATED:
@@ -80,19 +107,71 @@ def auto(
         if p.name in bounded and bounded[p.name].status == VIOLATED:
             z3_entry = _tagged_entry(bounded[p.name], "bmc")
         elif p.name in bounded:
+            # BMC's own words: the depth it reached, or why it stopped short of --depth
+            z3_entry = replace(z3_entry, reason=f"{z3_entry.reason}; bmc: {bounded[p.name].reason}")
+        elif z3_entry.status == INCONCLUSIVE:
             z3_entry = replace(
                 z3_entry,
-                reason=f"{z3_entry.reason}; bmc: no violation up to depth {depth} either",
+                reason=f"{z3_entry.reason}; the explicit search found no violation in "
+                f"{covered} steps",
             )
         out.append(z3_entry)
     out = [_said(p) for p in _bounds(out, explicit, proved)]
+    if left and not run_bmc and depth <= covered:
+        bmc_said = f"; BMC not run: the explicit search covered every behaviour of {covered} "
+        bmc_said += f"steps, and --depth {depth} goes no deeper"
+    elif left and not run_bmc:
+        bmc_said = "; BMC not run: no time was left of --timeout"
+    elif run_bmc:
+        bmc_said = f" and BMC (depth {depth})"
+    else:
+        bmc_said = ""
     notes = [
         *explicit.notes,
-        f"the explicit search stopped at {explicit.limit}; Z3 k-induction (k <= {max_k})"
-        + (f" and BMC (depth {depth})" if left else "")
-        + " decided the invariants it left open",
+        f"the explicit search stopped at {explicit.limit}, having covered every behaviour of "
+        f"{covered} steps; Z3 k-induction (k <= {max_k}){bmc_said} decided the invariants it "
+        "left open",
     ]
     return replace(explicit, engine="auto", properties=out, notes=notes)
+
+
+def _more_states(t0: float, timeout: float | None) -> MoreStates:
+    """The explicit search's hook at its state limit: go on (by a tenth of the budget at a
+    time) while the breadth-first levels shrink and what is left is predicted to fit within
+    HARD_FACTOR times the budget and within the time left; else stop and let Z3 take over."""
+    hard = HARD_FACTOR * STATE_BUDGET
+
+    def more(starts: Sequence[int], level_end: int, i: int, n: int) -> int | None:
+        total = predicted_states(starts, level_end, i, n)
+        if total > hard:
+            return None
+        if timeout is not None:
+            elapsed = time.monotonic() - t0
+            if elapsed + (total - n) * elapsed / n > timeout:
+                return None
+        return min(hard, n + max(1, STATE_BUDGET // 10))
+
+    return more
+
+
+def predicted_states(starts: Sequence[int], level_end: int, i: int, n: int) -> float:
+    """How many states a breadth-first search that has stored `n`, and is expanding the level
+    from starts[-1] to `level_end` (up to `i`), will have stored when it ends: the next level
+    extrapolated from the part of this one expanded so far, then every later level shrinking
+    by the same ratio (a geometric tail). Infinite while the levels still grow."""
+    cur = level_end - starts[-1]
+    found = n - level_end  # of the next level, so far
+    expanded = i - starts[-1]
+    if expanded > 0:
+        nxt = found + (level_end - i) * found / expanded
+    elif len(starts) > 1 and starts[-1] > starts[-2]:
+        nxt = cur * cur / (starts[-1] - starts[-2])
+    else:
+        return math.inf
+    ratio = nxt / cur if cur else math.inf
+    if ratio >= 1:
+        return math.inf
+    return n + (nxt - found) + nxt * ratio / (1 - ratio)
 
 
 def _bounds(

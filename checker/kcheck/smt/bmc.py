@@ -24,6 +24,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.encode import Encoder, Term, Unsupported
+from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import transition
 from kcheck.trace import Step, Trace, name_objects
@@ -41,9 +42,11 @@ def bmc(
     depth: int,
     invariants: Sequence[str] | None = None,
     timeout_s: float = 60.0,
+    properties: Sequence[str] | None = None,
 ) -> CheckResult:
-    """Look for a violation of each selected invariant (None: all) in at most `depth` steps.
-    Raises Unsupported, before solving, when the model uses a construct not encoded."""
+    """Look for a violation of each selected invariant (None: all) in at most `depth` steps;
+    each selected temporal property (None: all, unless invariants were named) is listed as not checked. Raises
+    Unsupported, before solving, when the model uses a construct not encoded."""
     t0 = time.monotonic()
     enc = Encoder(model, symbols)
     by_name = {inv.name: inv for inv in symbols.invariants}
@@ -119,6 +122,7 @@ def bmc(
         if bound is not None and unknown is None:
             reason += " (a step left the model's bounds; see the bound entry)"
         out.append(PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, reason))
+    out += temporal_not_checked(model, properties, "bmc", invariants)
     if bound is not None:
         out.append(bound)
     notes = [f"bounded model checking to depth {depth}: no claim beyond it"]

@@ -640,7 +640,10 @@ class Encoder:
                 range_errs.append(self._range_err(f.type, v))
                 values.append(self._stored(f.type, v))
             else:
-                values.append(self._default(f.type, finfo.default))
+                # a default may name a param, so it is range-checked like a given value
+                v = self._default(f.type, finfo.default)
+                range_errs.append(self._range_err(f.type, v))
+                values.append(v)
         # as the compiled _free_K: the lowest slot free now and when the step began, else the
         # lowest free now (one freed during the step)
         before = self.step_start
@@ -758,10 +761,11 @@ class Encoder:
         """(`st` is an initial state, `init` fails): vars at their declared initial values,
         budgets unspent, no objects, then the `init` blocks, every branch of them."""
         start: list[Term] = [z3.IntVal(0)] * self.layout.width
+        self.fails = []
         for var in self.layout.vars:
             v, _ = self.expr(self.sym.vars[var.name].decl.init, {}, ())
+            self._fail(TRUE, self._range_err(var.type, v))  # as the compiled _initial checks
             start[var.index] = self._stored(var.type, v)
-        self.fails = []
         self.step_start = tuple(start)
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
         branches = self.block(stmts, [Branch(TRUE, tuple(start), {})])

@@ -27,10 +27,19 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
-from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
+from kcheck.result import (
+    HOLDS,
+    INCONCLUSIVE,
+    VIOLATED,
+    CheckResult,
+    Proof,
+    PropertyResult,
+    Stats,
+)
 from kcheck.smt.bmc import bound_entry, named, replay_path
 from kcheck.smt.describe import describe_cti, describe_failure
 from kcheck.smt.encode import Encoder, Term
+from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import Unrolling
 from kcheck.smt.wellformed import well_formed
@@ -46,16 +55,23 @@ Bad = Callable[[Unrolling, int], Term]  # the goal fails in state i of an unroll
 class Goal:
     name: str
     bad: Bad
+    bound: bool = False  # "no step fails": a violation is the bound entry
+    lemma: bool = False  # assumed in the step case once proved
+    fact: bool = False  # a fact wanted for the step case or the invariants' conjunction: a
+    # violation of it is not reported (it only means "not proved")
+    members: tuple[str, ...] = ()  # the invariants of a conjunction
 
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # "proved", "violated", "open" (not inductive up to the limit) or "unknown"
+    status: str  # "proved", "violated", "open" (not inductive at k) or "unknown"
     k: int
     trace: Trace | None = None
     reason: str = ""
     entry: PropertyResult | None = None  # the bound entry, for the "no step fails" goal
     assuming: tuple[str, ...] = ()  # the lemmas the step case assumed when it was proved
+    cti: Any = None  # for "open": the Z3 model of the step case (a counterexample to induction)
+    jointly: tuple[str, ...] = ()  # proved as part of the conjunction of these invariants
 
 
 class Prover:
@@ -115,10 +131,12 @@ class Prover:
         for j in range(self.path_len):
             self.step_solver.add(z3.Not(bad(self.path, j)))
 
-    def violated(self, goal: Goal, m: Any, d: int, max_k: int, bound_goal: bool) -> Outcome:
+    def violated(self, goal: Goal, m: Any, d: int, max_k: int) -> Outcome:
         """The outcome for a base case that breaks `goal` in `d` steps (Z3 model `m`)."""
+        if goal.fact:
+            return Outcome("violated", d + 1)
         path = self.base.concrete(m, d)
-        if bound_goal:
+        if goal.bound:
             entry = replace(bound_entry(self.model, path), engine=ENGINE)
             return Outcome("violated", d + 1, entry.trace, entry=entry)
         return Outcome("violated", d + 1, _trace(self.model, path))
@@ -127,38 +145,131 @@ class Prover:
         """What a counterexample to induction depends on besides its states (params)."""
         return ""
 
-    # ---- one goal
-    def prove(self, goal: Goal, max_k: int, bound_goal: bool = False) -> Outcome:
-        cti: tuple[Any, int] | None = None
+    # ---- one goal at one k
+    def attempt(self, goal: Goal, k: int, max_k: int, deadline: Deadline) -> Outcome:
+        """The base case at depth k - 1 (the shallower ones passed before), then the step case
+        at k, each query within `deadline`."""
+        self.deepest = max(self.deepest, k)
+        d = k - 1
+        lits = self._base_upto(d)
+        answer, m = check(self.base_solver, goal.bad(self.base, d), deadline, lits)
+        if answer == "sat":
+            return self.violated(goal, m, d, max_k)
+        if answer != "unsat":
+            return Outcome("unknown", k, reason=f"Z3 answered unknown ({answer}) at k = {k}")
+        lits = self._path_upto(k)
+        holds = [z3.Not(goal.bad(self.path, i)) for i in range(k)]
+        answer, m = check(self.step_solver, z3.And(*holds, goal.bad(self.path, k)), deadline, lits)
+        if answer == "unsat":
+            return Outcome("proved", k, assuming=tuple(self.lemmas))
+        if answer != "sat":
+            return Outcome("unknown", k, reason=f"Z3 answered unknown ({answer}) at k = {k}")
+        return Outcome("open", k, cti=m)
+
+    def prove(self, goal: Goal, max_k: int) -> Outcome:
+        """One goal alone, k = 1, 2, ... (the well-formedness of states)."""
+        return self.prove_all([goal], max_k)[goal.name]
+
+    def prove_all(
+        self,
+        goals: Sequence[Goal],
+        max_k: int,
+        joint: Callable[[dict[str, Outcome]], Goal | None] | None = None,
+    ) -> dict[str, Outcome]:
+        """Every goal at k = 1, then every goal still open at k = 2, and so on, so that a goal
+        that needs a deep k cannot starve another's proof at a shallow one; each attempt gets
+        an equal share of the time left for its round. A lemma proved is assumed from then on,
+        and the goals whose step case failed before it are tried again at the same k.
+        `joint(outcomes)`, when it gives a goal (the conjunction of the invariants), is tried
+        after each round's goals; a proof of it proves every conjunct, at that k."""
+        done: dict[str, Outcome] = {}
+        last: dict[str, tuple[Outcome, int]] = {}  # open at k, with how many facts assumed
+        again = joint
+
+        def record(g: Goal, out: Outcome) -> None:
+            if out.status == "open":
+                last[g.name] = (out, len(self.assumed))
+                return
+            done[g.name] = _after(out, last.get(g.name))
+            if out.status == "proved" and g.lemma:
+                self.assume(g.bad, g.name)
+
         for k in range(1, max_k + 1):
-            self.deepest = max(self.deepest, k)
-            d = k - 1
-            lits = self._base_upto(d)
-            answer, m = check(self.base_solver, goal.bad(self.base, d), self.deadline, lits)
-            if answer == "sat":
-                return self.violated(goal, m, d, max_k, bound_goal)
-            if answer != "unsat":
-                return Outcome("unknown", k, reason=f"Z3 answered unknown ({answer}) at k = {k}")
-            lits = self._path_upto(k)
-            holds = [z3.Not(goal.bad(self.path, i)) for i in range(k)]
-            answer, m = check(
-                self.step_solver, z3.And(*holds, goal.bad(self.path, k)), self.deadline, lits
-            )
-            if answer == "unsat":
-                return Outcome("proved", k, assuming=tuple(self.lemmas))
-            if answer != "sat":
-                return Outcome("unknown", k, reason=f"Z3 answered unknown ({answer}) at k = {k}")
-            cti = (m, k)
-        assert cti is not None
-        m, k = cti
-        hint = (describe_failure if bound_goal else describe_cti)(self.model, self.path, m, k)
-        hint = self.where(m) + hint
-        return Outcome(
-            "open",
-            max_k,
-            reason=f"not inductive for k <= {max_k} (no violation in {max_k - 1} steps); "
-            f"counterexample to induction: {hint}",
+            deferred: list[Goal] = []  # out of their share of time, not of the run's
+            while True:
+                todo = [
+                    g
+                    for g in goals
+                    if g.name not in done
+                    and g not in deferred
+                    and (g.name not in last or last[g.name][0].k < k
+                         or last[g.name][1] < len(self.assumed))
+                ]  # fmt: skip
+                if not todo:
+                    break
+                for i, g in enumerate(todo):
+                    share = self._share(len(todo) - i)
+                    out = self.attempt(g, k, max_k, share)
+                    if out.status == "unknown" and share.remaining() <= 0.1 < self.run_left():
+                        deferred.append(g)
+                        continue
+                    record(g, out)
+            # a goal that ran out of its share gets what the others left of this round's time
+            for i, g in enumerate(deferred):
+                record(g, self.attempt(g, k, max_k, self._share(len(deferred) - i)))
+            together = joint(done) if joint is not None and last.keys() - done.keys() else None
+            if together is not None:
+                joint = None  # tried once per round until proved
+                # a share like any goal's, so that it cannot starve the deeper rounds
+                out = self.attempt(
+                    together, k, max_k, self._share(1 + len(last.keys() - done.keys()))
+                )
+                if out.status != "proved":
+                    joint = again
+                else:
+                    for name in together.members:  # each conjunct not already decided
+                        if name in last and (name not in done or done[name].status == "unknown"):
+                            done[name] = replace(out, jointly=together.members)
+                    self.assume(together.bad)  # proved: every later step case may use it
+                    k_again = [g for g in goals if g.name not in done]
+                    for g in k_again:  # the remaining goals (the bound) at this k, with it
+                        out = self.attempt(g, k, max_k, self._share(len(k_again)))
+                        if out.status == "open":
+                            last[g.name] = (out, len(self.assumed))
+                        else:
+                            done[g.name] = _after(out, last.get(g.name))
+            if len(done) == len(goals):
+                break
+        for g in goals:
+            if g.name not in done:
+                out, _ = last[g.name]
+                done[g.name] = replace(out, k=max_k, reason=self._open(g, out, max_k))
+        return done
+
+    def run_left(self) -> float:
+        return self.deadline.remaining()
+
+    def _share(self, attempts_left: int) -> Deadline:
+        """An equal share of the run's remaining time for each attempt left in this round."""
+        return Deadline(max(0.0, self.deadline.remaining()) / max(1, attempts_left))
+
+    def _open(self, goal: Goal, out: Outcome, max_k: int) -> str:
+        """Why `goal` is not proved up to `max_k`, with its counterexample to induction."""
+        describe = describe_failure if goal.bound else describe_cti
+        hint = self.where(out.cti) + describe(self.model, self.path, out.cti, out.k)
+        return (
+            f"not inductive for k <= {max_k} (no violation in {max_k - 1} steps); "
+            f"counterexample to induction: {hint}"
         )
+
+
+def _after(out: Outcome, before: tuple[Outcome, int] | None) -> Outcome:
+    """A goal's final outcome; an unknown after an open k also says how far it got."""
+    if out.status != "unknown" or before is None:
+        return out
+    k = before[0].k
+    return replace(out, reason=f"not inductive for k <= {k} (no violation in {k - 1} steps); "
+                   f"then {out.reason}")  # fmt: skip
 
 
 def induction(
@@ -168,15 +279,18 @@ def induction(
     invariants: Sequence[str] | None = None,
     timeout_s: float = 600.0,
     symbolic_params: bool = False,
+    properties: Sequence[str] | None = None,
 ) -> CheckResult:
     """Prove each selected invariant (None: all) for every depth, or refute it, or say why not;
-    with `symbolic_params`, for every value of the params in their ranges. Raises Unsupported,
-    before solving, when the model uses a construct not encoded."""
+    with `symbolic_params`, for every value of the params in their ranges. Each selected
+    temporal property (None: all, unless invariants were named) is listed as not checked. Raises Unsupported, before
+    solving, when the model uses a construct not encoded."""
     t0 = time.monotonic()
     enc = Encoder(model, symbols, symbolic_params)
     for inv in symbols.invariants:
         enc.check_invariant(inv)
     enc.instances(enc.fresh_state("probe"))  # refuses unsupported actions before solving
+    unchecked = temporal_not_checked(model, properties, ENGINE, invariants)
     notes = [f"k-induction with k up to {max_k}"]
     prover: Prover
     init_entry: PropertyResult | None = None
@@ -190,13 +304,13 @@ def induction(
         try:
             inits = model.initial()
         except StepError as err:
-            return _init_fails(model, symbols, err, invariants, t0)
+            return _init_fails(model, symbols, err, invariants, t0, unchecked)
         prover = Prover(model, enc, lambda st: _one_of(st, inits), Deadline(timeout_s))
 
     def ill_formed(u: Unrolling, i: int) -> Term:
         return z3.Not(well_formed(model.layout, u.state(i), enc.sets.bits))
 
-    if prover.prove(Goal("well-formed", ill_formed), 1).status == "proved":
+    if prover.prove(Goal("@well-formed", ill_formed, fact=True), 1).status == "proved":
         prover.assume(ill_formed)
     else:
         notes.append("well-formedness of states was not proved, so not assumed")
@@ -204,39 +318,43 @@ def induction(
     def bad_of(inv: Any) -> Bad:
         return lambda u, i: enc.violation(inv, u.state(i))
 
-    outcomes: dict[str, Outcome] = {}
-    lemmas = [inv for inv in symbols.invariants if inv.lemma]
-    progress = True
-    while progress:
-        progress = False
-        for lemma in lemmas:
-            if lemma.name in outcomes and outcomes[lemma.name].status != "open":
-                continue
-            out = prover.prove(Goal(lemma.name, bad_of(lemma)), max_k)
-            outcomes[lemma.name] = out
-            if out.status == "proved":
-                prover.assume(bad_of(lemma), lemma.name)
-                progress = True
-
-    bound = prover.prove(Goal("bound", lambda u, i: u.fail(i)), max_k, bound_goal=True)
-    if init_entry is not None:
-        bound = Outcome("violated", 0, init_entry.trace, entry=init_entry)
     selected = list(invariants) if invariants is not None else [i.name for i in symbols.invariants]
     by_name = {inv.name: inv for inv in symbols.invariants}
+    # every lemma (proved ones help the others), "no step fails", the selected invariants
+    goals = [Goal(i.name, bad_of(i), lemma=True) for i in symbols.invariants if i.lemma]
+    goals.append(Goal("@bound", lambda u, i: u.fail(i), bound=True))
+    goals += [Goal(n, bad_of(by_name[n])) for n in selected if not by_name[n].lemma]
+
+    def joint(outcomes: dict[str, Outcome]) -> Goal | None:
+        """The conjunction of every invariant of the model not refuted (the selected ones and
+        the others): often inductive where no conjunct is alone."""
+        members = [
+            i for i in symbols.invariants
+            if outcomes.get(i.name, Outcome("open", 0)).status != "violated"
+        ]  # fmt: skip
+        if len(members) < 2:
+            return None
+        bads = [bad_of(i) for i in members]
+
+        def bad(u: Unrolling, i: int) -> Term:
+            return z3.Or(*[b(u, i) for b in bads])
+
+        names = tuple(i.name for i in members)
+        return Goal("@jointly", bad, fact=True, members=names)
+
+    outcomes = prover.prove_all(goals, max_k, joint)
+    bound = outcomes["@bound"]
+    if init_entry is not None:
+        bound = Outcome("violated", 0, init_entry.trace, entry=init_entry)
+    bounds = {"proved": "proved", "violated": "violated"}.get(bound.status, "not proved")
     results: list[PropertyResult] = []
     for name in selected:
         inv = by_name[name]
-        if name not in outcomes:
-            outcomes[name] = prover.prove(Goal(name, bad_of(inv)), max_k)
-        out = outcomes[name]
-        entry = _result(name, "invariant", inv.span.line, out)
+        entry = _result(name, "invariant", inv.span.line, outcomes[name], bounds)
         if symbolic_params and entry.status == HOLDS:
             entry = replace(entry, reason=f"{entry.reason} for every value of the params")
-        if entry.status == HOLDS and bound.entry is not None:
-            # as the explicit engine says: what follows a failing step is not the model's
-            why = f"{entry.reason} for the states within bounds, but a step left the bounds"
-            entry = replace(entry, status=INCONCLUSIVE, reason=why)
         results.append(entry)
+    results += unchecked
     if bound.status == "proved":
         notes.append(f"proved that no step leaves the model's bounds (k = {bound.k})")
     if bound.entry is not None:
@@ -250,17 +368,31 @@ def induction(
             )
         )  # fmt: skip
     stats = Stats(depth=prover.deepest, seconds=time.monotonic() - t0)
-    decided = all(p.status != INCONCLUSIVE for p in results)
+    decided = all(p.status in (HOLDS, VIOLATED) for p in results)
+    open_ = any(p.status == INCONCLUSIVE for p in results)
     return CheckResult(model.name, ENGINE, stats, results, complete=decided,
-                       limit=None if decided else f"k {max_k}", notes=notes)  # fmt: skip
+                       limit=f"k {max_k}" if open_ else None, notes=notes)  # fmt: skip
 
 
-def _result(name: str, kind: str, line: int, out: Outcome) -> PropertyResult:
+def _result(name: str, kind: str, line: int, out: Outcome, bounds: str) -> PropertyResult:
+    """The entry for an invariant. A proof covers the states reached by steps that stay within
+    the model's bounds; as in the explicit engine, it is the model's (`holds`) only when it is
+    proved that no step leaves them."""
     if out.status == "proved":
+        proof = Proof(out.k, out.assuming, out.jointly, bounds)
         using = f", assuming lemmas {', '.join(out.assuming)}" if out.assuming else ""
-        return PropertyResult(
-            name, kind, HOLDS, line, None, f"proved (k = {out.k}{using})", engine=ENGINE
+        others = [n for n in out.jointly if n != name]
+        using += f", jointly with {', '.join(others)}" if others else ""
+        why = f"proved (k = {out.k}{using})"
+        if bounds == "proved":
+            return PropertyResult(name, kind, HOLDS, line, None, why, ENGINE, proof)
+        tail = (
+            "but a step left the bounds"
+            if bounds == "violated"
+            else "but it was not proved that no step leaves the bounds"
         )
+        why = f"{why} for the states within bounds, {tail}"
+        return PropertyResult(name, kind, INCONCLUSIVE, line, None, why, ENGINE, proof)
     if out.status == "violated":
         return PropertyResult(
             name, kind, VIOLATED, line, out.trace, out.reason or None, engine=ENGINE
@@ -275,6 +407,7 @@ def _init_fails(
     err: StepError,
     invariants: Sequence[str] | None,
     t0: float,
+    unchecked: list[PropertyResult],
 ) -> CheckResult:
     """`init` itself leaves the bounds: nothing to prove, as for the explicit engine."""
     step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
@@ -283,6 +416,7 @@ def _init_fails(
         PropertyResult(n, "invariant", INCONCLUSIVE, None, None, "init fails", engine=ENGINE)
         for n in names
     ]
+    out += unchecked
     out.append(
         PropertyResult(
             f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)), err.message,

@@ -27,6 +27,7 @@ from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, S
 from kcheck.smt.bmc import ReplayError, bmc
 from kcheck.smt.encode import Encoder, Term, _or
 from kcheck.smt.induction import ENGINE, Goal, Outcome, Prover
+from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import RLIMIT, SEED, Deadline
 from kcheck.smt.system import Unrolling
 
@@ -124,7 +125,7 @@ def witness(
     it must be a violation, with a replayed trace."""
     t0 = time.monotonic()
     model, fixed = concrete(sym, values)
-    result = bmc(model, fixed, depth, [name] if name else [], timeout_s)
+    result = bmc(model, fixed, depth, [name] if name else [], timeout_s, properties=[])
     found = [
         p
         for p in result.properties
@@ -166,9 +167,11 @@ class SymbolicProver(Prover):
             witness(self.enc.sym, values, None, depth, self.deadline.remaining()), engine=ENGINE
         )
 
-    def violated(self, goal: Goal, m: Any, d: int, max_k: int, bound_goal: bool) -> Outcome:
-        if not bound_goal and goal.name not in {i.name for i in self.enc.sym.invariants}:
+    def violated(self, goal: Goal, m: Any, d: int, max_k: int) -> Outcome:
+        if goal.fact:
             return Outcome("violated", d + 1)  # a fact induction wanted to assume
+        # the base case covers states up to max_k - 1, and a failing step from the last of
+        # them is the max_k-th: the concrete witness must look one step further for it
         depth = max_k - 1
         bad = goal.bad
         values = smallest(
@@ -179,8 +182,9 @@ class SymbolicProver(Prover):
         )
         if not isinstance(values, dict):
             values = values_in(self.enc, m)  # the Z3 model's own params fail too
-        name = None if bound_goal else goal.name
-        entry = witness(self.enc.sym, values, name, depth, self.deadline.remaining())
+        name = None if goal.bound else goal.name
+        steps = depth + 1 if goal.bound else depth
+        entry = witness(self.enc.sym, values, name, steps, self.deadline.remaining())
         entry = replace(entry, engine=ENGINE)
         return Outcome("violated", d + 1, entry.trace, reason=entry.reason or "", entry=entry)
 
@@ -194,9 +198,11 @@ def symbolic_bmc(
     depth: int,
     invariants: Sequence[str] | None = None,
     timeout_s: float = 60.0,
+    properties: Sequence[str] | None = None,
 ) -> CheckResult:
     """BMC to `depth` for every value of the params at once: for each invariant, the smallest
-    params for which it fails within `depth` steps (with a concrete trace), or none."""
+    params for which it fails within `depth` steps (with a concrete trace), or none; each
+    selected temporal property (None: all, unless invariants were named) is listed as not checked."""
     t0 = time.monotonic()
     deadline = Deadline(timeout_s)
     enc = Encoder(model, sym, symbolic_params=True)
@@ -231,6 +237,7 @@ def symbolic_bmc(
         if isinstance(values, dict):
             results.append(witness(sym, values, None, depth, deadline.remaining()))
     results = [replace(p, engine="bmc") for p in results]
+    results += temporal_not_checked(model, properties, "bmc", invariants)
     stats = Stats(depth=depth, seconds=time.monotonic() - t0)
     notes = [f"bounded model checking to depth {depth}: no claim beyond it", describe_ranges(sym)]
     return CheckResult(model.name, "bmc", stats, results, complete=False,

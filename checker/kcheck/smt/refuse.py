@@ -9,11 +9,13 @@ expression nodes are refused by the encoder itself, where it meets them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
+from kcheck.result import NOT_CHECKED, PropertyResult
 
 
 class Unsupported(Exception):
@@ -114,3 +116,23 @@ def refuse_concrete_param_uses(sym: Symbols) -> None:
         for sc in getattr(actor, "scores", ()):
             if sc.weight is not None and ast.names_in(sc.weight) & params:
                 raise Unsupported("a score weight that depends on a symbolic param", sc.span.line)
+
+
+def temporal_not_checked(
+    model: CompiledModel,
+    names: Sequence[str] | None,
+    engine: str,
+    invariants: Sequence[str] | None = None,
+) -> list[PropertyResult]:
+    """An entry `not checked` for each selected temporal property. The Z3 engines check
+    invariants only; a property they dropped silently would read as held. As on the command
+    line, `names` None selects every property when no invariant was named either, else none."""
+    if names is None and invariants is not None:
+        names = ()
+    wanted = set(names) if names is not None else None
+    why = f"--engine {engine} checks invariants only; temporal properties need the explicit engine"
+    return [
+        PropertyResult(p.name, "property", NOT_CHECKED, p.span.line, reason=why, engine=engine)
+        for p in model.properties
+        if wanted is None or p.name in wanted
+    ]
