@@ -73,6 +73,38 @@ invariant fine: true
 """
 
 
+# a scheduler's `on bind` that fails on one of two best nodes: binding to the other is still
+# a step (it used to be lost when the failing node came first in slot order)
+BIND_FAILS = """model bind_fails
+kind Node[2] { zero: 0..1 = 0  cap: 0..2 = 0 }
+kind Pod[1] { node: Node? = none }
+init { create Node { zero: {first} } create Node { zero: {second} } create Pod { } }
+scheduler s binds Pod.node {
+  on bind(p, n) { n.cap := 2 / n.zero }
+}
+invariant never_bound: forall p in Pod: p.node == none
+"""
+
+
+@pytest.mark.parametrize(("first", "second"), [(0, 1), (1, 0)])
+@pytest.mark.parametrize("symmetry", [True, False])
+def test_a_bind_that_fails_on_one_best_node_still_binds_to_the_other(
+    first: int, second: int, symmetry: bool
+) -> None:
+    text = BIND_FAILS.replace("{first}", str(first)).replace("{second}", str(second))
+    result = _summary(_check(text, symmetry))
+    assert result["never_bound"] == (VIOLATED, 1)
+    everything = compile_model(check_source(Source("m.kdsl", text)).symbols, symmetry=symmetry)
+    bounds = {p.name for p in explore(everything, invariants=[], symmetry=symmetry).properties}
+    assert "bound: division in s.bind" in bounds
+    if not symmetry:
+        _permuted_states_look_alike(text)
+        checked = check_source(Source("m.kdsl", text))
+        ref = enumerate_reachable(checked.symbols, everything.layout)
+        states, codes = reachable_and_errors(everything)
+        assert states == ref.states and codes == {"division"} == ref.errors
+
+
 def _check(text: str, symmetry: bool) -> CheckResult:
     checked = check_source(Source("m.kdsl", text))
     model = compile_model(checked.symbols, symmetry=symmetry)

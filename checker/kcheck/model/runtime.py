@@ -10,7 +10,7 @@ from typing import Any
 from kcheck.model.ir import State, StepError
 
 # generated calls that may raise StepError: code containing them is never hoisted or grouped
-RAISING = ("_some(", "_div(", "_live(", "_alive(", "_cached(", "_terms(", "_deref(")
+RAISING = ("_some(", "_div(", "_live(", "_cached(", "_terms(", "_deref(")
 
 # When several terms of a quantifier, an aggregate or a `for` fail, the error reported is the
 # first by cause in this order, then by line; only the message may name other slots. So the
@@ -79,21 +79,6 @@ def _live(
     return i
 
 
-def _alive(
-    st: list[int],
-    x: int,
-    base: int,
-    stride: int,
-    kind: str,
-    aid: int,
-    args: tuple[int, ...],
-    line: int,
-) -> int:
-    if not st[base + x * stride]:
-        raise StepError("dead", f"{kind}#{x} was deleted earlier in this step", aid, args, line)
-    return x
-
-
 def _deref(
     st: State | list[int],
     x: int,
@@ -148,7 +133,6 @@ RUNTIME_NS: dict[str, Any] = {
     "_div": _div,
     "_live": _live,
     "StepError": StepError,
-    "_alive": _alive,
     "_deref": _deref,
     "_member": _member,
     "_bits": _bits,

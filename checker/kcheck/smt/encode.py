@@ -387,7 +387,7 @@ class Encoder:
 
     def _ref(self, o: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term, KindLayout]:
         """The slot a reference names, and whether using it raises (`none`, or an object
-        deleted earlier in the step: the compiled code's `_some` and `_alive`)."""
+        deleted, a dangling reference: the compiled code's `_some` and `_deref`)."""
         slot, err = self.expr(o, env, st)  # first: it refuses what is not encoded
         t = self.type_of(o, env)
         if not isinstance(t, TRef):
