@@ -139,6 +139,25 @@ def test_the_cause_reported_does_not_depend_on_slot_order() -> None:
     assert names == {"bound: none in c.weigh"}
 
 
+def test_an_invariant_that_fails_two_ways_names_the_first_cause() -> None:
+    text = """model inv_two_causes
+kind Node[1] { cap: 0..2 = 0 }
+kind Pod[2] { node: Node? = none }
+init { let n = create Node { } create Pod { node: n } create Pod { } }
+invariant fine: forall p in Pod: (if p.node != none then 1 / p.node.cap else p.node.cap) >= 0
+"""
+    for symmetry in (True, False):
+        (p,) = _check(text, symmetry).properties
+        # a division by zero in one term, a read through `none` in the other: `none` first
+        assert p.status == VIOLATED and p.reason is not None, p
+        assert p.reason.endswith("`p.node` is none"), p.reason
+    model = compile_model(check_source(Source("m.kdsl", text)).symbols, symmetry=False)
+    config = RunConfig(seed=0, faults=False, settle=1.0, timeout=30.0)
+    outcome = Interpreter(model, SimDriver(), config, lambda e: None).run()
+    (p,) = [p for p in outcome.result.properties if p.status == VIOLATED]
+    assert p.reason is not None and p.reason.endswith("`p.node` is none"), p.reason
+
+
 @pytest.mark.parametrize("text", [IN_INVARIANT, IN_GUARD, TWO_CAUSES])
 def test_the_reference_interpreter_and_the_z3_engines_agree(text: str) -> None:
     checked = check_source(Source("m.kdsl", text))

@@ -277,14 +277,19 @@ def _search(
     tracer = _Tracer(model, states, parent, canon)
     for inv in selected:
         if inv.name in violated:
-            why = unevaluable.get(inv.name)
+            trace, last = tracer.path_and_state(violated[inv.name])
+            why = None
+            if inv.name in unevaluable and last is not None:
+                # on the trace's own last state, so the objects it names are the trace's
+                failure = inv.error(last)
+                why = failure.message if failure is not None else unevaluable[inv.name]
             results.append(
                 PropertyResult(
                     inv.name,
                     "invariant",
                     VIOLATED,
                     inv.span.line,
-                    tracer.path(violated[inv.name]),
+                    trace,
                     f"cannot be evaluated in the last state: {why}" if why else None,
                 )
             )
@@ -527,8 +532,12 @@ class _Tracer:
         raise ReplayError("a counterexample loop does not close; this is a kcheck bug")
 
     def path(self, idx: int) -> Trace:
-        steps, _ = self._replay(self._indices(idx))
-        return Trace(tuple(steps))
+        return self.path_and_state(idx)[0]
+
+    def path_and_state(self, idx: int) -> tuple[Trace, State | None]:
+        """The trace to a stored state, and the concrete state it ends in."""
+        steps, last = self._replay(self._indices(idx))
+        return Trace(tuple(steps)), last
 
     def error_path(self, idx: int, err: StepError) -> Trace:
         steps, cur = self._replay(self._indices(idx))

@@ -1591,6 +1591,12 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
                 g.emit(f"    {name} = {code}")
         c.hoist = None
         g.emit(f"    return bool({body})")
+        # the same, naming the error it fails with as the labelled actions do (order-free):
+        # used only where the invariant cannot be evaluated, to say why
+        c.careful = True
+        g.emit(f"def _inv_why_{i}(s):")
+        g.emit(f"    return bool({c.expr(inv.expr, {}, 's', Ctx(-2 - i, '()', 's'))})")
+        c.careful = False
 
     # the state formulas of temporal properties: P (and Q for leads_to) as predicates, once
     # per binding of a property's `forall` binders
@@ -1613,7 +1619,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     ns: dict[str, Any] = dict(RUNTIME_NS)
     exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
     invariants = tuple(
-        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma)
+        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma, ns[f"_inv_why_{i}"])
         for i, inv in enumerate(sym.invariants)
     )
     properties = tuple(property_info(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))
