@@ -453,8 +453,10 @@ class Interpreter:
         return slot
 
     def delete(self, kind: str, slot: int, st: RState) -> None:
-        if self.reading is not None and slot not in st["kinds"][kind]:
-            return  # already gone: NotFound
+        if slot not in st["kinds"][kind]:
+            if self.reading is not None:
+                return  # already gone: NotFound
+            raise RefError("deleted")  # through a dangling reference
         del st["kinds"][kind][slot]
         # in-flight work on the object ends; in-flight locals naming it become none
         for (_, k), pending in st["pending"].items():

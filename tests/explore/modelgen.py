@@ -471,6 +471,22 @@ def models(draw: st.DrawFn, controller_state: bool = False, failing: bool = Fals
                     body.insert(cut, "step")
             if actor == "controller" and draw(st.integers(0, 3)) > 0:
                 k = draw(st.sampled_from(w.kinds))
+                bound = [(n, kk) for n, (t, kk) in L.items() if t == "obj"]
+                if failing and bound:
+                    # it reads its binder's kind through the cache and stores what it read: a
+                    # reference to an object the apiserver may have deleted (it dangles)
+                    p, kname = bound[0]
+                    k = w.kind(kname)
+                    holders = [
+                        (j, f) for j in w.kinds for f in j.fields
+                        if f.kind == "ref" and f.target == kname
+                    ]  # fmt: skip
+                    if holders:
+                        j, f = draw(st.sampled_from(holders))
+                        body.insert(
+                            0,
+                            f"if count({j.name}) < {j.slots} {{ create {j.name} {{ {f.name}: {p} }} }}",
+                        )
                 if draw(st.integers(0, 4)) < 3:
                     head += f" watches {k.name} stale"
                 else:  # a coalesced watch and its handler

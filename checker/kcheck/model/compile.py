@@ -407,10 +407,15 @@ class Compiler:
                     f"_cached({sv}, {code}, {flag}, {k.stride}, {t.kind!r}, {x!r}, "
                     f"{aid}, {args}, {line})"
                 )
-        elif (t.kind in self.deleted and sv != "s") or (
-            t.kind in self.dangling
-            and not (isinstance(obj, ast.Name) and obj.id in env and env[obj.id].seen)
+        elif not (target and self.view) and (
+            (t.kind in self.deleted and sv != "s")
+            or (
+                t.kind in self.dangling
+                and not (isinstance(obj, ast.Name) and obj.id in env and env[obj.id].seen)
+            )
         ):
+            # (a controller with caches writes or deletes what is gone as the apiserver
+            # answers: NotFound, nothing changes; the write is dropped below)
             # An object of this kind may have been deleted earlier in this step, or this
             # reference may dangle (it was stored after its object was deleted): it must not
             # read or write the (now empty) slot, which no new object takes while it is named.
