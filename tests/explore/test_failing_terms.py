@@ -230,6 +230,10 @@ def test_failing_expressions_agree_with_the_reference_interpreter(text: str) -> 
     states, codes = reachable_and_errors(model)
     assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
     assert states == ref.states
+    if codes:
+        STATS["bound errors"] += 1
+    if any(e.startswith("invariant:") for e in ref.errors):
+        STATS["unevaluable invariant"] += 1
     explicit = explore(model, symmetry=False)
     for p in explicit.properties:
         if p.kind == "invariant":
@@ -333,4 +337,5 @@ def test_generated_failing_models_do_fail() -> None:
     often, or they prove little."""
     if not STATS:
         pytest.skip("run together with the property tests")
-    assert STATS["unevaluable invariant"] + STATS["bound errors"] >= 10, dict(STATS)
+    assert STATS["unevaluable invariant"] >= 5, dict(STATS)
+    assert STATS["bound errors"] >= 10, dict(STATS)

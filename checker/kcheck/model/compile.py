@@ -414,11 +414,11 @@ class Compiler:
                 and not (isinstance(obj, ast.Name) and obj.id in env and env[obj.id].seen)
             )
         ):
-            # (a controller with caches writes or deletes what is gone as the apiserver
-            # answers: NotFound, nothing changes; the write is dropped below)
             # An object of this kind may have been deleted earlier in this step, or this
             # reference may dangle (it was stored after its object was deleted): it must not
             # read or write the (now empty) slot, which no new object takes while it is named.
+            # (A controller with caches writes or deletes what is gone as the apiserver
+            # answers, NotFound, and nothing changes: its write is dropped by the caller.)
             k = self.layout.kind(t.kind)
             what = _describe(obj)
             code = (
@@ -490,17 +490,20 @@ class Compiler:
                 return f"_bits({var} {clauses}{cond})"
             case ast.Quant(quant=q, binders=bs, where=w, body=body):
                 fn = "all" if q == "forall" else "any"
-                if self.careful:
+                if self.careful and not self.cannot_fail(e, env, sv, frozenset()):
                     return (
                         f"{fn}({self._terms(bs, w, env, sv, ctx, lambda e2: x(body, e2, sv, ctx))})"
                     )
                 unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 if unrolled is not None:
                     with self._unrolled(len(unrolled)):
-                        return self._quant_unrolled(q, body, unrolled, sv, ctx)
+                        strict = not self.cannot_fail(e, env, sv, frozenset())
+                        return self._quant_unrolled(q, body, unrolled, sv, ctx, strict)
                 b_code = x(body, cenv, sv, ctx)
                 cond = f" if {cwhere}" if cwhere else ""
-                if _raises(b_code + clauses + cond):
+                if _raises(b_code + clauses + cond) and not self.cannot_fail(
+                    e, env, sv, frozenset()
+                ):
                     # every term is evaluated (a list, not a generator): one that fails fails
                     # the quantifier even when another has decided its value (spec/language.md)
                     return f"{fn}([{b_code} {clauses}{cond}])"
@@ -655,6 +658,7 @@ class Compiler:
         unrolled: list[tuple[Env, str | None]],
         sv: str,
         ctx: Ctx | None,
+        strict: bool = True,
     ) -> str:
         x = self.expr
         if q == "forall":
@@ -667,13 +671,116 @@ class Compiler:
                 f"({c} and {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx)
                 for e2, c in unrolled
             ]
-        if any(_raises(t) for t in terms):
+        if strict and any(_raises(t) for t in terms):
             # a tuple evaluates every term, so one that fails fails the quantifier
             fn = "all" if q == "forall" else "any"
             return f"{fn}(({''.join(t + ', ' for t in terms)}))"
         if q == "forall":
             return "(" + " and ".join(["True", *terms]) + ")"
         return "(" + " or ".join(["False", *terms]) + ")"
+
+    def cannot_fail(self, e: ast.Expr, env: Env, sv: str, known: frozenset[ast.Expr]) -> bool:
+        """Whether evaluating `e` can never raise, given that the references in `known` are
+        not `none` (facts its enclosing `and`/`or`/`where`/`if` established): a sound,
+        conservative test, so that a quantifier whose body guards its reads
+        (`p.node != none and p.node.ready`) keeps its short-circuit form. Every read that
+        would compile to a check (`_some`, `_cached`, `_deref`) must be shown not to fail."""
+        ok = self.cannot_fail
+        match e:
+            case ast.IntLit() | ast.BoolLit() | ast.NoneLit() | ast.Budget():
+                return True
+            case ast.Name():
+                return True
+            case ast.Field(obj=o):
+                t = self.type_of(o, env)
+                if not isinstance(t, TRef) or not ok(o, env, sv, known):
+                    return False
+                if t.optional and o not in known:
+                    return False
+                seen = isinstance(o, ast.Name) and o.id in env and env[o.id].seen
+                if t.kind in self.view:
+                    return seen
+                if t.kind in self.deleted and sv != "s":
+                    return False
+                return t.kind not in self.dangling or seen
+            case ast.Unary(operand=o):
+                return ok(o, env, sv, known)
+            case ast.Binary(op=op, left=a, right=b):
+                if not ok(a, env, sv, known):
+                    return False
+                if op in ("and", "implies"):
+                    return ok(b, env, sv, known | _not_none(a, True))
+                if op == "or":
+                    return ok(b, env, sv, known | _not_none(a, False))
+                if op in ("/", "%") and not (isinstance(b, ast.IntLit) and b.value != 0):
+                    return False
+                return ok(b, env, sv, known)
+            case ast.IfExpr(cond=c, then=a, else_=b):
+                return (
+                    ok(c, env, sv, known)
+                    and ok(a, env, sv, known | _not_none(c, True))
+                    and ok(b, env, sv, known | _not_none(c, False))
+                )
+            case ast.SetLit(elems=elems):
+                return all(ok(x, env, sv, known) for x in elems)
+            case ast.CountAll(arg=a):
+                return ok(a, env, sv, known)
+            case ast.Call(func=fn, args=args):
+                if not all(ok(a, env, sv, known) for a in args):
+                    return False
+                if fn in ("min", "max", "abs", "size"):
+                    return True
+                if fn not in self.sym.defs:
+                    return False  # ceil divides
+                d = self.sym.defs[fn]
+                denv: Env = {}
+                for prm, a in zip(d.params, args, strict=True):
+                    pt = self.resolve_type(prm.type)
+                    at = self.type_of(a, env)
+                    if isinstance(pt, TRef) and isinstance(at, TRef) and at.optional:
+                        pt = at
+                    denv[prm.name] = Local("0", pt)
+                return ok(d.body, denv, sv, frozenset())
+            case (
+                ast.Quant(binders=bs, where=w, body=body)
+                | ast.Aggregate(binders=bs, where=w, body=body)
+            ):
+                return self._binding_cannot_fail(bs, w, body, env, sv, known)
+            case ast.Count(binders=bs, where=w):
+                return self._binding_cannot_fail(bs, w, None, env, sv, known)
+            case ast.SetBuilder(binder=b, where=w):
+                return self._binding_cannot_fail((b,), w, None, env, sv, known)
+        return False
+
+    def _binding_cannot_fail(
+        self,
+        binders: tuple[ast.Binder, ...],
+        where: ast.Expr | None,
+        body: ast.Expr | None,
+        env: Env,
+        sv: str,
+        known: frozenset[ast.Expr],
+    ) -> bool:
+        names = {b.name for b in binders}
+        # facts about names the binders shadow say nothing inside
+        known = frozenset(k for k in known if not (ast.names_in(k) & names))
+        env2 = dict(env)
+        for b in binders:
+            if isinstance(b.domain, ast.RangeDomain):
+                if not (self.cannot_fail(b.domain.lo, env2, sv, known)
+                        and self.cannot_fail(b.domain.hi, env2, sv, known)):  # fmt: skip
+                    return False
+            elif not (
+                (isinstance(b.domain.expr, ast.Name) and b.domain.expr.id not in env2)
+                or self.cannot_fail(b.domain.expr, env2, sv, known)
+            ):
+                return False
+            ty, _, desc = self._domain(b.domain, env2, sv)
+            env2[b.name] = Local("0", ty, desc[0] == "kind")
+        if where is not None and not self.cannot_fail(where, env2, sv, known):
+            return False
+        inside = known | (_not_none(where, True) if where is not None else frozenset())
+        return body is None or self.cannot_fail(body, env2, sv, inside)
 
     def _terms(
         self,
@@ -1377,6 +1484,22 @@ def dangling_kinds(sym: Symbols) -> set[str]:
                     for fi in c.fields:
                         out |= targets.get(fi.name, set())
     return out
+
+
+def _not_none(e: ast.Expr, holds: bool) -> frozenset[ast.Expr]:
+    """References known not to be `none` where `e` evaluates to `holds`."""
+    match e:
+        case ast.Binary(op="!=", left=a, right=ast.NoneLit()) if holds:
+            return frozenset({a})
+        case ast.Binary(op="==", left=a, right=ast.NoneLit()) if not holds:
+            return frozenset({a})
+        case ast.Binary(op="and", left=a, right=b) if holds:
+            return _not_none(a, True) | _not_none(b, True)
+        case ast.Binary(op="or", left=a, right=b) if not holds:
+            return _not_none(a, False) | _not_none(b, False)
+        case ast.Unary(op="not", operand=a):
+            return _not_none(a, not holds)
+    return frozenset()
 
 
 def _raises(code: str) -> bool:
