@@ -103,7 +103,7 @@ class Interpreter:
             for a in sym.actors
             if isinstance(a, ast.Controller)
             for w in a.watches
-            if w.coalesced and not w.synced
+            if w.coalesced and w.unsynced
         }
         self.reading: str | None = None  # the controller whose caches reads go through
         self.start: RState = {"kinds": {k: {} for k in sym.kinds}, "caches": {}}  # step's start

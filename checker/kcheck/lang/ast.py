@@ -504,7 +504,7 @@ class Watch:
     coalesced: bool = False
     # a coalesced cache starts synced (the store holds the initial objects, the handler still
     # hears one add each) unless the model says `unsynced` (spec/faults.md section 3)
-    synced: bool = True
+    unsynced: bool = False
 
 
 @dataclass(frozen=True)

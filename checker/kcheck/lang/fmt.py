@@ -207,7 +207,7 @@ def _decl(d: ast.Decl) -> list[Line]:
         head = f"controller {d.name}" + "".join(
             f" watches {w.kind}"
             + (" stale" if w.stale else " coalesced" if w.coalesced else "")
-            + ("" if w.synced else " unsynced")
+            + (" unsynced" if w.unsynced else "")
             for w in d.watches
         )
         return _braced(head, _actions(d.actions), d.span)

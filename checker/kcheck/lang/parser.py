@@ -213,7 +213,7 @@ class _ToAst(Transformer[Token, ast.Program]):
             _tok_span(c[0]),
             _meta_span(m),
             mode.startswith("coalesced"),
-            synced=not mode.endswith("unsynced"),
+            unsynced=mode.endswith("unsynced"),
         )
 
     def process_decl(self, m: Meta, c: list[Any]) -> ast.Process:

@@ -99,7 +99,7 @@ def unsynced_watches(sym: Symbols) -> set[tuple[str, str]]:
         for actor in sym.actors
         if isinstance(actor, ast.Controller)
         for w in actor.watches
-        if w.coalesced and not w.synced
+        if w.coalesced and w.unsynced
     }
 
 
