@@ -159,6 +159,20 @@ invariant fine: forall p in Pod: (if p.node != none then 1 / p.node.cap else p.n
     assert p.reason is not None and p.reason.endswith("`p.node` is none"), p.reason
 
 
+def test_a_property_that_fails_two_ways_names_the_first_cause() -> None:
+    text = """model prop_two_causes
+kind Node[1] { cap: 0..2 = 0 }
+kind Pod[2] { node: Node? = none }
+init { let n = create Node { } create Pod { node: n } create Pod { } }
+property fine: eventually always (forall p in Pod:
+  (if p.node != none then 1 / p.node.cap else p.node.cap) >= 0)
+"""
+    for symmetry in (True, False):
+        (p,) = _check(text, symmetry).properties
+        assert p.status == VIOLATED and p.reason is not None, p
+        assert p.reason.endswith("`p.node` is none"), p.reason
+
+
 @pytest.mark.parametrize("text", [IN_INVARIANT, IN_GUARD, TWO_CAUSES])
 def test_the_reference_interpreter_and_the_z3_engines_agree(text: str) -> None:
     checked = check_source(Source("m.kdsl", text))

@@ -361,17 +361,21 @@ def _property_result(
             else "a step left the model's bounds, so the state graph is incomplete"
         )
         return PropertyResult(prop.name, "property", INCONCLUSIVE, line, reason=why)
-    for label, preds in prop.instances:
+    for n, (label, preds) in enumerate(prop.instances):
         one = PropertyInfo(prop.name, prop.span, prop.shape, preds)
+        careful = prop.careful[n] if n < len(prop.careful) else preds
         # Like an invariant, a formula that cannot be evaluated in some reachable state (it
         # reads a field through `none`, divides by zero) is a violation, wherever that state is.
         for i, st in enumerate(graph.states):
             failure = _failure(preds, st)
             if failure is not None:
+                # named as the spec says, on the trace's own last state
+                trace, last = tracer.path_and_state(i)
+                failure = (_failure(careful, last) if last is not None else None) or failure
                 why = f"cannot be evaluated in the last state: {failure}"
                 if label:
                     why = f"for {label}; {why}"
-                return PropertyResult(prop.name, "property", VIOLATED, line, tracer.path(i), why)
+                return PropertyResult(prop.name, "property", VIOLATED, line, trace, why)
         lasso = check_property(model, graph, one)
         if lasso is not None:
             notes = [f"for {label}"] if label else []

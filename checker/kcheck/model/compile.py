@@ -1742,6 +1742,14 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
                     code = f"({guard}) and ({code})" if trigger else f"not ({guard}) or ({code})"
                 g.emit(f"def _prop_{i}_{n}_{j}(s):")
                 g.emit(f"    return bool({code})")
+                # the same, naming the error the spec says, for explaining a failure
+                c.careful = True
+                why = c.expr(part, env, "s", Ctx(-2, "()", "s"))
+                c.careful = False
+                if guard:
+                    why = f"({guard}) and ({why})" if trigger else f"not ({guard}) or ({why})"
+                g.emit(f"def _propwhy_{i}_{n}_{j}(s):")
+                g.emit(f"    return bool({why})")
 
     source = g.source()
     ns: dict[str, Any] = dict(RUNTIME_NS)

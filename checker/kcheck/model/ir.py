@@ -228,6 +228,9 @@ class PropertyInfo:
     # (binding label, predicates) per binding of the `forall` binders; empty when the
     # property cannot be checked binding by binding (see compile._instances)
     instances: tuple[tuple[str, tuple[Callable[[State], bool], ...]], ...] = ()
+    # per binding, the predicates evaluated so that a failure names the error the spec says
+    # (the first by cause, not by slot: spec/language.md section 7), for explaining only
+    careful: tuple[tuple[Callable[[State], bool], ...], ...] = ()
 
 
 Successors: TypeAlias = Callable[[State], list[State]]
