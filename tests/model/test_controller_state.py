@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 
 from kcheck.explore.bfs import explore
+from kcheck.lang import ast
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source
@@ -458,3 +459,15 @@ def test_compiled_caches_steps_and_restarts_agree_with_the_reference(text: str) 
     # and the causes of failure agree exactly
     assert {e for e in ref.errors if not e.startswith("invariant:")} == codes, (ref.errors, codes)
     assert reach == ref.states
+
+
+def test_unsynced_is_kept_by_fmt_and_stays_free_as_a_name() -> None:
+    text = PVC_GC.replace("coalesced", "coalesced unsynced")
+    formatted = format_program(parse(Source("m.kdsl", text)))
+    assert "watches Pod coalesced unsynced {" in formatted
+    program = parse(Source("m.kdsl", formatted))
+    assert format_program(program) == formatted
+    (w,) = [w for a in program.decls if isinstance(a, ast.Controller) for w in a.watches]
+    assert w.coalesced and w.unsynced
+    named = "model m\nvar unsynced: 0..1 = 0\nprocess p { action a { unsynced := 1 } }\n"
+    assert check_source(Source("m.kdsl", named)).symbols.vars["unsynced"]
