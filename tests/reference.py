@@ -38,6 +38,15 @@ class RefError(Exception):
         self.code = code
 
 
+# When several terms of a binding form (or iterations of a `for`, or nodes of a scheduler)
+# fail, the error is the first by cause in this order (spec/language.md section 7).
+CAUSES = ("none", "deleted", "uncached", "dead", "division", "range", "dangling", "no-free-slot")
+
+
+def first_error(errs: list[RefError]) -> RefError:
+    return min(errs, key=lambda e: CAUSES.index(e.code))
+
+
 class _Disabled(Exception):
     """Internal: no candidate for a `choose` (the branch yields nothing)."""
 
@@ -54,6 +63,7 @@ def _freeze(st: RState) -> Any:
         tuple(sorted(st["budgets"].items())),
         tuple((k, objs_key(objs)) for k, objs in sorted(st["kinds"].items())),
         tuple((key, objs_key(c)) for key, c in sorted(st["caches"].items())),
+        tuple((key, tuple(sorted(p))) for key, p in sorted(st["pending"].items())),
         tuple(
             (
                 key,
@@ -86,8 +96,18 @@ class Interpreter:
             for w in a.watches
             if w.stale or w.coalesced
         }
+        # coalesced watches that start empty (`unsynced`); the others start synced, with an
+        # initial add still to be heard for each object (`pending`)
+        self.unsynced = {
+            (a.name, w.kind)
+            for a in sym.actors
+            if isinstance(a, ast.Controller)
+            for w in a.watches
+            if w.coalesced and w.unsynced
+        }
         self.reading: str | None = None  # the controller whose caches reads go through
         self.start: RState = {"kinds": {k: {} for k in sym.kinds}, "caches": {}}  # step's start
+        self.failed: set[str] = set()  # codes of the choices that failed in this step
 
     # ---- controllers' caches
     def rd(self, st: RState | None) -> RState | None:
@@ -142,8 +162,8 @@ class Interpreter:
         if slot is None:
             raise RefError("none")
         objs = st["kinds"][kind]
-        if slot not in objs:
-            raise RefError("uncached" if st.get("view") and self.cached(kind) else "dead")
+        if slot not in objs:  # through a reference to a deleted object (a dangling one)
+            raise RefError("uncached" if st.get("view") and self.cached(kind) else "deleted")
         return objs[slot]
 
     def kind_of_ref(self, e: ast.Expr, env: dict[str, Any], st: RState | None) -> str:
@@ -202,19 +222,35 @@ class Interpreter:
         go(0, env)
         return out
 
-    def lazy_bindings(self, binders, where, env, st):  # type: ignore[no-untyped-def]
-        """Like `bindings`, but the where clause runs lazily so quantifiers short-circuit."""
+    def terms(
+        self,
+        binders: tuple[ast.Binder, ...],
+        where: ast.Expr | None,
+        env: dict[str, Any],
+        st: RState | None,
+        elem: Any,
+    ) -> list[Any]:
+        """`elem(env)` for every binding that satisfies `where`. Every term is evaluated, even
+        after one failed; then the first error by cause is raised."""
+        out: list[Any] = []
+        errs: list[RefError] = []
 
-        def go(i: int, e: dict[str, Any]):  # type: ignore[no-untyped-def]
+        def go(i: int, e: dict[str, Any]) -> None:
             if i == len(binders):
                 if where is None or self.eval(where, e, st):
-                    yield e
+                    out.append(elem(e))
                 return
             b = binders[i]
             for v, k in self.domain(b.domain, e, st):
-                yield from go(i + 1, {**e, b.name: (v, k)})
+                try:
+                    go(i + 1, {**e, b.name: (v, k)})
+                except RefError as err:
+                    errs.append(err)
 
-        return go(0, env)
+        go(0, env)
+        if errs:
+            raise first_error(errs)
+        return out
 
     def eval(self, e: ast.Expr, env: dict[str, Any], st: RState | None) -> Any:
         if st is not None and self.reading is not None and not st.get("view"):
@@ -305,17 +341,17 @@ class Interpreter:
                         return x >= y
                 raise NotImplementedError(op)
             case ast.Quant(quant=q, binders=bs, where=w, body=body):
-                gen = (bool(ev(body, e2, st)) for e2 in self.lazy_bindings(bs, w, env, st))
-                return all(gen) if q == "forall" else any(gen)
+                vals = self.terms(bs, w, env, st, lambda e2: bool(ev(body, e2, st)))
+                return all(vals) if q == "forall" else any(vals)
             case ast.Count(binders=bs, where=w):
-                return sum(1 for _ in self.lazy_bindings(bs, w, env, st))
+                return len(self.terms(bs, w, env, st, lambda e2: 1))
             case ast.CountAll(arg=a):
                 if isinstance(a, ast.Name) and a.id in self.sym.kinds:
                     assert st is not None
                     return len(st["kinds"][a.id])
                 raise NotImplementedError("count of a set")
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
-                vals = [ev(body, e2, st) for e2 in self.lazy_bindings(bs, w, env, st)]
+                vals = self.terms(bs, w, env, st, lambda e2: ev(body, e2, st))
                 if op == "sum":
                     return sum(vals)
                 if not vals:
@@ -374,9 +410,28 @@ class Interpreter:
             else:
                 values[f.name] = self.default(f.type, f.default)
 
-        # free: no object and no cache holds it now; one free since the step began first
+        # free: no object, no cache and no reference holds it now (a reference to a deleted
+        # object dangles, and never comes to name a new one); one free since the step began first
+        def refs(ty: Type, v: Any) -> set[int]:
+            if isinstance(ty, TRef) and ty.kind == c.kind and v is not None:
+                return {v}
+            if isinstance(ty, TSet) and ty.elem == c.kind:
+                return set(v)
+            return set()
+
         def held(state: RState) -> set[int]:
             out = set(state["kinds"][c.kind])
+            for name, var in self.sym.vars.items():
+                out |= refs(var.type, state.get("vars", {}).get(name))
+            for k, objs in state["kinds"].items():
+                for f in self.sym.kinds[k].fields:
+                    for o in objs.values():
+                        out |= refs(f.type, o[f.name])
+            for (actor, aname), keys in state.get("flight", {}).items():
+                for locals_ in keys.values():
+                    for n, v in locals_.items():
+                        if n != "step" and self.local_kind(actor, aname, n) == c.kind:
+                            out |= {v} if v is not None else set()
             for (_, k), cache in state["caches"].items():
                 if k == c.kind:
                     out |= set(cache)
@@ -398,10 +453,15 @@ class Interpreter:
         return slot
 
     def delete(self, kind: str, slot: int, st: RState) -> None:
-        if self.reading is not None and slot not in st["kinds"][kind]:
-            return  # already gone: NotFound
+        if slot not in st["kinds"][kind]:
+            if self.reading is not None:
+                return  # already gone: NotFound
+            raise RefError("deleted")  # through a dangling reference
         del st["kinds"][kind][slot]
         # in-flight work on the object ends; in-flight locals naming it become none
+        for (_, k), pending in st["pending"].items():
+            if k == kind:
+                pending.discard(slot)  # its initial add is not heard: it is gone
         for (actor, aname), keys in st["flight"].items():
             if self.split_kind(actor, aname) == kind:
                 keys.pop(slot, None)
@@ -440,8 +500,11 @@ class Interpreter:
                 out = []
                 for v, _ in self.domain(d, env, st):
                     st2 = copy.deepcopy(st)
-                    self.store(lv, v, env, st2)
-                    out.extend(self.block(rest, env, st2))
+                    try:  # each value is its own step: one that fails hides no other
+                        self.store(lv, v, env, st2)
+                        out.extend(self.block(rest, env, st2))
+                    except RefError as err:
+                        self.failed.add(err.code)
                 return out
             case ast.CreateStmt(create=c):
                 self.create(c, env, st)
@@ -468,13 +531,19 @@ class Interpreter:
                 return self.block(rest, env, st)
             case ast.Choose(binders=bs, where=w, body=body):
                 out = []
-                for e2 in self.bindings(bs, w, env, st):
+                for e2 in self.bindings(bs, None, env, st):
                     st2 = copy.deepcopy(st)
-                    for _, st3 in self.block(body.stmts, e2, st2):
-                        out.extend(self.block(rest, env, st3))
+                    try:  # each choice is its own step: one that fails hides no other
+                        if w is not None and not self.eval(w, e2, st2):
+                            continue
+                        for _, st3 in self.block(body.stmts, e2, st2):
+                            out.extend(self.block(rest, env, st3))
+                    except RefError as err:
+                        self.failed.add(err.code)
                 return out
             case ast.For(binders=bs, where=w, body=body):
-                items = self.bindings(bs, w, env, st)
+                items = self.terms(bs, w, env, st, lambda e2: e2)
+                errs: list[RefError] = []
                 for e2 in items:
                     # an object deleted earlier in the loop is skipped (as the reader sees it)
                     view = self.rd(st)
@@ -485,9 +554,15 @@ class Interpreter:
                         if name not in env
                     ):
                         continue
-                    ends = self.block(body.stmts, e2, st)
+                    try:  # every iteration runs; then the first error by cause
+                        ends = self.block(body.stmts, e2, st)
+                    except RefError as err:
+                        errs.append(err)
+                        continue
                     assert len(ends) == 1, "a for body is deterministic"
                     st = ends[0][1]
+                if errs:
+                    raise first_error(errs)
                 return self.block(rest, env, st)
             case ast.If(cond=c, then=tb, else_=eb):
                 if self.eval(c, env, st):
@@ -510,10 +585,21 @@ class Interpreter:
     def restart(self, x: str, st: RState) -> None:
         for (c, k), mode in self.watch.items():
             if c == x:
-                st["caches"][(c, k)] = copy.deepcopy(st["kinds"][k]) if mode == "stale" else {}
+                self.list_and_watch(c, k, mode, st)
         for (actor, _), keys in st["flight"].items():
             if actor == x:
                 keys.clear()
+
+    def list_and_watch(self, x: str, k: str, mode: str, st: RState) -> None:
+        """x's informer of k (re)starts: it lists the objects, and x waits until it has
+        (WaitForCacheSync); a coalesced one's handler then hears one add per object. An
+        `unsynced` coalesced cache starts empty instead."""
+        if (x, k) in self.unsynced:
+            st["caches"][(x, k)] = {}
+            st["pending"][(x, k)] = set()
+            return
+        st["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
+        st["pending"][(x, k)] = set(st["kinds"][k]) if mode == "coalesced" else set()
 
     # ---- actions split by `step`
     def segments(self, a: ast.Action) -> list[tuple[ast.Stmt, ...]]:
@@ -589,14 +675,14 @@ class Interpreter:
             "budgets": {f.name: 0 for f in self.faults},
             "kinds": {k: {} for k in self.sym.kinds},
             "caches": {key: {} for key in self.watch},
+            "pending": {key: set() for key in self.watch},
             "flight": {},
         }
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
         out = [s for _, s in self.block(stmts, {}, st)]
-        for s in out:  # stale informers have synced before controllers start
+        for s in out:  # informers have synced before controllers start
             for (x, k), mode in self.watch.items():
-                if mode == "stale":
-                    s["caches"][(x, k)] = copy.deepcopy(s["kinds"][k])
+                self.list_and_watch(x, k, mode, s)
         return out
 
     def steps(self, st: RState) -> tuple[list[RState], set[str]]:
@@ -610,12 +696,10 @@ class Interpreter:
                 st2 = copy.deepcopy(st)
                 st2["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
                 out.append(st2)
+        self.failed = errors
         for actor in self.sym.actors:
             if isinstance(actor, ast.Scheduler):
-                try:
-                    out.extend(self.schedule(actor, st))
-                except RefError as err:
-                    errors.add(err.code)
+                out.extend(self.schedule(actor, st))
             budget = None
             if isinstance(actor, ast.Fault):
                 budget = int(self.eval(actor.budget, {}, None))
@@ -659,10 +743,12 @@ class Interpreter:
             kind = self.split_kind(actor.name, a.name)
             assert kind is not None
             cache = st["caches"][(actor.name, kind)]
+            pending = st["pending"][(actor.name, kind)]
             for slot in range(self.sym.kinds[kind].size):
-                if cache.get(slot) == st["kinds"][kind].get(slot):
+                if cache.get(slot) == st["kinds"][kind].get(slot) and slot not in pending:
                     continue
                 st2 = copy.deepcopy(st)
+                st2["pending"][(actor.name, kind)].discard(slot)
                 c2 = st2["caches"][(actor.name, kind)]
                 if slot in st2["kinds"][kind]:
                     c2[slot] = copy.deepcopy(st2["kinds"][kind][slot])
@@ -674,14 +760,12 @@ class Interpreter:
                 except RefError as err:
                     errors.add(err.code)
             return out
-        # the first segment (the whole body when there is no `step`)
-        try:
-            instances = list(self.lazy_bindings(a.binders, a.where, {}, st))
-        except RefError as err:
-            errors.add(err.code)
-            return out
-        for env in instances:
+        # the first segment (the whole body when there is no `step`); each instance is its own
+        # step, from its `where` on: one that fails hides no other
+        for env in self.bindings(a.binders, None, {}, st):
             try:
+                if a.where is not None and not self.eval(a.where, env, st):
+                    continue
                 if self.busy(actor.name, a, env, st):
                     continue
                 if a.when is not None and not self.eval(a.when, env, st):
@@ -748,36 +832,50 @@ class Interpreter:
         for p, pod in sorted(st["kinds"][s.pod_kind].items()):
             if pod[s.node_field] is not None:
                 continue
-            scored: list[tuple[int, int]] = []
-            for n in sorted(st["kinds"][node_kind]):
-                ok = True
-                for f in s.filters:
-                    env = {f.pod: (p, s.pod_kind), f.node: (n, node_kind)}
-                    if not self.eval(f.expr, env, st):
-                        ok = False
-                        break
-                if not ok:
+            try:  # each pod is its own step
+                out.extend(self.schedule_pod(s, p, node_kind, st))
+            except RefError as err:
+                self.failed.add(err.code)
+        return out
+
+    def schedule_pod(self, s: ast.Scheduler, p: int, node_kind: str, st: RState) -> list[RState]:
+        scored: list[tuple[int, int]] = []
+        errs: list[RefError] = []
+        for n in sorted(st["kinds"][node_kind]):
+            try:  # every node is filtered and scored; then the first error by cause
+                if all(
+                    self.eval(f.expr, {f.pod: (p, s.pod_kind), f.node: (n, node_kind)}, st)
+                    for f in s.filters
+                ):
+                    total = 0
+                    for sc in s.scores:
+                        env = {sc.pod: (p, s.pod_kind), sc.node: (n, node_kind)}
+                        w = self.eval(sc.weight, {}, None) if sc.weight is not None else 1
+                        total += w * self.eval(sc.expr, env, st)
+                    scored.append((total, n))
+            except RefError as err:
+                errs.append(err)
+        if errs:
+            raise first_error(errs)
+        out: list[RState] = []
+        if not scored:
+            return out
+        best = max(t for t, _ in scored)
+        hook = next((h for h in s.hooks if h.event == "bind"), None)
+        for t, n in scored:
+            if t == best:
+                st2 = copy.deepcopy(st)
+                st2["kinds"][s.pod_kind][p][s.node_field] = n
+                if hook is None:
+                    out.append(st2)
                     continue
-                total = 0
-                for sc in s.scores:
-                    env = {sc.pod: (p, s.pod_kind), sc.node: (n, node_kind)}
-                    w = self.eval(sc.weight, {}, None) if sc.weight is not None else 1
-                    total += w * self.eval(sc.expr, env, st)
-                scored.append((total, n))
-            if not scored:
-                continue
-            best = max(t for t, _ in scored)
-            hook = next((h for h in s.hooks if h.event == "bind"), None)
-            for t, n in scored:
-                if t == best:
-                    st2 = copy.deepcopy(st)
-                    st2["kinds"][s.pod_kind][p][s.node_field] = n
-                    if hook is None:
-                        out.append(st2)
-                        continue
-                    # `on bind(p, n)`: the same step goes on with the field set
-                    env = {hook.params[0]: (p, s.pod_kind), hook.params[1]: (n, node_kind)}
+                # `on bind(p, n)`: the same step goes on with the field set; binding the pod
+                # to each best node is its own step
+                env = {hook.params[0]: (p, s.pod_kind), hook.params[1]: (n, node_kind)}
+                try:
                     out.extend(st3 for _, st3 in self.block(hook.body.stmts, env, st2))
+                except RefError as err:
+                    self.failed.add(err.code)
         return out
 
     def holds(self, inv: ast.Invariant, st: RState) -> bool:
@@ -831,6 +929,10 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
                 elif ":" in f.name:  # a split action's cell, kept with the object
                     group, cell = f.name.split("@")
                     out[base + f.offset] = local(group, slot, cell, f.type)
+        for (x, kind), pending in st["pending"].items():
+            if kind == k.name:
+                for slot in pending:
+                    out[k.slot_base(slot) + k.field(f"+add@{x}").offset] = 1
         for (x, kind), cache in st["caches"].items():
             if kind != k.name:
                 continue
@@ -861,9 +963,9 @@ def enumerate_reachable(sym: Symbols, layout: Any, max_states: int = 200_000) ->
         for inv in sym.invariants:
             try:
                 ok = interp.holds(inv, st)
-            except RefError as err:
+            except RefError as err:  # an invariant that cannot be evaluated is violated
                 result.errors.add("invariant:" + err.code)
-                continue
+                ok = False
             if not ok and inv.name not in result.violated:
                 result.violated[inv.name] = depth
         queue.append((st, depth))

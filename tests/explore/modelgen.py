@@ -91,9 +91,13 @@ class Gen:
     """Draws typed expressions and statements. `locals` maps names to ("obj", kind) or
     ("int", "")."""
 
-    def __init__(self, draw: st.DrawFn, w: World) -> None:
+    def __init__(self, draw: st.DrawFn, w: World, failing: bool = False) -> None:
         self.draw = draw
         self.w = w
+        # Expressions that can fail in some states (reads through `none` not guarded, in
+        # quantifier bodies too), so that the semantics of errors gets compared, not just
+        # values: the error of a quantifier must not depend on slot order.
+        self.failing = failing
 
     def choice(self, xs: list):  # type: ignore[no-untyped-def]
         return self.draw(st.sampled_from(xs))
@@ -182,7 +186,7 @@ class Gen:
             return f"({b()} and {b()})"
         if form == 5:
             return f"({b()} or {b()})"
-        if form == 6:
+        if form == 6 or (self.failing and self.coin(0.3)):
             k = self.choice(self.w.kinds)
             q = self.w.fresh("q")
             inner = {**L, q: ("obj", k.name)}
@@ -190,27 +194,54 @@ class Gen:
             where = ""
             if (quant == "exists" or FORALL_WHERE) and self.coin(0.3):
                 where = f" where {self.bool_expr(inner, depth - 1)}"
-            return f"({quant} {q} in {k.name}{where}: {self.bool_expr(inner, depth - 1)})"
+            body = self.deref(inner, q) if self.failing and self.coin(0.5) else None
+            if body is not None and self.coin(0.5):
+                body = f"({body} {self.choice(['and', 'or'])} {self.bool_expr(inner, depth - 1)})"
+            body = body or self.bool_expr(inner, depth - 1)
+            return f"({quant} {q} in {k.name}{where}: {body})"
         if form == 7 and self.w.enums:
             e = self.choice(sorted(self.w.enums))
             members = self.w.enums[e]
             sub = self.draw(st.lists(st.sampled_from(members), min_size=1, unique=True))
             return f"{self.enum_expr(e, L)} in {{{', '.join(sub)}}}"
         if form == 8:
-            # through a reference: may dereference none (a bound error)
-            derefs = []
-            for o in self.objs(L):
-                for f in self.w.kind(L[o][1]).fields:
-                    if f.kind == "ref":
-                        derefs += [
-                            f"{o}.{f.name}.{g.name}"
-                            for g in self.w.kind(f.target).fields
-                            if g.kind == "bool"
-                        ]
-            if derefs:
-                d = self.choice(derefs)
-                return f"({d.rsplit('.', 1)[0]} != none and {d})" if self.coin(0.7) else d
+            d = self.deref(L)
+            if d is not None:
+                return d
         return self.choice(atoms)
+
+    def failing_quant(self, L: dict[str, tuple[str, str]]) -> str:
+        """A quantifier whose body reads through a reference of the bound object."""
+        kinds = [k for k in self.w.kinds if any(f.kind == "ref" for f in k.fields)] or self.w.kinds
+        k = self.choice(kinds)
+        q = self.w.fresh("q")
+        inner = {**L, q: ("obj", k.name)}
+        body = self.deref(inner, q) or self.bool_expr(inner, 1)
+        if self.coin(0.5):
+            body = f"({body} {self.choice(['and', 'or'])} {self.bool_expr(inner, 1)})"
+        return f"({self.choice(['exists', 'forall'])} {q} in {k.name}: {body})"
+
+    def deref(self, L: dict[str, tuple[str, str]], of: str | None = None) -> str | None:
+        """A bool read through a reference (of `of`, or of any local object): it may read
+        through `none` (a bound error), unless guarded (mostly, when not `failing`)."""
+        derefs = []
+        for o in self.objs(L):
+            if of is not None and o != of:
+                continue
+            for f in self.w.kind(L[o][1]).fields:
+                if f.kind == "ref":
+                    derefs += [
+                        f"{o}.{f.name}.{g.name}"
+                        for g in self.w.kind(f.target).fields
+                        if g.kind in ("bool", "int")
+                    ]
+        if not derefs:
+            return None
+        d = self.choice(derefs)
+        if d.rsplit(".", 1)[1].startswith("i"):  # an int field: compare it
+            d = f"{d} > {self.draw(st.integers(0, 2))}"
+        guarded = self.coin(0.3 if self.failing else 0.7)
+        return f"({d.split('.')[0]}.{d.split('.')[1]} != none and {d})" if guarded else d
 
     def value_for(self, f: FieldSpec | VarSpec, L: dict[str, tuple[str, str]]) -> str:
         if f.kind == "int":
@@ -312,16 +343,20 @@ def _rich(draw: st.DrawFn, lo: int, hi: int) -> int:
 
 
 @st.composite
-def models(draw: st.DrawFn, controller_state: bool = False) -> str:
+def models(draw: st.DrawFn, controller_state: bool = False, failing: bool = False) -> str:
     """A random model; with `controller_state`, controllers may also read kinds through stale
-    caches, actions may be split by `step`, and a fault may restart a controller."""
+    caches, actions may be split by `step`, and a fault may restart a controller; with
+    `failing`, expressions (quantifier bodies, guards, invariants) often read through `none`,
+    and every kind has a reference field to read through."""
     n_enums = draw(st.integers(1, 2))
     enums = {f"E{i}": [f"M{i}x{j}" for j in range(draw(st.integers(2, 3)))] for i in range(n_enums)}
     n_kinds = _rich(draw, 1, 2)
     kinds = [KindSpec(f"K{i}", _rich(draw, 1, 3)) for i in range(n_kinds)]
     for k in kinds:
-        for j in range(_rich(draw, 1, 3)):
+        for j in range(_rich(draw, 2 if failing else 1, 3)):
             t = draw(st.sampled_from(["int", "bool", "enum", "ref"]))
+            if failing and j < 2:  # something to read through, and something to read
+                t = "ref" if j == 0 else draw(st.sampled_from(["bool", "int"]))
             if t == "ref" and any(f.kind == "ref" for f in k.fields):
                 t = "int"
             if t == "int":
@@ -370,7 +405,7 @@ def models(draw: st.DrawFn, controller_state: bool = False) -> str:
             else:
                 break
 
-    g = Gen(draw, w)
+    g = Gen(draw, w, failing)
     lines = ["model generated", ""]
     for e, members in enums.items():
         lines.append(f"enum {e} {{ {', '.join(members)} }}")
@@ -395,6 +430,20 @@ def models(draw: st.DrawFn, controller_state: bool = False) -> str:
         else:
             lines.append(f"var {v.name}: {v.enum} = {draw(st.sampled_from(enums[v.enum]))}")
     creates = [f"create {k.name} {{ }}" for k in w.kinds for _ in range(_rich(draw, 0, k.slots))]
+    if failing:
+        # objects that refer to one another from the start, so that a quantifier meets both
+        # a reference it can read through and one that is `none`
+        creates, made = [], []
+        for k in w.kinds:
+            for _ in range(_rich(draw, 1, k.slots)):
+                name = w.fresh("o")
+                creates.append(f"let {name} = create {k.name} {{ }}")
+                made.append((name, k.name))
+        for name, kname in made:
+            for f in w.kind(kname).fields:
+                targets = [x for x, xk in made if xk == f.target]
+                if f.kind == "ref" and targets and draw(st.integers(0, 4)) < 3:
+                    creates.append(f"{name}.{f.name} := {draw(st.sampled_from(targets))}")
     if creates:
         lines.append(f"init {{ {' '.join(creates)} }}")
 
@@ -408,7 +457,9 @@ def models(draw: st.DrawFn, controller_state: bool = False) -> str:
             header += f" for {p} in {k.name}"
             if draw(st.booleans()):
                 header += f" where {g.bool_expr(L, 1)}"
-        if draw(st.booleans()):
+        if failing and draw(st.integers(0, 2)) == 0:
+            header += f" when {g.failing_quant(L)}"
+        elif draw(st.booleans()):
             header += f" when {g.bool_expr(L, 2)}"
         body = g.stmts(L, _rich(draw, 1, 4 if controller_state else 3), last_may_delete=True)
         head = f"fault x{i} budget {budgets[i]}" if actor == "fault" else f"{actor} x{i}"
@@ -420,10 +471,28 @@ def models(draw: st.DrawFn, controller_state: bool = False) -> str:
                     body.insert(cut, "step")
             if actor == "controller" and draw(st.integers(0, 3)) > 0:
                 k = draw(st.sampled_from(w.kinds))
+                bound = [(n, kk) for n, (t, kk) in L.items() if t == "obj"]
+                if failing and bound:
+                    # it reads its binder's kind through the cache and stores what it read: a
+                    # reference to an object the apiserver may have deleted (it dangles)
+                    p, kname = bound[0]
+                    k = w.kind(kname)
+                    holders = [
+                        (j, f) for j in w.kinds for f in j.fields
+                        if f.kind == "ref" and f.target == kname
+                    ]  # fmt: skip
+                    if holders:
+                        j, f = draw(st.sampled_from(holders))
+                        body.insert(
+                            0,
+                            f"if count({j.name}) < {j.slots} {{ create {j.name} {{ {f.name}: {p} }} }}",
+                        )
                 if draw(st.integers(0, 4)) < 3:
                     head += f" watches {k.name} stale"
                 else:  # a coalesced watch and its handler
                     head += f" watches {k.name} coalesced"
+                    if draw(st.integers(0, 2)) == 0:  # starts empty instead of synced
+                        head += " unsynced"
                     q = w.fresh("q")
                     handler = g.stmts({q: ("obj", k.name)}, _rich(draw, 1, 2), last_may_delete=True)
                     lines.append(f"{head} {{")
@@ -444,5 +513,8 @@ def models(draw: st.DrawFn, controller_state: bool = False) -> str:
             f"fault crash budget 1 {{ action crash {{ restart x{draw(st.sampled_from(controllers))} }} }}"
         )
     for i in range(draw(st.integers(1, 2))):
-        lines.append(f"invariant inv{i}: {g.bool_expr({}, 2)}")
+        if failing and draw(st.booleans()):
+            lines.append(f"invariant inv{i}: {g.failing_quant({})}")
+        else:
+            lines.append(f"invariant inv{i}: {g.bool_expr({}, 2)}")
     return "\n".join(lines) + "\n"

@@ -336,7 +336,7 @@ def test_writing_a_deleted_object_is_a_step_error() -> None:
     # can never hold anything but zeros.
     with pytest.raises(StepError) as err:
         m.successors(only_initial(m))
-    assert err.value.code == "dead"
+    assert err.value.code == "deleted"
 
 
 # ---- expressions

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 
 from kcheck.explore.bfs import explore
+from kcheck.lang import ast
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source
@@ -18,7 +19,7 @@ from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import VIOLATED
 from tests.explore.modelgen import models
-from tests.explore.test_reference_agreement import assert_replays, compiled_reachable
+from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
 from tests.reference import enumerate_reachable
 
 
@@ -265,7 +266,9 @@ invariant ok: true
 def test_a_coalesced_watch_delivers_the_latest_state_once() -> None:
     m = compiled(COALESCED)
     (s0,) = m.initial()
-    assert m.layout.decode(s0)["c@Pod"] == {}  # it starts empty: the initial list is news
+    # it starts synced (the store holds the initial list), its handler yet to hear the add
+    assert m.layout.decode(s0)["c@Pod"] == {"c@Pod#0": {"phase": "Up"}}
+    assert "c.note" in steps_by_label(m, s0)
     (down,) = steps_by_label(m, s0)["k.flip"]
     (up,) = steps_by_label(m, down)["k.back"]
     # two updates before the handler ran: one notification, of the latest state (Up)
@@ -288,10 +291,46 @@ def test_a_restart_makes_a_coalesced_watch_hear_of_everything_again() -> None:
     m = compiled(text)
     (s0,) = m.initial()
     (heard,) = steps_by_label(m, s0)["c.note"]
+    assert "c.note" not in steps_by_label(m, heard)
     (crashed,) = steps_by_label(m, heard)["crash.crash"]
-    assert m.layout.decode(crashed)["c@Pod"] == {}
+    # the new process lists again and waits for it; its handler hears the add again
+    assert m.layout.decode(crashed)["c@Pod"] == {"c@Pod#0": {"phase": "Up"}}
     (again,) = steps_by_label(m, crashed)["c.note"]
     assert m.layout.decode(again)["heard"] == 2
+
+
+def test_an_unsynced_coalesced_watch_starts_empty() -> None:
+    m = compiled(COALESCED.replace("watches Pod coalesced", "watches Pod coalesced unsynced"))
+    (s0,) = m.initial()
+    assert m.layout.decode(s0)["c@Pod"] == {}  # the initial list is news, one object at a time
+    (heard,) = steps_by_label(m, s0)["c.note"]
+    assert m.layout.decode(heard)["c@Pod"] == {"c@Pod#0": {"phase": "Up"}}
+
+
+# issue 12 point 3: a level-triggered action of a controller whose coalesced cache had not
+# yet seen the pod deleted the pod's claim in the first step
+PVC_GC = """
+model pvc_gc
+kind Claim[1] { bound: bool = true }
+kind Pod[1] { claim: Claim? = none }
+init { let v = create Claim { } create Pod { claim: v } }
+controller gc watches Pod coalesced {
+  action seen on p in Pod { }
+  action collect for v in Claim where not (exists p in Pod: p.claim == v) { delete v }
+}
+invariant pods_keep_their_claims: forall p in Pod: p.claim != none
+"""
+
+
+@pytest.mark.parametrize("symmetry", [True, False])
+def test_a_controller_acts_only_once_its_coalesced_cache_has_synced(symmetry: bool) -> None:
+    synced = explore(compiled(PVC_GC, symmetry), symmetry=symmetry)
+    assert {p.name: p.status for p in synced.properties} == {"pods_keep_their_claims": "holds"}
+    # a model that means a controller which does not wait for its cache says so
+    blind_text = PVC_GC.replace("coalesced", "coalesced unsynced")
+    blind = explore(compiled(blind_text, symmetry), symmetry=symmetry)
+    (p,) = blind.properties
+    assert p.status == VIOLATED and p.trace is not None and len(p.trace) == 1
 
 
 @pytest.mark.parametrize(
@@ -415,9 +454,20 @@ def test_compiled_caches_steps_and_restarts_agree_with_the_reference(text: str) 
     ref = enumerate_reachable(checked.symbols, plain.layout, max_states=REFERENCE_STATES)
     if ref.truncated:
         return
-    reach, errored = compiled_reachable(plain)
-    step_errors = {e for e in ref.errors if not e.startswith("invariant:")}
-    assert bool(step_errors) == errored, (ref.errors, errored)
-    if ref.errors:
-        return  # step errors cut states off in an order-dependent way
+    reach, codes = reachable_and_errors(plain)
+    # failing steps hide no other step, and fail the same way in any slot order: the states
+    # and the causes of failure agree exactly
+    assert {e for e in ref.errors if not e.startswith("invariant:")} == codes, (ref.errors, codes)
     assert reach == ref.states
+
+
+def test_unsynced_is_kept_by_fmt_and_stays_free_as_a_name() -> None:
+    text = PVC_GC.replace("coalesced", "coalesced unsynced")
+    formatted = format_program(parse(Source("m.kdsl", text)))
+    assert "watches Pod coalesced unsynced {" in formatted
+    program = parse(Source("m.kdsl", formatted))
+    assert format_program(program) == formatted
+    (w,) = [w for a in program.decls if isinstance(a, ast.Controller) for w in a.watches]
+    assert w.coalesced and w.unsynced
+    named = "model m\nvar unsynced: 0..1 = 0\nprocess p { action a { unsynced := 1 } }\n"
+    assert check_source(Source("m.kdsl", named)).symbols.vars["unsynced"]

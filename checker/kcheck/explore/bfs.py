@@ -322,14 +322,19 @@ def _search(
     tracer = _Tracer(model, states, parent, canon, budget)
     for inv in selected:
         if inv.name in violated:
-            why = unevaluable.get(inv.name)
+            trace, last = tracer.path_and_state(violated[inv.name])
+            why = None
+            if inv.name in unevaluable and last is not None:
+                # on the trace's own last state, so the objects it names are the trace's
+                failure = inv.error(last)
+                why = failure.message if failure is not None else unevaluable[inv.name]
             results.append(
                 PropertyResult(
                     inv.name,
                     "invariant",
                     VIOLATED,
                     inv.span.line,
-                    tracer.path(violated[inv.name]),
+                    trace,
                     f"cannot be evaluated in the last state: {why}" if why else None,
                 )
             )
@@ -437,17 +442,21 @@ def _property_result(
             else "a step left the model's bounds, so the state graph is incomplete"
         )
         return PropertyResult(prop.name, "property", INCONCLUSIVE, line, reason=why)
-    for label, preds in prop.instances:
+    for n, (label, preds) in enumerate(prop.instances):
         one = PropertyInfo(prop.name, prop.span, prop.shape, preds)
+        careful = prop.careful[n] if n < len(prop.careful) else preds
         # Like an invariant, a formula that cannot be evaluated in some reachable state (it
         # reads a field through `none`, divides by zero) is a violation, wherever that state is.
         for i, st in enumerate(graph.states):
             failure = _failure(preds, st)
             if failure is not None:
+                # named as the spec says, on the trace's own last state
+                trace, last = tracer.path_and_state(i)
+                failure = (_failure(careful, last) if last is not None else None) or failure
                 why = f"cannot be evaluated in the last state: {failure}"
                 if label:
                     why = f"for {label}; {why}"
-                return PropertyResult(prop.name, "property", VIOLATED, line, tracer.path(i), why)
+                return PropertyResult(prop.name, "property", VIOLATED, line, trace, why)
         lasso = check_property(model, graph, one)
         if lasso is not None:
             notes = [f"for {label}"] if label else []
@@ -635,9 +644,13 @@ class _Tracer:
         raise ReplayError("a counterexample loop does not close; this is a kcheck bug")
 
     def path(self, idx: int) -> Trace:
+        return self.path_and_state(idx)[0]
+
+    def path_and_state(self, idx: int) -> tuple[Trace, State | None]:
+        """The trace to a stored state, and the concrete state it ends in."""
         self._keep()
-        steps, _ = self._replay(self._indices(idx))
-        return self.named(Trace(tuple(steps)))
+        steps, last = self._replay(self._indices(idx))
+        return self.named(Trace(tuple(steps))), last
 
     def error_path(self, idx: int, err: StepError) -> Trace:
         steps, cur = self._replay(self._indices(idx))

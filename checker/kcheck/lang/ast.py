@@ -502,6 +502,9 @@ class Watch:
     kind_span: Span = _span()
     span: Span = _span()
     coalesced: bool = False
+    # a coalesced cache starts synced (the store holds the initial objects, the handler still
+    # hears one add each) unless the model says `unsynced` (spec/faults.md section 3)
+    unsynced: bool = False
 
 
 @dataclass(frozen=True)

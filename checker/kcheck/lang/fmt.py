@@ -205,7 +205,9 @@ def _decl(d: ast.Decl) -> list[Line]:
         return [(text, at) for text in _maybe_split(head, _expr(d.body, P_BIND))]
     if isinstance(d, ast.Controller):
         head = f"controller {d.name}" + "".join(
-            f" watches {w.kind}" + (" stale" if w.stale else " coalesced" if w.coalesced else "")
+            f" watches {w.kind}"
+            + (" stale" if w.stale else " coalesced" if w.coalesced else "")
+            + (" unsynced" if w.unsynced else "")
             for w in d.watches
         )
         return _braced(head, _actions(d.actions), d.span)

@@ -71,7 +71,8 @@ ACTION_NAME_WORDS = frozenset({"restart"})
 # bool }`). A word that can follow an expression (`docker`, `score`, `weight`, ...) cannot be
 # contextual: LALR merges the states that end expressions, so it would be read as the keyword
 # after any expression, for example after the default of a kind's field.
-CONTEXTUAL_WORDS = frozenset({"on"})
+# `unsynced` can only follow `coalesced`, where no name can: contextual for free.
+CONTEXTUAL_WORDS = frozenset({"on", "unsynced"})
 
 
 @functools.cache
@@ -157,7 +158,7 @@ class _ToAst(Transformer[Token, ast.Program]):
         return True
 
     def watch_mode(self, m: Meta, c: list[Any]) -> str:
-        return str(c[0])
+        return " ".join(str(x) for x in c)
 
     def fairness(self, m: Meta, c: list[Any]) -> str:
         return str(c[0])
@@ -207,9 +208,14 @@ class _ToAst(Transformer[Token, ast.Program]):
         return ast.Controller(str(c[0]), watches, actions, _tok_span(c[0]), _meta_span(m))
 
     def watch_clause(self, m: Meta, c: list[Any]) -> ast.Watch:
-        mode = c[1]
+        mode = c[1] or ""
         return ast.Watch(
-            str(c[0]), mode == "stale", _tok_span(c[0]), _meta_span(m), mode == "coalesced"
+            str(c[0]),
+            mode == "stale",
+            _tok_span(c[0]),
+            _meta_span(m),
+            mode.startswith("coalesced"),
+            unsynced=mode.endswith("unsynced"),
         )
 
     def process_decl(self, m: Meta, c: list[Any]) -> ast.Process:

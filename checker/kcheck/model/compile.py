@@ -36,6 +36,7 @@ from kcheck.model.controller_state import (
     coalesced_watches,
     splits,
     stale_watches,
+    unsynced_watches,
     watchers,
 )
 from kcheck.model.env import Ctx, Env, Local
@@ -88,9 +89,13 @@ class Compiler:
         self.gen = _Gen()
         self.stale = stale_watches(sym)  # kinds read through a cache, stale or coalesced
         self.coalesced = coalesced_watches(sym)
+        self.unsynced = unsynced_watches(sym)
         self.watchers = watchers(self.stale)
         self.splits = splits(sym)
         self.cc = ControllerCodegen(self)  # caches, split actions, restarts
+        # kinds that a real reference may name after the object is gone (a dangling reference,
+        # spec/language.md section 7): reads through such references are checked
+        self.dangling = dangling_kinds(sym)
         self.layout, self.notes = self._layout(symmetry)
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.prunable = {
@@ -107,6 +112,11 @@ class Compiler:
         # enumeration goes on, so every step that does not fail is still found.
         self.tolerant = False
         self.tagged = False  # hot successors as (action id, state) pairs, for liveness
+        # While emitting the labelled (per-action) form: binding forms evaluate their terms one
+        # by one and report the first error by cause (runtime._terms), so the error of a step,
+        # not only whether it fails, is the same whatever the slot order. The hot forms only
+        # need to fail exactly when some term fails; they never report the error.
+        self.careful = False
         # While compiling a controller that watches kinds stale: kind -> that controller, whose
         # cache its reads of the kind go through (its writes still go to the real objects).
         self.view: dict[str, str] = {}
@@ -149,6 +159,9 @@ class Compiler:
                     FieldLayout(f"{f.name}@{x}", f.type, flag + 1 + i, flag)
                     for i, f in enumerate(real)
                 ]
+                if (x, k.name) in self.coalesced and (x, k.name) not in self.unsynced:
+                    # the initial add its handler has yet to hear (spec/faults.md section 3)
+                    fields.append(FieldLayout(f"+add@{x}", BOOL, len(fields) + 1))
             for sp in self.splits.values():
                 if sp.kind == k.name:
                     for name, ty in self.cc.split_cells(sp):
@@ -394,11 +407,24 @@ class Compiler:
                     f"_cached({sv}, {code}, {flag}, {k.stride}, {t.kind!r}, {x!r}, "
                     f"{aid}, {args}, {line})"
                 )
-        elif t.kind in self.deleted and sv != "s":
-            # An object of this kind may have been deleted earlier in this step; a local that
-            # still names it must not read or write its (now empty) slot.
+        elif not (target and self.view) and (
+            (t.kind in self.deleted and sv != "s")
+            or (
+                t.kind in self.dangling
+                and not (isinstance(obj, ast.Name) and obj.id in env and env[obj.id].seen)
+            )
+        ):
+            # An object of this kind may have been deleted earlier in this step, or this
+            # reference may dangle (it was stored after its object was deleted): it must not
+            # read or write the (now empty) slot, which no new object takes while it is named.
+            # (A controller with caches writes or deletes what is gone as the apiserver
+            # answers, NotFound, and nothing changes: its write is dropped by the caller.)
             k = self.layout.kind(t.kind)
-            code = f"_alive({sv}, {code}, {k.base}, {k.stride}, {t.kind!r}, {aid}, {args}, {line})"
+            what = _describe(obj)
+            code = (
+                f"_deref({sv}, {code}, {k.base}, {k.stride}, {t.kind!r}, {what!r}, "
+                f"{aid}, {args}, {line})"
+            )
         return code, t
 
     def expr(self, e: ast.Expr, env: Env, sv: str, ctx: Ctx | None = None) -> str:
@@ -447,6 +473,10 @@ class Compiler:
                     return "0"
                 return "(" + " | ".join(f"(1 << {x(el, env, sv, ctx)})" for el in elems) + ")"
             case ast.SetBuilder(binder=b, where=w):
+                if self.careful:
+                    bname = b.name
+                    members = self._terms((b,), w, env, sv, ctx, lambda e2: e2[bname].code)
+                    return f"_bits({members})"
                 unrolled, (cenv, clauses, cwhere) = self.bind_all((b,), w, env, sv, ctx)
                 var = cenv[b.name].code
                 if unrolled is not None:
@@ -459,15 +489,28 @@ class Compiler:
                 cond = f" if {cwhere}" if cwhere else ""
                 return f"_bits({var} {clauses}{cond})"
             case ast.Quant(quant=q, binders=bs, where=w, body=body):
+                fn = "all" if q == "forall" else "any"
+                if self.careful and not self.cannot_fail(e, env, sv, frozenset()):
+                    return (
+                        f"{fn}({self._terms(bs, w, env, sv, ctx, lambda e2: x(body, e2, sv, ctx))})"
+                    )
                 unrolled, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
                 if unrolled is not None:
                     with self._unrolled(len(unrolled)):
-                        return self._quant_unrolled(q, body, unrolled, sv, ctx)
+                        strict = not self.cannot_fail(e, env, sv, frozenset())
+                        return self._quant_unrolled(q, body, unrolled, sv, ctx, strict)
                 b_code = x(body, cenv, sv, ctx)
                 cond = f" if {cwhere}" if cwhere else ""
-                fn = "all" if q == "forall" else "any"
+                if _raises(b_code + clauses + cond) and not self.cannot_fail(
+                    e, env, sv, frozenset()
+                ):
+                    # every term is evaluated (a list, not a generator): one that fails fails
+                    # the quantifier even when another has decided its value (spec/language.md)
+                    return f"{fn}([{b_code} {clauses}{cond}])"
                 return f"{fn}({b_code} {clauses}{cond})"
             case ast.Count(binders=bs, where=w):
+                if self.careful:
+                    return f"len({self._terms(bs, w, env, sv, ctx, lambda e2: '1')})"
                 grouped = self._grouped(bs, w, None, env, sv)
                 if grouped is not None:
                     return grouped
@@ -485,6 +528,9 @@ class Compiler:
                     return "(" + " + ".join(["0", *terms]) + ")"
                 return f"({x(a, env, sv, ctx)}).bit_count()"
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
+                if self.careful:
+                    every = self._terms(bs, w, env, sv, ctx, lambda e2: x(body, e2, sv, ctx))
+                    return f"sum({every})" if op == "sum" else f"{op}({every}, default=0)"
                 grouped = self._grouped(bs, w, body, env, sv) if op == "sum" else None
                 if grouped is not None:
                     return grouped
@@ -612,6 +658,7 @@ class Compiler:
         unrolled: list[tuple[Env, str | None]],
         sv: str,
         ctx: Ctx | None,
+        strict: bool = True,
     ) -> str:
         x = self.expr
         if q == "forall":
@@ -619,11 +666,148 @@ class Compiler:
                 f"((not {c}) or {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx)
                 for e2, c in unrolled
             ]
+        else:
+            terms = [
+                f"({c} and {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx)
+                for e2, c in unrolled
+            ]
+        if strict and any(_raises(t) for t in terms):
+            # a tuple evaluates every term, so one that fails fails the quantifier
+            fn = "all" if q == "forall" else "any"
+            return f"{fn}(({''.join(t + ', ' for t in terms)}))"
+        if q == "forall":
             return "(" + " and ".join(["True", *terms]) + ")"
-        terms = [
-            f"({c} and {x(body, e2, sv, ctx)})" if c else x(body, e2, sv, ctx) for e2, c in unrolled
-        ]
         return "(" + " or ".join(["False", *terms]) + ")"
+
+    def cannot_fail(self, e: ast.Expr, env: Env, sv: str, known: frozenset[ast.Expr]) -> bool:
+        """Whether evaluating `e` can never raise, given that the references in `known` are
+        not `none` (facts its enclosing `and`/`or`/`where`/`if` established): a sound,
+        conservative test, so that a quantifier whose body guards its reads
+        (`p.node != none and p.node.ready`) keeps its short-circuit form. Every read that
+        would compile to a check (`_some`, `_cached`, `_deref`) must be shown not to fail."""
+        ok = self.cannot_fail
+        match e:
+            case ast.IntLit() | ast.BoolLit() | ast.NoneLit() | ast.Budget():
+                return True
+            case ast.Name():
+                return True
+            case ast.Field(obj=o):
+                t = self.type_of(o, env)
+                if not isinstance(t, TRef) or not ok(o, env, sv, known):
+                    return False
+                if t.optional and o not in known:
+                    return False
+                seen = isinstance(o, ast.Name) and o.id in env and env[o.id].seen
+                if t.kind in self.view:
+                    return seen
+                if t.kind in self.deleted and sv != "s":
+                    return False
+                return t.kind not in self.dangling or seen
+            case ast.Unary(operand=o):
+                return ok(o, env, sv, known)
+            case ast.Binary(op=op, left=a, right=b):
+                if not ok(a, env, sv, known):
+                    return False
+                if op in ("and", "implies"):
+                    return ok(b, env, sv, known | _not_none(a, True))
+                if op == "or":
+                    return ok(b, env, sv, known | _not_none(a, False))
+                if op in ("/", "%") and not (isinstance(b, ast.IntLit) and b.value != 0):
+                    return False
+                return ok(b, env, sv, known)
+            case ast.IfExpr(cond=c, then=a, else_=b):
+                return (
+                    ok(c, env, sv, known)
+                    and ok(a, env, sv, known | _not_none(c, True))
+                    and ok(b, env, sv, known | _not_none(c, False))
+                )
+            case ast.SetLit(elems=elems):
+                return all(ok(x, env, sv, known) for x in elems)
+            case ast.CountAll(arg=a):
+                return ok(a, env, sv, known)
+            case ast.Call(func=fn, args=args):
+                if not all(ok(a, env, sv, known) for a in args):
+                    return False
+                if fn in ("min", "max", "abs", "size"):
+                    return True
+                if fn not in self.sym.defs:
+                    return False  # ceil divides
+                d = self.sym.defs[fn]
+                denv: Env = {}
+                for prm, a in zip(d.params, args, strict=True):
+                    pt = self.resolve_type(prm.type)
+                    at = self.type_of(a, env)
+                    if isinstance(pt, TRef) and isinstance(at, TRef) and at.optional:
+                        pt = at
+                    denv[prm.name] = Local("0", pt)
+                return ok(d.body, denv, sv, frozenset())
+            case (
+                ast.Quant(binders=bs, where=w, body=body)
+                | ast.Aggregate(binders=bs, where=w, body=body)
+            ):
+                return self._binding_cannot_fail(bs, w, body, env, sv, known)
+            case ast.Count(binders=bs, where=w):
+                return self._binding_cannot_fail(bs, w, None, env, sv, known)
+            case ast.SetBuilder(binder=b, where=w):
+                return self._binding_cannot_fail((b,), w, None, env, sv, known)
+        return False
+
+    def _binding_cannot_fail(
+        self,
+        binders: tuple[ast.Binder, ...],
+        where: ast.Expr | None,
+        body: ast.Expr | None,
+        env: Env,
+        sv: str,
+        known: frozenset[ast.Expr],
+    ) -> bool:
+        names = {b.name for b in binders}
+        # facts about names the binders shadow say nothing inside
+        known = frozenset(k for k in known if not (ast.names_in(k) & names))
+        env2 = dict(env)
+        for b in binders:
+            if isinstance(b.domain, ast.RangeDomain):
+                if not (self.cannot_fail(b.domain.lo, env2, sv, known)
+                        and self.cannot_fail(b.domain.hi, env2, sv, known)):  # fmt: skip
+                    return False
+            elif not (
+                (isinstance(b.domain.expr, ast.Name) and b.domain.expr.id not in env2)
+                or self.cannot_fail(b.domain.expr, env2, sv, known)
+            ):
+                return False
+            ty, _, desc = self._domain(b.domain, env2, sv)
+            env2[b.name] = Local("0", ty, desc[0] == "kind")
+        if where is not None and not self.cannot_fail(where, env2, sv, known):
+            return False
+        inside = known | (_not_none(where, True) if where is not None else frozenset())
+        return body is None or self.cannot_fail(body, env2, sv, inside)
+
+    def _terms(
+        self,
+        binders: tuple[ast.Binder, ...],
+        where: ast.Expr | None,
+        env: Env,
+        sv: str,
+        ctx: Ctx | None,
+        elem: Callable[[Env], str],
+    ) -> str:
+        """Code for the list of `elem` over every binding that satisfies `where`, in slot order,
+        each term isolated by runtime._terms (one binder per level: a later binder's domain is
+        part of the earlier binder's term)."""
+
+        def level(i: int, cenv: Env) -> str:
+            if i == len(binders):
+                if where is None:
+                    return f"[{elem(cenv)}]"
+                return f"([{elem(cenv)}] if {self.expr(where, cenv, sv, ctx)} else [])"
+            b = binders[i]
+            ty, size, desc = self._domain(b.domain, cenv, sv)
+            var = self.gen.fresh(b.name)
+            clause = self._loop_clause(var, size, desc, sv)
+            inner = level(i + 1, {**cenv, b.name: Local(var, ty, desc[0] == "kind")})
+            return f"_terms(lambda {var}: {inner}, [{var} {clause}])"
+
+        return level(0, env)
 
     def _binary(self, e: ast.Binary, env: Env, sv: str, ctx: Ctx | None) -> str:
         op = e.op
@@ -812,15 +996,38 @@ class Compiler:
                 g.depth = loops
             case ast.For(binders=bs, where=w, body=body):
                 self.deleted |= self._deletes_in(body.stmts)
-                _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
-                names = [cenv[b.name].code for b in bs]
-                tup = "(" + ", ".join(names) + ",)"
-                cond = f" if {cwhere}" if cwhere else ""
                 items = g.fresh("items")
-                g.emit(f"{items} = [{tup} {clauses}{cond}]")
+                failed = None
+                if self.careful:
+                    # every iteration runs even after one failed (the loop's iterations are
+                    # independent, or its kind is not permuted), then the first error by cause
+                    # is raised: the error does not depend on slot order
+                    inner: Env = {}
+
+                    def item(e2: Env) -> str:
+                        inner.update(e2)
+                        return "(" + "".join(f"{e2[b.name].code}, " for b in bs) + ")"
+
+                    g.emit(f"{items} = {self._terms(bs, w, env, sv, ctx, item)}")
+                    cenv = dict(env)
+                    for b in bs:
+                        cenv[b.name] = Local(
+                            g.fresh(b.name), inner[b.name].type, inner[b.name].seen
+                        )
+                    failed = g.fresh("failed")
+                    g.emit(f"{failed} = None")
+                else:
+                    _, (cenv, clauses, cwhere) = self.bind_all(bs, w, env, sv, ctx)
+                    tup = "(" + ", ".join(cenv[b.name].code for b in bs) + ",)"
+                    cond = f" if {cwhere}" if cwhere else ""
+                    g.emit(f"{items} = [{tup} {clauses}{cond}]")
+                names = [cenv[b.name].code for b in bs]
                 g.emit(f"for {', '.join(names)}, in {items}:")
                 g.depth += 1
                 g.emit("pass")
+                if failed is not None:
+                    g.emit("try:")
+                    g.depth += 1
                 for b in bs:  # an object deleted earlier in this loop is skipped
                     bt = cenv[b.name].type
                     if isinstance(bt, TRef):
@@ -829,7 +1036,13 @@ class Compiler:
                         pres = self._index(bk.base, cenv[b.name].code, bk.stride, flag)
                         g.emit(f"if not {sv}[{pres}]: continue")
                 self.block(body.stmts, cenv, ctx, lambda env3, ctx3: None)
+                if failed is not None:
+                    g.depth -= 1
+                    g.emit("except StepError as _e:")
+                    g.emit(f"    {failed} = _pick({failed}, _e)")
                 g.depth -= 1
+                if failed is not None:
+                    g.emit(f"if {failed} is not None: raise {failed}")
                 then(env, ctx)
             case ast.If(cond=c, then=tb, else_=eb):
                 cond = self.expr(c, env, sv, ctx)
@@ -1140,7 +1353,12 @@ class Compiler:
             g.depth += 1
             g.emit("best = None")
             g.emit("cands = []")
+            if self.careful:  # every node is filtered and scored, then the first error raised
+                g.emit("failed = None")
             for n in range(nk.slots):
+                if self.careful:
+                    g.emit("try:")
+                    g.depth += 1
                 tests = [f"s[{nk.slot_base(n)}]"]
                 for f in s.filters:
                     env = {
@@ -1164,8 +1382,17 @@ class Compiler:
                 g.emit("elif sc == best:")
                 g.emit(f"    cands.append({n})")
                 g.depth -= 1
+                if self.careful:
+                    g.depth -= 1
+                    g.emit("except StepError as _e:")
+                    g.emit("    failed = _pick(failed, _e)")
+            if self.careful:
+                g.emit("if failed is not None: raise failed")
             g.emit("for n in cands:")
             g.depth += 1
+            # binding the pod to each best node is its own step: one that fails in `on bind`
+            # hides no other (nor depends on the order of the nodes)
+            cand_try = self._open_try() if labelled else None
             g.emit("st = list(s)")
             g.emit(f"st[{pb + bind_field.offset}] = n")
             args = f"({p}, n)"
@@ -1182,6 +1409,8 @@ class Compiler:
                 self.tolerant = labelled
                 self.block(hook.body.stmts, hook_env, Ctx(aid, args, "st"), done)
                 self.tolerant = False
+            if cand_try is not None:
+                self._close_try(cand_try)
             g.depth -= 2
             if pod_try is not None:
                 self._close_try(pod_try)
@@ -1233,6 +1462,75 @@ class Compiler:
                             f"{j.name}#%d.{f.name} dangling' % ((jb - {j.base}) // {j.stride}), "
                             "aid, args, line)"
                         )
+
+
+def dangling_kinds(sym: Symbols) -> set[str]:
+    """The kinds that a real reference (a field, a set, a var) may name after the object is
+    gone. `delete` clears every reference to the object it deletes, so one can only be made
+    later, by storing a reference that already dangles: one read from a controller's cache (it
+    may remember an object the apiserver has deleted), or a local naming an object deleted
+    earlier in the same step. Over-approximated: a read through a reference to another kind
+    needs no check, since it names a live object or `none`."""
+    targets: dict[str, set[str]] = {}  # field or var name -> kinds it may refer to
+
+    def note(name: str, ty: Type) -> None:
+        if isinstance(ty, TRef):
+            targets.setdefault(name, set()).add(ty.kind)
+        elif isinstance(ty, TSet) and ty.elem in sym.kinds:
+            targets.setdefault(name, set()).add(ty.elem)
+
+    for kinfo in sym.kinds.values():
+        for f in kinfo.fields:
+            note(f.name, f.type)
+    for v in sym.vars.values():
+        note(v.name, v.type)
+    every = set().union(*targets.values()) if targets else set()
+    if any(stale_watches(sym).values()):
+        return every
+    out: set[str] = set()
+    bodies = [i.body.stmts for i in sym.inits]
+    for actor in sym.actors:
+        bodies += [a.body.stmts for a in actor.actions]
+        if isinstance(actor, ast.Scheduler):
+            bodies += [h.body.stmts for h in actor.hooks]
+    for body in bodies:
+        # after a `delete` (or anywhere in a loop that deletes), a stored reference may dangle
+        after_delete = False
+        for st in ast.walk_stmts(body):
+            if isinstance(st, ast.Delete) or (
+                isinstance(st, ast.For)
+                and any(isinstance(x, ast.Delete) for x in ast.walk_stmts(st.body.stmts))
+            ):
+                after_delete = True
+            elif after_delete and isinstance(st, ast.Assign | ast.AssignAny):
+                out |= targets.get(st.target.parts[-1], set())
+            elif after_delete and isinstance(st, ast.CreateStmt | ast.Let):
+                c = st.create if isinstance(st, ast.CreateStmt) else st.value
+                if isinstance(c, ast.Create):
+                    for fi in c.fields:
+                        out |= targets.get(fi.name, set())
+    return out
+
+
+def _not_none(e: ast.Expr, holds: bool) -> frozenset[ast.Expr]:
+    """References known not to be `none` where `e` evaluates to `holds`."""
+    match e:
+        case ast.Binary(op="!=", left=a, right=ast.NoneLit()) if holds:
+            return frozenset({a})
+        case ast.Binary(op="==", left=a, right=ast.NoneLit()) if not holds:
+            return frozenset({a})
+        case ast.Binary(op="and", left=a, right=b) if holds:
+            return _not_none(a, True) | _not_none(b, True)
+        case ast.Binary(op="or", left=a, right=b) if not holds:
+            return _not_none(a, False) | _not_none(b, False)
+        case ast.Unary(op="not", operand=a):
+            return _not_none(a, not holds)
+    return frozenset()
+
+
+def _raises(code: str) -> bool:
+    """Whether generated code may raise StepError."""
+    return any(h in code for h in RAISING)
 
 
 def _conjuncts(e: ast.Expr) -> list[ast.Expr]:
@@ -1340,12 +1638,14 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     init_stmts = tuple(s for i in sym.inits for s in i.body.stmts)
 
     def initial_state(env: Env, ctx: Ctx) -> None:
-        # controllers start once their informers have synced (WaitForCacheSync)
-        # (a coalesced watch starts empty: its handler hears of every object once)
+        # controllers start once their informers have synced (WaitForCacheSync); a coalesced
+        # watch's handler still hears one add per initial object (unless it is `unsynced`:
+        # then it starts empty, and hears of every object as it fills)
         for x, kinds in c.stale.items():
             for kname in kinds:
-                if (x, kname) not in c.coalesced:
+                if (x, kname) not in c.unsynced:
                     c.cc.refresh(x, kname, ctx.sv, ctx.sv)
+                    c.cc.announce(x, kname, ctx.sv)
         g.emit(f"out.append(tuple({ctx.sv}))")
 
     c.block(init_stmts, {}, Ctx(-1, "()", "st"), initial_state)
@@ -1400,6 +1700,13 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
             )
 
     def emit_unit(aid: int, u: _Unit, labelled: bool, prune: bool = False) -> None:
+        c.careful = labelled
+        try:
+            emit_one(aid, u, labelled, prune)
+        finally:
+            c.careful = False
+
+    def emit_one(aid: int, u: _Unit, labelled: bool, prune: bool) -> None:
         if u.sync is not None:
             c.cc.sync_action(u.actor.name, u.sync, labelled, aid)
         elif u.action is None:
@@ -1455,6 +1762,12 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
                 g.emit(f"    {name} = {code}")
         c.hoist = None
         g.emit(f"    return bool({body})")
+        # the same, naming the error it fails with as the labelled actions do (order-free):
+        # used only where the invariant cannot be evaluated, to say why
+        c.careful = True
+        g.emit(f"def _inv_why_{i}(s):")
+        g.emit(f"    return bool({c.expr(inv.expr, {}, 's', Ctx(-2 - i, '()', 's'))})")
+        c.careful = False
 
     # the state formulas of temporal properties: P (and Q for leads_to) as predicates, once
     # per binding of a property's `forall` binders
@@ -1472,12 +1785,20 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
                     code = f"({guard}) and ({code})" if trigger else f"not ({guard}) or ({code})"
                 g.emit(f"def _prop_{i}_{n}_{j}(s):")
                 g.emit(f"    return bool({code})")
+                # the same, naming the error the spec says, for explaining a failure
+                c.careful = True
+                why = c.expr(part, env, "s", Ctx(-2, "()", "s"))
+                c.careful = False
+                if guard:
+                    why = f"({guard}) and ({why})" if trigger else f"not ({guard}) or ({why})"
+                g.emit(f"def _propwhy_{i}_{n}_{j}(s):")
+                g.emit(f"    return bool({why})")
 
     source = g.source()
     ns: dict[str, Any] = dict(RUNTIME_NS)
     exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
     invariants = tuple(
-        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma)
+        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma, ns[f"_inv_why_{i}"])
         for i, inv in enumerate(sym.invariants)
     )
     properties = tuple(property_info(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))

@@ -68,16 +68,38 @@ class ControllerCodegen:
         cached = self.c._index(k.base, slot, k.stride, flag)
         return f"{real}:({real}) + {n + 1}", f"{cached}:({cached}) + {n + 1}"
 
+    def _add_offset(self, x: str, kname: str) -> int | None:
+        """The offset of the flag "x's handler has yet to hear the initial add of this
+        object", for a coalesced watch that starts synced (None for other watches)."""
+        k = self.c.layout.kind(kname)
+        return next((f.offset for f in k.fields if f.name == f"+add@{x}"), None)
+
+    def announce(self, x: str, kname: str, sv: str) -> None:
+        """Emit: x's coalesced cache of `kname` has just listed every object, and its handler
+        is yet to hear one add per object, as an informer's initial list delivers them."""
+        add = self._add_offset(x, kname)
+        if add is None:
+            return
+        k = self.c.layout.kind(kname)
+        for slot in range(k.slots):
+            self.c.gen.emit(f"{sv}[{k.slot_base(slot) + add}] = {sv}[{k.slot_base(slot)}]")
+
     def notifications(self, x: str, a: ast.Action) -> list[tuple[Env, str | None]]:
         """A handler's instances: one per object whose cached copy differs from the real one
-        (created, changed or deleted since its last notification), over every slot."""
+        (created, changed or deleted since its last notification) or whose initial add is
+        still to be heard, over every slot."""
         b = a.binders[0]
         assert isinstance(b.domain, ast.ExprDomain) and isinstance(b.domain.expr, ast.Name)
         kname = b.domain.expr.id
+        add = self._add_offset(x, kname)
+        k = self.c.layout.kind(kname)
         out: list[tuple[Env, str | None]] = []
-        for slot in range(self.c.layout.kind(kname).slots):
+        for slot in range(k.slots):
             real, cached = self._cache_cells(x, kname, str(slot))
-            out.append(({b.name: Local(str(slot), TRef(kname))}, f"s[{real}] != s[{cached}]"))
+            news = f"s[{real}] != s[{cached}]"
+            if add is not None:
+                news = f"s[{k.slot_base(slot) + add}] or {news}"
+            out.append(({b.name: Local(str(slot), TRef(kname))}, news))
         return out
 
     def deliver(self, x: str, a: ast.Action, env: Env) -> None:
@@ -86,6 +108,10 @@ class ControllerCodegen:
         assert isinstance(t, TRef)
         real, cached = self._cache_cells(x, t.kind, env[b.name].code)
         self.c.gen.emit(f"st[{cached}] = s[{real}]")
+        add = self._add_offset(x, t.kind)
+        if add is not None:
+            k = self.c.layout.kind(t.kind)
+            self.c.gen.emit(f"st[{self.c._index(k.base, env[b.name].code, k.stride, add)}] = 0")
 
     def not_busy(self, actor: str, a: ast.Action, env: Env) -> list[str]:
         """An actor works on one object at a time, like a work queue that never hands out a
@@ -184,7 +210,12 @@ class ControllerCodegen:
         LIST of the real objects."""
         g = self.c.gen
         for kname in self.c.stale.get(x, ()):
-            if (x, kname) in self.c.coalesced:
+            if (x, kname) in self.c.coalesced and (x, kname) not in self.c.unsynced:
+                # the informer relists and the controller waits for it: the cache holds the
+                # real objects, the handler hears one add each, deletions are lost
+                self.refresh(x, kname, sv, sv)
+                self.announce(x, kname, sv)
+            elif (x, kname) in self.c.coalesced:
                 # the informer relists: every object is notified again, deletions are lost
                 k = self.c.layout.kind(kname)
                 flag = k.field(f"@{x}").offset
@@ -214,7 +245,7 @@ class ControllerCodegen:
                 g.emit(f"if {sv}[{b}]: {sets}")
 
     def free_helper(self, k: KindLayout) -> None:
-        """`_free_K(st, s)`: a slot that no object and no cache holds now (`st`): one that was
+        """`_free_K(st, s)`: a slot that no object, no cache and no reference holds now (`st`): one that was
         also free when the step began (`s`) if there is one, the lowest such; else the lowest
         freed during the step. A slot a stale cache still remembers (as an object, or as the
         target of a cached reference) is never reused: Kubernetes never reuses a UID, so a stale
@@ -224,19 +255,31 @@ class ControllerCodegen:
         reduction needs): free-from-the-start slots are all alike."""
         g = self.c.gen
         g.emit(f"def _free_{k.name}(st, s):")
+
+        def names_k(ty: Type) -> bool:
+            return (isinstance(ty, TRef) and ty.kind == k.name) or (
+                isinstance(ty, TSet) and ty.elem == k.name
+            )
+
+        # A real reference may dangle too (it names a deleted object: compile.dangling_kinds):
+        # its slot is not free either, so the reference never comes to name a new object.
+        real = k.name in self.c.dangling
         held: list[tuple[KindLayout, FieldLayout]] = [
             (j, f)
             for j in self.c.layout.kinds
             for f in j.fields
-            if f.presence != 0
-            and (
-                (isinstance(f.type, TRef) and f.type.kind == k.name)
-                or (isinstance(f.type, TSet) and f.type.elem == k.name)
-            )
+            if (f.presence != 0 or real) and names_k(f.type)
         ]
+        held_vars = [v for v in self.c.layout.vars if real and names_k(v.type)]
         flags = [0, *(f.offset for f in k.fields if f.name.startswith("@"))]
         for state in ("st", "s"):
             g.emit(f"    held_{state} = 0")
+            for v in held_vars:
+                value = f"{state}[{v.index}]"
+                if isinstance(v.type, TSet):
+                    g.emit(f"    held_{state} |= {value}")
+                else:
+                    g.emit(f"    if {value} >= 0: held_{state} |= 1 << {value}")
             for j, f in held:
                 for slot in range(j.slots):
                     jb = j.slot_base(slot)

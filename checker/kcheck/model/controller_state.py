@@ -92,6 +92,17 @@ def coalesced_watches(sym: Symbols) -> set[tuple[str, str]]:
     }
 
 
+def unsynced_watches(sym: Symbols) -> set[tuple[str, str]]:
+    """(controller, kind) for every `watches K coalesced unsynced`: its cache starts empty."""
+    return {
+        (actor.name, w.kind)
+        for actor in sym.actors
+        if isinstance(actor, ast.Controller)
+        for w in actor.watches
+        if w.coalesced and w.unsynced
+    }
+
+
 def watchers(stale: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
     """Per kind, the controllers that keep a stale cache of it."""
     out: dict[str, list[str]] = {}

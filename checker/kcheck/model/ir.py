@@ -202,6 +202,17 @@ class InvariantInfo:
     span: ast.Span
     holds: Callable[[State], bool]
     lemma: bool = False  # declared `lemma`: checked as an invariant, assumable once proved
+    # `holds`, evaluated so that a failure names the error the spec says (the first by cause,
+    # not by slot: spec/language.md section 7); slower, for explaining failures only
+    careful: Callable[[State], bool] | None = None
+
+    def error(self, s: State) -> StepError | None:
+        """Why the invariant cannot be evaluated in `s`, or None if it can."""
+        try:
+            (self.careful or self.holds)(s)
+        except StepError as err:
+            return err
+        return None
 
 
 @dataclass(frozen=True)
@@ -217,6 +228,9 @@ class PropertyInfo:
     # (binding label, predicates) per binding of the `forall` binders; empty when the
     # property cannot be checked binding by binding (see compile._instances)
     instances: tuple[tuple[str, tuple[Callable[[State], bool], ...]], ...] = ()
+    # per binding, the predicates evaluated so that a failure names the error the spec says
+    # (the first by cause, not by slot: spec/language.md section 7), for explaining only
+    careful: tuple[tuple[Callable[[State], bool], ...], ...] = ()
 
 
 Successors: TypeAlias = Callable[[State], list[State]]

@@ -99,9 +99,12 @@ def property_info(p: ast.Property, ns: dict[str, Any], i: int, labels: list[str]
         (label, tuple(ns[f"_prop_{i}_{k}_{j}"] for j in range(len(parts))))
         for k, label in enumerate(labels)
     )
+    careful = tuple(
+        tuple(ns[f"_propwhy_{i}_{k}_{j}"] for j in range(len(parts))) for k in range(len(labels))
+    )
     quantified = isinstance(p.expr, ast.Quant)
     preds = bound[0][1] if bound and not quantified else ()
-    return PropertyInfo(p.name, p.span, _shape(p.expr), preds, quantified, bound)
+    return PropertyInfo(p.name, p.span, _shape(p.expr), preds, quantified, bound, careful)
 
 
 def _shape(e: ast.Expr) -> str:

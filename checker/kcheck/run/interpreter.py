@@ -144,7 +144,8 @@ class Interpreter:
             try:
                 ok, why = inv.holds(s), None
             except StepError as err:  # it reads through `none`, divides by zero: as in verify
-                ok, why = False, f"cannot be evaluated in the last state: {err.message}"
+                named = inv.error(s) or err  # the error the spec names, as verify does
+                ok, why = False, f"cannot be evaluated in the last state: {named.message}"
             if not ok:
                 return PropertyResult(
                     inv.name, "invariant", VIOLATED, inv.span.line, self._trace(), why

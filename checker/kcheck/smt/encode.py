@@ -5,7 +5,8 @@ numbering the explicit engine uses, so a Z3 model converts back into a `State` t
 slot. Expressions evaluate to a pair (value, error): the value is a Z3 Bool for `bool` and a
 Z3 Int for everything else (ints, enum indexes, slot numbers with `none` as -1); the error is
 a Z3 Bool that holds exactly when the compiled code would raise StepError while evaluating the
-expression, honouring the short-circuit order of `and`, `or`, `implies`, `if` and `forall`.
+expression, honouring the short-circuit order of `and`, `or`, `implies` and `if` (a binding
+form evaluates every term: any failing term fails it).
 
 An action instance becomes a list of branches (one per `choose` candidate or `any` value) whose
 `ok` condition says the step completes, plus one `fail` condition that says the step raises. A
@@ -279,14 +280,14 @@ class Encoder:
             case ast.Binary():
                 return self._binary(e, env, st)
             case ast.Quant(quant=q, binders=bs, where=w, body=body):
-                # all()/any() in slot order: evaluation stops at the first deciding term
+                # every term is evaluated: the quantifier fails where any term fails, whatever
+                # the others say (spec/language.md), so its error is free of slot order
                 acc = TRUE if q == "forall" else FALSE
                 errs: list[Term] = [self._domains_err(bs, env, st)]
                 for env2, _, pres in self._combos(bs, env, st):
                     c, ce = self._cond(pres, w, env2, st)
                     bv, be = x(body, env2, st)
-                    reached = acc if q == "forall" else z3.Not(acc)
-                    errs.append(_and(reached, _or([ce, _and(c, be)])))
+                    errs.append(_or([ce, _and(c, be)]))
                     if q == "forall":
                         acc = _and(acc, z3.Or(z3.Not(c), bv))
                     else:
@@ -386,7 +387,7 @@ class Encoder:
 
     def _ref(self, o: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term, KindLayout]:
         """The slot a reference names, and whether using it raises (`none`, or an object
-        deleted earlier in the step: the compiled code's `_some` and `_alive`)."""
+        deleted, a dangling reference: the compiled code's `_some` and `_deref`)."""
         slot, err = self.expr(o, env, st)  # first: it refuses what is not encoded
         t = self.type_of(o, env)
         if not isinstance(t, TRef):
@@ -650,8 +651,12 @@ class Encoder:
         fresh: Term = z3.IntVal(-1)
         reused: Term = z3.IntVal(-1)
         for i in range(k.slots - 1, -1, -1):
-            free_now = z3.Not(self._present(st, k, i))
-            was_free = z3.Not(self._present(before, k, i)) if before else TRUE
+            free_now = _and(z3.Not(self._present(st, k, i)), z3.Not(self._named(st, k.name, i)))
+            was_free = (
+                _and(z3.Not(self._present(before, k, i)), z3.Not(self._named(before, k.name, i)))
+                if before
+                else TRUE
+            )
             fresh = _ite(_and(free_now, was_free), z3.IntVal(i), fresh)
             reused = _ite(free_now, z3.IntVal(i), reused)
         slot: Term = _ite(fresh >= 0, fresh, reused)
@@ -665,6 +670,30 @@ class Encoder:
             for f, v in zip(k.fields, values, strict=True):
                 new[b + f.offset] = _ite(here, v, st[b + f.offset])
         return ok, tuple(new), slot
+
+    def _named(self, st: tuple[Term, ...], kind: str, i: int) -> Term:
+        """A real reference (a field of a live object, a var, a set) names slot i of `kind`
+        while it is free: a dangling reference, whose slot `create` never takes (as the
+        compiled _free_K). Only kinds where one can exist (compile.dangling_kinds)."""
+        if kind not in self.types.dangling:
+            return FALSE
+        out: list[Term] = []
+        for v in self.layout.vars:
+            if isinstance(v.type, TRef) and v.type.kind == kind:
+                out.append(st[v.index] == i)
+            elif isinstance(v.type, TSet) and v.type.elem == kind:
+                out.append(self.sets.bits(st[v.index], self.set_size(kind))[i])
+        for j in self.layout.kinds:
+            for f in j.fields:
+                refs = isinstance(f.type, TRef) and f.type.kind == kind
+                sets = isinstance(f.type, TSet) and f.type.elem == kind
+                if not (refs or sets):
+                    continue
+                for slot in range(j.slots):
+                    value = st[j.slot_base(slot) + f.offset]
+                    here = value == i if refs else self.sets.bits(value, self.set_size(kind))[i]
+                    out.append(_and(self._present(st, j, slot), here))
+        return _or(out)
 
     def _delete(self, t: ast.Expr, ok: Term, st: tuple[Term, ...], env: Env) -> Branch:
         slot, se, k = self._ref(t, env, st)
