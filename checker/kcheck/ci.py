@@ -746,13 +746,14 @@ def run_job(
         except BadEntry as err:
             note(f"the cached result of {job.label} is ignored: {err}; checking it again")
     s = job.settings
+    model = loaded.model()
     result = explore(
-        loaded.model(),
+        model,
         invariants=loaded.invariants,
         properties=loaded.properties,
         symmetry=s.symmetry,
         limits=Limits(s.max_states, s.max_depth, s.timeout),
-    )
+    ).account_for(model.asked(loaded.invariants, loaded.properties), "the explicit engine")
     return Run(job, result, loaded.names, False)
 
 

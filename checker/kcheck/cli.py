@@ -21,7 +21,7 @@ import click
 from kcheck import __version__
 from kcheck.explore.budget import Budget
 from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
-from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Asked, Stats
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Stats
 
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 70
 EXIT_FOR = {HOLDS: EXIT_HOLDS, VIOLATED: EXIT_VIOLATED, INCONCLUSIVE: EXIT_INCONCLUSIVE}
@@ -418,7 +418,7 @@ def _verify(
             _fail(f"internal error: {err}", EXIT_INTERNAL)
         progress.close()
     result = result.account_for(
-        _asked(compiled, chosen_invariants, chosen_properties), f"--engine {engine}"
+        compiled.asked(chosen_invariants, chosen_properties), f"--engine {engine}"
     )
     if not compiled.actions:
         from kcheck.lang.frontend import NO_ACTIONS
@@ -488,22 +488,6 @@ def _run_z3(
         _fail(str(err))
     except BmcReplayError as err:
         _fail(f"internal error: {err}", EXIT_INTERNAL)
-
-
-def _asked(
-    compiled: Any, invariants: Sequence[str] | None, properties: Sequence[str] | None
-) -> list[Asked]:
-    """What a verify run was asked about: the named invariants and properties, or all of them
-    when none was named."""
-    return [
-        Asked(p.name, kind, p.span.line)
-        for kind, declared, chosen in (
-            ("invariant", compiled.invariants, invariants),
-            ("property", compiled.properties, properties),
-        )
-        for p in declared
-        if chosen is None or p.name in chosen
-    ]
 
 
 def _finite(param: click.Parameter, value: float | None) -> float | None:

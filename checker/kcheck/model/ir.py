@@ -24,6 +24,7 @@ from typing import Any, TypeAlias
 
 from kcheck.lang import ast
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
+from kcheck.result import Asked
 
 State: TypeAlias = tuple[int, ...]
 
@@ -279,6 +280,21 @@ class CompiledModel:
             if inv.name == name:
                 return inv
         raise KeyError(name)
+
+    def asked(
+        self, invariants: Sequence[str] | None, properties: Sequence[str] | None
+    ) -> list[Asked]:
+        """What a run selecting these invariants and properties (None: all of that sort) is
+        asked about: every engine's answer must account for each (CheckResult.account_for)."""
+        return [
+            Asked(p.name, kind, p.span.line)
+            for kind, declared, chosen in (
+                ("invariant", self.invariants, invariants),
+                ("property", self.properties, properties),
+            )
+            for p in declared
+            if chosen is None or p.name in chosen
+        ]
 
     def describe_args(self, action: int, args: Sequence[int]) -> dict[str, Any]:
         info = self.actions[action]

@@ -176,8 +176,11 @@ class Interpreter:
         finally:
             self.counters.time = self.driver.now()
         self._announce(failure, limit)
+        asked = self.model.asked(self.config.invariants, None)
         return RunOutcome(
-            self._result(failure, limit, time.monotonic() - started),
+            self._result(failure, limit, time.monotonic() - started).account_for(
+                asked, f"run:{self.driver.name}"
+            ),
             self.counters,
             self.config.seed,
             self.driver.name,
