@@ -256,3 +256,16 @@ def test_a_formula_that_cannot_be_evaluated_is_a_violation_not_a_crash(tmp_path:
         (prop,) = outcome.result.properties
         assert prop.status == VIOLATED, formula
         assert prop.reason is not None and "division by zero" in prop.reason, prop.reason
+
+
+def test_a_run_whose_init_fails_claims_no_invariant(tmp_path: Path) -> None:
+    """With no state observed, no invariant held on anything: inconclusive, never holds."""
+    model = tmp_path / "p.kdsl"
+    model.write_text(
+        "model p\nparam P: 0..5 = 1\nvar x: 0..3 = P\n"
+        "process p { action a when x > 0 { x := x - 1 } }\ninvariant ok: x <= 3\n"
+    )
+    r = CliRunner().invoke(main, ["run", str(model), "-D", "P=5", "--format", "json", "-q"])
+    assert r.exit_code == 1, r.output
+    entries = {p["name"]: p["status"] for p in json.loads(r.stdout)["properties"]}
+    assert entries == {"ok": "inconclusive", "bound: range in init": VIOLATED}

@@ -422,11 +422,18 @@ class Interpreter:
         judged only by a run that ended by converging."""
         failed = failure.name if failure is not None else None
         props: list[PropertyResult] = []
+        # a run that observed no state (init failed) has nothing an invariant could hold on
+        observed = any(step.state is not None for step in self.steps)
         for inv in self.invariants:
             if inv.name == failed and failure is not None:
                 props.append(failure)
-            else:
+            elif observed:
                 props.append(PropertyResult(inv.name, "invariant", HOLDS, inv.span.line))
+            else:
+                why = "no state was observed: init failed"
+                props.append(
+                    PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, reason=why)
+                )
         judged = failure is None and limit is None
         for p in self.model.properties:
             skipped = [why for name, why in self.monitor.not_checked if name == p.name]
