@@ -291,8 +291,9 @@ def _sim_agrees(model: CompiledModel, off: CheckResult, seed: int) -> None:
     config = RunConfig(seed=seed, fault_every=0.3, settle=2.0, timeout=30.0)
     outcome = Interpreter(model, SimDriver(), config, lambda e: None).run()
     _obeys_the_result_rule(outcome.result, model, "kcheck run (sim)")
-    for step in outcome.trace.steps:
-        assert json.dumps(step.state, sort_keys=True) in states
+    assert len(outcome.states) == len(outcome.trace.steps)
+    for s in outcome.states:
+        assert json.dumps(model.layout.decode(s), sort_keys=True) in states
     explicit = {p.name: p.status for p in off.properties}
     safety = {p.name for p in model.properties if p.shape == "always"}
     for p in outcome.result.properties:

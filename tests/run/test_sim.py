@@ -269,3 +269,37 @@ def test_a_run_whose_init_fails_claims_no_invariant(tmp_path: Path) -> None:
     assert r.exit_code == 1, r.output
     entries = {p["name"]: p["status"] for p in json.loads(r.stdout)["properties"]}
     assert entries == {"ok": "inconclusive", "bound: range in init": VIOLATED}
+
+
+CHURN = """model churn
+kind Pod[1] { up: bool = true }
+var made: 0..3 = 0
+process p {
+  action make when count(Pod) == 0 and made < 3 { create Pod { } made := made + 1 }
+  action kill for x in Pod { delete x }
+}
+invariant few: made <= 3
+"""
+
+
+def test_a_run_never_gives_a_new_object_a_deleted_ones_name(tmp_path: Path) -> None:
+    """One slot, three pods in turn: the run's trace and events call them Pod#0, #1 and #2, as
+    every engine's traces do (spec/reports.md, "Object names")."""
+    model = tmp_path / "churn.kdsl"
+    model.write_text(CHURN)
+    compiled = compile_model(load(str(model)).symbols, symmetry=False)
+    events: list[Event] = []
+    outcome = Interpreter(
+        compiled, SimDriver(), RunConfig(seed=1, faults=False), events.append
+    ).run()
+    created = [
+        name
+        for before, after in zip(outcome.trace.steps, outcome.trace.steps[1:], strict=False)
+        for name in (after.state or {}).get("Pod", {})
+        if name not in (before.state or {}).get("Pod", {})
+    ]
+    assert created == ["Pod#0", "Pod#1", "Pod#2"]
+    assert outcome.trace.steps[0].state is not None
+    assert list(outcome.trace.steps[0].state["Pod"]) == []
+    shown = {e.object for e in events if e.object.startswith("Pod#")}
+    assert shown == {"Pod#0", "Pod#1", "Pod#2"}

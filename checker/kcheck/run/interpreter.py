@@ -9,6 +9,7 @@ first violation, or at the time limit (inconclusive)."""
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from kcheck.run.convergence import Monitor
 from kcheck.run.driver import Divergence, Driver
 from kcheck.run.events import Event, step_events
 from kcheck.run.schedule import FairScheduler, Instance
-from kcheck.trace import Step, Trace
+from kcheck.trace import ObjectNames, Step, Trace
 
 
 class NoInitialState(Exception):
@@ -75,6 +76,7 @@ class RunOutcome:
     driver: str
     final_state: State = ()
     trace: Trace = field(default_factory=lambda: Trace(()))  # every step, violating or not
+    states: tuple[State, ...] = ()  # the state after each step of `trace`, as the model has it
 
 
 Sink = Callable[[Event], None]
@@ -108,6 +110,8 @@ class Interpreter:
         ]
         self.monitor = Monitor.for_model(model, config.settle, config.hold)
         self.steps: list[Step] = []
+        self.visited: list[State] = []  # the states themselves, slot for slot, step by step
+        self.names = ObjectNames([k.name for k in model.layout.kinds])
         self.state: State = ()
         self.enabled_since: dict[Instance, float] = {}
         self.probed = False  # the world was checked for real at the end (services resolve)
@@ -120,11 +124,13 @@ class Interpreter:
         info = self.model.actions[aid]
         now = self.driver.now()
         before = self.steps[-1].state or {}
-        after = self.model.layout.decode(t)
-        self.steps.append(
-            Step(info.label, self.model.describe_args(aid, args), after, line=info.span.line)
-        )
+        # objects under their display names, as every engine's traces (kcheck.trace.ObjectNames):
+        # the arguments name objects as they were before the step
+        shown_args = self.names.args(self.model.describe_args(aid, args))
+        after = self.names.state(self.model.layout.decode(t))
+        self.steps.append(Step(info.label, shown_args, after, line=info.span.line))
         self.state = t
+        self.visited.append(t)
         c = self.counters
         c.steps += 1
         if info.actor_kind == "fault":
@@ -164,6 +170,12 @@ class Interpreter:
         return PropertyResult(prop, "property", VIOLATED, line, self._trace(), reason)
 
     def _divergence(self, message: str, name: str = "conformance") -> PropertyResult:
+        # the driver names what it observed by slot; the trace names objects for their lifetime
+        kinds = "|".join(re.escape(k.name) for k in self.model.layout.kinds)
+        if kinds:
+            message = re.sub(
+                rf"\b(?:{kinds})#\d+\b", lambda m: self.names.display(m.group(0)), message
+            )
         steps = (*self.steps, Step("world.observed", {}, None, error=message))
         return PropertyResult(name, "conformance", VIOLATED, None, Trace(steps), message)
 
@@ -186,6 +198,7 @@ class Interpreter:
             self.driver.name,
             self.state,
             self._trace(),
+            tuple(self.visited),
         )
 
     def _announce(self, failure: PropertyResult | None, limit: str | None) -> None:
@@ -228,7 +241,8 @@ class Interpreter:
         self.presence = frozenset(
             k.slot_base(i) for k in model.layout.kinds for i in range(k.slots)
         )
-        self.steps.append(Step(None, {}, model.layout.decode(self.state)))
+        self.steps.append(Step(None, {}, self.names.state(model.layout.decode(self.state))))
+        self.visited.append(self.state)
         self.sink(
             Event(
                 0.0,
@@ -400,7 +414,7 @@ class Interpreter:
             *self.steps,
             Step(
                 info.label,
-                self.model.describe_args(err.action, err.args),
+                self.names.args(self.model.describe_args(err.action, err.args)),
                 None,
                 err.message,
                 err.line,
@@ -450,7 +464,7 @@ class Interpreter:
             props.append(failure)
         elif self.probed:
             props.append(PropertyResult("services_resolve", "conformance", HOLDS))
-        distinct = len({repr(s.state) for s in self.steps})
+        distinct = len(set(self.visited))
         stats = Stats(distinct, len(self.steps) - 1, len(self.steps) - 1, seconds)
         faults = "on" if self.config.faults else "off"
         notes = [f"{self.driver.name} run, seed {self.config.seed}, faults {faults}"]
