@@ -32,8 +32,7 @@ from hypothesis import strategies as st
 
 import kcheck.smt.auto as auto_module
 from kcheck.explore.bfs import Limits, explore
-from kcheck.lang.diagnostics import KcheckError, Source, render_all
-from kcheck.lang.frontend import CheckedModel, check_source
+from kcheck.lang.frontend import CheckedModel
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel
 from kcheck.result import (
@@ -50,7 +49,7 @@ from kcheck.smt.bmc import bmc
 from kcheck.smt.induction import induction
 from kcheck.smt.refuse import Unsupported
 from tests.explore.modelgen import models
-from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
+from tests.explore.test_reference_agreement import _load, assert_replays, reachable_and_errors
 from tests.lang.test_feasible_engines import model_text, shapes
 from tests.reference import enumerate_reachable
 from tests.run.test_sim_agreement import reachable
@@ -107,17 +106,6 @@ campaign_models = st.one_of(
     set_models(),
     shapes.map(lambda s: model_text(s, builtin=True)),
 ).flatmap(with_properties)
-
-
-def _load(text: str) -> CheckedModel:
-    try:
-        return check_source(Source("generated.kdsl", text))
-    except KcheckError as err:  # the generator is wrong: say so loudly
-        pytest.fail(
-            "generated model does not check:\n"
-            + text
-            + render_all(err.diagnostics, Source("generated.kdsl", text))
-        )
 
 
 # --------------------------------------------------------------------------- the relations

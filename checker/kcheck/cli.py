@@ -273,38 +273,11 @@ def main() -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @_guard
-def verify(
-    model: str,
-    defines: tuple[str, ...],
-    invariants: tuple[str, ...],
-    properties: tuple[str, ...],
-    fmt: str,
-    output: str | None,
-    view: str,
-    graph_path: str | None,
-    swimlane_path: str | None,
-    junit_path: str | None,
-    sarif_path: str | None,
-    markdown_path: str | None,
-    report_path: str | None,
-    engine: str,
-    depth: int,
-    max_k: int,
-    symbolic_params: bool,
-    no_symmetry: bool,
-    max_states: int | None,
-    max_depth: int | None,
-    timeout: float | None,
-    max_memory: str | None,
-    quiet: bool,
-) -> None:
+def verify(max_memory: str | None, **options: Any) -> None:
     """Check the invariants and temporal properties of MODEL by exhaustive search."""
-    budget = Budget.start(timeout, _memory_limit(max_memory))
+    budget = Budget.start(options["timeout"], _memory_limit(max_memory))
     with _stop_on_signals(budget):
-        _verify(model, defines, invariants, properties, fmt, output, view, graph_path,
-                swimlane_path, junit_path, sarif_path, markdown_path, report_path, engine, depth,
-                max_k, symbolic_params, no_symmetry, max_states, max_depth, timeout, quiet,
-                budget)  # fmt: skip
+        _verify(**options, budget=budget)
 
 
 def _verify(
