@@ -8,6 +8,7 @@ interpreter, `kcheck run` and, where the model is encoded, the Z3 engines agree.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, note, settings
@@ -169,6 +170,28 @@ def test_kcheck_run_reports_the_dangling_read(template: str) -> None:
     assert any("which was deleted" in r for r in seen), seen
 
 
+def _agree_everywhere(
+    text: str, checked: Any, model: Any, ref: Any, permute_up_to: int | None
+) -> tuple[set[Any], set[str]]:
+    """The reference interpreter reaches the same states with the same failure causes, nothing
+    tells a state from a renaming of it (checked on models of at most `permute_up_to` states,
+    all when None), and symmetry keeps every verdict and bound entry. Returns the reachable
+    states and the failure codes."""
+    states, codes = reachable_and_errors(model)
+    assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
+    assert states == ref.states
+    if permute_up_to is None or len(states) <= permute_up_to:
+        _permuted_states_look_alike(text)
+    verdicts = []
+    for symmetry in (False, True):
+        m = compile_model(checked.symbols, symmetry=symmetry)
+        r = explore(m, symmetry=symmetry)
+        bounds = {p.name for p in explore(m, invariants=[], symmetry=symmetry).properties}
+        verdicts.append((_by_name_short(r), bounds))
+    assert verdicts[0] == verdicts[1]
+    return states, codes
+
+
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -185,18 +208,7 @@ def test_random_models_with_caches_and_failing_reads_agree_everywhere(text: str)
     ref = enumerate_reachable(checked.symbols, model.layout, max_states=REFERENCE_STATES)
     if ref.truncated:
         return
-    states, codes = reachable_and_errors(model)
-    assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
-    assert states == ref.states
-    if len(states) <= 300:
-        _permuted_states_look_alike(text)
-    verdicts = []
-    for symmetry in (False, True):
-        m = compile_model(checked.symbols, symmetry=symmetry)
-        r = explore(m, symmetry=symmetry)
-        bounds = {p.name for p in explore(m, invariants=[], symmetry=symmetry).properties}
-        verdicts.append((_by_name_short(r), bounds))
-    assert verdicts[0] == verdicts[1]
+    _agree_everywhere(text, checked, model, ref, permute_up_to=300)
 
 
 @st.composite
@@ -284,17 +296,7 @@ def test_dangling_references_agree_everywhere(text: str) -> None:
     if ref.truncated:  # the naive reference is slow; the generator keeps this rare
         DANGLING["too big to compare"] += 1
         return
-    states, codes = reachable_and_errors(model)
-    assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
-    assert states == ref.states
-    _permuted_states_look_alike(text)
-    verdicts = []
-    for symmetry in (False, True):
-        m = compile_model(checked.symbols, symmetry=symmetry)
-        r = explore(m, symmetry=symmetry)
-        bounds = {p.name for p in explore(m, invariants=[], symmetry=symmetry).properties}
-        verdicts.append((_by_name_short(r), bounds))
-    assert verdicts[0] == verdicts[1]
+    states, codes = _agree_everywhere(text, checked, model, ref, permute_up_to=None)
     DANGLING.update(f"cause {c}" for c in codes)
     if any(_dangles(model, s) for s in states):
         DANGLING["models with a dangling reference"] += 1

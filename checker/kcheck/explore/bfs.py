@@ -258,39 +258,32 @@ def _search(
                     mask |= 1 << aid
                 enabled.append(mask)
                 edge_start.append(len(edge_to))
-                i += 1
-                if max_states is not None and len(states) >= max_states and i < len(states):
-                    more = _more(limits, level_starts, level_end, i, len(states))
-                    if more is None:
-                        limit, complete = f"max-states {max_states}", False
-                        break
-                    max_states = more
-                continue
-            try:
-                nexts = succ(s)
-            except StepError:
-                nexts = _successors_around_errors(model, s, i, bound_hits)
-            stats.transitions += len(nexts)
-            for t in nexts:
-                # A successor that is itself a stored representative needs no canonicalising.
-                if t in seen:
-                    continue
-                if canon is not None:
-                    t = canon(t)
+            else:
+                try:
+                    nexts = succ(s)
+                except StepError:
+                    nexts = _successors_around_errors(model, s, i, bound_hits)
+                stats.transitions += len(nexts)
+                for t in nexts:
+                    # A successor that is itself a stored representative needs no canonicalising.
                     if t in seen:
                         continue
-                # a new state, as add() does it, inline: this loop is the explorer's hot path
-                idx = len(states)
-                seen[t] = idx
-                states_append(t)
-                parent_append(i)
-                if check is not None:
-                    try:
-                        ok = check(t)
-                    except StepError:
-                        ok = False
-                    if not ok:
-                        record_broken(t, idx)
+                    if canon is not None:
+                        t = canon(t)
+                        if t in seen:
+                            continue
+                    # a new state, as add() does it, inline: this loop is the explorer's hot path
+                    idx = len(states)
+                    seen[t] = idx
+                    states_append(t)
+                    parent_append(i)
+                    if check is not None:
+                        try:
+                            ok = check(t)
+                        except StepError:
+                            ok = False
+                        if not ok:
+                            record_broken(t, idx)
             i += 1
             if max_states is not None and len(states) >= max_states and i < len(states):
                 more = _more(limits, level_starts, level_end, i, len(states))
