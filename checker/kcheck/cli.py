@@ -184,7 +184,12 @@ def main() -> None:
     help="Check only this temporal property (repeatable).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "itf"]),
+    default="text",
+    show_default=True,
+    help="itf: the counterexamples in the Informal Trace Format (kcheck docs json).",
 )
 @click.option(
     "--output",
@@ -399,6 +404,10 @@ def _verify(
         result.notes.append(NO_ACTIONS)
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2)
+    elif fmt == "itf":
+        from kcheck.report.itf import itf_document
+
+        text = json.dumps(itf_document(result, model), indent=2)
     else:
         from kcheck.report.text import format_result
 
