@@ -66,7 +66,7 @@ def test_the_wheel_carries_the_schemas(venv: Path, tmp_path: Path) -> None:
         "[json.loads(p.read_text()) for p in d.glob('*.json')]"
     )
     out = sh(venv / "python", "-c", code, cwd=tmp_path)
-    assert "['kcheck-toml.schema.json', 'report.schema.json']" in out
+    assert "['kcheck-toml.schema.json', 'report.schema.json', 'run-event.schema.json']" in out
 
 
 def test_without_the_run_extra_docker_says_what_to_install(venv: Path, tmp_path: Path) -> None:

@@ -109,6 +109,28 @@ def test_broken_reports_fail_the_report_schema(monkeypatch: pytest.MonkeyPatch) 
         assert errors(validator, doc), what
 
 
+@pytest.mark.parametrize(
+    ("model", "code"),
+    [("replicaset", 0), ("replicaset_counts_running", 1)],
+    ids=["holds", "violated"],
+)
+def test_run_events_validate_against_the_event_schema(
+    model: str, code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    log = tmp_path / "events.jsonl"
+    args = ["run", f"models/{model}.kdsl", "-q", "--seed", "1", "--log-json", str(log)]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert events[0]["reason"] == "RunStarted"
+    assert events[-1]["reason"] == ("Converged" if code == 0 else "Violation")
+    validator = schema("run-event.schema.json")
+    assert [e for event in events for e in errors(validator, event)] == []
+    assert errors(validator, {**events[0], "type": "Info"})
+    assert errors(validator, {k: v for k, v in events[0].items() if k != "from"})
+
+
 CONFIGS = [ROOT / "kcheck.toml", ROOT / "tests" / "fixtures" / "ci_repo" / "kcheck.toml"]
 
 
