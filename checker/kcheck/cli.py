@@ -159,7 +159,8 @@ class _Progress:
 def main() -> None:
     """kcheck: model checking for Kubernetes-style systems.
 
-    Write a model in KDSL (see spec/language.md), then `kcheck verify model.kdsl`.
+    Write a model in KDSL (`kcheck docs language` prints the language reference), then
+    `kcheck verify model.kdsl`. `kcheck docs` lists every page of the reference.
     Exit codes: 0 holds, 1 violated, 2 bad input or usage, 3 inconclusive.
     """
 
@@ -184,7 +185,12 @@ def main() -> None:
     help="Check only this temporal property (repeatable).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "itf"]),
+    default="text",
+    show_default=True,
+    help="itf: the counterexamples in the Informal Trace Format (kcheck docs json).",
 )
 @click.option(
     "--output",
@@ -229,7 +235,7 @@ def main() -> None:
     show_default=True,
     help="explicit: exhaustive search; bmc: Z3 bounded model checking of invariants; "
     "induction: Z3 k-induction proofs of invariants; auto: explicit search within a budget "
-    "of 1000000 states, then induction and bmc for the invariants left open (spec/smt.md).",
+    "of 1000000 states, then induction and bmc for the invariants left open (kcheck docs smt).",
 )
 @click.option(
     "--depth",
@@ -399,6 +405,10 @@ def _verify(
         result.notes.append(NO_ACTIONS)
     if fmt == "json":
         text = json.dumps(result.to_json(), indent=2)
+    elif fmt == "itf":
+        from kcheck.report.itf import itf_document
+
+        text = json.dumps(itf_document(result, model), indent=2)
     else:
         from kcheck.report.text import format_result
 
@@ -756,7 +766,7 @@ def fmt(models: tuple[str, ...], check_only: bool) -> None:
 @click.option("--no-cache", is_flag=True, help="Check every model again, ignoring the cache.")
 @_guard
 def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
-    """Check every configured model against its expected verdicts (docs/ci.md).
+    """Check every configured model against its expected verdicts (kcheck docs ci).
 
     Exit codes: 0 all as expected, 1 an unexpected verdict, 2 a configuration error or a
     model that does not load.
@@ -764,6 +774,21 @@ def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
     from kcheck.ci import run_ci
 
     sys.exit(run_ci(config_path, out_dir, no_cache, click.echo))
+
+
+@main.command()
+@click.argument("topic", required=False)
+def docs(topic: str | None) -> None:
+    """Print a page of kcheck's reference (Markdown); without TOPIC, list the pages.
+
+    e.g. `kcheck docs language`, `kcheck docs json`, `kcheck docs ci | less`.
+    """
+    from kcheck.manual import UnknownTopic, render
+
+    try:
+        click.echo(render(topic))
+    except UnknownTopic as err:
+        _fail(str(err))
 
 
 def _add_run_commands() -> None:

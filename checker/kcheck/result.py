@@ -18,6 +18,11 @@ VIOLATED = "violated"
 INCONCLUSIVE = "inconclusive"
 NOT_CHECKED = "not checked"
 
+# The JSON report's format (spec/json.md, schema kcheck/schemas/report.schema.json): the major
+# number changes when a field is removed, renamed or changes meaning, so that a reader of the
+# old format would misread the new; the minor number when a field or a value is added.
+FORMAT_VERSION = "1.0"
+
 
 @dataclass(frozen=True)
 class Proof:
@@ -124,6 +129,7 @@ class CheckResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format_version": FORMAT_VERSION,
             "model": self.model,
             "verdict": self.verdict,
             "engine": self.engine,

@@ -150,7 +150,7 @@ def _finite(param: click.Parameter, value: float) -> float:
     "--binding",
     "binding_path",
     type=click.Path(dir_okay=False),
-    help="A TOML file binding the model to Docker (spec/run.md).",
+    help="A TOML file binding the model to Docker (kcheck docs run).",
 )
 @click.option(
     "--image", help="With --driver docker: the image of every pod (default kcheck/busybox)."
@@ -170,7 +170,7 @@ def _finite(param: click.Parameter, value: float) -> float:
 @click.option("--quiet", "-q", is_flag=True, help="No event stream and no status line.")
 def run(**options: Any) -> None:
     """Execute MODEL live: its controllers and scheduler make the decisions, faults are
-    injected within their budgets, and every invariant is checked on what happens (spec/run.md).
+    injected within their budgets, and every invariant is checked on what happens (kcheck docs run).
 
     Exit codes: 0 converged with no violation, 1 a violation (invariant, property,
     conformance), 2 bad input or usage, 3 inconclusive (--timeout came first), 4 the driver
@@ -225,12 +225,28 @@ class RunOptions:
         )
 
 
+def _need_extras(o: RunOptions) -> None:
+    """What the `run` extra provides is optional: say what to install before any work."""
+    from kcheck.run.extras import MissingExtra, need
+
+    try:
+        if o.cleanup:
+            need("docker", "kcheck run --cleanup")
+        elif o.driver == "docker":
+            need("docker", "kcheck run --driver docker")
+        if o.metrics_port is not None and not o.cleanup:
+            need("prometheus_client", "--metrics-port")
+    except MissingExtra as err:
+        _fail(str(err), 2)
+
+
 def _run(o: RunOptions) -> None:
     from kcheck import cli as base
     from kcheck.model.compile import compile_model
 
     if o.run_ids and not o.cleanup:
         _fail("--run-id goes with --cleanup (kcheck run --cleanup --run-id RUN_ID)", 2)
+    _need_extras(o)
     if o.cleanup:
         _cleanup(o.run_ids)
         return
@@ -416,6 +432,12 @@ _IMAGE_NAME = re.compile(
 
 
 def _image(tag: str) -> None:
+    from kcheck.run.extras import MissingExtra, need
+
+    try:
+        need("docker", "kcheck image")
+    except MissingExtra as err:
+        _fail(str(err), 2)
     from kcheck.run.engine import connect
     from kcheck.run.image import build
 
