@@ -1,4 +1,4 @@
-"""`kcheck docs [TOPIC]`: the reference (spec/ and docs/ci.md) from the command line, read in
+"""`kcheck docs [TOPIC]`: the reference (spec/, docs/ci.md and docs/tutorial.md) from the command line, read in
 place in a source checkout (tests/test_wheel.py checks the wheel's copies)."""
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_docs_lists_every_page_with_its_title() -> None:
     result = CliRunner().invoke(main, ["docs"])
     assert result.exit_code == 0
-    for page in [*(ROOT / "spec").glob("*.md"), ROOT / "docs" / "ci.md"]:
+    for page in [
+        *(ROOT / "spec").glob("*.md"),
+        ROOT / "docs" / "ci.md",
+        ROOT / "docs" / "tutorial.md",
+    ]:
         title = page.read_text().splitlines()[0].lstrip("# ").replace("`", "")
         assert f"  {page.stem.lower()} " in result.stdout
         assert title in result.stdout

@@ -50,7 +50,11 @@ def test_the_installed_wheel_verifies_a_model(venv: Path, tmp_path: Path) -> Non
 
 def test_the_wheel_carries_the_reference_unchanged(venv: Path, tmp_path: Path) -> None:
     listing = sh(venv / "kcheck", "docs", cwd=tmp_path)
-    pages = [*sorted((ROOT / "spec").glob("*.md")), ROOT / "docs" / "ci.md"]
+    pages = [
+        *sorted((ROOT / "spec").glob("*.md")),
+        ROOT / "docs" / "ci.md",
+        ROOT / "docs" / "tutorial.md",
+    ]
     for page in pages:
         topic = page.stem.lower()
         assert f"  {topic} " in listing

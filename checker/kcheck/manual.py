@@ -1,6 +1,7 @@
-"""The reference that ships with kcheck (`kcheck docs [TOPIC]`): the pages of spec/ and
-docs/ci.md. The repository's files are the one source; the wheel carries copies of them under
-kcheck/spec/ (pyproject.toml, force-include), and a source checkout reads them in place."""
+"""The reference that ships with kcheck (`kcheck docs [TOPIC]`): the pages of spec/,
+docs/ci.md and docs/tutorial.md. The repository's files are the one source; the wheel carries
+copies of them under kcheck/spec/ (pyproject.toml, force-include), and a source checkout reads
+them in place."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parents[2]
 # where each page lives in a source checkout; the wheel has them all in kcheck/spec/
 _CHECKOUT_DIRS = (_ROOT / "spec", _ROOT / "docs")
-_CHECKOUT_EXTRA = ("ci.md",)  # the docs/ pages the wheel carries beside spec/'s
+_CHECKOUT_EXTRA = ("ci.md", "tutorial.md")  # the docs/ pages the wheel carries beside spec/'s
 
 
 @dataclass(frozen=True)
