@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 
 import kcheck
-import kcheck.ci
-from kcheck.ci import run_ci
+import kcheck.ci.command
+from kcheck.ci.command import run_ci
+from kcheck.ci.config import parse_config
+from kcheck.ci.plan import plan
+from kcheck.ci.verdict_cache import code_fingerprint, digest
 from kcheck.lang.parser import grammar_text
 from kcheck.result import HOLDS, VIOLATED
 
@@ -207,7 +210,7 @@ def edit_entry(root: Path, model: str, change: Callable[[Entry], None], redigest
     entry = data["entries"][key]
     change(entry["result"])
     if redigest:
-        entry["digest"] = kcheck.ci._digest(key, entry["result"])
+        entry["digest"] = digest(key, entry["result"])
     (root / "reports" / "cache.json").write_text(json.dumps(data))
 
 
@@ -331,7 +334,7 @@ def test_a_change_of_kchecks_code_invalidates_the_cache(
     code_dir = copy_of_kcheck(tmp_path)
     grammar = grammar_text()
     monkeypatch.setattr(
-        kcheck.ci, "_kcheck_fingerprint", lambda: kcheck.ci.code_fingerprint(code_dir, grammar)
+        kcheck.ci.command, "kcheck_fingerprint", lambda: code_fingerprint(code_dir, grammar)
     )
     ci()
     _, out = ci()
@@ -348,24 +351,22 @@ def test_a_change_of_kchecks_code_invalidates_the_cache(
 def test_the_code_fingerprint_covers_every_source_file_and_the_grammar(tmp_path: Path) -> None:
     code_dir = copy_of_kcheck(tmp_path)
     grammar = grammar_text()
-    base = kcheck.ci.code_fingerprint(code_dir, grammar)
-    assert kcheck.ci.code_fingerprint(code_dir, grammar) == base  # stable
-    assert kcheck.ci.code_fingerprint(code_dir, grammar + "\n") != base
-    for name in ("ci.py", "model/symmetry.py", "model/canon.c"):
+    base = code_fingerprint(code_dir, grammar)
+    assert code_fingerprint(code_dir, grammar) == base  # stable
+    assert code_fingerprint(code_dir, grammar + "\n") != base
+    for name in ("ci/gate.py", "model/symmetry.py", "model/canon.c"):
         f = code_dir / name
         original = f.read_bytes()
         f.write_bytes(original + b"\n")
-        assert kcheck.ci.code_fingerprint(code_dir, grammar) != base, name
+        assert code_fingerprint(code_dir, grammar) != base, name
         f.write_bytes(original)
     (code_dir / "new_module.py").write_text("")
-    assert kcheck.ci.code_fingerprint(code_dir, grammar) != base
+    assert code_fingerprint(code_dir, grammar) != base
 
 
 def test_every_option_that_changes_the_check_is_in_the_key(repo: Path) -> None:
     code = "fingerprint"
-    (job, *_), _ = kcheck.ci.plan(
-        kcheck.ci.parse_config(repo / "kcheck.toml", {"models": ["models/known_bug.kdsl"]})
-    )
+    (job, *_), _ = plan(parse_config(repo / "kcheck.toml", {"models": ["models/known_bug.kdsl"]}))
     base = job.cache_key(code)
     assert job.cache_key("another fingerprint") != base
     changes: list[dict[str, Any]] = [

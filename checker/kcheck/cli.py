@@ -761,7 +761,7 @@ def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
     Exit codes: 0 all as expected, 1 an unexpected verdict, 2 a configuration error or a
     model that does not load.
     """
-    from kcheck.ci import run_ci
+    from kcheck.ci.command import run_ci
 
     sys.exit(run_ci(config_path, out_dir, no_cache, click.echo))
 
