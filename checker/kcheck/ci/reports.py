@@ -3,7 +3,6 @@ JUnit document (with the expectations applied), SARIF, the Markdown summary and 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -83,14 +82,13 @@ def _cells(row: Row) -> tuple[str, ...]:
 
 
 def format_table(rows: Sequence[Row], colour: bool) -> str:
-    """The summary table: rich when it is installed (colours only when asked), else plain."""
-    try:
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-    except ImportError:  # pragma: no cover - rich is a dependency; plain text is the fallback
-        return _plain_table(rows)
-    table = Table(show_lines=False)
+    """The summary table in kcheck's table style (report/table.py): colours and box-drawing
+    only when asked (on a terminal), plain ASCII otherwise."""
+    from rich.text import Text
+
+    from kcheck.report.table import new_table, render
+
+    table = new_table()
     for col in _COLUMNS:
         table.add_column(col)
     style = {OK: "green", UNEXPECTED: "bold red", SKIPPED: "yellow"}
@@ -98,30 +96,13 @@ def format_table(rows: Sequence[Row], colour: bool) -> str:
         # Text, not markup: a name from a model must never be read as rich's [style] syntax
         cells = [Text(c) for c in _cells(row)]
         table.add_row(*cells, style=style[row.outcome] if colour else None)
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        force_terminal=colour,
-        no_color=not colour,
-        width=max(100, _terminal_width()) if colour else 160,
-        highlight=False,
-    )
-    console.print(table)
-    return buf.getvalue().rstrip("\n")
+    return render(table, colour, max(100, _terminal_width()) if colour else 160)
 
 
 def _terminal_width() -> int:
     import shutil
 
     return shutil.get_terminal_size((120, 24)).columns
-
-
-def _plain_table(rows: Sequence[Row]) -> str:
-    cells = [_COLUMNS, *(_cells(r) for r in rows)]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(_COLUMNS))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
-    )
 
 
 def summary_markdown(
