@@ -4,6 +4,7 @@ expected. Exit codes, the summary, the reports, the cache and configuration erro
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import xml.etree.ElementTree as ET
@@ -13,15 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from rich.console import Console
 
 import kcheck
 import kcheck.ci.command
 from kcheck.ci.command import run_ci
 from kcheck.ci.config import parse_config
 from kcheck.ci.plan import plan
+from kcheck.ci.progress import LiveProgress
 from kcheck.ci.verdict_cache import code_fingerprint, digest
+from kcheck.cli import main
 from kcheck.lang.parser import grammar_text
-from kcheck.result import HOLDS, VIOLATED
+from kcheck.result import HOLDS, VIOLATED, Stats
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ci_repo"
 REPO = Path(__file__).resolve().parents[1]
@@ -536,3 +541,60 @@ def test_an_absolute_glob_is_accepted(tmp_path: Path) -> None:
     code = run_ci(str(tmp_path / "kcheck.toml"), str(tmp_path / "out"), True, lines.append)
     assert code == 0, "\n".join(lines)
     assert any("hpa_field_ownership.kdsl" in line for line in lines)
+
+
+def terminal() -> tuple[Console, io.StringIO]:
+    """A console that rich takes for a terminal, writing into a buffer (as on a TTY's stderr)."""
+    buf = io.StringIO()
+    return Console(file=buf, force_terminal=True, width=100), buf
+
+
+def test_a_terminal_shows_which_run_of_how_many_is_checked(repo: Path) -> None:
+    console, buf = terminal()
+    lines: list[str] = []
+    code = run_ci(None, None, False, lines.append, console=console)
+    assert code == 1
+    shown = buf.getvalue()
+    for n, label in enumerate(
+        [
+            "models/counter.kdsl [target=0]",
+            "models/counter.kdsl [target=1]",
+            "models/counter.kdsl [target=2]",
+            "models/known_bug.kdsl",
+            "models/overshoot.kdsl",
+        ],
+        1,
+    ):
+        assert f"checking {n}/5 {label}" in shown
+    # the progress is on the console alone; stdout carries the table and the totals
+    assert not [ln for ln in lines if "checking" in ln]
+
+
+def test_the_progress_shows_the_running_searchs_figures() -> None:
+    console, buf = terminal()
+    with LiveProgress(console, 3) as shown:
+        shown.begin(2, "models/big.kdsl [N=4]")
+        shown.searched(Stats(states=12_345, transitions=0, depth=7, seconds=2.0))
+    assert "checking 2/3 models/big.kdsl [N=4]" in buf.getvalue()
+    assert "12,345 states, depth 7, 6,172 states/s, 2.0 s" in buf.getvalue()
+
+
+def test_a_note_is_printed_past_the_progress_line(repo: Path) -> None:
+    ci()
+    edit_entry(repo, "known_bug.kdsl", move_a_step, redigest=True)
+    console, buf = terminal()
+    lines: list[str] = []
+    assert run_ci(None, None, False, lines.append, console=console) == 1
+    assert any("the cached result of models/known_bug.kdsl is ignored" in ln for ln in lines)
+    assert "checking 5/5 models/overshoot.kdsl" in buf.getvalue()  # and the progress goes on
+
+
+def test_quiet_and_a_log_show_no_progress(repo: Path) -> None:
+    console, buf = terminal()
+    run_ci(None, None, False, lambda text: None, quiet=True, console=console)
+    assert buf.getvalue() == ""
+    # off a terminal (CliRunner's stderr is not one, as in a CI log): the table and totals only
+    result = CliRunner().invoke(main, ["ci"])
+    assert result.exit_code == 1
+    assert "checking" not in result.output and "5 checks: 4 OK, 1 UNEXPECTED" in result.output
+    assert "\x1b[" not in result.output and "─" not in result.output  # plain text in a log

@@ -754,8 +754,9 @@ def fmt(models: tuple[str, ...], check_only: bool) -> None:
     help="Write the reports here instead of the configured `out` (default reports/).",
 )
 @click.option("--no-cache", is_flag=True, help="Check every model again, ignoring the cache.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @_guard
-def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
+def ci(config_path: str | None, out_dir: str | None, no_cache: bool, quiet: bool) -> None:
     """Check every configured model against its expected verdicts (docs/ci.md).
 
     Exit codes: 0 all as expected, 1 an unexpected verdict, 2 a configuration error or a
@@ -763,7 +764,7 @@ def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
     """
     from kcheck.ci.command import run_ci
 
-    sys.exit(run_ci(config_path, out_dir, no_cache, click.echo))
+    sys.exit(run_ci(config_path, out_dir, no_cache, click.echo, quiet))
 
 
 def _add_run_commands() -> None:

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from kcheck.ci.config import ConfigError, find_config, parse_config
 from kcheck.ci.gate import OK, SKIPPED, UNEXPECTED, Totals, compare
 from kcheck.ci.plan import LoadFailure, plan
+from kcheck.ci.progress import progress_for
 from kcheck.ci.reports import format_table, write_reports
 from kcheck.ci.runner import Run, run_job
 from kcheck.ci.verdict_cache import cache_entry, kcheck_fingerprint, load_cache
@@ -26,10 +29,13 @@ def run_ci(
     out_dir: str | None,
     no_cache: bool,
     echo: Callable[[str], None],
+    quiet: bool = False,
+    console: Console | None = None,
 ) -> int:
     """Check every configured model and parameter set, print the summary, write the reports
     and return the exit code: 0 all as expected, 1 an unexpected verdict, 2 a configuration
-    error or a model that does not load."""
+    error or a model that does not load. While it checks, a progress line on `console`
+    (default: stderr) when that is a terminal and not `quiet` (ci/progress.py)."""
     try:
         file, table, prefix = find_config(config_path, Path.cwd())
         config = parse_config(file, table, prefix)
@@ -47,16 +53,24 @@ def run_ci(
     code = kcheck_fingerprint()
     runs: list[Run] = []
     new_cache: dict[str, Any] = {}
-    for job in jobs:
-        done = run_job(job, cache, code, lambda text: echo(f"kcheck: note: {text}"))
-        if isinstance(done, LoadFailure):
-            failures.append(done)
-            continue
-        runs.append(done)
-        if done.result.limit is None or not done.result.limit.startswith("timeout"):
-            # a timeout depends on the machine's speed, so its answer is not reusable
-            key = job.cache_key(code)
-            new_cache[key] = cache_entry(job, key, done.result)
+    with progress_for(console, quiet, len(jobs)) as shown:
+        for index, job in enumerate(jobs, 1):
+            shown.begin(index, job.label)
+            done = run_job(
+                job,
+                cache,
+                code,
+                lambda text: shown.interrupt(lambda: echo(f"kcheck: note: {text}")),
+                shown.searched,
+            )
+            if isinstance(done, LoadFailure):
+                failures.append(done)
+                continue
+            runs.append(done)
+            if done.result.limit is None or not done.result.limit.startswith("timeout"):
+                # a timeout depends on the machine's speed, so its answer is not reusable
+                key = job.cache_key(code)
+                new_cache[key] = cache_entry(job, key, done.result)
     for f in failures:
         echo(f"kcheck: error: {f.path} ({f.params}) does not load:\n{f.message}")
     rows = [row for r in runs for row in compare(r)]

@@ -90,7 +90,8 @@ def format_table(rows: Sequence[Row], colour: bool) -> str:
 
     table = new_table()
     for col in _COLUMNS:
-        table.add_column(col)
+        # fold, never cut: a model's path or a note shortened with an ellipsis is lost
+        table.add_column(col, overflow="fold")
     style = {OK: "green", UNEXPECTED: "bold red", SKIPPED: "yellow"}
     for row in rows:
         # Text, not markup: a name from a model must never be read as rich's [style] syntax

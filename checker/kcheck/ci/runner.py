@@ -10,7 +10,7 @@ from typing import Any
 from kcheck.ci.load import load_job
 from kcheck.ci.plan import Job, LoadFailure
 from kcheck.ci.verdict_cache import BadEntry, believe
-from kcheck.result import CheckResult
+from kcheck.result import CheckResult, Stats
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,16 @@ class Run:
 
 
 def run_job(
-    job: Job, cache: Mapping[str, Any], code: str, note: Callable[[str], None]
+    job: Job,
+    cache: Mapping[str, Any],
+    code: str,
+    note: Callable[[str], None],
+    progress: Callable[[Stats], None] | None = None,
 ) -> Run | LoadFailure:
     """Check one job, or take its result from the cache when kcheck's code, the model, its
     parameters and the settings are unchanged and the entry survives `believe`; an entry
-    that does not is ignored (with a note) and the model checked again."""
+    that does not is ignored (with a note) and the model checked again. `progress` is called
+    with the search's figures while it runs."""
     from kcheck.explore.bfs import Limits, explore
 
     loaded = load_job(job)
@@ -46,5 +51,6 @@ def run_job(
         properties=loaded.properties,
         symmetry=s.symmetry,
         limits=Limits(s.max_states, s.max_depth, s.timeout),
+        progress=progress,
     ).account_for(model.asked(loaded.invariants, loaded.properties), "the explicit engine")
     return Run(job, result, loaded.names, False)
