@@ -21,14 +21,41 @@ _COLOUR = {HOLDS: "green", VIOLATED: "red", INCONCLUSIVE: "yellow", NOT_CHECKED:
 _MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
 
 
-class EventPrinter:
-    """Prints each event as a `kubectl describe` row, with a header before the first."""
+# the event columns after TIME and TYPE, at their usual width: REASON, FROM, OBJECT
+_NAME_WIDTHS = (18, 16, 14)
+_HEAD = ("TIME", "TYPE", "REASON", "FROM", "OBJECT", "MESSAGE")
 
-    def __init__(self, out: IO[str], colour: bool) -> None:
+
+def event_widths(total: int) -> tuple[int, ...]:
+    """The event table's column widths on a terminal `total` columns wide: TIME and TYPE fixed,
+    REASON, FROM and OBJECT at their usual widths while MESSAGE keeps 24 columns, narrower in
+    proportion below that (never under 6), and MESSAGE the rest."""
+    room = total - 9 - 7 - 2 * 5  # two spaces between the six columns
+    names = list(_NAME_WIDTHS)
+    if room - sum(names) < 24:
+        share = max(room - 24, 18)
+        names = [max(6, share * w // sum(_NAME_WIDTHS)) for w in _NAME_WIDTHS]
+    return (9, 7, *names, max(room - sum(names), 10))
+
+
+class EventPrinter:
+    """Prints each event as a `kubectl describe` row, with a header before the first. On a
+    terminal (or given a `width`) the rows are a table fitted to its width: a name longer than
+    its column folds inside it, so the columns stay aligned. Elsewhere (a log) each event is one
+    line, whole, for grep."""
+
+    def __init__(self, out: IO[str], colour: bool, width: int | None = None) -> None:
         self.console = Console(file=out, highlight=False, no_color=not colour, soft_wrap=True)
         self.started = False
+        self.widths: tuple[int, ...] | None = None
+        if width is not None or out.isatty():
+            self.console = Console(file=out, highlight=False, no_color=not colour, width=width)
+            self.widths = event_widths(self.console.width)
 
     def __call__(self, event: Event) -> None:
+        if self.widths is not None:
+            self._row(event)
+            return
         if not self.started:
             self.console.print(
                 f"{'TIME':>9}  {'TYPE':<7}  {'REASON':<18}  {'FROM':<16}  {'OBJECT':<14}  MESSAGE",
@@ -37,6 +64,24 @@ class EventPrinter:
             self.started = True
         style = "yellow" if event.type == "Warning" else None
         self.console.print(Text(event.line(), style=style or ""))
+
+    def _row(self, event: Event) -> None:
+        assert self.widths is not None
+        if not self.started:
+            self.console.print(self._grid(_HEAD, "bold"))
+            self.started = True
+        cells = (f"{event.time:8.2f}s", event.type, event.reason, event.source, event.object)
+        style = "yellow" if event.type == "Warning" else ""
+        self.console.print(self._grid((*cells, event.message), style))
+
+    def _grid(self, cells: tuple[str, ...], style: str) -> Table:
+        assert self.widths is not None
+        grid = Table.grid(padding=(0, 2))
+        for i, w in enumerate(self.widths):
+            grid.add_column(width=w, justify="right" if i == 0 else "left", overflow="fold")
+        # Text, not markup: a name from a model must never be read as rich's [style] syntax
+        grid.add_row(*(Text(c) for c in cells), style=style)
+        return grid
 
 
 class StatusLine:
