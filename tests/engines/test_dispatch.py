@@ -10,7 +10,7 @@ import pytest
 
 from kcheck.engines import dispatch
 from kcheck.engines.dispatch import ENGINES, EngineOptions, Refused, check
-from kcheck.explore.bfs import Limits
+from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, NOT_CHECKED
@@ -37,7 +37,7 @@ def test_a_property_the_engine_forgets_is_not_checked_and_the_run_cannot_hold(
 ) -> None:
     checked = load(str(MODEL))
     model = compile_model(checked.symbols)
-    answer = dispatch.explore(model, limits=Limits(max_states=20_000))
+    answer = explore(model, limits=Limits(max_states=20_000))
     forgetful = replace(answer, properties=[p for p in answer.properties if p.kind == "bound"])
     monkeypatch.setattr(dispatch, "explore", lambda *args, **kwargs: forgetful)
     options = EngineOptions("explicit", named_as="the CI gate's engine")
@@ -61,6 +61,6 @@ def test_what_an_engine_cannot_check_is_refused(
 ) -> None:
     checked = load(str(MODEL))
     model = compile_model(checked.symbols)
-    invariants = [] if properties else None
+    invariants: list[str] | None = [] if properties else None
     with pytest.raises(Refused, match=message):
         check(model, checked.symbols, invariants, properties, options)
