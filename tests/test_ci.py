@@ -157,12 +157,12 @@ def test_out_overrides_the_configured_directory(repo: Path, tmp_path: Path) -> N
 def test_a_second_run_is_taken_from_the_cache(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first_code, first = ci()
     assert "0 cached" in first
-    import kcheck.explore.bfs as bfs
+    import kcheck.engines.dispatch as dispatch
 
     def must_not_explore(*args: object, **kwargs: object) -> None:
         raise AssertionError("a cached model was explored again")
 
-    monkeypatch.setattr(bfs, "explore", must_not_explore)
+    monkeypatch.setattr(dispatch, "explore", must_not_explore)
     code, out = ci()
     assert code == first_code == 1
     assert "5 runs, 5 cached" in out
@@ -174,16 +174,16 @@ def test_a_second_run_is_taken_from_the_cache(repo: Path, monkeypatch: pytest.Mo
 
 def test_no_cache_checks_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ci()
-    import kcheck.explore.bfs as bfs
+    import kcheck.engines.dispatch as dispatch
+    from kcheck.explore.bfs import explore as real
 
     calls: list[str] = []
-    real = bfs.explore
 
     def counting(*args: object, **kwargs: object) -> object:
         calls.append("explore")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bfs, "explore", counting)
+    monkeypatch.setattr(dispatch, "explore", counting)
     _, out = ci(no_cache=True)
     assert len(calls) == 5
     assert "0 cached" in out

@@ -1,5 +1,6 @@
 """Running one `kcheck ci` job: its result from the cache when the cache can be believed,
-else from a search by the explicit engine."""
+else from the engine the job's settings name, through the one engine-dispatch function
+(kcheck.engines.dispatch.check)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ def run_job(
     parameters and the settings are unchanged and the entry survives `believe`; an entry
     that does not is ignored (with a note) and the model checked again. `progress` is called
     with the search's figures while it runs."""
-    from kcheck.explore.bfs import Limits, explore
+    from kcheck.engines.dispatch import EngineOptions, check
+    from kcheck.explore.bfs import Limits
 
     loaded = load_job(job)
     if isinstance(loaded, LoadFailure):
@@ -45,12 +47,11 @@ def run_job(
             note(f"the cached result of {job.label} is ignored: {err}; checking it again")
     s = job.settings
     model = loaded.model()
-    result = explore(
-        model,
-        invariants=loaded.invariants,
-        properties=loaded.properties,
+    options = EngineOptions(
+        s.engine,  # "explicit": the only engine the configuration accepts (config.ENGINES)
+        Limits(s.max_states, s.max_depth, s.timeout),
         symmetry=s.symmetry,
-        limits=Limits(s.max_states, s.max_depth, s.timeout),
-        progress=progress,
-    ).account_for(model.asked(loaded.invariants, loaded.properties), "the explicit engine")
+        named_as="the explicit engine",
+    )
+    result = check(model, loaded.symbols, loaded.invariants, loaded.properties, options, progress)
     return Run(job, result, loaded.names, False)
