@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 
-from kcheck.run.console import EventPrinter, event_widths
+from kcheck.run.console import EventPrinter, StatusLine, event_widths
 from kcheck.run.events import Event
+from kcheck.run.interpreter import Counters
 
 LONG = Event(
     time=1.25,
@@ -36,13 +37,16 @@ def test_a_long_name_folds_inside_its_column_at_a_narrow_width() -> None:
         assert column(rows, starts[2], widths[2]) == LONG.reason
         assert column(rows, starts[3], widths[3]) == LONG.source
         assert column(rows, starts[4], widths[4]) == LONG.object
-        # the message as text (not rich markup), its words wrapped in its column
-        assert " ".join(r[starts[5] :].strip() for r in rows).split() == LONG.message.split()
+        # the message as text (not rich markup), wrapped in its column (a word longer than the
+        # column folds, so compare without the spaces)
+        message = "".join(r[starts[5] :] for r in rows)
+        assert "".join(message.split()) == "".join(LONG.message.split())
 
 
 def test_the_usual_names_keep_their_usual_columns_on_a_wide_terminal() -> None:
     assert event_widths(120)[:5] == (9, 7, 18, 16, 14)
-    assert all(w >= 6 for w in event_widths(40))
+    assert all(w >= 8 for w in event_widths(40)[2:5])
+    assert event_widths(64)[5] >= 10  # the message keeps room to wrap in
 
 
 def test_a_log_keeps_one_whole_line_per_event() -> None:
@@ -51,3 +55,20 @@ def test_a_log_keeps_one_whole_line_per_event() -> None:
     head, row = out.getvalue().rstrip("\n").split("\n")
     assert head.split() == ["TIME", "TYPE", "REASON", "FROM", "OBJECT", "MESSAGE"]
     assert row == LONG.line()
+
+
+def test_an_event_is_printed_on_a_clean_line_not_after_the_status_line() -> None:
+    term = io.StringIO()  # stdout and stderr on one terminal, as a user sees them
+    status = StatusLine(term, tty=True, enabled=True)
+    printer = EventPrinter(term, colour=False, width=100)
+    printer.before = status.clear  # as kcheck run wires them
+    status(Counters())
+    printer(LONG)
+    status(Counters())
+    text = term.getvalue()
+    first, second = (i for i in range(len(text)) if text.startswith("  t=", i))
+    header = text.index("TIME")
+    assert first < header < second
+    # the status line is erased (carriage return, erase line) before the event is printed
+    assert text[first:header].endswith("\r\x1b[2K" + " " * 5)
+    assert "\n" not in text[first:header]
