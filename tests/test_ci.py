@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -21,8 +22,10 @@ import kcheck
 import kcheck.ci.command
 from kcheck.ci.command import run_ci
 from kcheck.ci.config import parse_config
+from kcheck.ci.gate import UNEXPECTED, Row
 from kcheck.ci.plan import plan
 from kcheck.ci.progress import LiveProgress
+from kcheck.ci.reports import format_table
 from kcheck.ci.verdict_cache import code_fingerprint, digest
 from kcheck.cli import main
 from kcheck.lang.parser import grammar_text
@@ -598,3 +601,16 @@ def test_quiet_and_a_log_show_no_progress(repo: Path) -> None:
     assert result.exit_code == 1
     assert "checking" not in result.output and "5 checks: 4 OK, 1 UNEXPECTED" in result.output
     assert "\x1b[" not in result.output and "─" not in result.output  # plain text in a log
+
+
+def test_the_summary_table_folds_a_long_path_and_never_cuts_it() -> None:
+    path = "models/" + "very_long_folder_name/" * 8 + "model.kdsl"
+    row = Row(path, "-", "pods_fit", "holds", "violated (3 steps)", UNEXPECTED, "a note")
+    for colour in (False, True):
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", format_table([row], colour))
+        head, _rule, *lines = plain.split("\n")
+        assert "…" not in plain
+        # the path, read down its own column, is whole; the row's verdict is on its first line
+        end = head.index("parameters")
+        assert "".join(line[:end].strip() for line in lines) == path
+        assert "UNEXPECTED" in lines[0]
