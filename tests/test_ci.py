@@ -4,7 +4,9 @@ expected. Exit codes, the summary, the reports, the cache and configuration erro
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -13,12 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from rich.console import Console
 
 import kcheck
-import kcheck.ci
-from kcheck.ci import run_ci
+import kcheck.ci.command
+from kcheck.ci.command import run_ci
+from kcheck.ci.config import parse_config
+from kcheck.ci.gate import UNEXPECTED, Row
+from kcheck.ci.plan import plan
+from kcheck.ci.progress import LiveProgress
+from kcheck.ci.reports import format_table
+from kcheck.ci.verdict_cache import code_fingerprint, digest
+from kcheck.cli import main
 from kcheck.lang.parser import grammar_text
-from kcheck.result import HOLDS, VIOLATED
+from kcheck.result import HOLDS, VIOLATED, Stats
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "ci_repo"
 REPO = Path(__file__).resolve().parents[1]
@@ -149,12 +160,12 @@ def test_out_overrides_the_configured_directory(repo: Path, tmp_path: Path) -> N
 def test_a_second_run_is_taken_from_the_cache(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first_code, first = ci()
     assert "0 cached" in first
-    import kcheck.explore.bfs as bfs
+    import kcheck.engines.dispatch as dispatch
 
     def must_not_explore(*args: object, **kwargs: object) -> None:
         raise AssertionError("a cached model was explored again")
 
-    monkeypatch.setattr(bfs, "explore", must_not_explore)
+    monkeypatch.setattr(dispatch, "explore", must_not_explore)
     code, out = ci()
     assert code == first_code == 1
     assert "5 runs, 5 cached" in out
@@ -166,16 +177,16 @@ def test_a_second_run_is_taken_from_the_cache(repo: Path, monkeypatch: pytest.Mo
 
 def test_no_cache_checks_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ci()
-    import kcheck.explore.bfs as bfs
+    import kcheck.engines.dispatch as dispatch
+    from kcheck.explore.bfs import explore as real
 
     calls: list[str] = []
-    real = bfs.explore
 
     def counting(*args: object, **kwargs: object) -> object:
         calls.append("explore")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(bfs, "explore", counting)
+    monkeypatch.setattr(dispatch, "explore", counting)
     _, out = ci(no_cache=True)
     assert len(calls) == 5
     assert "0 cached" in out
@@ -207,7 +218,7 @@ def edit_entry(root: Path, model: str, change: Callable[[Entry], None], redigest
     entry = data["entries"][key]
     change(entry["result"])
     if redigest:
-        entry["digest"] = kcheck.ci._digest(key, entry["result"])
+        entry["digest"] = digest(key, entry["result"])
     (root / "reports" / "cache.json").write_text(json.dumps(data))
 
 
@@ -331,7 +342,7 @@ def test_a_change_of_kchecks_code_invalidates_the_cache(
     code_dir = copy_of_kcheck(tmp_path)
     grammar = grammar_text()
     monkeypatch.setattr(
-        kcheck.ci, "_kcheck_fingerprint", lambda: kcheck.ci.code_fingerprint(code_dir, grammar)
+        kcheck.ci.command, "kcheck_fingerprint", lambda: code_fingerprint(code_dir, grammar)
     )
     ci()
     _, out = ci()
@@ -348,24 +359,22 @@ def test_a_change_of_kchecks_code_invalidates_the_cache(
 def test_the_code_fingerprint_covers_every_source_file_and_the_grammar(tmp_path: Path) -> None:
     code_dir = copy_of_kcheck(tmp_path)
     grammar = grammar_text()
-    base = kcheck.ci.code_fingerprint(code_dir, grammar)
-    assert kcheck.ci.code_fingerprint(code_dir, grammar) == base  # stable
-    assert kcheck.ci.code_fingerprint(code_dir, grammar + "\n") != base
-    for name in ("ci.py", "model/symmetry.py", "model/canon.c"):
+    base = code_fingerprint(code_dir, grammar)
+    assert code_fingerprint(code_dir, grammar) == base  # stable
+    assert code_fingerprint(code_dir, grammar + "\n") != base
+    for name in ("ci/gate.py", "model/symmetry.py", "model/canon.c"):
         f = code_dir / name
         original = f.read_bytes()
         f.write_bytes(original + b"\n")
-        assert kcheck.ci.code_fingerprint(code_dir, grammar) != base, name
+        assert code_fingerprint(code_dir, grammar) != base, name
         f.write_bytes(original)
     (code_dir / "new_module.py").write_text("")
-    assert kcheck.ci.code_fingerprint(code_dir, grammar) != base
+    assert code_fingerprint(code_dir, grammar) != base
 
 
 def test_every_option_that_changes_the_check_is_in_the_key(repo: Path) -> None:
     code = "fingerprint"
-    (job, *_), _ = kcheck.ci.plan(
-        kcheck.ci.parse_config(repo / "kcheck.toml", {"models": ["models/known_bug.kdsl"]})
-    )
+    (job, *_), _ = plan(parse_config(repo / "kcheck.toml", {"models": ["models/known_bug.kdsl"]}))
     base = job.cache_key(code)
     assert job.cache_key("another fingerprint") != base
     changes: list[dict[str, Any]] = [
@@ -535,3 +544,73 @@ def test_an_absolute_glob_is_accepted(tmp_path: Path) -> None:
     code = run_ci(str(tmp_path / "kcheck.toml"), str(tmp_path / "out"), True, lines.append)
     assert code == 0, "\n".join(lines)
     assert any("hpa_field_ownership.kdsl" in line for line in lines)
+
+
+def terminal() -> tuple[Console, io.StringIO]:
+    """A console that rich takes for a terminal, writing into a buffer (as on a TTY's stderr)."""
+    buf = io.StringIO()
+    return Console(file=buf, force_terminal=True, width=100), buf
+
+
+def test_a_terminal_shows_which_run_of_how_many_is_checked(repo: Path) -> None:
+    console, buf = terminal()
+    lines: list[str] = []
+    code = run_ci(None, None, False, lines.append, console=console)
+    assert code == 1
+    shown = buf.getvalue()
+    for n, label in enumerate(
+        [
+            "models/counter.kdsl [target=0]",
+            "models/counter.kdsl [target=1]",
+            "models/counter.kdsl [target=2]",
+            "models/known_bug.kdsl",
+            "models/overshoot.kdsl",
+        ],
+        1,
+    ):
+        assert f"checking {n}/5 {label}" in shown
+    # the progress is on the console alone; stdout carries the table and the totals
+    assert not [ln for ln in lines if "checking" in ln]
+
+
+def test_the_progress_shows_the_running_searchs_figures() -> None:
+    console, buf = terminal()
+    with LiveProgress(console, 3) as shown:
+        shown.begin(2, "models/big.kdsl [N=4]")
+        shown.searched(Stats(states=12_345, transitions=0, depth=7, seconds=2.0))
+    assert "checking 2/3 models/big.kdsl [N=4]" in buf.getvalue()
+    assert "12,345 states, depth 7, 6,172 states/s, 2.0 s" in buf.getvalue()
+
+
+def test_a_note_is_printed_past_the_progress_line(repo: Path) -> None:
+    ci()
+    edit_entry(repo, "known_bug.kdsl", move_a_step, redigest=True)
+    console, buf = terminal()
+    lines: list[str] = []
+    assert run_ci(None, None, False, lines.append, console=console) == 1
+    assert any("the cached result of models/known_bug.kdsl is ignored" in ln for ln in lines)
+    assert "checking 5/5 models/overshoot.kdsl" in buf.getvalue()  # and the progress goes on
+
+
+def test_quiet_and_a_log_show_no_progress(repo: Path) -> None:
+    console, buf = terminal()
+    run_ci(None, None, False, lambda text: None, quiet=True, console=console)
+    assert buf.getvalue() == ""
+    # off a terminal (CliRunner's stderr is not one, as in a CI log): the table and totals only
+    result = CliRunner().invoke(main, ["ci"])
+    assert result.exit_code == 1
+    assert "checking" not in result.output and "5 checks: 4 OK, 1 UNEXPECTED" in result.output
+    assert "\x1b[" not in result.output and "─" not in result.output  # plain text in a log
+
+
+def test_the_summary_table_folds_a_long_path_and_never_cuts_it() -> None:
+    path = "models/" + "very_long_folder_name/" * 8 + "model.kdsl"
+    row = Row(path, "-", "pods_fit", "holds", "violated (3 steps)", UNEXPECTED, "a note")
+    for colour in (False, True):
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", format_table([row], colour))
+        head, _rule, *lines = plain.split("\n")
+        assert "…" not in plain
+        # the path, read down its own column, is whole; the row's verdict is on its first line
+        end = head.index("parameters")
+        assert "".join(line[:end].strip() for line in lines) == path
+        assert "UNEXPECTED" in lines[0]

@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-import kcheck.smt.auto as auto_module
+import kcheck.engines.auto as auto_module
 from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.frontend import CheckedModel
 from kcheck.model.compile import compile_model

@@ -375,8 +375,8 @@ def test_ci_globs_do_not_follow_symlink_loops(tmp_path: Path) -> None:
     (sub / "up").symlink_to("..")
     (sub / "top").symlink_to("../..")
     code = (
-        "import sys; from pathlib import Path; from kcheck.ci import _expand; "
-        "print([str(p.relative_to(sys.argv[1])) for p in _expand(Path(sys.argv[1]), sys.argv[2])])"
+        "import sys; from pathlib import Path; from kcheck.ci.plan import expand; "
+        "print([str(p.relative_to(sys.argv[1])) for p in expand(Path(sys.argv[1]), sys.argv[2])])"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path), "models/**/*.kdsl"],

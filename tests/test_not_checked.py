@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from kcheck.ci import run_ci
+from kcheck.ci.command import run_ci
 from kcheck.cli import main
 from kcheck.result import (
     HOLDS,

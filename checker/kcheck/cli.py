@@ -311,8 +311,8 @@ def _verify(
     quiet: bool,
     budget: Budget,
 ) -> None:
-    from kcheck.explore.bfs import Limits, ReplayError, explore
-    from kcheck.explore.budget import Stopped
+    from kcheck.engines.dispatch import EngineFailure, EngineOptions, Refused, Stopped, check
+    from kcheck.explore.bfs import Limits
     from kcheck.model.compile import compile_model
 
     for flag, path in (("--graph", graph_path), ("--swimlane", swimlane_path)):
@@ -353,52 +353,16 @@ def _verify(
     # none of it when the other sort was named, and all of it otherwise.
     chosen_invariants = list(invariants) if invariants or properties else None
     chosen_properties = list(properties) if invariants or properties else None
-    if symbolic_params and engine not in ("bmc", "induction"):
-        _fail("--symbolic-params needs --engine bmc or --engine induction")
-    if engine in ("bmc", "induction"):
-        bound = depth if engine == "bmc" else max_k
-        try:
-            # Z3 runs in C, where no signal handler runs; a signal stops it once it is back
-            budget.armed = True
-            result = _run_z3(
-                engine, compiled, checked, bound, invariants, properties,
-                budget.remaining(600.0), symbolic_params,
-            )  # fmt: skip
-        except Stopped as stop:
-            _fail(f"stopped at {stop.reason} before Z3 decided anything (inconclusive)", 3)
-        finally:
-            budget.armed = False
-    elif engine == "auto":
-        from kcheck.smt.auto import auto
-
-        progress = _Progress(enabled=not quiet)
-        limits = Limits(max_states, max_depth, timeout, budget)
-        try:
-            result = auto(compiled, checked.symbols, invariants=chosen_invariants,
-                          properties=chosen_properties, symmetry=symmetry, limits=limits,
-                          depth=depth, max_k=max_k, progress=progress)  # fmt: skip
-        except ReplayError as err:
-            progress.close()
-            _fail(f"internal error: {err}", EXIT_INTERNAL)
+    options = EngineOptions(engine, Limits(max_states, max_depth, timeout, budget), symmetry,
+                            depth, max_k, symbolic_params)  # fmt: skip
+    progress = _Progress(enabled=not quiet and engine in ("explicit", "auto"))
+    try:
+        result = check(compiled, checked.symbols, chosen_invariants, chosen_properties, options,
+                       progress)  # fmt: skip
+    except (Refused, EngineFailure, Stopped) as err:
         progress.close()
-    else:
-        progress = _Progress(enabled=not quiet)
-        try:
-            result = explore(
-                compiled,
-                invariants=chosen_invariants,
-                properties=chosen_properties,
-                symmetry=symmetry,
-                limits=Limits(max_states, max_depth, timeout, budget),
-                progress=progress,
-            )
-        except ReplayError as err:
-            progress.close()
-            _fail(f"internal error: {err}", EXIT_INTERNAL)
-        progress.close()
-    result = result.account_for(
-        compiled.asked(chosen_invariants, chosen_properties), f"--engine {engine}"
-    )
+        _engine_error(err)
+    progress.close()
     if not compiled.actions:
         from kcheck.lang.frontend import NO_ACTIONS
 
@@ -436,41 +400,14 @@ def _verify(
     sys.exit(EXIT_FOR[result.verdict])
 
 
-def _run_z3(
-    engine: str,
-    compiled: Any,
-    checked: Any,
-    bound: int,
-    invariants: tuple[str, ...],
-    properties: tuple[str, ...],
-    timeout: float | None,
-    symbolic_params: bool = False,
-) -> Any:
-    """Bounded model checking (bound: the depth) or k-induction (bound: the largest k) of the
-    invariants with Z3 (spec/smt.md), for every value of the params with `symbolic_params`."""
-    from kcheck.smt.bmc import ReplayError as BmcReplayError
-    from kcheck.smt.bmc import Unsupported, bmc
-    from kcheck.smt.induction import induction
+def _engine_error(err: BaseException) -> NoReturn:
+    from kcheck.engines.dispatch import EngineFailure, Stopped
 
-    if properties:
-        _fail(f"--engine {engine} checks invariants only; drop --property")
-    from kcheck.smt.params import symbolic_bmc
-
-    chosen = list(invariants) or None
-    # the temporal properties are listed as not checked: all, or none when invariants were named
-    props = list(properties) if invariants or properties else None
-    try:
-        if engine == "induction":
-            result = induction(compiled, checked.symbols, bound, chosen, timeout or 600.0,
-                               symbolic_params, props)  # fmt: skip
-        else:
-            run = symbolic_bmc if symbolic_params else bmc
-            result = run(compiled, checked.symbols, bound, chosen, timeout or 600.0, props)
-        return result
-    except Unsupported as err:
-        _fail(str(err))
-    except BmcReplayError as err:
+    if isinstance(err, Stopped):
+        _fail(f"stopped at {err.reason} before Z3 decided anything (inconclusive)", 3)
+    if isinstance(err, EngineFailure):
         _fail(f"internal error: {err}", EXIT_INTERNAL)
+    _fail(str(err))
 
 
 def _finite(param: click.Parameter, value: float | None) -> float | None:
@@ -764,16 +701,17 @@ def fmt(models: tuple[str, ...], check_only: bool) -> None:
     help="Write the reports here instead of the configured `out` (default reports/).",
 )
 @click.option("--no-cache", is_flag=True, help="Check every model again, ignoring the cache.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @_guard
-def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
+def ci(config_path: str | None, out_dir: str | None, no_cache: bool, quiet: bool) -> None:
     """Check every configured model against its expected verdicts (kcheck docs ci).
 
     Exit codes: 0 all as expected, 1 an unexpected verdict, 2 a configuration error or a
     model that does not load.
     """
-    from kcheck.ci import run_ci
+    from kcheck.ci.command import run_ci
 
-    sys.exit(run_ci(config_path, out_dir, no_cache, click.echo))
+    sys.exit(run_ci(config_path, out_dir, no_cache, click.echo, quiet))
 
 
 @main.command()

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import kcheck.smt.auto as auto_module
+import kcheck.engines.auto as auto_module
 from kcheck.cli import main
+from kcheck.engines.auto import auto
 from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
-from kcheck.smt.auto import auto
 from tests.explore.test_reference_agreement import assert_replays
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

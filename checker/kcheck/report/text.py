@@ -213,15 +213,13 @@ def format_result(
 
 
 def verdict_table(result: CheckResult, colour: bool) -> str:
-    """The verdict per property as a rich table; colours only when asked (on a terminal)."""
-    from io import StringIO
-
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+    """The verdict per property in kcheck's table style (report/table.py); colours and the
+    box-drawing rule only when asked (on a terminal), plain ASCII otherwise."""
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+    from kcheck.report.table import new_table, render
+
+    table = new_table()
     table.add_column("", justify="right")
     table.add_column("kind")
     table.add_column("property")
@@ -234,17 +232,7 @@ def verdict_table(result: CheckResult, colour: bool) -> str:
             detail += f": {p.reason}"
         style = f"bold {_COLOUR[p.status]}"
         table.add_row(Text(_MARK[p.status], style=style), p.kind, p.name, Text(detail))
-    out = StringIO()
-    console = Console(
-        file=out,
-        width=160,
-        force_terminal=colour,
-        no_color=not colour,
-        color_system="standard" if colour else None,
-        highlight=False,
-    )
-    console.print(table)
-    return "\n".join("  " + line.rstrip() for line in out.getvalue().rstrip("\n").split("\n"))
+    return "\n".join("  " + line for line in render(table, colour).split("\n"))
 
 
 def _counterexample(

@@ -292,8 +292,9 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
     driver's world is removed whatever happens."""
     with ExitStack() as stack:
         sinks: list[Callable[[Event], None]] = []
-        if not o.quiet and o.fmt == "text":
-            sinks.append(EventPrinter(sys.stdout, colour))
+        printer = EventPrinter(sys.stdout, colour) if not o.quiet and o.fmt == "text" else None
+        if printer is not None:
+            sinks.append(printer)
         if o.log_json:
             try:
                 stream: IO[str] = stack.enter_context(open(o.log_json, "w", encoding="utf-8"))
@@ -315,6 +316,8 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
                 _fail(f"--metrics-port {o.metrics_port}: {err.strerror or err}", 2)
         world = _driver(o, compiled)
         status = StatusLine(sys.stderr, sys.stderr.isatty(), not o.quiet)
+        if printer is not None:
+            printer.before = status.clear  # each event on a clean line, the status below it
         outcome: RunOutcome | None = None
         error: str | None = None
         code = EXIT_DRIVER

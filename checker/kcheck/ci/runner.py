@@ -1,0 +1,57 @@
+"""Running one `kcheck ci` job: its result from the cache when the cache can be believed,
+else from the engine the job's settings name, through the one engine-dispatch function
+(kcheck.engines.dispatch.check)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kcheck.ci.load import load_job
+from kcheck.ci.plan import Job, LoadFailure
+from kcheck.ci.verdict_cache import BadEntry, believe
+from kcheck.result import CheckResult, Stats
+
+
+@dataclass(frozen=True)
+class Run:
+    job: Job
+    result: CheckResult
+    names: tuple[str, ...]  # every invariant and temporal property the model declares
+    cached: bool
+
+
+def run_job(
+    job: Job,
+    cache: Mapping[str, Any],
+    code: str,
+    note: Callable[[str], None],
+    progress: Callable[[Stats], None] | None = None,
+) -> Run | LoadFailure:
+    """Check one job, or take its result from the cache when kcheck's code, the model, its
+    parameters and the settings are unchanged and the entry survives `believe`; an entry
+    that does not is ignored (with a note) and the model checked again. `progress` is called
+    with the search's figures while it runs."""
+    from kcheck.engines.dispatch import EngineOptions, check
+    from kcheck.explore.bfs import Limits
+
+    loaded = load_job(job)
+    if isinstance(loaded, LoadFailure):
+        return loaded
+    key = job.cache_key(code)
+    if key in cache:
+        try:
+            return Run(job, believe(cache[key], key, loaded), loaded.names, True)
+        except BadEntry as err:
+            note(f"the cached result of {job.label} is ignored: {err}; checking it again")
+    s = job.settings
+    model = loaded.model()
+    options = EngineOptions(
+        s.engine,  # "explicit": the only engine the configuration accepts (config.ENGINES)
+        Limits(s.max_states, s.max_depth, s.timeout),
+        symmetry=s.symmetry,
+        named_as="the explicit engine",
+    )
+    result = check(model, loaded.symbols, loaded.invariants, loaded.properties, options, progress)
+    return Run(job, result, loaded.names, False)

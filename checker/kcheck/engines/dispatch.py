@@ -1,0 +1,130 @@
+"""The one engine-dispatch function: `check` runs the engine named in EngineOptions (explicit,
+bmc, induction or auto) on a compiled model and returns its CheckResult with every property the
+run was asked about accounted for (CheckResult.account_for): an engine that leaves one out can
+never make the run hold. It never prints and never exits; what a command must report as an
+error it raises (Refused, EngineFailure, Stopped)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from kcheck.engines.auto import Z3_TIMEOUT, auto
+from kcheck.explore.bfs import Limits, ProgressFn, ReplayError, explore
+from kcheck.explore.budget import Stopped
+from kcheck.lang.symbols import Symbols
+from kcheck.model.ir import CompiledModel
+from kcheck.result import CheckResult
+
+__all__ = ["EngineFailure", "EngineOptions", "Refused", "Stopped", "check"]
+
+ENGINES = ("auto", "explicit", "bmc", "induction")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Which engine runs, and within what."""
+
+    engine: str  # one of ENGINES
+    # explicit and auto: the search's limits; bmc and induction use only their time (the
+    # budget's deadline, else `timeout`, else Z3_TIMEOUT)
+    limits: Limits = field(default_factory=Limits)
+    symmetry: bool = True  # explicit search: one representative per slot permutation
+    depth: int = 10  # bmc, and auto's BMC phase: the steps to unroll
+    max_k: int = 6  # induction, and auto's induction phase: the largest k
+    symbolic_params: bool = False  # bmc and induction: every param symbolic over its range
+    # how entries the engine did not check name it ("--engine bmc does not check ..."); by
+    # default `--engine ENGINE`
+    named_as: str | None = None
+
+
+class Refused(Exception):
+    """The engine cannot take this model or these options (bad input: exit 2)."""
+
+
+class EngineFailure(Exception):
+    """An engine's answer failed its own check (a counterexample that does not replay): a bug
+    in kcheck, never a verdict (exit 70)."""
+
+
+def check(
+    model: CompiledModel,
+    symbols: Symbols,
+    invariants: Sequence[str] | None,
+    properties: Sequence[str] | None,
+    options: EngineOptions,
+    progress: ProgressFn | None = None,
+) -> CheckResult:
+    """Check the selected invariants and temporal properties of `model` (None: every one of
+    that sort) with the engine `options` names. Raises Refused when the engine cannot check
+    them, EngineFailure on a counterexample that does not replay, and Stopped when the budget
+    ran out before a Z3 engine decided anything."""
+    engine = options.engine
+    if options.symbolic_params and engine not in ("bmc", "induction"):
+        raise Refused("--symbolic-params needs --engine bmc or --engine induction")
+    limits = options.limits
+    try:
+        if engine in ("bmc", "induction"):
+            result = _z3(model, symbols, invariants, properties, options)
+        elif engine == "auto":
+            result = auto(model, symbols, invariants=invariants, properties=properties,
+                          symmetry=options.symmetry, limits=limits, depth=options.depth,
+                          max_k=options.max_k, progress=progress)  # fmt: skip
+        elif engine == "explicit":
+            result = explore(
+                model,
+                invariants=invariants,
+                properties=properties,
+                symmetry=options.symmetry,
+                limits=limits,
+                progress=progress,
+            )
+        else:
+            raise Refused(f"no engine `{engine}`; the engines are {', '.join(ENGINES)}")
+    except ReplayError as err:
+        raise EngineFailure(str(err)) from None
+    return result.account_for(
+        model.asked(invariants, properties), options.named_as or f"--engine {engine}"
+    )
+
+
+def _z3(
+    model: CompiledModel,
+    symbols: Symbols,
+    invariants: Sequence[str] | None,
+    properties: Sequence[str] | None,
+    options: EngineOptions,
+) -> CheckResult:
+    """Bounded model checking (to `depth` steps) or k-induction (up to `max_k`) of the
+    invariants with Z3 (spec/smt.md), for every value of the params with `symbolic_params`."""
+    # imported here: most runs never reach Z3, and loading it costs a tenth of a second and
+    # 30 MB at start-up
+    from kcheck.smt.bmc import ReplayError as BmcReplayError
+    from kcheck.smt.bmc import bmc
+    from kcheck.smt.induction import induction
+    from kcheck.smt.params import symbolic_bmc
+    from kcheck.smt.refuse import Unsupported
+
+    if properties:
+        raise Refused(f"--engine {options.engine} checks invariants only; drop --property")
+    budget = options.limits.budget
+    if budget is not None:
+        timeout = budget.remaining(Z3_TIMEOUT)
+    else:
+        timeout = options.limits.timeout or Z3_TIMEOUT
+    try:
+        # Z3 runs in C, where no signal handler runs; a signal stops it once it is back
+        if budget is not None:
+            budget.armed = True
+        if options.engine == "induction":
+            return induction(model, symbols, options.max_k, invariants, timeout,
+                             options.symbolic_params, properties)  # fmt: skip
+        run = symbolic_bmc if options.symbolic_params else bmc
+        return run(model, symbols, options.depth, invariants, timeout, properties)
+    except Unsupported as err:
+        raise Refused(str(err)) from None
+    except BmcReplayError as err:
+        raise EngineFailure(str(err)) from None
+    finally:
+        if budget is not None:
+            budget.armed = False
