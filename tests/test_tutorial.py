@@ -9,8 +9,8 @@ The tutorial is read top to bottom in a fresh directory:
   (`0.08 s`, `5.1 simulated s`) may differ; a line `...` stands for any number of lines.
 
 `KCHECK_UPDATE_TUTORIAL=1 pytest tests/test_tutorial.py` rewrites the console outputs from a real
-run, keeping each output that still matches (so its `...` lines stay); read the diff before
-committing it, as with golden files.
+run, keeping each output that still matches (so its `...` lines stay; one that no longer matches
+loses them: put them back); read the diff before committing it, as with golden files.
 """
 
 from __future__ import annotations
