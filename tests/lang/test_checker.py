@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
-from kcheck.lang.checker import check_program
+from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, render_all
 from kcheck.lang.frontend import check_source
 from kcheck.lang.parser import grammar_text, parse
