@@ -9,6 +9,7 @@ import functools
 import os
 import re
 import stat
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -149,12 +150,54 @@ STRING_HINT = (
 
 _BINDING_WORDS = ("count", "sum", "forall", "exists", "min", "max", "if", "eventually", "always")
 
+# Other languages' spellings, each with KDSL's own (spec/language.md §4 and §6). The parser stops
+# at the second character of a doubled operator, at an unknown character, or at a word: a word
+# where a statement starts is read as a name, so the error lands on the token after it.
+_OPERATOR_SPELLINGS = {
+    "&&": "KDSL writes logical and as `and` (`&` is set intersection)",
+    "||": "KDSL writes logical or as `or` (`|` is set union)",
+}
+_CHARACTER_SPELLINGS = {
+    ";": "KDSL has no `;`: a statement or declaration ends where the next one starts; remove it",
+    "!": "KDSL writes negation as `not` (`!=` is inequality)",
+}
+_ELSE_IF = "KDSL writes `else if c { ... }`"
+_WORD_SPELLINGS = {"elif": _ELSE_IF, "elsif": _ELSE_IF, "elseif": _ELSE_IF}
+_WITHIN_HINT = (
+    "KDSL has no time bounds: `eventually P` and `Q leads_to P` say P comes at some later "
+    "state; to require it within N steps, count the steps in a `var` and check an invariant "
+    "such as `waited <= N`"
+)
+# `count(p in K where c)`: `count(...)` takes a kind or a set; the form with a condition is
+# `count p in K where c`.
+_COUNT_CALL = re.compile(r"\bcount\s*\(\s*([A-Za-z_]\w*)\s+in\s+([^()]*?)\s*$")
 
-def _hint_for(tok: Token, expected: set[str], prev_word: str = "") -> str | None:
+
+def _hint_for(tok: Token, expected: set[str], prev_word: str = "", before: str = "") -> str | None:
+    """A hint for the token the parser stopped at; `before` is the source text just before it."""
     value = str(tok)
     texts = {_terminal_text(e) for e in expected}
     if tok.type == "STRING":
         return STRING_HINT
+    if before[-1:] + value in _OPERATOR_SPELLINGS:
+        return _OPERATOR_SPELLINGS[before[-1:] + value]
+    for word in (value, prev_word):
+        if word in _WORD_SPELLINGS:
+            return _WORD_SPELLINGS[word]
+    if value == "then" and "`{`" in texts:
+        return (
+            "an `if` statement has no `then`: write `if c { ... }` "
+            "(`if c then a else b` is an expression)"
+        )
+    if value == "within" and tok.type == "NAME":
+        return _WITHIN_HINT
+    count_call = _COUNT_CALL.search(before) if value == "where" else None
+    if count_call is not None:
+        x, domain = count_call.groups()
+        return (
+            f"`count(...)` counts a kind or a set; count with a condition as "
+            f"`(count {x} in {domain} where ...)`"
+        )
     if value == "on" and "HOOK_ON" in expected:  # `on` with no name after it
         return "a scheduler's bind statements are written `on bind(p, n) { ... }`"
     if value == "=" and "`:=`" in texts:
@@ -198,6 +241,8 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
             hint = "comments start with `//`"
         elif ch == "=":
             hint = "equality is `==`, assignment is `:=`"
+        else:
+            hint = _CHARACTER_SPELLINGS.get(ch)
         return Diagnostic(
             "KC0101",
             f"unexpected character {ch!r}",
@@ -207,11 +252,18 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
     if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         tok = err.token
         expected = set(err.expected)
+        pos = tok.start_pos or 0
+        before = source.text[max(0, pos - 200) : pos]  # enough for every hint
+        span = tok_span(tok)
+        message = f"unexpected `{tok}`; expected {_expected_list(expected)}"
+        if before[-1:] + str(tok) in _OPERATOR_SPELLINGS:  # the caret covers both characters
+            span = replace(span, col=span.col - 1)
+            message = f"`{before[-1:]}{tok}` is not a KDSL operator"
         return Diagnostic(
             "KC0102",
-            f"unexpected `{tok}`; expected {_expected_list(expected)}",
-            tok_span(tok),
-            help=_hint_for(tok, expected, _word_before(source.text, tok.start_pos)),
+            message,
+            span,
+            help=_hint_for(tok, expected, _word_before(source.text, tok.start_pos), before),
         )
     expected = set(getattr(err, "expected", ()) or ())
     last = len(source.lines)

@@ -9,8 +9,10 @@ from dataclasses import replace
 from kcheck.lang import ast
 from kcheck.lang.check.context import (
     ERROR,
+    FOREIGN_VALUES,
     MAX_BINDER_PRODUCT,
     MAX_RANGE_SIZE,
+    READ_BY_NAME,
     Ctx,
     Local,
     NotConst,
@@ -18,6 +20,7 @@ from kcheck.lang.check.context import (
     TError,
     Ty,
     as_value,
+    comparison_swallowed,
 )
 from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.symbols import Symbols
@@ -75,8 +78,10 @@ class CheckerBase:
     ) -> None:
         self.diags.append(Diagnostic(code, msg, span, notes=notes, help=help))
 
-    def mismatch(self, t: Ty, want: str, what: str, span: ast.Span) -> None:
-        self.error("KC0301", f"{what} must be {want}, not {t}", span)
+    def mismatch(
+        self, t: Ty, want: str, what: str, span: ast.Span, help: str | None = None
+    ) -> None:
+        self.error("KC0301", f"{what} must be {want}, not {t}", span, help=help)
 
     def expr(self, e: ast.Expr, ctx: Ctx) -> Ty:
         """The type of an expression, after reporting what is wrong in it (`ExprChecker`)."""
@@ -85,7 +90,7 @@ class CheckerBase:
     def want_bool(self, e: ast.Expr, ctx: Ctx, what: str) -> None:
         t = self.expr(e, ctx)
         if not isinstance(t, TBool | TError):
-            self.mismatch(t, "a bool", what, e.span)
+            self.mismatch(t, "a bool", what, e.span, help=comparison_swallowed(e))
 
     def want_int(self, e: ast.Expr, ctx: Ctx, what: str) -> Ty:
         t = self.expr(e, ctx)
@@ -111,24 +116,36 @@ class CheckerBase:
         return [*ctx.locals, *self.sym.value_names()]
 
     def declare_local(self, name: str, span: ast.Span, local: Local, ctx: Ctx) -> Ctx:
-        """Bind a local, refusing to shadow; the name is bound anyway to avoid cascades."""
+        """Bind a local; shadowing another name is KC0207. The name is bound anyway to avoid
+        cascades."""
         if name in ctx.locals:
             prev = ctx.locals[name]
             self.error(
-                "KC0202",
+                "KC0207",
                 f"`{name}` shadows the {prev.what} `{name}` of an enclosing scope",
                 span,
                 notes=(f"`{name}` is bound at line {prev.span.line}",),
-                help="rename this local",
+                help=f"rename this {local.what}: inside its scope every `{name}` would mean it, "
+                f"not the outer {prev.what}",
             )
         elif name in self.top:
             what, where = self.top[name]
-            self.error(
-                "KC0202",
-                f"`{name}` shadows the {what} `{name}`",
-                span,
-                notes=(f"the {what} is declared at line {where.line}",),
-                help="rename this local",
+            # A name an expression or a domain reads would silently mean the local inside its
+            # scope: an error. Any other declaration (a def, an actor, a property) is named only
+            # where no local is looked up (`f(...)`, `budget(f)`, `restart c`): a warning.
+            reads = what in READ_BY_NAME
+            self.diags.append(
+                Diagnostic(
+                    "KC0207",
+                    f"`{name}` shadows the {what} `{name}`",
+                    span,
+                    severity="error" if reads else "warning",
+                    notes=(f"the {what} is declared at line {where.line}",),
+                    help=f"rename this {local.what}: inside its scope `{name}` would mean it, "
+                    f"not the {what}"
+                    if reads
+                    else f"rename this {local.what}, so that `{name}` names one thing",
+                )
             )
         return ctx.bind(name, local)
 
@@ -170,7 +187,7 @@ class CheckerBase:
                 "KC0201",
                 f"unknown name `{n}`",
                 span,
-                help=suggest(n, self.scope_names(ctx)),
+                help=FOREIGN_VALUES.get(n) or suggest(n, self.scope_names(ctx)),
             )
         return ERROR
 

@@ -33,6 +33,20 @@ MAX_BINDER_PRODUCT = 100_000_000
 Ty: TypeAlias = Type | TError
 
 
+# The sorts of declaration that an expression or a domain reads by name (KC0207).
+READ_BY_NAME = frozenset({"const", "param", "var", "enum member", "kind", "enum"})
+
+# Other languages' spellings of KDSL's literals (spec/language.md §6), for "unknown name".
+FOREIGN_VALUES = {
+    **dict.fromkeys(
+        ("True", "TRUE", "False", "FALSE"), "KDSL writes the booleans `true` and `false`"
+    ),
+    **dict.fromkeys(("None", "null", "nil", "NULL"), "KDSL writes no object as `none`"),
+}
+
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
 @dataclass(frozen=True)
 class Local:
     type: Ty
@@ -140,3 +154,21 @@ def walk(e: ast.Expr) -> Iterator[ast.Expr]:
 
 def has_temporal(e: ast.Expr) -> bool:
     return any(isinstance(x, ast.Temporal | ast.LeadsTo) for x in walk(e))
+
+
+def comparison_swallowed(e: ast.Expr) -> str | None:
+    """The hint for `count p in K where c <= 2` used as a bool: a binding form takes everything
+    to its right, so the comparison meant for the count ended up in its condition."""
+    match e:
+        case ast.Count(binders=bs, where=ast.Binary(op=op)) if op in _COMPARISONS:
+            form, head = "count", "count"
+        case ast.Aggregate(op=form, binders=bs, where=ast.Binary(op=op)) if op in _COMPARISONS:
+            head = f"{form} ... for"
+        case _:
+            return None
+    d = bs[0].domain
+    domain = d.expr.id if isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name) else "..."
+    return (
+        f"`{form} ... where` takes everything to its right, so `{op}` was read inside its "
+        f"condition: write `({head} {bs[0].name} in {domain} where ...) {op} ...`"
+    )

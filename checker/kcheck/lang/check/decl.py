@@ -8,7 +8,18 @@ from dataclasses import replace
 
 from kcheck.lang import ast
 from kcheck.lang.assume import assumption_shape
-from kcheck.lang.check.context import ERROR, Ctx, Local, Sig, TError, Ty, fits, head_span, walk
+from kcheck.lang.check.context import (
+    ERROR,
+    Ctx,
+    Local,
+    Sig,
+    TError,
+    Ty,
+    comparison_swallowed,
+    fits,
+    head_span,
+    walk,
+)
 from kcheck.lang.check.docker import DockerChecker
 from kcheck.lang.check.stmt import StmtChecker
 from kcheck.lang.diagnostics import Diagnostic, suggest
@@ -80,6 +91,7 @@ class Checker(StmtChecker, DockerChecker):
                 "KC0301",
                 f"`{d.name}` is declared to return {sig.ret}, but its body is {t}",
                 d.body.span,
+                help=comparison_swallowed(d.body),
             )
 
     def call_target(self, c: ast.Call) -> str | None:
