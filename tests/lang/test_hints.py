@@ -225,3 +225,11 @@ def test_a_warned_shadow_means_the_same_as_the_renamed_model(tmp_path: Path, eng
     assert verify(tmp_path, "s.kdsl", SHADOWS, *options) == verify(
         tmp_path, "r.kdsl", RENAMED, *options
     )
+
+
+def test_a_local_may_take_a_field_s_or_an_action_s_name() -> None:
+    # Fields are only reached through `x.f`, actions never from expressions: nothing to confuse.
+    text = BASE.replace(
+        STATEMENT, "    let phase = p.phase\n    for start in Pod { start.phase := phase }\n"
+    )
+    assert diagnostics(text) == []
