@@ -140,8 +140,8 @@ def test_a_well_formed_on_bind_checks() -> None:
         # another event
         (("  on bound(p, n) { }",), [("KC0201", 8, 6)]),
         # the names are locals: they may not shadow a global or each other
-        (("  on bind(placed, n) { }",), [("KC0202", 8, 11)]),
-        (("  on bind(p, p) { }",), [("KC0202", 8, 14)]),
+        (("  on bind(placed, n) { }",), [("KC0207", 8, 11)]),
+        (("  on bind(p, p) { }",), [("KC0207", 8, 14)]),
         # an unknown name, a wrong type, in the body
         (("  on bind(p, n) { q.late := true }",), [("KC0201", 8, 19)]),
         (("  on bind(p, n) { n.late := true }",), [("KC0203", 8, 21)]),

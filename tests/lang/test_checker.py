@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
-from kcheck.lang.checker import check_program
+from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, render_all
 from kcheck.lang.frontend import check_source
 from kcheck.lang.parser import grammar_text, parse
@@ -83,11 +83,11 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
         pod("invariant i: forall p in Pod, q in {r in Pod where r == p}: q.phase == p.phase"),
         [],
     ),
-    ("binder_shadows_top_level", pod("invariant i: forall x in Pod: true"), [("KC0202", 8, 21)]),
+    ("binder_shadows_top_level", pod("invariant i: forall x in Pod: true"), [("KC0207", 8, 21)]),
     (
         "binder_shadows_enclosing_local",
         pod("invariant i: forall p in Pod: exists p in Node: p.ready"),
-        [("KC0202", 8, 38)],
+        [("KC0207", 8, 38)],
     ),
     (
         "let_shadows_local_and_scope_ends_at_block",
@@ -97,11 +97,11 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
             "  x := y",
             "} }",
         ),
-        [("KC0201", 10, 8), ("KC0202", 9, 28)],
+        [("KC0201", 10, 8), ("KC0207", 9, 28)],
     ),
     ("unknown_field", pod("invariant i: forall p in Pod: p.phse == Pending"), [("KC0203", 8, 33)]),
     ("unknown_function", pod("invariant i: liv() > 0"), [("KC0205", 8, 14)]),
-    ("def_param_shadows_const", pod("def f(MAX: int): int = MAX"), [("KC0202", 8, 7)]),
+    ("def_param_shadows_const", pod("def f(MAX: int): int = MAX"), [("KC0207", 8, 7)]),
     # ---- expressions
     ("field_of_non_object", pod("invariant i: x.phase == Pending"), [("KC0305", 8, 14)]),
     ("builtin_arity", pod("invariant i: abs(1, 2) > 0"), [("KC0302", 8, 14)]),

@@ -25,6 +25,7 @@ CODES: dict[str, str] = {
     "KC0204": "unknown kind, enum or type",
     "KC0205": "unknown function",
     "KC0206": "name is not of the expected sort (e.g. a kind where a value is needed)",
+    "KC0207": "a local shadows an enclosing local or a declaration",
     # KC03xx: types
     "KC0301": "type mismatch",
     "KC0302": "wrong number of arguments",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from kcheck.lang import ast
 from kcheck.lang.assume import broken_assumptions
-from kcheck.lang.checker import check_program
+from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
 from kcheck.lang.nesting import nesting_errors

@@ -1,5 +1,6 @@
-"""Text -> syntax tree. Lark (LALR) parses with grammar/kdsl.lark; a Transformer builds the frozen
-dataclasses of `kcheck.lang.ast`; Lark's errors become diagnostics with a caret and a hint.
+"""Text -> syntax tree. Lark (LALR) parses with grammar/kdsl.lark; the Transformer of
+`kcheck.lang.to_ast` builds the frozen dataclasses of `kcheck.lang.ast`; Lark's errors become
+diagnostics with a caret and a hint here.
 """
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ import functools
 import os
 import re
 import stat
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -20,11 +21,12 @@ from lark.exceptions import (
     UnexpectedToken,
     VisitError,
 )
-from lark.tree import Meta, Tree
+from lark.tree import Tree
 
 from kcheck.cache import cache_dir
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
+from kcheck.lang.to_ast import ToAst, meta_span, tok_span
 
 GRAMMAR_NAME = "kdsl.lark"
 
@@ -106,427 +108,6 @@ def _reserved_name(tree: Tree[Token]) -> Token | None:
     return min(found, key=lambda t: (t.line or 0, t.column or 0), default=None)
 
 
-# Longer integer literals than this cannot be converted by int() (CPython's limit) and mean
-# nothing in a bounded model anyway.
-_MAX_INT_DIGITS = 4000
-
-
-def _tok_span(t: Token) -> ast.Span:
-    return ast.Span(
-        t.line or 0, t.column or 0, t.end_line or t.line or 0, t.end_column or t.column or 0
-    )
-
-
-def _meta_span(m: Meta) -> ast.Span:
-    if getattr(m, "empty", True):
-        return ast.NOWHERE
-    return ast.Span(m.line, m.column, m.end_line, m.end_column)
-
-
-def _present(items: tuple[Any, ...]) -> list[Any]:
-    return [x for x in items if x is not None]
-
-
-@v_args(meta=True)
-class _ToAst(Transformer[Token, ast.Program]):
-    """One method per grammar rule or alias; each returns an AST node (or a piece of one)."""
-
-    # ---- declarations
-    def start(self, m: Meta, c: list[Any]) -> ast.Program:
-        name: Token = c[0]
-        return ast.Program(str(name), tuple(c[1:]), _tok_span(name), _meta_span(m))
-
-    def model_header(self, m: Meta, c: list[Any]) -> Token:
-        tok: Token = c[0]
-        return tok
-
-    def const_decl(self, m: Meta, c: list[Any]) -> ast.Const:
-        return ast.Const(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    def param_decl(self, m: Meta, c: list[Any]) -> ast.Param:
-        return ast.Param(str(c[0]), c[1], c[2], _tok_span(c[0]), _meta_span(m))
-
-    def enum_decl(self, m: Meta, c: list[Any]) -> ast.Enum:
-        members = tuple(ast.EnumMember(str(t), _tok_span(t)) for t in _present(tuple(c[1:])))
-        return ast.Enum(str(c[0]), members, _tok_span(c[0]), _meta_span(m))
-
-    def kind_decl(self, m: Meta, c: list[Any]) -> ast.Kind:
-        fields = tuple(_present(tuple(c[3:])))
-        return ast.Kind(str(c[0]), c[1], c[2] is not None, fields, _tok_span(c[0]), _meta_span(m))
-
-    def ordered(self, m: Meta, c: list[Any]) -> bool:
-        return True
-
-    def watch_mode(self, m: Meta, c: list[Any]) -> str:
-        return " ".join(str(x) for x in c)
-
-    def fairness(self, m: Meta, c: list[Any]) -> str:
-        return str(c[0])
-
-    def lemma_kw(self, m: Meta, c: list[Any]) -> str:
-        return str(c[0])
-
-    def field_decl(self, m: Meta, c: list[Any]) -> ast.FieldDecl:
-        return ast.FieldDecl(str(c[0]), c[1], c[2], _tok_span(c[0]), _meta_span(m))
-
-    def var_decl(self, m: Meta, c: list[Any]) -> ast.Var:
-        return ast.Var(str(c[0]), c[1], c[2], _tok_span(c[0]), _meta_span(m))
-
-    def init_decl(self, m: Meta, c: list[Any]) -> ast.Init:
-        return ast.Init(c[0], _meta_span(m))
-
-    def def_decl(self, m: Meta, c: list[Any]) -> ast.Def:
-        params = tuple(_present(tuple(c[1:-2])))
-        return ast.Def(str(c[0]), params, c[-2], c[-1], _tok_span(c[0]), _meta_span(m))
-
-    def def_param(self, m: Meta, c: list[Any]) -> ast.DefParam:
-        return ast.DefParam(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    # ---- types
-    def bool_type(self, m: Meta, c: list[Any]) -> ast.BoolType:
-        return ast.BoolType(_meta_span(m))
-
-    def int_type(self, m: Meta, c: list[Any]) -> ast.IntType:
-        return ast.IntType(_meta_span(m))
-
-    def range_type(self, m: Meta, c: list[Any]) -> ast.RangeType:
-        return ast.RangeType(c[0], c[1], _meta_span(m))
-
-    def named_type(self, m: Meta, c: list[Any]) -> ast.NamedType:
-        return ast.NamedType(str(c[0]), _tok_span(c[0]))
-
-    def optional_type(self, m: Meta, c: list[Any]) -> ast.OptionalType:
-        return ast.OptionalType(str(c[0]), _meta_span(m))
-
-    def set_type(self, m: Meta, c: list[Any]) -> ast.SetType:
-        return ast.SetType(str(c[0]), _meta_span(m))
-
-    # ---- actors
-    def controller_decl(self, m: Meta, c: list[Any]) -> ast.Controller:
-        watches = tuple(x for x in c[1:] if isinstance(x, ast.Watch))
-        actions = tuple(x for x in c[1:] if isinstance(x, ast.Action))
-        return ast.Controller(str(c[0]), watches, actions, _tok_span(c[0]), _meta_span(m))
-
-    def watch_clause(self, m: Meta, c: list[Any]) -> ast.Watch:
-        mode = c[1] or ""
-        return ast.Watch(
-            str(c[0]),
-            mode == "stale",
-            _tok_span(c[0]),
-            _meta_span(m),
-            mode.startswith("coalesced"),
-            unsynced=mode.endswith("unsynced"),
-        )
-
-    def process_decl(self, m: Meta, c: list[Any]) -> ast.Process:
-        return ast.Process(str(c[0]), tuple(c[1:]), _tok_span(c[0]), _meta_span(m))
-
-    def fault_decl(self, m: Meta, c: list[Any]) -> ast.Fault:
-        return ast.Fault(str(c[0]), c[1], tuple(c[2:]), _tok_span(c[0]), _meta_span(m))
-
-    def scheduler_decl(self, m: Meta, c: list[Any]) -> ast.Scheduler:
-        items = c[3:]
-        return ast.Scheduler(
-            str(c[0]),
-            str(c[1]),
-            str(c[2]),
-            tuple(x for x in items if isinstance(x, ast.Filter)),
-            tuple(x for x in items if isinstance(x, ast.Score)),
-            tuple(x for x in items if isinstance(x, ast.Action)),
-            _tok_span(c[0]),
-            _tok_span(c[1]),
-            _tok_span(c[2]),
-            _meta_span(m),
-            tuple(x for x in items if isinstance(x, ast.Hook)),
-        )
-
-    def hook_decl(self, m: Meta, c: list[Any]) -> ast.Hook:
-        event, names, body = c[1], _present(tuple(c[2:-1])), c[-1]
-        return ast.Hook(
-            str(event),
-            tuple(str(t) for t in names),
-            body,
-            _tok_span(event),
-            _meta_span(m),
-            tuple(_tok_span(t) for t in names),
-        )
-
-    def filter_decl(self, m: Meta, c: list[Any]) -> ast.Filter:
-        return ast.Filter(str(c[0]), str(c[1]), str(c[2]), c[3], _tok_span(c[0]), _meta_span(m))
-
-    def score_decl(self, m: Meta, c: list[Any]) -> ast.Score:
-        return ast.Score(
-            str(c[0]), str(c[1]), str(c[2]), c[3], c[4], _tok_span(c[0]), _meta_span(m)
-        )
-
-    def action_decl(self, m: Meta, c: list[Any]) -> ast.Action:
-        fairness, name, head, when, body = c
-        handler = isinstance(head, ast.Binder)  # `on x in K`
-        if isinstance(head, ast.Binder):
-            binders: tuple[ast.Binder, ...] = (head,)
-            where = None
-        else:
-            binders, where = head if head is not None else ((), None)
-        return ast.Action(
-            str(name),
-            fairness,
-            binders,
-            where,
-            when,
-            body,
-            _tok_span(name),
-            _meta_span(m),
-            handler,
-        )
-
-    def on_clause(self, m: Meta, c: list[Any]) -> ast.Binder:
-        b: ast.Binder = c[0]
-        return b
-
-    def for_clause(self, m: Meta, c: list[Any]) -> tuple[tuple[ast.Binder, ...], ast.Expr | None]:
-        return (c[0], c[1])
-
-    def when_clause(self, m: Meta, c: list[Any]) -> ast.Expr:
-        e: ast.Expr = c[0]
-        return e
-
-    where_clause = when_clause
-
-    def binders(self, m: Meta, c: list[Any]) -> tuple[ast.Binder, ...]:
-        return tuple(c)
-
-    def binder(self, m: Meta, c: list[Any]) -> ast.Binder:
-        return ast.Binder(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    def range_domain(self, m: Meta, c: list[Any]) -> ast.RangeDomain:
-        return ast.RangeDomain(c[0], c[1], _meta_span(m))
-
-    def bool_domain(self, m: Meta, c: list[Any]) -> ast.ExprDomain:
-        # `b in bool` ranges over false and true; `bool` cannot name anything else
-        span = _meta_span(m)
-        return ast.ExprDomain(ast.Name("bool", span), span)
-
-    def expr_domain(self, m: Meta, c: list[Any]) -> ast.ExprDomain:
-        return ast.ExprDomain(c[0], _meta_span(m))
-
-    # ---- statements
-    def block(self, m: Meta, c: list[Any]) -> ast.Block:
-        return ast.Block(tuple(c), _meta_span(m))
-
-    def assign_stmt(self, m: Meta, c: list[Any]) -> ast.Assign:
-        return ast.Assign(c[0], c[1], _meta_span(m))
-
-    def assign_any_stmt(self, m: Meta, c: list[Any]) -> ast.AssignAny:
-        return ast.AssignAny(c[0], c[1], _meta_span(m))
-
-    def create_stmt(self, m: Meta, c: list[Any]) -> ast.CreateStmt:
-        return ast.CreateStmt(c[0], _meta_span(m))
-
-    def let_stmt(self, m: Meta, c: list[Any]) -> ast.Let:
-        return ast.Let(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    let_create_stmt = let_stmt
-
-    def delete_stmt(self, m: Meta, c: list[Any]) -> ast.Delete:
-        return ast.Delete(c[0], _meta_span(m))
-
-    # ---- the docker binding
-    def docker_decl(self, m: Meta, c: list[Any]) -> ast.Docker:
-        return ast.Docker(tuple(c), _meta_span(m))
-
-    def bind_section(self, m: Meta, c: list[Any]) -> ast.BindSection:
-        items = tuple(x for x in c[2:] if x is not None)
-        return ast.BindSection(
-            str(c[0]), str(c[1]), items, _tok_span(c[0]), _tok_span(c[1]), _meta_span(m)
-        )
-
-    def bind_item(self, m: Meta, c: list[Any]) -> ast.BindItem:
-        return ast.BindItem(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    def bind_field(self, m: Meta, c: list[Any]) -> ast.FieldName:
-        return ast.FieldName(str(c[0]), _tok_span(c[0]))
-
-    def bind_string(self, m: Meta, c: list[Any]) -> str:
-        return str(c[0])[1:-1]
-
-    def bind_int(self, m: Meta, c: list[Any]) -> int:
-        return int(str(c[0]))
-
-    def bind_list(self, m: Meta, c: list[Any]) -> tuple[str, ...]:
-        return tuple(str(x)[1:-1] for x in c if x is not None)
-
-    def step_stmt(self, m: Meta, c: list[Any]) -> ast.Step:
-        return ast.Step(_meta_span(m))
-
-    def restart_stmt(self, m: Meta, c: list[Any]) -> ast.Restart:
-        return ast.Restart(str(c[0]), _tok_span(c[0]), _meta_span(m))
-
-    def choose_stmt(self, m: Meta, c: list[Any]) -> ast.Choose:
-        return ast.Choose(c[0], c[1], c[2], _meta_span(m))
-
-    def for_stmt(self, m: Meta, c: list[Any]) -> ast.For:
-        return ast.For(c[0], c[1], c[2], _meta_span(m))
-
-    def if_stmt(self, m: Meta, c: list[Any]) -> ast.If:
-        return ast.If(c[0], c[1], c[2], _meta_span(m))
-
-    def lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
-        return ast.LValue(tuple(str(t) for t in c), tuple(_tok_span(t) for t in c), _meta_span(m))
-
-    def indexed_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
-        names = [c[0], *c[2:]]
-        return ast.LValue(
-            tuple(str(t) for t in names),
-            tuple(_tok_span(t) for t in names),
-            _meta_span(m),
-            c[1],
-        )
-
-    def create_expr(self, m: Meta, c: list[Any]) -> ast.Create:
-        inits = tuple(_present(tuple(c[1:])))
-        return ast.Create(str(c[0]), inits, _tok_span(c[0]), _meta_span(m))
-
-    def field_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
-        return ast.FieldInit(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    # ---- properties
-    def invariant_decl(self, m: Meta, c: list[Any]) -> ast.Invariant:
-        lemma = c[0] == "lemma"
-        return ast.Invariant(str(c[1]), c[2], _tok_span(c[1]), _meta_span(m), lemma)
-
-    def assume_decl(self, m: Meta, c: list[Any]) -> ast.Assume:
-        return ast.Assume(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    def property_decl(self, m: Meta, c: list[Any]) -> ast.Property:
-        return ast.Property(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    # ---- expressions
-    def forall_expr(self, m: Meta, c: list[Any]) -> ast.Quant:
-        return ast.Quant("forall", c[0], c[1], c[2], _meta_span(m))
-
-    def exists_expr(self, m: Meta, c: list[Any]) -> ast.Quant:
-        return ast.Quant("exists", c[0], c[1], c[2], _meta_span(m))
-
-    def count_expr(self, m: Meta, c: list[Any]) -> ast.Count:
-        return ast.Count(c[0], c[1], _meta_span(m))
-
-    def sum_expr(self, m: Meta, c: list[Any]) -> ast.Aggregate:
-        return ast.Aggregate("sum", c[0], c[1], c[2], _meta_span(m))
-
-    def max_expr(self, m: Meta, c: list[Any]) -> ast.Aggregate:
-        return ast.Aggregate("max", c[0], c[1], c[2], _meta_span(m))
-
-    def min_expr(self, m: Meta, c: list[Any]) -> ast.Aggregate:
-        return ast.Aggregate("min", c[0], c[1], c[2], _meta_span(m))
-
-    def if_expr(self, m: Meta, c: list[Any]) -> ast.IfExpr:
-        return ast.IfExpr(c[0], c[1], c[2], _meta_span(m))
-
-    def eventually_expr(self, m: Meta, c: list[Any]) -> ast.Temporal:
-        return ast.Temporal("eventually", c[0], _meta_span(m))
-
-    def always_expr(self, m: Meta, c: list[Any]) -> ast.Temporal:
-        return ast.Temporal("always", c[0], _meta_span(m))
-
-    def leads_to_expr(self, m: Meta, c: list[Any]) -> ast.LeadsTo:
-        return ast.LeadsTo(c[0], c[1], _meta_span(m))
-
-    def _binary(self, op: str, m: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary(op, left, right, ast.NOWHERE, _meta_span(m))
-
-    def implies_op(self, m: Meta, c: list[Any]) -> ast.Binary:
-        return self._binary("implies", m, c[0], c[1])
-
-    def or_op(self, m: Meta, c: list[Any]) -> ast.Binary:
-        return self._binary("or", m, c[0], c[1])
-
-    def and_op(self, m: Meta, c: list[Any]) -> ast.Binary:
-        return self._binary("and", m, c[0], c[1])
-
-    def not_in_op(self, m: Meta, c: list[Any]) -> ast.Unary:
-        # `a not in b` is `not (a in b)`: one tree, printed back the readable way
-        return ast.Unary("not", self._binary("in", m, c[0], c[1]), _meta_span(m))
-
-    def budget_expr(self, m: Meta, c: list[Any]) -> ast.Budget:
-        return ast.Budget(str(c[0]), _tok_span(c[0]), _meta_span(m))
-
-    def in_op(self, m: Meta, c: list[Any]) -> ast.Binary:
-        return self._binary("in", m, c[0], c[1])
-
-    def union_op(self, m: Meta, c: list[Any]) -> ast.Binary:
-        return self._binary("|", m, c[0], c[1])
-
-    def inter_op(self, m: Meta, c: list[Any]) -> ast.Binary:
-        return self._binary("&", m, c[0], c[1])
-
-    def cmp_op(self, m: Meta, c: list[Any]) -> ast.Binary:
-        return ast.Binary(str(c[1]), c[0], c[2], _tok_span(c[1]), _meta_span(m))
-
-    arith_op = cmp_op
-
-    def not_op(self, m: Meta, c: list[Any]) -> ast.Unary:
-        return ast.Unary("not", c[0], _meta_span(m))
-
-    def neg_op(self, m: Meta, c: list[Any]) -> ast.Unary:
-        return ast.Unary("-", c[0], _meta_span(m))
-
-    def field_expr(self, m: Meta, c: list[Any]) -> ast.Field:
-        return ast.Field(c[0], str(c[1]), _tok_span(c[1]), _meta_span(m))
-
-    def call_expr(self, m: Meta, c: list[Any]) -> ast.Call:
-        args = tuple(_present(tuple(c[1:])))
-        return ast.Call(str(c[0]), args, _tok_span(c[0]), _meta_span(m))
-
-    def index_expr(self, m: Meta, c: list[Any]) -> ast.Index:
-        return ast.Index(str(c[0]), c[1], _tok_span(c[0]), _meta_span(m))
-
-    def _builtin2(self, name: str, m: Meta, c: list[Any]) -> ast.Call:
-        sp = _meta_span(m)
-        head = ast.Span(sp.line, sp.col, sp.line, sp.col + len(name))
-        return ast.Call(name, (c[0], c[1]), head, sp)
-
-    def min2_expr(self, m: Meta, c: list[Any]) -> ast.Call:
-        return self._builtin2("min", m, c)
-
-    def max2_expr(self, m: Meta, c: list[Any]) -> ast.Call:
-        return self._builtin2("max", m, c)
-
-    def count_all_expr(self, m: Meta, c: list[Any]) -> ast.CountAll:
-        return ast.CountAll(c[0], _meta_span(m))
-
-    def int_lit(self, m: Meta, c: list[Any]) -> ast.IntLit:
-        if len(c[0]) > _MAX_INT_DIGITS:
-            raise KcheckError(
-                [
-                    Diagnostic(
-                        "KC0102",
-                        f"integer literal with {len(c[0])} digits is too long",
-                        _tok_span(c[0]),
-                    )
-                ]
-            )
-        return ast.IntLit(int(c[0]), _tok_span(c[0]))
-
-    def true_lit(self, m: Meta, c: list[Any]) -> ast.BoolLit:
-        return ast.BoolLit(True, _meta_span(m))
-
-    def false_lit(self, m: Meta, c: list[Any]) -> ast.BoolLit:
-        return ast.BoolLit(False, _meta_span(m))
-
-    def none_lit(self, m: Meta, c: list[Any]) -> ast.NoneLit:
-        return ast.NoneLit(_meta_span(m))
-
-    def name_expr(self, m: Meta, c: list[Any]) -> ast.Name:
-        return ast.Name(str(c[0]), _tok_span(c[0]))
-
-    def set_lit(self, m: Meta, c: list[Any]) -> ast.SetLit:
-        return ast.SetLit(tuple(_present(tuple(c))), _meta_span(m))
-
-    def set_builder(self, m: Meta, c: list[Any]) -> ast.SetBuilder:
-        binder = ast.Binder(str(c[0]), c[1], _tok_span(c[0]), _tok_span(c[0]))
-        return ast.SetBuilder(binder, c[2], _meta_span(m))
-
-
 # Terminals as a reader would name them in "expected ..." messages.
 _READABLE = {
     "NAME": "a name",
@@ -569,12 +150,54 @@ STRING_HINT = (
 
 _BINDING_WORDS = ("count", "sum", "forall", "exists", "min", "max", "if", "eventually", "always")
 
+# Other languages' spellings, each with KDSL's own (spec/language.md §4 and §6). The parser stops
+# at the second character of a doubled operator, at an unknown character, or at a word: a word
+# where a statement starts is read as a name, so the error lands on the token after it.
+_OPERATOR_SPELLINGS = {
+    "&&": "KDSL writes logical and as `and` (`&` is set intersection)",
+    "||": "KDSL writes logical or as `or` (`|` is set union)",
+}
+_CHARACTER_SPELLINGS = {
+    ";": "KDSL has no `;`: a statement or declaration ends where the next one starts; remove it",
+    "!": "KDSL writes negation as `not` (`!=` is inequality)",
+}
+_ELSE_IF = "KDSL writes `else if c { ... }`"
+_WORD_SPELLINGS = {"elif": _ELSE_IF, "elsif": _ELSE_IF, "elseif": _ELSE_IF}
+_WITHIN_HINT = (
+    "KDSL has no time bounds: `eventually P` and `Q leads_to P` say P comes at some later "
+    "state; to require it within N steps, count the steps in a `var` and check an invariant "
+    "such as `waited <= N`"
+)
+# `count(p in K where c)`: `count(...)` takes a kind or a set; the form with a condition is
+# `count p in K where c`.
+_COUNT_CALL = re.compile(r"\bcount\s*\(\s*([A-Za-z_]\w*)\s+in\s+([^()]*?)\s*$")
 
-def _hint_for(tok: Token, expected: set[str], prev_word: str = "") -> str | None:
+
+def _hint_for(tok: Token, expected: set[str], prev_word: str = "", before: str = "") -> str | None:
+    """A hint for the token the parser stopped at; `before` is the source text just before it."""
     value = str(tok)
     texts = {_terminal_text(e) for e in expected}
     if tok.type == "STRING":
         return STRING_HINT
+    if before[-1:] + value in _OPERATOR_SPELLINGS:
+        return _OPERATOR_SPELLINGS[before[-1:] + value]
+    for word in (value, prev_word):
+        if word in _WORD_SPELLINGS:
+            return _WORD_SPELLINGS[word]
+    if value == "then" and "`{`" in texts:
+        return (
+            "an `if` statement has no `then`: write `if c { ... }` "
+            "(`if c then a else b` is an expression)"
+        )
+    if value == "within" and tok.type == "NAME":
+        return _WITHIN_HINT
+    count_call = _COUNT_CALL.search(before) if value == "where" else None
+    if count_call is not None:
+        x, domain = count_call.groups()
+        return (
+            f"`count(...)` counts a kind or a set; count with a condition as "
+            f"`(count {x} in {domain} where ...)`"
+        )
     if value == "on" and "HOOK_ON" in expected:  # `on` with no name after it
         return "a scheduler's bind statements are written `on bind(p, n) { ... }`"
     if value == "=" and "`:=`" in texts:
@@ -618,6 +241,8 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
             hint = "comments start with `//`"
         elif ch == "=":
             hint = "equality is `==`, assignment is `:=`"
+        else:
+            hint = _CHARACTER_SPELLINGS.get(ch)
         return Diagnostic(
             "KC0101",
             f"unexpected character {ch!r}",
@@ -627,11 +252,18 @@ def _syntax_diagnostic(err: UnexpectedInput, source: Source) -> Diagnostic:
     if isinstance(err, UnexpectedToken) and err.token.type != "$END":
         tok = err.token
         expected = set(err.expected)
+        pos = tok.start_pos or 0
+        before = source.text[max(0, pos - 200) : pos]  # enough for every hint
+        span = tok_span(tok)
+        message = f"unexpected `{tok}`; expected {_expected_list(expected)}"
+        if before[-1:] + str(tok) in _OPERATOR_SPELLINGS:  # the caret covers both characters
+            span = replace(span, col=span.col - 1)
+            message = f"`{before[-1:]}{tok}` is not a KDSL operator"
         return Diagnostic(
             "KC0102",
-            f"unexpected `{tok}`; expected {_expected_list(expected)}",
-            _tok_span(tok),
-            help=_hint_for(tok, expected, _word_before(source.text, tok.start_pos)),
+            message,
+            span,
+            help=_hint_for(tok, expected, _word_before(source.text, tok.start_pos), before),
         )
     expected = set(getattr(err, "expected", ()) or ())
     last = len(source.lines)
@@ -671,12 +303,12 @@ def parse(source: Source) -> ast.Program:
                     Diagnostic(
                         "KC0102",
                         f"`{bad}` is a reserved word and cannot be used as a name",
-                        _tok_span(bad),
+                        tok_span(bad),
                         help=f"rename it, e.g. `{bad}_`",
                     )
                 ]
             )
-        return _ToAst().transform(tree)
+        return ToAst().transform(tree)
     except (UnexpectedCharacters, UnexpectedToken, UnexpectedEOF) as err:
         raise KcheckError([_syntax_diagnostic(err, source)]) from None
     except RecursionError:
@@ -702,7 +334,7 @@ def _deep_point(tree: Tree[Token]) -> ast.Span:
     while stack:
         node, level, mark = stack.pop()
         if level == _DEEP_LEVEL and not getattr(node.meta, "empty", True):
-            mark = _meta_span(node.meta)
+            mark = meta_span(node.meta)
         if level > best[0]:
             best = (level, mark)
         stack.extend((c, level + 1, mark) for c in node.children if isinstance(c, Tree))

@@ -1,0 +1,286 @@
+"""Syntax tree nodes of declarations (spec/language.md, "Declarations"), actors and their
+actions, the `docker` block, and `Program`, the root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from kcheck.lang.ast.expr import Binder, Expr, Span, TypeExpr, span_field
+from kcheck.lang.ast.stmt import Block
+
+
+@dataclass(frozen=True)
+class Const:
+    name: str
+    value: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: TypeExpr
+    default: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class EnumMember:
+    name: str
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Enum:
+    name: str
+    members: tuple[EnumMember, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    name: str
+    type: TypeExpr
+    default: Expr | None
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    size: Expr
+    ordered: bool
+    fields: tuple[FieldDecl, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    type: TypeExpr
+    init: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Init:
+    body: Block
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class DefParam:
+    name: str
+    type: TypeExpr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Def:
+    name: str
+    params: tuple[DefParam, ...]
+    ret: TypeExpr
+    body: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    fairness: str | None  # None (weak, the default), "unfair" or "strong"
+    binders: tuple[Binder, ...]
+    where: Expr | None
+    when: Expr | None
+    body: Block
+    name_span: Span = span_field()
+    span: Span = span_field()
+    handler: bool = False  # `action NAME on x in K`: runs once per notification about x
+
+
+@dataclass(frozen=True)
+class Watch:
+    """`watches K stale` (a cache refreshed whole by a sync step) or `watches K coalesced` (a
+    cache refreshed one object at a time by the controller's `on` handler)."""
+
+    kind: str
+    stale: bool
+    kind_span: Span = span_field()
+    span: Span = span_field()
+    coalesced: bool = False
+    # a coalesced cache starts synced (the store holds the initial objects, the handler still
+    # hears one add each) unless the model says `unsynced` (spec/faults.md section 3)
+    unsynced: bool = False
+
+
+@dataclass(frozen=True)
+class Controller:
+    name: str
+    watches: tuple[Watch, ...]
+    actions: tuple[Action, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    actions: tuple[Action, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    pod: str
+    node: str
+    expr: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Score:
+    name: str
+    pod: str
+    node: str
+    expr: Expr
+    weight: Expr | None
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Hook:
+    """`on bind(p, n) { ... }` in a scheduler: statements that run in its bind step, after the
+    bind field is set, with `p` the pod and `n` the chosen node. `event` and the number of
+    `params` are as written; the checker holds them to `bind` and two names."""
+
+    event: str
+    params: tuple[str, ...]
+    body: Block
+    event_span: Span = span_field()
+    span: Span = span_field()
+    param_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    """Binds one unbound object of `pod_kind` per step by setting its `node_field`, then runs
+    its `on bind` hooks' statements (the checker allows one)."""
+
+    name: str
+    pod_kind: str
+    node_field: str
+    filters: tuple[Filter, ...]
+    scores: tuple[Score, ...]
+    actions: tuple[Action, ...]
+    name_span: Span = span_field()
+    pod_kind_span: Span = span_field()
+    node_field_span: Span = span_field()
+    span: Span = span_field()
+    hooks: tuple[Hook, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    budget: Expr
+    actions: tuple[Action, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """`invariant NAME: e`, or `lemma NAME: e`: an invariant that also serves as a helper
+    the induction engine may assume once it has proved it."""
+
+    name: str
+    expr: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+    lemma: bool = False
+
+
+@dataclass(frozen=True)
+class Assume:
+    """`assume NAME: e`: a constraint between consts and params, checked once their values are
+    known (spec/language.md); the Z3 engine's symbolic params range only where it holds."""
+
+    name: str
+    expr: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    expr: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class BindItem:
+    """`key: value` in a binding section; a value is a field name (`FieldName`), a string, an
+    integer or a list of strings."""
+
+    key: str
+    value: FieldName | str | int | tuple[str, ...]
+    key_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class FieldName:
+    name: str
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class BindSection:
+    """`pod Pod { ... }`: which kind plays a role in the live run, and how."""
+
+    role: str
+    kind: str
+    items: tuple[BindItem, ...]
+    role_span: Span = span_field()
+    kind_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Docker:
+    """`docker { pod Pod { ... } node Node { ... } service Service { ... } }` (spec/run.md):
+    how `kcheck run --driver docker` binds the model. No effect on verification."""
+
+    sections: tuple[BindSection, ...]
+    span: Span = span_field()
+
+
+Decl: TypeAlias = (
+    Const | Param | Enum | Kind | Var | Init | Def | Controller | Process | Scheduler | Fault
+    | Invariant | Property | Assume | Docker
+)  # fmt: skip
+
+Actor: TypeAlias = Controller | Process | Scheduler | Fault
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    decls: tuple[Decl, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
