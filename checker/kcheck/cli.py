@@ -766,6 +766,17 @@ def ci(config_path: str | None, out_dir: str | None, no_cache: bool) -> None:
     sys.exit(run_ci(config_path, out_dir, no_cache, click.echo))
 
 
+@main.command()
+@_guard
+def lsp() -> None:
+    """Serve KDSL to an editor: the language server protocol on stdin/stdout (docs/editors.md)."""
+    try:
+        from kcheck.lsp.server import serve
+    except ImportError as err:
+        _fail(f"the language server needs pygls ({err}): pip install 'kcheck[lsp]'")
+    serve()
+
+
 def _add_run_commands() -> None:
     from kcheck.run.cli import image, run
 
