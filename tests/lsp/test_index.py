@@ -108,3 +108,36 @@ def test_no_index_and_no_formatting_when_the_text_does_not_parse() -> None:
     assert analysis.index is None
     assert [d.code for d in analysis.diagnostics] == ["KC0103"]
     assert formatted("m.kdsl", "model m\nvar x: bool = \n") is None
+
+
+def test_actors_resolve_from_restart_budget_and_feasible() -> None:
+    text = """model m
+kind Node[1] { up: bool = true }
+kind Pod[1] { node: Node? = none }
+controller kubelet watches Pod {
+  action a for p in Pod { p.node := none }
+}
+fault crash budget 2 {
+  action down for n in Node when budget(crash) > 0 {
+    n.up := false
+    restart kubelet
+  }
+}
+scheduler sched binds Pod.node {
+  filter ready(p, n) = n.up
+}
+invariant fits: forall p in Pod: forall n in Node: feasible(sched, p, n) or not n.up
+"""
+    analysis = analyse("m.kdsl", text)
+    assert [d.code for d in analysis.diagnostics if d.severity == "error"] == []
+    assert analysis.index is not None
+    lines = text.split("\n")
+    for line, needle, what, decl_line in [
+        (10, "kubelet", "controller", 4),
+        (8, "crash)", "fault", 7),
+        (16, "sched,", "scheduler", 13),
+        (14, "n.up", "parameter of filter ready", 14),
+        (13, "node {", "field of Pod", 3),
+    ]:
+        ref = analysis.index.at(line, lines[line - 1].index(needle) + 1)
+        assert ref is not None and ref.what == what and ref.decl.line == decl_line, (needle, ref)

@@ -283,3 +283,17 @@ def test_shutdown_then_exit_ends_the_server(client: Client) -> None:
 
 def _options() -> dict[str, Any]:
     return {"tabSize": 2, "insertSpaces": True}
+
+
+def test_without_pygls_kcheck_lsp_says_what_to_install() -> None:
+    code = "import sys; sys.modules['pygls'] = None; from kcheck.cli import main; main(['lsp'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "pip install 'kcheck[lsp]'" in done.stderr
+    assert "Traceback" not in done.stderr
