@@ -106,13 +106,14 @@ class Client:
                 self.notes.append(msg)
         pytest.fail(f"no answer to {method}")
 
-    def diagnostics(self, uri: str) -> list[dict[str, Any]]:
-        """The next diagnostics published for `uri`."""
+    def diagnostics(self, uri: str, version: int | None = None) -> list[dict[str, Any]]:
+        """The next diagnostics published for `uri` (for its `version`, if given)."""
         for _ in range(1000):
             msg = self.notes.pop(0) if self.notes else self._next()
             if (
                 msg.get("method") == "textDocument/publishDiagnostics"
                 and msg["params"]["uri"] == uri
+                and version in (None, msg["params"].get("version"))
             ):
                 return list(msg["params"]["diagnostics"])
         pytest.fail(f"no diagnostics for {uri}")
@@ -195,6 +196,33 @@ def test_an_incremental_change_is_checked_too(client: Client) -> None:
     diags = client.diagnostics(URI)
     assert [d["code"] for d in diags] == ["KC0201"]
     assert diags[0]["range"]["start"] == {"line": 13, "character": 15}
+
+
+def test_a_burst_of_changes_ends_with_the_diagnostics_of_the_last(client: Client) -> None:
+    open_doc(client, BROKEN)
+    # typing `phase` over `phse` one key at a time, then a mistake, then its fix
+    texts = [BROKEN.replace("p.phse", "p.ph"), FIXED, FIXED.replace("Running\n  }", "Runn\n  }")]
+    texts.append(FIXED)
+    for version, text in enumerate(texts, start=2):
+        client.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": URI, "version": version}, "contentChanges": [{"text": text}]},
+        )
+    assert client.diagnostics(URI, version=len(texts) + 1) == []
+
+
+def test_hover_right_after_a_change_answers_for_the_new_text(client: Client) -> None:
+    open_doc(client, FIXED)
+    moved = FIXED.replace(
+        "  phase: Phase = Pending\n", "  // moved down a line\n  phase: Phase = Pending\n"
+    )
+    client.notify(
+        "textDocument/didChange",
+        {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": moved}]},
+    )
+    lines = moved.split("\n")
+    hover = client.request("textDocument/hover", at(13, lines[13].index("p.phase") + 3))
+    assert "declared at line 9: `phase: Phase = Pending`" in hover["contents"]["value"]
 
 
 def test_a_syntax_error_is_a_diagnostic_with_its_position(client: Client) -> None:

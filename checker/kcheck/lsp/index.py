@@ -133,8 +133,10 @@ class _Indexer:
         if n in self.sym.kinds:
             k = self.sym.kinds[n]
             self.add(span, n, "kind", None, k.decl.name_span)
-        elif n in self.sym.enums and isinstance(self.decls.get(n), ast.Enum):
-            self.add(span, n, "enum", None, self.decls[n].name_span)  # type: ignore[union-attr]
+        elif n in self.sym.enums:
+            decl = self.decls.get(n)
+            if isinstance(decl, ast.Enum):
+                self.add(span, n, "enum", None, decl.name_span)
 
     # ---- names and expressions -----------------------------------------------------------------
 
@@ -229,7 +231,7 @@ class _Indexer:
             case ast.Field(obj=obj, name=n):
                 return self.field(self.expr(obj, scope), n, e.name_span)
             case ast.Call(func=f, args=args):
-                types = [self.expr(a, scope) for a in args]
+                self.exprs(args, scope)
                 d = self.sym.defs.get(f)
                 if d is not None:
                     self.add(e.func_span, f, "def", self.signature(d), d.name_span)
@@ -237,7 +239,6 @@ class _Indexer:
                 if f in BUILTINS:
                     self.add(e.func_span, f, "builtin function", None, ast.NOWHERE)
                     return BOOL if f == "feasible" else INT
-                del types
                 return None
             case ast.Index(kind=k, index=i):
                 self.expr(i, scope)

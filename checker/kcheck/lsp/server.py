@@ -1,11 +1,12 @@
 """`kcheck lsp`: the language server an editor starts over stdio (pygls). It publishes the
-checker's diagnostics on open and on every change (the front end checks a model in milliseconds,
-so no debounce), answers hover and go to definition from the name index, and formats with
-`kcheck fmt`'s layout. Positions travel in the client's units (UTF-16 by default); KDSL spans
+checker's diagnostics on open and after each burst of changes (a change waits DEBOUNCE seconds
+for the next keystroke, so fast typing is checked once, not once per key), answers hover and go
+to definition from the name index of the current text, and formats with `kcheck fmt`'s layout. Positions travel in the client's units (UTF-16 by default); KDSL spans
 count characters, so every position is converted through the document's codec."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -20,15 +21,41 @@ from kcheck.lang.diagnostics import Diagnostic
 from kcheck.lsp.analysis import Analysis, analyse, formatted, hover_text, message_of
 
 log = logging.getLogger(__name__)
+DEBOUNCE = 0.15  # seconds without a change before a changed document is checked again
 
 
 class KdslServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("kcheck", __version__)
         self.analyses: dict[str, Analysis] = {}
+        self.pending: dict[str, asyncio.TimerHandle] = {}
+
+    def later(self, uri: str) -> None:
+        """Check `uri` once its text has stopped changing for DEBOUNCE seconds."""
+        self.cancel(uri)
+        self.pending[uri] = asyncio.get_running_loop().call_later(DEBOUNCE, self.refresh_uri, uri)
+
+    def cancel(self, uri: str) -> None:
+        handle = self.pending.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+
+    def refresh_uri(self, uri: str) -> None:
+        self.pending.pop(uri, None)
+        self.refresh(self.workspace.get_text_document(uri))
+
+    def current(self, doc: TextDocument) -> Analysis | None:
+        """The analysis of the document's text as it is now (a request may come before the
+        debounced check of the last change: then check now)."""
+        analysis = self.analyses.get(doc.uri)
+        if analysis is None or analysis.source.text != doc.source:
+            self.refresh(doc)
+            analysis = self.analyses.get(doc.uri)
+        return analysis
 
     def refresh(self, doc: TextDocument) -> None:
         """Check the document and publish what the checker says about it."""
+        self.cancel(doc.uri)
         try:
             analysis = analyse(to_fs_path(doc.uri) or doc.uri, doc.source)
         except Exception as exc:  # a checker bug must not take the editor's server down
@@ -101,7 +128,7 @@ def create_server() -> KdslServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: KdslServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        ls.refresh(ls.workspace.get_text_document(params.text_document.uri))
+        ls.later(params.text_document.uri)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: KdslServer, params: lsp.DidSaveTextDocumentParams) -> None:
@@ -109,6 +136,7 @@ def create_server() -> KdslServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KdslServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.cancel(params.text_document.uri)
         ls.analyses.pop(params.text_document.uri, None)
         ls.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
@@ -117,7 +145,7 @@ def create_server() -> KdslServer:
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: KdslServer, params: lsp.HoverParams) -> lsp.Hover | None:
         doc = ls.workspace.get_text_document(params.text_document.uri)
-        analysis = ls.analyses.get(doc.uri)
+        analysis = ls.current(doc)
         if analysis is None or analysis.index is None:
             return None
         ref = analysis.index.at(*_cursor(doc, params.position))
@@ -131,7 +159,7 @@ def create_server() -> KdslServer:
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: KdslServer, params: lsp.DefinitionParams) -> lsp.Location | None:
         doc = ls.workspace.get_text_document(params.text_document.uri)
-        analysis = ls.analyses.get(doc.uri)
+        analysis = ls.current(doc)
         if analysis is None or analysis.index is None:
             return None
         ref = analysis.index.at(*_cursor(doc, params.position))
