@@ -69,8 +69,10 @@ def test_the_vsix_holds_the_grammar_the_client_and_its_dependencies(vsix: Path) 
     assert any(
         n.startswith("extension/node_modules/vscode-languageserver-protocol/") for n in names
     )
-    # the build tools stay out of the package
+    # the build and test tools stay out of the package
     assert not any(n.startswith("extension/node_modules/@vscode/") for n in names)
+    assert not any(n.startswith("extension/node_modules/vscode-textmate/") for n in names)
+    assert not any(n.startswith("extension/test/") for n in names)
     assert manifest["contributes"]["configuration"]["properties"]["kdsl.kcheckPath"]
 
 
