@@ -95,7 +95,10 @@ process sched {
 
 
 def test_names_resolve_in_a_model_that_does_not_type_check() -> None:
-    text = "model m\nkind Pod[2] { ready: bool = false }\nvar x: bool = 3\ninvariant i: forall p in Pod: p.ready\n"
+    text = (
+        "model m\nkind Pod[2] { ready: bool = false }\nvar x: bool = 3\n"
+        "invariant i: forall p in Pod: p.ready\n"
+    )
     analysis = analyse("m.kdsl", text)
     assert [d.code for d in analysis.diagnostics] == ["KC0301"]
     assert analysis.index is not None

@@ -1,8 +1,9 @@
 """`kcheck lsp`: the language server an editor starts over stdio (pygls). It publishes the
 checker's diagnostics on open and after each burst of changes (a change waits DEBOUNCE seconds
 for the next keystroke, so fast typing is checked once, not once per key), answers hover and go
-to definition from the name index of the current text, and formats with `kcheck fmt`'s layout. Positions travel in the client's units (UTF-16 by default); KDSL spans
-count characters, so every position is converted through the document's codec."""
+to definition from the name index of the current text, and formats with `kcheck fmt`'s layout.
+Positions travel in the client's units (UTF-16 by default); KDSL spans count characters, so
+every position is converted through the document's codec."""
 
 from __future__ import annotations
 
