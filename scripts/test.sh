@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: the machine's packages and Docker engine (scripts/system.sh), the venv,
-# then lint, type-check, the models' formatting, and pytest (including the live Docker tests).
+# then lint, type-check, the models' formatting, and pytest (including the live Docker tests, and
+# the VS Code extension's .vsix, built by tests/editors/test_vsix.py with scripts/build-vsix.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system.sh

@@ -729,6 +729,17 @@ def docs(topic: str | None) -> None:
         _fail(str(err))
 
 
+@main.command()
+@_guard
+def lsp() -> None:
+    """Serve KDSL to an editor: the language server protocol on stdin/stdout (docs/editors.md)."""
+    try:
+        from kcheck.lsp.server import serve
+    except ImportError as err:
+        _fail(f"the language server needs pygls ({err}): pip install 'kcheck[lsp]'")
+    serve()
+
+
 def _add_run_commands() -> None:
     from kcheck.run.cli import image, run
 
