@@ -626,7 +626,7 @@ def _write_reports(
         sarif = to_sarif(both, __version__)
         _write(sarif_path, json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
     if markdown_path:
-        _write(markdown_path, to_markdown(both))
+        _write(markdown_path, to_markdown(both, {result.model: kinds}))
     if report_path:
         from kcheck.report.html import to_html
 

@@ -112,6 +112,11 @@ def test_bound_trace_ends_in_the_error_and_names_the_bound() -> None:
     assert "counterexample for bound: no-free-slot" in src  # not "bound bound:"
 
 
+def _rows(src: str) -> list[str]:
+    """The rows of a sequence diagram's one table: header, initial state, then the steps."""
+    return re.split(r"<TR>(?!<TD ALIGN=\"LEFT\" BALIGN)", src)[1:]  # not a box's own rows
+
+
 def test_swimlanes_are_ordered_controllers_scheduler_processes_faults() -> None:
     # the actors act in the reverse of lane order; the lanes still come in kind order
     kinds = {"kubelet": "process", "crash": "fault", "sched": "scheduler", "rs": "controller"}
@@ -119,12 +124,27 @@ def test_swimlanes_are_ordered_controllers_scheduler_processes_faults() -> None:
     for i, action in enumerate(["crash.hit", "kubelet.start", "rs.scale", "sched.bind"], 1):
         steps.append(Step(action, {}, {"x": i}))
     prop = PropertyResult("inv", "invariant", VIOLATED, 3, Trace(tuple(steps)))
-    src = swimlane(prop, kinds).source
-    heads = re.findall(r"lane(\d) \[label=<.*?<B>(\w+)</B>", src)
-    assert [name for _, name in heads] == ["rs", "sched", "kubelet", "crash"]
-    # each step's box sits in its actor's lane: crash.hit (step 1) in lane 3
-    assert re.search(r"r1_3 \[label=<.*crash\.hit", src)
-    assert re.search(r"r1_0 \[label=\"\"", src)
+    rows = _rows(swimlane(prop, kinds).source)
+    assert re.findall(r"<BR/><B>(\w+)</B>", rows[0]) == ["rs", "sched", "kubelet", "crash"]
+    # one row per step, top to bottom, each box in its actor's column and nowhere else:
+    # crash.hit (step 1) in column 3, after three lifelines; sched.bind (step 4) in column 1
+    lifeline = 'SIDES="R" STYLE="dashed"'
+    for i, (action, column) in enumerate(
+        [("crash.hit", 3), ("kubelet.start", 2), ("rs.scale", 0), ("sched.bind", 1)], 1
+    ):
+        row = rows[1 + i]
+        assert re.search(rf">{i}</FONT>", row) and row.count(action) == 1
+        assert row.split(action)[0].count(lifeline) == column
+        assert row.count(lifeline) == 3
+    assert "violates invariant inv (line 3)" in rows[-1]
+
+
+def test_the_sequence_diagram_is_narrower_than_one_box_per_step_would_be() -> None:
+    # a real counterexample: one table, no box wider than its column's widest call
+    kinds, traced = counterexamples("scheduler_stale_snapshot")
+    g = swimlane(traced["no_overcommit"], kinds)
+    assert g.source.count(" [label=<") == 1  # one node: the table
+    assert "sequence diagram for invariant no_overcommit (line 72), 4 steps" in g.source
 
 
 HOSTILE = '<b>&"'
@@ -170,7 +190,10 @@ def test_a_lasso_loops_back_to_where_it_starts() -> None:
     assert "after step 3, state 1 again" in src
     assert "steps 2-3 repeat forever (state 3 is state 1 again)" in src
     lanes = swimlane(_lasso(), {"p": "process"}).source
-    assert re.search(r"r3_0 -> r2_0 \[label=<.*repeats forever from step 2", lanes)
+    # the loop is headed with how it repeats and bracketed over its steps (2 and 3) on the left
+    assert "⟲ steps 2-3 repeat forever (state 3 is state 1 again)" in lanes
+    bracket = _rows(lanes)[4]
+    assert bracket.startswith('<TD ROWSPAN="2" BGCOLOR=') and ">2</FONT>" in bracket
 
 
 def test_a_stuttering_lasso_stays_in_its_last_state() -> None:
@@ -179,8 +202,8 @@ def test_a_stuttering_lasso_stays_in_its_last_state() -> None:
     assert "the loop starts here" not in src
     assert "stays in this state forever (no action is enabled)" in src
     lanes = swimlane(_lasso(loop_start=3), {"p": "process"}).source
-    assert "repeats forever from" not in lanes
-    assert "stays in this state forever" in lanes
+    assert "repeat forever" not in lanes and "ROWSPAN" not in lanes
+    assert "⟲ from step 3 it stays in this state forever (no action is enabled)" in lanes
 
 
 def test_a_trace_without_a_loop_has_no_back_edge() -> None:

@@ -10,7 +10,6 @@ contains (names, values, error messages) can break out of it. Node names are syn
 from __future__ import annotations
 
 import html
-import itertools
 import re
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -305,14 +304,12 @@ def _digraph(name: str, title: str) -> graphviz.Digraph:
     )
 
 
-# --- the counterexample as swimlanes --------------------------------------------------------
+# --- the counterexample as a sequence diagram ----------------------------------------------
 
 
-def swimlane(prop: PropertyResult, actor_kinds: Mapping[str, str]) -> graphviz.Digraph:
-    """The counterexample of `prop` as a sequence diagram: one lane per actor that acts in it
-    (controllers, then the scheduler, processes such as the kubelet, then faults), time flowing
-    down, each step a box in its actor's lane with the call and the fields it changed."""
-    trace = _trace_of(prop)
+def lanes_of(trace: Trace, actor_kinds: Mapping[str, str]) -> list[str]:
+    """The actors that act in `trace`, in column order: controllers, the scheduler, processes
+    (the kubelet), then faults and undeclared actors; within a kind, in declaration order."""
     actors: list[str] = []
     for step in trace.steps[1:]:
         if step.action is not None and _actor(step.action) not in actors:
@@ -324,82 +321,103 @@ def swimlane(prop: PropertyResult, actor_kinds: Mapping[str, str]) -> graphviz.D
         rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
         return rank, declared.index(actor) if actor in declared else len(declared), actor
 
-    lanes = sorted(actors, key=lane_key)
-    g = _digraph("swimlane", _title(prop, trace, "swimlanes"))
-    g.attr(rankdir="TB", nodesep="0.3", ranksep="0.3", newrank="true")
-    g.edge_attr.update(arrowsize="0.7")
+    return sorted(actors, key=lane_key)
+
+
+def loop_words(trace: Trace) -> str | None:
+    """What a lasso's loop does, as the sequence diagrams head it; None without a loop."""
+    k, n = trace.loop_start, len(trace.steps) - 1
+    if k is None:
+        return None
+    if k == n:
+        return f"⟲ from step {n} it stays in this state forever ({stutter_reason(trace)})"
+    return (
+        f"⟲ steps {k + 1}-{n} repeat forever (state {n} is state {k} again{loop_renaming(trace)})"
+    )
+
+
+_LIFELINE = f'<TD BORDER="1" SIDES="R" STYLE="dashed" COLOR="{_GONE}"></TD><TD></TD>'
+_LOOP_BG = "#fef7e0"
+_LOOP_INK = "#8a5a00"
+
+
+def swimlane(prop: PropertyResult, actor_kinds: Mapping[str, str]) -> graphviz.Digraph:
+    """The counterexample of `prop` as a sequence diagram read top to bottom: one column per
+    actor that acts in it (ordered as `lanes_of`), headed by its kind and name, with a dashed
+    lifeline down the middle; the initial state in full on the first row, then one row per step
+    with the step number at the left and a box in its actor's column holding the call, its
+    line and what it changed. A lasso's loop is bracketed on the left and headed with how it
+    repeats; the verdict is the last row. The whole diagram is one Graphviz HTML table, so a
+    box can never leave its column and time always runs down."""
+    trace = _trace_of(prop)
+    lanes = lanes_of(trace, actor_kinds)
+    cols = 2 * max(len(lanes), 1)  # two cells per actor: the lifeline is the border between
+    k, last = trace.loop_start, len(trace.steps) - 1
+    loop_from = k + 1 if k is not None and k < last else None  # the first step that repeats
+    lead = 2 if loop_from is not None else 1  # the loop bracket's column, the step numbers'
+
+    def row(cells: str, skip: int = lead) -> str:
+        return f"<TR>{'<TD></TD>' * skip}{cells}</TR>"
+
+    def wide(inner: str, pad: int = 2) -> str:
+        return f'<TD COLSPAN="{cols}" ALIGN="LEFT" CELLPADDING="{pad}">{inner}</TD>'
+
+    def num(i: int) -> str:
+        return f'<TD ALIGN="RIGHT" VALIGN="TOP" CELLPADDING="6">{_font(str(i), _GONE, 10)}</TD>'
+
+    def head(actor: str) -> str:
+        kind = actor_kinds.get(actor, "actor")
+        text = _font(_h(kind), _GONE, 9) + f"<BR/><B>{_h(actor)}</B>"
+        box = _table([text], "#5f6368", _LANE_BG.get(kind, "#f1f3f4"))
+        return f'<TD COLSPAN="2" CELLPADDING="4">{box}</TD>'
+
+    rows = [row("".join(head(a) for a in lanes) or wide(""))]
     first = trace.steps[0].state or {}
-    rows = [f"<B>{_h('initial state')}</B>", *_state_rows(first, None, True)]
+    init = [f"<B>{_h('initial state')}</B>", *_state_rows(first, None, True)]
     if trace.steps[0].error is not None:
-        rows.append(_font(_h(f"error: {trace.steps[0].error}"), _BAD))
-    if len(trace.steps) == 1 and prop.status == "violated":  # no step to carry the verdict
-        rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
-    g.node("init", _label(_table(rows, "#1a73e8", _INITIAL_BG, 2)))
-    with g.subgraph(name="lanes") as row:
-        row.attr(rank="same")
-        for j, actor in enumerate(lanes):
-            kind = actor_kinds.get(actor, "actor")
-            head = _font(_h(kind), _GONE, 9) + f"<BR/><B>{_h(actor)}</B>"
-            row.node(f"lane{j}", _label(_table([head], "#5f6368", _LANE_BG.get(kind, "#f1f3f4"))))
-            if j:
-                row.edge(f"lane{j - 1}", f"lane{j}", style="invis")
-    for j in range(len(lanes)):
-        g.edge("init", f"lane{j}", style="invis")
+        init.append(_font(_h(f"error: {trace.steps[0].error}"), _BAD))
+    rows.append(row(num(0) + wide(_table(init, "#1a73e8", _INITIAL_BG, 2), 4), lead - 1))
+    loop_head = _font(f"<B>{_h(loop_words(trace) or '')}</B>", _LOOP_INK)
     prev: Mapping[str, Any] = first
-    last = len(trace.steps) - 1
-    boxes: dict[int, str] = {}
     for i, step in enumerate(trace.steps[1:], start=1):
         assert step.action is not None
         lane = lanes.index(_actor(step.action))
-        with g.subgraph(name=f"step{i}") as row:
-            row.attr(rank="same")
-            for j in range(len(lanes)):
-                node = f"r{i}_{j}"
-                if j == lane:
-                    row.node(node, _label(_step_box(i, step, prev, prop, trace, i == last)))
-                    boxes[i] = node
-                else:
-                    row.node(node, "", shape="point", width="0.02", height="0.02", color=_GONE)
-                if j:
-                    row.edge(f"r{i}_{j - 1}", node, style="invis")
+        bracket = "<TD></TD>" if loop_from is not None and i < loop_from else ""
+        if i == loop_from:
+            rows.append(row(wide(loop_head)))
+            bracket = (
+                f'<TD ROWSPAN="{last - i + 1}" BGCOLOR="{_LOOP_BG}" BORDER="1" SIDES="L"'
+                f' COLOR="{_LOOP_INK}">{_font("⟲", _LOOP_INK, 14)}</TD>'
+            )
+        box = f'<TD COLSPAN="2" CELLPADDING="3">{_step_box(step, prev, prop, i == last)}</TD>'
+        cells = "".join(box if j == lane else _LIFELINE for j in range(len(lanes)))
+        rows.append(row(bracket + num(i) + cells, 0))
         if step.state is not None:
             prev = step.state
-    for j in range(len(lanes)):  # lifelines
-        chain = [f"lane{j}"] + [f"r{i}_{j}" for i in range(1, last + 1)]
-        for a, b in itertools.pairwise(chain):
-            g.edge(a, b, style="dashed", color=_GONE, arrowhead="none", weight="100")
-    for i in range(2, last + 1):  # who acts next
-        g.edge(boxes[i - 1], boxes[i], color="#1a73e8", constraint="false")
-    if trace.loop_start is not None and trace.loop_start + 1 in boxes and last in boxes:
-        g.edge(
-            boxes[last],
-            boxes[trace.loop_start + 1],
-            label=_label(_font(_h(f"repeats forever from step {trace.loop_start + 1}"), _BAD)),
-            style="dashed",
-            color=_BAD,
-            constraint="false",
-        )
+    if k is not None and k == last:  # a loop of no steps: the behaviour stays where it ends
+        rows.append(row(wide(loop_head)))
+    if prop.status == "violated":
+        rows.append(row(wide(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")))
+    g = _digraph("swimlane", _title(prop, trace, "sequence diagram"))
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+    g.node("sequence", _label(table + "".join(rows) + "</TABLE>"))
     return g
 
 
-def _step_box(
-    i: int,
-    step: Step,
-    before: Mapping[str, Any],
-    prop: PropertyResult,
-    trace: Trace,
-    is_last: bool,
-) -> str:
+def _step_box(step: Step, before: Mapping[str, Any], prop: PropertyResult, is_last: bool) -> str:
     where = f"   line {step.line}" if step.line else ""
-    rows = [f"<B>{_h(f'{i}  {_call(step)}')}</B>" + _font(_h(where), _GONE, 9)]
+    rows = [f"<B>{_h(_call(step))}</B>" + _font(_h(where), _GONE, 9)]
     if step.state is None:
         rows.append(_font(_h(f"error: {step.error}"), _BAD))
     else:
         rows += _change_lines(before, step.state)
     bad = is_last and prop.status == "violated"
-    if bad:
-        rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
-    return _table(rows, _BAD if bad or step.state is None else "#5f6368", "white", 2 if bad else 1)
+    return _table(
+        rows,
+        _BAD if bad or step.state is None else "#5f6368",
+        _BAD_BG if bad else "white",
+        2 if bad else 1,
+    )
 
 
 # --- rendering ------------------------------------------------------------------------------
