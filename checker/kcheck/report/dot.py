@@ -309,19 +309,20 @@ def _digraph(name: str, title: str) -> graphviz.Digraph:
 
 def lanes_of(trace: Trace, actor_kinds: Mapping[str, str]) -> list[str]:
     """The actors that act in `trace`, in column order: controllers, the scheduler, processes
-    (the kubelet), then faults and undeclared actors; within a kind, in declaration order."""
+    (the kubelet), then faults, then actors `actor_kinds` does not name, in order of appearance;
+    within a kind, in declaration order."""
     actors: list[str] = []
     for step in trace.steps[1:]:
         if step.action is not None and _actor(step.action) not in actors:
             actors.append(_actor(step.action))
     declared = list(actor_kinds)
 
-    def lane_key(actor: str) -> tuple[int, int, str]:
+    def lane_key(actor: str) -> tuple[int, int]:
         kind = actor_kinds.get(actor)
         rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
-        return rank, declared.index(actor) if actor in declared else len(declared), actor
+        return rank, declared.index(actor) if actor in declared else len(declared)
 
-    return sorted(actors, key=lane_key)
+    return sorted(actors, key=lane_key)  # stable: undeclared actors in order of appearance
 
 
 def loop_words(trace: Trace) -> str | None:
