@@ -1,6 +1,6 @@
 """Graphviz pictures: golden DOT sources for the models' counterexamples (trace graphs and
-swimlanes), escaping of hostile text, lasso back edges, rendering and its failures, and exact
-state-space graphs of a tiny model.
+sequence diagrams), escaping of hostile text, lasso back edges, rendering and its failures. The
+state-space graph is tested in test_statespace.py.
 
 Regenerate the golden files with `KCHECK_UPDATE_GOLDEN=1 pytest tests/report/test_dot.py`."""
 
@@ -16,16 +16,13 @@ from typing import Any
 import pytest
 
 from kcheck.explore.bfs import explore
-from kcheck.lang.diagnostics import Source
-from kcheck.lang.frontend import check_source, load
+from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
-from kcheck.model.ir import CompiledModel
 from kcheck.report.dot import (
     ReportError,
     actor_kinds_of,
     path_for,
     render,
-    state_space_graph,
     swimlane,
     trace_graph,
 )
@@ -274,62 +271,3 @@ def test_path_for_puts_the_property_before_the_extension() -> None:
         path_for("trace.dot", "bound: no-free-slot in replicaset.scale_up")
         == "trace-bound-no-free-slot-in-replicaset.scale_up.dot"
     )
-
-
-TINY = """model tiny
-enum Phase { Pending, Running }
-kind Pod[2] {
-  phase: Phase = Pending
-}
-var started: 0..2 = 0
-init {
-  create Pod { phase: Pending }
-  create Pod { phase: Pending }
-}
-process kubelet {
-  action start for p in Pod where p.phase == Pending {
-    p.phase := Running
-    started := started + 1
-  }
-}
-controller reset {
-  action restart when started == 2 {
-    started := 0
-  }
-}
-invariant not_all_running: started < 2
-"""
-
-
-def _tiny(symmetry: bool) -> CompiledModel:
-    return compile_model(check_source(Source("tiny.kdsl", TINY)).symbols, symmetry=symmetry)
-
-
-def _counts(src: str) -> tuple[int, int]:
-    return len(re.findall(r"^\tn\d+ \[", src, re.M)), len(re.findall(r"^\tn\d+ -> n\d+", src, re.M))
-
-
-@pytest.mark.parametrize(("symmetry", "states", "edges"), [(False, 5, 5), (True, 4, 4)])
-def test_state_space_graph_of_a_tiny_model(symmetry: bool, states: int, edges: int) -> None:
-    # without symmetry: PP, RP, PR, RR (started=2), RR (started=0); with it RP and PR are one
-    # state, reached by two edges (start(p=Pod#0) and start(p=Pod#1))
-    src = state_space_graph(_tiny(symmetry), 100, symmetry).source
-    assert _counts(src) == (states, edges)
-    assert f"{states} reachable states (symmetry {'on' if symmetry else 'off'})" in src
-    assert src.count("initial</FONT>") == 1
-    assert src.count("violates not_all_running") == 1
-    assert src.count('COLOR="#b3261e" BGCOLOR="#fce8e6"') == 1  # the violating state, red
-    assert "reset.restart()" in src and "kubelet.start(p=Pod#1)" in src
-
-
-def test_state_space_graph_without_canonicaliser_ignores_symmetry_flag() -> None:
-    # compiled without symmetry there is no canonicaliser: asking for symmetry changes nothing
-    src = state_space_graph(_tiny(False), 100, True).source
-    assert _counts(src) == (5, 5)
-
-
-def test_state_space_graph_refuses_past_max_states() -> None:
-    assert _counts(state_space_graph(_tiny(False), 5, False).source) == (5, 5)
-    with pytest.raises(ReportError, match=r"5\+ reachable states.*--max-states") as err:
-        state_space_graph(_tiny(False), 4, False)
-    assert "limit of 4" in err.value.message

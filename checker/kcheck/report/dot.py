@@ -1,6 +1,7 @@
-"""Pictures of behaviours, drawn with Graphviz: a counterexample as a chain of states, the same
-trace as a swimlane (sequence) diagram with one lane per actor, and the whole reachable graph of
-a small model. This module builds `graphviz.Digraph` objects and renders them; it never prints.
+"""Pictures of behaviours, drawn with Graphviz: a counterexample as a chain of states and the
+same trace as a sequence diagram with one column per actor, the helpers every picture shares
+(labels, state rows, rendering), and `render`. The state-space graph of `kcheck graph` is in
+statespace.py. This module builds `graphviz.Digraph` objects and renders them; it never prints.
 
 Every label is an HTML-like label built from `html.escape`d text, so nothing a model or a trace
 contains (names, values, error messages) can break out of it. Node names are synthetic (`s3`,
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 # are covered by the golden tests instead.
 import graphviz  # type: ignore[import-untyped]
 
-from kcheck.model.ir import CompiledModel, State
+from kcheck.model.ir import CompiledModel
 from kcheck.report.text import lookup, show_value
 from kcheck.result import PropertyResult
 from kcheck.trace import Step, Trace, changed_fields, loop_renaming, stutter_reason
@@ -466,68 +466,3 @@ def path_for(path: str, name: str) -> str:
     p = Path(path)
     slug = _UNSAFE.sub("-", name).strip("-.") or "property"
     return str(p.with_name(f"{p.stem}-{slug}{p.suffix}"))
-
-
-# --- the reachable state space --------------------------------------------------------------
-
-
-def state_space_graph(model: CompiledModel, max_states: int, symmetry: bool) -> graphviz.Digraph:
-    """Every reachable state of a small model (breadth-first, canonical representatives when
-    `symmetry` is on) with an edge per action instance between them. Initial states are drawn
-    blue, states violating an invariant red with the invariants named. Steps that fail (leave
-    the model's bounds) are left out. Raises ReportError past `max_states` states."""
-    canon = model.canonicalize if symmetry else None
-    index: dict[State, int] = {}
-    order: list[State] = []
-    edges: dict[tuple[int, int, str], None] = {}  # ordered and without duplicates
-    queue: deque[State] = deque()
-
-    def visit(s: State) -> int:
-        s = canon(s) if canon is not None else s
-        if s not in index:
-            if len(order) == max_states:
-                raise ReportError(
-                    f"refusing to draw the state space of {model.name}: it has {max_states + 1}+"
-                    f" reachable states, more than the limit of {max_states}; use --max-states to"
-                    " raise the limit, or shrink the model with -D"
-                )
-            index[s] = len(order)
-            order.append(s)
-            queue.append(s)
-        return index[s]
-
-    initial = {visit(s) for s in model.initial()}
-    while queue:
-        s = queue.popleft()
-        src = index[s]
-        for aid, args, t in model.labelled_successors(s):
-            dst = visit(t)
-            described = ", ".join(
-                f"{k}={show_value(v)}" for k, v in model.describe_args(aid, args).items()
-            )
-            edges[(src, dst, f"{model.actions[aid].label}({described})")] = None
-
-    sym = "on" if canon is not None else "off"
-    title = (
-        f"{model.name}: {len(order)} reachable state{'s' if len(order) != 1 else ''}"
-        f" (symmetry {sym}), {len(edges)} transition{'s' if len(edges) != 1 else ''}"
-    )
-    g = _digraph("states", title)
-    g.attr(rankdir="TB", nodesep="0.3", ranksep="0.5")
-    for n, s in enumerate(order):
-        broken = [inv.name for inv in model.invariants if not inv.holds(s)]
-        head = f"<B>{_h(f'state {n}')}</B>"
-        if n in initial:
-            head += "  " + _font(_h("initial"), "#1a73e8", 10)
-        rows = [head, *_state_rows(model.layout.decode(s), None, True)]
-        if broken:
-            rows.append(f"<B>{_font(_h('violates ' + ', '.join(broken)), _BAD)}</B>")
-            style = (_BAD, _BAD_BG, 2)
-        elif n in initial:
-            style = ("#1a73e8", _INITIAL_BG, 2)
-        else:
-            style = ("#5f6368", "white", 1)
-        g.node(f"n{n}", _label(_table(rows, *style)))
-    for src, dst, text in edges:
-        g.edge(f"n{src}", f"n{dst}", label=_label(_h(text)))
-    return g
