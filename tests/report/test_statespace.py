@@ -206,6 +206,12 @@ def test_graph_around_draws_a_readable_part_of_a_big_model(out: Path) -> None:
     assert _counts(src) == (12, 23)
     assert "within 1 step of the shortest path to a violation of never_too_many_live" in src
     assert "note:" not in r.stderr  # 12 states: readable
+    r = _invoke(out, "--around", "never_too_many_live", "--radius", "1", "--cluster", "count(Pod)")
+    assert r.exit_code == 0, r.output
+    clustered = out.read_text(encoding="utf-8")
+    assert _counts(clustered) == (12, 23)
+    labels = re.findall(r"subgraph cluster_\d+ \{\n\t\t.*label=<<B>([^<]*)</B>>", clustered)
+    assert labels == [f"count(Pod) = {n}" for n in range(5)]
 
 
 def test_graph_around_names_what_it_cannot_draw_around(out: Path) -> None:
