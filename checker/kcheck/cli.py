@@ -393,6 +393,9 @@ def _verify(
     result = result.account_for(
         compiled.asked(chosen_invariants, chosen_properties), f"--engine {engine}"
     )
+    from kcheck.report.explain import explain_result
+
+    result = explain_result(checked.symbols, result)
     if not compiled.actions:
         from kcheck.lang.frontend import NO_ACTIONS
 

@@ -101,6 +101,8 @@ figure { margin: 12px 0; border: 1px solid var(--line); border-radius: 8px; padd
 figure svg { display: block; margin: 0 auto; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12.5px; margin-bottom: 8px; }
 details.mermaid-source { margin: 0 0 12px; color: var(--muted); }
+pre.why { margin: -4px 0 12px; padding: 8px 12px; border-left: 4px solid var(--red);
+  background: #fff8f7; overflow-x: auto; }
 details.mermaid-source pre { background: var(--bg); border: 1px solid var(--line);
   border-radius: 6px; padding: 8px 12px; overflow-x: auto; color: var(--ink); }
 .pictures-missing { border: 1px dashed var(--amber); background: #fef7e0; color: var(--amber);
@@ -374,6 +376,8 @@ def _counterexample(p: PropertyResult, kinds: Mapping[str, str], anchor: str) ->
     conclusion = _conclusion(p, trace)
     if conclusion:
         out.append(f'<p class="conclusion">{_e(conclusion)}</p>')
+    if p.explanation:
+        out.append('<pre class="why mono">' + _e("\n".join(p.explanation)) + "</pre>")
     out += _pictures(p, kinds, anchor)
     out += _mermaid(p, kinds)
     out.append("<h3>Step by step</h3>")

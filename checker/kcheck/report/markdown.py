@@ -100,13 +100,20 @@ def _counterexample(model: str, p: PropertyResult, kinds: Mapping[str, str]) -> 
         lines.append(loop[0].upper() + loop[1:] + ".")
         lines.append("")
     if p.kind == "invariant":
-        lines.append(f"The last state violates {cell(p.name)}.")
+        lines.append(f"The last state violates {cell(p.name)}" + (":" if p.explanation else "."))
         lines.append("")
+        if p.explanation:
+            lines.extend(f"{'  ' * _depth(x)}- {cell(x.strip())}" for x in p.explanation)
+            lines.append("")
     elif p.kind == "bound" and p.reason:
         lines.append(f"The last step fails: {cell(p.reason)}.")
         lines.append("")
     lines.append("</details>")
     return lines
+
+
+def _depth(line: str) -> int:
+    return (len(line) - len(line.lstrip(" "))) // 2
 
 
 def _overall(results: Sequence[tuple[str, CheckResult]]) -> str:
