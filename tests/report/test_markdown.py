@@ -92,7 +92,9 @@ def test_each_counterexample_is_folded_with_a_row_per_step() -> None:
         "pod=Pod#1, node=Node#0",
         "Pod#1.node: none → Node#0",
     ]
-    assert "The last state violates no_overcommit." in md
+    # and why, as a nested list of the invariant's parts and their values
+    assert "The last state violates no_overcommit:\n\n- forall n in Node: used(n)" in md
+    assert "\n  - used(n) &lt;= n.cpu is false\n    - used(n) = 5\n    - n.cpu = 4\n" in md
 
 
 def test_a_bound_error_row_shows_the_error() -> None:
