@@ -130,8 +130,8 @@ def test_html_sarif_and_markdown_show_the_explanation(tmp_path: Any) -> None:
     log = json.loads(sarif.read_text(encoding="utf-8"))
     (result,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "invariant-violated"]
     assert result["message"]["text"].endswith(
-        "is violated by a counterexample of 4 steps: forall n in Node: used(n) <= n.cpu  fails"
-        " for n = Node#0:; used(n) <= n.cpu  is false; used(n) = 5; n.cpu = 4"
+        "is violated by a counterexample of 4 steps: forall n in Node: used(n) <= n.cpu fails"
+        " for n = Node#0; used(n) <= n.cpu is false; used(n) = 5; n.cpu = 4"
     )
     assert result["properties"]["explanation"][-1] == "    n.cpu = 4"
     text = md.read_text(encoding="utf-8")

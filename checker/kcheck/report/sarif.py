@@ -153,7 +153,7 @@ def _message(p: PropertyResult, model: str) -> str:
         return f"{_label(p)} of model {model} is exceeded after {steps}{because}"
     why = ""
     if p.explanation:  # why the last state violates it, its lines joined as one sentence
-        why = ": " + "; ".join(x.strip() for x in p.explanation)
+        why = ": " + "; ".join(" ".join(x.split()).rstrip(":") for x in p.explanation)
     return f"{_label(p)} of model {model} is violated by a counterexample of {steps}{why}"
 
 
