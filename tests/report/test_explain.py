@@ -115,12 +115,13 @@ def test_verify_explains_the_violation_in_text_and_json(fmt: str) -> None:
         assert "explanation" not in props["running_pods_are_bound"]
 
 
-def test_html_sarif_and_markdown_show_the_explanation(tmp_path: Any) -> None:
+def test_html_sarif_markdown_and_junit_show_the_explanation(tmp_path: Any) -> None:
     html, sarif, md = tmp_path / "r.html", tmp_path / "r.sarif", tmp_path / "r.md"
+    junit = tmp_path / "r.xml"
     run = CliRunner().invoke(
         main,
         ["verify", str(ROOT / "models/scheduler_stale_snapshot.kdsl"), "--report", str(html),
-         "--sarif", str(sarif), "--markdown", str(md)],
+         "--sarif", str(sarif), "--markdown", str(md), "--junit", str(junit)],
     )  # fmt: skip
     assert run.exit_code == 1, run.output
     page = html.read_text(encoding="utf-8")
@@ -137,3 +138,7 @@ def test_html_sarif_and_markdown_show_the_explanation(tmp_path: Any) -> None:
     text = md.read_text(encoding="utf-8")
     assert "The last state violates no_overcommit:\n\n- forall n in Node" in text
     assert "\n    - used(n) = 5\n" in text
+    xml = junit.read_text(encoding="utf-8")
+    assert (
+        "the last state violates no_overcommit:\n    forall n in Node: used(n) &lt;= n.cpu" in xml
+    )
