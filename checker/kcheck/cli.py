@@ -395,7 +395,7 @@ def _verify(
     )
     from kcheck.report.explain import explain_result
 
-    result = explain_result(checked.symbols, result)
+    result = explain_result(checked.symbols, result, params_known=not symbolic_params)
     if not compiled.actions:
         from kcheck.lang.frontend import NO_ACTIONS
 

@@ -88,6 +88,18 @@ def test_an_exists_says_how_many_candidates_failed() -> None:
     ]
 
 
+def test_params_of_unknown_value_are_never_guessed() -> None:
+    # with --symbolic-params the counterexample's params are not the model's: an invariant
+    # that reads one is left unexplained
+    model = MODEL.replace("const MIN_AVAILABLE = 2", "param MIN_AVAILABLE: 1..3 = 2")
+    sym = check_source(Source("m.kdsl", model)).symbols
+    inv = next(i for i in sym.invariants if i.name == "available")
+    assert explain(sym, inv.expr, STATE)[-1] == "  MIN_AVAILABLE = 2"
+    assert explain(sym, inv.expr, STATE, params_known=False) == []
+    other = next(i for i in sym.invariants if i.name == "all_ready")
+    assert explain(sym, other.expr, STATE, params_known=False) != []
+
+
 def test_an_invariant_that_holds_has_no_explanation() -> None:
     assert _why("available", {**STATE, "Pod": {**STATE["Pod"], "Pod#1": {"phase": "Running", "ready": True}}}) == []  # fmt: skip
 

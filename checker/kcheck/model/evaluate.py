@@ -38,8 +38,11 @@ Env = Mapping[str, Any]
 class Evaluator:
     """Evaluates expressions of one checked model on its decoded states."""
 
-    def __init__(self, sym: Symbols) -> None:
+    def __init__(self, sym: Symbols, *, params_known: bool = True) -> None:
+        """`params_known` False: the state came from a run where the params took other values
+        than the model's (`--symbolic-params`), so reading one is Unsupported, never a guess."""
         self.sym = sym
+        self.params_known = params_known
 
     def value(self, e: ast.Expr, state: Mapping[str, Any], env: Env | None = None) -> Any:
         return self._ev(e, dict(env or {}), state)
@@ -125,6 +128,8 @@ class Evaluator:
                 if n in self.sym.vars:
                     return state[n]
                 if n in self.sym.params:
+                    if not self.params_known:
+                        raise Unsupported(f"the param {n} (its value is not known here)", e.span)
                     return self._param(n)
                 if n in self.sym.consts:
                     return self.sym.consts[n]

@@ -30,34 +30,38 @@ _ARITH = ("+", "-", "*", "/", "%", "|", "&")
 MAX_LINES = 40  # a long `and` of many parts is cut, with a count of the rest
 
 
-def explain_result(sym: Symbols, result: CheckResult) -> CheckResult:
-    """`result` with each violated invariant whose counterexample ends in a state explained."""
-    props = [_explained(sym, p) for p in result.properties]
+def explain_result(sym: Symbols, result: CheckResult, *, params_known: bool = True) -> CheckResult:
+    """`result` with each violated invariant whose counterexample ends in a state explained.
+    `params_known` False (params were symbolic): invariants that read a param are left
+    unexplained rather than shown with the model's values for them."""
+    props = [_explained(sym, p, params_known) for p in result.properties]
     if all(a is b for a, b in zip(props, result.properties, strict=True)):
         return result
     return replace(result, properties=props)
 
 
-def _explained(sym: Symbols, p: PropertyResult) -> PropertyResult:
+def _explained(sym: Symbols, p: PropertyResult, params_known: bool) -> PropertyResult:
     if p.status != VIOLATED or p.kind != "invariant" or p.trace is None or not p.trace.steps:
         return p
     state = p.trace.steps[-1].state
     inv = next((i for i in sym.invariants if i.name == p.name), None)
     if state is None or inv is None:
         return p
-    lines = explain(sym, inv.expr, state)
+    lines = explain(sym, inv.expr, state, params_known=params_known)
     return replace(p, explanation=tuple(lines)) if lines else p
 
 
-def explain(sym: Symbols, expr: ast.Expr, state: Mapping[str, Any]) -> list[str]:
+def explain(
+    sym: Symbols, expr: ast.Expr, state: Mapping[str, Any], *, params_known: bool = True
+) -> list[str]:
     """Lines (indented two spaces a level) saying why `expr` is false in `state`; empty when
     it is not false there or cannot be evaluated here."""
-    w = _Why(Evaluator(sym), state)
+    w = _Why(Evaluator(sym, params_known=params_known), state)
     try:
         if w.ev(expr, {}) is not False:
             return []
         w.false(expr, {}, 0)
-    except (Unsupported, EvalError):
+    except (Unsupported, EvalError, KeyError):  # KeyError: a state without a var it names
         return []
     if len(w.out) > MAX_LINES:
         return [*w.out[:MAX_LINES], f"… {len(w.out) - MAX_LINES} more lines"]
