@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kcheck.lang import ast
+from kcheck.lang.fmt import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum
 
@@ -59,11 +60,11 @@ class Evaluator:
 
     def _obj(self, ref: Any, state: Mapping[str, Any], what: ast.Expr) -> Mapping[str, Any]:
         if ref is None:
-            raise EvalError(f"{_text(what)} is none")
+            raise EvalError(f"{format_expr(what)} is none")
         kind = str(ref).split("#", 1)[0]
         objs = state.get(kind)
         if not isinstance(objs, Mapping) or ref not in objs:
-            raise EvalError(f"{_text(what)} = {ref} was deleted")
+            raise EvalError(f"{format_expr(what)} = {ref} was deleted")
         return objs[ref]  # type: ignore[no-any-return]
 
     def _domain(self, d: ast.Domain, env: dict[str, Any], state: Mapping[str, Any]) -> list[Any]:
@@ -143,7 +144,7 @@ class Evaluator:
             case ast.Index(kind=k, index=i):
                 ref = f"{k}#{ev(i, env, state)}"
                 if ref not in (state.get(k) or {}):
-                    raise EvalError(f"{_text(e)}: no live {ref}")
+                    raise EvalError(f"{format_expr(e)}: no live {ref}")
                 return ref
             case ast.Call(func=fn, args=args):
                 vals = [ev(a, env, state) for a in args]
@@ -215,7 +216,7 @@ def _binary(op: str, x: Any, y: Any, e: ast.Expr) -> Any:
             return x * y
         case "/" | "%":
             if y == 0:
-                raise EvalError(f"{_text(e)}: division by zero")
+                raise EvalError(f"{format_expr(e)}: division by zero")
             return x // y if op == "/" else x % y  # rounding down, as KDSL does
         case "==":
             return x == y
@@ -234,17 +235,3 @@ def _binary(op: str, x: Any, y: Any, e: ast.Expr) -> Any:
         case "not in":
             return x not in y
     raise Unsupported(f"the operator {op}", getattr(e, "span", ast.NOWHERE))
-
-
-def _text(e: ast.Expr) -> str:
-    """A short rendering of an expression for messages."""
-    match e:
-        case ast.Name(id=n):
-            return n
-        case ast.Field(obj=o, name=f):
-            return f"{_text(o)}.{f}"
-        case ast.IntLit(value=v):
-            return str(v)
-        case ast.Index(kind=k, index=i):
-            return f"{k}[{_text(i)}]"
-    return "the expression"
