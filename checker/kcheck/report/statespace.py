@@ -23,17 +23,17 @@ from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.evaluate import EvalError, Evaluator, Unsupported
 from kcheck.model.ir import CompiledModel, State
 from kcheck.report.dot import (
-    _BAD,
-    _BAD_BG,
-    _INITIAL_BG,
+    BAD,
+    BAD_BG,
+    INITIAL_BG,
     ReportError,
-    _digraph,
-    _font,
-    _h,
-    _label,
-    _state_rows,
-    _table,
+    digraph,
+    esc,
+    font,
+    framed,
+    html_label,
     render,
+    state_rows,
 )
 from kcheck.report.text import show_value
 
@@ -235,7 +235,7 @@ def state_space_graph(
     )
     if focus is not None:
         title += f", {focus}"
-    g = _digraph("states", title)
+    g = digraph("states", title)
     g.attr(rankdir="TB", nodesep="0.3", ranksep="0.5")
     groups: dict[str, list[int]] = {}
     for n in nodes:
@@ -243,7 +243,7 @@ def state_space_graph(
     for c, (label, members) in enumerate(groups.items()):
         if label:
             with g.subgraph(name=f"cluster_{c}") as sub:
-                sub.attr(label=_label(f"<B>{_h(label)}</B>"), style="rounded", color="#5f6368")
+                sub.attr(label=html_label(f"<B>{esc(label)}</B>"), style="rounded", color="#5f6368")
                 for n in members:
                     _state_node(sub, space, n)
         else:
@@ -251,27 +251,27 @@ def state_space_graph(
                 _state_node(g, space, n)
     for src, dst, text in edges:
         if (src, dst) in on_path:
-            g.edge(f"n{src}", f"n{dst}", label=_label(_h(text)), color=_BAD, penwidth="2.5")
+            g.edge(f"n{src}", f"n{dst}", label=html_label(esc(text)), color=BAD, penwidth="2.5")
         else:
-            g.edge(f"n{src}", f"n{dst}", label=_label(_h(text)))
+            g.edge(f"n{src}", f"n{dst}", label=html_label(esc(text)))
     return g
 
 
 def _state_node(g: graphviz.Digraph, space: StateSpace, n: int) -> None:
     model, s = space.model, space.states[n]
     broken = [inv.name for inv in model.invariants if not inv.holds(s)]
-    head = f"<B>{_h(f'state {n}')}</B>"
+    head = f"<B>{esc(f'state {n}')}</B>"
     if n in space.initial:
-        head += "  " + _font(_h("initial"), "#1a73e8", 10)
-    rows = [head, *_state_rows(model.layout.decode(s), None, True)]
+        head += "  " + font(esc("initial"), "#1a73e8", 10)
+    rows = [head, *state_rows(model.layout.decode(s), None, True)]
     if broken:
-        rows.append(f"<B>{_font(_h('violates ' + ', '.join(broken)), _BAD)}</B>")
-        style = (_BAD, _BAD_BG, 2)
+        rows.append(f"<B>{font(esc('violates ' + ', '.join(broken)), BAD)}</B>")
+        style = (BAD, BAD_BG, 2)
     elif n in space.initial:
-        style = ("#1a73e8", _INITIAL_BG, 2)
+        style = ("#1a73e8", INITIAL_BG, 2)
     else:
         style = ("#5f6368", "white", 1)
-    g.node(f"n{n}", _label(_table(rows, *style)))
+    g.node(f"n{n}", html_label(framed(rows, *style)))
 
 
 _SVG_SIZE = re.compile(rb'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
