@@ -363,6 +363,9 @@ def _verify(
         progress.close()
         _engine_error(err)
     progress.close()
+    from kcheck.report.explain import explain_result
+
+    result = explain_result(checked.symbols, result, params_known=not symbolic_params)
     if not compiled.actions:
         from kcheck.lang.frontend import NO_ACTIONS
 
@@ -573,7 +576,7 @@ def _write_reports(
         sarif = to_sarif(both, __version__)
         _write(sarif_path, json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
     if markdown_path:
-        _write(markdown_path, to_markdown(both))
+        _write(markdown_path, to_markdown(both, {result.model: kinds}))
     if report_path:
         from kcheck.report.html import to_html
 
@@ -597,23 +600,54 @@ def _write_reports(
     help="Refuse to draw more states than this.",
 )
 @click.option("--no-symmetry", is_flag=True, help="Draw every slot permutation separately.")
+@click.option(
+    "--cluster", metavar="EXPR", help="Group the states by the value of this KDSL expression."
+)
+@click.option(
+    "--around",
+    metavar="INVARIANT",
+    help="Draw only the states near the shortest path to a violation of INVARIANT.",
+)
+@click.option(
+    "--radius",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="With --around: how many steps from that path to draw.",
+)
 @_guard
 def graph(
-    model: str, defines: tuple[str, ...], output: str, max_states: int, no_symmetry: bool
+    model: str,
+    defines: tuple[str, ...],
+    output: str,
+    max_states: int,
+    no_symmetry: bool,
+    cluster: str | None,
+    around: str | None,
+    radius: int,
 ) -> None:
     """Draw the reachable state space of a small MODEL (.dot, .svg, .png or .pdf)."""
     from kcheck.model.compile import compile_model
-    from kcheck.report import dot
+    from kcheck.report import dot, statespace
 
     _check_picture_name("--output", output)
     check_outputs(model, {"--output": output})
     checked = _load(model, defines)
     compiled = compile_model(checked.symbols, symmetry=not no_symmetry)
     try:
-        dot.render(dot.state_space_graph(compiled, max_states, not no_symmetry), output)
+        notes = statespace.draw(
+            checked, compiled, output, max_states=max_states, symmetry=not no_symmetry,
+            cluster=cluster, around_invariant=around, radius=radius,
+            overrides=_parse_defines(defines),
+        )  # fmt: skip
     except dot.ReportError as err:
         _fail(err.message)
+    except KcheckError as err:
+        _print_diagnostics(err, statespace.cluster_source(cluster or ""), "--cluster")
+        sys.exit(EXIT_USAGE)
     click.echo(f"drew the state space of {compiled.name} in {output}", err=True)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @main.command()

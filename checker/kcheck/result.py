@@ -52,6 +52,9 @@ class PropertyResult:
     reason: str | None = None
     engine: str | None = None  # which engine decided this entry, when a run mixes engines
     proof: Proof | None = None  # an induction proof: what it rests on
+    # why the last state violates a violated invariant: its parts' values there, one line each,
+    # indented two spaces a level (report/explain.py); empty when not explained
+    explanation: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -73,6 +76,8 @@ class PropertyResult:
             out["engine"] = self.engine
         if self.proof is not None:
             out["proof"] = self.proof.to_json()
+        if self.explanation:
+            out["explanation"] = list(self.explanation)
         return out
 
 

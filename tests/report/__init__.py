@@ -55,6 +55,7 @@ def result_from_json(data: dict[str, Any]) -> CheckResult:
                 p["line"],
                 _trace(p["trace"], p.get("loop_start")),
                 p.get("reason"),
+                explanation=tuple(p.get("explanation", ())),
             )
             for p in data["properties"]
         ],

@@ -1,6 +1,6 @@
 """Graphviz pictures: golden DOT sources for the models' counterexamples (trace graphs and
-swimlanes), escaping of hostile text, lasso back edges, rendering and its failures, and exact
-state-space graphs of a tiny model.
+sequence diagrams), escaping of hostile text, lasso back edges, rendering and its failures. The
+state-space graph is tested in test_statespace.py.
 
 Regenerate the golden files with `KCHECK_UPDATE_GOLDEN=1 pytest tests/report/test_dot.py`."""
 
@@ -16,16 +16,13 @@ from typing import Any
 import pytest
 
 from kcheck.explore.bfs import explore
-from kcheck.lang.diagnostics import Source
-from kcheck.lang.frontend import check_source, load
+from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
-from kcheck.model.ir import CompiledModel
 from kcheck.report.dot import (
     ReportError,
     actor_kinds_of,
     path_for,
     render,
-    state_space_graph,
     swimlane,
     trace_graph,
 )
@@ -112,6 +109,11 @@ def test_bound_trace_ends_in_the_error_and_names_the_bound() -> None:
     assert "counterexample for bound: no-free-slot" in src  # not "bound bound:"
 
 
+def _rows(src: str) -> list[str]:
+    """The rows of a sequence diagram's one table: header, initial state, then the steps."""
+    return re.split(r"<TR>(?!<TD ALIGN=\"LEFT\" BALIGN)", src)[1:]  # not a box's own rows
+
+
 def test_swimlanes_are_ordered_controllers_scheduler_processes_faults() -> None:
     # the actors act in the reverse of lane order; the lanes still come in kind order
     kinds = {"kubelet": "process", "crash": "fault", "sched": "scheduler", "rs": "controller"}
@@ -119,12 +121,27 @@ def test_swimlanes_are_ordered_controllers_scheduler_processes_faults() -> None:
     for i, action in enumerate(["crash.hit", "kubelet.start", "rs.scale", "sched.bind"], 1):
         steps.append(Step(action, {}, {"x": i}))
     prop = PropertyResult("inv", "invariant", VIOLATED, 3, Trace(tuple(steps)))
-    src = swimlane(prop, kinds).source
-    heads = re.findall(r"lane(\d) \[label=<.*?<B>(\w+)</B>", src)
-    assert [name for _, name in heads] == ["rs", "sched", "kubelet", "crash"]
-    # each step's box sits in its actor's lane: crash.hit (step 1) in lane 3
-    assert re.search(r"r1_3 \[label=<.*crash\.hit", src)
-    assert re.search(r"r1_0 \[label=\"\"", src)
+    rows = _rows(swimlane(prop, kinds).source)
+    assert re.findall(r"<BR/><B>(\w+)</B>", rows[0]) == ["rs", "sched", "kubelet", "crash"]
+    # one row per step, top to bottom, each box in its actor's column and nowhere else:
+    # crash.hit (step 1) in column 3, after three lifelines; sched.bind (step 4) in column 1
+    lifeline = 'SIDES="R" STYLE="dashed"'
+    for i, (action, column) in enumerate(
+        [("crash.hit", 3), ("kubelet.start", 2), ("rs.scale", 0), ("sched.bind", 1)], 1
+    ):
+        row = rows[1 + i]
+        assert re.search(rf">{i}</FONT>", row) and row.count(action) == 1
+        assert row.split(action)[0].count(lifeline) == column
+        assert row.count(lifeline) == 3
+    assert "violates invariant inv (line 3)" in rows[-1]
+
+
+def test_the_sequence_diagram_is_narrower_than_one_box_per_step_would_be() -> None:
+    # a real counterexample: one table, no box wider than its column's widest call
+    kinds, traced = counterexamples("scheduler_stale_snapshot")
+    g = swimlane(traced["no_overcommit"], kinds)
+    assert g.source.count(" [label=<") == 1  # one node: the table
+    assert "sequence diagram for invariant no_overcommit (line 72), 4 steps" in g.source
 
 
 HOSTILE = '<b>&"'
@@ -170,7 +187,10 @@ def test_a_lasso_loops_back_to_where_it_starts() -> None:
     assert "after step 3, state 1 again" in src
     assert "steps 2-3 repeat forever (state 3 is state 1 again)" in src
     lanes = swimlane(_lasso(), {"p": "process"}).source
-    assert re.search(r"r3_0 -> r2_0 \[label=<.*repeats forever from step 2", lanes)
+    # the loop is headed with how it repeats and bracketed over its steps (2 and 3) on the left
+    assert "⟲ steps 2-3 repeat forever (state 3 is state 1 again)" in lanes
+    bracket = _rows(lanes)[4]
+    assert bracket.startswith('<TD ROWSPAN="2" BGCOLOR=') and ">2</FONT>" in bracket
 
 
 def test_a_stuttering_lasso_stays_in_its_last_state() -> None:
@@ -179,8 +199,8 @@ def test_a_stuttering_lasso_stays_in_its_last_state() -> None:
     assert "the loop starts here" not in src
     assert "stays in this state forever (no action is enabled)" in src
     lanes = swimlane(_lasso(loop_start=3), {"p": "process"}).source
-    assert "repeats forever from" not in lanes
-    assert "stays in this state forever" in lanes
+    assert "repeat forever" not in lanes and "ROWSPAN" not in lanes
+    assert "⟲ from step 3 it stays in this state forever (no action is enabled)" in lanes
 
 
 def test_a_trace_without_a_loop_has_no_back_edge() -> None:
@@ -251,62 +271,3 @@ def test_path_for_puts_the_property_before_the_extension() -> None:
         path_for("trace.dot", "bound: no-free-slot in replicaset.scale_up")
         == "trace-bound-no-free-slot-in-replicaset.scale_up.dot"
     )
-
-
-TINY = """model tiny
-enum Phase { Pending, Running }
-kind Pod[2] {
-  phase: Phase = Pending
-}
-var started: 0..2 = 0
-init {
-  create Pod { phase: Pending }
-  create Pod { phase: Pending }
-}
-process kubelet {
-  action start for p in Pod where p.phase == Pending {
-    p.phase := Running
-    started := started + 1
-  }
-}
-controller reset {
-  action restart when started == 2 {
-    started := 0
-  }
-}
-invariant not_all_running: started < 2
-"""
-
-
-def _tiny(symmetry: bool) -> CompiledModel:
-    return compile_model(check_source(Source("tiny.kdsl", TINY)).symbols, symmetry=symmetry)
-
-
-def _counts(src: str) -> tuple[int, int]:
-    return len(re.findall(r"^\tn\d+ \[", src, re.M)), len(re.findall(r"^\tn\d+ -> n\d+", src, re.M))
-
-
-@pytest.mark.parametrize(("symmetry", "states", "edges"), [(False, 5, 5), (True, 4, 4)])
-def test_state_space_graph_of_a_tiny_model(symmetry: bool, states: int, edges: int) -> None:
-    # without symmetry: PP, RP, PR, RR (started=2), RR (started=0); with it RP and PR are one
-    # state, reached by two edges (start(p=Pod#0) and start(p=Pod#1))
-    src = state_space_graph(_tiny(symmetry), 100, symmetry).source
-    assert _counts(src) == (states, edges)
-    assert f"{states} reachable states (symmetry {'on' if symmetry else 'off'})" in src
-    assert src.count("initial</FONT>") == 1
-    assert src.count("violates not_all_running") == 1
-    assert src.count('COLOR="#b3261e" BGCOLOR="#fce8e6"') == 1  # the violating state, red
-    assert "reset.restart()" in src and "kubelet.start(p=Pod#1)" in src
-
-
-def test_state_space_graph_without_canonicaliser_ignores_symmetry_flag() -> None:
-    # compiled without symmetry there is no canonicaliser: asking for symmetry changes nothing
-    src = state_space_graph(_tiny(False), 100, True).source
-    assert _counts(src) == (5, 5)
-
-
-def test_state_space_graph_refuses_past_max_states() -> None:
-    assert _counts(state_space_graph(_tiny(False), 5, False).source) == (5, 5)
-    with pytest.raises(ReportError, match=r"5\+ reachable states.*--max-states") as err:
-        state_space_graph(_tiny(False), 4, False)
-    assert "limit of 4" in err.value.message

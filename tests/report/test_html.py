@@ -35,10 +35,11 @@ NO_CHROMIUM = (
 
 # every element the report writes itself, and every element graphviz writes into its SVG: an
 # element outside this set would be markup that came from the model
-_PAGE = "html head meta title style body main header h1 h2 h3 p code span dl dt dd div ul li"
+_PAGE = "html head meta title style body main header h1 h2 h3 p code span dl dt dd div ul li pre"
+_FOLDED = "details summary"
 _TABLES = "table thead tbody tr th td a section figure figcaption footer"
 _SVG = "svg g polygon polyline path ellipse text title"
-ALLOWED_TAGS = {tag for tags in (_PAGE, _TABLES, _SVG) for tag in tags.split()}
+ALLOWED_TAGS = {tag for tags in (_PAGE, _FOLDED, _TABLES, _SVG) for tag in tags.split()}
 SVG_NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
 
 
@@ -121,6 +122,7 @@ def test_each_counterexample_has_pictures_and_a_step_table() -> None:
     if HAS_DOT:
         assert page.count('<figure class="trace">') == page.count('<figure class="swimlane">')
         assert page.count("<svg") == 2 * sections
+    assert page.count('<pre class="mono">sequenceDiagram\n') == sections
 
 
 def test_a_lasso_marks_the_steps_that_repeat() -> None:
@@ -256,6 +258,21 @@ def test_a_real_browser_renders_the_report_and_shows_the_trace(path: str, tmp_pa
     assert dom.count('<section class="counterexample"') >= 1
     if HAS_DOT:
         assert "<svg " in dom
+        # each counterexample's sequence diagram is drawn: an SVG with a column head per acting
+        # actor and a box per step, as text the browser lays out (no script draws it)
+        figures = re.findall(r'<figure class="swimlane">(.*?)</figure>', dom, re.S)
+        traced = [p for p in verified(path).properties if p.trace is not None]
+        assert len(figures) == len(traced)
+        for figure, p in zip(figures, traced, strict=True):
+            assert p.trace is not None and "<svg " in figure
+            texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", figure)]
+            for step in p.trace.steps[1:]:
+                assert step.action is not None
+                assert step.action.split(".")[0] in texts
+                assert any(t.startswith(f"{step.action}(") for t in texts), step.action
+    assert dom.count('<details class="mermaid-source">') == dom.count(
+        '<section class="counterexample"'
+    )
     shot = tmp_path / "report.png"
     run = _chromium(tmp_path, "--window-size=1280,2400", f"--screenshot={shot}", page.as_uri())
     assert run.returncode == 0, run.stderr.decode("utf-8", "replace")[-2000:]

@@ -55,7 +55,8 @@ def test_a_violated_invariant_is_a_failure_carrying_the_text_trace() -> None:
     text = failure.text or ""
     assert text.startswith(f"{path}:66: ")
     assert "replicaset.scale_up(rs=ReplicaSet#0)   (line 35)" in text
-    assert text.rstrip().endswith("the last state violates never_too_many_live")
+    assert "the last state violates never_too_many_live:\n    forall rs in ReplicaSet" in text
+    assert text.rstrip().endswith("rs.replicas = 2")
 
 
 def test_a_bound_error_is_a_failure_of_its_own_type_without_a_doubled_prefix() -> None:

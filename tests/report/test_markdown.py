@@ -6,6 +6,7 @@ Regenerate the golden files with `KCHECK_UPDATE_GOLDEN=1 pytest tests/report/tes
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 import pytest
@@ -14,6 +15,7 @@ from kcheck.report.markdown import cell, to_markdown
 from kcheck.result import VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.trace import Step, Trace
 from tests.report import GOLDEN, HOSTILE, MODELS, check_golden, hostile_result, verified
+from tests.report.test_mermaid import _LINE as MERMAID_LINE
 
 
 def table_rows(md: str, header: str) -> list[list[str]]:
@@ -90,7 +92,9 @@ def test_each_counterexample_is_folded_with_a_row_per_step() -> None:
         "pod=Pod#1, node=Node#0",
         "Pod#1.node: none → Node#0",
     ]
-    assert "The last state violates no_overcommit." in md
+    # and why, as a nested list of the invariant's parts and their values
+    assert "The last state violates no_overcommit:\n\n- forall n in Node: used(n)" in md
+    assert "\n  - used(n) &lt;= n.cpu is false\n    - used(n) = 5\n    - n.cpu = 4\n" in md
 
 
 def test_a_bound_error_row_shows_the_error() -> None:
@@ -105,9 +109,15 @@ def test_hostile_text_cannot_break_a_table_or_inject_html() -> None:
     assert "&lt;script&gt;" in md
     # outside the tags kcheck writes itself, no raw `<` is left
     stripped = md
-    for tag in ("<details>", "</details>", "<summary>", "</summary>", "<br>"):
+    for tag in ("<details>", "</details>", "<summary>", "</summary>", "<br>", "<br/>"):
         stripped = stripped.replace(tag, "")
     assert "<" not in stripped
+    # each counterexample has a Mermaid block whose every line is Mermaid kcheck wrote, with
+    # the hostile text encoded inside its labels (tests/report/test_mermaid.py)
+    blocks = re.findall(r"\n```mermaid\n(.*?)\n```\n", md, re.S)
+    assert len(blocks) == md.count("<details>") > 0
+    for block in blocks:
+        assert all(MERMAID_LINE.fullmatch(x) for x in block.splitlines()), block
     # every row of every table has exactly its columns: no `|` or newline broke one
     for header, width in ((SUMMARY, 5), (STEPS, 4)):
         for row in table_rows(md, header):

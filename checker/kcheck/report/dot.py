@@ -1,6 +1,7 @@
-"""Pictures of behaviours, drawn with Graphviz: a counterexample as a chain of states, the same
-trace as a swimlane (sequence) diagram with one lane per actor, and the whole reachable graph of
-a small model. This module builds `graphviz.Digraph` objects and renders them; it never prints.
+"""Pictures of behaviours, drawn with Graphviz: a counterexample as a chain of states and the
+same trace as a sequence diagram with one column per actor, the helpers every picture shares
+(labels, state rows, rendering), and `render`. The state-space graph of `kcheck graph` is in
+statespace.py. This module builds `graphviz.Digraph` objects and renders them; it never prints.
 
 Every label is an HTML-like label built from `html.escape`d text, so nothing a model or a trace
 contains (names, values, error messages) can break out of it. Node names are synthetic (`s3`,
@@ -10,9 +11,7 @@ contains (names, values, error messages) can break out of it. Node names are syn
 from __future__ import annotations
 
 import html
-import itertools
 import re
-from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 # are covered by the golden tests instead.
 import graphviz  # type: ignore[import-untyped]
 
-from kcheck.model.ir import CompiledModel, State
+from kcheck.model.ir import CompiledModel
 from kcheck.report.text import lookup, show_value
 from kcheck.result import PropertyResult
 from kcheck.trace import Step, Trace, changed_fields, loop_renaming, stutter_reason
@@ -42,9 +41,9 @@ _FONT = "Helvetica"
 _CHANGED = "#0b57d0"  # blue: a field the step changed
 _CREATED = "#137333"  # green: an object the step created
 _GONE = "#80868b"  # grey: an object the step deleted, unchanged counts, notes
-_BAD = "#b3261e"  # red: the violation, an error
-_INITIAL_BG = "#e8f0fe"
-_BAD_BG = "#fce8e6"
+BAD = "#b3261e"  # red: the violation, an error
+INITIAL_BG = "#e8f0fe"
+BAD_BG = "#fce8e6"
 _LANE_BG = {
     "controller": "#e8f0fe",
     "scheduler": "#fef7e0",
@@ -67,24 +66,24 @@ class ReportError(Exception):
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # graphviz rejects these in labels
 
 
-def _h(text: str) -> str:
+def esc(text: str) -> str:
     """Text made safe for an HTML-like label (line breaks kept as breaks, control characters
     shown as \\xNN as the other reports do)."""
     shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     return html.escape(shown, quote=True).replace("\n", '<BR ALIGN="LEFT"/>')
 
 
-def _font(text_html: str, colour: str | None = None, size: int | None = None) -> str:
+def font(text_html: str, colour: str | None = None, size: int | None = None) -> str:
     attrs = (f' COLOR="{colour}"' if colour else "") + (f' POINT-SIZE="{size}"' if size else "")
     return f"<FONT{attrs}>{text_html}</FONT>" if attrs else text_html
 
 
-def _label(inner: str) -> str:
+def html_label(inner: str) -> str:
     """An HTML-like label: the graphviz package passes `<...>` through unquoted."""
     return f"<{inner}>"
 
 
-def _table(rows: Iterable[str], border: str, bg: str, width: int = 1) -> str:
+def framed(rows: Iterable[str], border: str, bg: str, width: int = 1) -> str:
     body = "".join(f'<TR><TD ALIGN="LEFT" BALIGN="LEFT">{r}</TD></TR>' for r in rows)
     return (
         f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3"'
@@ -145,18 +144,16 @@ def _title(prop: PropertyResult, trace: Trace, what: str) -> str:
 def _object_row(oid: str, fields: Mapping[str, Any], changed: set[str], before: Any) -> str:
     parts = []
     for f, v in fields.items():
-        text = _h(f"{f}={show_value(v)}")
+        text = esc(f"{f}={show_value(v)}")
         if f"{oid}.{f}" in changed:
-            was = _font(_h(f" was {show_value(before[oid][f])}"), _GONE, 9)
-            parts.append(f"<B>{_font(text, _CHANGED)}</B>{was}")
+            was = font(esc(f" was {show_value(before[oid][f])}"), _GONE, 9)
+            parts.append(f"<B>{font(text, _CHANGED)}</B>{was}")
         else:
             parts.append(text)
-    return f"<B>{_h(oid)}</B>  " + "  ".join(parts)
+    return f"<B>{esc(oid)}</B>  " + "  ".join(parts)
 
 
-def _state_rows(
-    state: Mapping[str, Any], before: Mapping[str, Any] | None, full: bool
-) -> list[str]:
+def state_rows(state: Mapping[str, Any], before: Mapping[str, Any] | None, full: bool) -> list[str]:
     """One row per var and per object; with `before`, what changed is highlighted, and unless
     `full` the unchanged rows are only counted."""
     changed = set(changed_fields(dict(before), dict(state))) if before is not None else set()
@@ -166,34 +163,34 @@ def _state_rows(
         if isinstance(value, dict):
             continue
         if key in changed:
-            was = _font(_h(f" was {show_value(before.get(key) if before else None)}"), _GONE, 9)
-            rows.append(f"<B>{_font(_h(f'{key} = {show_value(value)}'), _CHANGED)}</B>{was}")
+            was = font(esc(f" was {show_value(before.get(key) if before else None)}"), _GONE, 9)
+            rows.append(f"<B>{font(esc(f'{key} = {show_value(value)}'), _CHANGED)}</B>{was}")
         elif full:
-            rows.append(_h(f"{key} = {show_value(value)}"))
+            rows.append(esc(f"{key} = {show_value(value)}"))
         else:
             unchanged += 1
     for key, objs in state.items():
         if not isinstance(objs, dict):
             continue
         if not objs and full and before is None:
-            rows.append(_font(_h(f"{key}: (none)"), _GONE))
+            rows.append(font(esc(f"{key}: (none)"), _GONE))
         old = before.get(key) if before is not None else None
         old = old if isinstance(old, dict) else {}
         for oid, fields in objs.items():
             if f"{oid} created" in changed:
-                fs = "  ".join(_h(f"{f}={show_value(v)}") for f, v in fields.items())
-                rows.append(_font(f"<B>+ {_h(oid)}</B>  {fs}", _CREATED))
+                fs = "  ".join(esc(f"{f}={show_value(v)}") for f, v in fields.items())
+                rows.append(font(f"<B>+ {esc(oid)}</B>  {fs}", _CREATED))
             elif full or any(p.startswith(f"{oid}.") for p in changed):
                 rows.append(_object_row(oid, fields, changed, old))
             else:
                 unchanged += 1
         rows.extend(
-            _font(_h(f"− {oid} deleted"), _GONE) for oid in old if f"{oid} deleted" in changed
+            font(esc(f"− {oid} deleted"), _GONE) for oid in old if f"{oid} deleted" in changed
         )
     if unchanged:
-        rows.append(_font(_h(f"… {unchanged} unchanged"), _GONE, 10))
+        rows.append(font(esc(f"… {unchanged} unchanged"), _GONE, 10))
     elif not rows:
-        rows.append(_font("(empty)", _GONE))
+        rows.append(font("(empty)", _GONE))
     return rows
 
 
@@ -209,13 +206,13 @@ def _change_lines(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[s
             oid = path[: -len(" created")]
             fields = after[oid.split("#")[0]][oid]
             fs = ", ".join(f"{f}={show_value(v)}" for f, v in fields.items())
-            out.append(_font(_h(f"+ {oid} {{{fs}}}"), _CREATED))
+            out.append(font(esc(f"+ {oid} {{{fs}}}"), _CREATED))
         elif path.endswith(" deleted"):
-            out.append(_font(_h(f"− {path[: -len(' deleted')]}"), _GONE))
+            out.append(font(esc(f"− {path[: -len(' deleted')]}"), _GONE))
         else:
             old, new = lookup(before, path), lookup(after, path)
-            out.append(_h(f"{path}: {show_value(old)} → ") + f"<B>{_h(show_value(new))}</B>")
-    return out or [_font("(no change)", _GONE)]
+            out.append(esc(f"{path}: {show_value(old)} → ") + f"<B>{esc(show_value(new))}</B>")
+    return out or [font("(no change)", _GONE)]
 
 
 def trace_graph(
@@ -227,19 +224,19 @@ def trace_graph(
     call `actor.action(args)`; the last state names the violated property (an error step, its
     error); a lasso's loop is a dashed back edge to where it starts."""
     trace = _trace_of(prop)
-    g = _digraph("counterexample", _title(prop, trace, "counterexample"))
+    g = digraph("counterexample", _title(prop, trace, "counterexample"))
     g.attr(rankdir="TB", nodesep="0.4", ranksep="0.45")
     last = len(trace.steps) - 1
     prev: Mapping[str, Any] | None = None
     for i, step in enumerate(trace.steps):
         if step.state is None:  # a step that could not complete: only its error to show
             rows = [
-                f"<B>{_h(f'step {i}')}</B>  " + _font(_h("could not complete"), _BAD),
-                _font(_h(f"error: {step.error}"), _BAD),
+                f"<B>{esc(f'step {i}')}</B>  " + font(esc("could not complete"), BAD),
+                font(esc(f"error: {step.error}"), BAD),
             ]
             if i == last:
-                rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
-            g.node(f"s{i}", _label(_table(rows, _BAD, _BAD_BG, 2)))
+                rows.append(f"<B>{font(esc(_verdict_line(prop, trace)), BAD)}</B>")
+            g.node(f"s{i}", html_label(framed(rows, BAD, BAD_BG, 2)))
         else:
             full = prev is None or _row_count(step.state) <= full_rows
             head = "initial state" if i == 0 else f"after step {i}"
@@ -247,19 +244,19 @@ def trace_graph(
                 head += ", the loop starts here"
             elif trace.loop_start is not None and i == last and i != trace.loop_start:
                 head += f", state {trace.loop_start} again"
-            rows = [f"<B>{_h(f'state {i}')}</B>  " + _font(_h(head), _GONE, 10)]
-            rows += _state_rows(step.state, prev, full)
+            rows = [f"<B>{esc(f'state {i}')}</B>  " + font(esc(head), _GONE, 10)]
+            rows += state_rows(step.state, prev, full)
             bad = i == last and prop.status == "violated"
             if bad:
-                rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
+                rows.append(f"<B>{font(esc(_verdict_line(prop, trace)), BAD)}</B>")
             border, bg, width = (
-                (_BAD, _BAD_BG, 2)
+                (BAD, BAD_BG, 2)
                 if bad
-                else ("#1a73e8", _INITIAL_BG, 2)
+                else ("#1a73e8", INITIAL_BG, 2)
                 if i == 0
                 else ("#5f6368", "white", 1)
             )
-            g.node(f"s{i}", _label(_table(rows, border, bg, width)))
+            g.node(f"s{i}", html_label(framed(rows, border, bg, width)))
             prev = step.state
         if i > 0 and step.action is not None:
             g.edge(f"s{i - 1}", f"s{i}", label=_edge_label(i, step, actor_kinds))
@@ -269,9 +266,9 @@ def trace_graph(
         g.edge(
             f"s{last}",
             f"s{k}",
-            label=_label(_font(_h(words), _BAD)),
+            label=html_label(font(esc(words), BAD)),
             style="dashed",
-            color=_BAD,
+            color=BAD,
             constraint="false",
         )
     return g
@@ -281,8 +278,8 @@ def _edge_label(i: int, step: Step, actor_kinds: Mapping[str, str]) -> str:
     assert step.action is not None
     kind = _kind_of(actor_kinds, step.action)
     where = f", line {step.line}" if step.line else ""
-    return _label(
-        _font(_h(f"step {i}: {kind}{where}"), _GONE, 9) + f"<BR/><B>{_h(_call(step))}</B>"
+    return html_label(
+        font(esc(f"step {i}: {kind}{where}"), _GONE, 9) + f"<BR/><B>{esc(_call(step))}</B>"
     )
 
 
@@ -292,11 +289,11 @@ def _trace_of(prop: PropertyResult) -> Trace:
     return prop.trace
 
 
-def _digraph(name: str, title: str) -> graphviz.Digraph:
+def digraph(name: str, title: str) -> graphviz.Digraph:
     return graphviz.Digraph(
         name,
         graph_attr={
-            "label": _label(f"<B>{_h(title)}</B>"),
+            "label": html_label(f"<B>{esc(title)}</B>"),
             "labelloc": "t",
             "fontname": _FONT,
         },
@@ -305,101 +302,121 @@ def _digraph(name: str, title: str) -> graphviz.Digraph:
     )
 
 
-# --- the counterexample as swimlanes --------------------------------------------------------
+# --- the counterexample as a sequence diagram ----------------------------------------------
 
 
-def swimlane(prop: PropertyResult, actor_kinds: Mapping[str, str]) -> graphviz.Digraph:
-    """The counterexample of `prop` as a sequence diagram: one lane per actor that acts in it
-    (controllers, then the scheduler, processes such as the kubelet, then faults), time flowing
-    down, each step a box in its actor's lane with the call and the fields it changed."""
-    trace = _trace_of(prop)
+def lanes_of(trace: Trace, actor_kinds: Mapping[str, str]) -> list[str]:
+    """The actors that act in `trace`, in column order: controllers, the scheduler, processes
+    (the kubelet), then faults, then actors `actor_kinds` does not name, in order of appearance;
+    within a kind, in declaration order."""
     actors: list[str] = []
     for step in trace.steps[1:]:
         if step.action is not None and _actor(step.action) not in actors:
             actors.append(_actor(step.action))
     declared = list(actor_kinds)
 
-    def lane_key(actor: str) -> tuple[int, int, str]:
+    def lane_key(actor: str) -> tuple[int, int]:
         kind = actor_kinds.get(actor)
         rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
-        return rank, declared.index(actor) if actor in declared else len(declared), actor
+        return rank, declared.index(actor) if actor in declared else len(declared)
 
-    lanes = sorted(actors, key=lane_key)
-    g = _digraph("swimlane", _title(prop, trace, "swimlanes"))
-    g.attr(rankdir="TB", nodesep="0.3", ranksep="0.3", newrank="true")
-    g.edge_attr.update(arrowsize="0.7")
+    return sorted(actors, key=lane_key)  # stable: undeclared actors in order of appearance
+
+
+def loop_words(trace: Trace) -> str | None:
+    """What a lasso's loop does, as the sequence diagrams head it; None without a loop."""
+    k, n = trace.loop_start, len(trace.steps) - 1
+    if k is None:
+        return None
+    if k == n:
+        return f"⟲ from step {n} it stays in this state forever ({stutter_reason(trace)})"
+    return (
+        f"⟲ steps {k + 1}-{n} repeat forever (state {n} is state {k} again{loop_renaming(trace)})"
+    )
+
+
+_LIFELINE = f'<TD BORDER="1" SIDES="R" STYLE="dashed" COLOR="{_GONE}"></TD><TD></TD>'
+_LOOP_BG = "#fef7e0"
+_LOOP_INK = "#8a5a00"
+
+
+def swimlane(prop: PropertyResult, actor_kinds: Mapping[str, str]) -> graphviz.Digraph:
+    """The counterexample of `prop` as a sequence diagram read top to bottom: one column per
+    actor that acts in it (ordered as `lanes_of`), headed by its kind and name, with a dashed
+    lifeline down the middle; the initial state in full on the first row, then one row per step
+    with the step number at the left and a box in its actor's column holding the call, its
+    line and what it changed. A lasso's loop is bracketed on the left and headed with how it
+    repeats; the verdict is the last row. The whole diagram is one Graphviz HTML table, so a
+    box can never leave its column and time always runs down."""
+    trace = _trace_of(prop)
+    lanes = lanes_of(trace, actor_kinds)
+    cols = 2 * max(len(lanes), 1)  # two cells per actor: the lifeline is the border between
+    k, last = trace.loop_start, len(trace.steps) - 1
+    loop_from = k + 1 if k is not None and k < last else None  # the first step that repeats
+    lead = 2 if loop_from is not None else 1  # the loop bracket's column, the step numbers'
+
+    def row(cells: str, skip: int = lead) -> str:
+        return f"<TR>{'<TD></TD>' * skip}{cells}</TR>"
+
+    def wide(inner: str, pad: int = 2) -> str:
+        return f'<TD COLSPAN="{cols}" ALIGN="LEFT" CELLPADDING="{pad}">{inner}</TD>'
+
+    def num(i: int) -> str:
+        return f'<TD ALIGN="RIGHT" VALIGN="TOP" CELLPADDING="6">{font(str(i), _GONE, 10)}</TD>'
+
+    def head(actor: str) -> str:
+        kind = actor_kinds.get(actor, "actor")
+        text = font(esc(kind), _GONE, 9) + f"<BR/><B>{esc(actor)}</B>"
+        head_box = framed([text], "#5f6368", _LANE_BG.get(kind, "#f1f3f4"))
+        return f'<TD COLSPAN="2" CELLPADDING="4">{head_box}</TD>'
+
+    rows = [row("".join(head(a) for a in lanes) or wide(""))]
     first = trace.steps[0].state or {}
-    rows = [f"<B>{_h('initial state')}</B>", *_state_rows(first, None, True)]
+    init = [f"<B>{esc('initial state')}</B>", *state_rows(first, None, True)]
     if trace.steps[0].error is not None:
-        rows.append(_font(_h(f"error: {trace.steps[0].error}"), _BAD))
-    if len(trace.steps) == 1 and prop.status == "violated":  # no step to carry the verdict
-        rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
-    g.node("init", _label(_table(rows, "#1a73e8", _INITIAL_BG, 2)))
-    with g.subgraph(name="lanes") as row:
-        row.attr(rank="same")
-        for j, actor in enumerate(lanes):
-            kind = actor_kinds.get(actor, "actor")
-            head = _font(_h(kind), _GONE, 9) + f"<BR/><B>{_h(actor)}</B>"
-            row.node(f"lane{j}", _label(_table([head], "#5f6368", _LANE_BG.get(kind, "#f1f3f4"))))
-            if j:
-                row.edge(f"lane{j - 1}", f"lane{j}", style="invis")
-    for j in range(len(lanes)):
-        g.edge("init", f"lane{j}", style="invis")
+        init.append(font(esc(f"error: {trace.steps[0].error}"), BAD))
+    rows.append(row(num(0) + wide(framed(init, "#1a73e8", INITIAL_BG, 2), 4), lead - 1))
+    loop_head = font(f"<B>{esc(loop_words(trace) or '')}</B>", _LOOP_INK)
     prev: Mapping[str, Any] = first
-    last = len(trace.steps) - 1
-    boxes: dict[int, str] = {}
     for i, step in enumerate(trace.steps[1:], start=1):
         assert step.action is not None
         lane = lanes.index(_actor(step.action))
-        with g.subgraph(name=f"step{i}") as row:
-            row.attr(rank="same")
-            for j in range(len(lanes)):
-                node = f"r{i}_{j}"
-                if j == lane:
-                    row.node(node, _label(_step_box(i, step, prev, prop, trace, i == last)))
-                    boxes[i] = node
-                else:
-                    row.node(node, "", shape="point", width="0.02", height="0.02", color=_GONE)
-                if j:
-                    row.edge(f"r{i}_{j - 1}", node, style="invis")
+        bracket = "<TD></TD>" if loop_from is not None and i < loop_from else ""
+        if i == loop_from:
+            rows.append(row(wide(loop_head)))
+            bracket = (
+                f'<TD ROWSPAN="{last - i + 1}" BGCOLOR="{_LOOP_BG}" BORDER="1" SIDES="L"'
+                f' COLOR="{_LOOP_INK}">{font("⟲", _LOOP_INK, 14)}</TD>'
+            )
+        box = f'<TD COLSPAN="2" CELLPADDING="3">{_step_box(step, prev, prop, i == last)}</TD>'
+        cells = "".join(box if j == lane else _LIFELINE for j in range(len(lanes)))
+        rows.append(row(bracket + num(i) + cells, 0))
         if step.state is not None:
             prev = step.state
-    for j in range(len(lanes)):  # lifelines
-        chain = [f"lane{j}"] + [f"r{i}_{j}" for i in range(1, last + 1)]
-        for a, b in itertools.pairwise(chain):
-            g.edge(a, b, style="dashed", color=_GONE, arrowhead="none", weight="100")
-    for i in range(2, last + 1):  # who acts next
-        g.edge(boxes[i - 1], boxes[i], color="#1a73e8", constraint="false")
-    if trace.loop_start is not None and trace.loop_start + 1 in boxes and last in boxes:
-        g.edge(
-            boxes[last],
-            boxes[trace.loop_start + 1],
-            label=_label(_font(_h(f"repeats forever from step {trace.loop_start + 1}"), _BAD)),
-            style="dashed",
-            color=_BAD,
-            constraint="false",
-        )
+    if k is not None and k == last:  # a loop of no steps: the behaviour stays where it ends
+        rows.append(row(wide(loop_head)))
+    if prop.status == "violated":
+        rows.append(row(wide(f"<B>{font(esc(_verdict_line(prop, trace)), BAD)}</B>")))
+    g = digraph("swimlane", _title(prop, trace, "sequence diagram"))
+    table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+    g.node("sequence", html_label(table + "".join(rows) + "</TABLE>"))
     return g
 
 
-def _step_box(
-    i: int,
-    step: Step,
-    before: Mapping[str, Any],
-    prop: PropertyResult,
-    trace: Trace,
-    is_last: bool,
-) -> str:
+def _step_box(step: Step, before: Mapping[str, Any], prop: PropertyResult, is_last: bool) -> str:
     where = f"   line {step.line}" if step.line else ""
-    rows = [f"<B>{_h(f'{i}  {_call(step)}')}</B>" + _font(_h(where), _GONE, 9)]
+    rows = [f"<B>{esc(_call(step))}</B>" + font(esc(where), _GONE, 9)]
     if step.state is None:
-        rows.append(_font(_h(f"error: {step.error}"), _BAD))
+        rows.append(font(esc(f"error: {step.error}"), BAD))
     else:
         rows += _change_lines(before, step.state)
     bad = is_last and prop.status == "violated"
-    if bad:
-        rows.append(f"<B>{_font(_h(_verdict_line(prop, trace)), _BAD)}</B>")
-    return _table(rows, _BAD if bad or step.state is None else "#5f6368", "white", 2 if bad else 1)
+    return framed(
+        rows,
+        BAD if bad or step.state is None else "#5f6368",
+        BAD_BG if bad else "white",
+        2 if bad else 1,
+    )
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -447,68 +464,3 @@ def path_for(path: str, name: str) -> str:
     p = Path(path)
     slug = _UNSAFE.sub("-", name).strip("-.") or "property"
     return str(p.with_name(f"{p.stem}-{slug}{p.suffix}"))
-
-
-# --- the reachable state space --------------------------------------------------------------
-
-
-def state_space_graph(model: CompiledModel, max_states: int, symmetry: bool) -> graphviz.Digraph:
-    """Every reachable state of a small model (breadth-first, canonical representatives when
-    `symmetry` is on) with an edge per action instance between them. Initial states are drawn
-    blue, states violating an invariant red with the invariants named. Steps that fail (leave
-    the model's bounds) are left out. Raises ReportError past `max_states` states."""
-    canon = model.canonicalize if symmetry else None
-    index: dict[State, int] = {}
-    order: list[State] = []
-    edges: dict[tuple[int, int, str], None] = {}  # ordered and without duplicates
-    queue: deque[State] = deque()
-
-    def visit(s: State) -> int:
-        s = canon(s) if canon is not None else s
-        if s not in index:
-            if len(order) == max_states:
-                raise ReportError(
-                    f"refusing to draw the state space of {model.name}: it has {max_states + 1}+"
-                    f" reachable states, more than the limit of {max_states}; use --max-states to"
-                    " raise the limit, or shrink the model with -D"
-                )
-            index[s] = len(order)
-            order.append(s)
-            queue.append(s)
-        return index[s]
-
-    initial = {visit(s) for s in model.initial()}
-    while queue:
-        s = queue.popleft()
-        src = index[s]
-        for aid, args, t in model.labelled_successors(s):
-            dst = visit(t)
-            described = ", ".join(
-                f"{k}={show_value(v)}" for k, v in model.describe_args(aid, args).items()
-            )
-            edges[(src, dst, f"{model.actions[aid].label}({described})")] = None
-
-    sym = "on" if canon is not None else "off"
-    title = (
-        f"{model.name}: {len(order)} reachable state{'s' if len(order) != 1 else ''}"
-        f" (symmetry {sym}), {len(edges)} transition{'s' if len(edges) != 1 else ''}"
-    )
-    g = _digraph("states", title)
-    g.attr(rankdir="TB", nodesep="0.3", ranksep="0.5")
-    for n, s in enumerate(order):
-        broken = [inv.name for inv in model.invariants if not inv.holds(s)]
-        head = f"<B>{_h(f'state {n}')}</B>"
-        if n in initial:
-            head += "  " + _font(_h("initial"), "#1a73e8", 10)
-        rows = [head, *_state_rows(model.layout.decode(s), None, True)]
-        if broken:
-            rows.append(f"<B>{_font(_h('violates ' + ', '.join(broken)), _BAD)}</B>")
-            style = (_BAD, _BAD_BG, 2)
-        elif n in initial:
-            style = ("#1a73e8", _INITIAL_BG, 2)
-        else:
-            style = ("#5f6368", "white", 1)
-        g.node(f"n{n}", _label(_table(rows, *style)))
-    for src, dst, text in edges:
-        g.edge(f"n{src}", f"n{dst}", label=_label(_h(text)))
-    return g

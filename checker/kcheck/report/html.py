@@ -1,7 +1,8 @@
 """The HTML report: one self-contained file for a bug ticket or a CI artifact. It holds the
 verdict, the engine and the search statistics, a table of every property's verdict, and per
-counterexample the trace graph and the swimlane (inline SVG from `dot.py`) and a step-by-step
-table of state diffs. See spec/reports.md, "HTML report".
+counterexample the trace graph and the sequence diagram (inline SVG from `dot.py`), the sequence
+diagram's Mermaid source (folded, to paste where Mermaid is drawn) and a step-by-step table of
+state diffs. See spec/reports.md, "HTML report".
 
 Self-contained means the file loads nothing: the CSS is inline, there is no JavaScript, no
 font, image or link to fetch, and a Content-Security-Policy forbids fetching anything should a
@@ -23,6 +24,7 @@ import graphviz  # type: ignore[import-untyped]
 
 from kcheck.model.ir import CompiledModel
 from kcheck.report import dot
+from kcheck.report.mermaid import sequence_diagram
 from kcheck.report.sarif import loop_sentence
 from kcheck.report.text import lookup, show_value, state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
@@ -98,6 +100,11 @@ figure { margin: 12px 0; border: 1px solid var(--line); border-radius: 8px; padd
   overflow-x: auto; background: #fff; }
 figure svg { display: block; margin: 0 auto; max-width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12.5px; margin-bottom: 8px; }
+details.mermaid-source { margin: 0 0 12px; color: var(--muted); }
+pre.why { margin: -4px 0 12px; padding: 8px 12px; border-left: 4px solid var(--red);
+  background: #fff8f7; overflow-x: auto; }
+details.mermaid-source pre { background: var(--bg); border: 1px solid var(--line);
+  border-radius: 6px; padding: 8px 12px; overflow-x: auto; color: var(--ink); }
 .pictures-missing { border: 1px dashed var(--amber); background: #fef7e0; color: var(--amber);
   border-radius: 6px; padding: 10px 14px; }
 table.steps td.changes div { margin: 1px 0; }
@@ -221,7 +228,7 @@ def _pictures(p: PropertyResult, kinds: Mapping[str, str], anchor: str) -> list[
     out: list[str] = []
     for what, draw, caption in (
         ("trace", dot.trace_graph, "The counterexample as a chain of states"),
-        ("swimlane", dot.swimlane, "The same steps with one lane per actor"),
+        ("swimlane", dot.swimlane, "The same steps as a sequence diagram, one column per actor"),
     ):
         try:
             svg = _svg(draw(p, kinds), f"{anchor}-{what}")
@@ -244,6 +251,17 @@ def _pictures(p: PropertyResult, kinds: Mapping[str, str], anchor: str) -> list[
             continue
         out.append(f'<figure class="{what}"><figcaption>{caption}</figcaption>{svg}</figure>')
     return out
+
+
+def _mermaid(p: PropertyResult, kinds: Mapping[str, str]) -> list[str]:
+    """The sequence diagram's Mermaid source, folded, to paste into a GitHub issue or a wiki
+    (which draw it); the page itself shows the Graphviz picture and runs no script."""
+    return [
+        '<details class="mermaid-source"><summary>Mermaid source of the sequence diagram'
+        " (GitHub draws it in a <code>```mermaid</code> block)</summary>",
+        f'<pre class="mono">{_e(sequence_diagram(p, kinds))}</pre>',
+        "</details>",
+    ]
 
 
 # --- the step table -------------------------------------------------------------------------
@@ -358,7 +376,10 @@ def _counterexample(p: PropertyResult, kinds: Mapping[str, str], anchor: str) ->
     conclusion = _conclusion(p, trace)
     if conclusion:
         out.append(f'<p class="conclusion">{_e(conclusion)}</p>')
+    if p.explanation:
+        out.append('<pre class="why mono">' + _e("\n".join(p.explanation)) + "</pre>")
     out += _pictures(p, kinds, anchor)
+    out += _mermaid(p, kinds)
     out.append("<h3>Step by step</h3>")
     out += _step_table(p, trace, kinds)
     out.append("</section>")

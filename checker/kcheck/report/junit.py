@@ -49,7 +49,8 @@ def _failure_text(p: PropertyResult, path: str) -> str:
     if p.trace is not None:
         lines.extend(format_trace(p.trace))
         if p.kind == "invariant":
-            lines.append(f"  the last state violates {p.name}")
+            lines.append(f"  the last state violates {p.name}" + (":" if p.explanation else ""))
+            lines.extend(f"    {x}" for x in p.explanation)
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,6 @@
 """A Markdown summary for a CI job page (GitHub's $GITHUB_STEP_SUMMARY): one table row per
-model and property, then each counterexample folded in a <details> block as a table of steps.
+model and property, then each counterexample folded in a <details> block as a table of steps
+and a Mermaid sequence diagram (which GitHub draws).
 Everything that comes from a model is escaped, so no name or value can break the table or
 inject HTML. See spec/reports.md."""
 
@@ -7,13 +8,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from kcheck.report.mermaid import change_lines, sequence_diagram
 from kcheck.report.sarif import loop_sentence
-from kcheck.report.text import lookup, show_value, state_lines
+from kcheck.report.text import show_value, state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields, loop_renaming
+from kcheck.trace import Trace, loop_renaming
 
 SYMBOL = {HOLDS: "✅", VIOLATED: "❌", INCONCLUSIVE: "⚠️", NOT_CHECKED: "➖"}
 
@@ -56,24 +58,6 @@ def _detail(p: PropertyResult) -> str:
     return cell("; ".join(parts))
 
 
-def _changes(prev: dict[str, Any] | None, state: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    for path in changed_fields(prev, state):
-        if path.endswith(" created"):
-            oid = path.removesuffix(" created")
-            fields = state[oid.split("#")[0]][oid]
-            out.append(
-                f"+ {oid} {{" + ", ".join(f"{f}={show_value(v)}" for f, v in fields.items()) + "}"
-            )
-        elif path.endswith(" deleted"):
-            out.append(f"- {path.removesuffix(' deleted')}")
-        elif prev is not None:
-            out.append(
-                f"{path}: {show_value(lookup(prev, path))} → {show_value(lookup(state, path))}"
-            )
-    return out
-
-
 def _step_table(trace: Trace) -> list[str]:
     lines = ["| step | action | args | changes |", "| ---: | --- | --- | --- |"]
     prev: dict[str, Any] | None = None
@@ -87,7 +71,7 @@ def _step_table(trace: Trace) -> list[str]:
             if step.error is not None:
                 changes = [f"error: {step.error}"]
             elif step.state is not None:
-                changes = _changes(prev, step.state) or ["(no change)"]
+                changes = change_lines(prev, step.state) or ["(no change)"]
             else:
                 changes = []
         if step.line is not None:
@@ -103,26 +87,33 @@ def _step_table(trace: Trace) -> list[str]:
     return lines
 
 
-def _counterexample(model: str, p: PropertyResult) -> list[str]:
+def _counterexample(model: str, p: PropertyResult, kinds: Mapping[str, str]) -> list[str]:
     assert p.trace is not None
     where = f" (line {p.line})" if p.line is not None else ""
     label = p.name if p.name.startswith(f"{p.kind}: ") else f"{p.kind} {p.name}"
     summary = f"{model}: {label}{where}, counterexample of {_steps(len(p.trace))}"
     lines = ["<details>", f"<summary>{SYMBOL[VIOLATED]} {_html(summary)}</summary>", ""]
     lines.extend(_step_table(p.trace))
-    lines.append("")
+    lines += ["", "```mermaid", sequence_diagram(p, kinds).rstrip("\n"), "```", ""]
     loop = loop_sentence(p.trace)
     if loop is not None:
         lines.append(loop[0].upper() + loop[1:] + ".")
         lines.append("")
     if p.kind == "invariant":
-        lines.append(f"The last state violates {cell(p.name)}.")
+        lines.append(f"The last state violates {cell(p.name)}" + (":" if p.explanation else "."))
         lines.append("")
+        if p.explanation:
+            lines.extend(f"{'  ' * _depth(x)}- {cell(x.strip())}" for x in p.explanation)
+            lines.append("")
     elif p.kind == "bound" and p.reason:
         lines.append(f"The last step fails: {cell(p.reason)}.")
         lines.append("")
     lines.append("</details>")
     return lines
+
+
+def _depth(line: str) -> int:
+    return (len(line) - len(line.lstrip(" "))) // 2
 
 
 def _overall(results: Sequence[tuple[str, CheckResult]]) -> str:
@@ -149,8 +140,13 @@ def _stats_line(path: str, r: CheckResult) -> str:
     )
 
 
-def to_markdown(results: Sequence[tuple[str, CheckResult]]) -> str:
-    """The summary for each (model path, result), as Markdown text ending in a newline."""
+def to_markdown(
+    results: Sequence[tuple[str, CheckResult]],
+    actor_kinds: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """The summary for each (model path, result), as Markdown text ending in a newline.
+    `actor_kinds` gives, per model name, each actor's kind (`dot.actor_kinds_of`), to order and
+    label the sequence diagrams' columns; without it they come in order of appearance."""
     verdict = _overall(results)
     lines = [f"## kcheck: {SYMBOL[verdict]} {verdict}", ""]
     for path, r in results:
@@ -171,5 +167,6 @@ def to_markdown(results: Sequence[tuple[str, CheckResult]]) -> str:
         for p in r.properties:
             if p.status == VIOLATED and p.trace is not None:
                 lines.append("")
-                lines.extend(_counterexample(r.model, p))
+                kinds = (actor_kinds or {}).get(r.model, {})
+                lines.extend(_counterexample(r.model, p, kinds))
     return "\n".join(lines) + "\n"

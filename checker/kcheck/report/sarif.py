@@ -151,7 +151,10 @@ def _message(p: PropertyResult, model: str) -> str:
     if p.kind == "bound":
         because = f": {p.reason}" if p.reason else ""
         return f"{_label(p)} of model {model} is exceeded after {steps}{because}"
-    return f"{_label(p)} of model {model} is violated by a counterexample of {steps}"
+    why = ""
+    if p.explanation:  # why the last state violates it, its lines joined as one sentence
+        why = ": " + "; ".join(" ".join(x.split()).rstrip(":") for x in p.explanation)
+    return f"{_label(p)} of model {model} is violated by a counterexample of {steps}{why}"
 
 
 def _result(p: PropertyResult, path: str, result: CheckResult) -> dict[str, Any]:
@@ -182,6 +185,8 @@ def _result(p: PropertyResult, path: str, result: CheckResult) -> dict[str, Any]
         props["steps"] = len(p.trace)
     if p.reason:
         props["reason"] = p.reason
+    if p.explanation:
+        props["explanation"] = list(p.explanation)
     out["properties"] = props
     return out
 

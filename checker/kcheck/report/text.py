@@ -251,5 +251,6 @@ def _counterexample(
     else:
         lines.extend(format_trace(p.trace, st))
     if p.kind == "invariant":
-        lines.append(f"  the last state violates {p.name}")
+        lines.append(f"  the last state violates {p.name}" + (":" if p.explanation else ""))
+        lines.extend(f"    {x}" for x in p.explanation)
     return lines
