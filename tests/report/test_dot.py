@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from kcheck.explore.bfs import explore
+from kcheck.explore.statespace import TooManyStates, reachable
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source, load
 from kcheck.model.compile import compile_model
@@ -282,6 +283,10 @@ def _tiny(symmetry: bool) -> CompiledModel:
     return compile_model(check_source(Source("tiny.kdsl", TINY)).symbols, symmetry=symmetry)
 
 
+def _graph(model: CompiledModel, max_states: int, symmetry: bool) -> Any:
+    return state_space_graph(model, reachable(model, max_states, symmetry))
+
+
 def _counts(src: str) -> tuple[int, int]:
     return len(re.findall(r"^\tn\d+ \[", src, re.M)), len(re.findall(r"^\tn\d+ -> n\d+", src, re.M))
 
@@ -290,7 +295,7 @@ def _counts(src: str) -> tuple[int, int]:
 def test_state_space_graph_of_a_tiny_model(symmetry: bool, states: int, edges: int) -> None:
     # without symmetry: PP, RP, PR, RR (started=2), RR (started=0); with it RP and PR are one
     # state, reached by two edges (start(p=Pod#0) and start(p=Pod#1))
-    src = state_space_graph(_tiny(symmetry), 100, symmetry).source
+    src = _graph(_tiny(symmetry), 100, symmetry).source
     assert _counts(src) == (states, edges)
     assert f"{states} reachable states (symmetry {'on' if symmetry else 'off'})" in src
     assert src.count("initial</FONT>") == 1
@@ -301,12 +306,12 @@ def test_state_space_graph_of_a_tiny_model(symmetry: bool, states: int, edges: i
 
 def test_state_space_graph_without_canonicaliser_ignores_symmetry_flag() -> None:
     # compiled without symmetry there is no canonicaliser: asking for symmetry changes nothing
-    src = state_space_graph(_tiny(False), 100, True).source
+    src = _graph(_tiny(False), 100, True).source
     assert _counts(src) == (5, 5)
 
 
 def test_state_space_graph_refuses_past_max_states() -> None:
-    assert _counts(state_space_graph(_tiny(False), 5, False).source) == (5, 5)
-    with pytest.raises(ReportError, match=r"5\+ reachable states.*--max-states") as err:
-        state_space_graph(_tiny(False), 4, False)
+    assert _counts(_graph(_tiny(False), 5, False).source) == (5, 5)
+    with pytest.raises(TooManyStates, match=r"5\+ reachable states.*--max-states") as err:
+        _graph(_tiny(False), 4, False)
     assert "limit of 4" in err.value.message

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import itertools
 import re
-from collections import deque
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,10 +21,11 @@ from typing import Any
 # are covered by the golden tests instead.
 import graphviz  # type: ignore[import-untyped]
 
-from kcheck.model.ir import CompiledModel, State
-from kcheck.report.text import lookup, show_value
+from kcheck.explore.statespace import StateSpace
+from kcheck.model.ir import CompiledModel
+from kcheck.report.text import lookup
 from kcheck.result import PropertyResult
-from kcheck.trace import Step, Trace, changed_fields, loop_renaming, stutter_reason
+from kcheck.trace import Step, Trace, changed_fields, loop_renaming, show_value, stutter_reason
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = (
@@ -452,43 +452,12 @@ def path_for(path: str, name: str) -> str:
 # --- the reachable state space --------------------------------------------------------------
 
 
-def state_space_graph(model: CompiledModel, max_states: int, symmetry: bool) -> graphviz.Digraph:
-    """Every reachable state of a small model (breadth-first, canonical representatives when
-    `symmetry` is on) with an edge per action instance between them. Initial states are drawn
-    blue, states violating an invariant red with the invariants named. Steps that fail (leave
-    the model's bounds) are left out. Raises ReportError past `max_states` states."""
-    canon = model.canonicalize if symmetry else None
-    index: dict[State, int] = {}
-    order: list[State] = []
-    edges: dict[tuple[int, int, str], None] = {}  # ordered and without duplicates
-    queue: deque[State] = deque()
-
-    def visit(s: State) -> int:
-        s = canon(s) if canon is not None else s
-        if s not in index:
-            if len(order) == max_states:
-                raise ReportError(
-                    f"refusing to draw the state space of {model.name}: it has {max_states + 1}+"
-                    f" reachable states, more than the limit of {max_states}; use --max-states to"
-                    " raise the limit, or shrink the model with -D"
-                )
-            index[s] = len(order)
-            order.append(s)
-            queue.append(s)
-        return index[s]
-
-    initial = {visit(s) for s in model.initial()}
-    while queue:
-        s = queue.popleft()
-        src = index[s]
-        for aid, args, t in model.labelled_successors(s):
-            dst = visit(t)
-            described = ", ".join(
-                f"{k}={show_value(v)}" for k, v in model.describe_args(aid, args).items()
-            )
-            edges[(src, dst, f"{model.actions[aid].label}({described})")] = None
-
-    sym = "on" if canon is not None else "off"
+def state_space_graph(model: CompiledModel, space: StateSpace) -> graphviz.Digraph:
+    """The reachable state space recorded by kcheck.explore.statespace: every state with an
+    edge per action instance between them. Initial states are drawn blue, states violating an
+    invariant red with the invariants named."""
+    order, initial, edges = space.states, space.initial, space.edges
+    sym = "on" if space.symmetry else "off"
     title = (
         f"{model.name}: {len(order)} reachable state{'s' if len(order) != 1 else ''}"
         f" (symmetry {sym}), {len(edges)} transition{'s' if len(edges) != 1 else ''}"

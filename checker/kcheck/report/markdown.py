@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from kcheck.report.sarif import loop_sentence
-from kcheck.report.text import lookup, show_value, state_lines
+from kcheck.report.text import lookup, state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields, loop_renaming
+from kcheck.trace import Trace, changed_fields, loop_renaming, show_value
 
 SYMBOL = {HOLDS: "✅", VIOLATED: "❌", INCONCLUSIVE: "⚠️", NOT_CHECKED: "➖"}
 

@@ -15,6 +15,8 @@ from typing import IO, Any, NoReturn
 
 import click
 
+from kcheck.cli.common import finite, guard, load_model
+from kcheck.cli.outputs import check_outputs, check_picture_name, write_file, write_reports
 from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from kcheck.run.console import EventPrinter, StatusLine, summary
@@ -41,8 +43,6 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 def _finite(param: click.Parameter, value: float) -> float:
-    from kcheck.cli import _finite as finite
-
     checked = finite(param, value)
     assert checked is not None
     return checked
@@ -176,9 +176,7 @@ def run(**options: Any) -> None:
     conformance), 2 bad input or usage, 3 inconclusive (--timeout came first), 4 the driver
     failed (no engine, permission denied, the engine died, a missing image).
     """
-    from kcheck import cli as base
-
-    base._guard(_run)(RunOptions(**options))
+    guard(_run)(RunOptions(**options))
 
 
 @dataclass(frozen=True)
@@ -226,7 +224,6 @@ class RunOptions:
 
 
 def _run(o: RunOptions) -> None:
-    from kcheck import cli as base
     from kcheck.model.compile import compile_model
 
     if o.run_ids and not o.cleanup:
@@ -238,13 +235,13 @@ def _run(o: RunOptions) -> None:
         _fail("missing MODEL (or --cleanup)", 2)
     for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path)):
         if path:
-            base._check_picture_name(flag, path)
-    base.check_outputs(
+            check_picture_name(flag, path)
+    check_outputs(
         o.model,
         {"--output": o.output, "--graph": o.graph_path, "--swimlane": o.swimlane_path,
          "--log-json": o.log_json},
     )  # fmt: skip
-    checked = base._load(o.model, o.defines)
+    checked = load_model(o.model, o.defines)
     compiled = compile_model(checked.symbols, symmetry=False)
     from kcheck.run.binding import config_from_model
 
@@ -261,11 +258,11 @@ def _run(o: RunOptions) -> None:
     else:
         text = summary(outcome, o.model, colour and o.output is None)
     if o.output:
-        base._write(o.output, text + "\n")
+        write_file(o.output, text + "\n")
         click.echo(f"{outcome.result.verdict}: result written to {o.output}", err=True)
     else:
         click.echo(text)
-    base._write_reports(
+    write_reports(
         o.model, compiled, outcome.result, o.graph_path, o.swimlane_path, None, None, None, None
     )
     sys.exit(_EXIT[outcome.result.verdict])
@@ -404,9 +401,7 @@ def _cleanup(run_ids: tuple[str, ...]) -> None:
 @click.option("--tag", default="kcheck/busybox:latest", show_default=True, help="The image's name.")
 def image(tag: str) -> None:
     """Build the local pod image from the host's static busybox (no registry needed)."""
-    from kcheck import cli as base
-
-    base._guard(_image)(tag)
+    guard(_image)(tag)
 
 
 # Docker's reference grammar, simplified: lowercase path components, an optional tag.
