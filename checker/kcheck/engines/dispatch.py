@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kcheck.engines.auto import Z3_TIMEOUT, auto
-from kcheck.explore.bfs import Limits, ProgressFn, ReplayError, explore
+from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
 from kcheck.explore.statespace import StateSpace, TooManyStates, reachable
+from kcheck.explore.tracer import ReplayError
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
 from kcheck.result import CheckResult
