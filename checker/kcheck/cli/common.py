@@ -166,7 +166,8 @@ def shown(text: str) -> str:
 
 
 def expand_dirs(paths: tuple[str, ...]) -> list[str]:
-    """Each directory replaced by the .kdsl files under it, in sorted order."""
+    """Each directory replaced by the .kdsl files under it, in sorted order; a file named twice
+    (or also found under a directory named) is kept once, where it first appears."""
     out: list[str] = []
     for path in paths:
         if not Path(path).is_dir():
@@ -174,7 +175,13 @@ def expand_dirs(paths: tuple[str, ...]) -> list[str]:
             continue
         found = sorted(str(p) for p in Path(path).rglob("*.kdsl"))
         if not found:
-            click.echo(f"kcheck: error: no .kdsl files under {path}", err=True)
-            sys.exit(EXIT_USAGE)
+            fail(f"no .kdsl files under {path}")
         out.extend(found)
-    return out
+    seen: set[Path] = set()
+    unique = []
+    for path in out:
+        key = Path(path).resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,7 @@ def write_file(path: str, text: str) -> None:
 
 
 def write_reports(
-    model_path: str,
-    compiled: Any,
-    result: Any,
+    runs: Sequence[tuple[str, Any, Any]],
     graph_path: str | None,
     swimlane_path: str | None,
     junit_path: str | None,
@@ -76,27 +75,29 @@ def write_reports(
     report_path: str | None,
 ) -> None:
     """The report files asked for with --graph, --swimlane, --junit, --sarif, --markdown and
-    --report."""
+    --report, for each (model path, compiled model, result): JUnit, SARIF and Markdown cover
+    every model in one file; a command checking several models refuses the others first."""
     from kcheck.report import dot
     from kcheck.report.junit import to_junit
     from kcheck.report.markdown import to_markdown
     from kcheck.report.sarif import to_sarif
 
-    traced = [p for p in result.properties if p.trace is not None]
-    kinds = dot.actor_kinds_of(compiled)
-    for path, draw in ((graph_path, dot.trace_graph), (swimlane_path, dot.swimlane)):
-        if not path:
-            continue
-        for p in traced:
-            target = path if len(traced) == 1 else dot.path_for(path, p.name)
-            try:
-                dot.render(draw(p, kinds), target)
-            except dot.ReportError as err:
-                fail(err.message)
-            click.echo(f"drew {p.name} in {target}", err=True)
-        if not traced:
-            click.echo(f"{path}: no counterexample to draw", err=True)
-    both = [(model_path, result)]
+    for _, compiled, result in runs:
+        traced = [p for p in result.properties if p.trace is not None]
+        kinds = dot.actor_kinds_of(compiled)
+        for path, draw in ((graph_path, dot.trace_graph), (swimlane_path, dot.swimlane)):
+            if not path:
+                continue
+            for p in traced:
+                target = path if len(traced) == 1 else dot.path_for(path, p.name)
+                try:
+                    dot.render(draw(p, kinds), target)
+                except dot.ReportError as err:
+                    fail(err.message)
+                click.echo(f"drew {p.name} in {target}", err=True)
+            if not traced:
+                click.echo(f"{path}: no counterexample to draw", err=True)
+    both = [(model_path, result) for model_path, _, result in runs]
     if junit_path:
         write_file(junit_path, to_junit(both))
     if sarif_path:
@@ -107,5 +108,6 @@ def write_reports(
     if report_path:
         from kcheck.report.html import to_html
 
-        write_file(report_path, to_html(model_path, compiled, result, __version__))
-        click.echo(f"{result.verdict}: HTML report written to {report_path}", err=True)
+        for model_path, compiled, result in runs:
+            write_file(report_path, to_html(model_path, compiled, result, __version__))
+            click.echo(f"{result.verdict}: HTML report written to {report_path}", err=True)

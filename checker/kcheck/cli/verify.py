@@ -1,6 +1,7 @@
-"""`kcheck verify`: check a model's invariants and temporal properties with the engine asked for
-(kcheck.engines.dispatch), within one budget for the whole command (--timeout, --max-memory,
-SIGINT/SIGTERM), then print the report and write the report files."""
+"""`kcheck verify`: check models' invariants and temporal properties with the engine asked for
+(kcheck.engines.dispatch), one model after another within one budget for the whole command
+(--timeout, --max-memory, SIGINT/SIGTERM), then print the reports, write the report files and
+exit with the worst model's code."""
 
 from __future__ import annotations
 
@@ -12,14 +13,20 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import click
 
 from kcheck.cli.common import (
     EXIT_FOR,
+    EXIT_HOLDS,
+    EXIT_INCONCLUSIVE,
     EXIT_INTERNAL,
+    EXIT_USAGE,
+    EXIT_VIOLATED,
     Progress,
+    expand_dirs,
     fail,
     finite,
     guard,
@@ -29,10 +36,11 @@ from kcheck.cli.common import (
 from kcheck.cli.outputs import check_outputs, check_picture_name, write_file, write_reports
 from kcheck.explore.budget import Budget
 from kcheck.lang.diagnostics import suggest
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 
 
 @click.command()
-@click.argument("model", type=click.Path(dir_okay=False))
+@click.argument("models", nargs=-1, required=True, type=click.Path())
 @click.option(
     "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
 )
@@ -140,131 +148,187 @@ from kcheck.lang.diagnostics import suggest
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @guard
-def verify(max_memory: str | None, **options: Any) -> None:
-    """Check the invariants and temporal properties of MODEL by exhaustive search."""
-    budget = Budget.start(options["timeout"], _memory_limit(max_memory))
+def verify(models: tuple[str, ...], max_memory: str | None, **options: Any) -> None:
+    """Check the invariants and temporal properties of each MODEL (a directory stands for every
+    .kdsl file under it). The exit code is the worst of the models': 2 a model that does not
+    load or a bad option, then 1 a violation, then 3 inconclusive, else 0."""
+    o = VerifyOptions(**options)
+    paths = expand_dirs(models)
+    budget = Budget.start(o.timeout, _memory_limit(max_memory))
     with _stop_on_signals(budget):
-        _verify(**options, budget=budget)
+        _verify(paths, o, budget)
 
 
-def _verify(
-    model: str,
-    defines: tuple[str, ...],
-    invariants: tuple[str, ...],
-    properties: tuple[str, ...],
-    fmt: str,
-    output: str | None,
-    view: str,
-    graph_path: str | None,
-    swimlane_path: str | None,
-    junit_path: str | None,
-    sarif_path: str | None,
-    markdown_path: str | None,
-    report_path: str | None,
-    engine: str,
-    depth: int,
-    max_k: int,
-    symbolic_params: bool,
-    no_symmetry: bool,
-    max_states: int | None,
-    max_depth: int | None,
-    timeout: float | None,
-    quiet: bool,
-    budget: Budget,
-) -> None:
+@dataclass(frozen=True)
+class VerifyOptions:
+    """The command line of `kcheck verify` but its models, as click parsed it."""
+
+    defines: tuple[str, ...]
+    invariants: tuple[str, ...]
+    properties: tuple[str, ...]
+    fmt: str
+    output: str | None
+    view: str
+    graph_path: str | None
+    swimlane_path: str | None
+    junit_path: str | None
+    sarif_path: str | None
+    markdown_path: str | None
+    report_path: str | None
+    engine: str
+    depth: int
+    max_k: int
+    symbolic_params: bool
+    no_symmetry: bool
+    max_states: int | None
+    max_depth: int | None
+    timeout: float | None
+    quiet: bool
+
+    def outputs(self) -> dict[str, str | None]:
+        return {"--output": self.output, "--graph": self.graph_path,
+                "--swimlane": self.swimlane_path, "--junit": self.junit_path,
+                "--sarif": self.sarif_path, "--markdown": self.markdown_path,
+                "--report": self.report_path}  # fmt: skip
+
+
+# Which exit code wins when models end differently: what a CI must act on first.
+WORST_FIRST = (EXIT_INTERNAL, EXIT_USAGE, EXIT_VIOLATED, EXIT_INCONCLUSIVE, EXIT_HOLDS)
+SAID = {EXIT_INTERNAL: "internal error", EXIT_USAGE: "bad input", EXIT_VIOLATED: VIOLATED,
+        EXIT_INCONCLUSIVE: INCONCLUSIVE, EXIT_HOLDS: HOLDS}  # fmt: skip
+
+
+def _verify(paths: list[str], o: VerifyOptions, budget: Budget) -> None:
+    several = len(paths) > 1
+    for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path)):
+        if path:
+            check_picture_name(flag, path)
+    if several:
+        for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path),
+                           ("--report", o.report_path)):  # fmt: skip
+            if path:
+                fail(
+                    f"{flag} is for one model, and {len(paths)} were given; name one MODEL "
+                    "(--output, --junit, --sarif and --markdown cover several)"
+                )
+    for path in paths:
+        check_outputs(path, o.outputs())
+    runs: list[tuple[str, Any, Any]] = []
+    codes: list[int] = []
+    texts: list[str] = []
+    for path in paths:
+        try:
+            compiled, result = _check(path, o, budget, several)
+        except SystemExit as stop:  # the model's error is printed; the others are still checked
+            if not several:
+                raise
+            codes.append(stop.code if isinstance(stop.code, int) else EXIT_INTERNAL)
+            continue
+        runs.append((path, compiled, result))
+        codes.append(EXIT_FOR[result.verdict])
+        if o.fmt == "text":
+            text = _text(path, compiled, result, o)
+            if o.output:
+                texts.append(text)
+            else:
+                click.echo(("\n" if len(codes) > 1 else "") + text)
+    worst = min(codes, key=WORST_FIRST.index)
+    if o.fmt == "json":
+        docs = [result.to_json() for _, _, result in runs]
+        texts = [json.dumps(docs[0] if not several else docs, indent=2)]
+        if not o.output:
+            click.echo(texts[0])
+    elif several:
+        summary = _summary(paths, codes, worst)
+        texts.append(summary)
+        if not o.output:
+            click.echo("\n" + summary)
+    if o.output:
+        write_file(o.output, "\n\n".join(texts) + "\n")
+        click.echo(f"{SAID[worst]}: report written to {shown(o.output)}", err=True)
+    if runs:
+        write_reports(runs, o.graph_path, o.swimlane_path, o.junit_path, o.sarif_path,
+                      o.markdown_path, o.report_path)  # fmt: skip
+    sys.exit(worst)
+
+
+def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[Any, Any]:
+    """Load, compile and check one model; a model's error is printed (naming the model when
+    several are checked) and ends its check with SystemExit."""
     from kcheck.engines.dispatch import EngineFailure, EngineOptions, Refused, Stopped, check
     from kcheck.explore.bfs import Limits
     from kcheck.model.compile import compile_model
 
-    for flag, path in (("--graph", graph_path), ("--swimlane", swimlane_path)):
-        if path:
-            check_picture_name(flag, path)
-    check_outputs(
-        model,
-        {"--output": output, "--graph": graph_path, "--swimlane": swimlane_path,
-         "--junit": junit_path, "--sarif": sarif_path, "--markdown": markdown_path,
-         "--report": report_path},
-    )  # fmt: skip
-    symmetry = not no_symmetry
+    which = f"{shown(path)}: " if several else ""
+    symmetry = not o.no_symmetry
     try:
         budget.armed = True
-        checked = load_model(model, defines)
+        checked = load_model(path, o.defines)
         compiled = compile_model(checked.symbols, symmetry=symmetry)
     except Stopped as stop:
-        fail(f"stopped at {stop.reason} before the search began; nothing was checked", 3)
+        fail(f"{which}stopped at {stop.reason} before the search began; nothing was checked", 3)
     finally:
         budget.armed = False
-    names = [inv.name for inv in compiled.invariants]
-    for name in invariants:
-        if name not in names:
-            hint = suggest(name, names)
-            fail(
-                f"--invariant {name}: the model has no invariant `{name}`"
-                + (f"; {hint}" if hint else "")
-            )
-    prop_names = [p.name for p in compiled.properties]
-    for name in properties:
-        if name not in prop_names:
-            hint = suggest(name, prop_names)
-            fail(
-                f"--property {name}: the model has no property `{name}`"
-                + (f"; {hint}" if hint else "")
-            )
+    for flag, asked, declared in (
+        ("--invariant", o.invariants, [inv.name for inv in compiled.invariants]),
+        ("--property", o.properties, [p.name for p in compiled.properties]),
+    ):
+        for name in asked:
+            if name not in declared:
+                hint = suggest(name, declared)
+                sort = flag.removeprefix("--")
+                fail(
+                    f"{which}{flag} {name}: the model has no {sort} `{name}`"
+                    + (f"; {hint}" if hint else "")
+                )
     # Naming some properties of one sort checks only those; naming none of a sort checks
     # none of it when the other sort was named, and all of it otherwise.
-    chosen_invariants = list(invariants) if invariants or properties else None
-    chosen_properties = list(properties) if invariants or properties else None
-    options = EngineOptions(engine, Limits(max_states, max_depth, timeout, budget), symmetry,
-                            depth, max_k, symbolic_params)  # fmt: skip
-    progress = Progress(enabled=not quiet and engine in ("explicit", "auto"))
+    named = bool(o.invariants or o.properties)
+    chosen_invariants = list(o.invariants) if named else None
+    chosen_properties = list(o.properties) if named else None
+    options = EngineOptions(o.engine, Limits(o.max_states, o.max_depth, o.timeout, budget),
+                            symmetry, o.depth, o.max_k, o.symbolic_params)  # fmt: skip
+    progress = Progress(enabled=not o.quiet and o.engine in ("explicit", "auto"))
     try:
         result = check(compiled, checked.symbols, chosen_invariants, chosen_properties, options,
                        progress)  # fmt: skip
     except (Refused, EngineFailure, Stopped) as err:
         progress.close()
-        _engine_error(err)
+        _engine_error(err, which)
     progress.close()
     if not compiled.actions:
         from kcheck.lang.frontend import NO_ACTIONS
 
         result.notes.append(NO_ACTIONS)
-    if fmt == "json":
-        text = json.dumps(result.to_json(), indent=2)
-    else:
-        from kcheck.report.text import format_result
-
-        colour = output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        from kcheck.report.dot import actor_kinds_of
-
-        kinds = actor_kinds_of(compiled)
-        text = format_result(result, model, symmetry, colour, view, kinds)
-    if output:
-        write_file(output, text + "\n")
-        click.echo(f"{result.verdict}: report written to {shown(output)}", err=True)
-    else:
-        click.echo(text)
-    write_reports(
-        model,
-        compiled,
-        result,
-        graph_path,
-        swimlane_path,
-        junit_path,
-        sarif_path,
-        markdown_path,
-        report_path,
-    )
-    sys.exit(EXIT_FOR[result.verdict])
+    return compiled, result
 
 
-def _engine_error(err: BaseException) -> NoReturn:
+def _text(path: str, compiled: Any, result: Any, o: VerifyOptions) -> str:
+    from kcheck.report.dot import actor_kinds_of
+    from kcheck.report.text import format_result
+
+    colour = o.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    kinds = actor_kinds_of(compiled)
+    return format_result(result, path, not o.no_symmetry, colour, o.view, kinds)
+
+
+def _summary(paths: list[str], codes: list[int], worst: int) -> str:
+    """The verdict of each of several models, and the worst of them."""
+    width = max(len(SAID[c]) for c in codes)
+    lines = [f"{len(paths)} models:"]
+    lines += [f"  {SAID[c]:<{width}}  {shown(p)}" for p, c in zip(paths, codes, strict=True)]
+    lines.append(f"verdict: {SAID[worst]}")
+    return "\n".join(lines)
+
+
+def _engine_error(err: BaseException, which: str) -> NoReturn:
     from kcheck.engines.dispatch import EngineFailure, Stopped
 
     if isinstance(err, Stopped):
-        fail(f"stopped at {err.reason} before Z3 decided anything (inconclusive)", 3)
+        fail(f"{which}stopped at {err.reason} before Z3 decided anything (inconclusive)", 3)
     if isinstance(err, EngineFailure):
-        fail(f"internal error: {err}", EXIT_INTERNAL)
-    fail(str(err))
+        fail(f"{which}internal error: {err}", EXIT_INTERNAL)
+    fail(f"{which}{err}")
 
 
 _UNITS = {"": 2**20, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}

@@ -263,7 +263,7 @@ def _run(o: RunOptions) -> None:
     else:
         click.echo(text)
     write_reports(
-        o.model, compiled, outcome.result, o.graph_path, o.swimlane_path, None, None, None, None
+        [(o.model, compiled, outcome.result)], o.graph_path, o.swimlane_path, None, None, None, None
     )
     sys.exit(_EXIT[outcome.result.verdict])
 
