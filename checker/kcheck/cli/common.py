@@ -1,6 +1,7 @@
-"""What every command shares: the exit codes, the one-line error and the diagnostics it prints,
-the guard that turns a crash into an internal error, loading a model with -D overrides, the
-progress line, and the option checks several commands make. Only the command line prints and
+"""What every command shares: the exit codes, when to colour (NO_COLOR, FORCE_COLOR), the
+one-line error and the diagnostics it prints, the guard that turns a crash into an internal
+error, loading a model with -D overrides, the progress line, and the option checks several
+commands make. Only the command line prints and
 picks exit codes: 0 every checked property holds, 1 a violation, 2 bad input or usage, 3
 inconclusive, 70 an internal error."""
 
@@ -13,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import IO, Any, NoReturn, TypeVar
 
 import click
 
@@ -26,16 +27,32 @@ EXIT_FOR = {HOLDS: EXIT_HOLDS, VIOLATED: EXIT_VIOLATED, INCONCLUSIVE: EXIT_INCON
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def use_colour(stream: IO[str]) -> bool:
+    """Whether to colour what goes to `stream`, by the NO_COLOR (no-color.org) and FORCE_COLOR
+    (force-color.org) conventions: never when NO_COLOR is set to anything, always when
+    FORCE_COLOR is (but to 0 or false), else only on a terminal. Every command asks this, for
+    its reports and its diagnostics alike."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "").strip().lower() not in ("", "0", "false"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     # a message can quote a path or a name from the user: no raw escape sequences
     text = "\n".join(shown(line) for line in message.split("\n"))
-    click.echo(f"kcheck: error: {text}", err=True)
+    colour = use_colour(sys.stderr)
+    error = click.style("error:", fg="red", bold=True) if colour else "error:"
+    click.echo(f"kcheck: {error} {text}", err=True, color=colour)
     sys.exit(code)
 
 
 def print_diagnostics(err: KcheckError, source: Source | None, path: str) -> None:
     src = source or Source(path, "")
-    click.echo(render_all(err.diagnostics, src), err=True)
+    colour = use_colour(sys.stderr)
+    click.echo(render_all(err.diagnostics, src, colour), err=True, color=colour)
 
 
 def guard(fn: F) -> F:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import signal
 import sys
 import threading
@@ -32,6 +31,7 @@ from kcheck.cli.common import (
     guard,
     load_model,
     shown,
+    use_colour,
 )
 from kcheck.cli.outputs import check_outputs, check_picture_name, write_file, write_reports
 from kcheck.explore.budget import Budget
@@ -231,7 +231,7 @@ def _verify(paths: list[str], o: VerifyOptions, budget: Budget) -> None:
             if o.output:
                 texts.append(text)
             else:
-                click.echo(("\n" if len(codes) > 1 else "") + text)
+                click.echo(("\n" if len(codes) > 1 else "") + text, color=use_colour(sys.stdout))
     worst = min(codes, key=WORST_FIRST.index)
     if o.fmt == "json":
         docs = [result.to_json() for _, _, result in runs]
@@ -307,7 +307,7 @@ def _text(path: str, compiled: Any, result: Any, o: VerifyOptions) -> str:
     from kcheck.report.dot import actor_kinds_of
     from kcheck.report.text import format_result
 
-    colour = o.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    colour = o.output is None and use_colour(sys.stdout)
     kinds = actor_kinds_of(compiled)
     return format_result(result, path, not o.no_symmetry, colour, o.view, kinds)
 
