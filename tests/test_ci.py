@@ -27,7 +27,7 @@ from kcheck.ci.plan import plan
 from kcheck.ci.progress import LiveProgress
 from kcheck.ci.reports import format_table
 from kcheck.ci.verdict_cache import code_fingerprint, digest
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.lang.parser import grammar_text
 from kcheck.result import HOLDS, VIOLATED, Stats
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 REPLICASET = str(MODELS / "replicaset.kdsl")

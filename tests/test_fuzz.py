@@ -116,7 +116,7 @@ def test_the_checker_accepts_or_diagnoses_every_mutant() -> None:
 
 
 def _verify(path: Path, engine: str) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from kcheck.cli import main; sys.exit(main())"
+    code = "import sys; from kcheck.cli.main import main; sys.exit(main())"
     args = ["verify", str(path), "-q", "--engine", engine, "--depth", "3", "--max-k", "2"]
     return subprocess.run(
         [sys.executable, "-c", code, *args, *LIMITS],

@@ -23,7 +23,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import kcheck.explore.bfs as bfs
-from kcheck.cli import _Progress, main
+from kcheck.cli.common import Progress
+from kcheck.cli.main import main
 from kcheck.explore.bfs import Limits, explore
 from kcheck.explore.budget import Budget
 from kcheck.lang.frontend import load
@@ -63,7 +64,7 @@ def write(tmp_path: Path, text: str, name: str = "m.kdsl") -> str:
 
 def kcheck_process(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """kcheck in a process of its own, bounded in time."""
-    code = "import sys; from kcheck.cli import main; sys.exit(main())"
+    code = "import sys; from kcheck.cli.main import main; sys.exit(main())"
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         capture_output=True,
@@ -243,7 +244,7 @@ def test_one_deadline_covers_every_search_of_the_command() -> None:
 
 
 def test_the_progress_rate_is_never_negative(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = _Progress(enabled=True)
+    progress = Progress(enabled=True)
     progress.tty = True
     progress(Stats(states=50_000, seconds=2.0))
     progress(Stats(states=100, seconds=0.1))  # the second search of a quantified property
@@ -430,7 +431,7 @@ def test_ctrl_c_on_a_verify_process_keeps_its_result(tmp_path: Path) -> None:
     start-up), Ctrl-C, and the violation found, the statistics and the report are all there."""
     model = write(tmp_path, BIG)
     junit = tmp_path / "junit.xml"
-    code = "import sys; from kcheck.cli import main; sys.exit(main())"
+    code = "import sys; from kcheck.cli.main import main; sys.exit(main())"
     args = ["verify", model, "-q", "--engine", "explicit", "--junit", str(junit)]
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args],

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kcheck.ci.command import run_ci
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.result import (
     HOLDS,
     INCONCLUSIVE,

@@ -3,7 +3,8 @@ its arguments) that led to each. A lasso (liveness) marks where its loop starts.
 
 Also owns how a trace names objects (`name_objects`): the engines work on slots, which a deleted
 object frees for a later one, so a trace shows each object under a display name of its own,
-numbered per kind in the order the objects appear (spec/reports.md#object-names)."""
+numbered per kind in the order the objects appear (spec/reports.md#object-names), and how every
+report writes a value of a trace (`show_value`)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,17 @@ def stutter_reason(trace: Trace) -> str:
     if not trace.waiting:
         return "no action is enabled"
     return f"only unfair actions are enabled, and they need never fire: {', '.join(trace.waiting)}"
+
+
+def show_value(v: Any) -> str:
+    """A value of a trace as every report and the live event stream write it (KDSL spelling)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "none"
+    if isinstance(v, list):
+        return "{" + ", ".join(str(x) for x in v) + "}"
+    return str(v)
 
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kcheck.engines import dispatch
-from kcheck.engines.dispatch import ENGINES, EngineOptions, Refused, check
+from kcheck.engines.dispatch import ENGINES, EngineOptions, Refused, check, state_space
 from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
@@ -64,3 +64,15 @@ def test_what_an_engine_cannot_check_is_refused(
     invariants: list[str] | None = [] if properties else None
     with pytest.raises(Refused, match=message):
         check(model, checked.symbols, invariants, properties, options)
+
+
+def test_the_state_graph_is_recorded_by_the_explicit_engine_within_its_limit() -> None:
+    checked = load(str(MODEL))
+    model = compile_model(checked.symbols)
+    space = state_space(model, EngineOptions("explicit", Limits(max_states=5000)))
+    assert space.symmetry and len(space.states) == len(set(space.states)) > 1
+    assert explore(model).stats.states == len(space.states)  # the same reachable states
+    with pytest.raises(Refused, match="more than the limit of 10"):
+        state_space(model, EngineOptions("explicit", Limits(max_states=10)))
+    with pytest.raises(Refused, match="--engine bmc cannot record the state graph"):
+        state_space(model, EngineOptions("bmc", Limits(max_states=5000)))

@@ -314,7 +314,9 @@ def _options() -> dict[str, Any]:
 
 
 def test_without_pygls_kcheck_lsp_says_what_to_install() -> None:
-    code = "import sys; sys.modules['pygls'] = None; from kcheck.cli import main; main(['lsp'])"
+    code = (
+        "import sys; sys.modules['pygls'] = None; from kcheck.cli.main import main; main(['lsp'])"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,

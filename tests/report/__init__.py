@@ -12,7 +12,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.result import (
     HOLDS,
     INCONCLUSIVE,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source
 from kcheck.report.explain import explain

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.report.itf import decode_value, encode_value, itf_states
 
 ROOT = Path(__file__).resolve().parents[2]

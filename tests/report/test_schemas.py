@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.result import FORMAT_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]

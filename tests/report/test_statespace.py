@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model

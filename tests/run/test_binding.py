@@ -110,7 +110,7 @@ def test_a_broken_binding_file_is_an_error(tmp_path: Path) -> None:
 def test_cli_refuses_a_bad_binding_before_touching_the_engine(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from kcheck.cli import main
+    from kcheck.cli.main import main
 
     f = tmp_path / "binding.toml"
     f.write_text('[pod]\nkind = "Pods"\n')

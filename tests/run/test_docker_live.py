@@ -21,7 +21,7 @@ import docker.errors
 import pytest
 from click.testing import CliRunner
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "models/replicaset.kdsl"

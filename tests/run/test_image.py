@@ -38,7 +38,7 @@ def test_a_dynamically_linked_busybox_is_refused_with_what_to_install(
 def test_a_bad_image_name_is_a_usage_error_before_the_engine_is_asked(tag: str) -> None:
     from click.testing import CliRunner
 
-    from kcheck.cli import main
+    from kcheck.cli.main import main
 
     r = CliRunner().invoke(main, ["image", "--tag", tag])
     assert r.exit_code == 2

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import kcheck.engines.auto as auto_module
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.engines.auto import auto
 from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.frontend import load

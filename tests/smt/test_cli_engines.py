@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 REPLICASET = str(MODELS / "replicaset.kdsl")

@@ -1,8 +1,9 @@
 """The one engine-dispatch function: `check` runs the engine named in EngineOptions (explicit,
 bmc, induction or auto) on a compiled model and returns its CheckResult with every property the
 run was asked about accounted for (CheckResult.account_for): an engine that leaves one out can
-never make the run hold. It never prints and never exits; what a command must report as an
-error it raises (Refused, EngineFailure, Stopped)."""
+never make the run hold. `state_space` asks the same engines, with the same options, for the
+whole reachable state graph instead (`kcheck graph`). Neither prints nor exits; what a command
+must report as an error they raise (Refused, EngineFailure, Stopped)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kcheck.engines.auto import Z3_TIMEOUT, auto
-from kcheck.explore.bfs import Limits, ProgressFn, ReplayError, explore
+from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
+from kcheck.explore.statespace import StateSpace, TooManyStates, reachable
+from kcheck.explore.tracer import ReplayError
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
 from kcheck.result import CheckResult
 
-__all__ = ["EngineFailure", "EngineOptions", "Refused", "Stopped", "check"]
+__all__ = ["EngineFailure", "EngineOptions", "Refused", "StateSpace", "Stopped", "check",
+           "state_space"]  # fmt: skip
 
 ENGINES = ("auto", "explicit", "bmc", "induction")
 
@@ -86,6 +90,28 @@ def check(
     return result.account_for(
         model.asked(invariants, properties), options.named_as or f"--engine {engine}"
     )
+
+
+def state_space(
+    model: CompiledModel, options: EngineOptions, *, stop_after: str | None = None,
+    radius: int = 0,
+) -> StateSpace:  # fmt: skip
+    """Every reachable state of `model` and the transitions between them, recorded by the
+    explicit engine (the only one that enumerates states), up to `options.limits.max_states`
+    states (with symmetry, canonical representatives); with `stop_after`, only up to `radius`
+    levels past the first violation of that invariant. Raises Refused for another engine,
+    without a state limit, or past it."""
+    if options.engine != "explicit":
+        raise Refused(f"--engine {options.engine} cannot record the state graph; explicit can")
+    if options.limits.max_states is None:
+        raise Refused("recording the state graph needs a limit on the states")
+    try:
+        return reachable(
+            model, options.limits.max_states, options.symmetry, stop_after=stop_after,
+            radius=radius,
+        )  # fmt: skip
+    except TooManyStates as err:
+        raise Refused(err.message) from None
 
 
 def _z3(

@@ -112,13 +112,27 @@ def printable(text: str) -> str:
     return text.translate(_UNPRINTABLE)
 
 
-def render(d: Diagnostic, source: Source) -> str:
+# ANSI styles of a coloured diagnostic, as rustc and mypy colour theirs: the severity and the
+# underline in its colour, the location and message bold, the gutter blue, `help` cyan.
+_STYLE = {"error": "1;31", "warning": "1;33", "bold": "1", "gutter": "1;34", "help": "1;36"}
+
+
+def _paint(text: str, style: str, colour: bool) -> str:
+    return f"\x1b[{_STYLE[style]}m{text}\x1b[0m" if colour and text else text
+
+
+def render(d: Diagnostic, source: Source, colour: bool = False) -> str:
     """The text form: location, message, the source line with a caret underline, notes, help.
-    Everything taken from the file or its name is escaped before it reaches the terminal."""
+    Everything taken from the file or its name is escaped before it reaches the terminal (and
+    before `colour` adds its own escapes)."""
     sp = d.span
     path = printable(source.path)
     where = f"{path}:{sp.line}:{sp.col}" if sp != NOWHERE else path
-    out = [f"{where}: {d.severity}[{d.code}]: {printable(d.message)}"]
+    severity = d.severity if d.severity in _STYLE else "bold"
+    out = [
+        f"{_paint(where + ':', 'bold', colour)} {_paint(f'{d.severity}[{d.code}]:', severity, colour)}"
+        f" {_paint(printable(d.message), 'bold', colour)}"
+    ]
     if 1 <= sp.line <= len(source.lines):
         raw = source.lines[sp.line - 1].rstrip("\r").expandtabs(1)
         text = printable(raw)
@@ -128,17 +142,21 @@ def render(d: Diagnostic, source: Source) -> str:
         gutter = f"{sp.line:>4} | "
         width = (end - col) if sp.end_line == sp.line else len(text) - col + 1
         width = max(1, min(width, max(1, len(text) - col + 1)))
-        out.append(gutter + text)
-        out.append(" " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" + "~" * (width - 1))
-    out.extend(f"  = note: {printable(n)}" for n in d.notes)
+        out.append(_paint(gutter, "gutter", colour) + text)
+        out.append(
+            _paint(" " * (len(gutter) - 2) + "| ", "gutter", colour)
+            + " " * (col - 1)
+            + _paint("^" + "~" * (width - 1), severity, colour)
+        )
+    out.extend(f"  = {_paint('note:', 'bold', colour)} {printable(n)}" for n in d.notes)
     if d.help:
-        out.append(f"  = help: {printable(d.help)}")
+        out.append(f"  = {_paint('help:', 'help', colour)} {printable(d.help)}")
     return "\n".join(out)
 
 
-def render_all(diags: Iterable[Diagnostic], source: Source) -> str:
+def render_all(diags: Iterable[Diagnostic], source: Source, colour: bool = False) -> str:
     ds = sorted(diags, key=sort_key)
-    body = "\n\n".join(render(d, source) for d in ds)
+    body = "\n\n".join(render(d, source, colour) for d in ds)
     errors = sum(1 for d in ds if d.severity == "error")
     warnings = len(ds) - errors
     tail = []

@@ -22,9 +22,9 @@ from typing import Any
 import graphviz  # type: ignore[import-untyped]
 
 from kcheck.model.ir import CompiledModel
-from kcheck.report.text import lookup, show_value
+from kcheck.report.text import lookup
 from kcheck.result import PropertyResult
-from kcheck.trace import Step, Trace, changed_fields, loop_renaming, stutter_reason
+from kcheck.trace import Step, Trace, changed_fields, loop_renaming, show_value, stutter_reason
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = (

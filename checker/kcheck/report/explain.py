@@ -22,8 +22,8 @@ from kcheck.lang import ast
 from kcheck.lang.fmt import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.model.evaluate import Env, EvalError, Evaluator, Unsupported
-from kcheck.report.text import show_value
 from kcheck.result import VIOLATED, CheckResult, PropertyResult
+from kcheck.trace import show_value
 
 _COMPARE = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 _ARITH = ("+", "-", "*", "/", "%", "|", "&")

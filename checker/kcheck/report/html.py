@@ -26,9 +26,9 @@ from kcheck.model.ir import CompiledModel
 from kcheck.report import dot
 from kcheck.report.mermaid import sequence_diagram
 from kcheck.report.sarif import loop_sentence
-from kcheck.report.text import lookup, show_value, state_lines
+from kcheck.report.text import lookup, state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Step, Trace, changed_fields, loop_renaming, stutter_reason
+from kcheck.trace import Step, Trace, changed_fields, loop_renaming, show_value, stutter_reason
 
 NO_DOT = (
     "The pictures are left out: Graphviz's dot program was not found on PATH. Install Graphviz"

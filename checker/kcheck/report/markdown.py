@@ -13,9 +13,9 @@ from typing import Any
 
 from kcheck.report.mermaid import change_lines, sequence_diagram
 from kcheck.report.sarif import loop_sentence
-from kcheck.report.text import show_value, state_lines
+from kcheck.report.text import state_lines
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, loop_renaming
+from kcheck.trace import Trace, loop_renaming, show_value
 
 SYMBOL = {HOLDS: "✅", VIOLATED: "❌", INCONCLUSIVE: "⚠️", NOT_CHECKED: "➖"}
 

@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from kcheck.report.dot import lanes_of, loop_words
-from kcheck.report.text import lookup, show_value, state_lines
+from kcheck.report.text import lookup, state_lines
 from kcheck.result import VIOLATED, PropertyResult
-from kcheck.trace import Trace, changed_fields
+from kcheck.trace import Trace, changed_fields, show_value
 
 # Left as they are: letters, digits and punctuation with no meaning to Mermaid's sequence
 # grammar or to HTML. Everything else, including `#` itself and any non-ASCII, is encoded.

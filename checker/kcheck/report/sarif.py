@@ -9,9 +9,8 @@ from collections.abc import Sequence
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from kcheck.report.text import show_value
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields, loop_renaming, stutter_reason
+from kcheck.trace import Trace, changed_fields, loop_renaming, show_value, stutter_reason
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 # graphviz ships no type information; see the note in dot.py
 import graphviz  # type: ignore[import-untyped]
 
+from kcheck.engines.dispatch import EngineOptions, Refused, state_space
+from kcheck.explore.bfs import Limits
+from kcheck.explore.statespace import StateSpace
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.evaluate import EvalError, Evaluator, Unsupported
-from kcheck.model.ir import CompiledModel, State
+from kcheck.model.ir import CompiledModel
 from kcheck.report.dot import (
     BAD,
     BAD_BG,
@@ -35,7 +37,7 @@ from kcheck.report.dot import (
     render,
     state_rows,
 )
-from kcheck.report.text import show_value
+from kcheck.trace import show_value
 
 # Above either, a picture of states listed in full is too big to read on a screen.
 READABLE_STATES = 40
@@ -47,72 +49,18 @@ _PROBE = "__kcheck_cluster"
 _HEAD = f"invariant {_PROBE}: ("  # the probe line's text before the expression
 
 
-@dataclass(frozen=True)
-class StateSpace:
-    """Reachable states in breadth-first order (node n is `states[n]`), the initial ones, and
-    one edge per action instance between two of them (failing steps left out); `parent`
-    leads each state back to an initial one by a shortest path."""
-
-    model: CompiledModel
-    states: list[State]
-    initial: frozenset[int]
-    edges: list[tuple[int, int, str]]
-    parent: dict[int, int]
-    symmetry: bool
-
-
 def explore_space(
     model: CompiledModel, max_states: int, symmetry: bool, *, stop_after: str | None = None,
     radius: int = 0,
 ) -> StateSpace:  # fmt: skip
-    """Every reachable state of `model`, breadth-first (canonical representatives when
-    `symmetry` is on). Raises ReportError past `max_states` states. With `stop_after` (an
-    invariant's name) the search ends `radius` levels past the first level where a state
-    violates it, which holds every state within `radius` steps of a shortest path there."""
-    canon = model.canonicalize if symmetry else None
-    inv = model.invariant(stop_after) if stop_after is not None else None
-    index: dict[State, int] = {}
-    order: list[State] = []
-    edges: dict[tuple[int, int, str], None] = {}  # ordered and without duplicates
-    parent: dict[int, int] = {}
-    depth: dict[int, int] = {}
-    queue: deque[int] = deque()
-    last_level: int | None = None
-
-    def visit(s: State, src: int | None) -> int:
-        s = canon(s) if canon is not None else s
-        if s not in index:
-            if len(order) == max_states:
-                raise ReportError(
-                    f"refusing to draw the state space of {model.name}: it has {max_states + 1}+"
-                    f" reachable states, more than the limit of {max_states}; use --max-states to"
-                    " raise the limit, --around INVARIANT to draw only the states near a"
-                    " violation, or shrink the model with -D"
-                )
-            index[s] = len(order)
-            order.append(s)
-            n = index[s]
-            depth[n] = 0 if src is None else depth[src] + 1
-            if src is not None:
-                parent[n] = src
-            queue.append(n)
-        return index[s]
-
-    initial = frozenset(visit(s, None) for s in model.initial())
-    while queue:
-        src = queue.popleft()
-        s = order[src]
-        if inv is not None and last_level is None and not inv.holds(s):
-            last_level = depth[src] + radius
-        if last_level is not None and depth[src] > last_level:
-            continue  # every state within reach is expanded, with every edge between them
-        for aid, args, t in model.labelled_successors(s):
-            dst = visit(t, src)
-            described = ", ".join(
-                f"{k}={show_value(v)}" for k, v in model.describe_args(aid, args).items()
-            )
-            edges[(src, dst, f"{model.actions[aid].label}({described})")] = None
-    return StateSpace(model, order, initial, list(edges), parent, canon is not None)
+    """The state space the explicit engine records through the one dispatch (see
+    kcheck.explore.statespace.reachable for `stop_after` and `radius`); a refusal (past
+    `max_states`) becomes a ReportError."""
+    options = EngineOptions("explicit", Limits(max_states=max_states), symmetry)
+    try:
+        return state_space(model, options, stop_after=stop_after, radius=radius)
+    except Refused as err:
+        raise ReportError(str(err)) from None
 
 
 def around(space: StateSpace, invariant: str, radius: int) -> tuple[set[int], list[int]]:

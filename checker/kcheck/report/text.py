@@ -7,20 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
-from kcheck.trace import Trace, changed_fields, loop_renaming, stutter_reason
+from kcheck.trace import Trace, changed_fields, loop_renaming, show_value, stutter_reason
 
 _MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
 _COLOUR = {HOLDS: "green", VIOLATED: "red", INCONCLUSIVE: "yellow", NOT_CHECKED: "bright_black"}
-
-
-def show_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "none"
-    if isinstance(v, list):
-        return "{" + ", ".join(str(x) for x in v) + "}"
-    return str(v)
 
 
 def lookup(state: Mapping[str, Any], path: str) -> Any:

@@ -5,16 +5,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import IO, Any, NoReturn
+from typing import IO, Any
 
 import click
 
+from kcheck.cli.common import fail, finite, guard, load_model, use_colour
+from kcheck.cli.outputs import check_outputs, check_picture_name, write_file, write_reports
 from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 from kcheck.run.console import EventPrinter, StatusLine, summary
@@ -35,14 +36,7 @@ EXIT_DRIVER = 4
 _EXIT = {HOLDS: 0, VIOLATED: 1, INCONCLUSIVE: 3}
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"kcheck: error: {message}", err=True)
-    sys.exit(code)
-
-
 def _finite(param: click.Parameter, value: float) -> float:
-    from kcheck.cli import _finite as finite
-
     checked = finite(param, value)
     assert checked is not None
     return checked
@@ -176,9 +170,7 @@ def run(**options: Any) -> None:
     conformance), 2 bad input or usage, 3 inconclusive (--timeout came first), 4 the driver
     failed (no engine, permission denied, the engine died, a missing image).
     """
-    from kcheck import cli as base
-
-    base._guard(_run)(RunOptions(**options))
+    guard(_run)(RunOptions(**options))
 
 
 @dataclass(frozen=True)
@@ -237,30 +229,29 @@ def _need_extras(o: RunOptions) -> None:
         if o.metrics_port is not None and not o.cleanup:
             need("prometheus_client", "--metrics-port")
     except MissingExtra as err:
-        _fail(str(err), 2)
+        fail(str(err), 2)
 
 
 def _run(o: RunOptions) -> None:
-    from kcheck import cli as base
     from kcheck.model.compile import compile_model
 
     if o.run_ids and not o.cleanup:
-        _fail("--run-id goes with --cleanup (kcheck run --cleanup --run-id RUN_ID)", 2)
+        fail("--run-id goes with --cleanup (kcheck run --cleanup --run-id RUN_ID)", 2)
     _need_extras(o)
     if o.cleanup:
         _cleanup(o.run_ids)
         return
     if o.model is None:
-        _fail("missing MODEL (or --cleanup)", 2)
+        fail("missing MODEL (or --cleanup)", 2)
     for flag, path in (("--graph", o.graph_path), ("--swimlane", o.swimlane_path)):
         if path:
-            base._check_picture_name(flag, path)
-    base.check_outputs(
+            check_picture_name(flag, path)
+    check_outputs(
         o.model,
         {"--output": o.output, "--graph": o.graph_path, "--swimlane": o.swimlane_path,
          "--log-json": o.log_json},
     )  # fmt: skip
-    checked = base._load(o.model, o.defines)
+    checked = load_model(o.model, o.defines)
     compiled = compile_model(checked.symbols, symmetry=False)
     from kcheck.run.binding import config_from_model
 
@@ -269,20 +260,20 @@ def _run(o: RunOptions) -> None:
     known = [inv.name for inv in compiled.invariants]
     for name in o.invariants:
         if name not in known:
-            _fail(f"--invariant {name}: the model has no invariant `{name}`", 2)
-    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+            fail(f"--invariant {name}: the model has no invariant `{name}`", 2)
+    colour = use_colour(sys.stdout)
     outcome = _execute(o, compiled, colour)
     if o.fmt == "json":
         text = json.dumps(outcome.result.to_json(), indent=2)
     else:
         text = summary(outcome, o.model, colour and o.output is None)
     if o.output:
-        base._write(o.output, text + "\n")
+        write_file(o.output, text + "\n")
         click.echo(f"{outcome.result.verdict}: result written to {o.output}", err=True)
     else:
-        click.echo(text)
-    base._write_reports(
-        o.model, compiled, outcome.result, o.graph_path, o.swimlane_path, None, None, None, None
+        click.echo(text, color=colour)
+    write_reports(
+        [(o.model, compiled, outcome.result)], o.graph_path, o.swimlane_path, None, None, None, None
     )
     sys.exit(_EXIT[outcome.result.verdict])
 
@@ -299,7 +290,7 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
             try:
                 stream: IO[str] = stack.enter_context(open(o.log_json, "w", encoding="utf-8"))
             except OSError as err:
-                _fail(f"cannot write {o.log_json}: {err.strerror or err}", 2)
+                fail(f"cannot write {o.log_json}: {err.strerror or err}", 2)
             sinks.append(JsonLines(stream))
 
         def sink(event: Event) -> None:
@@ -313,7 +304,7 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
             try:
                 stack.callback(serve(o.metrics_port, counters, compiled.name, o.driver))
             except OSError as err:
-                _fail(f"--metrics-port {o.metrics_port}: {err.strerror or err}", 2)
+                fail(f"--metrics-port {o.metrics_port}: {err.strerror or err}", 2)
         world = _driver(o, compiled)
         status = StatusLine(sys.stderr, sys.stderr.isatty(), not o.quiet)
         if printer is not None:
@@ -346,7 +337,7 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
     if crash is not None:
         raise crash
     if error is not None:
-        _fail(error, code)
+        fail(error, code)
     if outcome is None:  # stopped by a signal
         run = f" (run {world.run_id})" if world.run_id else ""
         done = "" if leak else f"; removed everything the run created{run}"
@@ -374,13 +365,13 @@ def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
             compiled.layout, file, block=o.model_binding, file_name=o.binding_path or ""
         )
     except BindingError as err:
-        _fail(str(err), 2)
+        fail(str(err), 2)
     if o.image:
         binding = replace(binding, image=o.image)
     try:
         return DockerDriver(connect(), binding, new_run_id())
     except DriverError as err:
-        _fail(str(err), EXIT_DRIVER)
+        fail(str(err), EXIT_DRIVER)
 
 
 def _cleanup(run_ids: tuple[str, ...]) -> None:
@@ -394,7 +385,7 @@ def _cleanup(run_ids: tuple[str, ...]) -> None:
         targets = found if run_ids else [r for r in found if r.alive is False]
         removed = [cleanup(client, r.run_id) for r in targets]
     except (DriverError, Divergence) as err:
-        _fail(str(err), EXIT_DRIVER)
+        fail(str(err), EXIT_DRIVER)
     containers, networks = sum(c for c, _ in removed), sum(n for _, n in removed)
     ids = ", ".join(r.run_id for r in targets)
     runs_word = "run" if len(targets) == 1 else "runs"
@@ -423,9 +414,7 @@ def _cleanup(run_ids: tuple[str, ...]) -> None:
 @click.option("--tag", default="kcheck/busybox:latest", show_default=True, help="The image's name.")
 def image(tag: str) -> None:
     """Build the local pod image from the host's static busybox (no registry needed)."""
-    from kcheck import cli as base
-
-    base._guard(_image)(tag)
+    guard(_image)(tag)
 
 
 # Docker's reference grammar, simplified: lowercase path components, an optional tag.
@@ -440,17 +429,15 @@ def _image(tag: str) -> None:
     try:
         need("docker", "kcheck image")
     except MissingExtra as err:
-        _fail(str(err), 2)
+        fail(str(err), 2)
     from kcheck.run.engine import connect
     from kcheck.run.image import build
 
     if not _IMAGE_NAME.fullmatch(tag):
-        _fail(
-            f"--tag {tag!r}: not an image name (lowercase `name[:tag]`, e.g. kcheck/busybox:1)", 2
-        )
+        fail(f"--tag {tag!r}: not an image name (lowercase `name[:tag]`, e.g. kcheck/busybox:1)", 2)
 
     try:
         image_id = build(connect(), tag)
     except DriverError as err:
-        _fail(str(err), EXIT_DRIVER)
+        fail(str(err), EXIT_DRIVER)
     click.echo(f"built {tag} ({image_id[:19]})")

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from kcheck.report.text import show_value
-from kcheck.trace import changed_fields
+from kcheck.trace import changed_fields, show_value
 
 # phase members whose meaning the event reasons know
 _STARTED = {"running"}
