@@ -23,10 +23,11 @@ import z3  # type: ignore[import-untyped]
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
-from kcheck.smt.encode import Encoder, Term, Unsupported
+from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import transition
+from kcheck.smt.terms import Term
 from kcheck.trace import Step, Trace, name_objects
 
 __all__ = ["ReplayError", "Unsupported", "bmc"]
