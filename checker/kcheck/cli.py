@@ -305,8 +305,9 @@ def _verify(
     quiet: bool,
     budget: Budget,
 ) -> None:
-    from kcheck.explore.bfs import Limits, ReplayError, explore
+    from kcheck.explore.bfs import Limits, explore
     from kcheck.explore.budget import Stopped
+    from kcheck.explore.tracer import ReplayError
     from kcheck.model.compile import compile_model
 
     for flag, path in (("--graph", graph_path), ("--swimlane", swimlane_path)):
