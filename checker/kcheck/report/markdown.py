@@ -119,7 +119,7 @@ def _counterexample(model: str, p: PropertyResult) -> list[str]:
         lines.append(f"The last state violates {cell(p.name)}.")
         lines.append("")
     elif p.kind == "bound" and p.reason:
-        lines.append(f"The last step fails: {cell(p.reason)}.")
+        lines.append(f"The last step fails: {cell(p.reason.rstrip('.'))}.")
         lines.append("")
     lines.append("</details>")
     return lines
@@ -136,7 +136,9 @@ def _overall(results: Sequence[tuple[str, CheckResult]]) -> str:
 def _stats_line(path: str, r: CheckResult) -> str:
     s = r.stats
     how = (
-        "every reachable state explored"
+        "every state reachable within the model's bounds explored"
+        if r.complete and any(p.kind == "bound" for p in r.properties)
+        else "every reachable state explored"
         if r.complete
         else f"stopped at {r.limit}"
         if r.limit

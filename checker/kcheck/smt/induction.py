@@ -26,6 +26,7 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang.symbols import Symbols
+from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import (
     HOLDS,
@@ -125,7 +126,8 @@ def induction(
     results: list[PropertyResult] = []
     for name in selected:
         inv = by_name[name]
-        entry = _result(name, "invariant", inv.span.line, outcomes[name], bounds)
+        hit = bound.entry.name if bound.entry is not None else None
+        entry = _result(name, "invariant", inv.span.line, outcomes[name], bounds, hit)
         if symbolic_params and entry.status == HOLDS:
             entry = replace(entry, reason=f"{entry.reason} for every value of the params")
         results.append(entry)
@@ -149,7 +151,9 @@ def induction(
                        limit=f"k {max_k}" if open_ else None, notes=notes)  # fmt: skip
 
 
-def _result(name: str, kind: str, line: int, out: Outcome, bounds: str) -> PropertyResult:
+def _result(
+    name: str, kind: str, line: int, out: Outcome, bounds: str, hit: str | None = None
+) -> PropertyResult:
     """The entry for an invariant. A proof covers the states reached by steps that stay within
     the model's bounds; as in the explicit engine, it is the model's (`holds`) only when it is
     proved that no step leaves them."""
@@ -162,9 +166,11 @@ def _result(name: str, kind: str, line: int, out: Outcome, bounds: str) -> Prope
         if bounds == "proved":
             return PropertyResult(name, kind, HOLDS, line, None, why, ENGINE, proof)
         tail = (
-            "but a step left the bounds"
-            if bounds == "violated"
-            else "but it was not proved that no step leaves the bounds"
+            "but it was not proved that no step leaves the bounds"
+            if bounds != "violated"
+            else f"but a step left the bounds ({hit})"
+            if hit is not None
+            else "but a step left the bounds"
         )
         why = f"{why} for the states within bounds, {tail}"
         return PropertyResult(name, kind, INCONCLUSIVE, line, None, why, ENGINE, proof)
@@ -194,7 +200,8 @@ def _init_fails(
     out += unchecked
     out.append(
         PropertyResult(
-            f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)), err.message,
+            f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)),
+            explain_bound(model, err),
             engine=ENGINE,
         )
     )  # fmt: skip
