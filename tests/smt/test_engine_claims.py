@@ -21,10 +21,11 @@ from kcheck.model.ir import StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult
 from kcheck.run.interpreter import Interpreter, RunConfig
 from kcheck.run.sim import SimDriver
-from kcheck.smt import induction as induction_module
+from kcheck.smt import prover as prover_module
 from kcheck.smt.bmc import bmc
-from kcheck.smt.induction import Goal, Outcome, Prover, induction
+from kcheck.smt.induction import induction
 from kcheck.smt.params import symbolic_bmc
+from kcheck.smt.prover import Goal, Outcome, Prover
 from kcheck.smt.solver import Deadline
 from tests.reference import Interpreter as Reference
 from tests.reference import RefError
@@ -233,7 +234,7 @@ def test_every_goal_is_tried_at_k_1_before_any_is_tried_deeper(
         tried.append((goal.name, k, deadline.remaining(), self.deadline.remaining()))
         return real(self, goal, k, max_k, deadline)
 
-    monkeypatch.setattr(induction_module.Prover, "attempt", attempt)
+    monkeypatch.setattr(prover_module.Prover, "attempt", attempt)
     sym = _checked(TWO_GOALS.replace("x == y", "y <= 3"))
     result = induction(compile_model(sym, symmetry=False), sym, 4, None, 60)
     order = [(name, k) for name, k, _, _ in tried if not name.startswith("@well")]
@@ -269,7 +270,7 @@ def test_a_goal_out_of_its_share_of_time_is_tried_again_before_it_is_given_up(
         tried.append((goal.name, k))
         return real(self, goal, k, max_k, deadline)
 
-    monkeypatch.setattr(induction_module.Prover, "attempt", attempt)
+    monkeypatch.setattr(prover_module.Prover, "attempt", attempt)
     sym = _checked(TWO_GOALS.replace("x == y", "y <= 3"))
     result = induction(compile_model(sym, symmetry=False), sym, 4, None, 60)
     easy = {p.name: p for p in result.properties}["easy"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import Graph, check_property
 from kcheck.explore.tracer import Tracer
+from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
 from kcheck.result import (
     HOLDS,
@@ -332,8 +333,12 @@ def _search(
             why = (
                 f"the search stopped at {limit} before covering every state"
                 if limit
-                else "a step left the model's bounds, so states past it were not explored"
+                else f"a step left the model's bounds ({_bound_names(model, bound_hits)}), so the"
+                f" states past it were not explored; no violation in the {len(states):,} states"
+                " explored"
             )
+            if limit and bound_hits:
+                why += f"; a step left the model's bounds ({_bound_names(model, bound_hits)})"
             results.append(
                 PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, why)
             )
@@ -351,7 +356,7 @@ def _search(
                 VIOLATED,
                 step_error.line,
                 tracer.error_path(hit.index, step_error),
-                step_error.message,
+                explain_bound(model, step_error),
             )
         )
     graph = Graph(states, parent, edge_start, edge_to, edge_act, enabled) if record else None
@@ -424,10 +429,13 @@ def _property_result(
         )
         return PropertyResult(prop.name, "property", NOT_CHECKED, line, reason=why)
     if not explored_all or bound_hits:
+        # A lasso in the explored graph may leave out a step that fails there, which a fair
+        # behaviour of the real system would take: no verdict either way (spec/liveness.md).
         why = (
             f"the search stopped at {limit} before covering every state"
             if limit
-            else "a step left the model's bounds, so the state graph is incomplete"
+            else f"a step left the model's bounds ({_bound_names(model, bound_hits)}), so the"
+            " state graph is incomplete"
         )
         return PropertyResult(prop.name, "property", INCONCLUSIVE, line, reason=why)
     for n, (label, preds) in enumerate(prop.instances):
@@ -456,6 +464,18 @@ def _property_result(
             reason = "; ".join(notes) or None
             return PropertyResult(prop.name, "property", VIOLATED, line, trace, reason)
     return PropertyResult(prop.name, "property", HOLDS, line)
+
+
+def _bound_names(model: CompiledModel, hits: dict[str, _BoundHit]) -> str:
+    """The bounds hit, as their entries are named (`no-free-slot in spawner.spawn`)."""
+    names = []
+    for _, hit in sorted(hits.items()):
+        err = hit.error
+        names.append(
+            f"{err.code} in {model.actions[err.action].label if err.action >= 0 else 'init'}"
+        )
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _failure(preds: tuple[Callable[[State], bool], ...], s: State) -> str | None:

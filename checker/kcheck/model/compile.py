@@ -31,6 +31,7 @@ from kcheck.lang.types import (
     TSet,
     Type,
 )
+from kcheck.model.bounds import bound_sources
 from kcheck.model.controller_codegen import ControllerCodegen
 from kcheck.model.controller_state import (
     coalesced_watches,
@@ -1818,6 +1819,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         canonicalize=canon,
         symmetry_notes=tuple(c.notes),
         python_source=source,
+        bounds=bound_sources(sym),
     )
 
 

@@ -242,6 +242,21 @@ Outcomes: TypeAlias = Callable[[State], Iterator[tuple[int, tuple[int, ...], "St
 
 
 @dataclass(frozen=True)
+class BoundSource:
+    """A bound the model declares: a kind's number of slots (`what` is the kind) or the upper end
+    of a var's or field's range (`what` is `x` or `Kind.field`), and what sets it."""
+
+    what: str
+    written: str  # the declaration's bound as written: `PODS`, `4`, `MAX_REPLICAS + 1`
+    line: int
+    value: int  # the number of slots, or the range's upper end
+    name: str | None  # the const it is, when it is exactly one: `-D NAME=...` raises it
+    names: tuple[
+        str, ...
+    ]  # every const the bound is computed from (sizes and ranges take no param)
+
+
+@dataclass(frozen=True)
 class CompiledModel:
     name: str
     layout: Layout
@@ -261,6 +276,8 @@ class CompiledModel:
     canonicalize: Callable[[State], State] | None
     symmetry_notes: tuple[str, ...]
     python_source: str = field(repr=False)
+    # where each declared bound comes from, to tell a user how to raise it (model/bounds.py)
+    bounds: tuple[BoundSource, ...] = ()
 
     @property
     def action_steps(self) -> tuple[LabelledSuccessors, ...]:

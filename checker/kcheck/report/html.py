@@ -140,6 +140,8 @@ def _badge(status: str, extra: str = "") -> str:
 
 
 def _how_it_ended(result: CheckResult) -> str:
+    if result.complete and any(p.kind == "bound" for p in result.properties):
+        return "every state reachable within the model's bounds explored"
     if result.complete:
         return "every reachable state explored"
     if result.limit:
@@ -360,7 +362,10 @@ def _conclusion(p: PropertyResult, trace: Trace) -> str | None:
     if p.kind == "invariant":
         return f"The last state violates invariant {p.name}."
     if p.kind == "bound":
-        return f"The last step fails: {p.reason}." if p.reason else "The last step fails."
+        # a bound's reason may end in its hint's full stop (model/bounds.py)
+        return (
+            f"The last step fails: {p.reason.rstrip('.')}." if p.reason else "The last step fails."
+        )
     loop = loop_sentence(trace)
     if loop is not None:
         return f"{p.name} does not hold: {loop.removeprefix('then ')}."

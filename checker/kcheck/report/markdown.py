@@ -106,7 +106,7 @@ def _counterexample(model: str, p: PropertyResult, kinds: Mapping[str, str]) -> 
             lines.extend(f"{'  ' * _depth(x)}- {cell(x.strip())}" for x in p.explanation)
             lines.append("")
     elif p.kind == "bound" and p.reason:
-        lines.append(f"The last step fails: {cell(p.reason)}.")
+        lines.append(f"The last step fails: {cell(p.reason.rstrip('.'))}.")
         lines.append("")
     lines.append("</details>")
     return lines
@@ -127,7 +127,9 @@ def _overall(results: Sequence[tuple[str, CheckResult]]) -> str:
 def _stats_line(path: str, r: CheckResult) -> str:
     s = r.stats
     how = (
-        "every reachable state explored"
+        "every state reachable within the model's bounds explored"
+        if r.complete and any(p.kind == "bound" for p in r.properties)
+        else "every reachable state explored"
         if r.complete
         else f"stopped at {r.limit}"
         if r.limit

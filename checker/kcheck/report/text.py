@@ -182,6 +182,8 @@ def format_result(
             f"model {result.model} ({path}): Z3 k-induction (deepest k tried: {s.depth}),"
             f" {s.seconds:.2f} s"
         )
+    elif result.complete and any(p.kind == "bound" for p in result.properties):
+        head += ", every state reachable within the model's bounds explored"
     elif result.complete:
         head += ", every reachable state explored"
     elif result.limit:

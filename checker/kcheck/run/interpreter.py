@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import (
     HOLDS,
@@ -226,7 +227,7 @@ class Interpreter:
             step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
             entry = PropertyResult(
                 f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)),
-                err.message,
+                explain_bound(self.model, err),
             )  # fmt: skip
             return entry, None
         if not initial:
@@ -426,7 +427,7 @@ class Interpreter:
             VIOLATED,
             err.line,
             Trace(steps),
-            err.message,
+            explain_bound(self.model, err),
         )
 
     def _result(

@@ -21,12 +21,14 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang.symbols import Symbols
+from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
-from kcheck.smt.encode import Encoder, Term, Unsupported
+from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import transition
+from kcheck.smt.terms import Term
 from kcheck.trace import Step, Trace, name_objects
 
 __all__ = ["ReplayError", "Unsupported", "bmc"]
@@ -65,7 +67,12 @@ def bmc(
     except StepError as err:
         step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
         bound = PropertyResult(
-            f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)), err.message
+            f"bound: {err.code} in init",
+            "bound",
+            VIOLATED,
+            err.line,
+            Trace((step,)),
+            explain_bound(model, err),
         )
         inits = []
 
@@ -120,7 +127,7 @@ def bmc(
             continue
         reason = unknown or f"no violation up to depth {depth}"
         if bound is not None and unknown is None:
-            reason += " (a step left the model's bounds; see the bound entry)"
+            reason += f" (a step left the model's bounds: {bound.name}; see its entry)"
         out.append(PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, reason))
     out += temporal_not_checked(model, properties, "bmc", invariants)
     if bound is not None:
@@ -170,6 +177,6 @@ def bound_entry(model: CompiledModel, path: list[State]) -> PropertyResult:
                 )  # fmt: skip
                 return PropertyResult(
                     f"bound: {t.code} in {info.label}", "bound", VIOLATED, t.line,
-                    named(model, steps), t.message,
+                    named(model, steps), explain_bound(model, t),
                 )  # fmt: skip
     raise ReplayError("bmc: no step fails where the encoding says one does; this is a kcheck bug")

@@ -25,11 +25,12 @@ from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.bmc import ReplayError, bmc
-from kcheck.smt.encode import Encoder, Term, _or
-from kcheck.smt.induction import ENGINE, Goal, Outcome, Prover
+from kcheck.smt.encode import Encoder
+from kcheck.smt.prover import ENGINE, Goal, Outcome, Prover
 from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import RLIMIT, SEED, Deadline
 from kcheck.smt.system import Unrolling
+from kcheck.smt.terms import Term, _or
 
 Values = dict[str, int]
 

@@ -9,24 +9,19 @@ of their branches is a way through the (pod, node) instance, and their errors fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.types import TRef
 from kcheck.smt.refuse import Unsupported
-
-if TYPE_CHECKING:
-    from kcheck.smt.encode import Encoder, Env, Instance, Term
+from kcheck.smt.stmt import StmtEncoder
+from kcheck.smt.terms import FALSE, TRUE, Branch, Env, Instance, Term, _and, _or
 
 
 def bind_instances(
-    enc: Encoder, s: ast.Scheduler, aid: int, st: tuple[Term, ...]
+    enc: StmtEncoder, s: ast.Scheduler, aid: int, st: tuple[Term, ...]
 ) -> list[Instance]:
     """One instance per (pod, node) slot pair; the pod's failure is recorded on its first."""
-    from kcheck.smt.encode import FALSE, TRUE, Branch, Instance, _and, _or
-
     pk = enc.layout.kind(s.pod_kind)
     field = pk.field(s.node_field)
     assert isinstance(field.type, TRef)

@@ -10,7 +10,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
-from kcheck.smt.encode import Term
+from kcheck.smt.terms import Term
 
 SEED = 0
 # Z3 resource units per query: deterministic, unlike wall-clock time. About a minute of work on

@@ -11,7 +11,8 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.model.ir import State
-from kcheck.smt.encode import FALSE, Encoder, Instance, Term
+from kcheck.smt.encode import Encoder
+from kcheck.smt.terms import FALSE, Instance, Term
 
 
 @dataclass

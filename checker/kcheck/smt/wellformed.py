@@ -11,7 +11,7 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.ir import Layout
-from kcheck.smt.encode import Term, _and
+from kcheck.smt.terms import Term, _and
 
 
 def _live(layout: Layout, kind: str, v: Term, st: tuple[Term, ...]) -> Term:

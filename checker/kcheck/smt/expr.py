@@ -1,0 +1,481 @@
+"""Expressions of a checked model over Z3 terms (spec/smt.md): each evaluates to a pair (value,
+error), the value a Z3 Bool for `bool` and a Z3 Int for everything else (ints, enum indexes,
+slot numbers with `none` as -1), the error a Z3 Bool that holds exactly when the compiled code
+would raise StepError while evaluating it, honouring the short-circuit order of `and`, `or`,
+`implies` and `if` (a binding form evaluates every term: any failing term fails it). Also the
+state access (slots, presence, field reads) and the binders' domains that statements share.
+
+What is not encoded is refused with `Unsupported`, never approximated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import product
+from typing import Any
+
+import z3  # type: ignore[import-untyped]
+
+from kcheck.lang import ast
+from kcheck.lang.symbols import ParamInfo, Symbols
+from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
+from kcheck.model.compile import Compiler, Local
+from kcheck.model.ir import CompiledModel, KindLayout, Layout
+from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
+from kcheck.smt.sets import Bits
+from kcheck.smt.terms import FALSE, TRUE, Env, Term, _and, _ite, _or
+
+
+class ExprEncoder:
+    """Encodes the expressions of one compiled model; construction refuses unsupported models
+    up front."""
+
+    def __init__(self, model: CompiledModel, sym: Symbols, symbolic_params: bool = False) -> None:
+        self.model = model
+        self.sym = sym
+        self.layout = model.layout
+        self.types = Compiler(sym, symmetry=False)  # only its type_of, to agree with compile
+        self.var_index = {v.name: v for v in self.layout.vars}
+        self.budget_index = {b.fault: b for b in self.layout.budgets}
+        self.fails: list[Term] = []
+        self.step_start: tuple[Term, ...] = ()  # the state the step being encoded began in
+        # def calls with constant arguments, per state (held, so that its id stays its own)
+        self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Term, Term]]]] = {}
+        self.sets = Bits()
+        self.set_slots = _set_slots(self.layout)  # state index -> elements of its set
+        self._refuse_up_front()
+        # With symbolic params each `param` is one Z3 constant, the same in every state.
+        self.params: dict[str, Term] = {}
+        if symbolic_params:
+            self.params = {n: _param_const(p) for n, p in sym.params.items()}
+            refuse_concrete_param_uses(sym)
+
+    # ---- what is refused before anything is encoded
+    def _refuse_up_front(self) -> None:
+        refuse_unencoded(self.model, self.sym)
+
+    # ---- state access
+    def fresh_state(self, prefix: str) -> tuple[Term, ...]:
+        return tuple(
+            self.sets.fresh(f"{prefix}_{i}", self.set_slots[i][0])
+            if i in self.set_slots
+            else z3.Int(f"{prefix}_{i}")
+            for i in range(self.layout.width)
+        )
+
+    def set_size(self, elem: str) -> int:
+        return self.layout.kind(elem).slots if elem in self.sym.kinds else len(self.sym.enums[elem])
+
+    def _set_bits(self, e: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[list[Term], Term]:
+        """The elements of a set-valued expression as Bools, and its error condition."""
+        t = self.type_of(e, env)
+        v, err = self.expr(e, env, st)
+        n = self.set_size(t.elem) if isinstance(t, TSet) else 0
+        return self.sets.bits(v, n), err
+
+    def _present(self, st: tuple[Term, ...], k: KindLayout, slot: int) -> Term:
+        return st[k.slot_base(slot)] == 1
+
+    def _alive(self, st: tuple[Term, ...], k: KindLayout, slot: Term) -> Term:
+        if z3.is_int_value(slot):  # a binder's value: no case split (it keeps terms small)
+            i = slot.as_long()
+            return self._present(st, k, i) if 0 <= i < k.slots else FALSE
+        return _or([_and(slot == i, self._present(st, k, i)) for i in range(k.slots)])
+
+    def _read(self, st: tuple[Term, ...], k: KindLayout, slot: Term, offset: int) -> Term:
+        if k.slots == 0:
+            return z3.IntVal(0)
+        if z3.is_int_value(slot) and 0 <= slot.as_long() < k.slots:
+            return st[k.slot_base(slot.as_long()) + offset]
+        out = st[k.slot_base(k.slots - 1) + offset]
+        for i in range(k.slots - 2, -1, -1):
+            out = _ite(slot == i, st[k.slot_base(i) + offset], out)
+        return out
+
+    @staticmethod
+    def _load(ty: Type, raw: Term) -> Term:
+        return raw == 1 if isinstance(ty, TBool) else raw
+
+    @staticmethod
+    def _stored(ty: Type, v: Term) -> Term:
+        return z3.If(v, z3.IntVal(1), z3.IntVal(0)) if isinstance(ty, TBool) else v
+
+    @staticmethod
+    def _range_err(ty: Type, v: Term) -> Term:
+        if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
+            return z3.Or(v < ty.lo, v > ty.hi)
+        return FALSE
+
+    def type_of(self, e: ast.Expr, env: Env) -> Type:
+        return self.types.type_of(e, {n: Local("0", t) for n, (_, t) in env.items()})
+
+    # ---- domains of binders: (value, presence condition) per candidate
+    def _domain(
+        self, b: ast.Binder, env: Env, st: tuple[Term, ...]
+    ) -> tuple[Type, list[tuple[int, Term]]]:
+        d = b.domain
+        if isinstance(d, ast.RangeDomain):
+            lo, hi = self._const_int(d.lo, env), self._const_int(d.hi, env)
+            if lo is None or hi is None:
+                raise Unsupported("a range domain with non-constant bounds", d.span.line)
+            return TInt(), [(v, TRUE) for v in range(lo, hi + 1)]
+        e = d.expr
+        if isinstance(e, ast.Name) and e.id == "bool":
+            raise Unsupported("a binder over `bool`", d.span.line)
+        if isinstance(e, ast.Name) and e.id not in env:
+            if e.id in self.sym.kinds:
+                k = self.layout.kind(e.id)
+                return TRef(e.id), [(i, self._present(st, k, i)) for i in range(k.slots)]
+            if e.id in self.sym.enums:
+                return TEnum(e.id), [(i, TRUE) for i in range(len(self.sym.enums[e.id]))]
+        t = self.type_of(e, env)
+        if isinstance(t, TSet):
+            # the set's members, in order (the compiled member test reads only the bit)
+            bits, _ = self._set_bits(e, env, st)
+            ty: Type = TRef(t.elem) if t.elem in self.sym.kinds else TEnum(t.elem)
+            return ty, list(enumerate(bits))
+        raise Unsupported("a binder over this domain", d.span.line)
+
+    def _domains_err(self, binders: tuple[ast.Binder, ...], env: Env, st: tuple[Term, ...]) -> Term:
+        """Evaluating the binders' set-valued domains raises (they are evaluated first)."""
+        errs: list[Term] = []
+        for b in binders:
+            d = b.domain
+            if isinstance(d, ast.ExprDomain) and isinstance(self.type_of(d.expr, env), TSet):
+                errs.append(self._set_bits(d.expr, env, st)[1])
+        return _or(errs)
+
+    def _const_int(self, e: ast.Expr, env: Env) -> int | None:
+        v, err = self.expr(e, env, ())
+        v, err = z3.simplify(v), z3.simplify(err)
+        if z3.is_int_value(v) and z3.is_false(err):
+            return int(v.as_long())
+        return None
+
+    def _combos(
+        self, binders: tuple[ast.Binder, ...], env: Env, st: tuple[Term, ...]
+    ) -> Iterator[tuple[Env, tuple[int, ...], Term]]:
+        """Every combination of binder values in slot order: its env, values and presence."""
+        doms = [self._domain(b, env, st) for b in binders]
+        for combo in product(*(vals for _, vals in doms)):
+            env2 = dict(env)
+            pres: list[Term] = []
+            for b, (ty, _), (v, p) in zip(binders, doms, combo, strict=True):
+                env2[b.name] = (z3.IntVal(v), ty)
+                pres.append(p)
+            yield env2, tuple(v for v, _ in combo), _and(*pres)
+
+    # ---- expressions
+    def expr(self, e: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        """(value, error) of `e` in state `st` (an empty tuple: constants only)."""
+        x = self.expr
+        match e:
+            case ast.IntLit(value=v):
+                return z3.IntVal(v), FALSE
+            case ast.BoolLit(value=v):
+                return z3.BoolVal(v), FALSE
+            case ast.NoneLit():
+                return z3.IntVal(-1), FALSE
+            case ast.Name(id=n):
+                if n in env:
+                    return env[n][0], FALSE
+                if n in self.var_index:
+                    if not st:
+                        raise Unsupported(f"var `{n}` where a constant is needed", e.span.line)
+                    var = self.var_index[n]
+                    return self._load(var.type, st[var.index]), FALSE
+                if n in self.params:
+                    return self.params[n], FALSE
+                if n in self.sym.params:
+                    p = self.sym.params[n]
+                    if isinstance(p.type, TBool):
+                        return z3.BoolVal(p.value == 1), FALSE
+                    return z3.IntVal(p.value), FALSE
+                if n in self.sym.consts:
+                    return z3.IntVal(self.sym.consts[n]), FALSE
+                if n in self.sym.members:
+                    return z3.IntVal(self.sym.members[n][1]), FALSE
+                raise Unsupported(f"name `{n}`", e.span.line)
+            case ast.Field(obj=o, name=f):
+                slot, err, k = self._ref(o, env, st)
+                fl = k.field(f)
+                return self._load(fl.type, self._read(st, k, slot, fl.offset)), err
+            case ast.Call(func=fn, args=args):
+                return self._call(e, fn, args, env, st)
+            case ast.Unary(op="-", operand=o):
+                v, err = x(o, env, st)
+                return -v, err
+            case ast.Unary(op="not", operand=o):
+                v, err = x(o, env, st)
+                return z3.Not(v), err
+            case ast.Binary():
+                return self._binary(e, env, st)
+            case ast.Quant(quant=q, binders=bs, where=w, body=body):
+                # every term is evaluated: the quantifier fails where any term fails, whatever
+                # the others say (spec/language.md), so its error is free of slot order
+                acc = TRUE if q == "forall" else FALSE
+                errs: list[Term] = [self._domains_err(bs, env, st)]
+                for env2, _, pres in self._combos(bs, env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    bv, be = x(body, env2, st)
+                    errs.append(_or([ce, _and(c, be)]))
+                    if q == "forall":
+                        acc = _and(acc, z3.Or(z3.Not(c), bv))
+                    else:
+                        acc = _or([acc, _and(c, bv)])
+                return acc, _or(errs)
+            case ast.Count(binders=bs, where=w):
+                total: Term = z3.IntVal(0)
+                errs = [self._domains_err(bs, env, st)]
+                for env2, _, pres in self._combos(bs, env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    total = total + z3.If(c, 1, 0)
+                    errs.append(ce)
+                return total, _or(errs)
+            case ast.CountAll(arg=a):
+                if isinstance(a, ast.Name) and a.id not in env and a.id in self.sym.kinds:
+                    k = self.layout.kind(a.id)
+                    return z3.Sum(
+                        [z3.IntVal(0)] + [st[k.slot_base(i)] for i in range(k.slots)]
+                    ), FALSE
+                bits, err = self._set_bits(a, env, st)
+                return z3.Sum([z3.IntVal(0)] + [z3.If(b, 1, 0) for b in bits]), err
+            case ast.Aggregate(op=op, body=body, binders=bs, where=w):
+                val: Term = z3.IntVal(0)
+                seen: Term = FALSE
+                errs = [self._domains_err(bs, env, st)]
+                for env2, _, pres in self._combos(bs, env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    bv, be = x(body, env2, st)
+                    errs.append(_or([ce, _and(c, be)]))
+                    if op == "sum":
+                        val = val + z3.If(c, bv, 0)
+                    else:
+                        better = bv > val if op == "max" else bv < val
+                        val = z3.If(z3.And(c, z3.Or(z3.Not(seen), better)), bv, val)
+                        seen = _or([seen, c])
+                return val, _or(errs)
+            case ast.IfExpr(cond=c, then=a, else_=b):
+                cv, ce = x(c, env, st)
+                av, ae = x(a, env, st)
+                bv, be = x(b, env, st)
+                err = _or([ce, z3.If(cv, ae, be)])
+                t = self.type_of(e, env)
+                if isinstance(t, TSet):
+                    size = self.set_size(t.elem)
+                    a_bits, b_bits = self.sets.bits(av, size), self.sets.bits(bv, size)
+                    both = zip(a_bits, b_bits, strict=True)
+                    return self.sets.mask([_ite(cv, p, q) for p, q in both]), err
+                return z3.If(cv, av, bv), err
+            case ast.SetLit(elems=elems):
+                return self._set_literal(e, elems, env, st)
+            case ast.SetBuilder(binder=b, where=w):
+                t = self.type_of(e, env)
+                assert isinstance(t, TSet)
+                bits = [FALSE] * self.set_size(t.elem)
+                errs = [self._domains_err((b,), env, st)]
+                for env2, vals, pres in self._combos((b,), env, st):
+                    c, ce = self._cond(pres, w, env2, st)
+                    bits[vals[0]] = c
+                    errs.append(ce)
+                return self.sets.mask(bits), _or(errs)
+            case ast.Index(kind=kname, index=i):
+                # `K[i]` names slot i of an ordered kind; it raises unless that object lives
+                k = self.layout.kind(kname)
+                iv, ie = x(i, env, st)
+                live = _and(iv >= 0, iv < k.slots, self._alive(st, k, iv))
+                return iv, _or([ie, z3.Not(live)])
+            case ast.Budget(fault=fault):
+                spent = self.budget_index[fault]
+                return spent.budget - st[spent.index], FALSE
+        raise Unsupported(_construct(e), _line(e))
+
+    def _set_literal(
+        self, e: ast.Expr, elems: tuple[ast.Expr, ...], env: Env, st: tuple[Term, ...]
+    ) -> tuple[Term, Term]:
+        t = self.type_of(e, env)
+        if not elems or not isinstance(t, TSet):
+            if elems:
+                raise Unsupported("a set literal of this element type", _line(e))
+            return z3.IntVal(0), FALSE
+        for el in elems:
+            et = self.type_of(el, env)
+            if isinstance(el, ast.NoneLit) or (isinstance(et, TRef) and et.optional):
+                raise Unsupported("a set literal with an element that may be none", _line(el))
+        vals = [self.expr(el, env, st) for el in elems]
+        n = self.set_size(t.elem)
+        bits = [_or([v == i for v, _ in vals]) for i in range(n)]
+        return self.sets.mask(bits), _or([err for _, err in vals])
+
+    def _cond(
+        self, pres: Term, where: ast.Expr | None, env: Env, st: tuple[Term, ...]
+    ) -> tuple[Term, Term]:
+        """`pres and where`, short-circuited: (holds, raises)."""
+        if where is None:
+            return pres, FALSE
+        wv, we = self.expr(where, env, st)
+        return _and(pres, wv), _and(pres, we)
+
+    def _ref(self, o: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term, KindLayout]:
+        """The slot a reference names, and whether using it raises (`none`, or an object
+        deleted, a dangling reference: the compiled code's `_some` and `_deref`)."""
+        slot, err = self.expr(o, env, st)  # first: it refuses what is not encoded
+        t = self.type_of(o, env)
+        if not isinstance(t, TRef):
+            raise Unsupported(f"a field read through {_construct(o)}", _line(o))
+        k = self.layout.kind(t.kind)
+        return slot, _or([err, z3.Not(self._alive(st, k, slot))]), k
+
+    def _call(
+        self, e: ast.Expr, fn: str, args: tuple[ast.Expr, ...], env: Env, st: tuple[Term, ...]
+    ) -> tuple[Term, Term]:
+        vals = [self.expr(a, env, st) for a in args]
+        err = _or([ve for _, ve in vals])
+        if fn in self.sym.defs:
+            # A call with constant arguments on the same state is the same term: the scheduler
+            # asks `used(n)` for every pod and node; computed once per state and arguments.
+            key = (fn, tuple(v.as_long() if z3.is_int_value(v) else None for v, _ in vals))
+            memo = self._calls.get(id(st))
+            if None not in key[1] and memo is not None and memo[0] is st and key in memo[1]:
+                bv, be = memo[1][key]
+                return bv, _or([err, be])
+            d = self.sym.defs[fn]
+            denv: Env = {}
+            for p, (v, _), a in zip(d.params, vals, args, strict=True):
+                pt = self.types.resolve_type(p.type)
+                at = self.type_of(a, env)
+                if isinstance(pt, TRef) and isinstance(at, TRef) and at.optional:
+                    pt = at
+                denv[p.name] = (v, pt)
+            bv, be = self.expr(d.body, denv, st)
+            if None not in key[1]:
+                if memo is None or memo[0] is not st:
+                    memo = self._calls[id(st)] = (st, {})
+                memo[1][key] = (bv, be)
+            return bv, _or([err, be])
+        if fn in ("min", "max") and len(vals) == 2:
+            a, b = vals[0][0], vals[1][0]
+            return (z3.If(a <= b, a, b) if fn == "min" else z3.If(a >= b, a, b)), err
+        if fn == "abs" and len(vals) == 1:
+            a = vals[0][0]
+            return z3.If(a >= 0, a, -a), err
+        if fn == "size" and len(args) == 1:
+            bits, _ = self._set_bits(args[0], env, st)
+            return z3.Sum([z3.IntVal(0)] + [z3.If(b, 1, 0) for b in bits]), err
+        if fn == "ceil" and len(vals) == 2:
+            a, b = vals[0][0], vals[1][0]
+            return -_floordiv(-a, b), _or([err, b == 0])
+        raise Unsupported(f"builtin `{fn}`", e.span.line if hasattr(e, "span") else 0)
+
+    def _binary(self, e: ast.Binary, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        op = e.op
+        t = self.type_of(e, env)
+        if op in ("|", "&", "-") and isinstance(t, TSet | TEmptySet):
+            return self._set_op(e, t, env, st)
+        if op == "in" and not isinstance(e.right, ast.SetLit):
+            a, ae = self.expr(e.left, env, st)
+            bits, be = self._set_bits(e.right, env, st)
+            return _or([_and(a == i, b) for i, b in enumerate(bits)]), _or([ae, be])
+        if op == "in":
+            assert isinstance(e.right, ast.SetLit)
+            if any(isinstance(el, ast.NoneLit) for el in e.right.elems):
+                raise Unsupported("`in` a literal set with `none`", e.span.line)
+            a, ae = self.expr(e.left, env, st)
+            elems = [self.expr(el, env, st) for el in e.right.elems]
+            return _or([a == v for v, _ in elems]), _or([ae] + [ve for _, ve in elems])
+        a, ae = self.expr(e.left, env, st)
+        b, be = self.expr(e.right, env, st)
+        if op == "and":
+            return z3.And(a, b), _or([ae, _and(a, be)])
+        if op == "or":
+            return z3.Or(a, b), _or([ae, _and(z3.Not(a), be)])
+        if op == "implies":
+            return z3.Implies(a, b), _or([ae, _and(a, be)])
+        err = _or([ae, be])
+        match op:
+            case "+":
+                return a + b, err
+            case "-":
+                return a - b, err
+            case "*":
+                return a * b, err
+            case "/":
+                return _floordiv(a, b), _or([err, b == 0])
+            case "%":
+                return a - b * _floordiv(a, b), _or([err, b == 0])
+            case "==":
+                return a == b, err
+            case "!=":
+                return a != b, err
+            case "<":
+                return a < b, err
+            case "<=":
+                return a <= b, err
+            case ">":
+                return a > b, err
+            case ">=":
+                return a >= b, err
+        raise Unsupported(f"operator `{op}`", e.span.line)
+
+    def _set_op(self, e: ast.Binary, t: Type, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        if not isinstance(t, TSet):  # `{} | {}` and the like
+            _, ae = self.expr(e.left, env, st)
+            _, be = self.expr(e.right, env, st)
+            return z3.IntVal(0), _or([ae, be])
+        n = self.set_size(t.elem)
+        a, ae = self.expr(e.left, env, st)
+        b, be = self.expr(e.right, env, st)
+        pairs = zip(self.sets.bits(a, n), self.sets.bits(b, n), strict=True)
+        if e.op == "|":
+            bits = [_or([x, y]) for x, y in pairs]
+        elif e.op == "&":
+            bits = [_and(x, y) for x, y in pairs]
+        else:
+            bits = [_and(x, z3.Not(y)) for x, y in pairs]
+        return self.sets.mask(bits), _or([ae, be])
+
+
+def _floordiv(a: Term, b: Term) -> Term:
+    """Python's `//` (towards minus infinity); SMT-LIB `div` agrees for a positive divisor."""
+    return z3.If(b > 0, a / b, (-a) / (-b))
+
+
+def _construct(e: object) -> str:
+    names = {
+        "SetLit": "a set literal",
+        "SetBuilder": "a set builder",
+        "Temporal": "a temporal operator",
+        "LeadsTo": "`leads_to`",
+    }
+    return names.get(type(e).__name__, type(e).__name__)
+
+
+def _line(node: object) -> int:
+    span = getattr(node, "span", ast.NOWHERE)
+    return span.line if isinstance(span, ast.Span) else 0
+
+
+def _param_const(p: ParamInfo) -> Term:
+    return z3.Bool(f"param_{p.name}") if isinstance(p.type, TBool) else z3.Int(f"param_{p.name}")
+
+
+def _set_slots(layout: Layout) -> dict[int, tuple[int, str]]:
+    """State index -> (number of possible elements, element kind or enum), for every set-valued
+    var and field slot."""
+
+    def size(elem: str) -> int:
+        for k in layout.kinds:
+            if k.name == elem:
+                return k.slots
+        return len(layout.enums[elem])
+
+    out: dict[int, tuple[int, str]] = {}
+    for v in layout.vars:
+        if isinstance(v.type, TSet):
+            out[v.index] = (size(v.type.elem), v.type.elem)
+    for k in layout.kinds:
+        for f in k.fields:
+            if isinstance(f.type, TSet):
+                for i in range(k.slots):
+                    out[k.slot_base(i) + f.offset] = (size(f.type.elem), f.type.elem)
+    return out
