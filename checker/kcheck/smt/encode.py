@@ -28,8 +28,10 @@ import z3  # type: ignore[import-untyped]
 from kcheck.lang import ast
 from kcheck.lang.symbols import ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
-from kcheck.model.compile import Compiler, Local
+from kcheck.model.env import Local
 from kcheck.model.ir import CompiledModel, KindLayout, Layout
+from kcheck.model.layout import dangling_kinds
+from kcheck.model.typeof import TypeOf, zero_value
 from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.scheduler import bind_instances
 from kcheck.smt.sets import Bits
@@ -93,7 +95,8 @@ class Encoder:
         self.model = model
         self.sym = sym
         self.layout = model.layout
-        self.types = Compiler(sym, symmetry=False)  # only its type_of, to agree with compile
+        self.types = TypeOf(sym)  # the compiled code's types, to agree with it
+        self.dangling = dangling_kinds(sym)
         self.var_index = {v.name: v for v in self.layout.vars}
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.fails: list[Term] = []
@@ -674,8 +677,8 @@ class Encoder:
     def _named(self, st: tuple[Term, ...], kind: str, i: int) -> Term:
         """A real reference (a field of a live object, a var, a set) names slot i of `kind`
         while it is free: a dangling reference, whose slot `create` never takes (as the
-        compiled _free_K). Only kinds where one can exist (compile.dangling_kinds)."""
-        if kind not in self.types.dangling:
+        compiled _free_K). Only kinds where one can exist (layout.dangling_kinds)."""
+        if kind not in self.dangling:
             return FALSE
         out: list[Term] = []
         for v in self.layout.vars:
@@ -767,7 +770,7 @@ class Encoder:
     def _default(self, ty: Type, default: ast.Expr | None) -> Term:
         """A field's declared default (which may name a param), else the type's."""
         if default is None:
-            return z3.IntVal(self.types.default_value(ty, None))
+            return z3.IntVal(zero_value(ty))
         v, _ = self.expr(default, {}, ())
         return self._stored(ty, v)
 
