@@ -107,6 +107,47 @@ class ActionCompiler:
         self.cc = cc
         self.scheduler = scheduler
 
+    def emit_functions(self, units: list[Unit]) -> None:
+        """The hot successor functions (every unit inline), and one labelled generator per unit
+        `_lab_<aid>` for traces, and to isolate an action whose step fails."""
+        g = self.gen
+        # the hot path: every action inline in one function that returns a list; a second
+        # form for symmetric search skips action instances on twin objects (see twin_guard)
+        hot = (
+            ("_successors", False, False),
+            ("_successors_sym", True, False),
+            ("_tagged", False, True),
+            ("_tagged_sym", True, True),
+        )
+        for name, prune, tagged in hot:
+            self.ctx.tagged = tagged
+            g.emit(f"def {name}(s):")
+            g.depth += 1
+            g.emit("out = []")
+            g.emit("_ap = out.append")
+            top = len(g.lines)
+            self.ctx.hoist = {}
+            self.ctx.hoist_lines = {}
+            for aid, u in enumerate(units):
+                self.emit(aid, u, False, prune)
+            # group tables first: the hoisted calls may read them
+            prelude = [line for lines in self.ctx.hoist_lines.values() for line in lines]
+            prelude += [
+                f"{v} = {k}" for k, v in self.ctx.hoist.items() if v not in self.ctx.hoist_lines
+            ]
+            g.lines[top:top] = ["    " * g.depth + line for line in prelude]
+            self.ctx.hoist = None
+            self.ctx.tagged = False
+            g.emit("return out")
+            g.depth -= 1
+        # per action, labelled: for traces, and to isolate an action whose step fails
+        for aid, u in enumerate(units):
+            g.emit(f"def _lab_{aid}(s):")
+            g.depth += 1
+            self.emit(aid, u, True)
+            g.emit("yield from ()")
+            g.depth -= 1
+
     def emit(self, aid: int, u: Unit, labelled: bool, prune: bool = False) -> None:
         """The code of one unit: labelled (a generator of (action, args, state), for traces and
         to isolate a failing step) or hot (appends successors to `_ap`)."""

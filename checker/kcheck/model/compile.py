@@ -60,8 +60,47 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     stmts = StmtCompiler(c, exprs, cc)
     acts = ActionCompiler(c, exprs, stmts, cc, SchedulerCompiler(c, exprs, stmts))
     stmts.kind_helpers()
+    _emit_initial(c, exprs, stmts, cc)
+    # actions: a fast form returning successor states, and a labelled generator for traces
+    compiled = units(sym, c.splits)
+    actions = action_infos(sym, compiled, exprs, c.splits)
+    acts.emit_functions(compiled)
+    emit_invariants(c, exprs)
+    labels = emit_properties(c, exprs)
 
-    # initial state: vars at their initial values, budgets unspent, no objects
+    source = g.source()
+    ns: dict[str, Any] = dict(RUNTIME_NS)
+    exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
+    invariants = tuple(
+        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma, ns[f"_inv_why_{i}"])
+        for i, inv in enumerate(sym.invariants)
+    )
+    properties = tuple(property_info(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))
+    canon = make_canonicalizer(layout) if any(k.symmetric for k in layout.kinds) else None
+    return CompiledModel(
+        name=sym.program.name,
+        layout=layout,
+        actions=tuple(actions),
+        initial=ns["_initial"],
+        successors=ns["_successors"],
+        tagged_successors=ns["_tagged"],
+        tagged_symmetric_successors=ns["_tagged_sym"],
+        symmetric_successors=ns["_successors_sym"],
+        action_outcomes=tuple(ns[f"_lab_{aid}"] for aid in range(len(compiled))),
+        invariants=invariants,
+        properties=properties,
+        canonicalize=canon,
+        symmetry_notes=tuple(notes),
+        python_source=source,
+    )
+
+
+def _emit_initial(
+    c: CompileContext, exprs: ExprCompiler, stmts: StmtCompiler, cc: ControllerCodegen
+) -> None:
+    """`_INIT` (vars at their initial values, budgets unspent, no objects), each kind's empty
+    block `_ZERO_K`, and `_initial()`: the states the init blocks lead to."""
+    sym, g, layout = c.sym, c.gen, c.layout
     init = [0] * layout.width
     for v in layout.vars:
         if v.name in sym.vars:
@@ -103,74 +142,3 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     stmts.block(init_stmts, {}, Ctx(-1, "()", "st"), initial_state)
     g.emit("return out")
     g.depth -= 1
-
-    # actions: a fast form returning successor states, and a labelled generator for traces
-
-    # actions: a fast form returning successor states, and a labelled generator for traces
-    compiled = units(sym, c.splits)
-    actions = action_infos(sym, compiled, exprs, c.splits)
-
-    # the hot path: every action inline in one function that returns a list; a second form
-    # for symmetric search skips action instances on twin objects (see CompileContext.twin_guard)
-    hot = (
-        ("_successors", False, False),
-        ("_successors_sym", True, False),
-        ("_tagged", False, True),
-        ("_tagged_sym", True, True),
-    )
-    for name, prune, tagged in hot:
-        c.tagged = tagged
-        g.emit(f"def {name}(s):")
-        g.depth += 1
-        g.emit("out = []")
-        g.emit("_ap = out.append")
-        top = len(g.lines)
-        c.hoist = {}
-        c.hoist_lines = {}
-        for aid, u in enumerate(compiled):
-            acts.emit(aid, u, False, prune)
-        # group tables first: the hoisted calls may read them
-        prelude = [line for lines in c.hoist_lines.values() for line in lines]
-        prelude += [f"{v} = {k}" for k, v in c.hoist.items() if v not in c.hoist_lines]
-        g.lines[top:top] = ["    " * g.depth + line for line in prelude]
-        c.hoist = None
-        c.tagged = False
-        g.emit("return out")
-        g.depth -= 1
-    # per action, labelled: for traces, and to isolate an action whose step fails
-    for aid, u in enumerate(compiled):
-        g.emit(f"def _lab_{aid}(s):")
-        g.depth += 1
-        acts.emit(aid, u, True)
-        g.emit("yield from ()")
-        g.depth -= 1
-
-    # invariants
-    emit_invariants(c, exprs)
-    labels = emit_properties(c, exprs)
-
-    source = g.source()
-    ns: dict[str, Any] = dict(RUNTIME_NS)
-    exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
-    invariants = tuple(
-        InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma, ns[f"_inv_why_{i}"])
-        for i, inv in enumerate(sym.invariants)
-    )
-    properties = tuple(property_info(p, ns, i, labels[i]) for i, p in enumerate(sym.properties))
-    canon = make_canonicalizer(layout) if any(k.symmetric for k in layout.kinds) else None
-    return CompiledModel(
-        name=sym.program.name,
-        layout=layout,
-        actions=tuple(actions),
-        initial=ns["_initial"],
-        successors=ns["_successors"],
-        tagged_successors=ns["_tagged"],
-        tagged_symmetric_successors=ns["_tagged_sym"],
-        symmetric_successors=ns["_successors_sym"],
-        action_outcomes=tuple(ns[f"_lab_{aid}"] for aid in range(len(compiled))),
-        invariants=invariants,
-        properties=properties,
-        canonicalize=canon,
-        symmetry_notes=tuple(notes),
-        python_source=source,
-    )
