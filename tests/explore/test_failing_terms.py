@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, note, settings
 from kcheck.explore.bfs import explore
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source
-from kcheck.model.compile import Compiler, compile_model
+from kcheck.model.compile import compile_model
+from kcheck.model.failfree import FailFree
 from kcheck.model.ir import Layout, State, StepError
 from kcheck.model.symmetry import Renaming, apply_renaming, find_renaming
 from kcheck.result import HOLDS, VIOLATED, CheckResult
@@ -350,13 +351,13 @@ def _permuted_states_look_alike(text: str) -> None:
 @SETTINGS
 @given(models(failing=True))
 def test_the_guard_analysis_never_hides_a_failure(text: str) -> None:
-    """Compiler.cannot_fail lets a quantifier keep its short-circuit form; compiled without it
+    """FailFree.cannot_fail lets a quantifier keep its short-circuit form; compiled without it
     (every quantifier whose code has a check evaluates every term), the model must reach the
     same states with the same failures, and every invariant must say the same everywhere."""
     note(text)
     checked = check_source(Source("generated.kdsl", text))
     model = compile_model(checked.symbols, symmetry=False)
-    with mock.patch.object(Compiler, "cannot_fail", lambda *args: False):
+    with mock.patch.object(FailFree, "cannot_fail", lambda *args: False):
         strict = compile_model(checked.symbols, symmetry=False)
     states, codes = reachable_and_errors(model)
     assert (states, codes) == reachable_and_errors(strict)

@@ -135,7 +135,10 @@ def test_reading_an_object_missing_from_the_cache_is_a_runtime_error() -> None:
     )
     r = explore(m)
     (bound,) = [p for p in r.properties if p.kind == "bound"]
-    assert bound.reason == "Node#0 is not in c's cache of Node"
+    assert bound.reason is not None
+    reason, hint = bound.reason.split(". ", 1)
+    assert reason == "Node#0 is not in c's cache of Node"
+    assert "no size to raise" in hint and "Guard the action" in hint
     assert bound.trace is not None and len(bound.trace) == 2
 
 

@@ -1,71 +1,43 @@
-"""Code generation for what controllers remember (spec/faults.md): the hidden cells of actions
-split by `step`, the copies of informer caches, their sync steps and handlers' deliveries,
-`restart`, and the free-slot rule that keeps a slot a cache remembers. The compiler owns the
-expressions and statements; this part only moves values between real and hidden cells."""
+"""Code generation for what controllers remember (spec/faults.md): the copies of informer
+caches, their sync steps and handlers' deliveries, the cells of actions split by `step` (laid
+out by layout.py), `restart`, and the free-slot rule that keeps a slot a cache remembers.
+Expressions and statements are expr.py's and stmt.py's: this part only moves values between
+real and hidden cells."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from kcheck.lang import ast
-from kcheck.lang.types import INT, TBool, TEnum, TRef, TSet, Type
+from kcheck.lang.types import TRef, TSet, Type
+from kcheck.model.context import CompileContext, index
 from kcheck.model.controller_state import Split
 from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.ir import FieldLayout, KindLayout
-
-if TYPE_CHECKING:
-    from kcheck.model.compile import Compiler
+from kcheck.model.layout import LocalTypes
 
 
 class ControllerCodegen:
-    def __init__(self, c: Compiler) -> None:
+    def __init__(self, c: CompileContext, local_types: LocalTypes) -> None:
         self.c = c
-        self.local_types: dict[tuple[str, str], Type] = {}  # carried locals' declared types
-
-    def split_cells(self, sp: Split) -> list[tuple[str, Type]]:
-        """The hidden state of a split action: the step it runs next (0: not in flight), then
-        each carried local. References are kept optional: -1 while not in flight."""
-        env: Env = {}
-        if sp.kind is not None:
-            env[sp.action.binders[0].name] = Local("0", TRef(sp.kind))
-        types: dict[str, Type] = {}
-        for seg in sp.segments:
-            for st in seg:
-                if isinstance(st, ast.Let):
-                    v = st.value
-                    ty = TRef(v.kind) if isinstance(v, ast.Create) else self.c.type_of(v, env)
-                    env[st.name] = Local("0", ty)
-                    types[st.name] = ty
-        cells: list[tuple[str, Type]] = [(f"{sp.group}@step", INT)]
-        for n in sp.carried:
-            ty = types[n]
-            self.local_types[(sp.group, n)] = ty
-            if isinstance(ty, TRef):
-                ty = TRef(ty.kind, True)
-            elif not isinstance(ty, TBool | TEnum | TSet):
-                ty = INT
-            cells.append((f"{sp.group}@{n}", ty))
-        return cells
+        self.local_types = local_types  # carried locals' declared types (layout.split_cells)
 
     def split_index(self, sp: Split, cell: str, env: Env) -> str:
         """Index of a split action's hidden cell (`@step` or `@<local>`) for the instance
         bound in `env`."""
         name = f"{sp.group}{cell}"
         if sp.kind is None:
-            return str(self.c._var(name).index)
+            return str(self.c.var(name).index)
         k = self.c.layout.kind(sp.kind)
-        return self.c._index(
-            k.base, env[sp.action.binders[0].name].code, k.stride, k.field(name).offset
-        )
+        return index(k.base, env[sp.action.binders[0].name].code, k.stride, k.field(name).offset)
 
     def _cache_cells(self, x: str, kname: str, slot: str) -> tuple[str, str]:
         """Slices of one object's real block (presence and fields) and of x's cached copy."""
         k = self.c.layout.kind(kname)
         flag = k.field(f"@{x}").offset
         n = sum(1 for f in k.fields if not f.hidden)
-        real = self.c._index(k.base, slot, k.stride)
-        cached = self.c._index(k.base, slot, k.stride, flag)
+        real = index(k.base, slot, k.stride)
+        cached = index(k.base, slot, k.stride, flag)
         return f"{real}:({real}) + {n + 1}", f"{cached}:({cached}) + {n + 1}"
 
     def _add_offset(self, x: str, kname: str) -> int | None:
@@ -111,7 +83,7 @@ class ControllerCodegen:
         add = self._add_offset(x, t.kind)
         if add is not None:
             k = self.c.layout.kind(t.kind)
-            self.c.gen.emit(f"st[{self.c._index(k.base, env[b.name].code, k.stride, add)}] = 0")
+            self.c.gen.emit(f"st[{index(k.base, env[b.name].code, k.stride, add)}] = 0")
 
     def not_busy(self, actor: str, a: ast.Action, env: Env) -> list[str]:
         """An actor works on one object at a time, like a work queue that never hands out a
@@ -122,14 +94,14 @@ class ControllerCodegen:
             if sp.actor != actor or sp.action is a:
                 continue
             if sp.kind is None:
-                out.append(f"s[{self.c._var(sp.group + '@step').index}] == 0")
+                out.append(f"s[{self.c.var(sp.group + '@step').index}] == 0")
                 continue
             k = self.c.layout.kind(sp.kind)
             off = k.field(sp.group + "@step").offset
             for b in a.binders:
                 bt = env[b.name].type
                 if isinstance(bt, TRef) and bt.kind == sp.kind:
-                    out.append(f"s[{self.c._index(k.base, env[b.name].code, k.stride, off)}] == 0")
+                    out.append(f"s[{index(k.base, env[b.name].code, k.stride, off)}] == 0")
         return out
 
     def resume(self, sp: Split, segment: int, env: Env, ctx: Ctx) -> Env:
@@ -162,7 +134,7 @@ class ControllerCodegen:
             guard = ""
             if sp.kind is not None:  # the object may be gone: its in-flight state went with it
                 k = self.c.layout.kind(sp.kind)
-                guard = f"if {sv}[{self.c._index(k.base, env[sp.action.binders[0].name].code, k.stride)}]:"
+                guard = f"if {sv}[{index(k.base, env[sp.action.binders[0].name].code, k.stride)}]:"
                 g.emit(guard)
                 g.depth += 1
             g.emit(f"{sv}[{self.split_index(sp, '@step', env)}] = {0 if last else segment + 1}")
@@ -202,7 +174,7 @@ class ControllerCodegen:
         g.depth += 1
         g.emit("st = list(s)")
         self.refresh(x, kname, "s", "st")
-        self.c._result(labelled, aid, "()")({}, Ctx(aid, "()", "st"))
+        self.c.result(labelled, aid, "()")({}, Ctx(aid, "()", "st"))
         g.depth -= 1
 
     def restart(self, x: str, sv: str) -> None:
@@ -234,7 +206,7 @@ class ControllerCodegen:
             ]
             if sp.kind is None:
                 for cell, idle in cells:
-                    g.emit(f"{sv}[{self.c._var(sp.group + cell).index}] = {idle}")
+                    g.emit(f"{sv}[{self.c.var(sp.group + cell).index}] = {idle}")
                 continue
             k = self.c.layout.kind(sp.kind)
             for slot in range(k.slots):
@@ -261,7 +233,7 @@ class ControllerCodegen:
                 isinstance(ty, TSet) and ty.elem == k.name
             )
 
-        # A real reference may dangle too (it names a deleted object: compile.dangling_kinds):
+        # A real reference may dangle too (it names a deleted object: layout.dangling_kinds):
         # its slot is not free either, so the reference never comes to name a new object.
         real = k.name in self.c.dangling
         held: list[tuple[KindLayout, FieldLayout]] = [

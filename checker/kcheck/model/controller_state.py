@@ -1,7 +1,7 @@
 """What controllers remember beyond the model's own state (spec/faults.md): the informer caches
 of `watches K stale`, and the position and locals of actions split into several atomic steps by
-`step`. This module finds both in a checked model; compile.py lays them out as hidden fields
-and vars (names with `@`) and generates the code that reads and writes them.
+`step`. This module finds both in a checked model; layout.py lays them out as hidden fields
+and vars (names with `@`) and controller_codegen.py generates the code that reads and writes them.
 """
 
 from __future__ import annotations

@@ -227,7 +227,7 @@ class PropertyInfo:
     predicates: tuple[Callable[[State], bool], ...] = ()
     quantified: bool = False  # under `forall`: checked once per binding, without symmetry
     # (binding label, predicates) per binding of the `forall` binders; empty when the
-    # property cannot be checked binding by binding (see compile._instances)
+    # property cannot be checked binding by binding (see properties.instances)
     instances: tuple[tuple[str, tuple[Callable[[State], bool], ...]], ...] = ()
     # per binding, the predicates evaluated so that a failure names the error the spec says
     # (the first by cause, not by slot: spec/language.md section 7), for explaining only

@@ -19,8 +19,10 @@ import z3  # type: ignore[import-untyped]
 from kcheck.lang import ast
 from kcheck.lang.symbols import ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
-from kcheck.model.compile import Compiler, Local
+from kcheck.model.env import Local
 from kcheck.model.ir import CompiledModel, KindLayout, Layout
+from kcheck.model.layout import dangling_kinds
+from kcheck.model.typeof import TypeOf
 from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.sets import Bits
 from kcheck.smt.terms import FALSE, TRUE, Env, Term, _and, _ite, _or
@@ -34,7 +36,8 @@ class ExprEncoder:
         self.model = model
         self.sym = sym
         self.layout = model.layout
-        self.types = Compiler(sym, symmetry=False)  # only its type_of, to agree with compile
+        self.types = TypeOf(sym)  # the compiled code's types, to agree with it
+        self.dangling = dangling_kinds(sym)
         self.var_index = {v.name: v for v in self.layout.vars}
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.fails: list[Term] = []

@@ -1,4 +1,4 @@
-"""The scheduler's bind step over Z3 terms, as compile.Compiler.scheduler_bind defines it: for
+"""The scheduler's bind step over Z3 terms, as model/scheduler.py defines it: for
 each live object of the pod kind whose bind field is `none`, every live node is tested against
 the filters in order (a filter is evaluated only where the ones before it passed), the nodes
 passing all of them are scored (the weighted sum of the scores), and the pod is bound to any

@@ -11,6 +11,7 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.types import TInt, TRef, TSet, Type
+from kcheck.model.typeof import zero_value
 from kcheck.smt.expr import ExprEncoder, _line
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.terms import FALSE, TRUE, Branch, Env, Term, _and, _ite, _or
@@ -189,8 +190,8 @@ class StmtEncoder(ExprEncoder):
     def _named(self, st: tuple[Term, ...], kind: str, i: int) -> Term:
         """A real reference (a field of a live object, a var, a set) names slot i of `kind`
         while it is free: a dangling reference, whose slot `create` never takes (as the
-        compiled _free_K). Only kinds where one can exist (compile.dangling_kinds)."""
-        if kind not in self.types.dangling:
+        compiled _free_K). Only kinds where one can exist (layout.dangling_kinds)."""
+        if kind not in self.dangling:
             return FALSE
         out: list[Term] = []
         for v in self.layout.vars:
@@ -282,7 +283,7 @@ class StmtEncoder(ExprEncoder):
     def _default(self, ty: Type, default: ast.Expr | None) -> Term:
         """A field's declared default (which may name a param), else the type's."""
         if default is None:
-            return z3.IntVal(self.types.default_value(ty, None))
+            return z3.IntVal(zero_value(ty))
         v, _ = self.expr(default, {}, ())
         return self._stored(ty, v)
 

@@ -1,0 +1,148 @@
+"""The state layout: where every var, fault budget and object lives in the flat state tuple.
+Vars first (then the hidden cells of split actions without a binder), then the budgets, then
+each kind's slots: a presence flag and the fields, then for every controller that caches the
+kind its copy (`@x` flag and `field@x`), and the hidden cells of split actions over the kind.
+Also which kinds' references may dangle, which decides the runtime checks and the free-slot rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
+from kcheck.lang.types import BOOL, INT, TBool, TEnum, TRef, TSet, Type
+from kcheck.model.context import Watches
+from kcheck.model.controller_state import Split, stale_watches
+from kcheck.model.env import Env, Local
+from kcheck.model.ir import BudgetLayout, FieldLayout, KindLayout, Layout, VarLayout
+from kcheck.model.symmetry import order_dependent_kinds
+from kcheck.model.typeof import TypeOf
+
+# the declared type of each local a split action carries across a `step`, by (group, local)
+LocalTypes = dict[tuple[str, str], Type]
+
+
+def build_layout(
+    sym: Symbols,
+    symmetry: bool,
+    watches: Watches,
+    types: TypeOf,
+    const: Callable[[ast.Expr], int],
+) -> tuple[Layout, list[str], LocalTypes]:
+    """The layout, the notes on kinds symmetry leaves alone, and the carried locals' types.
+    `const` evaluates a constant expression (a fault's budget)."""
+    local_types: LocalTypes = {}
+    idx = 0
+    vars_: list[VarLayout] = []
+    for v in sym.vars.values():
+        vars_.append(VarLayout(v.name, v.type, idx))
+        idx += 1
+    for sp in watches.splits.values():
+        if sp.kind is None:
+            for name, ty in split_cells(sp, types, local_types):
+                vars_.append(VarLayout(name, ty, idx))
+                idx += 1
+    budgets: list[BudgetLayout] = []
+    for a in sym.actors:
+        if isinstance(a, ast.Fault):
+            budgets.append(BudgetLayout(a.name, idx, const(a.budget)))
+            idx += 1
+    unsafe, notes = order_dependent_kinds(sym) if symmetry else ({}, [])
+    kinds: list[KindLayout] = []
+    for k in sym.kinds.values():
+        fields = [FieldLayout(f.name, f.type, i + 1) for i, f in enumerate(k.fields)]
+        real = list(fields)
+        for x in watches.watchers.get(k.name, ()):
+            flag = len(fields) + 1
+            fields.append(FieldLayout(f"@{x}", BOOL, flag, flag))
+            fields += [
+                FieldLayout(f"{f.name}@{x}", f.type, flag + 1 + i, flag) for i, f in enumerate(real)
+            ]
+            if (x, k.name) in watches.coalesced and (x, k.name) not in watches.unsynced:
+                # the initial add its handler has yet to hear (spec/faults.md section 3)
+                fields.append(FieldLayout(f"+add@{x}", BOOL, len(fields) + 1))
+        for sp in watches.splits.values():
+            if sp.kind == k.name:
+                for name, ty in split_cells(sp, types, local_types):
+                    fields.append(FieldLayout(name, ty, len(fields) + 1))
+        stride = len(fields) + 1
+        sym_ok = symmetry and not k.ordered and k.name not in unsafe
+        kinds.append(KindLayout(k.name, idx, k.size, stride, tuple(fields), sym_ok))
+        idx += k.size * stride
+    layout = Layout(idx, tuple(vars_), tuple(budgets), tuple(kinds), dict(sym.enums))
+    return layout, notes, local_types
+
+
+def split_cells(sp: Split, types: TypeOf, local_types: LocalTypes) -> list[tuple[str, Type]]:
+    """The hidden state of a split action: the step it runs next (0: not in flight), then
+    each carried local. References are kept optional: -1 while not in flight."""
+    env: Env = {}
+    if sp.kind is not None:
+        env[sp.action.binders[0].name] = Local("0", TRef(sp.kind))
+    declared: dict[str, Type] = {}
+    for seg in sp.segments:
+        for st in seg:
+            if isinstance(st, ast.Let):
+                v = st.value
+                ty = TRef(v.kind) if isinstance(v, ast.Create) else types.type_of(v, env)
+                env[st.name] = Local("0", ty)
+                declared[st.name] = ty
+    cells: list[tuple[str, Type]] = [(f"{sp.group}@step", INT)]
+    for n in sp.carried:
+        ty = declared[n]
+        local_types[(sp.group, n)] = ty
+        if isinstance(ty, TRef):
+            ty = TRef(ty.kind, True)
+        elif not isinstance(ty, TBool | TEnum | TSet):
+            ty = INT
+        cells.append((f"{sp.group}@{n}", ty))
+    return cells
+
+
+def dangling_kinds(sym: Symbols) -> set[str]:
+    """The kinds that a real reference (a field, a set, a var) may name after the object is
+    gone. `delete` clears every reference to the object it deletes, so one can only be made
+    later, by storing a reference that already dangles: one read from a controller's cache (it
+    may remember an object the apiserver has deleted), or a local naming an object deleted
+    earlier in the same step. Over-approximated: a read through a reference to another kind
+    needs no check, since it names a live object or `none`."""
+    targets: dict[str, set[str]] = {}  # field or var name -> kinds it may refer to
+
+    def note(name: str, ty: Type) -> None:
+        if isinstance(ty, TRef):
+            targets.setdefault(name, set()).add(ty.kind)
+        elif isinstance(ty, TSet) and ty.elem in sym.kinds:
+            targets.setdefault(name, set()).add(ty.elem)
+
+    for kinfo in sym.kinds.values():
+        for f in kinfo.fields:
+            note(f.name, f.type)
+    for v in sym.vars.values():
+        note(v.name, v.type)
+    every = set().union(*targets.values()) if targets else set()
+    if any(stale_watches(sym).values()):
+        return every
+    out: set[str] = set()
+    bodies = [i.body.stmts for i in sym.inits]
+    for actor in sym.actors:
+        bodies += [a.body.stmts for a in actor.actions]
+        if isinstance(actor, ast.Scheduler):
+            bodies += [h.body.stmts for h in actor.hooks]
+    for body in bodies:
+        # after a `delete` (or anywhere in a loop that deletes), a stored reference may dangle
+        after_delete = False
+        for st in ast.walk_stmts(body):
+            if isinstance(st, ast.Delete) or (
+                isinstance(st, ast.For)
+                and any(isinstance(x, ast.Delete) for x in ast.walk_stmts(st.body.stmts))
+            ):
+                after_delete = True
+            elif after_delete and isinstance(st, ast.Assign | ast.AssignAny):
+                out |= targets.get(st.target.parts[-1], set())
+            elif after_delete and isinstance(st, ast.CreateStmt | ast.Let):
+                c = st.create if isinstance(st, ast.CreateStmt) else st.value
+                if isinstance(c, ast.Create):
+                    for fi in c.fields:
+                        out |= targets.get(fi.name, set())
+    return out

@@ -1,0 +1,366 @@
+"""Statements, compiled in continuation-passing style: `block` emits the statements and then the
+continuation in whatever environment and state they leave, so `choose` and `:= any` become
+nested loops in which the rest of the action runs once per choice, on its own copy of the state.
+Also `create` and `delete` and the per-kind helpers they call (`_free_K`, `_del_K`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from kcheck.lang import ast
+from kcheck.lang.types import TBool, TInt, TRef, TSet, Type
+from kcheck.model.context import CompileContext, index
+from kcheck.model.controller_codegen import ControllerCodegen
+from kcheck.model.env import Ctx, Env, Local
+from kcheck.model.expr import ExprCompiler
+from kcheck.model.ir import FieldLayout
+from kcheck.model.typeof import zero_value
+
+
+class StmtCompiler:
+    def __init__(self, ctx: CompileContext, exprs: ExprCompiler, cc: ControllerCodegen) -> None:
+        self.ctx = ctx
+        self.sym = ctx.sym
+        self.layout = ctx.layout
+        self.gen = ctx.gen
+        self.exprs = exprs
+        self.types = exprs.types
+        self.binding = exprs.binding
+        self.cc = cc  # caches, split actions, restarts
+
+    def block(
+        self,
+        stmts: tuple[ast.Stmt, ...],
+        env: Env,
+        ctx: Ctx,
+        k: Callable[[Env, Ctx], None],
+    ) -> None:
+        """Emit `stmts`, then the continuation `k` in whatever env and state they leave."""
+        if not stmts:
+            k(env, ctx)
+            return
+        first, rest = stmts[0], stmts[1:]
+        g = self.gen
+        sv = ctx.sv
+
+        def then(env2: Env, ctx2: Ctx) -> None:
+            self.block(rest, env2, ctx2, k)
+
+        match first:
+            case ast.Assign(target=t, value=v):
+                value = self.exprs.expr(v, env, sv, ctx)
+                if self.ctx.view and len(t.parts) > 1:
+                    # the value is read even when the write lands on an object already gone
+                    tmp = g.fresh("val")
+                    g.emit(f"{tmp} = {value}")
+                    value = tmp
+                idx, ty, what, live = self._lvalue(t, env, ctx)
+                with self._if_live(live, sv):
+                    self._store(idx, ty, value, what, ctx, first.span.line)
+                then(env, ctx)
+            case ast.AssignAny(target=t, domain=d):
+                ty, size, desc = self.binding.domain(d, env, sv)
+                var = g.fresh("v")
+                loops = g.depth
+                at = self.ctx.emit_clauses(
+                    self.binding.loop_clause(var, size, desc, sv), None, self.ctx.tolerant
+                )
+                line = first.span.line
+                fork = g.fresh("st")
+                g.emit(f"{fork} = {sv}[:]")
+                ctx2 = Ctx(ctx.aid, ctx.args, fork)
+                idx, tty, what, live = self._lvalue(t, env, ctx2)
+                with self._if_live(live, fork):
+                    self._store(idx, tty, var, what, ctx2, line)
+                then(env, ctx2)
+                if at is not None:
+                    self.ctx.close_try(at)
+                g.depth = loops
+            case ast.CreateStmt(create=c):
+                self._create(c, env, ctx)
+                then(env, ctx)
+            case ast.Let(name=n, value=v):
+                var = g.fresh(n)
+                if isinstance(v, ast.Create):
+                    slot = self._create(v, env, ctx)
+                    g.emit(f"{var} = {slot}")
+                    env2 = {**env, n: Local(var, TRef(v.kind))}
+                else:
+                    g.emit(f"{var} = {self.exprs.expr(v, env, sv, ctx)}")
+                    env2 = {**env, n: Local(var, self.types.type_of(v, env))}
+                then(env2, ctx)
+            case ast.Delete(target=t):
+                slot, rt = self.exprs.ref_code(t, env, sv, ctx, target=True)
+                self.ctx.deleted.add(rt.kind)
+                guard = ""
+                if self.ctx.view:
+                    # a stale controller may delete what is already gone: the apiserver
+                    # answers NotFound and nothing changes
+                    dk = self.layout.kind(rt.kind)
+                    tmp = g.fresh("obj")
+                    g.emit(f"{tmp} = {slot}")
+                    slot = tmp
+                    guard = f"if {sv}[{index(dk.base, slot, dk.stride)}]: "
+                line = first.span.line
+                g.emit(f"{guard}_del_{rt.kind}({sv}, {slot}, {ctx.aid}, {ctx.args}, {line})")
+                then(env, ctx)
+            case ast.Restart(controller=x):
+                self.cc.restart(x, sv)
+                then(env, ctx)
+            case ast.Choose(binders=bs, where=w, body=body):
+                _, (cenv, clauses, cwhere) = self.binding.bind_all(bs, w, env, sv, ctx)
+                # `for a in A if p for b in B if q` -> nested loops with `if not p: continue`
+                loops = g.depth
+                at = self.ctx.emit_clauses(clauses, cwhere, self.ctx.tolerant)
+                fork = g.fresh("st")
+                g.emit(f"{fork} = {sv}[:]")
+                ctx2 = Ctx(ctx.aid, ctx.args, fork)
+                self.block(body.stmts, cenv, ctx2, lambda env3, ctx3: then(env, ctx3))
+                if at is not None:
+                    self.ctx.close_try(at)
+                g.depth = loops
+            case ast.For(binders=bs, where=w, body=body):
+                self.ctx.deleted |= self._deletes_in(body.stmts)
+                items = g.fresh("items")
+                failed = None
+                if self.ctx.careful:
+                    # every iteration runs even after one failed (the loop's iterations are
+                    # independent, or its kind is not permuted), then the first error by cause
+                    # is raised: the error does not depend on slot order
+                    inner: Env = {}
+
+                    def item(e2: Env) -> str:
+                        inner.update(e2)
+                        return "(" + "".join(f"{e2[b.name].code}, " for b in bs) + ")"
+
+                    g.emit(f"{items} = {self.binding.terms(bs, w, env, sv, ctx, item)}")
+                    cenv = dict(env)
+                    for b in bs:
+                        cenv[b.name] = Local(
+                            g.fresh(b.name), inner[b.name].type, inner[b.name].seen
+                        )
+                    failed = g.fresh("failed")
+                    g.emit(f"{failed} = None")
+                else:
+                    _, (cenv, clauses, cwhere) = self.binding.bind_all(bs, w, env, sv, ctx)
+                    tup = "(" + ", ".join(cenv[b.name].code for b in bs) + ",)"
+                    cond = f" if {cwhere}" if cwhere else ""
+                    g.emit(f"{items} = [{tup} {clauses}{cond}]")
+                names = [cenv[b.name].code for b in bs]
+                g.emit(f"for {', '.join(names)}, in {items}:")
+                g.depth += 1
+                g.emit("pass")
+                if failed is not None:
+                    g.emit("try:")
+                    g.depth += 1
+                for b in bs:  # an object deleted earlier in this loop is skipped
+                    bt = cenv[b.name].type
+                    if isinstance(bt, TRef):
+                        bk = self.layout.kind(bt.kind)
+                        flag = self.ctx.pres_off(bt.kind)
+                        pres = index(bk.base, cenv[b.name].code, bk.stride, flag)
+                        g.emit(f"if not {sv}[{pres}]: continue")
+                self.block(body.stmts, cenv, ctx, lambda env3, ctx3: None)
+                if failed is not None:
+                    g.depth -= 1
+                    g.emit("except StepError as _e:")
+                    g.emit(f"    {failed} = _pick({failed}, _e)")
+                g.depth -= 1
+                if failed is not None:
+                    g.emit(f"if {failed} is not None: raise {failed}")
+                then(env, ctx)
+            case ast.If(cond=c, then=tb, else_=eb):
+                cond = self.exprs.expr(c, env, sv, ctx)
+                if _deterministic(first):
+                    g.emit(f"if {cond}:")
+                    g.depth += 1
+                    g.emit("pass")
+                    self.block(tb.stmts, env, ctx, lambda e3, c3: None)
+                    g.depth -= 1
+                    if eb is not None:
+                        g.emit("else:")
+                        g.depth += 1
+                        g.emit("pass")
+                        self.block(_else_stmts(eb), env, ctx, lambda e3, c3: None)
+                        g.depth -= 1
+                    then(env, ctx)
+                else:
+                    g.emit(f"if {cond}:")
+                    g.depth += 1
+                    self.block(tb.stmts, env, ctx, lambda e3, c3: then(env, c3))
+                    g.depth -= 1
+                    g.emit("else:")
+                    g.depth += 1
+                    self.block(_else_stmts(eb), env, ctx, lambda e3, c3: then(env, c3))
+                    g.depth -= 1
+            case _:  # `step` never reaches here: compile_model splits bodies at it
+                raise AssertionError(f"cannot compile {type(first).__name__}")
+
+    def _deletes_in(self, stmts: tuple[ast.Stmt, ...]) -> set[str]:
+        """Kinds a loop body may delete objects of. Its locals are not typed here, so any
+        `delete` counts for every kind: only extra checks, never fewer."""
+        for st in ast.walk_stmts(stmts):
+            if isinstance(st, ast.Delete):
+                return set(self.sym.kinds)
+        return set()
+
+    def _lvalue(self, t: ast.LValue, env: Env, ctx: Ctx) -> tuple[str, Type, str, str | None]:
+        """(index, type, description, and for a stale controller the index of the target's
+        real presence flag: its write is dropped when the object is already gone)."""
+        sv = ctx.sv
+        head = t.parts[0]
+        if len(t.parts) == 1:
+            v = self.ctx.var(head)
+            return str(v.index), v.type, head, None
+        obj: ast.Expr = t.base()
+        for part in t.parts[1:-1]:
+            obj = ast.Field(obj, part, t.span, t.span)
+        slot, rt = self.exprs.ref_code(obj, env, sv, ctx, target=True)
+        k = self.layout.kind(rt.kind)
+        f = k.field(t.parts[-1])
+        live = None
+        if self.ctx.view:
+            slot_var = self.gen.fresh("obj")
+            self.gen.emit(f"{slot_var} = {slot}")
+            slot = slot_var
+            live = index(k.base, slot, k.stride)
+        idx = index(k.base, slot, k.stride, f.offset)
+        return idx, f.type, f"{rt.kind}.{f.name}", live
+
+    @contextmanager
+    def _if_live(self, live: str | None, sv: str) -> Iterator[None]:
+        """Emit the body under `if <the object still exists>:` when `live` is given."""
+        if live is None:
+            yield
+            return
+        self.gen.emit(f"if {sv}[{live}]:")
+        self.gen.depth += 1
+        self.gen.emit("pass")
+        try:
+            yield
+        finally:
+            self.gen.depth -= 1
+
+    def _store(self, idx: str, ty: Type, value: str, what: str, ctx: Ctx, line: int) -> None:
+        g = self.gen
+        if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
+            tmp = g.fresh("val")
+            g.emit(f"{tmp} = {value}")
+            g.emit(f"if not {ty.lo} <= {tmp} <= {ty.hi}:")
+            g.emit(
+                f"    _err('range', '{what} := %d leaves its range {ty.lo}..{ty.hi}' % {tmp}, "
+                f"{ctx.aid}, {ctx.args}, {line})"
+            )
+            value = tmp
+        elif isinstance(ty, TBool):
+            value = f"(1 if {value} else 0)"
+        g.emit(f"{ctx.sv}[{idx}] = {value}")
+
+    def _create(self, c: ast.Create, env: Env, ctx: Ctx) -> str:
+        """Emit a create; returns the variable that holds the new object's slot."""
+        g = self.gen
+        kinfo = self.sym.kinds[c.kind]
+        k = self.layout.kind(c.kind)
+        given = {fi.name: fi.value for fi in c.fields}
+        values: list[tuple[FieldLayout, str]] = []
+        for f in k.fields:
+            if f.hidden:
+                if f.presence == 0 and isinstance(f.type, TRef):
+                    values.append((f, "-1"))  # a split action's local, not in flight
+                continue
+            finfo = kinfo.field(f.name)
+            assert finfo is not None
+            if f.name in given:
+                tmp = g.fresh("init")
+                g.emit(f"{tmp} = {self.exprs.expr(given[f.name], env, ctx.sv, ctx)}")
+                values.append((f, tmp))
+            else:
+                values.append((f, str(self.default_value(f.type, finfo.default))))
+        slot = g.fresh("slot")
+        g.emit(f"{slot} = _free_{c.kind}({ctx.sv}, s)")
+        g.emit(f"if {slot} < 0:")
+        g.emit(
+            f"    _err('no-free-slot', 'create {c.kind}: all {k.slots} slots are in use', "
+            f"{ctx.aid}, {ctx.args}, {c.span.line})"
+        )
+        g.emit(f"{ctx.sv}[{index(k.base, slot, k.stride)}] = 1")
+        for f, code in values:
+            idx = index(k.base, slot, k.stride, f.offset)
+            self._store(idx, f.type, code, f"{c.kind}.{f.name}", ctx, c.span.line)
+        return slot
+
+    def default_value(self, ty: Type, default: ast.Expr | None) -> int:
+        if default is not None:
+            return self.exprs.const(default)
+        return zero_value(ty)
+
+    # ---- helpers emitted once per model
+    def kind_helpers(self) -> None:
+        g = self.gen
+        for k in self.layout.kinds:
+            self.cc.free_helper(k)
+            # delete: clear the block, then every reference to the object
+            g.emit(f"def _del_{k.name}(st, x, aid, args, line):")
+            g.emit(f"    b = {k.base} + x * {k.stride}")
+            cached = [f.offset for f in k.fields if f.presence != 0]
+            if not cached:
+                g.emit(f"    st[b:b + {k.stride}] = _ZERO_{k.name}")
+            else:  # caches keep their copy of the object until they sync
+                for o in range(k.stride):
+                    if o not in cached:
+                        g.emit(f"    st[b + {o}] = 0")
+            for v in self.layout.vars:
+                if isinstance(v.type, TRef) and v.type.kind == k.name:
+                    if v.type.optional:
+                        g.emit(f"    if st[{v.index}] == x: st[{v.index}] = -1")
+                    else:
+                        g.emit(
+                            f"    if st[{v.index}] == x: _err('dangling', 'delete leaves "
+                            f"{v.name} without its {k.name}', aid, args, line)"
+                        )
+                if isinstance(v.type, TSet) and v.type.elem == k.name:
+                    g.emit(f"    st[{v.index}] &= ~(1 << x)")
+            for j in self.layout.kinds:
+                for f in j.fields:
+                    refs = isinstance(f.type, TRef) and f.type.kind == k.name
+                    sets = isinstance(f.type, TSet) and f.type.elem == k.name
+                    if not (refs or sets) or f.presence != 0:
+                        continue
+                    g.emit(
+                        f"    for jb in range({j.base}, {j.base + j.slots * j.stride}, {j.stride}):"
+                    )
+                    g.emit("        if not st[jb]: continue")
+                    o = f.offset
+                    if sets:
+                        g.emit(f"        st[jb + {o}] &= ~(1 << x)")
+                    elif isinstance(f.type, TRef) and f.type.optional:
+                        g.emit(f"        if st[jb + {o}] == x: st[jb + {o}] = -1")
+                    else:
+                        g.emit(
+                            f"        if st[jb + {o}] == x: _err('dangling', 'delete leaves "
+                            f"{j.name}#%d.{f.name} dangling' % ((jb - {j.base}) // {j.stride}), "
+                            "aid, args, line)"
+                        )
+
+
+def _else_stmts(eb: ast.Block | ast.If | None) -> tuple[ast.Stmt, ...]:
+    if eb is None:
+        return ()
+    if isinstance(eb, ast.If):
+        return (eb,)
+    return eb.stmts
+
+
+def _deterministic(s: ast.Stmt) -> bool:
+    match s:
+        case ast.Choose() | ast.AssignAny():
+            return False
+        case ast.If(then=t, else_=e):
+            return all(_deterministic(x) for x in t.stmts) and all(
+                _deterministic(x) for x in _else_stmts(e)
+            )
+        case ast.For(body=b):
+            return all(_deterministic(x) for x in b.stmts)
+    return True
