@@ -160,6 +160,7 @@ def test_messy_model_formats_to_the_canonical_layout() -> None:
 
 def test_empty_blocks_and_a_long_def_layout() -> None:
     long_body = " + ".join(f"value_number_{i}" for i in range(12))
+    wrapped_body = "\n    + ".join(f"value_number_{i}" for i in range(12))
     text = (
         "model m\nconst A = 1\nenum E {}\nkind K[1] {}\ninit {}\n"
         f"def long(): int = {long_body}\ndef short(): int = 1\n"
@@ -168,7 +169,7 @@ def test_empty_blocks_and_a_long_def_layout() -> None:
     )
     assert roundtrip(parsed(text)) == (
         "model m\n\nconst A = 1\n\nenum E {}\n\nkind K[1] {}\n\ninit {}\n\n"
-        f"def long(): int =\n  {long_body}\n\ndef short(): int = 1\n\n"
+        f"def long(): int =\n    {wrapped_body}\n\ndef short(): int = 1\n\n"
         "controller c {}\n\n"
         "process p {\n  action a {}\n  action b when A > 0 {\n    if true {} else {}\n  }\n}\n\n"
         "fault f budget 1 {}\n"
