@@ -8,9 +8,10 @@ answer with a KcheckError or a tree, never another exception.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from unittest.mock import patch
 
@@ -805,6 +806,12 @@ def test_formatting_a_model_keeps_every_comment_with_its_code(path: Path) -> Non
 NARROW = 40  # a width at which generated models wrap often
 
 
+@contextlib.contextmanager
+def narrow() -> Iterator[None]:
+    with patch.object(layout, "MAX_LINE", NARROW), patch.object(fmt, "MAX_LINE", NARROW):
+        yield
+
+
 @PROPERTY
 @given(modelgen.models(), st.data())
 def test_generated_models_keep_tree_and_comments_at_any_width(
@@ -812,7 +819,7 @@ def test_generated_models_keep_tree_and_comments_at_any_width(
 ) -> None:
     """Format a generated model narrow, sprinkle comments over its lines (own lines and
     trailing), format again: the tree, every comment in order, and a fixed point."""
-    with patch.object(layout, "MAX_LINE", NARROW), patch.object(fmt, "MAX_LINE", NARROW):
+    with narrow():
         base = format_program(parsed(model)).split("\n")
         lines, written = [], []
         for i, line in enumerate(base):
@@ -828,4 +835,24 @@ def test_generated_models_keep_tree_and_comments_at_any_width(
         assert [c.text for c in find_comments(out)] == written
         assert parsed(out) == parsed(model)
         assert comment_owners(out) == comment_owners(text)
+        assert format_program(parsed(out), out) == out
+
+
+@PROPERTY
+@given(programs)
+def test_random_programs_round_trip_when_wrapped(program: ast.Program) -> None:
+    with narrow():
+        roundtrip(program)
+
+
+@PROPERTY
+@given(grammar_text_from("decl").map(lambda d: f"model m\n{d}"))
+def test_grammar_text_keeps_its_comments_when_wrapped(text: str) -> None:
+    """Comments anywhere, even inside expressions: none is lost, and the result is stable."""
+    with narrow():
+        out = format_program(parsed(text), text)
+        assert sorted(c.text for c in find_comments(out)) == sorted(
+            c.text for c in find_comments(text)
+        )
+        assert parsed(out) == parsed(text)
         assert format_program(parsed(out), out) == out

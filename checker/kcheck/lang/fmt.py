@@ -146,8 +146,15 @@ def attach_comments(lines: list[PLine], comments: list[Comment]) -> list[str]:
     trailing: dict[int, list[str]] = {}
     standalone: list[Comment] = []
     for c in comments:
-        if c.trailing and c.line in last_of and "\n" not in c.text:
-            trailing.setdefault(last_of[c.line], []).append(c.text)
+        at = last_of.get(c.line)
+        # Only the last comment of a line may be a `//` one: it would swallow any after it.
+        if (
+            c.trailing
+            and at is not None
+            and "\n" not in c.text
+            and not any(t.startswith("//") for t in trailing.get(at, ()))
+        ):
+            trailing.setdefault(at, []).append(c.text)
         else:
             standalone.append(c)
     out: list[str] = []
