@@ -856,3 +856,24 @@ def test_grammar_text_keeps_its_comments_when_wrapped(text: str) -> None:
         )
         assert parsed(out) == parsed(text)
         assert format_program(parsed(out), out) == out
+
+
+def test_arguments_and_create_fields_fill_their_lines() -> None:
+    args = ", ".join(f"argument_{i}" for i in range(12))
+    fields = " ".join(f"field_{i}: 0..1" for i in range(9))
+    inits = ", ".join(f"field_{i}: 0" for i in range(9))
+    text = (
+        f"model m\nkind K[1] {{ {fields} }}\ndef f(): int = 1\n"
+        f"init {{ create K {{ {inits} }} }}\ninvariant i: f({args}) > 0\n"
+    )
+    out = format_program(parsed(text), text)
+    assert (
+        "init {\n  create K { field_0: 0, field_1: 0, field_2: 0, field_3: 0, field_4: 0, "
+        "field_5: 0, field_6: 0,\n      field_7: 0, field_8: 0 }\n}\n"
+    ) in out
+    assert out.endswith(
+        "invariant i:\n    f(argument_0, argument_1, argument_2, argument_3, argument_4, "
+        "argument_5, argument_6,\n        argument_7, argument_8, argument_9, argument_10, "
+        "argument_11) > 0\n"
+    )
+    assert format_program(parsed(out), out) == out

@@ -409,7 +409,7 @@ def _create(c: ast.Create) -> Doc:
         return f"create {c.kind} {{}}"
     inits = _comma_docs([f.value for f in c.fields])
     fields = tuple(cat(f"{f.name}: ", v) for f, v in zip(c.fields, inits, strict=True))
-    return cat(f"create {c.kind} {{ ", Chain(fields, ", "), " }")
+    return cat(f"create {c.kind} {{ ", Chain(fields, ", ", fill=True), " }")
 
 
 # ---- expressions ----------------------------------------------------------------------------
@@ -503,7 +503,7 @@ def _quant_head(e: ast.Quant) -> Doc:
 def _operands(e: ast.Binary) -> list[tuple[str, ast.Expr, int]]:
     """A chain of operators of one level as (operator, operand, the operand's least level):
     `a - b + c` (left-nested) as [("", a, ..), ("-", b, ..), ("+", c, ..)]; `implies` nests to
-    the right. Comparisons do not associate, so theirs are two long."""
+    the right."""
     level, left_min, right_min = _BINARY[e.op]
     if e.op == "implies":
         right = e.right
@@ -514,7 +514,7 @@ def _operands(e: ast.Binary) -> list[tuple[str, ast.Expr, int]]:
         )
         return [("", e.left, left_min), (e.op, *rest[0][1:]), *rest[1:]]
     left = e.left
-    if isinstance(left, ast.Binary) and _BINARY[left.op][0] == level and level != P_CMP:
+    if isinstance(left, ast.Binary) and _BINARY[left.op][0] == level:
         head = _operands(left)
     else:
         head = [("", left, left_min)]
@@ -523,6 +523,10 @@ def _operands(e: ast.Binary) -> list[tuple[str, ast.Expr, int]]:
 
 def _doc(e: ast.Expr) -> Doc:
     """The text of `e` without parentheses around it, with its break points."""
+    if isinstance(e, ast.Binary) and _BINARY[e.op][0] == P_CMP:
+        # Not a break point: `f(a,\n b) > 0` reads better than `f(a, b)\n> 0`.
+        _, left_min, right_min = _BINARY[e.op]
+        return cat(_edoc(e.left, left_min), f" {e.op} ", _edoc(e.right, right_min))
     if isinstance(e, ast.Binary):
         # One operand per line, the operator leading the line.
         (_, first, first_min), *rest = _operands(e)
@@ -533,7 +537,7 @@ def _doc(e: ast.Expr) -> Doc:
         right = cat(Src(e.right.span.line), "leads_to ", _edoc(e.right, P_IMPLIES))
         return Chain((_edoc(e.left, P_IMPLIES), right), align=True)
     if isinstance(e, ast.Call):
-        return cat(f"{e.func}(", Chain(tuple(_comma_docs(e.args)), ", "), ")")
+        return cat(f"{e.func}(", Chain(tuple(_comma_docs(e.args)), ", ", fill=True), ")")
     if isinstance(e, ast.Quant):
         return Chain((_quant_head(e), cat(Src(e.body.span.line), _edoc(e.body, P_BIND))))
     if isinstance(e, ast.IfExpr):

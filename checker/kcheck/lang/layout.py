@@ -41,6 +41,7 @@ class Chain:
     parts: tuple[Doc, ...]
     sep: str = " "
     align: bool = False
+    fill: bool = False  # broken, a line takes as many parts as fit (argument lists)
 
 
 Doc = str | Cat | Chain | Src
@@ -117,7 +118,10 @@ class _Writer:
             cont = len(self.text) if d.align and starts_line else indent + CONTINUATION
             sep = d.sep.rstrip()
             for i, p in enumerate(d.parts):
-                if i:
+                after = tail if i == len(d.parts) - 1 else len(sep)
+                if i and d.fill and len(self.text + d.sep + flat(p)) + after <= MAX_LINE:
+                    self.text += d.sep
+                elif i:
                     self.text += sep
                     self.newline(cont)
-                self.lay(p, tail if i == len(d.parts) - 1 else len(sep), False)
+                self.lay(p, after, False)
