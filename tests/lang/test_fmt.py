@@ -721,6 +721,7 @@ def test_format_diff_is_a_git_style_unified_diff() -> None:
         "-const A =  1\n\\ No newline at end of file\n+\n+const A = 1\n"
     )
     assert format_diff("m.kdsl", new, new) == ""
+    assert format_diff("/abs/m.kdsl", old, new).startswith("--- a/abs/m.kdsl\n+++ b/abs/m.kdsl\n")
 
 
 def test_fmt_diff_prints_the_change_exits_1_and_writes_nothing(tmp_path: Path) -> None:
@@ -733,7 +734,8 @@ def test_fmt_diff_prints_the_change_exits_1_and_writes_nothing(tmp_path: Path) -
     clean.write_text("model m\n\nconst A = 1\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["fmt", "--diff", str(messy), str(clean)])
     assert result.exit_code == 1, result.output
-    assert f"--- a/{messy}\n+++ b/{messy}\n" in result.output
+    name = str(messy).lstrip("/")
+    assert f"--- a/{name}\n+++ b/{name}\n" in result.output
     assert "-model m const A =  1\n+model m\n+\n+const A = 1\n" in result.output
     assert str(clean) not in result.output
     assert messy.read_text(encoding="utf-8") == "model m const A =  1\n"
@@ -875,5 +877,24 @@ def test_arguments_and_create_fields_fill_their_lines() -> None:
         "invariant i:\n    f(argument_0, argument_1, argument_2, argument_3, argument_4, "
         "argument_5, argument_6,\n        argument_7, argument_8, argument_9, argument_10, "
         "argument_11) > 0\n"
+    )
+    assert format_program(parsed(out), out) == out
+
+
+def test_joined_lines_keep_their_comments_next_to_them() -> None:
+    text = (
+        "model m\nkind Pod[2] { ready: bool = false }\ncontroller c {\n"
+        "  action mark for p in Pod  // each pod\n      // only those not ready yet\n"
+        "      where not p.ready\n      when true {  // always enabled\n"
+        "    p.ready := true\n  }\n}\n"
+    )
+    out = format_program(parsed(text), text)
+    assert out.split("controller c {\n")[1] == (
+        "  // only those not ready yet\n"
+        "  action mark for p in Pod where not p.ready when true {  // each pod\n"
+        "    // always enabled\n"
+        "    p.ready := true\n"
+        "  }\n"
+        "}\n"
     )
     assert format_program(parsed(out), out) == out

@@ -88,7 +88,7 @@ def check_formatted(source_text: str, program: ast.Program) -> bool:
 
 def format_diff(path: str, old: str, new: str) -> str:
     """A unified diff from `old` to `new`, headed `a/PATH` and `b/PATH` as git heads them."""
-    name = path.removeprefix("./")
+    name = path.removeprefix("./").lstrip("/")
     out = []
     for line in difflib.unified_diff(
         old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}"
