@@ -8,9 +8,12 @@ answer with a KcheckError or a tree, never another exception.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,10 +22,18 @@ from hypothesis.extra.lark import from_lark
 from lark import Lark
 from lark.lexer import PatternStr
 
-from kcheck.lang import ast
+from kcheck.lang import ast, fmt, layout
 from kcheck.lang.diagnostics import KcheckError, Source
-from kcheck.lang.fmt import check_formatted, find_comments, format_expr, format_program
+from kcheck.lang.fmt import (
+    check_formatted,
+    find_comments,
+    format_diff,
+    format_expr,
+    format_program,
+)
+from kcheck.lang.layout import MAX_LINE
 from kcheck.lang.parser import grammar_text, parse, reserved_words
+from tests.explore import modelgen
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.kdsl"))
@@ -160,6 +171,7 @@ def test_messy_model_formats_to_the_canonical_layout() -> None:
 
 def test_empty_blocks_and_a_long_def_layout() -> None:
     long_body = " + ".join(f"value_number_{i}" for i in range(12))
+    wrapped_body = "\n    + ".join(f"value_number_{i}" for i in range(12))
     text = (
         "model m\nconst A = 1\nenum E {}\nkind K[1] {}\ninit {}\n"
         f"def long(): int = {long_body}\ndef short(): int = 1\n"
@@ -168,7 +180,7 @@ def test_empty_blocks_and_a_long_def_layout() -> None:
     )
     assert roundtrip(parsed(text)) == (
         "model m\n\nconst A = 1\n\nenum E {}\n\nkind K[1] {}\n\ninit {}\n\n"
-        f"def long(): int =\n  {long_body}\n\ndef short(): int = 1\n\n"
+        f"def long(): int =\n    {wrapped_body}\n\ndef short(): int = 1\n\n"
         "controller c {}\n\n"
         "process p {\n  action a {}\n  action b when A > 0 {\n    if true {} else {}\n  }\n}\n\n"
         "fault f budget 1 {}\n"
@@ -644,3 +656,245 @@ def test_parser_raises_only_kcheck_error(text: str) -> None:
     except KcheckError as err:
         assert err.diagnostics
         assert all(d.code.startswith("KC01") for d in err.diagnostics)
+
+
+# ---- wrapping at MAX_LINE columns and comments that stay put ---------------------------------
+
+
+def test_a_long_action_header_breaks_at_its_clauses_then_inside_them() -> None:
+    text = (
+        "model m\nkind ReplicaSet[2] { replicas: 0..3 = 0 }\nconst replicas = 2\n"
+        "def is_new(rs: ReplicaSet): bool = true\ndef kept(rs: ReplicaSet): int = 0\n"
+        "controller c {\n  action scale_down_old for rs in ReplicaSet where not is_new(rs) and "
+        "rs.replicas > 0 when rs.replicas > replicas and (rs.replicas > kept(rs) or "
+        "rs.replicas > replicas + 1) and replicas > 0 {\n    rs.replicas := 0  // why\n  }\n}\n"
+    )
+    out = format_program(parsed(text), text)
+    assert out.split("controller c {\n")[1] == (
+        "  action scale_down_old for rs in ReplicaSet\n"
+        "      where not is_new(rs) and rs.replicas > 0\n"
+        "      when rs.replicas > replicas\n"
+        "          and (rs.replicas > kept(rs) or rs.replicas > replicas + 1)\n"
+        "          and replicas > 0 {\n"
+        "    rs.replicas := 0  // why\n"
+        "  }\n"
+        "}\n"
+    )
+    assert format_program(parsed(out), out) == out
+    assert parsed(out) == parsed(text)
+
+
+def test_a_long_declaration_keeps_its_quantifier_head_and_breaks_its_body() -> None:
+    body = " and ".join(f"p.field_number_{i} == {i}" for i in range(6))
+    text = (
+        f"model m\nkind Pod[1] {{ {' '.join(f'field_number_{i}: 0..9' for i in range(6))} }}\n"
+        f"invariant inv: forall p in Pod: {body}  // trailing\n"
+        f"property prop: eventually always forall p in Pod: {body}\n"
+        "def pick(a: bool, b: bool): int = if a and b then min(1, 2) else if a then max(100000, "
+        "200000000) else if b then 3000000000 else 4000000000000\n"
+    )
+    out = format_program(parsed(text), text)
+    wrapped = "".join(f"\n    and p.field_number_{i} == {i}" for i in range(1, 6))
+    assert (
+        f"invariant inv: forall p in Pod:\n    p.field_number_0 == 0{wrapped}  // trailing\n"
+        f"property prop: eventually always forall p in Pod:\n    p.field_number_0 == 0{wrapped}\n"
+    ) in out
+    assert out.endswith(
+        "def pick(a: bool, b: bool): int =\n"
+        "    if a and b\n    then min(1, 2)\n    else if a\n    then max(100000, 200000000)\n"
+        "    else if b\n    then 3000000000\n    else 4000000000000\n"
+    )
+    assert format_program(parsed(out), out) == out
+
+
+def test_a_line_with_no_break_point_stays_long() -> None:
+    name = "n" * 120
+    text = f"model m\nconst {name} = 1\n"
+    assert format_program(parsed(text), text) == f"model m\n\nconst {name} = 1\n"
+
+
+def test_format_diff_is_a_git_style_unified_diff() -> None:
+    old = "model m\nconst A =  1"
+    new = format_program(parsed(old), old)
+    assert format_diff("./models/m.kdsl", old, new) == (
+        "--- a/models/m.kdsl\n+++ b/models/m.kdsl\n@@ -1,2 +1,3 @@\n model m\n"
+        "-const A =  1\n\\ No newline at end of file\n+\n+const A = 1\n"
+    )
+    assert format_diff("m.kdsl", new, new) == ""
+    assert format_diff("/abs/m.kdsl", old, new).startswith("--- a/abs/m.kdsl\n+++ b/abs/m.kdsl\n")
+
+
+def test_fmt_diff_prints_the_change_exits_1_and_writes_nothing(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kcheck.cli.main import main
+
+    messy, clean = tmp_path / "messy.kdsl", tmp_path / "clean.kdsl"
+    messy.write_text("model m const A =  1\n", encoding="utf-8")
+    clean.write_text("model m\n\nconst A = 1\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["fmt", "--diff", str(messy), str(clean)])
+    assert result.exit_code == 1, result.output
+    name = str(messy).lstrip("/")
+    assert f"--- a/{name}\n+++ b/{name}\n" in result.output
+    assert "-model m const A =  1\n+model m\n+\n+const A = 1\n" in result.output
+    assert str(clean) not in result.output
+    assert messy.read_text(encoding="utf-8") == "model m const A =  1\n"
+    result = CliRunner().invoke(main, ["fmt", "--diff", str(clean)])
+    assert (result.exit_code, result.output) == (0, "")
+
+
+def _items(program: ast.Program) -> list[tuple[tuple[object, ...], int, int]]:
+    """Every declaration, action, statement, field, filter, score and hook with its place in the
+    tree (a path of field names and indices) and its first and last source line."""
+    out: list[tuple[tuple[object, ...], int, int]] = [(("model",), program.name_span.line, 0)]
+    item_types = (ast.Action, ast.FieldDecl, ast.Filter, ast.Score, ast.Hook)
+
+    def walk(node: object, path: tuple[object, ...]) -> None:
+        if isinstance(node, ast.Block):
+            pass
+        elif isinstance(node, (*item_types, ast.Decl, ast.Stmt)):
+            span = node.span
+            out.append((path, span.line, span.end_line))
+        for f in dataclasses.fields(node):  # type: ignore[arg-type]
+            value = getattr(node, f.name)
+            if dataclasses.is_dataclass(value) and not isinstance(value, ast.Span):
+                walk(value, (*path, f.name))
+            elif isinstance(value, tuple):
+                for i, x in enumerate(value):
+                    if dataclasses.is_dataclass(x):
+                        walk(x, (*path, f.name, i))
+
+    for i, d in enumerate(program.decls):
+        walk(d, ("decls", i))
+    return out
+
+
+def comment_owners(text: str) -> list[tuple[str, tuple[object, ...]]]:
+    """Each comment with the item it belongs to: for a comment on its own line, the outermost
+    item starting after it; for a trailing one, the innermost item on its line."""
+    items = _items(parsed(text))
+    out = []
+    for c in find_comments(text):
+        if c.trailing:
+            covering = [it for it in items if it[1] <= c.line <= max(it[1], it[2])]
+            owner = max(covering, key=lambda it: (len(it[0]), it[1]))[0] if covering else ()
+        else:
+            after = [it for it in items if it[1] > c.line]
+            owner = min(after, key=lambda it: (it[1], len(it[0])))[0] if after else ()
+        out.append((c.text, owner))
+    return out
+
+
+def code_lines(text: str) -> list[str]:
+    """The lines of `text` with every comment blanked out."""
+    blank = re.sub(r"//[^\n]*|/\*[\s\S]*?\*/", lambda m: re.sub(r"[^\n]", "", m.group()), text)
+    return [line.rstrip() for line in blank.split("\n")]
+
+
+@pytest.mark.parametrize("path", MODELS, ids=lambda p: p.name)
+def test_formatting_a_model_keeps_every_comment_with_its_code(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    out = format_program(parsed(text), text)
+    assert comment_owners(out) == comment_owners(text)
+    header = [line for line in text.split("\n") if line.startswith("// expect:")]
+    model_line = re.search(r"^model ", out, re.MULTILINE)
+    assert model_line is not None
+    before_model = out[: model_line.start()].split("\n")
+    assert [line for line in before_model if line in header] == header
+    assert [line for line in code_lines(out) if len(line) > MAX_LINE] == []
+    assert format_program(parsed(out), out) == out
+
+
+NARROW = 40  # a width at which generated models wrap often
+
+
+@contextlib.contextmanager
+def narrow() -> Iterator[None]:
+    with patch.object(layout, "MAX_LINE", NARROW), patch.object(fmt, "MAX_LINE", NARROW):
+        yield
+
+
+@PROPERTY
+@given(modelgen.models(), st.data())
+def test_generated_models_keep_tree_and_comments_at_any_width(
+    model: str, data: st.DataObject
+) -> None:
+    """Format a generated model narrow, sprinkle comments over its lines (own lines and
+    trailing), format again: the tree, every comment in order, and a fixed point."""
+    with narrow():
+        base = format_program(parsed(model)).split("\n")
+        lines, written = [], []
+        for i, line in enumerate(base):
+            if data.draw(st.booleans(), label=f"own line before {i}"):
+                written.append(f"// note {i}")
+                lines.append(written[-1])
+            if line.strip() and data.draw(st.booleans(), label=f"trailing on {i}"):
+                written.append(f"// tail {i}")
+                line = f"{line}  {written[-1]}"
+            lines.append(line)
+        text = "\n".join(lines)
+        out = format_program(parsed(text), text)
+        assert [c.text for c in find_comments(out)] == written
+        assert parsed(out) == parsed(model)
+        assert comment_owners(out) == comment_owners(text)
+        assert format_program(parsed(out), out) == out
+
+
+@PROPERTY
+@given(programs)
+def test_random_programs_round_trip_when_wrapped(program: ast.Program) -> None:
+    with narrow():
+        roundtrip(program)
+
+
+@PROPERTY
+@given(grammar_text_from("decl").map(lambda d: f"model m\n{d}"))
+def test_grammar_text_keeps_its_comments_when_wrapped(text: str) -> None:
+    """Comments anywhere, even inside expressions: none is lost, and the result is stable."""
+    with narrow():
+        out = format_program(parsed(text), text)
+        assert sorted(c.text for c in find_comments(out)) == sorted(
+            c.text for c in find_comments(text)
+        )
+        assert parsed(out) == parsed(text)
+        assert format_program(parsed(out), out) == out
+
+
+def test_arguments_and_create_fields_fill_their_lines() -> None:
+    args = ", ".join(f"argument_{i}" for i in range(12))
+    fields = " ".join(f"field_{i}: 0..1" for i in range(9))
+    inits = ", ".join(f"field_{i}: 0" for i in range(9))
+    text = (
+        f"model m\nkind K[1] {{ {fields} }}\ndef f(): int = 1\n"
+        f"init {{ create K {{ {inits} }} }}\ninvariant i: f({args}) > 0\n"
+    )
+    out = format_program(parsed(text), text)
+    assert (
+        "init {\n  create K { field_0: 0, field_1: 0, field_2: 0, field_3: 0, field_4: 0, "
+        "field_5: 0, field_6: 0,\n      field_7: 0, field_8: 0 }\n}\n"
+    ) in out
+    assert out.endswith(
+        "invariant i:\n    f(argument_0, argument_1, argument_2, argument_3, argument_4, "
+        "argument_5, argument_6,\n        argument_7, argument_8, argument_9, argument_10, "
+        "argument_11) > 0\n"
+    )
+    assert format_program(parsed(out), out) == out
+
+
+def test_joined_lines_keep_their_comments_next_to_them() -> None:
+    text = (
+        "model m\nkind Pod[2] { ready: bool = false }\ncontroller c {\n"
+        "  action mark for p in Pod  // each pod\n      // only those not ready yet\n"
+        "      where not p.ready\n      when true {  // always enabled\n"
+        "    p.ready := true\n  }\n}\n"
+    )
+    out = format_program(parsed(text), text)
+    assert out.split("controller c {\n")[1] == (
+        "  // only those not ready yet\n"
+        "  action mark for p in Pod where not p.ready when true {  // each pod\n"
+        "    // always enabled\n"
+        "    p.ready := true\n"
+        "  }\n"
+        "}\n"
+    )
+    assert format_program(parsed(out), out) == out

@@ -16,11 +16,17 @@ from kcheck.lang.diagnostics import KcheckError, Source
 @click.option(
     "--check", "check_only", is_flag=True, help="Exit 1 if a file is not formatted; change nothing."
 )
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Print what would change as a unified diff, exit 1 if anything would; change nothing.",
+)
 @guard
-def fmt(models: tuple[str, ...], check_only: bool) -> None:
+def fmt(models: tuple[str, ...], check_only: bool, show_diff: bool) -> None:
     """Rewrite MODELS in canonical layout, keeping their comments. A directory stands for every
     .kdsl file under it."""
-    from kcheck.lang.fmt import format_program
+    from kcheck.lang.fmt import format_diff, format_program
     from kcheck.lang.parser import parse, read_source
 
     unformatted: list[str] = []
@@ -38,7 +44,10 @@ def fmt(models: tuple[str, ...], check_only: bool) -> None:
         text = format_program(program, source.text)
         if text == source.text:
             continue
-        if check_only:
+        if show_diff:
+            unformatted.append(path)
+            click.echo(format_diff(path, source.text, text), nl=False)
+        elif check_only:
             unformatted.append(path)
             click.echo(f"{path}: not formatted", err=True)
         else:

@@ -9,31 +9,30 @@ out of AST equality), and formatting is idempotent on its own output. Layout rul
   with `property` (the way the models in `models/` are written);
 - two-space indentation, one statement per line, one kind field per line, an enum on one line;
 - single spaces around binary operators; parentheses only where the grammar's precedence
-  needs them to keep the tree.
+  needs them to keep the tree;
+- a line wider than MAX_LINE columns is broken at its outermost break points (`layout.py`).
 
-Comments are not in the syntax tree, so each output line carries the source line it came from
-(its anchor), and `attach_comments` puts every comment back: a comment on a line of its own
-goes before the first output line anchored after it, at that line's indentation; a comment
-after code goes at the end of the last output line from its source line. A comment inside a
-multi-line expression moves to just before its statement; no comment is ever lost. The items
-of a scheduler are printed filters first, then scores, then its `on bind` block, then actions,
-because the tree keeps them in separate lists.
+Comments are not in the syntax tree, so each output line carries the source lines it came from
+(the first and last), and `attach_comments` puts every comment back: a comment on a line of its
+own goes before the first output line with code from after it, at that line's indentation; a
+comment after code goes at the end of the last output line with code from its source line. No
+comment is ever lost. The items of a scheduler are printed filters first, then scores, then its
+`on bind` block, then actions, because the tree keeps them in separate lists.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kcheck.lang import ast
+from kcheck.lang.layout import MAX_LINE, Chain, Doc, PLine, Src, cat, flat, layout
 
 INDENT = "  "
-# An output line and the source line it was made from (0: none, e.g. a blank separator).
-Line = tuple[str, int]
-# A def longer than this puts its body on its own indented line (and becomes a block
-# declaration, set off by blank lines). Nothing else is ever wrapped.
-MAX_LINE = 100
+# A logical output line and the source line it was made from (0: none, e.g. a blank separator).
+Line = tuple[Doc, int]
 
 # Precedence levels, lowest to highest, as the grammar's rule chain defines them.
 P_BIND = 0  # forall/exists/count/sum/max/min/if/eventually/always: take everything to the right
@@ -71,16 +70,31 @@ _BINARY: dict[str, tuple[int, int, int]] = {
 def format_program(program: ast.Program, source_text: str | None = None) -> str:
     """The canonical text of a program, ending in one newline. Given the text it was parsed
     from, its comments are kept."""
-    lines = _program_lines(program)
+    lines = [pl for doc, anchor in _program_lines(program) for pl in _physical(doc, anchor)]
     if source_text is not None:
         return "\n".join(attach_comments(lines, find_comments(source_text))) + "\n"
-    return "\n".join(text for text, _ in lines) + "\n"
+    return "\n".join(text for text, _, _ in lines) + "\n"
+
+
+def _physical(doc: Doc, anchor: int) -> list[PLine]:
+    return layout(doc, anchor) if doc != "" else [("", 0, 0)]
 
 
 def check_formatted(source_text: str, program: ast.Program) -> bool:
     """True when `source_text` (which parsed to `program`) is exactly its canonical layout,
     comments included."""
     return format_program(program, source_text) == source_text
+
+
+def format_diff(path: str, old: str, new: str) -> str:
+    """A unified diff from `old` to `new`, headed `a/PATH` and `b/PATH` as git heads them."""
+    name = path.removeprefix("./").lstrip("/")
+    out = []
+    for line in difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}"
+    ):
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
 
 
 def _program_lines(program: ast.Program) -> list[Line]:
@@ -121,27 +135,36 @@ def find_comments(text: str) -> list[Comment]:
     return out
 
 
-def attach_comments(lines: list[Line], comments: list[Comment]) -> list[str]:
+def attach_comments(lines: list[PLine], comments: list[Comment]) -> list[str]:
     """Put each comment back next to the output line made from its source line."""
+    # A source line's trailing comment goes to the last output line with code from that line
+    # (a wrapped line's last physical line).
     last_of: dict[int, int] = {}
-    for i, (_, anchor) in enumerate(lines):
-        if anchor:
-            last_of[anchor] = i
+    for i, (_, first, last) in enumerate(lines):
+        for n in range(first, last + 1) if first else ():
+            last_of[n] = i
     trailing: dict[int, list[str]] = {}
     standalone: list[Comment] = []
     for c in comments:
-        if c.trailing and c.line in last_of and "\n" not in c.text:
-            trailing.setdefault(last_of[c.line], []).append(c.text)
+        at = last_of.get(c.line)
+        # Only the last comment of a line may be a `//` one: it would swallow any after it.
+        if (
+            c.trailing
+            and at is not None
+            and "\n" not in c.text
+            and not any(t.startswith("//") for t in trailing.get(at, ()))
+        ):
+            trailing.setdefault(at, []).append(c.text)
         else:
             standalone.append(c)
     out: list[str] = []
     ci = 0
-    for i, (text, anchor) in enumerate(lines):
-        if anchor:
+    for i, (text, first, last) in enumerate(lines):
+        if first:
             indent = text[: len(text) - len(text.lstrip())]
             if text.strip().startswith("}"):
                 indent += INDENT  # a comment before a closing brace belongs inside the block
-            while ci < len(standalone) and standalone[ci].line < anchor:
+            while ci < len(standalone) and standalone[ci].line < last:
                 out.extend(_comment_lines(standalone[ci].text, indent))
                 ci += 1
         if i in trailing:
@@ -174,7 +197,7 @@ def _group(decl: ast.Decl, lines: list[Line]) -> str | None:
     if isinstance(decl, ast.Var):
         return "var"
     if isinstance(decl, ast.Def):
-        return "def" if len(lines) == 1 else None
+        return "def" if len(lines) == 1 and len(flat(lines[0][0])) <= MAX_LINE else None
     if isinstance(decl, ast.Invariant | ast.Property | ast.Assume):
         return "prop"
     return None
@@ -183,9 +206,9 @@ def _group(decl: ast.Decl, lines: list[Line]) -> str | None:
 def _decl(d: ast.Decl) -> list[Line]:
     at = d.span.line
     if isinstance(d, ast.Const):
-        return [(f"const {d.name} = {_expr(d.value, P_BIND)}", at)]
+        return [(cat(f"const {d.name} = ", _edoc(d.value, P_BIND)), at)]
     if isinstance(d, ast.Param):
-        return [(f"param {d.name}: {_type(d.type)} = {_expr(d.default, P_BIND)}", at)]
+        return [(cat(f"param {d.name}: {_type(d.type)} = ", _edoc(d.default, P_BIND)), at)]
     if isinstance(d, ast.Enum):
         members = ", ".join(m.name for m in d.members)
         return [(f"enum {d.name} {{ {members} }}" if members else f"enum {d.name} {{}}", at)]
@@ -196,13 +219,12 @@ def _decl(d: ast.Decl) -> list[Line]:
         # as another binder.
         return _braced(head, [(_field_decl(f), f.span.line) for f in d.fields], d.span)
     if isinstance(d, ast.Var):
-        return [(f"var {d.name}: {_type(d.type)} = {_expr(d.init, P_BIND)}", at)]
+        return [(cat(f"var {d.name}: {_type(d.type)} = ", _edoc(d.init, P_BIND)), at)]
     if isinstance(d, ast.Init):
         return _braced("init", _stmts(d.body.stmts), d.span)
     if isinstance(d, ast.Def):
         params = ", ".join(f"{p.name}: {_type(p.type)}" for p in d.params)
-        head = f"def {d.name}({params}): {_type(d.ret)} ="
-        return [(text, at) for text in _maybe_split(head, _expr(d.body, P_BIND))]
+        return [(_headed(f"def {d.name}({params}): {_type(d.ret)} =", d.body), at)]
     if isinstance(d, ast.Controller):
         head = f"controller {d.name}" + "".join(
             f" watches {w.kind}"
@@ -215,13 +237,13 @@ def _decl(d: ast.Decl) -> list[Line]:
         return _braced(f"process {d.name}", _actions(d.actions), d.span)
     if isinstance(d, ast.Scheduler):
         items: list[Line] = [
-            (f"filter {f.name}({f.pod}, {f.node}) = {_expr(f.expr, P_BIND)}", f.span.line)
+            (_headed(f"filter {f.name}({f.pod}, {f.node}) =", f.expr, len(INDENT)), f.span.line)
             for f in d.filters
         ]
         for sc in d.scores:
-            line = f"score {sc.name}({sc.pod}, {sc.node}) = {_expr(sc.expr, P_BIND)}"
+            line = _headed(f"score {sc.name}({sc.pod}, {sc.node}) =", sc.expr, len(INDENT))
             if sc.weight is not None:
-                line += f" weight {_expr(sc.weight, P_BIND)}"
+                line = cat(line, f" weight {_expr(sc.weight, P_BIND)}")
             items.append((line, sc.span.line))
         for h in d.hooks:
             items += _braced(f"on {h.event}({', '.join(h.params)})", _stmts(h.body.stmts), h.span)
@@ -232,11 +254,11 @@ def _decl(d: ast.Decl) -> list[Line]:
         return _braced(head, _actions(d.actions), d.span)
     if isinstance(d, ast.Invariant):
         word = "lemma" if d.lemma else "invariant"
-        return [(f"{word} {d.name}: {_expr(d.expr, P_BIND)}", at)]
+        return [(_headed(f"{word} {d.name}:", d.expr), at)]
     if isinstance(d, ast.Property):
-        return [(f"property {d.name}: {_expr(d.expr, P_BIND)}", at)]
+        return [(_headed(f"property {d.name}:", d.expr), at)]
     if isinstance(d, ast.Assume):
-        return [(f"assume {d.name}: {_expr(d.expr, P_BIND)}", at)]
+        return [(_headed(f"assume {d.name}:", d.expr), at)]
     if isinstance(d, ast.Docker):
         sections: list[Line] = []
         for sec in d.sections:
@@ -244,6 +266,19 @@ def _decl(d: ast.Decl) -> list[Line]:
             sections += _braced(f"{sec.role} {sec.kind}", items, sec.span)
         return _braced("docker", sections, d.span)
     raise TypeError(f"not a declaration: {d!r}")
+
+
+def _headed(head: str, e: ast.Expr, indent: int = 0) -> Doc:
+    """`head e` (a def, invariant, property, filter...): broken, `e` goes on the next line,
+    except the heads of `eventually`/`always` and `forall`/`exists` at its front, which stay
+    on the first line while it fits (`invariant i: forall p in Pod:`, then the body)."""
+    while isinstance(e, ast.Temporal | ast.Quant):
+        word = e.op if isinstance(e, ast.Temporal) else flat(_quant_head(e))
+        if indent + len(head) + 1 + len(word) > MAX_LINE:
+            break
+        head += f" {word}"
+        e = e.body
+    return Chain((head, cat(Src(e.span.line), _edoc(e, P_BIND))))
 
 
 def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:
@@ -256,19 +291,13 @@ def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:
     return str(v)
 
 
-def _maybe_split(head: str, body: str) -> list[str]:
-    one_line = f"{head} {body}"
-    if len(one_line) <= MAX_LINE:
-        return [one_line]
-    return [head, INDENT + body]
-
-
-def _braced(head: str, body: Sequence[Line], span: ast.Span) -> list[Line]:
+def _braced(head: Doc, body: Sequence[Line], span: ast.Span) -> list[Line]:
+    opening = cat(head, " {") if head != "" else "{"
     if not body:
-        return [(f"{head} {{}}", span.line)]
+        return [(cat(head, " {}") if head != "" else "{}", span.line)]
     return [
-        (f"{head} {{", span.line),
-        *((INDENT + text if text else text, anchor) for text, anchor in body),
+        (opening, span.line),
+        *((cat(INDENT, doc) if doc != "" else doc, anchor) for doc, anchor in body),
         ("}", span.end_line),
     ]
 
@@ -300,16 +329,21 @@ def _actions(actions: Sequence[ast.Action]) -> list[Line]:
     lines: list[Line] = []
     for a in actions:
         head = (f"{a.fairness} " if a.fairness else "") + f"action {a.name}"
+        clauses: list[Doc] = []
         if a.handler:
             head += f" on {_binders(a.binders)}"
         elif a.binders:
             head += f" for {_binders(a.binders)}"
             if a.where is not None:
-                head += f" where {_expr(a.where, P_BIND)}"
+                clauses.append(_clause("where", a.where))
         if a.when is not None:
-            head += f" when {_expr(a.when, P_BIND)}"
-        lines.extend(_braced(head, _stmts(a.body.stmts), a.span))
+            clauses.append(_clause("when", a.when))
+        lines.extend(_braced(Chain((head, *clauses)), _stmts(a.body.stmts), a.span))
     return lines
+
+
+def _clause(word: str, e: ast.Expr) -> Doc:
+    return cat(Src(e.span.line), f"{word} ", _edoc(e, P_BIND))
 
 
 # ---- statements -----------------------------------------------------------------------------
@@ -325,21 +359,20 @@ def _stmts(stmts: Sequence[ast.Stmt]) -> list[Line]:
 def _stmt(st: ast.Stmt) -> list[Line]:
     at = st.span.line
     if isinstance(st, ast.Assign):
-        return [(f"{_lvalue(st.target)} := {_expr(st.value, P_BIND)}", at)]
+        return [(cat(f"{_lvalue(st.target)} := ", _edoc(st.value, P_BIND)), at)]
     if isinstance(st, ast.AssignAny):
         return [(f"{_lvalue(st.target)} := any {_domain(st.domain)}", at)]
     if isinstance(st, ast.CreateStmt):
         return [(_create(st.create), at)]
     if isinstance(st, ast.Let):
-        value = _create(st.value) if isinstance(st.value, ast.Create) else _expr(st.value, P_BIND)
-        return [(f"let {st.name} = {value}", at)]
+        value = _create(st.value) if isinstance(st.value, ast.Create) else _edoc(st.value, P_BIND)
+        return [(cat(f"let {st.name} = ", value), at)]
     if isinstance(st, ast.Delete):
-        return [(f"delete {_expr(st.target, P_BIND)}", at)]
+        return [(cat("delete ", _edoc(st.target, P_BIND)), at)]
     if isinstance(st, ast.Choose | ast.For):
         head = ("choose " if isinstance(st, ast.Choose) else "for ") + _binders(st.binders)
-        if st.where is not None:
-            head += f" where {_expr(st.where, P_BIND)}"
-        return _braced(head, _stmts(st.body.stmts), st.span)
+        clauses = () if st.where is None else (_clause("where", st.where),)
+        return _braced(Chain((head, *clauses)), _stmts(st.body.stmts), st.span)
     if isinstance(st, ast.If):
         return _if(st)
     if isinstance(st, ast.Step):
@@ -351,7 +384,7 @@ def _stmt(st: ast.Stmt) -> list[Line]:
 
 def _if(st: ast.If) -> list[Line]:
     then_span = ast.Span(st.span.line, st.span.col, st.then.span.end_line, st.then.span.end_col)
-    lines = _braced(f"if {_expr(st.cond, P_BIND)}", _stmts(st.then.stmts), then_span)
+    lines = _braced(cat("if ", _edoc(st.cond, P_BIND)), _stmts(st.then.stmts), then_span)
     if st.else_ is None:
         return lines
     # `} else {` / `} else if c {` continue the closing line of the branch before.
@@ -360,7 +393,7 @@ def _if(st: ast.If) -> list[Line]:
         rest = _if(st.else_)
     else:
         rest = _braced("", _stmts(st.else_.stmts), st.else_.span)
-    lines.append((f"{closing} else {rest[0][0].lstrip()}", rest[0][1]))
+    lines.append((cat(closing, " else ", rest[0][0]), rest[0][1]))
     lines.extend(rest[1:])
     return lines
 
@@ -371,12 +404,12 @@ def _lvalue(lv: ast.LValue) -> str:
     return ".".join(lv.parts)
 
 
-def _create(c: ast.Create) -> str:
+def _create(c: ast.Create) -> Doc:
     if not c.fields:
         return f"create {c.kind} {{}}"
-    inits = _comma_list([f.value for f in c.fields])
-    body = ", ".join(f"{f.name}: {v}" for f, v in zip(c.fields, inits, strict=True))
-    return f"create {c.kind} {{ {body} }}"
+    inits = _comma_docs([f.value for f in c.fields])
+    fields = tuple(cat(f"{f.name}: ", v) for f, v in zip(c.fields, inits, strict=True))
+    return cat(f"create {c.kind} {{ ", Chain(fields, ", ", fill=True), " }")
 
 
 # ---- expressions ----------------------------------------------------------------------------
@@ -439,20 +472,96 @@ def _open_binders(e: ast.Expr) -> bool:
     return False
 
 
-def _comma_list(items: Sequence[ast.Expr]) -> list[str]:
+def _comma_docs(items: Sequence[ast.Expr]) -> list[Doc]:
     """Full expressions separated by commas; all but the last must not leave binders open."""
     out = []
     for i, item in enumerate(items):
-        text = _expr(item, P_BIND)
+        doc = _edoc(item, P_BIND)
         if i < len(items) - 1 and _open_binders(item):
-            text = f"({text})"
-        out.append(text)
+            doc = cat("(", doc, ")")
+        out.append(cat(Src(item.span.line), doc))
     return out
 
 
 def _expr(e: ast.Expr, min_prec: int) -> str:
-    text = _bare(e)
-    return f"({text})" if _prec(e) < min_prec else text
+    return flat(_edoc(e, min_prec))
+
+
+def _edoc(e: ast.Expr, min_prec: int) -> Doc:
+    doc = _doc(e)
+    return cat("(", doc, ")") if _prec(e) < min_prec else doc
+
+
+def _quant_head(e: ast.Quant) -> Doc:
+    """`forall x in K where c:`, breakable before `where`."""
+    binders = f"{e.quant} {_binders(e.binders)}"
+    if e.where is None:
+        return binders + ":"
+    return Chain((binders, cat(Src(e.where.span.line), "where ", _edoc(e.where, P_BIND), ":")))
+
+
+def _operands(e: ast.Binary) -> list[tuple[str, ast.Expr, int]]:
+    """A chain of operators of one level as (operator, operand, the operand's least level):
+    `a - b + c` (left-nested) as [("", a, ..), ("-", b, ..), ("+", c, ..)]; `implies` nests to
+    the right."""
+    level, left_min, right_min = _BINARY[e.op]
+    if e.op == "implies":
+        right = e.right
+        rest = (
+            _operands(right)
+            if isinstance(right, ast.Binary) and right.op == "implies"
+            else [("", right, right_min)]
+        )
+        return [("", e.left, left_min), (e.op, *rest[0][1:]), *rest[1:]]
+    left = e.left
+    if isinstance(left, ast.Binary) and _BINARY[left.op][0] == level:
+        head = _operands(left)
+    else:
+        head = [("", left, left_min)]
+    return [*head, (e.op, e.right, right_min)]
+
+
+def _doc(e: ast.Expr) -> Doc:
+    """The text of `e` without parentheses around it, with its break points."""
+    if isinstance(e, ast.Binary) and _BINARY[e.op][0] == P_CMP:
+        # Not a break point: `f(a,\n b) > 0` reads better than `f(a, b)\n> 0`.
+        _, left_min, right_min = _BINARY[e.op]
+        return cat(_edoc(e.left, left_min), f" {e.op} ", _edoc(e.right, right_min))
+    if isinstance(e, ast.Binary):
+        # One operand per line, the operator leading the line.
+        (_, first, first_min), *rest = _operands(e)
+        operands = [_edoc(first, first_min)]
+        operands += [cat(Src(o.span.line), f"{op} ", _edoc(o, m)) for op, o, m in rest]
+        return Chain(tuple(operands), align=True)
+    if isinstance(e, ast.LeadsTo):
+        right = cat(Src(e.right.span.line), "leads_to ", _edoc(e.right, P_IMPLIES))
+        return Chain((_edoc(e.left, P_IMPLIES), right), align=True)
+    if isinstance(e, ast.Call):
+        return cat(f"{e.func}(", Chain(tuple(_comma_docs(e.args)), ", ", fill=True), ")")
+    if isinstance(e, ast.Quant):
+        return Chain((_quant_head(e), cat(Src(e.body.span.line), _edoc(e.body, P_BIND))))
+    if isinstance(e, ast.IfExpr):
+        parts: list[Doc] = []
+        cur: ast.Expr = e
+        # `else if` chains stay flat: if, then, else if, then, ..., else.
+        while isinstance(cur, ast.IfExpr):
+            word = "if " if not parts else "else if "
+            parts += [
+                cat(Src(cur.cond.span.line), word, _edoc(cur.cond, P_BIND)),
+                cat(Src(cur.then.span.line), "then ", _edoc(cur.then, P_BIND)),
+            ]
+            cur = cur.else_
+        parts.append(cat(Src(cur.span.line), "else ", _edoc(cur, P_BIND)))
+        return Chain(tuple(parts), align=True)
+    if isinstance(e, ast.Temporal):
+        return cat(f"{e.op} ", _edoc(e.body, P_BIND))
+    if isinstance(e, ast.Unary) and e.op == "not" and not _is_not_in(e):
+        if _is_not_in(e.operand):
+            return cat("not (", _edoc(e.operand, P_BIND), ")")  # not `not a not in b`
+        return cat("not ", _edoc(e.operand, P_NOT))
+    if isinstance(e, ast.Count) and e.where is not None:
+        return cat(f"count {_binders(e.binders)} where ", _edoc(e.where, P_BIND))
+    return _bare(e)
 
 
 def _bare(e: ast.Expr) -> str:
@@ -466,8 +575,6 @@ def _bare(e: ast.Expr) -> str:
         return e.id
     if isinstance(e, ast.Field):
         return f"{_expr(e.obj, P_POSTFIX)}.{e.name}"
-    if isinstance(e, ast.Call):
-        return f"{e.func}({', '.join(_comma_list(e.args))})"
     if isinstance(e, ast.Index):
         return f"{e.kind}[{_expr(e.index, P_BIND)}]"
     if isinstance(e, ast.CountAll):
@@ -478,22 +585,11 @@ def _bare(e: ast.Expr) -> str:
         if _is_not_in(e):
             assert isinstance(e.operand, ast.Binary)
             return f"{_expr(e.operand.left, P_SETOP)} not in {_expr(e.operand.right, P_SETOP)}"
-        if e.op == "not" and _is_not_in(e.operand):
-            return f"not ({_expr(e.operand, P_BIND)})"  # not `not a not in b`
-        if e.op == "not":
-            return f"not {_expr(e.operand, P_NOT)}"
         return f"-{_expr(e.operand, P_NEG)}"
-    if isinstance(e, ast.Binary):
-        _, left_min, right_min = _BINARY[e.op]
-        return f"{_expr(e.left, left_min)} {e.op} {_expr(e.right, right_min)}"
-    if isinstance(e, ast.LeadsTo):
-        return f"{_expr(e.left, P_IMPLIES)} leads_to {_expr(e.right, P_IMPLIES)}"
     if isinstance(e, ast.SetLit):
         return "{" + ", ".join(_expr(x, P_BIND) for x in e.elems) + "}"
     if isinstance(e, ast.SetBuilder):
         return "{" + _binders((e.binder,)) + _where(e.where) + "}"
-    if isinstance(e, ast.Quant):
-        return f"{e.quant} {_binders(e.binders)}{_where(e.where)}: {_expr(e.body, P_BIND)}"
     if isinstance(e, ast.Count):
         return f"count {_binders(e.binders)}{_where(e.where)}"
     if isinstance(e, ast.Aggregate):
@@ -501,10 +597,4 @@ def _bare(e: ast.Expr) -> str:
         # parentheses even though it is not an operand.
         body = _expr(e.body, P_IMPLIES)
         return f"{e.op} {body} for {_binders(e.binders)}{_where(e.where)}"
-    if isinstance(e, ast.IfExpr):
-        return (
-            f"if {_expr(e.cond, P_BIND)} then {_expr(e.then, P_BIND)} else {_expr(e.else_, P_BIND)}"
-        )
-    if isinstance(e, ast.Temporal):
-        return f"{e.op} {_expr(e.body, P_BIND)}"
     raise TypeError(f"not an expression: {e!r}")
