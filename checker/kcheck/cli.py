@@ -745,6 +745,9 @@ def _add_run_commands() -> None:
 
     main.add_command(run)
     main.add_command(image)
+    from kcheck.mbt.cli import test
+
+    main.add_command(test)
 
 
 _add_run_commands()
