@@ -745,9 +745,11 @@ def _add_run_commands() -> None:
 
     main.add_command(run)
     main.add_command(image)
+    from kcheck.conform.cli import conform_command
     from kcheck.mbt.cli import test
 
     main.add_command(test)
+    main.add_command(conform_command)
 
 
 _add_run_commands()
