@@ -214,3 +214,13 @@ def test_look_alike_new_objects_match_in_every_way() -> None:
     # once named, a pod the implementation deleted must be gone from the model too
     before = live_slots(layout, layout.decode(s))
     assert list(match(layout, found[0], before, layout.decode(s), {"Pod": {"a": {}}})) == []
+
+
+def test_the_failing_run_is_drawn(tmp_path: Path) -> None:
+    picture = tmp_path / "fail.dot"
+    r = run(REPLICASET, "--adapter", f"{ADAPTER}:CountsRunningAdapter", "--examples", "50",
+            "--seed", "1", "--graph", str(picture))  # fmt: skip
+    assert r.exit_code == 1
+    source = picture.read_text(encoding="utf-8")
+    assert "counterexample for conformance mismatch, 3 steps" in source
+    assert "Pod#web-00001" in source

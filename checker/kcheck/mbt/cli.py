@@ -36,6 +36,8 @@ from kcheck.report.text import format_trace, state_lines
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option("--graph", "graph_path", type=click.Path(dir_okay=False),
+              help="Draw the failing run (.svg, .png, .pdf or .dot).")  # fmt: skip
 def test(**options: Any) -> None:
     """Test an implementation against MODEL: a Hypothesis state machine built from the model
     drives it through an adapter (kcheck docs testing).
@@ -50,7 +52,7 @@ def test(**options: Any) -> None:
 
 def _test(
     model: str, adapter: str, defines: tuple[str, ...], examples: int, steps: int,
-    seed: int | None, fmt: str,
+    seed: int | None, fmt: str, graph_path: str | None,
 ) -> None:  # fmt: skip
     from kcheck import cli as base
     from kcheck.model.compile import compile_model
@@ -59,6 +61,9 @@ def _test(
         import hypothesis  # noqa: F401
     except ImportError:
         base._fail("kcheck test needs Hypothesis: pip install 'kcheck[test]'", base.EXIT_USAGE)
+    if graph_path:
+        base._check_picture_name("--graph", graph_path)
+        base.check_outputs(model, {"--graph": graph_path})
     checked = base._load(model, defines)
     compiled = compile_model(checked.symbols, symmetry=False)
     chosen = seed if seed is not None else secrets.randbelow(2**32)
@@ -77,11 +82,32 @@ def _test(
         click.echo(json.dumps(_json(compiled.name, outcome, actions, chosen, replay), indent=2))
     else:
         click.echo(_text(compiled.name, model, outcome, actions, chosen, replay, examples, steps))
+    if graph_path:
+        _draw(compiled, outcome.failure, graph_path)
     if outcome.failure is not None:
         sys.exit(base.EXIT_VIOLATED)
     if outcome.inconclusive is not None:
         sys.exit(base.EXIT_INCONCLUSIVE)
     sys.exit(base.EXIT_HOLDS)
+
+
+def _draw(compiled: Any, failure: Failure | None, path: str) -> None:
+    """The failing run as `kcheck verify --graph` draws a counterexample."""
+    from kcheck import cli as base
+    from kcheck.report import dot
+    from kcheck.result import VIOLATED, PropertyResult
+
+    if failure is None:
+        click.echo(f"{path}: no failure to draw", err=True)
+        return
+    name = failure.invariant or failure.kind
+    kind = "invariant" if failure.invariant else "conformance"
+    prop = PropertyResult(name, kind, VIOLATED, trace=failure.trace)
+    try:
+        dot.render(dot.trace_graph(prop, dot.actor_kinds_of(compiled)), path)
+    except dot.ReportError as err:
+        base._fail(err.message)
+    click.echo(f"drew the failing run in {path}", err=True)
 
 
 def _coverage(outcome: TestOutcome, actions: list[str]) -> list[dict[str, Any]]:
