@@ -224,3 +224,25 @@ def test_the_failing_run_is_drawn(tmp_path: Path) -> None:
     source = picture.read_text(encoding="utf-8")
     assert "counterexample for conformance mismatch, 3 steps" in source
     assert "Pod#web-00001" in source
+
+
+def test_an_adapter_that_cannot_start_is_bad_input(tmp_path: Path) -> None:
+    adapter = _adapter(
+        tmp_path,
+        """
+class Adapter:
+    def __init__(self): raise OSError("no store")
+    def c_inc(self): pass
+    def observe(self): return {}
+""",
+    )
+    r = run(_counter(tmp_path), "--adapter", adapter, "--seed", "0", "--examples", "5")
+    assert r.exit_code == 2
+    assert "Adapter() failed: OSError: no store" in r.output
+
+
+def test_an_action_name_that_is_no_identifier_becomes_one() -> None:
+    r = run(str(ROOT / "models" / "replicaset_stale_cache.kdsl"), "--adapter",
+            f"{ADAPTER}:ReplicaSetAdapter")  # fmt: skip
+    assert r.exit_code == 2
+    assert "def replicaset_sync_Pod(self) -> None" in r.output

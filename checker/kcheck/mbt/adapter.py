@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ class AdapterError(Exception):
 
 
 def method_name(action: ActionInfo) -> str:
-    """`replicaset.scale_up` -> `replicaset_scale_up`."""
-    return f"{action.actor}_{action.name}"
+    """`replicaset.scale_up` -> `replicaset_scale_up`; what is not a letter, digit or `_` in
+    an action's name becomes `_` (`replicaset.sync@Pod` -> `replicaset_sync_Pod`, the step
+    `deployment.rollout:2` -> `deployment_rollout_2`)."""
+    return re.sub(r"\W", "_", f"{action.actor}_{action.name}")
 
 
 def signature(action: ActionInfo) -> str:

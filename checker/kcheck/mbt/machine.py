@@ -71,7 +71,12 @@ class Driver:
         self.s = session
         self.model = session.model
         self.layout = session.model.layout
-        self.adapter = session.cls()
+        try:
+            self.adapter = session.cls()
+        except Exception as err:  # the adapter cannot even start: not a verdict
+            raise AdapterError(
+                f"{session.cls.__name__}() failed: {type(err).__name__}: {err}"
+            ) from None
         self.frontier: list[Candidate] = []
         self.steps: list[Step] = []
         self._instances: dict[

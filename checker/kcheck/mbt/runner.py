@@ -51,23 +51,23 @@ def build_machine(session: Session) -> type:
     def teardown(self: Any) -> None:
         self.driver.teardown()
 
+    # rule names never clash with the state machine's own methods (check_invariants, ...)
     body: dict[str, Any] = {
         "__init__": __init__,
-        "start": start,
-        "nothing_enabled": nothing_enabled,
+        "kcheck_start": start,
+        "kcheck_nothing_enabled": nothing_enabled,
         "teardown": teardown,
     }
     for action in session.model.actions:
-        body[session.binding.methods[action.id]] = _action_rule(action.id)
+        name = f"rule_{session.binding.methods[action.id]}"
+        body[name] = _action_rule(action.id, name)
     return type(f"{session.model.name}_test", (RuleBasedStateMachine,), body)
 
 
-def _action_rule(aid: int) -> Any:
+def _action_rule(aid: int, name: str) -> Any:
     from hypothesis import strategies as st
     from hypothesis.stateful import precondition, rule
 
-    @precondition(lambda self: self.driver.enabled(aid))
-    @rule(data=st.data())
     def fire(self: Any, data: Any) -> None:
         self.driver.fire(
             aid,
@@ -75,7 +75,9 @@ def _action_rule(aid: int) -> Any:
             lambda n: data.draw(st.integers(0, n - 1), label="outcome"),
         )
 
-    return fire
+    # Hypothesis tells rules apart by name (which to switch off in a test case)
+    fire.__name__ = fire.__qualname__ = name
+    return precondition(lambda self: self.driver.enabled(aid))(rule(data=st.data())(fire))
 
 
 def run_test(model: CompiledModel, cls: type, config: TestConfig) -> TestOutcome:
