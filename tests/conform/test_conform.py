@@ -166,6 +166,9 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert "needs --mapping" in run(REPLICASET, events, "--format", "k8s-events").output
     r = run(REPLICASET, str(FIXTURES / "replicaset_sim.jsonl"), "--mapping", MAPPING)
     assert r.exit_code == 2 and "a kcheck run log needs none" in r.output
+    (tmp_path / "empty.jsonl").write_text("\n", encoding="utf-8")
+    r = run(REPLICASET, str(tmp_path / "empty.jsonl"))
+    assert r.exit_code == 2 and "empty.jsonl:1:1: error: the log is empty" in r.output
     r = run(REPLICASET, str(tmp_path / "missing.jsonl"))
     assert r.exit_code == 2 and "cannot read" in r.output
     r = run(REPLICASET, str(FIXTURES / "audit.jsonl"), "--format", "k8s-events", "--mapping",

@@ -199,6 +199,8 @@ def _col(raw: str, key: str) -> int:
 def read(path: str, fmt: str) -> tuple[str, list[RunStep] | list[Entry]]:
     """The file's text and its observations; raises OSError, UnicodeDecodeError, LogError."""
     text = Path(path).read_text(encoding="utf-8")
+    if not text.strip():
+        raise LogError(path, 1, 1, "the log is empty", "was the run recorded to another file?")
     if fmt == "kcheck-run":
         return text, read_kcheck_run(path, text)
     if fmt == "k8s-events":
