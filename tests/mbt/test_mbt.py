@@ -5,7 +5,9 @@ invariant, an exception, a change while nothing is enabled, and a broken adapter
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
@@ -246,3 +248,10 @@ def test_an_action_name_that_is_no_identifier_becomes_one() -> None:
             f"{ADAPTER}:ReplicaSetAdapter")  # fmt: skip
     assert r.exit_code == 2
     assert "def replicaset_sync_Pod(self) -> None" in r.output
+
+
+def test_without_hypothesis_it_says_what_to_install(monkeypatch: Any) -> None:
+    monkeypatch.setitem(sys.modules, "hypothesis", None)  # `import hypothesis` fails
+    r = run(REPLICASET, "--adapter", f"{ADAPTER}:ReplicaSetAdapter")
+    assert r.exit_code == 2
+    assert "pip install 'kcheck[test]'" in r.output
