@@ -38,7 +38,7 @@ def verdict(*args: str) -> dict[str, object]:
 def test_recorded_runs_conform(log: str) -> None:
     out = verdict(REPLICASET, str(FIXTURES / log))
     assert (out["exit"], out["verdict"]) == (0, "conforms")
-    assert out["matched"] == out["entries"] == 22
+    assert out["matched"] == out["entries"] == 23  # 22 steps and the run's end
 
 
 def test_a_pod_created_beyond_replicas_is_reported_at_its_line() -> None:
@@ -59,7 +59,22 @@ def test_a_pod_created_beyond_replicas_is_reported_at_its_line() -> None:
     }
     text = run(REPLICASET, log).output
     assert "no behaviour of the model explains line 6" in text
-    assert "matched: 4 of 23 entries (lines 2-5)" in text
+    assert "matched: 4 of 24 entries (lines 2-5)" in text
+
+
+def test_a_log_cut_before_the_runs_end_does_not_conform(tmp_path: Path) -> None:
+    """The last event says the run took 22 steps: a log that shows 21 is missing one."""
+    lines = (FIXTURES / "replicaset_sim.jsonl").read_text(encoding="utf-8").splitlines()
+    log = tmp_path / "cut.jsonl"
+    log.write_text("\n".join([*lines[:-2], lines[-1]]) + "\n", encoding="utf-8")
+    out = verdict(REPLICASET, str(log))
+    assert (out["exit"], out["failed_at"]) == (
+        1,
+        {"line": 25, "entry": "the end of the run, after step 22"},
+    )
+    # without the end marker (a run that was killed) the steps shown are a behaviour
+    log.write_text("\n".join(lines[:-2]) + "\n", encoding="utf-8")
+    assert verdict(REPLICASET, str(log))["verdict"] == "conforms"
 
 
 @pytest.mark.parametrize("model", ["replicaset_stale_cache", "scheduler", "deployment_crash_safe"])

@@ -75,7 +75,12 @@ def _conform(
     observations: list[Observation] = []
     last = 0
     for e in entries:
-        if isinstance(e, RunStep):
+        if isinstance(e, RunStep) and not e.events:
+            summary = f"the end of the run, after step {e.step}"
+            observations.append(
+                Observation(e.line, summary, events=(), gap=e.step - last, end=True)
+            )
+        elif isinstance(e, RunStep):
             first = e.events[0]
             more = f" (and {len(e.events) - 1} more)" if len(e.events) > 1 else ""
             summary = f"step {e.step}: {first[1]} {first[3]} ({first[2]}): {first[4]}{more}"

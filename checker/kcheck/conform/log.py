@@ -41,7 +41,8 @@ class LogError(Exception):
 @dataclass(frozen=True)
 class RunStep:
     """One step of a `kcheck run` log: its number and its events (type, reason, from, object,
-    message), sorted."""
+    message), sorted; no events for the run's end (Converged, Stopped), numbered by the steps
+    the run took in all."""
 
     line: int
     step: int
@@ -84,6 +85,12 @@ def read_kcheck_run(path: str, text: str) -> list[RunStep]:
                            "a run's steps only go forward; was the log reordered?")  # fmt: skip
         last = obj["step"]
         if obj["from"] == "kcheck" and obj["reason"] in _OWN:
+            if obj["reason"] in ("Converged", "Stopped"):
+                # the run's end says how many steps it took: the last ones may have been silent
+                if current:
+                    steps.append(RunStep(start, number, tuple(sorted(current))))
+                current, number = [], -1
+                steps.append(RunStep(lineno, obj["step"], ()))
             continue
         event = (obj["type"], obj["reason"], obj["from"], obj["object"], obj["message"])
         if obj["step"] != number:

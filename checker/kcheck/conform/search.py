@@ -27,6 +27,7 @@ class Observation:
     events: tuple[tuple[str, str, str, str, str], ...] | None = None  # kcheck run: exact
     actions: frozenset[int] | None = None  # Kubernetes logs: one step of one of these
     gap: int | None = None  # kcheck run: the number of steps that left no event before it
+    end: bool = False  # kcheck run: the run ended here (explained by no further step)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,9 @@ def _outcomes(
 
 
 def _explain(model: CompiledModel, c: Candidate, obs: Observation) -> Iterator[Candidate]:
-    if obs.events is not None:
+    if obs.end:
+        yield c
+    elif obs.events is not None:
         for got, args, t in _outcomes(model, c, range(len(model.actions))):
             d, events = _step(model, c, got, args, t)
             shown = tuple(sorted((e.type, e.reason, e.source, e.object, e.message) for e in events))
