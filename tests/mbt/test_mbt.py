@@ -255,3 +255,20 @@ def test_without_hypothesis_it_says_what_to_install(monkeypatch: Any) -> None:
     r = run(REPLICASET, "--adapter", f"{ADAPTER}:ReplicaSetAdapter")
     assert r.exit_code == 2
     assert "pip install 'kcheck[test]'" in r.output
+
+
+def test_an_implementation_that_starts_elsewhere_is_a_mismatch(tmp_path: Path) -> None:
+    adapter = _adapter(
+        tmp_path,
+        """
+class Adapter:
+    def __init__(self): self.x = 1
+    def c_inc(self): self.x += 1
+    def observe(self): return {"x": self.x}
+""",
+    )
+    r = run(_counter(tmp_path), "--adapter", adapter, "--seed", "0", "--format", "json")
+    assert r.exit_code == 1, r.output
+    failure = json.loads(r.output)["failure"]
+    assert failure["message"] == "after init() the implementation's state is not the initial state"
+    assert failure["observed"] == {"x": 1} and failure["allowed"] == [{"x": 0}]
