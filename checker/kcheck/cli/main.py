@@ -14,9 +14,13 @@ from kcheck.cli.fmt import fmt
 from kcheck.cli.graph import graph
 from kcheck.cli.lsp import lsp
 from kcheck.cli.verify import verify
+from kcheck.conform.cli import conform_command
+from kcheck.mbt.cli import test
 from kcheck.run.cli import image, run
 
-COMMANDS: tuple[click.Command, ...] = (verify, check, fmt, graph, ci, run, image, docs, lsp)
+COMMANDS: tuple[click.Command, ...] = (
+    verify, check, fmt, graph, ci, run, image, test, conform_command, docs, lsp
+)  # fmt: skip
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
