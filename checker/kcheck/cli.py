@@ -740,6 +740,28 @@ def lsp() -> None:
     serve()
 
 
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option(
+    "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+    help="The port to listen on (0: any free port).",
+)  # fmt: skip
+@click.option(
+    "--report", type=click.Path(dir_okay=False),
+    help="Open this `kcheck verify --format json` report's counterexample at start.",
+)  # fmt: skip
+@_guard
+def explore(model: str, defines: tuple[str, ...], host: str, port: int, report: str | None) -> None:
+    """Step through MODEL's states in the browser: a local dashboard (spec/dashboard.md)."""
+    from kcheck.dashboard.serve import explore_command
+
+    sys.exit(explore_command(model, _parse_defines(defines), host, port, report))
+
+
 def _add_run_commands() -> None:
     from kcheck.run.cli import image, run
 
