@@ -119,6 +119,13 @@ def _table(name: str, objects: Any, cached: str | None, state: dict[str, Any]) -
                 if differ:
                     row["stale"] = ", ".join(differ)
         rows.append(row)
+    if cached is not None:  # objects the cache has not seen yet are stale too
+        prefix = name.split("@", 1)[0]
+        seen = {obj.split("@", 1)[1] for obj in objects}
+        for obj in real:
+            if obj not in seen:
+                rows.append({"name": f"{prefix}@{obj}", "cells": [None] * len(columns),
+                             "stale": "not seen yet"})  # fmt: skip
     return {"kind": name, "cache_of": cached, "columns": columns, "rows": rows}
 
 

@@ -145,7 +145,7 @@ class Session:
                 if isinstance(t, StepError):
                     entry["error"] = f"{t.code}: {t.message}"
                 else:
-                    entry["changes"] = changed_fields(
+                    entry["changes"] = describe_changes(
                         before, after.state(self.model.layout.decode(t))
                     )
                 out.append(entry)
@@ -224,7 +224,7 @@ class Session:
             "picture": self.picture.render(state),
             "invariants": self.invariants(),
             "enabled": self.enabled(),
-            "changes": changed_fields(states_shown[self.cursor - 1], state)
+            "changes": describe_changes(states_shown[self.cursor - 1], state)
             if self.cursor > 0
             else [],
         }
@@ -235,3 +235,35 @@ class Session:
                 "error": self.ending.error,
             }
         return out
+
+
+def describe_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What a step changes, with the new values: `Pod#2 created (cpu=3, ...)`,
+    `Pod#0.node := Node#1`, `Pod#1 deleted` (what tells apart the instances of one `choose`)."""
+    out: list[str] = []
+    for change in changed_fields(before, after):
+        path, _, what = change.partition(" ")
+        if what == "created":
+            kind = path.rsplit("#", 1)[0]
+            fields = after.get(kind, {}).get(path, {})
+            shown = ", ".join(f"{k}={_show(v)}" for k, v in fields.items())
+            out.append(f"{path} created ({shown})")
+        elif what:
+            out.append(change)
+        elif "." in path and "#" in path.split(".", 1)[0]:
+            obj, _, name = path.partition(".")
+            holder = next((v for v in after.values() if isinstance(v, dict) and obj in v), {})
+            out.append(f"{path} := {_show(holder.get(obj, {}).get(name))}")
+        else:
+            out.append(f"{path} := {_show(after.get(path))}")
+    return out
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "{" + ", ".join(_show(v) for v in value) + "}"
+    return str(value)
