@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from kcheck.dashboard.app import create_app
 from kcheck.dashboard.session import Session
+from kcheck.explore.bfs import explore
 from tests.dashboard.conftest import MODELS, STALE, report_of, session_of, session_of_text
 
 
@@ -184,3 +185,26 @@ def test_cache_rows_say_which_fields_differ_and_which_objects_are_gone(stale: Se
         "replicaset@Pod#0": "phase",
         "replicaset@Pod#1": "gone",
     }
+
+
+NEVER = """
+model never
+var x: 0..2 = 0
+controller c {
+  action up when x < 2 { x := x + 1 }
+  action wrap when x > 2 { x := 0 }
+}
+"""
+
+
+def test_coverage_names_the_action_that_never_fires_and_counts_the_explorers_states() -> None:
+    session = session_of_text(NEVER)
+    view = client(session).post("/api/coverage", json={}).json()
+    cov = view["coverage"]
+    assert cov["complete"] and cov["never"] == ["c.wrap"]
+    assert {a["action"]: a["fired"] for a in cov["actions"]} == {"c.up": 2, "c.wrap": 0}
+    stale = session_of(STALE)
+    cov = client(stale).post("/api/coverage", json={}).json()["coverage"]
+    # the same reachable states, up to symmetry, as the explicit engine stores
+    assert cov["complete"] and cov["never"] == []
+    assert cov["states"] == explore(stale.model, invariants=[], properties=[]).stats.states

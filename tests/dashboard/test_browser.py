@@ -158,6 +158,11 @@ def test_a_counterexample_clicked_through_in_chromium_ends_on_the_overcommitted_
             assert page.locator(".pod.running").count() == 1
             snap(page, "2-search")
 
+            page.click("#coverage-go")
+            page.wait_for_selector("#coverage tr[data-action='workload.submit']")
+            assert page.locator("#coverage tr.never").count() == 0
+            snap(page, "2-coverage")
+
             page.set_input_files("#report-file", str(other))
             page.wait_for_function(
                 "document.getElementById('message').textContent.includes('replicaset_stale_cache')"

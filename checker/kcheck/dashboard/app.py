@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from kcheck.dashboard.counterexample import ReportError, load_report
+from kcheck.dashboard.coverage import coverage
 from kcheck.dashboard.search import SearchError, search
 from kcheck.dashboard.session import Session, SessionError
 
@@ -83,6 +84,9 @@ def create_app(session: Session) -> Starlette:
             raise ValueError("`expr` must be a string")
         search(session, expr)
 
+    def cover(body: dict[str, Any]) -> None:
+        session.coverage = coverage(session.model)
+
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
@@ -99,6 +103,7 @@ def create_app(session: Session) -> Starlette:
         ),
         Route("/api/report", api(report), methods=["POST"]),
         Route("/api/search", api(find), methods=["POST"]),
+        Route("/api/coverage", api(cover), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes)

@@ -54,9 +54,9 @@ class Session:
     loop_start: int | None = None  # a lasso's loop, while the path is the loaded trace
     ending: Ending | None = None
     init_error: str | None = None
-    defines: dict[str, int | str] = field(
-        default_factory=dict
-    )  # the -D overrides it was loaded with
+    coverage: dict[str, Any] | None = None  # the last coverage run's (coverage.py)
+    # the -D overrides the model was loaded with (a search reloads it with them)
+    defines: dict[str, int | str] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -228,6 +228,8 @@ class Session:
             if self.cursor > 0
             else [],
         }
+        if self.coverage is not None:
+            out["coverage"] = self.coverage
         if self.ending is not None:
             out["ending"] = {
                 "action": self.ending.action,

@@ -76,6 +76,19 @@ function draw(v) {
   drawPicture(v.picture, new Set(v.changes.map((c) => c.split(/[. ]/)[0])));
   drawInvariants(v.invariants);
   drawEnabled(v.enabled);
+  if (v.coverage) drawCoverage(v.coverage);
+}
+
+function drawCoverage(c) {
+  const root = document.getElementById("coverage");
+  root.className = "";
+  const head = c.complete
+    ? "all " + c.states + " reachable states (up to symmetry)"
+    : "the first " + c.states + " states only (" + c.limit + ")";
+  root.replaceChildren(el("div", {}, head + (c.never.length ? "; never fired: " + c.never.join(", ") : "; every action fired")),
+    el("table", {}, el("tr", {}, el("th", {}, "action"), el("th", {}, "fired"), el("th", {}, "failed")),
+      ...c.actions.map((a) => el("tr", { class: a.fired ? "" : "never", "data-action": a.action },
+        el("td", {}, a.action), el("td", {}, a.fired), el("td", {}, a.failed)))));
 }
 
 function drawSteps(v) {
@@ -175,6 +188,10 @@ function drawEnabled(actions) {
   }));
 }
 
+document.getElementById("coverage-go").addEventListener("click", () => {
+  document.getElementById("coverage").textContent = "exploring…";
+  call("/api/coverage", {});
+});
 document.getElementById("back").addEventListener("click", () => call("/api/back", {}));
 document.getElementById("restart").addEventListener("click", () => call("/api/restart", { initial: 0 }));
 document.getElementById("report-file").addEventListener("change", async (ev) => {
