@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from kcheck.dashboard.counterexample import ReportError, load_report
 from kcheck.dashboard.coverage import coverage
+from kcheck.dashboard.live import start, update
 from kcheck.dashboard.search import SearchError, search
 from kcheck.dashboard.session import Session, SessionError
 
@@ -84,6 +85,17 @@ def create_app(session: Session) -> Starlette:
             raise ValueError("`expr` must be a string")
         search(session, expr)
 
+    def follow(body: dict[str, Any]) -> None:
+        path = body.get("path")
+        if not isinstance(path, str) or not path:
+            raise ValueError("`path` must name the log file of `kcheck run --log-json`")
+        session.live = start(session, path)
+        update(session, session.live)
+
+    def view(body: dict[str, Any]) -> None:
+        if session.live is not None:
+            update(session, session.live)
+
     def cover(body: dict[str, Any]) -> None:
         session.coverage = coverage(session.model)
 
@@ -92,7 +104,8 @@ def create_app(session: Session) -> Starlette:
 
     routes = [
         Route("/", index),
-        Route("/api/view", api(lambda body: None), methods=["GET"]),
+        Route("/api/view", api(view), methods=["GET"]),
+        Route("/api/follow", api(follow), methods=["POST"]),
         Route("/api/take", api(take), methods=["POST"]),
         Route("/api/back", api(lambda body: session.back()), methods=["POST"]),
         Route("/api/jump", api(lambda body: session.jump(_int(body, "step"))), methods=["POST"]),

@@ -47,7 +47,7 @@ def explore_command(
     host: str,
     port: int,
     report: str | None,
-    open_property: str | None = None,
+    follow: str | None = None,
 ) -> int:
     try:
         import uvicorn
@@ -81,10 +81,16 @@ def explore_command(
         except OSError as err:
             return _error(f"cannot read {report}: {err.strerror}")
         try:
-            name = load_report(session, text, open_property)
+            name = load_report(session, text)
         except ReportError as err:
             return _error(f"{report}: {err}")
         click.echo(f"showing the counterexample of {name} from {report}", err=True)
+    if follow is not None:
+        from kcheck.dashboard.live import start, update
+
+        session.live = start(session, follow)
+        update(session, session.live)
+        click.echo(f"following the run logged in {follow}", err=True)
     problem = port_problem(host, port)
     if problem is not None:
         return _error(problem)

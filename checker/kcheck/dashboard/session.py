@@ -55,6 +55,7 @@ class Session:
     ending: Ending | None = None
     init_error: str | None = None
     coverage: dict[str, Any] | None = None  # the last coverage run's (coverage.py)
+    live: Any = None  # the run followed (live.Live), if any
     # the -D overrides the model was loaded with (a search reloads it with them)
     defines: dict[str, int | str] = field(default_factory=dict)
 
@@ -230,6 +231,8 @@ class Session:
         }
         if self.coverage is not None:
             out["coverage"] = self.coverage
+        if self.live is not None:
+            out["live"] = self.live.to_json()
         if self.ending is not None:
             out["ending"] = {
                 "action": self.ending.action,

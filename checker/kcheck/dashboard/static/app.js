@@ -77,6 +77,26 @@ function draw(v) {
   drawInvariants(v.invariants);
   drawEnabled(v.enabled);
   if (v.coverage) drawCoverage(v.coverage);
+  drawLive(v.live);
+}
+
+let polling = null;
+
+function drawLive(live) {
+  const box = document.getElementById("live");
+  box.hidden = !live;
+  if (!live) return;
+  const status = live.problem ? "stopped following: " + live.problem
+    : live.ended ? "run ended: " + live.ended
+    : live.waiting ? "waiting for " + live.path + "…" : "following " + live.path + ", step " + live.steps;
+  document.getElementById("live-status").textContent = status;
+  const ol = document.getElementById("events");
+  ol.replaceChildren(...live.events.map((e) => el("li", { class: e.type, value: e.step },
+    e.time.toFixed(2) + "s " + e.reason + " " + e.from + " " + e.object + " " + e.message)));
+  ol.scrollTop = ol.scrollHeight;
+  const active = !live.problem && !live.ended;
+  if (active && polling === null) polling = setInterval(() => call("/api/view"), 1000);
+  if (!active && polling !== null) { clearInterval(polling); polling = null; }
 }
 
 function drawCoverage(c) {
@@ -200,6 +220,10 @@ document.getElementById("report-file").addEventListener("change", async (ev) => 
   const text = await file.text();
   ev.target.value = "";
   if (await call("/api/report", { text: text })) message("opened " + file.name + ": " + view.origin, true);
+});
+document.getElementById("follow-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  call("/api/follow", { path: document.getElementById("follow-input").value });
 });
 document.getElementById("search-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
