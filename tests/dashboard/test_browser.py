@@ -101,6 +101,11 @@ def test_a_counterexample_clicked_through_in_chromium_ends_on_the_overcommitted_
     other = tmp_path / "other.json"
     kcheck("verify", str(MODELS / "replicaset_stale_cache.kdsl"), "--format", "json", "-o",
            str(other), "-q")  # fmt: skip
+    log = tmp_path / "run.jsonl"
+    run = kcheck(
+        "run", str(STALE), "--driver", "sim", "--timeout", "5", "-q", "--log-json", str(log)
+    )
+    assert run.returncode == 1, run.stderr  # the live run finds the overcommit too
     dirs = shots(tmp_path)
 
     def snap(page: object, name: str) -> None:
@@ -169,6 +174,16 @@ def test_a_counterexample_clicked_through_in_chromium_ends_on_the_overcommitted_
             )
             assert page.inner_text("#message").startswith("the report is of model")
             snap(page, "3-wrong-report")
+            page.fill("#follow-input", str(log))
+            page.click("#follow-go")
+            page.wait_for_function(
+                "document.getElementById('live-status').textContent.includes('run ended')"
+            )
+            assert page.locator("#events li").count() == len(log.read_text().splitlines())
+            assert page.locator(".node.over").count() == 1
+            assert "no_overcommit" in page.inner_text("#live-status")
+            snap(page, "4-live-run")
+
             # nothing came from anywhere but the dashboard itself
             assert requested and all(url.startswith(server) for url in requested)
         finally:

@@ -47,6 +47,9 @@ def test_following_a_run_shows_its_trace_state_for_state_as_the_log_grows(tmp_pa
     assert view["live"]["ended"].startswith("Violation: invariant no_overcommit")
     assert [s["action"] for s in view["steps"][1:]] == [s["action"] for s in trace[1:]]
     assert view["cursor"] == len(trace) - 1  # it followed to the end
+    fired = view["live"]["fired"]
+    assert sum(fired.values()) == len(trace) - 1
+    assert fired["default.bind"] == sum(s["action"] == "default.bind" for s in trace)
     for i, step in enumerate(trace):
         shown = c.post("/api/jump", json={"step": i}).json()
         assert shown["state"] == step["state"]

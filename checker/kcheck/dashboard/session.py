@@ -233,6 +233,11 @@ class Session:
             out["coverage"] = self.coverage
         if self.live is not None:
             out["live"] = self.live.to_json()
+            if self.origin == "live":  # the run's coverage: which actions its steps took
+                fired = dict.fromkeys((a.label for a in self.model.actions), 0)
+                for move in self.path[1:]:
+                    fired[self.model.actions[move.action].label] += 1
+                out["live"]["fired"] = fired
         if self.ending is not None:
             out["ending"] = {
                 "action": self.ending.action,

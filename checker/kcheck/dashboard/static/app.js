@@ -90,6 +90,12 @@ function drawLive(live) {
     : live.ended ? "run ended: " + live.ended
     : live.waiting ? "waiting for " + live.path + "…" : "following " + live.path + ", step " + live.steps;
   document.getElementById("live-status").textContent = status;
+  if (live.fired) {
+    const never = Object.keys(live.fired).filter((a) => !live.fired[a]);
+    document.getElementById("live-status").append(el("div", { id: "live-coverage" },
+      "fired in the run: " + Object.entries(live.fired).filter(([, n]) => n).map(([a, n]) => a + " ×" + n).join(", ")
+      + (never.length ? "; never: " + never.join(", ") : "")));
+  }
   const ol = document.getElementById("events");
   ol.replaceChildren(...live.events.map((e) => el("li", { class: e.type, value: e.step },
     e.time.toFixed(2) + "s " + e.reason + " " + e.from + " " + e.object + " " + e.message)));
