@@ -134,7 +134,8 @@ def draw(checked: CheckedModel, layout: Layout) -> Picture:
     try:
         binding = resolve(layout, None, block=config_from_model(checked.symbols))
     except BindingError as err:
-        return Picture(layout, None, None, None, None, None, None, None, f"tables only: {err}")
+        note = f"every kind is drawn as a table (no pod kind binds as `kcheck run` would bind it: {err})"
+        return Picture(layout, None, None, None, None, None, None, None, note)
     pod = binding.pod
     node = binding.node
     capacity = _capacity(node.kind) if node is not None else None
