@@ -208,3 +208,20 @@ def test_coverage_names_the_action_that_never_fires_and_counts_the_explorers_sta
     # the same reachable states, up to symmetry, as the explicit engine stores
     assert cov["complete"] and cov["never"] == []
     assert cov["states"] == explore(stale.model, invariants=[], properties=[]).stats.states
+
+
+def test_a_broken_invariant_shows_the_values_of_its_terms_per_object(stale: Session) -> None:
+    c = client(stale)
+    view = c.post("/api/report", json={"text": report_of(stale)}).json()
+    last = c.post("/api/jump", json={"step": len(view["steps"]) - 1}).json()
+    (node,) = [n for n in last["picture"]["nodes"] if n["overcommitted"]]
+    terms = next(i for i in last["invariants"] if i["name"] == "no_overcommit")["terms"]
+    at = terms.index({"depth": 1, "expr": f"n = {node['name']}:", "value": None})
+    # the values the compiled model computes, matching the picture's own sums
+    assert terms[at + 1 : at + 4] == [
+        {"depth": 2, "expr": "used(n) <= n.cpu", "value": False},
+        {"depth": 3, "expr": "used(n)", "value": node["used"]},
+        {"depth": 3, "expr": "n.cpu", "value": node["capacity"]},
+    ]
+    bound = next(i for i in last["invariants"] if i["name"] == "running_pods_are_bound")
+    assert {t["expr"] for t in bound["terms"]} >= {"p.phase", "p.node"}

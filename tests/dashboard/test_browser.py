@@ -145,6 +145,8 @@ def test_a_counterexample_clicked_through_in_chromium_ends_on_the_overcommitted_
             pods_drawn = drawn.locator(".pod").evaluate_all("els => els.map(e => e.dataset.name)")
             on_node = [name for name, pod in last["Pod"].items() if pod["node"] == over[0]]
             assert sorted(pods_drawn) == sorted(on_node)
+            values = page.inner_text("#invariants li[data-name='no_overcommit'] details")
+            assert f"used(n) = {used[over[0]]}" in values  # open: the invariant is broken
             broken = page.locator("#invariants li.broken")
             assert broken.evaluate_all("els => els.map(e => e.dataset.name)") == ["no_overcommit"]
 

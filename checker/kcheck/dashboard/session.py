@@ -56,6 +56,7 @@ class Session:
     init_error: str | None = None
     coverage: dict[str, Any] | None = None  # the last coverage run's (coverage.py)
     live: Any = None  # the run followed (live.Live), if any
+    explainer: Any = None  # explain.Explainer, made on first use
     # the -D overrides the model was loaded with (a search reloads it with them)
     defines: dict[str, int | str] = field(default_factory=dict)
 
@@ -184,10 +185,16 @@ class Session:
 
     # ---- the view
 
-    def invariants(self) -> list[dict[str, Any]]:
+    def invariants(self, names: ObjectNames | None = None) -> list[dict[str, Any]]:
+        if self.explainer is None:
+            from kcheck.dashboard.explain import Explainer
+
+            self.explainer = Explainer(self.checked, self.model)
         out: list[dict[str, Any]] = []
         for inv in self.model.invariants:
             entry: dict[str, Any] = {"name": inv.name, "line": inv.span.line}
+            if names is not None:
+                entry["terms"] = self.explainer.explain(inv.name, self.state, names)
             err = inv.error(self.state)
             if err is not None:
                 entry["holds"] = False
@@ -206,6 +213,7 @@ class Session:
                 "steps": [],
             }
         _, args_shown, states_shown = self.names_at(len(self.path) - 1)
+        names_here = self.names_at(self.cursor)[0]
         steps = [
             {
                 "index": i,
@@ -223,7 +231,7 @@ class Session:
             "loop_start": self.loop_start,
             "state": state,
             "picture": self.picture.render(state),
-            "invariants": self.invariants(),
+            "invariants": self.invariants(names_here),
             "enabled": self.enabled(),
             "changes": describe_changes(states_shown[self.cursor - 1], state)
             if self.cursor > 0

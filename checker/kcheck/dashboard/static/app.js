@@ -196,8 +196,26 @@ function drawPicture(pic, changed) {
 
 function drawInvariants(invs) {
   const ul = document.getElementById("invariants");
-  ul.replaceChildren(...invs.map((i) => el("li", { class: i.holds ? "holds" : "broken", "data-name": i.name, title: "line " + i.line },
-    i.name, i.error ? " (" + i.error + ")" : "")));
+  ul.replaceChildren(...invs.map((i) => {
+    const li = el("li", { class: i.holds ? "holds" : "broken", "data-name": i.name, title: "line " + i.line },
+      i.name, i.error ? " (" + i.error + ")" : "");
+    if (i.terms && i.terms.length) {
+      const open = opened.has(i.name) || !i.holds;
+      const details = el("details", open ? { open: "" } : {}, el("summary", {}, "values"),
+        ...i.terms.map((t) => el("div", { class: "term" + (t.value === false ? " false" : ""), style: "padding-left:" + t.depth + "em" },
+          t.expr, t.value === null ? "" : " = ", t.value === null ? "" : el("b", {}, termValue(t.value)))));
+      details.addEventListener("toggle", () => { if (details.open) opened.add(i.name); else opened.delete(i.name); });
+      li.append(details);
+    }
+    return li;
+  }));
+}
+
+const opened = new Set();
+
+function termValue(v) {
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) return "error: " + v.error;
+  return show(v);
 }
 
 function drawEnabled(actions) {
