@@ -5,6 +5,7 @@ searching for a state by an expression."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -225,3 +226,36 @@ def test_a_broken_invariant_shows_the_values_of_its_terms_per_object(stale: Sess
     ]
     bound = next(i for i in last["invariants"] if i["name"] == "running_pods_are_bound")
     assert {t["expr"] for t in bound["terms"]} >= {"p.phase", "p.node"}
+
+
+def checked(c: TestClient) -> dict[str, Any]:
+    """Start a check from the page's API and poll it to its end (bounded)."""
+    progress = c.post("/api/check").json()
+    for _ in range(1200):
+        if not progress["running"]:
+            return progress
+        time.sleep(0.1)
+        progress = c.get("/api/check").json()
+    raise AssertionError("the check did not end within two minutes")
+
+
+def test_checking_from_the_page_shows_the_engines_counterexample(stale: Session) -> None:
+    c = client(stale)
+    progress = checked(c)
+    assert progress["verdict"] == "violated" and progress["error"] is None
+    statuses = {p["name"]: p["status"] for p in progress["summary"]}
+    assert statuses["no_overcommit"] == "violated"
+    view = c.get("/api/view").json()
+    assert view["origin"] == "counterexample: no_overcommit"
+    expected = json.loads(report_of(stale))
+    trace = next(p for p in expected["properties"] if p["name"] == "no_overcommit")["trace"]
+    assert [s["action"] for s in view["steps"]] == [s["action"] for s in trace]
+
+
+def test_checking_a_model_that_holds_leaves_the_walk_alone() -> None:
+    session = session_of(MODELS / "scheduler_assume_cache.kdsl")
+    c = client(session)
+    progress = checked(c)
+    assert progress["verdict"] == "holds"
+    assert progress["states"] == explore(session.model).stats.states
+    assert c.get("/api/view").json()["origin"] == "manual"

@@ -186,6 +186,14 @@ def test_a_counterexample_clicked_through_in_chromium_ends_on_the_overcommitted_
             assert "no_overcommit" in page.inner_text("#live-status")
             snap(page, "4-live-run")
 
+            page.click("#check-go")
+            page.wait_for_selector("#check-verdict")
+            assert page.inner_text("#check-verdict") == "violated"
+            page.wait_for_function(
+                "document.getElementById('origin').textContent === 'counterexample: no_overcommit'"
+            )
+            snap(page, "5-check")
+
             # nothing came from anywhere but the dashboard itself
             assert requested and all(url.startswith(server) for url in requested)
         finally:

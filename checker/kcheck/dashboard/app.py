@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from kcheck.dashboard.check import start_check
 from kcheck.dashboard.counterexample import ReportError, load_report
 from kcheck.dashboard.coverage import coverage
 from kcheck.dashboard.live import start, update
@@ -99,6 +100,16 @@ def create_app(session: Session) -> Starlette:
     def cover(body: dict[str, Any]) -> None:
         session.coverage = coverage(session.model)
 
+    def run_check(request: Request) -> Response:  # sync: Starlette runs it in a thread
+        """POST starts a check (unless one runs); GET says how it goes. Neither waits for
+        the session's lock longer than it takes to start: the page polls while it runs."""
+        if request.method == "POST":
+            with lock:
+                progress = start_check(session, lock)
+        else:
+            progress = session.check
+        return JSONResponse(progress.to_json() if progress is not None else {"running": False})
+
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
 
@@ -117,6 +128,7 @@ def create_app(session: Session) -> Starlette:
         Route("/api/report", api(report), methods=["POST"]),
         Route("/api/search", api(find), methods=["POST"]),
         Route("/api/coverage", api(cover), methods=["POST"]),
+        Route("/api/check", run_check, methods=["GET", "POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
     return Starlette(routes=routes)

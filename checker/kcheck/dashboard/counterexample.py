@@ -51,9 +51,17 @@ def load_report(session: Session, text: str, name: str | None = None) -> str:
         found = [p for p in found if p.name == name]
         if not found:
             raise ReportError(f"the report has no counterexample of `{name}`")
-    prop = found[0]
+    show_counterexample(session, found[0])
+    return found[0].name
+
+
+def show_counterexample(session: Session, prop: PropertyResult) -> None:
+    """Lay out a violated entry's trace as the session's path, once it replays through the
+    session's model. Raises ReportError when it does not."""
+    model = session.model
     trace = prop.trace
-    assert trace is not None
+    if trace is None:
+        raise ReportError(f"{prop.name} has no counterexample")
     try:
         check_counterexample(model, prop)
         done = replay(model, trace)
@@ -67,7 +75,6 @@ def load_report(session: Session, text: str, name: str | None = None) -> str:
     if last.state is None:
         ending = Ending(last.action or "init", last.args, last.error or "fails")
     session.set_path(path, f"counterexample: {prop.name}", trace.loop_start, ending)
-    return prop.name
 
 
 def _moves(model: CompiledModel, trace: Trace, states: tuple[State, ...]) -> list[Move]:

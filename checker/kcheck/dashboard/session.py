@@ -57,6 +57,7 @@ class Session:
     coverage: dict[str, Any] | None = None  # the last coverage run's (coverage.py)
     live: Any = None  # the run followed (live.Live), if any
     explainer: Any = None  # explain.Explainer, made on first use
+    check: Any = None  # check.Progress of the last check run from the page
     # the -D overrides the model was loaded with (a search reloads it with them)
     defines: dict[str, int | str] = field(default_factory=dict)
 

@@ -232,6 +232,34 @@ function drawEnabled(actions) {
   }));
 }
 
+async function pollCheck(first) {
+  let p;
+  try {
+    p = await (await fetch("/api/check", first ? { method: "POST" } : {})).json();
+  } catch (err) {
+    message("the dashboard's server did not answer: " + err);
+    return;
+  }
+  const status = document.getElementById("check-status");
+  const bar = el("progress", { id: "check-progress" });
+  if (p.running) {
+    status.replaceChildren(bar, " " + p.states + " states, depth " + p.depth + ", " + p.seconds.toFixed(1) + " s");
+    setTimeout(() => pollCheck(false), 500);
+    return;
+  }
+  if (p.error) {
+    status.replaceChildren();
+    message(p.error);
+    return;
+  }
+  status.replaceChildren(el("span", { class: "verdict " + p.verdict, id: "check-verdict" }, p.verdict), " " + p.states + " states");
+  const broken = (p.summary || []).filter((x) => x.status !== "holds").map((x) => x.name + ": " + x.status);
+  message("check: " + p.verdict + " (" + p.states + " states, " + p.seconds.toFixed(1) + " s)" + (broken.length ? "; " + broken.join(", ") : ""), true);
+  call("/api/view").then(() => {
+    if (p.verdict !== "holds") message("check: " + p.verdict + "; " + broken.join(", ") + (view.origin.startsWith("counterexample") ? "; showing the counterexample of " + view.origin.slice(16) : ""), true);
+  });
+}
+document.getElementById("check-go").addEventListener("click", () => pollCheck(true));
 document.getElementById("coverage-go").addEventListener("click", () => {
   document.getElementById("coverage").textContent = "exploring…";
   call("/api/coverage", {});
