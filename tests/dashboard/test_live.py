@@ -55,6 +55,10 @@ def test_following_a_run_shows_its_trace_state_for_state_as_the_log_grows(tmp_pa
         assert shown["state"] == step["state"]
         assert shown["steps"][i]["args"] == step["args"]
     assert {i["name"]: i["holds"] for i in shown["invariants"]}["no_overcommit"] is False
+    # a search (or a report) opened afterwards is not overwritten by the run followed
+    found = c.post("/api/search", json={"expr": "count(Pod) == 2"}).json()
+    assert found["origin"].startswith("search") and len(found["steps"]) == 3
+    assert c.get("/api/view").json()["steps"] == found["steps"]
 
 
 def test_a_log_of_another_model_stops_following_with_the_reason(tmp_path: Path) -> None:

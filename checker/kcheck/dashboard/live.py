@@ -43,6 +43,7 @@ class Live:
     candidates: list[Candidate] = field(default_factory=list)
     ended: str | None = None  # the run's last event: Converged, Violation or Stopped
     problem: str | None = None  # why following stopped
+    shown: bool = False  # the session has shown the run (then a report opened hides it)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,7 +102,10 @@ def update(session: Session, live: Live) -> None:
         live.pending.setdefault(step, []).append(seen)
     if live.problem is None:
         _advance(session.model, live)
+    if live.shown and session.origin != "live":
+        return  # the user opened something else: the run is still read, not shown
     if live.candidates:
+        live.shown = True
         best = live.candidates[0]
         # the page follows the run while it shows the last step; a step back stays put
         following = session.origin != "live" or session.cursor == len(session.path) - 1
