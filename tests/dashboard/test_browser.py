@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, sync_playwright
 
 from tests.dashboard.conftest import MODELS, STALE
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,11 +107,11 @@ def test_a_counterexample_clicked_through_in_chromium_ends_on_the_overcommitted_
     assert run.returncode == 1, run.stderr  # the live run finds the overcommit too
     dirs = shots(tmp_path)
 
-    def snap(page: object, name: str) -> None:
+    def snap(page: Page, name: str) -> None:
         for d in dirs:
-            page.screenshot(path=str(d / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+            page.screenshot(path=str(d / f"{name}.png"), full_page=True)
 
-    with playwright_api.sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
         )
