@@ -40,6 +40,7 @@ class Picture:
         out: dict[str, Any] = {
             "pod_kind": self.pod_kind,
             "node_kind": self.node_kind,
+            "placed": self.node_ref is not None,  # pods name their node: drawn inside it
             "nodes": [],
             "unplaced": [],
             "vars": {},

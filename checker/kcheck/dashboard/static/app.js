@@ -176,7 +176,7 @@ function drawPicture(pic, changed) {
     root.append(nodes);
   }
   if (pic.pod_kind) {
-    root.append(el("div", { class: "unplaced" }, el("b", {}, pic.pod_kind + " not on a " + (pic.node_kind || "node") + ": "),
+    root.append(el("div", { class: "unplaced" }, el("b", {}, pic.placed ? pic.pod_kind + " not on a " + pic.node_kind + ": " : pic.pod_kind + " (the model does not place them on nodes): "),
       pic.unplaced.length ? el("div", { class: "pods" }, ...pic.unplaced.map((p) => podBox(p, changed))) : "none"));
   }
   for (const t of pic.tables) {
