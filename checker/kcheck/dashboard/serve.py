@@ -111,5 +111,8 @@ def explore_command(
                 return
 
     server.startup = startup  # type: ignore[method-assign]
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn's own exit when the port was taken since it was checked
+        return _error(f"cannot listen on {host}:{port} (uvicorn's message above)")
     return 0 if server.started else EXIT_USAGE
