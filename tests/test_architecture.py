@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "kcheck.lsp",
             "kcheck.mbt.cli",
             "kcheck.conform.cli",
+            "kcheck.dashboard",
         ),
     ),
 ]

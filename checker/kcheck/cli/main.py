@@ -10,6 +10,7 @@ from kcheck import __version__
 from kcheck.cli.check import check
 from kcheck.cli.ci import ci
 from kcheck.cli.docs import docs
+from kcheck.cli.explore import explore
 from kcheck.cli.fmt import fmt
 from kcheck.cli.graph import graph
 from kcheck.cli.lsp import lsp
@@ -19,7 +20,7 @@ from kcheck.mbt.cli import test
 from kcheck.run.cli import image, run
 
 COMMANDS: tuple[click.Command, ...] = (
-    verify, check, fmt, graph, ci, run, image, test, conform_command, docs, lsp
+    verify, check, fmt, graph, explore, ci, run, image, test, conform_command, docs, lsp
 )  # fmt: skip
 
 

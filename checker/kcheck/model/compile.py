@@ -41,8 +41,11 @@ from kcheck.model.symmetry import make_canonicalizer, ref_sites
 from kcheck.model.typeof import TypeOf
 
 
-def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
-    """Compile a checked model once; the result is shared by every engine."""
+def _laid_out(
+    sym: Symbols, symmetry: bool
+) -> tuple[CompileContext, ExprCompiler, list[str], dict[Any, Any]]:
+    """The shared context over the model's state layout, its expression compiler, the layout's
+    symmetry notes and the types of its locals."""
     g = Source()
     stale = stale_watches(sym)  # kinds read through a cache, stale or coalesced
     watches = Watches(
@@ -56,7 +59,20 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     layout, notes, local_types = build_layout(sym, symmetry, watches, types, consts.const)
     prunable = {k.name for k in layout.kinds if k.symmetric and not any(ref_sites(layout, k.name))}
     c = CompileContext(sym, g, layout, watches, dangling, prunable)
-    exprs = ExprCompiler(c, types)
+    return c, ExprCompiler(c, types), notes, local_types
+
+
+def expression_compiler(sym: Symbols, *, symmetry: bool = True) -> ExprCompiler:
+    """An expression compiler over the same state layout as `compile_model(sym, symmetry=...)`:
+    for tools that compile more expressions against a compiled model's states (the dashboard's
+    values of an invariant's parts), in the namespace of that model's generated code."""
+    return _laid_out(sym, symmetry)[1]
+
+
+def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
+    """Compile a checked model once; the result is shared by every engine."""
+    c, exprs, notes, local_types = _laid_out(sym, symmetry)
+    g, layout = c.gen, c.layout
     cc = ControllerCodegen(c, local_types)
     stmts = StmtCompiler(c, exprs, cc)
     acts = ActionCompiler(c, exprs, stmts, cc, SchedulerCompiler(c, exprs, stmts))
