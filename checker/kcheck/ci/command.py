@@ -5,7 +5,6 @@ configuration error or a model that does not load."""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from kcheck.ci.progress import progress_for
 from kcheck.ci.reports import format_table, write_reports
 from kcheck.ci.runner import Run, run_job
 from kcheck.ci.verdict_cache import cache_entry, kcheck_fingerprint, load_cache
+from kcheck.cli.common import use_colour
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_ERROR = 0, 1, 2
 
@@ -82,7 +82,7 @@ def run_ci(
         skipped=sum(r.outcome == SKIPPED for r in rows),
         errors=len(failures),
     )
-    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    colour = use_colour(sys.stdout)
     if rows:
         echo(format_table(rows, colour))
     echo(totals.line())

@@ -133,7 +133,10 @@ def load_model(path: str, defines: Sequence[str]) -> Any:
 
 
 class Progress:
-    """One status line on stderr: redrawn in place on a terminal, every 10 s otherwise."""
+    """One status line on stderr: redrawn in place on a terminal; off a terminal (a CI log) a
+    line a minute, so that a long search is quiet in the log yet never looks hung."""
+
+    LOG_EVERY = 60.0  # seconds between lines off a terminal
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -147,7 +150,7 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
-        if not self.tty and now - self.last_print < 10:
+        if not self.tty and now - self.last_print < self.LOG_EVERY:
             return
         if s.states < self.last_states:  # a new search (a quantified property's own) began
             self.last_states, self.last_time = 0, now - s.seconds
