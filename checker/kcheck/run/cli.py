@@ -54,6 +54,19 @@ def _finite(param: click.Parameter, value: float) -> float:
     show_default=True,
     help="sim: in-process on a simulated clock; docker: real containers on a Docker engine.",
 )
+@click.option(
+    "--store",
+    type=click.Choice(["memory", "etcd"]),
+    default="memory",
+    show_default=True,
+    help="Where the model's objects live: in the run's memory, or in a real etcd (--driver sim).",
+)
+@click.option(
+    "--etcd",
+    "etcd_url",
+    metavar="URL",
+    help="With --store etcd: an etcd already running (default: the run starts its own).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every choice.")
 @click.option(
     "--faults",
@@ -180,6 +193,8 @@ class RunOptions:
     model: str | None
     defines: tuple[str, ...]
     driver: str
+    store: str
+    etcd_url: str | None
     seed: int
     faults: str
     settle: float
@@ -237,6 +252,10 @@ def _run(o: RunOptions) -> None:
 
     if o.run_ids and not o.cleanup:
         fail("--run-id goes with --cleanup (kcheck run --cleanup --run-id RUN_ID)", 2)
+    if o.etcd_url and o.store != "etcd":
+        fail("--etcd goes with --store etcd (kcheck run MODEL --store etcd --etcd URL)", 2)
+    if o.store == "etcd" and o.driver != "sim":
+        fail("--store etcd goes with --driver sim (the Docker world keeps its own state)", 2)
     _need_extras(o)
     if o.cleanup:
         _cleanup(o.run_ids)
@@ -353,6 +372,15 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
 
 
 def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
+    if o.driver == "sim" and o.store == "etcd":
+        import secrets
+
+        from kcheck.run.etcd_store import connect_etcd
+
+        try:
+            return connect_etcd(o.etcd_url, secrets.token_hex(4), o.tick)
+        except DriverError as err:
+            fail(str(err), EXIT_DRIVER)
     if o.driver == "sim":
         return SimDriver(o.tick)
     from kcheck.run.binding import BindingError, load_config, resolve
