@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from kcheck.cli.main import main
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
-from kcheck.model.ir import CompiledModel
+from kcheck.model.ir import CompiledModel, State
 from kcheck.result import VIOLATED
-from kcheck.run.driver import DriverError
+from kcheck.run.driver import Divergence, DriverError
 from kcheck.run.etcd_store import EtcdClient, EtcdDriver, EtcdServer, encode_objects
 from kcheck.run.interpreter import Interpreter, RunConfig, RunOutcome
 from kcheck.run.sim import SimDriver
@@ -259,3 +259,65 @@ def test_an_etcd_url_that_does_not_answer_is_exit_4() -> None:
 def test_a_missing_etcd_binary_names_the_package() -> None:
     with pytest.raises(DriverError, match="etcd-server"):
         EtcdServer("kcheck-no-such-etcd")
+
+
+def _successor(model: CompiledModel, s: State, label: str) -> State:
+    return next(
+        t for aid, _, t in model.labelled_successors(s) if model.actions[aid].label == label
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "cache"),
+    [("replicaset_stale_cache", "replicaset@Pod"), ("job_failures_coalesced", "job@Pod")],
+)
+def test_every_cache_is_fed_by_a_real_watch_and_checked_against_it(
+    etcd: EtcdServer, name: str, cache: str
+) -> None:
+    model = compiled(name)
+    driver = EtcdDriver(EtcdClient(etcd.url), f"t-watch-{name}")
+    run_on(model, driver)
+    assert list(driver.feeds) == [cache]
+    assert driver.stats.cache_checks > 0  # syncs / deliveries compared with the watch
+    driver.close()
+    assert not driver.feeds[cache].thread.is_alive()
+
+
+def test_a_cache_the_watch_did_not_deliver_is_a_divergence(etcd: EtcdServer) -> None:
+    # the model's step claims its cache got a state etcd never held: the watch says so
+    model = compiled("replicaset_stale_cache")
+    driver = EtcdDriver(EtcdClient(etcd.url), "t-watch-forged")
+    s0 = model.initial()[0]
+    driver.start(model, s0)
+    s1 = _successor(model, s0, "replicaset.scale_up")  # a Pending pod, not in the cache
+    info = {a.label: a for a in model.actions}
+    driver.apply(s0, s1, info["replicaset.scale_up"], ())
+    s2 = _successor(model, s1, "kubelet.start")  # (not sent to etcd)
+    forged = _successor(model, s2, "replicaset.sync@Pod")  # the cache has the pod Running
+    with pytest.raises(
+        Divergence, match=r"replicaset's cache of Pod#0 .* its etcd watch delivered"
+    ):
+        driver.apply(s1, forged, info["replicaset.sync@Pod"], ())
+    driver.close()
+
+
+def test_a_watch_that_misses_an_event_stops_the_run_within_its_bound(
+    etcd: EtcdServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kcheck.run.etcd_watch as etcd_watch
+
+    monkeypatch.setattr(etcd_watch, "WATCH_WAIT", 0.5)
+    model = compiled("replicaset_stale_cache")
+    driver = EtcdDriver(EtcdClient(etcd.url), "t-watch-deaf")
+    s0 = model.initial()[0]
+    driver.start(model, s0)
+    feed = driver.feeds["replicaset@Pod"]
+    feed.close()  # the watch stops delivering; the store goes on
+    feed.closing = False
+    info = {a.label: a for a in model.actions}
+    s1 = _successor(model, s0, "replicaset.scale_up")
+    driver.apply(s0, s1, info["replicaset.scale_up"], ())
+    s2 = _successor(model, s1, "replicaset.sync@Pod")
+    with pytest.raises(DriverError, match="watch of /kcheck/t-watch-deaf/Pod/ broke"):
+        driver.apply(s1, s2, info["replicaset.sync@Pod"], ())
+    driver.close()
