@@ -362,6 +362,17 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
         done = "" if leak else f"; removed everything the run created{run}"
         click.echo(f"kcheck: interrupted{done}", err=True)
         sys.exit(130)
+    if o.store == "etcd" and not o.quiet:
+        from kcheck.run.etcd_store import EtcdDriver
+
+        if isinstance(world, EtcdDriver):  # what the store did, for the reader of the run
+            st = world.stats
+            click.echo(
+                f"etcd store: {st.transactions} transactions (last revision {st.revision}), "
+                f"{st.conflicts} conflicts retried, {st.cache_checks} cached objects checked "
+                f"against {len(world.feeds)} watches",
+                err=True,
+            )
     if signals.received:
         # the run had ended before the signal came: its result is complete, and kept
         click.echo(

@@ -134,7 +134,7 @@ class EtcdServer:
             code = self.process.wait(wait)
         except subprocess.TimeoutExpired:
             return None
-        return f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
     def stop(self) -> str | None:
         """End etcd and remove its data dir (never raises); a warning when something stays."""
