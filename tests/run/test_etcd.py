@@ -222,9 +222,12 @@ def test_killing_etcd_mid_run_stops_it_with_exit_4_and_leaves_nothing(tmp_path: 
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
-def test_sigterm_mid_run_stops_etcd_and_removes_its_data_dir(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_mid_run_stops_etcd_and_removes_its_data_dir(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     proc, etcd_pid, _, data_dir = _start_forever(tmp_path)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted; removed everything the run created" in err
@@ -233,11 +236,26 @@ def test_sigterm_mid_run_stops_etcd_and_removes_its_data_dir(tmp_path: Path) -> 
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_etcd_dies_with_a_killed_kcheck(tmp_path: Path) -> None:
+    proc, etcd_pid, _, data_dir = _start_forever(tmp_path)
+    proc.kill()  # SIGKILL: no teardown runs; the kernel ends etcd (PR_SET_PDEATHSIG)
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 30
+    while not _gone(etcd_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(etcd_pid)
+    shutil.rmtree(data_dir)  # (what a killed run leaves: spec/run.md says so)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--etcd", "http://127.0.0.1:1"], "--etcd goes with --store etcd"),
         (["--store", "etcd", "--driver", "docker"], "--store etcd goes with --driver sim"),
+        (
+            ["--store", "etcd", "--etcd", "localhost:2379"],
+            "give etcd's client URL, http://HOST:PORT",
+        ),
     ],
 )
 def test_store_options_misused_are_usage_errors(args: list[str], message: str) -> None:

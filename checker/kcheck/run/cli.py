@@ -254,6 +254,8 @@ def _run(o: RunOptions) -> None:
         fail("--run-id goes with --cleanup (kcheck run --cleanup --run-id RUN_ID)", 2)
     if o.etcd_url and o.store != "etcd":
         fail("--etcd goes with --store etcd (kcheck run MODEL --store etcd --etcd URL)", 2)
+    if o.etcd_url and not re.fullmatch(r"http://[^/\s:]+(:\d+)?/?", o.etcd_url):
+        fail(f"--etcd {o.etcd_url}: give etcd's client URL, http://HOST:PORT", 2)
     if o.store == "etcd" and o.driver != "sim":
         fail("--store etcd goes with --driver sim (the Docker world keeps its own state)", 2)
     _need_extras(o)
