@@ -13,10 +13,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from jsonschema import Draft202012Validator
 
 from kcheck.cli.main import main
 from kcheck.lang.frontend import load
@@ -102,6 +104,9 @@ def test_the_stale_cache_bug_is_found_with_etcd_as_the_store(etcd: EtcdServer) -
     )  # fmt: skip
     assert r.exit_code == 1, r.output + r.stderr
     result = json.loads(r.stdout)
+    assert result["engine"] == "run:sim+etcd"
+    published = resources.files("kcheck").joinpath("schemas", "report.schema.json")
+    assert list(Draft202012Validator(json.loads(published.read_text())).iter_errors(result)) == []
     broken = [p["name"] for p in result["properties"] if p["status"] == VIOLATED]
     assert broken == ["never_too_many_live"]
     assert EtcdClient(etcd.url).range_prefix("/kcheck/")[1] == {}  # the run left no key

@@ -181,7 +181,7 @@ def run(**options: Any) -> None:
 
     Exit codes: 0 converged with no violation, 1 a violation (invariant, property,
     conformance), 2 bad input or usage, 3 inconclusive (--timeout came first), 4 the driver
-    failed (no engine, permission denied, the engine died, a missing image).
+    failed (no engine, permission denied, the engine or etcd died, a missing image).
     """
     guard(_run)(RunOptions(**options))
 
