@@ -184,7 +184,7 @@ def _start_forever(tmp_path: Path) -> tuple[subprocess.Popen[str], int, str, Pat
     temp.mkdir()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "kcheck"), "run", str(model), "--store", "etcd",
-         "--faults", "off", "--timeout", "1000000", "-q"],
+         "--faults", "off", "--settle", "1000000", "--timeout", "1000000", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "TMPDIR": str(temp)},
     )  # fmt: skip
