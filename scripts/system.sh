@@ -3,7 +3,8 @@
 # root): graphviz's `dot` draws counterexamples, a C compiler builds the native canonicaliser,
 # chromium renders the HTML report in the browser test, and `kcheck run --driver docker` is
 # tested live against a Docker engine with a pod image built from a static busybox (no image
-# registry is needed). Quiet when everything is there already.
+# registry is needed), and `kcheck run --store etcd` is tested against a real etcd (Debian's
+# etcd-server; the run starts its own on a free port). Quiet when everything is there already.
 set -euo pipefail
 need=()
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
@@ -11,6 +12,7 @@ command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "the test suite needs: ${need[*]} (Debian packages); install them, then re-run" >&2

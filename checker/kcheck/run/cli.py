@@ -54,6 +54,19 @@ def _finite(param: click.Parameter, value: float) -> float:
     show_default=True,
     help="sim: in-process on a simulated clock; docker: real containers on a Docker engine.",
 )
+@click.option(
+    "--store",
+    type=click.Choice(["memory", "etcd"]),
+    default="memory",
+    show_default=True,
+    help="Where the model's objects live: in the run's memory, or in a real etcd (--driver sim).",
+)
+@click.option(
+    "--etcd",
+    "etcd_url",
+    metavar="URL",
+    help="With --store etcd: an etcd already running (default: the run starts its own).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every choice.")
 @click.option(
     "--faults",
@@ -168,7 +181,7 @@ def run(**options: Any) -> None:
 
     Exit codes: 0 converged with no violation, 1 a violation (invariant, property,
     conformance), 2 bad input or usage, 3 inconclusive (--timeout came first), 4 the driver
-    failed (no engine, permission denied, the engine died, a missing image).
+    failed (no engine, permission denied, the engine or etcd died, a missing image).
     """
     guard(_run)(RunOptions(**options))
 
@@ -180,6 +193,8 @@ class RunOptions:
     model: str | None
     defines: tuple[str, ...]
     driver: str
+    store: str
+    etcd_url: str | None
     seed: int
     faults: str
     settle: float
@@ -237,6 +252,12 @@ def _run(o: RunOptions) -> None:
 
     if o.run_ids and not o.cleanup:
         fail("--run-id goes with --cleanup (kcheck run --cleanup --run-id RUN_ID)", 2)
+    if o.etcd_url and o.store != "etcd":
+        fail("--etcd goes with --store etcd (kcheck run MODEL --store etcd --etcd URL)", 2)
+    if o.etcd_url and not re.fullmatch(r"http://[^/\s:]+(:\d+)?/?", o.etcd_url):
+        fail(f"--etcd {o.etcd_url}: give etcd's client URL, http://HOST:PORT", 2)
+    if o.store == "etcd" and o.driver != "sim":
+        fail("--store etcd goes with --driver sim (the Docker world keeps its own state)", 2)
     _need_extras(o)
     if o.cleanup:
         _cleanup(o.run_ids)
@@ -343,6 +364,17 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
         done = "" if leak else f"; removed everything the run created{run}"
         click.echo(f"kcheck: interrupted{done}", err=True)
         sys.exit(130)
+    if o.store == "etcd" and not o.quiet:
+        from kcheck.run.etcd_store import EtcdDriver
+
+        if isinstance(world, EtcdDriver):  # what the store did, for the reader of the run
+            st = world.stats
+            click.echo(
+                f"etcd store: {st.transactions} transactions (last revision {st.revision}), "
+                f"{st.conflicts} conflicts retried, {st.cache_checks} cached objects checked "
+                f"against {len(world.feeds)} watches",
+                err=True,
+            )
     if signals.received:
         # the run had ended before the signal came: its result is complete, and kept
         click.echo(
@@ -353,6 +385,15 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
 
 
 def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
+    if o.driver == "sim" and o.store == "etcd":
+        import secrets
+
+        from kcheck.run.etcd_store import connect_etcd
+
+        try:
+            return connect_etcd(o.etcd_url, secrets.token_hex(4), o.tick)
+        except DriverError as err:
+            fail(str(err), EXIT_DRIVER)
     if o.driver == "sim":
         return SimDriver(o.tick)
     from kcheck.run.binding import BindingError, load_config, resolve

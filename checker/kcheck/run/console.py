@@ -138,7 +138,7 @@ class StatusLine:
 
 def summary(outcome: RunOutcome, path: str, colour: bool) -> str:
     r, c = outcome.result, outcome.counters
-    clock = "simulated " if outcome.driver == "sim" else ""
+    clock = "simulated " if outcome.driver in ("sim", "sim+etcd") else ""
     lines = [
         f"run {r.model} ({path}), {outcome.driver} driver, seed {outcome.seed}: {c.steps} steps"
         f" ({c.reconciles} reconciles, {c.engine_steps} observed, {c.faults} faults),"
