@@ -23,9 +23,16 @@ from kcheck.cli.common import guard, parse_defines
     "--report", type=click.Path(dir_okay=False),
     help="Open this `kcheck verify --format json` report's counterexample at start.",
 )  # fmt: skip
+@click.option(
+    "--follow", type=click.Path(dir_okay=False),
+    help="Follow the live run logging to this `kcheck run --log-json` file.",
+)  # fmt: skip
 @guard
-def explore(model: str, defines: tuple[str, ...], host: str, port: int, report: str | None) -> None:
+def explore(
+    model: str, defines: tuple[str, ...], host: str, port: int, report: str | None,
+    follow: str | None,
+) -> None:  # fmt: skip
     """Step through MODEL's states in the browser: a local dashboard (kcheck docs dashboard)."""
     from kcheck.dashboard.serve import explore_command
 
-    sys.exit(explore_command(model, parse_defines(defines), host, port, report))
+    sys.exit(explore_command(model, parse_defines(defines), host, port, report, follow))
