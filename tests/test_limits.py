@@ -6,6 +6,7 @@ terminal raw are refused with a clear error before any work."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 
 import kcheck.explore.bfs as bfs
 from kcheck.cli.common import Progress
@@ -243,16 +245,35 @@ def test_one_deadline_covers_every_search_of_the_command() -> None:
     assert all(p.status == INCONCLUSIVE for p in result.properties)
 
 
-def test_the_progress_rate_is_never_negative(capsys: pytest.CaptureFixture[str]) -> None:
-    progress = Progress(enabled=True)
-    progress.tty = True
+def test_the_progress_rate_is_never_negative() -> None:
+    screen = io.StringIO()
+    progress = Progress(enabled=True, console=Console(file=screen, force_terminal=True, width=120))
     progress(Stats(states=50_000, seconds=2.0))
     progress(Stats(states=100, seconds=0.1))  # the second search of a quantified property
-    rates = [
-        int(r.replace(",", "")) for r in re.findall(r"(-?[\d,]+) states/s", capsys.readouterr().err)
-    ]
-    assert len(rates) == 2
-    assert min(rates) >= 0
+    progress.close()
+    rates = [int(r.replace(",", "")) for r in re.findall(r"(-?[\d,]+) states/s", screen.getvalue())]
+    assert rates and min(rates) >= 0
+    assert max(rates) <= 50_000 / 2.0  # the first figures' rate is over the search's own time
+
+
+def test_the_progress_line_fits_a_narrow_terminal_and_is_gone_at_the_end() -> None:
+    screen = io.StringIO()
+    progress = Progress(enabled=True, console=Console(file=screen, force_terminal=True, width=40))
+    progress(Stats(states=1_234_567, depth=12, seconds=3.0, queue=99_999))
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert "1,234,567 states" in drawn
+    assert all(len(line) <= 40 for line in drawn.replace("\r", "\n").splitlines())
+    progress.close()
+    assert progress.live is None
+
+
+def test_off_a_terminal_the_progress_is_a_line_a_minute(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(enabled=True, console=Console(file=io.StringIO(), force_terminal=False))
+    assert not progress.tty
+    progress.last_print -= Progress.LOG_EVERY  # a minute has passed
+    progress(Stats(states=10, seconds=60.0))
+    progress(Stats(states=20, seconds=61.0))  # a second later: nothing
+    assert capsys.readouterr().err.count("states/s") == 1
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import IO, Any, NoReturn, TypeVar
 
 import click
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
 
 from kcheck.lang.diagnostics import KcheckError, Source, render_all
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Stats
@@ -133,18 +136,22 @@ def load_model(path: str, defines: Sequence[str]) -> Any:
 
 
 class Progress:
-    """One status line on stderr: redrawn in place on a terminal; off a terminal (a CI log) a
-    line a minute, so that a long search is quiet in the log yet never looks hung."""
+    """One status line on stderr while a search runs: on a terminal a rich line redrawn in place
+    (cut to the terminal's width) and removed at the end; off a terminal (a CI log) a plain line
+    a minute, so that a long search is quiet in the log yet never looks hung."""
 
     LOG_EVERY = 60.0  # seconds between lines off a terminal
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, console: Console | None = None) -> None:
         self.enabled = enabled
-        self.tty = sys.stderr.isatty()
+        self.console = console or Console(stderr=True, highlight=False)
+        # what isatty() says, not rich's guess: FORCE_COLOR in a CI job colours the log but must
+        # not fill it with redrawn frames
+        self.tty = self.console.is_terminal if console else sys.stderr.isatty()
+        self.live: Live | None = None
         self.last_print = time.monotonic()
         self.last_states = 0
         self.last_time = time.monotonic()
-        self.drawn = False
 
     def __call__(self, s: Stats) -> None:
         if not self.enabled:
@@ -152,23 +159,29 @@ class Progress:
         now = time.monotonic()
         if not self.tty and now - self.last_print < self.LOG_EVERY:
             return
-        if s.states < self.last_states:  # a new search (a quantified property's own) began
+        if s.states < self.last_states or self.last_states == 0:
+            # the first figures of a search (a quantified property gets a search of its own):
+            # the rate so far is over the search's own time, not since this object was made
             self.last_states, self.last_time = 0, now - s.seconds
         rate = max(0.0, (s.states - self.last_states) / max(now - self.last_time, 1e-9))
         self.last_states, self.last_time, self.last_print = s.states, now, now
         line = (
-            f"  {s.states:>12,} states  depth {s.depth:>4}  {rate:>10,.0f} states/s"
-            f"  queue {s.queue:>10,}  {s.seconds:>6.1f} s"
+            f"{s.states:>11,} states  depth {s.depth:>3}  {rate:>9,.0f} states/s"
+            f"  queue {s.queue:>9,}  {s.seconds:>5.1f} s"  # fits 80 columns
         )
-        if self.tty:
-            click.echo("\r" + line, err=True, nl=False)
-            self.drawn = True
-        else:
+        if not self.tty:
             click.echo(line, err=True)
+            return
+        text = Text(line, no_wrap=True, overflow="ellipsis")
+        if self.live is None:
+            self.live = Live(text, console=self.console, transient=True, auto_refresh=False)
+            self.live.start()
+        self.live.update(text, refresh=True)
 
     def close(self) -> None:
-        if self.drawn:
-            click.echo("\r" + " " * 100 + "\r", err=True, nl=False)
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def finite(param: click.Parameter, value: float | None) -> float | None:
