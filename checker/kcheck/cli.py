@@ -98,11 +98,21 @@ def _parse_defines(defines: Sequence[str]) -> dict[str, int | str]:
     return out
 
 
-def _load(path: str, defines: Sequence[str]) -> Any:
+def _load(path: str, defines: Sequence[str], manifests: Sequence[str] = ()) -> Any:
     from kcheck.lang.frontend import load
 
     overrides = _parse_defines(defines)
     try:
+        if manifests:
+            from kcheck.lang.manifest.fill import ManifestError, fill_from_files
+
+            try:
+                overrides, shown = fill_from_files(path, manifests, overrides)
+            except ManifestError as bad:
+                click.echo(bad.render(), err=True)
+                sys.exit(EXIT_USAGE)
+            if shown:
+                click.echo(shown, err=True)
         model = load(path, overrides)
     except KcheckError as err:
         from kcheck.lang.parser import read_source
@@ -170,6 +180,10 @@ def main() -> None:
 @click.option(
     "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
 )
+@click.option(
+    "--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
+    help="Fill consts and params from Kubernetes YAML, through the model's `manifest` section.",
+)  # fmt: skip
 @click.option(
     "--invariant",
     "invariants",
@@ -289,6 +303,7 @@ def verify(max_memory: str | None, **options: Any) -> None:
 def _verify(
     model: str,
     defines: tuple[str, ...],
+    manifests: tuple[str, ...],
     invariants: tuple[str, ...],
     properties: tuple[str, ...],
     fmt: str,
@@ -327,7 +342,7 @@ def _verify(
     symmetry = not no_symmetry
     try:
         budget.armed = True
-        checked = _load(model, defines)
+        checked = _load(model, defines, manifests)
         compiled = compile_model(checked.symbols, symmetry=symmetry)
     except Stopped as stop:
         _fail(f"stopped at {stop.reason} before the search began; nothing was checked", 3)

@@ -243,7 +243,22 @@ def _decl(d: ast.Decl) -> list[Line]:
             items = [(f"{it.key}: {_bind_value(it.value)},", it.span.line) for it in sec.items]
             sections += _braced(f"{sec.role} {sec.kind}", items, sec.span)
         return _braced("docker", sections, d.span)
+    if isinstance(d, ast.Manifest):
+        return _manifest(d)
     raise TypeError(f"not a declaration: {d!r}")
+
+
+def _manifest(d: ast.Manifest) -> list[Line]:
+    """`manifest { Kind { NAME = a.b.c in UNIT } }`, one item a line (spec/manifests.md)."""
+    sections: list[Line] = []
+    for sec in d.sections:
+        items = [
+            (f"{it.name} = {'.'.join(it.path)}" + (f" in {it.unit}" if it.unit else ""),
+             it.span.line)
+            for it in sec.items
+        ]  # fmt: skip
+        sections += _braced(sec.kind, items, sec.span)
+    return _braced("manifest", sections, d.span)
 
 
 def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:

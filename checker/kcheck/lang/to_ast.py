@@ -260,6 +260,26 @@ class ToAst(Transformer[Token, ast.Program]):
     def bind_list(self, m: Meta, c: list[Any]) -> tuple[str, ...]:
         return tuple(str(x)[1:-1] for x in c if x is not None)
 
+    # ---- the manifest mapping (spec/manifests.md)
+    def manifest_decl(self, m: Meta, c: list[Any]) -> ast.Manifest:
+        return ast.Manifest(tuple(c), meta_span(m))
+
+    def manifest_section(self, m: Meta, c: list[Any]) -> ast.ManifestSection:
+        return ast.ManifestSection(str(c[0]), tuple(c[1:]), tok_span(c[0]), meta_span(m))
+
+    def manifest_item(self, m: Meta, c: list[Any]) -> ast.ManifestItem:
+        name, *path, unit = c
+        first, last = tok_span(path[0]), tok_span(path[-1])
+        return ast.ManifestItem(
+            str(name),
+            tuple(str(p) for p in path),
+            None if unit is None else str(unit),
+            tok_span(name),
+            ast.Span(first.line, first.col, last.end_line, last.end_col),
+            ast.NOWHERE if unit is None else tok_span(unit),
+            meta_span(m),
+        )
+
     def step_stmt(self, m: Meta, c: list[Any]) -> ast.Step:
         return ast.Step(meta_span(m))
 
