@@ -63,9 +63,10 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.unschedulable": Field("bool", False),
     },
     "PodDisruptionBudget": {
-        # the disruption controller rounds both up (GetScaledValueFromIntOrPercent(..., true))
-        "spec.minAvailable": Field("percent", None, round_up=True, base=_WORKLOAD_BASE),
-        "spec.maxUnavailable": Field("percent", None, round_up=True, base=_WORKLOAD_BASE),
+        # the disruption controller rounds both up (GetScaledValueFromIntOrPercent(..., true));
+        # a PDB sets one of them, and the other then asks nothing: 0 and 100%
+        "spec.minAvailable": Field("percent", 0, round_up=True, base=_WORKLOAD_BASE),
+        "spec.maxUnavailable": Field("percent", "100%", round_up=True, base=_WORKLOAD_BASE),
     },
     "HorizontalPodAutoscaler": {
         "spec.minReplicas": Field("int", 1),

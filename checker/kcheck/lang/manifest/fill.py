@@ -38,8 +38,25 @@ class _Bad(Exception):
         self.node, self.hint = node, hint
 
 
-def fill(program: ast.Program, paths: Sequence[str], defines: Mapping[str, int | str]) -> Filled:
+def fill(
+    source: Source, program: ast.Program, paths: Sequence[str], defines: Mapping[str, int | str]
+) -> Filled:
     """Raises ManifestError with every problem found. -D wins over a manifest's value."""
+    if not any(isinstance(d, ast.Manifest) for d in program.decls):
+        raise ManifestError(
+            [
+                (
+                    source,
+                    Diagnostic(
+                        "KC0601",
+                        f"model {program.name} has no `manifest` section: it reads "
+                        "nothing from manifests",
+                        program.name_span,
+                        help="add `manifest { Deployment { replicas = spec.replicas } }` (spec/manifests.md)",
+                    ),
+                )
+            ]
+        )
     found: Found = []
     warnings: Found = []
     objects = [o for p in paths for o in load_objects(p, found, warnings)]
@@ -332,22 +349,7 @@ def fill_from_files(
     from kcheck.lang.frontend import load
 
     checked = load(model_path, defines)
-    if not checked.symbols.manifests:
-        raise ManifestError(
-            [
-                (
-                    checked.source,
-                    Diagnostic(
-                        "KC0601",
-                        f"model {checked.program.name} has no `manifest` section: it reads "
-                        "nothing from manifests",
-                        checked.program.name_span,
-                        help="add `manifest { Deployment { replicas = spec.replicas } }` (spec/manifests.md)",
-                    ),
-                )
-            ]
-        )
-    filled = fill(checked.program, manifests, defines)
+    filled = fill(checked.source, checked.program, manifests, defines)
     shown = render_found(list(filled.warnings))
     taken = ", ".join(f"{n} = {filled.overrides[n]} ({at})" for n, at in filled.origin.items())
     return filled.overrides, "\n\n".join(x for x in (shown, f"from the manifests: {taken}") if x)
