@@ -154,3 +154,63 @@ def test_an_unreadable_manifest_is_an_error(tmp_path: Path) -> None:
     r = run("verify", ROLLOUT, "--manifest", str(tmp_path / "missing.yaml"), "-q")
     assert r.exit_code == 2
     assert "error[KC0104]: cannot read" in r.stderr
+
+
+# Each model of models/ that describes such an object reads it; the example manifest gives the
+# same instance, and so the same verdict and state count, as these -D values.
+EXAMPLE_INSTANCES = [
+    ("deployment_rollout", "web-deployment.yaml", ["replicas=3", "maxSurge=1", "maxUnavailable=0"]),
+    ("replicaset", "frontend-replicaset.yaml", ["replicas=3"]),
+    (
+        "hpa",
+        "php-apache-hpa.yaml",
+        ["min_replicas=1", "max_replicas=5", "TARGET=6", "initial_replicas=2"],
+    ),
+    ("descheduler", "batch-descheduled.yaml", ["REPLICAS=5", "MIN_AVAILABLE=3"]),
+]
+
+
+@pytest.mark.parametrize(("model", "manifest", "defines"), EXAMPLE_INSTANCES)
+def test_each_example_manifest_is_the_instance_it_says(
+    model: str, manifest: str, defines: list[str]
+) -> None:
+    path = str(MODELS / f"{model}.kdsl")
+    got = run("verify", path, "--manifest", str(EXAMPLES / manifest), "-q", "--format", "json")
+    d_args = [x for d in defines for x in ("-D", d)]
+    same = run("verify", path, *d_args, "-q", "--format", "json")
+    assert got.exit_code == same.exit_code == 0  # each holds under its manifest's values
+    assert stats(got) == stats(same)
+    for d in defines:
+        name, value = d.split("=")
+        assert f"{name} = {value} (" in got.stderr
+
+
+def test_a_pdb_gives_min_available_from_max_unavailable(tmp_path: Path) -> None:
+    """minAvailable = replicas - maxUnavailable, as the disruption controller computes it."""
+    text = (EXAMPLES / "batch-descheduled.yaml").read_text(encoding="utf-8")
+    path = write(tmp_path, text.replace("maxUnavailable: 2 ", "maxUnavailable: 40%"))
+    r = run("verify", str(MODELS / "descheduler.kdsl"), "--manifest", path, "-q")
+    assert "MIN_AVAILABLE = 3 (" in r.stderr  # 40% of 5 is 2, rounded up: 2
+    both = text.replace("maxUnavailable: 2 ", "minAvailable: 1\n  maxUnavailable: 2")
+    r = run("verify", str(MODELS / "descheduler.kdsl"), "--manifest", write(tmp_path, both), "-q")
+    assert r.exit_code == 2
+    assert "sets both; it must set one" in r.stderr
+
+
+def test_a_quantity_that_does_not_parse_gets_a_hint(tmp_path: Path) -> None:
+    model = tmp_path / "m.kdsl"
+    model.write_text(
+        "model m\nconst MEM = 1\nvar v: 0..1 = 0\nprocess p { action a { v := 1 - v } }\n"
+        "manifest { Deployment { MEM = spec.template.spec.containers.resources.requests.memory"
+        " in Mi } }\n"
+    )
+    text = WEB.read_text(encoding="utf-8").replace("memory: 256Mi", "memory: 256mi")
+    r = run("verify", str(model), "--manifest", write(tmp_path, text), "-q")
+    assert r.exit_code == 2
+    assert "error[KC0606]: `256mi` is not a Kubernetes quantity" in r.stderr
+    assert "did you mean `256Mi`?" in r.stderr
+    ok = run("verify", str(model), "--manifest", str(WEB), "-q")
+    assert ok.exit_code == 0 and "MEM = 256 (" in ok.stderr
+    half = WEB.read_text(encoding="utf-8").replace("memory: 256Mi", "memory: 0.5Mi")
+    r = run("verify", str(model), "--manifest", write(tmp_path, half, "half.yaml"), "-q")
+    assert r.exit_code == 2 and "0.5Mi is 0.5 Mi, not a whole number" in r.stderr

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Field:
-    sort: str  # "int", "bool", "quantity", "percent" (int or "N%"), "seconds"
+    sort: str  # "int", "bool", "quantity", "percent" (int or "N%"), "seconds", "percent_int"
     default: int | str | bool | None = None  # Kubernetes' default; None: the field is required
     round_up: bool = True  # for a percentage: surge rounds up, unavailable rounds down
     base: str = "spec.replicas"  # for a percentage: the replicas it is a share of
@@ -64,14 +64,15 @@ KINDS: dict[str, dict[str, Field]] = {
     },
     "PodDisruptionBudget": {
         # the disruption controller rounds both up (GetScaledValueFromIntOrPercent(..., true));
-        # a PDB sets one of them, and the other then asks nothing: 0 and 100%
-        "spec.minAvailable": Field("percent", 0, round_up=True, base=_WORKLOAD_BASE),
-        "spec.maxUnavailable": Field("percent", "100%", round_up=True, base=_WORKLOAD_BASE),
+        # a PDB sets exactly one, and either is read from it: minAvailable = replicas -
+        # maxUnavailable (fill._pdb)
+        "spec.minAvailable": Field("percent", round_up=True, base=_WORKLOAD_BASE),
+        "spec.maxUnavailable": Field("percent", round_up=True, base=_WORKLOAD_BASE),
     },
     "HorizontalPodAutoscaler": {
         "spec.minReplicas": Field("int", 1),
         "spec.maxReplicas": Field("int"),
-        "spec.metrics.resource.target.averageUtilization": Field("int"),
+        "spec.metrics.resource.target.averageUtilization": Field("percent_int"),
         "spec.behavior.scaleDown.stabilizationWindowSeconds": Field("seconds", 300),
         "spec.behavior.scaleUp.stabilizationWindowSeconds": Field("seconds", 0),
     },
@@ -88,6 +89,7 @@ REQUIRES: dict[str, tuple[str, str, str]] = {
 
 # Units a model may read a value in (`in m`, `in Gi`, `in min`), by sort.
 SECONDS = {"s": 1, "min": 60, "h": 3600, "syncs": 15}  # syncs: the HPA's default 15 s period
+PERCENT = {"percent": 1, "tenths": 10}  # a utilization of 50 (%) is 5 tenths
 
 
 def units_for(f: Field) -> tuple[str, ...]:
@@ -97,4 +99,6 @@ def units_for(f: Field) -> tuple[str, ...]:
         return tuple(UNITS)
     if f.sort == "seconds":
         return tuple(SECONDS)
+    if f.sort == "percent_int":
+        return tuple(PERCENT)
     return ()

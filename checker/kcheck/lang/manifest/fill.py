@@ -14,7 +14,7 @@ import yaml
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
-from kcheck.lang.manifest.fields import KINDS, REQUIRES, SECONDS, WORKLOADS, Field
+from kcheck.lang.manifest.fields import KINDS, PERCENT, REQUIRES, SECONDS, WORKLOADS, Field
 from kcheck.lang.manifest.quantity import UNITS, QuantityError, parse_quantity
 from kcheck.lang.manifest.yaml_doc import K8sObject, ManifestError, get, load_objects, span_of
 
@@ -211,6 +211,8 @@ def _value(
     obj: K8sObject, it: ast.ManifestItem, f: Field, by_kind: dict[str, K8sObject]
 ) -> tuple[int, yaml.Node | None]:
     path = ".".join(it.path)
+    if obj.kind == "PodDisruptionBudget":
+        return _pdb(obj, path, by_kind)
     req = REQUIRES.get(obj.kind)
     if req is not None and f.sort == "percent":
         node = _one(obj, req[0])
@@ -257,7 +259,44 @@ def _value(
     if f.sort == "seconds":
         per = SECONDS[it.unit] if it.unit is not None else 1
         return math.ceil(Fraction(n, per)), node  # a window covers every period it touches
+    if f.sort == "percent_int" and it.unit is not None:
+        per = PERCENT[it.unit]
+        if n % per:
+            raise _Bad(
+                f"`{path}: {n}` is not a whole number of {it.unit}",
+                node,
+                "round the manifest, or read it in a finer unit",
+            )
+        return n // per, node
     return n, node
+
+
+def _pdb(obj: K8sObject, path: str, by_kind: dict[str, K8sObject]) -> tuple[int, yaml.Node | None]:
+    """A PDB sets minAvailable or maxUnavailable; either gives the other, as the disruption
+    controller computes desiredHealthy = expected - maxUnavailable (both rounded up)."""
+    fields = KINDS["PodDisruptionBudget"]
+    set_nodes = {p: _one(obj, p) for p in fields}
+    given = [(p, n) for p, n in set_nodes.items() if n is not None]
+    if len(given) != 1:
+        raise _Bad(
+            f"PodDisruptionBudget `{obj.name}` sets "
+            + ("neither minAvailable nor maxUnavailable" if not given else "both")
+            + "; it must set one",
+            given[1][1] if given else None,
+        )
+    ((gpath, gnode),) = given
+    if not isinstance(gnode, yaml.ScalarNode):
+        raise _Bad(f"`{gpath}` is not a single value", gnode)
+    value = _percent(obj, fields[gpath], gnode.value, gpath, gnode, by_kind)
+    if gpath == path:
+        return value, gnode
+    replicas = _workload_replicas(_workload(by_kind, gnode))
+    return max(0, replicas - value), gnode
+
+
+def _workload_replicas(obj: K8sObject) -> int:
+    node = _one(obj, "spec.replicas")
+    return _int(node.value, "spec.replicas", node) if isinstance(node, yaml.ScalarNode) else 1
 
 
 def _int(raw: str, path: str, node: yaml.Node | None) -> int:
@@ -279,12 +318,7 @@ def _percent(
     else:
         pct = _int(raw[:-1], path, node)
         base_obj = obj if f.base != "workload" else _workload(by_kind, node)
-        base_node = _one(base_obj, "spec.replicas")
-        replicas = (
-            _int(base_node.value, "spec.replicas", base_node)
-            if isinstance(base_node, yaml.ScalarNode)
-            else 1
-        )
+        replicas = _workload_replicas(base_obj)
         scaled = Fraction(pct * replicas, 100)
         value = math.ceil(scaled) if f.round_up else math.floor(scaled)
     if value < 0:
