@@ -214,3 +214,11 @@ def test_a_quantity_that_does_not_parse_gets_a_hint(tmp_path: Path) -> None:
     half = WEB.read_text(encoding="utf-8").replace("memory: 256Mi", "memory: 0.5Mi")
     r = run("verify", str(model), "--manifest", write(tmp_path, half, "half.yaml"), "-q")
     assert r.exit_code == 2 and "0.5Mi is 0.5 Mi, not a whole number" in r.stderr
+
+
+def test_an_hpa_on_memory_is_not_read_as_a_cpu_target(tmp_path: Path) -> None:
+    text = (EXAMPLES / "php-apache-hpa.yaml").read_text(encoding="utf-8")
+    path = write(tmp_path, text.replace("name: cpu", "name: memory"))
+    r = run("verify", str(MODELS / "hpa.kdsl"), "--manifest", path, "-q")
+    assert r.exit_code == 2
+    assert "error[KC0606]: the HPA's metric is memory; the model reads a cpu target" in r.stderr

@@ -259,6 +259,11 @@ def _value(
     if f.sort == "seconds":
         per = SECONDS[it.unit] if it.unit is not None else 1
         return math.ceil(Fraction(n, per)), node  # a window covers every period it touches
+    if f.sort == "percent_int" and it.path[-1] == "averageUtilization":
+        # the models read a CPU target; a memory one would be read as if it were
+        metric = _one(obj, "spec.metrics.resource.name")
+        if isinstance(metric, yaml.ScalarNode) and metric.value != "cpu":
+            raise _Bad(f"the HPA's metric is {metric.value}; the model reads a cpu target", metric)
     if f.sort == "percent_int" and it.unit is not None:
         per = PERCENT[it.unit]
         if n % per:
