@@ -102,18 +102,18 @@ def _load(path: str, defines: Sequence[str], manifests: Sequence[str] = ()) -> A
     from kcheck.lang.frontend import load
 
     overrides = _parse_defines(defines)
+    rewrite = None
     try:
         if manifests:
             from kcheck.lang.manifest.fill import ManifestError, fill_from_files
 
             try:
-                overrides, shown = fill_from_files(path, manifests, overrides)
+                overrides, rewrite, shown = fill_from_files(path, manifests, overrides)
             except ManifestError as bad:
                 click.echo(bad.render(), err=True)
                 sys.exit(EXIT_USAGE)
-            if shown:
-                click.echo(shown, err=True)
-        model = load(path, overrides)
+            click.echo(shown, err=True)
+        model = load(path, overrides, rewrite)
     except KcheckError as err:
         from kcheck.lang.parser import read_source
 

@@ -43,18 +43,20 @@ def load_job(job: Job) -> Loaded | LoadFailure:
 
     source = Source(job.path, job.text)
     overrides: dict[str, int | str] = dict(job.overrides)
+    rewrite = None
     try:
         if job.manifest is not None:
             from kcheck.lang.manifest.fill import ManifestError, fill
             from kcheck.lang.parser import parse
 
             try:
-                overrides = fill(
+                filled = fill(
                     source, parse(source), [str(f) for f in job.manifest_files], job.overrides
-                ).overrides
+                )
             except ManifestError as bad:
                 return LoadFailure(job.path, job.params, bad.render())
-        checked = check_source(source, overrides)
+            overrides, rewrite = filled.overrides, filled.rewrite
+        checked = check_source(source, overrides, rewrite)
     except KcheckError as err:
         return LoadFailure(job.path, job.params, render_all(err.diagnostics, source))
     inv_names = [i.name for i in checked.symbols.invariants]

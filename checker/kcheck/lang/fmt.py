@@ -252,13 +252,22 @@ def _manifest(d: ast.Manifest) -> list[Line]:
     """`manifest { Kind { NAME = a.b.c in UNIT } }`, one item a line (spec/manifests.md)."""
     sections: list[Line] = []
     for sec in d.sections:
-        items = [
-            (f"{it.name} = {'.'.join(it.path)}" + (f" in {it.unit}" if it.unit else ""),
-             it.span.line)
-            for it in sec.items
-        ]  # fmt: skip
-        sections += _braced(sec.kind, items, sec.span)
+        items = [(_manifest_item(it), it.span.line) for it in sec.items]
+        head = sec.kind if sec.model_kind is None else f"kind {sec.model_kind} = {sec.kind}"
+        sections += _braced(head, items, sec.span)
     return _braced("manifest", sections, d.span)
+
+
+def _manifest_item(it: ast.ManifestItem) -> str:
+    def key(k: str) -> str:
+        return k if k.isidentifier() and k.isascii() else f'"{k}"'
+
+    text = f"{it.name} = {'.'.join(key(k) for k in it.path)}"
+    if it.unit:
+        text += f" in {it.unit}"
+    if it.values is not None:
+        text += " { " + ", ".join(f"{key(k)}: {v}" for k, v in it.values) + " }"
+    return text
 
 
 def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:

@@ -278,6 +278,8 @@ class ManifestItem:
     name: str
     path: tuple[str, ...]
     unit: str | None
+    # `{ "zone-a": A, ssd: Ssd }`: Kubernetes strings to enum members; None when not written
+    values: tuple[tuple[str, str], ...] | None = None
     name_span: Span = span_field()
     path_span: Span = span_field()
     unit_span: Span = span_field()
@@ -292,6 +294,10 @@ class ManifestSection:
     items: tuple[ManifestItem, ...]
     kind_span: Span = span_field()
     span: Span = span_field()
+    # `kind Node = Node { ... }`: every object of `kind` becomes an initial object of the
+    # model's kind `model_kind` (spec/manifests.md §1); None for a section of consts and params
+    model_kind: str | None = None
+    model_kind_span: Span = span_field()
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
 """Checks of a model's `manifest` section (spec/manifests.md): known Kubernetes kinds and fields,
-units that fit the field, and targets that are consts or params of a fitting type."""
+units that fit the field, targets that are consts, params or (in `kind K = X { ... }`) fields of
+a fitting type, and value maps whose members exist."""
 
 from __future__ import annotations
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, suggest
-from kcheck.lang.manifest.fields import KINDS, Field, units_for
+from kcheck.lang.manifest.fields import KINDS, Field, find_field, units_for
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TBool, TInt
+from kcheck.lang.types import TBool, TEnum, TInt, TSet, Type
+
+_INTEGER_SORTS = ("int", "quantity", "percent", "seconds", "percent_int")
 
 
 def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
@@ -24,9 +27,9 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
                 help="merge them into one",
             )
         )
+    filled_kinds: dict[str, ast.Span] = {}
     for sec in d.sections:
-        fields = KINDS.get(sec.kind)
-        if fields is None:
+        if sec.kind not in KINDS:
             out.append(
                 Diagnostic(
                     "KC0601",
@@ -36,17 +39,141 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
                 )
             )
             continue
+        if sec.model_kind is None:
+            for it in sec.items:
+                out += _item(sec.kind, it, sym, seen)
+            continue
+        info = sym.kinds.get(sec.model_kind)
+        if info is None:
+            out.append(
+                Diagnostic(
+                    "KC0204",
+                    f"the model has no kind `{sec.model_kind}`",
+                    sec.model_kind_span,
+                    help=suggest(sec.model_kind, sym.kinds),
+                )
+            )
+            continue
+        if sec.model_kind in filled_kinds:
+            out.append(
+                Diagnostic(
+                    "KC0202",
+                    f"kind `{sec.model_kind}` is filled twice from the manifests",
+                    sec.model_kind_span,
+                    notes=(f"first at line {filled_kinds[sec.model_kind].line}",),
+                )
+            )
+        filled_kinds.setdefault(sec.model_kind, sec.model_kind_span)
+        mapped: set[str] = set()
         for it in sec.items:
-            out += _item(sec.kind, it, fields, sym, seen)
+            f = _field(sec.kind, it, out)
+            if it.name in mapped:
+                out.append(Diagnostic("KC0202", f"field `{it.name}` is filled twice", it.name_span))
+            mapped.add(it.name)
+            target = info.field(it.name)
+            if target is None:
+                out.append(
+                    Diagnostic(
+                        "KC0203",
+                        f"kind `{info.name}` has no field `{it.name}`",
+                        it.name_span,
+                        help=suggest(it.name, [x.name for x in info.fields]),
+                    )
+                )
+            elif f is not None:
+                out += _fits(f, it, target.type, f"field `{info.name}.{it.name}`", sym)
+        missing = [x.name for x in info.fields if x.default is None and x.name not in mapped]
+        if missing:
+            out.append(
+                Diagnostic(
+                    "KC0503",
+                    f"kind `{info.name}` has fields with no default that the manifests do not "
+                    f"fill: {', '.join(missing)}",
+                    sec.model_kind_span,
+                    help="fill each from a field of the object, or give it a default",
+                )
+            )
+    return out
+
+
+def _field(kind: str, it: ast.ManifestItem, out: list[Diagnostic]) -> Field | None:
+    path = ".".join(it.path)
+    f = find_field(kind, it.path)
+    if f is None:
+        fields = KINDS[kind]
+        out.append(
+            Diagnostic(
+                "KC0602",
+                f"kcheck reads no field `{path}` of a {kind}",
+                it.path_span,
+                help=suggest(path, fields) or f"the fields of a {kind}: " + ", ".join(fields),
+            )
+        )
+        return None
+    units = units_for(f)
+    if it.unit is not None and it.unit not in units:
+        out.append(
+            Diagnostic(
+                "KC0603",
+                f"`{path}` cannot be read `in {it.unit}`",
+                it.unit_span,
+                help=_unit_hint(it.unit, units),
+            )
+        )
+    if it.values is not None and f.sort not in ("string", "strings"):
+        out.append(
+            Diagnostic(
+                "KC0301",
+                f"`{path}` is not a string: a value map does not apply",
+                it.path_span,
+            )
+        )
+    return f
+
+
+def _fits(f: Field, it: ast.ManifestItem, ty: Type, what: str, sym: Symbols) -> list[Diagnostic]:
+    """Can a value of this sort fill `what`, of type `ty`? Value maps name members of it."""
+    path = ".".join(it.path)
+    enum: str | None = None
+    if f.sort == "bool":
+        ok = isinstance(ty, TBool)
+    elif f.sort == "string":
+        ok = isinstance(ty, TEnum)
+        enum = ty.name if isinstance(ty, TEnum) else None
+    elif f.sort == "strings":
+        ok = isinstance(ty, TSet) and ty.elem in sym.enums
+        enum = ty.elem if isinstance(ty, TSet) else None
+    else:
+        ok = isinstance(ty, TInt)
+    if not ok:
+        sort = {"bool": "a bool", "string": "a string", "strings": "a list of strings"}
+        want = {"string": "an enum", "strings": "a set of an enum", "bool": "a bool"}
+        return [
+            Diagnostic(
+                "KC0301",
+                f"`{path}` is {sort.get(f.sort, 'an integer')}; {what} is of type {ty}",
+                it.path_span,
+                help=f"it can fill {want.get(f.sort, 'an integer')}",
+            )
+        ]
+    out: list[Diagnostic] = []
+    if enum is not None and it.values is not None:
+        members = sym.enums.get(enum, ())
+        for _, member in it.values:
+            if member not in members:
+                out.append(
+                    Diagnostic(
+                        "KC0201",
+                        f"{enum} has no member `{member}`",
+                        it.span,
+                        help=suggest(member, members),
+                    )
+                )
     return out
 
 
 def _item(
-    kind: str,
-    it: ast.ManifestItem,
-    fields: dict[str, Field],
-    sym: Symbols,
-    seen: dict[str, ast.Span],
+    kind: str, it: ast.ManifestItem, sym: Symbols, seen: dict[str, ast.Span]
 ) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     if it.name in seen:
@@ -59,37 +186,18 @@ def _item(
             )
         )
     seen.setdefault(it.name, it.name_span)
-    path = ".".join(it.path)
-    f = fields.get(path)
+    f = _field(kind, it, out)
     if f is None:
-        hint = suggest(path, fields)
-        out.append(
-            Diagnostic(
-                "KC0602",
-                f"kcheck reads no field `{path}` of a {kind}",
-                it.path_span,
-                help=hint or f"the fields of a {kind}: " + ", ".join(fields),
-            )
-        )
         return out
-    units = units_for(f)
-    if it.unit is not None and it.unit not in units:
-        out.append(
-            Diagnostic(
-                "KC0603",
-                f"`{path}` cannot be read `in {it.unit}`",
-                it.unit_span,
-                help=_unit_hint(it.unit, units),
-            )
-        )
+    path = ".".join(it.path)
     if it.name in sym.consts:
-        if f.sort == "bool":
+        if f.sort not in _INTEGER_SORTS:
             out.append(
                 Diagnostic(
                     "KC0301",
-                    f"`{path}` is a bool; const `{it.name}` is an integer",
+                    f"`{path}` is not an integer; const `{it.name}` is",
                     it.path_span,
-                    help="fill a `param NAME: bool` instead",
+                    help="fill a `param` of a fitting type instead",
                 )
             )
         return out
@@ -106,17 +214,16 @@ def _item(
                 )
             )
         return out
-    want_bool = f.sort == "bool"
-    if want_bool != isinstance(param.type, TBool) or not isinstance(param.type, TInt | TBool):
+    if f.sort == "strings":
         out.append(
             Diagnostic(
                 "KC0301",
-                f"`{path}` is {'a bool' if want_bool else 'an integer'}; param `{it.name}` is "
-                f"of type {param.type}",
+                f"`{path}` is a list; param `{it.name}` holds one value",
                 it.path_span,
             )
         )
-    return out
+        return out
+    return out + _fits(f, it, param.type, f"param `{it.name}`", sym)
 
 
 def _unit_hint(unit: str, units: tuple[str, ...]) -> str:

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Field:
-    sort: str  # "int", "bool", "quantity", "percent" (int or "N%"), "seconds", "percent_int"
-    default: int | str | bool | None = None  # Kubernetes' default; None: the field is required
+    # "int", "bool", "quantity", "percent" (int or "N%"), "seconds", "percent_int", "string"
+    # (an enum member), "strings" (a set of enum members, one per list element)
+    sort: str
+    default: int | str | bool | tuple[str, ...] | None = (
+        None  # Kubernetes' default; None: the field is required
+    )
     round_up: bool = True  # for a percentage: surge rounds up, unavailable rounds down
     base: str = "spec.replicas"  # for a percentage: the replicas it is a share of
     doc: str = ""
@@ -43,6 +47,7 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.strategy.rollingUpdate.maxUnavailable": Field("percent", "25%", round_up=False),
         "spec.minReadySeconds": Field("seconds", 0),
         "spec.revisionHistoryLimit": Field("int", 10),
+        "spec.template.metadata.labels.*": Field("string"),
         **_TEMPLATE,
     },
     "ReplicaSet": {"spec.replicas": Field("int", 1), **_TEMPLATE},
@@ -53,8 +58,19 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.updateStrategy.rollingUpdate.partition": Field("int", 0),
         **_TEMPLATE,
     },
-    "Pod": _resources("spec"),
+    "Pod": {
+        **_resources("spec"),
+        "metadata.labels.*": Field("string"),
+        "spec.nodeSelector.*": Field("string"),
+        "spec.nodeName": Field("string"),
+        "spec.tolerations.effect": Field("strings", ()),
+        "spec.tolerations.key": Field("strings", ()),
+    },
+    "Service": {"spec.selector.*": Field("string")},
     "Node": {
+        "metadata.labels.*": Field("string"),
+        "spec.taints.effect": Field("strings", ()),
+        "spec.taints.key": Field("strings", ()),
         **{
             f"status.{which}.{res}": Field("quantity")
             for which in ("capacity", "allocatable")
@@ -80,6 +96,16 @@ KINDS: dict[str, dict[str, Field]] = {
 
 WORKLOADS = ("Deployment", "StatefulSet", "ReplicaSet")
 
+
+def find_field(kind: str, path: tuple[str, ...]) -> Field | None:
+    """The field at `path` of a `kind`; `metadata.labels.*` stands for any one label key."""
+    fields = KINDS.get(kind, {})
+    exact = fields.get(".".join(path))
+    if exact is not None:
+        return exact
+    return fields.get(".".join(path[:-1]) + ".*") if len(path) > 1 else None
+
+
 # What a model reading a Deployment's rolling-update fields assumes of the object.
 REQUIRES: dict[str, tuple[str, str, str]] = {
     # kind: (path, expected value, default)
@@ -101,4 +127,6 @@ def units_for(f: Field) -> tuple[str, ...]:
         return tuple(SECONDS)
     if f.sort == "percent_int":
         return tuple(PERCENT)
+    if f.sort in ("string", "strings"):
+        return ()
     return ()
