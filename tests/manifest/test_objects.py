@@ -123,8 +123,8 @@ def errors(body: str) -> list[tuple[str, str, int]]:
     ("block", "code", "fragment"),
     [
         ("manifest { kind Nod = Node { } }", "KC0204", "no kind `Nod`"),
-        ("manifest { kind Node = Node { cpu = status.allocatable.cpu disk = metadata.labels.d } }",
-         "KC0503", "do not fill: taints"),
+        ("kind Pod[1] { node: Node }\nmanifest { kind Pod = Pod { } }",
+         "KC0503", "references with no default, which manifests cannot fill: node"),
         ("manifest { kind Node = Node { cpus = status.allocatable.cpu } }", "KC0203",
          "has no field `cpus`"),
         ("manifest { kind Node = Node { cpu = metadata.labels.cpu } }", "KC0301",
@@ -166,3 +166,32 @@ def test_an_init_that_creates_the_kind_in_a_loop_is_refused(tmp_path: Path) -> N
     r = run("verify", str(model), "--manifest", str(NODES), "-q")
     assert r.exit_code == 2
     assert f"{model}:15:5: error[KC0608]: the manifests fill kind `Node`" in r.stderr
+
+
+def test_a_service_is_the_models_service(tmp_path: Path) -> None:
+    model = str(ROOT / "models" / "service_endpoints.kdsl")
+    svc = ROOT / "examples" / "manifests" / "web-service.yaml"
+    got = run("verify", model, "--manifest", str(svc), "--invariant", "endpoints_are_ready",
+              "-q", "--format", "json")  # fmt: skip
+    own = run("verify", model, "--invariant", "endpoints_are_ready", "-q", "--format", "json")
+    assert got.exit_code == own.exit_code == 0
+    assert stats(got) == stats(own)
+    assert "1 Service objects" in got.stderr
+    other = tmp_path / "svc.yaml"
+    other.write_text(svc.read_text().replace("app: web", "app: cache"))
+    r = run("verify", model, "--manifest", str(other), "-q")
+    assert r.exit_code == 2
+    assert f"{other}:7:10: error[KC0606]: `cache` is not in the model's map for `selector`" in (
+        r.stderr
+    )
+
+
+def test_the_web_deployments_spread_and_the_nodes_together() -> None:
+    spread = ROOT / "examples" / "manifests" / "web-spread.yaml"
+    got = run("verify", PLUGINS, "--manifest", str(spread), "--manifest", str(NODES), *FAST,
+              "-q", "--format", "json")  # fmt: skip
+    same = run("verify", PLUGINS, "-D", "WEB_REPLICAS=3", "-D", "MAX_SKEW=1", *FAST, "-q",
+               "--format", "json")  # fmt: skip
+    assert got.exit_code == same.exit_code == 0
+    assert stats(got) == stats(same)
+    assert "WEB_REPLICAS = 3 (" in got.stderr and "MAX_SKEW = 1 (" in got.stderr

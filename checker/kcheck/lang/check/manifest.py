@@ -8,7 +8,7 @@ from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.manifest.fields import KINDS, Field, find_field, units_for
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TBool, TEnum, TInt, TSet, Type
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 
 _INTEGER_SORTS = ("int", "quantity", "percent", "seconds", "percent_int")
 
@@ -82,15 +82,20 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
                 )
             elif f is not None:
                 out += _fits(f, it, target.type, f"field `{info.name}.{it.name}`", sym)
-        missing = [x.name for x in info.fields if x.default is None and x.name not in mapped]
-        if missing:
+        # as `create`: only a reference with no default must be set, and a manifest cannot
+        refs = [
+            x.name
+            for x in info.fields
+            if isinstance(x.type, TRef) and not x.type.optional and x.default is None
+        ]
+        if refs:
             out.append(
                 Diagnostic(
                     "KC0503",
-                    f"kind `{info.name}` has fields with no default that the manifests do not "
-                    f"fill: {', '.join(missing)}",
+                    f"kind `{info.name}` has references with no default, which manifests cannot "
+                    f"fill: {', '.join(refs)}",
                     sec.model_kind_span,
-                    help="fill each from a field of the object, or give it a default",
+                    help="fill only kinds whose objects stand alone (Nodes, Services)",
                 )
             )
     return out

@@ -48,6 +48,8 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.minReadySeconds": Field("seconds", 0),
         "spec.revisionHistoryLimit": Field("int", 10),
         "spec.template.metadata.labels.*": Field("string"),
+        # one constraint: its maxSkew (the models spread over one topology key)
+        "spec.template.spec.topologySpreadConstraints.maxSkew": Field("int"),
         **_TEMPLATE,
     },
     "ReplicaSet": {"spec.replicas": Field("int", 1), **_TEMPLATE},
