@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from kcheck.lang import ast
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source
@@ -77,3 +78,27 @@ def test_a_mapping_round_trips_through_the_formatter() -> None:
     assert "  Deployment {\n    replicas = spec.replicas\n" in once
     assert "MAX = spec.template.spec.containers.resources.requests.memory in Gi\n" in once
     check_source(Source("t.kdsl", once))
+
+
+def test_the_names_a_manifest_section_fills_lead_to_their_declarations() -> None:
+    """In an editor, `replicas` in the section goes to the param, `cpu` to the kind's field."""
+    from pathlib import Path
+
+    from kcheck.lsp.analysis import analyse
+
+    for model in ("deployment_rollout", "scheduler_plugins"):
+        path = Path(__file__).resolve().parents[2] / "models" / f"{model}.kdsl"
+        text = path.read_text(encoding="utf-8")
+        analysis = analyse(str(path), text)
+        assert analysis.index is not None
+        program = parse(Source(str(path), text))
+        items = [
+            (it, sec) for d in program.decls if isinstance(d, ast.Manifest)
+            for sec in d.sections for it in sec.items
+        ]  # fmt: skip
+        assert items
+        for it, _ in items:
+            ref = analysis.index.at(it.name_span.line, it.name_span.col)
+            assert ref is not None and ref.name == it.name, it
+            line = analysis.source.lines[ref.decl.line - 1]
+            assert line[ref.decl.col - 1 : ref.decl.end_col - 1] == it.name, (ref, line)
