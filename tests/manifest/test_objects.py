@@ -195,3 +195,22 @@ def test_the_web_deployments_spread_and_the_nodes_together() -> None:
     assert got.exit_code == same.exit_code == 0
     assert stats(got) == stats(same)
     assert "WEB_REPLICAS = 3 (" in got.stderr and "MAX_SKEW = 1 (" in got.stderr
+    assert "WEB_CPU = 1 (" in got.stderr and "WEB_MEM = 2 (" in got.stderr
+
+
+def test_a_web_pod_that_asks_for_more_changes_the_instance(tmp_path: Path) -> None:
+    """Requests of 1500m would be read in whole cores: an error that says to read them `in m`;
+    3Gi of memory is read as 3 and changes what fits where."""
+    spread = (ROOT / "examples" / "manifests" / "web-spread.yaml").read_text()
+    half = tmp_path / "half.yaml"
+    half.write_text(spread.replace('cpu: "1"', "cpu: 1500m"))
+    r = run("verify", PLUGINS, "--manifest", str(half), "-q")
+    assert r.exit_code == 2
+    assert "1500m is 1.5 units, not a whole number" in r.stderr
+    assert "read it in a finer unit (`in m` for cpu" in r.stderr
+    more = tmp_path / "more.yaml"
+    more.write_text(spread.replace("memory: 2Gi", "memory: 3Gi"))
+    got = run("verify", PLUGINS, "--manifest", str(more), *FAST, "-q", "--format", "json")
+    same = run("verify", PLUGINS, "-D", "WEB_MEM=3", *FAST, "-q", "--format", "json")
+    base = run("verify", PLUGINS, *FAST, "-q", "--format", "json")
+    assert stats(got) == stats(same) != stats(base)
