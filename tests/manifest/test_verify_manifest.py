@@ -222,3 +222,11 @@ def test_an_hpa_on_memory_is_not_read_as_a_cpu_target(tmp_path: Path) -> None:
     r = run("verify", str(MODELS / "hpa.kdsl"), "--manifest", path, "-q")
     assert r.exit_code == 2
     assert "error[KC0606]: the HPA's metric is memory; the model reads a cpu target" in r.stderr
+
+
+def test_manifests_with_nothing_the_model_reads_say_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\n")
+    r = run("verify", ROLLOUT, "--manifest", path, "-q", "--format", "json")
+    assert r.exit_code == 0
+    assert "from the manifests: nothing (no object of a kind the model reads)" in r.stderr
+    assert stats(r) == stats(run("verify", ROLLOUT, "-q", "--format", "json"))

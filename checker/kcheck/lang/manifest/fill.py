@@ -194,7 +194,8 @@ def fill_from_files(
     shown = render_found(list(filled.warnings))
     taken = [f"{n} = {filled.overrides[n]} ({at})" for n, at in filled.origin.items()]
     taken += [f"{n} {k} objects" for k, n in filled.objects.items()]
-    text = "\n\n".join(x for x in (shown, "from the manifests: " + ", ".join(taken)) if x)
+    took = ", ".join(taken) or "nothing (no object of a kind the model reads)"
+    text = "\n\n".join(x for x in (shown, f"from the manifests: {took}") if x)
     return filled.overrides, filled.rewrite, text
 
 

@@ -208,16 +208,15 @@ def _percent(
     if value < 0:
         raise Bad(f"`{path}: {raw}` is negative", node)
     if obj.kind == "Deployment" and path.endswith("maxUnavailable"):
-        # ResolveFenceposts: when both round to 0, maxUnavailable becomes 1
-        surge_f = KINDS["Deployment"]["spec.strategy.rollingUpdate.maxSurge"]
         surge_node = one(obj, "spec.strategy.rollingUpdate.maxSurge")
         surge_raw = surge_node.value if isinstance(surge_node, yaml.ScalarNode) else "25%"
-        if (
-            value == 0
-            and surge_raw != raw
-            and _percent(obj, surge_f, surge_raw, "maxSurge", surge_node, by_kind) == 0
-        ):
-            value = 1
+        if raw.rstrip("%") in ("0", "") and surge_raw.rstrip("%") == "0":
+            # the apiserver's validation: both may not be 0
+            raise Bad("maxUnavailable may not be 0 when maxSurge is 0 (the apiserver rejects "
+                      "this Deployment)", node)  # fmt: skip
+        surge_f = KINDS["Deployment"]["spec.strategy.rollingUpdate.maxSurge"]
+        if value == 0 and _percent(obj, surge_f, surge_raw, "maxSurge", surge_node, by_kind) == 0:
+            value = 1  # ResolveFenceposts: both rounded to 0, so maxUnavailable is 1
     return value
 
 
