@@ -230,3 +230,29 @@ def test_manifests_with_nothing_the_model_reads_say_so(tmp_path: Path) -> None:
     assert r.exit_code == 0
     assert "from the manifests: nothing (no object of a kind the model reads)" in r.stderr
     assert stats(r) == stats(run("verify", ROLLOUT, "-q", "--format", "json"))
+
+
+def test_a_key_given_twice_is_refused_as_kubectl_refuses_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "kind: Deployment\nspec:\n  replicas: 2\n  replicas: 3\n")
+    r = run("verify", ROLLOUT, "--manifest", path, "-q")
+    assert r.exit_code == 2
+    assert f"{path}:4:3: error[KC0604]: duplicate key `replicas`" in r.stderr
+    assert "first at line 3" in r.stderr
+
+
+def test_requests_are_summed_over_containers(tmp_path: Path) -> None:
+    model = tmp_path / "m.kdsl"
+    model.write_text(
+        "model m\nconst CPU = 1\nvar v: 0..1 = 0\nprocess p { action a { v := 1 - v } }\n"
+        "manifest { Deployment { CPU = spec.template.spec.containers.resources.requests.cpu"
+        " in m } }\n"
+    )
+    two = (
+        "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+        "        - name: app\n          resources: {requests: {cpu: 250m}}\n"
+        '        - name: sidecar\n          resources: {requests: {cpu: "0.75"}}\n'
+        "        - name: no-requests\n"
+    )
+    r = run("verify", str(model), "--manifest", write(tmp_path, two), "-q")
+    assert r.exit_code == 0
+    assert "CPU = 1000 (" in r.stderr

@@ -89,8 +89,33 @@ def load_objects(
     for doc in docs:
         if doc is None:
             continue
+        _duplicates(doc, source, found, set())
         _collect(doc, source, out, found)
     return out
+
+
+def _duplicates(
+    node: yaml.Node, source: Source, found: list[tuple[Source, Diagnostic]], seen: set[int]
+) -> None:
+    """A key given twice in one mapping: PyYAML keeps both, kubectl refuses the file."""
+    if id(node) in seen:  # an alias to a node already walked
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: dict[str, yaml.Node] = {}
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                if k.value in keys:
+                    line = keys[k.value].start_mark.line + 1
+                    found.append((source, Diagnostic(
+                        "KC0604", f"duplicate key `{k.value}`", span_of(k),
+                        notes=(f"first at line {line}",),
+                        help="kubectl refuses a mapping with a key given twice")))  # fmt: skip
+                keys.setdefault(k.value, k)
+            _duplicates(v, source, found, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _duplicates(item, source, found, seen)
 
 
 def _collect(
