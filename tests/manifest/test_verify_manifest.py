@@ -256,3 +256,25 @@ def test_requests_are_summed_over_containers(tmp_path: Path) -> None:
     r = run("verify", str(model), "--manifest", write(tmp_path, two), "-q")
     assert r.exit_code == 0
     assert "CPU = 1000 (" in r.stderr
+
+
+def test_a_pdb_of_other_pods_is_not_paired_with_the_workload(tmp_path: Path) -> None:
+    text = (EXAMPLES / "batch-descheduled.yaml").read_text(encoding="utf-8")
+    pdb = text.split("---\n")[1].replace("matchLabels: {app: batch}", "matchLabels: {app: web}")
+    path = write(tmp_path, text.split("---\n")[0] + "---\n" + pdb)
+    r = run("verify", str(MODELS / "descheduler.kdsl"), "--manifest", path, "-q")
+    assert r.exit_code == 2
+    assert (
+        "error[KC0608]: PodDisruptionBudget `batch` selects app=web, which Deployment `batch`'s "
+        "pods (app=batch) do not carry"
+    ) in r.stderr
+
+
+def test_an_hpa_of_another_workload_is_not_paired(tmp_path: Path) -> None:
+    text = (EXAMPLES / "php-apache-hpa.yaml").read_text(encoding="utf-8")
+    path = write(tmp_path, text.replace("name: php-apache}", "name: other}"))
+    r = run("verify", str(MODELS / "hpa.kdsl"), "--manifest", path, "-q")
+    assert r.exit_code == 2
+    assert "HorizontalPodAutoscaler `php-apache` scales Deployment `other`, not Deployment" in (
+        r.stderr
+    )

@@ -14,7 +14,7 @@ from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import find_field
 from kcheck.lang.manifest.objects import build_objects, init_problems, member, with_objects
-from kcheck.lang.manifest.read import Bad, Value, label, read_value
+from kcheck.lang.manifest.read import Bad, Value, label, pairing_problems, read_value
 from kcheck.lang.manifest.yaml_doc import K8sObject, ManifestError, load_objects, span_of
 from kcheck.lang.symbols import Symbols, build_symbols
 from kcheck.lang.types import TEnum, TInt
@@ -69,6 +69,7 @@ def fill(
                 help="pass the manifests of one workload at a time")))  # fmt: skip
         else:
             by_kind.setdefault(o.kind, o)
+    found += pairing_problems(by_kind)
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]] = {}
     for sec in sections:
         obj = by_kind.get(sec.kind)

@@ -12,9 +12,10 @@ from fractions import Fraction
 import yaml
 
 from kcheck.lang import ast
+from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import KINDS, PERCENT, REQUIRES, SECONDS, WORKLOADS, Field
 from kcheck.lang.manifest.quantity import UNITS, QuantityError, parse_quantity
-from kcheck.lang.manifest.yaml_doc import K8sObject, get
+from kcheck.lang.manifest.yaml_doc import K8sObject, get, span_of
 
 
 class Bad(Exception):
@@ -256,3 +257,49 @@ def _in_unit(total: Fraction, it: ast.ManifestItem, path: str, node: yaml.Node) 
             "read it in a finer unit (`in m` for cpu, `in Mi` for memory) or round the manifest",
         )
     return int(value)
+
+
+def pairing_problems(by_kind: dict[str, K8sObject]) -> list[tuple[Source, Diagnostic]]:
+    """The objects a model reads together must belong together: a PodDisruptionBudget that
+    selects other pods than the workload's, or an HPA that scales another workload, would make
+    the model check a pairing the cluster does not have."""
+    out: list[tuple[Source, Diagnostic]] = []
+    workload = next((by_kind[k] for k in WORKLOADS if k in by_kind), None)
+    pdb = by_kind.get("PodDisruptionBudget")
+    if pdb is not None and workload is not None:
+        want = _labels(one(pdb, "spec.selector"), "matchLabels")
+        have = _labels(one(workload, "spec.template.metadata"), "labels")
+        if want is not None and have is not None and not want.items() <= have.items():
+            at = one(pdb, "spec.selector") or pdb.node
+            out.append((pdb.source, Diagnostic(
+                "KC0608", f"PodDisruptionBudget `{pdb.name}` selects {_show(want)}, which "
+                f"{workload.kind} `{workload.name}`'s pods ({_show(have)}) do not carry",
+                span_of(at), help="pass the PDB of this workload")))  # fmt: skip
+    hpa = by_kind.get("HorizontalPodAutoscaler")
+    if hpa is not None and workload is not None:
+        ref = one(hpa, "spec.scaleTargetRef.name")
+        kind = one(hpa, "spec.scaleTargetRef.kind")
+        target = (
+            getattr(kind, "value", workload.kind), getattr(ref, "value", workload.name)
+        )  # fmt: skip
+        if target != (workload.kind, workload.name):
+            out.append((hpa.source, Diagnostic(
+                "KC0608", f"HorizontalPodAutoscaler `{hpa.name}` scales {target[0]} "
+                f"`{target[1]}`, not {workload.kind} `{workload.name}`",
+                span_of(ref or hpa.node), help="pass the HPA of this workload")))  # fmt: skip
+    return out
+
+
+def _labels(node: yaml.Node | None, key: str) -> dict[str, str] | None:
+    m = get(node, key) if node is not None else None
+    if not isinstance(m, yaml.MappingNode):
+        return None
+    return {
+        k.value: v.value
+        for k, v in m.value
+        if isinstance(k, yaml.ScalarNode) and isinstance(v, yaml.ScalarNode)
+    }
+
+
+def _show(labels: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
