@@ -182,7 +182,8 @@ def main() -> None:
 )
 @click.option(
     "--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
-    help="Fill consts and params from Kubernetes YAML, through the model's `manifest` section.",
+    help="Fill consts, params and initial objects from Kubernetes YAML, through the model's "
+    "`manifest` section (kcheck docs manifests).",
 )  # fmt: skip
 @click.option(
     "--invariant",
