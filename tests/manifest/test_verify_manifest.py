@@ -194,7 +194,7 @@ def test_a_pdb_gives_min_available_from_max_unavailable(tmp_path: Path) -> None:
     both = text.replace("maxUnavailable: 2 ", "minAvailable: 1\n  maxUnavailable: 2")
     r = run("verify", str(MODELS / "descheduler.kdsl"), "--manifest", write(tmp_path, both), "-q")
     assert r.exit_code == 2
-    assert "sets both; it must set one" in r.stderr
+    assert "sets both minAvailable and maxUnavailable; it must set one" in r.stderr
 
 
 def test_a_quantity_that_does_not_parse_gets_a_hint(tmp_path: Path) -> None:

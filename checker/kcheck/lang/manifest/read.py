@@ -165,7 +165,11 @@ def _pdb(obj: K8sObject, path: str, by_kind: dict[str, K8sObject]) -> tuple[int,
     if len(given) != 1:
         raise Bad(
             f"PodDisruptionBudget `{obj.name}` sets "
-            + ("neither minAvailable nor maxUnavailable" if not given else "both")
+            + (
+                "neither minAvailable nor maxUnavailable"
+                if not given
+                else "both minAvailable and maxUnavailable"
+            )
             + "; it must set one",
             given[1][1] if given else None,
         )

@@ -24,8 +24,12 @@ class ManifestError(Exception):
     """Bad manifests: every diagnostic found, each with the file it is about."""
 
     def __init__(self, found: list[tuple[Source, Diagnostic]]) -> None:
-        super().__init__("; ".join(d.message for _, d in found))
-        self.found = found
+        # one problem met by two items (a PDB read twice) is reported once, in file order
+        unique = {(src.path, d.span, d.message): (src, d) for src, d in found}
+        self.found = sorted(
+            unique.values(), key=lambda x: (x[0].path, x[1].span.line, x[1].span.col)
+        )
+        super().__init__("; ".join(d.message for _, d in self.found))
 
     def render(self) -> str:
         from kcheck.lang.diagnostics import render
