@@ -131,7 +131,11 @@ def test_run_events_validate_against_the_event_schema(
     assert errors(validator, {k: v for k, v in events[0].items() if k != "from"})
 
 
-CONFIGS = [ROOT / "kcheck.toml", ROOT / "tests" / "fixtures" / "ci_repo" / "kcheck.toml"]
+CONFIGS = [
+    ROOT / "kcheck.toml",
+    ROOT / "tests" / "fixtures" / "ci_repo" / "kcheck.toml",
+    ROOT / "examples" / "pdb" / "kcheck.toml",
+]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -159,6 +163,9 @@ BROKEN_CONFIGS = [
     'models = ["m"]\ndefines = { N = [] }',
     'models = ["m"]\ndefines = { N = 1.5 }',
     'models = ["m"]\nout = ""',
+    'models = ["m"]\nmanifests = "deploy/*.yaml"',  # not a list
+    'models = ["m"]\nmanifests = []',
+    '[[model]]\npath = "m"\nmanifests = [""]',
     "",  # nothing to check
 ]
 

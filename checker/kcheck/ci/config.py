@@ -44,6 +44,9 @@ class Settings:
     properties: tuple[str, ...] | None = None
     defines: Mapping[str, DefineValue] = field(default_factory=dict)
     expect: Mapping[str, str] = field(default_factory=dict)
+    # globs of Kubernetes manifests (spec/manifests.md): each file, or each folder's YAML files
+    # together, is one instance of the model
+    manifests: tuple[str, ...] = ()
 
     def merged(self, partial: Mapping[str, Any]) -> Settings:
         """These settings with a table's keys applied; `defines` and `expect` are merged name by
@@ -84,6 +87,7 @@ _SETTING_KEYS = (
     "properties",
     "defines",
     "expect",
+    "manifests",
 )
 _TOP_KEYS = ("models", "out", "model", *_SETTING_KEYS)
 _RULE_KEYS = ("path", *_SETTING_KEYS)
@@ -220,6 +224,10 @@ def _settings(
             out[key] = tuple(v)
         elif key == "defines":
             out[key] = _defines(v, name, fail)
+        elif key == "manifests":
+            if not isinstance(v, list) or not v or not all(isinstance(g, str) and g for g in v):
+                raise fail(name, 'must be a list of globs, e.g. manifests = ["deploy/*.yaml"]')
+            out[key] = tuple(v)
         elif key == "expect":
             if not isinstance(v, dict):
                 raise fail(name, 'must be a table, e.g. expect = { name = "violated" }')

@@ -42,8 +42,21 @@ def load_job(job: Job) -> Loaded | LoadFailure:
     from kcheck.lang.frontend import check_source
 
     source = Source(job.path, job.text)
+    overrides: dict[str, int | str] = dict(job.overrides)
+    rewrite = None
     try:
-        checked = check_source(source, job.overrides)
+        if job.manifest is not None:
+            from kcheck.lang.manifest.fill import ManifestError, fill
+            from kcheck.lang.parser import parse
+
+            try:
+                filled = fill(
+                    source, parse(source), [str(f) for f in job.manifest_files], job.overrides
+                )
+            except ManifestError as bad:
+                return LoadFailure(job.path, job.params, bad.render())
+            overrides, rewrite = filled.overrides, filled.rewrite
+        checked = check_source(source, overrides, rewrite)
     except KcheckError as err:
         return LoadFailure(job.path, job.params, render_all(err.diagnostics, source))
     inv_names = [i.name for i in checked.symbols.invariants]

@@ -38,14 +38,19 @@ class Job:
     overrides: Mapping[str, Scalar]
     settings: Settings
     expectation: Expectation
+    # one instance of the model from Kubernetes manifests: its name and its YAML files
+    manifest: str | None = None
+    manifest_files: tuple[Path, ...] = ()
 
     @property
     def params(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.overrides.items()) or "-"
+        shown = [f"manifest={self.manifest}"] if self.manifest else []
+        shown += [f"{k}={v}" for k, v in self.overrides.items()]
+        return ", ".join(shown) or "-"
 
     @property
     def label(self) -> str:
-        return f"{self.path} [{self.params}]" if self.overrides else self.path
+        return f"{self.path} [{self.params}]" if self.params != "-" else self.path
 
     def selection(self) -> tuple[list[str] | None, list[str] | None]:
         """As `kcheck verify`: naming names of one sort checks none of the other sort."""
@@ -64,6 +69,7 @@ class Job:
             "code": code,
             "model": self.text,
             "defines": sorted(self.overrides.items()),
+            "manifests": [_text(f) for f in self.manifest_files],
             "engine": s.engine,
             "symmetry": s.symmetry,
             "invariants": inv,
@@ -165,11 +171,43 @@ def plan(config: Config) -> tuple[list[Job], list[LoadFailure]]:
         settings, expectation = _expectation(settings, text)
         names = list(settings.defines)
         choices = [_values(settings.defines[n]) for n in names]
-        for combo in itertools.product(*choices):
-            jobs.append(
-                Job(shown, file, text, dict(zip(names, combo, strict=True)), settings, expectation)
-            )
+        instances: list[tuple[str | None, tuple[Path, ...]]] = [(None, ())]
+        if settings.manifests:
+            instances = _instances(config, settings.manifests)
+        for (label, yamls), combo in itertools.product(instances, itertools.product(*choices)):
+            overrides = dict(zip(names, combo, strict=True))
+            jobs.append(Job(shown, file, text, overrides, settings, expectation, label, yamls))
     return jobs, failures
+
+
+def _instances(config: Config, globs: tuple[str, ...]) -> list[tuple[str | None, tuple[Path, ...]]]:
+    """Each file a glob names is one instance; a folder is one, made of its YAML files."""
+    out: dict[str, tuple[Path, ...]] = {}
+    for pattern in globs:
+        full = pattern if Path(pattern).is_absolute() else str(config.base / pattern)
+        hits = sorted(Path(p) for p in glob.glob(full))
+        if not hits:
+            raise ConfigError(f"{config.file}: manifests: {pattern!r} matches nothing")
+        for hit in hits:
+            files = (
+                tuple(sorted(f for f in hit.iterdir() if f.suffix in (".yaml", ".yml")))
+                if hit.is_dir()
+                else (hit,)
+            )
+            shown = (
+                hit.relative_to(config.base).as_posix()
+                if hit.is_relative_to(config.base)
+                else hit.as_posix()
+            )
+            out[shown] = files
+    return list(out.items())
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError as err:  # the load reports it; the key only has to differ
+        return f"unreadable: {err}"
 
 
 def _values(v: DefineValue) -> tuple[Scalar, ...]:

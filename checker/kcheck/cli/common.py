@@ -115,12 +115,24 @@ def parse_defines(defines: Sequence[str]) -> dict[str, int | str]:
     return out
 
 
-def load_model(path: str, defines: Sequence[str]) -> Any:
+def load_model(path: str, defines: Sequence[str], manifests: Sequence[str] = ()) -> Any:
+    """The checked model at `path` with the `-D` overrides and the values its `manifest` section
+    reads from `manifests` (spec/manifests.md); every error is printed and exits 2."""
     from kcheck.lang.frontend import load
 
     overrides = parse_defines(defines)
+    rewrite = None
     try:
-        model = load(path, overrides)
+        if manifests:
+            from kcheck.lang.manifest.fill import ManifestError, fill_from_files
+
+            try:
+                overrides, rewrite, shown = fill_from_files(path, manifests, overrides)
+            except ManifestError as bad:
+                click.echo(bad.render(), err=True)
+                sys.exit(EXIT_USAGE)
+            click.echo(shown, err=True)
+        model = load(path, overrides, rewrite)
     except KcheckError as err:
         from kcheck.lang.parser import read_source
 

@@ -45,6 +45,11 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     "-D", "defines", multiple=True, metavar="NAME=VALUE", help="Override a const or param."
 )
 @click.option(
+    "--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False),
+    help="Fill consts, params and initial objects from Kubernetes YAML, through the model's "
+    "`manifest` section (kcheck docs manifests).",
+)  # fmt: skip
+@click.option(
     "--invariant",
     "invariants",
     multiple=True,
@@ -169,6 +174,7 @@ class VerifyOptions:
     """The command line of `kcheck verify` but its models, as click parsed it."""
 
     defines: tuple[str, ...]
+    manifests: tuple[str, ...]
     invariants: tuple[str, ...]
     properties: tuple[str, ...]
     fmt: str
@@ -281,7 +287,7 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     symmetry = not o.no_symmetry
     try:
         budget.armed = True
-        checked = load_model(path, o.defines)
+        checked = load_model(path, o.defines, o.manifests)
         compiled = compile_model(checked.symbols, symmetry=symmetry)
     except Stopped as stop:
         fail(f"{which}stopped at {stop.reason} before the search began; nothing was checked", 3)

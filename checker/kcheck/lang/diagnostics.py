@@ -45,6 +45,16 @@ CODES: dict[str, str] = {
     "KC0503": "missing or misplaced declaration",
     "KC0504": "nondeterminism inside a `for` body",
     "KC0505": "expression nested too deeply to check",
+    # KC06xx: Kubernetes manifests (spec/manifests.md)
+    "KC0601": "a `manifest` section names a kind kcheck does not read",
+    "KC0602": "a `manifest` item names a field kcheck does not read",
+    "KC0603": "a unit that does not fit the field",
+    "KC0604": "the manifest is not valid YAML",
+    "KC0605": "a YAML document that is not a Kubernetes object",
+    "KC0606": "a value that does not parse (a quantity, an integer, a percentage)",
+    "KC0607": "a manifest value outside the model's range",
+    "KC0608": "an object the model cannot take as it is (a second one of a kind, a field unset)",
+    "KC0609": "an object of a kind the model does not read (a warning)",
 }
 
 

@@ -265,6 +265,8 @@ def _decl(d: ast.Decl) -> list[Line]:
             items = [(f"{it.key}: {_bind_value(it.value)},", it.span.line) for it in sec.items]
             sections += _braced(f"{sec.role} {sec.kind}", items, sec.span)
         return _braced("docker", sections, d.span)
+    if isinstance(d, ast.Manifest):
+        return _manifest(d)
     raise TypeError(f"not a declaration: {d!r}")
 
 
@@ -279,6 +281,28 @@ def _headed(head: str, e: ast.Expr, indent: int = 0) -> Doc:
         head += f" {word}"
         e = e.body
     return Chain((head, cat(Src(e.span.line), _edoc(e, P_BIND))))
+
+
+def _manifest(d: ast.Manifest) -> list[Line]:
+    """`manifest { Kind { NAME = a.b.c in UNIT } }`, one item a line (spec/manifests.md)."""
+    sections: list[Line] = []
+    for sec in d.sections:
+        items = [(_manifest_item(it), it.span.line) for it in sec.items]
+        head = sec.kind if sec.model_kind is None else f"kind {sec.model_kind} = {sec.kind}"
+        sections += _braced(head, items, sec.span)
+    return _braced("manifest", sections, d.span)
+
+
+def _manifest_item(it: ast.ManifestItem) -> str:
+    def key(k: str) -> str:
+        return k if k.isidentifier() and k.isascii() else f'"{k}"'
+
+    text = f"{it.name} = {'.'.join(key(k) for k in it.path)}"
+    if it.unit:
+        text += f" in {it.unit}"
+    if it.values is not None:
+        text += " { " + ", ".join(f"{key(k)}: {v}" for k, v in it.values) + " }"
+    return text
 
 
 def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:

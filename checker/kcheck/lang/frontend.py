@@ -3,7 +3,7 @@ passes do not know (`feasible`). What every command starts with."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from kcheck.lang import ast
@@ -28,9 +28,16 @@ class CheckedModel:
     warnings: tuple[Diagnostic, ...]
 
 
-def check_source(source: Source, overrides: Mapping[str, int | str] | None = None) -> CheckedModel:
-    """Parse and check `source`; raises KcheckError carrying every error found."""
+def check_source(
+    source: Source,
+    overrides: Mapping[str, int | str] | None = None,
+    rewrite: Callable[[ast.Program], ast.Program] | None = None,
+) -> CheckedModel:
+    """Parse and check `source`; raises KcheckError carrying every error found. `rewrite`
+    changes the parsed tree first (the initial objects of `--manifest`, spec/manifests.md)."""
     program = parse(source)
+    if rewrite is not None:
+        program = rewrite(program)
     too_deep = nesting_errors(program)
     if too_deep:
         raise KcheckError(too_deep)
@@ -75,5 +82,9 @@ def _acts(program: ast.Program) -> bool:
     )
 
 
-def load(path: str, overrides: Mapping[str, int | str] | None = None) -> CheckedModel:
-    return check_source(read_source(path), overrides)
+def load(
+    path: str,
+    overrides: Mapping[str, int | str] | None = None,
+    rewrite: Callable[[ast.Program], ast.Program] | None = None,
+) -> CheckedModel:
+    return check_source(read_source(path), overrides, rewrite)

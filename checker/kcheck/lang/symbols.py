@@ -71,6 +71,7 @@ class Symbols:
     actors: list[ast.Actor] = field(default_factory=list)
     inits: list[ast.Init] = field(default_factory=list)
     docker: list[ast.Docker] = field(default_factory=list)  # the binding for `kcheck run`
+    manifests: list[ast.Manifest] = field(default_factory=list)  # for `verify --manifest`
     invariants: list[ast.Invariant] = field(default_factory=list)
     properties: list[ast.Property] = field(default_factory=list)
     assumptions: list[ast.Assume] = field(default_factory=list)
@@ -370,7 +371,7 @@ class _Builder:
                     self.declare(d.name, d.name_span, "property")
                 case ast.Assume():
                     self.declare(d.name, d.name_span, "assumption")
-                case ast.Init() | ast.Docker():
+                case ast.Init() | ast.Docker() | ast.Manifest():
                     pass
         for name, value in self.member_overrides.items():
             if name in self.const_decls:
@@ -432,6 +433,8 @@ class _Builder:
                     self.sym.assumptions.append(d)
                 case ast.Docker():
                     self.sym.docker.append(d)
+                case ast.Manifest():
+                    self.sym.manifests.append(d)
         return self.sym, self.diags
 
     def build_kind(self, d: ast.Kind) -> None:

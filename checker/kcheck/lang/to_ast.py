@@ -30,6 +30,11 @@ def meta_span(m: Meta) -> ast.Span:
     return ast.Span(m.line, m.column, m.end_line, m.end_column)
 
 
+def _key(t: Token) -> str:
+    """A manifest path key or map key: a name, or a quoted string without its quotes."""
+    return str(t)[1:-1] if t.type == "STRING" else str(t)
+
+
 def _present(items: tuple[Any, ...]) -> list[Any]:
     return [x for x in items if x is not None]
 
@@ -259,6 +264,40 @@ class ToAst(Transformer[Token, ast.Program]):
 
     def bind_list(self, m: Meta, c: list[Any]) -> tuple[str, ...]:
         return tuple(str(x)[1:-1] for x in c if x is not None)
+
+    # ---- the manifest mapping (spec/manifests.md)
+    def manifest_decl(self, m: Meta, c: list[Any]) -> ast.Manifest:
+        return ast.Manifest(tuple(c), meta_span(m))
+
+    def manifest_section(self, m: Meta, c: list[Any]) -> ast.ManifestSection:
+        return ast.ManifestSection(str(c[0]), tuple(c[1:]), tok_span(c[0]), meta_span(m))
+
+    def manifest_objects(self, m: Meta, c: list[Any]) -> ast.ManifestSection:
+        model_kind, kind, *items = c
+        return ast.ManifestSection(
+            str(kind), tuple(items), tok_span(kind), meta_span(m), str(model_kind),
+            tok_span(model_kind),
+        )  # fmt: skip
+
+    def manifest_item(self, m: Meta, c: list[Any]) -> ast.ManifestItem:
+        name, *path, unit, values = c
+        first, last = tok_span(path[0]), tok_span(path[-1])
+        return ast.ManifestItem(
+            str(name),
+            tuple(_key(p) for p in path),
+            None if unit is None else str(unit),
+            values,
+            tok_span(name),
+            ast.Span(first.line, first.col, last.end_line, last.end_col),
+            ast.NOWHERE if unit is None else tok_span(unit),
+            meta_span(m),
+        )
+
+    def value_map(self, m: Meta, c: list[Any]) -> tuple[tuple[str, str], ...]:
+        return tuple(x for x in c if x is not None)
+
+    def map_entry(self, m: Meta, c: list[Any]) -> tuple[str, str]:
+        return (_key(c[0]), str(c[1]))
 
     def step_stmt(self, m: Meta, c: list[Any]) -> ast.Step:
         return ast.Step(meta_span(m))

@@ -429,6 +429,15 @@ class _Indexer:
                 self.expr(d.expr, {})
             case ast.Docker():
                 self.docker(d)
+            case ast.Manifest():
+                for sec in d.sections:  # the names it fills lead to their declarations
+                    if sec.model_kind is not None:
+                        self.type_name(sec.model_kind, sec.model_kind_span)
+                    for it in sec.items:
+                        if sec.model_kind is None:
+                            self.name(it.name, it.name_span, {})
+                        else:
+                            self.kind_field(sec.model_kind, it.name, it.name_span)
 
     def def_(self, d: ast.Def) -> None:
         self.add(d.name_span, d.name, "def", self.signature(d), d.name_span)

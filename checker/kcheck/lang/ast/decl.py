@@ -270,9 +270,48 @@ class Docker:
     span: Span = span_field()
 
 
+@dataclass(frozen=True)
+class ManifestItem:
+    """`NAME = spec.replicas [in UNIT]`: the const or param NAME takes the value at that path of
+    the section's object (spec/manifests.md)."""
+
+    name: str
+    path: tuple[str, ...]
+    unit: str | None
+    # `{ "zone-a": A, ssd: Ssd }`: Kubernetes strings to enum members; None when not written
+    values: tuple[tuple[str, str], ...] | None = None
+    name_span: Span = span_field()
+    path_span: Span = span_field()
+    unit_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class ManifestSection:
+    """`Deployment { ... }`: what the model takes from the manifests' object of one kind."""
+
+    kind: str
+    items: tuple[ManifestItem, ...]
+    kind_span: Span = span_field()
+    span: Span = span_field()
+    # `kind Node = Node { ... }`: every object of `kind` becomes an initial object of the
+    # model's kind `model_kind` (spec/manifests.md §1); None for a section of consts and params
+    model_kind: str | None = None
+    model_kind_span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """`manifest { Deployment { ... } ... }`: how `kcheck verify --manifest` fills consts and
+    params from Kubernetes objects. No effect without `--manifest`."""
+
+    sections: tuple[ManifestSection, ...]
+    span: Span = span_field()
+
+
 Decl: TypeAlias = (
     Const | Param | Enum | Kind | Var | Init | Def | Controller | Process | Scheduler | Fault
-    | Invariant | Property | Assume | Docker
+    | Invariant | Property | Assume | Docker | Manifest
 )  # fmt: skip
 
 Actor: TypeAlias = Controller | Process | Scheduler | Fault

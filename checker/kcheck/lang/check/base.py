@@ -46,7 +46,7 @@ class CheckerBase:
                     self.top.setdefault(d.name, ("enum", d.name_span))
                     for m in d.members:
                         self.top.setdefault(m.name, ("enum member", m.span))
-                case ast.Init() | ast.Docker():
+                case ast.Init() | ast.Docker() | ast.Manifest():
                     pass
                 case _:
                     what = {

@@ -21,6 +21,7 @@ from kcheck.lang.check.context import (
     walk,
 )
 from kcheck.lang.check.docker import DockerChecker
+from kcheck.lang.check.manifest import manifest_errors
 from kcheck.lang.check.stmt import StmtChecker
 from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.symbols import FEASIBLE
@@ -453,6 +454,8 @@ class Checker(StmtChecker, DockerChecker):
                 self.property(d)
             case ast.Docker():
                 self.docker(d)
+            case ast.Manifest():
+                self.diags.extend(manifest_errors(d, self.sym))
 
     def run(self) -> list[Diagnostic]:
         self.signatures()
@@ -464,7 +467,7 @@ class Checker(StmtChecker, DockerChecker):
                 # parsing it; report the declaration instead of crashing.
                 span = (
                     d.name_span
-                    if not isinstance(d, ast.Init | ast.Docker)
+                    if not isinstance(d, ast.Init | ast.Docker | ast.Manifest)
                     else head_span(d.span, len("init"))
                 )
                 self.error(

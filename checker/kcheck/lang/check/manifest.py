@@ -1,0 +1,240 @@
+"""Checks of a model's `manifest` section (spec/manifests.md): known Kubernetes kinds and fields,
+units that fit the field, targets that are consts, params or (in `kind K = X { ... }`) fields of
+a fitting type, and value maps whose members exist."""
+
+from __future__ import annotations
+
+from kcheck.lang import ast
+from kcheck.lang.diagnostics import Diagnostic, suggest
+from kcheck.lang.manifest.fields import KINDS, Field, find_field, units_for
+from kcheck.lang.symbols import Symbols
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
+
+_INTEGER_SORTS = ("int", "quantity", "percent", "seconds", "percent_int")
+
+
+def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    seen: dict[str, ast.Span] = {}
+    if sym.manifests and d is not sym.manifests[0]:
+        first = sym.manifests[0].span
+        out.append(
+            Diagnostic(
+                "KC0202",
+                "a second `manifest` section",
+                d.span,
+                notes=(f"the first is at line {first.line}",),
+                help="merge them into one",
+            )
+        )
+    filled_kinds: dict[str, ast.Span] = {}
+    for sec in d.sections:
+        if sec.kind not in KINDS:
+            out.append(
+                Diagnostic(
+                    "KC0601",
+                    f"kcheck reads no Kubernetes kind `{sec.kind}` from manifests",
+                    sec.kind_span,
+                    help=suggest(sec.kind, KINDS) or "known kinds: " + ", ".join(KINDS),
+                )
+            )
+            continue
+        if sec.model_kind is None:
+            for it in sec.items:
+                out += _item(sec.kind, it, sym, seen)
+            continue
+        info = sym.kinds.get(sec.model_kind)
+        if info is None:
+            out.append(
+                Diagnostic(
+                    "KC0204",
+                    f"the model has no kind `{sec.model_kind}`",
+                    sec.model_kind_span,
+                    help=suggest(sec.model_kind, sym.kinds),
+                )
+            )
+            continue
+        if sec.model_kind in filled_kinds:
+            out.append(
+                Diagnostic(
+                    "KC0202",
+                    f"kind `{sec.model_kind}` is filled twice from the manifests",
+                    sec.model_kind_span,
+                    notes=(f"first at line {filled_kinds[sec.model_kind].line}",),
+                )
+            )
+        filled_kinds.setdefault(sec.model_kind, sec.model_kind_span)
+        mapped: set[str] = set()
+        for it in sec.items:
+            f = _field(sec.kind, it, out)
+            if it.name in mapped:
+                out.append(Diagnostic("KC0202", f"field `{it.name}` is filled twice", it.name_span))
+            mapped.add(it.name)
+            target = info.field(it.name)
+            if target is None:
+                out.append(
+                    Diagnostic(
+                        "KC0203",
+                        f"kind `{info.name}` has no field `{it.name}`",
+                        it.name_span,
+                        help=suggest(it.name, [x.name for x in info.fields]),
+                    )
+                )
+            elif f is not None:
+                out += _fits(f, it, target.type, f"field `{info.name}.{it.name}`", sym)
+        # as `create`: only a reference with no default must be set, and a manifest cannot
+        refs = [
+            x.name
+            for x in info.fields
+            if isinstance(x.type, TRef) and not x.type.optional and x.default is None
+        ]
+        if refs:
+            out.append(
+                Diagnostic(
+                    "KC0503",
+                    f"kind `{info.name}` has references with no default, which manifests cannot "
+                    f"fill: {', '.join(refs)}",
+                    sec.model_kind_span,
+                    help="fill only kinds whose objects stand alone (Nodes, Services)",
+                )
+            )
+    return out
+
+
+def _field(kind: str, it: ast.ManifestItem, out: list[Diagnostic]) -> Field | None:
+    path = ".".join(it.path)
+    f = find_field(kind, it.path)
+    if f is None:
+        fields = KINDS[kind]
+        out.append(
+            Diagnostic(
+                "KC0602",
+                f"kcheck reads no field `{path}` of a {kind}",
+                it.path_span,
+                help=suggest(path, fields) or f"the fields of a {kind}: " + ", ".join(fields),
+            )
+        )
+        return None
+    units = units_for(f)
+    if it.unit is not None and it.unit not in units:
+        out.append(
+            Diagnostic(
+                "KC0603",
+                f"`{path}` cannot be read `in {it.unit}`",
+                it.unit_span,
+                help=_unit_hint(it.unit, units),
+            )
+        )
+    if it.values is not None and f.sort not in ("string", "strings"):
+        out.append(
+            Diagnostic(
+                "KC0301",
+                f"`{path}` is not a string: a value map does not apply",
+                it.path_span,
+            )
+        )
+    return f
+
+
+def _fits(f: Field, it: ast.ManifestItem, ty: Type, what: str, sym: Symbols) -> list[Diagnostic]:
+    """Can a value of this sort fill `what`, of type `ty`? Value maps name members of it."""
+    path = ".".join(it.path)
+    enum: str | None = None
+    if f.sort == "bool":
+        ok = isinstance(ty, TBool)
+    elif f.sort == "string":
+        ok = isinstance(ty, TEnum)
+        enum = ty.name if isinstance(ty, TEnum) else None
+    elif f.sort == "strings":
+        ok = isinstance(ty, TSet) and ty.elem in sym.enums
+        enum = ty.elem if isinstance(ty, TSet) else None
+    else:
+        ok = isinstance(ty, TInt)
+    if not ok:
+        sort = {"bool": "a bool", "string": "a string", "strings": "a list of strings"}
+        want = {"string": "an enum", "strings": "a set of an enum", "bool": "a bool"}
+        return [
+            Diagnostic(
+                "KC0301",
+                f"`{path}` is {sort.get(f.sort, 'an integer')}; {what} is of type {ty}",
+                it.path_span,
+                help=f"it can fill {want.get(f.sort, 'an integer')}",
+            )
+        ]
+    out: list[Diagnostic] = []
+    if enum is not None and it.values is not None:
+        members = sym.enums.get(enum, ())
+        for _, member in it.values:
+            if member not in members:
+                out.append(
+                    Diagnostic(
+                        "KC0201",
+                        f"{enum} has no member `{member}`",
+                        it.span,
+                        help=suggest(member, members),
+                    )
+                )
+    return out
+
+
+def _item(
+    kind: str, it: ast.ManifestItem, sym: Symbols, seen: dict[str, ast.Span]
+) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if it.name in seen:
+        out.append(
+            Diagnostic(
+                "KC0202",
+                f"`{it.name}` is filled twice from the manifests",
+                it.name_span,
+                notes=(f"first at line {seen[it.name].line}",),
+            )
+        )
+    seen.setdefault(it.name, it.name_span)
+    f = _field(kind, it, out)
+    if f is None:
+        return out
+    path = ".".join(it.path)
+    if it.name in sym.consts:
+        if f.sort not in _INTEGER_SORTS:
+            out.append(
+                Diagnostic(
+                    "KC0301",
+                    f"`{path}` is not an integer; const `{it.name}` is",
+                    it.path_span,
+                    help="fill a `param` of a fitting type instead",
+                )
+            )
+        return out
+    param = sym.params.get(it.name)
+    if param is None:
+        is_param = any(isinstance(x, ast.Param) and x.name == it.name for x in sym.program.decls)
+        if not is_param:
+            out.append(
+                Diagnostic(
+                    "KC0201",
+                    f"`{it.name}` is not a const or param of the model",
+                    it.name_span,
+                    help=suggest(it.name, [*sym.consts, *sym.params]),
+                )
+            )
+        return out
+    if f.sort == "strings":
+        out.append(
+            Diagnostic(
+                "KC0301",
+                f"`{path}` is a list; param `{it.name}` holds one value",
+                it.path_span,
+            )
+        )
+        return out
+    return out + _fits(f, it, param.type, f"param `{it.name}`", sym)
+
+
+def _unit_hint(unit: str, units: tuple[str, ...]) -> str:
+    if not units:
+        return "it takes no unit"
+    same = [u for u in units if u.lower() == unit.lower()]
+    if same:
+        return f"did you mean `{same[0]}`? units are case-sensitive (m is milli, Mi mebi)"
+    return "its units: " + " ".join(units)

@@ -1,0 +1,134 @@
+"""The Kubernetes fields a model's `manifest` section may read, kind by kind, with how each is
+read: an integer, a quantity, an integer or percentage of the replicas, a duration, a bool; and
+the default Kubernetes applies when the field is absent (spec/manifests.md has the table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A path through a list (`containers`) reads every element: quantities are summed over them
+# (a pod's request is its containers' sum), anything else must have one value.
+
+
+@dataclass(frozen=True)
+class Field:
+    # "int", "bool", "quantity", "percent" (int or "N%"), "seconds", "percent_int", "string"
+    # (an enum member), "strings" (a set of enum members, one per list element)
+    sort: str
+    default: int | str | bool | tuple[str, ...] | None = (
+        None  # Kubernetes' default; None: the field is required
+    )
+    round_up: bool = True  # for a percentage: surge rounds up, unavailable rounds down
+    base: str = "spec.replicas"  # for a percentage: the replicas it is a share of
+    doc: str = ""
+
+
+_CONTAINER = ("requests", "limits")
+
+
+def _resources(prefix: str) -> dict[str, Field]:
+    out: dict[str, Field] = {}
+    for which in _CONTAINER:
+        for res in ("cpu", "memory"):
+            # an absent request counts 0, as the scheduler counts it; an absent limit is none
+            out[f"{prefix}.containers.resources.{which}.{res}"] = Field(
+                "quantity", 0 if which == "requests" else None, doc="summed over containers"
+            )
+    return out
+
+
+_TEMPLATE = _resources("spec.template.spec")
+_WORKLOAD_BASE = "workload"  # a PDB's percentage is of its workload's replicas
+
+KINDS: dict[str, dict[str, Field]] = {
+    "Deployment": {
+        "spec.replicas": Field("int", 1),
+        "spec.strategy.rollingUpdate.maxSurge": Field("percent", "25%", round_up=True),
+        "spec.strategy.rollingUpdate.maxUnavailable": Field("percent", "25%", round_up=False),
+        "spec.minReadySeconds": Field("seconds", 0),
+        "spec.revisionHistoryLimit": Field("int", 10),
+        "spec.template.metadata.labels.*": Field("string"),
+        # one constraint: its maxSkew (the models spread over one topology key)
+        "spec.template.spec.topologySpreadConstraints.maxSkew": Field("int"),
+        **_TEMPLATE,
+    },
+    "ReplicaSet": {"spec.replicas": Field("int", 1), **_TEMPLATE},
+    "StatefulSet": {
+        "spec.replicas": Field("int", 1),
+        # the StatefulSet controller rounds its maxUnavailable up (and takes at least 1)
+        "spec.updateStrategy.rollingUpdate.maxUnavailable": Field("percent", 1, round_up=True),
+        "spec.updateStrategy.rollingUpdate.partition": Field("int", 0),
+        **_TEMPLATE,
+    },
+    "Pod": {
+        **_resources("spec"),
+        "metadata.labels.*": Field("string"),
+        "spec.nodeSelector.*": Field("string"),
+        "spec.nodeName": Field("string"),
+        "spec.tolerations.effect": Field("strings", ()),
+        "spec.tolerations.key": Field("strings", ()),
+    },
+    "Service": {"spec.selector.*": Field("string")},
+    "Node": {
+        "metadata.labels.*": Field("string"),
+        "spec.taints.effect": Field("strings", ()),
+        "spec.taints.key": Field("strings", ()),
+        **{
+            f"status.{which}.{res}": Field("quantity")
+            for which in ("capacity", "allocatable")
+            for res in ("cpu", "memory", "pods")
+        },
+        "spec.unschedulable": Field("bool", False),
+    },
+    "PodDisruptionBudget": {
+        # the disruption controller rounds both up (GetScaledValueFromIntOrPercent(..., true));
+        # a PDB sets exactly one, and either is read from it: minAvailable = replicas -
+        # maxUnavailable (fill._pdb)
+        "spec.minAvailable": Field("percent", round_up=True, base=_WORKLOAD_BASE),
+        "spec.maxUnavailable": Field("percent", round_up=True, base=_WORKLOAD_BASE),
+    },
+    "HorizontalPodAutoscaler": {
+        "spec.minReplicas": Field("int", 1),
+        "spec.maxReplicas": Field("int"),
+        "spec.metrics.resource.target.averageUtilization": Field("percent_int"),
+        "spec.behavior.scaleDown.stabilizationWindowSeconds": Field("seconds", 300),
+        "spec.behavior.scaleUp.stabilizationWindowSeconds": Field("seconds", 0),
+    },
+}
+
+WORKLOADS = ("Deployment", "StatefulSet", "ReplicaSet")
+
+
+def find_field(kind: str, path: tuple[str, ...]) -> Field | None:
+    """The field at `path` of a `kind`; `metadata.labels.*` stands for any one label key."""
+    fields = KINDS.get(kind, {})
+    exact = fields.get(".".join(path))
+    if exact is not None:
+        return exact
+    return fields.get(".".join(path[:-1]) + ".*") if len(path) > 1 else None
+
+
+# What a model reading a Deployment's rolling-update fields assumes of the object.
+REQUIRES: dict[str, tuple[str, str, str]] = {
+    # kind: (path, expected value, default)
+    "Deployment": ("spec.strategy.type", "RollingUpdate", "RollingUpdate"),
+    "StatefulSet": ("spec.updateStrategy.type", "RollingUpdate", "RollingUpdate"),
+}
+
+# Units a model may read a value in (`in m`, `in Gi`, `in min`), by sort.
+SECONDS = {"s": 1, "min": 60, "h": 3600, "syncs": 15}  # syncs: the HPA's default 15 s period
+PERCENT = {"percent": 1, "tenths": 10}  # a utilization of 50 (%) is 5 tenths
+
+
+def units_for(f: Field) -> tuple[str, ...]:
+    from kcheck.lang.manifest.quantity import UNITS
+
+    if f.sort == "quantity":
+        return tuple(UNITS)
+    if f.sort == "seconds":
+        return tuple(SECONDS)
+    if f.sort == "percent_int":
+        return tuple(PERCENT)
+    if f.sort in ("string", "strings"):
+        return ()
+    return ()

@@ -1,0 +1,176 @@
+"""Initial objects from manifests (spec/manifests.md §1): each object of a `kind K = X { ... }`
+section becomes a `create K { ... }` in the model's `init`, in place of the `create K`
+statements written there; values are checked against the kind's field types and the objects'
+count against its slots, each problem located in the YAML file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import fields, is_dataclass, replace
+
+import yaml
+
+from kcheck.lang import ast
+from kcheck.lang.diagnostics import Diagnostic, Source
+from kcheck.lang.manifest.fields import find_field
+from kcheck.lang.manifest.read import Bad, read_value
+from kcheck.lang.manifest.yaml_doc import K8sObject, span_of
+from kcheck.lang.symbols import Symbols
+from kcheck.lang.types import TBool, TEnum, TInt, TSet
+
+Found = list[tuple[Source, Diagnostic]]
+
+
+def member(text: str, members: Sequence[str], what: str, node: yaml.Node | None) -> str:
+    """The enum member a Kubernetes string names: the same name, or the one that differs only
+    in case (`ssd` is `Ssd`)."""
+    if text in members:
+        return text
+    near = [m for m in members if m.lower() == text.lower()]
+    if len(near) == 1:
+        return near[0]
+    raise Bad(
+        f"`{text}` names no member of `{what}`'s enum ({', '.join(members)})",
+        node,
+        'map it in the model: `... { "' + text + '": Member }`',
+    )
+
+
+def build_objects(
+    sections: Sequence[ast.ManifestSection],
+    objects: Sequence[K8sObject],
+    by_kind: dict[str, K8sObject],
+    sym: Symbols,
+    found: Found,
+) -> dict[str, list[ast.Create]]:
+    out: dict[str, list[ast.Create]] = {}
+    for sec in sections:
+        if sec.model_kind is None or sec.model_kind not in sym.kinds:
+            continue
+        info = sym.kinds[sec.model_kind]
+        mine = [o for o in objects if o.kind == sec.kind]
+        if not mine:
+            continue  # none in these manifests: the model's init stays as written
+        if len(mine) > info.size:
+            extra = mine[info.size]
+            size = next(d.size for d in sym.program.decls if isinstance(d, ast.Kind)
+                        and d.name == info.name)  # fmt: skip
+            knob = size.id if isinstance(size, ast.Name) else None
+            found.append((extra.source, Diagnostic(
+                "KC0607", f"{len(mine)} {sec.kind}s exceed the model's bound {info.size} "
+                f"(kind {info.name}[{info.size}])", extra.kind_span,
+                help=f"pass -D {knob}={len(mine)} or narrow the manifests" if knob
+                else "narrow the manifests, or raise the kind's bound in the model")))  # fmt: skip
+            continue
+        creates: list[ast.Create] = []
+        for obj in mine:
+            inits: list[ast.FieldInit] = []
+            for it in sec.items:
+                f = find_field(sec.kind, it.path)
+                target = info.field(it.name)
+                if f is None or target is None:
+                    continue  # the model check reports it
+                try:
+                    value, node = read_value(obj, it, f, by_kind)
+                    expr = _expr(value, target.type, sym, it, node, obj)
+                except Bad as bad:
+                    at = span_of(bad.node) if bad.node is not None else obj.kind_span
+                    found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))
+                    continue
+                inits.append(ast.FieldInit(it.name, expr, it.name_span, it.span))
+            creates.append(ast.Create(info.name, tuple(inits), sec.model_kind_span, sec.span))
+        out[info.name] = creates
+    return out
+
+
+def _expr(
+    value: object, ty: object, sym: Symbols, it: ast.ManifestItem, node: yaml.Node | None,
+    obj: K8sObject,
+) -> ast.Expr:  # fmt: skip
+    sp = it.span
+    if isinstance(ty, TBool):
+        return ast.BoolLit(bool(value), sp)
+    if isinstance(ty, TInt) and isinstance(value, int):
+        assert ty.lo is not None and ty.hi is not None
+        if not ty.lo <= value <= ty.hi:
+            raw = node.value if isinstance(node, yaml.ScalarNode) else str(value)
+            shown = raw if raw == str(value) else f"{raw} ({value} here)"
+            raise Bad(
+                f"{obj.kind} `{obj.name}`: {shown} is outside the model's {ty} for `{it.name}`",
+                node,
+                "narrow the manifest or widen the field's range in the model",
+            )
+        return ast.IntLit(value, sp)
+    if isinstance(ty, TEnum) and isinstance(value, str):
+        return ast.Name(member(value, sym.enums[ty.name], it.name, node), sp)
+    if isinstance(ty, TSet) and isinstance(value, tuple):
+        members = sym.enums[ty.elem]
+        names = sorted({member(v, members, it.name, node) for v in value}, key=members.index)
+        return ast.SetLit(tuple(ast.Name(n, sp) for n in names), sp)
+    raise Bad(f"`{'.'.join(it.path)}` cannot fill `{it.name}` of type {ty}", node)
+
+
+def init_problems(program: ast.Program, kinds: Sequence[str]) -> list[Diagnostic]:
+    """The `init` creates each filled kind only in statements kcheck can replace: plain
+    `create K { ... }` at the top of an init block (not in a loop, a branch or a `let`)."""
+    out: list[Diagnostic] = []
+    for d in program.decls:
+        if not isinstance(d, ast.Init):
+            continue
+        for st in d.body.stmts:
+            if isinstance(st, ast.CreateStmt) and st.create.kind in kinds:
+                continue
+            for c in _creates(st):
+                if c.kind in kinds:
+                    out.append(Diagnostic(
+                        "KC0608", f"the manifests fill kind `{c.kind}`, but this `init` "
+                        "creates one where kcheck cannot replace it", c.span,
+                        help=f"write the init's {c.kind}s as plain `create {c.kind} {{ ... }}` "
+                        "statements, or do not fill the kind from manifests"))  # fmt: skip
+    return out
+
+
+def _creates(node: object) -> list[ast.Create]:
+    if isinstance(node, ast.Create):
+        return [node]
+    if isinstance(node, tuple):
+        return [c for x in node for c in _creates(x)]
+    if is_dataclass(node) and not isinstance(node, type):
+        return [c for f in fields(node) for c in _creates(getattr(node, f.name))]
+    return []
+
+
+def with_objects(creates: dict[str, list[ast.Create]]) -> Callable[[ast.Program], ast.Program]:
+    """The rewrite: each init's `create K` statements give way to the filled objects (put
+    where the first of them was), or the objects open the first init."""
+
+    def rewrite(program: ast.Program) -> ast.Program:
+        placed: set[str] = set()
+        decls: list[ast.Decl] = []
+        for d in program.decls:
+            if not isinstance(d, ast.Init):
+                decls.append(d)
+                continue
+            stmts: list[ast.Stmt] = []
+            for st in d.body.stmts:
+                kind = st.create.kind if isinstance(st, ast.CreateStmt) else None
+                if kind is None or kind not in creates:
+                    stmts.append(st)
+                elif kind not in placed:
+                    placed.add(kind)
+                    stmts += [ast.CreateStmt(c, c.span) for c in creates[kind]]
+            decls.append(replace(d, body=replace(d.body, stmts=tuple(stmts))))
+        rest = [ast.CreateStmt(c, c.span) for k, cs in creates.items() if k not in placed
+                for c in cs]  # fmt: skip
+        if rest:
+            first = next((i for i, d in enumerate(decls) if isinstance(d, ast.Init)), None)
+            if first is None:
+                decls.append(ast.Init(ast.Block(tuple(rest))))
+            else:
+                init = decls[first]
+                assert isinstance(init, ast.Init)
+                body = replace(init.body, stmts=(*rest, *init.body.stmts))
+                decls[first] = replace(init, body=body)
+        return replace(program, decls=tuple(decls))
+
+    return rewrite
