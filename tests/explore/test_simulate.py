@@ -175,3 +175,35 @@ def test_every_violation_simulate_finds_the_explicit_search_finds(text: str) -> 
         if p.status == VIOLATED and p.kind != "property":
             assert p.name in found, (p.name, text)
             check_counterexample(m, p)
+
+
+def test_auto_hands_what_explicit_and_z3_leave_open_to_simulation(monkeypatch: Any) -> None:
+    """With a state budget of 40, the explicit search covers a few steps, induction cannot
+    prove `near` (it is false) and BMC to depth 10 cannot reach its violation at step 25;
+    random walks of 200 steps all reach it, and the entry says simulate answered."""
+    from kcheck.engines import auto as auto_engine
+    from kcheck.engines.dispatch import EngineOptions, check
+    from kcheck.explore.bfs import Limits
+    from kcheck.lang.diagnostics import Source
+    from kcheck.lang.frontend import check_source
+
+    monkeypatch.setattr(auto_engine, "STATE_BUDGET", 40)
+    monkeypatch.setattr(auto_engine, "SIM_TRACES", 5)
+    text = """
+model grid
+var a: 0..30 = 0
+var b: 0..30 = 0
+controller c {
+  action right when a < 30 { a := a + 1 }
+  action up when b < 30 { b := b + 1 }
+}
+invariant near: a + b < 25
+"""
+    checked = check_source(Source("grid.kdsl", text))
+    m = compile_model(checked.symbols, symmetry=True)
+    r = check(m, checked.symbols, None, None, EngineOptions("auto", Limits(timeout=120)))
+    entry = r.properties[0]
+    assert entry.status == VIOLATED and entry.engine == "simulate", entry
+    assert (entry.reason or "").startswith("simulate: ")
+    check_counterexample(m, entry)
+    assert any("random simulation" in n for n in r.notes)
