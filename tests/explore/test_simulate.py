@@ -180,7 +180,7 @@ def test_every_violation_simulate_finds_the_explicit_search_finds(text: str) -> 
 def test_auto_hands_what_explicit_and_z3_leave_open_to_simulation(monkeypatch: Any) -> None:
     """With a state budget of 40, the explicit search covers a few steps, induction cannot
     prove `near` (it is false) and BMC to depth 10 cannot reach its violation at step 25;
-    random walks of 200 steps all reach it, and the entry says simulate answered."""
+    random walks of 100 steps all reach it, and the entry says simulate answered."""
     from kcheck.engines import auto as auto_engine
     from kcheck.engines.dispatch import EngineOptions, check
     from kcheck.explore.bfs import Limits

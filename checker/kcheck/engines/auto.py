@@ -32,7 +32,7 @@ STATE_BUDGET = 1_000_000
 HARD_FACTOR = 2
 Z3_TIMEOUT = 600.0
 # the random walks for the invariants still open after Z3: far deeper than BMC's --depth
-SIM_TRACES = 1000
+SIM_TRACES = 200
 SIM_DEPTH = 200  # the Z3 phases' time without a --timeout, as for --engine bmc / induction
 
 
