@@ -287,7 +287,7 @@ def _lassos(
 
 
 def _lasso_of(model: CompiledModel, graph: Graph, prop: PropertyInfo) -> Any:
-    for _, preds in prop.instances or ((("", prop.predicates),) if prop.predicates else ()):
+    for _, preds in prop.instances:
         one = PropertyInfo(prop.name, prop.span, prop.shape, preds)
         try:
             lasso = check_property(model, graph, one)
@@ -306,9 +306,7 @@ def _set_job(job: _Job) -> None:
 
 
 def _run_chunk(bounds: tuple[int, int]) -> _Chunk:
-    chunk = _JOB[0].run(*bounds)
-    chunk.lassos = {k: v for k, v in chunk.lassos.items()}
-    return chunk
+    return _JOB[0].run(*bounds)
 
 
 def _merge(n: int, parts: list[_Chunk]) -> _Chunk:
@@ -387,11 +385,18 @@ def _bound_results(
     for key, found in sorted(total.found.items()):
         if found.kind != "bound":
             continue
+        try:
+            model.initial()
+        except StepError as failed:  # `init` itself fails: nothing to walk or shrink
+            step = Step("init", {}, None, failed.message, failed.line)
+            out.append(PropertyResult(key, "bound", VIOLATED, failed.line, Trace((step,)),
+                                      explain_bound(model, failed), engine="simulate"))  # fmt: skip
+            continue
         choices, note = _shrunk(model, key, found, options)
         steps = run_choices(model, choices)
         err = steps[-1][2] if steps else None
         if not isinstance(err, StepError):
-            continue  # init failed: the explicit engine reports it with its message
+            raise AssertionError(f"a simulated walk does not fail as {key}; this is a kcheck bug")
         trace = choices_trace(model, choices)
         out.append(
             PropertyResult(
@@ -413,7 +418,7 @@ def _property_results(
     out = []
     for prop in props:
         line = prop.span.line
-        if not prop.instances and not prop.predicates:
+        if not prop.instances:
             why = "this property's `forall` cannot be checked (spec/liveness.md)"
             out.append(PropertyResult(prop.name, "property", NOT_CHECKED, line, reason=why))
             continue
