@@ -45,6 +45,8 @@ from kcheck.lang.diagnostics import suggest
               help="Write the report here instead of stdout.")  # fmt: skip
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write a self-contained HTML report, with the coverage table.")  # fmt: skip
+@click.option("--quiet", "-q", is_flag=True,
+              help="Accepted as by verify; simulate prints no progress line.")  # fmt: skip
 @guard
 def simulate(model: str, **o: Any) -> None:
     """Check MODEL's invariants and temporal properties on random walks: each step taken
