@@ -250,3 +250,16 @@ def test_an_unfair_loop_on_a_walk_is_not_a_violation() -> None:
     assert explore(m).properties[0].status == HOLDS
     r = simulate(m, options=SimOptions(traces=50, depth=10))
     assert r.properties[0].status == INCONCLUSIVE
+
+
+def test_the_html_report_has_the_coverage_table(tmp_path: Path) -> None:
+    model = tmp_path / "tiny.kdsl"
+    model.write_text(TINY)
+    html = tmp_path / "r.html"
+    out = CliRunner().invoke(
+        main, ["simulate", str(model), "--traces", "4", "--depth", "3", "--report", str(html)]
+    )
+    assert out.exit_code == 3, out.output
+    text = html.read_text()
+    assert "Coverage (4 random traces of depth 3, seed 0)" in text
+    assert '<td class="name">c.never</td><td class="num">never</td>' in text
