@@ -19,6 +19,7 @@ ENGINES = [
     ("verify", "--engine", "bmc", "--depth", "3"),
     ("verify", "--engine", "induction", "--max-k", "2"),
     ("run", "--driver", "sim", "--timeout", "5"),
+    ("simulate", "--traces", "5", "--depth", "5"),
 ]
 
 

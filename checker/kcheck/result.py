@@ -98,6 +98,40 @@ class Stats:
         }
 
 
+@dataclass(frozen=True)
+class ActionCoverage:
+    """How often a simulation fired one action, passed it over while it was enabled, and the
+    deepest step at which it fired (0: never)."""
+
+    action: str
+    fired: int
+    passed: int
+    deepest: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "fired": self.fired, "enabled_not_taken": self.passed,
+                "max_depth": self.deepest}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What a simulation's random walks covered (spec/simulate.md)."""
+
+    traces: int
+    depth: int
+    seed: int
+    actions: tuple[ActionCoverage, ...]
+
+    @property
+    def never_fired(self) -> list[str]:
+        return [a.action for a in self.actions if a.fired == 0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"traces": self.traces, "depth": self.depth, "seed": self.seed,
+                "actions": [a.to_json() for a in self.actions],
+                "never_fired": self.never_fired}  # fmt: skip
+
+
 @dataclass
 class CheckResult:
     model: str
@@ -107,6 +141,7 @@ class CheckResult:
     complete: bool  # the whole reachable state space (within bounds) was explored
     limit: str | None = None  # which limit stopped the search, when one did
     notes: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None  # a simulation's: which actions its walks fired
 
     @property
     def verdict(self) -> str:
@@ -143,7 +178,7 @@ class CheckResult:
             "limit": self.limit,
             "notes": self.notes,
             "properties": [p.to_json() for p in self.properties],
-        }
+        } | ({"coverage": self.coverage.to_json()} if self.coverage is not None else {})
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from kcheck.cli import main
+from kcheck.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"

@@ -31,6 +31,18 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class SimulateGate:
+    """`simulate = { traces = N, depth = D, seed = S, every_action = true }`: random walks of
+    the model (spec/simulate.md) whose coverage is gated: with `every_action`, an action no
+    walk fired is a failure."""
+
+    traces: int = 1000
+    depth: int = 50
+    seed: int = 0
+    every_action: bool = True
+
+
+@dataclass(frozen=True)
 class Settings:
     """What one run of one model is checked with. Every key but `models`, `out` and `path` can be
     set at the top level (for every model) and overridden in a `[[model]]` table."""
@@ -47,6 +59,7 @@ class Settings:
     # globs of Kubernetes manifests (spec/manifests.md): each file, or each folder's YAML files
     # together, is one instance of the model
     manifests: tuple[str, ...] = ()
+    simulate: SimulateGate | None = None
 
     def merged(self, partial: Mapping[str, Any]) -> Settings:
         """These settings with a table's keys applied; `defines` and `expect` are merged name by
@@ -88,6 +101,7 @@ _SETTING_KEYS = (
     "defines",
     "expect",
     "manifests",
+    "simulate",
 )
 _TOP_KEYS = ("models", "out", "model", *_SETTING_KEYS)
 _RULE_KEYS = ("path", *_SETTING_KEYS)
@@ -238,7 +252,27 @@ def _settings(
                         f'must be "holds", "violated" or "not checked", got {_show(status)}',
                     )
             out[key] = dict(v)
+        elif key == "simulate":
+            out[key] = _simulate(v, name, fail)
     return out
+
+
+def _simulate(v: object, name: str, fail: Callable[[str, str], ConfigError]) -> SimulateGate:
+    example = "e.g. simulate = { traces = 1000, depth = 50, every_action = true }"
+    if not isinstance(v, dict):
+        raise fail(name, f"must be a table, {example}")
+    fields = {"traces": 1, "depth": 0, "seed": None, "every_action": None}
+    for k, value in v.items():
+        if k not in fields:
+            raise fail(f"{name}.{k}", f"unknown key; the keys are {', '.join(fields)}")
+        least = fields[k]
+        if k == "every_action":
+            if not isinstance(value, bool):
+                raise fail(f"{name}.{k}", f"must be true or false, got {_show(value)}")
+        elif not _is_int(value) or (least is not None and value < least):
+            at_least = f" of at least {least}" if least is not None else ""
+            raise fail(f"{name}.{k}", f"must be an integer{at_least}, got {_show(value)}")
+    return SimulateGate(**v)
 
 
 def _defines(

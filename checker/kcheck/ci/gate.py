@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kcheck.ci.runner import Run
-from kcheck.result import HOLDS, NOT_CHECKED, VIOLATED
+from kcheck.result import HOLDS, NOT_CHECKED, VIOLATED, Coverage
 
 OK, UNEXPECTED, SKIPPED = "OK", "UNEXPECTED", "SKIPPED"
 
@@ -81,7 +81,24 @@ def compare(run: Run) -> list[Row]:
             )
             got = HOLDS if checked else "not reported"
             rows.append(Row(run.job.path, run.job.params, name, status, got, UNEXPECTED, note))
+    gate = run.job.settings.simulate
+    if gate is not None and gate.every_action and run.coverage is not None:
+        rows.append(_coverage_row(run, run.coverage))
     return rows
+
+
+def _coverage_row(run: Run, cov: Coverage) -> Row:
+    """The `simulate = { every_action = true }` gate: every action fired on some walk."""
+    never = cov.never_fired
+    walks = f"{cov.traces} random traces of depth {cov.depth} (seed {cov.seed})"
+    if never:
+        got = f"never fired: {', '.join(never)}"
+        note = f"in {walks}; a guard that is never true, or more traces or depth needed"
+        return Row(run.job.path, run.job.params, "coverage", "every action fired", got,
+                   UNEXPECTED, note, "coverage")  # fmt: skip
+    got = f"all {len(cov.actions)} fired"
+    return Row(run.job.path, run.job.params, "coverage", "every action fired", got, OK,
+               f"in {walks}", "coverage")  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 from kcheck.ci.load import load_job
 from kcheck.ci.plan import Job, LoadFailure
 from kcheck.ci.verdict_cache import BadEntry, believe
-from kcheck.result import CheckResult, Stats
+from kcheck.result import CheckResult, Coverage, Stats
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Run:
     result: CheckResult
     names: tuple[str, ...]  # every invariant and temporal property the model declares
     cached: bool
+    # the configuration's `simulate` walks: what they covered (spec/simulate.md)
+    coverage: Coverage | None = None
 
 
 def run_job(
@@ -42,7 +44,8 @@ def run_job(
     key = job.cache_key(code)
     if key in cache:
         try:
-            return Run(job, believe(cache[key], key, loaded), loaded.names, True)
+            result = believe(cache[key], key, loaded)
+            return Run(job, result, loaded.names, True, _coverage(job, loaded.model()))
         except BadEntry as err:
             note(f"the cached result of {job.label} is ignored: {err}; checking it again")
     s = job.settings
@@ -54,4 +57,16 @@ def run_job(
         named_as="the explicit engine",
     )
     result = check(model, loaded.symbols, loaded.invariants, loaded.properties, options, progress)
-    return Run(job, result, loaded.names, False)
+    return Run(job, result, loaded.names, False, _coverage(job, model))
+
+
+def _coverage(job: Job, model: Any) -> Coverage | None:
+    """The coverage of the job's `simulate` walks (not cached: they are quick, and the same
+    seed gives the same walks)."""
+    gate = job.settings.simulate
+    if gate is None:
+        return None
+    from kcheck.explore.simulate import SimOptions, simulate
+
+    options = SimOptions(traces=gate.traces, depth=gate.depth, seed=gate.seed, shrink=False)
+    return simulate(model, invariants=[], properties=[], options=options).coverage

@@ -14,13 +14,15 @@ from kcheck.cli.explore import explore
 from kcheck.cli.fmt import fmt
 from kcheck.cli.graph import graph
 from kcheck.cli.lsp import lsp
+from kcheck.cli.simulate import simulate
 from kcheck.cli.verify import verify
 from kcheck.conform.cli import conform_command
 from kcheck.mbt.cli import test
 from kcheck.run.cli import image, run
 
 COMMANDS: tuple[click.Command, ...] = (
-    verify, check, fmt, graph, explore, ci, run, image, test, conform_command, docs, lsp
+    verify, check, simulate, fmt, graph, explore, ci, run, image, test, conform_command, docs,
+    lsp,
 )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
 """`--engine auto` (spec/smt.md, "--engine auto"): the explicit search while the state space fits
 a state budget, then Z3 for what it left open: k-induction, then BMC for what induction could
-neither prove nor refute. Every entry says which engine decided it (PropertyResult.engine, and
+neither prove nor refute, then random simulation for what is still open (spec/simulate.md).
+Every entry says which engine decided it (PropertyResult.engine, and
 its reason in words).
 
 Explicit verdicts are kept as they are: a violation it found is a shortest counterexample, and
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from kcheck.explore.bfs import Limits, ProgressFn, explore
+from kcheck.explore.simulate import SimOptions, simulate
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
@@ -28,7 +30,10 @@ MoreStates = Callable[[Sequence[int], int, int, int], int | None]
 # left is predicted to fit (`_more_states`), up to HARD_FACTOR times the budget.
 STATE_BUDGET = 1_000_000
 HARD_FACTOR = 2
-Z3_TIMEOUT = 600.0  # the Z3 phases' time without a --timeout, as for --engine bmc / induction
+Z3_TIMEOUT = 600.0
+# the random walks for the invariants still open after Z3: far deeper than BMC's --depth
+SIM_TRACES = 200
+SIM_DEPTH = 200  # the Z3 phases' time without a --timeout, as for --engine bmc / induction
 
 
 def auto(
@@ -89,7 +94,7 @@ def auto(
         )  # fmt: skip
     except Unsupported as err:
         explicit.notes.append(f"Z3 not used: {err}")
-        return explicit
+        return _simulated(model, explicit, open_invariants, total - (time.monotonic() - t0))
     by_name = {p.name: p for p in proved.properties if p.kind == "invariant"}
     left = [n for n in open_invariants if by_name[n].status == INCONCLUSIVE]
     # BMC only when it can look deeper than the explicit search did
@@ -132,7 +137,37 @@ def auto(
         f"{covered} steps; Z3 k-induction (k <= {max_k}){bmc_said} decided the invariants it "
         "left open",
     ]
-    return replace(explicit, engine="auto", properties=out, notes=notes)
+    decided = replace(explicit, engine="auto", properties=out, notes=notes)
+    still = [p.name for p in out if p.kind == "invariant" and p.status == INCONCLUSIVE]
+    return _simulated(model, decided, still, total - (time.monotonic() - t0))
+
+
+def _simulated(
+    model: CompiledModel, result: CheckResult, names: list[str], seconds: float
+) -> CheckResult:
+    """The invariants the explicit search and Z3 left open, tried on random walks deeper than
+    either looked (spec/simulate.md): a violation found replaces the open entry; a walk that
+    finds none leaves it open, its reason saying so."""
+    if not names or seconds <= 0:
+        return result
+    options = SimOptions(traces=SIM_TRACES, depth=SIM_DEPTH, timeout=seconds)
+    sim = simulate(model, invariants=names, properties=[], options=options)
+    by_name = {p.name: p for p in sim.properties if p.kind == "invariant"}
+    out = []
+    for p in result.properties:
+        q = by_name.get(p.name)
+        if q is not None and p.status == INCONCLUSIVE and q.status == VIOLATED:
+            out.append(replace(q, reason=f"simulate: {q.reason}"))
+        elif q is not None and p.status == INCONCLUSIVE:
+            out.append(replace(p, reason=f"{p.reason}; simulate: {q.reason}"))
+        else:
+            out.append(p)
+    walked = sim.coverage.traces if sim.coverage is not None else 0
+    note = (
+        f"random simulation ({walked:,} traces of up to {SIM_DEPTH} steps, seed 0) tried the "
+        f"{len(names)} invariant{'s' if len(names) != 1 else ''} still open"
+    )
+    return replace(result, engine="auto", properties=out, notes=[*result.notes, note])
 
 
 def _more_states(t0: float, timeout: float | None) -> MoreStates:

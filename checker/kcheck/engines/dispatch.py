@@ -1,5 +1,5 @@
 """The one engine-dispatch function: `check` runs the engine named in EngineOptions (explicit,
-bmc, induction or auto) on a compiled model and returns its CheckResult with every property the
+bmc, induction, simulate or auto) on a compiled model and returns its CheckResult with every property the
 run was asked about accounted for (CheckResult.account_for): an engine that leaves one out can
 never make the run hold. `state_space` asks the same engines, with the same options, for the
 whole reachable state graph instead (`kcheck graph`). Neither prints nor exits; what a command
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from kcheck.engines.auto import Z3_TIMEOUT, auto
 from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
+from kcheck.explore.simulate import SimOptions, simulate
 from kcheck.explore.statespace import StateSpace, TooManyStates, reachable
 from kcheck.explore.tracer import ReplayError
 from kcheck.lang.symbols import Symbols
@@ -22,7 +23,7 @@ from kcheck.result import CheckResult
 __all__ = ["EngineFailure", "EngineOptions", "Refused", "StateSpace", "Stopped", "check",
            "state_space"]  # fmt: skip
 
-ENGINES = ("auto", "explicit", "bmc", "induction")
+ENGINES = ("auto", "explicit", "bmc", "induction", "simulate")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,11 @@ class EngineOptions:
     depth: int = 10  # bmc, and auto's BMC phase: the steps to unroll
     max_k: int = 6  # induction, and auto's induction phase: the largest k
     symbolic_params: bool = False  # bmc and induction: every param symbolic over its range
+    # simulate: how many random walks, from which seed, over how many processes (its depth is
+    # `depth`); the walks' answer never depends on `workers`
+    traces: int = 1000
+    seed: int = 0
+    workers: int = 1
     # how entries the engine did not check name it ("--engine bmc does not check ..."); by
     # default `--engine ENGINE`
     named_as: str | None = None
@@ -74,6 +80,10 @@ def check(
             result = auto(model, symbols, invariants=invariants, properties=properties,
                           symmetry=options.symmetry, limits=limits, depth=options.depth,
                           max_k=options.max_k, progress=progress)  # fmt: skip
+        elif engine == "simulate":
+            sim = SimOptions(traces=options.traces, depth=options.depth, seed=options.seed,
+                             workers=options.workers, timeout=limits.timeout)  # fmt: skip
+            result = simulate(model, invariants=invariants, properties=properties, options=sim)
         elif engine == "explicit":
             result = explore(
                 model,

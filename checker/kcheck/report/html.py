@@ -27,7 +27,15 @@ from kcheck.report import dot
 from kcheck.report.mermaid import sequence_diagram
 from kcheck.report.sarif import loop_sentence
 from kcheck.report.text import lookup, state_lines
-from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
+from kcheck.result import (
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_CHECKED,
+    VIOLATED,
+    CheckResult,
+    Coverage,
+    PropertyResult,
+)
 from kcheck.trace import Step, Trace, changed_fields, loop_renaming, show_value, stutter_reason
 
 NO_DOT = (
@@ -200,6 +208,25 @@ def _property_table(result: CheckResult, anchors: Mapping[int, str]) -> list[str
             f'<tr><td>{_e(p.kind)}</td><td class="name">{_e(p.name)}</td>'
             f'<td>{_badge(p.status)}</td><td class="num">{line}</td>'
             f"<td>{'; '.join(detail)}</td></tr>"
+        )
+    out += ["</tbody>", "</table>"]
+    return out
+
+
+def _coverage_table(cov: Coverage) -> list[str]:
+    """A simulation's coverage (spec/simulate.md): per action, how often its walks fired it."""
+    out = [
+        f"<h2>Coverage ({cov.traces:,} random traces of depth {cov.depth}, seed {cov.seed})</h2>",
+        '<table class="properties">',
+        '<thead><tr><th>action</th><th class="num">fired</th>'
+        '<th class="num">enabled, not taken</th><th class="num">deepest step</th></tr></thead>',
+        "<tbody>",
+    ]
+    for a in cov.actions:
+        fired = str(a.fired) if a.fired else "never"
+        out.append(
+            f'<tr><td class="name">{_e(a.action)}</td><td class="num">{fired}</td>'
+            f'<td class="num">{a.passed}</td><td class="num">{a.deepest or ""}</td></tr>'
         )
     out += ["</tbody>", "</table>"]
     return out
@@ -423,6 +450,8 @@ def to_html(
     ]
     out += _header(model_path, result)
     out += _property_table(result, anchors)
+    if result.coverage is not None:
+        out += _coverage_table(result.coverage)
     for i, anchor in anchors.items():
         out += _counterexample(result.properties[i], kinds, anchor)
     if not anchors:

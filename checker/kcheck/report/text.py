@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, CheckResult, PropertyResult
+from kcheck.result import (
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_CHECKED,
+    VIOLATED,
+    CheckResult,
+    Coverage,
+    PropertyResult,
+)
 from kcheck.trace import Trace, changed_fields, loop_renaming, show_value, stutter_reason
 
 _MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
@@ -182,6 +190,13 @@ def format_result(
             f"model {result.model} ({path}): Z3 k-induction (deepest k tried: {s.depth}),"
             f" {s.seconds:.2f} s"
         )
+    elif result.coverage is not None:
+        cov = result.coverage
+        head = (
+            f"model {result.model} ({path}): random simulation, {cov.traces:,} traces of up to"
+            f" {cov.depth} steps (seed {cov.seed}), {s.states:,} distinct states,"
+            f" {s.transitions:,} steps, {s.seconds:.2f} s"
+        )
     elif result.complete and any(p.kind == "bound" for p in result.properties):
         head += ", every state reachable within the model's bounds explored"
     elif result.complete:
@@ -194,6 +209,8 @@ def format_result(
     lines.extend(f"note: {n}" for n in result.notes)
     lines.append("")
     lines.append(verdict_table(result, colour))
+    if result.coverage is not None:
+        lines += ["", "coverage:", coverage_table(result.coverage, colour)]
     for p in result.properties:
         if p.trace is not None:
             lines.append("")
@@ -224,6 +241,24 @@ def verdict_table(result: CheckResult, colour: bool) -> str:
             detail += f": {p.reason}"
         style = f"bold {_COLOUR[p.status]}"
         table.add_row(Text(_MARK[p.status], style=style), p.kind, p.name, Text(detail))
+    return "\n".join("  " + line for line in render(table, colour).split("\n"))
+
+
+def coverage_table(cov: Coverage, colour: bool) -> str:
+    """A simulation's coverage per action, in kcheck's table style: how often its walks fired
+    it, passed it over while it was enabled, and the deepest step it fired at."""
+    from rich.text import Text
+
+    from kcheck.report.table import new_table, render
+
+    table = new_table()
+    table.add_column("action")
+    table.add_column("fired", justify="right")
+    table.add_column("enabled, not taken", justify="right")
+    table.add_column("deepest step", justify="right")
+    for a in cov.actions:
+        fired = Text(str(a.fired)) if a.fired else Text("never", style="bold red")
+        table.add_row(a.action, fired, str(a.passed), str(a.deepest) if a.fired else "-")
     return "\n".join("  " + line for line in render(table, colour).split("\n"))
 
 
