@@ -272,6 +272,10 @@ async function pollCheck(first) {
     setTimeout(() => pollCheck(false), 500);
     return;
   }
+  if (p.verdict === undefined) {  // the model was reloaded while it ran: no check of this one
+    status.replaceChildren();
+    return;
+  }
   if (p.error) {
     status.replaceChildren();
     message(p.error);
