@@ -7,6 +7,7 @@ to the test's tmp directory, and to reports/screenshots/ when KCHECK_SCREENSHOTS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -42,9 +43,16 @@ def kcheck(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    """`kcheck explore` on a free port; yields its address once it listens."""
+    """`kcheck explore` of the stale-snapshot model on a free port."""
+    with serving(STALE) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(model: Path) -> Iterator[str]:
+    """`kcheck explore MODEL` on a free port; yields its address once it listens."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", KCHECK, "explore", str(STALE), "--port", "0"],
+        [sys.executable, "-c", KCHECK, "explore", str(model), "--port", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -198,3 +206,33 @@ def test_a_counterexample_clicked_through_in_chromium_ends_on_the_overcommitted_
         finally:
             browser.close()
     assert (dirs[0] / "1-counterexample-step-0.png").stat().st_size > 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/system.sh)")
+def test_a_broken_model_shows_its_diagnostic_until_the_file_is_fixed(tmp_path: Path) -> None:
+    model = tmp_path / "edited.kdsl"
+    good = STALE.read_text()
+    model.write_text(good.replace("used(n) <= n.cpu", "used(n) <= nope", 1))
+    dirs = shots(tmp_path)
+    with serving(model) as url, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(WAIT_MS)
+            page.goto(url)
+            page.wait_for_selector("#diagnostics")
+            shown = page.inner_text("#diagnostics")
+            assert f"{model}:72:" in shown and "unknown name `nope`" in shown
+            assert "^" in shown
+            assert page.locator(".node").count() == 0
+            for d in dirs:
+                page.screenshot(path=str(d / "6-model-with-errors.png"), full_page=True)
+            model.write_text(good)  # the page polls the file once a second
+            page.wait_for_selector(".node")
+            assert page.locator(".node").count() == 2
+            assert page.locator("#broken").is_hidden()
+            assert "saved without errors" in page.inner_text("#message")
+        finally:
+            browser.close()

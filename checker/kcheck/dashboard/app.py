@@ -1,7 +1,9 @@
 """The dashboard's web application (Starlette): the page and its script from the package, and a
 JSON API over one Session. Handlers are plain functions, which Starlette runs in its thread
 pool; a lock keeps one request at a time on the session. Bad requests answer 400 with
-`{"error": message}`, which the page shows."""
+`{"error": message}`, which the page shows. Served over a Watch (as `kcheck explore` does), the
+session is the model file's current one: `/api/model` reloads it when the file was saved, and
+while the file has errors `/api/view` answers its diagnostics."""
 
 from __future__ import annotations
 
@@ -23,13 +25,21 @@ from kcheck.dashboard.coverage import coverage
 from kcheck.dashboard.live import start, update
 from kcheck.dashboard.search import SearchError, search
 from kcheck.dashboard.session import Session, SessionError
+from kcheck.dashboard.watch import Watch
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 64 * 1024 * 1024  # a report larger than this is refused, not read
 
 
-def create_app(session: Session) -> Starlette:
+def create_app(source: Session | Watch) -> Starlette:
     lock = threading.Lock()
+    watch = source if isinstance(source, Watch) else None
+
+    def current() -> Session:
+        if watch is not None:
+            return watch.current()
+        assert isinstance(source, Session)
+        return source
 
     def api(action: Callable[[dict[str, Any]], None]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
@@ -61,7 +71,13 @@ def create_app(session: Session) -> Starlette:
                 return JSONResponse({"error": str(err)}, status_code=400)
             except (TypeError, ValueError, KeyError) as err:
                 return JSONResponse({"error": f"bad request: {err}"}, status_code=400)
-            return JSONResponse(session.view())
+            if watch is not None and watch.session is None:
+                return JSONResponse(watch.broken_view())
+            out = current().view()
+            if watch is not None:
+                out["version"] = watch.version
+                out["note"] = watch.note
+            return JSONResponse(out)
 
     def _int(body: dict[str, Any], key: str) -> int:
         value = body.get(key)
@@ -71,44 +87,63 @@ def create_app(session: Session) -> Starlette:
 
     def take(body: dict[str, Any]) -> None:
         at = body.get("at")
-        session.take(_int(body, "index"), at if isinstance(at, int) else None)
+        current().take(_int(body, "index"), at if isinstance(at, int) else None)
 
     def report(body: dict[str, Any]) -> None:
         text = body.get("text")
         if not isinstance(text, str):
             raise ValueError("`text` must be the report's JSON text")
         prop = body.get("property")
-        load_report(session, text, prop if isinstance(prop, str) else None)
+        load_report(current(), text, prop if isinstance(prop, str) else None)
 
     def find(body: dict[str, Any]) -> None:
         expr = body.get("expr")
         if not isinstance(expr, str):
             raise ValueError("`expr` must be a string")
-        search(session, expr)
+        search(current(), expr)
 
     def follow(body: dict[str, Any]) -> None:
         path = body.get("path")
         if not isinstance(path, str) or not path:
             raise ValueError("`path` must name the log file of `kcheck run --log-json`")
+        session = current()
         session.live = start(session, path)
         update(session, session.live)
 
     def view(body: dict[str, Any]) -> None:
+        if watch is not None and watch.session is None:
+            return  # the diagnostics are the view
+        session = current()
         if session.live is not None:
             update(session, session.live)
 
     def cover(body: dict[str, Any]) -> None:
+        session = current()
         session.coverage = coverage(session.model)
 
     def run_check(request: Request) -> Response:  # sync: Starlette runs it in a thread
         """POST starts a check (unless one runs); GET says how it goes. Neither waits for
         the session's lock longer than it takes to start: the page polls while it runs."""
+        if watch is not None and watch.session is None:
+            try:
+                watch.current()
+            except SessionError as err:
+                return JSONResponse({"error": str(err)}, status_code=400)
         if request.method == "POST":
             with lock:
-                progress = start_check(session, lock)
+                progress = start_check(current(), lock)
         else:
-            progress = session.check
+            progress = current().check
         return JSONResponse(progress.to_json() if progress is not None else {"running": False})
+
+    def model(request: Request) -> Response:  # sync: Starlette runs it in a thread
+        """Which load of the model file the page should show (reloading it when it was
+        saved since): the page polls this and draws again when the version changes."""
+        if watch is None:
+            return JSONResponse({"version": 0, "broken": False})
+        with lock:
+            watch.poll()
+            return JSONResponse({"version": watch.version, "broken": watch.session is None})
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html")
@@ -116,13 +151,14 @@ def create_app(session: Session) -> Starlette:
     routes = [
         Route("/", index),
         Route("/api/view", api(view), methods=["GET"]),
+        Route("/api/model", model, methods=["GET"]),
         Route("/api/follow", api(follow), methods=["POST"]),
         Route("/api/take", api(take), methods=["POST"]),
-        Route("/api/back", api(lambda body: session.back()), methods=["POST"]),
-        Route("/api/jump", api(lambda body: session.jump(_int(body, "step"))), methods=["POST"]),
+        Route("/api/back", api(lambda body: current().back()), methods=["POST"]),
+        Route("/api/jump", api(lambda body: current().jump(_int(body, "step"))), methods=["POST"]),
         Route(
             "/api/restart",
-            api(lambda body: session.restart(int(body.get("initial", 0)))),
+            api(lambda body: current().restart(int(body.get("initial", 0)))),
             methods=["POST"],
         ),
         Route("/api/report", api(report), methods=["POST"]),

@@ -1,7 +1,8 @@
 """The `kcheck explore` command: load and compile the model, open a report when asked, check
 the port, and serve the dashboard with uvicorn until interrupted. Prints to the terminal and
-returns the exit code (2 for bad input: a model with errors, a report of another model, a port
-in use, the web extra not installed)."""
+returns the exit code (2 for bad input: a model file that cannot be read, a report of another
+model, a port in use, the web extra not installed). A model with errors is served anyway: its
+diagnostics are printed, and the page shows them until the file is saved without them."""
 
 from __future__ import annotations
 
@@ -59,22 +60,27 @@ def explore_command(
             " (starlette and uvicorn)"
         )
     from kcheck.dashboard.counterexample import ReportError, load_report
-    from kcheck.dashboard.session import Session
-    from kcheck.lang.frontend import load
+    from kcheck.dashboard.watch import Watch
     from kcheck.lang.parser import read_source
-    from kcheck.model.compile import compile_model
 
     try:
-        checked = load(path, defines)
+        read_source(path)  # a path that cannot be read is a mistyped command: no page for it
     except KcheckError as err:
-        try:
-            source = read_source(path)
-        except KcheckError:
-            source = Source(path, "")
-        click.echo(render_all(err.diagnostics, source), err=True)
+        click.echo(render_all(err.diagnostics, Source(path, "")), err=True)
         return EXIT_USAGE
-    session = Session.start(checked, compile_model(checked.symbols), dict(defines))
-    if report is not None:
+    watch = Watch(path, defines)
+    session = watch.session
+    if session is None:
+        click.echo(watch.diagnostics, err=True)
+        if report is not None or follow is not None:
+            # a report or a run log cannot be checked against a model that does not load
+            return _error(f"--{'report' if report else 'follow'} needs {path} without errors")
+        click.echo(
+            f"kcheck explore: the page shows these errors and waits for {path} to be saved"
+            " without them",
+            err=True,
+        )
+    if report is not None and session is not None:
         try:
             with open(report, encoding="utf-8") as f:
                 text = f.read()
@@ -85,7 +91,7 @@ def explore_command(
         except ReportError as err:
             return _error(f"{report}: {err}")
         click.echo(f"showing the counterexample of {name} from {report}", err=True)
-    if follow is not None:
+    if follow is not None and session is not None:
         from kcheck.dashboard.live import start, update
 
         session.live = start(session, follow)
@@ -94,7 +100,7 @@ def explore_command(
     problem = port_problem(host, port)
     if problem is not None:
         return _error(problem)
-    config = uvicorn.Config(create_app(session), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(create_app(watch), host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
 
     # the address is printed once the socket listens (port 0 picks a free one)

@@ -62,7 +62,17 @@ async function call(path, body) {
 
 function draw(v) {
   view = v;
+  if (v.version !== undefined) shownVersion = v.version;
   document.getElementById("model").textContent = v.model;
+  document.body.classList.toggle("broken", !!v.broken);
+  document.getElementById("broken").hidden = !v.broken;
+  if (v.broken) {
+    // textContent: the diagnostics are text, never markup
+    document.getElementById("broken-path").textContent = v.path;
+    document.getElementById("diagnostics").textContent = v.diagnostics;
+    if (v.note) message(v.note);
+    return;
+  }
   document.getElementById("origin").textContent = v.origin && v.origin !== "manual" ? v.origin : "";
   if (v.error) {
     message(v.error);
@@ -81,6 +91,21 @@ function draw(v) {
 }
 
 let polling = null;
+let shownVersion = null;
+
+// the model file is watched: the server reloads it when it was saved, and the page draws the
+// new load (the dashboard, or the diagnostics of a file saved with errors)
+async function pollModel() {
+  try {
+    const m = await (await fetch("/api/model")).json();
+    if (shownVersion !== null && m.version !== shownVersion) {
+      if (await call("/api/view") && view.note) message(view.note, !view.broken);
+    }
+  } catch (err) {
+    // the server stopped: say so once the next call fails
+  }
+}
+setInterval(pollModel, 1000);
 
 function drawLive(live) {
   const box = document.getElementById("live");
@@ -245,6 +270,10 @@ async function pollCheck(first) {
   if (p.running) {
     status.replaceChildren(bar, " " + p.states + " states, depth " + p.depth + ", " + p.seconds.toFixed(1) + " s");
     setTimeout(() => pollCheck(false), 500);
+    return;
+  }
+  if (p.verdict === undefined) {  // the model was reloaded while it ran: no check of this one
+    status.replaceChildren();
     return;
   }
   if (p.error) {
