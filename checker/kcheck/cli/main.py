@@ -12,11 +12,12 @@ from kcheck.cli.ci import ci
 from kcheck.cli.docs import docs
 from kcheck.cli.fmt import fmt
 from kcheck.cli.graph import graph
+from kcheck.cli.infer import infer
 from kcheck.cli.lsp import lsp
 from kcheck.cli.verify import verify
 from kcheck.run.cli import image, run
 
-COMMANDS: tuple[click.Command, ...] = (verify, check, fmt, graph, ci, run, image, docs, lsp)
+COMMANDS: tuple[click.Command, ...] = (verify, check, fmt, graph, infer, ci, run, image, docs, lsp)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,157 @@
+"""Invariant inference end to end (spec/smt.md, "Invariant inference"): candidate lemmas from
+the model's vocabulary (smt/candidates.py), kept only if true in every state the explicit
+engine reaches at the model's size, then the Houdini fixpoint (smt/infer.py), then the model
+with the lemmas the proof uses, as KDSL text, proved by the ordinary k-induction engine: its
+verdict is the one reported, so a lemma the prover did not establish can never make a proof.
+
+Every candidate is text that goes through the model's own front end as a `lemma` line."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kcheck.engines.dispatch import EngineOptions, check
+from kcheck.explore.bfs import Limits
+from kcheck.explore.statespace import TooManyStates, reachable
+from kcheck.lang.diagnostics import KcheckError, Source
+from kcheck.lang.frontend import CheckedModel, check_source
+from kcheck.model.compile import compile_model
+from kcheck.model.ir import State, StepError
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
+from kcheck.smt.candidates import candidates
+from kcheck.smt.infer import CANDIDATE, houdini
+
+MAX_STATES = 100_000  # the explicit search that filters the candidates
+
+
+@dataclass
+class Inference:
+    """The lemmas inferred (`lemma NAME: e` lines), the induction engine's result on the model
+    with them, and how the candidates fared."""
+
+    lemmas: list[str]
+    result: CheckResult
+    open: dict[str, str] = field(default_factory=dict)  # not proved -> counterexample in words
+    generated: int = 0
+    states: int = 0  # reachable states the candidates were checked on
+    held: int = 0  # candidates true in all of them
+    kept: int = 0  # candidates that survived the Houdini fixpoint
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """Over the invariants, lemmas and bound entries (not the temporal properties, which
+        the Z3 engines list as not checked): violated, holds, or inconclusive."""
+        statuses = [p.status for p in self.result.properties if p.kind != "property"]
+        if VIOLATED in statuses:
+            return VIOLATED
+        return HOLDS if statuses and all(s == HOLDS for s in statuses) else INCONCLUSIVE
+
+
+def infer(
+    source: Source,
+    overrides: Mapping[str, int | str] | None = None,
+    max_k: int = 6,
+    timeout_s: float = 300.0,
+    max_states: int = MAX_STATES,
+) -> Inference:
+    """Infer lemmas for the model in `source` and prove its invariants with them. Raises
+    KcheckError when the model itself does not check."""
+    t0 = time.monotonic()
+    original = check_source(source, overrides)
+    texts = candidates(original.symbols)
+    generated = len(texts)
+    notes: list[str] = []
+    checked, texts = _with_lemmas(source, overrides, texts)
+    model = compile_model(checked.symbols)
+    try:
+        space = reachable(model, max_states, True)
+        states = space.states
+    except TooManyStates:
+        states = []
+        notes.append(f"more than {max_states} reachable states: no candidate was tried")
+        texts = []
+    held = [t for i, t in enumerate(texts) if _holds(model.invariant(_name(i)).holds, states)]
+    held = _strongest(held)
+    checked, held = _with_lemmas(source, overrides, held)
+    model = compile_model(checked.symbols)
+    left = max(1.0, timeout_s - (time.monotonic() - t0))
+    fix = houdini(model, checked.symbols, model.initial(), left / 2)
+    if fix.unknown:
+        notes.append(fix.unknown)
+    index = {_name(i): t for i, t in enumerate(held)}
+    used = [index[n] for n in fix.used if n in index]
+    lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(used)]
+    final = check_source(_append(source, lines), overrides)
+    left = max(1.0, timeout_s - (time.monotonic() - t0))
+    options = EngineOptions("induction", limits=Limits(timeout=left), max_k=max_k)
+    # the invariants and lemmas only: the Z3 engines do not check temporal properties
+    names = [i.name for i in final.symbols.invariants]
+    result = check(compile_model(final.symbols), final.symbols, names, None, options)
+    return Inference(lines, result, fix.open, generated, len(states), len(held),
+                     len(fix.kept), notes)  # fmt: skip
+
+
+def _name(i: int) -> str:
+    return f"{CANDIDATE}{i + 1}"
+
+
+def _append(source: Source, lines: list[str]) -> Source:
+    text = source.text.rstrip("\n") + "\n" + "".join(line + "\n" for line in lines)
+    return Source(source.path, text)
+
+
+def _with_lemmas(
+    source: Source, overrides: Mapping[str, int | str] | None, texts: list[str]
+) -> tuple[CheckedModel, list[str]]:
+    """The model with `texts` as lemmas, less those its front end refuses (dropped by the
+    line of their error, a few rounds, then one by one)."""
+    first = source.text.rstrip("\n").count("\n") + 2  # the line of the first lemma
+    for _ in range(4):
+        lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(texts)]
+        try:
+            return check_source(_append(source, lines), overrides), texts
+        except KcheckError as err:
+            bad = {d.span.line - first for d in err.diagnostics if d.severity == "error"}
+            if not bad & set(range(len(texts))):
+                break
+            texts = [t for i, t in enumerate(texts) if i not in bad]
+    ok: list[str] = []
+    for t in texts:
+        try:
+            check_source(_append(source, [f"lemma {_name(0)}: {t}"]), overrides)
+            ok.append(t)
+        except KcheckError:
+            continue
+    lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(ok)]
+    return check_source(_append(source, lines), overrides), ok
+
+
+def _holds(holds: object, states: list[State]) -> bool:
+    assert callable(holds)
+    try:
+        return bool(states) and all(holds(s) for s in states)
+    except StepError:
+        return False
+
+
+BOUND = re.compile(r"^(.*) (<=|>=) (\d+)$")
+
+
+def _strongest(texts: list[str]) -> list[str]:
+    """Of the bounds `T <= c` (`T >= c`) that held, only the smallest (largest) c per T."""
+    best: dict[tuple[str, str], int] = {}
+    for t in texts:
+        m = BOUND.match(t)
+        if m is not None:
+            key, c = (m[1], m[2]), int(m[3])
+            best[key] = min(best.get(key, c), c) if m[2] == "<=" else max(best.get(key, c), c)
+    out = []
+    for t in texts:
+        m = BOUND.match(t)
+        if m is None or best[(m[1], m[2])] == int(m[3]):
+            out.append(t)
+    return out
