@@ -12,6 +12,8 @@ from kcheck.cli.common import (
     EXIT_FOR,
     EXIT_HOLDS,
     EXIT_INCONCLUSIVE,
+    EXIT_USAGE,
+    fail,
     finite,
     guard,
     load_model,
@@ -33,9 +35,7 @@ from kcheck.result import HOLDS
     show_default=True,
     help="The largest k of the final k-induction proof.",
 )
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False), help="Write the lemma lines here."
-)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the lemma lines here.")
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1.0),
@@ -52,10 +52,14 @@ def infer(
 
     Exit 0 when every invariant is proved with the lemmas printed, 1 when one is violated,
     3 when not proved (the counterexample to induction left is shown)."""
+    from kcheck.engines.dispatch import Refused
     from kcheck.engines.infer import infer as run
 
     checked = load_model(model, defines)  # reports a model that does not check, exit 2
-    found = run(checked.source, parse_defines(defines), max_k, timeout or 300.0)
+    try:
+        found = run(checked.source, parse_defines(defines), max_k, timeout or 300.0)
+    except Refused as err:
+        fail(f"{model}: {err}", EXIT_USAGE)
     text = "".join(line + "\n" for line in found.lemmas)
     head = (
         f"// kcheck infer: {found.generated} candidates, {found.held} true in all "

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kcheck.engines.dispatch import EngineOptions, check
+from kcheck.engines.dispatch import EngineOptions, Refused, check
 from kcheck.explore.bfs import Limits
 from kcheck.explore.statespace import TooManyStates, reachable
 from kcheck.lang.diagnostics import KcheckError, Source
@@ -23,6 +23,7 @@ from kcheck.model.ir import State, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
 from kcheck.smt.candidates import candidates
 from kcheck.smt.infer import CANDIDATE, houdini
+from kcheck.smt.refuse import Unsupported
 
 MAX_STATES = 100_000  # the explicit search that filters the candidates
 
@@ -59,7 +60,8 @@ def infer(
     max_states: int = MAX_STATES,
 ) -> Inference:
     """Infer lemmas for the model in `source` and prove its invariants with them. Raises
-    KcheckError when the model itself does not check."""
+    KcheckError when the model itself does not check, Refused when the Z3 engine cannot
+    encode it."""
     t0 = time.monotonic()
     original = check_source(source, overrides)
     texts = candidates(original.symbols)
@@ -79,7 +81,10 @@ def infer(
     checked, held = _with_lemmas(source, overrides, held)
     model = compile_model(checked.symbols)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
-    fix = houdini(model, checked.symbols, model.initial(), left / 2)
+    try:
+        fix = houdini(model, checked.symbols, model.initial(), left / 2)
+    except Unsupported as err:
+        raise Refused(str(err)) from None
     if fix.unknown:
         notes.append(fix.unknown)
     index = {_name(i): t for i, t in enumerate(held)}

@@ -10,6 +10,7 @@ The grammar:
 - per object: `forall x in K: d(x) <= x.f` (and `>=`, `==`, `<= c`) for each def d over K
   returning an int and each int field f of K; the same for `count y in L where y.r == x and A`
   for each reference field r of L to K and each atom A of L;
+- between vars: `a <= b` for int vars, `A implies B` for atoms of bool and enum vars;
 - implications between two fields of one object: `forall x in K: A implies B` for atoms A, B
   (an enum field equal or not to a member, a bool field, an optional reference set or not).
 """
@@ -47,6 +48,7 @@ def _all(sym: Symbols) -> Iterator[str]:
         if isinstance(v.type, TInt):
             for c in range(MAX_CONST + 1):
                 yield f"{v.name} >= {c}"
+    yield from _between_vars(sym)
     for kind in sym.kinds.values():
         yield from _per_object(sym, kind)
         yield from _implications(kind, sym)
@@ -110,3 +112,23 @@ def _implications(kind: KindInfo, sym: Symbols) -> Iterator[str]:
         for fb, b in atoms:
             if fa != fb:
                 yield f"forall x in {kind.name}: {a} implies {b}"
+
+
+def _between_vars(sym: Symbols) -> Iterator[str]:
+    """`a <= b` between int vars, implications between bool vars and var atoms."""
+    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
+    for a in ints:
+        for b in ints:
+            if a != b:
+                yield f"{a} <= {b}"
+    atoms: list[tuple[str, str]] = []
+    for v in sym.vars.values():
+        if isinstance(v.type, TBool):
+            atoms += [(v.name, v.name), (v.name, f"not {v.name}")]
+        elif isinstance(v.type, TEnum):
+            for m in sym.enums.get(v.type.name, ()):
+                atoms += [(v.name, f"{v.name} == {m}"), (v.name, f"{v.name} != {m}")]
+    for va, a in atoms:
+        for vb, b in atoms:
+            if va != vb:
+                yield f"{a} implies {b}"

@@ -45,9 +45,7 @@ class Houdini:
     unknown: str = ""  # why Z3 could not answer, when it could not
 
 
-def houdini(
-    model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s: float
-) -> Houdini:
+def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s: float) -> Houdini:
     """Run the fixpoint on `model` (its invariants and its CANDIDATE lemmas)."""
     deadline = Deadline(timeout_s)
     enc = Encoder(model, symbols, False)
