@@ -10,6 +10,7 @@ Prints a Markdown table (paste it into benchmarks/RESULTS.md)."""
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -31,13 +32,20 @@ def run(args: list[str], timeout: float) -> tuple[int, str, float]:
 
 
 def plain(model: str, timeout: float) -> str:
-    rc, _out, secs = run(["verify", model, "--engine", "induction", "--max-k", "6",
-                         "--timeout", str(timeout), "--format", "text"], timeout)  # fmt: skip
+    rc, out, secs = run(["verify", model, "--engine", "induction", "--max-k", "6",
+                         "--timeout", str(timeout), "--format", "json", "-q"], timeout)  # fmt: skip
     if rc == 2:
         return "refused"
     if rc == -1:
         return f"timeout ({secs:.0f} s)"
-    return f"{'all proved' if rc == 0 else 'not all'} (exit {rc}, {secs:.1f} s)"
+    try:
+        props = json.loads(out[out.index("{") :])["properties"]
+    except (ValueError, KeyError):
+        return f"exit {rc}"
+    invs = [p for p in props if p["kind"] == "invariant"]
+    bound = all(p["status"] == "holds" for p in props if p["kind"] == "bound")
+    proved = sum(p["status"] == "holds" for p in invs)
+    return f"{proved}/{len(invs)} ({secs:.1f} s)" + ("" if bound else ", bound open")
 
 
 def inferred(model: str, timeout: float) -> str:
@@ -46,9 +54,12 @@ def inferred(model: str, timeout: float) -> str:
         return "refused"
     if rc == -1:
         return f"timeout ({secs:.0f} s)"
-    used = len(re.findall(r"^lemma ", out, re.M))
-    what = "all proved" if rc == 0 else "not all"
-    return f"{what} with {used} lemmas (exit {rc}, {secs:.1f} s)"
+    used = re.findall(r"^lemma (\w+)", out, re.M)
+    status = dict(re.findall(r"^invariant (\w+): (\w+)", out, re.M))
+    invs = [n for n in status if n not in used]
+    proved = sum(status[n] == "holds" for n in invs)
+    bound = "" if rc == 0 or "bound bound: holds" in out else ", bound open"
+    return f"{proved}/{len(invs)} with {len(used)} lemmas ({secs:.1f} s){bound}"
 
 
 def main() -> None:
@@ -60,7 +71,7 @@ def main() -> None:
         str(p.relative_to(ROOT)) for p in (ROOT / "models").glob("*.kdsl")
         if "// expect: holds" in p.read_text()
     )  # fmt: skip
-    print("| model | plain induction | kcheck infer |")
+    print("| model | plain induction: invariants proved | kcheck infer: proved, lemmas used |")
     print("|---|---|---|")
     for m in models:
         print(f"| {Path(m).name} | {plain(m, a.timeout)} | {inferred(m, a.timeout)} |", flush=True)

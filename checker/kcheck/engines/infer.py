@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kcheck.engines.dispatch import EngineOptions, Refused, check
 from kcheck.explore.bfs import Limits
@@ -160,3 +160,47 @@ def _strongest(texts: list[str]) -> list[str]:
         if m is None or best[(m[1], m[2])] == int(m[3]):
             out.append(t)
     return out
+
+
+def with_inferred(
+    result: CheckResult,
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    max_k: int,
+    timeout_s: float,
+) -> CheckResult:
+    """`kcheck verify --engine induction --infer`: `result` (plain induction's) with each
+    invariant it left inconclusive replaced by its entry in the proof with inferred lemmas,
+    when that proof holds it, and the lemmas used listed in the notes. What plain induction
+    decided is kept; the lemmas are not added as entries, as the model does not declare them."""
+    if result.verdict == HOLDS or not [p for p in result.properties if p.status == INCONCLUSIVE]:
+        return result
+    found = infer(source, overrides, max_k, timeout_s)
+    theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
+    bound_proved = not [p for p in found.result.properties if p.kind == "bound"]
+    props = []
+    gained = False
+    for p in result.properties:
+        q = theirs.get(p.name)
+        if (
+            p.status == INCONCLUSIVE
+            and p.kind == "invariant"
+            and q is not None
+            and q.status == HOLDS
+        ):
+            props.append(q)
+            gained = True
+        elif p.status == INCONCLUSIVE and p.kind == "bound" and bound_proved:
+            gained = True
+        else:
+            props.append(p)
+    if not gained:
+        return replace(result, notes=[*result.notes, "--infer: no inferred lemma helped"])
+    notes = [*result.notes, f"--infer: proved with {len(found.lemmas)} inferred lemmas "
+             "(each proved itself; paste them into the model to keep them):"]  # fmt: skip
+    notes += found.lemmas
+    if bound_proved:
+        notes.append("proved that no step leaves the model's bounds, with the inferred lemmas")
+    decided = all(p.status in (HOLDS, VIOLATED) for p in props)
+    return replace(result, properties=props, notes=notes, complete=decided,
+                   limit=None if decided else result.limit)  # fmt: skip

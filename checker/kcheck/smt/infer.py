@@ -117,7 +117,21 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
             break
         used |= new
         goals = new
-    out.used = sorted(used)
+    # unsat cores are not minimal: drop each used candidate whose removal keeps the rest,
+    # with the proved invariants, inductive and "no step fails" proved (greedy, one pass)
+    keep = set(used)
+    for c in sorted(used):
+        trial = (keep - {c}) | set(out.proved)
+        lits = [lit[n] for n in sorted(trial)]
+        g = z3.Or(*[bad1[n] for n in sorted(trial)]) if trial else z3.BoolVal(False)
+        if _check(solver, g, deadline, lits, lit)[0] != "unsat":
+            continue
+        if "bound" not in out.open:
+            at = [z3.Not(bad1[n]) for n in sorted(trial)]
+            if _check(solver, z3.And(*at, path.fail(1)), deadline, lits, lit)[0] != "unsat":
+                continue
+        keep = keep - {c}
+    out.used = sorted(keep)
     return out
 
 
