@@ -95,3 +95,34 @@ def test_infer_command_prints_the_lemmas_and_exits_0(tmp_path: Path) -> None:
     written = out.read_text()
     assert re.search(r"^lemma inferred_1: ", written, re.M)
     assert "invariant pods_fit: holds" in result.output
+
+
+def test_infer_command_shows_the_counterexample_to_induction_left(tmp_path: Path) -> None:
+    picture = tmp_path / "cti.dot"
+    result = CliRunner().invoke(
+        main, ["infer", str(MODELS / "apiserver_occ.kdsl"), "--graph", str(picture)]
+    )
+    assert result.exit_code == 3, result.output
+    assert "counterexample to induction for no_lost_update" in result.output
+    assert "a state where all hold" in result.output
+    drawn = tmp_path / "cti.no_lost_update.dot"
+    assert "no_lost_update is violated" in drawn.read_text()
+
+
+def test_infer_command_refuses_what_the_z3_engine_cannot_encode() -> None:
+    result = CliRunner().invoke(main, ["infer", str(MODELS / "deployment_crash_safe.kdsl")])
+    assert result.exit_code == 2, result.output
+    assert "not encoded by the Z3 engine" in result.output
+
+
+def test_verify_infer_proves_what_plain_induction_leaves_open(tmp_path: Path) -> None:
+    model = tmp_path / "rs.kdsl"
+    model.write_text(stripped("smt_replicaset_lemmas.kdsl").text)
+    args = ["verify", str(model), "--engine", "induction", "--invariant", "pods_fit", "-q"]
+    plain = CliRunner().invoke(main, args)
+    assert plain.exit_code == 3, plain.output
+    helped = CliRunner().invoke(main, [*args, "--infer"])
+    assert helped.exit_code == 0, helped.output
+    assert "note: lemma inferred_1: " in helped.output
+    wrong = CliRunner().invoke(main, ["verify", str(model), "--infer"])
+    assert wrong.exit_code == 2

@@ -5,6 +5,7 @@ can paste into the model, or write them to a file."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -44,9 +45,20 @@ from kcheck.result import HOLDS
     callback=lambda ctx, param, value: finite(param, value),
     help="Seconds for the whole inference.",
 )
+@click.option(
+    "--graph",
+    "graph_path",
+    type=click.Path(dir_okay=False),
+    help="Draw each counterexample to induction left (.dot, .svg, .png or .pdf).",
+)
 @guard
 def infer(
-    model: str, defines: tuple[str, ...], max_k: int, output: str | None, timeout: float | None
+    model: str,
+    defines: tuple[str, ...],
+    max_k: int,
+    output: str | None,
+    timeout: float | None,
+    graph_path: str | None,
 ) -> None:
     """Infer lemmas that prove MODEL's invariants for every depth (kcheck docs smt).
 
@@ -79,7 +91,31 @@ def infer(
         print(f"{p.kind} {p.name}: {p.status}{reason}", file=sys.stderr)
     verdict = found.verdict
     if verdict != HOLDS:
-        for name, cti in sorted(found.open.items()):
-            print(f"not inductive with the lemmas: {name}: counterexample to induction: {cti}",
-                  file=sys.stderr)  # fmt: skip
+        _show_ctis(found.cti, checked, graph_path)
     sys.exit(EXIT_HOLDS if verdict == HOLDS else EXIT_FOR.get(verdict, EXIT_INCONCLUSIVE))
+
+
+def _show_ctis(ctis: dict[str, Any], checked: Any, graph_path: str | None) -> None:
+    """Each counterexample to induction left, in text on stderr and, with --graph, drawn (one
+    file per counterexample: the name before the extension when there are several)."""
+    from pathlib import Path
+
+    from kcheck.model.compile import compile_model
+    from kcheck.report.cti import cti_graph, cti_lines
+    from kcheck.report.dot import ReportError, actor_kinds_of, render
+
+    for name, trace in sorted(ctis.items()):
+        print("\n".join(cti_lines(name, trace)), file=sys.stderr)
+    if graph_path is None or not ctis:
+        return
+    kinds = actor_kinds_of(compile_model(checked.symbols))
+    target = Path(graph_path)
+    for name, trace in sorted(ctis.items()):
+        path = (
+            target if len(ctis) == 1 else target.with_name(f"{target.stem}.{name}{target.suffix}")
+        )
+        try:
+            render(cti_graph(name, trace, kinds), str(path))
+        except ReportError as err:
+            fail(str(err))
+        print(f"drew the counterexample to induction for {name} in {path}", file=sys.stderr)

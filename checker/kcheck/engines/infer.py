@@ -24,6 +24,7 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
 from kcheck.smt.candidates import candidates
 from kcheck.smt.infer import CANDIDATE, houdini
 from kcheck.smt.refuse import Unsupported
+from kcheck.trace import Trace
 
 MAX_STATES = 100_000  # the explicit search that filters the candidates
 
@@ -36,6 +37,7 @@ class Inference:
     lemmas: list[str]
     result: CheckResult
     open: dict[str, str] = field(default_factory=dict)  # not proved -> counterexample in words
+    cti: dict[str, Trace] = field(default_factory=dict)  # not proved -> counterexample as a trace
     generated: int = 0
     states: int = 0  # reachable states the candidates were checked on
     held: int = 0  # candidates true in all of them
@@ -96,7 +98,7 @@ def infer(
     # the invariants and lemmas only: the Z3 engines do not check temporal properties
     names = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
-    return Inference(lines, result, fix.open, generated, len(states), len(held),
+    return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
                      len(fix.kept), notes)  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import Unrolling
 from kcheck.smt.terms import Term
 from kcheck.smt.wellformed import well_formed
+from kcheck.trace import Step, Trace, name_objects
 
 CANDIDATE = "inferred_"
 
@@ -42,6 +43,9 @@ class Houdini:
     kept: list[str] = field(default_factory=list)  # every candidate that survived
     proved: list[str] = field(default_factory=list)
     open: dict[str, str] = field(default_factory=dict)  # name -> its counterexample, in words
+    # name -> its counterexample to induction: the state where all hold, the step, the state
+    # it breaks (for "bound": the state and the step that fails there)
+    cti: dict[str, Trace] = field(default_factory=dict)
     unknown: str = ""  # why Z3 could not answer, when it could not
 
 
@@ -84,6 +88,7 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
         broken = {n for n in alive if z3.is_true(m.eval(bad1[n], model_completion=True))}
         for n in broken & set(fixed):
             out.open[n] = describe_cti(model, path, m, 1)
+            out.cti[n] = _cti(model, path, m)
         alive -= broken
     # "no step fails", assuming every survivor in the state it is taken from
     bound_lits = [lit[n] for n in sorted(alive)]
@@ -92,6 +97,7 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
     cores: list[set[str]] = []
     if answer == "sat":
         out.open["bound"] = describe_failure(model, path, m, 1)
+        out.cti["bound"] = _failure(model, path, m)
     elif answer == "unsat":
         cores.append(core)
     else:
@@ -133,6 +139,32 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
         keep = keep - {c}
     out.used = sorted(keep)
     return out
+
+
+def _cti(model: CompiledModel, path: Unrolling, m: Any) -> Trace:
+    """States 0 and 1 of a step-case model and the step between them, as a trace."""
+    s0, s1 = path.concrete(m, 1)
+    aid, args = path.taken(m, 0)
+    info = model.actions[aid]
+    decode = model.layout.decode
+    steps = (
+        Step(None, {}, decode(s0)),
+        Step(info.label, model.describe_args(aid, args), decode(s1), line=info.span.line),
+    )
+    return name_objects(Trace(steps), [k.name for k in model.layout.kinds])
+
+
+def _failure(model: CompiledModel, path: Unrolling, m: Any) -> Trace:
+    """State 1 of a step-case model and a step that fails there, as a trace."""
+    s1 = path.concrete(m, 1)[1]
+    aid, args = path.failing(m, 1)
+    info = model.actions[aid]
+    steps = (
+        Step(None, {}, model.layout.decode(s1)),
+        Step(info.label, model.describe_args(aid, args), None, error="the step fails",
+             line=info.span.line),
+    )  # fmt: skip
+    return name_objects(Trace(steps), [k.name for k in model.layout.kinds])
 
 
 def _check(
