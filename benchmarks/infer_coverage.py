@@ -41,7 +41,7 @@ def plain(model: str, timeout: float) -> str:
     try:
         props = json.loads(out[out.index("{") :])["properties"]
     except (ValueError, KeyError):
-        return f"exit {rc}"
+        return f"no answer (exit {rc})"
     invs = [p for p in props if p["kind"] == "invariant"]
     bound = all(p["status"] == "holds" for p in props if p["kind"] == "bound")
     proved = sum(p["status"] == "holds" for p in invs)
@@ -58,7 +58,7 @@ def inferred(model: str, timeout: float) -> str:
     status = dict(re.findall(r"^invariant (\w+): (\w+)", out, re.M))
     invs = [n for n in status if n not in used]
     proved = sum(status[n] == "holds" for n in invs)
-    bound = "" if rc == 0 or "bound bound: holds" in out else ", bound open"
+    bound = ", bound open" if re.search(r"^bound .*: inconclusive", out, re.M) else ""
     return f"{proved}/{len(invs)} with {len(used)} lemmas ({secs:.1f} s){bound}"
 
 
