@@ -4,14 +4,17 @@ Houdini fixpoint (infer.py) to prove. Each candidate is only text: it reaches th
 the model's own front end (as a `lemma` added to the source), never as a hand-built tree.
 
 The grammar:
-- bounds: `T <= c` for each count term T (`count(K)`, the objects of K with one field value) and
+- bounds: `T <= c` for each count term T (`count(K)`, the objects of K with one field value,
+  the sum of an int field over K) and
   each int var, and `T + budget(F) <= c` for each fault F (a fault's spent budget bounds what it
   did), for small constants c;
-- per object: `forall x in K: d(x) <= x.f` (and `>=`, `==`, `<= c`) for each def d over K
+- per object: `forall x in K: x.f <= c`, `>= c` and `x.f + budget(F) <= c` for each int field;
+  `forall x in K: d(x) <= x.f` (and `>=`, `==`, `<= c`) for each def d over K
   returning an int and each int field f of K; the same for `count y in L where y.r == x and A`
   for each reference field r of L to K and each atom A of L;
 - between vars: `a <= b` for int vars, `A implies B` for atoms of bool and enum vars;
-- implications between two fields of one object: `forall x in K: A implies B` for atoms A, B
+- implications between two fields of one object: `forall x in K: A implies B` for atoms A, B,
+  and `forall x in K: A implies x.f <= c` for int fields f
   (an enum field equal or not to a member, a bool field, an optional reference set or not).
 """
 
@@ -76,6 +79,12 @@ def _count_terms(sym: Symbols) -> Iterator[str]:
         yield f"count({kind.name})"
         for _, cond in _atoms(kind, sym, "o"):
             yield f"(count o in {kind.name} where {cond})"
+        for f in _int_fields(kind):
+            yield f"(sum o.{f} for o in {kind.name})"
+
+
+def _int_fields(kind: KindInfo) -> list[str]:
+    return [f.name for f in kind.fields if isinstance(f.type, TInt) and not f.name.startswith("_")]
 
 
 def _per_object(sym: Symbols, kind: KindInfo) -> Iterator[str]:
@@ -97,7 +106,14 @@ def _per_object(sym: Symbols, kind: KindInfo) -> Iterator[str]:
                 terms.append(f"(count y in {other.name} where {base})")
                 for _, cond in _atoms(other, sym, "y"):
                     terms.append(f"(count y in {other.name} where {base} and {cond})")
-    ints = [f.name for f in kind.fields if isinstance(f.type, TInt) and not f.name.startswith("_")]
+    ints = _int_fields(kind)
+    budgets = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
+    for f in ints:  # each object's own fields, alone and with what a fault has spent
+        for c in range(MAX_CONST + 1):
+            yield f"forall {x} in {kind.name}: {x}.{f} <= {c}"
+            yield f"forall {x} in {kind.name}: {x}.{f} >= {c}"
+            for b in budgets:
+                yield f"forall {x} in {kind.name}: {x}.{f} + budget({b}) <= {c}"
     for t in terms:
         for f in ints:
             for op in ("<=", ">=", "=="):
@@ -112,6 +128,9 @@ def _implications(kind: KindInfo, sym: Symbols) -> Iterator[str]:
         for fb, b in atoms:
             if fa != fb:
                 yield f"forall x in {kind.name}: {a} implies {b}"
+        for f in _int_fields(kind):
+            for c in range(MAX_CONST + 1):
+                yield f"forall x in {kind.name}: {a} implies x.{f} <= {c}"
 
 
 def _between_vars(sym: Symbols) -> Iterator[str]:
