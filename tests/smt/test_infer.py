@@ -126,3 +126,15 @@ def test_verify_infer_proves_what_plain_induction_leaves_open(tmp_path: Path) ->
     assert "note: lemma inferred_1: " in helped.output
     wrong = CliRunner().invoke(main, ["verify", str(model), "--infer"])
     assert wrong.exit_code == 2
+
+
+@pytest.mark.parametrize(("name", "old", "new"), MUTANTS[:2])
+def test_a_cut_short_state_search_never_makes_a_mutant_proved(
+    name: str, old: str, new: str
+) -> None:
+    # filtered on the initial states only, many false candidates reach Houdini and the final
+    # proof: its base case must still refute them rather than prove the mutant
+    mutant = Source(name, stripped(name).text.replace(old, new, 1))
+    found = infer(mutant, timeout_s=60, max_states=1)
+    assert found.verdict != HOLDS
+    assert any("first 1 reachable states" in n for n in found.notes)
