@@ -99,14 +99,20 @@ def test_infer_command_prints_the_lemmas_and_exits_0(tmp_path: Path) -> None:
 
 def test_infer_command_shows_the_counterexample_to_induction_left(tmp_path: Path) -> None:
     picture = tmp_path / "cti.dot"
+    page = tmp_path / "cti.html"
     result = CliRunner().invoke(
-        main, ["infer", str(MODELS / "apiserver_occ.kdsl"), "--graph", str(picture)]
-    )
+        main,
+        ["infer", str(MODELS / "apiserver_occ.kdsl"), "--graph", str(picture),
+         "--report", str(page)],
+    )  # fmt: skip
     assert result.exit_code == 3, result.output
     assert "counterexample to induction for no_lost_update" in result.output
     assert "a state where all hold" in result.output
     drawn = tmp_path / "cti.no_lost_update.dot"
     assert "no_lost_update is violated" in drawn.read_text()
+    html = page.read_text()
+    assert "Counterexample to induction: no_lost_update" in html
+    assert "<svg" in html
 
 
 def test_infer_command_refuses_what_the_z3_engine_cannot_encode() -> None:

@@ -51,6 +51,12 @@ from kcheck.result import HOLDS
     type=click.Path(dir_okay=False),
     help="Draw each counterexample to induction left (.dot, .svg, .png or .pdf).",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Write an HTML page: the lemmas and each counterexample to induction left, drawn.",
+)
 @guard
 def infer(
     model: str,
@@ -59,6 +65,7 @@ def infer(
     output: str | None,
     timeout: float | None,
     graph_path: str | None,
+    report_path: str | None,
 ) -> None:
     """Infer lemmas that prove MODEL's invariants for every depth (kcheck docs smt).
 
@@ -90,8 +97,15 @@ def infer(
         reason = f": {p.reason}" if p.reason else ""
         print(f"{p.kind} {p.name}: {p.status}{reason}", file=sys.stderr)
     verdict = found.verdict
-    if verdict != HOLDS:
-        _show_ctis(found.cti, checked, graph_path)
+    ctis = found.cti if verdict != HOLDS else {}
+    _show_ctis(ctis, checked, graph_path)
+    if report_path is not None:
+        from kcheck.model.compile import compile_model
+        from kcheck.report.cti import cti_html
+        from kcheck.report.dot import actor_kinds_of
+
+        kinds = actor_kinds_of(compile_model(checked.symbols))
+        write_file(report_path, cti_html(model, found.lemmas, ctis, kinds))
     sys.exit(EXIT_HOLDS if verdict == HOLDS else EXIT_FOR.get(verdict, EXIT_INCONCLUSIVE))
 
 

@@ -1,9 +1,12 @@
 """A counterexample to induction as pictures (spec/smt.md, "Invariant inference"): the state
 where every invariant and lemma holds (not necessarily reachable), the step, and the state it
-breaks, in text (lines) and as a graphviz drawing in the style of report/dot.py's traces."""
+breaks, in text (lines), as a graphviz drawing in the style of report/dot.py's traces, and as a
+self-contained HTML page with the lemmas inferred."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,3 +63,29 @@ def cti_graph(name: str, trace: Trace, actor_kinds: Mapping[str, str]) -> graphv
 
 def _show(v: Any) -> str:
     return "none" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def cti_html(model: str, lemmas: list[str], ctis: Mapping[str, Trace],
+             actor_kinds: Mapping[str, str]) -> str:  # fmt: skip
+    """A self-contained page: the lemmas inferred, then each counterexample to induction left
+    in text and as an inline picture (text only when Graphviz is missing)."""
+    out = [
+        "<!DOCTYPE html>",
+        '<html><head><meta charset="utf-8">',
+        f"<title>kcheck infer: {html.escape(model)}</title></head><body>",
+        f"<h1>kcheck infer: {html.escape(model)}</h1>",
+        "<h2>Lemmas used</h2>",
+        "<pre>" + html.escape("\n".join(lemmas) or "(none)") + "</pre>",
+    ]
+    for i, (name, trace) in enumerate(sorted(ctis.items())):
+        out.append(f"<h2>Counterexample to induction: {html.escape(name)}</h2>")
+        out.append("<pre>" + html.escape("\n".join(cti_lines(name, trace))) + "</pre>")
+        try:
+            svg = cti_graph(name, trace, actor_kinds).pipe(format="svg", encoding="utf-8")
+        except graphviz.ExecutableNotFound:
+            continue
+        start = svg.find("<svg")
+        if start >= 0:  # ids made unique per picture, as the page holds several
+            out.append(re.sub(r'id="', f'id="cti{i}-', svg[start:]))
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
