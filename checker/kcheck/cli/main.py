@@ -13,6 +13,7 @@ from kcheck.cli.docs import docs
 from kcheck.cli.explore import explore
 from kcheck.cli.fmt import fmt
 from kcheck.cli.graph import graph
+from kcheck.cli.infer import infer
 from kcheck.cli.lsp import lsp
 from kcheck.cli.simulate import simulate
 from kcheck.cli.verify import verify
@@ -21,8 +22,8 @@ from kcheck.mbt.cli import test
 from kcheck.run.cli import image, run
 
 COMMANDS: tuple[click.Command, ...] = (
-    verify, check, simulate, fmt, graph, explore, ci, run, image, test, conform_command, docs,
-    lsp,
+    verify, check, simulate, infer, fmt, graph, explore, ci, run, image, test, conform_command,
+    docs, lsp,
 )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ from kcheck.cli.common import (
     finite,
     guard,
     load_model,
+    parse_defines,
     shown,
     use_colour,
 )
@@ -135,6 +136,12 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     is_flag=True,
     help="With --engine bmc or induction: keep every param symbolic over its range.",
 )
+@click.option(
+    "--infer",
+    is_flag=True,
+    help="With --engine induction: when plain induction leaves an invariant unproved, infer "
+    "lemmas (as kcheck infer does) and prove it with them.",
+)
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
 @click.option(
     "--max-states",
@@ -190,6 +197,7 @@ class VerifyOptions:
     depth: int
     max_k: int
     symbolic_params: bool
+    infer: bool
     no_symmetry: bool
     max_states: int | None
     max_depth: int | None
@@ -284,6 +292,8 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     from kcheck.model.compile import compile_model
 
     which = f"{shown(path)}: " if several else ""
+    if o.infer and (o.engine != "induction" or o.symbolic_params):
+        fail("--infer needs --engine induction (without --symbolic-params)")
     symmetry = not o.no_symmetry
     try:
         budget.armed = True
@@ -316,6 +326,8 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     try:
         result = check(compiled, checked.symbols, chosen_invariants, chosen_properties, options,
                        progress)  # fmt: skip
+        if o.infer:
+            result = _with_inferred(result, checked.source, o, budget)
     except (Refused, EngineFailure, Stopped) as err:
         progress.close()
         _engine_error(err, which)
@@ -328,6 +340,14 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
 
         result.notes.append(NO_ACTIONS)
     return compiled, result
+
+
+def _with_inferred(result: Any, source: Any, o: VerifyOptions, budget: Budget) -> Any:
+    """--infer: the invariants plain induction left open, proved with inferred lemmas."""
+    from kcheck.engines.infer import with_inferred
+
+    left = budget.remaining(o.timeout or 300.0)
+    return with_inferred(result, source, parse_defines(o.defines), o.max_k, left)
 
 
 def _text(path: str, compiled: Any, result: Any, o: VerifyOptions) -> str:

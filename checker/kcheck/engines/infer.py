@@ -1,0 +1,230 @@
+"""Invariant inference end to end (spec/smt.md, "Invariant inference"): candidate lemmas from
+the model's vocabulary (smt/candidates.py), kept only if true in every state the explicit
+engine reaches at the model's size, then the Houdini fixpoint (smt/infer.py), then the model
+with the lemmas the proof uses, as KDSL text, proved by the ordinary k-induction engine: its
+verdict is the one reported, so a lemma the prover did not establish can never make a proof.
+
+Every candidate is text that goes through the model's own front end as a `lemma` line."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from kcheck.engines.dispatch import EngineOptions, Refused, check
+from kcheck.explore.bfs import Limits
+from kcheck.lang.diagnostics import KcheckError, Source
+from kcheck.lang.frontend import CheckedModel, check_source
+from kcheck.model.compile import compile_model
+from kcheck.model.ir import CompiledModel, State, StepError
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
+from kcheck.smt.candidates import candidates
+from kcheck.smt.infer import CANDIDATE, houdini
+from kcheck.smt.refuse import Unsupported
+from kcheck.trace import Trace
+
+MAX_STATES = 50_000  # the explicit search that filters the candidates
+
+
+@dataclass
+class Inference:
+    """The lemmas inferred (`lemma NAME: e` lines), the induction engine's result on the model
+    with them, and how the candidates fared."""
+
+    lemmas: list[str]
+    result: CheckResult
+    open: dict[str, str] = field(default_factory=dict)  # not proved -> counterexample in words
+    cti: dict[str, Trace] = field(default_factory=dict)  # not proved -> counterexample as a trace
+    generated: int = 0
+    states: int = 0  # reachable states the candidates were checked on
+    held: int = 0  # candidates true in all of them
+    kept: int = 0  # candidates that survived the Houdini fixpoint
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """Over the invariants, lemmas and bound entries (not the temporal properties, which
+        the Z3 engines list as not checked): violated, holds, or inconclusive."""
+        statuses = [p.status for p in self.result.properties if p.kind != "property"]
+        if VIOLATED in statuses:
+            return VIOLATED
+        return HOLDS if statuses and all(s == HOLDS for s in statuses) else INCONCLUSIVE
+
+
+def infer(
+    source: Source,
+    overrides: Mapping[str, int | str] | None = None,
+    max_k: int = 6,
+    timeout_s: float = 300.0,
+    max_states: int = MAX_STATES,
+) -> Inference:
+    """Infer lemmas for the model in `source` and prove its invariants with them. Raises
+    KcheckError when the model itself does not check, Refused when the Z3 engine cannot
+    encode it."""
+    t0 = time.monotonic()
+    original = check_source(source, overrides)
+    texts = candidates(original.symbols)
+    generated = len(texts)
+    notes: list[str] = []
+    checked, texts = _with_lemmas(source, overrides, texts)
+    model = compile_model(checked.symbols)
+    states, whole = _states(model, max_states, t0 + timeout_s / 4)
+    if not whole:
+        notes.append(
+            f"the candidates were tried on the first {len(states)} reachable states only "
+            "(a limit of states or time); the proof below is sound all the same"
+        )
+    held = [t for i, t in enumerate(texts) if _holds(model.invariant(_name(i)).holds, states)]
+    held = _strongest(held)
+    checked, held = _with_lemmas(source, overrides, held)
+    model = compile_model(checked.symbols)
+    left = max(1.0, timeout_s - (time.monotonic() - t0))
+    try:
+        fix = houdini(model, checked.symbols, model.initial(), left / 2)
+    except Unsupported as err:
+        raise Refused(str(err)) from None
+    if fix.unknown:
+        notes.append(fix.unknown)
+    index = {_name(i): t for i, t in enumerate(held)}
+    used = [index[n] for n in fix.used if n in index]
+    lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(used)]
+    final = check_source(_append(source, lines), overrides)
+    left = max(1.0, timeout_s - (time.monotonic() - t0))
+    options = EngineOptions("induction", limits=Limits(timeout=left), max_k=max_k)
+    # the invariants and lemmas only: the Z3 engines do not check temporal properties
+    names = [i.name for i in final.symbols.invariants]
+    result = check(compile_model(final.symbols), final.symbols, names, None, options)
+    return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
+                     len(fix.kept), notes)  # fmt: skip
+
+
+def _states(model: CompiledModel, limit: int, until: float) -> tuple[list[State], bool]:
+    """Reachable states breadth-first (canonical under symmetry), at most `limit` of them and
+    until the clock reads `until`, and whether that was all of them. Fewer states only means
+    more candidates for Houdini: the final proof does not rest on this search."""
+    canon = model.canonicalize
+    seen: dict[State, None] = {}
+    queue: deque[State] = deque()
+    for s in model.initial():
+        c = canon(s) if canon is not None else s
+        if c not in seen:
+            seen[c] = None
+            queue.append(c)
+    while queue:
+        if len(seen) >= limit or time.monotonic() > until:
+            return list(seen), False
+        for _, _, t in model.labelled_successors(queue.popleft()):
+            c = canon(t) if canon is not None else t
+            if c not in seen:
+                seen[c] = None
+                queue.append(c)
+    return list(seen), True
+
+
+def _name(i: int) -> str:
+    return f"{CANDIDATE}{i + 1}"
+
+
+def _append(source: Source, lines: list[str]) -> Source:
+    text = source.text.rstrip("\n") + "\n" + "".join(line + "\n" for line in lines)
+    return Source(source.path, text)
+
+
+def _with_lemmas(
+    source: Source, overrides: Mapping[str, int | str] | None, texts: list[str]
+) -> tuple[CheckedModel, list[str]]:
+    """The model with `texts` as lemmas, less those its front end refuses (dropped by the
+    line of their error, a few rounds, then one by one)."""
+    first = source.text.rstrip("\n").count("\n") + 2  # the line of the first lemma
+    for _ in range(4):
+        lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(texts)]
+        try:
+            return check_source(_append(source, lines), overrides), texts
+        except KcheckError as err:
+            bad = {d.span.line - first for d in err.diagnostics if d.severity == "error"}
+            if not bad & set(range(len(texts))):
+                break
+            texts = [t for i, t in enumerate(texts) if i not in bad]
+    ok: list[str] = []
+    for t in texts:
+        try:
+            check_source(_append(source, [f"lemma {_name(0)}: {t}"]), overrides)
+            ok.append(t)
+        except KcheckError:
+            continue
+    lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(ok)]
+    return check_source(_append(source, lines), overrides), ok
+
+
+def _holds(holds: object, states: list[State]) -> bool:
+    assert callable(holds)
+    try:
+        return bool(states) and all(holds(s) for s in states)
+    except StepError:
+        return False
+
+
+BOUND = re.compile(r"^(.*) (<=|>=) (\d+)$")
+
+
+def _strongest(texts: list[str]) -> list[str]:
+    """Of the bounds `T <= c` (`T >= c`) that held, only the smallest (largest) c per T."""
+    best: dict[tuple[str, str], int] = {}
+    for t in texts:
+        m = BOUND.match(t)
+        if m is not None:
+            key, c = (m[1], m[2]), int(m[3])
+            best[key] = min(best.get(key, c), c) if m[2] == "<=" else max(best.get(key, c), c)
+    out = []
+    for t in texts:
+        m = BOUND.match(t)
+        if m is None or best[(m[1], m[2])] == int(m[3]):
+            out.append(t)
+    return out
+
+
+def with_inferred(
+    result: CheckResult,
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    max_k: int,
+    timeout_s: float,
+) -> CheckResult:
+    """`kcheck verify --engine induction --infer`: `result` (plain induction's) with each
+    invariant it left inconclusive replaced by its entry in the proof with inferred lemmas,
+    when that proof holds it, and the lemmas used listed in the notes. What plain induction
+    decided is kept; the lemmas are not added as entries, as the model does not declare them."""
+    if result.verdict == HOLDS or not [p for p in result.properties if p.status == INCONCLUSIVE]:
+        return result
+    found = infer(source, overrides, max_k, timeout_s)
+    theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
+    bound_proved = not [p for p in found.result.properties if p.kind == "bound"]
+    props = []
+    gained = False
+    for p in result.properties:
+        q = theirs.get(p.name)
+        if (
+            p.status == INCONCLUSIVE
+            and p.kind == "invariant"
+            and q is not None
+            and q.status == HOLDS
+        ):
+            props.append(q)
+            gained = True
+        elif p.status == INCONCLUSIVE and p.kind == "bound" and bound_proved:
+            gained = True
+        else:
+            props.append(p)
+    if not gained:
+        return replace(result, notes=[*result.notes, "--infer: no inferred lemma helped"])
+    notes = [*result.notes, f"--infer: proved with {len(found.lemmas)} inferred lemmas "
+             "(each proved itself; paste them into the model to keep them):"]  # fmt: skip
+    notes += found.lemmas
+    if bound_proved:
+        notes.append("proved that no step leaves the model's bounds, with the inferred lemmas")
+    decided = all(p.status in (HOLDS, VIOLATED) for p in props)
+    return replace(result, properties=props, notes=notes, complete=decided,
+                   limit=None if decided else result.limit)  # fmt: skip
