@@ -144,3 +144,14 @@ def test_a_cut_short_state_search_never_makes_a_mutant_proved(
     found = infer(mutant, timeout_s=60, max_states=1)
     assert found.verdict != HOLDS
     assert any("first 1 reachable states" in n for n in found.notes)
+
+
+def test_verify_infer_refuses_manifests_rather_than_prove_another_instance() -> None:
+    # inference re-reads the model text with -D only: with --manifest its proof would be of the
+    # model's defaults, not of the manifests' values, and must not stand for them
+    model = str(MODELS / "deployment_rollout.kdsl")
+    manifest = str(MODELS.parent / "examples" / "manifests" / "web-deployment.yaml")
+    args = ["verify", model, "--engine", "induction", "--infer", "--manifest", manifest, "-q"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "--infer does not take --manifest" in result.output

@@ -294,6 +294,10 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     which = f"{shown(path)}: " if several else ""
     if o.infer and (o.engine != "induction" or o.symbolic_params):
         fail("--infer needs --engine induction (without --symbolic-params)")
+    if o.infer and o.manifests:
+        # inference re-reads the model's text with the -D values only: its proof would be of
+        # the model's own instance, not the manifests'
+        fail("--infer does not take --manifest yet; pass the manifests' values with -D")
     symmetry = not o.no_symmetry
     try:
         budget.armed = True
