@@ -124,6 +124,34 @@ def test_a_model_without_a_service_is_drawn_as_before() -> None:
     assert [t["kind"] for t in pic["tables"]] == ["Service"]
 
 
+def test_a_docker_block_names_the_service_kind_and_its_fields() -> None:
+    # other names than the conventions: the block's roles say which kind and fields they are
+    session = session_of_text(
+        """
+        model t
+        enum Tier { Front, Back }
+        enum Phase { Pending, Running }
+        kind Box[2] { tier: Tier, role: Tier, state: Phase = Running, up: bool = true }
+        kind Frontend[1] { picks: Tier = Front }
+        docker {
+          pod Box { phase: state, ready: up }
+          service Frontend { selector: picks, pod_field: role }
+        }
+        init {
+          create Frontend { picks: Front }
+          create Box { tier: Front, role: Back }
+          create Box { tier: Back, role: Front, up: false }
+        }
+        """
+    )
+    pic = session.view()["picture"]
+    assert pic["service_kind"] == "Frontend"
+    (svc,) = pic["services"]
+    assert (svc["selector"], svc["selects"], svc["pod_field"]) == ("picks", "Front", "role")
+    # selected by `role`, not `tier`; not ready, since its Ready field `up` is false
+    assert [(e["pod"], e["ready"]) for e in svc["endpoints"]] == [("Box#1", False)]
+
+
 def simulate_report(session: Session, traces: int = 50, depth: int = 10) -> str:
     opts = SimOptions(traces=traces, depth=depth, seed=3)
     return json.dumps(simulate(session.model, options=opts).to_json())
