@@ -2,7 +2,9 @@
 downloaded) against the command as a user starts it. It opens the counterexample report of
 models/scheduler_stale_snapshot.kdsl that `kcheck verify --format json` writes, clicks through
 its steps, checks the overcommitted node and the broken invariant drawn at the end, takes a
-step by hand, searches for a state, and is refused a report of another model. Screenshots go
+step by hand, searches for a state, and is refused a report of another model; on
+models/run_service.kdsl it sees the service list its ready pod and opens a `kcheck simulate`
+report's coverage. Screenshots go
 to the test's tmp directory, and to reports/screenshots/ when KCHECK_SCREENSHOTS is set."""
 
 from __future__ import annotations
@@ -234,5 +236,52 @@ def test_a_broken_model_shows_its_diagnostic_until_the_file_is_fixed(tmp_path: P
             assert page.locator(".node").count() == 2
             assert page.locator("#broken").is_hidden()
             assert "saved without errors" in page.inner_text("#message")
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/system.sh)")
+def test_a_service_lists_its_ready_pods_and_a_simulate_report_its_coverage(tmp_path: Path) -> None:
+    model = MODELS / "run_service.kdsl"
+    sim = tmp_path / "sim.json"
+    done = kcheck("simulate", str(model), "--traces", "20", "--depth", "2", "--format", "json",
+                  "-o", str(sim), "-q")  # fmt: skip
+    assert done.returncode == 3, done.stderr  # a simulation never proves a property
+    never = json.loads(sim.read_text())["coverage"]["never_fired"]
+    assert "kubelet.probe_pass" in never  # two steps cannot reach a probe
+    dirs = shots(tmp_path)
+    with serving(model) as url, sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(WAIT_MS)
+            page.goto(url)
+            page.wait_for_selector(".service[data-name='Service#0']")
+            # a Web pod is created, started and passes its probe: the service lists it ready
+            for action, count in (("deployment.scale_up", 2), ("kubelet.start", 3),
+                                  ("kubelet.probe_pass", 4)):  # fmt: skip
+                page.click(f"#enabled button.take[data-action='{action}'] >> nth=0")
+                page.wait_for_function(f"document.querySelectorAll('#steps li').length === {count}")
+            endpoint = page.locator(".service[data-name='Service#0'] .endpoint")
+            assert endpoint.count() == 1
+            assert endpoint.get_attribute("class") == "endpoint ready"
+            pod = endpoint.get_attribute("data-pod")
+            endpoint.hover()  # the pod it routes to is outlined where it is drawn
+            page.wait_for_selector(f"#picture .pod.linked[data-name='{pod}']")
+            for d in dirs:
+                page.screenshot(path=str(d / "7-service.png"), full_page=True)
+
+            page.set_input_files("#report-file", str(sim))
+            page.wait_for_selector("#simulated tr[data-action='deployment.scale_up']")
+            assert (
+                page.locator("#simulated tr.never").evaluate_all(
+                    "els => els.map(e => e.dataset.action)"
+                )
+                == never
+            )
+            for d in dirs:
+                page.screenshot(path=str(d / "8-simulated-coverage.png"), full_page=True)
         finally:
             browser.close()

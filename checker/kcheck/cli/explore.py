@@ -21,7 +21,8 @@ from kcheck.cli.common import guard, parse_defines
 )  # fmt: skip
 @click.option(
     "--report", type=click.Path(dir_okay=False),
-    help="Open this `kcheck verify --format json` report's counterexample at start.",
+    help="Open this `kcheck verify --format json` report's counterexample (or a `kcheck simulate"
+    " --format json` report's coverage) at start.",
 )  # fmt: skip
 @click.option(
     "--follow", type=click.Path(dir_okay=False),

@@ -1,6 +1,7 @@
-"""Opening a counterexample: the JSON report of `kcheck verify --format json` (spec/json.md),
-checked against the model the dashboard serves by replaying its trace
-(kcheck.explore.replay), then laid out as the session's path so the page steps through it."""
+"""Opening a report: the JSON report of `kcheck verify --format json` (spec/json.md), checked
+against the model the dashboard serves by replaying its trace (kcheck.explore.replay), then
+laid out as the session's path so the page steps through it; and the action coverage of a
+`kcheck simulate --format json` report, checked against the model's actions."""
 
 from __future__ import annotations
 
@@ -19,40 +20,93 @@ class ReportError(Exception):
     """A report that cannot be shown for this model; the message says why."""
 
 
-def counterexamples(text: str, model: CompiledModel) -> list[PropertyResult]:
-    """The violated entries with a trace in the report `text`, which must be a report of
-    `model`. Raises ReportError."""
+def _parse(text: str, model: CompiledModel) -> dict[str, Any]:
+    """The report `text` as JSON, once it is a kcheck report of `model`. Raises ReportError."""
     try:
         data = json.loads(text)
     except ValueError as err:
         raise ReportError(f"the file is not JSON ({err})") from None
     if not isinstance(data, dict) or "properties" not in data or "model" not in data:
-        raise ReportError("the file is not a report of `kcheck verify --format json`")
+        raise ReportError(
+            "the file is not a report of `kcheck verify --format json` or"
+            " `kcheck simulate --format json`"
+        )
     if data["model"] != model.name:
         raise ReportError(
             f"the report is of model `{data['model']}`, and this dashboard shows `{model.name}`"
         )
+    return data
+
+
+def _traced(data: dict[str, Any]) -> list[PropertyResult]:
     try:
         result = _result_from_json(data)
-    except (BadEntry, KeyError) as err:
+    except (BadEntry, KeyError, TypeError, ValueError) as err:
         raise ReportError(f"the report is not what kcheck writes: {err}") from None
-    found = [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
-    if not found:
-        raise ReportError(f"the report has no counterexample (verdict: {data.get('verdict')})")
-    return found
+    return [p for p in result.properties if p.status == VIOLATED and p.trace is not None]
+
+
+def simulated_coverage(data: dict[str, Any], model: CompiledModel) -> dict[str, Any] | None:
+    """The `coverage` of a `kcheck simulate` report (spec/json.md), None when the report has
+    none; its actions must be exactly the model's (a report of an older version of the model,
+    with an action since renamed, would say "never fired" of the wrong things). Raises
+    ReportError."""
+    cov = data.get("coverage")
+    if cov is None:
+        return None
+    try:
+        rows: list[dict[str, Any]] = [
+            {
+                "action": str(a["action"]),
+                "fired": int(a["fired"]),
+                "enabled_not_taken": int(a["enabled_not_taken"]),
+                "max_depth": int(a["max_depth"]),
+            }
+            for a in cov["actions"]
+        ]
+        out: dict[str, Any] = {
+            "traces": int(cov["traces"]),
+            "depth": int(cov["depth"]),
+            "seed": cov.get("seed"),
+            "actions": rows,
+            "never": [r["action"] for r in rows if not r["fired"]],
+        }
+    except (KeyError, TypeError, ValueError) as err:
+        raise ReportError(f"the report's coverage is not what kcheck writes: {err}") from None
+    ours = [a.label for a in model.actions]
+    theirs = [r["action"] for r in rows]
+    if sorted(theirs) != sorted(ours):
+        missing = sorted(set(ours) - set(theirs))
+        extra = sorted(set(theirs) - set(ours))
+        raise ReportError(
+            "the report's coverage does not match the model's actions"
+            + (f"; the model has {', '.join(missing)} and the report not" if missing else "")
+            + (f"; the report has {', '.join(extra)} and the model not" if extra else "")
+        )
+    return out
 
 
 def load_report(session: Session, text: str, name: str | None = None) -> str:
-    """Show the counterexample of `name` (the first one when None) from the report `text`;
-    returns the property's name. Raises ReportError when the report does not fit the model."""
+    """Show the counterexample of `name` (the first one when None) from the report `text`,
+    and a simulation's coverage when the report has one; returns what was shown. Raises
+    ReportError when the report does not fit the model (then nothing changes)."""
     model = session.model
-    found = counterexamples(text, model)
+    data = _parse(text, model)
+    simulated = simulated_coverage(data, model)
+    found = _traced(data)
     if name is not None:
         found = [p for p in found if p.name == name]
         if not found:
             raise ReportError(f"the report has no counterexample of `{name}`")
-    show_counterexample(session, found[0])
-    return found[0].name
+    if not found and simulated is None:
+        raise ReportError(f"the report has no counterexample (verdict: {data.get('verdict')})")
+    if found:
+        show_counterexample(session, found[0])
+    if simulated is not None:
+        session.simulated = simulated
+        cov = f"the coverage of {simulated['traces']} simulated traces"
+        return f"the counterexample of {found[0].name} and {cov}" if found else cov
+    return f"the counterexample of {found[0].name}"
 
 
 def show_counterexample(session: Session, prop: PropertyResult) -> None:

@@ -1,10 +1,11 @@
 """The cluster picture of a state, in Kubernetes terms, as JSON the page draws: nodes as boxes
 holding their pods (each pod's phase class picks its colour), a resource bar per node when pods
 request an integer resource and the node has a matching capacity field, the faults' budgets
-left, controllers' caches with their stale entries marked, and a plain table for every other
-kind. Which kind is the pod and which the node, and which fields are phase, cpu and node,
-follows the `docker {}` binding of `kcheck run` (kcheck/run/binding.py, spec/run.md): the
-model's block when it has one, names otherwise."""
+left, controllers' caches with their stale entries marked, the service kind as boxes listing their
+endpoints (the pods each selects, ready or not as `kcheck run` reads readiness), and a plain
+table for every other kind. Which kind is the pod and which the node, and which fields are phase, cpu and node,
+and which the service with its selector, follows the `docker {}` binding of `kcheck run`
+(kcheck/run/binding.py, spec/run.md): the model's block when it has one, names otherwise."""
 
 from __future__ import annotations
 
@@ -33,13 +34,20 @@ class Picture:
     capacity: str | None
     node_ready: str | None
     note: str | None  # why the picture is only tables, when it is
+    # the service kind, its enum selector and the pod field it is matched against
+    service_kind: str | None = None
+    selector: str | None = None
+    pod_field: str | None = None
+    pod_ready: str | None = None  # the pod's Ready condition (a bool field)
 
     def render(self, state: dict[str, Any]) -> dict[str, Any]:
         """The picture of `state`, a decoded state under display names."""
-        placed = {self.pod_kind, self.node_kind} - {None}
+        placed = {self.pod_kind, self.node_kind, self.service_kind} - {None}
         out: dict[str, Any] = {
             "pod_kind": self.pod_kind,
             "node_kind": self.node_kind,
+            "service_kind": self.service_kind,
+            "services": [],
             "placed": self.node_ref is not None,  # pods name their node: drawn inside it
             "nodes": [],
             "unplaced": [],
@@ -92,6 +100,39 @@ class Picture:
                 box["used"] = sum(p["cpu"] or 0 for p in by_node[name])
                 box["overcommitted"] = box["used"] > (box["capacity"] or 0)
             out["nodes"].append(box)
+        if self.service_kind is not None:
+            out["services"] = self._services(state, pods)
+        return out
+
+    def _services(
+        self, state: dict[str, Any], pods: dict[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Each service with its endpoints: the pods whose `pod_field` equals its selector, each
+        ready when `kcheck run` reads it so (docker_driver `_serving`: its phase's class is
+        running, not terminating, and its Ready condition holds, when it has one)."""
+        assert self.service_kind is not None and self.selector and self.pod_field
+        out = []
+        for name, fields in state.get(self.service_kind, {}).items():
+            selects = fields.get(self.selector)
+            endpoints = []
+            for pod, pfields in pods.items():
+                if pfields.get(self.pod_field) != selects:
+                    continue
+                phase = pfields.get(self.phase) if self.phase else None
+                running = self.phase is None or _phase_class(phase) == "running"
+                ready = running and (self.pod_ready is None or pfields.get(self.pod_ready) is True)
+                node = pfields.get(self.node_ref) if self.node_ref else None
+                endpoints.append({"pod": pod, "ready": ready, "phase": phase, "node": node})
+            out.append(
+                {
+                    "name": name,
+                    "selector": self.selector,
+                    "selects": selects,
+                    "pod_field": self.pod_field,
+                    "fields": fields,
+                    "endpoints": endpoints,
+                }
+            )
         return out
 
 
@@ -140,6 +181,7 @@ def draw(checked: CheckedModel, layout: Layout) -> Picture:
     pod = binding.pod
     node = binding.node
     capacity = _capacity(node.kind) if node is not None else None
+    svc = binding.service
     return Picture(
         layout,
         pod.kind.name,
@@ -150,6 +192,10 @@ def draw(checked: CheckedModel, layout: Layout) -> Picture:
         capacity,
         node.ready.name if node is not None and node.ready else None,
         None,
+        svc.kind.name if svc is not None else None,
+        svc.selector.name if svc is not None else None,
+        svc.pod_field.name if svc is not None else None,
+        pod.ready.name if pod.ready else None,
     )
 
 

@@ -87,10 +87,10 @@ def explore_command(
         except OSError as err:
             return _error(f"cannot read {report}: {err.strerror}")
         try:
-            name = load_report(session, text)
+            shown = load_report(session, text)
         except ReportError as err:
             return _error(f"{report}: {err}")
-        click.echo(f"showing the counterexample of {name} from {report}", err=True)
+        click.echo(f"showing {shown} from {report}", err=True)
     if follow is not None and session is not None:
         from kcheck.dashboard.live import start, update
 

@@ -55,6 +55,7 @@ class Session:
     ending: Ending | None = None
     init_error: str | None = None
     coverage: dict[str, Any] | None = None  # the last coverage run's (coverage.py)
+    simulated: dict[str, Any] | None = None  # the coverage of an opened `kcheck simulate` report
     live: Any = None  # the run followed (live.Live), if any
     explainer: Any = None  # explain.Explainer, made on first use
     check: Any = None  # check.Progress of the last check run from the page
@@ -240,6 +241,8 @@ class Session:
         }
         if self.coverage is not None:
             out["coverage"] = self.coverage
+        if self.simulated is not None:
+            out["simulated"] = self.simulated
         if self.live is not None:
             out["live"] = self.live.to_json()
             if self.origin == "live":  # the run's coverage: which actions its steps took

@@ -87,6 +87,7 @@ function draw(v) {
   drawInvariants(v.invariants);
   drawEnabled(v.enabled);
   if (v.coverage) drawCoverage(v.coverage);
+  if (v.simulated) drawSimulated(v.simulated);
   drawLive(v.live);
 }
 
@@ -140,6 +141,18 @@ function drawCoverage(c) {
     el("table", {}, el("tr", {}, el("th", {}, "action"), el("th", {}, "fired"), el("th", {}, "failed")),
       ...c.actions.map((a) => el("tr", { class: a.fired ? "" : "never", "data-action": a.action },
         el("td", {}, a.action), el("td", {}, a.fired), el("td", {}, a.failed)))));
+}
+
+// the coverage of an opened `kcheck simulate --format json` report (spec/simulate.md)
+function drawSimulated(c) {
+  const root = document.getElementById("simulated");
+  root.hidden = false;
+  const head = c.traces + " simulated traces of up to " + c.depth + " steps (seed " + show(c.seed) + ")";
+  root.replaceChildren(el("h2", {}, "Simulated coverage"),
+    el("div", {}, head + (c.never.length ? "; never fired: " + c.never.join(", ") : "; every action fired")),
+    el("table", {}, el("tr", {}, el("th", {}, "action"), el("th", {}, "fired"), el("th", {}, "enabled, not taken"), el("th", {}, "deepest step")),
+      ...c.actions.map((a) => el("tr", { class: a.fired ? "" : "never", "data-action": a.action },
+        el("td", {}, a.action), el("td", {}, a.fired), el("td", {}, a.enabled_not_taken), el("td", {}, a.fired ? a.max_depth : "-")))));
 }
 
 function drawSteps(v) {
@@ -204,6 +217,7 @@ function drawPicture(pic, changed) {
     root.append(el("div", { class: "unplaced" }, el("b", {}, pic.placed ? pic.pod_kind + " not on a " + pic.node_kind + ": " : pic.pod_kind + " (the model does not place them on nodes): "),
       pic.unplaced.length ? el("div", { class: "pods" }, ...pic.unplaced.map((p) => podBox(p, changed))) : "none"));
   }
+  if (pic.service_kind) root.append(drawServices(pic, changed));
   for (const t of pic.tables) {
     const table = el("table", { "data-kind": t.kind },
       el("caption", {}, t.cache_of ? t.kind + " (cache of " + t.cache_of + ")" : t.kind),
@@ -217,6 +231,31 @@ function drawPicture(pic, changed) {
     }
     root.append(table);
   }
+}
+
+// a service as a box listing its endpoints: the pods it selects, ready or not as `kcheck run`
+// reads it; hovering or clicking an endpoint highlights its pod in its node's box
+function drawServices(pic, changed) {
+  const root = el("div", { class: "services" });
+  for (const s of pic.services) {
+    const list = el("ul", { class: "endpoints" });
+    for (const e of s.endpoints) {
+      const pod = () => document.querySelector('#picture .pod[data-name="' + e.pod + '"]');
+      const mark = (on) => { const p = pod(); if (p) p.classList.toggle("linked", on); };
+      list.append(el("li", { class: "endpoint " + (e.ready ? "ready" : "notready"), "data-pod": e.pod,
+        onmouseenter: () => mark(true), onmouseleave: () => mark(false),
+        onclick: () => { const p = pod(); if (p) { p.scrollIntoView({ block: "nearest" }); mark(true); } } },
+      e.pod, e.node ? " on " + e.node : "", e.phase !== null ? " " + e.phase : "", e.ready ? " ✔ ready" : " ✘ not ready"));
+    }
+    if (!s.endpoints.length) list.append(el("li", { class: "note" }, "no pod selected"));
+    const others = Object.fromEntries(Object.entries(s.fields).filter(([k]) => k !== s.selector));
+    root.append(el("div", { class: "service" + (changed.has(s.name) ? " changed" : ""), "data-name": s.name },
+      el("h3", {}, s.name, " selects " + s.pod_field + " = " + show(s.selects)),
+      Object.keys(others).length ? el("div", { class: "fields" }, fieldsText(others)) : null,
+      el("div", {}, "selected pods, " + s.endpoints.filter((e) => e.ready).length + " ready (the endpoints `kcheck run` routes to):"),
+      list));
+  }
+  return root;
 }
 
 function drawInvariants(invs) {
@@ -300,7 +339,10 @@ document.getElementById("report-file").addEventListener("change", async (ev) => 
   if (!file) return;
   const text = await file.text();
   ev.target.value = "";
-  if (await call("/api/report", { text: text })) message("opened " + file.name + ": " + view.origin, true);
+  if (await call("/api/report", { text: text })) {
+    message("opened " + file.name + (view.origin !== "manual" ? ": " + view.origin : "")
+      + (view.simulated ? " (its coverage: under Simulated coverage)" : ""), true);
+  }
 });
 document.getElementById("follow-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
