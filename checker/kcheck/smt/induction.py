@@ -121,7 +121,9 @@ def induction(
     outcomes = prover.prove_all(goals, max_k, joint)
     bound = outcomes["@bound"]
     if init_entry is not None:
-        bound = Outcome("violated", 0, init_entry.trace, entry=init_entry)
+        # an `init` that may fail and could not be shown to is not proved, not violated
+        status = "violated" if init_entry.status == VIOLATED else "unknown"
+        bound = Outcome(status, 0, init_entry.trace, entry=init_entry)
     bounds = {"proved": "proved", "violated": "violated"}.get(bound.status, "not proved")
     results: list[PropertyResult] = []
     for name in selected:

@@ -162,8 +162,12 @@ class SymbolicProver(Prover):
         if z3.is_false(self.reach.init_fail):
             return None
         values = smallest(self.enc, [], self.reach.init_fail, self.deadline)
+        if values is None:
+            return None
         if not isinstance(values, dict):
-            return None  # unknown here leaves the question to the bound goal's base case
+            # the prover starts only from the params where `init` succeeds: not knowing
+            # whether it fails for some is no proof that it never does
+            return _init_unknown(values)
         return replace(
             witness(self.enc.sym, values, None, depth, self.deadline.remaining()), engine=ENGINE
         )
@@ -187,10 +191,21 @@ class SymbolicProver(Prover):
         steps = depth + 1 if goal.bound else depth
         entry = witness(self.enc.sym, values, name, steps, self.deadline.remaining())
         entry = replace(entry, engine=ENGINE)
-        return Outcome("violated", d + 1, entry.trace, reason=entry.reason or "", entry=entry)
+        # no replayed trace (its search ran out of time): no verdict either
+        status = "violated" if entry.status == VIOLATED else "unknown"
+        return Outcome(status, d + 1, entry.trace, reason=entry.reason or "", entry=entry)
 
     def where(self, m: Any) -> str:
         return f"with {show_values(self.enc.sym, values_in(self.enc, m))}, "
+
+
+def _init_unknown(why: str) -> PropertyResult:
+    return PropertyResult(
+        "bound", "bound", INCONCLUSIVE, None, None,
+        f"not proved that `init` succeeds for every value of the params: Z3 answered unknown "
+        f"({why})",
+        engine=ENGINE,
+    )  # fmt: skip
 
 
 def symbolic_bmc(
@@ -217,6 +232,8 @@ def symbolic_bmc(
     init_fails = smallest(enc, [], reach.init_fail, deadline)
     if isinstance(init_fails, dict):
         results.append(witness(sym, init_fails, None, depth, deadline.remaining()))
+    elif init_fails is not None:
+        results.append(_init_unknown(init_fails))
     for n in names:
         inv = by_name[n]
         goal = reach.within(depth, _violation(enc, inv, reach.base))
