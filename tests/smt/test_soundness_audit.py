@@ -171,3 +171,27 @@ def test_bmc_never_holds_even_with_every_invariant_unreachable() -> None:
                "invariant z: x == 0\n")  # fmt: skip
     result = bmc(compile_model(sym), sym, 3, None, 60)
     assert result.verdict == INCONCLUSIVE
+
+
+# ---- `init` itself fails: the entry's trace replays, as every engine's must
+
+NO_SLOT = """model no_slot
+kind Pod[1] { ready: bool = false }
+init { create Pod { } create Pod { } }
+process p { action a for x in Pod where not x.ready { x.ready := true } }
+invariant fits: count(Pod) <= 1
+"""
+
+
+@pytest.mark.parametrize("engine", ["explicit", "bmc", "induction"])
+def test_an_init_that_fails_has_the_same_replayed_trace_in_every_engine(engine: str) -> None:
+    sym = _sym(NO_SLOT)
+    model = compile_model(sym)
+    result = check(model, sym, None, [], EngineOptions(engine, depth=2, max_k=2))
+    [bound] = [p for p in result.properties if p.kind == "bound"]
+    assert (bound.name, bound.status) == ("bound: no-free-slot in init", VIOLATED)
+    check_counterexample(model, bound)
+    assert bound.trace is not None
+    [explicit] = [p for p in explore(model).properties if p.kind == "bound"]
+    assert explicit.trace is not None
+    assert bound.trace.steps == explicit.trace.steps

@@ -65,7 +65,7 @@ def bmc(
     try:
         inits = model.initial()
     except StepError as err:
-        step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
+        step = Step("init", {}, None, err.message, err.line)
         bound = PropertyResult(
             f"bound: {err.code} in init",
             "bound",

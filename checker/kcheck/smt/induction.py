@@ -193,7 +193,7 @@ def _init_fails(
     unchecked: list[PropertyResult],
 ) -> CheckResult:
     """`init` itself leaves the bounds: nothing to prove, as for the explicit engine."""
-    step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
+    step = Step("init", {}, None, err.message, err.line)
     names = list(invariants) if invariants is not None else [i.name for i in symbols.invariants]
     out = [
         PropertyResult(n, "invariant", INCONCLUSIVE, None, None, "init fails", engine=ENGINE)
