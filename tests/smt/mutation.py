@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import random
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 from itertools import pairwise
@@ -169,6 +170,9 @@ class Budget:
     max_k: int = 3
     max_depth: int = 12  # BMC never deeper than this
     infer: bool = True
+    # run the Z3 engines on mutants the explicit search does not refute too (a proof there is
+    # checked against a complete search only)
+    z3_on_unrefuted: bool = True
 
 
 @dataclass
@@ -180,10 +184,12 @@ class Comparison:
     refused: str = ""  # why the Z3 engines refused it
     proved: list[str] = field(default_factory=list)  # invariants induction (plain) proved
     proved_inferred: list[str] = field(default_factory=list)  # ... with --infer
+    infer_tried: bool = False
     unproved_violated: int = 0  # violated invariants induction did not prove (as it must)
     bmc_caught: int = 0
     bmc_unknown: int = 0  # Z3 gave up before the depth
     wrong: list[str] = field(default_factory=list)  # every soundness failure, in words
+    crash: str = ""  # an exception no engine should raise on a model the front end took
     seconds: float = 0.0
 
 
@@ -192,6 +198,8 @@ def compare(m: Mutant, budget: Budget) -> Comparison:
     out = Comparison(m)
     try:
         _compare(m, budget, out)
+    except Exception as err:  # a crash is a finding, reported with its mutant
+        out.crash = "".join(traceback.format_exception_only(err)).strip()
     finally:
         out.seconds = time.monotonic() - t0
     return out
@@ -216,6 +224,8 @@ def _compare(m: Mutant, budget: Budget, out: Comparison) -> None:
     for p in explicit.properties:
         if p.kind == "invariant" and p.status == VIOLATED and p.trace is not None:
             out.violated[p.name] = len(p.trace)
+    if not out.violated and not budget.z3_on_unrefuted:
+        return
     z3_limits = Limits(timeout=budget.z3_s)
     names = sorted(invariants)
     try:
@@ -228,16 +238,19 @@ def _compare(m: Mutant, budget: Budget, out: Comparison) -> None:
         out.wrong.append(f"induction: a trace that does not replay: {err}")
         return
     out.proved = _judge("induction", model, plain, explicit, out)
-    if budget.infer and plain.verdict != HOLDS:
+    # --infer where a wrong proof would matter: a mutant the explicit search refutes
+    if budget.infer and out.violated and plain.verdict != HOLDS:
         from kcheck.engines.infer import with_inferred
 
+        out.infer_tried = True
         try:
             inferred = with_inferred(plain, source, None, budget.max_k, budget.z3_s)
         except Refused as err:
             out.wrong.append(f"--infer refused what plain induction took: {err}")
         else:
             out.proved_inferred = _judge("induction --infer", model, inferred, explicit, out)
-    out.unproved_violated = len([n for n in out.violated if n not in out.proved])
+    proved = set(out.proved) | set(out.proved_inferred)
+    out.unproved_violated = len([n for n in out.violated if n not in proved])
     if not out.violated:
         return
     depth = min(budget.max_depth, max(out.violated.values()))
