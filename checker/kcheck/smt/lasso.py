@@ -21,6 +21,7 @@ up to the depth is `inconclusive`, never `holds`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
@@ -176,6 +177,8 @@ def temporal_bmc(
     while pending and unknown is None:
         for name, t in list(pending.items()):
             found = _at_depth(model, solver, lassos, t, k, deadline)
+            if isinstance(found, PropertyResult):
+                found = replace(found, engine=engine)
             if isinstance(found, str):
                 unknown = f"Z3 answered unknown ({found}) at depth {k}"
                 break
