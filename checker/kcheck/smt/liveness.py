@@ -17,7 +17,8 @@ A fair violating loop exists exactly when the product has a closed walk with a c
 and then a *simple* cycle with one (the cycle through that round's step, of a decomposition of
 the walk into simple cycles; its states, flags included, repeat, so every signal is seen on it).
 So the property holds when, for some L,
-  (C) no state where the invariants hold stops (no fair action enabled) and breaks it;
+  (C) no reachable state stops (no fair action enabled) and breaks it: proved by k-induction
+      like an invariant, with the model's other goals;
   (B) no closed walk of the product of at most L steps completes a round;
   (A) no simple path of the product of L steps exists (the step case of k-induction for the
       goal "false"), so every simple cycle has at most L steps and (B) covered them all.
@@ -180,16 +181,10 @@ def prove_live(
     tag: str,
     max_bound: int = MAX_LOOP_BOUND,
 ) -> LiveOutcome:
-    """(C), then (B) and (A) for L = 1, 2, ... up to `max_bound`; `tag` names its Z3
-    variables apart from every other unrolling's."""
+    """(B) and (A) for L = 1, 2, ... up to `max_bound` ((C) is a k-induction goal of
+    `temporal_goals`); `tag` names its Z3 variables apart from every other unrolling's."""
     p = _Product(model, enc, t, assumed, tag)
     p._assert_state(0)
-    stop = _and(stops(p.u.instances(0), p.fair), p.bad(0))
-    answer, _ = check(p.solver, stop, deadline)
-    if answer == "sat":
-        return LiveOutcome("open", 0, "a state where the invariants hold stops there and breaks it")
-    if answer != "unsat":
-        return LiveOutcome("unknown", 0, f"Z3 answered unknown ({answer})")
     # a simple cycle that completes a round, started right after that round's step, starts
     # with every flag clear: (A) and (B) look only at such paths
     fresh = _and(*[z3.Not(f) for f in p.flags(0)])
@@ -253,7 +248,21 @@ def temporal_goals(
             goals.append(Goal(info.name, _always_bad(t)))
         else:
             goals.append(Goal(f"@evaluable {info.name}", _error_bad(t)))
+            goals.append(Goal(f"@stops {info.name}", _stop_bad(t, Fairness.of(model))))
     return goals, terms
+
+
+def _stop_bad(t: PropertyTerms, fair: Fairness) -> Bad:
+    """The behaviour may stop in state i (no fair action is enabled) and that breaks it (for
+    leads_to: Q is false there, wherever the trigger was)."""
+    j = 1 if t.shape == "leads_to" else 0
+
+    def bad(u: Unrolling, i: int) -> Term:
+        st = u.state(i)
+        broken = _or([z3.Not(t.holds(b, j, st)) for b in t.bindings])
+        return _and(stops(u.instances(i), fair), broken)
+
+    return bad
 
 
 def _always_bad(t: PropertyTerms) -> Bad:
@@ -296,9 +305,13 @@ def temporal_results(
         if t.shape == "always":
             out[name] = always(name, line, outcomes[name])
             continue
-        ev = outcomes[f"@evaluable {name}"]
-        if ev.status != "proved":
+        if outcomes[f"@evaluable {name}"].status != "proved":
             why_open[name] = "not proved that its formulas can be evaluated in every state"
+            continue
+        if outcomes[f"@stops {name}"].status != "proved":
+            why_open[name] = (
+                "not proved that no reachable state where no fair action is enabled breaks it"
+            )
             continue
         # half of an equal share: the lasso search below needs time too
         share = Deadline(max(0.0, deadline.remaining()) / (2 * (len(terms) - n)))
