@@ -27,10 +27,7 @@ def test_every_engine_accounts_for_every_asked_property(engine: str) -> None:
     asked = {a.name for a in model.asked(None, None)}
     assert asked and asked <= {p.name for p in result.properties}
     temporal = [p for p in result.properties if p.kind == "property"]
-    if engine == "induction":
-        assert temporal and all(p.status == NOT_CHECKED for p in temporal)
-        assert all(p.reason and p.reason.startswith(f"--engine {engine} ") for p in temporal)
-    if engine == "bmc":  # no fair lasso within 3 steps proves nothing
+    if engine in ("bmc", "induction"):  # no fair lasso within 3 steps, and no proof at k 2
         assert temporal and all(p.status == INCONCLUSIVE for p in temporal)
 
 
