@@ -90,16 +90,17 @@ def test_account_for_lists_what_an_engine_left_out() -> None:
 def test_the_z3_engines_never_call_an_unchecked_temporal_property_holding(
     tmp_path: Path, engine: str
 ) -> None:
+    # with symbolic params the Z3 engines still check invariants only
     model = write(tmp_path, "flip.kdsl", FLIP)
-    r = run("verify", model, "--engine", engine, "--format", "json", "-q")
+    r = run("verify", model, "--engine", engine, "--symbolic-params", "--format", "json", "-q")
     assert r.exit_code == 3, r.output
     report = json.loads(r.stdout)
     assert report["verdict"] == INCONCLUSIVE
     assert [(p["name"], p["status"]) for p in report["properties"]] == [("settles", NOT_CHECKED)]
 
 
-@pytest.mark.parametrize("engine", ["explicit", "auto"])
-def test_the_explicit_engines_find_the_lasso(tmp_path: Path, engine: str) -> None:
+@pytest.mark.parametrize("engine", ["explicit", "auto", "bmc", "induction"])
+def test_the_explicit_and_z3_engines_find_the_lasso(tmp_path: Path, engine: str) -> None:
     model = write(tmp_path, "flip.kdsl", FLIP)
     r = run("verify", model, "--engine", engine, "-q")
     assert r.exit_code == 1, r.output
@@ -107,11 +108,11 @@ def test_the_explicit_engines_find_the_lasso(tmp_path: Path, engine: str) -> Non
 
 
 @pytest.mark.parametrize("engine", ["bmc", "induction"])
-def test_asking_a_z3_engine_for_a_temporal_property_is_a_usage_error(
+def test_asking_symbolic_params_for_a_temporal_property_is_a_usage_error(
     tmp_path: Path, engine: str
 ) -> None:
     model = write(tmp_path, "flip.kdsl", FLIP)
-    r = run("verify", model, "--engine", engine, "--property", "settles", "-q")
+    r = run("verify", model, "--engine", engine, "--symbolic-params", "--property", "settles", "-q")
     assert r.exit_code == 2
     assert "invariants only" in r.output
 

@@ -13,7 +13,7 @@ from kcheck.engines.dispatch import ENGINES, EngineOptions, Refused, check, stat
 from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
-from kcheck.result import HOLDS, NOT_CHECKED
+from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "scheduler.kdsl"
 
@@ -26,10 +26,9 @@ def test_every_engine_accounts_for_every_asked_property(engine: str) -> None:
     result = check(model, checked.symbols, None, None, options)
     asked = {a.name for a in model.asked(None, None)}
     assert asked and asked <= {p.name for p in result.properties}
-    if engine in ("bmc", "induction"):
-        temporal = [p for p in result.properties if p.kind == "property"]
-        assert temporal and all(p.status == NOT_CHECKED for p in temporal)
-        assert all(p.reason and p.reason.startswith(f"--engine {engine} ") for p in temporal)
+    temporal = [p for p in result.properties if p.kind == "property"]
+    if engine in ("bmc", "induction"):  # no fair lasso within 3 steps, and no proof at k 2
+        assert temporal and all(p.status == INCONCLUSIVE for p in temporal)
 
 
 def test_a_property_the_engine_forgets_is_not_checked_and_the_run_cannot_hold(
@@ -51,7 +50,11 @@ def test_a_property_the_engine_forgets_is_not_checked_and_the_run_cannot_hold(
 @pytest.mark.parametrize(
     ("options", "properties", "message"),
     [
-        (EngineOptions("bmc"), ["every_schedulable_pod_bound"], "checks invariants only"),
+        (
+            EngineOptions("bmc", symbolic_params=True),
+            ["every_schedulable_pod_bound"],
+            "checks invariants only",
+        ),
         (EngineOptions("explicit", symbolic_params=True), None, "--symbolic-params needs"),
         (EngineOptions("tla"), None, "no engine `tla`"),
     ],

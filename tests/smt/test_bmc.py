@@ -16,7 +16,7 @@ from kcheck.explore.bfs import explore
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source, load
 from kcheck.model.compile import compile_model
-from kcheck.result import INCONCLUSIVE, NOT_CHECKED, VIOLATED
+from kcheck.result import INCONCLUSIVE, VIOLATED
 from kcheck.smt.bmc import bmc
 from kcheck.smt.encode import Unsupported
 from tests.explore.modelgen import models
@@ -72,8 +72,9 @@ def test_bmc_never_claims_the_good_replicaset_holds() -> None:
     for p in result.properties[:3]:
         assert p.status == INCONCLUSIVE
         assert p.reason == "no violation up to depth 8"
-    # the temporal property is listed, never dropped: bmc does not check it
-    assert result.properties[3].status == NOT_CHECKED
+    # the temporal property is listed, never dropped: no fair lasso, which proves nothing
+    assert result.properties[3].status == INCONCLUSIVE
+    assert result.properties[3].reason == "no fair lasso of at most 8 steps"
     assert result.verdict == INCONCLUSIVE
 
 

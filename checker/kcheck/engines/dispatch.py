@@ -138,11 +138,12 @@ def _z3(
     from kcheck.smt.bmc import ReplayError as BmcReplayError
     from kcheck.smt.bmc import bmc
     from kcheck.smt.induction import induction
+    from kcheck.smt.lasso import LassoError
     from kcheck.smt.params import symbolic_bmc
     from kcheck.smt.refuse import Unsupported
 
-    if properties:
-        raise Refused(f"--engine {options.engine} checks invariants only; drop --property")
+    if properties and options.symbolic_params:
+        raise Refused("--symbolic-params checks invariants only; drop --property")
     budget = options.limits.budget
     if budget is not None:
         timeout = budget.remaining(Z3_TIMEOUT)
@@ -159,7 +160,7 @@ def _z3(
         return run(model, symbols, options.depth, invariants, timeout, properties)
     except Unsupported as err:
         raise Refused(str(err)) from None
-    except BmcReplayError as err:
+    except (BmcReplayError, LassoError) as err:
         raise EngineFailure(str(err)) from None
     finally:
         if budget is not None:

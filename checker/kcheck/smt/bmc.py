@@ -25,7 +25,7 @@ from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.encode import Encoder, Unsupported
-from kcheck.smt.refuse import temporal_not_checked
+from kcheck.smt.lasso import temporal_bmc
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import transition
 from kcheck.smt.terms import Term
@@ -46,8 +46,9 @@ def bmc(
     timeout_s: float = 60.0,
     properties: Sequence[str] | None = None,
 ) -> CheckResult:
-    """Look for a violation of each selected invariant (None: all) in at most `depth` steps;
-    each selected temporal property (None: all, unless invariants were named) is listed as not checked. Raises
+    """Look for a violation of each selected invariant (None: all) in at most `depth` steps,
+    and a fair lasso of each selected temporal property (None: all, unless invariants were
+    named). Raises
     Unsupported, before solving, when the model uses a construct not encoded."""
     t0 = time.monotonic()
     enc = Encoder(model, symbols)
@@ -129,7 +130,8 @@ def bmc(
         if bound is not None and unknown is None:
             reason += f" (a step left the model's bounds: {bound.name}; see its entry)"
         out.append(PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, reason))
-    out += temporal_not_checked(model, properties, "bmc", invariants)
+    # temporal properties: fair lassos, in the time the invariants left (smt/lasso.py)
+    out += temporal_bmc(model, symbols, depth, properties, invariants, deadline)
     if bound is not None:
         out.append(bound)
     notes = [f"bounded model checking to depth {depth}: no claim beyond it"]

@@ -38,11 +38,13 @@ from kcheck.result import (
     Stats,
 )
 from kcheck.smt.encode import Encoder
+from kcheck.smt.liveness import temporal_goals, temporal_results
 from kcheck.smt.params import SymbolicProver, describe_ranges
 from kcheck.smt.prover import ENGINE, Bad, Goal, Outcome, Prover
 from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import Deadline
 from kcheck.smt.system import Unrolling
+from kcheck.smt.temporal import PropertyTerms
 from kcheck.smt.terms import Term
 from kcheck.smt.wellformed import well_formed
 from kcheck.trace import Step, Trace
@@ -68,7 +70,14 @@ def induction(
     for inv in symbols.invariants:
         enc.check_invariant(inv)
     enc.instances(enc.fresh_state("probe"))  # refuses unsupported actions before solving
-    unchecked = temporal_not_checked(model, properties, ENGINE, invariants)
+    unchecked: list[PropertyResult] = []
+    tgoals: list[Goal] = []
+    terms: dict[str, PropertyTerms | None] = {}
+    if symbolic_params:
+        unchecked = temporal_not_checked(model, properties, ENGINE, invariants)
+    else:  # temporal properties (smt/liveness.py): their own goals, then their proofs
+        tgoals, terms = temporal_goals(model, enc, symbols, properties, invariants)
+        unchecked = [_init_fails_entry(model, name) for name in terms]
     notes = [f"k-induction with k up to {max_k}"]
     prover: Prover
     init_entry: PropertyResult | None = None
@@ -100,6 +109,7 @@ def induction(
     goals = [Goal(i.name, bad_of(i), lemma=True) for i in symbols.invariants if i.lemma]
     goals.append(Goal("@bound", lambda u, i: u.fail(i), bound=True))
     goals += [Goal(n, bad_of(by_name[n])) for n in selected if not by_name[n].lemma]
+    goals += tgoals
 
     def joint(outcomes: dict[str, Outcome]) -> Goal | None:
         """The conjunction of every invariant of the model not refuted (the selected ones and
@@ -133,7 +143,19 @@ def induction(
         if symbolic_params and entry.status == HOLDS:
             entry = replace(entry, reason=f"{entry.reason} for every value of the params")
         results.append(entry)
-    results += unchecked
+    if symbolic_params:
+        results += unchecked
+    else:
+        facts = [
+            bad_of(by_name[n]) for n, o in outcomes.items() if n in by_name and o.status == "proved"
+        ]
+        names = tuple(n for n, o in outcomes.items() if n in by_name and o.status == "proved")
+        results += temporal_results(
+            model, symbols, enc, terms, outcomes, ([*prover.assumed, *facts], names), bounds,
+            prover.deadline, max_k,
+            lambda name, line, out: _result(name, "property", line, out, bounds, bound.entry.name
+                                            if bound.entry is not None else None),
+        )  # fmt: skip
     if bound.status == "proved":
         notes.append(f"proved that no step leaves the model's bounds (k = {bound.k})")
     if bound.entry is not None:
@@ -209,6 +231,11 @@ def _init_fails(
     )  # fmt: skip
     stats = Stats(seconds=time.monotonic() - t0)
     return CheckResult(model.name, ENGINE, stats, out, complete=False)
+
+
+def _init_fails_entry(model: CompiledModel, name: str) -> PropertyResult:
+    line = next(p.span.line for p in model.properties if p.name == name)
+    return PropertyResult(name, "property", INCONCLUSIVE, line, None, "init fails", ENGINE)
 
 
 def _one_of(st: tuple[Term, ...], inits: list[State]) -> Term:

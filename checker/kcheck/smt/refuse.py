@@ -124,13 +124,18 @@ def temporal_not_checked(
     engine: str,
     invariants: Sequence[str] | None = None,
 ) -> list[PropertyResult]:
-    """An entry `not checked` for each selected temporal property. The Z3 engines check
-    invariants only; a property they dropped silently would read as held. As on the command
-    line, `names` None selects every property when no invariant was named either, else none."""
+    """An entry `not checked` for each selected temporal property, for the Z3 engines with
+    symbolic params, which check invariants only (without them, smt/lasso.py and
+    smt/liveness.py check temporal properties); a property they dropped silently would read as
+    held. As on the command line, `names` None selects every property when no invariant was
+    named either, else none."""
     if names is None and invariants is not None:
         names = ()
     wanted = set(names) if names is not None else None
-    why = f"--engine {engine} checks invariants only; temporal properties need the explicit engine"
+    why = (
+        f"--engine {engine} with --symbolic-params checks invariants only; temporal properties"
+        " need the explicit engine"
+    )
     return [
         PropertyResult(p.name, "property", NOT_CHECKED, p.span.line, reason=why, engine=engine)
         for p in model.properties

@@ -1,0 +1,341 @@
+"""Proofs of temporal properties under fairness (spec/smt.md, "Proving temporal properties"):
+liveness to safety with a bound on simple paths, every query over the states where the proved
+invariants and lemmas hold (a superset of the reachable ones).
+
+A fair behaviour that breaks `eventually always P` (`always eventually P`, `P leads_to Q`)
+either stops in a state where no fair action is enabled and P (P, Q) is false, or ends in a
+loop. A loop takes no fault step (a fault spends its budget, which never comes back), so the
+loops are those of the **fault-free** steps. Over them the checker runs a product with one flag
+per *justice* signal, set when the signal is seen since the last *round*: a state where P is
+false (for `eventually always`; for the other two every state of the loop must be in the region
+where P, resp. Q, is false, so the signal is always on), and for each weakly fair action "taken
+or disabled", for each strongly fair one "taken, or disabled for good" (a prophecy bit that,
+once set, stays set and forbids the action being enabled). A round completes when every flag is
+set; the flags then start again.
+
+A fair violating loop exists exactly when the product has a closed walk with a completed round,
+and then a *simple* cycle with one (the cycle through that round's step, of a decomposition of
+the walk into simple cycles; its states, flags included, repeat, so every signal is seen on it).
+So the property holds when, for some L,
+  (C) no reachable state stops (no fair action enabled) and breaks it: proved by k-induction
+      like an invariant, with the model's other goals;
+  (B) no closed walk of the product of at most L steps completes a round;
+  (A) no simple path of the product of L steps exists (the step case of k-induction for the
+      goal "false"), so every simple cycle has at most L steps and (B) covered them all.
+Both look only at paths that start with every flag clear: a simple cycle with a round, begun
+just after the step that completes it, is one.
+(B) is checked for L = 1, 2, ... and (A) after it; a walk found by (B) ends the attempt (the
+property may still hold: the states need not be reachable). `leads_to` is proved in the region
+where Q is false wherever it was triggered, a stronger claim, so a proof of it is sound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import z3  # type: ignore[import-untyped]
+
+from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
+from kcheck.model.ir import CompiledModel
+from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, Proof, PropertyResult
+from kcheck.smt.encode import Encoder
+from kcheck.smt.lasso import NOT_ENCODED, temporal_bmc
+from kcheck.smt.prover import ENGINE, Bad, Goal, Outcome
+from kcheck.smt.solver import Deadline, check, new_solver
+from kcheck.smt.system import Unrolling, transition
+from kcheck.smt.temporal import (
+    Fairness,
+    PropertyTerms,
+    enabled,
+    property_terms,
+    selected,
+    stops,
+    taken,
+)
+from kcheck.smt.terms import TRUE, Term, _and, _or
+
+MAX_LOOP_BOUND = 12  # the largest L tried
+
+
+@dataclass(frozen=True)
+class LiveOutcome:
+    status: str  # "proved", "open" or "unknown"
+    bound: int  # L, for a proof; the last L tried otherwise
+    reason: str = ""
+
+
+class _Product:
+    """The fault-free unrolling with the justice flags, the strong actions' prophecy bits and
+    the chosen binding, for one property."""
+
+    def __init__(
+        self, model: CompiledModel, enc: Encoder, t: PropertyTerms, assumed: Sequence[Bad], tag: str
+    ) -> None:
+        self.model = model
+        self.enc = enc
+        self.t = t
+        self.u = Unrolling(enc, tag)
+        self.fair = Fairness.of(model)
+        self.faults = {aid for aid, actor, _ in enc.units if isinstance(actor, ast.Fault)}
+        self.assumed = list(assumed)
+        self.solver = new_solver()
+        self.tag = self.u.prefix
+        self.binding = z3.Int(f"{self.tag}binding")
+        self.solver.add(self.binding >= 0, self.binding < len(t.bindings))
+        # the justice signals: the property's (eventually always only), then the fair actions'
+        self.signals = (1 if t.shape == "eventually always" else 0) + len(self.fair.fair)
+        self.states = 0  # states with their constraints asserted
+        self.steps: list[Term] = []
+
+    # ---- per state
+    def flags(self, i: int) -> list[Term]:
+        return [z3.Bool(f"{self.tag}f{i}_{j}") for j in range(self.signals)]
+
+    def gone(self, i: int) -> list[Term]:
+        """The prophecy bits of the strongly fair actions: disabled from here on."""
+        return [z3.Bool(f"{self.tag}x{i}_{a}") for a in self.fair.strong]
+
+    def full(self, i: int) -> tuple[Term, ...]:
+        return (*self.u.state(i), *self.flags(i), *self.gone(i))
+
+    def _pick(self, j: int, st: tuple[Term, ...], holds: bool) -> Term:
+        """Formula j of the chosen binding holds (is false, with holds=False) in `st`."""
+        out = []
+        for n, b in enumerate(self.t.bindings):
+            v = self.t.holds(b, j, st)
+            out.append(_and(self.binding == n, v if holds else z3.Not(v)))
+        return _or(out)
+
+    def region(self, i: int) -> Term:
+        """State i lies where a violating loop must stay: P false (always eventually), Q false
+        (leads_to), anywhere (eventually always)."""
+        st = self.u.state(i)
+        if self.t.shape == "always eventually":
+            return self._pick(0, st, False)
+        if self.t.shape == "leads_to":
+            return self._pick(1, st, False)
+        return TRUE
+
+    def bad(self, i: int) -> Term:
+        """The behaviour breaks the property if it stays in state i forever."""
+        j = 0 if self.t.shape != "leads_to" else 1
+        return self._pick(j, self.u.state(i), False)
+
+    def _assert_state(self, i: int) -> None:
+        while self.states <= i:
+            j = self.states
+            for bad in self.assumed:
+                self.solver.add(z3.Not(bad(self.u, j)))
+            self.solver.add(self.region(j))
+            for x, a in zip(self.gone(j), self.fair.strong, strict=True):
+                self.solver.add(z3.Implies(x, z3.Not(enabled(self.u.instances(j), a))))
+            self.states += 1
+
+    # ---- per step
+    def step(self, i: int) -> Term:
+        """The fault-free step i and the product's update; its round completes when fire(i)."""
+        while len(self.steps) <= i:
+            j = len(self.steps)
+            self._assert_state(j + 1)
+            insts = [x for x in self.u.instances(j) if x.action not in self.faults]
+            move, _ = transition(insts, self.u.state(j), self.u.state(j + 1), f"{self.tag}{j}")
+            seen = [_or([f, s]) for f, s in zip(self.flags(j), self.justice(j), strict=True)]
+            fire = _and(*seen)
+            upd = [n == _and(s, z3.Not(fire)) for n, s in zip(self.flags(j + 1), seen, strict=True)]
+            sticky = [z3.Implies(x, y) for x, y in zip(self.gone(j), self.gone(j + 1), strict=True)]
+            self.solver.add(z3.Implies(self._lit(j), _and(move, *upd, *sticky)))
+            self.steps.append(fire)
+        return self.steps[i]
+
+    def justice(self, i: int) -> list[Term]:
+        insts = [x for x in self.u.instances(i) if x.action not in self.faults]
+        nxt = self.u.state(i + 1)
+        out: list[Term] = []
+        if self.t.shape == "eventually always":
+            out.append(self._pick(0, self.u.state(i), False))
+        for a in self.fair.weak:
+            out.append(_or([taken(insts, nxt, a), z3.Not(enabled(insts, a))]))
+        for x, a in zip(self.gone(i), self.fair.strong, strict=True):
+            out.append(_or([taken(insts, nxt, a), x]))
+        return out
+
+    def _lit(self, j: int) -> Term:
+        return z3.Bool(f"{self.tag}step{j}")
+
+    def upto(self, n: int) -> list[Term]:
+        for j in range(n):
+            self.step(j)
+        self._assert_state(n)
+        return [self._lit(j) for j in range(n)]
+
+
+def prove_live(
+    model: CompiledModel,
+    enc: Encoder,
+    t: PropertyTerms,
+    assumed: Sequence[Bad],
+    deadline: Deadline,
+    tag: str,
+    max_bound: int = MAX_LOOP_BOUND,
+) -> LiveOutcome:
+    """(B) and (A) for L = 1, 2, ... up to `max_bound` ((C) is a k-induction goal of
+    `temporal_goals`); `tag` names its Z3 variables apart from every other unrolling's."""
+    p = _Product(model, enc, t, assumed, tag)
+    p._assert_state(0)
+    # a simple cycle that completes a round, started right after that round's step, starts
+    # with every flag clear: (A) and (B) look only at such paths
+    fresh = _and(*[z3.Not(f) for f in p.flags(0)])
+    for n in range(1, max_bound + 1):
+        lits = p.upto(n)
+        closed = _and(*[x == y for x, y in zip(p.full(n), p.full(0), strict=True)])
+        rounds = _or([p.step(j) for j in range(n)])
+        answer, m = check(p.solver, _and(fresh, closed, rounds), deadline, lits)
+        if answer == "sat":
+            return LiveOutcome("open", n, _cycle(model, p, m, n))
+        if answer != "unsat":
+            return LiveOutcome("unknown", n, f"Z3 answered unknown ({answer}) at L = {n}")
+        distinct = [
+            _or([x != y for x, y in zip(p.full(i), p.full(j), strict=True)])
+            for i in range(n + 1)
+            for j in range(i)
+        ]
+        answer, _ = check(p.solver, _and(fresh, *distinct), deadline, lits)
+        if answer == "unsat":
+            return LiveOutcome("proved", n)
+        if answer != "unsat" and answer != "sat":
+            return LiveOutcome("unknown", n, f"Z3 answered unknown ({answer}) at L = {n}")
+    return LiveOutcome(
+        "open", max_bound, f"the fault-free steps have simple paths of {max_bound} steps"
+    )
+
+
+def _cycle(model: CompiledModel, p: _Product, m: Any, n: int) -> str:
+    """The loop (B) found, in words: it may be unreachable."""
+    from kcheck.smt.describe import show_state
+
+    states = p.u.concrete(m, n)
+    shown = show_state(model.layout.decode(states[0]))
+    acts = [model.actions[p.u.taken(m, i)[0]].label for i in range(n)]
+    return (
+        f"a fair loop of {n} steps among the states where the invariants hold breaks it, from "
+        f"{{{shown}}} by {', '.join(acts)} (it may be unreachable)"
+    )
+
+
+# ---- in a k-induction run (induction.py)
+def temporal_goals(
+    model: CompiledModel,
+    enc: Encoder,
+    symbols: Symbols,
+    names: Sequence[str] | None,
+    invariants: Sequence[str] | None,
+) -> tuple[list[Goal], dict[str, PropertyTerms | None]]:
+    """The goals k-induction proves for the selected temporal properties: `always P` like an
+    invariant, and for the others "every formula can be evaluated in every reachable state"
+    (else the explicit engine reports a violation); and each property's terms (None: not
+    checkable binding by binding)."""
+    goals: list[Goal] = []
+    terms: dict[str, PropertyTerms | None] = {}
+    for info in selected(model, names, invariants):
+        t = property_terms(enc, symbols, info)
+        terms[info.name] = t
+        if t is None:
+            continue
+        if t.shape == "always":
+            goals.append(Goal(info.name, _always_bad(t)))
+        else:
+            goals.append(Goal(f"@evaluable {info.name}", _error_bad(t)))
+            goals.append(Goal(f"@stops {info.name}", _stop_bad(t, Fairness.of(model))))
+    return goals, terms
+
+
+def _stop_bad(t: PropertyTerms, fair: Fairness) -> Bad:
+    """The behaviour may stop in state i (no fair action is enabled) and that breaks it (for
+    leads_to: Q is false there, wherever the trigger was)."""
+    j = 1 if t.shape == "leads_to" else 0
+
+    def bad(u: Unrolling, i: int) -> Term:
+        st = u.state(i)
+        broken = _or([z3.Not(t.holds(b, j, st)) for b in t.bindings])
+        return _and(stops(u.instances(i), fair), broken)
+
+    return bad
+
+
+def _always_bad(t: PropertyTerms) -> Bad:
+    def bad(u: Unrolling, i: int) -> Term:
+        st = u.state(i)
+        return _or([t.error(st), *[z3.Not(t.holds(b, 0, st)) for b in t.bindings]])
+
+    return bad
+
+
+def _error_bad(t: PropertyTerms) -> Bad:
+    return lambda u, i: t.error(u.state(i))
+
+
+def temporal_results(
+    model: CompiledModel,
+    symbols: Symbols,
+    enc: Encoder,
+    terms: dict[str, PropertyTerms | None],
+    outcomes: dict[str, Outcome],
+    assumed: tuple[list[Bad], tuple[str, ...]],
+    bounds: str,
+    deadline: Deadline,
+    max_k: int,
+    always: Callable[[str, int, Outcome], PropertyResult],
+) -> list[PropertyResult]:
+    """The entry of each selected temporal property after the k-induction goals: `always P`
+    as `always` makes it from its outcome; the others proved by `prove_live` over the
+    `assumed` facts (and their names), else looked for as fair lassos of at most `max_k`
+    steps; `holds` only when it is also proved that no step leaves the bounds."""
+    out: dict[str, PropertyResult] = {}
+    why_open: dict[str, str] = {}
+    infos = {p.name: p for p in model.properties}
+    for n, (name, t) in enumerate(terms.items()):
+        line = infos[name].span.line
+        if t is None:
+            out[name] = PropertyResult(name, "property", NOT_CHECKED, line, reason=NOT_ENCODED,
+                                       engine=ENGINE)  # fmt: skip
+            continue
+        if t.shape == "always":
+            out[name] = always(name, line, outcomes[name])
+            continue
+        if outcomes[f"@evaluable {name}"].status != "proved":
+            why_open[name] = "not proved that its formulas can be evaluated in every state"
+            continue
+        if outcomes[f"@stops {name}"].status != "proved":
+            why_open[name] = (
+                "not proved that no reachable state where no fair action is enabled breaks it"
+            )
+            continue
+        # half of an equal share: the lasso search below needs time too
+        share = Deadline(max(0.0, deadline.remaining()) / (2 * (len(terms) - n)))
+        live = prove_live(model, enc, t, assumed[0], share, f"lv{n}_")
+        if live.status != "proved":
+            why_open[name] = live.reason
+            continue
+        facts = assumed[1]
+        using = f", assuming {', '.join(facts)}" if facts else ""
+        why = f"proved (L = {live.bound}: no fair loop of fault-free steps breaks it{using})"
+        proof = Proof(live.bound, facts, (), bounds)
+        if bounds == "proved":
+            out[name] = PropertyResult(name, "property", HOLDS, line, None, why, ENGINE, proof)
+        else:
+            tail = "but it was not proved that no step leaves the bounds"
+            if bounds == "violated":
+                tail = "but a step left the bounds"
+            why = f"{why} for the states within bounds, {tail}"
+            out[name] = PropertyResult(name, "property", INCONCLUSIVE, line, None, why, ENGINE,
+                                       proof)  # fmt: skip
+    if why_open:
+        found = temporal_bmc(model, symbols, max_k, list(why_open), None, deadline, ENGINE)
+        for entry in found:
+            if entry.status == INCONCLUSIVE:
+                entry = replace(entry, reason=f"not proved: {why_open[entry.name]}; {entry.reason}")
+            out[entry.name] = entry
+    return [out[name] for name in terms]
