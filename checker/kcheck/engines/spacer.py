@@ -24,7 +24,7 @@ from kcheck.model.compile import compile_model
 from kcheck.model.ir import StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Proof, PropertyResult, Stats
 from kcheck.smt.bmc import bmc
-from kcheck.smt.chc import Chc, at, spacer
+from kcheck.smt.chc import Chc, at, spacer, well_formed_holds
 from kcheck.smt.encode import Encoder
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.render import render
@@ -32,6 +32,7 @@ from kcheck.smt.solver import Deadline, new_solver
 from kcheck.smt.solver import check as solve
 from kcheck.smt.system import Unrolling
 from kcheck.smt.terms import Term
+from kcheck.smt.wellformed import well_formed
 
 ENGINE = "induction"
 PREFIX = "inferred_"
@@ -92,7 +93,8 @@ def prove(
         return SpacerRun(_confirm(checked, names, found, left, notes), [], notes)
     if found.status != "proved":
         return SpacerRun(_open(model.name, sym, names, bound, found.reason, t0), [], notes)
-    lines = _lemmas(source, overrides, model.layout, found, first, left / 2)
+    wf = well_formed_holds(enc, init, Deadline(left / 4))
+    lines = _lemmas(source, overrides, model.layout, found, first, names, wf, left / 2)
     notes.append(f"Spacer's invariant: {len(found.clauses)} clauses, {len(found.used)} used by "
                  f"the proof (checked independently), {len(lines)} written as KDSL below")  # fmt: skip
     if lines:
@@ -118,9 +120,12 @@ def _lemmas(
     layout: object,
     found: Chc,
     first: int,
+    goals: list[str],
+    wf: bool,
     timeout_s: float,
 ) -> list[str]:
-    """The clauses of the proof that read back as KDSL and that the invariant implies."""
+    """The clauses of the proof that read back as KDSL, that the invariant implies and that
+    the goals alone do not (a line that restates a goal adds nothing to its proof)."""
     texts: dict[str, None] = {}
     for c in found.used:
         t = render(c, layout)  # type: ignore[arg-type]
@@ -134,20 +139,31 @@ def _lemmas(
             checked = check_source(_append(source, [line]), overrides)
         except KcheckError:
             continue  # the reading does not type-check: not printed
-        if _implied(checked, found.clauses, deadline):
+        if _implied(checked, found.clauses, goals, wf, deadline):
             kept.append(line)
     return kept
 
 
-def _implied(checked: CheckedModel, clauses: list[Term], deadline: Deadline) -> bool:
-    """The last invariant of `checked` (a lemma line) holds wherever `clauses` do."""
+def _implied(
+    checked: CheckedModel, clauses: list[Term], goals: list[str], wf: bool, deadline: Deadline
+) -> bool:
+    """The last invariant of `checked` (a lemma line) holds wherever `clauses` do (in the
+    well-formed states, when `wf`: well-formedness was proved), and not wherever the `goals`
+    do."""
     model = compile_model(checked.symbols)
     enc = Encoder(model, checked.symbols)
+    invs = checked.symbols.invariants
     st = enc.fresh_state("_implied")
+    lemma_fails = enc.violation(invs[-1], st)
     solver = new_solver()
     solver.add(*at(clauses, st))
-    answer, _ = solve(solver, enc.violation(checked.symbols.invariants[-1], st), deadline)
-    return bool(answer == "unsat")
+    if wf:
+        solver.add(well_formed(model.layout, st, enc.sets.bits))
+    if solve(solver, lemma_fails, deadline)[0] != "unsat":
+        return False
+    solver = new_solver()
+    solver.add(*[z3.Not(enc.violation(i, st)) for i in invs if i.name in goals])
+    return bool(solve(solver, lemma_fails, deadline)[0] == "sat")
 
 
 def _confirm(

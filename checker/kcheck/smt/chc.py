@@ -27,6 +27,7 @@ from kcheck.smt.encode import Encoder
 from kcheck.smt.solver import SEED, Deadline, check, new_solver
 from kcheck.smt.system import Unrolling
 from kcheck.smt.terms import Term
+from kcheck.smt.wellformed import well_formed
 
 SLOT = "_slot_"
 StateBad = Callable[[Unrolling, int], Term]  # a goal fails in state i of an unrolling
@@ -118,6 +119,21 @@ def independent_check(
         if answer != "unsat":
             return what if answer == "sat" else f"{what}? Z3 answered unknown ({answer})"
     return None
+
+
+def well_formed_holds(enc: Encoder, init: Init, deadline: Deadline) -> bool:
+    """Well-formedness (wellformed.py: every slot within its type, spent budgets within the
+    budget, free slots zero) is 1-inductive from `init`, so true in every reachable state:
+    each condition checked unsat by its own solver."""
+    u = Unrolling(enc, "_wf")
+    wf0 = well_formed(enc.layout, u.state(0), enc.sets.bits)
+    wf1 = well_formed(enc.layout, u.state(1), enc.sets.bits)
+    for given, goal in ((init(u.state(0)), z3.Not(wf0)), (z3.And(wf0, u.step(0)), z3.Not(wf1))):
+        solver = new_solver()
+        solver.add(given)
+        if check(solver, goal, deadline)[0] != "unsat":
+            return False
+    return True
 
 
 def at(clauses: Sequence[Term], state: Sequence[Term]) -> list[Term]:
