@@ -221,3 +221,45 @@ def test_auto_tries_spacer_on_what_houdini_leaves_open(tmp_path: Path) -> None:
     verify = ["verify", str(model), "--engine", "induction", "-q"]
     assert CliRunner().invoke(main, verify).exit_code == 3
     assert CliRunner().invoke(main, [*verify, "--infer"]).exit_code == 0
+
+
+MUTANTS = [
+    # (model text, text, mutated text): a guard, an invariant or a budget changed
+    (DOUBLE, "when y < 6", "when y <= 6"),
+    (DOUBLE, "x <= 12", "x < 12"),
+    (PODS, "<= 1\n", "< 1\n"),
+    (PODS, "const CRASHES = 1", "const CRASHES = 2"),
+]
+
+
+@pytest.mark.parametrize(("text", "old", "new"), MUTANTS)
+def test_spacer_never_proves_a_mutant_explicit_search_refutes(
+    text: str, old: str, new: str
+) -> None:
+    assert old in text
+    mutant = Source("mutant.kdsl", text.replace(old, new, 1))
+    assert run(mutant, "explicit").verdict == VIOLATED
+    found = infer(mutant, timeout_s=60, method="spacer")
+    assert found.verdict == VIOLATED  # and its trace was replayed (BMC's)
+
+
+def test_a_reading_that_says_more_than_the_invariant_is_not_printed() -> None:
+    # "slot 2 of Pod is free" reads as "no Pod exists" (a clause about one slot, read as one
+    # about every object): false where the invariant holds, so the line is dropped, while
+    # a faithful reading of another clause is kept
+    from kcheck.engines.spacer import _lemmas
+    from kcheck.smt.chc import Chc
+
+    source = Source("pods.kdsl", PODS)
+    layout = compile_model(check_source(source, None).symbols).layout
+    pod = layout.kind("Pod")
+    free2 = z3.Not(slot(pod.slot_base(2)) >= 1)
+    phase = [slot(pod.slot_base(i) + pod.field("phase").offset) for i in range(pod.slots)]
+    spent = slot(layout.budgets[0].index)
+    faithful = [z3.Or(z3.Not(spent <= 0), z3.Not(p >= 2)) for p in phase]
+    assert render(free2, layout) == "forall x in Pod: false"
+    found = Chc("proved", [free2, *faithful], [free2, *faithful])
+    lines = _lemmas(source, None, layout, found, 1, ["few_failed"], True, 60)
+    assert lines == [
+        "lemma inferred_1: forall x in Pod: (budget(crash) == 0) or (x.phase != Failed)"
+    ]
