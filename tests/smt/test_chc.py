@@ -21,7 +21,7 @@ from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, VIOLATED, CheckResult
-from kcheck.smt.chc import independent_check, slot, spacer
+from kcheck.smt.chc import Chc, independent_check, slot, spacer
 from kcheck.smt.encode import Encoder
 from kcheck.smt.render import render
 from kcheck.smt.solver import Deadline
@@ -248,7 +248,6 @@ def test_a_reading_that_says_more_than_the_invariant_is_not_printed() -> None:
     # about every object): false where the invariant holds, so the line is dropped, while
     # a faithful reading of another clause is kept
     from kcheck.engines.spacer import _lemmas
-    from kcheck.smt.chc import Chc
 
     source = Source("pods.kdsl", PODS)
     layout = compile_model(check_source(source, None).symbols).layout
@@ -263,3 +262,22 @@ def test_a_reading_that_says_more_than_the_invariant_is_not_printed() -> None:
     assert lines == [
         "lemma inferred_1: forall x in Pod: (budget(crash) == 0) or (x.phase != Failed)"
     ]
+
+
+def test_without_lines_the_proof_rests_on_the_checked_invariant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no clause reads back as KDSL: each goal is proved by Spacer's invariant itself, which
+    # passed the independent check, and says so
+    import kcheck.engines.spacer as route
+
+    monkeypatch.setattr(route, "render", lambda clause, layout: None)
+    found = infer(counters(10), timeout_s=60, method="spacer")
+    assert found.lemmas == []
+    assert found.verdict == HOLDS
+    (entry,) = [p for p in found.result.properties if p.kind == "invariant"]
+    assert (entry.reason or "").startswith("proved by IC3/PDR (Z3 Spacer)")
+    assert entry.proof is not None and entry.proof.bounds == "proved"
+    # and when the check rejects the invariant, nothing is proved
+    monkeypatch.setattr(route, "spacer", lambda *a: Chc("rejected", reason="injected"))
+    assert infer(counters(10), timeout_s=60, method="spacer").verdict != HOLDS

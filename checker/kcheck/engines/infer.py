@@ -278,8 +278,13 @@ def with_inferred(
             props.append(p)
     if not gained:
         return replace(result, notes=[*result.notes, "--infer: no inferred lemma helped"])
-    notes = [*result.notes, f"--infer: proved with {len(found.lemmas)} inferred lemmas "
-             "(each proved itself; paste them into the model to keep them):"]  # fmt: skip
+    notes = [*result.notes, *(f"--infer: {n}" for n in found.notes)]
+    if any((p.reason or "").startswith("proved by IC3/PDR") for p in props):
+        notes.append("--infer: proved by an invariant Z3's Spacer found, checked independently;"
+                     " the lines below hold in every reachable state but are not all of it:")  # fmt: skip
+    else:
+        notes.append(f"--infer: proved with {len(found.lemmas)} inferred lemmas (each proved "
+                     "itself; paste them into the model to keep them):")  # fmt: skip
     notes += found.lemmas
     if bound_proved:
         notes.append("proved that no step leaves the model's bounds, with the inferred lemmas")
