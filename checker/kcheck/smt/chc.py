@@ -84,10 +84,10 @@ def spacer(enc: Encoder, init: Init, bad: StateBad, timeout_s: float) -> Chc:
         answer = fp.query(err())
     except z3.Z3Exception as e:  # the timeout cancels it; it refuses some (non-linear) terms
         raw: Any = e.value
-        why = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-        if "canceled" in why:
+        msg = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+        if "canceled" in msg:
             return Chc("unknown", reason=f"Spacer ran out of time ({timeout_s:.0f} s)")
-        return Chc("unknown", reason=f"Spacer failed: {why}")
+        return Chc("unknown", reason=f"Spacer failed: {msg}")
     if answer == z3.sat:
         depth = max(0, len(fp.get_rules_along_trace()) - 2)
         return Chc("violated", depth=depth, reason=f"Spacer: a violation in {depth} steps")
