@@ -6,6 +6,7 @@ explicit engine replays."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +282,12 @@ def test_without_lines_the_proof_rests_on_the_checked_invariant(
     # and when the check rejects the invariant, nothing is proved
     monkeypatch.setattr(route, "spacer", lambda *a: Chc("rejected", reason="injected"))
     assert infer(counters(10), timeout_s=60, method="spacer").verdict != HOLDS
+
+
+def test_infer_command_prints_the_replayed_counterexample(tmp_path: Path) -> None:
+    model = tmp_path / "counters.kdsl"
+    model.write_text(counters(5).text)
+    result = CliRunner().invoke(main, ["infer", str(model), "--method", "spacer"])
+    assert result.exit_code == 1, result.output
+    assert "invariant y_bounded: violated" in result.output
+    assert re.search(r"^ +6  ticker\.tick\(\)", result.output, re.M)

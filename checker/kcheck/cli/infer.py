@@ -108,6 +108,10 @@ def infer(
             continue
         reason = f": {p.reason}" if p.reason else ""
         print(f"{p.kind} {p.name}: {p.status}{reason}", file=sys.stderr)
+        if p.trace is not None:  # a violation: its shortest counterexample, replayed
+            from kcheck.report.text import format_trace
+
+            print("\n".join(f"  {line}" for line in format_trace(p.trace)), file=sys.stderr)
     verdict = found.verdict
     ctis = found.cti if verdict != HOLDS else {}
     _show_ctis(ctis, checked, graph_path)
