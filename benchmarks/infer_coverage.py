@@ -1,9 +1,11 @@
 """Invariant inference coverage: for every model in models/ that says `// expect: holds`, which
 invariants plain k-induction (`kcheck verify --engine induction --max-k 6`) proves, and which
-`kcheck infer` proves with the lemmas it infers. One process per cell, each under --timeout S
+`kcheck infer --method M` proves with the lemmas it infers, for each method M of --methods
+(houdini, spacer, auto; default all three). One process per cell, each under --timeout S
 (default 60) with `timeout` as a backstop; a model the Z3 engine refuses is listed as refused.
 
-    .venv/bin/python benchmarks/infer_coverage.py [--timeout S] [MODEL ...]
+    .venv/bin/python benchmarks/infer_coverage.py [--timeout S] [--methods houdini,spacer,auto]
+        [--no-plain] [MODEL ...]
 
 Prints a Markdown table (paste it into benchmarks/RESULTS.md)."""
 
@@ -48,8 +50,8 @@ def plain(model: str, timeout: float) -> str:
     return f"{proved}/{len(invs)} ({secs:.1f} s)" + ("" if bound else ", bound open")
 
 
-def inferred(model: str, timeout: float) -> str:
-    rc, out, secs = run(["infer", model, "--timeout", str(timeout)], timeout)
+def inferred(model: str, timeout: float, method: str) -> str:
+    rc, out, secs = run(["infer", model, "--timeout", str(timeout), "--method", method], timeout)
     if rc == 2:
         return "refused"
     if rc == -1:
@@ -65,16 +67,25 @@ def inferred(model: str, timeout: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--methods", default="houdini,spacer,auto")
+    ap.add_argument("--no-plain", action="store_true")
     ap.add_argument("models", nargs="*")
     a = ap.parse_args()
     models = a.models or sorted(
         str(p.relative_to(ROOT)) for p in (ROOT / "models").glob("*.kdsl")
         if "// expect: holds" in p.read_text()
     )  # fmt: skip
-    print("| model | plain induction: invariants proved | kcheck infer: proved, lemmas used |")
-    print("|---|---|---|")
+    methods = a.methods.split(",")
+    head = ([] if a.no_plain else ["plain induction: invariants proved"]) + [
+        f"kcheck infer --method {m}: proved, lemmas used" for m in methods
+    ]
+    print("| model | " + " | ".join(head) + " |")
+    print("|---" * (len(head) + 1) + "|")
     for m in models:
-        print(f"| {Path(m).name} | {plain(m, a.timeout)} | {inferred(m, a.timeout)} |", flush=True)
+        cells = ([] if a.no_plain else [plain(m, a.timeout)]) + [
+            inferred(m, a.timeout, x) for x in methods
+        ]
+        print(f"| {Path(m).name} | " + " | ".join(cells) + " |", flush=True)
     sys.exit(0)
 
 

@@ -36,6 +36,14 @@ from kcheck.result import HOLDS
     show_default=True,
     help="The largest k of the final k-induction proof.",
 )
+@click.option(
+    "--method",
+    type=click.Choice(["houdini", "spacer", "auto"]),
+    default="auto",
+    show_default=True,
+    help="Houdini over candidates mined from reachable states, IC3/PDR (Z3 Spacer), or "
+    "Houdini then Spacer on what it left open.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the lemma lines here.")
 @click.option(
     "--timeout",
@@ -62,6 +70,7 @@ def infer(
     model: str,
     defines: tuple[str, ...],
     max_k: int,
+    method: str,
     output: str | None,
     timeout: float | None,
     graph_path: str | None,
@@ -76,7 +85,8 @@ def infer(
 
     checked = load_model(model, defines)  # reports a model that does not check, exit 2
     try:
-        found = run(checked.source, parse_defines(defines), max_k, timeout or 300.0)
+        found = run(checked.source, parse_defines(defines), max_k, timeout or 300.0,
+                    method=method)  # fmt: skip
     except Refused as err:
         fail(f"{model}: {err}", EXIT_USAGE)
     text = "".join(line + "\n" for line in found.lemmas)
@@ -84,6 +94,8 @@ def infer(
         f"// kcheck infer: {found.generated} candidates, {found.held} true in all "
         f"{found.states} reachable states, {found.kept} inductive together, "
         f"{len(found.lemmas)} used\n"
+        if found.method == "houdini"
+        else f"// kcheck infer --method {method}: {len(found.lemmas)} lemmas ({found.method})\n"
     )
     if output is not None:
         write_file(output, head + text)
@@ -96,6 +108,10 @@ def infer(
             continue
         reason = f": {p.reason}" if p.reason else ""
         print(f"{p.kind} {p.name}: {p.status}{reason}", file=sys.stderr)
+        if p.trace is not None:  # a violation: its shortest counterexample, replayed
+            from kcheck.report.text import format_trace
+
+            print("\n".join(f"  {line}" for line in format_trace(p.trace)), file=sys.stderr)
     verdict = found.verdict
     ctis = found.cti if verdict != HOLDS else {}
     _show_ctis(ctis, checked, graph_path)

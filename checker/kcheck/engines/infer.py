@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from kcheck.engines.dispatch import EngineOptions, Refused, check
+from kcheck.engines.spacer import prove
 from kcheck.explore.bfs import Limits
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.frontend import CheckedModel, check_source
@@ -43,6 +44,7 @@ class Inference:
     held: int = 0  # candidates true in all of them
     kept: int = 0  # candidates that survived the Houdini fixpoint
     notes: list[str] = field(default_factory=list)
+    method: str = "houdini"  # which route gave the result: houdini, spacer, or both (auto)
 
     @property
     def verdict(self) -> str:
@@ -60,10 +62,67 @@ def infer(
     max_k: int = 6,
     timeout_s: float = 300.0,
     max_states: int = MAX_STATES,
+    method: str = "houdini",
 ) -> Inference:
-    """Infer lemmas for the model in `source` and prove its invariants with them. Raises
-    KcheckError when the model itself does not check, Refused when the Z3 engine cannot
-    encode it."""
+    """Infer lemmas for the model in `source` and prove its invariants with them, by the
+    Houdini fixpoint over mined candidates, by IC3/PDR (Spacer), or (`auto`) Houdini first and
+    Spacer on what it left open, within `timeout_s` in all. Raises KcheckError when the model
+    itself does not check, Refused when the Z3 engine cannot encode it."""
+    if method == "spacer":
+        run = prove(source, overrides, None, True, max_k, timeout_s)
+        return Inference(run.lines, run.result, notes=run.notes, method="spacer")
+    t0 = time.monotonic()
+    # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
+    share = 0.6 if method == "auto" else 1.0
+    found = _houdini(source, overrides, max_k, timeout_s * share, max_states)
+    if method != "auto" or found.verdict in (HOLDS, VIOLATED):
+        return found
+    return _then_spacer(found, source, overrides, max_k, timeout_s - (time.monotonic() - t0))
+
+
+def _then_spacer(
+    found: Inference,
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    max_k: int,
+    left: float,
+) -> Inference:
+    """`found` (Houdini's) with the invariants it left open proved by Spacer where it can."""
+    ours = {x.split(":")[0].split()[1] for x in found.lemmas}
+    goals = [p.name for p in found.result.properties
+             if p.kind == "invariant" and p.status == INCONCLUSIVE and p.name not in ours]  # fmt: skip
+    if not goals or left < 1:
+        return found
+    run = prove(source, overrides, goals, True, max_k, left, first=len(found.lemmas) + 1)
+    theirs = {p.name: p for p in run.result.properties if p.kind == "invariant"}
+    props = []
+    for p in found.result.properties:
+        q = theirs.get(p.name)
+        if p.name in goals and q is not None and q.status in (HOLDS, VIOLATED):
+            props.append(q)
+        elif not (p.kind == "bound" and run.bound_proved):
+            props.append(p)
+    if run.lines and run.result.verdict == HOLDS:  # the lines were proved in that run
+        named = {x.split(":")[0].split()[1] for x in run.lines}
+        props += [p for p in run.result.properties if p.name in named]
+    proved = {p.name for p in props if p.status == HOLDS}
+    cti = {n: t for n, t in found.cti.items() if n not in proved and
+           not (n == "bound" and run.bound_proved)}  # fmt: skip
+    opened = {n: t for n, t in found.open.items() if n in cti}
+    result = replace(found.result, properties=props, notes=[*found.result.notes, *run.notes],
+                     complete=all(p.status in (HOLDS, VIOLATED) for p in props))  # fmt: skip
+    return replace(found, lemmas=found.lemmas + run.lines, result=result, cti=cti, open=opened,
+                   notes=[*found.notes, *run.notes], method="houdini+spacer")  # fmt: skip
+
+
+def _houdini(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    max_k: int,
+    timeout_s: float,
+    max_states: int,
+) -> Inference:
+    """The Houdini route: candidates, filter, fixpoint, then the k-induction proof."""
     t0 = time.monotonic()
     original = check_source(source, overrides)
     texts = candidates(original.symbols)
@@ -199,7 +258,7 @@ def with_inferred(
     decided is kept; the lemmas are not added as entries, as the model does not declare them."""
     if result.verdict == HOLDS or not [p for p in result.properties if p.status == INCONCLUSIVE]:
         return result
-    found = infer(source, overrides, max_k, timeout_s)
+    found = infer(source, overrides, max_k, timeout_s, method="auto")
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
     bound_proved = not [p for p in found.result.properties if p.kind == "bound"]
     props = []
@@ -220,8 +279,13 @@ def with_inferred(
             props.append(p)
     if not gained:
         return replace(result, notes=[*result.notes, "--infer: no inferred lemma helped"])
-    notes = [*result.notes, f"--infer: proved with {len(found.lemmas)} inferred lemmas "
-             "(each proved itself; paste them into the model to keep them):"]  # fmt: skip
+    notes = [*result.notes, *(f"--infer: {n}" for n in found.notes)]
+    if any((p.reason or "").startswith("proved by IC3/PDR") for p in props):
+        notes.append("--infer: proved by an invariant Z3's Spacer found, checked independently;"
+                     " the lines below hold in every reachable state but are not all of it:")  # fmt: skip
+    else:
+        notes.append(f"--infer: proved with {len(found.lemmas)} inferred lemmas (each proved "
+                     "itself; paste them into the model to keep them):")  # fmt: skip
     notes += found.lemmas
     if bound_proved:
         notes.append("proved that no step leaves the model's bounds, with the inferred lemmas")
