@@ -37,7 +37,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kcheck.model.ir import CompiledModel, PropertyInfo, State
+from kcheck.explore.store import ParentSeq, StateSeq
+from kcheck.model.ir import CompiledModel, PropertyInfo
 
 MAX_LOOP_REPEATS = 10_000  # bound on replays of a loop until a concrete state repeats
 
@@ -46,8 +47,8 @@ MAX_LOOP_REPEATS = 10_000  # bound on replays of a loop until a concrete state r
 class Graph:
     """The stored reachable graph: node i's edges are edge_to/edge_act[edge_start[i]:edge_start[i+1]]."""
 
-    states: list[State]
-    parent: array[int]
+    states: StateSeq
+    parent: ParentSeq
     edge_start: array[int]
     edge_to: array[int]
     edge_act: array[int]
