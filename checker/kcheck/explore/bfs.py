@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass
 
 from kcheck.explore.budget import Budget, Stopped
@@ -193,10 +193,11 @@ def _search(
     # the graph, stored only when a temporal property needs it
     record = bool(props)
     tagged = model.tagged_symmetric_successors if canon is not None else model.tagged_successors
+    # compact: 4 bytes per edge's target, 2 per its action, 8 per node's enabled actions
     edge_start = array("q", [0])
-    edge_to = array("q")
-    edge_act = array("q")
-    enabled: list[int] = []
+    edge_to = array("i")
+    edge_act = array("H" if len(model.actions) < 2**16 else "i")
+    enabled: MutableSequence[int] = array("Q") if len(model.actions) <= 64 else []
     level_end = 0
     deadline = t0 + limits.timeout if limits.timeout else None
     next_report = t0 + PROGRESS_EVERY

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define MAX_INDEX 0xFFFFFFF0u
+#define MAX_INDEX 0x7FFFFFF0u /* parents are int32 */
 
 typedef struct {
     PyObject_HEAD
@@ -249,7 +249,7 @@ again:
 /* Store the key in scratch (hash h) as a new state; its index. */
 static Py_ssize_t insert(Store *S, uint64_t h, Py_ssize_t par) {
     if ((size_t)S->n >= MAX_INDEX) {
-        PyErr_SetString(PyExc_MemoryError, "the state store is full (2^32 states)");
+        PyErr_SetString(PyExc_MemoryError, "the state store is full (2^31 states)");
         return -1;
     }
     if ((size_t)(S->n + 1) * 10 > S->tsize * 7) {
