@@ -187,9 +187,14 @@ def _search(
                 record_broken(t, idx)
             idx += 1
 
+    def on_broken(t: State, idx: int) -> Callable[[State], bool] | None:
+        record_broken(t, idx)
+        return check
+
     extend = store.extend
     index_all = store.index_all
     get = store.get
+    expand = store.expand
     # the graph, stored only when a temporal property needs it
     record = bool(props)
     tagged = model.tagged_symmetric_successors if canon is not None else model.tagged_successors
@@ -249,6 +254,29 @@ def _search(
                     stats.seconds = now - t0
                     progress(stats)
                     next_report = now + PROGRESS_EVERY
+            if expand is not None and not record:
+                # the hot path, in C: states i.. up to the next poll or level, as below
+                stop = min(level_end, (i | 1023) + 1)
+                limit_n = max_states if max_states is not None else -1
+                i, n, failed = expand(
+                    i, stop, succ, canon, check, on_broken, StepError, limit_n, bool(selected)
+                )
+                stats.transitions += n
+                if failed:  # a step of state i failed: the slow path below, for this state
+                    s = get(i)
+                    nexts = _successors_around_errors(model, s, i, bound_hits)
+                    stats.transitions += len(nexts)
+                    new = extend(nexts, i, canon)
+                    if new and check is not None:
+                        checked(new, size() - len(new))
+                    i += 1
+                if max_states is not None and size() >= max_states and i < size():
+                    more = _more(limits, level_starts, level_end, i, size())
+                    if more is None:
+                        limit, complete = f"max-states {max_states}", False
+                        break
+                    max_states = more
+                continue
             s = get(i)
             if record:
                 # the same as below, also keeping every edge and the actions enabled here

@@ -397,6 +397,109 @@ static PyObject *store_index_all(Store *S, PyObject *const *args, Py_ssize_t nar
     return out;
 }
 
+/* expand(start, stop, succ, canon, check, on_broken, step_error, max_states, stop_when_clear)
+ * -> (next, transitions, failed): the search's inner loop, for states start..stop-1 in order.
+ * Each state's successors (succ(state)) are stored as `extend` stores them, and each new one
+ * is checked with check(t) (None: nothing to check); a false answer, or step_error raised,
+ * calls on_broken(t, index), which answers the check to go on with. Stops early after a
+ * state that brings the store to max_states (-1: no limit) or, with stop_when_clear, once the
+ * check is None. failed = 1: succ raised step_error for state `next`, which is not expanded
+ * (the caller takes the slow path for it). Any other exception propagates. */
+static PyObject *store_expand(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "expand() takes 9 arguments");
+        return NULL;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(args[0]);
+    if (i == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t stop = PyLong_AsSsize_t(args[1]);
+    if (stop == -1 && PyErr_Occurred()) return NULL;
+    PyObject *succ = args[2], *canon = args[3], *check = args[4], *on_broken = args[5];
+    PyObject *step_error = args[6];
+    Py_ssize_t max_states = PyLong_AsSsize_t(args[7]);
+    if (max_states == -1 && PyErr_Occurred()) return NULL;
+    int stop_when_clear = PyObject_IsTrue(args[8]);
+    if (stop_when_clear < 0) return NULL;
+    if (i < 0) {
+        PyErr_SetString(PyExc_IndexError, "state index out of range");
+        return NULL;
+    }
+    long long transitions = 0;
+    int failed = 0;
+    Py_INCREF(check);
+    while (i < stop && i < S->n) {
+        PyObject *s = unpack(S, i);
+        if (!s) goto error;
+        PyObject *nexts = PyObject_CallOneArg(succ, s);
+        Py_DECREF(s);
+        if (!nexts) {
+            if (PyErr_ExceptionMatches(step_error)) {
+                PyErr_Clear();
+                failed = 1;
+                break;
+            }
+            goto error;
+        }
+        if (!PyList_Check(nexts)) {
+            Py_DECREF(nexts);
+            PyErr_SetString(PyExc_TypeError, "successors must be a list");
+            goto error;
+        }
+        Py_ssize_t m = PyList_GET_SIZE(nexts);
+        transitions += m;
+        for (Py_ssize_t k = 0; k < m; k++) {
+            PyObject *fresh;
+            Py_ssize_t idx = visit(S, PyList_GET_ITEM(nexts, k), i, canon, &fresh);
+            if (idx < 0) {
+                Py_DECREF(nexts);
+                goto error;
+            }
+            if (!fresh) continue;
+            if (check != Py_None) {
+                int ok;
+                PyObject *r = PyObject_CallOneArg(check, fresh);
+                if (!r) {
+                    if (!PyErr_ExceptionMatches(step_error)) {
+                        Py_DECREF(fresh);
+                        Py_DECREF(nexts);
+                        goto error;
+                    }
+                    PyErr_Clear();
+                    ok = 0;
+                } else {
+                    ok = PyObject_IsTrue(r);
+                    Py_DECREF(r);
+                    if (ok < 0) {
+                        Py_DECREF(fresh);
+                        Py_DECREF(nexts);
+                        goto error;
+                    }
+                }
+                if (!ok) {
+                    PyObject *next_check = PyObject_CallFunction(on_broken, "On", fresh, idx);
+                    if (!next_check) {
+                        Py_DECREF(fresh);
+                        Py_DECREF(nexts);
+                        goto error;
+                    }
+                    Py_DECREF(check);
+                    check = next_check;
+                }
+            }
+            Py_DECREF(fresh);
+        }
+        Py_DECREF(nexts);
+        i++;
+        if (max_states >= 0 && S->n >= max_states && i < S->n) break;
+        if (stop_when_clear && check == Py_None) break;
+    }
+    Py_DECREF(check);
+    return Py_BuildValue("nLi", i, transitions, failed);
+error:
+    Py_DECREF(check);
+    return NULL;
+}
+
 static PyObject *store_add(Store *S, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "add(state, parent)");
@@ -476,6 +579,9 @@ static PyMethodDef store_methods[] = {
      "extend(states, parent, canon) -> the states that were new, stored in order"},
     {"index_all", (PyCFunction)(void (*)(void))store_index_all, METH_FASTCALL,
      "index_all(states, parent, canon) -> the index of each state, storing new ones"},
+    {"expand", (PyCFunction)(void (*)(void))store_expand, METH_FASTCALL,
+     "expand(start, stop, succ, canon, check, on_broken, step_error, max_states, "
+     "stop_when_clear) -> (next, transitions, failed)"},
     {"add", (PyCFunction)(void (*)(void))store_add, METH_FASTCALL,
      "add(state, parent) -> its new index, or -1 when it is stored already"},
     {"index", (PyCFunction)store_index, METH_O, "index(state) -> its index, or -1"},

@@ -24,6 +24,23 @@ from kcheck.model.ir import Layout, State
 SOURCE = Path(__file__).with_name("store.c")
 
 Canon = Callable[[State], State] | None
+Check = Callable[[State], bool] | None
+# expand(start, stop, succ, canon, check, on_broken, step_error, max_states, stop_when_clear)
+# -> (next state to expand, transitions, 1 when succ failed on `next`): see store.c
+Expand = Callable[
+    [
+        int,
+        int,
+        Callable[[State], list[State]],
+        Canon,
+        Check,
+        Callable[[State, int], Check],
+        type[Exception],
+        int,
+        bool,
+    ],
+    tuple[int, int, int],
+]
 
 
 class StateSeq(Protocol):
@@ -48,6 +65,7 @@ class StateStore(Protocol):
     native: bool
     size: Callable[[], int]  # len(store), without a Python call in between
     get: Callable[[int], State]  # store[i], likewise
+    expand: Expand | None  # the search's inner loop, where the store has one
 
     def __len__(self) -> int: ...
 
@@ -86,6 +104,7 @@ class PyStore:
     """The reference store: a dict from state to index, a list, and an array of parents."""
 
     native = False
+    expand: Expand | None = None
 
     def __init__(self) -> None:
         self.seen: dict[State, int] = {}
@@ -171,6 +190,7 @@ class NativeStore:
         self.parent = c.parent
         self.size = c.__len__
         self.get = c.__getitem__
+        self.expand: Expand | None = raw.expand  # type: ignore[attr-defined]
 
     def __len__(self) -> int:
         return len(cast(StateStore, self.raw))
