@@ -117,13 +117,13 @@ def test_without_a_compiler_kcheck_falls_back_to_python(
 ) -> None:
     monkeypatch.setenv("CC", "/nonexistent/cc")
     monkeypatch.setattr(native.shutil, "which", lambda name: None)
-    assert native._build(tmp_path / "x.so") is False
+    assert native._build(native.SOURCE, tmp_path / "x.so") is False
     monkeypatch.setenv("KCHECK_NATIVE", "0")
-    native.load.cache_clear()
+    native._built.cache_clear()
     try:
         model = compile_model(load(str(ROOT / "models/scheduler.kdsl")).symbols)
         canon = make_canonicalizer(model.layout)
         assert type(canon).__name__ != "Canon"
         assert canon(model.initial()[0]) == python_canonicalizer(model.layout)(model.initial()[0])
     finally:
-        native.load.cache_clear()
+        native._built.cache_clear()

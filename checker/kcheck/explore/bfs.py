@@ -1,10 +1,11 @@
 """Exhaustive breadth-first search of a compiled model's reachable states.
 
 Breadth-first order makes the first violating state found for an invariant one at the least
-depth, so its trace is a shortest counterexample. The visited set maps each (canonical) state to
-its index in `states`, which doubles as the BFS queue; `parent` keeps one int per state, and a
-trace is rebuilt by walking parents back and replaying the actions from the initial state
-through the same compiled code (a replay that cannot find a step is an internal error).
+depth, so its trace is a shortest counterexample. The visited set (store.py: packed states in C,
+or a dict of tuples without a compiler) keeps each (canonical) state at an index that doubles as
+its place in the BFS queue, with its parent's index; a trace is rebuilt by walking parents back
+and replaying the actions from the initial state through the same compiled code (a replay that
+cannot find a step is an internal error).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import gc
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass
 
 from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import Graph, check_property
+from kcheck.explore.store import PyStore, StateStore, make_store, why_not_native
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
@@ -62,10 +64,12 @@ def explore(
     symmetry: bool = True,
     limits: Limits = Limits(),
     progress: ProgressFn | None = None,
+    packed: bool = True,
 ) -> CheckResult:
     """Search every reachable state; report each selected invariant and temporal property, and
     every bound hit. None selects all of a sort; with temporal properties selected, the search
-    also stores the state graph for the liveness check (spec/liveness.md)."""
+    also stores the state graph for the liveness check (spec/liveness.md). `packed` False keeps
+    the states in the reference Python store even where the native one can be built."""
     t0 = time.monotonic()
     selected = (
         [model.invariant(n) for n in invariants]
@@ -86,12 +90,22 @@ def explore(
     together = [p for p in props if p not in apart]
     try:
         result = _search(
-            model, selected, together, canon, succ, stats, limits, progress, symmetry, t0
+            model, selected, together, canon, succ, stats, limits, progress, symmetry, t0, packed
         )
         if apart:
             t1 = time.monotonic()
             plain = _search(
-                model, [], apart, None, model.successors, Stats(), limits, progress, False, t1
+                model,
+                [],
+                apart,
+                None,
+                model.successors,
+                Stats(),
+                limits,
+                progress,
+                False,
+                t1,
+                packed,
             )
             by_name = {p.name: p for p in plain.properties}
             result.properties.extend(by_name[p.name] for p in apart)
@@ -124,10 +138,10 @@ def _search(
     progress: ProgressFn | None,
     symmetry: bool,
     t0: float,
+    packed: bool,
 ) -> CheckResult:
-    seen: dict[State, int] = {}
-    states: list[State] = []
-    parent = array("q")
+    store: StateStore = make_store(model.layout) if packed else PyStore()
+    size = store.size
     violated: dict[str, int] = {}  # invariant -> index of its first violating state
     pending = [(inv.name, inv.holds) for inv in selected]
     bound_hits: dict[str, _BoundHit] = {}  # one per (action, error code)
@@ -160,28 +174,35 @@ def _search(
         pending = [(n, h) for n, h in pending if n not in violated]
         check = all_hold(pending) if pending else None
 
-    def add(s: State, par: int) -> None:
-        idx = len(states)
-        seen[s] = idx
-        states.append(s)
-        parent.append(par)
-        if check is not None:
+    def checked(new: list[State], idx: int) -> None:
+        """Check the states just stored from `idx` on (the search's hot path: most hold)."""
+        for t in new:
+            if check is None:
+                return
             try:
-                ok = check(s)
+                ok = check(t)
             except StepError:
                 ok = False
             if not ok:
-                record_broken(s, idx)
+                record_broken(t, idx)
+            idx += 1
 
-    states_append = states.append
-    parent_append = parent.append
+    def on_broken(t: State, idx: int) -> Callable[[State], bool] | None:
+        record_broken(t, idx)
+        return check
+
+    extend = store.extend
+    index_all = store.index_all
+    get = store.get
+    expand = store.expand
     # the graph, stored only when a temporal property needs it
     record = bool(props)
     tagged = model.tagged_symmetric_successors if canon is not None else model.tagged_successors
+    # compact: 4 bytes per edge's target, 2 per its action, 8 per node's enabled actions
     edge_start = array("q", [0])
-    edge_to = array("q")
-    edge_act = array("q")
-    enabled: list[int] = []
+    edge_to = array("i")
+    edge_act = array("H" if len(model.actions) < 2**16 else "i")
+    enabled: MutableSequence[int] = array("Q") if len(model.actions) <= 64 else []
     level_end = 0
     deadline = t0 + limits.timeout if limits.timeout else None
     next_report = t0 + PROGRESS_EVERY
@@ -202,15 +223,16 @@ def _search(
             bound_hits[f"init/{err.code}"] = _BoundHit(-1, err)
         for s in inits:
             c = canon(s) if canon else s
-            if c not in seen:
-                add(c, -1)
-        level_end = len(states)
+            idx = store.add(c, -1)
+            if idx >= 0:
+                checked([c], idx)
+        level_end = size()
         level_starts = [0]
-        while i < len(states):
+        while i < size():
             if i == level_end:
                 depth += 1
                 level_starts.append(i)
-                level_end = len(states)
+                level_end = size()
                 if limits.max_depth is not None and depth >= limits.max_depth:
                     limit, complete = f"max-depth {limits.max_depth}", False
                     break
@@ -228,11 +250,34 @@ def _search(
                     limit, complete = why, False
                     break
                 if progress is not None and now >= next_report:
-                    stats.states, stats.depth, stats.queue = len(states), depth, len(states) - i
+                    stats.states, stats.depth, stats.queue = size(), depth, size() - i
                     stats.seconds = now - t0
                     progress(stats)
                     next_report = now + PROGRESS_EVERY
-            s = states[i]
+            if expand is not None and not record:
+                # the hot path, in C: states i.. up to the next poll or level, as below
+                stop = min(level_end, (i | 1023) + 1)
+                limit_n = max_states if max_states is not None else -1
+                i, n, failed = expand(
+                    i, stop, succ, canon, check, on_broken, StepError, limit_n, bool(selected)
+                )
+                stats.transitions += n
+                if failed:  # a step of state i failed: the slow path below, for this state
+                    s = get(i)
+                    nexts = _successors_around_errors(model, s, i, bound_hits)
+                    stats.transitions += len(nexts)
+                    new = extend(nexts, i, canon)
+                    if new and check is not None:
+                        checked(new, size() - len(new))
+                    i += 1
+                if max_states is not None and size() >= max_states and i < size():
+                    more = _more(limits, level_starts, level_end, i, size())
+                    if more is None:
+                        limit, complete = f"max-states {max_states}", False
+                        break
+                    max_states = more
+                continue
+            s = get(i)
             if record:
                 # the same as below, also keeping every edge and the actions enabled here
                 try:
@@ -240,49 +285,29 @@ def _search(
                 except StepError:
                     pairs = _tagged_around_errors(model, s, i, bound_hits)
                 stats.transitions += len(pairs)
+                before = size()
+                targets = index_all([t for _, t in pairs], i, canon)
                 mask = 0
-                for aid, t in pairs:
-                    j = seen.get(t)
-                    if j is None and canon is not None:
-                        t = canon(t)
-                        j = seen.get(t)
-                    if j is None:
-                        j = len(states)
-                        add(t, i)
-                    edge_to.append(j)
-                    edge_act.append(aid)
+                for aid, _ in pairs:
                     mask |= 1 << aid
+                    edge_act.append(aid)
+                edge_to.extend(targets)
                 enabled.append(mask)
                 edge_start.append(len(edge_to))
+                if check is not None and size() > before:
+                    checked([get(j) for j in range(before, size())], before)
             else:
                 try:
                     nexts = succ(s)
                 except StepError:
                     nexts = _successors_around_errors(model, s, i, bound_hits)
                 stats.transitions += len(nexts)
-                for t in nexts:
-                    # A successor that is itself a stored representative needs no canonicalising.
-                    if t in seen:
-                        continue
-                    if canon is not None:
-                        t = canon(t)
-                        if t in seen:
-                            continue
-                    # a new state, as add() does it, inline: this loop is the explorer's hot path
-                    idx = len(states)
-                    seen[t] = idx
-                    states_append(t)
-                    parent_append(i)
-                    if check is not None:
-                        try:
-                            ok = check(t)
-                        except StepError:
-                            ok = False
-                        if not ok:
-                            record_broken(t, idx)
+                new = extend(nexts, i, canon)
+                if new and check is not None:
+                    checked(new, size() - len(new))
             i += 1
-            if max_states is not None and len(states) >= max_states and i < len(states):
-                more = _more(limits, level_starts, level_end, i, len(states))
+            if max_states is not None and size() >= max_states and i < size():
+                more = _more(limits, level_starts, level_end, i, size())
                 if more is None:
                     limit, complete = f"max-states {max_states}", False
                     break
@@ -295,20 +320,17 @@ def _search(
     finally:
         if budget is not None:
             budget.armed = False
-    if not complete:
-        # A step interrupted between storing a state and its parent: drop the half-stored one.
-        kept = min(len(states), len(parent))
-        del states[kept:]
-        del parent[kept:]
-        i = min(i, len(states))
-    stats.states = len(states)
+    # (the store keeps a state and its parent together: an interrupted step leaves no half)
+    i = min(i, size())
+    stats.states = size()
     stats.depth = depth
-    stats.queue = len(states) - i
+    stats.queue = size() - i
     stats.seconds = time.monotonic() - t0
 
-    explored_all = complete and i >= len(states)
+    explored_all = complete and i >= size()
     results: list[PropertyResult] = []
-    tracer = Tracer(model, states, parent, canon, budget)
+    parent = store.parent_array()
+    tracer = Tracer(model, store, parent, canon, budget)
     for inv in selected:
         if inv.name in violated:
             trace, last = tracer.path_and_state(violated[inv.name])
@@ -334,7 +356,7 @@ def _search(
                 f"the search stopped at {limit} before covering every state"
                 if limit
                 else f"a step left the model's bounds ({_bound_names(model, bound_hits)}), so the"
-                f" states past it were not explored; no violation in the {len(states):,} states"
+                f" states past it were not explored; no violation in the {size():,} states"
                 " explored"
             )
             if limit and bound_hits:
@@ -359,7 +381,7 @@ def _search(
                 explain_bound(model, step_error),
             )
         )
-    graph = Graph(states, parent, edge_start, edge_to, edge_act, enabled) if record else None
+    graph = Graph(store, parent, edge_start, edge_to, edge_act, enabled) if record else None
     for prop in props:
         results.append(
             _guarded_property_result(
@@ -374,8 +396,18 @@ def _search(
         properties=results,
         complete=explored_all,
         limit=limit,
-        notes=list(model.symmetry_notes) if symmetry else [],
+        notes=(list(model.symmetry_notes) if symmetry else []) + _store_notes(store, packed),
     )
+
+
+def _store_notes(store: StateStore, packed: bool) -> list[str]:
+    """A note when the packed native store was wanted and could not be used."""
+    if store.native or not packed:
+        return []
+    return [
+        f"the search kept its states in Python, not in the packed native store"
+        f" ({why_not_native()}): the same results, more slowly and in more memory"
+    ]
 
 
 def _guarded_property_result(

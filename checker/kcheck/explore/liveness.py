@@ -34,10 +34,11 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from kcheck.model.ir import CompiledModel, PropertyInfo, State
+from kcheck.explore.store import ParentSeq, StateSeq
+from kcheck.model.ir import CompiledModel, PropertyInfo
 
 MAX_LOOP_REPEATS = 10_000  # bound on replays of a loop until a concrete state repeats
 
@@ -46,12 +47,12 @@ MAX_LOOP_REPEATS = 10_000  # bound on replays of a loop until a concrete state r
 class Graph:
     """The stored reachable graph: node i's edges are edge_to/edge_act[edge_start[i]:edge_start[i+1]]."""
 
-    states: list[State]
-    parent: array[int]
+    states: StateSeq
+    parent: ParentSeq
     edge_start: array[int]
     edge_to: array[int]
     edge_act: array[int]
-    enabled: list[int]  # bitmask of the actions with a step from each node
+    enabled: Sequence[int]  # bitmask of the actions with a step from each node
 
     def edges(self, u: int) -> Iterable[tuple[int, int]]:
         for k in range(self.edge_start[u], self.edge_start[u + 1]):
@@ -72,21 +73,23 @@ class Lasso:
 
 
 def _sccs(graph: Graph, keep: list[bool], nodes: Iterable[int]) -> list[list[int]]:
-    """Tarjan's algorithm, iterative, on the subgraph of `keep` nodes, from `nodes`."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on_stack: set[int] = set()
+    """Tarjan's algorithm, iterative, on the subgraph of `keep` nodes, from `nodes`. Its
+    bookkeeping is in flat arrays (9 bytes a node), not dicts: the graph may have millions."""
+    n = len(graph.edge_start) - 1
+    index = array("i", [-1]) * n  # -1: not visited yet
+    low = array("i", [0]) * n
+    on_stack = bytearray(n)
     stack: list[int] = []
     out: list[list[int]] = []
     counter = 0
     for root in nodes:
-        if root in index or not keep[root]:
+        if index[root] >= 0 or not keep[root]:
             continue
         work: list[tuple[int, int]] = [(root, graph.edge_start[root])]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on_stack.add(root)
+        on_stack[root] = 1
         while work:
             u, k = work[-1]
             end = graph.edge_start[u + 1]
@@ -96,16 +99,16 @@ def _sccs(graph: Graph, keep: list[bool], nodes: Iterable[int]) -> list[list[int
                 k += 1
                 if not keep[v]:
                     continue
-                if v not in index:
+                if index[v] < 0:
                     work[-1] = (u, k)
                     index[v] = low[v] = counter
                     counter += 1
                     stack.append(v)
-                    on_stack.add(v)
+                    on_stack[v] = 1
                     work.append((v, graph.edge_start[v]))
                     advanced = True
                     break
-                if v in on_stack:
+                if on_stack[v]:
                     low[u] = min(low[u], index[v])
             if advanced:
                 continue
@@ -117,7 +120,7 @@ def _sccs(graph: Graph, keep: list[bool], nodes: Iterable[int]) -> list[list[int
                 comp = []
                 while True:
                     w = stack.pop()
-                    on_stack.discard(w)
+                    on_stack[w] = 0
                     comp.append(w)
                     if w == u:
                         break
@@ -139,12 +142,12 @@ class _Checker:
         """A behaviour may stop in u for good: no fair action is enabled there."""
         return not self.graph.enabled[u] & self.fair_mask
 
-    def fair_components(self, keep: list[bool], nodes: list[int]) -> list[list[int]]:
+    def fair_components(self, keep: list[bool], nodes: Sequence[int]) -> list[list[int]]:
         """Fair SCCs (Emerson–Lei refinement for strong fairness) and stuttering nodes, within
         the `keep` subgraph; each result is a set a fair behaviour can stay in forever."""
         g = self.graph
         found: list[list[int]] = [[u] for u in nodes if keep[u] and self.stutters(u)]
-        work = [(keep, nodes)]
+        work: list[tuple[list[bool], Sequence[int]]] = [(keep, nodes)]
         while work:
             sub, roots = work.pop()
             for comp in _sccs(g, sub, roots):
@@ -283,7 +286,7 @@ def check_property(model: CompiledModel, graph: Graph, prop: PropertyInfo) -> La
     c = _Checker(model, graph)
     n = len(graph.states)
     preds = prop.predicates
-    everything = list(range(n))
+    everything = range(n)
     if prop.shape == "always":
         p = preds[0]
         bad = next((u for u in everything if not p(graph.states[u])), None)

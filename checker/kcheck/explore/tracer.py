@@ -5,11 +5,11 @@ is an internal error (ReplayError), never a verdict."""
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable
 
 from kcheck.explore.budget import Budget
 from kcheck.explore.liveness import MAX_LOOP_REPEATS, Lasso
+from kcheck.explore.store import ParentSeq, StateSeq
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.model.symmetry import find_renaming
 from kcheck.trace import Step, Trace, name_objects
@@ -25,8 +25,8 @@ class Tracer:
     def __init__(
         self,
         model: CompiledModel,
-        states: list[State],
-        parent: array[int],
+        states: StateSeq,
+        parent: ParentSeq,
         canon: Callable[[State], State] | None,
         budget: Budget | None = None,
     ) -> None:

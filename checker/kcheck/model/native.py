@@ -1,9 +1,10 @@
-"""Builds and loads canon.c, the native canonicaliser, on first use.
+"""Builds and loads kcheck's C extensions on first use: canon.c, the native canonicaliser, and
+explore/store.c, the search's packed visited-state store.
 
-The C source ships inside the package; it is compiled once per Python version and platform with
+The C sources ship inside the package; each is compiled once per Python version and platform with
 the system C compiler into a cache folder ($KCHECK_CACHE, else ~/.cache/kcheck) and loaded from
 there. Without a compiler, or with KCHECK_NATIVE=0, kcheck uses the generated Python
-canonicaliser instead, which gives identical results more slowly.
+canonicaliser and the Python state store instead, which give identical results more slowly.
 
 Loading a damaged shared library can kill the process (SIGBUS on a truncated file), so a module
 is loaded only when its SHA-256 matches the checksum file written beside it when it was built;
@@ -36,22 +37,37 @@ def enabled() -> bool:
     return os.environ.get("KCHECK_NATIVE", "1") != "0"
 
 
-@functools.cache
 def load() -> ModuleType | None:
-    """The compiled module, building it if needed; None when it cannot be built."""
+    """The compiled canonicaliser, building it if needed; None when it cannot be built."""
+    return load_extension(SOURCE, "_canon")
+
+
+def unavailable(source: Path) -> str:
+    """Why the extension built from `source` is not in use (for --verbose and stats)."""
     if not enabled():
-        return None
+        return "KCHECK_NATIVE=0"
+    return "no C compiler or Python headers to build it with"
+
+
+def load_extension(source_path: Path, name: str) -> ModuleType | None:
+    """The module `name` compiled from the C file `source_path` (its init function is
+    PyInit_<name>), building it if needed; None when it cannot be built or KCHECK_NATIVE=0."""
+    return _built(source_path, name) if enabled() else None
+
+
+@functools.cache
+def _built(source_path: Path, name: str) -> ModuleType | None:
     try:
-        source = SOURCE.read_bytes()
+        source = source_path.read_bytes()
     except OSError:
         return None
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
     tag = hashlib.sha256(source + sys.version.encode() + sys.platform.encode()).hexdigest()[:16]
-    target = cache_dir() / f"_canon_{tag}{suffix}"
-    if not _intact(target) and (not _build(target) or not _intact(target)):
+    target = cache_dir() / f"{name}_{tag}{suffix}"
+    if not _intact(target) and (not _build(source_path, target) or not _intact(target)):
         return None
     try:
-        spec = importlib.util.spec_from_file_location("kcheck._canon", target)
+        spec = importlib.util.spec_from_file_location(f"kcheck.{name}", target)
         if spec is None or spec.loader is None:
             return None
         module = importlib.util.module_from_spec(spec)
@@ -77,7 +93,7 @@ def _intact(target: Path) -> bool:
         return False
 
 
-def _build(target: Path) -> bool:
+def _build(source: Path, target: Path) -> bool:
     compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     include = sysconfig.get_paths().get("include")
     if compiler is None or include is None or not Path(include, "Python.h").exists():
@@ -86,7 +102,7 @@ def _build(target: Path) -> bool:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             out = Path(tmp) / target.name
-            cmd = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}", str(SOURCE), "-o", str(out)]
+            cmd = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}", str(source), "-o", str(out)]
             done = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
             if done.returncode != 0:
                 return False

@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""The explicit engine's visited-state store against Spin, per state (issue 14, part 1).
+
+    .venv/bin/python benchmarks/packed.py                # every row, a Markdown table
+    .venv/bin/python benchmarks/packed.py --only scheduler
+
+For each reference model, one process each, one after another: kcheck with the reference
+Python store (a dict of state tuples: the engine before issue 14), kcheck with the packed
+native store (the default), and, for the ReplicaSet, Spin's `pan` on the Promela translation
+from benchmarks/spin/gen_replicaset.py (the same state graph; run.sh explains the
+translation). Every kcheck row runs without symmetry and checks only the invariants, as pan
+does. Figures:
+
+- CPU s: user + system CPU seconds of the whole process (GNU time), start-up included;
+- search CPU s: kcheck's CPU seconds inside the search (time.process_time); for pan its whole
+  process's CPU seconds (its start-up is milliseconds; its own `elapsed time` is wall time, which
+  other jobs on a shared machine inflate);
+- per-state ratio: search CPU seconds per stored state, divided by pan's in the same run;
+- B/state: (peak RSS - RSS when the search starts) / states for kcheck, peak RSS / states for
+  pan (its whole process).
+
+Needs GNU time (/usr/bin/time); Spin and gcc for the Spin rows (skipped without them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    model: str
+    defines: dict[str, int]
+    invariants: tuple[str, ...]
+    spin: tuple[int, int] | None = None  # (replicas, budget) for gen_replicaset.py
+
+
+CASES = [
+    Case(
+        "ReplicaSet, 11 pod slots (R=7, B=4)",
+        "models/replicaset.kdsl",
+        {
+            "REPLICASETS": 1,
+            "MAX_REPLICAS": 7,
+            "CRASHES": 4,
+            "SCALE_UPS": 0,
+            "SCALE_DOWNS": 0,
+            "replicas": 7,
+        },
+        ("never_too_many_live", "pods_fit"),
+        (7, 4),
+    ),
+    Case(
+        "scheduler_starvation, 2 nodes, 6 pods",
+        "models/scheduler_starvation.kdsl",
+        {"NODES": 2, "PODS": 6, "CPU": 8, "MAX_REQUEST": 4},
+        ("no_overcommit", "running_pods_are_bound"),
+    ),
+]
+
+
+def child(packed: bool, model: str, defines: dict[str, int], invariants: list[str]) -> None:
+    """One search, in this process; prints its figures as JSON."""
+    from kcheck.explore.bfs import explore
+    from kcheck.explore.store import make_store
+    from kcheck.lang.frontend import load
+    from kcheck.model.compile import compile_model
+
+    compiled = compile_model(load(str(ROOT / model), defines).symbols, symmetry=False)
+    store = make_store(compiled.layout) if packed else None
+    rss0 = _rss_now()
+    c0 = time.process_time()
+    result = explore(compiled, invariants=invariants, properties=[], symmetry=False, packed=packed)
+    cpu = time.process_time() - c0
+    out = {
+        "verdict": result.verdict,
+        "states": result.stats.states,
+        "transitions": result.stats.transitions,
+        "depth": result.stats.depth,
+        "search_cpu": cpu,
+        "rss_before": rss0,
+        "store": store.describe() if store is not None and store.native else "Python dict",
+        "notes": result.notes,
+    }
+    print(json.dumps(out))
+
+
+def _rss_now() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[str, float, int]:
+    """stdout, user+sys CPU seconds and peak RSS bytes of one process, from GNU time."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+        done = subprocess.run(
+            ["/usr/bin/time", "-o", tf.name, "-f", "%U %S %M", *cmd],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"{cmd[0]} failed: {done.stderr[-2000:]}")
+        user, system, rss_kb = tf.read().split()[-3:]
+    return done.stdout, float(user) + float(system), int(rss_kb) * 1024
+
+
+def kcheck_row(case: Case, packed: bool) -> dict[str, object]:
+    cmd = [
+        str(PYTHON),
+        __file__,
+        "--child",
+        "packed" if packed else "reference",
+        case.model,
+        json.dumps(case.defines),
+        ",".join(case.invariants),
+    ]
+    out, cpu, rss = timed(cmd, ROOT)
+    d: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    d.update(cpu=cpu, rss=rss)
+    d["bytes_per_state"] = (rss - int(d["rss_before"])) / max(1, int(d["states"]))  # type: ignore[call-overload]
+    return d
+
+
+def spin_row(case: Case, states_hint: int) -> dict[str, object] | None:
+    if case.spin is None or not shutil.which("spin") or not shutil.which("gcc"):
+        return None
+    r, b = case.spin
+    with tempfile.TemporaryDirectory() as tmp:
+        pml = Path(tmp) / "model.pml"
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks/spin/gen_replicaset.py"), "--slots",
+             str(r + b), "--replicas", str(r), "--budget", str(b), "-o", str(pml)],
+            check=True,
+        )  # fmt: skip
+        subprocess.run(["spin", "-a", pml.name], cwd=tmp, check=True, capture_output=True)
+        subprocess.run(["gcc", "-O2", "-DSAFETY", "-o", "pan", "pan.c"], cwd=tmp, check=True)
+        w = max(10, states_hint.bit_length())
+        out, cpu, rss = timed(["./pan", "-m100000", f"-w{w}"], Path(tmp))
+    stored = int(re.search(r"(\d+) states, stored", out).group(1))  # type: ignore[union-attr]
+    errors = int(re.search(r"errors: (\d+)", out).group(1))  # type: ignore[union-attr]
+    return {
+        "verdict": "holds" if errors == 0 else "violated",
+        "states": stored,
+        "search_cpu": cpu,
+        "cpu": cpu,
+        "rss": rss,
+        "bytes_per_state": rss / stored,
+        "store": f"pan -DSAFETY -w{w}",
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", default="", help="a substring of the rows' labels")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        mode, model, defines, invs = args.child
+        child(mode == "packed", model, json.loads(defines), invs.split(","))
+        return
+    load = os.getloadavg()
+    print(
+        f"Load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print()
+    print("| model | checker | store | verdict | states | search CPU s | per-state vs pan |"
+          " process CPU s | peak RSS MiB | B/state |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case in CASES:
+        if args.only not in case.label:
+            continue
+        rows = [("kcheck (reference store)", kcheck_row(case, False))]
+        rows.append(("kcheck (packed store)", kcheck_row(case, True)))
+        pan = spin_row(case, int(rows[0][1]["states"]))  # type: ignore[call-overload]
+        if pan is not None:
+            rows.append(("Spin 6.5 pan", pan))
+        per_pan = (
+            float(pan["search_cpu"]) / int(pan["states"])  # type: ignore[call-overload, arg-type]
+            if pan
+            else None
+        )
+        for name, d in rows:
+            per = float(d["search_cpu"]) / max(1, int(d["states"]))  # type: ignore[call-overload, arg-type]
+            ratio = f"{per / per_pan:.2f}x" if per_pan else "-"
+            print(
+                f"| {case.label} | {name} | {d['store']} | {d['verdict']} | {d['states']:,} |"
+                f" {float(d['search_cpu']):.2f} | {ratio} | {float(d['cpu']):.2f} |"  # type: ignore[arg-type]
+                f" {int(d['rss']) / 2**20:.0f} | {float(d['bytes_per_state']):.0f} |"  # type: ignore[call-overload, arg-type]
+            )
+    load = os.getloadavg()
+    print()
+    print(f"Load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

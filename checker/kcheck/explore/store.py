@@ -1,0 +1,270 @@
+"""The breadth-first search's visited states: every stored (canonical) state in insertion order,
+so that its index is its place in the BFS queue, with its parent's index for traces.
+
+Two implementations of one contract. `NativeStore` (store.c, built like the canonicaliser by
+kcheck/model/native.py) packs each state into the bits its layout needs (a bool 1 bit, a
+reference to one of 5 slots 3 bits, a field whose range is one value none) and keeps the
+packed keys, 4-byte parents and an open-addressing table in C: 20 to 60 bytes per state where a
+dict of tuples takes 300 to 600. `PyStore`, a dict and a list, is the reference: it runs
+without a C compiler (or with KCHECK_NATIVE=0), and a differential test holds the two to the
+same answers. Both take a whole successor list per call.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol, cast
+
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
+from kcheck.model import native
+from kcheck.model.ir import Layout, State
+
+SOURCE = Path(__file__).with_name("store.c")
+
+Canon = Callable[[State], State] | None
+Check = Callable[[State], bool] | None
+# expand(start, stop, succ, canon, check, on_broken, step_error, max_states, stop_when_clear)
+# -> (next state to expand, transitions, 1 when succ failed on `next`): see store.c
+Expand = Callable[
+    [
+        int,
+        int,
+        Callable[[State], list[State]],
+        Canon,
+        Check,
+        Callable[[State, int], Check],
+        type[Exception],
+        int,
+        bool,
+    ],
+    tuple[int, int, int],
+]
+
+
+class StateSeq(Protocol):
+    """Stored states by index (a list of them will do)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int, /) -> State: ...
+
+    def __iter__(self) -> Iterator[State]: ...
+
+
+class ParentSeq(Protocol):
+    def __getitem__(self, i: int, /) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+class StateStore(Protocol):
+    """What the search asks of its visited set."""
+
+    native: bool
+    size: Callable[[], int]  # len(store), without a Python call in between
+    get: Callable[[int], State]  # store[i], likewise
+    expand: Expand | None  # the search's inner loop, where the store has one
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int) -> State: ...
+
+    def __iter__(self) -> Iterator[State]: ...
+
+    def add(self, s: State, parent: int) -> int:
+        """Store `s` (already canonical) as new: its index, or -1 when it is stored already."""
+        ...
+
+    def extend(self, states: list[State], parent: int, canon: Canon) -> list[State]:
+        """Store each state not yet stored (canonicalised first when it is not stored as it
+        is) with `parent`, in order; the ones that were new, as stored."""
+        ...
+
+    def index_all(self, states: list[State], parent: int, canon: Canon) -> list[int]:
+        """`extend`, answering the index of every state instead: the new ones are those at
+        or past the length before the call."""
+        ...
+
+    def index(self, s: State) -> int:
+        """The index of `s` as it is (no canonicalising), or -1."""
+        ...
+
+    def parent(self, i: int) -> int: ...
+
+    def parent_array(self) -> ParentSeq:
+        """Every state's parent index (-1 for an initial state)."""
+        ...
+
+    def describe(self) -> str: ...
+
+
+class PyStore:
+    """The reference store: a dict from state to index, a list, and an array of parents."""
+
+    native = False
+    expand: Expand | None = None
+
+    def __init__(self) -> None:
+        self.seen: dict[State, int] = {}
+        self.states: list[State] = []
+        self.parents = array("q")
+        self.size: Callable[[], int] = self.states.__len__
+        self.get: Callable[[int], State] = self.states.__getitem__
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def __getitem__(self, i: int) -> State:
+        if i < 0:
+            raise IndexError("state index out of range")
+        return self.states[i]
+
+    def __iter__(self) -> Iterator[State]:
+        return iter(self.states)
+
+    def add(self, s: State, parent: int) -> int:
+        if s in self.seen:
+            return -1
+        idx = self.seen[s] = len(self.states)
+        self.states.append(s)
+        self.parents.append(parent)
+        return idx
+
+    def extend(self, states: list[State], parent: int, canon: Canon) -> list[State]:
+        seen, out = self.seen, []
+        for t in states:
+            # a successor that is itself a stored representative needs no canonicalising
+            if t in seen:
+                continue
+            if canon is not None:
+                t = canon(t)
+                if t in seen:
+                    continue
+            seen[t] = len(self.states)
+            self.states.append(t)
+            self.parents.append(parent)
+            out.append(t)
+        return out
+
+    def index_all(self, states: list[State], parent: int, canon: Canon) -> list[int]:
+        seen, out = self.seen, []
+        for t in states:
+            j = seen.get(t)
+            if j is None and canon is not None:
+                t = canon(t)
+                j = seen.get(t)
+            if j is None:
+                j = seen[t] = len(self.states)
+                self.states.append(t)
+                self.parents.append(parent)
+            out.append(j)
+        return out
+
+    def index(self, s: State) -> int:
+        return self.seen.get(s, -1)
+
+    def parent(self, i: int) -> int:
+        return self.parents[i]
+
+    def parent_array(self) -> ParentSeq:
+        return self.parents
+
+    def describe(self) -> str:
+        return "states in a Python dict"
+
+
+class NativeStore:
+    """The packed C store behind the same interface (its hot methods are the C object's own)."""
+
+    native = True
+
+    def __init__(self, raw: object) -> None:
+        self.raw = raw
+        c = cast(StateStore, raw)
+        self.add = c.add
+        self.extend = c.extend
+        self.index_all = c.index_all
+        self.index = c.index
+        self.parent = c.parent
+        self.size = c.__len__
+        self.get = c.__getitem__
+        self.expand: Expand | None = raw.expand  # type: ignore[attr-defined]
+
+    def __len__(self) -> int:
+        return len(cast(StateStore, self.raw))
+
+    def __getitem__(self, i: int) -> State:
+        return cast(StateStore, self.raw)[i]
+
+    def __iter__(self) -> Iterator[State]:
+        return iter(cast(StateStore, self.raw))
+
+    def parent_array(self) -> ParentSeq:
+        out = array("i")
+        out.frombytes(self.raw.parents())  # type: ignore[attr-defined]
+        return out
+
+    def nbytes(self) -> int:
+        n: int = self.raw.nbytes()  # type: ignore[attr-defined]
+        return n
+
+    def key_bytes(self) -> int:
+        n: int = self.raw.key_bytes()  # type: ignore[attr-defined]
+        return n
+
+    def describe(self) -> str:
+        widened: int = self.raw.widened()  # type: ignore[attr-defined]
+        more = f"; {widened} position(s) widened to 64 bits" if widened else ""
+        return f"states packed into {self.key_bytes()} bytes each, in the native store{more}"
+
+
+def pack_plan(layout: Layout) -> list[tuple[int, int]]:
+    """(lowest value, bits) for every position of a state: the range its type allows. A
+    position whose range is a single value takes no bits. Cells without a declared range (an
+    action's step counter, an int local carried across a `step`) start at 8 bits from -1; the
+    store widens a position that meets a larger value, so this is a guess, never a limit."""
+    plan: list[tuple[int, int]] = [(-1, 8)] * layout.width
+    for v in layout.vars:
+        plan[v.index] = _range(layout, v.type)
+    for b in layout.budgets:
+        plan[b.index] = (0, b.budget.bit_length())
+    for k in layout.kinds:
+        for slot in range(k.slots):
+            base = k.slot_base(slot)
+            plan[base] = (0, 1)  # the presence flag
+            for f in k.fields:
+                plan[base + f.offset] = _range(layout, f.type)
+    return plan
+
+
+def _range(layout: Layout, ty: Type) -> tuple[int, int]:
+    match ty:
+        case TBool():
+            return 0, 1
+        case TEnum(name=e) if e in layout.enums:
+            return 0, max(len(layout.enums[e]) - 1, 0).bit_length()
+        case TRef(kind=k):
+            slots = next((kl.slots for kl in layout.kinds if kl.name == k), None)
+            return (-1, slots.bit_length()) if slots is not None else (-1, 8)
+        case TSet(elem=e):
+            if e in layout.enums:
+                return 0, len(layout.enums[e])
+            slots = next((kl.slots for kl in layout.kinds if kl.name == e), None)
+            return (0, slots) if slots is not None else (0, 8)
+        case TInt(lo=lo, hi=hi) if lo is not None and hi is not None and hi >= lo:
+            return lo, (hi - lo).bit_length()
+    return -1, 8
+
+
+def make_store(layout: Layout) -> PyStore | NativeStore:
+    """The native store when it can be built, else the Python one."""
+    module = native.load_extension(SOURCE, "_store")
+    if module is None:
+        return PyStore()
+    return NativeStore(module.make(pack_plan(layout)))
+
+
+def why_not_native() -> str:
+    return native.unavailable(SOURCE)
