@@ -17,7 +17,17 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("shared types", ("kcheck", "kcheck.cache", "kcheck.result", "kcheck.trace")),
     ("language", ("kcheck.lang",)),
     ("model", ("kcheck.model",)),
-    ("engines", ("kcheck.explore", "kcheck.smt", "kcheck.run", "kcheck.mbt", "kcheck.conform")),
+    (
+        "engines",
+        (
+            "kcheck.explore",
+            "kcheck.smt",
+            "kcheck.run",
+            "kcheck.mbt",
+            "kcheck.conform",
+            "kcheck.distributed",
+        ),
+    ),
     ("dispatch", ("kcheck.engines",)),
     ("reports", ("kcheck.report",)),
     (

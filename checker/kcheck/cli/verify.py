@@ -163,6 +163,21 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     help="Stop (inconclusive) when kcheck uses more memory than this: 512M, 4G, or MB. "
     "[default: 3/4 of the machine's memory; `none` for no limit]",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Search on this many worker processes (a local Ray instance; the explicit search, "
+    "kcheck docs distributed). Needs pip install 'kcheck[distributed]'.",
+)
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="ADDRESS",
+    help="Search on the running Ray cluster at ADDRESS (host:port of `ray start --head`), one "
+    "worker per CPU unless --workers says.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @guard
 def verify(models: tuple[str, ...], max_memory: str | None, **options: Any) -> None:
@@ -202,6 +217,8 @@ class VerifyOptions:
     max_states: int | None
     max_depth: int | None
     timeout: float | None
+    workers: int
+    ray_address: str | None
     quiet: bool
 
     def outputs(self) -> dict[str, str | None]:
@@ -325,7 +342,8 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     chosen_invariants = list(o.invariants) if named else None
     chosen_properties = list(o.properties) if named else None
     options = EngineOptions(o.engine, Limits(o.max_states, o.max_depth, o.timeout, budget),
-                            symmetry, o.depth, o.max_k, o.symbolic_params)  # fmt: skip
+                            symmetry, o.depth, o.max_k, o.symbolic_params,
+                            workers=o.workers, ray_address=o.ray_address)  # fmt: skip
     progress = Progress(enabled=not o.quiet and o.engine in ("explicit", "auto"))
     try:
         result = check(compiled, checked.symbols, chosen_invariants, chosen_properties, options,

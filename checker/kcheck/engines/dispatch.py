@@ -43,6 +43,10 @@ class EngineOptions:
     traces: int = 1000
     seed: int = 0
     workers: int = 1
+    # explicit and auto: with workers > 1 or a Ray cluster's address, the distributed search
+    # (spec/distributed.md) over that many Ray workers (with an address and workers 1: one per
+    # CPU of the cluster)
+    ray_address: str | None = None
     # how entries the engine did not check name it ("--engine bmc does not check ..."); by
     # default `--engine ENGINE`
     named_as: str | None = None
@@ -70,6 +74,11 @@ def check(
     them, EngineFailure on a counterexample that does not replay, and Stopped when the budget
     ran out before a Z3 engine decided anything."""
     engine = options.engine
+    if (options.workers > 1 or options.ray_address) and engine not in _SPREADS:
+        raise Refused(
+            f"--engine {engine} runs on one process; --workers and --ray are for the explicit"
+            " search (--engine explicit)"
+        )
     if options.symbolic_params and engine not in ("bmc", "induction"):
         raise Refused("--symbolic-params needs --engine bmc or --engine induction")
     limits = options.limits
@@ -84,6 +93,8 @@ def check(
             sim = SimOptions(traces=options.traces, depth=options.depth, seed=options.seed,
                              workers=options.workers, timeout=limits.timeout)  # fmt: skip
             result = simulate(model, invariants=invariants, properties=properties, options=sim)
+        elif engine in ("explicit", "auto") and (options.workers > 1 or options.ray_address):
+            result = _distributed(model, invariants, properties, options, progress)
         elif engine == "explicit":
             result = explore(
                 model,
@@ -100,6 +111,44 @@ def check(
     return result.account_for(
         model.asked(invariants, properties), options.named_as or f"--engine {engine}"
     )
+
+
+_SPREADS = ("explicit", "auto", "simulate")  # the engines that take --workers
+
+
+def _distributed(
+    model: CompiledModel,
+    invariants: Sequence[str] | None,
+    properties: Sequence[str] | None,
+    options: EngineOptions,
+    progress: ProgressFn | None,
+) -> CheckResult:
+    """The explicit search over Ray workers; auto's state budget and Z3 phases do not apply."""
+    # imported here: Ray is an optional extra, and most runs never need it
+    from kcheck.distributed.search import explore_distributed
+    from kcheck.distributed.transport import NoRay, RayWorkers
+
+    if options.limits.more_states is not None:
+        raise Refused("the distributed search takes no state budget hook")
+    count = options.workers if options.workers > 1 or not options.ray_address else None
+    try:
+        result = explore_distributed(
+            model,
+            lambda recipe: RayWorkers(recipe, count, options.ray_address),
+            invariants=invariants,
+            properties=properties,
+            symmetry=options.symmetry,
+            limits=options.limits,
+            progress=progress,
+        )
+    except NoRay as err:
+        raise Refused(str(err)) from None
+    if options.engine == "auto":
+        result.notes.append(
+            "--engine auto with --workers or --ray is the explicit search, without a state"
+            " budget: Z3 does not take over"
+        )
+    return result
 
 
 def state_space(

@@ -1,0 +1,238 @@
+"""One worker's share of a distributed search: the states whose hash falls in its partition.
+
+A Partition owns the visited set, the states and the parent of each of its states, and expands
+its part of each breadth-first level. It rebuilds the model from a Recipe (the generated code
+and the layout, both plain data), so a worker on another machine needs kcheck installed but
+neither the model's file nor its -D values. Every state is identified by its global id: its
+index in the order the single-process search (explore/bfs.py) would have stored it, which the
+driver works out from discovery keys (kcheck/distributed/search.py). A key is
+`parent id << KEY_SHIFT | position in the parent's successor list`: comparing keys compares
+discovery order.
+
+Plain Python, no Ray: the driver calls it directly (Local) or as a Ray actor (transport.py).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kcheck.distributed.codec import decode, encode
+from kcheck.model.ir import Layout, State, StepError
+from kcheck.model.runtime import RUNTIME_NS
+from kcheck.model.symmetry import make_canonicalizer
+
+KEY_SHIFT = 24  # a state has fewer than 16M successors
+# a StepError as plain data (an exception with its own __init__ does not pickle): code,
+# message, action, args, line
+ErrorData = tuple[str, str, int, tuple[int, ...], int]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a worker needs to rebuild the model's successor function, canonicaliser and
+    invariants: all plain, picklable data."""
+
+    name: str
+    source: str  # CompiledModel.python_source
+    layout: Layout
+    actions: int
+    canonicalise: bool  # symmetry reduction on (and the model has symmetric kinds)
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """What expanding one level of one partition found, besides the states it sends."""
+
+    transitions: int
+    # per action and error code, the first failing step: (parent id, the error)
+    bound_hits: dict[str, tuple[int, ErrorData]]
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What one partition kept of a level's candidates: their keys in order (the new states'
+    order), and per invariant the position of its first violating state among them and, when
+    the invariant could not be evaluated there, why."""
+
+    keys: bytes  # array("q")
+    violations: dict[int, tuple[int, str | None]]
+
+
+def owner(state: State, count: int) -> int:
+    """The partition that stores `state`: the same in every process (a tuple of ints hashes
+    the same everywhere, unlike str and bytes)."""
+    return hash(state) % count
+
+
+class Partition:
+    def __init__(self, recipe: Recipe, index: int, count: int) -> None:
+        ns: dict[str, Any] = dict(RUNTIME_NS)
+        exec(compile(recipe.source, f"<kcheck model {recipe.name}>", "exec"), ns)
+        self.canon: Callable[[State], State] | None = (
+            make_canonicalizer(recipe.layout) if recipe.canonicalise else None
+        )
+        self.succ: Callable[[State], list[State]] = ns[
+            "_successors_sym" if self.canon is not None else "_successors"
+        ]
+        self.outcomes = [ns[f"_lab_{a}"] for a in range(recipe.actions)]
+        self.invariants: dict[int, Callable[[State], bool]] = {}
+        i = 0
+        while f"_inv_{i}" in ns:
+            self.invariants[i] = ns[f"_inv_{i}"]
+            i += 1
+        self.index = index
+        self.count = count
+        self.seen: dict[State, int] = {}
+        self.states: list[State] = []
+        self.ids = array("q")  # global id of each stored state, ascending
+        self.parents = array("q")  # global id of each state's parent (-1: initial)
+        self.level = 0  # where the states not yet expanded start
+        self.pending_keys: array[int] = array("q")  # the last merged level's keys
+        self.inbox: list[bytes] = []
+        self.per_parent: list[tuple[int, int]] = []  # (parent id, successors) of the last level
+
+    def where(self) -> tuple[int, str]:
+        """This worker's process and machine, to name it if it fails."""
+        return os.getpid(), socket.gethostname()
+
+    def receive(self, batches: Sequence[bytes]) -> None:
+        self.inbox = list(batches)
+
+    def assign(self, ids: bytes) -> None:
+        """The global ids of the states merged last, in their order."""
+        new = array("q")
+        new.frombytes(ids)
+        self.ids.extend(new)
+
+    def expand_split(self) -> list[Any]:
+        """`expand` as one batch per partition then the rest: a Ray call's separate results."""
+        batches, meta = self.expand()
+        return [*batches, meta]
+
+    def expand(self) -> tuple[list[bytes], Expanded]:
+        """Expand the states merged last, in id order: one batch of (canonical) successors
+        per partition, by owner."""
+        lo, hi = self.level, len(self.states)
+        self.level = hi
+        count, canon, succ, seen = self.count, self.canon, self.succ, self.seen
+        out_states: list[list[State]] = [[] for _ in range(count)]
+        out_keys: list[list[int]] = [[] for _ in range(count)]
+        hits: dict[str, tuple[int, ErrorData]] = {}
+        transitions = 0
+        per_parent: list[tuple[int, int]] = []
+        for idx in range(lo, hi):
+            s = self.states[idx]
+            gid = self.ids[idx]
+            try:
+                nexts = succ(s)
+            except StepError:
+                nexts = self._around_errors(s, gid, hits)
+            transitions += len(nexts)
+            per_parent.append((gid, len(nexts)))
+            base = gid << KEY_SHIFT
+            for j, t in enumerate(nexts):
+                # a stored representative of this partition's is an old state
+                if t in seen:
+                    continue
+                if canon is not None:
+                    t = canon(t)
+                    if t in seen:
+                        continue
+                p = hash(t) % count
+                out_states[p].append(t)
+                out_keys[p].append(base | j)
+        self.per_parent = per_parent
+        batches = [encode(out_states[p], out_keys[p]) for p in range(count)]
+        return batches, Expanded(transitions, hits)
+
+    def merge_from(self, pending: Sequence[int], initial: bool, *batches: bytes) -> Merged:
+        """`merge` of batches passed as arguments (Ray fetches them from the other workers)."""
+        return self.merge(pending, initial, batches)
+
+    def merge(
+        self, pending: Sequence[int], initial: bool = False, batches: Sequence[bytes] | None = None
+    ) -> Merged:
+        """Keep the candidates sent here (or `receive`d) that are new, each under its least
+        key; store them in key order and check the pending invariants on them. The initial
+        states' keys are their positions, and they have no parent."""
+        seen = self.seen
+        best: dict[State, int] = {}
+        for data in self.inbox if batches is None else batches:
+            states, keys = decode(data)
+            for t, k in zip(states, keys, strict=True):
+                if t in seen:
+                    continue
+                k0 = best.get(t)
+                if k0 is None or k < k0:
+                    best[t] = k
+        self.inbox = []
+        order = sorted(best, key=best.__getitem__)
+        keys = array("q", [best[t] for t in order])
+        base = len(self.states)
+        for n, t in enumerate(order):
+            seen[t] = base + n
+        self.states.extend(order)
+        if initial:
+            self.parents.extend([-1] * len(order))
+        else:
+            self.parents.extend(k >> KEY_SHIFT for k in keys)
+        return Merged(keys.tobytes(), self._violations(order, pending))
+
+    def _violations(
+        self, order: list[State], pending: Sequence[int]
+    ) -> dict[int, tuple[int, str | None]]:
+        found: dict[int, tuple[int, str | None]] = {}
+        left = [(i, self.invariants[i]) for i in pending]
+        for pos, t in enumerate(order):
+            if not left:
+                break
+            hit = False
+            for i, holds in left:
+                why = None
+                try:
+                    ok = holds(t)
+                except StepError as err:  # e.g. it reads a field through `none`
+                    ok, why = False, err.message
+                if not ok:
+                    found[i] = (pos, why)
+                    hit = True
+            if hit:
+                left = [(i, h) for i, h in left if i not in found]
+        return found
+
+    def _around_errors(
+        self, s: State, gid: int, hits: dict[str, tuple[int, ErrorData]]
+    ) -> list[State]:
+        """As explore/bfs.py's slow path: every outcome of every action, the first failing
+        instance per action and error code recorded, the other steps kept, in the same order."""
+        out: list[State] = []
+        for outcomes in self.outcomes:
+            for _, _, t in outcomes(s):
+                if isinstance(t, StepError):
+                    key = f"{t.action}/{t.code}"
+                    if key not in hits:
+                        hits[key] = (gid, (t.code, t.message, t.action, t.args, t.line))
+                else:
+                    out.append(t)
+        return out
+
+    def transitions_upto(self, last: int) -> int:
+        """The successors of the last expanded level's states with global id <= `last`."""
+        return sum(n for gid, n in self.per_parent if gid <= last)
+
+    def lookup(self, gid: int) -> tuple[State, int] | None:
+        """The state with global id `gid` and its parent's id, if it is stored here."""
+        from bisect import bisect_left
+
+        at = bisect_left(self.ids, gid)
+        if at < len(self.ids) and self.ids[at] == gid:
+            return self.states[at], self.parents[at]
+        return None
+
+    def size(self) -> int:
+        return len(self.states)

@@ -1,0 +1,417 @@
+"""The driver of a distributed breadth-first search (spec/distributed.md): level-synchronous,
+so counterexamples stay shortest, and the very same search as explore/bfs.py's.
+
+Each level, every partition expands its states and sends each successor (canonical, with
+symmetry) to the partition that owns it, with its discovery key (partition.py); each owner
+keeps the new ones under their least key. The driver merges the owners' sorted keys into the
+level's order, which is the order the single-process search stores states in, and hands every
+state its global id. So the first violation of an invariant is the same state, its trace the
+same trace, and the counts the same counts; where the single-process search stops inside a
+level (every invariant violated, --max-states), the driver works out the same stopping point
+from the keys. Temporal properties are not checked distributed: they go to the single-process
+engine on this machine, which stores the graph (spec/distributed.md says so).
+
+A worker that dies stops the search inconclusive, naming it: its part of the visited set is
+gone, and a verdict without it could be "holds" wrongly. A violation found before keeps its
+trace, which is fetched as soon as it is found.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from kcheck.distributed.codec import encode
+from kcheck.distributed.partition import KEY_SHIFT, ErrorData, Expanded, Merged, Recipe, owner
+from kcheck.distributed.transport import Transport, WorkerFailed
+from kcheck.explore.bfs import Limits, ProgressFn, explore
+from kcheck.explore.budget import Stopped
+from kcheck.explore.tracer import Tracer
+from kcheck.model.bounds import explain_bound
+from kcheck.model.ir import CompiledModel, State, StepError
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
+from kcheck.trace import Trace
+
+MakeTransport = Callable[[Recipe], Transport]
+
+
+def recipe_of(model: CompiledModel, symmetry: bool) -> Recipe:
+    canon = symmetry and model.canonicalize is not None
+    return Recipe(model.name, model.python_source, model.layout, len(model.actions), canon)
+
+
+@dataclass
+class _Found:
+    gid: int
+    trace: Trace | None = None  # fetched as soon as found
+    last: State | None = None
+    why: str | None = None  # the invariant could not be evaluated there
+
+
+@dataclass
+class _Run:
+    """The driver's running account of the search."""
+
+    model: CompiledModel
+    transport: Transport
+    canon: Callable[[State], State] | None
+    budget_limits: Limits
+    symmetry: bool
+    stats: Stats = field(default_factory=Stats)
+    violated: dict[int, _Found] = field(default_factory=dict)
+    hits: dict[str, tuple[_Found, StepError]] = field(default_factory=dict)
+
+    def path(self, gid: int) -> tuple[list[State], array[int]]:
+        states: list[State] = []
+        while gid >= 0:
+            state, gid = self.transport.lookup(gid)
+            states.append(state)
+        states.reverse()
+        return states, array("q", range(-1, len(states) - 1))
+
+    def tracer(self, gid: int) -> tuple[Tracer, int]:
+        states, parent = self.path(gid) if gid >= 0 else ([], array("q"))
+        tracer = Tracer(self.model, states, parent, self.canon, self.budget_limits.budget)
+        return tracer, len(states) - 1
+
+
+def explore_distributed(
+    model: CompiledModel,
+    make: MakeTransport,
+    *,
+    invariants: Sequence[str] | None = None,
+    properties: Sequence[str] | None = None,
+    symmetry: bool = True,
+    limits: Limits | None = None,
+    progress: ProgressFn | None = None,
+) -> CheckResult:
+    """explore() over the partitions `make` starts: the same answer, counts and traces."""
+    t0 = time.monotonic()
+    limits = limits or Limits()
+    names = [i.name for i in model.invariants]
+    selected = [names.index(n) for n in invariants] if invariants is not None else []
+    if invariants is None:
+        selected = list(range(len(names)))
+    props = [p.name for p in model.properties if properties is None or p.name in properties]
+    canon = model.canonicalize if symmetry else None
+    transport = make(recipe_of(model, symmetry))
+    run = _Run(model, transport, canon, limits, symmetry)
+    limit: str | None = None
+    complete = False
+    workers = transport.names()
+    budget = limits.budget
+    try:
+        if budget is not None:
+            budget.armed = True
+        complete, limit = _search(run, selected, limits, progress, t0)
+    except WorkerFailed as err:
+        limit = str(err)
+    except Stopped as stop:
+        limit = stop.reason
+    except MemoryError:
+        limit = "out of memory"
+    finally:
+        if budget is not None:
+            budget.armed = False
+        transport.close()
+    run.stats.seconds = time.monotonic() - t0
+    result = _result(run, selected, complete, limit)
+    result.notes.append(
+        f"distributed search over {len(workers)} worker{'s' if len(workers) != 1 else ''}"
+    )
+    if props:
+        _add_properties(result, model, props, symmetry, limits, progress)
+    result.stats.seconds = time.monotonic() - t0
+    return result
+
+
+def _search(
+    run: _Run, selected: list[int], limits: Limits, progress: ProgressFn | None, t0: float
+) -> tuple[bool, str | None]:
+    """The levels, until the last is empty or a limit stops it: (every state explored, the
+    limit that stopped it)."""
+    model, transport, stats = run.model, run.transport, run.stats
+    n = transport.count
+    pending = list(selected)
+    # the initial states, deduplicated in order: their keys are their positions
+    try:
+        inits = model.initial()
+    except StepError as err:
+        inits = []
+        run.hits[f"init/{err.code}"] = (_Found(-1), err)
+    firsts: dict[State, None] = {}
+    for s in inits:
+        firsts.setdefault(run.canon(s) if run.canon else s, None)
+    out: list[list[State]] = [[] for _ in range(n)]
+    keys: list[list[int]] = [[] for _ in range(n)]
+    for pos, s in enumerate(firsts):
+        p = owner(s, n)
+        out[p].append(s)
+        keys[p].append(pos)
+    transport.seed([encode(out[p], keys[p]) for p in range(n)])
+    merged = transport.merge(pending, True)
+    level = _Level.of(merged, 0, n)
+    transport.assign(level.ids)
+    _record_violations(run, level, pending, level.size)
+    total = level.size
+    level_start, depth = 0, 0
+    budget = limits.budget
+    deadline = t0 + limits.timeout if limits.timeout else None
+    if budget is not None and budget.deadline is not None:
+        deadline = budget.deadline
+    while total > level_start:  # the level [level_start, total) is to be expanded
+        if depth >= 1 and limits.max_depth is not None and depth >= limits.max_depth:
+            return _stop(stats, total, level_start, depth, f"max-depth {limits.max_depth}")
+        if selected and not pending:
+            # every invariant has its shortest counterexample: stop, as the search on one
+            # process does
+            return _stop(stats, total, level_start, depth, None)
+        stats.states, stats.depth, stats.queue = total, depth, total - level_start
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            reason = f"timeout {limits.timeout:g}s" if limits.timeout else None
+            reason = reason or (budget.timeout_label() if budget else "timeout")
+            return _stop(stats, total, level_start, depth, reason)
+        why = budget.poll(now) if budget is not None else None
+        if why is not None:
+            return _stop(stats, total, level_start, depth, why)
+        if progress is not None:
+            stats.seconds = now - t0
+            progress(stats)
+        metas = transport.expand()
+        merged = transport.merge(pending, False)
+        level = _Level.of(merged, total, n)
+        transport.assign(level.ids)
+        # where the single-process search would stop inside this level, if it does
+        stop_ms = _max_states_stop(limits.max_states, level, level_start, total)
+        found = _first_violations(level, pending)
+        stop_pd = None
+        if selected and found and len(found) == len(pending):
+            stop_pd = max(level.parent_of(gid) for gid, _ in found.values())
+        stop = min((g for g in (stop_ms, stop_pd) if g is not None), default=None)
+        _record_hits(run, metas, stop)
+        _record_violations(run, level, pending, stop, found)
+        if stop is not None:
+            stats.states = total + level.count_upto(stop)
+            stats.transitions += transport.transitions_upto(stop)
+            stats.queue = stats.states - (stop + 1)
+            stats.depth = depth
+            if stop == stop_ms:
+                return False, f"max-states {limits.max_states}"
+            if stop + 1 == total:  # it was the level's last state: the next level begins
+                stats.depth = depth + 1
+                if limits.max_depth is not None and depth + 1 >= limits.max_depth:
+                    return False, f"max-depth {limits.max_depth}"
+            return False, None
+        stats.transitions += sum(m.transitions for m in metas)
+        level_start, total = total, total + level.size
+        if level.size:
+            depth += 1
+    stats.states, stats.depth, stats.queue = total, depth, 0
+    return True, None
+
+
+def _stop(
+    stats: Stats, total: int, level_start: int, depth: int, limit: str | None
+) -> tuple[bool, str | None]:
+    stats.states, stats.depth, stats.queue = total, depth, total - level_start
+    return False, limit
+
+
+@dataclass
+class _Level:
+    """One merged level: every new state's key in order, and each partition's global ids."""
+
+    start: int  # the global id of its first state
+    n: int  # partitions
+    tagged: list[int]  # key * n + partition, sorted: the level's order
+    id_arrays: list[array[int]]  # per partition, its new states' ids in its order
+    merged: list[Merged]
+
+    @staticmethod
+    def of(merged: Sequence[Merged], start: int, n: int) -> _Level:
+        parts = []
+        for p, m in enumerate(merged):
+            keys = array("q")
+            keys.frombytes(m.keys)
+            parts.append((p, keys))
+        # each partition's keys are sorted: the sort merges runs
+        tagged = sorted(k * n + p for p, keys in parts for k in keys)
+        ids = [array("q") for _ in range(n)]
+        for r, c in enumerate(tagged, start):
+            ids[c % n].append(r)
+        return _Level(start, n, tagged, ids, list(merged))
+
+    @property
+    def ids(self) -> list[bytes]:
+        return [a.tobytes() for a in self.id_arrays]
+
+    @property
+    def size(self) -> int:
+        return len(self.tagged)
+
+    def parent_of(self, gid: int) -> int:
+        return (self.tagged[gid - self.start] // self.n) >> KEY_SHIFT
+
+    def count_upto(self, parent: int) -> int:
+        """New states discovered by parents up to `parent` (inclusive)."""
+        return bisect_left(self.tagged, ((parent + 1) << KEY_SHIFT) * self.n)
+
+    def gid(self, p: int, pos: int) -> int:
+        return self.id_arrays[p][pos]
+
+
+def _max_states_stop(max_states: int | None, level: _Level, first: int, total: int) -> int | None:
+    """The parent after which the single-process search stops at --max-states, if in this
+    level: the first whose expansion brings the stored states to the limit, while some are
+    left to expand."""
+    if max_states is None:
+        return None
+    if total >= max_states:
+        if first + 1 < total or level.size:
+            return first
+        return None
+    need = max_states - total
+    if need > level.size:
+        return None
+    return (level.tagged[need - 1] // level.n) >> KEY_SHIFT
+
+
+def _first_violations(level: _Level, pending: list[int]) -> dict[int, tuple[int, str | None]]:
+    """Per pending invariant violated in this level, its first violating state (least id)."""
+    found: dict[int, tuple[int, str | None]] = {}
+    for p, m in enumerate(level.merged):
+        for inv, (pos, why) in m.violations.items():
+            if inv not in pending:
+                continue
+            gid = level.gid(p, pos)
+            if inv not in found or gid < found[inv][0]:
+                found[inv] = (gid, why)
+    return found
+
+
+def _record_violations(
+    run: _Run,
+    level: _Level,
+    pending: list[int],
+    stop: int | None,
+    found: dict[int, tuple[int, str | None]] | None = None,
+) -> None:
+    """Keep each invariant's first violation in this level (found by a parent up to `stop`),
+    its trace fetched at once; take it off `pending`."""
+    if found is None:
+        found = _first_violations(level, pending)
+    for inv, (gid, why) in sorted(found.items()):
+        if stop is not None and level.parent_of(gid) > stop:
+            continue
+        tracer, last = run.tracer(gid)
+        trace, state = tracer.path_and_state(last)
+        run.violated[inv] = _Found(gid, trace, state, why)
+        pending.remove(inv)
+
+
+def _record_hits(run: _Run, metas: Sequence[Expanded], stop: int | None) -> None:
+    """The first failing step per action and error code (least parent id), its trace at once."""
+    best: dict[str, tuple[int, ErrorData]] = {}
+    for meta in metas:
+        for key, (gid, data) in meta.bound_hits.items():
+            if key in run.hits or (stop is not None and gid > stop):
+                continue
+            if key not in best or gid < best[key][0]:
+                best[key] = (gid, data)
+    for key, (gid, data) in sorted(best.items()):
+        err = StepError(*data)
+        tracer, last = run.tracer(gid)
+        run.hits[key] = (_Found(gid, tracer.error_path(last, err)), err)
+
+
+def _result(run: _Run, selected: list[int], complete: bool, limit: str | None) -> CheckResult:
+    model = run.model
+    results: list[PropertyResult] = []
+    hits = run.hits
+    for i in selected:
+        inv = model.invariants[i]
+        found = run.violated.get(i)
+        if found is not None:
+            why = None
+            if found.why is not None and found.last is not None:
+                failure = inv.error(found.last)
+                why = failure.message if failure is not None else found.why
+            reason = f"cannot be evaluated in the last state: {why}" if why else None
+            results.append(
+                PropertyResult(inv.name, "invariant", VIOLATED, inv.span.line, found.trace, reason)
+            )
+        elif complete and not hits:
+            results.append(PropertyResult(inv.name, "invariant", HOLDS, inv.span.line))
+        else:
+            bounds = _bound_names(model, [hits[k][1] for k in sorted(hits)])
+            why = (
+                f"the search stopped at {limit} before covering every state"
+                if limit
+                else f"a step left the model's bounds ({bounds}), so the states past it were"
+                f" not explored; no violation in the {run.stats.states:,} states explored"
+            )
+            if limit and hits:
+                why += f"; a step left the model's bounds ({bounds})"
+            results.append(
+                PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, why)
+            )
+    for key in sorted(hits):
+        found, err = hits[key]
+        where = f" in {model.actions[err.action].label}" if err.action >= 0 else " in init"
+        results.append(
+            PropertyResult(
+                f"bound: {err.code}{where}",
+                "bound",
+                VIOLATED,
+                err.line,
+                found.trace,
+                explain_bound(model, err),
+            )
+        )
+    return CheckResult(
+        model=model.name,
+        engine="explicit",
+        stats=run.stats,
+        properties=results,
+        complete=complete,
+        limit=limit,
+        notes=list(model.symmetry_notes) if run.symmetry else [],
+    )
+
+
+def _bound_names(model: CompiledModel, errors: list[StepError]) -> str:
+    names = [
+        f"{e.code} in {model.actions[e.action].label if e.action >= 0 else 'init'}" for e in errors
+    ]
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _add_properties(
+    result: CheckResult,
+    model: CompiledModel,
+    props: list[str],
+    symmetry: bool,
+    limits: Limits,
+    progress: ProgressFn | None,
+) -> None:
+    """The temporal properties, by the single-process search on this machine (it stores the
+    state graph), as spec/distributed.md says."""
+    plain = explore(
+        model, invariants=[], properties=props, symmetry=symmetry, limits=limits,
+        progress=progress,
+    )  # fmt: skip
+    result.properties.extend(p for p in plain.properties if p.kind == "property")
+    known = {p.name for p in result.properties}
+    result.properties.extend(
+        p for p in plain.properties if p.kind == "bound" and p.name not in known
+    )
+    result.notes.append(
+        f"temporal properties were checked by the single-process search on this machine"
+        f" ({plain.stats.states:,} states, {plain.stats.seconds:.2f} s): the distributed search"
+        " checks invariants only"
+    )

@@ -1,0 +1,188 @@
+"""How the driver reaches the partitions: in this process (Local: for tests and for one
+worker) or as Ray actors (RayWorkers: `--workers N` on a local Ray instance, `--ray ADDRESS` on
+a running cluster). Both move a level's states partition to partition: with Ray each batch is
+an object that goes from the worker that made it straight to the worker that owns it, never
+through the driver.
+
+A worker process that dies is reported as WorkerFailed naming it; the search then stops
+inconclusive (kcheck/distributed/search.py). Ray is imported only here, and only when asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from kcheck.distributed.partition import Expanded, Merged, Partition, Recipe
+from kcheck.model.ir import State
+
+WAIT_SLICE = 0.2  # seconds: how often a wait on Ray lets a signal (the deadline, Ctrl-C) in
+
+
+class WorkerFailed(Exception):
+    """A worker died or became unreachable: its share of the visited set is lost."""
+
+    def __init__(self, worker: str, why: str) -> None:
+        super().__init__(f"{worker} failed: {why}")
+        self.worker = worker
+
+
+class NoRay(Exception):
+    """Ray is not installed, or the cluster cannot be reached."""
+
+
+class Transport(Protocol):
+    count: int
+
+    def names(self) -> list[str]: ...
+    def seed(self, batches: Sequence[bytes]) -> None: ...
+    def expand(self) -> list[Expanded]: ...
+    def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]: ...
+    def assign(self, ids: Sequence[bytes]) -> None: ...
+    def lookup(self, gid: int) -> tuple[State, int]: ...
+    def transitions_upto(self, last: int) -> int: ...
+    def close(self) -> None: ...
+
+
+class Local:
+    """The partitions as objects of this process: the same search, no processes."""
+
+    def __init__(self, recipe: Recipe, count: int) -> None:
+        self.count = count
+        self.parts = [Partition(recipe, i, count) for i in range(count)]
+
+    def names(self) -> list[str]:
+        return [f"partition {i} (in process)" for i in range(self.count)]
+
+    def seed(self, batches: Sequence[bytes]) -> None:
+        for part, batch in zip(self.parts, batches, strict=True):
+            part.receive([batch])
+
+    def expand(self) -> list[Expanded]:
+        outs = [part.expand() for part in self.parts]
+        for p, part in enumerate(self.parts):
+            part.receive([batches[p] for batches, _ in outs])
+        return [meta for _, meta in outs]
+
+    def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]:
+        return [part.merge(pending, initial) for part in self.parts]
+
+    def assign(self, ids: Sequence[bytes]) -> None:
+        for part, chunk in zip(self.parts, ids, strict=True):
+            part.assign(chunk)
+
+    def lookup(self, gid: int) -> tuple[State, int]:
+        for part in self.parts:
+            found = part.lookup(gid)
+            if found is not None:
+                return found
+        raise KeyError(gid)
+
+    def transitions_upto(self, last: int) -> int:
+        return sum(part.transitions_upto(last) for part in self.parts)
+
+    def close(self) -> None:
+        self.parts = []
+
+
+class RayWorkers:
+    """One Ray actor per partition, each its own process, on whichever machines Ray places
+    them. `address` None starts a Ray instance on this machine for the search and stops it
+    after; a Ray already started in this process (tests) is used as it is."""
+
+    def __init__(self, recipe: Recipe, count: int | None, address: str | None) -> None:
+        try:
+            import ray as ray_module
+        except ImportError:
+            raise NoRay("--workers and --ray need Ray: pip install 'kcheck[distributed]'") from None
+        ray: Any = ray_module
+        self.ray = ray
+        self.started = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = dict(
+                include_dashboard=False, log_to_driver=False, configure_logging=False
+            )
+            try:
+                if address is None:
+                    ray.init(address="local", num_cpus=count, **kwargs)
+                else:
+                    ray.init(address=address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                raise NoRay(f"cannot reach the Ray cluster at {address}: {err}") from None
+            self.started = True
+        if count is None:
+            count = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.count = count
+        # one CPU each, spread over the machines: a partition is busy for the whole search
+        actor: Any = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(Partition)
+        self.actors: list[Any] = [actor.remote(recipe, i, count) for i in range(count)]
+        self.where: list[tuple[int, str]] = self._get([a.where.remote() for a in self.actors])
+        self.inbox: list[list[Any]] = [[] for _ in range(count)]
+
+    def names(self) -> list[str]:
+        return [f"worker {i} (pid {pid} on {host})" for i, (pid, host) in enumerate(self.where)]
+
+    def _get(self, refs: list[Any]) -> list[Any]:
+        """The values of `refs`, one per worker in order; a dead worker is WorkerFailed."""
+        ray = self.ray
+        left = list(refs)
+        while left:
+            # a bounded wait, so that the deadline's and Ctrl-C's handlers run in between
+            _, left = ray.wait(left, num_returns=len(left), timeout=WAIT_SLICE)
+        out = []
+        for i, ref in enumerate(refs):
+            try:
+                out.append(ray.get(ref))
+            except ray.exceptions.RayActorError as err:
+                name = self.names()[i] if hasattr(self, "where") else f"worker {i}"
+                raise WorkerFailed(name, _first_line(err)) from None
+        return out
+
+    def seed(self, batches: Sequence[bytes]) -> None:
+        self.inbox = [[batch] for batch in batches]
+
+    def expand(self) -> list[Expanded]:
+        n = self.count
+        refs = [a.expand_split.options(num_returns=n + 1).remote() for a in self.actors]
+        metas: list[Expanded] = self._get([r[n] for r in refs])
+        self.inbox = [[refs[q][p] for q in range(n)] for p in range(n)]
+        return metas
+
+    def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]:
+        calls = [
+            a.merge_from.remote(list(pending), initial, *self.inbox[p])
+            for p, a in enumerate(self.actors)
+        ]
+        self.inbox = [[] for _ in range(self.count)]
+        out: list[Merged] = self._get(calls)
+        return out
+
+    def assign(self, ids: Sequence[bytes]) -> None:
+        self._get([a.assign.remote(chunk) for a, chunk in zip(self.actors, ids, strict=True)])
+
+    def lookup(self, gid: int) -> tuple[State, int]:
+        for found in self._get([a.lookup.remote(gid) for a in self.actors]):
+            if found is not None:
+                state, parent = found
+                return state, parent
+        raise KeyError(gid)
+
+    def transitions_upto(self, last: int) -> int:
+        return sum(self._get([a.transitions_upto.remote(last) for a in self.actors]))
+
+    def close(self) -> None:
+        for a in getattr(self, "actors", []):
+            with contextlib.suppress(Exception):  # already gone
+                self.ray.kill(a)
+        self.actors = []
+        if self.started:
+            # give the actors' processes a moment to go before Ray itself stops
+            time.sleep(0.05)
+            self.ray.shutdown()
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
