@@ -4,6 +4,7 @@ starts dockerd, see .ci/run). Every test asserts that the run left no container 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -644,3 +645,68 @@ def test_stop_signals_at_random_points_never_leave_a_container(
         deferred += "still removing what the run created; please wait" in err
         assert set(_resources_by_run(client)) - before == set(), where
     assert deferred  # some signal did come during a teardown: the guard tested what it guards
+
+
+def _etcd_dirs() -> set[Path]:
+    return set(Path(os.environ.get("TMPDIR", "/tmp")).glob("kcheck-etcd-*"))
+
+
+def _etcd_of(pid: int) -> int | None:
+    """The etcd child of a kcheck process (once it has exec'ed: its own command line)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    for child in children:
+        with contextlib.suppress(OSError):
+            if b"--listen-client-urls" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return int(child)
+    return None
+
+
+def test_docker_world_with_its_objects_in_a_real_etcd_catches_the_stale_cache_bug(
+    client: docker.DockerClient, tmp_path: Path
+) -> None:
+    # the pods in Docker, every object in etcd, the replicaset's cache fed by a real watch
+    before = _etcd_dirs()
+    out = tmp_path / "run.json"
+    proc = _cli(
+        str(MODELS / "replicaset_stale_cache.kdsl"), "--driver", "docker", "--store", "etcd",
+        "--format", "json", "-o", str(out), "--settle", "60",
+    )  # fmt: skip
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1, err
+    result = json.loads(out.read_text())
+    assert result["engine"] == "run:docker+etcd"
+    broken = [p["name"] for p in result["properties"] if p["status"] == VIOLATED]
+    assert broken == ["never_too_many_live"], err
+    assert "caches fed by watches" in err and "Traceback" not in err
+    assert _etcd_dirs() == before  # etcd's data dir is gone with the run
+
+
+def test_killing_etcd_mid_docker_run_is_exit_4_and_leaves_no_container_or_etcd(
+    client: docker.DockerClient,
+) -> None:
+    before, dirs = _run_ids(client), _etcd_dirs()
+    proc = _cli(
+        str(MODELS / "replicaset.kdsl"), "--driver", "docker", "--store", "etcd",
+        "--faults", "off", "--hold", "120", "--settle", "240",
+    )  # fmt: skip
+    try:
+        _wait_for_pods(client, 2, before)
+        etcd = _etcd_of(proc.pid)
+        assert etcd is not None
+        os.kill(etcd, signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 4, err
+    assert f"etcd (pid {etcd}" in err and "killed by signal 9" in err, err
+    assert "Traceback" not in err
+    assert leftovers(client) == (0, 0)  # the run's containers and network are removed
+    assert _etcd_dirs() == dirs
+    assert (
+        not Path(f"/proc/{etcd}/cmdline").exists()
+        or b"etcd" not in Path(f"/proc/{etcd}/cmdline").read_bytes()
+    )

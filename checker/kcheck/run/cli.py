@@ -59,7 +59,7 @@ def _finite(param: click.Parameter, value: float) -> float:
     type=click.Choice(["memory", "etcd"]),
     default="memory",
     show_default=True,
-    help="Where the model's objects live: in the run's memory, or in a real etcd (--driver sim).",
+    help="Where the model's objects live: in the run's memory, or in a real etcd.",
 )
 @click.option(
     "--etcd",
@@ -256,8 +256,6 @@ def _run(o: RunOptions) -> None:
         fail("--etcd goes with --store etcd (kcheck run MODEL --store etcd --etcd URL)", 2)
     if o.etcd_url and not re.fullmatch(r"http://[^/\s:]+(:\d+)?/?", o.etcd_url):
         fail(f"--etcd {o.etcd_url}: give etcd's client URL, http://HOST:PORT", 2)
-    if o.store == "etcd" and o.driver != "sim":
-        fail("--store etcd goes with --driver sim (the Docker world keeps its own state)", 2)
     _need_extras(o)
     if o.cleanup:
         _cleanup(o.run_ids)
@@ -365,16 +363,10 @@ def _execute(o: RunOptions, compiled: CompiledModel, colour: bool) -> RunOutcome
         click.echo(f"kcheck: interrupted{done}", err=True)
         sys.exit(130)
     if o.store == "etcd" and not o.quiet:
-        from kcheck.run.etcd_store import EtcdDriver
+        from kcheck.run.etcd_store import EtcdDriver, store_line
 
         if isinstance(world, EtcdDriver):  # what the store did, for the reader of the run
-            st = world.stats
-            click.echo(
-                f"etcd store: {st.transactions} transactions (last revision {st.revision}), "
-                f"{st.conflicts} conflicts retried, {st.cache_checks} cached objects checked "
-                f"against {len(world.feeds)} watches",
-                err=True,
-            )
+            click.echo(store_line(world), err=True)
     if signals.received:
         # the run had ended before the signal came: its result is complete, and kept
         click.echo(
@@ -388,12 +380,7 @@ def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
     if o.driver == "sim" and o.store == "etcd":
         import secrets
 
-        from kcheck.run.etcd_store import connect_etcd
-
-        try:
-            return connect_etcd(o.etcd_url, secrets.token_hex(4), o.tick)
-        except DriverError as err:
-            fail(str(err), EXIT_DRIVER)
+        return _etcd(o, secrets.token_hex(4), None)
     if o.driver == "sim":
         return SimDriver(o.tick)
     from kcheck.run.binding import BindingError, load_config, resolve
@@ -410,8 +397,22 @@ def _driver(o: RunOptions, compiled: CompiledModel) -> Driver:
     if o.image:
         binding = replace(binding, image=o.image)
     try:
-        return DockerDriver(connect(), binding, new_run_id())
+        docker_world = DockerDriver(connect(), binding, new_run_id())
     except DriverError as err:
+        fail(str(err), EXIT_DRIVER)
+    if o.store == "etcd":  # the objects in etcd, the pods in Docker, under one run id
+        return _etcd(o, docker_world.run_id or new_run_id(), docker_world)
+    return docker_world
+
+
+def _etcd(o: RunOptions, run_key: str, inner: Driver | None) -> Driver:
+    from kcheck.run.etcd_store import connect_etcd
+
+    try:
+        return connect_etcd(o.etcd_url, run_key, o.tick, inner)
+    except DriverError as err:
+        if inner is not None:
+            inner.close()
         fail(str(err), EXIT_DRIVER)
 
 

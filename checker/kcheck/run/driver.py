@@ -47,8 +47,12 @@ class Driver(Protocol):
         """The binding rules that made the view of `s` differ from `seen`, with how to change
         them (for a divergence message); empty when there are none."""
 
-    def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
-        """Make the world follow the step `before` -> `after`; returns once it has."""
+    def apply(
+        self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
+    ) -> State | None:
+        """Make the world follow the step `before` -> `after`; returns once it has. A world
+        that supplies part of the state itself (etcd's watches feed the controllers' caches)
+        returns the state it holds now, which the run goes on from; None: `after`."""
 
     def request(
         self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]

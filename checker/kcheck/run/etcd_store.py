@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcheck.model.ir import ActionInfo, CompiledModel, State
-from kcheck.run.driver import Divergence, DriverError, View
+from kcheck.run.driver import Divergence, Driver, DriverError, View
+from kcheck.run.etcd_cache import CacheFeeds
 from kcheck.run.etcd_watch import WatchFeed
 from kcheck.run.sim import SimDriver
 
@@ -235,14 +236,15 @@ class StoreStats:
     transactions: int = 0
     conflicts: int = 0  # failed compares (the apiserver's 409), retried from a fresh read
     revision: int = 0  # the store's revision after the last transaction
-    cache_checks: int = 0  # cached objects checked against what a watch delivered
 
 
 @dataclass
 class EtcdDriver:
-    """The simulated world (`--driver sim`) with its objects in etcd: `apply` reads the keys,
-    checks that they hold the step's before-state, and writes the step as one transaction
-    guarded by each touched key's mod revision as read."""
+    """A world (the simulated one, or Docker's) whose objects live in etcd: `apply` reads the
+    keys, checks that they hold the step's before-state, feeds the caches the step moves from
+    their watches, and writes the step as one transaction guarded by each touched key's mod
+    revision as read. Steps the inner world takes itself (Docker's kubelet) are written when
+    they are observed (`follow`)."""
 
     client: EtcdClient
     run_key: str
@@ -250,23 +252,29 @@ class EtcdDriver:
     tick: float = 0.1
     # between a step's read and its transaction: where a test puts a second writer
     between: Callable[[dict[str, int]], None] | None = None
-    name: str = "sim+etcd"
-    observes: bool = False
+    inner: Driver | None = None  # the world beside the store (default: the simulated one)
     stats: StoreStats = field(default_factory=StoreStats)
 
     def __post_init__(self) -> None:
-        self.sim = SimDriver(self.tick)
+        self.world: Driver = self.inner if self.inner is not None else SimDriver(self.tick)
+        self.name = f"{self.world.name}+etcd"
+        self.observes = self.world.observes
         self.prefix = f"/kcheck/{self.run_key}/"
         self.model: CompiledModel | None = None
-        self.feeds: dict[str, WatchFeed] = {}  # controller cache ("X@K") -> the watch feeding it
+        self.caches: CacheFeeds | None = None
+        self.held: State = ()  # the state etcd holds, as the run last wrote it
 
     @property
     def run_id(self) -> str | None:
         return self.run_key
 
+    @property
+    def feeds(self) -> dict[str, WatchFeed]:
+        """Each controller cache ("X@K") and the watch feeding it."""
+        return self.caches.feeds if self.caches is not None else {}
+
     def start(self, model: CompiledModel, initial: State) -> None:
         self.model = model
-        self.sim.start(model, initial)
         _, rows = self.client.range_prefix(self.prefix)
         if rows:
             raise DriverError(f"etcd at {self.client.url} already holds keys under {self.prefix}")
@@ -277,68 +285,49 @@ class EtcdDriver:
             raise Divergence(f"etcd: another writer created keys under {self.prefix}")
         self.stats.transactions += 1
         self.stats.revision = rev
+        self.held = initial
         # every informer cache of the model (`watches K stale|coalesced`) gets its own watch
-        kinds = {k.name for k in model.layout.kinds}
         _, rows = self.client.range_prefix(self.prefix)
-        for name, value in model.layout.decode(initial).items():
-            actor, _, kind = name.partition("@")
-            if actor and kind in kinds and isinstance(value, dict):
-                under = f"{self.prefix}{kind}/"
-                mine = {k: r for k, r in rows.items() if k.startswith(under)}
-                self.feeds[name] = WatchFeed(self.client.url, under, rev + 1, mine, self._lost)
+        self.caches = CacheFeeds(
+            model, initial, self.client.url, self.prefix, rows, rev, self._lost
+        )
+        self.world.start(model, initial)
 
     def _lost(self, why: str) -> str:
         return self.client.lost_message(why)
 
-    def _check_caches(
-        self, before: State, after: State, rows: Rows, revision: int, step: str
-    ) -> None:
-        """A step that moves a controller's cache (a stale cache's sync, a coalesced
-        handler's delivery) copies objects as they were when the step began: the watch
-        feeding that cache must have delivered exactly them, read at that revision."""
-        if not self.feeds:
-            return
-        assert self.model is not None
-        old, new = self.model.layout.decode(before), self.model.layout.decode(after)
-        for name, feed in self.feeds.items():
-            b, a = old.get(name, {}), new.get(name, {})
-            moved = sorted(e for e in set(b) | set(a) if b.get(e) != a.get(e))
-            if not moved:
-                continue
-            actor = name.partition("@")[0]
-            seen = {k: r for k, r in rows.items() if k.startswith(feed.prefix)}
-            delivered = feed.caught_up(seen, revision)
-            for entry in moved:
-                oid = entry.partition("@")[2]  # replicaset@Pod#0 caches Pod#0
-                fields = a.get(entry)
-                cached = None
-                if fields is not None:
-                    shown = {f: v for f, v in fields.items() if "@" not in f}
-                    cached = json.dumps(shown, sort_keys=True, default=repr)
-                got = delivered.get(feed.prefix + oid)
-                if cached != got:
-                    raise Divergence(
-                        f"{actor}'s cache of {oid} after step {step} is "
-                        f"{cached or 'without it'}, but its etcd watch delivered "
-                        f"{got or 'its deletion'} (revision {revision}): no step of the model "
-                        "explains it"
-                    )
-            self.stats.cache_checks += len(moved)
+    def apply(
+        self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
+    ) -> State:
+        fed = self._write(before, after, action)
+        self.world.apply(before, fed, action, args)
+        return fed
 
-    def apply(self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]) -> None:
-        assert self.model is not None
+    def follow(self, state: State) -> None:
+        # a step the world took itself (observed): the apiserver hears of it as a status write
+        self._write(self.held, state, None)
+        self.world.follow(state)
+
+    def _write(self, before: State, after: State, action: ActionInfo | None) -> State:
+        """Carry the step `before` -> `after` out on etcd; the state after it, with the caches
+        it moves as their watches delivered them."""
+        assert self.model is not None and self.caches is not None
         old = encode_objects(self.model, before, self.prefix)
-        new = encode_objects(self.model, after, self.prefix)
-        puts = {k: v for k, v in new.items() if old.get(k) != v}
-        deletes = [k for k in old if k not in new]
+        step = action.label if action is not None else "(observed)"
         for attempt in range(CONFLICT_RETRIES + 1):
             revision, rows = self.client.range_prefix(self.prefix)
             held = {k: v for k, (v, _) in rows.items()}
             if held != old:
-                raise Divergence(self._differs(old, held, action.label, attempt > 0))
-            self._check_caches(before, after, rows, revision, action.label)
+                raise Divergence(self._differs(old, held, step, attempt > 0))
+            fed = (
+                after if action is None else self.caches.feed(before, after, rows, revision, action)
+            )
+            new = encode_objects(self.model, fed, self.prefix)
+            puts = {k: v for k, v in new.items() if old.get(k) != v}
+            deletes = [k for k in old if k not in new]
             if not puts and not deletes:
-                return  # the step changes no object: nothing to write
+                self.held = fed
+                return fed  # the step changes no object: nothing to write
             # the apiserver's optimistic concurrency: each touched key unchanged since the read
             expect = {k: rows[k][1] if k in rows else 0 for k in (*puts, *deletes)}
             if self.between is not None:
@@ -347,10 +336,11 @@ class EtcdDriver:
             self.stats.transactions += 1
             if ok:
                 self.stats.revision = rev
-                return
+                self.held = fed
+                return fed
             self.stats.conflicts += 1  # 409 Conflict: retried from a fresh read
         raise DriverError(
-            f"etcd: {action.label} met a conflict {CONFLICT_RETRIES + 1} times in a row "
+            f"etcd: {step} met a conflict {CONFLICT_RETRIES + 1} times in a row "
             f"(another writer keeps rewriting keys under {self.prefix})"
         )
 
@@ -376,55 +366,73 @@ class EtcdDriver:
         return {k[len(self.prefix) :]: v for k, (v, _) in rows.items()}
 
     def close(self) -> str | None:
-        for feed in self.feeds.values():
-            feed.close()
+        if self.caches is not None:
+            self.caches.close()
+        problems = [self.world.close()]  # the world's own resources (Docker's containers) first
         if self.server is not None:
-            return self.server.stop()  # the whole store goes with the process and its data dir
-        try:
-            self.client.delete_prefix(self.prefix)  # someone else's etcd: only the run's keys
-        except DriverError as err:
-            return f"could not remove the run's keys {self.prefix}* from etcd: {err}"
-        return None
+            problems.append(self.server.stop())  # the whole store goes with its data dir
+        else:
+            try:
+                self.client.delete_prefix(self.prefix)  # someone else's etcd: only the run's keys
+            except DriverError as err:
+                problems.append(f"could not remove the run's keys {self.prefix}* from etcd: {err}")
+        return "; ".join(p for p in problems if p) or None
 
-    # -- the rest is the simulated world's ---------------------------------------------------
+    # -- the rest is the world's -------------------------------------------------------------
 
     def now(self) -> float:
-        return self.sim.now()
+        return self.world.now()
 
     def view(self, s: State) -> View:
-        return ()
+        return self.world.view(s)
 
     def describe(self, before: View, seen: View) -> str:
-        return ""
+        return self.world.describe(before, seen)
 
     def rules(self, s: State, seen: View) -> str:
-        return ""
+        return self.world.rules(s, seen)
 
     def request(
         self, before: State, after: State, action: ActionInfo, args: tuple[int, ...]
     ) -> bool:
-        return False
-
-    def follow(self, state: State) -> None:
-        pass
+        return self.world.request(before, after, action, args)
 
     def observe(self, expected: State) -> View:
-        return ()
+        return self.world.observe(expected)
 
     def pause(self) -> None:
-        self.sim.pause()
+        self.world.pause()
 
     def step_done(self) -> None:
-        self.sim.step_done()
+        self.world.step_done()
 
     def probe(self, state: State) -> list[str] | None:
-        return None
+        return self.world.probe(state)
 
 
-def connect_etcd(url: str | None, run_key: str, tick: float) -> EtcdDriver:
-    """The store of a run: the etcd at `url`, or one started for the run."""
+def connect_etcd(
+    url: str | None, run_key: str, tick: float, inner: Driver | None = None
+) -> EtcdDriver:
+    """The store of a run: the etcd at `url`, or one started for the run; beside the simulated
+    world, or `inner` (Docker's)."""
     server = EtcdServer() if url is None else None
     client = EtcdClient(server.url if server else url or "", server)
     if server is None:
         client.range_prefix("/kcheck/")  # answers, or a one-line DriverError
-    return EtcdDriver(client, run_key, server, tick)
+    return EtcdDriver(client, run_key, server, tick, inner=inner)
+
+
+def store_line(world: EtcdDriver) -> str:
+    """What the store did, for the reader of a run."""
+    st, fs = world.stats, world.caches.stats if world.caches else None
+    line = (
+        f"etcd store: {st.transactions} transactions (last revision {st.revision}), "
+        f"{st.conflicts} conflicts retried"
+    )
+    if fs is None or not world.feeds:
+        return line
+    return (
+        f"{line}; {len(world.feeds)} caches fed by watches: {fs.objects} cached objects "
+        f"decoded, {fs.syncs} syncs (up to {fs.behind} events behind), {fs.notifications} "
+        f"notifications from {fs.events} watch events ({fs.coalesced} coalesced)"
+    )

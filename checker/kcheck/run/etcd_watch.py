@@ -112,6 +112,15 @@ class WatchFeed:
                     out[key] = (seen[-1][1] or "", seen[-1][0])
         return out
 
+    def watched_keys(self) -> list[str]:
+        with self.cond:
+            return list(self.history)
+
+    def events_between(self, key: str, after: int, upto: int) -> int:
+        """How many events of `key` the watch delivered with revisions in (after, upto]."""
+        with self.cond:
+            return sum(1 for rev, _ in self.history.get(key, ()) if after < rev <= upto)
+
     def caught_up(self, rows: Rows, revision: int) -> dict[str, str]:
         """Wait (at most WATCH_WAIT seconds) until the watch has delivered the store as a
         read at `revision` saw it (`rows`); the delivered objects, key -> value."""

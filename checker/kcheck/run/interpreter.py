@@ -353,19 +353,24 @@ class Interpreter:
                 requested[(aid, args)] = self.driver.now()
                 self.driver.step_done()
                 return None
-        elif (bad := self._apply(s, t, aid, args)) is not None:
-            return bad
+        else:
+            held = self._apply(s, t, aid, args)
+            if isinstance(held, PropertyResult):
+                return held
+            t = held
         if (bad := self._commit(aid, args, t)) is not None:
             return bad
         self.driver.step_done()
         return None
 
-    def _apply(self, s: State, t: State, aid: int, args: tuple[int, ...]) -> PropertyResult | None:
+    def _apply(self, s: State, t: State, aid: int, args: tuple[int, ...]) -> State | PropertyResult:
+        """Carry the step out; the state the run goes on from: `t`, or what the world supplied
+        of it (caches fed by etcd watches), which the driver has checked against `t`."""
         try:
-            self.driver.apply(s, t, self.model.actions[aid], args)
+            held = self.driver.apply(s, t, self.model.actions[aid], args)
         except Divergence as err:
             return self._divergence(str(err))
-        return None
+        return t if held is None else held
 
     def _enabled(self, actions: list[int], s: State, now: float) -> list[Instance]:
         out: list[Instance] = []
