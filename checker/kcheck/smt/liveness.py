@@ -79,7 +79,12 @@ class _Product:
         self.t = t
         self.u = Unrolling(enc, tag)
         self.fair = Fairness.of(model)
-        self.faults = {aid for aid, actor, _ in enc.units if isinstance(actor, ast.Fault)}
+        # a fault spends its budget on every step, so no loop takes one
+        self.faults = {
+            aid
+            for aid, actor, _ in enc.units
+            if isinstance(actor, ast.Fault) and actor.name in enc.budget_index
+        }
         self.assumed = list(assumed)
         self.solver = new_solver()
         self.tag = self.u.prefix
@@ -118,11 +123,6 @@ class _Product:
         if self.t.shape == "leads_to":
             return self._pick(1, st, False)
         return TRUE
-
-    def bad(self, i: int) -> Term:
-        """The behaviour breaks the property if it stays in state i forever."""
-        j = 0 if self.t.shape != "leads_to" else 1
-        return self._pick(j, self.u.state(i), False)
 
     def _assert_state(self, i: int) -> None:
         while self.states <= i:
