@@ -42,7 +42,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, Proof, PropertyResult
 from kcheck.smt.encode import Encoder
-from kcheck.smt.lasso import NOT_ENCODED, temporal_bmc
+from kcheck.smt.lasso import MARGIN_S, NOT_ENCODED, temporal_bmc
 from kcheck.smt.prover import ENGINE, Bad, Goal, Outcome
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import Unrolling, transition
@@ -296,6 +296,8 @@ def temporal_results(
     out: dict[str, PropertyResult] = {}
     why_open: dict[str, str] = {}
     infos = {p.name: p for p in model.properties}
+    # stop a little before the run's own limit, which would otherwise cut the report short
+    deadline = Deadline(max(0.0, deadline.remaining() - 2 * MARGIN_S))
     for n, (name, t) in enumerate(terms.items()):
         line = infos[name].span.line
         if t is None:
