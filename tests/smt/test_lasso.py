@@ -186,7 +186,7 @@ def test_no_lasso_up_to_the_depth_is_inconclusive_never_holds() -> None:
 # ---- every model with temporal properties: no Z3 answer the explicit engine contradicts
 WITH_PROPERTIES = sorted(p.name for p in MODELS.glob("*.kdsl") if "\nproperty " in p.read_text())
 EXPECT = re.compile(r"^// expect: (holds|violated (\w+) steps=\d+)\s*$", re.M)
-SECONDS = 15  # per Z3 run; an answer Z3 does not reach in time is inconclusive
+SECONDS = 10  # per Z3 run; an answer Z3 does not reach in time is inconclusive
 
 
 def _explicit_verdicts(path: Path, checked: Any) -> dict[str, str]:
