@@ -164,3 +164,22 @@ def test_the_z3_engines_never_contradict_the_explicit_one_on_temporal_properties
             if p.status == HOLDS:
                 assert result.engine == "induction"
                 assert explicit[p.name] != VIOLATED, (p.name, p.reason)
+
+
+def test_a_stable_goal_confines_the_loops_of_eventually_always_to_where_it_is_false() -> None:
+    # once done, `grow` walks n up 14 steps: every simple path is long, but `done` is never
+    # undone, so a loop through a state where it is false stays there, and there is none
+    text = """model grow
+var done: bool = false
+var n: 0..14 = 0
+process p {
+  action finish when not done { done := true }
+  action grow when done and n < 14 { n := n + 1 }
+}
+property finishes: eventually always done
+"""
+    sym = _load(text)
+    model = compile_model(sym, symmetry=False)
+    [p] = [p for p in induction(model, sym, 3, None, 60).properties if p.kind == "property"]
+    assert _statuses(explore(model, symmetry=False)) == {"finishes": HOLDS}
+    assert p.status == HOLDS and p.proof is not None and p.proof.k == 1

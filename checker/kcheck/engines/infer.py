@@ -153,7 +153,7 @@ def _houdini(
     final = check_source(_append(source, lines), overrides)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
     options = EngineOptions("induction", limits=Limits(timeout=left), max_k=max_k)
-    # the invariants and lemmas only: the Z3 engines do not check temporal properties
+    # the invariants and lemmas only: inference is about them (temporal properties are not)
     names = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),

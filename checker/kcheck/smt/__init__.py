@@ -14,6 +14,9 @@ bmc.py        bounded model checking: shortest counterexamples, replayed
 prover.py     the k-induction prover: base and step case per goal, lemmas assumed once proved
 params.py     symbolic params: the smallest failing configuration, proofs for all of them
 induction.py  k-induction of a model's invariants, lemmas and "no step fails"; the report
+temporal.py   temporal properties' state formulas per binding, fairness terms, the lasso check
+lasso.py      bounded fair lassos of temporal properties (BMC), replayed
+liveness.py   proofs of temporal properties: liveness to safety over the fault-free steps
 describe.py   concrete states in words (counterexamples to induction)
 auto.py       --engine auto: the explicit search within a budget, then induction and BMC
 """

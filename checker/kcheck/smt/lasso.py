@@ -53,6 +53,9 @@ NOT_ENCODED = (
 )
 
 
+MARGIN_S = 2.0
+
+
 class LassoError(RuntimeError):
     """Z3 produced a lasso the compiled model does not confirm: the encoding is wrong."""
 
@@ -146,6 +149,8 @@ def temporal_bmc(
     props = selected(model, names, invariants)
     if not props:
         return []
+    # stop a little before the run's own limit, which would otherwise cut the report short
+    deadline = Deadline(max(0.0, deadline.remaining() - MARGIN_S))
     enc = Encoder(model, symbols)
     terms: dict[str, PropertyTerms] = {}
     out: dict[str, PropertyResult] = {}

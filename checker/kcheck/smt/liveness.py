@@ -23,7 +23,9 @@ So the property holds when, for some L,
   (A) no simple path of the product of L steps exists (the step case of k-induction for the
       goal "false"), so every simple cycle has at most L steps and (B) covered them all.
 Both look only at paths that start with every flag clear: a simple cycle with a round, begun
-just after the step that completes it, is one.
+just after the step that completes it, is one. When no fault-free step from a state where P
+holds leads to one where it is false, a loop that breaks `eventually always P` never leaves the
+region where P is false, which then bounds the unrolling as for `always eventually P`.
 (B) is checked for L = 1, 2, ... and (A) after it; a walk found by (B) ends the attempt (the
 property may still hold: the states need not be reachable). `leads_to` is proved in the region
 where Q is false wherever it was triggered, a stronger claim, so a proof of it is sound.
@@ -42,7 +44,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, Proof, PropertyResult
 from kcheck.smt.encode import Encoder
-from kcheck.smt.lasso import NOT_ENCODED, temporal_bmc
+from kcheck.smt.lasso import MARGIN_S, NOT_ENCODED, temporal_bmc
 from kcheck.smt.prover import ENGINE, Bad, Goal, Outcome
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import Unrolling, transition
@@ -72,21 +74,35 @@ class _Product:
     the chosen binding, for one property."""
 
     def __init__(
-        self, model: CompiledModel, enc: Encoder, t: PropertyTerms, assumed: Sequence[Bad], tag: str
+        self,
+        model: CompiledModel,
+        enc: Encoder,
+        t: PropertyTerms,
+        assumed: Sequence[Bad],
+        tag: str,
+        stable: bool = False,
     ) -> None:
         self.model = model
         self.enc = enc
         self.t = t
+        # with P stable under fault-free steps, a loop through a state where P is false has P
+        # false throughout: `eventually always P` is then checked like `always eventually P`
+        self.shape = "always eventually" if stable else t.shape
         self.u = Unrolling(enc, tag)
         self.fair = Fairness.of(model)
-        self.faults = {aid for aid, actor, _ in enc.units if isinstance(actor, ast.Fault)}
+        # a fault spends its budget on every step, so no loop takes one
+        self.faults = {
+            aid
+            for aid, actor, _ in enc.units
+            if isinstance(actor, ast.Fault) and actor.name in enc.budget_index
+        }
         self.assumed = list(assumed)
         self.solver = new_solver()
         self.tag = self.u.prefix
         self.binding = z3.Int(f"{self.tag}binding")
         self.solver.add(self.binding >= 0, self.binding < len(t.bindings))
         # the justice signals: the property's (eventually always only), then the fair actions'
-        self.signals = (1 if t.shape == "eventually always" else 0) + len(self.fair.fair)
+        self.signals = (1 if self.shape == "eventually always" else 0) + len(self.fair.fair)
         self.states = 0  # states with their constraints asserted
         self.steps: list[Term] = []
 
@@ -113,16 +129,11 @@ class _Product:
         """State i lies where a violating loop must stay: P false (always eventually), Q false
         (leads_to), anywhere (eventually always)."""
         st = self.u.state(i)
-        if self.t.shape == "always eventually":
+        if self.shape == "always eventually":
             return self._pick(0, st, False)
-        if self.t.shape == "leads_to":
+        if self.shape == "leads_to":
             return self._pick(1, st, False)
         return TRUE
-
-    def bad(self, i: int) -> Term:
-        """The behaviour breaks the property if it stays in state i forever."""
-        j = 0 if self.t.shape != "leads_to" else 1
-        return self._pick(j, self.u.state(i), False)
 
     def _assert_state(self, i: int) -> None:
         while self.states <= i:
@@ -154,7 +165,7 @@ class _Product:
         insts = [x for x in self.u.instances(i) if x.action not in self.faults]
         nxt = self.u.state(i + 1)
         out: list[Term] = []
-        if self.t.shape == "eventually always":
+        if self.shape == "eventually always":
             out.append(self._pick(0, self.u.state(i), False))
         for a in self.fair.weak:
             out.append(_or([taken(insts, nxt, a), z3.Not(enabled(insts, a))]))
@@ -183,7 +194,8 @@ def prove_live(
 ) -> LiveOutcome:
     """(B) and (A) for L = 1, 2, ... up to `max_bound` ((C) is a k-induction goal of
     `temporal_goals`); `tag` names its Z3 variables apart from every other unrolling's."""
-    p = _Product(model, enc, t, assumed, tag)
+    stable = t.shape == "eventually always" and _stable(model, enc, t, assumed, deadline, tag)
+    p = _Product(model, enc, t, assumed, tag, stable)
     p._assert_state(0)
     # a simple cycle that completes a round, started right after that round's step, starts
     # with every flag clear: (A) and (B) look only at such paths
@@ -210,6 +222,26 @@ def prove_live(
     return LiveOutcome(
         "open", max_bound, f"the fault-free steps have simple paths of {max_bound} steps"
     )
+
+
+def _stable(
+    model: CompiledModel,
+    enc: Encoder,
+    t: PropertyTerms,
+    assumed: Sequence[Bad],
+    deadline: Deadline,
+    tag: str,
+) -> bool:
+    """No fault-free step from a state where the invariants and P hold leads to one where P is
+    false (for any binding): then no loop leaves P and comes back."""
+    p = _Product(model, enc, t, assumed, f"{tag}st_")
+    p.upto(1)
+    keeps = [
+        _and(p.binding == n, p.t.holds(b, 0, p.u.state(0)), z3.Not(p.t.holds(b, 0, p.u.state(1))))
+        for n, b in enumerate(t.bindings)
+    ]
+    answer, _ = check(p.solver, _or(keeps), deadline, [p._lit(0)])
+    return bool(answer == "unsat")
 
 
 def _cycle(model: CompiledModel, p: _Product, m: Any, n: int) -> str:
@@ -296,6 +328,8 @@ def temporal_results(
     out: dict[str, PropertyResult] = {}
     why_open: dict[str, str] = {}
     infos = {p.name: p for p in model.properties}
+    # stop a little before the run's own limit, which would otherwise cut the report short
+    deadline = Deadline(max(0.0, deadline.remaining() - 2 * MARGIN_S))
     for n, (name, t) in enumerate(terms.items()):
         line = infos[name].span.line
         if t is None:
