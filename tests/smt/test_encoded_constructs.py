@@ -62,8 +62,11 @@ def test_sets_step_as_compiled(text: str) -> None:
 RANGES = """model ranges
 kind Pod[2] { want: 0..2 = 1  have: 0..3 = 0 }
 var n: 0..3 = 0
+def spare(p: Pod): int = p.want - p.have
 init { create Pod { want: 2 } }
 process c {
+  action top for p in Pod, k in 0..spare(p) where k == 1 { p.have := p.have + k }
+  action tally when exists i in 1..count(Pod) + (sum q.have for q in Pod): i == 3 { n := 1 }
   action grow for p in Pod when p.have < p.want { p.have := p.have + 1 }
   action pick for p in Pod, k in 0..p.want where k > p.have { p.have := k }
   action reset when exists i in 0..n: i == 2 { n := 0 }
@@ -77,8 +80,9 @@ invariant small: n <= 2 or (sum p.have for p in Pod) <= 1
 
 
 def test_ranges_whose_bounds_read_the_state_agree() -> None:
-    """A range bounded by a var, by a field of the binder before it, and by an expression
-    that may leave the field's range (`n - 1` is -1 when n = 0: a range error on create)."""
+    """A range bounded by a var, by a field of the binder before it, by a `def`, a count and a
+    sum, and by an expression that may leave the field's range (`n - 1` is -1 when n = 0: a
+    range error on create)."""
     _same(RANGES, 5)
 
 

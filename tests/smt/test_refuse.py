@@ -48,14 +48,16 @@ def test_a_stale_watch_is_encoded() -> None:
     assert p.reason == "no violation up to depth 2"
 
 
-def test_a_range_with_a_var_bound_is_refused_with_its_line() -> None:
+def test_a_range_kcheck_cannot_bound_is_refused_with_its_line_and_a_rewrite() -> None:
     text = BASE.replace(
         "action more when n < 3 { n := n + 1 }",
-        "action more when exists i in 0..n: i == 2 { n := 0 }",
+        "action more when exists i in 0..(6 / (n + 1)): i == 2 { n := 0 }",
     )
     checked = check_source(Source("range.kdsl", text))
     model = compile_model(checked.symbols)
-    with pytest.raises(Unsupported, match=r"var `n` where a constant is needed at line 6"):
+    with pytest.raises(
+        Unsupported, match=r"a range bound .* \(write `x in LO..MAX where x <= e` .*\) at line 6"
+    ):
         bmc(model, checked.symbols, 1, None, 10)
 
 

@@ -28,6 +28,7 @@ from kcheck.model.env import Local
 from kcheck.model.ir import CompiledModel, KindLayout, Layout
 from kcheck.model.layout import LocalTypes, dangling_kinds, split_cells
 from kcheck.model.typeof import TypeOf
+from kcheck.smt.intervals import interval
 from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.sets import Bits
 from kcheck.smt.terms import FALSE, TRUE, Env, Term, _and, _ite, _or
@@ -160,10 +161,11 @@ class ExprEncoder:
             # Bounds that read the state (or a symbolic param): every value the bounds' types
             # allow is a candidate, present where it lies between them. Exact on every state
             # whose values are within their declared ranges, as every reachable state's are.
-            span_lo, span_hi = self._interval(d.lo, env), self._interval(d.hi, env)
+            span_lo, span_hi = interval(self, d.lo, env), interval(self, d.hi, env)
             if span_lo is None or span_hi is None:
                 raise Unsupported(
-                    "a range whose bounds are neither constants nor of a bounded int type",
+                    "a range bound whose values kcheck cannot bound from declared ranges"
+                    " (write `x in LO..MAX where x <= e` for `x in LO..e`)",
                     d.span.line,
                 )
             lv, _ = self.expr(d.lo, env, st)
@@ -206,51 +208,12 @@ class ExprEncoder:
             return _or([self.expr(d.lo, env, st)[1], self.expr(d.hi, env, st)[1]])
         return FALSE
 
-    def _interval(self, e: ast.Expr, env: Env) -> tuple[int, int] | None:
-        """Bounds on the value of an int expression from its parts' declared ranges (None
-        when some part is unbounded): what a range's bound can be in a reachable state."""
-        match e:
-            case ast.IntLit(value=v):
-                return v, v
-            case ast.Name(id=n) if n in env:
-                v, t = env[n]
-                if z3.is_int_value(v):
-                    return int(v.as_long()), int(v.as_long())
-                return _declared(t)
-            case ast.Name(id=n) if n in self.params:
-                return _declared(self.sym.params[n].type)
-            case ast.Name(id=n) if n in self.var_index:
-                return _declared(self.var_index[n].type)
-            case ast.Field():
-                return _declared(self.type_of(e, env))
-            case ast.Budget(fault=f):
-                return 0, self.budget_index[f].budget
-            case ast.Unary(op="-", operand=o):
-                a = self._interval(o, env)
-                return None if a is None else (-a[1], -a[0])
-            case ast.Binary(op="+" | "-" | "*" as op, left=l, right=r):
-                a, b = self._interval(l, env), self._interval(r, env)
-                if a is None or b is None:
-                    return None
-                if op == "+":
-                    return a[0] + b[0], a[1] + b[1]
-                if op == "-":
-                    return a[0] - b[1], a[1] - b[0]
-                ends = [x * y for x in a for y in b]
-                return min(ends), max(ends)
-            case ast.Call(func="min" | "max" as fn, args=(l, r)) if fn not in self.sym.defs:
-                a, b = self._interval(l, env), self._interval(r, env)
-                if a is None or b is None:
-                    return None
-                pick = min if fn == "min" else max
-                return pick(a[0], b[0]), pick(a[1], b[1])
-        c = self._const_int(e, env)
-        return None if c is None else (c, c)
-
     def _const_int(self, e: ast.Expr, env: Env) -> int | None:
-        stateful = (ast.Field, ast.Index, ast.Count, ast.CountAll, ast.Budget, ast.Quant)
-        if any(isinstance(n, stateful) for n in ast.walk_nodes(e)):
-            return None
+        stateful: tuple[type, ...] = (ast.Field, ast.Index, ast.Count, ast.CountAll, ast.Budget)
+        stateful += (ast.Quant, ast.Aggregate, ast.SetBuilder)
+        for n in ast.walk_nodes(e):  # what reads the state has no constant value
+            if isinstance(n, stateful) or (isinstance(n, ast.Call) and n.func in self.sym.defs):
+                return None
         try:
             v, err = self.expr(e, env, ())
         except Unsupported:  # it reads a var
@@ -586,12 +549,6 @@ def _domain_names(d: ast.Domain) -> set[str]:
     if isinstance(d, ast.RangeDomain):
         return set(ast.names_in(d.lo)) | set(ast.names_in(d.hi))
     return set(ast.names_in(d.expr))
-
-
-def _declared(t: Type) -> tuple[int, int] | None:
-    if isinstance(t, TInt) and t.lo is not None and t.hi is not None:
-        return t.lo, t.hi
-    return None
 
 
 def _param_const(p: ParamInfo) -> Term:
