@@ -6,16 +6,31 @@ refused)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
+from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
-from kcheck.smt.terms import Env
+from kcheck.model.ir import BudgetLayout, Layout, VarLayout
+from kcheck.model.typeof import TypeOf
+from kcheck.smt.terms import Env, Term
 
-if TYPE_CHECKING:
-    from kcheck.smt.expr import ExprEncoder
+
+class ExprEncoder(Protocol):
+    """What of the expression encoder (expr.py) the bounds read."""
+
+    sym: Symbols
+    layout: Layout
+    types: TypeOf
+    params: dict[str, Term]
+    var_index: dict[str, VarLayout]
+    budget_index: dict[str, BudgetLayout]
+
+    def type_of(self, e: ast.Expr, env: Env) -> Type: ...
+    def set_size(self, elem: str) -> int: ...
+    def _const_int(self, e: ast.Expr, env: Env) -> int | None: ...
 
 
 def interval(enc: ExprEncoder, e: ast.Expr, env: Env) -> tuple[int, int] | None:
