@@ -11,10 +11,11 @@ from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source
 from kcheck.lang.parser import parse
 from kcheck.model.compile import compile_model
-from kcheck.smt.bmc import bmc
-from kcheck.smt.refuse import Unsupported
+from kcheck.smt.induction import induction
 from tests.explore.test_reference_agreement import compiled_reachable
 from tests.reference import enumerate_reachable
+from tests.smt.agree import assert_same_steps
+from tests.smt.test_bmc import _agree
 
 MODEL = """model m
 
@@ -52,11 +53,15 @@ def test_reaches_what_the_reference_reaches() -> None:
     assert statuses == {"linked": "violated", "some": "holds"}
 
 
-def test_the_z3_engine_refuses_it_by_name() -> None:
+def test_the_z3_engines_encode_it_and_agree() -> None:
+    """BMC finds `linked` violated at the explicit engine's length, every encoded step is a
+    compiled one, and induction proves `some` (and not `linked`)."""
+    _agree(MODEL, 3)
     checked = check_source(Source("t.kdsl", MODEL))
     model = compile_model(checked.symbols, symmetry=False)
-    with pytest.raises(Unsupported, match="a binder over `bool`"):
-        bmc(model, checked.symbols, depth=2)
+    assert assert_same_steps(model, checked.symbols) == 4
+    statuses = {p.name: p.status for p in induction(model, checked.symbols, 2).properties}
+    assert statuses["some"] == "holds" and statuses["linked"] != "holds"
 
 
 def test_a_set_of_bools_is_an_error() -> None:

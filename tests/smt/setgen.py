@@ -1,7 +1,8 @@
 """A hypothesis strategy for small models built on sets, as text: a kind whose objects carry a
 `set<C>` of enum members, a `set<N>` var of objects, and actions that create, update, pick and
-delete with set literals, builders, `|`, `&`, `-`, `size`, `count`, `in` and `not in`.
-tests/explore/modelgen.py generates no sets; this covers them for the Z3 engine's cross-checks.
+delete with set literals, builders, `|`, `&`, `-`, `size`, `count`, `in` and `not in`; the
+controller may read N through a stale cache (its sets copied with it) and split an update by
+`step`. tests/explore/modelgen.py generates no sets; this covers them for the Z3 engine's cross-checks.
 """
 
 from __future__ import annotations
@@ -65,9 +66,10 @@ def set_models(draw: st.DrawFn) -> str:
         "var picked: set<N> = {}",
         "var mark: set<C> = {R}",
         f"init {{ create N {{ cs: {draw(colour_sets(None, 1))} }} }}",
-        "controller c {",
+        f"controller c{draw(st.sampled_from(['', ' watches N stale']))} {{",
         f"  action add when count(N) < {slots} {{ create N {{ cs: {draw(colour_sets(None))} }} }}",
-        f"  action upd for n in N where {draw(conditions('n'))} {{ n.cs := {draw(colour_sets('n'))} }}",
+        f"  action upd for n in N where {draw(conditions('n'))} {{ n.cs := {draw(colour_sets('n'))}"
+        + draw(st.sampled_from([" }", "\n    step\n    n.up := not n.up\n  }"])),
         f"  action pick {{ picked := {draw(node_sets())} }}",
         f"  action mk {{ mark := {draw(colour_sets(None))} }}",
         "  action down for n in N where n.up { n.up := false }",

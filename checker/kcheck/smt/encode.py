@@ -15,16 +15,20 @@ What is not encoded is refused with `Unsupported`, never approximated.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TEnum, TInt
+from kcheck.lang.types import TEnum, TInt, TRef
+from kcheck.model.actions import units
 from kcheck.model.ir import CompiledModel
+from kcheck.smt import controllers
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.scheduler import bind_instances
 from kcheck.smt.stmt import StmtEncoder
-from kcheck.smt.terms import TRUE, Branch, Instance, Term, _and, _or
+from kcheck.smt.terms import FALSE, TRUE, Branch, Env, Instance, Term, _and, _or
 
 __all__ = ["Branch", "Encoder", "Instance", "Term", "Unsupported"]
 
@@ -35,16 +39,10 @@ class Encoder(StmtEncoder):
 
     def __init__(self, model: CompiledModel, sym: Symbols, symbolic_params: bool = False) -> None:
         super().__init__(model, sym, symbolic_params)
-        self.units: list[tuple[int, ast.Actor, ast.Action | None]] = []
-        aid = 0
-        for actor in sym.actors:
-            if isinstance(actor, ast.Scheduler):
-                self.units.append((aid, actor, None))  # its bind step comes first
-                aid += 1
-            for act in actor.actions:
-                self.units.append((aid, actor, act))
-                aid += 1
-        assert aid == len(model.actions)
+        # the compiled units, in action-id order: actions (each segment of a split one), a
+        # scheduler's bind, a stale informer's sync
+        self.units = units(sym, self.splits)
+        assert len(self.units) == len(model.actions)
 
     def param_ranges(self) -> Term:
         """Every symbolic param within its declared range, and every `assume` true."""
@@ -66,7 +64,11 @@ class Encoder(StmtEncoder):
         budgets unspent, no objects, then the `init` blocks, every branch of them."""
         start: list[Term] = [z3.IntVal(0)] * self.layout.width
         self.fails = []
+        self.view = {}
         for var in self.layout.vars:
+            if var.name not in self.sym.vars:  # a split action's cell: not in flight
+                start[var.index] = z3.IntVal(-1 if isinstance(var.type, TRef) else 0)
+                continue
             v, _ = self.expr(self.sym.vars[var.name].decl.init, {}, ())
             self._fail(TRUE, self._range_err(var.type, v))  # as the compiled _initial checks
             start[var.index] = self._stored(var.type, v)
@@ -74,8 +76,9 @@ class Encoder(StmtEncoder):
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
         branches = self.block(stmts, [Branch(TRUE, tuple(start), {})])
         fail, self.fails = _or(self.fails), []
+        # controllers start once their informers have synced
         ways = [
-            _and(b.ok, *[x == y for x, y in zip(st, b.state, strict=True)])
+            _and(b.ok, *[x == y for x, y in zip(st, controllers.start(self, b.state), strict=True)])
             for b in branches
             if not z3.is_false(b.ok)
         ]
@@ -86,36 +89,109 @@ class Encoder(StmtEncoder):
         """Every action instance from state `st`, in the compiled model's action order."""
         out: list[Instance] = []
         self.step_start = st
-        for aid, actor, a in self.units:
-            if a is None:
-                assert isinstance(actor, ast.Scheduler)
-                out.extend(bind_instances(self, actor, aid, st))
-                continue
-            budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
-            for env, args, pres in self._combos(a.binders, {}, st):
+        try:
+            for aid, u in enumerate(self.units):
+                self.view = {}
+                if u.sync is not None:
+                    ok, after = controllers.sync(self, u.actor.name, u.sync, st)
+                    out.append(Instance(aid, (), (Branch(ok, after, {}),), FALSE))
+                elif u.action is None:
+                    assert isinstance(u.actor, ast.Scheduler)
+                    out.extend(bind_instances(self, u.actor, aid, st))
+                else:
+                    out.extend(self._action(aid, u.actor, u.action, u.segment, st))
+        finally:
+            self.fails = []
+            self.view = {}
+        return out
+
+    def _headers(
+        self, actor: ast.Actor, a: ast.Action, segment: int, st: tuple[Term, ...]
+    ) -> Iterator[tuple[Env, tuple[int, ...], Term]]:
+        """The instances of an action: (env, arguments, enabled so far), with the errors of
+        its header recorded. A handler has one per slot with news, whatever its presence."""
+        if a.handler:
+            b = a.binders[0]
+            kname = _handled_kind(a)
+            for slot in range(self.layout.kind(kname).slots):
                 self.fails = []
-                ok, _ = self._cond(pres, None, env, st)
-                ok = self._fail(ok, self._domains_err(a.binders, {}, st))
-                if a.where is not None:
-                    wv, we = self.expr(a.where, env, st)
-                    ok = _and(self._fail(ok, we), wv)
-                if a.when is not None:
-                    wv, we = self.expr(a.when, env, st)
-                    ok = _and(self._fail(ok, we), wv)
-                start = list(st)
-                if budget is not None:
-                    ok = _and(ok, st[budget.index] < budget.budget)
-                    start[budget.index] = st[budget.index] + 1
-                branches = self.block(a.body.stmts, [Branch(ok, tuple(start), env)])
-                out.append(Instance(aid, args, tuple(branches), _or(self.fails)))
-        self.fails = []
+                env: Env = {b.name: (z3.IntVal(slot), TRef(kname))}
+                yield env, (slot,), controllers.news(self, actor.name, kname, slot, st)
+            return
+        for env, args, pres in self._combos(a.binders, {}, st):
+            self.fails = []
+            ok, _ = self._cond(pres, None, env, st)
+            ok = self._fail(ok, self._domains_err(a.binders, {}, st))
+            if a.where is not None and segment == 0:
+                wv, we = self.expr(a.where, env, st)
+                ok = _and(self._fail(ok, we), wv)
+            yield env, args, ok
+
+    def _action(
+        self, aid: int, actor: ast.Actor, a: ast.Action, segment: int, st: tuple[Term, ...]
+    ) -> list[Instance]:
+        """The instances of one action, or of one segment of an action split by `step`."""
+        cached = self.stale.get(actor.name, ()) if isinstance(actor, ast.Controller) else ()
+        self.view = {k: actor.name for k in cached}
+        budget = self.budget_index.get(actor.name) if isinstance(actor, ast.Fault) else None
+        sp = self.splits.get((actor.name, a.name))
+        stmts = a.body.stmts if sp is None else sp.segments[segment]
+        out: list[Instance] = []
+        for env, args, ok in self._headers(actor, a, segment, st):
+            if sp is not None:
+                cell = controllers.cell_index(self, sp, "@step", controllers.binder_slot(sp, env))
+                ok = _and(ok, st[cell] == segment)
+            if segment == 0 and not a.handler:  # handlers only hear news, like informers
+                ok = _and(ok, controllers.not_busy(self, actor.name, a, env, st))
+            if a.when is not None and segment == 0:
+                wv, we = self.expr(a.when, env, st)
+                ok = _and(self._fail(ok, we), wv)
+            start = st
+            if budget is not None:
+                ok = _and(ok, st[budget.index] < budget.budget)
+                start = _replace(start, budget.index, st[budget.index] + 1)
+            if a.handler:  # the notification delivers the object's latest state
+                kname = _handled_kind(a)
+                start = controllers.deliver(self, actor.name, kname, args[0], start)
+            if sp is not None and segment > 0:  # the locals an earlier segment left
+                env = dict(env)
+                slot = controllers.binder_slot(sp, env)
+                for n in sp.live_after(segment - 1):
+                    ty = self.local_types[(sp.group, n)]
+                    raw = st[controllers.cell_index(self, sp, f"@{n}", slot)]
+                    if isinstance(ty, TRef) and not ty.optional:  # deleted while in flight
+                        ok = self._fail(ok, raw < 0)
+                    env[n] = (self._load(ty, raw), ty)
+            branches = self.block(stmts, [Branch(ok, start, env)])
+            if sp is not None:
+                branches = [
+                    Branch(
+                        br.ok,
+                        controllers.suspend(self, sp, segment, br.env, br.state, self.local_types),
+                        br.env,
+                    )
+                    for br in branches
+                ]
+            out.append(Instance(aid, args, tuple(branches), _or(self.fails)))
         return out
 
     def violation(self, inv: ast.Invariant, st: tuple[Term, ...]) -> Term:
         """The invariant fails in `st`: false, or not evaluable (as the explicit engine says)."""
+        self.view = {}
         v, err = self.expr(inv.expr, {}, st)
         return _or([err, z3.Not(v)])
 
     def check_invariant(self, inv: ast.Invariant) -> None:
         """Refuse an invariant that cannot be encoded, before any solving."""
         self.violation(inv, self.fresh_state("probe"))
+
+
+def _replace(st: tuple[Term, ...], i: int, v: Term) -> tuple[Term, ...]:
+    return (*st[:i], v, *st[i + 1 :])
+
+
+def _handled_kind(a: ast.Action) -> str:
+    """The kind a handler `on x in K` hears of."""
+    d = a.binders[0].domain
+    assert isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
+    return d.expr.id

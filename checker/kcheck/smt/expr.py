@@ -11,7 +11,6 @@ What is not encoded is refused with `Unsupported`, never approximated.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import product
 from typing import Any
 
 import z3  # type: ignore[import-untyped]
@@ -19,10 +18,17 @@ import z3  # type: ignore[import-untyped]
 from kcheck.lang import ast
 from kcheck.lang.symbols import ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
+from kcheck.model.controller_state import (
+    coalesced_watches,
+    splits,
+    stale_watches,
+    unsynced_watches,
+)
 from kcheck.model.env import Local
 from kcheck.model.ir import CompiledModel, KindLayout, Layout
-from kcheck.model.layout import dangling_kinds
+from kcheck.model.layout import LocalTypes, dangling_kinds, split_cells
 from kcheck.model.typeof import TypeOf
+from kcheck.smt.intervals import interval
 from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.sets import Bits
 from kcheck.smt.terms import FALSE, TRUE, Env, Term, _and, _ite, _or
@@ -41,6 +47,17 @@ class ExprEncoder:
         self.var_index = {v.name: v for v in self.layout.vars}
         self.budget_index = {b.fault: b for b in self.layout.budgets}
         self.fails: list[Term] = []
+        # what controllers remember (spec/faults.md), as model/controller_state.py finds it
+        self.stale = stale_watches(sym)  # controller -> kinds it reads through a cache
+        self.coalesced = coalesced_watches(sym)
+        self.unsynced = unsynced_watches(sym)
+        self.splits = splits(sym)
+        self.local_types: LocalTypes = {}  # the carried locals' declared types
+        for sp in self.splits.values():
+            split_cells(sp, self.types, self.local_types)
+        # the reading view of the action being encoded: kind -> the controller whose cache of
+        # it is read (as the compiled code's ctx.view); empty outside a caching controller
+        self.view: dict[str, str] = {}
         self.step_start: tuple[Term, ...] = ()  # the state the step being encoded began in
         # def calls with constant arguments, per state (held, so that its id stays its own)
         self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Term, Term]]]] = {}
@@ -78,6 +95,26 @@ class ExprEncoder:
 
     def _present(self, st: tuple[Term, ...], k: KindLayout, slot: int) -> Term:
         return st[k.slot_base(slot)] == 1
+
+    def _pres_off(self, kname: str) -> int:
+        """Offset of the presence flag reads of `kname` see: a cached copy's in a view."""
+        x = self.view.get(kname)
+        return 0 if x is None else self.layout.kind(kname).field(f"@{x}").offset
+
+    def _field_off(self, k: KindLayout, fname: str) -> int:
+        x = self.view.get(k.name)
+        return k.field(fname if x is None else f"{fname}@{x}").offset
+
+    def _seen(self, st: tuple[Term, ...], k: KindLayout, slot: int) -> Term:
+        """Slot `slot` of `k` holds an object in the reading view."""
+        return st[k.slot_base(slot) + self._pres_off(k.name)] == 1
+
+    def _visible(self, st: tuple[Term, ...], k: KindLayout, slot: Term) -> Term:
+        """`_alive` in the reading view: a cached object, for a kind read through a cache."""
+        if z3.is_int_value(slot):
+            i = slot.as_long()
+            return self._seen(st, k, i) if 0 <= i < k.slots else FALSE
+        return _or([_and(slot == i, self._seen(st, k, i)) for i in range(k.slots)])
 
     def _alive(self, st: tuple[Term, ...], k: KindLayout, slot: Term) -> Term:
         if z3.is_int_value(slot):  # a binder's value: no case split (it keeps terms small)
@@ -119,16 +156,29 @@ class ExprEncoder:
         d = b.domain
         if isinstance(d, ast.RangeDomain):
             lo, hi = self._const_int(d.lo, env), self._const_int(d.hi, env)
-            if lo is None or hi is None:
-                raise Unsupported("a range domain with non-constant bounds", d.span.line)
-            return TInt(), [(v, TRUE) for v in range(lo, hi + 1)]
+            if lo is not None and hi is not None:
+                return TInt(), [(v, TRUE) for v in range(lo, hi + 1)]
+            # Bounds that read the state (or a symbolic param): every value the bounds' types
+            # allow is a candidate, present where it lies between them. Exact on every state
+            # whose values are within their declared ranges, as every reachable state's are.
+            span_lo, span_hi = interval(self, d.lo, env), interval(self, d.hi, env)
+            if span_lo is None or span_hi is None:
+                raise Unsupported(
+                    "a range bound whose values kcheck cannot bound from declared ranges"
+                    " (write `x in LO..MAX where x <= e` for `x in LO..e`)",
+                    d.span.line,
+                )
+            lv, _ = self.expr(d.lo, env, st)
+            hv, _ = self.expr(d.hi, env, st)
+            values = range(span_lo[0], span_hi[1] + 1)
+            return TInt(), [(v, _and(lv <= v, z3.IntVal(v) <= hv)) for v in values]
         e = d.expr
         if isinstance(e, ast.Name) and e.id == "bool":
-            raise Unsupported("a binder over `bool`", d.span.line)
+            return TBool(), [(0, TRUE), (1, TRUE)]  # false, true: as the compiled domain
         if isinstance(e, ast.Name) and e.id not in env:
             if e.id in self.sym.kinds:
                 k = self.layout.kind(e.id)
-                return TRef(e.id), [(i, self._present(st, k, i)) for i in range(k.slots)]
+                return TRef(e.id), [(i, self._seen(st, k, i)) for i in range(k.slots)]
             if e.id in self.sym.enums:
                 return TEnum(e.id), [(i, TRUE) for i in range(len(self.sym.enums[e.id]))]
         t = self.type_of(e, env)
@@ -142,14 +192,32 @@ class ExprEncoder:
     def _domains_err(self, binders: tuple[ast.Binder, ...], env: Env, st: tuple[Term, ...]) -> Term:
         """Evaluating the binders' set-valued domains raises (they are evaluated first)."""
         errs: list[Term] = []
-        for b in binders:
-            d = b.domain
-            if isinstance(d, ast.ExprDomain) and isinstance(self.type_of(d.expr, env), TSet):
-                errs.append(self._set_bits(d.expr, env, st)[1])
+        for i, b in enumerate(binders):
+            earlier = {e.name for e in binders[:i]}
+            if earlier & _domain_names(b.domain):  # taken once per value of those before it
+                for env2, _, pres in self._combos(binders[:i], env, st):
+                    errs.append(_and(pres, self._domain_err(b.domain, env2, st)))
+            else:
+                errs.append(self._domain_err(b.domain, env, st))
         return _or(errs)
 
+    def _domain_err(self, d: ast.Domain, env: Env, st: tuple[Term, ...]) -> Term:
+        if isinstance(d, ast.ExprDomain) and isinstance(self.type_of(d.expr, env), TSet):
+            return self._set_bits(d.expr, env, st)[1]
+        if isinstance(d, ast.RangeDomain) and st:
+            return _or([self.expr(d.lo, env, st)[1], self.expr(d.hi, env, st)[1]])
+        return FALSE
+
     def _const_int(self, e: ast.Expr, env: Env) -> int | None:
-        v, err = self.expr(e, env, ())
+        stateful: tuple[type, ...] = (ast.Field, ast.Index, ast.Count, ast.CountAll, ast.Budget)
+        stateful += (ast.Quant, ast.Aggregate, ast.SetBuilder)
+        for n in ast.walk_nodes(e):  # what reads the state has no constant value
+            if isinstance(n, stateful) or (isinstance(n, ast.Call) and n.func in self.sym.defs):
+                return None
+        try:
+            v, err = self.expr(e, env, ())
+        except Unsupported:  # it reads a var
+            return None
         v, err = z3.simplify(v), z3.simplify(err)
         if z3.is_int_value(v) and z3.is_false(err):
             return int(v.as_long())
@@ -158,15 +226,21 @@ class ExprEncoder:
     def _combos(
         self, binders: tuple[ast.Binder, ...], env: Env, st: tuple[Term, ...]
     ) -> Iterator[tuple[Env, tuple[int, ...], Term]]:
-        """Every combination of binder values in slot order: its env, values and presence."""
-        doms = [self._domain(b, env, st) for b in binders]
-        for combo in product(*(vals for _, vals in doms)):
-            env2 = dict(env)
-            pres: list[Term] = []
-            for b, (ty, _), (v, p) in zip(binders, doms, combo, strict=True):
-                env2[b.name] = (z3.IntVal(v), ty)
-                pres.append(p)
-            yield env2, tuple(v for v, _ in combo), _and(*pres)
+        """Every combination of binder values in slot order: its env, values and presence. A
+        binder's domain may name the binders before it (`for p in Pod, k in 0..p.max`): it is
+        taken for each of their values, as the compiled nested loops take it."""
+        if not binders:
+            yield dict(env), (), TRUE
+            return
+        b, rest = binders[0], binders[1:]
+        ty, vals = self._domain(b, env, st)
+        for v, p in vals:
+            env2 = {
+                **env,
+                b.name: (z3.BoolVal(v == 1) if isinstance(ty, TBool) else z3.IntVal(v), ty),
+            }
+            for env3, args, pres in self._combos(rest, env2, st):
+                yield env3, (v, *args), _and(p, pres)
 
     # ---- expressions
     def expr(self, e: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
@@ -202,7 +276,8 @@ class ExprEncoder:
             case ast.Field(obj=o, name=f):
                 slot, err, k = self._ref(o, env, st)
                 fl = k.field(f)
-                return self._load(fl.type, self._read(st, k, slot, fl.offset)), err
+                off = self._field_off(k, f)
+                return self._load(fl.type, self._read(st, k, slot, off)), err
             case ast.Call(func=fn, args=args):
                 return self._call(e, fn, args, env, st)
             case ast.Unary(op="-", operand=o):
@@ -238,8 +313,9 @@ class ExprEncoder:
             case ast.CountAll(arg=a):
                 if isinstance(a, ast.Name) and a.id not in env and a.id in self.sym.kinds:
                     k = self.layout.kind(a.id)
+                    off = self._pres_off(a.id)
                     return z3.Sum(
-                        [z3.IntVal(0)] + [st[k.slot_base(i)] for i in range(k.slots)]
+                        [z3.IntVal(0)] + [st[k.slot_base(i) + off] for i in range(k.slots)]
                     ), FALSE
                 bits, err = self._set_bits(a, env, st)
                 return z3.Sum([z3.IntVal(0)] + [z3.If(b, 1, 0) for b in bits]), err
@@ -286,7 +362,7 @@ class ExprEncoder:
                 # `K[i]` names slot i of an ordered kind; it raises unless that object lives
                 k = self.layout.kind(kname)
                 iv, ie = x(i, env, st)
-                live = _and(iv >= 0, iv < k.slots, self._alive(st, k, iv))
+                live = _and(iv >= 0, iv < k.slots, self._visible(st, k, iv))
                 return iv, _or([ie, z3.Not(live)])
             case ast.Budget(fault=fault):
                 spent = self.budget_index[fault]
@@ -319,14 +395,23 @@ class ExprEncoder:
         wv, we = self.expr(where, env, st)
         return _and(pres, wv), _and(pres, we)
 
-    def _ref(self, o: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term, KindLayout]:
+    def _ref(
+        self, o: ast.Expr, env: Env, st: tuple[Term, ...], target: bool = False
+    ) -> tuple[Term, Term, KindLayout]:
         """The slot a reference names, and whether using it raises (`none`, or an object
-        deleted, a dangling reference: the compiled code's `_some` and `_deref`)."""
+        deleted, a dangling reference: the compiled code's `_some` and `_deref`; in a
+        controller's view, an object not in its cache: `_cached`). The `target` of a write or
+        delete by a controller with caches is only checked against `none`: it names what the
+        controller knows of, and a write to what is gone is dropped (by the caller)."""
         slot, err = self.expr(o, env, st)  # first: it refuses what is not encoded
         t = self.type_of(o, env)
         if not isinstance(t, TRef):
             raise Unsupported(f"a field read through {_construct(o)}", _line(o))
         k = self.layout.kind(t.kind)
+        if target and self.view:
+            return slot, _or([err, slot < 0]), k
+        if t.kind in self.view:
+            return slot, _or([err, z3.Not(self._visible(st, k, slot))]), k
         return slot, _or([err, z3.Not(self._alive(st, k, slot))]), k
 
     def _call(
@@ -337,9 +422,10 @@ class ExprEncoder:
         if fn in self.sym.defs:
             # A call with constant arguments on the same state is the same term: the scheduler
             # asks `used(n)` for every pod and node; computed once per state and arguments.
-            key = (fn, tuple(v.as_long() if z3.is_int_value(v) else None for v, _ in vals))
+            consts = tuple(v.as_long() if z3.is_int_value(v) else None for v, _ in vals)
+            key = (fn, consts, tuple(sorted(self.view.items())))
             memo = self._calls.get(id(st))
-            if None not in key[1] and memo is not None and memo[0] is st and key in memo[1]:
+            if None not in consts and memo is not None and memo[0] is st and key in memo[1]:
                 bv, be = memo[1][key]
                 return bv, _or([err, be])
             d = self.sym.defs[fn]
@@ -351,7 +437,7 @@ class ExprEncoder:
                     pt = at
                 denv[p.name] = (v, pt)
             bv, be = self.expr(d.body, denv, st)
-            if None not in key[1]:
+            if None not in consts:
                 if memo is None or memo[0] is not st:
                     memo = self._calls[id(st)] = (st, {})
                 memo[1][key] = (bv, be)
@@ -456,6 +542,13 @@ def _construct(e: object) -> str:
 def _line(node: object) -> int:
     span = getattr(node, "span", ast.NOWHERE)
     return span.line if isinstance(span, ast.Span) else 0
+
+
+def _domain_names(d: ast.Domain) -> set[str]:
+    """The names a binder's domain reads."""
+    if isinstance(d, ast.RangeDomain):
+        return set(ast.names_in(d.lo)) | set(ast.names_in(d.hi))
+    return set(ast.names_in(d.expr))
 
 
 def _param_const(p: ParamInfo) -> Term:

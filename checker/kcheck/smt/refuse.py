@@ -14,6 +14,7 @@ from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
+from kcheck.model.controller_state import splits, stale_watches
 from kcheck.model.ir import CompiledModel
 from kcheck.result import NOT_CHECKED, PropertyResult
 
@@ -31,7 +32,7 @@ class Unsupported(Exception):
 # The attributes of each declaration the encoder reads; spans are never semantic.
 _KNOWN: dict[type, frozenset[str]] = {
     ast.Controller: frozenset({"name", "watches", "actions"}),
-    ast.Watch: frozenset({"kind"}),
+    ast.Watch: frozenset({"kind", "stale", "coalesced", "unsynced"}),
     ast.Process: frozenset({"name", "actions"}),
     ast.Scheduler: frozenset(
         {"name", "pod_kind", "node_field", "filters", "scores", "actions", "hooks"}
@@ -39,14 +40,9 @@ _KNOWN: dict[type, frozenset[str]] = {
     ast.Filter: frozenset({"name", "pod", "node", "expr"}),
     ast.Score: frozenset({"name", "pod", "node", "expr", "weight"}),
     ast.Fault: frozenset({"name", "budget", "actions"}),
-    ast.Action: frozenset({"name", "fairness", "binders", "where", "when", "body"}),
+    ast.Action: frozenset({"name", "fairness", "binders", "where", "when", "body", "handler"}),
     ast.Invariant: frozenset({"name", "expr", "lemma"}),
     ast.Init: frozenset({"body"}),
-}
-
-_WATCH_WORDS = {
-    "stale": "`watches {kind} stale` (an informer cache)",
-    "coalesced": "`watches {kind} coalesced`",
 }
 
 
@@ -66,8 +62,6 @@ def _unknown_attributes(node: object) -> list[str]:
 
 def _refuse_node(node: object, what: str, line: int) -> None:
     for attr in _unknown_attributes(node):
-        if isinstance(node, ast.Watch) and attr in _WATCH_WORDS:
-            raise Unsupported(_WATCH_WORDS[attr].format(kind=node.kind), line)
         raise Unsupported(f"`{attr}` on {what}", line)
 
 
@@ -87,18 +81,31 @@ def refuse_unencoded(model: CompiledModel, sym: Symbols) -> None:
         _refuse_node(init, "`init`", init.span.line)
     for inv in sym.invariants:
         _refuse_node(inv, f"invariant `{inv.name}`", inv.span.line)
-    _refuse_layout(model)
+    _refuse_layout(model, sym)
 
 
-def _refuse_layout(model: CompiledModel) -> None:
-    """State the compiler adds beyond vars, budgets and kinds (names with '@', such as an
-    informer's cached copy) has a meaning the encoder does not know."""
+def _refuse_layout(model: CompiledModel, sym: Symbols) -> None:
+    """State the compiler adds beyond vars, budgets and kinds (names with '@') is encoded only
+    where smt/controllers.py knows its meaning: a cache's copy and its pending adds, and a
+    split action's cells. Anything else would be state the encoder never moves."""
     layout = model.layout
+    stale = stale_watches(sym)
+    split_groups = {sp.group: sp for sp in splits(sym).values()}
+    known: set[str] = set()
+    for x, kinds in stale.items():
+        for kname in kinds:
+            known.add(f"{kname}.@{x}")
+            known.add(f"{kname}.+add@{x}")
+            known |= {f"{kname}.{f.name}@{x}" for f in sym.kinds[kname].fields}
+    for sp in split_groups.values():
+        cells = ["@step", *(f"@{n}" for n in sp.carried)]
+        where = "" if sp.kind is None else f"{sp.kind}."
+        known |= {f"{where}{sp.group}{c}" for c in cells}
     names = [v.name for v in layout.vars] + [k.name for k in layout.kinds]
     names += [f"{k.name}.{f.name}" for k in layout.kinds for f in k.fields]
     names += [b.fault for b in layout.budgets]
     for name in names:
-        if "@" in name:
+        if "@" in name and name not in known:
             raise Unsupported(f"compiler-internal state `{name}`", 0)
     width = len(layout.vars) + len(layout.budgets)
     width += sum(k.slots * k.stride for k in layout.kinds)

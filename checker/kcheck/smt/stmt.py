@@ -11,7 +11,9 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.types import TInt, TRef, TSet, Type
+from kcheck.model.ir import KindLayout
 from kcheck.model.typeof import zero_value
+from kcheck.smt import controllers
 from kcheck.smt.expr import ExprEncoder, _line
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.terms import FALSE, TRUE, Branch, Env, Term, _and, _ite, _or
@@ -68,6 +70,8 @@ class StmtEncoder(ExprEncoder):
                 return out
             case ast.For(binders=bs, where=w, body=body):
                 return [self._for(s, bs, w, body, br)]
+            case ast.Restart(controller=x):
+                return [Branch(ok, controllers.restart(self, x, st, self.local_types), env)]
             case ast.If(cond=c, then=tb, else_=eb):
                 cv, ce = self.expr(c, env, st)
                 ok = self._fail(ok, ce)
@@ -92,14 +96,18 @@ class StmtEncoder(ExprEncoder):
             obj = ast.Field(obj, part, t.span, t.span)
         k = self.layout.kind(self._kind_of(obj, env))
         f = k.field(t.parts[-1])
-        ok = self._fail(ok, self._range_err(f.type, val))
-        slot, se, _ = self._ref(obj, env, st)
+        slot, se, _ = self._ref(obj, env, st, target=True)
         ok = self._fail(ok, se)
+        # a controller with caches writes to what is gone as the apiserver answers (NotFound):
+        # nothing changes and the value is not range-checked (the compiled `_if_live`)
+        lands = [_and(slot == i, self._present(st, k, i) if self.view else TRUE)
+                 for i in range(k.slots)]  # fmt: skip
+        ok = self._fail(ok, _and(_or(lands), self._range_err(f.type, val)))
         new = list(st)
         stored = self._stored(f.type, val)
         for i in range(k.slots):
             idx = k.slot_base(i) + f.offset
-            new[idx] = _ite(slot == i, stored, st[idx])
+            new[idx] = _ite(lands[i], stored, st[idx])
         return Branch(ok, tuple(new), env)
 
     def _kind_of(self, obj: ast.Expr, env: Env) -> str:
@@ -125,10 +133,21 @@ class StmtEncoder(ExprEncoder):
             if not (isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None):
                 raise Unsupported("`any` over a range into an unbounded target", s.span.line)
             # Values outside the target's range fail one by one (a range error each); only
-            # values inside it can be successors, so they are the only branches.
-            outside = z3.And(lo <= hi, z3.Or(lo < ty.lo, hi > ty.hi))
+            # values inside it can be successors, so they are the only branches. A write that
+            # a controller with caches makes to an object already gone changes nothing and
+            # fails for no value: one branch, the state as it was.
+            gone = FALSE
+            if self.view and len(t.parts) > 1:
+                obj_slot, oe, ok_ = self._ref(obj, env, st, target=True)
+                ok = self._fail(_and(ok, lo <= hi), oe)  # read once there is a value
+                gone = z3.Not(_or([_and(obj_slot == i, self._present(st, ok_, i))
+                                   for i in range(ok_.slots)]))  # fmt: skip
+            outside = z3.And(lo <= hi, z3.Or(lo < ty.lo, hi > ty.hi), z3.Not(gone))
             self._fail(ok, outside)
             out: list[Branch] = []
+            if not z3.is_false(gone):
+                out.append(Branch(_and(ok, gone, lo <= hi), st, env))
+                ok = _and(ok, z3.Not(gone))
             for v in range(ty.lo, ty.hi + 1):
                 val = z3.IntVal(v)
                 out.append(self._assign(t, val, _and(ok, lo <= val, val <= hi), st, env))
@@ -146,30 +165,34 @@ class StmtEncoder(ExprEncoder):
         kinfo = self.sym.kinds[c.kind]
         k = self.layout.kind(c.kind)
         given = {fi.name: fi.value for fi in c.fields}
-        values: list[Term] = []
+        values: list[tuple[int, Term]] = []  # (offset, value) of each field create writes
         range_errs: list[Term] = []
         for f in k.fields:
+            if f.hidden:  # a cache's copy is not written; an in-flight reference is idle
+                if f.presence == 0 and isinstance(f.type, TRef):
+                    values.append((f.offset, z3.IntVal(-1)))
+                continue
             finfo = kinfo.field(f.name)
             assert finfo is not None
             if f.name in given:
                 v, ve = self.expr(given[f.name], env, st)
                 ok = self._fail(ok, ve)
                 range_errs.append(self._range_err(f.type, v))
-                values.append(self._stored(f.type, v))
+                values.append((f.offset, self._stored(f.type, v)))
             else:
                 # a default may name a param, so it is range-checked like a given value
                 v = self._default(f.type, finfo.default)
                 range_errs.append(self._range_err(f.type, v))
-                values.append(v)
+                values.append((f.offset, v))
         # as the compiled _free_K: the lowest slot free now and when the step began, else the
         # lowest free now (one freed during the step)
         before = self.step_start
         fresh: Term = z3.IntVal(-1)
         reused: Term = z3.IntVal(-1)
         for i in range(k.slots - 1, -1, -1):
-            free_now = _and(z3.Not(self._present(st, k, i)), z3.Not(self._named(st, k.name, i)))
+            free_now = _and(z3.Not(self._taken(st, k, i)), z3.Not(self._named(st, k.name, i)))
             was_free = (
-                _and(z3.Not(self._present(before, k, i)), z3.Not(self._named(before, k.name, i)))
+                _and(z3.Not(self._taken(before, k, i)), z3.Not(self._named(before, k.name, i)))
                 if before
                 else TRUE
             )
@@ -183,18 +206,24 @@ class StmtEncoder(ExprEncoder):
             b = k.slot_base(i)
             here = slot == i
             new[b] = _ite(here, z3.IntVal(1), st[b])
-            for f, v in zip(k.fields, values, strict=True):
-                new[b + f.offset] = _ite(here, v, st[b + f.offset])
+            for o, v in values:
+                new[b + o] = _ite(here, v, st[b + o])
         return ok, tuple(new), slot
 
+    def _taken(self, st: tuple[Term, ...], k: KindLayout, i: int) -> Term:
+        """Slot i of `k` holds an object, or a cache remembers one there (the compiled
+        _free_K: Kubernetes never reuses a UID)."""
+        flags = [0, *(f.offset for f in k.fields if f.name.startswith("@"))]
+        return _or([st[k.slot_base(i) + o] == 1 for o in flags])
+
     def _named(self, st: tuple[Term, ...], kind: str, i: int) -> Term:
-        """A real reference (a field of a live object, a var, a set) names slot i of `kind`
-        while it is free: a dangling reference, whose slot `create` never takes (as the
-        compiled _free_K). Only kinds where one can exist (layout.dangling_kinds)."""
-        if kind not in self.dangling:
-            return FALSE
+        """A reference names slot i of `kind` while it is free, so `create` never takes it (as
+        the compiled _free_K): a real one (a field of a live object, a var, a set) only of kinds
+        where one can dangle (layout.dangling_kinds); one in a cache's copy of an object, of
+        every kind, while that copy is cached."""
+        real = kind in self.dangling
         out: list[Term] = []
-        for v in self.layout.vars:
+        for v in self.layout.vars if real else ():
             if isinstance(v.type, TRef) and v.type.kind == kind:
                 out.append(st[v.index] == i)
             elif isinstance(v.type, TSet) and v.type.elem == kind:
@@ -203,51 +232,68 @@ class StmtEncoder(ExprEncoder):
             for f in j.fields:
                 refs = isinstance(f.type, TRef) and f.type.kind == kind
                 sets = isinstance(f.type, TSet) and f.type.elem == kind
-                if not (refs or sets):
+                if not (refs or sets) or not (real or f.presence != 0):
                     continue
                 for slot in range(j.slots):
                     value = st[j.slot_base(slot) + f.offset]
                     here = value == i if refs else self.sets.bits(value, self.set_size(kind))[i]
-                    out.append(_and(self._present(st, j, slot), here))
+                    out.append(_and(st[j.slot_base(slot) + f.presence] == 1, here))
         return _or(out)
 
     def _delete(self, t: ast.Expr, ok: Term, st: tuple[Term, ...], env: Env) -> Branch:
-        slot, se, k = self._ref(t, env, st)
+        slot, se, k = self._ref(t, env, st, target=True)
         ok = self._fail(ok, se)
+        # a controller with caches may delete what is already gone: NotFound, nothing changes
+        hits = [_and(slot == i, self._present(st, k, i) if self.view else TRUE)
+                for i in range(k.slots)]  # fmt: skip
+        doing = _or(hits)
+        kept = {f.offset for f in k.fields if f.presence != 0}  # caches keep their copy
         new = list(st)
         for i in range(k.slots):
             for o in range(k.stride):
-                idx = k.slot_base(i) + o
-                new[idx] = _ite(slot == i, z3.IntVal(0), st[idx])
+                if o not in kept:
+                    idx = k.slot_base(i) + o
+                    new[idx] = _ite(hits[i], z3.IntVal(0), st[idx])
         dangling: list[Term] = []
         for v in self.layout.vars:
             if isinstance(v.type, TRef) and v.type.kind == k.name:
+                here = _and(doing, new[v.index] == slot)
                 if v.type.optional:
-                    new[v.index] = _ite(new[v.index] == slot, z3.IntVal(-1), new[v.index])
+                    new[v.index] = _ite(here, z3.IntVal(-1), new[v.index])
                 else:
-                    dangling.append(new[v.index] == slot)
+                    dangling.append(here)
         for j in self.layout.kinds:
             for f in j.fields:
-                if not (isinstance(f.type, TRef) and f.type.kind == k.name):
+                if not (isinstance(f.type, TRef) and f.type.kind == k.name) or f.presence != 0:
                     continue
                 for i in range(j.slots):
                     idx = j.slot_base(i) + f.offset
-                    live = new[j.slot_base(i)] == 1
+                    here = _and(doing, new[j.slot_base(i)] == 1, new[idx] == slot)
                     if f.type.optional:
-                        new[idx] = _ite(_and(live, new[idx] == slot), z3.IntVal(-1), new[idx])
+                        new[idx] = _ite(here, z3.IntVal(-1), new[idx])
                     else:
-                        dangling.append(_and(live, new[idx] == slot))
+                        dangling.append(here)
         # and every set of this kind loses the object (free slots hold the empty set)
         for idx, elem in self._set_sites(k.name):
             n = self.set_size(elem)
             bits = self.sets.bits(new[idx], n)
-            new[idx] = self.sets.mask([_and(b, z3.Not(slot == i)) for i, b in enumerate(bits)])
+            new[idx] = self.sets.mask([_and(b, z3.Not(hits[i])) for i, b in enumerate(bits)])
         ok = self._fail(ok, _or(dangling))
         return Branch(ok, tuple(new), env)
 
     def _set_sites(self, kind: str) -> list[tuple[int, str]]:
-        """The state indexes of every set of objects of `kind`, vars and fields."""
-        return [(i, kind) for i, (_, elem) in self.set_slots.items() if elem == kind]
+        """The state indexes of every real set of objects of `kind`, vars and fields (a cache's
+        copy keeps its sets as they were)."""
+        cached = {
+            j.slot_base(i) + f.offset
+            for j in self.layout.kinds
+            for f in j.fields
+            if f.presence != 0
+            for i in range(j.slots)
+        }
+        return [
+            (i, kind) for i, (_, elem) in self.set_slots.items() if elem == kind and i not in cached
+        ]
 
     def _for(
         self,
@@ -267,7 +313,7 @@ class StmtEncoder(ExprEncoder):
             items.append((env2, c))
         for env2, c in items:
             still = [
-                self._alive(st, self.layout.kind(t.kind), v)
+                self._visible(st, self.layout.kind(t.kind), v)
                 for v, t in (env2[b.name] for b in bs)
                 if isinstance(t, TRef)
             ]
