@@ -93,8 +93,8 @@ class _Product:
         # a fault spends its budget on every step, so no loop takes one
         self.faults = {
             aid
-            for aid, actor, _ in enc.units
-            if isinstance(actor, ast.Fault) and actor.name in enc.budget_index
+            for aid, u in enumerate(enc.units)
+            if isinstance(u.actor, ast.Fault) and u.actor.name in enc.budget_index
         }
         self.assumed = list(assumed)
         self.solver = new_solver()
