@@ -21,7 +21,7 @@ from kcheck.explore.bfs import Limits
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
-from kcheck.model.ir import StepError
+from kcheck.model.ir import Layout, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Proof, PropertyResult, Stats
 from kcheck.smt.bmc import bmc
 from kcheck.smt.chc import Chc, at, spacer, well_formed_holds
@@ -123,7 +123,7 @@ def _induction(checked: CheckedModel, names: list[str], max_k: int, left: float)
 def _lemmas(
     source: Source,
     overrides: Mapping[str, int | str] | None,
-    layout: object,
+    layout: Layout,
     found: Chc,
     first: int,
     goals: list[str],
@@ -134,7 +134,7 @@ def _lemmas(
     the goals alone do not (a line that restates a goal adds nothing to its proof)."""
     texts: dict[str, None] = {}
     for c in found.used:
-        t = render(c, layout)  # type: ignore[arg-type]
+        t = render(c, layout)
         if t is not None:
             texts.setdefault(t, None)
     deadline = Deadline(timeout_s)
