@@ -97,7 +97,10 @@ def spacer(
         msg = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
         if "canceled" in msg:
             return Chc("unknown", reason=f"Spacer ran out of time ({timeout_s:.0f} s)")
-        return Chc("unknown", reason=f"Spacer failed: {msg}")
+        first = msg.split("\n", 1)[0].replace(" in <null>:", "")
+        if "Uninterpreted" in first:  # `/` or `%` by a state term: not linear arithmetic
+            first += " (non-linear arithmetic, which Spacer does not solve)"
+        return Chc("unknown", reason=f"Spacer failed: {first}")
     if answer == z3.sat:
         depth = max(0, len(fp.get_rules_along_trace()) - 2)
         return Chc("violated", depth=depth, reason=f"Spacer: a violation in {depth} steps")
