@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 import z3  # type: ignore[import-untyped]
 from click.testing import CliRunner
+from hypothesis import HealthCheck, assume, given, note, settings
 
 from kcheck.cli.main import main
-from kcheck.engines.dispatch import EngineOptions, check
+from kcheck.engines.dispatch import EngineOptions, Refused, check
 from kcheck.engines.infer import infer
-from kcheck.explore.bfs import Limits
+from kcheck.explore.bfs import Limits, explore
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
@@ -28,6 +29,8 @@ from kcheck.smt.render import render
 from kcheck.smt.solver import Deadline
 from kcheck.smt.system import Unrolling
 from kcheck.smt.terms import Term
+from tests.explore.modelgen import models
+from tests.explore.test_reference_agreement import assert_replays
 
 # y stays equal to x: `y <= 10` holds, but no k <= 6 makes it k-inductive on its own
 COUNTERS = """model counters
@@ -291,3 +294,36 @@ def test_infer_command_prints_the_replayed_counterexample(tmp_path: Path) -> Non
     assert result.exit_code == 1, result.output
     assert "invariant y_bounded: violated" in result.output
     assert re.search(r"^ +6  ticker\.tick\(\)", result.output, re.M)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models())
+def test_spacer_agrees_with_the_explicit_engine(text: str) -> None:
+    # on random small models: whatever the Spacer route proves, explicit search finds holding
+    # (and no step leaving the bounds); whatever it refutes, explicit search refutes
+    note(text)
+    source = Source("generated.kdsl", text)
+    checked = check_source(source, None)
+    model = compile_model(checked.symbols)
+    try:
+        found = infer(source, timeout_s=20, method="spacer")
+    except Refused:
+        assume(False)
+        return
+    explicit = explore(model, symmetry=False, properties=[])
+    assert explicit.limit is None
+    verdicts = {p.name: p.status for p in explicit.properties}
+    bounds = explore(model, symmetry=False, invariants=[], properties=[]).properties
+    explicit_bound = any(b.kind == "bound" for b in bounds)
+    for p in found.result.properties:
+        note(f"{p.name}: spacer route {p.status} {p.reason}")
+        if p.kind == "bound":
+            assert p.status != VIOLATED or explicit_bound
+        elif p.status == HOLDS and p.name in verdicts:
+            assert verdicts[p.name] == HOLDS and not explicit_bound
+        elif p.status == VIOLATED and p.name in verdicts:
+            assert verdicts[p.name] == VIOLATED
+            assert p.trace is not None
+            assert_replays(model, p.trace)
+    if found.verdict == HOLDS:
+        assert not explicit_bound

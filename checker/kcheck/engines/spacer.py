@@ -21,7 +21,7 @@ from kcheck.explore.bfs import Limits
 from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
-from kcheck.model.ir import StepError
+from kcheck.model.ir import Layout, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, Proof, PropertyResult, Stats
 from kcheck.smt.bmc import bmc
 from kcheck.smt.chc import Chc, at, spacer, well_formed_holds
@@ -86,14 +86,20 @@ def prove(
         parts = [enc.violation(by_name[n], u.state(i)) for n in names]
         return z3.Or(*parts, *([u.fail(i)] if bound else []))
 
-    found = spacer(enc, init, bad, max(1.0, timeout_s * 0.7))
+    # well-formedness, proved 1-inductive (so true in every reachable state), is given to
+    # Spacer: it need not rediscover the types' ranges (several times faster)
+    wf = well_formed_holds(enc, init, Deadline(timeout_s / 10))
+
+    def fact(st: tuple[Term, ...]) -> Term:
+        return well_formed(model.layout, st, enc.sets.bits)
+
+    found = spacer(enc, init, bad, max(1.0, timeout_s * 0.7), fact if wf else None)
     notes = [f"IC3/PDR (Z3 Spacer): {found.status}" + (f": {found.reason}" if found.reason else "")]
     left = max(1.0, timeout_s - (time.monotonic() - t0))
     if found.status == "violated":
         return SpacerRun(_confirm(checked, names, found, left, notes), [], notes)
     if found.status != "proved":
         return SpacerRun(_open(model.name, sym, names, bound, found.reason, t0), [], notes)
-    wf = well_formed_holds(enc, init, Deadline(left / 4))
     lines = _lemmas(source, overrides, model.layout, found, first, names, wf, left / 2)
     notes.append(f"Spacer's invariant: {len(found.clauses)} clauses, {len(found.used)} used by "
                  f"the proof (checked independently), {len(lines)} written as KDSL below")  # fmt: skip
@@ -117,7 +123,7 @@ def _induction(checked: CheckedModel, names: list[str], max_k: int, left: float)
 def _lemmas(
     source: Source,
     overrides: Mapping[str, int | str] | None,
-    layout: object,
+    layout: Layout,
     found: Chc,
     first: int,
     goals: list[str],
@@ -128,12 +134,14 @@ def _lemmas(
     the goals alone do not (a line that restates a goal adds nothing to its proof)."""
     texts: dict[str, None] = {}
     for c in found.used:
-        t = render(c, layout)  # type: ignore[arg-type]
+        t = render(c, layout)
         if t is not None:
             texts.setdefault(t, None)
     deadline = Deadline(timeout_s)
     kept: list[str] = []
     for t in texts:
+        if deadline.remaining() <= 0:
+            break  # fewer lines: the proof rests on the checked invariant all the same
         line = f"lemma {PREFIX}{first + len(kept)}: {t}"
         try:
             checked = check_source(_append(source, [line]), overrides)

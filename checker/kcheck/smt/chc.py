@@ -32,6 +32,7 @@ from kcheck.smt.wellformed import well_formed
 SLOT = "_slot_"
 StateBad = Callable[[Unrolling, int], Term]  # a goal fails in state i of an unrolling
 Init = Callable[[tuple[Term, ...]], Term]
+Fact = Callable[[tuple[Term, ...]], Term]  # a condition on a state
 
 
 def slot(i: int) -> Term:
@@ -54,8 +55,13 @@ class Chc:
     reason: str = ""
 
 
-def spacer(enc: Encoder, init: Init, bad: StateBad, timeout_s: float) -> Chc:
-    """Solve the Horn clauses of the model `enc` encodes for the goals `bad` negates."""
+def spacer(
+    enc: Encoder, init: Init, bad: StateBad, timeout_s: float, fact: Fact | None = None
+) -> Chc:
+    """Solve the Horn clauses of the model `enc` encodes for the goals `bad` negates. `fact`,
+    when given, must already be proved true in every reachable state (well-formedness): the
+    clauses then only step from, and only look for Bad in, states where it holds, which makes
+    Spacer's work much smaller; the invariant is then its clauses and the fact."""
     deadline = Deadline(timeout_s)
     width = enc.layout.width
     inv = z3.Function("Inv", *([z3.IntSort()] * width), z3.BoolSort())
@@ -66,6 +72,10 @@ def spacer(enc: Encoder, init: Init, bad: StateBad, timeout_s: float) -> Chc:
     fp.set("timeout", max(1, int(deadline.remaining() * 1000)))
     fp.register_relation(inv, err)
     u = Unrolling(enc, "_chc")
+
+    def given(v: Unrolling) -> Term:
+        return fact(v.state(0)) if fact is not None else z3.BoolVal(True)
+
     x = [z3.Int(f"_chc_x{i}") for i in range(width)]
     y = [z3.Int(f"_chc_y{i}") for i in range(width)]
     # the encoder's states may be terms (a set slot is a sum over Bools): Inv takes plain
@@ -74,8 +84,8 @@ def spacer(enc: Encoder, init: Init, bad: StateBad, timeout_s: float) -> Chc:
     at1 = [a == b for a, b in zip(y, u.state(1), strict=True)]
     rules = [
         (inv(*x), [init(tuple(x))]),
-        (inv(*y), [inv(*x), *at0, *at1, u.step(0)]),
-        (err(), [inv(*x), *at0, bad(u, 0)]),
+        (inv(*y), [inv(*x), *at0, *at1, given(u), u.step(0)]),
+        (err(), [inv(*x), *at0, given(u), bad(u, 0)]),
     ]
     for head, body in rules:
         fp.declare_var(*_constants(z3.And(*body)))
@@ -87,7 +97,10 @@ def spacer(enc: Encoder, init: Init, bad: StateBad, timeout_s: float) -> Chc:
         msg = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
         if "canceled" in msg:
             return Chc("unknown", reason=f"Spacer ran out of time ({timeout_s:.0f} s)")
-        return Chc("unknown", reason=f"Spacer failed: {msg}")
+        first = msg.split("\n", 1)[0].replace(" in <null>:", "")
+        if "Uninterpreted" in first:  # `/` or `%` by a state term: not linear arithmetic
+            first += " (non-linear arithmetic, which Spacer does not solve)"
+        return Chc("unknown", reason=f"Spacer failed: {first}")
     if answer == z3.sat:
         depth = max(0, len(fp.get_rules_along_trace()) - 2)
         return Chc("violated", depth=depth, reason=f"Spacer: a violation in {depth} steps")
@@ -95,22 +108,31 @@ def spacer(enc: Encoder, init: Init, bad: StateBad, timeout_s: float) -> Chc:
         return Chc("unknown", reason=f"Spacer answered unknown ({fp.reason_unknown()})")
     body = z3.substitute_vars(fp.get_cover_delta(-1, inv), *[slot(i) for i in range(width)])
     clauses = _conjuncts(body)
-    why = independent_check(enc, init, bad, clauses, deadline)
+    why = independent_check(enc, init, bad, clauses, deadline, fact)
     if why is not None:
         return Chc("rejected", clauses, reason=f"Spacer's invariant failed the check: {why}")
-    used = _used(enc, bad, clauses, deadline)
-    if used is not None and independent_check(enc, init, bad, used, deadline) is None:
+    used = _used(enc, bad, clauses, deadline, fact)
+    if used is not None and independent_check(enc, init, bad, used, deadline, fact) is None:
         return Chc("proved", clauses, used)
     return Chc("proved", clauses, clauses)
 
 
 def independent_check(
-    enc: Encoder, init: Init, bad: StateBad, clauses: Sequence[Term], deadline: Deadline
+    enc: Encoder,
+    init: Init,
+    bad: StateBad,
+    clauses: Sequence[Term],
+    deadline: Deadline,
+    fact: Fact | None = None,
 ) -> str | None:
     """None when `clauses` are an inductive invariant that rules `bad` out, each of the three
-    conditions checked unsat by its own fresh solver; else which condition failed."""
+    conditions checked unsat by its own fresh solver; else which condition failed. With
+    `fact` (proved elsewhere to hold in every reachable state), the states a step starts from
+    and the states checked against `bad` are those where it holds."""
     u = Unrolling(enc, "_ind")
     now, nxt = at(clauses, u.state(0)), at(clauses, u.state(1))
+    if fact is not None:
+        now = [*now, fact(u.state(0))]
     queries = [
         ("the initial states do not all satisfy it", init(u.state(0)), z3.Not(z3.And(*now))),
         ("a step does not keep it", z3.And(*now, u.step(0)), z3.Not(z3.And(*nxt))),
@@ -147,7 +169,7 @@ def at(clauses: Sequence[Term], state: Sequence[Term]) -> list[Term]:
 
 
 def _used(
-    enc: Encoder, bad: StateBad, clauses: list[Term], deadline: Deadline
+    enc: Encoder, bad: StateBad, clauses: list[Term], deadline: Deadline, fact: Fact | None
 ) -> list[Term] | None:
     """The clauses the proof needs: those in the unsat core of "they rule Bad out", closed
     under the cores of "one step keeps them" (None when Z3 cannot say)."""
@@ -155,6 +177,8 @@ def _used(
     now, nxt = at(clauses, u.state(0)), at(clauses, u.state(1))
     lits = [z3.Bool(f"_clause_{i}") for i in range(len(clauses))]
     solver = new_solver()
+    if fact is not None:
+        solver.add(fact(u.state(0)))
     for lit, c in zip(lits, now, strict=True):
         solver.add(z3.Implies(lit, c))
     core = _core(solver, bad(u, 0), lits, deadline)  # no step yet: a state may have none
