@@ -3,13 +3,16 @@
 
     .venv/bin/python benchmarks/packed.py                # every row, a Markdown table
     .venv/bin/python benchmarks/packed.py --only scheduler
+    .venv/bin/python benchmarks/packed.py --before e3eb4ac   # also the code at that commit
 
 For each reference model, one process each, one after another: kcheck with the reference
 Python store (a dict of state tuples: the engine before issue 14), kcheck with the packed
 native store (the default), and, for the ReplicaSet, Spin's `pan` on the Promela translation
 from benchmarks/spin/gen_replicaset.py (the same state graph; run.sh explains the
-translation). Every kcheck row runs without symmetry and checks only the invariants, as pan
-does. Figures:
+translation). With --before REV, first the code at REV too (`git archive` into a temporary
+folder, run with this venv). Every kcheck row runs without symmetry; the safety rows check only
+the invariants, as pan does, and the liveness row its temporal property too (the search then
+keeps the state graph). Figures:
 
 - CPU s: user + system CPU seconds of the whole process (GNU time), start-up included;
 - search CPU s: kcheck's CPU seconds inside the search (time.process_time); for pan its whole
@@ -47,6 +50,7 @@ class Case:
     defines: dict[str, int]
     invariants: tuple[str, ...]
     spin: tuple[int, int] | None = None  # (replicas, budget) for gen_replicaset.py
+    liveness: bool = False  # check the temporal properties too
 
 
 CASES = [
@@ -65,26 +69,47 @@ CASES = [
         (7, 4),
     ),
     Case(
-        "scheduler_starvation, 2 nodes, 6 pods",
+        "scheduler_starvation, 2 nodes, 4 pods",
         "models/scheduler_starvation.kdsl",
-        {"NODES": 2, "PODS": 6, "CPU": 8, "MAX_REQUEST": 4},
+        {"NODES": 2, "PODS": 4, "CPU": 8, "MAX_REQUEST": 4},
         ("no_overcommit", "running_pods_are_bound"),
+    ),
+    Case(
+        "ReplicaSet, 11 pod slots, with `converges` (liveness graph)",
+        "models/replicaset.kdsl",
+        {
+            "REPLICASETS": 1,
+            "MAX_REPLICAS": 7,
+            "CRASHES": 4,
+            "SCALE_UPS": 0,
+            "SCALE_DOWNS": 0,
+            "replicas": 7,
+        },
+        ("never_too_many_live", "pods_fit"),
+        liveness=True,
     ),
 ]
 
 
-def child(packed: bool, model: str, defines: dict[str, int], invariants: list[str]) -> None:
-    """One search, in this process; prints its figures as JSON."""
+def child(mode: str, model: str, defines: dict[str, int], invariants: list[str]) -> None:
+    """One search, in this process; prints its figures as JSON. mode: packed, reference, or
+    old (whatever kcheck PYTHONPATH names: the code before this benchmark existed)."""
     from kcheck.explore.bfs import explore
-    from kcheck.explore.store import make_store
     from kcheck.lang.frontend import load
     from kcheck.model.compile import compile_model
 
     compiled = compile_model(load(str(ROOT / model), defines).symbols, symmetry=False)
-    store = make_store(compiled.layout) if packed else None
+    store = None
+    if mode == "packed":
+        from kcheck.explore.store import make_store
+
+        store = make_store(compiled.layout)
+    kwargs = {} if mode == "old" else {"packed": mode == "packed"}
+    props = None if "liveness" in invariants else []
+    invs = [n for n in invariants if n != "liveness"]
     rss0 = _rss_now()
     c0 = time.process_time()
-    result = explore(compiled, invariants=invariants, properties=[], symmetry=False, packed=packed)
+    result = explore(compiled, invariants=invs, properties=props, symmetry=False, **kwargs)
     cpu = time.process_time() - c0
     out = {
         "verdict": result.verdict,
@@ -94,6 +119,7 @@ def child(packed: bool, model: str, defines: dict[str, int], invariants: list[st
         "search_cpu": cpu,
         "rss_before": rss0,
         "store": store.describe() if store is not None and store.native else "Python dict",
+        "verdicts": {p.name: p.status for p in result.properties},
         "notes": result.notes,
     }
     print(json.dumps(out))
@@ -104,12 +130,13 @@ def _rss_now() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[str, float, int]:
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[str, float, int]:
     """stdout, user+sys CPU seconds and peak RSS bytes of one process, from GNU time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         done = subprocess.run(
             ["/usr/bin/time", "-o", tf.name, "-f", "%U %S %M", *cmd],
             cwd=cwd,
+            env=env,
             capture_output=True,
             text=True,
             check=False,
@@ -120,17 +147,14 @@ def timed(cmd: list[str], cwd: Path) -> tuple[str, float, int]:
     return done.stdout, float(user) + float(system), int(rss_kb) * 1024
 
 
-def kcheck_row(case: Case, packed: bool) -> dict[str, object]:
-    cmd = [
-        str(PYTHON),
-        __file__,
-        "--child",
-        "packed" if packed else "reference",
-        case.model,
-        json.dumps(case.defines),
-        ",".join(case.invariants),
-    ]
-    out, cpu, rss = timed(cmd, ROOT)
+def kcheck_row(case: Case, mode: str, old: Path | None = None) -> dict[str, object]:
+    names = case.invariants + (("liveness",) if case.liveness else ())
+    cmd = [str(PYTHON), __file__, "--child", mode, case.model, json.dumps(case.defines)]
+    cmd.append(",".join(names))
+    env = dict(os.environ)
+    if old is not None:
+        env["PYTHONPATH"] = str(old / "checker")
+    out, cpu, rss = timed(cmd, ROOT, env)
     d: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     d.update(cpu=cpu, rss=rss)
     d["bytes_per_state"] = (rss - int(d["rss_before"])) / max(1, int(d["states"]))  # type: ignore[call-overload]
@@ -168,12 +192,28 @@ def spin_row(case: Case, states_hint: int) -> dict[str, object] | None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default="", help="a substring of the rows' labels")
+    ap.add_argument("--before", metavar="REV", help="also run the code at this git revision")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         mode, model, defines, invs = args.child
-        child(mode == "packed", model, json.loads(defines), invs.split(","))
+        child(mode, model, json.loads(defines), invs.split(","))
         return
+    with tempfile.TemporaryDirectory() as tmp:
+        old = None
+        if args.before:
+            old = Path(tmp)
+            archive = subprocess.run(
+                ["git", "archive", args.before, "checker"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        table(args.only, args.before, old)
+
+
+def table(only: str, before: str | None, old: Path | None) -> None:
     load = os.getloadavg()
     print(
         f"Load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs"
@@ -183,11 +223,17 @@ def main() -> None:
           " process CPU s | peak RSS MiB | B/state |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")
     for case in CASES:
-        if args.only not in case.label:
+        if only not in case.label:
             continue
-        rows = [("kcheck (reference store)", kcheck_row(case, False))]
-        rows.append(("kcheck (packed store)", kcheck_row(case, True)))
-        pan = spin_row(case, int(rows[0][1]["states"]))  # type: ignore[call-overload]
+        rows = []
+        if old is not None:
+            rows.append((f"kcheck at {before}", kcheck_row(case, "old", old)))
+        rows.append(("kcheck, reference store", kcheck_row(case, "reference")))
+        rows.append(("kcheck, packed store", kcheck_row(case, "packed")))
+        kinds = {(d["states"], d["verdict"], d["transitions"]) for _, d in rows}
+        if len(kinds) != 1:
+            print(f"WARNING: the kcheck rows disagree: {kinds}")
+        pan = None if case.liveness else spin_row(case, int(rows[0][1]["states"]))  # type: ignore[call-overload]
         if pan is not None:
             rows.append(("Spin 6.5 pan", pan))
         per_pan = (
