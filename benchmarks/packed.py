@@ -175,10 +175,15 @@ def spin_row(case: Case, states_hint: int) -> dict[str, object] | None:
         subprocess.run(["spin", "-a", pml.name], cwd=tmp, check=True, capture_output=True)
         subprocess.run(["gcc", "-O2", "-DSAFETY", "-w", "-o", "pan", "pan.c"], cwd=tmp, check=True)
         w = max(10, states_hint.bit_length())
-        # a depth bound far past any path: pan searches depth-first
-        out, cpu, rss = timed(["./pan", "-m10000000", f"-w{w}"], Path(tmp))
-    if "max search depth too small" in out:
-        raise SystemExit("pan: max search depth too small; its count would be short")
+        # pan searches depth-first, and its stack of -m levels is memory it touches: the
+        # smallest power of ten that holds the deepest path (a search cut short by it would
+        # count too few states)
+        depth = 100_000
+        while True:
+            out, cpu, rss = timed(["./pan", f"-m{depth}", f"-w{w}"], Path(tmp))
+            if "max search depth too small" not in out:
+                break
+            depth *= 10
     stored = int(re.search(r"(\d+) states, stored", out).group(1))  # type: ignore[union-attr]
     errors = int(re.search(r"errors: (\d+)", out).group(1))  # type: ignore[union-attr]
     return {
@@ -188,7 +193,7 @@ def spin_row(case: Case, states_hint: int) -> dict[str, object] | None:
         "cpu": cpu,
         "rss": rss,
         "bytes_per_state": rss / stored,
-        "store": f"pan -DSAFETY -m10000000 -w{w}",
+        "store": f"pan -DSAFETY -m{depth} -w{w}",
     }
 
 
