@@ -3,13 +3,16 @@
 
     .venv/bin/python benchmarks/packed.py                # every row, a Markdown table
     .venv/bin/python benchmarks/packed.py --only scheduler
+    .venv/bin/python benchmarks/packed.py --before e3eb4ac   # also the code at that commit
 
 For each reference model, one process each, one after another: kcheck with the reference
 Python store (a dict of state tuples: the engine before issue 14), kcheck with the packed
 native store (the default), and, for the ReplicaSet, Spin's `pan` on the Promela translation
 from benchmarks/spin/gen_replicaset.py (the same state graph; run.sh explains the
-translation). Every kcheck row runs without symmetry and checks only the invariants, as pan
-does. Figures:
+translation). With --before REV, first the code at REV too (`git archive` into a temporary
+folder, run with this venv). Every kcheck row runs without symmetry; the safety rows check only
+the invariants, as pan does, and the liveness row its temporal property too (the search then
+keeps the state graph). Figures:
 
 - CPU s: user + system CPU seconds of the whole process (GNU time), start-up included;
 - search CPU s: kcheck's CPU seconds inside the search (time.process_time); for pan its whole
@@ -46,7 +49,8 @@ class Case:
     model: str
     defines: dict[str, int]
     invariants: tuple[str, ...]
-    spin: tuple[int, int] | None = None  # (replicas, budget) for gen_replicaset.py
+    spin: tuple[str, ...] = ()  # the Promela generator in benchmarks/spin/ and its arguments
+    liveness: bool = False  # check the temporal properties too
 
 
 CASES = [
@@ -62,29 +66,51 @@ CASES = [
             "replicas": 7,
         },
         ("never_too_many_live", "pods_fit"),
-        (7, 4),
+        ("gen_replicaset.py", "--slots", "11", "--replicas", "7", "--budget", "4"),
     ),
     Case(
-        "scheduler_starvation, 2 nodes, 6 pods",
+        "scheduler_starvation, 2 nodes, 4 pods",
         "models/scheduler_starvation.kdsl",
-        {"NODES": 2, "PODS": 6, "CPU": 8, "MAX_REQUEST": 4},
+        {"NODES": 2, "PODS": 4, "CPU": 8, "MAX_REQUEST": 4},
         ("no_overcommit", "running_pods_are_bound"),
+        ("gen_scheduler.py", "--nodes", "2", "--pods", "4", "--cpu", "8", "--max-request", "4"),
+    ),
+    Case(
+        "ReplicaSet, 11 pod slots, with `converges` (liveness graph)",
+        "models/replicaset.kdsl",
+        {
+            "REPLICASETS": 1,
+            "MAX_REPLICAS": 7,
+            "CRASHES": 4,
+            "SCALE_UPS": 0,
+            "SCALE_DOWNS": 0,
+            "replicas": 7,
+        },
+        ("never_too_many_live", "pods_fit"),
+        liveness=True,
     ),
 ]
 
 
-def child(packed: bool, model: str, defines: dict[str, int], invariants: list[str]) -> None:
-    """One search, in this process; prints its figures as JSON."""
+def child(mode: str, model: str, defines: dict[str, int], invariants: list[str]) -> None:
+    """One search, in this process; prints its figures as JSON. mode: packed, reference, or
+    old (whatever kcheck PYTHONPATH names: the code before this benchmark existed)."""
     from kcheck.explore.bfs import explore
-    from kcheck.explore.store import make_store
     from kcheck.lang.frontend import load
     from kcheck.model.compile import compile_model
 
     compiled = compile_model(load(str(ROOT / model), defines).symbols, symmetry=False)
-    store = make_store(compiled.layout) if packed else None
+    store = None
+    if mode == "packed":
+        from kcheck.explore.store import make_store
+
+        store = make_store(compiled.layout)
+    kwargs = {} if mode == "old" else {"packed": mode == "packed"}
+    props = None if "liveness" in invariants else []
+    invs = [n for n in invariants if n != "liveness"]
     rss0 = _rss_now()
     c0 = time.process_time()
-    result = explore(compiled, invariants=invariants, properties=[], symmetry=False, packed=packed)
+    result = explore(compiled, invariants=invs, properties=props, symmetry=False, **kwargs)
     cpu = time.process_time() - c0
     out = {
         "verdict": result.verdict,
@@ -94,6 +120,7 @@ def child(packed: bool, model: str, defines: dict[str, int], invariants: list[st
         "search_cpu": cpu,
         "rss_before": rss0,
         "store": store.describe() if store is not None and store.native else "Python dict",
+        "verdicts": {p.name: p.status for p in result.properties},
         "notes": result.notes,
     }
     print(json.dumps(out))
@@ -104,33 +131,31 @@ def _rss_now() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[str, float, int]:
+def timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[str, float, int]:
     """stdout, user+sys CPU seconds and peak RSS bytes of one process, from GNU time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         done = subprocess.run(
             ["/usr/bin/time", "-o", tf.name, "-f", "%U %S %M", *cmd],
             cwd=cwd,
+            env=env,
             capture_output=True,
             text=True,
             check=False,
         )
-        if done.returncode not in (0, 1):
+        if done.returncode not in (0, 1) or not done.stdout.strip():
             raise SystemExit(f"{cmd[0]} failed: {done.stderr[-2000:]}")
         user, system, rss_kb = tf.read().split()[-3:]
     return done.stdout, float(user) + float(system), int(rss_kb) * 1024
 
 
-def kcheck_row(case: Case, packed: bool) -> dict[str, object]:
-    cmd = [
-        str(PYTHON),
-        __file__,
-        "--child",
-        "packed" if packed else "reference",
-        case.model,
-        json.dumps(case.defines),
-        ",".join(case.invariants),
-    ]
-    out, cpu, rss = timed(cmd, ROOT)
+def kcheck_row(case: Case, mode: str, old: Path | None = None) -> dict[str, object]:
+    names = case.invariants + (("liveness",) if case.liveness else ())
+    cmd = [str(PYTHON), __file__, "--child", mode, case.model, json.dumps(case.defines)]
+    cmd.append(",".join(names))
+    env = dict(os.environ)
+    if old is not None:
+        env["PYTHONPATH"] = str(old / "checker")
+    out, cpu, rss = timed(cmd, ROOT, env)
     d: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     d.update(cpu=cpu, rss=rss)
     d["bytes_per_state"] = (rss - int(d["rss_before"])) / max(1, int(d["states"]))  # type: ignore[call-overload]
@@ -138,20 +163,27 @@ def kcheck_row(case: Case, packed: bool) -> dict[str, object]:
 
 
 def spin_row(case: Case, states_hint: int) -> dict[str, object] | None:
-    if case.spin is None or not shutil.which("spin") or not shutil.which("gcc"):
+    if not case.spin or not shutil.which("spin") or not shutil.which("gcc"):
         return None
-    r, b = case.spin
+    script, *gen_args = case.spin
     with tempfile.TemporaryDirectory() as tmp:
         pml = Path(tmp) / "model.pml"
         subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks/spin/gen_replicaset.py"), "--slots",
-             str(r + b), "--replicas", str(r), "--budget", str(b), "-o", str(pml)],
+            [sys.executable, str(ROOT / "benchmarks/spin" / script), *gen_args, "-o", str(pml)],
             check=True,
-        )  # fmt: skip
+        )
         subprocess.run(["spin", "-a", pml.name], cwd=tmp, check=True, capture_output=True)
-        subprocess.run(["gcc", "-O2", "-DSAFETY", "-o", "pan", "pan.c"], cwd=tmp, check=True)
+        subprocess.run(["gcc", "-O2", "-DSAFETY", "-w", "-o", "pan", "pan.c"], cwd=tmp, check=True)
         w = max(10, states_hint.bit_length())
-        out, cpu, rss = timed(["./pan", "-m100000", f"-w{w}"], Path(tmp))
+        # pan searches depth-first, and its stack of -m levels is memory it touches: the
+        # smallest power of ten that holds the deepest path (a search cut short by it would
+        # count too few states)
+        depth = 100_000
+        while True:
+            out, cpu, rss = timed(["./pan", f"-m{depth}", f"-w{w}"], Path(tmp))
+            if "max search depth too small" not in out:
+                break
+            depth *= 10
     stored = int(re.search(r"(\d+) states, stored", out).group(1))  # type: ignore[union-attr]
     errors = int(re.search(r"errors: (\d+)", out).group(1))  # type: ignore[union-attr]
     return {
@@ -161,19 +193,36 @@ def spin_row(case: Case, states_hint: int) -> dict[str, object] | None:
         "cpu": cpu,
         "rss": rss,
         "bytes_per_state": rss / stored,
-        "store": f"pan -DSAFETY -w{w}",
+        "store": f"pan -DSAFETY -m{depth} -w{w}",
     }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default="", help="a substring of the rows' labels")
+    ap.add_argument("--before", metavar="REV", help="also run the code at this git revision")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         mode, model, defines, invs = args.child
-        child(mode == "packed", model, json.loads(defines), invs.split(","))
+        child(mode, model, json.loads(defines), invs.split(","))
         return
+    with tempfile.TemporaryDirectory() as tmp:
+        old = None
+        if args.before:
+            old = Path(tmp)
+            archive = subprocess.run(
+                ["git", "archive", args.before, "checker", "grammar"],
+                cwd=ROOT,
+                capture_output=True,
+                check=True,
+            )
+            subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        table(args.only, args.before, old)
+
+
+def table(only: str, before: str | None, old: Path | None) -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     load = os.getloadavg()
     print(
         f"Load average before: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} CPUs"
@@ -183,11 +232,17 @@ def main() -> None:
           " process CPU s | peak RSS MiB | B/state |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")
     for case in CASES:
-        if args.only not in case.label:
+        if only not in case.label:
             continue
-        rows = [("kcheck (reference store)", kcheck_row(case, False))]
-        rows.append(("kcheck (packed store)", kcheck_row(case, True)))
-        pan = spin_row(case, int(rows[0][1]["states"]))  # type: ignore[call-overload]
+        rows = []
+        if old is not None:
+            rows.append((f"kcheck at {before}", kcheck_row(case, "old", old)))
+        rows.append(("kcheck, reference store", kcheck_row(case, "reference")))
+        rows.append(("kcheck, packed store", kcheck_row(case, "packed")))
+        kinds = {(d["states"], d["verdict"], d["transitions"]) for _, d in rows}
+        if len(kinds) != 1:
+            print(f"WARNING: the kcheck rows disagree: {kinds}")
+        pan = None if case.liveness else spin_row(case, int(rows[0][1]["states"]))  # type: ignore[call-overload]
         if pan is not None:
             rows.append(("Spin 6.5 pan", pan))
         per_pan = (

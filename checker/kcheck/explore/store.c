@@ -219,6 +219,25 @@ fail:
     return -1;
 }
 
+/* The value of a small exact int without a call: state values are nearly all small. */
+static inline int small_value(PyObject *o, long long *v) {
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)o)) {
+        *v = (long long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+        return 1;
+    }
+#else
+    if (PyLong_CheckExact(o)) {
+        Py_ssize_t size = Py_SIZE(o);
+        if (size >= -1 && size <= 1) {
+            *v = (long long)size * (long long)((PyLongObject *)o)->ob_digit[0];
+            return 1;
+        }
+    }
+#endif
+    return 0;
+}
+
 /* Pack tuple t into S->scratch; its hash in *h. Widens positions as needed. */
 static int pack(Store *S, PyObject *t, uint64_t *h) {
     if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != S->width) {
@@ -228,12 +247,16 @@ static int pack(Store *S, PyObject *t, uint64_t *h) {
 again:
     memset(S->scratch, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
     for (Py_ssize_t i = 0; i < S->width; i++) {
-        int overflow = 0;
-        long long v = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(t, i), &overflow);
-        if (v == -1 && PyErr_Occurred()) return -1;
-        if (overflow) {
-            PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
-            return -1;
+        PyObject *o = PyTuple_GET_ITEM(t, i);
+        long long v;
+        if (!small_value(o, &v)) {
+            int overflow = 0;
+            v = PyLong_AsLongLongAndOverflow(o, &overflow);
+            if (v == -1 && PyErr_Occurred()) return -1;
+            if (overflow) {
+                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+                return -1;
+            }
         }
         uint64_t u;
         if (!fits(S, i, (int64_t)v, &u)) {
