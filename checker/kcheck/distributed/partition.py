@@ -61,6 +61,9 @@ class Merged:
 
     keys: bytes  # array("q")
     violations: dict[int, tuple[int, str | None]]
+    # new states that are not their own representative (look-alike objects tie, so the
+    # canonical form is not unique): where the search may differ from the single-process one
+    loose: int = 0
 
 
 def owner(state: State, count: int) -> int:
@@ -94,6 +97,7 @@ class Partition:
         self.level = 0  # where the states not yet expanded start
         self.pending_keys: array[int] = array("q")  # the last merged level's keys
         self.inbox: list[bytes] = []
+        self.own: dict[State, int] = {}  # what the last expansion found for this partition
         self.per_parent: list[tuple[int, int]] = []  # (parent id, successors) of the last level
 
     def where(self) -> tuple[int, str]:
@@ -120,8 +124,8 @@ class Partition:
         lo, hi = self.level, len(self.states)
         self.level = hi
         count, canon, succ, seen = self.count, self.canon, self.succ, self.seen
-        out_states: list[list[State]] = [[] for _ in range(count)]
-        out_keys: list[list[int]] = [[] for _ in range(count)]
+        # per owner, each successor once under its least key (the first: keys grow as we go)
+        out: list[dict[State, int]] = [{} for _ in range(count)]
         hits: dict[str, tuple[int, ErrorData]] = {}
         transitions = 0
         per_parent: list[tuple[int, int]] = []
@@ -143,11 +147,16 @@ class Partition:
                     t = canon(t)
                     if t in seen:
                         continue
-                p = hash(t) % count
-                out_states[p].append(t)
-                out_keys[p].append(base | j)
+                d = out[hash(t) % count]
+                if t not in d:
+                    d[t] = base | j
         self.per_parent = per_parent
-        batches = [encode(out_states[p], out_keys[p]) for p in range(count)]
+        # this partition's own share stays here: no need to pickle it to itself
+        self.own = out[self.index]
+        batches = [
+            encode(list(d), list(d.values())) if p != self.index else b""
+            for p, d in enumerate(out)
+        ]
         return batches, Expanded(transitions, hits)
 
     def merge_from(self, pending: Sequence[int], initial: bool, *batches: bytes) -> Merged:
@@ -161,7 +170,8 @@ class Partition:
         key; store them in key order and check the pending invariants on them. The initial
         states' keys are their positions, and they have no parent."""
         seen = self.seen
-        best: dict[State, int] = {}
+        best: dict[State, int] = {t: k for t, k in self.own.items() if t not in seen}
+        self.own = {}
         for data in self.inbox if batches is None else batches:
             states, keys = decode(data)
             for t, k in zip(states, keys, strict=True):
@@ -181,7 +191,9 @@ class Partition:
             self.parents.extend([-1] * len(order))
         else:
             self.parents.extend(k >> KEY_SHIFT for k in keys)
-        return Merged(keys.tobytes(), self._violations(order, pending))
+        canon = self.canon
+        loose = sum(1 for t in order if canon(t) != t) if canon is not None else 0
+        return Merged(keys.tobytes(), self._violations(order, pending), loose)
 
     def _violations(
         self, order: list[State], pending: Sequence[int]

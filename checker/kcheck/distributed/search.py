@@ -61,6 +61,7 @@ class _Run:
     budget_limits: Limits
     symmetry: bool
     stats: Stats = field(default_factory=Stats)
+    loose: int = 0  # stored states that are not their own representative
     violated: dict[int, _Found] = field(default_factory=dict)
     hits: dict[str, tuple[_Found, StepError]] = field(default_factory=dict)
 
@@ -98,6 +99,10 @@ def explore_distributed(
     props = [p.name for p in model.properties if properties is None or p.name in properties]
     canon = model.canonicalize if symmetry else None
     transport = make(recipe_of(model, symmetry))
+    if limits.timeout:
+        transport.deadline = t0 + limits.timeout
+    if limits.budget is not None and limits.budget.deadline is not None:
+        transport.deadline = limits.budget.deadline
     run = _Run(model, transport, canon, limits, symmetry)
     limit: str | None = None
     complete = False
@@ -122,6 +127,13 @@ def explore_distributed(
     result.notes.append(
         f"distributed search over {len(workers)} worker{'s' if len(workers) != 1 else ''}"
     )
+    if run.loose:
+        result.notes.append(
+            f"{run.loose:,} of the states stored are not their own representative (look-alike"
+            " objects tie in this model's canonical form): the distributed search may store"
+            " more representatives than the single-process one, and find another counterexample"
+            " of the same length; the verdicts are the same (spec/distributed.md)"
+        )
     if props:
         _add_properties(result, model, props, symmetry, limits, progress)
     result.stats.seconds = time.monotonic() - t0
@@ -153,6 +165,7 @@ def _search(
         keys[p].append(pos)
     transport.seed([encode(out[p], keys[p]) for p in range(n)])
     merged = transport.merge(pending, True)
+    run.loose += sum(m.loose for m in merged)
     level = _Level.of(merged, 0, n)
     transport.assign(level.ids)
     _record_violations(run, level, pending, level.size)
@@ -183,6 +196,7 @@ def _search(
             progress(stats)
         metas = transport.expand()
         merged = transport.merge(pending, False)
+        run.loose += sum(m.loose for m in merged)
         level = _Level.of(merged, total, n)
         transport.assign(level.ids)
         # where the single-process search would stop inside this level, if it does

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from kcheck.distributed.partition import Expanded, Merged, Partition, Recipe
+from kcheck.explore.budget import Stopped
 from kcheck.model.ir import State
 
 WAIT_SLICE = 0.2  # seconds: how often a wait on Ray lets a signal (the deadline, Ctrl-C) in
@@ -35,6 +36,7 @@ class NoRay(Exception):
 
 class Transport(Protocol):
     count: int
+    deadline: float | None  # time.monotonic() by which a wait on the workers gives up
 
     def names(self) -> list[str]: ...
     def seed(self, batches: Sequence[bytes]) -> None: ...
@@ -51,6 +53,7 @@ class Local:
 
     def __init__(self, recipe: Recipe, count: int) -> None:
         self.count = count
+        self.deadline: float | None = None
         self.parts = [Partition(recipe, i, count) for i in range(count)]
 
     def names(self) -> list[str]:
@@ -100,6 +103,7 @@ class RayWorkers:
         ray: Any = ray_module
         self.ray = ray
         self.started = False
+        self.deadline: float | None = None
         if not ray.is_initialized():
             kwargs: dict[str, Any] = dict(
                 include_dashboard=False, log_to_driver=False, configure_logging=False
@@ -131,6 +135,8 @@ class RayWorkers:
         while left:
             # a bounded wait, so that the deadline's and Ctrl-C's handlers run in between
             _, left = ray.wait(left, num_returns=len(left), timeout=WAIT_SLICE)
+            if left and self.deadline is not None and time.monotonic() >= self.deadline:
+                raise Stopped("timeout: the workers did not answer in time")
         out = []
         for i, ref in enumerate(refs):
             try:
