@@ -38,9 +38,7 @@ def cluster() -> Iterator[Any]:
     # a SIGTERM (a `timeout` around pytest) still stops the cluster's processes
     old = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # the head takes no work: the two worker nodes (a CPU each) hold the partitions
-    c = cluster_utils.Cluster(
-        initialize_head=True, head_node_args={**LOOPBACK, "num_cpus": 0}
-    )
+    c = cluster_utils.Cluster(initialize_head=True, head_node_args={**LOOPBACK, "num_cpus": 0})
     try:
         for _ in range(2):
             c.add_node(**LOOPBACK, num_cpus=1)
@@ -112,3 +110,18 @@ def test_kcheck_verify_joins_a_cluster(cluster: Any) -> None:
     assert b["stats"]["transitions"] == a["stats"]["transitions"]
     assert [p["status"] for p in b["properties"]] == [p["status"] for p in a["properties"]]
     assert any("distributed search over 2 workers" in n for n in b["notes"])
+
+
+def test_kcheck_verify_workers_starts_and_stops_its_own_ray() -> None:
+    path = str(ROOT / "models/replicaset_counts_running.kdsl")
+    args = [KCHECK, "verify", path, "--engine", "explicit", "-q", "--format", "json"]
+    spread = subprocess.run([*args, "--workers", "2"], capture_output=True, text=True, timeout=300)
+    alone = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert spread.returncode == alone.returncode == 1, spread.stderr
+    import json
+
+    a, b = json.loads(alone.stdout), json.loads(spread.stdout)
+    assert b["stats"] == {**a["stats"], "seconds": b["stats"]["seconds"]}
+    assert [(p["name"], p["status"], p.get("trace")) for p in b["properties"]] == [
+        (p["name"], p["status"], p.get("trace")) for p in a["properties"]
+    ]

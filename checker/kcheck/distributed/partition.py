@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,6 +75,7 @@ def owner(state: State, count: int) -> int:
 
 class Partition:
     def __init__(self, recipe: Recipe, index: int, count: int) -> None:
+        self.cpu0 = time.process_time()  # a Ray worker's start-up is not the search's
         ns: dict[str, Any] = dict(RUNTIME_NS)
         exec(compile(recipe.source, f"<kcheck model {recipe.name}>", "exec"), ns)
         self.canon: Callable[[State], State] | None = (
@@ -98,6 +100,8 @@ class Partition:
         self.pending_keys: array[int] = array("q")  # the last merged level's keys
         self.inbox: list[bytes] = []
         self.own: dict[State, int] = {}  # what the last expansion found for this partition
+        self.sent_states = 0
+        self.sent_bytes = 0
         self.per_parent: list[tuple[int, int]] = []  # (parent id, successors) of the last level
 
     def where(self) -> tuple[int, str]:
@@ -153,10 +157,11 @@ class Partition:
         self.per_parent = per_parent
         # this partition's own share stays here: no need to pickle it to itself
         self.own = out[self.index]
+        self.sent_states += sum(len(d) for p, d in enumerate(out) if p != self.index)
         batches = [
-            encode(list(d), list(d.values())) if p != self.index else b""
-            for p, d in enumerate(out)
+            encode(list(d), list(d.values())) if p != self.index else b"" for p, d in enumerate(out)
         ]
+        self.sent_bytes += sum(len(b) for b in batches)
         return batches, Expanded(transitions, hits)
 
     def merge_from(self, pending: Sequence[int], initial: bool, *batches: bytes) -> Merged:
@@ -246,5 +251,12 @@ class Partition:
             return self.states[at], self.parents[at]
         return None
 
-    def size(self) -> int:
-        return len(self.states)
+    def counters(self) -> dict[str, float]:
+        """What this worker did, for benchmarks: CPU seconds since it was made (for a Local
+        partition, the whole process's), states stored, and the states and bytes it sent."""
+        return {
+            "cpu": time.process_time() - self.cpu0,
+            "stored": len(self.states),
+            "sent_states": self.sent_states,
+            "sent_bytes": self.sent_bytes,
+        }

@@ -88,8 +88,10 @@ def explore_distributed(
     symmetry: bool = True,
     limits: Limits | None = None,
     progress: ProgressFn | None = None,
+    before_close: Callable[[Transport], None] | None = None,
 ) -> CheckResult:
-    """explore() over the partitions `make` starts: the same answer, counts and traces."""
+    """explore() over the partitions `make` starts: the same answer, counts and traces.
+    `before_close` sees the workers once the search is done (benchmarks read their counters)."""
     t0 = time.monotonic()
     limits = limits or Limits()
     names = [i.name for i in model.invariants]
@@ -121,7 +123,11 @@ def explore_distributed(
     finally:
         if budget is not None:
             budget.armed = False
-        transport.close()
+        try:
+            if before_close is not None and limit is None:
+                before_close(transport)
+        finally:
+            transport.close()
     run.stats.seconds = time.monotonic() - t0
     result = _result(run, selected, complete, limit)
     result.notes.append(

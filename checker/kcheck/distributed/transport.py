@@ -45,6 +45,7 @@ class Transport(Protocol):
     def assign(self, ids: Sequence[bytes]) -> None: ...
     def lookup(self, gid: int) -> tuple[State, int]: ...
     def transitions_upto(self, last: int) -> int: ...
+    def counters(self) -> list[dict[str, float]]: ...
     def close(self) -> None: ...
 
 
@@ -85,6 +86,9 @@ class Local:
 
     def transitions_upto(self, last: int) -> int:
         return sum(part.transitions_upto(last) for part in self.parts)
+
+    def counters(self) -> list[dict[str, float]]:
+        return [part.counters() for part in self.parts]
 
     def close(self) -> None:
         self.parts = []
@@ -177,6 +181,10 @@ class RayWorkers:
 
     def transitions_upto(self, last: int) -> int:
         return sum(self._get([a.transitions_upto.remote(last) for a in self.actors]))
+
+    def counters(self) -> list[dict[str, float]]:
+        out: list[dict[str, float]] = self._get([a.counters.remote() for a in self.actors])
+        return out
 
     def close(self) -> None:
         for a in getattr(self, "actors", []):

@@ -1,0 +1,31 @@
+"""`--workers` and `--ray` as the dispatcher takes them: refused with a hint where they cannot
+apply, never silently ignored."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from kcheck.engines.dispatch import EngineOptions, Refused, check
+from kcheck.lang.frontend import load
+from kcheck.model.compile import compile_model
+
+
+def _replicaset() -> tuple[object, object]:
+    checked = load("models/replicaset.kdsl")
+    return compile_model(checked.symbols), checked.symbols
+
+
+def test_z3_engines_refuse_workers() -> None:
+    model, symbols = _replicaset()
+    for engine in ("bmc", "induction"):
+        with pytest.raises(Refused, match="--workers and --ray are for the explicit search"):
+            check(model, symbols, None, None, EngineOptions(engine, workers=2))  # type: ignore[arg-type]
+
+
+def test_without_ray_the_hint_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails
+    model, symbols = _replicaset()
+    with pytest.raises(Refused, match=r"pip install 'kcheck\[distributed\]'"):
+        check(model, symbols, None, None, EngineOptions("explicit", workers=2))  # type: ignore[arg-type]
