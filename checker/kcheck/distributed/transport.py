@@ -126,7 +126,11 @@ class RayWorkers:
         # one CPU each, spread over the machines: a partition is busy for the whole search
         actor: Any = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(Partition)
         self.actors: list[Any] = [actor.remote(recipe, i, count) for i in range(count)]
-        self.where: list[tuple[int, str]] = self._get([a.where.remote() for a in self.actors])
+        try:
+            self.where: list[tuple[int, str]] = self._get([a.where.remote() for a in self.actors])
+        except BaseException:
+            self.close()
+            raise
         self.inbox: list[list[Any]] = [[] for _ in range(count)]
 
     def names(self) -> list[str]:

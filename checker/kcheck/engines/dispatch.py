@@ -126,7 +126,7 @@ def _distributed(
     """The explicit search over Ray workers; auto's state budget and Z3 phases do not apply."""
     # imported here: Ray is an optional extra, and most runs never need it
     from kcheck.distributed.search import explore_distributed
-    from kcheck.distributed.transport import NoRay, RayWorkers
+    from kcheck.distributed.transport import NoRay, RayWorkers, WorkerFailed
 
     if options.limits.more_states is not None:
         raise Refused("the distributed search takes no state budget hook")
@@ -143,6 +143,8 @@ def _distributed(
         )
     except NoRay as err:
         raise Refused(str(err)) from None
+    except WorkerFailed as err:  # before the search began: nothing was checked
+        raise Refused(f"the Ray workers did not start: {err}") from None
     if options.engine == "auto":
         result.notes.append(
             "--engine auto with --workers or --ray is the explicit search, without a state"
