@@ -47,11 +47,14 @@ def main() -> None:
     model = compile_model(
         load(str(ROOT / "models/replicaset.kdsl"), defines).symbols, symmetry=False
     )
-    rows: list[dict[str, Any]] = []
+
+    def show(row: dict[str, Any]) -> None:
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}),
+              flush=True)  # fmt: skip
 
     c0, w0 = time.process_time(), time.perf_counter()
     one = explore(model, properties=[], symmetry=False)
-    rows.append({"run": "single process", "states": one.stats.states,
+    show({"run": "single process", "states": one.stats.states,
                  "transitions": one.stats.transitions, "cpu": time.process_time() - c0,
                  "wall": time.perf_counter() - w0})  # fmt: skip
 
@@ -63,16 +66,17 @@ def main() -> None:
 
         c0, w0 = time.process_time(), time.perf_counter()
         r = explore_distributed(model, make, properties=[], symmetry=False, before_close=grab)
-        row: dict[str, Any] = {"run": label, "states": r.stats.states,
+        row: dict[str, Any] = {"run": label, "states": r.stats.states, "depth": r.stats.depth,
                                "transitions": r.stats.transitions,
-                               "cpu": time.process_time() - c0, "wall": time.perf_counter() - w0}  # fmt: skip
+                               "cpu": time.process_time() - c0,
+                               "wall": time.perf_counter() - w0}  # fmt: skip
         assert (r.stats.states, r.stats.transitions) == (one.stats.states, one.stats.transitions)
         if seen:
             row["sent_states"] = sum(c["sent_states"] for c in seen[0])
             row["sent_bytes"] = sum(c["sent_bytes"] for c in seen[0])
             if "Ray" in label:  # a Local partition's clock is this process's
                 row["workers_cpu"] = [round(c["cpu"], 3) for c in seen[0]]
-        rows.append(row)
+        show(row)
 
     for n in [int(x) for x in args.local.split(",") if x]:
         measured(f"{n} partitions, one process", lambda r, n=n: Local(r, n))
@@ -85,8 +89,6 @@ def main() -> None:
             measured(f"{args.ray} Ray workers", lambda r: RayWorkers(r, args.ray, None))
         finally:
             ray.shutdown()
-    for row in rows:
-        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}))
     print("load average", os.getloadavg())
 
 

@@ -117,14 +117,16 @@ class Partition:
         new.frombytes(ids)
         self.ids.extend(new)
 
-    def expand_split(self) -> list[Any]:
+    def expand_split(self, ids: bytes = b"") -> list[Any]:
         """`expand` as one batch per partition then the rest: a Ray call's separate results."""
-        batches, meta = self.expand()
+        batches, meta = self.expand(ids)
         return [*batches, meta]
 
-    def expand(self) -> tuple[list[bytes], Expanded]:
-        """Expand the states merged last, in id order: one batch of (canonical) successors
-        per partition, by owner."""
+    def expand(self, ids: bytes = b"") -> tuple[list[bytes], Expanded]:
+        """Expand the states merged last, in id order (given their `ids` first, unless
+        `assign` did): one batch of (canonical) successors per partition, by owner."""
+        if ids:
+            self.assign(ids)
         lo, hi = self.level, len(self.states)
         self.level = hi
         count, canon, succ, seen = self.count, self.canon, self.succ, self.seen

@@ -173,8 +173,8 @@ def _search(
     merged = transport.merge(pending, True)
     run.loose += sum(m.loose for m in merged)
     level = _Level.of(merged, 0, n)
-    transport.assign(level.ids)
-    _record_violations(run, level, pending, level.size)
+    unassigned = _assign_if_traced(transport, level, pending)
+    _record_violations(run, level, pending, None)
     total = level.size
     level_start, depth = 0, 0
     budget = limits.budget
@@ -200,11 +200,11 @@ def _search(
         if progress is not None:
             stats.seconds = now - t0
             progress(stats)
-        metas = transport.expand()
+        metas = transport.expand(unassigned or [b""] * n)
         merged = transport.merge(pending, False)
         run.loose += sum(m.loose for m in merged)
         level = _Level.of(merged, total, n)
-        transport.assign(level.ids)
+        unassigned = _assign_if_traced(transport, level, pending)
         # where the single-process search would stop inside this level, if it does
         stop_ms = _max_states_stop(limits.max_states, level, level_start, total)
         found = _first_violations(level, pending)
@@ -232,6 +232,15 @@ def _search(
             depth += 1
     stats.states, stats.depth, stats.queue = total, depth, 0
     return True, None
+
+
+def _assign_if_traced(transport: Transport, level: _Level, pending: list[int]) -> list[bytes]:
+    """Give the workers the level's ids now if a counterexample is to be fetched from it; else
+    return them to go with the next expansion (one call fewer per worker and level)."""
+    if any(inv in pending for m in level.merged for inv in m.violations):
+        transport.assign(level.ids)
+        return []
+    return level.ids
 
 
 def _stop(

@@ -40,7 +40,7 @@ class Transport(Protocol):
 
     def names(self) -> list[str]: ...
     def seed(self, batches: Sequence[bytes]) -> None: ...
-    def expand(self) -> list[Expanded]: ...
+    def expand(self, ids: Sequence[bytes]) -> list[Expanded]: ...
     def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]: ...
     def assign(self, ids: Sequence[bytes]) -> None: ...
     def lookup(self, gid: int) -> tuple[State, int]: ...
@@ -64,8 +64,8 @@ class Local:
         for part, batch in zip(self.parts, batches, strict=True):
             part.receive([batch])
 
-    def expand(self) -> list[Expanded]:
-        outs = [part.expand() for part in self.parts]
+    def expand(self, ids: Sequence[bytes]) -> list[Expanded]:
+        outs = [part.expand(chunk) for part, chunk in zip(self.parts, ids, strict=True)]
         for p, part in enumerate(self.parts):
             part.receive([batches[p] for batches, _ in outs])
         return [meta for _, meta in outs]
@@ -145,21 +145,27 @@ class RayWorkers:
             _, left = ray.wait(left, num_returns=len(left), timeout=WAIT_SLICE)
             if left and self.deadline is not None and time.monotonic() >= self.deadline:
                 raise Stopped("timeout: the workers did not answer in time")
-        out = []
-        for i, ref in enumerate(refs):
+        try:
+            return list(ray.get(refs))
+        except ray.exceptions.RayActorError:
+            pass
+        for i, ref in enumerate(refs):  # which one failed
             try:
-                out.append(ray.get(ref))
+                ray.get(ref)
             except ray.exceptions.RayActorError as err:
                 name = self.names()[i] if hasattr(self, "where") else f"worker {i}"
                 raise WorkerFailed(name, _first_line(err)) from None
-        return out
+        raise WorkerFailed("a worker", "Ray reported a failed worker")
 
     def seed(self, batches: Sequence[bytes]) -> None:
         self.inbox = [[batch] for batch in batches]
 
-    def expand(self) -> list[Expanded]:
+    def expand(self, ids: Sequence[bytes]) -> list[Expanded]:
         n = self.count
-        refs = [a.expand_split.options(num_returns=n + 1).remote() for a in self.actors]
+        refs = [
+            a.expand_split.options(num_returns=n + 1).remote(chunk)
+            for a, chunk in zip(self.actors, ids, strict=True)
+        ]
         metas: list[Expanded] = self._get([r[n] for r in refs])
         self.inbox = [[refs[q][p] for q in range(n)] for p in range(n)]
         return metas
