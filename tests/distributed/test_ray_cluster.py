@@ -125,3 +125,22 @@ def test_kcheck_verify_workers_starts_and_stops_its_own_ray() -> None:
     assert [(p["name"], p["status"], p.get("trace")) for p in b["properties"]] == [
         (p["name"], p["status"], p.get("trace")) for p in a["properties"]
     ]
+
+
+def test_simulate_on_the_cluster_walks_the_same_walks(cluster: Any) -> None:
+    from kcheck.distributed.walks import ray_spread
+    from kcheck.explore.simulate import SimOptions, simulate
+
+    checked = load(str(ROOT / "models/scheduler_stale_snapshot.kdsl"))
+    model = compile_model(checked.symbols)
+    here = simulate(model, options=SimOptions(traces=40, depth=15, seed=7))
+    spread = ray_spread(checked.symbols, True, cluster.address, None)
+    there = simulate(model, options=SimOptions(traces=40, depth=15, seed=7, spread=spread))
+    assert there.coverage == here.coverage
+    assert (there.stats.states, there.stats.transitions) == (
+        here.stats.states,
+        here.stats.transitions,
+    )
+    assert [(p.name, p.status, p.trace) for p in there.properties] == [
+        (p.name, p.status, p.trace) for p in here.properties
+    ]

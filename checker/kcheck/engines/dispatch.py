@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from kcheck.distributed.transport import NoRay, WorkerFailed  # no Ray import: that is lazy
 from kcheck.engines.auto import Z3_TIMEOUT, auto
 from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
@@ -91,7 +93,8 @@ def check(
                           max_k=options.max_k, progress=progress)  # fmt: skip
         elif engine == "simulate":
             sim = SimOptions(traces=options.traces, depth=options.depth, seed=options.seed,
-                             workers=options.workers, timeout=limits.timeout)  # fmt: skip
+                             workers=options.workers, timeout=limits.timeout,
+                             spread=_ray_walks(symbols, options))  # fmt: skip
             result = simulate(model, invariants=invariants, properties=properties, options=sim)
         elif engine in ("explicit", "auto") and (options.workers > 1 or options.ray_address):
             result = _distributed(model, invariants, properties, options, progress)
@@ -108,6 +111,8 @@ def check(
             raise Refused(f"no engine `{engine}`; the engines are {', '.join(ENGINES)}")
     except ReplayError as err:
         raise EngineFailure(str(err)) from None
+    except (NoRay, WorkerFailed) as err:  # Ray missing or unreachable, or a worker lost
+        raise Refused(str(err)) from None
     return result.account_for(
         model.asked(invariants, properties), options.named_as or f"--engine {engine}"
     )
@@ -151,6 +156,16 @@ def _distributed(
             " budget: Z3 does not take over"
         )
     return result
+
+
+def _ray_walks(symbols: Symbols, options: EngineOptions) -> Any:
+    """kcheck simulate --ray: the walks on a Ray cluster (None: on this machine)."""
+    if not options.ray_address:
+        return None
+    from kcheck.distributed.walks import ray_spread
+
+    count = options.workers if options.workers > 1 else None
+    return ray_spread(symbols, options.symmetry, options.ray_address, count)
 
 
 def state_space(
