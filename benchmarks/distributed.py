@@ -83,7 +83,7 @@ def main() -> None:
     if args.ray:
         import ray
 
-        ray.init(num_cpus=args.ray, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=args.ray, include_dashboard=False, log_to_driver=False)
         try:
             # the workers' CPU is their process's since start-up: measured, then subtracted
             measured(f"{args.ray} Ray workers", lambda r: RayWorkers(r, args.ray, None))
