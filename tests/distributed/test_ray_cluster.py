@@ -144,3 +144,18 @@ def test_simulate_on_the_cluster_walks_the_same_walks(cluster: Any) -> None:
     assert [(p.name, p.status, p.trace) for p in there.properties] == [
         (p.name, p.status, p.trace) for p in here.properties
     ]
+
+
+def test_the_timeout_stops_a_search_on_the_cluster_inconclusive(cluster: Any) -> None:
+    # 4.9 million states: far more than 20 seconds on any machine; the deadline's signal
+    # arrives while the driver waits on the workers, and must not surface inside Ray's C code
+    path = str(ROOT / "models/replicaset.kdsl")
+    size = ["-D", "REPLICASETS=1", "-D", "MAX_REPLICAS=7", "-D", "CRASHES=5", "-D",
+            "SCALE_UPS=0", "-D", "SCALE_DOWNS=0", "-D", "replicas=7"]  # fmt: skip
+    done = subprocess.run(
+        [KCHECK, "verify", path, *size, "--no-symmetry", "--engine", "explicit", "-q",
+         "--invariant", "pods_fit", "--ray", cluster.address, "--timeout", "20"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "stopped at timeout 20s" in done.stdout

@@ -110,9 +110,12 @@ def explore_distributed(
     complete = False
     workers = transport.names()
     budget = limits.budget
+    if budget is not None:
+        # The budget is not armed: a signal must not raise inside Ray's C code (it surfaces as
+        # a SystemError there); the transport polls it while it waits on the workers instead.
+        budget.armed = False
+        transport.poll = lambda: budget.poll(time.monotonic())
     try:
-        if budget is not None:
-            budget.armed = True
         complete, limit = _search(run, selected, limits, progress, t0)
     except WorkerFailed as err:
         limit = str(err)
@@ -121,8 +124,6 @@ def explore_distributed(
     except MemoryError:
         limit = "out of memory"
     finally:
-        if budget is not None:
-            budget.armed = False
         try:
             if before_close is not None and limit is None:
                 before_close(transport)

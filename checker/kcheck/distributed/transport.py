@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from kcheck.distributed.partition import Expanded, Merged, Partition, Recipe
@@ -37,6 +37,7 @@ class NoRay(Exception):
 class Transport(Protocol):
     count: int
     deadline: float | None  # time.monotonic() by which a wait on the workers gives up
+    poll: Callable[[], str | None] | None  # why to stop now (the command's budget), or None
 
     def names(self) -> list[str]: ...
     def seed(self, batches: Sequence[bytes]) -> None: ...
@@ -55,6 +56,7 @@ class Local:
     def __init__(self, recipe: Recipe, count: int) -> None:
         self.count = count
         self.deadline: float | None = None
+        self.poll: Callable[[], str | None] | None = None
         self.parts = [Partition(recipe, i, count) for i in range(count)]
 
     def names(self) -> list[str]:
@@ -108,6 +110,7 @@ class RayWorkers:
         self.ray = ray
         self.started = False
         self.deadline: float | None = None
+        self.poll: Callable[[], str | None] | None = None
         if not ray.is_initialized():
             kwargs: dict[str, Any] = dict(
                 include_dashboard=False, log_to_driver=False, configure_logging=False
@@ -143,6 +146,9 @@ class RayWorkers:
         while left:
             # a bounded wait, so that the deadline's and Ctrl-C's handlers run in between
             _, left = ray.wait(left, num_returns=len(left), timeout=WAIT_SLICE)
+            why = self.poll() if self.poll is not None else None
+            if why is not None:
+                raise Stopped(why)
             if left and self.deadline is not None and time.monotonic() >= self.deadline:
                 raise Stopped("timeout: the workers did not answer in time")
         try:
