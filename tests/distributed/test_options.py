@@ -29,3 +29,13 @@ def test_without_ray_the_hint_names_the_extra(monkeypatch: pytest.MonkeyPatch) -
     model, symbols = _replicaset()
     with pytest.raises(Refused, match=r"pip install 'kcheck\[distributed\]'"):
         check(model, symbols, None, None, EngineOptions("explicit", workers=2))  # type: ignore[arg-type]
+
+
+def test_auto_with_workers_is_the_distributed_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --engine auto is the default: --workers must reach the distributed search there too,
+    # never be dropped silently (here it stops at the missing Ray, which proves it was asked)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    model, symbols = _replicaset()
+    for options in (EngineOptions("auto", workers=2), EngineOptions("auto", ray_address="x:1")):
+        with pytest.raises(Refused, match="need Ray"):
+            check(model, symbols, None, None, options)  # type: ignore[arg-type]

@@ -85,7 +85,9 @@ def check(
         raise Refused("--symbolic-params needs --engine bmc or --engine induction")
     limits = options.limits
     try:
-        if engine in ("bmc", "induction"):
+        if engine in ("explicit", "auto") and (options.workers > 1 or options.ray_address):
+            result = _distributed(model, invariants, properties, options, progress)
+        elif engine in ("bmc", "induction"):
             result = _z3(model, symbols, invariants, properties, options)
         elif engine == "auto":
             result = auto(model, symbols, invariants=invariants, properties=properties,
@@ -96,8 +98,6 @@ def check(
                              workers=options.workers, timeout=limits.timeout,
                              spread=_ray_walks(symbols, options))  # fmt: skip
             result = simulate(model, invariants=invariants, properties=properties, options=sim)
-        elif engine in ("explicit", "auto") and (options.workers > 1 or options.ray_address):
-            result = _distributed(model, invariants, properties, options, progress)
         elif engine == "explicit":
             result = explore(
                 model,
