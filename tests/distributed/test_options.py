@@ -39,3 +39,15 @@ def test_auto_with_workers_is_the_distributed_search(monkeypatch: pytest.MonkeyP
     for options in (EngineOptions("auto", workers=2), EngineOptions("auto", ray_address="x:1")):
         with pytest.raises(Refused, match="need Ray"):
             check(model, symbols, None, None, options)  # type: ignore[arg-type]
+
+
+def test_an_address_with_no_cluster_is_refused_at_once() -> None:
+    pytest.importorskip("ray")
+    model, symbols = _replicaset()
+    # port 1 has no listener: Ray itself would retry for minutes
+    for address, said in (
+        ("127.0.0.1:1", "cannot reach the Ray cluster"),
+        ("nowhere", "HOST:PORT"),
+    ):
+        with pytest.raises(Refused, match=said):
+            check(model, symbols, None, None, EngineOptions("explicit", ray_address=address))  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ inconclusive (kcheck/distributed/search.py). Ray is imported only here, and only
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -119,6 +120,7 @@ class RayWorkers:
                 if address is None:
                     ray.init(address="local", num_cpus=count, **kwargs)
                 else:
+                    check_reachable(address)
                     ray.init(address=address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise NoRay(f"cannot reach the Ray cluster at {address}: {err}") from None
@@ -211,6 +213,27 @@ class RayWorkers:
             # give the actors' processes a moment to go before Ray itself stops
             time.sleep(0.05)
             self.ray.shutdown()
+
+
+def check_reachable(address: str, wait: float = 3.0) -> None:
+    """NoRay unless something listens at `address` (host:port): Ray itself would retry an
+    address with no cluster behind it for minutes. A loopback host is also tried at this
+    machine's outward address, as Ray does."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise NoRay(f"--ray {address}: give the cluster's HOST:PORT (from `ray start --head`)")
+    hosts = [host]
+    if host in ("127.0.0.1", "localhost", "::1"):
+        with contextlib.suppress(OSError):
+            hosts.append(socket.gethostbyname(socket.gethostname()))
+    why = "nothing answers there"
+    for h in hosts:
+        try:
+            with socket.create_connection((h, int(port)), timeout=wait):
+                return
+        except OSError as err:
+            why = err.strerror or str(err)
+    raise NoRay(f"cannot reach the Ray cluster at {address}: {why}")
 
 
 def _first_line(err: BaseException) -> str:

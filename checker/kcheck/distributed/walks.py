@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kcheck.distributed.transport import NoRay, WorkerFailed
+from kcheck.distributed.transport import NoRay, WorkerFailed, check_reachable
 from kcheck.explore.simulate import _Chunk, _Job
 from kcheck.lang.symbols import Symbols
 from kcheck.model.compile import compile_model
@@ -41,6 +41,7 @@ def ray_spread(
         ray: Any = ray_module
         started = False
         if not ray.is_initialized():
+            check_reachable(address)
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False,
                          configure_logging=False)  # fmt: skip
