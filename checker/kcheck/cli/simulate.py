@@ -32,7 +32,10 @@ from kcheck.lang.diagnostics import suggest
 @click.option("--seed", type=int, default=0, show_default=True,
               help="The same seed gives the same walks, whatever --workers.")  # fmt: skip
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Local processes to spread the walks over.")  # fmt: skip
+              help="Local processes to spread the walks over (with --ray: Ray tasks).")  # fmt: skip
+@click.option("--ray", "ray_address", metavar="ADDRESS",
+              help="Walk on the running Ray cluster at ADDRESS, one task per CPU unless "
+              "--workers says; needs pip install 'kcheck[distributed]'.")  # fmt: skip
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -72,6 +75,7 @@ def simulate(model: str, **o: Any) -> None:
     named = bool(o["invariants"] or o["properties"])
     options = EngineOptions("simulate", Limits(timeout=o["timeout"]), depth=o["depth"],
                             traces=o["traces"], seed=o["seed"], workers=o["workers"],
+                            ray_address=o["ray_address"],
                             named_as="kcheck simulate")  # fmt: skip
     try:
         result = check(compiled, checked.symbols, list(o["invariants"]) if named else None,

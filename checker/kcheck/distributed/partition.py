@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,9 @@ class Merged:
 
     keys: bytes  # array("q")
     violations: dict[int, tuple[int, str | None]]
+    # new states that are not their own representative (look-alike objects tie, so the
+    # canonical form is not unique): where the search may differ from the single-process one
+    loose: int = 0
 
 
 def owner(state: State, count: int) -> int:
@@ -71,6 +75,7 @@ def owner(state: State, count: int) -> int:
 
 class Partition:
     def __init__(self, recipe: Recipe, index: int, count: int) -> None:
+        self.cpu0 = time.process_time()  # a Ray worker's start-up is not the search's
         ns: dict[str, Any] = dict(RUNTIME_NS)
         exec(compile(recipe.source, f"<kcheck model {recipe.name}>", "exec"), ns)
         self.canon: Callable[[State], State] | None = (
@@ -94,6 +99,9 @@ class Partition:
         self.level = 0  # where the states not yet expanded start
         self.pending_keys: array[int] = array("q")  # the last merged level's keys
         self.inbox: list[bytes] = []
+        self.own: dict[State, int] = {}  # what the last expansion found for this partition
+        self.sent_states = 0
+        self.sent_bytes = 0
         self.per_parent: list[tuple[int, int]] = []  # (parent id, successors) of the last level
 
     def where(self) -> tuple[int, str]:
@@ -109,19 +117,21 @@ class Partition:
         new.frombytes(ids)
         self.ids.extend(new)
 
-    def expand_split(self) -> list[Any]:
+    def expand_split(self, ids: bytes = b"") -> list[Any]:
         """`expand` as one batch per partition then the rest: a Ray call's separate results."""
-        batches, meta = self.expand()
+        batches, meta = self.expand(ids)
         return [*batches, meta]
 
-    def expand(self) -> tuple[list[bytes], Expanded]:
-        """Expand the states merged last, in id order: one batch of (canonical) successors
-        per partition, by owner."""
+    def expand(self, ids: bytes = b"") -> tuple[list[bytes], Expanded]:
+        """Expand the states merged last, in id order (given their `ids` first, unless
+        `assign` did): one batch of (canonical) successors per partition, by owner."""
+        if ids:
+            self.assign(ids)
         lo, hi = self.level, len(self.states)
         self.level = hi
         count, canon, succ, seen = self.count, self.canon, self.succ, self.seen
-        out_states: list[list[State]] = [[] for _ in range(count)]
-        out_keys: list[list[int]] = [[] for _ in range(count)]
+        # per owner, each successor once under its least key (the first: keys grow as we go)
+        out: list[dict[State, int]] = [{} for _ in range(count)]
         hits: dict[str, tuple[int, ErrorData]] = {}
         transitions = 0
         per_parent: list[tuple[int, int]] = []
@@ -143,11 +153,17 @@ class Partition:
                     t = canon(t)
                     if t in seen:
                         continue
-                p = hash(t) % count
-                out_states[p].append(t)
-                out_keys[p].append(base | j)
+                d = out[hash(t) % count]
+                if t not in d:
+                    d[t] = base | j
         self.per_parent = per_parent
-        batches = [encode(out_states[p], out_keys[p]) for p in range(count)]
+        # this partition's own share stays here: no need to pickle it to itself
+        self.own = out[self.index]
+        self.sent_states += sum(len(d) for p, d in enumerate(out) if p != self.index)
+        batches = [
+            encode(list(d), list(d.values())) if p != self.index else b"" for p, d in enumerate(out)
+        ]
+        self.sent_bytes += sum(len(b) for b in batches)
         return batches, Expanded(transitions, hits)
 
     def merge_from(self, pending: Sequence[int], initial: bool, *batches: bytes) -> Merged:
@@ -161,7 +177,8 @@ class Partition:
         key; store them in key order and check the pending invariants on them. The initial
         states' keys are their positions, and they have no parent."""
         seen = self.seen
-        best: dict[State, int] = {}
+        best: dict[State, int] = {t: k for t, k in self.own.items() if t not in seen}
+        self.own = {}
         for data in self.inbox if batches is None else batches:
             states, keys = decode(data)
             for t, k in zip(states, keys, strict=True):
@@ -181,7 +198,9 @@ class Partition:
             self.parents.extend([-1] * len(order))
         else:
             self.parents.extend(k >> KEY_SHIFT for k in keys)
-        return Merged(keys.tobytes(), self._violations(order, pending))
+        canon = self.canon
+        loose = sum(1 for t in order if canon(t) != t) if canon is not None else 0
+        return Merged(keys.tobytes(), self._violations(order, pending), loose)
 
     def _violations(
         self, order: list[State], pending: Sequence[int]
@@ -234,5 +253,12 @@ class Partition:
             return self.states[at], self.parents[at]
         return None
 
-    def size(self) -> int:
-        return len(self.states)
+    def counters(self) -> dict[str, float]:
+        """What this worker did, for benchmarks: CPU seconds since it was made (for a Local
+        partition, the whole process's), states stored, and the states and bytes it sent."""
+        return {
+            "cpu": time.process_time() - self.cpu0,
+            "stored": len(self.states),
+            "sent_states": self.sent_states,
+            "sent_bytes": self.sent_bytes,
+        }

@@ -61,6 +61,7 @@ class _Run:
     budget_limits: Limits
     symmetry: bool
     stats: Stats = field(default_factory=Stats)
+    loose: int = 0  # stored states that are not their own representative
     violated: dict[int, _Found] = field(default_factory=dict)
     hits: dict[str, tuple[_Found, StepError]] = field(default_factory=dict)
 
@@ -87,8 +88,10 @@ def explore_distributed(
     symmetry: bool = True,
     limits: Limits | None = None,
     progress: ProgressFn | None = None,
+    before_close: Callable[[Transport], None] | None = None,
 ) -> CheckResult:
-    """explore() over the partitions `make` starts: the same answer, counts and traces."""
+    """explore() over the partitions `make` starts: the same answer, counts and traces.
+    `before_close` sees the workers once the search is done (benchmarks read their counters)."""
     t0 = time.monotonic()
     limits = limits or Limits()
     names = [i.name for i in model.invariants]
@@ -98,14 +101,21 @@ def explore_distributed(
     props = [p.name for p in model.properties if properties is None or p.name in properties]
     canon = model.canonicalize if symmetry else None
     transport = make(recipe_of(model, symmetry))
+    if limits.timeout:
+        transport.deadline = t0 + limits.timeout
+    if limits.budget is not None and limits.budget.deadline is not None:
+        transport.deadline = limits.budget.deadline
     run = _Run(model, transport, canon, limits, symmetry)
     limit: str | None = None
     complete = False
     workers = transport.names()
     budget = limits.budget
+    if budget is not None:
+        # The budget is not armed: a signal must not raise inside Ray's C code (it surfaces as
+        # a SystemError there); the transport polls it while it waits on the workers instead.
+        budget.armed = False
+        transport.poll = lambda: budget.poll(time.monotonic())
     try:
-        if budget is not None:
-            budget.armed = True
         complete, limit = _search(run, selected, limits, progress, t0)
     except WorkerFailed as err:
         limit = str(err)
@@ -114,14 +124,23 @@ def explore_distributed(
     except MemoryError:
         limit = "out of memory"
     finally:
-        if budget is not None:
-            budget.armed = False
-        transport.close()
+        try:
+            if before_close is not None and limit is None:
+                before_close(transport)
+        finally:
+            transport.close()
     run.stats.seconds = time.monotonic() - t0
     result = _result(run, selected, complete, limit)
     result.notes.append(
         f"distributed search over {len(workers)} worker{'s' if len(workers) != 1 else ''}"
     )
+    if run.loose:
+        result.notes.append(
+            f"{run.loose:,} of the states stored are not their own representative (look-alike"
+            " objects tie in this model's canonical form): the distributed search may store"
+            " more representatives than the single-process one, and find another counterexample"
+            " of the same length; the verdicts are the same (spec/distributed.md)"
+        )
     if props:
         _add_properties(result, model, props, symmetry, limits, progress)
     result.stats.seconds = time.monotonic() - t0
@@ -153,9 +172,10 @@ def _search(
         keys[p].append(pos)
     transport.seed([encode(out[p], keys[p]) for p in range(n)])
     merged = transport.merge(pending, True)
+    run.loose += sum(m.loose for m in merged)
     level = _Level.of(merged, 0, n)
-    transport.assign(level.ids)
-    _record_violations(run, level, pending, level.size)
+    unassigned = _assign_if_traced(transport, level, pending)
+    _record_violations(run, level, pending, None)
     total = level.size
     level_start, depth = 0, 0
     budget = limits.budget
@@ -181,10 +201,11 @@ def _search(
         if progress is not None:
             stats.seconds = now - t0
             progress(stats)
-        metas = transport.expand()
+        metas = transport.expand(unassigned or [b""] * n)
         merged = transport.merge(pending, False)
+        run.loose += sum(m.loose for m in merged)
         level = _Level.of(merged, total, n)
-        transport.assign(level.ids)
+        unassigned = _assign_if_traced(transport, level, pending)
         # where the single-process search would stop inside this level, if it does
         stop_ms = _max_states_stop(limits.max_states, level, level_start, total)
         found = _first_violations(level, pending)
@@ -212,6 +233,15 @@ def _search(
             depth += 1
     stats.states, stats.depth, stats.queue = total, depth, 0
     return True, None
+
+
+def _assign_if_traced(transport: Transport, level: _Level, pending: list[int]) -> list[bytes]:
+    """Give the workers the level's ids now if a counterexample is to be fetched from it; else
+    return them to go with the next expansion (one call fewer per worker and level)."""
+    if any(inv in pending for m in level.merged for inv in m.violations):
+        transport.assign(level.ids)
+        return []
+    return level.ids
 
 
 def _stop(

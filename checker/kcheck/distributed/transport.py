@@ -11,11 +11,13 @@ inconclusive (kcheck/distributed/search.py). Ray is imported only here, and only
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from kcheck.distributed.partition import Expanded, Merged, Partition, Recipe
+from kcheck.explore.budget import Stopped
 from kcheck.model.ir import State
 
 WAIT_SLICE = 0.2  # seconds: how often a wait on Ray lets a signal (the deadline, Ctrl-C) in
@@ -35,14 +37,17 @@ class NoRay(Exception):
 
 class Transport(Protocol):
     count: int
+    deadline: float | None  # time.monotonic() by which a wait on the workers gives up
+    poll: Callable[[], str | None] | None  # why to stop now (the command's budget), or None
 
     def names(self) -> list[str]: ...
     def seed(self, batches: Sequence[bytes]) -> None: ...
-    def expand(self) -> list[Expanded]: ...
+    def expand(self, ids: Sequence[bytes]) -> list[Expanded]: ...
     def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]: ...
     def assign(self, ids: Sequence[bytes]) -> None: ...
     def lookup(self, gid: int) -> tuple[State, int]: ...
     def transitions_upto(self, last: int) -> int: ...
+    def counters(self) -> list[dict[str, float]]: ...
     def close(self) -> None: ...
 
 
@@ -51,6 +56,8 @@ class Local:
 
     def __init__(self, recipe: Recipe, count: int) -> None:
         self.count = count
+        self.deadline: float | None = None
+        self.poll: Callable[[], str | None] | None = None
         self.parts = [Partition(recipe, i, count) for i in range(count)]
 
     def names(self) -> list[str]:
@@ -60,8 +67,8 @@ class Local:
         for part, batch in zip(self.parts, batches, strict=True):
             part.receive([batch])
 
-    def expand(self) -> list[Expanded]:
-        outs = [part.expand() for part in self.parts]
+    def expand(self, ids: Sequence[bytes]) -> list[Expanded]:
+        outs = [part.expand(chunk) for part, chunk in zip(self.parts, ids, strict=True)]
         for p, part in enumerate(self.parts):
             part.receive([batches[p] for batches, _ in outs])
         return [meta for _, meta in outs]
@@ -83,6 +90,9 @@ class Local:
     def transitions_upto(self, last: int) -> int:
         return sum(part.transitions_upto(last) for part in self.parts)
 
+    def counters(self) -> list[dict[str, float]]:
+        return [part.counters() for part in self.parts]
+
     def close(self) -> None:
         self.parts = []
 
@@ -100,6 +110,8 @@ class RayWorkers:
         ray: Any = ray_module
         self.ray = ray
         self.started = False
+        self.deadline: float | None = None
+        self.poll: Callable[[], str | None] | None = None
         if not ray.is_initialized():
             kwargs: dict[str, Any] = dict(
                 include_dashboard=False, log_to_driver=False, configure_logging=False
@@ -108,6 +120,7 @@ class RayWorkers:
                 if address is None:
                     ray.init(address="local", num_cpus=count, **kwargs)
                 else:
+                    check_reachable(address)
                     ray.init(address=address, **kwargs)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 raise NoRay(f"cannot reach the Ray cluster at {address}: {err}") from None
@@ -118,7 +131,11 @@ class RayWorkers:
         # one CPU each, spread over the machines: a partition is busy for the whole search
         actor: Any = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(Partition)
         self.actors: list[Any] = [actor.remote(recipe, i, count) for i in range(count)]
-        self.where: list[tuple[int, str]] = self._get([a.where.remote() for a in self.actors])
+        try:
+            self.where: list[tuple[int, str]] = self._get([a.where.remote() for a in self.actors])
+        except BaseException:
+            self.close()
+            raise
         self.inbox: list[list[Any]] = [[] for _ in range(count)]
 
     def names(self) -> list[str]:
@@ -131,21 +148,32 @@ class RayWorkers:
         while left:
             # a bounded wait, so that the deadline's and Ctrl-C's handlers run in between
             _, left = ray.wait(left, num_returns=len(left), timeout=WAIT_SLICE)
-        out = []
-        for i, ref in enumerate(refs):
+            why = self.poll() if self.poll is not None else None
+            if why is not None:
+                raise Stopped(why)
+            if left and self.deadline is not None and time.monotonic() >= self.deadline:
+                raise Stopped("timeout: the workers did not answer in time")
+        try:
+            return list(ray.get(refs))
+        except ray.exceptions.RayActorError:
+            pass
+        for i, ref in enumerate(refs):  # which one failed
             try:
-                out.append(ray.get(ref))
+                ray.get(ref)
             except ray.exceptions.RayActorError as err:
                 name = self.names()[i] if hasattr(self, "where") else f"worker {i}"
                 raise WorkerFailed(name, _first_line(err)) from None
-        return out
+        raise WorkerFailed("a worker", "Ray reported a failed worker")
 
     def seed(self, batches: Sequence[bytes]) -> None:
         self.inbox = [[batch] for batch in batches]
 
-    def expand(self) -> list[Expanded]:
+    def expand(self, ids: Sequence[bytes]) -> list[Expanded]:
         n = self.count
-        refs = [a.expand_split.options(num_returns=n + 1).remote() for a in self.actors]
+        refs = [
+            a.expand_split.options(num_returns=n + 1).remote(chunk)
+            for a, chunk in zip(self.actors, ids, strict=True)
+        ]
         metas: list[Expanded] = self._get([r[n] for r in refs])
         self.inbox = [[refs[q][p] for q in range(n)] for p in range(n)]
         return metas
@@ -172,6 +200,10 @@ class RayWorkers:
     def transitions_upto(self, last: int) -> int:
         return sum(self._get([a.transitions_upto.remote(last) for a in self.actors]))
 
+    def counters(self) -> list[dict[str, float]]:
+        out: list[dict[str, float]] = self._get([a.counters.remote() for a in self.actors])
+        return out
+
     def close(self) -> None:
         for a in getattr(self, "actors", []):
             with contextlib.suppress(Exception):  # already gone
@@ -181,6 +213,27 @@ class RayWorkers:
             # give the actors' processes a moment to go before Ray itself stops
             time.sleep(0.05)
             self.ray.shutdown()
+
+
+def check_reachable(address: str, wait: float = 3.0) -> None:
+    """NoRay unless something listens at `address` (host:port): Ray itself would retry an
+    address with no cluster behind it for minutes. A loopback host is also tried at this
+    machine's outward address, as Ray does."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise NoRay(f"--ray {address}: give the cluster's HOST:PORT (from `ray start --head`)")
+    hosts = [host]
+    if host in ("127.0.0.1", "localhost", "::1"):
+        with contextlib.suppress(OSError):
+            hosts.append(socket.gethostbyname(socket.gethostname()))
+    why = "nothing answers there"
+    for h in hosts:
+        try:
+            with socket.create_connection((h, int(port)), timeout=wait):
+                return
+        except OSError as err:
+            why = err.strerror or str(err)
+    raise NoRay(f"cannot reach the Ray cluster at {address}: {why}")
 
 
 def _first_line(err: BaseException) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from kcheck.distributed.transport import NoRay, WorkerFailed  # no Ray import: that is lazy
 from kcheck.engines.auto import Z3_TIMEOUT, auto
 from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
@@ -83,7 +85,9 @@ def check(
         raise Refused("--symbolic-params needs --engine bmc or --engine induction")
     limits = options.limits
     try:
-        if engine in ("bmc", "induction"):
+        if engine in ("explicit", "auto") and (options.workers > 1 or options.ray_address):
+            result = _distributed(model, invariants, properties, options, progress)
+        elif engine in ("bmc", "induction"):
             result = _z3(model, symbols, invariants, properties, options)
         elif engine == "auto":
             result = auto(model, symbols, invariants=invariants, properties=properties,
@@ -91,10 +95,9 @@ def check(
                           max_k=options.max_k, progress=progress)  # fmt: skip
         elif engine == "simulate":
             sim = SimOptions(traces=options.traces, depth=options.depth, seed=options.seed,
-                             workers=options.workers, timeout=limits.timeout)  # fmt: skip
+                             workers=options.workers, timeout=limits.timeout,
+                             spread=_ray_walks(symbols, options))  # fmt: skip
             result = simulate(model, invariants=invariants, properties=properties, options=sim)
-        elif engine in ("explicit", "auto") and (options.workers > 1 or options.ray_address):
-            result = _distributed(model, invariants, properties, options, progress)
         elif engine == "explicit":
             result = explore(
                 model,
@@ -108,6 +111,8 @@ def check(
             raise Refused(f"no engine `{engine}`; the engines are {', '.join(ENGINES)}")
     except ReplayError as err:
         raise EngineFailure(str(err)) from None
+    except (NoRay, WorkerFailed) as err:  # Ray missing or unreachable, or a worker lost
+        raise Refused(str(err)) from None
     return result.account_for(
         model.asked(invariants, properties), options.named_as or f"--engine {engine}"
     )
@@ -126,7 +131,7 @@ def _distributed(
     """The explicit search over Ray workers; auto's state budget and Z3 phases do not apply."""
     # imported here: Ray is an optional extra, and most runs never need it
     from kcheck.distributed.search import explore_distributed
-    from kcheck.distributed.transport import NoRay, RayWorkers
+    from kcheck.distributed.transport import NoRay, RayWorkers, WorkerFailed
 
     if options.limits.more_states is not None:
         raise Refused("the distributed search takes no state budget hook")
@@ -143,12 +148,24 @@ def _distributed(
         )
     except NoRay as err:
         raise Refused(str(err)) from None
+    except WorkerFailed as err:  # before the search began: nothing was checked
+        raise Refused(f"the Ray workers did not start: {err}") from None
     if options.engine == "auto":
         result.notes.append(
             "--engine auto with --workers or --ray is the explicit search, without a state"
             " budget: Z3 does not take over"
         )
     return result
+
+
+def _ray_walks(symbols: Symbols, options: EngineOptions) -> Any:
+    """kcheck simulate --ray: the walks on a Ray cluster (None: on this machine)."""
+    if not options.ray_address:
+        return None
+    from kcheck.distributed.walks import ray_spread
+
+    count = options.workers if options.workers > 1 else None
+    return ray_spread(symbols, options.symmetry, options.ray_address, count)
 
 
 def state_space(

@@ -46,6 +46,9 @@ class SimOptions:
     workers: int = 1
     shrink: bool = True
     timeout: float | None = None  # seconds for the walks; the walks done by then count
+    # runs the walks elsewhere (kcheck simulate --ray: kcheck/distributed/walks.py): the job
+    # and the number of traces -> the parts, in any ranges
+    spread: Callable[[_Job, int], list[_Chunk]] | None = None
 
 
 @dataclass
@@ -98,7 +101,9 @@ def simulate(
     deadline = t0 + options.timeout if options.timeout else None
     chunks = _ranges(options.traces, max(1, options.workers))
     job = _Job(model, inv_names, [p.name for p in props], options.depth, options.seed, deadline)
-    if options.workers > 1 and len(chunks) > 1:
+    if options.spread is not None:
+        parts = options.spread(job, options.traces)
+    elif options.workers > 1 and len(chunks) > 1:
         ctx = multiprocessing.get_context("fork")  # the compiled model's code is not picklable
         with ctx.Pool(len(chunks), initializer=_set_job, initargs=(job,)) as pool:
             parts = pool.map(_run_chunk, chunks)

@@ -1,0 +1,53 @@
+"""`--workers` and `--ray` as the dispatcher takes them: refused with a hint where they cannot
+apply, never silently ignored."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from kcheck.engines.dispatch import EngineOptions, Refused, check
+from kcheck.lang.frontend import load
+from kcheck.model.compile import compile_model
+
+
+def _replicaset() -> tuple[object, object]:
+    checked = load("models/replicaset.kdsl")
+    return compile_model(checked.symbols), checked.symbols
+
+
+def test_z3_engines_refuse_workers() -> None:
+    model, symbols = _replicaset()
+    for engine in ("bmc", "induction"):
+        with pytest.raises(Refused, match="--workers and --ray are for the explicit search"):
+            check(model, symbols, None, None, EngineOptions(engine, workers=2))  # type: ignore[arg-type]
+
+
+def test_without_ray_the_hint_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails
+    model, symbols = _replicaset()
+    with pytest.raises(Refused, match=r"pip install 'kcheck\[distributed\]'"):
+        check(model, symbols, None, None, EngineOptions("explicit", workers=2))  # type: ignore[arg-type]
+
+
+def test_auto_with_workers_is_the_distributed_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --engine auto is the default: --workers must reach the distributed search there too,
+    # never be dropped silently (here it stops at the missing Ray, which proves it was asked)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    model, symbols = _replicaset()
+    for options in (EngineOptions("auto", workers=2), EngineOptions("auto", ray_address="x:1")):
+        with pytest.raises(Refused, match="need Ray"):
+            check(model, symbols, None, None, options)  # type: ignore[arg-type]
+
+
+def test_an_address_with_no_cluster_is_refused_at_once() -> None:
+    pytest.importorskip("ray")
+    model, symbols = _replicaset()
+    # port 1 has no listener: Ray itself would retry for minutes
+    for address, said in (
+        ("127.0.0.1:1", "cannot reach the Ray cluster"),
+        ("nowhere", "HOST:PORT"),
+    ):
+        with pytest.raises(Refused, match=said):
+            check(model, symbols, None, None, EngineOptions("explicit", ray_address=address))  # type: ignore[arg-type]
