@@ -103,8 +103,10 @@ def test_infer_command_shows_the_counterexample_to_induction_left(tmp_path: Path
     page = tmp_path / "cti.html"
     result = CliRunner().invoke(
         main,
-        ["infer", str(MODELS / "apiserver_occ.kdsl"), "--graph", str(picture),
-         "--report", str(page)],
+        # Houdini alone: its counterexample to induction is what is drawn, and whether Spacer
+        # would settle the model within its share of the time depends on the machine's load
+        ["infer", str(MODELS / "apiserver_occ.kdsl"), "--method", "houdini",
+         "--graph", str(picture), "--report", str(page)],
     )  # fmt: skip
     assert result.exit_code == 3, result.output
     assert "counterexample to induction for no_lost_update" in result.output
