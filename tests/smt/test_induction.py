@@ -167,10 +167,16 @@ def test_lemmas_prove_that_the_replicaset_never_runs_out_of_pod_slots() -> None:
             "proved (k = 1, assuming lemmas never_too_many_live, failed_from_crashes)",
         ),
     ]
-    # convergence holds (the explicit engine says so) but is beyond the temporal proof
+    # convergence holds (the explicit engine says so): the temporal proof (L = 8) gets a share
+    # of the time, so on a loaded machine it may run out; it never says violated
     [converges] = [p for p in with_lemmas.properties if p.kind == "property"]
-    assert converges.status == INCONCLUSIVE and converges.reason is not None
-    assert converges.reason.startswith("not proved: ")
+    assert converges.reason is not None
+    if converges.status == HOLDS:
+        assert converges.reason.startswith("proved (L = 8: no fair loop")
+        assert "assuming never_too_many_live, failed_from_crashes, pods_fit" in converges.reason
+    else:
+        assert converges.status == INCONCLUSIVE
+        assert converges.reason.startswith("not proved: ")
     assert "proved that no step leaves the model's bounds (k = 1)" in with_lemmas.notes
 
 
