@@ -124,7 +124,15 @@ def errors(body: str) -> list[tuple[str, str, int]]:
     [
         ("manifest { kind Nod = Node { } }", "KC0204", "no kind `Nod`"),
         ("kind Pod[1] { node: Node }\nmanifest { kind Pod = Pod { } }",
-         "KC0503", "references with no default, which manifests cannot fill: node"),
+         "KC0503", "references with no default, which this section does not fill: node"),
+        ("kind Pod[1] { node: Node }\nmanifest { kind Pod = Pod { node = spec.nodeName } }",
+         "KC0503", "`node` names a Node by its name, and the manifests fill no Node"),
+        ("kind Pod[1] { up: bool = false }\n"
+         "manifest { kind Pod = Pod { up = metadata.labels.up { yes: true, no: Maybe } } }",
+         "KC0301", "`Maybe` is not true or false"),
+        ("kind Pod[1] { up: bool = false }\n"
+         "manifest { kind Pod = Pod { up = metadata.labels.up } }",
+         "KC0301", "`metadata.labels.up` is a string; field `Pod.up` is of type bool"),
         ("manifest { kind Node = Node { cpus = status.allocatable.cpu } }", "KC0203",
          "has no field `cpus`"),
         ("manifest { kind Node = Node { cpu = metadata.labels.cpu } }", "KC0301",

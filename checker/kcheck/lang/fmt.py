@@ -293,16 +293,17 @@ def _manifest(d: ast.Manifest) -> list[Line]:
     return _braced("manifest", sections, d.span)
 
 
-def _manifest_item(it: ast.ManifestItem) -> str:
+def _manifest_item(it: ast.ManifestItem) -> Doc:
     def key(k: str) -> str:
         return k if k.isidentifier() and k.isascii() else f'"{k}"'
 
-    text = f"{it.name} = {'.'.join(key(k) for k in it.path)}"
+    # a long path (a pod's required node affinity) breaks after a dot, its map after the path
+    parts: list[Doc] = [f"{it.name} =", Chain(tuple(key(k) for k in it.path), ".", fill=True)]
     if it.unit:
-        text += f" in {it.unit}"
+        parts.append(f"in {it.unit}")
     if it.values is not None:
-        text += " { " + ", ".join(f"{key(k)}: {v}" for k, v in it.values) + " }"
-    return text
+        parts.append("{ " + ", ".join(f"{key(k)}: {v}" for k, v in it.values) + " }")
+    return Chain(tuple(parts), " ", fill=True)
 
 
 def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:
