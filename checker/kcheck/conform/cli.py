@@ -13,7 +13,7 @@ import click
 
 from kcheck.cli.common import EXIT_USAGE, fail, guard, load_model
 from kcheck.conform.log import Entry, LogError, RunStep, read
-from kcheck.conform.mapping import apply, load_mapping
+from kcheck.conform.mapping import apply, load_mapping, lookup
 from kcheck.conform.search import Conformance, Observation, conform
 from kcheck.report.text import format_trace, state_lines
 
@@ -93,7 +93,19 @@ def _conform(
                 key = e.fields.get("reason") or f"{e.fields.get('verb')} {e.fields.get('resource')}"
                 skipped[("ignored: " if rule else "no mapping: ") + str(key)] += 1
                 continue
-            observations.append(Observation(e.line, e.summary, actions=rule.actions))
+            state = []
+            for field, where in rule.state:
+                value = lookup(e, where)
+                if value is None:
+                    click.echo(LogError(log, e.line, 1, f"the entry has no {where}",
+                               f"the mapping's state reads {field} from it; record the audit "
+                               "log at level RequestResponse").render(_read(log)), err=True)  # fmt: skip
+                    sys.exit(EXIT_USAGE)
+                state.append((field, value))
+            observations.append(
+                Observation(e.line, e.summary, actions=rule.actions, kind=rule.kind,
+                            name=e.fields.get("name"), state=tuple(state))
+            )  # fmt: skip
     table = "event" if log_format == "k8s-events" else "audit"
     mapped = frozenset(a for rule in rules if rule.table == table for a in rule.actions)
     hidden = frozenset(range(len(compiled.actions))) - mapped

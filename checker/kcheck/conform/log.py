@@ -56,6 +56,7 @@ class Entry:
     line: int
     fields: dict[str, Any]
     summary: str
+    raw: dict[str, Any] | None = None  # the whole entry, for a rule's `state` paths
 
 
 _RUN_KEYS: dict[str, type | tuple[type, ...]] = {"time": (int, float), "step": int, "type": str, "reason": str, "from": str,
@@ -135,7 +136,7 @@ def read_k8s_events(path: str, text: str) -> list[Entry]:
         count = raw_count if isinstance(raw_count, int) else 1
         summary = f"{fields['reason']} {fields['kind']}/{fields['name']}: {fields['message']}"
         for _ in range(max(1, min(count, MAX_REPEAT))):
-            out.append((when, len(out), Entry(line, fields, summary)))
+            out.append((when, len(out), Entry(line, fields, summary, ev)))
     out.sort(key=lambda x: (x[0], x[1]))  # by time; file order among equal times
     return [e for _, _, e in out]
 
@@ -164,7 +165,9 @@ def read_audit(path: str, text: str) -> list[Entry]:
         }
         sub = f"/{fields['subresource']}" if fields["subresource"] else ""
         out.append(
-            Entry(lineno, fields, f"{obj['verb']} {ref.get('resource')}{sub} {ref.get('name')}")
+            Entry(
+                lineno, fields, f"{obj['verb']} {ref.get('resource')}{sub} {ref.get('name')}", obj
+            )
         )
     return out
 
