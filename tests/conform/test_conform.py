@@ -193,6 +193,31 @@ def test_a_bad_object_or_state_mapping_is_located(
     assert message in r.output, r.output
 
 
+WATCH = str(FIXTURES / "watch_mapping.toml")
+
+
+def test_a_watch_of_pods_is_checked_object_by_object() -> None:
+    good = verdict(REPLICASET, str(FIXTURES / "watch_pods.json"), "--format", "watch",
+                   "--mapping", WATCH)  # fmt: skip
+    # the pod IP update changes nothing the model has: explained without a step
+    assert (good["exit"], good["verdict"], good["matched"]) == (0, "conforms", 6)
+    bad = verdict(REPLICASET, str(FIXTURES / "watch_pods_phase_goes_back.json"), "--format",
+                  "watch", "--mapping", WATCH)  # fmt: skip
+    assert (bad["exit"], bad["failed_at"]) == (1, {"line": 173, "entry": "MODIFIED Pod/web-q9m4d"})
+
+
+def test_a_watch_without_event_types_reads_first_sightings_as_added(tmp_path: Path) -> None:
+    # `kubectl get pods --watch -o json` without --output-watch-events: bare objects
+    docs = json.loads("[" + (FIXTURES / "watch_pods.json").read_text().replace("}\n{", "},{") + "]")
+    plain = tmp_path / "plain.json"
+    plain.write_text("\n".join(json.dumps(d["object"], indent=4) for d in docs[:-1]) + "\n")
+    out = verdict(REPLICASET, str(plain), "--format", "watch", "--mapping", WATCH)
+    assert (out["exit"], out["verdict"], out["matched"]) == (0, "conforms", 5)
+    (tmp_path / "not.json").write_text('{"type": "ADDED"}\n')
+    r = run(REPLICASET, str(tmp_path / "not.json"), "--format", "watch", "--mapping", WATCH)
+    assert r.exit_code == 2 and "not.json:1:1: error: not a Kubernetes object" in r.output
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

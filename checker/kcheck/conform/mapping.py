@@ -22,6 +22,13 @@
     object = "ReplicaSet"          # the entry's object (its name) is one ReplicaSet of the model
     state = { replicas = "responseObject.spec.replicas" }   # its field after the step
 
+    [[watch]]                      # kubectl get pods --watch -o json: kind, and optionally type
+    kind = "Pod"                   # (ADDED, MODIFIED, DELETED)
+    type = "MODIFIED"
+    actions = ["kubelet.start"]
+    object = "Pod"
+    state = { phase = "status.phase" }   # paths in the object itself
+
 The first rule whose keys all equal the entry's wins. `actions` lists action labels
 (`actor.action`) or actors (every action of the actor); the entry is then explained by one step
 of one of them. Entries no rule matches are skipped and counted in the report.
@@ -45,7 +52,8 @@ from kcheck.lang.diagnostics import suggest
 from kcheck.model.ir import CompiledModel
 
 _SELECTORS = {"event": ("reason", "kind", "component", "type"),
-              "audit": ("verb", "resource", "subresource", "user")}  # fmt: skip
+              "audit": ("verb", "resource", "subresource", "user"),
+              "watch": ("kind", "type")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ def load_mapping(path: str, model: CompiledModel) -> list[Rule]:
     for table in doc:
         if table not in _SELECTORS:
             raise LogError(path, _find(text, f"[[{table}]]"), 1, f"unknown table [[{table}]]",
-                           "the mapping has [[event]] and [[audit]] tables")  # fmt: skip
+                           "the mapping has [[event]], [[audit]] and [[watch]] tables")  # fmt: skip
     for table, selectors in _SELECTORS.items():
         for i, raw in enumerate(doc.get(table, [])):
             where = _nth(text, f"[[{table}]]", i)

@@ -33,6 +33,7 @@ class Observation:
     kind: str | None = None
     name: str | None = None
     state: tuple[tuple[str, Any], ...] = ()
+    settled: bool = False  # explained without a step when the named object already shows it
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,19 @@ def _explain(model: CompiledModel, c: Candidate, obs: Observation) -> Iterator[C
                 yield d
     else:
         assert obs.actions is not None
+        if obs.settled and obs.kind is not None and _shows(c, obs):
+            yield c
         for got, args, t in _outcomes(model, c, sorted(obs.actions)):
             d = _step(model, c, got, args, t)[0]
             yield from _on_object(c, d, obs) if obs.kind is not None else (d,)
+
+
+def _shows(c: Candidate, obs: Observation) -> bool:
+    """The object the entry names is bound, exists, and already holds the entry's state."""
+    assert obs.kind is not None
+    o = dict(c.bound).get(obs.name or "")
+    now = c.shown.get(obs.kind, {}).get(o) if o is not None else None
+    return now is not None and all(now.get(f) == v for f, v in obs.state)
 
 
 def _on_object(c: Candidate, d: Candidate, obs: Observation) -> Iterator[Candidate]:
