@@ -118,3 +118,42 @@ def test_bound_pods_without_their_nodes_are_refused() -> None:
     assert r.exit_code == 2
     assert "`spec.nodeName: a1` names a Node, and the manifests hold none" in r.stderr
     assert "kubectl get nodes -o yaml" in r.stderr
+
+
+REPLICASET = ROOT / "models" / "replicaset.kdsl"
+FRONTEND, FRONTEND_PODS = EXAMPLES / "frontend-replicaset.yaml", EXAMPLES / "frontend-pods.yaml"
+RS_BY_HAND = """init {
+  let rs = create ReplicaSet { replicas: 3 }
+  create Pod { owner: rs, phase: Running }
+  create Pod { owner: rs, phase: Pending }
+}
+"""
+
+
+def test_a_replicasets_existing_pods_are_owned_by_it(tmp_path: Path) -> None:
+    """The init's `for` loop of ReplicaSets gives way to the manifest's one; its two pods
+    (kubectl get pods) are owned by it through their ownerReferences."""
+    got = run("verify", str(REPLICASET), "--manifest", str(FRONTEND), "--manifest",
+              str(FRONTEND_PODS), "-q", "--format", "json")  # fmt: skip
+    text = REPLICASET.read_text(encoding="utf-8")
+    start = text.index("init {")
+    end = text.index("\n}\n", start) + 3
+    hand = tmp_path / "replicaset.kdsl"
+    hand.write_text(text[:start] + RS_BY_HAND + text[end:], encoding="utf-8")
+    own = run("verify", str(hand), "-q", "--format", "json")
+    assert got.exit_code == own.exit_code == 0, got.stderr
+    assert stats(got) == stats(own)
+    assert "1 ReplicaSet objects, 2 Pod objects" in got.stderr
+    alone = run("verify", str(REPLICASET), "--manifest", str(FRONTEND), "-q", "--format", "json")
+    assert stats(alone) != stats(got)
+
+
+def test_a_pod_of_another_replicaset_is_located(tmp_path: Path) -> None:
+    text = FRONTEND_PODS.read_text(encoding="utf-8").replace(
+        "name: frontend, controller", "name: backend, controller", 1
+    )
+    path = tmp_path / "pods.yaml"
+    path.write_text(text, encoding="utf-8")
+    r = run("verify", str(REPLICASET), "--manifest", str(FRONTEND), "--manifest", str(path), "-q")
+    assert r.exit_code == 2
+    assert "error[KC0606]: `backend` names no ReplicaSet of the manifests (frontend)" in r.stderr

@@ -5,7 +5,7 @@ count against its slots, each problem located in the YAML file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import fields, is_dataclass, replace
 
 import yaml
@@ -201,7 +201,7 @@ def init_problems(program: ast.Program, kinds: Sequence[str]) -> list[Diagnostic
         if not isinstance(d, ast.Init):
             continue
         for st in d.body.stmts:
-            if isinstance(st, ast.CreateStmt) and st.create.kind in kinds:
+            if _filled_kind(st, kinds) is not None:
                 continue
             for c in _creates(st):
                 if c.kind in kinds:
@@ -211,6 +211,19 @@ def init_problems(program: ast.Program, kinds: Sequence[str]) -> list[Diagnostic
                         help=f"write the init's {c.kind}s as plain `create {c.kind} {{ ... }}` "
                         "statements, or do not fill the kind from manifests"))  # fmt: skip
     return out
+
+
+def _filled_kind(st: ast.Stmt, kinds: Collection[str]) -> str | None:
+    """The filled kind a top-level init statement creates, when the manifests' objects can
+    stand in for it: a plain `create K { ... }`, or a `for` loop (`for i in 1..N`) whose body
+    is nothing but such creates of one kind."""
+    if isinstance(st, ast.CreateStmt):
+        return st.create.kind if st.create.kind in kinds else None
+    if isinstance(st, ast.For) and st.where is None and st.body.stmts:
+        made = {x.create.kind if isinstance(x, ast.CreateStmt) else None for x in st.body.stmts}
+        if len(made) == 1 and (kind := made.pop()) is not None and kind in kinds:
+            return kind
+    return None
 
 
 def _creates(node: object) -> list[ast.Create]:
@@ -238,8 +251,8 @@ def with_objects(creates: dict[str, list[ast.Stmt]]) -> Callable[[ast.Program], 
                 continue
             stmts: list[ast.Stmt] = []
             for st in d.body.stmts:
-                kind = st.create.kind if isinstance(st, ast.CreateStmt) else None
-                if kind is None or kind not in creates:
+                kind = _filled_kind(st, creates)
+                if kind is None:
                     stmts.append(st)
                 elif not placed:
                     placed = True
