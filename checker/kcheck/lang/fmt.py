@@ -298,11 +298,16 @@ def _manifest_item(it: ast.ManifestItem) -> Doc:
         return k if k.isidentifier() and k.isascii() else f'"{k}"'
 
     # a long path (a pod's required node affinity) breaks after a dot, its map after the path
-    parts: list[Doc] = [f"{it.name} =", Chain(tuple(key(k) for k in it.path), ".", fill=True)]
+    # (each part marked with its source line, so that a comment stays with its code)
+    keys: list[Doc] = [key(k) for k in it.path]
+    keys[-1] = cat(Src(it.path_span.end_line), keys[-1])
+    path = Chain(tuple(keys), ".", fill=True)
+    parts: list[Doc] = [f"{it.name} =", cat(Src(it.path_span.line), path)]
     if it.unit:
-        parts.append(f"in {it.unit}")
+        parts.append(cat(Src(it.unit_span.line), f"in {it.unit}"))
     if it.values is not None:
-        parts.append("{ " + ", ".join(f"{key(k)}: {v}" for k, v in it.values) + " }")
+        shown = ", ".join(f"{key(k)}: {v}" for k, v in it.values)
+        parts.append(cat(Src(it.span.end_line), "{ " + shown + " }"))
     return Chain(tuple(parts), " ", fill=True)
 
 
