@@ -133,6 +133,91 @@ def test_audit_logs_through_the_mapping() -> None:
     assert (bad["exit"], bad["failed_at"]) == (1, {"line": 4, "entry": "delete pods web-7xk2p"})
 
 
+STATE = str(FIXTURES / "replicaset_state_mapping.toml")
+
+
+def test_observed_state_changes_on_matched_objects_conform() -> None:
+    out = verdict(REPLICASET, str(FIXTURES / "audit_state.jsonl"), "--format", "audit",
+                  "--mapping", STATE)  # fmt: skip
+    assert (out["exit"], out["verdict"], out["matched"]) == (0, "conforms", 6)
+
+
+@pytest.mark.parametrize(
+    ("log", "line", "entry"),
+    [
+        # web-7xk2p's status patched to Running twice: the second is no step on web-7xk2p
+        ("audit_state_same_pod_twice.jsonl", 4, "patch pods/status web-7xk2p"),
+        # a scale whose response keeps 2 replicas: no scale of the model leaves it at 2
+        ("audit_state_scale_to_same.jsonl", 5, "patch replicasets/scale web"),
+    ],
+)
+def test_an_entry_on_another_object_or_with_another_state_does_not_conform(
+    log: str, line: int, entry: str
+) -> None:
+    out = verdict(REPLICASET, str(FIXTURES / log), "--format", "audit", "--mapping", STATE)
+    assert (out["exit"], out["failed_at"]) == (1, {"line": line, "entry": entry})
+    # mapped to actions alone, a step on the other pod (or any scale) explains it
+    blind = verdict(REPLICASET, str(FIXTURES / log), "--format", "audit", "--mapping", MAPPING)
+    assert (blind["exit"], blind["verdict"]) == (0, "conforms")
+
+
+def test_a_state_path_the_entry_lacks_is_located(tmp_path: Path) -> None:
+    # the level-Metadata log has no responseObject: the mapping cannot read the state
+    r = run(REPLICASET, str(FIXTURES / "audit.jsonl"), "--format", "audit", "--mapping", STATE)
+    assert r.exit_code == 2
+    assert "audit.jsonl:2:1: error: the entry has no responseObject.status.phase" in r.output
+    assert "level RequestResponse" in r.output
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ('[[audit]]\nverb = "create"\nactions = ["kubelet"]\nobject = "Pdo"\n',
+         "4:1: error: the model has no kind 'Pdo'"),
+        ('[[audit]]\nverb = "create"\nactions = ["kubelet"]\nstate = { phase = "x" }\n',
+         "1:1: error: [[audit]] has state but no object"),
+        ('[[audit]]\nverb = "create"\nactions = ["kubelet"]\nobject = "Pod"\n'
+         'state = { phaze = "x" }\n', "5:1: error: kind Pod has no field 'phaze'"),
+        ('[[audit]]\nverb = "create"\nactions = ["kubelet"]\nobject = "Pod"\n'
+         'state = { phase = 1 }\n', "5:1: error: state must map fields to paths"),
+    ],
+)  # fmt: skip
+def test_a_bad_object_or_state_mapping_is_located(
+    mapping: str, message: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "m.toml"
+    path.write_text(mapping, encoding="utf-8")
+    r = run(REPLICASET, str(FIXTURES / "audit_state.jsonl"), "--format", "audit",
+            "--mapping", str(path))  # fmt: skip
+    assert r.exit_code == 2
+    assert message in r.output, r.output
+
+
+WATCH = str(FIXTURES / "watch_mapping.toml")
+
+
+def test_a_watch_of_pods_is_checked_object_by_object() -> None:
+    good = verdict(REPLICASET, str(FIXTURES / "watch_pods.json"), "--format", "watch",
+                   "--mapping", WATCH)  # fmt: skip
+    # the pod IP update changes nothing the model has: explained without a step
+    assert (good["exit"], good["verdict"], good["matched"]) == (0, "conforms", 6)
+    bad = verdict(REPLICASET, str(FIXTURES / "watch_pods_phase_goes_back.json"), "--format",
+                  "watch", "--mapping", WATCH)  # fmt: skip
+    assert (bad["exit"], bad["failed_at"]) == (1, {"line": 173, "entry": "MODIFIED Pod/web-q9m4d"})
+
+
+def test_a_watch_without_event_types_reads_first_sightings_as_added(tmp_path: Path) -> None:
+    # `kubectl get pods --watch -o json` without --output-watch-events: bare objects
+    docs = json.loads("[" + (FIXTURES / "watch_pods.json").read_text().replace("}\n{", "},{") + "]")
+    plain = tmp_path / "plain.json"
+    plain.write_text("\n".join(json.dumps(d["object"], indent=4) for d in docs[:-1]) + "\n")
+    out = verdict(REPLICASET, str(plain), "--format", "watch", "--mapping", WATCH)
+    assert (out["exit"], out["verdict"], out["matched"]) == (0, "conforms", 5)
+    (tmp_path / "not.json").write_text('{"type": "ADDED"}\n')
+    r = run(REPLICASET, str(tmp_path / "not.json"), "--format", "watch", "--mapping", WATCH)
+    assert r.exit_code == 2 and "not.json:1:1: error: not a Kubernetes object" in r.output
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

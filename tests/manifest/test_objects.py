@@ -124,7 +124,15 @@ def errors(body: str) -> list[tuple[str, str, int]]:
     [
         ("manifest { kind Nod = Node { } }", "KC0204", "no kind `Nod`"),
         ("kind Pod[1] { node: Node }\nmanifest { kind Pod = Pod { } }",
-         "KC0503", "references with no default, which manifests cannot fill: node"),
+         "KC0503", "references with no default, which this section does not fill: node"),
+        ("kind Pod[1] { node: Node }\nmanifest { kind Pod = Pod { node = spec.nodeName } }",
+         "KC0503", "`node` names a Node by its name, and the manifests fill no Node"),
+        ("kind Pod[1] { up: bool = false }\n"
+         "manifest { kind Pod = Pod { up = metadata.labels.up { yes: true, no: Maybe } } }",
+         "KC0301", "`Maybe` is not true or false"),
+        ("kind Pod[1] { up: bool = false }\n"
+         "manifest { kind Pod = Pod { up = metadata.labels.up } }",
+         "KC0301", "`metadata.labels.up` is a string; field `Pod.up` is of type bool"),
         ("manifest { kind Node = Node { cpus = status.allocatable.cpu } }", "KC0203",
          "has no field `cpus`"),
         ("manifest { kind Node = Node { cpu = metadata.labels.cpu } }", "KC0301",
@@ -155,11 +163,11 @@ def test_an_objects_section_round_trips_through_the_formatter() -> None:
     check_source(Source("t.kdsl", once))
 
 
-def test_an_init_that_creates_the_kind_in_a_loop_is_refused(tmp_path: Path) -> None:
+def test_an_init_that_creates_the_kind_in_a_branch_is_refused(tmp_path: Path) -> None:
+    # (a `for` whose body is only creates of the kind is replaced whole: test_pods.py)
     model = tmp_path / "m.kdsl"
     model.write_text(
-        MODEL
-        + "init {\n  for i in 1..2 {\n    create Node { disk: Ssd, cpu: 2, taints: {} }\n  }\n}\n"
+        MODEL + "init {\n  if v == 0 {\n    create Node { disk: Ssd, cpu: 2, taints: {} }\n  }\n}\n"
         "manifest {\n  kind Node = Node {\n    disk = metadata.labels.disktype\n"
         "    cpu = status.allocatable.cpu\n    taints = spec.taints.effect\n  }\n}\n"
     )

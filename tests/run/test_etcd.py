@@ -426,3 +426,56 @@ def test_a_watch_that_misses_an_event_stops_the_run_within_its_bound(
     with pytest.raises(DriverError, match="watch of /kcheck/t-watch-deaf/Pod/ broke"):
         driver.apply(s1, s2, info["replicaset.sync@Pod"], ())
     driver.close()
+
+
+NOTED = """model noted
+
+enum Phase { Up, Down }
+
+kind Pod[1] {
+  phase: Phase = Up
+  noted: bool = false
+}
+
+init {
+  create Pod {}
+}
+
+controller watcher watches Pod coalesced {
+  action note on p in Pod {
+    if (exists q in Pod: q == p) and not p.noted {
+      p.noted := true
+    }
+  }
+}
+
+invariant fine: true
+"""
+
+
+def test_a_handler_retried_after_a_conflict_counts_its_notification_once(
+    etcd: EtcdServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "noted.kdsl"
+    path.write_text(NOTED, encoding="utf-8")
+    model = compile_model(load(str(path)).symbols, symmetry=False)
+    other = EtcdClient(etcd.url)
+    driver = EtcdDriver(EtcdClient(etcd.url), "t-retry-feed")
+    bumped: list[int] = []
+
+    def rewrite_same(expect: dict[str, int]) -> None:
+        if bumped:
+            return
+        (key,) = expect
+        _, rows = other.range_prefix(key)
+        assert other.txn({key: rows[key][1]}, {key: rows[key][0]}, [])[0]
+        bumped.append(1)
+
+    driver.between = rewrite_same
+    _drive(driver, model, [("watcher.note", (0,))])  # the initial add, and the write of `noted`
+    assert driver.caches is not None and driver.stats.conflicts == 1
+    # one notification (not one per attempt), carrying two real events: the initial add and
+    # the other writer's rewrite, which the watch delivered before the retry
+    fed = driver.caches.stats
+    assert (fed.notifications, fed.events, fed.coalesced) == (1, 2, 1)
+    driver.close()

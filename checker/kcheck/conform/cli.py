@@ -13,18 +13,19 @@ import click
 
 from kcheck.cli.common import EXIT_USAGE, fail, guard, load_model
 from kcheck.conform.log import Entry, LogError, RunStep, read
-from kcheck.conform.mapping import apply, load_mapping
+from kcheck.conform.mapping import apply, load_mapping, lookup
 from kcheck.conform.search import Conformance, Observation, conform
 from kcheck.report.text import format_trace, state_lines
 
 _EXIT = {"conforms": 0, "does not conform": 1, "inconclusive": 3}
+_TABLE = {"k8s-events": "event", "audit": "audit", "watch": "watch"}  # the mapping's table
 
 
 @click.command("conform")
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.argument("log", type=click.Path(dir_okay=False))
 @click.option(
-    "--format", "log_format", type=click.Choice(["kcheck-run", "k8s-events", "audit"]),
+    "--format", "log_format", type=click.Choice(["kcheck-run", "k8s-events", "audit", "watch"]),
     default="kcheck-run", show_default=True, help="What LOG is.",
 )  # fmt: skip
 @click.option("--mapping", type=click.Path(dir_okay=False),
@@ -56,7 +57,7 @@ def _conform(
     from kcheck.model.compile import compile_model
 
     if log_format == "kcheck-run" and mapping:
-        fail("--mapping is for --format k8s-events or audit; a kcheck run log needs none")
+        fail("--mapping is for --format k8s-events, audit or watch; a kcheck run log needs none")
     if log_format != "kcheck-run" and not mapping:
         fail(f"--format {log_format} needs --mapping FILE (kcheck docs testing)")
     checked = load_model(model, defines)
@@ -88,13 +89,32 @@ def _conform(
             last = e.step
         else:
             assert isinstance(e, Entry)
-            rule = apply(rules, "event" if log_format == "k8s-events" else "audit", e)
+            rule = apply(rules, _TABLE[log_format], e)
             if rule is None or rule.ignore:
-                key = e.fields.get("reason") or f"{e.fields.get('verb')} {e.fields.get('resource')}"
+                key = (
+                    e.fields.get("reason")
+                    or (e.fields.get("verb") and f"{e.fields['verb']} {e.fields.get('resource')}")
+                    or f"{e.fields.get('type')} {e.fields.get('kind')}"
+                )
                 skipped[("ignored: " if rule else "no mapping: ") + str(key)] += 1
                 continue
-            observations.append(Observation(e.line, e.summary, actions=rule.actions))
-    table = "event" if log_format == "k8s-events" else "audit"
+            state = []
+            for field, where in rule.state:
+                value = lookup(e, where)
+                if value is None:
+                    click.echo(LogError(log, e.line, 1, f"the entry has no {where}",
+                               f"the mapping's state reads {field} from it; record the audit "
+                               "log at level RequestResponse").render(_read(log)), err=True)  # fmt: skip
+                    sys.exit(EXIT_USAGE)
+                state.append((field, value))
+            # a watch shows objects as they are: a change the model does not model (a pod's
+            # IP) is an entry its state already explains, with no step
+            observations.append(
+                Observation(e.line, e.summary, actions=rule.actions, kind=rule.kind,
+                            name=e.fields.get("name"), state=tuple(state),
+                            settled=log_format == "watch")
+            )  # fmt: skip
+    table = _TABLE.get(log_format, "")
     mapped = frozenset(a for rule in rules if rule.table == table for a in rule.actions)
     hidden = frozenset(range(len(compiled.actions))) - mapped
     result = conform(compiled, observations, max_gap, max_states, hidden)

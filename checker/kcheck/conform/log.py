@@ -7,7 +7,8 @@
   (a stream of objects), ordered by time; an event with `count: N` happened N times.
 - `audit`: Kubernetes audit log, JSON lines; only `ResponseComplete` entries of requests that
   succeeded change anything.
-The last two reach the model through a mapping (mapping.py)."""
+- `watch`: `kubectl get KIND --watch -o json` (objects; `--output-watch-events`: typed events).
+The last three reach the model through a mapping (mapping.py)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class Entry:
     line: int
     fields: dict[str, Any]
     summary: str
+    raw: dict[str, Any] | None = None  # the whole entry, for a rule's `state` paths
 
 
 _RUN_KEYS: dict[str, type | tuple[type, ...]] = {"time": (int, float), "step": int, "type": str, "reason": str, "from": str,
@@ -135,7 +137,7 @@ def read_k8s_events(path: str, text: str) -> list[Entry]:
         count = raw_count if isinstance(raw_count, int) else 1
         summary = f"{fields['reason']} {fields['kind']}/{fields['name']}: {fields['message']}"
         for _ in range(max(1, min(count, MAX_REPEAT))):
-            out.append((when, len(out), Entry(line, fields, summary)))
+            out.append((when, len(out), Entry(line, fields, summary, ev)))
     out.sort(key=lambda x: (x[0], x[1]))  # by time; file order among equal times
     return [e for _, _, e in out]
 
@@ -164,8 +166,33 @@ def read_audit(path: str, text: str) -> list[Entry]:
         }
         sub = f"/{fields['subresource']}" if fields["subresource"] else ""
         out.append(
-            Entry(lineno, fields, f"{obj['verb']} {ref.get('resource')}{sub} {ref.get('name')}")
+            Entry(
+                lineno, fields, f"{obj['verb']} {ref.get('resource')}{sub} {ref.get('name')}", obj
+            )
         )
+    return out
+
+
+def read_watch(path: str, text: str) -> list[Entry]:
+    """`kubectl get KIND --watch -o json`: a stream of objects, each the object as it is now
+    (the first sighting of a name is an ADDED, the later ones MODIFIED; deletions are not
+    shown); with `--output-watch-events`, each `{"type": ADDED|MODIFIED|DELETED, "object"}`."""
+    out: list[Entry] = []
+    seen: set[tuple[str, str]] = set()
+    for line, doc in _json_stream(path, text, "give the output of kubectl get --watch -o json"):
+        if isinstance(doc, dict) and "object" in doc and "type" in doc:
+            kind_of, obj = str(doc["type"]), doc["object"]
+        else:
+            kind_of, obj = "", doc
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        if not isinstance(obj, dict) or "kind" not in obj or not isinstance(meta, dict):
+            raise LogError(path, line, 1, "not a Kubernetes object (no 'kind' and 'metadata')",
+                           "give the output of kubectl get KIND --watch -o json")  # fmt: skip
+        key = (str(obj["kind"]), str(meta.get("name")))
+        kind_of = kind_of or ("MODIFIED" if key in seen else "ADDED")
+        seen.add(key)
+        fields = {"kind": key[0], "type": kind_of, "name": key[1]}
+        out.append(Entry(line, fields, f"{kind_of} {key[0]}/{key[1]}", obj))
     return out
 
 
@@ -179,7 +206,9 @@ def _json_line(path: str, lineno: int, raw: str, hint: str) -> dict[str, Any]:
     return obj
 
 
-def _json_stream(path: str, text: str) -> list[tuple[int, Any]]:
+def _json_stream(
+    path: str, text: str, hint: str = "give the output of kubectl get events -o json"
+) -> list[tuple[int, Any]]:
     """Concatenated JSON documents (what `--watch -o json` prints), with their start lines."""
     decoder = json.JSONDecoder()
     out: list[tuple[int, Any]] = []
@@ -193,8 +222,7 @@ def _json_stream(path: str, text: str) -> list[tuple[int, Any]]:
         try:
             doc, i = decoder.raw_decode(text, i)
         except json.JSONDecodeError as err:
-            raise LogError(path, err.lineno, err.colno, f"not JSON: {err.msg}",
-                           "give the output of kubectl get events -o json") from None  # fmt: skip
+            raise LogError(path, err.lineno, err.colno, f"not JSON: {err.msg}", hint) from None
         out.append((line, doc))
 
 
@@ -212,4 +240,6 @@ def read(path: str, fmt: str) -> tuple[str, list[RunStep] | list[Entry]]:
         return text, read_kcheck_run(path, text)
     if fmt == "k8s-events":
         return text, read_k8s_events(path, text)
+    if fmt == "watch":
+        return text, read_watch(path, text)
     return text, read_audit(path, text)

@@ -14,9 +14,32 @@
     reason = "Pulled"
     ignore = true                  # says nothing about the model's state
 
+    [[audit]]                      # an observed state change, matched to a model object
+    verb = "patch"
+    resource = "replicasets"
+    subresource = "scale"
+    actions = ["user_scales_up", "user_scales_down"]
+    object = "ReplicaSet"          # the entry's object (its name) is one ReplicaSet of the model
+    state = { replicas = "responseObject.spec.replicas" }   # its field after the step
+
+    [[watch]]                      # kubectl get pods --watch -o json: kind, and optionally type
+    kind = "Pod"                   # (ADDED, MODIFIED, DELETED)
+    type = "MODIFIED"
+    actions = ["kubelet.start"]
+    object = "Pod"
+    state = { phase = "status.phase" }   # paths in the object itself
+
 The first rule whose keys all equal the entry's wins. `actions` lists action labels
 (`actor.action`) or actors (every action of the actor); the entry is then explained by one step
-of one of them. Entries no rule matches are skipped and counted in the report."""
+of one of them. Entries no rule matches are skipped and counted in the report.
+
+`object` names a kind of the model: the step that explains the entry must create, delete or
+change an object of that kind, and the entry's object name (objectRef.name, involvedObject.name)
+stands for that model object for the whole log: a later entry naming it must be a step on the
+same object, and another name cannot be it. `state` (with `object`) maps fields of that model
+object to paths in the entry (dotted, e.g. `responseObject.spec.replicas` of an audit entry at
+level RequestResponse): after the step the field must hold that value (a number, a bool, or an
+enum member's name)."""
 
 from __future__ import annotations
 
@@ -29,7 +52,8 @@ from kcheck.lang.diagnostics import suggest
 from kcheck.model.ir import CompiledModel
 
 _SELECTORS = {"event": ("reason", "kind", "component", "type"),
-              "audit": ("verb", "resource", "subresource", "user")}  # fmt: skip
+              "audit": ("verb", "resource", "subresource", "user"),
+              "watch": ("kind", "type")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +62,8 @@ class Rule:
     match: tuple[tuple[str, str], ...]
     actions: frozenset[int]  # empty with ignore
     ignore: bool
+    kind: str | None = None  # `object`: the model kind the entry's object is one of
+    state: tuple[tuple[str, str], ...] = ()  # (field, path in the entry)
 
 
 def load_mapping(path: str, model: CompiledModel) -> list[Rule]:
@@ -56,14 +82,15 @@ def load_mapping(path: str, model: CompiledModel) -> list[Rule]:
     for table in doc:
         if table not in _SELECTORS:
             raise LogError(path, _find(text, f"[[{table}]]"), 1, f"unknown table [[{table}]]",
-                           "the mapping has [[event]] and [[audit]] tables")  # fmt: skip
+                           "the mapping has [[event]], [[audit]] and [[watch]] tables")  # fmt: skip
     for table, selectors in _SELECTORS.items():
         for i, raw in enumerate(doc.get(table, [])):
             where = _nth(text, f"[[{table}]]", i)
             for key, value in raw.items():
-                if key not in (*selectors, "actions", "ignore"):
+                if key not in (*selectors, "actions", "ignore", "object", "state"):
                     raise LogError(path, where, 1, f"[[{table}]] has no key {key!r}",
-                                   f"keys: {', '.join(selectors)}, actions, ignore")  # fmt: skip
+                                   f"keys: {', '.join(selectors)}, actions, ignore, object, "
+                                   "state")  # fmt: skip
                 if key in selectors and not isinstance(value, str):
                     raise LogError(path, where, 1, f"{key} must be a string")
             if selectors[0] not in raw:
@@ -86,9 +113,51 @@ def load_mapping(path: str, model: CompiledModel) -> list[Rule]:
                                    f"the model has no action or actor {name!r}",
                                    f"did you mean {near!r}?" if near else
                                    f"actions: {', '.join(labels)}")  # fmt: skip
+            kind, state = _object(path, text, where, table, raw, model)
             match = tuple((k, raw[k]) for k in selectors if k in raw)
-            rules.append(Rule(table, match, frozenset(ids), ignore))
+            rules.append(Rule(table, match, frozenset(ids), ignore, kind, state))
     return rules
+
+
+def _object(
+    path: str, text: str, where: int, table: str, raw: dict[str, object], model: CompiledModel
+) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """A rule's `object` (a model kind) and `state` (its fields and the entry paths of their
+    values), checked against the model."""
+    kind, state = raw.get("object"), raw.get("state", {})
+    if kind is None:
+        if state:
+            raise LogError(path, where, 1, f"[[{table}]] has state but no object",
+                           'say which kind\'s object changes: object = "ReplicaSet"')  # fmt: skip
+        return None, ()
+    kinds = {k.name: k for k in model.layout.kinds}
+    if not isinstance(kind, str) or kind not in kinds:
+        near = suggest(str(kind), list(kinds))
+        raise LogError(path, _find(text, "object", where), 1,
+                       f"the model has no kind {kind!r}",
+                       f"did you mean {near!r}?" if near else f"kinds: {', '.join(kinds)}")  # fmt: skip
+    if not isinstance(state, dict) or not all(isinstance(v, str) for v in state.values()):
+        raise LogError(path, _find(text, "state", where), 1,
+                       "state must map fields to paths in the entry",
+                       'state = { replicas = "responseObject.spec.replicas" }')  # fmt: skip
+    fields = [f.name for f in kinds[kind].fields if not f.hidden and f.name != "@"]
+    for name in state:
+        if name not in fields:
+            near = suggest(name, fields)
+            raise LogError(path, _find(text, "state", where), 1,
+                           f"kind {kind} has no field {name!r}",
+                           f"did you mean {near!r}?" if near else f"fields: {', '.join(fields)}")  # fmt: skip
+    return kind, tuple((k, str(v)) for k, v in state.items())
+
+
+def lookup(entry: Entry, dotted: str) -> object:
+    """The value at a dotted path of the entry (None where it has none)."""
+    at: object = entry.raw or {}
+    for part in dotted.split("."):
+        if not isinstance(at, dict):
+            return None
+        at = at.get(part)
+    return at
 
 
 def apply(rules: list[Rule], table: str, entry: Entry) -> Rule | None:

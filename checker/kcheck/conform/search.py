@@ -28,6 +28,12 @@ class Observation:
     actions: frozenset[int] | None = None  # Kubernetes logs: one step of one of these
     gap: int | None = None  # kcheck run: the number of steps that left no event before it
     end: bool = False  # kcheck run: the run ended here (explained by no further step)
+    # Kubernetes logs: the model kind of the entry's object, its name in the log, and the
+    # values (as states show them) its fields hold after the step
+    kind: str | None = None
+    name: str | None = None
+    state: tuple[tuple[str, Any], ...] = ()
+    settled: bool = False  # explained without a step when the named object already shows it
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Candidate:
     names: ObjectNames
     shown: dict[str, Any]  # the state under display names
     steps: tuple[Step, ...]  # one behaviour that leads here
+    bound: tuple[tuple[str, str], ...] = ()  # log object names -> model objects (display names)
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ def _key(c: Candidate) -> tuple[Any, ...]:
         c.state,
         json.dumps(c.shown, sort_keys=True),
         tuple(sorted(vars(c.names)["_next"].items())),
+        c.bound,
     )
 
 
@@ -127,7 +135,7 @@ def _step(
     shown = names.state(model.layout.decode(t))
     events = step_events(0, 0.0, info.label, info.actor_kind, c.shown, shown)
     step = Step(info.label, shown_args, shown, line=info.span.line)
-    return Candidate(t, names, shown, (*c.steps, step)), events
+    return Candidate(t, names, shown, (*c.steps, step), c.bound), events
 
 
 def _outcomes(
@@ -150,8 +158,42 @@ def _explain(model: CompiledModel, c: Candidate, obs: Observation) -> Iterator[C
                 yield d
     else:
         assert obs.actions is not None
+        if obs.settled and obs.kind is not None and _shows(c, obs):
+            yield c
         for got, args, t in _outcomes(model, c, sorted(obs.actions)):
-            yield _step(model, c, got, args, t)[0]
+            d = _step(model, c, got, args, t)[0]
+            yield from _on_object(c, d, obs) if obs.kind is not None else (d,)
+
+
+def _shows(c: Candidate, obs: Observation) -> bool:
+    """The object the entry names is bound, exists, and already holds the entry's state."""
+    assert obs.kind is not None
+    o = dict(c.bound).get(obs.name or "")
+    now = c.shown.get(obs.kind, {}).get(o) if o is not None else None
+    return now is not None and all(now.get(f) == v for f, v in obs.state)
+
+
+def _on_object(c: Candidate, d: Candidate, obs: Observation) -> Iterator[Candidate]:
+    """The step `c` -> `d` as a step on the entry's object: one of `obs.kind` it creates,
+    deletes or changes, the one the entry's name already stands for if it does; its fields
+    after the step as the entry says."""
+    assert obs.kind is not None
+    before, after = c.shown.get(obs.kind, {}), d.shown.get(obs.kind, {})
+    changed = [o for o in dict.fromkeys([*before, *after]) if before.get(o) != after.get(o)]
+    bound = dict(c.bound)
+    taken = set(bound.values())
+    if obs.name is not None and obs.name in bound:
+        choices = [bound[obs.name]] if bound[obs.name] in changed else []
+    else:
+        choices = [o for o in changed if o not in taken]
+    for o in choices:
+        now = after.get(o)
+        if obs.state and (now is None or any(now.get(f) != v for f, v in obs.state)):
+            continue
+        if obs.name is None or obs.name in bound:
+            yield d
+        else:
+            yield Candidate(d.state, d.names, d.shown, d.steps, (*d.bound, (obs.name, o)))
 
 
 def _unseen_steps(

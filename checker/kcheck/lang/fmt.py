@@ -293,16 +293,22 @@ def _manifest(d: ast.Manifest) -> list[Line]:
     return _braced("manifest", sections, d.span)
 
 
-def _manifest_item(it: ast.ManifestItem) -> str:
+def _manifest_item(it: ast.ManifestItem) -> Doc:
     def key(k: str) -> str:
         return k if k.isidentifier() and k.isascii() else f'"{k}"'
 
-    text = f"{it.name} = {'.'.join(key(k) for k in it.path)}"
+    # a long path (a pod's required node affinity) breaks after a dot, its map after the path
+    # (each part marked with its source line, so that a comment stays with its code)
+    keys: list[Doc] = [key(k) for k in it.path]
+    keys[-1] = cat(Src(it.path_span.end_line), keys[-1])
+    path = Chain(tuple(keys), ".", fill=True)
+    parts: list[Doc] = [f"{it.name} =", cat(Src(it.path_span.line), path)]
     if it.unit:
-        text += f" in {it.unit}"
+        parts.append(cat(Src(it.unit_span.line), f"in {it.unit}"))
     if it.values is not None:
-        text += " { " + ", ".join(f"{key(k)}: {v}" for k, v in it.values) + " }"
-    return text
+        shown = ", ".join(f"{key(k)}: {v}" for k, v in it.values)
+        parts.append(cat(Src(it.span.end_line), "{ " + shown + " }"))
+    return Chain(tuple(parts), " ", fill=True)
 
 
 def _bind_value(v: ast.FieldName | str | int | tuple[str, ...]) -> str:

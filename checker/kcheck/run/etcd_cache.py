@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
@@ -89,13 +89,21 @@ class CacheFeeds:
                 under = f"{prefix}{kind}/"
                 mine = {k: r for k, r in rows.items() if k.startswith(under)}
                 self.feeds[name] = WatchFeed(url, under, revision + 1, mine, lost)
-                coalesced = any(f.name.startswith("+add@") for f in model.layout.kind(kind).fields)
+                fields = model.layout.kind(kind).fields
+                coalesced = any(f.name == f"+add@{actor}" for f in fields)
                 for key in mine:
                     self.applied[(name, key)] = 0 if coalesced else revision
 
     def close(self) -> None:
         for feed in self.feeds.values():
             feed.close()
+
+    def checkpoint(self) -> tuple[FeedStats, dict[tuple[str, str], int]]:
+        """What `feed` counts, to be put back when its step is retried after a conflict."""
+        return replace(self.stats), dict(self.applied)
+
+    def restore(self, saved: tuple[FeedStats, dict[tuple[str, str], int]]) -> None:
+        self.stats, self.applied = replace(saved[0]), dict(saved[1])
 
     def feed(
         self, before: State, after: State, rows: Rows, revision: int, action: ActionInfo

@@ -319,6 +319,7 @@ class EtcdDriver:
             held = {k: v for k, (v, _) in rows.items()}
             if held != old:
                 raise Divergence(self._differs(old, held, step, attempt > 0))
+            saved = self.caches.checkpoint()
             fed = (
                 after if action is None else self.caches.feed(before, after, rows, revision, action)
             )
@@ -339,6 +340,7 @@ class EtcdDriver:
                 self.held = fed
                 return fed
             self.stats.conflicts += 1  # 409 Conflict: retried from a fresh read
+            self.caches.restore(saved)  # the retry feeds the caches again
         raise DriverError(
             f"etcd: {step} met a conflict {CONFLICT_RETRIES + 1} times in a row "
             f"(another writer keeps rewriting keys under {self.prefix})"

@@ -82,22 +82,45 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
                 )
             elif f is not None:
                 out += _fits(f, it, target.type, f"field `{info.name}.{it.name}`", sym)
-        # as `create`: only a reference with no default must be set, and a manifest cannot
+        # as `create`: a reference with no default must be set, by name (spec.nodeName)
         refs = [
             x.name
             for x in info.fields
-            if isinstance(x.type, TRef) and not x.type.optional and x.default is None
+            if isinstance(x.type, TRef)
+            and not x.type.optional
+            and x.default is None
+            and x.name not in mapped
         ]
         if refs:
             out.append(
                 Diagnostic(
                     "KC0503",
-                    f"kind `{info.name}` has references with no default, which manifests cannot "
-                    f"fill: {', '.join(refs)}",
+                    f"kind `{info.name}` has references with no default, which this section "
+                    f"does not fill: {', '.join(refs)}",
                     sec.model_kind_span,
-                    help="fill only kinds whose objects stand alone (Nodes, Services)",
+                    help="fill each by the name of an object the manifests fill "
+                    "(`node = spec.nodeName`), or give it a default",
                 )
             )
+    filled = {s.model_kind for s in d.sections if s.model_kind is not None}
+    for sec in d.sections:
+        info = sym.kinds.get(sec.model_kind or "")
+        for it in sec.items if info is not None else ():
+            target = info.field(it.name) if info is not None else None
+            if (
+                target is not None
+                and isinstance(target.type, TRef)
+                and target.type.kind not in filled
+            ):
+                out.append(
+                    Diagnostic(
+                        "KC0503",
+                        f"`{it.name}` names a {target.type.kind} by its name, and the "
+                        f"manifests fill no {target.type.kind}",
+                        it.span,
+                        help=f"add `kind {target.type.kind} = ... {{ ... }}` to the section",
+                    )
+                )
     return out
 
 
@@ -140,8 +163,19 @@ def _fits(f: Field, it: ast.ManifestItem, ty: Type, what: str, sym: Symbols) -> 
     """Can a value of this sort fill `what`, of type `ty`? Value maps name members of it."""
     path = ".".join(it.path)
     enum: str | None = None
-    if f.sort == "bool":
+    if f.sort in ("bool", "present"):
         ok = isinstance(ty, TBool)
+    elif f.sort == "string" and isinstance(ty, TBool):
+        # a label or selector read as a bool: through a map of its values to true and false
+        ok = it.values is not None
+        if ok and it.values is not None:
+            return [
+                Diagnostic("KC0301", f"`{target}` is not true or false", it.span)
+                for _, target in it.values
+                if target not in ("true", "false")
+            ]
+    elif f.sort == "string" and isinstance(ty, TRef):
+        return []  # the name of an object the manifests fill (checked with the manifests)
     elif f.sort == "string":
         ok = isinstance(ty, TEnum)
         enum = ty.name if isinstance(ty, TEnum) else None
@@ -151,8 +185,18 @@ def _fits(f: Field, it: ast.ManifestItem, ty: Type, what: str, sym: Symbols) -> 
     else:
         ok = isinstance(ty, TInt)
     if not ok:
-        sort = {"bool": "a bool", "string": "a string", "strings": "a list of strings"}
-        want = {"string": "an enum", "strings": "a set of an enum", "bool": "a bool"}
+        sort = {
+            "bool": "a bool",
+            "present": "a bool (whether it is set)",
+            "string": "a string",
+            "strings": "a list of strings",
+        }
+        want = {
+            "string": "an enum, a reference (by name) or, through a value map, a bool",
+            "strings": "a set of an enum",
+            "bool": "a bool",
+            "present": "a bool",
+        }
         return [
             Diagnostic(
                 "KC0301",

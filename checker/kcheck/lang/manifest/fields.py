@@ -13,7 +13,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Field:
     # "int", "bool", "quantity", "percent" (int or "N%"), "seconds", "percent_int", "string"
-    # (an enum member), "strings" (a set of enum members, one per list element)
+    # (an enum member, an object's name for a reference, or a bool through a value map),
+    # "strings" (a set of enum members, one per list element), "present" (a bool: the field
+    # is set, e.g. a pod has a topology spread constraint)
     sort: str
     default: int | str | bool | tuple[str, ...] | None = (
         None  # Kubernetes' default; None: the field is required
@@ -21,6 +23,9 @@ class Field:
     round_up: bool = True  # for a percentage: surge rounds up, unavailable rounds down
     base: str = "spec.replicas"  # for a percentage: the replicas it is a share of
     doc: str = ""
+    # for "strings": absent means no constraint, so the set is every member of its enum (a
+    # pod without required node affinity may run in any zone)
+    absent_any: bool = False
 
 
 _CONTAINER = ("requests", "limits")
@@ -37,7 +42,26 @@ def _resources(prefix: str) -> dict[str, Field]:
     return out
 
 
-_TEMPLATE = _resources("spec.template.spec")
+# the values of every match expression of every required node-selector term (the models
+# read one label's values, e.g. the zones a pod may run in)
+_AFFINITY = (
+    "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+    ".matchExpressions.values"
+)
+
+
+def _pod_spec(prefix: str) -> dict[str, Field]:
+    return {
+        **_resources(prefix),
+        f"{prefix}.nodeSelector.*": Field("string"),
+        f"{prefix}.tolerations.effect": Field("strings", ()),
+        f"{prefix}.tolerations.key": Field("strings", ()),
+        f"{prefix}.{_AFFINITY}": Field("strings", (), absent_any=True),
+        f"{prefix}.topologySpreadConstraints": Field("present", False),
+    }
+
+
+_TEMPLATE = _pod_spec("spec.template.spec")
 _WORKLOAD_BASE = "workload"  # a PDB's percentage is of its workload's replicas
 
 KINDS: dict[str, dict[str, Field]] = {
@@ -61,12 +85,13 @@ KINDS: dict[str, dict[str, Field]] = {
         **_TEMPLATE,
     },
     "Pod": {
-        **_resources("spec"),
+        **_pod_spec("spec"),
         "metadata.labels.*": Field("string"),
-        "spec.nodeSelector.*": Field("string"),
+        # a reference: the name of an object the manifests fill (absent: none)
         "spec.nodeName": Field("string"),
-        "spec.tolerations.effect": Field("strings", ()),
-        "spec.tolerations.key": Field("strings", ()),
+        "metadata.ownerReferences.name": Field("string"),
+        "status.phase": Field("string", "Pending"),
+        "spec.topologySpreadConstraints.maxSkew": Field("int"),
     },
     "Service": {"spec.selector.*": Field("string")},
     "Node": {
@@ -93,6 +118,18 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.metrics.resource.target.averageUtilization": Field("percent_int"),
         "spec.behavior.scaleDown.stabilizationWindowSeconds": Field("seconds", 300),
         "spec.behavior.scaleUp.stabilizationWindowSeconds": Field("seconds", 0),
+        # scaling policies (one per direction): what one period may change, and how policies
+        # combine; Kubernetes' defaults are two up (4 pods, 100%: Max) and one down (100%)
+        **{
+            f"spec.behavior.{way}.{key}": field
+            for way in ("scaleUp", "scaleDown")
+            for key, field in (
+                ("policies.type", Field("string")),
+                ("policies.value", Field("int")),
+                ("policies.periodSeconds", Field("seconds")),
+                ("selectPolicy", Field("string", "Max")),
+            )
+        },
     },
 }
 
@@ -129,6 +166,4 @@ def units_for(f: Field) -> tuple[str, ...]:
         return tuple(SECONDS)
     if f.sort == "percent_int":
         return tuple(PERCENT)
-    if f.sort in ("string", "strings"):
-        return ()
     return ()

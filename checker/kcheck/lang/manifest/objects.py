@@ -5,7 +5,7 @@ count against its slots, each problem located in the YAML file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import fields, is_dataclass, replace
 
 import yaml
@@ -13,10 +13,10 @@ import yaml
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import find_field
-from kcheck.lang.manifest.read import Bad, read_value
+from kcheck.lang.manifest.read import EVERY, Bad, one, read_value
 from kcheck.lang.manifest.yaml_doc import K8sObject, span_of
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TBool, TEnum, TInt, TSet
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 
 Found = list[tuple[Source, Diagnostic]]
 
@@ -36,14 +36,21 @@ def member(text: str, members: Sequence[str], what: str, node: yaml.Node | None)
     )
 
 
+def let_name(kind: str, index: int) -> str:
+    """The init's name for the index-th filled object of `kind`, which references name."""
+    return f"manifest_{kind}_{index}"
+
+
 def build_objects(
     sections: Sequence[ast.ManifestSection],
     objects: Sequence[K8sObject],
     by_kind: dict[str, K8sObject],
     sym: Symbols,
     found: Found,
-) -> dict[str, list[ast.Create]]:
-    out: dict[str, list[ast.Create]] = {}
+) -> dict[str, list[ast.Stmt]]:
+    """Per model kind, the statements that create its filled objects, referenced kinds first
+    (a filled object a reference names is a `let` of the init)."""
+    filled: dict[str, tuple[ast.ManifestSection, list[K8sObject]]] = {}
     for sec in sections:
         if sec.model_kind is None or sec.model_kind not in sym.kinds:
             continue
@@ -62,8 +69,18 @@ def build_objects(
                 help=f"pass -D {knob}={len(mine)} or narrow the manifests" if knob
                 else "narrow the manifests, or raise the kind's bound in the model")))  # fmt: skip
             continue
-        creates: list[ast.Create] = []
-        for obj in mine:
+        filled[info.name] = (sec, mine)
+    targets = {
+        kind: {t.kind for it in sec.items if isinstance(t := _type(sym, kind, it.name), TRef)}
+        for kind, (sec, _) in filled.items()
+    }
+    referenced = {t for ts in targets.values() for t in ts}
+    out: dict[str, list[ast.Stmt]] = {}
+    for kind in _ordered(targets):
+        sec, mine = filled[kind]
+        info = sym.kinds[kind]
+        stmts: list[ast.Stmt] = []
+        for index, obj in enumerate(mine):
             inits: list[ast.FieldInit] = []
             for it in sec.items:
                 f = find_field(sec.kind, it.path)
@@ -71,16 +88,76 @@ def build_objects(
                 if f is None or target is None:
                     continue  # the model check reports it
                 try:
-                    value, node = read_value(obj, it, f, by_kind)
-                    expr = _expr(value, target.type, sym, it, node, obj)
+                    if isinstance(target.type, TRef):
+                        expr = _reference(obj, it, target.type, filled)
+                    elif (
+                        isinstance(target.type, TBool)
+                        and f.sort == "string"
+                        and one(obj, it.path) is None
+                    ):
+                        expr = ast.BoolLit(False, it.span)  # a label or selector not set
+                    else:
+                        value, node = read_value(obj, it, f, by_kind)
+                        expr = _expr(value, target.type, sym, it, node, obj)
                 except Bad as bad:
                     at = span_of(bad.node) if bad.node is not None else obj.kind_span
                     found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))
                     continue
                 inits.append(ast.FieldInit(it.name, expr, it.name_span, it.span))
-            creates.append(ast.Create(info.name, tuple(inits), sec.model_kind_span, sec.span))
-        out[info.name] = creates
+            create = ast.Create(info.name, tuple(inits), sec.model_kind_span, sec.span)
+            if kind in referenced:
+                name = let_name(kind, index)
+                stmts.append(ast.Let(name, create, sec.model_kind_span, sec.span))
+            else:
+                stmts.append(ast.CreateStmt(create, sec.span))
+        out[kind] = stmts
     return out
+
+
+def _type(sym: Symbols, kind: str, name: str) -> object:
+    f = sym.kinds[kind].field(name)
+    return f.type if f is not None else None
+
+
+def _ordered(targets: dict[str, set[str]]) -> list[str]:
+    """The filled kinds, each after the kinds its references name (the check refuses a
+    reference to a kind that is not filled; a cycle keeps the written order)."""
+    done: list[str] = []
+    while len(done) < len(targets):
+        ready = [k for k in targets if k not in done and targets[k] <= {*done, k}]
+        done += ready or [k for k in targets if k not in done]
+    return done
+
+
+def _reference(
+    obj: K8sObject, it: ast.ManifestItem, ty: TRef,
+    filled: dict[str, tuple[ast.ManifestSection, list[K8sObject]]],
+) -> ast.Expr:  # fmt: skip
+    """A reference filled by name: the filled object of the referenced kind whose
+    `metadata.name` the field gives (`spec.nodeName: a1` is the Node named a1)."""
+    path = ".".join(it.path)
+    node = one(obj, it.path)
+    if node is None:
+        if ty.optional:
+            return ast.NoneLit(it.span)
+        raise Bad(
+            f"{obj.kind} `{obj.name}` sets no `{path}`, and `{it.name}` must name a {ty.kind}",
+            None,
+            "set it in the manifest",
+        )
+    if not isinstance(node, yaml.ScalarNode):
+        raise Bad(f"`{path}` is not a single value", node)
+    _, objs = filled.get(ty.kind, (None, []))
+    names = [o.name for o in objs]
+    if not names:
+        raise Bad(
+            f"`{path}: {node.value}` names a {ty.kind}, and the manifests hold none",
+            node,
+            f"pass the {ty.kind}s' manifests too (e.g. `kubectl get {ty.kind.lower()}s -o yaml`)",
+        )
+    if node.value not in names:
+        raise Bad(f"`{node.value}` names no {ty.kind} of the manifests ({', '.join(names)})", node)
+    return ast.Name(let_name(ty.kind, names.index(node.value)), it.span)
 
 
 def _expr(
@@ -88,6 +165,10 @@ def _expr(
     obj: K8sObject,
 ) -> ast.Expr:  # fmt: skip
     sp = it.span
+    if isinstance(ty, TBool) and isinstance(value, str):  # through a value map, or absent
+        if value not in ("true", "false", ""):
+            raise Bad(f"`{value}` is not true or false", node, "map it in the model's section")
+        return ast.BoolLit(value == "true", sp)
     if isinstance(ty, TBool):
         return ast.BoolLit(bool(value), sp)
     if isinstance(ty, TInt) and isinstance(value, int):
@@ -105,6 +186,8 @@ def _expr(
         return ast.Name(member(value, sym.enums[ty.name], it.name, node), sp)
     if isinstance(ty, TSet) and isinstance(value, tuple):
         members = sym.enums[ty.elem]
+        if value == EVERY:  # no constraint written: every member
+            return ast.SetLit(tuple(ast.Name(n, sp) for n in members), sp)
         names = sorted({member(v, members, it.name, node) for v in value}, key=members.index)
         return ast.SetLit(tuple(ast.Name(n, sp) for n in names), sp)
     raise Bad(f"`{'.'.join(it.path)}` cannot fill `{it.name}` of type {ty}", node)
@@ -118,7 +201,7 @@ def init_problems(program: ast.Program, kinds: Sequence[str]) -> list[Diagnostic
         if not isinstance(d, ast.Init):
             continue
         for st in d.body.stmts:
-            if isinstance(st, ast.CreateStmt) and st.create.kind in kinds:
+            if _filled_kind(st, kinds) is not None:
                 continue
             for c in _creates(st):
                 if c.kind in kinds:
@@ -128,6 +211,19 @@ def init_problems(program: ast.Program, kinds: Sequence[str]) -> list[Diagnostic
                         help=f"write the init's {c.kind}s as plain `create {c.kind} {{ ... }}` "
                         "statements, or do not fill the kind from manifests"))  # fmt: skip
     return out
+
+
+def _filled_kind(st: ast.Stmt, kinds: Collection[str]) -> str | None:
+    """The filled kind a top-level init statement creates, when the manifests' objects can
+    stand in for it: a plain `create K { ... }`, or a `for` loop (`for i in 1..N`) whose body
+    is nothing but such creates of one kind."""
+    if isinstance(st, ast.CreateStmt):
+        return st.create.kind if st.create.kind in kinds else None
+    if isinstance(st, ast.For) and st.where is None and st.body.stmts:
+        made = {x.create.kind if isinstance(x, ast.CreateStmt) else None for x in st.body.stmts}
+        if len(made) == 1 and (kind := made.pop()) is not None and kind in kinds:
+            return kind
+    return None
 
 
 def _creates(node: object) -> list[ast.Create]:
@@ -140,12 +236,14 @@ def _creates(node: object) -> list[ast.Create]:
     return []
 
 
-def with_objects(creates: dict[str, list[ast.Create]]) -> Callable[[ast.Program], ast.Program]:
-    """The rewrite: each init's `create K` statements give way to the filled objects (put
-    where the first of them was), or the objects open the first init."""
+def with_objects(creates: dict[str, list[ast.Stmt]]) -> Callable[[ast.Program], ast.Program]:
+    """The rewrite: each init's `create K` statements of a filled kind give way to the filled
+    objects, all of them, in the order of `creates` (referenced kinds first), put where the
+    first such statement was; or they open the first init."""
+    group = [st for stmts in creates.values() for st in stmts]
 
     def rewrite(program: ast.Program) -> ast.Program:
-        placed: set[str] = set()
+        placed = False
         decls: list[ast.Decl] = []
         for d in program.decls:
             if not isinstance(d, ast.Init):
@@ -153,23 +251,21 @@ def with_objects(creates: dict[str, list[ast.Create]]) -> Callable[[ast.Program]
                 continue
             stmts: list[ast.Stmt] = []
             for st in d.body.stmts:
-                kind = st.create.kind if isinstance(st, ast.CreateStmt) else None
-                if kind is None or kind not in creates:
+                kind = _filled_kind(st, creates)
+                if kind is None:
                     stmts.append(st)
-                elif kind not in placed:
-                    placed.add(kind)
-                    stmts += [ast.CreateStmt(c, c.span) for c in creates[kind]]
+                elif not placed:
+                    placed = True
+                    stmts += group
             decls.append(replace(d, body=replace(d.body, stmts=tuple(stmts))))
-        rest = [ast.CreateStmt(c, c.span) for k, cs in creates.items() if k not in placed
-                for c in cs]  # fmt: skip
-        if rest:
+        if not placed:
             first = next((i for i, d in enumerate(decls) if isinstance(d, ast.Init)), None)
             if first is None:
-                decls.append(ast.Init(ast.Block(tuple(rest))))
+                decls.append(ast.Init(ast.Block(tuple(group))))
             else:
                 init = decls[first]
                 assert isinstance(init, ast.Init)
-                body = replace(init.body, stmts=(*rest, *init.body.stmts))
+                body = replace(init.body, stmts=(*group, *init.body.stmts))
                 decls[first] = replace(init, body=body)
         return replace(program, decls=tuple(decls))
 

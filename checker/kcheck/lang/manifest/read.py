@@ -52,9 +52,10 @@ def one(obj: K8sObject, path: str | tuple[str, ...]) -> yaml.Node | None:
 
 
 Value = int | str | tuple[str, ...]  # an integer, an enum member's text, a set's members' texts
+EVERY: tuple[str, ...] = ("*",)  # a set field's "no constraint": every member of its enum
 
 
-def _mapped(it: ast.ManifestItem, text: str, node: yaml.Node) -> str:
+def _mapped(it: ast.ManifestItem, text: str, node: yaml.Node | None) -> str:
     """A Kubernetes string through the item's value map (when it has one)."""
     if it.values is None:
         return text
@@ -97,8 +98,13 @@ def read_value(
             total += _quantity(leaf)
         leaves[0].kcheck_key = it.path[-1]  # type: ignore[attr-defined]
         return _in_unit(total, it, path, leaves[0]), leaves[0]
+    if f.sort == "present":
+        leaves = _leaves(obj.node, list(it.path))
+        return int(bool(leaves)), leaves[0] if leaves else None
     if f.sort == "strings":
         leaves = _leaves(obj.node, list(it.path))
+        if not leaves and f.absent_any:
+            return EVERY, None
         for leaf in leaves:
             if not isinstance(leaf, yaml.ScalarNode):
                 raise Bad(f"`{path}` is not a list of strings", leaf)
@@ -109,6 +115,8 @@ def read_value(
         ] if leaves else None
     node = one(obj, it.path)
     if f.sort == "string":
+        if node is None and isinstance(f.default, str):
+            return _mapped(it, f.default, None) if it.values else f.default, None
         if node is None:
             raise Bad(f"{obj.kind} `{obj.name}` sets no `{path}`", None, "set it in the manifest")
         if not isinstance(node, yaml.ScalarNode):
