@@ -58,8 +58,11 @@ def main() -> int:
     ap.add_argument("--explicit-timeout", type=float, default=30.0)
     ap.add_argument("--max-k", type=int, default=3)
     ap.add_argument("--no-infer", action="store_true")
-    ap.add_argument("--refuted-only", action="store_true",
-                    help="run the Z3 engines only on the mutants the explicit search refutes")
+    ap.add_argument(
+        "--refuted-only",
+        action="store_true",
+        help="run the Z3 engines only on the mutants the explicit search refutes",
+    )
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--json", help="write every comparison to this file")
     a = ap.parse_args()
