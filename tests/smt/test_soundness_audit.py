@@ -232,3 +232,22 @@ def test_a_model_with_no_invariant_holds_where_its_bounds_are_proved() -> None:
     model = compile_model(sym)
     for options in (EngineOptions("explicit"), EngineOptions("induction", max_k=2)):
         assert check(model, sym, None, None, options).verdict == HOLDS, options.engine
+
+
+# ---- found by the mutation campaign (kubelet with NODES = 0): a kind with no slots ahead of
+# another binder crashed the compiler (IndexError) instead of giving the action no instance
+
+ZERO_SLOTS = """model zero
+kind Node[0] { up: bool = false }
+kind Pod[1] { n: 0..1 = 0 }
+init { create Pod { } }
+process p { action a for x in Node, y in Pod where x.up { y.n := 1 } }
+invariant t: forall y in Pod: y.n == 0
+"""
+
+
+def test_a_kind_with_no_slots_before_another_binder_gives_no_step() -> None:
+    sym = _sym(ZERO_SLOTS)
+    model = compile_model(sym)
+    assert explore(model).verdict == HOLDS
+    assert induction(model, sym, 2, None, 60).verdict == HOLDS
