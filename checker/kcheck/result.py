@@ -151,6 +151,10 @@ class CheckResult:
         # inconclusive or not checked: what was not decided is never reported as holding
         if statuses - {HOLDS}:
             return INCONCLUSIVE
+        # nothing to report but the bounds (no invariant, no property): they hold only if
+        # the engine saw every state or proved it (BMC to a depth, a search cut short: no)
+        if not statuses and not self.complete:
+            return INCONCLUSIVE
         return HOLDS
 
     def account_for(self, asked: Sequence[Asked], engine: str) -> CheckResult:

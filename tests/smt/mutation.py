@@ -17,7 +17,8 @@ Mutants the front end rejects are counted and dropped; the others are "accepted"
 counterexample the explicit search found. What must never happen is listed in `Comparison.
 wrong`: induction `holds` (or a proof "for the states within bounds") for an invariant the
 explicit search finds violated, induction `violated` where the complete explicit search says
-holds, BMC missing a violation within its depth (unless Z3 said unknown), or a trace of either
+holds, induction proving that no step leaves the bounds where the explicit search finds one that
+does, BMC missing a violation within its depth (unless Z3 said unknown), or a trace of either
 Z3 engine that does not replay on the model (explore/replay.py)."""
 
 from __future__ import annotations
@@ -309,6 +310,10 @@ def _judge(
         ):  # fmt: skip
             out.wrong.append(f"{engine}: {p.name} in {len(p.trace)} steps, explicit in "
                              f"{len(e.trace)}")  # fmt: skip
+    hit = [p.name for p in explicit.properties if p.kind == "bound" and p.status == VIOLATED]
+    if hit and engine != "bmc" and not [p for p in z3.properties if p.kind == "bound"]:
+        out.wrong.append(f"{engine}: proved that no step leaves the bounds, but the explicit "
+                         f"search finds {hit[0]}")  # fmt: skip
     if z3.verdict == HOLDS and explicit.verdict != HOLDS and complete:
         out.wrong.append(f"{engine}: the run holds, explicit says {explicit.verdict}")
     return proved

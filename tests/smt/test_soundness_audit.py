@@ -195,3 +195,59 @@ def test_an_init_that_fails_has_the_same_replayed_trace_in_every_engine(engine: 
     [explicit] = [p for p in explore(model).properties if p.kind == "bound"]
     assert explicit.trace is not None
     assert bound.trace.steps == explicit.trace.steps
+
+
+# ---- a model with nothing to report but its bounds: `holds` only when they were checked
+
+NO_INVARIANT = """model no_invariant
+var x: 0..11 = 0
+process p { action inc { x := x + 1 } }
+"""
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        EngineOptions("bmc", depth=5),
+        EngineOptions("bmc", depth=5, symbolic_params=True),
+        EngineOptions("explicit", Limits(max_depth=5)),
+        EngineOptions("explicit", Limits(max_states=4)),
+        EngineOptions("auto", Limits(max_states=4)),
+        EngineOptions("simulate", depth=5, traces=10),
+    ],
+    ids=["bmc", "symbolic bmc", "explicit max-depth", "explicit max-states", "auto", "simulate"],
+)
+def test_a_run_that_stops_short_of_a_bound_error_never_holds(options: EngineOptions) -> None:
+    # the twelfth step leaves x's range; a run that looked fewer steps deep has checked
+    # nothing that makes the model hold
+    sym = _sym(NO_INVARIANT)
+    model = compile_model(sym)
+    assert explore(model).verdict == VIOLATED
+    result = check(model, sym, None, None, options)
+    assert result.verdict != HOLDS, (options.engine, result.properties)
+
+
+def test_a_model_with_no_invariant_holds_where_its_bounds_are_proved() -> None:
+    sym = _sym(NO_INVARIANT.replace("action inc {", "action inc when x < 11 {"))
+    model = compile_model(sym)
+    for options in (EngineOptions("explicit"), EngineOptions("induction", max_k=2)):
+        assert check(model, sym, None, None, options).verdict == HOLDS, options.engine
+
+
+# ---- found by the mutation campaign (kubelet with NODES = 0): a kind with no slots ahead of
+# another binder crashed the compiler (IndexError) instead of giving the action no instance
+
+ZERO_SLOTS = """model zero
+kind Node[0] { up: bool = false }
+kind Pod[1] { n: 0..1 = 0 }
+init { create Pod { } }
+process p { action a for x in Node, y in Pod where x.up { y.n := 1 } }
+invariant t: forall y in Pod: y.n == 0
+"""
+
+
+def test_a_kind_with_no_slots_before_another_binder_gives_no_step() -> None:
+    sym = _sym(ZERO_SLOTS)
+    model = compile_model(sym)
+    assert explore(model).verdict == HOLDS
+    assert induction(model, sym, 2, None, 60).verdict == HOLDS

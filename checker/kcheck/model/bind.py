@@ -107,6 +107,8 @@ class Binding:
         combos: list[tuple[Env, list[str]]] = [(dict(env), [])]
         total = 1
         for b in binders:
+            if not combos:  # an empty domain before this binder: no instance at all
+                break
             ty, size, desc = self.domain(b.domain, combos[0][0], sv)
             if size is None or (desc[0] == "set" and not _is_stable(b.domain)):
                 return None, comp
