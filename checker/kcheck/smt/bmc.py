@@ -26,7 +26,7 @@ from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.refuse import temporal_not_checked
-from kcheck.smt.solver import Deadline, check, new_solver
+from kcheck.smt.solver import Deadline, Unrolled
 from kcheck.smt.system import transition
 from kcheck.smt.terms import Term
 from kcheck.trace import Step, Trace, name_objects
@@ -45,6 +45,7 @@ def bmc(
     invariants: Sequence[str] | None = None,
     timeout_s: float = 60.0,
     properties: Sequence[str] | None = None,
+    bitvec: bool = True,
 ) -> CheckResult:
     """Look for a violation of each selected invariant (None: all) in at most `depth` steps;
     each selected temporal property (None: all, unless invariants were named) is listed as not checked. Raises
@@ -78,21 +79,26 @@ def bmc(
 
     states: list[tuple[Term, ...]] = [enc.fresh_state("s0")]
     deadline = Deadline(timeout_s)
-    solver = new_solver()
+    solver = Unrolled(bitvec)
     if inits:
         solver.add(
             z3.Or(*[z3.And(*[v == x for v, x in zip(states[0], s, strict=True)]) for s in inits])
         )
     else:
         solver.add(z3.BoolVal(False))
+
+    def values(m: Any) -> list[State]:
+        """The states' values in a Z3 model, as the explicit engine's tuples."""
+        return [tuple(solver.value(m, v) for v in st) for st in states]
+
     pending = list(selected)
     k = 0
     while True:
         cur = states[k]
         for inv in list(pending):
-            answer, m = check(solver, enc.violation(inv, cur), deadline)
+            answer, m = solver.ask(enc.violation(inv, cur), deadline)
             if answer == "sat":
-                trace = named(model, replay_path(model, _states(m, states)))
+                trace = named(model, replay_path(model, values(m)))
                 results[inv.name] = PropertyResult(
                     inv.name, "invariant", VIOLATED, inv.span.line, trace
                 )
@@ -106,9 +112,9 @@ def bmc(
         nxt = enc.fresh_state(f"s{k + 1}")
         step, fail = transition(instances, cur, nxt, f"s{k}")
         if bound is None and not z3.is_false(fail):
-            answer, m = check(solver, fail, deadline)
+            answer, m = solver.ask(fail, deadline)
             if answer == "sat":
-                bound = bound_entry(model, _states(m, states))
+                bound = bound_entry(model, values(m))
             elif answer != "unsat":
                 unknown = f"Z3 answered unknown ({answer}) at depth {k}"
                 break
@@ -135,10 +141,6 @@ def bmc(
     notes = [f"bounded model checking to depth {depth}: no claim beyond it"]
     return CheckResult(model.name, "bmc", stats, out, complete=False,
                        limit=f"depth {depth}", notes=notes)  # fmt: skip
-
-
-def _states(m: Any, states: list[tuple[Term, ...]]) -> list[State]:
-    return [tuple(m.eval(v, model_completion=True).as_long() for v in st) for st in states]
 
 
 def named(model: CompiledModel, steps: list[Step]) -> Trace:
