@@ -17,7 +17,7 @@ from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source, load
 from kcheck.model.compile import compile_model
 from kcheck.result import INCONCLUSIVE, VIOLATED
-from kcheck.smt.bmc import bmc
+from kcheck.smt.bmc import bmc, one_per_orbit
 from kcheck.smt.encode import Unsupported
 from kcheck.smt.solver import Deadline, Unrolled
 
@@ -119,3 +119,28 @@ def test_bitvector_terms_have_their_integer_values(a: int, b: int, d: int, c: in
         assert answer == "sat" and solver.width > 0
         expected = z3.simplify(z3.substitute(t, (x, z3.IntVal(a)), (y, z3.IntVal(b))))
         assert solver.value(m, v) == expected.as_long()
+
+
+SYMMETRIC_INIT = """model sym
+kind Pod[3] { up: bool = false }
+init {
+  create Pod { }
+  create Pod { }
+  create Pod { }
+  choose p in Pod { p.up := true }
+}
+controller c {
+  action down for p in Pod where p.up { p.up := false }
+}
+invariant some_up: exists p in Pod: p.up
+"""
+
+
+def test_symmetric_initial_states_are_unrolled_once_with_the_same_verdict() -> None:
+    checked = check_source(Source("sym.kdsl", SYMMETRIC_INIT))
+    model = compile_model(checked.symbols)
+    inits = model.initial()
+    assert len(inits) == 3  # one per pod chosen: permutations of each other
+    assert one_per_orbit(model, inits) == [inits[0]]
+    [p] = [p for p in bmc(model, checked.symbols, 2, None, 60, []).properties]
+    assert p.status == VIOLATED and p.trace is not None and len(p.trace) == 1

@@ -77,6 +77,7 @@ def bmc(
         )
         inits = []
 
+    inits = one_per_orbit(model, inits)
     states: list[tuple[Term, ...]] = [enc.fresh_state("s0")]
     deadline = Deadline(timeout_s)
     solver = Unrolled(bitvec)
@@ -141,6 +142,22 @@ def bmc(
     notes = [f"bounded model checking to depth {depth}: no claim beyond it"]
     return CheckResult(model.name, "bmc", stats, out, complete=False,
                        limit=f"depth {depth}", notes=notes)  # fmt: skip
+
+
+def one_per_orbit(model: CompiledModel, inits: Sequence[State]) -> list[State]:
+    """Symmetry breaking: the first initial state of each class of initial states that differ
+    only by a permutation of the slots of a symmetric kind. A path from any initial state is a
+    permutation of a path of the same length from the one kept, and invariants cannot tell
+    permuted states apart (the explicit engine's symmetry rests on the same two facts), so
+    verdicts and shortest lengths are unchanged; the one kept is an initial state itself, so
+    its trace replays."""
+    canon = model.canonicalize
+    if canon is None:
+        return list(inits)
+    kept: dict[State, State] = {}
+    for s in inits:
+        kept.setdefault(canon(s), s)
+    return list(kept.values())
 
 
 def named(model: CompiledModel, steps: list[Step]) -> Trace:
