@@ -50,7 +50,8 @@ def run(checker: Path, model: Path, depth: int, timeout: float) -> Run:
     try:
         report = json.loads(p.stdout)
     except json.JSONDecodeError:
-        out.note = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1][:80]
+        last = (p.stderr.strip().splitlines() or [f"exit {p.returncode}"])[-1]
+        out.note = "" if "before Z3 decided anything" in last else f"refused: {last[:80]}"
         return out
     out.verdict = report["verdict"]
     out.depth = depth
@@ -87,7 +88,9 @@ def main() -> int:
         disagree += len(bad)
 
         def cell(r: Run) -> str:
-            return f"refused: {r.note}" if r.depth is None else str(r.depth)
+            if r.depth is None:  # no depth answered within --timeout, or not run at all
+                return r.note or "none in time"
+            return str(r.depth)
 
         verdict = head.verdict + (f" DISAGREE on {', '.join(bad)}" if bad else "")
         print(f"| {m.stem} | {cell(base)} | {base.cpu:.1f} | {cell(head)} | {head.cpu:.1f} | "

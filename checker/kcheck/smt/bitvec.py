@@ -89,13 +89,16 @@ class Intervals:
                 self._compare(c, lows, highs)
             for name in lows.keys() & highs.keys():
                 out[name] = (lows[name], highs[name])
+            memo: dict[int, _Seen] = {}  # valid as `out` grows: a term needing more raised
             for c in kids:  # then definitions, in order, over variables bounded so far
-                for name, iv in self._implied_in(c, out).items():
+                for name, iv in self._implied_in(c, out, memo).items():
                     out.setdefault(name, iv)
             return out
-        return self._implied_in(f, {})
+        return self._implied_in(f, {}, {})
 
-    def _implied_in(self, f: Term, local: dict[str, Interval]) -> dict[str, Interval]:
+    def _implied_in(
+        self, f: Term, local: dict[str, Interval], memo: dict[int, _Seen]
+    ) -> dict[str, Interval]:
         if z3.is_and(f):
             return self._implied(f)
         if z3.is_or(f):
@@ -112,7 +115,7 @@ class Intervals:
             for x, t in ((f.arg(0), f.arg(1)), (f.arg(1), f.arg(0))):
                 if _is_int_var(x) and x.decl().name() not in local:
                     try:
-                        return {x.decl().name(): self.interval(t, local)}
+                        return {x.decl().name(): self.interval(t, local, memo)}
                     except NotExact:
                         continue
         return {}
@@ -134,9 +137,11 @@ class Intervals:
         else:
             highs[n] = min(highs.get(n, k - 1), k - 1)
 
-    def interval(self, e: Term, local: dict[str, Interval]) -> Interval:
+    def interval(
+        self, e: Term, local: dict[str, Interval], memo: dict[int, _Seen] | None = None
+    ) -> Interval:
         # bounds local to one conjunction are not final: memoize apart from the others
-        return self._seen(e, local, {} if local else self._memo).interval
+        return self._seen(e, local, self._memo if memo is None else memo).interval
 
     def need(self, e: Term) -> int:
         """Bits for every integer value in `e` and below it."""
@@ -146,7 +151,7 @@ class Intervals:
 
     def _seen(self, e: Term, local: dict[str, Interval], memo: dict[int, _Seen]) -> _Seen:
         key = e.get_id()
-        hit = memo.get(key)
+        hit = memo.get(key) or self._memo.get(key)  # the final intervals hold in any case
         if hit is not None:
             return hit
         seen = self._compute(e, local, memo)
