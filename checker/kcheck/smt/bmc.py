@@ -26,7 +26,7 @@ from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.lasso import temporal_bmc
-from kcheck.smt.solver import Deadline, check, new_solver
+from kcheck.smt.solver import Deadline, Unrolled
 from kcheck.smt.system import transition
 from kcheck.smt.terms import Term
 from kcheck.trace import Step, Trace, name_objects
@@ -45,6 +45,7 @@ def bmc(
     invariants: Sequence[str] | None = None,
     timeout_s: float = 60.0,
     properties: Sequence[str] | None = None,
+    bitvec: bool = True,
 ) -> CheckResult:
     """Look for a violation of each selected invariant (None: all) in at most `depth` steps,
     and a fair lasso of each selected temporal property (None: all, unless invariants were
@@ -77,23 +78,29 @@ def bmc(
         )
         inits = []
 
+    inits = one_per_orbit(model, inits)
     states: list[tuple[Term, ...]] = [enc.fresh_state("s0")]
     deadline = Deadline(timeout_s)
-    solver = new_solver()
+    solver = Unrolled(bitvec)
     if inits:
         solver.add(
             z3.Or(*[z3.And(*[v == x for v, x in zip(states[0], s, strict=True)]) for s in inits])
         )
     else:
         solver.add(z3.BoolVal(False))
+
+    def values(m: Any) -> list[State]:
+        """The states' values in a Z3 model, as the explicit engine's tuples."""
+        return [tuple(solver.value(m, v) for v in st) for st in states]
+
     pending = list(selected)
     k = 0
     while True:
         cur = states[k]
         for inv in list(pending):
-            answer, m = check(solver, enc.violation(inv, cur), deadline)
+            answer, m = solver.ask(enc.violation(inv, cur), deadline)
             if answer == "sat":
-                trace = named(model, replay_path(model, _states(m, states)))
+                trace = named(model, replay_path(model, values(m)))
                 results[inv.name] = PropertyResult(
                     inv.name, "invariant", VIOLATED, inv.span.line, trace
                 )
@@ -107,9 +114,9 @@ def bmc(
         nxt = enc.fresh_state(f"s{k + 1}")
         step, fail = transition(instances, cur, nxt, f"s{k}")
         if bound is None and not z3.is_false(fail):
-            answer, m = check(solver, fail, deadline)
+            answer, m = solver.ask(fail, deadline)
             if answer == "sat":
-                bound = bound_entry(model, _states(m, states))
+                bound = bound_entry(model, values(m))
             elif answer != "unsat":
                 unknown = f"Z3 answered unknown ({answer}) at depth {k}"
                 break
@@ -139,8 +146,20 @@ def bmc(
                        limit=f"depth {depth}", notes=notes)  # fmt: skip
 
 
-def _states(m: Any, states: list[tuple[Term, ...]]) -> list[State]:
-    return [tuple(m.eval(v, model_completion=True).as_long() for v in st) for st in states]
+def one_per_orbit(model: CompiledModel, inits: Sequence[State]) -> list[State]:
+    """Symmetry breaking: the first initial state of each class of initial states that differ
+    only by a permutation of the slots of a symmetric kind. A path from any initial state is a
+    permutation of a path of the same length from the one kept, and invariants cannot tell
+    permuted states apart (the explicit engine's symmetry rests on the same two facts), so
+    verdicts and shortest lengths are unchanged; the one kept is an initial state itself, so
+    its trace replays."""
+    canon = model.canonicalize
+    if canon is None:
+        return list(inits)
+    kept: dict[State, State] = {}
+    for s in inits:
+        kept.setdefault(canon(s), s)
+    return list(kept.values())
 
 
 def named(model: CompiledModel, steps: list[Step]) -> Trace:

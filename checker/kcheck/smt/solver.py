@@ -10,6 +10,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
+from kcheck.smt.bitvec import MAX_WIDTH, Intervals, NotExact, ToBitVec, signed
 from kcheck.smt.terms import Term
 
 SEED = 0
@@ -55,3 +56,95 @@ def check(
         return str(solver.reason_unknown()), None
     finally:
         solver.pop()
+
+
+class Unrolled:
+    """The one solver of a BMC run (spec/smt.md, "Search"): formulas are asserted for good, and
+    each goal is asked under a fresh assumption literal that is then retired (asserted false),
+    so that what Z3 learns while answering one query stays for the next.
+
+    Formulas are solved as W-bit bit-vector formulas where that is exact (bitvec.py), the width
+    growing (and the solver rebuilt) as the values do; when a formula cannot be translated
+    exactly, everything is solved over integers from then on."""
+
+    def __init__(self, bitvec: bool = True) -> None:
+        self.asserted: list[Term] = []
+        self.intervals = Intervals()
+        self.width = 0 if not bitvec else 8  # 0: over integers
+        self.why_integers = "" if bitvec else "asked for"
+        self._goals = 0
+        self._build()
+
+    def _build(self) -> None:
+        if self.width:
+            self.solver = z3.SolverFor("QF_BV")
+            self.solver.set("random_seed", SEED)
+            self.solver.set("rlimit", RLIMIT)
+            self.to_bv = ToBitVec(self.width, self.intervals)
+            for name, (lo, hi) in self.intervals.var.items():
+                self._range(name, lo, hi)
+            self.solver.add(*[self.to_bv(f) for f in self.asserted])
+        else:
+            self.solver = new_solver()
+            self.solver.add(*self.asserted)
+
+    def _range(self, name: str, lo: int, hi: int) -> None:
+        v = self.to_bv.var(name)
+        self.solver.add(v >= lo, v <= hi)  # implied by the formulas: they keep W exact
+
+    def _fits(self, f: Term, learn: bool) -> dict[str, tuple[int, int]]:
+        """Prepare the bit-vector solver for `f`; fall back to integers when not exact."""
+        new: dict[str, tuple[int, int]] = {}
+        try:
+            if learn:
+                new = self.intervals.learn(f)
+            need = self.intervals.need(f)
+        except NotExact as e:
+            self.width, self.why_integers = 0, str(e)
+            self._build()
+            return {}
+        if need > MAX_WIDTH:
+            self.width, self.why_integers = 0, f"values need {need} bits"
+            self._build()
+            return {}
+        if need > self.width:
+            self.width = min(MAX_WIDTH, need + 4)  # room to grow before the next rebuild
+            self._build()  # includes the new variables' ranges
+            return {}
+        return new
+
+    def add(self, f: Term) -> None:
+        self.asserted.append(f)
+        if not self.width:
+            self.solver.add(f)
+            return
+        for name, (lo, hi) in self._fits(f, True).items():
+            self._range(name, lo, hi)
+        self.solver.add(self.to_bv(f) if self.width else f)
+
+    def ask(self, goal: Term, deadline: Deadline) -> tuple[str, Any]:
+        """`sat` with its model, `unsat`, or why Z3 could not tell."""
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            return "timeout", None
+        if self.width:
+            self._fits(goal, False)
+        self._goals += 1
+        lit = z3.Bool(f"_goal_{self._goals}")
+        self.solver.add(z3.Implies(lit, self.to_bv(goal) if self.width else goal))
+        self.solver.set("timeout", max(1, int(remaining * 1000)))
+        try:
+            r = self.solver.check(lit)
+            if r == z3.sat:
+                return "sat", self.solver.model()
+            if r == z3.unsat:
+                return "unsat", None
+            return str(self.solver.reason_unknown()), None
+        finally:
+            self.solver.add(z3.Not(lit))  # retired: it never constrains a later query
+
+    def value(self, m: Any, t: Term) -> int:
+        """The integer value of the term `t` in a model `m` that `ask` returned."""
+        if self.width:
+            return signed(m, self.to_bv(t))
+        return int(m.eval(t, model_completion=True).as_long())
