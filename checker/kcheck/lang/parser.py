@@ -104,8 +104,6 @@ def _reserved_name(tree: Tree[Token]) -> Token | None:
         and tok.type == "NAME"
         and tok.value in reserved
         and not (sub.data == "action_decl" and tok.value in ACTION_NAME_WORDS)
-        # a manifest value map may read a label as a bool (spec/manifests.md)
-        and not (sub.data == "map_entry" and tok.value in ("true", "false"))
     ]
     return min(found, key=lambda t: (t.line or 0, t.column or 0), default=None)
 

@@ -299,6 +299,13 @@ class ToAst(Transformer[Token, ast.Program]):
     def map_entry(self, m: Meta, c: list[Any]) -> tuple[str, str]:
         return (_key(c[0]), str(c[1]))
 
+    # a label read as a bool (spec/manifests.md): `true`/`false` are keywords, not names
+    def map_entry_true(self, m: Meta, c: list[Any]) -> tuple[str, str]:
+        return (_key(c[0]), "true")
+
+    def map_entry_false(self, m: Meta, c: list[Any]) -> tuple[str, str]:
+        return (_key(c[0]), "false")
+
     def step_stmt(self, m: Meta, c: list[Any]) -> ast.Step:
         return ast.Step(meta_span(m))
 
