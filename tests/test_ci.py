@@ -244,6 +244,7 @@ def verdict_only(result: Entry) -> None:
 def drop_violated(result: Entry) -> None:
     result["properties"] = [p for p in result["properties"] if p["status"] != VIOLATED]
     result["verdict"] = HOLDS
+    result["complete"] = True  # else no entries and incomplete already read as inconclusive
 
 
 def move_a_step(result: Entry) -> None:

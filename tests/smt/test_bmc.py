@@ -389,3 +389,38 @@ def test_z3_unknown_is_inconclusive_never_safe(monkeypatch: pytest.MonkeyPatch) 
     [p] = bmc(model, checked.symbols, 3, ["never_too_many_live"], 60).properties
     assert p.status == INCONCLUSIVE
     assert p.reason is not None and p.reason.startswith("Z3 answered unknown")
+
+
+def test_a_counterexample_whose_last_state_satisfies_the_invariant_is_never_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The solver's model is checked on the compiled model: a 'sat' that the compiled
+    invariant contradicts (here forced, as a solver or encoding bug would give it) is an
+    internal error, never a violation."""
+    import z3  # type: ignore[import-untyped]
+
+    from kcheck.smt.bmc import ReplayError
+    from kcheck.smt.solver import Unrolled
+
+    real_ask = Unrolled.ask
+
+    def wrong(self: Unrolled, goal: object, deadline: object) -> object:
+        return real_ask(self, z3.BoolVal(True), deadline)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Unrolled, "ask", wrong)
+    text = "model c\nvar x: 0..3 = 0\nprocess p { action a when x < 3 { x := x + 1 } }\n"
+    checked = check_source(Source("c.kdsl", text + "invariant ok: x <= 3\n"))
+    with pytest.raises(ReplayError, match="satisfies ok"):
+        bmc(compile_model(checked.symbols), checked.symbols, 2, None, 60)
+
+
+def test_confirm_violation_accepts_a_state_that_breaks_the_invariant() -> None:
+    from kcheck.smt.bmc import ReplayError, confirm_violation
+
+    text = "model c\nvar x: 0..3 = 0\nprocess p { action a when x < 3 { x := x + 1 } }\n"
+    checked = check_source(Source("c.kdsl", text + "invariant small: x <= 1\n"))
+    model = compile_model(checked.symbols)
+    confirm_violation(model, ["small"], (2,))  # x = 2 breaks it: accepted
+    with pytest.raises(ReplayError):
+        confirm_violation(model, ["small"], (1,))
+    confirm_violation(model, ["a_fact_not_an_invariant"], (1,))  # facts are only replayed

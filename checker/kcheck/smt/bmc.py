@@ -100,7 +100,9 @@ def bmc(
         for inv in list(pending):
             answer, m = solver.ask(enc.violation(inv, cur), deadline)
             if answer == "sat":
-                trace = named(model, replay_path(model, values(m)))
+                path = values(m)
+                trace = named(model, replay_path(model, path))
+                confirm_violation(model, [inv.name], path[-1])
                 results[inv.name] = PropertyResult(
                     inv.name, "invariant", VIOLATED, inv.span.line, trace
                 )
@@ -160,6 +162,24 @@ def one_per_orbit(model: CompiledModel, inits: Sequence[State]) -> list[State]:
     for s in inits:
         kept.setdefault(canon(s), s)
     return list(kept.values())
+
+
+def confirm_violation(model: CompiledModel, names: Sequence[str], last: State) -> None:
+    """A counterexample's last state must break one of the invariants `names` in the compiled
+    model too (false, or an error evaluating it): a solver's model is never reported
+    unchecked. Names that are not the model's invariants (facts) are only replayed."""
+    infos = [i for i in model.invariants if i.name in names]
+    for info in infos:
+        try:
+            if not info.holds(last):
+                return
+        except StepError:
+            return
+    if infos:
+        raise ReplayError(
+            f"bmc: the counterexample's last state satisfies {', '.join(names)}; "
+            "this is a kcheck bug"
+        )
 
 
 def named(model: CompiledModel, steps: list[Step]) -> Trace:

@@ -21,7 +21,7 @@ from kcheck.model.ir import CompiledModel, State
 from kcheck.result import (
     PropertyResult,
 )
-from kcheck.smt.bmc import bound_entry, named, replay_path
+from kcheck.smt.bmc import bound_entry, confirm_violation, named, replay_path
 from kcheck.smt.describe import describe_cti, describe_failure
 from kcheck.smt.encode import Encoder
 from kcheck.smt.solver import Deadline, check, new_solver
@@ -122,7 +122,9 @@ class Prover:
         if goal.bound:
             entry = replace(bound_entry(self.model, path), engine=ENGINE)
             return Outcome("violated", d + 1, entry.trace, entry=entry)
-        return Outcome("violated", d + 1, _trace(self.model, path))
+        trace = _trace(self.model, path)
+        confirm_violation(self.model, goal.members or [goal.name], path[-1])
+        return Outcome("violated", d + 1, trace)
 
     def where(self, m: Any) -> str:
         """What a counterexample to induction depends on besides its states (params)."""

@@ -4,6 +4,7 @@ than sat or unsat is passed on as its reason, for the caller to report as inconc
 
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -58,6 +59,11 @@ def check(
         solver.pop()
 
 
+# The translation and the interval analysis recurse over a term; z3's ctypes calls report
+# Python's recursion limit as an ArgumentError
+_TOO_DEEP = (RecursionError, ctypes.ArgumentError)
+
+
 class Unrolled:
     """The one solver of a BMC run (spec/smt.md, "Search"): formulas are asserted for good, and
     each goal is asked under a fresh assumption literal that is then retired (asserted false),
@@ -81,12 +87,27 @@ class Unrolled:
             self.solver.set("random_seed", SEED)
             self.solver.set("rlimit", RLIMIT)
             self.to_bv = ToBitVec(self.width, self.intervals)
-            for name, (lo, hi) in self.intervals.var.items():
-                self._range(name, lo, hi)
-            self.solver.add(*[self.to_bv(f) for f in self.asserted])
-        else:
-            self.solver = new_solver()
-            self.solver.add(*self.asserted)
+            try:
+                for name, (lo, hi) in self.intervals.var.items():
+                    self._range(name, lo, hi)
+                self.solver.add(*[self.to_bv(f) for f in self.asserted])
+                return
+            except _TOO_DEEP:
+                self.width, self.why_integers = 0, "a formula nested too deeply to translate"
+        self.solver = new_solver()
+        self.solver.add(*self.asserted)
+
+    def _translated(self, f: Term) -> Term:
+        """`f` as the solver takes it now: translated to bit-vectors, or over integers (from
+        then on) when the translation recurses too deeply for Python (a 300-deep `and`)."""
+        if not self.width:
+            return f
+        try:
+            return self.to_bv(f)
+        except _TOO_DEEP:
+            self.width, self.why_integers = 0, "a formula nested too deeply to translate"
+            self._build()
+            return f
 
     def _range(self, name: str, lo: int, hi: int) -> None:
         v = self.to_bv.var(name)
@@ -101,6 +122,10 @@ class Unrolled:
             need = self.intervals.need(f)
         except NotExact as e:
             self.width, self.why_integers = 0, str(e)
+            self._build()
+            return {}
+        except _TOO_DEEP:
+            self.width, self.why_integers = 0, "a formula nested too deeply to translate"
             self._build()
             return {}
         if need > MAX_WIDTH:
@@ -118,9 +143,13 @@ class Unrolled:
         if not self.width:
             self.solver.add(f)
             return
-        for name, (lo, hi) in self._fits(f, True).items():
+        ranges = self._fits(f, True)
+        translated = self._translated(f)
+        if not self.width:
+            return  # now over integers: _build asserted everything, `f` included
+        for name, (lo, hi) in ranges.items():
             self._range(name, lo, hi)
-        self.solver.add(self.to_bv(f) if self.width else f)
+        self.solver.add(translated)
 
     def ask(self, goal: Term, deadline: Deadline) -> tuple[str, Any]:
         """`sat` with its model, `unsat`, or why Z3 could not tell."""
@@ -131,7 +160,8 @@ class Unrolled:
             self._fits(goal, False)
         self._goals += 1
         lit = z3.Bool(f"_goal_{self._goals}")
-        self.solver.add(z3.Implies(lit, self.to_bv(goal) if self.width else goal))
+        translated = self._translated(goal)  # first: falling back replaces self.solver
+        self.solver.add(z3.Implies(lit, translated))
         self.solver.set("timeout", max(1, int(remaining * 1000)))
         try:
             r = self.solver.check(lit)
