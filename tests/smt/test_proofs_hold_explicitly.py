@@ -10,7 +10,7 @@ from collections import Counter
 from itertools import product
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, example, given, note, settings
 from hypothesis import strategies as st
 
 from kcheck.engines.dispatch import EngineOptions, check
@@ -65,11 +65,31 @@ def _explicit(text: str, values: dict[str, int | str]) -> CheckResult:
     return result
 
 
+def _model(actions: list[tuple[str, str]], invariants: list[str]) -> str:
+    """A model in param_models' vocabulary, for the examples every run must check."""
+    lines = ["model pm", "param P: 0..2 = 1", "param Q: 1..2 = 1", "var x: 0..6 = 0",
+             "var y: 0..6 = 0", "var b: bool = false", "process p {",
+             *(f"  action a{i} when {g} {{ {w} }}" for i, (g, w) in enumerate(actions)), "}",
+             *(f"invariant i{i}: {e}" for i, e in enumerate(invariants))]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+# Fixed examples so the counts below never rest on what the random draw happened to meet
+# (CI once drew 40 models without one symbolic refutation): one refuted for some param value,
+# one whose proof needs an inferred lemma.
+REFUTED = _model(
+    [("y <= x", "b := y >= Q"), ("x < P + 2", "b := true"), ("y <= x", "x := x + 1  y := 0")],
+    ["x <= 6", "b implies y >= 1"],
+)
+NEEDS_A_LEMMA = _model([("b or x > 0", "y := y + 1")], ["y <= x + Q", "x <= 6"])
+
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
 @given(param_models(), st.integers(1, 3))
+@example(REFUTED, 3)
+@example(NEEDS_A_LEMMA, 2)
 def test_a_proof_for_every_value_of_the_params_holds_at_each_value(text: str, max_k: int) -> None:
     note(text)
     checked = check_source(Source("pm.kdsl", text))
@@ -97,6 +117,8 @@ def test_a_proof_for_every_value_of_the_params_holds_at_each_value(text: str, ma
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(param_models(), st.sampled_from([(0, 1), (2, 2)]))
+@example(NEEDS_A_LEMMA, (0, 1))
+@example(REFUTED, (2, 2))
 def test_a_proof_with_inferred_lemmas_holds_in_the_explicit_search(
     text: str, values: tuple[int, int]
 ) -> None:
