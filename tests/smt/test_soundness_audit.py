@@ -127,6 +127,26 @@ def test_symbolic_bmc_says_so_when_z3_cannot_tell_whether_init_fails(
     assert bound.status == INCONCLUSIVE and "unknown" in (bound.reason or "")
 
 
+def test_symbolic_bmc_says_so_when_z3_cannot_tell_whether_a_step_leaves_the_bounds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the last query asks whether some step leaves the bounds; its "unknown" was dropped, so
+    # the run listed no bound entry at all, as if the bounds had been checked
+    real = params_module.smallest
+    calls: list[int] = []
+
+    def unknown_last(enc: Any, constraints: Any, goal: Any, deadline: Any) -> Any:
+        calls.append(1)
+        return "unknown" if len(calls) == 3 else real(enc, constraints, goal, deadline)
+
+    monkeypatch.setattr(params_module, "smallest", unknown_last)
+    sym = _sym(STEP_FAILS.replace("x := x + S", "x := min(x + S, 5)"))
+    result = params_module.symbolic_bmc(compile_model(sym), sym, 3, None, 60)
+    assert len(calls) == 3  # init, the invariant, the bounds
+    [bound] = [p for p in result.properties if p.kind == "bound"]
+    assert bound.status == INCONCLUSIVE and "unknown" in (bound.reason or ""), bound
+
+
 STEP_FAILS = """model step_fails
 param S: 1..2 = 1
 var x: 0..5 = 0

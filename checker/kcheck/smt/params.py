@@ -254,6 +254,9 @@ def symbolic_bmc(
         values = smallest(enc, constraints, fails, deadline)
         if isinstance(values, dict):
             results.append(witness(sym, values, None, depth, deadline.remaining()))
+        elif values is not None:  # not knowing is no "no step fails": say so
+            why = f"not checked that no step leaves the model's bounds: Z3 answered unknown ({values})"
+            results.append(PropertyResult("bound", "bound", INCONCLUSIVE, None, None, why))
     results = [replace(p, engine="bmc") for p in results]
     results += temporal_not_checked(model, properties, "bmc", invariants)
     stats = Stats(depth=depth, seconds=time.monotonic() - t0)
