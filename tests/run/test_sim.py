@@ -267,8 +267,15 @@ def test_a_run_whose_init_fails_claims_no_invariant(tmp_path: Path) -> None:
     )
     r = CliRunner().invoke(main, ["run", str(model), "-D", "P=5", "--format", "json", "-q"])
     assert r.exit_code == 1, r.output
-    entries = {p["name"]: p["status"] for p in json.loads(r.stdout)["properties"]}
+    report = json.loads(r.stdout)
+    entries = {p["name"]: p["status"] for p in report["properties"]}
     assert entries == {"ok": "inconclusive", "bound: range in init": VIOLATED}
+    # its trace is the one step `init` that every engine reports (replay accepts only that)
+    args = [str(model), "-D", "P=5", "--format", "json", "-q"]
+    verified = json.loads(CliRunner().invoke(main, ["verify", *args]).stdout)
+    [ran] = [p["trace"] for p in report["properties"] if p["kind"] == "bound"]
+    [explored] = [p["trace"] for p in verified["properties"] if p["kind"] == "bound"]
+    assert ran == explored and [s["action"] for s in ran] == ["init"], (ran, explored)
 
 
 CHURN = """model churn

@@ -224,7 +224,8 @@ class Interpreter:
         try:
             initial = model.initial()
         except StepError as err:  # init leaves the bounds (a default out of range): as verify
-            step = Step(None, {}, None, error=f"{err.code}: {err.message}", line=err.line)
+            # the step is `init`, as every engine names it, so `kcheck replay` accepts the trace
+            step = Step("init", {}, None, error=err.message, line=err.line)
             entry = PropertyResult(
                 f"bound: {err.code} in init", "bound", VIOLATED, err.line, Trace((step,)),
                 explain_bound(self.model, err),
