@@ -40,7 +40,17 @@ class RefError(Exception):
 
 # When several terms of a binding form (or iterations of a `for`, or nodes of a scheduler)
 # fail, the error is the first by cause in this order (spec/language.md section 7).
-CAUSES = ("none", "deleted", "uncached", "dead", "division", "range", "dangling", "no-free-slot")
+CAUSES = (
+    "none",
+    "deleted",
+    "uncached",
+    "dead",
+    "division",
+    "range",
+    "dangling",
+    "exists",
+    "no-free-slot",
+)
 
 
 def first_error(errs: list[RefError]) -> RefError:
@@ -400,7 +410,7 @@ class Interpreter:
             return  # a stale controller writes to an object already gone: NotFound
         self.obj(st, kind, slot)[lv.parts[-1]] = self.check_store(ty, value)
 
-    def create(self, c: ast.Create, env: dict[str, Any], st: RState) -> int:
+    def create_values(self, c: ast.Create, env: dict[str, Any], st: RState) -> dict[str, Any]:
         info = self.sym.kinds[c.kind]
         given = {fi.name: fi.value for fi in c.fields}
         values: dict[str, Any] = {}
@@ -409,6 +419,27 @@ class Interpreter:
                 values[f.name] = self.eval(given[f.name], env, st)
             else:
                 values[f.name] = self.default(f.type, f.default)
+        return values
+
+    def name_taken(self, c: ast.Create, values: dict[str, Any], st: RState) -> bool:
+        """A live object of the apiserver (never a cache's) has the new object's key."""
+        keys = [f.name for f in self.sym.kinds[c.kind].fields if f.decl.key]
+        return bool(keys) and any(
+            all(o[n] == values[n] for n in keys) for o in st["kinds"][c.kind].values()
+        )
+
+    def create(
+        self,
+        c: ast.Create,
+        env: dict[str, Any],
+        st: RState,
+        values: dict[str, Any] | None = None,
+    ) -> int:
+        info = self.sym.kinds[c.kind]
+        if values is None:
+            values = self.create_values(c, env, st)
+            if self.name_taken(c, values, st):
+                raise RefError("exists")  # AlreadyExists, not handled
 
         # free: no object, no cache and no reference holds it now (a reference to a deleted
         # object dangles, and never comes to name a new one); one free since the step began first
@@ -506,6 +537,15 @@ class Interpreter:
                     except RefError as err:
                         self.failed.add(err.code)
                 return out
+            case ast.CreateStmt(create=c, otherwise=other) if other is not None:
+                values = self.create_values(c, env, st)
+                if self.name_taken(c, values, st):  # AlreadyExists: the else block instead
+                    return [
+                        (env, st3) for _, st2 in self.block(other.stmts, env, st)
+                        for _, st3 in self.block(rest, env, st2)
+                    ]  # fmt: skip
+                self.create(c, env, st, values)
+                return self.block(rest, env, st)
             case ast.CreateStmt(create=c):
                 self.create(c, env, st)
                 return self.block(rest, env, st)
