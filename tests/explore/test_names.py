@@ -80,11 +80,9 @@ def _verdicts(text: str, symmetry: bool = True) -> dict[str, tuple[str, int | No
     model = compile_model(check_source(Source("m.kdsl", text)).symbols, symmetry=symmetry)
     result = explore(model, symmetry=symmetry)
     bounds = explore(model, symmetry=symmetry, invariants=[]).properties
-    return {
-        n: v[:2]
-        for n, v in _by_name(result).items()
-        if not n.startswith("bound")
-    } | {p.name: (p.status, None) for p in bounds if p.kind == "bound"}
+    return {n: v[:2] for n, v in _by_name(result).items() if not n.startswith("bound")} | {
+        p.name: (p.status, None) for p in bounds if p.kind == "bound"
+    }
 
 
 def _reference(text: str) -> None:

@@ -182,7 +182,8 @@ class Checker(StmtChecker, DockerChecker):
             if a.handler:
                 self.handler(actor, a)
             sort = _ACTOR_SORT[type(actor)]
-            ctx = self.binders_where(a.binders, a.where, Ctx(place="an action", actor=sort))
+            ctx = Ctx(place="an action", actor=sort, actor_name=actor.name)
+            ctx = self.binders_where(a.binders, a.where, ctx)
             if a.when is not None:
                 self.want_bool(a.when, ctx, "a `when` guard")
             self.block(a.body, replace(ctx, top=True))
