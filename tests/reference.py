@@ -40,7 +40,17 @@ class RefError(Exception):
 
 # When several terms of a binding form (or iterations of a `for`, or nodes of a scheduler)
 # fail, the error is the first by cause in this order (spec/language.md section 7).
-CAUSES = ("none", "deleted", "uncached", "dead", "division", "range", "dangling", "no-free-slot")
+CAUSES = (
+    "none",
+    "deleted",
+    "uncached",
+    "dead",
+    "division",
+    "range",
+    "dangling",
+    "exists",
+    "no-free-slot",
+)
 
 
 def first_error(errs: list[RefError]) -> RefError:
@@ -72,6 +82,7 @@ def _freeze(st: RState) -> Any:
             for key, keys in sorted(st["flight"].items())
             if keys
         ),
+        tuple(sorted(st["writes"].items())),
     )
 
 
@@ -105,6 +116,19 @@ class Interpreter:
             for w in a.watches
             if w.coalesced and w.unsynced
         }
+        # (controller, kind) of every `seen_own_writes(K)` in a controller's actions: the
+        # state's `writes` says whether one of its writes to K is not in its cache yet
+        self.own_writes = {
+            (a.name, n.args[0].id): None
+            for a in sym.actors
+            if isinstance(a, ast.Controller)
+            for n in ast.walk_nodes(a.actions)
+            if isinstance(n, ast.Call)
+            and n.func == "seen_own_writes"
+            and n.func not in sym.defs
+            and len(n.args) == 1
+            and isinstance(n.args[0], ast.Name)
+        }
         self.reading: str | None = None  # the controller whose caches reads go through
         self.start: RState = {"kinds": {k: {} for k in sym.kinds}, "caches": {}}  # step's start
         self.failed: set[str] = set()  # codes of the choices that failed in this step
@@ -118,7 +142,7 @@ class Interpreter:
         for (x, k), _ in self.watch.items():
             if x == self.reading:
                 kinds[k] = st["caches"][(x, k)]
-        return {**st, "kinds": kinds, "view": True}
+        return {**st, "kinds": kinds, "view": True, "real": st["kinds"]}
 
     def cached(self, kind: str) -> bool:
         return self.reading is not None and (self.reading, kind) in self.watch
@@ -280,6 +304,13 @@ class Interpreter:
                 slot = ev(o, env, st)
                 assert st is not None
                 return self.obj(st, self.kind_of_ref(o, env, st), slot)[f]
+            case ast.Call(func="seen_own_writes", args=[ast.Name(id=k)]) if (
+                "seen_own_writes" not in self.sym.defs
+            ):
+                # no write of mine to k waits for my cache: from an earlier step, or this one
+                assert st is not None and self.reading is not None
+                mine = st["writes"][(self.reading, k)]
+                return not mine and st.get("real", st["kinds"])[k] == self.start["kinds"][k]
             case ast.Call(func=fn, args=args):
                 vals = [ev(a, env, st) for a in args]
                 if fn in self.sym.defs:
@@ -400,7 +431,7 @@ class Interpreter:
             return  # a stale controller writes to an object already gone: NotFound
         self.obj(st, kind, slot)[lv.parts[-1]] = self.check_store(ty, value)
 
-    def create(self, c: ast.Create, env: dict[str, Any], st: RState) -> int:
+    def create_values(self, c: ast.Create, env: dict[str, Any], st: RState) -> dict[str, Any]:
         info = self.sym.kinds[c.kind]
         given = {fi.name: fi.value for fi in c.fields}
         values: dict[str, Any] = {}
@@ -409,6 +440,27 @@ class Interpreter:
                 values[f.name] = self.eval(given[f.name], env, st)
             else:
                 values[f.name] = self.default(f.type, f.default)
+        return values
+
+    def name_taken(self, c: ast.Create, values: dict[str, Any], st: RState) -> bool:
+        """A live object of the apiserver (never a cache's) has the new object's key."""
+        keys = [f.name for f in self.sym.kinds[c.kind].fields if f.decl.key]
+        return bool(keys) and any(
+            all(o[n] == values[n] for n in keys) for o in st["kinds"][c.kind].values()
+        )
+
+    def create(
+        self,
+        c: ast.Create,
+        env: dict[str, Any],
+        st: RState,
+        values: dict[str, Any] | None = None,
+    ) -> int:
+        info = self.sym.kinds[c.kind]
+        if values is None:
+            values = self.create_values(c, env, st)
+            if self.name_taken(c, values, st):
+                raise RefError("exists")  # AlreadyExists, not handled
 
         # free: no object, no cache and no reference holds it now (a reference to a deleted
         # object dangles, and never comes to name a new one); one free since the step began first
@@ -506,6 +558,15 @@ class Interpreter:
                     except RefError as err:
                         self.failed.add(err.code)
                 return out
+            case ast.CreateStmt(create=c, otherwise=other) if other is not None:
+                values = self.create_values(c, env, st)
+                if self.name_taken(c, values, st):  # AlreadyExists: the else block instead
+                    return [
+                        (env, st3) for _, st2 in self.block(other.stmts, env, st)
+                        for _, st3 in self.block(rest, env, st2)
+                    ]  # fmt: skip
+                self.create(c, env, st, values)
+                return self.block(rest, env, st)
             case ast.CreateStmt(create=c):
                 self.create(c, env, st)
                 return self.block(rest, env, st)
@@ -600,6 +661,8 @@ class Interpreter:
             return
         st["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
         st["pending"][(x, k)] = set(st["kinds"][k]) if mode == "coalesced" else set()
+        if (x, k) in st.get("writes", {}):  # the list holds every write
+            st["writes"][(x, k)] = False
 
     # ---- actions split by `step`
     def segments(self, a: ast.Action) -> list[tuple[ast.Stmt, ...]]:
@@ -677,6 +740,7 @@ class Interpreter:
             "caches": {key: {} for key in self.watch},
             "pending": {key: set() for key in self.watch},
             "flight": {},
+            "writes": dict.fromkeys(self.own_writes, False),
         }
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
         out = [s for _, s in self.block(stmts, {}, st)]
@@ -692,9 +756,12 @@ class Interpreter:
         out: list[RState] = []
         errors: set[str] = set()
         for (x, k), mode in self.watch.items():  # informers catching up
-            if mode == "stale" and st["caches"][(x, k)] != st["kinds"][k]:
+            behind = st["writes"].get((x, k), False)  # a write of x's own is still to come
+            if mode == "stale" and (st["caches"][(x, k)] != st["kinds"][k] or behind):
                 st2 = copy.deepcopy(st)
                 st2["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
+                if (x, k) in st2["writes"]:
+                    st2["writes"][(x, k)] = False
                 out.append(st2)
         self.failed = errors
         for actor in self.sym.actors:
@@ -707,7 +774,12 @@ class Interpreter:
             self.reading = actor.name if has_cache else None
             try:
                 for a in actor.actions:
-                    out.extend(self.action_steps(actor, a, budget, st, errors))
+                    after = self.action_steps(actor, a, budget, st, errors)
+                    for st2 in after:  # a controller's step that changed k: a write of its own
+                        for x, k in self.own_writes:
+                            if x == actor.name and st2["kinds"][k] != st["kinds"][k]:
+                                st2["writes"][(x, k)] = True
+                    out.extend(after)
             finally:
                 self.reading = None
         return out, errors
@@ -912,6 +984,10 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
         return enc(ty, v)
 
     for var in layout.vars:
+        if var.name.endswith("@writes"):  # `seen_own_writes`: controller.kind@writes
+            x, _, k = var.name[: -len("@writes")].partition(".")
+            out[var.index] = 1 if st["writes"][(x, k)] else 0
+            continue
         if "@" in var.name:
             group, cell = var.name.split("@")
             out[var.index] = local(group, None, cell, var.type)

@@ -333,7 +333,7 @@ def _braced(head: Doc, body: Sequence[Line], span: ast.Span) -> list[Line]:
 
 
 def _field_decl(f: ast.FieldDecl) -> str:
-    text = f"{f.name}: {_type(f.type)}"
+    text = ("key " if f.key else "") + f"{f.name}: {_type(f.type)}"
     if f.default is not None:
         text += f" = {_expr(f.default, P_BIND)}"
     return text
@@ -392,6 +392,8 @@ def _stmt(st: ast.Stmt) -> list[Line]:
         return [(cat(f"{_lvalue(st.target)} := ", _edoc(st.value, P_BIND)), at)]
     if isinstance(st, ast.AssignAny):
         return [(f"{_lvalue(st.target)} := any {_domain(st.domain)}", at)]
+    if isinstance(st, ast.CreateStmt) and st.otherwise is not None:
+        return _braced(cat(_create(st.create), " else"), _stmts(st.otherwise.stmts), st.span)
     if isinstance(st, ast.CreateStmt):
         return [(_create(st.create), at)]
     if isinstance(st, ast.Let):

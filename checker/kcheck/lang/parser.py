@@ -118,6 +118,7 @@ _READABLE = {
     "$END": "end of file",
     "STRING": "a string",
     "HOOK_ON": "`on`",
+    "KEY_MARK": "`key`",
 }
 
 _DECL_KEYWORDS = (

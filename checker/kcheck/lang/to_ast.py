@@ -79,7 +79,8 @@ class ToAst(Transformer[Token, ast.Program]):
         return str(c[0])
 
     def field_decl(self, m: Meta, c: list[Any]) -> ast.FieldDecl:
-        return ast.FieldDecl(str(c[0]), c[1], c[2], tok_span(c[0]), meta_span(m))
+        key = c[0] is not None  # the optional KEY_MARK
+        return ast.FieldDecl(str(c[1]), c[2], c[3], tok_span(c[1]), meta_span(m), key=key)
 
     def var_decl(self, m: Meta, c: list[Any]) -> ast.Var:
         return ast.Var(str(c[0]), c[1], c[2], tok_span(c[0]), meta_span(m))
@@ -231,6 +232,9 @@ class ToAst(Transformer[Token, ast.Program]):
 
     def create_stmt(self, m: Meta, c: list[Any]) -> ast.CreateStmt:
         return ast.CreateStmt(c[0], meta_span(m))
+
+    def create_else_stmt(self, m: Meta, c: list[Any]) -> ast.CreateStmt:
+        return ast.CreateStmt(c[0], meta_span(m), otherwise=c[1])
 
     def let_stmt(self, m: Meta, c: list[Any]) -> ast.Let:
         return ast.Let(str(c[0]), c[1], tok_span(c[0]), meta_span(m))

@@ -238,7 +238,7 @@ class _Indexer:
                     return self.resolve(d.ret)
                 if f in BUILTINS:
                     self.add(e.func_span, f, "builtin function", None, ast.NOWHERE)
-                    return BOOL if f == "feasible" else INT
+                    return BOOL if f in ("feasible", "seen_own_writes") else INT
                 return None
             case ast.Index(kind=k, index=i):
                 self.expr(i, scope)
@@ -342,8 +342,10 @@ class _Indexer:
             case ast.AssignAny(target=lv, domain=d):
                 self.lvalue(lv, scope)
                 self.domain(d, scope)
-            case ast.CreateStmt(create=c):
+            case ast.CreateStmt(create=c, otherwise=other):
                 self.create(c, scope)
+                if other is not None:  # `create ... else { }`: names in the else block too
+                    self.block(other, dict(scope))
             case ast.Let(name=n, value=v):
                 ty = self.create(v, scope) if isinstance(v, ast.Create) else self.expr(v, scope)
                 self.add(s.name_span, n, "let name", _type_str(ty), s.name_span)

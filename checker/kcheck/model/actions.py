@@ -249,6 +249,7 @@ class ActionCompiler:
                 self.cc.deliver(actor.name, a, env)
             self.ctx.tolerant = labelled
             done = self.ctx.result(labelled, aid, args)
+            done = self.cc.note_own_writes(actor.name, done)
             if sp is not None:
                 env = self.cc.resume(sp, segment, env, Ctx(aid, args, "s"))
                 done = self.cc.suspend(sp, segment, done)

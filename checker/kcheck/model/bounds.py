@@ -34,6 +34,8 @@ _GUARD_ONLY = {
     "reference optional, `K?`, or clear it first)",
     "division": "divides by zero",
     "dead": "names a slot `K[i]` where no object lives",
+    "exists": "creates an object under a name a live object already has (handle AlreadyExists "
+    "with `create ... else { ... }`)",
 }
 
 

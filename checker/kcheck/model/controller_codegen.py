@@ -11,7 +11,7 @@ from collections.abc import Callable
 from kcheck.lang import ast
 from kcheck.lang.types import TRef, TSet, Type
 from kcheck.model.context import CompileContext, index
-from kcheck.model.controller_state import Split
+from kcheck.model.controller_state import Split, own_write_watches, own_writes_var, real_cells
 from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.ir import FieldLayout, KindLayout
 from kcheck.model.layout import LocalTypes
@@ -21,6 +21,30 @@ class ControllerCodegen:
     def __init__(self, c: CompileContext, local_types: LocalTypes) -> None:
         self.c = c
         self.local_types = local_types  # carried locals' declared types (layout.split_cells)
+        # (controller, kind) -> index of its "a write of mine is not cached yet" flag
+        self.own_writes = {
+            (x, k): c.var(own_writes_var(x, k)).index for x, k in own_write_watches(c.sym)
+        }
+
+    def note_own_writes(
+        self, x: str, done: Callable[[Env, Ctx], None]
+    ) -> Callable[[Env, Ctx], None]:
+        """The end of a step of controller x: where it changed K's objects, its cache of K has
+        a write of its own to catch up with (a write that leaves them as they were is none, as
+        the apiserver skips a no-op update)."""
+        flags = [(k, i) for (c, k), i in self.own_writes.items() if c == x]
+        if not flags:
+            return done
+
+        def finish(env: Env, ctx: Ctx) -> None:
+            for kname, i in flags:
+                same = " and ".join(
+                    f"{ctx.sv}[{j}] == s[{j}]" for j in real_cells(self.c.layout, kname)
+                )
+                self.c.gen.emit(f"if not ({same or 'True'}): {ctx.sv}[{i}] = 1")
+            done(env, ctx)
+
+        return finish
 
     def split_index(self, sp: Split, cell: str, env: Env) -> str:
         """Index of a split action's hidden cell (`@step` or `@<local>`) for the instance
@@ -170,10 +194,15 @@ class ControllerCodegen:
         for slot in range(k.slots):
             b = k.slot_base(slot)
             stale.append(f"s[{b + flag}:{b + flag + n + 1}] != s[{b}:{b + n + 1}]")
+        own = self.own_writes.get((x, kname))
+        if own is not None:  # a write that left the objects as cached still comes as an event
+            stale.append(f"s[{own}]")
         g.emit(f"if {' or '.join(stale)}:")
         g.depth += 1
         g.emit("st = list(s)")
         self.refresh(x, kname, "s", "st")
+        if own is not None:
+            g.emit(f"st[{own}] = 0")
         self.c.result(labelled, aid, "()")({}, Ctx(aid, "()", "st"))
         g.depth -= 1
 
@@ -197,6 +226,8 @@ class ControllerCodegen:
                     g.emit(f"{sv}[{b + flag}:{b + flag + n + 1}] = {[0] * (n + 1)!r}")
             else:
                 self.refresh(x, kname, sv, sv)
+                if (x, kname) in self.own_writes:  # the relist holds every write
+                    g.emit(f"{sv}[{self.own_writes[(x, kname)]}] = 0")
         for sp in self.c.splits.values():
             if sp.actor != x:
                 continue

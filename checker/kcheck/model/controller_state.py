@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import SEEN_OWN_WRITES, Symbols
+from kcheck.model.ir import Layout
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,36 @@ def watchers(stale: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for k in kinds:
             out.setdefault(k, []).append(controller)
     return {k: tuple(v) for k, v in out.items()}
+
+
+def own_write_watches(sym: Symbols) -> tuple[tuple[str, str], ...]:
+    """(controller, kind) for every `seen_own_writes(K)` in a controller's actions: each gets
+    a hidden flag, "a write of mine to K is not in my cache yet" (var `X.K@writes`, spec/faults.md
+    "Read your own writes"). Models that never ask keep the states they had."""
+    out: dict[tuple[str, str], None] = {}
+    for actor in sym.actors:
+        if not isinstance(actor, ast.Controller):
+            continue
+        for node in ast.walk_nodes(actor.actions):
+            if (
+                isinstance(node, ast.Call)
+                and node.func == SEEN_OWN_WRITES
+                and node.func not in sym.defs
+                and len(node.args) == 1
+                and isinstance(node.args[0], ast.Name)
+            ):
+                out[(actor.name, node.args[0].id)] = None
+    return tuple(out)
+
+
+def own_writes_var(controller: str, kind: str) -> str:
+    """The hidden var of `own_write_watches`' flag."""
+    return f"{controller}.{kind}@writes"
+
+
+def real_cells(layout: Layout, kind: str) -> list[int]:
+    """The state indexes of every slot's presence flag and model fields of `kind` (what the
+    apiserver stores, not what caches and split actions keep beside it)."""
+    k = layout.kind(kind)
+    n = sum(1 for f in k.fields if not f.hidden)
+    return [k.slot_base(slot) + o for slot in range(k.slots) for o in range(n + 1)]

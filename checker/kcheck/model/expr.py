@@ -8,9 +8,11 @@ are hoisted so each is computed once per state.
 from __future__ import annotations
 
 from kcheck.lang import ast
+from kcheck.lang.symbols import SEEN_OWN_WRITES
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TNone, TRef, TSet, Type
 from kcheck.model.bind import Binding
 from kcheck.model.context import CompileContext, index, is_const, raises
+from kcheck.model.controller_state import own_writes_var, real_cells
 from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.failfree import FailFree
 from kcheck.model.ir import KindLayout, Layout
@@ -99,6 +101,10 @@ class ExprCompiler:
                 slot, t = self.ref_code(o, env, sv, ctx)
                 k = self.layout.kind(t.kind)
                 return f"{sv}[{index(k.base, slot, k.stride, self.ctx.field_off(k, f))}]"
+            case ast.Call(func=fn, args=[ast.Name(id=k)]) if (
+                fn == SEEN_OWN_WRITES and fn not in self.sym.defs
+            ):
+                return self.seen_own_writes(k, sv)
             case ast.Call(func=fn, args=args):
                 return self._call(fn, args, env, sv, ctx)
             case ast.Index(kind=kname, index=i):
@@ -378,6 +384,17 @@ class ExprCompiler:
         if e.op == "-" and isinstance(self.types.type_of(operands[0], env), TSet | TEmptySet):
             return "(" + " & ".join([codes[0], *(f"~{c}" for c in codes[1:])]) + ")"
         return "(" + f" {e.op} ".join(codes) + ")"
+
+    def seen_own_writes(self, kname: str, sv: str) -> str:
+        """`seen_own_writes(K)` in an action of controller X (spec/faults.md): no write of X
+        to K waits for X's informer, neither from an earlier step (the flag) nor from this one
+        (K's real objects differ from the step's start)."""
+        x = self.ctx.view[kname]
+        flag = self.ctx.var(own_writes_var(x, kname)).index
+        if sv == "s":
+            return f"(not s[{flag}])"
+        cells = " and ".join(f"{sv}[{i}] == s[{i}]" for i in real_cells(self.layout, kname))
+        return f"(not {sv}[{flag}] and {cells or 'True'})"
 
     def _call(self, fn: str, args: tuple[ast.Expr, ...], env: Env, sv: str, ctx: Ctx | None) -> str:
         codes = [self.expr(a, env, sv, ctx) for a in args]

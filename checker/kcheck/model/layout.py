@@ -13,7 +13,12 @@ from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TRef, TSet, Type
 from kcheck.model.context import Watches
-from kcheck.model.controller_state import Split, stale_watches
+from kcheck.model.controller_state import (
+    Split,
+    own_write_watches,
+    own_writes_var,
+    stale_watches,
+)
 from kcheck.model.env import Env, Local
 from kcheck.model.ir import BudgetLayout, FieldLayout, KindLayout, Layout, VarLayout
 from kcheck.model.symmetry import order_dependent_kinds
@@ -43,6 +48,9 @@ def build_layout(
             for name, ty in split_cells(sp, types, local_types):
                 vars_.append(VarLayout(name, ty, idx))
                 idx += 1
+    for x, kname in own_write_watches(sym):  # `seen_own_writes(K)`'s flags
+        vars_.append(VarLayout(own_writes_var(x, kname), BOOL, idx))
+        idx += 1
     budgets: list[BudgetLayout] = []
     for a in sym.actors:
         if isinstance(a, ast.Fault):

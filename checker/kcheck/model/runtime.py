@@ -16,7 +16,17 @@ RAISING = ("_some(", "_div(", "_live(", "_cached(", "_terms(", "_deref(")
 # first by cause in this order, then by line; only the message may name other slots. So the
 # error of a step never depends on the order of slots (spec/language.md section 7), which
 # symmetry reduction needs: a bound entry is named by its action and cause.
-CAUSES = ("none", "deleted", "uncached", "dead", "division", "range", "dangling", "no-free-slot")
+CAUSES = (
+    "none",
+    "deleted",
+    "uncached",
+    "dead",
+    "division",
+    "range",
+    "dangling",
+    "exists",
+    "no-free-slot",
+)
 
 
 def _pick(a: StepError | None, b: StepError) -> StepError:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kcheck.lang import ast
-from kcheck.lang.types import TBool, TInt, TRef, TSet, Type
+from kcheck.lang.keys import key_fields
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.context import CompileContext, index
 from kcheck.model.controller_codegen import ControllerCodegen
 from kcheck.model.env import Ctx, Env, Local
@@ -78,6 +79,8 @@ class StmtCompiler:
                 if at is not None:
                     self.ctx.close_try(at)
                 g.depth = loops
+            case ast.CreateStmt(create=c, otherwise=other) if other is not None:
+                self._create_else(c, other.stmts, env, ctx, then)
             case ast.CreateStmt(create=c):
                 self._create(c, env, ctx)
                 then(env, ctx)
@@ -259,7 +262,84 @@ class StmtCompiler:
         g.emit(f"{ctx.sv}[{idx}] = {value}")
 
     def _create(self, c: ast.Create, env: Env, ctx: Ctx) -> str:
-        """Emit a create; returns the variable that holds the new object's slot."""
+        """Emit a create; returns the variable that holds the new object's slot. A taken
+        name is the runtime error `exists` (AlreadyExists not handled)."""
+        values = self._create_values(c, env, ctx)
+        taken = self._name_taken(c, values, ctx)
+        if taken is not None:
+            self.gen.emit(f"if {taken[0]}:")
+            self.gen.emit(
+                f"    _err('exists', 'create {c.kind}: a live {c.kind} already has the name ' "
+                f"+ {taken[1]} + ' (AlreadyExists)', {ctx.aid}, {ctx.args}, {c.span.line})"
+            )
+        return self._create_commit(c, values, ctx)
+
+    def _create_else(
+        self,
+        c: ast.Create,
+        other: tuple[ast.Stmt, ...],
+        env: Env,
+        ctx: Ctx,
+        then: Callable[[Env, Ctx], None],
+    ) -> None:
+        """`create K { ... } else { ... }`: the else block runs, and nothing is created, when
+        a live K (the apiserver's, never a cache's) already has the new object's name."""
+        g = self.gen
+        values = self._create_values(c, env, ctx)
+        taken = self._name_taken(c, values, ctx)
+        g.emit(f"if {taken[0] if taken is not None else 'False'}:")
+        g.depth += 1
+        g.emit("pass")
+        det = all(_deterministic(x) for x in other)
+        self.block(
+            other, env, ctx, (lambda e3, c3: None) if det else (lambda e3, c3: then(env, c3))
+        )
+        g.depth -= 1
+        g.emit("else:")
+        g.depth += 1
+        g.emit("pass")
+        self._create_commit(c, values, ctx)
+        if not det:
+            then(env, ctx)
+        g.depth -= 1
+        if det:
+            then(env, ctx)
+
+    def _name_taken(
+        self, c: ast.Create, values: list[tuple[FieldLayout, str]], ctx: Ctx
+    ) -> tuple[str, str] | None:
+        """For a kind with `key` fields: (a variable that is true when a live object has the
+        key values about to be stored, code for the name as a message shows it); else None.
+        Reads the real objects: the apiserver checks names, whatever a cache says."""
+        names = key_fields(self.sym.kinds[c.kind])
+        if not names:
+            return None
+        g = self.gen
+        k = self.layout.kind(c.kind)
+        given = {f.name: code for f, code in values}
+        same = " and ".join(f"{ctx.sv}[_b + {k.field(n).offset}] == {given[n]}" for n in names)
+        taken = g.fresh("taken")
+        g.emit(
+            f"{taken} = any({ctx.sv}[_b] and {same} "
+            f"for _b in range({k.base}, {k.base + k.slots * k.stride}, {k.stride}))"
+        )
+        shown = " + ', ' + ".join(
+            f"'{n}=' + {self._shown(k.field(n).type, given[n])}" for n in names
+        )
+        return taken, shown
+
+    def _shown(self, ty: Type, code: str) -> str:
+        """Code for a stored value as a message writes it (KDSL spelling)."""
+        if isinstance(ty, TBool):
+            return f"('true' if {code} else 'false')"
+        if isinstance(ty, TEnum):
+            return f"{self.layout.enums[ty.name]!r}[{code}]"
+        if isinstance(ty, TRef):
+            return f"'{ty.kind}#%d' % {code}"
+        return f"str({code})"
+
+    def _create_values(self, c: ast.Create, env: Env, ctx: Ctx) -> list[tuple[FieldLayout, str]]:
+        """Emit the evaluation of a create's field values; (field, code) for each field."""
         g = self.gen
         kinfo = self.sym.kinds[c.kind]
         k = self.layout.kind(c.kind)
@@ -278,6 +358,12 @@ class StmtCompiler:
                 values.append((f, tmp))
             else:
                 values.append((f, str(self.default_value(f.type, finfo.default))))
+        return values
+
+    def _create_commit(self, c: ast.Create, values: list[tuple[FieldLayout, str]], ctx: Ctx) -> str:
+        """Emit taking a slot and storing `values` there; returns the slot's variable."""
+        g = self.gen
+        k = self.layout.kind(c.kind)
         slot = g.fresh("slot")
         g.emit(f"{slot} = _free_{c.kind}({ctx.sv}, s)")
         g.emit(f"if {slot} < 0:")
@@ -361,6 +447,6 @@ def _deterministic(s: ast.Stmt) -> bool:
             return all(_deterministic(x) for x in t.stmts) and all(
                 _deterministic(x) for x in _else_stmts(e)
             )
-        case ast.For(body=b):
+        case ast.For(body=b) | ast.CreateStmt(otherwise=ast.Block() as b):
             return all(_deterministic(x) for x in b.stmts)
     return True

@@ -7,7 +7,7 @@ it too, to agree with the compiled code.
 from __future__ import annotations
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import SEEN_OWN_WRITES, Symbols
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -52,6 +52,8 @@ class TypeOf:
                 fi = self.sym.kinds[ot.kind].field(f)
                 assert fi is not None
                 return fi.type
+            case ast.Call(func=fn) if fn == SEEN_OWN_WRITES and fn not in self.sym.defs:
+                return BOOL
             case ast.Call(func=fn):
                 if fn in self.sym.defs:
                     d = self.sym.defs[fn]

@@ -10,7 +10,7 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.types import TRef, Type
-from kcheck.model.controller_state import Split
+from kcheck.model.controller_state import Split, own_writes_var, real_cells
 from kcheck.model.ir import KindLayout
 from kcheck.smt.expr import ExprEncoder
 from kcheck.smt.terms import FALSE, TRUE, Env, Term, _and, _ite, _or
@@ -70,11 +70,40 @@ def start(enc: ExprEncoder, st: State) -> State:
     return st
 
 
+def own_writes_flag(enc: ExprEncoder, x: str, kname: str) -> int | None:
+    """The index of x's "a write of mine to K is not cached yet" flag, if the model asks
+    `seen_own_writes(K)` in x (controller_codegen.own_writes)."""
+    v = enc.var_index.get(own_writes_var(x, kname))
+    return None if v is None else v.index
+
+
 def sync(enc: ExprEncoder, x: str, kname: str, st: State) -> tuple[Term, State]:
-    """`x.sync@K`: (enabled, state after): enabled while the cache differs anywhere."""
+    """`x.sync@K`: (enabled, state after): enabled while the cache differs anywhere, or a
+    write of x's own is still to come (a write that left the objects as cached)."""
     k = enc.layout.kind(kname)
     ok = _or([differs(enc, x, k, slot, st) for slot in range(k.slots)])
-    return ok, refresh(enc, x, kname, st)
+    after = refresh(enc, x, kname, st)
+    flag = own_writes_flag(enc, x, kname)
+    if flag is not None:
+        ok = _or([ok, st[flag] == 1])
+        after = (*after[:flag], z3.IntVal(0), *after[flag + 1 :])
+    return ok, after
+
+
+def unchanged(enc: ExprEncoder, kname: str, before: State, after: State) -> Term:
+    """K's real objects (presence and model fields) are the same in both states."""
+    return _and(*[before[i] == after[i] for i in real_cells(enc.layout, kname)])
+
+
+def note_own_writes(enc: ExprEncoder, x: str, start: State, state: State) -> State:
+    """The end of a step of controller x: where it changed K's objects, its cache of K has
+    a write of its own to catch up with (controller_codegen.note_own_writes)."""
+    new = list(state)
+    for kname in enc.stale.get(x, ()):
+        flag = own_writes_flag(enc, x, kname)
+        if flag is not None:
+            new[flag] = _ite(unchanged(enc, kname, start, state), state[flag], z3.IntVal(1))
+    return tuple(new)
 
 
 def news(enc: ExprEncoder, x: str, kname: str, slot: int, st: State) -> Term:
@@ -134,6 +163,9 @@ def restart(enc: ExprEncoder, x: str, st: State, local_types: dict[tuple[str, st
             st = tuple(new)
         else:
             st = refresh(enc, x, kname, st)
+            flag = own_writes_flag(enc, x, kname)
+            if flag is not None:  # the relist holds every write
+                st = (*st[:flag], z3.IntVal(0), *st[flag + 1 :])
     new = list(st)
     for sp in enc.splits.values():
         if sp.actor != x:

@@ -172,6 +172,11 @@ class Encoder(StmtEncoder):
                     )
                     for br in branches
                 ]
+            if isinstance(actor, ast.Controller):
+                branches = [
+                    Branch(br.ok, controllers.note_own_writes(self, actor.name, st, br.state), br.env)
+                    for br in branches
+                ]  # fmt: skip
             out.append(Instance(aid, args, tuple(branches), _or(self.fails)))
         return out
 

@@ -16,10 +16,12 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import ParamInfo, Symbols
+from kcheck.lang.symbols import SEEN_OWN_WRITES, ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.controller_state import (
     coalesced_watches,
+    own_writes_var,
+    real_cells,
     splits,
     stale_watches,
     unsynced_watches,
@@ -278,6 +280,10 @@ class ExprEncoder:
                 fl = k.field(f)
                 off = self._field_off(k, f)
                 return self._load(fl.type, self._read(st, k, slot, off)), err
+            case ast.Call(func=fn, args=[ast.Name(id=k)]) if (
+                fn == SEEN_OWN_WRITES and fn not in self.sym.defs
+            ):
+                return self._seen_own_writes(self.view[k], k, st), FALSE
             case ast.Call(func=fn, args=args):
                 return self._call(e, fn, args, env, st)
             case ast.Unary(op="-", operand=o):
@@ -413,6 +419,13 @@ class ExprEncoder:
         if t.kind in self.view:
             return slot, _or([err, z3.Not(self._visible(st, k, slot))]), k
         return slot, _or([err, z3.Not(self._alive(st, k, slot))]), k
+
+    def _seen_own_writes(self, x: str, kname: str, st: tuple[Term, ...]) -> Term:
+        """`seen_own_writes(K)` in a step of controller x that started in `step_start`: no
+        write of x to K waits for x's informer (model/expr.py seen_own_writes)."""
+        flag = self.var_index[own_writes_var(x, kname)].index
+        same = [self.step_start[i] == st[i] for i in real_cells(self.layout, kname)]
+        return _and(st[flag] == 0, *same)
 
     def _call(
         self, e: ast.Expr, fn: str, args: tuple[ast.Expr, ...], env: Env, st: tuple[Term, ...]

@@ -14,7 +14,12 @@ from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
-from kcheck.model.controller_state import splits, stale_watches
+from kcheck.model.controller_state import (
+    own_write_watches,
+    own_writes_var,
+    splits,
+    stale_watches,
+)
 from kcheck.model.ir import CompiledModel
 from kcheck.result import NOT_CHECKED, PropertyResult
 
@@ -97,6 +102,7 @@ def _refuse_layout(model: CompiledModel, sym: Symbols) -> None:
             known.add(f"{kname}.@{x}")
             known.add(f"{kname}.+add@{x}")
             known |= {f"{kname}.{f.name}@{x}" for f in sym.kinds[kname].fields}
+    known |= {own_writes_var(x, k) for x, k in own_write_watches(sym)}  # controllers.sync
     for sp in split_groups.values():
         cells = ["@step", *(f"@{n}" for n in sp.carried)]
         where = "" if sp.kind is None else f"{sp.kind}."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
+from kcheck.lang.keys import key_fields
 from kcheck.lang.types import TInt, TRef, TSet, Type
 from kcheck.model.ir import KindLayout
 from kcheck.model.typeof import zero_value
@@ -45,6 +46,8 @@ class StmtEncoder(ExprEncoder):
                 return [self._assign(t, val, ok, st, env)]
             case ast.AssignAny(target=t, domain=d):
                 return self._assign_any(s, t, d, br)
+            case ast.CreateStmt(create=c, otherwise=orelse) if orelse is not None:
+                return self._create_else(c, orelse, br)
             case ast.CreateStmt(create=c):
                 ok, st, _ = self._create(c, ok, st, env)
                 return [Branch(ok, st, env)]
@@ -159,9 +162,42 @@ class StmtEncoder(ExprEncoder):
             out.append(self._assign(t, env2["_any"][0], _and(ok, pres), st, env))
         return out
 
+    def _create_else(self, c: ast.Create, other: ast.Block, br: Branch) -> list[Branch]:
+        """`create K { ... } else { ... }`: the else block on the state as it was where a live
+        K has the new name (as the compiled code), the create where none has."""
+        taken: list[Term] = []
+        ok, st, _ = self._create(c, br.ok, br.state, br.env, taken)
+        made = [Branch(ok, st, br.env)]
+        if not taken:  # no key: the checker refuses the `else`; nothing can be taken
+            return made
+        ok_values, is_taken = taken
+        other_brs = self.block(other.stmts, [Branch(_and(ok_values, is_taken), br.state, br.env)])
+        if len(other_brs) == 1:
+            b = other_brs[0]
+            merged = tuple(_ite(is_taken, x, y) for x, y in zip(b.state, st, strict=True))
+            return [Branch(_or([b.ok, ok]), merged, br.env)]
+        return [*(Branch(b.ok, b.state, br.env) for b in other_brs), *made]
+
+    def _name_taken(self, k: KindLayout, names: tuple[str, ...], values: dict[int, Term],
+                    st: tuple[Term, ...]) -> Term:  # fmt: skip
+        """A live (real, not cached) object of `k` has the key values about to be stored."""
+        offs = [k.field(n).offset for n in names]
+        return _or([
+            _and(self._present(st, k, i), *(st[k.slot_base(i) + o] == values[o] for o in offs))
+            for i in range(k.slots)
+        ])  # fmt: skip
+
     def _create(
-        self, c: ast.Create, ok: Term, st: tuple[Term, ...], env: Env
+        self,
+        c: ast.Create,
+        ok: Term,
+        st: tuple[Term, ...],
+        env: Env,
+        handled: list[Term] | None = None,
     ) -> tuple[Term, tuple[Term, ...], Term]:
+        """The create's (ok, state, slot). A taken name (a key field's) fails the step, or,
+        when `handled` is given, is appended to it with the ok before the name check, and
+        the returned ok excludes it."""
         kinfo = self.sym.kinds[c.kind]
         k = self.layout.kind(c.kind)
         given = {fi.name: fi.value for fi in c.fields}
@@ -184,6 +220,14 @@ class StmtEncoder(ExprEncoder):
                 v = self._default(f.type, finfo.default)
                 range_errs.append(self._range_err(f.type, v))
                 values.append((f.offset, v))
+        names = key_fields(kinfo)
+        if names:
+            taken = self._name_taken(k, names, dict(values), st)
+            if handled is None:
+                ok = self._fail(ok, taken)
+            else:
+                handled.extend([ok, taken])
+                ok = _and(ok, z3.Not(taken))
         # as the compiled _free_K: the lowest slot free now and when the step began, else the
         # lowest free now (one freed during the step)
         before = self.step_start

@@ -49,6 +49,8 @@ class FieldDecl:
     default: Expr | None
     name_span: Span = span_field()
     span: Span = span_field()
+    # `key name: ...`: part of the kind's unique key, the object's name (spec/language.md §1)
+    key: bool = False
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,9 @@ class AssignAny:
 class CreateStmt:
     create: Create
     span: Span = span_field()
+    # `create K { ... } else { ... }`: runs instead of the create when a live K already has
+    # the new object's key (AlreadyExists); None lets that failure be a runtime error
+    otherwise: Block | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def walk_stmts(stmts: tuple[Stmt, ...]) -> Iterator[Stmt]:
     for st in stmts:
         yield st
         match st:
-            case Choose(body=b) | For(body=b):
+            case Choose(body=b) | For(body=b) | CreateStmt(otherwise=Block() as b):
                 yield from walk_stmts(b.stmts)
             case If(then=t, else_=e):
                 yield from walk_stmts(t.stmts)

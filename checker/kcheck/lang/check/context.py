@@ -63,6 +63,7 @@ class Ctx:
     temporal_lax: bool = False  # a property of unsupported shape: reported once already
     in_for: bool = False  # inside the body of a `for` statement (KC0504)
     actor: str = ""  # the sort of actor whose action this is ("" in init and defs)
+    actor_name: str = ""  # and its name (`seen_own_writes(K)` asks its caches)
     top: bool = False  # a statement directly in an action's body (where `step` may stand)
     product: int = 1  # how many bindings the enclosing binders enumerate, at most
 

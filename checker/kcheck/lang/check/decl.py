@@ -24,6 +24,7 @@ from kcheck.lang.check.docker import DockerChecker
 from kcheck.lang.check.manifest import manifest_errors
 from kcheck.lang.check.stmt import StmtChecker
 from kcheck.lang.diagnostics import Diagnostic, suggest
+from kcheck.lang.keys import key_type_ok
 from kcheck.lang.symbols import FEASIBLE
 from kcheck.lang.types import TRef
 
@@ -181,7 +182,8 @@ class Checker(StmtChecker, DockerChecker):
             if a.handler:
                 self.handler(actor, a)
             sort = _ACTOR_SORT[type(actor)]
-            ctx = self.binders_where(a.binders, a.where, Ctx(place="an action", actor=sort))
+            ctx = Ctx(place="an action", actor=sort, actor_name=actor.name)
+            ctx = self.binders_where(a.binders, a.where, ctx)
             if a.when is not None:
                 self.want_bool(a.when, ctx, "a `when` guard")
             self.block(a.body, replace(ctx, top=True))
@@ -437,6 +439,7 @@ class Checker(StmtChecker, DockerChecker):
                 for f in sym.kinds[n].fields:
                     if f.default is not None:
                         self.initialiser(f.default, f.type, f"field `{n}.{f.name}`", Ctx())
+                self.key_types(n)
             case ast.Def():
                 self.check_def(d)
             case ast.Init(body=b):
@@ -456,6 +459,21 @@ class Checker(StmtChecker, DockerChecker):
                 self.docker(d)
             case ast.Manifest():
                 self.diags.extend(manifest_errors(d, self.sym))
+
+    def key_types(self, kind: str) -> None:
+        """A key field must hold a name-like value (kcheck/lang/keys.py)."""
+        for f in self.sym.kinds[kind].fields:
+            if f.decl.key and not key_type_ok(f.type):
+                self.error(
+                    "KC0301",
+                    f"key field `{kind}.{f.name}` cannot be of type {f.type}",
+                    f.decl.name_span,
+                    notes=(
+                        "a key field is part of the object's name: a bool, a range, an enum "
+                        "or a reference `K` to another object (a namespace, an owner)",
+                    ),
+                    help="drop `key`, or give the field one of those types",
+                )
 
     def run(self) -> list[Diagnostic]:
         self.signatures()

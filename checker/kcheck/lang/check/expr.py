@@ -8,7 +8,7 @@ from kcheck.lang import ast
 from kcheck.lang.check.context import ERROR, Ctx, TError, Ty, as_value, fits
 from kcheck.lang.check.temporal import TemporalChecker
 from kcheck.lang.diagnostics import suggest
-from kcheck.lang.symbols import BUILTINS, FEASIBLE
+from kcheck.lang.symbols import BUILTINS, FEASIBLE, SEEN_OWN_WRITES
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -166,6 +166,8 @@ class ExprChecker(TemporalChecker):
         f, args = e.func, e.args
         if f == FEASIBLE and f not in self.sym.defs:
             return self.feasible(e, ctx)
+        if f == SEEN_OWN_WRITES and f not in self.sym.defs:
+            return self.seen_own_writes(e, ctx)
         if f in BUILTINS and f not in self.sym.defs:
             arity = 1 if f in ("abs", "size") else 2
             if len(args) != arity:
@@ -226,6 +228,41 @@ class ExprChecker(TemporalChecker):
         if info is None or fi is None or not isinstance(fi.type, TRef) or not fi.type.optional:
             return (TRef(s.pod_kind) if info is not None else ERROR), ERROR
         return TRef(s.pod_kind), TRef(fi.type.kind)
+
+    def seen_own_writes(self, e: ast.Call, ctx: Ctx) -> Ty:
+        """`seen_own_writes(K)`, in an action of a controller that `watches K stale`: its
+        informer cache of K has observed every write the controller made to K."""
+        if len(e.args) != 1 or not isinstance(e.args[0], ast.Name):
+            self.error(
+                "KC0302",
+                "`seen_own_writes` takes one kind, as in `seen_own_writes(Pod)`",
+                e.func_span,
+            )
+            return BOOL
+        kind, span = e.args[0].id, e.args[0].span
+        if kind not in self.kind_decls:
+            self.error(
+                "KC0204", f"unknown kind `{kind}`", span, help=suggest(kind, self.kind_decls)
+            )
+            return BOOL
+        actor = next((a for a in self.sym.actors if a.name == ctx.actor_name), None)
+        stale = isinstance(actor, ast.Controller) and any(
+            w.kind == kind and w.stale for w in actor.watches
+        )
+        if not stale:
+            where = f"controller `{ctx.actor_name}`" if ctx.actor == "controller" else ctx.place
+            self.error(
+                "KC0502",
+                f"`seen_own_writes({kind})` is only allowed in a controller that "
+                f"`watches {kind} stale`, not in {where}",
+                e.func_span,
+                notes=(
+                    "it compares the controller's informer cache with its own last write "
+                    "(read your own writes); only a stale watch has such a cache",
+                ),
+                help=f"add `watches {kind} stale` to the controller, and call it in its actions",
+            )
+        return BOOL
 
     def feasible(self, e: ast.Call, ctx: Ctx) -> Ty:
         """`feasible(S, p, n)`: pod p passes every filter of scheduler S on node n. S is a name,

@@ -10,6 +10,7 @@ from kcheck.lang import ast
 from kcheck.lang.check.context import ERROR, Ctx, Local, TError, Ty, head_span
 from kcheck.lang.check.expr import ExprChecker
 from kcheck.lang.diagnostics import suggest
+from kcheck.lang.keys import key_fields
 from kcheck.lang.types import TInt, TNone, TRef, assignable
 
 
@@ -39,8 +40,10 @@ class StmtChecker(ExprChecker):
                 if isinstance(d, ast.RangeDomain) and isinstance(target, TInt):
                     for bound in (d.lo, d.hi):
                         self.check_range(target, bound, f"`{'.'.join(lv.parts)}`")
-            case ast.CreateStmt(create=c):
+            case ast.CreateStmt(create=c, otherwise=other):
                 self.create(c, ctx)
+                if other is not None:
+                    self.create_else(c, other, ctx)
             case ast.Let(name=n, value=v):
                 t = self.create(v, ctx) if isinstance(v, ast.Create) else self.expr(v, ctx)
                 return self.declare_local(n, s.name_span, Local(t, "let name", s.name_span), ctx)
@@ -190,8 +193,41 @@ class StmtChecker(ExprChecker):
                     spans[i - 1],
                 )
                 return ERROR
-            t = self.field_type(t.kind, parts[i], spans[i])
+            owner = t.kind
+            t = self.field_type(owner, parts[i], spans[i])
+            if i == len(parts) - 1:
+                self.key_assigned(owner, parts, spans[i])
         return t
+
+    def key_assigned(self, kind: str, parts: tuple[str, ...], span: ast.Span) -> None:
+        """KC0304 for a write to a key field: an object's name is fixed at `create`, as
+        metadata.name is immutable."""
+        info = self.sym.kinds.get(kind)
+        f = info.field(parts[-1]) if info is not None else None
+        if f is None or not f.decl.key:
+            return
+        self.error(
+            "KC0304",
+            f"cannot assign to `{'.'.join(parts)}`: `{kind}.{f.name}` is a key field",
+            span,
+            notes=("an object's name is fixed when it is created (metadata.name is immutable)",),
+            help=f"delete the object and create another `{kind}` with the new name",
+        )
+
+    def create_else(self, c: ast.Create, other: ast.Block, ctx: Ctx) -> None:
+        """`create K { ... } else { ... }`: K must have a key, or the create cannot meet a
+        taken name and the `else` would never run."""
+        info = self.sym.kinds.get(c.kind)
+        if info is not None and not key_fields(info):
+            self.error(
+                "KC0502",
+                f"`create {c.kind} ... else`: `{c.kind}` has no key, so its objects have no "
+                "names and a create never fails with AlreadyExists",
+                c.kind_span,
+                help=f"mark the fields that name a `{c.kind}` with `key` (`key name: 0..3`), "
+                "or drop the `else` block",
+            )
+        self.nested(other, ctx)
 
     def create(self, c: ast.Create, ctx: Ctx) -> Ty:
         info = self.sym.kinds.get(c.kind)
