@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "KC0607": "a manifest value outside the model's range",
     "KC0608": "an object the model cannot take as it is (a second one of a kind, a field unset)",
     "KC0609": "an object of a kind the model does not read (a warning)",
+    "KC0610": "a manifest sets a field the model does not map, in a part of the object it maps",
 }
 
 

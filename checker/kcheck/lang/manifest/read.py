@@ -83,7 +83,7 @@ def read_value(
         if got != req[1]:
             raise Bad(f"`{req[0]}` is {got}; the model describes a {req[1]}", node)
     if f.sort == "quantity":
-        leaves = _leaves(obj.node, list(it.path))
+        leaves = _requests(obj, it.path)
         if not leaves:
             if f.default is None:
                 raise Bad(
@@ -102,6 +102,8 @@ def read_value(
         leaves = _leaves(obj.node, list(it.path))
         return int(bool(leaves)), leaves[0] if leaves else None
     if f.sort == "strings":
+        if it.path[-2:] == ("matchExpressions", "values"):
+            _check_affinity(obj, it.path[:-2])
         leaves = _leaves(obj.node, list(it.path))
         if not leaves and f.absent_any:
             return EVERY, None
@@ -162,6 +164,53 @@ def read_value(
             )
         return n // per, node
     return n, node
+
+
+def _requests(obj: K8sObject, path: tuple[str, ...]) -> list[yaml.Node]:
+    """A quantity's values, one a container. A container that sets a limit and no request
+    requests its limit: the apiserver defaults the request to the limit."""
+    if "containers" not in path or path[-3:-1] != ("resources", "requests"):
+        return _leaves(obj.node, list(path))
+    at = path.index("containers") + 1
+    out: list[yaml.Node] = []
+    for container in _leaves(obj.node, list(path[:at])):
+        got = _leaves(container, list(path[at:]))
+        if not got:
+            got = _leaves(container, [*path[at:-2], "limits", path[-1]])
+        out += got
+    return out
+
+
+def _check_affinity(obj: K8sObject, terms_path: tuple[str, ...]) -> None:
+    """A model reads required node affinity as the label values a pod may run on: terms are
+    ORed, so each must be one `In` expression on the same label (anything else would be read as
+    a different constraint than the scheduler applies)."""
+    keys: set[str] = set()
+    for term in _leaves(obj.node, list(terms_path)):
+        exprs = _leaves(term, ["matchExpressions"])
+        if len(exprs) != 1 or get(term, "matchFields") is not None:
+            raise Bad(
+                f"a node selector term with {len(exprs)} match expressions; the model reads "
+                "one expression a term (the values a pod may run on)",
+                term,
+                "write one `In` expression per term, or check a manifest without it",
+            )
+        op, key = get(exprs[0], "operator"), get(exprs[0], "key")
+        if not isinstance(op, yaml.ScalarNode) or op.value != "In":
+            shown = op.value if isinstance(op, yaml.ScalarNode) else "missing"
+            raise Bad(
+                f"node affinity operator `{shown}`; the model reads `In` values only",
+                op or exprs[0],
+                "write the constraint with `In`, or check a manifest without it",
+            )
+        if isinstance(key, yaml.ScalarNode):
+            keys.add(key.value)
+    if len(keys) > 1:
+        raise Bad(
+            f"node affinity on {len(keys)} labels ({', '.join(sorted(keys))}); the model reads "
+            "one label's values",
+            None,
+        )
 
 
 def _pdb(obj: K8sObject, path: str, by_kind: dict[str, K8sObject]) -> tuple[int, yaml.Node | None]:
