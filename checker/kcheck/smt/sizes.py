@@ -21,6 +21,7 @@ or a var.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -31,25 +32,25 @@ from kcheck.lang.symbols import ParamInfo, Symbols, build_symbols
 from kcheck.lang.types import TInt
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel
-from kcheck.result import HOLDS, CheckResult
+from kcheck.result import HOLDS, VIOLATED, CheckResult, Stats
 from kcheck.smt.encode import Encoder
 from kcheck.smt.params import SMT_MAX_KIND_SIZE
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.terms import TRUE, Term, _and
 
-_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\d+)\s*\.\.\s*(\d+)\s*$")
+_SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\d+)\s*\.\.\s*(\d*)\s*$")
 
 
 @dataclass(frozen=True)
 class SizeRange:
-    """`--size NAME=LO..HI`."""
+    """`--size NAME=LO..HI`; `NAME=LO..` (hi None): any number from LO on."""
 
     name: str
     lo: int
-    hi: int
+    hi: int | None
 
     def __str__(self) -> str:
-        return f"{self.name} in {self.lo}..{self.hi}"
+        return f"{self.name} in {self.lo}..{'' if self.hi is None else self.hi}"
 
 
 class SizeError(Exception):
@@ -59,8 +60,13 @@ class SizeError(Exception):
 def parse_size(text: str) -> SizeRange:
     m = _SPEC.match(text)
     if m is None:
-        raise SizeError(f"--size {text}: expected NAME=LO..HI, e.g. --size NODES=1..100")
-    name, lo, hi = m.group(1), int(m.group(2)), int(m.group(3))
+        raise SizeError(
+            f"--size {text}: expected NAME=LO..HI or NAME=LO.., e.g. --size NODES=1..100"
+        )
+    name, lo = m.group(1), int(m.group(2))
+    if not m.group(3):
+        return SizeRange(name, lo, None)
+    hi = int(m.group(3))
     if lo > hi:
         raise SizeError(f"--size {text}: the range {lo}..{hi} is empty")
     if hi > SMT_MAX_KIND_SIZE:
@@ -114,20 +120,25 @@ def sized_symbols(sym: Symbols, sizes: Sequence[SizeRange]) -> Symbols:
     """The model at the largest sizes, each size also a param over its range (first, so the
     smallest failing configuration has the fewest objects)."""
     _check_uses(sym, sizes)
-    overrides: dict[str, int | str] = {**sym.consts, **{s.name: s.hi for s in sizes}}
+    overrides: dict[str, int | str] = {**sym.consts, **{s.name: _hi(s) for s in sizes}}
     big, diags = build_symbols(sym.program, overrides, max_kind_size=SMT_MAX_KIND_SIZE)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         where = f" (line {errors[0].span.line})" if errors[0].span else ""
         raise SizeError(f"at the largest sizes the model does not load: {errors[0].message}{where}")
+    return with_size_params(big, sym, sizes)
+
+
+def with_size_params(big: Symbols, sym: Symbols, sizes: Sequence[SizeRange]) -> Symbols:
+    """`big` (a copy) with each size also a param over its range, first."""
     params: dict[str, ParamInfo] = {}
     for s in sizes:
         span = next(c.span for c in _const_decls(sym) if c.name == s.name)
-        rng = ast.RangeType(ast.IntLit(s.lo, span=span), ast.IntLit(s.hi, span=span), span=span)
-        decl = ast.Param(s.name, rng, ast.IntLit(s.hi, span=span), name_span=span, span=span)
-        params[s.name] = ParamInfo(s.name, TInt(s.lo, s.hi), s.hi, decl)
-    big.params = {**params, **big.params}
-    return big
+        hi = ast.IntLit(_hi(s), span=span)
+        rng = ast.RangeType(ast.IntLit(s.lo, span=span), hi, span=span)
+        decl = ast.Param(s.name, rng, hi, name_span=span, span=span)
+        params[s.name] = ParamInfo(s.name, TInt(s.lo, _hi(s)), _hi(s), decl)
+    return replace(big, params={**params, **big.params})
 
 
 class SizedEncoder(Encoder):
@@ -141,7 +152,7 @@ class SizedEncoder(Encoder):
         self.limits: dict[str, Term] = {
             k: self.expr(d.size, {}, ())[0] for k, d in _sized_kinds(sym, names).items()
         }
-        at_max = [(self.params[s.name], z3.IntVal(s.hi)) for s in sizes]
+        at_max = [(self.params[s.name], z3.IntVal(_hi(s))) for s in sizes]
         # declared range at the largest sizes -> its bounds as terms over the sizes
         self.ranges: dict[tuple[int, int], tuple[Term, Term]] = {}
         fixed: dict[tuple[int, int], int] = {}  # the ranges that do not name a size: line
@@ -197,6 +208,11 @@ class SizedEncoder(Encoder):
         return _and(*parts) if parts else TRUE
 
 
+def _hi(s: SizeRange) -> int:
+    assert s.hi is not None, "an unbounded size has no largest value"
+    return s.hi
+
+
 def _key(ty: object) -> tuple[int, int] | None:
     if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
         return (ty.lo, ty.hi)
@@ -225,6 +241,8 @@ def check_sized(
     from kcheck.smt.induction import induction
     from kcheck.smt.params import symbolic_bmc
 
+    if any(s.hi is None for s in sizes):
+        return _any_number(sym, sizes, engine, invariants, properties, max_k, timeout_s)
     big = sized_symbols(sym, sizes)
     model = compile_model(big, symmetry=False)
 
@@ -253,3 +271,33 @@ def check_sized(
 
 def _text(e: ast.Expr) -> str:
     return e.id if isinstance(e, ast.Name) else "..."
+
+
+def _any_number(
+    sym: Symbols,
+    sizes: Sequence[SizeRange],
+    engine: str,
+    invariants: Sequence[str] | None,
+    properties: Sequence[str] | None,
+    max_k: int,
+    timeout_s: float,
+) -> CheckResult:
+    """`--size NAME=LO..`: induction with the sized kinds as uninterpreted sorts."""
+    from kcheck.smt.refuse import temporal_not_checked
+    from kcheck.smt.unbounded_step import prove_unbounded
+
+    if engine != "induction":
+        raise SizeError("--size NAME=LO.. (any number of objects) needs --engine induction")
+    if any(s.hi is not None for s in sizes):
+        raise SizeError("--size: give every size an upper bound (NAME=LO..HI) or none (NAME=LO..)")
+    _check_uses(sym, sizes)
+    t0 = time.monotonic()
+    lows = {s.name: s.lo for s in sizes}
+    entries, notes, k = prove_unbounded(sym, lows, max_k, invariants, timeout_s)
+    model = compile_model(sym, symmetry=False)
+    entries += temporal_not_checked(model, properties, "induction", invariants)
+    stats = Stats(depth=k, seconds=time.monotonic() - t0)
+    decided = all(p.status in (HOLDS, VIOLATED) for p in entries)
+    notes = [f"k-induction with k up to {max_k}", *notes]
+    return CheckResult(sym.program.name, "induction", stats, entries, complete=decided,
+                       limit=None if decided else f"k {max_k}", notes=notes)  # fmt: skip
