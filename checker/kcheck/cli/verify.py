@@ -137,6 +137,15 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     help="With --engine bmc or induction: keep every param symbolic over its range.",
 )
 @click.option(
+    "--size",
+    "sizes",
+    multiple=True,
+    metavar="NAME=LO..HI",
+    help="With --engine bmc or induction: the const NAME that sizes a kind (kind Node[NAME]) "
+    "is symbolic over LO..HI (up to 1000): one check for every -D NAME=n at once. Repeatable; "
+    "implies --symbolic-params.",
+)
+@click.option(
     "--infer",
     is_flag=True,
     help="With --engine induction: when plain induction leaves an invariant unproved, infer "
@@ -212,6 +221,7 @@ class VerifyOptions:
     depth: int
     max_k: int
     symbolic_params: bool
+    sizes: tuple[str, ...]
     infer: bool
     no_symmetry: bool
     max_states: int | None
@@ -309,8 +319,8 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     from kcheck.model.compile import compile_model
 
     which = f"{shown(path)}: " if several else ""
-    if o.infer and (o.engine != "induction" or o.symbolic_params):
-        fail("--infer needs --engine induction (without --symbolic-params)")
+    if o.infer and (o.engine != "induction" or o.symbolic_params or o.sizes):
+        fail("--infer needs --engine induction (without --symbolic-params or --size)")
     if o.infer and o.manifests:
         # inference re-reads the model's text with the -D values only: its proof would be of
         # the model's own instance, not the manifests'
@@ -342,7 +352,7 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     chosen_invariants = list(o.invariants) if named else None
     chosen_properties = list(o.properties) if named else None
     options = EngineOptions(o.engine, Limits(o.max_states, o.max_depth, o.timeout, budget),
-                            symmetry, o.depth, o.max_k, o.symbolic_params,
+                            symmetry, o.depth, o.max_k, o.symbolic_params, o.sizes,
                             workers=o.workers, ray_address=o.ray_address)  # fmt: skip
     progress = Progress(enabled=not o.quiet and o.engine in ("explicit", "auto"))
     try:
@@ -356,7 +366,9 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     progress.close()
     from kcheck.report.explain import explain_result
 
-    result = explain_result(checked.symbols, result, params_known=not o.symbolic_params)
+    result = explain_result(
+        checked.symbols, result, params_known=not (o.symbolic_params or o.sizes)
+    )
     if not compiled.actions:
         from kcheck.lang.frontend import NO_ACTIONS
 

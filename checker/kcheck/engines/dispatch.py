@@ -40,6 +40,9 @@ class EngineOptions:
     depth: int = 10  # bmc, and auto's BMC phase: the steps to unroll
     max_k: int = 6  # induction, and auto's induction phase: the largest k
     symbolic_params: bool = False  # bmc and induction: every param symbolic over its range
+    # bmc and induction: `--size NAME=LO..HI`, each a const that sizes a kind made symbolic
+    # over LO..HI (smt/sizes.py); implies symbolic params
+    sizes: tuple[str, ...] = ()
     # simulate: how many random walks, from which seed, over how many processes (its depth is
     # `depth`); the walks' answer never depends on `workers`
     traces: int = 1000
@@ -83,6 +86,8 @@ def check(
         )
     if options.symbolic_params and engine not in ("bmc", "induction"):
         raise Refused("--symbolic-params needs --engine bmc or --engine induction")
+    if options.sizes and engine not in ("bmc", "induction"):
+        raise Refused("--size needs --engine bmc or --engine induction")
     limits = options.limits
     try:
         if engine in ("explicit", "auto") and (options.workers > 1 or options.ray_address):
@@ -207,9 +212,12 @@ def _z3(
     from kcheck.smt.lasso import LassoError
     from kcheck.smt.params import symbolic_bmc
     from kcheck.smt.refuse import Unsupported
+    from kcheck.smt.sizes import SizeError
 
     if properties and options.symbolic_params:
         raise Refused("--symbolic-params checks invariants only; drop --property")
+    if properties and options.sizes:
+        raise Refused("--size checks invariants only; drop --property")
     budget = options.limits.budget
     if budget is not None:
         timeout = budget.remaining(Z3_TIMEOUT)
@@ -219,15 +227,32 @@ def _z3(
         # Z3 runs in C, where no signal handler runs; a signal stops it once it is back
         if budget is not None:
             budget.armed = True
+        if options.sizes:
+            return _sized(symbols, invariants, properties, options, timeout)
         if options.engine == "induction":
             return induction(model, symbols, options.max_k, invariants, timeout,
                              options.symbolic_params, properties)  # fmt: skip
         run = symbolic_bmc if options.symbolic_params else bmc
         return run(model, symbols, options.depth, invariants, timeout, properties)
-    except Unsupported as err:
+    except (Unsupported, SizeError) as err:
         raise Refused(str(err)) from None
     except (BmcReplayError, LassoError) as err:
         raise EngineFailure(str(err)) from None
     finally:
         if budget is not None:
             budget.armed = False
+
+
+def _sized(
+    symbols: Symbols,
+    invariants: Sequence[str] | None,
+    properties: Sequence[str] | None,
+    options: EngineOptions,
+    timeout: float,
+) -> CheckResult:
+    """`--size`: BMC or induction at every size of the ranges at once (smt/sizes.py)."""
+    from kcheck.smt.sizes import check_sized, parse_size
+
+    sizes = [parse_size(text) for text in options.sizes]
+    return check_sized(symbols, sizes, options.engine, invariants, properties, options.depth,
+                       options.max_k, timeout)  # fmt: skip

@@ -98,8 +98,11 @@ def _span_of(e: object) -> ast.Span:
 
 
 class _Builder:
-    def __init__(self, program: ast.Program, overrides: Mapping[str, int | str]) -> None:
+    def __init__(
+        self, program: ast.Program, overrides: Mapping[str, int | str], max_kind_size: int
+    ) -> None:
         self.sym = Symbols(program)
+        self.max_kind_size = max_kind_size
         self.overrides: dict[str, int] = {}
         self.diags: list[Diagnostic] = []
         self.member_overrides: dict[str, str] = {}
@@ -447,10 +450,10 @@ class _Builder:
         if size < 0:
             self.error("KC0403", f"kind `{d.name}` has a negative size {size}", d.size.span)
             return
-        if size > MAX_KIND_SIZE:
+        if size > self.max_kind_size:
             self.error(
                 "KC0405",
-                f"kind `{d.name}` has {size} slots; kcheck checks at most {MAX_KIND_SIZE}",
+                f"kind `{d.name}` has {size} slots; kcheck checks at most {self.max_kind_size}",
                 d.size.span,
             )
             return
@@ -480,7 +483,11 @@ class _Builder:
 
 
 def build_symbols(
-    program: ast.Program, overrides: Mapping[str, int | str] | None = None
+    program: ast.Program,
+    overrides: Mapping[str, int | str] | None = None,
+    max_kind_size: int = MAX_KIND_SIZE,
 ) -> tuple[Symbols, list[Diagnostic]]:
-    """Resolve the declarations of `program`; returns the table and every problem found."""
-    return _Builder(program, overrides or {}).build()
+    """Resolve the declarations of `program`; returns the table and every problem found.
+    `max_kind_size` is raised only for the Z3 engine's symbolic sizes (smt/sizes.py), which
+    never enumerate states."""
+    return _Builder(program, overrides or {}, max_kind_size).build()

@@ -76,6 +76,10 @@ class ExprEncoder:
     def _refuse_up_front(self) -> None:
         refuse_unencoded(self.model, self.sym)
 
+    def within_sizes(self, st: tuple[Term, ...]) -> Term:
+        """What well-formedness adds with symbolic sizes (smt/sizes.py): nothing here."""
+        return TRUE
+
     # ---- state access
     def fresh_state(self, prefix: str) -> tuple[Term, ...]:
         return tuple(
@@ -142,8 +146,7 @@ class ExprEncoder:
     def _stored(ty: Type, v: Term) -> Term:
         return z3.If(v, z3.IntVal(1), z3.IntVal(0)) if isinstance(ty, TBool) else v
 
-    @staticmethod
-    def _range_err(ty: Type, v: Term) -> Term:
+    def _range_err(self, ty: Type, v: Term) -> Term:
         if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
             return z3.Or(v < ty.lo, v > ty.hi)
         return FALSE

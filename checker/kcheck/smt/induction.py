@@ -19,7 +19,7 @@ inconclusive, never as proved.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -60,13 +60,14 @@ def induction(
     timeout_s: float = 600.0,
     symbolic_params: bool = False,
     properties: Sequence[str] | None = None,
+    encoder: Callable[[CompiledModel, Symbols, bool], Encoder] = Encoder,
 ) -> CheckResult:
     """Prove each selected invariant (None: all) for every depth, or refute it, or say why not;
     with `symbolic_params`, for every value of the params in their ranges. Each selected
     temporal property (None: all, unless invariants were named) is listed as not checked. Raises Unsupported, before
     solving, when the model uses a construct not encoded."""
     t0 = time.monotonic()
-    enc = Encoder(model, symbols, symbolic_params)
+    enc = encoder(model, symbols, symbolic_params)  # smt/sizes.py's for symbolic sizes
     for inv in symbols.invariants:
         enc.check_invariant(inv)
     enc.instances(enc.fresh_state("probe"))  # refuses unsupported actions before solving
@@ -93,7 +94,8 @@ def induction(
         prover = Prover(model, enc, lambda st: _one_of(st, inits), Deadline(timeout_s))
 
     def ill_formed(u: Unrolling, i: int) -> Term:
-        return z3.Not(well_formed(model.layout, u.state(i), enc.sets.bits))
+        st = u.state(i)
+        return z3.Not(z3.And(well_formed(model.layout, st, enc.sets.bits), enc.within_sizes(st)))
 
     if prover.prove(Goal("@well-formed", ill_formed, fact=True), 1).status == "proved":
         prover.assume(ill_formed)

@@ -33,6 +33,7 @@ from kcheck.smt.system import Unrolling
 from kcheck.smt.terms import Term, _or
 
 Values = dict[str, int]
+SMT_MAX_KIND_SIZE = 1000  # the most slots of one kind a symbolic size may take
 
 
 def describe_ranges(sym: Symbols) -> str:
@@ -91,7 +92,8 @@ def smallest(
 def concrete(sym: Symbols, values: Values) -> tuple[CompiledModel, Symbols]:
     """The model with its params fixed at `values`, as `-D NAME=VALUE` would fix them."""
     overrides: dict[str, int | str] = {**sym.consts, **values}
-    fixed, diags = build_symbols(sym.program, overrides)
+    # a symbolic size (smt/sizes.py) may go past the explicit engine's kind size
+    fixed, diags = build_symbols(sym.program, overrides, max_kind_size=SMT_MAX_KIND_SIZE)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise ReplayError(f"params {values}: {errors[0].message}; this is a kcheck bug")
@@ -215,13 +217,14 @@ def symbolic_bmc(
     invariants: Sequence[str] | None = None,
     timeout_s: float = 60.0,
     properties: Sequence[str] | None = None,
+    encoder: Callable[[CompiledModel, Symbols, bool], Encoder] = Encoder,
 ) -> CheckResult:
     """BMC to `depth` for every value of the params at once: for each invariant, the smallest
     params for which it fails within `depth` steps (with a concrete trace), or none; each
     selected temporal property (None: all, unless invariants were named) is listed as not checked."""
     t0 = time.monotonic()
     deadline = Deadline(timeout_s)
-    enc = Encoder(model, sym, symbolic_params=True)
+    enc = encoder(model, sym, True)  # smt/sizes.py's for symbolic sizes
     names = list(invariants) if invariants is not None else [i.name for i in sym.invariants]
     by_name = {inv.name: inv for inv in sym.invariants}
     for n in names:

@@ -243,7 +243,7 @@ class StmtEncoder(ExprEncoder):
             fresh = _ite(_and(free_now, was_free), z3.IntVal(i), fresh)
             reused = _ite(free_now, z3.IntVal(i), reused)
         slot: Term = _ite(fresh >= 0, fresh, reused)
-        ok = self._fail(ok, slot < 0)
+        ok = self._fail(ok, self._no_slot(k.name, slot))
         ok = self._fail(ok, _or(range_errs))
         new = list(st)
         for i in range(k.slots):
@@ -253,6 +253,10 @@ class StmtEncoder(ExprEncoder):
             for o, v in values:
                 new[b + o] = _ite(here, v, st[b + o])
         return ok, tuple(new), slot
+
+    def _no_slot(self, kind: str, slot: Term) -> Term:
+        """`create` finds no free slot (smt/sizes.py also fails past a symbolic size)."""
+        return slot < 0
 
     def _taken(self, st: tuple[Term, ...], k: KindLayout, i: int) -> Term:
         """Slot i of `k` holds an object, or a cache remembers one there (the compiled
