@@ -167,3 +167,16 @@ def test_node_affinity_other_than_in_is_refused(tmp_path: Path) -> None:
     got = plugins(str(NODES), write(tmp_path, two, "t.yaml"), str(SPREAD))
     assert got.exit_code == 2
     assert "a node selector term with 2 match expressions" in got.stderr
+
+
+def test_a_soft_spread_constraint_is_refused(tmp_path: Path) -> None:
+    """scheduler_plugins' spread is the scheduler's filter: a ScheduleAnyway constraint (a
+    score only) read as one would check a promise the cluster does not make."""
+    for name, source in (("pods.yaml", PODS), ("web.yaml", SPREAD)):
+        soft = write(tmp_path, source.read_text(encoding="utf-8").replace(
+            "whenUnsatisfiable: DoNotSchedule", "whenUnsatisfiable: ScheduleAnyway", 1), name)  # fmt: skip
+        files = [str(NODES), soft, str(SPREAD)] if source is PODS else [str(NODES), str(PODS), soft]
+        got = plugins(*files)
+        assert got.exit_code == 2
+        assert re.search(rf"{name}:\d+:30: error\[KC0606\]: a topology spread constraint with "
+                         r"`whenUnsatisfiable: ScheduleAnyway`", got.stderr)  # fmt: skip
