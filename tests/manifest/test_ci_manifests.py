@@ -73,3 +73,16 @@ def test_a_glob_that_matches_nothing_is_a_configuration_error(repo: Path) -> Non
     code, text = ci()
     assert code == 2
     assert "manifests: 'nowhere/*' matches nothing" in text
+
+
+def test_a_field_the_model_does_not_map_does_not_load_the_app(repo: Path) -> None:
+    """A paused Deployment does not roll out; the model maps the rollout and describes one
+    that is not paused, so the app is refused (KC0610), not gated as a different system."""
+    deploy = repo / "apps" / "api" / "deployment.yaml"
+    text = deploy.read_text()
+    deploy.write_text(text.replace("spec:\n", "spec:\n  paused: true\n", 1))
+    code, out = ci()
+    assert code == 2
+    assert "apps/api/deployment.yaml:" in out
+    assert "error[KC0610]: the model does not map `spec.paused` (true here)" in out
+    assert "OK" in row(out, "web", "rolls_out")  # the other app is still gated

@@ -167,3 +167,45 @@ def test_node_affinity_other_than_in_is_refused(tmp_path: Path) -> None:
     got = plugins(str(NODES), write(tmp_path, two, "t.yaml"), str(SPREAD))
     assert got.exit_code == 2
     assert "a node selector term with 2 match expressions" in got.stderr
+
+
+def test_a_soft_spread_constraint_is_refused(tmp_path: Path) -> None:
+    """scheduler_plugins' spread is the scheduler's filter: a ScheduleAnyway constraint (a
+    score only) read as one would check a promise the cluster does not make."""
+    for name, source in (("pods.yaml", PODS), ("web.yaml", SPREAD)):
+        soft = write(tmp_path, source.read_text(encoding="utf-8").replace(
+            "whenUnsatisfiable: DoNotSchedule", "whenUnsatisfiable: ScheduleAnyway", 1), name)  # fmt: skip
+        files = [str(NODES), soft, str(SPREAD)] if source is PODS else [str(NODES), str(PODS), soft]
+        got = plugins(*files)
+        assert got.exit_code == 2
+        assert re.search(rf"{name}:\d+:30: error\[KC0606\]: a topology spread constraint with "
+                         r"`whenUnsatisfiable: ScheduleAnyway`", got.stderr)  # fmt: skip
+
+
+def test_a_toleration_the_model_matches_by_effect_only_is_checked_against_kubernetes(
+    tmp_path: Path,
+) -> None:
+    """scheduler_plugins compares taint and toleration effects. b2's taint `gpu=a100:NoExecute`
+    has the effect of the batch pod's `dedicated=batch:NoExecute` toleration, which Kubernetes
+    does not let tolerate it (another key): the model would bind the pod where the cluster
+    will not."""
+    nodes = NODES.read_text(encoding="utf-8")
+    other = nodes.replace(
+        "        - key: dedicated\n          value: batch\n          effect: NoExecute",
+        "        - key: gpu\n          value: a100\n          effect: NoExecute",
+    )
+    assert other != nodes
+    got = plugins(write(tmp_path, other, "nodes.yaml"), str(PODS), str(SPREAD))
+    assert got.exit_code == 2
+    assert ("error[KC0610]: Pod `batch-7xk2m`: the model, reading tolerations and taints by "
+            "their effect only, takes it to tolerate taint `gpu=a100:NoExecute` of Node `b2`, "
+            "and Kubernetes does not") in got.stderr  # fmt: skip
+    # a toleration of any key (operator Exists, no key) is what the model reads: no error
+    pods = PODS.read_text(encoding="utf-8").replace(
+        "{key: dedicated, operator: Equal, value: batch, effect: NoExecute}",
+        "{operator: Exists, effect: NoExecute}",
+    )
+    ok = plugins(write(tmp_path, other, "nodes.yaml"), write(tmp_path, pods, "p.yaml"),
+                 str(SPREAD))  # fmt: skip
+    assert ok.exit_code in (0, 1), ok.stderr
+    assert "KC0610" not in ok.stderr

@@ -98,6 +98,8 @@ def read_value(
             total += _quantity(leaf)
         leaves[0].kcheck_key = it.path[-1]  # type: ignore[attr-defined]
         return _in_unit(total, it, path, leaves[0]), leaves[0]
+    if "topologySpreadConstraints" in it.path:
+        _check_spread(obj, it.path[: it.path.index("topologySpreadConstraints") + 1])
     if f.sort == "present":
         leaves = _leaves(obj.node, list(it.path))
         return int(bool(leaves)), leaves[0] if leaves else None
@@ -211,6 +213,20 @@ def _check_affinity(obj: K8sObject, terms_path: tuple[str, ...]) -> None:
             "one label's values",
             None,
         )
+
+
+def _check_spread(obj: K8sObject, path: tuple[str, ...]) -> None:
+    """The models read a spread constraint as a hard one (the scheduler's filter); a soft one
+    (`ScheduleAnyway`, only a score) would be checked as a promise the cluster does not make."""
+    for c in _leaves(obj.node, list(path)):
+        when = get(c, "whenUnsatisfiable")
+        if isinstance(when, yaml.ScalarNode) and when.value != "DoNotSchedule":
+            raise Bad(
+                f"a topology spread constraint with `whenUnsatisfiable: {when.value}`; the "
+                "model reads a hard constraint (DoNotSchedule)",
+                when,
+                "check a manifest whose constraint is DoNotSchedule, or without it",
+            )
 
 
 def _pdb(obj: K8sObject, path: str, by_kind: dict[str, K8sObject]) -> tuple[int, yaml.Node | None]:

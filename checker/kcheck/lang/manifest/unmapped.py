@@ -220,3 +220,58 @@ def _report(
             ),
         )
     ]
+
+
+def _text(node: yaml.Node | None, key: str) -> str:
+    v = get(node, key) if node is not None else None
+    return v.value if isinstance(v, yaml.ScalarNode) else ""
+
+
+def _tolerates(t: yaml.Node, taint: yaml.Node) -> bool:
+    """Kubernetes' ToleratesTaint: the effect (empty: any), the key (empty with Exists: any),
+    and for operator Equal (the default) the value."""
+    if _text(t, "effect") not in ("", _text(taint, "effect")):
+        return False
+    if _text(t, "key") not in ("", _text(taint, "key")):
+        return False
+    return _text(t, "operator") == "Exists" or _text(t, "value") == _text(taint, "value")
+
+
+def _items(node: yaml.Node | None) -> list[yaml.Node]:
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def taint_problems(sections: Sequence[ast.ManifestSection], objects: Sequence[K8sObject]) -> Found:
+    """A model that reads pods' tolerations and nodes' taints by one attribute (their effects,
+    or keys) takes a pod to tolerate a taint when the attribute matches. Kubernetes matches key,
+    value and effect: where the two answers differ for a pod and a node of the manifests, the
+    model would check another cluster (KC0610 at the pod's tolerations)."""
+    paths = {sec.kind: {".".join(it.path) for it in sec.items} for sec in sections}
+    out: Found = []
+    for attr in ("effect", "key"):
+        if f"spec.tolerations.{attr}" not in paths.get("Pod", ()):
+            continue
+        if f"spec.taints.{attr}" not in paths.get("Node", ()):
+            continue
+        nodes = [o for o in objects if o.kind == "Node"]
+        for pod in (o for o in objects if o.kind == "Pod"):
+            tols = _nodes(pod.node, ("spec", "tolerations"))
+            read = {_text(t, attr) for t in _items(tols)}
+            for node in nodes:
+                for taint in _items(_nodes(node.node, ("spec", "taints"))):
+                    by_model = _text(taint, attr) in read
+                    if by_model == any(_tolerates(t, taint) for t in _items(tols)):
+                        continue
+                    shown = (f"{_text(taint, 'key')}={_text(taint, 'value')}:"
+                             f"{_text(taint, 'effect')}")  # fmt: skip
+                    verdict = "tolerate" if by_model else "not tolerate"
+                    out.append((pod.source, Diagnostic(
+                        "KC0610", f"Pod `{pod.name}`: the model, reading tolerations and taints "
+                        f"by their {attr} only, takes it to {verdict} taint "
+                        f"`{shown}` of Node `{node.name}`, and Kubernetes "
+                        f"{'does not' if by_model else 'does'}",
+                        span_of(tols if tols is not None else pod.node),
+                        help="give the tolerations and taints one " + attr
+                        + " per key (as Kubernetes matches them), or check a model that reads "
+                        "taint keys and values")))  # fmt: skip
+    return out
