@@ -4,9 +4,11 @@ cannot name, a write to a key field and an `else` on a create that cannot meet a
 
 from __future__ import annotations
 
+import pytest
+
 from kcheck.lang import ast
 from kcheck.lang.check import check_program
-from kcheck.lang.diagnostics import Diagnostic, Source
+from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.fmt import format_program
 from kcheck.lang.parser import parse
 from kcheck.lang.symbols import build_symbols
@@ -101,3 +103,15 @@ def test_the_else_block_is_checked_like_any_block() -> None:
     )
     codes = [(c, line) for c, line, _, _ in _codes(text)]
     assert codes == [("KC0201", 5), ("KC0502", 5)]
+
+
+def test_let_create_else_is_refused_with_a_hint() -> None:
+    text = (
+        "model m\nkind Job[2] { key name: 0..1 }\n"
+        "controller c {\n  action mk { let j = create Job { name: 1 } else { } }\n}\n"
+    )
+    with pytest.raises(KcheckError) as info:
+        parse(Source("t.kdsl", text))
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.line, d.span.col) == ("KC0102", 4, 46)
+    assert d.help is not None and "write `create K { ... } else { ... }`" in d.help
