@@ -10,6 +10,7 @@ from kcheck.lang import ast
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.fmt import format_program
+from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse
 from kcheck.lang.symbols import build_symbols
 
@@ -115,3 +116,9 @@ def test_let_create_else_is_refused_with_a_hint() -> None:
     (d,) = info.value.diagnostics
     assert (d.code, d.span.line, d.span.col) == ("KC0102", 4, 46)
     assert d.help is not None and "write `create K { ... } else { ... }`" in d.help
+
+
+def test_create_else_blocks_count_towards_the_nesting_limit() -> None:
+    deep = "create Job { name: 1 } else { " * 49 + "}" * 49
+    text = f"model m\nkind Job[2] {{ key name: 0..1 }}\ncontroller c {{\n  action mk {{ {deep} }}\n}}\n"
+    assert [d.code for d in nesting_errors(parse(Source("t.kdsl", text)))] == ["KC0505"]
