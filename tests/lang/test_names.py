@@ -4,10 +4,13 @@ cannot name, a write to a key field and an `else` on a create that cannot meet a
 
 from __future__ import annotations
 
+import pytest
+
 from kcheck.lang import ast
 from kcheck.lang.check import check_program
-from kcheck.lang.diagnostics import Diagnostic, Source
+from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.fmt import format_program
+from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse
 from kcheck.lang.symbols import build_symbols
 
@@ -101,3 +104,21 @@ def test_the_else_block_is_checked_like_any_block() -> None:
     )
     codes = [(c, line) for c, line, _, _ in _codes(text)]
     assert codes == [("KC0201", 5), ("KC0502", 5)]
+
+
+def test_let_create_else_is_refused_with_a_hint() -> None:
+    text = (
+        "model m\nkind Job[2] { key name: 0..1 }\n"
+        "controller c {\n  action mk { let j = create Job { name: 1 } else { } }\n}\n"
+    )
+    with pytest.raises(KcheckError) as info:
+        parse(Source("t.kdsl", text))
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.line, d.span.col) == ("KC0102", 4, 46)
+    assert d.help is not None and "write `create K { ... } else { ... }`" in d.help
+
+
+def test_create_else_blocks_count_towards_the_nesting_limit() -> None:
+    deep = "create Job { name: 1 } else { " * 49 + "}" * 49
+    text = f"model m\nkind Job[2] {{ key name: 0..1 }}\ncontroller c {{\n  action mk {{ {deep} }}\n}}\n"
+    assert [d.code for d in nesting_errors(parse(Source("t.kdsl", text)))] == ["KC0505"]

@@ -108,7 +108,9 @@ def _blocks(decl: object) -> Iterator[tuple[int, int, ast.Span]]:
     stack: list[tuple[object, int, int]] = [(decl, 0, 0)]
     while stack:
         n, blocks, loops = stack.pop()
-        if isinstance(n, ast.If | ast.For | ast.Choose):
+        if isinstance(n, ast.If | ast.For | ast.Choose) or (
+            isinstance(n, ast.CreateStmt) and n.otherwise is not None  # `create ... else {`
+        ):
             blocks += 1
             loops += isinstance(n, ast.For | ast.Choose)
             yield blocks, loops, n.span

@@ -199,6 +199,11 @@ def _hint_for(tok: Token, expected: set[str], prev_word: str = "", before: str =
             f"`count(...)` counts a kind or a set; count with a condition as "
             f"`(count {x} in {domain} where ...)`"
         )
+    if value == "else" and re.search(r"\blet\s+\w+\s*=\s*create\b[^{}]*\{[^{}]*\}\s*$", before):
+        return (
+            "`let x = create ... else` has no object to name when the name is taken: write "
+            "`create K { ... } else { ... }` and find the object afterwards"
+        )
     if value == "on" and "HOOK_ON" in expected:  # `on` with no name after it
         return "a scheduler's bind statements are written `on bind(p, n) { ... }`"
     if value == "=" and "`:=`" in texts:
