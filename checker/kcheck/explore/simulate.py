@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kcheck.explore.coverage import Tally, outcomes_with_paths, rows
 from kcheck.explore.liveness import Graph, check_property
 from kcheck.explore.shrink import Outcome, run_choices, shrink
 from kcheck.explore.tracer import Tracer
@@ -73,6 +74,7 @@ class _Chunk:
     lassos: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     states: set[State] = field(default_factory=set)
     deadlocks: int = 0
+    tally: Tally | None = None  # guards and branches, when the model has its coverage form
 
 
 def trace_seed(seed: int, index: int) -> str:
@@ -130,6 +132,7 @@ def simulate(
             ActionCoverage(a.label, total.fired[a.id], total.passed[a.id], total.deepest[a.id])
             for a in model.actions
         ),
+        branches=rows(model, total.tally) if total.tally is not None else (),
     )
     return CheckResult(
         model=model.name,
@@ -162,10 +165,16 @@ class _Job:
         chunk = _Chunk([0] * n, [0] * n, [0] * n)
         checks = [(name, self.model.invariant(name).holds) for name in self.invariants]
         props = [p for p in self.model.properties if p.name in self.properties]
+        code = self.model.coverage
+        if code is not None:
+            code.take_counts()  # this range's guard counts only
+            chunk.tally = Tally.empty(code)
         for index in range(lo, hi):
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 break
             self._walk(index, checks, props, chunk)
+        if code is not None and chunk.tally is not None:
+            chunk.tally.guards = code.take_counts()
         return chunk
 
     def _walk(
@@ -194,12 +203,17 @@ class _Job:
                 return
             if depth == self.depth:
                 break
-            outs = outcomes(model, s)
+            if chunk.tally is not None and model.coverage is not None:
+                outs, paths = outcomes_with_paths(model.coverage, s)
+            else:
+                outs, paths = outcomes(model, s), []
             if not outs:
                 chunk.deadlocks += 1
                 break
             choice = rng.randrange(len(outs))
             choices.append(choice)
+            if chunk.tally is not None:
+                chunk.tally.took(paths[choice], depth + 1)
             aid, _, t = outs[choice]
             enabled = {o[0] for o in outs}
             for a in enabled:
@@ -330,6 +344,11 @@ def _merge(n: int, parts: list[_Chunk]) -> _Chunk:
         for key, (index, choices) in part.lassos.items():
             if key not in total.lassos or index < total.lassos[key][0]:
                 total.lassos[key] = (index, choices)
+        if part.tally is not None:
+            if total.tally is None:
+                total.tally = Tally([0] * len(part.tally.taken), [0] * len(part.tally.taken),
+                                    [0] * len(part.tally.guards))  # fmt: skip
+            total.tally.add(part.tally)
     return total
 
 

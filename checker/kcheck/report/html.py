@@ -229,6 +229,32 @@ def _coverage_table(cov: Coverage) -> list[str]:
             f'<td class="num">{a.passed}</td><td class="num">{a.deepest or ""}</td></tr>'
         )
     out += ["</tbody>", "</table>"]
+    if cov.branches:
+        out += _branch_table(cov)
+    return out
+
+
+def _branch_table(cov: Coverage) -> list[str]:
+    """Guards (held/failed per conjunct) and branches (taken, deepest step), by source line."""
+    out = [
+        "<h3>Guards and branches</h3>",
+        '<table class="properties">',
+        "<thead><tr><th>action</th><th>at</th><th>kind</th><th>code</th>"
+        '<th class="num">held / taken</th><th class="num">failed</th>'
+        '<th class="num">deepest step</th></tr></thead>',
+        "<tbody>",
+    ]
+    for b in cov.branches:
+        count = str(b.count) if b.count else "never"
+        failed = str(b.failed) if b.guard else ""
+        deepest = "" if b.guard or not b.count else str(b.deepest)
+        out.append(
+            f'<tr><td class="name">{_e(b.action)}</td><td>{b.line}:{b.col}</td>'
+            f"<td>{_e(b.kind)}</td><td><code>{_e(b.text)}</code></td>"
+            f'<td class="num">{count}</td><td class="num">{failed}</td>'
+            f'<td class="num">{deepest}</td></tr>'
+        )
+    out += ["</tbody>", "</table>"]
     return out
 
 

@@ -259,6 +259,28 @@ def coverage_table(cov: Coverage, colour: bool) -> str:
     for a in cov.actions:
         fired = Text(str(a.fired)) if a.fired else Text("never", style="bold red")
         table.add_row(a.action, fired, str(a.passed), str(a.deepest) if a.fired else "-")
+    out = "\n".join("  " + line for line in render(table, colour).split("\n"))
+    if cov.branches:
+        out += "\n\n" + branch_table(cov, colour)
+    return out
+
+
+def branch_table(cov: Coverage, colour: bool) -> str:
+    """Per guard conjunct, how often it held and failed where it was evaluated; per branch,
+    how many steps taken went through it and the deepest (spec/simulate.md "Coverage")."""
+    from rich.text import Text
+
+    from kcheck.report.table import new_table, render
+
+    table = new_table()
+    for name, right in (("action", False), ("at", False), ("kind", False), ("code", False),
+                        ("held / taken", True), ("failed", True), ("deepest step", True)):  # fmt: skip
+        table.add_column(name, justify="right" if right else "left", overflow="fold")
+    for b in cov.branches:
+        count = Text(str(b.count)) if b.count else Text("never", style="bold red")
+        failed = str(b.failed) if b.guard else ""
+        deepest = "" if b.guard else (str(b.deepest) if b.count else "-")
+        table.add_row(b.action, f"{b.line}:{b.col}", b.kind, b.text, count, failed, deepest)
     return "\n".join("  " + line for line in render(table, colour).split("\n"))
 
 
