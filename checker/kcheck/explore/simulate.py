@@ -22,7 +22,8 @@ from typing import Any
 
 from kcheck.explore.coverage import Tally, outcomes_with_paths, rows
 from kcheck.explore.liveness import Graph, check_property
-from kcheck.explore.shrink import Outcome, run_choices, shrink
+from kcheck.explore.replay import TraceMismatch, check_counterexample
+from kcheck.explore.shrink import Outcome, run_choices, shrink, shrink_walk, taken
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, PropertyInfo, State, StepError
@@ -456,15 +457,53 @@ def _property_results(
                                       engine="simulate"))  # fmt: skip
             continue
         index, choices = hit
+        why = f"a fair lasso found by random trace {index} (seed {options.seed})"
+        if options.shrink:
+            before = len(choices) - 1
+            choices = shrink_lasso(model, prop, choices, options.seed)
+            after = len(choices) - 1
+            ratio = f"{after / before:.2f}" if before else "1.00"
+            why += f"; shrunk from {before} to {after} steps (ratio {ratio})"
         graph = walk_graph(model, choices)
         lasso = _lasso_of(model, graph, prop)
         if lasso is None:
             raise AssertionError("a simulated lasso does not replay; this is a kcheck bug")
         trace = Tracer(model, graph.states, graph.parent, None).lasso(lasso)
-        why = f"a fair lasso found by random trace {index} (seed {options.seed})"
-        out.append(PropertyResult(prop.name, "property", VIOLATED, line, trace, why,
-                                  engine="simulate"))  # fmt: skip
+        found = PropertyResult(prop.name, "property", VIOLATED, line, trace, why,
+                               engine="simulate")  # fmt: skip
+        try:  # the lasso is a behaviour of the model whose loop closes: replayed
+            check_counterexample(model, found)
+        except TraceMismatch as err:
+            raise AssertionError(
+                f"a simulated lasso does not replay ({err}); a kcheck bug"
+            ) from err
+        out.append(found)
     return out
+
+
+def shrink_lasso(
+    model: CompiledModel, prop: PropertyInfo, choices: tuple[int, ...], seed: int
+) -> tuple[int, ...]:
+    """A walk no longer than `choices` whose graph still has a fair lasso violating `prop`
+    (spec/simulate.md "Shrinking"): its shortest prefix that has one, then the shrinkers of
+    explore/shrink.py keeping walks that have one, then the shortest prefix again."""
+
+    def lasso(ch: Sequence[int]) -> tuple[int, ...] | None:
+        if not ch:
+            return None
+        walk = taken(model, ch)
+        return walk if _lasso_of(model, walk_graph(model, walk), prop) is not None else None
+
+    def prefix(walk: tuple[int, ...]) -> tuple[int, ...]:
+        for n in range(1, len(walk)):
+            if lasso(walk[:n]) is not None:
+                return walk[:n]
+        return walk
+
+    start = lasso(choices)
+    if start is None:
+        raise AssertionError(f"a simulated walk has no lasso violating {prop.name}; a kcheck bug")
+    return prefix(shrink_walk(model, lasso, prefix(start), seed=seed, what=prop.name))
 
 
 def choices_trace(model: CompiledModel, choices: tuple[int, ...]) -> Trace:
