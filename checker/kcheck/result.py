@@ -164,6 +164,14 @@ class Coverage:
     seed: int
     actions: tuple[ActionCoverage, ...]
     branches: tuple[BranchCoverage, ...] = ()
+    # `kcheck verify --coverage`: over the reachable graph (traces 0, depth its BFS depth),
+    # complete when it saw every reachable state (up to symmetry), `states` of them
+    complete: bool = False
+    states: int = 0
+
+    @property
+    def exhaustive(self) -> bool:
+        return self.traces == 0 and self.states > 0
 
     @property
     def never_fired(self) -> list[str]:
@@ -179,7 +187,9 @@ class Coverage:
                 "actions": [a.to_json() for a in self.actions],
                 "never_fired": self.never_fired,
                 "branches": [b.to_json() for b in self.branches],
-                "never_taken": self.never_taken}  # fmt: skip
+                "never_taken": self.never_taken,
+                "search": ({"complete": self.complete, "states": self.states}
+                           if self.exhaustive else None)}  # fmt: skip
 
 
 @dataclass

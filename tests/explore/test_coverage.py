@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
 from kcheck.cli.main import main
+from kcheck.explore.bfs import Limits, explore
+from kcheck.explore.coverage import search_coverage
 from kcheck.explore.simulate import SimOptions, simulate
 from kcheck.lang.frontend import Source, check_source, load
 from kcheck.model.compile import compile_model
@@ -153,3 +155,61 @@ def test_the_cli_shows_guards_and_branches_in_text_json_and_html(tmp_path: Path)
     assert doc["coverage"]["never_taken"] == ["c.idle then 14:5"]
     page = html.read_text()
     assert "Guards and branches" in page and "<code>a &lt; 2</code>" in page
+
+
+def test_the_complete_pass_counts_the_reachable_graph_by_hand() -> None:
+    """BRANCHY's graph: (0,0) -walk/then-> (1,0) -walk/else-> (2,0) -pick/choose-> (3,0) and
+    (3,1), each with an idle self-loop (its `else`). Guards are evaluated once per state."""
+    cov = search_coverage(covered(BRANCHY), symmetry=False, max_states=100)
+    assert cov.complete and cov.states == 5 and cov.exhaustive
+    got = {(b.action, b.kind, b.text): (b.count, b.failed, b.deepest) for b in cov.branches}
+    assert got == {
+        ("c.walk", "when", "a < 2"): (2, 3, 0),
+        ("c.walk", "when", "b == 0"): (2, 0, 0),
+        ("c.walk", "then", "a == 0"): (1, 0, 1),
+        ("c.walk", "else", "a == 0"): (1, 0, 2),
+        ("c.pick", "when", "a == 2"): (1, 4, 0),
+        ("c.pick", "choose", "choose v"): (2, 0, 3),
+        ("c.idle", "when", "a == 3"): (2, 3, 0),
+        ("c.idle", "then", "a == 0"): (0, 0, 0),
+        ("c.idle", "else", "a == 0"): (2, 0, 4),
+    }
+    assert cov.never_taken == ["c.idle then 14:5"]
+    assert [(a.action, a.fired, a.deepest) for a in cov.actions] == [
+        ("c.walk", 2, 2), ("c.pick", 2, 3), ("c.idle", 2, 4)
+    ]  # fmt: skip
+
+
+def test_the_complete_pass_counts_the_searchs_transitions() -> None:
+    """Two implementations of one graph: the pass's transitions per action add up to the
+    explicit search's count, state for state (no symmetry), on the small models."""
+    checked = 0
+    for path in sorted((ROOT / "models").glob("*.kdsl"))[::3]:
+        sym = load(str(path), {}).symbols
+        found = explore(compile_model(sym, symmetry=False), symmetry=False, properties=[],
+                        limits=Limits(max_states=5000))  # fmt: skip
+        if not found.complete or any(p.kind == "bound" for p in found.properties):
+            continue  # the pass counts failing steps too; the search does not
+        m = compile_model(sym, symmetry=False, coverage=True)
+        cov = search_coverage(m, symmetry=False, max_states=5000)
+        assert cov.complete and cov.states == found.stats.states, path
+        assert sum(a.fired for a in cov.actions) == found.stats.transitions, path
+        checked += 1
+    assert checked >= 5
+
+
+def test_the_complete_pass_says_when_it_stopped_early() -> None:
+    cov = search_coverage(covered(BRANCHY), symmetry=False, max_states=2)
+    assert not cov.complete
+
+
+def test_verify_coverage_reports_dead_branches_in_json(tmp_path: Path) -> None:
+    model = tmp_path / "branchy.kdsl"
+    model.write_text(BRANCHY)
+    out = CliRunner().invoke(main, ["verify", str(model), "--coverage", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["coverage"]["never_taken"] == ["c.idle then 14:5"]
+    assert doc["coverage"]["search"] == {"complete": True, "states": 5}
+    text = CliRunner().invoke(main, ["verify", str(model), "--coverage", "-q"]).output
+    assert "coverage of the reachable graph (every reachable state, 5 states)" in text

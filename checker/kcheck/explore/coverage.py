@@ -1,4 +1,5 @@
-"""Guard and branch coverage of the walks (spec/simulate.md "Coverage"), counted on the model's
+"""Guard and branch coverage of the walks (spec/simulate.md "Coverage"), and of a complete
+search (`kcheck verify --coverage`, search_coverage), counted on the model's
 coverage form (model/coverage.py): how often each conjunct of each action's `where`/`when` held
 and failed in the states the walks stood in, and how often each branch (`if` then/else,
 `choose`, `:= any`) was on a step the walks took, and the deepest such step.
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 from kcheck.model.coverage import CoverCode
 from kcheck.model.ir import CompiledModel, State, StepError
-from kcheck.result import BranchCoverage
+from kcheck.result import ActionCoverage, BranchCoverage, Coverage
 
 Outcome = tuple[int, tuple[int, ...], State | StepError]
 
@@ -69,3 +70,51 @@ def rows(model: CompiledModel, tally: Tally) -> tuple[BranchCoverage, ...]:
             out.append(BranchCoverage(label, p.kind, p.line, p.col, p.text, tally.taken[p.id],
                                       0, tally.deepest[p.id]))  # fmt: skip
     return tuple(out)
+
+
+def search_coverage(model: CompiledModel, *, symmetry: bool, max_states: int) -> Coverage:
+    """`kcheck verify --coverage`: the guards and branches of every transition of the
+    reachable graph (breadth-first over the coverage form, up to symmetry when `symmetry`), so
+    a branch never taken is one no behaviour of the model takes, when the pass is complete.
+    `deepest` is the largest breadth-first depth at which a step takes it. Stops past
+    `max_states` states; the result says whether it saw them all."""
+    code = model.coverage
+    if code is None:
+        raise ValueError("search_coverage needs a model compiled with coverage=True")
+    canon = model.canonicalize if symmetry else None
+    n = len(model.actions)
+    fired, deepest = [0] * n, [0] * n
+    tally = Tally.empty(code)
+    code.take_counts()
+    try:
+        inits = model.initial()
+    except StepError:
+        inits = []
+    seen: set[State] = set()
+    frontier: list[State] = []
+    for s in inits:
+        s = canon(s) if canon is not None else s
+        if s not in seen:
+            seen.add(s)
+            frontier.append(s)
+    depth = 0
+    while frontier and len(seen) <= max_states:
+        depth += 1
+        nxt: list[State] = []
+        for s in frontier:
+            for gen in code.outcomes:
+                for aid, _, t, path in gen(s):
+                    fired[aid] += 1
+                    deepest[aid] = depth
+                    tally.took(path, depth)
+                    if isinstance(t, StepError):
+                        continue
+                    t = canon(t) if canon is not None else t
+                    if t not in seen:
+                        seen.add(t)
+                        nxt.append(t)
+        frontier = nxt
+    tally.guards = code.take_counts()
+    actions = tuple(ActionCoverage(a.label, fired[a.id], 0, deepest[a.id]) for a in model.actions)
+    return Coverage(0, depth, 0, actions, rows(model, tally), complete=not frontier,
+                    states=len(seen))  # fmt: skip

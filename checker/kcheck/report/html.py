@@ -216,7 +216,10 @@ def _property_table(result: CheckResult, anchors: Mapping[int, str]) -> list[str
 def _coverage_table(cov: Coverage) -> list[str]:
     """A simulation's coverage (spec/simulate.md): per action, how often its walks fired it."""
     out = [
-        f"<h2>Coverage ({cov.traces:,} random traces of depth {cov.depth}, seed {cov.seed})</h2>",
+        f"<h2>Coverage ({cov.traces:,} random traces of depth {cov.depth}, seed {cov.seed})</h2>"
+        if not cov.exhaustive
+        else f"<h2>Coverage of the reachable graph ({cov.states:,} states"
+        f"{'' if cov.complete else ', incomplete'})</h2>",
         '<table class="properties">',
         '<thead><tr><th>action</th><th class="num">fired</th>'
         '<th class="num">enabled, not taken</th><th class="num">deepest step</th></tr></thead>',
