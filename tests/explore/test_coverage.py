@@ -211,5 +211,11 @@ def test_verify_coverage_reports_dead_branches_in_json(tmp_path: Path) -> None:
     doc = json.loads(out.output)
     assert doc["coverage"]["never_taken"] == ["c.idle then 14:5"]
     assert doc["coverage"]["search"] == {"complete": True, "states": 5}
-    text = CliRunner().invoke(main, ["verify", str(model), "--coverage", "-q"]).output
+    html = tmp_path / "r.html"
+    args = ["verify", str(model), "--coverage", "-q", "--report", str(html)]
+    text = CliRunner().invoke(main, args).output
     assert "coverage of the reachable graph (every reachable state, 5 states)" in text
+    assert "enabled, not taken" not in text  # a complete pass passes no enabled step over
+    page = html.read_text()
+    assert "Coverage of the reachable graph (5 states)</h2>" in page
+    assert "enabled, not taken" not in page and "Guards and branches" in page

@@ -222,14 +222,17 @@ def _coverage_table(cov: Coverage) -> list[str]:
         f"{'' if cov.complete else ', incomplete'})</h2>",
         '<table class="properties">',
         '<thead><tr><th>action</th><th class="num">fired</th>'
-        '<th class="num">enabled, not taken</th><th class="num">deepest step</th></tr></thead>',
+        # a pass over the whole graph takes every enabled step: none is passed over
+        + ("" if cov.exhaustive else '<th class="num">enabled, not taken</th>')
+        + '<th class="num">deepest step</th></tr></thead>',
         "<tbody>",
     ]
     for a in cov.actions:
         fired = str(a.fired) if a.fired else "never"
+        passed = "" if cov.exhaustive else f'<td class="num">{a.passed}</td>'
         out.append(
             f'<tr><td class="name">{_e(a.action)}</td><td class="num">{fired}</td>'
-            f'<td class="num">{a.passed}</td><td class="num">{a.deepest or ""}</td></tr>'
+            f'{passed}<td class="num">{a.deepest or ""}</td></tr>'
         )
     out += ["</tbody>", "</table>"]
     if cov.branches:
