@@ -113,23 +113,83 @@ class ActionCoverage:
                 "max_depth": self.deepest}  # fmt: skip
 
 
+GUARD_KINDS = ("where", "when")
+
+
+@dataclass(frozen=True)
+class BranchCoverage:
+    """One guard conjunct (kind `where`/`when`: how often it held and failed where evaluated)
+    or one branch (`then`, `else`, `choose`, `any`: how many steps taken went through it, and
+    the deepest), at its source line:col (spec/simulate.md "Coverage")."""
+
+    action: str
+    kind: str
+    line: int
+    col: int
+    text: str
+    count: int  # a guard: held; a branch: taken
+    failed: int  # a guard: failed; a branch: 0
+    deepest: int  # a branch: the deepest step that took it (0: never); a guard: 0
+
+    @property
+    def guard(self) -> bool:
+        return self.kind in GUARD_KINDS
+
+    @property
+    def where(self) -> str:
+        return f"{self.action} {self.kind} {self.line}:{self.col}"
+
+    @property
+    def never(self) -> bool:
+        """A branch never taken, or a guard conjunct that never held."""
+        return self.count == 0
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "kind": self.kind, "line": self.line,
+                               "col": self.col, "text": self.text}  # fmt: skip
+        if self.guard:
+            out.update(held=self.count, failed=self.failed)
+        else:
+            out.update(taken=self.count, max_depth=self.deepest)
+        return out
+
+
 @dataclass(frozen=True)
 class Coverage:
-    """What a simulation's random walks covered (spec/simulate.md)."""
+    """What a simulation's random walks (or a complete search, `verify --coverage`) covered
+    (spec/simulate.md)."""
 
     traces: int
     depth: int
     seed: int
     actions: tuple[ActionCoverage, ...]
+    branches: tuple[BranchCoverage, ...] = ()
+    # `kcheck verify --coverage`: over the reachable graph (traces 0, depth its BFS depth),
+    # complete when it saw every reachable state (up to symmetry), `states` of them
+    complete: bool = False
+    states: int = 0
+
+    @property
+    def exhaustive(self) -> bool:
+        return self.traces == 0 and self.states > 0
 
     @property
     def never_fired(self) -> list[str]:
         return [a.action for a in self.actions if a.fired == 0]
 
+    @property
+    def never_taken(self) -> list[str]:
+        """Branches never taken and guard conjuncts that never held, as `ACTION KIND L:C`."""
+        return [b.where for b in self.branches if b.never]
+
     def to_json(self) -> dict[str, Any]:
         return {"traces": self.traces, "depth": self.depth, "seed": self.seed,
                 "actions": [a.to_json() for a in self.actions],
-                "never_fired": self.never_fired}  # fmt: skip
+                "never_fired": self.never_fired,
+                "branches": [b.to_json() for b in self.branches],
+                "never_taken": self.never_taken,
+                "search": ({"complete": self.complete, "states": self.states}
+                           if self.exhaustive else None)}  # fmt: skip
 
 
 @dataclass

@@ -132,10 +132,11 @@ def test_simulate_on_the_cluster_walks_the_same_walks(cluster: Any) -> None:
     from kcheck.explore.simulate import SimOptions, simulate
 
     checked = load(str(ROOT / "models/scheduler_stale_snapshot.kdsl"))
-    model = compile_model(checked.symbols)
+    model = compile_model(checked.symbols, coverage=True)  # guards and branches counted there
     here = simulate(model, options=SimOptions(traces=40, depth=15, seed=7))
     spread = ray_spread(checked.symbols, True, cluster.address, None)
     there = simulate(model, options=SimOptions(traces=40, depth=15, seed=7, spread=spread))
+    assert here.coverage is not None and here.coverage.branches
     assert there.coverage == here.coverage
     assert (there.stats.states, there.stats.transitions) == (
         here.stats.states,

@@ -54,3 +54,24 @@ def test_a_bad_simulate_table_is_an_error_naming_the_key(
     code, text = ci(tmp_path, TINY, gate)
     assert code == 2
     assert said in text, text
+
+
+def test_a_guard_conjunct_that_never_held_fails_the_branch_gate(tmp_path: Path) -> None:
+    gate = "{ traces = 20, depth = 5, every_action = false, every_branch = true }"
+    code, text = ci(tmp_path, TINY, gate)
+    assert code == 1, text
+    # `a == 4 - 1` holds at a == 3; `a == 0` is then evaluated and never holds
+    assert "never taken: c.never when 8:36" in text, text
+
+
+def test_every_branch_taken_passes_the_branch_gate(tmp_path: Path) -> None:
+    gate = "{ traces = 20, depth = 5, every_action = false, every_branch = true }"
+    code, text = ci(tmp_path, FIRES_ALL, gate)
+    assert code == 0, text
+    assert "all 3 guards and branches" in text, text
+
+
+def test_a_bad_every_branch_is_an_error_naming_the_key(tmp_path: Path) -> None:
+    code, text = ci(tmp_path, TINY, '{ every_branch = "yes" }')
+    assert code == 2
+    assert "simulate.every_branch: must be true or false" in text, text

@@ -32,14 +32,16 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class SimulateGate:
-    """`simulate = { traces = N, depth = D, seed = S, every_action = true }`: random walks of
-    the model (spec/simulate.md) whose coverage is gated: with `every_action`, an action no
-    walk fired is a failure."""
+    """`simulate = { traces = N, depth = D, seed = S, every_action = true, every_branch =
+    false }`: random walks of the model (spec/simulate.md) whose coverage is gated: with
+    `every_action`, an action no walk fired is a failure; with `every_branch`, a branch no walk
+    took or a guard conjunct that never held."""
 
     traces: int = 1000
     depth: int = 50
     seed: int = 0
     every_action: bool = True
+    every_branch: bool = False
 
 
 @dataclass(frozen=True)
@@ -261,12 +263,12 @@ def _simulate(v: object, name: str, fail: Callable[[str, str], ConfigError]) -> 
     example = "e.g. simulate = { traces = 1000, depth = 50, every_action = true }"
     if not isinstance(v, dict):
         raise fail(name, f"must be a table, {example}")
-    fields = {"traces": 1, "depth": 0, "seed": None, "every_action": None}
+    fields = {"traces": 1, "depth": 0, "seed": None, "every_action": None, "every_branch": None}
     for k, value in v.items():
         if k not in fields:
             raise fail(f"{name}.{k}", f"unknown key; the keys are {', '.join(fields)}")
         least = fields[k]
-        if k == "every_action":
+        if k in ("every_action", "every_branch"):
             if not isinstance(value, bool):
                 raise fail(f"{name}.{k}", f"must be true or false, got {_show(value)}")
         elif not _is_int(value) or (least is not None and value < least):

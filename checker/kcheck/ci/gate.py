@@ -84,7 +84,25 @@ def compare(run: Run) -> list[Row]:
     gate = run.job.settings.simulate
     if gate is not None and gate.every_action and run.coverage is not None:
         rows.append(_coverage_row(run, run.coverage))
+    if gate is not None and gate.every_branch and run.coverage is not None:
+        rows.append(_branch_row(run, run.coverage))
     return rows
+
+
+def _branch_row(run: Run, cov: Coverage) -> Row:
+    """The `simulate = { every_branch = true }` gate: every branch taken and every guard
+    conjunct true on some walk."""
+    never = cov.never_taken
+    walks = f"{cov.traces} random traces of depth {cov.depth} (seed {cov.seed})"
+    want = "every branch taken"
+    if never:
+        got = f"never taken: {', '.join(never)}"
+        note = f"in {walks}; dead code or a guard that is never true, or more walks needed"
+        return Row(run.job.path, run.job.params, "branch coverage", want, got, UNEXPECTED,
+                   note, "coverage")  # fmt: skip
+    got = f"all {len(cov.branches)} guards and branches"
+    return Row(run.job.path, run.job.params, "branch coverage", want, got, OK, f"in {walks}",
+               "coverage")  # fmt: skip
 
 
 def _coverage_row(run: Run, cov: Coverage) -> Row:

@@ -45,7 +45,7 @@ def run_job(
     if key in cache:
         try:
             result = believe(cache[key], key, loaded)
-            return Run(job, result, loaded.names, True, _coverage(job, loaded.model()))
+            return Run(job, result, loaded.names, True, _coverage(job, loaded))
         except BadEntry as err:
             note(f"the cached result of {job.label} is ignored: {err}; checking it again")
     s = job.settings
@@ -57,16 +57,20 @@ def run_job(
         named_as="the explicit engine",
     )
     result = check(model, loaded.symbols, loaded.invariants, loaded.properties, options, progress)
-    return Run(job, result, loaded.names, False, _coverage(job, model))
+    return Run(job, result, loaded.names, False, _coverage(job, loaded))
 
 
-def _coverage(job: Job, model: Any) -> Coverage | None:
+def _coverage(job: Job, loaded: Any) -> Coverage | None:
     """The coverage of the job's `simulate` walks (not cached: they are quick, and the same
-    seed gives the same walks)."""
+    seed gives the same walks), guards and branches included: on the model compiled with its
+    coverage form, which the search itself never runs."""
     gate = job.settings.simulate
     if gate is None:
         return None
     from kcheck.explore.simulate import SimOptions, simulate
+    from kcheck.model.compile import compile_model
+
+    model = compile_model(loaded.symbols, symmetry=loaded.symmetry, coverage=True)
 
     options = SimOptions(traces=gate.traces, depth=gate.depth, seed=gate.seed, shrink=False)
     return simulate(model, invariants=[], properties=[], options=options).coverage

@@ -62,7 +62,7 @@ def simulate(model: str, **o: Any) -> None:
 
     check_outputs(model, {"--output": o["output"], "--report": o["report_path"]})
     checked = load_model(model, o["defines"])
-    compiled = compile_model(checked.symbols, symmetry=True)
+    compiled = compile_model(checked.symbols, symmetry=True, coverage=True)
     for flag, asked, declared in (
         ("--invariant", o["invariants"], [inv.name for inv in compiled.invariants]),
         ("--property", o["properties"], [p.name for p in compiled.properties]),

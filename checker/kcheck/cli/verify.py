@@ -188,6 +188,10 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     "worker per CPU unless --workers says.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
+@click.option("--coverage", is_flag=True,
+              help="Also count which guards held and which branches every reachable "
+              "transition takes (a second pass; spec/simulate.md): a branch never taken is "
+              "dead code.")  # fmt: skip
 @guard
 def verify(models: tuple[str, ...], max_memory: str | None, **options: Any) -> None:
     """Check the invariants and temporal properties of each MODEL (a directory stands for every
@@ -230,6 +234,7 @@ class VerifyOptions:
     workers: int
     ray_address: str | None
     quiet: bool
+    coverage: bool = False
 
     def outputs(self) -> dict[str, str | None]:
         return {"--output": self.output, "--graph": self.graph_path,
@@ -276,6 +281,8 @@ def _verify(paths: list[str], o: VerifyOptions, budget: Budget) -> None:
                 raise
             codes.append(stop.code if isinstance(stop.code, int) else EXIT_INTERNAL)
             continue
+        if o.coverage:
+            result.coverage = _search_coverage(path, o)
         runs.append((path, compiled, result))
         codes.append(EXIT_FOR[result.verdict])
         if o.fmt == "text":
@@ -309,6 +316,21 @@ def _verify(paths: list[str], o: VerifyOptions, budget: Budget) -> None:
         write_reports(runs, o.graph_path, o.swimlane_path, o.junit_path, o.sarif_path,
                       o.markdown_path, o.report_path)  # fmt: skip
     sys.exit(worst)
+
+
+def _search_coverage(path: str, o: VerifyOptions) -> Any:
+    """`--coverage`: the guards and branches of the reachable graph, on the model compiled
+    with its coverage form (the search itself ran without it)."""
+    from kcheck.explore.coverage import search_coverage
+    from kcheck.model.compile import compile_model
+
+    checked = load_model(path, o.defines, o.manifests)
+    model = compile_model(checked.symbols, symmetry=not o.no_symmetry, coverage=True)
+    return search_coverage(model, symmetry=not o.no_symmetry,
+                           max_states=o.max_states or COVERAGE_STATES)  # fmt: skip
+
+
+COVERAGE_STATES = 1_000_000  # verify --coverage's pass stops past this without --max-states
 
 
 def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[Any, Any]:

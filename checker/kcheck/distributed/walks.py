@@ -19,9 +19,15 @@ TASK_RETRIES = 2  # a lost worker's range is walked again elsewhere: the same wa
 
 
 def _run_range(
-    symbols: Symbols, symmetry: bool, job: tuple[Any, ...], left: float | None, lo: int, hi: int
+    symbols: Symbols,
+    symmetry: bool,
+    job: tuple[Any, ...],
+    left: float | None,
+    lo: int,
+    hi: int,
+    coverage: bool = False,
 ) -> _Chunk:
-    model = compile_model(symbols, symmetry=symmetry)
+    model = compile_model(symbols, symmetry=symmetry, coverage=coverage)
     invariants, properties, depth, seed = job
     deadline = time.monotonic() + left if left is not None else None
     return _Job(model, invariants, properties, depth, seed, deadline).run(lo, hi)
@@ -55,7 +61,8 @@ def ray_spread(
             left = job.deadline - time.monotonic() if job.deadline is not None else None
             task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_run_range)
             spec = (job.invariants, job.properties, job.depth, job.seed)
-            refs = [task.remote(symbols, symmetry, spec, left, lo, hi) for lo, hi in ranges]
+            cover = job.model.coverage is not None  # guards and branches counted there too
+            refs = [task.remote(symbols, symmetry, spec, left, lo, hi, cover) for lo, hi in ranges]
             try:
                 parts: list[_Chunk] = ray.get(refs)
             except ray.exceptions.RayError as err:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kcheck.model.ir import CompiledModel, State, StepError
 
 Outcome = tuple[int, tuple[int, ...], State | StepError]
+# what a shrink keeps: a walk (any ints) -> the walk as taken (each choice reduced modulo the
+# outcomes there, cut where it shows the violation) when it still shows it, else None
+Test = Callable[[Sequence[int]], tuple[int, ...] | None]
 SHRINK_SECONDS = 10.0  # past this, Hypothesis's candidates count as not violating: it stops
 MAX_CHOICE = 1 << 16
 PAIRS_UP_TO = 30  # the longest walk whose steps are also deleted two at a time  # larger than any state's number of outcomes a model can have in practice
@@ -25,19 +28,31 @@ PAIRS_UP_TO = 30  # the longest walk whose steps are also deleted two at a time 
 def run_choices(model: CompiledModel, choices: Sequence[int]) -> list[Outcome]:
     """The steps of the walk `choices` after its initial state: it ends with its choices, at a
     failing step, or where no action is enabled."""
+    return [step for step, _ in _steps_taken(model, choices)] if choices else []
+
+
+def taken(model: CompiledModel, choices: Sequence[int]) -> tuple[int, ...]:
+    """The walk `choices` as taken: each choice reduced modulo the outcomes there, cut where
+    the walk ends (a failing step, or nothing enabled)."""
+    inits = model.initial()
+    out = [choices[0] % len(inits)] if choices else [0]
+    out += [c for _, c in _steps_taken(model, choices)] if choices else []
+    return tuple(out)
+
+
+def _steps_taken(model: CompiledModel, choices: Sequence[int]) -> list[tuple[Outcome, int]]:
     inits = model.initial()
     s = inits[choices[0] % len(inits)]
-    out: list[Outcome] = []
+    out: list[tuple[Outcome, int]] = []
     for c in choices[1:]:
         outs = [o for outcomes in model.action_outcomes for o in outcomes(s)]
         if not outs:
             break
         step = outs[c % len(outs)]
-        out.append(step)
-        t = step[2]
-        if isinstance(t, StepError):
+        out.append((step, c % len(outs)))
+        if isinstance(step[2], StepError):
             break
-        s = t
+        s = step[2]
     return out
 
 
@@ -81,27 +96,32 @@ def shrink(
     model: CompiledModel, key: str, kind: str, choices: Sequence[int], *, seed: int = 0
 ) -> tuple[int, ...]:
     """A walk no longer than `choices` that still violates `key` (itself when none is found)."""
-    start = violation(model, key, kind, choices)
+    return shrink_walk(
+        model, lambda ch: violation(model, key, kind, ch), choices, seed=seed, what=key
+    )
+
+
+def shrink_walk(
+    model: CompiledModel, test: Test, choices: Sequence[int], *, seed: int = 0, what: str = ""
+) -> tuple[int, ...]:
+    """A walk no longer than `choices` that `test` still keeps (itself when none is found)."""
+    start = test(choices)
     if start is None:
-        raise AssertionError(f"a simulated walk does not violate {key}; this is a kcheck bug")
+        raise AssertionError(f"a simulated walk does not violate {what}; this is a kcheck bug")
     # Hypothesis from the walk as found, and from the greedy pass's result: each can end in a
     # local minimum the other escapes (measured on scheduler_stale_snapshot: walks of 14 to 48
     # steps end at 6 to 10 by one order and 6 to 9 by the other); the shorter one is kept
     best = start
-    for first in (start, shrink_greedy(model, key, kind, start)):
-        candidate = shrink_greedy(
-            model, key, kind, _shrunk_by_hypothesis(model, key, kind, first, seed)
-        )
+    for first in (start, _greedy(model, test, start)):
+        candidate = _greedy(model, test, _shrunk_by_hypothesis(test, first, seed))
         if len(candidate) < len(best):
             best = candidate
     return best
 
 
-def _shrunk_by_hypothesis(
-    model: CompiledModel, key: str, kind: str, start: tuple[int, ...], seed: int
-) -> tuple[int, ...]:
+def _shrunk_by_hypothesis(test: Test, start: tuple[int, ...], seed: int) -> tuple[int, ...]:
     try:
-        smaller = _hypothesis(model, key, kind, start, seed)
+        smaller = _hypothesis_test(test, start, seed)
     except (ImportError, AttributeError, TypeError):  # a Hypothesis without this engine
         return start
     return smaller if smaller is not None and len(smaller) <= len(start) else start
@@ -110,33 +130,37 @@ def _shrunk_by_hypothesis(
 def _hypothesis(
     model: CompiledModel, key: str, kind: str, start: tuple[int, ...], seed: int
 ) -> tuple[int, ...] | None:
+    return _hypothesis_test(lambda ch: violation(model, key, kind, ch), start, seed)
+
+
+def _hypothesis_test(test: Test, start: tuple[int, ...], seed: int) -> tuple[int, ...] | None:
     from hypothesis import HealthCheck, Phase, settings
     from hypothesis.errors import StopTest
     from hypothesis.internal.conjecture.data import ConjectureData, Status
     from hypothesis.internal.conjecture.engine import ConjectureRunner, RunIsComplete
     from hypothesis.internal.escalation import InterestingOrigin
 
-    origin = InterestingOrigin.from_exception(AssertionError(key))
+    origin = InterestingOrigin.from_exception(AssertionError("shrink"))
     n = len(start)
 
     # drawn as Hypothesis draws a list (a "more" flag before each element), the shape its
     # shrinker deletes from best
     stop = time.monotonic() + SHRINK_SECONDS
 
-    def test(data: ConjectureData) -> None:
+    def probe(data: ConjectureData) -> None:
         if time.monotonic() > stop:
             return
         drawn = [data.draw_integer(0, MAX_CHOICE)]
         while len(drawn) < n and data.draw_boolean():
             drawn.append(data.draw_integer(0, MAX_CHOICE))
-        if violation(model, key, kind, drawn) is not None:
+        if test(drawn) is not None:
             data.mark_interesting(origin)
 
     config = settings(
         database=None, phases=[Phase.shrink], suppress_health_check=list(HealthCheck),
         deadline=None, max_examples=1,
     )  # fmt: skip
-    runner = ConjectureRunner(test, settings=config, random=random.Random(seed))
+    runner = ConjectureRunner(probe, settings=config, random=random.Random(seed))
     try:
         encoded: list[int | bool] = [start[0]]
         for c in start[1:]:
@@ -153,12 +177,17 @@ def _hypothesis(
     if not cases:
         return None
     drawn = [c for c in cases[0].choices if isinstance(c, int) and not isinstance(c, bool)]
-    return violation(model, key, kind, drawn)
+    return test(drawn)
 
 
 def shrink_greedy(
     model: CompiledModel, key: str, kind: str, choices: tuple[int, ...]
 ) -> tuple[int, ...]:
+    """_greedy, keeping the walks that violate `key`."""
+    return _greedy(model, lambda ch: violation(model, key, kind, ch), choices)
+
+
+def _greedy(model: CompiledModel, test: Test, choices: tuple[int, ...]) -> tuple[int, ...]:
     """Delete one step at a time, from the end, while the walk still violates `key`; then, on
     walks of at most PAIRS_UP_TO steps, two at a time (a step and the one that enabled it,
     such as a create and the bind of what it created). A step is deleted by its action and
@@ -175,7 +204,7 @@ def shrink_greedy(
         for drop in drops:
             kept = [lab for k, lab in enumerate(labels) if k and k not in drop]
             cut = _indices(model, best[0], kept)
-            found = violation(model, key, kind, cut) if cut is not None else None
+            found = test(cut) if cut is not None else None
             if found is not None and len(found) < len(best):
                 best = found
                 break

@@ -20,8 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kcheck.explore.coverage import Tally, outcomes_with_paths, rows
 from kcheck.explore.liveness import Graph, check_property
-from kcheck.explore.shrink import Outcome, run_choices, shrink
+from kcheck.explore.replay import TraceMismatch, check_counterexample
+from kcheck.explore.shrink import Outcome, run_choices, shrink, shrink_walk, taken
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, PropertyInfo, State, StepError
@@ -73,6 +75,7 @@ class _Chunk:
     lassos: dict[str, tuple[int, tuple[int, ...]]] = field(default_factory=dict)
     states: set[State] = field(default_factory=set)
     deadlocks: int = 0
+    tally: Tally | None = None  # guards and branches, when the model has its coverage form
 
 
 def trace_seed(seed: int, index: int) -> str:
@@ -130,6 +133,7 @@ def simulate(
             ActionCoverage(a.label, total.fired[a.id], total.passed[a.id], total.deepest[a.id])
             for a in model.actions
         ),
+        branches=rows(model, total.tally) if total.tally is not None else (),
     )
     return CheckResult(
         model=model.name,
@@ -162,10 +166,16 @@ class _Job:
         chunk = _Chunk([0] * n, [0] * n, [0] * n)
         checks = [(name, self.model.invariant(name).holds) for name in self.invariants]
         props = [p for p in self.model.properties if p.name in self.properties]
+        code = self.model.coverage
+        if code is not None:
+            code.take_counts()  # this range's guard counts only
+            chunk.tally = Tally.empty(code)
         for index in range(lo, hi):
             if self.deadline is not None and time.monotonic() >= self.deadline:
                 break
             self._walk(index, checks, props, chunk)
+        if code is not None and chunk.tally is not None:
+            chunk.tally.guards = code.take_counts()
         return chunk
 
     def _walk(
@@ -194,12 +204,17 @@ class _Job:
                 return
             if depth == self.depth:
                 break
-            outs = outcomes(model, s)
+            if chunk.tally is not None and model.coverage is not None:
+                outs, paths = outcomes_with_paths(model.coverage, s)
+            else:
+                outs, paths = outcomes(model, s), []
             if not outs:
                 chunk.deadlocks += 1
                 break
             choice = rng.randrange(len(outs))
             choices.append(choice)
+            if chunk.tally is not None:
+                chunk.tally.took(paths[choice], depth + 1)
             aid, _, t = outs[choice]
             enabled = {o[0] for o in outs}
             for a in enabled:
@@ -330,6 +345,11 @@ def _merge(n: int, parts: list[_Chunk]) -> _Chunk:
         for key, (index, choices) in part.lassos.items():
             if key not in total.lassos or index < total.lassos[key][0]:
                 total.lassos[key] = (index, choices)
+        if part.tally is not None:
+            if total.tally is None:
+                total.tally = Tally([0] * len(part.tally.taken), [0] * len(part.tally.taken),
+                                    [0] * len(part.tally.guards))  # fmt: skip
+            total.tally.add(part.tally)
     return total
 
 
@@ -437,15 +457,53 @@ def _property_results(
                                       engine="simulate"))  # fmt: skip
             continue
         index, choices = hit
+        why = f"a fair lasso found by random trace {index} (seed {options.seed})"
+        if options.shrink:
+            before = len(choices) - 1
+            choices = shrink_lasso(model, prop, choices, options.seed)
+            after = len(choices) - 1
+            ratio = f"{after / before:.2f}" if before else "1.00"
+            why += f"; shrunk from {before} to {after} steps (ratio {ratio})"
         graph = walk_graph(model, choices)
         lasso = _lasso_of(model, graph, prop)
         if lasso is None:
             raise AssertionError("a simulated lasso does not replay; this is a kcheck bug")
         trace = Tracer(model, graph.states, graph.parent, None).lasso(lasso)
-        why = f"a fair lasso found by random trace {index} (seed {options.seed})"
-        out.append(PropertyResult(prop.name, "property", VIOLATED, line, trace, why,
-                                  engine="simulate"))  # fmt: skip
+        found = PropertyResult(prop.name, "property", VIOLATED, line, trace, why,
+                               engine="simulate")  # fmt: skip
+        try:  # the lasso is a behaviour of the model whose loop closes: replayed
+            check_counterexample(model, found)
+        except TraceMismatch as err:
+            raise AssertionError(
+                f"a simulated lasso does not replay ({err}); a kcheck bug"
+            ) from err
+        out.append(found)
     return out
+
+
+def shrink_lasso(
+    model: CompiledModel, prop: PropertyInfo, choices: tuple[int, ...], seed: int
+) -> tuple[int, ...]:
+    """A walk no longer than `choices` whose graph still has a fair lasso violating `prop`
+    (spec/simulate.md "Shrinking"): its shortest prefix that has one, then the shrinkers of
+    explore/shrink.py keeping walks that have one, then the shortest prefix again."""
+
+    def lasso(ch: Sequence[int]) -> tuple[int, ...] | None:
+        if not ch:
+            return None
+        walk = taken(model, ch)
+        return walk if _lasso_of(model, walk_graph(model, walk), prop) is not None else None
+
+    def prefix(walk: tuple[int, ...]) -> tuple[int, ...]:
+        for n in range(1, len(walk)):
+            if lasso(walk[:n]) is not None:
+                return walk[:n]
+        return walk
+
+    start = lasso(choices)
+    if start is None:
+        raise AssertionError(f"a simulated walk has no lasso violating {prop.name}; a kcheck bug")
+    return prefix(shrink_walk(model, lasso, prefix(start), seed=seed, what=prop.name))
 
 
 def choices_trace(model: CompiledModel, choices: tuple[int, ...]) -> Trace:

@@ -14,6 +14,7 @@ from kcheck.lang.types import TRef, Type
 from kcheck.model.context import CompileContext
 from kcheck.model.controller_codegen import ControllerCodegen
 from kcheck.model.controller_state import Split
+from kcheck.model.coverage import Cover, conjuncts
 from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.expr import ExprCompiler
 from kcheck.model.ir import ActionInfo
@@ -148,6 +149,25 @@ class ActionCompiler:
             g.emit("yield from ()")
             g.depth -= 1
 
+    def emit_coverage(self, units: list[Unit]) -> Cover:
+        """The coverage form `_cov_<aid>` of every unit (model/coverage.py), emitted after
+        every other form so that those stay as they are without coverage."""
+        g = self.gen
+        cov = self.ctx.cover = Cover()
+        try:
+            for aid, u in enumerate(units):
+                g.emit(f"def _cov_{aid}(s):")
+                g.depth += 1
+                cov.path = "()"
+                self.emit(aid, u, True)
+                g.emit("yield from ()")
+                g.depth -= 1
+        finally:
+            self.ctx.cover = None
+        for line in cov.runtime():
+            g.emit(line)
+        return cov
+
     def emit(self, aid: int, u: Unit, labelled: bool, prune: bool = False) -> None:
         """The code of one unit: labelled (a generator of (action, args, state), for traces and
         to isolate a failing step) or hot (appends successors to `_ap`)."""
@@ -202,6 +222,10 @@ class ActionCompiler:
         self.ctx.deleted = set()
         guard_ctx = Ctx(aid, "()", "s")
         where = a.where if segment == 0 else None
+        cov = self.ctx.cover
+        counted = where if cov is not None else None  # counted per conjunct in the guard below
+        if counted is not None:
+            where = None
         unrolled, (cenv, clauses, cwhere) = (
             (self.cc.notifications(actor.name, a), ({}, "", None))
             if a.handler
@@ -222,6 +246,14 @@ class ActionCompiler:
         twins = self._prunable_binders(a.binders) if prune and unrolled is not None else []
         for env, conds in instances:
             guard = list(conds)
+            args_now = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
+            if cov is not None and counted is not None:
+                guard += [
+                    cov.guard(
+                        aid, "where", e, self.exprs.expr(e, env, "s", Ctx(aid, args_now, "s"))
+                    )
+                    for e in conjuncts(counted)
+                ]
             for bname, kname in twins:
                 twin = self.ctx.twin_guard(kname, env[bname].code)
                 if twin:
@@ -230,8 +262,12 @@ class ActionCompiler:
                 guard.append(f"s[{self.cc.split_index(sp, '@step', env)}] == {segment}")
             if segment == 0 and not a.handler:  # handlers only hear news, like informers
                 guard += self.cc.not_busy(actor.name, a, env)
-            if a.when is not None and segment == 0:
-                args_now = "(" + "".join(f"{env[b.name].code}, " for b in a.binders) + ")"
+            if a.when is not None and segment == 0 and cov is not None:
+                guard += [
+                    cov.guard(aid, "when", e, self.exprs.expr(e, env, "s", Ctx(aid, args_now, "s")))
+                    for e in conjuncts(a.when)
+                ]
+            elif a.when is not None and segment == 0:
                 guard.append(self.exprs.expr(a.when, env, "s", Ctx(aid, args_now, "s")))
             if budget is not None:
                 guard.append(f"s[{budget.index}] < {budget.budget}")

@@ -29,6 +29,7 @@ from kcheck.model.controller_state import (
     unsynced_watches,
     watchers,
 )
+from kcheck.model.coverage import CoverCode
 from kcheck.model.env import Ctx, Env
 from kcheck.model.expr import ExprCompiler
 from kcheck.model.ir import CompiledModel, InvariantInfo, Layout
@@ -69,8 +70,10 @@ def expression_compiler(sym: Symbols, *, symmetry: bool = True) -> ExprCompiler:
     return _laid_out(sym, symmetry)[1]
 
 
-def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
-    """Compile a checked model once; the result is shared by every engine."""
+def compile_model(sym: Symbols, *, symmetry: bool = True, coverage: bool = False) -> CompiledModel:
+    """Compile a checked model once; the result is shared by every engine. With `coverage`,
+    also the form that counts guards and branches (model/coverage.py; the other forms are the
+    same code either way)."""
     c, exprs, notes, local_types = _laid_out(sym, symmetry)
     g, layout = c.gen, c.layout
     cc = ControllerCodegen(c, local_types)
@@ -84,6 +87,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
     acts.emit_functions(compiled)
     emit_invariants(c, exprs)
     labels = emit_properties(c, exprs)
+    cover = acts.emit_coverage(compiled) if coverage else None
 
     source = g.source()
     ns: dict[str, Any] = dict(RUNTIME_NS)
@@ -110,6 +114,11 @@ def compile_model(sym: Symbols, *, symmetry: bool = True) -> CompiledModel:
         symmetry_notes=tuple(notes),
         python_source=source,
         bounds=bound_sources(sym),
+        coverage=None
+        if cover is None
+        else CoverCode(
+            tuple(cover.points), tuple(ns[f"_cov_{a}"] for a in range(len(compiled))), ns["_GC"]
+        ),
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kcheck.lang.symbols import Symbols
 from kcheck.model.controller_state import Split
+from kcheck.model.coverage import Cover
 from kcheck.model.env import Ctx, Env
 from kcheck.model.ir import BudgetLayout, KindLayout, Layout, VarLayout
 from kcheck.model.runtime import RAISING
@@ -79,6 +80,9 @@ class CompileContext:
     # While compiling a controller that watches kinds stale: kind -> that controller, whose
     # cache its reads of the kind go through (its writes still go to the real objects).
     view: dict[str, str] = field(default_factory=dict)
+    # While emitting the coverage form (model/coverage.py): its points and current path; the
+    # labelled steps then also yield their path. None for every other form.
+    cover: Cover | None = None
 
     def __post_init__(self) -> None:
         self.budget_index: dict[str, BudgetLayout] = {b.fault: b for b in self.layout.budgets}
@@ -161,14 +165,16 @@ class CompileContext:
         g = self.gen
         g.depth = depth
         g.emit("except StepError as _e:")
-        g.emit("    yield (_e.action, _e.args, _e)")
+        path = "" if self.cover is None else f", {self.cover.path}"
+        g.emit(f"    yield (_e.action, _e.args, _e{path})")
 
     def result(self, labelled: bool, aid: int, args: str) -> Callable[[Env, Ctx], None]:
         """The end of a step: yield it labelled, or append it to the hot function's list."""
 
         def emit(env: Env, ctx: Ctx) -> None:
             if labelled:
-                self.gen.emit(f"yield ({aid}, {args}, tuple({ctx.sv}))")
+                path = "" if self.cover is None else f", {self.cover.path}"
+                self.gen.emit(f"yield ({aid}, {args}, tuple({ctx.sv}){path})")
             elif self.tagged:
                 self.gen.emit(f"_ap(({aid}, tuple({ctx.sv})))")
             else:

@@ -24,6 +24,7 @@ from typing import Any, TypeAlias
 
 from kcheck.lang import ast
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
+from kcheck.model.coverage import CoverCode
 from kcheck.result import Asked
 
 State: TypeAlias = tuple[int, ...]
@@ -281,6 +282,8 @@ class CompiledModel:
     python_source: str = field(repr=False)
     # where each declared bound comes from, to tell a user how to raise it (model/bounds.py)
     bounds: tuple[BoundSource, ...] = ()
+    # the guard and branch counting form, compiled only when asked (model/coverage.py)
+    coverage: CoverCode | None = field(default=None, repr=False)
 
     @property
     def action_steps(self) -> tuple[LabelledSuccessors, ...]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kcheck.lang import ast
+from kcheck.lang.fmt import format_expr
 from kcheck.lang.keys import key_fields
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.context import CompileContext, index
@@ -72,10 +73,12 @@ class StmtCompiler:
                 fork = g.fresh("st")
                 g.emit(f"{fork} = {sv}[:]")
                 ctx2 = Ctx(ctx.aid, ctx.args, fork)
+                saved = self._enter(ctx.aid, "any", first.span, ":= any")
                 idx, tty, what, live = self._lvalue(t, env, ctx2)
                 with self._if_live(live, fork):
                     self._store(idx, tty, var, what, ctx2, line)
                 then(env, ctx2)
+                self._leave(saved)
                 if at is not None:
                     self.ctx.close_try(at)
                 g.depth = loops
@@ -120,7 +123,10 @@ class StmtCompiler:
                 fork = g.fresh("st")
                 g.emit(f"{fork} = {sv}[:]")
                 ctx2 = Ctx(ctx.aid, ctx.args, fork)
+                chosen = "choose " + ", ".join(b.name for b in bs)
+                saved = self._enter(ctx.aid, "choose", first.span, chosen)
                 self.block(body.stmts, cenv, ctx2, lambda env3, ctx3: then(env, ctx3))
+                self._leave(saved)
                 if at is not None:
                     self.ctx.close_try(at)
                 g.depth = loops
@@ -152,6 +158,8 @@ class StmtCompiler:
                     cond = f" if {cwhere}" if cwhere else ""
                     g.emit(f"{items} = [{tup} {clauses}{cond}]")
                 names = [cenv[b.name].code for b in bs]
+                acc = self._accumulate()
+                outer = self._swap(acc)
                 g.emit(f"for {', '.join(names)}, in {items}:")
                 g.depth += 1
                 g.emit("pass")
@@ -165,7 +173,7 @@ class StmtCompiler:
                         flag = self.ctx.pres_off(bt.kind)
                         pres = index(bk.base, cenv[b.name].code, bk.stride, flag)
                         g.emit(f"if not {sv}[{pres}]: continue")
-                self.block(body.stmts, cenv, ctx, lambda env3, ctx3: None)
+                self.block(body.stmts, cenv, ctx, lambda env3, ctx3: self._join(acc))
                 if failed is not None:
                     g.depth -= 1
                     g.emit("except StepError as _e:")
@@ -173,33 +181,95 @@ class StmtCompiler:
                 g.depth -= 1
                 if failed is not None:
                     g.emit(f"if {failed} is not None: raise {failed}")
-                then(env, ctx)
+                self._leave(outer)
+                self._then_joined(acc, then, env, ctx)
             case ast.If(cond=c, then=tb, else_=eb):
                 cond = self.exprs.expr(c, env, sv, ctx)
+                text = format_expr(c)
                 if _deterministic(first):
+                    join = self._accumulate(declare=False)
                     g.emit(f"if {cond}:")
                     g.depth += 1
                     g.emit("pass")
-                    self.block(tb.stmts, env, ctx, lambda e3, c3: None)
+                    saved = self._enter(ctx.aid, "then", first.span, text)
+                    self.block(tb.stmts, env, ctx, lambda e3, c3: self._join(join))
+                    self._leave(saved)
                     g.depth -= 1
-                    if eb is not None:
+                    if eb is not None or join is not None:
                         g.emit("else:")
                         g.depth += 1
                         g.emit("pass")
-                        self.block(_else_stmts(eb), env, ctx, lambda e3, c3: None)
+                        saved = self._enter(ctx.aid, "else", first.span, text)
+                        self.block(_else_stmts(eb), env, ctx, lambda e3, c3: self._join(join))
+                        self._leave(saved)
                         g.depth -= 1
-                    then(env, ctx)
+                    self._then_joined(join, then, env, ctx)
                 else:
                     g.emit(f"if {cond}:")
                     g.depth += 1
+                    saved = self._enter(ctx.aid, "then", first.span, text)
                     self.block(tb.stmts, env, ctx, lambda e3, c3: then(env, c3))
+                    self._leave(saved)
                     g.depth -= 1
                     g.emit("else:")
                     g.depth += 1
+                    saved = self._enter(ctx.aid, "else", first.span, text)
                     self.block(_else_stmts(eb), env, ctx, lambda e3, c3: then(env, c3))
+                    self._leave(saved)
                     g.depth -= 1
             case _:  # `step` never reaches here: compile_model splits bodies at it
                 raise AssertionError(f"cannot compile {type(first).__name__}")
+
+    # ---- coverage (model/coverage.py): only while the coverage form is emitted; else no-ops
+    def _enter(self, aid: int, kind: str, span: ast.Span, text: str) -> str | None:
+        """The path goes through branch point (aid, kind, span) from here; returns the path to
+        restore once the branch's code is emitted."""
+        cov = self.ctx.cover
+        if cov is None:
+            return None
+        saved = cov.path
+        var, line = cov.extend(cov.point(aid, kind, span, text))
+        self.gen.emit(line)
+        cov.path = var
+        return saved
+
+    def _swap(self, var: str | None) -> str | None:
+        cov = self.ctx.cover
+        if cov is None or var is None:
+            return None
+        saved, cov.path = cov.path, var
+        return saved
+
+    def _leave(self, saved: str | None) -> None:
+        if self.ctx.cover is not None and saved is not None:
+            self.ctx.cover.path = saved
+
+    def _accumulate(self, declare: bool = True) -> str | None:
+        """A path local that the code after a deterministic `if` or a `for` continues from
+        (the branches, or the iterations, set it as they end)."""
+        cov = self.ctx.cover
+        if cov is None:
+            return None
+        var = cov.fresh()
+        if declare:
+            self.gen.emit(f"{var} = {cov.path}")
+        return var
+
+    def _join(self, var: str | None) -> None:
+        cov = self.ctx.cover
+        if cov is not None and var is not None:
+            self.gen.emit(f"{var} = {cov.path}")
+
+    def _then_joined(
+        self, var: str | None, then: Callable[[Env, Ctx], None], env: Env, ctx: Ctx
+    ) -> None:
+        cov = self.ctx.cover
+        if cov is None or var is None:
+            then(env, ctx)
+            return
+        saved, cov.path = cov.path, var
+        then(env, ctx)
+        cov.path = saved
 
     def _deletes_in(self, stmts: tuple[ast.Stmt, ...]) -> set[str]:
         """Kinds a loop body may delete objects of. Its locals are not typed here, so any

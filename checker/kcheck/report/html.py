@@ -216,17 +216,49 @@ def _property_table(result: CheckResult, anchors: Mapping[int, str]) -> list[str
 def _coverage_table(cov: Coverage) -> list[str]:
     """A simulation's coverage (spec/simulate.md): per action, how often its walks fired it."""
     out = [
-        f"<h2>Coverage ({cov.traces:,} random traces of depth {cov.depth}, seed {cov.seed})</h2>",
+        f"<h2>Coverage ({cov.traces:,} random traces of depth {cov.depth}, seed {cov.seed})</h2>"
+        if not cov.exhaustive
+        else f"<h2>Coverage of the reachable graph ({cov.states:,} states"
+        f"{'' if cov.complete else ', incomplete'})</h2>",
         '<table class="properties">',
         '<thead><tr><th>action</th><th class="num">fired</th>'
-        '<th class="num">enabled, not taken</th><th class="num">deepest step</th></tr></thead>',
+        # a pass over the whole graph takes every enabled step: none is passed over
+        + ("" if cov.exhaustive else '<th class="num">enabled, not taken</th>')
+        + '<th class="num">deepest step</th></tr></thead>',
         "<tbody>",
     ]
     for a in cov.actions:
         fired = str(a.fired) if a.fired else "never"
+        passed = "" if cov.exhaustive else f'<td class="num">{a.passed}</td>'
         out.append(
             f'<tr><td class="name">{_e(a.action)}</td><td class="num">{fired}</td>'
-            f'<td class="num">{a.passed}</td><td class="num">{a.deepest or ""}</td></tr>'
+            f'{passed}<td class="num">{a.deepest or ""}</td></tr>'
+        )
+    out += ["</tbody>", "</table>"]
+    if cov.branches:
+        out += _branch_table(cov)
+    return out
+
+
+def _branch_table(cov: Coverage) -> list[str]:
+    """Guards (held/failed per conjunct) and branches (taken, deepest step), by source line."""
+    out = [
+        "<h3>Guards and branches</h3>",
+        '<table class="properties">',
+        "<thead><tr><th>action</th><th>at</th><th>kind</th><th>code</th>"
+        '<th class="num">held / taken</th><th class="num">failed</th>'
+        '<th class="num">deepest step</th></tr></thead>',
+        "<tbody>",
+    ]
+    for b in cov.branches:
+        count = str(b.count) if b.count else "never"
+        failed = str(b.failed) if b.guard else ""
+        deepest = "" if b.guard or not b.count else str(b.deepest)
+        out.append(
+            f'<tr><td class="name">{_e(b.action)}</td><td>{b.line}:{b.col}</td>'
+            f"<td>{_e(b.kind)}</td><td><code>{_e(b.text)}</code></td>"
+            f'<td class="num">{count}</td><td class="num">{failed}</td>'
+            f'<td class="num">{deepest}</td></tr>'
         )
     out += ["</tbody>", "</table>"]
     return out

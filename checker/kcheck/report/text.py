@@ -190,7 +190,7 @@ def format_result(
             f"model {result.model} ({path}): Z3 k-induction (deepest k tried: {s.depth}),"
             f" {s.seconds:.2f} s"
         )
-    elif result.coverage is not None:
+    elif result.coverage is not None and result.engine == "simulate":
         cov = result.coverage
         head = (
             f"model {result.model} ({path}): random simulation, {cov.traces:,} traces of up to"
@@ -210,7 +210,12 @@ def format_result(
     lines.append("")
     lines.append(verdict_table(result, colour))
     if result.coverage is not None:
-        lines += ["", "coverage:", coverage_table(result.coverage, colour)]
+        cov = result.coverage
+        title = "coverage:"
+        if cov.exhaustive:
+            how = "every reachable state" if cov.complete else "stopped before every state"
+            title = f"coverage of the reachable graph ({how}, {cov.states:,} states):"
+        lines += ["", title, coverage_table(cov, colour)]
     for p in result.properties:
         if p.trace is not None:
             lines.append("")
@@ -253,12 +258,36 @@ def coverage_table(cov: Coverage, colour: bool) -> str:
 
     table = new_table()
     table.add_column("action")
-    table.add_column("fired", justify="right")
-    table.add_column("enabled, not taken", justify="right")
+    table.add_column("fired" if not cov.exhaustive else "transitions", justify="right")
+    if not cov.exhaustive:  # a complete pass takes every enabled step: none is passed over
+        table.add_column("enabled, not taken", justify="right")
     table.add_column("deepest step", justify="right")
     for a in cov.actions:
         fired = Text(str(a.fired)) if a.fired else Text("never", style="bold red")
-        table.add_row(a.action, fired, str(a.passed), str(a.deepest) if a.fired else "-")
+        passed = [] if cov.exhaustive else [str(a.passed)]
+        table.add_row(a.action, fired, *passed, str(a.deepest) if a.fired else "-")
+    out = "\n".join("  " + line for line in render(table, colour).split("\n"))
+    if cov.branches:
+        out += "\n\n" + branch_table(cov, colour)
+    return out
+
+
+def branch_table(cov: Coverage, colour: bool) -> str:
+    """Per guard conjunct, how often it held and failed where it was evaluated; per branch,
+    how many steps taken went through it and the deepest (spec/simulate.md "Coverage")."""
+    from rich.text import Text
+
+    from kcheck.report.table import new_table, render
+
+    table = new_table()
+    for name, right in (("action", False), ("at", False), ("kind", False), ("code", False),
+                        ("held / taken", True), ("failed", True), ("deepest step", True)):  # fmt: skip
+        table.add_column(name, justify="right" if right else "left", overflow="fold")
+    for b in cov.branches:
+        count = Text(str(b.count)) if b.count else Text("never", style="bold red")
+        failed = str(b.failed) if b.guard else ""
+        deepest = "" if b.guard else (str(b.deepest) if b.count else "-")
+        table.add_row(b.action, f"{b.line}:{b.col}", b.kind, b.text, count, failed, deepest)
     return "\n".join("  " + line for line in render(table, colour).split("\n"))
 
 
