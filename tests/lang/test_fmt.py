@@ -898,3 +898,13 @@ def test_joined_lines_keep_their_comments_next_to_them() -> None:
         "}\n"
     )
     assert format_program(parsed(out), out) == out
+
+
+def test_a_double_slash_inside_a_string_is_not_a_comment() -> None:
+    # found by the grammar-text property above: a manifest path key "//" was counted as a
+    # comment, so the comment check saw one more comment than the text had
+    text = 'model m\nmanifest {\n  kind a = a { a = a."//" }  // a real one\n}\n'
+    assert [c.text for c in find_comments(text)] == ["// a real one"]
+    assert [c.text for c in find_comments('x = "a /* b" /* c */')] == ["/* c */"]
+    out = format_program(parsed(text), text)
+    assert out.count("//") == 2 and format_program(parsed(out), out) == out

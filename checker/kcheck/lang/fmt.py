@@ -112,9 +112,10 @@ def _program_lines(program: ast.Program) -> list[Line]:
     return out
 
 
-# KDSL has no string literals, so `//` and `/*` always open a comment; one left-to-right scan
-# with both alternatives handles `/*` inside a line comment and `//` inside a block comment.
-_COMMENT = re.compile(r"//[^\n]*|/\*[\s\S]*?\*/")
+# One left-to-right scan with every alternative handles `/*` inside a line comment, `//` inside
+# a block comment, and either inside a string literal (the `binding`/`manifest` sections' keys
+# and values): a string is matched so that it is skipped, and a quote inside a comment is not.
+_COMMENT = re.compile(r'"[^"\n]*"|//[^\n]*|/\*[\s\S]*?\*/')
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def find_comments(text: str) -> list[Comment]:
     """Every comment of a model's text, in order."""
     out = []
     for m in _COMMENT.finditer(text):
+        if m.group().startswith('"'):
+            continue
         line_start = text.rfind("\n", 0, m.start()) + 1
         line = text.count("\n", 0, m.start()) + 1
         before = text[line_start : m.start()]
