@@ -252,6 +252,14 @@ class Interpreter:
             raise first_error(errs)
         return out
 
+    def _element(self, el: ast.Expr, env: dict[str, Any], st: RState | None) -> Any:
+        """A set literal's element: a set holds objects, never `none` (`{p.node}` with p
+        unbound is a runtime error, spec/language.md section 6)."""
+        v = self.eval(el, env, st)
+        if v is None:
+            raise RefError("none")
+        return v
+
     def eval(self, e: ast.Expr, env: dict[str, Any], st: RState | None) -> Any:
         if st is not None and self.reading is not None and not st.get("view"):
             st = self.rd(st)
@@ -314,7 +322,7 @@ class Interpreter:
                 if op == "in":
                     if not isinstance(b, ast.SetLit):
                         raise NotImplementedError("in over a non-literal set")
-                    return x in {ev(el, env, st) for el in b.elems}
+                    return x in {self._element(el, env, st) for el in b.elems}
                 y = ev(b, env, st)
                 match op:
                     case "+":

@@ -617,7 +617,7 @@ def _bare(e: ast.Expr) -> str:
             return f"{_expr(e.operand.left, P_SETOP)} not in {_expr(e.operand.right, P_SETOP)}"
         return f"-{_expr(e.operand, P_NEG)}"
     if isinstance(e, ast.SetLit):
-        return "{" + ", ".join(_expr(x, P_BIND) for x in e.elems) + "}"
+        return "{" + ", ".join(_expr(x, P_ADD) for x in e.elems) + "}"
     if isinstance(e, ast.SetBuilder):
         return "{" + _binders((e.binder,)) + _where(e.where) + "}"
     if isinstance(e, ast.Count):
