@@ -379,7 +379,7 @@ class Interpreter:
     def lvalue_type(self, lv: ast.LValue, env: dict[str, Any]) -> Type:
         if len(lv.parts) == 1:
             return self.sym.vars[lv.parts[0]].type
-        kind = lv.parts[0] if lv.index is not None else env[lv.parts[0]][1]
+        kind = lv.parts[0] if lv.index is not None else self._lvalue_head(lv, env, None)[1]
         ty: Type = TRef(kind)
         for part in lv.parts[1:]:
             assert isinstance(ty, TRef)
@@ -387,6 +387,19 @@ class Interpreter:
             assert fi is not None
             ty = fi.type
         return ty
+
+    def _lvalue_head(
+        self, lv: ast.LValue, env: dict[str, Any], st: RState | None
+    ) -> tuple[Any, str]:
+        """The object an assignment path starts from: a bound name, or a var holding a
+        reference (`target.have := 1`, an actor's local `c.target` among them)."""
+        head = lv.parts[0]
+        if head in env:
+            slot, kind = env[head]
+            return slot, kind
+        vt = self.sym.vars[head].type
+        assert isinstance(vt, TRef)
+        return (st["vars"][head] if st is not None else None), vt.kind
 
     def store(self, lv: ast.LValue, value: Any, env: dict[str, Any], st: RState) -> None:
         ty = self.lvalue_type(lv, env)
@@ -396,7 +409,7 @@ class Interpreter:
         if lv.index is not None:  # `K[i].f`: the i-th object of an ordered kind
             kind, slot = lv.parts[0], self.eval(lv.base(), env, st)
         else:
-            slot, kind = env[lv.parts[0]]
+            slot, kind = self._lvalue_head(lv, env, st)
         view = self.rd(st)
         assert view is not None
         for part in lv.parts[1:-1]:  # the path is read (through caches), the last hop written
