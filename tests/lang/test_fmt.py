@@ -537,8 +537,16 @@ decls: st.SearchStrategy[ast.Decl] = st.one_of(
         names,
         st.lists(st.builds(ast.Watch, names, st.booleans()), max_size=2).map(tuple),
         action_lists,
+        locals=st.lists(st.builds(ast.Var, names, types, exprs), max_size=2).map(tuple),
     ),
     st.builds(ast.Process, names, action_lists),
+    # an actor's own `var`s (issue 19 point 5): printed first in its body
+    st.builds(
+        ast.Process,
+        names,
+        action_lists,
+        locals=st.lists(st.builds(ast.Var, names, types, exprs), min_size=1, max_size=2).map(tuple),
+    ),
     st.builds(
         ast.Scheduler,
         names,
