@@ -276,6 +276,14 @@ class Interpreter:
             raise first_error(errs)
         return out
 
+    def _element(self, el: ast.Expr, env: dict[str, Any], st: RState | None) -> Any:
+        """A set literal's element: a set holds objects, never `none` (`{p.node}` with p
+        unbound is a runtime error, spec/language.md section 6)."""
+        v = self.eval(el, env, st)
+        if v is None:
+            raise RefError("none")
+        return v
+
     def eval(self, e: ast.Expr, env: dict[str, Any], st: RState | None) -> Any:
         if st is not None and self.reading is not None and not st.get("view"):
             st = self.rd(st)
@@ -345,7 +353,7 @@ class Interpreter:
                 if op == "in":
                     if not isinstance(b, ast.SetLit):
                         raise NotImplementedError("in over a non-literal set")
-                    return x in {ev(el, env, st) for el in b.elems}
+                    return x in {self._element(el, env, st) for el in b.elems}
                 y = ev(b, env, st)
                 match op:
                     case "+":
@@ -402,7 +410,7 @@ class Interpreter:
     def lvalue_type(self, lv: ast.LValue, env: dict[str, Any]) -> Type:
         if len(lv.parts) == 1:
             return self.sym.vars[lv.parts[0]].type
-        kind = lv.parts[0] if lv.index is not None else env[lv.parts[0]][1]
+        kind = lv.parts[0] if lv.index is not None else self._lvalue_head(lv, env, None)[1]
         ty: Type = TRef(kind)
         for part in lv.parts[1:]:
             assert isinstance(ty, TRef)
@@ -410,6 +418,19 @@ class Interpreter:
             assert fi is not None
             ty = fi.type
         return ty
+
+    def _lvalue_head(
+        self, lv: ast.LValue, env: dict[str, Any], st: RState | None
+    ) -> tuple[Any, str]:
+        """The object an assignment path starts from: a bound name, or a var holding a
+        reference (`target.have := 1`, an actor's local `c.target` among them)."""
+        head = lv.parts[0]
+        if head in env:
+            slot, kind = env[head]
+            return slot, kind
+        vt = self.sym.vars[head].type
+        assert isinstance(vt, TRef)
+        return (st["vars"][head] if st is not None else None), vt.kind
 
     def store(self, lv: ast.LValue, value: Any, env: dict[str, Any], st: RState) -> None:
         ty = self.lvalue_type(lv, env)
@@ -419,7 +440,7 @@ class Interpreter:
         if lv.index is not None:  # `K[i].f`: the i-th object of an ordered kind
             kind, slot = lv.parts[0], self.eval(lv.base(), env, st)
         else:
-            slot, kind = env[lv.parts[0]]
+            slot, kind = self._lvalue_head(lv, env, st)
         view = self.rd(st)
         assert view is not None
         for part in lv.parts[1:-1]:  # the path is read (through caches), the last hop written

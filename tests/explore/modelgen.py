@@ -464,9 +464,10 @@ def models(draw: st.DrawFn, controller_state: bool = False, failing: bool = Fals
         body = g.stmts(L, _rich(draw, 1, 4 if controller_state else 3), last_may_delete=True)
         head = f"fault x{i} budget {budgets[i]}" if actor == "fault" else f"{actor} x{i}"
         if controller_state and actor != "fault":
-            if len(body) >= 2 and draw(st.booleans()):
-                # one or two `step`s, never first, last or adjacent
-                cuts = draw(st.sets(st.integers(1, len(body) - 1), min_size=1, max_size=2))
+            if body and draw(st.booleans()):
+                # one or two `step`s anywhere: first, last and adjacent ones make steps with
+                # no statements (issue 19 point 5)
+                cuts = draw(st.lists(st.integers(0, len(body)), min_size=1, max_size=2))
                 for cut in sorted(cuts, reverse=True):
                     body.insert(cut, "step")
             if actor == "controller" and draw(st.integers(0, 3)) > 0:

@@ -356,10 +356,16 @@ def extend(exprs: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]:
     )
 
 
-# Set literals hold only names, integers and `none` (the grammar's `set_elem`).
+# Set literals hold expressions at the level of `+` (the grammar's `set_elem`): field reads,
+# calls and sums print bare, anything lower (`a or b`, a quantifier) in parentheses.
 set_elems = st.one_of(
-    st.builds(ast.Name, names), st.builds(ast.IntLit, small_ints), st.builds(ast.NoneLit)
-)
+    st.builds(ast.Name, names),
+    st.builds(ast.IntLit, small_ints),
+    st.builds(ast.NoneLit),
+    st.builds(ast.Field, st.builds(ast.Name, names), names),
+    st.builds(ast.Binary, st.sampled_from(["+", "*", "or"]), st.builds(ast.Name, names),
+              st.builds(ast.IntLit, small_ints)),
+)  # fmt: skip
 leaves: st.SearchStrategy[ast.Expr] = st.one_of(
     st.builds(ast.IntLit, small_ints),
     st.builds(ast.BoolLit, st.booleans()),
@@ -531,8 +537,16 @@ decls: st.SearchStrategy[ast.Decl] = st.one_of(
         names,
         st.lists(st.builds(ast.Watch, names, st.booleans()), max_size=2).map(tuple),
         action_lists,
+        locals=st.lists(st.builds(ast.Var, names, types, exprs), max_size=2).map(tuple),
     ),
     st.builds(ast.Process, names, action_lists),
+    # an actor's own `var`s (issue 19 point 5): printed first in its body
+    st.builds(
+        ast.Process,
+        names,
+        action_lists,
+        locals=st.lists(st.builds(ast.Var, names, types, exprs), min_size=1, max_size=2).map(tuple),
+    ),
     st.builds(
         ast.Scheduler,
         names,

@@ -277,6 +277,10 @@ def test_set_builder_set_literal_and_index() -> None:
         (ast.Name("A"), ast.Name("B"), ast.IntLit(3), ast.NoneLit())
     )
     assert expr("{}") == ast.SetLit(())
+    # elements are expressions at the level of `+` (issue 19 point 6)
+    assert expr("{p.node, n + 1}") == ast.SetLit(
+        (ast.Field(ast.Name("p"), "node"), ast.Binary("+", ast.Name("n"), ast.IntLit(1)))
+    )
     assert expr("{p in Pod where p.ready}") == ast.SetBuilder(
         binder("p", ast.Name("Pod")), ast.Field(ast.Name("p"), "ready")
     )
@@ -358,7 +362,7 @@ BINDING_HINT = (
          "a `}` is missing before this declaration"),
         ("model m\nconst x = a == b == c\n", "KC0102", 2, 18, None),
         ("model m\nenum E { A B }\n", "KC0102", 2, 12, None),
-        ("model m\nconst x = {a + 1}\n", "KC0102", 2, 14, None),
+        ("model m\nconst x = {a == 1}\n", "KC0102", 2, 14, None),  # elements stop below `==`
         ("const x = 1\n", "KC0102", 1, 1, None),
         # A `count` without `where` reads a following comma as the start of another binder.
         ("model m\nconst x = f(count p in K, 1)\n", "KC0102", 2, 27, None),

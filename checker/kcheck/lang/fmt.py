@@ -235,9 +235,9 @@ def _decl(d: ast.Decl) -> list[Line]:
             + (" unsynced" if w.unsynced else "")
             for w in d.watches
         )
-        return _braced(head, _actions(d.actions), d.span)
+        return _braced(head, _actor_locals(d.locals) + _actions(d.actions), d.span)
     if isinstance(d, ast.Process):
-        return _braced(f"process {d.name}", _actions(d.actions), d.span)
+        return _braced(f"process {d.name}", _actor_locals(d.locals) + _actions(d.actions), d.span)
     if isinstance(d, ast.Scheduler):
         items: list[Line] = [
             (_headed(f"filter {f.name}({f.pod}, {f.node}) =", f.expr, len(INDENT)), f.span.line)
@@ -356,6 +356,12 @@ def _type(t: ast.TypeExpr) -> str:
     if isinstance(t, ast.SetType):
         return f"set<{t.elem}>"
     raise TypeError(f"not a type: {t!r}")
+
+
+def _actor_locals(local: Sequence[ast.Var]) -> list[Line]:
+    """An actor's `var`s, first in its body, like a struct's fields before its methods."""
+    return [(cat(f"var {v.name}: {_type(v.type)} = ", _edoc(v.init, P_BIND)), v.span.line)
+            for v in local]  # fmt: skip
 
 
 def _actions(actions: Sequence[ast.Action]) -> list[Line]:
@@ -622,7 +628,7 @@ def _bare(e: ast.Expr) -> str:
             return f"{_expr(e.operand.left, P_SETOP)} not in {_expr(e.operand.right, P_SETOP)}"
         return f"-{_expr(e.operand, P_NEG)}"
     if isinstance(e, ast.SetLit):
-        return "{" + ", ".join(_expr(x, P_BIND) for x in e.elems) + "}"
+        return "{" + ", ".join(_expr(x, P_ADD) for x in e.elems) + "}"
     if isinstance(e, ast.SetBuilder):
         return "{" + _binders((e.binder,)) + _where(e.where) + "}"
     if isinstance(e, ast.Count):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from kcheck.lang import ast
+from kcheck.lang.actor_locals import explain_unknown, lower_actor_locals
 from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
@@ -41,8 +42,10 @@ def check_source(
     too_deep = nesting_errors(program)
     if too_deep:
         raise KcheckError(too_deep)
-    symbols, diags = build_symbols(program, overrides)
-    diags = diags + check_program(symbols)
+    # an actor's `var`s become global vars before anything resolves names (actor_locals.py)
+    lowered, local_errors = lower_actor_locals(program)
+    symbols, diags = build_symbols(lowered, overrides)
+    diags = explain_unknown(local_errors + diags + check_program(symbols), program)
     if not [d for d in diags if d.severity == "error"]:
         diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]
@@ -59,8 +62,8 @@ def check_source(
                 help="add a `process` or `controller` with an `action`",
             ),
         ]
-    expanded = expand_feasible(program)
-    if expanded is not program:
+    expanded = expand_feasible(lowered)
+    if expanded is not lowered:
         symbols, again = build_symbols(expanded, overrides)
         # the same declarations, resolved a second time, cannot fail now
         assert not [d for d in again if d.severity == "error"], again

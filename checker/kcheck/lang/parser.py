@@ -217,6 +217,11 @@ def _hint_for(tok: Token, expected: set[str], prev_word: str = "", before: str =
             return f"an expression that starts with `{word}` takes everything to its right; wrap it in parentheses"
     # Before the reserved-word hint: a declaration keyword where a statement or `}` could come
     # is far more likely a missing `}` than an attempt to name something `const`.
+    if value == "var" and "`action`" in texts and "`}`" in texts:  # in a fault or scheduler
+        return (
+            "a `}` is missing before this declaration; or, if this `var` is the actor's own "
+            "memory: only a controller or a process keeps local state"
+        )
     if value in _DECL_KEYWORDS and "`}`" in texts:
         return "a `}` is missing before this declaration"
     if "a name" in texts and tok.type != "NAME" and value.isidentifier():

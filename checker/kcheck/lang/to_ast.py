@@ -118,7 +118,8 @@ class ToAst(Transformer[Token, ast.Program]):
     def controller_decl(self, m: Meta, c: list[Any]) -> ast.Controller:
         watches = tuple(x for x in c[1:] if isinstance(x, ast.Watch))
         actions = tuple(x for x in c[1:] if isinstance(x, ast.Action))
-        return ast.Controller(str(c[0]), watches, actions, tok_span(c[0]), meta_span(m))
+        local = tuple(x for x in c[1:] if isinstance(x, ast.Var))
+        return ast.Controller(str(c[0]), watches, actions, tok_span(c[0]), meta_span(m), local)
 
     def watch_clause(self, m: Meta, c: list[Any]) -> ast.Watch:
         mode = c[1] or ""
@@ -132,7 +133,9 @@ class ToAst(Transformer[Token, ast.Program]):
         )
 
     def process_decl(self, m: Meta, c: list[Any]) -> ast.Process:
-        return ast.Process(str(c[0]), tuple(c[1:]), tok_span(c[0]), meta_span(m))
+        actions = tuple(x for x in c[1:] if isinstance(x, ast.Action))
+        local = tuple(x for x in c[1:] if isinstance(x, ast.Var))
+        return ast.Process(str(c[0]), actions, tok_span(c[0]), meta_span(m), local)
 
     def fault_decl(self, m: Meta, c: list[Any]) -> ast.Fault:
         return ast.Fault(str(c[0]), c[1], tuple(c[2:]), tok_span(c[0]), meta_span(m))

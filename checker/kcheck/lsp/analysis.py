@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kcheck.lang import ast
+from kcheck.lang.actor_locals import lower_actor_locals
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, sort_key
 from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source
@@ -36,7 +37,8 @@ def analyse(path: str, text: str) -> Analysis:
         return Analysis(source, tuple(sorted(diags, key=sort_key)), None)
     # The table as the checker builds it, before it refuses a model with errors: names still
     # resolve while the user fixes one.
-    symbols, _ = build_symbols(program)
+    # (an actor's locals lowered as the checker sees them: `pending` resolves to `rs.pending`)
+    symbols, _ = build_symbols(lower_actor_locals(program)[0])
     try:
         index: Index | None = build_index(symbols)
     except RecursionError:  # nested deeper than the checker accepts (KC0505, published)

@@ -84,7 +84,9 @@ def action_infos(
             name, span = a.name, a.span
             sp = splits.get((actor.name, a.name))
             if sp is not None and u.segment > 0:  # a later step starts after its `step`
-                name, span = f"{a.name}:{u.segment + 1}", sp.segments[u.segment][0].span
+                # it is located at its `step` (a step may have no statements: issue 19 point 5)
+                steps = [st for st in a.body.stmts if isinstance(st, ast.Step)]
+                name, span = f"{a.name}:{u.segment + 1}", steps[u.segment - 1].span
             actions.append(
                 ActionInfo(aid, actor.name, _actor_kind(actor), name, fairness, tuple(ps), span)
             )

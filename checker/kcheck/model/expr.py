@@ -124,7 +124,11 @@ class ExprCompiler:
             case ast.SetLit(elems=elems):
                 if not elems:
                     return "0"
-                return "(" + " | ".join(f"(1 << {x(el, env, sv, ctx)})" for el in elems) + ")"
+                return (
+                    "("
+                    + " | ".join(f"(1 << {self._element(el, env, sv, ctx)})" for el in elems)
+                    + ")"
+                )
             case ast.SetBuilder(binder=b, where=w):
                 if self.ctx.careful:
                     bname = b.name
@@ -362,6 +366,16 @@ class ExprCompiler:
                 return f"_member({a}, {b})"
             return f"(({b}) >> {a} & 1 == 1)"
         raise AssertionError(op)
+
+    def _element(self, el: ast.Expr, env: Env, sv: str, ctx: Ctx | None) -> str:
+        """A set literal's element: one that may be `none` (`{p.node}`) is checked, since a
+        set holds objects, never `none` (spec/language.md section 6)."""
+        code = self.expr(el, env, sv, ctx)
+        t = self.types.type_of(el, env)
+        if isinstance(t, TRef) and t.optional:
+            aid, args, line = (ctx.aid, ctx.args, el.span.line) if ctx else (-1, "()", 0)
+            code = f"_some({code}, {_describe(el)!r}, {aid}, {args}, {line})"
+        return code
 
     def _chain(self, e: ast.Binary, env: Env, sv: str, ctx: Ctx | None) -> str:
         """`a + b + c ...` (parsed left-deep) as one flat Python chain in one pair of

@@ -63,7 +63,12 @@ class FailFree:
                     and ok(b, env, sv, known | not_none(c, False))
                 )
             case ast.SetLit(elems=elems):
-                return all(ok(x, env, sv, known) for x in elems)
+                # an element that may be `none` is checked (model/expr.py `_element`)
+                return all(
+                    ok(x, env, sv, known)
+                    and (x in known or not _maybe_none(self.types.type_of(x, env)))
+                    for x in elems
+                )
             case ast.CountAll(arg=a):
                 return ok(a, env, sv, known)
             case ast.Call(func=fn, args=args):
@@ -138,3 +143,7 @@ def not_none(e: ast.Expr, holds: bool) -> frozenset[ast.Expr]:
         case ast.Unary(op="not", operand=a):
             return not_none(a, not holds)
     return frozenset()
+
+
+def _maybe_none(t: object) -> bool:
+    return isinstance(t, TRef) and t.optional

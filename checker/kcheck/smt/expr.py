@@ -386,14 +386,19 @@ class ExprEncoder:
             if elems:
                 raise Unsupported("a set literal of this element type", _line(e))
             return z3.IntVal(0), FALSE
-        for el in elems:
-            et = self.type_of(el, env)
-            if isinstance(el, ast.NoneLit) or (isinstance(et, TRef) and et.optional):
-                raise Unsupported("a set literal with an element that may be none", _line(el))
-        vals = [self.expr(el, env, st) for el in elems]
+        vals = [self._element(el, env, st) for el in elems]
         n = self.set_size(t.elem)
         bits = [_or([v == i for v, _ in vals]) for i in range(n)]
         return self.sets.mask(bits), _or([err for _, err in vals])
+
+    def _element(self, el: ast.Expr, env: Env, st: tuple[Term, ...]) -> tuple[Term, Term]:
+        """A set literal's element: one that is `none` (`{p.node}`) raises, as the compiled
+        model's `_some` does (a set holds objects, never `none`)."""
+        v, err = self.expr(el, env, st)
+        et = self.type_of(el, env)
+        if isinstance(et, TRef) and et.optional:
+            return v, _or([err, v < 0])
+        return v, err
 
     def _cond(
         self, pres: Term, where: ast.Expr | None, env: Env, st: tuple[Term, ...]
@@ -483,10 +488,8 @@ class ExprEncoder:
             return _or([_and(a == i, b) for i, b in enumerate(bits)]), _or([ae, be])
         if op == "in":
             assert isinstance(e.right, ast.SetLit)
-            if any(isinstance(el, ast.NoneLit) for el in e.right.elems):
-                raise Unsupported("`in` a literal set with `none`", e.span.line)
             a, ae = self.expr(e.left, env, st)
-            elems = [self.expr(el, env, st) for el in e.right.elems]
+            elems = [self._element(el, env, st) for el in e.right.elems]
             return _or([a == v for v, _ in elems]), _or([ae] + [ve for _, ve in elems])
         a, ae = self.expr(e.left, env, st)
         b, be = self.expr(e.right, env, st)

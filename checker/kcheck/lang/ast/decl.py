@@ -131,6 +131,7 @@ class Controller:
     actions: tuple[Action, ...]
     name_span: Span = span_field()
     span: Span = span_field()
+    locals: tuple[Var, ...] = ()  # `var` in the body: its own memory (lang/actor_locals.py)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class Process:
     actions: tuple[Action, ...]
     name_span: Span = span_field()
     span: Span = span_field()
+    locals: tuple[Var, ...] = ()  # `var` in the body: its own memory (lang/actor_locals.py)
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,7 @@ class Checker(StmtChecker, DockerChecker):
 
     def step_shape(self, actor: ast.Actor, a: ast.Action) -> None:
         """An action split by `step` keeps its in-flight state per object: one binder, over a
-        kind, or none; and no step may be empty."""
+        kind, or none."""
         steps = [s for s in a.body.stmts if isinstance(s, ast.Step)]
         if not steps or actor.__class__ not in (ast.Controller, ast.Process):
             return
@@ -279,26 +279,9 @@ class Checker(StmtChecker, DockerChecker):
                 ),
                 help="give it one binder over a kind (`for d in Deployment`), or none",
             )
-        parts: list[list[ast.Stmt]] = [[]]
-        for st in a.body.stmts:
-            if isinstance(st, ast.Step):
-                if not parts[-1]:
-                    self.error(
-                        "KC0502",
-                        "an empty step: `step` needs statements before it",
-                        head_span(st.span, len("step")),
-                        help="remove this `step`",
-                    )
-                parts.append([])
-            else:
-                parts[-1].append(st)
-        if not parts[-1]:
-            self.error(
-                "KC0502",
-                "an empty step: `step` needs statements after it",
-                head_span(steps[-1].span, len("step")),
-                help="remove the last `step`",
-            )
+        # `step` may stand anywhere in the body, first, last or twice in a row: a step with no
+        # statements is the controller taking its time between the snapshot its header read and
+        # the API calls that follow (issue 19 point 5), which is where stale decisions come from
 
     def unique(self, items: list[tuple[str, ast.Span]], what: str, owner: str) -> None:
         first: dict[str, ast.Span] = {}

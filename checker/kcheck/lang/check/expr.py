@@ -472,9 +472,9 @@ class ExprChecker(TemporalChecker):
                     failed = True
                 case TEnum(name=n) if elem in (None, n):
                     elem = n
-                case TRef(kind=k, optional=False) if (
-                    elem in (None, k) and isinstance(x, ast.Name) and x.id in ctx.locals
-                ):
+                case TRef(kind=k) if elem in (None, k):
+                    # `{p.node}`: an optional element that is `none` when the literal is
+                    # evaluated is a runtime error (a set holds objects, never `none`)
                     elem = k
                 case _:
                     bad = bad or (x, t)
@@ -487,9 +487,13 @@ class ExprChecker(TemporalChecker):
             else:
                 msg = f"sets hold enum values or objects, not {t}"
             notes: tuple[str, ...] = ()
-            if isinstance(t, TRef):
-                notes = ("objects in a set literal are bound names (`{p, q}`), never `none`",)
-            self.error("KC0301", msg, x.span, notes=notes)
+            hint: str | None = None
+            if isinstance(t, TNone):
+                notes = ("a set holds objects, never `none`",)
+                hint = "leave `none` out: the empty set is `{}`"
+            elif isinstance(t, TInt):
+                hint = "compare integers instead: `x == 1 or x == 2`"
+            self.error("KC0301", msg, x.span, notes=notes, help=hint)
             return ERROR
         assert elem is not None
         return TSet(elem)
