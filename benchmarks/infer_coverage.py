@@ -135,7 +135,12 @@ def cell(model: str, engine: str, timeout: float) -> dict[str, object]:
         within = rc == 0 or "depth 12" in out
         detail = "no violation to depth 12" if within else f"cut short (exit {rc})"
         return got | {"status": "bounded" if within else "open", "detail": detail}
-    if status and proved == len(status) and bound:
+    if not status:  # temporal properties only: the Z3 engines prove the bound, if anything
+        return got | {
+            "status": "no invariant",
+            "detail": "bound " + ("proved" if bound else "open"),
+        }
+    if proved == len(status) and bound:
         return got | {"status": "proved", "detail": f"{proved}/{len(status)}"}
     why = "" if bound else ", bound open"
     return got | {"status": "open", "detail": f"{proved}/{len(status)}{why}"}
