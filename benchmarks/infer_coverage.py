@@ -185,8 +185,14 @@ def render(cells_path: Path) -> str:
             if c is None:
                 shown.append("-")
                 continue
+            status, detail = str(c["status"]), str(c["detail"])
+            if detail.startswith("0/0"):  # measured before "no invariant" was its own status
+                status, detail = (
+                    "no invariant",
+                    "bound " + ("open" if "open" in detail else "proved"),
+                )
             lem = f", {c['lemmas']} lemmas" if "lemmas" in c else ""
-            shown.append(f"{c['status']} ({c['detail']}{lem}; {c['wall']} s, {c['cpu']} cpu s)")
+            shown.append(f"{status} ({detail}{lem}; {c['wall']} s, {c['cpu']} CPU s)")
         lines.append(f"| {name} | {expected('models/' + name)} | " + " | ".join(shown) + " |")
     total = {e: sum(1 for row in cells.values() if row.get(e, {}).get("status") == "proved")
              for e in ENGINES}  # fmt: skip
