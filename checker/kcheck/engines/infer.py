@@ -27,7 +27,10 @@ from kcheck.smt.infer import CANDIDATE, houdini
 from kcheck.smt.refuse import Unsupported
 from kcheck.trace import Trace
 
-MAX_STATES = 50_000  # the explicit search that filters the candidates
+# The explicit search that filters the candidates stops at this many states, never at a time:
+# which candidates reach Houdini, and so what it proves, does not move with the machine's load
+# (the run's --timeout still stops it, with a note, when it cannot finish in time).
+MAX_STATES = 20_000
 
 
 @dataclass
@@ -130,23 +133,27 @@ def _houdini(
     notes: list[str] = []
     checked, texts = _with_lemmas(source, overrides, texts)
     model = compile_model(checked.symbols)
-    states, whole = _states(model, max_states, t0 + timeout_s / 4)
+    states, whole = _states(model, max_states, t0 + timeout_s / 2)
     if not whole:
+        why = "states" if len(states) >= max_states else "time (the result may vary with load)"
         notes.append(
             f"the candidates were tried on the first {len(states)} reachable states only "
-            "(a limit of states or time); the proof below is sound all the same"
+            f"(a limit of {why}); the proof below is sound all the same"
         )
-    held = [t for i, t in enumerate(texts) if _holds(model.invariant(_name(i)).holds, states)]
-    held = _strongest(held)
+    held = _filter(texts, model, states)
     checked, held = _with_lemmas(source, overrides, held)
     model = compile_model(checked.symbols)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
     try:
-        fix = houdini(model, checked.symbols, model.initial(), left / 2)
+        # each of its queries is bounded by Z3's resource limit (solver.RLIMIT), which does not
+        # move with the load; the clock only stops it when the whole run is nearly out of time
+        fix = houdini(model, checked.symbols, model.initial(), left * 0.8)
     except Unsupported as err:
         raise Refused(str(err)) from None
     if fix.unknown:
         notes.append(fix.unknown)
+    if fix.out_of_time:
+        notes.append("the Houdini step ran out of --timeout (what it proves may vary with load)")
     index = {_name(i): t for i, t in enumerate(held)}
     used = [index[n] for n in fix.used if n in index]
     lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(used)]
@@ -226,23 +233,51 @@ def _holds(holds: object, states: list[State]) -> bool:
         return False
 
 
-BOUND = re.compile(r"^(.*) (<=|>=) (\d+)$")
+BOUND = re.compile(r"^(.*) (<=|>=) (-?\d+)$")
 
 
-def _strongest(texts: list[str]) -> list[str]:
-    """Of the bounds `T <= c` (`T >= c`) that held, only the smallest (largest) c per T."""
-    best: dict[tuple[str, str], int] = {}
-    for t in texts:
+def _filter(texts: list[str], model: CompiledModel, states: list[State]) -> list[str]:
+    """The candidates (numbered as `texts`, compiled into `model`) true in every state of
+    `states`; of the bounds `T <= c` (`T >= c`) only the smallest (largest) c per T. A bound
+    family is monotone in c, so it is tried from the tightest c and stops at the first that
+    holds: the looser ones are never evaluated (they would hold, and be dropped)."""
+    families: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    out: dict[int, str] = {}
+    for i, t in enumerate(texts):
         m = BOUND.match(t)
-        if m is not None:
-            key, c = (m[1], m[2]), int(m[3])
-            best[key] = min(best.get(key, c), c) if m[2] == "<=" else max(best.get(key, c), c)
-    out = []
-    for t in texts:
-        m = BOUND.match(t)
-        if m is None or best[(m[1], m[2])] == int(m[3]):
-            out.append(t)
-    return out
+        if m is None:
+            if _holds(model.invariant(_name(i)).holds, states):
+                out[i] = t
+        else:
+            families.setdefault((m[1], m[2]), []).append((int(m[3]), i))
+    tightest: dict[tuple[str, str], int] = {}
+    for (term, op), members in families.items():
+        for c, i in sorted(members, reverse=op == ">="):
+            if _holds(model.invariant(_name(i)).holds, states):
+                out[i] = texts[i]
+                tightest[(term, op)] = c
+                break
+    # `T - v <= c` and `>= c` say something only when T and v move together: keep the pair
+    # when T - v takes fewer values than T and than v do in the states (`count(Revision) - rv`
+    # is always 1 while both grow), not when it is as loose as their own bounds
+    for (term, op), members in families.items():
+        if op != "<=" or " - " not in term:
+            continue
+        t, v = term.rsplit(" - ", 1)
+        width = _width(tightest, term)
+        if width is not None and min(_width(tightest, t) or 99, _width(tightest, v) or 99) > width:
+            continue
+        for _, i in members:
+            out.pop(i, None)
+        for _, i in families.get((term, ">="), []):
+            out.pop(i, None)
+    return [out[i] for i in sorted(out)]
+
+
+def _width(tightest: dict[tuple[str, str], int], term: str) -> int | None:
+    """How many values beyond one `term` takes in the states, from its tightest bounds."""
+    lo, hi = tightest.get((term, ">=")), tightest.get((term, "<="))
+    return None if lo is None or hi is None else hi - lo
 
 
 def with_inferred(

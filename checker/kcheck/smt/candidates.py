@@ -15,7 +15,24 @@ The grammar:
 - between vars: `a <= b` for int vars, `A implies B` for atoms of bool and enum vars;
 - implications between two fields of one object: `forall x in K: A implies B` for atoms A, B,
   and `forall x in K: A implies x.f <= c` for int fields f
-  (an enum field equal or not to a member, a bool field, an optional reference set or not).
+  (an enum field equal or not to a member, a bool field, an optional reference set or not);
+- lower bounds `T >= c` on count terms, and `T + budget(F) + budget(G) <= c` for two faults;
+- between a var and a count term: `T - v <= c` and `T - v >= c` (c from -MAX_CONST to
+  MAX_CONST: `count(Revision) - rv <= 1`); between an int field and an int var:
+  `forall x in K: x.f <= v` (and `>=`);
+- through a reference r of K to M: `forall x in K: A implies B(x.r)` for atoms A of x (or none)
+  and B of the object referred to (`x.r != none and A implies B(x.r)` when r is optional);
+- between two objects of one kind: `forall x in K: forall y in K: x != y implies x.f != y.f`
+  (no two share a value) for each int, enum or reference field f (at most one object with an
+  atom is the bound `(count o in K where A) <= 1`); an int field of at most SMALL_RANGE values
+  has an atom `x.f == c` per value, so it takes part in the counts and implications above;
+- of an ordered kind K: `forall i in 0..N-1: i < count(K) implies K[i] == K[i]` (its live
+  slots are the first ones: `create` fills the lowest free slot, and nothing deleted);
+- over set fields s, t of objects of L: `forall x in K: forall y in x.s: B(y)` for atoms B of
+  L, `y in x.t` and `y not in x.t` (t of x itself, or of an object x refers to), and back.
+
+Every bound family (`... <= c`, `... >= c`) is monotone in c, which the filter uses: it keeps
+the tightest c that holds and never evaluates the rest.
 """
 
 from __future__ import annotations
@@ -24,9 +41,10 @@ from collections.abc import Iterator
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import KindInfo, Symbols
-from kcheck.lang.types import TBool, TEnum, TInt, TRef
+from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 
 MAX_CONST = 8  # the largest constant of a bound candidate: the models' sizes are small
+SMALL_RANGE = 4  # an int field with at most this many values gets an atom per value
 
 
 def candidates(sym: Symbols) -> list[str]:
@@ -39,22 +57,30 @@ def candidates(sym: Symbols) -> list[str]:
 
 def _all(sym: Symbols) -> Iterator[str]:
     budgets = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
-    terms = list(_count_terms(sym))
-    terms += [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
-    for t in terms:
+    counts = list(_count_terms(sym))
+    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
+    for t in counts + ints:
         for c in range(MAX_CONST + 1):
             yield f"{t} <= {c}"
-        for b in budgets:
+            yield f"{t} >= {c}"
+        for i, b in enumerate(budgets):
             for c in range(MAX_CONST + 1):
                 yield f"{t} + budget({b}) <= {c}"
-    for v in sym.vars.values():
-        if isinstance(v.type, TInt):
-            for c in range(MAX_CONST + 1):
-                yield f"{v.name} >= {c}"
+            for b2 in budgets[i + 1 :]:  # two faults' spent budgets bound what they did together
+                for c in range(MAX_CONST + 1):
+                    yield f"{t} + budget({b}) + budget({b2}) <= {c}"
+    for t in counts:  # a count that moves with a var (`count(Revision) - rv <= 1`)
+        for v in ints:
+            for c in range(-MAX_CONST, MAX_CONST + 1):
+                yield f"{t} - {v} <= {c}"
+                yield f"{t} - {v} >= {c}"
     yield from _between_vars(sym)
     for kind in sym.kinds.values():
         yield from _per_object(sym, kind)
         yield from _implications(kind, sym)
+        yield from _through_references(kind, sym)
+        yield from _set_relations(kind, sym)
+        yield from _pairwise(kind, sym)
 
 
 def _atoms(kind: KindInfo, sym: Symbols, x: str) -> Iterator[tuple[str, str]]:
@@ -72,6 +98,14 @@ def _atoms(kind: KindInfo, sym: Symbols, x: str) -> Iterator[tuple[str, str]]:
         elif isinstance(f.type, TRef) and f.type.optional:
             yield f.name, f"{x}.{f.name} == none"
             yield f.name, f"{x}.{f.name} != none"
+        elif (
+            isinstance(f.type, TInt)
+            and f.type.lo is not None
+            and f.type.hi is not None
+            and f.type.hi - f.type.lo < SMALL_RANGE
+        ):
+            for c in range(f.type.lo, f.type.hi + 1):  # a small int field reads like an enum
+                yield f.name, f"{x}.{f.name} == {c}"
 
 
 def _count_terms(sym: Symbols) -> Iterator[str]:
@@ -108,7 +142,11 @@ def _per_object(sym: Symbols, kind: KindInfo) -> Iterator[str]:
                     terms.append(f"(count y in {other.name} where {base} and {cond})")
     ints = _int_fields(kind)
     budgets = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
+    vars_ = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
     for f in ints:  # each object's own fields, alone and with what a fault has spent
+        for v in vars_:
+            yield f"forall {x} in {kind.name}: {x}.{f} <= {v}"
+            yield f"forall {x} in {kind.name}: {x}.{f} >= {v}"
         for c in range(MAX_CONST + 1):
             yield f"forall {x} in {kind.name}: {x}.{f} <= {c}"
             yield f"forall {x} in {kind.name}: {x}.{f} >= {c}"
@@ -151,3 +189,67 @@ def _between_vars(sym: Symbols) -> Iterator[str]:
         for vb, b in atoms:
             if va != vb:
                 yield f"{a} implies {b}"
+
+
+def _through_references(kind: KindInfo, sym: Symbols) -> Iterator[str]:
+    """`forall x in K: A implies B(x.r)`: a field of x against one of the object x.r names."""
+    mine = [a for _, a in _atoms(kind, sym, "x")]
+    for r in kind.fields:
+        if not isinstance(r.type, TRef) or r.name.startswith("_"):
+            continue
+        target = sym.kinds.get(r.type.kind)
+        if target is None:
+            continue
+        theirs = [b for _, b in _atoms(target, sym, f"x.{r.name}")]
+        for a in ["", *mine]:
+            if r.type.optional:
+                if a.startswith(f"x.{r.name} "):
+                    continue  # the reference's own atom: the guard below says it
+                guard = f"x.{r.name} != none" + (f" and {a}" if a else "")
+            else:
+                guard = a
+            for b in theirs:
+                body = f"{guard} implies {b}" if guard else b
+                yield f"forall x in {kind.name}: {body}"
+
+
+def _set_relations(kind: KindInfo, sym: Symbols) -> Iterator[str]:
+    """Over each set field of objects: what its members are, and which other set of the same
+    object (or of an object it refers to) holds them, or does not."""
+    sets: list[tuple[str, str]] = []  # (field, element kind)
+    for f in kind.fields:
+        if isinstance(f.type, TSet) and f.type.elem in sym.kinds:
+            sets.append((f.name, f.type.elem))
+    # (path, element kind) of every set field reachable from x in at most one reference
+    others = [(f"x.{f}", e) for f, e in sets]
+    for r in kind.fields:
+        if isinstance(r.type, TRef) and not r.type.optional and r.type.kind in sym.kinds:
+            for g in sym.kinds[r.type.kind].fields:
+                if isinstance(g.type, TSet) and g.type.elem in sym.kinds:
+                    others.append((f"x.{r.name}.{g.name}", g.type.elem))
+    for name, elem in sets:
+        head = f"forall x in {kind.name}: forall y in x.{name}:"
+        for _, b in _atoms(sym.kinds[elem], sym, "y"):
+            yield f"{head} {b}"
+        for path, e in others:
+            if e == elem and path != f"x.{name}":
+                yield f"{head} y in {path}"
+                yield f"{head} y not in {path}"
+                if path.count(".") == 2:  # the other way, from the referred object's set
+                    yield f"forall x in {kind.name}: forall y in {path}: y in x.{name}"
+                    yield f"forall x in {kind.name}: forall y in {path}: y not in x.{name}"
+
+
+def _pairwise(kind: KindInfo, sym: Symbols) -> Iterator[str]:
+    """No two objects of `kind` share a value of a field (a key, a revision, an owner); of an
+    ordered kind, the live slots are the first count(K) (`K[i]` reads a dead slot as a failure,
+    so the candidate is false when one of them is dead)."""
+    if kind.ordered and kind.size > 1:
+        yield (f"forall i in 0..{kind.size - 1}: "
+               f"i < count({kind.name}) implies {kind.name}[i] == {kind.name}[i]")  # fmt: skip
+    if kind.size < 2:
+        return
+    for f in kind.fields:
+        if not f.name.startswith("_") and isinstance(f.type, TInt | TEnum | TRef):
+            yield (f"forall x in {kind.name}: forall y in {kind.name}: "
+                   f"x != y implies x.{f.name} != y.{f.name}")  # fmt: skip

@@ -47,6 +47,7 @@ class Houdini:
     # it breaks (for "bound": the state and the step that fails there)
     cti: dict[str, Trace] = field(default_factory=dict)
     unknown: str = ""  # why Z3 could not answer, when it could not
+    out_of_time: bool = False  # the deadline, not Z3's resource limit, cut a query short
 
 
 def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s: float) -> Houdini:
@@ -54,6 +55,20 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
     deadline = Deadline(timeout_s)
     enc = Encoder(model, symbols, False)
     out = Houdini()
+    try:
+        return _fixpoint(model, symbols, inits, deadline, enc, out)
+    finally:
+        out.out_of_time = deadline.remaining() <= 0
+
+
+def _fixpoint(
+    model: CompiledModel,
+    symbols: Symbols,
+    inits: list[Any],
+    deadline: Deadline,
+    enc: Encoder,
+    out: Houdini,
+) -> Houdini:
     # well-formedness, proved as the induction engine proves it, then assumed
     prover = Prover(model, enc, lambda st: _one_of(st, inits), deadline)
 
@@ -88,7 +103,7 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
         broken = {n for n in alive if z3.is_true(m.eval(bad1[n], model_completion=True))}
         for n in broken & set(fixed):
             out.open[n] = describe_cti(model, path, m, 1)
-            out.cti[n] = _cti(model, path, m)
+            out.cti[n] = _cti(model, symbols, path, m)
         alive -= broken
     # "no step fails", assuming every survivor in the state it is taken from
     bound_lits = [lit[n] for n in sorted(alive)]
@@ -97,7 +112,7 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
     cores: list[set[str]] = []
     if answer == "sat":
         out.open["bound"] = describe_failure(model, path, m, 1)
-        out.cti["bound"] = _failure(model, path, m)
+        out.cti["bound"] = _failure(model, symbols, path, m)
     elif answer == "unsat":
         cores.append(core)
     else:
@@ -141,7 +156,14 @@ def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s:
     return out
 
 
-def _cti(model: CompiledModel, path: Unrolling, m: Any) -> Trace:
+def _renamed(kinds: list[str], symbols: Symbols) -> list[str]:
+    """The kinds whose objects a counterexample to induction shows under display names: not
+    the ordered ones, whose slot number is what `K[i]` reads (the state is arbitrary, so
+    renumbering its objects in order would show `Revision[3]` as another object)."""
+    return [k for k in kinds if not symbols.kinds[k].ordered]
+
+
+def _cti(model: CompiledModel, symbols: Symbols, path: Unrolling, m: Any) -> Trace:
     """States 0 and 1 of a step-case model and the step between them, as a trace."""
     s0, s1 = path.concrete(m, 1)
     aid, args = path.taken(m, 0)
@@ -151,10 +173,10 @@ def _cti(model: CompiledModel, path: Unrolling, m: Any) -> Trace:
         Step(None, {}, decode(s0)),
         Step(info.label, model.describe_args(aid, args), decode(s1), line=info.span.line),
     )
-    return name_objects(Trace(steps), [k.name for k in model.layout.kinds])
+    return name_objects(Trace(steps), _renamed([k.name for k in model.layout.kinds], symbols))
 
 
-def _failure(model: CompiledModel, path: Unrolling, m: Any) -> Trace:
+def _failure(model: CompiledModel, symbols: Symbols, path: Unrolling, m: Any) -> Trace:
     """State 1 of a step-case model and a step that fails there, as a trace."""
     s1 = path.concrete(m, 1)[1]
     aid, args = path.failing(m, 1)
@@ -164,7 +186,7 @@ def _failure(model: CompiledModel, path: Unrolling, m: Any) -> Trace:
         Step(info.label, model.describe_args(aid, args), None, error="the step fails",
              line=info.span.line),
     )  # fmt: skip
-    return name_objects(Trace(steps), [k.name for k in model.layout.kinds])
+    return name_objects(Trace(steps), _renamed([k.name for k in model.layout.kinds], symbols))
 
 
 def _check(

@@ -1,0 +1,120 @@
+"""The candidate grammar of invariant inference (spec/smt.md, "Houdini"): its families reach the
+lemmas the models' proofs need, the bound filter keeps what evaluating every candidate keeps, and
+the two models with hand-written lemmas are proved without them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kcheck.engines.infer import MAX_STATES, _filter, _name, _states, _with_lemmas, infer
+from kcheck.lang.diagnostics import Source
+from kcheck.lang.frontend import check_source
+from kcheck.model.compile import compile_model
+from kcheck.result import HOLDS
+from kcheck.smt.candidates import candidates
+
+from .test_infer import stripped, verdict
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+# a count that moves with a var: plain induction cannot prove that `grow` never overflows the
+# Cells (a state with four Cells and n = 0, reached after any number of ticks, is not ruled
+# out); the grammar's `count(Cell) - n <= 2` does
+COUNTS = """model counts
+kind Cell[4] {}
+var n: 0..2 = 0
+var clock: 0..15 = 0
+init { create Cell {} create Cell {} }
+process p {
+  action grow when n < 2 { create Cell {} n := n + 1 }
+  action tick { clock := (clock + 1) % 16 }
+}
+invariant room: count(Cell) <= 4
+"""
+
+# two objects of one kind never share a key: the pairwise family proves `unique`'s step
+KEYS = """model keys
+kind Item[3] { key: 0..2 }
+var next: 0..3 = 0
+process p {
+  action add when next < 3 { create Item { key: next } next := next + 1 }
+}
+invariant unique: forall a in Item: forall b in Item: a != b implies a.key != b.key
+"""
+
+
+def test_a_count_against_a_var_proves_what_plain_induction_cannot() -> None:
+    source = Source("counts.kdsl", COUNTS)
+    assert verdict(source, "induction") != HOLDS
+    found = infer(source, timeout_s=120, method="houdini")
+    assert found.verdict == HOLDS, (found.lemmas, found.open)
+    assert any(re.search(r"count\(Cell\) - n <= 2$", x) for x in found.lemmas), found.lemmas
+
+
+def test_federation_is_proved_with_inferred_lemmas_only() -> None:
+    # its step reads Cluster[1]: a lower bound on the Clusters is what closes the proof
+    source = Source("federation.kdsl", (MODELS / "federation.kdsl").read_text())
+    found = infer(source, timeout_s=180, method="houdini")
+    assert found.verdict == HOLDS, (found.lemmas, found.open)
+    assert all(x.startswith("lemma inferred_") for x in found.lemmas)
+
+
+def test_pairwise_candidates_name_two_objects_of_one_kind() -> None:
+    texts = candidates(check_source(Source("keys.kdsl", KEYS)).symbols)
+    pair = "forall x in Item: forall y in Item: x != y implies x.key != y.key"
+    assert pair in texts
+    assert "(count o in Item where o.key == 1) <= 1" in texts  # a small int field's atoms
+
+
+def test_the_bound_filter_keeps_what_evaluating_every_candidate_keeps() -> None:
+    # the filter tries each bound family from its tightest constant and stops at the first that
+    # holds; the plain way evaluates all of them and keeps the tightest per family
+    for name in ("smt_replicaset_lemmas.kdsl", "federation.kdsl"):
+        source = stripped(name)
+        texts = candidates(check_source(source).symbols)
+        checked, texts = _with_lemmas(source, None, texts)
+        model = compile_model(checked.symbols)
+        states, whole = _states(model, MAX_STATES, float("inf"))
+        assert whole
+        fast = _filter(texts, model, states)
+        held = [t for i, t in enumerate(texts)
+                if all(model.invariant(_name(i)).holds(s) for s in states)]  # fmt: skip
+        best: dict[tuple[str, str], int] = {}
+        for t in held:
+            m = re.match(r"^(.*) (<=|>=) (-?\d+)$", t)
+            if m:
+                c, key = int(m[3]), (m[1], m[2])
+                best[key] = min(best.get(key, c), c) if m[2] == "<=" else max(best.get(key, c), c)
+        slow = [t for t in held if not (m := re.match(r"^(.*) (<=|>=) (-?\d+)$", t))
+                or best[(m[1], m[2])] == int(m[3])]  # fmt: skip
+        assert fast == slow
+
+
+def test_what_infer_finds_does_not_depend_on_the_time_given() -> None:
+    # the state search stops at a number of states and Houdini's queries at Z3's resource
+    # limit, not at a share of --timeout: with time to spare, the same model gets the same
+    # states, candidates and lemmas whatever the time given
+    source = stripped("smt_replicaset_lemmas.kdsl")
+    short = infer(source, timeout_s=150, method="houdini", max_states=50)
+    long = infer(source, timeout_s=900, method="houdini", max_states=50)
+    assert (short.states, short.held, short.lemmas) == (long.states, long.held, long.lemmas)
+    assert 50 <= short.states < 96  # the whole state space is 96 states
+    assert any("(a limit of states)" in n for n in short.notes), short.notes
+
+
+@pytest.mark.parametrize("name", ["smt_replicaset_lemmas.kdsl", "scheduler_assume_cache.kdsl"])
+def test_models_with_hand_written_lemmas_are_proved_without_them(name: str) -> None:
+    # their `lemma` lines stay in models/ as documentation: the proof does not need them
+    text = (MODELS / name).read_text()
+    assert re.search(r"^lemma ", text, re.M)
+    source = stripped(name)
+    assert not re.search(r"^lemma ", source.text, re.M)
+    found = infer(source, timeout_s=180, method="houdini")
+    assert found.verdict == HOLDS, (found.lemmas, found.open)
+    invariants = {i.name for i in check_source(source).symbols.invariants}
+    proved = {p.name for p in found.result.properties if p.status == HOLDS}
+    assert invariants <= proved
+    assert all(x.startswith("lemma inferred_") for x in found.lemmas)
