@@ -4,7 +4,7 @@ kind an uninterpreted sort): spec/smt.md, "Symbolic sizes"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,7 +17,6 @@ from kcheck.model.typeof import zero_value
 from kcheck.result import HOLDS, INCONCLUSIVE, Proof, PropertyResult
 from kcheck.smt.params import witness
 from kcheck.smt.refuse import Unsupported
-from kcheck.smt.sizes import SizeRange, with_size_params
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.terms import FALSE, TRUE, Term, _and, _or
 from kcheck.smt.unbounded import ENGINE, Encoding, Env, Ref, St, Val, _line
@@ -282,13 +281,15 @@ class Steps(Encoding):
 
 def prove_unbounded(
     sym: Symbols,
+    shown: Callable[[dict[str, int]], Symbols],
     sizes: dict[str, int],
     max_k: int,
     invariants: Sequence[str] | None,
     timeout_s: float,
 ) -> tuple[list[PropertyResult], list[str], int]:
     """k-induction of "well-formed, every invariant, no step fails" for any number of objects
-    of the kinds the consts `sizes` (name -> smallest value) size; (entries, notes, deepest k)."""
+    of the kinds the consts `sizes` (name -> smallest value) size; (entries, notes, deepest k).
+    `shown(values)` is `sym` with the sizes as params at those values, for a witness."""
     kinds = {k for k, i in sym.kinds.items() if ast.names_in(i.decl.size) & set(sizes)}
     enc = Steps(sym, kinds, set(sizes))
     deadline = Deadline(timeout_s)
@@ -331,7 +332,7 @@ def prove_unbounded(
             base.add(steps[d - 1][0])
         answer, m = check(base, z3.Or(z3.Not(good(d)), steps[d][1]), deadline)
         if answer == "sat":
-            return _refuted(sym, enc, m, states, steps, d, sizes, kinds, names, violations,
+            return _refuted(sym, shown, enc, m, states, steps, d, sizes, kinds, names, violations,
                             deadline), [], k  # fmt: skip
         if answer != "unsat":
             return entries(INCONCLUSIVE, f"Z3 answered unknown ({answer}) at k = {k}"), [], k
@@ -352,7 +353,7 @@ def prove_unbounded(
     return entries(INCONCLUSIVE, why), [], max_k
 
 
-def _refuted(sym: Symbols, enc: Steps, m: Any, states: list[St], steps: list[tuple[Term, Term, list[Term]]],
+def _refuted(sym: Symbols, shown: Callable[[dict[str, int]], Symbols], enc: Steps, m: Any, states: list[St], steps: list[tuple[Term, Term, list[Term]]],
              d: int, sizes: dict[str, int], kinds: set[str], names: list[str],
              violations: Any, deadline: Deadline) -> list[PropertyResult]:  # fmt: skip
     """A state reachable in `d` steps breaks the goal, with some number of objects: replayed at
@@ -373,8 +374,7 @@ def _refuted(sym: Symbols, enc: Steps, m: Any, states: list[St], steps: list[tup
     broken = [inv.name for inv, b in zip(sym.invariants, bad, strict=True) if b]
     target = broken[0] if broken else None
     steps_needed = d if target is not None else d + 1
-    shown = with_size_params(sym, sym, [SizeRange(n, v, v) for n, v in values.items()])
-    entry = witness(shown, values, target, steps_needed, deadline.remaining())
+    entry = witness(shown(values), values, target, steps_needed, deadline.remaining())
     entry = replace(entry, engine=ENGINE)
     out: list[PropertyResult] = []
     for name in names:
