@@ -142,7 +142,8 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     multiple=True,
     metavar="NAME=LO..HI",
     help="With --engine bmc or induction: the const NAME that sizes a kind (kind Node[NAME]) "
-    "is symbolic over LO..HI (up to 1000): one check for every -D NAME=n at once. Repeatable; "
+    "is symbolic over LO..HI (up to 1000): one check for every -D NAME=n at once. NAME=LO.. "
+    "(induction): for any number of objects, the kind an uninterpreted sort. Repeatable; "
     "implies --symbolic-params.",
 )
 @click.option(

@@ -293,7 +293,11 @@ def _any_number(
     _check_uses(sym, sizes)
     t0 = time.monotonic()
     lows = {s.name: s.lo for s in sizes}
-    entries, notes, k = prove_unbounded(sym, lows, max_k, invariants, timeout_s)
+
+    def shown(values: dict[str, int]) -> Symbols:
+        return with_size_params(sym, sym, [SizeRange(n, v, v) for n, v in values.items()])
+
+    entries, notes, k = prove_unbounded(sym, shown, lows, max_k, invariants, timeout_s)
     model = compile_model(sym, symmetry=False)
     entries += temporal_not_checked(model, properties, "induction", invariants)
     stats = Stats(depth=k, seconds=time.monotonic() - t0)

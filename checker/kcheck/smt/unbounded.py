@@ -40,25 +40,39 @@ class Ref:
     obj: Term  # an element of the kind's sort
 
 
-Val = Any  # a Z3 term, or a Ref
+@dataclass(frozen=True)
+class CountOf:
+    """`count x in K where c`: not a term (not first-order), only compared with a bounded one."""
+
+    x: Term
+    cond: Term  # x alive and `c`
+
+
+Val = Any  # a Z3 term, a Ref, or a CountOf
 Env = dict[str, Val]
 
 _FO = "not first-order over an unbounded number of objects"
 _NOT_YET = "not encoded with uninterpreted sorts yet"
 _REFUSED = {
-    ast.Count: f"`count` ({_FO})", ast.CountAll: f"`count` ({_FO})",
-    ast.Aggregate: f"`sum`/`min`/`max` ({_FO})", ast.SetBuilder: f"a set ({_NOT_YET})",
-    ast.SetType: f"a set ({_NOT_YET})", ast.Index: f"`K[i]` ({_FO})",
-    ast.AssignAny: f"`:= any` ({_NOT_YET})", ast.Step: f"`step` ({_NOT_YET})",
+    ast.CountAll: f"`count` ({_FO})", ast.SetBuilder: f"a set ({_NOT_YET})",
+    ast.SetType: f"a set ({_NOT_YET})", ast.Index: f"`K[i]` ({_FO})", ast.Step: f"`step` ({_NOT_YET})",
     ast.Restart: f"`restart` ({_NOT_YET})", ast.Scheduler: f"a scheduler ({_NOT_YET})",
 }  # fmt: skip
 
 
-def refuse_outside(sym: Symbols, unbounded: set[str], sizes: set[str]) -> None:
-    """Raise Unsupported naming the first construct outside the fragment, and its line."""
+def refuse_outside(
+    sym: Symbols, unbounded: set[str], sizes: set[str], skip: frozenset[str] = frozenset()
+) -> None:
+    """Raise Unsupported naming the first construct outside the fragment, and its line (the
+    invariants named in `skip` are not checked, so not read)."""
     for d in sym.program.decls:
         if isinstance(d, ast.Property | ast.Manifest | ast.Docker):
             continue
+        if isinstance(d, ast.Invariant) and d.name in skip:
+            continue
+        for n in ast.walk_nodes(d):
+            if isinstance(n, ast.Aggregate) and n.op == "sum":
+                raise Unsupported(f"`sum` ({_FO}), for any number of objects", _line(n, d))
         if isinstance(d, ast.Kind):
             continue
         for n in ast.walk_nodes(d):
@@ -92,8 +106,10 @@ def _line(n: object, d: object) -> int:
 class Encoding:
     """The sorts, states and steps of one model."""
 
-    def __init__(self, sym: Symbols, unbounded: set[str], sizes: set[str]) -> None:
-        refuse_outside(sym, unbounded, sizes)
+    def __init__(
+        self, sym: Symbols, unbounded: set[str], sizes: set[str], skip: frozenset[str]
+    ) -> None:
+        refuse_outside(sym, unbounded, sizes, skip)
         self.sym = sym
         self.unbounded = unbounded
         self.sorts = {k: z3.DeclareSort(f"Obj_{k}") for k in sym.kinds}
@@ -218,6 +234,14 @@ class Encoding:
                 return self._quant(q, bs, w, body, env, st)
             case ast.Call(func=fn, args=args):
                 return self._call(fn, args, env, st, e)
+            case ast.Count(binders=bs, where=w):
+                env2, xs, dom = self._binders(bs, env, st)
+                wv, we = self.expr(w, env2, st) if w is not None else (TRUE, FALSE)
+                if len(xs) != 1 or not isinstance(env2[bs[0].name], Ref):
+                    raise Unsupported(f"`count` over several binders ({_FO})", _line(e, None))
+                return CountOf(xs[0], z3.And(dom, wv)), z3.Exists(xs, z3.And(dom, we))
+            case ast.Aggregate(op=op, body=body, binders=bs, where=w) if op in ("min", "max"):
+                return self._extreme(op, body, bs, w, env, st)
             case ast.Budget(fault=f):
                 return self._budget(f) - st[f"s:{f}"], FALSE
         raise Unsupported(f"{type(e).__name__} for any number of objects", _line(e, None))
@@ -243,6 +267,8 @@ class Encoding:
             return _or([v == o for o, _ in opts]), _or([err, *[oe for _, oe in opts]])
         av, ae = self.expr(a, env, st)
         bv, be = self.expr(b, env, st)
+        if isinstance(av, CountOf) or isinstance(bv, CountOf):
+            return self._compare_count(op, a, av, b, bv, env), _or([ae, be])
         if op == "and":
             return z3.And(av, bv), _or([ae, z3.And(av, be)])
         if op == "or":
@@ -325,3 +351,107 @@ class Encoding:
         if fn == "abs" and len(vs) == 1:
             return z3.If(vs[0] >= 0, vs[0], -vs[0]), err
         raise Unsupported(f"`{fn}` for any number of objects", _line(e, None))
+
+    # ---- counts and extremes over a bounded range of values: first-order
+    def _compare_count(self, op: str, a: ast.Expr, av: Val, b: ast.Expr, bv: Val, env: Env) -> Term:
+        """`count(S) op t` with t of bounded range: for each value v of t, "at least v members"
+        (v distinct live objects meet the condition) is first-order."""
+        flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+        if isinstance(bv, CountOf):
+            if isinstance(av, CountOf):
+                raise Unsupported(f"a comparison of two counts ({_FO})", _line(a, None))
+            a, av, b, bv, op = b, bv, a, av, flip.get(op, op)
+        if op not in flip:
+            raise Unsupported(f"a count in `{op}` ({_FO})", _line(a, None))
+        lo, hi = self._interval(b, env)
+        if hi - lo > 16:
+            raise Unsupported(f"a count compared with a term of range {lo}..{hi}", _line(b, None))
+
+        def at_least(c: int) -> Term:
+            if c <= 0:
+                return TRUE
+            xs = [self.fresh(av.x.sort(), "c") for _ in range(c)]
+            conds = [z3.substitute(av.cond, (av.x, x)) for x in xs]
+            return z3.Exists(xs, z3.And(*conds, z3.Distinct(*xs) if c > 1 else TRUE))
+
+        def cmp(v: int) -> Term:
+            match op:
+                case ">=":
+                    return at_least(v)
+                case ">":
+                    return at_least(v + 1)
+                case "<=":
+                    return z3.Not(at_least(v + 1))
+                case "<":
+                    return z3.Not(at_least(v))
+                case "==":
+                    return z3.And(at_least(v), z3.Not(at_least(v + 1)))
+            return z3.Not(z3.And(at_least(v), z3.Not(at_least(v + 1))))
+
+        return _or([z3.And(bv == v, cmp(v)) for v in range(lo, hi + 1)])
+
+    def _extreme(self, op: str, body: ast.Expr, bs: Sequence[ast.Binder], w: ast.Expr | None,
+                 env: Env, st: St) -> tuple[Val, Term]:  # fmt: skip
+        """`min e for x in K where c` (empty: 0) with e of bounded range, value by value."""
+        env2, xs, dom = self._binders(bs, env, st)
+        wv, we = self.expr(w, env2, st) if w is not None else (TRUE, FALSE)
+        bv, be = self.expr(body, env2, st)
+        lo, hi = self._interval(body, env2)
+        if hi - lo > 16:
+            raise Unsupported(f"`{op}` of a term of range {lo}..{hi}", _line(body, None))
+        values = range(lo, hi + 1) if op == "min" else range(hi, lo - 1, -1)
+        out: Term = z3.IntVal(0)
+        for v in reversed(values):
+            out = z3.If(z3.Exists(xs, z3.And(dom, wv, bv == v)), z3.IntVal(v), out)
+        return out, z3.Exists(xs, z3.And(dom, z3.Or(we, z3.And(wv, be))))
+
+    def _interval(self, e: ast.Expr, env: Env) -> tuple[int, int]:
+        """Bounds of an int expression from declared ranges (sound in well-formed states)."""
+        match e:
+            case ast.IntLit(value=v):
+                return v, v
+            case ast.Name(id=n) if n in self.sym.consts and n not in env:
+                return self.sym.consts[n], self.sym.consts[n]
+            case ast.Name(id=n) if n in self.sym.params and n not in env:
+                return self.sym.params[n].value, self.sym.params[n].value
+            case ast.Name(id=n) if n in self.sym.vars and n not in env:
+                return _type_range(self.sym.vars[n].type, self.sym)
+            case ast.Field(obj=o, name=f):
+                k = self._kind_of(o, env)
+                info = self.sym.kinds[k].field(f) if k is not None else None
+                if info is not None:
+                    return _type_range(info.type, self.sym)
+            case ast.IfExpr(then=t, else_=f):
+                (a, b), (c, d) = self._interval(t, env), self._interval(f, env)
+                return min(a, c), max(b, d)
+            case ast.Binary(op="+" | "-", left=x, right=y):
+                (a, b), (c, d) = self._interval(x, env), self._interval(y, env)
+                return (a + c, b + d) if e.op == "+" else (a - d, b - c)
+            case ast.Call(func=fn, args=args) if fn in self.sym.defs:
+                fdef = self.sym.defs[fn]
+                inner = {p.name: env.get(x.id) if isinstance(x, ast.Name) else None
+                         for p, x in zip(fdef.params, args, strict=True)}  # fmt: skip
+                return self._interval(fdef.body, {k: v for k, v in inner.items() if v is not None})
+            case ast.Budget(fault=f):
+                return 0, self._budget(f)
+        raise Unsupported("a term whose range is not bounded by declared ranges", _line(e, None))
+
+    def _kind_of(self, o: ast.Expr, env: Env) -> str | None:
+        if isinstance(o, ast.Name) and isinstance(env.get(o.id), Ref):
+            return str(env[o.id].kind)
+        if isinstance(o, ast.Field):
+            k = self._kind_of(o.obj, env)
+            info = self.sym.kinds[k].field(o.name) if k is not None else None
+            if info is not None and isinstance(info.type, TRef):
+                return info.type.kind
+        return None
+
+
+def _type_range(ty: Type, sym: Symbols) -> tuple[int, int]:
+    if isinstance(ty, TInt) and ty.lo is not None and ty.hi is not None:
+        return ty.lo, ty.hi
+    if isinstance(ty, TEnum):
+        return 0, len(sym.enums[ty.name]) - 1
+    if isinstance(ty, TBool):
+        return 0, 1
+    raise Unsupported("a term whose range is not bounded by declared ranges", 0)

@@ -4,7 +4,7 @@ kind an uninterpreted sort): spec/smt.md, "Symbolic sizes"."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,7 +17,6 @@ from kcheck.model.typeof import zero_value
 from kcheck.result import HOLDS, INCONCLUSIVE, Proof, PropertyResult
 from kcheck.smt.params import witness
 from kcheck.smt.refuse import Unsupported
-from kcheck.smt.sizes import SizeRange, with_size_params
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.terms import FALSE, TRUE, Term, _and, _or
 from kcheck.smt.unbounded import ENGINE, Encoding, Env, Ref, St, Val, _line
@@ -60,6 +59,17 @@ class Steps(Encoding):
             case ast.CreateStmt(create=c):
                 ok, st, _ = self._create(c, ok, st, env)
                 return [Way(ok, st, env)]
+            case ast.AssignAny(target=t, domain=ast.RangeDomain(lo=lo_e, hi=hi_e)):
+                lo, le = self.expr(lo_e, env, st)
+                hi, he = self.expr(hi_e, env, st)
+                ok = self._fail(ok, _or([le, he]))
+                v = self.fresh(z3.IntSort(), "any")
+                self.consts.append(v)
+                return [self._assign(t, v, _and(ok, v >= lo, v <= hi), st, env)]
+            case ast.AssignAny(target=t, domain=d):
+                env2, xs, dom = self._binders((ast.Binder("_any", d, span=s.span),), env, st)
+                self.consts += xs
+                return [self._assign(t, env2["_any"], _and(ok, dom), st, env)]
             case ast.Let(name=n, value=v):
                 if isinstance(v, ast.Create):
                     ok, st, obj = self._create(v, ok, st, env)
@@ -282,22 +292,25 @@ class Steps(Encoding):
 
 def prove_unbounded(
     sym: Symbols,
+    shown: Callable[[dict[str, int]], Symbols],
     sizes: dict[str, int],
     max_k: int,
     invariants: Sequence[str] | None,
     timeout_s: float,
 ) -> tuple[list[PropertyResult], list[str], int]:
     """k-induction of "well-formed, every invariant, no step fails" for any number of objects
-    of the kinds the consts `sizes` (name -> smallest value) size; (entries, notes, deepest k)."""
+    of the kinds the consts `sizes` (name -> smallest value) size; (entries, notes, deepest k).
+    `shown(values)` is `sym` with the sizes as params at those values, for a witness."""
     kinds = {k for k, i in sym.kinds.items() if ast.names_in(i.decl.size) & set(sizes)}
-    enc = Steps(sym, kinds, set(sizes))
+    skip = frozenset(i.name for i in sym.invariants) - set(names_of(sym, invariants))
+    enc = Steps(sym, kinds, set(sizes), skip)
     deadline = Deadline(timeout_s)
     states = [enc.state(f"u{i}") for i in range(max_k + 1)]
     steps = [enc.step(states[i], states[i + 1] if i < max_k else enc.state("u_next"))
              for i in range(max_k + 1)]  # fmt: skip
     init, init_fail = enc.initial(states[0])
-    invs = [i for i in sym.invariants]
-    names = list(invariants) if invariants is not None else [i.name for i in invs]
+    invs = [i for i in sym.invariants if i.name not in skip]
+    names = names_of(sym, invariants)
 
     def violations(i: int) -> list[Term]:
         out = []
@@ -331,7 +344,20 @@ def prove_unbounded(
             base.add(steps[d - 1][0])
         answer, m = check(base, z3.Or(z3.Not(good(d)), steps[d][1]), deadline)
         if answer == "sat":
-            return _refuted(sym, enc, m, states, steps, d, sizes, kinds, names, violations,
+            # which goal: a Z3 model does not evaluate quantifiers, so ask one at a time
+            target: str | None = None
+            for inv, bad in zip(invs, violations(d), strict=True):
+                answer, m = check(base, bad, deadline)
+                if answer == "sat":
+                    target = inv.name
+                    break
+            else:
+                answer, m = check(base, steps[d][1], deadline)
+            if answer != "sat":
+                why = (f"a state that breaks well-formedness is reached in {d} steps (a kcheck "
+                       "bug)" if answer == "unsat" else f"Z3 answered unknown ({answer})")  # fmt: skip
+                return entries(INCONCLUSIVE, f"not proved for any number of objects: {why}"), [], k
+            return _refuted(sym, shown, enc, m, states, d, sizes, kinds, names, invs, target,
                             deadline), [], k  # fmt: skip
         if answer != "unsat":
             return entries(INCONCLUSIVE, f"Z3 answered unknown ({answer}) at k = {k}"), [], k
@@ -352,9 +378,27 @@ def prove_unbounded(
     return entries(INCONCLUSIVE, why), [], max_k
 
 
-def _refuted(sym: Symbols, enc: Steps, m: Any, states: list[St], steps: list[tuple[Term, Term, list[Term]]],
-             d: int, sizes: dict[str, int], kinds: set[str], names: list[str],
-             violations: Any, deadline: Deadline) -> list[PropertyResult]:  # fmt: skip
+def names_of(sym: Symbols, invariants: Sequence[str] | None) -> list[str]:
+    """The selected invariants, and the lemmas (assumed by no proof here: proved with them)."""
+    if invariants is None:
+        return [i.name for i in sym.invariants]
+    return [i.name for i in sym.invariants if i.name in invariants or i.lemma]
+
+
+def _refuted(
+    sym: Symbols,
+    shown: Callable[[dict[str, int]], Symbols],
+    enc: Steps,
+    m: Any,
+    states: list[St],
+    d: int,
+    sizes: dict[str, int],
+    kinds: set[str],
+    names: list[str],
+    invs: list[ast.Invariant],
+    target: str | None,
+    deadline: Deadline,
+) -> list[PropertyResult]:
     """A state reachable in `d` steps breaks the goal, with some number of objects: replayed at
     that number with the concrete BMC (params.witness) before it is reported."""
     values: dict[str, int] = {}
@@ -369,16 +413,12 @@ def _refuted(sym: Symbols, enc: Steps, m: Any, states: list[St], steps: list[tup
                            for i in range(d + 1))]  # fmt: skip
             n = max(n, len(ever))
         values[name] = n
-    bad = [z3.is_true(m.eval(v, model_completion=True)) for v in violations(d)]
-    broken = [inv.name for inv, b in zip(sym.invariants, bad, strict=True) if b]
-    target = broken[0] if broken else None
     steps_needed = d if target is not None else d + 1
-    shown = with_size_params(sym, sym, [SizeRange(n, v, v) for n, v in values.items()])
-    entry = witness(shown, values, target, steps_needed, deadline.remaining())
+    entry = witness(shown(values), values, target, steps_needed, deadline.remaining())
     entry = replace(entry, engine=ENGINE)
     out: list[PropertyResult] = []
     for name in names:
-        inv = next(i for i in sym.invariants if i.name == name)
+        inv = next(i for i in invs if i.name == name)
         if name == target:
             out.append(replace(entry, reason=_found(entry.reason)))
         else:
