@@ -18,7 +18,14 @@ from dataclasses import dataclass
 
 from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import Graph, check_property
-from kcheck.explore.store import PyStore, StateStore, make_store, why_not_native
+from kcheck.explore.store import (
+    GeneratedCode,
+    PyStore,
+    StateStore,
+    generated_code,
+    make_store,
+    why_not_native,
+)
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
@@ -48,6 +55,9 @@ class Limits:
 
 ProgressFn = Callable[[Stats], None]
 PROGRESS_EVERY = 0.5  # seconds between progress callbacks
+# states stored before the search builds (or loads from the cache) the model's generated C:
+# a first build costs about a second, which a small search would not win back
+GEN_AFTER = 20_000
 
 
 @dataclass
@@ -191,6 +201,20 @@ def _search(
         record_broken(t, idx)
         return check
 
+    gen: GeneratedCode | None = None
+    gen_tried = False
+    inv_number = {inv.name: k for k, inv in enumerate(model.invariants)}
+
+    def gen_ids() -> list[int] | None:
+        """The pending invariants' numbers for the generated C, when it has all of them."""
+        assert gen is not None
+        ids = [inv_number.get(n, -1) for n, _ in pending]
+        return ids if all(k in gen.invariants for k in ids) else None
+
+    def on_broken_gen(t: State, idx: int) -> tuple[Callable[[State], bool] | None, object]:
+        record_broken(t, idx)
+        return check, gen_ids()
+
     extend = store.extend
     index_all = store.index_all
     get = store.get
@@ -258,9 +282,27 @@ def _search(
                 # the hot path, in C: states i.. up to the next poll or level, as below
                 stop = min(level_end, (i | 1023) + 1)
                 limit_n = max_states if max_states is not None else -1
-                i, n, failed = expand(
-                    i, stop, succ, canon, check, on_broken, StepError, limit_n, bool(selected)
-                )
+                if gen is None and canon is None and size() >= GEN_AFTER and not gen_tried:
+                    gen_tried = True  # the model's C, once the search is large enough to pay
+                    gen = generated_code(model)
+                if gen is not None:
+                    i, n, failed = store.expand_gen(  # type: ignore[attr-defined]
+                        gen.capsule,
+                        i,
+                        stop,
+                        gen.fallbacks,
+                        succ,
+                        check,
+                        gen_ids(),
+                        on_broken_gen,
+                        StepError,
+                        limit_n,
+                        bool(selected),
+                    )
+                else:
+                    i, n, failed = expand(
+                        i, stop, succ, canon, check, on_broken, StepError, limit_n, bool(selected)
+                    )
                 stats.transitions += n
                 if failed:  # a step of state i failed: the slow path below, for this state
                     s = get(i)
