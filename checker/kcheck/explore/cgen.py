@@ -15,16 +15,15 @@ the guard holds. An invariant that does not translate is checked in Python.
 from __future__ import annotations
 
 import ast
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kcheck.model.ir import CompiledModel
 
-STORE_GEN = Path(__file__).with_name("store_gen.c")
 INT, STATE, STATE_RO, ARRAY, OPAQUE = "int", "state", "state_ro", "array", "opaque"
+OPT, LIST = "opt", "list"  # an int or None (a scheduler's best score); a short list of ints
+LIST_CAP = 64  # a longer list redoes the state in Python
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 
@@ -94,18 +93,28 @@ class _Translator:
                     raise Untranslatable("a constant beyond 64 bits")
                 return f"INT64_C({v})"
             case ast.Name(id=name):
-                if f.types.get(name, ("", 0))[0] != INT:
+                kind = f.types.get(name, ("", 0))[0]
+                if kind == OPT:  # None in arithmetic or a comparison: Python raises
+                    return f"({{ if (n_{name}) bad = 1; v_{name}; }})"
+                if kind != INT:
                     raise Untranslatable(f"not an int: {name}")
                 return f"v_{name}"
+            case ast.Compare(
+                left=ast.Name(id=name), ops=[ast.Is() | ast.IsNot() as op], comparators=[none]
+            ) if isinstance(none, ast.Constant) and none.value is None:
+                kind = f.types.get(name, ("", 0))[0]
+                if kind not in (OPT, INT):
+                    raise Untranslatable("`is None` of something else")
+                is_none = f"n_{name}" if kind == OPT else "0"
+                return f"({is_none})" if isinstance(op, ast.Is) else f"(!{is_none})"
             case ast.Subscript(value=ast.Name(id=name), slice=idx) if not isinstance(
                 idx, ast.Slice
             ):
                 arr, n = self.sequence(f, name)
                 if isinstance(idx, ast.Constant) and type(idx.value) is int:
                     i = idx.value + n if idx.value < 0 else idx.value
-                    if not 0 <= i < n:
-                        raise Untranslatable("a constant index out of range")
-                    return f"{arr}[{i}]"
+                    if 0 <= i < n:
+                        return f"{arr}[{i}]"
                 return f"kg_get({arr}, {self.expr(f, idx)}, {n}, &bad)"
             case ast.BinOp(left=a, op=op, right=b):
                 x, y = self.expr(f, a), self.expr(f, b)
@@ -316,6 +325,21 @@ class _Translator:
                 orelse=[],
             ) if 1 <= len(args) <= 3:
                 self.for_range(f, var, args, body)
+            case ast.For(target=ast.Name(id=var), iter=ast.Name(id=seq), body=body, orelse=[]):
+                self.for_list(f, var, seq, body)
+            case ast.Expr(
+                value=ast.Call(
+                    func=ast.Attribute(value=ast.Name(id=seq), attr="append"), args=[v], keywords=[]
+                )
+            ) if f.types.get(seq, ("", 0))[0] == LIST:
+                e = self.fresh("e")
+                f.emit(f"{{ int64_t {e} = {self.expr(f, v)};")
+                f.depth += 1
+                self.check(f)
+                f.emit(f"if (l_{seq} >= {LIST_CAP}) {f.fail}")
+                f.emit(f"v_{seq}[l_{seq}++] = {e};")
+                f.depth -= 1
+                f.emit("}")
             case ast.Return(value=v) if f.in_helper and v is not None:
                 r = self.expr(f, v)
                 f.emit(f"*ret = {r};")
@@ -343,7 +367,33 @@ class _Translator:
             self.bind(f, name, STATE, self.width)
             f.emit(f"memcpy(v_{name}, v_{src}, sizeof(int64_t) * {self.width});")
             return
+        kind = f.types.get(name, ("", 0))[0]
+        if isinstance(value, ast.Constant) and value.value is None:
+            self.bind(f, name, OPT, 0)
+            f.emit(f"n_{name} = 1;")
+            return
+        if kind == OPT:  # an int into a name that may hold None
+            rhs = self.expr(f, value)
+            f.emit(f"v_{name} = {rhs};")
+            self.check(f)
+            f.emit(f"n_{name} = 0;")
+            return
         match value:
+            case ast.List(elts=elts) if len(elts) <= LIST_CAP:
+                vals = [self.expr(f, e) for e in elts]
+                self.bind(f, name, LIST, LIST_CAP)
+                tmp = [self.fresh("e") for _ in vals]
+                f.emit(
+                    "{ " + "".join(f"int64_t {t} = {v}; " for t, v in zip(tmp, vals, strict=True))
+                )
+                f.depth += 1
+                self.check(f)
+                for k, t in enumerate(tmp):
+                    f.emit(f"v_{name}[{k}] = {t};")
+                f.emit(f"l_{name} = {len(tmp)};")
+                f.depth -= 1
+                f.emit("}")
+                return
             case ast.BinOp(
                 left=ast.List(elts=[ast.Constant(value=int() as c)]),
                 op=ast.Mult(),
@@ -426,6 +476,20 @@ class _Translator:
         f.depth -= 1
         f.emit("}")
 
+    def for_list(self, f: _Fn, var: str, seq: str, body: list[ast.stmt]) -> None:
+        if f.types.get(seq, ("", 0))[0] != LIST:
+            raise Untranslatable("a loop over something other than a list")
+        if any(isinstance(n, ast.Name) and n.id == seq for b in body for n in ast.walk(b)):
+            raise Untranslatable("a loop that changes the list it walks")
+        k = self.fresh("k")
+        self.bind(f, var, INT, 0)
+        f.emit(f"for (int64_t {k} = 0; {k} < l_{seq}; {k}++) {{")
+        f.depth += 1
+        f.emit(f"v_{var} = v_{seq}[{k}];")
+        self.block(f, body)
+        f.depth -= 1
+        f.emit("}")
+
     def call_helper(self, f: _Fn, call: ast.Call, into: str | None) -> None:
         if not isinstance(call.func, ast.Name) or call.keywords:
             raise Untranslatable("a call")
@@ -494,6 +558,12 @@ class _Translator:
                 continue
             if kind == INT:
                 out.append(f"    int64_t v_{name} = 0;")
+            elif kind == OPT:
+                out.append(f"    int64_t v_{name} = 0;")
+                out.append(f"    int n_{name} = 1;")
+            elif kind == LIST:
+                out.append(f"    static int64_t v_{name}[{n}];")
+                out.append(f"    int64_t l_{name} = 0;")
             else:  # one buffer per name: a name's old list is dead when it is reassigned
                 out.append(f"    static int64_t v_{name}[{n}];")
         return out
@@ -608,94 +678,3 @@ def _invariants(t: _Translator, model: CompiledModel) -> tuple[list[str], frozen
         + "\n    default: return 2;\n    }\n}"
     )
     return funcs, frozenset(done)
-
-
-def module_source(tr: Translation, width: int, ninv: int) -> tuple[str, str]:
-    """(module name, full C source): the translation, the ABI shared with store_gen.c, and a
-    module whose `model` is a capsule of the KgenModel."""
-    abi = _abi()
-    body = "\n".join(
-        [
-            "#define PY_SSIZE_T_CLEAN",
-            "#include <Python.h>",
-            "#include <stdint.h>",
-            "#include <string.h>",
-            abi,
-            RUNTIME_C,
-            tr.source,
-        ]
-    )
-    name = "_kgen_" + hashlib.sha256(body.encode()).hexdigest()[:16]
-    tail = f"""
-static KgenModel kg_model = {{KGEN_ABI, {width}, {ninv}, kg_succ, kg_inv}};
-static struct PyModuleDef kg_module = {{PyModuleDef_HEAD_INIT, "{name}", NULL, -1, NULL}};
-PyMODINIT_FUNC PyInit_{name}(void) {{
-    PyObject *m = PyModule_Create(&kg_module);
-    if (!m) return NULL;
-    PyObject *c = PyCapsule_New(&kg_model, "kcheck.kgen", NULL);
-    if (!c || PyModule_AddObject(m, "model", c) < 0) {{
-        Py_XDECREF(c);
-        Py_DECREF(m);
-        return NULL;
-    }}
-    return m;
-}}
-"""
-    return name, body + tail
-
-
-def _abi() -> str:
-    """The types shared with store_gen.c, copied from it so that the two never differ."""
-    text = STORE_GEN.read_text(encoding="utf-8")
-    start = text.index("/* kgen-abi-begin */")
-    end = text.index("/* kgen-abi-end */")
-    return text[start:end]
-
-
-# Python's int semantics on int64, every difference flagged in *bad (the state is then redone
-# in Python, which raises or answers as it always does)
-RUNTIME_C = r"""
-static int64_t kg_sink;
-static inline int64_t kg_get(const int64_t *a, int64_t i, int64_t n, int *bad) {
-    if (i < 0) i += n;
-    if (i < 0 || i >= n) { *bad = 1; return 0; }
-    return a[i];
-}
-static inline int64_t *kg_ref(int64_t *a, int64_t i, int64_t n, int *bad) {
-    if (i < 0) i += n;
-    if (i < 0 || i >= n) { *bad = 1; return &kg_sink; }
-    return &a[i];
-}
-static inline int64_t kg_add(int64_t a, int64_t b, int *bad) {
-    int64_t r; if (__builtin_add_overflow(a, b, &r)) *bad = 1; return r;
-}
-static inline int64_t kg_sub(int64_t a, int64_t b, int *bad) {
-    int64_t r; if (__builtin_sub_overflow(a, b, &r)) *bad = 1; return r;
-}
-static inline int64_t kg_mul(int64_t a, int64_t b, int *bad) {
-    int64_t r; if (__builtin_mul_overflow(a, b, &r)) *bad = 1; return r;
-}
-static inline int64_t kg_floordiv(int64_t a, int64_t b, int *bad) {
-    if (b == 0 || (a == INT64_MIN && b == -1)) { *bad = 1; return 0; }
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-    return q;
-}
-static inline int64_t kg_mod(int64_t a, int64_t b, int *bad) {
-    if (b == 0 || (a == INT64_MIN && b == -1)) { *bad = 1; return 0; }
-    int64_t r = a % b;
-    if (r != 0 && ((r < 0) != (b < 0))) r += b;
-    return r;
-}
-static inline int64_t kg_lshift(int64_t a, int64_t b, int *bad) {
-    if (b < 0 || b > 62) { if (a == 0 && b >= 0) return 0; *bad = 1; return 0; }
-    int64_t r = (int64_t)((uint64_t)a << b);
-    if ((r >> b) != a) *bad = 1;
-    return r;
-}
-static inline int64_t kg_rshift(int64_t a, int64_t b, int *bad) {
-    if (b < 0) { *bad = 1; return 0; }
-    if (b > 63) return a < 0 ? -1 : 0;
-    return a >> b;
-}
-"""

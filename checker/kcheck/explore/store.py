@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Protocol, cast
 
 from kcheck.cache import cache_dir
-from kcheck.explore import cgen
+from kcheck.explore import cgen, cgen_module
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model import native
 from kcheck.model.ir import CompiledModel, Layout, State
@@ -299,7 +299,7 @@ def _build_generated(model: CompiledModel) -> GeneratedCode | None:
     tr = cgen.translate(model)
     if tr is None:
         return None
-    name, source = cgen.module_source(tr, model.layout.width, len(model.invariants))
+    name, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))
     path = cache_dir() / "generated" / f"{name}.c"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
