@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Protocol, cast
 
 from kcheck.cache import cache_dir
-from kcheck.explore import cgen, cgen_module
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model import native
 from kcheck.model.ir import CompiledModel, Layout, State
@@ -296,6 +295,8 @@ _GENERATED: dict[str, GeneratedCode | None] = {}
 
 
 def _build_generated(model: CompiledModel) -> GeneratedCode | None:
+    from kcheck.explore import cgen, cgen_module  # only for a search large enough to use it
+
     tr = cgen.translate(model)
     if tr is None:
         return None
