@@ -134,10 +134,10 @@ def _model(expr: str) -> CompiledModel:
 
     from kcheck.model.runtime import RUNTIME_NS
 
-    source = (
-        "def _successors(s):\n    out = []\n    _ap = out.append\n    st = list(s)\n"
-        f"    st[0] = {expr}\n    st[{WIDTH}] = 1\n    _ap(tuple(st))\n    return out\n"
-    )
+    body = f"    out = []\n    _ap = out.append\n    st = list(s)\n    st[0] = {expr}\n"
+    body += f"    st[{WIDTH}] = 1\n"
+    source = f"def _successors(s):\n{body}    _ap(tuple(st))\n    return out\n"
+    source += f"def _tagged(s):\n{body}    _ap((0, tuple(st)))\n    return out\n"
     ns: dict[str, object] = dict(RUNTIME_NS)
     exec(source, ns)
     layout = SimpleNamespace(width=WIDTH + 1)

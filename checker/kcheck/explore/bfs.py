@@ -15,6 +15,7 @@ import time
 from array import array
 from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import Graph, check_property
@@ -319,6 +320,40 @@ def _search(
                         break
                     max_states = more
                 continue
+            if record and expand is not None and len(model.actions) <= 64:
+                # the graph-keeping search in C, as the Python form below
+                if gen is None and canon is None and size() >= GEN_AFTER and not gen_tried:
+                    gen_tried = True
+                    gen = generated_code(model)
+                if gen is not None:
+                    stop = min(level_end, (i | 1023) + 1)
+                    limit_n = max_states if max_states is not None else -1
+                    i, n, failed, to, act, en, ends = store.expand_gen_tagged(  # type: ignore[attr-defined]
+                        gen.capsule,
+                        i,
+                        stop,
+                        gen.tagged_fallbacks,
+                        tagged,
+                        check,
+                        gen_ids(),
+                        on_broken_gen,
+                        StepError,
+                        limit_n,
+                        len(edge_to),
+                    )
+                    stats.transitions += n
+                    edge_to.frombytes(to)
+                    edge_act.frombytes(act)
+                    cast("array[int]", enabled).frombytes(en)
+                    edge_start.frombytes(ends)
+                    if max_states is not None and size() >= max_states and i < size():
+                        more = _more(limits, level_starts, level_end, i, size())
+                        if more is None:
+                            limit, complete = f"max-states {max_states}", False
+                            break
+                        max_states = more
+                    if not failed:  # else state i takes the slow path below
+                        continue
             s = get(i)
             if record:
                 # the same as below, also keeping every edge and the actions enabled here

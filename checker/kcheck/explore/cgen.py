@@ -39,6 +39,7 @@ class Untranslatable(Exception):
 class Translation:
     source: str  # the C module's source, without its module boilerplate
     fallbacks: list[Callable[..., Any]]  # the Python statements C calls, by number
+    tagged_fallbacks: list[Callable[..., Any]]  # likewise for the tagged form (liveness)
     invariants: frozenset[int]  # the invariants translated (the others are checked in Python)
     python_statements: int  # top-level statements of _successors left in Python
 
@@ -53,6 +54,7 @@ class _Fn:
     depth: int = 1
     fail: str = "return 1;"  # what a failed check does (an invariant answers 2)
     in_helper: bool = False
+    tagged: bool = False  # successors go out with their action (`_ap((aid, tuple(st)))`)
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -353,9 +355,25 @@ class _Translator:
                     args=[ast.Call(func=ast.Name(id="tuple"), args=[ast.Name(id=x)])],
                 )
             ) if not f.in_helper:
+                if f.tagged or f.types.get(x, ("", 0))[0] not in (STATE, STATE_RO):
+                    raise Untranslatable("appends something other than a state")
+                f.emit(f"if (ops->emit(o, -1, v_{x}) < 0) return -1;")
+            case ast.Expr(
+                value=ast.Call(
+                    func=ast.Name(id="_ap"),
+                    args=[
+                        ast.Tuple(
+                            elts=[
+                                ast.Constant(value=int() as aid),
+                                ast.Call(func=ast.Name(id="tuple"), args=[ast.Name(id=x)]),
+                            ]
+                        )
+                    ],
+                )
+            ) if f.tagged and not f.in_helper and 0 <= aid < 2**16:
                 if f.types.get(x, ("", 0))[0] not in (STATE, STATE_RO):
                     raise Untranslatable("appends something other than a state")
-                f.emit(f"if (ops->emit(o, v_{x}) < 0) return -1;")
+                f.emit(f"if (ops->emit(o, {aid}, v_{x}) < 0) return -1;")
             case ast.Expr(value=ast.Call() as call):
                 self.call_helper(f, call, None)
             case _:
@@ -575,22 +593,37 @@ def translate(model: CompiledModel) -> Translation | None:
     tree = ast.parse(model.python_source)
     width = model.layout.width
     t = _Translator(tree, width)
-    succ = t.funcs.get("_successors")
-    if succ is None or width == 0:
+    if width == 0:
         return None
     ns: dict[str, Any] = dict(model.successors.__globals__)
-    f = _Fn(width)
-    f.types["s"] = (STATE_RO, width)
+    hot = _hot(t, "_successors", ns, False)
+    tagged = _hot(t, "_tagged", ns, True)
+    if hot is None or tagged is None:
+        return None
+    inv_src, done = _invariants(t, model)
+    source = "\n".join(t.statics + t.helper_src + [hot[0], tagged[0]] + inv_src)
+    return Translation(source, hot[1], tagged[1], done, len(hot[1]))
+
+
+def _hot(
+    t: _Translator, name: str, ns: dict[str, Any], tagged: bool
+) -> tuple[str, list[Callable[..., Any]]] | None:
+    """`_successors` (or `_tagged`, whose successors carry their action) as C: its source
+    and the statements left in Python, by number."""
+    node = t.funcs.get(name)
+    if node is None:
+        return None
+    f = _Fn(t.width, tagged=tagged)
+    f.types["s"] = (STATE_RO, t.width)
     prelude: list[ast.stmt] = []
     fallbacks: list[Callable[..., Any]] = []
-    body = succ.body
+    body = node.body
     if (
         len(body) < 3
         or ast.unparse(body[0]) != "out = []"
         or ast.unparse(body[1]) != "_ap = out.append"
+        or ast.unparse(body[-1]) != "return out"
     ):
-        return None
-    if ast.unparse(body[-1]) != "return out":
         return None
     for st in body[2:-1]:
         emits = any(isinstance(n, ast.Name) and n.id == "_ap" for n in ast.walk(st))
@@ -603,7 +636,7 @@ def translate(model: CompiledModel) -> Translation | None:
             if not emits:
                 return None  # a shared computation C cannot do: all of it stays Python
             k = len(fallbacks)
-            fallbacks.append(_python_statement(prelude, st, ns, k))
+            fallbacks.append(_python_statement(prelude, st, ns, f"{name}_{k}"))
             guard = None
             if isinstance(st, ast.If) and not st.orelse:
                 try:
@@ -617,19 +650,17 @@ def translate(model: CompiledModel) -> Translation | None:
                 f.emit(f"{{ {call} }}")
         if not emits:
             prelude.append(st)
-    succ_src = (
-        "static int kg_succ(int64_t *v_s, const KgenOps *ops, KgenOut *o) {\n"
+    src = (
+        f"static int kg{name}(int64_t *v_s, const KgenOps *ops, KgenOut *o) {{\n"
         "    int bad = 0, r = 0;\n    (void)r;\n"
         + "\n".join(t.locals(f, set()) + f.lines)
         + "\n    return 0;\n}"
     )
-    inv_src, done = _invariants(t, model)
-    source = "\n".join(t.statics + t.helper_src + [succ_src] + inv_src)
-    return Translation(source, fallbacks, done, len(fallbacks))
+    return src, fallbacks
 
 
 def _python_statement(
-    prelude: list[ast.stmt], st: ast.stmt, ns: dict[str, Any], k: int
+    prelude: list[ast.stmt], st: ast.stmt, ns: dict[str, Any], k: str
 ) -> Callable[..., Any]:
     """One top-level statement of _successors as a function of the state: the statements
     before it that compute what the actions share (hoisted counts), then it."""

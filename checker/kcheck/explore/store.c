@@ -611,6 +611,9 @@ static PyMethodDef store_methods[] = {
     {"expand_gen", (PyCFunction)(void (*)(void))store_expand_gen, METH_FASTCALL,
      "expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error, "
      "max_states, stop_when_clear) -> (next, transitions, failed)"},
+    {"expand_gen_tagged", (PyCFunction)(void (*)(void))store_expand_gen_tagged, METH_FASTCALL,
+     "expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, "
+     "step_error, max_states, edge_base) -> (next, transitions, failed, edges...)"},
     {"add", (PyCFunction)(void (*)(void))store_add, METH_FASTCALL,
      "add(state, parent) -> its new index, or -1 when it is stored already"},
     {"index", (PyCFunction)store_index, METH_O, "index(state) -> its index, or -1"},

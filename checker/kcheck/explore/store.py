@@ -195,6 +195,9 @@ class NativeStore:
         self.get = c.__getitem__
         self.expand: Expand | None = raw.expand  # type: ignore[attr-defined]
         self.expand_gen: Callable[..., tuple[int, int, int]] = raw.expand_gen  # type: ignore[attr-defined]
+        self.expand_gen_tagged: Callable[..., tuple[int, int, int, bytes, bytes, bytes, bytes]] = (
+            raw.expand_gen_tagged  # type: ignore[attr-defined]
+        )
 
     def __len__(self) -> int:
         return len(cast(StateStore, self.raw))
@@ -276,6 +279,7 @@ class GeneratedCode:
 
     capsule: object
     fallbacks: list[Callable[[State], list[State]]]  # the statements left in Python
+    tagged_fallbacks: list[Callable[[State], list[tuple[int, State]]]]  # likewise, tagged
     invariants: frozenset[int]  # the invariants translated, by number
 
 
@@ -313,7 +317,7 @@ def _build_generated(model: CompiledModel) -> GeneratedCode | None:
     module = native.load_extension(path, name)
     if module is None:
         return None
-    return GeneratedCode(module.model, tr.fallbacks, tr.invariants)
+    return GeneratedCode(module.model, tr.fallbacks, tr.tagged_fallbacks, tr.invariants)
 
 
 def why_not_native() -> str:
