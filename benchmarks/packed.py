@@ -7,7 +7,10 @@
 
 For each reference model, one process each, one after another: kcheck with the reference
 Python store (a dict of state tuples: the engine before issue 14), kcheck with the packed
-native store (the default), and, for the ReplicaSet, Spin's `pan` on the Promela translation
+native store and the model's Python successor function (the default until a search has
+20,000 states), the same with the model's generated C (explore/cgen.py: the default past
+that; built before the clock starts, as a cached build would be), and, for the ReplicaSet and
+the scheduler, Spin's `pan` on the Promela translation
 from benchmarks/spin/gen_replicaset.py (the same state graph; run.sh explains the
 translation). With --before REV, first the code at REV too (`git archive` into a temporary
 folder, run with this venv). Every kcheck row runs without symmetry; the safety rows check only
