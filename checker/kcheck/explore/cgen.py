@@ -24,6 +24,7 @@ from kcheck.model.ir import CompiledModel
 INT, STATE, STATE_RO, ARRAY, OPAQUE = "int", "state", "state_ro", "array", "opaque"
 OPT, LIST = "opt", "list"  # an int or None (a scheduler's best score); a short list of ints
 LIST_CAP = 64  # a longer list redoes the state in Python
+STACK_LIMIT = 256 * 1024  # bytes of lists one generated function may keep on the stack
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 
@@ -570,20 +571,25 @@ class _Translator:
         return cname
 
     def locals(self, f: _Fn, params: set[str]) -> list[str]:
+        """The function's locals, its lists on the stack (not static: two searches in two
+        threads may run the same model's code at once)."""
         out = []
+        stack = 0
         for name, (kind, n) in sorted(f.types.items()):
             if name in params or kind == OPAQUE or name == "s":
                 continue
-            if kind == INT:
+            if kind in (INT, OPT):
                 out.append(f"    int64_t v_{name} = 0;")
-            elif kind == OPT:
-                out.append(f"    int64_t v_{name} = 0;")
-                out.append(f"    int n_{name} = 1;")
-            elif kind == LIST:
-                out.append(f"    static int64_t v_{name}[{n}];")
+                if kind == OPT:
+                    out.append(f"    int n_{name} = 1;")
+                continue
+            # one buffer per name: a name's old list is dead when it is reassigned
+            out.append(f"    int64_t v_{name}[{n}];")
+            stack += 8 * n
+            if kind == LIST:
                 out.append(f"    int64_t l_{name} = 0;")
-            else:  # one buffer per name: a name's old list is dead when it is reassigned
-                out.append(f"    static int64_t v_{name}[{n}];")
+        if stack > STACK_LIMIT:
+            raise Untranslatable("more lists than the stack should hold")
         return out
 
 
@@ -650,10 +656,14 @@ def _hot(
                 f.emit(f"{{ {call} }}")
         if not emits:
             prelude.append(st)
+    try:
+        local = t.locals(f, set())
+    except Untranslatable:
+        return None
     src = (
         f"static int kg{name}(int64_t *v_s, const KgenOps *ops, KgenOut *o) {{\n"
         "    int bad = 0, r = 0;\n    (void)r;\n"
-        + "\n".join(t.locals(f, set()) + f.lines)
+        + "\n".join(local + f.lines)
         + "\n    return 0;\n}"
     )
     return src, fallbacks
@@ -694,12 +704,13 @@ def _invariants(t: _Translator, model: CompiledModel) -> tuple[list[str], frozen
             f.emit(f"int64_t r = {r};")
             f.emit("if (bad) return 2;")
             f.emit("return r != 0;")
+            local = t.locals(f, set())
         except Untranslatable:
             continue
         done.add(k)
         funcs.append(
             f"static int kg_inv_{k}(int64_t *v_s) {{\n    int bad = 0;\n"
-            + "\n".join(t.locals(f, set()) + f.lines)
+            + "\n".join(local + f.lines)
             + "\n}"
         )
         cases.append(f"    case {k}: return kg_inv_{k}(s);")
