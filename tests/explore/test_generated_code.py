@@ -202,3 +202,17 @@ def test_translated_expressions_answer_as_python_does(expr: str, cells: list[int
         return store[1][0]
 
     assert _outcome(generated) == _outcome(python)
+
+
+@needs_native
+def test_generated_code_keeps_no_state_between_calls() -> None:
+    # the dashboard runs searches in threads: the generated functions' lists live on the stack
+    from kcheck.explore import cgen, cgen_module
+
+    for name in ("replicaset", "scheduler_starvation"):
+        model = _compiled(name, False)
+        tr = cgen.translate(model)
+        assert tr is not None
+        _, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))
+        assert "static int64_t v_" not in source
+        assert "int64_t v_st[" in source  # the successor's copy, a local of its function
