@@ -207,11 +207,11 @@ def test_translated_expressions_answer_as_python_does(expr: str, cells: list[int
 @needs_native
 def test_generated_code_keeps_no_state_between_calls() -> None:
     # the dashboard runs searches in threads: the generated functions' lists live on the stack
-    from kcheck.explore import cgen, cgen_module
+    from kcheck.explore import cgen_model, cgen_module
 
     for name in ("replicaset", "scheduler_starvation"):
         model = _compiled(name, False)
-        tr = cgen.translate(model)
+        tr = cgen_model.translate(model)
         assert tr is not None
         _, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))
         assert "static int64_t v_" not in source

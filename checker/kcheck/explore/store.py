@@ -299,9 +299,9 @@ _GENERATED: dict[str, GeneratedCode | None] = {}
 
 
 def _build_generated(model: CompiledModel) -> GeneratedCode | None:
-    from kcheck.explore import cgen, cgen_module  # only for a search large enough to use it
+    from kcheck.explore import cgen_model, cgen_module  # only for a search large enough to use it
 
-    tr = cgen.translate(model)
+    tr = cgen_model.translate(model)
     if tr is None:
         return None
     name, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))
