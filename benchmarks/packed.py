@@ -7,7 +7,10 @@
 
 For each reference model, one process each, one after another: kcheck with the reference
 Python store (a dict of state tuples: the engine before issue 14), kcheck with the packed
-native store (the default), and, for the ReplicaSet, Spin's `pan` on the Promela translation
+native store and the model's Python successor function (the default until a search has
+20,000 states), the same with the model's generated C (explore/cgen.py: the default past
+that; built before the clock starts, as a cached build would be), and, for the ReplicaSet and
+the scheduler, Spin's `pan` on the Promela translation
 from benchmarks/spin/gen_replicaset.py (the same state graph; run.sh explains the
 translation). With --before REV, first the code at REV too (`git archive` into a temporary
 folder, run with this venv). Every kcheck row runs without symmetry; the safety rows check only
@@ -101,11 +104,20 @@ def child(mode: str, model: str, defines: dict[str, int], invariants: list[str])
 
     compiled = compile_model(load(str(ROOT / model), defines).symbols, symmetry=False)
     store = None
-    if mode == "packed":
-        from kcheck.explore.store import make_store
+    code = None
+    if mode in ("packed", "generated"):
+        from kcheck.explore import bfs
+        from kcheck.explore.store import generated_code, make_store
 
         store = make_store(compiled.layout)
-    kwargs = {} if mode == "old" else {"packed": mode == "packed"}
+        if mode == "generated":
+            bfs.GEN_AFTER = 0
+            # built (or loaded from the cache) before the clock starts: a first build is one
+            # gcc run of about a second, once per model and size, not search time
+            code = generated_code(compiled)
+        else:
+            bfs.GEN_AFTER = 2**62  # the packed store with the Python successor function
+    kwargs = {} if mode == "old" else {"packed": mode != "reference"}
     props = None if "liveness" in invariants else []
     invs = [n for n in invariants if n != "liveness"]
     rss0 = _rss_now()
@@ -119,7 +131,8 @@ def child(mode: str, model: str, defines: dict[str, int], invariants: list[str])
         "depth": result.stats.depth,
         "search_cpu": cpu,
         "rss_before": rss0,
-        "store": store.describe() if store is not None and store.native else "Python dict",
+        "store": (store.describe() if store is not None and store.native else "Python dict")
+        + (f"; generated C, {len(code.fallbacks)} statement(s) left in Python" if code else ""),
         "verdicts": {p.name: p.status for p in result.properties},
         "notes": result.notes,
     }
@@ -238,7 +251,8 @@ def table(only: str, before: str | None, old: Path | None) -> None:
         if old is not None:
             rows.append((f"kcheck at {before}", kcheck_row(case, "old", old)))
         rows.append(("kcheck, reference store", kcheck_row(case, "reference")))
-        rows.append(("kcheck, packed store", kcheck_row(case, "packed")))
+        rows.append(("kcheck, packed store, Python successors", kcheck_row(case, "packed")))
+        rows.append(("kcheck, packed store, generated C", kcheck_row(case, "generated")))
         kinds = {(d["states"], d["verdict"], d["transitions"]) for _, d in rows}
         if len(kinds) != 1:
             print(f"WARNING: the kcheck rows disagree: {kinds}")

@@ -15,10 +15,18 @@ import time
 from array import array
 from collections.abc import Callable, MutableSequence, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import Graph, check_property
-from kcheck.explore.store import PyStore, StateStore, make_store, why_not_native
+from kcheck.explore.store import (
+    GeneratedCode,
+    PyStore,
+    StateStore,
+    generated_code,
+    make_store,
+    why_not_native,
+)
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
@@ -48,6 +56,9 @@ class Limits:
 
 ProgressFn = Callable[[Stats], None]
 PROGRESS_EVERY = 0.5  # seconds between progress callbacks
+# states stored before the search builds (or loads from the cache) the model's generated C:
+# a first build costs about a second, which a small search would not win back
+GEN_AFTER = 20_000
 
 
 @dataclass
@@ -191,6 +202,20 @@ def _search(
         record_broken(t, idx)
         return check
 
+    gen: GeneratedCode | None = None
+    gen_tried = False
+    inv_number = {inv.name: k for k, inv in enumerate(model.invariants)}
+
+    def gen_ids() -> list[int] | None:
+        """The pending invariants' numbers for the generated C, when it has all of them."""
+        assert gen is not None
+        ids = [inv_number.get(n, -1) for n, _ in pending]
+        return ids if all(k in gen.invariants for k in ids) else None
+
+    def on_broken_gen(t: State, idx: int) -> tuple[Callable[[State], bool] | None, object]:
+        record_broken(t, idx)
+        return check, gen_ids()
+
     extend = store.extend
     index_all = store.index_all
     get = store.get
@@ -258,9 +283,27 @@ def _search(
                 # the hot path, in C: states i.. up to the next poll or level, as below
                 stop = min(level_end, (i | 1023) + 1)
                 limit_n = max_states if max_states is not None else -1
-                i, n, failed = expand(
-                    i, stop, succ, canon, check, on_broken, StepError, limit_n, bool(selected)
-                )
+                if gen is None and canon is None and size() >= GEN_AFTER and not gen_tried:
+                    gen_tried = True  # the model's C, once the search is large enough to pay
+                    gen = generated_code(model)
+                if gen is not None:
+                    i, n, failed = store.expand_gen(  # type: ignore[attr-defined]
+                        gen.capsule,
+                        i,
+                        stop,
+                        gen.fallbacks,
+                        succ,
+                        check,
+                        gen_ids(),
+                        on_broken_gen,
+                        StepError,
+                        limit_n,
+                        bool(selected),
+                    )
+                else:
+                    i, n, failed = expand(
+                        i, stop, succ, canon, check, on_broken, StepError, limit_n, bool(selected)
+                    )
                 stats.transitions += n
                 if failed:  # a step of state i failed: the slow path below, for this state
                     s = get(i)
@@ -277,6 +320,40 @@ def _search(
                         break
                     max_states = more
                 continue
+            if record and expand is not None and len(model.actions) <= 64:
+                # the graph-keeping search in C, as the Python form below
+                if gen is None and canon is None and size() >= GEN_AFTER and not gen_tried:
+                    gen_tried = True
+                    gen = generated_code(model)
+                if gen is not None:
+                    stop = min(level_end, (i | 1023) + 1)
+                    limit_n = max_states if max_states is not None else -1
+                    i, n, failed, to, act, en, ends = store.expand_gen_tagged(  # type: ignore[attr-defined]
+                        gen.capsule,
+                        i,
+                        stop,
+                        gen.tagged_fallbacks,
+                        tagged,
+                        check,
+                        gen_ids(),
+                        on_broken_gen,
+                        StepError,
+                        limit_n,
+                        len(edge_to),
+                    )
+                    stats.transitions += n
+                    edge_to.frombytes(to)
+                    edge_act.frombytes(act)
+                    cast("array[int]", enabled).frombytes(en)
+                    edge_start.frombytes(ends)
+                    if max_states is not None and size() >= max_states and i < size():
+                        more = _more(limits, level_starts, level_end, i, size())
+                        if more is None:
+                            limit, complete = f"max-states {max_states}", False
+                            break
+                        max_states = more
+                    if not failed:  # else state i takes the slow path below
+                        continue
             s = get(i)
             if record:
                 # the same as below, also keeping every edge and the actions enabled here

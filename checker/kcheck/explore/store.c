@@ -597,6 +597,9 @@ static void store_dealloc(Store *S) {
     Py_TYPE(S)->tp_free((PyObject *)S);
 }
 
+/* the inner loop over a model's generated C: store_gen.c */
+#include "store_gen.c"
+
 static PyMethodDef store_methods[] = {
     {"extend", (PyCFunction)(void (*)(void))store_extend, METH_FASTCALL,
      "extend(states, parent, canon) -> the states that were new, stored in order"},
@@ -605,6 +608,12 @@ static PyMethodDef store_methods[] = {
     {"expand", (PyCFunction)(void (*)(void))store_expand, METH_FASTCALL,
      "expand(start, stop, succ, canon, check, on_broken, step_error, max_states, "
      "stop_when_clear) -> (next, transitions, failed)"},
+    {"expand_gen", (PyCFunction)(void (*)(void))store_expand_gen, METH_FASTCALL,
+     "expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error, "
+     "max_states, stop_when_clear) -> (next, transitions, failed)"},
+    {"expand_gen_tagged", (PyCFunction)(void (*)(void))store_expand_gen_tagged, METH_FASTCALL,
+     "expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, "
+     "step_error, max_states, edge_base) -> (next, transitions, failed, edges...)"},
     {"add", (PyCFunction)(void (*)(void))store_add, METH_FASTCALL,
      "add(state, parent) -> its new index, or -1 when it is stored already"},
     {"index", (PyCFunction)store_index, METH_O, "index(state) -> its index, or -1"},

@@ -12,14 +12,17 @@ same answers. Both take a whole successor list per call.
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
 
+from kcheck.cache import cache_dir
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model import native
-from kcheck.model.ir import Layout, State
+from kcheck.model.ir import CompiledModel, Layout, State
 
 SOURCE = Path(__file__).with_name("store.c")
 
@@ -191,6 +194,10 @@ class NativeStore:
         self.size = c.__len__
         self.get = c.__getitem__
         self.expand: Expand | None = raw.expand  # type: ignore[attr-defined]
+        self.expand_gen: Callable[..., tuple[int, int, int]] = raw.expand_gen  # type: ignore[attr-defined]
+        self.expand_gen_tagged: Callable[..., tuple[int, int, int, bytes, bytes, bytes, bytes]] = (
+            raw.expand_gen_tagged  # type: ignore[attr-defined]
+        )
 
     def __len__(self) -> int:
         return len(cast(StateStore, self.raw))
@@ -264,6 +271,53 @@ def make_store(layout: Layout) -> PyStore | NativeStore:
     if module is None:
         return PyStore()
     return NativeStore(module.make(pack_plan(layout)))
+
+
+@dataclass(frozen=True)
+class GeneratedCode:
+    """A model's successor function and invariants in C, for NativeStore.expand_gen."""
+
+    capsule: object
+    fallbacks: list[Callable[[State], list[State]]]  # the statements left in Python
+    tagged_fallbacks: list[Callable[[State], list[tuple[int, State]]]]  # likewise, tagged
+    invariants: frozenset[int]  # the invariants translated, by number
+
+
+def generated_code(model: CompiledModel) -> GeneratedCode | None:
+    """The model's generated C, built (once per machine: cached by its source's hash) and
+    loaded; None without a compiler, with KCHECK_NATIVE=0, or when it does not translate."""
+    if not native.enabled():
+        return None
+    key = model.python_source
+    if key not in _GENERATED:
+        _GENERATED[key] = _build_generated(model)
+    return _GENERATED[key]
+
+
+# one entry per model source compiled in this process (a test suite compiles a few hundred)
+_GENERATED: dict[str, GeneratedCode | None] = {}
+
+
+def _build_generated(model: CompiledModel) -> GeneratedCode | None:
+    from kcheck.explore import cgen_model, cgen_module  # only for a search large enough to use it
+
+    tr = cgen_model.translate(model)
+    if tr is None:
+        return None
+    name, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))
+    path = cache_dir() / "generated" / f"{name}.c"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text(encoding="utf-8") != source:
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(source, encoding="utf-8")
+            os.replace(tmp, path)
+    except OSError:
+        return None
+    module = native.load_extension(path, name)
+    if module is None:
+        return None
+    return GeneratedCode(module.model, tr.fallbacks, tr.tagged_fallbacks, tr.invariants)
 
 
 def why_not_native() -> str:

@@ -18,6 +18,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -59,6 +60,9 @@ def load_extension(source_path: Path, name: str) -> ModuleType | None:
 def _built(source_path: Path, name: str) -> ModuleType | None:
     try:
         source = source_path.read_bytes()
+        # a file it includes from its own folder is part of it (store.c includes store_gen.c)
+        for inc in re.findall(rb'#include "([\w.]+)"', source):
+            source += source_path.with_name(inc.decode()).read_bytes()
     except OSError:
         return None
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]

@@ -1,0 +1,142 @@
+"""A compiled model's generated C, function by function: the hot successor function and its
+tagged form (each top-level statement translated by cgen.py, or left as Python in its place),
+and the invariants. The subset and its exactness are described in cgen.py.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from kcheck.explore.cgen import STATE_RO, Translation, Untranslatable, _Fn, _Translator
+from kcheck.model.ir import CompiledModel
+
+
+def translate(model: CompiledModel) -> Translation | None:
+    """The C translation, or None when the successor function's shape is not the expected
+    one (then the search keeps the Python successor function)."""
+    tree = ast.parse(model.python_source)
+    width = model.layout.width
+    t = _Translator(tree, width)
+    if width == 0:
+        return None
+    ns: dict[str, Any] = dict(model.successors.__globals__)
+    hot = _hot(t, "_successors", ns, False)
+    tagged = _hot(t, "_tagged", ns, True)
+    if hot is None or tagged is None:
+        return None
+    inv_src, done = _invariants(t, model)
+    source = "\n".join(t.statics + t.helper_src + [hot[0], tagged[0]] + inv_src)
+    return Translation(source, hot[1], tagged[1], done, len(hot[1]))
+
+
+def _hot(
+    t: _Translator, name: str, ns: dict[str, Any], tagged: bool
+) -> tuple[str, list[Callable[..., Any]]] | None:
+    """`_successors` (or `_tagged`, whose successors carry their action) as C: its source
+    and the statements left in Python, by number."""
+    node = t.funcs.get(name)
+    if node is None:
+        return None
+    f = _Fn(t.width, tagged=tagged)
+    f.types["s"] = (STATE_RO, t.width)
+    prelude: list[ast.stmt] = []
+    fallbacks: list[Callable[..., Any]] = []
+    body = node.body
+    if (
+        len(body) < 3
+        or ast.unparse(body[0]) != "out = []"
+        or ast.unparse(body[1]) != "_ap = out.append"
+        or ast.unparse(body[-1]) != "return out"
+    ):
+        return None
+    for st in body[2:-1]:
+        emits = any(isinstance(n, ast.Name) and n.id == "_ap" for n in ast.walk(st))
+        mark, types = len(f.lines), dict(f.types)
+        try:
+            t.stmt(f, st)
+        except Untranslatable:
+            del f.lines[mark:]
+            f.types = types
+            if not emits:
+                return None  # a shared computation C cannot do: all of it stays Python
+            k = len(fallbacks)
+            fallbacks.append(_python_statement(prelude, st, ns, f"{name}_{k}"))
+            guard = None
+            if isinstance(st, ast.If) and not st.orelse:
+                try:
+                    guard = t.expr(f, st.test)
+                except Untranslatable:
+                    guard = None
+            call = f"r = ops->python(o, {k}); if (r) return r;"
+            if guard is not None:
+                f.emit(f"{{ int64_t g = {guard}; if (bad) return 1; if (g) {{ {call} }} }}")
+            else:
+                f.emit(f"{{ {call} }}")
+        if not emits:
+            prelude.append(st)
+    try:
+        local = t.locals(f, set())
+    except Untranslatable:
+        return None
+    src = (
+        f"static int kg{name}(int64_t *v_s, const KgenOps *ops, KgenOut *o) {{\n"
+        "    int bad = 0, r = 0;\n    (void)r;\n"
+        + "\n".join(local + f.lines)
+        + "\n    return 0;\n}"
+    )
+    return src, fallbacks
+
+
+def _python_statement(
+    prelude: list[ast.stmt], st: ast.stmt, ns: dict[str, Any], k: str
+) -> Callable[..., Any]:
+    """One top-level statement of _successors as a function of the state: the statements
+    before it that compute what the actions share (hoisted counts), then it."""
+    template = f"def _kgen_fallback_{k}(s):\n    out = []\n    _ap = out.append\n    return out"
+    fn = ast.parse(template).body[0]
+    assert isinstance(fn, ast.FunctionDef)
+    fn.body[2:2] = [*prelude, st]
+    mod = ast.fix_missing_locations(ast.Module([fn], []))
+    exec(compile(mod, f"<kcheck fallback {k}>", "exec"), ns)
+    out: Callable[..., Any] = ns[f"_kgen_fallback_{k}"]
+    return out
+
+
+def _invariants(t: _Translator, model: CompiledModel) -> tuple[list[str], frozenset[int]]:
+    """`kg_inv(k, s)`: 1 holds, 0 fails, 2 ask Python (not translated, or a check failed)."""
+    done: set[int] = set()
+    funcs: list[str] = []
+    cases: list[str] = []
+    for k in range(len(model.invariants)):
+        node = t.funcs.get(f"_inv_{k}")
+        if node is None:
+            continue
+        f = _Fn(t.width, fail="return 2;")
+        f.types["s"] = (STATE_RO, t.width)
+        try:
+            *pre, last = node.body
+            if not isinstance(last, ast.Return) or last.value is None:
+                raise Untranslatable("an invariant without a final return")
+            t.block(f, pre)
+            r = t.expr(f, last.value)
+            f.emit(f"int64_t r = {r};")
+            f.emit("if (bad) return 2;")
+            f.emit("return r != 0;")
+            local = t.locals(f, set())
+        except Untranslatable:
+            continue
+        done.add(k)
+        funcs.append(
+            f"static int kg_inv_{k}(int64_t *v_s) {{\n    int bad = 0;\n"
+            + "\n".join(local + f.lines)
+            + "\n}"
+        )
+        cases.append(f"    case {k}: return kg_inv_{k}(s);")
+    funcs.append(
+        "static int kg_inv(int k, int64_t *s) {\n    switch (k) {\n"
+        + "\n".join(cases)
+        + "\n    default: return 2;\n    }\n}"
+    )
+    return funcs, frozenset(done)

@@ -1,0 +1,456 @@
+/* The search's inner loop over a model's generated C (kcheck/explore/cgen.py translates the
+ * model's Python successor function and invariants): states are unpacked into int64 arrays,
+ * not tuples, and successors packed from them. Included by store.c (its Store and packing).
+ *
+ * Every state is expanded wholly in C or wholly in Python: its successors are buffered and
+ * stored only when the generated code finished; when it answers "redo in Python" (a step error,
+ * or anything it does not do exactly as Python does) the buffer is dropped and the state's
+ * successors come from the Python function, as in store_expand. */
+
+/* kgen-abi-begin */
+#define KGEN_ABI 2
+typedef struct KgenOut KgenOut;
+typedef struct {
+    /* buffer one successor, taken by action aid (-1: untagged): 0, or -1 with an error set */
+    int (*emit)(KgenOut *o, int aid, const int64_t *st);
+    /* run the k-th statement left in Python on this state: 0, 1 (a step error: redo the
+     * state in Python) or -1 (a Python error set) */
+    int (*python)(KgenOut *o, int k);
+} KgenOps;
+typedef struct {
+    int abi, width, ninv;
+    /* the successors of s through ops: 0 done, 1 redo the state in Python, -1 error */
+    int (*succ)(int64_t *s, const KgenOps *ops, KgenOut *o);
+    /* the same, each successor with its action (the search that keeps the state graph) */
+    int (*tagged)(int64_t *s, const KgenOps *ops, KgenOut *o);
+    /* invariant k on s: 1 holds, 0 fails, 2 ask Python */
+    int (*inv)(int k, int64_t *s);
+} KgenModel;
+/* kgen-abi-end */
+
+struct KgenOut {
+    Store *S;
+    int64_t *buf; /* rows of width values and the action */
+    Py_ssize_t n, cap;
+    int64_t *s;         /* the state being expanded */
+    PyObject *tuple;    /* s as a tuple, made when Python needs it */
+    PyObject *fallbacks;
+    PyObject *step_error;
+    int tagged; /* the Python statements answer (action, state) pairs */
+};
+
+static int gen_reserve(KgenOut *o) {
+    if (o->n < o->cap) return 0;
+    Py_ssize_t cap = o->cap ? o->cap * 2 : 64;
+    int64_t *b = PyMem_Realloc(o->buf, (size_t)cap * (size_t)(o->S->width + 1) * sizeof(int64_t));
+    if (!b) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    o->buf = b;
+    o->cap = cap;
+    return 0;
+}
+
+static int gen_emit(KgenOut *o, int aid, const int64_t *st) {
+    if (gen_reserve(o) < 0) return -1;
+    int64_t *row = o->buf + o->n * (o->S->width + 1);
+    memcpy(row, st, sizeof(int64_t) * (size_t)o->S->width);
+    row[o->S->width] = aid;
+    o->n++;
+    return 0;
+}
+
+static PyObject *row_tuple(const int64_t *row, Py_ssize_t width) {
+    PyObject *t = PyTuple_New(width);
+    if (!t) return NULL;
+    for (Py_ssize_t i = 0; i < width; i++) {
+        PyObject *v = PyLong_FromLongLong(row[i]);
+        if (!v) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, i, v);
+    }
+    return t;
+}
+
+/* Buffer every state of the list `nexts` (tuples, or (action, tuple) pairs when o->tagged):
+ * 0, 1 (one is not a state of 64-bit ints: redo in Python, which reports it), -1 */
+static int gen_rows(KgenOut *o, PyObject *nexts) {
+    if (!PyList_Check(nexts)) return 1;
+    Py_ssize_t width = o->S->width;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(nexts); k++) {
+        PyObject *t = PyList_GET_ITEM(nexts, k);
+        long aid = -1;
+        if (o->tagged) {
+            if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2) return 1;
+            aid = PyLong_AsLong(PyTuple_GET_ITEM(t, 0));
+            if (aid == -1 && PyErr_Occurred()) {
+                PyErr_Clear();
+                return 1;
+            }
+            if (aid < 0 || aid >= 65536) return 1;
+            t = PyTuple_GET_ITEM(t, 1);
+        }
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != width) return 1;
+        if (gen_reserve(o) < 0) return -1;
+        int64_t *row = o->buf + o->n * (width + 1);
+        row[width] = aid;
+        for (Py_ssize_t i = 0; i < width; i++) {
+            PyObject *x = PyTuple_GET_ITEM(t, i);
+            long long v;
+            if (!small_value(x, &v)) {
+                int overflow = 0;
+                v = PyLong_AsLongLongAndOverflow(x, &overflow);
+                if ((v == -1 && PyErr_Occurred()) || overflow) {
+                    PyErr_Clear();
+                    return 1;
+                }
+            }
+            row[i] = (int64_t)v;
+        }
+        o->n++;
+    }
+    return 0;
+}
+
+static int gen_python(KgenOut *o, int k) {
+    if (!o->tuple) {
+        o->tuple = row_tuple(o->s, o->S->width);
+        if (!o->tuple) return -1;
+    }
+    if (k < 0 || k >= PyList_GET_SIZE(o->fallbacks)) {
+        PyErr_SetString(PyExc_IndexError, "no such Python statement");
+        return -1;
+    }
+    PyObject *nexts = PyObject_CallOneArg(PyList_GET_ITEM(o->fallbacks, k), o->tuple);
+    if (!nexts) {
+        if (PyErr_ExceptionMatches(o->step_error)) {
+            PyErr_Clear();
+            return 1;
+        }
+        return -1;
+    }
+    int r = gen_rows(o, nexts);
+    Py_DECREF(nexts);
+    return r;
+}
+
+static const KgenOps gen_ops = {gen_emit, gen_python};
+
+/* Pack row into S->scratch (widening as pack does); its hash in *h. */
+static int pack_row(Store *S, const int64_t *row, uint64_t *h) {
+again:
+    memset(S->scratch, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+    for (Py_ssize_t i = 0; i < S->width; i++) {
+        uint64_t u;
+        if (!fits(S, i, row[i], &u)) {
+            if (widen(S, i) < 0) return -1;
+            goto again;
+        }
+        put_field(S, S->scratch, i, u);
+    }
+    *h = hash_key(S->scratch, S->nwords);
+    return 0;
+}
+
+/* Is the new state `row` (stored at idx) fine? 1 yes, 0 no (*check and *ids replaced by
+ * on_broken's answer), -1 error. ids: the pending invariants' numbers when every one of them
+ * is translated (None: ask the Python check). */
+static int gen_check(const KgenModel *M, const int64_t *row, Py_ssize_t idx, Py_ssize_t width,
+                     PyObject **check, PyObject **ids, PyObject *on_broken,
+                     PyObject *step_error) {
+    if (*check == Py_None) return 1;
+    int ok = 1, ask = (*ids == Py_None);
+    if (!ask) {
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(*ids) && ok; j++) {
+            long k = PyLong_AsLong(PyList_GET_ITEM(*ids, j));
+            if (k == -1 && PyErr_Occurred()) return -1;
+            int r = M->inv((int)k, (int64_t *)row);
+            if (r == 2) ask = 1;
+            else ok = r;
+            if (ask) break;
+        }
+    }
+    if (ok && !ask) return 1;
+    PyObject *t = row_tuple(row, width);
+    if (!t) return -1;
+    if (ask) {
+        PyObject *r = PyObject_CallOneArg(*check, t);
+        if (!r) {
+            if (!PyErr_ExceptionMatches(step_error)) {
+                Py_DECREF(t);
+                return -1;
+            }
+            PyErr_Clear();
+            ok = 0;
+        } else {
+            ok = PyObject_IsTrue(r);
+            Py_DECREF(r);
+            if (ok < 0) {
+                Py_DECREF(t);
+                return -1;
+            }
+        }
+    }
+    if (!ok) {
+        PyObject *next = PyObject_CallFunction(on_broken, "On", t, idx);
+        if (!next) {
+            Py_DECREF(t);
+            return -1;
+        }
+        if (!PyTuple_Check(next) || PyTuple_GET_SIZE(next) != 2) {
+            Py_DECREF(next);
+            Py_DECREF(t);
+            PyErr_SetString(PyExc_TypeError, "on_broken must answer (check, ids)");
+            return -1;
+        }
+        Py_SETREF(*check, Py_NewRef(PyTuple_GET_ITEM(next, 0)));
+        Py_SETREF(*ids, Py_NewRef(PyTuple_GET_ITEM(next, 1)));
+        Py_DECREF(next);
+    }
+    Py_DECREF(t);
+    return ok;
+}
+
+/* expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error,
+ * max_states, stop_when_clear) -> (next, transitions, failed): store_expand without
+ * canonicalising, over the generated code in the capsule `model`. on_broken answers
+ * (check, ids). */
+static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 11 || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "expand_gen() takes 11 arguments");
+        return NULL;
+    }
+    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    if (!M) return NULL;
+    if (M->abi != KGEN_ABI || M->width != S->width) {
+        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
+        return NULL;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if (i == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t stop = PyLong_AsSsize_t(args[2]);
+    if (stop == -1 && PyErr_Occurred()) return NULL;
+    PyObject *succ = args[4], *on_broken = args[7], *step_error = args[8];
+    Py_ssize_t max_states = PyLong_AsSsize_t(args[9]);
+    if (max_states == -1 && PyErr_Occurred()) return NULL;
+    int stop_when_clear = PyObject_IsTrue(args[10]);
+    if (stop_when_clear < 0) return NULL;
+    if (i < 0) {
+        PyErr_SetString(PyExc_IndexError, "state index out of range");
+        return NULL;
+    }
+    Py_ssize_t width = S->width;
+    int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    uint64_t *w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
+    KgenOut o = {S, NULL, 0, 0, s, NULL, args[3], step_error, 0};
+    PyObject *check = Py_NewRef(args[5]), *ids = Py_NewRef(args[6]);
+    long long transitions = 0;
+    int failed = 0;
+    if (!s || !w) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    while (i < stop && i < S->n) {
+        /* the key may be re-laid by a widening: unpack it afresh for every state */
+        memset(w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+        if (S->keylen) memcpy(w, S->keys + i * S->keylen, (size_t)S->keylen);
+        for (Py_ssize_t f = 0; f < width; f++) s[f] = get_field(S, w, f);
+        o.n = 0;
+        Py_CLEAR(o.tuple);
+        int r = M->succ(s, &gen_ops, &o);
+        if (r < 0) goto error;
+        if (r == 1) { /* the whole state in Python, as store_expand does it */
+            o.n = 0;
+            if (!o.tuple && !(o.tuple = row_tuple(s, width))) goto error;
+            PyObject *nexts = PyObject_CallOneArg(succ, o.tuple);
+            if (!nexts) {
+                if (PyErr_ExceptionMatches(step_error)) {
+                    PyErr_Clear();
+                    failed = 1;
+                    break;
+                }
+                goto error;
+            }
+            int bad = gen_rows(&o, nexts);
+            Py_DECREF(nexts);
+            if (bad < 0) goto error;
+            if (bad) {
+                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+                goto error;
+            }
+        }
+        transitions += o.n;
+        for (Py_ssize_t k = 0; k < o.n; k++) {
+            const int64_t *row = o.buf + k * (width + 1);
+            uint64_t h;
+            size_t slot;
+            if (pack_row(S, row, &h) < 0) goto error;
+            if (find(S, h, &slot) >= 0) continue;
+            Py_ssize_t idx = insert(S, h, i);
+            if (idx < 0) goto error;
+            if (gen_check(M, row, idx, width, &check, &ids, on_broken, step_error) < 0)
+                goto error;
+        }
+        i++;
+        if (max_states >= 0 && S->n >= max_states && i < S->n) break;
+        if (stop_when_clear && check == Py_None) break;
+    }
+    Py_XDECREF(o.tuple);
+    PyMem_Free(o.buf);
+    PyMem_Free(s);
+    PyMem_Free(w);
+    Py_DECREF(check);
+    Py_DECREF(ids);
+    return Py_BuildValue("nLi", i, transitions, failed);
+error:
+    Py_XDECREF(o.tuple);
+    PyMem_Free(o.buf);
+    PyMem_Free(s);
+    PyMem_Free(w);
+    Py_DECREF(check);
+    Py_DECREF(ids);
+    return NULL;
+}
+
+/* expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, step_error,
+ * max_states, edge_base) -> (next, transitions, failed, edge_to, edge_act, enabled,
+ * edge_start): expand_gen for the search that keeps the state graph (at most 64 actions).
+ * Every successor is stored or found (the index_all contract) and becomes an edge; the
+ * answer's bytes extend the search's arrays: int32 targets, uint16 actions, a uint64 mask of
+ * the actions enabled per state, and per state the int64 end of its edges (from edge_base). */
+static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 11 || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "expand_gen_tagged() takes 11 arguments");
+        return NULL;
+    }
+    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    if (!M) return NULL;
+    if (M->abi != KGEN_ABI || M->width != S->width) {
+        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
+        return NULL;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
+    if (i == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t stop = PyLong_AsSsize_t(args[2]);
+    if (stop == -1 && PyErr_Occurred()) return NULL;
+    PyObject *tagged = args[4], *on_broken = args[7], *step_error = args[8];
+    Py_ssize_t max_states = PyLong_AsSsize_t(args[9]);
+    if (max_states == -1 && PyErr_Occurred()) return NULL;
+    long long edge_end = PyLong_AsLongLong(args[10]);
+    if (edge_end == -1 && PyErr_Occurred()) return NULL;
+    if (i < 0) {
+        PyErr_SetString(PyExc_IndexError, "state index out of range");
+        return NULL;
+    }
+    Py_ssize_t width = S->width;
+    int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    uint64_t *w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
+    KgenOut o = {S, NULL, 0, 0, s, NULL, args[3], step_error, 1};
+    PyObject *check = Py_NewRef(args[5]), *ids = Py_NewRef(args[6]);
+    PyObject *to = PyByteArray_FromStringAndSize(NULL, 0);
+    PyObject *act = PyByteArray_FromStringAndSize(NULL, 0);
+    PyObject *en = PyByteArray_FromStringAndSize(NULL, 0);
+    PyObject *ends = PyByteArray_FromStringAndSize(NULL, 0);
+    long long transitions = 0;
+    int failed = 0;
+    if (!s || !w) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    if (!to || !act || !en || !ends) goto error;
+    while (i < stop && i < S->n) {
+        memset(w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+        if (S->keylen) memcpy(w, S->keys + i * S->keylen, (size_t)S->keylen);
+        for (Py_ssize_t f = 0; f < width; f++) s[f] = get_field(S, w, f);
+        o.n = 0;
+        Py_CLEAR(o.tuple);
+        int r = M->tagged(s, &gen_ops, &o);
+        if (r < 0) goto error;
+        if (r == 1) {
+            o.n = 0;
+            if (!o.tuple && !(o.tuple = row_tuple(s, width))) goto error;
+            PyObject *pairs = PyObject_CallOneArg(tagged, o.tuple);
+            if (!pairs) {
+                if (PyErr_ExceptionMatches(step_error)) {
+                    PyErr_Clear();
+                    failed = 1;
+                    break;
+                }
+                goto error;
+            }
+            int bad = gen_rows(&o, pairs);
+            Py_DECREF(pairs);
+            if (bad < 0) goto error;
+            if (bad) {
+                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+                goto error;
+            }
+        }
+        transitions += o.n;
+        Py_ssize_t before = S->n;
+        uint64_t mask = 0;
+        for (Py_ssize_t k = 0; k < o.n; k++) {
+            const int64_t *row = o.buf + k * (width + 1);
+            uint64_t h;
+            size_t slot;
+            if (pack_row(S, row, &h) < 0) goto error;
+            Py_ssize_t idx = find(S, h, &slot);
+            if (idx < 0 && (idx = insert(S, h, i)) < 0) goto error;
+            int32_t target = (int32_t)idx;
+            uint16_t aid = (uint16_t)row[width];
+            if (row[width] < 0 || row[width] >= 64) {
+                PyErr_SetString(PyExc_ValueError, "an action number past 63 in the graph");
+                goto error;
+            }
+            mask |= (uint64_t)1 << row[width];
+            if (PyByteArray_Resize(to, PyByteArray_GET_SIZE(to) + 4) < 0) goto error;
+            memcpy(PyByteArray_AS_STRING(to) + PyByteArray_GET_SIZE(to) - 4, &target, 4);
+            if (PyByteArray_Resize(act, PyByteArray_GET_SIZE(act) + 2) < 0) goto error;
+            memcpy(PyByteArray_AS_STRING(act) + PyByteArray_GET_SIZE(act) - 2, &aid, 2);
+        }
+        edge_end += o.n;
+        if (PyByteArray_Resize(en, PyByteArray_GET_SIZE(en) + 8) < 0) goto error;
+        memcpy(PyByteArray_AS_STRING(en) + PyByteArray_GET_SIZE(en) - 8, &mask, 8);
+        if (PyByteArray_Resize(ends, PyByteArray_GET_SIZE(ends) + 8) < 0) goto error;
+        memcpy(PyByteArray_AS_STRING(ends) + PyByteArray_GET_SIZE(ends) - 8, &edge_end, 8);
+        /* the new states, in order, once the state's edges are in (as the Python search) */
+        for (Py_ssize_t j = before; j < S->n; j++) {
+            if (check == Py_None) break;
+            int64_t *row = o.buf; /* reuse: unpack state j into the first row */
+            memset(w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+            if (S->keylen) memcpy(w, S->keys + j * S->keylen, (size_t)S->keylen);
+            for (Py_ssize_t f = 0; f < width; f++) row[f] = get_field(S, w, f);
+            if (gen_check(M, row, j, width, &check, &ids, on_broken, step_error) < 0)
+                goto error;
+        }
+        i++;
+        if (max_states >= 0 && S->n >= max_states && i < S->n) break;
+    }
+    PyObject *out = Py_BuildValue("nLiOOOO", i, transitions, failed, to, act, en, ends);
+    Py_XDECREF(o.tuple);
+    PyMem_Free(o.buf);
+    PyMem_Free(s);
+    PyMem_Free(w);
+    Py_DECREF(check);
+    Py_DECREF(ids);
+    Py_DECREF(to);
+    Py_DECREF(act);
+    Py_DECREF(en);
+    Py_DECREF(ends);
+    return out;
+error:
+    Py_XDECREF(o.tuple);
+    PyMem_Free(o.buf);
+    PyMem_Free(s);
+    PyMem_Free(w);
+    Py_DECREF(check);
+    Py_DECREF(ids);
+    Py_XDECREF(to);
+    Py_XDECREF(act);
+    Py_XDECREF(en);
+    Py_XDECREF(ends);
+    return NULL;
+}
