@@ -320,6 +320,15 @@ def _unkept(rejected: dict[Measure, str]) -> str:
     return "; ".join(rejected.values())
 
 
+def _how(live: LiveOutcome) -> str:
+    """What rules the loops out: the measures and the rule, (H) or L."""
+    how = f"L = {live.bound}" if live.bound else "a fairness constraint no loop meets"
+    if live.measures:
+        how = f"measures {describe(live.measures)}; {how}"
+        how += "" if live.bound else " while keeping them"
+    return how
+
+
 def _stable(
     model: CompiledModel,
     enc: Encoder,
@@ -435,27 +444,25 @@ def temporal_results(
         if t.shape == "always":
             out[name] = always(name, line, outcomes[name])
             continue
+        missing = []
         if outcomes[f"@evaluable {name}"].status != "proved":
-            why_open[name] = "not proved that its formulas can be evaluated in every state"
-            continue
+            missing.append("that its formulas can be evaluated in every state")
         if outcomes[f"@stops {name}"].status != "proved":
-            why_open[name] = (
-                "not proved that no reachable state where no fair action is enabled breaks it"
-            )
-            continue
+            missing.append("that no reachable state where no fair action is enabled breaks it")
         # half of an equal share: the lasso search below needs time too
         share = Deadline(max(0.0, deadline.remaining()) / (2 * (len(terms) - n)))
         live = prove_live(model, symbols, enc, t, assumed[0], share, f"lv{n}_")
+        if missing:
+            why_open[name] = f"not proved {' nor '.join(missing)}"
+            if live.status == "proved":  # say that this is all that is missing
+                why_open[name] += f" (the loops are ruled out: {_how(live)})"
+            continue
         if live.status != "proved":
             why_open[name] = live.reason
             continue
         facts = assumed[1]
         using = f", assuming {', '.join(facts)}" if facts else ""
-        how = f"L = {live.bound}" if live.bound else "a fairness constraint no loop meets"
-        if live.measures:
-            how = f"measures {describe(live.measures)}; {how}"
-            how += "" if live.bound else " while keeping them"
-        why = f"proved ({how}: no fair loop of fault-free steps breaks it{using})"
+        why = f"proved ({_how(live)}: no fair loop of fault-free steps breaks it{using})"
         proof = Proof(live.bound, facts, (), bounds)
         if bounds == "proved":
             out[name] = PropertyResult(name, "property", HOLDS, line, None, why, ENGINE, proof)
