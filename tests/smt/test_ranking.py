@@ -151,3 +151,22 @@ def test_inferred_measures_prove_a_long_countdown(monkeypatch: pytest.MonkeyPatc
     # without measures the countdown's 30 steps are simple paths longer than the bound
     monkeypatch.setattr(liveness, "candidates", lambda sym, t: [])
     assert _proved(COUNTDOWN)["reaches_zero"].status == INCONCLUSIVE
+
+
+def test_the_reason_says_when_the_loops_are_ruled_out_and_only_a_fact_is_missing() -> None:
+    # x = 9 is a stopping state that breaks the property, reached only from x = 3 by a chain
+    # longer than k: k-induction cannot show it unreachable, but no loop exists at all
+    text = """model chain
+var x: 0..9 = 0
+process p {
+  action up when x < 2 { x := x + 1 }
+  action drift when x >= 3 and x < 9 { x := x + 1 }
+}
+property settles: eventually always x == 2
+"""
+    assert _explicit(text) == {"settles": HOLDS}
+    p = _proved(text)["settles"]
+    assert p.status == INCONCLUSIVE
+    assert p.reason is not None
+    assert "not proved that no reachable state where no fair action is enabled breaks it" in p.reason
+    assert "(the loops are ruled out: measures " in p.reason

@@ -456,6 +456,8 @@ def temporal_results(
             why_open[name] = f"not proved {' nor '.join(missing)}"
             if live.status == "proved":  # say that this is all that is missing
                 why_open[name] += f" (the loops are ruled out: {_how(live)})"
+            else:
+                why_open[name] += f" (nor are the loops ruled out: {live.reason})"
             continue
         if live.status != "proved":
             why_open[name] = live.reason
