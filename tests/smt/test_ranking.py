@@ -168,5 +168,7 @@ property settles: eventually always x == 2
     p = _proved(text)["settles"]
     assert p.status == INCONCLUSIVE
     assert p.reason is not None
-    assert "not proved that no reachable state where no fair action is enabled breaks it" in p.reason
+    assert (
+        "not proved that no reachable state where no fair action is enabled breaks it" in p.reason
+    )
     assert "(the loops are ruled out: measures " in p.reason
