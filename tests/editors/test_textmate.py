@@ -56,6 +56,7 @@ controller c watches Pod coalesced unsynced {
 docker {
   pod Pod { image: "busybox", cpu_millis_per_unit: 100, command: ["sleep", "1"] }
 }
+property gone: eventually always count(Pod) == 0 decreases count(Pod)
 """
 
 

@@ -259,7 +259,11 @@ def _decl(d: ast.Decl) -> list[Line]:
         word = "lemma" if d.lemma else "invariant"
         return [(_headed(f"{word} {d.name}:", d.expr), at)]
     if isinstance(d, ast.Property):
-        return [(_headed(f"property {d.name}:", d.expr), at)]
+        lines = [(_headed(f"property {d.name}:", d.expr), at)]
+        if d.decreases:  # on a line of its own, indented as a continuation
+            measures = ", ".join(_expr(m, P_BIND) for m in d.decreases)
+            lines.append((f"    decreases {measures}", d.decreases[0].span.line))
+        return lines
     if isinstance(d, ast.Assume):
         return [(_headed(f"assume {d.name}:", d.expr), at)]
     if isinstance(d, ast.Docker):

@@ -169,6 +169,10 @@ _WITHIN_HINT = (
     "state; to require it within N steps, count the steps in a `var` and check an invariant "
     "such as `waited <= N`"
 )
+_DECREASES_HINT = (
+    "`decreases` ends a `property` with its measures, int expressions separated by commas: "
+    "`property p: eventually always P decreases replicas - count(Pod)`"
+)
 # `count(p in K where c)`: `count(...)` takes a kind or a set; the form with a condition is
 # `count p in K where c`.
 _COUNT_CALL = re.compile(r"\bcount\s*\(\s*([A-Za-z_]\w*)\s+in\s+([^()]*?)\s*$")
@@ -192,6 +196,8 @@ def _hint_for(tok: Token, expected: set[str], prev_word: str = "", before: str =
         )
     if value == "within" and tok.type == "NAME":
         return _WITHIN_HINT
+    if prev_word == "decreases" or value == "decreases":
+        return _DECREASES_HINT
     count_call = _COUNT_CALL.search(before) if value == "where" else None
     if count_call is not None:
         x, domain = count_call.groups()

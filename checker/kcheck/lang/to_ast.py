@@ -356,7 +356,11 @@ class ToAst(Transformer[Token, ast.Program]):
         return ast.Assume(str(c[0]), c[1], tok_span(c[0]), meta_span(m))
 
     def property_decl(self, m: Meta, c: list[Any]) -> ast.Property:
-        return ast.Property(str(c[0]), c[1], tok_span(c[0]), meta_span(m))
+        measures = tuple(c[2]) if c[2] is not None else ()
+        return ast.Property(str(c[0]), c[1], tok_span(c[0]), meta_span(m), measures)
+
+    def decreases(self, m: Meta, c: list[Any]) -> list[Any]:
+        return c
 
     # ---- expressions
     def forall_expr(self, m: Meta, c: list[Any]) -> ast.Quant:

@@ -29,6 +29,11 @@ region where P is false, which then bounds the unrolling as for `always eventual
 (B) is checked for L = 1, 2, ... and (A) after it; a walk found by (B) ends the attempt (the
 property may still hold: the states need not be reachable). `leads_to` is proved in the region
 where Q is false wherever it was triggered, a stronger claim, so a proof of it is sound.
+
+Measures (smt/ranking.py, spec/smt.md "Measures") shrink the steps unrolled first: an int term
+proved never to increase on a fault-free step between region states comes back to its value
+round a loop, so it is kept on every step of one, and only steps that keep every measure are
+unrolled. Then (H): a justice signal no such step can see leaves no fair loop at all.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, Proof, PropertyResul
 from kcheck.smt.encode import Encoder
 from kcheck.smt.lasso import MARGIN_S, NOT_ENCODED, temporal_bmc
 from kcheck.smt.prover import ENGINE, Bad, Goal, Outcome
+from kcheck.smt.ranking import Measure, candidates, describe, hinted
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import Unrolling, transition
 from kcheck.smt.temporal import (
@@ -65,8 +71,9 @@ MAX_LOOP_BOUND = 12  # the largest L tried
 @dataclass(frozen=True)
 class LiveOutcome:
     status: str  # "proved", "open" or "unknown"
-    bound: int  # L, for a proof; the last L tried otherwise
+    bound: int  # L, for a proof (0: by (H)); the last L tried otherwise
     reason: str = ""
+    measures: tuple[Measure, ...] = ()  # the measures the proof rests on
 
 
 class _Product:
@@ -81,6 +88,7 @@ class _Product:
         assumed: Sequence[Bad],
         tag: str,
         stable: bool = False,
+        measures: Sequence[Measure] = (),
     ) -> None:
         self.model = model
         self.enc = enc
@@ -105,6 +113,7 @@ class _Product:
         self.signals = (1 if self.shape == "eventually always" else 0) + len(self.fair.fair)
         self.states = 0  # states with their constraints asserted
         self.steps: list[Term] = []
+        self.measures = list(measures)  # every step keeps each of them
 
     # ---- per state
     def flags(self, i: int) -> list[Term]:
@@ -157,9 +166,17 @@ class _Product:
             fire = _and(*seen)
             upd = [n == _and(s, z3.Not(fire)) for n, s in zip(self.flags(j + 1), seen, strict=True)]
             sticky = [z3.Implies(x, y) for x, y in zip(self.gone(j), self.gone(j + 1), strict=True)]
-            self.solver.add(z3.Implies(self._lit(j), _and(move, *upd, *sticky)))
+            keep = [self.keeps(m, j) for m in self.measures]
+            self.solver.add(z3.Implies(self._lit(j), _and(move, *upd, *sticky, *keep)))
             self.steps.append(fire)
         return self.steps[i]
+
+    def value(self, m: Measure, i: int) -> tuple[Term, Term]:
+        return m.at(self.t, self.binding, self.u.state(i))
+
+    def keeps(self, m: Measure, i: int) -> Term:
+        """Step i leaves measure m as it was."""
+        return self.value(m, i)[0] == self.value(m, i + 1)[0]
 
     def justice(self, i: int) -> list[Term]:
         insts = [x for x in self.u.instances(i) if x.action not in self.faults]
@@ -185,6 +202,7 @@ class _Product:
 
 def prove_live(
     model: CompiledModel,
+    sym: Symbols,
     enc: Encoder,
     t: PropertyTerms,
     assumed: Sequence[Bad],
@@ -192,11 +210,26 @@ def prove_live(
     tag: str,
     max_bound: int = MAX_LOOP_BOUND,
 ) -> LiveOutcome:
-    """(B) and (A) for L = 1, 2, ... up to `max_bound` ((C) is a k-induction goal of
-    `temporal_goals`); `tag` names its Z3 variables apart from every other unrolling's."""
+    """The measures, then (H), then (B) and (A) for L = 1, 2, ... up to `max_bound`, over the
+    steps that keep every measure ((C) is a k-induction goal of `temporal_goals`); `tag` names
+    its Z3 variables apart from every other unrolling's."""
     stable = t.shape == "eventually always" and _stable(model, enc, t, assumed, deadline, tag)
-    p = _Product(model, enc, t, assumed, tag, stable)
-    p._assert_state(0)
+    measures, unproved = _measures(model, sym, enc, t, assumed, deadline, tag, stable)
+
+    def out(status: str, n: int, reason: str = "") -> LiveOutcome:
+        if status != "proved" and unproved:
+            reason = f"{reason}; {unproved}" if reason else unproved
+        return LiveOutcome(status, n, reason, tuple(measures))
+
+    p = _Product(model, enc, t, assumed, tag, stable, measures)
+    # (H): a justice signal that no step keeping the measures can see
+    lits = p.upto(1)
+    for signal in p.justice(0):
+        answer, _ = check(p.solver, signal, deadline, lits)
+        if answer == "unsat":
+            return out("proved", 0)
+        if answer != "sat":
+            return out("unknown", 0, f"Z3 answered unknown ({answer}) on the fairness signals")
     # a simple cycle that completes a round, started right after that round's step, starts
     # with every flag clear: (A) and (B) look only at such paths
     fresh = _and(*[z3.Not(f) for f in p.flags(0)])
@@ -206,9 +239,9 @@ def prove_live(
         rounds = _or([p.step(j) for j in range(n)])
         answer, m = check(p.solver, _and(fresh, closed, rounds), deadline, lits)
         if answer == "sat":
-            return LiveOutcome("open", n, _cycle(model, p, m, n))
+            return out("open", n, _cycle(model, p, m, n))
         if answer != "unsat":
-            return LiveOutcome("unknown", n, f"Z3 answered unknown ({answer}) at L = {n}")
+            return out("unknown", n, f"Z3 answered unknown ({answer}) at L = {n}")
         distinct = [
             _or([x != y for x, y in zip(p.full(i), p.full(j), strict=True)])
             for i in range(n + 1)
@@ -216,12 +249,84 @@ def prove_live(
         ]
         answer, _ = check(p.solver, _and(fresh, *distinct), deadline, lits)
         if answer == "unsat":
-            return LiveOutcome("proved", n)
+            return out("proved", n)
         if answer != "unsat" and answer != "sat":
-            return LiveOutcome("unknown", n, f"Z3 answered unknown ({answer}) at L = {n}")
-    return LiveOutcome(
-        "open", max_bound, f"the fault-free steps have simple paths of {max_bound} steps"
-    )
+            return out("unknown", n, f"Z3 answered unknown ({answer}) at L = {n}")
+    return out("open", max_bound, f"the fault-free steps have simple paths of {max_bound} steps")
+
+
+def _measures(
+    model: CompiledModel,
+    sym: Symbols,
+    enc: Encoder,
+    t: PropertyTerms,
+    assumed: Sequence[Bad],
+    deadline: Deadline,
+    tag: str,
+    stable: bool,
+) -> tuple[list[Measure], str]:
+    """The measures kept, in order: each proved to be evaluable and never to increase on a
+    fault-free step between states of the region (the invariants hold, and P, resp. Q, is
+    false where a violating loop must stay) that keeps every measure kept before it, and
+    (unless written in `decreases`) to decrease on one. Greedy, in rounds: a measure kept only
+    shrinks the steps the others are checked on. Also why a `decreases` measure was not kept."""
+    p = _Product(model, enc, t, assumed, f"{tag}m_", stable)
+    lits = p.upto(1)
+    # at most half of the proof's time: the loops need the rest
+    limit = Deadline(max(0.0, deadline.remaining()) / 2)
+    pool = hinted(t) + candidates(sym, t)
+    kept: list[Measure] = []
+    same: list[Term] = []
+    rejected: dict[Measure, str] = {}
+    for _ in range(3):
+        before = len(kept)
+        for m in pool:
+            if m in kept:
+                continue
+            (v0, e0), (v1, e1) = p.value(m, 0), p.value(m, 1)
+            answer, cex = check(p.solver, _and(*same, _or([e0, e1, v1 > v0])), limit, lits)
+            if answer == "sat" and m.hint:
+                rejected[m] = _increase(model, p, cex, m)
+            if answer != "unsat":
+                if answer != "sat":
+                    return kept, _unkept(rejected)
+                continue
+            if not m.hint:
+                answer, _ = check(p.solver, _and(*same, v1 < v0), limit, lits)
+                if answer != "sat":
+                    continue  # never decreases there: no use
+            kept.append(m)
+            rejected.pop(m, None)
+            same.append(v0 == v1)
+            answer, _ = check(p.solver, _and(*same), limit, lits)
+            if answer == "unsat":  # no step keeps them all: nothing left to cut
+                return kept, _unkept(rejected)
+        if len(kept) == before:
+            break
+    return kept, _unkept(rejected)
+
+
+def _increase(model: CompiledModel, p: _Product, m: Any, measure: Measure) -> str:
+    """The step on which a `decreases` measure grows (or cannot be evaluated), in words."""
+    from kcheck.smt.describe import show_state
+
+    states = p.u.concrete(m, 1)
+    shown = show_state(model.layout.decode(states[0]))
+    act = model.actions[p.u.taken(m, 0)[0]].label
+    return f"`decreases {measure.text}` can increase: from {{{shown}}} by {act} (it may be unreachable)"
+
+
+def _unkept(rejected: dict[Measure, str]) -> str:
+    return "; ".join(rejected.values())
+
+
+def _how(live: LiveOutcome) -> str:
+    """What rules the loops out: the measures and the rule, (H) or L."""
+    how = f"L = {live.bound}" if live.bound else "a fairness constraint no loop meets"
+    if live.measures:
+        how = f"measures {describe(live.measures)}; {how}"
+        how += "" if live.bound else " while keeping them"
+    return how
 
 
 def _stable(
@@ -339,23 +444,27 @@ def temporal_results(
         if t.shape == "always":
             out[name] = always(name, line, outcomes[name])
             continue
+        missing = []
         if outcomes[f"@evaluable {name}"].status != "proved":
-            why_open[name] = "not proved that its formulas can be evaluated in every state"
-            continue
+            missing.append("that its formulas can be evaluated in every state")
         if outcomes[f"@stops {name}"].status != "proved":
-            why_open[name] = (
-                "not proved that no reachable state where no fair action is enabled breaks it"
-            )
-            continue
+            missing.append("that no reachable state where no fair action is enabled breaks it")
         # half of an equal share: the lasso search below needs time too
         share = Deadline(max(0.0, deadline.remaining()) / (2 * (len(terms) - n)))
-        live = prove_live(model, enc, t, assumed[0], share, f"lv{n}_")
+        live = prove_live(model, symbols, enc, t, assumed[0], share, f"lv{n}_")
+        if missing:
+            why_open[name] = f"not proved {' nor '.join(missing)}"
+            if live.status == "proved":  # say that this is all that is missing
+                why_open[name] += f" (the loops are ruled out: {_how(live)})"
+            else:
+                why_open[name] += f" (nor are the loops ruled out: {live.reason})"
+            continue
         if live.status != "proved":
             why_open[name] = live.reason
             continue
         facts = assumed[1]
         using = f", assuming {', '.join(facts)}" if facts else ""
-        why = f"proved (L = {live.bound}: no fair loop of fault-free steps breaks it{using})"
+        why = f"proved ({_how(live)}: no fair loop of fault-free steps breaks it{using})"
         proof = Proof(live.bound, facts, (), bounds)
         if bounds == "proved":
             out[name] = PropertyResult(name, "property", HOLDS, line, None, why, ENGINE, proof)

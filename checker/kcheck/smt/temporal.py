@@ -48,6 +48,7 @@ class PropertyTerms:
         self.shape = info.shape
         self.formulas = state_formulas(unquantified(prop.expr))
         self.bindings = _bindings(enc, prop.expr)
+        self.decreases = prop.decreases  # the measures its `decreases` clause offers
 
     def formula(self, b: Binding, j: int, st: tuple[Term, ...]) -> tuple[Term, Term]:
         """(value, error) of formula j for binding b in state `st`, guarded as compiled: the

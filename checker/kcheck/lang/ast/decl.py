@@ -234,6 +234,8 @@ class Property:
     expr: Expr
     name_span: Span = span_field()
     span: Span = span_field()
+    # `decreases M1, M2`: measures a Z3 proof may use (spec/smt.md, "Measures")
+    decreases: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True)

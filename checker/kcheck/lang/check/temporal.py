@@ -71,3 +71,22 @@ class TemporalChecker(CheckerBase):
                     else None,
                 )
                 self.want_bool(e, replace(ctx, temporal_lax=True), "a property")
+        self.measures(p, e, ctx)
+
+    def measures(self, p: ast.Property, e: ast.Expr, ctx: Ctx) -> None:
+        """`decreases M, ...`: int expressions over the state and the property's binders, on
+        a property a loop can break (spec/smt.md, "Measures")."""
+        if not p.decreases:
+            return
+        if not isinstance(e, ast.LeadsTo) and not (
+            isinstance(e, ast.Temporal) and isinstance(e.body, ast.Temporal)
+        ):
+            self.error(
+                "KC0303",
+                "`decreases` needs a property a loop can break",
+                p.decreases[0].span,
+                help="give measures to `eventually always P`, `always eventually P` or "
+                "`P leads_to Q`; `always P` is proved like an invariant",
+            )
+        for m in p.decreases:
+            self.want_int(m, ctx, "a `decreases` measure")
