@@ -96,11 +96,15 @@ def test_the_bound_filter_keeps_what_evaluating_every_candidate_keeps() -> None:
 def test_what_infer_finds_does_not_depend_on_the_time_given() -> None:
     # the state search stops at a number of states and Houdini's queries at Z3's resource
     # limit, not at a share of --timeout: with time to spare, the same model gets the same
-    # states, candidates and lemmas whatever the time given
+    # states and candidates whatever the time given, and a proof from either. Which lemmas
+    # are printed is not fixed: Z3's unsat cores differ from run to run (seen: 1 or 2 lemmas
+    # at --timeout 150, 200, 300 ... on one machine), so greedy minimisation may keep a
+    # redundant one
     source = stripped("smt_replicaset_lemmas.kdsl")
     short = infer(source, timeout_s=150, method="houdini", max_states=50)
     long = infer(source, timeout_s=900, method="houdini", max_states=50)
-    assert (short.states, short.held, short.lemmas) == (long.states, long.held, long.lemmas)
+    assert (short.states, short.held) == (long.states, long.held)
+    assert short.verdict == long.verdict == HOLDS, (short.lemmas, long.lemmas)
     assert 50 <= short.states < 96  # the whole state space is 96 states
     assert any("(a limit of states)" in n for n in short.notes), short.notes
 
