@@ -96,8 +96,10 @@ CASES = [
 
 
 def child(mode: str, model: str, defines: dict[str, int], invariants: list[str]) -> None:
-    """One search, in this process; prints its figures as JSON. mode: packed, reference, or
-    old (whatever kcheck PYTHONPATH names: the code before this benchmark existed)."""
+    """One search, in this process; prints its figures as JSON. mode: packed, generated,
+    default (what `kcheck verify` does: the packed store, the generated C past
+    bfs.GEN_AFTER states), reference, or old (whatever kcheck PYTHONPATH names: the code
+    before this benchmark existed)."""
     from kcheck.explore.bfs import explore
     from kcheck.lang.frontend import load
     from kcheck.model.compile import compile_model
@@ -105,6 +107,10 @@ def child(mode: str, model: str, defines: dict[str, int], invariants: list[str])
     compiled = compile_model(load(str(ROOT / model), defines).symbols, symmetry=False)
     store = None
     code = None
+    if mode == "default":
+        from kcheck.explore.store import generated_code
+
+        code = generated_code(compiled)  # the cached build `kcheck verify` would load
     if mode in ("packed", "generated"):
         from kcheck.explore import bfs
         from kcheck.explore.store import generated_code, make_store

@@ -191,7 +191,7 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 @click.option("--quiet", "-q", is_flag=True, help="No progress line on stderr.")
 @click.option("--coverage", is_flag=True,
               help="Also count which guards held and which branches every reachable "
-              "transition takes (a second pass; spec/simulate.md): a branch never taken is "
+              "transition takes (a second pass; kcheck docs simulate): a branch never taken is "
               "dead code.")  # fmt: skip
 @guard
 def verify(models: tuple[str, ...], max_memory: str | None, **options: Any) -> None:
