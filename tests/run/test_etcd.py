@@ -228,6 +228,28 @@ def test_killing_etcd_mid_run_stops_it_with_exit_4_and_leaves_nothing(tmp_path: 
     assert list((tmp_path / "tmp").iterdir()) == []
 
 
+def test_a_store_that_dies_while_the_run_is_at_rest_is_noticed() -> None:
+    # a run at rest (a Docker world waiting for `eventually always` to hold) makes no request
+    # of the store: it went on reporting convergence on a dead etcd (CI saw a Docker run outlive
+    # its killed etcd by 120 s); now its idle pause looks at the store each second
+    model = compiled("replicaset")
+    server = EtcdServer()
+    driver = EtcdDriver(EtcdClient(server.url, server), "at-rest", server=server)
+    try:
+        driver.start(model, model.initial()[0])
+        driver.pause()  # alive: nothing to say
+        os.kill(server.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10  # HEALTH_EVERY is 1 s
+        with pytest.raises(DriverError) as caught:
+            while time.monotonic() < deadline:
+                driver.pause()
+                time.sleep(0.05)
+    finally:
+        driver.close()
+    assert f"etcd (pid {server.pid}" in str(caught.value), caught.value
+    assert "killed by signal 9" in str(caught.value), caught.value
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_signal_mid_run_stops_etcd_and_removes_its_data_dir(
     tmp_path: Path, sig: signal.Signals

@@ -171,8 +171,8 @@ def test_lemmas_prove_that_the_replicaset_never_runs_out_of_pod_slots() -> None:
     # of the time, so on a loaded machine it may run out; it never says violated
     [converges] = [p for p in with_lemmas.properties if p.kind == "property"]
     assert converges.reason is not None
-    if converges.status == HOLDS:
-        assert converges.reason.startswith("proved (L = 8: no fair loop")
+    if converges.status == HOLDS:  # by measures, or by the loop search up to L = 8
+        assert converges.reason.startswith(("proved (measures ", "proved (L = 8: no fair loop"))
         assert "assuming never_too_many_live, failed_from_crashes, pods_fit" in converges.reason
     else:
         assert converges.status == INCONCLUSIVE

@@ -32,6 +32,8 @@ ETCD_BINARY = "etcd"  # Debian's etcd-server package installs /usr/bin/etcd
 START_TIMEOUT = 20.0  # seconds for a fresh etcd to answer
 STOP_TIMEOUT = 5.0  # seconds for etcd to exit after SIGTERM, before SIGKILL
 REQUEST_TIMEOUT = 10.0  # seconds for one request to etcd
+HEALTH_EVERY = 1.0  # seconds between looks at the store while the run is at rest
+HEALTH_TIMEOUT = 5.0  # seconds that look may take
 CONFLICT_RETRIES = 3  # a step retried from a fresh read after a 409, at most this often
 
 Rows = dict[str, tuple[str, int]]  # key -> (value, mod revision)
@@ -263,6 +265,7 @@ class EtcdDriver:
         self.model: CompiledModel | None = None
         self.caches: CacheFeeds | None = None
         self.held: State = ()  # the state etcd holds, as the run last wrote it
+        self.last_health = time.monotonic()  # when pause() last looked at the store
 
     @property
     def run_id(self) -> str | None:
@@ -403,7 +406,25 @@ class EtcdDriver:
         return self.world.observe(expected)
 
     def pause(self) -> None:
+        # a run at rest makes no request, so a store that died would go unnoticed while the
+        # run reports convergence: look at it now and then
+        now = time.monotonic()
+        if now - self.last_health >= HEALTH_EVERY:
+            self.last_health = now
+            self.check_alive()
         self.world.pause()
+
+    def check_alive(self) -> None:
+        """Raise DriverError when the store is gone: the run's own etcd process ended, a
+        cache's watch broke, or etcd does not answer a read."""
+        if self.server is not None and (how := self.server.died()) is not None:
+            raise DriverError(self._lost(f"it {how}"))
+        for feed in self.feeds.values():
+            if feed.error is not None:
+                raise DriverError(self._lost(feed.error))
+        # a count of the run's keys: the cheapest read; raises DriverError when etcd is gone
+        body = {"key": _b64(self.prefix), "range_end": _prefix_end(self.prefix), "count_only": True}
+        self.client.post("/v3/kv/range", body, timeout=HEALTH_TIMEOUT)
 
     def step_done(self) -> None:
         self.world.step_done()
