@@ -213,7 +213,11 @@ def _lark_tokens(text: str) -> list[lark.Token]:
 
 
 def _corpus() -> list[tuple[str, str]]:
-    files = [*sorted((ROOT / "models").glob("*.kdsl")), ROOT / "tests/fixtures/everything.kdsl"]
+    fixtures = [
+        ROOT / "tests/fixtures/everything.kdsl",
+        ROOT / "tests/fixtures/everything_controllers.kdsl",
+    ]
+    files = [*sorted((ROOT / "models").glob("*.kdsl")), *fixtures]
     return [(p.name, p.read_text(encoding="utf-8")) for p in files] + [("EXTRA", EXTRA)]
 
 
