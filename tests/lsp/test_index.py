@@ -14,7 +14,8 @@ from kcheck.lang.parser import parse
 from kcheck.lsp.analysis import analyse, formatted, hover_text
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = sorted((ROOT / "models").glob("*.kdsl"))
+FIXTURES = [ROOT / "tests/fixtures" / f for f in ("everything.kdsl", "everything_controllers.kdsl")]
+MODELS = sorted((ROOT / "models").glob("*.kdsl")) + FIXTURES
 
 
 def _uses(program: ast.Program) -> list[tuple[str, ast.Span]]:

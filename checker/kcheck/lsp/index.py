@@ -429,6 +429,8 @@ class _Indexer:
             case ast.Invariant() | ast.Property() | ast.Assume():
                 self.name(d.name, d.name_span, {})
                 self.expr(d.expr, {})
+                if isinstance(d, ast.Property):  # `decreases` measures are global terms
+                    self.exprs(list(d.decreases), {})
             case ast.Docker():
                 self.docker(d)
             case ast.Manifest():
