@@ -74,7 +74,9 @@ ACTION_NAME_WORDS = frozenset({"restart"})
 # contextual: LALR merges the states that end expressions, so it would be read as the keyword
 # after any expression, for example after the default of a kind's field.
 # `unsynced` can only follow `coalesced`, where no name can: contextual for free.
-CONTEXTUAL_WORDS = frozenset({"on", "unsynced"})
+# `skew` (of `process NAME skew N`) can only follow an actor's name or its watches, where no
+# name can.
+CONTEXTUAL_WORDS = frozenset({"on", "unsynced", "skew"})
 
 
 @functools.cache
