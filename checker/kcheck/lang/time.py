@@ -495,11 +495,11 @@ def _generated(t: _Time, decls: list[Any], deadlines: list[_Deadline]) -> list[a
         waits.append(ast.If(_enabled(dl), ast.Block((_assign(name, one_more, sp),), sp),
                             ast.Block((_assign(name, ast.IntLit(0, sp), sp),), sp), sp))  # fmt: skip
 
-    def tick(name: str, skip: str | None) -> ast.Action:
+    def tick(name: str, skip: str | None, at: ast.Span) -> ast.Action:
         body = ast.Block(tuple(waits + _advance(t, skip, span)), span)
-        return ast.Action(name, None, (), None, guard, body, span, span)
+        return ast.Action(name, None, (), None, guard, body, at, at)
 
-    out.append(ast.Process(TIME_ACTOR, (tick(TICK, None),), span, span))
+    out.append(ast.Process(TIME_ACTOR, (tick(TICK, None, span),), span, span))
     for d in decls:
         if isinstance(d, ast.Controller | ast.Process) and d.skew is not None:
             own = [n for n in t.clock_vars if n.startswith(d.name + ".")]
@@ -513,7 +513,7 @@ def _generated(t: _Time, decls: list[Any], deadlines: list[_Deadline]) -> list[a
                 tuple(_assign(n, _inc(ast.Name(n, sp), _cap(t, ("var", n), sp), sp), sp) for n in own),
                 sp,
             )  # fmt: skip
-            acts = (tick(MISSES_TICK, d.name), ast.Action(GAINS_TICK, None, (), None, None, gains, sp, sp))  # fmt: skip
+            acts = (tick(MISSES_TICK, d.name, sp), ast.Action(GAINS_TICK, None, (), None, None, gains, sp, sp))  # fmt: skip
             out.append(ast.Fault(skew_fault(d.name), d.skew, acts, sp, sp))
     return out
 
