@@ -274,14 +274,15 @@ def _rewrite(t: _Time, node: Any) -> Any:
             if len(args) != 2:
                 t.error("KC0302", f"`after` takes a clock and a constant, not {len(args)} "
                         "arguments", node.span, help="write `after(c, N)`: c >= N")  # fmt: skip
-                return node
+                return ast.BoolLit(True, node.span)  # reported: no second error
             c = _clock_of(t, args[0])
             if c is None:
                 t.error("KC0301", "the first argument of `after` must be a clock",
                         _span(args[0]), help="declare it `clock`, or compare it with `>=`")  # fmt: skip
-                return node
-            _compare(t, c, args[1], node)
-            return ast.Binary(">=", args[0], args[1], node.func_span, node.span)
+            else:
+                _compare(t, c, args[1], node)
+            return ast.Binary(">=", _rewrite(t, args[0]) if c is None else args[0], args[1],
+                              node.func_span, node.span)  # fmt: skip
         case ast.Binary(op=op, left=a, right=b) if op in CMP_OPS:
             ca, cb = _clock_of(t, a), _clock_of(t, b)
             if ca is not None and cb is not None:
