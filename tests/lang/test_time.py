@@ -225,6 +225,6 @@ def test_a_misplaced_deadline_or_skew_is_a_located_error_with_a_hint(
 
 
 def test_a_kind_named_clock_is_the_user_s_type_and_no_time_is_added() -> None:
-    text = "model k\nenum clock { Tick, Tock }\nvar c: clock = Tick\nprocess p { action a { c := Tock } }\n"  # noqa: E501
+    text = "model k\nenum clock { Tick, Tock }\nvar c: clock = Tick\nprocess p { action a { c := Tock } }\n"
     sym = check_source(Source("t.kdsl", text)).symbols
     assert [a.name for a in sym.actors] == ["p"]

@@ -229,12 +229,16 @@ def _decl(d: ast.Decl) -> list[Line]:
         params = ", ".join(f"{p.name}: {_type(p.type)}" for p in d.params)
         return [(_headed(f"def {d.name}({params}): {_type(d.ret)} =", d.body), at)]
     if isinstance(d, ast.Controller):
-        head = f"controller {d.name}" + "".join(
-            f" watches {w.kind}"
-            + (" stale" if w.stale else " coalesced" if w.coalesced else "")
-            + (" unsynced" if w.unsynced else "")
-            for w in d.watches
-        ) + (f" skew {format_expr(d.skew)}" if d.skew is not None else "")
+        head = (
+            f"controller {d.name}"
+            + "".join(
+                f" watches {w.kind}"
+                + (" stale" if w.stale else " coalesced" if w.coalesced else "")
+                + (" unsynced" if w.unsynced else "")
+                for w in d.watches
+            )
+            + (f" skew {format_expr(d.skew)}" if d.skew is not None else "")
+        )
         return _braced(head, _actor_locals(d.locals) + _actions(d.actions), d.span)
     if isinstance(d, ast.Process):
         head = f"process {d.name}" + (f" skew {format_expr(d.skew)}" if d.skew else "")
