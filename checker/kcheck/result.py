@@ -21,7 +21,7 @@ NOT_CHECKED = "not checked"
 # The JSON report's format (spec/json.md, schema kcheck/schemas/report.schema.json): the major
 # number changes when a field is removed, renamed or changes meaning, so that a reader of the
 # old format would misread the new; the minor number when a field or a value is added.
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: a step of a timed trace has `time`
 
 
 @dataclass(frozen=True)

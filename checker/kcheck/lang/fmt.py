@@ -229,15 +229,20 @@ def _decl(d: ast.Decl) -> list[Line]:
         params = ", ".join(f"{p.name}: {_type(p.type)}" for p in d.params)
         return [(_headed(f"def {d.name}({params}): {_type(d.ret)} =", d.body), at)]
     if isinstance(d, ast.Controller):
-        head = f"controller {d.name}" + "".join(
-            f" watches {w.kind}"
-            + (" stale" if w.stale else " coalesced" if w.coalesced else "")
-            + (" unsynced" if w.unsynced else "")
-            for w in d.watches
+        head = (
+            f"controller {d.name}"
+            + "".join(
+                f" watches {w.kind}"
+                + (" stale" if w.stale else " coalesced" if w.coalesced else "")
+                + (" unsynced" if w.unsynced else "")
+                for w in d.watches
+            )
+            + (f" skew {format_expr(d.skew)}" if d.skew is not None else "")
         )
         return _braced(head, _actor_locals(d.locals) + _actions(d.actions), d.span)
     if isinstance(d, ast.Process):
-        return _braced(f"process {d.name}", _actor_locals(d.locals) + _actions(d.actions), d.span)
+        head = f"process {d.name}" + (f" skew {format_expr(d.skew)}" if d.skew else "")
+        return _braced(head, _actor_locals(d.locals) + _actions(d.actions), d.span)
     if isinstance(d, ast.Scheduler):
         items: list[Line] = [
             (_headed(f"filter {f.name}({f.pod}, {f.node}) =", f.expr, len(INDENT)), f.span.line)
@@ -381,6 +386,7 @@ def _actions(actions: Sequence[ast.Action]) -> list[Line]:
                 clauses.append(_clause("where", a.where))
         if a.when is not None:
             clauses.append(_clause("when", a.when))
+        clauses += [_clause("within", a.within)] if a.within is not None else []
         lines.extend(_braced(Chain((head, *clauses)), _stmts(a.body.stmts), a.span))
     return lines
 

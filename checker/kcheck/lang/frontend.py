@@ -15,6 +15,7 @@ from kcheck.lang.expand import expand_feasible
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.symbols import Symbols, build_symbols
+from kcheck.lang.time import lower_time
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ def check_source(
         raise KcheckError(too_deep)
     # an actor's `var`s become global vars before anything resolves names (actor_locals.py)
     lowered, local_errors = lower_actor_locals(program)
+    # then clocks become bounded ints and time a generated `tick` (time.py)
+    lowered, time_errors = lower_time(lowered)
+    local_errors += time_errors
     symbols, diags = build_symbols(lowered, overrides)
     diags = explain_unknown(local_errors + diags + check_program(symbols), program)
     if not [d for d in diags if d.severity == "error"]:

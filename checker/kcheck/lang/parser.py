@@ -74,7 +74,9 @@ ACTION_NAME_WORDS = frozenset({"restart"})
 # contextual: LALR merges the states that end expressions, so it would be read as the keyword
 # after any expression, for example after the default of a kind's field.
 # `unsynced` can only follow `coalesced`, where no name can: contextual for free.
-CONTEXTUAL_WORDS = frozenset({"on", "unsynced"})
+# `skew` (of `process NAME skew N`) can only follow an actor's name or its watches, where no
+# name can.
+CONTEXTUAL_WORDS = frozenset({"on", "unsynced", "skew"})
 
 
 @functools.cache
@@ -165,9 +167,10 @@ _CHARACTER_SPELLINGS = {
 _ELSE_IF = "KDSL writes `else if c { ... }`"
 _WORD_SPELLINGS = {"elif": _ELSE_IF, "elsif": _ELSE_IF, "elseif": _ELSE_IF}
 _WITHIN_HINT = (
-    "KDSL has no time bounds: `eventually P` and `Q leads_to P` say P comes at some later "
-    "state; to require it within N steps, count the steps in a `var` and check an invariant "
-    "such as `waited <= N`"
+    "`within N` is a deadline in ticks of time on an action (`action a when c within N { ... }`); "
+    "a property has no time bound: `eventually P` says P comes at some later state; to require "
+    "it within N ticks, count them in a `var` of type `clock` and check an invariant such as "
+    "`not after(waited, N)`"
 )
 _DECREASES_HINT = (
     "`decreases` ends a `property` with its measures, int expressions separated by commas: "
@@ -194,7 +197,7 @@ def _hint_for(tok: Token, expected: set[str], prev_word: str = "", before: str =
             "an `if` statement has no `then`: write `if c { ... }` "
             "(`if c then a else b` is an expression)"
         )
-    if value == "within" and tok.type == "NAME":
+    if value == "within":
         return _WITHIN_HINT
     if prev_word == "decreases" or value == "decreases":
         return _DECREASES_HINT

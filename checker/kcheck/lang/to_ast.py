@@ -5,6 +5,7 @@ Lark and turns its errors into diagnostics; this module only builds nodes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from lark import Token, Transformer, v_args
@@ -37,6 +38,20 @@ def _key(t: Token) -> str:
 
 def _present(items: tuple[Any, ...]) -> list[Any]:
     return [x for x in items if x is not None]
+
+
+@dataclass(frozen=True)
+class _Skew:
+    """`skew N` of an actor, until its declaration takes it."""
+
+    expr: ast.Expr
+
+
+@dataclass(frozen=True)
+class _Within:
+    """`within N` of an action, until its declaration takes it."""
+
+    expr: ast.Expr
 
 
 @v_args(meta=True)
@@ -119,7 +134,10 @@ class ToAst(Transformer[Token, ast.Program]):
         watches = tuple(x for x in c[1:] if isinstance(x, ast.Watch))
         actions = tuple(x for x in c[1:] if isinstance(x, ast.Action))
         local = tuple(x for x in c[1:] if isinstance(x, ast.Var))
-        return ast.Controller(str(c[0]), watches, actions, tok_span(c[0]), meta_span(m), local)
+        skew = next((x.expr for x in c[1:] if isinstance(x, _Skew)), None)
+        return ast.Controller(
+            str(c[0]), watches, actions, tok_span(c[0]), meta_span(m), local, skew
+        )
 
     def watch_clause(self, m: Meta, c: list[Any]) -> ast.Watch:
         mode = c[1] or ""
@@ -135,7 +153,14 @@ class ToAst(Transformer[Token, ast.Program]):
     def process_decl(self, m: Meta, c: list[Any]) -> ast.Process:
         actions = tuple(x for x in c[1:] if isinstance(x, ast.Action))
         local = tuple(x for x in c[1:] if isinstance(x, ast.Var))
-        return ast.Process(str(c[0]), actions, tok_span(c[0]), meta_span(m), local)
+        skew = next((x.expr for x in c[1:] if isinstance(x, _Skew)), None)
+        return ast.Process(str(c[0]), actions, tok_span(c[0]), meta_span(m), local, skew)
+
+    def skew_clause(self, m: Meta, c: list[Any]) -> _Skew:
+        return _Skew(c[0])
+
+    def within_clause(self, m: Meta, c: list[Any]) -> _Within:
+        return _Within(c[0])
 
     def fault_decl(self, m: Meta, c: list[Any]) -> ast.Fault:
         return ast.Fault(str(c[0]), c[1], tuple(c[2:]), tok_span(c[0]), meta_span(m))
@@ -174,7 +199,7 @@ class ToAst(Transformer[Token, ast.Program]):
         return ast.Score(str(c[0]), str(c[1]), str(c[2]), c[3], c[4], tok_span(c[0]), meta_span(m))
 
     def action_decl(self, m: Meta, c: list[Any]) -> ast.Action:
-        fairness, name, head, when, body = c
+        fairness, name, head, when, within, body = c
         handler = isinstance(head, ast.Binder)  # `on x in K`
         if isinstance(head, ast.Binder):
             binders: tuple[ast.Binder, ...] = (head,)
@@ -191,6 +216,7 @@ class ToAst(Transformer[Token, ast.Program]):
             tok_span(name),
             meta_span(m),
             handler,
+            within.expr if within is not None else None,
         )
 
     def on_clause(self, m: Meta, c: list[Any]) -> ast.Binder:

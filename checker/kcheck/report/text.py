@@ -15,7 +15,14 @@ from kcheck.result import (
     Coverage,
     PropertyResult,
 )
-from kcheck.trace import Trace, changed_fields, loop_renaming, show_value, stutter_reason
+from kcheck.trace import (
+    Trace,
+    changed_fields,
+    loop_renaming,
+    show_value,
+    stutter_reason,
+    times,
+)
 
 _MARK = {HOLDS: "ok", VIOLATED: "FAIL", INCONCLUSIVE: "??", NOT_CHECKED: "--"}
 _COLOUR = {HOLDS: "green", VIOLATED: "red", INCONCLUSIVE: "yellow", NOT_CHECKED: "bright_black"}
@@ -47,14 +54,16 @@ def format_trace(trace: Trace, style: Any = None) -> list[str]:
     st = style or (lambda text, **kw: text)
     lines: list[str] = []
     prev: dict[str, Any] | None = None
+    clock = times(trace)
     for i, step in enumerate(trace.steps):
+        at = f"t={clock[i]}  " if clock is not None else ""  # ticks so far, in a timed trace
         if step.action is None:
-            lines.append(f"  {i:>3}  " + st("initial state", bold=True))
+            lines.append(f"  {i:>3}  " + at + st("initial state", bold=True))
             lines.extend(f"         {x}" for x in state_lines(step.state or {}))
         else:
             args = ", ".join(f"{k}={show_value(v)}" for k, v in step.args.items())
             where = f"   (line {step.line})" if step.line else ""
-            lines.append(f"  {i:>3}  " + st(f"{step.action}({args})", bold=True) + where)
+            lines.append(f"  {i:>3}  " + at + st(f"{step.action}({args})", bold=True) + where)
             if step.error is not None:
                 lines.append("         " + st(f"error: {step.error}", fg="red"))
             elif step.state is not None and prev is not None:

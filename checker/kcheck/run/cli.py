@@ -132,6 +132,14 @@ def _finite(param: click.Parameter, value: float) -> float:
     help="With --driver sim: simulated seconds per step.",
 )
 @click.option(
+    "--tick-ms",
+    type=click.FloatRange(min=0, min_open=True),
+    callback=lambda ctx, param, value: _finite(param, value),
+    default=1000.0,
+    show_default=True,
+    help="A model with clocks: milliseconds of the run's time per `tick` (spec/run.md).",
+)
+@click.option(
     "--invariant", "invariants", multiple=True, metavar="NAME", help="Check only this invariant."
 )
 @click.option(
@@ -204,6 +212,7 @@ class RunOptions:
     fault_after: float
     timeout: float
     tick: float
+    tick_ms: float
     invariants: tuple[str, ...]
     log_json: str | None
     metrics_port: int | None
@@ -229,6 +238,7 @@ class RunOptions:
             fault_after=self.fault_after,
             timeout=self.timeout,
             invariants=self.invariants or None,
+            tick_ms=self.tick_ms,
         )
 
 

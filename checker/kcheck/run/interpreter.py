@@ -30,7 +30,7 @@ from kcheck.run.convergence import Monitor
 from kcheck.run.driver import Divergence, Driver
 from kcheck.run.events import Event, step_events
 from kcheck.run.schedule import FairScheduler, Instance
-from kcheck.trace import ObjectNames, Step, Trace
+from kcheck.trace import ObjectNames, Step, Trace, is_tick
 
 
 class NoInitialState(Exception):
@@ -52,6 +52,7 @@ class RunConfig:
     fault_after: float = 0.0  # and not before this many seconds
     timeout: float = 600.0  # stop, inconclusive, after this long
     invariants: tuple[str, ...] | None = None  # None: every invariant
+    tick_ms: float = 1000.0  # a model with clocks: the run's milliseconds per `tick`
 
 
 @dataclass
@@ -265,6 +266,9 @@ class Interpreter:
             [a.id for a in model.actions if a.actor_kind == "process"] if driver.observes else []
         )
         requested: dict[Instance, float] = {}  # engine steps asked of the world, not yet seen
+        # time passes with the run's clock: `tick` fires once per --tick-ms (spec/run.md)
+        ticks = {a.id for a in model.actions if is_tick(a.label)}
+        next_tick = cfg.tick_ms / 1000
         next_fault = cfg.fault_after + self.rng.expovariate(1 / cfg.fault_every)
         while True:
             if self.stop():
@@ -277,6 +281,8 @@ class Interpreter:
             s = self.state
             enabled = self._enabled(others, s, now)
             waiting = [i for i in enabled if i not in requested]
+            if now < next_tick:
+                waiting = [i for i in waiting if i[0] not in ticks]
             window = cfg.faults and now < cfg.chaos
             fault_steps = (
                 [o for aid in faults for o in model.action_outcomes[aid](s)] if window else []
@@ -300,6 +306,8 @@ class Interpreter:
                 driver.pause()
                 continue
             aid, args = self.sched.pick(waiting)
+            if aid in ticks:
+                next_tick += cfg.tick_ms / 1000  # tick n is due at n * tick_ms
             outcomes = [t for _, a, t in model.action_outcomes[aid](s) if a == args]
             t = outcomes[self.rng.randrange(len(outcomes))]
             if (bad := self._fire(aid, args, t, requested, engine)) is not None:

@@ -43,7 +43,8 @@ def describe_cti(model: CompiledModel, path: Unrolling, m: Any, k: int) -> str:
     step = _instance(model, *path.taken(m, k - 1))
     changes = []
     for name in changed_fields(before, after):
-        if "." in name and not name.startswith("budget."):
+        # an object's field; a var with a dot (`budget.f`, an actor's local `rs.pending`) is not
+        if "." in name and name not in before and name not in after:
             obj, f = name.split(".", 1)
             kind = obj.split("#")[0]
             old, new = before[kind][obj][f], after[kind][obj][f]

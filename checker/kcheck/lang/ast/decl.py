@@ -107,6 +107,8 @@ class Action:
     name_span: Span = span_field()
     span: Span = span_field()
     handler: bool = False  # `action NAME on x in K`: runs once per notification about x
+    # `within N`: a deadline in ticks, held by the built-in `tick` (lang/time.py)
+    within: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ class Controller:
     name_span: Span = span_field()
     span: Span = span_field()
     locals: tuple[Var, ...] = ()  # `var` in the body: its own memory (lang/actor_locals.py)
+    skew: Expr | None = None  # `skew N`: its clocks may miss or gain N ticks (lang/time.py)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class Process:
     name_span: Span = span_field()
     span: Span = span_field()
     locals: tuple[Var, ...] = ()  # `var` in the body: its own memory (lang/actor_locals.py)
+    skew: Expr | None = None  # `skew N`: its clocks may miss or gain N ticks (lang/time.py)
 
 
 @dataclass(frozen=True)
