@@ -226,45 +226,62 @@ def lower(a: ast.Action, keep: frozenset[str] = frozenset()) -> Lowered:
         else:  # a loop's next item
             f = low.loops[j - 1 - len(low.steps)]
             segs.append(low.head(f, k, low.scope[j]))
-    needs: list[tuple[str, ...]] = [()]  # the start reads only the action's header
-    for j in range(1, len(segs)):
-        needs.append(tuple(sorted((free_names(segs[j]) & low.scope[j]) - keep)))
+    # a point needs what its segment reads and what the points it jumps to need, unless its
+    # own path binds it first (a loop's item, picked anew): a least fixpoint
+    reads: dict[int, frozenset[str]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for j in range(1, len(segs)):
+            new = frozenset((free_names(segs[j], frozenset(), reads) & low.scope[j]) - keep)
+            if new != reads.get(j, frozenset()):
+                reads[j], changed = new, True
+    needs = [tuple(sorted(reads.get(j, ()))) for j in range(len(segs))]
+    needs[0] = ()  # the start reads only the action's header
     return Lowered(tuple(segs), tuple(needs), tuple(low.spans))
 
 
-def free_names(node: object, bound: frozenset[str] = frozenset()) -> set[str]:
+def free_names(
+    node: object,
+    bound: frozenset[str] = frozenset(),
+    jumps: dict[int, frozenset[str]] | None = None,
+) -> set[str]:
     """The names `node` reads that it does not bind itself (a `let` binds for the statements
     after it, a binder for its `where` and body): what a segment needs from before it. A name
-    rebound before it is read (a loop's item, picked anew) is not needed."""
+    rebound before it is read (a loop's item, picked anew) is not needed. A `Jump` reads what
+    its target needs (`jumps`)."""
+    jumps = {} if jumps is None else jumps
     if isinstance(node, tuple):
         out: set[str] = set()
         for x in node:
-            out |= free_names(x, bound)
+            out |= free_names(x, bound, jumps)
             if isinstance(x, ast.Let):
                 bound = bound | {x.name}
         return out
     match node:
+        case ast.Jump(target=t):
+            return set(jumps.get(t, frozenset())) - bound
         case ast.Name(id=n):
             return set() if n in bound else {n}
         case ast.LValue(parts=parts, index=i):
             head = set() if parts[0] in bound else {parts[0]}
-            return head | free_names(i, bound)
+            return head | free_names(i, bound, jumps)
         case ast.Binder(domain=d):
-            return free_names(d, bound)
+            return free_names(d, bound, jumps)
         case ast.SetBuilder(binder=b, where=w):
-            return free_names(b, bound) | free_names(w, bound | {b.name})
+            return free_names(b, bound, jumps) | free_names(w, bound | {b.name}, jumps)
         case _ if hasattr(node, "binders") and hasattr(node, "__dataclass_fields__"):
             bs: tuple[ast.Binder, ...] = node.binders
             inner = bound | {b.name for b in bs}
-            out = free_names(bs, bound)
+            out = free_names(bs, bound, jumps)
             for f in node.__dataclass_fields__:
                 if f != "binders" and "span" not in f:
-                    out |= free_names(getattr(node, f), inner)
+                    out |= free_names(getattr(node, f), inner, jumps)
             return out
         case _ if hasattr(node, "__dataclass_fields__"):
             out = set()
             for f in node.__dataclass_fields__:
                 if "span" not in f:
-                    out |= free_names(getattr(node, f), bound)
+                    out |= free_names(getattr(node, f), bound, jumps)
             return out
     return set()
