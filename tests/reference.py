@@ -28,6 +28,7 @@ from typing import Any
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
+from tests import reference_steps
 
 
 class RefError(Exception):
@@ -539,6 +540,16 @@ class Interpreter:
             if self.split_kind(actor, aname) == kind:
                 keys.pop(slot, None)
             for locals_ in keys.values():
+                for n, k in locals_.get(" kinds", ()):  # `step` inside a block
+                    if k != kind:
+                        continue
+                    if n.startswith("for@"):  # a loop's unvisited items: it is not one now
+                        locals_[n] &= ~(1 << slot)
+                    elif locals_[n] == slot:
+                        locals_[n] = None
+                        locals_[" gone"] = tuple(sorted({*locals_[" gone"], n}))
+                if " kinds" in locals_:
+                    continue
                 for n, v in list(locals_.items()):
                     if n != "step" and self.local_kind(actor, aname, n) == kind and v == slot:
                         locals_[n] = None
@@ -812,9 +823,16 @@ class Interpreter:
         segs = self.segments(a)
         key_of = self.split_kind(actor.name, a.name) is not None
         flight = st["flight"].get((actor.name, a.name))
+        nested = reference_steps.Nested(self, a) if reference_steps.nested(a) else None
         # later segments: resume what is in flight
         if flight is not None:
             for key, locals_ in sorted(flight.items(), key=lambda kv: (kv[0] is None, kv[0])):
+                if nested is not None:  # `step` inside a block: tests/reference_steps.py
+                    try:
+                        out.extend(self.resume_nested(actor, a, nested, key, locals_, st))
+                    except RefError as err:
+                        errors.add(err.code)
+                    continue
                 i = locals_["step"]
                 env: dict[str, Any] = {}
                 if key_of:
@@ -869,9 +887,58 @@ class Interpreter:
                 if budget is not None:
                     st2["budgets"][actor.name] += 1
                 key = env[a.binders[0].name][0] if len(segs) > 1 and key_of else None
+                if nested is not None:
+                    key = env[a.binders[0].name][0] if key_of else None
+                    ends = nested.start(env, st2)
+                    out.extend(self.record_nested(actor, a, nested, key, ends))
+                    continue
                 out.extend(self.finish(actor, a, segs, 0, key, env, st2))
             except RefError as err:
                 errors.add(err.code)
+        return out
+
+    def resume_nested(
+        self,
+        actor: ast.Actor,
+        a: ast.Action,
+        nested: reference_steps.Nested,
+        key: Any,
+        locals_: dict[str, Any],
+        st: RState,
+    ) -> list[RState]:
+        """Go on with an action with `step` inside a block where it stopped."""
+        if locals_[" gone"]:
+            raise RefError("none")  # an object it still needs was deleted meanwhile
+        saved = {n: v for n, v in locals_.items() if not n.startswith(" ") and n != "step"}
+        k = reference_steps.override(locals_[" k"], saved)
+        ends = nested.resume(k, copy.deepcopy(st))
+        return self.record_nested(actor, a, nested, key, ends)
+
+    def record_nested(
+        self,
+        actor: ast.Actor,
+        a: ast.Action,
+        nested: reference_steps.Nested,
+        key: Any,
+        ends: list[tuple[int, dict[str, Any], Any, RState]],
+    ) -> list[RState]:
+        """Where each way through stopped: the resume point, the locals the rest reads, and
+        the continuation (kept out of the compiled encoding)."""
+        out = []
+        binders = {b.name for b in a.binders}
+        kind = self.split_kind(actor.name, a.name)
+        for target, env, k, st2 in ends:
+            keys = st2["flight"].setdefault((actor.name, a.name), {})
+            keys.pop(key, None)
+            alive = kind is None or key in st2["kinds"][kind]
+            if target and alive:
+                need = sorted((nested.needs(k) & set(env)) - binders)
+                keys[key] = {"step": target, **{n: env[n][0] for n in need}} | {
+                    " k": k,
+                    " kinds": tuple((n, env[n][1]) for n in need),
+                    " gone": (),
+                }
+            out.append(st2)
         return out
 
     def busy(self, actor: str, a: ast.Action, env: dict[str, Any], st: RState) -> bool:
@@ -1010,7 +1077,7 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
             out[var.index] = 1 if st["writes"][(x, k)] else 0
             continue
         if "@" in var.name:
-            group, cell = var.name.split("@")
+            group, cell = var.name.split("@", 1)
             out[var.index] = local(group, None, cell, var.type)
             continue
         out[var.index] = enc(var.type, st["vars"][var.name])
@@ -1024,7 +1091,7 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
                 if "@" not in f.name:
                     out[base + f.offset] = enc(f.type, obj[f.name])
                 elif ":" in f.name:  # a split action's cell, kept with the object
-                    group, cell = f.name.split("@")
+                    group, cell = f.name.split("@", 1)
                     out[base + f.offset] = local(group, slot, cell, f.type)
         for (x, kind), pending in st["pending"].items():
             if kind == k.name:

@@ -6,6 +6,7 @@ work queue, step position) and body, in the hot form or the labelled per-action 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kcheck.lang import ast
@@ -83,7 +84,11 @@ def action_infos(
             fairness = a.fairness or ("unfair" if isinstance(actor, ast.Fault) else "weak")
             name, span = a.name, a.span
             sp = splits.get((actor.name, a.name))
-            if sp is not None and u.segment > 0:  # a later step starts after its `step`
+            if sp is not None and sp.lowered is not None and u.segment > 0:
+                # `step` inside a block: located at its `step`, or at the loop whose next item
+                # it picks (lang/steps.py)
+                name, span = f"{a.name}:{u.segment + 1}", sp.lowered.spans[u.segment]
+            elif sp is not None and u.segment > 0:  # a later step starts after its `step`
                 # it is located at its `step` (a step may have no statements: issue 19 point 5)
                 steps = [st for st in a.body.stmts if isinstance(st, ast.Step)]
                 name, span = f"{a.name}:{u.segment + 1}", steps[u.segment - 1].span
@@ -290,8 +295,13 @@ class ActionCompiler:
             done = self.cc.note_own_writes(actor.name, done)
             if sp is not None:
                 env = self.cc.resume(sp, segment, env, Ctx(aid, args, "s"))
+                if sp.lowered is not None:
+                    self.stmts.jump = _jumper(self.cc, sp, done)
                 done = self.cc.suspend(sp, segment, done)
-            self.stmts.block(stmts, env, ctx, done)
+            try:
+                self.stmts.block(stmts, env, ctx, done)
+            finally:
+                self.stmts.jump = None
             self.ctx.tolerant = False
             if guard:
                 g.depth -= 1
@@ -301,6 +311,12 @@ class ActionCompiler:
             self.ctx.close_try(loop_try)
         g.depth = depth0
         self.ctx.view = {}
+
+
+def _jumper(
+    cc: ControllerCodegen, sp: Split, done: Callable[[Env, Ctx], None]
+) -> Callable[[int, Env, Ctx], None]:
+    return lambda target, env, ctx: cc.jump(sp, target, env, ctx, done)
 
 
 def _actor_kind(a: ast.Actor) -> str:

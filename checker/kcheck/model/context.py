@@ -29,7 +29,8 @@ class Source:
         self.counter = itertools.count()
 
     def fresh(self, stem: str) -> str:
-        return f"{stem}_{next(self.counter)}"
+        # hidden locals have names no model can write (`for@9:5`, lang/steps.py)
+        return f"{stem.replace('@', '_').replace(':', '_')}_{next(self.counter)}"
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)

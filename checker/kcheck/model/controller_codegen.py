@@ -133,7 +133,8 @@ class ControllerCodegen:
         if segment == 0:
             return env
         env = dict(env)
-        for n in sp.live_after(segment - 1):
+        saved = sp.live_after(segment - 1) if sp.lowered is None else sp.lowered.needs[segment]
+        for n in saved:
             ty = self.local_types[(sp.group, n)]
             var = self.c.gen.fresh(n)
             code = f"s[{self.split_index(sp, f'@{n}', env)}]"
@@ -149,28 +150,48 @@ class ControllerCodegen:
     ) -> Callable[[Env, Ctx], None]:
         """The end of a segment: record the next one (0 after the last) and the locals it
         needs; every other cell goes back to its idle value, so equal worlds stay equal."""
+        if sp.lowered is not None:  # every path ends in a `Jump` (self.jump), none falls off
+            return done
         last = segment == len(sp.segments) - 1
         live = () if last else sp.live_after(segment)
+        return lambda env, ctx: self._save(sp, 0 if last else segment + 1, live, env, ctx, done)
 
-        def finish(env: Env, ctx: Ctx) -> None:
-            g = self.c.gen
-            sv = ctx.sv
-            guard = ""
-            if sp.kind is not None:  # the object may be gone: its in-flight state went with it
-                k = self.c.layout.kind(sp.kind)
-                guard = f"if {sv}[{index(k.base, env[sp.action.binders[0].name].code, k.stride)}]:"
-                g.emit(guard)
-                g.depth += 1
-            g.emit(f"{sv}[{self.split_index(sp, '@step', env)}] = {0 if last else segment + 1}")
-            for n in sp.carried:
-                idle = "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0"
-                value = env[n].code if n in live else idle
-                g.emit(f"{sv}[{self.split_index(sp, f'@{n}', env)}] = {value}")
-            if guard:
-                g.depth -= 1
-            done(env, ctx)
+    def jump(
+        self, sp: Split, target: int, env: Env, ctx: Ctx, done: Callable[[Env, Ctx], None]
+    ) -> None:
+        """`Jump(target)` in an action with `step` inside a block (lang/steps.py): record the
+        resume point and the locals it reads, and end the atomic step."""
+        assert sp.lowered is not None
+        live = sp.lowered.needs[target] if target else ()
+        self._save(sp, target, live, env, ctx, done)
 
-        return finish
+    def _save(
+        self,
+        sp: Split,
+        target: int,
+        live: tuple[str, ...],
+        env: Env,
+        ctx: Ctx,
+        done: Callable[[Env, Ctx], None],
+    ) -> None:
+        """Record the next resume point and the locals it reads; every other cell goes back
+        to its idle value, so equal worlds stay equal."""
+        g = self.c.gen
+        sv = ctx.sv
+        guard = ""
+        if sp.kind is not None:  # the object may be gone: its in-flight state went with it
+            k = self.c.layout.kind(sp.kind)
+            guard = f"if {sv}[{index(k.base, env[sp.action.binders[0].name].code, k.stride)}]:"
+            g.emit(guard)
+            g.depth += 1
+        g.emit(f"{sv}[{self.split_index(sp, '@step', env)}] = {target}")
+        for n in sp.carried:
+            idle = "-1" if isinstance(self.local_types[(sp.group, n)], TRef) else "0"
+            value = env[n].code if n in live else idle
+            g.emit(f"{sv}[{self.split_index(sp, f'@{n}', env)}] = {value}")
+        if guard:
+            g.depth -= 1
+        done(env, ctx)
 
     def refresh(self, x: str, kname: str, src: str, dst: str) -> None:
         """Emit the copy of every `kname` object of `src` into x's cache in `dst`: the

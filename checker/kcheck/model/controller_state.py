@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kcheck.lang import ast
+from kcheck.lang.steps import Lowered, lower, nested_step
 from kcheck.lang.symbols import SEEN_OWN_WRITES, Symbols
 from kcheck.model.ir import Layout
 
@@ -22,6 +23,8 @@ class Split:
     segments: tuple[tuple[ast.Stmt, ...], ...]
     kind: str | None  # the kind its one binder ranges over (where its state is kept), or None
     carried: tuple[str, ...]  # the top-level `let`s read after a `step` that follows them
+    # with a `step` inside a block: segments end in `Jump`s and resume from any point
+    lowered: Lowered | None = None
 
     @property
     def group(self) -> str:
@@ -45,7 +48,17 @@ def splits(sym: Symbols) -> dict[tuple[str, str], Split]:
         if not isinstance(actor, ast.Controller | ast.Process):
             continue
         for a in actor.actions:
-            if not any(isinstance(s, ast.Step) for s in a.body.stmts):
+            if not any(isinstance(s, ast.Step) for s in ast.walk_stmts(a.body.stmts)):
+                continue
+            kind = None
+            if a.binders:
+                d = a.binders[0].domain
+                assert isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
+                kind = d.expr.id
+            if nested_step(a):
+                low = lower(a, frozenset(b.name for b in a.binders))
+                sp = Split(actor.name, a, low.segments, kind, low.carried, low)
+                out[(actor.name, a.name)] = sp
                 continue
             segments: list[list[ast.Stmt]] = [[]]
             for s in a.body.stmts:
@@ -53,11 +66,6 @@ def splits(sym: Symbols) -> dict[tuple[str, str], Split]:
                     segments.append([])
                 else:
                     segments[-1].append(s)
-            kind = None
-            if a.binders:
-                d = a.binders[0].domain
-                assert isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
-                kind = d.expr.id
             segs = tuple(tuple(seg) for seg in segments)
             carried = tuple(
                 s.name

@@ -90,7 +90,13 @@ def split_cells(sp: Split, types: TypeOf, local_types: LocalTypes) -> list[tuple
         env[sp.action.binders[0].name] = Local("0", TRef(sp.kind))
     declared: dict[str, Type] = {}
     for seg in sp.segments:
-        for st in seg:
+        # a `step` inside a block carries nested lets and binders too (lang/steps.py)
+        for st in seg if sp.lowered is None else ast.walk_stmts(seg):
+            if isinstance(st, ast.Choose):
+                for b in st.binders:
+                    ty = _binder_type(b, types, env)
+                    env[b.name] = Local("0", ty)
+                    declared[b.name] = ty
             if isinstance(st, ast.Let):
                 v = st.value
                 ty = TRef(v.kind) if isinstance(v, ast.Create) else types.type_of(v, env)
@@ -154,3 +160,14 @@ def dangling_kinds(sym: Symbols) -> set[str]:
                     for fi in c.fields:
                         out |= targets.get(fi.name, set())
     return out
+
+
+def _binder_type(b: ast.Binder, types: TypeOf, env: Env) -> Type:
+    """The type of a `choose` binder an action with `step` inside a block carries."""
+    d = b.domain
+    if isinstance(d, ast.RangeDomain):
+        return INT
+    if isinstance(d.expr, ast.Name) and d.expr.id in types.sym.kinds and d.expr.id not in env:
+        return TRef(d.expr.id)
+    t = types.type_of(d.expr, env)
+    return TRef(t.elem) if isinstance(t, TSet) else t

@@ -31,6 +31,8 @@ class StmtCompiler:
         self.types = exprs.types
         self.binding = exprs.binding
         self.cc = cc  # caches, split actions, restarts
+        # where a `Jump` (an action with `step` inside a block) ends its step: set per action
+        self.jump: Callable[[int, Env, Ctx], None] | None = None
 
     def block(
         self,
@@ -217,6 +219,9 @@ class StmtCompiler:
                     self.block(_else_stmts(eb), env, ctx, lambda e3, c3: then(env, c3))
                     self._leave(saved)
                     g.depth -= 1
+            case ast.Jump(target=t):  # the path's step ends; nothing after it runs
+                assert self.jump is not None, "a Jump outside an action with nested `step`"
+                self.jump(t, env, ctx)
             case _:  # `step` never reaches here: compile_model splits bodies at it
                 raise AssertionError(f"cannot compile {type(first).__name__}")
 
@@ -511,7 +516,7 @@ def _else_stmts(eb: ast.Block | ast.If | None) -> tuple[ast.Stmt, ...]:
 
 def _deterministic(s: ast.Stmt) -> bool:
     match s:
-        case ast.Choose() | ast.AssignAny():
+        case ast.Choose() | ast.AssignAny() | ast.Jump():  # a Jump ends its path's step
             return False
         case ast.If(then=t, else_=e):
             return all(_deterministic(x) for x in t.stmts) and all(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kcheck.lang import ast
+from kcheck.lang.steps import steps_of
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 from kcheck.model.ir import KindLayout, Layout, State
@@ -120,7 +121,12 @@ def order_dependent_kinds(sym: Symbols) -> tuple[dict[str, int], list[str]]:
         bodies += [h.body for h in getattr(actor, "hooks", ())]  # a scheduler's `on bind`
         for body in bodies:
             for s in ast.walk_stmts(body.stmts):
-                if isinstance(s, ast.For) and not _loop_is_order_safe(s, sym):
+                # a loop with `step` visits its items in any order (lang/steps.py): symmetric
+                if (
+                    isinstance(s, ast.For)
+                    and not steps_of(s.body.stmts)
+                    and not (_loop_is_order_safe(s, sym))
+                ):
                     for k in _loop_kinds(s, sym):
                         out.setdefault(k, s.span.line)
     notes = [

@@ -223,6 +223,20 @@ def suspend(
     every other cell idle. Nothing is kept for an object gone meanwhile."""
     last = segment == len(sp.segments) - 1
     live = () if last else sp.live_after(segment)
+    return jump(enc, sp, 0 if last else segment + 1, live, env, st, local_types)
+
+
+def jump(
+    enc: ExprEncoder,
+    sp: Split,
+    target: int,
+    live: tuple[str, ...],
+    env: Env,
+    st: State,
+    local_types: dict[tuple[str, str], Type],
+) -> State:
+    """Record resume point `target` (0: done) and the locals `live` it reads (lang/steps.py's
+    `Jump`, or the end of a segment); every other cell idle."""
     slot = binder_slot(sp, env)
     here = TRUE
     if slot is not None:
@@ -230,7 +244,7 @@ def suspend(
         here = st[k.slot_base(slot)] == 1
     new = list(st)
     i = cell_index(enc, sp, "@step", slot)
-    new[i] = _ite(here, z3.IntVal(0 if last else segment + 1), st[i])
+    new[i] = _ite(here, z3.IntVal(target), st[i])
     for (cell, idle), n in zip(_cells(enc, sp, local_types)[1:], sp.carried, strict=True):
         i = cell_index(enc, sp, cell, slot)
         value = enc._stored(local_types[(sp.group, n)], env[n][0]) if n in live else idle

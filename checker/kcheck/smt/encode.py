@@ -156,14 +156,19 @@ class Encoder(StmtEncoder):
             if sp is not None and segment > 0:  # the locals an earlier segment left
                 env = dict(env)
                 slot = controllers.binder_slot(sp, env)
-                for n in sp.live_after(segment - 1):
+                low = sp.lowered
+                for n in sp.live_after(segment - 1) if low is None else low.needs[segment]:
                     ty = self.local_types[(sp.group, n)]
                     raw = st[controllers.cell_index(self, sp, f"@{n}", slot)]
                     if isinstance(ty, TRef) and not ty.optional:  # deleted while in flight
                         ok = self._fail(ok, raw < 0)
                     env[n] = (self._load(ty, raw), ty)
-            branches = self.block(stmts, [Branch(ok, start, env)])
-            if sp is not None:
+            self.split = sp  # where a `Jump` saves its resume point
+            try:
+                branches = self.block(stmts, [Branch(ok, start, env)])
+            finally:
+                self.split = None
+            if sp is not None and sp.lowered is None:  # a lowered one ends in `Jump`s
                 branches = [
                     Branch(
                         br.ok,

@@ -19,6 +19,7 @@ from kcheck.lang import ast
 from kcheck.lang.symbols import SEEN_OWN_WRITES, ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.controller_state import (
+    Split,
     coalesced_watches,
     own_writes_var,
     real_cells,
@@ -55,6 +56,7 @@ class ExprEncoder:
         self.unsynced = unsynced_watches(sym)
         self.splits = splits(sym)
         self.local_types: LocalTypes = {}  # the carried locals' declared types
+        self.split: Split | None = None  # the split action being encoded (smt/stmt.py, Jump)
         for sp in self.splits.values():
             split_cells(sp, self.types, self.local_types)
         # the reading view of the action being encoded: kind -> the controller whose cache of

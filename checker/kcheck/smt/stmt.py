@@ -75,6 +75,11 @@ class StmtEncoder(ExprEncoder):
                 return [self._for(s, bs, w, body, br)]
             case ast.Restart(controller=x):
                 return [Branch(ok, controllers.restart(self, x, st, self.local_types), env)]
+            case ast.Jump(target=j) if self.split is not None and self.split.lowered is not None:
+                # the path's step ends here (lang/steps.py): nothing follows a Jump
+                live = self.split.lowered.needs[j] if j else ()
+                st = controllers.jump(self, self.split, j, live, env, st, self.local_types)
+                return [Branch(ok, st, env)]
             case ast.If(cond=c, then=tb, else_=eb):
                 cv, ce = self.expr(c, env, st)
                 ok = self._fail(ok, ce)

@@ -120,6 +120,16 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Jump:
+    """Never parsed: where an action with `step` inside a block goes on (lang/steps.py). It
+    ends its path's atomic step; the action resumes at `target` (a `step`'s number in source
+    order, or a loop's next item), or is done when `target` is 0."""
+
+    target: int
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
 class Restart:
     """`restart NAME` (in a fault): the controller loses its in-flight work and its caches."""
 
@@ -129,7 +139,7 @@ class Restart:
 
 
 Stmt: TypeAlias = (
-    Assign | AssignAny | CreateStmt | Let | Delete | Choose | For | If | Step | Restart
+    Assign | AssignAny | CreateStmt | Let | Delete | Choose | For | If | Step | Restart | Jump
 )
 
 

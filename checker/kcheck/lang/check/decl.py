@@ -25,6 +25,7 @@ from kcheck.lang.check.manifest import manifest_errors
 from kcheck.lang.check.stmt import StmtChecker
 from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.keys import key_type_ok
+from kcheck.lang.steps import placement, steps_of
 from kcheck.lang.symbols import FEASIBLE
 from kcheck.lang.types import TRef
 
@@ -216,7 +217,7 @@ class Checker(StmtChecker, DockerChecker):
                 a.when.span,
                 help="test the object in the handler's body with `if`",
             )
-        steps = [s for s in a.body.stmts if isinstance(s, ast.Step)]
+        steps = steps_of(a.body.stmts)
         if steps:
             self.error(
                 "KC0502",
@@ -257,9 +258,10 @@ class Checker(StmtChecker, DockerChecker):
     def step_shape(self, actor: ast.Actor, a: ast.Action) -> None:
         """An action split by `step` keeps its in-flight state per object: one binder, over a
         kind, or none."""
-        steps = [s for s in a.body.stmts if isinstance(s, ast.Step)]
+        steps = steps_of(a.body.stmts)
         if not steps or actor.__class__ not in (ast.Controller, ast.Process):
             return
+        self.diags.extend(placement(a))
         bs = a.binders
         if len(bs) > 1 or (
             bs

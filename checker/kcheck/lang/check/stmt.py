@@ -67,19 +67,16 @@ class StmtChecker(ExprChecker):
         return ctx
 
     def step_stmt(self, s: ast.Step, ctx: Ctx) -> None:
-        if ctx.actor not in ("controller", "process") or not ctx.top:
-            where = "here" if ctx.actor in ("controller", "process") else f"in {ctx.place}"
+        # inside `if`, `for` and `choose` too (lang/steps.py; its placement() says where not)
+        if ctx.actor not in ("controller", "process"):
             self.error(
                 "KC0502",
-                f"`step` is not allowed {where}",
+                f"`step` is not allowed in {ctx.place}",
                 head_span(s.span, len("step")),
                 notes=(
                     "`step` splits the body of a controller's or process's action into "
-                    "atomic steps; it stands directly in the body, outside any block",
+                    "atomic steps",
                 ),
-                help="move it out of the `if`, `for` or `choose`"
-                if ctx.actor in ("controller", "process")
-                else None,
             )
 
     def restart_stmt(self, s: ast.Restart, name: str, ctx: Ctx) -> None:
