@@ -138,6 +138,15 @@ def explore(
             gc.enable()
 
 
+def _initial(model: CompiledModel) -> list[State]:
+    """The initial states, to lay the packed store out by (none when `init` fails: the search
+    reports that itself)."""
+    try:
+        return model.initial()
+    except StepError:
+        return []
+
+
 def _search(
     model: CompiledModel,
     selected: list[InvariantInfo],
@@ -151,7 +160,7 @@ def _search(
     t0: float,
     packed: bool,
 ) -> CheckResult:
-    store: StateStore = make_store(model.layout) if packed else PyStore()
+    store: StateStore = make_store(model.layout, _initial(model)) if packed else PyStore()
     size = store.size
     violated: dict[str, int] = {}  # invariant -> index of its first violating state
     pending = [(inv.name, inv.holds) for inv in selected]
