@@ -118,7 +118,7 @@ def test_a_fixed_position_that_changes_after_all_is_widened_not_lost() -> None:
     store = make_store(model.layout, [init])
     assert isinstance(store, NativeStore)
     i = min(model.layout.fixed)
-    other = init[:i] + (init[i] + 1,) + init[i + 1 :]
+    other = (*init[:i], init[i] + 1, *init[i + 1 :])
     assert store.add(init, -1) == 0
     assert store.add(other, 0) == 1
     assert store[0] == init and store[1] == other

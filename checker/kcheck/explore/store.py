@@ -302,25 +302,27 @@ class GeneratedCode:
     invariants: frozenset[int]  # the invariants translated, by number
 
 
-def generated_code(model: CompiledModel) -> GeneratedCode | None:
+def generated_code(model: CompiledModel, symmetric: bool = False) -> GeneratedCode | None:
     """The model's generated C, built (once per machine: cached by its source's hash) and
-    loaded; None without a compiler, with KCHECK_NATIVE=0, or when it does not translate."""
+    loaded; None without a compiler, with KCHECK_NATIVE=0, or when it does not translate.
+    `symmetric`: the successor functions of a search with symmetry reduction (up to symmetry
+    the same successors, fewer duplicates)."""
     if not native.enabled():
         return None
-    key = model.python_source
+    key = (model.python_source, symmetric)
     if key not in _GENERATED:
-        _GENERATED[key] = _build_generated(model)
+        _GENERATED[key] = _build_generated(model, symmetric)
     return _GENERATED[key]
 
 
 # one entry per model source compiled in this process (a test suite compiles a few hundred)
-_GENERATED: dict[str, GeneratedCode | None] = {}
+_GENERATED: dict[tuple[str, bool], GeneratedCode | None] = {}
 
 
-def _build_generated(model: CompiledModel) -> GeneratedCode | None:
+def _build_generated(model: CompiledModel, symmetric: bool) -> GeneratedCode | None:
     from kcheck.explore import cgen_model, cgen_module  # only for a search large enough to use it
 
-    tr = cgen_model.translate(model)
+    tr = cgen_model.translate(model, symmetric)
     if tr is None:
         return None
     name, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))
