@@ -63,9 +63,7 @@ def test_fixed_positions_keep_their_initial_value(path: Path, symmetry: bool) ->
         return
     first = [states[0][i] for i in fixed]
     for s in states:
-        assert [s[i] for i in fixed] == first, [
-            (i, s[i]) for i in fixed if s[i] != states[0][i]
-        ]
+        assert [s[i] for i in fixed] == first, [(i, s[i]) for i in fixed if s[i] != states[0][i]]
 
 
 def test_the_layout_finds_what_never_changes() -> None:

@@ -112,12 +112,12 @@ def fixed_positions(sym: Symbols, layout: Layout) -> frozenset[int]:
                 deletes.append(n.target)
             elif isinstance(n, ast.Binder):
                 d = n.domain
-                k = (
+                ranged = (
                     d.expr.id
                     if isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
                     else None
                 )
-                bound.setdefault(n.name, set()).add(k if k in sym.kinds else None)
+                bound.setdefault(n.name, set()).add(ranged if ranged in sym.kinds else None)
             elif isinstance(n, ast.Scheduler):
                 assigned.add(n.node_field)
     deleted: set[str] = set()
