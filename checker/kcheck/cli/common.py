@@ -14,12 +14,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.live import Live
-from rich.text import Text
+
+if TYPE_CHECKING:  # rich is imported when a progress line is drawn: it costs start-up time
+    from rich.console import Console
+    from rich.live import Live
 
 from kcheck.lang.diagnostics import KcheckError, Source, render_all
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, Stats
@@ -156,10 +157,10 @@ class Progress:
 
     def __init__(self, enabled: bool, console: Console | None = None) -> None:
         self.enabled = enabled
-        self.console = console or Console(stderr=True, highlight=False)
+        self.console = console  # None: a console on stderr, made with the first redrawn line
         # what isatty() says, not rich's guess: FORCE_COLOR in a CI job colours the log but must
         # not fill it with redrawn frames
-        self.tty = self.console.is_terminal if console else sys.stderr.isatty()
+        self.tty = console.is_terminal if console else sys.stderr.isatty()
         self.live: Live | None = None
         self.last_print = time.monotonic()
         self.last_states = 0
@@ -184,9 +185,14 @@ class Progress:
         if not self.tty:
             click.echo(line, err=True)
             return
+        from rich.console import Console
+        from rich.live import Live
+        from rich.text import Text
+
         text = Text(line, no_wrap=True, overflow="ellipsis")
         if self.live is None:
-            self.live = Live(text, console=self.console, transient=True, auto_refresh=False)
+            console = self.console or Console(stderr=True, highlight=False)
+            self.live = Live(text, console=console, transient=True, auto_refresh=False)
             self.live.start()
         self.live.update(text, refresh=True)
 

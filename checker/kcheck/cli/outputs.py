@@ -78,10 +78,8 @@ def write_reports(
     --report, for each (model path, compiled model, result): JUnit, SARIF and Markdown cover
     every model in one file; a command checking several models refuses the others first."""
     from kcheck.report import dot
-    from kcheck.report.junit import to_junit
-    from kcheck.report.markdown import to_markdown
-    from kcheck.report.sarif import to_sarif
 
+    # each writer is imported only when its file is asked for: they cost start-up time
     for _, compiled, result in runs:
         traced = [p for p in result.properties if p.trace is not None]
         kinds = dot.actor_kinds_of(compiled)
@@ -99,11 +97,17 @@ def write_reports(
                 click.echo(f"{path}: no counterexample to draw", err=True)
     both = [(model_path, result) for model_path, _, result in runs]
     if junit_path:
+        from kcheck.report.junit import to_junit
+
         write_file(junit_path, to_junit(both))
     if sarif_path:
+        from kcheck.report.sarif import to_sarif
+
         sarif = to_sarif(both, __version__)
         write_file(sarif_path, json.dumps(sarif, indent=2, ensure_ascii=False) + "\n")
     if markdown_path:
+        from kcheck.report.markdown import to_markdown
+
         kinds_of = {result.model: dot.actor_kinds_of(compiled) for _, compiled, result in runs}
         write_file(markdown_path, to_markdown(both, kinds_of))
     if report_path:

@@ -11,14 +11,15 @@ inconclusive (kcheck/distributed/search.py). Ray is imported only here, and only
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kcheck.distributed.partition import Expanded, Merged, Partition, Recipe
 from kcheck.explore.budget import Stopped
 from kcheck.model.ir import State
+
+if TYPE_CHECKING:  # the partitions are imported by a distributed search only: start-up time
+    from kcheck.distributed.partition import Expanded, Merged, Recipe
 
 WAIT_SLICE = 0.2  # seconds: how often a wait on Ray lets a signal (the deadline, Ctrl-C) in
 
@@ -58,6 +59,8 @@ class Local:
         self.count = count
         self.deadline: float | None = None
         self.poll: Callable[[], str | None] | None = None
+        from kcheck.distributed.partition import Partition
+
         self.parts = [Partition(recipe, i, count) for i in range(count)]
 
     def names(self) -> list[str]:
@@ -128,6 +131,8 @@ class RayWorkers:
         if count is None:
             count = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.count = count
+        from kcheck.distributed.partition import Partition
+
         # one CPU each, spread over the machines: a partition is busy for the whole search
         actor: Any = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(Partition)
         self.actors: list[Any] = [actor.remote(recipe, i, count) for i in range(count)]
@@ -219,6 +224,8 @@ def check_reachable(address: str, wait: float = 3.0) -> None:
     """NoRay unless something listens at `address` (host:port): Ray itself would retry an
     address with no cluster behind it for minutes. A loopback host is also tried at this
     machine's outward address, as Ray does."""
+    import socket
+
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise NoRay(f"--ray {address}: give the cluster's HOST:PORT (from `ray start --head`)")

@@ -138,6 +138,15 @@ def explore(
             gc.enable()
 
 
+def _initial(model: CompiledModel) -> list[State]:
+    """The initial states, to lay the packed store out by (none when `init` fails: the search
+    reports that itself)."""
+    try:
+        return model.initial()
+    except StepError:
+        return []
+
+
 def _search(
     model: CompiledModel,
     selected: list[InvariantInfo],
@@ -151,7 +160,7 @@ def _search(
     t0: float,
     packed: bool,
 ) -> CheckResult:
-    store: StateStore = make_store(model.layout) if packed else PyStore()
+    store: StateStore = make_store(model.layout, _initial(model)) if packed else PyStore()
     size = store.size
     violated: dict[str, int] = {}  # invariant -> index of its first violating state
     pending = [(inv.name, inv.holds) for inv in selected]
@@ -203,7 +212,10 @@ def _search(
         return check
 
     gen: GeneratedCode | None = None
-    gen_tried = False
+    # the generated C runs without symmetry, or with the native canonicaliser (its C entry)
+    canon_c = getattr(canon, "capsule", None)
+    gen_tried = canon is not None and canon_c is None
+    canon_capsule = canon_c() if canon_c is not None else None
     inv_number = {inv.name: k for k, inv in enumerate(model.invariants)}
 
     def gen_ids() -> list[int] | None:
@@ -283,9 +295,9 @@ def _search(
                 # the hot path, in C: states i.. up to the next poll or level, as below
                 stop = min(level_end, (i | 1023) + 1)
                 limit_n = max_states if max_states is not None else -1
-                if gen is None and canon is None and size() >= GEN_AFTER and not gen_tried:
+                if gen is None and size() >= GEN_AFTER and not gen_tried:
                     gen_tried = True  # the model's C, once the search is large enough to pay
-                    gen = generated_code(model)
+                    gen = generated_code(model, canon is not None)
                 if gen is not None:
                     i, n, failed = store.expand_gen(  # type: ignore[attr-defined]
                         gen.capsule,
@@ -299,6 +311,7 @@ def _search(
                         StepError,
                         limit_n,
                         bool(selected),
+                        canon_capsule,
                     )
                 else:
                     i, n, failed = expand(
@@ -322,9 +335,9 @@ def _search(
                 continue
             if record and expand is not None and len(model.actions) <= 64:
                 # the graph-keeping search in C, as the Python form below
-                if gen is None and canon is None and size() >= GEN_AFTER and not gen_tried:
+                if gen is None and size() >= GEN_AFTER and not gen_tried:
                     gen_tried = True
-                    gen = generated_code(model)
+                    gen = generated_code(model, canon is not None)
                 if gen is not None:
                     stop = min(level_end, (i | 1023) + 1)
                     limit_n = max_states if max_states is not None else -1
@@ -340,6 +353,7 @@ def _search(
                         StepError,
                         limit_n,
                         len(edge_to),
+                        canon_capsule,
                     )
                     stats.transitions += n
                     edge_to.frombytes(to)

@@ -13,17 +13,20 @@ from kcheck.explore.cgen import STATE_RO, Translation, Untranslatable, _Fn, _Tra
 from kcheck.model.ir import CompiledModel
 
 
-def translate(model: CompiledModel) -> Translation | None:
+def translate(model: CompiledModel, symmetric: bool = False) -> Translation | None:
     """The C translation, or None when the successor function's shape is not the expected
-    one (then the search keeps the Python successor function)."""
+    one (then the search keeps the Python successor function). `symmetric`: translate the
+    successor functions of a search with symmetry reduction (`_successors_sym`, `_tagged_sym`:
+    fewer duplicates up to symmetry), the ones that search calls."""
     tree = ast.parse(model.python_source)
     width = model.layout.width
     t = _Translator(tree, width)
     if width == 0:
         return None
     ns: dict[str, Any] = dict(model.successors.__globals__)
-    hot = _hot(t, "_successors", ns, False)
-    tagged = _hot(t, "_tagged", ns, True)
+    suffix = "_sym" if symmetric else ""
+    hot = _hot(t, f"_successors{suffix}", ns, False)
+    tagged = _hot(t, f"_tagged{suffix}", ns, True)
     if hot is None or tagged is None:
         return None
     inv_src, done = _invariants(t, model)
@@ -81,7 +84,8 @@ def _hot(
     except Untranslatable:
         return None
     src = (
-        f"static int kg{name}(int64_t *v_s, const KgenOps *ops, KgenOut *o) {{\n"
+        f"static int kg_{'tagged' if tagged else 'successors'}"
+        "(int64_t *v_s, const KgenOps *ops, KgenOut *o) {\n"
         "    int bad = 0, r = 0;\n    (void)r;\n"
         + "\n".join(local + f.lines)
         + "\n    return 0;\n}"

@@ -12,8 +12,6 @@ violation but never proves anything: every entry it did not find violated is inc
 
 from __future__ import annotations
 
-import multiprocessing
-import random
 import time
 from array import array
 from collections.abc import Callable, Sequence
@@ -107,6 +105,8 @@ def simulate(
     if options.spread is not None:
         parts = options.spread(job, options.traces)
     elif options.workers > 1 and len(chunks) > 1:
+        import multiprocessing  # here: `kcheck verify` imports this module, not to simulate
+
         ctx = multiprocessing.get_context("fork")  # the compiled model's code is not picklable
         with ctx.Pool(len(chunks), initializer=_set_job, initargs=(job,)) as pool:
             parts = pool.map(_run_chunk, chunks)
@@ -185,6 +185,8 @@ class _Job:
         props: list[PropertyInfo],
         chunk: _Chunk,
     ) -> None:
+        import random  # here, like multiprocessing: start-up time
+
         model = self.model
         rng = random.Random(trace_seed(self.seed, index))
         chunk.walks += 1

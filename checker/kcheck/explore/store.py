@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
@@ -227,11 +227,13 @@ class NativeStore:
         return f"states packed into {self.key_bytes()} bytes each, in the native store{more}"
 
 
-def pack_plan(layout: Layout) -> list[tuple[int, int]]:
+def pack_plan(layout: Layout, initial: Sequence[State] = ()) -> list[tuple[int, int]]:
     """(lowest value, bits) for every position of a state: the range its type allows. A
-    position whose range is a single value takes no bits. Cells without a declared range (an
-    action's step counter, an int local carried across a `step`) start at 8 bits from -1; the
-    store widens a position that meets a larger value, so this is a guess, never a limit."""
+    position whose range is a single value takes no bits, and so does one that no step changes
+    (`layout.fixed`) and every initial state agrees on: it keeps that value. Cells without a
+    declared range (an action's step counter, an int local carried across a `step`) start at 8
+    bits from -1; the store widens a position that meets a larger value, so this is a guess,
+    never a limit."""
     plan: list[tuple[int, int]] = [(-1, 8)] * layout.width
     for v in layout.vars:
         plan[v.index] = _range(layout, v.type)
@@ -242,8 +244,24 @@ def pack_plan(layout: Layout) -> list[tuple[int, int]]:
             base = k.slot_base(slot)
             plan[base] = (0, 1)  # the presence flag
             for f in k.fields:
-                plan[base + f.offset] = _range(layout, f.type)
+                plan[base + f.offset] = _with_zero(_range(layout, f.type))
+    for i in layout.fixed:
+        values = {s[i] for s in initial}
+        if len(values) == 1:
+            plan[i] = (values.pop(), 0)
     return plan
+
+
+def _with_zero(r: tuple[int, int]) -> tuple[int, int]:
+    """A field's range widened to hold 0: a free slot's fields are all 0 (`_ZERO_K`), which a
+    range such as 1..4 does not include, and a value out of range costs a widening to 64 bits
+    (the scheduler's pods' `cpu`: 4 such fields made a 5-byte state 36 bytes)."""
+    lo, bits = r
+    hi = lo + (1 << bits) - 1
+    if lo <= 0 <= hi:
+        return r
+    lo, hi = min(lo, 0), max(hi, 0)
+    return lo, (hi - lo).bit_length()
 
 
 def _range(layout: Layout, ty: Type) -> tuple[int, int]:
@@ -265,12 +283,13 @@ def _range(layout: Layout, ty: Type) -> tuple[int, int]:
     return -1, 8
 
 
-def make_store(layout: Layout) -> PyStore | NativeStore:
-    """The native store when it can be built, else the Python one."""
+def make_store(layout: Layout, initial: Sequence[State] = ()) -> PyStore | NativeStore:
+    """The native store when it can be built, else the Python one. With the initial states,
+    the positions no step changes are left out of every packed state."""
     module = native.load_extension(SOURCE, "_store")
     if module is None:
         return PyStore()
-    return NativeStore(module.make(pack_plan(layout)))
+    return NativeStore(module.make(pack_plan(layout, initial)))
 
 
 @dataclass(frozen=True)
@@ -283,25 +302,27 @@ class GeneratedCode:
     invariants: frozenset[int]  # the invariants translated, by number
 
 
-def generated_code(model: CompiledModel) -> GeneratedCode | None:
+def generated_code(model: CompiledModel, symmetric: bool = False) -> GeneratedCode | None:
     """The model's generated C, built (once per machine: cached by its source's hash) and
-    loaded; None without a compiler, with KCHECK_NATIVE=0, or when it does not translate."""
+    loaded; None without a compiler, with KCHECK_NATIVE=0, or when it does not translate.
+    `symmetric`: the successor functions of a search with symmetry reduction (up to symmetry
+    the same successors, fewer duplicates)."""
     if not native.enabled():
         return None
-    key = model.python_source
+    key = (model.python_source, symmetric)
     if key not in _GENERATED:
-        _GENERATED[key] = _build_generated(model)
+        _GENERATED[key] = _build_generated(model, symmetric)
     return _GENERATED[key]
 
 
 # one entry per model source compiled in this process (a test suite compiles a few hundred)
-_GENERATED: dict[str, GeneratedCode | None] = {}
+_GENERATED: dict[tuple[str, bool], GeneratedCode | None] = {}
 
 
-def _build_generated(model: CompiledModel) -> GeneratedCode | None:
+def _build_generated(model: CompiledModel, symmetric: bool) -> GeneratedCode | None:
     from kcheck.explore import cgen_model, cgen_module  # only for a search large enough to use it
 
-    tr = cgen_model.translate(model)
+    tr = cgen_model.translate(model, symmetric)
     if tr is None:
         return None
     name, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))

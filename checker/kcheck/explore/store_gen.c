@@ -155,6 +155,47 @@ again:
     return 0;
 }
 
+/* The native canonicaliser's C entry (model/canon.c, canon_capsule): with symmetry reduction,
+ * each successor is canonicalised on its int64 row, no tuple made. */
+typedef struct {
+    int abi;
+    long width;
+    void (*canon)(const long *plan, long *v);
+    const long *plan;
+} KcanonApi;
+#define KCANON_ABI 1
+_Static_assert(sizeof(long) == sizeof(int64_t), "canon.c works on longs: 64-bit longs only");
+
+/* The canonicaliser of the capsule `arg` (None: no symmetry reduction): 0, or -1 with an error */
+static int gen_canon(Store *S, PyObject *arg, const KcanonApi **C) {
+    *C = NULL;
+    if (arg == Py_None) return 0;
+    *C = PyCapsule_GetPointer(arg, "kcheck.canon");
+    if (!*C) return -1;
+    if ((*C)->abi != KCANON_ABI || (*C)->width != S->width) {
+        PyErr_SetString(PyExc_ValueError, "a canonicaliser for another layout");
+        return -1;
+    }
+    return 0;
+}
+
+/* Look `*row` up, and when it is not stored as it is, its representative (then *row points at
+ * crow, which holds it): the contract of visit() in store.c, so the same states are stored in
+ * the same order. The index found, -1 when new (S->scratch then holds the key to insert, *h
+ * its hash), -2 on an error. */
+static Py_ssize_t gen_lookup(Store *S, const KcanonApi *C, const int64_t **row, int64_t *crow,
+                             uint64_t *h) {
+    size_t slot;
+    if (pack_row(S, *row, h) < 0) return -2;
+    Py_ssize_t idx = find(S, *h, &slot);
+    if (idx >= 0 || !C) return idx;
+    memcpy(crow, *row, sizeof(int64_t) * (size_t)(S->width + 1));
+    C->canon(C->plan, (long *)crow);
+    *row = crow;
+    if (pack_row(S, crow, h) < 0) return -2;
+    return find(S, *h, &slot);
+}
+
 /* Is the new state `row` (stored at idx) fine? 1 yes, 0 no (*check and *ids replaced by
  * on_broken's answer), -1 error. ids: the pending invariants' numbers when every one of them
  * is translated (None: ask the Python check). */
@@ -215,14 +256,16 @@ static int gen_check(const KgenModel *M, const int64_t *row, Py_ssize_t idx, Py_
 }
 
 /* expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error,
- * max_states, stop_when_clear) -> (next, transitions, failed): store_expand without
- * canonicalising, over the generated code in the capsule `model`. on_broken answers
- * (check, ids). */
+ * max_states, stop_when_clear, canon) -> (next, transitions, failed): store_expand over the
+ * generated code in the capsule `model`, canonicalising with the capsule `canon` (None: no
+ * symmetry reduction). on_broken answers (check, ids). */
 static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 11 || !PyList_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "expand_gen() takes 11 arguments");
+    if (nargs != 12 || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "expand_gen() takes 12 arguments");
         return NULL;
     }
+    const KcanonApi *C;
+    if (gen_canon(S, args[11], &C) < 0) return NULL;
     const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
     if (!M) return NULL;
     if (M->abi != KGEN_ABI || M->width != S->width) {
@@ -244,12 +287,13 @@ static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t na
     }
     Py_ssize_t width = S->width;
     int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     uint64_t *w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
     KgenOut o = {S, NULL, 0, 0, s, NULL, args[3], step_error, 0};
     PyObject *check = Py_NewRef(args[5]), *ids = Py_NewRef(args[6]);
     long long transitions = 0;
     int failed = 0;
-    if (!s || !w) {
+    if (!s || !w || !crow) {
         PyErr_NoMemory();
         goto error;
     }
@@ -286,9 +330,9 @@ static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t na
         for (Py_ssize_t k = 0; k < o.n; k++) {
             const int64_t *row = o.buf + k * (width + 1);
             uint64_t h;
-            size_t slot;
-            if (pack_row(S, row, &h) < 0) goto error;
-            if (find(S, h, &slot) >= 0) continue;
+            Py_ssize_t found = gen_lookup(S, C, &row, crow, &h);
+            if (found == -2) goto error;
+            if (found >= 0) continue;
             Py_ssize_t idx = insert(S, h, i);
             if (idx < 0) goto error;
             if (gen_check(M, row, idx, width, &check, &ids, on_broken, step_error) < 0)
@@ -301,6 +345,7 @@ static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t na
     Py_XDECREF(o.tuple);
     PyMem_Free(o.buf);
     PyMem_Free(s);
+    PyMem_Free(crow);
     PyMem_Free(w);
     Py_DECREF(check);
     Py_DECREF(ids);
@@ -309,6 +354,7 @@ error:
     Py_XDECREF(o.tuple);
     PyMem_Free(o.buf);
     PyMem_Free(s);
+    PyMem_Free(crow);
     PyMem_Free(w);
     Py_DECREF(check);
     Py_DECREF(ids);
@@ -322,10 +368,12 @@ error:
  * answer's bytes extend the search's arrays: int32 targets, uint16 actions, a uint64 mask of
  * the actions enabled per state, and per state the int64 end of its edges (from edge_base). */
 static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 11 || !PyList_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "expand_gen_tagged() takes 11 arguments");
+    if (nargs != 12 || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "expand_gen_tagged() takes 12 arguments");
         return NULL;
     }
+    const KcanonApi *C;
+    if (gen_canon(S, args[11], &C) < 0) return NULL;
     const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
     if (!M) return NULL;
     if (M->abi != KGEN_ABI || M->width != S->width) {
@@ -347,6 +395,7 @@ static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssi
     }
     Py_ssize_t width = S->width;
     int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     uint64_t *w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
     KgenOut o = {S, NULL, 0, 0, s, NULL, args[3], step_error, 1};
     PyObject *check = Py_NewRef(args[5]), *ids = Py_NewRef(args[6]);
@@ -356,7 +405,7 @@ static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssi
     PyObject *ends = PyByteArray_FromStringAndSize(NULL, 0);
     long long transitions = 0;
     int failed = 0;
-    if (!s || !w) {
+    if (!s || !w || !crow) {
         PyErr_NoMemory();
         goto error;
     }
@@ -395,9 +444,8 @@ static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssi
         for (Py_ssize_t k = 0; k < o.n; k++) {
             const int64_t *row = o.buf + k * (width + 1);
             uint64_t h;
-            size_t slot;
-            if (pack_row(S, row, &h) < 0) goto error;
-            Py_ssize_t idx = find(S, h, &slot);
+            Py_ssize_t idx = gen_lookup(S, C, &row, crow, &h);
+            if (idx == -2) goto error;
             if (idx < 0 && (idx = insert(S, h, i)) < 0) goto error;
             int32_t target = (int32_t)idx;
             uint16_t aid = (uint16_t)row[width];
@@ -433,6 +481,7 @@ static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssi
     Py_XDECREF(o.tuple);
     PyMem_Free(o.buf);
     PyMem_Free(s);
+    PyMem_Free(crow);
     PyMem_Free(w);
     Py_DECREF(check);
     Py_DECREF(ids);
@@ -445,6 +494,7 @@ error:
     Py_XDECREF(o.tuple);
     PyMem_Free(o.buf);
     PyMem_Free(s);
+    PyMem_Free(crow);
     PyMem_Free(w);
     Py_DECREF(check);
     Py_DECREF(ids);

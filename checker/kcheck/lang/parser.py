@@ -10,7 +10,6 @@ import os
 import re
 import stat
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token
@@ -32,8 +31,10 @@ GRAMMAR_NAME = "kdsl.lark"
 
 
 def grammar_text() -> str:
-    """The grammar shipped in the wheel, or the repository's copy in a source checkout."""
-    packaged = resources.files("kcheck").joinpath("grammar", GRAMMAR_NAME)
+    """The grammar shipped in the wheel, or the repository's copy in a source checkout. (A
+    path beside the package, not importlib.resources: that imports tempfile and shutil, a
+    tenth of `kcheck verify`'s start-up, and kcheck's C sources are read from files anyway.)"""
+    packaged = Path(__file__).resolve().parents[1] / "grammar" / GRAMMAR_NAME
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     repo_copy = Path(__file__).resolve().parents[3] / "grammar" / GRAMMAR_NAME

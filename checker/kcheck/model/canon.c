@@ -52,27 +52,11 @@ static int cmp_slots(const long *v, long base, long stride, const long *keyoffs,
     return a < b ? -1 : (a > b ? 1 : 0);
 }
 
-/* ---- one call -------------------------------------------------------------------------------- */
-
-static PyObject *canon_call(Canon *self, PyObject *args, PyObject *kwargs) {
-    PyObject *state;
-    if (kwargs && PyDict_GET_SIZE(kwargs)) {
-        PyErr_SetString(PyExc_TypeError, "canon() takes no keyword arguments");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &state)) return NULL;
-    Py_ssize_t n = PyTuple_GET_SIZE(state);
-    if (n != self->width) {
-        PyErr_SetString(PyExc_ValueError, "state has the wrong width for this model");
-        return NULL;
-    }
-    long v[MAX_WIDTH], orig[MAX_WIDTH], tmp[MAX_WIDTH];
-    for (Py_ssize_t i = 0; i < n; i++) {
-        long x = PyLong_AsLong(PyTuple_GET_ITEM(state, i));
-        if (x == -1 && PyErr_Occurred()) return NULL;
-        v[i] = orig[i] = x;
-    }
-    const long *p = self->plan;
+/* The representative of v (width plan[0]) in place: the whole algorithm, on plain longs (the
+ * generated C search calls it through the capsule of canon_capsule, with no tuple). */
+static void canon_longs(const long *plan, long *v) {
+    long tmp[MAX_WIDTH];
+    const long *p = plan;
     long nsteps = p[1];
     p += 2;
     long order[MAX_SLOTS];
@@ -170,6 +154,29 @@ static PyObject *canon_call(Canon *self, PyObject *args, PyObject *kwargs) {
             memcpy(v + base, tmp, sizeof(long) * (size_t)len);
         }
     }
+}
+
+/* ---- one call -------------------------------------------------------------------------------- */
+
+static PyObject *canon_call(Canon *self, PyObject *args, PyObject *kwargs) {
+    PyObject *state;
+    if (kwargs && PyDict_GET_SIZE(kwargs)) {
+        PyErr_SetString(PyExc_TypeError, "canon() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &state)) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(state);
+    if (n != self->width) {
+        PyErr_SetString(PyExc_ValueError, "state has the wrong width for this model");
+        return NULL;
+    }
+    long v[MAX_WIDTH], orig[MAX_WIDTH];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        long x = PyLong_AsLong(PyTuple_GET_ITEM(state, i));
+        if (x == -1 && PyErr_Occurred()) return NULL;
+        v[i] = orig[i] = x;
+    }
+    canon_longs(self->plan, v);
     int same = 1;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (v[i] != orig[i]) { same = 0; break; }
@@ -250,6 +257,47 @@ static int plan_ok(const long *p, Py_ssize_t n) {
     return i == n;
 }
 
+/* The C entry for store_gen.c: a capsule "kcheck.canon" holding this object's KcanonApi (the
+ * capsule keeps the object alive). */
+typedef struct {
+    int abi;
+    long width;
+    void (*canon)(const long *plan, long *v);
+    const long *plan;
+} KcanonApi;
+#define KCANON_ABI 1
+
+static void capsule_free(PyObject *cap) {
+    PyMem_Free(PyCapsule_GetPointer(cap, "kcheck.canon"));
+    Py_XDECREF((PyObject *)PyCapsule_GetContext(cap));
+}
+
+static PyObject *canon_capsule(Canon *self, PyObject *Py_UNUSED(arg)) {
+    KcanonApi *api = PyMem_Malloc(sizeof(KcanonApi));
+    if (!api) return PyErr_NoMemory();
+    api->abi = KCANON_ABI;
+    api->width = self->width;
+    api->canon = canon_longs;
+    api->plan = self->plan;
+    PyObject *cap = PyCapsule_New(api, "kcheck.canon", capsule_free);
+    if (!cap) {
+        PyMem_Free(api);
+        return NULL;
+    }
+    Py_INCREF(self);
+    if (PyCapsule_SetContext(cap, self) < 0) {
+        Py_DECREF(self);
+        Py_DECREF(cap);
+        return NULL;
+    }
+    return cap;
+}
+
+static PyMethodDef canon_methods[] = {
+    {"capsule", (PyCFunction)canon_capsule, METH_NOARGS, "the C entry, for the generated search"},
+    {NULL, NULL, 0, NULL},
+};
+
 static void canon_dealloc(Canon *self) {
     PyMem_Free(self->plan);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -262,6 +310,7 @@ static PyTypeObject CanonType = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_call = (ternaryfunc)canon_call,
     .tp_dealloc = (destructor)canon_dealloc,
+    .tp_methods = canon_methods,
     .tp_doc = "canon(state) -> the representative of state's symmetry class",
 };
 

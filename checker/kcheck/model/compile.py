@@ -18,6 +18,7 @@ from typing import Any
 
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TInt, TRef
+from kcheck.model import native
 from kcheck.model.actions import ActionCompiler, action_infos, units
 from kcheck.model.bounds import bound_sources
 from kcheck.model.context import CompileContext, Source, Watches
@@ -91,7 +92,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True, coverage: bool = False
 
     source = g.source()
     ns: dict[str, Any] = dict(RUNTIME_NS)
-    exec(compile(source, f"<kcheck model {sym.program.name}>", "exec"), ns)
+    exec(native.compiled_code(source, f"<kcheck model {sym.program.name}>"), ns)
     invariants = tuple(
         InvariantInfo(inv.name, inv.span, ns[f"_inv_{i}"], inv.lemma, ns[f"_inv_why_{i}"])
         for i, inv in enumerate(sym.invariants)

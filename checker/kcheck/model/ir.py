@@ -96,6 +96,9 @@ class Layout:
     budgets: tuple[BudgetLayout, ...]
     kinds: tuple[KindLayout, ...]
     enums: dict[str, tuple[str, ...]]
+    # positions that no step can change, whatever `init` put there (model/layout.py): the
+    # packed store keeps them out of every stored state
+    fixed: frozenset[int] = frozenset()
 
     def kind(self, name: str) -> KindLayout:
         for k in self.kinds:

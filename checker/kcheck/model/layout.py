@@ -8,6 +8,7 @@ Also which kinds' references may dangle, which decides the runtime checks and th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
@@ -79,7 +80,80 @@ def build_layout(
         kinds.append(KindLayout(k.name, idx, k.size, stride, tuple(fields), sym_ok))
         idx += k.size * stride
     layout = Layout(idx, tuple(vars_), tuple(budgets), tuple(kinds), dict(sym.enums))
+    layout = replace(layout, fixed=fixed_positions(sym, layout))
     return layout, notes, local_types
+
+
+def fixed_positions(sym: Symbols, layout: Layout) -> frozenset[int]:
+    """The positions no step can change after `init` (spec: issue 14's "drop what never
+    changes"): the presence flag of each object of a kind that is never created or deleted,
+    such a kind's fields that no statement assigns, and vars that none assigns. Read off the
+    syntax, over every declaration but `init`, and erring towards "may change": a name
+    assigned anywhere (as a var or as any kind's field), a reference or set a `delete` may
+    clear, a scheduler's bind field, every fault budget, cached copy and hidden cell, and
+    whatever symmetry reduction moves (a symmetric kind's objects, references to them). The
+    packed store takes a fixed position's value from the initial states, and should a step
+    ever change it after all, widens it (store.c): slower, never wrong."""
+    assigned: set[str] = set()  # the last part of every assignment's target
+    heads: set[str] = set()  # every assignment target's first part, and the whole path
+    created: set[str] = set()
+    deletes: list[ast.Expr] = []
+    bound: dict[str, set[str | None]] = {}  # binder name -> the kinds it ranges over
+    for decl in sym.program.decls:
+        if isinstance(decl, ast.Init):
+            continue
+        for n in ast.walk_nodes(decl):
+            if isinstance(n, ast.LValue):
+                assigned.add(n.parts[-1])
+                heads.update((n.parts[0], ".".join(n.parts)))
+            elif isinstance(n, ast.Create):
+                created.add(n.kind)
+            elif isinstance(n, ast.Delete):
+                deletes.append(n.target)
+            elif isinstance(n, ast.Binder):
+                d = n.domain
+                ranged = (
+                    d.expr.id
+                    if isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
+                    else None
+                )
+                bound.setdefault(n.name, set()).add(ranged if ranged in sym.kinds else None)
+            elif isinstance(n, ast.Scheduler):
+                assigned.add(n.node_field)
+    deleted: set[str] = set()
+    for target in deletes:
+        kinds = bound.get(target.id) if isinstance(target, ast.Name) else None
+        if not kinds or None in kinds:  # not a plain binder of a kind: any kind may go
+            deleted = set(sym.kinds)
+            break
+        deleted |= {k for k in kinds if k is not None}
+
+    # symmetry reduction permutes a symmetric kind's objects and renames references to them
+    moved = deleted | {k.name for k in layout.kinds if k.symmetric}
+
+    def may_dangle_into(ty: Type) -> bool:
+        return (isinstance(ty, TRef) and ty.kind in moved) or (
+            isinstance(ty, TSet) and ty.elem in moved
+        )
+
+    fixed: set[int] = set()
+    for v in layout.vars:
+        declared = sym.vars.get(v.name)
+        if declared is None or may_dangle_into(v.type):
+            continue  # a hidden cell, or a reference a delete clears
+        if v.name in heads or v.name.rsplit(".", 1)[-1] in assigned:
+            continue
+        fixed.add(v.index)
+    for k in layout.kinds:
+        if k.name in created or k.name in moved:
+            continue
+        for slot in range(k.slots):
+            base = k.slot_base(slot)
+            fixed.add(base)
+            for f in k.fields:
+                if not f.hidden and f.name not in assigned and not may_dangle_into(f.type):
+                    fixed.add(base + f.offset)
+    return frozenset(fixed)
 
 
 def split_cells(sp: Split, types: TypeOf, local_types: LocalTypes) -> list[tuple[str, Type]]:

@@ -1,5 +1,6 @@
 """Builds and loads kcheck's C extensions on first use: canon.c, the native canonicaliser, and
-explore/store.c, the search's packed visited-state store.
+explore/store.c, the search's packed visited-state store; and the byte-code of a model's
+generated Python, cached the same way (`compiled_code`).
 
 The C sources ship inside the package; each is compiled once per Python version and platform with
 the system C compiler into a cache folder ($KCHECK_CACHE, else ~/.cache/kcheck) and loaded from
@@ -17,16 +18,13 @@ import functools
 import hashlib
 import importlib.machinery
 import importlib.util
+import marshal
 import os
 import re
-import shutil
-import subprocess
 import sys
-import sysconfig
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 
 from kcheck.cache import cache_dir
 from kcheck.model.ir import State
@@ -98,6 +96,12 @@ def _intact(target: Path) -> bool:
 
 
 def _build(source: Path, target: Path) -> bool:
+    # imported here: a build is rare, and these modules cost every run's start-up time
+    import shutil
+    import subprocess
+    import sysconfig
+    import tempfile
+
     compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     include = sysconfig.get_paths().get("include")
     if compiler is None or include is None or not Path(include, "Python.h").exists():
@@ -127,3 +131,31 @@ def native_canonicalizer(plan: Sequence[int]) -> Callable[[State], State] | None
         return None
     fn: Callable[[State], State] = module.make(list(plan))
     return fn
+
+
+def compiled_code(source: str, filename: str) -> CodeType:
+    """`compile(source, filename, "exec")`, cached as byte-code beside the extensions: a model's
+    generated Python is the same on every run of the same model and size, and compiling it is
+    a tenth of a small `kcheck verify`'s time. The file holds a SHA-256 of its byte-code, so a
+    damaged or foreign file is compiled afresh, never executed."""
+    key = hashlib.sha256(f"{sys.version}\0{filename}\0{source}".encode()).hexdigest()[:24]
+    path = cache_dir() / "code" / f"{key}.marshal"
+    try:
+        data = path.read_bytes()
+        digest, payload = data[:32], data[32:]
+        if hashlib.sha256(payload).digest() == digest:
+            code = marshal.loads(payload)
+            if isinstance(code, CodeType):
+                return code
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = compile(source, filename, "exec")
+    payload = marshal.dumps(code)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old file or the new one
+    except OSError:
+        pass  # an unwritable cache only costs the compile next time
+    return code

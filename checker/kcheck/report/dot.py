@@ -14,12 +14,14 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # graphviz 0.21 ships no type information (no py.typed, no typeshed stubs). A stub would have
 # to be a top-level `graphviz.pyi` on mypy's path to type this import; the few calls made here
-# are covered by the golden tests instead.
-import graphviz  # type: ignore[import-untyped]
+# are covered by the golden tests instead. Imported where a picture is drawn: `kcheck verify`
+# imports this module for its text report, and graphviz costs start-up time.
+if TYPE_CHECKING:
+    import graphviz  # type: ignore[import-untyped]
 
 from kcheck.model.ir import CompiledModel
 from kcheck.report.text import lookup
@@ -290,6 +292,8 @@ def _trace_of(prop: PropertyResult) -> Trace:
 
 
 def digraph(name: str, title: str) -> graphviz.Digraph:
+    import graphviz
+
     return graphviz.Digraph(
         name,
         graph_attr={
@@ -432,6 +436,8 @@ def render(graph: graphviz.Digraph, path: str) -> None:
         raise ReportError(
             f"cannot write {path}: {what}; use one of " + ", ".join(f".{f}" for f in FORMATS)
         )
+    import graphviz
+
     data: bytes
     if ext == "dot":
         data = graph.source.encode("utf-8")

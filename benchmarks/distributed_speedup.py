@@ -1,0 +1,102 @@
+"""Speed-up of the distributed search at 1 and 2 workers (issue 14 part 2: target >= 1.7x at 2
+workers on the 3.28M-state ReplicaSet), for a quiet machine: wall and CPU seconds of each.
+
+    .venv/bin/python benchmarks/distributed_speedup.py                  # the 3.28M-state model
+    .venv/bin/python benchmarks/distributed_speedup.py --replicas 5 --scale 0   # 95,893 states
+
+The model is the ReplicaSet of benchmarks/distributed.py (one ReplicaSet, symmetry off, the
+invariants only) at `--replicas 7 --crashes 4 --scale 1` by default. Runs, in this process one
+after the other, each timed alone:
+
+- `explore`, the single-process search `kcheck verify` runs (the packed store, the generated C
+  past 20,000 states);
+- the distributed search on a local Ray instance with 1 worker, then with 2 (each Ray instance
+  is started before the clock and stopped after it; the worker processes start inside the
+  clock, as with `--workers N`, about a second or two: small beside a 3.28M-state search).
+
+For each: wall seconds, the driver's CPU seconds, each worker's own CPU seconds (counted by the
+worker since it was made), and the speed-up against `explore` in wall time (the figure the
+target is about, meaningful only on an otherwise idle machine with a core per worker) and in
+CPU (explore's CPU over the critical path: the slowest worker plus the driver). Every run must
+report the single-process search's states and transitions (asserted). The load average is
+printed first and last: above the number of cores, the wall figures mean little.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "checker"))
+
+from kcheck.distributed.search import explore_distributed  # noqa: E402
+from kcheck.distributed.transport import RayWorkers, Transport  # noqa: E402
+from kcheck.explore.bfs import explore  # noqa: E402
+from kcheck.lang.frontend import load  # noqa: E402
+from kcheck.model.compile import compile_model  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--replicas", type=int, default=7)
+    ap.add_argument("--crashes", type=int, default=4)
+    ap.add_argument("--scale", type=int, default=1, help="SCALE_UPS and SCALE_DOWNS")
+    ap.add_argument("--workers", default="1,2", help="worker counts to run")
+    args = ap.parse_args()
+    import ray
+
+    defines = {"REPLICASETS": 1, "MAX_REPLICAS": args.replicas, "CRASHES": args.crashes,
+               "SCALE_UPS": args.scale, "SCALE_DOWNS": args.scale, "replicas": args.replicas}  # fmt: skip
+    print("load average", os.getloadavg(), "cpus", os.cpu_count(), flush=True)
+    print("model replicaset", json.dumps(defines), "symmetry off, invariants only", flush=True)
+    model = compile_model(
+        load(str(ROOT / "models/replicaset.kdsl"), defines).symbols, symmetry=False
+    )
+    invariants = [i.name for i in model.invariants]
+
+    c0, w0 = time.process_time(), time.perf_counter()
+    one = explore(model, invariants=invariants, properties=[], symmetry=False)
+    base_cpu, base_wall = time.process_time() - c0, time.perf_counter() - w0
+    counts = (one.stats.states, one.stats.transitions)
+    print(f"single process: {counts[0]:,} states, {counts[1]:,} transitions, {one.verdict}; "
+          f"wall {base_wall:.2f} s, CPU {base_cpu:.2f} s", flush=True)  # fmt: skip
+
+    for n in [int(x) for x in args.workers.split(",") if x]:
+        seen: list[list[dict[str, float]]] = []
+
+        def grab(t: Transport, seen: list[list[dict[str, float]]] = seen) -> None:
+            seen.append(t.counters())
+
+        ray.init(address="local", num_cpus=n, include_dashboard=False, log_to_driver=False)
+        try:
+            c0, w0 = time.process_time(), time.perf_counter()
+            r = explore_distributed(
+                model,
+                lambda recipe, n=n: RayWorkers(recipe, n, None),
+                invariants=invariants,
+                properties=[],
+                symmetry=False,
+                before_close=grab,
+            )
+            cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        finally:
+            ray.shutdown()
+        got = (r.stats.states, r.stats.transitions)
+        assert got == counts and r.verdict == one.verdict, (got, counts, r.verdict)
+        workers: list[Any] = [round(c["cpu"], 2) for c in seen[0]] if seen else []
+        path = cpu + (max(workers) if workers else 0.0)
+        print(f"{n} worker(s): wall {wall:.2f} s (speed-up {base_wall / wall:.2f}x), driver CPU "
+              f"{cpu:.2f} s, workers' CPU {workers} s, CPU speed-up {base_cpu / path:.2f}x; "
+              f"states sent {sum(c['sent_states'] for c in seen[0]) if seen else 0:,}",
+              flush=True)  # fmt: skip
+    print("load average", os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
