@@ -203,7 +203,7 @@ def test_a_watch_of_pods_is_checked_object_by_object() -> None:
     assert (good["exit"], good["verdict"], good["matched"]) == (0, "conforms", 6)
     bad = verdict(REPLICASET, str(FIXTURES / "watch_pods_phase_goes_back.json"), "--format",
                   "watch", "--mapping", WATCH)  # fmt: skip
-    assert (bad["exit"], bad["failed_at"]) == (1, {"line": 173, "entry": "MODIFIED Pod/web-q9m4d"})
+    assert (bad["exit"], bad["failed_at"]) == (1, {"line": 178, "entry": "MODIFIED Pod/web-q9m4d"})
 
 
 def test_a_watch_without_event_types_reads_first_sightings_as_added(tmp_path: Path) -> None:

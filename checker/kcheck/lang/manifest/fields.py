@@ -94,6 +94,20 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.topologySpreadConstraints.maxSkew": Field("int"),
     },
     "Service": {"spec.selector.*": Field("string")},
+    # batch/v1: a Job's pods at once and in all, and the failures it retries; a CronJob's
+    # history limits (the Jobs it keeps)
+    "Job": {
+        "spec.parallelism": Field("int", 1),
+        "spec.completions": Field("int"),  # unset: any one success completes the Job
+        "spec.backoffLimit": Field("int", 6),
+    },
+    "CronJob": {
+        "spec.successfulJobsHistoryLimit": Field("int", 3),
+        "spec.failedJobsHistoryLimit": Field("int", 1),
+    },
+    # KubeFed's scheduling.kubefed.io/v1alpha1 preference: how many replicas to spread over
+    # the member clusters
+    "ReplicaSchedulingPreference": {"spec.totalReplicas": Field("int")},
     "Node": {
         "metadata.labels.*": Field("string"),
         "spec.taints.effect": Field("strings", ()),
