@@ -158,6 +158,21 @@ def render(cells: list[dict[str, Any]], base: dict[str, dict[str, Any]], cpu: in
     return "\n".join(lines)
 
 
+def _grid_cell(c: dict[str, Any], cpu: int) -> dict[str, Any]:
+    """A cell of benchmarks/infer_coverage.py's grid (benchmarks/proofs_cells.json)."""
+    inv = c.get("counts", {}).get("invariant", {})
+    if c["verdict"] == "no answer":
+        status, detail = "timeout", c["why"]
+    elif inv.get("violated"):
+        status, detail = "violated", f"{inv['violated']} of {sum(inv.values())} invariants"
+    elif c.get("depth") == 12:
+        status, detail = "bounded", f"no violation to depth 12; temporal: {_counts(c, 'property')}"
+    else:
+        status, detail = "open", c.get("why") or f"depth {c.get('depth')}"
+    return {"status": status, "detail": detail, "cpu": c["cpu"], "wall": c["wall"],
+            "load": c["load"][1], "timeout": float(cpu), "at": "bmc_depth12.py"}  # fmt: skip
+
+
 def _load(path: Path) -> list[dict[str, Any]]:
     cells: dict[str, dict[str, Any]] = {}
     for ln in path.read_text().splitlines():
@@ -177,7 +192,14 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="append one JSON line per model here")
     ap.add_argument("--render", type=Path, help="print the table of a --out file")
     ap.add_argument("--base", type=Path, help="with --render: the --out file of the base")
+    ap.add_argument("--cells", type=Path, help="with --render: set the bmc cells of this grid")
     a = ap.parse_args()
+    if a.render and a.cells:
+        grid = json.loads(a.cells.read_text())
+        for c in _load(a.render):
+            grid.setdefault(f"{c['model']}.kdsl", {})["bmc"] = _grid_cell(c, a.cpu)
+        a.cells.write_text(json.dumps(grid, indent=1, sort_keys=True))
+        return 0
     if a.render:
         base = {c["model"]: c for c in _load(a.base)} if a.base else {}
         print(render(_load(a.render), base, a.cpu))
