@@ -144,3 +144,43 @@ def test_symmetric_initial_states_are_unrolled_once_with_the_same_verdict() -> N
     assert one_per_orbit(model, inits) == [inits[0]]
     [p] = [p for p in bmc(model, checked.symbols, 2, None, 60, []).properties]
     assert p.status == VIOLATED and p.trace is not None and len(p.trace) == 1
+
+
+def test_each_term_gets_the_bits_of_its_own_interval() -> None:
+    # a 0/1 slot is two bits and a 0..200 count nine, whatever else the formula holds; before,
+    # every term had the width of the widest value plus four bits
+    solver = Unrolled()
+    b, n = z3.Int("b"), z3.Int("n")
+    solver.add(z3.And(b >= 0, b <= 1, n >= 0, n <= 200))
+    assert solver.to_bv(b).size() == 2
+    assert solver.to_bv(n).size() == 9
+    assert solver.to_bv(b + n).size() == 9  # 0..201, computed at the width of its operands
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(-2, 1), st.integers(-300, 300), st.integers(0, 1), st.integers(1, 70)
+)  # fmt: skip
+def test_terms_over_variables_of_different_widths_have_their_integer_values(
+    a: int, b: int, c: int, d: int
+) -> None:
+    # x: 2 bits, y: 10 bits, z: 2 bits, w: 8 bits; sums, products, comparisons and
+    # if-then-else mix them, so operands are sign-extended and results cut to their interval
+    x, y, z, w = z3.Int("x"), z3.Int("y"), z3.Int("z"), z3.Int("w")
+    terms = [
+        x * y + z, y - x * w, z3.If(x < y, x, y * w), (y + w) / d, y % (w + 1),
+        z3.If(z == 1, -y, x) * w, x - y - w - z,
+    ]  # fmt: skip
+    for t in terms:
+        solver = Unrolled()
+        solver.add(z3.And(x >= -2, x <= 1, y >= -300, y <= 300, z >= 0, z <= 1))
+        solver.add(z3.And(w >= 1, w <= 70))
+        v = z3.Int("v")
+        solver.add(v == t)
+        at = z3.And(x == a, y == b, z == c, w == d)
+        answer, m = solver.ask(at, Deadline(60))
+        assert answer == "sat" and solver.width > 0
+        subst = [(x, z3.IntVal(a)), (y, z3.IntVal(b)), (z, z3.IntVal(c)), (w, z3.IntVal(d))]
+        expected = z3.simplify(z3.substitute(t, *subst))
+        assert solver.value(m, v) == expected.as_long()
+        assert solver.ask(z3.And(at, v != expected), Deadline(60))[0] == "unsat"

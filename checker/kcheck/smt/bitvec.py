@@ -143,6 +143,10 @@ class Intervals:
         # bounds local to one conjunction are not final: memoize apart from the others
         return self._seen(e, local, self._memo if memo is None else memo).interval
 
+    def seen(self, e: Term) -> _Seen:
+        """The interval and bits of `e` over the variables' final intervals."""
+        return self._seen(e, {}, self._memo)
+
     def need(self, e: Term) -> int:
         """Bits for every integer value in `e` and below it."""
         if not z3.is_int(e) and not z3.is_bool(e):
@@ -245,16 +249,21 @@ _OPS_BOOL = {
 
 
 class ToBitVec:
-    """Translates integer formulas into W-bit formulas, once per term; valid only for terms
-    whose `Intervals.need` is at most W."""
+    """Translates integer formulas into bit-vector formulas, once per term. Each integer term
+    gets the fewest bits its interval needs (a 0/1 slot two, an enum index a few): an
+    operation is computed at the width that holds its operands and every partial result
+    (`Intervals.need`), then cut to its own width, which is exact because its value lies in
+    its interval; comparisons, equalities and if-then-else widen their operands by sign
+    extension, which keeps the value. Valid only for terms whose `Intervals.need` is at most
+    MAX_WIDTH."""
 
-    def __init__(self, width: int, intervals: Intervals) -> None:
-        self.width = width
+    def __init__(self, intervals: Intervals) -> None:
         self.intervals = intervals
+        self.widest = 1
         self._memo: dict[int, tuple[Term, Term]] = {}
 
     def var(self, name: str) -> Term:
-        return z3.BitVec(name, self.width)
+        return z3.BitVec(name, _width(*self.intervals.var[name]))
 
     def __call__(self, e: Term) -> Term:
         key = e.get_id()
@@ -265,10 +274,14 @@ class ToBitVec:
         self._memo[key] = (e, out)
         return out
 
+    def _own(self, e: Term) -> int:
+        """The bits of the integer term `e`'s own value."""
+        return _width(*self.intervals.seen(e).interval)
+
     def _translate(self, e: Term) -> Term:
-        w = self.width
         if z3.is_int_value(e):
-            return z3.BitVecVal(e.as_long(), w)
+            v = e.as_long()
+            return z3.BitVecVal(v, _width(v, v))
         if z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
             return self.var(e.decl().name()) if z3.is_int(e) else e
         if z3.is_true(e) or z3.is_false(e):
@@ -281,32 +294,40 @@ class ToBitVec:
         a = [self(c) for c in e.children()]
         match op:
             case z3.Z3_OP_ADD | z3.Z3_OP_SUB | z3.Z3_OP_MUL:
+                w = self._work(e)
+                a = [_fit(x, w) for x in a]
                 out = a[0]
-                for b in a[1:]:
-                    out = (
-                        out + b
-                        if op == z3.Z3_OP_ADD
-                        else out - b
-                        if op == z3.Z3_OP_SUB
-                        else out * b
-                    )
-                return out
+                for b in a[1:]:  # every partial result fits in w (Intervals.need)
+                    if op == z3.Z3_OP_ADD:
+                        out = out + b
+                    elif op == z3.Z3_OP_SUB:
+                        out = out - b
+                    else:
+                        out = out * b
+                return _fit(out, self._own(e))
             case z3.Z3_OP_UMINUS:
-                return -a[0]
-            case z3.Z3_OP_LE:
-                return a[0] <= a[1]  # signed, as z3's BitVecRef operators are
-            case z3.Z3_OP_LT:
-                return a[0] < a[1]
-            case z3.Z3_OP_GE:
-                return a[0] >= a[1]
-            case z3.Z3_OP_GT:
-                return a[0] > a[1]
+                return _fit(-_fit(a[0], self._work(e)), self._own(e))
+            case z3.Z3_OP_LE | z3.Z3_OP_LT | z3.Z3_OP_GE | z3.Z3_OP_GT:
+                x, y = _same(a)
+                if op == z3.Z3_OP_LE:
+                    return x <= y  # signed, as z3's BitVecRef operators are
+                if op == z3.Z3_OP_LT:
+                    return x < y
+                if op == z3.Z3_OP_GE:
+                    return x >= y
+                return x > y
             case z3.Z3_OP_EQ:
-                return a[0] == a[1]
+                if z3.is_bool(e.arg(0)):
+                    return a[0] == a[1]
+                x, y = _same(a)
+                return x == y
             case z3.Z3_OP_DISTINCT:
-                return z3.Distinct(*a)
+                return z3.Distinct(*(_same(a) if z3.is_int(e.arg(0)) else a))
             case z3.Z3_OP_ITE:
-                return z3.If(a[0], a[1], a[2])
+                if z3.is_bool(e):
+                    return z3.If(a[0], a[1], a[2])
+                w = self._own(e)  # both branches lie in its interval, the hull of theirs
+                return z3.If(a[0], _fit(a[1], w), _fit(a[2], w))
             case z3.Z3_OP_AND:
                 return z3.And(*a)
             case z3.Z3_OP_OR:
@@ -319,12 +340,36 @@ class ToBitVec:
                 return z3.Xor(a[0], a[1])
             case z3.Z3_OP_IDIV | z3.Z3_OP_MOD:
                 # the divisor is positive (Intervals checked): floor division from truncated
-                q, r = a[0] / a[1], z3.SRem(a[0], a[1])  # `/` is bvsdiv: truncating
+                w = self._work(e)
+                x, y = _fit(a[0], w), _fit(a[1], w)
+                q, r = x / y, z3.SRem(x, y)  # `/` is bvsdiv: truncating
                 neg = r < 0
-                if op == z3.Z3_OP_IDIV:
-                    return z3.If(neg, q - 1, q)
-                return z3.If(neg, r + a[1], r)
+                out = z3.If(neg, q - 1, q) if op == z3.Z3_OP_IDIV else z3.If(neg, r + y, r)
+                return _fit(out, self._own(e))
         raise NotExact(f"the operator {e.decl().name()}")
+
+    def _work(self, e: Term) -> int:
+        """The width an operation is computed at: its operands and every partial result fit."""
+        w = self.intervals.seen(e).need
+        self.widest = max(self.widest, w)
+        return w
+
+
+def _fit(x: Term, w: int) -> Term:
+    """The bit-vector `x` at width `w`: sign-extended, or cut when its value fits in `w` bits
+    (the callers' intervals say it does)."""
+    n = x.size()
+    if n < w:
+        return z3.SignExt(w - n, x)
+    if n > w:
+        return z3.Extract(w - 1, 0, x)
+    return x
+
+
+def _same(a: list[Term]) -> list[Term]:
+    """Integer operands at one width (sign extension keeps each value)."""
+    w = max(x.size() for x in a)
+    return [_fit(x, w) for x in a]
 
 
 def fits(need: int) -> bool:

@@ -69,84 +69,86 @@ class Unrolled:
     each goal is asked under a fresh assumption literal that is then retired (asserted false),
     so that what Z3 learns while answering one query stays for the next.
 
-    Formulas are solved as W-bit bit-vector formulas where that is exact (bitvec.py), the width
-    growing (and the solver rebuilt) as the values do; when a formula cannot be translated
-    exactly, everything is solved over integers from then on."""
+    Formulas are solved as bit-vector formulas where that is exact (bitvec.py), each integer
+    term at the fewest bits its interval needs; when a formula cannot be translated exactly,
+    everything is solved over integers from then on."""
 
     def __init__(self, bitvec: bool = True) -> None:
         self.asserted: list[Term] = []
         self.intervals = Intervals()
-        self.width = 0 if not bitvec else 8  # 0: over integers
+        self.bitvec = bitvec
         self.why_integers = "" if bitvec else "asked for"
         self._goals = 0
         self._build()
 
+    @property
+    def width(self) -> int:
+        """The widest bit-vector operation so far; 0 when solving over integers."""
+        return self.to_bv.widest if self.bitvec else 0
+
     def _build(self) -> None:
-        if self.width:
+        if self.bitvec:
             self.solver = z3.SolverFor("QF_BV")
             self.solver.set("random_seed", SEED)
             self.solver.set("rlimit", RLIMIT)
-            self.to_bv = ToBitVec(self.width, self.intervals)
-            try:
-                for name, (lo, hi) in self.intervals.var.items():
-                    self._range(name, lo, hi)
-                self.solver.add(*[self.to_bv(f) for f in self.asserted])
-                return
-            except _TOO_DEEP:
-                self.width, self.why_integers = 0, "a formula nested too deeply to translate"
+            self.to_bv = ToBitVec(self.intervals)
+            return
         self.solver = new_solver()
         self.solver.add(*self.asserted)
+
+    def _integers(self, why: str) -> None:
+        """Solve over integers from now on: a new solver with every formula asserted so far."""
+        self.bitvec, self.why_integers = False, why
+        self._build()
 
     def _translated(self, f: Term) -> Term:
         """`f` as the solver takes it now: translated to bit-vectors, or over integers (from
         then on) when the translation recurses too deeply for Python (a 300-deep `and`)."""
-        if not self.width:
+        if not self.bitvec:
             return f
         try:
             return self.to_bv(f)
         except _TOO_DEEP:
-            self.width, self.why_integers = 0, "a formula nested too deeply to translate"
-            self._build()
+            self._integers("a formula nested too deeply to translate")
+            return f
+        except NotExact as e:
+            self._integers(str(e))
             return f
 
     def _range(self, name: str, lo: int, hi: int) -> None:
         v = self.to_bv.var(name)
-        self.solver.add(v >= lo, v <= hi)  # implied by the formulas: they keep W exact
+        self.solver.add(v >= lo, v <= hi)  # implied by the formulas: the width holds them
 
     def _fits(self, f: Term, learn: bool) -> dict[str, tuple[int, int]]:
-        """Prepare the bit-vector solver for `f`; fall back to integers when not exact."""
+        """The bounds `f` newly implies (when asserted: `learn`), or solve over integers from
+        now on when `f` cannot be translated exactly."""
         new: dict[str, tuple[int, int]] = {}
         try:
             if learn:
                 new = self.intervals.learn(f)
             need = self.intervals.need(f)
         except NotExact as e:
-            self.width, self.why_integers = 0, str(e)
-            self._build()
+            self._integers(str(e))
             return {}
         except _TOO_DEEP:
-            self.width, self.why_integers = 0, "a formula nested too deeply to translate"
-            self._build()
+            self._integers("a formula nested too deeply to translate")
             return {}
         if need > MAX_WIDTH:
-            self.width, self.why_integers = 0, f"values need {need} bits"
-            self._build()
-            return {}
-        if need > self.width:
-            self.width = min(MAX_WIDTH, need + 4)  # room to grow before the next rebuild
-            self._build()  # includes the new variables' ranges
+            self._integers(f"values need {need} bits")
             return {}
         return new
 
     def add(self, f: Term) -> None:
         self.asserted.append(f)
-        if not self.width:
+        if not self.bitvec:
             self.solver.add(f)
             return
         ranges = self._fits(f, True)
-        translated = self._translated(f)
-        if not self.width:
+        if not self.bitvec:
             return  # now over integers: _build asserted everything, `f` included
+        translated = self._translated(f)
+        if not self.bitvec:
+            return
         for name, (lo, hi) in ranges.items():
             self._range(name, lo, hi)
         self.solver.add(translated)
@@ -156,7 +158,7 @@ class Unrolled:
         remaining = deadline.remaining()
         if remaining <= 0:
             return "timeout", None
-        if self.width:
+        if self.bitvec:
             self._fits(goal, False)
         self._goals += 1
         lit = z3.Bool(f"_goal_{self._goals}")
@@ -175,6 +177,6 @@ class Unrolled:
 
     def value(self, m: Any, t: Term) -> int:
         """The integer value of the term `t` in a model `m` that `ask` returned."""
-        if self.width:
+        if self.bitvec:
             return signed(m, self.to_bv(t))
         return int(m.eval(t, model_completion=True).as_long())
