@@ -221,6 +221,9 @@ def _decl(d: ast.Decl) -> list[Line]:
         # a full `expr`, and a `count x in K` default followed by `,` would read the next field
         # as another binder.
         return _braced(head, [(_field_decl(f), f.span.line) for f in d.fields], d.span)
+    if isinstance(d, ast.Record):
+        fields = [(_field_decl(f), f.span.line) for f in d.fields]
+        return _braced(f"record {d.name}", fields, d.span)
     if isinstance(d, ast.Var):
         return [(cat(f"var {d.name}: {_type(d.type)} = ", _edoc(d.init, P_BIND)), at)]
     if isinstance(d, ast.Init):
@@ -359,6 +362,8 @@ def _type(t: ast.TypeExpr) -> str:
         return f"{t.name}?"
     if isinstance(t, ast.SetType):
         return f"set<{t.elem}>"
+    if isinstance(t, ast.ArrayType):
+        return f"{t.elem}[{_expr(t.size, P_BIND)}]"
     raise TypeError(f"not a type: {t!r}")
 
 
@@ -444,6 +449,9 @@ def _if(st: ast.If) -> list[Line]:
 
 
 def _lvalue(lv: ast.LValue) -> str:
+    if lv.elem is not None:  # `p.containers[i].ready`
+        head = ".".join(lv.parts[: lv.elem_at + 1])
+        return f"{head}[{_expr(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
     if lv.index is not None:
         return f"{lv.parts[0]}[{_expr(lv.index, P_BIND)}]." + ".".join(lv.parts[1:])
     return ".".join(lv.parts)
@@ -495,7 +503,7 @@ def _prec(e: ast.Expr) -> int:
         return P_LEADS
     if isinstance(e, ast.Quant | ast.Count | ast.Aggregate | ast.IfExpr | ast.Temporal):
         return P_BIND
-    if isinstance(e, ast.Field | ast.Call | ast.Index | ast.CountAll):
+    if isinstance(e, ast.Field | ast.Call | ast.Index | ast.CountAll | ast.Elem):
         return P_POSTFIX
     return P_ATOM
 
@@ -622,6 +630,8 @@ def _bare(e: ast.Expr) -> str:
         return f"{_expr(e.obj, P_POSTFIX)}.{e.name}"
     if isinstance(e, ast.Index):
         return f"{e.kind}[{_expr(e.index, P_BIND)}]"
+    if isinstance(e, ast.Elem):
+        return f"{_expr(e.obj, P_POSTFIX)}.{e.name}[{_expr(e.index, P_BIND)}]"
     if isinstance(e, ast.CountAll):
         return f"count({_expr(e.arg, P_BIND)})"
     if isinstance(e, ast.Budget):
