@@ -14,7 +14,7 @@ from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
-from kcheck.lang.records import lower_records
+from kcheck.lang.records import lower_records, speak_parts
 from kcheck.lang.symbols import Symbols, build_symbols
 
 
@@ -45,15 +45,15 @@ def check_source(
         raise KcheckError(too_deep)
     # records become flat fields, then an actor's `var`s global vars, before anything resolves
     # names (records.py, actor_locals.py)
-    flat, record_errors = lower_records(program, overrides)
+    flat, record_errors, sites = lower_records(program, overrides)
     if record_errors:
         # what is left of a misused part would only give the checker errors of its own
         raise KcheckError(list(dict.fromkeys(record_errors)))
     lowered, local_errors = lower_actor_locals(flat)
     symbols, diags = build_symbols(lowered, overrides)
     diags = local_errors + diags + check_program(symbols)
-    # a variable index is a case over the parts: one mistake must be reported once
-    diags = explain_unknown(list(dict.fromkeys(diags)), program)
+    # a variable index is a case over the parts: one mistake is reported once, as written
+    diags = explain_unknown(speak_parts(diags, sites), program)
     if not [d for d in diags if d.severity == "error"]:
         diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]

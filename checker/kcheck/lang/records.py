@@ -22,12 +22,14 @@ index must have a range kcheck knows (a binder over a range, a range-typed field
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic
+from kcheck.lang.fmt import format_expr
 
 # The most parts one array field may hold: a variable index becomes a case split over them.
 MAX_ARRAY = 8
@@ -73,13 +75,24 @@ class _Scope:
         return _Scope(parts, {**self.ranges, name: rng})
 
 
+@dataclass(frozen=True)
+class Site:
+    """Where a variable index became a case over the parts: the checker's messages about the
+    cases there name `array[k].field`, which the user wrote as `text`."""
+
+    span: ast.Span
+    text: str
+    array: str
+    field: str
+
+
 def lower_records(
     program: ast.Program, overrides: Mapping[str, int | str] | None = None
-) -> tuple[ast.Program, list[Diagnostic]]:
+) -> tuple[ast.Program, list[Diagnostic], list[Site]]:
     """`program` with every record array made flat fields (the same object if it has none),
-    and the errors of their declaration and use."""
+    the errors of their declaration and use, and the places a variable index was lowered."""
     if not any(isinstance(d, ast.Record) for d in program.decls) and not _mentions_parts(program):
-        return program, []
+        return program, [], []
     low = _Lowering(program, overrides or {})
     decls: list[ast.Decl] = []
     for d in program.decls:
@@ -90,7 +103,34 @@ def lower_records(
         else:
             low.no_arrays(d)
             decls.append(low.rewrite(d, _Scope({}, {})))
-    return replace(program, decls=tuple(decls)), low.diags
+    return replace(program, decls=tuple(decls)), low.diags, low.sites
+
+
+def speak_parts(diags: list[Diagnostic], sites: list[Site]) -> list[Diagnostic]:
+    """The checker's diagnostics with each case of a variable index named as the user wrote
+    it (`c.ready`, not `p.containers[1].ready`), and so the same mistake reported once."""
+    out = []
+    for d in diags:
+        for site in sites:
+            if _within(d.span, site.span):
+                flat = re.compile(
+                    r"`[^`]*\b" + re.escape(site.array) + r"\[\d+\]\." + re.escape(site.field) + "`"
+                )
+                said = f"`{site.text}`"
+                d = replace(
+                    d,
+                    message=flat.sub(said, d.message),
+                    notes=tuple(flat.sub(said, n) for n in d.notes),
+                )
+        out.append(d)
+    return list(dict.fromkeys(out))
+
+
+def _within(inner: ast.Span, outer: ast.Span) -> bool:
+    return (outer.line, outer.col) <= (inner.line, inner.col) and (
+        inner.end_line,
+        inner.end_col,
+    ) <= (outer.end_line, outer.end_col)
 
 
 def _mentions_parts(program: ast.Program) -> bool:
@@ -105,6 +145,7 @@ def _mentions_parts(program: ast.Program) -> bool:
 class _Lowering:
     def __init__(self, program: ast.Program, overrides: Mapping[str, int | str]) -> None:
         self.diags: list[Diagnostic] = []
+        self.sites: list[Site] = []
         self.overrides = overrides
         self.consts = {d.name: d.value for d in program.decls if isinstance(d, ast.Const)}
         self.kinds = {d.name for d in program.decls if isinstance(d, ast.Kind)}
@@ -315,13 +356,13 @@ class _Lowering:
                 idx = ast.Name(c, node.obj.span)
                 return self.read(part.obj, part.array, node.obj.span, idx, idx, rf, node, scope)
             case ast.Elem():
-                self.not_a_value(f"`{node.name}[...]`", node.span, node.name)
+                self.not_a_value(f"`{format_expr(node)}`", node.span, node.name, node)
                 return node.index  # any int: the error stops the check
             case ast.Name(id=c) if c in scope.parts:
-                self.not_a_value(f"`{c}`", node.span, scope.parts[c].array)
+                self.not_a_value(f"`{c}`", node.span, scope.parts[c].array, node)
                 return node
             case ast.Field(name=f) if f in self.arrays:
-                self.not_a_value(f"`{f}`", node.span, f)
+                self.not_a_value(f"`{format_expr(node)}`", node.span, f, None)
                 return node
             case (
                 ast.Quant()
@@ -340,7 +381,7 @@ class _Lowering:
             case ast.SetBuilder():
                 (binder,), inner = self.binders((node.binder,), scope)
                 if node.binder.name in inner.parts:
-                    self.not_a_value("a set of parts", node.binder.span, "")
+                    self.not_a_value("a set of parts", node.binder.span, "", None)
                 return replace(node, binder=binder, where=self.rewrite(node.where, inner))
             case ast.Def():
                 inner = scope
@@ -431,6 +472,8 @@ class _Lowering:
         values = self.indexes(array, array_span, written, field, node.name_span, scope)
         if not values:
             return ast.Field(obj, field, node.name_span, node.span)
+        if len(values) > 1:
+            self.sites.append(Site(node.span, format_expr(node), array, field))
         reads = [ast.Field(obj, flat_name(array, i, field), node.name_span, node.span)
                  for i in values]  # fmt: skip
         out: ast.Expr = reads[-1]
@@ -468,10 +511,13 @@ class _Lowering:
         rng = self.interval(index, scope)
         last = arr.size - 1
         if rng is None or rng[0] < 0 or rng[1] > last:
-            known = "kcheck knows no bounds of this index" if rng is None else (
-                f"this index may be {rng[0] if rng[0] < 0 else rng[1]} (its range is "
-                f"{rng[0]}..{rng[1]})"
-            )  # fmt: skip
+            if rng is None:
+                known = "kcheck knows no bounds of this index"
+            elif rng[0] == rng[1]:
+                known = f"this index is {rng[0]}"
+            else:
+                bad = rng[0] if rng[0] < 0 else rng[1]
+                known = f"this index may be {bad} (its range is {rng[0]}..{rng[1]})"
             self.error(
                 "KC0801",
                 f"{known}, and `{array}` has parts 0..{last}",
@@ -512,10 +558,13 @@ class _Lowering:
             base = replace(lv, index=path[1], elem=None, elem_at=0)
         else:
             if lv.parts[0] in scope.parts:
-                self.not_a_value(f"`{lv.parts[0]}`", lv.span, scope.parts[lv.parts[0]].array)
+                part = scope.parts[lv.parts[0]]
+                self.not_a_value(f"`{lv.parts[0]}`", lv.span, part.array, ast.Name(lv.parts[0]))
             return replace(rest, target=replace(lv, index=self.rewrite(lv.index, scope)))
         if not values:
             return rest
+        if len(values) > 1:
+            self.sites.append(Site(st.span, _lvalue_text(lv), array, tail[0]))
         n = len(head)
 
         def target_at(i: int) -> ast.Stmt:
@@ -543,18 +592,36 @@ class _Lowering:
                 help="rename this one",
             )
 
-    def not_a_value(self, what: str, span: ast.Span, array: str) -> None:
-        example = f"`c in x.{array}` then `c.FIELD`" if array else "count or quantify over them"
+    def not_a_value(self, what: str, span: ast.Span, array: str, part: ast.Expr | None) -> None:
+        """A part (`part`, when it is one) or an array used as a value."""
+        arr = self.arrays.get(array)
+        first = arr.record.fields[0].name if arr and arr.record.fields else "FIELD"
+        if part is not None:
+            hint = f"read one of its fields: `{format_expr(part)}.{first}`"
+            sort = f"a `{arr.record.name}` part of an object" if arr else "a record part"
+        elif arr is not None:
+            hint = f"bind its parts, `c in x.{array}`, and read their fields, `c.{first}`"
+            sort = f"an array of `{arr.record.name}` parts"
+        else:
+            hint = "count the parts, or quantify over them"
+            sort = "made of record parts"
         self.error(
             "KC0802",
-            f"{what} is a record part of an object, not a value",
+            f"{what} is {sort}, not a value",
             span,
             notes=("parts are read and written one field at a time",),
-            help=f"read one of its fields, `{array or 'x'}[i].FIELD`, or bind the parts: {example}",
+            help=hint,
         )
 
     def error(self, code: str, msg: str, span: ast.Span, **kw: Any) -> None:
         self.diags.append(Diagnostic(code, msg, span, **kw))
+
+
+def _lvalue_text(lv: ast.LValue) -> str:
+    if lv.elem is None:
+        return ".".join(lv.parts)
+    head, tail = lv.parts[: lv.elem_at + 1], lv.parts[lv.elem_at + 1 :]
+    return ".".join(head) + f"[{format_expr(lv.elem)}]." + ".".join(tail)
 
 
 def _hull(found: list[Interval | None]) -> Interval | None:
