@@ -1,16 +1,9 @@
 """Syntax tree -> canonical KDSL text: what `kcheck fmt` prints (spec/language.md, "Formatting").
 
 The contract: for every program P that parses, `parse(format_program(P)) == P` (spans are left
-out of AST equality), and formatting is idempotent on its own output. Layout rules:
-
-- declarations in source order; one blank line between groups of different sorts, and around
-  every block declaration (kind, init, controller, process, scheduler, fault, and a def whose
-  body does not fit on its line). Sorts that share a group: `const` with `param`, `invariant`
-  with `property` (the way the models in `models/` are written);
-- two-space indentation, one statement per line, one kind field per line, an enum on one line;
-- single spaces around binary operators; parentheses only where the grammar's precedence
-  needs them to keep the tree;
-- a line wider than MAX_LINE columns is broken at its outermost break points (`layout.py`).
+out of AST equality), and formatting is idempotent on its own output. The layout rules are
+spec/language.md §10; a line wider than MAX_LINE columns is broken at its outermost break points
+(`layout.py`).
 
 Comments are not in the syntax tree, so each output line carries the source lines it came from
 (the first and last), and `attach_comments` puts every comment back: a comment on a line of its
@@ -215,15 +208,14 @@ def _decl(d: ast.Decl) -> list[Line]:
     if isinstance(d, ast.Enum):
         members = ", ".join(m.name for m in d.members)
         return [(f"enum {d.name} {{ {members} }}" if members else f"enum {d.name} {{}}", at)]
-    if isinstance(d, ast.Kind):
-        head = f"kind {d.name}[{_expr(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
+    if isinstance(d, ast.Kind | ast.Record):
+        head = f"record {d.name}" if isinstance(d, ast.Record) else (
+            f"kind {d.name}[{_expr(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
+        )  # fmt: skip
         # Fields are never separated by the optional comma: a field's default expression is
         # a full `expr`, and a `count x in K` default followed by `,` would read the next field
         # as another binder.
         return _braced(head, [(_field_decl(f), f.span.line) for f in d.fields], d.span)
-    if isinstance(d, ast.Record):
-        fields = [(_field_decl(f), f.span.line) for f in d.fields]
-        return _braced(f"record {d.name}", fields, d.span)
     if isinstance(d, ast.Var):
         return [(cat(f"var {d.name}: {_type(d.type)} = ", _edoc(d.init, P_BIND)), at)]
     if isinstance(d, ast.Init):

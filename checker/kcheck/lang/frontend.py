@@ -14,7 +14,8 @@ from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
-from kcheck.lang.records import lower_records, speak_parts
+from kcheck.lang.record_sites import speak_parts
+from kcheck.lang.records import lower_records
 from kcheck.lang.symbols import Symbols, build_symbols
 
 

@@ -22,7 +22,6 @@ index must have a range kcheck knows (a binder over a range, a range-typed field
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic
 from kcheck.lang.fmt import format_expr
+from kcheck.lang.record_sites import Site
 
 # The most parts one array field may hold: a variable index becomes a case split over them.
 MAX_ARRAY = 8
@@ -75,17 +75,6 @@ class _Scope:
         return _Scope(parts, {**self.ranges, name: rng})
 
 
-@dataclass(frozen=True)
-class Site:
-    """Where a variable index became a case over the parts: the checker's messages about the
-    cases there name `array[k].field`, which the user wrote as `text`."""
-
-    span: ast.Span
-    text: str
-    array: str
-    field: str
-
-
 def lower_records(
     program: ast.Program, overrides: Mapping[str, int | str] | None = None
 ) -> tuple[ast.Program, list[Diagnostic], list[Site]]:
@@ -104,33 +93,6 @@ def lower_records(
             low.no_arrays(d)
             decls.append(low.rewrite(d, _Scope({}, {})))
     return replace(program, decls=tuple(decls)), low.diags, low.sites
-
-
-def speak_parts(diags: list[Diagnostic], sites: list[Site]) -> list[Diagnostic]:
-    """The checker's diagnostics with each case of a variable index named as the user wrote
-    it (`c.ready`, not `p.containers[1].ready`), and so the same mistake reported once."""
-    out = []
-    for d in diags:
-        for site in sites:
-            if _within(d.span, site.span):
-                flat = re.compile(
-                    r"`[^`]*\b" + re.escape(site.array) + r"\[\d+\]\." + re.escape(site.field) + "`"
-                )
-                said = f"`{site.text}`"
-                d = replace(
-                    d,
-                    message=flat.sub(said, d.message),
-                    notes=tuple(flat.sub(said, n) for n in d.notes),
-                )
-        out.append(d)
-    return list(dict.fromkeys(out))
-
-
-def _within(inner: ast.Span, outer: ast.Span) -> bool:
-    return (outer.line, outer.col) <= (inner.line, inner.col) and (
-        inner.end_line,
-        inner.end_col,
-    ) <= (outer.end_line, outer.end_col)
 
 
 def _mentions_parts(program: ast.Program) -> bool:
