@@ -354,8 +354,10 @@ def _type(t: ast.TypeExpr) -> str:
         return f"{t.name}?"
     if isinstance(t, ast.SetType):
         return f"set<{t.elem}>"
-    if isinstance(t, ast.ArrayType):
-        return f"{t.elem}[{_expr(t.size, P_BIND)}]"
+    if isinstance(t, ast.ArrayType | ast.KeyedSetType):
+        return f"set<{t.elem}>[{t.key}]" if isinstance(t, ast.KeyedSetType) else (
+            f"{t.elem}[{_expr(t.size, P_BIND)}]"
+        )  # fmt: skip
     raise TypeError(f"not a type: {t!r}")
 
 
@@ -445,7 +447,7 @@ def _lvalue(lv: ast.LValue) -> str:
         head = ".".join(lv.parts[: lv.elem_at + 1])
         return f"{head}[{_expr(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
     if lv.index is not None:
-        return f"{lv.parts[0]}[{_expr(lv.index, P_BIND)}]." + ".".join(lv.parts[1:])
+        return f"{lv.parts[0]}[{_expr(lv.index, P_BIND)}]" + "".join("." + p for p in lv.parts[1:])
     return ".".join(lv.parts)
 
 

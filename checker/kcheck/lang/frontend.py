@@ -12,6 +12,7 @@ from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
+from kcheck.lang.keyed_locals import lower_keyed_locals
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.record_sites import speak_parts
@@ -46,7 +47,9 @@ def check_source(
         raise KcheckError(too_deep)
     # records become flat fields, then an actor's `var`s global vars, before anything resolves
     # names (records.py, actor_locals.py)
-    flat, record_errors, sites = lower_records(program, overrides)
+    keyed, keyed_errors = lower_keyed_locals(program)
+    flat, record_errors, sites = lower_records(keyed, overrides)
+    record_errors = keyed_errors + record_errors
     if record_errors:
         # what is left of a misused part would only give the checker errors of its own
         raise KcheckError(list(dict.fromkeys(record_errors)))

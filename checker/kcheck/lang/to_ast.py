@@ -118,6 +118,9 @@ class ToAst(Transformer[Token, ast.Program]):
     def set_type(self, m: Meta, c: list[Any]) -> ast.SetType:
         return ast.SetType(str(c[0]), meta_span(m))
 
+    def keyed_set_type(self, m: Meta, c: list[Any]) -> ast.KeyedSetType:
+        return ast.KeyedSetType(str(c[0]), str(c[1]), meta_span(m))
+
     def array_type(self, m: Meta, c: list[Any]) -> ast.ArrayType:
         return ast.ArrayType(str(c[0]), c[1], meta_span(m))
 
@@ -346,6 +349,9 @@ class ToAst(Transformer[Token, ast.Program]):
             meta_span(m),
             c[1],
         )
+
+    def keyed_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
+        return ast.LValue((str(c[0]),), (tok_span(c[0]),), meta_span(m), c[1])
 
     def elem_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
         at = next(i for i, x in enumerate(c) if not isinstance(x, Token))

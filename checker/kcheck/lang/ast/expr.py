@@ -79,8 +79,17 @@ class ArrayType:
     span: Span = span_field()
 
 
+@dataclass(frozen=True)
+class KeyedSetType:
+    """`set<Pod>[ReplicaSet]`: an actor's local set per object of a kind (lang/keyed_locals.py)."""
+
+    elem: str
+    key: str
+    span: Span = span_field()
+
+
 TypeExpr: TypeAlias = (
-    BoolType | IntType | RangeType | NamedType | OptionalType | SetType | ArrayType
+    BoolType | IntType | RangeType | NamedType | OptionalType | SetType | ArrayType | KeyedSetType
 )  # fmt: skip
 
 
