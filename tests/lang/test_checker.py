@@ -548,7 +548,7 @@ def test_well_typed_models_are_accepted(text: str) -> None:
 def test_models_in_the_repository_are_accepted() -> None:
     models = sorted((Path(__file__).resolve().parents[2] / "models").glob("*.kdsl"))
     for path in models:
-        # the whole front end: lowered constructs (actor locals, time) are part of the language
+        # the whole front end: lowered constructs (records, actor locals, time) are the language
         checked = check_source(Source(path.name, path.read_text(encoding="utf-8")))
         assert [d for d in checked.warnings if d.severity == "error"] == [], path.name
 

@@ -1,16 +1,9 @@
 """Syntax tree -> canonical KDSL text: what `kcheck fmt` prints (spec/language.md, "Formatting").
 
 The contract: for every program P that parses, `parse(format_program(P)) == P` (spans are left
-out of AST equality), and formatting is idempotent on its own output. Layout rules:
-
-- declarations in source order; one blank line between groups of different sorts, and around
-  every block declaration (kind, init, controller, process, scheduler, fault, and a def whose
-  body does not fit on its line). Sorts that share a group: `const` with `param`, `invariant`
-  with `property` (the way the models in `models/` are written);
-- two-space indentation, one statement per line, one kind field per line, an enum on one line;
-- single spaces around binary operators; parentheses only where the grammar's precedence
-  needs them to keep the tree;
-- a line wider than MAX_LINE columns is broken at its outermost break points (`layout.py`).
+out of AST equality), and formatting is idempotent on its own output. The layout rules are
+spec/language.md §10; a line wider than MAX_LINE columns is broken at its outermost break points
+(`layout.py`).
 
 Comments are not in the syntax tree, so each output line carries the source lines it came from
 (the first and last), and `attach_comments` puts every comment back: a comment on a line of its
@@ -215,8 +208,10 @@ def _decl(d: ast.Decl) -> list[Line]:
     if isinstance(d, ast.Enum):
         members = ", ".join(m.name for m in d.members)
         return [(f"enum {d.name} {{ {members} }}" if members else f"enum {d.name} {{}}", at)]
-    if isinstance(d, ast.Kind):
-        head = f"kind {d.name}[{_expr(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
+    if isinstance(d, ast.Kind | ast.Record):
+        head = f"record {d.name}" if isinstance(d, ast.Record) else (
+            f"kind {d.name}[{_expr(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
+        )  # fmt: skip
         # Fields are never separated by the optional comma: a field's default expression is
         # a full `expr`, and a `count x in K` default followed by `,` would read the next field
         # as another binder.
@@ -364,6 +359,10 @@ def _type(t: ast.TypeExpr) -> str:
         return f"{t.name}?"
     if isinstance(t, ast.SetType):
         return f"set<{t.elem}>"
+    if isinstance(t, ast.ArrayType | ast.KeyedSetType):
+        return f"set<{t.elem}>[{t.key}]" if isinstance(t, ast.KeyedSetType) else (
+            f"{t.elem}[{_expr(t.size, P_BIND)}]"
+        )  # fmt: skip
     raise TypeError(f"not a type: {t!r}")
 
 
@@ -450,8 +449,11 @@ def _if(st: ast.If) -> list[Line]:
 
 
 def _lvalue(lv: ast.LValue) -> str:
+    if lv.elem is not None:  # `p.containers[i].ready`
+        head = ".".join(lv.parts[: lv.elem_at + 1])
+        return f"{head}[{_expr(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
     if lv.index is not None:
-        return f"{lv.parts[0]}[{_expr(lv.index, P_BIND)}]." + ".".join(lv.parts[1:])
+        return f"{lv.parts[0]}[{_expr(lv.index, P_BIND)}]" + "".join("." + p for p in lv.parts[1:])
     return ".".join(lv.parts)
 
 
@@ -501,7 +503,7 @@ def _prec(e: ast.Expr) -> int:
         return P_LEADS
     if isinstance(e, ast.Quant | ast.Count | ast.Aggregate | ast.IfExpr | ast.Temporal):
         return P_BIND
-    if isinstance(e, ast.Field | ast.Call | ast.Index | ast.CountAll):
+    if isinstance(e, ast.Field | ast.Call | ast.Index | ast.CountAll | ast.Elem):
         return P_POSTFIX
     return P_ATOM
 
@@ -628,6 +630,8 @@ def _bare(e: ast.Expr) -> str:
         return f"{_expr(e.obj, P_POSTFIX)}.{e.name}"
     if isinstance(e, ast.Index):
         return f"{e.kind}[{_expr(e.index, P_BIND)}]"
+    if isinstance(e, ast.Elem):
+        return f"{_expr(e.obj, P_POSTFIX)}.{e.name}[{_expr(e.index, P_BIND)}]"
     if isinstance(e, ast.CountAll):
         return f"count({_expr(e.arg, P_BIND)})"
     if isinstance(e, ast.Budget):

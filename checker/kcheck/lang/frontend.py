@@ -12,8 +12,11 @@ from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
+from kcheck.lang.keyed_locals import lower_keyed_locals
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
+from kcheck.lang.record_sites import speak_parts
+from kcheck.lang.records import lower_records
 from kcheck.lang.symbols import Symbols, build_symbols
 from kcheck.lang.time import lower_time
 
@@ -43,13 +46,22 @@ def check_source(
     too_deep = nesting_errors(program)
     if too_deep:
         raise KcheckError(too_deep)
-    # an actor's `var`s become global vars before anything resolves names (actor_locals.py)
-    lowered, local_errors = lower_actor_locals(program)
-    # then clocks become bounded ints and time a generated `tick` (time.py)
+    # records become flat fields, then an actor's `var`s global vars, then clocks bounded ints and
+    # time a generated `tick`, before anything resolves names (records.py, actor_locals.py,
+    # time.py)
+    keyed, keyed_errors = lower_keyed_locals(program)
+    flat, record_errors, sites = lower_records(keyed, overrides)
+    record_errors = keyed_errors + record_errors
+    if record_errors:
+        # what is left of a misused part would only give the checker errors of its own
+        raise KcheckError(list(dict.fromkeys(record_errors)))
+    lowered, local_errors = lower_actor_locals(flat)
     lowered, time_errors = lower_time(lowered)
     local_errors += time_errors
     symbols, diags = build_symbols(lowered, overrides)
-    diags = explain_unknown(local_errors + diags + check_program(symbols), program)
+    diags = local_errors + diags + check_program(symbols)
+    # a variable index is a case over the parts: one mistake is reported once, as written
+    diags = explain_unknown(speak_parts(diags, sites), program)
     if not [d for d in diags if d.severity == "error"]:
         diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]

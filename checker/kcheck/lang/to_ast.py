@@ -81,6 +81,10 @@ class ToAst(Transformer[Token, ast.Program]):
         fields = tuple(_present(tuple(c[3:])))
         return ast.Kind(str(c[0]), c[1], c[2] is not None, fields, tok_span(c[0]), meta_span(m))
 
+    def record_decl(self, m: Meta, c: list[Any]) -> ast.Record:
+        fields = tuple(_present(tuple(c[2:])))
+        return ast.Record(str(c[1]), fields, tok_span(c[1]), meta_span(m))
+
     def ordered(self, m: Meta, c: list[Any]) -> bool:
         return True
 
@@ -128,6 +132,12 @@ class ToAst(Transformer[Token, ast.Program]):
 
     def set_type(self, m: Meta, c: list[Any]) -> ast.SetType:
         return ast.SetType(str(c[0]), meta_span(m))
+
+    def keyed_set_type(self, m: Meta, c: list[Any]) -> ast.KeyedSetType:
+        return ast.KeyedSetType(str(c[0]), str(c[1]), meta_span(m))
+
+    def array_type(self, m: Meta, c: list[Any]) -> ast.ArrayType:
+        return ast.ArrayType(str(c[0]), c[1], meta_span(m))
 
     # ---- actors
     def controller_decl(self, m: Meta, c: list[Any]) -> ast.Controller:
@@ -366,6 +376,20 @@ class ToAst(Transformer[Token, ast.Program]):
             c[1],
         )
 
+    def keyed_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
+        return ast.LValue((str(c[0]),), (tok_span(c[0]),), meta_span(m), c[1])
+
+    def elem_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
+        at = next(i for i, x in enumerate(c) if not isinstance(x, Token))
+        names = [*c[:at], *c[at + 1 :]]
+        return ast.LValue(
+            tuple(str(t) for t in names),
+            tuple(tok_span(t) for t in names),
+            meta_span(m),
+            elem=c[at],
+            elem_at=at - 1,
+        )
+
     def create_expr(self, m: Meta, c: list[Any]) -> ast.Create:
         inits = tuple(_present(tuple(c[1:])))
         return ast.Create(str(c[0]), inits, tok_span(c[0]), meta_span(m))
@@ -460,6 +484,9 @@ class ToAst(Transformer[Token, ast.Program]):
 
     def field_expr(self, m: Meta, c: list[Any]) -> ast.Field:
         return ast.Field(c[0], str(c[1]), tok_span(c[1]), meta_span(m))
+
+    def elem_expr(self, m: Meta, c: list[Any]) -> ast.Elem:
+        return ast.Elem(c[0], str(c[1]), c[2], tok_span(c[1]), meta_span(m))
 
     def call_expr(self, m: Meta, c: list[Any]) -> ast.Call:
         args = tuple(_present(tuple(c[1:])))

@@ -64,6 +64,17 @@ class Kind:
 
 
 @dataclass(frozen=True)
+class Record:
+    """`record Container { ready: bool }`: the fields of a part an object holds in an array
+    field (`containers: Container[2]`); lowered to flat fields by lang/records.py."""
+
+    name: str
+    fields: tuple[FieldDecl, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
 class Var:
     name: str
     type: TypeExpr
@@ -321,7 +332,7 @@ class Manifest:
 
 Decl: TypeAlias = (
     Const | Param | Enum | Kind | Var | Init | Def | Controller | Process | Scheduler | Fault
-    | Invariant | Property | Assume | Docker | Manifest
+    | Invariant | Property | Assume | Docker | Manifest | Record
 )  # fmt: skip
 
 Actor: TypeAlias = Controller | Process | Scheduler | Fault

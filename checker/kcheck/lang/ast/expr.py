@@ -70,7 +70,27 @@ class SetType:
     span: Span = span_field()
 
 
-TypeExpr: TypeAlias = BoolType | IntType | RangeType | NamedType | OptionalType | SetType
+@dataclass(frozen=True)
+class ArrayType:
+    """`Container[2]`: a field holding a fixed number of records (lang/records.py lowers it)."""
+
+    elem: str
+    size: Expr
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class KeyedSetType:
+    """`set<Pod>[ReplicaSet]`: an actor's local set per object of a kind (lang/keyed_locals.py)."""
+
+    elem: str
+    key: str
+    span: Span = span_field()
+
+
+TypeExpr: TypeAlias = (
+    BoolType | IntType | RangeType | NamedType | OptionalType | SetType | ArrayType | KeyedSetType
+)  # fmt: skip
 
 
 # ---- expressions ----------------------------------------------------------------------------
@@ -240,6 +260,18 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class Elem:
+    """`p.containers[i]`: one record of an array field; only its fields are values
+    (`p.containers[i].ready`). Lowered before names resolve (lang/records.py)."""
+
+    obj: Expr
+    name: str
+    index: Expr
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
 class IfExpr:
     cond: Expr
     then: Expr
@@ -266,4 +298,5 @@ class LeadsTo:
 Expr: TypeAlias = (
     IntLit | BoolLit | NoneLit | Name | Field | Call | Index | Unary | Binary | SetLit
     | SetBuilder | Quant | Count | CountAll | Aggregate | IfExpr | Temporal | LeadsTo | Budget
+    | Elem
 )  # fmt: skip

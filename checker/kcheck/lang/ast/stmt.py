@@ -18,6 +18,10 @@ class LValue:
     part_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
     span: Span = span_field()
     index: Expr | None = None
+    # `p.containers[i].ready`: `parts[elem_at]` is an array field indexed by `elem`
+    # (lang/records.py lowers it before names resolve)
+    elem: Expr | None = None
+    elem_at: int = 0
 
     def base(self) -> Expr:
         """The object the path starts from: `Name(x)` or `Index(K, i)`."""
