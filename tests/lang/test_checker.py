@@ -21,6 +21,7 @@ from lark import Lark
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, render_all
 from kcheck.lang.frontend import check_source
+from kcheck.lang.imports import expand_imports
 from kcheck.lang.parser import grammar_text, parse
 from kcheck.lang.symbols import build_symbols
 
@@ -593,6 +594,9 @@ def test_checker_never_raises_on_a_parsed_program(text: str) -> None:
     try:
         program = parse(Source("fuzz.kdsl", text))
     except KcheckError:
+        return
+    program, import_errors = expand_imports(program, "fuzz.kdsl")  # as the front end does
+    if import_errors:
         return
     symbols, _ = build_symbols(program)
     for d in check_program(symbols):

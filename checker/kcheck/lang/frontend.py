@@ -12,6 +12,7 @@ from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
+from kcheck.lang.imports import expand_imports
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.symbols import Symbols, build_symbols
@@ -39,11 +40,15 @@ def check_source(
     program = parse(source)
     if rewrite is not None:
         program = rewrite(program)
-    too_deep = nesting_errors(program)
+    # imported modules' declarations join the model's, namespaced (imports.py)
+    imported, import_errors = expand_imports(program, source.path)
+    if import_errors:
+        raise KcheckError(import_errors)
+    too_deep = nesting_errors(imported)
     if too_deep:
         raise KcheckError(too_deep)
     # an actor's `var`s become global vars before anything resolves names (actor_locals.py)
-    lowered, local_errors = lower_actor_locals(program)
+    lowered, local_errors = lower_actor_locals(imported)
     symbols, diags = build_symbols(lowered, overrides)
     diags = explain_unknown(local_errors + diags + check_program(symbols), program)
     if not [d for d in diags if d.severity == "error"]:

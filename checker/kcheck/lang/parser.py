@@ -73,8 +73,9 @@ ACTION_NAME_WORDS = frozenset({"restart"})
 # bool }`). A word that can follow an expression (`docker`, `score`, `weight`, ...) cannot be
 # contextual: LALR merges the states that end expressions, so it would be read as the keyword
 # after any expression, for example after the default of a kind's field.
-# `unsynced` can only follow `coalesced`, where no name can: contextual for free.
-CONTEXTUAL_WORDS = frozenset({"on", "unsynced"})
+# `unsynced` can only follow `coalesced`, where no name can: contextual for free. So can `as` and
+# `with`, which only follow an import's module, where no name can.
+CONTEXTUAL_WORDS = frozenset({"on", "unsynced", "as", "with"})
 
 
 @functools.cache
