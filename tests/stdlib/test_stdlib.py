@@ -15,6 +15,8 @@ from kcheck.lang.frontend import check_source, load
 from kcheck.lang.imports import stdlib_root
 from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, VIOLATED
+from tests.explore.test_reference_agreement import reachable_and_errors
+from tests.reference import enumerate_reachable
 
 HARNESS = Path(__file__).parent / "harness"
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "stdlib.md"
@@ -69,3 +71,38 @@ def test_a_wrong_module_fails_its_harness(module: str, tmp_path: Path) -> None:
     checked = check_source(Source(str(tmp_path / "harness.kdsl"), harness))
     result = explore(compile_model(checked.symbols))
     assert VIOLATED in {p.status for p in result.properties}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+# (not the taints harness nor deployment_rollout: tests/reference.py evaluates neither set
+# literals nor `budget(...)`)
+IMPORTING = [
+    *(HARNESS / f"{m}.kdsl" for m in MODULES if m != "taints"),
+    ROOT / "models" / "drain_eviction_api.kdsl",
+    ROOT / "models" / "drain_evicts_from_snapshot.kdsl",
+]
+
+
+@pytest.mark.parametrize("path", IMPORTING, ids=lambda p: p.stem)
+def test_the_reference_interpreter_reaches_the_states_of_the_compiled_model(path: Path) -> None:
+    """An imported module means the same to the reference interpreter as to the compiler."""
+    checked = load(str(path))
+    model = compile_model(checked.symbols, symmetry=False)
+    ref = enumerate_reachable(checked.symbols, model.layout, max_states=20_000)
+    states, _ = reachable_and_errors(model)
+    assert not ref.truncated and states == ref.states
+
+
+@pytest.mark.parametrize(
+    "path", [*IMPORTING[-2:], ROOT / "models" / "deployment_rollout.kdsl"], ids=lambda p: p.stem
+)
+def test_bmc_finds_what_the_explicit_engine_finds(path: Path) -> None:
+    checked = load(str(path))
+    model = compile_model(checked.symbols)
+    explicit = {p.name: p.status for p in explore(model, properties=[]).properties}
+    smt = check(model, checked.symbols, None, [], EngineOptions("bmc", depth=6))
+    for p in smt.properties:
+        if explicit[p.name] == VIOLATED:
+            assert p.status == VIOLATED, p.name
+        else:
+            assert p.status != VIOLATED, p.name
