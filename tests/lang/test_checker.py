@@ -34,8 +34,10 @@ def model(*lines: str) -> str:
 
 
 def diagnostics(text: str) -> list[Diagnostic]:
-    symbols, diags = build_symbols(parse(Source("t.kdsl", text)))
-    return diags + check_program(symbols)
+    # imports expanded first, as the front end does (models/ import the standard library)
+    program, import_errors = expand_imports(parse(Source("t.kdsl", text)), "t.kdsl")
+    symbols, diags = build_symbols(program)
+    return import_errors + diags + check_program(symbols)
 
 
 def found(text: str) -> list[tuple[str, int, int]]:

@@ -28,11 +28,13 @@ MUTANTS = {
     "fit": ("cpu_used(n) + p.cpu <= n.cpu", "cpu_used(n) + p.cpu <= n.cpu + 1"),  # off by one
     "eviction": ("disruptions_allowed(min_available) > 0", "healthy() >= min_available"),
     "owners": ("q.owner == o and q.ready", "q.ready"),
+    # the owner removed before its dependents are handled
+    "gc": ("where o.deleting and dependents(o) == 0", "where o.deleting"),
 }
 
 
 def test_every_module_has_a_harness_a_mutant_and_a_spec_section() -> None:
-    assert MODULES == ["eviction", "fit", "owners", "taints"]
+    assert MODULES == ["eviction", "fit", "gc", "owners", "taints"]
     spec = SPEC.read_text(encoding="utf-8")
     for m in MODULES:
         assert (HARNESS / f"{m}.kdsl").is_file()
