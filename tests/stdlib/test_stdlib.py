@@ -30,11 +30,13 @@ MUTANTS = {
     "owners": ("q.owner == o and q.ready", "q.ready"),
     # the owner removed before its dependents are handled
     "gc": ("where o.deleting and dependents(o) == 0", "where o.deleting"),
+    # a deleting object removed while a finalizer is still on it
+    "finalizers": ("where o.deleting and o.finalizers == {}", "where o.deleting"),
 }
 
 
 def test_every_module_has_a_harness_a_mutant_and_a_spec_section() -> None:
-    assert MODULES == ["eviction", "fit", "gc", "owners", "taints"]
+    assert MODULES == ["eviction", "finalizers", "fit", "gc", "owners", "taints"]
     spec = SPEC.read_text(encoding="utf-8")
     for m in MODULES:
         assert (HARNESS / f"{m}.kdsl").is_file()
@@ -76,10 +78,10 @@ def test_a_wrong_module_fails_its_harness(module: str, tmp_path: Path) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[2]
-# (not the taints harness nor deployment_rollout: tests/reference.py evaluates neither set
-# literals nor `budget(...)`)
+# (not the taints and finalizers harnesses nor deployment_rollout: tests/reference.py
+# evaluates neither set literals nor `budget(...)`)
 IMPORTING = [
-    *(HARNESS / f"{m}.kdsl" for m in MODULES if m != "taints"),
+    *(HARNESS / f"{m}.kdsl" for m in MODULES if m not in ("taints", "finalizers")),
     ROOT / "models" / "drain_eviction_api.kdsl",
     ROOT / "models" / "drain_evicts_from_snapshot.kdsl",
 ]
