@@ -21,7 +21,7 @@ from lark import Lark
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, render_all
 from kcheck.lang.frontend import check_source
-from kcheck.lang.imports import expand_imports
+from kcheck.lang.imports import expand_imports, shadows_the_model
 from kcheck.lang.parser import grammar_text, parse
 from kcheck.lang.symbols import build_symbols
 
@@ -37,7 +37,7 @@ def diagnostics(text: str) -> list[Diagnostic]:
     # imports expanded first, as the front end does (models/ import the standard library)
     program, import_errors = expand_imports(parse(Source("t.kdsl", text)), "t.kdsl")
     symbols, diags = build_symbols(program)
-    return import_errors + diags + check_program(symbols)
+    return [d for d in import_errors + diags + check_program(symbols) if not shadows_the_model(d)]
 
 
 def found(text: str) -> list[tuple[str, int, int]]:

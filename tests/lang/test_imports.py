@@ -198,6 +198,7 @@ def test_module_state_actions_and_invariants_are_namespaced(tmp_path: Path) -> N
     )
     results = {r.name: r for r in check(model).properties}
     assert set(results) == {"counter.small", "mine"}
+    assert not model.warnings  # the module's process acts: no "the model has no actions"
     small = results["counter.small"]
     assert small.status == "violated" and small.trace is not None
     assert (small.trace.steps[-1].action or "").startswith("counter.tick")
@@ -215,3 +216,24 @@ def test_import_and_requires_survive_fmt(tmp_path: Path) -> None:
 def test_as_and_with_stay_free_as_names(tmp_path: Path) -> None:
     model = load(write(tmp_path, "m.kdsl", "model m\nconst as = 1\nvar with: 0..1 = as\n"))
     assert "with" in model.symbols.vars
+
+
+def test_a_modules_locals_may_be_named_like_the_models_declarations(tmp_path: Path) -> None:
+    """k8s.fit binds `p`, `n` and `q`; a model with a const `n` and an invariant `p` imports it."""
+    text = """model m
+import k8s.fit
+const n = 1
+kind Node[1] { cpu: 1..2  mem: 1..2 }
+kind Pod[1] { cpu: 1..2  mem: 1..2  node: Node? = none }
+init { create Node { cpu: 2, mem: 2 } }
+invariant p: forall x in Node: fit.within_allocatable(x) and n == 1
+"""
+    model = load(write(tmp_path, "m.kdsl", text))
+    assert not [w for w in model.warnings if w.code == "KC0207"]
+    assert [r.status for r in check(model).properties] == ["holds"]
+
+
+def test_a_local_shadowing_a_local_inside_a_module_is_still_reported(tmp_path: Path) -> None:
+    write(tmp_path, "lib.kdsl", "module lib\ndef f(x: int): bool = exists x in 0..2: x == 1\n")
+    diags = errors(write(tmp_path, "m.kdsl", 'model m\nimport "lib.kdsl"\ninvariant i: lib.f(1)\n'))
+    assert [(d.code, Path(d.span.file).name) for d in diags] == [("KC0207", "lib.kdsl")]

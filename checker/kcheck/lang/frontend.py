@@ -12,7 +12,7 @@ from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
-from kcheck.lang.imports import expand_imports
+from kcheck.lang.imports import expand_imports, shadows_the_model
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.symbols import Symbols, build_symbols
@@ -51,12 +51,13 @@ def check_source(
     lowered, local_errors = lower_actor_locals(imported)
     symbols, diags = build_symbols(lowered, overrides)
     diags = explain_unknown(local_errors + diags + check_program(symbols), program)
+    diags = [d for d in diags if not shadows_the_model(d)]  # a module's locals (imports.py)
     if not [d for d in diags if d.severity == "error"]:
         diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise KcheckError(diags)
-    if not _acts(program):
+    if not _acts(imported):  # a module's actors act too
         diags = [
             *diags,
             Diagnostic(

@@ -79,6 +79,15 @@ def expand_imports(program: ast.Program, path: str) -> tuple[ast.Program, list[D
     return out, exp.diags
 
 
+def shadows_the_model(d: Diagnostic) -> bool:
+    """Is `d` a module's local (a binder, a `let`, a parameter) named like a declaration of the
+    importing model (KC0207)? Harmless: a module is closed (it never reads the model's names,
+    `hermetic` below), so inside it the name can only mean its own local. A module's own
+    declarations are namespaced (`fit.f`), so a local can shadow them only in a message that
+    says so (`of an enclosing scope` is a local shadowing a local: still reported)."""
+    return d.code == "KC0207" and bool(d.span.file) and "of an enclosing scope" not in d.message
+
+
 def with_file(node: Any, file: str) -> Any:
     """`node` with `file` in every span (the spans of a module's nodes name the module)."""
     return _map(node, lambda n: n, file)
