@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kcheck.lang import ast
-from kcheck.lang.diagnostics import Diagnostic, KcheckError, suggest
+from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, suggest
 from kcheck.lang.parser import parse, read_source
 
 # Declarations a module may hold, by what they become in the model.
@@ -77,6 +77,35 @@ def expand_imports(program: ast.Program, path: str) -> tuple[ast.Program, list[D
         return program, [Diagnostic("KC0505", msg, program.name_span,
                                     help="split a deep expression into `def` helpers")]  # fmt: skip
     return out, exp.diags
+
+
+def imported_texts(path: str, text: str) -> list[tuple[str, str]]:
+    """(file, text) of every module the model `text` (read from `path`) imports, transitively,
+    in a stable order: what its verdicts depend on beside its own text (`kcheck ci`'s cache key).
+    A module that cannot be read or parsed adds what could be read; checking reports it."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def visit(at: str, body: str) -> None:
+        try:
+            program = parse(Source(at, body))
+        except KcheckError:
+            return
+        for d in program.decls:
+            if isinstance(d, ast.Import):
+                file = str(module_file(d, at))
+                if file in seen:
+                    continue
+                seen.add(file)
+                try:
+                    module = read_source(file).text
+                except KcheckError:
+                    module = ""
+                out.append((file, module))
+                visit(file, module)
+
+    visit(path, text)
+    return out
 
 
 def shadows_the_model(d: Diagnostic) -> bool:
