@@ -48,6 +48,17 @@ def test_the_installed_wheel_verifies_a_model(venv: Path, tmp_path: Path) -> Non
     assert json.loads(report)["format_version"] == "1.1"
 
 
+def test_the_wheel_carries_the_standard_library(venv: Path, tmp_path: Path) -> None:
+    """`import k8s.eviction` reads the module shipped inside the installed package."""
+    out = sh(venv / "kcheck", "verify", ROOT / "models" / "drain_eviction_api.kdsl", cwd=tmp_path)
+    assert "verdict: holds" in out
+    code = "import kcheck.lang.imports as i; print(sorted(p.name for p in (i.stdlib_root() / 'k8s').glob('*.kdsl')))"
+    shipped = sorted(
+        p.name for p in (ROOT / "checker" / "kcheck" / "stdlib" / "k8s").glob("*.kdsl")
+    )
+    assert str(shipped) in sh(venv / "python", "-c", code, cwd=tmp_path)
+
+
 def test_the_wheel_carries_the_reference_unchanged(venv: Path, tmp_path: Path) -> None:
     listing = sh(venv / "kcheck", "docs", cwd=tmp_path)
     pages = [

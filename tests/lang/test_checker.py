@@ -21,6 +21,7 @@ from lark import Lark
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, render_all
 from kcheck.lang.frontend import check_source
+from kcheck.lang.imports import expand_imports, shadows_the_model
 from kcheck.lang.parser import grammar_text, parse
 from kcheck.lang.symbols import build_symbols
 
@@ -33,8 +34,10 @@ def model(*lines: str) -> str:
 
 
 def diagnostics(text: str) -> list[Diagnostic]:
-    symbols, diags = build_symbols(parse(Source("t.kdsl", text)))
-    return diags + check_program(symbols)
+    # imports expanded first, as the front end does (models/ import the standard library)
+    program, import_errors = expand_imports(parse(Source("t.kdsl", text)), "t.kdsl")
+    symbols, diags = build_symbols(program)
+    return [d for d in import_errors + diags + check_program(symbols) if not shadows_the_model(d)]
 
 
 def found(text: str) -> list[tuple[str, int, int]]:
@@ -595,6 +598,9 @@ def test_checker_never_raises_on_a_parsed_program(text: str) -> None:
     try:
         program = parse(Source("fuzz.kdsl", text))
     except KcheckError:
+        return
+    program, import_errors = expand_imports(program, "fuzz.kdsl")  # as the front end does
+    if import_errors:
         return
     symbols, _ = build_symbols(program)
     for d in check_program(symbols):

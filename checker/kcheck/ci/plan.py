@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kcheck.ci.config import Config, ConfigError, DefineValue, Scalar, Settings
+from kcheck.lang.imports import imported_texts
 from kcheck.result import VIOLATED
 
 # the models' own expectation, as tests/test_models.py reads it
@@ -68,6 +69,8 @@ class Job:
         blob = {
             "code": code,
             "model": self.text,
+            # the modules it imports (spec/language.md §13): editing one changes the answer
+            "modules": imported_texts(str(self.file), self.text),
             "defines": sorted(self.overrides.items()),
             "manifests": [_text(f) for f in self.manifest_files],
             "engine": s.engine,

@@ -23,13 +23,16 @@ STATUSES = (HOLDS, VIOLATED, INCONCLUSIVE, NOT_CHECKED)
 
 def code_fingerprint(package: Path, grammar: str) -> str:
     """A sha256 of kcheck's own code: every source file of the package (Python, the native
-    canonicaliser's C) and the grammar. Any change to them may change a verdict, so it is part
+    canonicaliser's C, the standard library's KDSL modules) and the grammar. Any change to them may change a verdict, so it is part
     of every cache key. Reading ~100 small files takes a few milliseconds, once per run."""
     h = hashlib.sha256()
     files = sorted(
         f
         for f in package.rglob("*")
-        if f.suffix in (".py", ".c", ".lark") and "__pycache__" not in f.parts and f.is_file()
+        # (.kdsl: the standard library's modules, which models import)
+        if f.suffix in (".py", ".c", ".lark", ".kdsl")
+        and "__pycache__" not in f.parts
+        and f.is_file()
     )
     for f in files:
         h.update(f.relative_to(package).as_posix().encode() + b"\0")

@@ -59,6 +59,11 @@ CODES: dict[str, str] = {
     "KC0608": "an object the model cannot take as it is (a second one of a kind, a field unset)",
     "KC0609": "an object of a kind the model does not read (a warning)",
     "KC0610": "a manifest sets a field the model does not map, in a part of the object it maps",
+    # KC07xx: modules and imports (spec/language.md §13)
+    "KC0701": "a module cannot be found, read or parsed",
+    "KC0702": "import cycle",
+    "KC0703": "a module's `requires` not met by the model, or a name it reads without requiring",
+    "KC0704": "an import's name or binding clashes or names nothing",
 }
 
 
@@ -140,6 +145,8 @@ def render(d: Diagnostic, source: Source, colour: bool = False) -> str:
     Everything taken from the file or its name is escaped before it reaches the terminal (and
     before `colour` adds its own escapes)."""
     sp = d.span
+    if sp.file and sp.file != source.path:  # inside an imported module (spec/language.md §13)
+        source = _module_source(sp.file)
     path = printable(source.path)
     where = f"{path}:{sp.line}:{sp.col}" if sp != NOWHERE else path
     severity = d.severity if d.severity in _STYLE else "bold"
@@ -166,6 +173,15 @@ def render(d: Diagnostic, source: Source, colour: bool = False) -> str:
     if d.help:
         out.append(f"  = {_paint('help:', 'help', colour)} {printable(d.help)}")
     return "\n".join(out)
+
+
+def _module_source(path: str) -> Source:
+    """The text of a module a diagnostic points into (the import pass read it moments ago)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return Source(path, f.read())
+    except (OSError, UnicodeDecodeError):
+        return Source(path, "")
 
 
 def render_all(diags: Iterable[Diagnostic], source: Source, colour: bool = False) -> str:

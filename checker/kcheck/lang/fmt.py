@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kcheck.lang import ast
+from kcheck.lang.fmt_modules import header, module_decl
 from kcheck.lang.layout import MAX_LINE, Chain, Doc, PLine, Src, cat, flat, layout
 
 INDENT = "  "
@@ -91,7 +92,7 @@ def format_diff(path: str, old: str, new: str) -> str:
 
 
 def _program_lines(program: ast.Program) -> list[Line]:
-    out: list[Line] = [(f"model {program.name}", program.name_span.line)]
+    out: list[Line] = [(header(program), program.name_span.line)]
     prev_group: str | None = "model"
     for decl in program.decls:
         lines = _decl(decl)
@@ -186,6 +187,8 @@ def format_expr(e: ast.Expr) -> str:
 
 
 def _group(decl: ast.Decl, lines: list[Line]) -> str | None:
+    if isinstance(decl, ast.Import | ast.Requires):
+        return type(decl).__name__
     if isinstance(decl, ast.Const | ast.Param):
         return "value"
     if isinstance(decl, ast.Enum):
@@ -274,6 +277,8 @@ def _decl(d: ast.Decl) -> list[Line]:
         return _braced("docker", sections, d.span)
     if isinstance(d, ast.Manifest):
         return _manifest(d)
+    if isinstance(d, ast.Import | ast.Requires):
+        return module_decl(d, _braced, _field_decl)
     raise TypeError(f"not a declaration: {d!r}")
 
 

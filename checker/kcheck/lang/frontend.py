@@ -13,6 +13,7 @@ from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
 from kcheck.lang.keyed_locals import lower_keyed_locals
+from kcheck.lang.imports import expand_imports, shadows_the_model
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.record_sites import speak_parts
@@ -43,13 +44,17 @@ def check_source(
     program = parse(source)
     if rewrite is not None:
         program = rewrite(program)
-    too_deep = nesting_errors(program)
+    # imported modules' declarations join the model's, namespaced (imports.py)
+    imported, import_errors = expand_imports(program, source.path)
+    if import_errors:
+        raise KcheckError(import_errors)
+    too_deep = nesting_errors(imported)
     if too_deep:
         raise KcheckError(too_deep)
     # records become flat fields, then an actor's `var`s global vars, then clocks bounded ints and
     # time a generated `tick`, before anything resolves names (records.py, actor_locals.py,
     # time.py)
-    keyed, keyed_errors = lower_keyed_locals(program)
+    keyed, keyed_errors = lower_keyed_locals(imported)
     flat, record_errors, sites = lower_records(keyed, overrides)
     record_errors = keyed_errors + record_errors
     if record_errors:
@@ -62,12 +67,13 @@ def check_source(
     diags = local_errors + diags + check_program(symbols)
     # a variable index is a case over the parts: one mistake is reported once, as written
     diags = explain_unknown(speak_parts(diags, sites), program)
+    diags = [d for d in diags if not shadows_the_model(d)]  # a module's locals (imports.py)
     if not [d for d in diags if d.severity == "error"]:
         diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]
     if errors:
         raise KcheckError(diags)
-    if not _acts(program):
+    if not _acts(imported):  # a module's actors act too
         diags = [
             *diags,
             Diagnostic(

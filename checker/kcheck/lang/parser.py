@@ -76,8 +76,8 @@ ACTION_NAME_WORDS = frozenset({"restart"})
 # after any expression, for example after the default of a kind's field.
 # `unsynced` can only follow `coalesced`, where no name can: contextual for free.
 # `skew` (of `process NAME skew N`) can only follow an actor's name or its watches, where no
-# name can.
-CONTEXTUAL_WORDS = frozenset({"on", "unsynced", "skew"})
+# name can. So can `as` and `with`, which only follow an import's module.
+CONTEXTUAL_WORDS = frozenset({"on", "unsynced", "skew", "as", "with"})
 
 
 @functools.cache

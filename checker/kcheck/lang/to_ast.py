@@ -63,6 +63,42 @@ class ToAst(Transformer[Token, ast.Program]):
         name: Token = c[0]
         return ast.Program(str(name), tuple(c[1:]), tok_span(name), meta_span(m))
 
+    def module_start(self, m: Meta, c: list[Any]) -> ast.Program:
+        name, span = c[0]
+        return ast.Program(name, tuple(c[1:]), span, meta_span(m), module=True)
+
+    def module_header(self, m: Meta, c: list[Any]) -> tuple[str, ast.Span]:
+        first, last = tok_span(c[0]), tok_span(c[-1])
+        return ".".join(str(t) for t in c), ast.Span(
+            first.line, first.col, last.end_line, last.end_col
+        )
+
+    # ---- modules (spec/language.md §13)
+    def import_decl(self, m: Meta, c: list[Any]) -> ast.Import:
+        path, is_file, path_span = c[0]
+        alias: Token | None = c[1]
+        binds = tuple(_present(tuple(c[2:])))
+        alias_span = tok_span(alias) if alias is not None else ast.NOWHERE
+        return ast.Import(path, is_file, str(alias) if alias else None, binds, path_span,
+                          alias_span, meta_span(m))  # fmt: skip
+
+    def import_std(self, m: Meta, c: list[Any]) -> tuple[str, bool, ast.Span]:
+        return ".".join(str(t) for t in c), False, meta_span(m)
+
+    def import_file(self, m: Meta, c: list[Any]) -> tuple[str, bool, ast.Span]:
+        return str(c[0])[1:-1], True, tok_span(c[0])
+
+    def import_bind(self, m: Meta, c: list[Any]) -> ast.ImportBind:
+        return ast.ImportBind(str(c[0]), str(c[1]), tok_span(c[0]), tok_span(c[1]))
+
+    def requires_kind(self, m: Meta, c: list[Any]) -> ast.Requires:
+        fields = tuple(_present(tuple(c[1:])))
+        return ast.Requires("kind", str(c[0]), fields, (), tok_span(c[0]), meta_span(m))
+
+    def requires_enum(self, m: Meta, c: list[Any]) -> ast.Requires:
+        members = tuple(ast.EnumMember(str(t), tok_span(t)) for t in _present(tuple(c[1:])))
+        return ast.Requires("enum", str(c[0]), (), members, tok_span(c[0]), meta_span(m))
+
     def model_header(self, m: Meta, c: list[Any]) -> Token:
         tok: Token = c[0]
         return tok
@@ -491,6 +527,19 @@ class ToAst(Transformer[Token, ast.Program]):
     def call_expr(self, m: Meta, c: list[Any]) -> ast.Call:
         args = tuple(_present(tuple(c[1:])))
         return ast.Call(str(c[0]), args, tok_span(c[0]), meta_span(m))
+
+    def qualified_call_expr(self, m: Meta, c: list[Any]) -> ast.Call:
+        """`taints.tolerates(p, n)`: a function of the module imported as `taints`."""
+        head, name = c[0], c[1]
+        args = tuple(_present(tuple(c[2:])))
+        if not isinstance(head, ast.Name):
+            raise KcheckError([Diagnostic(
+                "KC0102", "only a module's function can be called with a `.` before its name",
+                meta_span(m), help="call a module's function as `module.f(...)`, e.g. "
+                "`taints.tolerates(p, n)`")])  # fmt: skip
+        end = tok_span(name)
+        func_span = ast.Span(head.span.line, head.span.col, end.end_line, end.end_col)
+        return ast.Call(f"{head.id}.{name}", args, func_span, meta_span(m))
 
     def index_expr(self, m: Meta, c: list[Any]) -> ast.Index:
         return ast.Index(str(c[0]), c[1], tok_span(c[0]), meta_span(m))

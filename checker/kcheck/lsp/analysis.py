@@ -12,6 +12,7 @@ from kcheck.lang.actor_locals import lower_actor_locals
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, sort_key
 from kcheck.lang.fmt import format_program
 from kcheck.lang.frontend import check_source
+from kcheck.lang.imports import expand_imports
 from kcheck.lang.parser import parse
 from kcheck.lang.symbols import build_symbols
 from kcheck.lsp.index import Index, Ref, build_index
@@ -38,7 +39,8 @@ def analyse(path: str, text: str) -> Analysis:
     # The table as the checker builds it, before it refuses a model with errors: names still
     # resolve while the user fixes one.
     # (an actor's locals lowered as the checker sees them: `pending` resolves to `rs.pending`)
-    symbols, _ = build_symbols(lower_actor_locals(program)[0])
+    # (imports expanded as the checker expands them: a module's names resolve into its file)
+    symbols, _ = build_symbols(lower_actor_locals(expand_imports(program, path)[0])[0])
     try:
         index: Index | None = build_index(symbols)
     except RecursionError:  # nested deeper than the checker accepts (KC0505, published)

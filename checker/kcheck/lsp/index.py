@@ -87,7 +87,8 @@ class _Indexer:
         }
 
     def add(self, span: ast.Span, name: str, what: str, ty: str | None, decl: ast.Span) -> None:
-        if span != ast.NOWHERE:
+        # a name inside an imported module stands in the module's file, not in this document
+        if span != ast.NOWHERE and not span.file:
             self.index.refs.append(Ref(span, name, what, ty, decl))
 
     # ---- types --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from kcheck import __version__
@@ -79,6 +79,14 @@ class KdslServer(LanguageServer):
         )
 
 
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def _lines(doc: TextDocument) -> list[str]:
     return doc.source.split("\n")
 
@@ -101,9 +109,11 @@ def _range(doc: TextDocument, span: ast.Span) -> lsp.Range:
 
 
 def _diagnostic(doc: TextDocument, d: Diagnostic) -> lsp.Diagnostic:
+    inside = d.span.file and d.span.file != to_fs_path(doc.uri)  # in an imported module
+    where = f"{d.span.file}:{d.span.line}:{d.span.col}: " if inside else ""
     return lsp.Diagnostic(
-        range=_range(doc, d.span),
-        message=message_of(d),
+        range=_range(doc, ast.NOWHERE if inside else d.span),
+        message=where + message_of(d),
         severity=(
             lsp.DiagnosticSeverity.Error
             if d.severity == "error"
@@ -166,6 +176,11 @@ def create_server() -> KdslServer:
         ref = analysis.index.at(*_cursor(doc, params.position))
         if ref is None or ref.decl == ast.NOWHERE:
             return None
+        if ref.decl.file:  # declared in an imported module: open it there
+            module = TextDocument(
+                from_fs_path(ref.decl.file) or ref.decl.file, _read(ref.decl.file)
+            )
+            return lsp.Location(uri=module.uri, range=_range(module, ref.decl))
         return lsp.Location(uri=doc.uri, range=_range(doc, ref.decl))
 
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)

@@ -330,9 +330,46 @@ class Manifest:
     span: Span = span_field()
 
 
+@dataclass(frozen=True)
+class ImportBind:
+    """`with Pod = Workload`: the module's required `name` is the model's `target`."""
+
+    name: str
+    target: str
+    name_span: Span = span_field()
+    target_span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Import:
+    """`import k8s.taints` or `import "./lib/fit.kdsl" as fit with Pod = Workload`
+    (spec/language.md §13); expanded away by kcheck.lang.imports before names resolve."""
+
+    path: str  # dotted for the standard library, the quoted text (no quotes) for a file
+    file: bool
+    alias: str | None
+    binds: tuple[ImportBind, ...]
+    path_span: Span = span_field()
+    alias_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class Requires:
+    """`requires kind Pod { node: Node? }` or `requires enum Effect { NoSchedule }` in a module:
+    what the importing model must declare."""
+
+    what: str  # "kind" or "enum"
+    name: str
+    fields: tuple[FieldDecl, ...]
+    members: tuple[EnumMember, ...]
+    name_span: Span = span_field()
+    span: Span = span_field()
+
+
 Decl: TypeAlias = (
     Const | Param | Enum | Kind | Var | Init | Def | Controller | Process | Scheduler | Fault
-    | Invariant | Property | Assume | Docker | Manifest | Record
+    | Invariant | Property | Assume | Docker | Manifest | Record | Import | Requires
 )  # fmt: skip
 
 Actor: TypeAlias = Controller | Process | Scheduler | Fault
@@ -344,3 +381,4 @@ class Program:
     decls: tuple[Decl, ...]
     name_span: Span = span_field()
     span: Span = span_field()
+    module: bool = False  # `module NAME` heads a module, not a model (spec/language.md §13)

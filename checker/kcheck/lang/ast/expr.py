@@ -19,6 +19,8 @@ class Span:
     col: int
     end_line: int
     end_col: int
+    # the module file the node was read from (spec/language.md §13); "" for the model's own file
+    file: str = field(default="", compare=False)
 
 
 NOWHERE = Span(0, 0, 0, 0)

@@ -46,8 +46,8 @@ class CheckerBase:
                     self.top.setdefault(d.name, ("enum", d.name_span))
                     for m in d.members:
                         self.top.setdefault(m.name, ("enum member", m.span))
-                case ast.Init() | ast.Docker() | ast.Manifest():
-                    pass
+                case ast.Init() | ast.Docker() | ast.Manifest() | ast.Import() | ast.Requires():
+                    pass  # imports are expanded before the checker runs (imports.py)
                 case _:
                     what = {
                         ast.Const: "const",

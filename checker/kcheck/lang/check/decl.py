@@ -470,7 +470,9 @@ class Checker(StmtChecker, DockerChecker):
                 # parsing it; report the declaration instead of crashing.
                 span = (
                     d.name_span
-                    if not isinstance(d, ast.Init | ast.Docker | ast.Manifest)
+                    if not isinstance(
+                        d, ast.Init | ast.Docker | ast.Manifest | ast.Import | ast.Requires
+                    )
                     else head_span(d.span, len("init"))
                 )
                 self.error(
