@@ -12,8 +12,8 @@ from kcheck.lang.assume import broken_assumptions
 from kcheck.lang.check import check_program
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
-from kcheck.lang.keyed_locals import lower_keyed_locals
 from kcheck.lang.imports import expand_imports, shadows_the_model
+from kcheck.lang.keyed_locals import lower_keyed_locals
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.record_sites import speak_parts
