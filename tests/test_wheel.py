@@ -45,7 +45,7 @@ def test_the_installed_wheel_verifies_a_model(venv: Path, tmp_path: Path) -> Non
     assert "verdict: holds" in out
     report = sh(venv / "kcheck", "verify", ROOT / "models" / "replicaset_counts_running.kdsl",
                 "--format", "json", "-q", cwd=tmp_path, code=1)  # fmt: skip
-    assert json.loads(report)["format_version"] == "1.0"
+    assert json.loads(report)["format_version"] == "1.1"
 
 
 def test_the_wheel_carries_the_reference_unchanged(venv: Path, tmp_path: Path) -> None:

@@ -21,8 +21,8 @@ from kcheck.lang.diagnostics import KcheckError, Source
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
-from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
-from kcheck.smt.candidates import candidates
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
+from kcheck.smt.candidates import candidates, potential_bases, potentials
 from kcheck.smt.infer import CANDIDATE, houdini
 from kcheck.smt.refuse import Unsupported
 from kcheck.trace import Trace
@@ -141,6 +141,7 @@ def _houdini(
             f"(a limit of {why}); the proof below is sound all the same"
         )
     held = _filter(texts, model, states)
+    held += _potentials(source, overrides, original, held, states)
     checked, held = _with_lemmas(source, overrides, held)
     model = compile_model(checked.symbols)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
@@ -165,6 +166,29 @@ def _houdini(
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
                      len(fix.kept), notes)  # fmt: skip
+
+
+def _potentials(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    original: CheckedModel,
+    held: list[str],
+    states: list[State],
+) -> list[str]:
+    """The potentials (candidates.potentials) over the tightest bases in `held`, true in every
+    state of `states`: built only now, as each is tried at its base's tightest c alone."""
+    bases = {t.rsplit(" <= ", 1)[0] for t in potential_bases(original.symbols)}
+    tight = {}
+    for t in held:
+        m = BOUND.match(t)
+        if m is not None and m[2] == "<=" and m[1] in bases:
+            tight[m[1]] = int(m[3])
+    texts = list(potentials(original.symbols, tight))
+    if not texts:
+        return []
+    checked, texts = _with_lemmas(source, overrides, texts)
+    model = compile_model(checked.symbols)
+    return [t for i, t in enumerate(texts) if _holds(model.invariant(_name(i)).holds, states)]
 
 
 def _states(model: CompiledModel, limit: int, until: float) -> tuple[list[State], bool]:
@@ -293,8 +317,16 @@ def with_inferred(
     decided is kept; the lemmas are not added as entries, as the model does not declare them."""
     if result.verdict == HOLDS or not [p for p in result.properties if p.status == INCONCLUSIVE]:
         return result
-    found = infer(source, overrides, max_k, timeout_s, method="auto")
+    t0 = time.monotonic()
+    temporal = [p.name for p in result.properties
+                if p.kind == "property" and p.status == INCONCLUSIVE]  # fmt: skip
+    # the temporal proofs with the lemmas need time of their own after the inference
+    share = 0.5 if temporal else 1.0
+    found = infer(source, overrides, max_k, timeout_s * share, method="auto")
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
+    left = timeout_s - (time.monotonic() - t0)
+    if temporal and found.lemmas and left >= 1:
+        theirs |= _temporal_with(source, overrides, found.lemmas, temporal, max_k, left)
     bound_proved = not [p for p in found.result.properties if p.kind == "bound"]
     props = []
     gained = False
@@ -302,7 +334,7 @@ def with_inferred(
         q = theirs.get(p.name)
         if (
             p.status == INCONCLUSIVE
-            and p.kind == "invariant"
+            and p.kind in ("invariant", "property")
             and q is not None
             and q.status == HOLDS
         ):
@@ -327,3 +359,22 @@ def with_inferred(
     decided = all(p.status in (HOLDS, VIOLATED) for p in props)
     return replace(result, properties=props, notes=notes, complete=decided,
                    limit=None if decided else result.limit)  # fmt: skip
+
+
+def _temporal_with(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    lemmas: list[str],
+    names: list[str],
+    max_k: int,
+    timeout_s: float,
+) -> dict[str, PropertyResult]:
+    """The temporal properties `names`, checked by the induction engine on the model with the
+    inferred `lemmas` added: that run proves the lemmas again before its temporal proofs
+    assume them (a lemma it does not prove is not assumed), so an entry it proves rests only
+    on proved facts."""
+    final = check_source(_append(source, lemmas), overrides)
+    options = EngineOptions("induction", limits=Limits(timeout=timeout_s), max_k=max_k)
+    invariants = [i.name for i in final.symbols.invariants]
+    result = check(compile_model(final.symbols), final.symbols, invariants, names, options)
+    return {p.name: p for p in result.properties if p.kind == "property" and p.name in names}

@@ -31,15 +31,27 @@ The grammar:
 - over set fields s, t of objects of L: `forall x in K: forall y in x.s: B(y)` for atoms B of
   L, `y in x.t` and `y not in x.t` (t of x itself, or of an object x refers to), and back.
 
+- potentials: `v + budget(F) + ... + budget(G) + [A] + [B] <= c` for each int var v (or none),
+  every fault's budget, and one or two indicators `[A]` (`(if A then 1 else 0)`) of an atom A: a
+  bool var or its negation, or a comparison (or its negation) the model's own invariants and
+  properties make between vars, params, consts and defs (`current().replicas == load`). Such a
+  sum bounds what the system can still do: a step that grows v without spending budget turns
+  an indicator off (a pending write done). They are built after the filter, each only at the
+  tightest c of its base `v + budgets <= c` in the reachable states (a sum is at least its
+  base, and one that needs a looser c says no more than the base does), for a var whose type
+  lets it pass that c.
+
 Every bound family (`... <= c`, `... >= c`) is monotone in c, which the filter uses: it keeps
 the tightest c that holds and never evaluates the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
 
 from kcheck.lang import ast
+from kcheck.lang.fmt import format_expr
 from kcheck.lang.symbols import KindInfo, Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 
@@ -75,6 +87,7 @@ def _all(sym: Symbols) -> Iterator[str]:
                 yield f"{t} - {v} <= {c}"
                 yield f"{t} - {v} >= {c}"
     yield from _between_vars(sym)
+    yield from potential_bases(sym)
     for kind in sym.kinds.values():
         yield from _per_object(sym, kind)
         yield from _implications(kind, sym)
@@ -253,3 +266,81 @@ def _pairwise(kind: KindInfo, sym: Symbols) -> Iterator[str]:
         if not f.name.startswith("_") and isinstance(f.type, TInt | TEnum | TRef):
             yield (f"forall x in {kind.name}: forall y in {kind.name}: "
                    f"x != y implies x.{f.name} != y.{f.name}")  # fmt: skip
+
+
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+def potential_bases(sym: Symbols) -> Iterator[str]:
+    """`v + budget(F) + ... <= c` for each int var v (and without one) with every fault's
+    budget, c from 0 to MAX_CONST: the bases of the potentials."""
+    budgets = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
+    if not budgets:
+        return
+    spent = [f"budget({b})" for b in budgets]
+    for c in range(MAX_CONST + 1):  # no var: what the faults can still do, and what is pending
+        yield f"{' + '.join(spent)} <= {c}"
+    for v in sym.vars.values():
+        if isinstance(v.type, TInt):
+            base = " + ".join([v.name, *spent])
+            for c in range(MAX_CONST + 1):
+                yield f"{base} <= {c}"
+
+
+def potentials(sym: Symbols, tight: dict[str, int]) -> Iterator[str]:
+    """`BASE + [A] (+ [B]) <= c` for each base `BASE <= c` of `tight` (its tightest c in the
+    reachable states) without a var or whose var can go past that c by its declared type (a
+    var its type already bounds as tightly needs no potential): one or two indicators of
+    atoms, never an atom with its own negation."""
+    atoms = list(dict.fromkeys(_var_atoms(sym)))
+    for base, c in tight.items():
+        v = sym.vars.get(base.split(" + ", 1)[0])
+        if v is not None and (not isinstance(v.type, TInt) or v.type.hi is None or v.type.hi <= c):
+            continue
+        for i, a in enumerate(atoms):
+            yield f"{base} + (if {a} then 1 else 0) <= {c}"
+            for b in atoms[i + 1 :]:
+                if _negation(a) != b:
+                    yield f"{base} + (if {a} then 1 else 0) + (if {b} then 1 else 0) <= {c}"
+
+
+def _negation(a: str) -> str:
+    return a.removeprefix("not ") if a.startswith("not ") else f"not {a}"
+
+
+def _var_atoms(sym: Symbols) -> Iterator[str]:
+    """Bool vars and their negations, then the comparisons of the model's invariants and
+    properties over top-level names only (no binder), each both ways."""
+    for v in sym.vars.values():
+        if isinstance(v.type, TBool):
+            yield v.name
+            yield f"not {v.name}"
+    top = {*sym.consts, *sym.params, *sym.vars, *sym.members}
+    exprs: list[ast.Expr] = [i.expr for i in sym.invariants] + [p.expr for p in sym.properties]
+    for top_expr in exprs:
+        for e in _subexprs(top_expr):
+            if isinstance(e, ast.Binary) and e.op in COMPARISONS and _top_level(e, top, sym.vars):
+                text = format_expr(e)
+                yield f"({text})"
+                yield f"not ({text})"
+
+
+def _subexprs(e: object) -> Iterator[object]:
+    yield e
+    if dataclasses.is_dataclass(e) and not isinstance(e, type):
+        for f in dataclasses.fields(e):
+            v = getattr(e, f.name)
+            for x in v if isinstance(v, tuple) else (v,):
+                if dataclasses.is_dataclass(x) and not isinstance(x, ast.Span):
+                    yield from _subexprs(x)
+
+
+def _top_level(e: object, top: set[str], vars_: Mapping[str, object]) -> bool:
+    """No binder inside, every name a var, param, const or enum member, and some var."""
+    names: list[str] = []
+    for x in _subexprs(e):
+        if isinstance(x, ast.Quant | ast.Count | ast.Aggregate | ast.SetBuilder):
+            return False
+        if isinstance(x, ast.Name):
+            names.append(x.id)
+    return all(n in top for n in names) and any(n in vars_ for n in names)
