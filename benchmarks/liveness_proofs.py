@@ -10,9 +10,10 @@ One model after another. With --cpu N each model runs in a child process limited
 seconds (RLIMIT_CPU: the machine is shared, so wall time is noise), its engine given a wall
 deadline of --timeout (make it generous: Z3's resource limit per query and the CPU limit are
 what bound the run); a child the limit kills leaves its properties "out of CPU time (N CPU s)".
-With --infer the model's lemmas are first inferred (kcheck infer --method houdini, in the
-same child and the same CPU limit) and the temporal properties are proved on the model with
-them added (what `kcheck verify --engine induction --infer` does). Prints one line per
+With --infer, what plain induction leaves open goes to `kcheck verify --engine induction
+--infer`'s path (engines/infer.with_inferred: lemmas inferred, then the temporal properties
+proved on the model with them), in the same child and CPU limit; the column "lemmas" counts
+the inferred lemma lines the run printed. Prints one line per
 property as it goes; with --out, writes the markdown table there.
 """
 
@@ -26,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from kcheck.engines.dispatch import Refused
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.smt.encode import Unsupported
@@ -41,23 +43,19 @@ def rows(path: Path, max_k: int, timeout: float, infer: bool = False) -> list[st
     if not names:
         return []
     t0 = time.process_time()
-    lemmas = 0
-    if infer:
-        from kcheck.engines.infer import _append
-        from kcheck.engines.infer import infer as run_infer
-        from kcheck.lang.diagnostics import Source
-        from kcheck.lang.frontend import check_source
-
-        source = Source(str(path), path.read_text())
-        found = run_infer(source, None, max_k, timeout / 2, method="houdini")
-        lemmas = len(found.lemmas)
-        sym = check_source(_append(source, found.lemmas), None).symbols
-        timeout -= time.process_time() - t0
     model = compile_model(sym, symmetry=False)
     try:
         result = induction(model, sym, max_k, None, timeout, properties=names)
-    except Unsupported as err:
+        if infer:  # as `kcheck verify --engine induction --infer` does, with its time left
+            from kcheck.engines.infer import with_inferred
+            from kcheck.lang.diagnostics import Source
+
+            source = Source(str(path), path.read_text())
+            left = timeout - (time.process_time() - t0)
+            result = with_inferred(result, source, None, max_k, left)
+    except (Unsupported, Refused) as err:
         return [f"| {path.stem} | (all) | refused | {_cell(str(err))} | | | |"]
+    lemmas = len([n for n in result.notes if n.startswith("lemma ")])
     cpu = time.process_time() - t0
     out = []
     for p in result.properties:

@@ -163,3 +163,18 @@ def test_potentials_are_built_only_for_vars_their_type_does_not_bound_as_tightly
     # an atom never sits beside its own negation (their indicators sum to 1)
     assert not [p for p in pots if "(if pending then" in p and "(if not pending then" in p]
     assert list(potentials(sym, {"n + budget(f)": 9})) == []  # n's type already says <= 9
+
+
+def test_ring_candidates_relate_the_slots_around_an_index_var() -> None:
+    # hpa's ring of recommendations, indexed by `next`: which slot still holds what the last
+    # measurement asked for depends on how many dips are left (benchmarks/proofs_inference.md)
+    from kcheck.smt.candidates import rings
+
+    texts = set(rings(check_source(Source("hpa.kdsl", (MODELS / "hpa.kdsl").read_text())).symbols))
+    assert ("budget(metric_dip) + (if dipped then 1 else 0) >= 2 implies "
+            "Recommendation[(next + 2) % 3].replicas >= last_measured") in texts  # fmt: skip
+    assert ("dipped implies (exists r in Recommendation: r != Recommendation[next] and "
+            "r.replicas >= last_measured)") in texts  # fmt: skip
+    assert not [t for t in texts if "Recommendation[(next + 3)" in t]  # only the other slots
+    keys = check_source(Source("keys.kdsl", KEYS)).symbols
+    assert list(rings(keys)) == []  # no ordered kind indexed by a var

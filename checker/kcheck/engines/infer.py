@@ -48,6 +48,9 @@ class Inference:
     kept: int = 0  # candidates that survived the Houdini fixpoint
     notes: list[str] = field(default_factory=list)
     method: str = "houdini"  # which route gave the result: houdini, spacer, or both (auto)
+    # every candidate that survived the fixpoint (jointly 1-inductive with the invariants Houdini
+    # proved), as KDSL text: the temporal proofs of --infer may use them to rule out loops
+    survivors: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -165,7 +168,7 @@ def _houdini(
     names = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
-                     len(fix.kept), notes)  # fmt: skip
+                     len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index])  # fmt: skip
 
 
 def _potentials(
@@ -325,8 +328,22 @@ def with_inferred(
     found = infer(source, overrides, max_k, timeout_s * share, method="auto")
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
     left = timeout_s - (time.monotonic() - t0)
+    extra: list[str] = []  # the survivors' lines a temporal proof needed, for the notes
     if temporal and found.lemmas and left >= 1:
-        theirs |= _temporal_with(source, overrides, found.lemmas, temporal, max_k, left)
+        # the lemmas the invariants needed first; for what that leaves open (a fair loop
+        # among the states they allow, say), every survivor of the fixpoint: the loop is
+        # often unreachable, and a survivor that says why rules it out
+        first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 2)
+        theirs |= first
+        still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
+        more = _more_lines(found)
+        left = timeout_s - (time.monotonic() - t0)
+        if still and more and left >= 1:
+            second = _temporal_with(source, overrides, found.lemmas + more, still, max_k, left)
+            gained_here = {n: q for n, q in second.items() if q.status == HOLDS}
+            theirs |= gained_here
+            if gained_here:
+                extra = more
     bound_proved = not [p for p in found.result.properties if p.kind == "bound"]
     props = []
     gained = False
@@ -354,6 +371,10 @@ def with_inferred(
         notes.append(f"--infer: proved with {len(found.lemmas)} inferred lemmas (each proved "
                      "itself; paste them into the model to keep them):")  # fmt: skip
     notes += found.lemmas
+    if extra:
+        notes.append("--infer: the temporal proofs that needed more also assumed these inferred "
+                     "lemmas (each proved in that run; paste them too to reproduce):")  # fmt: skip
+        notes += extra
     if bound_proved:
         notes.append("proved that no step leaves the model's bounds, with the inferred lemmas")
     decided = all(p.status in (HOLDS, VIOLATED) for p in props)
@@ -378,3 +399,11 @@ def _temporal_with(
     invariants = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, invariants, names, options)
     return {p.name: p for p in result.properties if p.kind == "property" and p.name in names}
+
+
+def _more_lines(found: Inference) -> list[str]:
+    """The survivors of the fixpoint not among `found.lemmas`, as lemma lines numbered after
+    them."""
+    have = {x.split(": ", 1)[1] for x in found.lemmas}
+    rest = [t for t in found.survivors if t not in have]
+    return [f"lemma {_name(len(found.lemmas) + i)}: {t}" for i, t in enumerate(rest)]

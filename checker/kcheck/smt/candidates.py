@@ -41,6 +41,12 @@ The grammar:
   base, and one that needs a looser c says no more than the base does), for a var whose type
   lets it pass that c.
 
+- rings: of an ordered kind K of at most RING slots that the model indexes by an int var v
+  (`Recommendation[next]`), for each int field f and int var w: `K[(v + c) % N].f >= w` (and
+  `<=`) for each other slot, and `exists r in K: r != K[v] and r.f >= w` (and `<=`), each
+  alone or under a guard: a bool var atom, or `budget(F) >= c` and `budget(F) + (if A then 1
+  else 0) >= c` (what a fault can still do decides which slot still holds a value).
+
 Every bound family (`... <= c`, `... >= c`) is monotone in c, which the filter uses: it keeps
 the tightest c that holds and never evaluates the rest.
 """
@@ -88,6 +94,7 @@ def _all(sym: Symbols) -> Iterator[str]:
                 yield f"{t} - {v} >= {c}"
     yield from _between_vars(sym)
     yield from potential_bases(sym)
+    yield from rings(sym)
     for kind in sym.kinds.values():
         yield from _per_object(sym, kind)
         yield from _implications(kind, sym)
@@ -344,3 +351,46 @@ def _top_level(e: object, top: set[str], vars_: Mapping[str, object]) -> bool:
         if isinstance(x, ast.Name):
             names.append(x.id)
     return all(n in top for n in names) and any(n in vars_ for n in names)
+
+
+RING = 4  # an ordered kind of at most this many slots, indexed by a var, may be a ring
+GUARD_BUDGET = 3  # the largest c of a ring guard `budget(F) >= c`
+
+
+def rings(sym: Symbols) -> Iterator[str]:
+    """The ring family (module docstring)."""
+    indexed: dict[tuple[str, str], None] = {}
+    for d in sym.program.decls:
+        for n in ast.walk_nodes(d):
+            if (
+                isinstance(n, ast.Index)
+                and isinstance(n.index, ast.Name)
+                and n.index.id in sym.vars
+                and isinstance(sym.vars[n.index.id].type, TInt)
+                and n.kind in sym.kinds
+                and sym.kinds[n.kind].ordered
+                and 2 <= sym.kinds[n.kind].size <= RING
+            ):
+                indexed[(n.kind, n.index.id)] = None
+    if not indexed:
+        return
+    bools = [v.name for v in sym.vars.values() if isinstance(v.type, TBool)]
+    atoms = [*bools, *(f"not {b}" for b in bools)]
+    guards = ["", *atoms]
+    for fault in (d.name for d in sym.program.decls if isinstance(d, ast.Fault)):
+        for c in range(1, GUARD_BUDGET + 1):
+            guards.append(f"budget({fault}) >= {c}")
+            guards += [f"budget({fault}) + (if {a} then 1 else 0) >= {c}" for a in atoms]
+    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
+    for k, v in indexed:
+        n = sym.kinds[k].size
+        for f in _int_fields(sym.kinds[k]):
+            for w in ints:
+                if w == v:
+                    continue
+                for op in (">=", "<="):
+                    bodies = [f"{k}[({v} + {c}) % {n}].{f} {op} {w}" for c in range(1, n)]
+                    bodies.append(f"(exists r in {k}: r != {k}[{v}] and r.{f} {op} {w})")
+                    for body in bodies:
+                        for g in guards:
+                            yield f"{g} implies {body}" if g else body
