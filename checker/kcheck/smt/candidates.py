@@ -12,7 +12,8 @@ The grammar:
   `forall x in K: d(x) <= x.f` (and `>=`, `==`, `<= c`) for each def d over K
   returning an int and each int field f of K; the same for `count y in L where y.r == x and A`
   for each reference field r of L to K and each atom A of L;
-- between vars: `a <= b` for int vars, `A implies B` for atoms of bool and enum vars;
+- between vars: `a <= b` for int vars and int defs of no parameter (and bounds on those defs),
+  `A implies B` for atoms of bool and enum vars;
 - implications between two fields of one object: `forall x in K: A implies B` for atoms A, B,
   and `forall x in K: A implies x.f <= c` for int fields f
   (an enum field equal or not to a member, a bool field, an optional reference set or not);
@@ -192,8 +193,16 @@ def _implications(kind: KindInfo, sym: Symbols) -> Iterator[str]:
 
 
 def _between_vars(sym: Symbols) -> Iterator[str]:
-    """`a <= b` between int vars, implications between bool vars and var atoms."""
-    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
+    """`a <= b` between int vars and the model's int defs of no parameter (`available() >=
+    min_available()`: what the model itself computes), bounds on those defs; implications
+    between bool vars and var atoms."""
+    defs = [f"{d.name}()" for d in sym.defs.values()
+            if not d.params and isinstance(d.ret, ast.IntType | ast.RangeType)]  # fmt: skip
+    for d in defs:
+        for c in range(MAX_CONST + 1):
+            yield f"{d} <= {c}"
+            yield f"{d} >= {c}"
+    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)] + defs
     for a in ints:
         for b in ints:
             if a != b:

@@ -58,7 +58,7 @@ def well_formed(
             # the object's own fields under its presence flag (offset 0); a controller's cache
             # copy under its own flag: it outlives the object until the watch delivers the
             # delete, and may name objects deleted since, so its values are only in range
-            groups: dict[int, list[FieldLayout]] = {}
+            groups: dict[int, list[FieldLayout]] = {0: []}  # a kind with no field has a flag
             for f in k.fields:
                 if f.offset != f.presence:
                     groups.setdefault(f.presence, []).append(f)
