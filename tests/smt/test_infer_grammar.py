@@ -178,3 +178,14 @@ def test_ring_candidates_relate_the_slots_around_an_index_var() -> None:
     assert not [t for t in texts if "Recommendation[(next + 3)" in t]  # only the other slots
     keys = check_source(Source("keys.kdsl", KEYS)).symbols
     assert list(rings(keys)) == []  # no ordered kind indexed by a var
+
+
+def test_an_invariant_another_proof_leans_on_is_restated_as_a_lemma() -> None:
+    # deployment_rollout: total_within_surge's step needs surge_respected assumed; the final
+    # k-induction assumes lemmas, and `availability` (not proved) keeps the three from being
+    # proved jointly, so inference restates surge_respected as a lemma line
+    source = Source("deployment_rollout.kdsl", (MODELS / "deployment_rollout.kdsl").read_text())
+    found = infer(source, timeout_s=600, method="houdini")
+    status = {p.name: p.status for p in found.result.properties}
+    assert status["total_within_surge"] == HOLDS, found.result.properties
+    assert any(x.endswith(": spec_total() <= replicas + maxSurge") for x in found.lemmas)

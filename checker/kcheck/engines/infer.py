@@ -18,6 +18,7 @@ from kcheck.engines.dispatch import EngineOptions, Refused, check
 from kcheck.engines.spacer import prove
 from kcheck.explore.bfs import Limits
 from kcheck.lang.diagnostics import KcheckError, Source
+from kcheck.lang.fmt import format_expr
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
@@ -160,6 +161,10 @@ def _houdini(
         notes.append("the Houdini step ran out of --timeout (what it proves may vary with load)")
     index = {_name(i): t for i, t in enumerate(held)}
     used = [index[n] for n in fix.used if n in index]
+    # a model invariant another proof leaned on, restated as a lemma: the final k-induction
+    # assumes lemmas once proved, but proves the invariants each alone (or all jointly)
+    invs = {i.name: i for i in original.symbols.invariants if not i.lemma}
+    used += [format_expr(invs[n].expr) for n in sorted(fix.leaned_on) if n in invs]
     lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(used)]
     final = check_source(_append(source, lines), overrides)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
