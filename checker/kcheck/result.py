@@ -21,7 +21,7 @@ NOT_CHECKED = "not checked"
 # The JSON report's format (spec/json.md, schema kcheck/schemas/report.schema.json): the major
 # number changes when a field is removed, renamed or changes meaning, so that a reader of the
 # old format would misread the new; the minor number when a field or a value is added.
-FORMAT_VERSION = "1.1"  # 1.1: a step of a timed trace has `time`
+FORMAT_VERSION = "1.1"  # 1.1: a step of a timed trace has `time`, a temporal proof `measures`
 
 
 @dataclass(frozen=True)
@@ -30,16 +30,22 @@ class Proof:
     assumed, the invariants proved together with it (their conjunction was inductive), and
     whether it was proved that no step leaves the model's bounds ("proved", "not proved",
     "violated"): the step relation has no failing steps, so the proof covers the states reached
-    within the bounds, and is the model's only when no step leaves them."""
+    within the bounds, and is the model's only when no step leaves them. A temporal property's
+    proof also names the measures (KDSL expressions) that no fair loop breaking it can change
+    (spec/smt.md, "Measures"); they appear in JSON only when there are some."""
 
     k: int
     lemmas: tuple[str, ...] = ()
     jointly: tuple[str, ...] = ()
     bounds: str = "proved"
+    measures: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"k": self.k, "lemmas": list(self.lemmas), "jointly": list(self.jointly),
-                "bounds": self.bounds}  # fmt: skip
+        out: dict[str, Any] = {"k": self.k, "lemmas": list(self.lemmas),
+                               "jointly": list(self.jointly), "bounds": self.bounds}  # fmt: skip
+        if self.measures:
+            out["measures"] = list(self.measures)
+        return out
 
 
 @dataclass(frozen=True)

@@ -154,3 +154,28 @@ def test_generated_failing_models_with_controller_state_step_alike(text: str) ->
     note(text)
     checked = check_source(Source("generated.kdsl", text))
     assert_same_steps(compile_model(checked.symbols, symmetry=False), checked.symbols, 60)
+
+
+# a stale controller deletes an object its cache shows done: the cache's copy outlives the
+# object until the watch delivers the delete, so a free slot is not all zeros there
+STALE_DELETE = """model stale_delete
+kind Item[2] { done: bool = false }
+controller gc watches Item stale {
+  action collect for i in Item where i.done { delete i }
+}
+process p {
+  action make when count(Item) < 2 { create Item {} }
+  action finish for i in Item where not i.done { i.done := true }
+}
+invariant few: count(Item) <= 2
+"""
+
+
+def test_well_formedness_holds_where_a_cache_copy_outlives_its_object() -> None:
+    # well-formedness is proved (so assumed) with the copies under their own presence flag;
+    # before, "free slots all zeros" was not inductive and the step case assumed nothing
+    checked = check_source(Source("stale_delete.kdsl", STALE_DELETE))
+    model = compile_model(checked.symbols, symmetry=False)
+    result = induction(model, checked.symbols, 1, None, 120)
+    assert not [n for n in result.notes if "well-formedness" in n], result.notes
+    _explicit_agrees(STALE_DELETE, 6, 2)

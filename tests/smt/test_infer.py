@@ -179,3 +179,42 @@ def test_verify_infer_refuses_manifests_rather_than_prove_another_instance() -> 
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
     assert "--infer does not take --manifest" in result.output
+
+
+# x and y rise together; `tick` keeps the simple paths long. Plain induction proves neither the
+# bound (y = 3 with x = 1 is not ruled out) nor `settles` (a loop of ticks in x = 2, y = 1 is
+# fair). The bound needs `y <= x`, the one lemma inference picks; `settles` needs `x <= y` too,
+# a survivor of the fixpoint that only the second temporal run assumes.
+FEED = """model feed
+var x: 0..3 = 0
+var y: 0..3 = 0
+var clock: 0..15 = 0
+process p {
+  action inc when x < 2 { x := x + 1  y := y + 1 }
+  action tick { clock := (clock + 1) % 16 }
+}
+property settles: eventually always y == 2
+"""
+
+
+def test_verify_infer_feeds_the_inferred_lemmas_into_the_temporal_proofs(tmp_path: Path) -> None:
+    model = tmp_path / "feed.kdsl"
+    model.write_text(FEED)
+    explicit = CliRunner().invoke(main, ["verify", str(model), "-q"])
+    assert explicit.exit_code == 0, explicit.output
+    args = ["verify", str(model), "--engine", "induction", "--max-k", "3", "--format", "json"]
+    plain = CliRunner().invoke(main, args)
+    assert plain.exit_code == 3, plain.output
+    helped = CliRunner().invoke(main, [*args, "--infer", "--timeout", "300"])
+    assert helped.exit_code == 0, helped.output
+    import json
+
+    doc = json.loads(helped.output)
+    [settles] = [p for p in doc["properties"] if p["name"] == "settles"]
+    assert settles["status"] == "holds"
+    assumed = settles["proof"]["lemmas"]
+    lines = [n.removeprefix("lemma ") for n in doc["notes"] if n.startswith("lemma ")]
+    named = {x.split(": ", 1)[0]: x.split(": ", 1)[1] for x in lines}
+    # every lemma the proof assumed is printed, so pasting the lines reproduces it
+    assert set(assumed) <= set(named), (assumed, named)
+    assert "x <= y" in [named[n] for n in assumed]

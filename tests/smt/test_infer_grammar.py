@@ -122,3 +122,70 @@ def test_models_with_hand_written_lemmas_are_proved_without_them(name: str) -> N
     proved = {p.name for p in found.result.properties if p.status == HOLDS}
     assert invariants <= proved
     assert all(x.startswith("lemma inferred_") for x in found.lemmas)
+
+
+# a pending write that grows a counter without spending budget: `n + budget(f) <= 2` is true
+# in every reachable state but not inductive (from n = 1 with one edit pending and one left,
+# the write makes it 3, after any number of ticks); the potential `n + budget(f) + (if
+# pending then 1 else 0) <= 2` is
+POTENTIAL = """model potential
+var n: 0..9 = 0
+var pending: bool = false
+var clock: 0..15 = 0
+controller writer {
+  action write when pending { n := n + 1  pending := false }
+}
+process p {
+  action tick { clock := (clock + 1) % 16 }
+}
+fault f budget 2 {
+  action edit when not pending { pending := true }
+}
+invariant few: n <= 2
+"""
+
+
+def test_a_potential_with_an_indicator_proves_what_the_budgets_alone_cannot() -> None:
+    source = Source("potential.kdsl", POTENTIAL)
+    assert verdict(source, "induction") != HOLDS
+    found = infer(source, timeout_s=120, method="houdini")
+    assert found.verdict == HOLDS, (found.lemmas, found.open)
+    assert any("(if pending then 1 else 0) <= 2" in x for x in found.lemmas), found.lemmas
+
+
+def test_potentials_are_built_only_for_vars_their_type_does_not_bound_as_tightly() -> None:
+    from kcheck.smt.candidates import potentials
+
+    sym = check_source(Source("potential.kdsl", POTENTIAL)).symbols
+    pots = list(potentials(sym, {"n + budget(f)": 2}))
+    assert "n + budget(f) + (if pending then 1 else 0) <= 2" in pots
+    assert "n + budget(f) + (if (n <= 2) then 1 else 0) <= 2" in pots  # the invariant's atom
+    # an atom never sits beside its own negation (their indicators sum to 1)
+    assert not [p for p in pots if "(if pending then" in p and "(if not pending then" in p]
+    assert list(potentials(sym, {"n + budget(f)": 9})) == []  # n's type already says <= 9
+
+
+def test_ring_candidates_relate_the_slots_around_an_index_var() -> None:
+    # hpa's ring of recommendations, indexed by `next`: which slot still holds what the last
+    # measurement asked for depends on how many dips are left (benchmarks/proofs_inference.md)
+    from kcheck.smt.candidates import rings
+
+    texts = set(rings(check_source(Source("hpa.kdsl", (MODELS / "hpa.kdsl").read_text())).symbols))
+    assert ("budget(metric_dip) + (if dipped then 1 else 0) >= 2 implies "
+            "Recommendation[(next + 2) % 3].replicas >= last_measured") in texts  # fmt: skip
+    assert ("dipped implies (exists r in Recommendation: r != Recommendation[next] and "
+            "r.replicas >= last_measured)") in texts  # fmt: skip
+    assert not [t for t in texts if "Recommendation[(next + 3)" in t]  # only the other slots
+    keys = check_source(Source("keys.kdsl", KEYS)).symbols
+    assert list(rings(keys)) == []  # no ordered kind indexed by a var
+
+
+def test_an_invariant_another_proof_leans_on_is_restated_as_a_lemma() -> None:
+    # deployment_rollout: total_within_surge's step needs surge_respected assumed; the final
+    # k-induction assumes lemmas, and `availability` (not proved) keeps the three from being
+    # proved jointly, so inference restates surge_respected as a lemma line
+    source = Source("deployment_rollout.kdsl", (MODELS / "deployment_rollout.kdsl").read_text())
+    found = infer(source, timeout_s=600, method="houdini")
+    status = {p.name: p.status for p in found.result.properties}
+    assert status["total_within_surge"] == HOLDS, found.result.properties
+    assert any(x.endswith(": spec_total() <= replicas + maxSurge") for x in found.lemmas)

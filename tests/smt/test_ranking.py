@@ -123,6 +123,25 @@ def test_a_written_measure_proves_what_the_loop_search_cannot() -> None:
     assert bare.status == INCONCLUSIVE, bare.reason
 
 
+def test_a_proof_by_measures_names_them_in_its_json_proof() -> None:
+    # spec/json.md: `proof.measures`, the measures the proof kept, as KDSL; the schema takes it
+    import json
+    from importlib import resources
+
+    from jsonschema import Draft202012Validator
+
+    hinted = TRANSFER.replace("{DECREASES}", " decreases 2 * x + 3 * y")
+    p = _proved(hinted)["settles"]
+    assert p.status == HOLDS and p.proof is not None, p.reason
+    assert p.proof.measures[0] == "2 * x + 3 * y"
+    doc = p.to_json()
+    assert doc["proof"]["measures"][0] == "2 * x + 3 * y"
+    schema = json.loads(resources.files("kcheck").joinpath("schemas", "report.schema.json")
+                        .read_text("utf-8"))  # fmt: skip
+    proof = schema["$defs"]["property"]["properties"]["proof"]
+    assert list(Draft202012Validator(proof).iter_errors(doc["proof"])) == []
+
+
 def test_a_written_measure_is_checked_not_trusted() -> None:
     # x grows on `b`: the clause is refuted by a step, and the proof is not claimed
     p = _proved(TRANSFER.replace("{DECREASES}", " decreases x"))["settles"]

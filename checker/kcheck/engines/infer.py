@@ -18,11 +18,12 @@ from kcheck.engines.dispatch import EngineOptions, Refused, check
 from kcheck.engines.spacer import prove
 from kcheck.explore.bfs import Limits
 from kcheck.lang.diagnostics import KcheckError, Source
+from kcheck.lang.fmt import format_expr
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
-from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
-from kcheck.smt.candidates import candidates
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
+from kcheck.smt.candidates import candidates, potential_bases, potentials
 from kcheck.smt.infer import CANDIDATE, houdini
 from kcheck.smt.refuse import Unsupported
 from kcheck.trace import Trace
@@ -48,6 +49,9 @@ class Inference:
     kept: int = 0  # candidates that survived the Houdini fixpoint
     notes: list[str] = field(default_factory=list)
     method: str = "houdini"  # which route gave the result: houdini, spacer, or both (auto)
+    # every candidate that survived the fixpoint (jointly 1-inductive with the invariants Houdini
+    # proved), as KDSL text: the temporal proofs of --infer may use them to rule out loops
+    survivors: list[str] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -141,6 +145,7 @@ def _houdini(
             f"(a limit of {why}); the proof below is sound all the same"
         )
     held = _filter(texts, model, states)
+    held += _potentials(source, overrides, original, held, states)
     checked, held = _with_lemmas(source, overrides, held)
     model = compile_model(checked.symbols)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
@@ -156,6 +161,10 @@ def _houdini(
         notes.append("the Houdini step ran out of --timeout (what it proves may vary with load)")
     index = {_name(i): t for i, t in enumerate(held)}
     used = [index[n] for n in fix.used if n in index]
+    # a model invariant another proof leaned on, restated as a lemma: the final k-induction
+    # assumes lemmas once proved, but proves the invariants each alone (or all jointly)
+    invs = {i.name: i for i in original.symbols.invariants if not i.lemma}
+    used += [format_expr(invs[n].expr) for n in sorted(fix.leaned_on) if n in invs]
     lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(used)]
     final = check_source(_append(source, lines), overrides)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
@@ -164,7 +173,30 @@ def _houdini(
     names = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
-                     len(fix.kept), notes)  # fmt: skip
+                     len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index])  # fmt: skip
+
+
+def _potentials(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    original: CheckedModel,
+    held: list[str],
+    states: list[State],
+) -> list[str]:
+    """The potentials (candidates.potentials) over the tightest bases in `held`, true in every
+    state of `states`: built only now, as each is tried at its base's tightest c alone."""
+    bases = {t.rsplit(" <= ", 1)[0] for t in potential_bases(original.symbols)}
+    tight = {}
+    for t in held:
+        m = BOUND.match(t)
+        if m is not None and m[2] == "<=" and m[1] in bases:
+            tight[m[1]] = int(m[3])
+    texts = list(potentials(original.symbols, tight))
+    if not texts:
+        return []
+    checked, texts = _with_lemmas(source, overrides, texts)
+    model = compile_model(checked.symbols)
+    return [t for i, t in enumerate(texts) if _holds(model.invariant(_name(i)).holds, states)]
 
 
 def _states(model: CompiledModel, limit: int, until: float) -> tuple[list[State], bool]:
@@ -293,8 +325,30 @@ def with_inferred(
     decided is kept; the lemmas are not added as entries, as the model does not declare them."""
     if result.verdict == HOLDS or not [p for p in result.properties if p.status == INCONCLUSIVE]:
         return result
-    found = infer(source, overrides, max_k, timeout_s, method="auto")
+    t0 = time.monotonic()
+    temporal = [p.name for p in result.properties
+                if p.kind == "property" and p.status == INCONCLUSIVE]  # fmt: skip
+    # the temporal proofs with the lemmas need time of their own after the inference
+    share = 0.5 if temporal else 1.0
+    found = infer(source, overrides, max_k, timeout_s * share, method="auto")
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
+    left = timeout_s - (time.monotonic() - t0)
+    extra: list[str] = []  # the survivors' lines a temporal proof needed, for the notes
+    if temporal and found.lemmas and left >= 1:
+        # the lemmas the invariants needed first; for what that leaves open (a fair loop
+        # among the states they allow, say), every survivor of the fixpoint: the loop is
+        # often unreachable, and a survivor that says why rules it out
+        first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 2)
+        theirs |= first
+        still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
+        more = _more_lines(found)
+        left = timeout_s - (time.monotonic() - t0)
+        if still and more and left >= 1:
+            second = _temporal_with(source, overrides, found.lemmas + more, still, max_k, left)
+            gained_here = {n: q for n, q in second.items() if q.status == HOLDS}
+            theirs |= gained_here
+            if gained_here:
+                extra = more
     bound_proved = not [p for p in found.result.properties if p.kind == "bound"]
     props = []
     gained = False
@@ -302,7 +356,7 @@ def with_inferred(
         q = theirs.get(p.name)
         if (
             p.status == INCONCLUSIVE
-            and p.kind == "invariant"
+            and p.kind in ("invariant", "property")
             and q is not None
             and q.status == HOLDS
         ):
@@ -322,8 +376,39 @@ def with_inferred(
         notes.append(f"--infer: proved with {len(found.lemmas)} inferred lemmas (each proved "
                      "itself; paste them into the model to keep them):")  # fmt: skip
     notes += found.lemmas
+    if extra:
+        notes.append("--infer: the temporal proofs that needed more also assumed these inferred "
+                     "lemmas (each proved in that run; paste them too to reproduce):")  # fmt: skip
+        notes += extra
     if bound_proved:
         notes.append("proved that no step leaves the model's bounds, with the inferred lemmas")
     decided = all(p.status in (HOLDS, VIOLATED) for p in props)
     return replace(result, properties=props, notes=notes, complete=decided,
                    limit=None if decided else result.limit)  # fmt: skip
+
+
+def _temporal_with(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    lemmas: list[str],
+    names: list[str],
+    max_k: int,
+    timeout_s: float,
+) -> dict[str, PropertyResult]:
+    """The temporal properties `names`, checked by the induction engine on the model with the
+    inferred `lemmas` added: that run proves the lemmas again before its temporal proofs
+    assume them (a lemma it does not prove is not assumed), so an entry it proves rests only
+    on proved facts."""
+    final = check_source(_append(source, lemmas), overrides)
+    options = EngineOptions("induction", limits=Limits(timeout=timeout_s), max_k=max_k)
+    invariants = [i.name for i in final.symbols.invariants]
+    result = check(compile_model(final.symbols), final.symbols, invariants, names, options)
+    return {p.name: p for p in result.properties if p.kind == "property" and p.name in names}
+
+
+def _more_lines(found: Inference) -> list[str]:
+    """The survivors of the fixpoint not among `found.lemmas`, as lemma lines numbered after
+    them."""
+    have = {x.split(": ", 1)[1] for x in found.lemmas}
+    rest = [t for t in found.survivors if t not in have]
+    return [f"lemma {_name(len(found.lemmas) + i)}: {t}" for i, t in enumerate(rest)]

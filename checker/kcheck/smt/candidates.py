@@ -12,7 +12,9 @@ The grammar:
   `forall x in K: d(x) <= x.f` (and `>=`, `==`, `<= c`) for each def d over K
   returning an int and each int field f of K; the same for `count y in L where y.r == x and A`
   for each reference field r of L to K and each atom A of L;
-- between vars: `a <= b` for int vars, `A implies B` for atoms of bool and enum vars;
+- between vars: `a <= b` for int vars and int defs of no parameter (and bounds on those defs;
+  with a def, also under `budget(F) >= c`: what holds until a fault strikes),
+  `A implies B` for atoms of bool and enum vars;
 - implications between two fields of one object: `forall x in K: A implies B` for atoms A, B,
   and `forall x in K: A implies x.f <= c` for int fields f
   (an enum field equal or not to a member, a bool field, an optional reference set or not);
@@ -31,15 +33,33 @@ The grammar:
 - over set fields s, t of objects of L: `forall x in K: forall y in x.s: B(y)` for atoms B of
   L, `y in x.t` and `y not in x.t` (t of x itself, or of an object x refers to), and back.
 
+- potentials: `v + budget(F) + ... + budget(G) + [A] + [B] <= c` for each int var v (or none),
+  every fault's budget, and one or two indicators `[A]` (`(if A then 1 else 0)`) of an atom A: a
+  bool var or its negation, or a comparison (or its negation) the model's own invariants and
+  properties make between vars, params, consts and defs (`current().replicas == load`). Such a
+  sum bounds what the system can still do: a step that grows v without spending budget turns
+  an indicator off (a pending write done). They are built after the filter, each only at the
+  tightest c of its base `v + budgets <= c` in the reachable states (a sum is at least its
+  base, and one that needs a looser c says no more than the base does), for a var whose type
+  lets it pass that c.
+
+- rings: of an ordered kind K of at most RING slots that the model indexes by an int var v
+  (`Recommendation[next]`), for each int field f and int var w: `K[(v + c) % N].f >= w` (and
+  `<=`) for each other slot, and `exists r in K: r != K[v] and r.f >= w` (and `<=`), each
+  alone or under a guard: a bool var atom, or `budget(F) >= c` and `budget(F) + (if A then 1
+  else 0) >= c` (what a fault can still do decides which slot still holds a value).
+
 Every bound family (`... <= c`, `... >= c`) is monotone in c, which the filter uses: it keeps
 the tightest c that holds and never evaluates the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
 
 from kcheck.lang import ast
+from kcheck.lang.fmt import format_expr
 from kcheck.lang.symbols import KindInfo, Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 
@@ -75,6 +95,8 @@ def _all(sym: Symbols) -> Iterator[str]:
                 yield f"{t} - {v} <= {c}"
                 yield f"{t} - {v} >= {c}"
     yield from _between_vars(sym)
+    yield from potential_bases(sym)
+    yield from rings(sym)
     for kind in sym.kinds.values():
         yield from _per_object(sym, kind)
         yield from _implications(kind, sym)
@@ -172,12 +194,25 @@ def _implications(kind: KindInfo, sym: Symbols) -> Iterator[str]:
 
 
 def _between_vars(sym: Symbols) -> Iterator[str]:
-    """`a <= b` between int vars, implications between bool vars and var atoms."""
-    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
+    """`a <= b` between int vars and the model's int defs of no parameter (`available() >=
+    min_available()`: what the model itself computes), bounds on those defs; implications
+    between bool vars and var atoms."""
+    defs = [f"{d.name}()" for d in sym.defs.values()
+            if not d.params and isinstance(d.ret, ast.IntType | ast.RangeType)]  # fmt: skip
+    for d in defs:
+        for c in range(MAX_CONST + 1):
+            yield f"{d} <= {c}"
+            yield f"{d} >= {c}"
+    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)] + defs
+    faults = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
     for a in ints:
         for b in ints:
             if a != b:
                 yield f"{a} <= {b}"
+                if a in defs or b in defs:  # until a fault has struck (`availability`)
+                    for f in faults:
+                        for c in range(1, GUARD_BUDGET + 1):
+                            yield f"budget({f}) >= {c} implies {a} <= {b}"
     atoms: list[tuple[str, str]] = []
     for v in sym.vars.values():
         if isinstance(v.type, TBool):
@@ -253,3 +288,124 @@ def _pairwise(kind: KindInfo, sym: Symbols) -> Iterator[str]:
         if not f.name.startswith("_") and isinstance(f.type, TInt | TEnum | TRef):
             yield (f"forall x in {kind.name}: forall y in {kind.name}: "
                    f"x != y implies x.{f.name} != y.{f.name}")  # fmt: skip
+
+
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+def potential_bases(sym: Symbols) -> Iterator[str]:
+    """`v + budget(F) + ... <= c` for each int var v (and without one) with every fault's
+    budget, c from 0 to MAX_CONST: the bases of the potentials."""
+    budgets = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
+    if not budgets:
+        return
+    spent = [f"budget({b})" for b in budgets]
+    for c in range(MAX_CONST + 1):  # no var: what the faults can still do, and what is pending
+        yield f"{' + '.join(spent)} <= {c}"
+    for v in sym.vars.values():
+        if isinstance(v.type, TInt):
+            base = " + ".join([v.name, *spent])
+            for c in range(MAX_CONST + 1):
+                yield f"{base} <= {c}"
+
+
+def potentials(sym: Symbols, tight: dict[str, int]) -> Iterator[str]:
+    """`BASE + [A] (+ [B]) <= c` for each base `BASE <= c` of `tight` (its tightest c in the
+    reachable states) without a var or whose var can go past that c by its declared type (a
+    var its type already bounds as tightly needs no potential): one or two indicators of
+    atoms, never an atom with its own negation."""
+    atoms = list(dict.fromkeys(_var_atoms(sym)))
+    for base, c in tight.items():
+        v = sym.vars.get(base.split(" + ", 1)[0])
+        if v is not None and (not isinstance(v.type, TInt) or v.type.hi is None or v.type.hi <= c):
+            continue
+        for i, a in enumerate(atoms):
+            yield f"{base} + (if {a} then 1 else 0) <= {c}"
+            for b in atoms[i + 1 :]:
+                if _negation(a) != b:
+                    yield f"{base} + (if {a} then 1 else 0) + (if {b} then 1 else 0) <= {c}"
+
+
+def _negation(a: str) -> str:
+    return a.removeprefix("not ") if a.startswith("not ") else f"not {a}"
+
+
+def _var_atoms(sym: Symbols) -> Iterator[str]:
+    """Bool vars and their negations, then the comparisons of the model's invariants and
+    properties over top-level names only (no binder), each both ways."""
+    for v in sym.vars.values():
+        if isinstance(v.type, TBool):
+            yield v.name
+            yield f"not {v.name}"
+    top = {*sym.consts, *sym.params, *sym.vars, *sym.members}
+    exprs: list[ast.Expr] = [i.expr for i in sym.invariants] + [p.expr for p in sym.properties]
+    for top_expr in exprs:
+        for e in _subexprs(top_expr):
+            if isinstance(e, ast.Binary) and e.op in COMPARISONS and _top_level(e, top, sym.vars):
+                text = format_expr(e)
+                yield f"({text})"
+                yield f"not ({text})"
+
+
+def _subexprs(e: object) -> Iterator[object]:
+    yield e
+    if dataclasses.is_dataclass(e) and not isinstance(e, type):
+        for f in dataclasses.fields(e):
+            v = getattr(e, f.name)
+            for x in v if isinstance(v, tuple) else (v,):
+                if dataclasses.is_dataclass(x) and not isinstance(x, ast.Span):
+                    yield from _subexprs(x)
+
+
+def _top_level(e: object, top: set[str], vars_: Mapping[str, object]) -> bool:
+    """No binder inside, every name a var, param, const or enum member, and some var."""
+    names: list[str] = []
+    for x in _subexprs(e):
+        if isinstance(x, ast.Quant | ast.Count | ast.Aggregate | ast.SetBuilder):
+            return False
+        if isinstance(x, ast.Name):
+            names.append(x.id)
+    return all(n in top for n in names) and any(n in vars_ for n in names)
+
+
+RING = 4  # an ordered kind of at most this many slots, indexed by a var, may be a ring
+GUARD_BUDGET = 3  # the largest c of a ring guard `budget(F) >= c`
+
+
+def rings(sym: Symbols) -> Iterator[str]:
+    """The ring family (module docstring)."""
+    indexed: dict[tuple[str, str], None] = {}
+    for d in sym.program.decls:
+        for n in ast.walk_nodes(d):
+            if (
+                isinstance(n, ast.Index)
+                and isinstance(n.index, ast.Name)
+                and n.index.id in sym.vars
+                and isinstance(sym.vars[n.index.id].type, TInt)
+                and n.kind in sym.kinds
+                and sym.kinds[n.kind].ordered
+                and 2 <= sym.kinds[n.kind].size <= RING
+            ):
+                indexed[(n.kind, n.index.id)] = None
+    if not indexed:
+        return
+    bools = [v.name for v in sym.vars.values() if isinstance(v.type, TBool)]
+    atoms = [*bools, *(f"not {b}" for b in bools)]
+    guards = ["", *atoms]
+    for fault in (d.name for d in sym.program.decls if isinstance(d, ast.Fault)):
+        for c in range(1, GUARD_BUDGET + 1):
+            guards.append(f"budget({fault}) >= {c}")
+            guards += [f"budget({fault}) + (if {a} then 1 else 0) >= {c}" for a in atoms]
+    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
+    for k, v in indexed:
+        n = sym.kinds[k].size
+        for f in _int_fields(sym.kinds[k]):
+            for w in ints:
+                if w == v:
+                    continue
+                for op in (">=", "<="):
+                    bodies = [f"{k}[({v} + {c}) % {n}].{f} {op} {w}" for c in range(1, n)]
+                    bodies.append(f"(exists r in {k}: r != {k}[{v}] and r.{f} {op} {w})")
+                    for body in bodies:
+                        for g in guards:
+                            yield f"{g} implies {body}" if g else body

@@ -46,6 +46,7 @@ class Houdini:
     # name -> its counterexample to induction: the state where all hold, the step, the state
     # it breaks (for "bound": the state and the step that fails there)
     cti: dict[str, Trace] = field(default_factory=dict)
+    leaned_on: set[str] = field(default_factory=set)  # proved invariants another proof used
     unknown: str = ""  # why Z3 could not answer, when it could not
     out_of_time: bool = False  # the deadline, not Z3's resource limit, cut a query short
 
@@ -153,6 +154,17 @@ def _fixpoint(
                 continue
         keep = keep - {c}
     out.used = sorted(keep)
+    # the model's invariants other proofs lean on: the final k-induction assumes lemmas, not
+    # invariants (except jointly), so these are restated as lemmas (engines/infer.py)
+    lits = [lit[n] for n in sorted(keep | set(out.proved))]
+    goals_of = [(g, bad1[g]) for g in out.proved]
+    if "bound" not in out.open:
+        at = [z3.Not(bad1[n]) for n in sorted(keep | set(out.proved))]
+        goals_of.append(("bound", z3.And(*at, path.fail(1))))
+    for g, bad in goals_of:
+        answer, _, core = _check(solver, bad, deadline, lits, lit)
+        if answer == "unsat":
+            out.leaned_on |= (core & set(out.proved)) - {g}
     return out
 
 

@@ -465,7 +465,7 @@ def temporal_results(
         facts = assumed[1]
         using = f", assuming {', '.join(facts)}" if facts else ""
         why = f"proved ({_how(live)}: no fair loop of fault-free steps breaks it{using})"
-        proof = Proof(live.bound, facts, (), bounds)
+        proof = Proof(live.bound, facts, (), bounds, tuple(m.text for m in live.measures))
         if bounds == "proved":
             out[name] = PropertyResult(name, "property", HOLDS, line, None, why, ENGINE, proof)
         else:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
-from kcheck.model.ir import Layout
+from kcheck.model.ir import FieldLayout, Layout
 from kcheck.smt.terms import Term, _and
 
 
@@ -55,8 +55,32 @@ def well_formed(
     for k in layout.kinds:
         for i in range(k.slots):
             base = k.slot_base(i)
-            present = st[base] == 1
-            free = z3.And(*[st[base + f.offset] == 0 for f in k.fields] or [True])
-            fields = [_value_ok(layout, f.type, st[base + f.offset], st, bits) for f in k.fields]
-            parts.append(z3.Or(z3.And(present, *fields), z3.And(st[base] == 0, free)))
+            # the object's own fields under its presence flag (offset 0); a controller's cache
+            # copy under its own flag: it outlives the object until the watch delivers the
+            # delete, and may name objects deleted since, so its values are only in range
+            groups: dict[int, list[FieldLayout]] = {0: []}  # a kind with no field has a flag
+            for f in k.fields:
+                if f.offset != f.presence:
+                    groups.setdefault(f.presence, []).append(f)
+            for flag, fs in sorted(groups.items()):
+                own = flag == 0
+                present = st[base + flag] == 1
+                free = z3.And(*[st[base + f.offset] == 0 for f in fs] or [True])
+                ok = [
+                    _value_ok(layout, f.type, st[base + f.offset], st, bits)
+                    if own
+                    else _in_range(layout, f.type, st[base + f.offset])
+                    for f in fs
+                ]
+                parts.append(z3.Or(z3.And(present, *ok), z3.And(st[base + flag] == 0, free)))
     return _and(*parts)
+
+
+def _in_range(layout: Layout, ty: Type, v: Term) -> Term:
+    """A cached copy's value: within its type, a reference any slot of its kind or `none`."""
+    match ty:
+        case TRef(kind=kind):
+            return z3.And(v >= -1, v < layout.kind(kind).slots)
+        case TSet(elem=e) if e not in layout.enums:
+            return z3.And(v >= 0, v < (1 << layout.kind(e).slots))
+    return _value_ok(layout, ty, v, (), lambda t, n: [])
