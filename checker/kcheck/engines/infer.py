@@ -18,7 +18,7 @@ from kcheck.engines.dispatch import EngineOptions, Refused, check
 from kcheck.engines.spacer import prove
 from kcheck.explore.bfs import Limits
 from kcheck.lang.diagnostics import KcheckError, Source
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError

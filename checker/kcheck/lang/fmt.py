@@ -21,44 +21,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kcheck.lang import ast
+from kcheck.lang.fmt_expr import (
+    P_ADD,
+    P_BIND,
+    binders_text,
+    comma_docs,
+    domain_text,
+    expr_doc,
+    expr_text,
+    format_expr,
+    quant_head,
+)
 from kcheck.lang.fmt_modules import header, module_decl
 from kcheck.lang.layout import MAX_LINE, Chain, Doc, PLine, Src, cat, flat, layout
 
 INDENT = "  "
 # A logical output line and the source line it was made from (0: none, e.g. a blank separator).
 Line = tuple[Doc, int]
-
-# Precedence levels, lowest to highest, as the grammar's rule chain defines them.
-P_BIND = 0  # forall/exists/count/sum/max/min/if/eventually/always: take everything to the right
-P_LEADS = 1
-P_IMPLIES = 2
-P_OR = 3
-P_AND = 4
-P_NOT = 5
-P_CMP = 6  # comparisons and `in`; non-associative
-P_SETOP = 7  # `|` and `&`
-P_ADD = 8  # also the level of a binder's domain and a range's bounds (`arith` in the grammar)
-P_MUL = 9
-P_NEG = 10
-P_POSTFIX = 11
-P_ATOM = 12
-
-# op -> (its level, the least level its left operand may have unparenthesised, same for right).
-# Left-associative operators demand one level more on the right (`a - (b - c)`), `implies` is
-# right-associative, comparisons take `|`/`&`-level operands on both sides.
-_BINARY: dict[str, tuple[int, int, int]] = {
-    "implies": (P_IMPLIES, P_OR, P_IMPLIES),
-    "or": (P_OR, P_OR, P_AND),
-    "and": (P_AND, P_AND, P_NOT),
-    **{op: (P_CMP, P_SETOP, P_SETOP) for op in ("==", "!=", "<", "<=", ">", ">=", "in")},
-    "|": (P_SETOP, P_SETOP, P_ADD),
-    "&": (P_SETOP, P_SETOP, P_ADD),
-    "+": (P_ADD, P_ADD, P_MUL),
-    "-": (P_ADD, P_ADD, P_MUL),
-    "*": (P_MUL, P_MUL, P_NEG),
-    "/": (P_MUL, P_MUL, P_NEG),
-    "%": (P_MUL, P_MUL, P_NEG),
-}
 
 
 def format_program(program: ast.Program, source_text: str | None = None) -> str:
@@ -178,11 +157,6 @@ def _comment_lines(text: str, indent: str) -> list[str]:
     return [indent + first.strip(), *(r.rstrip() for r in rest)]
 
 
-def format_expr(e: ast.Expr) -> str:
-    """One expression, as it would appear where the grammar takes a full `expr`."""
-    return _expr(e, P_BIND)
-
-
 # ---- declarations ---------------------------------------------------------------------------
 
 
@@ -205,22 +179,22 @@ def _group(decl: ast.Decl, lines: list[Line]) -> str | None:
 def _decl(d: ast.Decl) -> list[Line]:
     at = d.span.line
     if isinstance(d, ast.Const):
-        return [(cat(f"const {d.name} = ", _edoc(d.value, P_BIND)), at)]
+        return [(cat(f"const {d.name} = ", expr_doc(d.value, P_BIND)), at)]
     if isinstance(d, ast.Param):
-        return [(cat(f"param {d.name}: {_type(d.type)} = ", _edoc(d.default, P_BIND)), at)]
+        return [(cat(f"param {d.name}: {_type(d.type)} = ", expr_doc(d.default, P_BIND)), at)]
     if isinstance(d, ast.Enum):
         members = ", ".join(m.name for m in d.members)
         return [(f"enum {d.name} {{ {members} }}" if members else f"enum {d.name} {{}}", at)]
     if isinstance(d, ast.Kind | ast.Record):
         head = f"record {d.name}" if isinstance(d, ast.Record) else (
-            f"kind {d.name}[{_expr(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
+            f"kind {d.name}[{expr_text(d.size, P_BIND)}]" + (" ordered" if d.ordered else "")
         )  # fmt: skip
         # Fields are never separated by the optional comma: a field's default expression is
         # a full `expr`, and a `count x in K` default followed by `,` would read the next field
         # as another binder.
         return _braced(head, [(_field_decl(f), f.span.line) for f in d.fields], d.span)
     if isinstance(d, ast.Var):
-        return [(cat(f"var {d.name}: {_type(d.type)} = ", _edoc(d.init, P_BIND)), at)]
+        return [(cat(f"var {d.name}: {_type(d.type)} = ", expr_doc(d.init, P_BIND)), at)]
     if isinstance(d, ast.Init):
         return _braced("init", _stmts(d.body.stmts), d.span)
     if isinstance(d, ast.Def):
@@ -249,14 +223,14 @@ def _decl(d: ast.Decl) -> list[Line]:
         for sc in d.scores:
             line = _headed(f"score {sc.name}({sc.pod}, {sc.node}) =", sc.expr, len(INDENT))
             if sc.weight is not None:
-                line = cat(line, f" weight {_expr(sc.weight, P_BIND)}")
+                line = cat(line, f" weight {expr_text(sc.weight, P_BIND)}")
             items.append((line, sc.span.line))
         for h in d.hooks:
             items += _braced(f"on {h.event}({', '.join(h.params)})", _stmts(h.body.stmts), h.span)
         head = f"scheduler {d.name} binds {d.pod_kind}.{d.node_field}"
         return _braced(head, items + _actions(d.actions), d.span)
     if isinstance(d, ast.Fault):
-        head = f"fault {d.name} budget {_expr(d.budget, P_BIND)}"
+        head = f"fault {d.name} budget {expr_text(d.budget, P_BIND)}"
         return _braced(head, _actions(d.actions), d.span)
     if isinstance(d, ast.Invariant):
         word = "lemma" if d.lemma else "invariant"
@@ -264,7 +238,7 @@ def _decl(d: ast.Decl) -> list[Line]:
     if isinstance(d, ast.Property):
         lines = [(_headed(f"property {d.name}:", d.expr), at)]
         if d.decreases:  # on a line of its own, indented as a continuation
-            measures = ", ".join(_expr(m, P_BIND) for m in d.decreases)
+            measures = ", ".join(expr_text(m, P_BIND) for m in d.decreases)
             lines.append((f"    decreases {measures}", d.decreases[0].span.line))
         return lines
     if isinstance(d, ast.Assume):
@@ -287,12 +261,12 @@ def _headed(head: str, e: ast.Expr, indent: int = 0) -> Doc:
     except the heads of `eventually`/`always` and `forall`/`exists` at its front, which stay
     on the first line while it fits (`invariant i: forall p in Pod:`, then the body)."""
     while isinstance(e, ast.Temporal | ast.Quant):
-        word = e.op if isinstance(e, ast.Temporal) else flat(_quant_head(e))
+        word = e.op if isinstance(e, ast.Temporal) else flat(quant_head(e))
         if indent + len(head) + 1 + len(word) > MAX_LINE:
             break
         head += f" {word}"
         e = e.body
-    return Chain((head, cat(Src(e.span.line), _edoc(e, P_BIND))))
+    return Chain((head, cat(Src(e.span.line), expr_doc(e, P_BIND))))
 
 
 def _manifest(d: ast.Manifest) -> list[Line]:
@@ -347,7 +321,7 @@ def _braced(head: Doc, body: Sequence[Line], span: ast.Span) -> list[Line]:
 def _field_decl(f: ast.FieldDecl) -> str:
     text = ("key " if f.key else "") + f"{f.name}: {_type(f.type)}"
     if f.default is not None:
-        text += f" = {_expr(f.default, P_BIND)}"
+        text += f" = {expr_text(f.default, P_BIND)}"
     return text
 
 
@@ -357,7 +331,7 @@ def _type(t: ast.TypeExpr) -> str:
     if isinstance(t, ast.IntType):
         return "int"
     if isinstance(t, ast.RangeType):
-        return f"{_expr(t.lo, P_ADD)}..{_expr(t.hi, P_ADD)}"
+        return f"{expr_text(t.lo, P_ADD)}..{expr_text(t.hi, P_ADD)}"
     if isinstance(t, ast.NamedType):
         return t.name
     if isinstance(t, ast.OptionalType):
@@ -366,14 +340,14 @@ def _type(t: ast.TypeExpr) -> str:
         return f"set<{t.elem}>"
     if isinstance(t, ast.ArrayType | ast.KeyedSetType):
         return f"set<{t.elem}>[{t.key}]" if isinstance(t, ast.KeyedSetType) else (
-            f"{t.elem}[{_expr(t.size, P_BIND)}]"
+            f"{t.elem}[{expr_text(t.size, P_BIND)}]"
         )  # fmt: skip
     raise TypeError(f"not a type: {t!r}")
 
 
 def _actor_locals(local: Sequence[ast.Var]) -> list[Line]:
     """An actor's `var`s, first in its body, like a struct's fields before its methods."""
-    return [(cat(f"var {v.name}: {_type(v.type)} = ", _edoc(v.init, P_BIND)), v.span.line)
+    return [(cat(f"var {v.name}: {_type(v.type)} = ", expr_doc(v.init, P_BIND)), v.span.line)
             for v in local]  # fmt: skip
 
 
@@ -383,9 +357,9 @@ def _actions(actions: Sequence[ast.Action]) -> list[Line]:
         head = (f"{a.fairness} " if a.fairness else "") + f"action {a.name}"
         clauses: list[Doc] = []
         if a.handler:
-            head += f" on {_binders(a.binders)}"
+            head += f" on {binders_text(a.binders)}"
         elif a.binders:
-            head += f" for {_binders(a.binders)}"
+            head += f" for {binders_text(a.binders)}"
             if a.where is not None:
                 clauses.append(_clause("where", a.where))
         if a.when is not None:
@@ -396,7 +370,7 @@ def _actions(actions: Sequence[ast.Action]) -> list[Line]:
 
 
 def _clause(word: str, e: ast.Expr) -> Doc:
-    return cat(Src(e.span.line), f"{word} ", _edoc(e, P_BIND))
+    return cat(Src(e.span.line), f"{word} ", expr_doc(e, P_BIND))
 
 
 # ---- statements -----------------------------------------------------------------------------
@@ -412,20 +386,22 @@ def _stmts(stmts: Sequence[ast.Stmt]) -> list[Line]:
 def _stmt(st: ast.Stmt) -> list[Line]:
     at = st.span.line
     if isinstance(st, ast.Assign):
-        return [(cat(f"{_lvalue(st.target)} := ", _edoc(st.value, P_BIND)), at)]
+        return [(cat(f"{_lvalue(st.target)} := ", expr_doc(st.value, P_BIND)), at)]
     if isinstance(st, ast.AssignAny):
-        return [(f"{_lvalue(st.target)} := any {_domain(st.domain)}", at)]
+        return [(f"{_lvalue(st.target)} := any {domain_text(st.domain)}", at)]
     if isinstance(st, ast.CreateStmt) and st.otherwise is not None:
         return _braced(cat(_create(st.create), " else"), _stmts(st.otherwise.stmts), st.span)
     if isinstance(st, ast.CreateStmt):
         return [(_create(st.create), at)]
     if isinstance(st, ast.Let):
-        value = _create(st.value) if isinstance(st.value, ast.Create) else _edoc(st.value, P_BIND)
+        value = (
+            _create(st.value) if isinstance(st.value, ast.Create) else expr_doc(st.value, P_BIND)
+        )
         return [(cat(f"let {st.name} = ", value), at)]
     if isinstance(st, ast.Delete):
-        return [(cat("delete ", _edoc(st.target, P_BIND)), at)]
+        return [(cat("delete ", expr_doc(st.target, P_BIND)), at)]
     if isinstance(st, ast.Choose | ast.For):
-        head = ("choose " if isinstance(st, ast.Choose) else "for ") + _binders(st.binders)
+        head = ("choose " if isinstance(st, ast.Choose) else "for ") + binders_text(st.binders)
         clauses = () if st.where is None else (_clause("where", st.where),)
         return _braced(Chain((head, *clauses)), _stmts(st.body.stmts), st.span)
     if isinstance(st, ast.If):
@@ -439,7 +415,7 @@ def _stmt(st: ast.Stmt) -> list[Line]:
 
 def _if(st: ast.If) -> list[Line]:
     then_span = ast.Span(st.span.line, st.span.col, st.then.span.end_line, st.then.span.end_col)
-    lines = _braced(cat("if ", _edoc(st.cond, P_BIND)), _stmts(st.then.stmts), then_span)
+    lines = _braced(cat("if ", expr_doc(st.cond, P_BIND)), _stmts(st.then.stmts), then_span)
     if st.else_ is None:
         return lines
     # `} else {` / `} else if c {` continue the closing line of the branch before.
@@ -456,205 +432,17 @@ def _if(st: ast.If) -> list[Line]:
 def _lvalue(lv: ast.LValue) -> str:
     if lv.elem is not None:  # `p.containers[i].ready`
         head = ".".join(lv.parts[: lv.elem_at + 1])
-        return f"{head}[{_expr(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
+        return f"{head}[{expr_text(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
     if lv.index is not None:
-        return f"{lv.parts[0]}[{_expr(lv.index, P_BIND)}]" + "".join("." + p for p in lv.parts[1:])
+        return f"{lv.parts[0]}[{expr_text(lv.index, P_BIND)}]" + "".join(
+            "." + p for p in lv.parts[1:]
+        )
     return ".".join(lv.parts)
 
 
 def _create(c: ast.Create) -> Doc:
     if not c.fields:
         return f"create {c.kind} {{}}"
-    inits = _comma_docs([f.value for f in c.fields])
+    inits = comma_docs([f.value for f in c.fields])
     fields = tuple(cat(f"{f.name}: ", v) for f, v in zip(c.fields, inits, strict=True))
     return cat(f"create {c.kind} {{ ", Chain(fields, ", ", fill=True), " }")
-
-
-# ---- expressions ----------------------------------------------------------------------------
-
-
-def _binders(binders: Sequence[ast.Binder]) -> str:
-    return ", ".join(f"{b.name} in {_domain(b.domain)}" for b in binders)
-
-
-def _domain(d: ast.Domain) -> str:
-    if isinstance(d, ast.RangeDomain):
-        return f"{_expr(d.lo, P_ADD)}..{_expr(d.hi, P_ADD)}"
-    return _expr(d.expr, P_ADD)
-
-
-def _where(where: ast.Expr | None) -> str:
-    return "" if where is None else f" where {_expr(where, P_BIND)}"
-
-
-def _is_not_in(e: ast.Expr) -> bool:
-    """`not (a in b)`, which reads better as `a not in b` (the same tree)."""
-    return (
-        isinstance(e, ast.Unary)
-        and e.op == "not"
-        and isinstance(e.operand, ast.Binary)
-        and e.operand.op == "in"
-    )
-
-
-def _prec(e: ast.Expr) -> int:
-    if isinstance(e, ast.Binary):
-        return _BINARY[e.op][0]
-    if _is_not_in(e):
-        return P_CMP
-    if isinstance(e, ast.Unary):
-        return P_NOT if e.op == "not" else P_NEG
-    if isinstance(e, ast.LeadsTo):
-        return P_LEADS
-    if isinstance(e, ast.Quant | ast.Count | ast.Aggregate | ast.IfExpr | ast.Temporal):
-        return P_BIND
-    if isinstance(e, ast.Field | ast.Call | ast.Index | ast.CountAll | ast.Elem):
-        return P_POSTFIX
-    return P_ATOM
-
-
-def _open_binders(e: ast.Expr) -> bool:
-    """Does the text of `e` end with a binder list that has no `where`?
-
-    Such text cannot be followed by `,`: the parser takes the comma as the start of another
-    binder (the grammar's one shift/reduce conflict, resolved as shift), so `f(count x in K, 1)`
-    does not parse. Binding forms as operands are parenthesised anyway, so only the trailing
-    part of a binding form can leave its binders open.
-    """
-    if isinstance(e, ast.Count | ast.Aggregate):
-        return e.where is None or _open_binders(e.where)
-    if isinstance(e, ast.Quant | ast.Temporal):
-        return _open_binders(e.body)
-    if isinstance(e, ast.IfExpr):
-        return _open_binders(e.else_)
-    return False
-
-
-def _comma_docs(items: Sequence[ast.Expr]) -> list[Doc]:
-    """Full expressions separated by commas; all but the last must not leave binders open."""
-    out = []
-    for i, item in enumerate(items):
-        doc = _edoc(item, P_BIND)
-        if i < len(items) - 1 and _open_binders(item):
-            doc = cat("(", doc, ")")
-        out.append(cat(Src(item.span.line), doc))
-    return out
-
-
-def _expr(e: ast.Expr, min_prec: int) -> str:
-    return flat(_edoc(e, min_prec))
-
-
-def _edoc(e: ast.Expr, min_prec: int) -> Doc:
-    doc = _doc(e)
-    return cat("(", doc, ")") if _prec(e) < min_prec else doc
-
-
-def _quant_head(e: ast.Quant) -> Doc:
-    """`forall x in K where c:`, breakable before `where`."""
-    binders = f"{e.quant} {_binders(e.binders)}"
-    if e.where is None:
-        return binders + ":"
-    return Chain((binders, cat(Src(e.where.span.line), "where ", _edoc(e.where, P_BIND), ":")))
-
-
-def _operands(e: ast.Binary) -> list[tuple[str, ast.Expr, int]]:
-    """A chain of operators of one level as (operator, operand, the operand's least level):
-    `a - b + c` (left-nested) as [("", a, ..), ("-", b, ..), ("+", c, ..)]; `implies` nests to
-    the right."""
-    level, left_min, right_min = _BINARY[e.op]
-    if e.op == "implies":
-        right = e.right
-        rest = (
-            _operands(right)
-            if isinstance(right, ast.Binary) and right.op == "implies"
-            else [("", right, right_min)]
-        )
-        return [("", e.left, left_min), (e.op, *rest[0][1:]), *rest[1:]]
-    left = e.left
-    if isinstance(left, ast.Binary) and _BINARY[left.op][0] == level:
-        head = _operands(left)
-    else:
-        head = [("", left, left_min)]
-    return [*head, (e.op, e.right, right_min)]
-
-
-def _doc(e: ast.Expr) -> Doc:
-    """The text of `e` without parentheses around it, with its break points."""
-    if isinstance(e, ast.Binary) and _BINARY[e.op][0] == P_CMP:
-        # Not a break point: `f(a,\n b) > 0` reads better than `f(a, b)\n> 0`.
-        _, left_min, right_min = _BINARY[e.op]
-        return cat(_edoc(e.left, left_min), f" {e.op} ", _edoc(e.right, right_min))
-    if isinstance(e, ast.Binary):
-        # One operand per line, the operator leading the line.
-        (_, first, first_min), *rest = _operands(e)
-        operands = [_edoc(first, first_min)]
-        operands += [cat(Src(o.span.line), f"{op} ", _edoc(o, m)) for op, o, m in rest]
-        return Chain(tuple(operands), align=True)
-    if isinstance(e, ast.LeadsTo):
-        right = cat(Src(e.right.span.line), "leads_to ", _edoc(e.right, P_IMPLIES))
-        return Chain((_edoc(e.left, P_IMPLIES), right), align=True)
-    if isinstance(e, ast.Call):
-        return cat(f"{e.func}(", Chain(tuple(_comma_docs(e.args)), ", ", fill=True), ")")
-    if isinstance(e, ast.Quant):
-        return Chain((_quant_head(e), cat(Src(e.body.span.line), _edoc(e.body, P_BIND))))
-    if isinstance(e, ast.IfExpr):
-        parts: list[Doc] = []
-        cur: ast.Expr = e
-        # `else if` chains stay flat: if, then, else if, then, ..., else.
-        while isinstance(cur, ast.IfExpr):
-            word = "if " if not parts else "else if "
-            parts += [
-                cat(Src(cur.cond.span.line), word, _edoc(cur.cond, P_BIND)),
-                cat(Src(cur.then.span.line), "then ", _edoc(cur.then, P_BIND)),
-            ]
-            cur = cur.else_
-        parts.append(cat(Src(cur.span.line), "else ", _edoc(cur, P_BIND)))
-        return Chain(tuple(parts), align=True)
-    if isinstance(e, ast.Temporal):
-        return cat(f"{e.op} ", _edoc(e.body, P_BIND))
-    if isinstance(e, ast.Unary) and e.op == "not" and not _is_not_in(e):
-        if _is_not_in(e.operand):
-            return cat("not (", _edoc(e.operand, P_BIND), ")")  # not `not a not in b`
-        return cat("not ", _edoc(e.operand, P_NOT))
-    if isinstance(e, ast.Count) and e.where is not None:
-        return cat(f"count {_binders(e.binders)} where ", _edoc(e.where, P_BIND))
-    return _bare(e)
-
-
-def _bare(e: ast.Expr) -> str:
-    if isinstance(e, ast.IntLit):
-        return str(e.value)
-    if isinstance(e, ast.BoolLit):
-        return "true" if e.value else "false"
-    if isinstance(e, ast.NoneLit):
-        return "none"
-    if isinstance(e, ast.Name):
-        return e.id
-    if isinstance(e, ast.Field):
-        return f"{_expr(e.obj, P_POSTFIX)}.{e.name}"
-    if isinstance(e, ast.Index):
-        return f"{e.kind}[{_expr(e.index, P_BIND)}]"
-    if isinstance(e, ast.Elem):
-        return f"{_expr(e.obj, P_POSTFIX)}.{e.name}[{_expr(e.index, P_BIND)}]"
-    if isinstance(e, ast.CountAll):
-        return f"count({_expr(e.arg, P_BIND)})"
-    if isinstance(e, ast.Budget):
-        return f"budget({e.fault})"
-    if isinstance(e, ast.Unary):
-        if _is_not_in(e):
-            assert isinstance(e.operand, ast.Binary)
-            return f"{_expr(e.operand.left, P_SETOP)} not in {_expr(e.operand.right, P_SETOP)}"
-        return f"-{_expr(e.operand, P_NEG)}"
-    if isinstance(e, ast.SetLit):
-        return "{" + ", ".join(_expr(x, P_ADD) for x in e.elems) + "}"
-    if isinstance(e, ast.SetBuilder):
-        return "{" + _binders((e.binder,)) + _where(e.where) + "}"
-    if isinstance(e, ast.Count):
-        return f"count {_binders(e.binders)}{_where(e.where)}"
-    if isinstance(e, ast.Aggregate):
-        # The body is parsed at `implies` level, so a binding form or `leads_to` there needs
-        # parentheses even though it is not an operand.
-        body = _expr(e.body, P_IMPLIES)
-        return f"{e.op} {body} for {_binders(e.binders)}{_where(e.where)}"
-    raise TypeError(f"not an expression: {e!r}")

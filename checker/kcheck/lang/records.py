@@ -28,7 +28,7 @@ from typing import Any
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.record_sites import Site
 
 # The most parts one array field may hold: a variable index becomes a case split over them.

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import BUILTINS, Symbols
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TInt
 from kcheck.model.ir import BoundSource, CompiledModel, StepError

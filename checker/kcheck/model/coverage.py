@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 
 GUARDS = ("where", "when")  # the kinds of a point that is a guard conjunct; the rest are branches
 

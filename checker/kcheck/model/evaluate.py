@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum
 

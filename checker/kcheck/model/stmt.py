@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.keys import key_fields
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.context import CompileContext, index

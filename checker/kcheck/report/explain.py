@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.model.evaluate import Env, EvalError, Evaluator, Unsupported
 from kcheck.result import VIOLATED, CheckResult, PropertyResult

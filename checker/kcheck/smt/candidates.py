@@ -59,7 +59,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import KindInfo, Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.fmt import format_expr
+from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt
 from kcheck.smt.temporal import PropertyTerms
