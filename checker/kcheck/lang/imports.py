@@ -193,7 +193,11 @@ class _Expander:
             for n in ast.walk_nodes(d):
                 for name in _binds(n):
                     if name in modules:
-                        at: ast.Span = getattr(n, "name_span", None) or n.span
+                        at = (
+                            n.name_span
+                            if isinstance(n, ast.Let | ast.DefParam)
+                            else (n.span if isinstance(n, ast.Binder) else ast.NOWHERE)
+                        )
                         self.error("KC0704", f"`{name}` is the name of an import: a local "
                                    "cannot take it", at,
                                    help="rename the local, or import the module `as` "
