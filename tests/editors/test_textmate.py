@@ -45,10 +45,13 @@ CONTEXT = {
     "on": "on bind(p, n)",
     "unsynced": "watches Pod coalesced unsynced",
     "key": "kind Job[1] { key name: 0..1 }",
+    "as": "import k8s.fit as resources",
+    "with": "import k8s.owners with Owner = ReplicaSet",
 }
 
 # Constructs the project's models do not use, so that every keyword meets the corpus test.
 EXTRA = """model extra
+import k8s.fit as resources
 kind Pod[2] { on: bool = false, image: 0..1 = 0 }
 controller c watches Pod coalesced unsynced {
   action a on p in Pod { p.on := true }
@@ -214,6 +217,7 @@ def _lark_tokens(text: str) -> list[lark.Token]:
 
 def _corpus() -> list[tuple[str, str]]:
     files = [*sorted((ROOT / "models").glob("*.kdsl")), ROOT / "tests/fixtures/everything.kdsl"]
+    files += sorted((ROOT / "checker/kcheck/stdlib").rglob("*.kdsl"))  # `module`, `requires`
     return [(p.name, p.read_text(encoding="utf-8")) for p in files] + [("EXTRA", EXTRA)]
 
 
