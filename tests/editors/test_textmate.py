@@ -46,10 +46,13 @@ CONTEXT = {
     "unsynced": "watches Pod coalesced unsynced",
     "key": "kind Job[1] { key name: 0..1 }",
     "skew": "process p skew 1 {",
+    "as": "import k8s.fit as resources",
+    "with": "import k8s.owners with Owner = ReplicaSet",
 }
 
 # Constructs the project's models do not use, so that every keyword meets the corpus test.
 EXTRA = """model extra
+import k8s.fit as resources
 kind Pod[2] { on: bool = false, image: 0..1 = 0 }
 controller c watches Pod coalesced unsynced {
   action a on p in Pod { p.on := true }
@@ -219,6 +222,7 @@ def _corpus() -> list[tuple[str, str]]:
         ROOT / "tests/fixtures/everything_controllers.kdsl",
     ]
     files = [*sorted((ROOT / "models").glob("*.kdsl")), *fixtures]
+    files += sorted((ROOT / "checker/kcheck/stdlib").rglob("*.kdsl"))  # `module`, `requires`
     return [(p.name, p.read_text(encoding="utf-8")) for p in files] + [("EXTRA", EXTRA)]
 
 

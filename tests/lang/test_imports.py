@@ -237,3 +237,9 @@ def test_a_local_shadowing_a_local_inside_a_module_is_still_reported(tmp_path: P
     write(tmp_path, "lib.kdsl", "module lib\ndef f(x: int): bool = exists x in 0..2: x == 1\n")
     diags = errors(write(tmp_path, "m.kdsl", 'model m\nimport "lib.kdsl"\ninvariant i: lib.f(1)\n'))
     assert [(d.code, Path(d.span.file).name) for d in diags] == [("KC0207", "lib.kdsl")]
+
+
+def test_a_local_cannot_take_an_imports_name(tmp_path: Path) -> None:
+    text = HEAD + "import k8s.taints\ninvariant i: forall taints in Node: taints.taints == {}\n"
+    (d,) = errors(write(tmp_path, "m.kdsl", text))
+    assert (d.code, d.span.line, d.span.col) == ("KC0704", 6, 21)

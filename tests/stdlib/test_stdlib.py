@@ -11,8 +11,10 @@ import pytest
 from kcheck.engines.dispatch import EngineOptions, check
 from kcheck.explore.bfs import explore
 from kcheck.lang.diagnostics import Source
+from kcheck.lang.fmt import check_formatted
 from kcheck.lang.frontend import check_source, load
 from kcheck.lang.imports import stdlib_root
+from kcheck.lang.parser import parse, read_source
 from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, VIOLATED
 from tests.explore.test_reference_agreement import reachable_and_errors
@@ -110,3 +112,11 @@ def test_bmc_finds_what_the_explicit_engine_finds(path: Path) -> None:
             assert p.status == VIOLATED, p.name
         else:
             assert p.status != VIOLATED, p.name
+
+
+@pytest.mark.parametrize(
+    "path", [*(stdlib_root() / "k8s").glob("*.kdsl"), *HARNESS.glob("*.kdsl")], ids=lambda p: p.stem
+)
+def test_modules_and_harnesses_are_formatted(path: Path) -> None:
+    source = read_source(str(path))
+    assert check_formatted(source.text, parse(source)), f"kcheck fmt {path}"

@@ -188,6 +188,22 @@ class _Expander:
                 decls += module.decls
         if not modules:
             return replace(program, decls=tuple(decls))
+        before = len(self.diags)
+        for d in program.decls:  # `forall fit in Node: fit.cpu` would read the module's names
+            for n in ast.walk_nodes(d):
+                for name in _binds(n):
+                    if name in modules:
+                        at = (
+                            n.name_span
+                            if isinstance(n, ast.Let | ast.DefParam)
+                            else (n.span if isinstance(n, ast.Binder) else ast.NOWHERE)
+                        )
+                        self.error("KC0704", f"`{name}` is the name of an import: a local "
+                                   "cannot take it", at,
+                                   help="rename the local, or import the module `as` "
+                                   "another name")  # fmt: skip
+        if len(self.diags) > before:  # qualifying now would only add confusing errors
+            return replace(program, decls=tuple(decls))
         return replace(program, decls=tuple(_qualify(x, modules, self) for x in decls))
 
     def load(
