@@ -84,6 +84,7 @@ def _freeze(st: RState) -> Any:
             if keys
         ),
         tuple(sorted(st["writes"].items())),
+        tuple((key, tuple(sorted(v))) for key, v in sorted(st["changed"].items())),
     )
 
 
@@ -129,6 +130,19 @@ class Interpreter:
             and n.func not in sym.defs
             and len(n.args) == 1
             and isinstance(n.args[0], ast.Name)
+        }
+        # (controller, kind) for each kind a controller that calls `unchanged(x)` watches stale:
+        # the state's `changed` holds the objects written since its cache's copy of them
+        self.conflicts = {
+            (a.name, w.kind): None
+            for a in sym.actors
+            if isinstance(a, ast.Controller)
+            and any(
+                isinstance(n, ast.Call) and n.func == "unchanged" and n.func not in sym.defs
+                for n in ast.walk_nodes(a.actions)
+            )
+            for w in a.watches
+            if w.stale
         }
         self.reading: str | None = None  # the controller whose caches reads go through
         self.start: RState = {"kinds": {k: {} for k in sym.kinds}, "caches": {}}  # step's start
@@ -320,6 +334,17 @@ class Interpreter:
                 assert st is not None and self.reading is not None
                 mine = st["writes"][(self.reading, k)]
                 return not mine and st.get("real", st["kinds"])[k] == self.start["kinds"][k]
+            case ast.Call(func="unchanged", args=[x]) if "unchanged" not in self.sym.defs:
+                # the apiserver's object still has the version of my cached copy
+                assert st is not None and self.reading is not None
+                slot, kind = ev(x, env, st), self.kind_of_ref(x, env, st)
+                real = st.get("real", st["kinds"])[kind]
+                return (
+                    slot in st["caches"][(self.reading, kind)]
+                    and slot in real
+                    and slot not in st["changed"][(self.reading, kind)]
+                    and real[slot] == self.start["kinds"][kind].get(slot)
+                )
             case ast.Call(func=fn, args=args):
                 vals = [ev(a, env, st) for a in args]
                 if fn in self.sym.defs:
@@ -536,6 +561,9 @@ class Interpreter:
         for (_, k), pending in st["pending"].items():
             if k == kind:
                 pending.discard(slot)  # its initial add is not heard: it is gone
+        for (_, k), changed in st.get("changed", {}).items():
+            if k == kind:
+                changed.discard(slot)  # a set holds no deleted object
         for (actor, aname), keys in st["flight"].items():
             if self.split_kind(actor, aname) == kind:
                 keys.pop(slot, None)
@@ -695,6 +723,8 @@ class Interpreter:
         st["pending"][(x, k)] = set(st["kinds"][k]) if mode == "coalesced" else set()
         if (x, k) in st.get("writes", {}):  # the list holds every write
             st["writes"][(x, k)] = False
+        if (x, k) in st.get("changed", {}):  # and every object's current version
+            st["changed"][(x, k)] = set()
 
     # ---- actions split by `step`
     def segments(self, a: ast.Action) -> list[tuple[ast.Stmt, ...]]:
@@ -773,6 +803,7 @@ class Interpreter:
             "pending": {key: set() for key in self.watch},
             "flight": {},
             "writes": dict.fromkeys(self.own_writes, False),
+            "changed": {key: set() for key in self.conflicts},
         }
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
         out = [s for _, s in self.block(stmts, {}, st)]
@@ -789,12 +820,16 @@ class Interpreter:
         errors: set[str] = set()
         for (x, k), mode in self.watch.items():  # informers catching up
             behind = st["writes"].get((x, k), False)  # a write of x's own is still to come
+            behind = behind or bool(st["changed"].get((x, k)))  # or a version it has not seen
             if mode == "stale" and (st["caches"][(x, k)] != st["kinds"][k] or behind):
                 st2 = copy.deepcopy(st)
                 st2["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
                 if (x, k) in st2["writes"]:
                     st2["writes"][(x, k)] = False
+                if (x, k) in st2["changed"]:  # every object's current version is in the cache
+                    st2["changed"][(x, k)] = set()
                 out.append(st2)
+        syncs = list(out)
         self.failed = errors
         for actor in self.sym.actors:
             if isinstance(actor, ast.Scheduler):
@@ -814,6 +849,11 @@ class Interpreter:
                     out.extend(after)
             finally:
                 self.reading = None
+        for st2 in out[len(syncs) :]:  # a step that changed a live object made a new version
+            for (_, k), objs in st2["changed"].items():
+                for slot, obj in st2["kinds"][k].items():
+                    if obj != st["kinds"][k].get(slot):
+                        objs.add(slot)
         return out, errors
 
     def action_steps(
@@ -1072,6 +1112,10 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
         return enc(ty, v)
 
     for var in layout.vars:
+        if var.name.endswith("@changed"):  # `unchanged`: the objects written since the copy
+            x, _, k = var.name[: -len("@changed")].partition(".")
+            out[var.index] = sum(1 << slot for slot in st["changed"][(x, k)])
+            continue
         if var.name.endswith("@writes"):  # `seen_own_writes`: controller.kind@writes
             x, _, k = var.name[: -len("@writes")].partition(".")
             out[var.index] = 1 if st["writes"][(x, k)] else 0

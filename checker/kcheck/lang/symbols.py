@@ -15,12 +15,15 @@ from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
 
 MAX_KIND_SIZE = 64  # slots of one kind; a set of objects is a bitmask over them
-BUILTINS = ("min", "max", "abs", "ceil", "size", "feasible", "seen_own_writes")
+BUILTINS = ("min", "max", "abs", "ceil", "size", "feasible", "seen_own_writes", "unchanged")
 # `feasible(S, p, n)`: p passes every filter of scheduler S on n (spec/language.md §3)
 FEASIBLE = "feasible"
 # `seen_own_writes(K)`: a controller's cache of K has observed every write it made to K
 # (spec/faults.md, "Read your own writes")
 SEEN_OWN_WRITES = "seen_own_writes"
+# `unchanged(x)`: the apiserver's x still has the resourceVersion of the controller's cached copy
+# (an update from that copy would not get 409 Conflict; spec/faults.md, "Conflicts")
+UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)

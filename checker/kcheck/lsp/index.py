@@ -239,7 +239,7 @@ class _Indexer:
                     return self.resolve(d.ret)
                 if f in BUILTINS:
                     self.add(e.func_span, f, "builtin function", None, ast.NOWHERE)
-                    return BOOL if f in ("feasible", "seen_own_writes") else INT
+                    return BOOL if f in ("feasible", "seen_own_writes", "unchanged") else INT
                 return None
             case ast.Index(kind=k, index=i):
                 self.expr(i, scope)

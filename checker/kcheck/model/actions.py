@@ -293,6 +293,7 @@ class ActionCompiler:
             self.ctx.tolerant = labelled
             done = self.ctx.result(labelled, aid, args)
             done = self.cc.note_own_writes(actor.name, done)
+            done = self.cc.note_changes(done)
             if sp is not None:
                 env = self.cc.resume(sp, segment, env, Ctx(aid, args, "s"))
                 if sp.lowered is not None:

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from kcheck.lang import ast
 from kcheck.lang.types import TRef, TSet, Type
 from kcheck.model.context import CompileContext, index
-from kcheck.model.controller_state import Split, own_write_watches, own_writes_var, real_cells
+from kcheck.model.controller_state import (
+    Split,
+    changed_var,
+    conflict_watches,
+    own_write_watches,
+    own_writes_var,
+    real_cells,
+)
 from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.ir import FieldLayout, KindLayout
 from kcheck.model.layout import LocalTypes
@@ -25,6 +32,29 @@ class ControllerCodegen:
         self.own_writes = {
             (x, k): c.var(own_writes_var(x, k)).index for x, k in own_write_watches(c.sym)
         }
+        self.changed = {(x, k): c.var(changed_var(x, k)).index for x, k in conflict_watches(c.sym)}
+
+    def note_changes(self, done: Callable[[Env, Ctx], None]) -> Callable[[Env, Ctx], None]:
+        """The end of any step: each live object it changed has a new resourceVersion, which
+        no cache that `unchanged(x)` asks about has seen yet (a step that leaves an object as
+        it was makes no new version, as the apiserver skips a no-op update)."""
+        if not self.changed:
+            return done
+
+        def finish(env: Env, ctx: Ctx) -> None:
+            g, sv = self.c.gen, ctx.sv
+            for (_, kname), i in self.changed.items():
+                k = self.c.layout.kind(kname)
+                n = sum(1 for f in k.fields if not f.hidden)
+                for slot in range(k.slots):
+                    b = k.slot_base(slot)
+                    g.emit(
+                        f"if {sv}[{b}] and tuple({sv}[{b}:{b + n + 1}]) != s[{b}:{b + n + 1}]: "
+                        f"{sv}[{i}] |= {1 << slot}"
+                    )
+            done(env, ctx)
+
+        return finish
 
     def note_own_writes(
         self, x: str, done: Callable[[Env, Ctx], None]
@@ -218,12 +248,17 @@ class ControllerCodegen:
         own = self.own_writes.get((x, kname))
         if own is not None:  # a write that left the objects as cached still comes as an event
             stale.append(f"s[{own}]")
+        changed = self.changed.get((x, kname))
+        if changed is not None:  # so does one whose object was put back as it was cached
+            stale.append(f"s[{changed}]")
         g.emit(f"if {' or '.join(stale)}:")
         g.depth += 1
         g.emit("st = list(s)")
         self.refresh(x, kname, "s", "st")
         if own is not None:
             g.emit(f"st[{own}] = 0")
+        if changed is not None:  # the cache now holds every object's current version
+            g.emit(f"st[{changed}] = 0")
         self.c.result(labelled, aid, "()")({}, Ctx(aid, "()", "st"))
         g.depth -= 1
 
@@ -249,6 +284,8 @@ class ControllerCodegen:
                 self.refresh(x, kname, sv, sv)
                 if (x, kname) in self.own_writes:  # the relist holds every write
                     g.emit(f"{sv}[{self.own_writes[(x, kname)]}] = 0")
+                if (x, kname) in self.changed:  # and every object's current version
+                    g.emit(f"{sv}[{self.changed[(x, kname)]}] = 0")
         for sp in self.c.splits.values():
             if sp.actor != x:
                 continue

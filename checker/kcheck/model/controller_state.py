@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from kcheck.lang import ast
 from kcheck.lang.steps import Lowered, lower, nested_step
-from kcheck.lang.symbols import SEEN_OWN_WRITES, Symbols
+from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED, Symbols
 from kcheck.model.ir import Layout
 
 
@@ -139,6 +139,28 @@ def own_write_watches(sym: Symbols) -> tuple[tuple[str, str], ...]:
             ):
                 out[(actor.name, node.args[0].id)] = None
     return tuple(out)
+
+
+def conflict_watches(sym: Symbols) -> tuple[tuple[str, str], ...]:
+    """(controller, kind) for every kind a controller that calls `unchanged(x)` watches stale:
+    each gets a hidden set, "the objects written since my cache's copy" (var `X.K@changed`,
+    spec/faults.md "Conflicts"). Models that never ask keep the states they had."""
+    out: list[tuple[str, str]] = []
+    for actor in sym.actors:
+        if not isinstance(actor, ast.Controller):
+            continue
+        asks = any(
+            isinstance(n, ast.Call) and n.func == UNCHANGED and n.func not in sym.defs
+            for n in ast.walk_nodes(actor.actions)
+        )
+        if asks:
+            out += [(actor.name, w.kind) for w in actor.watches if w.stale]
+    return tuple(dict.fromkeys(out))
+
+
+def changed_var(controller: str, kind: str) -> str:
+    """The hidden var of `conflict_watches`' set."""
+    return f"{controller}.{kind}@changed"
 
 
 def own_writes_var(controller: str, kind: str) -> str:

@@ -8,11 +8,11 @@ are hoisted so each is computed once per state.
 from __future__ import annotations
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_OWN_WRITES
+from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TNone, TRef, TSet, Type
 from kcheck.model.bind import Binding
 from kcheck.model.context import CompileContext, index, is_const, raises
-from kcheck.model.controller_state import own_writes_var, real_cells
+from kcheck.model.controller_state import changed_var, own_writes_var, real_cells
 from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.failfree import FailFree
 from kcheck.model.ir import KindLayout, Layout
@@ -105,6 +105,8 @@ class ExprCompiler:
                 fn == SEEN_OWN_WRITES and fn not in self.sym.defs
             ):
                 return self.seen_own_writes(k, sv)
+            case ast.Call(func=fn, args=[obj]) if fn == UNCHANGED and fn not in self.sym.defs:
+                return self.unchanged(obj, env, sv, ctx)
             case ast.Call(func=fn, args=args):
                 return self._call(fn, args, env, sv, ctx)
             case ast.Index(kind=kname, index=i):
@@ -409,6 +411,20 @@ class ExprCompiler:
             return f"(not s[{flag}])"
         cells = " and ".join(f"{sv}[{i}] == s[{i}]" for i in real_cells(self.layout, kname))
         return f"(not {sv}[{flag}] and {cells or 'True'})"
+
+    def unchanged(self, x: ast.Expr, env: Env, sv: str, ctx: Ctx | None) -> str:
+        """`unchanged(x)` in an action of controller X (spec/faults.md "Conflicts"): X caches
+        x, the apiserver still has it, and no step wrote it since X's copy (the set), this one
+        included (its cells as at the step's start)."""
+        slot, t = self.ref_code(x, env, sv, ctx)
+        xc = self.ctx.view[t.kind]
+        k = self.layout.kind(t.kind)
+        i = self.ctx.var(changed_var(xc, t.kind)).index
+        n = sum(1 for f in k.fields if not f.hidden)
+        b = f"{k.base} + o * {k.stride}"
+        cached = f"{sv}[{b} + {k.field(f'@{xc}').offset}]"
+        same = "" if sv == "s" else f" and tuple({sv}[{b}:{b} + {n + 1}]) == s[{b}:{b} + {n + 1}]"
+        return f"(lambda o: {cached} and {sv}[{b}] and not (s[{i}] >> o & 1){same})({slot})"
 
     def _call(self, fn: str, args: tuple[ast.Expr, ...], env: Env, sv: str, ctx: Ctx | None) -> str:
         codes = [self.expr(a, env, sv, ctx) for a in args]

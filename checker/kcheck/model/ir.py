@@ -137,6 +137,9 @@ class Layout:
                     hidden.setdefault(group, {})[f"{group}#-"] = self._in_flight(
                         s, group, [(v.name, v.type, v.index) for v in self.vars]
                     )
+            elif var.name.endswith("@changed"):  # `unchanged(x)`'s set, by its cache
+                ctl, _, kname = var.name[: -len("@changed")].partition(".")
+                out[f"{ctl}@{kname}@changed"] = self.show_value(var.type, s[var.index])
             elif var.name.endswith("@writes"):  # `seen_own_writes(K)`'s bit, by its cache
                 ctl, _, kname = var.name[: -len("@writes")].partition(".")
                 out[f"{ctl}@{kname}@unseen_writes"] = bool(s[var.index])

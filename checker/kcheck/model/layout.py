@@ -16,6 +16,8 @@ from kcheck.lang.types import BOOL, INT, TBool, TEnum, TRef, TSet, Type
 from kcheck.model.context import Watches
 from kcheck.model.controller_state import (
     Split,
+    changed_var,
+    conflict_watches,
     own_write_watches,
     own_writes_var,
     stale_watches,
@@ -51,6 +53,9 @@ def build_layout(
                 idx += 1
     for x, kname in own_write_watches(sym):  # `seen_own_writes(K)`'s flags
         vars_.append(VarLayout(own_writes_var(x, kname), BOOL, idx))
+        idx += 1
+    for x, kname in conflict_watches(sym):  # `unchanged(x)`'s sets
+        vars_.append(VarLayout(changed_var(x, kname), TSet(kname), idx))
         idx += 1
     budgets: list[BudgetLayout] = []
     for a in sym.actors:

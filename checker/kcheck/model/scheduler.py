@@ -81,7 +81,7 @@ class SchedulerCompiler:
             g.emit("st = list(s)")
             g.emit(f"st[{pb + bind_field.offset}] = n")
             args = f"({p}, n)"
-            done = self.ctx.result(labelled, aid, args)
+            done = self.stmts.cc.note_changes(self.ctx.result(labelled, aid, args))
             hook = next((h for h in s.hooks if h.event == "bind"), None)
             if hook is None:
                 done({}, Ctx(aid, args, "st"))

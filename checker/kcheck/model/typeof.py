@@ -7,7 +7,7 @@ it too, to agree with the compiled code.
 from __future__ import annotations
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_OWN_WRITES, Symbols
+from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED, Symbols
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -52,7 +52,9 @@ class TypeOf:
                 fi = self.sym.kinds[ot.kind].field(f)
                 assert fi is not None
                 return fi.type
-            case ast.Call(func=fn) if fn == SEEN_OWN_WRITES and fn not in self.sym.defs:
+            case ast.Call(func=fn) if (
+                fn in (SEEN_OWN_WRITES, UNCHANGED) and fn not in self.sym.defs
+            ):
                 return BOOL
             case ast.Call(func=fn):
                 if fn in self.sym.defs:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import UNCHANGED, Symbols
 from kcheck.model.controller_state import (
     own_write_watches,
     own_writes_var,
@@ -82,6 +82,10 @@ def refuse_unencoded(model: CompiledModel, sym: Symbols) -> None:
             _refuse_node(f, f"`{f.name}` of scheduler `{actor.name}`", f.span.line or line)
         for act in actor.actions:
             _refuse_node(act, f"action `{actor.name}.{act.name}`", act.span.line or line)
+            for n in ast.walk_nodes(act):  # its hidden set is not encoded (spec/smt.md)
+                if isinstance(n, ast.Call) and n.func == UNCHANGED and n.func not in sym.defs:
+                    what = "`unchanged(x)` (a resourceVersion precondition)"
+                    raise Unsupported(what, n.span.line or act.span.line)
     for init in sym.inits:
         _refuse_node(init, "`init`", init.span.line)
     for inv in sym.invariants:

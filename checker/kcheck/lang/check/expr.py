@@ -8,7 +8,7 @@ from kcheck.lang import ast
 from kcheck.lang.check.context import ERROR, Ctx, TError, Ty, as_value, fits
 from kcheck.lang.check.temporal import TemporalChecker
 from kcheck.lang.diagnostics import suggest
-from kcheck.lang.symbols import BUILTINS, FEASIBLE, SEEN_OWN_WRITES
+from kcheck.lang.symbols import BUILTINS, FEASIBLE, SEEN_OWN_WRITES, UNCHANGED
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -166,6 +166,8 @@ class ExprChecker(TemporalChecker):
         f, args = e.func, e.args
         if f == FEASIBLE and f not in self.sym.defs:
             return self.feasible(e, ctx)
+        if f == UNCHANGED and f not in self.sym.defs:
+            return self.unchanged(e, ctx)
         if f == SEEN_OWN_WRITES and f not in self.sym.defs:
             return self.seen_own_writes(e, ctx)
         if f in BUILTINS and f not in self.sym.defs:
@@ -262,6 +264,40 @@ class ExprChecker(TemporalChecker):
                 ),
                 help=f"add `watches {kind} stale` to the controller, and call it in its actions",
             )
+        return BOOL
+
+    def unchanged(self, e: ast.Call, ctx: Ctx) -> Ty:
+        """`unchanged(x)`, in an action of a controller that `watches K stale` (x: K): the
+        apiserver's x is still the version in the controller's cache (no 409 Conflict)."""
+        if len(e.args) != 1:
+            self.error("KC0302", "`unchanged` takes one object, as in `unchanged(d)`", e.func_span)
+            return BOOL
+        t = self.expr(e.args[0], ctx)
+        if isinstance(t, TError):
+            return BOOL
+        if not isinstance(t, TRef) or t.optional:
+            self.error(
+                "KC0302",
+                f"`unchanged` takes an object, not {t}",
+                e.args[0].span,
+                help="test `x != none` first" if isinstance(t, TRef) else None,
+            )
+            return BOOL
+        actor = next((a for a in self.sym.actors if a.name == ctx.actor_name), None)
+        stale = isinstance(actor, ast.Controller) and any(
+            w.kind == t.kind and w.stale for w in actor.watches
+        )
+        if not stale:
+            where = f"controller `{ctx.actor_name}`" if ctx.actor == "controller" else ctx.place
+            self.error(
+                "KC0502",
+                f"`unchanged` of a {t.kind} is only allowed in a controller that "
+                f"`watches {t.kind} stale`, not in {where}",
+                e.func_span,
+                notes=("it compares the apiserver's object with the controller's cached copy, "
+                       "as an update's resourceVersion precondition does",),
+                help=f"add `watches {t.kind} stale` to the controller, and call it in its actions",
+            )  # fmt: skip
         return BOOL
 
     def feasible(self, e: ast.Call, ctx: Ctx) -> Ty:
