@@ -16,7 +16,7 @@ from kcheck.lang.imports import expand_imports, shadows_the_model
 from kcheck.lang.keyed_locals import lower_keyed_locals
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
-from kcheck.lang.record_sites import speak_parts
+from kcheck.lang.record_sites import Site, speak_parts
 from kcheck.lang.records import lower_records
 from kcheck.lang.symbols import Symbols, build_symbols
 from kcheck.lang.time import lower_time
@@ -32,6 +32,22 @@ class CheckedModel:
     program: ast.Program
     symbols: Symbols
     warnings: tuple[Diagnostic, ...]
+
+
+def lower_program(
+    program: ast.Program, overrides: Mapping[str, int | str] | None = None
+) -> tuple[ast.Program, list[Diagnostic], list[Diagnostic], list[Site]]:
+    """The constructs that lower into others, in order, before anything resolves names: records
+    become flat fields (records.py, keyed_locals.py), an actor's `var`s global vars
+    (actor_locals.py), then clocks bounded ints and time a generated `tick` (time.py). Returns
+    the lowered program, the record errors (which stop the check), the other lowerings' errors,
+    and where variable indexes were expanded. The language server resolves names in the same
+    lowered program."""
+    keyed, keyed_errors = lower_keyed_locals(program)
+    flat, record_errors, sites = lower_records(keyed, overrides)
+    lowered, local_errors = lower_actor_locals(flat)
+    lowered, time_errors = lower_time(lowered)
+    return lowered, keyed_errors + record_errors, local_errors + time_errors, sites
 
 
 def check_source(
@@ -51,18 +67,10 @@ def check_source(
     too_deep = nesting_errors(imported)
     if too_deep:
         raise KcheckError(too_deep)
-    # records become flat fields, then an actor's `var`s global vars, then clocks bounded ints and
-    # time a generated `tick`, before anything resolves names (records.py, actor_locals.py,
-    # time.py)
-    keyed, keyed_errors = lower_keyed_locals(imported)
-    flat, record_errors, sites = lower_records(keyed, overrides)
-    record_errors = keyed_errors + record_errors
+    lowered, record_errors, local_errors, sites = lower_program(imported, overrides)
     if record_errors:
         # what is left of a misused part would only give the checker errors of its own
         raise KcheckError(list(dict.fromkeys(record_errors)))
-    lowered, local_errors = lower_actor_locals(flat)
-    lowered, time_errors = lower_time(lowered)
-    local_errors += time_errors
     symbols, diags = build_symbols(lowered, overrides)
     diags = local_errors + diags + check_program(symbols)
     # a variable index is a case over the parts: one mistake is reported once, as written

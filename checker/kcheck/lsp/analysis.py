@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kcheck.lang import ast
-from kcheck.lang.actor_locals import lower_actor_locals
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, sort_key
 from kcheck.lang.fmt import format_program
-from kcheck.lang.frontend import check_source
+from kcheck.lang.frontend import check_source, lower_program
 from kcheck.lang.imports import expand_imports
 from kcheck.lang.parser import parse
 from kcheck.lang.symbols import build_symbols
-from kcheck.lsp.index import Index, Ref, build_index
+from kcheck.lsp.index import Index, Ref, build_index, lowered_builtin_calls
 
 
 @dataclass(frozen=True)
@@ -38,11 +37,13 @@ def analyse(path: str, text: str) -> Analysis:
         return Analysis(source, tuple(sorted(diags, key=sort_key)), None)
     # The table as the checker builds it, before it refuses a model with errors: names still
     # resolve while the user fixes one.
-    # (an actor's locals lowered as the checker sees them: `pending` resolves to `rs.pending`)
-    # (imports expanded as the checker expands them: a module's names resolve into its file)
-    symbols, _ = build_symbols(lower_actor_locals(expand_imports(program, path)[0])[0])
+    # Imports expanded and constructs lowered as the checker does it: a module's names resolve
+    # into its file, an actor's `pending` to the state var `rs.pending`.
+    symbols, _ = build_symbols(lower_program(expand_imports(program, path)[0])[0])
     try:
-        index: Index | None = build_index(symbols)
+        built = build_index(symbols)
+        built.refs += lowered_builtin_calls(program)
+        index: Index | None = built
     except RecursionError:  # nested deeper than the checker accepts (KC0505, published)
         index = None
     return Analysis(source, tuple(sorted(diags, key=sort_key)), index)

@@ -237,9 +237,11 @@ class _Indexer:
                 if d is not None:
                     self.add(e.func_span, f, "def", self.signature(d), d.name_span)
                     return self.resolve(d.ret)
-                if f in BUILTINS:
+                if f in BUILTINS or f == "after":  # `after(c, N)`: time.py lowers it to c >= N
                     self.add(e.func_span, f, "builtin function", None, ast.NOWHERE)
-                    return BOOL if f in ("feasible", "seen_own_writes", "unchanged") else INT
+                    return (
+                        BOOL if f in ("feasible", "seen_own_writes", "unchanged", "after") else INT
+                    )
                 return None
             case ast.Index(kind=k, index=i):
                 self.expr(i, scope)
@@ -506,6 +508,18 @@ def _set_of(t: Type | None) -> Type | None:
         case TSet():
             return t
     return None
+
+
+def lowered_builtin_calls(program: ast.Program) -> list[Ref]:
+    """The builtin calls that lowering rewrites before names resolve, so that the index built
+    from the lowered program never sees them: `after(c, N)` (time.py makes it `c >= N`)."""
+    if any(isinstance(d, ast.Def) and d.name == "after" for d in program.decls):
+        return []  # the model's own def, indexed as one
+    return [
+        Ref(n.func_span, "after", "builtin function", "bool", ast.NOWHERE)
+        for n in ast.walk_nodes(program)
+        if isinstance(n, ast.Call) and n.func == "after"
+    ]
 
 
 def build_index(symbols: Symbols) -> Index:
