@@ -50,6 +50,8 @@ def check_source(
     local_errors += time_errors
     symbols, diags = build_symbols(lowered, overrides)
     diags = explain_unknown(local_errors + diags + check_program(symbols), program)
+    # a `within` action's guard is also the tick's (time.py): say each error once
+    diags = list(dict.fromkeys(diags))
     if not [d for d in diags if d.severity == "error"]:
         diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]
