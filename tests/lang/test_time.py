@@ -228,3 +228,9 @@ def test_a_kind_named_clock_is_the_user_s_type_and_no_time_is_added() -> None:
     text = "model k\nenum clock { Tick, Tock }\nvar c: clock = Tick\nprocess p { action a { c := Tock } }\n"
     sym = check_source(Source("t.kdsl", text)).symbols
     assert [a.name for a in sym.actors] == ["p"]
+
+
+def test_an_error_in_a_deadline_s_guard_is_reported_once() -> None:
+    # the guard is also the tick's and the missed tick's (time.py)
+    text = "model d\nvar c: clock = 0\nprocess p skew 1 {\n  var m: clock = 0\n  action a when c >= 1 and nope within 1 { c := 0 }\n}\n"  # fmt: skip
+    assert errors(text) == [("KC0201", 5, 28, "")]

@@ -200,21 +200,15 @@ def _decl(d: ast.Decl) -> list[Line]:
     if isinstance(d, ast.Def):
         params = ", ".join(f"{p.name}: {_type(p.type)}" for p in d.params)
         return [(_headed(f"def {d.name}({params}): {_type(d.ret)} =", d.body), at)]
-    if isinstance(d, ast.Controller):
-        head = (
-            f"controller {d.name}"
-            + "".join(
-                f" watches {w.kind}"
-                + (" stale" if w.stale else " coalesced" if w.coalesced else "")
-                + (" unsynced" if w.unsynced else "")
-                for w in d.watches
-            )
-            + (f" skew {format_expr(d.skew)}" if d.skew is not None else "")
+    if isinstance(d, ast.Controller | ast.Process):
+        skew = f" skew {format_expr(d.skew)}" if d.skew is not None else ""
+        head = f"{type(d).__name__.lower()} {d.name}" + "".join(
+            f" watches {w.kind}"
+            + (" stale" if w.stale else " coalesced" if w.coalesced else "")
+            + (" unsynced" if w.unsynced else "")
+            for w in getattr(d, "watches", ())
         )
-        return _braced(head, _actor_locals(d.locals) + _actions(d.actions), d.span)
-    if isinstance(d, ast.Process):
-        head = f"process {d.name}" + (f" skew {format_expr(d.skew)}" if d.skew else "")
-        return _braced(head, _actor_locals(d.locals) + _actions(d.actions), d.span)
+        return _braced(head + skew, _actor_locals(d.locals) + _actions(d.actions), d.span)
     if isinstance(d, ast.Scheduler):
         items: list[Line] = [
             (_headed(f"filter {f.name}({f.pod}, {f.node}) =", f.expr, len(INDENT)), f.span.line)

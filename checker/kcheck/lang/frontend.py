@@ -76,6 +76,8 @@ def check_source(
     # a variable index is a case over the parts: one mistake is reported once, as written
     diags = explain_unknown(speak_parts(diags, sites), program)
     diags = [d for d in diags if not shadows_the_model(d)]  # a module's locals (imports.py)
+    # a `within` action's guard is also the tick's (time.py): say each error once
+    diags = list(dict.fromkeys(diags))
     if not [d for d in diags if d.severity == "error"]:
         diags = diags + broken_assumptions(symbols)
     errors = [d for d in diags if d.severity == "error"]
