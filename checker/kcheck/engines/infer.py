@@ -334,11 +334,13 @@ def with_inferred(
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
     left = timeout_s - (time.monotonic() - t0)
     extra: list[str] = []  # the survivors' lines a temporal proof needed, for the notes
-    if temporal and found.lemmas and left >= 1:
+    if temporal and (found.lemmas or found.survivors) and left >= 1:
         # the lemmas the invariants needed first; for what that leaves open (a fair loop
-        # among the states they allow, say), every survivor of the fixpoint: the loop is
-        # often unreachable, and a survivor that says why rules it out
-        first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 2)
+        # among the states they allow, or a stopping state they allow), every survivor of the
+        # fixpoint: such a state is often unreachable, and a survivor that says why rules it out
+        first = {}
+        if found.lemmas:
+            first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 2)
         theirs |= first
         still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
         more = _more_lines(found)

@@ -12,8 +12,7 @@ The grammar:
   `forall x in K: d(x) <= x.f` (and `>=`, `==`, `<= c`) for each def d over K
   returning an int and each int field f of K; the same for `count y in L where y.r == x and A`
   for each reference field r of L to K and each atom A of L;
-- between vars: `a <= b` for int vars and int defs of no parameter (and bounds on those defs;
-  with a def, also under `budget(F) >= c`: what holds until a fault strikes),
+- between vars: `a <= b` for int vars and int defs of no parameter (and bounds on those defs),
   `A implies B` for atoms of bool and enum vars;
 - implications between two fields of one object: `forall x in K: A implies B` for atoms A, B,
   and `forall x in K: A implies x.f <= c` for int fields f
@@ -204,15 +203,10 @@ def _between_vars(sym: Symbols) -> Iterator[str]:
             yield f"{d} <= {c}"
             yield f"{d} >= {c}"
     ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)] + defs
-    faults = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
     for a in ints:
         for b in ints:
             if a != b:
                 yield f"{a} <= {b}"
-                if a in defs or b in defs:  # until a fault has struck (`availability`)
-                    for f in faults:
-                        for c in range(1, GUARD_BUDGET + 1):
-                            yield f"budget({f}) >= {c} implies {a} <= {b}"
     atoms: list[tuple[str, str]] = []
     for v in sym.vars.values():
         if isinstance(v.type, TBool):
