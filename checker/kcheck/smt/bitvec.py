@@ -229,19 +229,12 @@ class Intervals:
                 iv = _hull(ivs[1], ivs[2])
             elif op in (z3.Z3_OP_IDIV, z3.Z3_OP_MOD):
                 (alo, ahi), (blo, bhi) = ivs
-                if blo <= 0 and op == z3.Z3_OP_MOD:
+                if blo <= 0:
                     raise NotExact("a divisor that may be zero or negative")
-                # every `div` comes from the encoder's floor division (expr.py _floordiv),
-                # `If(b > 0, a div b, (-a) div (-b))`: a divisor that is not positive is one
-                # whose branch is not taken, or 0, which is an error wherever it is evaluated
-                # (no step, guard or verdict reads the value): for it the translation is 0
-                zero = blo <= 0
-                blo, bhi = max(blo, 1), max(bhi, 1)
                 # the truncated quotient and remainder and their corrections are terms too
                 need = max(need, _width(min(alo, -ahi) - bhi, max(ahi, -alo) + bhi))
                 if op == z3.Z3_OP_IDIV:
                     iv = (min(alo // blo, alo // bhi), max(ahi // blo, ahi // bhi))
-                    iv = _hull(iv, (0, 0)) if zero else iv
                 else:
                     iv = (0, bhi - 1)
             else:
@@ -352,8 +345,6 @@ class ToBitVec:
                 q, r = x / y, z3.SRem(x, y)  # `/` is bvsdiv: truncating
                 neg = r < 0
                 out = z3.If(neg, q - 1, q) if op == z3.Z3_OP_IDIV else z3.If(neg, r + y, r)
-                if self.intervals.seen(e.arg(1)).interval[0] <= 0:  # see Intervals._compute
-                    out = z3.If(y > 0, out, z3.BitVecVal(0, w))
                 return _fit(out, self._own(e))
         raise NotExact(f"the operator {e.decl().name()}")
 
