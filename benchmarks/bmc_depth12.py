@@ -98,7 +98,9 @@ def run(model: Path, depth: int, cpu: int, checker: Path | None) -> dict[str, An
                 why += f"; invariants at depth {s_depth}"
         else:
             why = (last or [f"exit {code}"])[-1][:160]
-        cell.update(verdict="no answer", depth=s_depth if s_depth >= 0 else None, why=why)
+        # the lasso search starts once the invariants' search has reached the depth
+        reached = depth if t_depth >= 0 else s_depth if s_depth >= 0 else None
+        cell.update(verdict="no answer", depth=reached, why=why)
         return cell
     cell["verdict"] = report["verdict"]
     reached = depth
