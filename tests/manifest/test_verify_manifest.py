@@ -164,7 +164,7 @@ EXAMPLE_INSTANCES = [
     (
         "hpa",
         "php-apache-hpa.yaml",
-        ["min_replicas=1", "max_replicas=5", "TARGET=6", "initial_replicas=2"],
+        ["min_replicas=1", "max_replicas=5", "TARGET=6", "initial_replicas=2", "WINDOW=3"],
     ),
     ("descheduler", "batch-descheduled.yaml", ["REPLICAS=5", "MIN_AVAILABLE=3"]),
 ]
