@@ -1,5 +1,5 @@
 """The models that gained a `manifest` section last (spec/manifests.md §6): the drain, Job,
-CronJob, crash-safe Deployment, federation, run_node_faults and service_endpoints-variant
+CronJob, crash-safe Deployment, federation, run_node_faults, ingress and service_endpoints-variant
 models. Each example manifest is the model's default instance (same verdict, state and
 transition counts, same counterexample lengths); a manifest that says something else is the
 instance the same `-D` gives, so the mapping takes effect. And every model of models/ either has
@@ -162,3 +162,42 @@ def test_every_model_has_a_section_or_a_reason() -> None:
     # and the list names no model that has one
     for g in listed:
         assert any(re.fullmatch(g.replace("*", ".*"), m) for m in without), g
+
+
+INGRESS = ["ingress", "ingress_ignores_endpoints", "ingress_selects_pods"]
+SHOP = EX / "shop-services.yaml"
+
+
+@pytest.mark.parametrize("model", INGRESS)
+def test_the_ingress_models_take_their_services_from_the_manifest(
+    model: str, tmp_path: Path
+) -> None:
+    got = verify(model, "--manifest", str(SHOP))
+    assert "from the manifests: 2 Service objects" in got.stderr
+    assert "KC06" not in got.stderr
+    assert outcome(got) == outcome(verify(model))
+    # the same Services in the other order are the same instance
+    text = SHOP.read_text(encoding="utf-8")
+    head, web, cart = text.split("  - apiVersion: v1\n")
+    cart, tail = cart.split("metadata:\n  resourceVersion")
+    swapped = tmp_path / "swapped.yaml"
+    swapped.write_text(
+        head + "  - apiVersion: v1\n" + cart + "  - apiVersion: v1\n" + web
+        + "metadata:\n  resourceVersion" + tail, encoding="utf-8",
+    )  # fmt: skip
+    assert outcome(verify(model, "--manifest", str(swapped))) == outcome(got)
+
+
+def test_a_shop_without_the_cart_service_is_the_model_without_it(tmp_path: Path) -> None:
+    only_web = tmp_path / "web.yaml"
+    only_web.write_text(SHOP.read_text(encoding="utf-8").split("  - apiVersion: v1\n    kind: "
+                        "Service\n    metadata:\n      name: cart")[0], encoding="utf-8")  # fmt: skip
+    source = (MODELS / "ingress.kdsl").read_text(encoding="utf-8")
+    cart = "  create Service { app: Cart }\n"
+    assert cart in source
+    hand = tmp_path / "ingress.kdsl"
+    hand.write_text(source.replace(cart, ""), encoding="utf-8")
+    got = verify("ingress", "--manifest", str(only_web))
+    assert "from the manifests: 1 Service objects" in got.stderr
+    assert outcome(got) == outcome(verify(hand))
+    assert outcome(got) != outcome(verify("ingress"))
