@@ -15,7 +15,7 @@ from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import find_field
 from kcheck.lang.manifest.objects import build_objects, init_problems, member, with_objects
 from kcheck.lang.manifest.read import Bad, Value, label, pairing_problems, read_value
-from kcheck.lang.manifest.unmapped import taint_problems, unmapped
+from kcheck.lang.manifest.unmapped import kept, taint_problems, unmapped
 from kcheck.lang.manifest.yaml_doc import K8sObject, ManifestError, load_objects, span_of
 from kcheck.lang.symbols import Symbols, build_symbols
 from kcheck.lang.types import TEnum, TInt
@@ -72,6 +72,7 @@ def fill(
             by_kind.setdefault(o.kind, o)
     found += pairing_problems(by_kind)
     found += unmapped(sections, objects, read)
+    found += kept(program.name, objects, read)
     found += taint_problems(sections, objects)
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]] = {}
     for sec in sections:
