@@ -5,6 +5,8 @@ means another default), never checked as the model's own instance."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,54 @@ def test_a_hard_coded_field_set_otherwise_is_refused(
     assert f"{example}:{at}: error[KC0610]: the model does not map `{field}`" in got.stderr
     assert "help:" in got.stderr
     assert got.stderr.count("error[KC0610]") == 1
+
+
+INGRESS = ["ingress", "ingress_ignores_endpoints", "ingress_selects_pods"]
+SHOP = [str(EX / "shop-services.yaml"), str(EX / "shop-ingress.yaml")]
+
+
+def outcome(model: str, *manifests: str) -> tuple[int, object]:
+    args = [a for m in manifests for a in ("--manifest", m)]
+    got = CliRunner().invoke(main, ["verify", str(ROOT / "models" / f"{model}.kdsl"), *args,
+                                    "-q", "--format", "json"])  # fmt: skip
+    assert "Traceback" not in got.output
+    if got.exit_code == 2:
+        return got.exit_code, got.stderr
+    doc = json.loads(got.stdout)
+    props = [(p["name"], p["status"], len(p.get("trace") or ())) for p in doc["properties"]]
+    return got.exit_code, (
+        doc["verdict"],
+        doc["stats"]["states"],
+        doc["stats"]["transitions"],
+        props,
+    )
+
+
+@pytest.mark.parametrize("model", INGRESS)
+def test_the_models_ingress_is_accepted_and_the_default(model: str) -> None:
+    assert outcome(model, *SHOP) == outcome(model)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("name: web", "name: cart"),  # the rule routes to the other Service
+        ("host: shop.example.com", "host: admin.example.com"),
+        ("          - path: /\n", "          - path: /cart\n"),
+        ("          - path: /\n", "          - path: /cart\n            pathType: Prefix\n"
+         "            backend:\n              service:\n                name: cart\n"
+         "          - path: /\n"),  # a second rule from the start
+        ("  rules:\n", "  defaultBackend:\n    service:\n      name: web\n  rules:\n"),
+    ],
+)  # fmt: skip
+def test_an_ingress_with_other_rules_is_refused(change: tuple[str, str], tmp_path: Path) -> None:
+    text = (EX / "shop-ingress.yaml").read_text(encoding="utf-8")
+    assert change[0] in text
+    other = tmp_path / "shop-ingress.yaml"
+    other.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    for model in INGRESS:
+        code, err = outcome(model, SHOP[0], str(other))
+        assert code == 2
+        assert isinstance(err, str)
+        assert re.search(r"shop-ingress\.yaml:1[014]:5: error\[KC0610\]: the model does not map "
+                         r"`spec\.rules` of Ingress `shop`", err), err  # fmt: skip

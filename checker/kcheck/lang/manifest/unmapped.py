@@ -308,6 +308,8 @@ for _m in ("deployment_crash_safe", "deployment_crash_between_writes"):
 FEDERATION = ("federation", "federation_no_rebalance", "federation_failover_ignores_max")
 for _m in FEDERATION:
     _KEPT[_m] = _RSP
+# kinds a model reads without a section for them (their fields checked above, none filled)
+ALSO_READ = {m: "Ingress" for m in ("ingress", "ingress_ignores_endpoints", "ingress_selects_pods")}
 KEPT_KINDS = {
     "cronjob": "CronJob",
     "deployment": "Deployment",
@@ -345,7 +347,38 @@ def kept(model: str, objects: Sequence[K8sObject], read: set[str]) -> Found:
             )
         if model in FEDERATION:
             out += _clusters(obj, model)
+    if model in INGRESS:
+        out += [d for o in objects if o.kind == "Ingress" for d in _ingress(o, objects, model)]
     return out
+
+
+# The ingress models hard-code their Ingress (no section reads one): at first one rule,
+# shop.example.com / to the Service of app web (a process then adds and removes /cart).
+INGRESS = ("ingress", "ingress_ignores_endpoints", "ingress_selects_pods")
+
+
+def _ingress(obj: K8sObject, objects: Sequence[K8sObject], model: str) -> Found:
+    """An Ingress given to an ingress model must be the model's: its rules are not read."""
+    web = {
+        o.name
+        for o in objects
+        if o.kind == "Service" and _text(_nodes(o.node, ("spec", "selector")), "app") == "web"
+    }
+    rules = _nodes(obj.node, ("spec", "rules"))
+    got: list[tuple[str, str, str, str]] = []
+    for r in _items(rules):
+        for pa in _items(_nodes(r, ("http", "paths"))):
+            svc = _text(_nodes(pa, ("backend", "service")), "name")
+            got.append((_text(r, "host"), _text(pa, "path"), _text(pa, "pathType"), svc))
+    ok = len(got) == 1 and got[0][:2] == ("shop.example.com", "/")
+    ok = ok and got[0][2] in ("Prefix", "ImplementationSpecific") and got[0][3] in web
+    extra = _nodes(obj.node, ("spec", "defaultBackend")) is not None
+    if ok and not extra:
+        return []
+    return _kept_diag(obj, "spec.rules", model,
+                      "; the model describes one rule, shop.example.com / (Prefix) to the "
+                      "Service of the manifests whose selector is app: web, and no defaultBackend",
+                      rules)  # fmt: skip
 
 
 def _clusters(obj: K8sObject, model: str) -> Found:
