@@ -145,7 +145,7 @@ def test_kubectl_list_output_and_unread_kinds(tmp_path: Path) -> None:
 
 
 def test_a_model_without_a_manifest_section_says_so(tmp_path: Path) -> None:
-    r = run("verify", str(MODELS / "ingress.kdsl"), "--manifest", str(WEB))
+    r = run("verify", str(MODELS / "apiserver_occ.kdsl"), "--manifest", str(WEB))
     assert r.exit_code == 2
     assert "has no `manifest` section" in r.stderr
 
