@@ -322,8 +322,8 @@ def _kept_diag(obj: K8sObject, path: str, model: str, what: str, at: yaml.Node |
     return [(obj.source, Diagnostic(
         "KC0610", f"the model does not map `{path}` of {obj.kind} `{obj.name}`{what}",
         span, notes=(f"model {model} hard-codes it",),
-        help="check a manifest that says what the model describes, or map the field in the "
-        "model's `manifest` section (spec/manifests.md)"))]  # fmt: skip
+        help="check a manifest that says what the model describes (spec/manifests.md §6 lists "
+        "it): this model cannot read the field, so it would check another system"))]  # fmt: skip
 
 
 def kept(model: str, objects: Sequence[K8sObject], read: set[str]) -> Found:
