@@ -1,5 +1,5 @@
 """The models that gained a `manifest` section last (spec/manifests.md §6): the drain, Job,
-CronJob, crash-safe Deployment, federation, run_node_faults and service_endpoints-variant
+CronJob, crash-safe Deployment, federation, run_node_faults, ingress and service_endpoints-variant
 models. Each example manifest is the model's default instance (same verdict, state and
 transition counts, same counterexample lengths); a manifest that says something else is the
 instance the same `-D` gives, so the mapping takes effect. And every model of models/ either has
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "examples" / "manifests"
 MODELS = ROOT / "models"
 
-# model, its examples (the first is the one changed), (text in it, its replacement), the -D
+# model, its examples (the first is the one changed), (text in it, its replacement)..., the -D
 # that says the same
 CASES = [
     ("drain_eviction_api", ["drain-web.yaml"], ("minAvailable: 2", "minAvailable: 1"),
@@ -30,12 +30,12 @@ CASES = [
      "PODS=3"),
     ("job_tracking_finalizers", ["batch-job.yaml"], ("parallelism: 2", "parallelism: 1"),
      "PODS=1"),
-    ("federation", ["federated-web-rsp.yaml"], ("totalReplicas: 4", "totalReplicas: 3"),
+    ("federation", ["federated-web-rsp.yaml"], ("totalReplicas: 4", "totalReplicas: 3", "maxReplicas: 3", "maxReplicas: 2"),
      "REPLICAS=3"),
     ("federation_no_rebalance", ["federated-web-rsp.yaml"],
-     ("totalReplicas: 4", "totalReplicas: 3"), "REPLICAS=3"),
+     ("totalReplicas: 4", "totalReplicas: 3", "maxReplicas: 3", "maxReplicas: 2"), "REPLICAS=3"),
     ("federation_failover_ignores_max", ["federated-web-rsp.yaml"],
-     ("totalReplicas: 4", "totalReplicas: 3"), "REPLICAS=3"),
+     ("totalReplicas: 4", "totalReplicas: 3", "maxReplicas: 3", "maxReplicas: 2"), "REPLICAS=3"),
     ("run_node_faults", ["gitops-web-deployment.yaml", "two-nodes.yaml"],
      ("replicas: 2", "replicas: 1"), "PODS=1"),
 ]  # fmt: skip
@@ -45,8 +45,8 @@ CASES = [
 OBJECTS = [
     ("cronjob_names", "nightly-cronjob.yaml", "CronJob", "cronjob"),
     ("cronjob_generated_names", "nightly-cronjob.yaml", "CronJob", "cronjob"),
-    ("deployment_crash_safe", "web-deployment.yaml", "Deployment", "deployment"),
-    ("deployment_crash_between_writes", "web-deployment.yaml", "Deployment", "deployment"),
+    ("deployment_crash_safe", "web-deployment-crash.yaml", "Deployment", "deployment"),
+    ("deployment_crash_between_writes", "web-deployment-crash.yaml", "Deployment", "deployment"),
 ]
 
 SERVICE_VARIANTS = [
@@ -84,7 +84,7 @@ def manifests(*files: Path) -> list[str]:
 
 @pytest.mark.parametrize(("model", "examples", "change", "define"), CASES)
 def test_the_example_is_the_default_and_a_change_is_the_same_define(
-    model: str, examples: list[str], change: tuple[str, str], define: str, tmp_path: Path
+    model: str, examples: list[str], change: tuple[str, ...], define: str, tmp_path: Path
 ) -> None:
     files = [EX / f for f in examples]
     by_manifest = verify(model, *manifests(*files))
@@ -94,7 +94,10 @@ def test_the_example_is_the_default_and_a_change_is_the_same_define(
     text = files[0].read_text(encoding="utf-8")
     assert change[0] in text
     changed = tmp_path / examples[0]
-    changed.write_text(text.replace(change[0], change[1]), encoding="utf-8")
+    for i in range(0, len(change), 2):  # (text, replacement) pairs
+        assert change[i] in text
+        text = text.replace(change[i], change[i + 1])
+    changed.write_text(text, encoding="utf-8")
     other = verify(model, *manifests(changed, *files[1:]))
     assert outcome(other) == outcome(verify(model, "-D", define))
     assert outcome(other) != outcome(verify(model))  # the manifest's value was used
@@ -162,3 +165,42 @@ def test_every_model_has_a_section_or_a_reason() -> None:
     # and the list names no model that has one
     for g in listed:
         assert any(re.fullmatch(g.replace("*", ".*"), m) for m in without), g
+
+
+INGRESS = ["ingress", "ingress_ignores_endpoints", "ingress_selects_pods"]
+SHOP = EX / "shop-services.yaml"
+
+
+@pytest.mark.parametrize("model", INGRESS)
+def test_the_ingress_models_take_their_services_from_the_manifest(
+    model: str, tmp_path: Path
+) -> None:
+    got = verify(model, "--manifest", str(SHOP))
+    assert "from the manifests: 2 Service objects" in got.stderr
+    assert "KC06" not in got.stderr
+    assert outcome(got) == outcome(verify(model))
+    # the same Services in the other order are the same instance
+    text = SHOP.read_text(encoding="utf-8")
+    head, web, cart = text.split("  - apiVersion: v1\n")
+    cart, tail = cart.split("metadata:\n  resourceVersion")
+    swapped = tmp_path / "swapped.yaml"
+    swapped.write_text(
+        head + "  - apiVersion: v1\n" + cart + "  - apiVersion: v1\n" + web
+        + "metadata:\n  resourceVersion" + tail, encoding="utf-8",
+    )  # fmt: skip
+    assert outcome(verify(model, "--manifest", str(swapped))) == outcome(got)
+
+
+def test_a_shop_without_the_cart_service_is_the_model_without_it(tmp_path: Path) -> None:
+    only_web = tmp_path / "web.yaml"
+    only_web.write_text(SHOP.read_text(encoding="utf-8").split("  - apiVersion: v1\n    kind: "
+                        "Service\n    metadata:\n      name: cart")[0], encoding="utf-8")  # fmt: skip
+    source = (MODELS / "ingress.kdsl").read_text(encoding="utf-8")
+    cart = "  create Service { app: Cart }\n"
+    assert cart in source
+    hand = tmp_path / "ingress.kdsl"
+    hand.write_text(source.replace(cart, ""), encoding="utf-8")
+    got = verify("ingress", "--manifest", str(only_web))
+    assert "from the manifests: 1 Service objects" in got.stderr
+    assert outcome(got) == outcome(verify(hand))
+    assert outcome(got) != outcome(verify("ingress"))

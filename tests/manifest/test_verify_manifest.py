@@ -145,7 +145,7 @@ def test_kubectl_list_output_and_unread_kinds(tmp_path: Path) -> None:
 
 
 def test_a_model_without_a_manifest_section_says_so(tmp_path: Path) -> None:
-    r = run("verify", str(MODELS / "ingress.kdsl"), "--manifest", str(WEB))
+    r = run("verify", str(MODELS / "apiserver_occ.kdsl"), "--manifest", str(WEB))
     assert r.exit_code == 2
     assert "has no `manifest` section" in r.stderr
 
@@ -164,7 +164,7 @@ EXAMPLE_INSTANCES = [
     (
         "hpa",
         "php-apache-hpa.yaml",
-        ["min_replicas=1", "max_replicas=5", "TARGET=6", "initial_replicas=2"],
+        ["min_replicas=1", "max_replicas=5", "TARGET=6", "initial_replicas=2", "WINDOW=3"],
     ),
     ("descheduler", "batch-descheduled.yaml", ["REPLICAS=5", "MIN_AVAILABLE=3"]),
 ]

@@ -15,7 +15,7 @@ from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import find_field
 from kcheck.lang.manifest.objects import build_objects, init_problems, member, with_objects
 from kcheck.lang.manifest.read import Bad, Value, label, pairing_problems, read_value
-from kcheck.lang.manifest.unmapped import taint_problems, unmapped
+from kcheck.lang.manifest.unmapped import ALSO_READ, kept, taint_problems, unmapped
 from kcheck.lang.manifest.yaml_doc import K8sObject, ManifestError, load_objects, span_of
 from kcheck.lang.symbols import Symbols, build_symbols
 from kcheck.lang.types import TEnum, TInt
@@ -54,7 +54,9 @@ def fill(
     warnings: Found = []
     objects = [o for p in paths for o in load_objects(p, found, warnings)]
     scalar_kinds = {s.kind for s in sections if s.model_kind is None}
-    read = {s.kind for s in sections}
+    read = {s.kind for s in sections} | (
+        {ALSO_READ[program.name]} if program.name in ALSO_READ else set()
+    )
     by_kind: dict[str, K8sObject] = {}
     for o in objects:
         if o.kind not in read:
@@ -72,6 +74,7 @@ def fill(
             by_kind.setdefault(o.kind, o)
     found += pairing_problems(by_kind)
     found += unmapped(sections, objects, read)
+    found += kept(program.name, objects, read)
     found += taint_problems(sections, objects)
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]] = {}
     for sec in sections:

@@ -150,6 +150,14 @@ def read_value(
     n = _int(str(raw), path, node)
     if f.sort == "seconds":
         per = SECONDS[it.unit] if it.unit is not None else 1
+        if it.path[-1] == "stabilizationWindowSeconds":
+            if not 0 <= n <= 3600:  # the apiserver's validation of HPA behavior
+                raise Bad(f"`{path}: {n}` is not between 0 and 3600, as the apiserver requires",
+                          node)  # fmt: skip
+            if it.unit == "syncs":
+                # the HPA stabilizes over the recommendations newer than now - window, one a
+                # sync, and this sync's own: 0 s is this sync alone (1), 300 s is 20
+                return max(1, math.ceil(Fraction(n, per))), node
         return math.ceil(Fraction(n, per)), node  # a window covers every period it touches
     if f.sort == "percent_int" and it.path[-1] == "averageUtilization":
         # the models read a CPU target; a memory one would be read as if it were
