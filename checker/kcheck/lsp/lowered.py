@@ -66,10 +66,12 @@ class _Repair:
         """A lowered field as the user declared it: a record's field, an actor's keyed local."""
         m = _FLAT.match(r.name)
         if m is not None and r.what.startswith("field of "):
-            for fields in self.arrays.values():
+            for kind, fields in self.arrays.items():
                 f = fields.get(m.group(1))
                 if f is None or not isinstance(f.type, ast.ArrayType):
                     continue
+                if r.span == f.name_span:  # the flat fields are declared where the array is
+                    return self.array_field(kind, f, r.span)
                 rec = self.records.get(f.type.elem)
                 part = next((x for x in rec.fields if x.name == m.group(2)), None) if rec else None
                 if rec is not None and part is not None:
@@ -82,6 +84,62 @@ class _Repair:
             what = f"local of {actor}, one per {v.type.key}"
             return replace(r, name=v.name, what=what, decl=v.name_span)
         return r
+
+    def array_field(self, kind: str, f: ast.FieldDecl, span: ast.Span) -> Ref:
+        assert isinstance(f.type, ast.ArrayType)
+        shown = f"{f.type.elem}[{format_expr(f.type.size)}]"
+        return Ref(span, f.name, f"field of {kind}", shown, f.name_span)
+
+    def part_binders(self, program: ast.Program) -> None:
+        """`c in p.containers` is lowered to an index `c in 0..1`: `c` is shown as the record
+        it stands for."""
+        for n in ast.walk_nodes(program):
+            if not (isinstance(n, ast.Binder) and isinstance(n.domain, ast.ExprDomain)):
+                continue
+            d = n.domain.expr
+            if not isinstance(d, ast.Field):
+                continue
+            owner = next((r for r in self.index.refs if r.span == d.obj.span), None)
+            kind = (owner.type or "").rstrip("?") if owner is not None else ""
+            f = self.arrays.get(kind, {}).get(d.name)
+            if f is None or not isinstance(f.type, ast.ArrayType):
+                continue
+            rec = f.type.elem
+            self.index.refs = [
+                replace(r, type=rec) if r.decl == n.name_span and r.name == n.name else r
+                for r in self.index.refs
+            ]
+
+    def record_decls(self) -> None:
+        """A record's declaration is gone from the lowered program: its name, its fields' names
+        and the record named in an array's type are indexed from the program as written."""
+        for rec in self.records.values():
+            self.add(Ref(rec.name_span, rec.name, "record", None, rec.name_span))
+            for f in rec.fields:
+                shown = self.part_type(rec.name, f.name)
+                self.add(Ref(f.name_span, f.name, f"field of {rec.name}", shown, f.name_span))
+        for fields in self.arrays.values():
+            for f in fields.values():
+                t = f.type
+                if isinstance(t, ast.ArrayType) and t.elem in self.records and t.span.line:
+                    at = ast.Span(t.span.line, t.span.col, t.span.line, t.span.col + len(t.elem))
+                    decl = self.records[t.elem].name_span
+                    self.add(Ref(at, t.elem, "record", None, decl))
+
+    def part_type(self, record: str, name: str) -> str | None:
+        """The type the checker gives a record's field: that of its first flat field."""
+        for kind, fields in self.arrays.items():
+            info = self.symbols.kinds.get(kind)
+            for f in fields.values():
+                if info is not None and isinstance(f.type, ast.ArrayType) and f.type.elem == record:
+                    flat = info.field(f"{f.name}[0].{name}")
+                    if flat is not None:
+                        return str(flat.type)
+        return None
+
+    def add(self, r: Ref) -> None:
+        if r.span != ast.NOWHERE and not r.span.file:
+            self.index.refs.append(r)
 
     def resolves(self, name: str, span: ast.Span) -> bool:
         r = self.index.at(span.line, span.col)
@@ -101,9 +159,8 @@ class _Repair:
             owner = next((r for r in self.index.refs if r.span == obj.span), None)
             kind = (owner.type or "").rstrip("?") if owner is not None else ""
             f = self.arrays.get(kind, {}).get(name)
-            if f is not None and isinstance(f.type, ast.ArrayType):
-                shown = f"{f.type.elem}[{format_expr(f.type.size)}]"
-                return Ref(span, name, f"field of {kind}", shown, f.name_span)
+            if f is not None:
+                return self.array_field(kind, f, span)
             return None
         return top_level_ref(self.symbols, name, span)
 
@@ -112,6 +169,7 @@ def repair(program: ast.Program, symbols: Symbols, index: Index) -> None:
     """Make every name of `program` (as written) resolve in `index` (built from it lowered)."""
     fix = _Repair(program, symbols, index)
     index.refs = [fix.rename(r) for r in index.refs]
+    fix.record_decls()
     for name, span, obj in uses(program):
         if span == ast.NOWHERE or span.file or fix.resolves(name, span):
             continue
@@ -120,3 +178,4 @@ def repair(program: ast.Program, symbols: Symbols, index: Index) -> None:
             # a generated name in the user's place (`skew SKEW` is the fault `A_clock`) goes
             index.refs = [r for r in index.refs if r.span != span]
             index.refs.append(ref)
+    fix.part_binders(program)
