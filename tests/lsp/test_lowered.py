@@ -17,6 +17,9 @@ process kubelet {
   action start for p in Pod, c in p.containers where not c.running {
     c.running := true
   }
+  action again for p in Pod, i in 0..N - 1 where p.containers[i].running {
+    p.containers[i].restarts := 1
+  }
 }
 invariant i: forall p in Pod: p.containers[0].restarts <= N
 """
@@ -70,8 +73,12 @@ def test_record_fields_arrays_and_part_binders_lead_to_their_declarations() -> N
     assert _hover(RECORDS, 8, "c.") == ("c", "bound name", "Container", 8)
     assert _hover(RECORDS, 11, "running") == ("running", "field of Container", "bool", 4)
     assert _hover(RECORDS, 11, "c.") == ("c", "bound name", "Container", 10)
+    assert _hover(RECORDS, 17, "containers") == ("containers", "field of Pod", "Container[N]", 7)
+    assert _hover(RECORDS, 17, "restarts") == ("restarts", "field of Container", "0..2", 5)
+    # an indexed part written: `p.containers[i].restarts := 1`
     assert _hover(RECORDS, 14, "containers") == ("containers", "field of Pod", "Container[N]", 7)
     assert _hover(RECORDS, 14, "restarts") == ("restarts", "field of Container", "0..2", 5)
+    assert _hover(RECORDS, 14, "i]") == ("i", "bound name", "int", 13)
 
 
 def test_a_keyed_local_leads_to_the_actors_var() -> None:

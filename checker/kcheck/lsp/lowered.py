@@ -18,19 +18,21 @@ from kcheck.lsp.index import Index, Ref, top_level_ref
 _FLAT = re.compile(r"^(\w+)\[\d+\]\.(\w+)$")  # records.flat_name
 
 
-def uses(program: ast.Program) -> Iterator[tuple[str, ast.Span, ast.Expr | None]]:
-    """Every place the written program names something, with the object a field is read from."""
+def uses(program: ast.Program) -> Iterator[tuple[str, ast.Span, ast.Span | None]]:
+    """Every place the written program names something, with where the object a field is read
+    from stands."""
     for n in ast.walk_nodes(program):
         match n:
             case ast.Name(id=name):
                 yield name, n.span, None
             case ast.Field(obj=obj, name=name) | ast.Elem(obj=obj, name=name):
-                yield name, n.name_span, obj
+                yield name, n.name_span, obj.span
             case ast.Call(func=name):
                 yield name, n.func_span, None
             case ast.LValue(parts=parts):
-                for name, span in zip(parts, n.part_spans, strict=False):
-                    yield name, span, None
+                owners = (None, *n.part_spans)  # `p.containers[i].ready :=`: p's, then ...
+                for name, span, owner in zip(parts, n.part_spans, owners, strict=False):
+                    yield name, span, owner
 
 
 def _last(name: str) -> str:
@@ -145,7 +147,7 @@ class _Repair:
         r = self.index.at(span.line, span.col)
         return r is not None and _last(r.name) == _last(name)
 
-    def resolve(self, name: str, span: ast.Span, obj: ast.Expr | None) -> Ref | None:
+    def resolve(self, name: str, span: ast.Span, obj: ast.Span | None) -> Ref | None:
         # a name the lowering widened (`expected[rs] :=` is one lvalue part spanning it all)
         around = [
             r
@@ -156,7 +158,7 @@ class _Repair:
             best = min(around, key=lambda r: (r.span.end_line - r.span.line, r.span.end_col))
             return replace(best, span=span)
         if obj is not None:  # `p.containers`: an array field, read through p's type
-            owner = next((r for r in self.index.refs if r.span == obj.span), None)
+            owner = next((r for r in self.index.refs if r.span == obj), None)
             kind = (owner.type or "").rstrip("?") if owner is not None else ""
             f = self.arrays.get(kind, {}).get(name)
             if f is not None:
