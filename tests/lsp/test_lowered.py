@@ -96,3 +96,13 @@ def test_skew_within_and_an_actor_local_read_from_outside() -> None:
     assert _hover(TIME, 7, "WAIT") == ("WAIT", "const", "int = 1", 3)
     assert _hover(TIME, 9, "a.")[:2] == ("a", "process")
     assert _hover(TIME, 9, "on")[1:] == ("var", "bool", 5)
+
+
+def test_what_lowering_generates_is_not_shown_in_the_users_places() -> None:
+    # `clock` is read by the generated `tick`, `skew SKEW` spent by the fault `a_clock`
+    analysis = analyse("m.kdsl", TIME)
+    assert analysis.index is not None
+    lines = TIME.split("\n")
+    ref = analysis.index.at(6, lines[5].index("clock") + 1)
+    assert ref is None or ref.name == "clock", ref
+    assert {r.name for r in analysis.index.refs}.isdisjoint({"time", "tick", "a_clock"})

@@ -7,7 +7,7 @@ program as written and makes each of its names lead to its own declaration, with
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from kcheck.lang import ast
@@ -167,10 +167,22 @@ class _Repair:
         return top_level_ref(self.symbols, name, span)
 
 
-def repair(program: ast.Program, symbols: Symbols, index: Index) -> None:
-    """Make every name of `program` (as written) resolve in `index` (built from it lowered)."""
+def _written(r: Ref, lines: Sequence[str]) -> bool:
+    """Does the text at `r` name what `r` says? Lowering gives what it generates the span of
+    what it came from (`since: clock` becomes a var read by the generated `tick`; `c.ready` reads
+    `p`'s flat field): those are not names the user can point at."""
+    s = r.span
+    if s.line != s.end_line or not 1 <= s.line <= len(lines):
+        return True
+    text = lines[s.line - 1][s.col - 1 : s.end_col - 1]
+    return re.search(rf"\b{re.escape(_last(r.name))}\b", text) is not None
+
+
+def repair(program: ast.Program, symbols: Symbols, index: Index, lines: Sequence[str]) -> None:
+    """Make every name of `program` (as written, its text `lines`) resolve in `index` (built
+    from it lowered), and drop what lowering generated in the user's places."""
     fix = _Repair(program, symbols, index)
-    index.refs = [fix.rename(r) for r in index.refs]
+    index.refs = [r for r in map(fix.rename, index.refs) if _written(r, lines)]
     fix.record_decls()
     for name, span, obj in uses(program):
         if span == ast.NOWHERE or span.file or fix.resolves(name, span):
