@@ -44,9 +44,8 @@ def analyse(path: str, text: str) -> Analysis:
     try:
         built = build_index(symbols)
         built.refs += lowered_builtin_calls(program)
-        repair(
-            program, symbols, built, source.lines
-        )  # names lowering rewrote, as the user wrote them
+        # the names lowering rewrote (records, keyed locals, skew), as the user wrote them
+        repair(program, symbols, built, source.lines)
         index: Index | None = built
     except RecursionError:  # nested deeper than the checker accepts (KC0505, published)
         index = None
