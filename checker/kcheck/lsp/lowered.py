@@ -68,10 +68,9 @@ class _Repair:
         """A lowered field as the user declared it: a record's field, an actor's keyed local."""
         m = _FLAT.match(r.name)
         if m is not None and r.what.startswith("field of "):
-            for kind, fields in self.arrays.items():
-                f = fields.get(m.group(1))
-                if f is None or not isinstance(f.type, ast.ArrayType):
-                    continue
+            kind = r.what.removeprefix("field of ")
+            f = self.arrays.get(kind, {}).get(m.group(1))
+            if f is not None and isinstance(f.type, ast.ArrayType):
                 if r.span == f.name_span:  # the flat fields are declared where the array is
                     return self.array_field(kind, f, r.span)
                 rec = self.records.get(f.type.elem)
