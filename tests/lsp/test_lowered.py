@@ -106,4 +106,3 @@ def test_what_lowering_generates_is_not_shown_in_the_users_places() -> None:
     ref = analysis.index.at(6, lines[5].index("clock") + 1)
     assert ref is None or ref.name == "clock", ref
     assert {r.name for r in analysis.index.refs}.isdisjoint({"time", "tick", "a_clock"})
-
