@@ -20,6 +20,7 @@ from kcheck.lang.fmt import format_program
 from kcheck.lang.parser import parse
 
 KCHECK = Path(sys.executable).parent / "kcheck"
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0  # seconds for any one answer; the machine is shared and may be slow
 
 # Line numbers (0-based, as LSP counts) are used below: keep the text's layout in step.
@@ -327,3 +328,16 @@ def test_without_pygls_kcheck_lsp_says_what_to_install() -> None:
     assert done.returncode == 2
     assert "pip install 'kcheck[lsp]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_record_fields_declaration_through_the_server(client: Client) -> None:
+    # `c.running` (lowered to a flat field of the Pod) -> `running` in `record Container`
+    text = (ROOT / "models/pod_readiness.kdsl").read_text(encoding="utf-8")
+    open_doc(client, text)
+    lines = text.split("\n")
+    use = next(i for i, s in enumerate(lines) if "c.running := true" in s)
+    decl = next(i for i, s in enumerate(lines) if s.strip().startswith("running: bool"))
+    loc = client.request("textDocument/definition", at(use, lines[use].index("running") + 1))
+    assert loc["range"]["start"] == {"line": decl, "character": lines[decl].index("running")}
+    hover = client.request("textDocument/hover", at(use, lines[use].index("running") + 1))
+    assert "(field of Container) running: bool" in hover["contents"]["value"]

@@ -15,6 +15,7 @@ from kcheck.lang.imports import expand_imports
 from kcheck.lang.parser import parse
 from kcheck.lang.symbols import build_symbols
 from kcheck.lsp.index import Index, Ref, build_index, lowered_builtin_calls
+from kcheck.lsp.lowered import repair
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ def analyse(path: str, text: str) -> Analysis:
     try:
         built = build_index(symbols)
         built.refs += lowered_builtin_calls(program)
+        # the names lowering rewrote (records, keyed locals, skew), as the user wrote them
+        repair(program, symbols, built, source.lines)
         index: Index | None = built
     except RecursionError:  # nested deeper than the checker accepts (KC0505, published)
         index = None

@@ -531,3 +531,10 @@ def build_index(symbols: Symbols) -> Index:
     for d in symbols.program.decls:
         ix.decl(d)
     return ix.index
+
+
+def top_level_ref(symbols: Symbols, name: str, span: ast.Span) -> Ref | None:
+    """`name` at `span` as a top-level name of `symbols` (a const, var, actor, ...), if it is."""
+    ix = _Indexer(symbols)
+    ix.name(name, span, {})
+    return ix.index.refs[0] if ix.index.refs else None
