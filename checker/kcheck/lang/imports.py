@@ -20,7 +20,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +45,9 @@ _NOT_IN_MODULE = {
 
 
 def stdlib_root() -> Path:
-    """The folder of the standard modules shipped in the package."""
-    return Path(str(resources.files("kcheck").joinpath("stdlib")))
+    """The folder of the standard modules shipped in the package (beside this one, as the
+    grammar is: importlib.resources would import tempfile and shutil at every start-up)."""
+    return Path(__file__).resolve().parent.parent / "stdlib"
 
 
 def module_file(imp: ast.Import, importer: str) -> Path:
