@@ -233,6 +233,7 @@ def test_translated_expressions_answer_as_python_does(expr: str, cells: list[int
             StepError,
             -1,
             False,
+            None,  # no canonicaliser: no symmetry reduction
         )
         if failed:  # the search's slow path meets the step error
             model.successors(s)
