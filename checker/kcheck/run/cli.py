@@ -137,7 +137,7 @@ def _finite(param: click.Parameter, value: float) -> float:
     callback=lambda ctx, param, value: _finite(param, value),
     default=1000.0,
     show_default=True,
-    help="A model with clocks: milliseconds of the run's time per `tick` (spec/run.md).",
+    help="A model with clocks: milliseconds of the run's time per `tick` (`kcheck docs run`).",
 )
 @click.option(
     "--invariant", "invariants", multiple=True, metavar="NAME", help="Check only this invariant."
