@@ -234,3 +234,23 @@ def test_an_error_in_a_deadline_s_guard_is_reported_once() -> None:
     # the guard is also the tick's and the missed tick's (time.py)
     text = "model d\nvar c: clock = 0\nprocess p skew 1 {\n  var m: clock = 0\n  action a when c >= 1 and nope within 1 { c := 0 }\n}\n"  # fmt: skip
     assert errors(text) == [("KC0201", 5, 28, "")]
+
+
+@pytest.mark.parametrize(
+    ("decl", "col"),
+    [
+        ("process time {\n  action tick { n := 1 }\n}", 10),
+        ("fault w_clock budget 1 {\n  action misses_tick { n := 1 }\n}", 10),
+    ],
+)
+def test_an_untimed_model_cannot_name_an_action_as_a_tick(decl: str, col: int) -> None:
+    """Traces count steps named `time.tick` / `A_clock.misses_tick` as time passing, so an
+    untimed model's own action so named would show a time column: refused, located."""
+    found = errors(f"model u\nvar n: 0..1 = 0\n{decl}\ninvariant i: n <= 1\n")
+    assert [f[:3] for f in found] == [("KC0207", 4, col)], found
+    assert "rename" in found[0][3]
+
+
+def test_an_untimed_model_may_name_a_process_time() -> None:
+    text = "model u\nvar n: 0..1 = 0\nprocess time {\n  action t { n := 1 }\n}\n"
+    check_source(Source("t.kdsl", text))  # no error: only the tick's own names are taken

@@ -91,7 +91,7 @@ def lower_time(program: ast.Program) -> tuple[ast.Program, list[Diagnostic]]:
     """`program` with its clocks made bounded ints and time passing by generated actions (the
     same object when the model has no time), and the errors of their use."""
     if not uses_time(program):
-        return program, []
+        return program, _tick_names_free(program)
     builtin = _clock_is_builtin(program)
     t = _Time(
         program,
@@ -181,6 +181,27 @@ def _names_free(t: _Time) -> None:
                 getattr(d, "name_span", d.span),
                 help="rename this declaration",
             )
+
+
+def _tick_names_free(program: ast.Program) -> list[Diagnostic]:
+    """In a model without time, no action may be named as a tick is (`time.tick`, or
+    `misses_tick` of an `A_clock`): traces count the steps so named as time passing
+    (kcheck/trace.py), so such an action would show a time column in an untimed model."""
+    out: list[Diagnostic] = []
+    for d in program.decls:
+        if not isinstance(d, ast.Controller | ast.Process | ast.Scheduler | ast.Fault):
+            continue
+        for a in d.actions:
+            if (d.name, a.name) == (TIME_ACTOR, TICK) or (
+                d.name.endswith("_clock") and a.name == MISSES_TICK
+            ):
+                out.append(Diagnostic(
+                    "KC0207", f"`{d.name}.{a.name}` is the name of a generated tick",
+                    getattr(a, "name_span", a.span),
+                    notes=("traces count the steps of an action so named as time passing "
+                           "(spec/language.md, Time)",),
+                    help="rename the action (or the declaration)"))  # fmt: skip
+    return out
 
 
 def _is_zero(e: ast.Expr) -> bool:
