@@ -6,9 +6,10 @@ bools, ints, enum member names and `None` or a slot number for references. Only 
 the compiled layout, to turn a reference state into the same flat tuple the compiler uses, so the
 two reachable sets can be compared exactly.
 
-The subset: ints, bools, enums, kinds with int/enum/bool fields and optional references, vars,
-defs, count/forall/exists/sum/min/max, `in` over set literals, create/delete/choose/for/if/assign/
-`:= any`/let, controller/process/fault actions with for/where/when, fault budgets, a scheduler's
+The subset: ints, bools, enums, kinds with int/enum/bool/set fields and optional references,
+vars, defs, count/forall/exists/sum/min/max/ceil/size, sets (literals, builders, `in`, `|`, `&`,
+`-`, binders over them; a delete removes the object from every set), `budget(f)`,
+create/delete/choose/for/if/assign/`:= any`/let, controller/process/fault actions with for/where/when, fault budgets, a scheduler's
 bind step (filters, weighted scores, ties explored, the `on bind` statements). Anything else raises NotImplementedError.
 
 Controllers' memory (spec/faults.md), written from the spec, not from the compiler: a state also
@@ -175,11 +176,15 @@ class Interpreter:
                 return self.sym.enums[e][0]
             case TRef():
                 return None
+            case TSet():
+                return frozenset()
         raise NotImplementedError(ty)
 
     def coerce(self, ty: Type, v: Any) -> Any:
         if isinstance(ty, TBool):
             return bool(v)
+        if isinstance(ty, TSet):
+            return frozenset(v)
         return v
 
     def check_store(self, ty: Type, v: Any) -> Any:
@@ -221,6 +226,13 @@ class Interpreter:
                 fi = self.sym.kinds[k].field(f)
                 assert fi is not None and isinstance(fi.type, TRef)
                 return fi.type.kind
+            case ast.Call(func=fn) if fn in self.sym.defs:
+                ret = self.sym.defs[fn].ret
+                assert isinstance(ret, ast.NamedType | ast.OptionalType)
+                assert ret.name in self.sym.kinds
+                return ret.name
+            case ast.IfExpr(then=a):
+                return self.kind_of_ref(a, env, st)
         raise NotImplementedError(type(e).__name__)
 
     def domain(self, d: ast.Domain, env: dict[str, Any], st: RState | None) -> list[Any]:
@@ -238,7 +250,53 @@ class Interpreter:
                 return [(slot, e.id) for slot in sorted(view["kinds"][e.id])]
             if e.id in self.sym.enums:
                 return [(m, None) for m in self.sym.enums[e.id]]
-        raise NotImplementedError("set domains")
+        # a set-valued expression: its members, in slot (or member) order
+        elem = self.set_elem(e, env)
+        order = self.sym.enums.get(elem) if elem is not None else None
+        members = self.eval(e, env, st)
+        if order is not None:
+            return [(m, None) for m in order if m in members]
+        return [(v, elem) for v in sorted(members)]
+
+    def set_elem(self, e: ast.Expr, env: dict[str, Any]) -> str | None:
+        """The element kind or enum of a set-valued expression (None: an empty literal)."""
+        match e:
+            case ast.Name(id=n) if n in env:
+                return None if env[n][1] is None else env[n][1]
+            case ast.Name(id=n) if n in self.sym.vars:
+                ty = self.sym.vars[n].type
+                assert isinstance(ty, TSet)
+                return ty.elem
+            case ast.Field(obj=o, name=f):
+                fi = self.sym.kinds[self.kind_of_ref(o, env, None)].field(f)
+                assert fi is not None and isinstance(fi.type, TSet)
+                return fi.type.elem
+            case ast.SetLit(elems=els):
+                for el in els:
+                    if isinstance(el, ast.Name) and el.id in self.sym.members:
+                        return next(k for k, ms in self.sym.enums.items() if el.id in ms)
+                    try:
+                        return self.kind_of_ref(el, env, None)
+                    except (AssertionError, KeyError, NotImplementedError):
+                        continue
+                return None
+            case ast.SetBuilder(binder=b):
+                d = b.domain
+                named = isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
+                if named and (d.expr.id in self.sym.kinds or d.expr.id in self.sym.enums):
+                    return d.expr.id
+                if isinstance(d, ast.ExprDomain):
+                    return self.set_elem(d.expr, env)
+                return None
+            case ast.Binary(left=a, right=b):
+                return self.set_elem(a, env) or self.set_elem(b, env)
+            case ast.IfExpr(then=a, else_=b):
+                return self.set_elem(a, env) or self.set_elem(b, env)
+            case ast.Call(func=fn) if fn in self.sym.defs:
+                ty = self.sym.defs[fn].ret
+                if isinstance(ty, ast.SetType):
+                    return ty.elem
+        raise NotImplementedError(f"set of {type(e).__name__}")
 
     def bindings(
         self,
@@ -355,6 +413,8 @@ class Interpreter:
                         is_ref = isinstance(p.type, ast.NamedType | ast.OptionalType)
                         if is_ref and p.type.name in self.sym.kinds:
                             kind = p.type.name
+                        if isinstance(p.type, ast.SetType):  # a set's element kind or enum
+                            kind = p.type.elem
                         denv[p.name] = (v, kind)
                     return ev(d.body, denv, st)
                 if fn == "min":
@@ -363,6 +423,12 @@ class Interpreter:
                     return max(vals)
                 if fn == "abs":
                     return abs(vals[0])
+                if fn == "ceil":  # a / b rounded up; by zero: the division error
+                    if vals[1] == 0:
+                        raise RefError("division")
+                    return -(-vals[0] // vals[1])
+                if fn == "size":
+                    return len(vals[0])
                 raise NotImplementedError(f"call {fn}")
             case ast.Unary(op="-", operand=o):
                 return -ev(o, env, st)
@@ -377,10 +443,20 @@ class Interpreter:
                     return (not ev(a, env, st)) or bool(ev(b, env, st))
                 x = ev(a, env, st)
                 if op == "in":
-                    if not isinstance(b, ast.SetLit):
-                        raise NotImplementedError("in over a non-literal set")
-                    return x in {self._element(el, env, st) for el in b.elems}
+                    return x in ev(b, env, st)
                 y = ev(b, env, st)
+                if isinstance(x, frozenset) or isinstance(y, frozenset):
+                    match op:
+                        case "|":
+                            return x | y
+                        case "&":
+                            return x & y
+                        case "-":
+                            return x - y
+                        case "==":
+                            return x == y
+                        case "!=":
+                            return x != y
                 match op:
                     case "+":
                         return x + y
@@ -414,7 +490,16 @@ class Interpreter:
                 if isinstance(a, ast.Name) and a.id in self.sym.kinds:
                     assert st is not None
                     return len(st["kinds"][a.id])
-                raise NotImplementedError("count of a set")
+                return len(ev(a, env, st))
+            case ast.SetLit(elems=els):
+                return frozenset(self._element(el, env, st) for el in els)
+            case ast.SetBuilder(binder=bd, where=w):
+                return frozenset(self.terms((bd,), w, env, st, lambda e2: e2[bd.name][0]))
+            case ast.Budget(fault=f):  # the fault's budget less its firings so far
+                assert st is not None
+                actor = next(a for a in self.faults if a.name == f)
+                assert actor.budget is not None
+                return int(self.eval(actor.budget, {}, None)) - st["budgets"][f]
             case ast.Aggregate(op=op, body=body, binders=bs, where=w):
                 vals = self.terms(bs, w, env, st, lambda e2: ev(body, e2, st))
                 if op == "sum":
@@ -582,14 +667,17 @@ class Interpreter:
                     if n != "step" and self.local_kind(actor, aname, n) == kind and v == slot:
                         locals_[n] = None
         for name, v in self.sym.vars.items():
+            if isinstance(v.type, TSet) and v.type.elem == kind:
+                st["vars"][name] = st["vars"][name] - {slot}
             if isinstance(v.type, TRef) and v.type.kind == kind and st["vars"][name] == slot:
                 if not v.type.optional:
                     raise RefError("dangling")
                 st["vars"][name] = None
         for kname, info in self.sym.kinds.items():
             for f in info.fields:
-                if isinstance(f.type, TSet):
-                    raise NotImplementedError("set fields")
+                if isinstance(f.type, TSet) and f.type.elem == kind:
+                    for obj in st["kinds"][kname].values():
+                        obj[f.name] = obj[f.name] - {slot}
                 if isinstance(f.type, TRef) and f.type.kind == kind:
                     for obj in st["kinds"][kname].values():
                         if obj[f.name] == slot:
@@ -749,8 +837,15 @@ class Interpreter:
         if not a.binders:
             return None
         d = a.binders[0].domain
-        assert isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name)
-        return d.expr.id
+        if (
+            isinstance(d, ast.ExprDomain)
+            and isinstance(d.expr, ast.Name)
+            and d.expr.id in self.sym.kinds
+        ):
+            return d.expr.id
+        if len(self.segments(a)) > 1:  # a `step` keyed by a value that is not an object
+            raise NotImplementedError("split action over a non-kind domain")
+        return None
 
     def local_kind(self, actor: str, aname: str, name: str) -> str | None:
         """The kind a `let` of a split action points into, when it is a reference."""
@@ -1094,6 +1189,13 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
             return layout.enums[ty.name].index(v)
         if isinstance(ty, TRef):
             return -1 if v is None else int(v)
+        if isinstance(ty, TSet) and isinstance(v, int):  # a loop's unvisited items, a mask
+            return v
+        if isinstance(ty, TSet):  # a bit per member (enum) or per slot (kind)
+            members = layout.enums.get(ty.elem)
+            if members is not None:
+                return sum(1 << members.index(m) for m in v)
+            return sum(1 << slot for slot in v)
         return int(v)
 
     flight: dict[str, Any] = {}  # hidden cell name prefix -> key -> locals
