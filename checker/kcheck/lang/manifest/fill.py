@@ -13,6 +13,7 @@ import yaml
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import find_field
+from kcheck.lang.manifest.limits import limit_problems
 from kcheck.lang.manifest.objects import build_objects, init_problems, member, with_objects
 from kcheck.lang.manifest.read import Bad, Value, label, pairing_problems, read_value
 from kcheck.lang.manifest.unmapped import ALSO_READ, kept, taint_problems, unmapped
@@ -76,6 +77,7 @@ def fill(
     found += unmapped(sections, objects, read)
     found += kept(program.name, objects, read)
     found += taint_problems(sections, objects)
+    found += limit_problems(sections, objects)
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]] = {}
     for sec in sections:
         obj = by_kind.get(sec.kind)
