@@ -267,3 +267,14 @@ def test_a_pods_limit_is_none_unless_every_container_sets_one(
     got = run("verify", str(model), "--manifest", str(pod), "-q")
     assert got.exit_code == 0, got.stderr
     assert f"from the manifests: {expected}" in got.stderr
+
+
+def test_a_ranking_that_evicts_the_smallest_offender_first_is_caught(tmp_path: Path) -> None:
+    """The eviction properties are not facts of the model's shape: the same model ranking by
+    the least usage above requests evicts db, within its requests, while web exceeds its own."""
+    source = MODEL.read_text(encoding="utf-8")
+    start, end = source.index("def ranks_before"), source.index("def first_victim")
+    mutant = source[:start] + "def ranks_before(q: Pod, p: Pod): bool = above(q) < above(p)\n\n"
+    got = verify(write(tmp_path, mutant + source[end:], "mutant.kdsl"))
+    assert got.exit_code == 1
+    assert {"guaranteed_not_evicted_first", "within_requests_not_evicted_first"} <= set(failed(got))
