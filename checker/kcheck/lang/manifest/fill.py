@@ -6,7 +6,7 @@ value checked against the model's range, every problem located in the YAML file
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import yaml
 
@@ -101,7 +101,7 @@ def fill(
         assert not isinstance(v, tuple)  # the check refuses a list for a const or param
         overrides[n] = bool(v) if _is_bool_param(program, n) else v
     overrides.update(defines)
-    sym = _check_ranges(program, values, overrides, defines, found)
+    sym = _check_ranges(source, program, values, overrides, defines, found)
     if found or sym is None:
         raise ManifestError(found)
     for n, (v, obj, node, it) in values.items():
@@ -135,7 +135,20 @@ def _is_bool_param(program: ast.Program, name: str) -> bool:
     )
 
 
+def _symbols(
+    source: Source, program: ast.Program, overrides: Mapping[str, int | str]
+) -> tuple[Symbols, list[Diagnostic]]:
+    """The symbols of the program as the checker builds them: imports expanded and clocks,
+    actor locals and records lowered first (a `clock` is no type before time.py lowers it)."""
+    from kcheck.lang.frontend import lower_program
+    from kcheck.lang.imports import expand_imports
+
+    lowered = lower_program(expand_imports(program, source.path)[0], overrides)[0]
+    return build_symbols(lowered, overrides)
+
+
 def _check_ranges(
+    source: Source,
     program: ast.Program,
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]],
     overrides: dict[str, int | str],
@@ -146,7 +159,7 @@ def _check_ranges(
     symbols built with every override, for the rest of the filling (None if they fail)."""
     params = {d.name: d for d in program.decls if isinstance(d, ast.Param)}
     consts_only = {n: v for n, v in overrides.items() if n not in params}
-    sym, _ = build_symbols(program, consts_only)
+    sym, _ = _symbols(source, program, consts_only)
     for name, (value, obj, node, _) in values.items():
         if name in defines or name not in params or not isinstance(value, int):
             continue
@@ -164,8 +177,17 @@ def _check_ranges(
             f"it fills param `{name}: {ty}` of model {program.name}")))  # fmt: skip
     if found:
         return None
-    full, diags = build_symbols(program, {n: v for n, v in overrides.items()})
-    return None if any(d.severity == "error" for d in diags) else full
+    full, diags = _symbols(source, program, overrides)
+    errors = [d for d in diags if d.severity == "error"]
+    # the manifests' values break the model (none was out of its param's range): say how
+    taken = ", ".join(
+        f"{n} = {overrides[n]} ({o.source.path}:{span_of(node).line})"
+        for n, (_, o, node, _) in values.items()
+        if node is not None and n not in defines
+    )
+    note = (f"with the manifests' values: {taken}",) if taken else ()
+    found += [(source, replace(d, notes=d.notes + note)) for d in errors]
+    return None if errors else full
 
 
 def range_error(
