@@ -1,8 +1,9 @@
 """models/statefulset_rollout.kdsl reads its StatefulSet's replicas, partition and maxUnavailable
 (spec/manifests.md §6): the example manifest is the model's default instance, a changed
 partition or maxUnavailable is the same instance as the `-D` that says it (and another one than
-the default), a percentage is rounded up as the StatefulSet controller rounds it, and what the
-model does not describe (OnDelete, Parallel) is refused where the manifest says it."""
+the default), a percentage is rounded up as the StatefulSet controller rounds it, OnDelete is the
+model's OnDelete strategy, and what the model does not describe (Parallel) is refused where the
+manifest says it."""
 
 from __future__ import annotations
 
@@ -109,16 +110,53 @@ def test_the_partition_decides_the_variants_verdict(tmp_path: Path) -> None:
     assert json.loads(paused.stdout)["verdict"] == "holds"
 
 
-def test_on_delete_is_refused_at_the_strategy(tmp_path: Path) -> None:
-    # an OnDelete StatefulSet has no rollingUpdate (the apiserver refuses one)
+def on_delete(tmp_path: Path) -> tuple[Path, int]:
+    """The example with `updateStrategy: {type: OnDelete}` (an OnDelete StatefulSet has no
+    rollingUpdate: the apiserver refuses one), and the line of its `type`."""
     text = EXAMPLE.read_text(encoding="utf-8")
     start = text.index("  updateStrategy:")
     end = text.index("status:")
     path = tmp_path / "ondelete.yaml"
     path.write_text(text[:start] + "  updateStrategy:\n    type: OnDelete\n" + text[end:],
                     encoding="utf-8")  # fmt: skip
-    line = (text[:start].count("\n")) + 2
-    r = verify(MODEL, "--manifest", str(path))
+    return path, text[:start].count("\n") + 2
+
+
+def test_on_delete_is_read_as_the_models_on_delete_strategy(tmp_path: Path) -> None:
+    path, _ = on_delete(tmp_path)
+    by_manifest = verify(MODEL, "--manifest", str(path))
+    assert "strategy = OnDelete (" in by_manifest.stderr
+    assert "partition = 0 (StatefulSet default)" in by_manifest.stderr
+    by_define = verify(MODEL, "-D", "strategy=OnDelete", "-D", "partition=0",
+                       "-D", "maxUnavailable=1")  # fmt: skip
+    assert by_manifest.exit_code == 0
+    assert outcome(by_manifest) == outcome(by_define)
+    assert outcome(by_manifest) != outcome(verify(MODEL, "-D", "partition=0",
+                                                  "-D", "maxUnavailable=1"))  # fmt: skip
+
+
+ROLLING_ONLY = """
+model rolling_only
+param replicas: 1..3 = 3
+param maxUnavailable: 1..3 = 1
+var x: bool = false
+invariant ok: replicas >= maxUnavailable or not x
+manifest {
+  StatefulSet {
+    replicas = spec.replicas
+    maxUnavailable = spec.updateStrategy.rollingUpdate.maxUnavailable
+  }
+}
+"""
+
+
+def test_a_model_that_does_not_map_the_strategy_refuses_on_delete(tmp_path: Path) -> None:
+    """Only a model that maps `spec.updateStrategy.type` describes OnDelete: one that maps the
+    rolling update's fields alone describes a rolling update, and is refused at the type."""
+    path, line = on_delete(tmp_path)
+    model = tmp_path / "rolling_only.kdsl"
+    model.write_text(ROLLING_ONLY, encoding="utf-8")
+    r = run("verify", str(model), "--manifest", str(path), "-q")
     assert r.exit_code == 2
     assert f"ondelete.yaml:{line}:11: error[KC0606]: `spec.updateStrategy.type` is OnDelete" in (
         r.stderr
