@@ -21,6 +21,7 @@ EXAMPLES = {
     "descheduler": ["batch-descheduled.yaml"],
     "hpa": ["php-apache-hpa.yaml"],
     "service_endpoints": ["web-service.yaml"],
+    "statefulset_rollout": ["statefulset-db-rollout.yaml"],
 }
 VARIANTS = [
     ("replicaset", "replicaset_counts_running"),
@@ -36,6 +37,7 @@ VARIANTS = [
     ("descheduler", "descheduler_without_node_fit"),
     ("hpa", "hpa_counts_spec_replicas"),
     ("hpa", "hpa_no_stabilization"),
+    ("statefulset_rollout", "statefulset_rollout_counts_updated_only"),
 ]
 
 
