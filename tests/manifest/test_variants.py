@@ -22,6 +22,7 @@ EXAMPLES = {
     "hpa": ["php-apache-hpa.yaml"],
     "service_endpoints": ["web-service.yaml"],
     "node_pressure_eviction": ["qos-node.yaml"],
+    "statefulset_rollout": ["statefulset-db-rollout.yaml"],
 }
 VARIANTS = [
     ("replicaset", "replicaset_counts_running"),
@@ -38,6 +39,7 @@ VARIANTS = [
     ("hpa", "hpa_counts_spec_replicas"),
     ("hpa", "hpa_no_stabilization"),
     ("node_pressure_eviction", "node_pressure_eviction_ranks_by_qos"),
+    ("statefulset_rollout", "statefulset_rollout_counts_updated_only"),
 ]
 
 

@@ -257,6 +257,12 @@ class ExprCompiler:
                     continue
                 lo, size = dom
                 rest = conjuncts[:i] + conjuncts[i + 1 :]
+                # the table is computed once at the top of the function: the rest may not read
+                # a binder of an enclosing comprehension (`forall i in 0..2: count p in Pod
+                # where p.owner == s and p.ordinal == i`), which does not exist there
+                free = set().union(*(ast.names_in(r) for r in rest), ast.names_in(body))
+                if any(n in env and not is_const(env[n].code) for n in free - {b.name}):
+                    return None
                 off = self.ctx.field_off(kind, f.name)
                 table = self._group_table(kind, b.name, off, lo, size, rest, body, env)
                 if table is None:

@@ -84,6 +84,8 @@ KINDS: dict[str, dict[str, Field]] = {
         # the StatefulSet controller rounds its maxUnavailable up (and takes at least 1)
         "spec.updateStrategy.rollingUpdate.maxUnavailable": Field("percent", 1, round_up=True),
         "spec.updateStrategy.rollingUpdate.partition": Field("int", 0),
+        # RollingUpdate or OnDelete (the apiserver then refuses a rollingUpdate)
+        "spec.updateStrategy.type": Field("string", "RollingUpdate"),
         **_TEMPLATE,
     },
     "Pod": {

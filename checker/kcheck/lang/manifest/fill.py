@@ -83,12 +83,13 @@ def fill(
         obj = by_kind.get(sec.kind)
         if obj is None or sec.model_kind is not None:
             continue  # no such object in these manifests: the model's own values stay
+        mapped = frozenset(".".join(i.path) for i in sec.items)
         for it in sec.items:
             f = find_field(sec.kind, it.path)
             if f is None:
                 continue  # the model check reports it
             try:
-                value, node = read_value(obj, it, f, by_kind)
+                value, node = read_value(obj, it, f, by_kind, mapped)
             except Bad as bad:
                 at = span_of(bad.node) if bad.node is not None else obj.kind_span
                 found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))

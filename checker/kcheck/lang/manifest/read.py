@@ -71,13 +71,19 @@ def _mapped(it: ast.ManifestItem, text: str, node: yaml.Node | None) -> str:
 
 
 def read_value(
-    obj: K8sObject, it: ast.ManifestItem, f: Field, by_kind: dict[str, K8sObject]
+    obj: K8sObject,
+    it: ast.ManifestItem,
+    f: Field,
+    by_kind: dict[str, K8sObject],
+    mapped: frozenset[str] = frozenset(),
 ) -> tuple[Value, yaml.Node | None]:
+    """`mapped`: the paths the model's section maps of this kind; a model that maps the
+    strategy type itself describes each strategy it maps (statefulset_rollout's OnDelete)."""
     path = ".".join(it.path)
     if obj.kind == "PodDisruptionBudget":
         return _pdb(obj, path, by_kind)
     req = REQUIRES.get(obj.kind)
-    if req is not None and f.sort == "percent":
+    if req is not None and f.sort == "percent" and req[0] not in mapped:
         node = one(obj, req[0])
         got = node.value if isinstance(node, yaml.ScalarNode) else req[2]
         if got != req[1]:
