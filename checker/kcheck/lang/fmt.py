@@ -34,6 +34,7 @@ from kcheck.lang.fmt_expr import (
 )
 from kcheck.lang.fmt_modules import header, module_decl
 from kcheck.lang.layout import MAX_LINE, Chain, Doc, PLine, Src, cat, flat, layout
+from kcheck.lang.manifest import syntax as manifest_syntax
 
 INDENT = "  "
 # A logical output line and the source line it was made from (0: none, e.g. a blank separator).
@@ -267,7 +268,16 @@ def _manifest(d: ast.Manifest) -> list[Line]:
     """`manifest { Kind { NAME = a.b.c in UNIT } }`, one item a line (spec/manifests.md)."""
     sections: list[Line] = []
     for sec in d.sections:
-        items = [(_manifest_item(it), it.span.line) for it in sec.items]
+        # items and descriptions (`path: value`) in the order they were written
+        both: list[ast.ManifestItem | ast.ManifestFixed] = [*sec.items, *sec.fixed]
+        both.sort(key=lambda x: (x.span.line, x.span.col))
+        items: list[Line] = []
+        for it in both:
+            if isinstance(it, ast.ManifestFixed):
+                head = manifest_syntax.key_text(it.path) + ": "
+                items += manifest_syntax.lines(head, it.value, len(INDENT) * 2)
+            else:
+                items.append((_manifest_item(it), it.span.line))
         head = sec.kind if sec.model_kind is None else f"kind {sec.model_kind} = {sec.kind}"
         sections += _braced(head, items, sec.span)
     return _braced("manifest", sections, d.span)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, suggest
+from kcheck.lang.manifest.described import fixed_errors
 from kcheck.lang.manifest.fields import KINDS, Field, find_field, units_for
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
@@ -39,6 +40,7 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
                 )
             )
             continue
+        out += fixed_errors(sec, sym, {".".join(it.path) for it in sec.items})
         if sec.model_kind is None:
             for it in sec.items:
                 out += _item(sec.kind, it, sym, seen)
