@@ -109,6 +109,10 @@ def errors(section: str) -> list[tuple[str, str, int, int]]:
          "both mapped and described", "spec.replicas:"),
         ("manifest { CronJob { spec.suspend: false spec.suspend: true } }", "KC0202",
          "described twice", "spec.suspend: true"),
+        ("manifest { Ingress { N = spec.rules } }", "KC0602", "no field `spec.rules` of an Ingress",
+         "spec.rules"),
+        ("manifest { ReplicaSchedulingPreference { spec.clusters: { " + "*: {}, " * 7 + "} } }",
+         "KC0301", "7 entries `*`: kcheck pairs at most 6", "{ *"),
     ],
 )  # fmt: skip
 def test_a_description_kcheck_cannot_hold_is_a_located_error(

@@ -25,6 +25,7 @@ class Known:
 
 
 _I, _B, _S, _P = "int", "bool", "string", "percent"
+MAX_STARS = 6  # entries `*` are paired with a map's entries in every order: 720 at most
 
 
 def _k(sort: str, default: int | bool | str | None = None) -> Known:
@@ -169,8 +170,8 @@ def _unknown(kind: str, path: tuple[str, ...], span: ast.Span) -> Diagnostic:
     shown = ".".join(path)
     known = list(table(kind))
     return Diagnostic(
-        "KC0602", f"kcheck knows no field `{shown}` of {_a(kind)} to describe", span,
-        help=suggest(shown, known) or f"the fields of {_a(kind)} it knows: " + ", ".join(known),
+        "KC0602", f"kcheck knows no field `{shown}` of {a_kind(kind)} to describe", span,
+        help=suggest(shown, known) or f"the fields of {a_kind(kind)} it knows: " + ", ".join(known),
     )  # fmt: skip
 
 
@@ -195,7 +196,7 @@ def _check(
 
     def wrong(what: str) -> list[Diagnostic]:
         return [Diagnostic(
-            "KC0301", f"`{shown}` of {_a(kind)} is {_WANT[known.sort].split(' (')[0]}; {what}",
+            "KC0301", f"`{shown}` of {a_kind(kind)} is {_WANT[known.sort].split(' (')[0]}; {what}",
             p.span, help=f"describe it as {_WANT[known.sort]}")]  # fmt: skip
 
     match p:
@@ -204,7 +205,7 @@ def _check(
         case ast.PatNone():
             if known.default is not None:
                 return [Diagnostic(
-                    "KC0301", f"`{shown}` of {_a(kind)} is never unset: Kubernetes defaults it to "
+                    "KC0301", f"`{shown}` of {a_kind(kind)} is never unset: Kubernetes defaults it to "
                     f"{_shown(known.default)}", p.span,
                     help=f"write the value the model describes (`{shown}: "
                     f"{_shown(known.default)}` is the default)")]  # fmt: skip
@@ -223,6 +224,8 @@ def _check(
             return [d for x in items for d in _check(kind, (*path, "*"), span, x, sym)]
         case ast.PatObject(entries=es):
             stars = [x.star for x in es]
+            if known.sort == "map" and len(es) > MAX_STARS and all(stars):
+                return wrong(f"{len(es)} entries `*`: kcheck pairs at most {MAX_STARS}")
             if known.sort == "map" and all(stars):
                 return [d for x in es for d in _check(kind, (*path, "*"), x.key_span, x.value, sym)]
             if known.sort == "map" and not any(stars):
@@ -267,5 +270,5 @@ def _shown(v: int | bool | str) -> str:
     return f'"{v}"' if isinstance(v, str) else str(v)
 
 
-def _a(kind: str) -> str:
+def a_kind(kind: str) -> str:
     return f"an {kind}" if kind[0] in "AEIOU" else f"a {kind}"

@@ -14,13 +14,12 @@ import yaml
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
-from kcheck.lang.manifest.described import Known, lookup
+from kcheck.lang.manifest.described import MAX_STARS, Known, lookup
 from kcheck.lang.manifest.syntax import int_text, text
 from kcheck.lang.manifest.yaml_doc import K8sObject, get, span_of
 
 Found = list[tuple[Source, Diagnostic]]
 _UNSET = "unset"
-_MAX_STARS = 6  # entries `*` are paired with a map's entries in every order: 720 at most
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ def _stars(
         values = [(str(k.value), v) for k, v in node.value]
     else:
         return miss
-    if len(values) != len(es) or len(es) > _MAX_STARS:
+    if len(values) != len(es) or len(es) > MAX_STARS:
         return miss
     first: Miss | None = None
     for order in itertools.permutations(values):
