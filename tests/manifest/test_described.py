@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kcheck.cli.main import main
 from kcheck.lang import ast
@@ -240,3 +242,66 @@ def test_an_absent_field_reads_as_kubernetes_default(
         assert code == 0, err
     else:
         assert code == 2 and "error[KC0610]" in err and refused in err, err
+
+
+_KEYS = st.sampled_from(["spec", "weight", "app", "kind", "none", "a.b", "x-y", "maxReplicas"])
+_INTS = st.builds(
+    lambda terms: _chain(terms),
+    st.lists(st.one_of(st.integers(0, 99).map(ast.IntLit), st.just(ast.Name("N"))), min_size=1,
+             max_size=3),
+)  # fmt: skip
+
+
+def _chain(terms: list[ast.Expr]) -> ast.Expr:
+    e = terms[0]
+    for i, t in enumerate(terms[1:]):
+        e = ast.Binary("+-"[i % 2], e, t)
+    return e
+
+
+_SCALARS: st.SearchStrategy[ast.Pattern] = st.one_of(
+    st.just(ast.PatNone()),
+    st.booleans().map(ast.PatBool),
+    st.sampled_from(["Allow", "25%", "", "a b", "/"]).map(ast.PatString),
+    _INTS.map(ast.PatInt),
+    st.builds(ast.PatCmp, st.sampled_from([">=", "<", "!="]), _INTS),
+)
+
+
+def _entries(
+    children: st.SearchStrategy[ast.Pattern],
+) -> st.SearchStrategy[tuple[ast.PatEntry, ...]]:
+    named = st.builds(
+        lambda k, v: ast.PatEntry(tuple(k), v), st.lists(_KEYS, min_size=1, max_size=3), children
+    )
+    star = st.builds(lambda v: ast.PatEntry(("*",), v, True), children)
+    return st.lists(st.one_of(named, star), max_size=3).map(tuple)
+
+
+def _nested(children: st.SearchStrategy[ast.Pattern]) -> st.SearchStrategy[ast.Pattern]:
+    return st.one_of(
+        _entries(children).map(ast.PatObject),
+        st.lists(children, max_size=3).map(lambda xs: ast.PatList(tuple(xs))),
+        st.builds(ast.PatRef, st.sampled_from(["Service", "Pod"]), _entries(children)),
+        st.lists(_SCALARS, min_size=2, max_size=3).map(lambda xs: ast.PatAny(tuple(xs))),
+    )
+
+
+PATTERNS = st.recursive(_SCALARS, _nested, max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.lists(_KEYS, min_size=1, max_size=3), PATTERNS), min_size=1, max_size=3)
+)
+def test_any_description_prints_and_parses_back_to_itself(
+    items: list[tuple[list[str], ast.Pattern]],
+) -> None:
+    """Printer and parser agree: the tree printed (wide or broken over lines) parses back."""
+    fixed = tuple(ast.ManifestFixed(tuple(path), p) for path, p in items)
+    section = ast.ManifestSection("CronJob", (), fixed=fixed)
+    prog = ast.Program("m", (ast.Manifest((section,)),))
+    once = format_program(prog, "")
+    again = parse(Source("t.kdsl", once))
+    assert again == prog, once
+    assert format_program(again, once) == once

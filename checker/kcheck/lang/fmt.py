@@ -284,8 +284,8 @@ def _manifest(d: ast.Manifest) -> list[Line]:
 
 
 def _manifest_item(it: ast.ManifestItem) -> Doc:
-    def key(k: str) -> str:
-        return k if k.isidentifier() and k.isascii() else f'"{k}"'
+    def key(k: str) -> str:  # quoted unless a name that parses bare there
+        return manifest_syntax.key_text((k,))
 
     # a long path (a pod's required node affinity) breaks after a dot, its map after the path
     # (each part marked with its source line, so that a comment stays with its code)
