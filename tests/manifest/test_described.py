@@ -226,7 +226,7 @@ manifest {
         ("kind: Deployment\nmetadata: {name: d}\nspec: {revisionHistoryLimit: 0}\n", None),
         # absent is Kubernetes' 10, not what the model describes: refused at the kind
         ("kind: Deployment\nmetadata: {name: d}\nspec: {}\n",
-         "`spec.revisionHistoryLimit` of Deployment `d` (unset: Kubernetes' default 10); the "
+         "`spec.revisionHistoryLimit` of Deployment `d` (unset: 10); the "
          "model describes 0"),
     ],
 )  # fmt: skip

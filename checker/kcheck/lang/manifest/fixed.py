@@ -68,7 +68,7 @@ def _scalar(node: yaml.Node | None, known: Known | None) -> str | None:
 def _got(node: yaml.Node | None, known: Known | None) -> str:
     if _unset(node):
         s = _scalar(node, known)
-        return _UNSET if s is None else f"unset: Kubernetes' default {s}"
+        return _UNSET if s is None else f"unset: {s}"
     if isinstance(node, yaml.SequenceNode):
         return f"a list of {len(node.value)}"
     if isinstance(node, yaml.MappingNode):
