@@ -34,7 +34,7 @@ from kcheck.lang.fmt_expr import (
 )
 from kcheck.lang.fmt_modules import header, module_decl
 from kcheck.lang.layout import MAX_LINE, Chain, Doc, PLine, Src, cat, flat, layout
-from kcheck.lang.manifest import syntax as manifest_syntax
+from kcheck.lang.manifest import show as manifest_show
 
 INDENT = "  "
 # A logical output line and the source line it was made from (0: none, e.g. a blank separator).
@@ -274,8 +274,8 @@ def _manifest(d: ast.Manifest) -> list[Line]:
         items: list[Line] = []
         for it in both:
             if isinstance(it, ast.ManifestFixed):
-                head = manifest_syntax.key_text(it.path) + ": "
-                items += manifest_syntax.lines(head, it.value, len(INDENT) * 2)
+                head = manifest_show.key_text(it.path) + ": "
+                items += manifest_show.lines(head, it.value, len(INDENT) * 2)
             else:
                 items.append((_manifest_item(it), it.span.line))
         head = sec.kind if sec.model_kind is None else f"kind {sec.model_kind} = {sec.kind}"
@@ -285,7 +285,7 @@ def _manifest(d: ast.Manifest) -> list[Line]:
 
 def _manifest_item(it: ast.ManifestItem) -> Doc:
     def key(k: str) -> str:  # quoted unless a name that parses bare there
-        return manifest_syntax.key_text((k,))
+        return manifest_show.key_text((k,))
 
     # a long path (a pod's required node affinity) breaks after a dot, its map after the path
     # (each part marked with its source line, so that a comment stays with its code)

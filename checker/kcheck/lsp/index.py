@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
-from kcheck.lang.manifest import syntax as manifest_syntax
+from kcheck.lang.manifest import show as manifest_show
 from kcheck.lang.symbols import BUILTINS, Symbols
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
 
@@ -447,7 +447,7 @@ class _Indexer:
                         else:
                             self.kind_field(sec.model_kind, it.name, it.name_span)
                     for fx in sec.fixed:  # `maxReplicas: REPLICAS - 1` names a const
-                        for used in manifest_syntax.names(fx.value):
+                        for used in manifest_show.names(fx.value):
                             self.name(used.id, used.span, {})
 
     def def_(self, d: ast.Def) -> None:

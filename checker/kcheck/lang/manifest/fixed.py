@@ -15,7 +15,7 @@ import yaml
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.described import MAX_STARS, Known, lookup
-from kcheck.lang.manifest.syntax import int_text, text
+from kcheck.lang.manifest.show import int_text, text
 from kcheck.lang.manifest.yaml_doc import K8sObject, get, span_of
 
 Found = list[tuple[Source, Diagnostic]]
