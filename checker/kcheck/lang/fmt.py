@@ -34,6 +34,7 @@ from kcheck.lang.fmt_expr import (
 )
 from kcheck.lang.fmt_modules import header, module_decl
 from kcheck.lang.layout import MAX_LINE, Chain, Doc, PLine, Src, cat, flat, layout
+from kcheck.lang.manifest import show as manifest_show
 
 INDENT = "  "
 # A logical output line and the source line it was made from (0: none, e.g. a blank separator).
@@ -267,15 +268,24 @@ def _manifest(d: ast.Manifest) -> list[Line]:
     """`manifest { Kind { NAME = a.b.c in UNIT } }`, one item a line (spec/manifests.md)."""
     sections: list[Line] = []
     for sec in d.sections:
-        items = [(_manifest_item(it), it.span.line) for it in sec.items]
+        # items and descriptions (`path: value`) in the order they were written
+        both: list[ast.ManifestItem | ast.ManifestFixed] = [*sec.items, *sec.fixed]
+        both.sort(key=lambda x: (x.span.line, x.span.col))
+        items: list[Line] = []
+        for it in both:
+            if isinstance(it, ast.ManifestFixed):
+                head = manifest_show.key_text(it.path) + ": "
+                items += manifest_show.lines(head, it.value, len(INDENT) * 2)
+            else:
+                items.append((_manifest_item(it), it.span.line))
         head = sec.kind if sec.model_kind is None else f"kind {sec.model_kind} = {sec.kind}"
         sections += _braced(head, items, sec.span)
     return _braced("manifest", sections, d.span)
 
 
 def _manifest_item(it: ast.ManifestItem) -> Doc:
-    def key(k: str) -> str:
-        return k if k.isidentifier() and k.isascii() else f'"{k}"'
+    def key(k: str) -> str:  # quoted unless a name that parses bare there
+        return manifest_show.key_text((k,))
 
     # a long path (a pod's required node affinity) breaks after a dot, its map after the path
     # (each part marked with its source line, so that a comment stays with its code)

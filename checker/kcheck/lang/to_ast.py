@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
 from lark.tree import Meta
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError
+from kcheck.lang.manifest.syntax import PatternsToAst
 
 # Longer integer literals than this cannot be converted by int() (CPython's limit) and mean
 # nothing in a bounded model anyway.
@@ -36,6 +37,12 @@ def _key(t: Token) -> str:
     return str(t)[1:-1] if t.type == "STRING" else str(t)
 
 
+def _split(c: list[Any]) -> tuple[tuple[Any, ...], tuple[ast.ManifestFixed, ...]]:
+    """A manifest section's items (`NAME = path`) and what it describes (`path: value`)."""
+    fixed = tuple(x for x in c if isinstance(x, ast.ManifestFixed))
+    return tuple(x for x in c if not isinstance(x, ast.ManifestFixed)), fixed
+
+
 def _present(items: tuple[Any, ...]) -> list[Any]:
     return [x for x in items if x is not None]
 
@@ -55,7 +62,7 @@ class _Within:
 
 
 @v_args(meta=True)
-class ToAst(Transformer[Token, ast.Program]):
+class ToAst(PatternsToAst[ast.Program]):
     """One method per grammar rule or alias; each returns an AST node (or a piece of one)."""
 
     # ---- declarations
@@ -349,13 +356,15 @@ class ToAst(Transformer[Token, ast.Program]):
         return ast.Manifest(tuple(c), meta_span(m))
 
     def manifest_section(self, m: Meta, c: list[Any]) -> ast.ManifestSection:
-        return ast.ManifestSection(str(c[0]), tuple(c[1:]), tok_span(c[0]), meta_span(m))
+        items, fixed = _split(c[1:])
+        return ast.ManifestSection(str(c[0]), items, tok_span(c[0]), meta_span(m), fixed=fixed)
 
     def manifest_objects(self, m: Meta, c: list[Any]) -> ast.ManifestSection:
-        model_kind, kind, *items = c
+        model_kind, kind, *rest = c
+        items, fixed = _split(rest)
         return ast.ManifestSection(
-            str(kind), tuple(items), tok_span(kind), meta_span(m), str(model_kind),
-            tok_span(model_kind),
+            str(kind), items, tok_span(kind), meta_span(m), str(model_kind),
+            tok_span(model_kind), fixed,
         )  # fmt: skip
 
     def manifest_item(self, m: Meta, c: list[Any]) -> ast.ManifestItem:

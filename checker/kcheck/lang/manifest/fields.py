@@ -100,6 +100,8 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.topologySpreadConstraints.maxSkew": Field("int"),
     },
     "Service": {"spec.selector.*": Field("string")},
+    # nothing read: a model describes the Ingress it has (its rules, manifest/described.py)
+    "Ingress": {},
     # batch/v1: a Job's pods at once and in all, and the failures it retries; a CronJob's
     # history limits (the Jobs it keeps)
     "Job": {

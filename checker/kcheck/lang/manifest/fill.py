@@ -13,10 +13,11 @@ import yaml
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import find_field
+from kcheck.lang.manifest.fixed import fixed_problems
 from kcheck.lang.manifest.limits import limit_problems
 from kcheck.lang.manifest.objects import build_objects, init_problems, member, with_objects
 from kcheck.lang.manifest.read import Bad, Value, label, pairing_problems, read_value
-from kcheck.lang.manifest.unmapped import ALSO_READ, kept, taint_problems, unmapped
+from kcheck.lang.manifest.unmapped import taint_problems, unmapped
 from kcheck.lang.manifest.yaml_doc import K8sObject, ManifestError, load_objects, span_of
 from kcheck.lang.symbols import Symbols, build_symbols
 from kcheck.lang.types import TEnum, TInt
@@ -55,9 +56,7 @@ def fill(
     warnings: Found = []
     objects = [o for p in paths for o in load_objects(p, found, warnings)]
     scalar_kinds = {s.kind for s in sections if s.model_kind is None}
-    read = {s.kind for s in sections} | (
-        {ALSO_READ[program.name]} if program.name in ALSO_READ else set()
-    )
+    read = {s.kind for s in sections}  # a section that fills nothing still reads its kind
     by_kind: dict[str, K8sObject] = {}
     for o in objects:
         if o.kind not in read:
@@ -75,7 +74,6 @@ def fill(
             by_kind.setdefault(o.kind, o)
     found += pairing_problems(by_kind)
     found += unmapped(sections, objects, read)
-    found += kept(program.name, objects, read)
     found += taint_problems(sections, objects)
     found += limit_problems(sections, objects)
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]] = {}
@@ -95,6 +93,9 @@ def fill(
                 found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))
                 continue
             values[it.name] = (value, obj, node, it)
+    found += fixed_problems(
+        sections, objects, _ints(program, values, defines), program.name, source.path
+    )
     if found:
         raise ManifestError(found)
     overrides: dict[str, int | str] = {}
@@ -127,6 +128,23 @@ def fill(
     }
     counts = {k: len(v) for k, v in creates.items()}
     return Filled(overrides, tuple(warnings), origin, counts, rewrite)
+
+
+def _ints(
+    program: ast.Program,
+    values: Mapping[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]],
+    defines: Mapping[str, int | str],
+) -> dict[str, int]:
+    """The model's consts and int params as the manifests (then -D) fill them: what its
+    descriptions of unmapped fields are evaluated with (`maxReplicas: REPLICAS - 1`)."""
+    given: dict[str, int | str] = {
+        n: v for n, (v, *_) in values.items() if isinstance(v, int) and not isinstance(v, bool)
+    }
+    given.update(defines)
+    sym, _ = build_symbols(program, given)
+    ints = dict(sym.consts)
+    ints.update({n: p.value for n, p in sym.params.items() if isinstance(p.type, TInt)})
+    return ints
 
 
 def _is_bool_param(program: ast.Program, name: str) -> bool:
