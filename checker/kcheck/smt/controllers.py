@@ -12,6 +12,7 @@ from kcheck.lang import ast
 from kcheck.lang.types import TRef, Type
 from kcheck.model.controller_state import Split, own_writes_var, real_cells
 from kcheck.model.ir import KindLayout
+from kcheck.smt import conflicts
 from kcheck.smt.expr import ExprEncoder
 from kcheck.smt.terms import FALSE, TRUE, Env, Term, _and, _ite, _or
 
@@ -79,10 +80,14 @@ def own_writes_flag(enc: ExprEncoder, x: str, kname: str) -> int | None:
 
 def sync(enc: ExprEncoder, x: str, kname: str, st: State) -> tuple[Term, State]:
     """`x.sync@K`: (enabled, state after): enabled while the cache differs anywhere, or a
-    write of x's own is still to come (a write that left the objects as cached)."""
+    write of x's own is still to come (a write that left the objects as cached), or an object
+    changed since the cache copied it (put back as cached: its version still moved)."""
     k = enc.layout.kind(kname)
     ok = _or([differs(enc, x, k, slot, st) for slot in range(k.slots)])
-    after = refresh(enc, x, kname, st)
+    after = conflicts.forget(enc, x, kname, refresh(enc, x, kname, st))
+    changed = conflicts.changed_index(enc, x, kname)
+    if changed is not None:
+        ok = _or([ok, *enc.sets.bits(st[changed], k.slots)])
     flag = own_writes_flag(enc, x, kname)
     if flag is not None:
         ok = _or([ok, st[flag] == 1])
@@ -162,7 +167,7 @@ def restart(enc: ExprEncoder, x: str, st: State, local_types: dict[tuple[str, st
                 new[cached : cached + n] = [z3.IntVal(0)] * n
             st = tuple(new)
         else:
-            st = refresh(enc, x, kname, st)
+            st = conflicts.forget(enc, x, kname, refresh(enc, x, kname, st))
             flag = own_writes_flag(enc, x, kname)
             if flag is not None:  # the relist holds every write
                 st = (*st[:flag], z3.IntVal(0), *st[flag + 1 :])

@@ -16,7 +16,7 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_OWN_WRITES, ParamInfo, Symbols
+from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED, ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.controller_state import (
     Split,
@@ -31,6 +31,7 @@ from kcheck.model.env import Local
 from kcheck.model.ir import CompiledModel, KindLayout, Layout
 from kcheck.model.layout import LocalTypes, dangling_kinds, split_cells
 from kcheck.model.typeof import TypeOf
+from kcheck.smt import conflicts
 from kcheck.smt.intervals import interval
 from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.sets import Bits
@@ -289,6 +290,8 @@ class ExprEncoder:
                 fn == SEEN_OWN_WRITES and fn not in self.sym.defs
             ):
                 return self._seen_own_writes(self.view[k], k, st), FALSE
+            case ast.Call(func=fn, args=[obj]) if fn == UNCHANGED and fn not in self.sym.defs:
+                return conflicts.unchanged(self, obj, env, st)
             case ast.Call(func=fn, args=args):
                 return self._call(e, fn, args, env, st)
             case ast.Unary(op="-", operand=o):
