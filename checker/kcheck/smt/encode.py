@@ -200,18 +200,22 @@ class Encoder(StmtEncoder):
 
 def _note_changes(enc: Encoder, st: tuple[Term, ...], insts: list[Instance]) -> list[Instance]:
     """Every step but a sync's ends by noting the objects it changed, for `unchanged(x)`
-    (smt/conflicts.py; a sync changes no real object)."""
-    if not any(
-        conflicts.changed_index(enc, x, k) is not None for x, ks in enc.stale.items() for k in ks
-    ):
+    (smt/conflicts.py; a sync changes no real object), and by dropping the pending own writes
+    of objects gone from the apiserver and from a coalesced cache (controllers.py)."""
+    watched = [(x, k) for x, ks in enc.stale.items() for k in ks]
+    versions = any(conflicts.changed_index(enc, x, k) is not None for x, k in watched)
+    own = any(controllers.own_field(enc, x, k) is not None for x, k in watched)
+    if not versions and not own:
         return insts
+
+    def end(state: tuple[Term, ...]) -> tuple[Term, ...]:
+        return conflicts.note_changes(enc, st, controllers.forget_gone_writes(enc, state))
+
     return [
         Instance(
             inst.action,
             inst.args,
-            tuple(
-                Branch(b.ok, conflicts.note_changes(enc, st, b.state), b.env) for b in inst.branches
-            ),
+            tuple(Branch(b.ok, end(b.state), b.env) for b in inst.branches),
             inst.fail,
         )
         for inst in insts

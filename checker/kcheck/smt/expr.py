@@ -21,6 +21,7 @@ from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.controller_state import (
     Split,
     coalesced_watches,
+    own_write_field,
     own_writes_var,
     real_cells,
     splits,
@@ -436,9 +437,14 @@ class ExprEncoder:
     def _seen_own_writes(self, x: str, kname: str, st: tuple[Term, ...]) -> Term:
         """`seen_own_writes(K)` in a step of controller x that started in `step_start`: no
         write of x to K waits for x's informer (model/expr.py seen_own_writes)."""
-        flag = self.var_index[own_writes_var(x, kname)].index
+        k = self.layout.kind(kname)
+        own = next((f.offset for f in k.fields if f.name == own_write_field(x)), None)
+        if own is None:
+            unseen = [st[self.var_index[own_writes_var(x, kname)].index] == 1]
+        else:  # a coalesced watch: a flag per object
+            unseen = [st[k.slot_base(s) + own] == 1 for s in range(k.slots)]
         same = [self.step_start[i] == st[i] for i in real_cells(self.layout, kname)]
-        return _and(st[flag] == 0, *same)
+        return _and(z3.Not(_or(unseen)), *same)
 
     def _call(
         self, e: ast.Expr, fn: str, args: tuple[ast.Expr, ...], env: Env, st: tuple[Term, ...]

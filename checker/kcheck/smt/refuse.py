@@ -17,6 +17,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.model.controller_state import (
     changed_var,
     conflict_watches,
+    own_write_field,
     own_write_watches,
     own_writes_var,
     splits,
@@ -103,6 +104,7 @@ def _refuse_layout(model: CompiledModel, sym: Symbols) -> None:
         for kname in kinds:
             known.add(f"{kname}.@{x}")
             known.add(f"{kname}.+add@{x}")
+            known.add(f"{kname}.{own_write_field(x)}")  # controllers.own_field
             known |= {f"{kname}.{f.name}@{x}" for f in sym.kinds[kname].fields}
     known |= {own_writes_var(x, k) for x, k in own_write_watches(sym)}  # controllers.sync
     known |= {changed_var(x, k) for x, k in conflict_watches(sym)}  # smt/conflicts.py
