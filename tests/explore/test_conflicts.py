@@ -21,9 +21,8 @@ from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, VIOLATED
 from kcheck.smt.bmc import bmc
 from kcheck.smt.induction import induction
-from tests.explore.test_dangling import _by_name
-from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
-from tests.reference import enumerate_reachable
+from tests.engine_agreement import assert_engines_agree
+from tests.explore.test_reference_agreement import assert_replays
 from tests.smt.agree import assert_same_steps
 from tests.smt.test_bmc import _agree
 
@@ -169,22 +168,6 @@ def occ_models(draw: st.DrawFn) -> str:
 @given(occ_models())
 def test_generated_conflict_models_agree(text: str) -> None:
     note(text)
-    checked = check_source(Source("occ.kdsl", text))
-    model = compile_model(checked.symbols, symmetry=False)
-    ref = enumerate_reachable(checked.symbols, model.layout, max_states=20_000)
-    states, codes = reachable_and_errors(model)
-    assert not ref.truncated
-    assert states == ref.states
-    assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
-    off = explore(model, symmetry=False)
-    on = explore(compile_model(checked.symbols), symmetry=True)
-    assert on.stats.states <= off.stats.states
-    assert {k: v[:2] for k, v in _by_name(on).items()} == {
-        k: v[:2] for k, v in _by_name(off).items()
-    }
-    for p in [*off.properties, *on.properties]:
-        if p.trace is not None:
-            assert_replays(model, p.trace)
-    # the Z3 encoding: the compiled steps from every reachable state, and BMC's verdicts
-    assert_same_steps(model, checked.symbols, 300)
-    _agree(text, 4)
+    assert_engines_agree(
+        text, filename="occ.kdsl", complete=True, replay_symmetric=True, z3_steps=300, bmc_depth=4
+    )
