@@ -172,6 +172,12 @@ class Layout:
                             s, group, fields
                         )
             out[k.name] = objs
+            for f in k.fields:  # a coalesced watch's own writes not delivered yet, by object
+                if f.name.startswith("+own@"):
+                    mask = sum(1 << i for i in range(k.slots) if s[k.slot_base(i) + f.offset])
+                    out[f"{f.name[5:]}@{k.name}@unseen_writes"] = self.show_value(
+                        TSet(k.name), mask
+                    )
             for f in k.fields:  # a cache shows even when empty: "it has seen nothing yet"
                 if f.name.startswith("@"):
                     hidden.setdefault(f"{f.name[1:]}@{k.name}", {})
