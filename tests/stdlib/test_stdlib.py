@@ -34,11 +34,17 @@ MUTANTS = {
     "gc": ("where o.deleting and dependents(o) == 0", "where o.deleting"),
     # a deleting object removed while a finalizer is still on it
     "finalizers": ("where o.deleting and o.finalizers == {}", "where o.deleting"),
+    # the minimum taken over every zone, not only the pod's domains (its eligible nodes' zones)
+    "topology": ("for z in Zone where domain(z, eligible)", "for z in Zone"),
+    # Ready pods listed whatever their phase: a terminating pod keeps receiving traffic
+    "readiness": ("bool = p.phase == Running and p.ready", "bool = p.ready"),
 }
 
 
 def test_every_module_has_a_harness_a_mutant_and_a_spec_section() -> None:
-    assert MODULES == ["eviction", "finalizers", "fit", "gc", "owners", "taints"]
+    assert MODULES == [
+        "eviction", "finalizers", "fit", "gc", "owners", "readiness", "taints", "topology"
+    ]  # fmt: skip
     spec = SPEC.read_text(encoding="utf-8")
     for m in MODULES:
         assert (HARNESS / f"{m}.kdsl").is_file()
