@@ -86,10 +86,11 @@ def test_a_wrong_module_fails_its_harness(module: str, tmp_path: Path) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[2]
-# (not the taints and finalizers harnesses nor deployment_rollout: tests/reference.py
-# evaluates neither set literals nor `budget(...)`)
+# (not the taints, finalizers, readiness and topology harnesses nor deployment_rollout:
+# tests/reference.py evaluates neither set literals, set builders nor `budget(...)`)
+NO_REFERENCE = ("taints", "finalizers", "readiness", "topology")
 IMPORTING = [
-    *(HARNESS / f"{m}.kdsl" for m in MODULES if m not in ("taints", "finalizers")),
+    *(HARNESS / f"{m}.kdsl" for m in MODULES if m not in NO_REFERENCE),
     ROOT / "models" / "drain_eviction_api.kdsl",
     ROOT / "models" / "drain_evicts_from_snapshot.kdsl",
 ]
@@ -105,8 +106,18 @@ def test_the_reference_interpreter_reaches_the_states_of_the_compiled_model(path
     assert not ref.truncated and states == ref.states
 
 
+# the Deployment deleted with each propagationPolicy, through k8s.gc
+DELETIONS = ("foreground_deletion", "background_deletion", "orphan_deletion")
+
+
 @pytest.mark.parametrize(
-    "path", [*IMPORTING[-2:], ROOT / "models" / "deployment_rollout.kdsl"], ids=lambda p: p.stem
+    "path",
+    [
+        *IMPORTING[-2:],
+        *(ROOT / "models" / f"deployment_{m}.kdsl" for m in DELETIONS),
+        ROOT / "models" / "deployment_rollout.kdsl",
+    ],
+    ids=lambda p: p.stem,
 )
 def test_bmc_finds_what_the_explicit_engine_finds(path: Path) -> None:
     checked = load(str(path))
