@@ -134,3 +134,5 @@ def test_a_module_passes_on_only_what_it_requires(tmp_path: Path) -> None:
     write(tmp_path, "lib.kdsl", LIB.replace("requires kind Pod { ready: bool }\n", ""))
     (err,) = errors(write(tmp_path, "m.kdsl", MODEL + 'import "lib.kdsl"\n'))
     assert err.code == "KC0703" and Path(err.span.file).name == "lib.kdsl"
+    assert "the importing module neither requires" in err.message
+    assert err.help == "require it here too: `requires kind Pod { ... }`"

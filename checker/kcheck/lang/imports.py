@@ -422,13 +422,19 @@ class _Expander:
         table: dict[str, Any] = kinds if req.what == "kind" else enums
         if target not in table:
             near = difflib.get_close_matches(target, sorted(table), n=1)
+            passing = bool(imp.span.file)  # the import is in a module: it passes the need on
             hint = (
                 f"bind it: `import {_show(imp)} with {req.name} = {near[0]}`"
                 if near
+                else f"require it here too: `requires {req.what} {target} {{ ... }}`"
+                if passing
                 else f"declare `{req.what} {target}` or bind another: `with {req.name} = ...`"
             )
+            who = (
+                "the importing module neither requires" if passing else "the model does not declare"
+            )
             self.error("KC0703", f"module `{_show(imp)}` requires {req.what} `{target}`, which "
-                       "the model does not declare", imp.span, notes=(at,), help=hint)  # fmt: skip
+                       f"{who}", imp.span, notes=(at,), help=hint)  # fmt: skip
             return False
         ok = True
         if req.what == "enum":
