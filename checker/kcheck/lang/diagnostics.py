@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "KC0702": "import cycle",
     "KC0703": "a module's `requires` not met by the model, or a name it reads without requiring",
     "KC0704": "an import's name or binding clashes or names nothing",
+    "KC0705": "a module with state imported twice with different bindings",
 }
 
 
