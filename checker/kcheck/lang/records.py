@@ -29,50 +29,37 @@ from typing import Any
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic
 from kcheck.lang.fmt_expr import format_expr
+from kcheck.lang.part_index import EMPTY, Known, Scope
 from kcheck.lang.record_sites import Site
 
 # The most parts one array field may hold: a variable index becomes a case split over them.
 MAX_ARRAY = 8
 
-Interval = tuple[int, int]
+# a part's key: its number in `R[N]`, its enum member in `R[E]`
+Key = int | str
 
 
-def flat_name(array: str, i: int, field: str) -> str:
-    """The field of the object that part `i` of `array`'s `field` becomes (traces show it)."""
-    return f"{array}[{i}].{field}"
+def flat_name(array: str, key: Key, field: str) -> str:
+    """The field of the object that part `key` of `array`'s `field` becomes (traces show it)."""
+    return f"{array}[{key}].{field}"
 
 
 @dataclass(frozen=True)
 class _Array:
     record: ast.Record
-    size: int
+    keys: tuple[Key, ...]  # 0..N-1, or the members of the enum E of `R[E]`
+    enum: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.keys)
+
+    def shown_keys(self) -> str:
+        return self.enum if self.enum is not None else f"0..{self.size - 1}"
 
 
-@dataclass(frozen=True)
-class _Part:
-    """An element binder `c in p.containers`: `c` is lowered to an index into `obj.array`."""
-
-    obj: ast.Expr
-    array: str
-
-
-@dataclass(frozen=True)
-class _Scope:
-    parts: Mapping[str, _Part]
-    ranges: Mapping[str, Interval | None]  # a name bound here; None: no known range
-
-    def captures(self, name: str) -> str | None:
-        """The part binder whose object a new local `name` would hide, if any."""
-        for c, part in self.parts.items():
-            if c != name and name in ast.names_in(part.obj):
-                return c
-        return None
-
-    def bind(self, name: str, part: _Part | None = None, rng: Interval | None = None) -> _Scope:
-        parts = {k: v for k, v in self.parts.items() if k != name}
-        if part is not None:
-            parts[name] = part
-        return _Scope(parts, {**self.ranges, name: rng})
+def key_expr(key: Key, span: ast.Span) -> ast.Expr:
+    return ast.IntLit(key, span) if isinstance(key, int) else ast.Name(key, span)
 
 
 def lower_records(
@@ -91,7 +78,7 @@ def lower_records(
             decls.append(replace(d, fields=tuple(low.kind_fields(d))))
         else:
             low.no_arrays(d)
-            decls.append(low.rewrite(d, _Scope({}, {})))
+            decls.append(low.rewrite(d, EMPTY))
     return replace(program, decls=tuple(decls)), low.diags, low.sites
 
 
@@ -108,8 +95,7 @@ class _Lowering:
     def __init__(self, program: ast.Program, overrides: Mapping[str, int | str]) -> None:
         self.diags: list[Diagnostic] = []
         self.sites: list[Site] = []
-        self.overrides = overrides
-        self.consts = {d.name: d.value for d in program.decls if isinstance(d, ast.Const)}
+        self.known = Known(program, overrides)
         self.kinds = {d.name for d in program.decls if isinstance(d, ast.Kind)}
         self.enums = {d.name for d in program.decls if isinstance(d, ast.Enum)}
         self.records: dict[str, ast.Record] = {}
@@ -122,19 +108,6 @@ class _Lowering:
                     continue
                 self.records[d.name] = d
                 self.record_fields(d)
-        # name -> range of every stored int field, var and param (an index's known bounds)
-        self.stored: dict[str, list[Interval | None]] = {}
-        # vars and params by name, actors' locals too (their actions read them bare)
-        self.globals: dict[str, list[Interval | None]] = {}
-        for d in program.decls:
-            if isinstance(d, ast.Var | ast.Param):
-                self.globals.setdefault(d.name, []).append(self.range_of(d.type))
-            elif isinstance(d, ast.Controller | ast.Process):
-                for v in d.locals:
-                    self.globals.setdefault(v.name, []).append(self.range_of(v.type))
-            elif isinstance(d, ast.Kind | ast.Record):
-                for f in d.fields:
-                    self.stored.setdefault(f.name, []).append(self.range_of(f.type))
         self.arrays = self.array_fields(program)
 
     # ---- declarations ---------------------------------------------------------------------
@@ -212,10 +185,20 @@ class _Lowering:
                            help=f"did you mean `{close[0]}`?" if close else
                            f"declare it: `record {t.elem} {{ ... }}`")  # fmt: skip
             return None
-        size = self.const(t.size)
+        rec = self.records[t.elem]
+        if isinstance(t.size, ast.Name) and t.size.id in self.known.enums:
+            members = self.known.enums[t.size.id]
+            if len(members) > MAX_ARRAY:
+                self.error("KC0403", f"an array holds 1 to {MAX_ARRAY} parts, and "
+                           f"`{t.size.id}` has {len(members)} members", t.size.span,
+                           help="index by a smaller enum")  # fmt: skip
+                return None
+            return _Array(rec, members, t.size.id)
+        size = self.known.const(t.size)
         if size is None:
-            self.error("KC0402", "an array's size must be a constant", t.size.span,
-                       help="use a number or a `const`")  # fmt: skip
+            self.error("KC0402", "an array's size must be a constant or an enum", t.size.span,
+                       help="use a number, a `const`, or an enum whose members name the "
+                       "parts")  # fmt: skip
             return None
         if not 1 <= size <= MAX_ARRAY:
             self.error(
@@ -226,7 +209,7 @@ class _Lowering:
                 help="model more parts as objects of a kind",
             )
             return None
-        return _Array(self.records[t.elem], size)
+        return _Array(rec, tuple(range(size)))
 
     def kind_fields(self, k: ast.Kind) -> list[ast.FieldDecl]:
         out: list[ast.FieldDecl] = []
@@ -234,11 +217,11 @@ class _Lowering:
             arr = self.arrays.get(f.name) if isinstance(f.type, ast.ArrayType) else None
             if arr is None:
                 if not isinstance(f.type, ast.ArrayType):
-                    out.append(replace(f, default=self.rewrite(f.default, _Scope({}, {}))))
+                    out.append(replace(f, default=self.rewrite(f.default, EMPTY)))
                 continue
-            for i in range(arr.size):
+            for key in arr.keys:
                 for rf in arr.record.fields:
-                    name = flat_name(f.name, i, rf.name)
+                    name = flat_name(f.name, key, rf.name)
                     out.append(replace(rf, name=name, key=False, name_span=f.name_span))
         return out
 
@@ -249,61 +232,9 @@ class _Lowering:
                 self.error("KC0802", "only a kind's field can be an array", n.span,
                            help="declare it as a field of the kind")  # fmt: skip
 
-    # ---- constants and known ranges -------------------------------------------------------
-
-    def const(self, e: ast.Expr, seen: frozenset[str] = frozenset()) -> int | None:
-        match e:
-            case ast.IntLit(value=v):
-                return v
-            case ast.Name(id=n) if n in self.consts and n not in seen:
-                o = self.overrides.get(n)
-                return o if isinstance(o, int) else self.const(self.consts[n], seen | {n})
-            case ast.Unary(op="-", operand=operand):
-                neg = self.const(operand, seen)
-                return None if neg is None else -neg
-            case ast.Binary(op=op, left=left, right=right) if op in ("+", "-", "*"):
-                a, b = self.const(left, seen), self.const(right, seen)
-                if a is None or b is None:
-                    return None
-                return a + b if op == "+" else a - b if op == "-" else a * b
-        return None
-
-    def range_of(self, t: ast.TypeExpr) -> Interval | None:
-        if isinstance(t, ast.RangeType):
-            lo, hi = self.const(t.lo), self.const(t.hi)
-            if lo is not None and hi is not None:
-                return lo, hi
-        if isinstance(t, ast.BoolType):
-            return None
-        return None
-
-    def interval(self, e: ast.Expr, scope: _Scope) -> Interval | None:
-        """Bounds every value of `e` lies within, or None when kcheck does not know them."""
-        match e:
-            case ast.Name(id=n) if n in scope.ranges:
-                return scope.ranges[n]
-            case ast.Name(id=n) if n in self.globals:
-                return _hull(self.globals[n])
-            case ast.Field(name=f) if f in self.stored:
-                return _hull(self.stored[f])
-            case ast.Binary(op=op, left=a, right=b) if op in ("+", "-"):
-                x, y = self.interval(a, scope), self.interval(b, scope)
-                if x is None or y is None:
-                    return None
-                if op == "+":
-                    return x[0] + y[0], x[1] + y[1]
-                return x[0] - y[1], x[1] - y[0]
-            case ast.IfExpr(then=a, else_=b):
-                x, y = self.interval(a, scope), self.interval(b, scope)
-                if x is None or y is None:
-                    return None
-                return min(x[0], y[0]), max(x[1], y[1])
-        v = self.const(e)
-        return None if v is None else (v, v)
-
     # ---- expressions and statements -------------------------------------------------------
 
-    def rewrite(self, node: Any, scope: _Scope) -> Any:
+    def rewrite(self, node: Any, scope: Scope) -> Any:
         if isinstance(node, tuple):
             return tuple(self.rewrite(x, scope) for x in node)
         if not is_dataclass(node) or isinstance(node, type):
@@ -314,14 +245,14 @@ class _Lowering:
                 index = self.rewrite(el.index, scope)
                 return self.read(obj, el.name, el.name_span, index, el.index, rf, node, scope)
             case ast.Field(obj=ast.Name(id=c), name=rf) if c in scope.parts:
-                part = scope.parts[c]
+                obj, array = scope.parts[c]
                 idx = ast.Name(c, node.obj.span)
-                return self.read(part.obj, part.array, node.obj.span, idx, idx, rf, node, scope)
+                return self.read(obj, array, node.obj.span, idx, idx, rf, node, scope)
             case ast.Elem():
                 self.not_a_value(f"`{format_expr(node)}`", node.span, node.name, node)
                 return node.index  # any int: the error stops the check
             case ast.Name(id=c) if c in scope.parts:
-                self.not_a_value(f"`{c}`", node.span, scope.parts[c].array, node)
+                self.not_a_value(f"`{c}`", node.span, scope.parts[c][1], node)
                 return node
             case ast.Field(name=f) if f in self.arrays:
                 self.not_a_value(f"`{format_expr(node)}`", node.span, f, None)
@@ -348,7 +279,8 @@ class _Lowering:
             case ast.Def():
                 inner = scope
                 for p in node.params:
-                    inner = inner.bind(p.name, rng=self.range_of(p.type))
+                    inner = inner.bind(p.name, rng=self.known.range_of(p.type),
+                                       enum=self.known.enum_type(p.type))  # fmt: skip
                 return replace(node, body=self.rewrite(node.body, inner))
             case ast.Block(stmts=stmts):
                 return replace(node, stmts=self.block(stmts, scope))
@@ -367,7 +299,7 @@ class _Lowering:
                                                   if i.name not in self.arrays))  # fmt: skip
         return self.generic(node, scope)
 
-    def generic(self, node: Any, scope: _Scope) -> Any:
+    def generic(self, node: Any, scope: Scope) -> Any:
         changes = {
             f.name: self.rewrite(getattr(node, f.name), scope)
             for f in fields(node)
@@ -376,8 +308,8 @@ class _Lowering:
         return replace(node, **changes)
 
     def binders(
-        self, binders: tuple[ast.Binder, ...], scope: _Scope
-    ) -> tuple[tuple[ast.Binder, ...], _Scope]:
+        self, binders: tuple[ast.Binder, ...], scope: Scope
+    ) -> tuple[tuple[ast.Binder, ...], Scope]:
         """Binders in order (each domain sees the binders before it); `c in p.containers`
         becomes `c in 0..N-1`, an index into the parts."""
         out = []
@@ -391,19 +323,28 @@ class _Lowering:
             ):
                 arr = self.arrays[d.expr.name]
                 obj = self.rewrite(d.expr.obj, scope)
-                last = ast.IntLit(arr.size - 1, d.span)
-                out.append(replace(b, domain=ast.RangeDomain(ast.IntLit(0, d.span), last, d.span)))
-                scope = scope.bind(b.name, _Part(obj, d.expr.name), (0, arr.size - 1))
+                part = (obj, d.expr.name)
+                if arr.enum is not None:
+                    domain: ast.Domain = ast.ExprDomain(ast.Name(arr.enum, d.span), d.span)
+                    scope = scope.bind(b.name, part, enum=arr.enum)
+                else:
+                    last = ast.IntLit(arr.size - 1, d.span)
+                    domain = ast.RangeDomain(ast.IntLit(0, d.span), last, d.span)
+                    scope = scope.bind(b.name, part, (0, arr.size - 1))
+                out.append(replace(b, domain=domain))
                 continue
             out.append(replace(b, domain=self.rewrite(d, scope)))
             rng_of = None
             if isinstance(d, ast.RangeDomain):
-                lo, hi = self.const(d.lo), self.const(d.hi)
+                lo, hi = self.known.const(d.lo), self.known.const(d.hi)
                 rng_of = (lo, hi) if lo is not None and hi is not None else None
-            scope = scope.bind(b.name, rng=rng_of)
+            enum = None
+            if isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name):
+                enum = d.expr.id if d.expr.id in self.known.enums else None
+            scope = scope.bind(b.name, rng=rng_of, enum=enum)
         return tuple(out), scope
 
-    def block(self, stmts: tuple[ast.Stmt, ...], scope: _Scope) -> tuple[ast.Stmt, ...]:
+    def block(self, stmts: tuple[ast.Stmt, ...], scope: Scope) -> tuple[ast.Stmt, ...]:
         out: list[ast.Stmt] = []
         for st in stmts:
             if isinstance(st, ast.Assign | ast.AssignAny):
@@ -413,8 +354,12 @@ class _Lowering:
             if isinstance(st, ast.Let):
                 self.capture(scope, st.name, st.name_span)
                 value = st.value
-                rng = None if isinstance(value, ast.Create) else self.interval(value, scope)
-                scope = scope.bind(st.name, rng=rng)
+                rng, enum = None, None
+                if not isinstance(value, ast.Create):
+                    rng = self.known.interval(value, scope)
+                    found = self.known.members(value, scope)
+                    enum = found[0] if found is not None and len(found[1]) > 1 else None
+                scope = scope.bind(st.name, rng=rng, enum=enum)
         return tuple(out)
 
     # ---- one part's field -----------------------------------------------------------------
@@ -428,7 +373,7 @@ class _Lowering:
         written: ast.Expr,
         field: str,
         node: ast.Field,
-        scope: _Scope,
+        scope: Scope,
     ) -> ast.Expr:
         """`obj.array[index].field`: one flat field, or a case over the index's values."""
         values = self.indexes(array, array_span, written, field, node.name_span, scope)
@@ -440,7 +385,7 @@ class _Lowering:
                  for i in values]  # fmt: skip
         out: ast.Expr = reads[-1]
         for i, r in zip(reversed(values[:-1]), reversed(reads[:-1]), strict=True):
-            cond = ast.Binary("==", index, ast.IntLit(i, index.span), index.span, index.span)
+            cond = ast.Binary("==", index, key_expr(i, index.span), index.span, index.span)
             out = ast.IfExpr(cond, r, out, node.span)
         return out
 
@@ -451,8 +396,8 @@ class _Lowering:
         index: ast.Expr,
         field: str,
         field_span: ast.Span,
-        scope: _Scope,
-    ) -> list[int]:
+        scope: Scope,
+    ) -> list[Key]:
         """The parts an index may name (empty after an error)."""
         arr = self.arrays.get(array)
         if arr is None:
@@ -470,10 +415,35 @@ class _Lowering:
                 help=f"did you mean `{close[0]}`?" if close else None,
             )
             return []
-        rng = self.interval(index, scope)
+        return self.keys_of(arr, array, index, scope)
+
+    def keys_of(self, arr: _Array, array: str, index: ast.Expr, scope: Scope) -> list[Key]:
+        if arr.enum is not None:
+            found = self.known.members(index, scope)
+            if found is not None and found[0] == arr.enum:
+                return list(found[1])
+            if found is not None:
+                known = f"this index is a `{found[0]}`"
+            elif self.known.interval(index, scope) is not None:
+                known = "this index is a number"
+            else:
+                known = "kcheck does not know this index to be a member of an enum"
+            self.error(
+                "KC0801",
+                f"{known}, and `{array}` is indexed by `{arr.enum}`",
+                index.span,
+                help=f"index with a member (`{array}[{arr.keys[0]}]`), a binder "
+                f"`t in {arr.enum}` or a field, var or `let` of type `{arr.enum}`; or bind the "
+                f"parts: `c in x.{array}`",
+            )
+            return []
+        rng = self.known.interval(index, scope)
         last = arr.size - 1
         if rng is None or rng[0] < 0 or rng[1] > last:
-            if rng is None:
+            found = self.known.members(index, scope)
+            if found is not None:
+                known = f"this index is a `{found[0]}`, not a number"
+            elif rng is None:
                 known = "kcheck knows no bounds of this index"
             elif rng[0] == rng[1]:
                 known = f"this index is {rng[0]}"
@@ -490,7 +460,7 @@ class _Lowering:
             return []
         return list(range(rng[0], rng[1] + 1))
 
-    def assign(self, st: ast.Assign | ast.AssignAny, scope: _Scope) -> ast.Stmt:
+    def assign(self, st: ast.Assign | ast.AssignAny, scope: Scope) -> ast.Stmt:
         """`x.array[i].field := e`, or `c.field := e` for a part binder `c`."""
         lv = st.target
         rest = (
@@ -506,22 +476,22 @@ class _Lowering:
             values = self.indexes(array, spans[at], lv.elem, tail[0], spans[at + 1], scope)
             base = replace(lv, index=self.rewrite(lv.index, scope), elem=None, elem_at=0)
         elif lv.parts[0] in scope.parts and len(lv.parts) > 1:
-            part = scope.parts[lv.parts[0]]
-            path = _path(part.obj)
+            obj, part_array = scope.parts[lv.parts[0]]
+            path = _path(obj)
             index = ast.Name(lv.parts[0], lv.part_spans[0])
-            values = self.indexes(part.array, lv.part_spans[0], index, lv.parts[1],
+            values = self.indexes(part_array, lv.part_spans[0], index, lv.parts[1],
                                   lv.part_spans[1], scope)  # fmt: skip
             if path is None:
                 self.error("KC0802", "a part is assigned through a name or a field path",
                            lv.span, help="bind the object first: `let x = ...`")  # fmt: skip
                 return rest
-            head, array, tail = path[0], part.array, lv.parts[1:]
+            head, array, tail = path[0], part_array, lv.parts[1:]
             spans = (*[lv.part_spans[0]] * len(head), lv.part_spans[0], *lv.part_spans[1:])
             base = replace(lv, index=path[1], elem=None, elem_at=0)
         else:
             if lv.parts[0] in scope.parts:
-                part = scope.parts[lv.parts[0]]
-                self.not_a_value(f"`{lv.parts[0]}`", lv.span, part.array, ast.Name(lv.parts[0]))
+                part_array = scope.parts[lv.parts[0]][1]
+                self.not_a_value(f"`{lv.parts[0]}`", lv.span, part_array, ast.Name(lv.parts[0]))
             return replace(rest, target=replace(lv, index=self.rewrite(lv.index, scope)))
         if not values:
             return rest
@@ -529,21 +499,21 @@ class _Lowering:
             self.sites.append(Site(st.span, _lvalue_text(lv), array, tail[0]))
         n = len(head)
 
-        def target_at(i: int) -> ast.Stmt:
+        def target_at(i: Key) -> ast.Stmt:
             parts = (*head, flat_name(array, i, tail[0]), *tail[1:])
             pspans = (*spans[:n], spans[n + 1], *spans[n + 2 :])
             return replace(rest, target=replace(base, parts=parts, part_spans=pspans))
 
         out: ast.Stmt = target_at(values[-1])
         for i in reversed(values[:-1]):
-            cond = ast.Binary("==", index, ast.IntLit(i, index.span), index.span, index.span)
+            cond = ast.Binary("==", index, key_expr(i, index.span), index.span, index.span)
             else_ = out if isinstance(out, ast.If) else ast.Block((out,), st.span)
             out = ast.If(cond, ast.Block((target_at(i),), st.span), else_, st.span)
         return out
 
     # ---- errors ---------------------------------------------------------------------------
 
-    def capture(self, scope: _Scope, name: str, span: ast.Span) -> None:
+    def capture(self, scope: Scope, name: str, span: ast.Span) -> None:
         c = scope.captures(name)
         if c is not None:
             self.error(
@@ -584,14 +554,6 @@ def _lvalue_text(lv: ast.LValue) -> str:
         return ".".join(lv.parts)
     head, tail = lv.parts[: lv.elem_at + 1], lv.parts[lv.elem_at + 1 :]
     return ".".join(head) + f"[{format_expr(lv.elem)}]." + ".".join(tail)
-
-
-def _hull(found: list[Interval | None]) -> Interval | None:
-    """Bounds of every declaration sharing a name (a read is not resolved yet), or None."""
-    known = [r for r in found if r is not None]
-    if len(known) < len(found):
-        return None
-    return min(r[0] for r in known), max(r[1] for r in known)
 
 
 def _path(e: ast.Expr) -> tuple[tuple[str, ...], ast.Expr | None] | None:

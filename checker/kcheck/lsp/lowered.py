@@ -15,7 +15,7 @@ from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.lsp.index import Index, Ref, top_level_ref
 
-_FLAT = re.compile(r"^(\w+)\[\d+\]\.(\w+)$")  # records.flat_name
+_FLAT = re.compile(r"^(\w+)\[\w+\]\.(\w+)$")  # records.flat_name (a number or a member)
 
 
 def uses(program: ast.Program) -> Iterator[tuple[str, ast.Span, ast.Span | None]]:
@@ -133,7 +133,9 @@ class _Repair:
             info = self.symbols.kinds.get(kind)
             for f in fields.values():
                 if info is not None and isinstance(f.type, ast.ArrayType) and f.type.elem == record:
-                    flat = info.field(f"{f.name}[0].{name}")
+                    found = (x for x in info.fields if x.name.startswith(f"{f.name}[")
+                             and x.name.endswith(f"].{name}"))  # fmt: skip
+                    flat = next(found, None)
                     if flat is not None:
                         return str(flat.type)
         return None
