@@ -434,9 +434,15 @@ def _lvalue(lv: ast.LValue) -> str:
     return ".".join(lv.parts)
 
 
+def _init_name(f: ast.FieldInit) -> str:
+    if f.index is None:
+        return f.name
+    return f"{f.name}[{expr_text(f.index, P_BIND)}].{f.part}"  # a part's field
+
+
 def _create(c: ast.Create) -> Doc:
     if not c.fields:
         return f"create {c.kind} {{}}"
     inits = comma_docs([f.value for f in c.fields])
-    fields = tuple(cat(f"{f.name}: ", v) for f, v in zip(c.fields, inits, strict=True))
+    fields = tuple(cat(f"{_init_name(f)}: ", v) for f, v in zip(c.fields, inits, strict=True))
     return cat(f"create {c.kind} {{ ", Chain(fields, ", ", fill=True), " }")

@@ -85,7 +85,8 @@ def lower_records(
 def _mentions_parts(program: ast.Program) -> bool:
     for n in ast.walk_nodes(program):
         if isinstance(n, ast.Elem | ast.ArrayType) or (
-            isinstance(n, ast.LValue) and n.elem is not None
+            isinstance(n, ast.LValue | ast.FieldInit)
+            and (n.elem if isinstance(n, ast.LValue) else n.index) is not None
         ):
             return True
     return False
@@ -284,20 +285,42 @@ class _Lowering:
                 return replace(node, body=self.rewrite(node.body, inner))
             case ast.Block(stmts=stmts):
                 return replace(node, stmts=self.block(stmts, scope))
-            case ast.Create(fields=inits):
-                for init in inits:
-                    if init.name in self.arrays:
-                        self.error(
-                            "KC0802",
-                            f"`{init.name}` is an array of parts: a `create` gives them "
-                            "their records' defaults",
-                            init.name_span,
-                            help=f"set a part after the create: `let x = create "
-                            f"{node.kind} {{}}` then `x.{init.name}[0].FIELD := ...`",
-                        )
-                return replace(node, fields=tuple(i for i in self.rewrite(inits, scope)
-                                                  if i.name not in self.arrays))  # fmt: skip
+            case ast.Create():
+                return replace(node, fields=tuple(self.create_inits(node, scope)))
         return self.generic(node, scope)
+
+    def create_inits(self, node: ast.Create, scope: Scope) -> list[ast.FieldInit]:
+        """A create's fields, a part's field given as `containers[0].ready: e` made the flat
+        field. A whole array cannot be given (its parts take their records' defaults)."""
+        out = []
+        for init in node.fields:
+            if init.index is None and init.name in self.arrays:
+                self.error(
+                    "KC0802",
+                    f"`{init.name}` is an array of parts: give a part's field, "
+                    f"`{init.name}[{self.arrays[init.name].keys[0]}].FIELD: ...`",
+                    init.name_span,
+                    help="or leave it out: each part takes its record's defaults",
+                )
+                continue
+            value = self.rewrite(init.value, scope)
+            if init.index is None:
+                out.append(replace(init, value=value))
+                continue
+            keys = self.indexes(
+                init.name, init.name_span, init.index, init.part, init.part_span, scope
+            )
+            if len(keys) > 1:
+                self.error(
+                    "KC0801",
+                    "a create gives one part's field: its index must be one number or member",
+                    init.index.span,
+                    help=f"write one line per part: `{init.name}[{keys[0]}].{init.part}: ...`",
+                )
+            elif keys:
+                name = flat_name(init.name, keys[0], init.part)
+                out.append(ast.FieldInit(name, value, init.part_span, init.span))
+        return out
 
     def generic(self, node: Any, scope: Scope) -> Any:
         changes = {

@@ -433,6 +433,12 @@ class ToAst(Transformer[Token, ast.Program]):
     def field_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
         return ast.FieldInit(str(c[0]), c[1], tok_span(c[0]), meta_span(m))
 
+    def part_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
+        """`containers[0].ready: true` in a create (lang/records.py)."""
+        return ast.FieldInit(
+            str(c[0]), c[3], tok_span(c[0]), meta_span(m), c[1], str(c[2]), tok_span(c[2])
+        )
+
     # ---- properties
     def invariant_decl(self, m: Meta, c: list[Any]) -> ast.Invariant:
         lemma = c[0] == "lemma"

@@ -111,6 +111,15 @@ class _Repair:
                 for r in self.index.refs
             ]
 
+    def create_parts(self, program: ast.Program) -> None:
+        """`create Pod { containers[0].ready: e }`: `containers` is the kind's array field."""
+        for n in ast.walk_nodes(program):
+            if isinstance(n, ast.Create):
+                for init in n.fields:
+                    f = self.arrays.get(n.kind, {}).get(init.name)
+                    if init.index is not None and f is not None:
+                        self.add(self.array_field(n.kind, f, init.name_span))
+
     def record_decls(self) -> None:
         """A record's declaration is gone from the lowered program: its name, its fields' names
         and the record named in an array's type are indexed from the program as written."""
@@ -185,6 +194,7 @@ def repair(program: ast.Program, symbols: Symbols, index: Index, lines: Sequence
     fix = _Repair(program, symbols, index)
     index.refs = [r for r in map(fix.rename, index.refs) if _written(r, lines)]
     fix.record_decls()
+    fix.create_parts(program)
     for name, span, obj in uses(program):
         if span == ast.NOWHERE or span.file or fix.resolves(name, span):
             continue

@@ -37,6 +37,11 @@ class FieldInit:
     value: Expr
     name_span: Span = span_field()
     span: Span = span_field()
+    # `containers[0].ready: true`: part `index` of the array field `name`, its field `part`
+    # (lang/records.py lowers it to the flat field before names resolve)
+    index: Expr | None = None
+    part: str = ""
+    part_span: Span = span_field()
 
 
 @dataclass(frozen=True)
