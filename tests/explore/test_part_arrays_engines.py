@@ -7,6 +7,9 @@ planted in the lowering (a case that reads the wrong part) is caught by the twin
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from kcheck.explore.bfs import explore
@@ -78,9 +81,24 @@ def _summary(text: str, symmetry: bool) -> tuple[int, dict[str, tuple[str, int |
     return result.stats.states, {k: v[:2] for k, v in _by_name(result).items()}
 
 
+def _states(text: str) -> set[str]:
+    """Every reachable state, decoded, with each part's field named as the flat twin names it
+    (`containers[1].ports[0].open` is `c1_p0_open`, `conditions[Ready].status` `cReady_status`)."""
+    model = compile_model(check_source(Source("m.kdsl", text)).symbols, symmetry=False)
+    states, _ = reachable_and_errors(model)
+    out = set()
+    for s in states:
+        shown = json.dumps(model.layout.decode(s), sort_keys=True, default=str)
+        shown = re.sub(r"containers\[(\d)\]\.ports\[(\d)\]\.", r"c\1_p\2_", shown)
+        shown = re.sub(r"(?:containers|conditions)\[(\w+)\]\.", r"c\1_", shown)
+        out.add(shown)
+    return out
+
+
 def _same_as_twin(written: str, flat: str) -> None:
     for symmetry in (False, True):
         assert _summary(written, symmetry) == _summary(flat, symmetry)
+    assert _states(written) == _states(flat)
 
 
 def _engines_agree(text: str, depth: int) -> None:
@@ -126,3 +144,82 @@ def test_a_planted_bug_in_the_enum_case_split_is_caught(monkeypatch: pytest.Monk
     written = ENUM.replace("LEAST", "2")
     with pytest.raises(AssertionError):
         _same_as_twin(written, _enum_flat(2))
+
+
+NESTED = """model nested
+record Port { open: bool }
+record Container { ready: bool  ports: Port[2] }
+kind Pod[2] { containers: Container[2]  sel: 0..1 }
+init { create Pod {} }
+process k {
+  action e for p in Pod where p.sel == 0 and p.containers[p.sel].ports[0].open { p.sel := 1 }
+  action a for p in Pod, i in 0..1, j in 0..1 where not p.containers[i].ports[j].open {
+    p.containers[i].ports[j].open := true
+  }
+  action b for p in Pod, c in p.containers, q in c.ports where q.open and not c.ready {
+    c.ready := true
+    q.open := false
+  }
+  action d for p in Pod, q in p.containers[1].ports where q.open and not p.containers[0].ready {
+    q.open := false
+    p.containers[0].ports[1].open := true
+  }
+  action more when count(Pod) < 2 { create Pod { containers[1].ready: true } }
+}
+invariant inv: forall p in Pod, c in p.containers: c.ready implies (exists q in c.ports: q.open)
+"""
+
+
+def _nested_flat() -> str:
+    cs, ps = range(2), range(2)
+    fields = " ".join(
+        f"c{i}_ready: bool " + " ".join(f"c{i}_p{j}_open: bool" for j in ps) for i in cs
+    )
+    a = " ".join(
+        f"action a{i}{j} for p in Pod where not p.c{i}_p{j}_open {{ p.c{i}_p{j}_open := true }}"
+        for i in cs
+        for j in ps
+    )
+    b = " ".join(
+        f"action b{i}{j} for p in Pod where p.c{i}_p{j}_open and not p.c{i}_ready "
+        f"{{ p.c{i}_ready := true  p.c{i}_p{j}_open := false }}"
+        for i in cs
+        for j in ps
+    )
+    d = " ".join(
+        f"action d{j} for p in Pod where p.c1_p{j}_open and not p.c0_ready "
+        f"{{ p.c1_p{j}_open := false  p.c0_p1_open := true }}"
+        for j in ps
+    )
+    inv = " and ".join(
+        f"(p.c{i}_ready implies (" + " or ".join(f"p.c{i}_p{j}_open" for j in ps) + "))" for i in cs
+    )
+    return f"""model nested
+kind Pod[2] {{ {fields}  sel: 0..1 }}
+init {{ create Pod {{}} }}
+process k {{
+  action e for p in Pod where p.sel == 0 and (if p.sel == 0 then p.c0_p0_open else p.c1_p0_open)
+    {{ p.sel := 1 }}
+  {a} {b} {d}
+  action more when count(Pod) < 2 {{ create Pod {{ c1_ready: true }} }}
+}}
+invariant inv: forall p in Pod: {inv}
+"""
+
+
+def test_arrays_inside_records_mean_their_flat_twin_in_every_engine() -> None:
+    _same_as_twin(NESTED, _nested_flat())
+    # `b` readies a container by closing the port that made it ready
+    assert _summary(NESTED, True)[1]["inv"][0] == "violated"
+    _engines_agree(NESTED, 3)
+
+
+def test_a_planted_bug_in_a_nested_case_split_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = records.key_expr
+
+    def wrong(key: records.Key, span: ast.Span) -> ast.Expr:
+        return real(1 - key if isinstance(key, int) else key, span)
+
+    monkeypatch.setattr(records, "key_expr", wrong)
+    with pytest.raises(AssertionError):
+        _same_as_twin(NESTED, _nested_flat())

@@ -138,3 +138,27 @@ def test_enum_indexed_parts_and_parts_given_in_a_create_lead_to_their_declaratio
     assert _hover(ENUM_PARTS, 15, "status") == status
     assert _hover(ENUM_PARTS, 15, "Ready")[:2] == ("Ready", "member of ConditionType")
     assert _hover(ENUM_PARTS, 12, "conditions") == array
+
+
+NESTED = """model m
+record Port {
+  open: bool = false
+}
+record Container {
+  ports: Port[2]
+}
+kind Pod[1] { containers: Container[2] }
+process k {
+  action a for p in Pod, c in p.containers, q in c.ports where not q.open {
+    q.open := true
+  }
+}
+invariant i: forall p in Pod: p.containers[0].ports[1].open or true
+"""
+
+
+def test_a_field_of_an_array_inside_a_record_leads_to_its_declaration() -> None:
+    port_open = ("open", "field of Port", "bool", 3)
+    assert _hover(NESTED, 10, "open") == port_open
+    assert _hover(NESTED, 11, "open") == port_open
+    assert _hover(NESTED, 14, "open") == port_open

@@ -424,9 +424,11 @@ def _if(st: ast.If) -> list[Line]:
 
 
 def _lvalue(lv: ast.LValue) -> str:
-    if lv.elem is not None:  # `p.containers[i].ready`
-        head = ".".join(lv.parts[: lv.elem_at + 1])
-        return f"{head}[{expr_text(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
+    if lv.elem is not None:  # `p.containers[i].ready`, `p.containers[i].ports[j].open`
+        at = lv.indexes()
+        return ".".join(
+            p + (f"[{expr_text(at[i], P_BIND)}]" if i in at else "") for i, p in enumerate(lv.parts)
+        )
     if lv.index is not None:
         return f"{lv.parts[0]}[{expr_text(lv.index, P_BIND)}]" + "".join(
             "." + p for p in lv.parts[1:]

@@ -23,43 +23,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic
 from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.part_index import EMPTY, Known, Scope
+from kcheck.lang.record_decls import Array, Declarations, Key, flat_name, key_expr
 from kcheck.lang.record_sites import Site
-
-# The most parts one array field may hold: a variable index becomes a case split over them.
-MAX_ARRAY = 8
-
-# a part's key: its number in `R[N]`, its enum member in `R[E]`
-Key = int | str
-
-
-def flat_name(array: str, key: Key, field: str) -> str:
-    """The field of the object that part `key` of `array`'s `field` becomes (traces show it)."""
-    return f"{array}[{key}].{field}"
-
-
-@dataclass(frozen=True)
-class _Array:
-    record: ast.Record
-    keys: tuple[Key, ...]  # 0..N-1, or the members of the enum E of `R[E]`
-    enum: str | None = None
-
-    @property
-    def size(self) -> int:
-        return len(self.keys)
-
-    def shown_keys(self) -> str:
-        return self.enum if self.enum is not None else f"0..{self.size - 1}"
-
-
-def key_expr(key: Key, span: ast.Span) -> ast.Expr:
-    return ast.IntLit(key, span) if isinstance(key, int) else ast.Name(key, span)
 
 
 def lower_records(
@@ -97,120 +69,9 @@ class _Lowering:
         self.diags: list[Diagnostic] = []
         self.sites: list[Site] = []
         self.known = Known(program, overrides)
-        self.kinds = {d.name for d in program.decls if isinstance(d, ast.Kind)}
-        self.enums = {d.name for d in program.decls if isinstance(d, ast.Enum)}
-        self.records: dict[str, ast.Record] = {}
-        taken = {getattr(d, "name", "") for d in program.decls if not isinstance(d, ast.Record)}
-        for d in program.decls:
-            if isinstance(d, ast.Record):
-                if d.name in self.records or d.name in taken:
-                    self.error("KC0202", f"`{d.name}` is declared twice", d.name_span,
-                               help="rename the record")  # fmt: skip
-                    continue
-                self.records[d.name] = d
-                self.record_fields(d)
-        self.arrays = self.array_fields(program)
-
-    # ---- declarations ---------------------------------------------------------------------
-
-    def record_fields(self, r: ast.Record) -> None:
-        """A record's fields are stored in every object's parts: what a `create` cannot give
-        (a non-optional reference) or an object cannot hold twice (a name) is refused."""
-        for f in r.fields:
-            t = f.type
-            if f.key:
-                self.error("KC0802", f"a record's field cannot be a `key`: `{f.name}`",
-                           f.name_span, help="make the object's own field the key")  # fmt: skip
-            if isinstance(t, ast.ArrayType):
-                self.error("KC0802", "a record cannot hold an array", t.span,
-                           help="declare the parts as an array field of the kind")  # fmt: skip
-            elif isinstance(t, ast.NamedType) and t.name in self.kinds:
-                self.error(
-                    "KC0802",
-                    f"a record's field cannot be a non-optional reference `{t.name}`",
-                    t.span,
-                    notes=("a `create` gives no value to a part's fields",),
-                    help=f"make it optional, `{t.name}?`",
-                )
-
-    def array_fields(self, program: ast.Program) -> dict[str, _Array]:
-        """Every array field by name. A name is an array in every kind that has it, of one
-        record and size: expressions are lowered before their objects' kinds are known."""
-        out: dict[str, _Array] = {}
-        plain: dict[str, ast.FieldDecl] = {}
-        for d in program.decls:
-            if not isinstance(d, ast.Kind):
-                continue
-            for f in d.fields:
-                if not isinstance(f.type, ast.ArrayType):
-                    plain.setdefault(f.name, f)
-                    continue
-                arr = self.array_type(f)
-                if arr is None:
-                    continue
-                if f.name in out and out[f.name] != arr:
-                    self.error(
-                        "KC0802",
-                        f"`{f.name}` is an array of another record or size in another kind",
-                        f.name_span,
-                        help="give the two arrays different names",
-                    )
-                out.setdefault(f.name, arr)
-        for name, f in plain.items():
-            if name in out:
-                self.error(
-                    "KC0802",
-                    f"`{name}` is an array field in one kind and a plain field in another",
-                    f.name_span,
-                    help="give the two fields different names",
-                )
-        return out
-
-    def array_type(self, f: ast.FieldDecl) -> _Array | None:
-        assert isinstance(f.type, ast.ArrayType)
-        t = f.type
-        if f.key or f.default is not None:
-            self.error(
-                "KC0802",
-                f"an array field cannot be a `key` or have a default: `{f.name}`",
-                f.name_span,
-                help="give the defaults in the record's fields",
-            )
-        if t.elem not in self.records:
-            if t.elem in self.kinds or t.elem in self.enums:
-                self.error("KC0802", f"an array holds records, and `{t.elem}` is not one",
-                           t.span, help=f"a field holding several is `set<{t.elem}>`")  # fmt: skip
-            else:
-                close = difflib.get_close_matches(t.elem, list(self.records), 1)
-                self.error("KC0204", f"unknown record `{t.elem}`", t.span,
-                           help=f"did you mean `{close[0]}`?" if close else
-                           f"declare it: `record {t.elem} {{ ... }}`")  # fmt: skip
-            return None
-        rec = self.records[t.elem]
-        if isinstance(t.size, ast.Name) and t.size.id in self.known.enums:
-            members = self.known.enums[t.size.id]
-            if len(members) > MAX_ARRAY:
-                self.error("KC0403", f"an array holds 1 to {MAX_ARRAY} parts, and "
-                           f"`{t.size.id}` has {len(members)} members", t.size.span,
-                           help="index by a smaller enum")  # fmt: skip
-                return None
-            return _Array(rec, members, t.size.id)
-        size = self.known.const(t.size)
-        if size is None:
-            self.error("KC0402", "an array's size must be a constant or an enum", t.size.span,
-                       help="use a number, a `const`, or an enum whose members name the "
-                       "parts")  # fmt: skip
-            return None
-        if not 1 <= size <= MAX_ARRAY:
-            self.error(
-                "KC0403",
-                f"an array holds 1 to {MAX_ARRAY} parts, not {size}",
-                t.size.span,
-                notes=("a variable index becomes a case over the parts",),
-                help="model more parts as objects of a kind",
-            )
-            return None
-        return _Array(rec, tuple(range(size)))
+        declared = Declarations(program, self.known, self.error)
+        self.records = declared.records
+        self.arrays = declared.arrays
 
     def kind_fields(self, k: ast.Kind) -> list[ast.FieldDecl]:
         out: list[ast.FieldDecl] = []
@@ -242,13 +103,9 @@ class _Lowering:
             return node
         match node:
             case ast.Field(obj=ast.Elem() as el, name=rf):
-                obj = self.rewrite(el.obj, scope)
-                index = self.rewrite(el.index, scope)
-                return self.read(obj, el.name, el.name_span, index, el.index, rf, node, scope)
+                return self.read(el, rf, node, scope)
             case ast.Field(obj=ast.Name(id=c), name=rf) if c in scope.parts:
-                obj, array = scope.parts[c]
-                idx = ast.Name(c, node.obj.span)
-                return self.read(obj, array, node.obj.span, idx, idx, rf, node, scope)
+                return self.read(self.as_elem(c, node.obj.span, scope), rf, node, scope)
             case ast.Elem():
                 self.not_a_value(f"`{format_expr(node)}`", node.span, node.name, node)
                 return node.index  # any int: the error stops the check
@@ -345,8 +202,9 @@ class _Lowering:
                 and d.expr.name in self.arrays
             ):
                 arr = self.arrays[d.expr.name]
-                obj = self.rewrite(d.expr.obj, scope)
-                part = (obj, d.expr.name)
+                part = (d.expr.obj, d.expr.name)  # as written: lowered where it is read
+                if not self.is_part(d.expr.obj, scope):
+                    self.rewrite(d.expr.obj, scope)  # its errors, once
                 if arr.enum is not None:
                     domain: ast.Domain = ast.ExprDomain(ast.Name(arr.enum, d.span), d.span)
                     scope = scope.bind(b.name, part, enum=arr.enum)
@@ -387,26 +245,40 @@ class _Lowering:
 
     # ---- one part's field -----------------------------------------------------------------
 
-    def read(
-        self,
-        obj: ast.Expr,
-        array: str,
-        array_span: ast.Span,
-        index: ast.Expr,
-        written: ast.Expr,
-        field: str,
-        node: ast.Field,
-        scope: Scope,
-    ) -> ast.Expr:
-        """`obj.array[index].field`: one flat field, or a case over the index's values."""
-        values = self.indexes(array, array_span, written, field, node.name_span, scope)
+    def is_part(self, e: ast.Expr, scope: Scope) -> bool:
+        return isinstance(e, ast.Elem) or (isinstance(e, ast.Name) and e.id in scope.parts)
+
+    def as_elem(self, c: str, span: ast.Span, scope: Scope) -> ast.Elem:
+        """A part binder `c` over `obj.array` as the part it names, `obj.array[c]`."""
+        obj, array = scope.parts[c]
+        return ast.Elem(obj, array, ast.Name(c, span), span, span)
+
+    def index(self, index: ast.Expr, scope: Scope) -> ast.Expr:
+        """An index lowered (a part binder standing for its own number is left as it is)."""
+        if isinstance(index, ast.Name) and index.id in scope.parts:
+            return index
+        return self.rewrite(index, scope)  # type: ignore[no-any-return]
+
+    def read(self, el: ast.Elem, field: str, node: ast.Field, scope: Scope) -> ast.Expr:
+        """`obj.array[index].field`: one flat field, or a case over the index's values. When
+        `obj` is itself a part (an array inside a record), the flat field is a field of that
+        part, lowered the same way."""
+        values = self.indexes(el.name, el.name_span, el.index, field, node.name_span, scope)
         if not values:
-            return ast.Field(obj, field, node.name_span, node.span)
+            return ast.Field(el.obj, field, node.name_span, node.span)  # the error stops
         if len(values) > 1:
-            self.sites.append(Site(node.span, format_expr(node), array, field))
-        reads = [ast.Field(obj, flat_name(array, i, field), node.name_span, node.span)
-                 for i in values]  # fmt: skip
-        out: ast.Expr = reads[-1]
+            self.sites.append(Site(node.span, format_expr(node), el.name, field))
+        reads: list[ast.Expr] = []
+        for k in values:
+            flat, obj = flat_name(el.name, k, field), el.obj
+            if isinstance(obj, ast.Name) and obj.id in scope.parts:
+                obj = self.as_elem(obj.id, obj.span, scope)
+            if isinstance(obj, ast.Elem):
+                reads.append(self.read(obj, flat, node, scope))
+            else:
+                reads.append(ast.Field(self.rewrite(obj, scope), flat, node.name_span, node.span))
+        index = self.index(el.index, scope)
+        out = reads[-1]
         for i, r in zip(reversed(values[:-1]), reversed(reads[:-1]), strict=True):
             cond = ast.Binary("==", index, key_expr(i, index.span), index.span, index.span)
             out = ast.IfExpr(cond, r, out, node.span)
@@ -428,19 +300,22 @@ class _Lowering:
                        help="index an array field declared `NAME: Record[N]`")  # fmt: skip
             return []
         names = [f.name for f in arr.record.fields]
+        if field not in names and field in arr.written:  # an array inside the record
+            self.not_a_value(f"`{field}`", field_span, field, None)
+            return []
         if field not in names:
-            close = difflib.get_close_matches(field, names, 1)
+            close = difflib.get_close_matches(field, arr.written, 1)
             self.error(
                 "KC0203",
                 f"record `{arr.record.name}` has no field `{field}`",
                 field_span,
-                notes=(f"its fields: {', '.join(names)}",),
+                notes=(f"its fields: {', '.join(arr.written)}",),
                 help=f"did you mean `{close[0]}`?" if close else None,
             )
             return []
         return self.keys_of(arr, array, index, scope)
 
-    def keys_of(self, arr: _Array, array: str, index: ast.Expr, scope: Scope) -> list[Key]:
+    def keys_of(self, arr: Array, array: str, index: ast.Expr, scope: Scope) -> list[Key]:
         if arr.enum is not None:
             found = self.known.members(index, scope)
             if found is not None and found[0] == arr.enum:
@@ -484,54 +359,87 @@ class _Lowering:
         return list(range(rng[0], rng[1] + 1))
 
     def assign(self, st: ast.Assign | ast.AssignAny, scope: Scope) -> ast.Stmt:
-        """`x.array[i].field := e`, or `c.field := e` for a part binder `c`."""
+        """`x.array[i].field := e`, `x.a[i].b[j].field := e`, or `c.field := e` for a part
+        binder `c`: one flat field, or a case over the parts the indexes may name."""
         lv = st.target
         rest = (
             replace(st, value=self.rewrite(st.value, scope))
             if isinstance(st, ast.Assign)
             else replace(st, domain=self.rewrite(st.domain, scope))
         )
-        if lv.elem is not None:
-            at = lv.elem_at
-            head, array, tail = lv.parts[:at], lv.parts[at], lv.parts[at + 1 :]
-            spans = lv.part_spans
-            index = self.rewrite(lv.elem, scope)
-            values = self.indexes(array, spans[at], lv.elem, tail[0], spans[at + 1], scope)
-            base = replace(lv, index=self.rewrite(lv.index, scope), elem=None, elem_at=0)
-        elif lv.parts[0] in scope.parts and len(lv.parts) > 1:
-            obj, part_array = scope.parts[lv.parts[0]]
-            path = _path(obj)
-            index = ast.Name(lv.parts[0], lv.part_spans[0])
-            values = self.indexes(part_array, lv.part_spans[0], index, lv.parts[1],
-                                  lv.part_spans[1], scope)  # fmt: skip
-            if path is None:
-                self.error("KC0802", "a part is assigned through a name or a field path",
-                           lv.span, help="bind the object first: `let x = ...`")  # fmt: skip
-                return rest
-            head, array, tail = path[0], part_array, lv.parts[1:]
-            spans = (*[lv.part_spans[0]] * len(head), lv.part_spans[0], *lv.part_spans[1:])
-            base = replace(lv, index=path[1], elem=None, elem_at=0)
-        else:
+        if lv.elem is None and not (lv.parts[0] in scope.parts and len(lv.parts) > 1):
             if lv.parts[0] in scope.parts:
                 part_array = scope.parts[lv.parts[0]][1]
                 self.not_a_value(f"`{lv.parts[0]}`", lv.span, part_array, ast.Name(lv.parts[0]))
             return replace(rest, target=replace(lv, index=self.rewrite(lv.index, scope)))
-        if not values:
+        cases = self.targets(lv, scope)
+        if not cases:
             return rest
-        if len(values) > 1:
-            self.sites.append(Site(st.span, _lvalue_text(lv), array, tail[0]))
-        n = len(head)
-
-        def target_at(i: Key) -> ast.Stmt:
-            parts = (*head, flat_name(array, i, tail[0]), *tail[1:])
-            pspans = (*spans[:n], spans[n + 1], *spans[n + 2 :])
-            return replace(rest, target=replace(base, parts=parts, part_spans=pspans))
-
-        out: ast.Stmt = target_at(values[-1])
-        for i in reversed(values[:-1]):
-            cond = ast.Binary("==", index, key_expr(i, index.span), index.span, index.span)
+        if len(cases) > 1:
+            if lv.elem is not None:
+                last = max(lv.indexes())
+                array, field = lv.parts[last], lv.parts[last + 1]
+            else:
+                array, field = scope.parts[lv.parts[0]][1], lv.parts[1]
+            self.sites.append(Site(st.span, _lvalue_text(lv), array, field))
+        out: ast.Stmt = replace(rest, target=cases[-1][1])
+        for conds, target in reversed(cases[:-1]):
+            cond = conds[0]
+            for c in conds[1:]:
+                cond = ast.Binary("and", cond, c, c.span, c.span)
             else_ = out if isinstance(out, ast.If) else ast.Block((out,), st.span)
-            out = ast.If(cond, ast.Block((target_at(i),), st.span), else_, st.span)
+            then = ast.Block((replace(rest, target=target),), st.span)
+            out = ast.If(cond, then, else_, st.span)
+        return out
+
+    def targets(
+        self, lv: ast.LValue, scope: Scope
+    ) -> list[tuple[tuple[ast.Expr, ...], ast.LValue]]:
+        """The flat lvalues `lv` may name, each with the conditions (on its indexes) under
+        which it does; empty after an error."""
+        if lv.elem is None:  # `c.rest` for a part binder `c` over `obj.array`: obj.array[c].rest
+            c = lv.parts[0]
+            obj, array = scope.parts[c]
+            path = _path(obj)
+            if path is None:
+                self.error("KC0802", "a part is assigned through a name or a field path",
+                           lv.span, help="bind the object first: `let x = ...`")  # fmt: skip
+                return []
+            head, index, elems = path
+            at = {**elems, len(head): ast.Name(c, lv.part_spans[0])}
+            first = min(at)
+            pspans = (*[lv.part_spans[0]] * (len(head) + 1), *lv.part_spans[1:])
+            more = tuple((k, v) for k, v in at.items() if k != first)
+            whole = ast.LValue((*head, array, *lv.parts[1:]), pspans, lv.span, index, at[first],
+                               first, more)  # fmt: skip
+            return self.targets(whole, scope)
+        cases: list[tuple[tuple[ast.Expr, ...], list[str], list[ast.Span]]]
+        cases = [((), list(lv.parts), list(lv.part_spans))]
+        at = lv.indexes()
+        for pos in sorted(at, reverse=True):  # the innermost array first
+            index, found = at[pos], []
+            for conds, parts, spans in cases:
+                array, field = parts[pos], parts[pos + 1]
+                keys = self.indexes(array, spans[pos], index, field, spans[pos + 1], scope)
+                if not keys:
+                    return []
+                low = self.index(index, scope)
+                for k in keys:
+                    test = ast.Binary("==", low, key_expr(k, index.span), index.span, index.span)
+                    found.append((
+                        (*conds, test) if len(keys) > 1 else conds,
+                        [*parts[:pos], flat_name(array, k, field), *parts[pos + 2 :]],
+                        [*spans[:pos], spans[pos + 1], *spans[pos + 2 :]],
+                    ))  # fmt: skip
+            cases = found
+        base = replace(lv, index=self.rewrite(lv.index, scope), elem=None, elem_at=0, more=())
+        out = []
+        for conds, parts, spans in cases:
+            flat = replace(base, parts=tuple(parts), part_spans=tuple(spans))
+            if parts[0] in scope.parts:  # the object is itself a part binder's part
+                out += [((*conds, *more), t) for more, t in self.targets(flat, scope)]
+            else:
+                out.append((conds, flat))
         return out
 
     # ---- errors ---------------------------------------------------------------------------
@@ -573,20 +481,26 @@ class _Lowering:
 
 
 def _lvalue_text(lv: ast.LValue) -> str:
-    if lv.elem is None:
-        return ".".join(lv.parts)
-    head, tail = lv.parts[: lv.elem_at + 1], lv.parts[lv.elem_at + 1 :]
-    return ".".join(head) + f"[{format_expr(lv.elem)}]." + ".".join(tail)
+    at = lv.indexes()
+    return ".".join(
+        p + (f"[{format_expr(at[i])}]" if i in at else "") for i, p in enumerate(lv.parts)
+    )
 
 
-def _path(e: ast.Expr) -> tuple[tuple[str, ...], ast.Expr | None] | None:
-    """`x.f.g` as the parts of an lvalue (and `K[i]`'s index), or None."""
+def _path(e: ast.Expr) -> tuple[tuple[str, ...], ast.Expr | None, dict[int, ast.Expr]] | None:
+    """`x.f.g` as the parts of an lvalue, `K[i]`'s index, and each array's index by its
+    position (`x.containers[i]`), or None."""
     match e:
         case ast.Name(id=n):
-            return (n,), None
+            return (n,), None, {}
         case ast.Index(kind=k, index=i):
-            return (k,), i
+            return (k,), i, {}
         case ast.Field(obj=o, name=f):
             inner = _path(o)
-            return None if inner is None else ((*inner[0], f), inner[1])
+            return None if inner is None else ((*inner[0], f), inner[1], inner[2])
+        case ast.Elem(obj=o, name=f, index=i):
+            inner = _path(o)
+            if inner is None:
+                return None
+            return (*inner[0], f), inner[1], {**inner[2], len(inner[0]): i}
     return None

@@ -416,14 +416,21 @@ class ToAst(Transformer[Token, ast.Program]):
         return ast.LValue((str(c[0]),), (tok_span(c[0]),), meta_span(m), c[1])
 
     def elem_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
-        at = next(i for i, x in enumerate(c) if not isinstance(x, Token))
-        names = [*c[:at], *c[at + 1 :]]
+        names = [t for t in c if isinstance(t, Token)]
+        indexes: list[tuple[int, ast.Expr]] = []
+        seen = 0  # names so far: an index is of the name before it
+        for x in c:
+            if isinstance(x, Token):
+                seen += 1
+            else:
+                indexes.append((seen - 1, x))
         return ast.LValue(
             tuple(str(t) for t in names),
             tuple(tok_span(t) for t in names),
             meta_span(m),
-            elem=c[at],
-            elem_at=at - 1,
+            elem=indexes[0][1],
+            elem_at=indexes[0][0],
+            more=tuple(indexes[1:]),
         )
 
     def create_expr(self, m: Meta, c: list[Any]) -> ast.Create:

@@ -15,7 +15,7 @@ from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.lsp.index import Index, Ref, top_level_ref
 
-_FLAT = re.compile(r"^(\w+)\[\w+\]\.(\w+)$")  # records.flat_name (a number or a member)
+_FLAT = re.compile(r"^(\w+)\[\w+\]\.(.+)$")  # records.flat_name (a number or a member)
 
 
 def uses(program: ast.Program) -> Iterator[tuple[str, ast.Span, ast.Span | None]]:
@@ -74,7 +74,14 @@ class _Repair:
                 if r.span == f.name_span:  # the flat fields are declared where the array is
                     return self.array_field(kind, f, r.span)
                 rec = self.records.get(f.type.elem)
-                part = next((x for x in rec.fields if x.name == m.group(2)), None) if rec else None
+                rest = m.group(2)
+                inner = _FLAT.match(rest)
+                while rec is not None and inner is not None:  # an array inside the record
+                    arr = next((x for x in rec.fields if x.name == inner.group(1)), None)
+                    elem = arr.type.elem if arr and isinstance(arr.type, ast.ArrayType) else ""
+                    rec, rest = self.records.get(elem), inner.group(2)
+                    inner = _FLAT.match(rest)
+                part = next((x for x in rec.fields if x.name == rest), None) if rec else None
                 if rec is not None and part is not None:
                     return replace(
                         r, name=part.name, what=f"field of {rec.name}", decl=part.name_span
