@@ -332,6 +332,8 @@ def _type(t: ast.TypeExpr) -> str:
         return f"{t.name}?"
     if isinstance(t, ast.SetType):
         return f"set<{t.elem}>"
+    if isinstance(t, ast.ListType):
+        return f"list<{t.elem}, {expr_text(t.size, P_BIND)}>"
     if isinstance(t, ast.ArrayType | ast.KeyedSetType):
         return f"set<{t.elem}>[{t.key}]" if isinstance(t, ast.KeyedSetType) else (
             f"{t.elem}[{expr_text(t.size, P_BIND)}]"

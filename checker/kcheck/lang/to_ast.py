@@ -172,6 +172,9 @@ class ToAst(Transformer[Token, ast.Program]):
     def keyed_set_type(self, m: Meta, c: list[Any]) -> ast.KeyedSetType:
         return ast.KeyedSetType(str(c[0]), str(c[1]), meta_span(m))
 
+    def list_type(self, m: Meta, c: list[Any]) -> ast.ListType:
+        return ast.ListType(str(c[1]), c[2], meta_span(m))
+
     def array_type(self, m: Meta, c: list[Any]) -> ast.ArrayType:
         return ast.ArrayType(str(c[0]), c[1], meta_span(m))
 
