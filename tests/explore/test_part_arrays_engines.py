@@ -223,3 +223,88 @@ def test_a_planted_bug_in_a_nested_case_split_is_caught(monkeypatch: pytest.Monk
     monkeypatch.setattr(records, "key_expr", wrong)
     with pytest.raises(AssertionError):
         _same_as_twin(NESTED, _nested_flat())
+
+
+LIST = """model fins
+enum F { A, B, C }
+kind Pod[2] { fins: list<F, 2>  deleting: bool }
+init { create Pod {} }
+process k {
+  action add for p in Pod, f in F where not p.deleting and size(p.fins) < 2 {
+    p.fins := append(p.fins, f)
+  }
+  action mark for p in Pod where not p.deleting { p.deleting := true }
+  action more when count(Pod) < 2 { create Pod {} }
+}
+controller gc {
+  action finish for p in Pod, f in p.fins where p.deleting and f != A {
+    p.fins := remove(p.fins, f)
+  }
+  action drop for p in Pod where p.deleting and GUARD { delete p }
+}
+invariant a_first: forall p in Pod: B in p.fins implies (count f in p.fins) >= 1
+"""
+
+# the same list kept by hand: a length and two slots packed at the front, `A` past the length
+LIST_FLAT = """model fins
+enum F { A, B, C }
+kind Pod[2] { n: 0..2  s0: F  s1: F  deleting: bool }
+init { create Pod {} }
+process k {
+  action add for p in Pod, f in F where not p.deleting and p.n < 2
+      and not (p.n >= 1 and p.s0 == f) and not (p.n >= 2 and p.s1 == f) {
+    if p.n == 0 { p.s0 := f } else { p.s1 := f }
+    p.n := p.n + 1
+  }
+  action add_held for p in Pod, f in F where not p.deleting and p.n < 2
+      and ((p.n >= 1 and p.s0 == f) or (p.n >= 2 and p.s1 == f)) { }
+  action mark for p in Pod where not p.deleting { p.deleting := true }
+  action more when count(Pod) < 2 { create Pod {} }
+}
+controller gc {
+  action finish0 for p in Pod where p.deleting and p.n >= 1 and p.s0 != A {
+    p.s0 := p.s1
+    p.s1 := A
+    p.n := p.n - 1
+  }
+  action finish1 for p in Pod where p.deleting and p.n >= 2 and p.s1 != A {
+    p.s1 := A
+    p.n := p.n - 1
+  }
+  action drop for p in Pod where p.deleting and GUARD { delete p }
+}
+invariant a_first: forall p in Pod: (p.n >= 1 and p.s0 == B) or (p.n >= 2 and p.s1 == B)
+  implies p.n >= 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("guard", "flat_guard"),
+    [("size(p.fins) == 0", "p.n == 0"), ("not (A in p.fins)", "not (p.n >= 1 and p.s0 == A)")],
+)
+def test_lists_mean_their_hand_kept_twin_in_every_engine(guard: str, flat_guard: str) -> None:
+    written, flat = LIST.replace("GUARD", guard), LIST_FLAT.replace("GUARD", flat_guard)
+    for symmetry in (False, True):
+        written_states, written_verdicts = _summary(written, symmetry)
+        flat_states, flat_verdicts = _summary(flat, symmetry)
+        assert written_states == flat_states
+        assert written_verdicts == flat_verdicts
+    _engines_agree(written, 4)
+
+
+# A planted bug: the garbage collector deletes a pod that still has finalizers when the only
+# one left is A (it forgets A). Every engine must find it, at the same depth.
+PLANTED = (
+    LIST.replace("GUARD", "not (B in p.fins) and not (C in p.fins)").replace(
+        "{ delete p }", "{ if size(p.fins) > 0 { deleted_with_finalizer := true }  delete p }"
+    )
+    + "var deleted_with_finalizer: bool = false\n"
+    + "invariant finalizers_respected: not deleted_with_finalizer\n"
+)
+
+
+def test_a_planted_finalizer_bug_is_found_by_every_engine() -> None:
+    verdicts = _summary(PLANTED, True)[1]
+    assert verdicts["finalizers_respected"][0] == "violated"
+    assert _summary(PLANTED, False)[1]["finalizers_respected"] == verdicts["finalizers_respected"]
+    _engines_agree(PLANTED, 4)

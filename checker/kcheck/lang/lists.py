@@ -249,7 +249,7 @@ class _Lowering:
                 notes=(
                     "append adds x at the end unless the list holds it; remove takes it "
                     "out, keeping the order",
-                ),  # fmt: skip
+                ),
                 help="to empty it, remove its elements: `for x in l { l := remove(l, x) }`",
             )
             return st

@@ -173,7 +173,10 @@ class ToAst(Transformer[Token, ast.Program]):
         return ast.KeyedSetType(str(c[0]), str(c[1]), meta_span(m))
 
     def list_type(self, m: Meta, c: list[Any]) -> ast.ListType:
-        return ast.ListType(str(c[1]), c[2], meta_span(m))
+        # the bound is a number or a const's name: an expression would make `>` ambiguous
+        t = c[2]
+        size = ast.IntLit(int(t), tok_span(t)) if t.type == "INT" else ast.Name(str(t), tok_span(t))
+        return ast.ListType(str(c[1]), size, meta_span(m))
 
     def array_type(self, m: Meta, c: list[Any]) -> ast.ArrayType:
         return ast.ArrayType(str(c[0]), c[1], meta_span(m))
