@@ -17,6 +17,9 @@ from kcheck.lang import ast, records
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source
 from kcheck.model.compile import compile_model
+from kcheck.result import VIOLATED
+from kcheck.run.interpreter import Interpreter, RunConfig
+from kcheck.run.sim import SimDriver
 from tests.explore.test_dangling import _by_name
 from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
 from tests.reference import enumerate_reachable
@@ -308,3 +311,27 @@ def test_a_planted_finalizer_bug_is_found_by_every_engine() -> None:
     assert verdicts["finalizers_respected"][0] == "violated"
     assert _summary(PLANTED, False)[1]["finalizers_respected"] == verdicts["finalizers_respected"]
     _engines_agree(PLANTED, 4)
+
+
+@pytest.mark.parametrize("text", [NESTED, PLANTED])
+def test_kcheck_run_reports_only_what_the_explorer_reaches(text: str) -> None:
+    """`kcheck run`'s interpreter (on the simulated cluster) runs the lowered program too: every
+    violation it reports is one the explorer reaches, and its trace replays."""
+    model = compile_model(check_source(Source("parts.kdsl", text)).symbols)
+    reachable = {
+        p.name
+        for r in (explore(model), explore(model, invariants=[], properties=[]))
+        for p in r.properties
+        if p.status == VIOLATED
+    }
+    found: set[str] = set()
+    for seed in range(3):
+        config = RunConfig(seed=seed, faults=True, settle=1.0, timeout=30.0)
+        outcome = Interpreter(model, SimDriver(), config, lambda e: None).run()
+        for p in outcome.result.properties:
+            if p.status == VIOLATED:
+                assert p.name in reachable
+                assert p.trace is not None
+                assert_replays(model, p.trace)
+                found.add(p.name)
+    assert found

@@ -162,3 +162,25 @@ def test_a_field_of_an_array_inside_a_record_leads_to_its_declaration() -> None:
     assert _hover(NESTED, 10, "open") == port_open
     assert _hover(NESTED, 11, "open") == port_open
     assert _hover(NESTED, 14, "open") == port_open
+
+
+LISTS = """model m
+enum Finalizer { Foreground, Custom }
+kind Pod[1] {
+  finalizers: list<Finalizer, 2>
+}
+process k {
+  action add for p in Pod, f in Finalizer where size(p.finalizers) < 2 {
+    p.finalizers := append(p.finalizers, f)
+  }
+}
+invariant i: forall p in Pod: Custom in p.finalizers or true
+"""
+
+
+def test_a_list_field_leads_to_its_declaration() -> None:
+    field = ("finalizers", "field of Pod", "list<Finalizer, 2>", 4)
+    assert _hover(LISTS, 4, "finalizers") == field
+    assert _hover(LISTS, 7, "finalizers") == field
+    assert _hover(LISTS, 8, "finalizers") == field  # the list written
+    assert _hover(LISTS, 11, "finalizers") == field

@@ -57,6 +57,12 @@ class _Repair:
             for d in program.decls
             if isinstance(d, ast.Kind)
         }
+        # kind -> list field -> its declaration (lang/lists.py makes it a length and slots)
+        self.lists: dict[str, dict[str, ast.FieldDecl]] = {
+            d.name: {f.name: f for f in d.fields if isinstance(f.type, ast.ListType)}
+            for d in program.decls
+            if isinstance(d, ast.Kind)
+        }
         self.keyed: dict[str, tuple[str, ast.Var]] = {}  # `actor.v` -> (actor, v)
         for d in program.decls:
             if isinstance(d, ast.Controller | ast.Process):
@@ -94,6 +100,9 @@ class _Repair:
         return r
 
     def array_field(self, kind: str, f: ast.FieldDecl, span: ast.Span) -> Ref:
+        if isinstance(f.type, ast.ListType):
+            shown = f"list<{f.type.elem}, {format_expr(f.type.size)}>"
+            return Ref(span, f.name, f"field of {kind}", shown, f.name_span)
         assert isinstance(f.type, ast.ArrayType)
         shown = f"{f.type.elem}[{format_expr(f.type.size)}]"
         return Ref(span, f.name, f"field of {kind}", shown, f.name_span)
@@ -177,7 +186,7 @@ class _Repair:
         if obj is not None:  # `p.containers`: an array field, read through p's type
             owner = next((r for r in self.index.refs if r.span == obj), None)
             kind = (owner.type or "").rstrip("?") if owner is not None else ""
-            f = self.arrays.get(kind, {}).get(name)
+            f = self.arrays.get(kind, {}).get(name) or self.lists.get(kind, {}).get(name)
             if f is not None:
                 return self.array_field(kind, f, span)
             return None
@@ -201,6 +210,10 @@ def repair(program: ast.Program, symbols: Symbols, index: Index, lines: Sequence
     fix = _Repair(program, symbols, index)
     index.refs = [r for r in map(fix.rename, index.refs) if _written(r, lines)]
     fix.record_decls()
+    for kind, lists in fix.lists.items():  # a list's declaration (its fields are generated)
+        for f in lists.values():
+            index.refs = [r for r in index.refs if r.span != f.name_span]
+            fix.add(fix.array_field(kind, f, f.name_span))
     fix.create_parts(program)
     for name, span, obj in uses(program):
         if span == ast.NOWHERE or span.file or fix.resolves(name, span):
