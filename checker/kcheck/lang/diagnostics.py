@@ -47,7 +47,7 @@ CODES: dict[str, str] = {
     "KC0505": "expression nested too deeply to check",
     # KC08xx: records and arrays (spec/language.md §2, "Records and arrays")
     "KC0801": "an array index kcheck cannot keep inside the array",
-    "KC0802": "a record or array used where a field or value is needed",
+    "KC0802": "a record, array or list used where a field or value is needed, or declared where it cannot be",
     # KC06xx: Kubernetes manifests (spec/manifests.md)
     "KC0601": "a `manifest` section names a kind kcheck does not read",
     "KC0602": "a `manifest` item names a field kcheck does not read",

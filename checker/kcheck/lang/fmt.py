@@ -342,6 +342,8 @@ def _type(t: ast.TypeExpr) -> str:
         return f"{t.name}?"
     if isinstance(t, ast.SetType):
         return f"set<{t.elem}>"
+    if isinstance(t, ast.ListType):
+        return f"list<{t.elem}, {expr_text(t.size, P_BIND)}>"
     if isinstance(t, ast.ArrayType | ast.KeyedSetType):
         return f"set<{t.elem}>[{t.key}]" if isinstance(t, ast.KeyedSetType) else (
             f"{t.elem}[{expr_text(t.size, P_BIND)}]"
@@ -434,9 +436,11 @@ def _if(st: ast.If) -> list[Line]:
 
 
 def _lvalue(lv: ast.LValue) -> str:
-    if lv.elem is not None:  # `p.containers[i].ready`
-        head = ".".join(lv.parts[: lv.elem_at + 1])
-        return f"{head}[{expr_text(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
+    if lv.elem is not None:  # `p.containers[i].ready`, `p.containers[i].ports[j].open`
+        at = lv.indexes()
+        return ".".join(
+            p + (f"[{expr_text(at[i], P_BIND)}]" if i in at else "") for i, p in enumerate(lv.parts)
+        )
     if lv.index is not None:
         return f"{lv.parts[0]}[{expr_text(lv.index, P_BIND)}]" + "".join(
             "." + p for p in lv.parts[1:]
@@ -444,9 +448,15 @@ def _lvalue(lv: ast.LValue) -> str:
     return ".".join(lv.parts)
 
 
+def _init_name(f: ast.FieldInit) -> str:
+    if f.index is None:
+        return f.name
+    return f"{f.name}[{expr_text(f.index, P_BIND)}].{f.part}"  # a part's field
+
+
 def _create(c: ast.Create) -> Doc:
     if not c.fields:
         return f"create {c.kind} {{}}"
     inits = comma_docs([f.value for f in c.fields])
-    fields = tuple(cat(f"{f.name}: ", v) for f, v in zip(c.fields, inits, strict=True))
+    fields = tuple(cat(f"{_init_name(f)}: ", v) for f, v in zip(c.fields, inits, strict=True))
     return cat(f"create {c.kind} {{ ", Chain(fields, ", ", fill=True), " }")

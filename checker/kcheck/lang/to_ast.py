@@ -179,6 +179,12 @@ class ToAst(PatternsToAst[ast.Program]):
     def keyed_set_type(self, m: Meta, c: list[Any]) -> ast.KeyedSetType:
         return ast.KeyedSetType(str(c[0]), str(c[1]), meta_span(m))
 
+    def list_type(self, m: Meta, c: list[Any]) -> ast.ListType:
+        # the bound is a number or a const's name: an expression would make `>` ambiguous
+        t = c[2]
+        size = ast.IntLit(int(t), tok_span(t)) if t.type == "INT" else ast.Name(str(t), tok_span(t))
+        return ast.ListType(str(c[1]), size, meta_span(m))
+
     def array_type(self, m: Meta, c: list[Any]) -> ast.ArrayType:
         return ast.ArrayType(str(c[0]), c[1], meta_span(m))
 
@@ -425,14 +431,21 @@ class ToAst(PatternsToAst[ast.Program]):
         return ast.LValue((str(c[0]),), (tok_span(c[0]),), meta_span(m), c[1])
 
     def elem_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
-        at = next(i for i, x in enumerate(c) if not isinstance(x, Token))
-        names = [*c[:at], *c[at + 1 :]]
+        names = [t for t in c if isinstance(t, Token)]
+        indexes: list[tuple[int, ast.Expr]] = []
+        seen = 0  # names so far: an index is of the name before it
+        for x in c:
+            if isinstance(x, Token):
+                seen += 1
+            else:
+                indexes.append((seen - 1, x))
         return ast.LValue(
             tuple(str(t) for t in names),
             tuple(tok_span(t) for t in names),
             meta_span(m),
-            elem=c[at],
-            elem_at=at - 1,
+            elem=indexes[0][1],
+            elem_at=indexes[0][0],
+            more=tuple(indexes[1:]),
         )
 
     def create_expr(self, m: Meta, c: list[Any]) -> ast.Create:
@@ -441,6 +454,12 @@ class ToAst(PatternsToAst[ast.Program]):
 
     def field_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
         return ast.FieldInit(str(c[0]), c[1], tok_span(c[0]), meta_span(m))
+
+    def part_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
+        """`containers[0].ready: true` in a create (lang/records.py)."""
+        return ast.FieldInit(
+            str(c[0]), c[3], tok_span(c[0]), meta_span(m), c[1], str(c[2]), tok_span(c[2])
+        )
 
     # ---- properties
     def invariant_decl(self, m: Meta, c: list[Any]) -> ast.Invariant:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from kcheck.lang import ast
+from kcheck.lang.lists import fold_lists
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.coverage import CoverCode
 from kcheck.result import Asked
@@ -153,9 +154,10 @@ class Layout:
             for slot in range(k.slots):
                 sb = k.slot_base(slot)
                 if s[sb]:
-                    objs[f"{k.name}#{slot}"] = {
-                        f.name: self.show_value(f.type, s[sb + f.offset]) for f in real
-                    }
+                    # a list's length and slots show as one value (lang/lists.py)
+                    objs[f"{k.name}#{slot}"] = fold_lists(
+                        {f.name: self.show_value(f.type, s[sb + f.offset]) for f in real}
+                    )
                 fields = [(f.name, f.type, sb + f.offset) for f in k.fields]
                 for f in k.fields:
                     if f.name.startswith("@") and s[sb + f.offset]:
