@@ -810,7 +810,7 @@ class Interpreter:
         st["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
         st["pending"][(x, k)] = set(st["kinds"][k]) if mode == "coalesced" else set()
         if (x, k) in st.get("writes", {}):  # the list holds every write
-            st["writes"][(x, k)] = False
+            st["writes"][(x, k)] = frozenset() if mode == "coalesced" else False
         if (x, k) in st.get("changed", {}):  # and every object's current version
             st["changed"][(x, k)] = set()
 
@@ -897,7 +897,11 @@ class Interpreter:
             "caches": {key: {} for key in self.watch},
             "pending": {key: set() for key in self.watch},
             "flight": {},
-            "writes": dict.fromkeys(self.own_writes, False),
+            # on a coalesced watch, the objects with a write of its own still to deliver
+            "writes": {
+                key: frozenset() if self.watch.get(key) == "coalesced" else False
+                for key in self.own_writes
+            },
             "changed": {key: set() for key in self.conflicts},
         }
         stmts = tuple(s for i in self.sym.inits for s in i.body.stmts)
@@ -939,11 +943,25 @@ class Interpreter:
                     after = self.action_steps(actor, a, budget, st, errors)
                     for st2 in after:  # a controller's step that changed k: a write of its own
                         for x, k in self.own_writes:
-                            if x == actor.name and st2["kinds"][k] != st["kinds"][k]:
+                            if x != actor.name or st2["kinds"][k] == st["kinds"][k]:
+                                continue
+                            if self.watch[(x, k)] == "stale":
                                 st2["writes"][(x, k)] = True
+                                continue
+                            # coalesced: per object, unless it is gone and uncached
+                            kept = set(st2["kinds"][k]) | set(st2["caches"][(x, k)])
+                            wrote = {
+                                o for o in kept if st2["kinds"][k].get(o) != st["kinds"][k].get(o)
+                            }
+                            st2["writes"][(x, k)] = st2["writes"][(x, k)] | wrote
                     out.extend(after)
             finally:
                 self.reading = None
+        for st2 in out:  # nothing is left to deliver of what the apiserver and cache lack
+            for (x, k), w in st2["writes"].items():
+                if isinstance(w, frozenset):
+                    kept = set(st2["kinds"][k]) | set(st2["caches"][(x, k)])
+                    st2["writes"][(x, k)] = w & kept
         for st2 in out[len(syncs) :]:  # a step that changed a live object made a new version
             for (_, k), objs in st2["changed"].items():
                 for slot, obj in st2["kinds"][k].items():
@@ -990,11 +1008,15 @@ class Interpreter:
             assert kind is not None
             cache = st["caches"][(actor.name, kind)]
             pending = st["pending"][(actor.name, kind)]
+            mine = st["writes"].get((actor.name, kind), frozenset())
             for slot in range(self.sym.kinds[kind].size):
-                if cache.get(slot) == st["kinds"][kind].get(slot) and slot not in pending:
+                same = cache.get(slot) == st["kinds"][kind].get(slot)
+                if same and slot not in pending and slot not in mine:
                     continue
                 st2 = copy.deepcopy(st)
                 st2["pending"][(actor.name, kind)].discard(slot)
+                if (actor.name, kind) in st2["writes"]:  # delivered: my writes before it too
+                    st2["writes"][(actor.name, kind)] = mine - {slot}
                 c2 = st2["caches"][(actor.name, kind)]
                 if slot in st2["kinds"][kind]:
                     c2[slot] = copy.deepcopy(st2["kinds"][kind][slot])
@@ -1243,6 +1265,10 @@ def encode(st: RState, layout: Any) -> tuple[int, ...]:
             if kind == k.name:
                 for slot in pending:
                     out[k.slot_base(slot) + k.field(f"+add@{x}").offset] = 1
+        for (x, kind), w in st["writes"].items():  # a coalesced watch's, per object
+            if kind == k.name and isinstance(w, frozenset):
+                for slot in w:
+                    out[k.slot_base(slot) + k.field(f"+own@{x}").offset] = 1
         for (x, kind), cache in st["caches"].items():
             if kind != k.name:
                 continue

@@ -103,6 +103,8 @@ def show_value(v: Any) -> str:
         return "none"
     if isinstance(v, list):
         return "{" + ", ".join(str(x) for x in v) + "}"
+    if isinstance(v, tuple):  # a bounded list, in order (lang/lists.py)
+        return "[" + ", ".join(show_value(x) for x in v) + "]"
     return str(v)
 
 
@@ -178,6 +180,8 @@ class ObjectNames:
             return self._rename(v)
         if isinstance(v, list):
             return [self._value(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(self._value(x) for x in v)
         if isinstance(v, dict):
             return {self._rename(k): self._value(x) for k, x in v.items()}
         return v

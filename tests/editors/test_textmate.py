@@ -39,13 +39,14 @@ KEYWORDS = {
     for t in LARK.terminals
     if isinstance(t.pattern, lark.lexer.PatternStr) and t.pattern.value.isidentifier()
 }
-CONTEXTUAL = {"HOOK_ON": "on", "KEY_MARK": "key", "RECORD_MARK": "record"}
+CONTEXTUAL = {"HOOK_ON": "on", "KEY_MARK": "key", "RECORD_MARK": "record", "LIST_MARK": "list"}
 # where a keyword is one only in context, the text that shows it so (else "KW x")
 CONTEXT = {
     "on": "on bind(p, n)",
     "unsynced": "watches Pod coalesced unsynced",
     "key": "kind Job[1] { key name: 0..1 }",
     "record": "record Container { ready: bool }",
+    "list": "kind Pod[1] { finalizers: list<Pod, 2> }",
     "skew": "process p skew 1 {",
     "as": "import k8s.fit as resources",
     "with": "import k8s.owners with Owner = ReplicaSet",

@@ -17,9 +17,7 @@ from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, VIOLATED
 from kcheck.run.interpreter import Interpreter, RunConfig
 from kcheck.run.sim import SimDriver
-from tests.explore.test_dangling import _by_name
-from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
-from tests.reference import enumerate_reachable
+from tests.engine_agreement import assert_engines_agree
 from tests.smt.test_bmc import _agree
 
 TEMPLATE = """model memory
@@ -84,23 +82,7 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[Healt
 @given(memory_models())
 def test_models_with_actor_locals_agree_everywhere(text: str) -> None:
     note(text)
-    checked = check_source(Source("memory.kdsl", text))
-    model = compile_model(checked.symbols, symmetry=False)
-    ref = enumerate_reachable(checked.symbols, model.layout, max_states=20_000)
-    states, codes = reachable_and_errors(model)
-    if not ref.truncated:
-        assert states == ref.states
-        assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
-    off = explore(model, symmetry=False)
-    on = explore(compile_model(checked.symbols), symmetry=True)
-    assert on.stats.states <= off.stats.states
-    assert {k: v[:2] for k, v in _by_name(on).items()} == {
-        k: v[:2] for k, v in _by_name(off).items()
-    }
-    for p in off.properties:
-        if p.trace is not None:
-            assert_replays(model, p.trace)
-    _agree(text, 4)
+    assert_engines_agree(text, filename="memory.kdsl", bmc_depth=4)
 
 
 RESTART = """model restart

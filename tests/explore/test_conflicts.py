@@ -2,8 +2,9 @@
 point 3, spec/faults.md "Conflicts"): the lost update and its fix are one line apart; a change
 that is undone before the cache syncs still conflicts (the version moved, the fields did not);
 generated models agree between the explicit engine and the reference interpreter (states and
-causes), keep their verdicts under symmetry and replay their traces; the Z3 engines refuse it
-with its line; misuse is a located error."""
+causes), keep their verdicts under symmetry and replay their traces, and the Z3 encoding takes
+exactly the compiled steps and gives BMC the explicit verdicts and shortest lengths; k-induction
+proves the fix; misuse is a located error."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from kcheck.lang.frontend import check_source, load
 from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, VIOLATED
 from kcheck.smt.bmc import bmc
-from kcheck.smt.refuse import Unsupported
-from tests.explore.test_dangling import _by_name
-from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
-from tests.reference import enumerate_reachable
+from kcheck.smt.induction import induction
+from tests.engine_agreement import assert_engines_agree
+from tests.explore.test_reference_agreement import assert_replays
+from tests.smt.agree import assert_same_steps
+from tests.smt.test_bmc import _agree
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,11 +82,27 @@ def test_a_change_undone_before_the_sync_still_conflicts() -> None:
     assert {p.name: p.status for p in explore(quiet_model).properties} == {"no_conflict": HOLDS}
 
 
-def test_the_z3_engines_refuse_it_with_its_line() -> None:
+def test_bmc_finds_the_aba_conflict_without_a_sync() -> None:
     checked = check_source(Source("aba.kdsl", ABA))
-    with pytest.raises(Unsupported) as info:
-        bmc(compile_model(checked.symbols), checked.symbols, 3, None, 30)
-    assert info.value.line == 8 and "unchanged" in info.value.construct
+    model = compile_model(checked.symbols)
+    p = {p.name: p for p in bmc(model, checked.symbols, 4, None, 60).properties}["no_conflict"]
+    assert p.status == VIOLATED and p.trace is not None
+    assert [s.action for s in p.trace.steps[1:]] == ["other.flip", "other.back", "c.put"]
+    assert_replays(model, p.trace)
+    assert assert_same_steps(compile_model(checked.symbols, symmetry=False), checked.symbols) > 1
+
+
+def test_the_z3_engines_find_the_lost_update_and_prove_its_fix() -> None:
+    """BMC gives both models the explicit verdicts and shortest lengths (3 steps for the lost
+    update); k-induction proves the fix, with no lemma, and does not prove the bug."""
+    for name in ("autoscaler_put_from_cache", "autoscaler_put_if_unchanged"):
+        text = (ROOT / "models" / f"{name}.kdsl").read_text()
+        _agree(text, 5)
+        checked = check_source(Source(f"{name}.kdsl", text))
+        assert assert_same_steps(compile_model(checked.symbols, symmetry=False), checked.symbols)
+        proved = induction(compile_model(checked.symbols), checked.symbols, 4)
+        status = {p.name: p.status for p in proved.properties}["no_lost_update"]
+        assert status == (HOLDS if name.endswith("unchanged") else VIOLATED)
 
 
 @pytest.mark.parametrize(
@@ -150,19 +168,6 @@ def occ_models(draw: st.DrawFn) -> str:
 @given(occ_models())
 def test_generated_conflict_models_agree(text: str) -> None:
     note(text)
-    checked = check_source(Source("occ.kdsl", text))
-    model = compile_model(checked.symbols, symmetry=False)
-    ref = enumerate_reachable(checked.symbols, model.layout, max_states=20_000)
-    states, codes = reachable_and_errors(model)
-    assert not ref.truncated
-    assert states == ref.states
-    assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
-    off = explore(model, symmetry=False)
-    on = explore(compile_model(checked.symbols), symmetry=True)
-    assert on.stats.states <= off.stats.states
-    assert {k: v[:2] for k, v in _by_name(on).items()} == {
-        k: v[:2] for k, v in _by_name(off).items()
-    }
-    for p in [*off.properties, *on.properties]:
-        if p.trace is not None:
-            assert_replays(model, p.trace)
+    assert_engines_agree(
+        text, filename="occ.kdsl", complete=True, replay_symmetric=True, z3_steps=300, bmc_depth=4
+    )

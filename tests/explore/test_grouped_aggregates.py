@@ -108,3 +108,39 @@ def test_grouped_aggregates_agree_with_the_reference_interpreter(text: str) -> N
                 assert p.trace is not None and len(p.trace) == ref.violated[p.name]
             else:
                 assert p.status == "holds", (symmetry, p)
+
+
+NESTED = """
+model nested
+kind S[1] {}
+kind P[3] {
+  owner: S
+  ordinal: 0..2
+}
+init {
+  let s = create S {}
+  create P { owner: s, ordinal: 0 }
+}
+controller c {
+  action add for s in S, i in 0..2 when not (exists p in P: p.owner == s and p.ordinal == i) {
+    create P { owner: s, ordinal: i }
+  }
+}
+invariant per_ordinal: forall s in S: forall i in 0..2:
+    (count p in P where p.owner == s and p.ordinal == i) <= 1
+invariant full_is_unreachable: forall s in S:
+    (count i in 0..2 where (count p in P where p.owner == s and p.ordinal == i) == 1) < 3
+"""
+
+
+def test_a_count_reading_an_enclosing_binder_is_not_hoisted() -> None:
+    """`count p in P where p.owner == s and p.ordinal == i` under `forall i in 0..2`: the key
+    `s` is a constant, but `i` is bound by the comprehension, so no table can be computed at
+    the top of the function (it raised NameError there, an internal error)."""
+    checked = check_source(Source("nested.kdsl", NESTED))
+    model = compile_model(checked.symbols)
+    result = explore(model, symmetry=True)
+    status = {p.name: p.status for p in result.properties}
+    assert status == {"per_ordinal": "holds", "full_is_unreachable": VIOLATED}
+    ref = enumerate_reachable(checked.symbols, compile_model(checked.symbols).layout)
+    assert ref.violated.keys() == {"full_is_unreachable"}

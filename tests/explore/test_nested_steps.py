@@ -22,8 +22,8 @@ from kcheck.model.ir import CompiledModel
 from kcheck.result import HOLDS, VIOLATED
 from kcheck.run.interpreter import Interpreter, RunConfig
 from kcheck.run.sim import SimDriver
-from tests.explore.test_dangling import _by_name
-from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
+from tests.engine_agreement import assert_engines_agree
+from tests.explore.test_reference_agreement import reachable_and_errors
 from tests.reference import enumerate_reachable
 from tests.smt.agree import assert_same_steps
 from tests.smt.test_bmc import _agree
@@ -106,24 +106,9 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 @given(nested_models())
 def test_nested_steps_agree_everywhere(text: str) -> None:
     note(text)
-    checked = check_source(Source("nested.kdsl", text))
-    model = compile_model(checked.symbols, symmetry=False)
-    ref = enumerate_reachable(checked.symbols, model.layout, max_states=20_000)
-    states, codes = reachable_and_errors(model)
-    assert not ref.truncated
-    assert states == ref.states
-    assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
-    off = explore(model, symmetry=False)
-    on = explore(compile_model(checked.symbols), symmetry=True)
-    assert on.stats.states <= off.stats.states
-    assert {k: v[:2] for k, v in _by_name(on).items()} == {
-        k: v[:2] for k, v in _by_name(off).items()
-    }
-    for p in [*off.properties, *on.properties]:
-        if p.trace is not None:
-            assert_replays(model, p.trace)
-    assert assert_same_steps(model, checked.symbols, 40) >= 1  # Z3's step = the compiled one
-    _agree(text, 5)
+    assert_engines_agree(
+        text, filename="nested.kdsl", complete=True, replay_symmetric=True, z3_steps=40, bmc_depth=5
+    )
 
 
 @pytest.mark.parametrize(

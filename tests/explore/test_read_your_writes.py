@@ -121,8 +121,6 @@ def test_a_write_that_restores_the_cached_objects_still_has_to_be_seen() -> None
     [
         ("process p { action a when seen_own_writes(Pod) { } }", "KC0502"),
         ("controller c { action a when seen_own_writes(Pod) { } }", "KC0502"),
-        ("controller c watches Pod coalesced { action h on x in Pod { }\n"
-         "  action a when seen_own_writes(Pod) { } }", "KC0502"),
         ("def d(): bool = seen_own_writes(Pod)", "KC0502"),
         ("invariant i: seen_own_writes(Pod)", "KC0502"),
         ("controller c watches Pod stale { action a when seen_own_writes(Pods) { } }", "KC0204"),

@@ -20,10 +20,9 @@ from kcheck.model.compile import compile_model
 from kcheck.result import VIOLATED
 from kcheck.run.interpreter import Interpreter, RunConfig
 from kcheck.run.sim import SimDriver
+from tests.engine_agreement import assert_engines_agree
 from tests.explore.test_dangling import _by_name
-from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
-from tests.reference import enumerate_reachable
-from tests.smt.test_bmc import _agree
+from tests.explore.test_reference_agreement import assert_replays
 
 
 def _ks(n: int) -> range:
@@ -197,23 +196,7 @@ def test_records_mean_what_the_same_model_with_flat_fields_means(pair: tuple[str
 def test_record_models_agree_with_the_reference_and_bmc(pair: tuple[str, str]) -> None:
     record, _ = pair
     note(record)
-    checked = check_source(Source("parts.kdsl", record))
-    model = compile_model(checked.symbols, symmetry=False)
-    ref = enumerate_reachable(checked.symbols, model.layout, max_states=20_000)
-    states, codes = reachable_and_errors(model)
-    if not ref.truncated:
-        assert states == ref.states
-        assert codes == {e for e in ref.errors if not e.startswith("invariant:")}
-    off = explore(model, symmetry=False)
-    on = explore(compile_model(checked.symbols), symmetry=True)
-    assert on.stats.states <= off.stats.states
-    assert {k: v[:2] for k, v in _by_name(on).items()} == {
-        k: v[:2] for k, v in _by_name(off).items()
-    }
-    for p in off.properties:
-        if p.trace is not None:
-            assert_replays(model, p.trace)
-    _agree(record, 4)
+    assert_engines_agree(record, filename="parts.kdsl", bmc_depth=4)
 
 
 def test_symmetry_permutes_a_pods_containers_with_it() -> None:

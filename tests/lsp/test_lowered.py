@@ -106,3 +106,81 @@ def test_what_lowering_generates_is_not_shown_in_the_users_places() -> None:
     ref = analysis.index.at(6, lines[5].index("clock") + 1)
     assert ref is None or ref.name == "clock", ref
     assert {r.name for r in analysis.index.refs}.isdisjoint({"time", "tick", "a_clock"})
+
+
+ENUM_PARTS = """model m
+enum ConditionType { Scheduled, Ready }
+record Condition {
+  status: bool = false
+}
+kind Pod[1] { conditions: Condition[ConditionType] }
+process kubelet {
+  action mark for p in Pod, c in p.conditions where not c.status {
+    c.status := true
+  }
+  action add when count(Pod) == 0 {
+    create Pod { conditions[Ready].status: true }
+  }
+}
+invariant i: forall p in Pod: p.conditions[Ready].status implies p.conditions[Scheduled].status
+"""
+
+
+def test_enum_indexed_parts_and_parts_given_in_a_create_lead_to_their_declarations() -> None:
+    array = ("conditions", "field of Pod", "Condition[ConditionType]", 6)
+    status = ("status", "field of Condition", "bool", 4)
+    assert _hover(ENUM_PARTS, 6, "conditions") == array
+    assert _hover(ENUM_PARTS, 8, "conditions") == array
+    assert _hover(ENUM_PARTS, 8, "c.") == ("c", "bound name", "Condition", 8)
+    assert _hover(ENUM_PARTS, 9, "status") == status
+    assert _hover(ENUM_PARTS, 12, "status") == status  # a part's field given in a create
+    assert _hover(ENUM_PARTS, 15, "conditions") == array
+    assert _hover(ENUM_PARTS, 15, "status") == status
+    assert _hover(ENUM_PARTS, 15, "Ready")[:2] == ("Ready", "member of ConditionType")
+    assert _hover(ENUM_PARTS, 12, "conditions") == array
+
+
+NESTED = """model m
+record Port {
+  open: bool = false
+}
+record Container {
+  ports: Port[2]
+}
+kind Pod[1] { containers: Container[2] }
+process k {
+  action a for p in Pod, c in p.containers, q in c.ports where not q.open {
+    q.open := true
+  }
+}
+invariant i: forall p in Pod: p.containers[0].ports[1].open or true
+"""
+
+
+def test_a_field_of_an_array_inside_a_record_leads_to_its_declaration() -> None:
+    port_open = ("open", "field of Port", "bool", 3)
+    assert _hover(NESTED, 10, "open") == port_open
+    assert _hover(NESTED, 11, "open") == port_open
+    assert _hover(NESTED, 14, "open") == port_open
+
+
+LISTS = """model m
+enum Finalizer { Foreground, Custom }
+kind Pod[1] {
+  finalizers: list<Finalizer, 2>
+}
+process k {
+  action add for p in Pod, f in Finalizer where size(p.finalizers) < 2 {
+    p.finalizers := append(p.finalizers, f)
+  }
+}
+invariant i: forall p in Pod: Custom in p.finalizers or true
+"""
+
+
+def test_a_list_field_leads_to_its_declaration() -> None:
+    field = ("finalizers", "field of Pod", "list<Finalizer, 2>", 4)
+    assert _hover(LISTS, 4, "finalizers") == field
+    assert _hover(LISTS, 7, "finalizers") == field
+    assert _hover(LISTS, 8, "finalizers") == field  # the list written
+    assert _hover(LISTS, 11, "finalizers") == field

@@ -21,6 +21,8 @@ EXAMPLES = {
     "descheduler": ["batch-descheduled.yaml"],
     "hpa": ["php-apache-hpa.yaml"],
     "service_endpoints": ["web-service.yaml"],
+    "node_pressure_eviction": ["qos-node.yaml"],
+    "statefulset_rollout": ["statefulset-db-rollout.yaml"],
 }
 VARIANTS = [
     ("replicaset", "replicaset_counts_running"),
@@ -36,6 +38,8 @@ VARIANTS = [
     ("descheduler", "descheduler_without_node_fit"),
     ("hpa", "hpa_counts_spec_replicas"),
     ("hpa", "hpa_no_stabilization"),
+    ("node_pressure_eviction", "node_pressure_eviction_ranks_by_qos"),
+    ("statefulset_rollout", "statefulset_rollout_counts_updated_only"),
 ]
 
 

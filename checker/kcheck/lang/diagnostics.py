@@ -47,7 +47,7 @@ CODES: dict[str, str] = {
     "KC0505": "expression nested too deeply to check",
     # KC08xx: records and arrays (spec/language.md §2, "Records and arrays")
     "KC0801": "an array index kcheck cannot keep inside the array",
-    "KC0802": "a record or array used where a field or value is needed",
+    "KC0802": "a record, array or list used where a field or value is needed, or declared where it cannot be",
     # KC06xx: Kubernetes manifests (spec/manifests.md)
     "KC0601": "a `manifest` section names a kind kcheck does not read",
     "KC0602": "a `manifest` item names a field kcheck does not read",
@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "KC0702": "import cycle",
     "KC0703": "a module's `requires` not met by the model, or a name it reads without requiring",
     "KC0704": "an import's name or binding clashes or names nothing",
+    "KC0705": "a module with state imported twice with different bindings",
 }
 
 

@@ -34,6 +34,7 @@ from kcheck.lang.fmt_expr import (
 )
 from kcheck.lang.fmt_modules import header, module_decl
 from kcheck.lang.layout import MAX_LINE, Chain, Doc, PLine, Src, cat, flat, layout
+from kcheck.lang.manifest import show as manifest_show
 
 INDENT = "  "
 # A logical output line and the source line it was made from (0: none, e.g. a blank separator).
@@ -267,15 +268,24 @@ def _manifest(d: ast.Manifest) -> list[Line]:
     """`manifest { Kind { NAME = a.b.c in UNIT } }`, one item a line (spec/manifests.md)."""
     sections: list[Line] = []
     for sec in d.sections:
-        items = [(_manifest_item(it), it.span.line) for it in sec.items]
+        # items and descriptions (`path: value`) in the order they were written
+        both: list[ast.ManifestItem | ast.ManifestFixed] = [*sec.items, *sec.fixed]
+        both.sort(key=lambda x: (x.span.line, x.span.col))
+        items: list[Line] = []
+        for it in both:
+            if isinstance(it, ast.ManifestFixed):
+                head = manifest_show.key_text(it.path) + ": "
+                items += manifest_show.lines(head, it.value, len(INDENT) * 2)
+            else:
+                items.append((_manifest_item(it), it.span.line))
         head = sec.kind if sec.model_kind is None else f"kind {sec.model_kind} = {sec.kind}"
         sections += _braced(head, items, sec.span)
     return _braced("manifest", sections, d.span)
 
 
 def _manifest_item(it: ast.ManifestItem) -> Doc:
-    def key(k: str) -> str:
-        return k if k.isidentifier() and k.isascii() else f'"{k}"'
+    def key(k: str) -> str:  # quoted unless a name that parses bare there
+        return manifest_show.key_text((k,))
 
     # a long path (a pod's required node affinity) breaks after a dot, its map after the path
     # (each part marked with its source line, so that a comment stays with its code)
@@ -332,6 +342,8 @@ def _type(t: ast.TypeExpr) -> str:
         return f"{t.name}?"
     if isinstance(t, ast.SetType):
         return f"set<{t.elem}>"
+    if isinstance(t, ast.ListType):
+        return f"list<{t.elem}, {expr_text(t.size, P_BIND)}>"
     if isinstance(t, ast.ArrayType | ast.KeyedSetType):
         return f"set<{t.elem}>[{t.key}]" if isinstance(t, ast.KeyedSetType) else (
             f"{t.elem}[{expr_text(t.size, P_BIND)}]"
@@ -424,9 +436,11 @@ def _if(st: ast.If) -> list[Line]:
 
 
 def _lvalue(lv: ast.LValue) -> str:
-    if lv.elem is not None:  # `p.containers[i].ready`
-        head = ".".join(lv.parts[: lv.elem_at + 1])
-        return f"{head}[{expr_text(lv.elem, P_BIND)}]." + ".".join(lv.parts[lv.elem_at + 1 :])
+    if lv.elem is not None:  # `p.containers[i].ready`, `p.containers[i].ports[j].open`
+        at = lv.indexes()
+        return ".".join(
+            p + (f"[{expr_text(at[i], P_BIND)}]" if i in at else "") for i, p in enumerate(lv.parts)
+        )
     if lv.index is not None:
         return f"{lv.parts[0]}[{expr_text(lv.index, P_BIND)}]" + "".join(
             "." + p for p in lv.parts[1:]
@@ -434,9 +448,15 @@ def _lvalue(lv: ast.LValue) -> str:
     return ".".join(lv.parts)
 
 
+def _init_name(f: ast.FieldInit) -> str:
+    if f.index is None:
+        return f.name
+    return f"{f.name}[{expr_text(f.index, P_BIND)}].{f.part}"  # a part's field
+
+
 def _create(c: ast.Create) -> Doc:
     if not c.fields:
         return f"create {c.kind} {{}}"
     inits = comma_docs([f.value for f in c.fields])
-    fields = tuple(cat(f"{f.name}: ", v) for f, v in zip(c.fields, inits, strict=True))
+    fields = tuple(cat(f"{_init_name(f)}: ", v) for f, v in zip(c.fields, inits, strict=True))
     return cat(f"create {c.kind} {{ ", Chain(fields, ", ", fill=True), " }")

@@ -14,6 +14,7 @@ from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
 from kcheck.lang.imports import expand_imports, shadows_the_model
 from kcheck.lang.keyed_locals import lower_keyed_locals
+from kcheck.lang.lists import lower_lists
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.record_sites import Site, speak_parts
@@ -44,10 +45,11 @@ def lower_program(
     and where variable indexes were expanded. The language server resolves names in the same
     lowered program."""
     keyed, keyed_errors = lower_keyed_locals(program)
-    flat, record_errors, sites = lower_records(keyed, overrides)
+    listed, list_errors = lower_lists(keyed, overrides)
+    flat, record_errors, sites = lower_records(listed, overrides)
     lowered, local_errors = lower_actor_locals(flat)
     lowered, time_errors = lower_time(lowered)
-    return lowered, keyed_errors + record_errors, local_errors + time_errors, sites
+    return lowered, keyed_errors + list_errors + record_errors, local_errors + time_errors, sites
 
 
 def check_source(

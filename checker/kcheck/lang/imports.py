@@ -71,7 +71,9 @@ def expand_imports(program: ast.Program, path: str) -> tuple[ast.Program, list[D
     namespaced (the same object if it imports nothing), and the errors found doing so."""
     exp = _Expander()
     try:
-        out = exp.expand(program, path, (str(Path(path).resolve()),), top=True)
+        out, instances = exp.expand(program, path, (str(Path(path).resolve()),), top=True)
+        if not exp.diags:
+            out = exp.share(out, instances)
     except RecursionError:  # the tree walks recurse; the parser allows about 400 levels
         msg = "expression nested too deeply to expand the model's imports"
         return program, [Diagnostic("KC0505", msg, program.name_span,
@@ -135,12 +137,26 @@ def _map(node: Any, f: Callable[[Any], Any], file: str | None = None) -> Any:
 
 
 @dataclass(frozen=True)
+class _Instance:
+    """One copy of a module in the expanded model: its declarations are `prefix.NAME` for NAME
+    in `names`. Two instances of one file with the same `binds` are the same copy."""
+
+    file: str
+    binds: tuple[tuple[str, str], ...]  # each required kind or enum, and the model's name for it
+    prefix: str
+    names: frozenset[str]
+    stateful: bool  # declares a var or an actor: a second copy would double them
+    span: ast.Span  # the import that made it
+
+
+@dataclass(frozen=True)
 class _Module:
     alias: str
     decls: tuple[ast.Decl, ...]
     values: frozenset[str]  # consts, params and vars, read as `alias.NAME`
     funcs: frozenset[str]  # defs, called as `alias.NAME(...)`
     names: frozenset[str]  # every declaration's name
+    instances: tuple[_Instance, ...]  # this copy and those of the modules it imports
 
 
 class _Expander:
@@ -153,7 +169,8 @@ class _Expander:
 
     def expand(
         self, program: ast.Program, path: str, stack: tuple[str, ...], top: bool = False
-    ) -> ast.Program:
+    ) -> tuple[ast.Program, list[_Instance]]:
+        """`program` with its imports expanded, and the module copies that made."""
         imports = [d for d in program.decls if isinstance(d, ast.Import)]
         if top:
             for d in program.decls:
@@ -167,7 +184,7 @@ class _Expander:
                            help=f"write a model that says `import {program.name}` and check "
                            "that")  # fmt: skip
         if not imports:
-            return program
+            return program, []
         own = {getattr(d, "name", None) for d in program.decls} - {None}
         modules: dict[str, _Module] = {}
         decls: list[ast.Decl] = []
@@ -186,8 +203,9 @@ class _Expander:
             if module is not None:
                 modules[alias] = module
                 decls += module.decls
+        instances = [i for m in modules.values() for i in m.instances]
         if not modules:
-            return replace(program, decls=tuple(decls))
+            return replace(program, decls=tuple(decls)), instances
         before = len(self.diags)
         for d in program.decls:  # `forall fit in Node: fit.cpu` would read the module's names
             for n in ast.walk_nodes(d):
@@ -203,8 +221,45 @@ class _Expander:
                                    help="rename the local, or import the module `as` "
                                    "another name")  # fmt: skip
         if len(self.diags) > before:  # qualifying now would only add confusing errors
-            return replace(program, decls=tuple(decls))
-        return replace(program, decls=tuple(_qualify(x, modules, self) for x in decls))
+            return replace(program, decls=tuple(decls)), instances
+        return replace(program, decls=tuple(_qualify(x, modules, self) for x in decls)), instances
+
+    def share(self, program: ast.Program, instances: list[_Instance]) -> ast.Program:
+        """One copy of each module instantiated alike more than once (directly and through
+        another module, or under two names): the later copies' declarations are dropped and
+        their names made the first's. A module with state or actors instantiated with other
+        bindings cannot be shared: KC0705."""
+        first: dict[tuple[str, tuple[tuple[str, str], ...]], _Instance] = {}
+        by_file: dict[str, _Instance] = {}
+        renames: dict[str, str] = {}
+        dropped: set[str] = set()
+        # the shallowest copy is kept, so a direct import keeps its own names
+        for inst in sorted(instances, key=lambda i: i.prefix.count(".")):
+            other = by_file.setdefault(inst.file, inst)
+            if other.binds != inst.binds and inst.stateful:
+                self.conflict(other, inst)
+                continue
+            kept = first.setdefault((inst.file, inst.binds), inst)
+            if kept is inst or inst.prefix in dropped:
+                continue
+            dropped.add(inst.prefix)
+            renames |= {f"{inst.prefix}.{n}": f"{kept.prefix}.{n}" for n in inst.names}
+        if not renames:
+            return program
+        decls = [d for d in program.decls if getattr(d, "name", None) not in renames]
+        return replace(program, decls=tuple(_rename(d, renames) for d in decls))
+
+    def conflict(self, one: _Instance, other: _Instance) -> None:
+        def show(i: _Instance) -> str:
+            return ", ".join(f"{r} = {t}" for r, t in i.binds) or "no bindings"
+
+        name = Path(one.file).stem
+        self.error("KC0705", f"module `{name}` is imported twice with different bindings, and "
+                   "it has state or actors that one copy cannot share", other.span,
+                   notes=(f"here as `{other.prefix}` with {show(other)}",
+                          f"{_place(one.span)} as `{one.prefix}` with {show(one)}"),
+                   help="bind both imports alike, so that they share one copy; for two "
+                   "independent copies, import a copy of the module's file")  # fmt: skip
 
     def load(
         self,
@@ -239,10 +294,11 @@ class _Expander:
                        help="a module starts with `module NAME` (spec/language.md §13)")  # fmt: skip
             return None
         tagged: ast.Program = with_file(parsed, key)
-        inner = self.expand(tagged, key, (*stack, key))
+        inner, nested = self.expand(tagged, key, (*stack, key))
         renames = self.bind(imp, inner, program)
         if renames is None:
             return None
+        required = sorted(d.name for d in inner.decls if isinstance(d, ast.Requires))
         body: list[ast.Decl] = []
         for d in inner.decls:
             if isinstance(d, ast.Requires | ast.Import):
@@ -254,14 +310,24 @@ class _Expander:
             body.append(d)
         names = {d.name for d in body if isinstance(d, _NAMED)}
         self.hermetic(imp, inner, body, names, program)
+        binds = tuple((r, renames[r]) for r in required)
+        stateful = any(isinstance(d, ast.Var | ast.Controller | ast.Process | ast.Fault)
+                       for d in body)  # fmt: skip
         renames |= {n: f"{alias}.{n}" for n in names}
         decls = tuple(_rename(d, renames) for d in body)
+        # the copies this module's imports made, named and bound as the importer sees them
+        inner_copies = tuple(
+            replace(i, prefix=f"{alias}.{i.prefix}", binds=_through(i.binds, renames))
+            for i in nested
+        )
+        own = _Instance(key, binds, alias, frozenset(names), stateful, imp.path_span)
         return _Module(
             alias,
             decls,
             frozenset(d.name for d in body if isinstance(d, _VALUES)),
             frozenset(d.name for d in body if isinstance(d, ast.Def)),
             frozenset(names),
+            (own, *inner_copies),
         )
 
     def hermetic(
@@ -328,8 +394,17 @@ class _Expander:
             renames[b.name] = b.target
         for name in required:
             renames.setdefault(name, name)
-        kinds = {d.name: d for d in program.decls if isinstance(d, ast.Kind)}
-        enums = {d.name: d for d in program.decls if isinstance(d, ast.Enum)}
+        # in a module that imports another, its own `requires` are the kinds and enums it has
+        kinds: dict[str, ast.Kind | ast.Requires] = {
+            d.name: d
+            for d in program.decls
+            if isinstance(d, ast.Kind) or (isinstance(d, ast.Requires) and d.what == "kind")
+        }
+        enums: dict[str, ast.Enum | ast.Requires] = {
+            d.name: d
+            for d in program.decls
+            if isinstance(d, ast.Enum) or (isinstance(d, ast.Requires) and d.what == "enum")
+        }
         for req in required.values():
             ok = self.check_required(imp, req, renames, kinds, enums) and ok
         return renames if ok else None
@@ -339,21 +414,27 @@ class _Expander:
         imp: ast.Import,
         req: ast.Requires,
         renames: dict[str, str],
-        kinds: dict[str, ast.Kind],
-        enums: dict[str, ast.Enum],
+        kinds: dict[str, ast.Kind | ast.Requires],
+        enums: dict[str, ast.Enum | ast.Requires],
     ) -> bool:
         target = renames[req.name]
         at = f"required at {Path(req.span.file).name}:{req.span.line}"
         table: dict[str, Any] = kinds if req.what == "kind" else enums
         if target not in table:
             near = difflib.get_close_matches(target, sorted(table), n=1)
+            passing = bool(imp.span.file)  # the import is in a module: it passes the need on
             hint = (
                 f"bind it: `import {_show(imp)} with {req.name} = {near[0]}`"
                 if near
+                else f"require it here too: `requires {req.what} {target} {{ ... }}`"
+                if passing
                 else f"declare `{req.what} {target}` or bind another: `with {req.name} = ...`"
             )
+            who = (
+                "the importing module neither requires" if passing else "the model does not declare"
+            )
             self.error("KC0703", f"module `{_show(imp)}` requires {req.what} `{target}`, which "
-                       "the model does not declare", imp.span, notes=(at,), help=hint)  # fmt: skip
+                       f"{who}", imp.span, notes=(at,), help=hint)  # fmt: skip
             return False
         ok = True
         if req.what == "enum":
@@ -382,6 +463,17 @@ class _Expander:
                            help=f"declare it `{f.name}: {want}`")  # fmt: skip
                 ok = False
         return ok
+
+
+def _through(
+    binds: tuple[tuple[str, str], ...], renames: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """A nested module's bindings, named as the importer of the module that imports it sees them."""
+    return tuple((r, renames.get(t, t)) for r, t in binds)
+
+
+def _place(span: ast.Span) -> str:
+    return f"at {Path(span.file).name}:{span.line}" if span.file else f"at line {span.line}"
 
 
 def _binds(n: Any) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ def speak_parts(diags: list[Diagnostic], sites: list[Site]) -> list[Diagnostic]:
         for site in sites:
             if _within(d.span, site.span):
                 flat = re.compile(
-                    r"`[^`]*\b" + re.escape(site.array) + r"\[\d+\]\." + re.escape(site.field) + "`"
+                    r"`[^`]*\b" + re.escape(site.array) + r"\[\w+\]\." + re.escape(site.field) + "`"
                 )
                 said = f"`{site.text}`"
                 d = replace(

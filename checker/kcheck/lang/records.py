@@ -23,56 +23,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass, replace
 from typing import Any
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic
 from kcheck.lang.fmt_expr import format_expr
+from kcheck.lang.part_index import EMPTY, Known, Scope
+from kcheck.lang.record_decls import Array, Declarations, Key, flat_name, key_expr
 from kcheck.lang.record_sites import Site
-
-# The most parts one array field may hold: a variable index becomes a case split over them.
-MAX_ARRAY = 8
-
-Interval = tuple[int, int]
-
-
-def flat_name(array: str, i: int, field: str) -> str:
-    """The field of the object that part `i` of `array`'s `field` becomes (traces show it)."""
-    return f"{array}[{i}].{field}"
-
-
-@dataclass(frozen=True)
-class _Array:
-    record: ast.Record
-    size: int
-
-
-@dataclass(frozen=True)
-class _Part:
-    """An element binder `c in p.containers`: `c` is lowered to an index into `obj.array`."""
-
-    obj: ast.Expr
-    array: str
-
-
-@dataclass(frozen=True)
-class _Scope:
-    parts: Mapping[str, _Part]
-    ranges: Mapping[str, Interval | None]  # a name bound here; None: no known range
-
-    def captures(self, name: str) -> str | None:
-        """The part binder whose object a new local `name` would hide, if any."""
-        for c, part in self.parts.items():
-            if c != name and name in ast.names_in(part.obj):
-                return c
-        return None
-
-    def bind(self, name: str, part: _Part | None = None, rng: Interval | None = None) -> _Scope:
-        parts = {k: v for k, v in self.parts.items() if k != name}
-        if part is not None:
-            parts[name] = part
-        return _Scope(parts, {**self.ranges, name: rng})
 
 
 def lower_records(
@@ -91,14 +50,15 @@ def lower_records(
             decls.append(replace(d, fields=tuple(low.kind_fields(d))))
         else:
             low.no_arrays(d)
-            decls.append(low.rewrite(d, _Scope({}, {})))
+            decls.append(low.rewrite(d, EMPTY))
     return replace(program, decls=tuple(decls)), low.diags, low.sites
 
 
 def _mentions_parts(program: ast.Program) -> bool:
     for n in ast.walk_nodes(program):
         if isinstance(n, ast.Elem | ast.ArrayType) or (
-            isinstance(n, ast.LValue) and n.elem is not None
+            isinstance(n, ast.LValue | ast.FieldInit)
+            and (n.elem if isinstance(n, ast.LValue) else n.index) is not None
         ):
             return True
     return False
@@ -108,125 +68,10 @@ class _Lowering:
     def __init__(self, program: ast.Program, overrides: Mapping[str, int | str]) -> None:
         self.diags: list[Diagnostic] = []
         self.sites: list[Site] = []
-        self.overrides = overrides
-        self.consts = {d.name: d.value for d in program.decls if isinstance(d, ast.Const)}
-        self.kinds = {d.name for d in program.decls if isinstance(d, ast.Kind)}
-        self.enums = {d.name for d in program.decls if isinstance(d, ast.Enum)}
-        self.records: dict[str, ast.Record] = {}
-        taken = {getattr(d, "name", "") for d in program.decls if not isinstance(d, ast.Record)}
-        for d in program.decls:
-            if isinstance(d, ast.Record):
-                if d.name in self.records or d.name in taken:
-                    self.error("KC0202", f"`{d.name}` is declared twice", d.name_span,
-                               help="rename the record")  # fmt: skip
-                    continue
-                self.records[d.name] = d
-                self.record_fields(d)
-        # name -> range of every stored int field, var and param (an index's known bounds)
-        self.stored: dict[str, list[Interval | None]] = {}
-        # vars and params by name, actors' locals too (their actions read them bare)
-        self.globals: dict[str, list[Interval | None]] = {}
-        for d in program.decls:
-            if isinstance(d, ast.Var | ast.Param):
-                self.globals.setdefault(d.name, []).append(self.range_of(d.type))
-            elif isinstance(d, ast.Controller | ast.Process):
-                for v in d.locals:
-                    self.globals.setdefault(v.name, []).append(self.range_of(v.type))
-            elif isinstance(d, ast.Kind | ast.Record):
-                for f in d.fields:
-                    self.stored.setdefault(f.name, []).append(self.range_of(f.type))
-        self.arrays = self.array_fields(program)
-
-    # ---- declarations ---------------------------------------------------------------------
-
-    def record_fields(self, r: ast.Record) -> None:
-        """A record's fields are stored in every object's parts: what a `create` cannot give
-        (a non-optional reference) or an object cannot hold twice (a name) is refused."""
-        for f in r.fields:
-            t = f.type
-            if f.key:
-                self.error("KC0802", f"a record's field cannot be a `key`: `{f.name}`",
-                           f.name_span, help="make the object's own field the key")  # fmt: skip
-            if isinstance(t, ast.ArrayType):
-                self.error("KC0802", "a record cannot hold an array", t.span,
-                           help="declare the parts as an array field of the kind")  # fmt: skip
-            elif isinstance(t, ast.NamedType) and t.name in self.kinds:
-                self.error(
-                    "KC0802",
-                    f"a record's field cannot be a non-optional reference `{t.name}`",
-                    t.span,
-                    notes=("a `create` gives no value to a part's fields",),
-                    help=f"make it optional, `{t.name}?`",
-                )
-
-    def array_fields(self, program: ast.Program) -> dict[str, _Array]:
-        """Every array field by name. A name is an array in every kind that has it, of one
-        record and size: expressions are lowered before their objects' kinds are known."""
-        out: dict[str, _Array] = {}
-        plain: dict[str, ast.FieldDecl] = {}
-        for d in program.decls:
-            if not isinstance(d, ast.Kind):
-                continue
-            for f in d.fields:
-                if not isinstance(f.type, ast.ArrayType):
-                    plain.setdefault(f.name, f)
-                    continue
-                arr = self.array_type(f)
-                if arr is None:
-                    continue
-                if f.name in out and out[f.name] != arr:
-                    self.error(
-                        "KC0802",
-                        f"`{f.name}` is an array of another record or size in another kind",
-                        f.name_span,
-                        help="give the two arrays different names",
-                    )
-                out.setdefault(f.name, arr)
-        for name, f in plain.items():
-            if name in out:
-                self.error(
-                    "KC0802",
-                    f"`{name}` is an array field in one kind and a plain field in another",
-                    f.name_span,
-                    help="give the two fields different names",
-                )
-        return out
-
-    def array_type(self, f: ast.FieldDecl) -> _Array | None:
-        assert isinstance(f.type, ast.ArrayType)
-        t = f.type
-        if f.key or f.default is not None:
-            self.error(
-                "KC0802",
-                f"an array field cannot be a `key` or have a default: `{f.name}`",
-                f.name_span,
-                help="give the defaults in the record's fields",
-            )
-        if t.elem not in self.records:
-            if t.elem in self.kinds or t.elem in self.enums:
-                self.error("KC0802", f"an array holds records, and `{t.elem}` is not one",
-                           t.span, help=f"a field holding several is `set<{t.elem}>`")  # fmt: skip
-            else:
-                close = difflib.get_close_matches(t.elem, list(self.records), 1)
-                self.error("KC0204", f"unknown record `{t.elem}`", t.span,
-                           help=f"did you mean `{close[0]}`?" if close else
-                           f"declare it: `record {t.elem} {{ ... }}`")  # fmt: skip
-            return None
-        size = self.const(t.size)
-        if size is None:
-            self.error("KC0402", "an array's size must be a constant", t.size.span,
-                       help="use a number or a `const`")  # fmt: skip
-            return None
-        if not 1 <= size <= MAX_ARRAY:
-            self.error(
-                "KC0403",
-                f"an array holds 1 to {MAX_ARRAY} parts, not {size}",
-                t.size.span,
-                notes=("a variable index becomes a case over the parts",),
-                help="model more parts as objects of a kind",
-            )
-            return None
-        return _Array(self.records[t.elem], size)
+        self.known = Known(program, overrides)
+        declared = Declarations(program, self.known, self.error)
+        self.records = declared.records
+        self.arrays = declared.arrays
 
     def kind_fields(self, k: ast.Kind) -> list[ast.FieldDecl]:
         out: list[ast.FieldDecl] = []
@@ -234,11 +79,11 @@ class _Lowering:
             arr = self.arrays.get(f.name) if isinstance(f.type, ast.ArrayType) else None
             if arr is None:
                 if not isinstance(f.type, ast.ArrayType):
-                    out.append(replace(f, default=self.rewrite(f.default, _Scope({}, {}))))
+                    out.append(replace(f, default=self.rewrite(f.default, EMPTY)))
                 continue
-            for i in range(arr.size):
+            for key in arr.keys:
                 for rf in arr.record.fields:
-                    name = flat_name(f.name, i, rf.name)
+                    name = flat_name(f.name, key, rf.name)
                     out.append(replace(rf, name=name, key=False, name_span=f.name_span))
         return out
 
@@ -249,79 +94,23 @@ class _Lowering:
                 self.error("KC0802", "only a kind's field can be an array", n.span,
                            help="declare it as a field of the kind")  # fmt: skip
 
-    # ---- constants and known ranges -------------------------------------------------------
-
-    def const(self, e: ast.Expr, seen: frozenset[str] = frozenset()) -> int | None:
-        match e:
-            case ast.IntLit(value=v):
-                return v
-            case ast.Name(id=n) if n in self.consts and n not in seen:
-                o = self.overrides.get(n)
-                return o if isinstance(o, int) else self.const(self.consts[n], seen | {n})
-            case ast.Unary(op="-", operand=operand):
-                neg = self.const(operand, seen)
-                return None if neg is None else -neg
-            case ast.Binary(op=op, left=left, right=right) if op in ("+", "-", "*"):
-                a, b = self.const(left, seen), self.const(right, seen)
-                if a is None or b is None:
-                    return None
-                return a + b if op == "+" else a - b if op == "-" else a * b
-        return None
-
-    def range_of(self, t: ast.TypeExpr) -> Interval | None:
-        if isinstance(t, ast.RangeType):
-            lo, hi = self.const(t.lo), self.const(t.hi)
-            if lo is not None and hi is not None:
-                return lo, hi
-        if isinstance(t, ast.BoolType):
-            return None
-        return None
-
-    def interval(self, e: ast.Expr, scope: _Scope) -> Interval | None:
-        """Bounds every value of `e` lies within, or None when kcheck does not know them."""
-        match e:
-            case ast.Name(id=n) if n in scope.ranges:
-                return scope.ranges[n]
-            case ast.Name(id=n) if n in self.globals:
-                return _hull(self.globals[n])
-            case ast.Field(name=f) if f in self.stored:
-                return _hull(self.stored[f])
-            case ast.Binary(op=op, left=a, right=b) if op in ("+", "-"):
-                x, y = self.interval(a, scope), self.interval(b, scope)
-                if x is None or y is None:
-                    return None
-                if op == "+":
-                    return x[0] + y[0], x[1] + y[1]
-                return x[0] - y[1], x[1] - y[0]
-            case ast.IfExpr(then=a, else_=b):
-                x, y = self.interval(a, scope), self.interval(b, scope)
-                if x is None or y is None:
-                    return None
-                return min(x[0], y[0]), max(x[1], y[1])
-        v = self.const(e)
-        return None if v is None else (v, v)
-
     # ---- expressions and statements -------------------------------------------------------
 
-    def rewrite(self, node: Any, scope: _Scope) -> Any:
+    def rewrite(self, node: Any, scope: Scope) -> Any:
         if isinstance(node, tuple):
             return tuple(self.rewrite(x, scope) for x in node)
         if not is_dataclass(node) or isinstance(node, type):
             return node
         match node:
             case ast.Field(obj=ast.Elem() as el, name=rf):
-                obj = self.rewrite(el.obj, scope)
-                index = self.rewrite(el.index, scope)
-                return self.read(obj, el.name, el.name_span, index, el.index, rf, node, scope)
+                return self.read(el, rf, node, scope)
             case ast.Field(obj=ast.Name(id=c), name=rf) if c in scope.parts:
-                part = scope.parts[c]
-                idx = ast.Name(c, node.obj.span)
-                return self.read(part.obj, part.array, node.obj.span, idx, idx, rf, node, scope)
+                return self.read(self.as_elem(c, node.obj.span, scope), rf, node, scope)
             case ast.Elem():
                 self.not_a_value(f"`{format_expr(node)}`", node.span, node.name, node)
                 return node.index  # any int: the error stops the check
             case ast.Name(id=c) if c in scope.parts:
-                self.not_a_value(f"`{c}`", node.span, scope.parts[c].array, node)
+                self.not_a_value(f"`{c}`", node.span, scope.parts[c][1], node)
                 return node
             case ast.Field(name=f) if f in self.arrays:
                 self.not_a_value(f"`{format_expr(node)}`", node.span, f, None)
@@ -348,26 +137,49 @@ class _Lowering:
             case ast.Def():
                 inner = scope
                 for p in node.params:
-                    inner = inner.bind(p.name, rng=self.range_of(p.type))
+                    inner = inner.bind(p.name, rng=self.known.range_of(p.type),
+                                       enum=self.known.enum_type(p.type))  # fmt: skip
                 return replace(node, body=self.rewrite(node.body, inner))
             case ast.Block(stmts=stmts):
                 return replace(node, stmts=self.block(stmts, scope))
-            case ast.Create(fields=inits):
-                for init in inits:
-                    if init.name in self.arrays:
-                        self.error(
-                            "KC0802",
-                            f"`{init.name}` is an array of parts: a `create` gives them "
-                            "their records' defaults",
-                            init.name_span,
-                            help=f"set a part after the create: `let x = create "
-                            f"{node.kind} {{}}` then `x.{init.name}[0].FIELD := ...`",
-                        )
-                return replace(node, fields=tuple(i for i in self.rewrite(inits, scope)
-                                                  if i.name not in self.arrays))  # fmt: skip
+            case ast.Create():
+                return replace(node, fields=tuple(self.create_inits(node, scope)))
         return self.generic(node, scope)
 
-    def generic(self, node: Any, scope: _Scope) -> Any:
+    def create_inits(self, node: ast.Create, scope: Scope) -> list[ast.FieldInit]:
+        """A create's fields, a part's field given as `containers[0].ready: e` made the flat
+        field. A whole array cannot be given (its parts take their records' defaults)."""
+        out = []
+        for init in node.fields:
+            if init.index is None and init.name in self.arrays:
+                self.error(
+                    "KC0802",
+                    f"`{init.name}` is an array of parts: give a part's field, "
+                    f"`{init.name}[{self.arrays[init.name].keys[0]}].FIELD: ...`",
+                    init.name_span,
+                    help="or leave it out: each part takes its record's defaults",
+                )
+                continue
+            value = self.rewrite(init.value, scope)
+            if init.index is None:
+                out.append(replace(init, value=value))
+                continue
+            keys = self.indexes(
+                init.name, init.name_span, init.index, init.part, init.part_span, scope
+            )
+            if len(keys) > 1:
+                self.error(
+                    "KC0801",
+                    "a create gives one part's field: its index must be one number or member",
+                    init.index.span,
+                    help=f"write one line per part: `{init.name}[{keys[0]}].{init.part}: ...`",
+                )
+            elif keys:
+                name = flat_name(init.name, keys[0], init.part)
+                out.append(ast.FieldInit(name, value, init.part_span, init.span))
+        return out
+
+    def generic(self, node: Any, scope: Scope) -> Any:
         changes = {
             f.name: self.rewrite(getattr(node, f.name), scope)
             for f in fields(node)
@@ -376,8 +188,8 @@ class _Lowering:
         return replace(node, **changes)
 
     def binders(
-        self, binders: tuple[ast.Binder, ...], scope: _Scope
-    ) -> tuple[tuple[ast.Binder, ...], _Scope]:
+        self, binders: tuple[ast.Binder, ...], scope: Scope
+    ) -> tuple[tuple[ast.Binder, ...], Scope]:
         """Binders in order (each domain sees the binders before it); `c in p.containers`
         becomes `c in 0..N-1`, an index into the parts."""
         out = []
@@ -390,20 +202,30 @@ class _Lowering:
                 and d.expr.name in self.arrays
             ):
                 arr = self.arrays[d.expr.name]
-                obj = self.rewrite(d.expr.obj, scope)
-                last = ast.IntLit(arr.size - 1, d.span)
-                out.append(replace(b, domain=ast.RangeDomain(ast.IntLit(0, d.span), last, d.span)))
-                scope = scope.bind(b.name, _Part(obj, d.expr.name), (0, arr.size - 1))
+                part = (d.expr.obj, d.expr.name)  # as written: lowered where it is read
+                if not self.is_part(d.expr.obj, scope):
+                    self.rewrite(d.expr.obj, scope)  # its errors, once
+                if arr.enum is not None:
+                    domain: ast.Domain = ast.ExprDomain(ast.Name(arr.enum, d.span), d.span)
+                    scope = scope.bind(b.name, part, enum=arr.enum)
+                else:
+                    last = ast.IntLit(arr.size - 1, d.span)
+                    domain = ast.RangeDomain(ast.IntLit(0, d.span), last, d.span)
+                    scope = scope.bind(b.name, part, (0, arr.size - 1))
+                out.append(replace(b, domain=domain))
                 continue
             out.append(replace(b, domain=self.rewrite(d, scope)))
             rng_of = None
             if isinstance(d, ast.RangeDomain):
-                lo, hi = self.const(d.lo), self.const(d.hi)
+                lo, hi = self.known.const(d.lo), self.known.const(d.hi)
                 rng_of = (lo, hi) if lo is not None and hi is not None else None
-            scope = scope.bind(b.name, rng=rng_of)
+            enum = None
+            if isinstance(d, ast.ExprDomain) and isinstance(d.expr, ast.Name):
+                enum = d.expr.id if d.expr.id in self.known.enums else None
+            scope = scope.bind(b.name, rng=rng_of, enum=enum)
         return tuple(out), scope
 
-    def block(self, stmts: tuple[ast.Stmt, ...], scope: _Scope) -> tuple[ast.Stmt, ...]:
+    def block(self, stmts: tuple[ast.Stmt, ...], scope: Scope) -> tuple[ast.Stmt, ...]:
         out: list[ast.Stmt] = []
         for st in stmts:
             if isinstance(st, ast.Assign | ast.AssignAny):
@@ -413,34 +235,52 @@ class _Lowering:
             if isinstance(st, ast.Let):
                 self.capture(scope, st.name, st.name_span)
                 value = st.value
-                rng = None if isinstance(value, ast.Create) else self.interval(value, scope)
-                scope = scope.bind(st.name, rng=rng)
+                rng, enum = None, None
+                if not isinstance(value, ast.Create):
+                    rng = self.known.interval(value, scope)
+                    found = self.known.members(value, scope)
+                    enum = found[0] if found is not None and len(found[1]) > 1 else None
+                scope = scope.bind(st.name, rng=rng, enum=enum)
         return tuple(out)
 
     # ---- one part's field -----------------------------------------------------------------
 
-    def read(
-        self,
-        obj: ast.Expr,
-        array: str,
-        array_span: ast.Span,
-        index: ast.Expr,
-        written: ast.Expr,
-        field: str,
-        node: ast.Field,
-        scope: _Scope,
-    ) -> ast.Expr:
-        """`obj.array[index].field`: one flat field, or a case over the index's values."""
-        values = self.indexes(array, array_span, written, field, node.name_span, scope)
+    def is_part(self, e: ast.Expr, scope: Scope) -> bool:
+        return isinstance(e, ast.Elem) or (isinstance(e, ast.Name) and e.id in scope.parts)
+
+    def as_elem(self, c: str, span: ast.Span, scope: Scope) -> ast.Elem:
+        """A part binder `c` over `obj.array` as the part it names, `obj.array[c]`."""
+        obj, array = scope.parts[c]
+        return ast.Elem(obj, array, ast.Name(c, span), span, span)
+
+    def index(self, index: ast.Expr, scope: Scope) -> ast.Expr:
+        """An index lowered (a part binder standing for its own number is left as it is)."""
+        if isinstance(index, ast.Name) and index.id in scope.parts:
+            return index
+        return self.rewrite(index, scope)  # type: ignore[no-any-return]
+
+    def read(self, el: ast.Elem, field: str, node: ast.Field, scope: Scope) -> ast.Expr:
+        """`obj.array[index].field`: one flat field, or a case over the index's values. When
+        `obj` is itself a part (an array inside a record), the flat field is a field of that
+        part, lowered the same way."""
+        values = self.indexes(el.name, el.name_span, el.index, field, node.name_span, scope)
         if not values:
-            return ast.Field(obj, field, node.name_span, node.span)
+            return ast.Field(el.obj, field, node.name_span, node.span)  # the error stops
         if len(values) > 1:
-            self.sites.append(Site(node.span, format_expr(node), array, field))
-        reads = [ast.Field(obj, flat_name(array, i, field), node.name_span, node.span)
-                 for i in values]  # fmt: skip
-        out: ast.Expr = reads[-1]
+            self.sites.append(Site(node.span, format_expr(node), el.name, field))
+        reads: list[ast.Expr] = []
+        for k in values:
+            flat, obj = flat_name(el.name, k, field), el.obj
+            if isinstance(obj, ast.Name) and obj.id in scope.parts:
+                obj = self.as_elem(obj.id, obj.span, scope)
+            if isinstance(obj, ast.Elem):
+                reads.append(self.read(obj, flat, node, scope))
+            else:
+                reads.append(ast.Field(self.rewrite(obj, scope), flat, node.name_span, node.span))
+        index = self.index(el.index, scope)
+        out = reads[-1]
         for i, r in zip(reversed(values[:-1]), reversed(reads[:-1]), strict=True):
-            cond = ast.Binary("==", index, ast.IntLit(i, index.span), index.span, index.span)
+            cond = ast.Binary("==", index, key_expr(i, index.span), index.span, index.span)
             out = ast.IfExpr(cond, r, out, node.span)
         return out
 
@@ -451,8 +291,8 @@ class _Lowering:
         index: ast.Expr,
         field: str,
         field_span: ast.Span,
-        scope: _Scope,
-    ) -> list[int]:
+        scope: Scope,
+    ) -> list[Key]:
         """The parts an index may name (empty after an error)."""
         arr = self.arrays.get(array)
         if arr is None:
@@ -460,20 +300,48 @@ class _Lowering:
                        help="index an array field declared `NAME: Record[N]`")  # fmt: skip
             return []
         names = [f.name for f in arr.record.fields]
+        if field not in names and field in arr.written:  # an array inside the record
+            self.not_a_value(f"`{field}`", field_span, field, None)
+            return []
         if field not in names:
-            close = difflib.get_close_matches(field, names, 1)
+            close = difflib.get_close_matches(field, arr.written, 1)
             self.error(
                 "KC0203",
                 f"record `{arr.record.name}` has no field `{field}`",
                 field_span,
-                notes=(f"its fields: {', '.join(names)}",),
+                notes=(f"its fields: {', '.join(arr.written)}",),
                 help=f"did you mean `{close[0]}`?" if close else None,
             )
             return []
-        rng = self.interval(index, scope)
+        return self.keys_of(arr, array, index, scope)
+
+    def keys_of(self, arr: Array, array: str, index: ast.Expr, scope: Scope) -> list[Key]:
+        if arr.enum is not None:
+            found = self.known.members(index, scope)
+            if found is not None and found[0] == arr.enum:
+                return list(found[1])
+            if found is not None:
+                known = f"this index is a `{found[0]}`"
+            elif self.known.interval(index, scope) is not None:
+                known = "this index is a number"
+            else:
+                known = "kcheck does not know this index to be a member of an enum"
+            self.error(
+                "KC0801",
+                f"{known}, and `{array}` is indexed by `{arr.enum}`",
+                index.span,
+                help=f"index with a member (`{array}[{arr.keys[0]}]`), a binder "
+                f"`t in {arr.enum}` or a field, var or `let` of type `{arr.enum}`; or bind the "
+                f"parts: `c in x.{array}`",
+            )
+            return []
+        rng = self.known.interval(index, scope)
         last = arr.size - 1
         if rng is None or rng[0] < 0 or rng[1] > last:
-            if rng is None:
+            found = self.known.members(index, scope)
+            if found is not None:
+                known = f"this index is a `{found[0]}`, not a number"
+            elif rng is None:
                 known = "kcheck knows no bounds of this index"
             elif rng[0] == rng[1]:
                 known = f"this index is {rng[0]}"
@@ -490,60 +358,93 @@ class _Lowering:
             return []
         return list(range(rng[0], rng[1] + 1))
 
-    def assign(self, st: ast.Assign | ast.AssignAny, scope: _Scope) -> ast.Stmt:
-        """`x.array[i].field := e`, or `c.field := e` for a part binder `c`."""
+    def assign(self, st: ast.Assign | ast.AssignAny, scope: Scope) -> ast.Stmt:
+        """`x.array[i].field := e`, `x.a[i].b[j].field := e`, or `c.field := e` for a part
+        binder `c`: one flat field, or a case over the parts the indexes may name."""
         lv = st.target
         rest = (
             replace(st, value=self.rewrite(st.value, scope))
             if isinstance(st, ast.Assign)
             else replace(st, domain=self.rewrite(st.domain, scope))
         )
-        if lv.elem is not None:
-            at = lv.elem_at
-            head, array, tail = lv.parts[:at], lv.parts[at], lv.parts[at + 1 :]
-            spans = lv.part_spans
-            index = self.rewrite(lv.elem, scope)
-            values = self.indexes(array, spans[at], lv.elem, tail[0], spans[at + 1], scope)
-            base = replace(lv, index=self.rewrite(lv.index, scope), elem=None, elem_at=0)
-        elif lv.parts[0] in scope.parts and len(lv.parts) > 1:
-            part = scope.parts[lv.parts[0]]
-            path = _path(part.obj)
-            index = ast.Name(lv.parts[0], lv.part_spans[0])
-            values = self.indexes(part.array, lv.part_spans[0], index, lv.parts[1],
-                                  lv.part_spans[1], scope)  # fmt: skip
+        if lv.elem is None and not (lv.parts[0] in scope.parts and len(lv.parts) > 1):
+            if lv.parts[0] in scope.parts:
+                part_array = scope.parts[lv.parts[0]][1]
+                self.not_a_value(f"`{lv.parts[0]}`", lv.span, part_array, ast.Name(lv.parts[0]))
+            return replace(rest, target=replace(lv, index=self.rewrite(lv.index, scope)))
+        cases = self.targets(lv, scope)
+        if not cases:
+            return rest
+        if len(cases) > 1:
+            if lv.elem is not None:
+                last = max(lv.indexes())
+                array, field = lv.parts[last], lv.parts[last + 1]
+            else:
+                array, field = scope.parts[lv.parts[0]][1], lv.parts[1]
+            self.sites.append(Site(st.span, _lvalue_text(lv), array, field))
+        out: ast.Stmt = replace(rest, target=cases[-1][1])
+        for conds, target in reversed(cases[:-1]):
+            cond = conds[0]
+            for c in conds[1:]:
+                cond = ast.Binary("and", cond, c, c.span, c.span)
+            else_ = out if isinstance(out, ast.If) else ast.Block((out,), st.span)
+            then = ast.Block((replace(rest, target=target),), st.span)
+            out = ast.If(cond, then, else_, st.span)
+        return out
+
+    def targets(
+        self, lv: ast.LValue, scope: Scope
+    ) -> list[tuple[tuple[ast.Expr, ...], ast.LValue]]:
+        """The flat lvalues `lv` may name, each with the conditions (on its indexes) under
+        which it does; empty after an error."""
+        if lv.elem is None:  # `c.rest` for a part binder `c` over `obj.array`: obj.array[c].rest
+            c = lv.parts[0]
+            obj, array = scope.parts[c]
+            path = _path(obj)
             if path is None:
                 self.error("KC0802", "a part is assigned through a name or a field path",
                            lv.span, help="bind the object first: `let x = ...`")  # fmt: skip
-                return rest
-            head, array, tail = path[0], part.array, lv.parts[1:]
-            spans = (*[lv.part_spans[0]] * len(head), lv.part_spans[0], *lv.part_spans[1:])
-            base = replace(lv, index=path[1], elem=None, elem_at=0)
-        else:
-            if lv.parts[0] in scope.parts:
-                part = scope.parts[lv.parts[0]]
-                self.not_a_value(f"`{lv.parts[0]}`", lv.span, part.array, ast.Name(lv.parts[0]))
-            return replace(rest, target=replace(lv, index=self.rewrite(lv.index, scope)))
-        if not values:
-            return rest
-        if len(values) > 1:
-            self.sites.append(Site(st.span, _lvalue_text(lv), array, tail[0]))
-        n = len(head)
-
-        def target_at(i: int) -> ast.Stmt:
-            parts = (*head, flat_name(array, i, tail[0]), *tail[1:])
-            pspans = (*spans[:n], spans[n + 1], *spans[n + 2 :])
-            return replace(rest, target=replace(base, parts=parts, part_spans=pspans))
-
-        out: ast.Stmt = target_at(values[-1])
-        for i in reversed(values[:-1]):
-            cond = ast.Binary("==", index, ast.IntLit(i, index.span), index.span, index.span)
-            else_ = out if isinstance(out, ast.If) else ast.Block((out,), st.span)
-            out = ast.If(cond, ast.Block((target_at(i),), st.span), else_, st.span)
+                return []
+            head, index, elems = path
+            at = {**elems, len(head): ast.Name(c, lv.part_spans[0])}
+            first = min(at)
+            pspans = (*[lv.part_spans[0]] * (len(head) + 1), *lv.part_spans[1:])
+            more = tuple((k, v) for k, v in at.items() if k != first)
+            whole = ast.LValue((*head, array, *lv.parts[1:]), pspans, lv.span, index, at[first],
+                               first, more)  # fmt: skip
+            return self.targets(whole, scope)
+        cases: list[tuple[tuple[ast.Expr, ...], list[str], list[ast.Span]]]
+        cases = [((), list(lv.parts), list(lv.part_spans))]
+        at = lv.indexes()
+        for pos in sorted(at, reverse=True):  # the innermost array first
+            index, found = at[pos], []
+            for conds, parts, spans in cases:
+                array, field = parts[pos], parts[pos + 1]
+                keys = self.indexes(array, spans[pos], index, field, spans[pos + 1], scope)
+                if not keys:
+                    return []
+                low = self.index(index, scope)
+                for k in keys:
+                    test = ast.Binary("==", low, key_expr(k, index.span), index.span, index.span)
+                    found.append((
+                        (*conds, test) if len(keys) > 1 else conds,
+                        [*parts[:pos], flat_name(array, k, field), *parts[pos + 2 :]],
+                        [*spans[:pos], spans[pos + 1], *spans[pos + 2 :]],
+                    ))  # fmt: skip
+            cases = found
+        base = replace(lv, index=self.rewrite(lv.index, scope), elem=None, elem_at=0, more=())
+        out = []
+        for conds, parts, spans in cases:
+            flat = replace(base, parts=tuple(parts), part_spans=tuple(spans))
+            if parts[0] in scope.parts:  # the object is itself a part binder's part
+                out += [((*conds, *more), t) for more, t in self.targets(flat, scope)]
+            else:
+                out.append((conds, flat))
         return out
 
     # ---- errors ---------------------------------------------------------------------------
 
-    def capture(self, scope: _Scope, name: str, span: ast.Span) -> None:
+    def capture(self, scope: Scope, name: str, span: ast.Span) -> None:
         c = scope.captures(name)
         if c is not None:
             self.error(
@@ -580,28 +481,26 @@ class _Lowering:
 
 
 def _lvalue_text(lv: ast.LValue) -> str:
-    if lv.elem is None:
-        return ".".join(lv.parts)
-    head, tail = lv.parts[: lv.elem_at + 1], lv.parts[lv.elem_at + 1 :]
-    return ".".join(head) + f"[{format_expr(lv.elem)}]." + ".".join(tail)
+    at = lv.indexes()
+    return ".".join(
+        p + (f"[{format_expr(at[i])}]" if i in at else "") for i, p in enumerate(lv.parts)
+    )
 
 
-def _hull(found: list[Interval | None]) -> Interval | None:
-    """Bounds of every declaration sharing a name (a read is not resolved yet), or None."""
-    known = [r for r in found if r is not None]
-    if len(known) < len(found):
-        return None
-    return min(r[0] for r in known), max(r[1] for r in known)
-
-
-def _path(e: ast.Expr) -> tuple[tuple[str, ...], ast.Expr | None] | None:
-    """`x.f.g` as the parts of an lvalue (and `K[i]`'s index), or None."""
+def _path(e: ast.Expr) -> tuple[tuple[str, ...], ast.Expr | None, dict[int, ast.Expr]] | None:
+    """`x.f.g` as the parts of an lvalue, `K[i]`'s index, and each array's index by its
+    position (`x.containers[i]`), or None."""
     match e:
         case ast.Name(id=n):
-            return (n,), None
+            return (n,), None, {}
         case ast.Index(kind=k, index=i):
-            return (k,), i
+            return (k,), i, {}
         case ast.Field(obj=o, name=f):
             inner = _path(o)
-            return None if inner is None else ((*inner[0], f), inner[1])
+            return None if inner is None else ((*inner[0], f), inner[1], inner[2])
+        case ast.Elem(obj=o, name=f, index=i):
+            inner = _path(o)
+            if inner is None:
+                return None
+            return (*inner[0], f), inner[1], {**inner[2], len(inner[0]): i}
     return None

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
 from lark.tree import Meta
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError
+from kcheck.lang.manifest.syntax import PatternsToAst
 
 # Longer integer literals than this cannot be converted by int() (CPython's limit) and mean
 # nothing in a bounded model anyway.
@@ -36,6 +37,12 @@ def _key(t: Token) -> str:
     return str(t)[1:-1] if t.type == "STRING" else str(t)
 
 
+def _split(c: list[Any]) -> tuple[tuple[Any, ...], tuple[ast.ManifestFixed, ...]]:
+    """A manifest section's items (`NAME = path`) and what it describes (`path: value`)."""
+    fixed = tuple(x for x in c if isinstance(x, ast.ManifestFixed))
+    return tuple(x for x in c if not isinstance(x, ast.ManifestFixed)), fixed
+
+
 def _present(items: tuple[Any, ...]) -> list[Any]:
     return [x for x in items if x is not None]
 
@@ -55,7 +62,7 @@ class _Within:
 
 
 @v_args(meta=True)
-class ToAst(Transformer[Token, ast.Program]):
+class ToAst(PatternsToAst[ast.Program]):
     """One method per grammar rule or alias; each returns an AST node (or a piece of one)."""
 
     # ---- declarations
@@ -171,6 +178,12 @@ class ToAst(Transformer[Token, ast.Program]):
 
     def keyed_set_type(self, m: Meta, c: list[Any]) -> ast.KeyedSetType:
         return ast.KeyedSetType(str(c[0]), str(c[1]), meta_span(m))
+
+    def list_type(self, m: Meta, c: list[Any]) -> ast.ListType:
+        # the bound is a number or a const's name: an expression would make `>` ambiguous
+        t = c[2]
+        size = ast.IntLit(int(t), tok_span(t)) if t.type == "INT" else ast.Name(str(t), tok_span(t))
+        return ast.ListType(str(c[1]), size, meta_span(m))
 
     def array_type(self, m: Meta, c: list[Any]) -> ast.ArrayType:
         return ast.ArrayType(str(c[0]), c[1], meta_span(m))
@@ -349,13 +362,15 @@ class ToAst(Transformer[Token, ast.Program]):
         return ast.Manifest(tuple(c), meta_span(m))
 
     def manifest_section(self, m: Meta, c: list[Any]) -> ast.ManifestSection:
-        return ast.ManifestSection(str(c[0]), tuple(c[1:]), tok_span(c[0]), meta_span(m))
+        items, fixed = _split(c[1:])
+        return ast.ManifestSection(str(c[0]), items, tok_span(c[0]), meta_span(m), fixed=fixed)
 
     def manifest_objects(self, m: Meta, c: list[Any]) -> ast.ManifestSection:
-        model_kind, kind, *items = c
+        model_kind, kind, *rest = c
+        items, fixed = _split(rest)
         return ast.ManifestSection(
-            str(kind), tuple(items), tok_span(kind), meta_span(m), str(model_kind),
-            tok_span(model_kind),
+            str(kind), items, tok_span(kind), meta_span(m), str(model_kind),
+            tok_span(model_kind), fixed,
         )  # fmt: skip
 
     def manifest_item(self, m: Meta, c: list[Any]) -> ast.ManifestItem:
@@ -416,14 +431,21 @@ class ToAst(Transformer[Token, ast.Program]):
         return ast.LValue((str(c[0]),), (tok_span(c[0]),), meta_span(m), c[1])
 
     def elem_lvalue(self, m: Meta, c: list[Any]) -> ast.LValue:
-        at = next(i for i, x in enumerate(c) if not isinstance(x, Token))
-        names = [*c[:at], *c[at + 1 :]]
+        names = [t for t in c if isinstance(t, Token)]
+        indexes: list[tuple[int, ast.Expr]] = []
+        seen = 0  # names so far: an index is of the name before it
+        for x in c:
+            if isinstance(x, Token):
+                seen += 1
+            else:
+                indexes.append((seen - 1, x))
         return ast.LValue(
             tuple(str(t) for t in names),
             tuple(tok_span(t) for t in names),
             meta_span(m),
-            elem=c[at],
-            elem_at=at - 1,
+            elem=indexes[0][1],
+            elem_at=indexes[0][0],
+            more=tuple(indexes[1:]),
         )
 
     def create_expr(self, m: Meta, c: list[Any]) -> ast.Create:
@@ -432,6 +454,12 @@ class ToAst(Transformer[Token, ast.Program]):
 
     def field_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
         return ast.FieldInit(str(c[0]), c[1], tok_span(c[0]), meta_span(m))
+
+    def part_init(self, m: Meta, c: list[Any]) -> ast.FieldInit:
+        """`containers[0].ready: true` in a create (lang/records.py)."""
+        return ast.FieldInit(
+            str(c[0]), c[3], tok_span(c[0]), meta_span(m), c[1], str(c[2]), tok_span(c[2])
+        )
 
     # ---- properties
     def invariant_decl(self, m: Meta, c: list[Any]) -> ast.Invariant:

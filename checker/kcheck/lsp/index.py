@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
+from kcheck.lang.manifest import show as manifest_show
 from kcheck.lang.symbols import BUILTINS, Symbols
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
 
@@ -445,6 +446,9 @@ class _Indexer:
                             self.name(it.name, it.name_span, {})
                         else:
                             self.kind_field(sec.model_kind, it.name, it.name_span)
+                    for fx in sec.fixed:  # `maxReplicas: REPLICAS - 1` names a const
+                        for used in manifest_show.names(fx.value):
+                            self.name(used.id, used.span, {})
 
     def def_(self, d: ast.Def) -> None:
         self.add(d.name_span, d.name, "def", self.signature(d), d.name_span)

@@ -15,7 +15,7 @@ from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
 from kcheck.lsp.index import Index, Ref, top_level_ref
 
-_FLAT = re.compile(r"^(\w+)\[\d+\]\.(\w+)$")  # records.flat_name
+_FLAT = re.compile(r"^(\w+)\[\w+\]\.(.+)$")  # records.flat_name (a number or a member)
 
 
 def uses(program: ast.Program) -> Iterator[tuple[str, ast.Span, ast.Span | None]]:
@@ -57,6 +57,12 @@ class _Repair:
             for d in program.decls
             if isinstance(d, ast.Kind)
         }
+        # kind -> list field -> its declaration (lang/lists.py makes it a length and slots)
+        self.lists: dict[str, dict[str, ast.FieldDecl]] = {
+            d.name: {f.name: f for f in d.fields if isinstance(f.type, ast.ListType)}
+            for d in program.decls
+            if isinstance(d, ast.Kind)
+        }
         self.keyed: dict[str, tuple[str, ast.Var]] = {}  # `actor.v` -> (actor, v)
         for d in program.decls:
             if isinstance(d, ast.Controller | ast.Process):
@@ -74,7 +80,14 @@ class _Repair:
                 if r.span == f.name_span:  # the flat fields are declared where the array is
                     return self.array_field(kind, f, r.span)
                 rec = self.records.get(f.type.elem)
-                part = next((x for x in rec.fields if x.name == m.group(2)), None) if rec else None
+                rest = m.group(2)
+                inner = _FLAT.match(rest)
+                while rec is not None and inner is not None:  # an array inside the record
+                    arr = next((x for x in rec.fields if x.name == inner.group(1)), None)
+                    elem = arr.type.elem if arr and isinstance(arr.type, ast.ArrayType) else ""
+                    rec, rest = self.records.get(elem), inner.group(2)
+                    inner = _FLAT.match(rest)
+                part = next((x for x in rec.fields if x.name == rest), None) if rec else None
                 if rec is not None and part is not None:
                     return replace(
                         r, name=part.name, what=f"field of {rec.name}", decl=part.name_span
@@ -87,6 +100,9 @@ class _Repair:
         return r
 
     def array_field(self, kind: str, f: ast.FieldDecl, span: ast.Span) -> Ref:
+        if isinstance(f.type, ast.ListType):
+            shown = f"list<{f.type.elem}, {format_expr(f.type.size)}>"
+            return Ref(span, f.name, f"field of {kind}", shown, f.name_span)
         assert isinstance(f.type, ast.ArrayType)
         shown = f"{f.type.elem}[{format_expr(f.type.size)}]"
         return Ref(span, f.name, f"field of {kind}", shown, f.name_span)
@@ -111,6 +127,15 @@ class _Repair:
                 for r in self.index.refs
             ]
 
+    def create_parts(self, program: ast.Program) -> None:
+        """`create Pod { containers[0].ready: e }`: `containers` is the kind's array field."""
+        for n in ast.walk_nodes(program):
+            if isinstance(n, ast.Create):
+                for init in n.fields:
+                    f = self.arrays.get(n.kind, {}).get(init.name)
+                    if init.index is not None and f is not None:
+                        self.add(self.array_field(n.kind, f, init.name_span))
+
     def record_decls(self) -> None:
         """A record's declaration is gone from the lowered program: its name, its fields' names
         and the record named in an array's type are indexed from the program as written."""
@@ -133,7 +158,9 @@ class _Repair:
             info = self.symbols.kinds.get(kind)
             for f in fields.values():
                 if info is not None and isinstance(f.type, ast.ArrayType) and f.type.elem == record:
-                    flat = info.field(f"{f.name}[0].{name}")
+                    found = (x for x in info.fields if x.name.startswith(f"{f.name}[")
+                             and x.name.endswith(f"].{name}"))  # fmt: skip
+                    flat = next(found, None)
                     if flat is not None:
                         return str(flat.type)
         return None
@@ -159,7 +186,7 @@ class _Repair:
         if obj is not None:  # `p.containers`: an array field, read through p's type
             owner = next((r for r in self.index.refs if r.span == obj), None)
             kind = (owner.type or "").rstrip("?") if owner is not None else ""
-            f = self.arrays.get(kind, {}).get(name)
+            f = self.arrays.get(kind, {}).get(name) or self.lists.get(kind, {}).get(name)
             if f is not None:
                 return self.array_field(kind, f, span)
             return None
@@ -183,6 +210,11 @@ def repair(program: ast.Program, symbols: Symbols, index: Index, lines: Sequence
     fix = _Repair(program, symbols, index)
     index.refs = [r for r in map(fix.rename, index.refs) if _written(r, lines)]
     fix.record_decls()
+    for kind, lists in fix.lists.items():  # a list's declaration (its fields are generated)
+        for f in lists.values():
+            index.refs = [r for r in index.refs if r.span != f.name_span]
+            fix.add(fix.array_field(kind, f, f.name_span))
+    fix.create_parts(program)
     for name, span, obj in uses(program):
         if span == ast.NOWHERE or span.file or fix.resolves(name, span):
             continue

@@ -15,6 +15,7 @@ from kcheck.model.controller_state import (
     Split,
     changed_var,
     conflict_watches,
+    own_write_field,
     own_write_watches,
     own_writes_var,
     real_cells,
@@ -30,7 +31,19 @@ class ControllerCodegen:
         self.local_types = local_types  # carried locals' declared types (layout.split_cells)
         # (controller, kind) -> index of its "a write of mine is not cached yet" flag
         self.own_writes = {
-            (x, k): c.var(own_writes_var(x, k)).index for x, k in own_write_watches(c.sym)
+            (x, k): c.var(own_writes_var(x, k)).index
+            for x, k in own_write_watches(c.sym)
+            if (x, k) not in c.coalesced
+        }
+        # (controller, kind) -> offsets of (its per-object "write not delivered" flag, its
+        # cached presence flag), for `seen_own_writes(K)` on a coalesced watch
+        self.own_fields = {
+            (x, k): (
+                c.layout.kind(k).field(own_write_field(x)).offset,
+                c.layout.kind(k).field(f"@{x}").offset,
+            )
+            for x, k in own_write_watches(c.sym)
+            if (x, k) in c.coalesced
         }
         self.changed = {(x, k): c.var(changed_var(x, k)).index for x, k in conflict_watches(c.sym)}
 
@@ -38,11 +51,18 @@ class ControllerCodegen:
         """The end of any step: each live object it changed has a new resourceVersion, which
         no cache that `unchanged(x)` asks about has seen yet (a step that leaves an object as
         it was makes no new version, as the apiserver skips a no-op update)."""
-        if not self.changed:
+        if not self.changed and not self.own_fields:
             return done
 
         def finish(env: Env, ctx: Ctx) -> None:
             g, sv = self.c.gen, ctx.sv
+            # an object gone from the apiserver and from a coalesced cache has no notification
+            # left to deliver (a create and delete in between are missed): its flag goes
+            for (_, kname), (own, cached) in self.own_fields.items():
+                k = self.c.layout.kind(kname)
+                for slot in range(k.slots):
+                    b = k.slot_base(slot)
+                    g.emit(f"if not {sv}[{b}] and not {sv}[{b + cached}]: {sv}[{b + own}] = 0")
             for (_, kname), i in self.changed.items():
                 k = self.c.layout.kind(kname)
                 n = sum(1 for f in k.fields if not f.hidden)
@@ -63,15 +83,28 @@ class ControllerCodegen:
         a write of its own to catch up with (a write that leaves them as they were is none, as
         the apiserver skips a no-op update)."""
         flags = [(k, i) for (c, k), i in self.own_writes.items() if c == x]
-        if not flags:
+        per_object = [(k, offs) for (c, k), offs in self.own_fields.items() if c == x]
+        if not flags and not per_object:
             return done
 
         def finish(env: Env, ctx: Ctx) -> None:
+            g, sv = self.c.gen, ctx.sv
             for kname, i in flags:
                 same = " and ".join(
-                    f"{ctx.sv}[{j}] == s[{j}]" for j in real_cells(self.c.layout, kname)
+                    f"{sv}[{j}] == s[{j}]" for j in real_cells(self.c.layout, kname)
                 )
-                self.c.gen.emit(f"if not ({same or 'True'}): {ctx.sv}[{i}] = 1")
+                g.emit(f"if not ({same or 'True'}): {sv}[{i}] = 1")
+            # coalesced: each object it changed has a notification of its own write to come,
+            # unless it is gone and not cached (nothing of it is left to deliver)
+            for kname, (own, cached) in per_object:
+                k = self.c.layout.kind(kname)
+                n = sum(1 for f in k.fields if not f.hidden)
+                for slot in range(k.slots):
+                    b = k.slot_base(slot)
+                    g.emit(
+                        f"if tuple({sv}[{b}:{b + n + 1}]) != s[{b}:{b + n + 1}] and "
+                        f"({sv}[{b}] or {sv}[{b + cached}]): {sv}[{b + own}] = 1"
+                    )
             done(env, ctx)
 
         return finish
@@ -125,6 +158,8 @@ class ControllerCodegen:
             news = f"s[{real}] != s[{cached}]"
             if add is not None:
                 news = f"s[{k.slot_base(slot) + add}] or {news}"
+            if (x, kname) in self.own_fields:  # a write of x's own is still to be delivered
+                news = f"s[{k.slot_base(slot) + self.own_fields[(x, kname)][0]}] or {news}"
             out.append(({b.name: Local(str(slot), TRef(kname))}, news))
         return out
 
@@ -135,9 +170,12 @@ class ControllerCodegen:
         real, cached = self._cache_cells(x, t.kind, env[b.name].code)
         self.c.gen.emit(f"st[{cached}] = s[{real}]")
         add = self._add_offset(x, t.kind)
+        k = self.c.layout.kind(t.kind)
         if add is not None:
-            k = self.c.layout.kind(t.kind)
             self.c.gen.emit(f"st[{index(k.base, env[b.name].code, k.stride, add)}] = 0")
+        if (x, t.kind) in self.own_fields:  # its latest state holds every write before it
+            own = self.own_fields[(x, t.kind)][0]
+            self.c.gen.emit(f"st[{index(k.base, env[b.name].code, k.stride, own)}] = 0")
 
     def not_busy(self, actor: str, a: ast.Action, env: Env) -> list[str]:
         """An actor works on one object at a time, like a work queue that never hands out a
@@ -272,6 +310,11 @@ class ControllerCodegen:
                 # real objects, the handler hears one add each, deletions are lost
                 self.refresh(x, kname, sv, sv)
                 self.announce(x, kname, sv)
+                if (x, kname) in self.own_fields:  # the relist holds every write
+                    k = self.c.layout.kind(kname)
+                    own = self.own_fields[(x, kname)][0]
+                    for slot in range(k.slots):
+                        g.emit(f"{sv}[{k.slot_base(slot) + own}] = 0")
             elif (x, kname) in self.c.coalesced:
                 # the informer relists: every object is notified again, deletions are lost
                 k = self.c.layout.kind(kname)

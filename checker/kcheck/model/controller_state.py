@@ -124,7 +124,8 @@ def watchers(stale: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
 def own_write_watches(sym: Symbols) -> tuple[tuple[str, str], ...]:
     """(controller, kind) for every `seen_own_writes(K)` in a controller's actions: each gets
     a hidden flag, "a write of mine to K is not in my cache yet" (var `X.K@writes`, spec/faults.md
-    "Read your own writes"). Models that never ask keep the states they had."""
+    "Read your own writes"; on a coalesced watch, whose objects arrive one by one, one flag per
+    object instead, `own_write_field`). Models that never ask keep the states they had."""
     out: dict[tuple[str, str], None] = {}
     for actor in sym.actors:
         if not isinstance(actor, ast.Controller):
@@ -139,6 +140,12 @@ def own_write_watches(sym: Symbols) -> tuple[tuple[str, str], ...]:
             ):
                 out[(actor.name, node.args[0].id)] = None
     return tuple(out)
+
+
+def own_write_field(controller: str) -> str:
+    """The hidden per-object flag of `seen_own_writes(K)` on a coalesced watch: "a write of
+    mine to this object is not delivered to my cache yet" (spec/faults.md)."""
+    return f"+own@{controller}"
 
 
 def conflict_watches(sym: Symbols) -> tuple[tuple[str, str], ...]:

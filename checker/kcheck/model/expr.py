@@ -12,7 +12,12 @@ from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TNone, TRef, TSet, Type
 from kcheck.model.bind import Binding
 from kcheck.model.context import CompileContext, index, is_const, raises
-from kcheck.model.controller_state import changed_var, own_writes_var, real_cells
+from kcheck.model.controller_state import (
+    changed_var,
+    own_write_field,
+    own_writes_var,
+    real_cells,
+)
 from kcheck.model.env import Ctx, Env, Local
 from kcheck.model.failfree import FailFree
 from kcheck.model.ir import KindLayout, Layout
@@ -257,6 +262,12 @@ class ExprCompiler:
                     continue
                 lo, size = dom
                 rest = conjuncts[:i] + conjuncts[i + 1 :]
+                # the table is computed once at the top of the function: the rest may not read
+                # a binder of an enclosing comprehension (`forall i in 0..2: count p in Pod
+                # where p.owner == s and p.ordinal == i`), which does not exist there
+                free = set().union(*(ast.names_in(r) for r in rest), ast.names_in(body))
+                if any(n in env and not is_const(env[n].code) for n in free - {b.name}):
+                    return None
                 off = self.ctx.field_off(kind, f.name)
                 table = self._group_table(kind, b.name, off, lo, size, rest, body, env)
                 if table is None:
@@ -406,11 +417,17 @@ class ExprCompiler:
         to K waits for X's informer, neither from an earlier step (the flag) nor from this one
         (K's real objects differ from the step's start)."""
         x = self.ctx.view[kname]
-        flag = self.ctx.var(own_writes_var(x, kname)).index
+        k = self.layout.kind(kname)
+        if any(f.name == own_write_field(x) for f in k.fields):  # coalesced: one per object
+            own = k.field(own_write_field(x)).offset
+            flags = [f"{sv}[{k.slot_base(slot) + own}]" for slot in range(k.slots)]
+            unseen = f"({' or '.join(flags)})" if flags else "False"
+        else:
+            unseen = f"{sv}[{self.ctx.var(own_writes_var(x, kname)).index}]"
         if sv == "s":
-            return f"(not s[{flag}])"
+            return f"(not {unseen})"
         cells = " and ".join(f"{sv}[{i}] == s[{i}]" for i in real_cells(self.layout, kname))
-        return f"(not {sv}[{flag}] and {cells or 'True'})"
+        return f"(not {unseen} and {cells or 'True'})"
 
     def unchanged(self, x: ast.Expr, env: Env, sv: str, ctx: Ctx | None) -> str:
         """`unchanged(x)` in an action of controller X (spec/faults.md "Conflicts"): X caches

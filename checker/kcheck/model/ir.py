@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from kcheck.lang import ast
+from kcheck.lang.lists import fold_lists
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.coverage import CoverCode
 from kcheck.result import Asked
@@ -153,9 +154,10 @@ class Layout:
             for slot in range(k.slots):
                 sb = k.slot_base(slot)
                 if s[sb]:
-                    objs[f"{k.name}#{slot}"] = {
-                        f.name: self.show_value(f.type, s[sb + f.offset]) for f in real
-                    }
+                    # a list's length and slots show as one value (lang/lists.py)
+                    objs[f"{k.name}#{slot}"] = fold_lists(
+                        {f.name: self.show_value(f.type, s[sb + f.offset]) for f in real}
+                    )
                 fields = [(f.name, f.type, sb + f.offset) for f in k.fields]
                 for f in k.fields:
                     if f.name.startswith("@") and s[sb + f.offset]:
@@ -172,6 +174,12 @@ class Layout:
                             s, group, fields
                         )
             out[k.name] = objs
+            for f in k.fields:  # a coalesced watch's own writes not delivered yet, by object
+                if f.name.startswith("+own@"):
+                    mask = sum(1 << i for i in range(k.slots) if s[k.slot_base(i) + f.offset])
+                    out[f"{f.name[5:]}@{k.name}@unseen_writes"] = self.show_value(
+                        TSet(k.name), mask
+                    )
             for f in k.fields:  # a cache shows even when empty: "it has seen nothing yet"
                 if f.name.startswith("@"):
                     hidden.setdefault(f"{f.name[1:]}@{k.name}", {})

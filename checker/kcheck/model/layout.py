@@ -18,6 +18,7 @@ from kcheck.model.controller_state import (
     Split,
     changed_var,
     conflict_watches,
+    own_write_field,
     own_write_watches,
     own_writes_var,
     stale_watches,
@@ -51,7 +52,10 @@ def build_layout(
             for name, ty in split_cells(sp, types, local_types):
                 vars_.append(VarLayout(name, ty, idx))
                 idx += 1
-    for x, kname in own_write_watches(sym):  # `seen_own_writes(K)`'s flags
+    own = own_write_watches(sym)
+    for x, kname in own:  # `seen_own_writes(K)`'s flags (per object on a coalesced watch)
+        if (x, kname) in watches.coalesced:
+            continue
         vars_.append(VarLayout(own_writes_var(x, kname), BOOL, idx))
         idx += 1
     for x, kname in conflict_watches(sym):  # `unchanged(x)`'s sets
@@ -76,6 +80,12 @@ def build_layout(
             if (x, k.name) in watches.coalesced and (x, k.name) not in watches.unsynced:
                 # the initial add its handler has yet to hear (spec/faults.md section 3)
                 fields.append(FieldLayout(f"+add@{x}", BOOL, len(fields) + 1))
+            if (x, k.name) in watches.coalesced and (x, k.name) in own:
+                # a write of x's own to the object is not delivered yet: its own flag guards
+                # it, so a delete keeps it while the deletion is still to be heard
+                fields.append(
+                    FieldLayout(own_write_field(x), BOOL, len(fields) + 1, len(fields) + 1)
+                )
         for sp in watches.splits.values():
             if sp.kind == k.name:
                 for name, ty in split_cells(sp, types, local_types):

@@ -31,6 +31,8 @@ def encode_value(value: Any, table: bool = False) -> Any:
         return NONE
     if isinstance(value, list):
         return {"#set": [encode_value(v) for v in value]}
+    if isinstance(value, tuple):  # a bounded list (lang/lists.py): an ITF list
+        return [encode_value(v) for v in value]
     if isinstance(value, dict):
         if table:
             return {"#map": [[name, encode_value(v)] for name, v in value.items()]}

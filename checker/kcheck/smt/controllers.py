@@ -10,8 +10,9 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.types import TRef, Type
-from kcheck.model.controller_state import Split, own_writes_var, real_cells
+from kcheck.model.controller_state import Split, own_write_field, own_writes_var, real_cells
 from kcheck.model.ir import KindLayout
+from kcheck.smt import conflicts
 from kcheck.smt.expr import ExprEncoder
 from kcheck.smt.terms import FALSE, TRUE, Env, Term, _and, _ite, _or
 
@@ -77,12 +78,56 @@ def own_writes_flag(enc: ExprEncoder, x: str, kname: str) -> int | None:
     return None if v is None else v.index
 
 
+def own_field(enc: ExprEncoder, x: str, kname: str) -> int | None:
+    """The offset of x's per-object flag "a write of mine is not delivered yet", if the model
+    asks `seen_own_writes(K)` in x and x watches K coalesced (controller_codegen.own_fields)."""
+    k = enc.layout.kind(kname)
+    return next((f.offset for f in k.fields if f.name == own_write_field(x)), None)
+
+
+def _set_own(
+    enc: ExprEncoder, x: str, kname: str, st: State, value: Term, where: list[Term]
+) -> State:
+    """Set x's per-object own-write flag of every slot where `where[slot]` holds."""
+    own = own_field(enc, x, kname)
+    if own is None:
+        return st
+    k = enc.layout.kind(kname)
+    new = list(st)
+    for slot in range(k.slots):
+        i = k.slot_base(slot) + own
+        new[i] = _ite(where[slot], value, st[i])
+    return tuple(new)
+
+
+def forget_gone_writes(enc: ExprEncoder, st: State) -> State:
+    """The end of any step: an object gone from the apiserver and from a coalesced cache has
+    no notification left to deliver, so no write of its own waits (controller_codegen)."""
+    for x, kinds in enc.stale.items():
+        for kname in kinds:
+            own = own_field(enc, x, kname)
+            if own is None:
+                continue
+            k = enc.layout.kind(kname)
+            cached = k.field(f"@{x}").offset
+            gone = [
+                _and(st[k.slot_base(s)] == 0, st[k.slot_base(s) + cached] == 0)
+                for s in range(k.slots)
+            ]
+            st = _set_own(enc, x, kname, st, z3.IntVal(0), gone)
+    return st
+
+
 def sync(enc: ExprEncoder, x: str, kname: str, st: State) -> tuple[Term, State]:
     """`x.sync@K`: (enabled, state after): enabled while the cache differs anywhere, or a
-    write of x's own is still to come (a write that left the objects as cached)."""
+    write of x's own is still to come (a write that left the objects as cached), or an object
+    changed since the cache copied it (put back as cached: its version still moved)."""
     k = enc.layout.kind(kname)
     ok = _or([differs(enc, x, k, slot, st) for slot in range(k.slots)])
-    after = refresh(enc, x, kname, st)
+    after = conflicts.forget(enc, x, kname, refresh(enc, x, kname, st))
+    changed = conflicts.changed_index(enc, x, kname)
+    if changed is not None:
+        ok = _or([ok, *enc.sets.bits(st[changed], k.slots)])
     flag = own_writes_flag(enc, x, kname)
     if flag is not None:
         ok = _or([ok, st[flag] == 1])
@@ -103,7 +148,23 @@ def note_own_writes(enc: ExprEncoder, x: str, start: State, state: State) -> Sta
         flag = own_writes_flag(enc, x, kname)
         if flag is not None:
             new[flag] = _ite(unchanged(enc, kname, start, state), state[flag], z3.IntVal(1))
-    return tuple(new)
+    out = tuple(new)
+    for kname in enc.stale.get(x, ()):  # coalesced: per object changed, unless gone and uncached
+        if own_field(enc, x, kname) is None:
+            continue
+        k = enc.layout.kind(kname)
+        cached = k.field(f"@{x}").offset
+        n = sum(1 for f in k.fields if not f.hidden)
+        wrote = []
+        for s in range(k.slots):
+            b = k.slot_base(s)
+            same = _and(
+                *[start[j] == state[j] for j in range(b, b + n + 1) if not start[j].eq(state[j])]
+            )
+            left = _or([state[b] == 1, state[b + cached] == 1])
+            wrote.append(FALSE if z3.is_true(same) else _and(z3.Not(same), left))
+        out = _set_own(enc, x, kname, out, z3.IntVal(1), wrote)
+    return out
 
 
 def news(enc: ExprEncoder, x: str, kname: str, slot: int, st: State) -> Term:
@@ -112,7 +173,9 @@ def news(enc: ExprEncoder, x: str, kname: str, slot: int, st: State) -> Term:
     k = enc.layout.kind(kname)
     add = add_offset(enc, x, kname)
     pending = st[k.slot_base(slot) + add] == 1 if add is not None else FALSE
-    return _or([pending, differs(enc, x, k, slot, st)])
+    own = own_field(enc, x, kname)  # a write of x's own is still to be delivered
+    mine = st[k.slot_base(slot) + own] == 1 if own is not None else FALSE
+    return _or([mine, pending, differs(enc, x, k, slot, st)])
 
 
 def deliver(enc: ExprEncoder, x: str, kname: str, slot: int, st: State) -> State:
@@ -121,9 +184,9 @@ def deliver(enc: ExprEncoder, x: str, kname: str, slot: int, st: State) -> State
     real, cached, n = _blocks(enc, x, k, slot)
     new = list(st)
     new[cached : cached + n] = st[real : real + n]
-    add = add_offset(enc, x, kname)
-    if add is not None:
-        new[k.slot_base(slot) + add] = z3.IntVal(0)
+    for off in (add_offset(enc, x, kname), own_field(enc, x, kname)):
+        if off is not None:  # its initial add heard; its latest state holds every write
+            new[k.slot_base(slot) + off] = z3.IntVal(0)
     return tuple(new)
 
 
@@ -154,6 +217,8 @@ def restart(enc: ExprEncoder, x: str, st: State, local_types: dict[tuple[str, st
     for kname in enc.stale.get(x, ()):
         if (x, kname) in enc.coalesced and (x, kname) not in enc.unsynced:
             st = announce(enc, x, kname, refresh(enc, x, kname, st))
+            slots = enc.layout.kind(kname).slots  # the relist holds every write
+            st = _set_own(enc, x, kname, st, z3.IntVal(0), [TRUE] * slots)
         elif (x, kname) in enc.coalesced:  # relisted from empty: every object is news again
             k = enc.layout.kind(kname)
             new = list(st)
@@ -162,7 +227,7 @@ def restart(enc: ExprEncoder, x: str, st: State, local_types: dict[tuple[str, st
                 new[cached : cached + n] = [z3.IntVal(0)] * n
             st = tuple(new)
         else:
-            st = refresh(enc, x, kname, st)
+            st = conflicts.forget(enc, x, kname, refresh(enc, x, kname, st))
             flag = own_writes_flag(enc, x, kname)
             if flag is not None:  # the relist holds every write
                 st = (*st[:flag], z3.IntVal(0), *st[flag + 1 :])

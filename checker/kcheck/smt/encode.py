@@ -24,7 +24,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TEnum, TInt, TRef
 from kcheck.model.actions import units
 from kcheck.model.ir import CompiledModel
-from kcheck.smt import controllers
+from kcheck.smt import conflicts, controllers
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.scheduler import bind_instances
 from kcheck.smt.stmt import StmtEncoder
@@ -95,11 +95,13 @@ class Encoder(StmtEncoder):
                 if u.sync is not None:
                     ok, after = controllers.sync(self, u.actor.name, u.sync, st)
                     out.append(Instance(aid, (), (Branch(ok, after, {}),), FALSE))
-                elif u.action is None:
+                    continue
+                if u.action is None:
                     assert isinstance(u.actor, ast.Scheduler)
-                    out.extend(bind_instances(self, u.actor, aid, st))
+                    done = bind_instances(self, u.actor, aid, st)
                 else:
-                    out.extend(self._action(aid, u.actor, u.action, u.segment, st))
+                    done = self._action(aid, u.actor, u.action, u.segment, st)
+                out.extend(_note_changes(self, st, done))
         finally:
             self.fails = []
             self.view = {}
@@ -194,6 +196,30 @@ class Encoder(StmtEncoder):
     def check_invariant(self, inv: ast.Invariant) -> None:
         """Refuse an invariant that cannot be encoded, before any solving."""
         self.violation(inv, self.fresh_state("probe"))
+
+
+def _note_changes(enc: Encoder, st: tuple[Term, ...], insts: list[Instance]) -> list[Instance]:
+    """Every step but a sync's ends by noting the objects it changed, for `unchanged(x)`
+    (smt/conflicts.py; a sync changes no real object), and by dropping the pending own writes
+    of objects gone from the apiserver and from a coalesced cache (controllers.py)."""
+    watched = [(x, k) for x, ks in enc.stale.items() for k in ks]
+    versions = any(conflicts.changed_index(enc, x, k) is not None for x, k in watched)
+    own = any(controllers.own_field(enc, x, k) is not None for x, k in watched)
+    if not versions and not own:
+        return insts
+
+    def end(state: tuple[Term, ...]) -> tuple[Term, ...]:
+        return conflicts.note_changes(enc, st, controllers.forget_gone_writes(enc, state))
+
+    return [
+        Instance(
+            inst.action,
+            inst.args,
+            tuple(Branch(b.ok, end(b.state), b.env) for b in inst.branches),
+            inst.fail,
+        )
+        for inst in insts
+    ]
 
 
 def _replace(st: tuple[Term, ...], i: int, v: Term) -> tuple[Term, ...]:

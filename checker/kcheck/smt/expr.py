@@ -16,11 +16,12 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_OWN_WRITES, ParamInfo, Symbols
+from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED, ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.controller_state import (
     Split,
     coalesced_watches,
+    own_write_field,
     own_writes_var,
     real_cells,
     splits,
@@ -31,6 +32,7 @@ from kcheck.model.env import Local
 from kcheck.model.ir import CompiledModel, KindLayout, Layout
 from kcheck.model.layout import LocalTypes, dangling_kinds, split_cells
 from kcheck.model.typeof import TypeOf
+from kcheck.smt import conflicts
 from kcheck.smt.intervals import interval
 from kcheck.smt.refuse import Unsupported, refuse_concrete_param_uses, refuse_unencoded
 from kcheck.smt.sets import Bits
@@ -289,6 +291,8 @@ class ExprEncoder:
                 fn == SEEN_OWN_WRITES and fn not in self.sym.defs
             ):
                 return self._seen_own_writes(self.view[k], k, st), FALSE
+            case ast.Call(func=fn, args=[obj]) if fn == UNCHANGED and fn not in self.sym.defs:
+                return conflicts.unchanged(self, obj, env, st)
             case ast.Call(func=fn, args=args):
                 return self._call(e, fn, args, env, st)
             case ast.Unary(op="-", operand=o):
@@ -433,9 +437,14 @@ class ExprEncoder:
     def _seen_own_writes(self, x: str, kname: str, st: tuple[Term, ...]) -> Term:
         """`seen_own_writes(K)` in a step of controller x that started in `step_start`: no
         write of x to K waits for x's informer (model/expr.py seen_own_writes)."""
-        flag = self.var_index[own_writes_var(x, kname)].index
+        k = self.layout.kind(kname)
+        own = next((f.offset for f in k.fields if f.name == own_write_field(x)), None)
+        if own is None:
+            unseen = [st[self.var_index[own_writes_var(x, kname)].index] == 1]
+        else:  # a coalesced watch: a flag per object
+            unseen = [st[k.slot_base(s) + own] == 1 for s in range(k.slots)]
         same = [self.step_start[i] == st[i] for i in real_cells(self.layout, kname)]
-        return _and(st[flag] == 0, *same)
+        return _and(z3.Not(_or(unseen)), *same)
 
     def _call(
         self, e: ast.Expr, fn: str, args: tuple[ast.Expr, ...], env: Env, st: tuple[Term, ...]

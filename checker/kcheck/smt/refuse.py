@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import UNCHANGED, Symbols
+from kcheck.lang.symbols import Symbols
 from kcheck.model.controller_state import (
+    changed_var,
+    conflict_watches,
+    own_write_field,
     own_write_watches,
     own_writes_var,
     splits,
@@ -82,10 +85,6 @@ def refuse_unencoded(model: CompiledModel, sym: Symbols) -> None:
             _refuse_node(f, f"`{f.name}` of scheduler `{actor.name}`", f.span.line or line)
         for act in actor.actions:
             _refuse_node(act, f"action `{actor.name}.{act.name}`", act.span.line or line)
-            for n in ast.walk_nodes(act):  # its hidden set is not encoded (spec/smt.md)
-                if isinstance(n, ast.Call) and n.func == UNCHANGED and n.func not in sym.defs:
-                    what = "`unchanged(x)` (a resourceVersion precondition)"
-                    raise Unsupported(what, n.span.line or act.span.line)
     for init in sym.inits:
         _refuse_node(init, "`init`", init.span.line)
     for inv in sym.invariants:
@@ -105,8 +104,10 @@ def _refuse_layout(model: CompiledModel, sym: Symbols) -> None:
         for kname in kinds:
             known.add(f"{kname}.@{x}")
             known.add(f"{kname}.+add@{x}")
+            known.add(f"{kname}.{own_write_field(x)}")  # controllers.own_field
             known |= {f"{kname}.{f.name}@{x}" for f in sym.kinds[kname].fields}
     known |= {own_writes_var(x, k) for x, k in own_write_watches(sym)}  # controllers.sync
+    known |= {changed_var(x, k) for x, k in conflict_watches(sym)}  # smt/conflicts.py
     for sp in split_groups.values():
         cells = ["@step", *(f"@{n}" for n in sp.carried)]
         where = "" if sp.kind is None else f"{sp.kind}."

@@ -62,6 +62,14 @@ def well_formed(
             for f in k.fields:
                 if f.offset != f.presence:
                     groups.setdefault(f.presence, []).append(f)
+            # a coalesced watch's "own write not delivered" flag (a self-guarded bool): set
+            # only for an object the apiserver or that cache still holds
+            for f in k.fields:
+                if f.offset == f.presence and f.name.startswith("+own@"):
+                    on = st[base + f.offset]
+                    cached = st[base + k.field("@" + f.name.partition("@")[2]).offset]
+                    held = z3.Or(st[base] == 1, cached == 1)
+                    parts.append(z3.Or(on == 0, z3.And(on == 1, held)))
             for flag, fs in sorted(groups.items()):
                 own = flag == 0
                 present = st[base + flag] == 1

@@ -307,6 +307,104 @@ class ManifestItem:
     span: Span = span_field()
 
 
+# ---- what a model describes of a field it does not map (spec/manifests.md §4): `path: value`
+
+
+@dataclass(frozen=True)
+class PatNone:
+    """`none`: the field is unset (absent or null)."""
+
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatBool:
+    value: bool
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatString:
+    value: str
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatInt:
+    """An integer: literals, consts and int params, `+` and `-` (`REPLICAS - 1`)."""
+
+    expr: Expr
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatCmp:
+    """`>= REPLICAS`: an integer in that relation to the value."""
+
+    op: str
+    expr: Expr
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatEntry:
+    """`http.paths: [...]` of an object (keys without dots written as a path), or `*: {...}`,
+    one entry of a map keyed by names the model does not care about."""
+
+    key: tuple[str, ...]
+    value: Pattern
+    star: bool = False
+    key_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatObject:
+    entries: tuple[PatEntry, ...]
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatList:
+    items: tuple[Pattern, ...]
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatRef:
+    """`Service { spec.selector.app: "web" }`: the name of an object of that Kubernetes kind in
+    the manifests whose fields match."""
+
+    kind: str
+    entries: tuple[PatEntry, ...]
+    kind_span: Span = span_field()
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
+class PatAny:
+    """`none | >= REPLICAS`: any of them."""
+
+    alts: tuple[Pattern, ...]
+    span: Span = span_field()
+
+
+Pattern: TypeAlias = (
+    PatNone | PatBool | PatString | PatInt | PatCmp | PatObject | PatList | PatRef | PatAny
+)
+
+
+@dataclass(frozen=True)
+class ManifestFixed:
+    """`spec.revisionHistoryLimit: 0`: the model describes this value of a field it does not
+    map; a manifest saying otherwise (absent meaning Kubernetes' default) is refused."""
+
+    path: tuple[str, ...]
+    value: Pattern
+    path_span: Span = span_field()
+    span: Span = span_field()
+
+
 @dataclass(frozen=True)
 class ManifestSection:
     """`Deployment { ... }`: what the model takes from the manifests' object of one kind."""
@@ -319,6 +417,9 @@ class ManifestSection:
     # model's kind `model_kind` (spec/manifests.md §1); None for a section of consts and params
     model_kind: str | None = None
     model_kind_span: Span = span_field()
+    # what it describes of fields it does not map; a section with no items and only these (or
+    # none at all) reads the kind without filling anything from it
+    fixed: tuple[ManifestFixed, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -90,8 +90,19 @@ class KeyedSetType:
     span: Span = span_field()
 
 
+@dataclass(frozen=True)
+class ListType:
+    """`list<Finalizer, 4>`: an ordered list of at most `size` distinct elements
+    (lang/lists.py lowers it)."""
+
+    elem: str
+    size: Expr
+    span: Span = span_field()
+
+
 TypeExpr: TypeAlias = (
     BoolType | IntType | RangeType | NamedType | OptionalType | SetType | ArrayType | KeyedSetType
+    | ListType
 )  # fmt: skip
 
 

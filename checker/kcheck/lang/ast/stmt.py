@@ -22,6 +22,12 @@ class LValue:
     # (lang/records.py lowers it before names resolve)
     elem: Expr | None = None
     elem_at: int = 0
+    # `p.containers[i].ports[j].open`: the further indexes, (position in `parts`, index)
+    more: tuple[tuple[int, Expr], ...] = ()
+
+    def indexes(self) -> dict[int, Expr]:
+        """Each indexed array's position in `parts`, with its index."""
+        return {self.elem_at: self.elem, **dict(self.more)} if self.elem is not None else {}
 
     def base(self) -> Expr:
         """The object the path starts from: `Name(x)` or `Index(K, i)`."""
@@ -37,6 +43,11 @@ class FieldInit:
     value: Expr
     name_span: Span = span_field()
     span: Span = span_field()
+    # `containers[0].ready: true`: part `index` of the array field `name`, its field `part`
+    # (lang/records.py lowers it to the flat field before names resolve)
+    index: Expr | None = None
+    part: str = ""
+    part_span: Span = span_field()
 
 
 @dataclass(frozen=True)

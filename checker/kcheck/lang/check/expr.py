@@ -232,8 +232,8 @@ class ExprChecker(TemporalChecker):
         return TRef(s.pod_kind), TRef(fi.type.kind)
 
     def seen_own_writes(self, e: ast.Call, ctx: Ctx) -> Ty:
-        """`seen_own_writes(K)`, in an action of a controller that `watches K stale`: its
-        informer cache of K has observed every write the controller made to K."""
+        """`seen_own_writes(K)`, in an action of a controller that `watches K stale` or
+        `coalesced`: its informer cache of K has observed every write the controller made to K."""
         if len(e.args) != 1 or not isinstance(e.args[0], ast.Name):
             self.error(
                 "KC0302",
@@ -248,19 +248,19 @@ class ExprChecker(TemporalChecker):
             )
             return BOOL
         actor = next((a for a in self.sym.actors if a.name == ctx.actor_name), None)
-        stale = isinstance(actor, ast.Controller) and any(
-            w.kind == kind and w.stale for w in actor.watches
+        cached = isinstance(actor, ast.Controller) and any(
+            w.kind == kind and (w.stale or w.coalesced) for w in actor.watches
         )
-        if not stale:
+        if not cached:
             where = f"controller `{ctx.actor_name}`" if ctx.actor == "controller" else ctx.place
             self.error(
                 "KC0502",
                 f"`seen_own_writes({kind})` is only allowed in a controller that "
-                f"`watches {kind} stale`, not in {where}",
+                f"`watches {kind} stale` (or `coalesced`), not in {where}",
                 e.func_span,
                 notes=(
                     "it compares the controller's informer cache with its own last write "
-                    "(read your own writes); only a stale watch has such a cache",
+                    "(read your own writes); only a watched cache has one",
                 ),
                 help=f"add `watches {kind} stale` to the controller, and call it in its actions",
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, suggest
+from kcheck.lang.manifest.described import a_kind, fixed_errors
 from kcheck.lang.manifest.fields import KINDS, Field, find_field, units_for
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
@@ -39,6 +40,7 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
                 )
             )
             continue
+        out += fixed_errors(sec, sym, {".".join(it.path) for it in sec.items})
         if sec.model_kind is None:
             for it in sec.items:
                 out += _item(sec.kind, it, sym, seen)
@@ -132,9 +134,15 @@ def _field(kind: str, it: ast.ManifestItem, out: list[Diagnostic]) -> Field | No
         out.append(
             Diagnostic(
                 "KC0602",
-                f"kcheck reads no field `{path}` of a {kind}",
+                f"kcheck reads no field `{path}` of {a_kind(kind)}",
                 it.path_span,
-                help=suggest(path, fields) or f"the fields of a {kind}: " + ", ".join(fields),
+                help=suggest(path, fields)
+                or (
+                    f"the fields of a {kind}: " + ", ".join(fields)
+                    if fields
+                    else f"kcheck reads no field of {kind} objects: describe what the model has "
+                    "(`path: value`, spec/manifests.md §4)"
+                ),
             )
         )
         return None

@@ -35,9 +35,11 @@ def _resources(prefix: str) -> dict[str, Field]:
     out: dict[str, Field] = {}
     for which in _CONTAINER:
         for res in ("cpu", "memory"):
-            # an absent request counts 0, as the scheduler counts it; an absent limit is none
+            # an absent request counts 0, as the scheduler counts it; an absent limit is 0,
+            # which Kubernetes reads as no limit (GetPodQOS skips zero limits, and the cgroup
+            # of a container without one is unlimited)
             out[f"{prefix}.containers.resources.{which}.{res}"] = Field(
-                "quantity", 0 if which == "requests" else None, doc="summed over containers"
+                "quantity", 0, doc="summed over containers"
             )
     return out
 
@@ -82,6 +84,8 @@ KINDS: dict[str, dict[str, Field]] = {
         # the StatefulSet controller rounds its maxUnavailable up (and takes at least 1)
         "spec.updateStrategy.rollingUpdate.maxUnavailable": Field("percent", 1, round_up=True),
         "spec.updateStrategy.rollingUpdate.partition": Field("int", 0),
+        # RollingUpdate or OnDelete (the apiserver then refuses a rollingUpdate)
+        "spec.updateStrategy.type": Field("string", "RollingUpdate"),
         **_TEMPLATE,
     },
     "Pod": {
@@ -91,9 +95,13 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.nodeName": Field("string"),
         "metadata.ownerReferences.name": Field("string"),
         "status.phase": Field("string", "Pending"),
+        # what admission resolves spec.priorityClassName to (read.py refuses a class without it)
+        "spec.priority": Field("int", 0),
         "spec.topologySpreadConstraints.maxSkew": Field("int"),
     },
     "Service": {"spec.selector.*": Field("string")},
+    # nothing read: a model describes the Ingress it has (its rules, manifest/described.py)
+    "Ingress": {},
     # batch/v1: a Job's pods at once and in all, and the failures it retries; a CronJob's
     # history limits (the Jobs it keeps)
     "Job": {

@@ -6,16 +6,18 @@ value checked against the model's range, every problem located in the YAML file
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import yaml
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
 from kcheck.lang.manifest.fields import find_field
+from kcheck.lang.manifest.fixed import fixed_problems
+from kcheck.lang.manifest.limits import limit_problems
 from kcheck.lang.manifest.objects import build_objects, init_problems, member, with_objects
 from kcheck.lang.manifest.read import Bad, Value, label, pairing_problems, read_value
-from kcheck.lang.manifest.unmapped import ALSO_READ, kept, taint_problems, unmapped
+from kcheck.lang.manifest.unmapped import taint_problems, unmapped
 from kcheck.lang.manifest.yaml_doc import K8sObject, ManifestError, load_objects, span_of
 from kcheck.lang.symbols import Symbols, build_symbols
 from kcheck.lang.types import TEnum, TInt
@@ -54,9 +56,7 @@ def fill(
     warnings: Found = []
     objects = [o for p in paths for o in load_objects(p, found, warnings)]
     scalar_kinds = {s.kind for s in sections if s.model_kind is None}
-    read = {s.kind for s in sections} | (
-        {ALSO_READ[program.name]} if program.name in ALSO_READ else set()
-    )
+    read = {s.kind for s in sections}  # a section that fills nothing still reads its kind
     by_kind: dict[str, K8sObject] = {}
     for o in objects:
         if o.kind not in read:
@@ -74,24 +74,28 @@ def fill(
             by_kind.setdefault(o.kind, o)
     found += pairing_problems(by_kind)
     found += unmapped(sections, objects, read)
-    found += kept(program.name, objects, read)
     found += taint_problems(sections, objects)
+    found += limit_problems(sections, objects)
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]] = {}
     for sec in sections:
         obj = by_kind.get(sec.kind)
         if obj is None or sec.model_kind is not None:
             continue  # no such object in these manifests: the model's own values stay
+        mapped = frozenset(".".join(i.path) for i in sec.items)
         for it in sec.items:
             f = find_field(sec.kind, it.path)
             if f is None:
                 continue  # the model check reports it
             try:
-                value, node = read_value(obj, it, f, by_kind)
+                value, node = read_value(obj, it, f, by_kind, mapped)
             except Bad as bad:
                 at = span_of(bad.node) if bad.node is not None else obj.kind_span
                 found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))
                 continue
             values[it.name] = (value, obj, node, it)
+    found += fixed_problems(
+        sections, objects, _ints(program, values, defines), program.name, source.path
+    )
     if found:
         raise ManifestError(found)
     overrides: dict[str, int | str] = {}
@@ -99,7 +103,7 @@ def fill(
         assert not isinstance(v, tuple)  # the check refuses a list for a const or param
         overrides[n] = bool(v) if _is_bool_param(program, n) else v
     overrides.update(defines)
-    sym = _check_ranges(program, values, overrides, defines, found)
+    sym = _check_ranges(source, program, values, overrides, defines, found)
     if found or sym is None:
         raise ManifestError(found)
     for n, (v, obj, node, it) in values.items():
@@ -126,6 +130,23 @@ def fill(
     return Filled(overrides, tuple(warnings), origin, counts, rewrite)
 
 
+def _ints(
+    program: ast.Program,
+    values: Mapping[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]],
+    defines: Mapping[str, int | str],
+) -> dict[str, int]:
+    """The model's consts and int params as the manifests (then -D) fill them: what its
+    descriptions of unmapped fields are evaluated with (`maxReplicas: REPLICAS - 1`)."""
+    given: dict[str, int | str] = {
+        n: v for n, (v, *_) in values.items() if isinstance(v, int) and not isinstance(v, bool)
+    }
+    given.update(defines)
+    sym, _ = build_symbols(program, given)
+    ints = dict(sym.consts)
+    ints.update({n: p.value for n, p in sym.params.items() if isinstance(p.type, TInt)})
+    return ints
+
+
 def _is_bool_param(program: ast.Program, name: str) -> bool:
     return any(
         isinstance(d, ast.Param) and d.name == name and isinstance(d.type, ast.BoolType)
@@ -133,7 +154,20 @@ def _is_bool_param(program: ast.Program, name: str) -> bool:
     )
 
 
+def _symbols(
+    source: Source, program: ast.Program, overrides: Mapping[str, int | str]
+) -> tuple[Symbols, list[Diagnostic]]:
+    """The symbols of the program as the checker builds them: imports expanded and clocks,
+    actor locals and records lowered first (a `clock` is no type before time.py lowers it)."""
+    from kcheck.lang.frontend import lower_program
+    from kcheck.lang.imports import expand_imports
+
+    lowered = lower_program(expand_imports(program, source.path)[0], overrides)[0]
+    return build_symbols(lowered, overrides)
+
+
 def _check_ranges(
+    source: Source,
     program: ast.Program,
     values: dict[str, tuple[Value, K8sObject, yaml.Node | None, ast.ManifestItem]],
     overrides: dict[str, int | str],
@@ -144,7 +178,7 @@ def _check_ranges(
     symbols built with every override, for the rest of the filling (None if they fail)."""
     params = {d.name: d for d in program.decls if isinstance(d, ast.Param)}
     consts_only = {n: v for n, v in overrides.items() if n not in params}
-    sym, _ = build_symbols(program, consts_only)
+    sym, _ = _symbols(source, program, consts_only)
     for name, (value, obj, node, _) in values.items():
         if name in defines or name not in params or not isinstance(value, int):
             continue
@@ -162,8 +196,17 @@ def _check_ranges(
             f"it fills param `{name}: {ty}` of model {program.name}")))  # fmt: skip
     if found:
         return None
-    full, diags = build_symbols(program, {n: v for n, v in overrides.items()})
-    return None if any(d.severity == "error" for d in diags) else full
+    full, diags = _symbols(source, program, overrides)
+    errors = [d for d in diags if d.severity == "error"]
+    # the manifests' values break the model (none was out of its param's range): say how
+    taken = ", ".join(
+        f"{n} = {overrides[n]} ({o.source.path}:{span_of(node).line})"
+        for n, (_, o, node, _) in values.items()
+        if node is not None and n not in defines
+    )
+    note = (f"with the manifests' values: {taken}",) if taken else ()
+    found += [(source, replace(d, notes=d.notes + note)) for d in errors]
+    return None if errors else full
 
 
 def range_error(

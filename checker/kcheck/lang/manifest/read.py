@@ -71,13 +71,19 @@ def _mapped(it: ast.ManifestItem, text: str, node: yaml.Node | None) -> str:
 
 
 def read_value(
-    obj: K8sObject, it: ast.ManifestItem, f: Field, by_kind: dict[str, K8sObject]
+    obj: K8sObject,
+    it: ast.ManifestItem,
+    f: Field,
+    by_kind: dict[str, K8sObject],
+    mapped: frozenset[str] = frozenset(),
 ) -> tuple[Value, yaml.Node | None]:
+    """`mapped`: the paths the model's section maps of this kind; a model that maps the
+    strategy type itself describes each strategy it maps (statefulset_rollout's OnDelete)."""
     path = ".".join(it.path)
     if obj.kind == "PodDisruptionBudget":
         return _pdb(obj, path, by_kind)
     req = REQUIRES.get(obj.kind)
-    if req is not None and f.sort == "percent":
+    if req is not None and f.sort == "percent" and req[0] not in mapped:
         node = one(obj, req[0])
         got = node.value if isinstance(node, yaml.ScalarNode) else req[2]
         if got != req[1]:
@@ -126,6 +132,17 @@ def read_value(
         if not isinstance(node, yaml.ScalarNode):
             raise Bad(f"`{path}` is not a single value", node)
         return _mapped(it, node.value, node), node
+    if node is None and path == "spec.priority":
+        cls = one(obj, "spec.priorityClassName")
+        if isinstance(cls, yaml.ScalarNode) and cls.value:
+            # admission sets spec.priority from the PriorityClass, which kcheck does not read
+            raise Bad(
+                f"Pod `{obj.name}` names priorityClassName `{cls.value}` but sets no "
+                "`spec.priority`; kcheck reads no PriorityClass",
+                cls,
+                "give the pod as `kubectl get pod -o yaml` prints it (with spec.priority), "
+                "or set spec.priority",
+            )
     if node is None:
         if f.default is None:
             raise Bad(
@@ -178,14 +195,22 @@ def read_value(
 
 def _requests(obj: K8sObject, path: tuple[str, ...]) -> list[yaml.Node]:
     """A quantity's values, one a container. A container that sets a limit and no request
-    requests its limit: the apiserver defaults the request to the limit."""
-    if "containers" not in path or path[-3:-1] != ("resources", "requests"):
+    requests its limit: the apiserver defaults the request to the limit. A pod has a limit
+    only when every container sets one (not 0): otherwise none (read as 0), as GetPodQOS and
+    the pod's cgroup take it."""
+    if "containers" not in path or path[-3:-1] not in (
+        ("resources", "requests"),
+        ("resources", "limits"),
+    ):
         return _leaves(obj.node, list(path))
     at = path.index("containers") + 1
     out: list[yaml.Node] = []
     for container in _leaves(obj.node, list(path[:at])):
         got = _leaves(container, list(path[at:]))
-        if not got:
+        if path[-2] == "limits":
+            if not got or all(_quantity(g) == 0 for g in got):
+                return []
+        elif not got:
             got = _leaves(container, [*path[at:-2], "limits", path[-1]])
         out += got
     return out

@@ -147,12 +147,16 @@ def unmapped(
     model reads to something other than Kubernetes' default, that no item maps."""
     out: Found = []
     mapped: dict[str, list[str]] = {}
+    described: dict[str, list[str]] = {}
     for sec in sections:
         mapped.setdefault(sec.kind, []).extend(".".join(it.path) for it in sec.items)
+        described.setdefault(sec.kind, []).extend(".".join(fx.path) for fx in sec.fixed)
     for obj in objects:
         if obj.kind not in read:
             continue
         paths = mapped.get(obj.kind, [])
+        # a field the model describes (`path: value`) is checked against that (manifest.fixed)
+        covered = paths + described.get(obj.kind, [])
         for group, rules in GROUPS.get(obj.kind, ()):
             reads = [
                 p
@@ -163,7 +167,7 @@ def unmapped(
             if not reads:
                 continue
             for rule in rules:
-                out += _check_rule(obj, rule, group, paths, reads)
+                out += _check_rule(obj, rule, group, covered, reads)
     return out
 
 
@@ -275,130 +279,3 @@ def taint_problems(sections: Sequence[ast.ManifestSection], objects: Sequence[K8
                         + " per key (as Kubernetes matches them), or check a model that reads "
                         "taint keys and values")))  # fmt: skip
     return out
-
-
-# What some models hard-code of the object they read, where they map no field of it, model by
-# model: (path, the model's value, Kubernetes' default when the field is absent; None: unset).
-# A manifest saying anything else (absent meaning the default) describes another system.
-_KEPT: dict[str, tuple[tuple[str, str | None, str | None], ...]] = {}
-_CRON = (
-    ("spec.concurrencyPolicy", "Allow", "Allow"),
-    ("spec.suspend", "false", "false"),
-    ("spec.startingDeadlineSeconds", None, None),
-)
-# one replica, rolled by creating the new ReplicaSet first (25%/25% of 1: surge 1, unavailable
-# 0), old ReplicaSets cleaned up at once (no history kept)
-_CRASH = (
-    ("spec.replicas", "1", "1"),
-    ("spec.strategy.type", "RollingUpdate", "RollingUpdate"),
-    ("spec.strategy.rollingUpdate.maxSurge", "25%", "25%"),
-    ("spec.strategy.rollingUpdate.maxUnavailable", "25%", "25%"),
-    ("spec.minReadySeconds", "0", "0"),
-    ("spec.paused", "false", "false"),
-    ("spec.revisionHistoryLimit", "0", "10"),
-)
-_RSP = (
-    ("spec.rebalance", "true", "false"),
-    ("spec.intersectWithClusterSelector", "false", "false"),
-)
-for _m in ("cronjob_names", "cronjob_generated_names"):
-    _KEPT[_m] = _CRON
-for _m in ("deployment_crash_safe", "deployment_crash_between_writes"):
-    _KEPT[_m] = _CRASH
-FEDERATION = ("federation", "federation_no_rebalance", "federation_failover_ignores_max")
-for _m in FEDERATION:
-    _KEPT[_m] = _RSP
-# kinds a model reads without a section for them (their fields checked above, none filled)
-ALSO_READ = {m: "Ingress" for m in ("ingress", "ingress_ignores_endpoints", "ingress_selects_pods")}
-KEPT_KINDS = {
-    "cronjob": "CronJob",
-    "deployment": "Deployment",
-    "federation": "ReplicaSchedulingPreference",
-}
-
-
-def _kept_diag(obj: K8sObject, path: str, model: str, what: str, at: yaml.Node | None) -> Found:
-    span = span_of(at) if at is not None else obj.kind_span
-    return [(obj.source, Diagnostic(
-        "KC0610", f"the model does not map `{path}` of {obj.kind} `{obj.name}`{what}",
-        span, notes=(f"model {model} hard-codes it",),
-        help="check a manifest that says what the model describes (spec/manifests.md §6 lists "
-        "it): this model cannot read the field, so it would check another system"))]  # fmt: skip
-
-
-def kept(model: str, objects: Sequence[K8sObject], read: set[str]) -> Found:
-    """KC0610 for a field a model hard-codes (not mapping it) that a manifest sets otherwise."""
-    out: Found = []
-    rules = _KEPT.get(model, ())
-    kind = next((k for p, k in KEPT_KINDS.items() if model.startswith(p)), "")
-    for obj in objects:
-        if obj.kind != kind or obj.kind not in read:
-            continue
-        for path, value, absent in rules:
-            node = _nodes(obj.node, path.split("."))
-            got = absent if node is None else (_scalars(node) or ("<a list or map>",))[0]
-            if got in ("null", "~"):
-                got = absent
-            if got == value:
-                continue
-            what = f" ({got} here)" if node is not None else f" (unset: {absent})"
-            out += _kept_diag(
-                obj, path, model, f"{what}; the model describes {value or 'it unset'}", node
-            )
-        if model in FEDERATION:
-            out += _clusters(obj, model)
-    if model in INGRESS:
-        out += [d for o in objects if o.kind == "Ingress" for d in _ingress(o, objects, model)]
-    return out
-
-
-# The ingress models hard-code their Ingress (no section reads one): at first one rule,
-# shop.example.com / to the Service of app web (a process then adds and removes /cart).
-INGRESS = ("ingress", "ingress_ignores_endpoints", "ingress_selects_pods")
-
-
-def _ingress(obj: K8sObject, objects: Sequence[K8sObject], model: str) -> Found:
-    """An Ingress given to an ingress model must be the model's: its rules are not read."""
-    web = {
-        o.name
-        for o in objects
-        if o.kind == "Service" and _text(_nodes(o.node, ("spec", "selector")), "app") == "web"
-    }
-    rules = _nodes(obj.node, ("spec", "rules"))
-    got: list[tuple[str, str, str, str]] = []
-    for r in _items(rules):
-        for pa in _items(_nodes(r, ("http", "paths"))):
-            svc = _text(_nodes(pa, ("backend", "service")), "name")
-            got.append((_text(r, "host"), _text(pa, "path"), _text(pa, "pathType"), svc))
-    ok = len(got) == 1 and got[0][:2] == ("shop.example.com", "/")
-    ok = ok and got[0][2] in ("Prefix", "ImplementationSpecific") and got[0][3] in web
-    extra = _nodes(obj.node, ("spec", "defaultBackend")) is not None
-    if ok and not extra:
-        return []
-    return _kept_diag(obj, "spec.rules", model,
-                      "; the model describes one rule, shop.example.com / (Prefix) to the "
-                      "Service of the manifests whose selector is app: web, and no defaultBackend",
-                      rules)  # fmt: skip
-
-
-def _clusters(obj: K8sObject, model: str) -> Found:
-    """The federation models' two clusters: weights 2:1, the heavier one uncapped (maxReplicas
-    at least totalReplicas), the other at most totalReplicas - 1, no minReplicas."""
-    clusters = _nodes(obj.node, ("spec", "clusters"))
-    total = _nodes(obj.node, ("spec", "totalReplicas"))
-    want = "two clusters, weights 2 and 1, maxReplicas at least totalReplicas and totalReplicas - 1"
-    ok = isinstance(clusters, yaml.MappingNode) and isinstance(total, yaml.ScalarNode)
-    if ok and isinstance(clusters, yaml.MappingNode) and isinstance(total, yaml.ScalarNode):
-        got: list[tuple[str, str, str]] = []
-        for _, c in clusters.value:
-            got.append(tuple(_text(c, k) for k in ("weight", "maxReplicas", "minReplicas")))  # type: ignore[arg-type]
-        got.sort(reverse=True)
-        n = int(total.value) if total.value.isdigit() else -1
-        ok = len(got) == 2 and n >= 1 and [g[0] for g in got] == ["2", "1"]
-        ok = ok and got[0][2] in ("", "0") and got[1][2] in ("", "0")
-        ok = ok and (got[0][1] == "" or (got[0][1].isdigit() and int(got[0][1]) >= n))
-        ok = ok and got[1][1] == str(n - 1)
-    if ok:
-        return []
-    return _kept_diag(obj, "spec.clusters", model, f"; the model describes {want}",
-                      clusters if clusters is not None else None)  # fmt: skip
