@@ -97,11 +97,8 @@ def test_a_wrong_module_fails_its_harness(module: str, tmp_path: Path) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[2]
-# (not the taints, finalizers, readiness and topology harnesses nor deployment_rollout:
-# tests/reference.py evaluates neither set literals, set builders nor `budget(...)`)
-NO_REFERENCE = ("taints", "finalizers", "readiness", "topology")
 IMPORTING = [
-    *(HARNESS / f"{m}.kdsl" for m in MODULES if m not in NO_REFERENCE),
+    *(HARNESS / f"{m}.kdsl" for m in MODULES),
     ROOT / "models" / "drain_eviction_api.kdsl",
     ROOT / "models" / "drain_evicts_from_snapshot.kdsl",
 ]
