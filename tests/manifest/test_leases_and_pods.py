@@ -87,3 +87,44 @@ def test_a_lease_too_short_for_the_renew_margin_is_refused_by_its_assumption(
               "--manifest", str(lease))  # fmt: skip
     assert got.exit_code == 2
     assert "margin" in got.stderr
+
+
+SIDECAR = """      initContainers:
+        - name: wait-for-db
+          image: busybox:1.36
+        - name: proxy
+          image: envoyproxy/envoy:v1.31
+          restartPolicy: Always
+"""
+
+
+def test_the_containers_counted_are_the_model_array_with_native_sidecars(tmp_path: Path) -> None:
+    text = WEB.read_text(encoding="utf-8")
+    one_container = tmp_path / "one.yaml"
+    cut = text.index("        - name: log-shipper")
+    one_container.write_text(text[:cut] + "      restartPolicy: Always\n", encoding="utf-8")
+    got = verify("pod_readiness", "--manifest", str(one_container))
+    assert "CONTAINERS = 1 (" in got.stderr
+    assert outcome(got) == outcome(verify("pod_readiness", "-D", "CONTAINERS=1"))
+    # an init container that restarts Always runs beside the others: three; one that runs to
+    # completion first is not counted
+    sidecar = tmp_path / "sidecar.yaml"
+    sidecar.write_text(text.replace("      containers:\n", SIDECAR + "      containers:\n"),
+                       encoding="utf-8")  # fmt: skip
+    got = verify("pod_readiness_keeps_ready_after_crash", "--manifest", str(sidecar), "-D",
+                 "PODS=1")  # fmt: skip
+    assert "CONTAINERS = 3 (" in got.stderr
+    want = verify("pod_readiness_keeps_ready_after_crash", "-D", "PODS=1", "-D", "CONTAINERS=3")
+    assert outcome(got) == outcome(want)
+
+
+def test_a_template_without_containers_is_a_located_error(tmp_path: Path) -> None:
+    text = WEB.read_text(encoding="utf-8")
+    bad = tmp_path / "web.yaml"
+    bad.write_text(text[: text.index("      containers:")] + "      containers: []\n", "utf-8")
+    got = run("verify", str(ROOT / "models" / "pod_readiness.kdsl"), "--manifest", str(bad))
+    assert got.exit_code == 2
+    assert (
+        "web.yaml:5:7: error[KC0606]: Deployment `web` has no `spec.template.spec.containers`"
+        in got.stderr
+    )
