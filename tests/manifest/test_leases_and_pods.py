@@ -128,3 +128,29 @@ def test_a_template_without_containers_is_a_located_error(tmp_path: Path) -> Non
         "web.yaml:5:7: error[KC0606]: Deployment `web` has no `spec.template.spec.containers`"
         in got.stderr
     )
+
+
+def test_a_lease_duration_that_is_not_seconds_is_refused_at_its_value(tmp_path: Path) -> None:
+    lease = tmp_path / "lease.yaml"
+    text = LEASE.read_text(encoding="utf-8")
+    lease.write_text(text.replace("Seconds: 15", "Seconds: 15s"), encoding="utf-8")
+    got = run("verify", str(ROOT / "models" / "leader_election_renew_margin.kdsl"),
+              "--manifest", str(lease))  # fmt: skip
+    assert got.exit_code == 2
+    line = 1 + text.splitlines().index("  leaseDurationSeconds: 15")
+    assert (
+        f"lease.yaml:{line}:25: error[KC0606]: `spec.leaseDurationSeconds: 15s` is not an "
+        "integer" in got.stderr
+    )
+
+
+def test_a_second_lease_is_refused(tmp_path: Path) -> None:
+    # `kubectl get leases -A` lists every lock: the model is about one election
+    leases = tmp_path / "leases.yaml"
+    text = LEASE.read_text(encoding="utf-8")
+    leases.write_text(text + "---\n" + text.replace("kube-controller-manager", "kube-scheduler"),
+                      encoding="utf-8")  # fmt: skip
+    got = run("verify", str(ROOT / "models" / "leader_election_clock_skew.kdsl"),
+              "--manifest", str(leases))  # fmt: skip
+    assert got.exit_code == 2
+    assert "error[KC0608]: a second Lease (`kube-scheduler`): the model describes one" in got.stderr
