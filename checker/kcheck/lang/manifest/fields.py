@@ -20,12 +20,16 @@ class Field:
     default: int | str | bool | tuple[str, ...] | None = (
         None  # Kubernetes' default; None: the field is required
     )
-    round_up: bool = True  # for a percentage: surge rounds up, unavailable rounds down
+    # for a percentage: surge rounds up, unavailable rounds down; for seconds in a unit, a
+    # window rounds up (it covers every period it touches), a Lease's duration down (§2)
+    round_up: bool = True
     base: str = "spec.replicas"  # for a percentage: the replicas it is a share of
     doc: str = ""
     # for "strings": absent means no constraint, so the set is every member of its enum (a
     # pod without required node affinity may run in any zone)
     absent_any: bool = False
+    # an "int" that is the number of elements of the list at the path (a pod's containers)
+    count: bool = False
 
 
 _CONTAINER = ("requests", "limits")
@@ -63,7 +67,11 @@ def _pod_spec(prefix: str) -> dict[str, Field]:
     }
 
 
-_TEMPLATE = _pod_spec("spec.template.spec")
+_TEMPLATE = {
+    **_pod_spec("spec.template.spec"),
+    # how many containers each pod has (the apiserver requires at least one)
+    "spec.template.spec.containers": Field("int", count=True),
+}
 _WORKLOAD_BASE = "workload"  # a PDB's percentage is of its workload's replicas
 
 KINDS: dict[str, dict[str, Field]] = {
@@ -90,6 +98,7 @@ KINDS: dict[str, dict[str, Field]] = {
     },
     "Pod": {
         **_pod_spec("spec"),
+        "spec.containers": Field("int", count=True),
         "metadata.labels.*": Field("string"),
         # a reference: the name of an object the manifests fill (absent: none)
         "spec.nodeName": Field("string"),
@@ -100,6 +109,12 @@ KINDS: dict[str, dict[str, Field]] = {
         "spec.topologySpreadConstraints.maxSkew": Field("int"),
     },
     "Service": {"spec.selector.*": Field("string")},
+    # coordination.k8s.io/v1: a leader election's lock. The candidates wait leaseDurationSeconds
+    # from the last renew they saw before taking it over (client-go's isLeaseValid reads it from
+    # the Lease); it has no default. Rounded down to a model's ticks: a shorter lease lets another
+    # candidate take over sooner, so the model has every takeover the cluster has. The renew
+    # deadline and retry period are the client's configuration, not the Lease's.
+    "Lease": {"spec.leaseDurationSeconds": Field("seconds", round_up=False)},
     # nothing read: a model describes the Ingress it has (its rules, manifest/described.py)
     "Ingress": {},
     # batch/v1: a Job's pods at once and in all, and the failures it retries; a CronJob's
@@ -175,7 +190,9 @@ REQUIRES: dict[str, tuple[str, str, str]] = {
 }
 
 # Units a model may read a value in (`in m`, `in Gi`, `in min`), by sort.
-SECONDS = {"s": 1, "min": 60, "h": 3600, "syncs": 15}  # syncs: the HPA's default 15 s period
+# syncs: the HPA's default 15 s period; ticks3s: the leader-election models' tick (client-go's
+# default 15 s lease is their 5 ticks)
+SECONDS = {"s": 1, "min": 60, "h": 3600, "syncs": 15, "ticks3s": 3}
 PERCENT = {"percent": 1, "tenths": 10}  # a utilization of 50 (%) is 5 tenths
 
 

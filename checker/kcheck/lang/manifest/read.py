@@ -104,6 +104,17 @@ def read_value(
             total += _quantity(leaf)
         leaves[0].kcheck_key = it.path[-1]  # type: ignore[attr-defined]
         return _in_unit(total, it, path, leaves[0]), leaves[0]
+    if f.count:
+        items = _leaves(obj.node, list(it.path))
+        if not items:
+            raise Bad(f"{obj.kind} `{obj.name}` has no `{path}`", None, "set it in the manifest")
+        items[0].kcheck_key = it.path[-1]  # type: ignore[attr-defined]
+        if it.path[-1] == "containers":
+            # a native sidecar (an init container that restarts Always) runs beside the
+            # containers and its readiness counts for the pod's: it is one of them
+            inits = _leaves(obj.node, [*it.path[:-1], "initContainers"])
+            items += [c for c in inits if getattr(get(c, "restartPolicy"), "value", "") == "Always"]
+        return len(items), items[0]
     if "topologySpreadConstraints" in it.path:
         _check_spread(obj, it.path[: it.path.index("topologySpreadConstraints") + 1])
     if f.sort == "present":
@@ -175,6 +186,8 @@ def read_value(
                 # the HPA stabilizes over the recommendations newer than now - window, one a
                 # sync, and this sync's own: 0 s is this sync alone (1), 300 s is 20
                 return max(1, math.ceil(Fraction(n, per))), node
+        if not f.round_up:  # a Lease's duration: a takeover no later than the cluster's
+            return math.floor(Fraction(n, per)), node
         return math.ceil(Fraction(n, per)), node  # a window covers every period it touches
     if f.sort == "percent_int" and it.path[-1] == "averageUtilization":
         # the models read a CPU target; a memory one would be read as if it were
