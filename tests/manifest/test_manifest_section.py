@@ -102,3 +102,39 @@ def test_the_names_a_manifest_section_fills_lead_to_their_declarations() -> None
             assert ref is not None and ref.name == it.name, it
             line = analysis.source.lines[ref.decl.line - 1]
             assert line[ref.decl.col - 1 : ref.decl.end_col - 1] == it.name, (ref, line)
+
+
+LISTS = """model m
+enum Finalizer { PvcProtection, BackupHook }
+kind Pod[1] {
+  finalizers: list<Finalizer, 2>
+  deleting: bool = false
+}
+manifest {
+  kind Pod = Pod {
+    NAME = metadata.labels.app
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment", "hint"),
+    [
+        ("finalizers", "is a list or an array of records", "set it in the model's `init`"),
+        ("finalizerz", "has no field `finalizerz`", "did you mean `finalizers`?"),
+    ],
+)
+def test_a_list_field_named_in_a_section_is_told_so_by_its_own_name(
+    name: str, fragment: str, hint: str
+) -> None:
+    """Lowering made `finalizers.len` and `finalizers[0]` of the list: neither the error nor
+    its hint may name those parts (it suggested `finalizers[1]`)."""
+    text = LISTS.replace("NAME = metadata.labels.app", f"{name} = metadata.labels.app")
+    with pytest.raises(KcheckError) as info:
+        check_source(Source("t.kdsl", text))
+    found = [d for d in info.value.diagnostics if d.code == "KC0203"]
+    assert [(d.span.line, d.span.col) for d in found] == [(9, 5)], found
+    assert fragment in found[0].message
+    assert hint in (found[0].help or "")
+    assert "[" not in (found[0].help or "")

@@ -73,13 +73,31 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
                 out.append(Diagnostic("KC0202", f"field `{it.name}` is filled twice", it.name_span))
             mapped.add(it.name)
             target = info.field(it.name)
-            if target is None:
+            parts = [
+                x.name for x in info.fields if x.name.startswith((f"{it.name}[", f"{it.name}."))
+            ]
+            if target is None and parts:  # a list or an array of records, lowered to its parts
+                out.append(
+                    Diagnostic(
+                        "KC0203",
+                        f"field `{it.name}` of kind `{info.name}` is a list or an array of "
+                        "records, which a manifest section cannot fill yet",
+                        it.name_span,
+                        help="leave it out of the section and set it in the model's `init`",
+                    )
+                )
+            elif target is None:
+                # the user's names: a list or an array by its own name, not by the parts
+                # that lowering made of it (`finalizers`, not `finalizers[1]`)
+                names = sorted(
+                    {x.name.split("[")[0].split(".")[0] for x in info.fields if "@" not in x.name}
+                )
                 out.append(
                     Diagnostic(
                         "KC0203",
                         f"kind `{info.name}` has no field `{it.name}`",
                         it.name_span,
-                        help=suggest(it.name, [x.name for x in info.fields]),
+                        help=suggest(it.name, names),
                     )
                 )
             elif f is not None:
