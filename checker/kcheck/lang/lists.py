@@ -261,6 +261,10 @@ class _Lowering:
             return st
         x = self.rewrite(x)
         obj = _obj_of(lv, self.rewrite(lv.index))
+        # the list is read through the argument as written (the same place as `lv`), so that
+        # its names keep their spans in the lowered program (the language server's index)
+        arg = value.args[0]
+        read = self.rewrite(arg.obj) if isinstance(arg, ast.Field) else obj
         s = st.span
         length = ast.Field(obj, len_name(name), s, s)
         head = replace(lv, index=self.rewrite(lv.index))
@@ -273,14 +277,14 @@ class _Lowering:
             return ast.Assign(replace(head, parts=(*lv.parts[:-1], len_name(name))), new, s)
 
         def slot(i: int) -> ast.Expr:
-            return ast.Field(obj, slot_name(name, i), s, s)
+            return ast.Field(read, slot_name(name, i), s, s)
 
         if value.func == "append":
             chain: ast.If | None = None
             for i in reversed(range(lst.size)):  # the first free slot; none when full
                 at = ast.Binary("==", length, ast.IntLit(i, s), s, s)
                 chain = ast.If(at, ast.Block((put(i, x),), s), chain, s)
-            absent: ast.Expr = ast.Unary("not", self.member(obj, name, lst, x, s), s)
+            absent: ast.Expr = ast.Unary("not", self.member(read, name, lst, x, s), s)
             if lst.enum is None:  # `none` is no element: appending it changes nothing
                 absent = ast.Binary("and", ast.Binary("!=", x, ast.NoneLit(s), s, s), absent, s, s)
             assert chain is not None

@@ -43,7 +43,8 @@ def analyse(path: str, text: str) -> Analysis:
     symbols, _ = build_symbols(lower_program(expand_imports(program, path)[0])[0])
     try:
         built = build_index(symbols)
-        built.refs += lowered_builtin_calls(program)
+        have = {r.span for r in built.refs}  # `size(s)` of a set stays a call; of a list not
+        built.refs += [r for r in lowered_builtin_calls(program) if r.span not in have]
         # the names lowering rewrote (records, keyed locals, skew), as the user wrote them
         repair(program, symbols, built, source.lines)
         index: Index | None = built

@@ -514,15 +514,26 @@ def _set_of(t: Type | None) -> Type | None:
     return None
 
 
+# builtins that lowering rewrites away, with the type of their value
+_LOWERED_BUILTINS = {
+    "after": "bool",
+    "append": "list",
+    "remove": "list",
+    "size": "int",
+    "len": "int",
+}
+
+
 def lowered_builtin_calls(program: ast.Program) -> list[Ref]:
     """The builtin calls that lowering rewrites before names resolve, so that the index built
-    from the lowered program never sees them: `after(c, N)` (time.py makes it `c >= N`)."""
-    if any(isinstance(d, ast.Def) and d.name == "after" for d in program.decls):
-        return []  # the model's own def, indexed as one
+    from the lowered program never sees them: `after(c, N)` (time.py makes it `c >= N`),
+    `append(l, x)` and `remove(l, x)` (lists.py makes them writes of a list's slots), `size(l)`
+    and `len(l)` of a list (its length field)."""
+    own = {d.name for d in program.decls if isinstance(d, ast.Def)}  # indexed as defs
     return [
-        Ref(n.func_span, "after", "builtin function", "bool", ast.NOWHERE)
+        Ref(n.func_span, n.func, "builtin function", _LOWERED_BUILTINS[n.func], ast.NOWHERE)
         for n in ast.walk_nodes(program)
-        if isinstance(n, ast.Call) and n.func == "after"
+        if isinstance(n, ast.Call) and n.func in _LOWERED_BUILTINS and n.func not in own
     ]
 
 
