@@ -322,6 +322,22 @@ def _obj_of(lv: ast.LValue, index: ast.Expr | None) -> ast.Expr:
 _SLOT = re.compile(r"^(.+)\[(\d+)\]$")
 
 
+def unfolded(obj: Mapping[str, Any], name: str, filler: Any) -> Any:
+    """The value of a lowered list field (`finalizers.len`, `finalizers[1]`) read from an
+    object shown folded (fold_lists): a slot past the length holds `filler`, as in the state.
+    KeyError when `name` is neither the object's field nor a part of one of its lists."""
+    if name in obj:
+        return obj[name]
+    if name.endswith(".len") and isinstance(obj.get(name[: -len(".len")]), tuple):
+        return len(obj[name[: -len(".len")]])
+    m = _SLOT.match(name)
+    if m is not None and isinstance(obj.get(m.group(1)), tuple):
+        items = obj[m.group(1)]
+        i = int(m.group(2))
+        return items[i] if i < len(items) else filler
+    raise KeyError(name)
+
+
 def fold_lists(obj: dict[str, Any]) -> dict[str, Any]:
     """An object's fields as shown (traces, JSON): a list's length and slots as one value,
     `finalizers: [Foreground]`, where lowering made them (`finalizers.len`, `finalizers[0]`)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
+from kcheck.lang.lists import unfolded
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum
 
@@ -66,6 +67,15 @@ class Evaluator:
         if not isinstance(objs, Mapping) or ref not in objs:
             raise EvalError(f"{format_expr(what)} = {ref} was deleted")
         return objs[ref]  # type: ignore[no-any-return]
+
+    def _filler(self, ref: str, name: str) -> Any:
+        """What a list's slot past its length holds (lang/lists.py): the enum's first member,
+        or none for a list of objects."""
+        info = self.sym.kinds.get(ref.split("#", 1)[0])
+        f = info.field(name) if info is not None else None
+        if f is not None and isinstance(f.type, TEnum):
+            return self.sym.enums[f.type.name][0]
+        return None
 
     def _domain(self, d: ast.Domain, env: dict[str, Any], state: Mapping[str, Any]) -> list[Any]:
         if isinstance(d, ast.RangeDomain):
@@ -138,7 +148,8 @@ class Evaluator:
                     return n
                 raise Unsupported(f"the name {n}", e.span)
             case ast.Field(obj=o, name=f):
-                return self._obj(ev(o, env, state), state, o)[f]
+                ref = ev(o, env, state)
+                return unfolded(self._obj(ref, state, o), f, self._filler(str(ref), f))
             case ast.Budget(fault=f):
                 return state[f"budget.{f}"]
             case ast.Index(kind=k, index=i):
