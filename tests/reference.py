@@ -599,8 +599,8 @@ class Interpreter:
         def refs(ty: Type, v: Any) -> set[int]:
             if isinstance(ty, TRef) and ty.kind == c.kind and v is not None:
                 return {v}
-            if isinstance(ty, TSet) and ty.elem == c.kind:
-                return set(v)
+            if isinstance(ty, TSet) and ty.elem == c.kind and v is not None:
+                return set(v)  # (a step's start before `init` has no vars yet)
             return set()
 
         def held(state: RState) -> set[int]:
