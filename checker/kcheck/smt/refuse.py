@@ -30,8 +30,9 @@ from kcheck.result import NOT_CHECKED, PropertyResult
 class Unsupported(Exception):
     """The model uses a construct the Z3 engine does not encode."""
 
-    def __init__(self, construct: str, line: int) -> None:
-        where = f" at line {line}" if line else ""
+    def __init__(self, construct: str, line: int, file: str = "") -> None:
+        # `file`: an imported module's, where the construct is (its line is that file's)
+        where = f" at {file}:{line}" if line and file else f" at line {line}" if line else ""
         super().__init__(f"not encoded by the Z3 engine: {construct}{where}")
         self.construct = construct
         self.line = line

@@ -72,19 +72,19 @@ def refuse_outside(
             continue
         for n in ast.walk_nodes(d):
             if isinstance(n, ast.Aggregate) and n.op == "sum":
-                raise Unsupported(f"`sum` ({_FO}), for any number of objects", _line(n, d))
+                raise Unsupported(f"`sum` ({_FO}), for any number of objects", *_at(n, d))
         if isinstance(d, ast.Kind):
             continue
         for n in ast.walk_nodes(d):
             for cls, what in _REFUSED.items():
                 if isinstance(n, cls):
-                    raise Unsupported(f"{what}, for any number of objects", _line(n, d))
+                    raise Unsupported(f"{what}, for any number of objects", *_at(n, d))
             if isinstance(n, ast.Name) and n.id in sizes:
-                raise Unsupported(f"`{n.id}`, an unbounded size, in an expression", _line(n, d))
+                raise Unsupported(f"`{n.id}`, an unbounded size, in an expression", *_at(n, d))
             if isinstance(n, ast.Controller) and n.watches:
-                raise Unsupported("a watch for any number of objects", _line(n, d))
+                raise Unsupported("a watch for any number of objects", *_at(n, d))
             if isinstance(n, ast.Binary) and n.op in ("/", "%", "|", "&"):
-                raise Unsupported(f"`{n.op}` for any number of objects", _line(n, d))
+                raise Unsupported(f"`{n.op}` for any number of objects", *_at(n, d))
     for v in sym.vars.values():
         if isinstance(v.type, TRef) or not isinstance(v.type, TInt | TBool | TEnum):
             raise Unsupported("a var that is not an int, bool or enum", v.decl.span.line)
@@ -96,6 +96,12 @@ def refuse_outside(
             raise Unsupported(
                 f"kind `{k.name}` of fixed size {k.size} (at most 3)", k.decl.span.line
             )
+
+
+def _at(n: object, d: object) -> tuple[int, str]:
+    """The line of `n` (else of `d`), and the module file it is in (empty: the model's)."""
+    span = getattr(n, "span", None) or getattr(d, "span", None)
+    return (int(span.line), str(span.file or "")) if span is not None else (0, "")
 
 
 def _line(n: object, d: object) -> int:
