@@ -65,6 +65,26 @@ class _Disabled(Exception):
 
 RState = dict[str, Any]
 
+_ATOMS = (int, str, bool, type(None), frozenset, float)
+
+
+def clone(x: Any) -> Any:
+    """A deep copy of a state or a part of it. States are dicts, lists, sets and tuples of
+    atoms; copy.deepcopy's memo and dispatch made it most of the reference's time (test_nested_steps
+    spent minutes in it). Anything else falls back to deepcopy, so no object is ever shared."""
+    t = type(x)
+    if t is dict:
+        return {k: clone(v) for k, v in x.items()}
+    if t is list:
+        return [clone(v) for v in x]
+    if t is set:
+        return {clone(v) for v in x}
+    if t is tuple:
+        return tuple(clone(v) for v in x)
+    if isinstance(x, _ATOMS):
+        return x
+    return copy.deepcopy(x)
+
 
 def _freeze(st: RState) -> Any:
     def objs_key(objs: dict[Any, dict[str, Any]]) -> Any:
@@ -699,7 +719,7 @@ class Interpreter:
             case ast.AssignAny(target=lv, domain=d):
                 out = []
                 for v, _ in self.domain(d, env, st):
-                    st2 = copy.deepcopy(st)
+                    st2 = clone(st)
                     try:  # each value is its own step: one that fails hides no other
                         self.store(lv, v, env, st2)
                         out.extend(self.block(rest, env, st2))
@@ -741,7 +761,7 @@ class Interpreter:
             case ast.Choose(binders=bs, where=w, body=body):
                 out = []
                 for e2 in self.bindings(bs, None, env, st):
-                    st2 = copy.deepcopy(st)
+                    st2 = clone(st)
                     try:  # each choice is its own step: one that fails hides no other
                         if w is not None and not self.eval(w, e2, st2):
                             continue
@@ -807,7 +827,7 @@ class Interpreter:
             st["caches"][(x, k)] = {}
             st["pending"][(x, k)] = set()
             return
-        st["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
+        st["caches"][(x, k)] = clone(st["kinds"][k])
         st["pending"][(x, k)] = set(st["kinds"][k]) if mode == "coalesced" else set()
         if (x, k) in st.get("writes", {}):  # the list holds every write
             st["writes"][(x, k)] = frozenset() if mode == "coalesced" else False
@@ -921,8 +941,8 @@ class Interpreter:
             behind = st["writes"].get((x, k), False)  # a write of x's own is still to come
             behind = behind or bool(st["changed"].get((x, k)))  # or a version it has not seen
             if mode == "stale" and (st["caches"][(x, k)] != st["kinds"][k] or behind):
-                st2 = copy.deepcopy(st)
-                st2["caches"][(x, k)] = copy.deepcopy(st["kinds"][k])
+                st2 = clone(st)
+                st2["caches"][(x, k)] = clone(st["kinds"][k])
                 if (x, k) in st2["writes"]:
                     st2["writes"][(x, k)] = False
                 if (x, k) in st2["changed"]:  # every object's current version is in the cache
@@ -998,7 +1018,7 @@ class Interpreter:
                         if lk is not None and v is None:
                             raise RefError("none")  # deleted while in flight
                         env[n] = (v, lk)
-                    st2 = copy.deepcopy(st)
+                    st2 = clone(st)
                     out.extend(self.finish(actor, a, segs, i, key, env, st2))
                 except RefError as err:
                     errors.add(err.code)
@@ -1013,13 +1033,13 @@ class Interpreter:
                 same = cache.get(slot) == st["kinds"][kind].get(slot)
                 if same and slot not in pending and slot not in mine:
                     continue
-                st2 = copy.deepcopy(st)
+                st2 = clone(st)
                 st2["pending"][(actor.name, kind)].discard(slot)
                 if (actor.name, kind) in st2["writes"]:  # delivered: my writes before it too
                     st2["writes"][(actor.name, kind)] = mine - {slot}
                 c2 = st2["caches"][(actor.name, kind)]
                 if slot in st2["kinds"][kind]:
-                    c2[slot] = copy.deepcopy(st2["kinds"][kind][slot])
+                    c2[slot] = clone(st2["kinds"][kind][slot])
                 else:
                     c2.pop(slot, None)
                 try:
@@ -1040,7 +1060,7 @@ class Interpreter:
                     continue
                 if budget is not None and st["budgets"][actor.name] >= budget:
                     continue
-                st2 = copy.deepcopy(st)
+                st2 = clone(st)
                 if budget is not None:
                     st2["budgets"][actor.name] += 1
                 key = env[a.binders[0].name][0] if len(segs) > 1 and key_of else None
@@ -1068,7 +1088,7 @@ class Interpreter:
             raise RefError("none")  # an object it still needs was deleted meanwhile
         saved = {n: v for n, v in locals_.items() if not n.startswith(" ") and n != "step"}
         k = reference_steps.override(locals_[" k"], saved)
-        ends = nested.resume(k, copy.deepcopy(st))
+        ends = nested.resume(k, clone(st))
         return self.record_nested(actor, a, nested, key, ends)
 
     def record_nested(
@@ -1181,7 +1201,7 @@ class Interpreter:
         hook = next((h for h in s.hooks if h.event == "bind"), None)
         for t, n in scored:
             if t == best:
-                st2 = copy.deepcopy(st)
+                st2 = clone(st)
                 st2["kinds"][s.pod_kind][p][s.node_field] = n
                 if hook is None:
                     out.append(st2)

@@ -222,9 +222,9 @@ def _frz(env: Env) -> tuple[tuple[str, Any], ...]:
 
 
 def _copy(st: RState) -> RState:
-    import copy
+    from tests.reference import clone
 
-    return copy.deepcopy(st)
+    return clone(st)
 
 
 def _ref_error() -> type[Exception]:

@@ -88,9 +88,12 @@ def nested_models(draw: st.DrawFn) -> str:
     body = draw(st.sampled_from(BODIES)).format(r=r or "r")
     if r is None:  # no binder: the controller picks its ReplicaSet itself
         body = "choose r in R { " + body + " }"
+    watch = draw(st.sampled_from(["", " watches P stale"]))
     return TEMPLATE.format(
-        pods=draw(st.integers(1, 3)),
-        watch=draw(st.sampled_from(["", " watches P stale"])),
+        # 3 pods under a stale watch reach 16,050 states, a minute each in the reference
+        # interpreter: the campaign took 17 minutes of CI. Stale caches are drawn up to 2 pods.
+        pods=draw(st.integers(1, 2 if watch else 3)),
+        watch=watch,
         binder=binder,
         body=body,
         remove=draw(st.sampled_from(["", "unfair action remove for p in P { delete p }"])),
@@ -107,7 +110,7 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 def test_nested_steps_agree_everywhere(text: str) -> None:
     note(text)
     # the reference keeps a finished loop's last binder in its continuation, so it counts up
-    # to ~1.6 internal states per encoded one: 3 pods under a stale watch reach 16,050 encoded
+    # to ~1.6 internal states per encoded one
     assert_engines_agree(
         text,
         filename="nested.kdsl",

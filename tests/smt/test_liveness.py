@@ -48,7 +48,10 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("text", CASES, ids=lambda t: t.split("\n")[0] + str(hash(t) % 97))
+# ids are stable across processes (str hash is salted per process; pytest-xdist needs the same ids)
+@pytest.mark.parametrize(
+    "text", CASES, ids=[f"{t.split(chr(10))[0]}{i}" for i, t in enumerate(CASES)]
+)
 def test_induction_proves_what_the_explicit_engine_finds_holding_and_refutes_the_rest(
     text: str,
 ) -> None:
