@@ -21,7 +21,7 @@ import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, suggest
@@ -243,7 +243,8 @@ class _Expander:
             if kept is inst or inst.prefix in dropped:
                 continue
             dropped.add(inst.prefix)
-            renames |= {f"{inst.prefix}.{n}": f"{kept.prefix}.{n}" for n in inst.names}
+            # a function one copy left out (it reads what that importer lacks) keeps its own
+            renames |= {f"{inst.prefix}.{n}": f"{kept.prefix}.{n}" for n in inst.names & kept.names}
         if not renames:
             return program
         decls = [d for d in program.decls if getattr(d, "name", None) not in renames]
@@ -295,9 +296,11 @@ class _Expander:
             return None
         tagged: ast.Program = with_file(parsed, key)
         inner, nested = self.expand(tagged, key, (*stack, key))
-        renames = self.bind(imp, inner, program)
-        if renames is None:
+        self.array_sizes(inner)
+        bound = self.bind(imp, inner, program)
+        if bound is None:
             return None
+        renames, unmet = bound
         required = sorted(d.name for d in inner.decls if isinstance(d, ast.Requires))
         body: list[ast.Decl] = []
         for d in inner.decls:
@@ -308,8 +311,13 @@ class _Expander:
                 self.error("KC0503", f"a module cannot declare {what}", d.span, help=hint)
                 continue
             body.append(d)
+        self.hermetic(imp, inner, body, {d.name for d in body if isinstance(d, _NAMED)}, program)
+        if unmet:
+            kept = self.unneeded(imp, alias, inner, body, unmet, program)
+            if kept is None:
+                return None
+            body = kept
         names = {d.name for d in body if isinstance(d, _NAMED)}
-        self.hermetic(imp, inner, body, names, program)
         binds = tuple((r, renames[r]) for r in required)
         stateful = any(isinstance(d, ast.Var | ast.Controller | ast.Process | ast.Fault)
                        for d in body)  # fmt: skip
@@ -377,11 +385,72 @@ class _Expander:
         self.error("KC0701", f"no module `{_show(imp)}`", imp.path_span,
                    notes=(f"looked for {file}",), help=hint)  # fmt: skip
 
+    def array_sizes(self, module: ast.Program) -> None:
+        """A required array field is `Container[_]`: its size is the model's to choose."""
+        for d in module.decls:
+            if isinstance(d, ast.Requires):
+                for f in d.fields:
+                    if isinstance(f.type, ast.ArrayType) and f.type.size != ast.Name("_"):
+                        self.error("KC0503", "a module requires an array field of any size: "
+                                   f"write `{f.name}: {f.type.elem}[_]`", f.type.span,
+                                   help="the importing model chooses the size")  # fmt: skip
+
+    def unneeded(
+        self,
+        imp: ast.Import,
+        alias: str,
+        module: ast.Program,
+        body: list[ast.Decl],
+        unmet: list[_Unmet],
+        program: ast.Program,
+    ) -> list[ast.Decl] | None:
+        """`body` without the functions that read a requirement the model does not meet, when
+        the model uses none of them; None (and the unmet requirements' errors) when it does, or
+        when the module's actors, invariants, vars or consts read one. Which declaration reads
+        which requirement is told by what it mentions (`_mentions`), and by the module's
+        declarations it mentions, transitively."""
+        shapes = {
+            r.name: {f.name: f.type for f in r.fields}
+            for r in module.decls
+            if isinstance(r, ast.Requires) and r.what != "enum"
+        }
+        mentions = [_mentions(d, shapes) for d in body]
+        names = {getattr(d, "name", None): i for i, d in enumerate(body)}
+        needs = [{j for j, u in enumerate(unmet) if _reads(m, u.names)} for m in mentions]
+        changed = True
+        while changed:
+            changed = False
+            for i, m in enumerate(mentions):
+                for n in m & names.keys():
+                    more = needs[names[n]] - needs[i]
+                    if more:
+                        needs[i] |= more
+                        changed = True
+        used = _uses(program, alias)
+        failing: dict[int, list[str]] = {}
+        for i, d in enumerate(body):
+            if isinstance(d, ast.Def) and d.name not in used:
+                continue
+            why = (
+                f"`{alias}.{d.name}`, used at line {used[d.name].line}, reads it"
+                if isinstance(d, ast.Def)
+                else f"the module's {_what(d)} reads it"
+            )
+            for j in needs[i]:
+                failing.setdefault(j, []).append(why)
+        for j, whys in sorted(failing.items()):
+            u = unmet[j].diagnostic
+            self.diags.append(replace(u, notes=(*u.notes, whys[0])))
+        if failing:
+            return None
+        return [d for i, d in enumerate(body) if not needs[i]]
+
     def bind(
         self, imp: ast.Import, module: ast.Program, program: ast.Program
-    ) -> dict[str, str] | None:
-        """The model's kind or enum for each of the module's `requires`, checked; None (and
-        errors) if the model lacks one."""
+    ) -> tuple[dict[str, str], list[_Unmet]] | None:
+        """The model's kind, record or enum for each of the module's `requires`, checked, and
+        the requirements the model does not meet (`unneeded` decides whether they matter);
+        None (and errors) if a binding names nothing."""
         required = {d.name: d for d in module.decls if isinstance(d, ast.Requires)}
         renames: dict[str, str] = {}
         ok = True
@@ -405,9 +474,17 @@ class _Expander:
             for d in program.decls
             if isinstance(d, ast.Enum) or (isinstance(d, ast.Requires) and d.what == "enum")
         }
+        records: dict[str, ast.Record | ast.Requires] = {
+            d.name: d
+            for d in program.decls
+            if isinstance(d, ast.Record) or (isinstance(d, ast.Requires) and d.what == "record")
+        }
+        if not ok:
+            return None
+        unmet: list[_Unmet] = []
         for req in required.values():
-            ok = self.check_required(imp, req, renames, kinds, enums) and ok
-        return renames if ok else None
+            unmet += self.check_required(imp, req, renames, kinds, records, enums)
+        return renames, unmet
 
     def check_required(
         self,
@@ -415,11 +492,20 @@ class _Expander:
         req: ast.Requires,
         renames: dict[str, str],
         kinds: dict[str, ast.Kind | ast.Requires],
+        records: dict[str, ast.Record | ast.Requires],
         enums: dict[str, ast.Enum | ast.Requires],
-    ) -> bool:
+    ) -> list[_Unmet]:
+        """What of `req` the model does not declare: each with its error, and the names whose
+        mention in a module's declaration means that the declaration reads it."""
         target = renames[req.name]
         at = f"required at {Path(req.span.file).name}:{req.span.line}"
-        table: dict[str, Any] = kinds if req.what == "kind" else enums
+        tables: dict[str, dict[str, Any]] = {"kind": kinds, "record": records, "enum": enums}
+        table = tables[req.what]
+        out: list[_Unmet] = []
+
+        def unmet(names: set[Mention], msg: str, **kw: Any) -> None:
+            out.append(_Unmet(frozenset(names), Diagnostic("KC0703", msg, imp.span, **kw)))
+
         if target not in table:
             near = difflib.get_close_matches(target, sorted(table), n=1)
             passing = bool(imp.span.file)  # the import is in a module: it passes the need on
@@ -433,36 +519,151 @@ class _Expander:
             who = (
                 "the importing module neither requires" if passing else "the model does not declare"
             )
-            self.error("KC0703", f"module `{_show(imp)}` requires {req.what} `{target}`, which "
-                       f"{who}", imp.span, notes=(at,), help=hint)  # fmt: skip
-            return False
-        ok = True
+            mentioned: set[Mention] = {req.name, *(m.name for m in req.members)}
+            mentioned |= {(req.name, f.name) for f in req.fields}
+            unmet(mentioned, f"module `{_show(imp)}` requires {req.what} `{target}`, which "
+                  f"{who}", notes=(at,), help=hint)  # fmt: skip
+            return out
         if req.what == "enum":
             have = {m.name for m in enums[target].members}
             for m in req.members:
                 if m.name not in have:
-                    self.error("KC0703", f"enum `{target}` has no member `{m.name}`, which "
-                               f"module `{_show(imp)}` requires", imp.span, notes=(at,),
-                               help=f"add `{m.name}` to `enum {target}`")  # fmt: skip
-                    ok = False
-            return ok
-        have_fields = {f.name: f for f in kinds[target].fields}
+                    unmet({m.name}, f"enum `{target}` has no member `{m.name}`, which module "
+                          f"`{_show(imp)}` requires", notes=(at,),
+                          help=f"add `{m.name}` to `enum {target}`")  # fmt: skip
+            return out
+        have_fields = {f.name: f for f in table[target].fields}
         for f in req.fields:
             want = _type_text(f.type, renames)
             if f.name not in have_fields:
-                self.error("KC0703", f"kind `{target}` has no field `{f.name}: {want}`, which "
-                           f"module `{_show(imp)}` requires", imp.span, notes=(at,),
-                           help=f"add `{f.name}: {want}` to `kind {target}`")  # fmt: skip
-                ok = False
+                unmet({(req.name, f.name)}, f"{req.what} `{target}` has no field `{f.name}: {want}`, which "
+                      f"module `{_show(imp)}` requires", notes=(at,),
+                      help=f"add `{f.name}: {want}` to `{req.what} {target}`" + _any_size(want))  # fmt: skip
             elif not _fits(have_fields[f.name].type, f.type, renames):
                 got = _type_text(have_fields[f.name].type, {})
-                self.error("KC0703", f"field `{target}.{f.name}` is `{got}`, but module "
-                           f"`{_show(imp)}` requires `{want}`", imp.span,
-                           notes=(at, f"`{target}.{f.name}` declared at line "
-                                  f"{have_fields[f.name].span.line}"),
-                           help=f"declare it `{f.name}: {want}`")  # fmt: skip
-                ok = False
-        return ok
+                unmet({(req.name, f.name)}, f"field `{target}.{f.name}` is `{got}`, but module "
+                      f"`{_show(imp)}` requires `{want}`",
+                      notes=(at, f"`{target}.{f.name}` declared at line "
+                             f"{have_fields[f.name].span.line}"),
+                      help=f"declare it `{f.name}: {want}`" + _any_size(want))  # fmt: skip
+        return out
+
+
+@dataclass(frozen=True)
+class _Unmet:
+    """A requirement the model does not meet: its error, reported if a declaration the model
+    uses reads it, and the names whose mention means a declaration does."""
+
+    names: frozenset[Mention]
+    diagnostic: Diagnostic
+
+
+# What a module's declaration mentions: a name (of a kind, record, enum, member or declaration),
+# or a field read from an object of a required kind or record, ("Pod", "ready"); ("*", "ready")
+# when the object's kind is not known here, which reads the field of every kind that has it.
+Mention: TypeAlias = str | tuple[str, str]
+
+
+def _mentions(decl: ast.Decl, shapes: dict[str, dict[str, ast.TypeExpr]]) -> set[Mention]:
+    """Every name `decl` mentions, and every field it reads with the kind it reads it from
+    where parameters' types and binders' domains tell (`c in p.containers` binds a record of
+    `Pod.containers`' type). A name bound twice has both kinds; one bound by `let` has none
+    known: its fields are read from every kind (a safe over-approximation)."""
+    nodes = list(ast.walk_nodes(decl))
+    out: set[Mention] = set()
+    for n in nodes:
+        for f in fields(n):  # type: ignore[arg-type]
+            v = getattr(n, f.name)
+            if "span" not in f.name and isinstance(v, str):
+                out.add(v)
+            elif "span" not in f.name and isinstance(v, tuple):
+                out |= {x for x in v if isinstance(x, str)}
+    env: dict[str, set[str] | None] = {}
+
+    def bind(name: str, kinds: set[str] | None) -> None:
+        had = env.get(name, set())
+        env[name] = None if had is None or kinds is None else had | kinds
+
+    def kinds_of(e: Any) -> set[str] | None:
+        if isinstance(e, ast.Name):
+            return env.get(e.id) if e.id in env else ({e.id} if e.id in shapes else None)
+        if isinstance(e, ast.Field):
+            return _field_kinds(kinds_of(e.obj), e.name, shapes)
+        return None
+
+    for _ in range(3):  # a binder's domain may read a binder bound after it in the walk
+        env.clear()
+        for n in nodes:
+            if isinstance(n, ast.DefParam) and isinstance(n.type, ast.NamedType | ast.OptionalType):
+                bind(n.name, {n.type.name})
+            elif isinstance(n, ast.Binder):
+                d = n.domain
+                bind(n.name, kinds_of(d.expr) if isinstance(d, ast.ExprDomain) else set())
+            elif isinstance(n, ast.Let):
+                bind(n.name, None)
+    for n in nodes:
+        if isinstance(n, ast.Field):
+            got = kinds_of(n.obj)
+            out |= {(k, n.name) for k in got} if got is not None else {("*", n.name)}
+        elif isinstance(n, ast.LValue) and len(n.parts) > 1:
+            at: set[str] | None = env.get(n.parts[0]) if n.parts[0] in env else None
+            for part in n.parts[1:]:
+                out |= {(k, part) for k in at} if at is not None else {("*", part)}
+                at = _field_kinds(at, part, shapes)
+    return out
+
+
+def _field_kinds(
+    kinds: set[str] | None, name: str, shapes: dict[str, dict[str, ast.TypeExpr]]
+) -> set[str] | None:
+    """The kinds or records that field `name` of an object of `kinds` holds or refers to."""
+    if kinds is None:
+        return None
+    out: set[str] = set()
+    for k in kinds:
+        t = shapes.get(k, {}).get(name)
+        match t:
+            case ast.NamedType(name=r) | ast.OptionalType(name=r) | ast.ArrayType(elem=r):
+                out.add(r)
+            case ast.SetType(elem=r):
+                out.add(r)
+            case None:
+                return None
+    return out
+
+
+def _any_size(want: str) -> str:
+    return f" (`_`: of any size, e.g. `{want[:-3]}[2]`)" if want.endswith("[_]") else ""
+
+
+def _reads(mentions: set[Mention], names: frozenset[Mention]) -> bool:
+    return bool(mentions & names) or any(
+        isinstance(n, tuple) and ("*", n[1]) in mentions for n in names
+    )
+
+
+def _uses(program: ast.Program, alias: str) -> dict[str, ast.Span]:
+    """The declarations of the module imported as `alias` that `program` reads, each with the
+    first place it does."""
+    out: dict[str, ast.Span] = {}
+    for d in program.decls:
+        if isinstance(d, ast.Import):
+            continue
+        for n in ast.walk_nodes(d):
+            match n:
+                case ast.Call(func=f) if f.startswith(alias + "."):
+                    out.setdefault(f[len(alias) + 1 :], n.span)
+                case ast.Field(obj=ast.Name(id=a), name=x) if a == alias:
+                    out.setdefault(x, n.span)
+                case ast.LValue(parts=(a, x, *_)) if a == alias:
+                    out.setdefault(x, n.span)
+    return out
+
+
+def _what(d: ast.Decl) -> str:
+    kind = type(d).__name__.lower()
+    name = getattr(d, "name", None)
+    return f"{kind} `{name}`" if name else kind
 
 
 def _through(
@@ -502,6 +703,8 @@ def _fits(have: ast.TypeExpr, want: ast.TypeExpr, renames: dict[str, str]) -> bo
             return isinstance(have, ast.OptionalType) and have.name == renames.get(n, n)
         case ast.SetType(elem=n):
             return isinstance(have, ast.SetType) and have.elem == renames.get(n, n)
+        case ast.ArrayType(elem=n):  # `Container[_]`: of any size
+            return isinstance(have, ast.ArrayType) and have.elem == renames.get(n, n)
     return False
 
 
@@ -517,6 +720,8 @@ def _type_text(t: ast.TypeExpr, renames: dict[str, str]) -> str:
             return renames.get(n, n) + "?"
         case ast.SetType(elem=n):
             return f"set<{renames.get(n, n)}>"
+        case ast.ArrayType(elem=n):
+            return f"{renames.get(n, n)}[_]"
     return "?"
 
 
@@ -526,6 +731,7 @@ _NAME_FIELDS: dict[type, tuple[str, ...]] = {
     ast.Name: ("id",), ast.Call: ("func",), ast.Budget: ("fault",),
     ast.Restart: ("controller",), ast.Create: ("kind",), ast.Index: ("kind",),
     ast.NamedType: ("name",), ast.OptionalType: ("name",), ast.SetType: ("elem",),
+    ast.ArrayType: ("elem",),
     ast.Watch: ("kind",), ast.Binder: ("name",), ast.Let: ("name",), ast.DefParam: ("name",),
     **{t: ("name",) for t in _NAMED},
 }  # fmt: skip
