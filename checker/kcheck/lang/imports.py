@@ -11,21 +11,22 @@ the compiler, the Z3 encoder, the reference interpreter and `kcheck run` meet no
     def tolerates(p: Pod, n: Node): bool  becomes `def taints.tolerates(...)`, called as
                                           `taints.tolerates(p, n)` from the model
 
-Every node read from a module carries the module's path in its span, so a diagnostic inside
+What the model must declare for the module's `requires` is checked in requirements.py. Every
+node read from a module carries the module's path in its span, so a diagnostic inside
 a module points at the module's file:line:col; traces and reports show the namespaced names.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, suggest
 from kcheck.lang.parser import parse, read_source
+from kcheck.lang.requirements import Unmet, array_sizes, check_required, show, unneeded
 
 # Declarations a module may hold, by what they become in the model.
 _VALUES = (ast.Const, ast.Param, ast.Var)  # read as `m.NAME`
@@ -197,7 +198,7 @@ class _Expander:
             if alias in modules or alias in own:
                 what = "another import" if alias in modules else "a declaration of the model"
                 self.error("KC0704", f"the import's name `{alias}` is taken by {what}", where,
-                           help=f"name it otherwise: `import {_show(d)} as {alias}2`")  # fmt: skip
+                           help=f"name it otherwise: `import {show(d)} as {alias}2`")  # fmt: skip
                 continue
             module = self.load(d, alias, path, stack, program)
             if module is not None:
@@ -285,18 +286,18 @@ class _Expander:
             parsed = self.cache.get(key) or parse(read_source(key))
         except KcheckError as err:
             self.diags += [replace(x, span=replace(x.span, file=key)) for x in err.diagnostics]
-            self.error("KC0701", f"module `{_show(imp)}` has errors", imp.path_span,
+            self.error("KC0701", f"module `{show(imp)}` has errors", imp.path_span,
                        notes=(f"read from {key}",))  # fmt: skip
             return None
         self.cache[key] = parsed
         if not parsed.module:
-            self.error("KC0701", f"`{_show(imp)}` is a model, not a module", imp.path_span,
+            self.error("KC0701", f"`{show(imp)}` is a model, not a module", imp.path_span,
                        notes=(f"read from {key}",),
                        help="a module starts with `module NAME` (spec/language.md §13)")  # fmt: skip
             return None
         tagged: ast.Program = with_file(parsed, key)
         inner, nested = self.expand(tagged, key, (*stack, key))
-        self.array_sizes(inner)
+        self.diags += array_sizes(inner)
         bound = self.bind(imp, inner, program)
         if bound is None:
             return None
@@ -313,7 +314,8 @@ class _Expander:
             body.append(d)
         self.hermetic(imp, inner, body, {d.name for d in body if isinstance(d, _NAMED)}, program)
         if unmet:
-            kept = self.unneeded(imp, alias, inner, body, unmet, program)
+            kept, errors = unneeded(alias, inner, body, unmet, program)
+            self.diags += errors
             if kept is None:
                 return None
             body = kept
@@ -365,7 +367,7 @@ class _Expander:
                     continue
                 ref = n.id if isinstance(n, ast.Name) else n.func
                 if ref in model and ref not in allowed and ref not in bound:
-                    self.error("KC0703", f"module `{_show(imp)}` reads `{ref}`, which it neither "
+                    self.error("KC0703", f"module `{show(imp)}` reads `{ref}`, which it neither "
                                "declares nor requires", n.span,
                                notes=(f"the importing model declares `{ref}`: a module sees only "
                                       "its own names and its `requires`",),
@@ -382,72 +384,12 @@ class _Expander:
             hint = suggest(imp.path, known) or "the standard modules: " + ", ".join(known)
         else:
             hint = "a module's path is relative to the folder of the file that imports it"
-        self.error("KC0701", f"no module `{_show(imp)}`", imp.path_span,
+        self.error("KC0701", f"no module `{show(imp)}`", imp.path_span,
                    notes=(f"looked for {file}",), help=hint)  # fmt: skip
-
-    def array_sizes(self, module: ast.Program) -> None:
-        """A required array field is `Container[_]`: its size is the model's to choose."""
-        for d in module.decls:
-            if isinstance(d, ast.Requires):
-                for f in d.fields:
-                    if isinstance(f.type, ast.ArrayType) and f.type.size != ast.Name("_"):
-                        self.error("KC0503", "a module requires an array field of any size: "
-                                   f"write `{f.name}: {f.type.elem}[_]`", f.type.span,
-                                   help="the importing model chooses the size")  # fmt: skip
-
-    def unneeded(
-        self,
-        imp: ast.Import,
-        alias: str,
-        module: ast.Program,
-        body: list[ast.Decl],
-        unmet: list[_Unmet],
-        program: ast.Program,
-    ) -> list[ast.Decl] | None:
-        """`body` without the functions that read a requirement the model does not meet, when
-        the model uses none of them; None (and the unmet requirements' errors) when it does, or
-        when the module's actors, invariants, vars or consts read one. Which declaration reads
-        which requirement is told by what it mentions (`_mentions`), and by the module's
-        declarations it mentions, transitively."""
-        shapes = {
-            r.name: {f.name: f.type for f in r.fields}
-            for r in module.decls
-            if isinstance(r, ast.Requires) and r.what != "enum"
-        }
-        mentions = [_mentions(d, shapes) for d in body]
-        names = {getattr(d, "name", None): i for i, d in enumerate(body)}
-        needs = [{j for j, u in enumerate(unmet) if _reads(m, u.names)} for m in mentions]
-        changed = True
-        while changed:
-            changed = False
-            for i, m in enumerate(mentions):
-                for n in m & names.keys():
-                    more = needs[names[n]] - needs[i]
-                    if more:
-                        needs[i] |= more
-                        changed = True
-        used = _uses(program, alias)
-        failing: dict[int, list[str]] = {}
-        for i, d in enumerate(body):
-            if isinstance(d, ast.Def) and d.name not in used:
-                continue
-            why = (
-                f"`{alias}.{d.name}`, used at line {used[d.name].line}, reads it"
-                if isinstance(d, ast.Def)
-                else f"the module's {_what(d)} reads it"
-            )
-            for j in needs[i]:
-                failing.setdefault(j, []).append(why)
-        for j, whys in sorted(failing.items()):
-            u = unmet[j].diagnostic
-            self.diags.append(replace(u, notes=(*u.notes, whys[0])))
-        if failing:
-            return None
-        return [d for i, d in enumerate(body) if not needs[i]]
 
     def bind(
         self, imp: ast.Import, module: ast.Program, program: ast.Program
-    ) -> tuple[dict[str, str], list[_Unmet]] | None:
+    ) -> tuple[dict[str, str], list[Unmet]] | None:
         """The model's kind, record or enum for each of the module's `requires`, checked, and
         the requirements the model does not meet (`unneeded` decides whether they matter);
         None (and errors) if a binding names nothing."""
@@ -456,7 +398,7 @@ class _Expander:
         ok = True
         for b in imp.binds:
             if b.name not in required:
-                self.error("KC0704", f"module `{_show(imp)}` requires no `{b.name}`",
+                self.error("KC0704", f"module `{show(imp)}` requires no `{b.name}`",
                            b.name_span, help=suggest(b.name, required) or "it requires: "
                            + (", ".join(sorted(required)) or "nothing"))  # fmt: skip
                 ok = False
@@ -481,189 +423,10 @@ class _Expander:
         }
         if not ok:
             return None
-        unmet: list[_Unmet] = []
+        unmet: list[Unmet] = []
         for req in required.values():
-            unmet += self.check_required(imp, req, renames, kinds, records, enums)
+            unmet += check_required(imp, req, renames, kinds, records, enums)
         return renames, unmet
-
-    def check_required(
-        self,
-        imp: ast.Import,
-        req: ast.Requires,
-        renames: dict[str, str],
-        kinds: dict[str, ast.Kind | ast.Requires],
-        records: dict[str, ast.Record | ast.Requires],
-        enums: dict[str, ast.Enum | ast.Requires],
-    ) -> list[_Unmet]:
-        """What of `req` the model does not declare: each with its error, and the names whose
-        mention in a module's declaration means that the declaration reads it."""
-        target = renames[req.name]
-        at = f"required at {Path(req.span.file).name}:{req.span.line}"
-        tables: dict[str, dict[str, Any]] = {"kind": kinds, "record": records, "enum": enums}
-        table = tables[req.what]
-        out: list[_Unmet] = []
-
-        def unmet(names: set[Mention], msg: str, **kw: Any) -> None:
-            out.append(_Unmet(frozenset(names), Diagnostic("KC0703", msg, imp.span, **kw)))
-
-        if target not in table:
-            near = difflib.get_close_matches(target, sorted(table), n=1)
-            passing = bool(imp.span.file)  # the import is in a module: it passes the need on
-            hint = (
-                f"bind it: `import {_show(imp)} with {req.name} = {near[0]}`"
-                if near
-                else f"require it here too: `requires {req.what} {target} {{ ... }}`"
-                if passing
-                else f"declare `{req.what} {target}` or bind another: `with {req.name} = ...`"
-            )
-            who = (
-                "the importing module neither requires" if passing else "the model does not declare"
-            )
-            mentioned: set[Mention] = {req.name, *(m.name for m in req.members)}
-            mentioned |= {(req.name, f.name) for f in req.fields}
-            unmet(mentioned, f"module `{_show(imp)}` requires {req.what} `{target}`, which "
-                  f"{who}", notes=(at,), help=hint)  # fmt: skip
-            return out
-        if req.what == "enum":
-            have = {m.name for m in enums[target].members}
-            for m in req.members:
-                if m.name not in have:
-                    unmet({m.name}, f"enum `{target}` has no member `{m.name}`, which module "
-                          f"`{_show(imp)}` requires", notes=(at,),
-                          help=f"add `{m.name}` to `enum {target}`")  # fmt: skip
-            return out
-        have_fields = {f.name: f for f in table[target].fields}
-        for f in req.fields:
-            want = _type_text(f.type, renames)
-            if f.name not in have_fields:
-                unmet({(req.name, f.name)}, f"{req.what} `{target}` has no field `{f.name}: {want}`, which "
-                      f"module `{_show(imp)}` requires", notes=(at,),
-                      help=f"add `{f.name}: {want}` to `{req.what} {target}`" + _any_size(want))  # fmt: skip
-            elif not _fits(have_fields[f.name].type, f.type, renames):
-                got = _type_text(have_fields[f.name].type, {})
-                unmet({(req.name, f.name)}, f"field `{target}.{f.name}` is `{got}`, but module "
-                      f"`{_show(imp)}` requires `{want}`",
-                      notes=(at, f"`{target}.{f.name}` declared at line "
-                             f"{have_fields[f.name].span.line}"),
-                      help=f"declare it `{f.name}: {want}`" + _any_size(want))  # fmt: skip
-        return out
-
-
-@dataclass(frozen=True)
-class _Unmet:
-    """A requirement the model does not meet: its error, reported if a declaration the model
-    uses reads it, and the names whose mention means a declaration does."""
-
-    names: frozenset[Mention]
-    diagnostic: Diagnostic
-
-
-# What a module's declaration mentions: a name (of a kind, record, enum, member or declaration),
-# or a field read from an object of a required kind or record, ("Pod", "ready"); ("*", "ready")
-# when the object's kind is not known here, which reads the field of every kind that has it.
-Mention: TypeAlias = str | tuple[str, str]
-
-
-def _mentions(decl: ast.Decl, shapes: dict[str, dict[str, ast.TypeExpr]]) -> set[Mention]:
-    """Every name `decl` mentions, and every field it reads with the kind it reads it from
-    where parameters' types and binders' domains tell (`c in p.containers` binds a record of
-    `Pod.containers`' type). A name bound twice has both kinds; one bound by `let` has none
-    known: its fields are read from every kind (a safe over-approximation)."""
-    nodes = list(ast.walk_nodes(decl))
-    out: set[Mention] = set()
-    for n in nodes:
-        for f in fields(n):  # type: ignore[arg-type]
-            v = getattr(n, f.name)
-            if "span" not in f.name and isinstance(v, str):
-                out.add(v)
-            elif "span" not in f.name and isinstance(v, tuple):
-                out |= {x for x in v if isinstance(x, str)}
-    env: dict[str, set[str] | None] = {}
-
-    def bind(name: str, kinds: set[str] | None) -> None:
-        had = env.get(name, set())
-        env[name] = None if had is None or kinds is None else had | kinds
-
-    def kinds_of(e: Any) -> set[str] | None:
-        if isinstance(e, ast.Name):
-            return env.get(e.id) if e.id in env else ({e.id} if e.id in shapes else None)
-        if isinstance(e, ast.Field):
-            return _field_kinds(kinds_of(e.obj), e.name, shapes)
-        return None
-
-    for _ in range(3):  # a binder's domain may read a binder bound after it in the walk
-        env.clear()
-        for n in nodes:
-            if isinstance(n, ast.DefParam) and isinstance(n.type, ast.NamedType | ast.OptionalType):
-                bind(n.name, {n.type.name})
-            elif isinstance(n, ast.Binder):
-                d = n.domain
-                bind(n.name, kinds_of(d.expr) if isinstance(d, ast.ExprDomain) else set())
-            elif isinstance(n, ast.Let):
-                bind(n.name, None)
-    for n in nodes:
-        if isinstance(n, ast.Field):
-            got = kinds_of(n.obj)
-            out |= {(k, n.name) for k in got} if got is not None else {("*", n.name)}
-        elif isinstance(n, ast.LValue) and len(n.parts) > 1:
-            at: set[str] | None = env.get(n.parts[0]) if n.parts[0] in env else None
-            for part in n.parts[1:]:
-                out |= {(k, part) for k in at} if at is not None else {("*", part)}
-                at = _field_kinds(at, part, shapes)
-    return out
-
-
-def _field_kinds(
-    kinds: set[str] | None, name: str, shapes: dict[str, dict[str, ast.TypeExpr]]
-) -> set[str] | None:
-    """The kinds or records that field `name` of an object of `kinds` holds or refers to."""
-    if kinds is None:
-        return None
-    out: set[str] = set()
-    for k in kinds:
-        t = shapes.get(k, {}).get(name)
-        match t:
-            case ast.NamedType(name=r) | ast.OptionalType(name=r) | ast.ArrayType(elem=r):
-                out.add(r)
-            case ast.SetType(elem=r):
-                out.add(r)
-            case None:
-                return None
-    return out
-
-
-def _any_size(want: str) -> str:
-    return f" (`_`: of any size, e.g. `{want[:-3]}[2]`)" if want.endswith("[_]") else ""
-
-
-def _reads(mentions: set[Mention], names: frozenset[Mention]) -> bool:
-    return bool(mentions & names) or any(
-        isinstance(n, tuple) and ("*", n[1]) in mentions for n in names
-    )
-
-
-def _uses(program: ast.Program, alias: str) -> dict[str, ast.Span]:
-    """The declarations of the module imported as `alias` that `program` reads, each with the
-    first place it does."""
-    out: dict[str, ast.Span] = {}
-    for d in program.decls:
-        if isinstance(d, ast.Import):
-            continue
-        for n in ast.walk_nodes(d):
-            match n:
-                case ast.Call(func=f) if f.startswith(alias + "."):
-                    out.setdefault(f[len(alias) + 1 :], n.span)
-                case ast.Field(obj=ast.Name(id=a), name=x) if a == alias:
-                    out.setdefault(x, n.span)
-                case ast.LValue(parts=(a, x, *_)) if a == alias:
-                    out.setdefault(x, n.span)
-    return out
-
-
-def _what(d: ast.Decl) -> str:
-    kind = type(d).__name__.lower()
-    name = getattr(d, "name", None)
-    return f"{kind} `{name}`" if name else kind
 
 
 def _through(
@@ -683,46 +446,6 @@ def _binds(n: Any) -> tuple[str, ...]:
     if isinstance(n, ast.Let):
         return (n.name,)
     return ()
-
-
-def _show(imp: ast.Import) -> str:
-    return f'"{imp.path}"' if imp.file else imp.path
-
-
-def _fits(have: ast.TypeExpr, want: ast.TypeExpr, renames: dict[str, str]) -> bool:
-    """Does a model's field of type `have` serve where a module requires `want`? `int` (or a
-    range) in a module takes any integer field."""
-    match want:
-        case ast.IntType() | ast.RangeType():
-            return isinstance(have, ast.IntType | ast.RangeType)
-        case ast.BoolType():
-            return isinstance(have, ast.BoolType)
-        case ast.NamedType(name=n):
-            return isinstance(have, ast.NamedType) and have.name == renames.get(n, n)
-        case ast.OptionalType(name=n):
-            return isinstance(have, ast.OptionalType) and have.name == renames.get(n, n)
-        case ast.SetType(elem=n):
-            return isinstance(have, ast.SetType) and have.elem == renames.get(n, n)
-        case ast.ArrayType(elem=n):  # `Container[_]`: of any size
-            return isinstance(have, ast.ArrayType) and have.elem == renames.get(n, n)
-    return False
-
-
-def _type_text(t: ast.TypeExpr, renames: dict[str, str]) -> str:
-    match t:
-        case ast.BoolType():
-            return "bool"
-        case ast.IntType() | ast.RangeType():
-            return "int"
-        case ast.NamedType(name=n):
-            return renames.get(n, n)
-        case ast.OptionalType(name=n):
-            return renames.get(n, n) + "?"
-        case ast.SetType(elem=n):
-            return f"set<{renames.get(n, n)}>"
-        case ast.ArrayType(elem=n):
-            return f"{renames.get(n, n)}[_]"
-    return "?"
 
 
 # Fields of nodes that name a declaration (the module's own or a required kind or enum), and the
