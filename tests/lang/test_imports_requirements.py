@@ -135,3 +135,41 @@ def test_a_required_array_field_has_any_size(tmp_path: Path) -> None:
     (d,) = errors(write(tmp_path, 'model m\nimport "lib.kdsl"\n'))
     assert d.code == "KC0503" and Path(d.span.file).name == "lib.kdsl"
     assert (d.span.line, d.span.col) == (3, 25) and "`cs: C[_]`" in d.message
+
+
+LIB = """module lib
+requires kind Pod { ready: bool  cpu: int }
+def heavy(p: Pod): bool = p.cpu > 1
+def ready_and_heavy(p: Pod): bool = p.ready and heavy(p)
+def readies(): int = count p in Pod where p.ready
+"""
+USER = """model m
+import "lib.kdsl"
+kind Pod[1] { ready: bool = false }
+init {
+  create Pod {}
+}
+process kubelet {
+  action ready for p in Pod where not p.ready {
+    p.ready := true
+  }
+}
+"""
+
+
+def test_a_function_reads_what_the_functions_it_calls_read(tmp_path: Path) -> None:
+    (tmp_path / "lib.kdsl").write_text(LIB, encoding="utf-8")
+    fine = USER + "invariant few: lib.readies() <= 1\n"
+    assert explore(compile_model(load(write(tmp_path, fine)).symbols)).stats.states == 2
+    text = USER + "invariant i: forall p in Pod: not lib.ready_and_heavy(p)\n"
+    (d,) = errors(write(tmp_path, text))
+    assert d.code == "KC0703" and "kind `Pod` has no field `cpu: int`" in d.message
+    assert "`lib.ready_and_heavy`, used at line 12, reads it" in d.notes
+
+
+def test_a_modules_actor_needs_what_it_reads_whatever_the_model_calls(tmp_path: Path) -> None:
+    lib = LIB + "process scale {\n  action grow for p in Pod where p.cpu < 2 {\n"
+    lib += "    p.cpu := p.cpu + 1\n  }\n}\n"
+    (tmp_path / "lib.kdsl").write_text(lib, encoding="utf-8")
+    (d,) = errors(write(tmp_path, USER))
+    assert d.code == "KC0703" and "the module's process `scale` reads it" in d.notes
