@@ -94,16 +94,19 @@ def test_an_import_name_taken_twice_is_located_with_a_hint(tmp_path: Path) -> No
 
 
 def test_a_missing_required_field_is_reported_at_the_import(tmp_path: Path) -> None:
-    text = HEAD.replace("tolerations", "tols") + "import k8s.taints\n"
+    text = HEAD.replace("tolerations", "tols") + "import k8s.taints\n" + BIND
     (d,) = errors(write(tmp_path, "m.kdsl", text))
     assert (d.code, d.span.line, d.span.col) == ("KC0703", 5, 1)
+    assert "`taints.tolerates`, used at line 7, reads it" in d.notes
     assert "has no field `tolerations: set<Effect>`" in d.message
     assert d.help == "add `tolerations: set<Effect>` to `kind Pod`"
     assert any("taints.kdsl:" in n for n in d.notes)
 
 
 def test_a_mistyped_required_field_is_reported(tmp_path: Path) -> None:
-    text = HEAD.replace("tolerations: set<Effect>", "tolerations: bool") + "import k8s.taints\n"
+    text = (
+        HEAD.replace("tolerations: set<Effect>", "tolerations: bool") + "import k8s.taints\n" + BIND
+    )
     (d,) = errors(write(tmp_path, "m.kdsl", text))
     assert (
         d.code == "KC0703"
@@ -123,7 +126,7 @@ def test_with_binds_a_required_kind_to_the_models_own(tmp_path: Path) -> None:
 
 
 def test_a_missing_required_kind_suggests_a_binding(tmp_path: Path) -> None:
-    text = HEAD.replace("kind Pod[2]", "kind Pods[2]") + "import k8s.taints\n"
+    text = HEAD.replace("kind Pod[2]", "kind Pods[2]") + "import k8s.taints\n" + BIND
     (d,) = errors(write(tmp_path, "m.kdsl", text))
     assert d.code == "KC0703" and d.help == "bind it: `import k8s.taints with Pod = Pods`"
 

@@ -129,10 +129,20 @@ def test_a_module_without_state_may_be_bound_two_ways(tmp_path: Path) -> None:
     assert states(path) == 2  # the one pod, before and after it is Ready
 
 
-def test_a_module_passes_on_only_what_it_requires(tmp_path: Path) -> None:
+def test_a_module_need_not_pass_on_what_it_does_not_use(tmp_path: Path) -> None:
+    # lib uses counter's state, not `readies`, which reads the Pod lib does not require
     write(tmp_path, "counter.kdsl", COUNTER)
     write(tmp_path, "lib.kdsl", LIB.replace("requires kind Pod { ready: bool }\n", ""))
+    path = write(tmp_path, "m.kdsl", MODEL + 'import "lib.kdsl"\ninvariant i: lib.twice() <= 4\n')
+    assert states(path) == 6  # the clock's 3 values, the pod before and after it is Ready
+
+
+def test_a_module_passes_on_only_what_it_requires(tmp_path: Path) -> None:
+    write(tmp_path, "counter.kdsl", COUNTER)
+    lib = LIB.replace("requires kind Pod { ready: bool }\n", "")
+    write(tmp_path, "lib.kdsl", lib.replace("ticks * 2", "ticks * 2 + counter.readies()"))
     (err,) = errors(write(tmp_path, "m.kdsl", MODEL + 'import "lib.kdsl"\n'))
     assert err.code == "KC0703" and Path(err.span.file).name == "lib.kdsl"
+    assert "`counter.readies`, used at line 3, reads it" in err.notes
     assert "the importing module neither requires" in err.message
     assert err.help == "require it here too: `requires kind Pod { ... }`"

@@ -1,6 +1,7 @@
 """The standard library (spec/stdlib.md): every module's harness in tests/stdlib/harness/ holds
 exhaustively and is proved by k-induction, and a wrong module fails its harness (so the harness
-can tell). Every shipped module has a harness and a section in spec/stdlib.md."""
+can tell). Every shipped module has a harness and a section in spec/stdlib.md; a module may
+have more harnesses, `MODULE_WHAT.kdsl`, each with its own mutant."""
 
 from __future__ import annotations
 
@@ -23,8 +24,14 @@ from tests.reference import enumerate_reachable
 HARNESS = Path(__file__).parent / "harness"
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "stdlib.md"
 MODULES = sorted(p.stem for p in (stdlib_root() / "k8s").glob("*.kdsl"))
+HARNESSES = sorted(p.stem for p in HARNESS.glob("*.kdsl"))
 
-# One wrong edit per module: a plausible mistake its harness must catch.
+
+def module_of(harness: str) -> str:
+    return harness.split("_", 1)[0]
+
+
+# One wrong edit per harness: a plausible mistake in its module that the harness must catch.
 MUTANTS = {
     "taints": ("e == NoSchedule or e == NoExecute", "e == NoSchedule"),  # ignores NoExecute
     "fit": ("cpu_used(n) + p.cpu <= n.cpu", "cpu_used(n) + p.cpu <= n.cpu + 1"),  # off by one
@@ -38,6 +45,11 @@ MUTANTS = {
     "topology": ("for z in Zone where domain(z, eligible)", "for z in Zone"),
     # Ready pods listed whatever their phase: a terminating pod keeps receiving traffic
     "readiness": ("bool = p.phase == Running and p.ready", "bool = p.ready"),
+    # a pod Ready once one container is: traffic reaches a pod whose sidecar is not ready
+    "readiness_containers": (
+        "bool = forall c in p.containers: c.ready",
+        "bool = exists c in p.containers: c.ready",
+    ),
 }
 
 
@@ -48,13 +60,14 @@ def test_every_module_has_a_harness_a_mutant_and_a_spec_section() -> None:
     spec = SPEC.read_text(encoding="utf-8")
     for m in MODULES:
         assert (HARNESS / f"{m}.kdsl").is_file()
-        assert m in MUTANTS
         assert f"## `k8s.{m}`" in spec
+    assert sorted(MUTANTS) == HARNESSES
+    assert {module_of(h) for h in HARNESSES} == set(MODULES)
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_harness_holds_in_every_reachable_state(module: str) -> None:
-    result = explore(compile_model(load(str(HARNESS / f"{module}.kdsl")).symbols))
+@pytest.mark.parametrize("harness", HARNESSES)
+def test_the_harness_holds_in_every_reachable_state(harness: str) -> None:
+    result = explore(compile_model(load(str(HARNESS / f"{harness}.kdsl")).symbols))
     assert result.complete and result.properties
     assert {p.name: p.status for p in result.properties} == {
         p.name: HOLDS for p in result.properties
@@ -68,10 +81,10 @@ NOT_BY_INDUCTION = {
 }
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_the_harness_is_proved_by_induction(module: str) -> None:
-    checked = load(str(HARNESS / f"{module}.kdsl"))
-    skipped = NOT_BY_INDUCTION.get(module, ())
+@pytest.mark.parametrize("harness", HARNESSES)
+def test_the_harness_is_proved_by_induction(harness: str) -> None:
+    checked = load(str(HARNESS / f"{harness}.kdsl"))
+    skipped = NOT_BY_INDUCTION.get(harness, ())
     names = [i.name for i in checked.symbols.invariants]
     assert set(skipped) <= set(names)
     chosen = [n for n in names if n not in skipped] if skipped else None
@@ -83,22 +96,23 @@ def test_the_harness_is_proved_by_induction(module: str) -> None:
         assert p.status == HOLDS and "proved" in (p.reason or ""), (p.name, p.reason)
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_a_wrong_module_fails_its_harness(module: str, tmp_path: Path) -> None:
-    right, wrong = MUTANTS[module]
+@pytest.mark.parametrize("harness", HARNESSES)
+def test_a_wrong_module_fails_its_harness(harness: str, tmp_path: Path) -> None:
+    right, wrong = MUTANTS[harness]
+    module = module_of(harness)
     text = (stdlib_root() / "k8s" / f"{module}.kdsl").read_text(encoding="utf-8")
     assert right in text
     (tmp_path / "wrong.kdsl").write_text(text.replace(right, wrong), encoding="utf-8")
-    harness = (HARNESS / f"{module}.kdsl").read_text(encoding="utf-8")
-    harness = harness.replace(f"import k8s.{module}", f'import "wrong.kdsl" as {module}')
-    checked = check_source(Source(str(tmp_path / "harness.kdsl"), harness))
+    model = (HARNESS / f"{harness}.kdsl").read_text(encoding="utf-8")
+    model = model.replace(f"import k8s.{module}", f'import "wrong.kdsl" as {module}')
+    checked = check_source(Source(str(tmp_path / "harness.kdsl"), model))
     result = explore(compile_model(checked.symbols))
     assert VIOLATED in {p.status for p in result.properties}
 
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPORTING = [
-    *(HARNESS / f"{m}.kdsl" for m in MODULES),
+    *(HARNESS / f"{h}.kdsl" for h in HARNESSES),
     ROOT / "models" / "drain_eviction_api.kdsl",
     ROOT / "models" / "drain_evicts_from_snapshot.kdsl",
 ]

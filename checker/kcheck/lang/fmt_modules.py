@@ -29,8 +29,9 @@ def module_decl(
             text += " with " + ", ".join(f"{b.name} = {b.target}" for b in d.binds)
         return [(text, at)]
     head = f"requires {d.what} {d.name}"
-    items = [field_decl(f) for f in d.fields] if d.what == "kind" else [m.name for m in d.members]
-    sep = "  " if d.what == "kind" else ", "
+    fields = d.what != "enum"  # a kind's or a record's
+    items = [field_decl(f) for f in d.fields] if fields else [m.name for m in d.members]
+    sep = "  " if fields else ", "
     one = f"{head} {{ {sep.join(items)} }}" if items else f"{head} {{}}"
     if len(one) <= MAX_LINE:
         return [(one, at)]

@@ -11,13 +11,13 @@ the compiler, the Z3 encoder, the reference interpreter and `kcheck run` meet no
     def tolerates(p: Pod, n: Node): bool  becomes `def taints.tolerates(...)`, called as
                                           `taints.tolerates(p, n)` from the model
 
-Every node read from a module carries the module's path in its span, so a diagnostic inside
+What the model must declare for the module's `requires` is checked in requirements.py. Every
+node read from a module carries the module's path in its span, so a diagnostic inside
 a module points at the module's file:line:col; traces and reports show the namespaced names.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source, suggest
 from kcheck.lang.parser import parse, read_source
+from kcheck.lang.requirements import Unmet, array_sizes, check_required, show, unneeded
 
 # Declarations a module may hold, by what they become in the model.
 _VALUES = (ast.Const, ast.Param, ast.Var)  # read as `m.NAME`
@@ -197,7 +198,7 @@ class _Expander:
             if alias in modules or alias in own:
                 what = "another import" if alias in modules else "a declaration of the model"
                 self.error("KC0704", f"the import's name `{alias}` is taken by {what}", where,
-                           help=f"name it otherwise: `import {_show(d)} as {alias}2`")  # fmt: skip
+                           help=f"name it otherwise: `import {show(d)} as {alias}2`")  # fmt: skip
                 continue
             module = self.load(d, alias, path, stack, program)
             if module is not None:
@@ -243,7 +244,8 @@ class _Expander:
             if kept is inst or inst.prefix in dropped:
                 continue
             dropped.add(inst.prefix)
-            renames |= {f"{inst.prefix}.{n}": f"{kept.prefix}.{n}" for n in inst.names}
+            # a function one copy left out (it reads what that importer lacks) keeps its own
+            renames |= {f"{inst.prefix}.{n}": f"{kept.prefix}.{n}" for n in inst.names & kept.names}
         if not renames:
             return program
         decls = [d for d in program.decls if getattr(d, "name", None) not in renames]
@@ -284,20 +286,22 @@ class _Expander:
             parsed = self.cache.get(key) or parse(read_source(key))
         except KcheckError as err:
             self.diags += [replace(x, span=replace(x.span, file=key)) for x in err.diagnostics]
-            self.error("KC0701", f"module `{_show(imp)}` has errors", imp.path_span,
+            self.error("KC0701", f"module `{show(imp)}` has errors", imp.path_span,
                        notes=(f"read from {key}",))  # fmt: skip
             return None
         self.cache[key] = parsed
         if not parsed.module:
-            self.error("KC0701", f"`{_show(imp)}` is a model, not a module", imp.path_span,
+            self.error("KC0701", f"`{show(imp)}` is a model, not a module", imp.path_span,
                        notes=(f"read from {key}",),
                        help="a module starts with `module NAME` (spec/language.md §13)")  # fmt: skip
             return None
         tagged: ast.Program = with_file(parsed, key)
         inner, nested = self.expand(tagged, key, (*stack, key))
-        renames = self.bind(imp, inner, program)
-        if renames is None:
+        self.diags += array_sizes(inner)
+        bound = self.bind(imp, inner, program)
+        if bound is None:
             return None
+        renames, unmet = bound
         required = sorted(d.name for d in inner.decls if isinstance(d, ast.Requires))
         body: list[ast.Decl] = []
         for d in inner.decls:
@@ -308,8 +312,14 @@ class _Expander:
                 self.error("KC0503", f"a module cannot declare {what}", d.span, help=hint)
                 continue
             body.append(d)
+        self.hermetic(imp, inner, body, {d.name for d in body if isinstance(d, _NAMED)}, program)
+        if unmet:
+            kept, errors = unneeded(alias, inner, body, unmet, program)
+            self.diags += errors
+            if kept is None:
+                return None
+            body = kept
         names = {d.name for d in body if isinstance(d, _NAMED)}
-        self.hermetic(imp, inner, body, names, program)
         binds = tuple((r, renames[r]) for r in required)
         stateful = any(isinstance(d, ast.Var | ast.Controller | ast.Process | ast.Fault)
                        for d in body)  # fmt: skip
@@ -357,7 +367,7 @@ class _Expander:
                     continue
                 ref = n.id if isinstance(n, ast.Name) else n.func
                 if ref in model and ref not in allowed and ref not in bound:
-                    self.error("KC0703", f"module `{_show(imp)}` reads `{ref}`, which it neither "
+                    self.error("KC0703", f"module `{show(imp)}` reads `{ref}`, which it neither "
                                "declares nor requires", n.span,
                                notes=(f"the importing model declares `{ref}`: a module sees only "
                                       "its own names and its `requires`",),
@@ -374,20 +384,21 @@ class _Expander:
             hint = suggest(imp.path, known) or "the standard modules: " + ", ".join(known)
         else:
             hint = "a module's path is relative to the folder of the file that imports it"
-        self.error("KC0701", f"no module `{_show(imp)}`", imp.path_span,
+        self.error("KC0701", f"no module `{show(imp)}`", imp.path_span,
                    notes=(f"looked for {file}",), help=hint)  # fmt: skip
 
     def bind(
         self, imp: ast.Import, module: ast.Program, program: ast.Program
-    ) -> dict[str, str] | None:
-        """The model's kind or enum for each of the module's `requires`, checked; None (and
-        errors) if the model lacks one."""
+    ) -> tuple[dict[str, str], list[Unmet]] | None:
+        """The model's kind, record or enum for each of the module's `requires`, checked, and
+        the requirements the model does not meet (`unneeded` decides whether they matter);
+        None (and errors) if a binding names nothing."""
         required = {d.name: d for d in module.decls if isinstance(d, ast.Requires)}
         renames: dict[str, str] = {}
         ok = True
         for b in imp.binds:
             if b.name not in required:
-                self.error("KC0704", f"module `{_show(imp)}` requires no `{b.name}`",
+                self.error("KC0704", f"module `{show(imp)}` requires no `{b.name}`",
                            b.name_span, help=suggest(b.name, required) or "it requires: "
                            + (", ".join(sorted(required)) or "nothing"))  # fmt: skip
                 ok = False
@@ -405,64 +416,17 @@ class _Expander:
             for d in program.decls
             if isinstance(d, ast.Enum) or (isinstance(d, ast.Requires) and d.what == "enum")
         }
+        records: dict[str, ast.Record | ast.Requires] = {
+            d.name: d
+            for d in program.decls
+            if isinstance(d, ast.Record) or (isinstance(d, ast.Requires) and d.what == "record")
+        }
+        if not ok:
+            return None
+        unmet: list[Unmet] = []
         for req in required.values():
-            ok = self.check_required(imp, req, renames, kinds, enums) and ok
-        return renames if ok else None
-
-    def check_required(
-        self,
-        imp: ast.Import,
-        req: ast.Requires,
-        renames: dict[str, str],
-        kinds: dict[str, ast.Kind | ast.Requires],
-        enums: dict[str, ast.Enum | ast.Requires],
-    ) -> bool:
-        target = renames[req.name]
-        at = f"required at {Path(req.span.file).name}:{req.span.line}"
-        table: dict[str, Any] = kinds if req.what == "kind" else enums
-        if target not in table:
-            near = difflib.get_close_matches(target, sorted(table), n=1)
-            passing = bool(imp.span.file)  # the import is in a module: it passes the need on
-            hint = (
-                f"bind it: `import {_show(imp)} with {req.name} = {near[0]}`"
-                if near
-                else f"require it here too: `requires {req.what} {target} {{ ... }}`"
-                if passing
-                else f"declare `{req.what} {target}` or bind another: `with {req.name} = ...`"
-            )
-            who = (
-                "the importing module neither requires" if passing else "the model does not declare"
-            )
-            self.error("KC0703", f"module `{_show(imp)}` requires {req.what} `{target}`, which "
-                       f"{who}", imp.span, notes=(at,), help=hint)  # fmt: skip
-            return False
-        ok = True
-        if req.what == "enum":
-            have = {m.name for m in enums[target].members}
-            for m in req.members:
-                if m.name not in have:
-                    self.error("KC0703", f"enum `{target}` has no member `{m.name}`, which "
-                               f"module `{_show(imp)}` requires", imp.span, notes=(at,),
-                               help=f"add `{m.name}` to `enum {target}`")  # fmt: skip
-                    ok = False
-            return ok
-        have_fields = {f.name: f for f in kinds[target].fields}
-        for f in req.fields:
-            want = _type_text(f.type, renames)
-            if f.name not in have_fields:
-                self.error("KC0703", f"kind `{target}` has no field `{f.name}: {want}`, which "
-                           f"module `{_show(imp)}` requires", imp.span, notes=(at,),
-                           help=f"add `{f.name}: {want}` to `kind {target}`")  # fmt: skip
-                ok = False
-            elif not _fits(have_fields[f.name].type, f.type, renames):
-                got = _type_text(have_fields[f.name].type, {})
-                self.error("KC0703", f"field `{target}.{f.name}` is `{got}`, but module "
-                           f"`{_show(imp)}` requires `{want}`", imp.span,
-                           notes=(at, f"`{target}.{f.name}` declared at line "
-                                  f"{have_fields[f.name].span.line}"),
-                           help=f"declare it `{f.name}: {want}`")  # fmt: skip
-                ok = False
-        return ok
+            unmet += check_required(imp, req, renames, kinds, records, enums)
+        return renames, unmet
 
 
 def _through(
@@ -484,48 +448,13 @@ def _binds(n: Any) -> tuple[str, ...]:
     return ()
 
 
-def _show(imp: ast.Import) -> str:
-    return f'"{imp.path}"' if imp.file else imp.path
-
-
-def _fits(have: ast.TypeExpr, want: ast.TypeExpr, renames: dict[str, str]) -> bool:
-    """Does a model's field of type `have` serve where a module requires `want`? `int` (or a
-    range) in a module takes any integer field."""
-    match want:
-        case ast.IntType() | ast.RangeType():
-            return isinstance(have, ast.IntType | ast.RangeType)
-        case ast.BoolType():
-            return isinstance(have, ast.BoolType)
-        case ast.NamedType(name=n):
-            return isinstance(have, ast.NamedType) and have.name == renames.get(n, n)
-        case ast.OptionalType(name=n):
-            return isinstance(have, ast.OptionalType) and have.name == renames.get(n, n)
-        case ast.SetType(elem=n):
-            return isinstance(have, ast.SetType) and have.elem == renames.get(n, n)
-    return False
-
-
-def _type_text(t: ast.TypeExpr, renames: dict[str, str]) -> str:
-    match t:
-        case ast.BoolType():
-            return "bool"
-        case ast.IntType() | ast.RangeType():
-            return "int"
-        case ast.NamedType(name=n):
-            return renames.get(n, n)
-        case ast.OptionalType(name=n):
-            return renames.get(n, n) + "?"
-        case ast.SetType(elem=n):
-            return f"set<{renames.get(n, n)}>"
-    return "?"
-
-
 # Fields of nodes that name a declaration (the module's own or a required kind or enum), and the
 # binders and locals, which are renamed with them so that a binding and its uses stay one name.
 _NAME_FIELDS: dict[type, tuple[str, ...]] = {
     ast.Name: ("id",), ast.Call: ("func",), ast.Budget: ("fault",),
     ast.Restart: ("controller",), ast.Create: ("kind",), ast.Index: ("kind",),
     ast.NamedType: ("name",), ast.OptionalType: ("name",), ast.SetType: ("elem",),
+    ast.ArrayType: ("elem",),
     ast.Watch: ("kind",), ast.Binder: ("name",), ast.Let: ("name",), ast.DefParam: ("name",),
     **{t: ("name",) for t in _NAMED},
 }  # fmt: skip

@@ -102,6 +102,10 @@ class ToAst(PatternsToAst[ast.Program]):
         fields = tuple(_present(tuple(c[1:])))
         return ast.Requires("kind", str(c[0]), fields, (), tok_span(c[0]), meta_span(m))
 
+    def requires_record(self, m: Meta, c: list[Any]) -> ast.Requires:
+        fields = tuple(_present(tuple(c[2:])))  # c[0] is the `record` mark
+        return ast.Requires("record", str(c[1]), fields, (), tok_span(c[1]), meta_span(m))
+
     def requires_enum(self, m: Meta, c: list[Any]) -> ast.Requires:
         members = tuple(ast.EnumMember(str(t), tok_span(t)) for t in _present(tuple(c[1:])))
         return ast.Requires("enum", str(c[0]), (), members, tok_span(c[0]), meta_span(m))

@@ -457,10 +457,10 @@ class Import:
 
 @dataclass(frozen=True)
 class Requires:
-    """`requires kind Pod { node: Node? }` or `requires enum Effect { NoSchedule }` in a module:
-    what the importing model must declare."""
+    """`requires kind Pod { node: Node? }`, `requires record Container { ready: bool }` or
+    `requires enum Effect { NoSchedule }` in a module: what the importing model must declare."""
 
-    what: str  # "kind" or "enum"
+    what: str  # "kind", "record" or "enum"
     name: str
     fields: tuple[FieldDecl, ...]
     members: tuple[EnumMember, ...]
