@@ -27,7 +27,7 @@ slot (`if x != A then x else filler`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
@@ -45,6 +45,17 @@ def len_name(lst: str) -> str:
 
 def slot_name(lst: str, i: int) -> str:
     return f"{lst}[{i}]"
+
+
+def list_size(names: Collection[str], lst: str) -> int | None:
+    """How many slots the list `lst` was lowered to, among an object's field `names`; None
+    when `lst` is no list there (a record array's parts are `lst[0].f`, not `lst[0]`)."""
+    if len_name(lst) not in names:
+        return None
+    size = 0
+    while slot_name(lst, size) in names:
+        size += 1
+    return size or None
 
 
 @dataclass(frozen=True)
