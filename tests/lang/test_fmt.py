@@ -356,8 +356,8 @@ def extend(exprs: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]:
     )
 
 
-# Set literals hold expressions at the level of `+` (the grammar's `set_elem`): field reads,
-# calls and sums print bare, anything lower (`a or b`, a quantifier) in parentheses.
+# Set and list literals hold expressions at the level of `+` (the grammar's `set_elem`): field
+# reads, calls and sums print bare, anything lower (`a or b`, a quantifier) in parentheses.
 set_elems = st.one_of(
     st.builds(ast.Name, names),
     st.builds(ast.IntLit, small_ints),
@@ -372,6 +372,7 @@ leaves: st.SearchStrategy[ast.Expr] = st.one_of(
     st.builds(ast.NoneLit),
     st.builds(ast.Name, names),
     st.builds(ast.SetLit, st.lists(set_elems, max_size=3).map(tuple)),
+    st.builds(ast.ListLit, st.lists(set_elems, max_size=3).map(tuple)),
 )
 exprs = st.recursive(leaves, extend, max_leaves=12)
 
@@ -598,6 +599,9 @@ def _generation_grammar() -> str:
     `count`/`sum`/`max`/`min` without `where` end in a binder list, so a following `,` (another
     argument, another field) is read as the start of one more binder: the grammar's only
     shift/reduce conflict. Generating them with `where` always keeps every text parseable.
+    A call with a `.` before its name is a module's function (`taints.tolerates(p, n)`): the
+    grammar reads any postfix there and the AST builder refuses all but a name, so it is
+    generated after a name.
     """
     text = grammar_text()
     text, n = re.subn(

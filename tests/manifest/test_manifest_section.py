@@ -86,7 +86,7 @@ def test_the_names_a_manifest_section_fills_lead_to_their_declarations() -> None
 
     from kcheck.lsp.analysis import analyse
 
-    for model in ("deployment_rollout", "scheduler_plugins"):
+    for model in ("deployment_rollout", "scheduler_plugins", "pod_finalizers"):
         path = Path(__file__).resolve().parents[2] / "models" / f"{model}.kdsl"
         text = path.read_text(encoding="utf-8")
         analysis = analyse(str(path), text)
@@ -119,22 +119,68 @@ manifest {
 
 
 @pytest.mark.parametrize(
-    ("name", "fragment", "hint"),
+    ("name", "code", "col", "fragment", "hint"),
     [
-        ("finalizers", "is a list or an array of records", "set it in the model's `init`"),
-        ("finalizerz", "has no field `finalizerz`", "did you mean `finalizers`?"),
+        # a list of an enum is filled from a list of strings, not from one label
+        ("finalizers", "KC0301", 18, "cannot fill `Pod.finalizers`, a list of Finalizer",
+         "is filled from a list of strings"),
+        ("finalizerz", "KC0203", 5, "has no field `finalizerz`", "did you mean `finalizers`?"),
     ],
-)
+)  # fmt: skip
 def test_a_list_field_named_in_a_section_is_told_so_by_its_own_name(
-    name: str, fragment: str, hint: str
+    name: str, code: str, col: int, fragment: str, hint: str
 ) -> None:
     """Lowering made `finalizers.len` and `finalizers[0]` of the list: neither the error nor
     its hint may name those parts (it suggested `finalizers[1]`)."""
     text = LISTS.replace("NAME = metadata.labels.app", f"{name} = metadata.labels.app")
     with pytest.raises(KcheckError) as info:
         check_source(Source("t.kdsl", text))
-    found = [d for d in info.value.diagnostics if d.code == "KC0203"]
-    assert [(d.span.line, d.span.col) for d in found] == [(9, 5)], found
+    found = [d for d in info.value.diagnostics if d.code == code]
+    assert [(d.span.line, d.span.col) for d in found] == [(9, col)], found
     assert fragment in found[0].message
     assert hint in (found[0].help or "")
-    assert "[" not in (found[0].help or "")
+    assert "[0]" not in found[0].message + (found[0].help or "")
+
+
+LIST_SECTIONS = """model m
+enum Finalizer { PvcProtection, BackupHook }
+kind Node[1] { up: bool = true }
+kind Pod[1] {
+  finalizers: list<Finalizer, 2>
+  owners: list<Node, 1>
+}
+manifest {
+  kind Pod = Pod {
+    finalizers = metadata.finalizers { "kubernetes.io/pvc-protection": PvcProtection }
+  }
+}
+"""
+
+
+def test_a_list_of_an_enum_is_filled_from_a_list_of_strings() -> None:
+    check_source(Source("t.kdsl", LIST_SECTIONS))
+
+
+@pytest.mark.parametrize(
+    ("item", "code", "fragment"),
+    [
+        # a value map naming no member
+        ('finalizers = metadata.finalizers { "kubernetes.io/pvc-protection": Pvc }', "KC0201",
+         "Finalizer has no member `Pvc`"),
+        # a list of objects is not filled from manifests yet
+        ("owners = metadata.finalizers", "KC0301", "cannot fill `Pod.owners`, a list of Node"),
+        # one integer is no list
+        ("finalizers = spec.priority", "KC0301", "cannot fill `Pod.finalizers`"),
+    ],
+)  # fmt: skip
+def test_a_list_filled_from_the_wrong_field_is_a_located_error(
+    item: str, code: str, fragment: str
+) -> None:
+    text = LIST_SECTIONS.replace(
+        'finalizers = metadata.finalizers { "kubernetes.io/pvc-protection": PvcProtection }', item
+    )
+    with pytest.raises(KcheckError) as info:
+        check_source(Source("t.kdsl", text))
+    found = [d for d in info.value.diagnostics if d.severity == "error"]
+    assert [(d.code, d.span.line) for d in found] == [(code, 10)], found
+    assert fragment in found[0].message

@@ -224,6 +224,8 @@ def _bare(e: ast.Expr) -> str:
         return f"-{expr_text(e.operand, P_NEG)}"
     if isinstance(e, ast.SetLit):
         return "{" + ", ".join(expr_text(x, P_ADD) for x in e.elems) + "}"
+    if isinstance(e, ast.ListLit):
+        return "[" + ", ".join(expr_text(x, P_ADD) for x in e.elems) + "]"
     if isinstance(e, ast.SetBuilder):
         return "{" + binders_text((e.binder,)) + where_text(e.where) + "}"
     if isinstance(e, ast.Count):

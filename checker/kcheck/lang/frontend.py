@@ -14,7 +14,7 @@ from kcheck.lang.diagnostics import Diagnostic, KcheckError, Source
 from kcheck.lang.expand import expand_feasible
 from kcheck.lang.imports import expand_imports, shadows_the_model
 from kcheck.lang.keyed_locals import lower_keyed_locals
-from kcheck.lang.lists import lower_lists
+from kcheck.lang.lists import lower_lists, speak_literals
 from kcheck.lang.nesting import nesting_errors
 from kcheck.lang.parser import parse, read_source
 from kcheck.lang.record_sites import Site, speak_parts
@@ -77,6 +77,7 @@ def check_source(
     diags = local_errors + diags + check_program(symbols)
     # a variable index is a case over the parts: one mistake is reported once, as written
     diags = explain_unknown(speak_parts(diags, sites), program)
+    diags = speak_literals(diags, imported)  # a list literal's elements, as written
     diags = [d for d in diags if not shadows_the_model(d)]  # a module's locals (imports.py)
     # a `within` action's guard is also the tick's (time.py): say each error once
     diags = list(dict.fromkeys(diags))

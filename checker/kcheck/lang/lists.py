@@ -10,17 +10,24 @@ knows, so every engine runs it unchanged:
     f in p.finalizers  (a binder)     f in {f in Finalizer where f in p.finalizers}
     l := append(l, x)                 unless x in l: the slot at len := x; len := len + 1
     l := remove(l, x)                 the slots after x's move down one; len := len - 1
+    l := [A, x]                       len := 2 (1 when x == A); the slots: A, x, filler...
+    create K { l: [A, x] }            the same, as the create's field values
 
 The list is packed at the front of its slots and every slot past its length holds a filler
 (the enum's first member, or `none`), so one list value has one state: append writes the
 first free slot, remove shifts the rest down and refills the last. An append to a full list
 stores `len + 1` past the length's range, the runtime error `range` naming the list.
+
+A list literal means its elements appended in turn to an empty list: an element equal to an
+earlier one (and, in a list of objects, `none`) is dropped. Elements the lowering knows apart
+(distinct members of the enum) give the length and slots as constants; others give a case per
+slot (`if x != A then x else filler`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
@@ -40,6 +47,17 @@ def slot_name(lst: str, i: int) -> str:
     return f"{lst}[{i}]"
 
 
+def list_size(names: Collection[str], lst: str) -> int | None:
+    """How many slots the list `lst` was lowered to, among an object's field `names`; None
+    when `lst` is no list there (a record array's parts are `lst[0].f`, not `lst[0]`)."""
+    if len_name(lst) not in names:
+        return None
+    size = 0
+    while slot_name(lst, size) in names:
+        size += 1
+    return size or None
+
+
 @dataclass(frozen=True)
 class _List:
     elem: str
@@ -56,7 +74,7 @@ class _List:
 def lower_lists(
     program: ast.Program, overrides: Mapping[str, int | str] | None = None
 ) -> tuple[ast.Program, list[Diagnostic]]:
-    if not any(isinstance(n, ast.ListType) for n in ast.walk_nodes(program)):
+    if not any(isinstance(n, ast.ListType | ast.ListLit) for n in ast.walk_nodes(program)):
         return program, []
     low = _Lowering(program, overrides or {})
     decls: list[ast.Decl] = []
@@ -78,6 +96,12 @@ class _Lowering:
         self.known = Known(program, overrides)
         kinds = {d.name for d in program.decls if isinstance(d, ast.Kind)}
         self.lists: dict[str, _List] = {}
+        # kind -> the names of its list fields (a create gives only its own kind's lists)
+        self.kind_lists = {
+            d.name: {f.name for f in d.fields if isinstance(f.type, ast.ListType)}
+            for d in program.decls
+            if isinstance(d, ast.Kind)
+        }
         plain: dict[str, ast.FieldDecl] = {}
         for d in program.decls:
             if not isinstance(d, ast.Kind):
@@ -141,6 +165,24 @@ class _Lowering:
         if not is_dataclass(node) or isinstance(node, type):
             return node
         match node:
+            case ast.Block(stmts=stmts):  # a list literal assigned is several statements
+                out: list[ast.Stmt] = []
+                for st in stmts:
+                    new = self.rewrite(st)
+                    out += new if isinstance(new, list) else [new]
+                return replace(node, stmts=tuple(out))
+            case ast.Create():
+                return self.create(node)
+            case ast.Assign(target=lv, value=ast.ListLit() as lit) if (
+                lv.parts[-1] in self.lists and lv.elem is None
+            ):
+                return self.assign_literal(node, lit)
+            case ast.ListLit():
+                self.error("KC0802", "a list literal is the whole value of a list field, given in "
+                           "a create or assigned; it is not a value here", node.span,
+                           help="give it in a create (`create Pod { finalizers: [A] }`) or "
+                           "assign it (`p.finalizers := [A]`)")  # fmt: skip
+                return node
             case ast.Binary(op="in", left=x, right=r) if self.the_list(r) is not None:
                 obj, name, lst = self.the_list(r)  # type: ignore[misc]  # tested just above
                 return self.member(self.rewrite(obj), name, lst, self.rewrite(x), node.span)
@@ -175,11 +217,6 @@ class _Lowering:
                 self.error("KC0802", "a list is changed by `l := append(l, x)` or "
                            "`l := remove(l, x)`", node.span,
                            help="choose the element: `l := append(l, any_element)`")  # fmt: skip
-                return node
-            case ast.FieldInit(name=f) if f in self.lists:
-                self.error("KC0802", f"a list starts empty: `{f}` cannot be given in a create",
-                           node.name_span, help=f"append after the create: `let x = create "
-                           f"... {{}}` then `x.{f} := append(x.{f}, ...)`")  # fmt: skip
                 return node
         changes = {f.name: self.rewrite(getattr(node, f.name)) for f in fields(node)
                    if "span" not in f.name}  # fmt: skip
@@ -243,8 +280,9 @@ class _Lowering:
         if not ok:
             self.error(
                 "KC0802",
-                f"a list is changed by `{_text(lv)} := append({_text(lv)}, x)` or "
-                f"`{_text(lv)} := remove({_text(lv)}, x)`",
+                f"a list is changed by `{_text(lv)} := append({_text(lv)}, x)`, "
+                f"`{_text(lv)} := remove({_text(lv)}, x)` or given whole, "
+                f"`{_text(lv)} := [x, y]`",
                 st.value.span,
                 notes=(
                     "append adds x at the end unless the list holds it; remove takes it "
@@ -299,8 +337,169 @@ class _Lowering:
         assert out is not None
         return out
 
+    # ---- list literals ----------------------------------------------------------------------
+
+    def create(self, c: ast.Create) -> ast.Create:
+        """`create K { l: [A, x] }`: the list's length and slots as the create's values; a
+        slot no element can reach keeps its default, the filler."""
+        inits: list[ast.FieldInit] = []
+        for fi in c.fields:
+            if fi.name not in self.lists or fi.index is not None:
+                inits.append(self.rewrite(fi))
+                continue
+            if fi.name not in self.kind_lists.get(c.kind, {fi.name}):
+                self.error("KC0203", f"kind `{c.kind}` has no list `{fi.name}`", fi.name_span,
+                           help="give the lists of the kind created")  # fmt: skip
+                continue
+            if not isinstance(fi.value, ast.ListLit):
+                self.error("KC0802", f"a list is given in a create as a list literal: "
+                           f"`{fi.name}: [...]`", fi.value.span,
+                           help=f"write its elements: `{fi.name}: [A, B]`, or `[]`")  # fmt: skip
+                continue
+            got = self.literal(fi.value, fi.name, self.lists[fi.name], None)
+            if got is None:
+                continue
+            length, slots = got
+            s = fi.name_span
+            inits.append(replace(fi, name=len_name(fi.name), value=length))
+            inits += [replace(fi, name=slot_name(fi.name, i), value=v, name_span=s)
+                      for i, v in enumerate(slots) if v is not None]  # fmt: skip
+        return replace(c, fields=tuple(inits))
+
+    def assign_literal(self, st: ast.Assign, lit: ast.ListLit) -> list[ast.Stmt] | ast.Stmt:
+        """`l := [A, x]`: the length, then every slot (past the elements, the filler)."""
+        lv, name = st.target, st.target.parts[-1]
+        lst = self.lists[name]
+        got = self.literal(lit, name, lst, name)
+        if got is None:
+            return st
+        length, slots = got
+        head = replace(lv, index=self.rewrite(lv.index))
+        s = st.span
+
+        def put(field: str, e: ast.Expr) -> ast.Stmt:
+            return ast.Assign(replace(head, parts=(*lv.parts[:-1], field)), e, s)
+
+        return [
+            put(len_name(name), length),
+            *(put(slot_name(name, i), v if v is not None else lst.filler(s))
+              for i, v in enumerate(slots)),
+        ]  # fmt: skip
+
+    def literal(
+        self, lit: ast.ListLit, name: str, lst: _List, itself: str | None
+    ) -> tuple[ast.Expr, list[ast.Expr | None]] | None:
+        """The length and the slots (None: no element reaches it) a list literal gives the
+        list `name`: its elements appended in turn to an empty list, so an element equal to an
+        earlier one, or `none`, is dropped. `itself`: the elements may not read that list (an
+        assignment writes it slot by slot). None after an error, reported here."""
+        xs = lit.elems
+        errors = len(self.diags)
+        members = lst.enum or ()
+        seen: dict[str, ast.Expr] = {}
+        for i, x in enumerate(xs):
+            text = format_expr(x)
+            where = f"a list of {lst.elem}" if lst.enum else f"a list of {lst.elem} objects"
+            if isinstance(x, ast.ListLit):
+                self.error("KC0802", "a list holds no lists", x.span,
+                           help="write the elements themselves")  # fmt: skip
+            elif isinstance(x, ast.NoneLit):
+                self.error("KC0301", f"`none` is no element of {where}", x.span,
+                           help="leave it out: `[]` is the empty list")  # fmt: skip
+            elif isinstance(x, ast.IntLit | ast.BoolLit):
+                self.error("KC0301", f"`{text}` is no element of {where}", x.span,
+                           help=_members_hint(lst))  # fmt: skip
+            elif isinstance(x, ast.Name) and x.id in self.known.member_of and x.id not in members:
+                self.error("KC0301", f"`{text}` is a member of {self.known.member_of[x.id]}, "
+                           f"not an element of {where}", x.span,
+                           help=_members_hint(lst))  # fmt: skip
+            elif text in seen:
+                self.error("KC0802", f"`{text}` is twice in the list: a list holds distinct "
+                           "elements", x.span, notes=(f"first at line {seen[text].span.line}, "
+                           f"column {seen[text].span.col}",), help="write it once")  # fmt: skip
+            elif itself is not None and any(
+                isinstance(n, ast.Field) and n.name == itself for n in ast.walk_nodes(x)
+            ):
+                self.error("KC0802", "an element of the list assigned reads the list itself",
+                           x.span, help="compute it first: `let y = ...`")  # fmt: skip
+            seen.setdefault(text, x)
+            if i == lst.size:
+                self.error("KC0401", f"`{name}` holds at most {lst.size} elements; this list "
+                           f"has {len(xs)}", x.span,
+                           help=f"give at most {lst.size}, or raise the bound of "
+                           f"`{name}: list<{lst.elem}, ...>`")  # fmt: skip
+        if len(self.diags) > errors:
+            return None
+        xs = tuple(self.rewrite(x) for x in xs)
+        known = [isinstance(x, ast.Name) and x.id in members for x in xs]
+
+        def pair(a: ast.Expr, b: ast.Expr) -> ast.Span:  # from one element to another
+            return ast.Span(a.span.line, a.span.col, b.span.end_line, b.span.end_col, a.span.file)
+
+        def conj(tests: list[ast.Expr]) -> ast.Expr | None:
+            out: ast.Expr | None = None
+            for t in tests:
+                out = t if out is None else ast.Binary("and", out, t, t.span, t.span)
+            return out
+
+        # kept[j]: the test that element j is appended (None: it always is)
+        kept: list[ast.Expr | None] = []
+        for j, x in enumerate(xs):
+            tests: list[ast.Expr] = []
+            if lst.enum is None:
+                tests.append(ast.Binary("!=", x, ast.NoneLit(x.span), x.span, x.span))
+            tests += [
+                ast.Binary("!=", x, xs[i], pair(xs[i], x), pair(xs[i], x))
+                for i in range(j)
+                if not (known[i] and known[j])
+            ]
+            kept.append(conj(tests))
+
+        def one_if(t: ast.Expr) -> ast.Expr:
+            return ast.IfExpr(t, ast.IntLit(1, t.span), ast.IntLit(0, t.span), t.span)
+
+        def count(upto: int, span: ast.Span) -> ast.Expr:
+            """How many of the first `upto` elements are appended."""
+            fixed = sum(1 for t in kept[:upto] if t is None)
+            out: ast.Expr = ast.IntLit(fixed, span)
+            for t in kept[:upto]:
+                if t is not None:
+                    out = ast.Binary("+", out, one_if(t), span, span)
+            return out
+
+        length = count(len(xs), lit.span)
+        slots: list[ast.Expr | None] = []
+        for slot in range(lst.size):
+            value: ast.Expr | None = None
+            for j in reversed(range(len(xs))):
+                before = sum(1 for t in kept[:j] if t is None)  # it lands at `before` or later
+                if not before <= slot <= j:
+                    continue
+                x = xs[j]
+                at: list[ast.Expr] = [] if kept[j] is None else [kept[j]]  # type: ignore[list-item]
+                if before < j:  # earlier elements that may be dropped
+                    at.append(ast.Binary("==", count(j, x.span), ast.IntLit(slot, x.span),
+                                         x.span, x.span))  # fmt: skip
+                elif before != slot:
+                    continue
+                test = conj(at)
+                if test is None:
+                    value = x
+                else:
+                    value = ast.IfExpr(
+                        test, x, value if value is not None else lst.filler(x.span), x.span
+                    )
+            slots.append(value)
+        return length, slots
+
     def error(self, code: str, msg: str, span: ast.Span, **kw: Any) -> None:
         self.diags.append(Diagnostic(code, msg, span, **kw))
+
+
+def _members_hint(lst: _List) -> str:
+    if lst.enum:
+        return f"its elements are members of {lst.elem}: {', '.join(lst.enum)}"
+    return f"its elements are {lst.elem} objects"
 
 
 def _text(lv: ast.LValue) -> str:
@@ -317,6 +516,59 @@ def _obj_of(lv: ast.LValue, index: ast.Expr | None) -> ast.Expr:
     for p, span in zip(lv.parts[1:-1], lv.part_spans[1:-1], strict=False):
         obj = ast.Field(obj, p, span, span)
     return obj
+
+
+_TYPE_SAID = re.compile(r"(?:cannot store|different types:|cannot compare) (\S+?)\??(?: |$)")
+
+
+def speak_literals(diags: list[Diagnostic], program: ast.Program) -> list[Diagnostic]:
+    """The checker's type errors about a list literal's elements in the user's words: the
+    lowering stores each element in slots (`p.fins[0]`), in cases (`if ... then g else A`)
+    and compares it with the others, so one wrong element gave several errors naming lowered
+    fields. Each becomes `g is a G, not an element of a list of F`, once, at the element; a
+    comparison of two elements goes, as the wrong one of them is reported."""
+    decls = {f.name: f.type for d in program.decls if isinstance(d, ast.Kind) for f in d.fields
+             if isinstance(f.type, ast.ListType)}  # fmt: skip
+    lits: list[tuple[ast.ListLit, ast.ListType]] = []
+    for n in ast.walk_nodes(program):
+        name = None
+        if isinstance(n, ast.FieldInit) and isinstance(n.value, ast.ListLit):
+            name, lit = n.name, n.value
+        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.ListLit):
+            name, lit = n.target.parts[-1], n.value
+        if name is not None and name in decls:
+            lits.append((lit, decls[name]))
+    if not lits:
+        return diags
+    kinds_of = {t.elem: f"{t.elem} objects" for _, t in lits}
+    kinds_of.update({d.name: f"members of {d.name}" for d in program.decls
+                     if isinstance(d, ast.Enum)})  # fmt: skip
+    out: list[Diagnostic] = []
+    for d in diags:
+        found = next(((lit, t) for lit, t in lits if d.code == "KC0301"
+                      and d.span.file == lit.span.file and _inside(d.span, lit.span)), None)  # fmt: skip
+        if found is None:
+            out.append(d)
+            continue
+        lit, t = found
+        elem = next((x for x in lit.elems if x.span == d.span), None)
+        said = _TYPE_SAID.search(d.message)
+        if elem is not None and said is not None:
+            out.append(replace(d, message=f"`{format_expr(elem)}` is a {said.group(1)}, not an "
+                               f"element of a list of {t.elem}", notes=(),
+                               help=f"its elements are {kinds_of[t.elem]}"))  # fmt: skip
+        elif elem is None and d.message.startswith("cannot compare"):
+            continue  # two elements compared (is the second a duplicate?): one is wrong
+        else:
+            out.append(d)
+    return list(dict.fromkeys(out))
+
+
+def _inside(inner: ast.Span, outer: ast.Span) -> bool:
+    return (outer.line, outer.col) <= (inner.line, inner.col) and (
+        inner.end_line,
+        inner.end_col,
+    ) <= (outer.end_line, outer.end_col)
 
 
 _SLOT = re.compile(r"^(.+)\[(\d+)\]$")

@@ -618,6 +618,9 @@ class ToAst(PatternsToAst[ast.Program]):
     def set_lit(self, m: Meta, c: list[Any]) -> ast.SetLit:
         return ast.SetLit(tuple(_present(tuple(c))), meta_span(m))
 
+    def list_lit(self, m: Meta, c: list[Any]) -> ast.ListLit:
+        return ast.ListLit(tuple(_present(tuple(c))), meta_span(m))
+
     def set_builder(self, m: Meta, c: list[Any]) -> ast.SetBuilder:
         binder = ast.Binder(str(c[0]), c[1], tok_span(c[0]), tok_span(c[0]))
         return ast.SetBuilder(binder, c[2], meta_span(m))

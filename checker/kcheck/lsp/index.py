@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
+from kcheck.lang.lists import len_name, list_size, slot_name
 from kcheck.lang.manifest import show as manifest_show
 from kcheck.lang.symbols import BUILTINS, Symbols
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
@@ -211,6 +212,15 @@ class _Indexer:
     def kind_field(self, kind: str, name: str, span: ast.Span) -> Type | None:
         info = self.sym.kinds.get(kind)
         f = info.field(name) if info is not None else None
+        size = list_size({x.name for x in info.fields}, name) if info is not None else None
+        if f is None and size is not None and info is not None:
+            # a list (a manifest section fills it): its declaration, which lowering made into
+            # the length and the slots, keeps its name's span in theirs
+            length, slot = info.field(len_name(name)), info.field(slot_name(name, 0))
+            assert length is not None and slot is not None
+            shown = f"list<{str(slot.type).rstrip('?')}, {size}>"
+            self.add(span, name, f"field of {kind}", shown, length.decl.name_span)
+            return None
         if f is None:
             return None
         self.add(span, name, f"field of {kind}", str(f.type), f.decl.name_span)

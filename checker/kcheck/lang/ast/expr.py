@@ -192,6 +192,15 @@ class SetLit:
 
 
 @dataclass(frozen=True)
+class ListLit:
+    """`[PvcProtection, BackupHook]`: a whole list's value, given in a `create` or assigned
+    (lang/lists.py lowers it)."""
+
+    elems: tuple[Expr, ...]
+    span: Span = span_field()
+
+
+@dataclass(frozen=True)
 class RangeDomain:
     lo: Expr
     hi: Expr
@@ -311,5 +320,5 @@ class LeadsTo:
 Expr: TypeAlias = (
     IntLit | BoolLit | NoneLit | Name | Field | Call | Index | Unary | Binary | SetLit
     | SetBuilder | Quant | Count | CountAll | Aggregate | IfExpr | Temporal | LeadsTo | Budget
-    | Elem
+    | Elem | ListLit
 )  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, suggest
+from kcheck.lang.lists import list_size, slot_name
 from kcheck.lang.manifest.described import a_kind, fixed_errors
 from kcheck.lang.manifest.fields import KINDS, Field, find_field, units_for
 from kcheck.lang.symbols import Symbols
@@ -76,12 +77,18 @@ def manifest_errors(d: ast.Manifest, sym: Symbols) -> list[Diagnostic]:
             parts = [
                 x.name for x in info.fields if x.name.startswith((f"{it.name}[", f"{it.name}."))
             ]
-            if target is None and parts:  # a list or an array of records, lowered to its parts
+            size = list_size({x.name for x in info.fields}, it.name)
+            if target is None and size is not None:  # a list, lowered to a length and slots
+                if f is not None:
+                    slot = info.field(slot_name(it.name, 0))
+                    assert slot is not None
+                    out += _fits_list(f, it, slot.type, f"`{info.name}.{it.name}`", sym)
+            elif target is None and parts:  # an array of records, lowered to its parts
                 out.append(
                     Diagnostic(
                         "KC0203",
-                        f"field `{it.name}` of kind `{info.name}` is a list or an array of "
-                        "records, which a manifest section cannot fill yet",
+                        f"field `{it.name}` of kind `{info.name}` is an array of records, "
+                        "which a manifest section cannot fill yet",
                         it.name_span,
                         help="leave it out of the section and set it in the model's `init`",
                     )
@@ -185,6 +192,46 @@ def _field(kind: str, it: ast.ManifestItem, out: list[Diagnostic]) -> Field | No
     return f
 
 
+def _fits_list(
+    f: Field, it: ast.ManifestItem, slot: Type, what: str, sym: Symbols
+) -> list[Diagnostic]:
+    """A `list<E, N>` field is filled from a list of strings, each a member of the enum E
+    (through the item's value map, or by name): `finalizers = metadata.finalizers { ... }`."""
+    path = ".".join(it.path)
+    if f.sort != "strings" or not isinstance(slot, TEnum):
+        elem = slot.kind if isinstance(slot, TRef) else str(slot)
+        return [
+            Diagnostic(
+                "KC0301",
+                f"`{path}` cannot fill {what}, a list of {elem}"
+                + ("" if isinstance(slot, TEnum) else " objects"),
+                it.path_span,
+                help="a list of an enum is filled from a list of strings "
+                '(`finalizers = metadata.finalizers { "...": Member }`)'
+                if isinstance(slot, TEnum)
+                else "a list of objects cannot be filled from manifests yet: set it in `init`",
+            )
+        ]
+    return _members(slot.name, it, sym)
+
+
+def _members(enum: str, it: ast.ManifestItem, sym: Symbols) -> list[Diagnostic]:
+    """The members a value map names must be the enum's."""
+    out: list[Diagnostic] = []
+    members = sym.enums.get(enum, ())
+    for _, member in it.values or ():
+        if member not in members:
+            out.append(
+                Diagnostic(
+                    "KC0201",
+                    f"{enum} has no member `{member}`",
+                    it.span,
+                    help=suggest(member, members),
+                )
+            )
+    return out
+
+
 def _fits(f: Field, it: ast.ManifestItem, ty: Type, what: str, sym: Symbols) -> list[Diagnostic]:
     """Can a value of this sort fill `what`, of type `ty`? Value maps name members of it."""
     path = ".".join(it.path)
@@ -219,7 +266,7 @@ def _fits(f: Field, it: ast.ManifestItem, ty: Type, what: str, sym: Symbols) -> 
         }
         want = {
             "string": "an enum, a reference (by name) or, through a value map, a bool",
-            "strings": "a set of an enum",
+            "strings": "a set or a list of an enum",
             "bool": "a bool",
             "present": "a bool",
         }
@@ -231,20 +278,7 @@ def _fits(f: Field, it: ast.ManifestItem, ty: Type, what: str, sym: Symbols) -> 
                 help=f"it can fill {want.get(f.sort, 'an integer')}",
             )
         ]
-    out: list[Diagnostic] = []
-    if enum is not None and it.values is not None:
-        members = sym.enums.get(enum, ())
-        for _, member in it.values:
-            if member not in members:
-                out.append(
-                    Diagnostic(
-                        "KC0201",
-                        f"{enum} has no member `{member}`",
-                        it.span,
-                        help=suggest(member, members),
-                    )
-                )
-    return out
+    return _members(enum, it, sym) if enum is not None else []
 
 
 def _item(

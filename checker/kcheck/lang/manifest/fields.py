@@ -14,8 +14,9 @@ from dataclasses import dataclass
 class Field:
     # "int", "bool", "quantity", "percent" (int or "N%"), "seconds", "percent_int", "string"
     # (an enum member, an object's name for a reference, or a bool through a value map),
-    # "strings" (a set of enum members, one per list element), "present" (a bool: the field
-    # is set, e.g. a pod has a topology spread constraint)
+    # "strings" (a set of enum members, or a bounded list of them in order, one per list
+    # element), "present" (a bool: the field is set, e.g. a pod has a topology spread
+    # constraint, or a deletionTimestamp)
     sort: str
     default: int | str | bool | tuple[str, ...] | None = (
         None  # Kubernetes' default; None: the field is required
@@ -107,6 +108,10 @@ KINDS: dict[str, dict[str, Field]] = {
         # what admission resolves spec.priorityClassName to (read.py refuses a class without it)
         "spec.priority": Field("int", 0),
         "spec.topologySpreadConstraints.maxSkew": Field("int"),
+        # the finalizers, in order (a `list<E, N>` field, through a map of the strings); a
+        # deletion requested: the apiserver has set deletionTimestamp and waits for them
+        "metadata.finalizers": Field("strings", ()),
+        "metadata.deletionTimestamp": Field("present", False),
     },
     "Service": {"spec.selector.*": Field("string")},
     # coordination.k8s.io/v1: a leader election's lock. The candidates wait leaseDurationSeconds

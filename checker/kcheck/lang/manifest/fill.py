@@ -90,7 +90,7 @@ def fill(
                 value, node = read_value(obj, it, f, by_kind, mapped)
             except Bad as bad:
                 at = span_of(bad.node) if bad.node is not None else obj.kind_span
-                found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))
+                found.append((obj.source, Diagnostic(bad.code, str(bad), at, help=bad.hint)))
                 continue
             values[it.name] = (value, obj, node, it)
     found += fixed_problems(
@@ -113,8 +113,15 @@ def fill(
                 overrides[n] = member(v, sym.enums[info.type.name], it.name, node)
             except Bad as bad:
                 at = span_of(bad.node) if bad.node is not None else obj.kind_span
-                found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))
-    creates = build_objects(sections, objects, by_kind, sym, found)
+                found.append((obj.source, Diagnostic(bad.code, str(bad), at, help=bad.hint)))
+    bounds = {
+        (d.name, f.name): f.type.size
+        for d in program.decls
+        if isinstance(d, ast.Kind)
+        for f in d.fields
+        if isinstance(f.type, ast.ListType)
+    }
+    creates = build_objects(sections, objects, by_kind, sym, found, bounds)
     rewrite: Rewrite | None = None
     if creates:
         rewrite = with_objects(creates)

@@ -5,15 +5,17 @@ count against its slots, each problem located in the YAML file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import fields, is_dataclass, replace
 
 import yaml
 
 from kcheck.lang import ast
 from kcheck.lang.diagnostics import Diagnostic, Source
+from kcheck.lang.fmt_expr import format_expr
+from kcheck.lang.lists import list_size, slot_name
 from kcheck.lang.manifest.fields import find_field
-from kcheck.lang.manifest.read import EVERY, Bad, one, read_value
+from kcheck.lang.manifest.read import EVERY, Bad, one, read_value, through_map, values_at
 from kcheck.lang.manifest.yaml_doc import K8sObject, span_of
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
@@ -47,9 +49,13 @@ def build_objects(
     by_kind: dict[str, K8sObject],
     sym: Symbols,
     found: Found,
+    list_bounds: Mapping[tuple[str, str], ast.Expr] | None = None,
 ) -> dict[str, list[ast.Stmt]]:
     """Per model kind, the statements that create its filled objects, referenced kinds first
-    (a filled object a reference names is a `let` of the init)."""
+    (a filled object a reference names is a `let` of the init). `list_bounds`: the bound of
+    each list field as the model writes it, (kind, field) -> `N` of `list<E, N>`, for the
+    hint when a manifest's list is longer."""
+    list_bounds = list_bounds or {}
     filled: dict[str, tuple[ast.ManifestSection, list[K8sObject]]] = {}
     for sec in sections:
         if sec.model_kind is None or sec.model_kind not in sym.kinds:
@@ -85,10 +91,18 @@ def build_objects(
             for it in sec.items:
                 f = find_field(sec.kind, it.path)
                 target = info.field(it.name)
-                if f is None or target is None:
+                slots = list_size({x.name for x in info.fields}, it.name)
+                if f is None or (target is None and slots is None):
                     continue  # the model check reports it
                 try:
-                    if isinstance(target.type, TRef):
+                    if target is None:
+                        assert slots is not None
+                        slot = info.field(slot_name(it.name, 0))
+                        assert slot is not None and isinstance(slot.type, TEnum)
+                        bound = list_bounds.get((info.name, it.name))
+                        enum = slot.type.name
+                        expr: ast.Expr = _list(obj, it, enum, sym.enums[enum], slots, bound)
+                    elif isinstance(target.type, TRef):
                         expr = _reference(obj, it, target.type, filled)
                     elif (
                         isinstance(target.type, TBool)
@@ -101,7 +115,7 @@ def build_objects(
                         expr = _expr(value, target.type, sym, it, node, obj)
                 except Bad as bad:
                     at = span_of(bad.node) if bad.node is not None else obj.kind_span
-                    found.append((obj.source, Diagnostic("KC0606", str(bad), at, help=bad.hint)))
+                    found.append((obj.source, Diagnostic(bad.code, str(bad), at, help=bad.hint)))
                     continue
                 inits.append(ast.FieldInit(it.name, expr, it.name_span, it.span))
             create = ast.Create(info.name, tuple(inits), sec.model_kind_span, sec.span)
@@ -112,6 +126,49 @@ def build_objects(
                 stmts.append(ast.CreateStmt(create, sec.span))
         out[kind] = stmts
     return out
+
+
+def _list(
+    obj: K8sObject, it: ast.ManifestItem, enum: str, members: Sequence[str], size: int,
+    bound: ast.Expr | None,
+) -> ast.ListLit:  # fmt: skip
+    """A `list<E, N>` field from a list of strings (`metadata.finalizers`), in order, each
+    through the item's value map (or by name): the list literal the create gives. More than N
+    strings, or two that name one member, the model cannot take as they are."""
+    path = ".".join(it.path)
+    nodes = values_at(obj.node, it.path)
+    got: dict[str, yaml.Node] = {}
+    for node in nodes:
+        if not isinstance(node, yaml.ScalarNode):
+            raise Bad(f"`{path}` is not a list of strings", node)
+        name = member(through_map(it, node.value, node), members, it.name, node)
+        if name in got:
+            first = got[name]
+            said = (
+                f"`{node.value}` is twice in `{path}`"
+                if first.value == node.value
+                else f"`{node.value}` is {name}, as `{first.value}` is"
+            )
+            raise Bad(
+                f"{obj.kind} `{obj.name}`: {said}; the model's list holds distinct elements",
+                node,
+                "write each once in the manifest",
+                code="KC0608",
+            )
+        got[name] = node
+        if len(got) > size:
+            knob = bound.id if isinstance(bound, ast.Name) else None
+            written = format_expr(bound) if bound is not None else size
+            raise Bad(
+                f"{obj.kind} `{obj.name}`: {len(nodes)} {it.path[-1]} exceed the model's "
+                f"bound {size} (`{it.name}: list<{enum}, {written}>`)",
+                node,
+                f"pass -D {knob}={len(nodes)} or narrow the manifest"
+                if knob is not None
+                else "narrow the manifest, or raise the list's bound in the model",
+                code="KC0607",
+            )
+    return ast.ListLit(tuple(ast.Name(n, it.span) for n in got), it.span)
 
 
 def _type(sym: Symbols, kind: str, name: str) -> object:

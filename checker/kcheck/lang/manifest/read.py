@@ -19,31 +19,36 @@ from kcheck.lang.manifest.yaml_doc import K8sObject, get, span_of
 
 
 class Bad(Exception):
-    def __init__(self, message: str, node: yaml.Node | None, hint: str | None = None) -> None:
+    """A value kcheck cannot take: KC0606 (it does not parse, or is unset) unless `code` says
+    otherwise (KC0607 past the model's bound, KC0608 an object the model cannot take)."""
+
+    def __init__(
+        self, message: str, node: yaml.Node | None, hint: str | None = None, code: str = "KC0606"
+    ) -> None:
         super().__init__(message)
-        self.node, self.hint = node, hint
+        self.node, self.hint, self.code = node, hint, code
 
 
 def label(node: yaml.Node | None) -> str | None:
     return getattr(node, "kcheck_key", None)
 
 
-def _leaves(node: yaml.Node | None, path: Sequence[str]) -> list[yaml.Node]:
+def values_at(node: yaml.Node | None, path: Sequence[str]) -> list[yaml.Node]:
     """The values at `path`, through every element of a list on the way."""
     if node is None:
         return []
     if isinstance(node, yaml.SequenceNode):
-        return [leaf for item in node.value for leaf in _leaves(item, path)]
+        return [leaf for item in node.value for leaf in values_at(item, path)]
     if not path:
         return [node]
-    return _leaves(get(node, path[0]), path[1:])
+    return values_at(get(node, path[0]), path[1:])
 
 
 def one(obj: K8sObject, path: str | tuple[str, ...]) -> yaml.Node | None:
     """The one value at `path` (a dotted string, or the parts when a key has dots)."""
     parts = path.split(".") if isinstance(path, str) else path
     path = ".".join(parts)
-    leaves = _leaves(obj.node, parts)
+    leaves = values_at(obj.node, parts)
     if len(leaves) > 1:
         raise Bad(f"`{path}` has {len(leaves)} values; the model reads one", leaves[1])
     if leaves:
@@ -55,7 +60,7 @@ Value = int | str | tuple[str, ...]  # an integer, an enum member's text, a set'
 EVERY: tuple[str, ...] = ("*",)  # a set field's "no constraint": every member of its enum
 
 
-def _mapped(it: ast.ManifestItem, text: str, node: yaml.Node | None) -> str:
+def through_map(it: ast.ManifestItem, text: str, node: yaml.Node | None) -> str:
     """A Kubernetes string through the item's value map (when it has one)."""
     if it.values is None:
         return text
@@ -105,25 +110,25 @@ def read_value(
         leaves[0].kcheck_key = it.path[-1]  # type: ignore[attr-defined]
         return _in_unit(total, it, path, leaves[0]), leaves[0]
     if f.count:
-        items = _leaves(obj.node, list(it.path))
+        items = values_at(obj.node, list(it.path))
         if not items:
             raise Bad(f"{obj.kind} `{obj.name}` has no `{path}`", None, "set it in the manifest")
         items[0].kcheck_key = it.path[-1]  # type: ignore[attr-defined]
         if it.path[-1] == "containers":
             # a native sidecar (an init container that restarts Always) runs beside the
             # containers and its readiness counts for the pod's: it is one of them
-            inits = _leaves(obj.node, [*it.path[:-1], "initContainers"])
+            inits = values_at(obj.node, [*it.path[:-1], "initContainers"])
             items += [c for c in inits if getattr(get(c, "restartPolicy"), "value", "") == "Always"]
         return len(items), items[0]
     if "topologySpreadConstraints" in it.path:
         _check_spread(obj, it.path[: it.path.index("topologySpreadConstraints") + 1])
     if f.sort == "present":
-        leaves = _leaves(obj.node, list(it.path))
+        leaves = values_at(obj.node, list(it.path))
         return int(bool(leaves)), leaves[0] if leaves else None
     if f.sort == "strings":
         if it.path[-2:] == ("matchExpressions", "values"):
             _check_affinity(obj, it.path[:-2])
-        leaves = _leaves(obj.node, list(it.path))
+        leaves = values_at(obj.node, list(it.path))
         if not leaves and f.absent_any:
             return EVERY, None
         for leaf in leaves:
@@ -131,18 +136,18 @@ def read_value(
                 raise Bad(f"`{path}` is not a list of strings", leaf)
         if leaves:
             leaves[0].kcheck_key = it.path[-1]  # type: ignore[attr-defined]
-        return tuple(_mapped(it, leaf.value, leaf) for leaf in leaves), leaves[
+        return tuple(through_map(it, leaf.value, leaf) for leaf in leaves), leaves[
             0
         ] if leaves else None
     node = one(obj, it.path)
     if f.sort == "string":
         if node is None and isinstance(f.default, str):
-            return _mapped(it, f.default, None) if it.values else f.default, None
+            return through_map(it, f.default, None) if it.values else f.default, None
         if node is None:
             raise Bad(f"{obj.kind} `{obj.name}` sets no `{path}`", None, "set it in the manifest")
         if not isinstance(node, yaml.ScalarNode):
             raise Bad(f"`{path}` is not a single value", node)
-        return _mapped(it, node.value, node), node
+        return through_map(it, node.value, node), node
     if node is None and path == "spec.priority":
         cls = one(obj, "spec.priorityClassName")
         if isinstance(cls, yaml.ScalarNode) and cls.value:
@@ -215,16 +220,16 @@ def _requests(obj: K8sObject, path: tuple[str, ...]) -> list[yaml.Node]:
         ("resources", "requests"),
         ("resources", "limits"),
     ):
-        return _leaves(obj.node, list(path))
+        return values_at(obj.node, list(path))
     at = path.index("containers") + 1
     out: list[yaml.Node] = []
-    for container in _leaves(obj.node, list(path[:at])):
-        got = _leaves(container, list(path[at:]))
+    for container in values_at(obj.node, list(path[:at])):
+        got = values_at(container, list(path[at:]))
         if path[-2] == "limits":
             if not got or all(_quantity(g) == 0 for g in got):
                 return []
         elif not got:
-            got = _leaves(container, [*path[at:-2], "limits", path[-1]])
+            got = values_at(container, [*path[at:-2], "limits", path[-1]])
         out += got
     return out
 
@@ -234,8 +239,8 @@ def _check_affinity(obj: K8sObject, terms_path: tuple[str, ...]) -> None:
     ORed, so each must be one `In` expression on the same label (anything else would be read as
     a different constraint than the scheduler applies)."""
     keys: set[str] = set()
-    for term in _leaves(obj.node, list(terms_path)):
-        exprs = _leaves(term, ["matchExpressions"])
+    for term in values_at(obj.node, list(terms_path)):
+        exprs = values_at(term, ["matchExpressions"])
         if len(exprs) != 1 or get(term, "matchFields") is not None:
             raise Bad(
                 f"a node selector term with {len(exprs)} match expressions; the model reads "
@@ -264,7 +269,7 @@ def _check_affinity(obj: K8sObject, terms_path: tuple[str, ...]) -> None:
 def _check_spread(obj: K8sObject, path: tuple[str, ...]) -> None:
     """The models read a spread constraint as a hard one (the scheduler's filter); a soft one
     (`ScheduleAnyway`, only a score) would be checked as a promise the cluster does not make."""
-    for c in _leaves(obj.node, list(path)):
+    for c in values_at(obj.node, list(path)):
         when = get(c, "whenUnsatisfiable")
         if isinstance(when, yaml.ScalarNode) and when.value != "DoNotSchedule":
             raise Bad(
