@@ -288,6 +288,12 @@ def test_window_candidates_read_the_clocks_and_never_a_budget_past_the_faults() 
     tight = Window("b", body, guarded, 0)
     same = Window("c", body, guarded, 1)
     assert weakest_windows([loose, tight, same]) == [loose, tight]
+    # the simplest guards first, and a bounded number of candidates in all
+    from kcheck.smt.candidates import MAX_CHAINED, _at_most
+
+    assert not chains[0][0].guard.text
+    assert _at_most([[1, 2], [3], [4, 5]], 3) == [[1, 2], [3]]
+    assert sum(len(c) for c in chains) <= MAX_CHAINED
 
 
 def test_guarded_def_comparisons_only_for_pairs_that_fail_plainly() -> None:

@@ -83,6 +83,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
@@ -558,7 +559,29 @@ def windows(sym: Symbols, budgets: Mapping[str, int]) -> list[list[Window]]:
                         head = f"{g.text} implies " if g.text else ""
                         chains.append([Window(head + body.format(c=c), body, g, c)
                                        for c in range(cap)])  # fmt: skip
-    return chains
+    # the simplest guards first, and no more than MAX_CHAINED candidates (a model with many
+    # faults, bools and clocks would give tens of thousands, each a lemma line to check)
+    chains.sort(key=lambda c: (c[0].guard.clock is not None, c[0].guard.atom is not None,
+                               c[0].guard.fault is not None))  # fmt: skip
+    return _at_most(chains, MAX_CHAINED)
+
+
+MAX_CHAINED = 3000  # the most candidates of one family built after the filter
+
+
+T = TypeVar("T")
+
+
+def _at_most(chains: list[list[T]], limit: int) -> list[list[T]]:
+    """The first chains of `chains` with at most `limit` members in all."""
+    out: list[list[T]] = []
+    total = 0
+    for c in chains:
+        total += len(c)
+        if total > limit:
+            break
+        out.append(c)
+    return out
 
 
 def weakest_windows(held: list[Window]) -> list[Window]:
@@ -587,7 +610,7 @@ def guarded_comparisons(
             for fault, budget in budgets.items():
                 chains.append([f"budget({fault}) >= {k} implies {a} <= {b}"
                                for k in range(1, budget + 1)])  # fmt: skip
-    return [c for c in chains if c]
+    return _at_most([c for c in chains if c], MAX_CHAINED)
 
 
 def pending_faults(sym: Symbols, budgets: Mapping[str, int]) -> list[str]:
