@@ -184,10 +184,138 @@ def test_ring_candidates_relate_the_slots_around_an_index_var() -> None:
 
 def test_an_invariant_another_proof_leans_on_is_restated_as_a_lemma() -> None:
     # deployment_rollout: total_within_surge's step needs surge_respected assumed; the final
-    # k-induction assumes lemmas, and `availability` (not proved) keeps the three from being
-    # proved jointly, so inference restates surge_respected as a lemma line
+    # k-induction assumes lemmas, not invariants (except all jointly), so inference restates
+    # surge_respected as a lemma line
     source = Source("deployment_rollout.kdsl", (MODELS / "deployment_rollout.kdsl").read_text())
     found = infer(source, timeout_s=600, method="houdini")
     status = {p.name: p.status for p in found.result.properties}
     assert status["total_within_surge"] == HOLDS, found.result.properties
     assert any(x.endswith(": spec_total() <= replicas + maxSurge") for x in found.lemmas)
+    # and `availability`, with a guarded comparison of two of the model's defs: until the
+    # crash, the ReplicaSets claim no more available pods than there are
+    assert found.verdict == HOLDS, (found.lemmas, found.open)
+    assert any(x.endswith(": budget(pod_crash) >= 1 implies min_available() <= available()")
+               for x in found.lemmas), found.lemmas  # fmt: skip
+
+
+# a sliding-window maximum kept as aged entries (models/hpa.kdsl's shape, small): each sync
+# records what it measured, drops what the new value reaches and what leaves the window by
+# the next sync, and `held` is the window's highest. A dip (one, budgeted) makes one sync
+# measure nothing; the last true measurement is still in the window. Plain induction sees
+# entries older than the window (`remembered` fails); the window family says how young an
+# entry at least `last` is while the dip is pending or left
+AGED = """model aged_window
+const WINDOW = 2
+const DIPS = 1
+kind Entry[3] {
+  v: 1..3
+  age: clock
+}
+var level: 1..3 = 1
+var dipped: bool = false
+var last: 0..3 = 0
+var held: 0..3 = 0
+var n: 0..15 = 0
+process env {
+  action change { level := any 1..3 }
+  action wander { n := (n + 1) % 16 }
+}
+controller sampler {
+  var since: clock = 0
+  action sync when after(since, 1) within 0 {
+    let rec = if dipped then 0 else level
+    if not dipped {
+      last := rec
+    }
+    held := max(rec, max e.v for e in Entry where e.age < WINDOW)
+    for e in Entry where e.v <= rec or after(e.age, WINDOW - 1) {
+      delete e
+    }
+    if rec > 0 {
+      create Entry { v: rec }
+    }
+    since := 0
+    dipped := false
+  }
+}
+fault dip budget DIPS {
+  action miss when not dipped {
+    dipped := true
+  }
+}
+invariant remembered: held >= last
+"""
+
+
+def test_a_window_of_aged_entries_is_proved_by_the_window_family() -> None:
+    source = Source("aged.kdsl", AGED)
+    assert verdict(source, "explicit") == HOLDS
+    assert verdict(source, "induction") != HOLDS
+    found = infer(source, timeout_s=300, method="houdini")
+    assert found.verdict == HOLDS, (found.lemmas, found.open)
+    window = "(max o.v for o in Entry where o.age <= "
+    assert any(window in x and "budget(dip)" in x for x in found.lemmas), found.lemmas
+
+
+def test_window_candidates_read_the_clocks_and_never_a_budget_past_the_faults() -> None:
+    from kcheck.smt.candidates import Guard, clocks, pending_faults, weakest_windows, windows
+
+    sym = check_source(Source("aged.kdsl", AGED)).symbols
+    assert clocks(sym) == (["sampler.since"], {"Entry": ["age"]})
+    assert clocks(check_source(Source("keys.kdsl", KEYS)).symbols) == ([], {})
+    chains = windows(sym, {"dip": 1})
+    texts = {w.text for c in chains for w in c}
+    assert ("budget(dip) + (if dipped then 1 else 0) >= 1 and sampler.since < 1 implies "
+            "(max o.v for o in Entry where o.age <= 0) >= last") in texts  # fmt: skip
+    assert not [t for t in texts if re.search(r">= [2-9] (and|implies)", t)]  # DIPS is 1
+    assert not [t for t in texts if "o.age <= 3" in t]  # age stops at 2: its cap less one
+    for chain in chains:  # one body and one guard per chain, from the tightest age up
+        assert [w.age for w in chain] == sorted(w.age for w in chain)
+        assert len({(w.body, w.guard) for w in chain}) == 1
+    assert pending_faults(sym, {"dip": 1}) == [
+        "budget(dip) + (if dipped then 1 else 0) <= 1",
+        "budget(dip) + (if not dipped then 1 else 0) <= 1",
+    ]
+    # a window is dropped when one with a weaker guard holds at the same or a tighter age
+    body = chains[0][0].body
+    plain, guarded = Guard(), Guard("dip", "dipped", 1)
+    assert guarded.implies(plain) and not plain.implies(guarded)
+    assert Guard("dip", None, 1).implies(guarded) and not guarded.implies(Guard("dip", None, 1))
+    assert Guard("dip", None, 1, "sampler.since", 1).implies(Guard("dip", None, 1))
+    from kcheck.smt.candidates import Window
+
+    loose = Window("a", body, plain, 1)
+    tight = Window("b", body, guarded, 0)
+    same = Window("c", body, guarded, 1)
+    assert weakest_windows([loose, tight, same]) == [loose, tight]
+    # the simplest guards first, and a bounded number of candidates in all
+    from kcheck.smt.candidates import MAX_CHAINED, _at_most
+
+    assert not chains[0][0].guard.text
+    assert _at_most([[1, 2], [3], [4, 5]], 3) == [[1, 2], [3]]
+    assert sum(len(c) for c in chains) <= MAX_CHAINED
+
+
+def test_guarded_def_comparisons_only_for_pairs_that_fail_plainly() -> None:
+    from kcheck.smt.candidates import guarded_comparisons
+
+    sym = check_source(Source("deployment_rollout.kdsl",
+                              (MODELS / "deployment_rollout.kdsl").read_text())).symbols  # fmt: skip
+    chains = guarded_comparisons(sym, {"user": 1, "pod_crash": 1}, {"available() <= ready_pods()"})
+    texts = [t for c in chains for t in c]
+    assert "budget(pod_crash) >= 1 implies min_available() <= available()" in texts
+    assert not [t for t in texts if t.endswith(" implies available() <= ready_pods()")]
+    assert not [t for t in texts if ">= 2 implies" in t]  # each budget is 1
+
+
+def test_hpa_is_proved_with_inferred_lemmas_only() -> None:
+    # its scale-down window as aged recommendations (benchmarks/hpa_window.md): the window
+    # family says how young an entry at least last_measured is while dips are left
+    source = Source("hpa.kdsl", (MODELS / "hpa.kdsl").read_text())
+    assert not re.search(r"^lemma ", source.text, re.M)
+    found = infer(source, timeout_s=600, method="houdini")
+    assert found.verdict == HOLDS, (found.lemmas, found.open)
+    proved = {p.name for p in found.result.properties if p.status == HOLDS}
+    assert {"never_beyond_bounds", "no_overshoot", "dips_cost_no_pods"} <= proved
+    assert any("(max o.replicas for o in Recommendation where o.age <= " in x
+               for x in found.lemmas), found.lemmas  # fmt: skip

@@ -23,7 +23,15 @@ from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
-from kcheck.smt.candidates import candidates, potential_bases, potentials
+from kcheck.smt.candidates import (
+    candidates,
+    guarded_comparisons,
+    pending_faults,
+    potential_bases,
+    potentials,
+    weakest_windows,
+    windows,
+)
 from kcheck.smt.infer import CANDIDATE, houdini
 from kcheck.smt.refuse import Unsupported
 from kcheck.trace import Trace
@@ -146,6 +154,8 @@ def _houdini(
         )
     held = _filter(texts, model, states)
     held += _potentials(source, overrides, original, held, states)
+    budgets = {b.fault: b.budget for b in model.layout.budgets}
+    held += _chained(source, overrides, original, held, states, budgets)
     checked, held = _with_lemmas(source, overrides, held)
     model = compile_model(checked.symbols)
     left = max(1.0, timeout_s - (time.monotonic() - t0))
@@ -197,6 +207,39 @@ def _potentials(
     checked, texts = _with_lemmas(source, overrides, texts)
     model = compile_model(checked.symbols)
     return [t for i, t in enumerate(texts) if _holds(model.invariant(_name(i)).holds, states)]
+
+
+def _chained(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    original: CheckedModel,
+    held: list[str],
+    states: list[State],
+    budgets: Mapping[str, int],
+) -> list[str]:
+    """The families built as chains (candidates.windows, candidates.guarded_comparisons): of
+    each chain, ordered from the strongest claim to the weakest, the first true in every state
+    of `states` (the rest are never evaluated); of the windows, only those no other says as
+    much as (candidates.weakest_windows)."""
+    sym = original.symbols
+    wins = windows(sym, budgets)
+    chains = [[w.text for w in c] for c in wins] + guarded_comparisons(sym, budgets, set(held))
+    chains += [[t] for t in pending_faults(sym, budgets)]
+    texts = list(dict.fromkeys(t for c in chains for t in c))
+    if not texts:
+        return []
+    checked, texts = _with_lemmas(source, overrides, texts)
+    model = compile_model(checked.symbols)
+    number = {t: i for i, t in enumerate(texts)}
+    kept: dict[str, None] = {}
+    for chain in chains:
+        for t in chain:
+            if t in number and _holds(model.invariant(_name(number[t])).holds, states):
+                kept[t] = None
+                break
+    windowed = {w.text: w for c in wins for w in c}
+    best = {w.text for w in weakest_windows([windowed[t] for t in kept if t in windowed])}
+    return [t for t in kept if t not in windowed or t in best]
 
 
 def _states(model: CompiledModel, limit: int, until: float) -> tuple[list[State], bool]:

@@ -349,7 +349,11 @@ def _rewrite(t: _Time, node: Any) -> Any:
 def _cap(t: _Time, c: Clock, span: ast.Span) -> ast.Expr:
     """One past the largest constant compared with the clock (and at least 1)."""
     top: ast.Expr = ast.IntLit(0, span)
-    for b in t.bounds.get(c, []):
+    distinct: list[ast.Expr] = []  # (spans are not compared): a `max` nested once per constant,
+    for b in t.bounds.get(c, []):  # not once per comparison, which could overflow the stack
+        if b not in distinct:
+            distinct.append(b)
+    for b in distinct:
         top = ast.Call("max", (top, b), span, span)
     return ast.Binary("+", top, ast.IntLit(1, span), span, span)
 

@@ -48,6 +48,32 @@ The grammar:
   alone or under a guard: a bool var atom, or `budget(F) >= c` and `budget(F) + (if A then 1
   else 0) >= c` (what a fault can still do decides which slot still holds a value).
 
+- existence: `count(K) >= 1 implies T >= 1` for each kind K and each int var, nullary int def
+  or count of another kind T (objects of K exist only once T is positive: an HPA's
+  recommendations only once a pod is Ready, as it syncs only then).
+
+Two families are built after the filter, each as chains of candidates ordered from the
+strongest claim to the weakest, of which the filter keeps the first that holds:
+- windows: of a kind K with a clock field a (a model with time), for each other int field f
+  of K and int var w, `G implies (max o.f for o in K where o.a <= c) >= w`, c from 0 to the
+  clock's cap less one (the youngest entries still hold what w asks for), under a guard G:
+  none, `budget(F) >= k` or `budget(F) + (if A then 1 else 0) >= k` (k from 1 to F's budget,
+  A a bool var atom), either one possibly `and v < j` for a clock var v (j from 1 to its cap
+  less one). What a fault can still do bounds how many syncs since w was written went by
+  without a true measurement, and so how old its entry is; the clock var says how far the
+  next sync is. Of a family (one body, one guard) the tightest c is kept, and a candidate is
+  dropped when one with a weaker guard holds at the same or a tighter c.
+- guarded def comparisons: `budget(F) >= k implies a <= b` for two nullary int defs a, b whose
+  plain `a <= b` failed the filter (k from 1 to F's budget: the weakest claim that holds is at
+  the smallest k): `budget(pod_crash) >= 1 implies min_available() <= available()`.
+
+- pending faults: `budget(F) + (if A then 1 else 0) <= B` for each fault F of budget B and
+  bool var atom A (a fault's effect still pending counts against its budget:
+  `budget(metric_dip) + (if dipped then 1 else 0) <= 2`), which the guards above lean on.
+
+Guards never name a budget past the fault's own (`budget(F) >= k` with k above it is always
+false, so such a candidate would hold and say nothing).
+
 Every bound family (`... <= c`, `... >= c`) is monotone in c, which the filter uses: it keeps
 the tightest c that holds and never evaluates the rest.
 """
@@ -56,10 +82,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import KindInfo, Symbols
+from kcheck.lang.time import TICK, TIME_ACTOR
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
 
 MAX_CONST = 8  # the largest constant of a bound candidate: the models' sizes are small
@@ -96,6 +125,7 @@ def _all(sym: Symbols) -> Iterator[str]:
     yield from _between_vars(sym)
     yield from potential_bases(sym)
     yield from rings(sym)
+    yield from _existence(sym)
     for kind in sym.kinds.values():
         yield from _per_object(sym, kind)
         yield from _implications(kind, sym)
@@ -403,3 +433,190 @@ def rings(sym: Symbols) -> Iterator[str]:
                     for body in bodies:
                         for g in guards:
                             yield f"{g} implies {body}" if g else body
+
+
+def _existence(sym: Symbols) -> Iterator[str]:
+    """`count(K) >= 1 implies T >= 1`: the existence family (module docstring)."""
+    clock_vars, _ = clocks(sym)
+    terms = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)
+             and v.name not in clock_vars and (v.type.lo is None or v.type.lo < 1)]  # fmt: skip
+    terms += [f"{d.name}()" for d in sym.defs.values()
+              if not d.params and isinstance(d.ret, ast.IntType | ast.RangeType)]  # fmt: skip
+    for k in sym.kinds:
+        others = [f"count({x})" for x in sym.kinds if x != k]
+        for t in terms + others:
+            yield f"count({k}) >= 1 implies {t} >= 1"
+
+
+def clocks(sym: Symbols) -> tuple[list[str], dict[str, list[str]]]:
+    """The clock vars and, per kind, the clock fields of a model with time: what the generated
+    `time.tick` advances (lang/time.py lowers each clock into an int of 0..CAP and the tick
+    into `c := min(c + 1, CAP)` and `for o in K { o.f := ... }`); none without time (no model
+    may declare `time.tick` itself). A `within N` counter is advanced only under an `if`."""
+    vars_: list[str] = []
+    fields: dict[str, list[str]] = {}
+    for d in sym.program.decls:
+        if not (isinstance(d, ast.Process) and d.name == TIME_ACTOR):
+            continue
+        for a in d.actions:
+            if a.name != TICK:
+                continue
+            for st in a.body.stmts:
+                if isinstance(st, ast.Assign) and len(st.target.parts) == 1:
+                    vars_.append(st.target.parts[0])
+                elif isinstance(st, ast.For) and len(st.binders) == 1:
+                    dom = st.binders[0].domain
+                    if isinstance(dom, ast.ExprDomain) and isinstance(dom.expr, ast.Name):
+                        fields[dom.expr.id] = [
+                            x.target.parts[1] for x in st.body.stmts
+                            if isinstance(x, ast.Assign) and len(x.target.parts) == 2
+                        ]  # fmt: skip
+    return vars_, fields
+
+
+def _cap(ty: object) -> int | None:
+    return ty.hi if isinstance(ty, TInt) else None
+
+
+@dataclass(frozen=True)
+class Guard:
+    """`budget(F) [+ (if A then 1 else 0)] >= k [and v < j]`, or part of it, or nothing."""
+
+    fault: str | None = None
+    atom: str | None = None
+    k: int = 0
+    clock: str | None = None
+    below: int = 0
+
+    @property
+    def text(self) -> str:
+        parts = []
+        if self.fault is not None:
+            ind = f" + (if {self.atom} then 1 else 0)" if self.atom is not None else ""
+            parts.append(f"budget({self.fault}){ind} >= {self.k}")
+        if self.clock is not None:
+            parts.append(f"{self.clock} < {self.below}")
+        return " and ".join(parts)
+
+    def implies(self, other: Guard) -> bool:
+        """Does this guard imply `other` (in every state where this holds, `other` does)?"""
+        if other.fault is not None and not (
+            self.fault == other.fault
+            and self.k >= other.k
+            and (self.atom is None or self.atom == other.atom)
+        ):
+            return False
+        return other.clock is None or (self.clock == other.clock and self.below <= other.below)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One candidate of the window family: `text`, of the family `body` (its claim without the
+    age bound) under `guard`, with the age bound `age`."""
+
+    text: str
+    body: str
+    guard: Guard
+    age: int
+
+
+def windows(sym: Symbols, budgets: Mapping[str, int]) -> list[list[Window]]:
+    """The window family (module docstring), as chains of one body and one guard from the
+    tightest age bound to the loosest. `budgets` gives each fault's budget."""
+    clock_vars, clock_fields = clocks(sym)
+    if not clock_fields:
+        return []
+    bools = [v.name for v in sym.vars.values() if isinstance(v.type, TBool)]
+    atoms = [*bools, *(f"not {b}" for b in bools)]
+    heads = [Guard()]
+    for fault, budget in budgets.items():
+        for k in range(1, budget + 1):
+            heads.append(Guard(fault, None, k))
+            heads += [Guard(fault, a, k) for a in atoms]
+    guards = list(heads)
+    for v in clock_vars:
+        cap = _cap(sym.vars[v].type) if v in sym.vars else None
+        for j in range(1, cap or 0):
+            guards += [dataclasses.replace(g, clock=v, below=j) for g in heads]
+    ints = [
+        v.name for v in sym.vars.values() if isinstance(v.type, TInt) and v.name not in clock_vars
+    ]
+    chains: list[list[Window]] = []
+    for kname, ages in clock_fields.items():
+        kind = sym.kinds.get(kname)
+        if kind is None:
+            continue
+        values = [f for f in _int_fields(kind) if f not in ages]
+        for a in ages:
+            info = kind.field(a)
+            cap = _cap(info.type) if info is not None else None
+            if cap is None:
+                continue
+            for f in values:
+                for w in ints:
+                    body = f"(max o.{f} for o in {kname} where o.{a} <= {{c}}) >= {w}"
+                    for g in guards:
+                        head = f"{g.text} implies " if g.text else ""
+                        chains.append([Window(head + body.format(c=c), body, g, c)
+                                       for c in range(cap)])  # fmt: skip
+    # the simplest guards first, and no more than MAX_CHAINED candidates (a model with many
+    # faults, bools and clocks would give tens of thousands, each a lemma line to check)
+    chains.sort(key=lambda c: (c[0].guard.clock is not None, c[0].guard.atom is not None,
+                               c[0].guard.fault is not None))  # fmt: skip
+    return _at_most(chains, MAX_CHAINED)
+
+
+MAX_CHAINED = 3000  # the most candidates of one family built after the filter
+
+
+T = TypeVar("T")
+
+
+def _at_most(chains: list[list[T]], limit: int) -> list[list[T]]:
+    """The first chains of `chains` with at most `limit` members in all."""
+    out: list[list[T]] = []
+    total = 0
+    for c in chains:
+        total += len(c)
+        if total > limit:
+            break
+        out.append(c)
+    return out
+
+
+def weakest_windows(held: list[Window]) -> list[Window]:
+    """`held` less each window that another of its body says as much of: one whose guard is
+    implied by this one's (holds more often) with the same or a tighter age bound."""
+    out = []
+    for w in held:
+        if not any(o is not w and o.body == w.body and w.guard.implies(o.guard) and o.age <= w.age
+                   and (o.guard != w.guard or o.age < w.age) for o in held):  # fmt: skip
+            out.append(w)
+    return out
+
+
+def guarded_comparisons(
+    sym: Symbols, budgets: Mapping[str, int], held: set[str]
+) -> list[list[str]]:
+    """The guarded def comparisons (module docstring): for each pair of nullary int defs whose
+    plain comparison is not in `held`, a chain per fault from `budget(F) >= 1` up."""
+    defs = [f"{d.name}()" for d in sym.defs.values()
+            if not d.params and isinstance(d.ret, ast.IntType | ast.RangeType)]  # fmt: skip
+    chains = []
+    for a in defs:
+        for b in defs:
+            if a == b or f"{a} <= {b}" in held:
+                continue
+            for fault, budget in budgets.items():
+                chains.append([f"budget({fault}) >= {k} implies {a} <= {b}"
+                               for k in range(1, budget + 1)])  # fmt: skip
+    return _at_most([c for c in chains if c], MAX_CHAINED)
+
+
+def pending_faults(sym: Symbols, budgets: Mapping[str, int]) -> list[str]:
+    """The pending-fault family (module docstring)."""
+    bools = [v.name for v in sym.vars.values() if isinstance(v.type, TBool)]
+    atoms = [*bools, *(f"not {b}" for b in bools)]
+    return [
+        f"budget({f}) + (if {a} then 1 else 0) <= {b}" for f, b in budgets.items() for a in atoms
+    ]

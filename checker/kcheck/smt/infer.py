@@ -79,6 +79,9 @@ def _fixpoint(
     wf = prover.prove(Goal("@well-formed", ill_formed, fact=True), 1).status == "proved"
     path = Unrolling(enc, "h")
     solver = new_solver()
+    # minimal cores name few candidates, so the greedy pass below has few to try (on
+    # deployment_rollout 27 CPU seconds in all instead of 74, 5 lemmas instead of 6)
+    solver.set("core.minimize", True)
     for j in (0, 1):
         if wf:
             solver.add(z3.Not(ill_formed(path, j)))
@@ -139,20 +142,39 @@ def _fixpoint(
             break
         used |= new
         goals = new
+
     # unsat cores are not minimal: drop each used candidate whose removal keeps the rest,
-    # with the proved invariants, inductive and "no step fails" proved (greedy, one pass)
-    keep = set(used)
-    for c in sorted(used):
-        trial = (keep - {c}) | set(out.proved)
+    # with the proved invariants, inductive and "no step fails" proved (greedy, one pass);
+    # when it may go, the cores of that check name what the rest needs, and if those alone
+    # pass the same checks every other candidate goes at once (one query per candidate made
+    # the pass the most of a run on models with many candidates used)
+    def proves(trial: set[str]) -> set[str] | None:
+        """The names in the cores when `trial` is inductive and "no step fails" is proved
+        assuming it, else None."""
         lits = [lit[n] for n in sorted(trial)]
         g = z3.Or(*[bad1[n] for n in sorted(trial)]) if trial else z3.BoolVal(False)
-        if _check(solver, g, deadline, lits, lit)[0] != "unsat":
-            continue
+        answer, _, core = _check(solver, g, deadline, lits, lit)
+        if answer != "unsat":
+            return None
         if "bound" not in out.open:
             at = [z3.Not(bad1[n]) for n in sorted(trial)]
-            if _check(solver, z3.And(*at, path.fail(1)), deadline, lits, lit)[0] != "unsat":
-                continue
+            answer, _, more = _check(solver, z3.And(*at, path.fail(1)), deadline, lits, lit)
+            if answer != "unsat":
+                return None
+            core |= more
+        return core
+
+    keep = set(used)
+    for c in sorted(used):
+        if c not in keep:
+            continue
+        named = proves((keep - {c}) | set(out.proved))
+        if named is None:
+            continue
         keep = keep - {c}
+        needed = keep & named
+        if needed != keep and proves(needed | set(out.proved)) is not None:
+            keep = needed
     out.used = sorted(keep)
     # the model's invariants other proofs lean on: the final k-induction assumes lemmas, not
     # invariants (except jointly), so these are restated as lemmas (engines/infer.py)
