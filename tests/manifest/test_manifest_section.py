@@ -86,7 +86,7 @@ def test_the_names_a_manifest_section_fills_lead_to_their_declarations() -> None
 
     from kcheck.lsp.analysis import analyse
 
-    for model in ("deployment_rollout", "scheduler_plugins", "pod_finalizers"):
+    for model in ("deployment_rollout", "scheduler_plugins", "pvc_finalizers"):
         path = Path(__file__).resolve().parents[2] / "models" / f"{model}.kdsl"
         text = path.read_text(encoding="utf-8")
         analysis = analyse(str(path), text)

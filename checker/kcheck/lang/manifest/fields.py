@@ -73,6 +73,12 @@ _TEMPLATE = {
     # how many containers each pod has (the apiserver requires at least one)
     "spec.template.spec.containers": Field("int", count=True),
 }
+# the finalizers, in order (a `list<E, N>` field, through a map of the strings); a deletion
+# requested: the apiserver has set deletionTimestamp and waits for them
+_DELETION = {
+    "metadata.finalizers": Field("strings", ()),
+    "metadata.deletionTimestamp": Field("present", False),
+}
 _WORKLOAD_BASE = "workload"  # a PDB's percentage is of its workload's replicas
 
 KINDS: dict[str, dict[str, Field]] = {
@@ -108,11 +114,10 @@ KINDS: dict[str, dict[str, Field]] = {
         # what admission resolves spec.priorityClassName to (read.py refuses a class without it)
         "spec.priority": Field("int", 0),
         "spec.topologySpreadConstraints.maxSkew": Field("int"),
-        # the finalizers, in order (a `list<E, N>` field, through a map of the strings); a
-        # deletion requested: the apiserver has set deletionTimestamp and waits for them
-        "metadata.finalizers": Field("strings", ()),
-        "metadata.deletionTimestamp": Field("present", False),
+        **_DELETION,
     },
+    # core/v1: a claim's finalizers (kubernetes.io/pvc-protection, a snapshot source's)
+    "PersistentVolumeClaim": {**_DELETION},
     "Service": {"spec.selector.*": Field("string")},
     # coordination.k8s.io/v1: a leader election's lock. The candidates wait leaseDurationSeconds
     # from the last renew they saw before taking it over (client-go's isLeaseValid reads it from
