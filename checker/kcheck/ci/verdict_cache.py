@@ -185,7 +185,7 @@ def believe(entry: object, key: str, loaded: Loaded) -> CheckResult:
         raise BadEntry("it does not list the properties this run checks")
     bounds = [p for p in result.properties if p.kind not in ("invariant", "property")]
     for p in result.properties:
-        if p.kind not in ("invariant", "property", "bound"):
+        if p.kind not in ("invariant", "property", "bound", "timelock"):
             raise BadEntry(f"{p.name}: unknown kind {p.kind!r}")
         if p.status != VIOLATED and p.trace is not None:
             raise BadEntry(f"{p.name} is {p.status} but has a counterexample")
@@ -193,6 +193,8 @@ def believe(entry: object, key: str, loaded: Loaded) -> CheckResult:
             raise BadEntry(f"{p.name} holds, but the search it comes from was not complete")
         if p.kind == "bound" and (p.status != VIOLATED or not p.name.startswith("bound: ")):
             raise BadEntry(f"{p.name}: a bound entry that is not a violation")
+        if p.kind == "timelock" and p.status != VIOLATED:
+            raise BadEntry(f"{p.name}: a timelock entry that is not a violation")
         try:
             if p.status == VIOLATED:
                 check_counterexample(loaded.model(), p)

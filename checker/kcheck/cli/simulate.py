@@ -42,6 +42,9 @@ from kcheck.lang.diagnostics import suggest
     callback=lambda ctx, param, value: finite(param, value),
     help="Stop walking after this many seconds; the walks done count.",
 )
+@click.option("--allow-timelocks", is_flag=True,
+              help="In a model with time, a walk that reaches a state where time stops and no "
+              "step is possible just ends there (by default it is reported).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)  # fmt: skip
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
@@ -73,7 +76,7 @@ def simulate(model: str, **o: Any) -> None:
                 fail(f"{flag} {name}: the model has no {flag[2:]} `{name}`"
                      + (f"; {hint}" if hint else ""))  # fmt: skip
     named = bool(o["invariants"] or o["properties"])
-    options = EngineOptions("simulate", Limits(timeout=o["timeout"]), depth=o["depth"],
+    options = EngineOptions("simulate", Limits(timeout=o["timeout"], allow_timelocks=o["allow_timelocks"]), depth=o["depth"],
                             traces=o["traces"], seed=o["seed"], workers=o["workers"],
                             ray_address=o["ray_address"],
                             named_as="kcheck simulate")  # fmt: skip

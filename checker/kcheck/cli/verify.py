@@ -154,6 +154,12 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
 )
 @click.option("--no-symmetry", is_flag=True, help="Explore every slot permutation separately.")
 @click.option(
+    "--allow-timelocks",
+    is_flag=True,
+    help="In a model with time, do not report a reachable state where time stops and no step "
+    "is possible (a timelock; the explicit engine reports one by default).",
+)
+@click.option(
     "--max-states",
     type=click.IntRange(min=1),
     help="Stop (inconclusive) after this many distinct states.",
@@ -229,6 +235,7 @@ class VerifyOptions:
     sizes: tuple[str, ...]
     infer: bool
     no_symmetry: bool
+    allow_timelocks: bool
     max_states: int | None
     max_depth: int | None
     timeout: float | None
@@ -374,7 +381,8 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     named = bool(o.invariants or o.properties)
     chosen_invariants = list(o.invariants) if named else None
     chosen_properties = list(o.properties) if named else None
-    options = EngineOptions(o.engine, Limits(o.max_states, o.max_depth, o.timeout, budget),
+    options = EngineOptions(o.engine, Limits(o.max_states, o.max_depth, o.timeout, budget,
+                                   allow_timelocks=o.allow_timelocks),
                             symmetry, o.depth, o.max_k, o.symbolic_params, o.sizes,
                             workers=o.workers, ray_address=o.ray_address)  # fmt: skip
     progress = Progress(enabled=not o.quiet and o.engine in ("explicit", "auto"))

@@ -101,6 +101,7 @@ def check(
         elif engine == "simulate":
             sim = SimOptions(traces=options.traces, depth=options.depth, seed=options.seed,
                              workers=options.workers, timeout=limits.timeout,
+                             allow_timelocks=limits.allow_timelocks,
                              spread=_ray_walks(symbols, options))  # fmt: skip
             result = simulate(model, invariants=invariants, properties=properties, options=sim)
         elif engine == "explicit":
@@ -118,9 +119,38 @@ def check(
         raise EngineFailure(str(err)) from None
     except (NoRay, WorkerFailed) as err:  # Ray missing or unreachable, or a worker lost
         raise Refused(str(err)) from None
+    note = _timelocks_unchecked(model, result, options)
+    if note is not None:
+        result.notes.append(note)
     return result.account_for(
         model.asked(invariants, properties), options.named_as or f"--engine {engine}"
     )
+
+
+def _timelocks_unchecked(
+    model: CompiledModel, result: CheckResult, options: EngineOptions
+) -> str | None:
+    """In a model with time, what says that the answer did not look for timelocks (only the
+    explicit search and simulate do, spec/explorer.md "Timelocks"), so that no verdict claims
+    more than was checked."""
+    if not model.timed or options.limits.allow_timelocks:
+        return None
+    if any(p.kind == "timelock" for p in result.properties):
+        return None
+    spread = options.workers > 1 or bool(options.ray_address)
+    if options.engine in ("bmc", "induction"):
+        return (
+            f"--engine {options.engine} does not look for timelocks (states where time stops);"
+            " the explicit search does"
+        )
+    if options.engine in ("explicit", "auto") and spread:
+        return "the distributed search does not look for timelocks; the explicit search does"
+    if result.engine == "auto":  # Z3 decided what the explicit search left open
+        return (
+            f"timelocks were looked for only in the {result.stats.states:,} states the explicit"
+            " search covered"
+        )
+    return None
 
 
 _SPREADS = ("explicit", "auto", "simulate")  # the engines that take --workers

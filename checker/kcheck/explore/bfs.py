@@ -14,7 +14,7 @@ import gc
 import time
 from array import array
 from collections.abc import Callable, MutableSequence, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from kcheck.explore.budget import Budget, Stopped
@@ -39,6 +39,7 @@ from kcheck.result import (
     PropertyResult,
     Stats,
 )
+from kcheck.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class Limits:
     # level being expanded, the next state to expand, states stored) -> a larger max_states to
     # go on to, or None to stop (--engine auto: go on when the rest is predicted to be small)
     more_states: Callable[[Sequence[int], int, int, int], int | None] | None = None
+    # `--allow-timelocks`: in a model with time, a reachable state with no step at all is not
+    # reported (spec/explorer.md, "Timelocks"); without time there is nothing to allow
+    allow_timelocks: bool = False
 
 
 ProgressFn = Callable[[Stats], None]
@@ -112,7 +116,7 @@ def explore(
                 None,
                 model.successors,
                 Stats(),
-                limits,
+                replace(limits, allow_timelocks=True),  # the first search looked for them
                 progress,
                 False,
                 t1,
@@ -167,6 +171,11 @@ def _search(
     bound_hits: dict[str, _BoundHit] = {}  # one per (action, error code)
     unevaluable: dict[str, str] = {}  # invariant -> why it could not be evaluated
     limit: str | None = None
+    # In a model with time, a state with no successor at all stops time (a timelock): the
+    # first one met, the least deep by BFS order. A state where some step fails is a bound hit,
+    # reported as such, never a timelock.
+    watch = model.timed and not limits.allow_timelocks
+    dead: int | None = None
 
     def all_hold(pend: list[tuple[str, Callable[[State], bool]]]) -> Callable[[State], bool]:
         """One call that is true when every pending invariant holds (the common case)."""
@@ -273,7 +282,7 @@ def _search(
                 if limits.max_depth is not None and depth >= limits.max_depth:
                     limit, complete = f"max-depth {limits.max_depth}", False
                     break
-            if not pending and selected and not record:
+            if not pending and selected and not record and not (watch and dead is None):
                 # Every invariant has its shortest counterexample; like TLC, stop here.
                 complete = False
                 break
@@ -298,6 +307,9 @@ def _search(
                 if gen is None and size() >= GEN_AFTER and not gen_tried:
                     gen_tried = True  # the model's C, once the search is large enough to pay
                     gen = generated_code(model, canon is not None)
+                # stop when the check is clear (1), at a state with no successor (2)
+                looking = watch and dead is None
+                flags = (2 if looking else 0) | (1 if selected and not looking else 0)
                 if gen is not None:
                     i, n, failed = store.expand_gen(  # type: ignore[attr-defined]
                         gen.capsule,
@@ -310,15 +322,17 @@ def _search(
                         on_broken_gen,
                         StepError,
                         limit_n,
-                        bool(selected),
+                        flags,
                         canon_capsule,
                     )
                 else:
                     i, n, failed = expand(
-                        i, stop, succ, canon, check, on_broken, StepError, limit_n, bool(selected)
+                        i, stop, succ, canon, check, on_broken, StepError, limit_n, flags
                     )
                 stats.transitions += n
-                if failed:  # a step of state i failed: the slow path below, for this state
+                if failed == 2:  # state i - 1 has no successor
+                    dead = i - 1
+                elif failed:  # a step of state i failed: the slow path below, for this state
                     s = get(i)
                     nexts = _successors_around_errors(model, s, i, bound_hits)
                     stats.transitions += len(nexts)
@@ -341,6 +355,7 @@ def _search(
                 if gen is not None:
                     stop = min(level_end, (i | 1023) + 1)
                     limit_n = max_states if max_states is not None else -1
+                    first = i
                     i, n, failed, to, act, en, ends = store.expand_gen_tagged(  # type: ignore[attr-defined]
                         gen.capsule,
                         i,
@@ -360,6 +375,11 @@ def _search(
                     edge_act.frombytes(act)
                     cast("array[int]", enabled).frombytes(en)
                     edge_start.frombytes(ends)
+                    if watch and dead is None:  # a state expanded here without an edge
+                        dead = next(
+                            (j for j in range(first, i) if edge_start[j + 1] == edge_start[j]),
+                            None,
+                        )
                     if max_states is not None and size() >= max_states and i < size():
                         more = _more(limits, level_starts, level_end, i, size())
                         if more is None:
@@ -373,6 +393,8 @@ def _search(
                 # the same as below, also keeping every edge and the actions enabled here
                 try:
                     pairs = tagged(s)
+                    if not pairs and watch and dead is None:
+                        dead = i
                 except StepError:
                     pairs = _tagged_around_errors(model, s, i, bound_hits)
                 stats.transitions += len(pairs)
@@ -390,6 +412,8 @@ def _search(
             else:
                 try:
                     nexts = succ(s)
+                    if not nexts and watch and dead is None:
+                        dead = i
                 except StepError:
                     nexts = _successors_around_errors(model, s, i, bound_hits)
                 stats.transitions += len(nexts)
@@ -472,6 +496,12 @@ def _search(
                 explain_bound(model, step_error),
             )
         )
+    notes = (list(model.symmetry_notes) if symmetry else []) + _store_notes(store, packed)
+    if dead is not None:
+        trace, last = tracer.path_and_state(dead)
+        results.append(timelock_result(model, trace, last))
+    elif model.timed and limits.allow_timelocks:
+        notes.append(ALLOWED_NOTE)
     graph = Graph(store, parent, edge_start, edge_to, edge_act, enabled) if record else None
     for prop in props:
         results.append(
@@ -487,8 +517,48 @@ def _search(
         properties=results,
         complete=explored_all,
         limit=limit,
-        notes=(list(model.symmetry_notes) if symmetry else []) + _store_notes(store, packed),
+        notes=notes,
     )
+
+
+TIMELOCK = "time_passes"  # the built-in check's name, as reports list it
+ALLOWED_NOTE = (
+    "timelocks were not looked for (--allow-timelocks): a state where time stops and no step"
+    " is possible ends its behaviours silently"
+)
+
+
+def timelock_result(model: CompiledModel, trace: Trace, last: State | None) -> PropertyResult:
+    """The failed built-in check `time_passes`: `trace` ends in a state of a timed model with no
+    successor at all (spec/explorer.md, "Timelocks"), named by the deadlines due there."""
+    due = [d for d in model.deadlines if last is not None and _due(d.due, last)]
+    line = next((a.span.line for d in due[:1] for a in model.actions if a.label == d.label), None)
+    if due:
+        names = ", ".join(f"`{d.label}`" for d in due)
+        sort = "deadline" if len(due) == 1 else "deadlines"
+        why = (
+            f"time stops here: the {sort} of {names} {'is' if len(due) == 1 else 'are'} due, so"
+            f" `time.tick` cannot fire, yet {'it takes' if len(due) == 1 else 'they take'} no"
+            " step (the guard holds but the body gives no successor, e.g. a `choose` with"
+            " nothing to choose) and no other action can either; every later behaviour is cut"
+            " off and never explored"
+        )
+    else:
+        why = "time stops here: neither `time.tick` nor any action can take a step"
+    return PropertyResult(TIMELOCK, "timelock", VIOLATED, line, trace, why + TIMELOCK_HINT)
+
+
+TIMELOCK_HINT = (
+    " (a timelock: give every `within` an action that can always fire while it is enabled, or"
+    ' pass --allow-timelocks; spec/language.md, "Time")'
+)
+
+
+def _due(due: Callable[[State], bool], s: State) -> bool:
+    try:
+        return due(s)
+    except StepError:
+        return True  # its guard cannot be evaluated here: it may be what stops time
 
 
 def _store_notes(store: StateStore, packed: bool) -> list[str]:

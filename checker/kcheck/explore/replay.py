@@ -131,7 +131,8 @@ def _show(args: dict[str, object]) -> str:
 def check_counterexample(model: CompiledModel, prop: PropertyResult) -> None:
     """A violated entry's trace is a behaviour of the model that shows the violation: raises
     TraceMismatch when it is not. An invariant's last state must break the invariant (or fail
-    to evaluate it), a bound error's last step must fail, a lasso must close its loop."""
+    to evaluate it), a bound error's last step must fail, a lasso must close its loop, and a
+    timelock's last state must have no step at all."""
     if prop.status != VIOLATED:
         return
     trace = prop.trace
@@ -163,6 +164,10 @@ def check_counterexample(model: CompiledModel, prop: PropertyResult) -> None:
             _breaks(info.shape, preds, done.states, trace.loop_start) for _, preds in info.instances
         ):
             raise TraceMismatch(f"{prop.name}: the behaviour shown does not break it")
+    elif prop.kind == "timelock":
+        last_state = done.states[-1]
+        if any(True for outcomes in model.action_outcomes for _ in outcomes(last_state)):
+            raise TraceMismatch(f"{prop.name}: a step is possible in the last state")
     else:
         raise TraceMismatch(f"{prop.name}: unknown kind {prop.kind!r}")
 

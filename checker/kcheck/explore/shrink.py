@@ -60,7 +60,8 @@ def violation(
     model: CompiledModel, key: str, kind: str, choices: Sequence[int]
 ) -> tuple[int, ...] | None:
     """The walk `choices` cut at its first state that breaks invariant `key` (kind
-    "invariant") or at its failing step named `key` (kind "bound"); None when it does not."""
+    "invariant"), at its failing step named `key` (kind "bound") or at its first state with no
+    step at all (kind "timelock"); None when it does not."""
     if not choices:
         return None
     inits = model.initial()
@@ -71,7 +72,7 @@ def violation(
     for c in choices[1:]:
         outs = [o for outcomes in model.action_outcomes for o in outcomes(s)]
         if not outs:
-            return None
+            return tuple(taken) if kind == "timelock" else None
         taken.append(c % len(outs))
         _aid, _, t = outs[taken[-1]]
         if isinstance(t, StepError):
@@ -82,6 +83,8 @@ def violation(
         s = t
         if kind == "invariant" and _breaks(model, key, s):
             return tuple(taken)
+    if kind == "timelock" and not any(True for outs in model.action_outcomes for _ in outs(s)):
+        return tuple(taken)
     return None
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from kcheck.explore.bfs import ALLOWED_NOTE, TIMELOCK, timelock_result
 from kcheck.explore.coverage import Tally, outcomes_with_paths, rows
 from kcheck.explore.liveness import Graph, check_property
 from kcheck.explore.replay import TraceMismatch, check_counterexample
@@ -46,6 +47,7 @@ class SimOptions:
     workers: int = 1
     shrink: bool = True
     timeout: float | None = None  # seconds for the walks; the walks done by then count
+    allow_timelocks: bool = False  # --allow-timelocks: a walk where time stops just ends
     # runs the walks elsewhere (kcheck simulate --ray: kcheck/distributed/walks.py): the job
     # and the number of traces -> the parts, in any ranges
     spread: Callable[[_Job, int], list[_Chunk]] | None = None
@@ -55,7 +57,7 @@ class SimOptions:
 class _Found:
     """The shortest violating walk of one invariant or bound (ties: the lowest trace index)."""
 
-    kind: str  # "invariant" or "bound"
+    kind: str  # "invariant", "bound" or "timelock"
     choices: tuple[int, ...]
     index: int  # the trace that found it
 
@@ -101,7 +103,15 @@ def simulate(
     props = [p for p in model.properties if properties is None or p.name in properties]
     deadline = t0 + options.timeout if options.timeout else None
     chunks = _ranges(options.traces, max(1, options.workers))
-    job = _Job(model, inv_names, [p.name for p in props], options.depth, options.seed, deadline)
+    job = _Job(
+        model,
+        inv_names,
+        [p.name for p in props],
+        options.depth,
+        options.seed,
+        deadline,
+        model.timed and not options.allow_timelocks,
+    )
     if options.spread is not None:
         parts = options.spread(job, options.traces)
     elif options.workers > 1 and len(chunks) > 1:
@@ -119,10 +129,13 @@ def simulate(
     )  # fmt: skip
     results = _invariant_results(model, inv_names, total, options)
     results += _bound_results(model, total, options)
+    results += _timelock_results(model, total, options)
     results += _property_results(model, props, total, options)
     stats.seconds = time.monotonic() - t0
     walked = f"{total.walks:,} random traces of up to {options.depth} steps (seed {options.seed})"
     notes = [f"simulation: {walked}; a simulation never proves a property"]
+    if model.timed and options.allow_timelocks:
+        notes.append(ALLOWED_NOTE)
     if total.walks < options.traces:
         notes.append(f"the time ran out after {total.walks:,} of {options.traces:,} traces")
     coverage = Coverage(
@@ -160,6 +173,7 @@ class _Job:
     depth: int
     seed: int
     deadline: float | None
+    timelocks: bool = True  # a walk that ends where time stops is reported (spec/simulate.md)
 
     def run(self, lo: int, hi: int) -> _Chunk:
         n = len(self.model.actions)
@@ -212,6 +226,9 @@ class _Job:
                 outs, paths = outcomes(model, s), []
             if not outs:
                 chunk.deadlocks += 1
+                if self.timelocks:  # a timed model: time stops here (explore/bfs.py)
+                    _keep(chunk.found, TIMELOCK, _Found("timelock", tuple(choices), index))
+                    return
                 break
             choice = rng.randrange(len(outs))
             choices.append(choice)
@@ -437,6 +454,24 @@ def _bound_results(
             )
         )
     return out
+
+
+def _timelock_results(
+    model: CompiledModel, total: _Chunk, options: SimOptions
+) -> list[PropertyResult]:
+    """The shortest walk found that ends where time stops, shrunk, as the explicit engine
+    reports a timelock."""
+    found = total.found.get(TIMELOCK)
+    if found is None:
+        return []
+    choices, note = _shrunk(model, TIMELOCK, found, options)
+    steps = run_choices(model, choices)
+    inits = model.initial()
+    last = steps[-1][2] if steps else inits[choices[0] % len(inits)]
+    if isinstance(last, StepError) or outcomes(model, last):
+        raise AssertionError("a simulated timelock does not replay; this is a kcheck bug")
+    out = timelock_result(model, choices_trace(model, choices), last)
+    return [replace(out, reason=f"{out.reason}; {note}", engine="simulate")]
 
 
 def _property_results(

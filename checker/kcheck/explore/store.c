@@ -420,14 +420,17 @@ static PyObject *store_index_all(Store *S, PyObject *const *args, Py_ssize_t nar
     return out;
 }
 
-/* expand(start, stop, succ, canon, check, on_broken, step_error, max_states, stop_when_clear)
+/* expand(start, stop, succ, canon, check, on_broken, step_error, max_states, flags)
  * -> (next, transitions, failed): the search's inner loop, for states start..stop-1 in order.
  * Each state's successors (succ(state)) are stored as `extend` stores them, and each new one
  * is checked with check(t) (None: nothing to check); a false answer, or step_error raised,
  * calls on_broken(t, index), which answers the check to go on with. Stops early after a
  * state that brings the store to max_states (-1: no limit) or, with stop_when_clear, once the
  * check is None. failed = 1: succ raised step_error for state `next`, which is not expanded
- * (the caller takes the slow path for it). Any other exception propagates. */
+ * (the caller takes the slow path for it). Any other exception propagates. `flags` is
+ * stop_when_clear (1) | stop_when_dead (2): with the latter, a state that has no successor at
+ * all ends the call after it, with failed = 2 (it is state next - 1: a timelock in a timed
+ * model, explore/bfs.py). */
 static PyObject *store_expand(Store *S, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 9) {
         PyErr_SetString(PyExc_TypeError, "expand() takes 9 arguments");
@@ -441,8 +444,9 @@ static PyObject *store_expand(Store *S, PyObject *const *args, Py_ssize_t nargs)
     PyObject *step_error = args[6];
     Py_ssize_t max_states = PyLong_AsSsize_t(args[7]);
     if (max_states == -1 && PyErr_Occurred()) return NULL;
-    int stop_when_clear = PyObject_IsTrue(args[8]);
-    if (stop_when_clear < 0) return NULL;
+    long flags = PyLong_AsLong(args[8]);
+    if (flags == -1 && PyErr_Occurred()) return NULL;
+    int stop_when_clear = (flags & 1) != 0, stop_when_dead = (flags & 2) != 0;
     if (i < 0) {
         PyErr_SetString(PyExc_IndexError, "state index out of range");
         return NULL;
@@ -470,6 +474,12 @@ static PyObject *store_expand(Store *S, PyObject *const *args, Py_ssize_t nargs)
         }
         Py_ssize_t m = PyList_GET_SIZE(nexts);
         transitions += m;
+        if (m == 0 && stop_when_dead) { /* no step at all from state i: the caller's to say */
+            Py_DECREF(nexts);
+            i++;
+            failed = 2;
+            break;
+        }
         for (Py_ssize_t k = 0; k < m; k++) {
             PyObject *fresh;
             Py_ssize_t idx = visit(S, PyList_GET_ITEM(nexts, k), i, canon, &fresh);
@@ -607,10 +617,10 @@ static PyMethodDef store_methods[] = {
      "index_all(states, parent, canon) -> the index of each state, storing new ones"},
     {"expand", (PyCFunction)(void (*)(void))store_expand, METH_FASTCALL,
      "expand(start, stop, succ, canon, check, on_broken, step_error, max_states, "
-     "stop_when_clear) -> (next, transitions, failed)"},
+     "flags) -> (next, transitions, failed)"},
     {"expand_gen", (PyCFunction)(void (*)(void))store_expand_gen, METH_FASTCALL,
      "expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error, "
-     "max_states, stop_when_clear) -> (next, transitions, failed)"},
+     "max_states, flags) -> (next, transitions, failed)"},
     {"expand_gen_tagged", (PyCFunction)(void (*)(void))store_expand_gen_tagged, METH_FASTCALL,
      "expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, "
      "step_error, max_states, edge_base) -> (next, transitions, failed, edges...)"},

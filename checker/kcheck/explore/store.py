@@ -28,8 +28,9 @@ SOURCE = Path(__file__).with_name("store.c")
 
 Canon = Callable[[State], State] | None
 Check = Callable[[State], bool] | None
-# expand(start, stop, succ, canon, check, on_broken, step_error, max_states, stop_when_clear)
-# -> (next state to expand, transitions, 1 when succ failed on `next`): see store.c
+# expand(start, stop, succ, canon, check, on_broken, step_error, max_states, flags)
+# -> (next state to expand, transitions, 1 when succ failed on `next`, 2 when state next - 1
+# has no successor and flags asked to stop there): see store.c
 Expand = Callable[
     [
         int,
@@ -40,7 +41,7 @@ Expand = Callable[
         Callable[[State, int], Check],
         type[Exception],
         int,
-        bool,
+        int,
     ],
     tuple[int, int, int],
 ]

@@ -256,7 +256,7 @@ static int gen_check(const KgenModel *M, const int64_t *row, Py_ssize_t idx, Py_
 }
 
 /* expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error,
- * max_states, stop_when_clear, canon) -> (next, transitions, failed): store_expand over the
+ * max_states, flags, canon) -> (next, transitions, failed): store_expand over the
  * generated code in the capsule `model`, canonicalising with the capsule `canon` (None: no
  * symmetry reduction). on_broken answers (check, ids). */
 static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t nargs) {
@@ -279,8 +279,9 @@ static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t na
     PyObject *succ = args[4], *on_broken = args[7], *step_error = args[8];
     Py_ssize_t max_states = PyLong_AsSsize_t(args[9]);
     if (max_states == -1 && PyErr_Occurred()) return NULL;
-    int stop_when_clear = PyObject_IsTrue(args[10]);
-    if (stop_when_clear < 0) return NULL;
+    long flags = PyLong_AsLong(args[10]);
+    if (flags == -1 && PyErr_Occurred()) return NULL;
+    int stop_when_clear = (flags & 1) != 0, stop_when_dead = (flags & 2) != 0;
     if (i < 0) {
         PyErr_SetString(PyExc_IndexError, "state index out of range");
         return NULL;
@@ -327,6 +328,11 @@ static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t na
             }
         }
         transitions += o.n;
+        if (o.n == 0 && stop_when_dead) { /* as store_expand */
+            i++;
+            failed = 2;
+            break;
+        }
         for (Py_ssize_t k = 0; k < o.n; k++) {
             const int64_t *row = o.buf + k * (width + 1);
             uint64_t h;

@@ -115,7 +115,9 @@ def lower_time(program: ast.Program) -> tuple[ast.Program, list[Diagnostic]]:
     counted = {(dl.actor, dl.action.name) for dl in deadlines if _counted(dl)}
     decls = [_with_waited_reset(d, counted) for d in decls]
     decls += _generated(t, decls, deadlines)
-    return replace(program, decls=tuple(_lowered(d) for d in decls)), t.diags
+    labels = tuple(f"{dl.actor}.{dl.action.name}" for dl in deadlines)
+    lowered = replace(program, decls=tuple(_lowered(d) for d in decls), deadlines=labels)
+    return lowered, t.diags
 
 
 def _lowered(d: Any) -> Any:
@@ -555,3 +557,36 @@ def _time_span(t: _Time) -> ast.Span:
         if isinstance(n, ast.Controller | ast.Process) and n.skew is not None:
             return n.skew.span
     return t.program.name_span
+
+
+def deadlines_due(program: ast.Program) -> list[tuple[str, ast.Expr]]:
+    """In a lowered program, each action with `within` as (ACTOR.action, the condition under
+    which its deadline is due), read back from the generated tick's guard `not D1 and not D2
+    ...` (after every later pass, so it is the condition the tick runs). Used to name the
+    deadline that stops time in a timelock (explore/bfs.py)."""
+    labels = program.deadlines
+    guard = next(
+        (
+            a.when
+            for d in program.decls
+            if isinstance(d, ast.Process) and d.name == TIME_ACTOR
+            for a in d.actions
+            if a.name == TICK
+        ),
+        None,
+    )
+    terms: list[ast.Expr] = []
+    for _ in labels[1:]:
+        if not (isinstance(guard, ast.Binary) and guard.op == "and"):
+            return []
+        terms.insert(0, guard.right)
+        guard = guard.left
+    if not labels or guard is None:
+        return []
+    terms.insert(0, guard)
+    out: list[tuple[str, ast.Expr]] = []
+    for label, e in zip(labels, terms, strict=True):
+        if not (isinstance(e, ast.Unary) and e.op == "not"):
+            return []
+        out.append((label, e.operand))
+    return out

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from kcheck.lang.symbols import Symbols
+from kcheck.lang.time import deadlines_due
 from kcheck.lang.types import TInt, TRef
 from kcheck.model import native
 from kcheck.model.actions import ActionCompiler, action_infos, units
@@ -33,7 +34,7 @@ from kcheck.model.controller_state import (
 from kcheck.model.coverage import CoverCode
 from kcheck.model.env import Ctx, Env
 from kcheck.model.expr import ExprCompiler
-from kcheck.model.ir import CompiledModel, InvariantInfo, Layout
+from kcheck.model.ir import CompiledModel, DeadlineInfo, InvariantInfo, Layout
 from kcheck.model.layout import build_layout, dangling_kinds
 from kcheck.model.properties import emit_invariants, emit_properties, property_info
 from kcheck.model.runtime import RUNTIME_NS
@@ -89,6 +90,10 @@ def compile_model(sym: Symbols, *, symmetry: bool = True, coverage: bool = False
     emit_invariants(c, exprs)
     labels = emit_properties(c, exprs)
     cover = acts.emit_coverage(compiled) if coverage else None
+    due = deadlines_due(sym.program)
+    for k, (_, cond) in enumerate(due):
+        g.emit(f"def _due_{k}(s):")
+        g.emit(f"    return bool({exprs.expr(cond, {}, 's', Ctx(-2, '()', 's'))})")
 
     source = g.source()
     ns: dict[str, Any] = dict(RUNTIME_NS)
@@ -120,6 +125,7 @@ def compile_model(sym: Symbols, *, symmetry: bool = True, coverage: bool = False
         else CoverCode(
             tuple(cover.points), tuple(ns[f"_cov_{a}"] for a in range(len(compiled))), ns["_GC"]
         ),
+        deadlines=tuple(DeadlineInfo(label, ns[f"_due_{k}"]) for k, (label, _) in enumerate(due)),
     )
 
 

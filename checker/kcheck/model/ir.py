@@ -216,6 +216,15 @@ class ActionInfo:
 
 
 @dataclass(frozen=True)
+class DeadlineInfo:
+    """An action with `within` (spec/language.md, "Time"): `due(s)` is true when its deadline
+    blocks the tick in `s` (enabled for its N ticks, or enabled at all for `within 0`)."""
+
+    label: str  # ACTOR.action
+    due: Callable[[State], bool]
+
+
+@dataclass(frozen=True)
 class InvariantInfo:
     name: str
     span: ast.Span
@@ -298,6 +307,13 @@ class CompiledModel:
     bounds: tuple[BoundSource, ...] = ()
     # the guard and branch counting form, compiled only when asked (model/coverage.py)
     coverage: CoverCode | None = field(default=None, repr=False)
+    # the actions with `within`, in declaration order (empty in a model without time)
+    deadlines: tuple[DeadlineInfo, ...] = ()
+
+    @property
+    def timed(self) -> bool:
+        """Has the model time, the generated `time.tick` (kcheck/lang/time.py)?"""
+        return any(a.actor == "time" and a.name == "tick" for a in self.actions)
 
     @property
     def action_steps(self) -> tuple[LabelledSuccessors, ...]:

@@ -483,3 +483,6 @@ class Program:
     name_span: Span = span_field()
     span: Span = span_field()
     module: bool = False  # `module NAME` heads a module, not a model (spec/language.md §13)
+    # after lang/time.py: the actions with `within` (ACTOR.action), in the order of the terms
+    # of the generated tick's guard, one per deadline (explore/bfs.py names a timelock by them)
+    deadlines: tuple[str, ...] = ()
