@@ -615,3 +615,15 @@ def test_the_summary_table_folds_a_long_path_and_never_cuts_it() -> None:
         end = head.index("parameters")
         assert "".join(line[:end].strip() for line in lines) == path
         assert "UNEXPECTED" in lines[0]
+
+
+def test_a_timelock_fails_the_gate_and_its_cached_result_is_believed(repo: Path) -> None:
+    # a timelock beside an invariant that holds: unexpected, and the cache takes it (its trace
+    # replayed to a state with no step)
+    shutil.copy(REPO / "tests" / "fixtures" / "timelock.kdsl", repo / "models" / "timelock.kdsl")
+    first_code, first = ci()
+    (line,) = [ln for ln in first.splitlines() if "time_passes" in ln]
+    assert "violated (5 steps)" in line and "UNEXPECTED" in line
+    code, out = ci()
+    assert code == first_code == 1
+    assert "6 runs, 6 cached" in out, out
