@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 
 from kcheck.cli.main import main
 from kcheck.explore import bfs
-from kcheck.explore.bfs import ALLOWED_NOTE, TIMELOCK, Limits, explore
+from kcheck.explore.bfs import Limits, explore
 from kcheck.explore.replay import check_counterexample
 from kcheck.explore.simulate import SimOptions, simulate
 from kcheck.explore.store import SOURCE, generated_code
+from kcheck.explore.timelock import ALLOWED_NOTE, TIMELOCK
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source
 from kcheck.model import native

@@ -310,3 +310,30 @@ def test_a_run_never_gives_a_new_object_a_deleted_ones_name(tmp_path: Path) -> N
     assert list(outcome.trace.steps[0].state["Pod"]) == []
     shown = {e.object for e in events if e.object.startswith("Pod#")}
     assert shown == {"Pod#0", "Pod#1", "Pod#2"}
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_run_where_time_stops_reports_the_timelock_not_a_rest(seed: int) -> None:
+    """tests/fixtures/timelock.kdsl stops time once `n` is 3 and the clock reaches the due
+    deadline: nothing can fire, the tick included. The run used to end there as converged."""
+    model = compile_model(load(str(FIXTURES / "timelock.kdsl")).symbols, symmetry=False)
+    outcome = Interpreter(
+        model, SimDriver(), RunConfig(seed=seed, tick_ms=100), lambda e: None
+    ).run()
+    assert outcome.result.verdict == VIOLATED
+    lock = next(p for p in outcome.result.properties if p.name == "time_passes")
+    assert (lock.kind, lock.status) == ("timelock", VIOLATED)
+    assert "the deadline of `p.fire` is due" in (lock.reason or "")
+    assert replays(model, outcome, "time_passes")
+    assert lock.trace is not None
+    cur = next(s for s in model.initial() if model.layout.decode(s) == lock.trace.steps[0].state)
+    for step in lock.trace.steps[1:]:
+        cur = next(
+            t
+            for aid, _, t in model.labelled_successors(cur)
+            if model.actions[aid].label == step.action and model.layout.decode(t) == step.state
+        )
+    assert not model.successors(cur)  # the trace's last state has no step: time has stopped

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import cast
 
 from kcheck.explore.budget import Budget, Stopped
-from kcheck.explore.liveness import Graph, check_property
+from kcheck.explore.liveness import Graph
+from kcheck.explore.property_verdicts import BoundHit, bound_names, guarded_property_result
 from kcheck.explore.store import (
     GeneratedCode,
     PyStore,
@@ -27,19 +28,18 @@ from kcheck.explore.store import (
     make_store,
     why_not_native,
 )
+from kcheck.explore.timelock import ALLOWED_NOTE, timelock_result
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, InvariantInfo, PropertyInfo, State, StepError
 from kcheck.result import (
     HOLDS,
     INCONCLUSIVE,
-    NOT_CHECKED,
     VIOLATED,
     CheckResult,
     PropertyResult,
     Stats,
 )
-from kcheck.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,6 @@ PROGRESS_EVERY = 0.5  # seconds between progress callbacks
 # states stored before the search builds (or loads from the cache) the model's generated C:
 # a first build costs about a second, which a small search would not win back
 GEN_AFTER = 20_000
-
-
-@dataclass
-class _BoundHit:
-    index: int  # the state whose step failed
-    error: StepError
 
 
 def explore(
@@ -168,7 +162,7 @@ def _search(
     size = store.size
     violated: dict[str, int] = {}  # invariant -> index of its first violating state
     pending = [(inv.name, inv.holds) for inv in selected]
-    bound_hits: dict[str, _BoundHit] = {}  # one per (action, error code)
+    bound_hits: dict[str, BoundHit] = {}  # one per (action, error code)
     unevaluable: dict[str, str] = {}  # invariant -> why it could not be evaluated
     limit: str | None = None
     # In a model with time, a state with no successor at all stops time (a timelock): the
@@ -266,7 +260,7 @@ def _search(
             inits = model.initial()
         except StepError as err:
             inits = []
-            bound_hits[f"init/{err.code}"] = _BoundHit(-1, err)
+            bound_hits[f"init/{err.code}"] = BoundHit(-1, err)
         for s in inits:
             c = canon(s) if canon else s
             idx = store.add(c, -1)
@@ -470,12 +464,12 @@ def _search(
             why = (
                 f"the search stopped at {limit} before covering every state"
                 if limit
-                else f"a step left the model's bounds ({_bound_names(model, bound_hits)}), so the"
+                else f"a step left the model's bounds ({bound_names(model, bound_hits)}), so the"
                 f" states past it were not explored; no violation in the {size():,} states"
                 " explored"
             )
             if limit and bound_hits:
-                why += f"; a step left the model's bounds ({_bound_names(model, bound_hits)})"
+                why += f"; a step left the model's bounds ({bound_names(model, bound_hits)})"
             results.append(
                 PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, why)
             )
@@ -505,7 +499,7 @@ def _search(
     graph = Graph(store, parent, edge_start, edge_to, edge_act, enabled) if record else None
     for prop in props:
         results.append(
-            _guarded_property_result(
+            guarded_property_result(
                 model, prop, graph, explored_all, bound_hits, limit, tracer, budget
             )
         )
@@ -521,46 +515,6 @@ def _search(
     )
 
 
-TIMELOCK = "time_passes"  # the built-in check's name, as reports list it
-ALLOWED_NOTE = (
-    "timelocks were not looked for (--allow-timelocks): a state where time stops and no step"
-    " is possible ends its behaviours silently"
-)
-
-
-def timelock_result(model: CompiledModel, trace: Trace, last: State | None) -> PropertyResult:
-    """The failed built-in check `time_passes`: `trace` ends in a state of a timed model with no
-    successor at all (spec/explorer.md, "Timelocks"), named by the deadlines due there."""
-    due = [d for d in model.deadlines if last is not None and _due(d.due, last)]
-    line = next((a.span.line for d in due[:1] for a in model.actions if a.label == d.label), None)
-    if due:
-        names = ", ".join(f"`{d.label}`" for d in due)
-        sort = "deadline" if len(due) == 1 else "deadlines"
-        why = (
-            f"time stops here: the {sort} of {names} {'is' if len(due) == 1 else 'are'} due, so"
-            f" `time.tick` cannot fire, yet {'it takes' if len(due) == 1 else 'they take'} no"
-            " step (the guard holds but the body gives no successor, e.g. a `choose` with"
-            " nothing to choose) and no other action can either; every later behaviour is cut"
-            " off and never explored"
-        )
-    else:
-        why = "time stops here: neither `time.tick` nor any action can take a step"
-    return PropertyResult(TIMELOCK, "timelock", VIOLATED, line, trace, why + TIMELOCK_HINT)
-
-
-TIMELOCK_HINT = (
-    " (a timelock: give every `within` an action that can always fire while it is enabled, or"
-    ' pass --allow-timelocks; spec/language.md, "Time")'
-)
-
-
-def _due(due: Callable[[State], bool], s: State) -> bool:
-    try:
-        return due(s)
-    except StepError:
-        return True  # its guard cannot be evaluated here: it may be what stops time
-
-
 def _store_notes(store: StateStore, packed: bool) -> list[str]:
     """A note when the packed native store was wanted and could not be used."""
     if store.native or not packed:
@@ -571,117 +525,14 @@ def _store_notes(store: StateStore, packed: bool) -> list[str]:
     ]
 
 
-def _guarded_property_result(
-    model: CompiledModel,
-    prop: PropertyInfo,
-    graph: Graph | None,
-    explored_all: bool,
-    bound_hits: dict[str, _BoundHit],
-    limit: str | None,
-    tracer: Tracer,
-    budget: Budget | None,
-) -> PropertyResult:
-    """`_property_result`, inconclusive when the budget runs out during the liveness analysis."""
-    why = budget.poll(time.monotonic()) if budget is not None else None
-    try:
-        if why is None:
-            if budget is not None:
-                budget.armed = True
-            return _property_result(model, prop, graph, explored_all, bound_hits, limit, tracer)
-    except Stopped as stop:
-        why = stop.reason
-    except MemoryError:
-        why = "out of memory"
-    finally:
-        if budget is not None:
-            budget.armed = False
-    reason = f"the liveness analysis stopped at {why}"
-    return PropertyResult(prop.name, "property", INCONCLUSIVE, prop.span.line, reason=reason)
-
-
 def _more(limits: Limits, starts: list[int], level_end: int, i: int, n: int) -> int | None:
     """A larger state limit to go on to, when the caller's hook asks for one."""
     more = limits.more_states(starts, level_end, i, n) if limits.more_states else None
     return more if more is not None and more > n else None
 
 
-def _property_result(
-    model: CompiledModel,
-    prop: PropertyInfo,
-    graph: Graph | None,
-    explored_all: bool,
-    bound_hits: dict[str, _BoundHit],
-    limit: str | None,
-    tracer: Tracer,
-) -> PropertyResult:
-    line = prop.span.line
-    if graph is None or not prop.instances:
-        why = (
-            "a `forall` here must range over a kind, an enum or a constant range, with at most"
-            " 256 bindings (spec/liveness.md)"
-        )
-        return PropertyResult(prop.name, "property", NOT_CHECKED, line, reason=why)
-    if not explored_all or bound_hits:
-        # A lasso in the explored graph may leave out a step that fails there, which a fair
-        # behaviour of the real system would take: no verdict either way (spec/liveness.md).
-        why = (
-            f"the search stopped at {limit} before covering every state"
-            if limit
-            else f"a step left the model's bounds ({_bound_names(model, bound_hits)}), so the"
-            " state graph is incomplete"
-        )
-        return PropertyResult(prop.name, "property", INCONCLUSIVE, line, reason=why)
-    for n, (label, preds) in enumerate(prop.instances):
-        one = PropertyInfo(prop.name, prop.span, prop.shape, preds)
-        careful = prop.careful[n] if n < len(prop.careful) else preds
-        # Like an invariant, a formula that cannot be evaluated in some reachable state (it
-        # reads a field through `none`, divides by zero) is a violation, wherever that state is.
-        for i, st in enumerate(graph.states):
-            failure = _failure(preds, st)
-            if failure is not None:
-                # named as the spec says, on the trace's own last state
-                trace, last = tracer.path_and_state(i)
-                failure = (_failure(careful, last) if last is not None else None) or failure
-                why = f"cannot be evaluated in the last state: {failure}"
-                if label:
-                    why = f"for {label}; {why}"
-                return PropertyResult(prop.name, "property", VIOLATED, line, trace, why)
-        lasso = check_property(model, graph, one)
-        if lasso is not None:
-            notes = [f"for {label}"] if label else []
-            if lasso.trigger is not None:
-                notes.append(
-                    f"its left side holds at step {lasso.trigger}, its right side never after"
-                )
-            trace = tracer.lasso(lasso)
-            reason = "; ".join(notes) or None
-            return PropertyResult(prop.name, "property", VIOLATED, line, trace, reason)
-    return PropertyResult(prop.name, "property", HOLDS, line)
-
-
-def _bound_names(model: CompiledModel, hits: dict[str, _BoundHit]) -> str:
-    """The bounds hit, as their entries are named (`no-free-slot in spawner.spawn`)."""
-    names = []
-    for _, hit in sorted(hits.items()):
-        err = hit.error
-        names.append(
-            f"{err.code} in {model.actions[err.action].label if err.action >= 0 else 'init'}"
-        )
-    shown = ", ".join(names[:3])
-    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-def _failure(preds: tuple[Callable[[State], bool], ...], s: State) -> str | None:
-    try:
-        for p in preds:
-            p(s)
-    except StepError as err:
-        return err.message
-    return None
-
-
 def _tagged_around_errors(
-    model: CompiledModel, s: State, index: int, hits: dict[str, _BoundHit]
+    model: CompiledModel, s: State, index: int, hits: dict[str, BoundHit]
 ) -> list[tuple[int, State]]:
     """`_successors_around_errors` with the action of every successor."""
     out: list[tuple[int, State]] = []
@@ -690,14 +541,14 @@ def _tagged_around_errors(
             if isinstance(t, StepError):
                 key = f"{t.action}/{t.code}"
                 if key not in hits:
-                    hits[key] = _BoundHit(index, t)
+                    hits[key] = BoundHit(index, t)
             else:
                 out.append((aid, t))
     return out
 
 
 def _successors_around_errors(
-    model: CompiledModel, s: State, index: int, hits: dict[str, _BoundHit]
+    model: CompiledModel, s: State, index: int, hits: dict[str, BoundHit]
 ) -> list[State]:
     """The slow path, for a state where some step fails: every outcome of every action, each
     failing instance recorded (the first per action and error code), every other step kept."""
@@ -707,7 +558,7 @@ def _successors_around_errors(
             if isinstance(t, StepError):
                 key = f"{t.action}/{t.code}"
                 if key not in hits:
-                    hits[key] = _BoundHit(index, t)
+                    hits[key] = BoundHit(index, t)
             else:
                 out.append(t)
     return out

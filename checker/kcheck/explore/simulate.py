@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kcheck.explore.bfs import ALLOWED_NOTE, TIMELOCK, timelock_result
 from kcheck.explore.coverage import Tally, outcomes_with_paths, rows
 from kcheck.explore.liveness import Graph, check_property
 from kcheck.explore.replay import TraceMismatch, check_counterexample
 from kcheck.explore.shrink import Outcome, run_choices, shrink, shrink_walk, taken
+from kcheck.explore.timelock import ALLOWED_NOTE, TIMELOCK, timelock_result
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, PropertyInfo, State, StepError

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kcheck.explore.timelock import timelock_result
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import (
@@ -288,6 +289,10 @@ class Interpreter:
                 [o for aid in faults for o in model.action_outcomes[aid](s)] if window else []
             )
             at_rest = not enabled and not requested
+            if ticks and at_rest and not fault_steps and not driver.observes:
+                # not a rest: the tick itself cannot fire (a due deadline's action gives no
+                # step), so time stops and the run could only end as if it had converged
+                return timelock_result(model, self._trace(), s), None
             # The fault phase ends with the window, with the budgets, or when no fault is
             # enabled and nothing else can happen that would enable one.
             budget_left = any(s[b.index] < b.budget for b in budgets)
@@ -475,7 +480,7 @@ class Interpreter:
             else:
                 status = HOLDS if judged else INCONCLUSIVE
                 props.append(PropertyResult(p.name, "property", status, p.span.line))
-        if failure is not None and failure.kind in ("conformance", "bound"):
+        if failure is not None and failure.kind in ("conformance", "bound", "timelock"):
             props.append(failure)
         elif self.probed:
             props.append(PropertyResult("services_resolve", "conformance", HOLDS))
