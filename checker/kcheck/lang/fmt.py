@@ -296,8 +296,15 @@ def _manifest_item(it: ast.ManifestItem) -> Doc:
     if it.unit:
         parts.append(cat(Src(it.unit_span.line), f"in {it.unit}"))
     if it.values is not None:
-        shown = ", ".join(f"{key(k)}: {v}" for k, v in it.values)
-        parts.append(cat(Src(it.span.end_line), "{ " + shown + " }"))
+        # a long map breaks between its entries (two finalizer strings fill a line)
+        entries: list[Doc] = [f"{key(k)}: {v}" for k, v in it.values]
+        if entries:
+            entries[0] = cat("{ ", entries[0])
+            entries[-1] = cat(entries[-1], " }")
+            shown: Doc = Chain(tuple(entries), ", ", fill=True)
+        else:
+            shown = "{  }"
+        parts.append(cat(Src(it.span.end_line), shown))
     return Chain(tuple(parts), " ", fill=True)
 
 
