@@ -11,8 +11,6 @@ nothing with the lowering checks what a literal holds after its step."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,7 +21,7 @@ from kcheck.lang.frontend import check_source
 from kcheck.model.compile import compile_model
 from kcheck.result import VIOLATED
 from tests.engine_agreement import assert_engines_agree
-from tests.explore.test_reference_agreement import reachable_and_errors
+from tests.same_states import assert_same_states, decoded_states
 
 ENUMS = """model lits
 enum F { A, B, C }
@@ -109,12 +107,6 @@ OBJECTS_APPENDED = (
 )
 
 
-def _states(text: str) -> set[str]:
-    model = compile_model(check_source(Source("m.kdsl", text)).symbols, symmetry=False)
-    states, _ = reachable_and_errors(model)
-    return {json.dumps(model.layout.decode(s), sort_keys=True, default=str) for s in states}
-
-
 def _verdicts(text: str) -> dict[str, tuple[str, int | None]]:
     model = compile_model(check_source(Source("m.kdsl", text)).symbols)
     return {
@@ -127,13 +119,13 @@ def test_literals_of_members_and_variables_mean_their_appended_twin() -> None:
     written, twin = ENUMS.replace("GUARD", "size(p.fins) == 0"), ENUMS_APPENDED
     twin = twin.replace("GUARD", "size(p.fins) == 0")
     assert "[" not in twin.replace("[2]", "")
-    assert _states(written) == _states(twin)
+    assert_same_states(decoded_states(written), decoded_states(twin))
     assert _verdicts(written) == _verdicts(twin)
 
 
 def test_literals_of_references_mean_their_appended_twin() -> None:
     assert "[" not in OBJECTS_APPENDED.replace("[2]", "")
-    assert _states(OBJECTS) == _states(OBJECTS_APPENDED)
+    assert_same_states(decoded_states(OBJECTS), decoded_states(OBJECTS_APPENDED))
     assert _verdicts(OBJECTS) == _verdicts(OBJECTS_APPENDED)
 
 
@@ -182,7 +174,7 @@ process k {
     else:
         written = head + f"    p.fins := {literal}\n  }}\n}}\n"
         twin = head + _EMPTY_FINS + "\n" + _appended(elems) + "\n  }\n}\n"
-    assert _states(written) == _states(twin)
+    assert_same_states(decoded_states(written), decoded_states(twin))
 
 
 @settings(max_examples=40, deadline=None)

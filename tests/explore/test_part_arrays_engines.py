@@ -23,6 +23,7 @@ from kcheck.run.sim import SimDriver
 from tests.explore.test_dangling import _by_name
 from tests.explore.test_reference_agreement import assert_replays, reachable_and_errors
 from tests.reference import enumerate_reachable
+from tests.same_states import assert_same_states
 from tests.smt.test_bmc import _agree
 
 MEMBERS = ("Scheduled", "Started", "Ready")
@@ -101,7 +102,7 @@ def _states(text: str) -> set[str]:
 def _same_as_twin(written: str, flat: str) -> None:
     for symmetry in (False, True):
         assert _summary(written, symmetry) == _summary(flat, symmetry)
-    assert _states(written) == _states(flat)
+    assert_same_states(_states(written), _states(flat))
 
 
 def _engines_agree(text: str, depth: int) -> None:

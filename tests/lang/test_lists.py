@@ -19,8 +19,7 @@ from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.frontend import check_source
 from kcheck.lang.lists import fold_lists
 from kcheck.lang.parser import parse
-from kcheck.model.compile import compile_model
-from tests.explore.test_reference_agreement import reachable_and_errors
+from tests.same_states import assert_same_states, decoded_states
 
 GOOD = """model fins
 
@@ -204,12 +203,6 @@ def test_a_literal_of_distinct_members_gives_the_length_and_slots_as_constants()
     assert [fi.name for fi in creates[1].fields] == ["finalizers.len"]
 
 
-def _states(text: str) -> set[str]:
-    model = compile_model(check_source(Source("m.kdsl", text)).symbols, symmetry=False)
-    states, _ = reachable_and_errors(model)
-    return {json.dumps(model.layout.decode(s), sort_keys=True, default=str) for s in states}
-
-
 # the same model with appends: a literal is its elements appended in turn to an empty list
 CLEAR = "\n    ".join(
     f"p.finalizers := remove(p.finalizers, {f})" for f in ("Foreground", "Protection", "Custom")
@@ -242,7 +235,7 @@ def test_a_literal_means_its_elements_appended_in_turn_to_an_empty_list() -> Non
     """`[Custom, f]` with f == Custom is `[Custom]`, `[a, b]` with a == b is `[a]`: the same
     reachable states as the model written with `remove` and `append`."""
     assert "append" in APPENDED and "[" not in APPENDED.split("init")[1].replace("[2]", "")
-    assert _states(LITERALS) == _states(APPENDED)
+    assert_same_states(decoded_states(LITERALS), decoded_states(APPENDED))
 
 
 LITERAL_ERRORS = """model bad
