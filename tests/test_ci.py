@@ -627,3 +627,31 @@ def test_a_timelock_fails_the_gate_and_its_cached_result_is_believed(repo: Path)
     code, out = ci()
     assert code == first_code == 1
     assert "6 runs, 6 cached" in out, out
+
+
+def test_an_expected_timelock_is_named_time_passes_and_passes_the_gate(repo: Path) -> None:
+    # the built-in check of a timed model can be expected like an invariant, with its length
+    text = (REPO / "tests" / "fixtures" / "timelock.kdsl").read_text()
+    (repo / "models" / "timelock.kdsl").write_text(
+        "// expect: violated time_passes steps=5\n" + text
+    )
+    code, out = ci()
+    (line,) = [ln for ln in out.splitlines() if "time_passes" in ln]
+    assert "violated (5 steps)" in line.split("time_passes")[1]
+    assert line.rstrip().endswith("OK"), line
+    # the wrong length is unexpected
+    (repo / "models" / "timelock.kdsl").write_text(
+        "// expect: violated time_passes steps=4\n" + text
+    )
+    code, out = ci(no_cache=True)
+    (line,) = [ln for ln in out.splitlines() if "time_passes" in ln]
+    assert "UNEXPECTED" in line and code == 1
+    assert "the counterexample has 5 steps, 4 expected" in out
+
+
+def test_expecting_a_timelock_of_a_model_without_time_is_a_load_error(repo: Path) -> None:
+    counter = repo / "models" / "counter.kdsl"
+    counter.write_text("// expect: violated time_passes steps=1\n" + counter.read_text())
+    code, out = ci()
+    assert code == 2, out
+    assert "expect 'time_passes': the model has no time (no `within`)" in out

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from kcheck.ci.plan import Job, LoadFailure
+from kcheck.explore.timelock import TIMELOCK
 from kcheck.lang.diagnostics import KcheckError, Source, render_all, suggest
+from kcheck.lang.time import TIME_ACTOR
 
 
 class Loaded:
@@ -79,12 +81,26 @@ def load_job(job: Job) -> Loaded | LoadFailure:
         for n in chosen or ()
         if n not in pool
     ]
+    # a model with time has the built-in check `time_passes` (spec/explorer.md, "Timelocks")
+    timed = any(a.name == TIME_ACTOR for a in checked.symbols.actors)
+    checks = (*names, TIMELOCK) if timed else names
     problems += [
-        f"expect {n!r}: the model has no invariant or property `{n}`"
-        + (f"; {h}" if (h := suggest(n, names)) else "")
+        _unknown_expectation(n, checks)
         for n in job.expectation.statuses
-        if n not in names and not n.startswith("bound: ")
+        if n not in checks and not n.startswith("bound: ")
     ]
     if problems:
         return LoadFailure(job.path, job.params, "\n".join(f"{job.label}: {p}" for p in problems))
     return Loaded(checked.symbols, job.settings.symmetry, invariants, properties)
+
+
+def _unknown_expectation(name: str, checks: tuple[str, ...]) -> str:
+    if name == TIMELOCK:
+        return (
+            f"expect {name!r}: the model has no time (no `within`), so time cannot stop and"
+            " there is no timelock to expect"
+        )
+    hint = suggest(name, checks)
+    return f"expect {name!r}: the model has no invariant or property `{name}`" + (
+        f"; {hint}" if hint else ""
+    )
