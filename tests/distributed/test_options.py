@@ -7,9 +7,13 @@ import sys
 
 import pytest
 
+from kcheck.distributed import transport
 from kcheck.engines.dispatch import EngineOptions, Refused, check
+from kcheck.explore.bfs import Limits
+from kcheck.explore.timelock import ALLOWED_NOTE, TIMELOCK
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
+from kcheck.result import VIOLATED
 
 
 def _replicaset() -> tuple[object, object]:
@@ -51,3 +55,23 @@ def test_an_address_with_no_cluster_is_refused_at_once() -> None:
     ):
         with pytest.raises(Refused, match=said):
             check(model, symbols, None, None, EngineOptions("explicit", ray_address=address))  # type: ignore[arg-type]
+
+
+def test_the_distributed_search_looks_for_timelocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the Ray workers replaced by partitions in this process: the dispatcher's own answer, which
+    # used to add "the distributed search does not look for timelocks"
+    monkeypatch.setattr(transport, "RayWorkers", lambda r, n, _: transport.Local(r, n or 2))
+    for path, locked in (("tests/fixtures/timelock.kdsl", True),
+                         ("models/leader_election_renew_margin.kdsl", False)):  # fmt: skip
+        checked = load(path)
+        model = compile_model(checked.symbols)
+        assert model.timed
+        for engine in ("explicit", "auto"):
+            got = check(model, checked.symbols, None, None, EngineOptions(engine, workers=2))
+            lock = [(p.name, p.status) for p in got.properties if p.kind == "timelock"]
+            assert lock == ([(TIMELOCK, VIOLATED)] if locked else [])
+            assert not any("timelock" in n for n in got.notes), got.notes
+        allowed = EngineOptions("explicit", Limits(allow_timelocks=True), workers=2)
+        got = check(model, checked.symbols, None, None, allowed)
+        assert not any(p.kind == "timelock" for p in got.properties)
+        assert ALLOWED_NOTE in got.notes

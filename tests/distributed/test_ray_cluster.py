@@ -112,6 +112,24 @@ def test_kcheck_verify_joins_a_cluster(cluster: Any) -> None:
     assert any("distributed search over 2 workers" in n for n in b["notes"])
 
 
+def test_kcheck_verify_on_a_cluster_reports_the_timelock(cluster: Any) -> None:
+    path = str(ROOT / "tests/fixtures/timelock.kdsl")
+    args = [KCHECK, "verify", path, "--engine", "explicit", "-q", "--format", "json"]
+    joined = subprocess.run(
+        [*args, "--ray", cluster.address], capture_output=True, text=True, timeout=300
+    )
+    alone = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert joined.returncode == alone.returncode == 1, joined.stderr
+    import json
+
+    a, b = json.loads(alone.stdout), json.loads(joined.stdout)
+    assert [(p["name"], p["status"], p.get("trace")) for p in b["properties"]] == [
+        (p["name"], p["status"], p.get("trace")) for p in a["properties"]
+    ]
+    assert any(p["name"] == "time_passes" for p in b["properties"])
+    assert not any("timelock" in n for n in b["notes"])  # no "does not look for timelocks"
+
+
 def test_kcheck_verify_workers_starts_and_stops_its_own_ray() -> None:
     path = str(ROOT / "models/replicaset_counts_running.kdsl")
     args = [KCHECK, "verify", path, "--engine", "explicit", "-q", "--format", "json"]

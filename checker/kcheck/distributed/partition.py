@@ -52,6 +52,9 @@ class Expanded:
     transitions: int
     # per action and error code, the first failing step: (parent id, the error)
     bound_hits: dict[str, tuple[int, ErrorData]]
+    # the least id of a state expanded here with no successor at all and no failing step, or
+    # -1: in a model with time, a timelock (spec/explorer.md); the driver decides whether to look
+    dead: int = -1
 
 
 @dataclass(frozen=True)
@@ -134,14 +137,18 @@ class Partition:
         out: list[dict[State, int]] = [{} for _ in range(count)]
         hits: dict[str, tuple[int, ErrorData]] = {}
         transitions = 0
+        dead = -1
         per_parent: list[tuple[int, int]] = []
         for idx in range(lo, hi):
             s = self.states[idx]
             gid = self.ids[idx]
             try:
                 nexts = succ(s)
-            except StepError:
+            except StepError:  # a state with a failing step is a bound hit, never a timelock
                 nexts = self._around_errors(s, gid, hits)
+            else:
+                if not nexts and dead < 0:  # ids ascend: the first met is the least
+                    dead = gid
             transitions += len(nexts)
             per_parent.append((gid, len(nexts)))
             base = gid << KEY_SHIFT
@@ -164,7 +171,7 @@ class Partition:
             encode(list(d), list(d.values())) if p != self.index else b"" for p, d in enumerate(out)
         ]
         self.sent_bytes += sum(len(b) for b in batches)
-        return batches, Expanded(transitions, hits)
+        return batches, Expanded(transitions, hits, dead)
 
     def merge_from(self, pending: Sequence[int], initial: bool, *batches: bytes) -> Merged:
         """`merge` of batches passed as arguments (Ray fetches them from the other workers)."""

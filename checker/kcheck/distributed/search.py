@@ -8,8 +8,11 @@ level's order, which is the order the single-process search stores states in, an
 state its global id. So the first violation of an invariant is the same state, its trace the
 same trace, and the counts the same counts; where the single-process search stops inside a
 level (every invariant violated, --max-states), the driver works out the same stopping point
-from the keys. Temporal properties are not checked distributed: they go to the single-process
-engine on this machine, which stores the graph (spec/distributed.md says so).
+from the keys. In a model with time it looks for timelocks as that search does: each worker
+reports the least id among its states of the level that have no successor (and no failing
+step), and the driver keeps the least of all, the first in breadth-first order. Temporal
+properties are not checked distributed: they go to the single-process engine on this machine,
+which stores the graph (spec/distributed.md says so).
 
 A worker that dies stops the search inconclusive, naming it: its part of the visited set is
 gone, and a verdict without it could be "holds" wrongly. A violation found before keeps its
@@ -22,13 +25,14 @@ import time
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kcheck.distributed.codec import encode
 from kcheck.distributed.partition import KEY_SHIFT, ErrorData, Expanded, Merged, Recipe, owner
 from kcheck.distributed.transport import Transport, WorkerFailed
 from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
+from kcheck.explore.timelock import ALLOWED_NOTE, timelock_result
 from kcheck.explore.tracer import Tracer
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
@@ -64,6 +68,12 @@ class _Run:
     loose: int = 0  # stored states that are not their own representative
     violated: dict[int, _Found] = field(default_factory=dict)
     hits: dict[str, tuple[_Found, StepError]] = field(default_factory=dict)
+    watch: bool = False  # looking for a timelock (a model with time, not --allow-timelocks)
+    dead: _Found | None = None  # the first timelock met
+
+    @property
+    def looking(self) -> bool:
+        return self.watch and self.dead is None
 
     def path(self, gid: int) -> tuple[list[State], array[int]]:
         states: list[State] = []
@@ -106,6 +116,7 @@ def explore_distributed(
     if limits.budget is not None and limits.budget.deadline is not None:
         transport.deadline = limits.budget.deadline
     run = _Run(model, transport, canon, limits, symmetry)
+    run.watch = model.timed and not limits.allow_timelocks
     limit: str | None = None
     complete = False
     workers = transport.names()
@@ -185,9 +196,9 @@ def _search(
     while total > level_start:  # the level [level_start, total) is to be expanded
         if depth >= 1 and limits.max_depth is not None and depth >= limits.max_depth:
             return _stop(stats, total, level_start, depth, f"max-depth {limits.max_depth}")
-        if selected and not pending:
-            # every invariant has its shortest counterexample: stop, as the search on one
-            # process does
+        if selected and not pending and not run.looking:
+            # every invariant has its shortest counterexample (and a timelock is met, if one
+            # is looked for): stop, as the search on one process does
             return _stop(stats, total, level_start, depth, None)
         stats.states, stats.depth, stats.queue = total, depth, total - level_start
         now = time.monotonic()
@@ -209,12 +220,15 @@ def _search(
         # where the single-process search would stop inside this level, if it does
         stop_ms = _max_states_stop(limits.max_states, level, level_start, total)
         found = _first_violations(level, pending)
-        stop_pd = None
-        if selected and found and len(found) == len(pending):
-            stop_pd = max(level.parent_of(gid) for gid, _ in found.values())
+        dead = min((m.dead for m in metas if m.dead >= 0), default=None) if run.looking else None
+        stop_pd = _clear_stop(run, level, selected, pending, found, dead, total)
         stop = min((g for g in (stop_ms, stop_pd) if g is not None), default=None)
         _record_hits(run, metas, stop)
         _record_violations(run, level, pending, stop, found)
+        if dead is not None and (stop is None or dead <= stop):
+            tracer, last = run.tracer(dead)
+            trace, state = tracer.path_and_state(last)
+            run.dead = _Found(dead, trace, state)
         if stop is not None:
             stats.states = total + level.count_upto(stop)
             stats.transitions += transport.transitions_upto(stop)
@@ -233,6 +247,27 @@ def _search(
             depth += 1
     stats.states, stats.depth, stats.queue = total, depth, 0
     return True, None
+
+
+def _clear_stop(
+    run: _Run,
+    level: _Level,
+    selected: list[int],
+    pending: list[int],
+    found: dict[int, tuple[int, str | None]],
+    dead: int | None,
+    total: int,
+) -> int | None:
+    """The parent after which the single-process search stops because every invariant has its
+    counterexample, if in this level. Looking for a timelock, it goes on until it meets one:
+    then it stops after the later of the last violation's parent and the timelock."""
+    if not selected or len(found) < len(pending) or (run.looking and dead is None):
+        return None
+    marks = [level.parent_of(gid) for gid, _ in found.values()]
+    stop = max([*marks, *([dead] if dead is not None else [])], default=None)
+    if stop is not None and stop + 1 == total and not level.size:
+        return None  # the level's last state, and no new one: the search is complete
+    return stop
 
 
 def _assign_if_traced(transport: Transport, level: _Level, pending: list[int]) -> list[bytes]:
@@ -402,6 +437,11 @@ def _result(run: _Run, selected: list[int], complete: bool, limit: str | None) -
                 explain_bound(model, err),
             )
         )
+    notes = list(model.symmetry_notes) if run.symmetry else []
+    if run.dead is not None and run.dead.trace is not None:
+        results.append(timelock_result(model, run.dead.trace, run.dead.last))
+    elif model.timed and run.budget_limits.allow_timelocks:
+        notes.append(ALLOWED_NOTE)
     return CheckResult(
         model=model.name,
         engine="explicit",
@@ -409,7 +449,7 @@ def _result(run: _Run, selected: list[int], complete: bool, limit: str | None) -
         properties=results,
         complete=complete,
         limit=limit,
-        notes=list(model.symmetry_notes) if run.symmetry else [],
+        notes=notes,
     )
 
 
@@ -432,7 +472,8 @@ def _add_properties(
     """The temporal properties, by the single-process search on this machine (it stores the
     state graph), as spec/distributed.md says."""
     plain = explore(
-        model, invariants=[], properties=props, symmetry=symmetry, limits=limits,
+        model, invariants=[], properties=props, symmetry=symmetry,
+        limits=replace(limits, allow_timelocks=True),  # the distributed search looked for them
         progress=progress,
     )  # fmt: skip
     result.properties.extend(p for p in plain.properties if p.kind == "property")

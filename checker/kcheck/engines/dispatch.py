@@ -137,14 +137,11 @@ def _timelocks_unchecked(
         return None
     if any(p.kind == "timelock" for p in result.properties):
         return None
-    spread = options.workers > 1 or bool(options.ray_address)
     if options.engine in ("bmc", "induction"):
         return (
             f"--engine {options.engine} does not look for timelocks (states where time stops);"
             " the explicit search does"
         )
-    if options.engine in ("explicit", "auto") and spread:
-        return "the distributed search does not look for timelocks; the explicit search does"
     if result.engine == "auto":  # Z3 decided what the explicit search left open
         return (
             f"timelocks were looked for only in the {result.stats.states:,} states the explicit"
