@@ -18,6 +18,7 @@ from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source
 from kcheck.model.compile import compile_model
 from kcheck.result import HOLDS, VIOLATED
+from kcheck.smt.candidates import candidates
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -218,3 +219,48 @@ def test_verify_infer_feeds_the_inferred_lemmas_into_the_temporal_proofs(tmp_pat
     # every lemma the proof assumed is printed, so pasting the lines reproduces it
     assert set(assumed) <= set(named), (assumed, named)
     assert "x <= y" in [named[n] for n in assumed]
+
+
+MEMBERS = """model members
+enum App { Web, Cart }
+kind Pod[3] { app: App  ready: bool = false }
+kind Service[2] { app: App  endpoints: set<Pod> }
+def live(a: App): int = count p in Pod where p.app == a
+init {
+  create Service { app: Web }
+  create Service { app: Cart }
+}
+controller deployment {
+  action create_pod for a in App when live(a) < 1 { create Pod { app: a } }
+}
+controller endpoints {
+  action add for s in Service, p in Pod where p.app == s.app and p.ready and p not in s.endpoints {
+    s.endpoints := s.endpoints | {p}
+  }
+}
+process kubelet {
+  action ready for p in Pod where not p.ready { p.ready := true }
+}
+invariant one_endpoint: forall s in Service: size(s.endpoints) <= 1
+"""
+
+
+def test_a_member_agrees_with_its_holder_and_a_def_is_bounded_per_enum_member() -> None:
+    """The candidate families that prove ingress and service_endpoints (benchmarks/
+    proofs_inference.md): a set's members share a field with the object holding the set, and
+    a def of one enum parameter is bounded for every member."""
+    texts = candidates(check_source(Source("members.kdsl", MEMBERS)).symbols)
+    assert "forall x in Service: forall y in x.endpoints: y.app == x.app" in texts
+    assert "forall v in App: live(v) <= 1" in texts
+    source = Source("members.kdsl", MEMBERS)
+    assert verdict(source, "induction") != HOLDS  # two pods of different apps in one Service
+    found = infer(source, timeout_s=60)
+    assert found.verdict == HOLDS
+    assert "lemma inferred_2: forall x in Service: forall y in x.endpoints: y.app == x.app" in (
+        found.lemmas
+    )
+    # the same model with the selector dropped: the member's app is no longer the Service's,
+    # one_endpoint is violated, and nothing is proved
+    wrong = Source("wrong.kdsl", MEMBERS.replace("where p.app == s.app and", "where"))
+    assert verdict(wrong, "explicit") == VIOLATED
+    assert infer(wrong, timeout_s=60).verdict != HOLDS

@@ -123,6 +123,7 @@ def _all(sym: Symbols) -> Iterator[str]:
                 yield f"{t} - {v} <= {c}"
                 yield f"{t} - {v} >= {c}"
     yield from _between_vars(sym)
+    yield from _defs_per_member(sym)
     yield from potential_bases(sym)
     yield from rings(sym)
     yield from _existence(sym)
@@ -250,6 +251,19 @@ def _between_vars(sym: Symbols) -> Iterator[str]:
                 yield f"{a} implies {b}"
 
 
+def _defs_per_member(sym: Symbols) -> Iterator[str]:
+    """Bounds on the model's int defs of one enum parameter, for every member (`forall a in
+    App: live(a) <= 1`: the pods a controller keeps per app)."""
+    for d in sym.defs.values():
+        if not (len(d.params) == 1 and isinstance(d.ret, ast.IntType | ast.RangeType)):
+            continue
+        ty = d.params[0].type
+        if isinstance(ty, ast.NamedType) and ty.name in sym.enums:
+            for c in range(MAX_CONST + 1):
+                yield f"forall v in {ty.name}: {d.name}(v) <= {c}"
+                yield f"forall v in {ty.name}: {d.name}(v) >= {c}"
+
+
 def _through_references(kind: KindInfo, sym: Symbols) -> Iterator[str]:
     """`forall x in K: A implies B(x.r)`: a field of x against one of the object x.r names."""
     mine = [a for _, a in _atoms(kind, sym, "x")]
@@ -290,6 +304,13 @@ def _set_relations(kind: KindInfo, sym: Symbols) -> Iterator[str]:
         head = f"forall x in {kind.name}: forall y in x.{name}:"
         for _, b in _atoms(sym.kinds[elem], sym, "y"):
             yield f"{head} {b}"
+        # a member agrees with its holder on a field of the same type (a Service's endpoints
+        # are pods of its app: `y.app == x.app`)
+        for g in sym.kinds[elem].fields:
+            mine = [f for f in kind.fields if not f.name.startswith("_")]
+            for f in (f for f in mine if not g.name.startswith("_")):
+                if _same_sort(f.type, g.type):
+                    yield f"{head} y.{g.name} == x.{f.name}"
         for path, e in others:
             if e == elem and path != f"x.{name}":
                 yield f"{head} y in {path}"
@@ -297,6 +318,13 @@ def _set_relations(kind: KindInfo, sym: Symbols) -> Iterator[str]:
                 if path.count(".") == 2:  # the other way, from the referred object's set
                     yield f"forall x in {kind.name}: forall y in {path}: y in x.{name}"
                     yield f"forall x in {kind.name}: forall y in {path}: y not in x.{name}"
+
+
+def _same_sort(a: object, b: object) -> bool:
+    """Two fields' values compare for equality: the same enum, or the same kind."""
+    return (isinstance(a, TEnum) and isinstance(b, TEnum) and a.name == b.name) or (
+        isinstance(a, TRef) and isinstance(b, TRef) and a.kind == b.kind
+    )
 
 
 def _pairwise(kind: KindInfo, sym: Symbols) -> Iterator[str]:
