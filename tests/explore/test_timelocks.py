@@ -175,7 +175,15 @@ def test_the_cli_exits_1_names_the_check_and_takes_the_opt_out() -> None:
     allowed = runner.invoke(main, ["verify", str(FIXTURE), "-q", "--allow-timelocks"])
     assert allowed.exit_code == 0, allowed.output
     assert "--allow-timelocks" in allowed.output
-    z3 = runner.invoke(main, ["verify", str(FIXTURE), "-q", "--engine", "induction"])
+    # the Z3 engines look too (tests/smt/test_timelocks_z3.py), but not over symbolic params
+    z3 = runner.invoke(
+        main, ["verify", str(FIXTURE), "-q", "--engine", "induction", "--format", "json"]
+    )
+    assert z3.exit_code == 1, z3.output
+    doc = json.loads(z3.stdout)
+    assert [p["name"] for p in doc["properties"] if p["kind"] == "timelock"] == [TIMELOCK]
+    symbolic = ["verify", str(FIXTURE), "-q", "--engine", "induction", "--symbolic-params"]
+    z3 = runner.invoke(main, symbolic)
     assert z3.exit_code == 0, z3.output
     assert "does not look for timelocks" in z3.output
 
