@@ -223,7 +223,8 @@ def test_the_search_finds_exactly_the_shallowest_state_without_a_step(
     note(text)
     model = _compiled(text, symmetry=False)
     want = _dead_depth(model)
-    props = None if graph else []  # with a property, the search that keeps the graph
+    # with a property, the search that keeps the graph
+    props: list[str] | None = None if graph else []
     _agrees(model, explore(model, symmetry=False, properties=props, packed=False), want)
     _agrees(model, explore(model, symmetry=False, properties=props), want)
 

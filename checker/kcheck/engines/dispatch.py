@@ -17,6 +17,7 @@ from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
 from kcheck.explore.simulate import SimOptions, simulate
 from kcheck.explore.statespace import StateSpace, TooManyStates, reachable
+from kcheck.explore.timelock import ALLOWED_NOTE
 from kcheck.explore.tracer import ReplayError
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
@@ -264,11 +265,16 @@ def _z3(
         # timelocks: with concrete params only (the note of _timelocks_unchecked says so)
         look = model.timed and not options.limits.allow_timelocks
         if options.engine == "induction":
-            return induction(model, symbols, options.max_k, invariants, timeout,
-                             options.symbolic_params, properties, timelocks=look)  # fmt: skip
-        if options.symbolic_params:
-            return symbolic_bmc(model, symbols, options.depth, invariants, timeout, properties)
-        return bmc(model, symbols, options.depth, invariants, timeout, properties, timelocks=look)
+            result = induction(model, symbols, options.max_k, invariants, timeout,
+                               options.symbolic_params, properties, timelocks=look)  # fmt: skip
+        elif options.symbolic_params:
+            result = symbolic_bmc(model, symbols, options.depth, invariants, timeout, properties)
+        else:
+            result = bmc(model, symbols, options.depth, invariants, timeout, properties,
+                         timelocks=look)  # fmt: skip
+        if model.timed and options.limits.allow_timelocks:
+            result.notes.append(ALLOWED_NOTE)  # as the explicit search says
+        return result
     except (Unsupported, SizeError) as err:
         raise Refused(str(err)) from None
     except (BmcReplayError, LassoError) as err:
