@@ -172,6 +172,8 @@ def test_the_z3_engines_agree_with_the_states_without_a_step(text: str, reach: b
     model, sym = _load(text)
     dead = _dead_depth(model)
     note(f"shallowest state without a step: {dead}")
+    explicit = _timelock(explore(model, symmetry=False, properties=[]))
+    assert (explicit.trace and len(explicit.trace) if explicit is not None else None) == dead
     # as deep as the timelock, so that BMC must find it there and nowhere shallower
     depth = 4 if dead is None else min(dead, 10)
     _bmc_agrees(model, bmc(model, sym, depth, None, 60, properties=[], timelocks=True), dead, depth)

@@ -205,13 +205,8 @@ def _timelock_results(out: Outcome, notes: list[str], bounds: bool) -> list[Prop
         return []
     if out.entry is not None:
         return [out.entry]
-    why = out.reason if out.status == "unknown" else f"not proved: {out.reason}"
-    return [
-        PropertyResult(
-            TIMELOCK, "timelock", INCONCLUSIVE, None, None,
-            f"{why} (that time always passes: no reachable state is a timelock)", engine=ENGINE,
-        )
-    ]  # fmt: skip
+    why = f"not proved that time always passes (no reachable state is a timelock): {out.reason}"
+    return [PropertyResult(TIMELOCK, "timelock", INCONCLUSIVE, None, None, why, engine=ENGINE)]
 
 
 def _result(
