@@ -175,7 +175,15 @@ def test_the_cli_exits_1_names_the_check_and_takes_the_opt_out() -> None:
     allowed = runner.invoke(main, ["verify", str(FIXTURE), "-q", "--allow-timelocks"])
     assert allowed.exit_code == 0, allowed.output
     assert "--allow-timelocks" in allowed.output
-    z3 = runner.invoke(main, ["verify", str(FIXTURE), "-q", "--engine", "induction"])
+    # the Z3 engines look too (tests/smt/test_timelocks_z3.py), but not over symbolic params
+    z3 = runner.invoke(
+        main, ["verify", str(FIXTURE), "-q", "--engine", "induction", "--format", "json"]
+    )
+    assert z3.exit_code == 1, z3.output
+    doc = json.loads(z3.stdout)
+    assert [p["name"] for p in doc["properties"] if p["kind"] == "timelock"] == [TIMELOCK]
+    symbolic = ["verify", str(FIXTURE), "-q", "--engine", "induction", "--symbolic-params"]
+    z3 = runner.invoke(main, symbolic)
     assert z3.exit_code == 0, z3.output
     assert "does not look for timelocks" in z3.output
 
@@ -215,7 +223,8 @@ def test_the_search_finds_exactly_the_shallowest_state_without_a_step(
     note(text)
     model = _compiled(text, symmetry=False)
     want = _dead_depth(model)
-    props = None if graph else []  # with a property, the search that keeps the graph
+    # with a property, the search that keeps the graph
+    props: list[str] | None = None if graph else []
     _agrees(model, explore(model, symmetry=False, properties=props, packed=False), want)
     _agrees(model, explore(model, symmetry=False, properties=props), want)
 

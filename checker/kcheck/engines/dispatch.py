@@ -17,6 +17,7 @@ from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
 from kcheck.explore.simulate import SimOptions, simulate
 from kcheck.explore.statespace import StateSpace, TooManyStates, reachable
+from kcheck.explore.timelock import ALLOWED_NOTE
 from kcheck.explore.tracer import ReplayError
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
@@ -130,17 +131,19 @@ def check(
 def _timelocks_unchecked(
     model: CompiledModel, result: CheckResult, options: EngineOptions
 ) -> str | None:
-    """In a model with time, what says that the answer did not look for timelocks (only the
-    explicit search and simulate do, spec/explorer.md "Timelocks"), so that no verdict claims
-    more than was checked."""
+    """In a model with time, what says that the answer did not look for timelocks (the
+    explicit search, simulate, and bmc and induction with concrete params do, spec/explorer.md
+    "Timelocks"), so that no verdict claims more than was checked."""
     if not model.timed or options.limits.allow_timelocks:
         return None
     if any(p.kind == "timelock" for p in result.properties):
         return None
     if options.engine in ("bmc", "induction"):
+        if not options.symbolic_params and not options.sizes:
+            return None  # they looked: a `time_passes` entry or a note says what they found
         return (
-            f"--engine {options.engine} does not look for timelocks (states where time stops);"
-            " the explicit search does"
+            f"--engine {options.engine} with --symbolic-params or --size does not look for"
+            " timelocks (states where time stops); with concrete params it does"
         )
     if result.engine == "auto":  # Z3 decided what the explicit search left open
         return (
@@ -256,11 +259,19 @@ def _z3(
             budget.armed = True
         if options.sizes:
             return _sized(symbols, invariants, properties, options, timeout)
+        # timelocks: with concrete params only (the note of _timelocks_unchecked says so)
+        look = model.timed and not options.limits.allow_timelocks
         if options.engine == "induction":
-            return induction(model, symbols, options.max_k, invariants, timeout,
-                             options.symbolic_params, properties)  # fmt: skip
-        run = symbolic_bmc if options.symbolic_params else bmc
-        return run(model, symbols, options.depth, invariants, timeout, properties)
+            result = induction(model, symbols, options.max_k, invariants, timeout,
+                               options.symbolic_params, properties, timelocks=look)  # fmt: skip
+        elif options.symbolic_params:
+            result = symbolic_bmc(model, symbols, options.depth, invariants, timeout, properties)
+        else:
+            result = bmc(model, symbols, options.depth, invariants, timeout, properties,
+                         timelocks=look)  # fmt: skip
+        if model.timed and options.limits.allow_timelocks:
+            result.notes.append(ALLOWED_NOTE)  # as the explicit search says
+        return result
     except (Unsupported, SizeError) as err:
         raise Refused(str(err)) from None
     except (BmcReplayError, LassoError) as err:

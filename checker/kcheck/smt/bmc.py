@@ -9,6 +9,11 @@ internal error (ReplayError), never a reported trace.
 
 BMC never says `holds`: "no violation up to depth N" is `inconclusive`, and so is anything Z3
 answers with `unknown` (a timeout or the resource limit).
+
+In a model with time it also looks for a timelock, as the explicit search does (spec/smt.md,
+"Timelocks"): a state of depth <= N with no step at all is the failed built-in check
+`time_passes`, its trace replayed and its last state checked to have no step; finding none, it
+says so in a note, as the explicit search lists no entry for a model without one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
+from kcheck.explore.timelock import timelock_result
 from kcheck.lang.symbols import Symbols
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
@@ -28,7 +34,8 @@ from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.lasso import temporal_bmc
 from kcheck.smt.solver import Deadline, Unrolled
 from kcheck.smt.system import transition
-from kcheck.smt.terms import Term
+from kcheck.smt.temporal import time_stops
+from kcheck.smt.terms import Instance, Term
 from kcheck.trace import Step, Trace, name_objects
 
 __all__ = ["ReplayError", "Unsupported", "bmc"]
@@ -46,11 +53,13 @@ def bmc(
     timeout_s: float = 60.0,
     properties: Sequence[str] | None = None,
     bitvec: bool = True,
+    timelocks: bool = False,
 ) -> CheckResult:
     """Look for a violation of each selected invariant (None: all) in at most `depth` steps,
     and a fair lasso of each selected temporal property (None: all, unless invariants were
-    named). Raises
-    Unsupported, before solving, when the model uses a construct not encoded."""
+    named); with `timelocks` (a timed model, without --allow-timelocks), for a state where
+    time stops too. Raises Unsupported, before solving, when the model uses a construct not
+    encoded."""
     t0 = time.monotonic()
     enc = Encoder(model, symbols)
     by_name = {inv.name: inv for inv in symbols.invariants}
@@ -94,9 +103,13 @@ def bmc(
         return [tuple(solver.value(m, v) for v in st) for st in states]
 
     pending = list(selected)
+    look = timelocks  # until a state with no step is found
+    lock: PropertyResult | None = None
+    looked = -1  # the depth up to which no state has been found without a step
     k = 0
     while True:
         cur = states[k]
+        instances: list[Instance] | None = None
         for inv in list(pending):
             answer, m = solver.ask(enc.violation(inv, cur), deadline)
             if answer == "sat":
@@ -110,9 +123,20 @@ def bmc(
             elif answer != "unsat":
                 unknown = f"Z3 answered unknown ({answer}) at depth {k}"
                 break
-        if unknown is not None or k >= depth or (not pending and bound is not None):
+        if look and unknown is None:
+            instances = enc.instances(cur)
+            answer, m = solver.ask(time_stops(instances, len(model.actions)), deadline)
+            if answer == "sat":
+                lock, look = timelock_entry(model, values(m)), False
+            elif answer == "unsat":
+                looked = k
+            else:
+                unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+        done = not pending and not look and bound is not None
+        if unknown is not None or k >= depth or done:
             break
-        instances = enc.instances(cur)
+        if instances is None:
+            instances = enc.instances(cur)
         nxt = enc.fresh_state(f"s{k + 1}")
         step, fail = transition(instances, cur, nxt, f"s{k}")
         if bound is None and not z3.is_false(fail):
@@ -122,7 +146,7 @@ def bmc(
             elif answer != "unsat":
                 unknown = f"Z3 answered unknown ({answer}) at depth {k}"
                 break
-        if not pending and bound is not None:
+        if not pending and not look and bound is not None:
             break
         solver.add(step)
         states.append(nxt)
@@ -144,6 +168,14 @@ def bmc(
     if bound is not None:
         out.append(bound)
     notes = [f"bounded model checking to depth {depth}: no claim beyond it"]
+    if lock is not None:
+        out.append(lock)
+    elif timelocks:  # as the explicit search, no entry without a timelock: a note says how far
+        notes.append(
+            f"no timelock (a state where time stops) up to depth {looked}"
+            if looked >= 0
+            else f"timelocks were not looked for: {unknown}"
+        )
     return CheckResult(model.name, "bmc", stats, out, complete=False,
                        limit=f"depth {depth}", notes=notes)  # fmt: skip
 
@@ -203,6 +235,16 @@ def replay_path(model: CompiledModel, path: list[State]) -> list[Step]:
             Step(info.label, model.describe_args(aid, args), decode(target), line=info.span.line)
         )
     return steps
+
+
+def timelock_entry(model: CompiledModel, path: list[State]) -> PropertyResult:
+    """The failed check `time_passes` (explore/timelock.py) for a path whose last state has no
+    step at all, replayed; a step possible there is an encoding bug (ReplayError)."""
+    trace = named(model, replay_path(model, path))
+    if any(True for outcomes in model.action_outcomes for _ in outcomes(path[-1])):
+        raise ReplayError("bmc: a step is possible where the encoding says time stops; "
+                          "this is a kcheck bug")  # fmt: skip
+    return timelock_result(model, trace, path[-1])
 
 
 def bound_entry(model: CompiledModel, path: list[State]) -> PropertyResult:

@@ -67,6 +67,18 @@ def describe_failure(model: CompiledModel, path: Unrolling, m: Any, k: int) -> s
     return f"in the state {{{show_state(state)}}} the step {step} fails"
 
 
+def describe_stop(model: CompiledModel, path: Unrolling, m: Any, k: int) -> str:
+    """The last step of a step-case model for "time always passes": into a state without any
+    step (a timelock, unreachable unless a deeper base case finds it)."""
+    states = path.concrete(m, k)
+    before, after = (model.layout.decode(s) for s in states[k - 1 : k + 1])
+    step = _instance(model, *path.taken(m, k - 1))
+    return (
+        f"in the state {{{show_state(before)}}} the step {step} leads to "
+        f"{{{show_state(after)}}}, where no step is possible"
+    )
+
+
 def _instance(model: CompiledModel, aid: int, args: tuple[int, ...]) -> str:
     shown = ", ".join(f"{n}={_show(v)}" for n, v in model.describe_args(aid, args).items())
     return f"{model.actions[aid].label}({shown})"

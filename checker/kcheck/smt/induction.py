@@ -1,7 +1,8 @@
 """k-induction proofs of invariants with Z3 (spec/smt.md, "k-induction").
 
-For k = 1, 2, ... up to a limit, and for each goal (an invariant, a lemma, or "no step leaves the
-model's bounds"):
+For k = 1, 2, ... up to a limit, and for each goal (an invariant, a lemma, "no step leaves the
+model's bounds", or in a model with time "time always passes": no reachable state is a timelock,
+spec/smt.md "Timelocks"):
 - base case: no behaviour from the initial states of k - 1 steps breaks the goal (checked one
   depth at a time, so a failure here is a shortest counterexample, replayed like BMC's);
 - step case: no path of k steps between distinct well-formed states keeps the goal in its first
@@ -25,6 +26,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
+from kcheck.explore.timelock import TIMELOCK
 from kcheck.lang.symbols import Symbols
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
@@ -44,7 +46,7 @@ from kcheck.smt.prover import ENGINE, Bad, Goal, Outcome, Prover
 from kcheck.smt.refuse import temporal_not_checked
 from kcheck.smt.solver import Deadline
 from kcheck.smt.system import Unrolling
-from kcheck.smt.temporal import PropertyTerms
+from kcheck.smt.temporal import PropertyTerms, time_stops
 from kcheck.smt.terms import Term
 from kcheck.smt.wellformed import well_formed
 from kcheck.trace import Step, Trace
@@ -61,11 +63,14 @@ def induction(
     symbolic_params: bool = False,
     properties: Sequence[str] | None = None,
     encoder: Callable[[CompiledModel, Symbols, bool], Encoder] = Encoder,
+    timelocks: bool = False,
 ) -> CheckResult:
     """Prove each selected invariant (None: all) for every depth, or refute it, or say why not;
     with `symbolic_params`, for every value of the params in their ranges. Each selected
-    temporal property (None: all, unless invariants were named) is listed as not checked. Raises Unsupported, before
-    solving, when the model uses a construct not encoded."""
+    temporal property (None: all, unless invariants were named) is proved or refuted like
+    them (smt/liveness.py); with `timelocks` (a timed model, without --allow-timelocks, and
+    concrete params), that time always passes too. Raises Unsupported, before solving, when
+    the model uses a construct not encoded."""
     t0 = time.monotonic()
     enc = encoder(model, symbols, symbolic_params)  # smt/sizes.py's for symbolic sizes
     for inv in symbols.invariants:
@@ -111,6 +116,10 @@ def induction(
     goals = [Goal(i.name, bad_of(i), lemma=True) for i in symbols.invariants if i.lemma]
     goals.append(Goal("@bound", lambda u, i: u.fail(i), bound=True))
     goals += [Goal(n, bad_of(by_name[n])) for n in selected if not by_name[n].lemma]
+    look = timelocks and not symbolic_params
+    if look:
+        actions = len(model.actions)
+        goals.append(Goal(_TIME, lambda u, i: time_stops(u.instances(i), actions), timelock=True))
     goals += tgoals
 
     def joint(outcomes: dict[str, Outcome]) -> Goal | None:
@@ -160,6 +169,8 @@ def induction(
         )  # fmt: skip
     if bound.status == "proved":
         notes.append(f"proved that no step leaves the model's bounds (k = {bound.k})")
+    if look:
+        results += _timelock_results(outcomes[_TIME], notes, bound.status == "proved")
     if bound.entry is not None:
         results.append(bound.entry)
     elif bound.status != "proved":
@@ -175,6 +186,27 @@ def induction(
     open_ = any(p.status == INCONCLUSIVE for p in results)
     return CheckResult(model.name, ENGINE, stats, results, complete=decided,
                        limit=f"k {max_k}" if open_ else None, notes=notes)  # fmt: skip
+
+
+_TIME = "@time passes"  # the goal; not a name an invariant can have
+
+
+def _timelock_results(out: Outcome, notes: list[str], bounds: bool) -> list[PropertyResult]:
+    """What induction says of timelocks: as the explicit search, an entry `time_passes` only
+    when it is not shown that there is none (violated with a trace, or inconclusive), and a
+    proof in a note. Without a proof that no step fails (`bounds`), the proof covers the
+    states reached by steps that do not fail, as the explicit search's (the bound entry keeps
+    such a run from holding)."""
+    if out.status == "proved":
+        within = "" if bounds else " reached within the model's bounds"
+        notes.append(
+            f"proved that time always passes: no state{within} is a timelock (k = {out.k})"
+        )
+        return []
+    if out.entry is not None:
+        return [out.entry]
+    why = f"not proved that time always passes (no reachable state is a timelock): {out.reason}"
+    return [PropertyResult(TIMELOCK, "timelock", INCONCLUSIVE, None, None, why, engine=ENGINE)]
 
 
 def _result(

@@ -1,5 +1,5 @@
-"""The k-induction prover (spec/smt.md, "k-induction"): for one goal (an invariant, a lemma, or
-"no step leaves the model's bounds") at k = 1, 2, ...:
+"""The k-induction prover (spec/smt.md, "k-induction"): for one goal (an invariant, a lemma,
+"no step leaves the model's bounds", or "time always passes") at k = 1, 2, ...:
 - base case: no behaviour from the initial states of k - 1 steps breaks the goal (checked one
   depth at a time, so a failure here is a shortest counterexample, replayed like BMC's);
 - step case: no path of k steps between distinct well-formed states keeps the goal in its first
@@ -21,8 +21,8 @@ from kcheck.model.ir import CompiledModel, State
 from kcheck.result import (
     PropertyResult,
 )
-from kcheck.smt.bmc import bound_entry, confirm_violation, named, replay_path
-from kcheck.smt.describe import describe_cti, describe_failure
+from kcheck.smt.bmc import bound_entry, confirm_violation, named, replay_path, timelock_entry
+from kcheck.smt.describe import describe_cti, describe_failure, describe_stop
 from kcheck.smt.encode import Encoder
 from kcheck.smt.solver import Deadline, check, new_solver
 from kcheck.smt.system import Unrolling
@@ -39,6 +39,7 @@ class Goal:
     name: str
     bad: Bad
     bound: bool = False  # "no step fails": a violation is the bound entry
+    timelock: bool = False  # "time always passes": a violation is the `time_passes` entry
     lemma: bool = False  # assumed in the step case once proved
     fact: bool = False  # a fact wanted for the step case or the invariants' conjunction: a
     # violation of it is not reported (it only means "not proved")
@@ -51,7 +52,7 @@ class Outcome:
     k: int
     trace: Trace | None = None
     reason: str = ""
-    entry: PropertyResult | None = None  # the bound entry, for the "no step fails" goal
+    entry: PropertyResult | None = None  # the bound (timelock) entry of a bound (timelock) goal
     assuming: tuple[str, ...] = ()  # the lemmas the step case assumed when it was proved
     cti: Any = None  # for "open": the Z3 model of the step case (a counterexample to induction)
     jointly: tuple[str, ...] = ()  # proved as part of the conjunction of these invariants
@@ -121,6 +122,9 @@ class Prover:
         path = self.base.concrete(m, d)
         if goal.bound:
             entry = replace(bound_entry(self.model, path), engine=ENGINE)
+            return Outcome("violated", d + 1, entry.trace, entry=entry)
+        if goal.timelock:
+            entry = replace(timelock_entry(self.model, path), engine=ENGINE)
             return Outcome("violated", d + 1, entry.trace, entry=entry)
         trace = _trace(self.model, path)
         confirm_violation(self.model, goal.members or [goal.name], path[-1])
@@ -240,7 +244,9 @@ class Prover:
 
     def _open(self, goal: Goal, out: Outcome, max_k: int) -> str:
         """Why `goal` is not proved up to `max_k`, with its counterexample to induction."""
-        describe = describe_failure if goal.bound else describe_cti
+        describe = (
+            describe_failure if goal.bound else describe_stop if goal.timelock else describe_cti
+        )
         hint = self.where(out.cti) + describe(self.model, self.path, out.cti, out.k)
         return (
             f"not inductive for k <= {max_k} (no violation in {max_k - 1} steps); "

@@ -177,6 +177,15 @@ def enabled(insts: list[Instance], aid: int) -> Term:
     return _or([br.ok for i in insts if i.action == aid for br in i.branches])
 
 
+def time_stops(insts: list[Instance], actions: int) -> Term:
+    """No step at all from the state of `insts`, `time.tick` included (a timelock in a model
+    with time, spec/explorer.md "Timelocks"): none of the `actions` is enabled (a `when` that
+    holds over a body with no successor, a `choose` with nothing to choose, is not), and no
+    instance fails (a failing step is a bound hit, never a timelock)."""
+    steps = [enabled(insts, aid) for aid in range(actions)]
+    return z3.Not(_or([*steps, *[i.fail for i in insts]]))
+
+
 def taken(insts: list[Instance], nxt: tuple[Term, ...], aid: int) -> Term:
     """Action `aid` can take the state of `insts` to `nxt`."""
     return _or(
