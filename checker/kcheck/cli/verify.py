@@ -157,7 +157,7 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     "--allow-timelocks",
     is_flag=True,
     help="In a model with time, do not report a reachable state where time stops and no step "
-    "is possible (a timelock, reported by default: spec/explorer.md, 'Timelocks').",
+    "is possible (a timelock, reported by default: kcheck docs explorer).",
 )
 @click.option(
     "--max-states",
