@@ -95,17 +95,21 @@ def test_a_killed_worker_makes_the_search_inconclusive_and_is_named(cluster: Any
     assert all(result.limit in (p.reason or "") for p in result.properties)
 
 
-def test_kcheck_verify_joins_a_cluster(cluster: Any) -> None:
-    path = str(ROOT / "models/replicaset.kdsl")
-    args = [KCHECK, "verify", path, "--engine", "explicit", "-q", "--format", "json"]
+def _alone_and_joined(cluster: Any, model: str, code: int) -> tuple[Any, Any]:
+    """`kcheck verify MODEL` as JSON, on one process and joining the cluster: both exit `code`."""
+    import json
+
+    args = [KCHECK, "verify", str(ROOT / model), "--engine", "explicit", "-q", "--format", "json"]
     joined = subprocess.run(
         [*args, "--ray", cluster.address], capture_output=True, text=True, timeout=300
     )
     alone = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    assert joined.returncode == alone.returncode == 0, joined.stderr
-    import json
+    assert joined.returncode == alone.returncode == code, joined.stderr
+    return json.loads(alone.stdout), json.loads(joined.stdout)
 
-    a, b = json.loads(alone.stdout), json.loads(joined.stdout)
+
+def test_kcheck_verify_joins_a_cluster(cluster: Any) -> None:
+    a, b = _alone_and_joined(cluster, "models/replicaset.kdsl", 0)
     assert b["stats"]["states"] == a["stats"]["states"] == 808
     assert b["stats"]["transitions"] == a["stats"]["transitions"]
     assert [p["status"] for p in b["properties"]] == [p["status"] for p in a["properties"]]
@@ -113,16 +117,7 @@ def test_kcheck_verify_joins_a_cluster(cluster: Any) -> None:
 
 
 def test_kcheck_verify_on_a_cluster_reports_the_timelock(cluster: Any) -> None:
-    path = str(ROOT / "tests/fixtures/timelock.kdsl")
-    args = [KCHECK, "verify", path, "--engine", "explicit", "-q", "--format", "json"]
-    joined = subprocess.run(
-        [*args, "--ray", cluster.address], capture_output=True, text=True, timeout=300
-    )
-    alone = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    assert joined.returncode == alone.returncode == 1, joined.stderr
-    import json
-
-    a, b = json.loads(alone.stdout), json.loads(joined.stdout)
+    a, b = _alone_and_joined(cluster, "tests/fixtures/timelock.kdsl", 1)
     assert [(p["name"], p["status"], p.get("trace")) for p in b["properties"]] == [
         (p["name"], p["status"], p.get("trace")) for p in a["properties"]
     ]
