@@ -180,6 +180,15 @@ from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED
     "[default: 3/4 of the machine's memory; `none` for no limit]",
 )
 @click.option(
+    "--threads",
+    type=click.IntRange(min=1, max=256),
+    default=1,
+    show_default=True,
+    help="Expand states on this many threads in this process (the explicit search; each "
+    "a core of this machine): the same states, verdicts and counterexamples as one thread "
+    "(kcheck docs explorer).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
@@ -239,6 +248,7 @@ class VerifyOptions:
     max_states: int | None
     max_depth: int | None
     timeout: float | None
+    threads: int
     workers: int
     ray_address: str | None
     quiet: bool
@@ -382,7 +392,7 @@ def _check(path: str, o: VerifyOptions, budget: Budget, several: bool) -> tuple[
     chosen_invariants = list(o.invariants) if named else None
     chosen_properties = list(o.properties) if named else None
     options = EngineOptions(o.engine, Limits(o.max_states, o.max_depth, o.timeout, budget,
-                                   allow_timelocks=o.allow_timelocks),
+                                   allow_timelocks=o.allow_timelocks, threads=o.threads),
                             symmetry, o.depth, o.max_k, o.symbolic_params, o.sizes,
                             workers=o.workers, ray_address=o.ray_address)  # fmt: skip
     progress = Progress(enabled=not o.quiet and o.engine in ("explicit", "auto"))

@@ -85,6 +85,16 @@ def check(
             f"--engine {engine} runs on one process; --workers and --ray are for the explicit"
             " search (--engine explicit)"
         )
+    if options.limits.threads > 1 and engine not in ("explicit", "auto"):
+        raise Refused(
+            f"--engine {engine} runs on one thread; --threads is for the explicit search"
+            " (--engine explicit or auto)"
+        )
+    if options.limits.threads > 1 and (options.workers > 1 or options.ray_address):
+        raise Refused(
+            "--threads is for the search in this process, --workers and --ray for a search"
+            " over Ray worker processes (one thread each): choose one"
+        )
     if options.symbolic_params and engine not in ("bmc", "induction"):
         raise Refused("--symbolic-params needs --engine bmc or --engine induction")
     if options.sizes and engine not in ("bmc", "induction"):

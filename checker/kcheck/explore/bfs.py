@@ -56,6 +56,9 @@ class Limits:
     # `--allow-timelocks`: in a model with time, a reachable state with no step at all is not
     # reported (spec/explorer.md, "Timelocks"); without time there is nothing to allow
     allow_timelocks: bool = False
+    # threads expanding states at once (`--threads`): the same states, indices and traces as
+    # one (store_par.c); used where the model runs as generated C and no graph is kept
+    threads: int = 1
 
 
 ProgressFn = Callable[[Stats], None]
@@ -63,6 +66,9 @@ PROGRESS_EVERY = 0.5  # seconds between progress callbacks
 # states stored before the search builds (or loads from the cache) the model's generated C:
 # a first build costs about a second, which a small search would not win back
 GEN_AFTER = 20_000
+# states per call of the several-thread search (a power of two, polled at its multiples)
+PAR_SLICE = 4096
+MAX_THREADS = 256  # store_par.c's PAR_MAX_THREADS
 
 
 def explore(
@@ -80,6 +86,8 @@ def explore(
     also stores the state graph for the liveness check (spec/liveness.md). `packed` False keeps
     the states in the reference Python store even where the native one can be built."""
     t0 = time.monotonic()
+    if not 1 <= limits.threads <= MAX_THREADS:
+        raise ValueError(f"threads must be 1 to {MAX_THREADS}")
     selected = (
         [model.invariant(n) for n in invariants]
         if invariants is not None
@@ -296,15 +304,33 @@ def _search(
                     next_report = now + PROGRESS_EVERY
             if expand is not None and not record:
                 # the hot path, in C: states i.. up to the next poll or level, as below
-                stop = min(level_end, (i | 1023) + 1)
-                limit_n = max_states if max_states is not None else -1
                 if gen is None and size() >= GEN_AFTER and not gen_tried:
                     gen_tried = True  # the model's C, once the search is large enough to pay
                     gen = generated_code(model, canon is not None)
+                # several threads take a larger slice at a time: each slice starts them once
+                par = gen is not None and limits.threads > 1
+                stop = min(level_end, (i | (PAR_SLICE - 1 if par else 1023)) + 1)
+                limit_n = max_states if max_states is not None else -1
                 # stop when the check is clear (1), at a state with no successor (2)
                 looking = watch and dead is None
                 flags = (2 if looking else 0) | (1 if selected and not looking else 0)
-                if gen is not None:
+                if par and gen is not None:
+                    i, n, failed = store.expand_gen_par(  # type: ignore[attr-defined]
+                        gen.capsule,
+                        i,
+                        stop,
+                        gen.fallbacks,
+                        succ,
+                        check,
+                        gen_ids(),
+                        on_broken_gen,
+                        StepError,
+                        limit_n,
+                        flags,
+                        canon_capsule,
+                        limits.threads,
+                    )
+                elif gen is not None:
                     i, n, failed = store.expand_gen(  # type: ignore[attr-defined]
                         gen.capsule,
                         i,
@@ -491,6 +517,7 @@ def _search(
             )
         )
     notes = (list(model.symmetry_notes) if symmetry else []) + _store_notes(store, packed)
+    notes += _thread_notes(limits.threads, record, gen_tried and gen is None, store.native)
     if dead is not None:
         trace, last = tracer.path_and_state(dead)
         results.append(timelock_result(model, trace, last))
@@ -523,6 +550,20 @@ def _store_notes(store: StateStore, packed: bool) -> list[str]:
         f"the search kept its states in Python, not in the packed native store"
         f" ({why_not_native()}): the same results, more slowly and in more memory"
     ]
+
+
+def _thread_notes(threads: int, record: bool, no_c: bool, native_store: bool) -> list[str]:
+    """A note when more threads were asked for than the search could use (a search that
+    ended before it built its C, GEN_AFTER states, needed none)."""
+    if threads <= 1 or not (record or no_c or not native_store):
+        return []
+    if record:
+        why = "it kept the state graph that temporal properties are checked on"
+    elif not native_store:
+        why = f"its states were kept in Python ({why_not_native()})"
+    else:
+        why = "the model's successor function does not translate to C"
+    return [f"the search ran on one thread, not {threads}: {why}"]
 
 
 def _more(limits: Limits, starts: list[int], level_end: int, i: int, n: int) -> int | None:

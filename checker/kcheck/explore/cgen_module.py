@@ -58,7 +58,7 @@ def _abi() -> str:
 # Python's int semantics on int64, every difference flagged in *bad (the state is then redone
 # in Python, which raises or answers as it always does)
 RUNTIME_C = r"""
-static int64_t kg_sink;
+static _Thread_local int64_t kg_sink; /* per thread: store_par.c runs the code on several */
 static inline int64_t kg_get(const int64_t *a, int64_t i, int64_t n, int *bad) {
     if (i < 0) i += n;
     if (i < 0 || i >= n) { *bad = 1; return 0; }

@@ -12,7 +12,8 @@
  *
  * Memory per state: the packed key (ceil(bits/8) bytes), a 4-byte parent index and 8/load
  * bytes of table (load 0.35..0.7). The table holds (high 32 bits of the hash, index + 1): a
- * probe compares keys only when the tags match.
+ * probe compares keys only when the tags match. A state's home slot is its tag's top bits, so
+ * a larger table is made from the entries alone, without reading or hashing a key.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -34,7 +35,8 @@ typedef struct {
     int32_t *parent;        /* cap */
     Py_ssize_t n, cap;
     uint64_t *table;        /* tsize entries: (tag << 32) | (index + 1), 0 empty */
-    size_t tsize;
+    size_t tsize;           /* a power of two, at most 2^32 */
+    unsigned tshift;        /* 32 - log2(tsize): a tag's home slot is tag >> tshift */
     Py_ssize_t widened;     /* how many positions were widened to 64 bits */
 } Store;
 
@@ -78,8 +80,9 @@ static uint64_t hash_key(const uint64_t *w, Py_ssize_t n) {
     return h;
 }
 
-/* the value at position i of the key in `w` (unpacked words) */
-static int64_t get_field(const Store *S, const uint64_t *w, Py_ssize_t i) {
+/* the value at position i of the key in `w` (unpacked words); inlined into every unpacking
+ * loop, where a call per position cost a tenth of the search */
+static inline __attribute__((always_inline)) int64_t get_field(const Store *S, const uint64_t *w, Py_ssize_t i) {
     unsigned b = S->bits[i];
     if (b == 0) return S->lo[i];
     int64_t off = S->off[i];
@@ -116,6 +119,38 @@ static int fits(const Store *S, Py_ssize_t i, int64_t v, uint64_t *u) {
     return 1;
 }
 
+/* Pack row (width values) into key (nwords + 1 words; zeroed here) with the store's layout:
+ * -1, or the first position whose value does not fit. The word being filled stays in a
+ * register: this is the hottest loop of the search. The same packing as put_field and fits. */
+static inline Py_ssize_t pack_key(const Store *S, const int64_t *row, uint64_t *key) {
+    const uint8_t *bits = S->bits;
+    const int64_t *lo = S->lo, *off = S->off;
+    Py_ssize_t q = 0;
+    uint64_t acc = 0;
+    memset(key, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+    for (Py_ssize_t f = 0; f < S->width; f++) {
+        unsigned b = bits[f];
+        uint64_t u = (uint64_t)row[f];
+        if (b < 64) {
+            if (row[f] < lo[f]) return f;
+            u -= (uint64_t)lo[f];
+            if ((u >> b) != 0) return f;
+            if (b == 0) continue;
+        }
+        Py_ssize_t wq = (Py_ssize_t)(off[f] >> 6);
+        unsigned sh = (unsigned)(off[f] & 63);
+        if (wq != q) {
+            key[q] |= acc;
+            q = wq;
+            acc = 0;
+        }
+        acc |= u << sh;
+        if (sh + b > 64) key[q + 1] |= u >> (64 - sh);
+    }
+    key[q] |= acc;
+    return -1;
+}
+
 static void load_key(const Store *S, Py_ssize_t idx, uint64_t *w) {
     memset(w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
     if (S->keylen) memcpy(w, S->keys + idx * S->keylen, (size_t)S->keylen);
@@ -123,8 +158,13 @@ static void load_key(const Store *S, Py_ssize_t idx, uint64_t *w) {
 
 /* ---- the table ------------------------------------------------------------------------------- */
 
+/* the first slot to probe for hash h */
+static inline size_t home(const Store *S, uint64_t h) {
+    return (size_t)(h >> 32) >> S->tshift;
+}
+
 static Py_ssize_t find(const Store *S, uint64_t h, size_t *slot) {
-    size_t mask = S->tsize - 1, pos = (size_t)h & mask;
+    size_t mask = S->tsize - 1, pos = home(S, h);
     uint64_t tag = h >> 32;
     for (;;) {
         uint64_t e = S->table[pos];
@@ -141,6 +181,14 @@ static Py_ssize_t find(const Store *S, uint64_t h, size_t *slot) {
     }
 }
 
+static void set_tsize(Store *S, size_t tsize) {
+    unsigned bits = 0;
+    while (((size_t)1 << bits) < tsize) bits++;
+    S->tsize = tsize;
+    S->tshift = 32 - bits;
+}
+
+/* The table anew at tsize entries, from the keys (their hashes change when a position widens) */
 static int rebuild_table(Store *S, size_t tsize) {
     uint64_t *t = PyMem_Calloc(tsize, sizeof(uint64_t));
     if (!t) {
@@ -156,15 +204,42 @@ static int rebuild_table(Store *S, size_t tsize) {
     }
     PyMem_Free(S->table);
     S->table = t;
-    S->tsize = tsize;
+    set_tsize(S, tsize);
     for (Py_ssize_t idx = 0; idx < S->n; idx++) {
         load_key(S, idx, w);
         uint64_t h = hash_key(w, S->nwords);
-        size_t pos = (size_t)h & (tsize - 1);
+        size_t pos = home(S, h);
         while (t[pos]) pos = (pos + 1) & (tsize - 1);
         t[pos] = ((h >> 32) << 32) | (uint64_t)(idx + 1);
     }
     PyMem_Free(w);
+    return 0;
+}
+
+/* The table at twice its size, from its entries: each one's tag says where it goes. */
+static int grow_table(Store *S) {
+    size_t old = S->tsize;
+    uint64_t *from = S->table;
+    if (old >= ((size_t)1 << 32)) {
+        PyErr_SetString(PyExc_MemoryError, "the state store's table is full");
+        return -1;
+    }
+    uint64_t *t = PyMem_Calloc(old * 2, sizeof(uint64_t));
+    if (!t) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    set_tsize(S, old * 2);
+    size_t mask = S->tsize - 1;
+    for (size_t k = 0; k < old; k++) {
+        uint64_t e = from[k];
+        if (!e) continue;
+        size_t pos = (size_t)(e >> 32) >> S->tshift;
+        while (t[pos]) pos = (pos + 1) & mask;
+        t[pos] = e;
+    }
+    S->table = t;
+    PyMem_Free(from);
     return 0;
 }
 
@@ -269,14 +344,14 @@ again:
     return 0;
 }
 
-/* Store the key in scratch (hash h) as a new state; its index. */
-static Py_ssize_t insert(Store *S, uint64_t h, Py_ssize_t par) {
+/* Room for one more state: 0, or -1 with an error set. */
+static int reserve_one(Store *S) {
     if ((size_t)S->n >= MAX_INDEX) {
         PyErr_SetString(PyExc_MemoryError, "the state store is full (2^31 states)");
         return -1;
     }
     if ((size_t)(S->n + 1) * 10 > S->tsize * 7) {
-        if (rebuild_table(S, S->tsize * 2) < 0) return -1;
+        if (grow_table(S) < 0) return -1;
     }
     if (S->n == S->cap) {
         Py_ssize_t cap = S->cap ? S->cap * 2 : 1024;
@@ -294,6 +369,12 @@ static Py_ssize_t insert(Store *S, uint64_t h, Py_ssize_t par) {
         S->parent = p;
         S->cap = cap;
     }
+    return 0;
+}
+
+/* Store the key in scratch (hash h) as a new state; its index. */
+static Py_ssize_t insert(Store *S, uint64_t h, Py_ssize_t par) {
+    if (reserve_one(S) < 0) return -1;
     size_t slot;
     Py_ssize_t found = find(S, h, &slot);
     if (found >= 0) return found; /* not reached: callers look first */
@@ -609,6 +690,8 @@ static void store_dealloc(Store *S) {
 
 /* the inner loop over a model's generated C: store_gen.c */
 #include "store_gen.c"
+/* the same on several threads: store_par.c */
+#include "store_par.c"
 
 static PyMethodDef store_methods[] = {
     {"extend", (PyCFunction)(void (*)(void))store_extend, METH_FASTCALL,
@@ -621,6 +704,9 @@ static PyMethodDef store_methods[] = {
     {"expand_gen", (PyCFunction)(void (*)(void))store_expand_gen, METH_FASTCALL,
      "expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error, "
      "max_states, flags) -> (next, transitions, failed)"},
+    {"expand_gen_par", (PyCFunction)(void (*)(void))store_expand_gen_par, METH_FASTCALL,
+     "expand_gen_par(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error, "
+     "max_states, flags, canon, threads) -> (next, transitions, failed)"},
     {"expand_gen_tagged", (PyCFunction)(void (*)(void))store_expand_gen_tagged, METH_FASTCALL,
      "expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, "
      "step_error, max_states, edge_base) -> (next, transitions, failed, edges...)"},

@@ -141,16 +141,9 @@ static const KgenOps gen_ops = {gen_emit, gen_python};
 
 /* Pack row into S->scratch (widening as pack does); its hash in *h. */
 static int pack_row(Store *S, const int64_t *row, uint64_t *h) {
-again:
-    memset(S->scratch, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
-    for (Py_ssize_t i = 0; i < S->width; i++) {
-        uint64_t u;
-        if (!fits(S, i, row[i], &u)) {
-            if (widen(S, i) < 0) return -1;
-            goto again;
-        }
-        put_field(S, S->scratch, i, u);
-    }
+    Py_ssize_t f;
+    while ((f = pack_key(S, row, S->scratch)) >= 0)
+        if (widen(S, f) < 0) return -1;
     *h = hash_key(S->scratch, S->nwords);
     return 0;
 }
@@ -255,115 +248,168 @@ static int gen_check(const KgenModel *M, const int64_t *row, Py_ssize_t idx, Py_
     return ok;
 }
 
+/* One run of expand_gen: what every state's expansion needs. */
+typedef struct {
+    Store *S;
+    const KgenModel *M;
+    const KcanonApi *C;
+    PyObject *succ, *on_broken, *step_error;
+    PyObject *check, *ids; /* owned: on_broken replaces them */
+    KgenOut o;
+    int64_t *s, *crow;
+    uint64_t *w;
+    long long transitions;
+    int stop_when_dead;
+} GenRun;
+
+/* Parse expand_gen's arguments (the first 12; see store_expand_gen) into g and [*i, *stop):
+ * 0, or -1 with an error set (then gen_done(g) frees what was taken). */
+static int gen_start(GenRun *g, Store *S, PyObject *const *args, Py_ssize_t *i, Py_ssize_t *stop,
+                     Py_ssize_t *max_states, long *flags) {
+    memset(g, 0, sizeof *g);
+    g->S = S;
+    if (!PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "expand_gen(): fallbacks must be a list");
+        return -1;
+    }
+    if (gen_canon(S, args[11], &g->C) < 0) return -1;
+    g->M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    if (!g->M) return -1;
+    if (g->M->abi != KGEN_ABI || g->M->width != S->width) {
+        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
+        return -1;
+    }
+    *i = PyLong_AsSsize_t(args[1]);
+    if (*i == -1 && PyErr_Occurred()) return -1;
+    *stop = PyLong_AsSsize_t(args[2]);
+    if (*stop == -1 && PyErr_Occurred()) return -1;
+    *max_states = PyLong_AsSsize_t(args[9]);
+    if (*max_states == -1 && PyErr_Occurred()) return -1;
+    *flags = PyLong_AsLong(args[10]);
+    if (*flags == -1 && PyErr_Occurred()) return -1;
+    if (*i < 0) {
+        PyErr_SetString(PyExc_IndexError, "state index out of range");
+        return -1;
+    }
+    g->succ = args[4];
+    g->on_broken = args[7];
+    g->step_error = args[8];
+    g->check = Py_NewRef(args[5]);
+    g->ids = Py_NewRef(args[6]);
+    g->stop_when_dead = (*flags & 2) != 0;
+    Py_ssize_t width = S->width;
+    g->s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    g->crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    g->w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
+    KgenOut o = {S, NULL, 0, 0, g->s, NULL, args[3], g->step_error, 0};
+    g->o = o;
+    if (!g->s || !g->w || !g->crow) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void gen_done(GenRun *g) {
+    Py_XDECREF(g->o.tuple);
+    PyMem_Free(g->o.buf);
+    PyMem_Free(g->s);
+    PyMem_Free(g->crow);
+    PyMem_Free(g->w);
+    Py_XDECREF(g->check);
+    Py_XDECREF(g->ids);
+}
+
+/* Store the successor `row` of state `par` when it is new (looked up as it is, then as its
+ * representative) and check it: 0, or -1 with an error set. */
+static int gen_visit(GenRun *g, const int64_t *row, Py_ssize_t par) {
+    uint64_t h;
+    Py_ssize_t found = gen_lookup(g->S, g->C, &row, g->crow, &h);
+    if (found == -2) return -1;
+    if (found >= 0) return 0;
+    Py_ssize_t idx = insert(g->S, h, par);
+    if (idx < 0) return -1;
+    if (gen_check(g->M, row, idx, g->S->width, &g->check, &g->ids, g->on_broken,
+                  g->step_error) < 0)
+        return -1;
+    return 0;
+}
+
+/* Expand state i wholly, as store_expand does: 0 done, 1 a step failed (state i is to be
+ * redone on the slow path), 2 it has no successor and the run stops there, -1 error. */
+static int gen_state(GenRun *g, Py_ssize_t i) {
+    Store *S = g->S;
+    Py_ssize_t width = S->width;
+    KgenOut *o = &g->o;
+    /* the key may be re-laid by a widening: unpack it afresh for every state */
+    memset(g->w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+    if (S->keylen) memcpy(g->w, S->keys + i * S->keylen, (size_t)S->keylen);
+    for (Py_ssize_t f = 0; f < width; f++) g->s[f] = get_field(S, g->w, f);
+    o->n = 0;
+    Py_CLEAR(o->tuple);
+    int r = g->M->succ(g->s, &gen_ops, o);
+    if (r < 0) return -1;
+    if (r == 1) { /* the whole state in Python, as store_expand does it */
+        o->n = 0;
+        if (!o->tuple && !(o->tuple = row_tuple(g->s, width))) return -1;
+        PyObject *nexts = PyObject_CallOneArg(g->succ, o->tuple);
+        if (!nexts) {
+            if (PyErr_ExceptionMatches(g->step_error)) {
+                PyErr_Clear();
+                return 1;
+            }
+            return -1;
+        }
+        int bad = gen_rows(o, nexts);
+        Py_DECREF(nexts);
+        if (bad < 0) return -1;
+        if (bad) {
+            PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+            return -1;
+        }
+    }
+    g->transitions += o->n;
+    if (o->n == 0 && g->stop_when_dead) return 2;
+    for (Py_ssize_t k = 0; k < o->n; k++)
+        if (gen_visit(g, o->buf + k * (width + 1), i) < 0) return -1;
+    return 0;
+}
+
 /* expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error,
  * max_states, flags, canon) -> (next, transitions, failed): store_expand over the
  * generated code in the capsule `model`, canonicalising with the capsule `canon` (None: no
  * symmetry reduction). on_broken answers (check, ids). */
 static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 12 || !PyList_Check(args[3])) {
+    if (nargs != 12) {
         PyErr_SetString(PyExc_TypeError, "expand_gen() takes 12 arguments");
         return NULL;
     }
-    const KcanonApi *C;
-    if (gen_canon(S, args[11], &C) < 0) return NULL;
-    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
-    if (!M) return NULL;
-    if (M->abi != KGEN_ABI || M->width != S->width) {
-        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
-        return NULL;
-    }
-    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
-    if (i == -1 && PyErr_Occurred()) return NULL;
-    Py_ssize_t stop = PyLong_AsSsize_t(args[2]);
-    if (stop == -1 && PyErr_Occurred()) return NULL;
-    PyObject *succ = args[4], *on_broken = args[7], *step_error = args[8];
-    Py_ssize_t max_states = PyLong_AsSsize_t(args[9]);
-    if (max_states == -1 && PyErr_Occurred()) return NULL;
-    long flags = PyLong_AsLong(args[10]);
-    if (flags == -1 && PyErr_Occurred()) return NULL;
-    int stop_when_clear = (flags & 1) != 0, stop_when_dead = (flags & 2) != 0;
-    if (i < 0) {
-        PyErr_SetString(PyExc_IndexError, "state index out of range");
-        return NULL;
-    }
-    Py_ssize_t width = S->width;
-    int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
-    int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
-    uint64_t *w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
-    KgenOut o = {S, NULL, 0, 0, s, NULL, args[3], step_error, 0};
-    PyObject *check = Py_NewRef(args[5]), *ids = Py_NewRef(args[6]);
-    long long transitions = 0;
+    GenRun g;
+    Py_ssize_t i, stop, max_states;
+    long flags;
     int failed = 0;
-    if (!s || !w || !crow) {
-        PyErr_NoMemory();
-        goto error;
-    }
+    if (gen_start(&g, S, args, &i, &stop, &max_states, &flags) < 0) goto error;
+    int stop_when_clear = (flags & 1) != 0;
     while (i < stop && i < S->n) {
-        /* the key may be re-laid by a widening: unpack it afresh for every state */
-        memset(w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
-        if (S->keylen) memcpy(w, S->keys + i * S->keylen, (size_t)S->keylen);
-        for (Py_ssize_t f = 0; f < width; f++) s[f] = get_field(S, w, f);
-        o.n = 0;
-        Py_CLEAR(o.tuple);
-        int r = M->succ(s, &gen_ops, &o);
+        int r = gen_state(&g, i);
         if (r < 0) goto error;
-        if (r == 1) { /* the whole state in Python, as store_expand does it */
-            o.n = 0;
-            if (!o.tuple && !(o.tuple = row_tuple(s, width))) goto error;
-            PyObject *nexts = PyObject_CallOneArg(succ, o.tuple);
-            if (!nexts) {
-                if (PyErr_ExceptionMatches(step_error)) {
-                    PyErr_Clear();
-                    failed = 1;
-                    break;
-                }
-                goto error;
-            }
-            int bad = gen_rows(&o, nexts);
-            Py_DECREF(nexts);
-            if (bad < 0) goto error;
-            if (bad) {
-                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
-                goto error;
-            }
+        if (r == 1) {
+            failed = 1;
+            break;
         }
-        transitions += o.n;
-        if (o.n == 0 && stop_when_dead) { /* as store_expand */
-            i++;
+        i++;
+        if (r == 2) {
             failed = 2;
             break;
         }
-        for (Py_ssize_t k = 0; k < o.n; k++) {
-            const int64_t *row = o.buf + k * (width + 1);
-            uint64_t h;
-            Py_ssize_t found = gen_lookup(S, C, &row, crow, &h);
-            if (found == -2) goto error;
-            if (found >= 0) continue;
-            Py_ssize_t idx = insert(S, h, i);
-            if (idx < 0) goto error;
-            if (gen_check(M, row, idx, width, &check, &ids, on_broken, step_error) < 0)
-                goto error;
-        }
-        i++;
         if (max_states >= 0 && S->n >= max_states && i < S->n) break;
-        if (stop_when_clear && check == Py_None) break;
+        if (stop_when_clear && g.check == Py_None) break;
     }
-    Py_XDECREF(o.tuple);
-    PyMem_Free(o.buf);
-    PyMem_Free(s);
-    PyMem_Free(crow);
-    PyMem_Free(w);
-    Py_DECREF(check);
-    Py_DECREF(ids);
+    long long transitions = g.transitions;
+    gen_done(&g);
     return Py_BuildValue("nLi", i, transitions, failed);
 error:
-    Py_XDECREF(o.tuple);
-    PyMem_Free(o.buf);
-    PyMem_Free(s);
-    PyMem_Free(crow);
-    PyMem_Free(w);
-    Py_DECREF(check);
-    Py_DECREF(ids);
+    gen_done(&g);
     return NULL;
 }
 

@@ -61,7 +61,7 @@ static void canon_longs(const long *plan, long *v) {
     p += 2;
     long order[MAX_SLOTS];
     long newpos[MAX_SLOTS];
-    static long sig[MAX_SIG];
+    static _Thread_local long sig[MAX_SIG]; /* per thread: store_par.c calls it on several */
     for (long step = 0; step < nsteps; step++) {
         long mode = p[0], base = p[1], slots = p[2], stride = p[3];
         p += 4;

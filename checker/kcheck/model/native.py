@@ -110,7 +110,17 @@ def _build(source: Path, target: Path) -> bool:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             out = Path(tmp) / target.name
-            cmd = [compiler, "-O2", "-shared", "-fPIC", f"-I{include}", str(source), "-o", str(out)]
+            cmd = [
+                compiler,
+                "-O2",
+                "-pthread",
+                "-shared",
+                "-fPIC",
+                f"-I{include}",
+                str(source),
+                "-o",
+                str(out),
+            ]
             done = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
             if done.returncode != 0:
                 return False

@@ -1,0 +1,166 @@
+"""The search on several threads (`--threads`, explore/store_par.c) against the one-thread search
+over the same generated C: the same states stored in the same order with the same parents, and
+so the same counts, verdicts and shortest traces, on every model in models/ and on generated
+models, with and without symmetry (issue 14.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+from kcheck.explore import bfs
+from kcheck.explore.bfs import Limits, explore
+from kcheck.explore.store import SOURCE, StateStore, generated_code
+from kcheck.lang.diagnostics import Source
+from kcheck.lang.frontend import check_source, load
+from kcheck.model import native
+from kcheck.model.compile import compile_model
+from kcheck.model.ir import CompiledModel
+from kcheck.result import CheckResult
+from tests.explore.modelgen import models
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = sorted((ROOT / "models").glob("*.kdsl"))
+CAP = 6_000  # states per model: both searches cut at the same state
+
+needs_native = pytest.mark.skipif(
+    native.load_extension(SOURCE, "_store") is None,
+    reason="no C compiler here: the Python store is in use",
+)
+
+
+@pytest.fixture(autouse=True)
+def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the generated C from the first state, and slices of 64 states (two of the threads'
+    # blocks): many slices, blocks and stopping points even in a small search
+    monkeypatch.setattr(bfs, "GEN_AFTER", 0)
+    monkeypatch.setattr(bfs, "PAR_SLICE", 64)
+
+
+@cache
+def _compiled(name: str, symmetry: bool) -> CompiledModel:
+    return compile_model(load(str(ROOT / "models" / f"{name}.kdsl")).symbols, symmetry=symmetry)
+
+
+def _summary(r: CheckResult) -> tuple[object, ...]:
+    props = tuple((p.name, p.kind, p.status, p.trace, p.reason) for p in r.properties)
+    s = r.stats
+    return (s.states, s.transitions, s.depth, r.complete, r.limit, r.verdict, props)
+
+
+def _search(model: CompiledModel, threads: int, **kw: Any) -> tuple[tuple[object, ...], object]:
+    """explore's summary, and its store's states and parents in index order."""
+    stores: list[StateStore] = []
+    make = bfs.make_store
+
+    def keep(*args: Any) -> Any:
+        stores.append(make(*args))
+        return stores[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bfs, "make_store", keep)
+        limits = kw.pop("limits", Limits(max_states=CAP))
+        r = explore(
+            model, properties=[], limits=Limits(**{**vars(limits), "threads": threads}), **kw
+        )
+    (store,) = stores
+    return _summary(r), (list(store), list(store.parent_array()))
+
+
+def _same(model: CompiledModel, symmetry: bool, threads: Iterator[int] | tuple[int, ...]) -> None:
+    one = _search(model, 1, symmetry=symmetry)
+    for n in threads:
+        many = _search(model, n, symmetry=symmetry)
+        assert many[0] == one[0], n
+        assert many[1] == one[1], f"{n} threads stored other states, or in another order"
+
+
+@needs_native
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_threads_store_what_one_thread_stores(path: Path) -> None:
+    model = _compiled(path.stem, False)
+    if generated_code(model) is None:
+        pytest.skip("does not translate to C: one thread whatever --threads says")
+    _same(model, False, (2, 3))
+
+
+@needs_native
+@pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
+def test_threads_with_symmetry_store_what_one_thread_stores(path: Path) -> None:
+    # each thread canonicalises on its own (canon.c's scratch is per thread)
+    model = _compiled(path.stem, True)
+    if generated_code(model, True) is None:
+        pytest.skip("does not translate to C")
+    _same(model, True, (2,))
+
+
+@needs_native
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.booleans().flatmap(lambda failing: models(failing=failing)), st.booleans())
+def test_threads_agree_on_generated_models(text: str, symmetry: bool) -> None:
+    # failing models: invariants that cannot be evaluated, steps that leave the bounds (the
+    # states phase 1 hands to phase 2), and violations that stop the search
+    note(text)
+    model = compile_model(check_source(Source("gen.kdsl", text)).symbols, symmetry=symmetry)
+    _same(model, symmetry, (2, 4))
+
+
+@needs_native
+@pytest.mark.parametrize("cap", [1, 37, 64, 65, 500, 1_001])
+def test_a_state_limit_stops_where_one_thread_stops(cap: int) -> None:
+    # the limit falls inside a block, on a slice's edge, or past it: the same last state
+    model = _compiled("scheduler", False)
+    one = _search(model, 1, symmetry=False, limits=Limits(max_states=cap))
+    two = _search(model, 2, symmetry=False, limits=Limits(max_states=cap))
+    assert two == one
+
+
+@needs_native
+@pytest.mark.parametrize("low", range(4, 20))
+def test_the_last_counterexample_stops_the_search_at_the_same_state(low: int) -> None:
+    # every invariant broken: the search stops after the state that found the last one, with
+    # the states stored up to there and no more; each bound puts the first violating state,
+    # and the stop, somewhere else in a slice
+    text = CUBE.replace("LOW", str(low)).replace("CORNER", str(low % 9))
+    model = compile_model(check_source(Source("cube.kdsl", text)).symbols, symmetry=False)
+    one = _search(model, 1, symmetry=False, limits=Limits())
+    assert one[0][5] == "violated" and not one[0][3]  # stopped early
+    for n in (2, 3):
+        assert _search(model, n, symmetry=False, limits=Limits()) == one
+
+
+CUBE = """
+model cube
+var a: 0..9 = 0
+var b: 0..9 = 0
+var c: 0..9 = 0
+controller k {
+  action x when a < 9 { a := a + 1 }
+  action y when b < 9 { b := b + 1 }
+  action z when c < 9 { c := c + 1 }
+}
+invariant low: a + b + c < LOW
+invariant no_corner: not (a == 9 and b == CORNER)
+"""
+
+
+@needs_native
+def test_bad_thread_counts_are_refused() -> None:
+    model = _compiled("scheduler", False)
+    with pytest.raises(ValueError, match="threads must be 1 to 256"):
+        explore(model, properties=[], symmetry=False, limits=Limits(threads=0))
+
+
+@needs_native
+def test_a_graph_search_says_it_ran_on_one_thread() -> None:
+    model = _compiled("replicaset", False)
+    r = explore(model, symmetry=False, limits=Limits(threads=2))
+    assert any("ran on one thread, not 2" in n for n in r.notes)
+    r = explore(model, properties=[], symmetry=False, limits=Limits(threads=2))
+    assert not any("thread" in n for n in r.notes)
