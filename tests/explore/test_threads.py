@@ -6,6 +6,7 @@ models, with and without symmetry (issue 14.2)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,7 @@ def _search(model: CompiledModel, threads: int, **kw: Any) -> tuple[tuple[object
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(bfs, "make_store", keep)
         limits = kw.pop("limits", Limits(max_states=CAP))
-        r = explore(
-            model, properties=[], limits=Limits(**{**vars(limits), "threads": threads}), **kw
-        )
+        r = explore(model, properties=[], limits=replace(limits, threads=threads), **kw)
     (store,) = stores
     return _summary(r), (list(store), list(store.parent_array()))
 
