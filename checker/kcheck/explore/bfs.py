@@ -314,37 +314,13 @@ def _search(
                 # stop when the check is clear (1), at a state with no successor (2)
                 looking = watch and dead is None
                 flags = (2 if looking else 0) | (1 if selected and not looking else 0)
-                if par and gen is not None:
-                    i, n, failed = store.expand_gen_par(  # type: ignore[attr-defined]
-                        gen.capsule,
-                        i,
-                        stop,
-                        gen.fallbacks,
-                        succ,
-                        check,
-                        gen_ids(),
-                        on_broken_gen,
-                        StepError,
-                        limit_n,
-                        flags,
-                        canon_capsule,
-                        limits.threads,
-                    )
-                elif gen is not None:
-                    i, n, failed = store.expand_gen(  # type: ignore[attr-defined]
-                        gen.capsule,
-                        i,
-                        stop,
-                        gen.fallbacks,
-                        succ,
-                        check,
-                        gen_ids(),
-                        on_broken_gen,
-                        StepError,
-                        limit_n,
-                        flags,
-                        canon_capsule,
-                    )
+                if gen is not None:
+                    args = (gen.capsule, i, stop, gen.fallbacks, succ, check, gen_ids(),
+                            on_broken_gen, StepError, limit_n, flags, canon_capsule)  # fmt: skip
+                    if par:
+                        i, n, failed = store.expand_gen_par(*args, limits.threads)  # type: ignore[attr-defined]
+                    else:
+                        i, n, failed = store.expand_gen(*args)  # type: ignore[attr-defined]
                 else:
                     i, n, failed = expand(
                         i, stop, succ, canon, check, on_broken, StepError, limit_n, flags
@@ -373,23 +349,17 @@ def _search(
                     gen_tried = True
                     gen = generated_code(model, canon is not None)
                 if gen is not None:
-                    stop = min(level_end, (i | 1023) + 1)
+                    par = limits.threads > 1
+                    stop = min(level_end, (i | (PAR_SLICE - 1 if par else 1023)) + 1)
                     limit_n = max_states if max_states is not None else -1
                     first = i
-                    i, n, failed, to, act, en, ends = store.expand_gen_tagged(  # type: ignore[attr-defined]
-                        gen.capsule,
-                        i,
-                        stop,
-                        gen.tagged_fallbacks,
-                        tagged,
-                        check,
-                        gen_ids(),
-                        on_broken_gen,
-                        StepError,
-                        limit_n,
-                        len(edge_to),
-                        canon_capsule,
-                    )
+                    targs = (gen.capsule, i, stop, gen.tagged_fallbacks, tagged, check, gen_ids(),
+                             on_broken_gen, StepError, limit_n, len(edge_to), canon_capsule)  # fmt: skip
+                    if par:
+                        out = store.expand_gen_par_tagged(*targs, limits.threads)  # type: ignore[attr-defined]
+                    else:
+                        out = store.expand_gen_tagged(*targs)  # type: ignore[attr-defined]
+                    i, n, failed, to, act, en, ends = out
                     stats.transitions += n
                     edge_to.frombytes(to)
                     edge_act.frombytes(act)
@@ -517,7 +487,9 @@ def _search(
             )
         )
     notes = (list(model.symmetry_notes) if symmetry else []) + _store_notes(store, packed)
-    notes += _thread_notes(limits.threads, record, gen_tried and gen is None, store.native)
+    notes += _thread_notes(
+        limits.threads, record and len(model.actions) > 64, gen_tried and gen is None, store.native
+    )
     if dead is not None:
         trace, last = tracer.path_and_state(dead)
         results.append(timelock_result(model, trace, last))
@@ -554,11 +526,12 @@ def _store_notes(store: StateStore, packed: bool) -> list[str]:
 
 def _thread_notes(threads: int, record: bool, no_c: bool, native_store: bool) -> list[str]:
     """A note when more threads were asked for than the search could use (a search that
-    ended before it built its C, GEN_AFTER states, needed none)."""
+    ended before it built its C, GEN_AFTER states, needed none). `record`: it kept a graph
+    that the C search cannot keep."""
     if threads <= 1 or not (record or no_c or not native_store):
         return []
     if record:
-        why = "it kept the state graph that temporal properties are checked on"
+        why = "it kept the state graph of a model with more than 64 actions"
     elif not native_store:
         why = f"its states were kept in Python ({why_not_native()})"
     else:

@@ -707,6 +707,10 @@ static PyMethodDef store_methods[] = {
     {"expand_gen_par", (PyCFunction)(void (*)(void))store_expand_gen_par, METH_FASTCALL,
      "expand_gen_par(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error, "
      "max_states, flags, canon, threads) -> (next, transitions, failed)"},
+    {"expand_gen_par_tagged", (PyCFunction)(void (*)(void))store_expand_gen_par_tagged,
+     METH_FASTCALL,
+     "expand_gen_par_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, "
+     "step_error, max_states, edge_base, canon, threads) -> as expand_gen_tagged"},
     {"expand_gen_tagged", (PyCFunction)(void (*)(void))store_expand_gen_tagged, METH_FASTCALL,
      "expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, "
      "step_error, max_states, edge_base) -> (next, transitions, failed, edges...)"},

@@ -265,7 +265,7 @@ typedef struct {
 /* Parse expand_gen's arguments (the first 12; see store_expand_gen) into g and [*i, *stop):
  * 0, or -1 with an error set (then gen_done(g) frees what was taken). */
 static int gen_start(GenRun *g, Store *S, PyObject *const *args, Py_ssize_t *i, Py_ssize_t *stop,
-                     Py_ssize_t *max_states, long *flags) {
+                     Py_ssize_t *max_states, long long *flags) {
     memset(g, 0, sizeof *g);
     g->S = S;
     if (!PyList_Check(args[3])) {
@@ -285,7 +285,7 @@ static int gen_start(GenRun *g, Store *S, PyObject *const *args, Py_ssize_t *i, 
     if (*stop == -1 && PyErr_Occurred()) return -1;
     *max_states = PyLong_AsSsize_t(args[9]);
     if (*max_states == -1 && PyErr_Occurred()) return -1;
-    *flags = PyLong_AsLong(args[10]);
+    *flags = PyLong_AsLongLong(args[10]); /* flags, or the tagged search's edge_base */
     if (*flags == -1 && PyErr_Occurred()) return -1;
     if (*i < 0) {
         PyErr_SetString(PyExc_IndexError, "state index out of range");
@@ -300,7 +300,9 @@ static int gen_start(GenRun *g, Store *S, PyObject *const *args, Py_ssize_t *i, 
     Py_ssize_t width = S->width;
     g->s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     g->crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
-    g->w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
+    /* room for the widest layout (every position 64 bits): a widening during the run makes
+     * the key longer, and every state after it is unpacked through w */
+    g->w = PyMem_Calloc((size_t)width + 2, sizeof(uint64_t));
     KgenOut o = {S, NULL, 0, 0, g->s, NULL, args[3], g->step_error, 0};
     g->o = o;
     if (!g->s || !g->w || !g->crow) {
@@ -386,7 +388,7 @@ static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t na
     }
     GenRun g;
     Py_ssize_t i, stop, max_states;
-    long flags;
+    long long flags;
     int failed = 0;
     if (gen_start(&g, S, args, &i, &stop, &max_states, &flags) < 0) goto error;
     int stop_when_clear = (flags & 1) != 0;
@@ -413,146 +415,178 @@ error:
     return NULL;
 }
 
+/* The graph-keeping search's output, grown in C and handed over as bytes at the end: per edge
+ * its int32 target and uint16 action; per state the uint64 mask of the actions enabled there
+ * and the int64 end of its edges (counted from the search's edge_base). */
+typedef struct {
+    int32_t *to;
+    uint16_t *act;
+    uint64_t *en;
+    int64_t *ends;
+    Py_ssize_t nedges, capedges, nstates, capstates;
+    long long edge_end;
+} TagOut;
+
+static int tag_edge(TagOut *t, Py_ssize_t target, int64_t aid) {
+    if (aid < 0 || aid >= 64) {
+        PyErr_SetString(PyExc_ValueError, "an action number past 63 in the graph");
+        return -1;
+    }
+    if (t->nedges == t->capedges) {
+        Py_ssize_t cap = t->capedges ? t->capedges * 2 : 1024;
+        int32_t *to = PyMem_Realloc(t->to, sizeof(int32_t) * (size_t)cap);
+        if (to) t->to = to;
+        uint16_t *act = to ? PyMem_Realloc(t->act, sizeof(uint16_t) * (size_t)cap) : NULL;
+        if (!act) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->act = act;
+        t->capedges = cap;
+    }
+    t->to[t->nedges] = (int32_t)target;
+    t->act[t->nedges++] = (uint16_t)aid;
+    return 0;
+}
+
+/* A state's edges are in (n of them, with the actions of `mask`). */
+static int tag_state(TagOut *t, Py_ssize_t n, uint64_t mask) {
+    if (t->nstates == t->capstates) {
+        Py_ssize_t cap = t->capstates ? t->capstates * 2 : 256;
+        uint64_t *en = PyMem_Realloc(t->en, sizeof(uint64_t) * (size_t)cap);
+        if (en) t->en = en;
+        int64_t *ends = en ? PyMem_Realloc(t->ends, sizeof(int64_t) * (size_t)cap) : NULL;
+        if (!ends) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->ends = ends;
+        t->capstates = cap;
+    }
+    t->edge_end += n;
+    t->en[t->nstates] = mask;
+    t->ends[t->nstates++] = t->edge_end;
+    return 0;
+}
+
+static void tag_free(TagOut *t) {
+    PyMem_Free(t->to);
+    PyMem_Free(t->act);
+    PyMem_Free(t->en);
+    PyMem_Free(t->ends);
+}
+
+/* (next, transitions, failed, to, act, en, ends): what expand_gen_tagged answers. */
+static PyObject *tag_answer(Py_ssize_t i, long long transitions, int failed, const TagOut *t) {
+    static const char none[1] = {0}; /* y# makes None of a NULL pointer: never hand it one */
+    return Py_BuildValue(
+        "nLiy#y#y#y#", i, transitions, failed, t->to ? (const char *)t->to : none,
+        t->nedges * (Py_ssize_t)sizeof(int32_t), t->act ? (const char *)t->act : none,
+        t->nedges * (Py_ssize_t)sizeof(uint16_t), t->en ? (const char *)t->en : none,
+        t->nstates * (Py_ssize_t)sizeof(uint64_t), t->ends ? (const char *)t->ends : none,
+        t->nstates * (Py_ssize_t)sizeof(int64_t));
+}
+
+/* Check the states stored from `before` on, in order, once their parent's edges are in (as
+ * the Python search does): 0, or -1 with an error set. */
+static int tag_check_new(GenRun *g, Py_ssize_t before) {
+    Store *S = g->S;
+    for (Py_ssize_t j = before; j < S->n && g->check != Py_None; j++) {
+        int64_t *row = g->crow; /* unpack state j */
+        load_key(S, j, g->w);
+        for (Py_ssize_t f = 0; f < S->width; f++) row[f] = get_field(S, g->w, f);
+        if (gen_check(g->M, row, j, S->width, &g->check, &g->ids, g->on_broken,
+                      g->step_error) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Expand state i for the graph-keeping search: every successor is stored or found (the
+ * index_all contract) and becomes an edge. 0 done, 1 a step failed (state i is to be redone on
+ * the slow path), -1 error. */
+static int gen_state_tagged(GenRun *g, Py_ssize_t i, TagOut *t) {
+    Store *S = g->S;
+    Py_ssize_t width = S->width;
+    KgenOut *o = &g->o;
+    load_key(S, i, g->w);
+    for (Py_ssize_t f = 0; f < width; f++) g->s[f] = get_field(S, g->w, f);
+    o->n = 0;
+    Py_CLEAR(o->tuple);
+    int r = g->M->tagged(g->s, &gen_ops, o);
+    if (r < 0) return -1;
+    if (r == 1) {
+        o->n = 0;
+        if (!o->tuple && !(o->tuple = row_tuple(g->s, width))) return -1;
+        PyObject *pairs = PyObject_CallOneArg(g->succ, o->tuple);
+        if (!pairs) {
+            if (PyErr_ExceptionMatches(g->step_error)) {
+                PyErr_Clear();
+                return 1;
+            }
+            return -1;
+        }
+        int bad = gen_rows(o, pairs);
+        Py_DECREF(pairs);
+        if (bad < 0) return -1;
+        if (bad) {
+            PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+            return -1;
+        }
+    }
+    g->transitions += o->n;
+    Py_ssize_t before = S->n;
+    uint64_t mask = 0;
+    for (Py_ssize_t k = 0; k < o->n; k++) {
+        const int64_t *row = o->buf + k * (width + 1);
+        int64_t aid = row[width];
+        uint64_t h;
+        Py_ssize_t idx = gen_lookup(S, g->C, &row, g->crow, &h);
+        if (idx == -2) return -1;
+        if (idx < 0 && (idx = insert(S, h, i)) < 0) return -1;
+        if (tag_edge(t, idx, aid) < 0) return -1;
+        mask |= (uint64_t)1 << aid;
+    }
+    if (tag_state(t, o->n, mask) < 0) return -1;
+    return tag_check_new(g, before);
+}
+
 /* expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, step_error,
- * max_states, edge_base) -> (next, transitions, failed, edge_to, edge_act, enabled,
+ * max_states, edge_base, canon) -> (next, transitions, failed, edge_to, edge_act, enabled,
  * edge_start): expand_gen for the search that keeps the state graph (at most 64 actions).
  * Every successor is stored or found (the index_all contract) and becomes an edge; the
  * answer's bytes extend the search's arrays: int32 targets, uint16 actions, a uint64 mask of
  * the actions enabled per state, and per state the int64 end of its edges (from edge_base). */
 static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 12 || !PyList_Check(args[3])) {
+    if (nargs != 12) {
         PyErr_SetString(PyExc_TypeError, "expand_gen_tagged() takes 12 arguments");
         return NULL;
     }
-    const KcanonApi *C;
-    if (gen_canon(S, args[11], &C) < 0) return NULL;
-    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
-    if (!M) return NULL;
-    if (M->abi != KGEN_ABI || M->width != S->width) {
-        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
-        return NULL;
-    }
-    Py_ssize_t i = PyLong_AsSsize_t(args[1]);
-    if (i == -1 && PyErr_Occurred()) return NULL;
-    Py_ssize_t stop = PyLong_AsSsize_t(args[2]);
-    if (stop == -1 && PyErr_Occurred()) return NULL;
-    PyObject *tagged = args[4], *on_broken = args[7], *step_error = args[8];
-    Py_ssize_t max_states = PyLong_AsSsize_t(args[9]);
-    if (max_states == -1 && PyErr_Occurred()) return NULL;
-    long long edge_end = PyLong_AsLongLong(args[10]);
-    if (edge_end == -1 && PyErr_Occurred()) return NULL;
-    if (i < 0) {
-        PyErr_SetString(PyExc_IndexError, "state index out of range");
-        return NULL;
-    }
-    Py_ssize_t width = S->width;
-    int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
-    int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
-    uint64_t *w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
-    KgenOut o = {S, NULL, 0, 0, s, NULL, args[3], step_error, 1};
-    PyObject *check = Py_NewRef(args[5]), *ids = Py_NewRef(args[6]);
-    PyObject *to = PyByteArray_FromStringAndSize(NULL, 0);
-    PyObject *act = PyByteArray_FromStringAndSize(NULL, 0);
-    PyObject *en = PyByteArray_FromStringAndSize(NULL, 0);
-    PyObject *ends = PyByteArray_FromStringAndSize(NULL, 0);
-    long long transitions = 0;
+    GenRun g;
+    TagOut t;
+    memset(&t, 0, sizeof t);
+    Py_ssize_t i, stop, max_states;
+    long long edge_base;
     int failed = 0;
-    if (!s || !w || !crow) {
-        PyErr_NoMemory();
-        goto error;
-    }
-    if (!to || !act || !en || !ends) goto error;
+    if (gen_start(&g, S, args, &i, &stop, &max_states, &edge_base) < 0) goto error;
+    g.o.tagged = 1;
+    t.edge_end = edge_base;
     while (i < stop && i < S->n) {
-        memset(w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
-        if (S->keylen) memcpy(w, S->keys + i * S->keylen, (size_t)S->keylen);
-        for (Py_ssize_t f = 0; f < width; f++) s[f] = get_field(S, w, f);
-        o.n = 0;
-        Py_CLEAR(o.tuple);
-        int r = M->tagged(s, &gen_ops, &o);
+        int r = gen_state_tagged(&g, i, &t);
         if (r < 0) goto error;
         if (r == 1) {
-            o.n = 0;
-            if (!o.tuple && !(o.tuple = row_tuple(s, width))) goto error;
-            PyObject *pairs = PyObject_CallOneArg(tagged, o.tuple);
-            if (!pairs) {
-                if (PyErr_ExceptionMatches(step_error)) {
-                    PyErr_Clear();
-                    failed = 1;
-                    break;
-                }
-                goto error;
-            }
-            int bad = gen_rows(&o, pairs);
-            Py_DECREF(pairs);
-            if (bad < 0) goto error;
-            if (bad) {
-                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
-                goto error;
-            }
-        }
-        transitions += o.n;
-        Py_ssize_t before = S->n;
-        uint64_t mask = 0;
-        for (Py_ssize_t k = 0; k < o.n; k++) {
-            const int64_t *row = o.buf + k * (width + 1);
-            uint64_t h;
-            Py_ssize_t idx = gen_lookup(S, C, &row, crow, &h);
-            if (idx == -2) goto error;
-            if (idx < 0 && (idx = insert(S, h, i)) < 0) goto error;
-            int32_t target = (int32_t)idx;
-            uint16_t aid = (uint16_t)row[width];
-            if (row[width] < 0 || row[width] >= 64) {
-                PyErr_SetString(PyExc_ValueError, "an action number past 63 in the graph");
-                goto error;
-            }
-            mask |= (uint64_t)1 << row[width];
-            if (PyByteArray_Resize(to, PyByteArray_GET_SIZE(to) + 4) < 0) goto error;
-            memcpy(PyByteArray_AS_STRING(to) + PyByteArray_GET_SIZE(to) - 4, &target, 4);
-            if (PyByteArray_Resize(act, PyByteArray_GET_SIZE(act) + 2) < 0) goto error;
-            memcpy(PyByteArray_AS_STRING(act) + PyByteArray_GET_SIZE(act) - 2, &aid, 2);
-        }
-        edge_end += o.n;
-        if (PyByteArray_Resize(en, PyByteArray_GET_SIZE(en) + 8) < 0) goto error;
-        memcpy(PyByteArray_AS_STRING(en) + PyByteArray_GET_SIZE(en) - 8, &mask, 8);
-        if (PyByteArray_Resize(ends, PyByteArray_GET_SIZE(ends) + 8) < 0) goto error;
-        memcpy(PyByteArray_AS_STRING(ends) + PyByteArray_GET_SIZE(ends) - 8, &edge_end, 8);
-        /* the new states, in order, once the state's edges are in (as the Python search) */
-        for (Py_ssize_t j = before; j < S->n; j++) {
-            if (check == Py_None) break;
-            int64_t *row = o.buf; /* reuse: unpack state j into the first row */
-            memset(w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
-            if (S->keylen) memcpy(w, S->keys + j * S->keylen, (size_t)S->keylen);
-            for (Py_ssize_t f = 0; f < width; f++) row[f] = get_field(S, w, f);
-            if (gen_check(M, row, j, width, &check, &ids, on_broken, step_error) < 0)
-                goto error;
+            failed = 1;
+            break;
         }
         i++;
         if (max_states >= 0 && S->n >= max_states && i < S->n) break;
     }
-    PyObject *out = Py_BuildValue("nLiOOOO", i, transitions, failed, to, act, en, ends);
-    Py_XDECREF(o.tuple);
-    PyMem_Free(o.buf);
-    PyMem_Free(s);
-    PyMem_Free(crow);
-    PyMem_Free(w);
-    Py_DECREF(check);
-    Py_DECREF(ids);
-    Py_DECREF(to);
-    Py_DECREF(act);
-    Py_DECREF(en);
-    Py_DECREF(ends);
+    PyObject *out = tag_answer(i, g.transitions, failed, &t);
+    tag_free(&t);
+    gen_done(&g);
     return out;
 error:
-    Py_XDECREF(o.tuple);
-    PyMem_Free(o.buf);
-    PyMem_Free(s);
-    PyMem_Free(crow);
-    PyMem_Free(w);
-    Py_DECREF(check);
-    Py_DECREF(ids);
-    Py_XDECREF(to);
-    Py_XDECREF(act);
-    Py_XDECREF(en);
-    Py_XDECREF(ends);
+    tag_free(&t);
+    gen_done(&g);
     return NULL;
 }

@@ -40,6 +40,8 @@ typedef struct {
     int64_t *rows; /* kept successors, `stride` each: width values, hash, packed key */
     Py_ssize_t nrows, cap;
     Py_ssize_t widened; /* the store's layout when they were packed (S->widened) */
+    int64_t *edges;     /* the graph-keeping search: every successor, see par_edge */
+    Py_ssize_t nedges, capedges;
     atomic_int done;
     char pad[PAR_LINE]; /* two threads' blocks are never on one cache line */
 } ParBlock;
@@ -63,11 +65,12 @@ struct ParShared {
     const KgenModel *M;
     const KcanonApi *C;
     Py_ssize_t first, count; /* states [first, first + count) */
+    int tagged;              /* the graph-keeping search: every successor is an edge */
     Py_ssize_t nblocks;
     Py_ssize_t stride, kw; /* a kept row's int64s; its key's words */
     ParBlock *blocks;
     int32_t *trans;    /* per state: its transitions, or PAR_REDO */
-    Py_ssize_t *begin; /* per state: its first kept row in its block */
+    Py_ssize_t *begin; /* per state: its first kept row (tagged: its first edge) in its block */
     int32_t *kept;     /* per state: how many rows it kept */
     char pad0[PAR_LINE];
     atomic_long next; /* the next block to take */
@@ -123,13 +126,27 @@ static Py_ssize_t par_probe(const Store *S, uint64_t h, const uint64_t *key, siz
     }
 }
 
-/* Pack row into key with the store's layout (hash in *h) and look it up: 1 stored, 0 not, -1
- * a value its position cannot hold. */
-static int par_find(const Store *S, const int64_t *row, uint64_t *key, uint64_t *h) {
+/* Pack row into key with the store's layout (hash in *h) and look it up: its index, -1 not
+ * stored, -2 a value its position cannot hold. */
+static Py_ssize_t par_find(const Store *S, const int64_t *row, uint64_t *key, uint64_t *h) {
     size_t slot;
-    if (pack_key(S, row, key) >= 0) return -1;
+    if (pack_key(S, row, key) >= 0) return -2;
     *h = hash_key(key, S->nwords);
-    return par_probe(S, *h, key, &slot) >= 0;
+    return par_probe(S, *h, key, &slot);
+}
+
+/* An edge of the graph-keeping search in a block: its target's index when phase 1 found it,
+ * else -1 - the kept row to store; and its action. 0, or -1 when out of memory. */
+static int par_edge(ParBlock *b, int64_t target, int64_t aid) {
+    if (b->nedges == b->capedges) {
+        Py_ssize_t cap = b->capedges ? b->capedges * 2 : 8 * PAR_BLOCK;
+        int64_t *e = realloc(b->edges, sizeof(int64_t) * (size_t)cap);
+        if (!e) return -1;
+        b->edges = e;
+        b->capedges = cap;
+    }
+    b->edges[b->nedges++] = target * 64 + aid; /* aid < 64: the graph search's rule */
+    return 0;
 }
 
 /* Phase 1 on state j of the range, into block b: 0, or -1 when out of memory. */
@@ -140,24 +157,31 @@ static void par_state(ParThread *t, ParBlock *b, Py_ssize_t j) {
     memset(t->w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
     if (S->keylen) memcpy(t->w, S->keys + (P->first + j) * S->keylen, (size_t)S->keylen);
     for (Py_ssize_t f = 0; f < width; f++) t->s[f] = get_field(S, t->w, f);
-    Py_ssize_t mark = b->nrows;
-    P->begin[j] = mark;
+    Py_ssize_t mark = b->nrows, emark = b->nedges;
+    P->begin[j] = P->tagged ? emark : mark;
     P->kept[j] = 0;
     P->trans[j] = PAR_REDO;
     t->e.n = 0;
-    if (P->M->succ(t->s, &par_ops, (KgenOut *)(void *)&t->e) != 0) return;
+    if (S->nwords + 1 > P->kw) return; /* widened: its keys no longer fit a kept row */
+    int (*succ)(int64_t *, const KgenOps *, KgenOut *) = P->tagged ? P->M->tagged : P->M->succ;
+    if (succ(t->s, &par_ops, (KgenOut *)(void *)&t->e) != 0) return;
     for (Py_ssize_t k = 0; k < t->e.n; k++) {
         int64_t *row = t->e.buf + k * (width + 1);
+        int64_t aid = row[width];
         uint64_t h;
-        int f = par_find(S, row, t->key, &h);
-        if (f == 0 && P->C) {
+        Py_ssize_t f = par_find(S, row, t->key, &h);
+        if (f == -1 && P->C) {
             memcpy(t->crow, row, sizeof(int64_t) * (size_t)(width + 1));
             P->C->canon(P->C->plan, (long *)t->crow);
             row = t->crow;
             f = par_find(S, row, t->key, &h);
         }
-        if (f < 0) goto redo;
-        if (f == 1) continue;
+        if (f == -2 || (P->tagged && (aid < 0 || aid >= 64))) goto redo;
+        if (f >= 0) {
+            if (P->tagged && par_edge(b, f, aid) < 0) goto redo;
+            continue;
+        }
+        if (P->tagged && par_edge(b, -1 - b->nrows, aid) < 0) goto redo;
         if (b->nrows == b->cap) {
             Py_ssize_t cap = b->cap ? b->cap * 2 : 4 * PAR_BLOCK;
             int64_t *r = realloc(b->rows, (size_t)cap * (size_t)P->stride * sizeof(int64_t));
@@ -176,6 +200,7 @@ static void par_state(ParThread *t, ParBlock *b, Py_ssize_t j) {
     return;
 redo:
     b->nrows = mark;
+    b->nedges = emark;
 }
 
 /* Take the next block and do phase 1 on it: 0, or 1 when there is none left. */
@@ -272,7 +297,10 @@ static void par_free(ParShared *P) {
             free(P->T[k].key);
         }
     if (P->blocks)
-        for (Py_ssize_t k = 0; k < P->nblocks; k++) free(P->blocks[k].rows);
+        for (Py_ssize_t k = 0; k < P->nblocks; k++) {
+            free(P->blocks[k].rows);
+            free(P->blocks[k].edges);
+        }
     free(P->T);
     free(P->blocks);
     PyMem_Free(P->trans);
@@ -298,8 +326,9 @@ static int par_setup(ParShared *P, Store *S) {
         t->e.width = width;
         t->s = par_alloc(sizeof(int64_t) * (size_t)(width + 1));
         t->crow = par_alloc(sizeof(int64_t) * (size_t)(width + 1));
-        t->w = par_alloc(sizeof(uint64_t) * (size_t)words);
-        t->key = par_alloc(sizeof(uint64_t) * (size_t)words);
+        /* room for the widest layout: phase 2 may widen it between two blocks */
+        t->w = par_alloc(sizeof(uint64_t) * (size_t)(width + 2));
+        t->key = par_alloc(sizeof(uint64_t) * (size_t)(width + 2));
         if (!t->s || !t->crow || !t->w || !t->key) goto nomem;
     }
     return 0;
@@ -346,12 +375,39 @@ static int par_phase2(ParShared *P, GenRun *g, Py_ssize_t j, Py_ssize_t i) {
     return 0;
 }
 
-/* expand_gen_par(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error,
- * max_states, flags, canon, threads) -> (next, transitions, failed): expand_gen on `threads`
- * threads, with the same answers, store and calls to on_broken. */
-static PyObject *store_expand_gen_par(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+/* Phase 2 of the graph-keeping search on state j (index i), as gen_state_tagged: 0 done, 1 a
+ * step failed, -1 error. */
+static int par_phase2_tagged(ParShared *P, GenRun *g, Py_ssize_t j, Py_ssize_t i, TagOut *t) {
+    ParBlock *b = &P->blocks[j / PAR_BLOCK];
+    if (P->trans[j] == PAR_REDO) {
+        pthread_rwlock_wrlock(&P->lock);
+        int r = gen_state_tagged(g, i, t);
+        pthread_rwlock_unlock(&P->lock);
+        return r;
+    }
+    g->transitions += P->trans[j];
+    Py_ssize_t before = g->S->n;
+    uint64_t mask = 0;
+    const int64_t *edges = b->edges + P->begin[j];
+    for (int32_t k = 0; k < P->trans[j]; k++) {
+        int64_t aid = edges[k] & 63, target = (edges[k] - aid) / 64;
+        if (target < 0) { /* a kept row: store it, or find it stored since */
+            int fresh;
+            const int64_t *row = b->rows + (-1 - target) * P->stride;
+            if ((target = par_store(g, P, row, b->widened, i, &fresh)) < 0) return -1;
+        }
+        if (tag_edge(t, (Py_ssize_t)target, aid) < 0) return -1;
+        mask |= (uint64_t)1 << aid;
+    }
+    if (tag_state(t, P->trans[j], mask) < 0) return -1;
+    return tag_check_new(g, before);
+}
+
+/* The search over `threads` threads: expand_gen_par's and expand_gen_par_tagged's body. */
+static PyObject *par_search(Store *S, PyObject *const *args, Py_ssize_t nargs, int tagged) {
     if (nargs != 13) {
-        PyErr_SetString(PyExc_TypeError, "expand_gen_par() takes 13 arguments");
+        PyErr_Format(PyExc_TypeError, "%s() takes 13 arguments",
+                     tagged ? "expand_gen_par_tagged" : "expand_gen_par");
         return NULL;
     }
     long nthreads = PyLong_AsLong(args[12]);
@@ -361,17 +417,26 @@ static PyObject *store_expand_gen_par(Store *S, PyObject *const *args, Py_ssize_
         return NULL;
     }
     GenRun g;
+    TagOut t;
+    memset(&t, 0, sizeof t);
     /* on cache lines of its own: this thread's locals change all the time, and the others
      * read P on every state */
     ParShared *P = par_alloc(sizeof(ParShared));
     if (!P) return PyErr_NoMemory();
     P->nthreads = (int)nthreads;
+    P->tagged = tagged;
     pthread_t tids[PAR_MAX_THREADS];
     int started = 0, locked = 0, failed = 0, bad = 0;
     Py_ssize_t i, stop, max_states;
-    long flags;
+    long long flags;
     if (gen_start(&g, S, args, &i, &stop, &max_states, &flags) < 0) goto error;
-    int stop_when_clear = (flags & 1) != 0;
+    /* the graph-keeping search's argument 10 is its edge_base; it stops for nothing else */
+    int stop_when_clear = !tagged && (flags & 1) != 0;
+    if (tagged) {
+        g.o.tagged = 1;
+        g.stop_when_dead = 0;
+        t.edge_end = flags;
+    }
     Py_ssize_t end = stop < S->n ? stop : S->n;
     if (i >= end) goto done;
     P->S = S;
@@ -397,8 +462,7 @@ static PyObject *store_expand_gen_par(Store *S, PyObject *const *args, Py_ssize_
     }
     for (Py_ssize_t j = 0; j < P->count; j++) {
         par_wait(P, j / PAR_BLOCK);
-        par_prefetch(P, j + PAR_AHEAD);
-        int r = par_phase2(P, &g, j, i);
+        int r = tagged ? par_phase2_tagged(P, &g, j, i, &t) : par_phase2(P, &g, j, i);
         if (r < 0) {
             bad = 1;
             break;
@@ -421,16 +485,33 @@ static PyObject *store_expand_gen_par(Store *S, PyObject *const *args, Py_ssize_
     Py_END_ALLOW_THREADS;
     if (bad) goto error;
 done:;
-    long long transitions = g.transitions;
+    PyObject *out = tagged ? tag_answer(i, g.transitions, failed, &t)
+                           : Py_BuildValue("nLi", i, g.transitions, failed);
     if (locked) pthread_rwlock_destroy(&P->lock);
     par_free(P);
     free(P);
+    tag_free(&t);
     gen_done(&g);
-    return Py_BuildValue("nLi", i, transitions, failed);
+    return out;
 error:
     if (locked) pthread_rwlock_destroy(&P->lock);
     par_free(P);
     free(P);
+    tag_free(&t);
     gen_done(&g);
     return NULL;
+}
+
+/* expand_gen_par(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error,
+ * max_states, flags, canon, threads) -> (next, transitions, failed): expand_gen on `threads`
+ * threads, with the same answers, store and calls to on_broken. */
+static PyObject *store_expand_gen_par(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    return par_search(S, args, nargs, 0);
+}
+
+/* expand_gen_par_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken,
+ * step_error, max_states, edge_base, canon, threads): expand_gen_tagged on `threads` threads,
+ * with the same answers, store, edges and calls to on_broken. */
+static PyObject *store_expand_gen_par_tagged(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    return par_search(S, args, nargs, 1);
 }
