@@ -23,7 +23,7 @@ from kcheck.explore.liveness import Graph, _Checker, _reach, _sccs, check_proper
 from kcheck.explore.property_verdicts import _failure, _truth
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
-from kcheck.model.ir import CompiledModel, PropertyInfo
+from kcheck.model.ir import CompiledModel, PropertyInfo, StepError
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.kdsl"))
@@ -232,3 +232,32 @@ def test_every_model_gets_the_same_components_and_lassos_from_c_and_python(
                 assert check_property(model, graph, one, values) == ref
                 checked += 1
     assert checked or not any(p.instances for p in model.properties)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([True, False, None]), min_size=1, max_size=3), max_size=8))
+def test_truth_finds_the_first_unevaluable_state_as_the_state_by_state_scan(
+    table: list[list[bool | None]],
+) -> None:
+    """None in the table: that predicate cannot be evaluated in that state. Evaluated a
+    predicate at a time, the first failure reported is still the first state's first one."""
+    width = min((len(row) for row in table), default=1)
+
+    def pred(k: int) -> Any:
+        def p(s: tuple[int]) -> bool:
+            v = table[s[0]][k]
+            if v is None:
+                raise StepError("bad", f"p{k} in {s[0]}", -1, (), 1)
+            return v
+
+        return p
+
+    preds = tuple(pred(k) for k in range(width))
+    states = [(i,) for i in range(len(table))]
+    values, failed = _truth(preds, states)
+    first = next(
+        ((i, f) for i, s in enumerate(states) if (f := _failure(preds, s)) is not None), None
+    )
+    assert failed == first
+    if failed is None:
+        assert values == [bytes(bool(row[k]) for row in table) for k in range(width)]
