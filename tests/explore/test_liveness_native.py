@@ -261,3 +261,16 @@ def test_truth_finds_the_first_unevaluable_state_as_the_state_by_state_scan(
     assert failed == first
     if failed is None:
         assert values == [bytes(bool(row[k]) for row in table) for k in range(width)]
+
+
+def test_kcheck_native_0_and_more_than_64_actions_use_the_python_graph_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _module()
+    graph = Graph([(0,)], array("q", [-1]), array("q", [0, 0]), array("i"), array("H"), [0])
+    one: Any = _FakeModel((_Action(0, "weak"),))
+    many: Any = _FakeModel(tuple(_Action(i, "weak") for i in range(65)))
+    assert _Checker(one, graph).native is not None
+    assert _Checker(many, graph).native is None
+    monkeypatch.setenv("KCHECK_NATIVE", "0")
+    assert _Checker(one, graph).native is None
