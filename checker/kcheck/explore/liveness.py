@@ -27,6 +27,10 @@ holds, the states where a is enabled are removed and the rest is searched again.
 sound on a symmetry-reduced graph: predicates and per-action fairness cannot tell permuted
 states apart, so a lasso of representatives is a lasso of real states up to a renaming, and
 repeating its loop returns to the very same state (spec/liveness.md).
+
+The graph work (the SCCs, each one's fairness summary, reachability) runs in C (graph.c) when it
+can be built and the model has at most 64 actions; the Python code here stays the reference,
+used with KCHECK_NATIVE=0, and the C gives exactly its components, in its order.
 """
 
 from __future__ import annotations
@@ -36,11 +40,22 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 
 from kcheck.explore.store import ParentSeq, StateSeq
+from kcheck.model import native
 from kcheck.model.ir import CompiledModel, PropertyInfo
 
 MAX_LOOP_REPEATS = 10_000  # bound on replays of a loop until a concrete state repeats
+SOURCE = Path(__file__).with_name("graph.c")
+_NOT = bytes([1]) + bytes(255)  # bytes.translate table: 0 -> 1, anything else -> 0
+
+
+def native_graph() -> ModuleType | None:
+    """The compiled graph.c, building it if needed; None when it cannot be built or
+    KCHECK_NATIVE=0."""
+    return native.load_extension(SOURCE, "_graph")
 
 
 @dataclass
@@ -72,7 +87,7 @@ class Lasso:
     trigger: int | None = None  # leads_to: the step where the left side holds
 
 
-def _sccs(graph: Graph, keep: list[bool], nodes: Iterable[int]) -> list[list[int]]:
+def _sccs(graph: Graph, keep: Sequence[int], nodes: Iterable[int]) -> list[list[int]]:
     """Tarjan's algorithm, iterative, on the subgraph of `keep` nodes, from `nodes`. Its
     bookkeeping is in flat arrays (9 bytes a node), not dicts: the graph may have millions."""
     n = len(graph.edge_start) - 1
@@ -129,25 +144,35 @@ def _sccs(graph: Graph, keep: list[bool], nodes: Iterable[int]) -> list[list[int
 
 
 class _Checker:
-    def __init__(self, model: CompiledModel, graph: Graph) -> None:
+    def __init__(self, model: CompiledModel, graph: Graph, use_native: bool = True) -> None:
         self.model = model
         self.graph = graph
         self.weak = [a.id for a in model.actions if a.fairness == "weak"]
         self.strong = [a.id for a in model.actions if a.fairness == "strong"]
-        self.fair_mask = 0
-        for a in self.weak + self.strong:
-            self.fair_mask |= 1 << a
+        self.weak_mask = sum(1 << a for a in self.weak)
+        self.strong_mask = sum(1 << a for a in self.strong)
+        self.fair_mask = self.weak_mask | self.strong_mask
+        # the C graph work: action masks fit in 64 bits
+        fits = len(model.actions) <= 64
+        self.native = native_graph() if use_native and fits else None
+        self.enabled: Sequence[int] = graph.enabled
+        if self.native is not None and not (
+            isinstance(graph.enabled, array) and graph.enabled.typecode == "Q"
+        ):
+            self.enabled = array("Q", graph.enabled)  # a simulation's small graph: a list
 
     def stutters(self, u: int) -> bool:
         """A behaviour may stop in u for good: no fair action is enabled there."""
         return not self.graph.enabled[u] & self.fair_mask
 
-    def fair_components(self, keep: list[bool], nodes: Sequence[int]) -> list[list[int]]:
+    def fair_components(self, keep: Sequence[int], nodes: Sequence[int]) -> list[list[int]]:
         """Fair SCCs (Emerson–Lei refinement for strong fairness) and stuttering nodes, within
         the `keep` subgraph; each result is a set a fair behaviour can stay in forever."""
+        if self.native is not None:
+            return self._fair_components_native(self.native, keep, nodes)
         g = self.graph
         found: list[list[int]] = [[u] for u in nodes if keep[u] and self.stutters(u)]
-        work: list[tuple[list[bool], Sequence[int]]] = [(keep, nodes)]
+        work: list[tuple[Sequence[int], Sequence[int]]] = [(keep, nodes)]
         while work:
             sub, roots = work.pop()
             for comp in _sccs(g, sub, roots):
@@ -182,6 +207,43 @@ class _Checker:
                         if g.enabled[u] & mask:
                             narrowed[u] = False
                     work.append((narrowed, rest))
+        return found
+
+    def _fair_components_native(
+        self, mod: ModuleType, keep: Sequence[int], nodes: Sequence[int]
+    ) -> list[list[int]]:
+        """fair_components with graph.c's SCCs and summaries, the same steps in the same order;
+        C leaves out the single nodes without a self loop, which the loop above skips."""
+        g = self.graph
+        enabled = self.enabled
+        sub0 = keep if isinstance(keep, bytearray) else bytearray(map(bool, keep))
+        roots0 = _roots(nodes, len(g.edge_start) - 1)
+        stuck = memoryview(mod.stuttering(enabled, sub0, roots0, self.fair_mask)).cast("i")
+        found: list[list[int]] = [[u] for u in stuck.tolist()]
+        work: list[tuple[bytearray, array[int] | None]] = [(sub0, roots0)]
+        while work:
+            sub, roots = work.pop()
+            parts = mod.sccs(g.edge_start, g.edge_to, g.edge_act, enabled, sub, roots, True)
+            members = memoryview(parts[0]).cast("i")
+            offsets = memoryview(parts[1]).cast("q").tolist()
+            taken = memoryview(parts[2]).cast("Q").tolist()
+            enabled_all = memoryview(parts[4]).cast("Q").tolist()
+            enabled_any = memoryview(parts[5]).cast("Q").tolist()
+            for i, t in enumerate(taken):
+                if self.weak_mask & ~t & enabled_all[i]:
+                    continue  # a weakly fair action is always enabled here and never taken
+                comp = members[offsets[i] : offsets[i + 1]].tolist()
+                mask = self.strong_mask & ~t & enabled_any[i]
+                if not mask:
+                    found.append(comp)
+                    continue
+                rest = [u for u in comp if not enabled[u] & mask]
+                if rest:
+                    narrowed = bytearray(sub)
+                    for u in comp:
+                        if enabled[u] & mask:
+                            narrowed[u] = 0
+                    work.append((narrowed, array("i", rest)))
         return found
 
     def path_within(
@@ -281,53 +343,84 @@ def _is(target: int) -> Callable[[int], bool]:
     return lambda u: u == target
 
 
-def check_property(model: CompiledModel, graph: Graph, prop: PropertyInfo) -> Lasso | None:
-    """The counterexample of a temporal property, or None when it holds (complete graph)."""
-    c = _Checker(model, graph)
+def _roots(nodes: Sequence[int], n: int) -> array[int] | None:
+    """Roots for graph.c: None stands for every node in order."""
+    if isinstance(nodes, range) and nodes == range(n):
+        return None
+    return array("i", nodes)
+
+
+def _ones(flags: bytes | bytearray) -> list[int]:
+    """The positions of the non-zero bytes of a 0/1 string, in order."""
+    out = []
+    i = flags.find(1)
+    while i >= 0:
+        out.append(i)
+        i = flags.find(1, i + 1)
+    return out
+
+
+def check_property(
+    model: CompiledModel,
+    graph: Graph,
+    prop: PropertyInfo,
+    values: Sequence[bytes | bytearray] | None = None,
+    use_native: bool = True,
+) -> Lasso | None:
+    """The counterexample of a temporal property, or None when it holds (complete graph).
+    `values`: each predicate's truth (1 or 0) in every state, when the caller has them already
+    (else each is evaluated where it is needed, as it always was: a simulation's graph may hold
+    states where one cannot be). `use_native` False: the Python reference graph work."""
+    c = _Checker(model, graph, use_native)
     n = len(graph.states)
     preds = prop.predicates
     everything = range(n)
+    states = graph.states
     if prop.shape == "always":
         p = preds[0]
-        bad = next((u for u in everything if not p(graph.states[u])), None)
+        if values is not None:
+            first = values[0].find(0)
+            bad = None if first < 0 else first
+        else:
+            bad = next((u for u in everything if not p(states[u])), None)
         return None if bad is None else Lasso(c.prefix_to(bad), -1)
     if prop.shape == "eventually always":
         p = preds[0]
-        keep = [True] * n
+        truth = values[0].__getitem__ if values is not None else lambda u: p(states[u])
+        keep = bytearray(b"\x01") * n
         for comp in c.fair_components(keep, everything):
-            failing = [u for u in comp if not p(graph.states[u])]
+            failing = [u for u in comp if not truth(u)]
             if failing:
                 entry = min(comp)
                 return _lasso(c, comp, [] if entry in failing else [failing[0]])
         return None
     if prop.shape == "always eventually":
         p = preds[0]
-        keep = [not p(s) for s in graph.states]
-        comps = c.fair_components(keep, [u for u in everything if keep[u]])
+        if values is not None:
+            keep = bytearray(values[0].translate(_NOT))
+        else:
+            keep = bytearray([not p(s) for s in states])
+        comps = c.fair_components(keep, everything)
         return _lasso(c, comps[0], []) if comps else None
     if prop.shape == "leads_to":
         p, q = preds
-        not_q = [not q(s) for s in graph.states]
-        starts = [u for u in everything if not_q[u] and p(graph.states[u])]
+        if values is not None:
+            not_q = bytearray(values[1].translate(_NOT))
+            both = int.from_bytes(not_q, "little") & int.from_bytes(values[0], "little")
+            starts = _ones(both.to_bytes(n, "little"))
+        else:
+            not_q = bytearray([not q(s) for s in states])
+            starts = [u for u in everything if not_q[u] and p(states[u])]
         # states reachable from a start through states where Q is false
-        reach = [False] * n
-        queue = deque(starts)
-        for u in starts:
-            reach[u] = True
-        while queue:
-            u = queue.popleft()
-            for v, _ in graph.edges(u):
-                if not_q[v] and not reach[v]:
-                    reach[v] = True
-                    queue.append(v)
-        comps = c.fair_components(reach, [u for u in everything if reach[u]])
+        reach = _reach(c, not_q, starts)
+        comps = c.fair_components(reach, everything)
         if not comps:
             return None
         comp = comps[0]
         members = set(comp)
         # the earliest start (in BFS order) that reaches the component through not-Q states
-        allowed = {u for u in everything if reach[u]}
-        for s in sorted(starts):
+        allowed = set(_ones(reach))
+        for s in starts:
             try:
                 to_comp = c.path_within(s, lambda u: u in members, allowed)
             except AssertionError:
@@ -339,6 +432,25 @@ def check_property(model: CompiledModel, graph: Graph, prop: PropertyInfo) -> La
             return Lasso(prefix + steps, len(prefix) - 1, len(to_start) - 1)
         raise AssertionError("a leads_to component that no start reaches")
     raise ValueError(f"unsupported property shape {prop.shape}")
+
+
+def _reach(c: _Checker, allowed: bytearray, starts: list[int]) -> bytearray:
+    """1 for each start and each node reachable from one through `allowed` nodes."""
+    g = c.graph
+    if c.native is not None:
+        out: bytearray = c.native.reach(g.edge_start, g.edge_to, allowed, array("i", starts))
+        return out
+    reach = bytearray(len(allowed))
+    queue = deque(starts)
+    for u in starts:
+        reach[u] = 1
+    while queue:
+        u = queue.popleft()
+        for v, _ in g.edges(u):
+            if allowed[v] and not reach[v]:
+                reach[v] = 1
+                queue.append(v)
+    return reach
 
 
 def _lasso(c: _Checker, comp: list[int], must_visit: list[int]) -> Lasso:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import Graph, check_property
+from kcheck.explore.store import StateSeq
 from kcheck.explore.tracer import Tracer
 from kcheck.model.ir import CompiledModel, PropertyInfo, State, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult
@@ -82,17 +83,17 @@ def _property_result(
         careful = prop.careful[n] if n < len(prop.careful) else preds
         # Like an invariant, a formula that cannot be evaluated in some reachable state (it
         # reads a field through `none`, divides by zero) is a violation, wherever that state is.
-        for i, st in enumerate(graph.states):
-            failure = _failure(preds, st)
-            if failure is not None:
-                # named as the spec says, on the trace's own last state
-                trace, last = tracer.path_and_state(i)
-                failure = (_failure(careful, last) if last is not None else None) or failure
-                why = f"cannot be evaluated in the last state: {failure}"
-                if label:
-                    why = f"for {label}; {why}"
-                return PropertyResult(prop.name, "property", VIOLATED, line, trace, why)
-        lasso = check_property(model, graph, one)
+        values, failed = _truth(preds, graph.states)
+        if failed is not None:
+            i, failure = failed
+            # named as the spec says, on the trace's own last state
+            trace, last = tracer.path_and_state(i)
+            failure = (_failure(careful, last) if last is not None else None) or failure
+            why = f"cannot be evaluated in the last state: {failure}"
+            if label:
+                why = f"for {label}; {why}"
+            return PropertyResult(prop.name, "property", VIOLATED, line, trace, why)
+        lasso = check_property(model, graph, one, values)
         if lasso is not None:
             notes = [f"for {label}"] if label else []
             if lasso.trigger is not None:
@@ -115,6 +116,23 @@ def bound_names(model: CompiledModel, hits: dict[str, BoundHit]) -> str:
         )
     shown = ", ".join(names[:3])
     return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _truth(
+    preds: tuple[Callable[[State], bool], ...], states: StateSeq
+) -> tuple[list[bytes], tuple[int, str] | None]:
+    """Each predicate's truth (1 or 0) in every state, evaluated in C loops (map); or, when one
+    cannot be evaluated somewhere, the first such state and why, found state by state as
+    _failure has always found it (the first state, then the first predicate)."""
+    try:
+        return [bytes(map(bool, map(p, states))) for p in preds], None
+    except StepError:
+        pass
+    for i, st in enumerate(states):
+        failure = _failure(preds, st)
+        if failure is not None:
+            return [], (i, failure)
+    raise AssertionError("a predicate failed in one pass and not in the next")
 
 
 def _failure(preds: tuple[Callable[[State], bool], ...], s: State) -> str | None:
