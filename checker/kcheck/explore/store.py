@@ -197,7 +197,9 @@ class NativeStore:
         self.expand: Expand | None = raw.expand  # type: ignore[attr-defined]
         self.expand_gen: Callable[..., tuple[int, int, int]] = raw.expand_gen  # type: ignore[attr-defined]
         self.expand_gen_par: Callable[..., tuple[int, int, int]] = raw.expand_gen_par  # type: ignore[attr-defined]
-        self.expand_gen_par_tagged: Callable[..., tuple[int, int, int, bytes, bytes, bytes, bytes]] = raw.expand_gen_par_tagged  # type: ignore[attr-defined]
+        self.expand_gen_par_tagged: Callable[
+            ..., tuple[int, int, int, bytes, bytes, bytes, bytes]
+        ] = raw.expand_gen_par_tagged  # type: ignore[attr-defined]
         self.expand_gen_tagged: Callable[..., tuple[int, int, int, bytes, bytes, bytes, bytes]] = (
             raw.expand_gen_tagged  # type: ignore[attr-defined]
         )
