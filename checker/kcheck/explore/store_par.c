@@ -27,6 +27,7 @@
 #define PAR_MAX_THREADS 256
 #define PAR_REDO (-1)
 #define PAR_AHEAD 3 /* phase 2 asks for memory this many states ahead */
+#define PAR_LOCAL 2048 /* slots of a thread's set of the successors its block keeps */
 #define PAR_LINE 128 /* bytes of a cache line (two, where the prefetcher takes pairs) */
 
 /* Where the generated code's successors go in phase 1 (passed to it as its KgenOut). */
@@ -57,6 +58,10 @@ typedef struct {
     ParEmit e;
     int64_t *s, *crow;
     uint64_t *w, *key;
+    /* the rows its block keeps (row + 1; 0 free), by hash: a successor that another state of
+     * the block keeps already is dropped here, not looked up again by phase 2 */
+    uint32_t local[PAR_LOCAL];
+    int nlocal;
     char pad[PAR_LINE]; /* what two threads write is never on one cache line */
 } ParThread;
 
@@ -149,6 +154,27 @@ static int par_edge(ParBlock *b, int64_t target, int64_t aid) {
     return 0;
 }
 
+/* The row of block b whose key is t->key (hash h), or -1 (then the row about to be kept,
+ * b->nrows, is entered, while the set is less than half full). */
+static Py_ssize_t par_local(ParThread *t, const ParBlock *b, uint64_t h) {
+    const ParShared *P = t->P;
+    size_t pos = (size_t)h & (PAR_LOCAL - 1);
+    for (;;) {
+        uint32_t e = t->local[pos];
+        if (e == 0) break;
+        const int64_t *row = b->rows + (Py_ssize_t)(e - 1) * P->stride;
+        if ((uint64_t)row[P->S->width] == h &&
+            memcmp(row + P->S->width + 1, t->key, sizeof(uint64_t) * (size_t)P->kw) == 0)
+            return e - 1;
+        pos = (pos + 1) & (PAR_LOCAL - 1);
+    }
+    if (t->nlocal < PAR_LOCAL / 2) {
+        t->local[pos] = (uint32_t)(b->nrows + 1);
+        t->nlocal++;
+    }
+    return -1;
+}
+
 /* Phase 1 on state j of the range, into block b: 0, or -1 when out of memory. */
 static void par_state(ParThread *t, ParBlock *b, Py_ssize_t j) {
     ParShared *P = t->P;
@@ -181,6 +207,11 @@ static void par_state(ParThread *t, ParBlock *b, Py_ssize_t j) {
             if (P->tagged && par_edge(b, f, aid) < 0) goto redo;
             continue;
         }
+        Py_ssize_t twin = par_local(t, b, h);
+        if (twin >= 0) { /* kept already by this block: phase 2 stores it before this one */
+            if (P->tagged && par_edge(b, -1 - twin, aid) < 0) goto redo;
+            continue;
+        }
         if (P->tagged && par_edge(b, -1 - b->nrows, aid) < 0) goto redo;
         if (b->nrows == b->cap) {
             Py_ssize_t cap = b->cap ? b->cap * 2 : 4 * PAR_BLOCK;
@@ -201,6 +232,8 @@ static void par_state(ParThread *t, ParBlock *b, Py_ssize_t j) {
 redo:
     b->nrows = mark;
     b->nedges = emark;
+    memset(t->local, 0, sizeof t->local); /* it may name the rows just given back */
+    t->nlocal = 0;
 }
 
 /* Take the next block and do phase 1 on it: 0, or 1 when there is none left. */
@@ -214,6 +247,8 @@ static int par_take(ParThread *t) {
     pthread_rwlock_rdlock(&P->lock);
     memcpy(&t->S, P->S, sizeof(Store));
     b->widened = t->S.widened;
+    memset(t->local, 0, sizeof t->local);
+    t->nlocal = 0;
     for (Py_ssize_t j = lo; j < hi; j++) par_state(t, b, j);
     pthread_rwlock_unlock(&P->lock);
     atomic_store_explicit(&b->done, 1, memory_order_release);
