@@ -162,34 +162,59 @@ def test_the_reference_models_formulas_run_in_c(monkeypatch: pytest.MonkeyPatch)
     assert done * 4 > total * 3, (done, total)
 
 
-@needs_native
-def test_a_formula_c_cannot_evaluate_is_violated_where_python_fails(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # 1 / x with x == 0: C answers "ask Python" there, Python raises, and the verdict is the
-    # reference one (the first failing state, the error named)
-    text = """model divides
+DIVIDES = """model divides
 var x: 0..1 = 0
 var y: 0..3 = 0
 controller c { action a when x == 0 { x := 1 } action b when y < 3 { y := y + 1 } }
 property p: eventually always (1 / x) == 1 or y > 5
 property q: always eventually y == 3
 """
+DEREFS = """model derefs
+kind Node[2] {
+  next: Node? = none
+  v: 0..2 = 0
+}
+var head: Node? = none
+init { let a = create Node { } let b = create Node { } a.next := b }
+controller c {
+  action bump for n in Node when n.v < 2 { n.v := n.v + 1 }
+  action cut for n in Node when n.next != none and n.v == 2 { n.next := none }
+}
+controller h { action point for n in Node when head == none and n.v == 2 { head := n } }
+property p: eventually always (head.v >= 0 or count(Node) > 5)
+"""
+
+
+@needs_native
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [(DIVIDES, "division by zero"), (DEREFS, "`head` is none")],
+    ids=["div", "none"],
+)
+def test_a_formula_c_cannot_evaluate_is_violated_where_python_fails(
+    monkeypatch: pytest.MonkeyPatch, text: str, why: str
+) -> None:
+    # 1 / x with x == 0, head.v with head none: C answers "ask Python" exactly where Python
+    # raises, and the verdict is the reference one (the first failing state, the error named)
     model = compile_model(check_source(Source("t.kdsl", text)).symbols)
     fast, graphs, in_c = _explore(model, monkeypatch)
     assert in_c > 0
     (graph, gen), *_ = graphs
-    assert _same_values(model, graph, gen) == 2
+    assert _same_values(model, graph, gen) == len(model.properties)
     assert gen is not None
     (p,) = model.properties[0].instances[0][1]
     (col,) = graph.states.predicates(gen, [gen.predicates[p.__name__]], len(graph.states))  # type: ignore[attr-defined]
-    assert 2 in col
+    assert (
+        [i for i, v in enumerate(col) if v == 2]
+        == [i for i, s in enumerate(graph.states) if _python(p, s) is None]
+        != []
+    )
     monkeypatch.setattr(property_verdicts, "_numbers", lambda *a: None)
     slow, _, _ = _explore(model, monkeypatch)
     assert _summary(fast) == _summary(slow)
-    assert [p.status for p in fast.properties] == ["violated", "holds"]
+    assert fast.properties[0].status == "violated"
     reason = fast.properties[0].reason
-    assert reason is not None and "division by zero" in reason
+    assert reason is not None and why in reason
 
 
 @needs_native
