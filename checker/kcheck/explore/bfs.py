@@ -499,7 +499,7 @@ def _search(
     for prop in props:
         results.append(
             guarded_property_result(
-                model, prop, graph, explored_all, bound_hits, limit, tracer, budget
+                model, prop, graph, explored_all, bound_hits, limit, tracer, budget, gen
             )
         )
     stats.seconds = time.monotonic() - t0  # the liveness analysis included

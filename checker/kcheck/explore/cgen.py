@@ -1,6 +1,6 @@
-"""C for a compiled model's hot successor function and its invariants, translated from the
-model's own generated Python (model.python_source), for the native store's inner loop
-(store_gen.c) to run on unpacked int64 states without building a tuple per state.
+"""C for a compiled model's hot successor function, its invariants and its temporal properties'
+state formulas, translated from the model's own generated Python (model.python_source), for
+the native store (store_gen.c) to run on unpacked int64 states without a tuple per state.
 
 The translation is a subset, exact where it applies: ints with Python's semantics (`and`/`or`
 answer an operand, floor division and modulo, negative indexes count from the end) and every
@@ -9,7 +9,8 @@ a call to `_err`) answers "redo this state in Python", so the Python code decide
 statement of `_successors` that does not translate (a comprehension, `min` over a list) stays
 Python: C calls it, as its own function, in its place in the order, so the successors come in
 the same order as from `_successors` itself; when its guard translates, only on the states where
-the guard holds. An invariant that does not translate is checked in Python.
+the guard holds. An invariant (or a temporal property's state formula) that does not translate
+is evaluated in Python.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ class Translation:
     tagged_fallbacks: list[Callable[..., Any]]  # likewise for the tagged form (liveness)
     invariants: frozenset[int]  # the invariants translated (the others are checked in Python)
     python_statements: int  # top-level statements of _successors left in Python
+    # the temporal properties' predicates (`_prop_i_n_j`) by name: their numbers in kg_pred
+    predicates: dict[str, int] = field(default_factory=dict)
+    predicates_done: frozenset[int] = frozenset()  # the predicates translated, by number
 
 
 @dataclass

@@ -1,11 +1,13 @@
 """A compiled model's generated C, function by function: the hot successor function and its
 tagged form (each top-level statement translated by cgen.py, or left as Python in its place),
-and the invariants. The subset and its exactness are described in cgen.py.
+the invariants and the temporal properties' state formulas. The subset and its exactness are
+described in cgen.py.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -29,9 +31,18 @@ def translate(model: CompiledModel, symmetric: bool = False) -> Translation | No
     tagged = _hot(t, f"_tagged{suffix}", ns, True)
     if hot is None or tagged is None:
         return None
-    inv_src, done = _invariants(t, model)
-    source = "\n".join(t.statics + t.helper_src + [hot[0], tagged[0]] + inv_src)
-    return Translation(source, hot[1], tagged[1], done, len(hot[1]))
+    inv_names = [f"_inv_{k}" for k in range(len(model.invariants))]
+    inv_src, done = _predicates(t, inv_names, "inv")
+    # the temporal properties' formulas, `_prop_i_n_j` (model/properties.py), numbered in the
+    # order the source defines them
+    pred_names = [name for name in t.funcs if _PROP.fullmatch(name)]
+    pred_src, pred_done = _predicates(t, pred_names, "pred")
+    source = "\n".join(t.statics + t.helper_src + [hot[0], tagged[0]] + inv_src + pred_src)
+    numbers = {name: k for k, name in enumerate(pred_names)}
+    return Translation(source, hot[1], tagged[1], done, len(hot[1]), numbers, pred_done)
+
+
+_PROP = re.compile(r"_prop_\d+_\d+_\d+")
 
 
 def _hot(
@@ -108,13 +119,15 @@ def _python_statement(
     return out
 
 
-def _invariants(t: _Translator, model: CompiledModel) -> tuple[list[str], frozenset[int]]:
-    """`kg_inv(k, s)`: 1 holds, 0 fails, 2 ask Python (not translated, or a check failed)."""
+def _predicates(t: _Translator, names: list[str], what: str) -> tuple[list[str], frozenset[int]]:
+    """`kg_{what}(k, s)` for the state predicates `names` (each `return bool(...)` after
+    plain statements), k their place in `names`: 1 holds, 0 fails, 2 ask Python (not
+    translated, or a check failed: Python answers, or raises as it always does)."""
     done: set[int] = set()
     funcs: list[str] = []
     cases: list[str] = []
-    for k in range(len(model.invariants)):
-        node = t.funcs.get(f"_inv_{k}")
+    for k, name in enumerate(names):
+        node = t.funcs.get(name)
         if node is None:
             continue
         f = _Fn(t.width, fail="return 2;")
@@ -122,7 +135,7 @@ def _invariants(t: _Translator, model: CompiledModel) -> tuple[list[str], frozen
         try:
             *pre, last = node.body
             if not isinstance(last, ast.Return) or last.value is None:
-                raise Untranslatable("an invariant without a final return")
+                raise Untranslatable("a predicate without a final return")
             t.block(f, pre)
             r = t.expr(f, last.value)
             f.emit(f"int64_t r = {r};")
@@ -133,13 +146,13 @@ def _invariants(t: _Translator, model: CompiledModel) -> tuple[list[str], frozen
             continue
         done.add(k)
         funcs.append(
-            f"static int kg_inv_{k}(int64_t *v_s) {{\n    int bad = 0;\n"
+            f"static int kg_{what}_{k}(int64_t *v_s) {{\n    int bad = 0;\n"
             + "\n".join(local + f.lines)
             + "\n}"
         )
-        cases.append(f"    case {k}: return kg_inv_{k}(s);")
+        cases.append(f"    case {k}: return kg_{what}_{k}(s);")
     funcs.append(
-        "static int kg_inv(int k, int64_t *s) {\n    switch (k) {\n"
+        f"static int kg_{what}(int k, int64_t *s) {{\n    switch (k) {{\n"
         + "\n".join(cases)
         + "\n    default: return 2;\n    }\n}"
     )

@@ -30,7 +30,8 @@ def module_source(tr: Translation, width: int, ninv: int) -> tuple[str, str]:
     )
     name = "_kgen_" + hashlib.sha256(body.encode()).hexdigest()[:16]
     tail = f"""
-static KgenModel kg_model = {{KGEN_ABI, {width}, {ninv}, kg_successors, kg_tagged, kg_inv}};
+static KgenModel kg_model = {{KGEN_ABI, {width}, {ninv}, kg_successors, kg_tagged, kg_inv,
+                             {len(tr.predicates)}, kg_pred}};
 static struct PyModuleDef kg_module = {{PyModuleDef_HEAD_INIT, "{name}", NULL, -1, NULL}};
 PyMODINIT_FUNC PyInit_{name}(void) {{
     PyObject *m = PyModule_Create(&kg_module);

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from kcheck.explore.budget import Budget, Stopped
 from kcheck.explore.liveness import Graph, check_property
-from kcheck.explore.store import StateSeq
+from kcheck.explore.store import GeneratedCode, NativeStore, StateSeq
 from kcheck.explore.tracer import Tracer
 from kcheck.model.ir import CompiledModel, PropertyInfo, State, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult
@@ -33,14 +33,18 @@ def guarded_property_result(
     limit: str | None,
     tracer: Tracer,
     budget: Budget | None,
+    gen: GeneratedCode | None = None,
 ) -> PropertyResult:
-    """`_property_result`, inconclusive when the budget runs out during the liveness analysis."""
+    """`_property_result`, inconclusive when the budget runs out during the liveness analysis.
+    `gen`: the model's generated C when the search built it (its state formulas run in C)."""
     why = budget.poll(time.monotonic()) if budget is not None else None
     try:
         if why is None:
             if budget is not None:
                 budget.armed = True
-            return _property_result(model, prop, graph, explored_all, bound_hits, limit, tracer)
+            return _property_result(
+                model, prop, graph, explored_all, bound_hits, limit, tracer, gen
+            )
     except Stopped as stop:
         why = stop.reason
     except MemoryError:
@@ -60,6 +64,7 @@ def _property_result(
     bound_hits: dict[str, BoundHit],
     limit: str | None,
     tracer: Tracer,
+    gen: GeneratedCode | None,
 ) -> PropertyResult:
     line = prop.span.line
     if graph is None or not prop.instances:
@@ -83,7 +88,7 @@ def _property_result(
         careful = prop.careful[n] if n < len(prop.careful) else preds
         # Like an invariant, a formula that cannot be evaluated in some reachable state (it
         # reads a field through `none`, divides by zero) is a violation, wherever that state is.
-        values, failed = _truth(preds, graph.states)
+        values, failed = _truth(preds, graph.states, _numbers(model, gen, preds))
         if failed is not None:
             i, failure = failed
             # named as the spec says, on the trace's own last state
@@ -119,13 +124,21 @@ def bound_names(model: CompiledModel, hits: dict[str, BoundHit]) -> str:
 
 
 def _truth(
-    preds: tuple[Callable[[State], bool], ...], states: StateSeq
+    preds: tuple[Callable[[State], bool], ...],
+    states: StateSeq,
+    c: tuple[GeneratedCode, list[int | None]] | None = None,
 ) -> tuple[list[bytes], tuple[int, str] | None]:
     """Each predicate's truth (1 or 0) in every state, evaluated in C loops (map); or, when one
     cannot be evaluated somewhere, the first such state and why, found state by state as
-    _failure has always found it (the first state, then the first predicate)."""
+    _failure has always found it (the first state, then the first predicate). `c`: the
+    generated code and each predicate's number in it (None: not translated), for states in a
+    NativeStore: those predicates run in C, Python answering where C cannot exactly."""
     try:
-        return [bytes(map(bool, map(p, states))) for p in preds], None
+        fast = _in_c(preds, states, c) if c is not None else [None] * len(preds)
+        return [
+            v if v is not None else bytes(map(bool, map(p, states)))
+            for p, v in zip(preds, fast, strict=True)
+        ], None
     except StepError:
         pass
     for i, st in enumerate(states):
@@ -133,6 +146,51 @@ def _truth(
         if failure is not None:
             return [], (i, failure)
     raise AssertionError("a predicate failed in one pass and not in the next")
+
+
+def _numbers(
+    model: CompiledModel, gen: GeneratedCode | None, preds: tuple[Callable[[State], bool], ...]
+) -> tuple[GeneratedCode, list[int | None]] | None:
+    """Each predicate's number in the generated code where it is translated there: a function
+    the model's own source defines under a name the code numbers (None elsewhere)."""
+    if gen is None or not gen.predicates_done:
+        return None
+    ns = model.successors.__globals__
+    ks: list[int | None] = []
+    for p in preds:
+        name = getattr(p, "__name__", "")
+        k = gen.predicates.get(name)
+        ks.append(k if k in gen.predicates_done and ns.get(name) is p else None)
+    return (gen, ks) if any(k is not None for k in ks) else None
+
+
+def _in_c(
+    preds: tuple[Callable[[State], bool], ...],
+    states: StateSeq,
+    c: tuple[GeneratedCode, list[int | None]],
+) -> list[bytes | None]:
+    """The values of the translated predicates (None for the others) from the native store's
+    C loop; a state where C cannot answer exactly (2) is answered by the Python predicate,
+    which raises StepError where it cannot be evaluated."""
+    gen, ks = c
+    if not isinstance(states, NativeStore):
+        return [None] * len(preds)
+    cols = iter(states.predicates(gen, [k for k in ks if k is not None], len(states)))
+    out: list[bytes | None] = []
+    for p, k in zip(preds, ks, strict=True):
+        if k is None:
+            out.append(None)
+            continue
+        col = next(cols)
+        i = col.find(2)
+        if i >= 0:
+            fixed = bytearray(col)
+            while i >= 0:
+                fixed[i] = bool(p(states[i]))
+                i = fixed.find(2, i + 1)
+            col = bytes(fixed)
+        out.append(col)
+    return out
 
 
 def _failure(preds: tuple[Callable[[State], bool], ...], s: State) -> str | None:

@@ -714,6 +714,9 @@ static PyMethodDef store_methods[] = {
     {"expand_gen_tagged", (PyCFunction)(void (*)(void))store_expand_gen_tagged, METH_FASTCALL,
      "expand_gen_tagged(model, start, stop, fallbacks, tagged, check, ids, on_broken, "
      "step_error, max_states, edge_base) -> (next, transitions, failed, edges...)"},
+    {"predicates", (PyCFunction)(void (*)(void))store_predicates, METH_FASTCALL,
+     "predicates(model, ks, n) -> per state formula k, bytes for states [0, n): 1 holds, "
+     "0 not, 2 ask Python"},
     {"add", (PyCFunction)(void (*)(void))store_add, METH_FASTCALL,
      "add(state, parent) -> its new index, or -1 when it is stored already"},
     {"index", (PyCFunction)store_index, METH_O, "index(state) -> its index, or -1"},

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -218,6 +218,12 @@ class NativeStore:
         out.frombytes(self.raw.parents())  # type: ignore[attr-defined]
         return out
 
+    def predicates(self, code: GeneratedCode, ks: Sequence[int], n: int) -> list[bytes]:
+        """The generated code's state formulas `ks` (by number) on states [0, n): per state 1
+        holds, 0 does not, 2 ask Python (not translated, or C cannot answer exactly)."""
+        out: list[bytes] = self.raw.predicates(code.capsule, ks, n)  # type: ignore[attr-defined]
+        return out
+
     def nbytes(self) -> int:
         n: int = self.raw.nbytes()  # type: ignore[attr-defined]
         return n
@@ -299,12 +305,17 @@ def make_store(layout: Layout, initial: Sequence[State] = ()) -> PyStore | Nativ
 
 @dataclass(frozen=True)
 class GeneratedCode:
-    """A model's successor function and invariants in C, for NativeStore.expand_gen."""
+    """A model's successor function, invariants and state formulas in C, for
+    NativeStore.expand_gen and NativeStore.predicates."""
 
     capsule: object
     fallbacks: list[Callable[[State], list[State]]]  # the statements left in Python
     tagged_fallbacks: list[Callable[[State], list[tuple[int, State]]]]  # likewise, tagged
     invariants: frozenset[int]  # the invariants translated, by number
+    # the temporal properties' predicates (`_prop_i_n_j` of model.python_source) by name: their
+    # numbers for NativeStore.predicates; and the numbers of those translated
+    predicates: dict[str, int] = field(default_factory=dict)
+    predicates_done: frozenset[int] = frozenset()
 
 
 def generated_code(model: CompiledModel, symmetric: bool = False) -> GeneratedCode | None:
@@ -343,7 +354,14 @@ def _build_generated(model: CompiledModel, symmetric: bool) -> GeneratedCode | N
     module = native.load_extension(path, name)
     if module is None:
         return None
-    return GeneratedCode(module.model, tr.fallbacks, tr.tagged_fallbacks, tr.invariants)
+    return GeneratedCode(
+        module.model,
+        tr.fallbacks,
+        tr.tagged_fallbacks,
+        tr.invariants,
+        tr.predicates,
+        tr.predicates_done,
+    )
 
 
 def why_not_native() -> str:

@@ -8,7 +8,7 @@
  * successors come from the Python function, as in store_expand. */
 
 /* kgen-abi-begin */
-#define KGEN_ABI 2
+#define KGEN_ABI 3
 typedef struct KgenOut KgenOut;
 typedef struct {
     /* buffer one successor, taken by action aid (-1: untagged): 0, or -1 with an error set */
@@ -25,6 +25,9 @@ typedef struct {
     int (*tagged)(int64_t *s, const KgenOps *ops, KgenOut *o);
     /* invariant k on s: 1 holds, 0 fails, 2 ask Python */
     int (*inv)(int k, int64_t *s);
+    int npred; /* the temporal properties' state formulas (cgen_model.py numbers them) */
+    /* formula k on s: 1 holds, 0 does not, 2 ask Python */
+    int (*pred)(int k, int64_t *s);
 } KgenModel;
 /* kgen-abi-end */
 
@@ -588,5 +591,72 @@ static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssi
 error:
     tag_free(&t);
     gen_done(&g);
+    return NULL;
+}
+
+/* predicates(model, ks, n) -> [bytes, one per k]: the state formulas ks (their numbers in the
+ * generated code of the capsule `model`) on every stored state [0, n), each state unpacked
+ * once into an int64 row with the store's layout as it is now (widenings included); per state
+ * 1 holds, 0 does not, 2 ask Python (not translated, or a check failed: Python decides). */
+static PyObject *store_predicates(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "predicates() takes 3 arguments");
+        return NULL;
+    }
+    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    if (!M) return NULL;
+    if (M->abi != KGEN_ABI || M->width != S->width) {
+        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
+        return NULL;
+    }
+    Py_ssize_t n = PyLong_AsSsize_t(args[2]);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n < 0 || n > S->n) {
+        PyErr_SetString(PyExc_IndexError, "state index out of range");
+        return NULL;
+    }
+    PyObject *ks = PySequence_Fast(args[1], "predicates(): ks must be a sequence");
+    if (!ks) return NULL;
+    Py_ssize_t m = PySequence_Fast_GET_SIZE(ks), width = S->width;
+    PyObject *out = PyList_New(m);
+    int *k = PyMem_Malloc(sizeof(int) * (size_t)(m + 1));
+    char **col = PyMem_Malloc(sizeof(char *) * (size_t)(m + 1));
+    uint64_t *w = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
+    int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    if (!out || !k || !col || !w || !row) {
+        if (out) PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t j = 0; j < m; j++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(ks, j));
+        if (v == -1 && PyErr_Occurred()) goto error;
+        if (v < 0 || v >= M->npred) {
+            PyErr_SetString(PyExc_ValueError, "no such state formula in the generated code");
+            goto error;
+        }
+        k[j] = (int)v;
+        PyObject *b = PyBytes_FromStringAndSize(NULL, n);
+        if (!b) goto error;
+        PyList_SET_ITEM(out, j, b);
+        col[j] = PyBytes_AS_STRING(b);
+    }
+    for (Py_ssize_t i = 0; i < n && m; i++) {
+        load_key(S, i, w);
+        for (Py_ssize_t f = 0; f < width; f++) row[f] = get_field(S, w, f);
+        for (Py_ssize_t j = 0; j < m; j++) col[j][i] = (char)M->pred(k[j], row);
+    }
+    Py_DECREF(ks);
+    PyMem_Free(k);
+    PyMem_Free(col);
+    PyMem_Free(w);
+    PyMem_Free(row);
+    return out;
+error:
+    Py_DECREF(ks);
+    Py_XDECREF(out);
+    PyMem_Free(k);
+    PyMem_Free(col);
+    PyMem_Free(w);
+    PyMem_Free(row);
     return NULL;
 }
