@@ -4,7 +4,6 @@ models/ and on generated models (issue 14.1)."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,13 @@ from hypothesis import strategies as st
 from kcheck.explore import bfs
 from kcheck.explore.bfs import Limits, explore
 from kcheck.explore.store import SOURCE, generated_code
-from kcheck.lang.frontend import load
 from kcheck.model import native
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel
-from kcheck.result import CheckResult
 from tests.explore.modelgen import models
+from tests.explore.native_search import MODELS, compiled, needs_native, summary
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = sorted((ROOT / "models").glob("*.kdsl"))
 CAP = 20_000  # as test_store.py: both searches cut at the same state
-
-needs_native = pytest.mark.skipif(
-    native.load_extension(SOURCE, "_store") is None,
-    reason="no C compiler here: the Python store is in use",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -36,26 +27,15 @@ def generated_from_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bfs, "GEN_AFTER", 0)
 
 
-@cache
-def _compiled(name: str, symmetry: bool) -> CompiledModel:
-    return compile_model(load(str(ROOT / "models" / f"{name}.kdsl")).symbols, symmetry=symmetry)
-
-
-def _summary(r: CheckResult) -> tuple[object, ...]:
-    props = tuple((p.name, p.kind, p.status, p.trace, p.reason) for p in r.properties)
-    s = r.stats
-    return (s.states, s.transitions, s.depth, r.complete, r.limit, r.verdict, props)
-
-
 @needs_native
 @pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
 def test_generated_code_finds_what_the_reference_search_finds(path: Path) -> None:
     # without symmetry: the generated code runs where no canonicaliser is needed
-    model = _compiled(path.stem, False)
+    model = compiled(path.stem, False)
     limits = Limits(max_states=CAP)
     gen = explore(model, symmetry=False, limits=limits)
     reference = explore(model, symmetry=False, limits=limits, packed=False)
-    assert _summary(gen) == _summary(reference)
+    assert summary(gen) == summary(reference)
 
 
 @needs_native
@@ -63,11 +43,11 @@ def test_generated_code_finds_what_the_reference_search_finds(path: Path) -> Non
 def test_generated_code_with_symmetry_finds_what_the_reference_search_finds(path: Path) -> None:
     # with symmetry: the generated symmetric successors, each canonicalised on its int64 row by
     # the native canonicaliser's C entry (models whose canonicaliser is Python stay Python)
-    model = _compiled(path.stem, True)
+    model = compiled(path.stem, True)
     limits = Limits(max_states=CAP)
     gen = explore(model, symmetry=True, limits=limits)
     reference = explore(model, symmetry=True, limits=limits, packed=False)
-    assert _summary(gen) == _summary(reference)
+    assert summary(gen) == summary(reference)
 
 
 @needs_native
@@ -75,7 +55,7 @@ def test_symmetric_searches_run_in_c() -> None:
     # the symmetric ReplicaSet and scheduler: their canonicaliser is native, their symmetric
     # successor functions translate, so the search's hot loop makes no tuple
     for name in ("replicaset", "scheduler_starvation"):
-        model = _compiled(name, True)
+        model = compiled(name, True)
         assert hasattr(model.canonicalize, "capsule")
         code = generated_code(model, True)
         assert code is not None and len(code.fallbacks) <= 2
@@ -86,15 +66,15 @@ def test_the_reference_models_run_in_c() -> None:
     # the two models of the Spin comparison translate, each with at most two statements
     # (a `min` over a list, a comprehension) left in Python
     for name in ("replicaset", "scheduler_starvation"):
-        code = generated_code(_compiled(name, False))
+        code = generated_code(compiled(name, False))
         assert code is not None
         assert len(code.fallbacks) <= 2
-        assert code.invariants == frozenset(range(len(_compiled(name, False).invariants)))
+        assert code.invariants == frozenset(range(len(compiled(name, False).invariants)))
 
 
 @needs_native
 def test_most_models_translate() -> None:
-    translated = [p.stem for p in MODELS if generated_code(_compiled(p.stem, False)) is not None]
+    translated = [p.stem for p in MODELS if generated_code(compiled(p.stem, False)) is not None]
     assert len(translated) * 2 > len(MODELS), translated
 
 
@@ -110,7 +90,7 @@ def test_generated_code_agrees_on_generated_models(text: str) -> None:
     model = compile_model(check_source(Source("gen.kdsl", text)).symbols, symmetry=False)
     gen = explore(model, symmetry=False)
     reference = explore(model, symmetry=False, packed=False)
-    assert _summary(gen) == _summary(reference)
+    assert summary(gen) == summary(reference)
 
 
 @needs_native
@@ -124,7 +104,7 @@ def test_generated_code_with_symmetry_agrees_on_generated_models(text: str) -> N
     model = compile_model(check_source(Source("gen.kdsl", text)).symbols, symmetry=True)
     gen = explore(model, symmetry=True)
     reference = explore(model, symmetry=True, packed=False)
-    assert _summary(gen) == _summary(reference)
+    assert summary(gen) == summary(reference)
 
 
 # ---- the translation's int semantics, expression by expression ---------------------------------
@@ -248,7 +228,7 @@ def test_generated_code_keeps_no_state_between_calls() -> None:
     from kcheck.explore import cgen_model, cgen_module
 
     for name in ("replicaset", "scheduler_starvation"):
-        model = _compiled(name, False)
+        model = compiled(name, False)
         tr = cgen_model.translate(model)
         assert tr is not None
         _, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))

@@ -8,7 +8,6 @@ ones."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,39 +22,23 @@ from kcheck.explore.liveness import Graph
 from kcheck.explore.property_verdicts import _numbers, _truth
 from kcheck.explore.store import SOURCE, GeneratedCode, NativeStore, generated_code
 from kcheck.lang.diagnostics import Source
-from kcheck.lang.frontend import check_source, load
+from kcheck.lang.frontend import check_source
 from kcheck.model import native
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import CheckResult
 from tests.explore.modelgen import models
+from tests.explore.native_search import MODELS, compiled, needs_native, summary
 from tests.explore.test_liveness import with_properties
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = sorted((ROOT / "models").glob("*.kdsl"))
 TEMPORAL = [m for m in MODELS if "leads_to" in m.read_text() or "eventually" in m.read_text()]
 CAP = 20_000  # states per search: enough for most models' whole graph
-
-needs_native = pytest.mark.skipif(
-    native.load_extension(SOURCE, "_store") is None,
-    reason="no C compiler here: the Python store is in use",
-)
 
 
 @pytest.fixture(autouse=True)
 def generated_from_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
     # the search builds the model's C however small it is, so the formulas can run in C
     monkeypatch.setattr(bfs, "GEN_AFTER", 0)
-
-
-@cache
-def _compiled(name: str) -> CompiledModel:
-    return compile_model(load(str(ROOT / "models" / f"{name}.kdsl")).symbols)
-
-
-def _summary(r: CheckResult) -> tuple[object, ...]:
-    props = tuple((p.name, p.kind, p.status, p.trace, p.reason) for p in r.properties)
-    return (r.stats.states, r.stats.transitions, r.complete, r.limit, props)
 
 
 def _explore(
@@ -118,7 +101,7 @@ def _same_values(model: CompiledModel, graph: Graph, gen: GeneratedCode | None) 
 @needs_native
 @pytest.mark.parametrize("path", TEMPORAL, ids=lambda p: p.stem)
 def test_formulas_in_c_answer_as_python_does(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _compiled(path.stem)
+    model = compiled(path.stem)
     if not model.properties:
         pytest.skip("no temporal property")
     # without symmetry: the search builds the model's C wherever it translates
@@ -133,7 +116,7 @@ def test_formulas_in_c_answer_as_python_does(path: Path, monkeypatch: pytest.Mon
 def test_explore_answers_the_same_with_the_formulas_in_c(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    model = _compiled(path.stem)
+    model = compiled(path.stem)
     if not model.properties:
         pytest.skip("no temporal property")
     limits = Limits(max_states=CAP)
@@ -141,14 +124,14 @@ def test_explore_answers_the_same_with_the_formulas_in_c(
     monkeypatch.setattr(property_verdicts, "_numbers", lambda *a: None)
     slow, _, in_c = _explore(model, monkeypatch, limits=limits)
     assert in_c == 0
-    assert _summary(fast) == _summary(slow)
+    assert summary(fast) == summary(slow)
 
 
 @needs_native
 def test_the_reference_models_formulas_run_in_c(monkeypatch: pytest.MonkeyPatch) -> None:
     # the benchmark's property and most models' formulas translate; a complete search hands
     # them to C
-    model = _compiled("replicaset")
+    model = compiled("replicaset")
     code = generated_code(model)
     assert code is not None
     assert code.predicates_done == frozenset(code.predicates.values()) != frozenset()
@@ -156,7 +139,7 @@ def test_the_reference_models_formulas_run_in_c(monkeypatch: pytest.MonkeyPatch)
     assert result.complete and graphs and in_c > 0
     done = total = 0
     for path in TEMPORAL:
-        code = generated_code(_compiled(path.stem))
+        code = generated_code(compiled(path.stem))
         if code is not None:
             done, total = done + len(code.predicates_done), total + len(code.predicates)
     assert done * 4 > total * 3, (done, total)
@@ -211,7 +194,7 @@ def test_a_formula_c_cannot_evaluate_is_violated_where_python_fails(
     )
     monkeypatch.setattr(property_verdicts, "_numbers", lambda *a: None)
     slow, _, _ = _explore(model, monkeypatch)
-    assert _summary(fast) == _summary(slow)
+    assert summary(fast) == summary(slow)
     assert fast.properties[0].status == "violated"
     reason = fast.properties[0].reason
     assert reason is not None and why in reason
@@ -226,7 +209,7 @@ def test_formulas_in_c_on_a_widened_store(monkeypatch: pytest.MonkeyPatch, name:
     monkeypatch.setattr(
         store_module, "pack_plan", lambda *a: [(lo, min(bits, 1)) for lo, bits in plan(*a)]
     )
-    model = _compiled(name)
+    model = compiled(name)
     if not model.properties:
         pytest.skip("no temporal property")
     _, graphs, _ = _explore(model, monkeypatch, limits=Limits(max_states=CAP))
@@ -240,7 +223,7 @@ def test_formulas_in_c_on_a_widened_store(monkeypatch: pytest.MonkeyPatch, name:
 
 @needs_native
 def test_the_store_refuses_what_it_cannot_answer() -> None:
-    model = _compiled("replicaset")
+    model = compiled("replicaset")
     code = generated_code(model)
     assert code is not None
     module = native.load_extension(SOURCE, "_store")
@@ -279,4 +262,4 @@ def test_formulas_in_c_agree_on_generated_models(text: str, symmetry: bool) -> N
         patch.setattr(property_verdicts, "_numbers", lambda *a: None)
         slow, _, in_c = _explore(model, patch, symmetry=symmetry)
     assert in_c == 0
-    assert _summary(fast) == _summary(slow)
+    assert summary(fast) == summary(slow)

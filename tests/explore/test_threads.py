@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,15 @@ from hypothesis import strategies as st
 
 from kcheck.explore import bfs
 from kcheck.explore.bfs import Limits, explore
-from kcheck.explore.store import SOURCE, StateStore, generated_code
+from kcheck.explore.store import StateStore, generated_code
 from kcheck.lang.diagnostics import Source
-from kcheck.lang.frontend import check_source, load
-from kcheck.model import native
+from kcheck.lang.frontend import check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel
-from kcheck.result import CheckResult
 from tests.explore.modelgen import models
+from tests.explore.native_search import MODELS, compiled, needs_native, summary
 
-ROOT = Path(__file__).resolve().parents[2]
-MODELS = sorted((ROOT / "models").glob("*.kdsl"))
 CAP = 6_000  # states per model: both searches cut at the same state
-
-needs_native = pytest.mark.skipif(
-    native.load_extension(SOURCE, "_store") is None,
-    reason="no C compiler here: the Python store is in use",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -42,17 +33,6 @@ def small_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     # blocks): many slices, blocks and stopping points even in a small search
     monkeypatch.setattr(bfs, "GEN_AFTER", 0)
     monkeypatch.setattr(bfs, "PAR_SLICE", 64)
-
-
-@cache
-def _compiled(name: str, symmetry: bool) -> CompiledModel:
-    return compile_model(load(str(ROOT / "models" / f"{name}.kdsl")).symbols, symmetry=symmetry)
-
-
-def _summary(r: CheckResult) -> tuple[object, ...]:
-    props = tuple((p.name, p.kind, p.status, p.trace, p.reason) for p in r.properties)
-    s = r.stats
-    return (s.states, s.transitions, s.depth, r.complete, r.limit, r.verdict, props)
 
 
 def _search(
@@ -83,7 +63,7 @@ def _search(
             **kw,
         )
     store = stores[0]
-    return _summary(r), (list(store), list(store.parent_array()), graphs)
+    return summary(r), (list(store), list(store.parent_array()), graphs)
 
 
 def _same(
@@ -102,7 +82,7 @@ def _same(
 @needs_native
 @pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
 def test_threads_store_what_one_thread_stores(path: Path) -> None:
-    model = _compiled(path.stem, False)
+    model = compiled(path.stem, False)
     if generated_code(model) is None:
         pytest.skip("does not translate to C: one thread whatever --threads says")
     _same(model, False, (2, 3))
@@ -112,7 +92,7 @@ def test_threads_store_what_one_thread_stores(path: Path) -> None:
 @pytest.mark.parametrize("path", MODELS, ids=[p.stem for p in MODELS])
 def test_threads_with_symmetry_store_what_one_thread_stores(path: Path) -> None:
     # each thread canonicalises on its own (canon.c's scratch is per thread)
-    model = _compiled(path.stem, True)
+    model = compiled(path.stem, True)
     if generated_code(model, True) is None:
         pytest.skip("does not translate to C")
     _same(model, True, (2,))
@@ -123,7 +103,7 @@ def test_threads_with_symmetry_store_what_one_thread_stores(path: Path) -> None:
 def test_threads_keep_the_graph_one_thread_keeps(path: Path) -> None:
     # the search behind every temporal property: the same edges, actions and enabled sets too,
     # and so the same lassos
-    model = _compiled(path.stem, False)
+    model = compiled(path.stem, False)
     if not model.properties or generated_code(model) is None or len(model.actions) > 64:
         pytest.skip("no temporal property, or not in C")
     _same(model, False, (2,), graph=True)
@@ -161,7 +141,7 @@ def test_threads_agree_when_every_position_starts_one_bit_wide(
     monkeypatch.setattr(
         store_module, "pack_plan", lambda *a: [(lo, min(bits, 1)) for lo, bits in plan(*a)]
     )
-    model = _compiled(name, False)
+    model = compiled(name, False)
     one = _search(model, 1, graph, symmetry=False)
     monkeypatch.setattr(store_module, "pack_plan", plan)
     assert _search(model, 1, graph, symmetry=False) == one  # widening changes no answer
@@ -175,7 +155,7 @@ def test_threads_agree_when_every_position_starts_one_bit_wide(
 @pytest.mark.parametrize("cap", [1, 37, 64, 65, 500, 1_001])
 def test_a_state_limit_stops_where_one_thread_stops(cap: int) -> None:
     # the limit falls inside a block, on a slice's edge, or past it: the same last state
-    model = _compiled("scheduler", False)
+    model = compiled("scheduler", False)
     one = _search(model, 1, symmetry=False, limits=Limits(max_states=cap))
     two = _search(model, 2, symmetry=False, limits=Limits(max_states=cap))
     assert two == one
@@ -212,14 +192,14 @@ invariant no_corner: not (a == 9 and b == CORNER)
 
 @needs_native
 def test_bad_thread_counts_are_refused() -> None:
-    model = _compiled("scheduler", False)
+    model = compiled("scheduler", False)
     with pytest.raises(ValueError, match="threads must be 1 to 256"):
         explore(model, properties=[], symmetry=False, limits=Limits(threads=0))
 
 
 @needs_native
 def test_a_search_that_cannot_use_threads_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _compiled("replicaset", False)
+    model = compiled("replicaset", False)
     r = explore(model, symmetry=False, limits=Limits(threads=2))
     assert not any("thread" in n for n in r.notes)
     monkeypatch.setattr(bfs, "generated_code", lambda *a: None)

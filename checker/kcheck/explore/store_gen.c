@@ -380,6 +380,25 @@ static int gen_state(GenRun *g, Py_ssize_t i) {
     return 0;
 }
 
+/* After state *i's expansion answered r (as gen_state's): 1 when the run stops there, with
+ * *failed and the next state to expand set; 0 to go on. The stopping points of every loop
+ * over states: a failed step, a state with no successor, the state limit, every invariant
+ * found broken (stop_when_clear). */
+static int gen_stops(const GenRun *g, int r, Py_ssize_t *i, int *failed, Py_ssize_t max_states,
+                     int stop_when_clear) {
+    if (r == 1) { /* state *i is redone on the slow path */
+        *failed = 1;
+        return 1;
+    }
+    ++*i;
+    if (r == 2) {
+        *failed = 2;
+        return 1;
+    }
+    if (max_states >= 0 && g->S->n >= max_states && *i < g->S->n) return 1;
+    return stop_when_clear && g->check == Py_None;
+}
+
 /* expand_gen(model, start, stop, fallbacks, succ, check, ids, on_broken, step_error,
  * max_states, flags, canon) -> (next, transitions, failed): store_expand over the
  * generated code in the capsule `model`, canonicalising with the capsule `canon` (None: no
@@ -398,17 +417,7 @@ static PyObject *store_expand_gen(Store *S, PyObject *const *args, Py_ssize_t na
     while (i < stop && i < S->n) {
         int r = gen_state(&g, i);
         if (r < 0) goto error;
-        if (r == 1) {
-            failed = 1;
-            break;
-        }
-        i++;
-        if (r == 2) {
-            failed = 2;
-            break;
-        }
-        if (max_states >= 0 && S->n >= max_states && i < S->n) break;
-        if (stop_when_clear && g.check == Py_None) break;
+        if (gen_stops(&g, r, &i, &failed, max_states, stop_when_clear)) break;
     }
     long long transitions = g.transitions;
     gen_done(&g);
@@ -577,12 +586,7 @@ static PyObject *store_expand_gen_tagged(Store *S, PyObject *const *args, Py_ssi
     while (i < stop && i < S->n) {
         int r = gen_state_tagged(&g, i, &t);
         if (r < 0) goto error;
-        if (r == 1) {
-            failed = 1;
-            break;
-        }
-        i++;
-        if (max_states >= 0 && S->n >= max_states && i < S->n) break;
+        if (gen_stops(&g, r, &i, &failed, max_states, 0)) break;
     }
     PyObject *out = tag_answer(i, g.transitions, failed, &t);
     tag_free(&t);

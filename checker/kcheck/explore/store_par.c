@@ -502,17 +502,7 @@ static PyObject *par_search(Store *S, PyObject *const *args, Py_ssize_t nargs, i
             bad = 1;
             break;
         }
-        if (r == 1) {
-            failed = 1;
-            break;
-        }
-        i++;
-        if (r == 2) {
-            failed = 2;
-            break;
-        }
-        if (max_states >= 0 && S->n >= max_states && i < S->n) break;
-        if (stop_when_clear && g.check == Py_None) break;
+        if (gen_stops(&g, r, &i, &failed, max_states, stop_when_clear)) break;
     }
     atomic_store(&P->quit, 1);
     Py_BEGIN_ALLOW_THREADS;
