@@ -4,10 +4,12 @@
  * The states [i, stop) of one BFS level are expanded in two phases that run at once:
  *  1. On every thread, without the GIL: take the next block of states, run the generated
  *     successor function on them, canonicalise, pack and hash every successor, and look it up
- *     in the store. One stored already is dropped (about half are); the others are kept, in
- *     order, with their packed key.
+ *     in the store. One stored already is dropped (about half are), and so is one that another
+ *     state of the same block keeps already; the others are kept, in order, with their packed
+ *     key. The graph-keeping search keeps every successor as an edge: the index of the state
+ *     found, or the row to store.
  *  2. On this thread, state by state in order, as soon as a state's block is done: store its
- *     kept successors and check the new ones exactly as expand_gen does (the same look-up,
+ *     kept successors (and write its edges) and check the new ones exactly as expand_gen does (the same look-up,
  *     insert, invariant check, call to on_broken and stopping points). So every state gets the
  *     same index and parent as in the one-thread search, and every counterexample is the same.
  *     While its next block is not done, this thread does phase 1 too.
@@ -26,7 +28,6 @@
 #define PAR_BLOCK 32 /* states a thread takes at a time */
 #define PAR_MAX_THREADS 256
 #define PAR_REDO (-1)
-#define PAR_AHEAD 3 /* phase 2 asks for memory this many states ahead */
 #define PAR_LOCAL 2048 /* slots of a thread's set of the successors its block keeps */
 #define PAR_LINE 128 /* bytes of a cache line (two, where the prefetcher takes pairs) */
 
@@ -163,8 +164,8 @@ static Py_ssize_t par_local(ParThread *t, const ParBlock *b, uint64_t h) {
         uint32_t e = t->local[pos];
         if (e == 0) break;
         const int64_t *row = b->rows + (Py_ssize_t)(e - 1) * P->stride;
-        if ((uint64_t)row[P->S->width] == h &&
-            memcmp(row + P->S->width + 1, t->key, sizeof(uint64_t) * (size_t)P->kw) == 0)
+        if ((uint64_t)row[t->S.width] == h &&
+            memcmp(row + t->S.width + 1, t->key, sizeof(uint64_t) * (size_t)P->kw) == 0)
             return e - 1;
         pos = (pos + 1) & (PAR_LOCAL - 1);
     }
@@ -370,19 +371,6 @@ static int par_setup(ParShared *P, Store *S) {
 nomem:
     PyErr_NoMemory();
     return -1;
-}
-
-/* Phase 2 waits on memory more than on arithmetic: most kept successors are looked up in a
- * table far larger than the cache. Ask for the home slots of state j's kept successors while
- * earlier states are stored (when its block is done). */
-static void par_prefetch(const ParShared *P, Py_ssize_t j) {
-    if (j >= P->count) return;
-    ParBlock *b = &P->blocks[j / PAR_BLOCK];
-    if (!atomic_load_explicit(&b->done, memory_order_acquire) || P->trans[j] == PAR_REDO)
-        return;
-    const int64_t *rows = b->rows + P->begin[j] * P->stride;
-    for (int32_t k = 0; k < P->kept[j]; k++)
-        __builtin_prefetch(&P->S->table[home(P->S, (uint64_t)rows[k * P->stride + P->S->width])]);
 }
 
 /* Phase 2 on state j (index i): 0 done, 1 a step failed, 2 no successor (and the run stops
