@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,6 +23,7 @@ from kcheck.explore.property_verdicts import _failure, _truth
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, PropertyInfo, StepError
+from tests.explore.test_liveness import _Action, _FakeModel
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = sorted((ROOT / "models").glob("*.kdsl"))
@@ -35,17 +35,6 @@ def _module() -> ModuleType:
     if mod is None:
         pytest.skip("graph.c cannot be built here")
     return mod
-
-
-@dataclass(frozen=True)
-class _Action:
-    id: int
-    fairness: str
-
-
-@dataclass(frozen=True)
-class _FakeModel:
-    actions: tuple[_Action, ...]
 
 
 def _summaries(graph: Graph, comps: list[list[int]]) -> list[tuple[int, bool, int, int]]:
