@@ -21,6 +21,7 @@ trace, which is fetched as soon as it is found.
 
 from __future__ import annotations
 
+import heapq
 import time
 from array import array
 from bisect import bisect_left
@@ -32,8 +33,10 @@ from kcheck.distributed.partition import KEY_SHIFT, ErrorData, Expanded, Merged,
 from kcheck.distributed.transport import Transport, WorkerFailed
 from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
+from kcheck.explore.store import SOURCE, generated_code, make_store
 from kcheck.explore.timelock import ALLOWED_NOTE, timelock_result
 from kcheck.explore.tracer import Tracer
+from kcheck.model import native
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
@@ -42,9 +45,19 @@ from kcheck.trace import Trace
 MakeTransport = Callable[[Recipe], Transport]
 
 
-def recipe_of(model: CompiledModel, symmetry: bool) -> Recipe:
+def recipe_of(model: CompiledModel, symmetry: bool, initial: Sequence[State] = ()) -> Recipe:
+    """What the workers need. They run the packed store and the generated C when this machine
+    can (the same test as the single-process search's), else the Python partitions."""
     canon = symmetry and model.canonicalize is not None
-    return Recipe(model.name, model.python_source, model.layout, len(model.actions), canon)
+    native = (
+        generated_code(model, canon) is not None
+        and (not canon or getattr(model.canonicalize, "capsule", None) is not None)
+        and make_store(model.layout).native
+    )
+    return Recipe(
+        model.name, model.python_source, model.layout, len(model.actions), canon, native,
+        tuple(initial),
+    )  # fmt: skip
 
 
 @dataclass
@@ -64,6 +77,8 @@ class _Run:
     canon: Callable[[State], State] | None
     budget_limits: Limits
     symmetry: bool
+    recipe: Recipe
+    inits: list[State]
     stats: Stats = field(default_factory=Stats)
     loose: int = 0  # stored states that are not their own representative
     violated: dict[int, _Found] = field(default_factory=dict)
@@ -110,12 +125,19 @@ def explore_distributed(
         selected = list(range(len(names)))
     props = [p.name for p in model.properties if properties is None or p.name in properties]
     canon = model.canonicalize if symmetry else None
-    transport = make(recipe_of(model, symmetry))
+    try:
+        inits, init_error = model.initial(), None
+    except StepError as err:
+        inits, init_error = [], err
+    recipe = recipe_of(model, symmetry, inits)
+    transport = make(recipe)
     if limits.timeout:
         transport.deadline = t0 + limits.timeout
     if limits.budget is not None and limits.budget.deadline is not None:
         transport.deadline = limits.budget.deadline
-    run = _Run(model, transport, canon, limits, symmetry)
+    run = _Run(model, transport, canon, limits, symmetry, recipe, inits)
+    if init_error is not None:
+        run.hits[f"init/{init_error.code}"] = (_Found(-1), init_error)
     run.watch = model.timed and not limits.allow_timelocks
     limit: str | None = None
     complete = False
@@ -163,25 +185,26 @@ def _search(
 ) -> tuple[bool, str | None]:
     """The levels, until the last is empty or a limit stops it: (every state explored, the
     limit that stopped it)."""
-    model, transport, stats = run.model, run.transport, run.stats
+    transport, stats = run.transport, run.stats
     n = transport.count
     pending = list(selected)
     # the initial states, deduplicated in order: their keys are their positions
-    try:
-        inits = model.initial()
-    except StepError as err:
-        inits = []
-        run.hits[f"init/{err.code}"] = (_Found(-1), err)
     firsts: dict[State, None] = {}
-    for s in inits:
+    for s in run.inits:
         firsts.setdefault(run.canon(s) if run.canon else s, None)
     out: list[list[State]] = [[] for _ in range(n)]
     keys: list[list[int]] = [[] for _ in range(n)]
+    route, batch = owner, encode
+    if run.recipe.native:  # as the native workers route and read states
+        from kcheck.distributed.native_partition import Wire
+
+        wire = Wire(run.recipe)
+        route, batch = wire.owner, wire.encode
     for pos, s in enumerate(firsts):
-        p = owner(s, n)
+        p = route(s, n)
         out[p].append(s)
         keys[p].append(pos)
-    transport.seed([encode(out[p], keys[p]) for p in range(n)])
+    transport.seed([batch(out[p], keys[p]) for p in range(n)])
     merged = transport.merge(pending, True)
     run.loose += sum(m.loose for m in merged)
     level = _Level.of(merged, 0, n)
@@ -291,24 +314,30 @@ class _Level:
     """One merged level: every new state's key in order, and each partition's global ids."""
 
     start: int  # the global id of its first state
-    n: int  # partitions
-    tagged: list[int]  # key * n + partition, sorted: the level's order
+    keys: array[int]  # the new states' keys, ascending (distinct): the level's order
     id_arrays: list[array[int]]  # per partition, its new states' ids in its order
     merged: list[Merged]
 
     @staticmethod
     def of(merged: Sequence[Merged], start: int, n: int) -> _Level:
-        parts = []
-        for p, m in enumerate(merged):
-            keys = array("q")
-            keys.frombytes(m.keys)
-            parts.append((p, keys))
-        # each partition's keys are sorted: the sort merges runs
-        tagged = sorted(k * n + p for p, keys in parts for k in keys)
+        keys: array[int] = array("q")
         ids = [array("q") for _ in range(n)]
-        for r, c in enumerate(tagged, start):
-            ids[c % n].append(r)
-        return _Level(start, n, tagged, ids, list(merged))
+        module = native.load_extension(SOURCE, "_store")
+        if module is not None:  # each partition's keys are sorted: a k-way merge in C
+            raw, parts = module.merge_keys([m.keys for m in merged], start)
+            keys.frombytes(raw)
+            for a, b in zip(ids, parts, strict=True):
+                a.frombytes(b)
+            return _Level(start, keys, ids, list(merged))
+        runs = []
+        for p, m in enumerate(merged):
+            run: array[int] = array("q")
+            run.frombytes(m.keys)
+            runs.append([(k, p) for k in run])
+        for r, (k, p) in enumerate(heapq.merge(*runs), start):
+            keys.append(k)
+            ids[p].append(r)
+        return _Level(start, keys, ids, list(merged))
 
     @property
     def ids(self) -> list[bytes]:
@@ -316,14 +345,14 @@ class _Level:
 
     @property
     def size(self) -> int:
-        return len(self.tagged)
+        return len(self.keys)
 
     def parent_of(self, gid: int) -> int:
-        return (self.tagged[gid - self.start] // self.n) >> KEY_SHIFT
+        return self.keys[gid - self.start] >> KEY_SHIFT
 
     def count_upto(self, parent: int) -> int:
         """New states discovered by parents up to `parent` (inclusive)."""
-        return bisect_left(self.tagged, ((parent + 1) << KEY_SHIFT) * self.n)
+        return bisect_left(self.keys, (parent + 1) << KEY_SHIFT)
 
     def gid(self, p: int, pos: int) -> int:
         return self.id_arrays[p][pos]
@@ -342,7 +371,7 @@ def _max_states_stop(max_states: int | None, level: _Level, first: int, total: i
     need = max_states - total
     if need > level.size:
         return None
-    return (level.tagged[need - 1] // level.n) >> KEY_SHIFT
+    return level.keys[need - 1] >> KEY_SHIFT
 
 
 def _first_violations(level: _Level, pending: list[int]) -> dict[int, tuple[int, str | None]]:

@@ -19,7 +19,7 @@ from kcheck.explore.budget import Stopped
 from kcheck.model.ir import State
 
 if TYPE_CHECKING:  # the partitions are imported by a distributed search only: start-up time
-    from kcheck.distributed.partition import Expanded, Merged, Recipe
+    from kcheck.distributed.partition import Expanded, Merged, Partition, Recipe
 
 WAIT_SLICE = 0.2  # seconds: how often a wait on Ray lets a signal (the deadline, Ctrl-C) in
 
@@ -59,9 +59,8 @@ class Local:
         self.count = count
         self.deadline: float | None = None
         self.poll: Callable[[], str | None] | None = None
-        from kcheck.distributed.partition import Partition
-
-        self.parts = [Partition(recipe, i, count) for i in range(count)]
+        cls = partition_class(recipe)
+        self.parts = [cls(recipe, i, count) for i in range(count)]
 
     def names(self) -> list[str]:
         return [f"partition {i} (in process)" for i in range(self.count)]
@@ -131,10 +130,10 @@ class RayWorkers:
         if count is None:
             count = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.count = count
-        from kcheck.distributed.partition import Partition
-
         # one CPU each, spread over the machines: a partition is busy for the whole search
-        actor: Any = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(Partition)
+        actor: Any = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(
+            partition_class(recipe)
+        )
         self.actors: list[Any] = [actor.remote(recipe, i, count) for i in range(count)]
         try:
             self.where: list[tuple[int, str]] = self._get([a.where.remote() for a in self.actors])
@@ -218,6 +217,18 @@ class RayWorkers:
             # give the actors' processes a moment to go before Ray itself stops
             time.sleep(0.05)
             self.ray.shutdown()
+
+
+def partition_class(recipe: Recipe) -> type[Partition]:
+    """The native partition when the driver chose it (every worker then must build it), else
+    the Python one."""
+    if recipe.native:
+        from kcheck.distributed.native_partition import NativePartition
+
+        return NativePartition
+    from kcheck.distributed.partition import Partition
+
+    return Partition
 
 
 def check_reachable(address: str, wait: float = 3.0) -> None:

@@ -20,18 +20,27 @@ def translate(model: CompiledModel, symmetric: bool = False) -> Translation | No
     one (then the search keeps the Python successor function). `symmetric`: translate the
     successor functions of a search with symmetry reduction (`_successors_sym`, `_tagged_sym`:
     fewer duplicates up to symmetry), the ones that search calls."""
-    tree = ast.parse(model.python_source)
-    width = model.layout.width
+    ns: dict[str, Any] = dict(model.successors.__globals__)
+    source, width = model.python_source, model.layout.width
+    return translate_source(source, width, len(model.invariants), ns, symmetric)
+
+
+def translate_source(
+    source: str, width: int, invariants: int, ns: dict[str, Any], symmetric: bool = False
+) -> Translation | None:
+    """`translate` from the model's Python source, its width, its number of invariants and
+    the namespace the source runs in (a distributed search's worker has these, not the
+    compiled model)."""
+    tree = ast.parse(source)
     t = _Translator(tree, width)
     if width == 0:
         return None
-    ns: dict[str, Any] = dict(model.successors.__globals__)
     suffix = "_sym" if symmetric else ""
     hot = _hot(t, f"_successors{suffix}", ns, False)
     tagged = _hot(t, f"_tagged{suffix}", ns, True)
     if hot is None or tagged is None:
         return None
-    inv_names = [f"_inv_{k}" for k in range(len(model.invariants))]
+    inv_names = [f"_inv_{k}" for k in range(invariants)]
     inv_src, done = _predicates(t, inv_names, "inv")
     # the temporal properties' formulas, `_prop_i_n_j` (model/properties.py), numbered in the
     # order the source defines them

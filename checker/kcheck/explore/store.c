@@ -692,6 +692,8 @@ static void store_dealloc(Store *S) {
 #include "store_gen.c"
 /* the same on several threads: store_par.c */
 #include "store_par.c"
+/* one worker's share of the distributed search: store_dist.c */
+#include "store_dist.c"
 
 static PyMethodDef store_methods[] = {
     {"extend", (PyCFunction)(void (*)(void))store_extend, METH_FASTCALL,
@@ -717,6 +719,18 @@ static PyMethodDef store_methods[] = {
     {"predicates", (PyCFunction)(void (*)(void))store_predicates, METH_FASTCALL,
      "predicates(model, ks, n) -> per state formula k, bytes for states [0, n): 1 holds, "
      "0 not, 2 ask Python"},
+    {"route", (PyCFunction)(void (*)(void))store_route, METH_FASTCALL,
+     "route(model, lo, hi, gids, fallbacks, succ, slow, step_error, canon, parts, self, wire) "
+     "-> (batches, counts, dead, transitions)"},
+    {"merge", (PyCFunction)(void (*)(void))store_merge, METH_FASTCALL,
+     "merge(model, batches, canon, pending, invs, step_error, initial, wire, own) -> (keys, "
+     "violations, loose)"},
+    {"wire_hash", (PyCFunction)store_wire_hash, METH_O,
+     "wire_hash(state) -> the hash that routes it, this store being the wire layout"},
+    {"encode_batch", (PyCFunction)(void (*)(void))store_encode_batch, METH_FASTCALL,
+     "encode_batch(states, keys) -> a batch in this wire layout"},
+    {"decode_batch", (PyCFunction)store_decode_batch, METH_O,
+     "decode_batch(batch) -> (states, keys)"},
     {"add", (PyCFunction)(void (*)(void))store_add, METH_FASTCALL,
      "add(state, parent) -> its new index, or -1 when it is stored already"},
     {"index", (PyCFunction)store_index, METH_O, "index(state) -> its index, or -1"},
@@ -798,6 +812,8 @@ static PyObject *make(PyObject *Py_UNUSED(module), PyObject *arg) {
 
 static PyMethodDef methods[] = {
     {"make", make, METH_O, "make([(lo, bits), ...]) -> an empty store for states of that shape"},
+    {"merge_keys", (PyCFunction)(void (*)(void))dist_merge_keys, METH_FASTCALL,
+     "merge_keys(batches, start) -> (keys, ids): the distributed search's level order"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,7 +17,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from kcheck.cache import cache_dir
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
@@ -323,11 +323,25 @@ def generated_code(model: CompiledModel, symmetric: bool = False) -> GeneratedCo
     loaded; None without a compiler, with KCHECK_NATIVE=0, or when it does not translate.
     `symmetric`: the successor functions of a search with symmetry reduction (up to symmetry
     the same successors, fewer duplicates)."""
+    return generated_code_of(
+        model.python_source,
+        model.layout.width,
+        len(model.invariants),
+        model.successors.__globals__,
+        symmetric,
+    )
+
+
+def generated_code_of(
+    source: str, width: int, invariants: int, ns: dict[str, Any], symmetric: bool = False
+) -> GeneratedCode | None:
+    """`generated_code` from the model's Python source, its width, its number of invariants
+    and the namespace the source runs in (what a distributed search's worker has)."""
     if not native.enabled():
         return None
-    key = (model.python_source, symmetric)
+    key = (source, symmetric)
     if key not in _GENERATED:
-        _GENERATED[key] = _build_generated(model, symmetric)
+        _GENERATED[key] = _build_generated(source, width, invariants, dict(ns), symmetric)
     return _GENERATED[key]
 
 
@@ -335,13 +349,15 @@ def generated_code(model: CompiledModel, symmetric: bool = False) -> GeneratedCo
 _GENERATED: dict[tuple[str, bool], GeneratedCode | None] = {}
 
 
-def _build_generated(model: CompiledModel, symmetric: bool) -> GeneratedCode | None:
+def _build_generated(
+    python_source: str, width: int, invariants: int, ns: dict[str, Any], symmetric: bool
+) -> GeneratedCode | None:
     from kcheck.explore import cgen_model, cgen_module  # only for a search large enough to use it
 
-    tr = cgen_model.translate(model, symmetric)
+    tr = cgen_model.translate_source(python_source, width, invariants, ns, symmetric)
     if tr is None:
         return None
-    name, source = cgen_module.module_source(tr, model.layout.width, len(model.invariants))
+    name, source = cgen_module.module_source(tr, width, invariants)
     path = cache_dir() / "generated" / f"{name}.c"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,166 @@
+"""A partition of the distributed search on the packed native store and the model's generated C
+(explore/store_dist.c): the same contract as partition.Partition, which stays the reference and
+serves where the native code cannot be built.
+
+Its states are packed in the store, with their parents' global ids; it expands a level in one C
+call that runs the generated successor function, canonicalises, drops what is stored here and
+hands back one batch of rows per partition; it merges in one C call that keeps the new states
+under their least key, stores them in key order and checks the pending invariants. States are
+routed by a hash of their values (`row_hash`), the same in every process, since each worker's
+packing is its own (a position widens where a value needs it).
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from typing import Any
+
+from kcheck.distributed.partition import ErrorData, Expanded, Merged, Partition, Recipe
+from kcheck.explore.store import (
+    SOURCE,
+    GeneratedCode,
+    NativeStore,
+    generated_code_of,
+    make_store,
+    pack_plan,
+)
+from kcheck.model import native
+from kcheck.model.ir import State, StepError
+
+
+class NativeUnavailable(RuntimeError):
+    """This machine cannot build the native search the driver chose (no C compiler, or
+    KCHECK_NATIVE=0 here): every worker must route states alike, so it cannot fall back."""
+
+
+def native_reason(recipe: Recipe) -> str | None:
+    """Why this process cannot run `recipe`'s partitions natively, or None when it can."""
+    if not native.enabled():
+        return "native code is turned off here (KCHECK_NATIVE=0)"
+    if native.load_extension(SOURCE, "_store") is None:
+        return f"the native store cannot be built here ({native.unavailable(SOURCE)})"
+    return None
+
+
+class Wire:
+    """The wire layout of a native search's states (store_dist.c): an empty store packed by
+    the plan every worker's store starts from. The driver routes and encodes the initial
+    states with it; every worker routes with its own copy."""
+
+    def __init__(self, recipe: Recipe) -> None:
+        module = native.load_extension(SOURCE, "_store")
+        if module is None:
+            raise NativeUnavailable(
+                f"the native store cannot be built: {native.unavailable(SOURCE)}"
+            )
+        self.raw: Any = module.make(pack_plan(recipe.layout, recipe.initial))
+
+    def owner(self, state: State, count: int) -> int:
+        h: int = self.raw.wire_hash(state)
+        return h % count
+
+    def encode(self, states: list[State], keys: list[int]) -> bytes:
+        if not states:
+            return b""
+        out: bytes = self.raw.encode_batch(states, keys)
+        return out
+
+    def decode(self, batch: bytes) -> tuple[list[State], list[int]]:
+        states, keys = self.raw.decode_batch(batch)
+        return states, keys
+
+
+class NativePartition(Partition):
+    def __init__(self, recipe: Recipe, index: int, count: int) -> None:
+        super().__init__(recipe, index, count)
+        why = native_reason(recipe)
+        gen: GeneratedCode | None = None
+        if why is None:
+            ns = self.succ.__globals__
+            gen = generated_code_of(
+                recipe.source, recipe.layout.width, len(self.invariants), ns, self.canon is not None
+            )
+            if gen is None:
+                why = "the model's generated C cannot be built here"
+        capsule = getattr(self.canon, "capsule", None)
+        if why is None and self.canon is not None and capsule is None:
+            why = "the native canonicaliser cannot be built here"
+        store = make_store(recipe.layout, recipe.initial) if why is None else None
+        if why is not None or gen is None or not isinstance(store, NativeStore):
+            raise NativeUnavailable(
+                f"partition {index}: {why or 'the native store cannot be built here'}"
+            )
+        self.gen = gen
+        self.canon_capsule = capsule() if capsule is not None else None
+        self.raw: Any = store.raw
+        self.wire = Wire(recipe).raw
+        self.invs = [self.invariants[i] for i in range(len(self.invariants))]
+        self.own_batch = b""
+        self.counts = array("i")  # per state of the last expanded level, its successors
+        self.level_lo = 0  # where that level starts
+
+    def expand(self, ids: bytes = b"") -> tuple[list[bytes], Expanded]:
+        if ids:
+            self.assign(ids)
+        lo, hi = self.level, len(self.raw)
+        self.level = hi
+        hits: dict[str, tuple[int, ErrorData]] = {}
+        gids = self.ids
+
+        def slow(s: State, idx: int) -> list[State]:
+            return self._around_errors(s, gids[idx], hits)
+
+        batches, counts, dead, transitions = self.raw.route(
+            self.gen.capsule, lo, hi, gids, self.gen.fallbacks, self.succ, slow, StepError,
+            self.canon_capsule, self.count, self.index, self.wire,
+        )  # fmt: skip
+        self.counts = array("i")
+        self.counts.frombytes(counts)
+        self.level_lo = lo
+        self.own_batch = batches[self.index]
+        batches[self.index] = b""
+        sent = [b for p, b in enumerate(batches) if p != self.index]
+        self.sent_states += sum(_rows(b) for b in sent)
+        self.sent_bytes += sum(len(b) for b in sent)
+        return batches, Expanded(transitions, hits, gids[dead] if dead >= 0 else -1)
+
+    def merge(
+        self, pending: Sequence[int], initial: bool = False, batches: Sequence[bytes] | None = None
+    ) -> Merged:
+        got = list(self.inbox if batches is None else batches)
+        self.inbox = []
+        own, self.own_batch = self.own_batch, b""
+        keys, found, loose = self.raw.merge(
+            self.gen.capsule, got, self.canon_capsule, list(pending), self.invs, StepError,
+            initial, self.wire, own,
+        )  # fmt: skip
+        return Merged(keys, found, loose)
+
+    def transitions_upto(self, last: int) -> int:
+        lo = self.level_lo if self.counts else 0
+        upto = bisect_right(self.ids, last, lo, lo + len(self.counts)) - lo
+        return sum(self.counts[:upto])
+
+    def lookup(self, gid: int) -> tuple[State, int] | None:
+        at = bisect_left(self.ids, gid)
+        if at < len(self.ids) and self.ids[at] == gid:
+            state: State = self.raw[at]
+            parent: int = self.raw.parent(at)
+            return state, parent
+        return None
+
+    def counters(self) -> dict[str, float]:
+        out = super().counters()
+        out["stored"] = len(self.raw)
+        return out
+
+
+def _rows(batch: bytes) -> int:
+    """The states in a batch: its header's narrow and wide counts."""
+    if not batch:
+        return 0
+    head = array("q")
+    head.frombytes(batch[:16])
+    return head[0] + head[1]

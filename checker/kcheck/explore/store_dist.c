@@ -1,0 +1,775 @@
+/* One worker's share of the distributed search (kcheck/distributed/native_partition.py) over
+ * the model's generated C and this store. Included by store.c after store_gen.c.
+ *
+ *  route:  expand the partition's states [lo, hi) and send every successor that is not stored
+ *          here, canonical, to the partition that owns it, each once under its least discovery
+ *          key (parent's global id << 24 | its place in the parent's successor list).
+ *  merge:  of what was sent here, keep what is new, each under its least key; store it in key
+ *          order with its parent's global id; check the pending invariants on it.
+ *
+ * States travel in their wire form: packed by the wire layout W, a store that holds nothing and
+ * never widens, made from the same plan as every worker's store. Each worker's own store
+ * widens a position where a value needs it, so its packing may drift from the others'; the
+ * wire layout stays the same everywhere. A state with a value W cannot hold travels "wide", as
+ * its int64 values. Its owner is its wire hash modulo the partitions (hash_key of the wire key,
+ * or of the values when wide): the same in every process. A batch (wire_header, then the
+ * narrow states' keys and packed forms, then the wide ones' keys and values) is what
+ * kcheck/distributed/codec.py names a native batch; encode_batch/decode_batch make and read
+ * them for the driver and the tests. */
+
+#define DIST_KEY_SHIFT 24 /* partition.py's KEY_SHIFT */
+
+typedef struct {
+    int64_t narrow, wide, width, keylen;
+} WireHeader;
+
+/* `row`'s wire form: 0 narrow (its key in wkey, nwords + 1 words), 1 wide; its hash in *h. */
+static int wire_of(const Store *W, const int64_t *row, uint64_t *wkey, uint64_t *h) {
+    if (pack_key(W, row, wkey) < 0) {
+        *h = hash_key(wkey, W->nwords);
+        return 0;
+    }
+    *h = hash_key((const uint64_t *)row, W->width);
+    return 1;
+}
+
+/* The values of a narrow wire key (keylen bytes at rec) into row. */
+static void wire_row(const Store *W, const unsigned char *rec, uint64_t *w, int64_t *row) {
+    memset(w, 0, sizeof(uint64_t) * (size_t)(W->nwords + 1));
+    if (W->keylen) memcpy(w, rec, (size_t)W->keylen);
+    for (Py_ssize_t f = 0; f < W->width; f++) row[f] = get_field(W, w, f);
+}
+
+/* The stored index of a state (row; narrow: also its wire key and hash), or -1. Where this
+ * store has not widened, its packing is the wire layout's: the wire key is its key. A value
+ * that does not fit is not stored here: no widening for a look-up. */
+static Py_ssize_t dist_probe(Store *S, int wide, const uint64_t *wkey, uint64_t h,
+                             const int64_t *row) {
+    size_t slot;
+    if (!wide && !S->widened) {
+        memcpy(S->scratch, wkey, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+        return find(S, h, &slot);
+    }
+    if (pack_key(S, row, S->scratch) >= 0) return -1;
+    return find(S, hash_key(S->scratch, S->nwords), &slot);
+}
+
+/* ---- a set of wire records, each with a key and an owner: each once, under its least key --- */
+
+typedef struct {
+    Py_ssize_t rec, n, cap; /* bytes per record */
+    unsigned char *recs;
+    int64_t *keys;
+    int32_t *part;
+    uint64_t *hash;
+    uint64_t *table; /* tsize: (tag << 32) | (index + 1) */
+    size_t tsize;
+} RecSet;
+
+static int recset_init(RecSet *R, Py_ssize_t rec) {
+    memset(R, 0, sizeof *R);
+    R->rec = rec;
+    R->tsize = 256;
+    R->table = PyMem_Calloc(R->tsize, sizeof(uint64_t));
+    if (!R->table) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void recset_free(RecSet *R) {
+    PyMem_Free(R->recs);
+    PyMem_Free(R->keys);
+    PyMem_Free(R->part);
+    PyMem_Free(R->hash);
+    PyMem_Free(R->table);
+}
+
+static int recset_room(RecSet *R) {
+    if ((size_t)(R->n + 1) * 10 > R->tsize * 7) {
+        size_t tsize = R->tsize * 2;
+        uint64_t *t = PyMem_Calloc(tsize, sizeof(uint64_t));
+        if (!t) goto nomem;
+        for (Py_ssize_t k = 0; k < R->n; k++) {
+            size_t pos = (size_t)(R->hash[k] >> 32) & (tsize - 1);
+            while (t[pos]) pos = (pos + 1) & (tsize - 1);
+            t[pos] = ((R->hash[k] >> 32) << 32) | (uint64_t)(k + 1);
+        }
+        PyMem_Free(R->table);
+        R->table = t;
+        R->tsize = tsize;
+    }
+    if (R->n == R->cap) {
+        Py_ssize_t cap = R->cap ? R->cap * 2 : 256;
+        unsigned char *recs = PyMem_Realloc(R->recs, (size_t)(cap * R->rec + 1));
+        if (recs) R->recs = recs;
+        int64_t *keys = recs ? PyMem_Realloc(R->keys, sizeof(int64_t) * (size_t)cap) : NULL;
+        if (keys) R->keys = keys;
+        int32_t *part = keys ? PyMem_Realloc(R->part, sizeof(int32_t) * (size_t)cap) : NULL;
+        if (part) R->part = part;
+        uint64_t *hash = part ? PyMem_Realloc(R->hash, sizeof(uint64_t) * (size_t)cap) : NULL;
+        if (!hash) goto nomem;
+        R->hash = hash;
+        R->cap = cap;
+    }
+    return 0;
+nomem:
+    PyErr_NoMemory();
+    return -1;
+}
+
+/* Add the record at `rec` (hash h) under `key` unless it is in already; there keep the lesser
+ * key. 0, or -1 with an error set. */
+static int recset_add(RecSet *R, const void *rec, uint64_t h, int64_t key, int32_t part) {
+    if (recset_room(R) < 0) return -1;
+    /* the slot from the hash's high half: its low bits pick the owner */
+    size_t mask = R->tsize - 1, pos = (size_t)(h >> 32) & mask;
+    uint64_t tag = h >> 32;
+    for (;;) {
+        uint64_t e = R->table[pos];
+        if (e == 0) break;
+        if ((e >> 32) == tag) {
+            Py_ssize_t k = (Py_ssize_t)(uint32_t)e - 1;
+            if (memcmp(R->recs + k * R->rec, rec, (size_t)R->rec) == 0) {
+                if (key < R->keys[k]) R->keys[k] = key;
+                return 0;
+            }
+        }
+        pos = (pos + 1) & mask;
+    }
+    Py_ssize_t k = R->n++;
+    if (R->rec) memcpy(R->recs + k * R->rec, rec, (size_t)R->rec);
+    R->keys[k] = key;
+    R->part[k] = part;
+    R->hash[k] = h;
+    R->table[pos] = (tag << 32) | (uint64_t)(k + 1);
+    return 0;
+}
+
+static Py_ssize_t recset_count(const RecSet *R, int32_t part) {
+    Py_ssize_t n = 0;
+    for (Py_ssize_t k = 0; k < R->n; k++) n += part < 0 || R->part[k] == part;
+    return n;
+}
+
+/* Partition part's records (every one: part -1): their keys at *keys, the records after. */
+static void recset_write(const RecSet *R, int32_t part, char **p) {
+    Py_ssize_t n = recset_count(R, part);
+    int64_t *keys = (int64_t *)*p;
+    unsigned char *recs = (unsigned char *)(*p + n * 8);
+    Py_ssize_t j = 0;
+    for (Py_ssize_t k = 0; k < R->n; k++) {
+        if (part >= 0 && R->part[k] != part) continue;
+        keys[j] = R->keys[k];
+        if (R->rec) memcpy(recs + j * R->rec, R->recs + k * R->rec, (size_t)R->rec);
+        j++;
+    }
+    *p += n * 8 + n * R->rec;
+}
+
+/* Partition part's narrow and wide records as a batch (b"" when there are none). */
+static PyObject *wire_batch(const Store *W, const RecSet *narrow, const RecSet *wide,
+                            int32_t part) {
+    WireHeader hd = {recset_count(narrow, part), recset_count(wide, part), W->width, W->keylen};
+    if (hd.narrow + hd.wide == 0) return PyBytes_FromStringAndSize(NULL, 0);
+    Py_ssize_t size = (Py_ssize_t)sizeof hd + (Py_ssize_t)hd.narrow * (8 + narrow->rec) +
+                      (Py_ssize_t)hd.wide * (8 + wide->rec);
+    PyObject *b = PyBytes_FromStringAndSize(NULL, size);
+    if (!b) return NULL;
+    char *p = PyBytes_AS_STRING(b);
+    memcpy(p, &hd, sizeof hd);
+    p += sizeof hd;
+    recset_write(narrow, part, &p);
+    recset_write(wide, part, &p);
+    return b;
+}
+
+/* A batch's parts, read and checked against W: 0, or -1 with an error set. */
+typedef struct {
+    WireHeader hd;
+    const int64_t *nkeys, *wkeys;
+    const unsigned char *narrow;
+    const int64_t *wide; /* hd.wide rows of width values (unaligned: read with memcpy) */
+} WireBatch;
+
+static int wire_parse(const Store *W, PyObject *b, WireBatch *B) {
+    memset(B, 0, sizeof *B);
+    if (!PyBytes_Check(b)) {
+        PyErr_SetString(PyExc_TypeError, "a batch must be bytes");
+        return -1;
+    }
+    Py_ssize_t size = PyBytes_GET_SIZE(b);
+    if (size == 0) return 0;
+    const char *p = PyBytes_AS_STRING(b);
+    if (size < (Py_ssize_t)sizeof(WireHeader)) goto bad;
+    memcpy(&B->hd, p, sizeof B->hd);
+    if (B->hd.width != W->width || B->hd.keylen != W->keylen || B->hd.narrow < 0 ||
+        B->hd.wide < 0)
+        goto bad;
+    if (size != (Py_ssize_t)sizeof(WireHeader) + B->hd.narrow * (8 + W->keylen) +
+                    B->hd.wide * (8 + 8 * W->width))
+        goto bad;
+    p += sizeof(WireHeader);
+    B->nkeys = (const int64_t *)p;
+    B->narrow = (const unsigned char *)(p + B->hd.narrow * 8);
+    p += B->hd.narrow * (8 + W->keylen);
+    B->wkeys = (const int64_t *)p;
+    B->wide = (const int64_t *)(p + B->hd.wide * 8);
+    return 0;
+bad:
+    PyErr_SetString(PyExc_ValueError, "not a batch of states of this model's wire layout");
+    return -1;
+}
+
+/* The wire layout W from the argument `arg` (a store): 0, or -1 with an error set. */
+static int wire_arg(const Store *S, PyObject *arg, Store **W) {
+    if (!PyObject_TypeCheck(arg, &StoreType)) {
+        PyErr_SetString(PyExc_TypeError, "the wire layout must be a store");
+        return -1;
+    }
+    *W = (Store *)arg;
+    if ((*W)->width != S->width || (*W)->n || (*W)->widened) {
+        PyErr_SetString(PyExc_ValueError, "a wire layout is an empty store of the same width");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- route ----------------------------------------------------------------------------------- */
+
+/* route(model, lo, hi, gids, fallbacks, succ, slow, step_error, canon, parts, self, wire)
+ * -> (batches, counts, dead, transitions): expand the stored states [lo, hi) (their global
+ * ids: the int64 buffer gids, indexed by state) over the generated code in `model`; a state
+ * whose expansion fails is handed to slow(state, index), which answers its successors past the
+ * failing steps. batches: one per partition (this one is `self`), in the wire layout `wire`.
+ * counts: int32 bytes, each state's successors. dead: the first of the states with no
+ * successor and no failing step, or -1. */
+static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "route() takes 12 arguments");
+        return NULL;
+    }
+    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    if (!M) return NULL;
+    if (M->abi != KGEN_ABI || M->width != S->width) {
+        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
+        return NULL;
+    }
+    Py_ssize_t lo = PyLong_AsSsize_t(args[1]), hi = PyLong_AsSsize_t(args[2]);
+    long parts = PyLong_AsLong(args[9]), self = PyLong_AsLong(args[10]);
+    if (PyErr_Occurred()) return NULL;
+    if (lo < 0 || hi > S->n || lo > hi || parts < 1 || parts > 65536 || self < 0 ||
+        self >= parts) {
+        PyErr_SetString(PyExc_ValueError, "route(): states or partitions out of range");
+        return NULL;
+    }
+    if (!PyList_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "route(): fallbacks must be a list");
+        return NULL;
+    }
+    const KcanonApi *C;
+    Store *W;
+    if (gen_canon(S, args[8], &C) < 0 || wire_arg(S, args[11], &W) < 0) return NULL;
+    Py_buffer gids;
+    if (PyObject_GetBuffer(args[3], &gids, PyBUF_SIMPLE) < 0) return NULL;
+    if (gids.len < hi * 8) {
+        PyBuffer_Release(&gids);
+        PyErr_SetString(PyExc_ValueError, "route(): a global id for every state");
+        return NULL;
+    }
+    const int64_t *gid = gids.buf;
+    PyObject *succ = args[5], *slow = args[6], *step_error = args[7];
+    Py_ssize_t width = S->width;
+    RecSet narrow, wide;
+    int rs = recset_init(&narrow, W->keylen);
+    int rw = recset_init(&wide, 8 * width);
+    int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    uint64_t *w = PyMem_Calloc((size_t)width + 2, sizeof(uint64_t));
+    uint64_t *wkey = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
+    PyObject *counts = PyBytes_FromStringAndSize(NULL, (hi - lo) * (Py_ssize_t)sizeof(int32_t));
+    PyObject *batches = NULL;
+    KgenOut o = {S, NULL, 0, 0, s, NULL, args[4], step_error, 0};
+    long long transitions = 0;
+    Py_ssize_t dead = -1;
+    if (rs < 0 || rw < 0 || !s || !crow || !w || !wkey || !counts) {
+        if (rs == 0 && rw == 0 && counts) PyErr_NoMemory();
+        goto error;
+    }
+    int32_t *count = (int32_t *)PyBytes_AS_STRING(counts);
+    for (Py_ssize_t i = lo; i < hi; i++) {
+        load_key(S, i, w);
+        for (Py_ssize_t f = 0; f < width; f++) s[f] = get_field(S, w, f);
+        o.n = 0;
+        Py_CLEAR(o.tuple);
+        int failed = 0;
+        int r = M->succ(s, &gen_ops, &o);
+        if (r < 0) goto error;
+        if (r == 1) { /* the whole state in Python; a failing step goes to slow() */
+            o.n = 0;
+            if (!o.tuple && !(o.tuple = row_tuple(s, width))) goto error;
+            PyObject *nexts = PyObject_CallOneArg(succ, o.tuple);
+            if (!nexts && PyErr_ExceptionMatches(step_error)) {
+                PyErr_Clear();
+                failed = 1;
+                nexts = PyObject_CallFunction(slow, "On", o.tuple, i);
+            }
+            if (!nexts) goto error;
+            int bad = gen_rows(&o, nexts);
+            Py_DECREF(nexts);
+            if (bad < 0) goto error;
+            if (bad) {
+                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+                goto error;
+            }
+        }
+        count[i - lo] = (int32_t)o.n;
+        transitions += o.n;
+        if (o.n == 0 && !failed && dead < 0) dead = i;
+        int64_t base = gid[i] << DIST_KEY_SHIFT;
+        for (Py_ssize_t j = 0; j < o.n; j++) {
+            /* as visit() in store.c: a successor stored as it is is old, else its
+             * representative is looked up; only this partition's own can be stored here */
+            const int64_t *row = o.buf + j * (width + 1);
+            uint64_t h;
+            int wd = wire_of(W, row, wkey, &h);
+            long owner = (long)(h % (uint64_t)parts);
+            if (owner == self && dist_probe(S, wd, wkey, h, row) >= 0) continue;
+            if (C) {
+                memcpy(crow, row, sizeof(int64_t) * (size_t)width);
+                C->canon(C->plan, (long *)crow);
+                row = crow;
+                wd = wire_of(W, row, wkey, &h);
+                owner = (long)(h % (uint64_t)parts);
+                if (owner == self && dist_probe(S, wd, wkey, h, row) >= 0) continue;
+            }
+            int add = wd ? recset_add(&wide, row, h, base | j, (int32_t)owner)
+                         : recset_add(&narrow, wkey, h, base | j, (int32_t)owner);
+            if (add < 0) goto error;
+        }
+    }
+    batches = PyList_New(parts);
+    if (!batches) goto error;
+    for (long p = 0; p < parts; p++) {
+        PyObject *b = wire_batch(W, &narrow, &wide, (int32_t)p);
+        if (!b) goto error;
+        PyList_SET_ITEM(batches, p, b);
+    }
+    PyBuffer_Release(&gids);
+    recset_free(&narrow);
+    recset_free(&wide);
+    Py_XDECREF(o.tuple);
+    PyMem_Free(o.buf);
+    PyMem_Free(s);
+    PyMem_Free(crow);
+    PyMem_Free(w);
+    PyMem_Free(wkey);
+    return Py_BuildValue("NNnL", batches, counts, dead, transitions);
+error:
+    PyBuffer_Release(&gids);
+    recset_free(&narrow);
+    recset_free(&wide);
+    Py_XDECREF(o.tuple);
+    PyMem_Free(o.buf);
+    PyMem_Free(s);
+    PyMem_Free(crow);
+    PyMem_Free(w);
+    PyMem_Free(wkey);
+    Py_XDECREF(counts);
+    Py_XDECREF(batches);
+    return NULL;
+}
+
+/* ---- merge ----------------------------------------------------------------------------------- */
+
+static int by_key(const void *a, const void *b) {
+    int64_t x = ((const int64_t *)a)[0], y = ((const int64_t *)b)[0];
+    return (x > y) - (x < y);
+}
+
+/* Invariant k on the new state `row`: 1 holds, 0 not (*why: the message of the step error
+ * that stopped its evaluation, a new reference, or NULL), -1 error. */
+static int dist_check(const KgenModel *M, long k, int64_t *row, Py_ssize_t width, PyObject *invs,
+                      PyObject *step_error, PyObject **why) {
+    *why = NULL;
+    int r = M->inv((int)k, row);
+    if (r != 2) return r;
+    if (k < 0 || k >= PyList_GET_SIZE(invs)) {
+        PyErr_SetString(PyExc_IndexError, "no such invariant");
+        return -1;
+    }
+    PyObject *t = row_tuple(row, width);
+    if (!t) return -1;
+    PyObject *v = PyObject_CallOneArg(PyList_GET_ITEM(invs, k), t);
+    Py_DECREF(t);
+    if (v) {
+        int ok = PyObject_IsTrue(v);
+        Py_DECREF(v);
+        return ok;
+    }
+    if (!PyErr_ExceptionMatches(step_error)) return -1;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    *why = value ? PyObject_GetAttrString(value, "message") : NULL;
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+    return *why ? 0 : -1;
+}
+
+/* One new state of a merge: its key, and where its record is (narrow or wide). */
+typedef struct {
+    int64_t key, at;
+    int wide;
+} DistNew;
+
+static int dist_new_by_key(const void *a, const void *b) {
+    return by_key(&((const DistNew *)a)->key, &((const DistNew *)b)->key);
+}
+
+/* merge(model, batches, canon, pending, invs, step_error, initial, wire, own) -> (keys,
+ * violations, loose): store the states of the batches that are not stored yet (and those of
+ * `own`, the batch route kept for this partition, known not stored), each once
+ * under its least key, in key order, with parent key >> 24 (initial: -1); keys: theirs, int64
+ * bytes in that order. violations: {invariant: (place of its first violating new state, why
+ * or None)} for the invariants `pending` (numbers; invs[k] is invariant k in Python). loose:
+ * how many new states are not their own representative (canon: the canonicaliser's capsule,
+ * or None). */
+static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "merge() takes 9 arguments");
+        return NULL;
+    }
+    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    if (!M) return NULL;
+    if (M->abi != KGEN_ABI || M->width != S->width) {
+        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
+        return NULL;
+    }
+    PyObject *list = args[1], *invs = args[4], *step_error = args[5];
+    if (!PyList_Check(list) || !PyList_Check(invs)) {
+        PyErr_SetString(PyExc_TypeError, "merge(): batches and invs must be lists");
+        return NULL;
+    }
+    const KcanonApi *C;
+    Store *W;
+    if (gen_canon(S, args[2], &C) < 0 || wire_arg(S, args[7], &W) < 0) return NULL;
+    int initial = PyObject_IsTrue(args[6]);
+    if (initial < 0) return NULL;
+    PyObject *pend = PySequence_Fast(args[3], "merge(): pending must be a sequence");
+    if (!pend) return NULL;
+    Py_ssize_t width = S->width, npend = PySequence_Fast_GET_SIZE(pend);
+    RecSet narrow, wide;
+    int rs = recset_init(&narrow, W->keylen);
+    int rw = recset_init(&wide, 8 * width);
+    int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    uint64_t *w = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
+    long *kinv = PyMem_Calloc((size_t)npend + 1, sizeof(long));
+    char *left = PyMem_Calloc((size_t)npend + 1, 1);
+    DistNew *order = NULL;
+    PyObject *keys = NULL, *found = PyDict_New();
+    Py_ssize_t loose = 0;
+    if (rs < 0 || rw < 0 || !row || !crow || !w || !kinv || !left || !found) {
+        if (rs == 0 && rw == 0 && found) PyErr_NoMemory();
+        goto error;
+    }
+    Py_ssize_t nleft = npend;
+    for (Py_ssize_t j = 0; j < npend; j++) {
+        kinv[j] = PyLong_AsLong(PySequence_Fast_GET_ITEM(pend, j));
+        if (kinv[j] == -1 && PyErr_Occurred()) goto error;
+        left[j] = 1;
+    }
+    for (Py_ssize_t b = -1; b < PyList_GET_SIZE(list); b++) {
+        /* the own batch (b = -1) was looked up by route, and nothing was stored since */
+        int probe = b >= 0;
+        WireBatch B;
+        if (wire_parse(W, probe ? PyList_GET_ITEM(list, b) : args[8], &B) < 0) goto error;
+        for (int64_t j = 0; j < B.hd.narrow; j++) {
+            const unsigned char *rec = B.narrow + j * W->keylen;
+            memset(w, 0, sizeof(uint64_t) * (size_t)(W->nwords + 1));
+            if (W->keylen) memcpy(w, rec, (size_t)W->keylen);
+            uint64_t h = hash_key(w, W->nwords);
+            if (probe && S->widened) wire_row(W, rec, w, row);
+            int64_t key;
+            memcpy(&key, B.nkeys + j, 8);
+            if (probe && dist_probe(S, 0, w, h, row) >= 0) continue;
+            if (recset_add(&narrow, rec, h, key, 0) < 0) goto error;
+        }
+        for (int64_t j = 0; j < B.hd.wide; j++) {
+            memcpy(row, B.wide + j * width, sizeof(int64_t) * (size_t)width);
+            int64_t key;
+            memcpy(&key, B.wkeys + j, 8);
+            uint64_t h = hash_key((const uint64_t *)row, width);
+            if (probe && dist_probe(S, 1, NULL, h, row) >= 0) continue;
+            if (recset_add(&wide, row, h, key, 0) < 0) goto error;
+        }
+    }
+    Py_ssize_t total = narrow.n + wide.n;
+    order = PyMem_Malloc(sizeof(DistNew) * (size_t)(total + 1));
+    keys = PyBytes_FromStringAndSize(NULL, total * 8);
+    if (!order || !keys) {
+        if (keys) PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t k = 0; k < narrow.n; k++) order[k] = (DistNew){narrow.keys[k], k, 0};
+    for (Py_ssize_t k = 0; k < wide.n; k++) order[narrow.n + k] = (DistNew){wide.keys[k], k, 1};
+    qsort(order, (size_t)total, sizeof(DistNew), dist_new_by_key);
+    int64_t *out = (int64_t *)PyBytes_AS_STRING(keys);
+    for (Py_ssize_t pos = 0; pos < total; pos++) {
+        DistNew d = order[pos];
+        out[pos] = d.key;
+        Py_ssize_t par = initial ? -1 : (Py_ssize_t)(d.key >> DIST_KEY_SHIFT);
+        uint64_t h;
+        if (d.wide)
+            memcpy(row, wide.recs + d.at * wide.rec, sizeof(int64_t) * (size_t)width);
+        else
+            wire_row(W, narrow.recs + d.at * narrow.rec, w, row);
+        if (!d.wide && !S->widened) { /* the wire key is this store's key */
+            memcpy(S->scratch, w, sizeof(uint64_t) * (size_t)(S->nwords + 1));
+            h = narrow.hash[d.at];
+        } else if (pack_row(S, row, &h) < 0) {
+            goto error;
+        }
+        if (insert(S, h, par) < 0) goto error;
+        if (C) {
+            memcpy(crow, row, sizeof(int64_t) * (size_t)width);
+            C->canon(C->plan, (long *)crow);
+            loose += memcmp(crow, row, sizeof(int64_t) * (size_t)width) != 0;
+        }
+        for (Py_ssize_t j = 0; j < npend && nleft; j++) {
+            if (!left[j]) continue;
+            PyObject *why;
+            int ok = dist_check(M, kinv[j], row, width, invs, step_error, &why);
+            if (ok < 0) goto error;
+            if (ok) continue;
+            PyObject *v = Py_BuildValue("(nN)", pos, why ? why : Py_NewRef(Py_None));
+            PyObject *kk = v ? PyLong_FromLong(kinv[j]) : NULL;
+            int bad = !kk || PyDict_SetItem(found, kk, v) < 0;
+            Py_XDECREF(kk);
+            Py_XDECREF(v);
+            if (bad) goto error;
+            left[j] = 0;
+            nleft--;
+        }
+    }
+    Py_DECREF(pend);
+    recset_free(&narrow);
+    recset_free(&wide);
+    PyMem_Free(row);
+    PyMem_Free(crow);
+    PyMem_Free(w);
+    PyMem_Free(kinv);
+    PyMem_Free(left);
+    PyMem_Free(order);
+    return Py_BuildValue("NNn", keys, found, loose);
+error:
+    Py_DECREF(pend);
+    recset_free(&narrow);
+    recset_free(&wide);
+    PyMem_Free(row);
+    PyMem_Free(crow);
+    PyMem_Free(w);
+    PyMem_Free(kinv);
+    PyMem_Free(left);
+    PyMem_Free(order);
+    Py_XDECREF(keys);
+    Py_XDECREF(found);
+    return NULL;
+}
+
+/* ---- the driver's and the tests' side of the wire -------------------------------------------- */
+
+/* A state tuple's values into row: 0, or -1 with an error set. */
+static int tuple_row(const Store *W, PyObject *t, int64_t *row) {
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != W->width) {
+        PyErr_SetString(PyExc_ValueError, "a state of the wrong shape for this layout");
+        return -1;
+    }
+    for (Py_ssize_t f = 0; f < W->width; f++) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(PyTuple_GET_ITEM(t, f), &overflow);
+        if ((v == -1 && PyErr_Occurred()) || overflow) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+            return -1;
+        }
+        row[f] = (int64_t)v;
+    }
+    return 0;
+}
+
+/* wire_hash(state) -> its wire hash, this store taken as the wire layout (its owner is the
+ * hash modulo the partitions) */
+static PyObject *store_wire_hash(Store *W, PyObject *t) {
+    int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(W->width + 1));
+    uint64_t *wkey = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
+    PyObject *out = NULL;
+    uint64_t h;
+    if (!row || !wkey) PyErr_NoMemory();
+    else if (tuple_row(W, t, row) == 0) {
+        wire_of(W, row, wkey, &h);
+        out = PyLong_FromUnsignedLongLong(h);
+    }
+    PyMem_Free(row);
+    PyMem_Free(wkey);
+    return out;
+}
+
+/* encode_batch(states, keys) -> the states (distinct) with their keys as one batch in this
+ * store's layout, taken as the wire layout */
+static PyObject *store_encode_batch(Store *W, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyList_Check(args[1]) ||
+        PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "encode_batch() takes two lists of the same length");
+        return NULL;
+    }
+    RecSet narrow, wide;
+    int rs = recset_init(&narrow, W->keylen);
+    int rw = recset_init(&wide, 8 * W->width);
+    int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(W->width + 1));
+    uint64_t *wkey = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
+    PyObject *out = NULL;
+    if (rs < 0 || rw < 0 || !row || !wkey) {
+        if (rs == 0 && rw == 0) PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < PyList_GET_SIZE(args[0]); j++) {
+        long long key = PyLong_AsLongLong(PyList_GET_ITEM(args[1], j));
+        if (key == -1 && PyErr_Occurred()) goto done;
+        if (tuple_row(W, PyList_GET_ITEM(args[0], j), row) < 0) goto done;
+        uint64_t h;
+        int add = wire_of(W, row, wkey, &h) ? recset_add(&wide, row, h, key, 0)
+                                             : recset_add(&narrow, wkey, h, key, 0);
+        if (add < 0) goto done;
+    }
+    out = wire_batch(W, &narrow, &wide, -1);
+done:
+    recset_free(&narrow);
+    recset_free(&wide);
+    PyMem_Free(row);
+    PyMem_Free(wkey);
+    return out;
+}
+
+/* decode_batch(batch) -> (states, keys): what encode_batch or route wrote, narrow then wide */
+static PyObject *store_decode_batch(Store *W, PyObject *b) {
+    WireBatch B;
+    if (wire_parse(W, b, &B) < 0) return NULL;
+    int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(W->width + 1));
+    uint64_t *w = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
+    PyObject *states = PyList_New(0), *keys = PyList_New(0);
+    if (!row || !w || !states || !keys) {
+        if (states && keys) PyErr_NoMemory();
+        goto error;
+    }
+    for (int64_t j = 0; j < B.hd.narrow + B.hd.wide; j++) {
+        int64_t key;
+        if (j < B.hd.narrow) {
+            wire_row(W, B.narrow + j * W->keylen, w, row);
+            memcpy(&key, B.nkeys + j, 8);
+        } else {
+            memcpy(row, B.wide + (j - B.hd.narrow) * W->width, sizeof(int64_t) * (size_t)W->width);
+            memcpy(&key, B.wkeys + (j - B.hd.narrow), 8);
+        }
+        PyObject *t = row_tuple(row, W->width);
+        PyObject *k = t ? PyLong_FromLongLong(key) : NULL;
+        int bad = !k || PyList_Append(states, t) < 0 || PyList_Append(keys, k) < 0;
+        Py_XDECREF(t);
+        Py_XDECREF(k);
+        if (bad) goto error;
+    }
+    PyMem_Free(row);
+    PyMem_Free(w);
+    return Py_BuildValue("NN", states, keys);
+error:
+    PyMem_Free(row);
+    PyMem_Free(w);
+    Py_XDECREF(states);
+    Py_XDECREF(keys);
+    return NULL;
+}
+
+/* merge_keys(batches, start) -> (keys, ids): the distributed search's level order. batches:
+ * per partition, the int64 keys of its new states, ascending (what merge answered). keys: all
+ * of them ascending, as int64 bytes (keys are distinct: each is one successor of one state);
+ * ids: per partition, the global ids of its states in its order, counting from start. A
+ * k-way merge over a heap of the partitions' next keys. */
+static PyObject *dist_merge_keys(PyObject *Py_UNUSED(module), PyObject *const *args,
+                                 Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "merge_keys(batches, start)");
+        return NULL;
+    }
+    long long start = PyLong_AsLongLong(args[1]);
+    if (start == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t parts = PyList_GET_SIZE(args[0]), total = 0;
+    for (Py_ssize_t p = 0; p < parts; p++) {
+        PyObject *b = PyList_GET_ITEM(args[0], p);
+        if (!PyBytes_Check(b) || PyBytes_GET_SIZE(b) % 8) {
+            PyErr_SetString(PyExc_ValueError, "merge_keys(): int64 bytes per partition");
+            return NULL;
+        }
+        total += PyBytes_GET_SIZE(b) / 8;
+    }
+    Py_ssize_t *at = PyMem_Calloc((size_t)parts + 1, sizeof(Py_ssize_t));
+    Py_ssize_t *heap = PyMem_Calloc((size_t)parts + 1, sizeof(Py_ssize_t)); /* partitions */
+    int64_t **ids = PyMem_Calloc((size_t)parts + 1, sizeof(int64_t *));
+    PyObject *keys = PyBytes_FromStringAndSize(NULL, total * 8), *idl = PyList_New(parts);
+    if (!at || !heap || !ids || !keys || !idl) {
+        if (keys && idl) PyErr_NoMemory();
+        goto error;
+    }
+    for (Py_ssize_t p = 0; p < parts; p++) {
+        PyObject *b = PyBytes_FromStringAndSize(NULL, PyBytes_GET_SIZE(PyList_GET_ITEM(args[0], p)));
+        if (!b) goto error;
+        PyList_SET_ITEM(idl, p, b);
+        ids[p] = (int64_t *)PyBytes_AS_STRING(b);
+    }
+#define KEY_OF(p) (((const int64_t *)PyBytes_AS_STRING(PyList_GET_ITEM(args[0], (p))))[at[(p)]])
+#define LEFT(p) (at[(p)] < PyBytes_GET_SIZE(PyList_GET_ITEM(args[0], (p))) / 8)
+    Py_ssize_t nh = 0;
+    for (Py_ssize_t p = 0; p < parts; p++) {
+        if (!LEFT(p)) continue;
+        Py_ssize_t c = nh++; /* sift up */
+        while (c > 0 && KEY_OF(heap[(c - 1) / 2]) > KEY_OF(p)) {
+            heap[c] = heap[(c - 1) / 2];
+            c = (c - 1) / 2;
+        }
+        heap[c] = p;
+    }
+    int64_t *out = (int64_t *)PyBytes_AS_STRING(keys);
+    for (Py_ssize_t r = 0; r < total; r++) {
+        Py_ssize_t p = heap[0];
+        out[r] = KEY_OF(p);
+        ids[p][at[p]++] = start + r;
+        Py_ssize_t top = p;
+        if (!LEFT(p)) top = heap[--nh];
+        Py_ssize_t c = 0; /* sift `top` down from the root */
+        for (;;) {
+            Py_ssize_t l = 2 * c + 1, m = c;
+            int64_t km = KEY_OF(top);
+            if (l < nh && KEY_OF(heap[l]) < km) m = l, km = KEY_OF(heap[l]);
+            if (l + 1 < nh && KEY_OF(heap[l + 1]) < km) m = l + 1;
+            if (m == c) break;
+            heap[c] = heap[m];
+            c = m;
+        }
+        if (nh) heap[c] = top;
+    }
+#undef KEY_OF
+#undef LEFT
+    PyMem_Free(at);
+    PyMem_Free(heap);
+    PyMem_Free(ids);
+    return Py_BuildValue("NN", keys, idl);
+error:
+    PyMem_Free(at);
+    PyMem_Free(heap);
+    PyMem_Free(ids);
+    Py_XDECREF(keys);
+    Py_XDECREF(idl);
+    return NULL;
+}
