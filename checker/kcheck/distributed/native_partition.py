@@ -18,14 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from kcheck.distributed.partition import ErrorData, Expanded, Merged, Partition, Recipe
-from kcheck.explore.store import (
-    SOURCE,
-    GeneratedCode,
-    NativeStore,
-    generated_code_of,
-    make_store,
-    pack_plan,
-)
+from kcheck.explore import store as stores
+from kcheck.explore.store import SOURCE, GeneratedCode, generated_code_of
 from kcheck.model import native
 from kcheck.model.ir import State, StepError
 
@@ -55,7 +49,9 @@ class Wire:
             raise NativeUnavailable(
                 f"the native store cannot be built: {native.unavailable(SOURCE)}"
             )
-        self.raw: Any = module.make(pack_plan(recipe.layout, recipe.initial))
+        self.module: Any = module
+        self.plan = stores.pack_plan(recipe.layout, recipe.initial)
+        self.raw: Any = module.make(self.plan)
 
     def owner(self, state: State, count: int) -> int:
         h: int = self.raw.wire_hash(state)
@@ -87,15 +83,15 @@ class NativePartition(Partition):
         capsule = getattr(self.canon, "capsule", None)
         if why is None and self.canon is not None and capsule is None:
             why = "the native canonicaliser cannot be built here"
-        store = make_store(recipe.layout, recipe.initial) if why is None else None
-        if why is not None or gen is None or not isinstance(store, NativeStore):
-            raise NativeUnavailable(
-                f"partition {index}: {why or 'the native store cannot be built here'}"
-            )
+        if why is not None or gen is None:
+            raise NativeUnavailable(f"partition {index}: {why}")
         self.gen = gen
         self.canon_capsule = capsule() if capsule is not None else None
-        self.raw: Any = store.raw
-        self.wire = Wire(recipe).raw
+        # the store and the wire layout from one plan: until the store widens, a state's wire
+        # key is its key here (store_dist.c checks that they agree)
+        wire = Wire(recipe)
+        self.wire = wire.raw
+        self.raw: Any = wire.module.make(wire.plan)
         self.invs = [self.invariants[i] for i in range(len(self.invariants))]
         self.own_batch = b""
         self.counts = array("i")  # per state of the last expanded level, its successors

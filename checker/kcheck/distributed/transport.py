@@ -11,6 +11,7 @@ inconclusive (kcheck/distributed/search.py). Ray is imported only here, and only
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -255,5 +256,14 @@ def check_reachable(address: str, wait: float = 3.0) -> None:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
+    """What went wrong in a worker, in one line: the last `Name: message` line of the remote
+    traceback Ray passes on (the worker's own exception), else its first line."""
+    text = [_ANSI.sub("", line).strip() for line in str(err).strip().splitlines()]
+    raised = [line for line in text if _RAISED.match(line)]
+    if raised:
+        return raised[-1]
     return text[0] if text else type(err).__name__
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_RAISED = re.compile(r"[A-Za-z_][\w.]*(Error|Exception|Unavailable|Interrupt|Exit): ")

@@ -40,13 +40,21 @@ static void wire_row(const Store *W, const unsigned char *rec, uint64_t *w, int6
     for (Py_ssize_t f = 0; f < W->width; f++) row[f] = get_field(W, w, f);
 }
 
-/* The stored index of a state (row; narrow: also its wire key and hash), or -1. Where this
- * store has not widened, its packing is the wire layout's: the wire key is its key. A value
- * that does not fit is not stored here: no widening for a look-up. */
-static Py_ssize_t dist_probe(Store *S, int wide, const uint64_t *wkey, uint64_t h,
+/* Does S pack as W does? Then a wire key is S's key for the same state. (Until S widens a
+ * position: both are made from one plan.) */
+static int same_layout(const Store *S, const Store *W) {
+    return S->width == W->width && S->nwords == W->nwords && S->keylen == W->keylen &&
+           memcmp(S->bits, W->bits, (size_t)S->width) == 0 &&
+           memcmp(S->lo, W->lo, sizeof(int64_t) * (size_t)S->width) == 0;
+}
+
+/* The stored index of a state (row; narrow: also its wire key and hash), or -1. `same`: S
+ * packs as the wire layout does, so the wire key is its key. A value that does not fit is not
+ * stored here: no widening for a look-up. */
+static Py_ssize_t dist_probe(Store *S, int same, int wide, const uint64_t *wkey, uint64_t h,
                              const int64_t *row) {
     size_t slot;
-    if (!wide && !S->widened) {
+    if (!wide && same) {
         memcpy(S->scratch, wkey, sizeof(uint64_t) * (size_t)(S->nwords + 1));
         return find(S, h, &slot);
     }
@@ -279,6 +287,7 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
         return NULL;
     }
     const int64_t *gid = gids.buf;
+    int same = same_layout(S, W); /* a look-up never widens: it stays so for the call */
     PyObject *succ = args[5], *slow = args[6], *step_error = args[7];
     Py_ssize_t width = S->width;
     RecSet narrow, wide;
@@ -335,14 +344,14 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
             uint64_t h;
             int wd = wire_of(W, row, wkey, &h);
             long owner = (long)(h % (uint64_t)parts);
-            if (owner == self && dist_probe(S, wd, wkey, h, row) >= 0) continue;
+            if (owner == self && dist_probe(S, same, wd, wkey, h, row) >= 0) continue;
             if (C) {
                 memcpy(crow, row, sizeof(int64_t) * (size_t)width);
                 C->canon(C->plan, (long *)crow);
                 row = crow;
                 wd = wire_of(W, row, wkey, &h);
                 owner = (long)(h % (uint64_t)parts);
-                if (owner == self && dist_probe(S, wd, wkey, h, row) >= 0) continue;
+                if (owner == self && dist_probe(S, same, wd, wkey, h, row) >= 0) continue;
             }
             int add = wd ? recset_add(&wide, row, h, base | j, (int32_t)owner)
                          : recset_add(&narrow, wkey, h, base | j, (int32_t)owner);
@@ -476,7 +485,8 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
         if (rs == 0 && rw == 0 && found) PyErr_NoMemory();
         goto error;
     }
-    Py_ssize_t nleft = npend;
+    Py_ssize_t nleft = npend, widened = S->widened;
+    int same = same_layout(S, W); /* until an insert widens S */
     for (Py_ssize_t j = 0; j < npend; j++) {
         kinv[j] = PyLong_AsLong(PySequence_Fast_GET_ITEM(pend, j));
         if (kinv[j] == -1 && PyErr_Occurred()) goto error;
@@ -492,10 +502,10 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
             memset(w, 0, sizeof(uint64_t) * (size_t)(W->nwords + 1));
             if (W->keylen) memcpy(w, rec, (size_t)W->keylen);
             uint64_t h = hash_key(w, W->nwords);
-            if (probe && S->widened) wire_row(W, rec, w, row);
+            if (probe && !same) wire_row(W, rec, w, row);
             int64_t key;
             memcpy(&key, B.nkeys + j, 8);
-            if (probe && dist_probe(S, 0, w, h, row) >= 0) continue;
+            if (probe && dist_probe(S, same, 0, w, h, row) >= 0) continue;
             if (recset_add(&narrow, rec, h, key, 0) < 0) goto error;
         }
         for (int64_t j = 0; j < B.hd.wide; j++) {
@@ -503,7 +513,7 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
             int64_t key;
             memcpy(&key, B.wkeys + j, 8);
             uint64_t h = hash_key((const uint64_t *)row, width);
-            if (probe && dist_probe(S, 1, NULL, h, row) >= 0) continue;
+            if (probe && dist_probe(S, same, 1, NULL, h, row) >= 0) continue;
             if (recset_add(&wide, row, h, key, 0) < 0) goto error;
         }
     }
@@ -527,7 +537,8 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
             memcpy(row, wide.recs + d.at * wide.rec, sizeof(int64_t) * (size_t)width);
         else
             wire_row(W, narrow.recs + d.at * narrow.rec, w, row);
-        if (!d.wide && !S->widened) { /* the wire key is this store's key */
+        same = same && S->widened == widened;
+        if (!d.wide && same) { /* the wire key is this store's key */
             memcpy(S->scratch, w, sizeof(uint64_t) * (size_t)(S->nwords + 1));
             h = narrow.hash[d.at];
         } else if (pack_row(S, row, &h) < 0) {
