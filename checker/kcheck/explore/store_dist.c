@@ -74,10 +74,12 @@ typedef struct {
     size_t tsize;
 } RecSet;
 
-static int recset_init(RecSet *R, Py_ssize_t rec) {
+/* An empty set for about `expect` records (it grows past them). */
+static int recset_init(RecSet *R, Py_ssize_t rec, Py_ssize_t expect) {
     memset(R, 0, sizeof *R);
     R->rec = rec;
     R->tsize = 256;
+    while (R->tsize * 7 < (size_t)expect * 10 && R->tsize < ((size_t)1 << 32)) R->tsize *= 2;
     R->table = PyMem_Calloc(R->tsize, sizeof(uint64_t));
     if (!R->table) {
         PyErr_NoMemory();
@@ -155,42 +157,54 @@ static int recset_add(RecSet *R, const void *rec, uint64_t h, int64_t key, int32
     return 0;
 }
 
-static Py_ssize_t recset_count(const RecSet *R, int32_t part) {
-    Py_ssize_t n = 0;
-    for (Py_ssize_t k = 0; k < R->n; k++) n += part < 0 || R->part[k] == part;
-    return n;
-}
-
-/* Partition part's records (every one: part -1): their keys at *keys, the records after. */
-static void recset_write(const RecSet *R, int32_t part, char **p) {
-    Py_ssize_t n = recset_count(R, part);
-    int64_t *keys = (int64_t *)*p;
-    unsigned char *recs = (unsigned char *)(*p + n * 8);
-    Py_ssize_t j = 0;
-    for (Py_ssize_t k = 0; k < R->n; k++) {
-        if (part >= 0 && R->part[k] != part) continue;
-        keys[j] = R->keys[k];
-        if (R->rec) memcpy(recs + j * R->rec, R->recs + k * R->rec, (size_t)R->rec);
-        j++;
+/* The records as one batch per partition (b"" where there are none), each partition's in the
+ * set's order: counted, then scattered in one pass over each set. */
+static PyObject *wire_batches(const Store *W, const RecSet *narrow, const RecSet *wide,
+                              Py_ssize_t parts) {
+    Py_ssize_t *cnt = PyMem_Calloc(2 * (size_t)parts + 1, sizeof(Py_ssize_t));
+    char **cur = PyMem_Calloc(4 * (size_t)parts + 1, sizeof(char *)); /* 4 cursors a partition */
+    PyObject *list = PyList_New(parts);
+    if (!cnt || !cur || !list) {
+        if (list) PyErr_NoMemory();
+        goto error;
     }
-    *p += n * 8 + n * R->rec;
-}
-
-/* Partition part's narrow and wide records as a batch (b"" when there are none). */
-static PyObject *wire_batch(const Store *W, const RecSet *narrow, const RecSet *wide,
-                            int32_t part) {
-    WireHeader hd = {recset_count(narrow, part), recset_count(wide, part), W->width, W->keylen};
-    if (hd.narrow + hd.wide == 0) return PyBytes_FromStringAndSize(NULL, 0);
-    Py_ssize_t size = (Py_ssize_t)sizeof hd + (Py_ssize_t)hd.narrow * (8 + narrow->rec) +
-                      (Py_ssize_t)hd.wide * (8 + wide->rec);
-    PyObject *b = PyBytes_FromStringAndSize(NULL, size);
-    if (!b) return NULL;
-    char *p = PyBytes_AS_STRING(b);
-    memcpy(p, &hd, sizeof hd);
-    p += sizeof hd;
-    recset_write(narrow, part, &p);
-    recset_write(wide, part, &p);
-    return b;
+    for (Py_ssize_t k = 0; k < narrow->n; k++) cnt[narrow->part[k]]++;
+    for (Py_ssize_t k = 0; k < wide->n; k++) cnt[parts + wide->part[k]]++;
+    for (Py_ssize_t p = 0; p < parts; p++) {
+        WireHeader hd = {cnt[p], cnt[parts + p], W->width, W->keylen};
+        Py_ssize_t size = hd.narrow + hd.wide == 0 ? 0 : (Py_ssize_t)sizeof hd +
+                          (Py_ssize_t)hd.narrow * (8 + narrow->rec) +
+                          (Py_ssize_t)hd.wide * (8 + wide->rec);
+        PyObject *b = PyBytes_FromStringAndSize(NULL, size);
+        if (!b) goto error;
+        PyList_SET_ITEM(list, p, b);
+        if (!size) continue;
+        char *q = PyBytes_AS_STRING(b);
+        memcpy(q, &hd, sizeof hd);
+        q += sizeof hd;
+        cur[4 * p] = q;                                /* narrow keys */
+        cur[4 * p + 1] = q + hd.narrow * 8;            /* narrow records */
+        cur[4 * p + 2] = cur[4 * p + 1] + hd.narrow * narrow->rec; /* wide keys */
+        cur[4 * p + 3] = cur[4 * p + 2] + hd.wide * 8; /* wide rows */
+    }
+    for (int side = 0; side < 2; side++) {
+        const RecSet *R = side ? wide : narrow;
+        for (Py_ssize_t k = 0; k < R->n; k++) {
+            char **c = cur + 4 * R->part[k] + 2 * side;
+            memcpy(c[0], R->keys + k, 8);
+            c[0] += 8;
+            if (R->rec) memcpy(c[1], R->recs + k * R->rec, (size_t)R->rec);
+            c[1] += R->rec;
+        }
+    }
+    PyMem_Free(cnt);
+    PyMem_Free(cur);
+    return list;
+error:
+    PyMem_Free(cnt);
+    PyMem_Free(cur);
+    Py_XDECREF(list);
+    return NULL;
 }
 
 /* A batch's parts, read and checked against W: 0, or -1 with an error set. */
@@ -291,8 +305,8 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     PyObject *succ = args[5], *slow = args[6], *step_error = args[7];
     Py_ssize_t width = S->width;
     RecSet narrow, wide;
-    int rs = recset_init(&narrow, W->keylen);
-    int rw = recset_init(&wide, 8 * width);
+    int rs = recset_init(&narrow, W->keylen, hi - lo);
+    int rw = recset_init(&wide, 8 * width, 0);
     int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     uint64_t *w = PyMem_Calloc((size_t)width + 2, sizeof(uint64_t));
@@ -358,13 +372,8 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
             if (add < 0) goto error;
         }
     }
-    batches = PyList_New(parts);
+    batches = wire_batches(W, &narrow, &wide, parts);
     if (!batches) goto error;
-    for (long p = 0; p < parts; p++) {
-        PyObject *b = wire_batch(W, &narrow, &wide, (int32_t)p);
-        if (!b) goto error;
-        PyList_SET_ITEM(batches, p, b);
-    }
     PyBuffer_Release(&gids);
     recset_free(&narrow);
     recset_free(&wide);
@@ -470,9 +479,17 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     PyObject *pend = PySequence_Fast(args[3], "merge(): pending must be a sequence");
     if (!pend) return NULL;
     Py_ssize_t width = S->width, npend = PySequence_Fast_GET_SIZE(pend);
+    Py_ssize_t expect = 0; /* the records sent here: the set is made for them at once */
+    for (Py_ssize_t b = -1; b < PyList_GET_SIZE(list); b++) {
+        WireBatch B;
+        if (wire_parse(W, b >= 0 ? PyList_GET_ITEM(list, b) : args[8], &B) == 0)
+            expect += (Py_ssize_t)B.hd.narrow;
+        else
+            PyErr_Clear(); /* reported where the batch is read */
+    }
     RecSet narrow, wide;
-    int rs = recset_init(&narrow, W->keylen);
-    int rw = recset_init(&wide, 8 * width);
+    int rs = recset_init(&narrow, W->keylen, expect);
+    int rw = recset_init(&wide, 8 * width, 0);
     int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     uint64_t *w = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
@@ -638,8 +655,8 @@ static PyObject *store_encode_batch(Store *W, PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     RecSet narrow, wide;
-    int rs = recset_init(&narrow, W->keylen);
-    int rw = recset_init(&wide, 8 * W->width);
+    int rs = recset_init(&narrow, W->keylen, PyList_GET_SIZE(args[0]));
+    int rw = recset_init(&wide, 8 * W->width, 0);
     int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(W->width + 1));
     uint64_t *wkey = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
     PyObject *out = NULL;
@@ -656,7 +673,11 @@ static PyObject *store_encode_batch(Store *W, PyObject *const *args, Py_ssize_t 
                                              : recset_add(&narrow, wkey, h, key, 0);
         if (add < 0) goto done;
     }
-    out = wire_batch(W, &narrow, &wide, -1);
+    PyObject *one = wire_batches(W, &narrow, &wide, 1);
+    if (one) {
+        out = Py_NewRef(PyList_GET_ITEM(one, 0));
+        Py_DECREF(one);
+    }
 done:
     recset_free(&narrow);
     recset_free(&wide);
