@@ -391,6 +391,38 @@ def test_every_option_that_changes_the_check_is_in_the_key(repo: Path) -> None:
         assert other.cache_key(code) != base, change
     assert replace(job, overrides={"target": 2}).cache_key(code) != base
     assert replace(job, text=job.text + "\n").cache_key(code) != base
+    # threads change how fast, never what is answered: a cached answer stands for any number
+    assert replace(job, settings=replace(job.settings, threads=2)).cache_key(code) == base
+
+
+def test_threads_give_the_same_gate_and_reports(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kcheck.engines.dispatch as dispatch
+    from kcheck.explore.bfs import explore as real
+
+    asked: list[int] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["limits"].threads)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch, "explore", spy)
+    one_code, _ = ci(no_cache=True)
+    one = (repo / "reports" / "junit.xml").read_text()
+    write_config(repo, "threads = 2\n" + (repo / "kcheck.toml").read_text())  # top level
+    two_code, _ = ci(no_cache=True)
+    assert set(asked) == {1, 2} and asked.count(2) == asked.count(1)
+    assert two_code == one_code == 1
+
+    def cases(xml: str) -> list[tuple[str | None, str | None, list[tuple[str, str | None]]]]:
+        # every test case with its outcome and message (the times differ)
+        return [
+            (c.get("name"), c.get("classname"), [(e.tag, e.get("message")) for e in c])
+            for c in ET.fromstring(xml).iter("testcase")
+        ]
+
+    assert cases((repo / "reports" / "junit.xml").read_text()) == cases(one)
 
 
 def test_an_expected_violation_that_now_holds_is_unexpected(repo: Path) -> None:
@@ -459,6 +491,14 @@ def test_an_unknown_expected_property_is_an_error(repo: Path) -> None:
         (
             'models = ["models/*.kdsl"]\nmax_states = "10"\n',
             'kcheck.toml: max_states: must be an integer of at least 1, got "10"',
+        ),
+        (
+            'models = ["models/*.kdsl"]\nthreads = 0\n',
+            "kcheck.toml: threads: must be an integer from 1 to 256, got 0",
+        ),
+        (
+            'models = ["models/*.kdsl"]\n[[model]]\npath = "x"\nthreads = true\n',
+            "kcheck.toml: model[0].threads: must be an integer from 1 to 256, got true",
         ),
         (
             'models = ["models/*.kdsl"]\nengine = "smt"\n',

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kcheck.explore.bfs import MAX_THREADS
 from kcheck.lang.diagnostics import suggest
 from kcheck.result import HOLDS, NOT_CHECKED, VIOLATED
 
@@ -53,6 +54,9 @@ class Settings:
     max_states: int | None = None
     max_depth: int | None = None
     timeout: float | None = None
+    # threads of the explicit search (`kcheck verify --threads`): the same answer whatever the
+    # number, so the verdict cache does not key on it
+    threads: int = 1
     symmetry: bool = True
     invariants: tuple[str, ...] | None = None
     properties: tuple[str, ...] | None = None
@@ -97,6 +101,7 @@ _SETTING_KEYS = (
     "max_states",
     "max_depth",
     "timeout",
+    "threads",
     "symmetry",
     "invariants",
     "properties",
@@ -230,6 +235,10 @@ def _settings(
             if not (_is_int(v) or isinstance(v, float)) or v <= 0:
                 raise fail(name, f"must be a positive number of seconds, got {_show(v)}")
             out[key] = float(v)
+        elif key == "threads":
+            if not _is_int(v) or not 1 <= v <= MAX_THREADS:
+                raise fail(name, f"must be an integer from 1 to {MAX_THREADS}, got {_show(v)}")
+            out[key] = v
         elif key == "symmetry":
             if not isinstance(v, bool):
                 raise fail(name, f"must be true or false, got {_show(v)}")

@@ -52,7 +52,7 @@ def run_job(
     model = loaded.model()
     options = EngineOptions(
         s.engine,  # "explicit": the only engine the configuration accepts (config.ENGINES)
-        Limits(s.max_states, s.max_depth, s.timeout),
+        Limits(s.max_states, s.max_depth, s.timeout, threads=s.threads),
         symmetry=s.symmetry,
         named_as="the explicit engine",
     )
