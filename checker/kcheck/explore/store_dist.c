@@ -322,31 +322,12 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     }
     int32_t *count = (int32_t *)PyBytes_AS_STRING(counts);
     for (Py_ssize_t i = lo; i < hi; i++) {
-        load_key(S, i, w);
-        for (Py_ssize_t f = 0; f < width; f++) s[f] = get_field(S, w, f);
-        o.n = 0;
-        Py_CLEAR(o.tuple);
-        int failed = 0;
-        int r = M->succ(s, &gen_ops, &o);
-        if (r < 0) goto error;
-        if (r == 1) { /* the whole state in Python; a failing step goes to slow() */
-            o.n = 0;
-            if (!o.tuple && !(o.tuple = row_tuple(s, width))) goto error;
-            PyObject *nexts = PyObject_CallOneArg(succ, o.tuple);
-            if (!nexts && PyErr_ExceptionMatches(step_error)) {
-                PyErr_Clear();
-                failed = 1;
-                nexts = PyObject_CallFunction(slow, "On", o.tuple, i);
-            }
-            if (!nexts) goto error;
-            int bad = gen_rows(&o, nexts);
-            Py_DECREF(nexts);
-            if (bad < 0) goto error;
-            if (bad) {
-                PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
-                goto error;
-            }
-        }
+        int failed = gen_expand(S, M, 0, i, w, &o, succ, step_error);
+        if (failed < 0) goto error;
+        /* a failing step: slow() answers the state's other successors, as the slow path of the
+         * one-process search does */
+        if (failed && gen_take(&o, PyObject_CallFunction(slow, "On", o.tuple, i)) < 0)
+            goto error;
         count[i - lo] = (int32_t)o.n;
         transitions += o.n;
         if (o.n == 0 && !failed && dead < 0) dead = i;

@@ -325,6 +325,41 @@ static void gen_done(GenRun *g) {
     Py_XDECREF(g->ids);
 }
 
+/* Buffer the successors of `nexts` (a new reference, taken; NULL: the call that made it
+ * failed) as gen_rows does: 0, or -1 with an error set (a value past 64 bits is an error: the
+ * Python function made it). */
+static int gen_take(KgenOut *o, PyObject *nexts) {
+    if (!nexts) return -1;
+    int bad = gen_rows(o, nexts);
+    Py_DECREF(nexts);
+    if (bad > 0) PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
+    return bad ? -1 : 0;
+}
+
+/* Expand stored state i into o's buffer: unpacked into o->s through w, run through the
+ * generated code (its tagged form: every successor with its action), or wholly through the
+ * Python function `succ` on its tuple (o->tuple) when the generated code asks. 0 done, 1 a step
+ * failed (the error cleared), -1 error. */
+static int gen_expand(Store *S, const KgenModel *M, int tagged, Py_ssize_t i, uint64_t *w,
+                      KgenOut *o, PyObject *succ, PyObject *step_error) {
+    /* the key may be re-laid by a widening: unpack it afresh for every state */
+    load_key(S, i, w);
+    for (Py_ssize_t f = 0; f < S->width; f++) o->s[f] = get_field(S, w, f);
+    o->n = 0;
+    Py_CLEAR(o->tuple);
+    int r = (tagged ? M->tagged : M->succ)(o->s, &gen_ops, o);
+    if (r != 1) return r < 0 ? -1 : 0;
+    o->n = 0; /* the whole state in Python, as store_expand does it */
+    if (!o->tuple && !(o->tuple = row_tuple(o->s, S->width))) return -1;
+    PyObject *nexts = PyObject_CallOneArg(succ, o->tuple);
+    if (!nexts) {
+        if (!PyErr_ExceptionMatches(step_error)) return -1;
+        PyErr_Clear();
+        return 1;
+    }
+    return gen_take(o, nexts);
+}
+
 /* Store the successor `row` of state `par` when it is new (looked up as it is, then as its
  * representative) and check it: 0, or -1 with an error set. */
 static int gen_visit(GenRun *g, const int64_t *row, Py_ssize_t par) {
@@ -343,40 +378,13 @@ static int gen_visit(GenRun *g, const int64_t *row, Py_ssize_t par) {
 /* Expand state i wholly, as store_expand does: 0 done, 1 a step failed (state i is to be
  * redone on the slow path), 2 it has no successor and the run stops there, -1 error. */
 static int gen_state(GenRun *g, Py_ssize_t i) {
-    Store *S = g->S;
-    Py_ssize_t width = S->width;
     KgenOut *o = &g->o;
-    /* the key may be re-laid by a widening: unpack it afresh for every state */
-    memset(g->w, 0, sizeof(uint64_t) * (size_t)(S->nwords + 1));
-    if (S->keylen) memcpy(g->w, S->keys + i * S->keylen, (size_t)S->keylen);
-    for (Py_ssize_t f = 0; f < width; f++) g->s[f] = get_field(S, g->w, f);
-    o->n = 0;
-    Py_CLEAR(o->tuple);
-    int r = g->M->succ(g->s, &gen_ops, o);
-    if (r < 0) return -1;
-    if (r == 1) { /* the whole state in Python, as store_expand does it */
-        o->n = 0;
-        if (!o->tuple && !(o->tuple = row_tuple(g->s, width))) return -1;
-        PyObject *nexts = PyObject_CallOneArg(g->succ, o->tuple);
-        if (!nexts) {
-            if (PyErr_ExceptionMatches(g->step_error)) {
-                PyErr_Clear();
-                return 1;
-            }
-            return -1;
-        }
-        int bad = gen_rows(o, nexts);
-        Py_DECREF(nexts);
-        if (bad < 0) return -1;
-        if (bad) {
-            PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
-            return -1;
-        }
-    }
+    int r = gen_expand(g->S, g->M, 0, i, g->w, o, g->succ, g->step_error);
+    if (r != 0) return r;
     g->transitions += o->n;
     if (o->n == 0 && g->stop_when_dead) return 2;
     for (Py_ssize_t k = 0; k < o->n; k++)
-        if (gen_visit(g, o->buf + k * (width + 1), i) < 0) return -1;
+        if (gen_visit(g, o->buf + k * (g->S->width + 1), i) < 0) return -1;
     return 0;
 }
 
@@ -521,31 +529,8 @@ static int gen_state_tagged(GenRun *g, Py_ssize_t i, TagOut *t) {
     Store *S = g->S;
     Py_ssize_t width = S->width;
     KgenOut *o = &g->o;
-    load_key(S, i, g->w);
-    for (Py_ssize_t f = 0; f < width; f++) g->s[f] = get_field(S, g->w, f);
-    o->n = 0;
-    Py_CLEAR(o->tuple);
-    int r = g->M->tagged(g->s, &gen_ops, o);
-    if (r < 0) return -1;
-    if (r == 1) {
-        o->n = 0;
-        if (!o->tuple && !(o->tuple = row_tuple(g->s, width))) return -1;
-        PyObject *pairs = PyObject_CallOneArg(g->succ, o->tuple);
-        if (!pairs) {
-            if (PyErr_ExceptionMatches(g->step_error)) {
-                PyErr_Clear();
-                return 1;
-            }
-            return -1;
-        }
-        int bad = gen_rows(o, pairs);
-        Py_DECREF(pairs);
-        if (bad < 0) return -1;
-        if (bad) {
-            PyErr_SetString(PyExc_OverflowError, "a state value does not fit in 64 bits");
-            return -1;
-        }
-    }
+    int r = gen_expand(S, g->M, 1, i, g->w, o, g->succ, g->step_error);
+    if (r != 0) return r;
     g->transitions += o->n;
     Py_ssize_t before = S->n;
     uint64_t mask = 0;
