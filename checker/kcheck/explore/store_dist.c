@@ -272,12 +272,8 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
         PyErr_SetString(PyExc_TypeError, "route() takes 12 arguments");
         return NULL;
     }
-    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    const KgenModel *M = gen_model(S, args[0]);
     if (!M) return NULL;
-    if (M->abi != KGEN_ABI || M->width != S->width) {
-        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
-        return NULL;
-    }
     Py_ssize_t lo = PyLong_AsSsize_t(args[1]), hi = PyLong_AsSsize_t(args[2]);
     long parts = PyLong_AsLong(args[9]), self = PyLong_AsLong(args[10]);
     if (PyErr_Occurred()) return NULL;
@@ -312,7 +308,7 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     uint64_t *w = PyMem_Calloc((size_t)width + 2, sizeof(uint64_t));
     uint64_t *wkey = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
     PyObject *counts = PyBytes_FromStringAndSize(NULL, (hi - lo) * (Py_ssize_t)sizeof(int32_t));
-    PyObject *batches = NULL;
+    PyObject *batches = NULL, *answer = NULL;
     KgenOut o = {S, NULL, 0, 0, s, NULL, args[4], step_error, 0};
     long long transitions = 0;
     Py_ssize_t dead = -1;
@@ -355,16 +351,8 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     }
     batches = wire_batches(W, &narrow, &wide, parts);
     if (!batches) goto error;
-    PyBuffer_Release(&gids);
-    recset_free(&narrow);
-    recset_free(&wide);
-    Py_XDECREF(o.tuple);
-    PyMem_Free(o.buf);
-    PyMem_Free(s);
-    PyMem_Free(crow);
-    PyMem_Free(w);
-    PyMem_Free(wkey);
-    return Py_BuildValue("NNnL", batches, counts, dead, transitions);
+    answer = Py_BuildValue("NNnL", batches, counts, dead, transitions);
+    batches = counts = NULL; /* the answer took them */
 error:
     PyBuffer_Release(&gids);
     recset_free(&narrow);
@@ -377,7 +365,7 @@ error:
     PyMem_Free(wkey);
     Py_XDECREF(counts);
     Py_XDECREF(batches);
-    return NULL;
+    return answer;
 }
 
 /* ---- merge ----------------------------------------------------------------------------------- */
@@ -441,12 +429,8 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
         PyErr_SetString(PyExc_TypeError, "merge() takes 9 arguments");
         return NULL;
     }
-    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    const KgenModel *M = gen_model(S, args[0]);
     if (!M) return NULL;
-    if (M->abi != KGEN_ABI || M->width != S->width) {
-        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
-        return NULL;
-    }
     PyObject *list = args[1], *invs = args[4], *step_error = args[5];
     if (!PyList_Check(list) || !PyList_Check(invs)) {
         PyErr_SetString(PyExc_TypeError, "merge(): batches and invs must be lists");
@@ -477,7 +461,7 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     long *kinv = PyMem_Calloc((size_t)npend + 1, sizeof(long));
     char *left = PyMem_Calloc((size_t)npend + 1, 1);
     DistNew *order = NULL;
-    PyObject *keys = NULL, *found = PyDict_New();
+    PyObject *keys = NULL, *found = PyDict_New(), *answer = NULL;
     Py_ssize_t loose = 0;
     if (rs < 0 || rw < 0 || !row || !crow || !w || !kinv || !left || !found) {
         if (rs == 0 && rw == 0 && found) PyErr_NoMemory();
@@ -564,16 +548,8 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
             nleft--;
         }
     }
-    Py_DECREF(pend);
-    recset_free(&narrow);
-    recset_free(&wide);
-    PyMem_Free(row);
-    PyMem_Free(crow);
-    PyMem_Free(w);
-    PyMem_Free(kinv);
-    PyMem_Free(left);
-    PyMem_Free(order);
-    return Py_BuildValue("NNn", keys, found, loose);
+    answer = Py_BuildValue("NNn", keys, found, loose);
+    keys = found = NULL; /* the answer took them */
 error:
     Py_DECREF(pend);
     recset_free(&narrow);
@@ -586,7 +562,7 @@ error:
     PyMem_Free(order);
     Py_XDECREF(keys);
     Py_XDECREF(found);
-    return NULL;
+    return answer;
 }
 
 /* ---- the driver's and the tests' side of the wire -------------------------------------------- */

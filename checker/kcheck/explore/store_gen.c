@@ -142,6 +142,17 @@ static int gen_python(KgenOut *o, int k) {
 
 static const KgenOps gen_ops = {gen_emit, gen_python};
 
+/* The generated code in the capsule `arg`, for this store's layout: NULL with an error set
+ * when it is not one, or for another layout or ABI. */
+static const KgenModel *gen_model(const Store *S, PyObject *arg) {
+    const KgenModel *M = PyCapsule_GetPointer(arg, "kcheck.kgen");
+    if (M && (M->abi != KGEN_ABI || M->width != S->width)) {
+        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
+        return NULL;
+    }
+    return M;
+}
+
 /* Pack row into S->scratch (widening as pack does); its hash in *h. */
 static int pack_row(Store *S, const int64_t *row, uint64_t *h) {
     Py_ssize_t f;
@@ -276,12 +287,8 @@ static int gen_start(GenRun *g, Store *S, PyObject *const *args, Py_ssize_t *i, 
         return -1;
     }
     if (gen_canon(S, args[11], &g->C) < 0) return -1;
-    g->M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    g->M = gen_model(S, args[0]);
     if (!g->M) return -1;
-    if (g->M->abi != KGEN_ABI || g->M->width != S->width) {
-        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
-        return -1;
-    }
     *i = PyLong_AsSsize_t(args[1]);
     if (*i == -1 && PyErr_Occurred()) return -1;
     *stop = PyLong_AsSsize_t(args[2]);
@@ -592,12 +599,8 @@ static PyObject *store_predicates(Store *S, PyObject *const *args, Py_ssize_t na
         PyErr_SetString(PyExc_TypeError, "predicates() takes 3 arguments");
         return NULL;
     }
-    const KgenModel *M = PyCapsule_GetPointer(args[0], "kcheck.kgen");
+    const KgenModel *M = gen_model(S, args[0]);
     if (!M) return NULL;
-    if (M->abi != KGEN_ABI || M->width != S->width) {
-        PyErr_SetString(PyExc_ValueError, "generated code for another layout");
-        return NULL;
-    }
     Py_ssize_t n = PyLong_AsSsize_t(args[2]);
     if (n == -1 && PyErr_Occurred()) return NULL;
     if (n < 0 || n > S->n) {
