@@ -70,6 +70,7 @@ def main() -> None:
     print(f"single process: {counts[0]:,} states, {counts[1]:,} transitions, {one.verdict}; "
           f"wall {base_wall:.2f} s, CPU {base_cpu:.2f} s", flush=True)  # fmt: skip
 
+    costs: dict[int, tuple[float, int, float]] = {}  # workers' CPU, states sent, driver CPU
     for n in [int(x) for x in args.workers.split(",") if x]:
         seen: list[list[dict[str, float]]] = []
 
@@ -94,10 +95,21 @@ def main() -> None:
         assert got == counts and r.verdict == one.verdict, (got, counts, r.verdict)
         workers: list[Any] = [round(c["cpu"], 2) for c in seen[0]] if seen else []
         path = cpu + (max(workers) if workers else 0.0)
+        sent = sum(c["sent_states"] for c in seen[0]) if seen else 0
+        sent_bytes = sum(c["sent_bytes"] for c in seen[0]) if seen else 0
         print(f"{n} worker(s): wall {wall:.2f} s (speed-up {base_wall / wall:.2f}x), driver CPU "
               f"{cpu:.2f} s, workers' CPU {workers} s, CPU speed-up {base_cpu / path:.2f}x; "
-              f"states sent {sum(c['sent_states'] for c in seen[0]) if seen else 0:,}",
+              f"states sent {sent:,} ({sent_bytes / max(sent, 1):.1f} bytes each)",
               flush=True)  # fmt: skip
+        costs[n] = (sum(workers), sent, cpu)
+    if 1 in costs and 2 in costs:
+        # the cost model's constants (distributed_speedup.md): a = a worker's CPU per state
+        # alone, c = the extra CPU per state sent, m = the driver's CPU per state
+        a = costs[1][0] / counts[0] * 1e6
+        c = (costs[2][0] - costs[1][0]) / max(costs[2][1], 1) * 1e6
+        m = costs[2][2] / counts[0] * 1e6
+        print(f"constants: a = {a:.2f} us/state, c = {c:.2f} us/state sent, m = {m:.2f} us/state"
+              f" (one process: {base_cpu / counts[0] * 1e6:.2f} us/state)", flush=True)  # fmt: skip
     print("load average", os.getloadavg())
 
 

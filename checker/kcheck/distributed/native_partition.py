@@ -2,12 +2,12 @@
 (explore/store_dist.c): the same contract as partition.Partition, which stays the reference and
 serves where the native code cannot be built.
 
-Its states are packed in the store, with their parents' global ids; it expands a level in one C
+Its states are packed in the store, with their parents' global ids. It expands a level in one C
 call that runs the generated successor function, canonicalises, drops what is stored here and
-hands back one batch of rows per partition; it merges in one C call that keeps the new states
-under their least key, stores them in key order and checks the pending invariants. States are
-routed by a hash of their values (`row_hash`), the same in every process, since each worker's
-packing is its own (a position widens where a value needs it).
+hands back one batch per partition; it merges in one C call that keeps the new states under
+their least key, stores them in key order and checks the pending invariants. States travel in
+the wire layout (`Wire`: the plan every worker's store starts from, the same in every process,
+while each store may widen its own) and are routed by their wire hash.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class Recipe:
     actions: int
     canonicalise: bool  # symmetry reduction on (and the model has symmetric kinds)
     # the partitions run on the packed store and the generated C (native_partition.py); they
-    # route states by row_hash, the Python ones by Python's hash
+    # route states by their wire hash, the Python ones by Python's hash
     native: bool = False
     initial: tuple[State, ...] = ()  # the initial states: the store leaves out what never changes
 
