@@ -14,7 +14,7 @@ Prints a Markdown table (paste it into benchmarks/RESULTS.md).
     .venv/bin/python benchmarks/infer_coverage.py --grid CELLS.json --render benchmarks/proofs.md
 
 The grid: every model in models/ (or those named) × engine, each cell one process under
---timeout S, recorded in CELLS.json as it finishes (a re-run replaces the cells it measures, so
+--timeout S (or, with --cpu N, N CPU seconds, its wall timeout 20 times that), recorded in CELLS.json as it finishes (a re-run replaces the cells it measures, so
 columns can be measured at different times), with its wall and CPU seconds and the load
 average; --render writes the Markdown table. Engines: `induction` (`kcheck verify --engine
 induction --max-k 6`), `houdini`, `spacer`, `auto` (`kcheck infer --method M`), `bmc`
@@ -37,12 +37,25 @@ ROOT = Path(__file__).resolve().parents[1]
 KCHECK = str(ROOT / ".venv" / "bin" / "kcheck")
 
 
+# with --cpu N, each cell's process may use N CPU seconds (RLIMIT_CPU: the kernel stops it
+# there), and its own --timeout is this many times N of wall time: on a shared machine the load
+# slows a cell down but does not change its answer
+CPU_LIMIT: int | None = None
+WALL_PER_CPU = 20
+
+
 def run(args: list[str], timeout: float) -> tuple[int, str, float]:
     t0 = time.monotonic()
+
+    def limit() -> None:
+        if CPU_LIMIT is not None:
+            resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT, CPU_LIMIT + 5))
+
     try:
         p = subprocess.run([KCHECK, *args], capture_output=True, text=True,
-                           timeout=timeout + 30)  # fmt: skip
-        return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
+                           timeout=timeout + 30, preexec_fn=limit)  # fmt: skip
+        rc = -1 if p.returncode < 0 else p.returncode  # killed at the CPU limit
+        return rc, p.stdout + p.stderr, time.monotonic() - t0
     except subprocess.TimeoutExpired:
         return -1, "", time.monotonic() - t0
 
@@ -110,6 +123,8 @@ def cell(model: str, engine: str, timeout: float) -> dict[str, object]:
     got: dict[str, object] = {"wall": round(secs, 1), "cpu": round(cpu, 1),
                               "load": round(os.getloadavg()[0], 1)}  # fmt: skip
     if rc == -1:
+        if CPU_LIMIT is not None and cpu >= CPU_LIMIT - 1:
+            return got | {"status": "timeout", "detail": f"out of CPU time ({CPU_LIMIT} CPU s)"}
         return got | {"status": "timeout", "detail": f"killed after {secs:.0f} s"}
     if rc == 2:
         lines = [x for x in out.strip().splitlines() if x.strip()]
@@ -166,6 +181,8 @@ def grid(cells_path: Path, models: list[str], engines: list[str], timeout: float
             else:  # auto runs Houdini first and stops there when it proves everything
                 c = cell(m, e, timeout)
             c["timeout"] = timeout
+            if CPU_LIMIT is not None:
+                c["cpu_limit"] = CPU_LIMIT
             c["at"] = time.strftime("%H:%M", time.gmtime())
             cells.setdefault(Path(m).name, {})[e] = c
             cells_path.write_text(json.dumps(cells, indent=1, sort_keys=True))
@@ -218,8 +235,13 @@ def main() -> None:
     ap.add_argument("--grid", type=Path, help="measure the model x engine grid into this JSON")
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--render", type=Path, help="with --grid: write its Markdown table here")
+    ap.add_argument("--cpu", type=int, help="CPU seconds per cell (then --timeout is ignored)")
     ap.add_argument("models", nargs="*")
     a = ap.parse_args()
+    if a.cpu is not None:
+        global CPU_LIMIT
+        CPU_LIMIT = a.cpu
+        a.timeout = float(a.cpu * WALL_PER_CPU)
     if a.grid is not None:
         if a.render is not None:
             a.render.write_text(render(a.grid) + "\n")
