@@ -11,6 +11,7 @@ inconclusive (kcheck/distributed/search.py). Ray is imported only here, and only
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -121,6 +122,7 @@ class RayWorkers:
             )
             try:
                 if address is None:
+                    _quiet_auth_notice()
                     ray.init(address="local", num_cpus=count, **kwargs)
                 else:
                     check_reachable(address)
@@ -218,6 +220,21 @@ class RayWorkers:
             # give the actors' processes a moment to go before Ray itself stops
             time.sleep(0.05)
             self.ray.shutdown()
+
+
+class _DropAuthNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Token authentication is enabled for this Ray")
+
+
+def _quiet_auth_notice() -> None:
+    """Ray says, when it starts a local instance with its default token authentication on,
+    that it did so: for `--workers` (an instance of this run's own, on this machine, stopped
+    after it) that line is noise in the report. Its warning when authentication is off stays."""
+    name = "ray._private.authentication.authentication_token_setup"
+    log = logging.getLogger(name)
+    if not any(isinstance(f, _DropAuthNotice) for f in log.filters):
+        log.addFilter(_DropAuthNotice())
 
 
 def partition_class(recipe: Recipe) -> type[Partition]:
