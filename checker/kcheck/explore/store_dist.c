@@ -324,6 +324,10 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
          * one-process search does */
         if (failed && gen_take(&o, PyObject_CallFunction(slow, "On", o.tuple, i)) < 0)
             goto error;
+        if (o.n >= ((Py_ssize_t)1 << DIST_KEY_SHIFT)) { /* its keys would run into the next's */
+            PyErr_SetString(PyExc_OverflowError, "a state with 2^24 successors or more");
+            goto error;
+        }
         count[i - lo] = (int32_t)o.n;
         transitions += o.n;
         if (o.n == 0 && !failed && dead < 0) dead = i;
