@@ -39,7 +39,7 @@ typedef struct {
 
 /* One block's phase-1 answer, written by one thread, then read by phase 2. */
 typedef struct {
-    int64_t *rows; /* kept successors, `stride` each: width values, hash, packed key */
+    int64_t *rows; /* kept successors, `stride` each: hash, packed key, invariants' mask */
     Py_ssize_t nrows, cap;
     Py_ssize_t widened; /* the store's layout when they were packed (S->widened) */
     int64_t *edges;     /* the graph-keeping search: every successor, see par_edge */
@@ -74,6 +74,11 @@ struct ParShared {
     int tagged;              /* the graph-keeping search: every successor is an edge */
     Py_ssize_t nblocks;
     Py_ssize_t stride, kw; /* a kept row's int64s; its key's words */
+    /* phase 2's pending invariants as a mask (bit k: invariant k), for the ids it was made from
+     * (held, so that no later list can take its address); all ones when one is past 63 or not
+     * all are translated (ids None) */
+    PyObject *mask_ids;
+    uint64_t pending;
     ParBlock *blocks;
     int32_t *trans;    /* per state: its transitions, or PAR_REDO */
     Py_ssize_t *begin; /* per state: its first kept row (tagged: its first edge) in its block */
@@ -164,8 +169,7 @@ static Py_ssize_t par_local(ParThread *t, const ParBlock *b, uint64_t h) {
         uint32_t e = t->local[pos];
         if (e == 0) break;
         const int64_t *row = b->rows + (Py_ssize_t)(e - 1) * P->stride;
-        if ((uint64_t)row[t->S.width] == h &&
-            memcmp(row + t->S.width + 1, t->key, sizeof(uint64_t) * (size_t)P->kw) == 0)
+        if ((uint64_t)row[0] == h && memcmp(row + 1, t->key, sizeof(uint64_t) * (size_t)P->kw) == 0)
             return e - 1;
         pos = (pos + 1) & (PAR_LOCAL - 1);
     }
@@ -174,6 +178,16 @@ static Py_ssize_t par_local(ParThread *t, const ParBlock *b, uint64_t h) {
         t->nlocal++;
     }
     return -1;
+}
+
+/* The invariants that do not hold of `row` or need Python (bit k: invariant k), all of them
+ * past 63 invariants. */
+static uint64_t par_invariants(const KgenModel *M, const int64_t *row) {
+    if (M->ninv > 64) return ~(uint64_t)0;
+    uint64_t bad = 0;
+    for (int k = 0; k < M->ninv; k++)
+        if (M->inv(k, (int64_t *)row) != 1) bad |= (uint64_t)1 << k;
+    return bad;
 }
 
 /* Phase 1 on state j of the range, into block b: 0, or -1 when out of memory. */
@@ -221,10 +235,12 @@ static void par_state(ParThread *t, ParBlock *b, Py_ssize_t j) {
             b->rows = r;
             b->cap = cap;
         }
+        /* the packed key, not the row: phase 2 stores the key, and needs the values only where
+         * an invariant does not hold (it unpacks them then); the invariants are checked here */
         int64_t *keep = b->rows + b->nrows * P->stride;
-        memcpy(keep, row, sizeof(int64_t) * (size_t)width);
-        keep[width] = (int64_t)h;
-        memcpy(keep + width + 1, t->key, sizeof(uint64_t) * (size_t)P->kw);
+        keep[0] = (int64_t)h;
+        memcpy(keep + 1, t->key, sizeof(uint64_t) * (size_t)P->kw);
+        keep[1 + P->kw] = P->tagged ? 0 : (int64_t)par_invariants(P->M, row);
         b->nrows++;
     }
     P->trans[j] = (int32_t)t->e.n;
@@ -276,28 +292,17 @@ static int par_moves(const Store *S) {
     return (size_t)(S->n + 1) * 10 > S->tsize * 7 || S->n == S->cap;
 }
 
-/* Phase 2's store of a kept successor (already canonical) of state par, packed when the layout
- * was `widened`: its index, or -1 with an error set; *fresh 1 when it is new (then the last
- * state of the store). */
-static Py_ssize_t par_store(GenRun *g, ParShared *P, const int64_t *row, Py_ssize_t widened,
-                            Py_ssize_t par, int *fresh) {
+/* Phase 2's store of a kept successor (already canonical, packed with the store's layout as
+ * it is) of state par: its index, or -1 with an error set; *fresh 1 when it is new (then the
+ * last state of the store). */
+static Py_ssize_t par_store(GenRun *g, ParShared *P, const int64_t *row, Py_ssize_t par,
+                            int *fresh) {
     Store *S = g->S;
-    uint64_t h;
     size_t slot;
     Py_ssize_t idx;
     *fresh = 0;
-    if (S->widened != widened) { /* a redone state widened the layout: pack afresh */
-        pthread_rwlock_wrlock(&P->lock);
-        idx = pack_row(S, row, &h) < 0 ? -1 : find(S, h, &slot);
-        if (idx == -1 && !PyErr_Occurred()) {
-            *fresh = 1;
-            idx = insert(S, h, par);
-        }
-        pthread_rwlock_unlock(&P->lock);
-        return idx;
-    }
-    h = (uint64_t)row[S->width];
-    const uint64_t *key = (const uint64_t *)(row + S->width + 1);
+    uint64_t h = (uint64_t)row[0];
+    const uint64_t *key = (const uint64_t *)(row + 1);
     if ((idx = par_probe(S, h, key, &slot)) >= 0) return idx;
     if (par_moves(S)) {
         pthread_rwlock_wrlock(&P->lock);
@@ -324,6 +329,7 @@ static void *par_alloc(size_t n) {
 }
 
 static void par_free(ParShared *P) {
+    Py_CLEAR(P->mask_ids);
     if (P->T)
         for (int k = 0; k < P->nthreads; k++) {
             free(P->T[k].e.buf);
@@ -348,7 +354,7 @@ static void par_free(ParShared *P) {
 static int par_setup(ParShared *P, Store *S) {
     Py_ssize_t width = S->width, words = S->nwords + 1;
     P->kw = words;
-    P->stride = width + 1 + words;
+    P->stride = 1 + words + 1;
     P->nblocks = (P->count + PAR_BLOCK - 1) / PAR_BLOCK;
     P->T = par_alloc((size_t)P->nthreads * sizeof(ParThread));
     P->blocks = par_alloc((size_t)P->nblocks * sizeof(ParBlock));
@@ -373,11 +379,35 @@ nomem:
     return -1;
 }
 
+/* Is the new state kept as `row` (stored at idx) fine? As gen_check, which it calls with the
+ * state's values unpacked from its key only when a pending invariant was not found to hold in
+ * phase 1: 1 yes, 0 no, -1 error. */
+static int par_check(ParShared *P, GenRun *g, const int64_t *row, Py_ssize_t idx) {
+    if (g->check == Py_None) return 1;
+    if (P->mask_ids != g->ids) { /* on_broken replaced them: the mask anew */
+        P->pending = 0;
+        Py_XSETREF(P->mask_ids, Py_NewRef(g->ids));
+        if (g->ids == Py_None) P->pending = ~(uint64_t)0;
+        for (Py_ssize_t j = 0; g->ids != Py_None && j < PyList_GET_SIZE(g->ids); j++) {
+            long k = PyLong_AsLong(PyList_GET_ITEM(g->ids, j));
+            if (k == -1 && PyErr_Occurred()) return -1;
+            P->pending |= k >= 0 && k < 64 ? (uint64_t)1 << k : ~(uint64_t)0;
+        }
+    }
+    if (((uint64_t)row[1 + P->kw] & P->pending) == 0) return 1;
+    Store *S = g->S;
+    for (Py_ssize_t f = 0; f < S->width; f++)
+        g->crow[f] = get_field(S, (const uint64_t *)(row + 1), f);
+    return gen_check(g->M, g->crow, idx, S->width, &g->check, &g->ids, g->on_broken,
+                     g->step_error);
+}
+
 /* Phase 2 on state j (index i): 0 done, 1 a step failed, 2 no successor (and the run stops
- * there), -1 error; as gen_state. */
+ * there), -1 error; as gen_state. A state whose block was packed with another layout than the
+ * store's now (a state redone before it widened a position) is redone too. */
 static int par_phase2(ParShared *P, GenRun *g, Py_ssize_t j, Py_ssize_t i) {
     ParBlock *b = &P->blocks[j / PAR_BLOCK];
-    if (P->trans[j] == PAR_REDO) {
+    if (P->trans[j] == PAR_REDO || b->widened != g->S->widened) {
         pthread_rwlock_wrlock(&P->lock);
         int r = gen_state(g, i);
         pthread_rwlock_unlock(&P->lock);
@@ -389,11 +419,9 @@ static int par_phase2(ParShared *P, GenRun *g, Py_ssize_t j, Py_ssize_t i) {
     for (int32_t k = 0; k < P->kept[j]; k++) {
         const int64_t *row = rows + k * P->stride;
         int fresh;
-        Py_ssize_t idx = par_store(g, P, row, b->widened, i, &fresh);
+        Py_ssize_t idx = par_store(g, P, row, i, &fresh);
         if (idx < 0) return -1;
-        if (fresh && gen_check(g->M, row, idx, g->S->width, &g->check, &g->ids, g->on_broken,
-                               g->step_error) < 0)
-            return -1;
+        if (fresh && par_check(P, g, row, idx) < 0) return -1;
     }
     return 0;
 }
@@ -402,7 +430,7 @@ static int par_phase2(ParShared *P, GenRun *g, Py_ssize_t j, Py_ssize_t i) {
  * step failed, -1 error. */
 static int par_phase2_tagged(ParShared *P, GenRun *g, Py_ssize_t j, Py_ssize_t i, TagOut *t) {
     ParBlock *b = &P->blocks[j / PAR_BLOCK];
-    if (P->trans[j] == PAR_REDO) {
+    if (P->trans[j] == PAR_REDO || b->widened != g->S->widened) {
         pthread_rwlock_wrlock(&P->lock);
         int r = gen_state_tagged(g, i, t);
         pthread_rwlock_unlock(&P->lock);
@@ -417,7 +445,7 @@ static int par_phase2_tagged(ParShared *P, GenRun *g, Py_ssize_t j, Py_ssize_t i
         if (target < 0) { /* a kept row: store it, or find it stored since */
             int fresh;
             const int64_t *row = b->rows + (-1 - target) * P->stride;
-            if ((target = par_store(g, P, row, b->widened, i, &fresh)) < 0) return -1;
+            if ((target = par_store(g, P, row, i, &fresh)) < 0) return -1;
         }
         if (tag_edge(t, (Py_ssize_t)target, aid) < 0) return -1;
         mask |= (uint64_t)1 << aid;
