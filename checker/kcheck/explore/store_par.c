@@ -6,7 +6,8 @@
  *     successor function on them, canonicalise, pack and hash every successor, and look it up
  *     in the store. One stored already is dropped (about half are), and so is one that another
  *     state of the same block keeps already; the others are kept, in order, with their packed
- *     key. The graph-keeping search keeps every successor as an edge: the index of the state
+ *     key and the mask of the invariants that do not hold of them (their values are not kept:
+ *     phase 2 unpacks the key where an invariant needs them). The graph-keeping search keeps every successor as an edge: the index of the state
  *     found, or the row to store.
  *  2. On this thread, state by state in order, as soon as a state's block is done: store its
  *     kept successors (and write its edges) and check the new ones exactly as expand_gen does (the same look-up,
