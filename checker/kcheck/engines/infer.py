@@ -34,6 +34,7 @@ from kcheck.smt.candidates import (
 )
 from kcheck.smt.infer import CANDIDATE, houdini
 from kcheck.smt.refuse import Unsupported
+from kcheck.smt.targets import STOP_FACT, anchored, stop_lemmas
 from kcheck.trace import Trace
 
 # The explicit search that filters the candidates stops at this many states, never at a time:
@@ -60,6 +61,7 @@ class Inference:
     # every candidate that survived the fixpoint (jointly 1-inductive with the invariants Houdini
     # proved), as KDSL text: the temporal proofs of --infer may use them to rule out loops
     survivors: list[str] = field(default_factory=list)
+    proved_invariants: list[str] = field(default_factory=list)  # the model's, by the fixpoint
 
     @property
     def verdict(self) -> str:
@@ -78,6 +80,7 @@ def infer(
     timeout_s: float = 300.0,
     max_states: int = MAX_STATES,
     method: str = "houdini",
+    targeted: bool = False,
 ) -> Inference:
     """Infer lemmas for the model in `source` and prove its invariants with them, by the
     Houdini fixpoint over mined candidates, by IC3/PDR (Spacer), or (`auto`) Houdini first and
@@ -89,7 +92,7 @@ def infer(
     t0 = time.monotonic()
     # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
     share = 0.6 if method == "auto" else 1.0
-    found = _houdini(source, overrides, max_k, timeout_s * share, max_states)
+    found = _houdini(source, overrides, max_k, timeout_s * share, max_states, targeted)
     if method != "auto" or found.verdict in (HOLDS, VIOLATED):
         return found
     return _then_spacer(found, source, overrides, max_k, timeout_s - (time.monotonic() - t0))
@@ -136,11 +139,17 @@ def _houdini(
     max_k: int,
     timeout_s: float,
     max_states: int,
+    targeted: bool = False,
 ) -> Inference:
-    """The Houdini route: candidates, filter, fixpoint, then the k-induction proof."""
+    """The Houdini route: candidates, filter, fixpoint, then the k-induction proof. With
+    `targeted`, also the candidates the stopping facts of temporal properties often need
+    (smt/targets.py)."""
     t0 = time.monotonic()
     original = check_source(source, overrides)
     texts = candidates(original.symbols)
+    if targeted:
+        have = set(texts)
+        texts += [t for t in anchored(original.symbols) if t not in have]
     generated = len(texts)
     notes: list[str] = []
     checked, texts = _with_lemmas(source, overrides, texts)
@@ -183,7 +192,8 @@ def _houdini(
     names = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
-                     len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index])  # fmt: skip
+                     len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index],
+                     proved_invariants=list(fix.proved))  # fmt: skip
 
 
 def _potentials(
@@ -373,19 +383,36 @@ def with_inferred(
                 if p.kind == "property" and p.status == INCONCLUSIVE]  # fmt: skip
     # the temporal proofs with the lemmas need time of their own after the inference
     share = 0.5 if temporal else 1.0
-    found = infer(source, overrides, max_k, timeout_s * share, method="auto")
+    # a stopping fact left open: also the candidates such facts need (smt/targets.py)
+    targeted = any(STOP_FACT in (p.reason or "") for p in result.properties if p.name in temporal)
+    found = infer(source, overrides, max_k, timeout_s * share, method="auto", targeted=targeted)
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
     left = timeout_s - (time.monotonic() - t0)
     extra: list[str] = []  # the survivors' lines a temporal proof needed, for the notes
+    stopping: list[str] = []  # the lines the stopping facts needed, for the notes
+    unexcluded: dict[str, str] = {}  # property -> a bad stopping state no survivor excludes
     if temporal and (found.lemmas or found.survivors) and left >= 1:
-        # the lemmas the invariants needed first; for what that leaves open (a fair loop
-        # among the states they allow, or a stopping state they allow), every survivor of the
-        # fixpoint: such a state is often unreachable, and a survivor that says why rules it out
+        # the lemmas the invariants needed first; for what that leaves open, the survivors
+        # that exclude its bad stopping states; then every survivor of the fixpoint (a fair
+        # loop among the states the lemmas allow is often unreachable, and a survivor that
+        # says why rules it out)
         first = {}
         if found.lemmas:
-            first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 2)
+            first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 3)
         theirs |= first
         still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
+        left = timeout_s - (time.monotonic() - t0)
+        if still and targeted and found.survivors and left >= 1:
+            lines, unexcluded = _stop_lines(source, overrides, found, still, left / 4)
+            left = timeout_s - (time.monotonic() - t0)
+            if lines and left >= 1:
+                got = _temporal_with(source, overrides, found.lemmas + lines, still, max_k,
+                                     left / 2)  # fmt: skip
+                gained_here = {n: q for n, q in got.items() if q.status == HOLDS}
+                theirs |= gained_here
+                if gained_here:
+                    stopping = lines
+                still = [n for n in still if n not in gained_here]
         more = _more_lines(found)
         left = timeout_s - (time.monotonic() - t0)
         if still and more and left >= 1:
@@ -411,16 +438,26 @@ def with_inferred(
             gained = True
         else:
             props.append(p)
+    missing = [f"--infer: no inferred lemma excludes this stopping state, which breaks {n} "
+               f"(reachable or not): {{{st}}}" for n, st in unexcluded.items()
+               if n not in theirs or theirs[n].status != HOLDS]  # fmt: skip
     if not gained:
-        return replace(result, notes=[*result.notes, "--infer: no inferred lemma helped"])
+        notes = [*result.notes, "--infer: no inferred lemma helped", *missing]
+        return replace(result, notes=notes)
     notes = [*result.notes, *(f"--infer: {n}" for n in found.notes)]
     if any((p.reason or "").startswith("proved by IC3/PDR") for p in props):
         notes.append("--infer: proved by an invariant Z3's Spacer found, checked independently;"
                      " the lines below hold in every reachable state but are not all of it:")  # fmt: skip
-    else:
+    elif found.lemmas:
         notes.append(f"--infer: proved with {len(found.lemmas)} inferred lemmas (each proved "
                      "itself; paste them into the model to keep them):")  # fmt: skip
     notes += found.lemmas
+    if stopping:
+        notes.append("--infer: the temporal proofs also assumed these inferred lemmas, which "
+                     "exclude the stopping states that break them (each proved in that run; "
+                     "paste them too to reproduce):")  # fmt: skip
+        notes += stopping
+    notes += missing
     if extra:
         notes.append("--infer: the temporal proofs that needed more also assumed these inferred "
                      "lemmas (each proved in that run; paste them too to reproduce):")  # fmt: skip
@@ -449,6 +486,35 @@ def _temporal_with(
     invariants = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, invariants, names, options)
     return {p.name: p for p in result.properties if p.kind == "property" and p.name in names}
+
+
+def _stop_lines(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    found: Inference,
+    names: list[str],
+    timeout_s: float,
+) -> tuple[list[str], dict[str, str]]:
+    """The survivors of the fixpoint (and the model's invariants it proved, restated as
+    lemmas) that exclude every stopping state breaking one of the properties `names`, as lemma
+    lines numbered after `found.lemmas`, none of them already there; and for each property they
+    leave open, a bad stopping state where every survivor holds, in words."""
+    lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(found.survivors)]
+    checked = check_source(_append(source, lines), overrides)
+    # the model's invariants Houdini did not prove are not assumed
+    trusted = {_name(i) for i in range(len(found.survivors))} | set(found.proved_invariants)
+    sym = checked.symbols
+    try:
+        picked = stop_lemmas(compile_model(sym), sym, names, timeout_s, trusted)
+    except Unsupported:
+        return [], {}
+    index = {_name(i): t for i, t in enumerate(found.survivors)}
+    by_name = {i.name: i for i in sym.invariants}
+    texts = [index[n] if n in index else format_expr(by_name[n].expr) for n in picked.names]
+    have = {x.split(": ", 1)[1] for x in found.lemmas}
+    texts = [t for t in texts if t not in have]
+    first = len(found.lemmas)
+    return [f"lemma {_name(first + i)}: {t}" for i, t in enumerate(texts)], picked.open
 
 
 def _more_lines(found: Inference) -> list[str]:
