@@ -75,6 +75,11 @@ def test_the_anchored_shape_is_generated() -> None:
     want = ("forall x in Node: not x.ready implies "
             "(count y in Pod where y.node == x and y.phase == Running) >= 1")  # fmt: skip
     assert want in texts
+    # a ghost counter with what is left to count, over an enum set field's members too
+    job = Path(__file__).resolve().parents[2] / "models" / "job_tracking_finalizers.kdsl"
+    texts = anchored(check_source(Source("job.kdsl", job.read_text())).symbols)
+    assert "(count o in Pod where o.phase == Running) + really_failed <= 2" in texts
+    assert "(count o in Pod where JobTracking in o.finalizers) + failed >= 2" in texts
 
 
 def test_infer_proves_the_stopping_fact_with_lemmas_it_prints(tmp_path: Path) -> None:

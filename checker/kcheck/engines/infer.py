@@ -61,7 +61,7 @@ class Inference:
     # every candidate that survived the fixpoint (jointly 1-inductive with the invariants Houdini
     # proved), as KDSL text: the temporal proofs of --infer may use them to rule out loops
     survivors: list[str] = field(default_factory=list)
-    proved_invariants: list[str] = field(default_factory=list)  # the model's, by the fixpoint
+    true_in_states: list[str] = field(default_factory=list)  # the candidates the filter kept
 
     @property
     def verdict(self) -> str:
@@ -80,7 +80,6 @@ def infer(
     timeout_s: float = 300.0,
     max_states: int = MAX_STATES,
     method: str = "houdini",
-    targeted: bool = False,
 ) -> Inference:
     """Infer lemmas for the model in `source` and prove its invariants with them, by the
     Houdini fixpoint over mined candidates, by IC3/PDR (Spacer), or (`auto`) Houdini first and
@@ -92,7 +91,7 @@ def infer(
     t0 = time.monotonic()
     # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
     share = 0.6 if method == "auto" else 1.0
-    found = _houdini(source, overrides, max_k, timeout_s * share, max_states, targeted)
+    found = _houdini(source, overrides, max_k, timeout_s * share, max_states)
     if method != "auto" or found.verdict in (HOLDS, VIOLATED):
         return found
     return _then_spacer(found, source, overrides, max_k, timeout_s - (time.monotonic() - t0))
@@ -139,17 +138,11 @@ def _houdini(
     max_k: int,
     timeout_s: float,
     max_states: int,
-    targeted: bool = False,
 ) -> Inference:
-    """The Houdini route: candidates, filter, fixpoint, then the k-induction proof. With
-    `targeted`, also the candidates the stopping facts of temporal properties often need
-    (smt/targets.py)."""
+    """The Houdini route: candidates, filter, fixpoint, then the k-induction proof."""
     t0 = time.monotonic()
     original = check_source(source, overrides)
     texts = candidates(original.symbols)
-    if targeted:
-        have = set(texts)
-        texts += [t for t in anchored(original.symbols) if t not in have]
     generated = len(texts)
     notes: list[str] = []
     checked, texts = _with_lemmas(source, overrides, texts)
@@ -193,7 +186,7 @@ def _houdini(
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
                      len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index],
-                     proved_invariants=list(fix.proved))  # fmt: skip
+                     true_in_states=held)  # fmt: skip
 
 
 def _potentials(
@@ -383,9 +376,9 @@ def with_inferred(
                 if p.kind == "property" and p.status == INCONCLUSIVE]  # fmt: skip
     # the temporal proofs with the lemmas need time of their own after the inference
     share = 0.5 if temporal else 1.0
-    # a stopping fact left open: also the candidates such facts need (smt/targets.py)
+    # a stopping fact left open: the inference directed at it below (smt/targets.py)
     targeted = any(STOP_FACT in (p.reason or "") for p in result.properties if p.name in temporal)
-    found = infer(source, overrides, max_k, timeout_s * share, method="auto", targeted=targeted)
+    found = infer(source, overrides, max_k, timeout_s * share, method="auto")
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
     left = timeout_s - (time.monotonic() - t0)
     extra: list[str] = []  # the survivors' lines a temporal proof needed, for the notes
@@ -402,7 +395,7 @@ def with_inferred(
         theirs |= first
         still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
         left = timeout_s - (time.monotonic() - t0)
-        if still and targeted and found.survivors and left >= 1:
+        if still and targeted and left >= 1:
             lines, unexcluded = _stop_lines(source, overrides, found, still, left / 4)
             left = timeout_s - (time.monotonic() - t0)
             if lines and left >= 1:
@@ -495,24 +488,43 @@ def _stop_lines(
     names: list[str],
     timeout_s: float,
 ) -> tuple[list[str], dict[str, str]]:
-    """The survivors of the fixpoint (and the model's invariants it proved, restated as
-    lemmas) that exclude every stopping state breaking one of the properties `names`, as lemma
-    lines numbered after `found.lemmas`, none of them already there; and for each property they
-    leave open, a bad stopping state where every survivor holds, in words."""
-    lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(found.survivors)]
-    checked = check_source(_append(source, lines), overrides)
-    # the model's invariants Houdini did not prove are not assumed
-    trusted = {_name(i) for i in range(len(found.survivors))} | set(found.proved_invariants)
-    sym = checked.symbols
+    """Inference directed at the stopping facts of the properties `names`: the candidates of
+    smt/targets.py true in the reachable states, with those of `found` (its survivors, and the
+    candidates its filter kept: one the targeted ones make inductive may be what the fact
+    needs), through the Houdini fixpoint again; of what survives (and the model's invariants it
+    proves, restated as lemmas), those that exclude every stopping state breaking one of the
+    properties, as lemma lines numbered after `found.lemmas` and not among them; and for each
+    property they leave open, a bad stopping state where every survivor holds, in words."""
+    t0 = time.monotonic()
+    have = set(found.true_in_states) | set(found.survivors)
+    texts = [t for t in anchored(check_source(source, overrides).symbols) if t not in have]
+    checked, texts = _with_lemmas(source, overrides, texts)
+    model = compile_model(checked.symbols)
+    states, _ = _states(model, MAX_STATES, t0 + timeout_s / 3)
+    known = list(dict.fromkeys(found.true_in_states + found.survivors))
+    pool = known + _filter(texts, model, states)
+    checked, pool = _with_lemmas(source, overrides, pool)
+    model = compile_model(checked.symbols)
+    left = max(1.0, timeout_s - (time.monotonic() - t0))
     try:
-        picked = stop_lemmas(compile_model(sym), sym, names, timeout_s, trusted)
+        fix = houdini(model, checked.symbols, model.initial(), left * 0.7)
+        if fix.unknown:
+            return [], {}
+        # what the fixpoint proved, jointly 1-inductive: its survivors (the model's own lemmas
+        # among them) and the model's invariants it proved; nothing else is assumed
+        trusted = set(fix.kept) | set(fix.proved)
+        left = max(1.0, timeout_s - (time.monotonic() - t0))
+        picked = stop_lemmas(model, checked.symbols, names, left, trusted)
     except Unsupported:
         return [], {}
-    index = {_name(i): t for i, t in enumerate(found.survivors)}
-    by_name = {i.name: i for i in sym.invariants}
-    texts = [index[n] if n in index else format_expr(by_name[n].expr) for n in picked.names]
-    have = {x.split(": ", 1)[1] for x in found.lemmas}
-    texts = [t for t in texts if t not in have]
+    index = {_name(i): t for i, t in enumerate(pool)}
+    by_name = {i.name: i for i in checked.symbols.invariants}
+    # a model invariant is restated as a lemma (the step cases assume lemmas only); the
+    # model's own lemmas are in the source already
+    texts = [index[n] if n in index else format_expr(by_name[n].expr)
+             for n in picked.names if n in index or not by_name[n].lemma]  # fmt: skip
+    done = {x.split(": ", 1)[1] for x in found.lemmas}
+    texts = [t for t in texts if t not in done]
     first = len(found.lemmas)
     return [f"lemma {_name(first + i)}: {t}" for i, t in enumerate(texts)], picked.open
 

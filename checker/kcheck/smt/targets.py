@@ -29,9 +29,9 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TRef
+from kcheck.lang.types import TInt, TRef, TSet
 from kcheck.model.ir import CompiledModel
-from kcheck.smt.candidates import _atoms
+from kcheck.smt.candidates import MAX_CONST, _atoms, _count_terms
 from kcheck.smt.describe import show_state
 from kcheck.smt.encode import Encoder
 from kcheck.smt.liveness import _stop_bad
@@ -47,8 +47,28 @@ STOP_FACT = "no reachable state where no fair action is enabled breaks it"
 
 def anchored(sym: Symbols) -> list[str]:
     """`forall x in K: A implies (count y in L where y.r == x [and B]) >= 1` for each reference
-    field r of a kind L to another kind K, each atom A of K and each atom B of L (or none)."""
-    return list(dict.fromkeys(_anchored(sym)))
+    field r of a kind L to another kind K, each atom A of K and each atom B of L (or none); and
+    `T + v <= c`, `T + v >= c` for each count term T and int var v (a ghost counter and the
+    objects still to be counted: `really_failed + (count o in Pod where o.phase == Running)`),
+    the count terms including the objects whose enum set field holds a member."""
+    return list(dict.fromkeys([*_anchored(sym), *_sums(sym)]))
+
+
+def _sums(sym: Symbols) -> Iterator[str]:
+    ints = [v.name for v in sym.vars.values() if isinstance(v.type, TInt)]
+    if not ints:
+        return
+    terms = list(_count_terms(sym))
+    for kind in sym.kinds.values():
+        for f in kind.fields:
+            if isinstance(f.type, TSet) and f.type.elem in sym.enums:
+                for m in sym.enums[f.type.elem]:
+                    terms.append(f"(count o in {kind.name} where {m} in o.{f.name})")
+    for t in terms:
+        for v in ints:
+            for c in range(MAX_CONST + 1):
+                yield f"{t} + {v} <= {c}"
+                yield f"{t} + {v} >= {c}"
 
 
 def _anchored(sym: Symbols) -> Iterator[str]:
