@@ -391,7 +391,9 @@ def with_inferred(
         # says why rules it out)
         first = {}
         if found.lemmas:
-            first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 3)
+            # a third when the stopping-fact step below needs time too, as before otherwise
+            part = left / 3 if targeted else left / 2
+            first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, part)
         theirs |= first
         still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
         left = timeout_s - (time.monotonic() - t0)
