@@ -377,14 +377,15 @@ def with_inferred(
     # the temporal proofs with the lemmas need time of their own after the inference
     share = 0.5 if temporal else 1.0
     # a stopping fact left open: the inference directed at it below (smt/targets.py)
-    targeted = any(STOP_FACT in (p.reason or "") for p in result.properties if p.name in temporal)
+    stops = [p.name for p in result.properties
+             if p.name in temporal and STOP_FACT in (p.reason or "")]  # fmt: skip
     found = infer(source, overrides, max_k, timeout_s * share, method="auto")
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
     left = timeout_s - (time.monotonic() - t0)
     extra: list[str] = []  # the survivors' lines a temporal proof needed, for the notes
     stopping: list[str] = []  # the lines the stopping facts needed, for the notes
     unexcluded: dict[str, str] = {}  # property -> a bad stopping state no survivor excludes
-    if temporal and (found.lemmas or found.survivors) and left >= 1:
+    if temporal and (found.lemmas or found.survivors or stops) and left >= 1:
         # the lemmas the invariants needed first; for what that leaves open, the survivors
         # that exclude its bad stopping states; then every survivor of the fixpoint (a fair
         # loop among the states the lemmas allow is often unreachable, and a survivor that
@@ -392,13 +393,14 @@ def with_inferred(
         first = {}
         if found.lemmas:
             # a third when the stopping-fact step below needs time too, as before otherwise
-            part = left / 3 if targeted else left / 2
+            part = left / 3 if stops else left / 2
             first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, part)
         theirs |= first
         still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
         left = timeout_s - (time.monotonic() - t0)
-        if still and targeted and left >= 1:
-            lines, unexcluded = _stop_lines(source, overrides, found, still, left / 4)
+        aim = [n for n in still if n in stops]  # those whose stopping fact is open
+        if aim and left >= 1:
+            lines, unexcluded = _stop_lines(source, overrides, found, aim, left / 4)
             left = timeout_s - (time.monotonic() - t0)
             if lines and left >= 1:
                 got = _temporal_with(source, overrides, found.lemmas + lines, still, max_k,
