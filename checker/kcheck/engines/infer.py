@@ -34,6 +34,7 @@ from kcheck.smt.candidates import (
 )
 from kcheck.smt.infer import CANDIDATE, houdini
 from kcheck.smt.refuse import Unsupported
+from kcheck.smt.targets import STOP_FACT, anchored, stop_lemmas
 from kcheck.trace import Trace
 
 # The explicit search that filters the candidates stops at this many states, never at a time:
@@ -60,6 +61,7 @@ class Inference:
     # every candidate that survived the fixpoint (jointly 1-inductive with the invariants Houdini
     # proved), as KDSL text: the temporal proofs of --infer may use them to rule out loops
     survivors: list[str] = field(default_factory=list)
+    true_in_states: list[str] = field(default_factory=list)  # the candidates the filter kept
 
     @property
     def verdict(self) -> str:
@@ -183,7 +185,8 @@ def _houdini(
     names = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
-                     len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index])  # fmt: skip
+                     len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index],
+                     true_in_states=held)  # fmt: skip
 
 
 def _potentials(
@@ -373,19 +376,40 @@ def with_inferred(
                 if p.kind == "property" and p.status == INCONCLUSIVE]  # fmt: skip
     # the temporal proofs with the lemmas need time of their own after the inference
     share = 0.5 if temporal else 1.0
+    # a stopping fact left open: the inference directed at it below (smt/targets.py)
+    stops = [p.name for p in result.properties
+             if p.name in temporal and STOP_FACT in (p.reason or "")]  # fmt: skip
     found = infer(source, overrides, max_k, timeout_s * share, method="auto")
     theirs = {p.name: p for p in found.result.properties if p.kind == "invariant"}
     left = timeout_s - (time.monotonic() - t0)
     extra: list[str] = []  # the survivors' lines a temporal proof needed, for the notes
-    if temporal and (found.lemmas or found.survivors) and left >= 1:
-        # the lemmas the invariants needed first; for what that leaves open (a fair loop
-        # among the states they allow, or a stopping state they allow), every survivor of the
-        # fixpoint: such a state is often unreachable, and a survivor that says why rules it out
+    stopping: list[str] = []  # the lines the stopping facts needed, for the notes
+    unexcluded: dict[str, str] = {}  # property -> a bad stopping state no survivor excludes
+    if temporal and (found.lemmas or found.survivors or stops) and left >= 1:
+        # the lemmas the invariants needed first; for what that leaves open, the survivors
+        # that exclude its bad stopping states; then every survivor of the fixpoint (a fair
+        # loop among the states the lemmas allow is often unreachable, and a survivor that
+        # says why rules it out)
         first = {}
         if found.lemmas:
-            first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, left / 2)
+            # a third when the stopping-fact step below needs time too, as before otherwise
+            part = left / 3 if stops else left / 2
+            first = _temporal_with(source, overrides, found.lemmas, temporal, max_k, part)
         theirs |= first
         still = [n for n in temporal if first.get(n) is None or first[n].status != HOLDS]
+        left = timeout_s - (time.monotonic() - t0)
+        aim = [n for n in still if n in stops]  # those whose stopping fact is open
+        if aim and left >= 1:
+            lines, unexcluded = _stop_lines(source, overrides, found, aim, left / 4)
+            left = timeout_s - (time.monotonic() - t0)
+            if lines and left >= 1:
+                got = _temporal_with(source, overrides, found.lemmas + lines, still, max_k,
+                                     left / 2)  # fmt: skip
+                gained_here = {n: q for n, q in got.items() if q.status == HOLDS}
+                theirs |= gained_here
+                if gained_here:
+                    stopping = lines
+                still = [n for n in still if n not in gained_here]
         more = _more_lines(found)
         left = timeout_s - (time.monotonic() - t0)
         if still and more and left >= 1:
@@ -411,16 +435,26 @@ def with_inferred(
             gained = True
         else:
             props.append(p)
+    missing = [f"--infer: no inferred lemma excludes this stopping state, which breaks {n} "
+               f"(reachable or not): {{{st}}}" for n, st in unexcluded.items()
+               if n not in theirs or theirs[n].status != HOLDS]  # fmt: skip
     if not gained:
-        return replace(result, notes=[*result.notes, "--infer: no inferred lemma helped"])
+        notes = [*result.notes, "--infer: no inferred lemma helped", *missing]
+        return replace(result, notes=notes)
     notes = [*result.notes, *(f"--infer: {n}" for n in found.notes)]
     if any((p.reason or "").startswith("proved by IC3/PDR") for p in props):
         notes.append("--infer: proved by an invariant Z3's Spacer found, checked independently;"
                      " the lines below hold in every reachable state but are not all of it:")  # fmt: skip
-    else:
+    elif found.lemmas:
         notes.append(f"--infer: proved with {len(found.lemmas)} inferred lemmas (each proved "
                      "itself; paste them into the model to keep them):")  # fmt: skip
     notes += found.lemmas
+    if stopping:
+        notes.append("--infer: the temporal proofs also assumed these inferred lemmas, which "
+                     "exclude the stopping states that break them (each proved in that run; "
+                     "paste them too to reproduce):")  # fmt: skip
+        notes += stopping
+    notes += missing
     if extra:
         notes.append("--infer: the temporal proofs that needed more also assumed these inferred "
                      "lemmas (each proved in that run; paste them too to reproduce):")  # fmt: skip
@@ -449,6 +483,54 @@ def _temporal_with(
     invariants = [i.name for i in final.symbols.invariants]
     result = check(compile_model(final.symbols), final.symbols, invariants, names, options)
     return {p.name: p for p in result.properties if p.kind == "property" and p.name in names}
+
+
+def _stop_lines(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    found: Inference,
+    names: list[str],
+    timeout_s: float,
+) -> tuple[list[str], dict[str, str]]:
+    """Inference directed at the stopping facts of the properties `names`: the candidates of
+    smt/targets.py true in the reachable states, with those of `found` (its survivors, and the
+    candidates its filter kept: one the targeted ones make inductive may be what the fact
+    needs), through the Houdini fixpoint again; of what survives (and the model's invariants it
+    proves, restated as lemmas), those that exclude every stopping state breaking one of the
+    properties, as lemma lines numbered after `found.lemmas` and not among them; and for each
+    property they leave open, a bad stopping state where every survivor holds, in words."""
+    t0 = time.monotonic()
+    have = set(found.true_in_states) | set(found.survivors)
+    texts = [t for t in anchored(check_source(source, overrides).symbols) if t not in have]
+    checked, texts = _with_lemmas(source, overrides, texts)
+    model = compile_model(checked.symbols)
+    states, _ = _states(model, MAX_STATES, t0 + timeout_s / 3)
+    known = list(dict.fromkeys(found.true_in_states + found.survivors))
+    pool = known + _filter(texts, model, states)
+    checked, pool = _with_lemmas(source, overrides, pool)
+    model = compile_model(checked.symbols)
+    left = max(1.0, timeout_s - (time.monotonic() - t0))
+    try:
+        fix = houdini(model, checked.symbols, model.initial(), left * 0.7)
+        if fix.unknown:
+            return [], {}
+        # what the fixpoint proved, jointly 1-inductive: its survivors (the model's own lemmas
+        # among them) and the model's invariants it proved; nothing else is assumed
+        trusted = set(fix.kept) | set(fix.proved)
+        left = max(1.0, timeout_s - (time.monotonic() - t0))
+        picked = stop_lemmas(model, checked.symbols, names, left, trusted)
+    except Unsupported:
+        return [], {}
+    index = {_name(i): t for i, t in enumerate(pool)}
+    by_name = {i.name: i for i in checked.symbols.invariants}
+    # a model invariant is restated as a lemma (the step cases assume lemmas only); the
+    # model's own lemmas are in the source already
+    texts = [index[n] if n in index else format_expr(by_name[n].expr)
+             for n in picked.names if n in index or not by_name[n].lemma]  # fmt: skip
+    done = {x.split(": ", 1)[1] for x in found.lemmas}
+    texts = [t for t in texts if t not in done]
+    first = len(found.lemmas)
+    return [f"lemma {_name(first + i)}: {t}" for i, t in enumerate(texts)], picked.open
 
 
 def _more_lines(found: Inference) -> list[str]:
