@@ -14,12 +14,12 @@ The grammar:
   for each reference field r of L to K and each atom A of L;
 - between vars: `a <= b` for int vars and int defs of no parameter (and bounds on those defs),
   `A implies B` for atoms of bool and enum vars;
-- implications between two fields of one object: `forall x in K: A implies B` for atoms A, B,
-  and `forall x in K: A implies x.f <= c` for int fields f
-  (an enum field equal or not to a member, a bool field, an optional reference set or not);
+- implications between two fields of one object: `forall x in K: A implies B` for atoms A, B
+  (an enum field equal or not to a member, a bool field, an optional reference set or not),
+  `A implies x.f <= c` for int fields f, `A implies M in x.s` (`not in`) for enum sets s;
 - lower bounds `T >= c` on count terms, and `T + budget(F) + budget(G) <= c` for two faults;
-- between a var and a count term: `T - v <= c` and `T - v >= c` (c from -MAX_CONST to
-  MAX_CONST: `count(Revision) - rv <= 1`); between an int field and an int var:
+- between a var and a count term: `T - v <= c`, `T - v >= c` and `T + v <= c` (c from
+  -MAX_CONST to MAX_CONST: `count(Revision) - rv <= 1`); between an int field and an int var:
   `forall x in K: x.f <= v` (and `>=`);
 - through a reference r of K to M: `forall x in K: A implies B(x.r)` for atoms A of x (or none)
   and B of the object referred to (`x.r != none and A implies B(x.r)` when r is optional);
@@ -117,11 +117,12 @@ def _all(sym: Symbols) -> Iterator[str]:
             for b2 in budgets[i + 1 :]:  # two faults' spent budgets bound what they did together
                 for c in range(MAX_CONST + 1):
                     yield f"{t} + budget({b}) + budget({b2}) <= {c}"
-    for t in counts:  # a count that moves with a var (`count(Revision) - rv <= 1`)
-        for v in ints:
+    for t in counts:  # a count that moves with a var (`count(Revision) - rv <= 1`), or
+        for v in ints:  # against it (`(count o in Pod where o.app == Batch) + done <= 2`)
             for c in range(-MAX_CONST, MAX_CONST + 1):
                 yield f"{t} - {v} <= {c}"
                 yield f"{t} - {v} >= {c}"
+                yield f"{t} + {v} <= {c}"
     yield from _between_vars(sym)
     yield from _defs_per_member(sym)
     yield from potential_bases(sym)
@@ -165,8 +166,7 @@ def _count_terms(sym: Symbols) -> Iterator[str]:
         yield f"count({kind.name})"
         for _, cond in _atoms(kind, sym, "o"):
             yield f"(count o in {kind.name} where {cond})"
-        for f in _int_fields(kind):
-            yield f"(sum o.{f} for o in {kind.name})"
+        yield from (f"(sum o.{f} for o in {kind.name})" for f in _int_fields(kind))
 
 
 def _int_fields(kind: KindInfo) -> list[str]:
@@ -214,19 +214,19 @@ def _per_object(sym: Symbols, kind: KindInfo) -> Iterator[str]:
 
 def _implications(kind: KindInfo, sym: Symbols) -> Iterator[str]:
     atoms = list(_atoms(kind, sym, "x"))
+    members = [f"{m} {op} x.{f.name}" for f in kind.fields if isinstance(f.type, TSet)
+               for m in sym.enums.get(f.type.elem, ()) for op in ("in", "not in")]  # fmt: skip
     for fa, a in atoms:
-        for fb, b in atoms:
-            if fa != fb:
-                yield f"forall x in {kind.name}: {a} implies {b}"
+        for b in [b for fb, b in atoms if fb != fa] + members:
+            yield f"forall x in {kind.name}: {a} implies {b}"
         for f in _int_fields(kind):
             for c in range(MAX_CONST + 1):
                 yield f"forall x in {kind.name}: {a} implies x.{f} <= {c}"
 
 
 def _between_vars(sym: Symbols) -> Iterator[str]:
-    """`a <= b` between int vars and the model's int defs of no parameter (`available() >=
-    min_available()`: what the model itself computes), bounds on those defs; implications
-    between bool vars and var atoms."""
+    """`a <= b` between int vars and nullary int defs (`available() >= min_available()`),
+    bounds on those defs; implications between bool vars and var atoms."""
     defs = [f"{d.name}()" for d in sym.defs.values()
             if not d.params and isinstance(d.ret, ast.IntType | ast.RangeType)]  # fmt: skip
     for d in defs:

@@ -4,9 +4,14 @@ largest set of them that, together with the model's invariants, is inductive (1-
 every candidate's step case assuming all of them): ask Z3 for a step from a state where all
 hold to one where one fails, drop the candidates that fail there, and again until none does.
 An invariant of the model that fails there is not proved and is left out of what is assumed
-(its counterexample to induction is kept for the report). Then, from the unsat cores of the
-step cases over a tracking literal per candidate, the few candidates the proof of the
-invariants and of "no step fails" uses, closed under what their own step cases use.
+(its counterexample to induction is kept for the report). Then the few candidates the proof of
+the invariants and of "no step fails" uses: grown from none, each counterexample to induction
+of what is chosen so far adding the first survivor its first state breaks.
+
+Every query is one action instance's step (a set is inductive iff every instance keeps it), on
+a fresh solver: each is small, and Z3 preprocesses a fresh solver's formula, where push/pop or
+assumption literals put it in incremental mode (on scheduler_plugins the one query over all
+steps got no answer in 1,200 s; split and fresh, the fixpoint takes 99 queries of 0.4-13 s).
 
 The result is only advice: engines/infer.py proves the model with the lemmas it picks through
 the ordinary k-induction engine, whose verdict is the one reported.
@@ -14,19 +19,20 @@ the ordinary k-induction engine, whose verdict is the one reported.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
-from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
 from kcheck.smt.describe import describe_cti, describe_failure
 from kcheck.smt.encode import Encoder
 from kcheck.smt.prover import Goal, Prover
-from kcheck.smt.solver import Deadline, check, new_solver
-from kcheck.smt.system import Unrolling
+from kcheck.smt.solver import Deadline, check_fresh
+from kcheck.smt.system import Unrolling, transition
 from kcheck.smt.terms import Term
 from kcheck.smt.wellformed import well_formed
 from kcheck.trace import Step, Trace, name_objects
@@ -49,145 +55,215 @@ class Houdini:
     leaned_on: set[str] = field(default_factory=set)  # proved invariants another proof used
     unknown: str = ""  # why Z3 could not answer, when it could not
     out_of_time: bool = False  # the deadline, not Z3's resource limit, cut a query short
+    queries: int = 0  # Z3 queries asked
 
 
-def houdini(model: CompiledModel, symbols: Symbols, inits: list[Any], timeout_s: float) -> Houdini:
-    """Run the fixpoint on `model` (its invariants and its CANDIDATE lemmas)."""
+def houdini(
+    model: CompiledModel,
+    symbols: Symbols,
+    inits: list[Any],
+    timeout_s: float,
+    split: bool = True,
+) -> Houdini:
+    """Run the fixpoint on `model` (its invariants and its CANDIDATE lemmas); `split`: one
+    query per action instance (False: one query over every step, for tests to compare)."""
     deadline = Deadline(timeout_s)
     enc = Encoder(model, symbols, False)
     out = Houdini()
     try:
-        return _fixpoint(model, symbols, inits, deadline, enc, out)
+        return _Run(model, symbols, inits, deadline, enc, out, split).fixpoint()
     finally:
         out.out_of_time = deadline.remaining() <= 0
 
 
-def _fixpoint(
-    model: CompiledModel,
-    symbols: Symbols,
-    inits: list[Any],
-    deadline: Deadline,
-    enc: Encoder,
-    out: Houdini,
-) -> Houdini:
-    # well-formedness, proved as the induction engine proves it, then assumed
-    prover = Prover(model, enc, lambda st: _one_of(st, inits), deadline)
+class Unknown(Exception):
+    """Z3 gave no answer (its resource limit or the deadline): the run stops, proving nothing
+    more."""
 
-    def ill_formed(u: Unrolling, i: int) -> Term:
-        return z3.Not(well_formed(model.layout, u.state(i), enc.sets.bits))
 
-    wf = prover.prove(Goal("@well-formed", ill_formed, fact=True), 1).status == "proved"
-    path = Unrolling(enc, "h")
-    solver = new_solver()
-    # minimal cores name few candidates, so the greedy pass below has few to try (on
-    # deployment_rollout 27 CPU seconds in all instead of 74, 5 lemmas instead of 6)
-    solver.set("core.minimize", True)
-    for j in (0, 1):
-        if wf:
-            solver.add(z3.Not(ill_formed(path, j)))
-    solver.add(path.step(0))
-    fixed: dict[str, ast.Invariant] = {}
-    cands: dict[str, ast.Invariant] = {}
-    for inv in symbols.invariants:
-        (cands if inv.name.startswith(CANDIDATE) or inv.lemma else fixed)[inv.name] = inv
-    bad0 = {n: enc.violation(i, path.state(0)) for n, i in (fixed | cands).items()}
-    bad1 = {n: enc.violation(i, path.state(1)) for n, i in (fixed | cands).items()}
-    lit = {n: z3.Bool(f"_track_{n}") for n in fixed | cands}
-    for n in lit:  # each assumed in the first state only while its literal is
-        solver.add(z3.Implies(lit[n], z3.Not(bad0[n])))
-    alive = set(fixed) | set(cands)
-    while True:
-        goal = z3.Or(*[bad1[n] for n in sorted(alive)]) if alive else z3.BoolVal(False)
-        answer, m = check(solver, goal, deadline, [lit[n] for n in sorted(alive)])
-        if answer == "unsat":
-            break
-        if answer != "sat":
-            out.unknown = f"Z3 answered unknown ({answer})"
+def step_groups(path: Unrolling, split: bool) -> list[Term]:
+    """Step 0 of `path` as a list of formulas whose disjunction is the step relation: one per
+    action instance that can be taken (`split`), or the whole relation."""
+    insts = [i for i in path.instances(0) if not all(z3.is_false(b.ok) for b in i.branches)]
+    if not split:
+        return [path.step(0)]
+    s0, s1 = path.state(0), path.state(1)
+    return [transition([inst], s0, s1, f"{path.prefix}0_{n}")[0] for n, inst in enumerate(insts)]
+
+
+class _Run:
+    """One fixpoint: the two states of the step case, each name's violation in each, and the
+    queries."""
+
+    def __init__(
+        self,
+        model: CompiledModel,
+        symbols: Symbols,
+        inits: list[Any],
+        deadline: Deadline,
+        enc: Encoder,
+        out: Houdini,
+        split: bool,
+    ) -> None:
+        self.model, self.symbols, self.deadline, self.out = model, symbols, deadline, out
+        # well-formedness, proved as the induction engine proves it, then assumed
+        prover = Prover(model, enc, lambda st: _one_of(st, inits), deadline)
+
+        def ill_formed(u: Unrolling, i: int) -> Term:
+            return z3.Not(well_formed(model.layout, u.state(i), enc.sets.bits))
+
+        wf = prover.prove(Goal("@well-formed", ill_formed, fact=True), 1).status == "proved"
+        self.path = path = Unrolling(enc, "h")
+        self.base = [z3.Not(ill_formed(path, j)) for j in (0, 1)] if wf else []
+        self.steps = step_groups(path, split)
+        self.fixed: list[str] = []
+        cands: list[str] = []
+        for inv in symbols.invariants:
+            (cands if inv.name.startswith(CANDIDATE) or inv.lemma else self.fixed).append(inv.name)
+        self.cands = set(cands)
+        # the order a counterexample picks in: the model's invariants (goals already), then
+        # the candidates as numbered (the simpler families first)
+        self.order = self.fixed + sorted(cands, key=_number)
+        invs = {i.name: i for i in symbols.invariants}
+        self.bad = [{n: enc.violation(invs[n], path.state(j)) for n in self.order} for j in (0, 1)]
+        self.single = True  # "no step fails" needs no step before the state it fails in
+
+    def ask(self, facts: Sequence[Term]) -> tuple[str, Any]:
+        self.out.queries += 1
+        answer, m = check_fresh([*self.base, *facts], self.deadline)
+        if answer not in ("sat", "unsat"):
+            self.out.unknown = f"Z3 answered unknown ({answer})"
+            raise Unknown
+        return answer, m
+
+    def held(self, names: Sequence[str], j: int) -> list[Term]:
+        return [z3.Not(self.bad[j][n]) for n in names]
+
+    def fixpoint(self) -> Houdini:
+        out = self.out
+        try:
+            alive = self._greatest()
+            self._bound(alive)
+            out.kept = sorted(set(alive) & self.cands)
+            out.proved = [n for n in alive if n in self.fixed]
+            used = self._fewer(self._needed(alive), out.proved)
+        except Unknown:
             return out
-        broken = {n for n in alive if z3.is_true(m.eval(bad1[n], model_completion=True))}
-        for n in broken & set(fixed):
-            out.open[n] = describe_cti(model, path, m, 1)
-            out.cti[n] = _cti(model, symbols, path, m)
-        alive -= broken
-    # "no step fails", assuming every survivor in the state it is taken from
-    bound_lits = [lit[n] for n in sorted(alive)]
-    at1 = [z3.Implies(lit[n], z3.Not(bad1[n])) for n in sorted(alive)]
-    answer, m, core = _check(solver, z3.And(*at1, path.fail(1)), deadline, bound_lits, lit)
-    cores: list[set[str]] = []
-    if answer == "sat":
-        out.open["bound"] = describe_failure(model, path, m, 1)
-        out.cti["bound"] = _failure(model, symbols, path, m)
-    elif answer == "unsat":
-        cores.append(core)
-    else:
-        out.unknown = f"Z3 answered unknown ({answer})"
+        out.used = sorted(used & self.cands)
+        out.leaned_on = used - self.cands
         return out
-    out.kept = sorted(alive & set(cands))
-    out.proved = sorted(alive & set(fixed))
-    # the candidates the proof uses: those in the cores of the invariants' step case and of
-    # the bound's, closed under the cores of their own step cases
-    used: set[str] = set()
-    goals = set(out.proved)
-    while True:
-        if goals:
-            g = z3.Or(*[bad1[n] for n in sorted(goals)])
-            answer, _, core = _check(solver, g, deadline, [lit[n] for n in sorted(alive)], lit)
-            if answer != "unsat":
-                out.unknown = f"Z3 answered unknown ({answer}) finding the lemmas used"
-                return out
-            cores.append(core)
-        new = set().union(*cores) & set(cands) - used if cores else set()
-        cores = []
-        if not new:
-            break
-        used |= new
-        goals = new
 
-    # unsat cores are not minimal: drop each used candidate whose removal keeps the rest,
-    # with the proved invariants, inductive and "no step fails" proved (greedy, one pass);
-    # when it may go, the cores of that check name what the rest needs, and if those alone
-    # pass the same checks every other candidate goes at once (one query per candidate made
-    # the pass the most of a run on models with many candidates used)
-    def proves(trial: set[str]) -> set[str] | None:
-        """The names in the cores when `trial` is inductive and "no step fails" is proved
-        assuming it, else None."""
-        lits = [lit[n] for n in sorted(trial)]
-        g = z3.Or(*[bad1[n] for n in sorted(trial)]) if trial else z3.BoolVal(False)
-        answer, _, core = _check(solver, g, deadline, lits, lit)
-        if answer != "unsat":
-            return None
-        if "bound" not in out.open:
-            at = [z3.Not(bad1[n]) for n in sorted(trial)]
-            answer, _, more = _check(solver, z3.And(*at, path.fail(1)), deadline, lits, lit)
-            if answer != "unsat":
-                return None
-            core |= more
-        return core
+    def _greatest(self) -> list[str]:
+        """The largest inductive set: round-robin over the steps until each in a row keeps
+        every survivor (a drop makes the steps asked before it due again)."""
+        alive = list(self.order)
+        i = quiet = 0
+        while alive and quiet < len(self.steps):
+            goal = z3.Or(*[self.bad[1][n] for n in alive])
+            answer, m = self.ask([self.steps[i], *self.held(alive, 0), goal])
+            if answer == "unsat":
+                quiet, i = quiet + 1, (i + 1) % len(self.steps)
+                continue
+            broken = {n for n in alive if z3.is_true(m.eval(self.bad[1][n], True))}
+            for n in broken & set(self.fixed):
+                self.out.open[n] = describe_cti(self.model, self.path, m, 1)
+                self.out.cti[n] = _cti(self.model, self.symbols, self.path, m)
+            alive = [n for n in alive if n not in broken]
+            quiet = 0
+        return alive
 
-    keep = set(used)
-    for c in sorted(used):
-        if c not in keep:
-            continue
-        named = proves((keep - {c}) | set(out.proved))
-        if named is None:
-            continue
-        keep = keep - {c}
-        needed = keep & named
-        if needed != keep and proves(needed | set(out.proved)) is not None:
-            keep = needed
-    out.used = sorted(keep)
-    # the model's invariants other proofs lean on: the final k-induction assumes lemmas, not
-    # invariants (except jointly), so these are restated as lemmas (engines/infer.py)
-    lits = [lit[n] for n in sorted(keep | set(out.proved))]
-    goals_of = [(g, bad1[g]) for g in out.proved]
-    if "bound" not in out.open:
-        at = [z3.Not(bad1[n]) for n in sorted(keep | set(out.proved))]
-        goals_of.append(("bound", z3.And(*at, path.fail(1))))
-    for g, bad in goals_of:
-        answer, _, core = _check(solver, bad, deadline, lits, lit)
-        if answer == "unsat":
-            out.leaned_on |= (core & set(out.proved)) - {g}
-    return out
+    def _bound_cti(self, assumed: Sequence[str]) -> tuple[Any, tuple[int, ...]]:
+        """A model where `assumed` hold and a step fails, with the states it must hold in (None:
+        no step fails). First in a state alone, then after a step from a state where `assumed`
+        hold too (self.single: whether the first sufficed for the survivors)."""
+        fail = self.path.fail(1)
+        if self.single:
+            answer, m = self.ask([*self.held(assumed, 1), fail])
+            return (None, ()) if answer == "unsat" else (m, (1,))
+        for step in self.steps:
+            answer, m = self.ask([step, *self.held(assumed, 0), *self.held(assumed, 1), fail])
+            if answer == "sat":
+                return m, (0, 1)
+        return None, ()
+
+    def _bound(self, alive: list[str]) -> None:
+        m, _ = self._bound_cti(alive)
+        if m is not None:
+            self.single = False
+            m, _ = self._bound_cti(alive)
+        if m is not None:
+            self.out.open["bound"] = describe_failure(self.model, self.path, m, 1)
+            self.out.cti["bound"] = _failure(self.model, self.symbols, self.path, m)
+
+    def _needed(self, alive: list[str]) -> list[str]:
+        """The survivors the proofs of the invariants proved and of "no step fails" assume,
+        grown from none: a counterexample to induction of what is chosen (assumed in the first
+        state, one of the goals broken in the second) must break a survivor in its first state,
+        as all survivors together are inductive; the first it breaks is chosen, and becomes a
+        goal too. More assumed only keeps a query unsat, so each goal is asked once per step."""
+        chosen: list[str] = []
+        todo = [n for n in alive if n in self.fixed]
+        asked = set(todo)
+        bound = "bound" not in self.out.open
+        while todo or bound:
+            goals, todo = todo, []
+            for step in self.steps if goals else []:
+                goal = z3.Or(*[self.bad[1][n] for n in goals])
+                while True:
+                    answer, m = self.ask([step, *self.held(chosen, 0), goal])
+                    if answer == "unsat":
+                        break
+                    c = self._pick(m, alive, chosen, (0,))
+                    chosen.append(c)
+                    if c not in asked:
+                        asked.add(c)
+                        todo.append(c)
+            if todo or not bound:
+                continue
+            m, where = self._bound_cti(chosen)
+            if m is None:
+                bound = False
+                continue
+            c = self._pick(m, alive, chosen, where)
+            chosen.append(c)
+            if c not in asked:
+                asked.add(c)
+                todo.append(c)
+        return chosen
+
+    def _fewer(self, chosen: list[str], proved: list[str]) -> set[str]:
+        """`chosen` less each member (the last chosen first) without which the rest still
+        prove themselves, the invariants and "no step fails": a counterexample picks the first
+        survivor it breaks, not the one that matters."""
+        keep = list(chosen)
+        first = list(range(len(self.steps)))
+        for c in [n for n in chosen if n in proved] + [
+            n for n in reversed(chosen) if n not in proved
+        ]:
+            trial = [n for n in keep if n != c]
+            goal = z3.Or(*[self.bad[1][n] for n in dict.fromkeys([*trial, *proved])])
+            # the step that broke the last trial first: it often breaks the next one too
+            broke = next((k for k in first if self.ask([self.steps[k], *self.held(trial, 0),
+                                                        goal])[0] == "sat"), None)  # fmt: skip
+            if broke is not None:
+                first.remove(broke)
+                first.insert(0, broke)
+            elif "bound" in self.out.open or self._bound_cti(trial)[0] is None:
+                keep = trial
+        return set(keep)
+
+    def _pick(self, m: Any, alive: list[str], chosen: list[str], where: tuple[int, ...]) -> str:
+        for n in alive:
+            if n not in chosen and any(z3.is_true(m.eval(self.bad[j][n], True)) for j in where):
+                return n
+        # the survivors are inductive: a model breaking none of them is Z3's error
+        self.out.unknown = "Z3 gave a counterexample to induction no survivor rules out"
+        raise Unknown
+
+
+def _number(name: str) -> tuple[int, str]:
+    m = re.search(r"(\d+)$", name)
+    return (int(m[1]) if m else 0, name)
 
 
 def _renamed(kinds: list[str], symbols: Symbols) -> list[str]:
@@ -221,29 +297,6 @@ def _failure(model: CompiledModel, symbols: Symbols, path: Unrolling, m: Any) ->
              line=info.span.line),
     )  # fmt: skip
     return name_objects(Trace(steps), _renamed([k.name for k in model.layout.kinds], symbols))
-
-
-def _check(
-    solver: Any, goal: Term, deadline: Deadline, lits: list[Term], lit: dict[str, Term]
-) -> tuple[str, Any, set[str]]:
-    """solver.check's answer, its model, and the names whose literal is in the unsat core
-    (read before the goal is retracted, which discards it)."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
-        return "timeout", None, set()
-    solver.set("timeout", max(1, int(remaining * 1000)))
-    solver.push()
-    try:
-        solver.add(goal)
-        r = solver.check(*lits)
-        if r == z3.sat:
-            return "sat", solver.model(), set()
-        if r == z3.unsat:
-            names = {str(v): n for n, v in lit.items()}
-            return "unsat", None, {names[str(c)] for c in solver.unsat_core() if str(c) in names}
-        return str(solver.reason_unknown()), None, set()
-    finally:
-        solver.pop()
 
 
 def _one_of(st: tuple[Term, ...], inits: list[Any]) -> Term:
