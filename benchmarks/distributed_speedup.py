@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--crashes", type=int, default=4)
     ap.add_argument("--scale", type=int, default=0, help="SCALE_UPS and SCALE_DOWNS")
     ap.add_argument("--workers", default="1,2", help="worker counts to run")
+    ap.add_argument("--rounds", type=int, default=1, help="rounds, each timing every run anew")
     args = ap.parse_args()
     import ray
 
@@ -63,6 +64,25 @@ def main() -> None:
     )
     invariants = [i.name for i in model.invariants]
 
+    workers = [int(x) for x in args.workers.split(",") if x]
+    speedups: dict[int, list[float]] = {n: [] for n in workers}
+    for rnd in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            print(f"round {rnd}", flush=True)
+        ratios = one_round(model, invariants, workers, ray)
+        for n, r in ratios.items():
+            speedups[n].append(r)
+    if args.rounds > 1:
+        for n, rs in speedups.items():
+            rs.sort()
+            print(f"{n} worker(s): median wall speed-up {rs[len(rs) // 2]:.2f}x over "
+                  f"{len(rs)} rounds ({rs[0]:.2f}x to {rs[-1]:.2f}x)", flush=True)  # fmt: skip
+    print("load average", os.getloadavg())
+
+
+def one_round(model: Any, invariants: list[str], workers: list[int], ray: Any) -> dict[int, float]:
+    """The single-process search, then the distributed one at each worker count, one after the
+    other: each count's wall speed-up against this round's single process."""
     c0, w0 = time.process_time(), time.perf_counter()
     one = explore(model, invariants=invariants, properties=[], symmetry=False)
     base_cpu, base_wall = time.process_time() - c0, time.perf_counter() - w0
@@ -71,7 +91,8 @@ def main() -> None:
           f"wall {base_wall:.2f} s, CPU {base_cpu:.2f} s", flush=True)  # fmt: skip
 
     costs: dict[int, tuple[float, int, float]] = {}  # workers' CPU, states sent, driver CPU
-    for n in [int(x) for x in args.workers.split(",") if x]:
+    speedup: dict[int, float] = {}
+    for n in workers:
         seen: list[list[dict[str, float]]] = []
 
         def grab(t: Transport, seen: list[list[dict[str, float]]] = seen) -> None:
@@ -93,15 +114,16 @@ def main() -> None:
             ray.shutdown()
         got = (r.stats.states, r.stats.transitions)
         assert got == counts and r.verdict == one.verdict, (got, counts, r.verdict)
-        workers: list[Any] = [round(c["cpu"], 2) for c in seen[0]] if seen else []
-        path = cpu + (max(workers) if workers else 0.0)
+        each: list[Any] = [round(c["cpu"], 2) for c in seen[0]] if seen else []
+        path = cpu + (max(each) if each else 0.0)
         sent = sum(c["sent_states"] for c in seen[0]) if seen else 0
         sent_bytes = sum(c["sent_bytes"] for c in seen[0]) if seen else 0
         print(f"{n} worker(s): wall {wall:.2f} s (speed-up {base_wall / wall:.2f}x), driver CPU "
-              f"{cpu:.2f} s, workers' CPU {workers} s, CPU speed-up {base_cpu / path:.2f}x; "
+              f"{cpu:.2f} s, workers' CPU {each} s, CPU speed-up {base_cpu / path:.2f}x; "
               f"states sent {sent:,} ({sent_bytes / max(sent, 1):.1f} bytes each)",
               flush=True)  # fmt: skip
-        costs[n] = (sum(workers), sent, cpu)
+        costs[n] = (sum(each), sent, cpu)
+        speedup[n] = base_wall / wall
     if 1 in costs and 2 in costs:
         # the cost model's constants (distributed_speedup.md): a = a worker's CPU per state
         # alone, c = the extra CPU per state sent, m = the driver's CPU per state
@@ -110,7 +132,7 @@ def main() -> None:
         m = costs[2][2] / counts[0] * 1e6
         print(f"constants: a = {a:.2f} us/state, c = {c:.2f} us/state sent, m = {m:.2f} us/state"
               f" (one process: {base_cpu / counts[0] * 1e6:.2f} us/state)", flush=True)  # fmt: skip
-    print("load average", os.getloadavg())
+    return speedup
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 (explore/store_dist.c): the same contract as partition.Partition, which stays the reference and
 serves where the native code cannot be built.
 
-Its states are packed in the store, with their parents' global ids. It expands a level in one C
-call that runs the generated successor function, canonicalises, drops what is stored here and
-hands back one batch per partition; it merges in one C call that keeps the new states under
-their least key, stores them in key order and checks the pending invariants. States travel in
+Its states are packed in the store, with their parents' global ids, each level's in the order
+they were met; `stored_at` lists them in ascending global id. It expands a level in one C call that
+runs the generated successor function, canonicalises, stores at once the new states it owns and
+hands back one batch for each other partition; it merges in one C call that takes what the
+others sent into the level, each state under its least key, sorts the level by key and checks
+the pending invariants in that order. States travel in
 the wire layout (`Wire`: the plan every worker's store starts from, the same in every process,
 while each store may widen its own) and are routed by their wire hash.
 """
@@ -93,30 +95,29 @@ class NativePartition(Partition):
         self.wire = wire.raw
         self.raw: Any = wire.module.make(wire.plan)
         self.invs = [self.invariants[i] for i in range(len(self.invariants))]
-        self.own_batch = b""
+        # per place (ascending global id, as self.ids), the state's index in the store
+        self.stored_at = array("q")
         self.counts = array("i")  # per state of the last expanded level, its successors
         self.level_lo = 0  # where that level starts
 
-    def expand(self, ids: bytes = b"") -> tuple[list[bytes], Expanded]:
+    def expand(self, ids: bytes = b"", pending: Sequence[int] = ()) -> tuple[list[bytes], Expanded]:
         if ids:
             self.assign(ids)
-        lo, hi = self.level, len(self.raw)
+        lo, hi = self.level, len(self.stored_at)
         self.level = hi
         hits: dict[str, tuple[int, ErrorData]] = {}
         gids = self.ids
 
-        def slow(s: State, idx: int) -> list[State]:
-            return self._around_errors(s, gids[idx], hits)
+        def slow(s: State, place: int) -> list[State]:
+            return self._around_errors(s, gids[place], hits)
 
         batches, counts, dead, transitions = self.raw.route(
-            self.gen.capsule, lo, hi, gids, self.gen.fallbacks, self.succ, slow, StepError,
-            self.canon_capsule, self.count, self.index, self.wire,
+            self.gen.capsule, lo, hi, gids, self.stored_at, list(pending), self.gen.fallbacks,
+            self.succ, slow, StepError, self.canon_capsule, self.count, self.index, self.wire,
         )  # fmt: skip
         self.counts = array("i")
         self.counts.frombytes(counts)
         self.level_lo = lo
-        self.own_batch = batches[self.index]
-        batches[self.index] = b""
         sent = [b for p, b in enumerate(batches) if p != self.index]
         self.sent_states += sum(_rows(b) for b in sent)
         self.sent_bytes += sum(len(b) for b in sent)
@@ -127,11 +128,11 @@ class NativePartition(Partition):
     ) -> Merged:
         got = list(self.inbox if batches is None else batches)
         self.inbox = []
-        own, self.own_batch = self.own_batch, b""
-        keys, found, loose = self.raw.merge(
+        keys, where, found, loose = self.raw.merge(
             self.gen.capsule, got, self.canon_capsule, list(pending), self.invs, StepError,
-            initial, self.wire, own,
+            initial, self.wire,
         )  # fmt: skip
+        self.stored_at.frombytes(where)
         return Merged(keys, found, loose)
 
     def transitions_upto(self, last: int) -> int:
@@ -142,8 +143,9 @@ class NativePartition(Partition):
     def lookup(self, gid: int) -> tuple[State, int] | None:
         at = bisect_left(self.ids, gid)
         if at < len(self.ids) and self.ids[at] == gid:
-            state: State = self.raw[at]
-            parent: int = self.raw.parent(at)
+            idx = self.stored_at[at]
+            state: State = self.raw[idx]
+            parent: int = self.raw.parent(idx)
             return state, parent
         return None
 

@@ -124,14 +124,16 @@ class Partition:
         new.frombytes(ids)
         self.ids.extend(new)
 
-    def expand_split(self, ids: bytes = b"") -> list[Any]:
+    def expand_split(self, ids: bytes = b"", pending: Sequence[int] = ()) -> list[Any]:
         """`expand` as one batch per partition then the rest: a Ray call's separate results."""
-        batches, meta = self.expand(ids)
+        batches, meta = self.expand(ids, pending)
         return [*batches, meta]
 
-    def expand(self, ids: bytes = b"") -> tuple[list[bytes], Expanded]:
+    def expand(self, ids: bytes = b"", pending: Sequence[int] = ()) -> tuple[list[bytes], Expanded]:
         """Expand the states merged last, in id order (given their `ids` first, unless
-        `assign` did): one batch of (canonical) successors per partition, by owner."""
+        `assign` did): one batch of (canonical) successors per partition, by owner. `pending`:
+        the invariants the next merge checks (a native partition checks its own new states as
+        it stores them here)."""
         if ids:
             self.assign(ids)
         lo, hi = self.level, len(self.states)

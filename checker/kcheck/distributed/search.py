@@ -239,7 +239,7 @@ def _search(
         if progress is not None:
             stats.seconds = now - t0
             progress(stats)
-        metas = transport.expand(unassigned or [b""] * n)
+        metas = transport.expand(unassigned or [b""] * n, pending)
         merged = transport.merge(pending, False)
         run.loose += sum(m.loose for m in merged)
         level = _Level.of(merged, total, n)

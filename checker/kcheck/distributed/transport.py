@@ -45,7 +45,7 @@ class Transport(Protocol):
 
     def names(self) -> list[str]: ...
     def seed(self, batches: Sequence[bytes]) -> None: ...
-    def expand(self, ids: Sequence[bytes]) -> list[Expanded]: ...
+    def expand(self, ids: Sequence[bytes], pending: Sequence[int]) -> list[Expanded]: ...
     def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]: ...
     def assign(self, ids: Sequence[bytes]) -> None: ...
     def lookup(self, gid: int) -> tuple[State, int]: ...
@@ -71,8 +71,8 @@ class Local:
         for part, batch in zip(self.parts, batches, strict=True):
             part.receive([batch])
 
-    def expand(self, ids: Sequence[bytes]) -> list[Expanded]:
-        outs = [part.expand(chunk) for part, chunk in zip(self.parts, ids, strict=True)]
+    def expand(self, ids: Sequence[bytes], pending: Sequence[int]) -> list[Expanded]:
+        outs = [part.expand(chunk, pending) for part, chunk in zip(self.parts, ids, strict=True)]
         for p, part in enumerate(self.parts):
             part.receive([batches[p] for batches, _ in outs])
         return [meta for _, meta in outs]
@@ -175,10 +175,10 @@ class RayWorkers:
     def seed(self, batches: Sequence[bytes]) -> None:
         self.inbox = [[batch] for batch in batches]
 
-    def expand(self, ids: Sequence[bytes]) -> list[Expanded]:
+    def expand(self, ids: Sequence[bytes], pending: Sequence[int]) -> list[Expanded]:
         n = self.count
         refs = [
-            a.expand_split.options(num_returns=n + 1).remote(chunk)
+            a.expand_split.options(num_returns=n + 1).remote(chunk, list(pending))
             for a, chunk in zip(self.actors, ids, strict=True)
         ]
         metas: list[Expanded] = self._get([r[n] for r in refs])

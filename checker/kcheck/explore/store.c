@@ -38,6 +38,12 @@ typedef struct {
     size_t tsize;           /* a power of two, at most 2^32 */
     unsigned tshift;        /* 32 - log2(tsize): a tag's home slot is tag >> tshift */
     Py_ssize_t widened;     /* how many positions were widened to 64 bits */
+    /* the level a distributed search's worker is storing (store_dist.c): the states from
+     * lbase on, each with its least discovery key so far and the pending invariants that
+     * may not hold of it */
+    int64_t *lkey;
+    uint64_t *lmask;
+    Py_ssize_t lbase, lcap, lloose;
 } Store;
 
 static PyTypeObject StoreType;
@@ -685,6 +691,8 @@ static void store_dealloc(Store *S) {
     PyMem_Free(S->keys);
     PyMem_Free(S->parent);
     PyMem_Free(S->table);
+    PyMem_Free(S->lkey);
+    PyMem_Free(S->lmask);
     Py_TYPE(S)->tp_free((PyObject *)S);
 }
 
@@ -720,10 +728,11 @@ static PyMethodDef store_methods[] = {
      "predicates(model, ks, n) -> per state formula k, bytes for states [0, n): 1 holds, "
      "0 not, 2 ask Python"},
     {"route", (PyCFunction)(void (*)(void))store_route, METH_FASTCALL,
-     "route(model, lo, hi, gids, fallbacks, succ, slow, step_error, canon, parts, self, wire) "
+     "route(model, lo, hi, gids, where, pending, fallbacks, succ, slow, step_error, canon, "
+     "parts, self, wire) "
      "-> (batches, counts, dead, transitions)"},
     {"merge", (PyCFunction)(void (*)(void))store_merge, METH_FASTCALL,
-     "merge(model, batches, canon, pending, invs, step_error, initial, wire, own) -> (keys, "
+     "merge(model, batches, canon, pending, invs, step_error, initial, wire) -> (keys, where, "
      "violations, loose)"},
     {"wire_hash", (PyCFunction)store_wire_hash, METH_O,
      "wire_hash(state) -> the hash that routes it, this store being the wire layout"},
@@ -780,6 +789,9 @@ static PyObject *make(PyObject *Py_UNUSED(module), PyObject *arg) {
     S->tsize = 0;
     S->widened = 0;
     S->nwords = S->keylen = 0;
+    S->lkey = NULL;
+    S->lmask = NULL;
+    S->lbase = S->lcap = S->lloose = 0;
     if (!S->lo || !S->bits || !S->off) {
         Py_DECREF(seq);
         Py_DECREF(S);

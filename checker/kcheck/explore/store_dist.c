@@ -1,11 +1,14 @@
 /* One worker's share of the distributed search (kcheck/distributed/native_partition.py) over
  * the model's generated C and this store. Included by store.c after store_gen.c.
  *
- *  route:  expand the partition's states [lo, hi) and send every successor that is not stored
- *          here, canonical, to the partition that owns it, each once under its least discovery
- *          key (parent's global id << 24 | its place in the parent's successor list).
- *  merge:  of what was sent here, keep what is new, each under its least key; store it in key
- *          order with its parent's global id; check the pending invariants on it.
+ *  route:  expand the partition's states of the level, in ascending global id, and store each
+ *          successor this partition owns at once when it is new (the next level's first
+ *          states); send every other, canonical, to the partition that owns it, each once
+ *          under its least discovery key (parent's global id << 24 | its place in the
+ *          parent's successor list).
+ *  merge:  take what was sent here into that level, each state once under its least key, and
+ *          answer the level's keys in order (the order the driver numbers its states in) with
+ *          where each state is stored; check the pending invariants on it in that order.
  *
  * States travel in their wire form: packed by the wire layout W, a store that holds nothing and
  * never widens, made from the same plan as every worker's store. Each worker's own store
@@ -258,83 +261,192 @@ static int wire_arg(const Store *S, PyObject *arg, Store **W) {
     return 0;
 }
 
+/* ---- the level being stored ----------------------------------------------------------------- */
+
+/* A worker stores a level's new states as it meets them: its own successors while it expands
+ * (route), what the others sent while it merges. Each keeps its least discovery key so far in
+ * S->lkey (by index from S->lbase); merge then sorts them by key, which is the order the driver
+ * gives them their global ids in. */
+
+/* Begin a level: the states stored from now on are its. */
+static void level_begin(Store *S) {
+    S->lbase = S->n;
+    S->lloose = 0;
+}
+
+/* The invariants pending in a level (their numbers), checked on each new state as it is stored:
+ * its mask has bit j set when pending invariant j (j < 64) does not hold of it or C cannot
+ * tell; merge looks again, in the level's order, only where a bit is set (and always for
+ * j >= 64). */
+typedef struct {
+    const KgenModel *M;
+    long *kinv;
+    Py_ssize_t npend;
+} LevelChecks;
+
+/* The numbers in `pending` (a sequence): 0, or -1 with an error set. Free L->kinv after. */
+static int level_checks(LevelChecks *L, const KgenModel *M, PyObject *pending) {
+    L->M = M;
+    L->kinv = NULL;
+    L->npend = 0;
+    PyObject *pend = PySequence_Fast(pending, "the pending invariants must be a sequence");
+    if (!pend) return -1;
+    L->npend = PySequence_Fast_GET_SIZE(pend);
+    L->kinv = PyMem_Calloc((size_t)L->npend + 1, sizeof(long));
+    if (!L->kinv) {
+        Py_DECREF(pend);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t j = 0; j < L->npend; j++) {
+        L->kinv[j] = PyLong_AsLong(PySequence_Fast_GET_ITEM(pend, j));
+        if (L->kinv[j] == -1 && PyErr_Occurred()) {
+            Py_DECREF(pend);
+            return -1;
+        }
+    }
+    Py_DECREF(pend);
+    return 0;
+}
+
+static uint64_t level_mask(const LevelChecks *L, const int64_t *row) {
+    uint64_t m = 0;
+    for (Py_ssize_t j = 0; j < L->npend && j < 64; j++)
+        if (L->M->inv((int)L->kinv[j], (int64_t *)row) != 1) m |= (uint64_t)1 << j;
+    return m;
+}
+
+/* Store the state `row` (not stored yet; in_scratch: its key for S is in S->scratch already,
+ * hash h) under `key`, its parent's global id `par`, with its invariants' mask. C: count it
+ * when it is not its own representative (crow: room for a row). 0, or -1 with an error set. */
+static int level_store(Store *S, int in_scratch, uint64_t h, const int64_t *row, int64_t key,
+                       Py_ssize_t par, const LevelChecks *L, const KcanonApi *C, int64_t *crow) {
+    if (!in_scratch && pack_row(S, row, &h) < 0) return -1;
+    Py_ssize_t at = S->n - S->lbase;
+    if (at >= S->lcap) {
+        Py_ssize_t cap = S->lcap ? S->lcap * 2 : 1024;
+        int64_t *k = PyMem_Realloc(S->lkey, sizeof(int64_t) * (size_t)cap);
+        if (k) S->lkey = k;
+        uint64_t *m = k ? PyMem_Realloc(S->lmask, sizeof(uint64_t) * (size_t)cap) : NULL;
+        if (!m) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        S->lmask = m;
+        S->lcap = cap;
+    }
+    if (insert(S, h, par) < 0) return -1;
+    S->lkey[at] = key;
+    S->lmask[at] = level_mask(L, row);
+    if (C) {
+        memcpy(crow, row, sizeof(int64_t) * (size_t)S->width);
+        C->canon(C->plan, (long *)crow);
+        S->lloose += memcmp(crow, row, sizeof(int64_t) * (size_t)S->width) != 0;
+    }
+    return 0;
+}
+
 /* ---- route ----------------------------------------------------------------------------------- */
 
-/* route(model, lo, hi, gids, fallbacks, succ, slow, step_error, canon, parts, self, wire)
- * -> (batches, counts, dead, transitions): expand the stored states [lo, hi) (their global
- * ids: the int64 buffer gids, indexed by state) over the generated code in `model`; a state
- * whose expansion fails is handed to slow(state, index), which answers its successors past the
- * failing steps. batches: one per partition (this one is `self`), in the wire layout `wire`.
- * counts: int32 bytes, each state's successors. dead: the first of the states with no
- * successor and no failing step, or -1. */
+/* route(model, lo, hi, gids, where, pending, fallbacks, succ, slow, step_error, canon, parts,
+ * self, wire) -> (batches, counts, dead, transitions): expand this partition's states of places [lo, hi)
+ * in its order (ascending global id): place k is the stored state where[k], with global id
+ * gids[k] (both int64 buffers). It runs the generated code in `model`; a state whose expansion
+ * fails is handed to slow(state, k), which answers its successors past the failing steps. A
+ * successor this partition owns is stored at once when new, as the first state of the next
+ * level (merge finishes that level), its `pending` invariants checked; every other is kept once for its owner under its least
+ * key. batches: one per partition (b"" for this one, `self`), in the wire layout `wire`.
+ * counts: int32 bytes, each place's successors. dead: the first place with no successor and no
+ * failing step, or -1. */
 static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "route() takes 12 arguments");
+    if (nargs != 14) {
+        PyErr_SetString(PyExc_TypeError, "route() takes 14 arguments");
         return NULL;
     }
     const KgenModel *M = gen_model(S, args[0]);
     if (!M) return NULL;
     Py_ssize_t lo = PyLong_AsSsize_t(args[1]), hi = PyLong_AsSsize_t(args[2]);
-    long parts = PyLong_AsLong(args[9]), self = PyLong_AsLong(args[10]);
+    long parts = PyLong_AsLong(args[11]), self = PyLong_AsLong(args[12]);
     if (PyErr_Occurred()) return NULL;
-    if (lo < 0 || hi > S->n || lo > hi || parts < 1 || parts > 65536 || self < 0 ||
-        self >= parts) {
+    if (lo < 0 || lo > hi || parts < 1 || parts > 65536 || self < 0 || self >= parts) {
         PyErr_SetString(PyExc_ValueError, "route(): states or partitions out of range");
         return NULL;
     }
-    if (!PyList_Check(args[4])) {
+    if (!PyList_Check(args[6])) {
         PyErr_SetString(PyExc_TypeError, "route(): fallbacks must be a list");
         return NULL;
     }
     const KcanonApi *C;
     Store *W;
-    if (gen_canon(S, args[8], &C) < 0 || wire_arg(S, args[11], &W) < 0) return NULL;
-    Py_buffer gids;
-    if (PyObject_GetBuffer(args[3], &gids, PyBUF_SIMPLE) < 0) return NULL;
-    if (gids.len < hi * 8) {
-        PyBuffer_Release(&gids);
-        PyErr_SetString(PyExc_ValueError, "route(): a global id for every state");
+    if (gen_canon(S, args[10], &C) < 0 || wire_arg(S, args[13], &W) < 0) return NULL;
+    LevelChecks L;
+    if (level_checks(&L, M, args[5]) < 0) {
+        PyMem_Free(L.kinv);
         return NULL;
     }
-    const int64_t *gid = gids.buf;
-    int same = same_layout(S, W); /* a look-up never widens: it stays so for the call */
-    PyObject *succ = args[5], *slow = args[6], *step_error = args[7];
+    Py_buffer gids, wheres;
+    if (PyObject_GetBuffer(args[3], &gids, PyBUF_SIMPLE) < 0) {
+        PyMem_Free(L.kinv);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[4], &wheres, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&gids);
+        PyMem_Free(L.kinv);
+        return NULL;
+    }
+    const int64_t *gid = gids.buf, *where = wheres.buf;
+    int bad = gids.len < hi * 8 || wheres.len < hi * 8;
+    for (Py_ssize_t k = lo; k < hi && !bad; k++) bad = where[k] < 0 || where[k] >= S->n;
+    if (bad) {
+        PyBuffer_Release(&gids);
+        PyBuffer_Release(&wheres);
+        PyMem_Free(L.kinv);
+        PyErr_SetString(PyExc_ValueError, "route(): a stored state and a global id every place");
+        return NULL;
+    }
+    level_begin(S);
+    Py_ssize_t widened = S->widened;
+    int same = same_layout(S, W); /* until a store widens S */
+    PyObject *succ = args[7], *slow = args[8], *step_error = args[9];
     Py_ssize_t width = S->width;
     RecSet narrow, wide;
     int rs = recset_init(&narrow, W->keylen, hi - lo);
     int rw = recset_init(&wide, 8 * width, 0);
     int64_t *s = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
+    int64_t *lrow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     uint64_t *w = PyMem_Calloc((size_t)width + 2, sizeof(uint64_t));
     uint64_t *wkey = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
     PyObject *counts = PyBytes_FromStringAndSize(NULL, (hi - lo) * (Py_ssize_t)sizeof(int32_t));
     PyObject *batches = NULL, *answer = NULL;
-    KgenOut o = {S, NULL, 0, 0, s, NULL, args[4], step_error, 0};
+    KgenOut o = {S, NULL, 0, 0, s, NULL, args[6], step_error, 0};
     long long transitions = 0;
     Py_ssize_t dead = -1;
-    if (rs < 0 || rw < 0 || !s || !crow || !w || !wkey || !counts) {
+    if (rs < 0 || rw < 0 || !s || !crow || !lrow || !w || !wkey || !counts) {
         if (rs == 0 && rw == 0 && counts) PyErr_NoMemory();
         goto error;
     }
     int32_t *count = (int32_t *)PyBytes_AS_STRING(counts);
-    for (Py_ssize_t i = lo; i < hi; i++) {
-        int failed = gen_expand(S, M, 0, i, w, &o, succ, step_error);
+    for (Py_ssize_t k = lo; k < hi; k++) {
+        int failed = gen_expand(S, M, 0, (Py_ssize_t)where[k], w, &o, succ, step_error);
         if (failed < 0) goto error;
         /* a failing step: slow() answers the state's other successors, as the slow path of the
          * one-process search does */
-        if (failed && gen_take(&o, PyObject_CallFunction(slow, "On", o.tuple, i)) < 0)
+        if (failed && gen_take(&o, PyObject_CallFunction(slow, "On", o.tuple, k)) < 0)
             goto error;
         if (o.n >= ((Py_ssize_t)1 << DIST_KEY_SHIFT)) { /* its keys would run into the next's */
             PyErr_SetString(PyExc_OverflowError, "a state with 2^24 successors or more");
             goto error;
         }
-        count[i - lo] = (int32_t)o.n;
+        count[k - lo] = (int32_t)o.n;
         transitions += o.n;
-        if (o.n == 0 && !failed && dead < 0) dead = i;
-        int64_t base = gid[i] << DIST_KEY_SHIFT;
+        if (o.n == 0 && !failed && dead < 0) dead = k;
+        int64_t base = gid[k] << DIST_KEY_SHIFT;
         for (Py_ssize_t j = 0; j < o.n; j++) {
             /* as visit() in store.c: a successor stored as it is is old, else its
-             * representative is looked up; only this partition's own can be stored here */
+             * representative is looked up; only this partition's own can be stored here. The
+             * places ascend in global id, so the first time this partition meets one of its
+             * own is under its least key here. */
             const int64_t *row = o.buf + j * (width + 1);
             uint64_t h;
             int wd = wire_of(W, row, wkey, &h);
@@ -348,6 +460,14 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
                 owner = (long)(h % (uint64_t)parts);
                 if (owner == self && dist_probe(S, same, wd, wkey, h, row) >= 0) continue;
             }
+            if (owner == self) {
+                /* dist_probe left the wire key in S->scratch when S packs as W does */
+                if (level_store(S, same && !wd, h, row, base | j, (Py_ssize_t)gid[k], &L, C,
+                                lrow) < 0)
+                    goto error;
+                same = same && S->widened == widened;
+                continue;
+            }
             int add = wd ? recset_add(&wide, row, h, base | j, (int32_t)owner)
                          : recset_add(&narrow, wkey, h, base | j, (int32_t)owner);
             if (add < 0) goto error;
@@ -359,12 +479,15 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     batches = counts = NULL; /* the answer took them */
 error:
     PyBuffer_Release(&gids);
+    PyBuffer_Release(&wheres);
+    PyMem_Free(L.kinv);
     recset_free(&narrow);
     recset_free(&wide);
     Py_XDECREF(o.tuple);
     PyMem_Free(o.buf);
     PyMem_Free(s);
     PyMem_Free(crow);
+    PyMem_Free(lrow);
     PyMem_Free(w);
     PyMem_Free(wkey);
     Py_XDECREF(counts);
@@ -373,11 +496,6 @@ error:
 }
 
 /* ---- merge ----------------------------------------------------------------------------------- */
-
-static int by_key(const void *a, const void *b) {
-    int64_t x = ((const int64_t *)a)[0], y = ((const int64_t *)b)[0];
-    return (x > y) - (x < y);
-}
 
 /* Invariant k on the new state `row`: 1 holds, 0 not (*why: the message of the step error
  * that stopped its evaluation, a new reference, or NULL), -1 error. */
@@ -410,27 +528,110 @@ static int dist_check(const KgenModel *M, long k, int64_t *row, Py_ssize_t width
     return *why ? 0 : -1;
 }
 
-/* One new state of a merge: its key, and where its record is (narrow or wide). */
+/* One new state of a level: its key, and where it is stored. */
 typedef struct {
     int64_t key, at;
-    int wide;
 } DistNew;
 
 static int dist_new_by_key(const void *a, const void *b) {
-    return by_key(&((const DistNew *)a)->key, &((const DistNew *)b)->key);
+    int64_t x = ((const DistNew *)a)->key, y = ((const DistNew *)b)->key;
+    return (x > y) - (x < y);
 }
 
-/* merge(model, batches, canon, pending, invs, step_error, initial, wire, own) -> (keys,
- * violations, loose): store the states of the batches that are not stored yet (and those of
- * `own`, the batch route kept for this partition, known not stored), each once
- * under its least key, in key order, with parent key >> 24 (initial: -1); keys: theirs, int64
- * bytes in that order. violations: {invariant: (place of its first violating new state, why
- * or None)} for the invariants `pending` (numbers; invs[k] is invariant k in Python). loose:
- * how many new states are not their own representative (canon: the canonicaliser's capsule,
- * or None). */
+/* The level's states (S->lkey from S->lbase, n of them) into `order`, by key. Keys are
+ * distinct, and their parents span a level: as (parent - least parent) * (largest place + 1)
+ * + place they fit in 32 bits but on huge levels, so a radix sort of 11-bit digits (stable, on
+ * that number above the 32 bits of the state's place in the level) takes two or three passes;
+ * else qsort. 0, or -1 with an error set. */
+static int level_order(const Store *S, Py_ssize_t n, DistNew *order) {
+    const int64_t *key = S->lkey;
+    int64_t pmin = INT64_MAX, pmax = 0, jmax = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        int64_t p = key[k] >> DIST_KEY_SHIFT, j = key[k] & (((int64_t)1 << DIST_KEY_SHIFT) - 1);
+        if (p < pmin) pmin = p;
+        if (p > pmax) pmax = p;
+        if (j > jmax) jmax = j;
+    }
+    uint64_t span = n ? (uint64_t)(pmax - pmin + 1) * (uint64_t)(jmax + 1) : 0;
+    if (n < 64 || span > ((uint64_t)1 << 32) || n > ((Py_ssize_t)1 << 32)) {
+        for (Py_ssize_t k = 0; k < n; k++) order[k] = (DistNew){key[k], S->lbase + k};
+        qsort(order, (size_t)n, sizeof(DistNew), dist_new_by_key);
+        return 0;
+    }
+    uint64_t *a = PyMem_Malloc(sizeof(uint64_t) * (size_t)n);
+    uint64_t *b = PyMem_Malloc(sizeof(uint64_t) * (size_t)n);
+    size_t *count = PyMem_Malloc(sizeof(size_t) * 2048);
+    if (!a || !b || !count) {
+        PyMem_Free(a);
+        PyMem_Free(b);
+        PyMem_Free(count);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        uint64_t p = (uint64_t)((key[k] >> DIST_KEY_SHIFT) - pmin);
+        uint64_t j = (uint64_t)(key[k] & (((int64_t)1 << DIST_KEY_SHIFT) - 1));
+        a[k] = (p * (uint64_t)(jmax + 1) + j) << 32 | (uint64_t)k;
+    }
+    for (unsigned shift = 32; shift < 64 && (span - 1) >> (shift - 32); shift += 11) {
+        memset(count, 0, sizeof(size_t) * 2048);
+        for (Py_ssize_t k = 0; k < n; k++) count[(a[k] >> shift) & 2047]++;
+        size_t at = 0;
+        for (int d = 0; d < 2048; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (Py_ssize_t k = 0; k < n; k++) b[count[(a[k] >> shift) & 2047]++] = a[k];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Py_ssize_t at = (Py_ssize_t)(a[k] & 0xFFFFFFFFu);
+        order[k] = (DistNew){key[at], S->lbase + at};
+    }
+    PyMem_Free(a);
+    PyMem_Free(b);
+    PyMem_Free(count);
+    return 0;
+}
+
+/* Take the state sent here under `key` (narrow: its wire record `rec`, read into w, hash h;
+ * wide: its values in row): stored before this level, dropped; stored in this level, its key
+ * lowered to `key` if less; else stored. 0, or -1 with an error set. */
+static int level_take(Store *S, const Store *W, int same, const unsigned char *rec, uint64_t *w,
+                      uint64_t h, int64_t *row, int64_t key, int initial, const LevelChecks *L,
+                      const KcanonApi *C, int64_t *crow) {
+    int wd = rec == NULL;
+    if (!wd && !same) wire_row(W, rec, w, row); /* S packs otherwise: look it up by value */
+    Py_ssize_t idx = dist_probe(S, same, wd, w, h, row);
+    Py_ssize_t par = initial ? -1 : (Py_ssize_t)(key >> DIST_KEY_SHIFT);
+    if (idx >= S->lbase) {
+        if (key < S->lkey[idx - S->lbase]) {
+            S->lkey[idx - S->lbase] = key;
+            S->parent[idx] = (int32_t)par;
+        }
+        return 0;
+    }
+    if (idx >= 0) return 0;
+    if (!wd && same) /* its key is in S->scratch; its values, for the checks */
+        for (Py_ssize_t f = 0; f < W->width; f++) row[f] = get_field(W, w, f);
+    return level_store(S, !wd && same, h, row, key, par, L, C, crow);
+}
+
+/* merge(model, batches, canon, pending, invs, step_error, initial, wire) -> (keys, where,
+ * violations, loose): take the states of the batches (what the other partitions' route sent
+ * here; for the initial states, what the driver sent) into the level route began (initial: a
+ * level begun here), each once under its least key, with parent key >> 24 (initial: -1). keys:
+ * the level's keys ascending, int64 bytes; where: the stored index of each, in that order.
+ * violations: {invariant: (place of its first violating new state in that order, why or
+ * None)} for the invariants `pending` (numbers; invs[k] is invariant k in Python), which route
+ * was given too. loose: how many of the level's states are not their own representative
+ * (canon: the canonicaliser's capsule, or None). */
 static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "merge() takes 9 arguments");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "merge() takes 8 arguments");
         return NULL;
     }
     const KgenModel *M = gen_model(S, args[0]);
@@ -445,126 +646,103 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     if (gen_canon(S, args[2], &C) < 0 || wire_arg(S, args[7], &W) < 0) return NULL;
     int initial = PyObject_IsTrue(args[6]);
     if (initial < 0) return NULL;
-    PyObject *pend = PySequence_Fast(args[3], "merge(): pending must be a sequence");
-    if (!pend) return NULL;
-    Py_ssize_t width = S->width, npend = PySequence_Fast_GET_SIZE(pend);
-    Py_ssize_t expect = 0; /* the records sent here: the set is made for them at once */
-    for (Py_ssize_t b = -1; b < PyList_GET_SIZE(list); b++) {
-        WireBatch B;
-        if (wire_parse(W, b >= 0 ? PyList_GET_ITEM(list, b) : args[8], &B) == 0)
-            expect += (Py_ssize_t)B.hd.narrow;
-        else
-            PyErr_Clear(); /* reported where the batch is read */
+    LevelChecks L;
+    if (level_checks(&L, M, args[3]) < 0) {
+        PyMem_Free(L.kinv);
+        return NULL;
     }
-    RecSet narrow, wide;
-    int rs = recset_init(&narrow, W->keylen, expect);
-    int rw = recset_init(&wide, 8 * width, 0);
+    if (initial) level_begin(S);
+    Py_ssize_t width = S->width, npend = L.npend;
     int64_t *row = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     uint64_t *w = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
-    long *kinv = PyMem_Calloc((size_t)npend + 1, sizeof(long));
     char *left = PyMem_Calloc((size_t)npend + 1, 1);
     DistNew *order = NULL;
-    PyObject *keys = NULL, *found = PyDict_New(), *answer = NULL;
-    Py_ssize_t loose = 0;
-    if (rs < 0 || rw < 0 || !row || !crow || !w || !kinv || !left || !found) {
-        if (rs == 0 && rw == 0 && found) PyErr_NoMemory();
+    uint64_t *sw = NULL;
+    PyObject *keys = NULL, *wheres = NULL, *found = PyDict_New(), *answer = NULL;
+    if (!row || !crow || !w || !left || !found) {
+        if (found) PyErr_NoMemory();
         goto error;
     }
     Py_ssize_t nleft = npend, widened = S->widened;
-    int same = same_layout(S, W); /* until an insert widens S */
-    for (Py_ssize_t j = 0; j < npend; j++) {
-        kinv[j] = PyLong_AsLong(PySequence_Fast_GET_ITEM(pend, j));
-        if (kinv[j] == -1 && PyErr_Occurred()) goto error;
-        left[j] = 1;
-    }
-    for (Py_ssize_t b = -1; b < PyList_GET_SIZE(list); b++) {
-        /* the own batch (b = -1) was looked up by route, and nothing was stored since */
-        int probe = b >= 0;
+    int same = same_layout(S, W); /* until a store widens S */
+    for (Py_ssize_t j = 0; j < npend; j++) left[j] = 1;
+    for (Py_ssize_t b = 0; b < PyList_GET_SIZE(list); b++) {
         WireBatch B;
-        if (wire_parse(W, probe ? PyList_GET_ITEM(list, b) : args[8], &B) < 0) goto error;
+        if (wire_parse(W, PyList_GET_ITEM(list, b), &B) < 0) goto error;
         for (int64_t j = 0; j < B.hd.narrow; j++) {
             const unsigned char *rec = B.narrow + j * W->keylen;
             memset(w, 0, sizeof(uint64_t) * (size_t)(W->nwords + 1));
             if (W->keylen) memcpy(w, rec, (size_t)W->keylen);
-            uint64_t h = hash_key(w, W->nwords);
-            if (probe && !same) wire_row(W, rec, w, row);
             int64_t key;
             memcpy(&key, B.nkeys + j, 8);
-            if (probe && dist_probe(S, same, 0, w, h, row) >= 0) continue;
-            if (recset_add(&narrow, rec, h, key, 0) < 0) goto error;
+            if (level_take(S, W, same, rec, w, hash_key(w, W->nwords), row, key, initial, &L, C,
+                           crow) < 0)
+                goto error;
+            same = same && S->widened == widened;
         }
         for (int64_t j = 0; j < B.hd.wide; j++) {
             memcpy(row, B.wide + j * width, sizeof(int64_t) * (size_t)width);
             int64_t key;
             memcpy(&key, B.wkeys + j, 8);
             uint64_t h = hash_key((const uint64_t *)row, width);
-            if (probe && dist_probe(S, same, 1, NULL, h, row) >= 0) continue;
-            if (recset_add(&wide, row, h, key, 0) < 0) goto error;
+            if (level_take(S, W, same, NULL, NULL, h, row, key, initial, &L, C, crow) < 0)
+                goto error;
+            same = same && S->widened == widened;
         }
     }
-    Py_ssize_t total = narrow.n + wide.n;
+    Py_ssize_t total = S->n - S->lbase;
     order = PyMem_Malloc(sizeof(DistNew) * (size_t)(total + 1));
+    sw = PyMem_Calloc((size_t)S->nwords + 1, sizeof(uint64_t));
     keys = PyBytes_FromStringAndSize(NULL, total * 8);
-    if (!order || !keys) {
-        if (keys) PyErr_NoMemory();
+    wheres = PyBytes_FromStringAndSize(NULL, total * 8);
+    if (!order || !sw || !keys || !wheres) {
+        if (keys && wheres) PyErr_NoMemory();
         goto error;
     }
-    for (Py_ssize_t k = 0; k < narrow.n; k++) order[k] = (DistNew){narrow.keys[k], k, 0};
-    for (Py_ssize_t k = 0; k < wide.n; k++) order[narrow.n + k] = (DistNew){wide.keys[k], k, 1};
-    qsort(order, (size_t)total, sizeof(DistNew), dist_new_by_key);
-    int64_t *out = (int64_t *)PyBytes_AS_STRING(keys);
+    if (level_order(S, total, order) < 0) goto error;
+    int64_t *ko = (int64_t *)PyBytes_AS_STRING(keys), *wo = (int64_t *)PyBytes_AS_STRING(wheres);
     for (Py_ssize_t pos = 0; pos < total; pos++) {
-        DistNew d = order[pos];
-        out[pos] = d.key;
-        Py_ssize_t par = initial ? -1 : (Py_ssize_t)(d.key >> DIST_KEY_SHIFT);
-        uint64_t h;
-        if (d.wide)
-            memcpy(row, wide.recs + d.at * wide.rec, sizeof(int64_t) * (size_t)width);
-        else
-            wire_row(W, narrow.recs + d.at * narrow.rec, w, row);
-        same = same && S->widened == widened;
-        if (!d.wide && same) { /* the wire key is this store's key */
-            memcpy(S->scratch, w, sizeof(uint64_t) * (size_t)(S->nwords + 1));
-            h = narrow.hash[d.at];
-        } else if (pack_row(S, row, &h) < 0) {
-            goto error;
-        }
-        if (insert(S, h, par) < 0) goto error;
-        if (C) {
-            memcpy(crow, row, sizeof(int64_t) * (size_t)width);
-            C->canon(C->plan, (long *)crow);
-            loose += memcmp(crow, row, sizeof(int64_t) * (size_t)width) != 0;
-        }
+        ko[pos] = order[pos].key;
+        wo[pos] = order[pos].at;
+    }
+    /* the pending invariants in the level's order, until each has failed: a state is looked at
+     * again only where its mask says an invariant may not hold */
+    uint64_t unseen = npend >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << npend) - 1;
+    for (Py_ssize_t pos = 0; pos < total && nleft; pos++) {
+        uint64_t m = S->lmask[order[pos].at - S->lbase] & unseen;
+        if (!m && npend <= 64) continue;
+        load_key(S, order[pos].at, sw);
+        for (Py_ssize_t f = 0; f < width; f++) row[f] = get_field(S, sw, f);
         for (Py_ssize_t j = 0; j < npend && nleft; j++) {
-            if (!left[j]) continue;
+            if (!left[j] || (j < 64 && !(m >> j & 1))) continue;
             PyObject *why;
-            int ok = dist_check(M, kinv[j], row, width, invs, step_error, &why);
+            int ok = dist_check(M, L.kinv[j], row, width, invs, step_error, &why);
             if (ok < 0) goto error;
             if (ok) continue;
             PyObject *v = Py_BuildValue("(nN)", pos, why ? why : Py_NewRef(Py_None));
-            PyObject *kk = v ? PyLong_FromLong(kinv[j]) : NULL;
-            int bad = !kk || PyDict_SetItem(found, kk, v) < 0;
+            PyObject *kk = v ? PyLong_FromLong(L.kinv[j]) : NULL;
+            int failed = !kk || PyDict_SetItem(found, kk, v) < 0;
             Py_XDECREF(kk);
             Py_XDECREF(v);
-            if (bad) goto error;
+            if (failed) goto error;
             left[j] = 0;
+            if (j < 64) unseen &= ~((uint64_t)1 << j);
             nleft--;
         }
     }
-    answer = Py_BuildValue("NNn", keys, found, loose);
-    keys = found = NULL; /* the answer took them */
+    answer = Py_BuildValue("NNNn", keys, wheres, found, S->lloose);
+    keys = wheres = found = NULL; /* the answer took them */
 error:
-    Py_DECREF(pend);
-    recset_free(&narrow);
-    recset_free(&wide);
+    PyMem_Free(L.kinv);
     PyMem_Free(row);
     PyMem_Free(crow);
     PyMem_Free(w);
-    PyMem_Free(kinv);
     PyMem_Free(left);
     PyMem_Free(order);
+    PyMem_Free(sw);
     Py_XDECREF(keys);
+    Py_XDECREF(wheres);
     Py_XDECREF(found);
     return answer;
 }
