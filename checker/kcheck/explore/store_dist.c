@@ -349,15 +349,15 @@ static int level_store(Store *S, int in_scratch, uint64_t h, const int64_t *row,
 /* ---- route ----------------------------------------------------------------------------------- */
 
 /* route(model, lo, hi, gids, where, pending, fallbacks, succ, slow, step_error, canon, parts,
- * self, wire) -> (batches, counts, dead, transitions): expand this partition's states of places [lo, hi)
- * in its order (ascending global id): place k is the stored state where[k], with global id
- * gids[k] (both int64 buffers). It runs the generated code in `model`; a state whose expansion
- * fails is handed to slow(state, k), which answers its successors past the failing steps. A
- * successor this partition owns is stored at once when new, as the first state of the next
- * level (merge finishes that level), its `pending` invariants checked; every other is kept once for its owner under its least
- * key. batches: one per partition (b"" for this one, `self`), in the wire layout `wire`.
- * counts: int32 bytes, each place's successors. dead: the first place with no successor and no
- * failing step, or -1. */
+ * self, wire) -> (batches, counts, dead, transitions): expand this partition's states of places
+ * [lo, hi) in its order (ascending global id): place k is the stored state where[k], with
+ * global id gids[k] (both int64 buffers). It runs the generated code in `model`; a state whose
+ * expansion fails is handed to slow(state, k), which answers its successors past the failing
+ * steps. A successor this partition owns is stored at once when new, as a state of the next
+ * level (merge finishes that level), with its mask of the `pending` invariants; every other is
+ * kept once for its owner under its least key. batches: one per partition (b"" for this one,
+ * `self`), in the wire layout `wire`. counts: int32 bytes, each place's successors. dead: the
+ * first place with no successor and no failing step, or -1. */
 static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 14) {
         PyErr_SetString(PyExc_TypeError, "route() takes 14 arguments");
