@@ -75,3 +75,23 @@ def test_the_distributed_search_looks_for_timelocks(monkeypatch: pytest.MonkeyPa
         got = check(model, checked.symbols, None, None, allowed)
         assert not any(p.kind == "timelock" for p in got.properties)
         assert ALLOWED_NOTE in got.notes
+
+
+def test_a_search_mostly_spent_starting_workers_suggests_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # workers that take 1.2 s to start, on a search of milliseconds: the note says what is
+    # faster on one machine; workers that start at once get no such note
+    import time
+
+    def slow(recipe: object, n: int | None, _: object) -> transport.Local:
+        time.sleep(1.2)
+        return transport.Local(recipe, n or 2)  # type: ignore[arg-type]
+
+    checked = load("tests/fixtures/timelock.kdsl")
+    model = compile_model(checked.symbols)
+    for make, hinted in ((slow, True), (lambda r, n, _: transport.Local(r, n or 2), False)):
+        monkeypatch.setattr(transport, "RayWorkers", make)
+        got = check(model, checked.symbols, None, None, EngineOptions("explicit", workers=2))
+        hints = [n for n in got.notes if "--threads" in n]
+        assert bool(hints) == hinted, got.notes

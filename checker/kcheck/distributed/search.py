@@ -171,6 +171,12 @@ def explore_distributed(
         f" ({'the packed store and generated C' if recipe.native else 'Python'} on each);"
         f" starting them took {started:.1f} s, counted in the search's time"
     )
+    if started > 1.0 and started > run.stats.seconds / 2:
+        # most of the time went in starting the workers: say what is faster on one machine
+        result.notes.append(
+            "starting the workers took most of this search's time: on one machine, --threads"
+            " N searches with every core and starts at once"
+        )
     if run.loose:
         result.notes.append(
             f"{run.loose:,} of the states stored are not their own representative (look-alike"
