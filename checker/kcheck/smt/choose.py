@@ -1,0 +1,153 @@
+"""Which survivors of the Houdini fixpoint the proof uses (spec/smt.md, "Houdini", step 4).
+
+All survivors together are inductive, so each action instance's query "the survivors hold, this
+step breaks a goal" is unsat; its unsat core (an assumption literal per survivor, on that small
+fresh query) names survivors enough for that instance. The cores of every instance, for the
+invariants proved and "no step fails", then for what those cores named, and so on, close into
+a set that proves itself and the goals. Then each member is dropped when the rest still prove
+themselves; only the instances whose core names it are asked again (the others' cores still
+hold without it, as the goals only shrink), each answer giving that instance's new core.
+
+A choice that runs out of its budget falls back: before the closure is complete, to every
+survivor (inductive together, so a proof, only a longer one); during the drop pass, to what is
+left (each drop was checked). The lines are advice either way: the final k-induction proves
+each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import z3  # type: ignore[import-untyped]
+
+from kcheck.smt.solver import Deadline
+from kcheck.smt.terms import Term
+
+
+class Unknown(Exception):
+    """Z3 gave no answer (its resource limit or the deadline): the step stops there."""
+
+
+class Chooser:
+    """The choice, over the queries of a fixpoint run (smt/infer.py's `_Run`)."""
+
+    steps: list[Term]  # one step formula per action instance
+    bad: list[dict[str, Term]]  # state 0 or 1 -> name -> its violation there
+    fixed: list[str]  # the model's invariants
+    single: bool  # "no step fails" is asked in one state (else after a step)
+    fail: Term  # a step fails from state 1
+
+    def ask_core(self, facts: Sequence[Term], tracked: Sequence[tuple[str, Term]],
+                 deadline: Deadline) -> list[str] | None:  # fmt: skip
+        """The unsat core of `facts` and `tracked` (names), None when satisfiable; raises
+        Unknown when Z3 cannot tell."""
+        raise NotImplementedError
+
+    def _core(self, i: int, assumed: Sequence[str], goals: Sequence[str], dl: Deadline) -> Any:
+        goal = z3.Or(*[self.bad[1][n] for n in goals])
+        tracked = [(n, z3.Not(self.bad[0][n])) for n in assumed]
+        return self.ask_core([self.steps[i], goal], tracked, dl)
+
+    def _bound_core(self, assumed: Sequence[str], dl: Deadline) -> list[str] | None:
+        """A core of "no step fails" (in a state alone, or after a step from one where they
+        hold: self.single), None when `assumed` is not enough."""
+        if self.single:
+            return self.ask_core([self.fail], [(n, z3.Not(self.bad[1][n])) for n in assumed], dl)
+        both = [(n, z3.And(z3.Not(self.bad[0][n]), z3.Not(self.bad[1][n]))) for n in assumed]
+        core: dict[str, None] = {}
+        for step in self.steps:
+            got = self.ask_core([step, self.fail], both, dl)
+            if got is None:
+                return None
+            core.update(dict.fromkeys(got))
+        return [n for n in assumed if n in core]
+
+    def choose(
+        self, alive: list[str], proved: list[str], bound: bool, deadline: Deadline
+    ) -> tuple[list[str], str]:
+        """The survivors (and invariants) the proofs of `proved` and, with `bound`, of "no step
+        fails" assume, and a note when the choice fell back (empty when it did not)."""
+        try:
+            chosen, cores, bcore = self._closure(alive, proved, bound, deadline)
+        except Unknown as why:
+            return list(alive), (
+                f"choosing the lemmas {why}: every survivor is printed (inductive together, each "
+                f"proved below: a proof with more lemmas than it needs)"
+            )
+        try:
+            self._drop(chosen, proved, cores, bcore, deadline)
+        except Unknown as why:
+            return chosen, (
+                f"dropping the lemmas not needed {why}: some of those printed may not be needed "
+                f"(each is proved below)"
+            )
+        return chosen, ""
+
+    def _closure(
+        self, alive: list[str], proved: list[str], bound: bool, dl: Deadline
+    ) -> tuple[list[str], list[set[str]], set[str] | None]:
+        """The union of the cores of every instance, for the goals, then for what the cores
+        named (each goal asked once per instance, as more assumed only keeps a query unsat),
+        with each instance's core (and the bound's: None when not asked)."""
+        at = {n: k for k, n in enumerate(alive)}
+        cores: list[set[str]] = [set() for _ in self.steps]
+        bcore: set[str] | None = None
+        chosen: set[str] = set()
+        goals, asked = list(proved), set(proved)
+        while goals or (bound and bcore is None):
+            new: list[str] = []
+            for i in range(len(self.steps)) if goals else []:
+                got = self._core(i, alive, goals, dl)
+                if got is None:  # the survivors are inductive together
+                    raise Unknown("met a step the survivors do not keep (Z3's error)")
+                cores[i] |= set(got)
+                new += got
+            if not goals:
+                got = self._bound_core(alive, dl)
+                if got is None:
+                    raise Unknown("met a step that fails where the survivors hold (Z3's error)")
+                bcore = set(got)
+                new += got
+            chosen |= set(new)
+            goals = sorted({n for n in new if n not in asked}, key=at.__getitem__)
+            asked |= set(goals)
+        return sorted(chosen, key=at.__getitem__), cores, bcore
+
+    def _drop(
+        self,
+        chosen: list[str],
+        proved: list[str],
+        cores: list[set[str]],
+        bcore: set[str] | None,
+        dl: Deadline,
+    ) -> None:
+        """Drop from `chosen` (in place) each member without which the rest still prove
+        themselves, `proved` and (`bcore` not None) "no step fails": the model's invariants
+        first, then the candidates, the last in order first."""
+        order = [n for n in chosen if n in self.fixed]
+        order += [n for n in reversed(chosen) if n not in self.fixed]
+        first: list[int] = []  # instances that kept a member before: likely to again
+        for c in order:
+            trial = [n for n in chosen if n != c]
+            goals = list(dict.fromkeys([*trial, *proved]))
+            due = [i for i in range(len(self.steps)) if c in cores[i]]
+            due = [i for i in first if i in due] + [i for i in due if i not in first]
+            fresh: dict[int, set[str]] = {}
+            for i in due:
+                got = self._core(i, trial, goals, dl)
+                if got is None:
+                    first = [i, *(k for k in first if k != i)]
+                    break
+                fresh[i] = set(got)
+            else:
+                nb = bcore
+                if bcore is not None and c in bcore:
+                    got = self._bound_core(trial, dl)
+                    if got is None:
+                        continue
+                    nb = set(got)
+                chosen.remove(c)
+                for i, core in fresh.items():
+                    cores[i] = core
+                bcore = nb
