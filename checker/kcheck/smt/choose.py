@@ -16,7 +16,8 @@ each of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import z3  # type: ignore[import-untyped]
@@ -37,6 +38,24 @@ class Chooser:
     fixed: list[str]  # the model's invariants
     single: bool  # "no step fails" is asked in one state (else after a step)
     fail: Term  # a step fails from state 1
+    proved: list[str]  # the invariants proved, assumed in every query
+    writes: list[set[int]]  # per instance, the slots it changes
+    slots: dict[str, int]  # the name of each of state 1's slots -> its index
+    _reads: dict[str, set[int] | None]  # name -> the slots of state 1 its violation reads
+
+    def reads(self, name: str) -> set[int] | None:
+        """The slots of state 1 that `name`'s violation reads (None: it reads something other
+        than a slot of state 1, so no step is known to leave it alone)."""
+        if name not in self._reads:
+            self._reads[name] = _slots_of(self.bad[1][name], self.slots)
+        return self._reads[name]
+
+    def touches(self, i: int, name: str) -> bool:
+        """Whether instance i may change `name`'s truth: it writes a slot the name reads.
+        When not, the next state's value is the current one's, assumed, so it need not be a
+        goal there."""
+        got = self.reads(name)
+        return got is None or bool(got & self.writes[i])
 
     def ask_core(self, facts: Sequence[Term], tracked: Sequence[tuple[str, Term]],
                  deadline: Deadline) -> list[str] | None:  # fmt: skip
@@ -45,19 +64,29 @@ class Chooser:
         raise NotImplementedError
 
     def _core(self, i: int, assumed: Sequence[str], goals: Sequence[str], dl: Deadline) -> Any:
-        goal = z3.Or(*[self.bad[1][n] for n in goals])
-        tracked = [(n, z3.Not(self.bad[0][n])) for n in assumed]
-        return self.ask_core([self.steps[i], goal], tracked, dl)
+        """The core of instance i's query: `assumed` and the invariants proved in state 0, one
+        of `goals` that instance i may change broken in state 1 (those it leaves alone hold
+        there as they held before: assumed)."""
+        mine = [n for n in goals if self.touches(i, n)]
+        if not mine:
+            return []
+        goal = z3.Or(*[self.bad[1][n] for n in mine])
+        fixed = [z3.Not(self.bad[0][n]) for n in self.proved]
+        tracked = [(n, z3.Not(self.bad[0][n])) for n in assumed if n not in self.proved]
+        return self.ask_core([self.steps[i], *fixed, goal], tracked, dl)
 
     def _bound_core(self, assumed: Sequence[str], dl: Deadline) -> list[str] | None:
         """A core of "no step fails" (in a state alone, or after a step from one where they
         hold: self.single), None when `assumed` is not enough."""
+        at = (1,) if self.single else (0, 1)
+        fixed = [z3.Not(self.bad[j][n]) for n in self.proved for j in at]
+        both = [(n, z3.And(*[z3.Not(self.bad[j][n]) for j in at]))
+                for n in assumed if n not in self.proved]  # fmt: skip
         if self.single:
-            return self.ask_core([self.fail], [(n, z3.Not(self.bad[1][n])) for n in assumed], dl)
-        both = [(n, z3.And(z3.Not(self.bad[0][n]), z3.Not(self.bad[1][n]))) for n in assumed]
+            return self.ask_core([self.fail, *fixed], both, dl)
         core: dict[str, None] = {}
         for step in self.steps:
-            got = self.ask_core([step, self.fail], both, dl)
+            got = self.ask_core([step, self.fail, *fixed], both, dl)
             if got is None:
                 return None
             core.update(dict.fromkeys(got))
@@ -66,8 +95,11 @@ class Chooser:
     def choose(
         self, alive: list[str], proved: list[str], bound: bool, deadline: Deadline
     ) -> tuple[list[str], str]:
-        """The survivors (and invariants) the proofs of `proved` and, with `bound`, of "no step
-        fails" assume, and a note when the choice fell back (empty when it did not)."""
+        """The survivors the proofs of `proved` and, with `bound`, of "no step fails" assume
+        besides `proved` (assumed in every query: restated as lemmas), and a note when the
+        choice fell back (empty when it did not)."""
+        self.proved, self._reads = list(proved), {}
+        alive = [n for n in alive if n not in self.proved]
         try:
             chosen, cores, bcore = self._closure(alive, proved, bound, deadline)
         except Unknown as why:
@@ -89,30 +121,49 @@ class Chooser:
     ) -> tuple[list[str], list[set[str]], set[str] | None]:
         """The union of the cores of every instance, for the goals, then for what the cores
         named (each goal asked once per instance, as more assumed only keeps a query unsat),
-        with each instance's core (and the bound's: None when not asked)."""
+        with each instance's core (and the bound's: None when not asked). Each core is sought
+        first among what is chosen (starting from the invariants proved), so that instances
+        share their facts, and only then among all survivors."""
         at = {n: k for k, n in enumerate(alive)}
         cores: list[set[str]] = [set() for _ in self.steps]
         bcore: set[str] | None = None
-        chosen: set[str] = set()
+        chosen: list[str] = []
         goals, asked = list(proved), set(proved)
         while goals or (bound and bcore is None):
             new: list[str] = []
             for i in range(len(self.steps)) if goals else []:
-                got = self._core(i, alive, goals, dl)
-                if got is None:  # the survivors are inductive together
-                    raise Unknown("met a step the survivors do not keep (Z3's error)")
+                ask = functools.partial(self._core, i, goals=goals, dl=dl)
+                got = self._reusing(ask, chosen, alive, proved)
                 cores[i] |= set(got)
                 new += got
+                chosen = sorted({*chosen, *got}, key=at.__getitem__)
             if not goals:
-                got = self._bound_core(alive, dl)
-                if got is None:
-                    raise Unknown("met a step that fails where the survivors hold (Z3's error)")
+                got = self._reusing(lambda t: self._bound_core(t, dl), chosen, alive, proved)
                 bcore = set(got)
                 new += got
-            chosen |= set(new)
+                chosen = sorted({*chosen, *got}, key=at.__getitem__)
             goals = sorted({n for n in new if n not in asked}, key=at.__getitem__)
             asked |= set(goals)
-        return sorted(chosen, key=at.__getitem__), cores, bcore
+        return chosen, cores, bcore
+
+    @staticmethod
+    def _reusing(
+        ask: Callable[[list[str]], list[str] | None],
+        chosen: list[str],
+        alive: list[str],
+        proved: list[str],
+    ) -> list[str]:
+        """A core among `chosen` when there is one, else among all survivors,
+        asked once more within itself (Z3's cores shrink when asked again: on scheduler_plugins
+        from about 100 survivors to 60)."""
+        got = ask(chosen)
+        if got is not None:
+            return got
+        got = ask(alive)
+        if got is None:  # the survivors are inductive together
+            raise Unknown("met a step the survivors do not keep (Z3's error)")
+        again = ask(got)
+        return got if again is None else again
 
     def _drop(
         self,
@@ -151,3 +202,26 @@ class Chooser:
                 for i, core in fresh.items():
                     cores[i] = core
                 bcore = nb
+
+
+def _slots_of(t: Term, slots: dict[str, int]) -> set[int] | None:
+    """The indices of the constants of `t` named in `slots`; None when it has another."""
+    out: set[int] = set()
+    seen: set[int] = set()
+    todo = [t]
+    while todo:
+        e = todo.pop()
+        k = e.get_id()
+        if k in seen:
+            continue
+        seen.add(k)
+        if z3.is_const(e) and e.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            j = slots.get(str(e))
+            if j is None:
+                return None
+            out.add(j)
+        elif z3.is_app(e):
+            todo.extend(e.children())
+        else:  # a quantifier or a bound variable: not looked into
+            return None
+    return out

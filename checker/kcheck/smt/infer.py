@@ -87,6 +87,18 @@ def step_groups(path: Unrolling, split: bool) -> list[Term]:
     return [transition([inst], s0, s1, f"{path.prefix}0_{n}")[0] for n, inst in enumerate(insts)]
 
 
+def step_writes(path: Unrolling, split: bool) -> list[set[int]]:
+    """For each of `step_groups(path, split)`, the slots of the state some branch changes."""
+    insts = [i for i in path.instances(0) if not all(z3.is_false(b.ok) for b in i.branches)]
+    s0 = path.state(0)
+    written = [
+        {j for br in inst.branches if not z3.is_false(br.ok)
+         for j, now in enumerate(s0) if not br.state[j].eq(now)}
+        for inst in insts
+    ]  # fmt: skip
+    return written if split else [set().union(*written)]
+
+
 class _Run(Chooser):
     """One fixpoint: the two states of the step case, each name's violation in each, and the
     queries."""
@@ -112,6 +124,7 @@ class _Run(Chooser):
         self.path = path = Unrolling(enc, "h")
         self.base = [z3.Not(ill_formed(path, j)) for j in (0, 1)] if wf else []
         self.steps = step_groups(path, split)
+        self.writes = step_writes(path, split)
         self.fixed: list[str] = []
         cands: list[str] = []
         for inv in symbols.invariants:
@@ -124,6 +137,7 @@ class _Run(Chooser):
         self.bad = [{n: enc.violation(invs[n], path.state(j)) for n in self.order} for j in (0, 1)]
         self.single = True  # "no step fails" needs no step before the state it fails in
         self.fail = path.fail(1)
+        self.slots = {str(v): j for j, v in enumerate(path.state(1))}
 
     def ask(self, facts: Sequence[Term]) -> tuple[str, Any]:
         self.out.queries += 1
@@ -157,7 +171,7 @@ class _Run(Chooser):
         except Unknown:
             return out
         chosen, out.choice = self.choose(alive, out.proved, "bound" not in out.open, self.deadline)
-        used = set(chosen)
+        used = set(chosen) | set(out.proved)  # the choice assumes every invariant proved
         out.used = sorted(used & self.cands)
         out.leaned_on = used - self.cands
         return out
