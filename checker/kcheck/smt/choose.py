@@ -2,16 +2,18 @@
 
 All survivors together are inductive, so each action instance's query "the survivors hold, this
 step breaks a goal" is unsat; its unsat core (an assumption literal per survivor, on that small
-fresh query) names survivors enough for that instance. The cores of every instance, for the
-invariants proved and "no step fails", then for what those cores named, and so on, close into
-a set that proves itself and the goals. Then each member is dropped when the rest still prove
-themselves; only the instances whose core names it are asked again (the others' cores still
-hold without it, as the goals only shrink), each answer giving that instance's new core.
+fresh query) names survivors enough for that instance. The invariants proved are assumed in
+every query (restated as lemmas), and a goal the instance writes no slot of is not asked of it
+(it holds after the step as before). The cores of every instance, for the invariants proved
+and "no step fails", then for what those cores named, and so on, close into a set that proves
+itself and the goals; each core is sought first among what is chosen, so instances share
+facts. Then each member is dropped when the rest still prove themselves; only the instances
+whose core names it are asked again (the others' cores still hold without it, as the goals
+only shrink), each answer giving that instance's new core.
 
-A choice that runs out of its budget falls back: before the closure is complete, to every
-survivor (inductive together, so a proof, only a longer one); during the drop pass, to what is
-left (each drop was checked). The lines are advice either way: the final k-induction proves
-each of them.
+A choice that stops falls back: before the closure is complete, to every survivor (inductive
+together, so a proof, only a longer one); during the drop pass, to what is left (each drop was
+checked). The lines are advice either way: the final k-induction proves each of them.
 """
 
 from __future__ import annotations
