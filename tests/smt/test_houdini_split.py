@@ -77,10 +77,12 @@ def test_split_queries_reach_the_whole_relation_fixpoint_and_drop_what_spoil_bre
     assert split.kept == whole.kept == ["inferred_1", "inferred_3", "inferred_5"]
     assert split.proved == whole.proved == ["d_le_a"]
     assert split.open == whole.open == {}
-    assert split.used == whole.used == ["inferred_1"]
-    assert split.leaned_on == whole.leaned_on == {"d_le_a"}
-    chosen = set(split.used) | split.leaned_on
-    assert inductive(CHAIN, chosen, chosen | set(split.proved))
+    # the cores may name other survivors (test_houdini_choice.py): each choice must prove
+    # itself and d <= a, and need inferred_1 (b <= a), without which nothing does
+    for found in (split, whole):
+        assert "inferred_1" in found.used
+        chosen = set(found.used) | found.leaned_on
+        assert inductive(CHAIN, chosen, chosen | set(found.proved))
     assert not inductive(CHAIN, {"d_le_a"}, {"d_le_a"})  # the lemma is needed
 
 

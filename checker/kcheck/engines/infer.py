@@ -171,6 +171,8 @@ def _houdini(
         notes.append(fix.unknown)
     if fix.out_of_time:
         notes.append("the Houdini step ran out of --timeout (what it proves may vary with load)")
+    if fix.choice:
+        notes.append(fix.choice)
     index = {_name(i): t for i, t in enumerate(held)}
     used = [index[n] for n in fix.used if n in index]
     # a model invariant another proof leaned on, restated as a lemma: the final k-induction

@@ -5,8 +5,7 @@ every candidate's step case assuming all of them): ask Z3 for a step from a stat
 hold to one where one fails, drop the candidates that fail there, and again until none does.
 An invariant of the model that fails there is not proved and is left out of what is assumed
 (its counterexample to induction is kept for the report). Then the few candidates the proof of
-the invariants and of "no step fails" uses: grown from none, each counterexample to induction
-of what is chosen so far adding the first survivor its first state breaks.
+the invariants and of "no step fails" uses, from per-instance unsat cores (smt/choose.py).
 
 Every query is one action instance's step (a set is inductive iff every instance keeps it), on
 a fresh solver: each is small, and Z3 preprocesses a fresh solver's formula, where push/pop or
@@ -28,10 +27,11 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel
+from kcheck.smt.choose import Chooser, Unknown
 from kcheck.smt.describe import describe_cti, describe_failure
 from kcheck.smt.encode import Encoder
 from kcheck.smt.prover import Goal, Prover
-from kcheck.smt.solver import Deadline, check_fresh
+from kcheck.smt.solver import Deadline, check_core, check_fresh
 from kcheck.smt.system import Unrolling, transition
 from kcheck.smt.terms import Term
 from kcheck.smt.wellformed import well_formed
@@ -56,6 +56,7 @@ class Houdini:
     unknown: str = ""  # why Z3 could not answer, when it could not
     out_of_time: bool = False  # the deadline, not Z3's resource limit, cut a query short
     queries: int = 0  # Z3 queries asked
+    choice: str = ""  # how the choice of `used` fell back, when it did
 
 
 def houdini(
@@ -76,11 +77,6 @@ def houdini(
         out.out_of_time = deadline.remaining() <= 0
 
 
-class Unknown(Exception):
-    """Z3 gave no answer (its resource limit or the deadline): the run stops, proving nothing
-    more."""
-
-
 def step_groups(path: Unrolling, split: bool) -> list[Term]:
     """Step 0 of `path` as a list of formulas whose disjunction is the step relation: one per
     action instance that can be taken (`split`), or the whole relation."""
@@ -91,7 +87,19 @@ def step_groups(path: Unrolling, split: bool) -> list[Term]:
     return [transition([inst], s0, s1, f"{path.prefix}0_{n}")[0] for n, inst in enumerate(insts)]
 
 
-class _Run:
+def step_writes(path: Unrolling, split: bool) -> list[set[int]]:
+    """For each of `step_groups(path, split)`, the slots of the state some branch changes."""
+    insts = [i for i in path.instances(0) if not all(z3.is_false(b.ok) for b in i.branches)]
+    s0 = path.state(0)
+    written = [
+        {j for br in inst.branches if not z3.is_false(br.ok)
+         for j, now in enumerate(s0) if not br.state[j].eq(now)}
+        for inst in insts
+    ]  # fmt: skip
+    return written if split else [set().union(*written)]
+
+
+class _Run(Chooser):
     """One fixpoint: the two states of the step case, each name's violation in each, and the
     queries."""
 
@@ -116,6 +124,7 @@ class _Run:
         self.path = path = Unrolling(enc, "h")
         self.base = [z3.Not(ill_formed(path, j)) for j in (0, 1)] if wf else []
         self.steps = step_groups(path, split)
+        self.writes = step_writes(path, split)
         self.fixed: list[str] = []
         cands: list[str] = []
         for inv in symbols.invariants:
@@ -127,6 +136,8 @@ class _Run:
         invs = {i.name: i for i in symbols.invariants}
         self.bad = [{n: enc.violation(invs[n], path.state(j)) for n in self.order} for j in (0, 1)]
         self.single = True  # "no step fails" needs no step before the state it fails in
+        self.fail = path.fail(1)
+        self.slots = {str(v): j for j, v in enumerate(path.state(1))}
 
     def ask(self, facts: Sequence[Term]) -> tuple[str, Any]:
         self.out.queries += 1
@@ -135,6 +146,17 @@ class _Run:
             self.out.unknown = f"Z3 answered unknown ({answer})"
             raise Unknown
         return answer, m
+
+    def ask_core(self, facts: Sequence[Term], tracked: Sequence[tuple[str, Term]],
+                 deadline: Deadline) -> list[str] | None:  # fmt: skip
+        self.out.queries += 1
+        answer, got = check_core([*self.base, *facts], tracked, deadline)
+        if answer == "unsat":
+            return list(got)
+        if answer == "sat":
+            return None
+        raise Unknown("ran out of time" if deadline.remaining() <= 0 else
+                      f"got no answer from Z3 ({answer})")  # fmt: skip
 
     def held(self, names: Sequence[str], j: int) -> list[Term]:
         return [z3.Not(self.bad[j][n]) for n in names]
@@ -146,9 +168,10 @@ class _Run:
             self._bound(alive)
             out.kept = sorted(set(alive) & self.cands)
             out.proved = [n for n in alive if n in self.fixed]
-            used = self._fewer(self._needed(alive), out.proved)
         except Unknown:
             return out
+        chosen, out.choice = self.choose(alive, out.proved, "bound" not in out.open, self.deadline)
+        used = set(chosen) | set(out.proved)  # the choice assumes every invariant proved
         out.used = sorted(used & self.cands)
         out.leaned_on = used - self.cands
         return out
@@ -172,93 +195,27 @@ class _Run:
             quiet = 0
         return alive
 
-    def _bound_cti(self, assumed: Sequence[str]) -> tuple[Any, tuple[int, ...]]:
-        """A model where `assumed` hold and a step fails, with the states it must hold in (None:
-        no step fails). First in a state alone, then after a step from a state where `assumed`
-        hold too (self.single: whether the first sufficed for the survivors)."""
-        fail = self.path.fail(1)
+    def _bound_cti(self, assumed: Sequence[str]) -> Any:
+        """A model where `assumed` hold and a step fails (None: no step fails). First in a state
+        alone, then after a step from a state where `assumed` hold too (self.single: whether
+        the first sufficed for the survivors)."""
         if self.single:
-            answer, m = self.ask([*self.held(assumed, 1), fail])
-            return (None, ()) if answer == "unsat" else (m, (1,))
+            answer, m = self.ask([*self.held(assumed, 1), self.fail])
+            return None if answer == "unsat" else m
         for step in self.steps:
-            answer, m = self.ask([step, *self.held(assumed, 0), *self.held(assumed, 1), fail])
+            answer, m = self.ask([step, *self.held(assumed, 0), *self.held(assumed, 1), self.fail])
             if answer == "sat":
-                return m, (0, 1)
-        return None, ()
+                return m
+        return None
 
     def _bound(self, alive: list[str]) -> None:
-        m, _ = self._bound_cti(alive)
+        m = self._bound_cti(alive)
         if m is not None:
             self.single = False
-            m, _ = self._bound_cti(alive)
+            m = self._bound_cti(alive)
         if m is not None:
             self.out.open["bound"] = describe_failure(self.model, self.path, m, 1)
             self.out.cti["bound"] = _failure(self.model, self.symbols, self.path, m)
-
-    def _needed(self, alive: list[str]) -> list[str]:
-        """The survivors the proofs of the invariants proved and of "no step fails" assume,
-        grown from none: a counterexample to induction of what is chosen (assumed in the first
-        state, one of the goals broken in the second) must break a survivor in its first state,
-        as all survivors together are inductive; the first it breaks is chosen, and becomes a
-        goal too. More assumed only keeps a query unsat, so each goal is asked once per step."""
-        chosen: list[str] = []
-        todo = [n for n in alive if n in self.fixed]
-        asked = set(todo)
-        bound = "bound" not in self.out.open
-        while todo or bound:
-            goals, todo = todo, []
-            for step in self.steps if goals else []:
-                goal = z3.Or(*[self.bad[1][n] for n in goals])
-                while True:
-                    answer, m = self.ask([step, *self.held(chosen, 0), goal])
-                    if answer == "unsat":
-                        break
-                    c = self._pick(m, alive, chosen, (0,))
-                    chosen.append(c)
-                    if c not in asked:
-                        asked.add(c)
-                        todo.append(c)
-            if todo or not bound:
-                continue
-            m, where = self._bound_cti(chosen)
-            if m is None:
-                bound = False
-                continue
-            c = self._pick(m, alive, chosen, where)
-            chosen.append(c)
-            if c not in asked:
-                asked.add(c)
-                todo.append(c)
-        return chosen
-
-    def _fewer(self, chosen: list[str], proved: list[str]) -> set[str]:
-        """`chosen` less each member (the last chosen first) without which the rest still
-        prove themselves, the invariants and "no step fails": a counterexample picks the first
-        survivor it breaks, not the one that matters."""
-        keep = list(chosen)
-        first = list(range(len(self.steps)))
-        for c in [n for n in chosen if n in proved] + [
-            n for n in reversed(chosen) if n not in proved
-        ]:
-            trial = [n for n in keep if n != c]
-            goal = z3.Or(*[self.bad[1][n] for n in dict.fromkeys([*trial, *proved])])
-            # the step that broke the last trial first: it often breaks the next one too
-            broke = next((k for k in first if self.ask([self.steps[k], *self.held(trial, 0),
-                                                        goal])[0] == "sat"), None)  # fmt: skip
-            if broke is not None:
-                first.remove(broke)
-                first.insert(0, broke)
-            elif "bound" in self.out.open or self._bound_cti(trial)[0] is None:
-                keep = trial
-        return set(keep)
-
-    def _pick(self, m: Any, alive: list[str], chosen: list[str], where: tuple[int, ...]) -> str:
-        for n in alive:
-            if n not in chosen and any(z3.is_true(m.eval(self.bad[j][n], True)) for j in where):
-                return n
-        # the survivors are inductive: a model breaking none of them is Z3's error
-        self.out.unknown = "Z3 gave a counterexample to induction no survivor rules out"
-        raise Unknown
 
 
 def _number(name: str) -> tuple[int, str]:
