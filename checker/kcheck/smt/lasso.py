@@ -44,7 +44,7 @@ from kcheck.smt.temporal import (
     taken,
     violation,
 )
-from kcheck.smt.terms import Term, _and, _or
+from kcheck.smt.terms import FALSE, Term, _and, _or
 from kcheck.trace import Step, Trace, name_objects
 
 NOT_ENCODED = (
@@ -61,49 +61,117 @@ class LassoError(RuntimeError):
 
 
 class _Lassos:
-    """The fairness and loop terms of one unrolling, built once per state and step."""
+    """The loop of a lasso as Booleans defined once per state, shared by every depth and every
+    property (spec/smt.md, "BMC: fair lassos"): L_i, the loop starts at s_i; In_i, s_i is on
+    the loop (start <= i); and per fairness constraint an accumulator over s_0 ... s_i (no step
+    fails in the loop so far; a weakly fair action taken or disabled somewhere on it; a
+    strongly fair one taken on it, or disabled everywhere on it). Each is a fresh Boolean
+    asserted equal to its definition, so it constrains no state; what Z3 learns about them
+    serves every later query. At depth k only the loop's closing (L_i implies s_i = s_k) is
+    new, asserted under a literal of that depth."""
 
-    def __init__(self, model: CompiledModel, u: Unrolling) -> None:
+    def __init__(self, model: CompiledModel, u: Unrolling, solver: Unrolled) -> None:
         self.model = model
         self.u = u
+        self.solver = solver
         self.fair = Fairness.of(model)
-        self._en: dict[tuple[int, int], Term] = {}
-        self._took: dict[tuple[int, int], Term] = {}
+        self.start: list[Term] = []  # L_i
+        self.inside: list[Term] = []  # In_i
+        self._fair: list[list[Term]] = []  # the fairness accumulators at s_i
+        self._ok: list[Term] = []  # every fairness constraint met on s_start ... s_i
+        self._accs: dict[str, list[list[Term]]] = {}  # a property's accumulators (`broken`)
+        self._close: dict[int, Term] = {}
+
+    def _define(self, name: str, body: Term) -> Term:
+        v = z3.Bool(name)
+        self.solver.add(v == body)
+        return v
 
     def en(self, i: int, a: int) -> Term:
-        if (i, a) not in self._en:
-            self._en[i, a] = enabled(self.u.instances(i), a)
-        return self._en[i, a]
+        return enabled(self.u.instances(i), a)
 
     def took(self, i: int, a: int) -> Term:
-        if (i, a) not in self._took:
-            self._took[i, a] = taken(self.u.instances(i), self.u.state(i + 1), a)
-        return self._took[i, a]
+        return taken(self.u.instances(i), self.u.state(i + 1), a)
 
     def stop(self, k: int) -> Term:
         return _and(stops(self.u.instances(k), self.fair), z3.Not(self.u.fail(k)))
 
-    def loop(self, k: int, start: Term) -> Term:
-        """s_k closes a loop at s_start (start < k) on which no step fails and every fairness
-        constraint is met."""
+    def extend(self, k: int) -> None:
+        """Define the loop's Booleans for s_0 ... s_{k-1} (step k-1 must be unrolled)."""
+        weak, strong = self.fair.weak, self.fair.strong
+        # per accumulator: a conjunction over the loop (True) or a disjunction (False)
+        conj = [True, *[False for _ in weak], *[c for _ in strong for c in (False, True)]]
+        while len(self.start) < k:
+            i = len(self.start)
+            before = self.inside[i - 1] if i else FALSE
+            at = z3.Bool(f"_lasso_start_{i}")
+            self.solver.add(z3.Implies(at, z3.Not(before)))  # at most one start
+            on = self._define(f"_lasso_in_{i}", _or([before, at]))
+            self.start.append(at)
+            self.inside.append(on)
+            parts = [z3.Implies(on, z3.Not(self.u.fail(i)))]
+            for a in weak:
+                parts.append(_and(on, _or([self.took(i, a), z3.Not(self.en(i, a))])))
+            for a in strong:
+                parts.append(_and(on, self.took(i, a)))
+                parts.append(z3.Implies(on, z3.Not(self.en(i, a))))
+            prev = self._fair[i - 1] if i else None
+            row = []
+            for n, part in enumerate(parts):
+                if prev is not None:
+                    part = _and(prev[n], part) if conj[n] else _or([prev[n], part])
+                row.append(self._define(f"_lasso_fair_{i}_{n}", part))
+            self._fair.append(row)
+            ok = row[: 1 + len(weak)]
+            ok += [_or(row[j : j + 2]) for j in range(1 + len(weak), len(row), 2)]
+            self._ok.append(_and(*ok))
+
+    def close(self, k: int) -> Term:
+        """A literal that, asserted, makes s_0 ... s_k a fair loop back to the start (k >= 1)."""
+        if k not in self._close:
+            self.extend(k)
+            s = self.u.state
+            lit = z3.Bool(f"_lasso_closes_{k}")
+            back = [z3.Implies(self.start[j], _same(s(j), s(k))) for j in range(k)]
+            self.solver.add(z3.Implies(lit, _and(self.inside[k - 1], self._ok[k - 1], *back)))
+            self._close[k] = lit
+        return self._close[k]
+
+    def loop_start(self, m: Any, k: int) -> int:
+        return next(i for i in range(k) if z3.is_true(m.eval(self.start[i], model_completion=True)))
+
+    def broken(self, t: PropertyTerms, k: int) -> Term:
+        """The property fails on the loop closed at s_k, through accumulators over s_0 ...
+        s_{k-1} defined once per state: `eventually always P`, P false in some state of the
+        loop; `always eventually P`, P false in all of them (per binding); `P leads_to Q`, per
+        binding P at some s_m and Q false from s_m on (T) and on the whole loop (Lq)."""
         s = self.u.state
-        back = [z3.Implies(start == j, _same(s(j), s(k))) for j in range(k)]
-        parts = [start >= 0, start < k, *back]
-        parts += [z3.Implies(start <= i, z3.Not(self.u.fail(i))) for i in range(k)]
-        for a in self.fair.weak:
-            parts.append(
-                _or(
-                    [
-                        _and(start <= i, _or([self.took(i, a), z3.Not(self.en(i, a))]))
-                        for i in range(k)
-                    ]
-                )
-            )
-        for a in self.fair.strong:
-            took = _or([_and(start <= i, self.took(i, a)) for i in range(k)])
-            off = _and(*[z3.Implies(start <= i, z3.Not(self.en(i, a))) for i in range(k)])
-            parts.append(_or([took, off]))
-        return _and(*parts)
+        name = t.info.name
+        rows = self._accs.setdefault(name, [])
+        while len(rows) < k:
+            i = len(rows)
+            prev = rows[i - 1] if i else None
+            on = self.inside[i]
+            cur: list[Term] = []
+            for n, b in enumerate(t.bindings):
+                tag = f"_lasso_{name}_{i}_{n}"
+                if t.shape == "eventually always":
+                    part = _and(on, z3.Not(t.holds(b, 0, s(i))))
+                    cur.append(self._define(tag, _or([prev[n], part]) if prev else part))
+                elif t.shape == "always eventually":
+                    part = z3.Implies(on, z3.Not(t.holds(b, 0, s(i))))
+                    cur.append(self._define(tag, _and(prev[n], part) if prev else part))
+                else:
+                    no_q = z3.Not(t.holds(b, 1, s(i)))
+                    trig = _or([prev[2 * n], t.holds(b, 0, s(i))]) if prev else t.holds(b, 0, s(i))
+                    cur.append(self._define(tag + "_t", _and(trig, no_q)))
+                    lq = z3.Implies(on, no_q)
+                    cur.append(self._define(tag + "_q", _and(prev[2 * n + 1], lq) if prev else lq))
+            rows.append(cur)
+        last = rows[k - 1]
+        if t.shape == "leads_to":
+            return _or([_and(last[2 * n], last[2 * n + 1]) for n in range(len(t.bindings))])
+        return _or(list(last))
 
 
 def _same(a: tuple[Term, ...], b: tuple[Term, ...]) -> Term:
@@ -172,26 +240,22 @@ def temporal_bmc(
                                        engine=engine)  # fmt: skip
         terms = {}
     u = Unrolling(enc, "t")
-    lassos = _Lassos(model, u)
     # over integers, each goal under an assumption literal so that learned clauses are kept
     # (bmc.py's solver); bit-vectors were slower here (hpa to depth 6: 4.3 CPU s against 1.2)
     solver = Unrolled(bitvec=False)
+    lassos = _Lassos(model, u, solver)
     if inits:
         solver.add(_or([_same(u.state(0), s) for s in inits]))
     pending = dict(terms)
     unknown: str | None = None
     k = 0
     while pending and unknown is None:
-        for name, t in list(pending.items()):
-            found = _at_depth(model, solver, lassos, t, k, deadline)
-            if isinstance(found, PropertyResult):
-                found = replace(found, engine=engine)
-            if isinstance(found, str):
-                unknown = f"Z3 answered unknown ({found}) at depth {k}"
-                break
-            if found is not None:
-                out[name] = found
-                del pending[name]
+        found, gave_up = _at_depth(model, solver, lassos, pending, k, deadline)
+        for name, entry in found.items():
+            out[name] = replace(entry, engine=engine)
+            del pending[name]
+        if gave_up is not None:
+            unknown = f"Z3 answered unknown ({gave_up}) at depth {k}"
         if k >= depth or unknown is not None or not pending:
             break
         solver.add(u.step(k))
@@ -203,37 +267,62 @@ def temporal_bmc(
     return [out[p.name] for p in props]
 
 
+STAGES = ("error", "state", "loop")
+
+
 def _at_depth(
-    model: CompiledModel, solver: Unrolled, lassos: _Lassos, t: PropertyTerms, k: int,
-    deadline: Deadline,
-) -> PropertyResult | str | None:  # fmt: skip
-    """The violation of `t` that ends at depth k, if any; a string when Z3 gave up."""
+    model: CompiledModel, solver: Unrolled, lassos: _Lassos, pending: dict[str, PropertyTerms],
+    k: int, deadline: Deadline,
+) -> tuple[dict[str, PropertyResult], str | None]:  # fmt: skip
+    """The violations of the pending properties that end at depth k, and why Z3 gave up (None
+    if it did not). Per property the goals are asked in the order of STAGES (a formula that
+    cannot be evaluated in s_k; for `always P` a path to a state where P is false, else a
+    lasso that stops in s_k; a lasso that loops back from s_k), the first satisfiable one
+    answering it. Each stage first asks the disjunction of the properties' goals: when that
+    is unsatisfiable, so is each goal, and one query stands for several (it is satisfiable
+    at most once per property, which is then answered)."""
+    out: dict[str, PropertyResult] = {}
+    for stage in STAGES:
+        goals = {n: _goal(stage, lassos, t, k) for n, t in pending.items() if n not in out}
+        goals = {n: g for n, g in goals.items() if not z3.is_false(g)}
+        if len(goals) > 1:
+            answer, _ = solver.ask(_or(list(goals.values())), deadline)
+            if answer == "unsat":
+                continue
+            if answer != "sat":
+                return out, answer
+        for name, goal in goals.items():
+            answer, m = solver.ask(goal, deadline)
+            if answer == "sat":
+                out[name] = _answer(model, solver, lassos, pending[name], stage, k, m)
+            elif answer != "unsat":
+                return out, answer
+    return out, None
+
+
+def _goal(stage: str, lassos: _Lassos, t: PropertyTerms, k: int) -> Term:
     u = lassos.u
-    err = t.error(u.state(k))
-    if not z3.is_false(err):
-        answer, m = solver.ask(err, deadline)
-        if answer == "sat":
-            return _unevaluable(model, t, _states(solver, u, m, k))
-        if answer != "unsat":
-            return answer
-    if t.shape == "always":
-        bad = _or([z3.Not(t.holds(b, 0, u.state(k))) for b in t.bindings])
-        answer, m = solver.ask(bad, deadline)
-        if answer == "sat":
-            return _reported(model, t, _states(solver, u, m, k), -1)
-        return None if answer == "unsat" else answer
-    answer, m = solver.ask(_and(lassos.stop(k), broken(t, u, k, None)), deadline)
-    if answer == "sat":
-        return _reported(model, t, _states(solver, u, m, k), k)
-    if answer != "unsat":
-        return answer
-    if k == 0:
-        return None
-    loop = z3.Int(f"_loop_{t.info.name}_{k}")
-    answer, m = solver.ask(_and(lassos.loop(k, loop), broken(t, u, k, loop)), deadline)
-    if answer == "sat":
-        return _reported(model, t, _states(solver, u, m, k), solver.value(m, loop))
-    return None if answer == "unsat" else answer
+    if stage == "error":
+        return t.error(u.state(k))
+    if stage == "state":
+        if t.shape == "always":
+            return _or([z3.Not(t.holds(b, 0, u.state(k))) for b in t.bindings])
+        return _and(lassos.stop(k), broken(t, u, k, None))
+    if t.shape == "always" or k == 0:
+        return FALSE
+    return _and(lassos.close(k), lassos.broken(t, k))
+
+
+def _answer(
+    model: CompiledModel, solver: Unrolled, lassos: _Lassos, t: PropertyTerms, stage: str,
+    k: int, m: Any,
+) -> PropertyResult:  # fmt: skip
+    states = _states(solver, lassos.u, m, k)
+    if stage == "error":
+        return _unevaluable(model, t, states)
+    if stage == "state":
+        return _reported(model, t, states, -1 if t.shape == "always" else k)
+    return _reported(model, t, states, lassos.loop_start(m, k))
 
 
 def _states(solver: Unrolled, u: Unrolling, m: Any, k: int) -> list[State]:
