@@ -59,17 +59,26 @@ def check(
         solver.pop()
 
 
+def _fresh(facts: Sequence[Term], deadline: Deadline) -> Any:
+    """A new solver holding `facts`, with what is left of the deadline as its timeout; None when
+    nothing is left."""
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        return None
+    solver = new_solver()
+    solver.set("timeout", max(1, int(remaining * 1000)))
+    solver.add(*facts)
+    return solver
+
+
 def check_fresh(facts: Sequence[Term], deadline: Deadline) -> tuple[str, Any]:
     """As `check`, on a new solver holding only `facts` and asked without assumptions: Z3 then
     preprocesses the formula as a whole (solving equations away, bounding integers), which
     push/pop or assumption literals turn off. Many times faster on a one-off query (the
     Houdini step: spec/smt.md), at the price of learning nothing for the next one."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
+    solver = _fresh(facts, deadline)
+    if solver is None:
         return "timeout", None
-    solver = new_solver()
-    solver.set("timeout", max(1, int(remaining * 1000)))
-    solver.add(*facts)
     r = solver.check()
     if r == z3.sat:
         return "sat", solver.model()
@@ -84,12 +93,9 @@ def check_core(
     """As `check_fresh`, with each of `tracked` (a name, a formula) asserted under its own
     assumption literal: `unsat` with the names in Z3's unsat core (in the order given), `sat`
     with its model. Only for small queries: assumption literals cost Z3 its preprocessing."""
-    remaining = deadline.remaining()
-    if remaining <= 0:
+    solver = _fresh(facts, deadline)
+    if solver is None:
         return "timeout", None
-    solver = new_solver()
-    solver.set("timeout", max(1, int(remaining * 1000)))
-    solver.add(*facts)
     lits = [z3.Bool(f"_track_{k}") for k in range(len(tracked))]
     solver.add(*[z3.Implies(lit, f) for lit, (_, f) in zip(lits, tracked, strict=True)])
     r = solver.check(*lits)
