@@ -15,7 +15,8 @@ What is not encoded is refused with `Unsupported`, never approximated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
@@ -28,6 +29,7 @@ from kcheck.smt import conflicts, controllers
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.scheduler import bind_instances
 from kcheck.smt.stmt import StmtEncoder
+from kcheck.smt.template import Renaming, instance_terms, rename_instances, state_constants
 from kcheck.smt.terms import FALSE, TRUE, Branch, Env, Instance, Term, _and, _or
 
 __all__ = ["Branch", "Encoder", "Instance", "Term", "Unsupported"]
@@ -43,6 +45,9 @@ class Encoder(StmtEncoder):
         # scheduler's bind, a stale informer's sync
         self.units = units(sym, self.splits)
         assert len(self.units) == len(model.actions)
+        # the template state, its constants, and its instances with their Renaming
+        self._template: tuple[tuple[Term, ...], list[Term]] | None = None
+        self._instances: tuple[list[Instance], Renaming] | None = None
 
     def param_ranges(self) -> Term:
         """Every symbolic param within its declared range, and every `assume` true."""
@@ -86,7 +91,63 @@ class Encoder(StmtEncoder):
 
     # ---- whole actions and invariants
     def instances(self, st: tuple[Term, ...]) -> list[Instance]:
-        """Every action instance from state `st`, in the compiled model's action order."""
+        """Every action instance from state `st`, in the compiled model's action order: for a
+        state of fresh constants, the template state's renamed (smt/template.py)."""
+        constants = self.constants_of(st)
+        if constants is None:
+            return self.build_instances(st)
+        if self._instances is None:
+            tmpl, made = self.template()
+            insts = self.build_instances(tmpl)
+            self._instances = insts, Renaming(tmpl, made, instance_terms(insts))
+        insts, renaming = self._instances
+        return rename_instances(insts, renaming, st, constants)
+
+    def template(self) -> tuple[tuple[Term, ...], list[Term]]:
+        """The template state terms are built over before renaming, and its constants."""
+        if self._template is None:
+            tmpl = self.fresh_state("_template")
+            made = state_constants(tmpl, self.sets)
+            assert made is not None
+            self._template = tmpl, made
+        return self._template
+
+    def constants_of(self, st: tuple[Term, ...]) -> list[Term] | None:
+        """The constants of `st` when terms about it may be renamed from the template's."""
+        constants = state_constants(st, self.sets)
+        if constants is None or len(constants) != len(self.template()[1]):
+            return None
+        return constants
+
+    def per_state(
+        self,
+        memo: dict[Any, Any],
+        key: Any,
+        st: tuple[Term, ...],
+        build: Callable[[tuple[Term, ...]], tuple[Term, ...]],
+    ) -> tuple[Term, ...]:
+        """build(st), by renaming what it built over the template state (kept in `memo` under
+        `key`, as are its renamings) when `st` allows."""
+        constants = self.constants_of(st)
+        if constants is None:
+            return build(st)
+        at = (key, *[c.get_id() for c in constants])
+        done = memo.get(at)
+        if done is not None:  # it holds its state: those ids are not another's
+            return done[1]  # type: ignore[no-any-return]
+        made = memo.get(key)
+        if made is None:
+            tmpl, tc = self.template()
+            terms = build(tmpl)
+            made = memo[key] = terms, Renaming(tmpl, tc, terms)
+        terms, renaming = made
+        new = renaming.onto(st, constants)
+        out = tuple(new(t) for t in terms)
+        memo[at] = st, out
+        return out
+
+    def build_instances(self, st: tuple[Term, ...]) -> list[Instance]:
+        """instances(st), encoded from the model."""
         out: list[Instance] = []
         self.step_start = st
         try:

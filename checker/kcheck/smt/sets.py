@@ -29,6 +29,11 @@ class Bits:
         self._known[m.get_id()] = (m, tuple(bits))
         return m
 
+    def known_bits(self, m: Term) -> tuple[Term, ...] | None:
+        """The Bools a mask built here was made of, or None for a term not built by mask()."""
+        known = self._known.get(m.get_id())
+        return known[1] if known is not None and known[0].eq(m) else None
+
     def fresh(self, name: str, n: int) -> Term:
         return self.mask([z3.Bool(f"{name}_b{i}") for i in range(n)])
 

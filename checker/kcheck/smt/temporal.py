@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
@@ -49,10 +50,17 @@ class PropertyTerms:
         self.formulas = state_formulas(unquantified(prop.expr))
         self.bindings = _bindings(enc, prop.expr)
         self.decreases = prop.decreases  # the measures its `decreases` clause offers
+        self._memo: dict[Any, Any] = {}  # the formulas over the template state, and renamed
 
     def formula(self, b: Binding, j: int, st: tuple[Term, ...]) -> tuple[Term, Term]:
         """(value, error) of formula j for binding b in state `st`, guarded as compiled: the
         trigger of leads_to is `guard and P`, every other formula `not guard or F`."""
+        val, err = self.enc.per_state(
+            self._memo, (b.label, j), st, lambda s: self._formula(b, j, s)
+        )
+        return val, err
+
+    def _formula(self, b: Binding, j: int, st: tuple[Term, ...]) -> tuple[Term, Term]:
         val, err = self.enc.expr(self.formulas[j], dict(b.env), st)
         if not b.guards:
             return val, err
