@@ -83,7 +83,7 @@ def inferred(model: str, timeout: float, method: str) -> str:
         return "refused"
     if rc == -1:
         return f"timeout ({secs:.0f} s)"
-    used = re.findall(r"^lemma (\w+)", out, re.M)
+    used = re.findall(r"^(?:// not proved: )?lemma (\w+)", out, re.M)
     status = dict(re.findall(r"^invariant (\w+): (\w+)", out, re.M))
     invs = [n for n in status if n not in used]
     proved = sum(status[n] == "holds" for n in invs)
@@ -137,7 +137,7 @@ def cell(model: str, engine: str, timeout: float) -> dict[str, object]:
         status = {p["name"]: p["status"] for p in props if p["kind"] == "invariant"}
         bound = all(p["status"] == "holds" for p in props if p["kind"] == "bound")
     else:
-        used = set(re.findall(r"^lemma (\w+)", out, re.M))
+        used = set(re.findall(r"^(?:// not proved: )?lemma (\w+)", out, re.M))
         status = {n: s for n, s in re.findall(r"^invariant (\w+): (\w+)", out, re.M)
                   if n not in used}  # fmt: skip
         bound = not re.search(r"^bound .*: inconclusive", out, re.M)

@@ -89,7 +89,13 @@ def infer(
                     method=method)  # fmt: skip
     except Refused as err:
         fail(f"{model}: {err}", EXIT_USAGE)
-    text = "".join(line + "\n" for line in found.lemmas)
+    # a lemma the final proof left open (out of time, or Z3 gave no answer) is shown, but not
+    # as a line to paste: nothing proved rests on it
+    unproved = {p.name for p in found.result.properties if p.status != HOLDS}
+    text = "".join(
+        ("// not proved: " if line.split(":")[0].split()[-1] in unproved else "") + line + "\n"
+        for line in found.lemmas
+    )
     head = (
         f"// kcheck infer: {found.generated} candidates, {found.held} true in all "
         f"{found.states} reachable states, {found.kept} inductive together, "
