@@ -98,7 +98,13 @@ def infer(
                 return Inference(run.lines, run.result, notes=run.notes, method="spacer")
             # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
             share = 0.6 if method == "auto" else 1.0
-            found = _houdini(source, overrides, max_k, t0 + timeout_s * share, max_states)
+            try:
+                found = _houdini(source, overrides, max_k, t0 + timeout_s * share, max_states)
+            except OutOfTime as why:  # out of its share: Spacer may still prove something
+                if method != "auto" or seconds_left(end) < 1:
+                    raise
+                mine = f"out of Houdini's share of --timeout ({timeout_s * share:g} s) {why}"
+                found = _late(source, overrides, mine, timeout_s, method)
             if method != "auto" or found.verdict in (HOLDS, VIOLATED):
                 return found
             return _then_spacer(found, source, overrides, max_k, seconds_left(end))
@@ -106,24 +112,25 @@ def infer(
         if found is not None:  # Houdini's answer stands; Spacer's did not come in time
             note = f"IC3/PDR (Spacer) stopped at --timeout ({timeout_s:g} s): {why}"
             return replace(found, notes=[*found.notes, note])
-        return _late(source, overrides, timeout_s, str(why), method)
+        return _late(source, overrides, f"out of --timeout ({timeout_s:g} s) {why}", timeout_s,
+                     method)  # fmt: skip
 
 
 def _late(
     source: Source,
     overrides: Mapping[str, int | str] | None,
-    timeout_s: float,
     why: str,
+    timeout_s: float,
     method: str,
 ) -> Inference:
     """The run that --timeout stopped before its final proof: every invariant inconclusive,
     no lemma (none was proved)."""
     symbols = check_source(source, overrides).symbols
-    reason = f"not proved: out of --timeout ({timeout_s:g} s) {why}"
+    reason = f"not proved: {why}"
     props = [PropertyResult(i.name, "invariant", INCONCLUSIVE, i.span.line, reason=reason,
                             engine=ENGINE) for i in symbols.invariants]  # fmt: skip
     props.append(PropertyResult("bound", "bound", INCONCLUSIVE, None, reason=reason, engine=ENGINE))
-    note = f"out of --timeout ({timeout_s:g} s) {why}: nothing was proved, no lemma is printed"
+    note = f"{why}: nothing was proved, no lemma is printed"
     result = CheckResult(symbols.program.name, ENGINE, Stats(seconds=timeout_s), props,
                          complete=False, limit=f"timeout {timeout_s:g}s", notes=[note])  # fmt: skip
     return Inference([], result, notes=[note], method=method)
