@@ -5,6 +5,7 @@ can paste into the model, or write them to a file."""
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
@@ -83,10 +84,12 @@ def infer(
     from kcheck.engines.dispatch import Refused
     from kcheck.engines.infer import infer as run
 
+    started = time.monotonic()
     checked = load_model(model, defines)  # reports a model that does not check, exit 2
+    # --timeout counts from here: loading the model is part of the run
+    left = max(0.01, (timeout or 300.0) - (time.monotonic() - started))
     try:
-        found = run(checked.source, parse_defines(defines), max_k, timeout or 300.0,
-                    method=method)  # fmt: skip
+        found = run(checked.source, parse_defines(defines), max_k, left, method=method)
     except Refused as err:
         fail(f"{model}: {err}", EXIT_USAGE)
     # a lemma the final proof left open (out of time, or Z3 gave no answer) is shown, but not

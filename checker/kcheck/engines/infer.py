@@ -12,6 +12,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 from kcheck.engines.clock import OutOfTime, check_time, grace, seconds_left, stop_at
@@ -98,13 +99,17 @@ def infer(
                 return Inference(run.lines, run.result, notes=run.notes, method="spacer")
             # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
             share = 0.6 if method == "auto" else 1.0
+            mine = t0 + timeout_s * share
             try:
-                found = _houdini(source, overrides, max_k, t0 + timeout_s * share, max_states)
+                # with auto, a step of Houdini's that cannot look at the clock is stopped soon
+                # after its share too: Spacer's share is Spacer's
+                with stop_at(mine + grace(timeout_s * share)) if share < 1 else nullcontext():
+                    found = _houdini(source, overrides, max_k, mine, max_states)
             except OutOfTime as why:  # out of its share: Spacer may still prove something
                 if method != "auto" or seconds_left(end) < 1:
                     raise
-                mine = f"out of Houdini's share of --timeout ({timeout_s * share:g} s) {why}"
-                found = _late(source, overrides, mine, timeout_s, method)
+                late = f"out of Houdini's share of --timeout ({timeout_s * share:g} s) {why}"
+                found = _late(source, overrides, late, timeout_s, method)
             if method != "auto" or found.verdict in (HOLDS, VIOLATED):
                 return found
             return _then_spacer(found, source, overrides, max_k, seconds_left(end))
