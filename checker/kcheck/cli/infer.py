@@ -84,12 +84,11 @@ def infer(
     from kcheck.engines.dispatch import Refused
     from kcheck.engines.infer import infer as run
 
-    started = time.monotonic()
+    started = time.monotonic()  # --timeout counts from here: loading the model is in the run
     checked = load_model(model, defines)  # reports a model that does not check, exit 2
-    # --timeout counts from here: loading the model is part of the run
-    left = max(0.01, (timeout or 300.0) - (time.monotonic() - started))
     try:
-        found = run(checked.source, parse_defines(defines), max_k, left, method=method)
+        found = run(checked.source, parse_defines(defines), max_k, timeout or 300.0,
+                    method=method, started=started)  # fmt: skip
     except Refused as err:
         fail(f"{model}: {err}", EXIT_USAGE)
     # a lemma the final proof left open (out of time, or Z3 gave no answer) is shown, but not

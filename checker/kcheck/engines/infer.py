@@ -83,19 +83,21 @@ def infer(
     timeout_s: float = 300.0,
     max_states: int = MAX_STATES,
     method: str = "houdini",
+    started: float | None = None,
 ) -> Inference:
     """Infer lemmas for the model in `source` and prove its invariants with them, by the
     Houdini fixpoint over mined candidates, by IC3/PDR (Spacer), or (`auto`) Houdini first and
-    Spacer on what it left open, within `timeout_s` in all. Raises KcheckError when the model
-    itself does not check, Refused when the Z3 engine cannot encode it."""
-    t0 = time.monotonic()
+    Spacer on what it left open, within `timeout_s` in all, counted from `started` (the clock's
+    reading when the run began; None: now). Raises KcheckError when the model itself does not
+    check, Refused when the Z3 engine cannot encode it."""
+    t0 = time.monotonic() if started is None else started
     end = t0 + timeout_s
     found: Inference | None = None
     try:
         # the phases stop themselves at `end`; this stops a step that cannot look at a clock
         with stop_at(end + grace(timeout_s)):
             if method == "spacer":
-                run = prove(source, overrides, None, True, max_k, timeout_s)
+                run = prove(source, overrides, None, True, max_k, seconds_left(end))
                 return Inference(run.lines, run.result, notes=run.notes, method="spacer")
             # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
             share = 0.6 if method == "auto" else 1.0
@@ -109,7 +111,7 @@ def infer(
                 if method != "auto" or seconds_left(end) < 1:
                     raise
                 late = f"out of Houdini's share of --timeout ({timeout_s * share:g} s) {why}"
-                found = _late(source, overrides, late, timeout_s, method)
+                found = _late(source, overrides, late, timeout_s)
             if method != "auto" or found.verdict in (HOLDS, VIOLATED):
                 return found
             return _then_spacer(found, source, overrides, max_k, seconds_left(end))
@@ -117,8 +119,7 @@ def infer(
         if found is not None:  # Houdini's answer stands; Spacer's did not come in time
             note = f"IC3/PDR (Spacer) stopped at --timeout ({timeout_s:g} s): {why}"
             return replace(found, notes=[*found.notes, note])
-        return _late(source, overrides, f"out of --timeout ({timeout_s:g} s) {why}", timeout_s,
-                     method)  # fmt: skip
+        return _late(source, overrides, f"out of --timeout ({timeout_s:g} s) {why}", timeout_s)
 
 
 def _late(
@@ -126,7 +127,6 @@ def _late(
     overrides: Mapping[str, int | str] | None,
     why: str,
     timeout_s: float,
-    method: str,
 ) -> Inference:
     """The run that --timeout stopped before its final proof: every invariant inconclusive,
     no lemma (none was proved)."""
@@ -138,7 +138,7 @@ def _late(
     note = f"{why}: nothing was proved, no lemma is printed"
     result = CheckResult(symbols.program.name, ENGINE, Stats(seconds=timeout_s), props,
                          complete=False, limit=f"timeout {timeout_s:g}s", notes=[note])  # fmt: skip
-    return Inference([], result, notes=[note], method=method)
+    return Inference([], result, notes=[note], method="none: out of time")
 
 
 def _then_spacer(
