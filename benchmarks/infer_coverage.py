@@ -129,6 +129,12 @@ def cell(model: str, engine: str, timeout: float) -> dict[str, object]:
     if rc == 2:
         lines = [x for x in out.strip().splitlines() if x.strip()]
         return got | {"status": "refused", "detail": lines[-1][:200] if lines else "exit 2"}
+    if rc not in (0, 1, 3):  # kcheck's internal error (exit 70): no verdict to read
+        lines = [x for x in out.strip().splitlines() if x.strip()]
+        return got | {
+            "status": "error",
+            "detail": f"exit {rc}: " + (lines[0][:160] if lines else ""),
+        }
     if engine in ("induction", "bmc"):
         try:
             props = json.loads(out[out.index("{") :])["properties"]
