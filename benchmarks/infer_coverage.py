@@ -123,7 +123,9 @@ def cell(model: str, engine: str, timeout: float) -> dict[str, object]:
     got: dict[str, object] = {"wall": round(secs, 1), "cpu": round(cpu, 1),
                               "load": round(os.getloadavg()[0], 1)}  # fmt: skip
     if rc == -1:
-        if CPU_LIMIT is not None and cpu >= CPU_LIMIT - 1:
+        # the backstop kills at timeout + 30 s of wall time: a kill before it is RLIMIT_CPU's
+        # (the CPU seconds read back from getrusage fall a little short of the limit)
+        if CPU_LIMIT is not None and secs < timeout + 30:
             return got | {"status": "timeout", "detail": f"out of CPU time ({CPU_LIMIT} CPU s)"}
         return got | {"status": "timeout", "detail": f"killed after {secs:.0f} s"}
     if rc == 2:
