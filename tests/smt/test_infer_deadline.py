@@ -5,6 +5,7 @@ lemma line to paste that no proof established, no traceback (issue 13: a run wit
 
 from __future__ import annotations
 
+import ctypes
 import re
 import time
 from dataclasses import replace
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 
 import kcheck.engines.infer as infer_module
 from kcheck.cli.main import main
-from kcheck.engines.clock import grace
+from kcheck.engines.clock import OutOfTime, grace, stop_at
 from kcheck.result import INCONCLUSIVE
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -115,3 +116,30 @@ def test_a_lemma_the_final_proof_left_open_is_not_printed_as_one_to_paste(
     assert re.search(r"^// not proved: lemma inferred_1: ", result.output, re.M)
     assert not re.search(r"^lemma inferred_1: ", result.output, re.M)
     assert "invariant inferred_1: inconclusive" in result.output
+
+
+def test_the_hard_stop_survives_a_swallowed_alarm_and_a_ctypes_conversion() -> None:
+    # an `except` on the way (the solver's fallback for a ctypes error) may swallow the first
+    # OutOfTime: the alarm fires again until the block is left
+    swallowed = 0
+    t0 = time.monotonic()
+    with pytest.raises(OutOfTime), stop_at(t0 + 0.2):
+        try:
+            time.sleep(5)
+        except OutOfTime:
+            swallowed += 1
+        time.sleep(5)
+    assert swallowed == 1 and time.monotonic() - t0 < 2
+
+    # raised while ctypes converts an argument (z3's calls), it comes out as an ArgumentError
+    class Slow:
+        @property
+        def _as_parameter_(self) -> int:
+            time.sleep(5)
+            return 0
+
+    libc = ctypes.CDLL(None)
+    t0 = time.monotonic()
+    with pytest.raises(OutOfTime), stop_at(t0 + 0.2):
+        libc.abs(Slow())
+    assert time.monotonic() - t0 < 2

@@ -10,6 +10,7 @@ while a model compiles), so that a run reports "out of time" instead of outlivin
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import signal
 import threading
 import time
@@ -20,7 +21,7 @@ from types import FrameType
 # (with what they decided), this only ends a step that cannot look at the clock
 GRACE_S = 2.0
 GRACE_SHARE = 0.02
-RETRY_S = 0.01  # an alarm that lands in a destructor is put off this long (see _on_alarm)
+RETRY_S = 0.05  # once past the deadline, the alarm fires again this often until obeyed
 
 
 class OutOfTime(BaseException):
@@ -53,23 +54,29 @@ def stop_at(end: float) -> Iterator[None]:
     ):
         yield
         return
-    armed = [True]
+    armed, fired = [True], [False]
+    why = "in a step that cannot look at the clock (its alarm stopped it)"
 
     def _on_alarm(signum: int, frame: FrameType | None) -> None:
         if not armed[0]:
             return
         if frame is not None and frame.f_code.co_name == "__del__":
-            # an exception raised in a destructor is printed and dropped: try again just after
-            signal.setitimer(signal.ITIMER_REAL, RETRY_S)
-            return
-        armed[0] = False
-        raise OutOfTime("in a step that cannot look at the clock (its alarm stopped it)")
+            return  # an exception raised in a destructor is printed and dropped: the next one
+        fired[0] = True
+        raise OutOfTime(why)
 
     start = time.monotonic()
     old_handler = signal.signal(signal.SIGALRM, _on_alarm)
-    old_delay, _ = signal.setitimer(signal.ITIMER_REAL, max(RETRY_S, end - start))
+    # again every RETRY_S until the block is left: an OutOfTime some `except` swallowed (the
+    # solver's fallback for a ctypes error, say) is raised once more
+    old_delay, _ = signal.setitimer(signal.ITIMER_REAL, max(RETRY_S, end - start), RETRY_S)
     try:
         yield
+    except ctypes.ArgumentError:
+        # raised inside a ctypes call's argument conversion, the exception comes out as this
+        if fired[0]:
+            raise OutOfTime(why) from None
+        raise
     finally:
         armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
