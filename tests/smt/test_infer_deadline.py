@@ -143,3 +143,28 @@ def test_the_hard_stop_survives_a_swallowed_alarm_and_a_ctypes_conversion() -> N
     with pytest.raises(OutOfTime), stop_at(t0 + 0.2):
         libc.abs(Slow())
     assert time.monotonic() - t0 < 2
+
+
+def test_verify_stopped_inside_a_ctypes_conversion_is_stopped_not_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # verify's budget raises Stopped into the step under way; landing in a z3 call's argument
+    # conversion it came out as ctypes.ArgumentError, an internal error (exit 70)
+    import kcheck.smt.induction as induction_module
+    from kcheck.engines.dispatch import EngineOptions, Stopped, check
+    from kcheck.explore.bfs import Limits
+    from kcheck.explore.budget import Budget
+    from kcheck.lang.diagnostics import Source
+    from kcheck.lang.frontend import check_source
+    from kcheck.model.compile import compile_model
+
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        budget.reason = "timeout 1s"
+        raise ctypes.ArgumentError("argument 2: Stopped: timeout 1s")
+
+    monkeypatch.setattr(induction_module, "induction", stopped)
+    budget = Budget.start(1.0, None)
+    checked = check_source(Source("triangle.kdsl", TRIANGLE))
+    options = EngineOptions("induction", limits=Limits(timeout=1.0, budget=budget))
+    with pytest.raises(Stopped):
+        check(compile_model(checked.symbols), checked.symbols, None, None, options)
