@@ -83,7 +83,7 @@ def inferred(model: str, timeout: float, method: str) -> str:
         return "refused"
     if rc == -1:
         return f"timeout ({secs:.0f} s)"
-    used = re.findall(r"^lemma (\w+)", out, re.M)
+    used = re.findall(r"^(?:// not proved: )?lemma (\w+)", out, re.M)
     status = dict(re.findall(r"^invariant (\w+): (\w+)", out, re.M))
     invs = [n for n in status if n not in used]
     proved = sum(status[n] == "holds" for n in invs)
@@ -123,12 +123,20 @@ def cell(model: str, engine: str, timeout: float) -> dict[str, object]:
     got: dict[str, object] = {"wall": round(secs, 1), "cpu": round(cpu, 1),
                               "load": round(os.getloadavg()[0], 1)}  # fmt: skip
     if rc == -1:
-        if CPU_LIMIT is not None and cpu >= CPU_LIMIT - 1:
+        # the backstop kills at timeout + 30 s of wall time: a kill before it is RLIMIT_CPU's
+        # (the CPU seconds read back from getrusage fall a little short of the limit)
+        if CPU_LIMIT is not None and secs < timeout + 30:
             return got | {"status": "timeout", "detail": f"out of CPU time ({CPU_LIMIT} CPU s)"}
         return got | {"status": "timeout", "detail": f"killed after {secs:.0f} s"}
     if rc == 2:
         lines = [x for x in out.strip().splitlines() if x.strip()]
         return got | {"status": "refused", "detail": lines[-1][:200] if lines else "exit 2"}
+    if rc not in (0, 1, 3):  # kcheck's internal error (exit 70): no verdict to read
+        lines = [x for x in out.strip().splitlines() if x.strip()]
+        return got | {
+            "status": "error",
+            "detail": f"exit {rc}: " + (lines[0][:160] if lines else ""),
+        }
     if engine in ("induction", "bmc"):
         try:
             props = json.loads(out[out.index("{") :])["properties"]
@@ -137,7 +145,7 @@ def cell(model: str, engine: str, timeout: float) -> dict[str, object]:
         status = {p["name"]: p["status"] for p in props if p["kind"] == "invariant"}
         bound = all(p["status"] == "holds" for p in props if p["kind"] == "bound")
     else:
-        used = set(re.findall(r"^lemma (\w+)", out, re.M))
+        used = set(re.findall(r"^(?:// not proved: )?lemma (\w+)", out, re.M))
         status = {n: s for n, s in re.findall(r"^invariant (\w+): (\w+)", out, re.M)
                   if n not in used}  # fmt: skip
         bound = not re.search(r"^bound .*: inconclusive", out, re.M)

@@ -264,3 +264,15 @@ def test_a_member_agrees_with_its_holder_and_a_def_is_bounded_per_enum_member() 
     wrong = Source("wrong.kdsl", MEMBERS.replace("where p.app == s.app and", "where"))
     assert verdict(wrong, "explicit") == VIOLATED
     assert infer(wrong, timeout_s=60).verdict != HOLDS
+
+
+def test_a_restated_invariant_the_front_end_refuses_is_left_out_not_a_crash() -> None:
+    # pvc_finalizers: Houdini leans on protected_while_kept, whose lowered form (a list read as
+    # a value) does not check when written back as a lemma; the run used to end in an
+    # internal error (exit 70)
+    result = CliRunner().invoke(
+        main, ["infer", str(MODELS / "pvc_finalizers.kdsl"), "--method", "houdini"]
+    )
+    assert result.exit_code in (0, 3), result.output
+    assert "internal error" not in result.output
+    assert "invariant protected_while_kept: holds" in result.output

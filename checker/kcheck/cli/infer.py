@@ -5,6 +5,7 @@ can paste into the model, or write them to a file."""
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 import click
@@ -83,13 +84,20 @@ def infer(
     from kcheck.engines.dispatch import Refused
     from kcheck.engines.infer import infer as run
 
+    started = time.monotonic()  # --timeout counts from here: loading the model is in the run
     checked = load_model(model, defines)  # reports a model that does not check, exit 2
     try:
         found = run(checked.source, parse_defines(defines), max_k, timeout or 300.0,
-                    method=method)  # fmt: skip
+                    method=method, started=started)  # fmt: skip
     except Refused as err:
         fail(f"{model}: {err}", EXIT_USAGE)
-    text = "".join(line + "\n" for line in found.lemmas)
+    # a lemma the final proof left open (out of time, or Z3 gave no answer) is shown, but not
+    # as a line to paste: nothing proved rests on it
+    unproved = {p.name for p in found.result.properties if p.status != HOLDS}
+    text = "".join(
+        ("// not proved: " if line.split(":")[0].split()[-1] in unproved else "") + line + "\n"
+        for line in found.lemmas
+    )
     head = (
         f"// kcheck infer: {found.generated} candidates, {found.held} true in all "
         f"{found.states} reachable states, {found.kept} inductive together, "

@@ -7,6 +7,7 @@ must report as an error they raise (Refused, EngineFailure, Stopped)."""
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -286,6 +287,12 @@ def _z3(
         raise Refused(str(err)) from None
     except (BmcReplayError, LassoError) as err:
         raise EngineFailure(str(err)) from None
+    except ctypes.ArgumentError:
+        # the budget's Stopped raised while ctypes converted an argument of a z3 call comes
+        # out as this (verify --infer on scheduler_plugins at --timeout 60: exit 70)
+        if budget is not None and budget.reason is not None:
+            raise Stopped(budget.reason) from None
+        raise
     finally:
         if budget is not None:
             budget.armed = False

@@ -12,8 +12,10 @@ import re
 import time
 from collections import deque
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
+from kcheck.engines.clock import OutOfTime, check_time, grace, seconds_left, stop_at
 from kcheck.engines.dispatch import EngineOptions, Refused, check
 from kcheck.engines.spacer import prove
 from kcheck.explore.bfs import Limits
@@ -22,7 +24,7 @@ from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.frontend import CheckedModel, check_source
 from kcheck.model.compile import compile_model
 from kcheck.model.ir import CompiledModel, State, StepError
-from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult
+from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.candidates import (
     candidates,
     guarded_comparisons,
@@ -33,6 +35,7 @@ from kcheck.smt.candidates import (
     windows,
 )
 from kcheck.smt.infer import CANDIDATE, houdini
+from kcheck.smt.prover import ENGINE
 from kcheck.smt.refuse import Unsupported
 from kcheck.smt.targets import STOP_FACT, anchored, stop_lemmas
 from kcheck.trace import Trace
@@ -80,21 +83,62 @@ def infer(
     timeout_s: float = 300.0,
     max_states: int = MAX_STATES,
     method: str = "houdini",
+    started: float | None = None,
 ) -> Inference:
     """Infer lemmas for the model in `source` and prove its invariants with them, by the
     Houdini fixpoint over mined candidates, by IC3/PDR (Spacer), or (`auto`) Houdini first and
-    Spacer on what it left open, within `timeout_s` in all. Raises KcheckError when the model
-    itself does not check, Refused when the Z3 engine cannot encode it."""
-    if method == "spacer":
-        run = prove(source, overrides, None, True, max_k, timeout_s)
-        return Inference(run.lines, run.result, notes=run.notes, method="spacer")
-    t0 = time.monotonic()
-    # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
-    share = 0.6 if method == "auto" else 1.0
-    found = _houdini(source, overrides, max_k, timeout_s * share, max_states)
-    if method != "auto" or found.verdict in (HOLDS, VIOLATED):
-        return found
-    return _then_spacer(found, source, overrides, max_k, timeout_s - (time.monotonic() - t0))
+    Spacer on what it left open, within `timeout_s` in all, counted from `started` (the clock's
+    reading when the run began; None: now). Raises KcheckError when the model itself does not
+    check, Refused when the Z3 engine cannot encode it."""
+    t0 = time.monotonic() if started is None else started
+    end = t0 + timeout_s
+    found: Inference | None = None
+    try:
+        # the phases stop themselves at `end`; this stops a step that cannot look at a clock
+        with stop_at(end + grace(timeout_s)):
+            if method == "spacer":
+                run = prove(source, overrides, None, True, max_k, seconds_left(end))
+                return Inference(run.lines, run.result, notes=run.notes, method="spacer")
+            # auto: Houdini first, with most of the time (it settles most models), Spacer the rest
+            share = 0.6 if method == "auto" else 1.0
+            mine = t0 + timeout_s * share
+            try:
+                # with auto, a step of Houdini's that cannot look at the clock is stopped soon
+                # after its share too: Spacer's share is Spacer's
+                with stop_at(mine + grace(timeout_s * share)) if share < 1 else nullcontext():
+                    found = _houdini(source, overrides, max_k, mine, max_states)
+            except OutOfTime as why:  # out of its share: Spacer may still prove something
+                if method != "auto" or seconds_left(end) < 1:
+                    raise
+                late = f"out of Houdini's share of --timeout ({timeout_s * share:g} s) {why}"
+                found = _late(source, overrides, late, timeout_s)
+            if method != "auto" or found.verdict in (HOLDS, VIOLATED):
+                return found
+            return _then_spacer(found, source, overrides, max_k, seconds_left(end))
+    except OutOfTime as why:
+        if found is not None:  # Houdini's answer stands; Spacer's did not come in time
+            note = f"IC3/PDR (Spacer) stopped at --timeout ({timeout_s:g} s): {why}"
+            return replace(found, notes=[*found.notes, note])
+        return _late(source, overrides, f"out of --timeout ({timeout_s:g} s) {why}", timeout_s)
+
+
+def _late(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    why: str,
+    timeout_s: float,
+) -> Inference:
+    """The run that --timeout stopped before its final proof: every invariant inconclusive,
+    no lemma (none was proved)."""
+    symbols = check_source(source, overrides).symbols
+    reason = f"not proved: {why}"
+    props = [PropertyResult(i.name, "invariant", INCONCLUSIVE, i.span.line, reason=reason,
+                            engine=ENGINE) for i in symbols.invariants]  # fmt: skip
+    props.append(PropertyResult("bound", "bound", INCONCLUSIVE, None, reason=reason, engine=ENGINE))
+    note = f"{why}: nothing was proved, no lemma is printed"
+    result = CheckResult(symbols.program.name, ENGINE, Stats(seconds=timeout_s), props,
+                         complete=False, limit=f"timeout {timeout_s:g}s", notes=[note])  # fmt: skip
+    return Inference([], result, notes=[note], method="none: out of time")
 
 
 def _then_spacer(
@@ -136,10 +180,11 @@ def _houdini(
     source: Source,
     overrides: Mapping[str, int | str] | None,
     max_k: int,
-    timeout_s: float,
+    end: float,
     max_states: int,
 ) -> Inference:
-    """The Houdini route: candidates, filter, fixpoint, then the k-induction proof."""
+    """The Houdini route: candidates, filter, fixpoint, then the k-induction proof, all by the
+    clock's `end` (OutOfTime when a phase would start past it)."""
     t0 = time.monotonic()
     original = check_source(source, overrides)
     texts = candidates(original.symbols)
@@ -147,7 +192,7 @@ def _houdini(
     notes: list[str] = []
     checked, texts = _with_lemmas(source, overrides, texts)
     model = compile_model(checked.symbols)
-    states, whole = _states(model, max_states, t0 + timeout_s / 2)
+    states, whole = _states(model, max_states, t0 + (end - t0) / 2)
     if not whole:
         why = "states" if len(states) >= max_states else "time (the result may vary with load)"
         notes.append(
@@ -158,13 +203,14 @@ def _houdini(
     held += _potentials(source, overrides, original, held, states)
     budgets = {b.fault: b.budget for b in model.layout.budgets}
     held += _chained(source, overrides, original, held, states, budgets)
+    check_time(end, "before the candidates true in the states were compiled")
     checked, held = _with_lemmas(source, overrides, held)
     model = compile_model(checked.symbols)
-    left = max(1.0, timeout_s - (time.monotonic() - t0))
+    check_time(end, "before the Houdini fixpoint")
     try:
         # each of its queries is bounded by Z3's resource limit (solver.RLIMIT), which does not
         # move with the load; the clock only stops it when the whole run is nearly out of time
-        fix = houdini(model, checked.symbols, model.initial(), left * 0.8)
+        fix = houdini(model, checked.symbols, model.initial(), seconds_left(end) * 0.8)
     except Unsupported as err:
         raise Refused(str(err)) from None
     if fix.unknown:
@@ -179,13 +225,18 @@ def _houdini(
     # assumes lemmas once proved, but proves the invariants each alone (or all jointly)
     invs = {i.name: i for i in original.symbols.invariants if not i.lemma}
     used += [format_expr(invs[n].expr) for n in sorted(fix.leaned_on) if n in invs]
+    check_time(end, f"before the final k-induction (with {len(used)} lemmas)")
+    # a restated invariant its front end refuses as written back (pvc_finalizers: a list read
+    # as a value after lowering) is left out: the final proof only loses a help
+    final, used = _with_lemmas(source, overrides, used)
     lines = [f"lemma {_name(i)}: {t}" for i, t in enumerate(used)]
-    final = check_source(_append(source, lines), overrides)
-    left = max(1.0, timeout_s - (time.monotonic() - t0))
-    options = EngineOptions("induction", limits=Limits(timeout=left), max_k=max_k)
+    final_model = compile_model(final.symbols)
+    check_time(end, f"before the final k-induction (with {len(lines)} lemmas)")
+    # its deadline is the run's: the induction engine counts its encoding in it too
+    options = EngineOptions("induction", limits=Limits(timeout=seconds_left(end)), max_k=max_k)
     # the invariants and lemmas only: inference is about them (temporal properties are not)
     names = [i.name for i in final.symbols.invariants]
-    result = check(compile_model(final.symbols), final.symbols, names, None, options)
+    result = check(final_model, final.symbols, names, None, options)
     return Inference(lines, result, fix.open, fix.cti, generated, len(states), len(held),
                      len(fix.kept), notes, survivors=[index[n] for n in fix.kept if n in index],
                      true_in_states=held)  # fmt: skip
@@ -444,13 +495,16 @@ def with_inferred(
         notes = [*result.notes, "--infer: no inferred lemma helped", *missing]
         return replace(result, notes=notes)
     notes = [*result.notes, *(f"--infer: {n}" for n in found.notes)]
+    # a lemma the final proof left open (out of time) is not listed as one: no proof rests on it
+    unproved = {p.name for p in found.result.properties if p.status != HOLDS}
+    shown = [x for x in found.lemmas if x.split(":")[0].split()[-1] not in unproved]
     if any((p.reason or "").startswith("proved by IC3/PDR") for p in props):
         notes.append("--infer: proved by an invariant Z3's Spacer found, checked independently;"
                      " the lines below hold in every reachable state but are not all of it:")  # fmt: skip
-    elif found.lemmas:
-        notes.append(f"--infer: proved with {len(found.lemmas)} inferred lemmas (each proved "
+    elif shown:
+        notes.append(f"--infer: proved with {len(shown)} inferred lemmas (each proved "
                      "itself; paste them into the model to keep them):")  # fmt: skip
-    notes += found.lemmas
+    notes += shown
     if stopping:
         notes.append("--infer: the temporal proofs also assumed these inferred lemmas, which "
                      "exclude the stopping states that break them (each proved in that run; "
@@ -479,11 +533,19 @@ def _temporal_with(
     """The temporal properties `names`, checked by the induction engine on the model with the
     inferred `lemmas` added: that run proves the lemmas again before its temporal proofs
     assume them (a lemma it does not prove is not assumed), so an entry it proves rests only
-    on proved facts."""
-    final = check_source(_append(source, lemmas), overrides)
-    options = EngineOptions("induction", limits=Limits(timeout=timeout_s), max_k=max_k)
-    invariants = [i.name for i in final.symbols.invariants]
-    result = check(compile_model(final.symbols), final.symbols, invariants, names, options)
+    on proved facts. Nothing when `timeout_s` runs out first."""
+    end = time.monotonic() + timeout_s
+    try:
+        with stop_at(end + grace(timeout_s)):
+            final = check_source(_append(source, lemmas), overrides)
+            model = compile_model(final.symbols)
+            check_time(end, "before the temporal proofs")
+            options = EngineOptions("induction", limits=Limits(timeout=seconds_left(end)),
+                                    max_k=max_k)  # fmt: skip
+            invariants = [i.name for i in final.symbols.invariants]
+            result = check(model, final.symbols, invariants, names, options)
+    except OutOfTime:
+        return {}
     return {p.name: p for p in result.properties if p.kind == "property" and p.name in names}
 
 
@@ -500,27 +562,43 @@ def _stop_lines(
     needs), through the Houdini fixpoint again; of what survives (and the model's invariants it
     proves, restated as lemmas), those that exclude every stopping state breaking one of the
     properties, as lemma lines numbered after `found.lemmas` and not among them; and for each
-    property they leave open, a bad stopping state where every survivor holds, in words."""
+    property they leave open, a bad stopping state where every survivor holds, in words.
+    Nothing when `timeout_s` runs out first."""
+    end = time.monotonic() + timeout_s
+    try:
+        with stop_at(end + grace(timeout_s)):
+            return _stop_lines_by(source, overrides, found, names, end)
+    except OutOfTime:
+        return [], {}
+
+
+def _stop_lines_by(
+    source: Source,
+    overrides: Mapping[str, int | str] | None,
+    found: Inference,
+    names: list[str],
+    end: float,
+) -> tuple[list[str], dict[str, str]]:
     t0 = time.monotonic()
     have = set(found.true_in_states) | set(found.survivors)
     texts = [t for t in anchored(check_source(source, overrides).symbols) if t not in have]
     checked, texts = _with_lemmas(source, overrides, texts)
     model = compile_model(checked.symbols)
-    states, _ = _states(model, MAX_STATES, t0 + timeout_s / 3)
+    states, _ = _states(model, MAX_STATES, t0 + (end - t0) / 3)
     known = list(dict.fromkeys(found.true_in_states + found.survivors))
     pool = known + _filter(texts, model, states)
     checked, pool = _with_lemmas(source, overrides, pool)
     model = compile_model(checked.symbols)
-    left = max(1.0, timeout_s - (time.monotonic() - t0))
+    check_time(end, "before the stopping facts' fixpoint")
     try:
-        fix = houdini(model, checked.symbols, model.initial(), left * 0.7)
+        fix = houdini(model, checked.symbols, model.initial(), seconds_left(end) * 0.7)
         if fix.unknown:
             return [], {}
         # what the fixpoint proved, jointly 1-inductive: its survivors (the model's own lemmas
         # among them) and the model's invariants it proved; nothing else is assumed
         trusted = set(fix.kept) | set(fix.proved)
-        left = max(1.0, timeout_s - (time.monotonic() - t0))
-        picked = stop_lemmas(model, checked.symbols, names, left, trusted)
+        check_time(end, "before the stopping facts' lemmas were picked")
+        picked = stop_lemmas(model, checked.symbols, names, seconds_left(end), trusted)
     except Unsupported:
         return [], {}
     index = {_name(i): t for i, t in enumerate(pool)}

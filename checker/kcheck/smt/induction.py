@@ -72,6 +72,7 @@ def induction(
     concrete params), that time always passes too. Raises Unsupported, before solving, when
     the model uses a construct not encoded."""
     t0 = time.monotonic()
+    deadline = Deadline(timeout_s)  # from the start: the encoding counts in the run's time
     enc = encoder(model, symbols, symbolic_params)  # smt/sizes.py's for symbolic sizes
     for inv in symbols.invariants:
         enc.check_invariant(inv)
@@ -88,7 +89,7 @@ def induction(
     prover: Prover
     init_entry: PropertyResult | None = None
     if symbolic_params:
-        prover = SymbolicProver(model, enc, Deadline(timeout_s))
+        prover = SymbolicProver(model, enc, deadline)
         notes.append(describe_ranges(symbols))
         init_entry = prover.init_failure(max_k - 1)
     else:
@@ -96,7 +97,7 @@ def induction(
             inits = model.initial()
         except StepError as err:
             return _init_fails(model, symbols, err, invariants, t0, unchecked)
-        prover = Prover(model, enc, lambda st: _one_of(st, inits), Deadline(timeout_s))
+        prover = Prover(model, enc, lambda st: _one_of(st, inits), deadline)
 
     def ill_formed(u: Unrolling, i: int) -> Term:
         st = u.state(i)

@@ -73,6 +73,9 @@ def houdini(
     out = Houdini()
     try:
         return _Run(model, symbols, inits, deadline, enc, out, split).fixpoint()
+    except Unknown as why:  # out of time before the first query
+        out.unknown = str(why)
+        return out
     finally:
         out.out_of_time = deadline.remaining() <= 0
 
@@ -134,7 +137,12 @@ class _Run(Chooser):
         # the candidates as numbered (the simpler families first)
         self.order = self.fixed + sorted(cands, key=_number)
         invs = {i.name: i for i in symbols.invariants}
-        self.bad = [{n: enc.violation(invs[n], path.state(j)) for n in self.order} for j in (0, 1)]
+        self.bad = [{}, {}]
+        for n in self.order:  # thousands of candidates on a large model: seconds
+            if deadline.remaining() <= 0:
+                raise Unknown("ran out of time encoding the candidates")
+            for j in (0, 1):
+                self.bad[j][n] = enc.violation(invs[n], path.state(j))
         self.single = True  # "no step fails" needs no step before the state it fails in
         self.fail = path.fail(1)
         self.slots = {str(v): j for j, v in enumerate(path.state(1))}

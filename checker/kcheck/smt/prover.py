@@ -137,7 +137,10 @@ class Prover:
     # ---- one goal at one k
     def attempt(self, goal: Goal, k: int, max_k: int, deadline: Deadline) -> Outcome:
         """The base case at depth k - 1 (the shallower ones passed before), then the step case
-        at k, each query within `deadline`."""
+        at k, each query within `deadline`. Past the run's deadline, unknown at once: encoding
+        the goal's queries (hundreds of lemmas) would only make the run later."""
+        if self.deadline.remaining() <= 0:
+            return Outcome("unknown", k, reason=f"out of time (the run's deadline) at k = {k}")
         self.deepest = max(self.deepest, k)
         d = k - 1
         lits = self._base_upto(d)
