@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, note, settings
 
 from kcheck.lang.diagnostics import Source
 from kcheck.lang.frontend import check_source, load
+from kcheck.lang.types import TInt
 from kcheck.model.compile import compile_model
 from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.template import instance_terms, state_constants
 from kcheck.smt.temporal import property_terms
-from kcheck.smt.terms import Instance
+from kcheck.smt.terms import Branch, Instance
 from tests.smt.setgen import set_models
 
 MODELS = sorted((Path(__file__).resolve().parents[2] / "models").glob("*.kdsl"))
@@ -42,6 +43,12 @@ def _shape(insts: list[Instance]) -> list[tuple[int, tuple[int, ...], int, list[
     return [(i.action, i.args, len(i.branches), [sorted(b.env) for b in i.branches]) for i in insts]
 
 
+def _terms(insts: list[Instance]) -> list[Any]:
+    terms = instance_terms(insts)
+    assert terms is not None
+    return terms
+
+
 def _assert_renamed_as_built(enc: Encoder) -> None:
     first = enc.fresh_state("s1")
     enc.instances(first)  # builds the template
@@ -49,7 +56,7 @@ def _assert_renamed_as_built(enc: Encoder) -> None:
         st = enc.fresh_state(name)
         renamed, built = enc.instances(st), enc.build_instances(st)
         assert _shape(renamed) == _shape(built)
-        assert _same(instance_terms(renamed), instance_terms(built))
+        assert _same(_terms(renamed), _terms(built))
     for p in enc.model.properties:
         terms = property_terms(enc, enc.sym, p)
         if terms is None:
@@ -87,7 +94,28 @@ def test_a_state_not_of_fresh_constants_is_encoded_directly() -> None:
     assert state_constants(concrete, enc.sets) is None
     shared = (fresh[0],) * len(fresh)  # not distinct
     assert state_constants(shared, enc.sets) is None
-    assert _same(
-        instance_terms(enc.instances(concrete)), instance_terms(enc.build_instances(concrete))
-    )
-    assert _same(instance_terms(enc.instances(shared)), instance_terms(enc.build_instances(shared)))
+    assert _same(_terms(enc.instances(concrete)), _terms(enc.build_instances(concrete)))
+    assert _same(_terms(enc.instances(shared)), _terms(enc.build_instances(shared)))
+
+
+def test_a_local_that_is_not_a_term_turns_renaming_off() -> None:
+    enc = _encoder(None, MODELS[0])
+    assert enc is not None
+    build = enc.build_instances
+
+    def with_odd_local(st: tuple[Any, ...]) -> list[Instance]:
+        insts = build(st)
+        first = insts[0]
+        b = first.branches[0]
+        odd = Branch(b.ok, b.state, {**b.env, "odd": (st[:2], TInt())})
+        return [
+            Instance(first.action, first.args, (odd, *first.branches[1:]), first.fail),
+            *insts[1:],
+        ]
+
+    enc.build_instances = with_odd_local  # type: ignore[method-assign]
+    enc.instances(enc.fresh_state("s1"))
+    st = enc.fresh_state("s2")
+    got = enc.instances(st)
+    assert got[0].branches[0].env["odd"][0] == st[:2]  # this state's, not the template's
+    assert _same(_terms(got[1:]), _terms(build(st)[1:]))

@@ -47,7 +47,7 @@ class Encoder(StmtEncoder):
         assert len(self.units) == len(model.actions)
         # the template state, its constants, and its instances with their Renaming
         self._template: tuple[tuple[Term, ...], list[Term]] | None = None
-        self._instances: tuple[list[Instance], Renaming] | None = None
+        self._instances: tuple[list[Instance], Renaming] | tuple[()] | None = None
 
     def param_ranges(self) -> Term:
         """Every symbolic param within its declared range, and every `assume` true."""
@@ -99,7 +99,10 @@ class Encoder(StmtEncoder):
         if self._instances is None:
             tmpl, made = self.template()
             insts = self.build_instances(tmpl)
-            self._instances = insts, Renaming(tmpl, made, instance_terms(insts))
+            terms = instance_terms(insts)
+            self._instances = (insts, Renaming(tmpl, made, terms)) if terms is not None else ()
+        if not self._instances:  # a local that is not a term: encoded state by state
+            return self.build_instances(st)
         insts, renaming = self._instances
         return rename_instances(insts, renaming, st, constants)
 

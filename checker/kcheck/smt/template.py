@@ -85,7 +85,7 @@ def rename_instances(
                 Branch(
                     new(b.ok),
                     tuple(new(x) for x in b.state),
-                    {k: (_renamed(v, new), ty) for k, (v, ty) in b.env.items()},
+                    {k: (new(v), ty) for k, (v, ty) in b.env.items()},
                 )
                 for b in inst.branches
             ),
@@ -95,17 +95,17 @@ def rename_instances(
     ]
 
 
-def _renamed(v: object, new: Callable[[Term], Term]) -> object:
-    """A local's value renamed: a Z3 term (a local may hold other things, kept as they are)."""
-    return new(v) if isinstance(v, z3.ExprRef) else v
-
-
-def instance_terms(insts: list[Instance]) -> list[Term]:
+def instance_terms(insts: list[Instance]) -> list[Term] | None:
+    """Every term of `insts`, or None when a branch's local holds something other than a Z3
+    term (which renaming would leave as it is)."""
     out: list[Term] = []
     for inst in insts:
         out.append(inst.fail)
         for b in inst.branches:
             out.append(b.ok)
             out.extend(b.state)
-            out.extend(v for v, _ in b.env.values() if isinstance(v, z3.ExprRef))
+            for v, _ in b.env.values():
+                if not isinstance(v, z3.ExprRef):
+                    return None
+                out.append(v)
     return out
