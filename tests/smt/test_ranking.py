@@ -191,3 +191,27 @@ property settles: eventually always x == 2
         "not proved that no reachable state where no fair action is enabled breaks it" in p.reason
     )
     assert "(the loops are ruled out: measures " in p.reason
+
+
+def test_a_place_in_a_queue_is_inferred_as_a_measure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # models/scheduler.kdsl pops the oldest schedulable pod by a ghost `rank`: a pod waits only
+    # while pods ranked before it go first, so its rank and the unbound pods before it are
+    # what falls (no count of the model's does); the two lemmas (which --infer finds, below)
+    # make those ranks a queue. Without the measures about the bound pod it is not proved.
+    from pathlib import Path
+
+    from kcheck.smt import ranking
+    from kcheck.smt.candidates import candidates
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "models" / "scheduler.kdsl").read_text() + (
+        "lemma ranks_below_count: forall x in Pod: x.rank < count(Pod)\n"
+        "lemma ranks_distinct: forall x in Pod: forall y in Pod: x != y implies x.rank != y.rank\n"
+    )
+    assert "forall x in Pod: x.rank < count(Pod)" in candidates(_load(text))
+    p = _proved(text)["every_schedulable_pod_bound"]
+    assert p.status == HOLDS, p.reason
+    assert "measures p.rank, count obj in Pod where obj.rank < p.rank and " in (p.reason or "")
+    monkeypatch.setattr(ranking, "_queue", lambda sym, env, obj: iter(()))
+    bare = _proved(text)["every_schedulable_pod_bound"]
+    assert bare.status == INCONCLUSIVE, bare.reason
