@@ -215,3 +215,34 @@ def test_a_place_in_a_queue_is_inferred_as_a_measure(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(ranking, "_queue", lambda sym, env, obj: iter(()))
     bare = _proved(text)["every_schedulable_pod_bound"]
     assert bare.status == INCONCLUSIVE, bare.reason
+
+
+def test_federation_converges_with_a_written_measure_and_two_lemmas() -> None:
+    # benchmarks/liveness_proofs.md: no inferred measure cuts federation's loops (probe, then
+    # schedule, then propagate, then the member's pods, each bringing one count to its end) and
+    # the stopping fact needs the clusters' fixed weights; written by a user, they prove both
+    # properties, and each measure is still checked (the hint alone is refuted, see the table)
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "models" / "federation.kdsl").read_text()
+    hint = (
+        "\n    decreases (count c in Cluster where c.ready != (c.up and c.reachable)),"
+        " (count c in Cluster where c.share != planned(c)),"
+        " (count c in Cluster where c.spec != c.share),"
+        " (sum c.spec - c.running for c in Cluster where c.running < c.spec),"
+        " (sum c.running - c.spec for c in Cluster where c.running > c.spec)"
+    )
+    for tail in (
+        "c.running == c.share or not c.reachable)",
+        "leads_to running_on_ready() == min(REPLICAS, capacity())\n",
+    ):
+        assert text.count(tail) == 1, tail
+        text = text.replace(tail, tail.rstrip("\n") + hint + ("\n" if tail.endswith("\n") else ""))
+    text += (
+        "lemma fixed_a: a().ratio == 2 and a().max_replicas == REPLICAS\n"
+        "lemma fixed_b: b().ratio == 1 and b().max_replicas == REPLICAS - 1\n"
+    )
+    got = _proved(text)
+    for name in ("replicas_converge", "lost_replicas_move"):
+        assert got[name].status == HOLDS, got[name].reason
