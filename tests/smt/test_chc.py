@@ -203,6 +203,16 @@ def test_per_object_clauses_read_back_as_forall() -> None:
         assert render(clause, layout) == text
     # a partial sum of slots has no name that survives symmetry
     assert render(pres[0] + pres[1] <= 1, layout) is None
+    # Spacer writes "iff" as == between two Booleans (models/cronjob_names.kdsl crashed here)
+    same = (phase[0] >= 2) == (ready >= 1)
+    assert render(same, layout) == (
+        "forall x in Pod: ((x.phase == Failed) and (x.ready)) or "
+        "((not (x.phase == Failed)) and (not (x.ready)))"
+    )
+    assert render(z3.Not(same), layout) == (
+        "forall x in Pod: ((x.phase == Failed) and (not (x.ready))) or "
+        "((not (x.phase == Failed)) and (x.ready))"
+    )
 
 
 def test_spacer_on_objects_prints_a_forall_lemma_that_proves_it() -> None:

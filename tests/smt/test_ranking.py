@@ -191,3 +191,58 @@ property settles: eventually always x == 2
         "not proved that no reachable state where no fair action is enabled breaks it" in p.reason
     )
     assert "(the loops are ruled out: measures " in p.reason
+
+
+def test_a_place_in_a_queue_is_inferred_as_a_measure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # models/scheduler.kdsl pops the oldest schedulable pod by a ghost `rank`: a pod waits only
+    # while pods ranked before it go first, so its rank and the unbound pods before it are
+    # what falls (no count of the model's does); the two lemmas (which --infer finds, below)
+    # make those ranks a queue. Without the measures about the bound pod it is not proved.
+    from pathlib import Path
+
+    from kcheck.smt import ranking
+    from kcheck.smt.candidates import candidates
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "models" / "scheduler.kdsl").read_text() + (
+        "lemma ranks_below_count: forall x in Pod: x.rank < count(Pod)\n"
+        "lemma ranks_distinct: forall x in Pod: forall y in Pod: x != y implies x.rank != y.rank\n"
+    )
+    assert "forall x in Pod: x.rank < count(Pod)" in candidates(_load(text))
+    p = _proved(text)["every_schedulable_pod_bound"]
+    assert p.status == HOLDS, p.reason
+    assert "measures p.rank, count obj in Pod where obj.rank < p.rank and " in (p.reason or "")
+    monkeypatch.setattr(ranking, "_queue", lambda sym, env, obj: iter(()))
+    bare = _proved(text)["every_schedulable_pod_bound"]
+    assert bare.status == INCONCLUSIVE, bare.reason
+
+
+def test_federation_converges_with_a_written_measure_and_two_lemmas() -> None:
+    # benchmarks/liveness_proofs.md: no inferred measure cuts federation's loops (probe, then
+    # schedule, then propagate, then the member's pods, each bringing one count to its end) and
+    # the stopping fact needs the clusters' fixed weights; written by a user, they prove both
+    # properties, and each measure is still checked (the hint alone is refuted, see the table)
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "models" / "federation.kdsl").read_text()
+    hint = (
+        "\n    decreases (count c in Cluster where c.ready != (c.up and c.reachable)),"
+        " (count c in Cluster where c.share != planned(c)),"
+        " (count c in Cluster where c.spec != c.share),"
+        " (sum c.spec - c.running for c in Cluster where c.running < c.spec),"
+        " (sum c.running - c.spec for c in Cluster where c.running > c.spec)"
+    )
+    for tail in (
+        "c.running == c.share or not c.reachable)",
+        "leads_to running_on_ready() == min(REPLICAS, capacity())\n",
+    ):
+        assert text.count(tail) == 1, tail
+        text = text.replace(tail, tail.rstrip("\n") + hint + ("\n" if tail.endswith("\n") else ""))
+    text += (
+        "lemma fixed_a: a().ratio == 2 and a().max_replicas == REPLICAS\n"
+        "lemma fixed_b: b().ratio == 1 and b().max_replicas == REPLICAS - 1\n"
+    )
+    got = _proved(text)
+    for name in ("replicas_converge", "lost_replicas_move"):
+        assert got[name].status == HOLDS, got[name].reason

@@ -5,9 +5,8 @@ the model's own front end (as a `lemma` added to the source), never as a hand-bu
 
 The grammar:
 - bounds: `T <= c` for each count term T (`count(K)`, the objects of K with one field value,
-  the sum of an int field over K) and
-  each int var, and `T + budget(F) <= c` for each fault F (a fault's spent budget bounds what it
-  did), for small constants c;
+  the sum of an int field over K) and each int var, and `T + budget(F) <= c` for each fault F
+  (a fault's spent budget bounds what it did), for small constants c;
 - per object: `forall x in K: x.f <= c`, `>= c` and `x.f + budget(F) <= c` for each int field;
   `forall x in K: d(x) <= x.f` (and `>=`, `==`, `<= c`) for each def d over K
   returning an int and each int field f of K; the same for `count y in L where y.r == x and A`
@@ -23,10 +22,9 @@ The grammar:
   `forall x in K: x.f <= v` (and `>=`);
 - through a reference r of K to M: `forall x in K: A implies B(x.r)` for atoms A of x (or none)
   and B of the object referred to (`x.r != none and A implies B(x.r)` when r is optional);
-- between two objects of one kind: `forall x in K: forall y in K: x != y implies x.f != y.f`
-  (no two share a value) for each int, enum or reference field f (at most one object with an
-  atom is the bound `(count o in K where A) <= 1`); an int field of at most SMALL_RANGE values
-  has an atom `x.f == c` per value, so it takes part in the counts and implications above;
+- two objects of one kind: `forall x in K: forall y in K: x != y implies x.f != y.f` (no two
+  share a value) for each int, enum or reference field f, and `x.f < count(K)` for each int
+  field (a queue position); an int field of at most SMALL_RANGE values has an atom per value;
 - of an ordered kind K: `forall i in 0..N-1: i < count(K) implies K[i] == K[i]` (its live
   slots are the first ones: `create` fills the lowest free slot, and nothing deleted);
 - over set fields s, t of objects of L: `forall x in K: forall y in x.s: B(y)` for atoms B of
@@ -336,6 +334,8 @@ def _pairwise(kind: KindInfo, sym: Symbols) -> Iterator[str]:
                f"i < count({kind.name}) implies {kind.name}[i] == {kind.name}[i]")  # fmt: skip
     if kind.size < 2:
         return
+    for i in _int_fields(kind):  # a position in a queue of the kind (`rank: count(Pod)`)
+        yield f"forall x in {kind.name}: x.{i} < count({kind.name})"
     for f in kind.fields:
         if not f.name.startswith("_") and isinstance(f.type, TInt | TEnum | TRef):
             yield (f"forall x in {kind.name}: forall y in {kind.name}: "

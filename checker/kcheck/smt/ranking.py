@@ -17,11 +17,12 @@ import z3  # type: ignore[import-untyped]
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import Symbols
-from kcheck.lang.types import TBool, TEnum, TInt
+from kcheck.lang.types import TBool, TEnum, TInt, TRef
 from kcheck.smt.temporal import PropertyTerms
 from kcheck.smt.terms import Env, Term, _ite
 
 MAX_CANDIDATES = 48  # each costs one or two one-step queries
+MAX_QUEUE = 24  # the measures about the bound object, tried after those (`_queue`)
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,11 @@ def candidates(sym: Symbols, t: PropertyTerms) -> list[Measure]:
     env = dict(t.bindings[0].env) if t.bindings else {}
     seen: set[ast.Expr] = set()
     out: list[Measure] = []
+    cap = MAX_CANDIDATES
 
     def add(e: ast.Expr) -> None:
         for x in (e, ast.Unary("-", e)):
-            if x not in seen and len(out) < MAX_CANDIDATES:
+            if x not in seen and len(out) < cap:
                 seen.add(x)
                 out.append(Measure(x))
 
@@ -106,7 +108,40 @@ def candidates(sym: Symbols, t: PropertyTerms) -> list[Measure]:
             add(ast.Name(v.name))
         elif isinstance(v.type, TBool):
             add(ast.IfExpr(ast.Name(v.name), ast.IntLit(1), ast.IntLit(0)))
+    cap = len(out) + MAX_QUEUE  # after the others, so that they are tried as before
+    for e in _queue(sym, env, obj):
+        add(e)
     return out
+
+
+def _queue(sym: Symbols, env: Env, obj: str) -> Iterator[ast.Expr]:
+    """For each object the property binds (`forall p in Pod`), each int field f of it: `p.f`
+    and the objects of its kind before it by f, `count obj in Pod where obj.f < p.f`, alone
+    and with one atom of theirs: its place in a queue (models/scheduler.kdsl: the pods bound
+    before p, by their `rank`, and those of them still unbound)."""
+    for name, (_, ty) in env.items():
+        if not isinstance(ty, TRef) or ty.kind not in sym.kinds:
+            continue
+        kind = sym.kinds[ty.kind]
+        atoms: list[ast.Expr] = []
+        for fi in kind.fields:
+            here = ast.Field(ast.Name(obj), fi.name)
+            if isinstance(fi.type, TEnum):
+                atoms += [ast.Binary("==", here, ast.Name(m)) for m in sym.enums[fi.type.name]]
+            elif isinstance(fi.type, TBool):
+                atoms += [here, ast.Unary("not", here)]
+            elif isinstance(fi.type, TRef) and fi.type.optional:
+                atoms += [ast.Binary(op, here, ast.NoneLit()) for op in ("==", "!=")]
+        binder = (ast.Binder(obj, ast.ExprDomain(ast.Name(kind.name))),)
+        for fi in kind.fields:
+            if not isinstance(fi.type, TInt) or fi.name.startswith("_"):
+                continue
+            mine = ast.Field(ast.Name(name), fi.name)
+            yield mine
+            before = ast.Binary("<", ast.Field(ast.Name(obj), fi.name), mine)
+            yield ast.Count(binder, before)
+            for a in atoms:
+                yield ast.Count(binder, ast.Binary("and", before, a))
 
 
 def _terms(e: ast.Expr) -> Iterator[ast.Expr]:

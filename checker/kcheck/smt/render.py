@@ -90,6 +90,8 @@ class _Reader:
             return "false"
         if z3.is_not(t):
             inner = t.children()[0]
+            if _is_cmp(inner) and _is_bool(inner.children()[0]):
+                return self.iff(inner, negate=True)
             if _is_cmp(inner):
                 return self.atom(inner, negate=True)
             s = self.expr(inner)
@@ -104,9 +106,23 @@ class _Reader:
             if a is None or b is None:
                 return None
             return _join(" or ", [_not(a), b])
+        if _is_cmp(t) and _is_bool(t.children()[0]):
+            return self.iff(t, negate=False)
         if _is_cmp(t):
             return self.atom(t, negate=False)
         return None
+
+    def iff(self, t: Term, negate: bool) -> str | None:
+        """`A == B` (`A != B` when negated or distinct) between two Booleans: Spacer's
+        clauses use it, and it has no arithmetic to read."""
+        if len(t.children()) != 2 or not (z3.is_eq(t) or z3.is_distinct(t)):
+            return None
+        a, b = (self.expr(c) for c in t.children())
+        if a is None or b is None:
+            return None
+        if negate != z3.is_distinct(t):  # exactly one of them holds
+            return _join(" or ", [_join(" and ", [a, _not(b)]), _join(" and ", [_not(a), b])])
+        return _join(" or ", [_join(" and ", [a, b]), _join(" and ", [_not(a), _not(b)])])
 
     # ---- atoms
     def atom(self, t: Term, negate: bool) -> str | None:
@@ -261,6 +277,10 @@ def _is_cmp(t: Term) -> bool:
     return bool(
         z3.is_le(t) or z3.is_ge(t) or z3.is_lt(t) or z3.is_gt(t) or z3.is_eq(t) or z3.is_distinct(t)
     )
+
+
+def _is_bool(t: Term) -> bool:
+    return bool(z3.is_bool(t))
 
 
 def _not(s: str) -> str:
