@@ -412,6 +412,16 @@ class Interpreter:
                 assert st is not None and self.reading is not None
                 mine = st["writes"][(self.reading, k)]
                 return not mine and st.get("real", st["kinds"])[k] == self.start["kinds"][k]
+            case ast.Call(func="seen_by", args=[ast.Name(id=x), inner]) if (
+                "seen_by" not in self.sym.defs
+            ):
+                # an invariant reads e as controller x reads it: its cached kinds from its cache
+                assert st is not None and self.reading is None
+                self.reading = x
+                try:
+                    return ev(inner, env, self.rd(st))
+                finally:
+                    self.reading = None
             case ast.Call(func="unchanged", args=[x]) if "unchanged" not in self.sym.defs:
                 # the apiserver's object still has the version of my cached copy
                 assert st is not None and self.reading is not None

@@ -395,6 +395,8 @@ def _filter(texts: list[str], model: CompiledModel, states: list[State]) -> list
         if op != "<=" or " - " not in term:
             continue
         t, v = term.rsplit(" - ", 1)
+        if not re.fullmatch(r"[A-Za-z_][\w.]*", v):
+            continue  # not a var: another family (cache_candidates.py's slots held)
         width = _width(tightest, term)
         if width is not None and min(_width(tightest, t) or 99, _width(tightest, v) or 99) > width:
             continue

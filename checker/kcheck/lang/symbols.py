@@ -15,7 +15,9 @@ from kcheck.lang.diagnostics import Diagnostic, suggest
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
 
 MAX_KIND_SIZE = 64  # slots of one kind; a set of objects is a bitmask over them
-BUILTINS = ("min", "max", "abs", "ceil", "size", "feasible", "seen_own_writes", "unchanged")
+BUILTINS = (
+    "min", "max", "abs", "ceil", "size", "feasible", "seen_own_writes", "unchanged", "seen_by",
+)  # fmt: skip
 # `feasible(S, p, n)`: p passes every filter of scheduler S on n (spec/language.md §3)
 FEASIBLE = "feasible"
 # `seen_own_writes(K)`: a controller's cache of K has observed every write it made to K
@@ -24,6 +26,10 @@ SEEN_OWN_WRITES = "seen_own_writes"
 # `unchanged(x)`: the apiserver's x still has the resourceVersion of the controller's cached copy
 # (an update from that copy would not get 409 Conflict; spec/faults.md, "Conflicts")
 UNCHANGED = "unchanged"
+# `seen_by(X, e)`: e as controller X reads it, through its informer caches; only in invariants,
+# lemmas and properties, which otherwise read the real state (spec/faults.md, "What a cache
+# holds")
+SEEN_BY = "seen_by"
 
 
 @dataclass(frozen=True)

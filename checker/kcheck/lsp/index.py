@@ -242,6 +242,10 @@ class _Indexer:
                 return self.name(n, e.span, scope)
             case ast.Field(obj=obj, name=n):
                 return self.field(self.expr(obj, scope), n, e.name_span)
+            case ast.Call(func="seen_by", args=[x, viewed]) if "seen_by" not in self.sym.defs:
+                self.expr(x, scope)  # the controller: its name leads to its declaration
+                self.add(e.func_span, "seen_by", "builtin function", None, ast.NOWHERE)
+                return self.expr(viewed, scope)
             case ast.Call(func=f, args=args):
                 self.exprs(args, scope)
                 d = self.sym.defs.get(f)

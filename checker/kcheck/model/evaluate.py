@@ -16,8 +16,10 @@ from typing import Any
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.lists import unfolded
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import SEEN_BY, Symbols
 from kcheck.lang.types import TBool, TEnum
+
+_VIEWER = "@viewer"  # in a state seen through a cache: whose
 
 
 class Unsupported(Exception):
@@ -65,8 +67,21 @@ class Evaluator:
         kind = str(ref).split("#", 1)[0]
         objs = state.get(kind)
         if not isinstance(objs, Mapping) or ref not in objs:
+            viewer = state.get(_VIEWER)
+            if viewer is not None and f"{viewer}@{kind}" in state:
+                raise EvalError(f"{format_expr(what)} = {ref} is not in {viewer}'s cache of {kind}")
             raise EvalError(f"{format_expr(what)} = {ref} was deleted")
         return objs[ref]  # type: ignore[no-any-return]
+
+    def _seen_by(self, x: str, state: Mapping[str, Any]) -> Mapping[str, Any]:
+        """`state` as controller x reads it: each kind it caches, its cache (`x@K` in the
+        decoded state, its objects `x@K#slot`)."""
+        view = {**state, _VIEWER: x}
+        for k in self.sym.kinds:
+            cache = state.get(f"{x}@{k}")
+            if isinstance(cache, Mapping):
+                view[k] = {ref.removeprefix(f"{x}@"): obj for ref, obj in cache.items()}
+        return view
 
     def _filler(self, ref: str, name: str) -> Any:
         """What a list's slot past its length holds (lang/lists.py): the enum's first member,
@@ -157,6 +172,10 @@ class Evaluator:
                 if ref not in (state.get(k) or {}):
                     raise EvalError(f"{format_expr(e)}: no live {ref}")
                 return ref
+            case ast.Call(func=fn, args=[ast.Name(id=x), inner]) if (
+                fn == SEEN_BY and fn not in self.sym.defs
+            ):
+                return ev(inner, env, self._seen_by(x, state))
             case ast.Call(func=fn, args=args):
                 vals = [ev(a, env, state) for a in args]
                 if fn in self.sym.defs:

@@ -7,8 +7,10 @@ are hoisted so each is computed once per state.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED
+from kcheck.lang.symbols import SEEN_BY, SEEN_OWN_WRITES, UNCHANGED
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TNone, TRef, TSet, Type
 from kcheck.model.bind import Binding
 from kcheck.model.context import CompileContext, index, is_const, raises
@@ -112,6 +114,10 @@ class ExprCompiler:
                 return self.seen_own_writes(k, sv)
             case ast.Call(func=fn, args=[obj]) if fn == UNCHANGED and fn not in self.sym.defs:
                 return self.unchanged(obj, env, sv, ctx)
+            case ast.Call(func=fn, args=[ast.Name(id=xc), inner]) if (
+                fn == SEEN_BY and fn not in self.sym.defs
+            ):
+                return self.seen_by(xc, inner, env, sv, ctx)
             case ast.Call(func=fn, args=args):
                 return self._call(fn, args, env, sv, ctx)
             case ast.Index(kind=kname, index=i):
@@ -428,6 +434,21 @@ class ExprCompiler:
             return f"(not {unseen})"
         cells = " and ".join(f"{sv}[{i}] == s[{i}]" for i in real_cells(self.layout, kname))
         return f"(not {unseen} and {cells or 'True'})"
+
+    def seen_by(self, xc: str, inner: ast.Expr, env: Env, sv: str, ctx: Ctx | None) -> str:
+        """`seen_by(X, e)` in an invariant, lemma or property: e in X's reading view, each kind
+        X caches read from X's copy, as in X's own actions. An object bound outside is not
+        known to be in the cache: reading its fields is checked (`uncached`)."""
+        view = dict.fromkeys(self.ctx.stale.get(xc, ()), xc)
+        inside = {
+            n: replace(v, seen=False) if isinstance(v.type, TRef) and v.type.kind in view else v
+            for n, v in env.items()
+        }
+        saved, self.ctx.view = self.ctx.view, view
+        try:
+            return self.expr(inner, inside, sv, ctx)
+        finally:
+            self.ctx.view = saved
 
     def unchanged(self, x: ast.Expr, env: Env, sv: str, ctx: Ctx | None) -> str:
         """`unchanged(x)` in an action of controller X (spec/faults.md "Conflicts"): X caches

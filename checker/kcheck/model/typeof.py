@@ -7,7 +7,7 @@ it too, to agree with the compiled code.
 from __future__ import annotations
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED, Symbols
+from kcheck.lang.symbols import SEEN_BY, SEEN_OWN_WRITES, UNCHANGED, Symbols
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -56,6 +56,8 @@ class TypeOf:
                 fn in (SEEN_OWN_WRITES, UNCHANGED) and fn not in self.sym.defs
             ):
                 return BOOL
+            case ast.Call(func=fn, args=[_, inner]) if fn == SEEN_BY and fn not in self.sym.defs:
+                return self.type_of(inner, env)
             case ast.Call(func=fn):
                 if fn in self.sym.defs:
                     d = self.sym.defs[fn]

@@ -39,7 +39,6 @@ The grammar:
   tightest c of its base `v + budgets <= c` in the reachable states (a sum is at least its
   base, and one that needs a looser c says no more than the base does), for a var whose type
   lets it pass that c.
-
 - rings: of an ordered kind K of at most RING slots that the model indexes by an int var v
   (`Recommendation[next]`), for each int field f and int var w: `K[(v + c) % N].f >= w` (and
   `<=`) for each other slot, and `exists r in K: r != K[v] and r.f >= w` (and `<=`), each
@@ -70,8 +69,7 @@ strongest claim to the weakest, of which the filter keeps the first that holds:
   `budget(metric_dip) + (if dipped then 1 else 0) <= 2`), which the guards above lean on.
 
 Guards never name a budget past the fault's own (`budget(F) >= k` with k above it is always
-false, so such a candidate would hold and say nothing).
-
+false, so such a candidate would hold and say nothing). Caches: cache_candidates.py.
 Every bound family (`... <= c`, `... >= c`) is monotone in c, which the filter uses: it keeps
 the tightest c that holds and never evaluates the rest.
 """
@@ -88,9 +86,10 @@ from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import KindInfo, Symbols
 from kcheck.lang.time import TICK, TIME_ACTOR
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
+from kcheck.smt.atoms import _atoms
+from kcheck.smt.cache_candidates import cache_candidates
 
 MAX_CONST = 8  # the largest constant of a bound candidate: the models' sizes are small
-SMALL_RANGE = 4  # an int field with at most this many values gets an atom per value
 
 
 def candidates(sym: Symbols) -> list[str]:
@@ -126,37 +125,13 @@ def _all(sym: Symbols) -> Iterator[str]:
     yield from potential_bases(sym)
     yield from rings(sym)
     yield from _existence(sym)
+    yield from cache_candidates(sym)
     for kind in sym.kinds.values():
         yield from _per_object(sym, kind)
         yield from _implications(kind, sym)
         yield from _through_references(kind, sym)
         yield from _set_relations(kind, sym)
         yield from _pairwise(kind, sym)
-
-
-def _atoms(kind: KindInfo, sym: Symbols, x: str) -> Iterator[tuple[str, str]]:
-    """(field, condition on object `x`) for each field value worth naming."""
-    for f in kind.fields:
-        if f.name.startswith("_"):
-            continue
-        if isinstance(f.type, TEnum):
-            for m in sym.enums.get(f.type.name, ()):
-                yield f.name, f"{x}.{f.name} == {m}"
-                yield f.name, f"{x}.{f.name} != {m}"
-        elif isinstance(f.type, TBool):
-            yield f.name, f"{x}.{f.name}"
-            yield f.name, f"not {x}.{f.name}"
-        elif isinstance(f.type, TRef) and f.type.optional:
-            yield f.name, f"{x}.{f.name} == none"
-            yield f.name, f"{x}.{f.name} != none"
-        elif (
-            isinstance(f.type, TInt)
-            and f.type.lo is not None
-            and f.type.hi is not None
-            and f.type.hi - f.type.lo < SMALL_RANGE
-        ):
-            for c in range(f.type.lo, f.type.hi + 1):  # a small int field reads like an enum
-                yield f.name, f"{x}.{f.name} == {c}"
 
 
 def _count_terms(sym: Symbols) -> Iterator[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_OWN_WRITES, UNCHANGED, ParamInfo, Symbols
+from kcheck.lang.symbols import SEEN_BY, SEEN_OWN_WRITES, UNCHANGED, ParamInfo, Symbols
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.controller_state import (
     Split,
@@ -293,6 +293,16 @@ class ExprEncoder:
                 return self._seen_own_writes(self.view[k], k, st), FALSE
             case ast.Call(func=fn, args=[obj]) if fn == UNCHANGED and fn not in self.sym.defs:
                 return conflicts.unchanged(self, obj, env, st)
+            case ast.Call(func=fn, args=[ast.Name(id=xc), inner]) if (
+                fn == SEEN_BY and fn not in self.sym.defs
+            ):
+                # X's reading view, as in X's actions (model/expr.py seen_by): each read of a
+                # kind X caches, of an object bound outside too, is checked against the cache
+                saved, self.view = self.view, dict.fromkeys(self.stale.get(xc, ()), xc)
+                try:
+                    return x(inner, env, st)
+                finally:
+                    self.view = saved
             case ast.Call(func=fn, args=args):
                 return self._call(e, fn, args, env, st)
             case ast.Unary(op="-", operand=o):

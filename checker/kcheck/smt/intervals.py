@@ -100,6 +100,8 @@ def interval(enc: ExprEncoder, e: ast.Expr, env: Env) -> tuple[int, int] | None:
                     ty = TInt() if a is None else TInt(a[0], a[1])
                 denv[prm.name] = (z3.Int(f"_{prm.name}"), ty)
             return interval(enc, fdef.body, denv)
+        case ast.Call(func="seen_by", args=(_, inner)) if "seen_by" not in enc.sym.defs:
+            return interval(enc, inner, env)  # a cached copy has its field's range
         case ast.Call(func="min" | "max" as fn, args=(l, r)) if fn not in enc.sym.defs:
             a, b = interval(enc, l, env), interval(enc, r, env)
             if a is None or b is None:

@@ -16,7 +16,7 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import SEEN_BY, Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef
 from kcheck.smt.temporal import PropertyTerms
 from kcheck.smt.terms import Env, Term, _ite
@@ -156,6 +156,8 @@ def _terms(e: ast.Expr) -> Iterator[ast.Expr]:
         case ast.IfExpr(cond=c, then=a, else_=b):
             for x in (c, a, b):
                 yield from _terms(x)
+        case ast.Call(func=fn) if fn == SEEN_BY:
+            return  # its parts read a cache: out of it they would mean another thing
         case ast.Call(args=args):
             for x in args:
                 yield from _terms(x)

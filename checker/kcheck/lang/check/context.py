@@ -66,6 +66,8 @@ class Ctx:
     actor_name: str = ""  # and its name (`seen_own_writes(K)` asks its caches)
     top: bool = False  # a statement directly in an action's body (where `step` may stand)
     product: int = 1  # how many bindings the enclosing binders enumerate, at most
+    observes: bool = False  # an invariant, lemma or property: may read a cache (`seen_by`)
+    seen_by: str = ""  # inside `seen_by(X, ...)`: X
 
     def bind(self, name: str, local: Local) -> Ctx:
         return replace(self, locals={**self.locals, name: local})

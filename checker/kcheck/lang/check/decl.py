@@ -432,7 +432,7 @@ class Checker(StmtChecker, DockerChecker):
             case ast.Controller() | ast.Process() | ast.Scheduler() | ast.Fault():
                 self.actor(d)
             case ast.Invariant(expr=x):
-                self.want_bool(x, Ctx(place="an invariant"), f"invariant `{d.name}`")
+                self.want_bool(x, Ctx(place="an invariant", observes=True), f"invariant `{d.name}`")
             case ast.Assume(expr=x):
                 before = len(self.diags)
                 self.diags.extend(assumption_shape(d, self.sym))

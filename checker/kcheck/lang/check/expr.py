@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from kcheck.lang import ast
 from kcheck.lang.check.context import ERROR, Ctx, TError, Ty, as_value, fits
 from kcheck.lang.check.temporal import TemporalChecker
 from kcheck.lang.diagnostics import suggest
-from kcheck.lang.symbols import BUILTINS, FEASIBLE, SEEN_OWN_WRITES, UNCHANGED
+from kcheck.lang.symbols import BUILTINS, FEASIBLE, SEEN_BY, SEEN_OWN_WRITES, UNCHANGED
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -170,6 +172,8 @@ class ExprChecker(TemporalChecker):
             return self.unchanged(e, ctx)
         if f == SEEN_OWN_WRITES and f not in self.sym.defs:
             return self.seen_own_writes(e, ctx)
+        if f == SEEN_BY and f not in self.sym.defs:
+            return self.seen_by(e, ctx)
         if f in BUILTINS and f not in self.sym.defs:
             arity = 1 if f in ("abs", "size") else 2
             if len(args) != arity:
@@ -265,6 +269,68 @@ class ExprChecker(TemporalChecker):
                 help=f"add `watches {kind} stale` to the controller, and call it in its actions",
             )
         return BOOL
+
+    def seen_by(self, e: ast.Call, ctx: Ctx) -> Ty:
+        """`seen_by(X, e)`: e read as controller X reads it, each kind X watches stale or
+        coalesced through X's cache; in an invariant, lemma or property, which otherwise read
+        the real state. Its type is e's."""
+        example = "as in `seen_by(replicaset, count(Pod))`"
+        if len(e.args) != 2 or not isinstance(e.args[0], ast.Name):
+            self.error(
+                "KC0302",
+                f"`seen_by` takes a controller and an expression, {example}",
+                e.func_span,
+            )
+            for a in e.args[1:]:
+                self.expr(a, ctx)
+            return ERROR
+        name, span = e.args[0].id, e.args[0].span
+        caching = {
+            a.name: a
+            for a in self.sym.actors
+            if isinstance(a, ast.Controller) and any(w.stale or w.coalesced for w in a.watches)
+        }
+        actor = next((a for a in self.sym.actors if a.name == name), None)
+        if name not in caching:
+            if isinstance(actor, ast.Controller):
+                self.error(
+                    "KC0206",
+                    f"controller `{name}` has no cache: it watches no kind `stale` or "
+                    "`coalesced`, so it reads the real objects",
+                    span,
+                    help="read the objects directly, without `seen_by`",
+                )
+            elif actor is not None:
+                self.error("KC0206", f"`{name}` is not a controller", span)
+            else:
+                known = ", ".join(f"`{n}`" for n in caching)
+                self.error(
+                    "KC0201",
+                    f"unknown controller `{name}`",
+                    span,
+                    help=suggest(name, list(caching))
+                    or (f"the controllers with a cache: {known}" if known else
+                        "no controller watches a kind `stale` or `coalesced`"),
+                )  # fmt: skip
+        elif ctx.seen_by:
+            self.error(
+                "KC0502",
+                f"`seen_by` inside `seen_by({ctx.seen_by}, ...)`",
+                e.func_span,
+                help="read each cache in its own `seen_by`",
+            )
+        elif not ctx.observes:
+            self.error(
+                "KC0502",
+                f"`seen_by` is only allowed in an invariant, lemma or property, not in {ctx.place}",
+                e.func_span,
+                notes=(
+                    "it reads what a controller's informer cache holds; a controller's own "
+                    "actions read their caches already",
+                ),
+                help=f"state it in an invariant or lemma, {example}",
+            )
+        return self.expr(e.args[1], replace(ctx, seen_by=name))
 
     def unchanged(self, e: ast.Call, ctx: Ctx) -> Ty:
         """`unchanged(x)`, in an action of a controller that `watches K stale` (x: K): the

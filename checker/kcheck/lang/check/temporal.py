@@ -37,7 +37,7 @@ class TemporalChecker(CheckerBase):
             )
 
     def property(self, p: ast.Property) -> None:
-        ctx = Ctx(place=_PROPERTY_PRED)
+        ctx = Ctx(place=_PROPERTY_PRED, observes=True)
         e = p.expr
         while isinstance(e, ast.Quant) and e.quant == "forall" and has_temporal(e.body):
             ctx = self.binders_where(e.binders, e.where, ctx)
