@@ -205,3 +205,20 @@ def test_infer_proves_the_expectations_model_through_the_cache() -> None:
     assert by_name["never_too_many_live"] == HOLDS
     assert got.verdict == HOLDS  # every lemma, and no step leaves the bounds (no bound entry)
     assert any("seen_by(replicaset, " in lemma for lemma in got.lemmas)
+
+
+def test_no_mutant_of_the_expectations_model_is_proved_through_the_cache() -> None:
+    """The cache lemmas are candidates like any other: on mutants of replicaset_expectations
+    that the explicit search refutes (a dropped guard, a flipped comparison), `--infer` with
+    them never proves a refuted invariant, and BMC finds each violation."""
+    from tests.smt.mutation import MODELS, Budget, compare, mutants
+
+    budget = Budget(max_states=50_000, explicit_s=10, z3_s=30, max_k=2, max_depth=8,
+                    infer=True, z3_on_unrefuted=False)  # fmt: skip
+    # the edits of scale_up's guard (line 43) and of gc's (62): most break the invariant
+    pool = mutants(MODELS / "replicaset_expectations.kdsl")
+    done = [compare(m, budget) for m in pool if m.line in (43, 62) and m.op != "const"]
+    assert not [w for c in done for w in c.wrong]
+    assert not [c.crash for c in done if c.crash]
+    refuted = [c for c in done if c.violated and not c.refused]
+    assert len(refuted) >= 4 and all(c.infer_tried for c in refuted)

@@ -12,6 +12,8 @@ in X's cache (`seen_by(X, exists q in K: q == x)`):
 - cached objects with an atom A are all still at the apiserver (what the cache remembers of
   deleted objects is in another state): `seen_by(X, count o in K where A) <= (count x in K
   where C(x) and seen_by(X, A))`;
+- the controller acted on what it saw: `C(x) and seen_by(X, A and B) implies not (A and B)`
+  for two atoms of different fields (enum-set memberships too);
 - what is not cached yet is remembered: `not C(x) implies x in S` and `B and not C(x) implies
   x in S` for each atom B of x, where S is a set of K objects kept by a controller: a var, or
   one kept per object of a kind that x refers to (`replicaset.expected[x.owner]`);
@@ -60,6 +62,17 @@ def cache_candidates(sym: Symbols) -> Iterator[str]:
                 mine = a.replace("x.", "o.")
                 yield (f"seen_by({x_name}, (count o in {kname} where {mine})) <= "
                        f"(count x in {kname} where {cached} and seen_by({x_name}, {a}))")  # fmt: skip
+            # the controller acted on what it saw: a cached state of two atoms that its
+            # handler changes is not the real one (a failed pod with the job's finalizer, once
+            # delivered, loses the finalizer)
+            both = own + [(f.name, f"{m} {op} x.{f.name}") for f in kind.fields
+                          if isinstance(f.type, TSet) and f.type.elem in sym.enums
+                          for m in sym.enums[f.type.elem] for op in ("in", "not in")]  # fmt: skip
+            for i, (fa, a) in enumerate(both):
+                for fb, b in both[i + 1 :]:
+                    if fa != fb:
+                        yield (f"{head} {cached} and seen_by({x_name}, {a} and {b}) implies "
+                               f"not ({a} and {b})")  # fmt: skip
             for s in _sets_of(sym, kind, "x"):
                 yield f"{head} not {cached} implies x in {s}"
                 for _, b in own:

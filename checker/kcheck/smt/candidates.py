@@ -17,6 +17,8 @@ The grammar:
   (an enum field equal or not to a member, a bool field, an optional reference set or not),
   `A implies x.f <= c` for int fields f, `A implies M in x.s` (`not in`) for enum sets s;
 - lower bounds `T >= c` on count terms, and `T + budget(F) + budget(G) <= c` for two faults;
+- pending marks: `v + (count o in K where A and M in o.s) <= w` (and `>=`) for int vars v, w
+  and a member M of an enum set field s (a finalizer not yet accounted for);
 - between a var and a count term: `T - v <= c`, `T - v >= c` and `T + v <= c` (c from
   -MAX_CONST to MAX_CONST: `count(Revision) - rv <= 1`); between an int field and an int var:
   `forall x in K: x.f <= v` (and `>=`);
@@ -121,6 +123,7 @@ def _all(sym: Symbols) -> Iterator[str]:
                 yield f"{t} - {v} >= {c}"
                 yield f"{t} + {v} <= {c}"
     yield from _between_vars(sym)
+    yield from _pending_marks(sym, ints)
     yield from _defs_per_member(sym)
     yield from potential_bases(sym)
     yield from rings(sym)
@@ -195,6 +198,25 @@ def _implications(kind: KindInfo, sym: Symbols) -> Iterator[str]:
         for f in _int_fields(kind):
             for c in range(MAX_CONST + 1):
                 yield f"forall x in {kind.name}: {a} implies x.{f} <= {c}"
+
+
+def _pending_marks(sym: Symbols, ints: list[str]) -> Iterator[str]:
+    """`v + (count o in K where A and M in o.s) <= w` (and `>=`) for int vars v, w, an atom A
+    and a member M of an enum set field s of K: a mark (a finalizer) on objects in state A is
+    work that a counter v has not yet accounted for against w (`failed + (count o in Pod
+    where o.phase == Failed and JobTracking in o.finalizers) <= really_failed`)."""
+    for kind in sym.kinds.values():
+        marks = [f"{m} in o.{f.name}" for f in kind.fields
+                 if isinstance(f.type, TSet) and f.type.elem in sym.enums
+                 for m in sym.enums[f.type.elem]]  # fmt: skip
+        for mark in marks:
+            for _, a in _atoms(kind, sym, "o"):
+                t = f"(count o in {kind.name} where {a} and {mark})"
+                for v in ints:
+                    for w in ints:
+                        if v != w:
+                            yield f"{v} + {t} <= {w}"
+                            yield f"{v} + {t} >= {w}"
 
 
 def _between_vars(sym: Symbols) -> Iterator[str]:
