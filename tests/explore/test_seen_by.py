@@ -222,3 +222,24 @@ def test_no_mutant_of_the_expectations_model_is_proved_through_the_cache() -> No
     assert not [c.crash for c in done if c.crash]
     refuted = [c for c in done if c.violated and not c.refused]
     assert len(refuted) >= 4 and all(c.infer_tried for c in refuted)
+
+
+def test_kcheck_run_checks_seen_by_on_what_happens() -> None:
+    """`kcheck run` (on its simulated driver) checks invariants that read a cache as the
+    engines do: the lagging cache is seen (violated), the past-state fact holds."""
+    from kcheck.run.interpreter import Interpreter, RunConfig
+    from kcheck.run.sim import SimDriver
+
+    text = _text(
+        {
+            "cache_never_lags": HAND["cache_never_lags"][0],
+            "cached_failure_is_real": HAND["cached_failure_is_real"][0],
+        }
+    )
+    m = compile_model(check_source(Source("m.kdsl", text)).symbols)
+    seen: set[str] = set()
+    for seed in range(4):
+        config = RunConfig(seed=seed, faults=True, settle=1.0, timeout=30.0)
+        outcome = Interpreter(m, SimDriver(), config, lambda e: None).run()
+        seen |= {p.name for p in outcome.result.properties if p.status == VIOLATED}
+    assert seen == {"cache_never_lags"}
