@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from kcheck.cli.main import main
@@ -70,6 +71,7 @@ def test_the_planted_model_explains_its_own_log() -> None:
     assert (out["exit"], out["verdict"]) == (0, "conforms")
 
 
+@pytest.mark.usefixtures("docker_engine")
 def test_a_fresh_docker_recording_is_reported_at_the_extra_pod(tmp_path: Path) -> None:
     log = tmp_path / "run.jsonl"
     r = kcheck("run", PLANTED, "--driver", "docker", "--seed", "3", "--timeout", "120",

@@ -50,7 +50,7 @@ def client() -> docker.DockerClient:
 
 
 @pytest.fixture(autouse=True)
-def nothing_left_behind(client: docker.DockerClient) -> Iterator[None]:
+def nothing_left_behind(client: docker.DockerClient, docker_engine: None) -> Iterator[None]:
     yield
     assert leftovers(client) == (0, 0), "a run left containers or networks behind"
 
