@@ -500,3 +500,15 @@ def build_symbols(
     `max_kind_size` is raised only for the Z3 engine's symbolic sizes (smt/sizes.py), which
     never enumerate states."""
     return _Builder(program, overrides or {}, max_kind_size).build()
+
+
+def stale_watches(sym: Symbols) -> dict[str, tuple[str, ...]]:
+    """Per controller, the kinds it reads through a cache (`stale` or `coalesced`), in
+    declaration order and without repeats."""
+    out: dict[str, tuple[str, ...]] = {}
+    for actor in sym.actors:
+        if isinstance(actor, ast.Controller):
+            kinds = tuple(dict.fromkeys(w.kind for w in actor.watches if w.stale or w.coalesced))
+            if kinds:
+                out[actor.name] = kinds
+    return out

@@ -16,7 +16,7 @@ from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.lists import len_name, list_size, slot_name
 from kcheck.lang.manifest import show as manifest_show
-from kcheck.lang.symbols import BUILTINS, Symbols
+from kcheck.lang.symbols import BUILTINS, SEEN_BY, Symbols
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TInt, TRef, TSet, Type
 
 
@@ -242,9 +242,9 @@ class _Indexer:
                 return self.name(n, e.span, scope)
             case ast.Field(obj=obj, name=n):
                 return self.field(self.expr(obj, scope), n, e.name_span)
-            case ast.Call(func="seen_by", args=[x, viewed]) if "seen_by" not in self.sym.defs:
+            case ast.Call(func=fn, args=[x, viewed]) if fn == SEEN_BY and fn not in self.sym.defs:
                 self.expr(x, scope)  # the controller: its name leads to its declaration
-                self.add(e.func_span, "seen_by", "builtin function", None, ast.NOWHERE)
+                self.add(e.func_span, SEEN_BY, "builtin function", None, ast.NOWHERE)
                 return self.expr(viewed, scope)
             case ast.Call(func=f, args=args):
                 self.exprs(args, scope)

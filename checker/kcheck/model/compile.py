@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import Symbols, stale_watches
 from kcheck.lang.time import deadlines_due
 from kcheck.lang.types import TInt, TRef
 from kcheck.model import native
@@ -27,7 +27,6 @@ from kcheck.model.controller_codegen import ControllerCodegen
 from kcheck.model.controller_state import (
     coalesced_watches,
     splits,
-    stale_watches,
     unsynced_watches,
     watchers,
 )

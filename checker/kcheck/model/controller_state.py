@@ -77,18 +77,6 @@ def splits(sym: Symbols) -> dict[tuple[str, str], Split]:
     return out
 
 
-def stale_watches(sym: Symbols) -> dict[str, tuple[str, ...]]:
-    """Per controller, the kinds it reads through a cache (`stale` or `coalesced`), in
-    declaration order and without repeats."""
-    out: dict[str, tuple[str, ...]] = {}
-    for actor in sym.actors:
-        if isinstance(actor, ast.Controller):
-            kinds = tuple(dict.fromkeys(w.kind for w in actor.watches if w.stale or w.coalesced))
-            if kinds:
-                out[actor.name] = kinds
-    return out
-
-
 def coalesced_watches(sym: Symbols) -> set[tuple[str, str]]:
     """(controller, kind) for every `watches K coalesced`: its cache moves one object at a
     time, through the controller's handler, instead of by a sync step."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import Symbols, stale_watches
 from kcheck.lang.types import BOOL, INT, TBool, TEnum, TRef, TSet, Type
 from kcheck.model.context import Watches
 from kcheck.model.controller_state import (
@@ -21,7 +21,6 @@ from kcheck.model.controller_state import (
     own_write_field,
     own_write_watches,
     own_writes_var,
-    stale_watches,
 )
 from kcheck.model.env import Env, Local
 from kcheck.model.ir import BudgetLayout, FieldLayout, KindLayout, Layout, VarLayout

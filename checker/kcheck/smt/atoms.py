@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from kcheck.lang.symbols import KindInfo, Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef
 
+MAX_CONST = 8  # the largest constant of a bound candidate: the models' sizes are small
+
 SMALL_RANGE = 4  # an int field with at most this many values gets an atom per value
 
 

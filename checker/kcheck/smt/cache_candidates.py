@@ -34,17 +34,15 @@ from collections.abc import Iterator
 
 from kcheck.lang import ast
 from kcheck.lang.fmt_expr import format_expr
-from kcheck.lang.symbols import KindInfo, Symbols
+from kcheck.lang.symbols import KindInfo, Symbols, stale_watches
 from kcheck.lang.types import TRef, TSet
-from kcheck.smt.atoms import _atoms
-
-MAX_CONST = 8  # as candidates.py: the models' sizes are small
+from kcheck.smt.atoms import MAX_CONST, _atoms
 
 
 def cache_candidates(sym: Symbols) -> Iterator[str]:
     """The family above, in a stable order."""
     budgets = [d.name for d in sym.program.decls if isinstance(d, ast.Fault)]
-    for x_name, kinds in _caching(sym).items():
+    for x_name, kinds in stale_watches(sym).items():
         for kname in kinds:
             kind = sym.kinds.get(kname)
             if kind is None:
@@ -55,11 +53,11 @@ def cache_candidates(sym: Symbols) -> Iterator[str]:
                 if not f.name.startswith("_") and "." not in f.name:
                     yield f"{head} {cached} implies seen_by({x_name}, x.{f.name}) == x.{f.name}"
             own = list(_atoms(kind, sym, "x"))
-            for _, a in own:
+            for (_, a), (_, mine) in zip(own, _atoms(kind, sym, "o"), strict=True):
                 yield f"{head} {cached} and seen_by({x_name}, {a}) implies {a}"
-                # every cached object with `a` is still at the apiserver (only objects in
-                # some other state are deleted, and the cache holds them until it syncs)
-                mine = a.replace("x.", "o.")
+                # every cached object with `a` (`mine`, of o) is still at the apiserver (only
+                # objects in some other state are deleted, and the cache holds them until it
+                # syncs)
                 yield (f"seen_by({x_name}, (count o in {kname} where {mine})) <= "
                        f"(count x in {kname} where {cached} and seen_by({x_name}, {a}))")  # fmt: skip
             # the controller acted on what it saw: a cached state of two atoms that its
@@ -106,15 +104,6 @@ def _names_read(sym: Symbols, e: object, seen: set[str]) -> set[str]:
             seen.add(n.func)
             out |= _names_read(sym, sym.defs[n.func].body, seen)
     return out
-
-
-def _caching(sym: Symbols) -> dict[str, tuple[str, ...]]:
-    """Each controller with a cache -> the kinds it reads through one."""
-    return {
-        a.name: tuple(w.kind for w in a.watches if w.stale or w.coalesced)
-        for a in sym.actors
-        if isinstance(a, ast.Controller) and any(w.stale or w.coalesced for w in a.watches)
-    }
 
 
 def _sets_of(sym: Symbols, kind: KindInfo, x: str) -> Iterator[str]:

@@ -88,10 +88,8 @@ from kcheck.lang.fmt_expr import format_expr
 from kcheck.lang.symbols import KindInfo, Symbols
 from kcheck.lang.time import TICK, TIME_ACTOR
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet
-from kcheck.smt.atoms import _atoms
+from kcheck.smt.atoms import MAX_CONST, _atoms
 from kcheck.smt.cache_candidates import cache_candidates
-
-MAX_CONST = 8  # the largest constant of a bound candidate: the models' sizes are small
 
 
 def candidates(sym: Symbols) -> list[str]:

@@ -16,7 +16,14 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import SEEN_BY, SEEN_OWN_WRITES, UNCHANGED, ParamInfo, Symbols
+from kcheck.lang.symbols import (
+    SEEN_BY,
+    SEEN_OWN_WRITES,
+    UNCHANGED,
+    ParamInfo,
+    Symbols,
+    stale_watches,
+)
 from kcheck.lang.types import TBool, TEmptySet, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.controller_state import (
     Split,
@@ -25,7 +32,6 @@ from kcheck.model.controller_state import (
     own_writes_var,
     real_cells,
     splits,
-    stale_watches,
     unsynced_watches,
 )
 from kcheck.model.env import Local

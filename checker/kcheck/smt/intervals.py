@@ -11,7 +11,7 @@ from typing import Protocol
 import z3  # type: ignore[import-untyped]
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import SEEN_BY, Symbols
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
 from kcheck.model.ir import BudgetLayout, Layout, VarLayout
 from kcheck.model.typeof import TypeOf
@@ -100,7 +100,7 @@ def interval(enc: ExprEncoder, e: ast.Expr, env: Env) -> tuple[int, int] | None:
                     ty = TInt() if a is None else TInt(a[0], a[1])
                 denv[prm.name] = (z3.Int(f"_{prm.name}"), ty)
             return interval(enc, fdef.body, denv)
-        case ast.Call(func="seen_by", args=(_, inner)) if "seen_by" not in enc.sym.defs:
+        case ast.Call(func=fn, args=(_, inner)) if fn == SEEN_BY and fn not in enc.sym.defs:
             return interval(enc, inner, env)  # a cached copy has its field's range
         case ast.Call(func="min" | "max" as fn, args=(l, r)) if fn not in enc.sym.defs:
             a, b = interval(enc, l, env), interval(enc, r, env)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
 
 from kcheck.lang import ast
-from kcheck.lang.symbols import Symbols
+from kcheck.lang.symbols import Symbols, stale_watches
 from kcheck.model.controller_state import (
     changed_var,
     conflict_watches,
@@ -21,7 +21,6 @@ from kcheck.model.controller_state import (
     own_write_watches,
     own_writes_var,
     splits,
-    stale_watches,
 )
 from kcheck.model.ir import CompiledModel
 from kcheck.result import NOT_CHECKED, PropertyResult

@@ -31,8 +31,8 @@ from kcheck.lang import ast
 from kcheck.lang.symbols import Symbols
 from kcheck.lang.types import TInt, TRef, TSet
 from kcheck.model.ir import CompiledModel
-from kcheck.smt.atoms import _atoms
-from kcheck.smt.candidates import MAX_CONST, _count_terms
+from kcheck.smt.atoms import MAX_CONST, _atoms
+from kcheck.smt.candidates import _count_terms
 from kcheck.smt.describe import show_state
 from kcheck.smt.encode import Encoder
 from kcheck.smt.liveness import _stop_bad

@@ -10,7 +10,14 @@ from kcheck.lang import ast
 from kcheck.lang.check.context import ERROR, Ctx, TError, Ty, as_value, fits
 from kcheck.lang.check.temporal import TemporalChecker
 from kcheck.lang.diagnostics import suggest
-from kcheck.lang.symbols import BUILTINS, FEASIBLE, SEEN_BY, SEEN_OWN_WRITES, UNCHANGED
+from kcheck.lang.symbols import (
+    BUILTINS,
+    FEASIBLE,
+    SEEN_BY,
+    SEEN_OWN_WRITES,
+    UNCHANGED,
+    stale_watches,
+)
 from kcheck.lang.types import (
     BOOL,
     EMPTY_SET,
@@ -285,11 +292,7 @@ class ExprChecker(TemporalChecker):
                 self.expr(a, ctx)
             return ERROR
         name, span = e.args[0].id, e.args[0].span
-        caching = {
-            a.name: a
-            for a in self.sym.actors
-            if isinstance(a, ast.Controller) and any(w.stale or w.coalesced for w in a.watches)
-        }
+        caching = stale_watches(self.sym)
         actor = next((a for a in self.sym.actors if a.name == name), None)
         if name not in caching:
             if isinstance(actor, ast.Controller):
