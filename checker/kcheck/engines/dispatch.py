@@ -254,6 +254,7 @@ def _z3(
     from kcheck.smt.params import symbolic_bmc
     from kcheck.smt.refuse import Unsupported
     from kcheck.smt.sizes import SizeError
+    from kcheck.smt.solver import AnswersDiffer
 
     if properties and options.symbolic_params:
         raise Refused("--symbolic-params checks invariants only; drop --property")
@@ -285,7 +286,7 @@ def _z3(
         return result
     except (Unsupported, SizeError) as err:
         raise Refused(str(err)) from None
-    except (BmcReplayError, LassoError) as err:
+    except (BmcReplayError, LassoError, AnswersDiffer) as err:
         raise EngineFailure(str(err)) from None
     except ctypes.ArgumentError:
         # the budget's Stopped raised while ctypes converted an argument of a z3 call comes

@@ -31,7 +31,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult
 from kcheck.smt.encode import Encoder
-from kcheck.smt.solver import Deadline, Unrolled
+from kcheck.smt.solver import Deadline, Duo, Unrolled
 from kcheck.smt.system import Unrolling
 from kcheck.smt.temporal import (
     Fairness,
@@ -70,7 +70,7 @@ class _Lassos:
     serves every later query. At depth k only the loop's closing (L_i implies s_i = s_k) is
     new, asserted under a literal of that depth."""
 
-    def __init__(self, model: CompiledModel, u: Unrolling, solver: Unrolled) -> None:
+    def __init__(self, model: CompiledModel, u: Unrolling, solver: Unrolled | Duo) -> None:
         self.model = model
         self.u = u
         self.solver = solver
@@ -240,9 +240,9 @@ def temporal_bmc(
                                        engine=engine)  # fmt: skip
         terms = {}
     u = Unrolling(enc, "t")
-    # over integers, each goal under an assumption literal so that learned clauses are kept
-    # (bmc.py's solver); bit-vectors were slower here (hpa to depth 6: 4.3 CPU s against 1.2)
-    solver = Unrolled(bitvec=False)
+    # each goal under an assumption literal so that learned clauses are kept (bmc.py's
+    # solver), over integers or bit-vectors, whichever Z3 answers faster on this model
+    solver = Duo(Unrolled(bitvec=False), Unrolled())
     lassos = _Lassos(model, u, solver)
     if inits:
         solver.add(_or([_same(u.state(0), s) for s in inits]))
@@ -258,6 +258,7 @@ def temporal_bmc(
             unknown = f"Z3 answered unknown ({gave_up}) at depth {k}"
         if k >= depth or unknown is not None or not pending:
             break
+        solver.depth_done(k)
         solver.add(u.step(k))
         k += 1
     for name, t in pending.items():
@@ -271,7 +272,7 @@ STAGES = ("error", "state", "loop")
 
 
 def _at_depth(
-    model: CompiledModel, solver: Unrolled, lassos: _Lassos, pending: dict[str, PropertyTerms],
+    model: CompiledModel, solver: Unrolled | Duo, lassos: _Lassos, pending: dict[str, PropertyTerms],
     k: int, deadline: Deadline,
 ) -> tuple[dict[str, PropertyResult], str | None]:  # fmt: skip
     """The violations of the pending properties that end at depth k, and why Z3 gave up (None
@@ -314,7 +315,7 @@ def _goal(stage: str, lassos: _Lassos, t: PropertyTerms, k: int) -> Term:
 
 
 def _answer(
-    model: CompiledModel, solver: Unrolled, lassos: _Lassos, t: PropertyTerms, stage: str,
+    model: CompiledModel, solver: Unrolled | Duo, lassos: _Lassos, t: PropertyTerms, stage: str,
     k: int, m: Any,
 ) -> PropertyResult:  # fmt: skip
     states = _states(solver, lassos.u, m, k)
@@ -325,7 +326,7 @@ def _answer(
     return _reported(model, t, states, lassos.loop_start(m, k))
 
 
-def _states(solver: Unrolled, u: Unrolling, m: Any, k: int) -> list[State]:
+def _states(solver: Unrolled | Duo, u: Unrolling, m: Any, k: int) -> list[State]:
     """States 0..k in the Z3 model `m` that `solver` answered with."""
     return [tuple(solver.value(m, v) for v in u.state(i)) for i in range(k + 1)]
 

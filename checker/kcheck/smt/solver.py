@@ -228,3 +228,88 @@ class Unrolled:
         if self.bitvec:
             return signed(m, self.to_bv(t))
         return int(m.eval(t, model_completion=True).as_long())
+
+
+# A Duo keeps one solver at the end of the first depth, from PROBE_DEPTH on, whose goals took
+# one of them PROBE_UNITS of Z3's resource units and PROBE_RATIO times what they took the other;
+# or, whatever the ratio, CAP_UNITS (some 8 CPU seconds). A closer call does not tell which will
+# be cheaper deeper down: on service_endpoints_ipvs_removes_first the integer solver's goals
+# took 2.0 M units at depth 5 against 1.8 M (1.1 M against 1.8 M in another run), at depth 6
+# 3.1 M against 0.6 M, and deeper 10 times the CPU time. Descheduler's lassos: 0.01 M against
+# 0.26 M at depth 1, and the integers stay 5 times faster
+PROBE_DEPTH = 1
+PROBE_UNITS = 250_000
+PROBE_RATIO = 3
+CAP_UNITS = 16_000_000
+
+
+class AnswersDiffer(RuntimeError):
+    """The bit-vector and the integer solver answered the same goal differently: one of the
+    two encodings is wrong."""
+
+
+def resources(solver: Any) -> int:
+    """Z3's resource count so far (one count for every solver of the context): not CPU time,
+    so the load of the machine does not move it."""
+    try:
+        return int(solver.statistics().get_key_value("rlimit count"))
+    except z3.Z3Exception:  # no query yet
+        return 0
+
+
+class Duo:
+    """Two `Unrolled` solvers over the same formulas, `first` and `second` (one over
+    bit-vectors, one over integers), until the goals are hard enough to tell which is cheaper
+    (spec/smt.md, "The encoding"): which of them Z3 answers faster depends on the model, by
+    factors of 5 to 30 either way (benchmarks/bmc_depth12.md). Until then every formula goes
+    to both and every goal is asked of both; `first`'s answers are the ones used, and the two
+    must agree (the same formula, each exact), else AnswersDiffer. At the end of the first
+    depth (from PROBE_DEPTH) whose goals took one of them PROBE_UNITS of Z3's resource units
+    and PROBE_RATIO times the other's (or CAP_UNITS), the one that took fewer is kept for the
+    deeper ones."""
+
+    def __init__(self, first: Unrolled, second: Unrolled | None = None) -> None:
+        self.solvers = [first] if second is None else [first, second]
+        self.spent = [0, 0]  # resource units of this depth's goals
+        self.decided: tuple[int, list[int]] | None = None  # at which depth, on what counts
+
+    @property
+    def kept(self) -> Unrolled:
+        """The solver whose answers are used."""
+        return self.solvers[0]
+
+    def add(self, f: Term) -> None:
+        for s in self.solvers:
+            s.add(f)
+
+    def ask(self, goal: Term, deadline: Deadline) -> tuple[str, Any]:
+        if len(self.solvers) > 1 and not self.solvers[0].bitvec and not self.solvers[1].bitvec:
+            del self.solvers[1]  # both over integers now (a formula bit-vectors cannot take)
+        answers: list[tuple[str, Any]] = []
+        for n, s in enumerate(self.solvers):
+            before = resources(s.solver)
+            answers.append(s.ask(goal, deadline))
+            self.spent[n] += resources(s.solver) - before
+        answer, m = answers[0]
+        if len(answers) > 1:
+            other = answers[1][0]
+            if other not in ("sat", "unsat"):  # it gave up: the first goes on alone
+                del self.solvers[1]
+            elif answer in ("sat", "unsat") and other != answer:
+                raise AnswersDiffer(
+                    f"the bit-vector and integer solvers answered {answer} and {other} to the"
+                    " same goal; this is a kcheck bug"
+                )
+        return answer, m
+
+    def value(self, m: Any, t: Term) -> int:
+        return self.kept.value(m, t)
+
+    def depth_done(self, k: int) -> None:
+        """The goals of depth k are asked: keep the cheaper solver once they tell."""
+        hi, lo = max(self.spent), min(self.spent)
+        clear = hi >= PROBE_UNITS and hi >= PROBE_RATIO * lo
+        if len(self.solvers) > 1 and k >= PROBE_DEPTH and (clear or hi >= CAP_UNITS):
+            self.decided = k, list(self.spent)
+            self.solvers = [self.solvers[0 if self.spent[0] <= self.spent[1] else 1]]
+        self.spent = [0, 0]
