@@ -71,8 +71,8 @@ class ExprEncoder:
         # it is read (as the compiled code's ctx.view); empty outside a caching controller
         self.view: dict[str, str] = {}
         self.step_start: tuple[Term, ...] = ()  # the state the step being encoded began in
-        # def calls with constant arguments, per state (held, so that its id stays its own)
-        self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Term, Term]]]] = {}
+        # def calls per state and arguments (the state held, so that its id stays its own)
+        self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Any, Term, Term]]]] = {}
         self.sets = Bits()
         self.set_slots = _set_slots(self.layout)  # state index -> elements of its set
         self._refuse_up_front()
@@ -468,14 +468,6 @@ class ExprEncoder:
         vals = [self.expr(a, env, st) for a in args]
         err = _or([ve for _, ve in vals])
         if fn in self.sym.defs:
-            # A call with constant arguments on the same state is the same term: the scheduler
-            # asks `used(n)` for every pod and node; computed once per state and arguments.
-            consts = tuple(v.as_long() if z3.is_int_value(v) else None for v, _ in vals)
-            key = (fn, consts, tuple(sorted(self.view.items())))
-            memo = self._calls.get(id(st))
-            if None not in consts and memo is not None and memo[0] is st and key in memo[1]:
-                bv, be = memo[1][key]
-                return bv, _or([err, be])
             d = self.sym.defs[fn]
             denv: Env = {}
             for p, (v, _), a in zip(d.params, vals, args, strict=True):
@@ -484,12 +476,20 @@ class ExprEncoder:
                 if isinstance(pt, TRef) and isinstance(at, TRef) and at.optional:
                     pt = at
                 denv[p.name] = (v, pt)
-            bv, be = self.expr(d.body, denv, st)
-            if None not in consts:
-                if memo is None or memo[0] is not st:
-                    memo = self._calls[id(st)] = (st, {})
-                memo[1][key] = (bv, be)
-            return bv, _or([err, be])
+            # A call with the same arguments on the same state is the same term: the scheduler
+            # asks `used(n)` for every pod and node, k8s.topology `matching(p, z, eligible)`
+            # inside every skew and score. Z3 shares equal terms, so equal arguments are equal
+            # ids while the memo holds them (it keeps the arguments for that).
+            ids = tuple(v.get_id() for v, _ in vals)
+            key = (fn, ids, tuple(t for _, t in denv.values()), tuple(sorted(self.view.items())))
+            memo = self._calls.get(id(st))
+            if memo is None or memo[0] is not st:
+                memo = self._calls[id(st)] = (st, {})
+            hit = memo[1].get(key)
+            if hit is None:
+                bv, be = self.expr(d.body, denv, st)
+                hit = memo[1][key] = (tuple(v for v, _ in vals), bv, be)
+            return hit[1], _or([err, hit[2]])
         if fn in ("min", "max") and len(vals) == 2:
             a, b = vals[0][0], vals[1][0]
             return (z3.If(a <= b, a, b) if fn == "min" else z3.If(a >= b, a, b)), err
