@@ -17,4 +17,4 @@ echo "== kcheck fmt --check models/"
 echo "== pytest"
 # every core (pytest-xdist; KCHECK_TEST_WORKERS=0 runs in this process), work-stealing because
 # a few files (the engine agreement campaigns) take minutes and most take a second
-.venv/bin/pytest -n "${KCHECK_TEST_WORKERS:-auto}" --dist worksteal "$@"
+.venv/bin/pytest -n "${KCHECK_TEST_WORKERS:-auto}" --dist worksteal --durations=15 "$@"
