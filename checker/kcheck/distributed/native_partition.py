@@ -97,12 +97,12 @@ class NativePartition(Partition):
         self.invs = [self.invariants[i] for i in range(len(self.invariants))]
         # per place (ascending global id, as self.ids), the state's index in the store
         self.stored_at = array("q")
-        self.counts = array("i")  # per state of the last expanded level, its successors
-        self.level_lo = 0  # where that level starts
+        # the last two levels expanded: where each starts (a place) and per state its successors
+        self.expanded: list[tuple[int, array[int]]] = []
 
-    def expand(self, ids: bytes = b"", pending: Sequence[int] = ()) -> tuple[list[bytes], Expanded]:
-        if ids:
-            self.assign(ids)
+    def expand(self, pending: Sequence[int] = ()) -> tuple[list[bytes], Expanded]:
+        if self.unranked:
+            raise RuntimeError("expand() before rank(): the level has no global ids")
         lo, hi = self.level, len(self.stored_at)
         self.level = hi
         hits: dict[str, tuple[int, ErrorData]] = {}
@@ -115,9 +115,9 @@ class NativePartition(Partition):
             self.gen.capsule, lo, hi, gids, self.stored_at, list(pending), self.gen.fallbacks,
             self.succ, slow, StepError, self.canon_capsule, self.count, self.index, self.wire,
         )  # fmt: skip
-        self.counts = array("i")
-        self.counts.frombytes(counts)
-        self.level_lo = lo
+        per_state = array("i")
+        per_state.frombytes(counts)
+        self.expanded = [*self.expanded[-1:], (lo, per_state)]
         sent = [b for p, b in enumerate(batches) if p != self.index]
         self.sent_states += sum(_rows(b) for b in sent)
         self.sent_bytes += sum(len(b) for b in sent)
@@ -133,12 +133,17 @@ class NativePartition(Partition):
             initial, self.wire,
         )  # fmt: skip
         self.stored_at.frombytes(where)
+        self.unranked = True
         return Merged(keys, found, loose)
 
-    def transitions_upto(self, last: int) -> int:
-        lo = self.level_lo if self.counts else 0
-        upto = bisect_right(self.ids, last, lo, lo + len(self.counts)) - lo
-        return sum(self.counts[:upto])
+    def transitions_between(self, first: int, last: int) -> int:
+        total = 0
+        for lo, counts in self.expanded:
+            hi = lo + len(counts)
+            a = bisect_left(self.ids, first, lo, hi) - lo
+            b = bisect_right(self.ids, last, lo, hi) - lo
+            total += sum(counts[a:b])
+        return total
 
     def lookup(self, gid: int) -> tuple[State, int] | None:
         at = bisect_left(self.ids, gid)

@@ -4,8 +4,8 @@ A Partition owns the visited set, the states and the parent of each of its state
 its part of each breadth-first level. It rebuilds the model from a Recipe (the generated code
 and the layout, both plain data), so a worker on another machine needs kcheck installed but
 neither the model's file nor its -D values. Every state is identified by its global id: its
-index in the order the single-process search (explore/bfs.py) would have stored it, which the
-driver works out from discovery keys (kcheck/distributed/search.py). A key is
+index in the order the single-process search (explore/bfs.py) would have stored it, which
+every partition works out for its own states from the level's discovery keys (`rank`). A key is
 `parent id << KEY_SHIFT | position in the parent's successor list`: comparing keys compares
 discovery order.
 
@@ -14,6 +14,7 @@ Plain Python, no Ray: the driver calls it directly (Local) or as a Ray actor (tr
 
 from __future__ import annotations
 
+import heapq
 import os
 import socket
 import time
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kcheck.distributed.codec import decode, encode
+from kcheck.explore.store import SOURCE
+from kcheck.model import native
 from kcheck.model.ir import Layout, State, StepError
 from kcheck.model.runtime import RUNTIME_NS
 from kcheck.model.symmetry import make_canonicalizer
@@ -74,6 +77,28 @@ class Merged:
     loose: int = 0
 
 
+def rank_keys(keys: Sequence[bytes], start: int) -> list[array[int]]:
+    """Per partition, the global ids of a level's new states in its order: each key's rank
+    among every partition's keys of the level (distinct: each is one successor of one state),
+    counting from `start`. Each partition's keys are ascending: a k-way merge, in C when the
+    native store is built here."""
+    module = native.load_extension(SOURCE, "_store")
+    ids = [array("q") for _ in keys]
+    if module is not None:
+        _, parts = module.merge_keys(list(keys), start)
+        for a, b in zip(ids, parts, strict=True):
+            a.frombytes(b)
+        return ids
+    runs = []
+    for p, raw in enumerate(keys):
+        run: array[int] = array("q")
+        run.frombytes(raw)
+        runs.append([(k, p) for k in run])
+    for r, (_, p) in enumerate(heapq.merge(*runs), start):
+        ids[p].append(r)
+    return ids
+
+
 def owner(state: State, count: int) -> int:
     """The partition that stores `state`: the same in every process (a tuple of ints hashes
     the same everywhere, unlike str and bytes)."""
@@ -104,12 +129,15 @@ class Partition:
         self.ids = array("q")  # global id of each stored state, ascending
         self.parents = array("q")  # global id of each state's parent (-1: initial)
         self.level = 0  # where the states not yet expanded start
-        self.pending_keys: array[int] = array("q")  # the last merged level's keys
+        self.ranked = 0  # the states of every partition given a global id: the next level's first
+        self.unranked = False  # the level merged last has no global ids yet
         self.inbox: list[bytes] = []
         self.own: dict[State, int] = {}  # what the last expansion found for this partition
         self.sent_states = 0
         self.sent_bytes = 0
-        self.per_parent: list[tuple[int, int]] = []  # (parent id, successors) of the last level
+        # (parent id, successors) of the last two levels expanded: the driver may look back one
+        # level, as it reads a level's merge after the workers went on to expand it
+        self.per_parent: list[list[tuple[int, int]]] = []
 
     def where(self) -> tuple[int, str]:
         """This worker's process and machine, to name it if it fails."""
@@ -118,24 +146,35 @@ class Partition:
     def receive(self, batches: Sequence[bytes]) -> None:
         self.inbox = list(batches)
 
-    def assign(self, ids: bytes) -> None:
-        """The global ids of the states merged last, in their order."""
-        new = array("q")
-        new.frombytes(ids)
-        self.ids.extend(new)
+    def rank(self, merged: Sequence[Merged]) -> None:
+        """Give the level merged last its global ids, from what every partition's merge
+        answered (`merged`, in partition order): the order the single-process search stores
+        the level in. Once per level: a later call does nothing."""
+        if not self.unranked:
+            return
+        keys = [m.keys for m in merged]
+        self.ids.extend(rank_keys(keys, self.ranked)[self.index])
+        self.ranked += sum(len(k) for k in keys) // 8
+        self.unranked = False
 
-    def expand_split(self, ids: bytes = b"", pending: Sequence[int] = ()) -> list[Any]:
-        """`expand` as one batch per partition then the rest: a Ray call's separate results."""
-        batches, meta = self.expand(ids, pending)
+    def rank_from(self, *merged: Merged) -> None:
+        """`rank` with every partition's merge as an argument (Ray fetches them)."""
+        self.rank(merged)
+
+    def expand_ranked(self, pending: Sequence[int], *merged: Merged) -> list[Any]:
+        """`rank`, then `expand`, as one batch per partition then the rest: a Ray call's
+        separate results. The call waits for every partition's merge, and no more: the driver
+        need not see the level first."""
+        self.rank(merged)
+        batches, meta = self.expand(pending)
         return [*batches, meta]
 
-    def expand(self, ids: bytes = b"", pending: Sequence[int] = ()) -> tuple[list[bytes], Expanded]:
-        """Expand the states merged last, in id order (given their `ids` first, unless
-        `assign` did): one batch of (canonical) successors per partition, by owner. `pending`:
-        the invariants the next merge checks (a native partition checks its own new states as
-        it stores them here)."""
-        if ids:
-            self.assign(ids)
+    def expand(self, pending: Sequence[int] = ()) -> tuple[list[bytes], Expanded]:
+        """Expand the states merged and ranked last, in id order: one batch of (canonical)
+        successors per partition, by owner. `pending`: the invariants the next merge checks
+        (a native partition checks its own new states as it stores them here)."""
+        if self.unranked:
+            raise RuntimeError("expand() before rank(): the level has no global ids")
         lo, hi = self.level, len(self.states)
         self.level = hi
         count, canon, succ, seen = self.count, self.canon, self.succ, self.seen
@@ -169,7 +208,7 @@ class Partition:
                 d = out[hash(t) % count]
                 if t not in d:
                     d[t] = base | j
-        self.per_parent = per_parent
+        self.per_parent = [*self.per_parent[-1:], per_parent]
         # this partition's own share stays here: no need to pickle it to itself
         self.own = out[self.index]
         self.sent_states += sum(len(d) for p, d in enumerate(out) if p != self.index)
@@ -211,6 +250,7 @@ class Partition:
             self.parents.extend([-1] * len(order))
         else:
             self.parents.extend(k >> KEY_SHIFT for k in keys)
+        self.unranked = True
         canon = self.canon
         loose = sum(1 for t in order if canon(t) != t) if canon is not None else 0
         return Merged(keys.tobytes(), self._violations(order, pending), loose)
@@ -253,9 +293,10 @@ class Partition:
                     out.append(t)
         return out
 
-    def transitions_upto(self, last: int) -> int:
-        """The successors of the last expanded level's states with global id <= `last`."""
-        return sum(n for gid, n in self.per_parent if gid <= last)
+    def transitions_between(self, first: int, last: int) -> int:
+        """The successors of the states with global ids from `first` to `last`, all of one of
+        the last two levels expanded."""
+        return sum(n for level in self.per_parent for gid, n in level if first <= gid <= last)
 
     def lookup(self, gid: int) -> tuple[State, int] | None:
         """The state with global id `gid` and its parent's id, if it is stored here."""

@@ -3,9 +3,10 @@ so counterexamples stay shortest, and the very same search as explore/bfs.py's.
 
 Each level, every partition expands its states and sends each successor (canonical, with
 symmetry) to the partition that owns it, with its discovery key (partition.py); each owner
-keeps the new ones under their least key. The driver merges the owners' sorted keys into the
-level's order, which is the order the single-process search stores states in, and hands every
-state its global id. So the first violation of an invariant is the same state, its trace the
+keeps the new ones under their least key. Every partition then ranks its keys among all the
+partitions' keys of the level: the level's order, which is the order the single-process search
+stores states in, and its states' global ids. The driver sends a level's calls together (the
+workers need not wait for it) and reads each merged level from the keys. So the first violation of an invariant is the same state, its trace the
 same trace, and the counts the same counts; where the single-process search stops inside a
 level (every invariant violated, --max-states), the driver works out the same stopping point
 from the keys. In a model with time it looks for timelocks as that search does: each worker
@@ -21,7 +22,6 @@ trace, which is fetched as soon as it is found.
 
 from __future__ import annotations
 
-import heapq
 import time
 from array import array
 from bisect import bisect_left
@@ -33,10 +33,9 @@ from kcheck.distributed.partition import KEY_SHIFT, ErrorData, Expanded, Merged,
 from kcheck.distributed.transport import Transport, WorkerFailed
 from kcheck.explore.bfs import Limits, ProgressFn, explore
 from kcheck.explore.budget import Stopped
-from kcheck.explore.store import SOURCE, generated_code, make_store
+from kcheck.explore.store import generated_code, make_store
 from kcheck.explore.timelock import ALLOWED_NOTE, timelock_result
 from kcheck.explore.tracer import Tracer
-from kcheck.model import native
 from kcheck.model.bounds import explain_bound
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
@@ -215,10 +214,14 @@ def _search(
         out[p].append(s)
         keys[p].append(pos)
     transport.seed([batch(out[p], keys[p]) for p in range(n)])
-    merged = transport.merge(pending, True)
+    # a level is expanded as soon as it is merged, while the driver reads it, unless the driver
+    # may stop before expanding it: at --max-states (the next level is not known yet, and could
+    # be large) or --max-depth. Otherwise a search that stops expands one level for nothing.
+    fuse = limits.max_states is None
+    merged, metas = transport.merge(pending, True, fuse)
     run.loose += sum(m.loose for m in merged)
-    level = _Level.of(merged, 0, n)
-    unassigned = _assign_if_traced(transport, level, pending)
+    level = _Level.of(merged, 0)
+    _rank_if_traced(transport, level, pending, metas is not None)
     _record_violations(run, level, pending, None)
     total = level.size
     level_start, depth = 0, 0
@@ -245,11 +248,14 @@ def _search(
         if progress is not None:
             stats.seconds = now - t0
             progress(stats)
-        metas = transport.expand(unassigned or [b""] * n, pending)
-        merged = transport.merge(pending, False)
+        if metas is None:
+            metas = transport.expand(pending)
+        # the level merged next is at depth + 1: expanded at once unless --max-depth stops there
+        ahead = fuse and (limits.max_depth is None or depth + 1 < limits.max_depth)
+        merged, next_metas = transport.merge(pending, False, ahead)
         run.loose += sum(m.loose for m in merged)
-        level = _Level.of(merged, total, n)
-        unassigned = _assign_if_traced(transport, level, pending)
+        level = _Level.of(merged, total)
+        _rank_if_traced(transport, level, pending, next_metas is not None)
         # where the single-process search would stop inside this level, if it does
         stop_ms = _max_states_stop(limits.max_states, level, level_start, total)
         found = _first_violations(level, pending)
@@ -264,7 +270,7 @@ def _search(
             run.dead = _Found(dead, trace, state)
         if stop is not None:
             stats.states = total + level.count_upto(stop)
-            stats.transitions += transport.transitions_upto(stop)
+            stats.transitions += transport.transitions_between(level_start, stop)
             stats.queue = stats.states - (stop + 1)
             stats.depth = depth
             if stop == stop_ms:
@@ -275,6 +281,7 @@ def _search(
                     return False, f"max-depth {limits.max_depth}"
             return False, None
         stats.transitions += sum(m.transitions for m in metas)
+        metas = next_metas
         level_start, total = total, total + level.size
         if level.size:
             depth += 1
@@ -287,7 +294,7 @@ def _clear_stop(
     level: _Level,
     selected: list[int],
     pending: list[int],
-    found: dict[int, tuple[int, str | None]],
+    found: dict[int, _Violation],
     dead: int | None,
     total: int,
 ) -> int | None:
@@ -296,20 +303,18 @@ def _clear_stop(
     then it stops after the later of the last violation's parent and the timelock."""
     if not selected or len(found) < len(pending) or (run.looking and dead is None):
         return None
-    marks = [level.parent_of(gid) for gid, _ in found.values()]
+    marks = [v.key >> KEY_SHIFT for v in found.values()]
     stop = max([*marks, *([dead] if dead is not None else [])], default=None)
     if stop is not None and stop + 1 == total and not level.size:
         return None  # the level's last state, and no new one: the search is complete
     return stop
 
 
-def _assign_if_traced(transport: Transport, level: _Level, pending: list[int]) -> list[bytes]:
-    """Give the workers the level's ids now if a counterexample is to be fetched from it; else
-    return them to go with the next expansion (one call fewer per worker and level)."""
-    if any(inv in pending for m in level.merged for inv in m.violations):
-        transport.assign(level.ids)
-        return []
-    return level.ids
+def _rank_if_traced(transport: Transport, level: _Level, pending: list[int], ranked: bool) -> None:
+    """Have the workers give the level its global ids now if a counterexample is to be fetched
+    from it before they expand it (which ranks it too)."""
+    if not ranked and any(inv in pending for m in level.merged for inv in m.violations):
+        transport.rank()
 
 
 def _stop(
@@ -321,51 +326,49 @@ def _stop(
 
 @dataclass
 class _Level:
-    """One merged level: every new state's key in order, and each partition's global ids."""
+    """One merged level: each partition's new states' keys, ascending. A state's global id is
+    the level's first id plus its key's rank among all of them; the workers work out their
+    own, so the driver ranks only what it must (a violation, a stopping point)."""
 
     start: int  # the global id of its first state
-    keys: array[int]  # the new states' keys, ascending (distinct): the level's order
-    id_arrays: list[array[int]]  # per partition, its new states' ids in its order
+    keys: list[array[int]]  # per partition
     merged: list[Merged]
 
     @staticmethod
-    def of(merged: Sequence[Merged], start: int, n: int) -> _Level:
-        keys: array[int] = array("q")
-        ids = [array("q") for _ in range(n)]
-        module = native.load_extension(SOURCE, "_store")
-        if module is not None:  # each partition's keys are sorted: a k-way merge in C
-            raw, parts = module.merge_keys([m.keys for m in merged], start)
-            keys.frombytes(raw)
-            for a, b in zip(ids, parts, strict=True):
-                a.frombytes(b)
-            return _Level(start, keys, ids, list(merged))
-        runs = []
-        for p, m in enumerate(merged):
+    def of(merged: Sequence[Merged], start: int) -> _Level:
+        keys = []
+        for m in merged:
             run: array[int] = array("q")
             run.frombytes(m.keys)
-            runs.append([(k, p) for k in run])
-        for r, (k, p) in enumerate(heapq.merge(*runs), start):
-            keys.append(k)
-            ids[p].append(r)
-        return _Level(start, keys, ids, list(merged))
-
-    @property
-    def ids(self) -> list[bytes]:
-        return [a.tobytes() for a in self.id_arrays]
+            keys.append(run)
+        return _Level(start, keys, list(merged))
 
     @property
     def size(self) -> int:
-        return len(self.keys)
+        return sum(len(k) for k in self.keys)
 
-    def parent_of(self, gid: int) -> int:
-        return self.keys[gid - self.start] >> KEY_SHIFT
+    def below(self, key: int) -> int:
+        """The level's keys less than `key`."""
+        return sum(bisect_left(k, key) for k in self.keys)
+
+    def gid(self, p: int, pos: int) -> int:
+        return self.start + self.below(self.keys[p][pos])
 
     def count_upto(self, parent: int) -> int:
         """New states discovered by parents up to `parent` (inclusive)."""
-        return bisect_left(self.keys, (parent + 1) << KEY_SHIFT)
+        return self.below((parent + 1) << KEY_SHIFT)
 
-    def gid(self, p: int, pos: int) -> int:
-        return self.id_arrays[p][pos]
+    def nth_key(self, i: int) -> int:
+        """The level's i-th least key (from 0), by bisection over the keys' values."""
+        lo = min(k[0] for k in self.keys if k)
+        hi = max(k[-1] for k in self.keys if k)
+        while lo < hi:  # the least v with more than i keys <= v
+            mid = (lo + hi) // 2
+            if self.below(mid + 1) > i:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
 
 
 def _max_states_stop(max_states: int | None, level: _Level, first: int, total: int) -> int | None:
@@ -381,19 +384,26 @@ def _max_states_stop(max_states: int | None, level: _Level, first: int, total: i
     need = max_states - total
     if need > level.size:
         return None
-    return level.keys[need - 1] >> KEY_SHIFT
+    return level.nth_key(need - 1) >> KEY_SHIFT
 
 
-def _first_violations(level: _Level, pending: list[int]) -> dict[int, tuple[int, str | None]]:
+@dataclass(frozen=True)
+class _Violation:
+    gid: int
+    key: int  # its discovery key: its parent's id and its place among the parent's successors
+    why: str | None  # the invariant could not be evaluated there
+
+
+def _first_violations(level: _Level, pending: list[int]) -> dict[int, _Violation]:
     """Per pending invariant violated in this level, its first violating state (least id)."""
-    found: dict[int, tuple[int, str | None]] = {}
+    found: dict[int, _Violation] = {}
     for p, m in enumerate(level.merged):
         for inv, (pos, why) in m.violations.items():
             if inv not in pending:
                 continue
             gid = level.gid(p, pos)
-            if inv not in found or gid < found[inv][0]:
-                found[inv] = (gid, why)
+            if inv not in found or gid < found[inv].gid:
+                found[inv] = _Violation(gid, level.keys[p][pos], why)
     return found
 
 
@@ -402,18 +412,18 @@ def _record_violations(
     level: _Level,
     pending: list[int],
     stop: int | None,
-    found: dict[int, tuple[int, str | None]] | None = None,
+    found: dict[int, _Violation] | None = None,
 ) -> None:
     """Keep each invariant's first violation in this level (found by a parent up to `stop`),
     its trace fetched at once; take it off `pending`."""
     if found is None:
         found = _first_violations(level, pending)
-    for inv, (gid, why) in sorted(found.items()):
-        if stop is not None and level.parent_of(gid) > stop:
+    for inv, v in sorted(found.items()):
+        if stop is not None and v.key >> KEY_SHIFT > stop:
             continue
-        tracer, last = run.tracer(gid)
+        tracer, last = run.tracer(v.gid)
         trace, state = tracer.path_and_state(last)
-        run.violated[inv] = _Found(gid, trace, state, why)
+        run.violated[inv] = _Found(v.gid, trace, state, v.why)
         pending.remove(inv)
 
 

@@ -45,11 +45,25 @@ class Transport(Protocol):
 
     def names(self) -> list[str]: ...
     def seed(self, batches: Sequence[bytes]) -> None: ...
-    def expand(self, ids: Sequence[bytes], pending: Sequence[int]) -> list[Expanded]: ...
-    def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]: ...
-    def assign(self, ids: Sequence[bytes]) -> None: ...
+
+    def merge(
+        self, pending: Sequence[int], initial: bool, expand: bool
+    ) -> tuple[list[Merged], list[Expanded] | None]:
+        """Every partition merges what was sent to it into the next level; with `expand`, it
+        also ranks that level and expands it at once, without waiting for the driver (then
+        the expansion's results come too)."""
+        ...
+
+    def rank(self) -> None:
+        """Give the level merged last its global ids now (to fetch a trace from it)."""
+        ...
+
+    def expand(self, pending: Sequence[int]) -> list[Expanded]:
+        """Rank and expand the level merged last (merged without `expand`)."""
+        ...
+
     def lookup(self, gid: int) -> tuple[State, int]: ...
-    def transitions_upto(self, last: int) -> int: ...
+    def transitions_between(self, first: int, last: int) -> int: ...
     def counters(self) -> list[dict[str, float]]: ...
     def close(self) -> None: ...
 
@@ -61,6 +75,8 @@ class Local:
         self.count = count
         self.deadline: float | None = None
         self.poll: Callable[[], str | None] | None = None
+        self.merged: list[Merged] = []
+        self.ahead: list[Merged] = []
         cls = partition_class(recipe)
         self.parts = [cls(recipe, i, count) for i in range(count)]
 
@@ -71,18 +87,30 @@ class Local:
         for part, batch in zip(self.parts, batches, strict=True):
             part.receive([batch])
 
-    def expand(self, ids: Sequence[bytes], pending: Sequence[int]) -> list[Expanded]:
-        outs = [part.expand(chunk, pending) for part, chunk in zip(self.parts, ids, strict=True)]
+    def merge(
+        self, pending: Sequence[int], initial: bool, expand: bool
+    ) -> tuple[list[Merged], list[Expanded] | None]:
+        if self.ahead:
+            self.merged, self.ahead = self.ahead, []
+        else:
+            self.merged = [part.merge(pending, initial) for part in self.parts]
+        if not expand:
+            return self.merged, None
+        metas = self.expand(pending)
+        # the next level's merges at once, as RayWorkers sends them: the same search
+        self.ahead = [part.merge(pending, False) for part in self.parts]
+        return self.merged, metas
+
+    def rank(self) -> None:
+        for part in self.parts:
+            part.rank(self.merged)
+
+    def expand(self, pending: Sequence[int]) -> list[Expanded]:
+        self.rank()
+        outs = [part.expand(pending) for part in self.parts]
         for p, part in enumerate(self.parts):
             part.receive([batches[p] for batches, _ in outs])
         return [meta for _, meta in outs]
-
-    def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]:
-        return [part.merge(pending, initial) for part in self.parts]
-
-    def assign(self, ids: Sequence[bytes]) -> None:
-        for part, chunk in zip(self.parts, ids, strict=True):
-            part.assign(chunk)
 
     def lookup(self, gid: int) -> tuple[State, int]:
         for part in self.parts:
@@ -91,8 +119,8 @@ class Local:
                 return found
         raise KeyError(gid)
 
-    def transitions_upto(self, last: int) -> int:
-        return sum(part.transitions_upto(last) for part in self.parts)
+    def transitions_between(self, first: int, last: int) -> int:
+        return sum(part.transitions_between(first, last) for part in self.parts)
 
     def counters(self) -> list[dict[str, float]]:
         return [part.counters() for part in self.parts]
@@ -144,6 +172,8 @@ class RayWorkers:
             self.close()
             raise
         self.inbox: list[list[Any]] = [[] for _ in range(count)]
+        self.merged: list[Any] = []  # references to each worker's merge of the level last merged
+        self.ahead: list[Any] = []  # the next level's merges, sent before the driver asks
 
     def names(self) -> list[str]:
         return [f"worker {i} (pid {pid} on {host})" for i, (pid, host) in enumerate(self.where)]
@@ -175,27 +205,51 @@ class RayWorkers:
     def seed(self, batches: Sequence[bytes]) -> None:
         self.inbox = [[batch] for batch in batches]
 
-    def expand(self, ids: Sequence[bytes], pending: Sequence[int]) -> list[Expanded]:
-        n = self.count
-        refs = [
-            a.expand_split.options(num_returns=n + 1).remote(chunk, list(pending))
-            for a, chunk in zip(self.actors, ids, strict=True)
-        ]
-        metas: list[Expanded] = self._get([r[n] for r in refs])
-        self.inbox = [[refs[q][p] for q in range(n)] for p in range(n)]
-        return metas
+    def merge(
+        self, pending: Sequence[int], initial: bool, expand: bool
+    ) -> tuple[list[Merged], list[Expanded] | None]:
+        if self.ahead:
+            self.merged, self.ahead = self.ahead, []
+        else:
+            self.merged = self._merges(pending, initial)
+        if not expand:
+            merged: list[Merged] = self._get(self.merged)
+            return merged, None
+        # the expansions go out with the merges, and the next level's merges after them: each
+        # call waits in Ray for what it needs, not for the driver, so a worker goes from one to
+        # the next while the driver reads the level (their `pending` may then be a level old:
+        # a superset, as invariants only leave it)
+        metas = self._expansions(pending)
+        self.ahead = self._merges(pending, False)
+        out = self._get([*self.merged, *metas])
+        return out[: self.count], out[self.count :]
 
-    def merge(self, pending: Sequence[int], initial: bool) -> list[Merged]:
+    def _merges(self, pending: Sequence[int], initial: bool) -> list[Any]:
+        """Every worker merges what was sent to it: the references to its answers."""
         calls = [
             a.merge_from.remote(list(pending), initial, *self.inbox[p])
             for p, a in enumerate(self.actors)
         ]
         self.inbox = [[] for _ in range(self.count)]
-        out: list[Merged] = self._get(calls)
-        return out
+        return calls
 
-    def assign(self, ids: Sequence[bytes]) -> None:
-        self._get([a.assign.remote(chunk) for a, chunk in zip(self.actors, ids, strict=True)])
+    def rank(self) -> None:
+        self._get([a.rank_from.remote(*self.merged) for a in self.actors])
+
+    def expand(self, pending: Sequence[int]) -> list[Expanded]:
+        metas: list[Expanded] = self._get(self._expansions(pending))
+        return metas
+
+    def _expansions(self, pending: Sequence[int]) -> list[Any]:
+        """Every worker ranks and expands the level merged last: its batches stay in Ray, on
+        their way to their owners' next merge; the references to what else each found."""
+        n = self.count
+        refs = [
+            a.expand_ranked.options(num_returns=n + 1).remote(list(pending), *self.merged)
+            for a in self.actors
+        ]
+        self.inbox = [[refs[q][p] for q in range(n)] for p in range(n)]
+        return [r[n] for r in refs]
 
     def lookup(self, gid: int) -> tuple[State, int]:
         for found in self._get([a.lookup.remote(gid) for a in self.actors]):
@@ -204,8 +258,8 @@ class RayWorkers:
                 return state, parent
         raise KeyError(gid)
 
-    def transitions_upto(self, last: int) -> int:
-        return sum(self._get([a.transitions_upto.remote(last) for a in self.actors]))
+    def transitions_between(self, first: int, last: int) -> int:
+        return sum(self._get([a.transitions_between.remote(first, last) for a in self.actors]))
 
     def counters(self) -> list[dict[str, float]]:
         out: list[dict[str, float]] = self._get([a.counters.remote() for a in self.actors])

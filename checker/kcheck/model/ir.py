@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from kcheck.lang import ast
-from kcheck.lang.lists import fold_lists
 from kcheck.lang.types import TBool, TEnum, TInt, TRef, TSet, Type
-from kcheck.model.coverage import CoverCode
 from kcheck.result import Asked
+
+if TYPE_CHECKING:  # a distributed search's worker imports this module: its start-up time
+    from kcheck.lang import ast
+    from kcheck.model.coverage import CoverCode
 
 State: TypeAlias = tuple[int, ...]
 
@@ -155,6 +156,8 @@ class Layout:
                 sb = k.slot_base(slot)
                 if s[sb]:
                     # a list's length and slots show as one value (lang/lists.py)
+                    from kcheck.lang.lists import fold_lists
+
                     objs[f"{k.name}#{slot}"] = fold_lists(
                         {f.name: self.show_value(f.type, s[sb + f.offset]) for f in real}
                     )

@@ -24,7 +24,7 @@ from kcheck.model.controller_state import (
 )
 from kcheck.model.env import Env, Local
 from kcheck.model.ir import BudgetLayout, FieldLayout, KindLayout, Layout, VarLayout
-from kcheck.model.symmetry import order_dependent_kinds
+from kcheck.model.symmetry_order import order_dependent_kinds
 from kcheck.model.typeof import TypeOf
 
 # the declared type of each local a split action carries across a `step`, by (group, local)
