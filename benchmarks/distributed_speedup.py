@@ -4,6 +4,7 @@ Results: benchmarks/distributed_speedup.md.
 
     .venv/bin/python benchmarks/distributed_speedup.py                  # 3,226,357 states
     .venv/bin/python benchmarks/distributed_speedup.py --replicas 5     # 95,893 states
+    .venv/bin/python benchmarks/distributed_speedup.py --timeline       # where the wall time goes
 
 The model is the ReplicaSet of benchmarks/distributed.py (one ReplicaSet, symmetry off, the
 invariants only) at `--replicas 8 --crashes 4 --scale 0` by default: 3,226,357 states, the
@@ -38,6 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "checker"))
 
+from kcheck.distributed import transport  # noqa: E402
 from kcheck.distributed.search import explore_distributed  # noqa: E402
 from kcheck.distributed.transport import RayWorkers, Transport  # noqa: E402
 from kcheck.explore.bfs import explore  # noqa: E402
@@ -52,8 +54,16 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=0, help="SCALE_UPS and SCALE_DOWNS")
     ap.add_argument("--workers", default="1,2", help="worker counts to run")
     ap.add_argument("--rounds", type=int, default=1, help="rounds, each timing every run anew")
+    ap.add_argument(
+        "--timeline",
+        action="store_true",
+        help="time each worker's calls too: where the wall time goes (start-up, idle, spread)",
+    )
     args = ap.parse_args()
     import ray
+
+    if args.timeline:
+        transport.partition_class = lambda recipe: _timed_partition()
 
     defines = {"REPLICASETS": 1, "MAX_REPLICAS": args.replicas, "CRASHES": args.crashes,
                "SCALE_UPS": args.scale, "SCALE_DOWNS": args.scale, "replicas": args.replicas}  # fmt: skip
@@ -95,8 +105,17 @@ def one_round(model: Any, invariants: list[str], workers: list[int], ray: Any) -
     for n in workers:
         seen: list[list[dict[str, float]]] = []
 
-        def grab(t: Transport, seen: list[list[dict[str, float]]] = seen) -> None:
+        lines: list[list[tuple[str, float, float]]] = []
+
+        def grab(
+            t: Transport,
+            seen: list[list[dict[str, float]]] = seen,
+            lines: list[list[tuple[str, float, float]]] = lines,
+        ) -> None:
             seen.append(t.counters())
+            actors = getattr(t, "actors", [])
+            if actors and hasattr(actors[0], "timeline"):
+                lines.extend(ray.get([a.timeline.remote() for a in actors]))
 
         ray.init(address="local", num_cpus=n, include_dashboard=False, log_to_driver=False)
         try:
@@ -122,6 +141,8 @@ def one_round(model: Any, invariants: list[str], workers: list[int], ray: Any) -
               f"{cpu:.2f} s, workers' CPU {each} s, CPU speed-up {base_cpu / path:.2f}x; "
               f"states sent {sent:,} ({sent_bytes / max(sent, 1):.1f} bytes each)",
               flush=True)  # fmt: skip
+        if lines:
+            _print_timeline(lines, w0, w0 + wall)
         costs[n] = (sum(each), sent, cpu)
         speedup[n] = base_wall / wall
     if 1 in costs and 2 in costs:
@@ -133,6 +154,54 @@ def one_round(model: Any, invariants: list[str], workers: list[int], ray: Any) -
         print(f"constants: a = {a:.2f} us/state, c = {c:.2f} us/state sent, m = {m:.2f} us/state"
               f" (one process: {base_cpu / counts[0] * 1e6:.2f} us/state)", flush=True)  # fmt: skip
     return speedup
+
+
+def _timed_partition() -> type:
+    """The native partition, logging each merge and expansion's start and end (the clock is
+    the machine's monotonic one, the same in every process)."""
+    from kcheck.distributed.native_partition import NativePartition
+
+    class Timed(NativePartition):
+        log: list[tuple[str, float, float]]
+
+        def expand_ranked(self, *args: Any) -> list[Any]:
+            t = time.perf_counter()
+            out = super().expand_ranked(*args)
+            self.log.append(("expand", t, time.perf_counter()))
+            return out
+
+        def merge_from(self, *args: Any) -> Any:
+            t = time.perf_counter()
+            out = super().merge_from(*args)
+            self.log.append(("merge", t, time.perf_counter()))
+            return out
+
+        def timeline(self) -> list[tuple[str, float, float]]:
+            return getattr(self, "log", [])
+
+        def __init__(self, *args: Any) -> None:
+            self.log = []
+            super().__init__(*args)
+
+    return Timed
+
+
+def _print_timeline(lines: list[list[tuple[str, float, float]]], t0: float, t1: float) -> None:
+    """Where the wall time went: until the first call, each worker busy, the workers idle
+    before each kind of call (from the last worker's end of the call before to the first's
+    start), and the spread of the calls' ends (a level's barrier waits for the slower)."""
+    calls = min(len(w) for w in lines)
+    first = min(w[0][1] for w in lines)
+    idle: dict[str, float] = {}
+    for j in range(1, calls):
+        gap = min(w[j][1] for w in lines) - max(w[j - 1][2] for w in lines)
+        idle[lines[0][j][0]] = idle.get(lines[0][j][0], 0.0) + gap
+    spread = sum(max(w[j][2] for w in lines) - min(w[j][2] for w in lines) for j in range(calls))
+    busy = [round(sum(e - s for _, s, e in w), 2) for w in lines]
+    print(f"  timeline: to the first call {first - t0:.2f} s; busy {busy} s; idle before each"
+          f" expansion {idle.get('expand', 0):.2f} s, before each merge {idle.get('merge', 0):.2f}"
+          f" s; end spread {spread:.2f} s; after the last call"
+          f" {t1 - max(w[calls - 1][2] for w in lines):.2f} s", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -6,14 +6,15 @@ symmetry) to the partition that owns it, with its discovery key (partition.py); 
 keeps the new ones under their least key. Every partition then ranks its keys among all the
 partitions' keys of the level: the level's order, which is the order the single-process search
 stores states in, and its states' global ids. The driver sends a level's calls together (the
-workers need not wait for it) and reads each merged level from the keys. So the first violation of an invariant is the same state, its trace the
-same trace, and the counts the same counts; where the single-process search stops inside a
-level (every invariant violated, --max-states), the driver works out the same stopping point
-from the keys. In a model with time it looks for timelocks as that search does: each worker
-reports the least id among its states of the level that have no successor (and no failing
-step), and the driver keeps the least of all, the first in breadth-first order. Temporal
-properties are not checked distributed: they go to the single-process engine on this machine,
-which stores the graph (spec/distributed.md says so).
+workers need not wait for it) and reads each merged level from the keys. So the first
+violation of an invariant is the same state, its trace the same trace, and the counts the same
+counts; where the single-process search stops inside a level (every invariant violated,
+--max-states), the driver works out the same stopping point from the keys. In a model with
+time it looks for timelocks as that search does: each worker reports the least id among its
+states of the level that have no successor (and no failing step), and the driver keeps the
+least of all, the first in breadth-first order. Temporal properties are not checked
+distributed: they go to the single-process engine on this machine, which stores the graph
+(spec/distributed.md says so).
 
 A worker that dies stops the search inconclusive, naming it: its part of the visited set is
 gone, and a verdict without it could be "holds" wrongly. A violation found before keeps its
