@@ -94,3 +94,17 @@ def test_a_damaged_code_cache_is_compiled_afresh(
         exec(native.compiled_code(source, "<kcheck model m>"), ns)
         assert ns["X"] == 7
         assert cached.read_bytes() == good  # rewritten
+
+
+def test_a_distributed_worker_imports_no_syntax_tree() -> None:
+    # a Ray worker imports the partition to start: the front end's modules would add about
+    # 0.2 s to every worker's start-up (benchmarks/distributed_speedup.md)
+    probe = (
+        "import sys; import kcheck.distributed.native_partition; "
+        "print(sorted(m for m in sys.modules if m.startswith('kcheck.lang.ast')"
+        " or m in ('kcheck.lang.symbols', 'kcheck.lang.lists', 'kcheck.model.coverage')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert out.stdout.strip() == "[]"
