@@ -86,7 +86,8 @@ NOT_BY_INDUCTION = {
 
 # The proof runs in a process of its own: Z3's choices follow the ids of the terms its process
 # made before. In a test worker that had run a few thousand other tests (a fresh clone's CI run
-# of 3346100), the topology harness's proof was still in Z3 after more than 6 minutes, where
+# of 3346100), the topology harness's proof was still in Z3 after 15 minutes (past the 900 s
+# test limit, which cannot stop Z3's C code), where
 # alone, or after the other harnesses, it takes 10-18 s.
 PROVE = """
 import json, sys
