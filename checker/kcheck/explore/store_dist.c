@@ -416,13 +416,13 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     int64_t *crow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     int64_t *lrow = PyMem_Malloc(sizeof(int64_t) * (size_t)(width + 1));
     uint64_t *w = PyMem_Calloc((size_t)width + 2, sizeof(uint64_t));
-    uint64_t *wkey = PyMem_Calloc((size_t)W->nwords + 1, sizeof(uint64_t));
+    Ahead A = {0};
     PyObject *counts = PyBytes_FromStringAndSize(NULL, (hi - lo) * (Py_ssize_t)sizeof(int32_t));
     PyObject *batches = NULL, *answer = NULL;
     KgenOut o = {S, NULL, 0, 0, s, NULL, args[6], step_error, 0};
     long long transitions = 0;
     Py_ssize_t dead = -1;
-    if (rs < 0 || rw < 0 || !s || !crow || !lrow || !w || !wkey || !counts) {
+    if (rs < 0 || rw < 0 || !s || !crow || !lrow || !w || !counts) {
         if (rs == 0 && rw == 0 && counts) PyErr_NoMemory();
         goto error;
     }
@@ -442,14 +442,26 @@ static PyObject *store_route(Store *S, PyObject *const *args, Py_ssize_t nargs) 
         transitions += o.n;
         if (o.n == 0 && !failed && dead < 0) dead = k;
         int64_t base = gid[k] << DIST_KEY_SHIFT;
+        /* the successors' wire keys and hashes first, each one's entry fetched ahead from the
+         * table it will be looked up in (store_gen.c, "looked up side by side"): this
+         * partition's store for its own, else the set of what is sent */
+        if (ahead_room(&A, o.n, W->nwords + 1) < 0) goto error;
+        for (Py_ssize_t j = 0; j < o.n; j++) {
+            uint64_t *hj = A.hash + j;
+            A.form[j] = wire_of(W, o.buf + j * (width + 1), A.keys + j * A.kw, hj);
+            if (*hj % (uint64_t)parts != (uint64_t)self)
+                __builtin_prefetch(narrow.table + ((size_t)(*hj >> 32) & (narrow.tsize - 1)));
+            else if (same && !A.form[j])
+                __builtin_prefetch(S->table + home(S, *hj));
+        }
         for (Py_ssize_t j = 0; j < o.n; j++) {
             /* as visit() in store.c: a successor stored as it is is old, else its
              * representative is looked up; only this partition's own can be stored here. The
              * places ascend in global id, so the first time this partition meets one of its
              * own is under its least key here. */
             const int64_t *row = o.buf + j * (width + 1);
-            uint64_t h;
-            int wd = wire_of(W, row, wkey, &h);
+            uint64_t h = A.hash[j], *wkey = A.keys + j * A.kw;
+            int wd = A.form[j];
             long owner = (long)(h % (uint64_t)parts);
             if (owner == self && dist_probe(S, same, wd, wkey, h, row) >= 0) continue;
             if (C) {
@@ -489,7 +501,7 @@ error:
     PyMem_Free(crow);
     PyMem_Free(lrow);
     PyMem_Free(w);
-    PyMem_Free(wkey);
+    ahead_free(&A);
     Py_XDECREF(counts);
     Py_XDECREF(batches);
     return answer;

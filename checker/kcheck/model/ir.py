@@ -130,6 +130,10 @@ class Layout:
         """The readable form of a state: vars by name, each kind's live objects by id; then
         each controller's cache (`X@K`: its copy of K's objects) and its in-flight actions
         (`X:A`: where each stopped, and its locals)."""
+        # here, not at the top: lang.lists imports the syntax tree, which a distributed worker,
+        # that never displays a state, does without (tests/cli/test_startup.py)
+        from kcheck.lang.lists import fold_lists
+
         out: dict[str, Any] = {}
         hidden: dict[str, dict[str, dict[str, Any]]] = {}
         for var in self.vars:
@@ -156,8 +160,6 @@ class Layout:
                 sb = k.slot_base(slot)
                 if s[sb]:
                     # a list's length and slots show as one value (lang/lists.py)
-                    from kcheck.lang.lists import fold_lists
-
                     objs[f"{k.name}#{slot}"] = fold_lists(
                         {f.name: self.show_value(f.type, s[sb + f.offset]) for f in real}
                     )
