@@ -127,3 +127,20 @@ def test_without_a_compiler_kcheck_falls_back_to_python(
         assert canon(model.initial()[0]) == python_canonicalizer(model.layout)(model.initial()[0])
     finally:
         native._built.cache_clear()
+
+
+def test_a_source_the_compiler_rejects_is_reported_as_such(tmp_path: Path) -> None:
+    # a compiler that is there but fails is not "no compiler": the reason quotes its error
+    import shutil
+
+    if (shutil.which("cc") or shutil.which("gcc")) is None:
+        pytest.skip("no C compiler here")
+    bad = tmp_path / "broken.c"
+    bad.write_text("int broken(void) { return undeclared_name; }\n", encoding="utf-8")
+    assert native._build(bad, tmp_path / "broken.so") is False
+    why = native.unavailable(bad)
+    assert "could not compile broken.c" in why and "undeclared_name" in why, why
+    assert (
+        native.unavailable(tmp_path / "other.c")
+        == "no C compiler or Python headers to build it with"
+    )

@@ -45,7 +45,12 @@ def unavailable(source: Path) -> str:
     """Why the extension built from `source` is not in use (for --verbose and stats)."""
     if not enabled():
         return "KCHECK_NATIVE=0"
-    return "no C compiler or Python headers to build it with"
+    return _why.get(source, "no C compiler or Python headers to build it with")
+
+
+# why the last build of a source failed, when the compiler was there: the report says that, not
+# "no compiler" (a compiler that rejects kcheck's C is a kcheck bug to report)
+_why: dict[Path, str] = {}
 
 
 def load_extension(source_path: Path, name: str) -> ModuleType | None:
@@ -123,6 +128,7 @@ def _build(source: Path, target: Path) -> bool:
             ]
             done = subprocess.run(cmd, capture_output=True, timeout=120, check=False)
             if done.returncode != 0:
+                _why[source] = _compile_error(compiler, source, done.stderr)
                 return False
             digest = Path(tmp) / "digest"
             digest.write_text(_digest(out) + "\n", encoding="ascii")
@@ -130,9 +136,17 @@ def _build(source: Path, target: Path) -> bool:
             # and a checksum from two builds rebuilds once more
             os.replace(out, target)
             os.replace(digest, _checksum_file(target))
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError) as e:
+        _why[source] = f"building {source.name} failed: {e}"
         return False
     return True
+
+
+def _compile_error(compiler: str, source: Path, stderr: bytes) -> str:
+    """The compiler's first error on `source`, in one line."""
+    lines = stderr.decode(errors="replace").splitlines()
+    first = next((ln for ln in lines if "error" in ln), lines[0] if lines else "no message")
+    return f"{Path(compiler).name} could not compile {source.name}: {first.strip()}"
 
 
 def native_canonicalizer(plan: Sequence[int]) -> Callable[[State], State] | None:
