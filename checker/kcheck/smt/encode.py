@@ -109,7 +109,7 @@ class Encoder(StmtEncoder):
     def template(self) -> tuple[tuple[Term, ...], list[Term]]:
         """The template state terms are built over before renaming, and its constants."""
         if self._template is None:
-            tmpl = self.fresh_state("_template")
+            tmpl = self.fresh_state("_template", pin=False)
             made = state_constants(tmpl, self.sets)
             assert made is not None
             self._template = tmpl, made
@@ -117,7 +117,7 @@ class Encoder(StmtEncoder):
 
     def constants_of(self, st: tuple[Term, ...]) -> list[Term] | None:
         """The constants of `st` when terms about it may be renamed from the template's."""
-        constants = state_constants(st, self.sets)
+        constants = state_constants(st, self.sets, self.pinned)
         if constants is None or len(constants) != len(self.template()[1]):
             return None
         return constants

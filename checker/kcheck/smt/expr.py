@@ -75,6 +75,8 @@ class ExprEncoder:
         self._calls: dict[int, tuple[tuple[Term, ...], dict[Any, tuple[Any, Term, Term]]]] = {}
         self.sets = Bits()
         self.set_slots = _set_slots(self.layout)  # state index -> elements of its set
+        # slot -> (its term in every fresh state, what stands for its constants): pin()
+        self.pinned: dict[int, tuple[Term, list[Term]]] = {}
         self._refuse_up_front()
         # With symbolic params each `param` is one Z3 constant, the same in every state.
         self.params: dict[str, Term] = {}
@@ -91,13 +93,29 @@ class ExprEncoder:
         return TRUE
 
     # ---- state access
-    def fresh_state(self, prefix: str) -> tuple[Term, ...]:
+    def fresh_state(self, prefix: str, pin: bool = True) -> tuple[Term, ...]:
+        """A state of fresh constants named PREFIX_SLOT; a pinned slot (smt/frozen.py) is its
+        value instead, unless `pin` is false."""
         return tuple(
-            self.sets.fresh(f"{prefix}_{i}", self.set_slots[i][0])
+            self.pinned[i][0]
+            if pin and i in self.pinned
+            else self.sets.fresh(f"{prefix}_{i}", self.set_slots[i][0])
             if i in self.set_slots
             else z3.Int(f"{prefix}_{i}")
             for i in range(self.layout.width)
         )
+
+    def pin(self, values: dict[int, int]) -> None:
+        """From now on fresh states hold these slots at these values (slot -> value): only for
+        slots that hold them in every state asked about (smt/frozen.py). Each pinned slot keeps
+        its term and what stands for its constants when terms are renamed from the template."""
+        self.pinned = {}
+        for i, v in values.items():
+            if i in self.set_slots:
+                bits = [z3.BoolVal(v >> b & 1 == 1) for b in range(self.set_slots[i][0])]
+                self.pinned[i] = (self.sets.mask(bits), bits)
+            else:
+                self.pinned[i] = (z3.IntVal(v), [z3.IntVal(v)])
 
     def set_size(self, elem: str) -> int:
         return self.layout.kind(elem).slots if elem in self.sym.kinds else len(self.sym.enums[elem])

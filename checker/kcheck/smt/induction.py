@@ -40,6 +40,7 @@ from kcheck.result import (
     Stats,
 )
 from kcheck.smt.encode import Encoder
+from kcheck.smt.frozen import describe_frozen, frozen_slots
 from kcheck.smt.liveness import temporal_goals, temporal_results
 from kcheck.smt.params import SymbolicProver, describe_ranges
 from kcheck.smt.prover import ENGINE, Bad, Goal, Outcome, Prover
@@ -77,6 +78,8 @@ def induction(
     for inv in symbols.invariants:
         enc.check_invariant(inv)
     enc.instances(enc.fresh_state("probe"))  # refuses unsupported actions before solving
+    frozen = {} if symbolic_params else frozen_slots(enc, _initial_or_none(model))
+    enc.pin(frozen)  # what only init writes, as constants (smt/frozen.py)
     unchecked: list[PropertyResult] = []
     tgoals: list[Goal] = []
     terms: dict[str, PropertyTerms | None] = {}
@@ -86,6 +89,11 @@ def induction(
         tgoals, terms = temporal_goals(model, enc, symbols, properties, invariants)
         unchecked = [_init_fails_entry(model, name) for name in terms]
     notes = [f"k-induction with k up to {max_k}"]
+    if frozen:
+        notes.append(
+            f"held as constants, as init sets them and no step writes them ({len(frozen)} "
+            f"slots): {describe_frozen(model.layout, frozen)}"
+        )
     prover: Prover
     init_entry: PropertyResult | None = None
     if symbolic_params:
@@ -271,6 +279,14 @@ def _init_fails(
 def _init_fails_entry(model: CompiledModel, name: str) -> PropertyResult:
     line = next(p.span.line for p in model.properties if p.name == name)
     return PropertyResult(name, "property", INCONCLUSIVE, line, None, "init fails", ENGINE)
+
+
+def _initial_or_none(model: CompiledModel) -> list[State]:
+    """The initial states, or none when `init` fails (reported on its own)."""
+    try:
+        return model.initial()
+    except StepError:
+        return []
 
 
 def _one_of(st: tuple[Term, ...], inits: list[State]) -> Term:

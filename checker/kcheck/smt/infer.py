@@ -30,6 +30,7 @@ from kcheck.model.ir import CompiledModel
 from kcheck.smt.choose import Chooser, Unknown
 from kcheck.smt.describe import describe_cti, describe_failure
 from kcheck.smt.encode import Encoder
+from kcheck.smt.frozen import frozen_slots
 from kcheck.smt.prover import Goal, Prover
 from kcheck.smt.solver import Deadline, check_core, check_fresh
 from kcheck.smt.system import Unrolling, transition
@@ -70,6 +71,7 @@ def houdini(
     query per action instance (False: one query over every step, for tests to compare)."""
     deadline = Deadline(timeout_s)
     enc = Encoder(model, symbols, False)
+    enc.pin(frozen_slots(enc, inits))  # what only init writes, as constants (smt/frozen.py)
     out = Houdini()
     try:
         return _Run(model, symbols, inits, deadline, enc, out, split).fixpoint()

@@ -21,11 +21,19 @@ from kcheck.smt.sets import Bits
 from kcheck.smt.terms import Branch, Instance, Term
 
 
-def state_constants(st: tuple[Term, ...], sets: Bits) -> list[Term] | None:
+def state_constants(
+    st: tuple[Term, ...], sets: Bits, pinned: dict[int, tuple[Term, list[Term]]] | None = None
+) -> list[Term] | None:
     """The fresh constants `st` is made of, in order (a set slot: its Bools), or None when it
-    is not made only of distinct ones."""
+    is not made only of distinct ones. A slot of `pinned` (slot -> its term, what stands for
+    its constants) that holds its pinned term stands for the template's constants with those
+    values (smt/frozen.py)."""
     out: list[Term] = []
-    for x in st:
+    for i, x in enumerate(st):
+        pin = pinned.get(i) if pinned else None
+        if pin is not None and x.eq(pin[0]):
+            out.extend(pin[1])
+            continue
         if _constant(x):
             out.append(x)
             continue
@@ -33,7 +41,8 @@ def state_constants(st: tuple[Term, ...], sets: Bits) -> list[Term] | None:
         if bits is None or not all(_constant(b) for b in bits):
             return None
         out.extend(bits)
-    if len({x.get_id() for x in out}) != len(out):
+    named = [x for x in out if _constant(x)]  # not the pinned values, which may repeat
+    if len({x.get_id() for x in named}) != len(named):
         return None
     return out
 
