@@ -1,13 +1,11 @@
-"""Slots that never change, as constants (spec/smt.md, "Frozen slots").
+"""Slots that never change, as constants (spec/smt.md, "Frozen slots are constants").
 
 A slot that every initial state gives the same value and that no branch of any action instance
 writes holds that value in every reachable state: a node's capacity, its labels and taints, the
-presence of objects only `init` creates. An unrolling from the initial states (BMC, the fair-lasso
-search) then needs no variable for it: the slot is that numeral in every state, so `n.cpu` in
-`req * 100 / n.cpu` is a constant and the division is linear, guards over the node's labels fold
-away, and the frame condition `x' = x` disappears. Nothing is approximated: the terms are those of
-the unrolling with the slot's value substituted, and that value is the slot's in every state the
-unrolling can reach.
+presence of objects only `init` creates. The induction engine and Houdini give every state they
+create that value in that slot (`Encoder.pin`): in the step case that assumes the fact
+"slot = value", which is itself proved by the two facts above, so nothing unproved is assumed,
+and counterexamples to induction show the slot as `init` set it.
 
 "No branch writes it" is read off the encoded instances of the template state, not off the model's
 text: the slot is frozen when every branch's next-state term for it is the template's own term for
