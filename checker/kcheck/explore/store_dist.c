@@ -641,6 +641,9 @@ static int level_take(Store *S, const Store *W, int same, const unsigned char *r
  * None)} for the invariants `pending` (numbers; invs[k] is invariant k in Python), which route
  * was given too. loose: how many of the level's states are not their own representative
  * (canon: the canonicaliser's capsule, or None). */
+/* Received records hashed this many at a time, each one's table entry fetched ahead. */
+#define MERGE_AHEAD 16
+
 static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError, "merge() takes 8 arguments");
@@ -682,13 +685,21 @@ static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) 
     for (Py_ssize_t b = 0; b < PyList_GET_SIZE(list); b++) {
         WireBatch B;
         if (wire_parse(W, PyList_GET_ITEM(list, b), &B) < 0) goto error;
+        uint64_t hh[MERGE_AHEAD];
         for (int64_t j = 0; j < B.hd.narrow; j++) {
+            if (j % MERGE_AHEAD == 0) /* the next records' entries fetched ahead (as route) */
+                for (int64_t a = j; a < j + MERGE_AHEAD && a < B.hd.narrow; a++) {
+                    memset(w, 0, sizeof(uint64_t) * (size_t)(W->nwords + 1));
+                    if (W->keylen) memcpy(w, B.narrow + a * W->keylen, (size_t)W->keylen);
+                    hh[a - j] = hash_key(w, W->nwords);
+                    if (same) __builtin_prefetch(S->table + home(S, hh[a - j]));
+                }
             const unsigned char *rec = B.narrow + j * W->keylen;
             memset(w, 0, sizeof(uint64_t) * (size_t)(W->nwords + 1));
             if (W->keylen) memcpy(w, rec, (size_t)W->keylen);
             int64_t key;
             memcpy(&key, B.nkeys + j, 8);
-            if (level_take(S, W, same, rec, w, hash_key(w, W->nwords), row, key, initial, &L, C,
+            if (level_take(S, W, same, rec, w, hh[j % MERGE_AHEAD], row, key, initial, &L, C,
                            crow) < 0)
                 goto error;
             same = same && S->widened == widened;

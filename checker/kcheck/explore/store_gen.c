@@ -200,31 +200,39 @@ typedef struct {
     Py_ssize_t cap, kw;
 } Ahead;
 
-/* Room for n keys of kw words: 0, or -1 with an error set. */
-static int ahead_room(Ahead *A, Py_ssize_t n, Py_ssize_t kw) {
+/* Room for n keys of kw words, grown by `grow`: PyMem_Realloc, or realloc in a thread without
+ * the GIL (store_par.c). 0, or -1 when out of memory (no error set: no GIL to set it with). */
+static int ahead_grow(Ahead *A, Py_ssize_t n, Py_ssize_t kw, void *(*grow)(void *, size_t)) {
     if (n <= A->cap && kw == A->kw) return 0;
     Py_ssize_t cap = n > A->cap ? 2 * n : A->cap;
-    uint64_t *keys = PyMem_Realloc(A->keys, sizeof(uint64_t) * (size_t)(cap * kw));
+    uint64_t *keys = grow(A->keys, sizeof(uint64_t) * (size_t)(cap * kw));
     if (keys) A->keys = keys;
-    uint64_t *hash = keys ? PyMem_Realloc(A->hash, sizeof(uint64_t) * (size_t)cap) : NULL;
+    uint64_t *hash = keys ? grow(A->hash, sizeof(uint64_t) * (size_t)cap) : NULL;
     if (hash) A->hash = hash;
-    int *form = hash ? PyMem_Realloc(A->form, sizeof(int) * (size_t)cap) : NULL;
-    if (!form) {
-        PyErr_NoMemory();
-        return -1;
-    }
+    int *form = hash ? grow(A->form, sizeof(int) * (size_t)cap) : NULL;
+    if (!form) return -1;
     A->form = form;
     A->cap = cap;
     A->kw = kw;
     return 0;
 }
 
-static void ahead_free(Ahead *A) {
-    PyMem_Free(A->keys);
-    PyMem_Free(A->hash);
-    PyMem_Free(A->form);
+/* Room for n keys of kw words: 0, or -1 with an error set. */
+static int ahead_room(Ahead *A, Py_ssize_t n, Py_ssize_t kw) {
+    if (ahead_grow(A, n, kw, PyMem_Realloc) == 0) return 0;
+    PyErr_NoMemory();
+    return -1;
+}
+
+/* Free what `ahead_grow` took with the matching `release` (PyMem_Free, or free). */
+static void ahead_release(Ahead *A, void (*release)(void *)) {
+    release(A->keys);
+    release(A->hash);
+    release(A->form);
     memset(A, 0, sizeof *A);
 }
+
+static void ahead_free(Ahead *A) { ahead_release(A, PyMem_Free); }
 
 /* Pack the n rows at `rows` (width + 1 values apart) by S's layout into A, each key's table
  * entry fetched ahead; a row that does not fit (form 1) is left to pack_row, which widens. 0,

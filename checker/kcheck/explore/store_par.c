@@ -61,10 +61,9 @@ typedef struct {
     int64_t *s, *crow;
     uint64_t *w, *key;
     /* a state's successors packed ahead, each one's table entry fetched (store_gen.c, "looked
-     * up side by side"); malloc'd, as everything a thread without the GIL allocates */
-    uint64_t *akeys, *ahash;
-    int *aform; /* per successor: 1 when a value does not fit its position */
-    Py_ssize_t acap;
+     * up side by side"); malloc'd, as everything a thread without the GIL allocates. Keys are
+     * P->kw words apart; form 1: a value does not fit its position */
+    Ahead a;
     /* the rows its block keeps (row + 1; 0 free), by hash: a successor that another state of
      * the block keeps already is dropped here, not looked up again by phase 2 */
     uint32_t local[PAR_LOCAL];
@@ -213,31 +212,22 @@ static void par_state(ParThread *t, ParBlock *b, Py_ssize_t j) {
     int (*succ)(int64_t *, const KgenOps *, KgenOut *) = P->tagged ? P->M->tagged : P->M->succ;
     if (succ(t->s, &par_ops, (KgenOut *)(void *)&t->e) != 0) return;
     Py_ssize_t kw = S->nwords + 1, n = t->e.n;
-    if (n > t->acap) {
-        uint64_t *keys = realloc(t->akeys, sizeof(uint64_t) * (size_t)(2 * n * P->kw));
-        if (keys) t->akeys = keys;
-        uint64_t *hash = keys ? realloc(t->ahash, sizeof(uint64_t) * (size_t)(2 * n)) : NULL;
-        if (hash) t->ahash = hash;
-        int *form = hash ? realloc(t->aform, sizeof(int) * (size_t)(2 * n)) : NULL;
-        if (!form) goto redo;
-        t->aform = form;
-        t->acap = 2 * n;
-    }
+    if (ahead_grow(&t->a, n, P->kw, realloc) < 0) goto redo;
     for (Py_ssize_t k = 0; k < n; k++) {
-        uint64_t *key = t->akeys + k * kw;
-        t->aform[k] = pack_key(S, t->e.buf + k * (width + 1), key) >= 0; /* 1: does not fit */
-        if (t->aform[k]) continue;
-        t->ahash[k] = hash_key(key, S->nwords);
-        __builtin_prefetch(S->table + home(S, t->ahash[k]));
+        uint64_t *key = t->a.keys + k * kw;
+        t->a.form[k] = pack_key(S, t->e.buf + k * (width + 1), key) >= 0; /* 1: does not fit */
+        if (t->a.form[k]) continue;
+        t->a.hash[k] = hash_key(key, S->nwords);
+        __builtin_prefetch(S->table + home(S, t->a.hash[k]));
     }
     for (Py_ssize_t k = 0; k < n; k++) {
         int64_t *row = t->e.buf + k * (width + 1);
         int64_t aid = row[width];
-        uint64_t h = t->ahash[k];
+        uint64_t h = t->a.hash[k];
         size_t slot;
         Py_ssize_t f = -2; /* a value its position cannot hold: phase 2 redoes the state */
-        if (!t->aform[k]) {
-            memcpy(t->key, t->akeys + k * kw, sizeof(uint64_t) * (size_t)kw);
+        if (!t->a.form[k]) {
+            memcpy(t->key, t->a.keys + k * kw, sizeof(uint64_t) * (size_t)kw);
             f = par_probe(S, h, t->key, &slot);
         }
         if (f == -1 && P->C) {
@@ -366,9 +356,7 @@ static void par_free(ParShared *P) {
             free(P->T[k].crow);
             free(P->T[k].w);
             free(P->T[k].key);
-            free(P->T[k].akeys);
-            free(P->T[k].ahash);
-            free(P->T[k].aform);
+            ahead_release(&P->T[k].a, free);
         }
     if (P->blocks)
         for (Py_ssize_t k = 0; k < P->nblocks; k++) {

@@ -139,6 +139,7 @@ def _build(source: Path, target: Path) -> bool:
     except (OSError, subprocess.SubprocessError) as e:
         _why[source] = f"building {source.name} failed: {e}"
         return False
+    _why.pop(source, None)  # an earlier failure's reason no longer holds
     return True
 
 

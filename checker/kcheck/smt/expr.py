@@ -96,14 +96,15 @@ class ExprEncoder:
     def fresh_state(self, prefix: str, pin: bool = True) -> tuple[Term, ...]:
         """A state of fresh constants named PREFIX_SLOT; a pinned slot (smt/frozen.py) is its
         value instead, unless `pin` is false."""
-        return tuple(
-            self.pinned[i][0]
-            if pin and i in self.pinned
-            else self.sets.fresh(f"{prefix}_{i}", self.set_slots[i][0])
-            if i in self.set_slots
-            else z3.Int(f"{prefix}_{i}")
-            for i in range(self.layout.width)
-        )
+        out: list[Term] = []
+        for i in range(self.layout.width):
+            if pin and i in self.pinned:
+                out.append(self.pinned[i][0])
+            elif i in self.set_slots:
+                out.append(self.sets.fresh(f"{prefix}_{i}", self.set_slots[i][0]))
+            else:
+                out.append(z3.Int(f"{prefix}_{i}"))
+        return tuple(out)
 
     def pin(self, values: dict[int, int]) -> None:
         """From now on fresh states hold these slots at these values (slot -> value): only for
