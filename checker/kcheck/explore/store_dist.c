@@ -632,6 +632,9 @@ static int level_take(Store *S, const Store *W, int same, const unsigned char *r
     return level_store(S, !wd && same, h, row, key, par, L, C, crow);
 }
 
+/* Received records hashed this many at a time, each one's table entry fetched ahead. */
+#define MERGE_AHEAD 16
+
 /* merge(model, batches, canon, pending, invs, step_error, initial, wire) -> (keys, where,
  * violations, loose): take the states of the batches (what the other partitions' route sent
  * here; for the initial states, what the driver sent) into the level route began (initial: a
@@ -641,9 +644,6 @@ static int level_take(Store *S, const Store *W, int same, const unsigned char *r
  * None)} for the invariants `pending` (numbers; invs[k] is invariant k in Python), which route
  * was given too. loose: how many of the level's states are not their own representative
  * (canon: the canonicaliser's capsule, or None). */
-/* Received records hashed this many at a time, each one's table entry fetched ahead. */
-#define MERGE_AHEAD 16
-
 static PyObject *store_merge(Store *S, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError, "merge() takes 8 arguments");
