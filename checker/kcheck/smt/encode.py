@@ -104,6 +104,8 @@ class Encoder(StmtEncoder):
         if not self._instances:  # a local that is not a term: encoded state by state
             return self.build_instances(st)
         insts, renaming = self._instances
+        if st is self.template()[0]:
+            return list(insts)  # renamed onto itself they would be the same terms, rebuilt
         return rename_instances(insts, renaming, st, constants)
 
     def template(self) -> tuple[tuple[Term, ...], list[Term]]:
