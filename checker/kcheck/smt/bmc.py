@@ -19,7 +19,7 @@ says so in a note, as the explicit search lists no entry for a model without one
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -54,14 +54,15 @@ def bmc(
     properties: Sequence[str] | None = None,
     bitvec: bool = True,
     timelocks: bool = False,
+    encoder: Callable[[CompiledModel, Symbols], Encoder] = Encoder,
 ) -> CheckResult:
     """Look for a violation of each selected invariant (None: all) in at most `depth` steps,
     and a fair lasso of each selected temporal property (None: all, unless invariants were
     named); with `timelocks` (a timed model, without --allow-timelocks), for a state where
-    time stops too. Raises Unsupported, before solving, when the model uses a construct not
-    encoded."""
+    time stops too. `encoder` builds the invariants' encoder (tests vary it). Raises
+    Unsupported, before solving, when the model uses a construct not encoded."""
     t0 = time.monotonic()
-    enc = Encoder(model, symbols)
+    enc = encoder(model, symbols)
     by_name = {inv.name: inv for inv in symbols.invariants}
     names = list(invariants) if invariants is not None else [i.name for i in symbols.invariants]
     selected = [by_name[n] for n in names]
