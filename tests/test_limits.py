@@ -32,6 +32,7 @@ from kcheck.explore.budget import Budget
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.result import INCONCLUSIVE, VIOLATED, Stats
+from tests.terminal_signals import default_sigint
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -459,8 +460,7 @@ def test_ctrl_c_on_a_verify_process_keeps_its_result(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        # a suite started in the background inherits SIGINT ignored; a terminal's user does not
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_sigint,  # as a terminal's user runs it (tests/terminal_signals.py)
     )
     try:
         for _ in range(1200):  # at most two minutes

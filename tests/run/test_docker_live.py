@@ -34,6 +34,7 @@ from kcheck.run.engine import PID_LABEL, RUN_LABEL, connect, leftovers, new_run_
 from kcheck.run.events import Event
 from kcheck.run.image import build
 from kcheck.run.interpreter import Interpreter, RunConfig, RunOutcome
+from tests.terminal_signals import default_sigint
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 KCHECK = Path(sys.executable).with_name("kcheck")
@@ -311,12 +312,6 @@ class SocketProxy:
             s.close()
 
 
-def _default_sigint() -> None:
-    # A suite started in the background by a non-interactive shell inherits SIGINT ignored, and
-    # Python keeps it ignored; the child must take Ctrl-C as a terminal user's run does.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(KCHECK), "run", *args],
@@ -324,7 +319,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
 
 

@@ -29,6 +29,7 @@ from kcheck.run.driver import Divergence, DriverError
 from kcheck.run.etcd_store import EtcdClient, EtcdDriver, EtcdServer, encode_objects
 from kcheck.run.interpreter import Interpreter, RunConfig, RunOutcome
 from kcheck.run.sim import SimDriver
+from tests.terminal_signals import default_sigint
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 IN_CI = bool(os.environ.get("KCHECK_CI") or os.environ.get("CI"))
@@ -188,6 +189,7 @@ def _start_forever(tmp_path: Path) -> tuple[subprocess.Popen[str], int, str, Pat
          "--faults", "off", "--settle", "1000000", "--timeout", "1000000", "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "TMPDIR": str(temp)},
+        preexec_fn=default_sigint,  # the test sends it SIGINT (tests/terminal_signals.py)
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -256,7 +258,12 @@ def test_a_stop_signal_mid_run_stops_etcd_and_removes_its_data_dir(
 ) -> None:
     proc, etcd_pid, _, data_dir = _start_forever(tmp_path)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # it did not stop: the test fails, and leaves no run behind
+            proc.kill()
+            proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted; removed everything the run created" in err
     assert _gone(etcd_pid)
