@@ -32,7 +32,7 @@ from kcheck.explore.budget import Budget
 from kcheck.lang.frontend import load
 from kcheck.model.compile import compile_model
 from kcheck.result import INCONCLUSIVE, VIOLATED, Stats
-from tests.terminal_signals import default_sigint
+from tests.terminal_signals import default_sigint, sigint_as_at_a_terminal
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 
@@ -91,8 +91,6 @@ def signal_once_searching(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         return real(*args, **kwargs)
 
     monkeypatch.setattr(bfs, "_search", search)
-    # as at a terminal: a suite started in the background inherits SIGINT ignored
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threads: list[threading.Thread] = []
 
     def arm(signum: int) -> None:
@@ -104,12 +102,12 @@ def signal_once_searching(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
         threads.append(threading.Thread(target=send, daemon=True))
         threads[-1].start()
 
-    try:
-        yield arm
-    finally:
-        for t in threads:
-            t.join(timeout=60)
-        signal.signal(signal.SIGINT, previous)
+    with sigint_as_at_a_terminal():  # tests/terminal_signals.py
+        try:
+            yield arm
+        finally:
+            for t in threads:
+                t.join(timeout=60)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -29,6 +29,7 @@ from kcheck.run.events import Event
 from kcheck.run.interpreter import Interpreter, RunConfig, Stopped
 from kcheck.run.signals import StopSignals
 from kcheck.run.sim import SimDriver
+from tests.terminal_signals import sigint_as_at_a_terminal
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -44,7 +45,7 @@ def test_with_a_world_a_stop_signal_only_asks_and_nothing_interrupts_the_teardow
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     before = signal.getsignal(signal.SIGTERM)
-    with StopSignals() as signals:
+    with sigint_as_at_a_terminal(), StopSignals() as signals:
         assert not signals.requested()
         _deliver(signal.SIGTERM)  # no KeyboardInterrupt: the run stops at a safe point
         assert signals.requested()
