@@ -47,9 +47,9 @@ BOOT = """
 import sys
 from kcheck.smt import expr
 _fresh = expr.ExprEncoder.fresh_state
-def fresh_state(self, prefix):
+def fresh_state(self, prefix, *args, **kwargs):
     print("#unrolled", prefix, file=sys.stderr, flush=True)
-    return _fresh(self, prefix)
+    return _fresh(self, prefix, *args, **kwargs)
 expr.ExprEncoder.fresh_state = fresh_state
 from kcheck.cli.main import main
 sys.exit(main())

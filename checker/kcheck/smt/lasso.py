@@ -55,6 +55,11 @@ NOT_ENCODED = (
 
 MARGIN_S = 2.0
 
+# Once one depth's goals have cost Z3 this many resource units (some 2 CPU seconds), the depths
+# left are asked at once (`_none_deeper`): on descheduler's lassos, depths 9 to 12 per depth
+# cost XXX
+AT_ONCE_UNITS = 4_000_000
+
 
 class LassoError(RuntimeError):
     """Z3 produced a lasso the compiled model does not confirm: the encoding is wrong."""
@@ -248,6 +253,7 @@ def temporal_bmc(
         solver.add(_or([_same(u.state(0), s) for s in inits]))
     pending = dict(terms)
     unknown: str | None = None
+    at_once = False  # the depths left were asked at once (and a lasso may end there)
     k = 0
     while pending and unknown is None:
         found, gave_up = _at_depth(model, solver, lassos, pending, k, deadline)
@@ -258,6 +264,11 @@ def temporal_bmc(
             unknown = f"Z3 answered unknown ({gave_up}) at depth {k}"
         if k >= depth or unknown is not None or not pending:
             break
+        if not at_once and max(solver.spent) >= AT_ONCE_UNITS:
+            at_once = True
+            if _none_deeper(solver, lassos, pending, k, depth, deadline) == "unsat":
+                break  # no lasso of at most `depth` steps: each pending one is inconclusive
+            # else the search goes on depth by depth, which finds the fewest steps
         solver.depth_done(k)
         solver.add(u.step(k))
         k += 1
@@ -299,6 +310,43 @@ def _at_depth(
             elif answer != "unsat":
                 return out, answer
     return out, None
+
+
+def _none_deeper(
+    solver: Duo, lassos: _Lassos, pending: dict[str, PropertyTerms], k: int, depth: int,
+    deadline: Deadline,
+) -> str:  # fmt: skip
+    """Whether a goal of a pending property ends at some depth in k+1 ... depth (`unsat`: none
+    does), in one query on a fresh solver: what the per-depth solver holds (the path to s_k and
+    the loop's Booleans), the steps after s_k and the disjunction of every stage's goal at each
+    of those depths. Z3 preprocesses such a query as a whole and refutes it several times faster
+    than the per-depth queries together (spec/smt.md, "BMC: fair lassos"). A goal at depth j
+    needs only the steps before s_j: each step after s_k is taken or, once the path has ended,
+    s_i+1 repeats s_i (more_i says which), so a lasso that stops in s_j, where no step may be
+    possible, still counts."""
+    u = lassos.u
+    more = [z3.Bool(f"_lasso_more_{i}") for i in range(depth)]  # step i is taken (i >= k)
+    path = len(solver.kept.asserted)  # then the loop's Booleans, over the states after s_k
+    goals: list[Term] = []
+    for j in range(k + 1, depth + 1):
+        for stage in STAGES:
+            for t in pending.values():
+                g = _goal(stage, lassos, t, j)  # defines the loop's Booleans up to s_j
+                if not z3.is_false(g):
+                    goals.append(_and(more[j - 1], g))
+    # bit-vectors where exact; each variable's interval is read off the formula that bounds it,
+    # so the steps go in before the Booleans that read the states after s_k
+    fresh = Unrolled()
+    for f in solver.kept.asserted[:path]:
+        fresh.add(f)
+    for i in range(k, depth):
+        fresh.add(_or([_and(more[i], u.step(i)), _and(z3.Not(more[i]), u.idle(i))]))
+        if i > k:
+            fresh.add(z3.Implies(more[i], more[i - 1]))
+    for f in solver.kept.asserted[path:]:
+        fresh.add(f)
+    fresh.add(_or(goals))
+    return fresh.check_once(deadline)
 
 
 def _goal(stage: str, lassos: _Lassos, t: PropertyTerms, k: int) -> Term:

@@ -223,6 +223,19 @@ class Unrolled:
         finally:
             self.solver.add(z3.Not(lit))  # retired: it never constrains a later query
 
+    def check_once(self, deadline: Deadline) -> str:
+        """`sat`, `unsat` or why Z3 could not tell, for everything added: for a solver that is
+        asked once and dropped. Asked without an assumption literal, so Z3 preprocesses the
+        formula as a whole (which assumption literals turn off; `check_fresh`)."""
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            return "timeout"
+        self.solver.set("timeout", max(1, int(remaining * 1000)))
+        r = self.solver.check()
+        if r in (z3.sat, z3.unsat):
+            return str(r)
+        return str(self.solver.reason_unknown())
+
     def value(self, m: Any, t: Term) -> int:
         """The integer value of the term `t` in a model `m` that `ask` returned."""
         if self.bitvec:

@@ -12,7 +12,7 @@ import z3  # type: ignore[import-untyped]
 
 from kcheck.model.ir import State
 from kcheck.smt.encode import Encoder
-from kcheck.smt.terms import FALSE, Instance, Term
+from kcheck.smt.terms import FALSE, Instance, Term, _and
 
 
 @dataclass
@@ -44,6 +44,12 @@ class Unrolling:
         """Some action takes state i to state i + 1 without failing."""
         return self._step(i)[0]
 
+    def idle(self, i: int) -> Term:
+        """State i + 1 repeats state i, and step i's selector is 0: the path has ended (the
+        selector is then bounded as a step bounds it, which the bit-vector solver needs)."""
+        return _and(selector(f"{self.prefix}{i}") == 0,
+                    *[a == b for a, b in zip(self.state(i + 1), self.state(i), strict=True)])  # fmt: skip
+
     def fail(self, i: int) -> Term:
         """Some action instance raises a StepError in state i."""
         return self._step(i)[1]
@@ -73,6 +79,12 @@ class Unrolling:
         raise AssertionError("no encoded step fails in the Z3 model")
 
 
+def selector(tag: str) -> Term:
+    """The variable that picks the branch of the step `tag` (an unrolling's prefix and the
+    step's number)."""
+    return z3.Int(f"_sel_{tag}")
+
+
 def transition(
     instances: list[Instance], cur: tuple[Term, ...], nxt: tuple[Term, ...], tag: str
 ) -> tuple[Term, Term]:
@@ -86,7 +98,7 @@ def transition(
     fail = z3.Or(*fails) if fails else FALSE
     if not branches:
         return FALSE, fail
-    sel = z3.Int(f"_sel_{tag}")
+    sel = selector(tag)
     picks = [sel == b for b in range(len(branches))]
     guard = [sel >= 0, sel < len(branches)]
     guard += [z3.Implies(pick, br.ok) for pick, br in zip(picks, branches, strict=True)]
