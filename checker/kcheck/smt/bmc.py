@@ -32,13 +32,18 @@ from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.lasso import temporal_bmc
-from kcheck.smt.solver import Deadline, Unrolled
-from kcheck.smt.system import transition
+from kcheck.smt.solver import RLIMIT, Deadline, Unrolled, at_once_units, resources
+from kcheck.smt.system import idle, transition
 from kcheck.smt.temporal import time_stops
-from kcheck.smt.terms import Instance, Term
+from kcheck.smt.terms import Instance, Term, _and, _or
 from kcheck.trace import Step, Trace, name_objects
 
 __all__ = ["ReplayError", "Unsupported", "bmc"]
+
+
+# Once one depth's queries have cost Z3 this many resource units (some 2 CPU seconds), the depths
+# left are asked at once (`_none_deeper`), as the fair-lasso search does (smt/lasso.py)
+AT_ONCE_UNITS = 4_000_000
 
 
 class ReplayError(RuntimeError):
@@ -107,9 +112,11 @@ def bmc(
     look = timelocks  # until a state with no step is found
     lock: PropertyResult | None = None
     looked = -1  # the depth up to which no state has been found without a step
+    at_once = False  # the depths left were asked at once (and something was found there)
     k = 0
     while True:
         cur = states[k]
+        units = resources(solver.solver)
         instances: list[Instance] | None = None
         for inv in list(pending):
             answer, m = solver.ask(enc.violation(inv, cur), deadline)
@@ -149,6 +156,16 @@ def bmc(
                 break
         if not pending and not look and bound is not None:
             break
+        units = resources(solver.solver) - units  # what this depth's queries took
+        if not at_once and not look and units >= AT_ONCE_UNITS:
+            at_once = True
+            path, budget = [*states, nxt], at_once_units(units, depth - k)
+            answer = _none_deeper(enc, solver, path, pending, bound is None, k, depth, deadline,
+                                  budget)  # fmt: skip
+            if answer == "unsat":
+                stats.depth = depth  # nothing pending breaks, nor a step fails, up to `depth`
+                break
+            # else the search goes on depth by depth, which finds the fewest steps
         solver.add(step)
         states.append(nxt)
         k += 1
@@ -179,6 +196,37 @@ def bmc(
         )
     return CheckResult(model.name, "bmc", stats, out, complete=False,
                        limit=f"depth {depth}", notes=notes)  # fmt: skip
+
+
+def _none_deeper(
+    enc: Encoder, solver: Unrolled, path: list[tuple[Term, ...]], pending: Sequence[Any],
+    bound_open: bool, k: int, depth: int, deadline: Deadline, units: int = RLIMIT,
+) -> str:  # fmt: skip
+    """Whether a pending invariant breaks in a state s_k+1 ... s_depth, or (`bound_open`) a step
+    fails in s_k+1 ... s_depth-1 (`unsat`: nothing does), in one query on a fresh solver: what
+    `solver` holds (the path to s_k; `path` has s_k+1 too), the steps after s_k and the
+    disjunction of those goals. Z3 preprocesses such a query as a whole, which the assumption
+    literals of the per-depth solver turn off (spec/smt.md, "Search"). A goal in s_j needs only
+    the steps before it: each step after s_k is taken or, once the path has ended, idle."""
+    states = list(path)
+    while len(states) <= depth:
+        states.append(enc.fresh_state(f"s{len(states)}"))
+    fresh = Unrolled(solver.bitvec)
+    for f in solver.asserted:
+        fresh.add(f)
+    more = [z3.Bool(f"_bmc_more_{i}") for i in range(depth)]  # step i is taken (i >= k)
+    goals: list[Term] = []
+    for i in range(k, depth):
+        cur, nxt, tag = states[i], states[i + 1], f"s{i}"
+        step, fail = transition(enc.instances(cur), cur, nxt, tag)
+        fresh.add(_or([_and(more[i], step), _and(z3.Not(more[i]), idle(cur, nxt, tag))]))
+        if i > k:
+            fresh.add(z3.Implies(more[i], more[i - 1]))
+            if bound_open and not z3.is_false(fail):
+                goals.append(_and(more[i - 1], fail))
+        goals += [_and(more[i], enc.violation(inv, nxt)) for inv in pending]
+    fresh.add(_or(goals))
+    return fresh.check_once(deadline, units)
 
 
 def one_per_orbit(model: CompiledModel, inits: Sequence[State]) -> list[State]:

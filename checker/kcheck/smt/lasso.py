@@ -31,7 +31,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult
 from kcheck.smt.encode import Encoder
-from kcheck.smt.solver import Deadline, Duo, Unrolled
+from kcheck.smt.solver import RLIMIT, Deadline, Duo, Unrolled, at_once_units
 from kcheck.smt.system import Unrolling
 from kcheck.smt.temporal import (
     Fairness,
@@ -266,7 +266,8 @@ def temporal_bmc(
             break
         if not at_once and max(solver.spent) >= AT_ONCE_UNITS:
             at_once = True
-            if _none_deeper(solver, lassos, pending, k, depth, deadline) == "unsat":
+            units = at_once_units(max(solver.spent), depth - k)
+            if _none_deeper(solver, lassos, pending, k, depth, deadline, units) == "unsat":
                 break  # no lasso of at most `depth` steps: each pending one is inconclusive
             # else the search goes on depth by depth, which finds the fewest steps
         solver.depth_done(k)
@@ -314,7 +315,7 @@ def _at_depth(
 
 def _none_deeper(
     solver: Duo, lassos: _Lassos, pending: dict[str, PropertyTerms], k: int, depth: int,
-    deadline: Deadline,
+    deadline: Deadline, units: int = RLIMIT,
 ) -> str:  # fmt: skip
     """Whether a goal of a pending property ends at some depth in k+1 ... depth (`unsat`: none
     does), in one query on a fresh solver: what the per-depth solver holds (the path to s_k and
@@ -346,7 +347,7 @@ def _none_deeper(
     for f in solver.kept.asserted[path:]:
         fresh.add(f)
     fresh.add(_or(goals))
-    return fresh.check_once(deadline)
+    return fresh.check_once(deadline, units)
 
 
 def _goal(stage: str, lassos: _Lassos, t: PropertyTerms, k: int) -> Term:

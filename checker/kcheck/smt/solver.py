@@ -112,6 +112,15 @@ def check_core(
 _TOO_DEEP = (RecursionError, ctypes.ArgumentError)
 
 
+def at_once_units(units: int, depths: int) -> int:
+    """The resource units a query over the `depths` depths left may take, when the last depth's
+    queries took `units`: what asking them depth by depth would, at twice the cost a depth (the
+    growth of the per-depth queries of descheduler; scheduler_plugins' grow 3 to 4 times). Where
+    asking at once runs out of them, the search goes on depth by depth, having spent at most
+    about as much again as that would."""
+    return units << min(depths + 1, 30)
+
+
 class Unrolled:
     """The one solver of a BMC run (spec/smt.md, "Search"): formulas are asserted for good, and
     each goal is asked under a fresh assumption literal that is then retired (asserted false),
@@ -223,14 +232,16 @@ class Unrolled:
         finally:
             self.solver.add(z3.Not(lit))  # retired: it never constrains a later query
 
-    def check_once(self, deadline: Deadline) -> str:
-        """`sat`, `unsat` or why Z3 could not tell, for everything added: for a solver that is
-        asked once and dropped. Asked without an assumption literal, so Z3 preprocesses the
-        formula as a whole (which assumption literals turn off; `check_fresh`)."""
+    def check_once(self, deadline: Deadline, units: int = RLIMIT) -> str:
+        """`sat`, `unsat` or why Z3 could not tell within `units` resource units, for everything
+        added: for a solver that is asked once and dropped. Asked without an assumption literal,
+        so Z3 preprocesses the formula as a whole (which assumption literals turn off;
+        `check_fresh`)."""
         remaining = deadline.remaining()
         if remaining <= 0:
             return "timeout"
         self.solver.set("timeout", max(1, int(remaining * 1000)))
+        self.solver.set("rlimit", min(units, RLIMIT))
         r = self.solver.check()
         if r in (z3.sat, z3.unsat):
             return str(r)

@@ -45,10 +45,8 @@ class Unrolling:
         return self._step(i)[0]
 
     def idle(self, i: int) -> Term:
-        """State i + 1 repeats state i, and step i's selector is 0: the path has ended (the
-        selector is then bounded as a step bounds it, which the bit-vector solver needs)."""
-        return _and(selector(f"{self.prefix}{i}") == 0,
-                    *[a == b for a, b in zip(self.state(i + 1), self.state(i), strict=True)])  # fmt: skip
+        """State i + 1 repeats state i: the path has ended (`idle`)."""
+        return idle(self.state(i), self.state(i + 1), f"{self.prefix}{i}")
 
     def fail(self, i: int) -> Term:
         """Some action instance raises a StepError in state i."""
@@ -83,6 +81,13 @@ def selector(tag: str) -> Term:
     """The variable that picks the branch of the step `tag` (an unrolling's prefix and the
     step's number)."""
     return z3.Int(f"_sel_{tag}")
+
+
+def idle(cur: tuple[Term, ...], nxt: tuple[Term, ...], tag: str) -> Term:
+    """`nxt` repeats `cur` and the selector of the step `tag` is 0: in place of that step, for a
+    path that ended before it (the selector is then bounded as a step bounds it, which the
+    bit-vector solver needs)."""
+    return _and(selector(tag) == 0, *[a == b for a, b in zip(nxt, cur, strict=True)])
 
 
 def transition(
