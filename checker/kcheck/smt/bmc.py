@@ -3,7 +3,9 @@
 Unrolls the transition relation of encode.py from the concrete initial states, one step at a
 time, and asks at every depth k whether a selected invariant can fail in the k-th state. The
 first depth that is satisfiable gives a shortest counterexample, as the explicit engine's
-breadth-first search does. Every trace is rebuilt from the Z3 model as concrete states and
+breadth-first search does. Once a depth's queries grow costly, whether anything pending holds
+at some depth left is asked once, on a fresh solver, and depth by depth again only if so
+(`_none_deeper`). Every trace is rebuilt from the Z3 model as concrete states and
 replayed through `CompiledModel.labelled_successors`; a step the evaluator cannot take is an
 internal error (ReplayError), never a reported trace.
 
