@@ -18,7 +18,9 @@ inconclusive and not checked, the CPU seconds, the load average (1 min) before a
 why a run gave no answer (refused, killed at the CPU limit, Z3 unknown). A run stopped by the
 limit prints no report, so the child logs each state the engine unrolls on stderr (a wrapper
 around the encoder's `fresh_state`; it changes nothing else): the last `sN` is the depth the
-invariants reached, `tN` the temporal lasso search's.
+invariants reached, `tN` the temporal lasso search's. It logs too when a search asks the
+depths left at once (smt/bmc.py and smt/lasso.py `_none_deeper`, wrapped), whose states after
+s_k are not a depth reached.
 
 `--render` prints the Markdown table; with `--base`, the base run's CPU seconds and depth
 beside each model. Standard library only.
@@ -51,6 +53,18 @@ def fresh_state(self, prefix, *args, **kwargs):
     print("#unrolled", prefix, file=sys.stderr, flush=True)
     return _fresh(self, prefix, *args, **kwargs)
 expr.ExprEncoder.fresh_state = fresh_state
+from kcheck.smt import bmc, lasso
+def at_once(module, tag):
+    real = module._none_deeper
+    def asked(*args, **kwargs):
+        print("#at-once", tag, file=sys.stderr, flush=True)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            print("#at-once-done", tag, file=sys.stderr, flush=True)
+    module._none_deeper = asked
+at_once(bmc, "s")
+at_once(lasso, "t")
 from kcheck.cli.main import main
 sys.exit(main())
 """
@@ -83,19 +97,30 @@ def run(model: Path, depth: int, cpu: int, checker: Path | None) -> dict[str, An
         "cpu": round(usage.ru_utime + usage.ru_stime, 1),
         "load": [round(load0, 1), round(os.getloadavg()[0], 1)],
     }  # fmt: skip
-    unrolled = re.findall(r"^#unrolled (s|t)(\d+)$", err, re.M)
-    s_depth = max((int(n) - 1 for k, n in unrolled if k == "s"), default=-1)
-    t_depth = max((int(n) - 1 for k, n in unrolled if k == "t"), default=-1)
+    reached_at = {"s": -1, "t": -1}  # per search, the deepest state it unrolled
+    asking: str | None = None  # the search asking the depths left at once, when killed
+    for ln in err.splitlines():
+        if ln.startswith("#at-once-done"):
+            asking = None
+        elif ln.startswith("#at-once "):
+            asking = ln.split()[1]
+        elif (hit := re.fullmatch(r"#unrolled (s|t)(\d+)", ln)) and asking is None:
+            # the query at once builds the states after s_k too: they are not a depth reached
+            reached_at[hit.group(1)] = max(reached_at[hit.group(1)], int(hit.group(2)) - 1)
+    s_depth, t_depth = reached_at["s"], reached_at["t"]
     try:
         report = json.loads(out)
     except json.JSONDecodeError:
-        last = [ln for ln in err.splitlines() if not ln.startswith("#unrolled")]
+        last = [ln for ln in err.splitlines() if not ln.startswith("#")]
+        at_once = f", asking depths {{}} to {depth} at once" if asking else ""
         if code in (-signal.SIGXCPU, -signal.SIGKILL):
             why = f"killed at the CPU limit ({cpu} s)"
             if t_depth >= 0:
-                why += f"; invariants done, lassos at depth {max(t_depth, 0)}"
+                lassos = max(t_depth, 0)
+                why += f"; invariants done, lassos at depth {lassos}"
+                why += at_once.format(lassos + 1) if asking == "t" else ""
             elif s_depth >= 0:
-                why += f"; invariants at depth {s_depth}"
+                why += f"; invariants at depth {s_depth}" + at_once.format(s_depth + 1)
         else:
             why = (last or [f"exit {code}"])[-1][:160]
         # the lasso search starts once the invariants' search has reached the depth
