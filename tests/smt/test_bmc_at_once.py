@@ -18,6 +18,7 @@ from kcheck.model.compile import compile_model
 from kcheck.result import VIOLATED
 from kcheck.smt import bmc as bmc_module
 from kcheck.smt.encode import Unsupported
+from kcheck.smt.solver import RLIMIT, Deadline, Unrolled
 from tests.explore.modelgen import models
 from tests.smt.test_bmc import SCHEDULER, _agree
 
@@ -106,3 +107,18 @@ def test_on_random_models_asking_at_once_keeps_every_verdict(text: str, depth: i
             _check(text, depth, mp)
         except Unsupported:
             assume(False)
+
+
+def test_a_query_at_once_gets_at_most_half_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    given: list[float] = []
+    real = Unrolled.check_once
+
+    def timed(self: Unrolled, deadline: Deadline, units: int = RLIMIT) -> str:
+        given.append(deadline.remaining())
+        return str(real(self, deadline, units))
+
+    monkeypatch.setattr(bmc_module, "AT_ONCE_UNITS", 0)
+    monkeypatch.setattr(Unrolled, "check_once", timed)
+    checked = check_source(Source("m.kdsl", DEADLOCK))
+    bmc_module.bmc(compile_model(checked.symbols), checked.symbols, 5, None, 100)
+    assert len(given) == 1 and 0 < given[0] <= 50

@@ -228,7 +228,8 @@ def _none_deeper(
                 goals.append(_and(more[i - 1], fail))
         goals += [_and(more[i], enc.violation(inv, nxt)) for inv in pending]
     fresh.add(_or(goals))
-    return fresh.check_once(deadline, units)
+    # at most half the time left: should it not answer, the search depth by depth has the rest
+    return fresh.check_once(Deadline(deadline.remaining() / 2), units)
 
 
 def one_per_orbit(model: CompiledModel, inits: Sequence[State]) -> list[State]:

@@ -349,7 +349,8 @@ def _none_deeper(
     for f in solver.kept.asserted[path:]:
         fresh.add(f)
     fresh.add(_or(goals))
-    return fresh.check_once(deadline, units)
+    # at most half the time left: should it not answer, the search depth by depth has the rest
+    return fresh.check_once(Deadline(deadline.remaining() / 2), units)
 
 
 def _goal(stage: str, lassos: _Lassos, t: PropertyTerms, k: int) -> Term:

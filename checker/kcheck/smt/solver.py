@@ -116,8 +116,8 @@ def at_once_units(units: int, depths: int) -> int:
     """The resource units a query over the `depths` depths left may take, when the last depth's
     queries took `units`: what asking them depth by depth would, at twice the cost a depth (the
     growth of the per-depth queries of descheduler; scheduler_plugins' grow 3 to 4 times). Where
-    asking at once runs out of them, the search goes on depth by depth, having spent at most
-    about as much again as that would."""
+    asking at once runs out of them (or of half the time left), the search goes on depth by
+    depth, having spent at most about as much again as that would."""
     return units << min(depths + 1, 30)
 
 
