@@ -81,6 +81,8 @@ def _agrees(text: str) -> None:
     for k in range(DEPTH):
         _, solver, lassos, terms = _search(text, k)
         got = lasso._none_deeper(solver, lassos, terms, k, DEPTH, Deadline(60))
+        if got.startswith("not asked: over integers"):
+            continue  # asked only over bit-vectors (a division by a field that may be 0)
         assert got == ("sat" if any(j > k for j in want) else "unsat"), (k, sorted(want))
 
 

@@ -349,6 +349,8 @@ def _none_deeper(
     for f in solver.kept.asserted[path:]:
         fresh.add(f)
     fresh.add(_or(goals))
+    if not fresh.bitvec:
+        return f"not asked: over integers ({fresh.why_integers})"  # as in smt/bmc.py
     # at most half the time left: should it not answer, the search depth by depth has the rest
     return fresh.check_once(Deadline(deadline.remaining() / 2), units)
 
