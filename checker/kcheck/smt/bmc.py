@@ -34,18 +34,20 @@ from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, VIOLATED, CheckResult, PropertyResult, Stats
 from kcheck.smt.encode import Encoder, Unsupported
 from kcheck.smt.lasso import temporal_bmc
-from kcheck.smt.solver import RLIMIT, Deadline, Unrolled, at_once_units, resources
+from kcheck.smt.solver import (
+    AT_ONCE_UNITS,
+    RLIMIT,
+    Deadline,
+    Unrolled,
+    at_once_units,
+    resources,
+)
 from kcheck.smt.system import idle, transition
 from kcheck.smt.temporal import time_stops
 from kcheck.smt.terms import Instance, Term, _and, _or
 from kcheck.trace import Step, Trace, name_objects
 
 __all__ = ["ReplayError", "Unsupported", "bmc"]
-
-
-# Once one depth's queries have cost Z3 this many resource units (some 2 CPU seconds), the depths
-# left are asked at once (`_none_deeper`), as the fair-lasso search does (smt/lasso.py)
-AT_ONCE_UNITS = 4_000_000
 
 
 class ReplayError(RuntimeError):

@@ -33,7 +33,7 @@ from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult
 from kcheck.smt.encode import Encoder
-from kcheck.smt.solver import RLIMIT, Deadline, Duo, Unrolled, at_once_units
+from kcheck.smt.solver import AT_ONCE_UNITS, RLIMIT, Deadline, Duo, Unrolled, at_once_units
 from kcheck.smt.system import Unrolling
 from kcheck.smt.temporal import (
     Fairness,
@@ -56,11 +56,6 @@ NOT_ENCODED = (
 
 
 MARGIN_S = 2.0
-
-# Once one depth's goals have cost Z3 this many resource units (some 2 CPU seconds), the depths
-# left are asked at once (`_none_deeper`): descheduler's lassos to depth 12 took 119 CPU s depth
-# by depth, 65 with depths 8 to 12 at once (spec/smt.md, "The depths left, at once")
-AT_ONCE_UNITS = 4_000_000
 
 
 class LassoError(RuntimeError):

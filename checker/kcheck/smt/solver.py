@@ -112,6 +112,13 @@ def check_core(
 _TOO_DEEP = (RecursionError, ctypes.ArgumentError)
 
 
+# Once one depth's queries have cost Z3 this many resource units (some 2 CPU seconds), BMC and
+# its fair-lasso search ask the depths left at once (smt/bmc.py, smt/lasso.py `_none_deeper`):
+# descheduler's lassos to depth 12 took 119 CPU s depth by depth, 65 with depths 8 to 12 at
+# once (spec/smt.md, "The depths left, at once")
+AT_ONCE_UNITS = 4_000_000
+
+
 def at_once_units(units: int, depths: int) -> int:
     """The resource units a query over the `depths` depths left may take, when the last depth's
     queries took `units`: what asking them depth by depth would, at twice the cost a depth (the
