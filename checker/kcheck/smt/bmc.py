@@ -27,6 +27,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
+from kcheck.explore.budget import Stopped
 from kcheck.explore.timelock import timelock_result
 from kcheck.lang.symbols import Symbols
 from kcheck.model.bounds import explain_bound
@@ -118,62 +119,67 @@ def bmc(
     looked = -1  # the depth up to which no state has been found without a step
     at_once = False  # the depths left were asked at once (and something was found there)
     k = 0
-    while True:
-        cur = states[k]
-        units = resources(solver.solver)
-        instances: list[Instance] | None = None
-        for inv in list(pending):
-            answer, m = solver.ask(enc.violation(inv, cur), deadline)
-            if answer == "sat":
-                path = values(m)
-                trace = named(model, replay_path(model, path))
-                confirm_violation(model, [inv.name], path[-1])
-                results[inv.name] = PropertyResult(
-                    inv.name, "invariant", VIOLATED, inv.span.line, trace
-                )
-                pending.remove(inv)
-            elif answer != "unsat":
-                unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+    stopped: str | None = None  # the run's limit or ^C, raised into the step under way: once
+    try:
+        while True:
+            cur = states[k]
+            units = resources(solver.solver)
+            instances: list[Instance] | None = None
+            for inv in list(pending):
+                answer, m = solver.ask(enc.violation(inv, cur), deadline)
+                if answer == "sat":
+                    path = values(m)
+                    trace = named(model, replay_path(model, path))
+                    confirm_violation(model, [inv.name], path[-1])
+                    results[inv.name] = PropertyResult(
+                        inv.name, "invariant", VIOLATED, inv.span.line, trace
+                    )
+                    pending.remove(inv)
+                elif answer != "unsat":
+                    unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+                    break
+            if look and unknown is None:
+                instances = enc.instances(cur)
+                answer, m = solver.ask(time_stops(instances, len(model.actions)), deadline)
+                if answer == "sat":
+                    lock, look = timelock_entry(model, values(m)), False
+                elif answer == "unsat":
+                    looked = k
+                else:
+                    unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+            done = not pending and not look and bound is not None
+            if unknown is not None or k >= depth or done:
                 break
-        if look and unknown is None:
-            instances = enc.instances(cur)
-            answer, m = solver.ask(time_stops(instances, len(model.actions)), deadline)
-            if answer == "sat":
-                lock, look = timelock_entry(model, values(m)), False
-            elif answer == "unsat":
-                looked = k
-            else:
-                unknown = f"Z3 answered unknown ({answer}) at depth {k}"
-        done = not pending and not look and bound is not None
-        if unknown is not None or k >= depth or done:
-            break
-        if instances is None:
-            instances = enc.instances(cur)
-        nxt = enc.fresh_state(f"s{k + 1}")
-        step, fail = transition(instances, cur, nxt, f"s{k}")
-        if bound is None and not z3.is_false(fail):
-            answer, m = solver.ask(fail, deadline)
-            if answer == "sat":
-                bound = bound_entry(model, values(m))
-            elif answer != "unsat":
-                unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+            if instances is None:
+                instances = enc.instances(cur)
+            nxt = enc.fresh_state(f"s{k + 1}")
+            step, fail = transition(instances, cur, nxt, f"s{k}")
+            if bound is None and not z3.is_false(fail):
+                answer, m = solver.ask(fail, deadline)
+                if answer == "sat":
+                    bound = bound_entry(model, values(m))
+                elif answer != "unsat":
+                    unknown = f"Z3 answered unknown ({answer}) at depth {k}"
+                    break
+            if not pending and not look and bound is not None:
                 break
-        if not pending and not look and bound is not None:
-            break
-        units = resources(solver.solver) - units  # what this depth's queries took
-        if not at_once and not look and solver.bitvec and units >= AT_ONCE_UNITS:
-            at_once = True
-            path, budget = [*states, nxt], at_once_units(units, depth - k)
-            answer = _none_deeper(enc, solver, path, pending, bound is None, k, depth, deadline,
-                                  budget)  # fmt: skip
-            if answer == "unsat":
-                stats.depth = depth  # nothing pending breaks, nor a step fails, up to `depth`
-                break
-            # else the search goes on depth by depth, which finds the fewest steps
-        solver.add(step)
-        states.append(nxt)
-        k += 1
-        stats.depth = k
+            units = resources(solver.solver) - units  # what this depth's queries took
+            if not at_once and not look and solver.bitvec and units >= AT_ONCE_UNITS:
+                at_once = True
+                path, budget = [*states, nxt], at_once_units(units, depth - k)
+                answer = _none_deeper(enc, solver, path, pending, bound is None, k, depth, deadline,
+                                      budget)  # fmt: skip
+                if answer == "unsat":
+                    stats.depth = depth  # nothing pending breaks, nor a step fails, up to `depth`
+                    break
+                # else the search goes on depth by depth, which finds the fewest steps
+            solver.add(step)
+            states.append(nxt)
+            k += 1
+            stats.depth = k
+    except Stopped as stop:
+        stopped = stop.reason
+        unknown = f"stopped at {stop.reason} at depth {k}"
 
     stats.seconds = time.monotonic() - t0
     out: list[PropertyResult] = []
@@ -186,7 +192,7 @@ def bmc(
             reason += f" (a step left the model's bounds: {bound.name}; see its entry)"
         out.append(PropertyResult(inv.name, "invariant", INCONCLUSIVE, inv.span.line, None, reason))
     # temporal properties: fair lassos, in the time the invariants left (smt/lasso.py)
-    out += temporal_bmc(model, symbols, depth, properties, invariants, deadline)
+    out += temporal_bmc(model, symbols, depth, properties, invariants, deadline, stopped=stopped)
     if bound is not None:
         out.append(bound)
     notes = [f"bounded model checking to depth {depth}: no claim beyond it"]

@@ -29,6 +29,7 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
+from kcheck.explore.budget import Stopped
 from kcheck.lang.symbols import Symbols
 from kcheck.model.ir import CompiledModel, State, StepError
 from kcheck.result import INCONCLUSIVE, NOT_CHECKED, VIOLATED, PropertyResult
@@ -212,13 +213,19 @@ def temporal_bmc(
     invariants: Sequence[str] | None,
     deadline: Deadline,
     engine: str = "bmc",
+    stopped: str | None = None,
 ) -> list[PropertyResult]:
     """An entry for each selected temporal property: violated with a fair lasso (or a path,
     for `always P` and for a formula that cannot be evaluated) of at most `depth` steps,
-    else inconclusive or not checked."""
+    else inconclusive or not checked. `stopped`: the run was stopped before this search (its
+    reason), so none is made. Stopped during it, the lassos found so far are kept."""
     props = selected(model, names, invariants)
     if not props:
         return []
+    if stopped is not None:
+        why = f"not searched: stopped at {stopped}"
+        return [PropertyResult(p.name, "property", INCONCLUSIVE, p.span.line, reason=why,
+                               engine=engine) for p in props]  # fmt: skip
     # stop a little before the run's own limit, which would otherwise cut the report short
     deadline = Deadline(max(0.0, deadline.remaining() - MARGIN_S))
     enc = Encoder(model, symbols)
@@ -252,24 +259,27 @@ def temporal_bmc(
     unknown: str | None = None
     at_once = False  # the depths left were asked at once (and a lasso may end there)
     k = 0
-    while pending and unknown is None:
-        found, gave_up = _at_depth(model, solver, lassos, pending, k, deadline)
-        for name, entry in found.items():
-            out[name] = replace(entry, engine=engine)
-            del pending[name]
-        if gave_up is not None:
-            unknown = f"Z3 answered unknown ({gave_up}) at depth {k}"
-        if k >= depth or unknown is not None or not pending:
-            break
-        if not at_once and max(solver.spent) >= AT_ONCE_UNITS:
-            at_once = True
-            units = at_once_units(max(solver.spent), depth - k)
-            if _none_deeper(solver, lassos, pending, k, depth, deadline, units) == "unsat":
-                break  # no lasso of at most `depth` steps: each pending one is inconclusive
-            # else the search goes on depth by depth, which finds the fewest steps
-        solver.depth_done(k)
-        solver.add(u.step(k))
-        k += 1
+    try:
+        while pending and unknown is None:
+            found, gave_up = _at_depth(model, solver, lassos, pending, k, deadline)
+            for name, entry in found.items():
+                out[name] = replace(entry, engine=engine)
+                del pending[name]
+            if gave_up is not None:
+                unknown = f"Z3 answered unknown ({gave_up}) at depth {k}"
+            if k >= depth or unknown is not None or not pending:
+                break
+            if not at_once and max(solver.spent) >= AT_ONCE_UNITS:
+                at_once = True
+                units = at_once_units(max(solver.spent), depth - k)
+                if _none_deeper(solver, lassos, pending, k, depth, deadline, units) == "unsat":
+                    break  # no lasso of at most `depth` steps: each pending one is inconclusive
+                # else the search goes on depth by depth, which finds the fewest steps
+            solver.depth_done(k)
+            solver.add(u.step(k))
+            k += 1
+    except Stopped as stop:  # the run's limit or ^C, raised into the step under way: once
+        unknown = f"stopped at {stop.reason} at depth {k}"
     for name, t in pending.items():
         why = unknown or f"no fair lasso of at most {depth} steps"
         out[name] = PropertyResult(name, "property", INCONCLUSIVE, t.info.span.line,
