@@ -72,6 +72,11 @@ class Intervals:
         self.var: dict[str, Interval] = {}
         self._memo: dict[int, _Seen] = {}
 
+    def copy(self) -> Intervals:
+        out = Intervals()
+        out.var, out._memo = dict(self.var), dict(self._memo)
+        return out
+
     def learn(self, formula: Term) -> dict[str, Interval]:
         """Record the bounds `formula` implies on variables without one (it is asserted);
         return those new ones."""
@@ -261,6 +266,13 @@ class ToBitVec:
         self.intervals = intervals
         self.widest = 1
         self._memo: dict[int, tuple[Term, Term]] = {}
+
+    def copy(self, intervals: Intervals) -> ToBitVec:
+        """A translator over `intervals` (a copy of this one's) that starts from what this one
+        has translated."""
+        out = ToBitVec(intervals)
+        out.widest, out._memo = self.widest, dict(self._memo)
+        return out
 
     def var(self, name: str) -> Term:
         return z3.BitVec(name, _width(*self.intervals.var[name]))

@@ -218,12 +218,14 @@ def _none_deeper(
     disjunction of those goals. Z3 preprocesses such a query as a whole, which the assumption
     literals of the per-depth solver turn off (spec/smt.md, "Search"). A goal in s_j needs only
     the steps before it: each step after s_k is taken or, once the path has ended, idle."""
+    if not solver.bitvec:
+        # Z3 does not stop such a query over integers at its timeout: scheduler_plugins' ran
+        # 420 s past a 15 s one. Over bit-vectors it stops on time
+        return f"not asked: over integers ({solver.why_integers})"
     states = list(path)
     while len(states) <= depth:
         states.append(enc.fresh_state(f"s{len(states)}"))
-    fresh = Unrolled(solver.bitvec)
-    for f in solver.asserted:
-        fresh.add(f)
+    fresh = solver.fork()
     more = [z3.Bool(f"_bmc_more_{i}") for i in range(depth)]  # step i is taken (i >= k)
     goals: list[Term] = []
     for i in range(k, depth):
@@ -236,9 +238,7 @@ def _none_deeper(
                 goals.append(_and(more[i - 1], fail))
         goals += [_and(more[i], enc.violation(inv, nxt)) for inv in pending]
     fresh.add(_or(goals))
-    if not fresh.bitvec:
-        # Z3 does not stop such a query over integers at its timeout: scheduler_plugins' ran
-        # 420 s past a 15 s one. Over bit-vectors it stops on time
+    if not fresh.bitvec:  # the steps after s_k cannot be translated exactly
         return f"not asked: over integers ({fresh.why_integers})"
     # at most half the time left: should it not answer, the search depth by depth has the rest
     return fresh.check_once(Deadline(deadline.remaining() / 2), units)

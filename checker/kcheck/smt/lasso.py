@@ -335,6 +335,9 @@ def _none_deeper(
     u = lassos.u
     more = [z3.Bool(f"_lasso_more_{i}") for i in range(depth)]  # step i is taken (i >= k)
     path = len(solver.kept.asserted)  # then the loop's Booleans, over the states after s_k
+    # the path to s_k as a solver over bit-vectors holds it, already translated (`fork`)
+    bv = next((s for s in solver.solvers if s.bitvec), None)
+    fresh = bv.fork() if bv is not None else None
     goals: list[Term] = []
     for j in range(k + 1, depth + 1):
         for stage in STAGES:
@@ -344,9 +347,10 @@ def _none_deeper(
                     goals.append(_and(more[j - 1], g))
     # bit-vectors where exact; each variable's interval is read off the formula that bounds it,
     # so the steps go in before the Booleans that read the states after s_k
-    fresh = Unrolled()
-    for f in solver.kept.asserted[:path]:
-        fresh.add(f)
+    if fresh is None:  # translated now, where exact
+        fresh = Unrolled()
+        for f in solver.kept.asserted[:path]:
+            fresh.add(f)
     for i in range(k, depth):
         fresh.add(_or([_and(more[i], u.step(i)), _and(z3.Not(more[i]), u.idle(i))]))
         if i > k:

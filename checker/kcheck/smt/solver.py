@@ -156,6 +156,7 @@ class Unrolled:
             self.solver.set("random_seed", SEED)
             self.solver.set("rlimit", RLIMIT)
             self.to_bv = ToBitVec(self.intervals)
+            self.held: list[Term] = []  # what the solver holds but the goals, translated
             return
         self.solver = new_solver()
         self.solver.add(*self.asserted)
@@ -181,7 +182,11 @@ class Unrolled:
 
     def _range(self, name: str, lo: int, hi: int) -> None:
         v = self.to_bv.var(name)
-        self.solver.add(v >= lo, v <= hi)  # implied by the formulas: the width holds them
+        self._hold(v >= lo, v <= hi)  # implied by the formulas: the width holds them
+
+    def _hold(self, *fs: Term) -> None:
+        self.solver.add(*fs)
+        self.held.extend(fs)
 
     def _fits(self, f: Term, learn: bool) -> dict[str, tuple[int, int]]:
         """The bounds `f` newly implies (when asserted: `learn`), or solve over integers from
@@ -215,7 +220,7 @@ class Unrolled:
             return
         for name, (lo, hi) in ranges.items():
             self._range(name, lo, hi)
-        self.solver.add(translated)
+        self._hold(translated)
 
     def ask(self, goal: Term, deadline: Deadline) -> tuple[str, Any]:
         """`sat` with its model, `unsat`, or why Z3 could not tell."""
@@ -238,6 +243,23 @@ class Unrolled:
             return str(self.solver.reason_unknown()), None
         finally:
             self.solver.add(z3.Not(lit))  # retired: it never constrains a later query
+
+    def fork(self) -> Unrolled:
+        """A new solver holding every formula added to this one, and none of its goals: for
+        a query asked once (`check_once`). Over bit-vectors nothing is translated again (some
+        seconds on descheduler): the fork starts from copies of this one's intervals and
+        translations, and what is added to either does not reach the other."""
+        out = Unrolled(self.bitvec)
+        if not self.bitvec:
+            out.why_integers = self.why_integers
+            for f in self.asserted:
+                out.add(f)
+            return out
+        out.asserted = list(self.asserted)
+        out.intervals = self.intervals.copy()
+        out.to_bv = self.to_bv.copy(out.intervals)
+        out._hold(*self.held)
+        return out
 
     def check_once(self, deadline: Deadline, units: int = RLIMIT) -> str:
         """`sat`, `unsat` or why Z3 could not tell within `units` resource units, for everything
